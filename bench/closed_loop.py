@@ -1,0 +1,121 @@
+"""Closed-loop benchmark: our controller against today's products and an oracle.
+
+    python -m bench.closed_loop [--patients 240] [--seed 2026] [--jobs 2]
+
+Every controller drives the same seeded cohort (``controller.sim.cohort``) through the
+clinic 4x4 inside the same ``Session``; the table scores the four intervals of every
+session against the true (noise- and artefact-free) heart rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
+from bench.baselines import DeadBandStepper, FixedPlan, GainScheduledStepper, oracle
+from controller.metrics import ALLOWANCE_FIRST_S, ALLOWANCE_LATER_S, IntervalMetrics, \
+    interval_metrics
+from controller.protocol import PatientProfile, Session
+from controller.sim import PatientParams, VirtualPatient, cohort, simulate
+
+CONTROLLERS: dict[str, Callable[[PatientParams, PatientProfile], object]] = {
+    "ours (adaptive predictive)": lambda truth, prof: None,
+    "oracle (true parameters)": lambda truth, prof: oracle(truth),
+    "dead-band stepper": lambda truth, prof: DeadBandStepper(),
+    "gain-scheduled stepper": lambda truth, prof: GainScheduledStepper(),
+    "fixed plan": lambda truth, prof: FixedPlan(prof.hr_max, prof.hr_rest or 75.0),
+}
+
+
+def run_one(args: tuple[str, PatientParams, PatientProfile]) -> tuple[str, str,
+                                                                       list[IntervalMetrics]]:
+    name, truth, profile = args
+    law = CONTROLLERS[name](truth, profile)
+    session = Session(profile, control=law)  # type: ignore[arg-type]
+    trace = simulate(VirtualPatient(truth), profile, session=session)
+    return name, truth.category, interval_metrics(trace.rows, profile.hr_max)
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def _fmt_t(v: float) -> str:
+    return ">240" if math.isinf(v) else f"{v:.0f}"
+
+
+def summarise(results: list[IntervalMetrics]) -> dict[str, float]:
+    first = [m.time_to_zone_s if m.time_to_zone_s is not None else math.inf
+             for m in results if m.interval == 1]
+    later = [m.time_to_zone_s if m.time_to_zone_s is not None else math.inf
+             for m in results if m.interval > 1]
+    rms = [m.rms_to_90_bpm for m in results if not math.isnan(m.rms_to_90_bpm)]
+    return {
+        "ok": sum(m.ok for m in results) / len(results),
+        "ttz1_med": _pct(first, 0.5), "ttz1_p90": _pct(first, 0.9),
+        "ttz_med": _pct(later, 0.5), "ttz_p90": _pct(later, 0.9),
+        "in_zone": statistics.fmean(m.in_zone_after_allowance for m in results),
+        "above": statistics.fmean(m.above_95_frac for m in results),
+        "rms": statistics.median(rms) if rms else math.nan,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=240)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", nargs="*", default=None, help="controller names to run")
+    ap.add_argument("--by-category", action="store_true")
+    a = ap.parse_args(argv)
+    people = cohort(a.patients, a.seed)
+    names = [n for n in CONTROLLERS if not a.only or any(o in n for o in a.only)]
+    work = [(n, t, p) for n in names for t, p in people]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=a.jobs) as ex:
+        done = list(ex.map(run_one, work, chunksize=8))
+    wall = time.perf_counter() - t0
+    per: dict[str, list[IntervalMetrics]] = {n: [] for n in names}
+    per_cat: dict[tuple[str, str], list[IntervalMetrics]] = {}
+    for name, cat, ms in done:
+        per[name].extend(ms)
+        per_cat.setdefault((name, cat), []).extend(ms)
+    oracle_ok = summarise(per["oracle (true parameters)"])["ok"] if \
+        "oracle (true parameters)" in per else math.nan
+    print(f"{a.patients} virtual patients (seed {a.seed}), clinic 4x4, "
+          f"{len(work)} sessions in {wall:.0f} s")
+    print(f"time to zone in s (allowance {ALLOWANCE_FIRST_S:.0f} s first, "
+          f"{ALLOWANCE_LATER_S:.0f} s later); in-zone after the allowance; RMS to 90 % HRmax")
+    head = (f"{'controller':28s} {'ok':>6s} {'/oracle':>7s} {'ttz1 med':>8s} {'p90':>5s} "
+            f"{'ttz2-4 med':>10s} {'p90':>5s} {'in zone':>7s} {'>95 %':>6s} {'RMS bpm':>7s}")
+    print(head)
+    print("-" * len(head))
+    for name in names:
+        s = summarise(per[name])
+        print(f"{name:28s} {s['ok'] * 100:5.1f}% {s['ok'] / oracle_ok:7.2f} "
+              f"{_fmt_t(s['ttz1_med']):>8s} {_fmt_t(s['ttz1_p90']):>5s} "
+              f"{_fmt_t(s['ttz_med']):>10s} {_fmt_t(s['ttz_p90']):>5s} "
+              f"{s['in_zone'] * 100:6.1f}% {s['above'] * 100:5.2f}% {s['rms']:7.2f}")
+    if a.by_category:
+        cats = sorted({c for _, c in per_cat})
+        print("\nintervals ok by category")
+        print(f"{'category':18s} " + " ".join(f"{n[:12]:>12s}" for n in names))
+        for cat in cats:
+            cells = []
+            for n in names:
+                ms = per_cat.get((n, cat), [])
+                cells.append(f"{(sum(m.ok for m in ms) / len(ms) * 100 if ms else 0):11.0f}%")
+            print(f"{cat:18s} " + " ".join(cells))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,314 @@
+"""The heart-rate control law: an adaptive, dead-time-aware predictive controller.
+
+Theory of operation
+-------------------
+The controller works in *workload* — ACSM oxygen cost above rest, ``u`` in ml/kg/min —
+and leaves speed versus incline to ``workload.WorkloadPath``. Heart rate is modelled as
+
+    HR = a + K · x + d,   x = response of u through dead time θ and two first-order paths
+                          (fast: fraction f, τ_f; slow: 1 − f, τ, slower when falling)
+
+* ``K`` (bpm per ml/kg/min) and ``a`` (bpm at rest) are learned online by ridge regression
+  towards a population prior, for a small grid of (τ, θ) candidates; the candidate that
+  explains the heart rate best is used. Warm-up gives the first, rich excitation; every
+  interval and recovery refines it ("learning the patient's response").
+* ``d`` is a slowly integrating bias (T = 30 s) on the residual: it absorbs cardiac drift,
+  handrail holding and what the static map gets wrong, so holding the zone needs no separate
+  integral term. Its value at the end of an interval is carried to the next interval, so
+  drift learned in interval k is already compensated when interval k+1 begins.
+* Each tick the controller predicts the heart rate at t + θ (the earliest moment a new
+  command can act — a Smith predictor), then solves for the constant workload that brings the
+  prediction a chosen fraction of the way to the target after a short horizon (predictive
+  functional control). Far from the target that fraction is large: a *bounded overdrive* of
+  at most ``OVERDRIVE`` × the remaining step on top of the steady-state need (the
+  feed-forward); near the target it relaxes to the open-loop time constant, so heart-rate
+  variability is not chased.
+
+Nothing here reads clocks or does I/O; the session passes time in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from controller.plan import PhaseKind
+from controller.workload import REST_VO2, WorkloadPath, speed_for_cost, vo2_cost
+
+OVERDRIVE = 1.5
+"""Largest overdrive, as a multiple of the remaining step in steady-state workload."""
+
+BIAS_TIME_S = 30.0
+"""Integration time of the bias observer: slower than beat noise, faster than drift."""
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """A first-order-plus-dead-time heart-rate model with a fast phase I."""
+
+    gain_bpm_per_vo2: float
+    offset_bpm: float
+    tau_s: float
+    dead_time_s: float
+    fast_frac: float = 0.15
+    tau_fast_s: float = 10.0
+    tau_off_ratio: float = 1.3
+
+
+@dataclass(frozen=True)
+class ControlInput:
+    """What the session hands the control law each tick."""
+
+    now_s: float
+    dt_s: float
+    hr_bpm: float | None
+    speed_kmh: float
+    incline_pct: float
+    phase: PhaseKind
+    phase_elapsed_s: float
+    target_bpm: float
+    zone_low_bpm: float
+    zone_high_bpm: float
+    path: WorkloadPath
+    speed_sp_kmh: float
+    incline_sp_pct: float
+    new_phase: bool
+
+
+@dataclass(frozen=True)
+class ControlDecision:
+    speed_kmh: float
+    incline_pct: float
+    reachable_bpm: float | None = None
+    """Predicted steady heart rate at the top of the allowed path, if the law knows it."""
+
+
+def allocate(vo2: float, path: WorkloadPath, incline_sp_pct: float) -> tuple[float, float]:
+    """Turn a workload into (speed, incline) on ``path`` with a 0.5 % incline grid.
+
+    The incline moves only when the path has moved it by more than one 0.5 % step, and speed
+    makes up the rest of the workload: the incline motor does not chatter.
+    """
+    s_path, i_path = path.point(vo2)
+    i_q = round(i_path * 2.0) / 2.0
+    if abs(i_q - incline_sp_pct) <= 0.5 and path.min_incline_pct <= incline_sp_pct:
+        i_q = min(incline_sp_pct, path.max_incline_pct)
+    i_q = min(max(i_q, path.min_incline_pct), path.max_incline_pct)
+    lo = max(path.min_speed_kmh, s_path - 0.6)
+    hi = min(path.max_speed_kmh, s_path + 0.6)
+    speed = speed_for_cost(vo2, i_q, lo, max(lo, hi))
+    return round(speed, 2), i_q
+
+
+@dataclass
+class _Candidate:
+    tau_s: float
+    dead_time_s: float
+    fast_frac: float
+    tau_fast_s: float
+    tau_off_ratio: float
+    x_fast: float = 0.0
+    x_slow: float = 0.0
+    s0: float = 0.0
+    sx: float = 0.0
+    sy: float = 0.0
+    sxx: float = 0.0
+    sxy: float = 0.0
+    syy: float = 0.0
+
+    def advance(self, u: float, dt_s: float) -> None:
+        self.x_fast, self.x_slow = _advance(self.x_fast, self.x_slow, u, dt_s, self)
+
+    def fit(self, a0: float, k0: float, pa: float, pk: float) -> tuple[float, float, float]:
+        """Ridge fit of HR = a + K·x; returns (a, K, weighted mean squared residual)."""
+        m11, m12, m22 = self.s0 + pa, self.sx, self.sxx + pk
+        v1, v2 = self.sy + pa * a0, self.sxy + pk * k0
+        det = m11 * m22 - m12 * m12
+        a = (v1 * m22 - m12 * v2) / det
+        k = (m11 * v2 - m12 * v1) / det
+        k = min(max(k, 0.3 * k0), 3.0 * k0)
+        sse = (self.syy - 2 * a * self.sy - 2 * k * self.sxy + a * a * self.s0
+               + 2 * a * k * self.sx + k * k * self.sxx)
+        return a, k, max(sse, 0.0) / max(self.s0, 1e-9)
+
+
+def _advance(xf: float, xs: float, u: float, dt_s: float, c: _Candidate | ModelParams
+             ) -> tuple[float, float]:
+    if dt_s <= 0.0:
+        return xf, xs
+    f, tau = c.fast_frac, c.tau_s
+    gf, gs = f * u, (1.0 - f) * u
+    tf = c.tau_fast_s * (1.0 if gf >= xf else c.tau_off_ratio)
+    ts = tau * (1.0 if gs >= xs else c.tau_off_ratio)
+    xf += (gf - xf) * (1.0 - math.exp(-dt_s / tf))
+    xs += (gs - xs) * (1.0 - math.exp(-dt_s / ts))
+    return xf, xs
+
+
+TAU_GRID_S = (30.0, 45.0, 65.0, 90.0)
+DEAD_TIME_GRID_S = (3.0, 6.0, 10.0)
+
+
+@dataclass
+class AdaptiveController:
+    """The product's control law (see module docstring).
+
+    >>> law = AdaptiveController(hr_max_bpm=183, hr_rest_bpm=72)
+    >>> decision = law.update(control_input)      # -> speed_kmh, incline_pct
+
+    ``fixed_model`` turns learning off (used by the bench's oracle, which knows the truth).
+    """
+
+    hr_max_bpm: float
+    hr_rest_bpm: float | None
+    fixed_model: ModelParams | None = None
+    prior_vo2max: float = 28.0
+    model: ModelParams = field(init=False)
+    bias_bpm: float = 0.0
+    _hist: deque[tuple[float, float]] = field(default_factory=deque)
+    _cands: list[_Candidate] = field(default_factory=list)
+    _active: int = 0
+    _refit_s: float = 0.0
+    _hr_rest_seen: float | None = None
+    _interval_bias: float | None = None
+    _last_phase: PhaseKind | None = None
+
+    def __post_init__(self) -> None:
+        a0 = self.hr_rest_bpm if self.hr_rest_bpm is not None else 75.0
+        self._k0 = (self.hr_max_bpm - a0) * 1.07 / (self.prior_vo2max - REST_VO2)
+        if self.fixed_model is not None:
+            m = self.fixed_model
+            self._cands = [_Candidate(m.tau_s, m.dead_time_s, m.fast_frac, m.tau_fast_s,
+                                      m.tau_off_ratio)]
+            self.model = m
+            return
+        for tau in TAU_GRID_S:
+            for theta in DEAD_TIME_GRID_S:
+                self._cands.append(_Candidate(tau, theta, 0.15, 10.0, 1.3))
+        self._active = self._cands.index(
+            next(c for c in self._cands if c.tau_s == 65.0 and c.dead_time_s == 6.0))
+        c = self._cands[self._active]
+        self.model = ModelParams(self._k0, a0, c.tau_s, c.dead_time_s)
+
+    # -- model bookkeeping ------------------------------------------------------------------
+
+    def _delayed(self, now_s: float, theta_s: float) -> float:
+        u = self._hist[0][1]
+        for t, v in self._hist:
+            if t > now_s - theta_s:
+                break
+            u = v
+        return u
+
+    def _learn(self, inp: ControlInput, u_now: float) -> None:
+        self._hist.append((inp.now_s, u_now))
+        keep_s = max(c.dead_time_s for c in self._cands) + 4.0
+        while len(self._hist) > 2 and self._hist[1][0] < inp.now_s - keep_s:
+            self._hist.popleft()
+        forget = math.exp(-inp.dt_s / 900.0)
+        y = inp.hr_bpm
+        delayed = {th: self._delayed(inp.now_s, th) for th in {c.dead_time_s for c in self._cands}}
+        for c in self._cands:
+            c.advance(delayed[c.dead_time_s], inp.dt_s)
+            if y is None or self.fixed_model is not None:
+                continue
+            x = c.x_fast + c.x_slow
+            w = inp.dt_s
+            c.s0 = c.s0 * forget + w
+            c.sx = c.sx * forget + w * x
+            c.sy = c.sy * forget + w * y
+            c.sxx = c.sxx * forget + w * x * x
+            c.sxy = c.sxy * forget + w * x * y
+            c.syy = c.syy * forget + w * y * y
+        if y is not None and self._hr_rest_seen is None:
+            self._hr_rest_seen = y
+        if self.fixed_model is None and inp.now_s >= self._refit_s and self._cands[0].s0 > 60:
+            self._refit_s = inp.now_s + 10.0
+            self._refit()
+
+    def _refit(self) -> None:
+        a0 = self.hr_rest_bpm
+        if a0 is None:
+            a0 = self._hr_rest_seen if self._hr_rest_seen is not None else 75.0
+        pa, pk = 30.0, 1500.0
+        fits = [c.fit(a0, self._k0, pa, pk) for c in self._cands]
+        best = min(range(len(fits)), key=lambda i: fits[i][2])
+        if fits[best][2] > 0.9 * fits[self._active][2]:
+            best = self._active
+        a, k, _ = fits[best]
+        old_pred = self._predict_now()
+        self._active = best
+        c = self._cands[best]
+        self.model = ModelParams(k, a, c.tau_s, c.dead_time_s, c.fast_frac, c.tau_fast_s,
+                                 c.tau_off_ratio)
+        self.bias_bpm += old_pred - self._predict_now()
+
+    def _predict_now(self) -> float:
+        c = self._cands[self._active]
+        m = self.model
+        return m.offset_bpm + m.gain_bpm_per_vo2 * (c.x_fast + c.x_slow) + self.bias_bpm
+
+    # -- the law ----------------------------------------------------------------------------
+
+    def update(self, inp: ControlInput) -> ControlDecision:
+        u_now = vo2_cost(inp.speed_kmh, inp.incline_pct) - REST_VO2
+        self._learn(inp, u_now)
+        m = self.model
+        c = self._cands[self._active]
+        if inp.hr_bpm is not None:
+            resid = inp.hr_bpm - self._predict_now()
+            self.bias_bpm += resid * min(1.0, inp.dt_s / BIAS_TIME_S)
+        self._carry_drift(inp)
+
+        # Predict the state at t + θ: inputs already sent reach the heart during the next θ s.
+        xf, xs = c.x_fast, c.x_slow
+        theta = m.dead_time_s
+        cur_u, cur_t = self._delayed(inp.now_s, theta), inp.now_s
+        for t_j, u_j in self._hist:
+            if t_j <= inp.now_s - theta:
+                continue
+            start = t_j + theta
+            xf, xs = _advance(xf, xs, cur_u, start - cur_t, m)
+            cur_u, cur_t = u_j, start
+        xf, xs = _advance(xf, xs, cur_u, inp.now_s + theta - cur_t, m)
+        k, base = m.gain_bpm_per_vo2, m.offset_bpm + self.bias_bpm
+        y_theta = base + k * (xf + xs)
+        r = inp.target_bpm
+        err = r - y_theta
+
+        if inp.phase in (PhaseKind.INTERVAL, PhaseKind.RECOVERY):
+            lam = m.tau_s / (1.0 + 2.0 * min(1.0, abs(err) / 8.0))
+        else:
+            lam = m.tau_s
+        h = 15.0
+        y_des = r - err * math.exp(-h / lam)
+        ef = math.exp(-h / m.tau_fast_s)
+        u_ss = (r - base) / k
+        u = u_ss
+        for off in (False, True):
+            es = math.exp(-h / (m.tau_s * (m.tau_off_ratio if off else 1.0)))
+            a_coef = m.fast_frac * (1 - ef) + (1 - m.fast_frac) * (1 - es)
+            b_coef = xf * ef + xs * es
+            u = ((y_des - base) / k - b_coef) / a_coef
+            if off or (1 - m.fast_frac) * u >= xs:
+                break
+        u_eq = xf + xs
+        ov = OVERDRIVE if inp.phase is PhaseKind.INTERVAL else 0.5
+        if inp.phase in (PhaseKind.WARMUP, PhaseKind.COOLDOWN):
+            ov = 0.2
+        u = min(u, u_ss + ov * max(0.0, u_ss - u_eq))
+        u = max(u, u_ss - ov * max(0.0, u_eq - u_ss))
+        vo2 = min(max(u + REST_VO2, inp.path.min_vo2), inp.path.max_vo2)
+        speed, incline = allocate(vo2, inp.path, inp.incline_sp_pct)
+        reachable = base + k * (inp.path.max_vo2 - REST_VO2)
+        return ControlDecision(speed, incline, reachable)
+
+    def _carry_drift(self, inp: ControlInput) -> None:
+        """Keep the bias learned at interval intensity for the next interval (drift)."""
+        if inp.new_phase and self._last_phase is PhaseKind.INTERVAL:
+            self._interval_bias = self.bias_bpm
+        if (inp.new_phase and inp.phase is PhaseKind.INTERVAL
+                and self._interval_bias is not None):
+            self.bias_bpm = 0.5 * (self.bias_bpm + self._interval_bias)
+        self._last_phase = inp.phase

@@ -1,0 +1,117 @@
+"""Maximum heart rate: where it comes from, and the 6-minute field test's estimate.
+
+The training zone is a fraction of HRmax, so a wrong HRmax puts the patient in the wrong
+zone. The clinic must see the source of the number and be able to correct it: every profile
+records ``hr_max_source``, and a heart rate seen above the configured max is flagged by the
+session as evidence that the max is underestimated.
+
+Age formulas (published SD ≈ 11 bpm, so they are starting points, not truths):
+- Tanaka 2001: 208 − 0.7·age
+- Nes 2013 (HUNT, n = 3320): 211 − 0.64·age
+- Keteyian 2012, for patients on beta-blockers: 119 + 0.5·HRrest − 0.5·age (SEE 18)
+
+The 6-minute test (Bergen's outpatient practice): the patient walks or runs 6 minutes at a
+pace staff choose so that it is *hard but sustainable*; staff ask the Borg rating (6–20) at
+the end. Our estimate:
+
+    HRmax ≈ HR_end / f(RPE),  f(RPE) = 0.50 + (RPE − 6)/28
+
+(RPE 13 → 75 %, 15 → 82 %, 17 → 89 % of HRmax; ACSM places RPE 14–17 at 77–95 % HRmax).
+HR_end is the mean of the last 60 s, when heart rate has reached its plateau. The estimate
+is never below the peak seen + 5 bpm (a heart rate cannot exceed its max) and is only a
+*proposal*: staff confirm it, and the profile then records ``six_minute_test``. Without an
+RPE, the age formula is proposed with the same floor. The method is crude (RPE is
+subjective, SEE of the RPE–%HRmax relation ≈ 7–10 %), which is why the session keeps
+watching for heart rates above the max and flags them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class HrMaxSource(StrEnum):
+    MEASURED = "measured"
+    TANAKA = "tanaka"
+    NES = "nes"
+    KETEYIAN = "keteyian"
+    SIX_MINUTE_TEST = "six_minute_test"
+    OBSERVED_PEAK = "observed_peak"
+
+
+def _check_age(age_years: float) -> None:
+    if not 10 <= age_years <= 100:
+        raise ValueError(f"age_years must be 10–100, got {age_years!r}")
+
+
+def hr_max_tanaka(age_years: float) -> float:
+    """Tanaka et al. 2001: 208 − 0.7·age."""
+    _check_age(age_years)
+    return 208.0 - 0.7 * age_years
+
+
+def hr_max_nes(age_years: float) -> float:
+    """Nes et al. 2013 (HUNT fitness study): 211 − 0.64·age."""
+    _check_age(age_years)
+    return 211.0 - 0.64 * age_years
+
+
+def hr_max_keteyian(age_years: float, hr_rest_bpm: float) -> float:
+    """Keteyian et al. 2012, for patients taking beta-blockers: 119 + 0.5·HRrest − 0.5·age."""
+    _check_age(age_years)
+    if not 30 <= hr_rest_bpm <= 130:
+        raise ValueError(f"hr_rest_bpm must be 30–130, got {hr_rest_bpm!r}")
+    return 119.0 + 0.5 * hr_rest_bpm - 0.5 * age_years
+
+
+def rpe_to_hrmax_fraction(rpe: float) -> float:
+    """Fraction of HRmax a steady Borg rating (6–20) corresponds to, linear 50 %→100 %."""
+    if not 6 <= rpe <= 20:
+        raise ValueError(f"Borg RPE must be 6–20, got {rpe!r}")
+    return 0.50 + (rpe - 6.0) / 28.0
+
+
+@dataclass(frozen=True)
+class HrMaxEstimate:
+    """A proposed HRmax with the reasoning staff need to accept or reject it."""
+
+    hr_max_bpm: float
+    source: HrMaxSource
+    explanation: str
+
+
+def estimate_from_six_minute_test(
+    hr_trace_bpm: list[float | None],
+    *,
+    rpe: float | None = None,
+    age_years: float | None = None,
+    sample_period_s: float = 1.0,
+) -> HrMaxEstimate:
+    """Propose an HRmax from a 6-minute test's heart-rate trace (see module docstring)."""
+    valid = [h for h in hr_trace_bpm if h is not None]
+    if len(valid) * sample_period_s < 120:
+        raise ValueError("the 6-minute test has less than 2 minutes of valid heart rate")
+    n_end = max(1, int(round(60.0 / sample_period_s)))
+    tail = [h for h in hr_trace_bpm[-n_end:] if h is not None]
+    if len(tail) < n_end // 2:
+        raise ValueError("the last minute of the 6-minute test has too few valid readings")
+    hr_end = sum(tail) / len(tail)
+    peak = max(valid)
+    floor = peak + 5.0
+    if rpe is not None:
+        frac = rpe_to_hrmax_fraction(rpe)
+        est = hr_end / frac
+        why = (
+            f"mean HR in the last minute {hr_end:.0f} bpm at Borg {rpe:g} "
+            f"(≈{frac * 100:.0f} % HRmax) → {est:.0f} bpm"
+        )
+    elif age_years is not None:
+        est = hr_max_tanaka(age_years)
+        why = f"no Borg rating given; Tanaka age formula → {est:.0f} bpm"
+    else:
+        raise ValueError("give the Borg rating (rpe) or the patient's age to propose an HRmax")
+    if est < floor:
+        why += f"; raised to peak seen + 5 = {floor:.0f} bpm"
+        est = floor
+    return HrMaxEstimate(round(est), HrMaxSource.SIX_MINUTE_TEST, why)

@@ -1,0 +1,579 @@
+"""The 4x4 session core: a sans-IO state machine that turns heart rate into set-points.
+
+Theory of operation
+-------------------
+``Session.step(now_s, hr_bpm, speed_kmh, incline_pct)`` is the only way time enters. Each
+call
+
+1. passes the strap reading through the artefact gate (``safety.HrGate``),
+2. runs the heart-rate fail-safes (no valid reading for 5 s → hold the set-point; 15 s →
+   slow to an easy walk and alarm; 60 s → stop the session. Heart rate above the profile's
+   max → flag "HRmax likely underestimated"; above it for 10 s → reduce load and alarm),
+3. advances the plan's phase clock (frozen while paused),
+4. asks the control law for a set-point (``control.AdaptiveController`` unless another law
+   is injected), and
+5. bounds the result by the patient's caps and the documented rate limits.
+
+Staff commands (``pause``, ``resume``, ``skip``, ``extend``, ``stop``, ``acknowledge``) are
+legal only in the run states listed in ``COMMAND_TRANSITIONS``; everything else raises
+``SessionError``. Nothing else changes the run state except the fail-safes, which can only
+move it towards stopped. ``done`` is final: a finished or stopped session never moves the
+belt again, and a belt that stopped outside the session (e-stop, safety key, treadmill fault)
+pauses the session, so only a person can set it going again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from controller.control import AdaptiveController, ControlDecision, ControlInput
+from controller.hrmax import (
+    HrMaxSource,
+    hr_max_keteyian,
+    hr_max_nes,
+    hr_max_tanaka,
+)
+from controller.plan import PhaseKind, PhaseSpec, Plan, PlanError, default_4x4
+from controller.safety import HrGate, RateLimits, ramp
+from controller.workload import WALK_MAX_KMH, WorkloadPath
+
+__all__ = [
+    "COMMAND_TRANSITIONS",
+    "Event",
+    "PatientProfile",
+    "Plan",
+    "PlanError",
+    "ProfileError",
+    "RunState",
+    "Session",
+    "SessionError",
+    "Setpoint",
+    "default_4x4",
+]
+
+HR_HOLD_AFTER_S = 5.0
+HR_SLOW_AFTER_S = 15.0
+HR_STOP_AFTER_S = 60.0
+HR_ABOVE_MAX_ALARM_S = 10.0
+RELIEF_S = 60.0
+"""After heart rate stayed above max, the target is lowered to 75 % HRmax for this long."""
+EASY_WALK_KMH = 3.0
+BELT_STOPPED_AFTER_S = 5.0
+STOP_SETTLE_S = 15.0
+
+
+class ProfileError(ValueError):
+    """A patient profile that cannot be used; the message names the field."""
+
+
+class SessionError(RuntimeError):
+    """A staff command that is not allowed in the session's current state."""
+
+
+@dataclass(frozen=True)
+class PatientProfile:
+    """What the clinic knows about the patient. Values outside the ranges are refused.
+
+    ``hr_max_source`` records where ``hr_max`` came from; ``walk_only`` keeps speed at or
+    below a walk (7 km/h) even if ``max_speed_kmh`` is higher.
+    """
+
+    hr_max: float
+    hr_rest: float | None = None
+    max_speed_kmh: float = 6.0
+    max_incline_pct: float = 15.0
+    hr_max_source: HrMaxSource = HrMaxSource.MEASURED
+    walk_only: bool = False
+    min_speed_kmh: float = 1.5
+    age_years: float | None = None
+    pseudonym: str = ""
+
+    def __post_init__(self) -> None:
+        _check_number("hr_max", self.hr_max, 100, 230)
+        if self.hr_rest is not None:
+            _check_number("hr_rest", self.hr_rest, 30, 130)
+            if self.hr_rest > self.hr_max - 40:
+                raise ProfileError(
+                    f"hr_rest {self.hr_rest:g} must be at least 40 bpm below hr_max "
+                    f"{self.hr_max:g}"
+                )
+        _check_number("max_speed_kmh", self.max_speed_kmh, 2.0, 20.0)
+        _check_number("max_incline_pct", self.max_incline_pct, 0.0, 25.0)
+        _check_number("min_speed_kmh", self.min_speed_kmh, 0.5, 4.0)
+        if self.min_speed_kmh >= self.max_speed_kmh:
+            raise ProfileError("min_speed_kmh must be below max_speed_kmh")
+        if self.age_years is not None:
+            _check_number("age_years", self.age_years, 10, 100)
+        try:
+            HrMaxSource(self.hr_max_source)
+        except ValueError:
+            raise ProfileError(f"unknown hr_max_source {self.hr_max_source!r}") from None
+
+    @property
+    def speed_cap_kmh(self) -> float:
+        return min(self.max_speed_kmh, WALK_MAX_KMH) if self.walk_only else self.max_speed_kmh
+
+    @classmethod
+    def from_age(cls, age_years: float, formula: str = "tanaka", **kw: object) -> PatientProfile:
+        """A profile whose HRmax comes from an age formula (tanaka, nes, keteyian)."""
+        if formula == "tanaka":
+            hr_max, src = hr_max_tanaka(age_years), HrMaxSource.TANAKA
+        elif formula == "nes":
+            hr_max, src = hr_max_nes(age_years), HrMaxSource.NES
+        elif formula == "keteyian":
+            hr_rest = kw.get("hr_rest")
+            if not isinstance(hr_rest, int | float):
+                raise ProfileError("the Keteyian formula needs hr_rest")
+            hr_max, src = hr_max_keteyian(age_years, float(hr_rest)), HrMaxSource.KETEYIAN
+        else:
+            raise ProfileError(f"unknown HRmax formula {formula!r}: tanaka, nes or keteyian")
+        return cls(hr_max=round(hr_max), hr_max_source=src, age_years=age_years, **kw)  # type: ignore[arg-type]
+
+
+def _check_number(name: str, value: object, lo: float, hi: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ProfileError(f"{name} must be a number, got {value!r}")
+    if not lo <= value <= hi:
+        raise ProfileError(f"{name} must be {lo:g}–{hi:g}, got {value:g}")
+
+
+class RunState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    DONE = "done"
+
+
+COMMAND_TRANSITIONS: dict[RunState, dict[str, RunState]] = {
+    RunState.RUNNING: {"pause": RunState.PAUSED, "skip": RunState.RUNNING,
+                       "extend": RunState.RUNNING, "stop": RunState.STOPPING},
+    RunState.PAUSED: {"resume": RunState.RUNNING, "skip": RunState.PAUSED,
+                      "extend": RunState.PAUSED, "stop": RunState.STOPPING},
+    RunState.STOPPING: {"stop": RunState.STOPPING},
+    RunState.DONE: {},
+}
+"""Every staff command legal in each run state, and the state it leads to. Nothing else
+changes the run state except the fail-safes, which only ever lead to PAUSED or STOPPING."""
+
+
+@dataclass(frozen=True)
+class Event:
+    now_s: float
+    kind: str
+    message: str
+    severity: str = "info"  # "info" | "warning" | "alarm"
+
+
+@dataclass(frozen=True)
+class Setpoint:
+    """What the session wants the treadmill to do now, and why."""
+
+    now_s: float
+    speed_kmh: float
+    incline_pct: float
+    phase: str
+    interval: int
+    zone_low_bpm: float | None
+    zone_high_bpm: float | None
+    target_bpm: float | None
+    state: str
+    phase_elapsed_s: float
+    phase_remaining_s: float
+    hr_bpm: float | None
+    hr_status: str
+    events: tuple[Event, ...] = ()
+    alarms: tuple[str, ...] = ()
+
+
+class _Control:
+    """The interface a control law offers the session (``AdaptiveController`` does)."""
+
+    def update(self, inp: ControlInput) -> ControlDecision:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+@dataclass
+class Session:
+    """One patient's session: plan, fail-safes, control law and limits.
+
+    >>> s = Session(PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=6.0))
+    >>> sp = s.step(0.0, 80, 0.0, 0.0)      # first call starts the warm-up
+    >>> sp.speed_kmh, sp.incline_pct, sp.phase
+    """
+
+    profile: PatientProfile
+    plan: Plan | None = None
+    control: _Control | None = None
+    limits: RateLimits = field(default_factory=RateLimits)
+
+    def __post_init__(self) -> None:
+        if self.plan is None:
+            self.plan = default_4x4()
+        _check_plan_fits(self.profile, self.plan)
+        if self.control is None:
+            self.control = AdaptiveController(self.profile.hr_max, self.profile.hr_rest)
+        self.run_state = RunState.RUNNING
+        self._gate = HrGate()
+        self._t_last: float | None = None
+        self._t_start = 0.0
+        self._phase_index = 0
+        self._phase_elapsed_s = 0.0
+        self._phase_extra_s = 0.0
+        self._new_phase = True
+        self._speed_sp = 0.0
+        self._incline_sp = 0.0
+        self._t_last_valid = 0.0
+        self._hr_level = 0  # 0 ok, 1 hold, 2 slow
+        self._above_since: float | None = None
+        self._hrmax_flagged = False
+        self._relief_until = -1.0
+        self._belt_stopped_since: float | None = None
+        self._stop_reached_s: float | None = None
+        self._stop_reason = ""
+        self._hr0: float | None = None
+        self._unreachable_since: float | None = None
+        self._unreachable_told = False
+        self._pending: list[tuple[str, str, str]] = []
+        self._alarms: dict[str, str] = {}
+        self.peak_hr_bpm: float | None = None
+
+    # -- staff commands ---------------------------------------------------------------------
+
+    def _command(self, name: str, message: str) -> None:
+        nxt = COMMAND_TRANSITIONS[self.run_state].get(name)
+        if nxt is None:
+            raise SessionError(f"cannot {name}: the session is {self.run_state}")
+        self.run_state = nxt
+        self._pending.append((name, message, "info"))
+
+    def pause(self) -> None:
+        """Slow the belt to a standstill and freeze the phase clock."""
+        self._command("pause", "paused by staff: belt slowing to a stop")
+
+    def resume(self) -> None:
+        """Continue after a pause (a person decides; the belt ramps up gently)."""
+        self._command("resume", "resumed by staff")
+
+    def skip(self) -> None:
+        """End the current phase now and start the next one."""
+        self._command("skip", f"phase {self.phase} skipped by staff")
+        self._advance_phase()
+
+    def extend(self, seconds: float = 60.0) -> None:
+        """Make the current phase longer (at most 10 min in total per phase)."""
+        if not 0 < seconds <= 600 or self._phase_extra_s + seconds > 600:
+            raise SessionError("a phase can be extended by 1–600 s, 600 s in total")
+        self._command("extend", f"{self.phase} extended by {seconds:g} s")
+        self._phase_extra_s += seconds
+
+    def stop(self, reason: str = "stopped by staff") -> None:
+        """Controlled slow-down to a standstill, then ``done``; there is no way back."""
+        self._command("stop", reason)
+        self._stop_reason = reason
+
+    def acknowledge(self, alarm: str) -> None:
+        """Staff saw the alarm; it is cleared until its condition happens again."""
+        if alarm not in self._alarms:
+            raise SessionError(f"no active alarm {alarm!r}")
+        del self._alarms[alarm]
+        self._pending.append(("acknowledged", f"alarm {alarm} acknowledged", "info"))
+
+    # -- derived state ----------------------------------------------------------------------
+
+    @property
+    def spec(self) -> PhaseSpec | None:
+        assert self.plan is not None
+        if self.run_state is RunState.DONE or self._phase_index >= len(self.plan.phases):
+            return None
+        return self.plan.phases[self._phase_index]
+
+    @property
+    def phase(self) -> str:
+        spec = self.spec
+        return "done" if spec is None else str(spec.kind)
+
+    @property
+    def interval(self) -> int:
+        spec = self.spec
+        if spec is None or spec.kind not in (PhaseKind.INTERVAL, PhaseKind.RECOVERY):
+            return 0
+        assert self.plan is not None
+        return sum(1 for p in self.plan.phases[: self._phase_index + 1]
+                   if p.kind is PhaseKind.INTERVAL)
+
+    def _advance_phase(self) -> None:
+        assert self.plan is not None
+        self._phase_index += 1
+        self._phase_elapsed_s = 0.0
+        self._phase_extra_s = 0.0
+        self._new_phase = True
+        self._unreachable_since = None
+        self._unreachable_told = False
+        if self._phase_index >= len(self.plan.phases) and self.run_state is not RunState.DONE:
+            self.run_state = RunState.STOPPING
+            self._stop_reason = "plan complete: belt slowing to a stop"
+
+    # -- the tick ---------------------------------------------------------------------------
+
+    def step(self, now_s: float, hr_bpm: float | None, speed_kmh: float,
+             incline_pct: float) -> Setpoint:
+        """Advance the session to ``now_s`` (monotonic seconds); see the module docstring."""
+        _check_tick(now_s, hr_bpm, speed_kmh, incline_pct)
+        if self._t_last is None:
+            self._t_last = self._t_start = self._t_last_valid = now_s
+            self._speed_sp = 0.0 if speed_kmh < 0.05 else speed_kmh
+            self._incline_sp = max(incline_pct, 0.0)
+        if now_s < self._t_last:
+            raise ValueError(f"now_s went backwards: {now_s} after {self._t_last}")
+        dt = now_s - self._t_last
+        self._t_last = now_s
+        events = [Event(now_s, k, m, sev) for k, m, sev in self._pending]
+        self._pending.clear()
+
+        def emit(kind: str, message: str, severity: str = "info") -> None:
+            events.append(Event(now_s, kind, message, severity))
+            if severity == "alarm":
+                self._alarms[kind] = message
+
+        gate = self._gate.update(now_s, hr_bpm)
+        hr = gate.hr_bpm
+        self._watch_heart_rate(now_s, hr, emit)
+        self._watch_belt(now_s, speed_kmh, emit)
+
+        if self.run_state is RunState.RUNNING:
+            self._phase_elapsed_s += dt
+            spec = self.spec
+            while spec is not None and self._phase_elapsed_s >= spec.duration_s + \
+                    self._phase_extra_s:
+                over = self._phase_elapsed_s - spec.duration_s - self._phase_extra_s
+                self._advance_phase()
+                self._phase_elapsed_s = over
+                spec = self.spec
+        if self._new_phase and self.spec is not None and self.run_state is not RunState.DONE:
+            emit("phase", self._phase_message())
+        if self.run_state is RunState.STOPPING and self._stop_reason:
+            emit("stopping", self._stop_reason, "info")
+            self._stop_reason = ""
+
+        speed_t, incline_t, target, zone = self._desired(now_s, dt, hr, speed_kmh,
+                                                         incline_pct, emit)
+        self._new_phase = False
+        self._apply_limits(speed_t, incline_t, dt)
+        if self.run_state is RunState.STOPPING and self._speed_sp == 0.0:
+            if self._stop_reached_s is None:
+                self._stop_reached_s = now_s
+            if speed_kmh < 0.1 or now_s - self._stop_reached_s >= STOP_SETTLE_S:
+                self.run_state = RunState.DONE
+                emit("done", "session finished: belt stopped")
+        spec = self.spec
+        remaining = 0.0 if spec is None else max(
+            spec.duration_s + self._phase_extra_s - self._phase_elapsed_s, 0.0)
+        return Setpoint(
+            now_s=now_s, speed_kmh=round(self._speed_sp, 3),
+            incline_pct=round(self._incline_sp, 3), phase=self.phase, interval=self.interval,
+            zone_low_bpm=zone[0] if zone else None, zone_high_bpm=zone[1] if zone else None,
+            target_bpm=target, state=self._state_name(), phase_elapsed_s=self._phase_elapsed_s,
+            phase_remaining_s=remaining, hr_bpm=hr, hr_status=gate.reason,
+            events=tuple(events), alarms=tuple(self._alarms),
+        )
+
+    def _state_name(self) -> str:
+        if self.run_state is RunState.RUNNING and self._hr_level:
+            return "hr_hold" if self._hr_level == 1 else "hr_slow"
+        return str(self.run_state)
+
+    def _phase_message(self) -> str:
+        spec = self.spec
+        assert spec is not None
+        text = f"{spec.kind} begins ({spec.duration_s:.0f} s"
+        if spec.kind is PhaseKind.INTERVAL:
+            assert self.plan is not None
+            n = sum(1 for p in self.plan.phases if p.kind is PhaseKind.INTERVAL)
+            text = f"interval {self.interval} of {n} begins ({spec.duration_s:.0f} s"
+        if spec.closed_loop:
+            lo, hi = self._zone(spec)
+            text += f", zone {lo:.0f}–{hi:.0f} bpm"
+        return text + ")"
+
+    def _zone(self, spec: PhaseSpec) -> tuple[float, float]:
+        assert spec.zone_low_frac is not None and spec.zone_high_frac is not None
+        return spec.zone_low_frac * self.profile.hr_max, spec.zone_high_frac * self.profile.hr_max
+
+    def _watch_heart_rate(self, now_s: float, hr: float | None, emit) -> None:  # type: ignore[no-untyped-def]
+        hr_max = self.profile.hr_max
+        if hr is not None:
+            if self._hr0 is None:
+                self._hr0 = hr
+            self.peak_hr_bpm = hr if self.peak_hr_bpm is None else max(self.peak_hr_bpm, hr)
+            self._t_last_valid = now_s
+            if self._hr_level:
+                emit("hr_restored", "heart rate is back; control resumes", "info")
+                self._hr_level = 0
+            if hr > hr_max:
+                if not self._hrmax_flagged:
+                    self._hrmax_flagged = True
+                    emit("hrmax_underestimated",
+                         f"heart rate {hr:.0f} bpm is above the profile's max {hr_max:.0f}: "
+                         "HRmax is likely underestimated", "warning")
+                if self._above_since is None:
+                    self._above_since = now_s
+                if now_s - self._above_since >= HR_ABOVE_MAX_ALARM_S and \
+                        now_s >= self._relief_until:
+                    self._relief_until = now_s + RELIEF_S
+                    emit("hr_above_max",
+                         f"heart rate above {hr_max:.0f} bpm for {HR_ABOVE_MAX_ALARM_S:.0f} s: "
+                         "load reduced", "alarm")
+            else:
+                self._above_since = None
+        if self.run_state not in (RunState.RUNNING,):
+            return
+        lost_s = now_s - self._t_last_valid
+        if lost_s >= HR_STOP_AFTER_S:
+            emit("hr_lost_stop", f"no valid heart rate for {HR_STOP_AFTER_S:.0f} s: "
+                 "session stopped", "alarm")
+            self.run_state = RunState.STOPPING
+            self._stop_reason = "stopping: heart rate lost"
+        elif lost_s >= HR_SLOW_AFTER_S and self._hr_level < 2:
+            self._hr_level = 2
+            emit("hr_lost", f"no valid heart rate for {HR_SLOW_AFTER_S:.0f} s: slowing to an "
+                 "easy walk; check the strap", "alarm")
+        elif lost_s >= HR_HOLD_AFTER_S and self._hr_level < 1:
+            self._hr_level = 1
+            emit("hr_hold", f"no valid heart rate for {HR_HOLD_AFTER_S:.0f} s: holding speed "
+                 "and incline", "warning")
+
+    def _watch_belt(self, now_s: float, speed_kmh: float, emit) -> None:  # type: ignore[no-untyped-def]
+        """A belt that stops while we ask it to move was stopped by someone or something."""
+        if self.run_state is RunState.RUNNING and self._speed_sp >= 1.0 and speed_kmh < 0.1:
+            if self._belt_stopped_since is None:
+                self._belt_stopped_since = now_s
+            elif now_s - self._belt_stopped_since >= BELT_STOPPED_AFTER_S:
+                self.run_state = RunState.PAUSED
+                self._speed_sp = 0.0
+                emit("belt_stopped", "the belt stopped outside the session (e-stop, key or "
+                     "treadmill fault): session paused; staff must resume", "alarm")
+                self._belt_stopped_since = None
+        else:
+            self._belt_stopped_since = None
+
+    def _path(self, spec: PhaseSpec) -> WorkloadPath:
+        p = self.profile
+        cap = p.speed_cap_kmh
+        min_inc = min(spec.min_incline_pct, p.max_incline_pct)
+        walk = min(cap, 5.0)
+        climb = min(p.max_incline_pct, max(min_inc, 8.0 if cap > WALK_MAX_KMH else 15.0))
+        return WorkloadPath(min(p.min_speed_kmh, walk), walk, cap, min_inc, climb,
+                            p.max_incline_pct)
+
+    def _desired(self, now_s: float, dt: float, hr: float | None, speed_kmh: float,
+                 incline_pct: float, emit):  # type: ignore[no-untyped-def]
+        spec = self.spec
+        if self.run_state in (RunState.STOPPING, RunState.DONE) or spec is None:
+            return 0.0, self._incline_sp if self.run_state is RunState.DONE else 0.0, None, None
+        if self.run_state is RunState.PAUSED:
+            return 0.0, self._incline_sp, None, self._zone(spec) if spec.closed_loop else None
+        if not spec.closed_loop:
+            assert spec.fixed_speed_kmh is not None
+            s, i = spec.fixed_speed_kmh, spec.fixed_incline_pct or 0.0
+            if self._hr_level == 2:
+                s, i = min(s, EASY_WALK_KMH), 0.0
+            return s, i, None, None
+        zone = self._zone(spec)
+        target = self._target(spec)
+        if now_s < self._relief_until:
+            target = min(target, 0.75 * self.profile.hr_max)
+        path = self._path(spec)
+        assert self.control is not None
+        decision = self.control.update(ControlInput(
+            now_s=now_s, dt_s=dt, hr_bpm=hr, speed_kmh=speed_kmh, incline_pct=incline_pct,
+            phase=spec.kind, phase_elapsed_s=self._phase_elapsed_s, target_bpm=target,
+            zone_low_bpm=zone[0], zone_high_bpm=zone[1], path=path,
+            speed_sp_kmh=self._speed_sp, incline_sp_pct=self._incline_sp,
+            new_phase=self._new_phase,
+        ))
+        self._watch_reachable(now_s, spec, zone, decision, emit)
+        if self._hr_level == 1:
+            return self._speed_sp, self._incline_sp, target, zone
+        if self._hr_level == 2:
+            return min(self._speed_sp, EASY_WALK_KMH), 0.0, target, zone
+        return decision.speed_kmh, decision.incline_pct, target, zone
+
+    def _target(self, spec: PhaseSpec) -> float:
+        """Target heart rate; the warm-up guides gently from where the patient starts."""
+        assert spec.target_frac is not None
+        hr_max = self.profile.hr_max
+        target = spec.target_frac * hr_max
+        if spec.kind is PhaseKind.WARMUP:
+            assert spec.zone_high_frac is not None
+            d = spec.duration_s
+            late = max(0.0, (self._phase_elapsed_s - d / 3.0) / (2.0 * d / 3.0))
+            end = 0.5 * (spec.target_frac + spec.zone_high_frac) + 0.01
+            target += (end - spec.target_frac) * hr_max * min(late, 1.0)
+            start = self._hr0 if self._hr0 is not None else (self.profile.hr_rest or 75.0)
+            ramp_s = min(180.0, d / 2.0)
+            early = start + (target - start) * min(self._phase_elapsed_s / ramp_s, 1.0)
+            target = min(target, max(early, start))
+        return target
+
+    def _watch_reachable(self, now_s: float, spec: PhaseSpec, zone: tuple[float, float],
+                         decision: ControlDecision, emit) -> None:  # type: ignore[no-untyped-def]
+        if spec.kind is not PhaseKind.INTERVAL or decision.reachable_bpm is None:
+            return
+        if decision.reachable_bpm >= zone[0] or self._phase_elapsed_s < 30.0:
+            self._unreachable_since = None
+            return
+        if self._unreachable_since is None:
+            self._unreachable_since = now_s
+        if now_s - self._unreachable_since >= 20.0 and not self._unreachable_told:
+            self._unreachable_told = True
+            emit("zone_unreachable",
+                 f"zone {zone[0]:.0f}–{zone[1]:.0f} bpm looks out of reach within the "
+                 f"patient's caps (about {decision.reachable_bpm:.0f} bpm at most): holding "
+                 "the caps, not pushing further", "warning")
+
+    def _apply_limits(self, speed_t: float, incline_t: float, dt: float) -> None:
+        lim, p = self.limits, self.profile
+        speed_t = min(max(speed_t, 0.0), p.speed_cap_kmh)
+        incline_t = min(max(incline_t, 0.0), p.max_incline_pct)
+        stopping = self.run_state in (RunState.STOPPING, RunState.PAUSED, RunState.DONE)
+        down = lim.stop_kmh_per_s if stopping else lim.speed_down_kmh_per_s
+        self._speed_sp = ramp(self._speed_sp, speed_t, lim.speed_up_kmh_per_s, down, dt)
+        self._incline_sp = ramp(self._incline_sp, incline_t, lim.incline_pct_per_s,
+                                lim.incline_pct_per_s, dt)
+        if self._speed_sp < 0.05 and speed_t == 0.0:
+            self._speed_sp = 0.0
+
+
+def _check_tick(now_s: float, hr_bpm: float | None, speed_kmh: float, incline_pct: float
+                ) -> None:
+    if not isinstance(now_s, int | float) or not math.isfinite(now_s):
+        raise ValueError(f"now_s must be a finite number, got {now_s!r}")
+    if hr_bpm is not None and not isinstance(hr_bpm, int | float):
+        raise ValueError(f"hr_bpm must be a number or None, got {hr_bpm!r}")
+    if not isinstance(speed_kmh, int | float) or not math.isfinite(speed_kmh) or \
+            not 0.0 <= speed_kmh <= 30.0:
+        raise ValueError(f"measured speed_kmh must be 0–30, got {speed_kmh!r}")
+    if not isinstance(incline_pct, int | float) or not math.isfinite(incline_pct) or \
+            not -5.0 <= incline_pct <= 30.0:
+        raise ValueError(f"measured incline_pct must be −5–30, got {incline_pct!r}")
+
+
+def _check_plan_fits(profile: PatientProfile, plan: Plan) -> None:
+    for i, p in enumerate(plan.phases, 1):
+        if p.min_incline_pct > profile.max_incline_pct:
+            raise PlanError(
+                f"phase {i} ({p.kind}) needs at least {p.min_incline_pct:g} % incline but the "
+                f"patient's max_incline_pct is {profile.max_incline_pct:g}"
+            )
+        if p.fixed_speed_kmh is not None and p.fixed_speed_kmh > profile.speed_cap_kmh:
+            raise PlanError(
+                f"phase {i} ({p.kind}) runs at {p.fixed_speed_kmh:g} km/h, above the "
+                f"patient's cap of {profile.speed_cap_kmh:g} km/h"
+            )
+        if (p.fixed_incline_pct or 0.0) > profile.max_incline_pct:
+            raise PlanError(
+                f"phase {i} ({p.kind}) uses {p.fixed_incline_pct:g} % incline, above the "
+                f"patient's cap of {profile.max_incline_pct:g} %"
+            )
