@@ -80,9 +80,10 @@ class FixedPlan:
         return ControlDecision(speed, round(incline * 2) / 2)
 
 
-def oracle(truth: PatientParams) -> AdaptiveController:
+def oracle(truth: PatientParams, overdrive: float = 4.0) -> AdaptiveController:
     """Our control law handed the virtual patient's true parameters (no learning needed)."""
     gain = (truth.hr_max_bpm - truth.hr_rest_bpm) * truth.cost_factor / (truth.vo2max - REST_VO2)
     model = ModelParams(gain, truth.hr_rest_bpm, truth.tau_slow_s, truth.dead_time_s,
                         truth.fast_frac, truth.tau_fast_s, truth.tau_off_ratio)
-    return AdaptiveController(truth.hr_max_bpm, truth.hr_rest_bpm, fixed_model=model)
+    return AdaptiveController(truth.hr_max_bpm, truth.hr_rest_bpm, fixed_model=model,
+                              overdrive=overdrive, aggressiveness=6.0)

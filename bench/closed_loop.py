@@ -17,14 +17,20 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
+from bench.alt_patient import AltPatient, alt_cohort, alt_oracle_model, slow_belt
 from bench.baselines import DeadBandStepper, FixedPlan, GainScheduledStepper, oracle
-from controller.metrics import ALLOWANCE_FIRST_S, ALLOWANCE_LATER_S, IntervalMetrics, \
-    interval_metrics
+from controller.control import AdaptiveController, ModelParams
+from controller.metrics import (
+    ALLOWANCE_FIRST_S,
+    ALLOWANCE_LATER_S,
+    IntervalMetrics,
+    interval_metrics,
+)
 from controller.protocol import PatientProfile, Session
 from controller.sim import PatientParams, VirtualPatient, cohort, simulate
 
 CONTROLLERS: dict[str, Callable[[PatientParams, PatientProfile], object]] = {
-    "ours (adaptive predictive)": lambda truth, prof: None,
+    "ours (adaptive predictive)": lambda truth, prof: _ours(prof),
     "oracle (true parameters)": lambda truth, prof: oracle(truth),
     "dead-band stepper": lambda truth, prof: DeadBandStepper(),
     "gain-scheduled stepper": lambda truth, prof: GainScheduledStepper(),
@@ -32,13 +38,35 @@ CONTROLLERS: dict[str, Callable[[PatientParams, PatientProfile], object]] = {
 }
 
 
-def run_one(args: tuple[str, PatientParams, PatientProfile]) -> tuple[str, str,
-                                                                       list[IntervalMetrics]]:
-    name, truth, profile = args
-    law = CONTROLLERS[name](truth, profile)
+def _ours(prof: PatientProfile) -> object:
+    return AdaptiveController(prof.hr_max, prof.hr_rest)
+
+
+def run_one(args: tuple[str, object, PatientProfile, float]
+            ) -> tuple[str, str, list[IntervalMetrics]]:
+    name, truth, profile, dt_s = args
+    if isinstance(truth, AltPatient):
+        if name.startswith("oracle"):
+            law: object = AdaptiveController(
+                truth.hr_max, truth.hr_rest, fixed_model=ModelParams(*alt_oracle_model(truth)),
+                overdrive=4.0, aggressiveness=6.0)
+        else:
+            law = CONTROLLERS[name](_as_params(truth), profile)
+        patient: object = truth
+        belt = slow_belt()
+        category = "alt"
+    else:
+        assert isinstance(truth, PatientParams)
+        law = CONTROLLERS[name](truth, profile)
+        patient, belt, category = VirtualPatient(truth), None, truth.category
     session = Session(profile, control=law)  # type: ignore[arg-type]
-    trace = simulate(VirtualPatient(truth), profile, session=session)
-    return name, truth.category, interval_metrics(trace.rows, profile.hr_max)
+    trace = simulate(patient, profile, session=session, dt_s=dt_s, belt=belt)  # type: ignore[arg-type]
+    return name, category, interval_metrics(trace.rows, profile.hr_max)
+
+
+def _as_params(alt: AltPatient) -> PatientParams:
+    """Only what the baselines may read (they use the profile, never the truth)."""
+    return PatientParams(hr_rest_bpm=alt.hr_rest, hr_max_bpm=alt.hr_max)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -75,10 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", nargs="*", default=None, help="controller names to run")
     ap.add_argument("--by-category", action="store_true")
+    ap.add_argument("--cohort", choices=["main", "alt"], default="main",
+                    help="main: controller.sim's cohort; alt: a differently built patient "
+                    "model and a slower belt, for robustness")
+    ap.add_argument("--dt", type=float, default=1.0, help="tick length in s (1 = 1 Hz)")
     a = ap.parse_args(argv)
-    people = cohort(a.patients, a.seed)
+    people: list = cohort(a.patients, a.seed) if a.cohort == "main" else \
+        alt_cohort(a.patients, a.seed)
     names = [n for n in CONTROLLERS if not a.only or any(o in n for o in a.only)]
-    work = [(n, t, p) for n in names for t, p in people]
+    work = [(n, t, p, a.dt) for n in names for t, p in people]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=a.jobs) as ex:
         done = list(ex.map(run_one, work, chunksize=8))
@@ -90,7 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         per_cat.setdefault((name, cat), []).extend(ms)
     oracle_ok = summarise(per["oracle (true parameters)"])["ok"] if \
         "oracle (true parameters)" in per else math.nan
-    print(f"{a.patients} virtual patients (seed {a.seed}), clinic 4x4, "
+    t1 = time.perf_counter()
+    truth0, prof0 = cohort(1, a.seed)[0]
+    simulate(VirtualPatient(truth0), prof0)
+    one_s = time.perf_counter() - t1
+    print(f"one 40-minute session simulates in {one_s:.2f} s (1 Hz, our controller)")
+    print(f"{a.patients} virtual patients ({a.cohort} cohort, seed {a.seed}), clinic 4x4, "
           f"{len(work)} sessions in {wall:.0f} s")
     print(f"time to zone in s (allowance {ALLOWANCE_FIRST_S:.0f} s first, "
           f"{ALLOWANCE_LATER_S:.0f} s later); in-zone after the allowance; RMS to 90 % HRmax")

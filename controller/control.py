@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from controller.plan import PhaseKind
 from controller.workload import REST_VO2, WorkloadPath, speed_for_cost, vo2_cost
 
-OVERDRIVE = 1.5
+OVERDRIVE = 2.5
 """Largest overdrive, as a multiple of the remaining step in steady-state workload."""
 
 BIAS_TIME_S = 30.0
@@ -87,18 +87,19 @@ class ControlDecision:
 def allocate(vo2: float, path: WorkloadPath, incline_sp_pct: float) -> tuple[float, float]:
     """Turn a workload into (speed, incline) on ``path`` with a 0.5 % incline grid.
 
-    The incline moves only when the path has moved it by more than one 0.5 % step, and speed
-    makes up the rest of the workload: the incline motor does not chatter.
+    The incline stays where it is when speed alone (within 0.6 km/h of the path) can make up
+    the workload, so the incline motor does not chatter around a grid step.
     """
     s_path, i_path = path.point(vo2)
-    i_q = round(i_path * 2.0) / 2.0
-    if abs(i_q - incline_sp_pct) <= 0.5 and path.min_incline_pct <= incline_sp_pct:
-        i_q = min(incline_sp_pct, path.max_incline_pct)
-    i_q = min(max(i_q, path.min_incline_pct), path.max_incline_pct)
     lo = max(path.min_speed_kmh, s_path - 0.6)
-    hi = min(path.max_speed_kmh, s_path + 0.6)
-    speed = speed_for_cost(vo2, i_q, lo, max(lo, hi))
-    return round(speed, 2), i_q
+    hi = max(lo, min(path.max_speed_kmh, s_path + 0.6))
+    if path.min_incline_pct <= incline_sp_pct <= path.max_incline_pct and \
+            abs(incline_sp_pct - i_path) <= 0.75:
+        speed = speed_for_cost(vo2, incline_sp_pct, lo, hi)
+        if abs(vo2_cost(speed, incline_sp_pct) - vo2) < 0.05:
+            return round(speed, 2), incline_sp_pct
+    i_q = min(max(round(i_path * 2.0) / 2.0, path.min_incline_pct), path.max_incline_pct)
+    return round(speed_for_cost(vo2, i_q, lo, hi), 2), i_q
 
 
 @dataclass
@@ -146,7 +147,7 @@ def _advance(xf: float, xs: float, u: float, dt_s: float, c: _Candidate | ModelP
     return xf, xs
 
 
-TAU_GRID_S = (30.0, 45.0, 65.0, 90.0)
+TAU_GRID_S = (30.0, 45.0, 65.0, 90.0, 120.0)
 DEAD_TIME_GRID_S = (3.0, 6.0, 10.0)
 
 
@@ -164,6 +165,8 @@ class AdaptiveController:
     hr_rest_bpm: float | None
     fixed_model: ModelParams | None = None
     prior_vo2max: float = 28.0
+    overdrive: float = OVERDRIVE
+    aggressiveness: float = 4.0
     model: ModelParams = field(init=False)
     bias_bpm: float = 0.0
     _hist: deque[tuple[float, float]] = field(default_factory=deque)
@@ -278,7 +281,7 @@ class AdaptiveController:
         err = r - y_theta
 
         if inp.phase in (PhaseKind.INTERVAL, PhaseKind.RECOVERY):
-            lam = m.tau_s / (1.0 + 2.0 * min(1.0, abs(err) / 8.0))
+            lam = m.tau_s / (1.0 + self.aggressiveness * min(1.0, abs(err) / 8.0))
         else:
             lam = m.tau_s
         h = 15.0
@@ -294,11 +297,14 @@ class AdaptiveController:
             if off or (1 - m.fast_frac) * u >= xs:
                 break
         u_eq = xf + xs
-        ov = OVERDRIVE if inp.phase is PhaseKind.INTERVAL else 0.5
+        ov = self.overdrive if inp.phase is PhaseKind.INTERVAL else 0.5
         if inp.phase in (PhaseKind.WARMUP, PhaseKind.COOLDOWN):
             ov = 0.2
         u = min(u, u_ss + ov * max(0.0, u_ss - u_eq))
         u = max(u, u_ss - ov * max(0.0, u_eq - u_ss))
+        if inp.hr_bpm is not None and inp.hr_bpm > r + 2.0:
+            u = min(u, u_now)  # never add load while the heart is above target
+        self.debug = (y_theta, u_ss + REST_VO2, u + REST_VO2, k, base)
         vo2 = min(max(u + REST_VO2, inp.path.min_vo2), inp.path.max_vo2)
         speed, incline = allocate(vo2, inp.path, inp.incline_sp_pct)
         reachable = base + k * (inp.path.max_vo2 - REST_VO2)

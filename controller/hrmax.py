@@ -92,7 +92,7 @@ def estimate_from_six_minute_test(
     valid = [h for h in hr_trace_bpm if h is not None]
     if len(valid) * sample_period_s < 120:
         raise ValueError("the 6-minute test has less than 2 minutes of valid heart rate")
-    n_end = max(1, int(round(60.0 / sample_period_s)))
+    n_end = max(1, round(60.0 / sample_period_s))
     tail = [h for h in hr_trace_bpm[-n_end:] if h is not None]
     if len(tail) < n_end // 2:
         raise ValueError("the last minute of the 6-minute test has too few valid readings")

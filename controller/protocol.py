@@ -371,8 +371,8 @@ class Session:
         remaining = 0.0 if spec is None else max(
             spec.duration_s + self._phase_extra_s - self._phase_elapsed_s, 0.0)
         return Setpoint(
-            now_s=now_s, speed_kmh=round(self._speed_sp, 3),
-            incline_pct=round(self._incline_sp, 3), phase=self.phase, interval=self.interval,
+            now_s=now_s, speed_kmh=self._speed_sp,
+            incline_pct=self._incline_sp, phase=self.phase, interval=self.interval,
             zone_low_bpm=zone[0] if zone else None, zone_high_bpm=zone[1] if zone else None,
             target_bpm=target, state=self._state_name(), phase_elapsed_s=self._phase_elapsed_s,
             phase_remaining_s=remaining, hr_bpm=hr, hr_status=gate.reason,
@@ -451,7 +451,6 @@ class Session:
                 self._belt_stopped_since = now_s
             elif now_s - self._belt_stopped_since >= BELT_STOPPED_AFTER_S:
                 self.run_state = RunState.PAUSED
-                self._speed_sp = 0.0
                 emit("belt_stopped", "the belt stopped outside the session (e-stop, key or "
                      "treadmill fault): session paused; staff must resume", "alarm")
                 self._belt_stopped_since = None
@@ -542,8 +541,6 @@ class Session:
         self._speed_sp = ramp(self._speed_sp, speed_t, lim.speed_up_kmh_per_s, down, dt)
         self._incline_sp = ramp(self._incline_sp, incline_t, lim.incline_pct_per_s,
                                 lim.incline_pct_per_s, dt)
-        if self._speed_sp < 0.05 and speed_t == 0.0:
-            self._speed_sp = 0.0
 
 
 def _check_tick(now_s: float, hr_bpm: float | None, speed_kmh: float, incline_pct: float

@@ -111,6 +111,7 @@ class VirtualPatient:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.params.seed)
         self.true_hr_bpm = self.params.hr_rest_bpm
+        self._queue.append((self.t_s, 0.0, 0.0))  # at rest before the first step
 
     def step(self, dt_s: float, speed_kmh: float, incline_pct: float) -> float | None:
         """Advance ``dt_s`` at the given belt state; return the strap's reading."""

@@ -17,6 +17,7 @@ The walk–run transition is a step in the ACSM cost; between ``WALK_MAX_KMH`` a
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 REST_VO2 = 3.5
@@ -95,7 +96,7 @@ class WorkloadPath:
         pts = self.corners()
         if vo2 <= vo2_cost(*pts[0]):
             return pts[0]
-        for (s0, i0), (s1, i1) in zip(pts, pts[1:], strict=False):
+        for (s0, i0), (s1, i1) in itertools.pairwise(pts):
             c1 = vo2_cost(s1, i1)
             if vo2 <= c1:
                 return _bisect_segment(s0, i0, s1, i1, vo2)

@@ -1,0 +1,107 @@
+"""Command line: ``fourbyfour demo`` runs a whole simulated 4x4 session.
+
+The demo uses the same ``Session`` a clinic uses, driven by a virtual patient from
+``controller.sim`` on a simulated belt. ``--speed N`` runs N× faster than real time
+(0 = as fast as possible); the headless demo prints a line per phase and a summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from controller.metrics import interval_metrics
+from controller.protocol import Session
+from controller.sim import CATEGORIES, Belt, TraceRow, VirtualPatient, make_patient
+
+
+def _clock(t_s: float) -> str:
+    return f"{int(t_s // 60):02d}:{int(t_s % 60):02d}"
+
+
+def _phase_line(rows: Sequence[TraceRow]) -> str:
+    first, last = rows[0], rows[-1]
+    hrs = [r.hr_bpm for r in rows if r.hr_bpm is not None]
+    speeds = [r.speed_kmh for r in rows]
+    inclines = [r.incline_pct for r in rows]
+    name = first.phase if not first.interval else f"{first.phase} {first.interval}"
+    hr_part = f"HR {hrs[0]:.0f}→{hrs[-1]:.0f} bpm (peak {max(hrs):.0f})" if hrs else "HR —"
+    zone = ""
+    if first.zone_low_bpm is not None and first.zone_high_bpm is not None:
+        zone = f", zone {first.zone_low_bpm:.0f}–{first.zone_high_bpm:.0f}"
+    return (f"[{_clock(first.t_s)}–{_clock(last.t_s + 1)}] {name:12s} {hr_part}{zone}; "
+            f"speed {min(speeds):.1f}–{max(speeds):.1f} km/h, "
+            f"incline {min(inclines):.1f}–{max(inclines):.1f} %")
+
+
+def demo(args: argparse.Namespace) -> int:
+    import random
+
+    rng = random.Random(args.seed)
+    truth, profile = make_patient(rng, args.category, args.seed)
+    print(f"virtual patient: {args.category}, age {truth.age_years:.0f}, HRmax "
+          f"{profile.hr_max:.0f} bpm ({profile.hr_max_source}), HRrest {profile.hr_rest} bpm, "
+          f"caps {profile.speed_cap_kmh:g} km/h and {profile.max_incline_pct:g} %")
+    patient = VirtualPatient(truth)
+    session = Session(profile)
+    belt = Belt()
+    rows: list[TraceRow] = []
+    phase_rows: list[TraceRow] = []
+    t = 0.0
+    start = time.monotonic()
+    while True:
+        reading = patient.step(1.0, belt.speed_kmh, belt.incline_pct)
+        sp = session.step(t, reading, belt.speed_kmh, belt.incline_pct)
+        for e in sp.events:
+            if e.kind not in ("phase", "stopping", "done"):
+                print(f"  [{_clock(e.now_s)}] {e.severity.upper()}: {e.message}")
+        row = TraceRow(t, sp.phase, sp.interval, sp.state, reading, patient.true_hr_bpm,
+                       belt.speed_kmh, belt.incline_pct, sp.speed_kmh, sp.incline_pct,
+                       sp.zone_low_bpm, sp.zone_high_bpm)
+        if phase_rows and (row.phase, row.interval) != (phase_rows[0].phase,
+                                                        phase_rows[0].interval):
+            print(_phase_line(phase_rows), flush=True)
+            phase_rows = []
+        phase_rows.append(row)
+        rows.append(row)
+        if sp.phase == "done" and belt.speed_kmh == 0.0:
+            break
+        belt.step(1.0, sp.speed_kmh, sp.incline_pct)
+        t += 1.0
+        if args.speed > 0:
+            delay = start + t / args.speed - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+    print(f"[{_clock(t)}] session done: belt stopped")
+    print()
+    print("interval  time to zone  in zone*  above 95 %  RMS to 90 %  ok")
+    ms = interval_metrics(rows, profile.hr_max, use_true_hr=False)
+    for m in ms:
+        ttz = f"{m.time_to_zone_s:.0f} s" if m.time_to_zone_s is not None else "not reached"
+        print(f"{m.interval:8d}  {ttz:>12s}  {m.in_zone_after_allowance * 100:6.0f} %  "
+              f"{m.above_95_frac * 100:8.1f} %  {m.rms_to_90_bpm:8.1f} bpm  "
+              f"{'yes' if m.ok else 'no'}")
+    print("* after the allowance (120 s in interval 1, 60 s later), from the strap readings")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="fourbyfour", description="Closed-loop 4x4 training")
+    sub = ap.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="a whole session with a virtual patient and belt")
+    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--category", choices=sorted(set(CATEGORIES)), default="typical")
+    d.add_argument("--speed", type=float, default=0.0,
+                   help="times faster than real time; 0 = as fast as possible")
+    d.add_argument("--headless", action="store_true",
+                   help="print progress and a summary (the only mode until the console lands)")
+    args = ap.parse_args(argv)
+    if args.command == "demo":
+        return demo(args)
+    return 2  # pragma: no cover - argparse enforces the choices
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+import itertools
+import math
+
+import pytest
+
+from controller.plan import PhaseKind, PlanError, default_4x4, six_minute_test
+from controller.protocol import (
+    COMMAND_TRANSITIONS,
+    HR_HOLD_AFTER_S,
+    HR_SLOW_AFTER_S,
+    HR_STOP_AFTER_S,
+    PatientProfile,
+    ProfileError,
+    RunState,
+    Session,
+    SessionError,
+)
+from controller.sim import Belt
+from tests.helpers import drive, events_of
+
+PROFILE = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=6.0, max_incline_pct=15.0)
+
+
+def steady(bpm: float):
+    return lambda t: bpm
+
+
+def test_phases_follow_the_plan_clock_exactly():
+    s = Session(PROFILE)
+    sps = drive(s, steady(140), 2500)
+    starts = {}
+    for sp in sps:
+        starts.setdefault((sp.phase, sp.interval), sp.now_s)
+    assert starts[("warmup", 0)] == 0
+    assert starts[("interval", 1)] == 600
+    assert starts[("recovery", 1)] == 840
+    assert starts[("interval", 2)] == 1020
+    assert starts[("interval", 4)] == 1860
+    assert starts[("cooldown", 0)] == 2100
+    assert starts[("done", 0)] == 2400
+    assert sps[-1].state == "done" and sps[-1].speed_kmh == 0.0
+    iv = next(sp for sp in sps if sp.phase == "interval")
+    assert iv.zone_low_bpm == pytest.approx(0.85 * 183)
+    assert iv.zone_high_bpm == pytest.approx(0.95 * 183)
+    assert all(sp.incline_pct >= 5.0 - 1e-9 for sp in sps
+               if sp.phase == "interval" and sp.phase_elapsed_s > 20)
+
+
+def test_step_accepts_irregular_rates_above_1_hz():
+    s = Session(PROFILE)
+    t, belt = 0.0, Belt()
+    import random
+    rng = random.Random(3)
+    while t < 700:
+        sp = s.step(t, 130.0, belt.speed_kmh, belt.incline_pct)
+        dt = rng.uniform(0.1, 1.0)
+        belt.step(dt, sp.speed_kmh, sp.incline_pct)
+        t += dt
+    assert sp.phase == "interval" and sp.interval == 1
+
+
+def test_pause_freezes_the_clock_and_stops_the_belt_resume_continues():
+    s = Session(PROFILE)
+    belt = Belt()
+    sps = drive(s, steady(120), 100, belt=belt)
+    elapsed = sps[-1].phase_elapsed_s
+    s.pause()
+    sps = drive(s, steady(120), 60, t0=101, belt=belt)
+    assert sps[-1].speed_kmh == 0.0 and sps[-1].state == "paused"
+    assert sps[-1].phase_elapsed_s == pytest.approx(elapsed, abs=1.0)
+    s.resume()
+    sps = drive(s, steady(120), 60, t0=162, belt=belt)
+    assert sps[-1].state == "running" and sps[-1].speed_kmh > 1.0
+    assert sps[-1].phase_elapsed_s == pytest.approx(elapsed + 61, abs=1.5)
+
+
+def test_skip_and_extend():
+    s = Session(PROFILE)
+    drive(s, steady(120), 10)
+    s.skip()
+    sp = drive(s, steady(150), 0, t0=11)[-1]
+    assert sp.phase == "interval" and sp.interval == 1
+    s.extend(60)
+    sps = drive(s, steady(160), 290, t0=12)
+    assert sps[-1].phase == "interval" and sps[-1].phase_remaining_s <= 12
+    with pytest.raises(SessionError, match="600 s in total"):
+        s.extend(700)
+
+
+def test_stop_slows_down_then_done_and_never_restarts():
+    s = Session(PROFILE)
+    belt = Belt()
+    drive(s, steady(90), 300, belt=belt)
+    assert belt.speed_kmh > 2.0
+    s.stop()
+    sps = drive(s, steady(120), 120, t0=301, belt=belt)
+    speeds = [sp.speed_kmh for sp in sps]
+    assert all(b <= a + 1e-9 for a, b in itertools.pairwise(speeds))
+    assert sps[-1].phase == "done" and sps[-1].state == "done"
+    assert any(k == "done" for _, k in events_of(sps))
+    for cmd in ("resume", "pause", "skip"):
+        with pytest.raises(SessionError):
+            getattr(s, cmd)()
+    later = drive(s, steady(120), 600, t0=500, belt=belt)
+    assert all(sp.speed_kmh == 0.0 for sp in later)
+
+
+def test_every_command_outside_the_table_is_refused():
+    commands = ("pause", "resume", "skip", "extend", "stop")
+    for state in RunState:
+        for cmd in commands:
+            s = Session(PROFILE)
+            s.step(0.0, 100.0, 0.0, 0.0)
+            s.run_state = state
+            if cmd in COMMAND_TRANSITIONS[state]:
+                getattr(s, cmd)()
+                assert s.run_state in (COMMAND_TRANSITIONS[state][cmd], RunState.STOPPING)
+            else:
+                with pytest.raises(SessionError, match=f"cannot {cmd}"):
+                    getattr(s, cmd)()
+
+
+def test_hr_loss_holds_then_slows_then_stops():
+    s = Session(PROFILE)
+    belt = Belt()
+    drive(s, steady(150), 700, belt=belt)  # into interval 1
+    before = belt.speed_kmh
+    lost_at = 701.0
+    sps = drive(s, lambda t: None, 200, t0=lost_at, belt=belt)
+    by_t = {sp.now_s: sp for sp in sps}
+    kinds = {k: t for t, k in reversed(events_of(sps))}
+    assert kinds["hr_hold"] == lost_at + HR_HOLD_AFTER_S - 1
+    assert kinds["hr_lost"] == lost_at + HR_SLOW_AFTER_S - 1
+    assert kinds["hr_lost_stop"] == lost_at + HR_STOP_AFTER_S - 1
+    hold = [by_t[t] for t in range(int(lost_at + 5), int(lost_at + 13))]
+    assert all(sp.state == "hr_hold" for sp in hold)
+    assert all(sp.speed_kmh == pytest.approx(hold[0].speed_kmh) for sp in hold)
+    assert hold[0].speed_kmh == pytest.approx(before, abs=1.0)
+    slow = by_t[lost_at + 45]
+    assert slow.speed_kmh <= 3.0 and slow.incline_pct < hold[0].incline_pct
+    assert "hr_lost" in slow.alarms
+    assert sps[-1].phase == "done" and sps[-1].speed_kmh == 0.0
+
+
+def test_hr_back_before_the_stop_resumes_control():
+    s = Session(PROFILE)
+    drive(s, steady(150), 700)
+    sps = drive(s, lambda t: None if t < 730 else 150.0, 60, t0=701)
+    assert any(k == "hr_restored" for _, k in events_of(sps))
+    assert sps[-1].state == "running" and sps[-1].phase == "interval"
+    s.acknowledge("hr_lost")
+    assert "hr_lost" not in drive(s, steady(150), 0, t0=762)[-1].alarms
+
+
+def test_hr_above_max_flags_then_reduces_load_and_alarms():
+    s = Session(PROFILE)
+    belt = Belt()
+    drive(s, steady(150), 700, belt=belt)
+    sps = drive(s, lambda t: min(190.0, 150.0 + 2.0 * (t - 701)), 50, t0=701, belt=belt)
+    kinds = [k for _, k in events_of(sps)]
+    assert kinds.count("hrmax_underestimated") == 1
+    first_above = next(sp.now_s for sp in sps if sp.hr_bpm and sp.hr_bpm > 183)
+    alarm_t = next(t for t, k in events_of(sps) if k == "hr_above_max")
+    assert alarm_t == first_above + 10
+    assert sps[-1].target_bpm == pytest.approx(0.75 * 183)
+    assert sps[-1].speed_kmh < sps[9].speed_kmh or sps[-1].incline_pct < sps[9].incline_pct
+
+
+def test_a_belt_stopped_outside_the_session_pauses_it_and_stays_stopped():
+    s = Session(PROFILE)
+    belt = Belt()
+    drive(s, steady(120), 200, belt=belt)
+    # E-stop: the belt reads 0 whatever we ask.
+    sps = [s.step(201.0 + i, 120.0, 0.0, belt.incline_pct) for i in range(30)]
+    assert any(k == "belt_stopped" for _, k in events_of(sps))
+    assert sps[-1].state == "paused" and sps[-1].speed_kmh == 0.0
+    assert "belt_stopped" in sps[-1].alarms
+    more = [s.step(231.0 + i, 120.0, 0.0, 0.0) for i in range(100)]
+    assert all(sp.speed_kmh == 0.0 for sp in more)
+
+
+def test_zone_unreachable_is_reported_not_pushed_forever():
+    weak = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=3.0, max_incline_pct=6.0)
+    s = Session(weak)
+    sps = drive(s, steady(110), 700)
+    events = [e for sp in sps for e in sp.events if e.kind == "zone_unreachable"]
+    assert len(events) == 1 and "out of reach" in events[0].message
+    assert max(sp.speed_kmh for sp in sps) <= 3.0 and max(sp.incline_pct for sp in sps) <= 6.0
+
+
+def test_bad_inputs_get_clear_errors():
+    s = Session(PROFILE)
+    s.step(0.0, 80.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="backwards"):
+        s.step(-1.0, 80.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="speed_kmh"):
+        s.step(1.0, 80.0, math.nan, 0.0)
+    with pytest.raises(ValueError, match="incline_pct"):
+        s.step(1.0, 80.0, 1.0, 99.0)
+    with pytest.raises(ValueError, match="now_s"):
+        s.step(math.inf, 80.0, 1.0, 0.0)
+    # Implausible heart rates are sensor data, not errors: they count as no reading.
+    sp = s.step(2.0, 400.0, 0.0, 0.0)
+    assert sp.hr_bpm is None and sp.hr_status == "out_of_range"
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"hr_max": 300}, "hr_max must be 100–230"),
+        ({"hr_max": 150, "hr_rest": 120}, "at least 40 bpm below"),
+        ({"hr_max": 180, "max_speed_kmh": 40}, "max_speed_kmh must be"),
+        ({"hr_max": 180, "max_incline_pct": -1}, "max_incline_pct must be"),
+        ({"hr_max": "high"}, "hr_max must be a number"),
+    ],
+)
+def test_profile_validation(kw, message):
+    with pytest.raises(ProfileError, match=message):
+        PatientProfile(**kw)
+
+
+def test_plan_must_fit_the_patient():
+    low = PatientProfile(hr_max=180, max_incline_pct=3.0)
+    with pytest.raises(PlanError, match="max_incline_pct is 3"):
+        Session(low)
+    with pytest.raises(PlanError, match="above the patient's cap"):
+        Session(PatientProfile(hr_max=180, max_speed_kmh=4.0), six_minute_test(6.0))
+
+
+def test_walk_only_never_exceeds_a_walk():
+    p = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=12.0, walk_only=True)
+    sps = drive(Session(p), steady(100), 900)
+    assert max(sp.speed_kmh for sp in sps) <= 7.0
+
+
+def test_six_minute_test_runs_open_loop_at_the_chosen_pace():
+    s = Session(PROFILE, six_minute_test(5.5, 2.0))
+    sps = drive(s, steady(130), 700)
+    test = [sp for sp in sps if sp.phase == PhaseKind.TEST and sp.phase_elapsed_s > 30]
+    assert len(test) > 300
+    assert all(sp.speed_kmh == pytest.approx(5.5) and sp.incline_pct == pytest.approx(2.0)
+               for sp in test)
+    assert sps[-1].phase == "done"
+
+
+def test_default_plan_is_the_4x4():
+    assert Session(PROFILE).plan == default_4x4()
