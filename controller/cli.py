@@ -57,7 +57,8 @@ def demo(args: argparse.Namespace) -> int:
         for e in sp.events:
             if e.kind not in ("phase", "stopping", "done"):
                 print(f"  [{_clock(e.now_s)}] {e.severity.upper()}: {e.message}")
-        row = TraceRow(t, sp.phase, sp.interval, sp.state, reading, patient.true_hr_bpm,
+        # The record keeps what the session accepted (artefacts gated out), like a clinic's.
+        row = TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm, patient.true_hr_bpm,
                        belt.speed_kmh, belt.incline_pct, sp.speed_kmh, sp.incline_pct,
                        sp.zone_low_bpm, sp.zone_high_bpm)
         if phase_rows and (row.phase, row.interval) != (phase_rows[0].phase,
@@ -83,7 +84,8 @@ def demo(args: argparse.Namespace) -> int:
         print(f"{m.interval:8d}  {ttz:>12s}  {m.in_zone_after_allowance * 100:6.0f} %  "
               f"{m.above_95_frac * 100:8.1f} %  {m.rms_to_90_bpm:8.1f} bpm  "
               f"{'yes' if m.ok else 'no'}")
-    print("* after the allowance (120 s in interval 1, 60 s later), from the strap readings")
+    print("* after the allowance (120 s in interval 1, 60 s later), from the accepted strap "
+          "readings")
     return 0
 
 
