@@ -1,0 +1,109 @@
+"""Hardware layer for the Raspberry Pi Pico (RP2040). Only this file touches ``machine``.
+
+Pins (see firmware/README.md for the wiring): every input is active-low with a pull-up, and
+the safety inputs are normally-closed loops to ground, so a cut wire reads as *tripped*.
+"""
+
+import time
+
+import machine
+from supervisor import Inputs
+
+PIN_PWM = 2  # speed PWM to the MC2100 opto buffer, 20 Hz
+PIN_RELAY = 3  # energise-to-run motor relay driver
+PIN_INCLINE_UP = 4
+PIN_INCLINE_DOWN = 5
+PIN_TACH = 6  # reed/optical tach on the front roller
+PIN_INCLINE_PULSE = 7
+PIN_ESTOP = 8  # NC chain to ground: low = healthy
+PIN_KEY = 9  # NC key switch to ground: low = present
+PIN_RESET = 10  # local reset button (NO to ground): low = pressed
+PWM_HZ = 20
+TACH_DEBOUNCE_US = 20000
+WATCHDOG_MS = 1000
+
+
+class PicoHal:
+    def __init__(self):
+        self._pwm_pin = machine.Pin(PIN_PWM, machine.Pin.OUT, value=0)
+        self._pwm = None
+        self._relay = machine.Pin(PIN_RELAY, machine.Pin.OUT, value=0)
+        self._up = machine.Pin(PIN_INCLINE_UP, machine.Pin.OUT, value=0)
+        self._down = machine.Pin(PIN_INCLINE_DOWN, machine.Pin.OUT, value=0)
+        self._estop = machine.Pin(PIN_ESTOP, machine.Pin.IN, machine.Pin.PULL_UP)
+        self._key = machine.Pin(PIN_KEY, machine.Pin.IN, machine.Pin.PULL_UP)
+        self._reset = machine.Pin(PIN_RESET, machine.Pin.IN, machine.Pin.PULL_UP)
+        self._tach = machine.Pin(PIN_TACH, machine.Pin.IN, machine.Pin.PULL_UP)
+        self._inc = machine.Pin(PIN_INCLINE_PULSE, machine.Pin.IN, machine.Pin.PULL_UP)
+        self._tach_last_us = 0
+        self._tach_period_us = 0
+        self._inc_count = 0
+        self._tach.irq(self._on_tach, machine.Pin.IRQ_FALLING)
+        self._inc.irq(self._on_incline, machine.Pin.IRQ_FALLING)
+        self._wdt = machine.WDT(timeout=WATCHDOG_MS)
+
+    def _on_tach(self, _pin):
+        now = time.ticks_us()
+        dt = time.ticks_diff(now, self._tach_last_us)
+        if dt >= TACH_DEBOUNCE_US:  # measure the period, not counts per second
+            self._tach_period_us = dt
+            self._tach_last_us = now
+
+    def _on_incline(self, _pin):
+        self._inc_count += 1
+
+    def read_inputs(self, now_ms):
+        age_ms = time.ticks_diff(time.ticks_us(), self._tach_last_us) // 1000
+        return Inputs(
+            estop_healthy=self._estop.value() == 0,
+            key_present=self._key.value() == 0,
+            reset_pressed=self._reset.value() == 0,
+            tach_period_us=self._tach_period_us,
+            tach_age_ms=age_ms,
+            incline_pulses=self._inc_count,
+        )
+
+    def _stop_pwm(self):
+        # A disabled RP2040 PWM slice can leave the pin high, and PWM.deinit() does not
+        # give the pin back to GPIO: duty 0, deinit, then drive the pin low as an output.
+        if self._pwm is not None:
+            self._pwm.duty_u16(0)
+            self._pwm.deinit()
+            self._pwm = None
+        self._pwm_pin = machine.Pin(PIN_PWM, machine.Pin.OUT, value=0)
+
+    def apply_safe(self):
+        self._stop_pwm()
+        self._relay.value(0)
+        self._up.value(0)
+        self._down.value(0)
+
+    def apply(self, out):
+        if out.duty_pct <= 0 or not out.relay_on:
+            self._stop_pwm()
+        else:
+            if self._pwm is None:
+                self._pwm = machine.PWM(machine.Pin(PIN_PWM), freq=PWM_HZ)
+            self._pwm.duty_u16(int(out.duty_pct * 655.35))
+        self._relay.value(1 if out.relay_on else 0)
+        self._up.value(1 if out.incline_dir > 0 else 0)
+        self._down.value(1 if out.incline_dir < 0 else 0)
+
+    def feed_watchdog(self):
+        self._wdt.feed()
+
+
+class UartPort:
+    """UART0 at 115200 8N1 on GP0/GP1; reads never block."""
+
+    def __init__(self):
+        self._uart = machine.UART(0, baudrate=115200, bits=8, parity=None, stop=1,
+                                  tx=machine.Pin(0), rx=machine.Pin(1), timeout=0)
+
+    def read_available(self):
+        if self._uart.any():
+            return self._uart.read()
+        return None
+
+    def write(self, data):
+        self._uart.write(data)

@@ -1,0 +1,247 @@
+"""Supervisor tests with the simulated board; run under MicroPython and CPython."""
+
+import linkcodec as lc
+from simboard import SimBoard
+from supervisor import Config, Supervisor, duty_for
+
+
+class Rig:
+    """Supervisor + simulated board + a host that sends frames, on a 20 ms tick."""
+
+    def __init__(self, boot_fault=lc.F_BOOT):
+        self.now = 0
+        self.board = SimBoard(now_ms=0)
+        self.sup = Supervisor(Config(), boot_fault, 0)
+        self.seq = 0
+        self.host_alive = True
+        self.outputs = None
+
+    def send(self, ftype, payload=b"", seq=None):
+        if seq is None:
+            self.seq = (self.seq + 1) & 0xFF
+            seq = self.seq
+        replies = self.sup.on_frame(lc.Frame(ftype, seq, 0, payload), self.now)
+        if ftype == lc.T_HEARTBEAT:
+            return None
+        return lc.unpack_result(replies[0].payload)[2]
+
+    def run(self, ms):
+        end = self.now + ms
+        while self.now < end:
+            self.now += 20
+            if self.host_alive and self.now % 100 == 0:
+                self.sup.on_frame(lc.Frame(lc.T_HEARTBEAT, 0, 0), self.now)
+            self.outputs = self.sup.tick(self.now, self.board.read_inputs(self.now))
+            self.board.apply(self.outputs)
+
+    def reset_press(self):
+        self.board.reset_pressed = True
+        self.run(60)
+        self.board.reset_pressed = False
+        self.run(60)
+
+    def ready(self):
+        """Boot → local reset → ARM → homed; returns the rig in ARMED."""
+        self.run(200)
+        self.reset_press()
+        assert self.sup.state == lc.S_IDLE, self.sup.state
+        assert self.send(lc.T_ARM) == lc.R_SUCCESS
+        self.run(20000)
+        assert self.sup.homed
+        return self
+
+    def running(self, kmh=3.0):
+        self.ready()
+        assert self.send(lc.T_START, sp(min(kmh, 3.0))) == lc.R_SUCCESS
+        if kmh > 3.0:
+            assert self.send(lc.T_SET, sp(kmh)) == lc.R_SUCCESS
+        self.run(8000 + int(kmh * 2000))
+        return self
+
+
+def sp(kmh, incline_pct=0.0):
+    return lc.pack_setpoint(round(kmh * 100), round(incline_pct * 10))
+
+
+def test_boots_stopped_and_latched():
+    for cause in (lc.F_BOOT, lc.F_WATCHDOG):
+        r = Rig(cause)
+        r.run(500)
+        assert r.sup.state == lc.S_FAULT and r.sup.fault == cause
+        assert not r.outputs.relay_on and r.outputs.duty_pct == 0.0
+        assert r.send(lc.T_ARM) == lc.R_NOT_PERMITTED
+        assert r.send(lc.T_START, sp(2)) == lc.R_NOT_PERMITTED
+
+
+def test_reset_needs_host_key_estop_and_a_press():
+    r = Rig()
+    r.host_alive = False
+    r.run(1000)
+    r.reset_press()
+    assert r.sup.state == lc.S_FAULT  # host not there
+    r.host_alive = True
+    r.board.key_present = False
+    r.reset_press()
+    assert r.sup.state == lc.S_FAULT  # key out
+    r.board.key_present = True
+    r.board.reset_pressed = True  # held down: only the edge counts after faults clear
+    r.run(100)
+    r.board.reset_pressed = False
+    r.run(100)
+    r.reset_press()
+    assert r.sup.state == lc.S_IDLE and r.sup.fault == lc.F_NONE
+
+
+def test_arm_homes_the_incline_before_start():
+    r = Rig()
+    r.run(200)
+    r.reset_press()
+    assert r.send(lc.T_ARM) == lc.R_SUCCESS
+    r.run(200)
+    assert r.sup.homing and r.outputs.incline_dir == -1
+    assert r.send(lc.T_START, sp(2)) == lc.R_NOT_PERMITTED
+    r.run(20000)
+    assert r.sup.homed and r.board.incline_pos == 0.0 and r.sup.incline_deci() == 0
+    assert r.send(lc.T_START, sp(2)) == lc.R_SUCCESS
+
+
+def test_start_only_at_low_speed_and_ramps_are_enforced():
+    r = Rig().ready()
+    assert r.send(lc.T_START, sp(6)) == lc.R_INVALID_PARAMETER
+    assert r.sup.state == lc.S_ARMED
+    assert r.send(lc.T_START, sp(3)) == lc.R_SUCCESS
+    r.run(8000)
+    assert abs(r.board.belt_kmh - 3.0) < 0.2
+    assert r.send(lc.T_SET, sp(10)) == lc.R_SUCCESS
+    r.run(1000)
+    assert r.sup.ramped_centi_kmh <= 300 + 50 + 1  # 0.5 km/h per s whatever the host asked
+    r.run(15000)
+    assert abs(r.board.belt_kmh - 10.0) < 0.3
+
+
+def test_out_of_range_is_refused_not_clamped():
+    r = Rig().running(3.0)
+    assert r.send(lc.T_SET, sp(16.5)) == lc.R_INVALID_PARAMETER
+    assert r.send(lc.T_SET, sp(5, 16)) == lc.R_INVALID_PARAMETER
+    assert r.send(lc.T_SET, lc.pack_setpoint(300, -5)) == lc.R_INVALID_PARAMETER
+    assert r.sup.target_centi_kmh == 300 and r.sup.target_incline_deci == 0
+    assert r.send(lc.T_SET, b"\x01") == lc.R_INVALID_PARAMETER
+    assert r.send(0x7E) == lc.R_NOT_SUPPORTED
+
+
+def test_incline_follows_by_pulse_count():
+    r = Rig().running(3.0)
+    assert r.send(lc.T_SET, sp(3, 5)) == lc.R_SUCCESS
+    r.run(15000)
+    assert abs(r.board.incline_pct - 5.0) < 0.4
+    assert abs(r.sup.incline_deci() - 50) <= 3
+    assert r.outputs.incline_dir == 0
+
+
+def test_host_silence_ramps_to_zero_and_latches():
+    r = Rig().running(3.0)
+    assert r.send(lc.T_SET, sp(8)) == lc.R_SUCCESS
+    r.run(12000)
+    r.host_alive = False
+    r.run(520)
+    assert r.sup.state == lc.S_FAULT and r.sup.fault == lc.F_HOST_SILENT
+    assert r.outputs.relay_on  # controlled ramp, not a cut
+    speeds = []
+    for _ in range(60):
+        r.run(200)
+        speeds.append(r.sup.ramped_centi_kmh)
+    assert all(b <= a for a, b in zip(speeds, speeds[1:]))
+    assert speeds[0] >= 8 * 100 - 100 * 0.7 - 1  # 1 km/h per s, not a slam
+    assert r.board.belt_kmh == 0.0 and not r.outputs.relay_on
+    r.host_alive = True
+    r.run(1000)
+    assert r.sup.state == lc.S_FAULT  # still latched when the host is back
+    assert r.send(lc.T_START, sp(2)) == lc.R_NOT_PERMITTED
+    assert r.send(lc.T_ARM) == lc.R_NOT_PERMITTED
+
+
+def test_estop_and_key_cut_at_once():
+    for attr in ("estop_healthy", "key_present"):
+        r = Rig().running(5.0)
+        setattr(r.board, attr, False)
+        r.run(20)
+        assert r.sup.state == lc.S_FAULT
+        assert r.sup.fault == (lc.F_ESTOP if attr == "estop_healthy" else lc.F_KEY)
+        assert not r.outputs.relay_on and r.outputs.duty_pct == 0.0
+        setattr(r.board, attr, True)
+        r.run(5000)
+        assert r.sup.state == lc.S_FAULT and not r.outputs.relay_on
+
+
+def test_runaway_belt_opens_the_relay():
+    r = Rig().running(3.0)
+    r.board.runaway_kmh = 6.0
+    r.run(600)  # the belt passes 3 + 1 km/h after ~0.5 s: not 300 ms over the margin yet
+    assert r.sup.fault != lc.F_OVERSPEED
+    r.run(2000)
+    assert r.sup.state == lc.S_FAULT and r.sup.fault == lc.F_OVERSPEED
+    assert not r.outputs.relay_on
+
+
+def test_no_tach_pulses_is_a_fault():
+    r = Rig().running(3.0)
+    r.board.tach_broken = True
+    r.run(2600)
+    assert r.sup.state == lc.S_FAULT and r.sup.fault == lc.F_NO_TACH
+
+
+def test_jammed_incline_is_a_fault():
+    r = Rig().running(3.0)
+    r.board.incline_jammed = True
+    r.send(lc.T_SET, sp(3, 5))
+    r.run(2600)
+    assert r.sup.fault == lc.F_INCLINE
+
+
+def test_stop_then_no_restart_without_arm():
+    r = Rig().running(4.0)
+    assert r.send(lc.T_STOP) == lc.R_SUCCESS
+    r.run(8000)
+    assert r.sup.state == lc.S_IDLE and r.board.belt_kmh == 0.0 and not r.outputs.relay_on
+    assert r.send(lc.T_SET, sp(3)) == lc.R_NOT_PERMITTED
+    assert r.send(lc.T_START, sp(2)) == lc.R_NOT_PERMITTED
+    assert r.send(lc.T_ARM) == lc.R_SUCCESS
+    assert r.send(lc.T_START, sp(2)) == lc.R_SUCCESS
+
+
+def test_retransmission_is_answered_not_executed_twice():
+    r = Rig().ready()
+    assert r.send(lc.T_START, sp(2), seq=100) == lc.R_SUCCESS
+    assert r.send(lc.T_START, sp(2), seq=100) == lc.R_SUCCESS  # the answer was lost: again
+    r.run(3000)
+    assert r.send(lc.T_STOP, seq=101) == lc.R_SUCCESS
+    r.run(6000)
+    assert r.sup.state == lc.S_IDLE
+    assert r.send(lc.T_STOP, seq=101) == lc.R_SUCCESS  # duplicate: same answer
+    # A late copy of the old START never restarts the belt.
+    assert r.send(lc.T_START, sp(2), seq=100) == lc.R_NOT_PERMITTED
+    r.run(1000)
+    assert r.sup.state == lc.S_IDLE and r.board.belt_kmh == 0.0
+
+
+def test_tick_ok_only_after_checks():
+    r = Rig()
+    assert not r.sup.tick_ok
+    r.run(20)
+    assert r.sup.tick_ok
+
+
+def test_calibration_interpolates_and_caps():
+    cal = Config().calibration
+    assert duty_for(cal, 0) == 0.0
+    assert abs(duty_for(cal, 150) - 23.7) < 0.01
+    assert duty_for(cal, 5000) == 85.0
+
+
+def test_status_frame_reports_flags():
+    r = Rig().running(3.0)
+    st = lc.unpack_status(r.sup.status_frame().payload)
+    assert st[0] == lc.S_RUNNING
+    assert st[6] & lc.FLAG_RELAY_ON and st[6] & lc.FLAG_KEY_PRESENT
+    assert st[6] & lc.FLAG_INCLINE_HOMED and not st[6] & lc.FLAG_RESET_NEEDED
+    assert abs(st[3] - 300) < 20
