@@ -27,7 +27,7 @@ class SimBoard:
         self.cfg = config or Config()
         self.belt_kmh = 0.0
         self.incline_pulses = 0
-        self.incline_pos = 20.0  # pulses above the bottom end stop at power-up
+        self.incline_pos = 4.0  # pulses above the bottom end stop at power-up
         self.incline_rate_pulses_per_s = 1.8  # 0.5 %/s
         self.incline_max_pulses = 54.0
         self.estop_healthy = True

@@ -1,0 +1,233 @@
+"""The treadmill emulator: the real firmware logic on a PC, behind a pseudo-terminal.
+
+``firmware/app.py``'s ``Firmware`` loop — the code that runs on the Pico — is driven here with
+a simulated motor board (``firmware/simboard.py``: belt inertia, tach pulses, incline motor)
+and a pty instead of UART0. The host connects to the printed path exactly as to
+/dev/ttyAMA0. A stable symlink (like the udev rule's) points at the current pty, so an
+"unplug" followed by a "replug" gives the client a new device behind the same name.
+
+    python -m controller.emulator [--link /tmp/fourbyfour-treadmill]
+
+prints the device path, then takes commands on stdin: ``reset`` (the local reset button),
+``estop`` / ``estop-release``, ``key-out`` / ``key-in``, ``unplug`` / ``replug``, ``status``,
+``quit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import os
+import sys
+import threading
+import time
+import tty
+from pathlib import Path
+
+from controller.fwpath import linkcodec as lc
+
+import app as fw_app  # noqa: E402  (firmware modules, found through controller.fwpath)
+import simboard  # noqa: E402
+import supervisor  # noqa: E402
+
+DEFAULT_LINK = "/tmp/fourbyfour-treadmill"
+
+
+class PtyPort:
+    """The firmware's port interface over the master side of a pty; never blocks."""
+
+    def __init__(self) -> None:
+        self.master_fd, self.slave_fd = os.openpty()
+        tty.setraw(self.slave_fd)
+        os.set_blocking(self.master_fd, False)
+        self.path = os.ttyname(self.slave_fd)
+        self.bytes_in = 0
+
+    def read_available(self) -> bytes | None:
+        try:
+            data = os.read(self.master_fd, 4096)
+        except BlockingIOError:
+            return None
+        except OSError as e:
+            if e.errno == errno.EIO:
+                return None
+            raise
+        self.bytes_in += len(data)
+        return data
+
+    def write(self, data: bytes) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.write(self.master_fd, data)
+
+    def close(self) -> None:
+        for fd in (self.master_fd, self.slave_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class Emulator:
+    """Firmware + simulated board + pty, polled every 2 ms in a background thread.
+
+    >>> with Emulator() as emu:
+    ...     serial_path = emu.link          # open this like /dev/ttyAMA0
+    ...     emu.press_reset()               # staff at the treadmill
+    """
+
+    def __init__(self, link: str | None = None, *, config: supervisor.Config | None = None,
+                 boot_fault: int = lc.F_BOOT) -> None:
+        self.link = link or f"{DEFAULT_LINK}-{os.getpid()}-{id(self):x}"
+        self.board = simboard.SimBoard(config)
+        self._config = config
+        self._boot_fault = boot_fault
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.port: PtyPort | None = None
+        self.firmware: fw_app.Firmware | None = None
+        self._t0 = time.monotonic()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        return int((time.monotonic() - self._t0) * 1000)
+
+    def start(self) -> str:
+        self.port = PtyPort()
+        self._point_link()
+        now = self.now_ms()
+        self.board.advance(now)
+        self.firmware = fw_app.Firmware(self.board, self.port, self._boot_fault, now,
+                                        self._config)
+        self._thread = threading.Thread(target=self._run, name="emulator", daemon=True)
+        self._thread.start()
+        return self.link
+
+    def _point_link(self) -> None:
+        assert self.port is not None
+        tmp = f"{self.link}.new"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        os.symlink(self.port.path, tmp)
+        os.replace(tmp, self.link)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                if self.firmware is not None and self.port is not None:
+                    self.firmware.poll(self.now_ms())
+                else:
+                    self.board.advance(self.now_ms())
+            time.sleep(0.002)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        if self.port is not None:
+            self.port.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.link)
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the physical world -----------------------------------------------------------------
+
+    @property
+    def sup(self) -> supervisor.Supervisor:
+        assert self.firmware is not None
+        return self.firmware.sup
+
+    def press_reset(self, hold_s: float = 0.1) -> None:
+        self.board.reset_pressed = True
+        time.sleep(hold_s)
+        self.board.reset_pressed = False
+        time.sleep(0.05)
+
+    def set_estop(self, tripped: bool) -> None:
+        self.board.estop_healthy = not tripped
+
+    def set_key(self, present: bool) -> None:
+        self.board.key_present = present
+
+    def unplug(self) -> None:
+        """Pull the USB/serial cable: the host's device goes away; the firmware runs on."""
+        with self._lock:
+            assert self.port is not None
+            self.port.close()
+            self.port = _DeadPort()  # type: ignore[assignment]
+            assert self.firmware is not None
+            self.firmware.port = self.port
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.link)
+
+    def replug(self) -> str:
+        with self._lock:
+            self.port = PtyPort()
+            assert self.firmware is not None
+            self.firmware.port = self.port
+            self._point_link()
+        return self.link
+
+    def describe(self) -> str:
+        s = self.sup
+        return (f"state={lc.STATE_NAMES[s.state]} fault={lc.FAULT_NAMES[s.fault]} "
+                f"belt={self.board.belt_kmh:.2f} km/h incline={self.board.incline_pct:.1f} % "
+                f"relay={'on' if self.board.relay_on else 'off'}")
+
+
+class _DeadPort:
+    """An unplugged cable: nothing in, nothing out."""
+
+    def read_available(self) -> None:
+        return None
+
+    def write(self, data: bytes) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Run the treadmill firmware behind a pty.")
+    ap.add_argument("--link", default=DEFAULT_LINK, help="stable symlink to the current pty")
+    a = ap.parse_args(argv)
+    emu = Emulator(a.link)
+    emu.start()
+    print(emu.link, flush=True)
+    print(f"# device {Path(emu.link).resolve()}; commands: reset estop estop-release key-out "
+          "key-in unplug replug status quit", flush=True)
+    actions = {
+        "reset": emu.press_reset, "estop": lambda: emu.set_estop(True),
+        "estop-release": lambda: emu.set_estop(False), "key-out": lambda: emu.set_key(False),
+        "key-in": lambda: emu.set_key(True), "unplug": emu.unplug, "replug": emu.replug,
+    }
+    try:
+        for line in sys.stdin:
+            cmd = line.strip()
+            if cmd == "quit":
+                break
+            if cmd in actions:
+                actions[cmd]()
+            elif cmd and cmd != "status":
+                print(f"# unknown command {cmd!r}", flush=True)
+                continue
+            print(emu.describe(), flush=True)
+        else:
+            # stdin closed (e.g. run in the background): keep serving until killed
+            threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

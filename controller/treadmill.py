@@ -1,0 +1,330 @@
+"""Async client for the treadmill's motor-board link (firmware/PROTOCOL.md), over pyserial.
+
+A thin adapter: it frames commands with the shared codec, sends the 100 ms heartbeat,
+retransmits a command whose result does not come back, surfaces status and faults, and
+reconnects after the cable is pulled (open it by a stable name — ``/dev/serial/by-id/...`` or
+the udev symlink — so the replugged device is found again).
+
+What it never does: restart the belt by itself. After a reconnect it sends no ARM, START or
+set-point of its own; the firmware latches a fault when the host goes silent anyway, and only
+the session (a person) can ask for motion again. Requests outside the configured caps are
+refused here with ``ValueError`` before anything is sent; the firmware checks them again.
+
+    async with Treadmill("/dev/serial/by-id/usb-pico") as tm:
+        await tm.arm(); await tm.start(2.0); await tm.set(5.5, 7.0); await tm.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import serial
+
+from controller.fwpath import linkcodec as lc
+
+RESULT_NAMES = {lc.R_SUCCESS: "success", lc.R_NOT_SUPPORTED: "not supported",
+                lc.R_INVALID_PARAMETER: "invalid parameter", lc.R_FAILED: "failed",
+                lc.R_NOT_PERMITTED: "control not permitted"}
+
+
+class TreadmillError(Exception):
+    """The link could not do what was asked."""
+
+
+class LinkDown(TreadmillError):
+    """No connection to the motor board, or it did not answer."""
+
+
+class CommandRefused(TreadmillError):
+    """The motor board answered with a result other than success."""
+
+    def __init__(self, command: str, code: int, status: TreadmillStatus | None) -> None:
+        self.code = code
+        state = f" (board {status.state}, fault {status.fault})" if status else ""
+        super().__init__(f"{command} refused by the motor board: "
+                         f"{RESULT_NAMES.get(code, hex(code))}{state}")
+
+
+@dataclass(frozen=True)
+class TreadmillStatus:
+    state: str
+    fault: str
+    speed_cmd_kmh: float
+    speed_kmh: float
+    incline_cmd_pct: float
+    incline_pct: float
+    key_present: bool
+    estop_healthy: bool
+    relay_on: bool
+    incline_homed: bool
+    reset_needed: bool
+    received_s: float
+
+
+@dataclass(frozen=True)
+class LinkEvent:
+    kind: str  # connected | disconnected | fault | hello
+    message: str
+    now_s: float
+
+
+def _status_from(payload: bytes, now_s: float) -> TreadmillStatus:
+    st, fault, sc, sm, ic, im, flags = lc.unpack_status(payload)
+    return TreadmillStatus(
+        state=lc.STATE_NAMES[st] if st < len(lc.STATE_NAMES) else f"unknown({st})",
+        fault=lc.FAULT_NAMES[fault] if fault < len(lc.FAULT_NAMES) else f"unknown({fault})",
+        speed_cmd_kmh=sc / 100.0, speed_kmh=sm / 100.0, incline_cmd_pct=ic / 10.0,
+        incline_pct=im / 10.0, key_present=bool(flags & lc.FLAG_KEY_PRESENT),
+        estop_healthy=bool(flags & lc.FLAG_ESTOP_HEALTHY),
+        relay_on=bool(flags & lc.FLAG_RELAY_ON),
+        incline_homed=bool(flags & lc.FLAG_INCLINE_HOMED),
+        reset_needed=bool(flags & lc.FLAG_RESET_NEEDED), received_s=now_s,
+    )
+
+
+class Treadmill:
+    """See the module docstring. ``url`` is a device path or any pyserial URL."""
+
+    def __init__(self, url: str, *, max_speed_kmh: float = 16.0, max_incline_pct: float = 15.0,
+                 heartbeat_s: float = 0.1, ack_timeout_s: float = 0.25, retries: int = 3,
+                 stale_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.url = url
+        self.max_speed_kmh = max_speed_kmh
+        self.max_incline_pct = max_incline_pct
+        self.heartbeat_s = heartbeat_s
+        self.ack_timeout_s = ack_timeout_s
+        self.retries = retries
+        self.stale_s = stale_s
+        self._clock = clock
+        self.status: TreadmillStatus | None = None
+        self.events: asyncio.Queue[LinkEvent] = asyncio.Queue(maxsize=1000)
+        self.reconnects = 0
+        self._ser: serial.SerialBase | None = None
+        self._decoder = lc.Decoder()
+        self._seq = 0
+        self._pending: dict[int, asyncio.Future[int]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_rx_s = 0.0
+        self._closing = False
+        self._status_changed = asyncio.Event()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._ser is not None
+
+    async def open(self) -> None:
+        """Open the port (a clear LinkDown if it cannot be) and start the link tasks."""
+        self._closing = False
+        self._open_port()
+        self._tasks = [asyncio.create_task(self._heartbeat(), name="treadmill-heartbeat"),
+                       asyncio.create_task(self._supervise(), name="treadmill-supervise")]
+
+    async def close(self) -> None:
+        self._closing = True
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        self._tasks = []
+        self._drop_port()
+
+    async def __aenter__(self) -> Treadmill:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _emit(self, kind: str, message: str) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.events.put_nowait(LinkEvent(kind, message, self._clock()))
+
+    def _open_port(self) -> None:
+        try:
+            ser = serial.serial_for_url(self.url, baudrate=115200, bytesize=8, parity="N",
+                                        stopbits=1, timeout=0, write_timeout=0.5)
+        except (serial.SerialException, OSError, ValueError) as e:
+            raise LinkDown(f"cannot open the treadmill link {self.url!r}: {e}. Is the motor "
+                           "board plugged in, and is this user in the 'dialout' group?") from e
+        self._ser = ser
+        self._decoder = lc.Decoder()
+        self._last_rx_s = self._clock()
+        asyncio.get_running_loop().add_reader(ser.fileno(), self._on_readable)
+        self._emit("connected", f"treadmill link open on {self.url}")
+
+    def _drop_port(self) -> None:
+        ser, self._ser = self._ser, None
+        if ser is None:
+            return
+        with contextlib.suppress(Exception):
+            asyncio.get_running_loop().remove_reader(ser.fileno())
+        with contextlib.suppress(Exception):
+            ser.close()
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(LinkDown("the treadmill link went down"))
+        self._pending.clear()
+
+    def _lost(self, why: str) -> None:
+        if self._ser is None:
+            return
+        self._drop_port()
+        self._emit("disconnected", f"treadmill link lost: {why}")
+
+    # -- receiving --------------------------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        ser = self._ser
+        if ser is None:
+            return
+        try:
+            data = ser.read(max(ser.in_waiting, 1))
+        except (serial.SerialException, OSError) as e:
+            self._lost(str(e))
+            return
+        if not data:
+            self._lost("device reports readiness to read but returned no data")
+            return
+        for frame in self._decoder.feed(data):
+            self._handle(frame)
+
+    def _handle(self, frame: lc.Frame) -> None:
+        now = self._clock()
+        self._last_rx_s = now
+        if frame.type == lc.T_STATUS:
+            try:
+                st = _status_from(frame.payload, now)
+            except ValueError:
+                return
+            old = self.status
+            if st.fault != "none" and (old is None or old.fault != st.fault):
+                self._emit("fault", f"motor board fault: {st.fault}"
+                           + ("; press the reset on the treadmill" if st.reset_needed else ""))
+            self.status = st
+            self._status_changed.set()
+        elif frame.type == lc.T_RESULT:
+            try:
+                _acked_type, acked_seq, code = lc.unpack_result(frame.payload)
+            except ValueError:
+                return
+            fut = self._pending.get(acked_seq)
+            if fut is not None and not fut.done():
+                fut.set_result(code)
+        elif frame.type == lc.T_HELLO and len(frame.payload) == 3:
+            fault = frame.payload[2]
+            name = lc.FAULT_NAMES[fault] if fault < len(lc.FAULT_NAMES) else str(fault)
+            self._emit("hello", f"motor board firmware {frame.payload[0]}.{frame.payload[1]} "
+                       f"started ({name})")
+
+    async def wait_status(self, predicate: Callable[[TreadmillStatus], bool],
+                          timeout_s: float = 5.0) -> TreadmillStatus:
+        """Wait until a status frame satisfies ``predicate``; TimeoutError otherwise."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                if self.status is not None and predicate(self.status):
+                    return self.status
+                self._status_changed.clear()
+                await self._status_changed.wait()
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        ser = self._ser
+        if ser is None:
+            raise LinkDown(f"the treadmill link {self.url!r} is not connected")
+        try:
+            ser.write(data)
+        except (serial.SerialException, OSError) as e:
+            self._lost(str(e))
+            raise LinkDown(f"writing to the treadmill failed: {e}") from e
+
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) & 0xFF
+        return self._seq
+
+    async def _command(self, name: str, ftype: int, payload: bytes = b"") -> None:
+        seq = self._next_seq()
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending[seq] = fut
+        ack = 0
+        try:
+            wire = lc.encode(ftype, seq, ack, payload)
+            for _ in range(self.retries + 1):
+                self._write(wire)  # the same bytes: a retransmission keeps its seq
+                try:
+                    code = await asyncio.wait_for(asyncio.shield(fut), self.ack_timeout_s)
+                    break
+                except TimeoutError:
+                    continue
+            else:
+                raise LinkDown(f"{name}: no answer from the motor board after "
+                               f"{self.retries + 1} tries")
+        finally:
+            self._pending.pop(seq, None)
+        if code != lc.R_SUCCESS:
+            raise CommandRefused(name, code, self.status)
+
+    def _check(self, speed_kmh: float, incline_pct: float) -> bytes:
+        if not isinstance(speed_kmh, int | float) or not math.isfinite(speed_kmh) or \
+                not 0.0 <= speed_kmh <= self.max_speed_kmh:
+            raise ValueError(f"speed_kmh {speed_kmh!r} is outside 0–{self.max_speed_kmh:g} "
+                             "km/h: refused")
+        if not isinstance(incline_pct, int | float) or not math.isfinite(incline_pct) or \
+                not 0.0 <= incline_pct <= self.max_incline_pct:
+            raise ValueError(f"incline_pct {incline_pct!r} is outside "
+                             f"0–{self.max_incline_pct:g} %: refused")
+        return lc.pack_setpoint(round(speed_kmh * 100), round(incline_pct * 10))
+
+    async def arm(self) -> None:
+        """Energise the motor relay (and home the incline the first time)."""
+        await self._command("arm", lc.T_ARM)
+
+    async def disarm(self) -> None:
+        await self._command("disarm", lc.T_DISARM)
+
+    async def start(self, speed_kmh: float, incline_pct: float = 0.0) -> None:
+        """Start the belt; the firmware allows at most 3 km/h to start."""
+        await self._command("start", lc.T_START, self._check(speed_kmh, incline_pct))
+
+    async def set(self, speed_kmh: float, incline_pct: float) -> None:
+        """Absolute set-point; the firmware ramps to it within its limits."""
+        await self._command("set", lc.T_SET, self._check(speed_kmh, incline_pct))
+
+    async def stop(self) -> None:
+        """Controlled stop; the board disarms when the belt is still."""
+        await self._command("stop", lc.T_STOP)
+
+    # -- background tasks -------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        while True:
+            if self._ser is not None:
+                with contextlib.suppress(LinkDown):
+                    self._write(lc.encode(lc.T_HEARTBEAT, self._next_seq(), 0))
+            await asyncio.sleep(self.heartbeat_s)
+
+    async def _supervise(self) -> None:
+        """Notice a silent board, and reopen the port after an unplug, with back-off."""
+        backoff = 0.1
+        while True:
+            await asyncio.sleep(0.05 if self._ser is not None else backoff)
+            if self._ser is not None:
+                backoff = 0.1
+                if self._clock() - self._last_rx_s > self.stale_s:
+                    self._lost(f"no status from the motor board for {self.stale_s:g} s")
+                continue
+            if self._closing:
+                return
+            try:
+                self._open_port()
+                self.reconnects += 1
+            except LinkDown:
+                backoff = min(backoff * 2, 2.0)

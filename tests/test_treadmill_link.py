@@ -1,0 +1,187 @@
+"""End to end over a pty: host client ↔ emulated firmware ↔ simulated motor board."""
+
+import asyncio
+import time
+
+import pytest
+
+from controller.emulator import Emulator
+from controller.treadmill import CommandRefused, LinkDown, Treadmill
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+async def ready(emu: Emulator, tm: Treadmill) -> None:
+    """Boot fault → local reset → arm → incline homed."""
+    await tm.wait_status(lambda s: s.fault == "boot" and s.reset_needed)
+    emu.press_reset()
+    await tm.wait_status(lambda s: s.state == "idle")
+    await tm.arm()
+    await tm.wait_status(lambda s: s.incline_homed and s.state == "armed", 30)
+
+
+async def sample(emu: Emulator, seconds: float, every: float = 0.1):
+    out = []
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        out.append((time.monotonic(), emu.board.belt_kmh, emu.board.incline_pct))
+        await asyncio.sleep(every)
+    return out
+
+
+def max_rate(samples, window_s=1.0):
+    """Largest belt acceleration over any window of ≥ 1 s above 1 km/h (a motor board starts
+    and stops with a small step below ~0.6 km/h, which is not the ramp)."""
+    rates = []
+    for i, a in enumerate(samples):
+        b = next((b for b in samples[i + 1:] if b[0] - a[0] >= window_s), None)
+        if b is not None and min(a[1], b[1]) >= 1.0:
+            rates.append(abs(b[1] - a[1]) / (b[0] - a[0]))
+    return max(rates)
+
+
+def test_belt_follows_setpoints_within_ramp_limits():
+    async def main():
+        with Emulator() as emu:
+            async with Treadmill(emu.link) as tm:
+                await ready(emu, tm)
+                await tm.start(2.0)
+                await tm.set(6.0, 4.0)
+                s = await sample(emu, 14.0)
+                assert abs(emu.board.belt_kmh - 6.0) < 0.3
+                assert abs(emu.board.incline_pct - 4.0) < 0.6
+                assert max_rate(s) <= 0.5 * 1.25  # firmware ramp 0.5 km/h/s (+ start step, jitter)
+                st = await tm.wait_status(lambda s: s.speed_kmh > 5.5)
+                assert st.state == "running" and st.relay_on and st.fault == "none"
+    run(main())
+
+
+def test_host_silence_ramps_to_zero_and_stays_latched_until_rearmed():
+    async def main():
+        with Emulator() as emu:
+            tm = Treadmill(emu.link)
+            await tm.open()
+            await ready(emu, tm)
+            await tm.start(3.0)
+            await tm.set(7.0, 0.0)
+            await asyncio.sleep(10)
+            await tm.close()  # the Pi goes quiet
+            s = await sample(emu, 9.0)
+            assert emu.board.belt_kmh == 0.0 and not emu.board.relay_on
+            speeds = [b for _, b, _ in s]
+            assert max_rate(s) <= 1.0 * 1.25  # a controlled ramp, not a cut
+            assert speeds[0] > 4.0
+            assert emu.sup.fault == 3  # host_silent
+            async with Treadmill(emu.link) as tm2:
+                st = await tm2.wait_status(lambda s: True)
+                assert st.fault == "host_silent" and st.reset_needed
+                with pytest.raises(CommandRefused, match="not permitted"):
+                    await tm2.start(2.0)
+                with pytest.raises(CommandRefused, match="not permitted"):
+                    await tm2.arm()
+                await asyncio.sleep(1.0)
+                assert emu.board.belt_kmh == 0.0
+                emu.press_reset()
+                await tm2.wait_status(lambda s: s.state == "idle")
+                await tm2.arm()
+                await tm2.start(2.0)
+                await tm2.wait_status(lambda s: s.speed_kmh > 1.5, 10)
+    run(main())
+
+
+@pytest.mark.parametrize("what", ["estop", "key"])
+def test_estop_and_key_stop_the_belt_and_need_a_person(what):
+    async def main():
+        with Emulator() as emu:
+            async with Treadmill(emu.link) as tm:
+                await ready(emu, tm)
+                await tm.start(3.0)
+                await tm.wait_status(lambda s: s.speed_kmh > 2.5, 10)
+                if what == "estop":
+                    emu.set_estop(True)
+                else:
+                    emu.set_key(False)
+                st = await tm.wait_status(lambda s: s.fault != "none", 2)
+                assert st.fault == ("estop" if what == "estop" else "key_pulled")
+                assert not st.relay_on
+                event = await asyncio.wait_for(_next_event(tm, "fault"), 2)
+                assert "press the reset" in event.message
+                await asyncio.sleep(2.0)
+                assert emu.board.belt_kmh == 0.0
+                emu.set_estop(False)
+                emu.set_key(True)
+                await asyncio.sleep(1.0)
+                with pytest.raises(CommandRefused):
+                    await tm.start(2.0)
+                assert emu.board.belt_kmh == 0.0
+    run(main())
+
+
+async def _next_event(tm, kind):
+    while True:
+        e = await tm.events.get()
+        if e.kind == kind:
+            return e
+
+
+def test_out_of_range_requests_are_refused_on_both_sides():
+    async def main():
+        with Emulator() as emu:
+            async with Treadmill(emu.link, max_speed_kmh=25.0, max_incline_pct=20) as tm:
+                await ready(emu, tm)
+                await tm.start(2.0)
+                with pytest.raises(CommandRefused, match="invalid parameter"):
+                    await tm.set(17.0, 0.0)  # above the firmware's 16 km/h cap
+                with pytest.raises(CommandRefused, match="invalid parameter"):
+                    await tm.set(5.0, 16.0)
+            async with Treadmill(emu.link) as tm:
+                with pytest.raises(ValueError, match="outside 0–16 km/h"):
+                    await tm.set(25.0, 0.0)
+                with pytest.raises(ValueError, match="incline_pct"):
+                    await tm.set(5.0, float("nan"))
+                await tm.wait_status(lambda s: s.speed_cmd_kmh <= 2.0)
+    run(main())
+
+
+def test_start_above_the_start_cap_is_refused():
+    async def main():
+        with Emulator() as emu:
+            async with Treadmill(emu.link) as tm:
+                await ready(emu, tm)
+                with pytest.raises(CommandRefused, match="invalid parameter"):
+                    await tm.start(5.0)
+    run(main())
+
+
+def test_unplug_and_replug_reconnects_without_restarting_the_belt():
+    async def main():
+        with Emulator() as emu:
+            async with Treadmill(emu.link) as tm:
+                await ready(emu, tm)
+                await tm.start(3.0)
+                await tm.wait_status(lambda s: s.speed_kmh > 2.5, 10)
+                emu.unplug()
+                event = await asyncio.wait_for(_next_event(tm, "disconnected"), 3)
+                assert "lost" in event.message
+                assert not tm.connected
+                with pytest.raises(LinkDown):
+                    await tm.set(3.0, 0.0)
+                await asyncio.sleep(5.0)
+                assert emu.board.belt_kmh == 0.0  # the firmware stopped it on its own
+                emu.replug()
+                await asyncio.wait_for(_next_event(tm, "connected"), 5)
+                st = await tm.wait_status(lambda s: s.received_s > time.monotonic() - 0.5)
+                assert tm.reconnects >= 1
+                assert st.fault == "host_silent" and st.state == "fault"
+                await asyncio.sleep(1.0)
+                assert emu.board.belt_kmh == 0.0
+    run(main())
+
+
+def test_missing_port_gives_a_clear_error():
+    async def main():
+        with pytest.raises(LinkDown, match="cannot open the treadmill link"):
+            await Treadmill("/dev/does-not-exist").open()
+    run(main())
