@@ -25,11 +25,11 @@ import time
 import tty
 from pathlib import Path
 
-from controller.fwpath import linkcodec as lc
+import app as fw_app
+import simboard
+import supervisor
 
-import app as fw_app  # noqa: E402  (firmware modules, found through controller.fwpath)
-import simboard  # noqa: E402
-import supervisor  # noqa: E402
+from controller.fwpath import linkcodec as lc
 
 DEFAULT_LINK = "/tmp/fourbyfour-treadmill"
 
