@@ -8,8 +8,10 @@ object then serves the client, the emulator and the tests.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import firmware
 
@@ -18,6 +20,14 @@ FIRMWARE_DIR = Path(firmware.__file__).resolve().parent
 if str(FIRMWARE_DIR) not in sys.path:
     sys.path.insert(0, str(FIRMWARE_DIR))
 
-import linkcodec  # noqa: E402  (after the path is set)
 
-__all__ = ["FIRMWARE_DIR", "linkcodec"]
+
+def load(name: str) -> ModuleType:
+    """Import a firmware module (``app``, ``supervisor``, ``simboard``) by its bare name."""
+    return importlib.import_module(name)
+
+
+linkcodec = load("linkcodec")
+
+
+__all__ = ["FIRMWARE_DIR", "linkcodec", "load"]
