@@ -44,6 +44,8 @@ class PtyPort:
         os.set_blocking(self.master_fd, False)
         self.path = os.ttyname(self.slave_fd)
         self.bytes_in = 0
+        self.deaf_until = 0.0
+        self.discarded = bytearray()
 
     def read_available(self) -> bytes | None:
         try:
@@ -55,6 +57,9 @@ class PtyPort:
                 return None
             raise
         self.bytes_in += len(data)
+        if time.monotonic() < self.deaf_until:  # line noise swallowed these bytes
+            self.discarded.extend(data)
+            return None
         return data
 
     def write(self, data: bytes) -> None:
@@ -155,6 +160,11 @@ class Emulator:
 
     def set_key(self, present: bool) -> None:
         self.board.key_present = present
+
+    def deafen(self, seconds: float) -> None:
+        """Lose everything the host sends for a while (noise on the line)."""
+        assert isinstance(self.port, PtyPort)
+        self.port.deaf_until = time.monotonic() + seconds
 
     def unplug(self) -> None:
         """Pull the USB/serial cable: the host's device goes away; the firmware runs on."""

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from controller.emulator import Emulator
+from controller.fwpath import linkcodec as lc
 from controller.treadmill import CommandRefused, LinkDown, Treadmill
 
 
@@ -177,6 +178,24 @@ def test_unplug_and_replug_reconnects_without_restarting_the_belt():
                 assert st.fault == "host_silent" and st.state == "fault"
                 await asyncio.sleep(1.0)
                 assert emu.board.belt_kmh == 0.0
+    run(main())
+
+
+def test_a_lost_command_is_retransmitted_and_executed_once():
+    async def main():
+        with Emulator() as emu:
+            async with Treadmill(emu.link, ack_timeout_s=0.15) as tm:
+                await ready(emu, tm)
+                await tm.start(2.0)
+                emu.deafen(0.2)  # the first copy of the SET is lost on the line
+                t0 = time.monotonic()
+                await tm.set(2.5, 1.0)
+                assert time.monotonic() - t0 >= 0.15
+                lost = lc.Decoder().feed(bytes(emu.port.discarded))
+                sets = [f for f in lost if f.type == lc.T_SET]
+                assert sets and all(f.seq == sets[0].seq for f in sets)  # same bytes again
+                st = await tm.wait_status(lambda s: s.speed_cmd_kmh > 2.2, 5)
+                assert st.incline_cmd_pct == 1.0
     run(main())
 
 
