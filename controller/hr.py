@@ -1,0 +1,531 @@
+"""Heart-rate sources: ANT+ (openant), Bluetooth LE (bleak, optional) and simulated.
+
+Every source offers one async interface, ``stream()``, yielding ``HrSample`` (bpm, beat time
+and count, RR intervals where the strap gives them, source, device, timestamp) and
+``SourceStatus`` (searching, connected, stale, lost, stick missing). ``PlausibilityFilter``
+sits between a source and the session: each sample comes out marked valid or not, with a
+reason, so the session sees only valid heart rates and "no reading".
+
+ANT+ — what openant does not do, this module does (shared/reference/heart-rate-input.md):
+openant reports no failures. A supervisor thread builds openant's ``Node`` and ``HeartRate``
+channel, runs ``node.start()`` in a dedicated thread, copies each page's fields inside the
+callback and hands them to asyncio with ``call_soon_threadsafe``. A staleness watchdog marks
+the source **stale after 3 s** without data and **lost after 10 s**; then, or when openant's
+reader thread dies (unplugged stick, a stray byte on a serial stick), the node is torn down
+and rebuilt with back-off (0.5 s doubling to 10 s). Once paired, the source stays pinned to
+that strap's device number across rebuilds, so it never silently switches to another
+patient's strap. The ANT+ network key is imported from openant, never copied here.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from controller.safety import HR_MAX_BPM, HR_MIN_BPM, HrGate
+
+_log = logging.getLogger(__name__)
+
+STALE_AFTER_S = 3.0
+LOST_AFTER_S = 10.0
+UDEV_HINT = ("install the udev rule (systemd/99-fourbyfour.rules, vendor 0fcf) and re-plug "
+             "the stick, or add this user to the 'plugdev' group")
+
+
+class SourceState(StrEnum):
+    SEARCHING = "searching"
+    CONNECTED = "connected"
+    STALE = "stale"
+    LOST = "lost"
+    STICK_MISSING = "stick_missing"
+
+
+@dataclass(frozen=True)
+class HrSample:
+    hr_bpm: float
+    now_s: float
+    source: str
+    device_id: int | None = None
+    beat_time_s: float | None = None
+    beat_count: int | None = None
+    rr_ms: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    state: SourceState
+    message: str
+    now_s: float
+    device_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CheckedSample:
+    sample: HrSample
+    valid: bool
+    reason: str
+
+    @property
+    def hr_bpm(self) -> float | None:
+        return self.sample.hr_bpm if self.valid else None
+
+
+class PlausibilityFilter:
+    """Out-of-range, doubled/halved, spiking and RR-inconsistent readings are marked invalid.
+
+    The jump/double/half rules are the session's own gate (``safety.HrGate``); on top of it,
+    when the strap reports RR intervals, a computed heart rate that disagrees with 60000/RR by
+    more than max(12 bpm, 15 %) is refused (``rr_mismatch``): poor contact corrupts one of the
+    two, and we cannot tell which.
+    """
+
+    def __init__(self) -> None:
+        self._gate = HrGate()
+        self._recent_rr: list[float] = []
+
+    def check(self, s: HrSample) -> CheckedSample:
+        hr = s.hr_bpm
+        if not math.isfinite(hr) or not HR_MIN_BPM <= hr <= HR_MAX_BPM:
+            self._gate.update(s.now_s, None)
+            return CheckedSample(s, False, "out_of_range" if hr else "no_reading")
+        rr = [r for r in s.rr_ms if 250.0 <= r <= 2000.0]
+        if rr:
+            self._recent_rr = (self._recent_rr + rr)[-4:]
+        if self._recent_rr and s.rr_ms:
+            hr_rr = 60000.0 / (sum(self._recent_rr) / len(self._recent_rr))
+            if abs(hr - hr_rr) > max(12.0, 0.15 * hr_rr):
+                return CheckedSample(s, False, "rr_mismatch")
+        g = self._gate.update(s.now_s, hr)
+        return CheckedSample(s, g.hr_bpm is not None, g.reason)
+
+
+class HeartRateSource:
+    """The interface: ``async for item in source.stream(): ...``."""
+
+    def stream(self) -> AsyncIterator[HrSample | SourceStatus]:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _offer(q: asyncio.Queue[Any], item: object) -> None:
+    """Bounded hand-over: when the consumer lags, the oldest item goes, never the newest."""
+    if q.full():
+        with contextlib.suppress(asyncio.QueueEmpty):
+            q.get_nowait()
+    q.put_nowait(item)
+
+
+# -- simulated ------------------------------------------------------------------------------
+
+
+class SimulatedSource(HeartRateSource):
+    """Samples at ~4 Hz from ``hr_of(now_s)`` (e.g. a virtual patient); None means no contact.
+
+    >>> src = SimulatedSource(lambda t: 120.0)
+    >>> async for item in src.stream(): ...
+    """
+
+    def __init__(self, hr_of: Callable[[float], float | None], *, rate_hz: float = 4.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.hr_of = hr_of
+        self.period_s = 1.0 / rate_hz
+        self.clock = clock
+
+    async def stream(self) -> AsyncIterator[HrSample | SourceStatus]:
+        last_ok = self.clock()
+        state = SourceState.SEARCHING
+        yield SourceStatus(state, "simulated strap", last_ok)
+        while True:
+            now = self.clock()
+            hr = self.hr_of(now)
+            if hr is not None:
+                last_ok = now
+                if state is not SourceState.CONNECTED:
+                    state = SourceState.CONNECTED
+                    yield SourceStatus(state, "simulated strap connected", now)
+                yield HrSample(float(round(hr)), now, "simulated")
+            else:
+                new = state
+                if now - last_ok >= LOST_AFTER_S:
+                    new = SourceState.LOST
+                elif now - last_ok >= STALE_AFTER_S:
+                    new = SourceState.STALE
+                if new is not state:
+                    state = new
+                    yield SourceStatus(state, f"simulated strap {state}", now)
+            await asyncio.sleep(self.period_s)
+
+
+# -- ANT+ through openant -------------------------------------------------------------------
+
+_driver_lock = threading.Lock()
+
+
+def _selected_driver_class() -> type:
+    """A driver class in openant's ``drivers`` list (its documented extension point) that
+    yields whatever driver a source asked for while it builds its Node."""
+    import openant.base.driver as drv
+
+    for cls in drv.drivers:
+        if getattr(cls, "_fourbyfour", False):
+            return cls
+
+    class SelectedDriver(drv.Driver):
+        _fourbyfour = True
+        factory: Callable[[], Any] | None = None
+
+        @classmethod
+        def find(cls) -> bool:
+            return cls.factory is not None
+
+        def __new__(cls):  # type: ignore[no-untyped-def]
+            assert cls.factory is not None
+            return cls.factory()
+
+    drv.drivers.append(SelectedDriver)
+    return SelectedDriver
+
+
+def serial_stick_driver(path: str) -> Any:
+    """openant's serial (USB1, 0fcf:1004) driver pointed at ``path`` — a stable device name
+    or a pty — with a read that waits up to 50 ms instead of spinning a core."""
+    import serial
+    from openant.base.driver import DriverException, SerialDriver
+
+    class PathSerialDriver(SerialDriver):
+        @classmethod
+        def get_url(cls) -> str:
+            return path
+
+        def open(self) -> None:
+            try:
+                self._serial = serial.serial_for_url(path, 115200, timeout=0.05)
+            except serial.SerialException as e:
+                raise DriverException(f"cannot open ANT stick at {path}: {e}") from e
+
+        def read(self):  # type: ignore[no-untyped-def]
+            return array.array("B", self._serial.read(4096))
+
+    return PathSerialDriver()
+
+
+def _explain(e: BaseException) -> str:
+    text = str(e) or type(e).__name__
+    if type(e).__name__ == "DriverNotFound":
+        return ("no ANT+ stick found (USB 0fcf:1008/1009, or serial 0fcf:1004): is it plugged "
+                f"in? If it is, {UDEV_HINT}")
+    if "Access denied" in text or "Permission denied" in text or \
+            getattr(e, "errno", None) == 13:
+        return f"no permission to open the ANT+ stick: {UDEV_HINT}"
+    return f"ANT+ stick unavailable: {text}"
+
+
+@dataclass(frozen=True)
+class StrapSeen:
+    device_number: int
+    rssi_dbm: int | None
+    hr_bpm: int
+
+
+class AntSource(HeartRateSource):
+    """ANT+ heart-rate strap through openant (see the module docstring).
+
+    ``device_number=0`` pairs with the first strap found and then stays pinned to it;
+    ``driver_factory`` picks the stick (default: openant's own search over USB sticks;
+    ``serial_stick_driver(path)`` for a serial stick or a pty; an emulated stick in tests).
+    """
+
+    def __init__(self, *, device_number: int = 0,
+                 driver_factory: Callable[[], Any] | None = None,
+                 stale_s: float = STALE_AFTER_S, lost_s: float = LOST_AFTER_S,
+                 max_backoff_s: float = 10.0, clock: Callable[[], float] = time.monotonic
+                 ) -> None:
+        if not 0 <= device_number <= 0xFFFF:
+            raise ValueError(f"ANT device number must be 0–65535, got {device_number}")
+        self.device_number = device_number
+        self.driver_factory = driver_factory
+        self.stale_s = stale_s
+        self.lost_s = lost_s
+        self.max_backoff_s = max_backoff_s
+        self.clock = clock
+        self.builds = 0
+        self._stop = threading.Event()
+        self._put: Callable[[object], None] = lambda item: None
+        self._last_data_s: float | None = None
+        self._last_bc: int | None = None
+
+    # -- building openant's node ------------------------------------------------------------
+
+    def _new_node(self) -> Any:
+        from openant.easy.node import Node
+
+        cls = _selected_driver_class()
+        with _driver_lock:
+            cls.factory = self.driver_factory  # None: openant's own search for USB sticks
+            try:
+                return Node()
+            finally:
+                cls.factory = None
+
+    def _build(self) -> tuple[Any, Any]:
+        from openant.devices import ANTPLUS_NETWORK_KEY
+        from openant.devices.heart_rate import HeartRate
+
+        node = self._new_node()
+        try:
+            node.set_network_key(0x00, ANTPLUS_NETWORK_KEY)
+            dev = HeartRate(node, device_id=self.device_number, trans_type=0)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                node.stop()
+            raise
+        dev.on_device_data = lambda page, name, data: self._on_page(dev, page, data)
+        self.builds += 1
+        return node, dev
+
+    def _on_page(self, dev: Any, page: int, data: Any) -> None:
+        """In openant's thread: copy the reused data object's fields, hand them to asyncio.
+        Never raise here: an exception would end ``node.start()``."""
+        try:
+            now = self.clock()
+            self._last_data_s = now
+            if self.device_number == 0 and dev.device_id:
+                self.device_number = dev.device_id  # paired: stay with this strap
+            bc, bt, prev = int(data.beat_count), float(data.beat_time), \
+                float(data.previous_heart_beat_time)
+            rr: tuple[float, ...] = ()
+            if (page & 0x7F) == 4 and prev >= 0 and self._last_bc is not None and \
+                    (bc - self._last_bc) & 0xFF == 1:
+                rr = (((bt - prev) % 64.0) * 1000.0,)
+            self._last_bc = bc
+            self._put(HrSample(float(data.heart_rate), now, "ant+", dev.device_id or None,
+                               bt, bc, rr))
+        except Exception:  # pragma: no cover - defensive
+            _log.exception("ANT+ callback failed")
+
+    def _status(self, state: SourceState, message: str) -> None:
+        self._put(SourceStatus(state, message, self.clock(), self.device_number or None))
+
+    # -- the supervisor thread --------------------------------------------------------------
+
+    def _supervise(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                node, _dev = self._build()
+            except Exception as e:
+                self._status(SourceState.STICK_MISSING, _explain(e))
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+                continue
+            backoff = 0.5
+            who = f"strap #{self.device_number}" if self.device_number else "any strap"
+            self._status(SourceState.SEARCHING, f"ANT+ channel open, searching for {who}")
+            reason = self._watch(node)
+            if not self._stop.is_set():
+                self._status(SourceState.LOST, reason)  # tell staff first, then clean up
+            with contextlib.suppress(Exception):
+                node.stop()
+            self._stop.wait(0.5)
+
+    def _watch(self, node: Any) -> str:
+        runner = threading.Thread(target=self._run_node, args=(node,), name="ant-node",
+                                  daemon=True)
+        built = self.clock()
+        self._last_data_s = None
+        runner.start()
+        state = SourceState.SEARCHING
+        while not self._stop.wait(0.2):
+            if not node.ant._worker_thread.is_alive() or not runner.is_alive():
+                return "the ANT+ reader stopped (stick unplugged or bad data): rebuilding"
+            last = self._last_data_s
+            age = self.clock() - (last if last is not None else built)
+            if last is not None and age < self.stale_s:
+                if state is not SourceState.CONNECTED:
+                    state = SourceState.CONNECTED
+                    self._status(state, f"ANT+ strap #{self.device_number} connected")
+            elif age >= self.lost_s:
+                return f"no heart-rate data for {self.lost_s:g} s: rebuilding the ANT+ channel"
+            elif age >= self.stale_s and state is SourceState.CONNECTED:
+                state = SourceState.STALE
+                self._status(state, f"no heart-rate data for {self.stale_s:g} s "
+                             "(strap off, dry or out of battery?)")
+        return "stopped"
+
+    @staticmethod
+    def _run_node(node: Any) -> None:
+        try:
+            node.start()
+        except Exception:  # openant ends start() on any callback error
+            _log.exception("ANT+ node stopped")
+
+    async def stream(self) -> AsyncIterator[HrSample | SourceStatus]:
+        loop = asyncio.get_running_loop()
+        q: asyncio.Queue[HrSample | SourceStatus] = asyncio.Queue(maxsize=256)
+        self._put = lambda item: loop.call_soon_threadsafe(_offer, q, item)
+        self._stop.clear()
+        thread = threading.Thread(target=self._supervise, name="ant-supervisor", daemon=True)
+        thread.start()
+        try:
+            while True:
+                yield await q.get()
+        finally:
+            self._stop.set()
+            self._put = lambda item: None
+            await asyncio.to_thread(thread.join, 15.0)
+
+    # -- choosing the patient's strap -------------------------------------------------------
+
+    def scan(self, seconds: float = 4.0) -> list[StrapSeen]:
+        """Straps in range with device number and signal strength, strongest first
+        (blocking; call with ``asyncio.to_thread``)."""
+        from openant.base.message import Message
+        from openant.devices import ANTPLUS_NETWORK_KEY
+        from openant.devices.scanner import Scanner
+
+        seen: dict[int, StrapSeen] = {}
+
+        class _RssiScanner(Scanner):
+            def _on_data(self, data):  # type: ignore[no-untyped-def]
+                if len(data) > 12 and data[8] & 0x80:
+                    dev = data[9] | (data[10] << 8)
+                    rssi = None
+                    if data[8] & 0x40 and len(data) > 14:
+                        rssi = data[14] - 256 if data[14] > 127 else data[14]
+                    seen[dev] = StrapSeen(dev, rssi, data[7])
+
+        node = self._new_node()
+        try:
+            node.set_network_key(0x00, ANTPLUS_NETWORK_KEY)
+            node.ant.write_message(Message(Message.ID.LIB_CONFIG, [0x00, 0xC0]))
+            node.wait_for_response(Message.ID.LIB_CONFIG)
+            _RssiScanner(node, device_id=0, device_type=120)
+            runner = threading.Thread(target=self._run_node, args=(node,), daemon=True)
+            runner.start()
+            time.sleep(seconds)
+        finally:
+            node.stop()
+        return sorted(seen.values(), key=lambda s: -(s.rssi_dbm or -999))
+
+
+# -- Bluetooth LE ---------------------------------------------------------------------------
+
+HRM_UUID = "00002a37-0000-1000-8000-00805f9b34fb"
+
+
+@dataclass(frozen=True)
+class HrmMeasurement:
+    hr_bpm: int
+    contact_supported: bool
+    contact_detected: bool
+    energy_kj: int | None
+    rr_ms: tuple[float, ...]
+
+
+def parse_hrm(data: bytes) -> HrmMeasurement:
+    """Parse a Heart Rate Measurement (0x2A37) notification; ValueError if malformed."""
+    if len(data) < 2:
+        raise ValueError("heart rate measurement shorter than 2 bytes")
+    flags = data[0]
+    i = 1
+    if flags & 0x01:
+        if len(data) < 3:
+            raise ValueError("uint16 heart rate flagged but missing")
+        hr = data[1] | (data[2] << 8)
+        i = 3
+    else:
+        hr = data[1]
+        i = 2
+    energy = None
+    if flags & 0x08:
+        if len(data) < i + 2:
+            raise ValueError("energy expended flagged but missing")
+        energy = data[i] | (data[i + 1] << 8)
+        i += 2
+    rr: list[float] = []
+    if flags & 0x10:
+        if (len(data) - i) % 2:
+            raise ValueError("RR intervals have an odd number of bytes")
+        for j in range(i, len(data), 2):
+            rr.append((data[j] | (data[j + 1] << 8)) * 1000.0 / 1024.0)
+    return HrmMeasurement(hr, bool(flags & 0x04), bool(flags & 0x02), energy, tuple(rr))
+
+
+class BleSource(HeartRateSource):
+    """A Bluetooth LE strap (Heart Rate Service) via bleak, reconnecting with back-off.
+
+    ``backend`` is bleak's own seam (``BleakClient(..., backend=...)``): tests pass a fake.
+    """
+
+    def __init__(self, address: str, *, backend: type | None = None,
+                 max_backoff_s: float = 10.0, clock: Callable[[], float] = time.monotonic
+                 ) -> None:
+        self.address = address
+        self.backend = backend
+        self.max_backoff_s = max_backoff_s
+        self.clock = clock
+        self.connects = 0
+
+    async def stream(self) -> AsyncIterator[HrSample | SourceStatus]:
+        try:
+            from bleak import BleakClient
+        except ImportError as e:  # pragma: no cover - depends on the extra
+            raise RuntimeError("Bluetooth LE needs the 'ble' extra: pip install "
+                               "'fourbyfour[ble]'") from e
+        q: asyncio.Queue[HrSample | SourceStatus] = asyncio.Queue(maxsize=256)
+        backoff = 0.5
+        while True:
+            gone = asyncio.Event()
+            client = BleakClient(self.address, disconnected_callback=lambda _c, g=gone: g.set(),
+                                 backend=self.backend)
+            yield SourceStatus(SourceState.SEARCHING, f"connecting to {self.address}",
+                               self.clock())
+            try:
+                await client.connect()
+
+                def on_notify(_char: object, data: bytearray) -> None:
+                    try:
+                        m = parse_hrm(bytes(data))
+                    except ValueError as e:
+                        _log.warning("bad heart rate measurement from %s: %s", self.address, e)
+                        return
+                    _offer(q, HrSample(float(m.hr_bpm), self.clock(), "ble", None, None,
+                                       None, m.rr_ms))
+
+                await client.start_notify(HRM_UUID, on_notify)
+            except Exception as e:
+                yield SourceStatus(SourceState.LOST, f"BLE strap {self.address}: {e}",
+                                   self.clock())
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+                continue
+            self.connects += 1
+            backoff = 0.5
+            yield SourceStatus(SourceState.CONNECTED, f"BLE strap {self.address} connected",
+                               self.clock())
+            while not gone.is_set():
+                get = asyncio.ensure_future(q.get())
+                lost = asyncio.ensure_future(gone.wait())
+                done, _ = await asyncio.wait({get, lost}, timeout=STALE_AFTER_S,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if get in done:
+                    lost.cancel()
+                    yield get.result()
+                    continue
+                get.cancel()
+                lost.cancel()
+                if not done:
+                    yield SourceStatus(SourceState.STALE, "no BLE heart-rate notification "
+                                       f"for {STALE_AFTER_S:g} s", self.clock())
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+            yield SourceStatus(SourceState.LOST, f"BLE strap {self.address} disconnected",
+                               self.clock())

@@ -1,0 +1,183 @@
+"""ANT+ heart rate through openant's real Node/HeartRate code, against the emulated stick."""
+
+import asyncio
+import time
+
+import pytest
+
+from controller.antstick import StickHub, StickPty, Strap
+from controller.hr import AntSource, HrSample, SourceState, SourceStatus, serial_stick_driver
+
+
+async def collect(src, until, timeout_s=30.0):
+    """Items from ``src.stream()`` until ``until(items)`` is true."""
+    items = []
+
+    async def run():
+        async for item in src.stream():
+            items.append(item)
+            if until(items):
+                return
+
+    await asyncio.wait_for(run(), timeout_s)
+    return items
+
+
+def states(items):
+    return [i.state for i in items if isinstance(i, SourceStatus)]
+
+
+def samples(items):
+    return [i for i in items if isinstance(i, HrSample)]
+
+
+def test_decoded_hr_and_rr_equal_what_the_strap_sent():
+    hub = StickHub([Strap(4242, lambda t: 120.0)])
+    src = AntSource(driver_factory=hub.driver)
+    items = asyncio.run(collect(src, lambda it: len(samples(it)) >= 24))
+    ss = samples(items)
+    assert all(s.hr_bpm == 120 and s.device_id == 4242 and s.source == "ant+" for s in ss)
+    rrs = [r for s in ss for r in s.rr_ms]
+    assert rrs and all(abs(r - 500.0) <= 1.0 for r in rrs)  # 60/120 s, 1/1024 s resolution
+    counts = [s.beat_count for s in ss]
+    assert len(set(counts)) > 3
+    assert states(items)[:2] == [SourceState.SEARCHING, SourceState.CONNECTED]
+
+
+def test_pairs_with_the_strongest_strap_then_stays_pinned():
+    near = Strap(1111, lambda t: 100.0, rssi_dbm=-50)
+    far = Strap(2222, lambda t: 160.0, rssi_dbm=-85)
+    hub = StickHub([far, near])
+    src = AntSource(driver_factory=hub.driver)
+    items = asyncio.run(collect(src, lambda it: len(samples(it)) >= 8))
+    assert {s.device_id for s in samples(items)} == {1111}
+    assert src.device_number == 1111
+    # the paired strap leaves; the other one must not be picked up in its place
+    near.in_range = False
+    items = asyncio.run(collect(src, lambda it: SourceState.LOST in states(it), 20))
+    assert all(s.device_id == 1111 for s in samples(items))
+
+
+def test_pinning_a_device_number_among_several_straps():
+    hub = StickHub([Strap(1111, lambda t: 100.0, rssi_dbm=-50),
+                    Strap(2222, lambda t: 160.0, rssi_dbm=-85),
+                    Strap(3333, lambda t: 130.0, rssi_dbm=-70)])
+    src = AntSource(device_number=2222, driver_factory=hub.driver)
+    items = asyncio.run(collect(src, lambda it: len(samples(it)) >= 8))
+    assert {(s.device_id, s.hr_bpm) for s in samples(items)} == {(2222, 160.0)}
+
+
+def test_scan_lists_straps_with_signal_strength():
+    hub = StickHub([Strap(1111, lambda t: 100.0, rssi_dbm=-50),
+                    Strap(2222, lambda t: 160.0, rssi_dbm=-85)])
+    seen = AntSource(driver_factory=hub.driver).scan(2.0)
+    assert [(s.device_number, s.rssi_dbm) for s in seen] == [(1111, -50), (2222, -85)]
+
+
+def test_strap_lost_goes_stale_then_lost_then_is_reacquired():
+    clock = time.monotonic
+    strap = Strap(4242, lambda t: 130.0)
+    hub = StickHub([strap])
+    src = AntSource(driver_factory=hub.driver)
+
+    async def main():
+        items = []
+        t_off = None
+        async for item in src.stream():
+            items.append((clock(), item))
+            if t_off is None and len(samples([i for _, i in items])) >= 4:
+                strap.in_range = False
+                t_off = clock()
+            if isinstance(item, SourceStatus) and item.state is SourceState.LOST:
+                strap.in_range = True
+            if t_off and clock() > t_off + 10 and isinstance(item, SourceStatus) and \
+                    item.state is SourceState.CONNECTED:
+                return items, t_off
+
+    items, _t_off = asyncio.run(asyncio.wait_for(main(), 40))
+    seq = [i for _, i in items]
+    stale = next(i for i in seq if isinstance(i, SourceStatus) and i.state is SourceState.STALE)
+    lost = next(i for i in seq if isinstance(i, SourceStatus) and i.state is SourceState.LOST)
+    last_data = max(i.now_s for i in samples(seq) if i.now_s < stale.now_s)
+    assert 3.0 <= stale.now_s - last_data <= 3.5  # STALE_AFTER_S, checked every 0.2 s
+    assert 10.0 <= lost.now_s - last_data <= 10.5  # LOST_AFTER_S
+    after = [i for i in seq if i.now_s > lost.now_s]
+    assert states(after)[-1] is SourceState.CONNECTED
+    assert samples(after) and samples(after)[-1].hr_bpm == 130
+    assert src.builds >= 2
+
+
+# openant's reader thread dies on an unplug or a stray byte: that is what these tests provoke.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_stick_unplugged_and_replugged_recovers_without_restarting():
+    hub = StickHub([Strap(4242, lambda t: 110.0)])
+    src = AntSource(driver_factory=hub.driver, max_backoff_s=1.0)
+
+    async def main():
+        items = []
+        unplugged = replugged = False
+        async for item in src.stream():
+            items.append(item)
+            if not unplugged and len(samples(items)) >= 4:
+                hub.unplug()
+                unplugged = True
+            if unplugged and not replugged and \
+                    SourceState.STICK_MISSING in states(items):
+                hub.replug()
+                replugged = True
+            if replugged and isinstance(item, SourceStatus) and \
+                    item.state is SourceState.CONNECTED:
+                return items
+
+    items = asyncio.run(asyncio.wait_for(main(), 40))
+    st = states(items)
+    assert SourceState.LOST in st and SourceState.STICK_MISSING in st
+    missing = next(i for i in items if isinstance(i, SourceStatus)
+                   and i.state is SourceState.STICK_MISSING)
+    assert "not plugged" in missing.message
+    assert st[-1] is SourceState.CONNECTED and samples(items)[-1].hr_bpm == 110
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_garbage_on_the_line_kills_openants_reader_and_we_rebuild():
+    hub = StickHub([Strap(4242, lambda t: 140.0)])
+    src = AntSource(driver_factory=hub.driver)
+
+    async def main():
+        items = []
+        injected = False
+        async for item in src.stream():
+            items.append(item)
+            if not injected and len(samples(items)) >= 4:
+                hub.inject_garbage(bytes([0xA4, 0x03, 0x4E, 0x00, 0x01, 0x02, 0x99]))
+                injected = True
+            if injected and src.builds >= 2 and isinstance(item, HrSample):
+                return items
+
+    items = asyncio.run(asyncio.wait_for(main(), 40))
+    assert any(isinstance(i, SourceStatus) and "reader stopped" in i.message for i in items)
+    assert all(s.hr_bpm == 140 for s in samples(items))
+
+
+def test_serial_stick_behind_a_pty_through_openants_serial_driver():
+    hub = StickHub([Strap(555, lambda t: 95.0)])
+    pty = StickPty(hub)
+    try:
+        src = AntSource(driver_factory=lambda: serial_stick_driver(pty.path))
+        items = asyncio.run(collect(src, lambda it: len(samples(it)) >= 6))
+        assert {(s.device_id, s.hr_bpm) for s in samples(items)} == {(555, 95.0)}
+    finally:
+        pty.close()
+
+
+def test_no_stick_gives_a_clear_message_not_a_traceback():
+    src = AntSource(driver_factory=lambda: serial_stick_driver("/dev/no-such-stick"),
+                    max_backoff_s=0.5)
+    items = asyncio.run(collect(src, lambda it: len(it) >= 2, 20))
+    assert states(items) == [SourceState.STICK_MISSING, SourceState.STICK_MISSING]
+    assert "cannot open ANT stick at /dev/no-such-stick" in items[0].message
+
+
+def test_device_number_is_checked():
+    with pytest.raises(ValueError, match="0–65535"):
+        AntSource(device_number=70000)
