@@ -222,6 +222,9 @@ def _explain(e: BaseException) -> str:
     if type(e).__name__ == "DriverNotFound":
         return ("no ANT+ stick found (USB 0fcf:1008/1009, or serial 0fcf:1004): is it plugged "
                 f"in? If it is, {UDEV_HINT}")
+    if type(e).__name__ == "NoBackendError":
+        return ("libusb is missing, so openant cannot look for USB ANT+ sticks: install it "
+                "(apt-get install libusb-1.0-0)")
     if "Access denied" in text or "Permission denied" in text or \
             getattr(e, "errno", None) == 13:
         return f"no permission to open the ANT+ stick: {UDEV_HINT}"

@@ -178,6 +178,12 @@ def test_no_stick_gives_a_clear_message_not_a_traceback():
     assert "cannot open ANT stick at /dev/no-such-stick" in items[0].message
 
 
+def test_no_usb_stick_on_this_machine_is_explained():
+    items = asyncio.run(collect(AntSource(max_backoff_s=0.5), lambda it: len(it) >= 1, 20))
+    assert items[0].state is SourceState.STICK_MISSING
+    assert "no ANT+ stick found" in items[0].message or "libusb" in items[0].message
+
+
 def test_device_number_is_checked():
     with pytest.raises(ValueError, match="0–65535"):
         AntSource(device_number=70000)
