@@ -25,6 +25,7 @@ pauses the session, so only a person can set it going again.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -320,7 +321,8 @@ class Session:
     def step(self, now_s: float, hr_bpm: float | None, speed_kmh: float,
              incline_pct: float) -> Setpoint:
         """Advance the session to ``now_s`` (monotonic seconds); see the module docstring."""
-        _check_tick(now_s, hr_bpm, speed_kmh, incline_pct)
+        now_s, hr_bpm, speed_kmh, incline_pct = _check_tick(now_s, hr_bpm, speed_kmh,
+                                                            incline_pct)
         if self._t_last is None:
             self._t_last = self._t_start = self._t_last_valid = now_s
             self._speed_sp = 0.0 if speed_kmh < 0.05 else speed_kmh
@@ -543,18 +545,26 @@ class Session:
                                 lim.incline_pct_per_s, dt)
 
 
-def _check_tick(now_s: float, hr_bpm: float | None, speed_kmh: float, incline_pct: float
-                ) -> None:
-    if not isinstance(now_s, int | float) or not math.isfinite(now_s):
+def _real(name: str, value: object) -> float:
+    """Any real number (int, float, NumPy scalars …) as a float; a clear error otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _check_tick(now_s: object, hr_bpm: object, speed_kmh: object, incline_pct: object
+                ) -> tuple[float, float | None, float, float]:
+    t = _real("now_s", now_s)
+    if not math.isfinite(t):
         raise ValueError(f"now_s must be a finite number, got {now_s!r}")
-    if hr_bpm is not None and not isinstance(hr_bpm, int | float):
-        raise ValueError(f"hr_bpm must be a number or None, got {hr_bpm!r}")
-    if not isinstance(speed_kmh, int | float) or not math.isfinite(speed_kmh) or \
-            not 0.0 <= speed_kmh <= 30.0:
+    hr = None if hr_bpm is None else _real("hr_bpm (or None)", hr_bpm)
+    v = _real("measured speed_kmh", speed_kmh)
+    if not math.isfinite(v) or not 0.0 <= v <= 30.0:
         raise ValueError(f"measured speed_kmh must be 0–30, got {speed_kmh!r}")
-    if not isinstance(incline_pct, int | float) or not math.isfinite(incline_pct) or \
-            not -5.0 <= incline_pct <= 30.0:
+    i = _real("measured incline_pct", incline_pct)
+    if not math.isfinite(i) or not -5.0 <= i <= 30.0:
         raise ValueError(f"measured incline_pct must be −5–30, got {incline_pct!r}")
+    return t, hr, v, i
 
 
 def _check_plan_fits(profile: PatientProfile, plan: Plan) -> None:

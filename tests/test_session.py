@@ -188,6 +188,17 @@ def test_zone_unreachable_is_reported_not_pushed_forever():
     assert max(sp.speed_kmh for sp in sps) <= 3.0 and max(sp.incline_pct for sp in sps) <= 6.0
 
 
+def test_numpy_and_other_real_numbers_are_accepted():
+    import numpy as np
+    s = Session(PROFILE)
+    sp = s.step(np.int64(0), np.float32(80.0), np.float64(0.0), np.int32(0))
+    assert sp.hr_bpm == 80.0 and isinstance(sp.now_s, float)
+    sp = s.step(1, 81, 0, 0)
+    assert sp.now_s == 1.0
+    with pytest.raises(ValueError, match="hr_bpm"):
+        s.step(2.0, "80", 0.0, 0.0)
+
+
 def test_bad_inputs_get_clear_errors():
     s = Session(PROFILE)
     s.step(0.0, 80.0, 0.0, 0.0)
