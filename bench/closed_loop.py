@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
 from bench.alt_patient import AltPatient, alt_cohort, alt_oracle_model, slow_belt
 from bench.baselines import DeadBandStepper, FixedPlan, GainScheduledStepper, oracle
@@ -107,10 +108,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="main: controller.sim's cohort; alt: a differently built patient "
                     "model and a slower belt, for robustness")
     ap.add_argument("--dt", type=float, default=1.0, help="tick length in s (1 = 1 Hz)")
+    ap.add_argument("--no-hr-rest", action="store_true",
+                    help="profiles without a resting heart rate (it is optional)")
+    ap.add_argument("--hrmax-error", type=float, default=0.0,
+                    help="bpm added to every profile's HRmax (e.g. -10: underestimated)")
     a = ap.parse_args(argv)
     people: list = cohort(a.patients, a.seed) if a.cohort == "main" else \
         alt_cohort(a.patients, a.seed)
     names = [n for n in CONTROLLERS if not a.only or any(o in n for o in a.only)]
+    if a.no_hr_rest or a.hrmax_error:
+        people = [(t, replace(p, hr_rest=None if a.no_hr_rest else p.hr_rest,
+                              hr_max=p.hr_max + a.hrmax_error)) for t, p in people]
     work = [(n, t, p, a.dt) for n in names for t, p in people]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=a.jobs) as ex:
