@@ -72,5 +72,5 @@ class Fleet:
             if row.last_event_seq is not None and seq > row.last_event_seq + 1:
                 row.missed_events += seq - row.last_event_seq - 1
             row.last_event_seq = seq
-            row.events = (row.events + [doc])[-50:]
+            row.events = [*row.events, doc][-50:]
         return True
