@@ -1,0 +1,178 @@
+"""The one configuration file (TOML), validated with errors that name file, key and problem.
+
+Every key has a default, and the defaults run the demo: an empty file (or none) is valid.
+
+    [site]          name = "demo"            device = "treadmill-1"
+    [mqtt]          enabled = true  host = "localhost"  port = 1883  username/password_file
+                    tls_ca_file, tls_cert_file, tls_key_file
+    [treadmill]     port = "/dev/fourbyfour-treadmill"  max_speed_kmh = 16  max_incline_pct = 15
+    [heart_rate]    source = "ant" | "ble" | "simulated"   ant_device_number = 0
+                    ant_serial_path = ""  ble_address = ""
+    [patient]       pseudonym, hr_max, hr_max_source, hr_rest, max_speed_kmh, max_incline_pct,
+                    walk_only, age_years
+    [plan]          name = "4x4"   warmup_s = 600
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from controller.hrmax import HrMaxSource
+from controller.plan import Plan, PlanError, default_4x4
+from controller.protocol import PatientProfile, ProfileError
+from controller.publisher import MqttSettings
+from controller.telemetry import check_name
+
+
+class ConfigError(ValueError):
+    """Names the file, the key and what is wrong with it."""
+
+
+@dataclass(frozen=True)
+class TreadmillSettings:
+    port: str = "/dev/fourbyfour-treadmill"
+    max_speed_kmh: float = 16.0
+    max_incline_pct: float = 15.0
+
+
+@dataclass(frozen=True)
+class HeartRateSettings:
+    source: str = "simulated"
+    ant_device_number: int = 0
+    ant_serial_path: str = ""
+    ble_address: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    mqtt_enabled: bool = True
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    treadmill: TreadmillSettings = field(default_factory=TreadmillSettings)
+    heart_rate: HeartRateSettings = field(default_factory=HeartRateSettings)
+    profile: PatientProfile = field(
+        default_factory=lambda: PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=8.0,
+                                               max_incline_pct=15.0, pseudonym="DEMO-1"))
+    plan: Plan = field(default_factory=default_4x4)
+
+
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "site": {"name": str, "device": str},
+    "mqtt": {"enabled": bool, "host": str, "port": int, "username": str, "password_file": str,
+             "tls_ca_file": str, "tls_cert_file": str, "tls_key_file": str},
+    "treadmill": {"port": str, "max_speed_kmh": (int, float), "max_incline_pct": (int, float)},
+    "heart_rate": {"source": str, "ant_device_number": int, "ant_serial_path": str,
+                   "ble_address": str},
+    "patient": {"pseudonym": str, "hr_max": (int, float), "hr_max_source": str,
+                "hr_rest": (int, float), "max_speed_kmh": (int, float),
+                "max_incline_pct": (int, float), "walk_only": bool, "age_years": (int, float)},
+    "plan": {"name": str, "warmup_s": (int, float)},
+}
+
+
+def load(path: str | Path | None) -> Config:
+    """Read and validate ``path`` (None: all defaults)."""
+    if path is None:
+        return from_dict({}, "<defaults>")
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read the config file: {e.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from None
+    return from_dict(data, str(p))
+
+
+def from_dict(data: dict[str, Any], where: str) -> Config:
+    for section, body in data.items():
+        if section not in _SCHEMA:
+            raise ConfigError(f"{where}: unknown section [{section}] "
+                              f"(known: {', '.join(sorted(_SCHEMA))})")
+        if not isinstance(body, dict):
+            raise ConfigError(f"{where}: [{section}] must be a table")
+        for key, value in body.items():
+            want = _SCHEMA[section].get(key)
+            if want is None:
+                raise ConfigError(f"{where}: [{section}] unknown key {key!r}")
+            if (isinstance(value, bool) and want is not bool) or not isinstance(value, want):
+                raise ConfigError(f"{where}: [{section}] {key} has the wrong type "
+                                  f"({type(value).__name__}): {value!r}")
+
+    def get(section: str, key: str, default: Any) -> Any:
+        return data.get(section, {}).get(key, default)
+
+    def fail(section: str, key: str, msg: str) -> ConfigError:
+        return ConfigError(f"{where}: [{section}] {key}: {msg}")
+
+    site, device = get("site", "name", "demo"), get("site", "device", "treadmill-1")
+    for key, value in (("name", site), ("device", device)):
+        try:
+            check_name(key, value)
+        except ValueError as e:
+            raise fail("site", key, str(e)) from None
+    password = None
+    if get("mqtt", "password_file", ""):
+        pf = Path(get("mqtt", "password_file", ""))
+        try:
+            password = pf.read_text().strip()
+        except OSError as e:
+            raise fail("mqtt", "password_file", f"cannot read {pf}: {e.strerror}") from None
+    port = get("mqtt", "port", 1883)
+    if not 1 <= port <= 65535:
+        raise fail("mqtt", "port", f"must be 1–65535, got {port}")
+    for key in ("tls_ca_file", "tls_cert_file", "tls_key_file"):
+        f = get("mqtt", key, "")
+        if f and not Path(f).is_file():
+            raise fail("mqtt", key, f"no such file: {f}")
+    mqtt = MqttSettings(
+        host=get("mqtt", "host", "localhost"), port=port, site=site, device=device,
+        username=get("mqtt", "username", None) or None, password=password,
+        tls_ca_file=get("mqtt", "tls_ca_file", "") or None,
+        tls_cert_file=get("mqtt", "tls_cert_file", "") or None,
+        tls_key_file=get("mqtt", "tls_key_file", "") or None,
+    )
+    tms = TreadmillSettings(get("treadmill", "port", TreadmillSettings.port),
+                            float(get("treadmill", "max_speed_kmh", 16.0)),
+                            float(get("treadmill", "max_incline_pct", 15.0)))
+    if not 1 <= tms.max_speed_kmh <= 20:
+        raise fail("treadmill", "max_speed_kmh", "must be 1–20 km/h")
+    if not 0 <= tms.max_incline_pct <= 25:
+        raise fail("treadmill", "max_incline_pct", "must be 0–25 %")
+    src = get("heart_rate", "source", "simulated")
+    if src not in ("ant", "ble", "simulated"):
+        raise fail("heart_rate", "source", f"must be ant, ble or simulated, got {src!r}")
+    dn = get("heart_rate", "ant_device_number", 0)
+    if not 0 <= dn <= 65535:
+        raise fail("heart_rate", "ant_device_number", "must be 0–65535 (0: pair with any)")
+    if src == "ble" and not get("heart_rate", "ble_address", ""):
+        raise fail("heart_rate", "ble_address", "is required when source = \"ble\"")
+    hrs = HeartRateSettings(src, dn, get("heart_rate", "ant_serial_path", ""),
+                            get("heart_rate", "ble_address", ""))
+    pat = data.get("patient", {})
+    try:
+        profile = PatientProfile(
+            hr_max=pat.get("hr_max", 183), hr_rest=pat.get("hr_rest", 72 if not pat else None),
+            max_speed_kmh=pat.get("max_speed_kmh", 8.0),
+            max_incline_pct=pat.get("max_incline_pct", 15.0),
+            hr_max_source=HrMaxSource(pat.get("hr_max_source", "measured")),
+            walk_only=pat.get("walk_only", False), age_years=pat.get("age_years"),
+            pseudonym=pat.get("pseudonym", "DEMO-1"),
+        )
+    except (ProfileError, ValueError) as e:
+        raise ConfigError(f"{where}: [patient] {e}") from None
+    if profile.max_speed_kmh > tms.max_speed_kmh:
+        raise fail("patient", "max_speed_kmh", f"{profile.max_speed_kmh:g} km/h is above the "
+                   f"treadmill's {tms.max_speed_kmh:g} km/h")
+    name = get("plan", "name", "4x4")
+    if name != "4x4":
+        raise fail("plan", "name", f"unknown plan {name!r} (4x4)")
+    try:
+        plan = default_4x4(float(get("plan", "warmup_s", 600)))
+    except PlanError as e:
+        raise ConfigError(f"{where}: [plan] {e}") from None
+    return Config(get("mqtt", "enabled", True), mqtt, tms, hrs, profile, plan)
