@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 
 from controller.metrics import interval_metrics
@@ -36,7 +35,70 @@ def _phase_line(rows: Sequence[TraceRow]) -> str:
             f"incline {min(inclines):.1f}–{max(inclines):.1f} %")
 
 
+def _summary(rows: list[TraceRow], hr_max: float) -> None:
+    print()
+    print("interval  time to zone  in zone*  above 95 %  RMS to 90 %  ok")
+    ms = interval_metrics(rows, hr_max, use_true_hr=False)
+    for m in ms:
+        ttz = f"{m.time_to_zone_s:.0f} s" if m.time_to_zone_s is not None else "not reached"
+        print(f"{m.interval:8d}  {ttz:>12s}  {m.in_zone_after_allowance * 100:6.0f} %  "
+              f"{m.above_95_frac * 100:8.1f} %  {m.rms_to_90_bpm:8.1f} bpm  "
+              f"{'yes' if m.ok else 'no'}")
+    print("* after the allowance (120 s in interval 1, 60 s later), from the accepted strap "
+          "readings")
+
+
 def demo(args: argparse.Namespace) -> int:
+    if args.fast:
+        return demo_fast(args)
+    import asyncio
+
+    from controller.config import ConfigError, load
+    from controller.demo import run_demo
+
+    try:
+        cfg = load(args.config)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    phase_rows: list[TraceRow] = []
+    mqtt_state: list[bool | None] = [None]
+
+    def on_tick(snap, row: TraceRow) -> None:  # type: ignore[no-untyped-def]
+        for e in snap.setpoint.events:
+            if e.kind not in ("phase", "stopping", "done"):
+                print(f"  [{_clock(e.now_s)}] {e.severity.upper()}: {e.message}", flush=True)
+        if snap.mqtt_online is not None and snap.mqtt_online != mqtt_state[0]:
+            mqtt_state[0] = snap.mqtt_online
+            where = f"{cfg.mqtt.host}:{cfg.mqtt.port}"
+            print(f"  MQTT {'online' if snap.mqtt_online else 'offline'} ({where})", flush=True)
+        if phase_rows and (row.phase, row.interval) != (phase_rows[0].phase,
+                                                        phase_rows[0].interval):
+            print(_phase_line(phase_rows), flush=True)
+            phase_rows.clear()
+        phase_rows.append(row)
+
+    def on_ready(rt, emu) -> None:  # type: ignore[no-untyped-def]
+        print(f"emulated treadmill firmware on {emu.link}; staff pressed the local reset; "
+              f"session {rt.session_id} for {cfg.profile.pseudonym} starts "
+              f"({args.speed:g}× real time)", flush=True)
+
+    try:
+        _rt, rows = asyncio.run(run_demo(cfg, speedup=args.speed, seed=args.seed,
+                                        category=args.category, on_tick=on_tick,
+                                        on_ready=on_ready))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if phase_rows:
+        print(_phase_line(phase_rows))
+    print("session done: belt stopped, motor board idle")
+    _summary(rows, cfg.profile.hr_max)
+    return 0
+
+
+def demo_fast(args: argparse.Namespace) -> int:
+    """The in-process simulation (no firmware emulator): a whole session in well under 1 s."""
     import random
 
     rng = random.Random(args.seed)
@@ -50,7 +112,6 @@ def demo(args: argparse.Namespace) -> int:
     rows: list[TraceRow] = []
     phase_rows: list[TraceRow] = []
     t = 0.0
-    start = time.monotonic()
     while True:
         reading = patient.step(1.0, belt.speed_kmh, belt.incline_pct)
         sp = session.step(t, reading, belt.speed_kmh, belt.incline_pct)
@@ -71,21 +132,8 @@ def demo(args: argparse.Namespace) -> int:
             break
         belt.step(1.0, sp.speed_kmh, sp.incline_pct)
         t += 1.0
-        if args.speed > 0:
-            delay = start + t / args.speed - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
     print(f"[{_clock(t)}] session done: belt stopped")
-    print()
-    print("interval  time to zone  in zone*  above 95 %  RMS to 90 %  ok")
-    ms = interval_metrics(rows, profile.hr_max, use_true_hr=False)
-    for m in ms:
-        ttz = f"{m.time_to_zone_s:.0f} s" if m.time_to_zone_s is not None else "not reached"
-        print(f"{m.interval:8d}  {ttz:>12s}  {m.in_zone_after_allowance * 100:6.0f} %  "
-              f"{m.above_95_frac * 100:8.1f} %  {m.rms_to_90_bpm:8.1f} bpm  "
-              f"{'yes' if m.ok else 'no'}")
-    print("* after the allowance (120 s in interval 1, 60 s later), from the accepted strap "
-          "readings")
+    _summary(rows, profile.hr_max)
     return 0
 
 
@@ -95,10 +143,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     d = sub.add_parser("demo", help="a whole session with a virtual patient and belt")
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--category", choices=sorted(set(CATEGORIES)), default="typical")
-    d.add_argument("--speed", type=float, default=0.0,
-                   help="times faster than real time; 0 = as fast as possible")
+    d.add_argument("--speed", type=float, default=10.0,
+                   help="times faster than real time (≤ 10 with the emulated firmware; "
+                   "with --fast, 0 = as fast as possible)")
     d.add_argument("--headless", action="store_true",
                    help="print progress and a summary (the only mode until the console lands)")
+    d.add_argument("--fast", action="store_true",
+                   help="in-process simulation without the firmware emulator (instant)")
+    d.add_argument("--config", default=None, help="the TOML config (default: demo values)")
     args = ap.parse_args(argv)
     if args.command == "demo":
         return demo(args)

@@ -81,7 +81,7 @@ class Emulator:
     """
 
     def __init__(self, link: str | None = None, *, config: object | None = None,
-                 boot_fault: int = lc.F_BOOT) -> None:
+                 boot_fault: int = lc.F_BOOT, time_scale: float = 1.0) -> None:
         self.link = link or f"{DEFAULT_LINK}-{os.getpid()}-{id(self):x}"
         self.board = simboard.SimBoard(config)
         self._config = config
@@ -92,11 +92,13 @@ class Emulator:
         self.port: PtyPort | None = None
         self.firmware: object | None = None
         self._t0 = time.monotonic()
+        self.time_scale = time_scale  # the demo runs simulated time faster
+
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def now_ms(self) -> int:
-        return int((time.monotonic() - self._t0) * 1000)
+        return int((time.monotonic() - self._t0) * 1000 * self.time_scale)
 
     def start(self) -> str:
         self.port = PtyPort()

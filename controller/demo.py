@@ -1,0 +1,113 @@
+"""The demo: a virtual patient on the emulated treadmill firmware, through the real runtime.
+
+Everything a clinic runs is real here except the hardware: the motor-board firmware runs in
+the emulator behind a pty (``controller.emulator``), the strap is a virtual patient
+(``controller.sim``), and the runtime, session, treadmill client and MQTT publisher are the
+production code. Simulated time can run up to 10× faster (``--speed``): the firmware's 500 ms
+host timeout and the 100 ms heartbeat scale with it, and beyond 10× they would be shorter
+than this PC's scheduling jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+
+from controller.config import Config
+from controller.emulator import Emulator
+from controller.hr import HeartRateSource, HrSample, SourceState, SourceStatus
+from controller.publisher import MqttPublisher
+from controller.runtime import Runtime, Snapshot
+from controller.sim import TraceRow, VirtualPatient, make_patient
+from controller.treadmill import Treadmill
+
+MAX_SPEEDUP = 10.0
+
+
+class PatientSource(HeartRateSource):
+    """A virtual patient's strap: steps the patient with the belt's measured state at 4 Hz."""
+
+    def __init__(self, patient: VirtualPatient, belt: Callable[[], tuple[float, float]],
+                 clock: Callable[[], float], speedup: float) -> None:
+        self.patient = patient
+        self.belt = belt
+        self.clock = clock
+        self.speedup = speedup
+
+    async def stream(self) -> AsyncIterator[HrSample | SourceStatus]:
+        last = self.clock()
+        yield SourceStatus(SourceState.CONNECTED, "virtual patient's strap", last)
+        while True:
+            await asyncio.sleep(0.25 / self.speedup)
+            now = self.clock()
+            speed, incline = self.belt()
+            reading = self.patient.step(now - last, speed, incline)
+            last = now
+            if reading is not None:
+                yield HrSample(reading, now, "simulated")
+
+
+class ScaledClock:
+    def __init__(self, speedup: float) -> None:
+        self.speedup = speedup
+        self._t0 = time.monotonic()
+
+    def __call__(self) -> float:
+        return (time.monotonic() - self._t0) * self.speedup
+
+
+async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
+                   on_tick: Callable[[Snapshot, TraceRow], None] | None = None,
+                   on_ready: Callable[[Runtime, Emulator], None] | None = None,
+                   use_mqtt: bool = True) -> tuple[Runtime, list[TraceRow]]:
+    if not 0 < speedup <= MAX_SPEEDUP:
+        raise ValueError(f"--speed must be > 0 and ≤ {MAX_SPEEDUP:g} with the emulated "
+                         "firmware")
+    truth, _ = make_patient(random.Random(seed), category, seed)
+    patient = VirtualPatient(truth)
+    clock = ScaledClock(speedup)
+    rows: list[TraceRow] = []
+    with Emulator(time_scale=speedup) as emu:
+        tm = Treadmill(emu.link, max_speed_kmh=cfg.treadmill.max_speed_kmh,
+                       max_incline_pct=cfg.treadmill.max_incline_pct,
+                       heartbeat_s=0.1 / speedup, stale_s=max(1.0 / speedup, 0.3))
+        await tm.open()
+        pub = MqttPublisher(cfg.mqtt, max_backoff_s=5.0) if use_mqtt and cfg.mqtt_enabled \
+            else None
+        pub_task = asyncio.create_task(pub.run()) if pub else None
+
+        def tick(snap: Snapshot) -> None:
+            sp = snap.setpoint
+            assert sp is not None
+            row = TraceRow(sp.now_s, sp.phase, sp.interval, sp.state, sp.hr_bpm,
+                           patient.true_hr_bpm, emu.board.belt_kmh, emu.board.incline_pct,
+                           sp.speed_kmh, sp.incline_pct, sp.zone_low_bpm, sp.zone_high_bpm)
+            rows.append(row)
+            if on_tick:
+                on_tick(snap, row)
+
+        rt = Runtime(cfg.profile, cfg.plan, treadmill=tm, publisher=pub, clock=clock,
+                     tick_s=1.0 / speedup, on_tick=tick,
+                     hr_source=PatientSource(patient,
+                                             lambda: (emu.board.belt_kmh,
+                                                      emu.board.incline_pct),
+                                             clock, speedup))
+        try:
+            await tm.wait_status(lambda s: s.reset_needed, 10)
+            emu.press_reset(0.2)  # staff at the treadmill: the local reset after power-up
+            await tm.wait_status(lambda s: s.state == "idle", 10)
+            if on_ready:
+                on_ready(rt, emu)
+            rt.start()
+            await rt.run()
+            try:
+                await tm.wait_status(lambda s: s.speed_kmh == 0 and s.state != "running", 30)
+            except TimeoutError:
+                raise RuntimeError(f"the belt did not come to rest: {tm.status}") from None
+        finally:
+            if pub_task:
+                pub_task.cancel()
+            await tm.close()
+    return rt, rows

@@ -1,0 +1,106 @@
+"""The runtime end to end: virtual patient → session → treadmill client → emulated firmware
+on a pty (and MQTT to a real broker), in simulated time 10× faster."""
+
+import asyncio
+import dataclasses
+import json
+
+import aiomqtt
+import pytest
+
+from controller.config import load
+from controller.demo import ScaledClock, run_demo
+from controller.emulator import Emulator
+from controller.hr import HeartRateSource, HrSample
+from controller.plan import PhaseKind, PhaseSpec, Plan
+from controller.publisher import MqttSettings
+from controller.runtime import Runtime
+from controller.treadmill import Treadmill
+
+SHORT = Plan("short", (PhaseSpec(PhaseKind.WARMUP, 180, 0.65, 0.6, 0.72),
+                       PhaseSpec(PhaseKind.INTERVAL, 60, 0.9, 0.85, 0.95, min_incline_pct=5),
+                       PhaseSpec(PhaseKind.COOLDOWN, 60, 0.6, 0.45, 0.7)))
+
+
+def test_a_session_runs_over_the_real_link_and_ends_with_the_belt_at_rest():
+    cfg = dataclasses.replace(load(None), plan=SHORT)
+    rt, rows = asyncio.run(asyncio.wait_for(
+        run_demo(cfg, speedup=10, seed=3, category="typical", use_mqtt=False), 120))
+    phases = []
+    for r in rows:
+        if not phases or phases[-1] != r.phase:
+            phases.append(r.phase)
+    assert phases == ["warmup", "interval", "cooldown", "done"]
+    assert rows[-1].state == "done" and rows[-1].speed_kmh == 0.0
+    assert rt.treadmill.status is None or rt.treadmill.status.speed_kmh == 0.0
+    # the belt followed the session's set-points (measured by the firmware's tach)
+    steady = [r for r in rows if r.phase == "warmup" and r.t_s > 120]
+    assert max(abs(r.speed_kmh - r.speed_sp_kmh) for r in steady) < 0.8
+    assert max(r.speed_kmh for r in rows) > 3.0
+    assert all(r.hr_bpm is None or 30 <= r.hr_bpm <= 230 for r in rows)
+
+
+def test_events_reach_the_broker(broker):
+    cfg = dataclasses.replace(load(None), plan=SHORT,
+                              mqtt=MqttSettings(port=broker.port, site="t", device="tm-1"))
+
+    async def main():
+        got = []
+        async with aiomqtt.Client("127.0.0.1", broker.port) as c:
+            await c.subscribe("clinic/v1/t/tm-1/#", qos=1)
+
+            async def listen():
+                async for m in c.messages:
+                    got.append((str(m.topic), json.loads(m.payload)))
+
+            listener = asyncio.create_task(listen())
+            await asyncio.wait_for(run_demo(cfg, speedup=10, seed=3, category="typical"), 120)
+            await asyncio.sleep(1.0)
+            listener.cancel()
+        return got
+
+    got = asyncio.run(main())
+    kinds = [d["kind"] for t, d in got if t.endswith("/event")]
+    assert kinds[0] == "phase" and "done" in kinds
+    seqs = [d["seq"] for t, d in got if t.endswith("/event")]
+    assert seqs == list(range(len(seqs)))
+    assert any(t.endswith("/telemetry") for t, _ in got)
+    assert any(t.endswith("/status") and d["state"] == "online" for t, d in got)
+
+
+class FailingSource(HeartRateSource):
+    """A heart-rate input that crashes mid-session (a bug, a dead thread…)."""
+
+    def __init__(self, clock, after_s):
+        self.clock = clock
+        self.after_s = after_s
+
+    async def stream(self):
+        while True:
+            await asyncio.sleep(0.025)
+            if self.clock() > self.after_s:
+                raise RuntimeError("heart-rate input crashed")
+            yield HrSample(100.0, self.clock(), "test")
+
+
+def test_a_crashing_safety_task_ends_in_the_safe_stop_path():
+    async def main():
+        clock = ScaledClock(10)
+        with Emulator(time_scale=10) as emu:
+            async with Treadmill(emu.link, heartbeat_s=0.01, stale_s=0.3) as tm:
+                await tm.wait_status(lambda s: s.reset_needed, 10)
+                emu.press_reset(0.2)
+                await tm.wait_status(lambda s: s.state == "idle", 10)
+                rt = Runtime(load(None).profile, SHORT, hr_source=FailingSource(clock, 90),
+                             treadmill=tm, clock=clock, tick_s=0.1)
+                rt.start()
+                with pytest.raises(ExceptionGroup) as info:
+                    await rt.run()
+                assert "heart-rate input crashed" in str(info.value.exceptions[0])
+                assert rt.done
+                st = await tm.wait_status(lambda s: s.speed_kmh == 0.0, 20)
+                assert st.state in ("stopping", "idle")
+                await asyncio.sleep(1.0)
+                assert emu.board.belt_kmh == 0.0 and tm.status.state == "idle"
+
+    asyncio.run(asyncio.wait_for(main(), 60))
