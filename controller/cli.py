@@ -51,6 +51,8 @@ def _summary(rows: list[TraceRow], hr_max: float) -> None:
 def demo(args: argparse.Namespace) -> int:
     if args.fast:
         return demo_fast(args)
+    if not args.headless:
+        return demo_with_console(args)
     import asyncio
 
     from controller.config import ConfigError, load
@@ -86,7 +88,8 @@ def demo(args: argparse.Namespace) -> int:
     try:
         _rt, rows = asyncio.run(run_demo(cfg, speedup=args.speed, seed=args.seed,
                                         category=args.category, on_tick=on_tick,
-                                        on_ready=on_ready))
+                                        on_ready=on_ready,
+                                        control_socket=args.control_socket))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -94,6 +97,47 @@ def demo(args: argparse.Namespace) -> int:
         print(_phase_line(phase_rows))
     print("session done: belt stopped, motor board idle")
     _summary(rows, cfg.profile.hr_max)
+    return 0
+
+
+def demo_with_console(args: argparse.Namespace) -> int:
+    """The control service in a child process, the staff console in front (as on the Pi)."""
+    import os
+    import subprocess
+    import tempfile
+    import time as _time
+
+    from controller.console import StaffConsole
+
+    tmp = tempfile.mkdtemp(prefix="fourbyfour-")
+    sock = os.path.join(tmp, "control.sock")
+    log = os.path.join(tmp, "service.log")
+    cmd = [sys.executable, "-m", "controller", "demo", "--headless", "--control-socket", sock,
+           "--speed", str(args.speed), "--seed", str(args.seed), "--category", args.category]
+    if args.config:
+        cmd += ["--config", args.config]
+    with open(log, "w") as out:
+        service = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = _time.monotonic() + 30
+        while not os.path.exists(sock):
+            if service.poll() is not None or _time.monotonic() > deadline:
+                print(f"error: the control service did not start; see {log}", file=sys.stderr)
+                return 1
+            _time.sleep(0.1)
+        StaffConsole(sock).run()
+    finally:
+        if service.poll() is None:
+            service.terminate()  # the demo ends with its console; on a Pi the service stays
+            service.wait(30)
+    print(f"demo over; the service's log is {log}")
+    return 0
+
+
+def console(args: argparse.Namespace) -> int:
+    from controller.console import StaffConsole
+
+    StaffConsole(args.socket).run()
     return 0
 
 
@@ -151,9 +195,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--fast", action="store_true",
                    help="in-process simulation without the firmware emulator (instant)")
     d.add_argument("--config", default=None, help="the TOML config (default: demo values)")
+    d.add_argument("--control-socket", default=None,
+                   help="serve staff consoles on this Unix socket and wait for Start")
+    c = sub.add_parser("console", help="the staff console, attached to a running service")
+    c.add_argument("--socket", required=True, help="the control service's Unix socket")
     args = ap.parse_args(argv)
     if args.command == "demo":
         return demo(args)
+    if args.command == "console":
+        return console(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 

@@ -61,7 +61,10 @@ class ScaledClock:
 async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                    on_tick: Callable[[Snapshot, TraceRow], None] | None = None,
                    on_ready: Callable[[Runtime, Emulator], None] | None = None,
-                   use_mqtt: bool = True) -> tuple[Runtime, list[TraceRow]]:
+                   use_mqtt: bool = True, control_socket: str | None = None
+                   ) -> tuple[Runtime, list[TraceRow]]:
+    """Run one demo session. With ``control_socket`` the session waits for a console to
+    press Start; without it, it starts at once (headless)."""
     if not 0 < speedup <= MAX_SPEEDUP:
         raise ValueError(f"--speed must be > 0 and ≤ {MAX_SPEEDUP:g} with the emulated "
                          "firmware")
@@ -100,8 +103,17 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             await tm.wait_status(lambda s: s.state == "idle", 10)
             if on_ready:
                 on_ready(rt, emu)
-            rt.start()
-            await rt.run()
+            server_task = None
+            if control_socket:
+                from controller.control_socket import ControlServer
+                server_task = asyncio.create_task(ControlServer(rt, control_socket).serve())
+            else:
+                rt.start()
+            try:
+                await rt.run()
+            finally:
+                if server_task:
+                    server_task.cancel()
             try:
                 await tm.wait_status(lambda s: s.speed_kmh == 0 and s.state != "running", 30)
             except TimeoutError:

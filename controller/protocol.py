@@ -284,6 +284,11 @@ class Session:
     # -- derived state ----------------------------------------------------------------------
 
     @property
+    def alarm_messages(self) -> dict[str, str]:
+        """Active alarms not yet acknowledged, with the message staff saw."""
+        return dict(self._alarms)
+
+    @property
     def spec(self) -> PhaseSpec | None:
         assert self.plan is not None
         if self.run_state is RunState.DONE or self._phase_index >= len(self.plan.phases):

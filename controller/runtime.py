@@ -101,6 +101,10 @@ class Runtime:
         self.session.acknowledge(alarm)
 
     @property
+    def started(self) -> bool:
+        return self._start.is_set()
+
+    @property
     def done(self) -> bool:
         return self._done.is_set()
 

@@ -1,0 +1,188 @@
+"""The staff console (Textual): watch and steer one treadmill's session.
+
+It is a client of the control service's local socket (``controller.control_socket``), so
+closing or crashing it never touches the session; reopening it finds the session again.
+Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille):
+
+    s start   p pause   r resume   k skip phase   e extend 1 min   x stop   a acknowledge alarm
+    q quit the console (the session goes on)
+
+Stop and skip ask for confirmation: a slip of the finger must not end an interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Digits, Footer, Label, Sparkline, Static
+
+from controller.control_socket import ControlClient
+
+
+def _mmss(s: float | None) -> str:
+    if s is None:
+        return "--:--"
+    s = max(0, round(s))
+    return f"{s // 60:02d}:{s % 60:02d}"
+
+
+def _num(x: float | None, fmt: str = "{:.1f}") -> str:
+    return "—" if x is None else fmt.format(x)
+
+
+class Confirm(ModalScreen[bool]):
+    """y / n question for actions a slip would make hurt."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("y", "yes", "yes"),
+                                             Binding("n,escape", "no", "no")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        yield Label(f"{self.question}  [y]es / [n]o", id="question")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+
+class StaffConsole(App[None]):
+    CSS_PATH = "console.tcss"
+    TITLE = "fourbyfour"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "start", "Start"), Binding("p", "pause", "Pause"),
+        Binding("r", "resume", "Resume"), Binding("k", "skip", "Skip"),
+        Binding("e", "extend", "+1 min"), Binding("x", "stop", "Stop"),
+        Binding("a", "ack", "Ack alarm"), Binding("q", "quit", "Quit console"),
+    ]
+
+    def __init__(self, socket_path: str) -> None:
+        super().__init__()
+        self.socket_path = socket_path
+        self.client: ControlClient | None = None
+        self.state: dict[str, Any] = {}
+        self.message = ""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            with Vertical(id="hrbox"):
+                yield Digits("---", id="hr")
+                yield Static("", id="zone")
+            with Vertical(id="phasebox"):
+                yield Static("connecting…", id="phase")
+                yield Static("", id="countdown")
+                yield Static("", id="belt")
+        yield Sparkline([], id="chart")
+        yield Static("", id="links")
+        yield Static("", id="alarms")
+        yield Static("", id="events")
+        yield Static("", id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.listen()
+
+    @work(exclusive=True)
+    async def listen(self) -> None:
+        while True:
+            client = ControlClient(self.socket_path)
+            try:
+                await client.connect()
+                self.client = client
+                async for doc in client.updates():
+                    self.state = doc
+                    self.refresh_view()
+            except (OSError, ConnectionError) as e:
+                self.client = None
+                self.query_one("#links", Static).update(
+                    f"[b red]control service unreachable[/]: {e} — retrying")
+                await asyncio.sleep(1.0)
+
+    def refresh_view(self) -> None:
+        d = self.state
+        hr = d.get("hr_bpm")
+        lo, hi = d.get("zone_low_bpm"), d.get("zone_high_bpm")
+        digits = self.query_one("#hr", Digits)
+        digits.update("---" if hr is None else f"{hr:.0f}")
+        digits.remove_class("below", "inzone", "above")
+        if hr is not None and lo is not None and hi is not None:
+            digits.add_class("below" if hr < lo else "above" if hr > hi else "inzone")
+        target = d.get("target_bpm")
+        self.query_one("#zone", Static).update(
+            f"zone {_num(lo, '{:.0f}')}–{_num(hi, '{:.0f}')} bpm · target "
+            f"{_num(target, '{:.0f}')}")
+        phase = d.get("phase", "ready")
+        if d.get("interval"):
+            phase = f"{phase} {d['interval']}/4" if phase == "interval" else \
+                f"{phase} after interval {d['interval']}"
+        self.query_one("#phase", Static).update(
+            f"[b]{phase.upper()}[/b] · {d.get('state', '')} · {d.get('pseudonym', '')} "
+            f"(HRmax {d.get('hr_max', 0):.0f}, {d.get('hr_max_source', '')})")
+        self.query_one("#countdown", Static).update(
+            f"phase ends in [b]{_mmss(d.get('phase_remaining_s'))}[/b]"
+            + ("" if d.get("started") else " · press [b]s[/b] to start"))
+        self.query_one("#belt", Static).update(
+            f"speed {_num(d.get('speed_set_kmh'))} set / {_num(d.get('speed_kmh'))} km/h · "
+            f"incline {_num(d.get('incline_set_pct'))} set / {_num(d.get('incline_pct'))} %")
+        hist = [h for h in d.get("hr_history", []) if h is not None]
+        self.query_one("#chart", Sparkline).data = hist[-120:] or [0]
+        mqtt = d.get("mqtt") or "off"
+        self.query_one("#links", Static).update(
+            f"strap: {d.get('strap', '?')} · treadmill: {d.get('treadmill', '?')} · "
+            f"MQTT {mqtt}")
+        alarms = d.get("alarms") or {}
+        self.query_one("#alarms", Static).update(
+            "\n".join(f"[b red]ALARM[/] {m}  (a: acknowledge)" for m in alarms.values()))
+        self.query_one("#events", Static).update("\n".join(d.get("events", [])[-3:]))
+        self.query_one("#message", Static).update(self.message)
+
+    async def _send(self, cmd: str, **kw: Any) -> None:
+        if self.client is None:
+            self.message = "not connected to the control service"
+        else:
+            reply = await self.client.command(cmd, **kw)
+            self.message = f"{cmd}: ok" if reply.get("ok") else \
+                f"[b red]{cmd} refused[/]: {reply.get('error')}"
+        self.query_one("#message", Static).update(self.message)
+
+    async def action_start(self) -> None:
+        await self._send("start")
+
+    async def action_pause(self) -> None:
+        await self._send("pause")
+
+    async def action_resume(self) -> None:
+        await self._send("resume")
+
+    async def action_extend(self) -> None:
+        await self._send("extend", seconds=60)
+
+    async def action_ack(self) -> None:
+        for alarm in list(self.state.get("alarms") or {}):
+            await self._send("ack", alarm=alarm)
+
+    def action_skip(self) -> None:
+        self.push_screen(Confirm("Skip the rest of this phase?"), self._confirmed("skip"))
+
+    def action_stop(self) -> None:
+        self.push_screen(Confirm("Stop the session (the belt slows to a stop)?"),
+                         self._confirmed("stop"))
+
+    def _confirmed(self, cmd: str):  # type: ignore[no-untyped-def]
+        async def done(yes: bool | None) -> None:
+            if yes:
+                await self._send(cmd)
+            else:
+                self.message = f"{cmd} cancelled"
+                self.query_one("#message", Static).update(self.message)
+        return done

@@ -1,0 +1,183 @@
+"""The local control socket between the runtime (the control service) and staff consoles.
+
+The console is a separate client, so it can crash, be closed and be reopened while the
+session runs on: it connects to a Unix socket, receives the runtime's state as one JSON line
+every 0.5 s, and sends staff commands as JSON lines (``{"cmd": "pause"}``), each answered
+with ``{"reply": cmd, "ok": true}`` or ``{"reply": cmd, "ok": false, "error": "…"}``.
+Commands: start, pause, resume, skip, extend (``seconds``), stop, ack (``alarm``).
+A line that is not a JSON object with a known command gets a clear error, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+from controller.protocol import SessionError
+from controller.runtime import Runtime, Snapshot
+
+_log = logging.getLogger(__name__)
+
+MAX_LINE = 4096
+
+
+def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -> dict[str, Any]:
+    sp, st = snap.setpoint, snap.treadmill
+    return {
+        "type": "state", "session_id": rt.session_id, "pseudonym": rt.profile.pseudonym,
+        "plan": rt.session.plan.name if rt.session.plan else "", "started": rt.started,
+        "hr_max": rt.profile.hr_max, "hr_max_source": str(rt.profile.hr_max_source),
+        "phase": sp.phase if sp else "ready", "interval": sp.interval if sp else 0,
+        "state": sp.state if sp else "ready",
+        "phase_remaining_s": sp.phase_remaining_s if sp else None,
+        "hr_bpm": sp.hr_bpm if sp else None, "target_bpm": sp.target_bpm if sp else None,
+        "zone_low_bpm": sp.zone_low_bpm if sp else None,
+        "zone_high_bpm": sp.zone_high_bpm if sp else None,
+        "speed_set_kmh": sp.speed_kmh if sp else 0.0,
+        "incline_set_pct": sp.incline_pct if sp else 0.0,
+        "speed_kmh": st.speed_kmh if st else None, "incline_pct": st.incline_pct if st else None,
+        "treadmill": ("offline" if not snap.link_up or st is None else
+                      st.state if st.fault == "none" else f"fault: {st.fault}"),
+        "strap": snap.hr_state, "strap_message": snap.hr_message,
+        "mqtt": None if snap.mqtt_online is None else ("online" if snap.mqtt_online
+                                                        else "offline"),
+        "alarms": {a: m for a, m in rt.session.alarm_messages.items()},
+        "events": [f"{e.severity}: {e.message}" for e in snap.events[-8:]],
+        "hr_history": list(hr_history),
+    }
+
+
+class ControlServer:
+    def __init__(self, runtime: Runtime, path: str) -> None:
+        self.rt = runtime
+        self.path = path
+        self.clients = 0
+        self._history: deque[float | None] = deque(maxlen=180)
+        self._last_t: float | None = None
+
+    def _doc(self) -> dict[str, Any]:
+        snap = self.rt.snapshot
+        sp = snap.setpoint
+        if sp is not None and sp.now_s != self._last_t:
+            self._last_t = sp.now_s
+            self._history.append(sp.hr_bpm)
+        return snapshot_doc(self.rt, snap, self._history)
+
+    async def serve(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        server = await asyncio.start_unix_server(self._client, self.path, limit=MAX_LINE)
+        os.chmod(self.path, 0o660)
+        async with server:
+            await server.serve_forever()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.clients += 1
+        lock = asyncio.Lock()
+
+        async def send(doc: dict[str, Any]) -> None:
+            async with lock:
+                writer.write(json.dumps(doc, allow_nan=False).encode() + b"\n")
+                await asyncio.wait_for(writer.drain(), 2.0)
+
+        async def push() -> None:
+            while True:
+                await send(self._doc())
+                await asyncio.sleep(0.5)
+
+        pusher = asyncio.create_task(push())
+        try:
+            while True:
+                try:
+                    line = await reader.readline()
+                except ValueError:  # over the line limit
+                    await send({"reply": None, "ok": False, "error": "line too long"})
+                    continue
+                if not line:
+                    return
+                await send(await self._command(line))
+        except (ConnectionError, TimeoutError):
+            return
+        finally:
+            pusher.cancel()
+            self.clients -= 1
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _command(self, line: bytes) -> dict[str, Any]:
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            return {"reply": None, "ok": False, "error": "not JSON"}
+        if not isinstance(msg, dict) or not isinstance(msg.get("cmd"), str):
+            return {"reply": None, "ok": False, "error": "expected {\"cmd\": …}"}
+        cmd = msg["cmd"]
+        rt = self.rt
+        try:
+            if cmd == "start":
+                if rt.started:
+                    raise SessionError("the session has already started")
+                rt.start()
+            elif cmd == "pause":
+                rt.pause()
+            elif cmd == "resume":
+                await asyncio.wait_for(rt.resume(), 60)
+            elif cmd == "skip":
+                rt.skip()
+            elif cmd == "extend":
+                rt.extend(float(msg.get("seconds", 60)))
+            elif cmd == "stop":
+                rt.stop()
+            elif cmd == "ack":
+                rt.acknowledge(str(msg.get("alarm", "")))
+            else:
+                return {"reply": cmd, "ok": False, "error": f"unknown command {cmd!r}"}
+        except (SessionError, ValueError, TimeoutError) as e:
+            return {"reply": cmd, "ok": False, "error": str(e)}
+        except Exception as e:  # a console must get an answer, whatever went wrong
+            _log.exception("command %s failed", cmd)
+            return {"reply": cmd, "ok": False, "error": f"{type(e).__name__}: {e}"}
+        return {"reply": cmd, "ok": True}
+
+
+class ControlClient:
+    """The console's side: ``async for doc in client.updates()``, ``await client.command()``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._states: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=4)
+
+    async def connect(self) -> None:
+        self._reader, self._writer = await asyncio.open_unix_connection(self.path,
+                                                                        limit=1 << 20)
+
+    async def updates(self) -> AsyncIterator[dict[str, Any]]:
+        assert self._reader is not None
+        while True:
+            line = await self._reader.readline()
+            if not line:
+                raise ConnectionError("the control service closed the connection")
+            doc = json.loads(line)
+            if doc.get("type") == "state":
+                yield doc
+            else:
+                await self._replies.put(doc)
+
+    async def command(self, cmd: str, **kw: Any) -> dict[str, Any]:
+        assert self._writer is not None
+        self._writer.write(json.dumps({"cmd": cmd, **kw}).encode() + b"\n")
+        await self._writer.drain()
+        return await asyncio.wait_for(self._replies.get(), 70)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()

@@ -1,0 +1,98 @@
+"""The staff console driven like a person (Textual's Pilot), against the real runtime on the
+emulated firmware, through the control socket."""
+
+import asyncio
+import dataclasses
+
+from textual.widgets import Digits, Static
+
+from controller.config import load
+from controller.console import Confirm, StaffConsole
+from controller.control_socket import ControlClient
+from controller.demo import run_demo
+from tests.test_runtime import SHORT
+
+
+def text(app, wid):
+    return str(app.query_one(wid, Static).render())
+
+
+async def wait_for(pred, timeout_s=30.0, step=0.1):
+    async with asyncio.timeout(timeout_s):
+        while not pred():
+            await asyncio.sleep(step)
+
+
+def test_console_starts_shows_and_stops_a_session_and_can_be_reopened(tmp_path):
+    sock = str(tmp_path / "control.sock")
+    cfg = dataclasses.replace(load(None), plan=SHORT)
+
+    async def main():
+        service = asyncio.create_task(run_demo(cfg, speedup=10, seed=2, category="typical",
+                                               use_mqtt=False, control_socket=sock))
+        await wait_for(lambda: (tmp_path / "control.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            assert "press s to start" in text(app, "#countdown")
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup" and
+                           app.state.get("hr_bpm") is not None)
+            await wait_for(lambda: str(app.query_one("#hr", Digits).value).isdigit())
+            assert "WARMUP" in text(app, "#phase")
+            assert "strap: connected" in text(app, "#links")
+            await pilot.press("s")  # a second start is refused with a reason
+            await wait_for(lambda: "start refused" in app.message)
+            session_id = app.state["session_id"]
+        # the console is closed: the session runs on
+        await asyncio.sleep(1.0)
+        assert not service.done()
+        app2 = StaffConsole(sock)
+        async with app2.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app2.state.get("session_id") == session_id)
+            assert app2.state["started"] and app2.state["phase"] in ("warmup", "interval")
+            await pilot.press("x")
+            assert isinstance(app2.screen, Confirm)
+            await pilot.press("n")
+            await wait_for(lambda: "stop cancelled" in app2.message)
+            assert app2.state["state"] == "running"
+            await pilot.press("x")
+            await pilot.press("y")
+            await wait_for(lambda: app2.state.get("state") in ("stopping", "done"))
+        rt, rows = await asyncio.wait_for(service, 60)
+        assert rows[-1].state == "done" and rows[-1].speed_kmh == 0.0
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_control_socket_refuses_nonsense_clearly(tmp_path):
+    sock = str(tmp_path / "c.sock")
+    cfg = dataclasses.replace(load(None), plan=SHORT)
+
+    async def main():
+        service = asyncio.create_task(run_demo(cfg, speedup=10, seed=2, category="typical",
+                                               use_mqtt=False, control_socket=sock))
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        client = ControlClient(sock)
+        await client.connect()
+        updates = client.updates()
+        first = await updates.__anext__()
+        assert first["state"] == "ready" and not first["started"]
+        reader = asyncio.create_task(_drain(updates))
+        assert (await client.command("dance"))["error"] == "unknown command 'dance'"
+        assert "no active alarm" in (await client.command("ack", alarm="x"))["error"]
+        client._writer.write(b"{not json\n")
+        assert (await asyncio.wait_for(client._replies.get(), 5))["error"] == "not JSON"
+        assert (await client.command("start"))["ok"]
+        assert "already started" in (await client.command("start"))["error"]
+        assert (await client.command("stop"))["ok"]
+        reader.cancel()
+        await client.close()
+        await asyncio.wait_for(service, 60)
+
+    asyncio.run(asyncio.wait_for(main(), 90))
+
+
+async def _drain(updates):
+    async for _ in updates:
+        pass
