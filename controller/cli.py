@@ -141,6 +141,19 @@ def console(args: argparse.Namespace) -> int:
     return 0
 
 
+def monitor(args: argparse.Namespace) -> int:
+    from controller.config import ConfigError, load
+    from controller.monitor import CentralMonitor
+
+    try:
+        cfg = load(args.config)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    CentralMonitor(cfg.mqtt).run()
+    return 0
+
+
 def demo_fast(args: argparse.Namespace) -> int:
     """The in-process simulation (no firmware emulator): a whole session in well under 1 s."""
     import random
@@ -199,11 +212,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="serve staff consoles on this Unix socket and wait for Start")
     c = sub.add_parser("console", help="the staff console, attached to a running service")
     c.add_argument("--socket", required=True, help="the control service's Unix socket")
+    m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
+    m.add_argument("--config", default=None, help="the TOML config ([mqtt] section)")
     args = ap.parse_args(argv)
     if args.command == "demo":
         return demo(args)
     if args.command == "console":
         return console(args)
+    if args.command == "monitor":
+        return monitor(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 

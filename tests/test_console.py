@@ -59,7 +59,7 @@ def test_console_starts_shows_and_stops_a_session_and_can_be_reopened(tmp_path):
             await pilot.press("x")
             await pilot.press("y")
             await wait_for(lambda: app2.state.get("state") in ("stopping", "done"))
-        rt, rows = await asyncio.wait_for(service, 60)
+        _rt, rows = await asyncio.wait_for(service, 60)
         assert rows[-1].state == "done" and rows[-1].speed_kmh == 0.0
 
     asyncio.run(asyncio.wait_for(main(), 120))
