@@ -4,7 +4,8 @@ The console is a separate client, so it can crash, be closed and be reopened whi
 session runs on: it connects to a Unix socket, receives the runtime's state as one JSON line
 every 0.5 s, and sends staff commands as JSON lines (``{"cmd": "pause"}``), each answered
 with ``{"reply": cmd, "ok": true}`` or ``{"reply": cmd, "ok": false, "error": "…"}``.
-Commands: start, pause, resume, skip, extend (``seconds``), stop, ack (``alarm``).
+Commands: setup (``profile``, ``plan``; before start only), start, pause, resume, skip,
+extend (``seconds``), stop, ack (``alarm``).
 A line that is not a JSON object with a known command gets a clear error, never a crash.
 """
 
@@ -15,11 +16,14 @@ import contextlib
 import json
 import logging
 import os
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
-from controller.protocol import SessionError
+from controller.hrmax import HrMaxSource
+from controller.plan import Plan, default_4x4, six_minute_test
+from controller.protocol import PatientProfile, SessionError
 from controller.runtime import Runtime, Snapshot
 
 _log = logging.getLogger(__name__)
@@ -33,6 +37,8 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "type": "state", "session_id": rt.session_id, "pseudonym": rt.profile.pseudonym,
         "plan": rt.session.plan.name if rt.session.plan else "", "started": rt.started,
         "hr_max": rt.profile.hr_max, "hr_max_source": str(rt.profile.hr_max_source),
+        "max_speed_kmh": rt.profile.speed_cap_kmh, "max_incline_pct": rt.profile.max_incline_pct,
+        "walk_only": rt.profile.walk_only,
         "phase": sp.phase if sp else "ready", "interval": sp.interval if sp else 0,
         "state": sp.state if sp else "ready",
         "phase_remaining_s": sp.phase_remaining_s if sp else None,
@@ -51,6 +57,35 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "events": [f"{e.severity}: {e.message}" for e in snap.events[-8:]],
         "hr_history": list(hr_history),
     }
+
+
+PSEUDONYM = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def setup_from(msg: dict[str, Any]) -> tuple[PatientProfile, Plan]:
+    """Profile and plan from a console's ``setup`` command; ValueError names what is wrong."""
+    p = msg.get("profile")
+    if not isinstance(p, dict):
+        raise ValueError("setup needs a 'profile' object")
+    pseudonym = p.get("pseudonym", "")
+    if not isinstance(pseudonym, str) or not PSEUDONYM.match(pseudonym):
+        raise ValueError("pseudonym only (1–32 letters, digits, '-' or '_'), never a name")
+    profile = PatientProfile(
+        hr_max=p.get("hr_max"), hr_rest=p.get("hr_rest"),
+        max_speed_kmh=p.get("max_speed_kmh", 6.0), max_incline_pct=p.get("max_incline_pct", 15),
+        hr_max_source=HrMaxSource(p.get("hr_max_source", "measured")),
+        walk_only=bool(p.get("walk_only", False)), pseudonym=pseudonym,
+    )
+    plan_doc = msg.get("plan") or {"name": "4x4"}
+    name = plan_doc.get("name")
+    if name == "4x4":
+        plan = default_4x4(float(plan_doc.get("warmup_s", 600)))
+    elif name == "six_minute_test":
+        plan = six_minute_test(float(plan_doc.get("speed_kmh", 0)),
+                               float(plan_doc.get("incline_pct", 0)))
+    else:
+        raise ValueError(f"unknown plan {name!r}: 4x4 or six_minute_test")
+    return profile, plan
 
 
 class ControlServer:
@@ -136,9 +171,12 @@ class ControlServer:
                 rt.stop()
             elif cmd == "ack":
                 rt.acknowledge(str(msg.get("alarm", "")))
+            elif cmd == "setup":
+                profile, plan = setup_from(msg)
+                rt.configure(profile, plan)
             else:
                 return {"reply": cmd, "ok": False, "error": f"unknown command {cmd!r}"}
-        except (SessionError, ValueError, TimeoutError) as e:
+        except (SessionError, ValueError, TimeoutError, TypeError) as e:
             return {"reply": cmd, "ok": False, "error": str(e)}
         except Exception as e:  # a console must get an answer, whatever went wrong
             _log.exception("command %s failed", cmd)

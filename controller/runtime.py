@@ -74,6 +74,16 @@ class Runtime:
 
     # -- staff actions ----------------------------------------------------------------------
 
+    def configure(self, profile: PatientProfile, plan: Plan | None) -> None:
+        """Staff entered the patient and chose the plan; only before the session starts.
+        Raises (PlanError, ProfileError, SessionError) with the reason if it cannot be."""
+        from controller.protocol import SessionError
+
+        if self.started:
+            raise SessionError("the session has started: patient and plan are fixed")
+        self.session = Session(profile, plan)
+        self.profile = profile
+
     def start(self) -> None:
         """Staff pressed Start: arm the motor board, start the belt slowly, begin the plan."""
         self._start.set()

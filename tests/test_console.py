@@ -96,3 +96,48 @@ def test_control_socket_refuses_nonsense_clearly(tmp_path):
 async def _drain(updates):
     async for _ in updates:
         pass
+
+
+def test_patient_entry_and_plan_choice_before_start(tmp_path):
+    sock = str(tmp_path / "p.sock")
+    cfg = dataclasses.replace(load(None), plan=SHORT)
+
+    async def main():
+        service = asyncio.create_task(run_demo(cfg, speedup=10, seed=2, category="typical",
+                                               use_mqtt=False, control_socket=sock))
+        await wait_for(lambda: (tmp_path / "p.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("n")
+            form = app.screen
+            form.query_one("#pseudonym").value = "Ola Nordmann"  # a name: refused
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: "setup refused" in app.message)
+            assert "pseudonym only" in app.message
+            await pilot.press("n")
+            form = app.screen
+            form.query_one("#pseudonym").value = "P-42"
+            form.query_one("#hr_max").value = "171"
+            form.query_one("#max_speed").value = "5.5"
+            form.query_one("#walk_only").value = True
+            form.query_one("#plan").value = "six_minute_test"
+            form.query_one("#pace").value = "4.5"
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-42")
+            assert app.state["plan"] == "6-minute test" and app.state["hr_max"] == 171
+            assert app.state["walk_only"] and app.state["max_speed_kmh"] == 5.5
+            await pilot.press("n")
+            form = app.screen
+            form.query_one("#pace").value = "9"  # faster than the patient's cap
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: "above the patient's cap" in app.message)
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("started"))
+            await pilot.press("n")
+            assert "patient and plan are fixed" in app.message
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"))
+        await asyncio.wait_for(service, 60)
+
+    asyncio.run(asyncio.wait_for(main(), 120))
