@@ -141,6 +141,26 @@ def console(args: argparse.Namespace) -> int:
     return 0
 
 
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from controller.config import ConfigError, load
+    from controller.service import run_service
+    from controller.treadmill import LinkDown
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load(args.config)
+        asyncio.run(run_service(cfg))
+    except (ConfigError, LinkDown, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
 def monitor(args: argparse.Namespace) -> int:
     from controller.config import ConfigError, load
     from controller.monitor import CentralMonitor
@@ -212,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="serve staff consoles on this Unix socket and wait for Start")
     c = sub.add_parser("console", help="the staff console, attached to a running service")
     c.add_argument("--socket", required=True, help="the control service's Unix socket")
+    r = sub.add_parser("run", help="the control service on real hardware (from the config)")
+    r.add_argument("--config", required=True, help="the TOML config")
     m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
     m.add_argument("--config", default=None, help="the TOML config ([mqtt] section)")
     args = ap.parse_args(argv)
@@ -221,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return console(args)
     if args.command == "monitor":
         return monitor(args)
+    if args.command == "run":
+        return run(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 

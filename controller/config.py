@@ -5,12 +5,14 @@ Every key has a default, and the defaults run the demo: an empty file (or none) 
     [site]          name = "demo"            device = "treadmill-1"
     [mqtt]          enabled = true  host = "localhost"  port = 1883  username/password_file
                     tls_ca_file, tls_cert_file, tls_key_file
+                    commands_enabled = false   command_secret_file (network stop/ack only)
     [treadmill]     port = "/dev/fourbyfour-treadmill"  max_speed_kmh = 16  max_incline_pct = 15
     [heart_rate]    source = "ant" | "ble" | "simulated"   ant_device_number = 0
                     ant_serial_path = ""  ble_address = ""
     [patient]       pseudonym, hr_max, hr_max_source, hr_rest, max_speed_kmh, max_incline_pct,
                     walk_only, age_years
     [plan]          name = "4x4"   warmup_s = 600
+    [service]       control_socket = "/run/fourbyfour/control.sock"
 """
 
 from __future__ import annotations
@@ -56,12 +58,16 @@ class Config:
         default_factory=lambda: PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=8.0,
                                                max_incline_pct=15.0, pseudonym="DEMO-1"))
     plan: Plan = field(default_factory=default_4x4)
+    control_socket: str = "/run/fourbyfour/control.sock"
+    command_secret: bytes | None = None
+    """Set only when network commands (stop, acknowledge) are enabled."""
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "site": {"name": str, "device": str},
     "mqtt": {"enabled": bool, "host": str, "port": int, "username": str, "password_file": str,
-             "tls_ca_file": str, "tls_cert_file": str, "tls_key_file": str},
+             "tls_ca_file": str, "tls_cert_file": str, "tls_key_file": str,
+             "commands_enabled": bool, "command_secret_file": str},
     "treadmill": {"port": str, "max_speed_kmh": (int, float), "max_incline_pct": (int, float)},
     "heart_rate": {"source": str, "ant_device_number": int, "ant_serial_path": str,
                    "ble_address": str},
@@ -69,6 +75,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
                 "hr_rest": (int, float), "max_speed_kmh": (int, float),
                 "max_incline_pct": (int, float), "walk_only": bool, "age_years": (int, float)},
     "plan": {"name": str, "warmup_s": (int, float)},
+    "service": {"control_socket": str},
 }
 
 
@@ -175,4 +182,17 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
         plan = default_4x4(float(get("plan", "warmup_s", 600)))
     except PlanError as e:
         raise ConfigError(f"{where}: [plan] {e}") from None
-    return Config(get("mqtt", "enabled", True), mqtt, tms, hrs, profile, plan)
+    secret = None
+    if get("mqtt", "commands_enabled", False):
+        sf = get("mqtt", "command_secret_file", "")
+        if not sf:
+            raise fail("mqtt", "command_secret_file", "is required when commands_enabled")
+        try:
+            secret = Path(sf).read_bytes().strip()
+        except OSError as e:
+            raise fail("mqtt", "command_secret_file", f"cannot read {sf}: {e.strerror}") \
+                from None
+        if len(secret) < 16:
+            raise fail("mqtt", "command_secret_file", "the secret must be ≥ 16 bytes")
+    return Config(get("mqtt", "enabled", True), mqtt, tms, hrs, profile, plan,
+                  get("service", "control_socket", "/run/fourbyfour/control.sock"), secret)

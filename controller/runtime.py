@@ -104,8 +104,8 @@ class Runtime:
     def extend(self, seconds: float = 60.0) -> None:
         self.session.extend(seconds)
 
-    def stop(self) -> None:
-        self.session.stop()
+    def stop(self, reason: str = "stopped by staff") -> None:
+        self.session.stop(reason)
 
     def acknowledge(self, alarm: str) -> None:
         self.session.acknowledge(alarm)

@@ -1,0 +1,75 @@
+"""The control service (``fourbyfour run``): real hardware from the config, one session after
+another, staff consoles attached through the local control socket.
+
+The hardware path is the demo's code with real ports: the treadmill client on the serial port
+named in the config, heart rate from the ANT+ stick (or a BLE strap), MQTT to the clinic
+broker. A session starts only when a person presses Start on a console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from controller.config import Config
+from controller.control_socket import ControlServer
+from controller.hr import AntSource, BleSource, HeartRateSource, serial_stick_driver
+from controller.publisher import MqttPublisher
+from controller.runtime import Runtime
+from controller.treadmill import Treadmill
+
+_log = logging.getLogger(__name__)
+
+
+def heart_rate_source(cfg: Config) -> HeartRateSource:
+    hr = cfg.heart_rate
+    if hr.source == "ant":
+        factory = (lambda: serial_stick_driver(hr.ant_serial_path)) if hr.ant_serial_path \
+            else None
+        return AntSource(device_number=hr.ant_device_number, driver_factory=factory)
+    if hr.source == "ble":
+        return BleSource(hr.ble_address)
+    raise ValueError("heart_rate source 'simulated' has no patient behind it: use "
+                     "'fourbyfour demo', or set [heart_rate] source = \"ant\" or \"ble\"")
+
+
+async def run_service(cfg: Config) -> None:
+    Path(cfg.control_socket).parent.mkdir(parents=True, exist_ok=True)
+    tm = Treadmill(cfg.treadmill.port, max_speed_kmh=cfg.treadmill.max_speed_kmh,
+                   max_incline_pct=cfg.treadmill.max_incline_pct)
+    await tm.open()
+    pub = MqttPublisher(cfg.mqtt) if cfg.mqtt_enabled else None
+    pub_task = asyncio.create_task(pub.run()) if pub else None
+    rt = Runtime(cfg.profile, cfg.plan, hr_source=heart_rate_source(cfg), treadmill=tm,
+                 publisher=pub)
+    server = ControlServer(rt, cfg.control_socket)
+    server_task = asyncio.create_task(server.serve())
+    remote_task = None
+    if cfg.command_secret is not None and cfg.mqtt_enabled:
+        from controller.remote import Verifier, listen
+
+        def handle(cmd: str, alarm: str | None) -> None:
+            if cmd == "stop":
+                server.rt.stop("stopped from the central monitor")
+            elif cmd == "ack" and alarm is not None:
+                server.rt.acknowledge(alarm)
+
+        remote_task = asyncio.create_task(listen(cfg.mqtt, Verifier(cfg.command_secret),
+                                                 handle))
+    try:
+        while True:
+            await rt.run()
+            # The next patient: a fresh session, waiting for a person to press Start.
+            rt = Runtime(rt.profile, rt.session.plan, hr_source=heart_rate_source(cfg),
+                         treadmill=tm, publisher=pub)
+            server.rt = rt
+    finally:
+        server_task.cancel()
+        if remote_task:
+            remote_task.cancel()
+        if pub_task:
+            pub_task.cancel()
+        with contextlib.suppress(Exception):
+            await tm.close()
