@@ -14,6 +14,7 @@ Stop and skip ask for confirmation: a slip of the finger must not end an interva
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
@@ -146,7 +147,7 @@ class PatientScreen(ModalScreen[dict[str, Any] | None]):
 
 
 class StaffConsole(App[None]):
-    CSS_PATH = "console.tcss"
+    CSS_PATH = Path(__file__).with_name("console.tcss")
     TITLE = "fourbyfour"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "patient", "Patient"),
