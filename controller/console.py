@@ -30,7 +30,6 @@ from textual.widgets import (
     Input,
     Label,
     Select,
-    Sparkline,
     Static,
 )
 
@@ -46,6 +45,32 @@ def _mmss(s: float | None) -> str:
 
 def _num(x: float | None, fmt: str = "{:.1f}") -> str:
     return "—" if x is None else fmt.format(x)
+
+
+def hr_chart(history: list[float], lo: float | None, hi: float | None, width: int,
+             rows: int = 5) -> str:
+    """The last ``width`` heart rates as columns of block characters, the zone band shaded
+    behind them (Rich markup; block glyphs only, so a Linux console can show it)."""
+    data = history[-width:]
+    if not data:
+        return ""
+    top = max(max(data), hi or 0.0) + 3.0
+    bottom = min(min(data), lo if lo is not None else min(data)) - 3.0
+    step = (top - bottom) / rows
+    eighths = " ▁▂▃▄▅▆▇█"
+    lines = []
+    for r in range(rows - 1, -1, -1):
+        floor = bottom + r * step
+        mid = floor + step / 2
+        in_zone = lo is not None and hi is not None and lo <= mid <= hi
+        cells = []
+        for h in data:
+            fill = min(max((h - floor) / step, 0.0), 1.0)
+            cells.append(eighths[round(fill * 8)])
+        text = "".join(cells).ljust(width)
+        label = f"{floor + step:5.0f} "
+        lines.append(label + (f"[on green]{text}[/]" if in_zone else text))
+    return "\n".join(lines)
 
 
 class Confirm(ModalScreen[bool]):
@@ -173,7 +198,7 @@ class StaffConsole(App[None]):
                 yield Static("connecting…", id="phase")
                 yield Static("", id="countdown")
                 yield Static("", id="belt")
-        yield Sparkline([], id="chart")
+        yield Static("", id="chart")
         yield Static("", id="links")
         yield Static("", id="alarms")
         yield Static("", id="events")
@@ -226,7 +251,8 @@ class StaffConsole(App[None]):
             f"speed {_num(d.get('speed_set_kmh'))} set / {_num(d.get('speed_kmh'))} km/h · "
             f"incline {_num(d.get('incline_set_pct'))} set / {_num(d.get('incline_pct'))} %")
         hist = [h for h in d.get("hr_history", []) if h is not None]
-        self.query_one("#chart", Sparkline).data = hist[-120:] or [0]
+        chart = self.query_one("#chart", Static)
+        chart.update(hr_chart(hist, lo, hi, max(10, chart.size.width - 8)))
         mqtt = d.get("mqtt") or "off"
         self.query_one("#links", Static).update(
             f"strap: {d.get('strap', '?')} · treadmill: {d.get('treadmill', '?')} · "

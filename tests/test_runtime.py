@@ -11,6 +11,7 @@ import pytest
 from controller.config import load
 from controller.demo import ScaledClock, run_demo
 from controller.emulator import Emulator
+from controller.fleet import Fleet
 from controller.hr import HeartRateSource, HrSample
 from controller.plan import PhaseKind, PhaseSpec, Plan
 from controller.publisher import MqttSettings
@@ -44,6 +45,8 @@ def test_events_reach_the_broker(broker):
     cfg = dataclasses.replace(load(None), plan=SHORT,
                               mqtt=MqttSettings(port=broker.port, site="t", device="tm-1"))
 
+    fleet = Fleet()
+
     async def main():
         got = []
         async with aiomqtt.Client("127.0.0.1", broker.port) as c:
@@ -52,6 +55,7 @@ def test_events_reach_the_broker(broker):
             async def listen():
                 async for m in c.messages:
                     got.append((str(m.topic), json.loads(m.payload)))
+                    fleet.apply(str(m.topic), bytes(m.payload), 0.0)
 
             listener = asyncio.create_task(listen())
             await asyncio.wait_for(run_demo(cfg, speedup=10, seed=3, category="typical"), 120)
@@ -66,6 +70,10 @@ def test_events_reach_the_broker(broker):
     assert seqs == list(range(len(seqs)))
     assert any(t.endswith("/telemetry") for t, _ in got)
     assert any(t.endswith("/status") and d["state"] == "online" for t, d in got)
+    # …and through the central monitor's model
+    row = fleet.rows[("t", "tm-1")]
+    assert row.missed_events == 0 and row.events[-1]["kind"] == "done"
+    assert row.session["pseudonym"] == "DEMO-1" and row.telemetry["phase"] == "done"
 
 
 class FailingSource(HeartRateSource):
