@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from controller import telemetry as tm
@@ -54,7 +54,8 @@ class Runtime:
                  hr_source: HeartRateSource, treadmill: Treadmill,
                  publisher: MqttPublisher | None = None,
                  clock: Callable[[], float] = time.monotonic, tick_s: float = 1.0,
-                 on_tick: Callable[[Snapshot], None] | None = None) -> None:
+                 on_tick: Callable[[Snapshot], None] | None = None,
+                 safety_watchers: list[Callable[[], Awaitable[None]]] | None = None) -> None:
         self.profile = profile
         self.session = Session(profile, plan)
         self.hr_source = hr_source
@@ -63,6 +64,9 @@ class Runtime:
         self.clock = clock
         self.tick_s = tick_s
         self.on_tick = on_tick
+        self.safety_watchers = list(safety_watchers or [])
+        """More safety tasks for the group (the e-stop watch on the Pi): if one returns or
+        raises, the session ends in the safe-stop path."""
         self.session_id = uuid.uuid4().hex[:12]
         self.snapshot = Snapshot()
         self._filter = PlausibilityFilter()
@@ -127,9 +131,14 @@ class Runtime:
                 self.session.plan.name if self.session.plan else "4x4"))
         try:
             async with asyncio.TaskGroup() as tg:
-                hr_task = tg.create_task(self._hr_input(), name="hr-input")
+                helpers = [tg.create_task(self._hr_input(), name="hr-input"),
+                           tg.create_task(self._guard(self.treadmill.watch, "treadmill link"),
+                                          name="treadmill-link")]
+                helpers += [tg.create_task(self._guard(w, getattr(w, "__name__", "watcher")))
+                            for w in self.safety_watchers]
                 await tg.create_task(self._tick(), name="session-tick")
-                hr_task.cancel()
+                for h in helpers:
+                    h.cancel()
         except BaseException:
             _log.exception("runtime failed: stopping the belt")
             raise
@@ -137,6 +146,11 @@ class Runtime:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.treadmill.stop(), LINK_TIMEOUT_S)
             self._done.set()
+
+    @staticmethod
+    async def _guard(watch: Callable[[], Awaitable[None]], what: str) -> None:
+        await watch()
+        raise RuntimeError(f"{what} stopped")
 
     async def _hr_input(self) -> None:
         async for item in self.hr_source.stream():

@@ -126,6 +126,16 @@ class Treadmill:
         self._tasks = [asyncio.create_task(self._heartbeat(), name="treadmill-heartbeat"),
                        asyncio.create_task(self._supervise(), name="treadmill-supervise")]
 
+    async def watch(self) -> None:
+        """Wait on the link's own tasks (heartbeat, supervisor): returns only if they end and
+        raises if one fails — for a task group that must hear about it."""
+        if self._tasks:
+            # asyncio.wait, not gather: cancelling the watcher must not cancel the heartbeat
+            done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                if not t.cancelled() and t.exception() is not None:
+                    raise t.exception()  # type: ignore[misc]
+
     async def close(self) -> None:
         self._closing = True
         for t in self._tasks:

@@ -112,3 +112,28 @@ def test_a_crashing_safety_task_ends_in_the_safe_stop_path():
                 assert emu.board.belt_kmh == 0.0 and tm.status.state == "idle"
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_a_safety_watcher_that_fires_stops_the_session_safely():
+    """The seam for the e-stop watch (issue 7): a watcher that returns ends the group."""
+    async def main():
+        clock = ScaledClock(10)
+        with Emulator(time_scale=10) as emu:
+            async with Treadmill(emu.link, heartbeat_s=0.01, stale_s=0.3) as tm:
+                await tm.wait_status(lambda s: s.reset_needed, 10)
+                emu.press_reset(0.2)
+                await tm.wait_status(lambda s: s.state == "idle", 10)
+
+                async def estop_pressed():
+                    await asyncio.sleep(6.0)
+
+                src = FailingSource(clock, 10_000)
+                rt = Runtime(load(None).profile, SHORT, hr_source=src, treadmill=tm,
+                             clock=clock, tick_s=0.1, safety_watchers=[estop_pressed])
+                rt.start()
+                with pytest.raises(ExceptionGroup, match="unhandled errors") as info:
+                    await rt.run()
+                assert "estop_pressed stopped" in str(info.value.exceptions[0])
+                await tm.wait_status(lambda s: s.speed_kmh == 0.0 and s.state != "running", 20)
+
+    asyncio.run(asyncio.wait_for(main(), 60))
