@@ -23,14 +23,19 @@ async def wait_for(pred, timeout_s=30.0, step=0.1):
             await asyncio.sleep(step)
 
 
-def test_console_starts_shows_and_stops_a_session_and_can_be_reopened(tmp_path):
-    sock = str(tmp_path / "control.sock")
+async def start_service(tmp_path):
+    """The demo's control service (short plan, 10×) serving consoles on a socket."""
+    sock = tmp_path / "control.sock"
     cfg = dataclasses.replace(load(None), plan=SHORT)
+    service = asyncio.create_task(run_demo(cfg, speedup=10, seed=2, category="typical",
+                                           use_mqtt=False, control_socket=str(sock)))
+    await wait_for(sock.exists)
+    return service, str(sock)
 
+
+def test_console_starts_shows_and_stops_a_session_and_can_be_reopened(tmp_path):
     async def main():
-        service = asyncio.create_task(run_demo(cfg, speedup=10, seed=2, category="typical",
-                                               use_mqtt=False, control_socket=sock))
-        await wait_for(lambda: (tmp_path / "control.sock").exists())
+        service, sock = await start_service(tmp_path)
         app = StaffConsole(sock)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(lambda: app.state.get("session_id"))
@@ -66,13 +71,8 @@ def test_console_starts_shows_and_stops_a_session_and_can_be_reopened(tmp_path):
 
 
 def test_control_socket_refuses_nonsense_clearly(tmp_path):
-    sock = str(tmp_path / "c.sock")
-    cfg = dataclasses.replace(load(None), plan=SHORT)
-
     async def main():
-        service = asyncio.create_task(run_demo(cfg, speedup=10, seed=2, category="typical",
-                                               use_mqtt=False, control_socket=sock))
-        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        service, sock = await start_service(tmp_path)
         client = ControlClient(sock)
         await client.connect()
         updates = client.updates()
@@ -99,13 +99,8 @@ async def _drain(updates):
 
 
 def test_patient_entry_and_plan_choice_before_start(tmp_path):
-    sock = str(tmp_path / "p.sock")
-    cfg = dataclasses.replace(load(None), plan=SHORT)
-
     async def main():
-        service = asyncio.create_task(run_demo(cfg, speedup=10, seed=2, category="typical",
-                                               use_mqtt=False, control_socket=sock))
-        await wait_for(lambda: (tmp_path / "p.sock").exists())
+        service, sock = await start_service(tmp_path)
         app = StaffConsole(sock)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(lambda: app.state.get("session_id"))

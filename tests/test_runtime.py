@@ -2,6 +2,7 @@
 on a pty (and MQTT to a real broker), in simulated time 10× faster."""
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 
@@ -76,6 +77,17 @@ def test_events_reach_the_broker(broker):
     assert row.session["pseudonym"] == "DEMO-1" and row.telemetry["phase"] == "done"
 
 
+@contextlib.asynccontextmanager
+async def reset_link():
+    """Emulated board at 10×, a client with a heartbeat scaled to it, reset by 'staff'."""
+    with Emulator(time_scale=10) as emu:
+        async with Treadmill(emu.link, heartbeat_s=0.01, stale_s=0.3) as tm:
+            await tm.wait_status(lambda s: s.reset_needed, 10)
+            emu.press_reset(0.2)
+            await tm.wait_status(lambda s: s.state == "idle", 10)
+            yield emu, tm
+
+
 class FailingSource(HeartRateSource):
     """A heart-rate input that crashes mid-session (a bug, a dead thread…)."""
 
@@ -94,22 +106,18 @@ class FailingSource(HeartRateSource):
 def test_a_crashing_safety_task_ends_in_the_safe_stop_path():
     async def main():
         clock = ScaledClock(10)
-        with Emulator(time_scale=10) as emu:
-            async with Treadmill(emu.link, heartbeat_s=0.01, stale_s=0.3) as tm:
-                await tm.wait_status(lambda s: s.reset_needed, 10)
-                emu.press_reset(0.2)
-                await tm.wait_status(lambda s: s.state == "idle", 10)
-                rt = Runtime(load(None).profile, SHORT, hr_source=FailingSource(clock, 90),
-                             treadmill=tm, clock=clock, tick_s=0.1)
-                rt.start()
-                with pytest.raises(ExceptionGroup) as info:
-                    await rt.run()
-                assert "heart-rate input crashed" in str(info.value.exceptions[0])
-                assert rt.done
-                st = await tm.wait_status(lambda s: s.speed_kmh == 0.0, 20)
-                assert st.state in ("stopping", "idle")
-                await asyncio.sleep(1.0)
-                assert emu.board.belt_kmh == 0.0 and tm.status.state == "idle"
+        async with reset_link() as (emu, tm):
+            rt = Runtime(load(None).profile, SHORT, hr_source=FailingSource(clock, 90),
+                         treadmill=tm, clock=clock, tick_s=0.1)
+            rt.start()
+            with pytest.raises(ExceptionGroup) as info:
+                await rt.run()
+            assert "heart-rate input crashed" in str(info.value.exceptions[0])
+            assert rt.done
+            st = await tm.wait_status(lambda s: s.speed_kmh == 0.0, 20)
+            assert st.state in ("stopping", "idle")
+            await asyncio.sleep(1.0)
+            assert emu.board.belt_kmh == 0.0 and tm.status.state == "idle"
 
     asyncio.run(asyncio.wait_for(main(), 60))
 
@@ -118,22 +126,18 @@ def test_a_safety_watcher_that_fires_stops_the_session_safely():
     """The seam for the e-stop watch (issue 7): a watcher that returns ends the group."""
     async def main():
         clock = ScaledClock(10)
-        with Emulator(time_scale=10) as emu:
-            async with Treadmill(emu.link, heartbeat_s=0.01, stale_s=0.3) as tm:
-                await tm.wait_status(lambda s: s.reset_needed, 10)
-                emu.press_reset(0.2)
-                await tm.wait_status(lambda s: s.state == "idle", 10)
+        async with reset_link() as (_emu, tm):
 
-                async def estop_pressed():
-                    await asyncio.sleep(6.0)
+            async def estop_pressed():
+                await asyncio.sleep(6.0)
 
-                src = FailingSource(clock, 10_000)
-                rt = Runtime(load(None).profile, SHORT, hr_source=src, treadmill=tm,
-                             clock=clock, tick_s=0.1, safety_watchers=[estop_pressed])
-                rt.start()
-                with pytest.raises(ExceptionGroup, match="unhandled errors") as info:
-                    await rt.run()
-                assert "estop_pressed stopped" in str(info.value.exceptions[0])
-                await tm.wait_status(lambda s: s.speed_kmh == 0.0 and s.state != "running", 20)
+            src = FailingSource(clock, 10_000)
+            rt = Runtime(load(None).profile, SHORT, hr_source=src, treadmill=tm,
+                         clock=clock, tick_s=0.1, safety_watchers=[estop_pressed])
+            rt.start()
+            with pytest.raises(ExceptionGroup, match="unhandled errors") as info:
+                await rt.run()
+            assert "estop_pressed stopped" in str(info.value.exceptions[0])
+            await tm.wait_status(lambda s: s.speed_kmh == 0.0 and s.state != "running", 20)
 
     asyncio.run(asyncio.wait_for(main(), 60))

@@ -1,6 +1,7 @@
 """End to end over a pty: host client ↔ emulated firmware ↔ simulated motor board."""
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -21,6 +22,15 @@ async def ready(emu: Emulator, tm: Treadmill) -> None:
     await tm.wait_status(lambda s: s.state == "idle")
     await tm.arm()
     await tm.wait_status(lambda s: s.incline_homed and s.state == "armed", 30)
+
+
+@contextlib.asynccontextmanager
+async def armed(**treadmill_kw):
+    """An emulated motor board, a client on its pty, reset by 'staff', armed and homed."""
+    with Emulator() as emu:
+        async with Treadmill(emu.link, **treadmill_kw) as tm:
+            await ready(emu, tm)
+            yield emu, tm
 
 
 async def sample(emu: Emulator, seconds: float, every: float = 0.1):
@@ -45,17 +55,15 @@ def max_rate(samples, window_s=1.0):
 
 def test_belt_follows_setpoints_within_ramp_limits():
     async def main():
-        with Emulator() as emu:
-            async with Treadmill(emu.link) as tm:
-                await ready(emu, tm)
-                await tm.start(2.0)
-                await tm.set(6.0, 4.0)
-                s = await sample(emu, 14.0)
-                assert abs(emu.board.belt_kmh - 6.0) < 0.3
-                assert abs(emu.board.incline_pct - 4.0) < 0.6
-                assert max_rate(s) <= 0.5 * 1.25  # firmware ramp 0.5 km/h/s (+ start step, jitter)
-                st = await tm.wait_status(lambda s: s.speed_kmh > 5.5)
-                assert st.state == "running" and st.relay_on and st.fault == "none"
+        async with armed() as (emu, tm):
+            await tm.start(2.0)
+            await tm.set(6.0, 4.0)
+            s = await sample(emu, 14.0)
+            assert abs(emu.board.belt_kmh - 6.0) < 0.3
+            assert abs(emu.board.incline_pct - 4.0) < 0.6
+            assert max_rate(s) <= 0.5 * 1.25  # firmware ramp 0.5 km/h/s (+ start step, jitter)
+            st = await tm.wait_status(lambda s: s.speed_kmh > 5.5)
+            assert st.state == "running" and st.relay_on and st.fault == "none"
     run(main())
 
 
@@ -95,28 +103,26 @@ def test_host_silence_ramps_to_zero_and_stays_latched_until_rearmed():
 @pytest.mark.parametrize("what", ["estop", "key"])
 def test_estop_and_key_stop_the_belt_and_need_a_person(what):
     async def main():
-        with Emulator() as emu:
-            async with Treadmill(emu.link) as tm:
-                await ready(emu, tm)
-                await tm.start(3.0)
-                await tm.wait_status(lambda s: s.speed_kmh > 2.5, 10)
-                if what == "estop":
-                    emu.set_estop(True)
-                else:
-                    emu.set_key(False)
-                st = await tm.wait_status(lambda s: s.fault != "none", 2)
-                assert st.fault == ("estop" if what == "estop" else "key_pulled")
-                assert not st.relay_on
-                event = await asyncio.wait_for(_next_event(tm, "fault"), 2)
-                assert "press the reset" in event.message
-                await asyncio.sleep(2.0)
-                assert emu.board.belt_kmh == 0.0
-                emu.set_estop(False)
-                emu.set_key(True)
-                await asyncio.sleep(1.0)
-                with pytest.raises(CommandRefused):
-                    await tm.start(2.0)
-                assert emu.board.belt_kmh == 0.0
+        async with armed() as (emu, tm):
+            await tm.start(3.0)
+            await tm.wait_status(lambda s: s.speed_kmh > 2.5, 10)
+            if what == "estop":
+                emu.set_estop(True)
+            else:
+                emu.set_key(False)
+            st = await tm.wait_status(lambda s: s.fault != "none", 2)
+            assert st.fault == ("estop" if what == "estop" else "key_pulled")
+            assert not st.relay_on
+            event = await asyncio.wait_for(_next_event(tm, "fault"), 2)
+            assert "press the reset" in event.message
+            await asyncio.sleep(2.0)
+            assert emu.board.belt_kmh == 0.0
+            emu.set_estop(False)
+            emu.set_key(True)
+            await asyncio.sleep(1.0)
+            with pytest.raises(CommandRefused):
+                await tm.start(2.0)
+            assert emu.board.belt_kmh == 0.0
     run(main())
 
 
@@ -129,73 +135,65 @@ async def _next_event(tm, kind):
 
 def test_out_of_range_requests_are_refused_on_both_sides():
     async def main():
-        with Emulator() as emu:
-            async with Treadmill(emu.link, max_speed_kmh=25.0, max_incline_pct=20) as tm:
-                await ready(emu, tm)
-                await tm.start(2.0)
-                with pytest.raises(CommandRefused, match="invalid parameter"):
-                    await tm.set(17.0, 0.0)  # above the firmware's 16 km/h cap
-                with pytest.raises(CommandRefused, match="invalid parameter"):
-                    await tm.set(5.0, 16.0)
-            async with Treadmill(emu.link) as tm:
-                with pytest.raises(ValueError, match="outside 0–16 km/h"):
-                    await tm.set(25.0, 0.0)
-                with pytest.raises(ValueError, match="incline_pct"):
-                    await tm.set(5.0, float("nan"))
-                await tm.wait_status(lambda s: s.speed_cmd_kmh <= 2.0)
+        async with armed(max_speed_kmh=25.0, max_incline_pct=20) as (_emu, tm):
+            await tm.start(2.0)
+            with pytest.raises(CommandRefused, match="invalid parameter"):
+                await tm.set(17.0, 0.0)  # above the firmware's 16 km/h cap
+            with pytest.raises(CommandRefused, match="invalid parameter"):
+                await tm.set(5.0, 16.0)
+            tm.max_speed_kmh, tm.max_incline_pct = 16.0, 15.0  # the client's own caps
+            with pytest.raises(ValueError, match="outside 0–16 km/h"):
+                await tm.set(25.0, 0.0)
+            with pytest.raises(ValueError, match="incline_pct"):
+                await tm.set(5.0, float("nan"))
+            await tm.wait_status(lambda s: s.speed_cmd_kmh <= 2.0)
     run(main())
 
 
 def test_start_above_the_start_cap_is_refused():
     async def main():
-        with Emulator() as emu:
-            async with Treadmill(emu.link) as tm:
-                await ready(emu, tm)
-                with pytest.raises(CommandRefused, match="invalid parameter"):
-                    await tm.start(5.0)
+        async with armed() as (_emu, tm):
+            with pytest.raises(CommandRefused, match="invalid parameter"):
+                await tm.start(5.0)
     run(main())
 
 
 def test_unplug_and_replug_reconnects_without_restarting_the_belt():
     async def main():
-        with Emulator() as emu:
-            async with Treadmill(emu.link) as tm:
-                await ready(emu, tm)
-                await tm.start(3.0)
-                await tm.wait_status(lambda s: s.speed_kmh > 2.5, 10)
-                emu.unplug()
-                event = await asyncio.wait_for(_next_event(tm, "disconnected"), 3)
-                assert "lost" in event.message
-                assert not tm.connected
-                with pytest.raises(LinkDown):
-                    await tm.set(3.0, 0.0)
-                await asyncio.sleep(5.0)
-                assert emu.board.belt_kmh == 0.0  # the firmware stopped it on its own
-                emu.replug()
-                await asyncio.wait_for(_next_event(tm, "connected"), 5)
-                st = await tm.wait_status(lambda s: s.received_s > time.monotonic() - 0.5)
-                assert tm.reconnects >= 1
-                assert st.fault == "host_silent" and st.state == "fault"
-                await asyncio.sleep(1.0)
-                assert emu.board.belt_kmh == 0.0
+        async with armed() as (emu, tm):
+            await tm.start(3.0)
+            await tm.wait_status(lambda s: s.speed_kmh > 2.5, 10)
+            emu.unplug()
+            event = await asyncio.wait_for(_next_event(tm, "disconnected"), 3)
+            assert "lost" in event.message
+            assert not tm.connected
+            with pytest.raises(LinkDown):
+                await tm.set(3.0, 0.0)
+            await asyncio.sleep(5.0)
+            assert emu.board.belt_kmh == 0.0  # the firmware stopped it on its own
+            emu.replug()
+            await asyncio.wait_for(_next_event(tm, "connected"), 5)
+            st = await tm.wait_status(lambda s: s.received_s > time.monotonic() - 0.5)
+            assert tm.reconnects >= 1
+            assert st.fault == "host_silent" and st.state == "fault"
+            await asyncio.sleep(1.0)
+            assert emu.board.belt_kmh == 0.0
     run(main())
 
 
 def test_a_lost_command_is_retransmitted_and_executed_once():
     async def main():
-        with Emulator() as emu:
-            async with Treadmill(emu.link, ack_timeout_s=0.15) as tm:
-                await ready(emu, tm)
-                await tm.start(2.0)
-                emu.deafen(0.2)  # the first copy of the SET is lost on the line
-                t0 = time.monotonic()
-                await tm.set(2.5, 1.0)
-                assert time.monotonic() - t0 >= 0.15
-                lost = lc.Decoder().feed(bytes(emu.port.discarded))
-                sets = [f for f in lost if f.type == lc.T_SET]
-                assert sets and all(f.seq == sets[0].seq for f in sets)  # same bytes again
-                st = await tm.wait_status(lambda s: s.speed_cmd_kmh > 2.2, 5)
-                assert st.incline_cmd_pct == 1.0
+        async with armed(ack_timeout_s=0.15) as (emu, tm):
+            await tm.start(2.0)
+            emu.deafen(0.2)  # the first copy of the SET is lost on the line
+            t0 = time.monotonic()
+            await tm.set(2.5, 1.0)
+            assert time.monotonic() - t0 >= 0.15
+            lost = lc.Decoder().feed(bytes(emu.port.discarded))
+            sets = [f for f in lost if f.type == lc.T_SET]
+            assert sets and all(f.seq == sets[0].seq for f in sets)  # same bytes again
+            st = await tm.wait_status(lambda s: s.speed_cmd_kmh > 2.2, 5)
+            assert st.incline_cmd_pct == 1.0
     run(main())
 
 
