@@ -231,7 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--control-socket", default=None,
                    help="serve staff consoles on this Unix socket and wait for Start")
     c = sub.add_parser("console", help="the staff console, attached to a running service")
-    c.add_argument("--socket", required=True, help="the control service's Unix socket")
+    c.add_argument("--socket", default="/run/fourbyfour/control.sock",
+                   help="the control service's Unix socket (default: the service's default)")
     r = sub.add_parser("run", help="the control service on real hardware (from the config)")
     r.add_argument("--config", required=True, help="the TOML config")
     m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
