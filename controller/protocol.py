@@ -271,8 +271,7 @@ class Session:
 
     def stop(self, reason: str = "stopped by staff") -> None:
         """Controlled slow-down to a standstill, then ``done``; there is no way back."""
-        self._command("stop", reason)
-        self._stop_reason = reason
+        self._command("stop", reason)  # this event carries the reason; no second one
 
     def acknowledge(self, alarm: str) -> None:
         """Staff saw the alarm; it is cleared until its condition happens again."""
