@@ -63,6 +63,11 @@ def demo(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.store is None:
+        import os
+        import tempfile
+
+        args.store = os.path.join(tempfile.mkdtemp(prefix="fourbyfour-"), "sessions.db")
     phase_rows: list[TraceRow] = []
     mqtt_state: list[bool | None] = [None]
 
@@ -89,13 +94,16 @@ def demo(args: argparse.Namespace) -> int:
         _rt, rows = asyncio.run(run_demo(cfg, speedup=args.speed, seed=args.seed,
                                         category=args.category, on_tick=on_tick,
                                         on_ready=on_ready,
-                                        control_socket=args.control_socket))
+                                        control_socket=args.control_socket,
+                                        store_path=args.store))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if phase_rows:
         print(_phase_line(phase_rows))
     print("session done: belt stopped, motor board idle")
+    if args.store:
+        print(f"recorded in {args.store}")
     _summary(rows, cfg.profile.hr_max)
     return 0
 
@@ -113,6 +121,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
     sock = os.path.join(tmp, "control.sock")
     log = os.path.join(tmp, "service.log")
     cmd = [sys.executable, "-m", "controller", "demo", "--headless", "--control-socket", sock,
+           "--store", os.path.join(tmp, "sessions.db"),
            "--speed", str(args.speed), "--seed", str(args.seed), "--category", args.category]
     if args.config:
         cmd += ["--config", args.config]
@@ -228,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--fast", action="store_true",
                    help="in-process simulation without the firmware emulator (instant)")
     d.add_argument("--config", default=None, help="the TOML config (default: demo values)")
+    d.add_argument("--store", default=None,
+                   help="record the session in this SQLite file (default: a temporary one)")
     d.add_argument("--control-socket", default=None,
                    help="serve staff consoles on this Unix socket and wait for Start")
     c = sub.add_parser("console", help="the staff console, attached to a running service")

@@ -13,6 +13,7 @@ Every key has a default, and the defaults run the demo: an empty file (or none) 
                     walk_only, age_years
     [plan]          name = "4x4"   warmup_s = 600
     [service]       control_socket = "/run/fourbyfour/control.sock"
+    [store]         path = "/var/lib/fourbyfour/sessions.db"   (SQLite, WAL)
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Config:
                                                max_incline_pct=15.0, pseudonym="DEMO-1"))
     plan: Plan = field(default_factory=default_4x4)
     control_socket: str = "/run/fourbyfour/control.sock"
+    store_path: str = "/var/lib/fourbyfour/sessions.db"
     command_secret: bytes | None = None
     """Set only when network commands (stop, acknowledge) are enabled."""
 
@@ -76,6 +78,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
                 "max_incline_pct": (int, float), "walk_only": bool, "age_years": (int, float)},
     "plan": {"name": str, "warmup_s": (int, float)},
     "service": {"control_socket": str},
+    "store": {"path": str},
 }
 
 
@@ -195,4 +198,5 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
         if len(secret) < 16:
             raise fail("mqtt", "command_secret_file", "the secret must be ≥ 16 bytes")
     return Config(get("mqtt", "enabled", True), mqtt, tms, hrs, profile, plan,
-                  get("service", "control_socket", "/run/fourbyfour/control.sock"), secret)
+                  get("service", "control_socket", "/run/fourbyfour/control.sock"),
+                  get("store", "path", "/var/lib/fourbyfour/sessions.db"), secret)

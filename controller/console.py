@@ -260,7 +260,16 @@ class StaffConsole(App[None]):
         alarms = d.get("alarms") or {}
         self.query_one("#alarms", Static).update(
             "\n".join(f"[b red]ALARM[/] {m}  (a: acknowledge)" for m in alarms.values()))
-        self.query_one("#events", Static).update("\n".join(d.get("events", [])[-3:]))
+        summary = d.get("summary")
+        if summary:
+            lines = [f"interval {iv['interval']}: zone after {iv['time_to_zone_s']} s, "
+                     f"{iv['in_zone_after_allowance_pct']} % in zone, peak {iv['peak_hr_bpm']}"
+                     for iv in summary["intervals"]]
+            lines.append(f"total in zone {summary['total_in_zone_s'] // 60} min "
+                         f"{summary['total_in_zone_s'] % 60} s")
+            self.query_one("#events", Static).update("\n".join(lines[-5:]))
+        else:
+            self.query_one("#events", Static).update("\n".join(d.get("events", [])[-3:]))
         self.query_one("#message", Static).update(self.message)
 
     async def _send(self, cmd: str, **kw: Any) -> None:

@@ -56,6 +56,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "alarms": {a: m for a, m in rt.session.alarm_messages.items()},
         "events": [f"{e.severity}: {e.message}" for e in snap.events[-8:]],
         "hr_history": list(hr_history),
+        "summary": rt.summary,
     }
 
 

@@ -21,6 +21,7 @@ from controller.hr import HeartRateSource, HrSample, SourceState, SourceStatus
 from controller.publisher import MqttPublisher
 from controller.runtime import Runtime, Snapshot
 from controller.sim import TraceRow, VirtualPatient, make_patient
+from controller.store import Store
 from controller.treadmill import Treadmill
 
 MAX_SPEEDUP = 10.0
@@ -61,8 +62,8 @@ class ScaledClock:
 async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                    on_tick: Callable[[Snapshot, TraceRow], None] | None = None,
                    on_ready: Callable[[Runtime, Emulator], None] | None = None,
-                   use_mqtt: bool = True, control_socket: str | None = None
-                   ) -> tuple[Runtime, list[TraceRow]]:
+                   use_mqtt: bool = True, control_socket: str | None = None,
+                   store_path: str | None = None) -> tuple[Runtime, list[TraceRow]]:
     """Run one demo session. With ``control_socket`` the session waits for a console to
     press Start; without it, it starts at once (headless)."""
     if not 0 < speedup <= MAX_SPEEDUP:
@@ -91,8 +92,9 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             if on_tick:
                 on_tick(snap, row)
 
+        store = Store(store_path) if store_path else None
         rt = Runtime(cfg.profile, cfg.plan, treadmill=tm, publisher=pub, clock=clock,
-                     tick_s=1.0 / speedup, on_tick=tick,
+                     tick_s=1.0 / speedup, on_tick=tick, store=store,
                      hr_source=PatientSource(patient,
                                              lambda: (emu.board.belt_kmh,
                                                       emu.board.incline_pct),
@@ -121,5 +123,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
         finally:
             if pub_task:
                 pub_task.cancel()
+            if store is not None:
+                store.close()
             await tm.close()
     return rt, rows

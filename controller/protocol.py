@@ -233,6 +233,8 @@ class Session:
         self._belt_stopped_since: float | None = None
         self._stop_reached_s: float | None = None
         self._stop_reason = ""
+        self.ended_by = ""
+        """Why the session ended: 'plan' when it ran to the end, else the stop's reason."""
         self._hr0: float | None = None
         self._unreachable_since: float | None = None
         self._unreachable_told = False
@@ -272,6 +274,7 @@ class Session:
     def stop(self, reason: str = "stopped by staff") -> None:
         """Controlled slow-down to a standstill, then ``done``; there is no way back."""
         self._command("stop", reason)  # this event carries the reason; no second one
+        self.ended_by = reason
 
     def acknowledge(self, alarm: str) -> None:
         """Staff saw the alarm; it is cleared until its condition happens again."""
@@ -319,6 +322,7 @@ class Session:
         if self._phase_index >= len(self.plan.phases) and self.run_state is not RunState.DONE:
             self.run_state = RunState.STOPPING
             self._stop_reason = "plan complete: belt slowing to a stop"
+            self.ended_by = self.ended_by or "plan"
 
     # -- the tick ---------------------------------------------------------------------------
 
@@ -441,6 +445,7 @@ class Session:
                  "session stopped", "alarm")
             self.run_state = RunState.STOPPING
             self._stop_reason = "stopping: heart rate lost"
+            self.ended_by = "heart rate lost"
         elif lost_s >= HR_SLOW_AFTER_S and self._hr_level < 2:
             self._hr_level = 2
             emit("hr_lost", f"no valid heart rate for {HR_SLOW_AFTER_S:.0f} s: slowing to an "

@@ -26,6 +26,8 @@ from controller.hr import HeartRateSource, HrSample, PlausibilityFilter, SourceS
 from controller.plan import Plan
 from controller.protocol import Event, PatientProfile, Session, Setpoint
 from controller.publisher import MqttPublisher
+from controller.store import Store
+from controller.summary import summarise
 from controller.treadmill import Treadmill, TreadmillError, TreadmillStatus
 
 _log = logging.getLogger(__name__)
@@ -55,7 +57,8 @@ class Runtime:
                  publisher: MqttPublisher | None = None,
                  clock: Callable[[], float] = time.monotonic, tick_s: float = 1.0,
                  on_tick: Callable[[Snapshot], None] | None = None,
-                 safety_watchers: list[Callable[[], Awaitable[None]]] | None = None) -> None:
+                 safety_watchers: list[Callable[[], Awaitable[None]]] | None = None,
+                 store: Store | None = None) -> None:
         self.profile = profile
         self.session = Session(profile, plan)
         self.hr_source = hr_source
@@ -68,6 +71,8 @@ class Runtime:
         """More safety tasks for the group (the e-stop watch on the Pi): if one returns or
         raises, the session ends in the safe-stop path."""
         self.session_id = uuid.uuid4().hex[:12]
+        self.store = store
+        self.summary: dict | None = None
         self.snapshot = Snapshot()
         self._filter = PlausibilityFilter()
         self._hr: tuple[float, float] | None = None  # (bpm, time) of the last valid reading
@@ -172,6 +177,9 @@ class Runtime:
     async def _tick(self) -> None:
         await self._start.wait()
         await self._arm_and_start(0.0)
+        if self.store is not None:
+            plan = self.session.plan.to_dict() if self.session.plan else {}
+            self.store.begin_session(self.session_id, self.profile, plan)
         while True:
             now = self.clock()
             hr = self._hr[0] if self._hr and now - self._hr[1] <= HR_FRESH_S else None
@@ -181,6 +189,10 @@ class Runtime:
             incline = st.incline_pct if link_up and st else 0.0
             sp = self.session.step(now, hr, speed, incline)
             await self._drive(sp, st)
+            if self.store is not None:
+                self.store.record(self.session_id, sp, speed, incline)
+            if sp.state == "done":
+                self._finish()
             self._publish(sp, speed, incline)
             self.snapshot = Snapshot(sp, st, link_up, self.snapshot.hr_state,
                                      self.snapshot.hr_message,
@@ -205,6 +217,16 @@ class Runtime:
         except (TreadmillError, TimeoutError) as e:
             _log.warning("treadmill: %s", e)
 
+    def _finish(self) -> None:
+        """Summarise the session for the journal, the console and the central monitor."""
+        if self.store is None:
+            return
+        samples = self.store.samples(self.session_id)
+        events = self.store.events(self.session_id)
+        self.summary = summarise(samples, self.profile.hr_max, events)
+        status = "finished" if self.session.ended_by == "plan" else "stopped"
+        self.store.end_session(self.session_id, status, self.summary)
+
     def _publish(self, sp: Setpoint, speed: float, incline: float) -> None:
         pub = self.publisher
         if pub is None:
@@ -217,4 +239,4 @@ class Runtime:
                                                  speed, incline))
         if sp.events or self._telemetry_seq % 10 == 1:
             pub.set_retained("session", tm.session_payload(
-                self.session_id, self.profile.pseudonym, sp))
+                self.session_id, self.profile.pseudonym, sp, self.summary))

@@ -18,6 +18,7 @@ from controller.control_socket import ControlServer
 from controller.hr import AntSource, BleSource, HeartRateSource, serial_stick_driver
 from controller.publisher import MqttPublisher
 from controller.runtime import Runtime
+from controller.store import Store
 from controller.treadmill import Treadmill
 
 _log = logging.getLogger(__name__)
@@ -41,9 +42,11 @@ async def run_service(cfg: Config) -> None:
                    max_incline_pct=cfg.treadmill.max_incline_pct)
     await tm.open()
     pub = MqttPublisher(cfg.mqtt) if cfg.mqtt_enabled else None
+    Path(cfg.store_path).parent.mkdir(parents=True, exist_ok=True)
+    store = Store(cfg.store_path)
     pub_task = asyncio.create_task(pub.run()) if pub else None
     rt = Runtime(cfg.profile, cfg.plan, hr_source=heart_rate_source(cfg), treadmill=tm,
-                 publisher=pub)
+                 publisher=pub, store=store)
     server = ControlServer(rt, cfg.control_socket)
     server_task = asyncio.create_task(server.serve())
     remote_task = None
@@ -63,7 +66,7 @@ async def run_service(cfg: Config) -> None:
             await rt.run()
             # The next patient: a fresh session, waiting for a person to press Start.
             rt = Runtime(rt.profile, rt.session.plan, hr_source=heart_rate_source(cfg),
-                         treadmill=tm, publisher=pub)
+                         treadmill=tm, publisher=pub, store=store)
             server.rt = rt
     finally:
         server_task.cancel()
@@ -71,5 +74,6 @@ async def run_service(cfg: Config) -> None:
             remote_task.cancel()
         if pub_task:
             pub_task.cancel()
+        store.close()
         with contextlib.suppress(Exception):
             await tm.close()

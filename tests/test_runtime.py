@@ -141,3 +141,22 @@ def test_a_safety_watcher_that_fires_stops_the_session_safely():
             await tm.wait_status(lambda s: s.speed_kmh == 0.0 and s.state != "running", 20)
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_session_is_recorded_and_summarised(tmp_path):
+    from controller.store import Store
+
+    cfg = dataclasses.replace(load(None), plan=SHORT)
+    db = str(tmp_path / "sessions.db")
+    rt, rows = asyncio.run(asyncio.wait_for(
+        run_demo(cfg, speedup=10, seed=3, category="typical", use_mqtt=False,
+                 store_path=db), 120))
+    store = Store(db)
+    (rec,) = store.sessions()
+    assert rec.id == rt.session_id and rec.status == "finished"
+    assert rec.pseudonym == "DEMO-1" and rec.hr_max_source == "measured"
+    (iv,) = rec.summary["intervals"]
+    assert iv["interval"] == 1 and iv["peak_hr_bpm"] is not None
+    assert rec.summary == rt.summary
+    assert len(store.samples(rec.id)) >= len(rows) - 2
+    assert store.events(rec.id)[-1]["kind"] == "done"

@@ -1,0 +1,198 @@
+"""The session store: one SQLite file in WAL mode, written as the session runs.
+
+Why SQLite in WAL mode: a killed process or a power cut must lose at most the last few
+seconds and never corrupt what was written. Rows are committed at least every
+``COMMIT_EVERY_S`` seconds (synchronous=NORMAL is durable against process crashes; against a
+power cut it keeps the database consistent and loses at most the last commits). A session
+still marked ``running`` when the store is next opened is marked ``incomplete``. The schema is
+versioned; ``MIGRATIONS`` lists every step, applied in order, never edited after release.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from controller.protocol import Event, PatientProfile, Setpoint
+
+COMMIT_EVERY_S = 2.0
+
+MIGRATIONS: list[str] = [
+    # 1: sessions, per-second samples, events
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        pseudonym TEXT NOT NULL,
+        started_unix_s REAL NOT NULL,
+        ended_unix_s REAL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'stopped',
+                                                'incomplete')),
+        plan_json TEXT NOT NULL,
+        profile_json TEXT NOT NULL,
+        hr_max_bpm REAL NOT NULL,
+        hr_max_source TEXT NOT NULL,
+        summary_json TEXT
+    );
+    CREATE TABLE samples (
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        t_s REAL NOT NULL,
+        phase TEXT NOT NULL,
+        interval INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        hr_bpm REAL,
+        hr_status TEXT,
+        target_bpm REAL,
+        zone_low_bpm REAL,
+        zone_high_bpm REAL,
+        speed_set_kmh REAL NOT NULL,
+        speed_kmh REAL NOT NULL,
+        incline_set_pct REAL NOT NULL,
+        incline_pct REAL NOT NULL
+    );
+    CREATE INDEX samples_by_session ON samples(session_id, t_s);
+    CREATE TABLE events (
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        t_s REAL NOT NULL,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    """,
+]
+
+
+class StoreError(Exception):
+    """A store file that cannot be used; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    pseudonym: str
+    started_unix_s: float
+    ended_unix_s: float | None
+    status: str
+    plan: dict[str, Any]
+    profile: dict[str, Any]
+    hr_max_bpm: float
+    hr_max_source: str
+    summary: dict[str, Any] | None
+
+
+class Store:
+    def __init__(self, path: str | Path, *, clock=time.time) -> None:  # type: ignore[no-untyped-def]
+        self.path = Path(path)
+        self.clock = clock
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: not a fourbyfour session store ({e})") from None
+        self._last_commit = 0.0
+        self._begin()
+        self.db.execute("UPDATE sessions SET status = 'incomplete' WHERE status = 'running'")
+        self._commit()
+
+    def _migrate(self) -> None:
+        have = self.db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if have == 0 and tables:
+            raise StoreError(f"{self.path}: a SQLite file with foreign tables "
+                             f"({', '.join(sorted(tables))}), not a session store")
+        if have > len(MIGRATIONS):
+            raise StoreError(f"{self.path}: written by a newer version (schema {have}, this "
+                             f"software knows {len(MIGRATIONS)})")
+        for version in range(have, len(MIGRATIONS)):
+            self.db.executescript("BEGIN;" + MIGRATIONS[version]
+                                  + f";PRAGMA user_version = {version + 1}; COMMIT;")
+
+    def _begin(self) -> None:
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN")
+
+    def _commit(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("COMMIT")
+        self._last_commit = time.monotonic()
+
+    def _maybe_commit(self) -> None:
+        if time.monotonic() - self._last_commit >= COMMIT_EVERY_S:
+            self._commit()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def begin_session(self, session_id: str, profile: PatientProfile,
+                      plan: dict[str, Any]) -> None:
+        prof = {k: (str(v) if k == "hr_max_source" else v)
+                for k, v in profile.__dict__.items()}
+        self._commit()
+        self._begin()
+        self.db.execute(
+            "INSERT INTO sessions (id, pseudonym, started_unix_s, status, plan_json, "
+            "profile_json, hr_max_bpm, hr_max_source) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+            (session_id, profile.pseudonym, self.clock(), json.dumps(plan), json.dumps(prof),
+             profile.hr_max, str(profile.hr_max_source)))
+        self._commit()
+
+    def record(self, session_id: str, sp: Setpoint, speed_kmh: float,
+               incline_pct: float) -> None:
+        self._begin()
+        self.db.execute(
+            "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (session_id, sp.now_s, sp.phase, sp.interval, sp.state, sp.hr_bpm, sp.hr_status,
+             sp.target_bpm, sp.zone_low_bpm, sp.zone_high_bpm, sp.speed_kmh, speed_kmh,
+             sp.incline_pct, incline_pct))
+        for e in sp.events:
+            self._event(session_id, e)
+        self._maybe_commit()
+
+    def _event(self, session_id: str, e: Event) -> None:
+        self.db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+                        (session_id, e.now_s, e.kind, e.severity, e.message))
+
+    def end_session(self, session_id: str, status: str,
+                    summary: dict[str, Any] | None) -> None:
+        if status not in ("finished", "stopped", "incomplete"):
+            raise ValueError(f"unknown final status {status!r}")
+        self._begin()
+        self.db.execute(
+            "UPDATE sessions SET status = ?, ended_unix_s = ?, summary_json = ? WHERE id = ?",
+            (status, self.clock(), json.dumps(summary) if summary is not None else None,
+             session_id))
+        self._commit()
+
+    def close(self) -> None:
+        self._commit()
+        self.db.close()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def sessions(self, pseudonym: str | None = None) -> list[SessionRecord]:
+        q = "SELECT * FROM sessions"
+        args: tuple[Any, ...] = ()
+        if pseudonym is not None:
+            q += " WHERE pseudonym = ?"
+            args = (pseudonym,)
+        rows = self.db.execute(q + " ORDER BY started_unix_s", args).fetchall()
+        return [SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
+                              r[7], r[8], json.loads(r[9]) if r[9] else None) for r in rows]
+
+    def samples(self, session_id: str) -> list[dict[str, Any]]:
+        cur = self.db.execute("SELECT * FROM samples WHERE session_id = ? ORDER BY t_s",
+                              (session_id,))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def events(self, session_id: str) -> list[dict[str, Any]]:
+        cur = self.db.execute("SELECT * FROM events WHERE session_id = ? ORDER BY t_s",
+                              (session_id,))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

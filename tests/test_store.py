@@ -1,0 +1,125 @@
+"""The session store: survives kill -9, reopens cleanly, refuses foreign files; summaries."""
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from controller.protocol import PatientProfile, Session
+from controller.store import Store, StoreError
+from controller.summary import summarise
+
+WRITER = textwrap.dedent("""
+    import sys
+    from controller.protocol import PatientProfile, Session
+    from controller.store import Store
+    store = Store(sys.argv[1])
+    profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=6.0, pseudonym="P-9")
+    s = Session(profile)
+    store.begin_session("S-kill", profile, s.plan.to_dict())
+    t = 0.0
+    while True:
+        sp = s.step(t, 130.0, 3.0, 2.0)
+        store.record("S-kill", sp, 3.0, 2.0)
+        t += 1.0
+        if t % 50 == 0:
+            print(int(t), flush=True)
+""")
+
+
+def test_store_survives_kill_9_mid_write_and_marks_the_session_incomplete(tmp_path):
+    db = tmp_path / "sessions.db"
+    p = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE,
+                         text=True)
+    seen = 0
+    deadline = time.monotonic() + 30
+    while seen < 2000 and time.monotonic() < deadline:
+        seen = int(p.stdout.readline())
+    time.sleep(2.5)  # let at least one more commit happen after what we saw
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    store = Store(db)
+    (rec,) = store.sessions()
+    assert rec.status == "incomplete" and rec.pseudonym == "P-9"
+    samples = store.samples("S-kill")
+    assert len(samples) >= seen  # everything up to the last commit is there
+    ts = [s["t_s"] for s in samples]
+    assert ts == sorted(ts) and ts[0] == 0.0
+    assert store.events("S-kill")[0]["kind"] == "phase"
+    store.close()
+    assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_finished_session_round_trips(tmp_path):
+    store = Store(tmp_path / "s.db")
+    profile = PatientProfile(hr_max=180, pseudonym="P-1")
+    s = Session(profile)
+    store.begin_session("S1", profile, s.plan.to_dict())
+    for t in range(30):
+        store.record("S1", s.step(float(t), 100.0, 2.0, 0.0), 2.0, 0.0)
+    store.end_session("S1", "stopped", {"total_in_zone_s": 0})
+    store.close()
+    again = Store(tmp_path / "s.db")
+    (rec,) = again.sessions("P-1")
+    assert rec.status == "stopped" and rec.summary == {"total_in_zone_s": 0}
+    assert rec.plan["name"] == "4x4" and rec.profile["hr_max"] == 180
+    assert len(again.samples("S1")) == 30
+    with pytest.raises(ValueError, match="final status"):
+        again.end_session("S1", "great", None)
+
+
+def test_bad_and_foreign_files_get_a_clear_error(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("this is not a database, it is a shopping list " * 50)
+    with pytest.raises(StoreError, match="not a fourbyfour session store"):
+        Store(text)
+    other = tmp_path / "other.db"
+    c = sqlite3.connect(other)
+    c.execute("CREATE TABLE recipes (name TEXT)")
+    c.commit()
+    c.close()
+    with pytest.raises(StoreError, match="foreign tables"):
+        Store(other)
+    newer = tmp_path / "newer.db"
+    Store(newer).close()
+    c = sqlite3.connect(newer)
+    c.execute("PRAGMA user_version = 99")
+    c.commit()
+    c.close()
+    with pytest.raises(StoreError, match="newer version"):
+        Store(newer)
+
+
+def _samples():
+    rows = []
+    t = 0.0
+    for i in range(240):  # interval 1: 140 → 170 over 60 s, then 165
+        hr = 140 + i * 0.5 if i < 60 else 165.0
+        rows.append({"t_s": t, "phase": "interval", "interval": 1, "hr_bpm": hr,
+                     "speed_kmh": 6.0, "incline_pct": 8.0})
+        t += 1
+    for i in range(180):  # recovery: 165 → 135 over the first minute
+        hr = max(165 - i * 0.5, 135.0)
+        rows.append({"t_s": t, "phase": "recovery", "interval": 1, "hr_bpm": hr,
+                     "speed_kmh": 4.0, "incline_pct": 5.0})
+        t += 1
+    return rows
+
+
+def test_summary_on_a_known_trace():
+    s = summarise(_samples(), 183.0, [{"kind": "hr_lost", "severity": "alarm"},
+                                      {"kind": "phase", "severity": "info"}])
+    (iv,) = s["intervals"]
+    # 85 % of 183 = 155.55 bpm: first reached at 140 + 0.5·32 = 156 → 32 s
+    assert iv["time_to_zone_s"] == 32
+    assert iv["in_zone_after_allowance_pct"] == 100.0
+    assert iv["above_95_s"] == 0 and iv["peak_hr_bpm"] == 169.5
+    assert iv["mean_speed_kmh"] == 6.0 and iv["mean_incline_pct"] == 8.0
+    assert s["total_in_zone_s"] == 240 - 32
+    (rec,) = s["recoveries"]
+    assert rec["hr_drop_first_minute_bpm"] == 30
+    assert s["alarms"] == ["hr_lost"]
