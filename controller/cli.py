@@ -8,8 +8,10 @@ The demo uses the same ``Session`` a clinic uses, driven by a virtual patient fr
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from controller.metrics import interval_metrics
 from controller.protocol import Session
@@ -183,6 +185,36 @@ def monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def records(args: argparse.Namespace) -> int:
+    """export / report / import / progression on a session store."""
+    from controller import report
+    from controller.store import Store, StoreError
+
+    try:
+        if not Path(args.store).exists() and args.command != "import":
+            raise StoreError(f"{args.store}: no such session store")
+        store = Store(args.store)
+        if args.command == "export":
+            (report.export_csv if args.format == "csv" else report.export_json)(
+                store, args.session, args.out)
+        elif args.command == "report":
+            report.render_session(store, args.session, args.out)
+        elif args.command == "import":
+            print(f"imported session {report.import_json(store, args.file)}")
+        elif args.command == "progression":
+            prog = report.progression(store, args.pseudonym)
+            if args.out:
+                report.render_progression(store, args.pseudonym, args.out)
+            print(json.dumps(prog, indent=1))
+        store.close()
+    except StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if getattr(args, "out", None):
+        print(f"wrote {args.out}")
+    return 0
+
+
 def demo_fast(args: argparse.Namespace) -> int:
     """The in-process simulation (no firmware emulator): a whole session in well under 1 s."""
     import random
@@ -244,6 +276,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     c = sub.add_parser("console", help="the staff console, attached to a running service")
     c.add_argument("--socket", default="/run/fourbyfour/control.sock",
                    help="the control service's Unix socket (default: the service's default)")
+    e = sub.add_parser("export", help="one recorded session as CSV or JSON")
+    e.add_argument("--store", required=True)
+    e.add_argument("--session", required=True)
+    e.add_argument("--format", choices=["csv", "json"], default="csv")
+    e.add_argument("--out", required=True)
+    rp = sub.add_parser("report", help="a printable report (PNG or PDF) of one session")
+    rp.add_argument("--store", required=True)
+    rp.add_argument("--session", required=True)
+    rp.add_argument("--out", required=True, help="…png or …pdf")
+    im = sub.add_parser("import", help="import a JSON session export into a store")
+    im.add_argument("--store", required=True)
+    im.add_argument("file")
+    pg = sub.add_parser("progression", help="one patient's progression across sessions")
+    pg.add_argument("--store", required=True)
+    pg.add_argument("--pseudonym", required=True)
+    pg.add_argument("--out", default=None, help="also draw it (PNG or PDF)")
     r = sub.add_parser("run", help="the control service on real hardware (from the config)")
     r.add_argument("--config", required=True, help="the TOML config")
     m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
@@ -257,6 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return monitor(args)
     if args.command == "run":
         return run(args)
+    if args.command in ("export", "report", "import", "progression"):
+        return records(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 

@@ -43,7 +43,7 @@ def summarise(samples: Sequence[dict[str, Any]], hr_max: float,
             "in_zone_after_allowance_pct": round(100.0 * sum(1 for h in after if lo <= h <= hi)
                                                  / len(after), 1) if after else None,
             "above_95_s": round(sum(1 for h in hrs if h > hi) * dt),
-            "peak_hr_bpm": max(hrs) if hrs else None,
+            "peak_hr_bpm": round(max(hrs)) if hrs else None,
             "mean_hr_bpm": _mean(hrs),
             "mean_speed_kmh": _mean([s["speed_kmh"] for s in rows]),
             "mean_incline_pct": _mean([s["incline_pct"] for s in rows]),

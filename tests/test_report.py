@@ -1,0 +1,111 @@
+"""Exports parse back, reports render, progression reads fitness; foreign files are refused."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from controller import report
+from controller.protocol import PatientProfile
+from controller.sim import PatientParams, VirtualPatient, simulate
+from controller.store import Store, StoreError
+from controller.summary import summarise
+
+
+def record_sim(store, sid, vo2max, started, hr_max=183.0, seed=1):
+    """A simulated 4x4 recorded into ``store`` as a finished session."""
+    profile = PatientProfile(hr_max=hr_max, hr_rest=70, max_speed_kmh=7.0, pseudonym="P-3")
+    tr = simulate(VirtualPatient(PatientParams(vo2max=vo2max, hr_max_bpm=hr_max,
+                                               hr_rest_bpm=70, seed=seed)), profile)
+    store.clock = lambda: started
+    from controller.protocol import Session
+    store.begin_session(sid, profile, Session(profile).plan.to_dict())
+    db = store.db
+    db.execute("BEGIN")
+    for r in tr.rows:
+        db.execute("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (sid, r.t_s, r.phase, r.interval, r.state, r.hr_true_bpm, "ok", None,
+                    r.zone_low_bpm, r.zone_high_bpm, r.speed_sp_kmh, r.speed_kmh,
+                    r.incline_sp_pct, r.incline_pct))
+    db.execute("COMMIT")
+    store.end_session(sid, "finished", summarise(store.samples(sid), hr_max, []))
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "sessions.db")
+    yield s
+    s.close()
+
+
+def test_csv_and_json_exports_parse_back_and_import(store, tmp_path):
+    record_sim(store, "S1", 30, 1.7e9)
+    report.export_csv(store, "S1", tmp_path / "s.csv")
+    with open(tmp_path / "s.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(store.samples("S1")) and rows[0]["phase"] == "warmup"
+    report.export_json(store, "S1", tmp_path / "s.json")
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert doc["session"]["summary"]["intervals"][0]["interval"] == 1
+    other = Store(tmp_path / "other.db")
+    assert report.import_json(other, tmp_path / "s.json") == "S1"
+    assert other.samples("S1") == store.samples("S1")
+    with pytest.raises(StoreError, match="already in"):
+        report.import_json(other, tmp_path / "s.json")
+    other.close()
+
+
+def test_session_report_png_and_pdf_render(store, tmp_path):
+    record_sim(store, "S1", 30, 1.7e9)
+    png, pdf = tmp_path / "r.png", tmp_path / "r.pdf"
+    report.render_session(store, "S1", png)
+    report.render_session(store, "S1", pdf)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 30_000
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
+
+
+def test_progression_sees_fitness_rise_and_a_wrong_hrmax(store, tmp_path):
+    week = 7 * 86400
+    for i, vo2max in enumerate((26, 28, 30, 32)):
+        record_sim(store, f"S{i}", vo2max, 1.7e9 + i * week, seed=i)
+    prog = report.progression(store, "P-3")
+    work = [p["work_at_90_vo2"] for p in prog["sessions"]]
+    assert all(w is not None for w in work) and work == sorted(work)
+    assert prog["work_at_90_trend_vo2_per_week"] > 0.5
+    assert 26 <= prog["vo2max_estimate"] <= 40
+    assert prog["hr_max_suggestion"] is None
+    report.render_progression(store, "P-3", tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 10_000
+    record_sim(store, "S9", 30, 1.7e9 + 5 * week, hr_max=160.0)  # HRmax set too low
+    sugg = report.progression(store, "P-3")["hr_max_suggestion"]
+    assert sugg["source"] == "observed_peak" and sugg["hr_max_bpm"] > 160
+
+
+def test_foreign_files_get_clear_errors(store, tmp_path):
+    bad = tmp_path / "x.json"
+    bad.write_text('{"hello": 1}')
+    with pytest.raises(StoreError, match=r"not a fourbyfour\.session-export/1 file"):
+        report.import_json(store, bad)
+    bad.write_text("{not json")
+    with pytest.raises(StoreError, match="not a session export"):
+        report.import_json(store, bad)
+    bad.write_text(json.dumps({"schema": report.EXPORT_SCHEMA, "session": {"id": "Z"}}))
+    with pytest.raises(StoreError, match="broken session export"):
+        report.import_json(store, bad)
+    assert store.sessions() == []  # nothing half-imported
+    with pytest.raises(StoreError, match="no session 'nope'"):
+        report.render_session(store, "nope", tmp_path / "r.png")
+    with pytest.raises(StoreError, match="no sessions for"):
+        report.progression(store, "P-0")
+
+
+def test_cli_report_on_a_foreign_file_is_a_clear_error(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database at all " * 100)
+    r = subprocess.run([sys.executable, "-m", "controller", "report", "--store", str(junk),
+                        "--session", "S1", "--out", str(tmp_path / "r.png")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "not a fourbyfour session store" in r.stderr
+    assert "Traceback" not in r.stderr
