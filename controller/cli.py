@@ -97,7 +97,8 @@ def demo(args: argparse.Namespace) -> int:
                                         category=args.category, on_tick=on_tick,
                                         on_ready=on_ready,
                                         control_socket=args.control_socket,
-                                        store_path=args.store))
+                                        store_path=args.store,
+                                        linger=args.control_socket is not None))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -5,7 +5,7 @@ closing or crashing it never touches the session; reopening it finds the session
 Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille):
 
     n patient & plan (before start)   s start   p pause   r resume   k skip phase
-    e extend 1 min   x stop   a acknowledge alarm
+    e extend 1 min   x stop   a acknowledge alarm   h history   w write the report
     q quit the console (the session goes on)
 
 Stop and skip ask for confirmation: a slip of the finger must not end an interval.
@@ -14,6 +14,7 @@ Stop and skip ask for confirmation: a slip of the finger must not end an interva
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -171,6 +172,39 @@ class PatientScreen(ModalScreen[dict[str, Any] | None]):
         self.dismiss({"profile": profile, "plan": plan})
 
 
+class HistoryScreen(ModalScreen[None]):
+    """This patient's sessions and progression (from the service's store)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,h", "close", "close")]
+
+    def __init__(self, history: dict[str, Any]) -> None:
+        super().__init__()
+        self.history = history
+
+    def compose(self) -> ComposeResult:
+        h = self.history
+        lines = [f"[b]{h.get('pseudonym', '')}[/b] — sessions recorded: "
+                 f"{len(h.get('sessions', []))}"]
+        for p in h.get("sessions", [])[-8:]:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(p["started_unix_s"]))
+            work = p["work_at_90_vo2"]
+            lines.append(f"{when}  work at 90 % HRmax: "
+                         f"{'—' if work is None else f'{work:.1f} ml/kg/min'}  "
+                         f"peak {p['peak_hr_bpm'] or '—'} bpm")
+        trend = h.get("work_at_90_trend_vo2_per_week")
+        if trend is not None:
+            lines.append(f"trend {trend:+.2f} ml/kg/min per week")
+        if h.get("vo2max_estimate"):
+            lines.append(f"estimated VO2max {h['vo2max_estimate']} ml/kg/min")
+        if h.get("hr_max_suggestion"):
+            lines.append(f"[b yellow]HRmax:[/] {h['hr_max_suggestion']['why']}")
+        lines.append("(esc to close)")
+        yield Static("\n".join(lines), id="history")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
 class StaffConsole(App[None]):
     CSS_PATH = Path(__file__).with_name("console.tcss")
     TITLE = "fourbyfour"
@@ -179,7 +213,8 @@ class StaffConsole(App[None]):
         Binding("s", "start", "Start"), Binding("p", "pause", "Pause"),
         Binding("r", "resume", "Resume"), Binding("k", "skip", "Skip"),
         Binding("e", "extend", "+1 min"), Binding("x", "stop", "Stop"),
-        Binding("a", "ack", "Ack alarm"), Binding("q", "quit", "Quit console"),
+        Binding("a", "ack", "Ack alarm"), Binding("h", "history", "History"),
+        Binding("w", "export", "Write report"), Binding("q", "quit", "Quit console"),
     ]
 
     def __init__(self, socket_path: str) -> None:
@@ -279,6 +314,24 @@ class StaffConsole(App[None]):
             reply = await self.client.command(cmd, **kw)
             self.message = f"{cmd}: ok" if reply.get("ok") else \
                 f"[b red]{cmd} refused[/]: {reply.get('error')}"
+        self.query_one("#message", Static).update(self.message)
+
+    async def action_history(self) -> None:
+        if self.client is None:
+            return
+        reply = await self.client.command("history")
+        if reply.get("ok"):
+            self.push_screen(HistoryScreen(reply["history"]))
+        else:
+            self.message = f"[b red]history refused[/]: {reply.get('error')}"
+            self.query_one("#message", Static).update(self.message)
+
+    async def action_export(self) -> None:
+        if self.client is None:
+            return
+        reply = await self.client.command("export")
+        self.message = ("wrote " + ", ".join(reply["files"])) if reply.get("ok") else \
+            f"[b red]export refused[/]: {reply.get('error')}"
         self.query_one("#message", Static).update(self.message)
 
     def action_patient(self) -> None:

@@ -5,7 +5,8 @@ session runs on: it connects to a Unix socket, receives the runtime's state as o
 every 0.5 s, and sends staff commands as JSON lines (``{"cmd": "pause"}``), each answered
 with ``{"reply": cmd, "ok": true}`` or ``{"reply": cmd, "ok": false, "error": "…"}``.
 Commands: setup (``profile``, ``plan``; before start only), start, pause, resume, skip,
-extend (``seconds``), stop, ack (``alarm``).
+extend (``seconds``), stop, ack (``alarm``), history (this patient's progression), export
+(the last session as PDF, CSV and JSON beside the store).
 A line that is not a JSON object with a known command gets a clear error, never a crash.
 """
 
@@ -146,6 +147,38 @@ class ControlServer:
             with contextlib.suppress(Exception):
                 writer.close()
 
+    def _history_doc(self) -> dict[str, Any]:
+        from controller.report import progression
+        from controller.store import StoreError
+
+        store = self.rt.store
+        if store is None:
+            raise SessionError("this service records no sessions (no store configured)")
+        try:
+            return progression(store, self.rt.profile.pseudonym)
+        except StoreError:
+            return {"pseudonym": self.rt.profile.pseudonym, "sessions": []}
+
+    def _export(self) -> list[str]:
+        """The last recorded session of this patient as PDF report, CSV and JSON, written
+        beside the store (the journal's import folder)."""
+        from controller import report
+
+        store = self.rt.store
+        if store is None:
+            raise SessionError("this service records no sessions (no store configured)")
+        recs = store.sessions(self.rt.profile.pseudonym)
+        if not recs:
+            raise SessionError(f"no recorded session for {self.rt.profile.pseudonym}")
+        last = recs[-1]
+        out = store.path.parent / "exports"
+        out.mkdir(exist_ok=True)
+        base = out / f"{last.pseudonym}-{last.id}"
+        report.render_session(store, last.id, f"{base}.pdf")
+        report.export_csv(store, last.id, f"{base}.csv")
+        report.export_json(store, last.id, f"{base}.json")
+        return [f"{base}.pdf", f"{base}.csv", f"{base}.json"]
+
     async def _command(self, line: bytes) -> dict[str, Any]:
         try:
             msg = json.loads(line)
@@ -175,6 +208,10 @@ class ControlServer:
             elif cmd == "setup":
                 profile, plan = setup_from(msg)
                 rt.configure(profile, plan)
+            elif cmd == "history":
+                return {"reply": cmd, "ok": True, "history": self._history_doc()}
+            elif cmd == "export":
+                return {"reply": cmd, "ok": True, "files": self._export()}
             else:
                 return {"reply": cmd, "ok": False, "error": f"unknown command {cmd!r}"}
         except (SessionError, ValueError, TimeoutError, TypeError) as e:

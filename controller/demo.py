@@ -63,7 +63,8 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                    on_tick: Callable[[Snapshot, TraceRow], None] | None = None,
                    on_ready: Callable[[Runtime, Emulator], None] | None = None,
                    use_mqtt: bool = True, control_socket: str | None = None,
-                   store_path: str | None = None) -> tuple[Runtime, list[TraceRow]]:
+                   store_path: str | None = None, linger: bool = False
+                   ) -> tuple[Runtime, list[TraceRow]]:
     """Run one demo session. With ``control_socket`` the session waits for a console to
     press Start; without it, it starts at once (headless)."""
     if not 0 < speedup <= MAX_SPEEDUP:
@@ -93,6 +94,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                 on_tick(snap, row)
 
         store = Store(store_path) if store_path else None
+        server_task: asyncio.Task[None] | None = None
         rt = Runtime(cfg.profile, cfg.plan, treadmill=tm, publisher=pub, clock=clock,
                      tick_s=1.0 / speedup, on_tick=tick, store=store,
                      hr_source=PatientSource(patient,
@@ -105,7 +107,6 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             await tm.wait_status(lambda s: s.state == "idle", 10)
             if on_ready:
                 on_ready(rt, emu)
-            server_task = None
             if control_socket:
                 from controller.control_socket import ControlServer
                 server_task = asyncio.create_task(ControlServer(rt, control_socket).serve())
@@ -113,16 +114,21 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                 rt.start()
             try:
                 await rt.run()
-            finally:
+            except BaseException:
                 if server_task:
                     server_task.cancel()
+                raise
             try:
                 await tm.wait_status(lambda s: s.speed_kmh == 0 and s.state != "running", 30)
             except TimeoutError:
                 raise RuntimeError(f"the belt did not come to rest: {tm.status}") from None
+            if linger:  # keep serving consoles (summary, history, reports) until cancelled
+                await asyncio.Event().wait()
         finally:
             if pub_task:
                 pub_task.cancel()
+            if server_task:
+                server_task.cancel()
             if store is not None:
                 store.close()
             await tm.close()

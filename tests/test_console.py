@@ -23,12 +23,13 @@ async def wait_for(pred, timeout_s=30.0, step=0.1):
             await asyncio.sleep(step)
 
 
-async def start_service(tmp_path):
+async def start_service(tmp_path, store_path=None, linger=False):
     """The demo's control service (short plan, 10×) serving consoles on a socket."""
     sock = tmp_path / "control.sock"
     cfg = dataclasses.replace(load(None), plan=SHORT)
     service = asyncio.create_task(run_demo(cfg, speedup=10, seed=2, category="typical",
-                                           use_mqtt=False, control_socket=str(sock)))
+                                           use_mqtt=False, control_socket=str(sock),
+                                           store_path=store_path, linger=linger))
     await wait_for(sock.exists)
     return service, str(sock)
 
@@ -136,3 +137,32 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
         await asyncio.wait_for(service, 60)
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_history_and_report_from_the_console(tmp_path):
+    from controller.console import HistoryScreen
+
+    db = tmp_path / "sessions.db"
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(db), linger=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("w")
+            await wait_for(lambda: "export refused" in app.message)
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("summary") is not None, 90)
+            assert "interval 1: zone after" in text(app, "#events")
+            await pilot.press("w")
+            await wait_for(lambda: app.message.startswith("wrote"), 30)
+            files = app.message.removeprefix("wrote ").split(", ")
+            assert [f.rsplit(".", 1)[1] for f in files] == ["pdf", "csv", "json"]
+            assert all((tmp_path / "exports" / f.rsplit("/", 1)[1]).stat().st_size > 100
+                       for f in files)
+            await pilot.press("h")
+            await wait_for(lambda: isinstance(app.screen, HistoryScreen))
+            assert "sessions recorded: 1" in str(app.screen.query_one("#history").render())
+        service.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 150))
