@@ -74,6 +74,8 @@ def test_progression_sees_fitness_rise_and_a_wrong_hrmax(store, tmp_path):
     work = [p["work_at_90_vo2"] for p in prog["sessions"]]
     assert all(w is not None for w in work) and work == sorted(work)
     assert prog["work_at_90_trend_vo2_per_week"] > 0.5
+    fixed = [p["hr_at_fixed_workload_bpm"] for p in prog["sessions"]]
+    assert all(f is not None for f in fixed) and fixed[-1] < fixed[0]  # fitter: lower HR
     assert 26 <= prog["vo2max_estimate"] <= 40
     assert prog["hr_max_suggestion"] is None
     report.render_progression(store, "P-3", tmp_path / "p.png")
