@@ -1,0 +1,86 @@
+"""E-stop, safety key and patient cues with gpiozero's MockFactory."""
+
+import asyncio
+
+import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from controller.gpio import COLOURS, PatientCues, SafetyInputs
+from controller.protocol import PatientProfile, Session
+from controller.sim import PatientParams, VirtualPatient, simulate
+
+
+@pytest.fixture
+def factory():
+    f = MockFactory(pin_class=MockPWMPin)
+    yield f
+    f.reset()
+
+
+def healthy(f, *pins):
+    for p in pins:
+        f.pin(p).drive_low()  # NC contact closed to ground
+
+
+@pytest.mark.parametrize(("pin", "why"), [(17, "e-stop pressed"), (27, "safety key pulled")])
+def test_a_trip_or_a_cut_wire_is_seen_at_once(factory, pin, why):
+    inputs = SafetyInputs(17, 27, pin_factory=factory)
+    healthy(factory, 17, 27)
+    assert inputs.tripped() is None
+
+    async def main():
+        waiter = asyncio.create_task(inputs.wait_tripped(poll_s=5.0))  # callback, not poll
+        await asyncio.sleep(0.1)
+        assert not waiter.done()
+        factory.pin(pin).drive_high()  # pressed, pulled, or the wire cut
+        return await asyncio.wait_for(waiter, 1.0)
+
+    assert why in asyncio.run(main())
+    inputs.close()
+
+
+def test_inputs_read_tripped_with_nothing_connected(factory):
+    inputs = SafetyInputs(17, 27, pin_factory=factory)  # pull-ups, no loop: a cut wire
+    assert not inputs.estop_healthy and not inputs.key_present
+    assert "e-stop" in inputs.tripped()
+
+
+def test_cues_over_a_whole_session(factory):
+    profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=8.0)
+    cues = PatientCues(12, (5, 6, 13), pin_factory=factory)
+    session = Session(profile)
+    leds = []
+
+    class Tap:
+        plan = session.plan
+
+        def step(self, *a):
+            sp = session.step(*a)
+            leds.append((sp.hr_bpm, sp.zone_low_bpm, sp.zone_high_bpm, cues.show(sp).led,
+                         cues.led.color))
+            return sp
+
+    simulate(VirtualPatient(PatientParams(seed=4)), profile, session=Tap())
+    played = cues.played
+    assert played.count("interval") == 4 and played.count("recovery") == 3
+    assert played[-1] == "finished" and "stopped" not in played
+    assert played.count("countdown") >= 3 * 8  # 3 beeps before each phase change
+    i = played.index("interval")
+    assert played[i - 3:i] == ["countdown"] * 3
+    for hr, lo, hi, led, colour in leds:
+        if hr is not None and lo is not None:
+            want = "below" if hr < lo else "above" if hr > hi else "in"
+            assert led == want
+            assert tuple(colour) == COLOURS[want]
+    cues.close()
+
+
+def test_a_stop_has_its_own_pattern(factory):
+    cues = PatientCues(12, (5, 6, 13), pin_factory=factory)
+    s = Session(PatientProfile(hr_max=183))
+    for t in range(20):
+        cues.show(s.step(float(t), 100.0, 2.0, 0.0))
+    s.stop()
+    cues.show(s.step(20.0, 100.0, 2.0, 0.0))
+    assert cues.played[-1] == "stopped"
+    cues.close()
