@@ -14,6 +14,8 @@ Every key has a default, and the defaults run the demo: an empty file (or none) 
     [plan]          name = "4x4"   warmup_s = 600
     [service]       control_socket = "/run/fourbyfour/control.sock"
     [store]         path = "/var/lib/fourbyfour/sessions.db"   (SQLite, WAL)
+    [gpio]          enabled = false  estop_pin = 17  key_pin = 27  buzzer_pin = 12
+                    led_pins = [5, 6, 13]   (BCM numbers; the Pi's own stop path and cues)
 """
 
 from __future__ import annotations
@@ -50,6 +52,16 @@ class HeartRateSettings:
 
 
 @dataclass(frozen=True)
+class GpioSettings:
+    """BCM pin numbers (the wiring is in controller/gpio.py)."""
+
+    estop_pin: int = 17
+    key_pin: int = 27
+    buzzer_pin: int = 12
+    led_pins: tuple[int, int, int] = (5, 6, 13)
+
+
+@dataclass(frozen=True)
 class Config:
     mqtt_enabled: bool = True
     mqtt: MqttSettings = field(default_factory=MqttSettings)
@@ -61,6 +73,7 @@ class Config:
     plan: Plan = field(default_factory=default_4x4)
     control_socket: str = "/run/fourbyfour/control.sock"
     store_path: str = "/var/lib/fourbyfour/sessions.db"
+    gpio: GpioSettings | None = None
     command_secret: bytes | None = None
     """Set only when network commands (stop, acknowledge) are enabled."""
 
@@ -79,6 +92,8 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "plan": {"name": str, "warmup_s": (int, float)},
     "service": {"control_socket": str},
     "store": {"path": str},
+    "gpio": {"enabled": bool, "estop_pin": int, "key_pin": int, "buzzer_pin": int,
+             "led_pins": list},
 }
 
 
@@ -197,6 +212,21 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
                 from None
         if len(secret) < 16:
             raise fail("mqtt", "command_secret_file", "the secret must be ≥ 16 bytes")
+    gpio = None
+    if get("gpio", "enabled", False):
+        leds = get("gpio", "led_pins", [5, 6, 13])
+        if len(leds) != 3 or not all(isinstance(p, int) and 0 <= p <= 27 for p in leds):
+            raise fail("gpio", "led_pins", "must be three BCM pin numbers 0–27")
+        pins = {k: get("gpio", k, d) for k, d in (("estop_pin", 17), ("key_pin", 27),
+                                                   ("buzzer_pin", 12))}
+        for k, v in pins.items():
+            if not 0 <= v <= 27:
+                raise fail("gpio", k, f"must be a BCM pin number 0–27, got {v}")
+        used = [*pins.values(), *leds]
+        if len(set(used)) != len(used):
+            raise fail("gpio", "pins", "every pin may be used once")
+        gpio = GpioSettings(pins["estop_pin"], pins["key_pin"], pins["buzzer_pin"],
+                            (leds[0], leds[1], leds[2]))
     return Config(get("mqtt", "enabled", True), mqtt, tms, hrs, profile, plan,
                   get("service", "control_socket", "/run/fourbyfour/control.sock"),
-                  get("store", "path", "/var/lib/fourbyfour/sessions.db"), secret)
+                  get("store", "path", "/var/lib/fourbyfour/sessions.db"), gpio, secret)

@@ -119,6 +119,9 @@ class Runtime:
     def acknowledge(self, alarm: str) -> None:
         self.session.acknowledge(alarm)
 
+    async def wait_started(self) -> None:
+        await self._start.wait()
+
     @property
     def started(self) -> bool:
         return self._start.is_set()

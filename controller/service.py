@@ -16,8 +16,10 @@ from pathlib import Path
 from controller.config import Config
 from controller.control_socket import ControlServer
 from controller.hr import AntSource, BleSource, HeartRateSource, serial_stick_driver
+from controller.protocol import SessionError
 from controller.publisher import MqttPublisher
 from controller.runtime import Runtime
+from controller.sdnotify import Notifier, watchdog_interval_s
 from controller.store import Store
 from controller.treadmill import Treadmill
 
@@ -36,6 +38,24 @@ def heart_rate_source(cfg: Config) -> HeartRateSource:
                      "'fourbyfour demo', or set [heart_rate] source = \"ant\" or \"ble\"")
 
 
+def _health_pings(rt_of, tm: Treadmill, notifier: Notifier):  # type: ignore[no-untyped-def]
+    """Ping systemd's watchdog only while the loop is healthy: the link is up and the
+    session tick ran recently (or no session is running)."""
+    async def ping() -> None:
+        interval = watchdog_interval_s()
+        if interval is None:
+            return
+        while True:
+            rt = rt_of()
+            sp = rt.snapshot.setpoint
+            ticking = not rt.started or rt.done or (
+                sp is not None and rt.clock() - sp.now_s <= 3 * rt.tick_s + 2.0)
+            if tm.connected and ticking:
+                notifier.watchdog()
+            await asyncio.sleep(interval)
+    return ping
+
+
 async def run_service(cfg: Config) -> None:
     Path(cfg.control_socket).parent.mkdir(parents=True, exist_ok=True)
     tm = Treadmill(cfg.treadmill.port, max_speed_kmh=cfg.treadmill.max_speed_kmh,
@@ -49,6 +69,31 @@ async def run_service(cfg: Config) -> None:
                  publisher=pub, store=store)
     server = ControlServer(rt, cfg.control_socket)
     server_task = asyncio.create_task(server.serve())
+    notifier = Notifier()
+    watchdog_task = asyncio.create_task(_health_pings(lambda: server.rt, tm, notifier)())
+    gpio_inputs = cues = None
+    if cfg.gpio is not None:
+        from controller.gpio import PatientCues, SafetyInputs
+
+        gpio_inputs = SafetyInputs(cfg.gpio.estop_pin, cfg.gpio.key_pin)
+        cues = PatientCues(cfg.gpio.buzzer_pin, cfg.gpio.led_pins)
+
+    def wire(r: Runtime) -> Runtime:
+        """The Pi's own stop path joins the safety group; cues follow every tick."""
+        if gpio_inputs is not None:
+            async def estop_or_key() -> None:
+                await r.wait_started()  # before Start nothing moves: nothing to stop
+                why = await gpio_inputs.wait_tripped()
+                with contextlib.suppress(SessionError):
+                    r.session.stop(why)
+                raise RuntimeError(why)
+            r.safety_watchers.append(estop_or_key)
+        if cues is not None:
+            r.on_tick = lambda snap: cues.show(snap.setpoint) if snap.setpoint else None
+        return r
+
+    wire(rt)
+    notifier.ready("waiting for staff to start a session")
     remote_task = None
     if cfg.command_secret is not None and cfg.mqtt_enabled:
         from controller.remote import Verifier, listen
@@ -63,13 +108,18 @@ async def run_service(cfg: Config) -> None:
                                                  handle))
     try:
         while True:
-            await rt.run()
             # The next patient: a fresh session, waiting for a person to press Start.
-            rt = Runtime(rt.profile, rt.session.plan, hr_source=heart_rate_source(cfg),
-                         treadmill=tm, publisher=pub, store=store)
+            try:
+                await rt.run()
+            except Exception as e:  # the safe stop already ran; log it, then the next one
+                _log.error("session %s ended abnormally: %s", rt.session_id, e)
+            await asyncio.sleep(1.0)
+            rt = wire(Runtime(rt.profile, rt.session.plan, hr_source=heart_rate_source(cfg),
+                              treadmill=tm, publisher=pub, store=store))
             server.rt = rt
     finally:
         server_task.cancel()
+        watchdog_task.cancel()
         if remote_task:
             remote_task.cancel()
         if pub_task:
