@@ -33,7 +33,9 @@ MAX_LINE = 4096
 
 
 def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -> dict[str, Any]:
-    sp, st = snap.setpoint, snap.treadmill
+    sp = snap.setpoint
+    st = rt.treadmill.status  # live, also before the session ticks
+    link_up = rt.treadmill.connected and st is not None
     return {
         "type": "state", "session_id": rt.session_id, "pseudonym": rt.profile.pseudonym,
         "plan": rt.session.plan.name if rt.session.plan else "", "started": rt.started,
@@ -49,7 +51,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "speed_set_kmh": sp.speed_kmh if sp else 0.0,
         "incline_set_pct": sp.incline_pct if sp else 0.0,
         "speed_kmh": st.speed_kmh if st else None, "incline_pct": st.incline_pct if st else None,
-        "treadmill": ("offline" if not snap.link_up or st is None else
+        "treadmill": ("offline" if not link_up or st is None else
                       st.state if st.fault == "none" else f"fault: {st.fault}"),
         "strap": snap.hr_state, "strap_message": snap.hr_message,
         "mqtt": None if snap.mqtt_online is None else ("online" if snap.mqtt_online

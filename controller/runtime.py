@@ -102,8 +102,18 @@ class Runtime:
 
     async def resume(self) -> None:
         """Continue after a pause; re-arms the motor board if it stopped (a person decided)."""
+        from controller.protocol import RunState, SessionError
+
+        if self.session.run_state is not RunState.PAUSED:
+            raise SessionError(f"cannot resume: the session is {self.session.run_state}")
         st = self.treadmill.status
-        if st is not None and st.state in ("idle", "armed"):
+        if st is None or not self.treadmill.connected:
+            raise SessionError("cannot resume: the treadmill link is down")
+        if st.state == "fault":
+            raise SessionError(f"cannot resume: the motor board has a latched fault "
+                               f"({st.fault}); release the e-stop / insert the key, then press "
+                               "the reset on the treadmill")
+        if st.state in ("idle", "armed"):
             await self._arm_and_start(0.5)
         self.session.resume()
 

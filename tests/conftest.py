@@ -82,3 +82,18 @@ def make_broker(tmp_path):
     yield make
     for b in made:
         b.stop()
+
+
+FAULT_MATRIX: list[tuple[str, str, str, str]] = []
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The fault drills' matrix: fault, expected, observed."""
+    if not FAULT_MATRIX:
+        return
+    tr = terminalreporter
+    tr.section("fault matrix")
+    for fault, expected, observed, verdict in FAULT_MATRIX:
+        tr.write_line(f"[{verdict}] {fault}")
+        tr.write_line(f"    expected: {expected}")
+        tr.write_line(f"    observed: {observed}")

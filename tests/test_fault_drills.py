@@ -1,0 +1,269 @@
+"""Fault drills: the whole stack — `fourbyfour run` on the emulated firmware and ANT stick, a
+real mosquitto — with faults injected. Each drill adds a row to the fault matrix printed at
+the end of the test run (see conftest.pytest_terminal_summary)."""
+
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from controller.antstick import StickHub, StickPty, Strap
+from controller.emulator import Emulator
+from controller.store import Store
+from tests.conftest import FAULT_MATRIX
+
+
+class Console:
+    """A minimal synchronous client of the control socket (what a console sends)."""
+
+    def __init__(self, path: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(path)
+        self.state: dict = {}
+        self.replies: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        buf = b""
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                doc = json.loads(line)
+                if doc.get("type") == "state":
+                    self.state = doc
+                else:
+                    self.replies.put(doc)
+
+    def cmd(self, name: str, **kw) -> dict:
+        self.sock.sendall(json.dumps({"cmd": name, **kw}).encode() + b"\n")
+        return self.replies.get(timeout=70)
+
+    def wait(self, pred, timeout_s: float = 60.0) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.state and pred(self.state):
+                return self.state
+            time.sleep(0.1)
+        raise AssertionError(f"timed out; last state: {self.state}")
+
+
+class Rig:
+    def __init__(self, tmp: Path, broker_port: int | None = None) -> None:
+        self.hr = [110.0]
+        self.hub = StickHub([Strap(2020, lambda t: self.hr[0])])
+        self.stick = StickPty(self.hub)
+        self.emu = Emulator()
+        self.emu.start()
+        self.tmp = tmp
+        self.sock = tmp / "control.sock"
+        self.db = tmp / "sessions.db"
+        mqtt = f"port = {broker_port}" if broker_port else "enabled = false"
+        (tmp / "cfg.toml").write_text(f"""
+[treadmill]
+port = "{self.emu.link}"
+[heart_rate]
+source = "ant"
+ant_serial_path = "{self.stick.path}"
+[mqtt]
+{mqtt}
+[site]
+name = "drill"
+device = "tm-1"
+[service]
+control_socket = "{self.sock}"
+[store]
+path = "{self.db}"
+[patient]
+pseudonym = "P-D"
+hr_max = 180
+hr_rest = 70
+max_speed_kmh = 6
+""")
+        self.proc = subprocess.Popen([sys.executable, "-m", "controller", "run", "--config",
+                                      str(tmp / "cfg.toml")], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while not self.sock.exists():
+                assert self.proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+            self.console = Console(str(self.sock))
+            self.console.wait(lambda s: s["strap"] == "connected"
+                              and s["treadmill"] != "offline")
+        except BaseException:
+            self.close()  # never leave a service running behind a failed set-up
+            raise
+
+    def start_interval(self) -> None:
+        """Staff: reset at the treadmill, Start, skip the warm-up; the belt is moving."""
+        self.emu.press_reset()
+        assert self.console.cmd("start")["ok"]
+        self.console.wait(lambda s: (s["speed_kmh"] or 0) > 1.0)
+        assert self.console.cmd("skip")["ok"]
+        self.console.wait(lambda s: s["phase"] == "interval" and (s["speed_kmh"] or 0) > 2.5)
+
+    def belt_samples(self, seconds: float) -> list[tuple[float, float]]:
+        out = []
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            out.append((time.monotonic(), self.emu.board.belt_kmh))
+            time.sleep(0.1)
+        return out
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(20)
+        self.emu.close()
+        self.stick.close()
+
+
+def max_decel(samples) -> float:
+    rates = []
+    for i, a in enumerate(samples):
+        b = next((b for b in samples[i + 1:] if b[0] - a[0] >= 1.0), None)
+        if b is not None and min(a[1], b[1]) >= 1.0:
+            rates.append((a[1] - b[1]) / (b[0] - a[0]))
+    return max(rates, default=0.0)
+
+
+@pytest.fixture
+def rig(tmp_path):
+    r = Rig(tmp_path)
+    yield r
+    r.close()
+
+
+def record(fault: str, expected: str, observed: str, ok: bool) -> None:
+    FAULT_MATRIX.append((fault, expected, observed, "ok" if ok else "FAILED"))
+    assert ok, f"{fault}: expected {expected}, observed {observed}"
+
+
+def test_kill_9_of_the_control_process_mid_interval(rig):
+    rig.start_interval()
+    speed = rig.emu.board.belt_kmh
+    rig.proc.send_signal(signal.SIGKILL)
+    rig.proc.wait()
+    s = rig.belt_samples(12.0)
+    fault = rig.emu.sup.fault
+    time.sleep(2.0)
+    still = rig.emu.board.belt_kmh == 0.0 and rig.emu.sup.state == 0
+    store = Store(rig.db)
+    status = store.sessions()[-1].status
+    store.close()
+    observed = (f"belt {speed:.1f}→{s[-1][1]:.1f} km/h, max decel {max_decel(s):.2f} km/h/s, "
+                f"fault {fault} latched={still}, record {status}")
+    record("kill -9 of the control service mid-interval",
+           "firmware ramps to 0 (≤ 1 km/h/s), stays latched; record marked incomplete",
+           observed, s[-1][1] == 0.0 and max_decel(s) <= 1.25 and fault == 3 and still
+           and status == "incomplete")
+
+
+def test_serial_cable_pulled(rig):
+    rig.start_interval()
+    rig.emu.unplug()
+    s = rig.belt_samples(8.0)
+    rig.emu.replug()
+    st = rig.console.wait(lambda s: s["treadmill"] != "offline", 30)
+    later = rig.belt_samples(5.0)
+    st = rig.console.wait(lambda s: "belt_stopped" in s["alarms"], 20)
+    observed = (f"belt → {s[-1][1]:.1f} km/h; after replug: link {st['treadmill']}, belt max "
+                f"{max(b for _, b in later):.1f} km/h, session {st['state']}, "
+                f"alarms {list(st['alarms'])}")
+    record("serial cable pulled, then replugged",
+           "belt stops; alarm; the reconnect does not restart the belt", observed,
+           s[-1][1] == 0.0 and max(b for _, b in later) == 0.0 and st["state"] == "paused")
+
+
+def test_heart_rate_gone(rig):
+    rig.start_interval()
+    rig.hub.stick.straps[0].in_range = False
+    seen = []
+    for state, timeout in (("hr_hold", 10), ("hr_slow", 20), ("done", 70)):
+        st = rig.console.wait(lambda s, w=state: s["state"] == w, timeout)
+        seen.append(f"{state} (speed set {st['speed_set_kmh']:.1f})")
+    time.sleep(3)
+    observed = " → ".join(seen) + f"; belt {rig.emu.board.belt_kmh:.1f} km/h"
+    record("heart rate gone (strap off)",
+           "hold at 5 s → easy walk + alarm at 15 s → stop at 60 s", observed,
+           rig.emu.board.belt_kmh == 0.0)
+
+
+def test_estop_on_the_treadmill(rig):
+    rig.start_interval()
+    rig.emu.set_estop(True)
+    s = rig.belt_samples(3.0)
+    st = rig.console.wait(lambda s: s["state"] == "paused", 15)
+    rig.emu.set_estop(False)
+    refused = rig.console.cmd("resume")
+    time.sleep(1.0)
+    stayed = rig.emu.board.belt_kmh == 0.0
+    rig.emu.press_reset()  # a person at the treadmill
+    resumed = rig.console.cmd("resume")
+    moving = rig.console.wait(lambda s: (s["speed_kmh"] or 0) > 0.3, 30)
+    observed = (f"belt 0 after {next(t for t, b in s if b == 0.0) - s[0][0]:.1f} s, session "
+                f"{st['state']}; resume before the local reset: "
+                f"{'refused' if not refused['ok'] else 'accepted'}; after it: "
+                f"{'ok' if resumed['ok'] else resumed.get('error')}")
+    record("e-stop pressed on the treadmill", "immediate stop; re-arm needs a human",
+           observed, not refused["ok"] and stayed and resumed["ok"] and
+           moving["state"] == "running")
+
+
+def test_broker_stopped_for_a_minute(tmp_path, broker):
+    import asyncio
+
+    import aiomqtt
+
+    async def subscribe_persistent():
+        async with aiomqtt.Client("127.0.0.1", broker.port, identifier="drill-monitor",
+                                  clean_session=False) as c:
+            await c.subscribe("clinic/v1/drill/tm-1/event", qos=1)
+
+    asyncio.run(subscribe_persistent())
+    r = Rig(tmp_path, broker.port)
+    try:
+        r.start_interval()
+        broker.stop()
+        for _ in range(3):  # staff actions while the broker is down make events
+            r.console.cmd("extend", seconds=60)
+            time.sleep(1)
+        time.sleep(60)
+        broker.start()
+
+        async def collect():
+            seqs = []
+            async with aiomqtt.Client("127.0.0.1", broker.port, identifier="drill-monitor",
+                                      clean_session=False) as c:
+                await c.subscribe("clinic/v1/drill/tm-1/event", qos=1)
+                try:
+                    async with asyncio.timeout(30):
+                        async for m in c.messages:
+                            seqs.append(json.loads(m.payload)["seq"])
+                except TimeoutError:
+                    pass
+            return seqs
+
+        seqs = sorted(set(asyncio.run(collect())))
+    finally:
+        r.close()
+    observed = f"events received: seq {seqs[0] if seqs else '—'}…{seqs[-1] if seqs else '—'}"
+    record("MQTT broker stopped for a minute", "no events lost (seq without gaps)",
+           observed + f", {len(seqs)} events, gaps: {seqs != list(range(len(seqs)))}",
+           bool(seqs) and seqs == list(range(len(seqs))) and len(seqs) >= 6)
