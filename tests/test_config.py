@@ -76,3 +76,12 @@ def test_bad_files_name_file_key_and_problem(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read the config file"):
         load(tmp_path / "nope.toml")
+
+
+def test_the_shipped_example_config_is_valid(tmp_path):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "deploy" / "fourbyfour.toml.example"
+    cfg = load(example)
+    assert cfg.heart_rate.source == "ant" and cfg.gpio is not None
+    assert cfg.gpio.led_pins == (5, 6, 13) and cfg.command_secret is None

@@ -58,3 +58,11 @@ def test_sd_notify_writer_speaks_the_protocol(tmp_path, monkeypatch):
     srv.close()
     monkeypatch.delenv("NOTIFY_SOCKET")
     assert not Notifier().enabled and not Notifier().watchdog()
+
+
+def test_install_script_parses_and_refuses_without_root(tmp_path):
+    script = UNITS.parent / "deploy" / "install.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "bash", str(script)], capture_output=True, text=True)
+    assert r.returncode == 1 and "run as root" in r.stderr
