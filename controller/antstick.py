@@ -54,6 +54,7 @@ class Strap:
     transmission_type: int = 1
     legacy: bool = False  # legacy straps never toggle the page bit
     battery_pct: int = 80
+    frozen: bool = False  # a failing strap that repeats its last page: no new beats
     _next_msg_s: float = 0.0
     _msg_count: int = 0
     _beat_time: float = 0.0  # seconds, of the last beat
@@ -63,6 +64,8 @@ class Strap:
     _last_hr: int = 0
 
     def _advance_beats(self, now_s: float) -> None:
+        if self.frozen:
+            return
         hr = self.hr_of(now_s)
         if hr is None or hr <= 0:
             self._next_beat_s = None

@@ -4,7 +4,8 @@ Every source offers one async interface, ``stream()``, yielding ``HrSample`` (bp
 and count, RR intervals where the strap gives them, source, device, timestamp) and
 ``SourceStatus`` (searching, connected, stale, lost, stick missing). ``PlausibilityFilter``
 sits between a source and the session: each sample comes out marked valid or not, with a
-reason, so the session sees only valid heart rates and "no reading".
+reason (out of range, frozen, doubled, halved, jump, RR mismatch), so the session sees only
+valid heart rates and "no reading".
 
 ANT+ — what openant does not do, this module does (shared/reference/heart-rate-input.md):
 openant reports no failures. A supervisor thread builds openant's ``Node`` and ``HeartRate``
@@ -80,7 +81,8 @@ class CheckedSample:
 
 
 class PlausibilityFilter:
-    """Out-of-range, doubled/halved, spiking and RR-inconsistent readings are marked invalid.
+    """Out-of-range, frozen, doubled/halved, spiking and RR-inconsistent readings are marked
+    invalid.
 
     The jump/double/half rules are the session's own gate (``safety.HrGate``); on top of it,
     when the strap reports RR intervals, a computed heart rate that disagrees with 60000/RR by
@@ -88,15 +90,33 @@ class PlausibilityFilter:
     two, and we cannot tell which.
     """
 
+    FROZEN_BEATS_S = 5.0
+    """No new beat (the strap's beat count stands still) for this long: not measuring."""
+    FROZEN_VALUE_S = 20.0
+    """Without beat counts: the very same value for this long is not a living heart."""
+
     def __init__(self) -> None:
         self._gate = HrGate()
         self._recent_rr: list[float] = []
+        self._beat: tuple[int, float] | None = None  # (count, since)
+        self._value: tuple[float, float] | None = None
+
+    def _frozen(self, s: HrSample) -> bool:
+        if s.beat_count is not None:
+            if self._beat is None or self._beat[0] != s.beat_count:
+                self._beat = (s.beat_count, s.now_s)
+            return s.now_s - self._beat[1] >= self.FROZEN_BEATS_S
+        if self._value is None or self._value[0] != s.hr_bpm:
+            self._value = (s.hr_bpm, s.now_s)
+        return s.now_s - self._value[1] >= self.FROZEN_VALUE_S
 
     def check(self, s: HrSample) -> CheckedSample:
         hr = s.hr_bpm
         if not math.isfinite(hr) or not HR_MIN_BPM <= hr <= HR_MAX_BPM:
             self._gate.update(s.now_s, None)
             return CheckedSample(s, False, "out_of_range" if hr else "no_reading")
+        if self._frozen(s):
+            return CheckedSample(s, False, "frozen")
         rr = [r for r in s.rr_ms if 250.0 <= r <= 2000.0]
         if rr:
             self._recent_rr = (self._recent_rr + rr)[-4:]

@@ -205,6 +205,17 @@ def test_heart_rate_gone(rig):
            rig.emu.board.belt_kmh == 0.0)
 
 
+def test_heart_rate_frozen(rig):
+    rig.start_interval()
+    rig.hub.stick.straps[0].frozen = True  # the strap repeats its last page
+    st = rig.console.wait(lambda s: s["state"] == "hr_hold", 15)
+    st = rig.console.wait(lambda s: s["state"] == "hr_slow", 20)
+    record("heart rate frozen (strap repeats its last beat)",
+           "treated as no reading: hold → easy walk + alarm", f"{st['state']}, alarms "
+           f"{list(st['alarms'])}, speed set {st['speed_set_kmh']:.1f}",
+           st["state"] == "hr_slow" and "hr_lost" in st["alarms"])
+
+
 def test_estop_on_the_treadmill(rig):
     rig.start_interval()
     rig.emu.set_estop(True)

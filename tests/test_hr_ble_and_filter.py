@@ -191,3 +191,15 @@ def test_simulated_source_reports_samples_and_loss():
     last = max(i.now_s for i in items if isinstance(i, HrSample))
     assert st[2][1] - last == pytest.approx(3.0, abs=0.3)
     assert st[3][1] - last == pytest.approx(10.0, abs=0.3)
+
+
+def test_filter_frozen_strap():
+    f = PlausibilityFilter()
+    out = [f.check(HrSample(120.0, i * 0.25, "ant+", beat_count=7)) for i in range(30)]
+    assert all(c.valid for c in out[:20]) and out[-1].reason == "frozen"
+    f2 = PlausibilityFilter()
+    same = [f2.check(HrSample(120.0, i * 0.25, "ble")) for i in range(100)]
+    assert same[40].valid and same[-1].reason == "frozen"
+    wobble = PlausibilityFilter()
+    ok = [wobble.check(HrSample(120.0 + (i // 8) % 2, i * 0.25, "ble")) for i in range(200)]
+    assert all(c.valid for c in ok)

@@ -100,7 +100,7 @@ class FailingSource(HeartRateSource):
             await asyncio.sleep(0.025)
             if self.clock() > self.after_s:
                 raise RuntimeError("heart-rate input crashed")
-            yield HrSample(100.0, self.clock(), "test")
+            yield HrSample(100.0 + int(self.clock()) % 3, self.clock(), "test")  # alive
 
 
 def test_a_crashing_safety_task_ends_in_the_safe_stop_path():
