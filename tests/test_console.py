@@ -154,7 +154,12 @@ def test_history_and_report_from_the_console(tmp_path):
             await pilot.press("w")
             await wait_for(lambda: "export refused" in app.message)
             await pilot.press("s")
-            await wait_for(lambda: app.state.get("summary") is not None, 150)
+            await wait_for(lambda: app.state.get("phase") == "interval", 120)
+            await pilot.press("x", "y")  # a stopped session is recorded and summarised too
+            try:
+                await wait_for(lambda: app.state.get("summary") is not None, 60)
+            except TimeoutError:
+                raise AssertionError(f"no summary; last state {app.state}") from None
             assert "interval 1: zone after" in text(app, "#events")
             await pilot.press("w")
             await wait_for(lambda: app.message.startswith("wrote"), 30)
