@@ -63,6 +63,8 @@ def test_sd_notify_writer_speaks_the_protocol(tmp_path, monkeypatch):
 def test_install_script_parses_and_refuses_without_root(tmp_path):
     script = UNITS.parent / "deploy" / "install.sh"
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    # as 'nobody', fed on stdin: the checkout may sit in a directory nobody cannot read
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                        "bash", str(script)], capture_output=True, text=True)
+                        "bash", "-s"], input=script.read_text(), capture_output=True,
+                       text=True, cwd="/")
     assert r.returncode == 1 and "run as root" in r.stderr
