@@ -304,7 +304,6 @@ class AdaptiveController:
         u = max(u, u_ss - ov * max(0.0, u_eq - u_ss))
         if inp.hr_bpm is not None and inp.hr_bpm > r + 2.0:
             u = min(u, u_now)  # never add load while the heart is above target
-        self.debug = (y_theta, u_ss + REST_VO2, u + REST_VO2, k, base)
         vo2 = min(max(u + REST_VO2, inp.path.min_vo2), inp.path.max_vo2)
         speed, incline = allocate(vo2, inp.path, inp.incline_sp_pct)
         reachable = base + k * (inp.path.max_vo2 - REST_VO2)
