@@ -22,7 +22,7 @@ import random
 from collections import deque
 from dataclasses import dataclass, field
 
-from controller.hrmax import HrMaxSource, hr_max_nes
+from controller.core.hrmax import HrMaxSource, hr_max_nes
 from controller.protocol import PatientProfile
 from controller.sim import Belt
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.control import AdaptiveController, ControlDecision, ControlInput, ModelParams
+from controller.core.control import AdaptiveController, ControlDecision, ControlInput, ModelParams
+from controller.core.workload import REST_VO2
 from controller.sim import PatientParams
-from controller.workload import REST_VO2
 
 
 @dataclass

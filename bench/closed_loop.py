@@ -20,8 +20,8 @@ from dataclasses import replace
 
 from bench.alt_patient import AltPatient, alt_cohort, alt_oracle_model, slow_belt
 from bench.baselines import DeadBandStepper, FixedPlan, GainScheduledStepper, oracle
-from controller.control import AdaptiveController, ModelParams
-from controller.metrics import (
+from controller.core.control import AdaptiveController, ModelParams
+from controller.core.metrics import (
     ALLOWANCE_FIRST_S,
     ALLOWANCE_LATER_S,
     IntervalMetrics,

@@ -3,7 +3,8 @@ the wire to the sample in asyncio.
 
     python -m bench.hr_path [--seconds 20]
 
-openant's real Node/HeartRate code runs against the emulated stick (``controller.antstick``);
+openant's real Node/HeartRate code runs against the emulated stick
+(``controller.devices.antstick``);
 a page is "on the wire" when the stick hands its bytes to openant's driver.
 """
 
@@ -16,7 +17,7 @@ import statistics
 import sys
 import time
 
-from controller.antstick import StickHub, Strap
+from controller.devices.antstick import StickHub, Strap
 from controller.hr import AntSource, HrSample
 
 

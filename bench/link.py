@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from controller.emulator import Emulator
-from controller.fwpath import FIRMWARE_DIR
-from controller.fwpath import linkcodec as lc
+from controller.core.fwpath import FIRMWARE_DIR
+from controller.core.fwpath import linkcodec as lc
+from controller.devices.emulator import Emulator
 from controller.treadmill import Treadmill
 
 MP_SCRIPT = """

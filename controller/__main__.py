@@ -1,3 +1,3 @@
-from controller.cli import main
+from controller.app.cli import main
 
 raise SystemExit(main())

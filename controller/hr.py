@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from controller.safety import HR_MAX_BPM, HR_MIN_BPM, HrGate
+from controller.core.safety import HR_MAX_BPM, HR_MIN_BPM, HrGate
 
 _log = logging.getLogger(__name__)
 

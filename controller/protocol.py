@@ -29,16 +29,16 @@ import numbers
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from controller.control import AdaptiveController, ControlDecision, ControlInput
-from controller.hrmax import (
+from controller.core.control import AdaptiveController, ControlDecision, ControlInput
+from controller.core.hrmax import (
     HrMaxSource,
     hr_max_keteyian,
     hr_max_nes,
     hr_max_tanaka,
 )
-from controller.plan import PhaseKind, PhaseSpec, Plan, PlanError, default_4x4
-from controller.safety import HrGate, RateLimits, ramp
-from controller.workload import WALK_MAX_KMH, WorkloadPath
+from controller.core.plan import PhaseKind, PhaseSpec, Plan, PlanError, default_4x4
+from controller.core.safety import HrGate, RateLimits, ramp
+from controller.core.workload import WALK_MAX_KMH, WorkloadPath
 
 __all__ = [
     "COMMAND_TRANSITIONS",

@@ -31,10 +31,10 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from controller.hrmax import HrMaxSource, hr_max_tanaka
-from controller.plan import Plan
+from controller.core.hrmax import HrMaxSource, hr_max_tanaka
+from controller.core.plan import Plan
+from controller.core.workload import REST_VO2, vo2_cost
 from controller.protocol import PatientProfile, Session, Setpoint
-from controller.workload import REST_VO2, vo2_cost
 
 
 class StrapPatient(Protocol):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import serial
 
-from controller.fwpath import linkcodec as lc
+from controller.core.fwpath import linkcodec as lc
 
 RESULT_NAMES = {lc.R_SUCCESS: "success", lc.R_NOT_SUPPORTED: "not supported",
                 lc.R_INVALID_PARAMETER: "invalid parameter", lc.R_FAILED: "failed",

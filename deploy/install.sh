@@ -49,6 +49,6 @@ systemctl enable fourbyfour.service fourbyfour-console.service >/dev/null
 echo "installed in $prefix."
 if [ "${created:-}" = yes ]; then
     echo "now edit $etc/fourbyfour.toml: [site] name/device, [mqtt] broker, [patient] caps,"
-    echo "[gpio] pins (wiring: firmware/README.md and controller/gpio.py), then:"
+    echo "[gpio] pins (wiring: firmware/README.md and controller/devices/gpio.py), then:"
 fi
 echo "  sudo systemctl start fourbyfour fourbyfour-console"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from controller.metrics import interval_metrics
+from controller.core.metrics import interval_metrics
 from controller.protocol import PatientProfile
 from controller.sim import PatientParams, VirtualPatient, cohort, simulate
 

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.fwpath import linkcodec as lc
+from controller.core.fwpath import linkcodec as lc
 
 frames = st.builds(
     lc.Frame,

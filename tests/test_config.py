@@ -1,6 +1,6 @@
 import pytest
 
-from controller.config import ConfigError, load
+from controller.service.config import ConfigError, load
 
 
 def write(tmp_path, text):

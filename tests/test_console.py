@@ -6,10 +6,10 @@ import dataclasses
 
 from textual.widgets import Digits, Static
 
-from controller.config import load
-from controller.console import Confirm, StaffConsole
-from controller.control_socket import ControlClient
-from controller.demo import run_demo
+from controller.app.console import Confirm, StaffConsole
+from controller.app.demo import run_demo
+from controller.service.config import load
+from controller.service.control_socket import ControlClient
 from tests.test_runtime import SHORT
 
 
@@ -140,7 +140,7 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
 
 
 def test_history_and_report_from_the_console(tmp_path):
-    from controller.console import HistoryScreen
+    from controller.app.console import HistoryScreen
 
     db = tmp_path / "sessions.db"
 

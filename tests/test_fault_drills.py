@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.antstick import StickHub, StickPty, Strap
-from controller.emulator import Emulator
-from controller.store import Store
+from controller.devices.antstick import StickHub, StickPty, Strap
+from controller.devices.emulator import Emulator
+from controller.records.store import Store
 from tests.conftest import FAULT_MATRIX
 
 

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from controller.gpio import COLOURS, PatientCues, SafetyInputs
+from controller.devices.gpio import COLOURS, PatientCues, SafetyInputs
 from controller.protocol import PatientProfile, Session
 from controller.sim import PatientParams, VirtualPatient, simulate
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from controller.antstick import StickHub, StickPty, Strap
+from controller.devices.antstick import StickHub, StickPty, Strap
 from controller.hr import AntSource, HrSample, SourceState, SourceStatus, serial_stick_driver
 
 

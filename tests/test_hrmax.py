@@ -1,6 +1,6 @@
 import pytest
 
-from controller.hrmax import (
+from controller.core.hrmax import (
     HrMaxSource,
     estimate_from_six_minute_test,
     hr_max_keteyian,

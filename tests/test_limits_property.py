@@ -6,8 +6,8 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from controller.core.safety import RateLimits
 from controller.protocol import PatientProfile, Session, SessionError
-from controller.safety import RateLimits
 from controller.sim import Belt
 
 hr_values = st.one_of(

@@ -6,10 +6,10 @@ import sys
 
 from textual.widgets import DataTable
 
-from controller import telemetry as tm
-from controller.monitor import CentralMonitor
+from controller.app.monitor import CentralMonitor
+from controller.net import telemetry as tm
+from controller.net.publisher import MqttPublisher, MqttSettings
 from controller.protocol import Event
-from controller.publisher import MqttPublisher, MqttSettings
 from tests.test_mqtt import PUBLISHER_SCRIPT, a_setpoint
 
 

@@ -12,10 +12,10 @@ import aiomqtt
 import jsonschema
 import pytest
 
-from controller import telemetry as tm
-from controller.fleet import Fleet
+from controller.net import telemetry as tm
+from controller.net.fleet import Fleet
+from controller.net.publisher import MqttPublisher, MqttSettings
 from controller.protocol import Event, PatientProfile, Session
-from controller.publisher import MqttPublisher, MqttSettings
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -93,7 +93,7 @@ def test_state_flows_publisher_to_broker_to_monitor(broker):
 
 PUBLISHER_SCRIPT = textwrap.dedent("""
     import asyncio, sys
-    from controller.publisher import MqttPublisher, MqttSettings
+    from controller.net.publisher import MqttPublisher, MqttSettings
     async def main():
         pub = MqttPublisher(MqttSettings(port=int(sys.argv[1]), site="oslo", device="tm-9"))
         t = asyncio.create_task(pub.run())
@@ -185,7 +185,7 @@ def test_malformed_and_oversized_payloads_are_ignored_with_a_log_line(broker, ca
                         break
         return fleet
 
-    with caplog.at_level(logging.WARNING, logger="controller.fleet"):
+    with caplog.at_level(logging.WARNING, logger="controller.net.fleet"):
         fleet = asyncio.run(main())
     assert fleet.ignored == 4
     assert fleet.rows[("oslo", "tm-1")].online

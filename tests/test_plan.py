@@ -1,6 +1,6 @@
 import pytest
 
-from controller.plan import PhaseKind, PhaseSpec, Plan, PlanError, default_4x4, six_minute_test
+from controller.core.plan import PhaseKind, PhaseSpec, Plan, PlanError, default_4x4, six_minute_test
 
 
 def test_default_4x4_matches_the_clinic_prescription():

@@ -6,9 +6,9 @@ import json
 import aiomqtt
 import pytest
 
-from controller.config import load
-from controller.publisher import MqttSettings
-from controller.remote import CommandError, Verifier, listen, sign
+from controller.net.publisher import MqttSettings
+from controller.net.remote import CommandError, Verifier, listen, sign
+from controller.service.config import load
 
 SECRET = b"0123456789abcdef0123"
 

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from controller import report
+from controller.core.summary import summarise
 from controller.protocol import PatientProfile
+from controller.records import report
+from controller.records.store import Store, StoreError
 from controller.sim import PatientParams, VirtualPatient, simulate
-from controller.store import Store, StoreError
-from controller.summary import summarise
 
 
 def record_sim(store, sid, vo2max, started, hr_max=183.0, seed=1):

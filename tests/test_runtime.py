@@ -9,14 +9,14 @@ import json
 import aiomqtt
 import pytest
 
-from controller.config import load
-from controller.demo import ScaledClock, run_demo
-from controller.emulator import Emulator
-from controller.fleet import Fleet
+from controller.app.demo import ScaledClock, run_demo
+from controller.core.plan import PhaseKind, PhaseSpec, Plan
+from controller.devices.emulator import Emulator
 from controller.hr import HeartRateSource, HrSample
-from controller.plan import PhaseKind, PhaseSpec, Plan
-from controller.publisher import MqttSettings
-from controller.runtime import Runtime
+from controller.net.fleet import Fleet
+from controller.net.publisher import MqttSettings
+from controller.service.config import load
+from controller.service.runtime import Runtime
 from controller.treadmill import Treadmill
 
 SHORT = Plan("short", (PhaseSpec(PhaseKind.WARMUP, 180, 0.65, 0.6, 0.72),
@@ -144,7 +144,7 @@ def test_a_safety_watcher_that_fires_stops_the_session_safely():
 
 
 def test_the_session_is_recorded_and_summarised(tmp_path):
-    from controller.store import Store
+    from controller.records.store import Store
 
     cfg = dataclasses.replace(load(None), plan=SHORT)
     db = str(tmp_path / "sessions.db")

@@ -1,4 +1,4 @@
-from controller.safety import HrGate
+from controller.core.safety import HrGate
 
 
 def feed(gate, values, t0=0.0, dt=1.0):

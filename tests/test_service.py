@@ -8,9 +8,9 @@ import subprocess
 import sys
 import time
 
-from controller.antstick import StickHub, StickPty, Strap
-from controller.control_socket import ControlClient
-from controller.emulator import Emulator
+from controller.devices.antstick import StickHub, StickPty, Strap
+from controller.devices.emulator import Emulator
+from controller.service.control_socket import ControlClient
 
 
 def test_run_drives_real_ports_and_waits_for_a_person(tmp_path):

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from controller.plan import PhaseKind, PlanError, default_4x4, six_minute_test
+from controller.core.plan import PhaseKind, PlanError, default_4x4, six_minute_test
 from controller.protocol import (
     COMMAND_TRANSITIONS,
     HR_HOLD_AFTER_S,

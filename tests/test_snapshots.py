@@ -3,11 +3,11 @@
 The apps' network workers are replaced by a fixed state here: these tests are about layout;
 the behaviour is tested against real services in test_console.py and test_monitor.py."""
 
-from controller import telemetry as tm
-from controller.console import StaffConsole
-from controller.monitor import CentralMonitor
+from controller.app.console import StaffConsole
+from controller.app.monitor import CentralMonitor
+from controller.net import telemetry as tm
+from controller.net.publisher import MqttSettings
 from controller.protocol import Event
-from controller.publisher import MqttSettings
 from tests.test_mqtt import a_setpoint
 
 STATE = {

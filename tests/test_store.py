@@ -9,14 +9,14 @@ import time
 
 import pytest
 
+from controller.core.summary import summarise
 from controller.protocol import PatientProfile, Session
-from controller.store import Store, StoreError
-from controller.summary import summarise
+from controller.records.store import Store, StoreError
 
 WRITER = textwrap.dedent("""
     import sys
     from controller.protocol import PatientProfile, Session
-    from controller.store import Store
+    from controller.records.store import Store
     store = Store(sys.argv[1])
     profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=6.0, pseudonym="P-9")
     s = Session(profile)

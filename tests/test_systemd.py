@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.sdnotify import Notifier, watchdog_interval_s
+from controller.service.sdnotify import Notifier, watchdog_interval_s
 
 UNITS = Path(__file__).resolve().parent.parent / "systemd"
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from controller.emulator import Emulator
-from controller.fwpath import linkcodec as lc
+from controller.core.fwpath import linkcodec as lc
+from controller.devices.emulator import Emulator
 from controller.treadmill import CommandRefused, LinkDown, Treadmill
 
 

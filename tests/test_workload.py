@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.control import allocate
-from controller.workload import WorkloadPath, vo2_cost
+from controller.core.control import allocate
+from controller.core.workload import WorkloadPath, vo2_cost
 
 
 def test_acsm_walking_and_running_costs():

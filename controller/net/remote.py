@@ -27,8 +27,8 @@ from typing import Any
 
 import aiomqtt
 
-from controller import telemetry as tm
-from controller.publisher import MqttSettings
+from controller.net import telemetry as tm
+from controller.net.publisher import MqttSettings
 
 _log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
-from controller.hrmax import HrMaxSource
-from controller.plan import Plan, default_4x4, six_minute_test
+from controller.core.hrmax import HrMaxSource
+from controller.core.plan import Plan, default_4x4, six_minute_test
 from controller.protocol import PatientProfile, SessionError
-from controller.runtime import Runtime, Snapshot
+from controller.service.runtime import Runtime, Snapshot
 
 _log = logging.getLogger(__name__)
 
@@ -150,8 +150,8 @@ class ControlServer:
                 writer.close()
 
     def _history_doc(self) -> dict[str, Any]:
-        from controller.report import progression
-        from controller.store import StoreError
+        from controller.records.report import progression
+        from controller.records.store import StoreError
 
         store = self.rt.store
         if store is None:
@@ -164,7 +164,7 @@ class ControlServer:
     def _export(self) -> list[str]:
         """The last recorded session of this patient as PDF report, CSV and JSON, written
         beside the store (the journal's import folder)."""
-        from controller import report
+        from controller.records import report
 
         store = self.rt.store
         if store is None:

@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from controller.metrics import ALLOWANCE_FIRST_S, ALLOWANCE_LATER_S
+from controller.core.metrics import ALLOWANCE_FIRST_S, ALLOWANCE_LATER_S
 
 
 def _mean(xs: list[float]) -> float | None:

@@ -33,8 +33,8 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from controller.plan import PhaseKind
-from controller.workload import REST_VO2, WorkloadPath, speed_for_cost, vo2_cost
+from controller.core.plan import PhaseKind
+from controller.core.workload import REST_VO2, WorkloadPath, speed_for_cost, vo2_cost
 
 OVERDRIVE = 2.5
 """Largest overdrive, as a multiple of the remaining step in steady-state workload."""

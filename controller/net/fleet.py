@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller import telemetry as tm
+from controller.net import telemetry as tm
 
 _log = logging.getLogger(__name__)
 

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.hrmax import HrMaxSource
-from controller.plan import Plan, PlanError, default_4x4
+from controller.core.hrmax import HrMaxSource
+from controller.core.plan import Plan, PlanError, default_4x4
+from controller.net.publisher import MqttSettings
+from controller.net.telemetry import check_name
 from controller.protocol import PatientProfile, ProfileError
-from controller.publisher import MqttSettings
-from controller.telemetry import check_name
 
 
 class ConfigError(ValueError):
@@ -53,7 +53,7 @@ class HeartRateSettings:
 
 @dataclass(frozen=True)
 class GpioSettings:
-    """BCM pin numbers (the wiring is in controller/gpio.py)."""
+    """BCM pin numbers (the wiring is in controller/devices/gpio.py)."""
 
     estop_pin: int = 17
     key_pin: int = 27

@@ -1,7 +1,7 @@
 """The demo: a virtual patient on the emulated treadmill firmware, through the real runtime.
 
 Everything a clinic runs is real here except the hardware: the motor-board firmware runs in
-the emulator behind a pty (``controller.emulator``), the strap is a virtual patient
+the emulator behind a pty (``controller.devices.emulator``), the strap is a virtual patient
 (``controller.sim``), and the runtime, session, treadmill client and MQTT publisher are the
 production code. Simulated time can run up to 10× faster (``--speed``): the firmware's 500 ms
 host timeout and the 100 ms heartbeat scale with it, and beyond 10× they would be shorter
@@ -15,13 +15,13 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable
 
-from controller.config import Config
-from controller.emulator import Emulator
+from controller.devices.emulator import Emulator
 from controller.hr import HeartRateSource, HrSample, SourceState, SourceStatus
-from controller.publisher import MqttPublisher
-from controller.runtime import Runtime, Snapshot
+from controller.net.publisher import MqttPublisher
+from controller.records.store import Store
+from controller.service.config import Config
+from controller.service.runtime import Runtime, Snapshot
 from controller.sim import TraceRow, VirtualPatient, make_patient
-from controller.store import Store
 from controller.treadmill import Treadmill
 
 MAX_SPEEDUP = 10.0
@@ -108,7 +108,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             if on_ready:
                 on_ready(rt, emu)
             if control_socket:
-                from controller.control_socket import ControlServer
+                from controller.service.control_socket import ControlServer
                 server_task = asyncio.create_task(ControlServer(rt, control_socket).serve())
             else:
                 rt.start()

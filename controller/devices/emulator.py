@@ -6,7 +6,7 @@ and a pty instead of UART0. The host connects to the printed path exactly as to
 /dev/ttyAMA0. A stable symlink (like the udev rule's) points at the current pty, so an
 "unplug" followed by a "replug" gives the client a new device behind the same name.
 
-    python -m controller.emulator [--link /tmp/fourbyfour-treadmill]
+    python -m controller.devices.emulator [--link /tmp/fourbyfour-treadmill]
 
 prints the device path, then takes commands on stdin: ``reset`` (the local reset button),
 ``estop`` / ``estop-release``, ``key-out`` / ``key-in``, ``unplug`` / ``replug``, ``status``,
@@ -25,8 +25,8 @@ import time
 import tty
 from pathlib import Path
 
-from controller.fwpath import linkcodec as lc
-from controller.fwpath import load
+from controller.core.fwpath import linkcodec as lc
+from controller.core.fwpath import load
 
 fw_app = load("app")
 simboard = load("simboard")

@@ -21,13 +21,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from controller import telemetry as tm
+from controller.core.plan import Plan
+from controller.core.summary import summarise
 from controller.hr import HeartRateSource, HrSample, PlausibilityFilter, SourceStatus
-from controller.plan import Plan
+from controller.net import telemetry as tm
+from controller.net.publisher import MqttPublisher
 from controller.protocol import Event, PatientProfile, Session, Setpoint
-from controller.publisher import MqttPublisher
-from controller.store import Store
-from controller.summary import summarise
+from controller.records.store import Store
 from controller.treadmill import Treadmill, TreadmillError, TreadmillStatus
 
 _log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from controller.metrics import interval_metrics
+from controller.core.metrics import interval_metrics
 from controller.protocol import Session
 from controller.sim import CATEGORIES, Belt, TraceRow, VirtualPatient, make_patient
 
@@ -57,8 +57,8 @@ def demo(args: argparse.Namespace) -> int:
         return demo_with_console(args)
     import asyncio
 
-    from controller.config import ConfigError, load
-    from controller.demo import run_demo
+    from controller.app.demo import run_demo
+    from controller.service.config import ConfigError, load
 
     try:
         cfg = load(args.config)
@@ -118,7 +118,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
     import tempfile
     import time as _time
 
-    from controller.console import StaffConsole
+    from controller.app.console import StaffConsole
 
     tmp = tempfile.mkdtemp(prefix="fourbyfour-")
     sock = os.path.join(tmp, "control.sock")
@@ -147,7 +147,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
 
 
 def console(args: argparse.Namespace) -> int:
-    from controller.console import StaffConsole
+    from controller.app.console import StaffConsole
 
     StaffConsole(args.socket).run()
     return 0
@@ -157,8 +157,8 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
-    from controller.config import ConfigError, load
-    from controller.service import run_service
+    from controller.service.config import ConfigError, load
+    from controller.service.service import run_service
     from controller.treadmill import LinkDown
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -174,8 +174,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def monitor(args: argparse.Namespace) -> int:
-    from controller.config import ConfigError, load
-    from controller.monitor import CentralMonitor
+    from controller.app.monitor import CentralMonitor
+    from controller.service.config import ConfigError, load
 
     try:
         cfg = load(args.config)
@@ -188,8 +188,8 @@ def monitor(args: argparse.Namespace) -> int:
 
 def records(args: argparse.Namespace) -> int:
     """export / report / import / progression on a session store."""
-    from controller import report
-    from controller.store import Store, StoreError
+    from controller.records import report
+    from controller.records.store import Store, StoreError
 
     try:
         if not Path(args.store).exists() and args.command != "import":

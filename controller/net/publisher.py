@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import aiomqtt
 
-from controller import telemetry as tm
+from controller.net import telemetry as tm
 
 _log = logging.getLogger(__name__)
 

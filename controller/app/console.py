@@ -1,6 +1,6 @@
 """The staff console (Textual): watch and steer one treadmill's session.
 
-It is a client of the control service's local socket (``controller.control_socket``), so
+It is a client of the control service's local socket (``controller.service.control_socket``), so
 closing or crashing it never touches the session; reopening it finds the session again.
 Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille):
 
@@ -34,7 +34,7 @@ from textual.widgets import (
     Static,
 )
 
-from controller.control_socket import ControlClient
+from controller.service.control_socket import ControlClient
 
 
 def _mmss(s: float | None) -> str:

@@ -16,8 +16,8 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Footer, Static
 
-from controller.fleet import Fleet, TreadmillRow
-from controller.publisher import MqttSettings
+from controller.net.fleet import Fleet, TreadmillRow
+from controller.net.publisher import MqttSettings
 
 COLUMNS = ("treadmill", "link", "patient", "phase", "left", "HR", "zone", "alarms")
 

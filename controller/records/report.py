@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.store import SessionRecord, Store, StoreError
-from controller.workload import REST_VO2, vo2_cost
+from controller.core.workload import REST_VO2, vo2_cost
+from controller.records.store import SessionRecord, Store, StoreError
 
 EXPORT_SCHEMA = "fourbyfour.session-export/1"
 FIXED_WORKLOAD_VO2 = 15.0

@@ -13,14 +13,14 @@ import contextlib
 import logging
 from pathlib import Path
 
-from controller.config import Config
-from controller.control_socket import ControlServer
 from controller.hr import AntSource, BleSource, HeartRateSource, serial_stick_driver
+from controller.net.publisher import MqttPublisher
 from controller.protocol import SessionError
-from controller.publisher import MqttPublisher
-from controller.runtime import Runtime
-from controller.sdnotify import Notifier, watchdog_interval_s
-from controller.store import Store
+from controller.records.store import Store
+from controller.service.config import Config
+from controller.service.control_socket import ControlServer
+from controller.service.runtime import Runtime
+from controller.service.sdnotify import Notifier, watchdog_interval_s
 from controller.treadmill import Treadmill
 
 _log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ async def run_service(cfg: Config) -> None:
     watchdog_task = asyncio.create_task(_health_pings(lambda: server.rt, tm, notifier)())
     gpio_inputs = cues = None
     if cfg.gpio is not None:
-        from controller.gpio import PatientCues, SafetyInputs
+        from controller.devices.gpio import PatientCues, SafetyInputs
 
         gpio_inputs = SafetyInputs(cfg.gpio.estop_pin, cfg.gpio.key_pin)
         cues = PatientCues(cfg.gpio.buzzer_pin, cfg.gpio.led_pins)
@@ -96,7 +96,7 @@ async def run_service(cfg: Config) -> None:
     notifier.ready("waiting for staff to start a session")
     remote_task = None
     if cfg.command_secret is not None and cfg.mqtt_enabled:
-        from controller.remote import Verifier, listen
+        from controller.net.remote import Verifier, listen
 
         def handle(cmd: str, alarm: str | None) -> None:
             if cmd == "stop":

@@ -1,0 +1,1 @@
+"""What people run: the command line, the staff console, the demo, the central monitor."""

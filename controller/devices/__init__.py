@@ -1,0 +1,1 @@
+"""Hardware and its emulations: the emulated ANT stick, the firmware emulator, GPIO."""

@@ -1,0 +1,1 @@
+"""Session records: the SQLite store, exports, imports and reports."""

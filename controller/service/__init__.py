@@ -1,0 +1,1 @@
+"""The control process: runtime, configuration, the local control socket, systemd notify."""
