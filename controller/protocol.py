@@ -238,6 +238,8 @@ class Session:
         self._hr0: float | None = None
         self._unreachable_since: float | None = None
         self._unreachable_told = False
+        self._cooldown_cap: tuple[float, float] | None = None
+        """Speed and incline a cool-down may not exceed: it only ever slows (issue 13)."""
         self._pending: list[tuple[str, str, str]] = []
         self._alarms: dict[str, str] = {}
         self.peak_hr_bpm: float | None = None
@@ -370,7 +372,11 @@ class Session:
         speed_t, incline_t, target, zone = self._desired(now_s, dt, hr, speed_kmh,
                                                          incline_pct, emit)
         self._new_phase = False
+        speed_t, incline_t = self._cooldown_only_slows(speed_t, incline_t)
         self._apply_limits(speed_t, incline_t, dt)
+        if self._cooldown_cap is not None and self.run_state is RunState.RUNNING:
+            self._cooldown_cap = (min(self._cooldown_cap[0], self._speed_sp),
+                                  min(self._cooldown_cap[1], self._incline_sp))
         if self.run_state is RunState.STOPPING and self._speed_sp == 0.0:
             if self._stop_reached_s is None:
                 self._stop_reached_s = now_s
@@ -388,6 +394,25 @@ class Session:
             phase_remaining_s=remaining, hr_bpm=hr, hr_status=gate.reason,
             events=tuple(events), alarms=tuple(self._alarms),
         )
+
+    def _cooldown_only_slows(self, speed_t: float, incline_t: float) -> tuple[float, float]:
+        """A cool-down never raises speed or incline, whatever the heart rate does.
+
+        The ceiling is the set-point the cool-down began with, lowered with every running
+        tick; after a pause and resume the belt comes back to at most where it was. A
+        cool-down first entered from a standstill (skipped to while paused) may come back to
+        an easy walk.
+        """
+        spec = self.spec
+        if spec is None or spec.kind is not PhaseKind.COOLDOWN:
+            self._cooldown_cap = None
+            return speed_t, incline_t
+        if self._cooldown_cap is None:
+            if self.run_state is not RunState.RUNNING:
+                return speed_t, incline_t
+            self._cooldown_cap = (max(self._speed_sp, min(speed_t, EASY_WALK_KMH)),
+                                  self._incline_sp)
+        return min(speed_t, self._cooldown_cap[0]), min(incline_t, self._cooldown_cap[1])
 
     def _state_name(self) -> str:
         if self.run_state is RunState.RUNNING and self._hr_level:

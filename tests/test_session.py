@@ -256,3 +256,69 @@ def test_six_minute_test_runs_open_loop_at_the_chosen_pace():
 
 def test_default_plan_is_the_4x4():
     assert Session(PROFILE).plan == default_4x4()
+
+
+def _cooldown_never_rises(sps):
+    cd = [sp for sp in sps if sp.phase == "cooldown" and sp.state == "running"]
+    assert len(cd) > 200
+    for a, b in itertools.pairwise(cd):
+        assert b.speed_kmh <= a.speed_kmh + 1e-9, (b.now_s, a.speed_kmh, b.speed_kmh)
+        assert b.incline_pct <= a.incline_pct + 1e-9, (b.now_s, a.incline_pct, b.incline_pct)
+    return cd
+
+
+def test_cooldown_only_ever_slows_when_heart_rate_falls_below_its_target():
+    """Issue 13: heart rate below the cool-down target must not raise speed or incline."""
+    s = Session(PROFILE)
+
+    def hr(t: float) -> float:
+        if t < 2100:
+            return 150.0
+        return max(80.0, 150.0 - 1.5 * (t - 2100))  # well below the 60 % target (110 bpm)
+
+    sps = drive(s, hr, 2450)
+    cd = _cooldown_never_rises(sps)
+    assert cd[-1].speed_kmh < cd[0].speed_kmh  # it does slow down
+    assert sps[-1].state == "done"
+
+
+def test_cooldown_only_ever_slows_on_a_virtual_patient_who_recovers_fast():
+    from controller.sim import PatientParams, VirtualPatient, simulate
+    fast = PatientParams(seed=5, tau_slow_s=30.0, tau_off_ratio=1.0, vo2max=40.0,
+                         hrv_rms_bpm=3.0)
+    profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=9.0, max_incline_pct=15)
+    tr = simulate(VirtualPatient(fast), profile)
+    cd = [r for r in tr.rows if r.phase == "cooldown" and r.state == "running"]
+    assert len(cd) > 200
+    for a, b in itertools.pairwise(cd):
+        assert b.speed_sp_kmh <= a.speed_sp_kmh + 1e-9, b.t_s
+        assert b.incline_sp_pct <= a.incline_sp_pct + 1e-9, b.t_s
+
+
+def test_cooldown_resumed_after_a_pause_returns_at_most_to_where_it_was():
+    s = Session(PROFILE)
+    belt = Belt()
+    sps = drive(s, steady(140), 2150, belt=belt)
+    before = sps[-1]
+    assert before.phase == "cooldown"
+    s.pause()
+    drive(s, steady(100), 40, t0=2151, belt=belt)
+    s.resume()
+    after = drive(s, steady(95), 200, t0=2192, belt=belt)
+    cd = [sp for sp in after if sp.phase == "cooldown"]
+    assert max(sp.speed_kmh for sp in cd) <= before.speed_kmh + 1e-9
+    assert max(sp.incline_pct for sp in cd) <= before.incline_pct + 1e-9
+    assert max(sp.speed_kmh for sp in cd) > 0.0  # the belt does come back after the resume
+
+
+def test_cooldown_skipped_to_while_paused_comes_back_to_an_easy_walk_at_most():
+    s = Session(PROFILE)
+    belt = Belt()
+    drive(s, steady(150), 1900, belt=belt)
+    s.pause()
+    drive(s, steady(120), 30, t0=1901, belt=belt)
+    s.skip()
+    s.resume()
+    sps = drive(s, steady(80), 120, t0=1932, belt=belt)
+    assert sps[-1].phase == "cooldown"
+    assert 0.0 < max(sp.speed_kmh for sp in sps) <= 3.0 + 1e-9
