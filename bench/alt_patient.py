@@ -54,6 +54,12 @@ class AltPatient:
     hrv_rms: float
     dropout_per_h: float
     seed: int
+    artefacts_per_h: float = 10.0
+    spike_frac: float = 0.0
+    """Share of artefacts that are single spikes of 25–60 bpm rather than doubled/halved."""
+    dropout_max_s: float = 25.0
+    hrv_corr_s: float = 25.0
+    category: str = "alt"
     true_hr_bpm: float = 0.0
     _q: deque[tuple[float, float]] = field(default_factory=deque)
     _t: float = 0.0
@@ -94,7 +100,7 @@ class AltPatient:
         self._x2 += (g2 - self._x2) * (1 - math.exp(-dt_s / self.tau_fo_s))
         if p > 0.5:
             self._drift += self.drift_bpm_per_min / 60.0 * dt_s * min((p - 0.5) / 0.4, 1.5)
-        a = math.exp(-dt_s / 25.0)
+        a = math.exp(-dt_s / self.hrv_corr_s)
         self._hrv = a * self._hrv + self.hrv_rms * math.sqrt(1 - a * a) * rng.gauss(0, 1)
         hr = self.hr_rest + self._x1 + self._x2 + self._drift + self._hrv
         hr = min(max(hr, self.hr_rest - 8), self.hr_max + 2)
@@ -103,12 +109,14 @@ class AltPatient:
             self._drop -= dt_s
             return None
         if rng.random() < self.dropout_per_h * dt_s / 3600:
-            self._drop = rng.uniform(2.0, 25.0)
+            self._drop = rng.uniform(2.0, self.dropout_max_s)
             return None
         if self._art > 0:
             self._art -= dt_s
             return float(round(hr * 2 if hr < 110 else hr / 2))
-        if rng.random() < 10 * dt_s / 3600:
+        if rng.random() < self.artefacts_per_h * dt_s / 3600:
+            if self.spike_frac and rng.random() < self.spike_frac:
+                return float(round(hr + rng.choice([-1, 1]) * rng.uniform(25.0, 60.0)))
             self._art = rng.uniform(1.0, 6.0)
         return float(round(hr))
 

@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from bench.alt_patient import AltPatient, alt_cohort, alt_oracle_model, slow_belt
 from bench.baselines import DeadBandStepper, FixedPlan, GainScheduledStepper, oracle
+from bench.tail_cohort import tail_cohort
 from controller.core.control import AdaptiveController, ModelParams
 from controller.core.metrics import (
     ALLOWANCE_FIRST_S,
@@ -55,7 +56,7 @@ def run_one(args: tuple[str, object, PatientProfile, float]
             law = CONTROLLERS[name](_as_params(truth), profile)
         patient: object = truth
         belt = slow_belt()
-        category = "alt"
+        category = truth.category
     else:
         assert isinstance(truth, PatientParams)
         law = CONTROLLERS[name](truth, profile)
@@ -104,17 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", nargs="*", default=None, help="controller names to run")
     ap.add_argument("--by-category", action="store_true")
-    ap.add_argument("--cohort", choices=["main", "alt"], default="main",
+    ap.add_argument("--cohort", choices=["main", "alt", "tail"], default="main",
                     help="main: controller.sim's cohort; alt: a differently built patient "
-                    "model and a slower belt, for robustness")
+                    "model and a slower belt, for robustness; tail: the alt model in the "
+                    "hard tail of the published ranges, with a wrong HRmax in the profile")
     ap.add_argument("--dt", type=float, default=1.0, help="tick length in s (1 = 1 Hz)")
     ap.add_argument("--no-hr-rest", action="store_true",
                     help="profiles without a resting heart rate (it is optional)")
     ap.add_argument("--hrmax-error", type=float, default=0.0,
                     help="bpm added to every profile's HRmax (e.g. -10: underestimated)")
     a = ap.parse_args(argv)
-    people: list = cohort(a.patients, a.seed) if a.cohort == "main" else \
-        alt_cohort(a.patients, a.seed)
+    make = {"main": cohort, "alt": alt_cohort, "tail": tail_cohort}[a.cohort]
+    people: list = make(a.patients, a.seed)
     names = [n for n in CONTROLLERS if not a.only or any(o in n for o in a.only)]
     if a.no_hr_rest or a.hrmax_error:
         people = [(t, replace(p, hr_rest=None if a.no_hr_rest else p.hr_rest,

@@ -167,6 +167,10 @@ class AdaptiveController:
     prior_vo2max: float = 28.0
     overdrive: float = OVERDRIVE
     aggressiveness: float = 4.0
+    drift_bpm_per_min: float = 0.5
+    """Cardiac drift expected at interval intensity (the population's slow component)."""
+    hrv_z: float = 2.3
+    """The target stays this many residual SDs below the top of the zone."""
     model: ModelParams = field(init=False)
     bias_bpm: float = 0.0
     _hist: deque[tuple[float, float]] = field(default_factory=deque)
@@ -176,6 +180,7 @@ class AdaptiveController:
     _hr_rest_seen: float | None = None
     _interval_bias: float | None = None
     _last_phase: PhaseKind | None = None
+    _resid_var: float = 2.5 ** 2
 
     def __post_init__(self) -> None:
         a0 = self.hr_rest_bpm if self.hr_rest_bpm is not None else 75.0
@@ -259,9 +264,16 @@ class AdaptiveController:
         self._learn(inp, u_now)
         m = self.model
         c = self._cands[self._active]
+        in_interval = inp.phase is PhaseKind.INTERVAL
+        rho = self.drift_bpm_per_min / 60.0 if in_interval else 0.0
+        self.bias_bpm += rho * inp.dt_s
         if inp.hr_bpm is not None:
             resid = inp.hr_bpm - self._predict_now()
             self.bias_bpm += resid * min(1.0, inp.dt_s / BIAS_TIME_S)
+            if inp.phase in (PhaseKind.INTERVAL, PhaseKind.RECOVERY) and \
+                    inp.phase_elapsed_s >= 60.0:
+                w = min(1.0, inp.dt_s / 300.0)
+                self._resid_var += (min(resid * resid, 400.0) - self._resid_var) * w
         self._carry_drift(inp)
 
         # Predict the state at t + θ: inputs already sent reach the heart during the next θ s.
@@ -275,9 +287,13 @@ class AdaptiveController:
             xf, xs = _advance(xf, xs, cur_u, start - cur_t, m)
             cur_u, cur_t = u_j, start
         xf, xs = _advance(xf, xs, cur_u, inp.now_s + theta - cur_t, m)
-        k, base = m.gain_bpm_per_vo2, m.offset_bpm + self.bias_bpm
+        k, base = m.gain_bpm_per_vo2, m.offset_bpm + self.bias_bpm + rho * theta
         y_theta = base + k * (xf + xs)
         r = inp.target_bpm
+        if in_interval:
+            # Heart-rate variability is not chased, so keep its swings below the zone's top.
+            r = min(r, max(inp.zone_high_bpm - self.hrv_z * math.sqrt(self._resid_var),
+                           0.5 * (inp.zone_low_bpm + inp.target_bpm)))
         err = r - y_theta
 
         if inp.phase in (PhaseKind.INTERVAL, PhaseKind.RECOVERY):
@@ -286,6 +302,7 @@ class AdaptiveController:
             lam = m.tau_s
         h = 15.0
         y_des = r - err * math.exp(-h / lam)
+        base += rho * h  # the drift goes on while the command acts
         ef = math.exp(-h / m.tau_fast_s)
         u_ss = (r - base) / k
         u = u_ss
