@@ -38,7 +38,7 @@ from controller.core.hrmax import (
 )
 from controller.core.plan import PhaseKind, PhaseSpec, Plan, PlanError, default_4x4
 from controller.core.safety import HrGate, RateLimits, ramp
-from controller.core.workload import WALK_MAX_KMH, WorkloadPath
+from controller.core.workload import REST_VO2, WALK_MAX_KMH, WorkloadPath, vo2_cost
 
 __all__ = [
     "COMMAND_TRANSITIONS",
@@ -62,6 +62,16 @@ RELIEF_S = 60.0
 """After heart rate stayed above max, the target is lowered to 75 % HRmax for this long."""
 EASY_WALK_KMH = 3.0
 BELT_STOPPED_AFTER_S = 5.0
+POPULATION_VO2MAX = 30.0
+"""ml/kg/min: the patients' typical fitness (pooled 28.7 in severe mental illness), used only
+to judge whether a workload should have brought the heart rate into the zone."""
+HRMAX_HIGH_LAG_S = 150.0
+"""The workload is low-passed this slowly (the slowest published kinetics) before its
+expected heart rate is believed, so a patient who is merely slow to rise is not flagged."""
+HRMAX_HIGH_AFTER_S = 90.0
+"""Seconds of such evidence, summed over the session's intervals, before the event."""
+HRMAX_HIGH_MARGIN = 0.03
+"""Expected heart rate must be this far (of HRmax) above the zone's lower edge."""
 STOP_SETTLE_S = 15.0
 
 
@@ -238,6 +248,9 @@ class Session:
         self._hr0: float | None = None
         self._unreachable_since: float | None = None
         self._unreachable_told = False
+        self._load_lagged = 0.0
+        self._hrmax_high_evidence_s = 0.0
+        self._hrmax_high_told = False
         self._cooldown_cap: tuple[float, float] | None = None
         """Speed and incline a cool-down may not exceed: it only ever slows (issue 13)."""
         self._pending: list[tuple[str, str, str]] = []
@@ -529,6 +542,7 @@ class Session:
             new_phase=self._new_phase,
         ))
         self._watch_reachable(now_s, spec, zone, decision, emit)
+        self._watch_hrmax_high(dt, spec, zone, hr, speed_kmh, incline_pct, emit)
         if self._hr_level == 1:
             return self._speed_sp, self._incline_sp, target, zone
         if self._hr_level == 2:
@@ -567,6 +581,35 @@ class Session:
                  f"zone {zone[0]:.0f}–{zone[1]:.0f} bpm looks out of reach within the "
                  f"patient's caps (about {decision.reachable_bpm:.0f} bpm at most): holding "
                  "the caps, not pushing further", "warning")
+
+    def _watch_hrmax_high(self, dt: float, spec: PhaseSpec, zone: tuple[float, float],
+                          hr: float | None, speed_kmh: float, incline_pct: float,
+                          emit) -> None:  # type: ignore[no-untyped-def]
+        """Evidence that the profile's HRmax is too high: the heart stays below the zone at a
+        workload where the population model (%HRR ≈ %VO2R, typical fitness, this HRmax)
+        expects it well inside. The workload is lagged by the slowest published kinetics
+        first, so slow risers are not flagged; a fitter-than-usual patient can look the
+        same, hence "maybe"."""
+        load = vo2_cost(speed_kmh, incline_pct) - REST_VO2
+        self._load_lagged += (load - self._load_lagged) * (1.0 - math.exp(-dt / HRMAX_HIGH_LAG_S))
+        if spec.kind is not PhaseKind.INTERVAL or self._hrmax_high_told:
+            return
+        hr_max = self.profile.hr_max
+        rest = self.profile.hr_rest or self._hr0 or 75.0
+        frac = min(self._load_lagged / (POPULATION_VO2MAX - REST_VO2), 1.0)
+        expected = rest + (hr_max - rest) * frac
+        if hr is None:  # no reading is no evidence either way
+            return
+        if expected < zone[0] + HRMAX_HIGH_MARGIN * hr_max or hr >= zone[0]:
+            return
+        self._hrmax_high_evidence_s += dt
+        if self._hrmax_high_evidence_s >= HRMAX_HIGH_AFTER_S:
+            self._hrmax_high_told = True
+            emit("hrmax_maybe_high",
+                 f"heart rate stays below the zone ({zone[0]:.0f}–{zone[1]:.0f} bpm) at a "
+                 f"workload that should give about {expected:.0f} bpm with the profile's HRmax "
+                 f"of {hr_max:.0f}: HRmax is likely too high (or the patient is fitter than "
+                 "usual); please check it", "warning")
 
     def _apply_limits(self, speed_t: float, incline_t: float, dt: float) -> None:
         lim, p = self.limits, self.profile

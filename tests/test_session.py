@@ -322,3 +322,36 @@ def test_cooldown_skipped_to_while_paused_comes_back_to_an_easy_walk_at_most():
     sps = drive(s, steady(80), 120, t0=1932, belt=belt)
     assert sps[-1].phase == "cooldown"
     assert 0.0 < max(sp.speed_kmh for sp in sps) <= 3.0 + 1e-9
+
+
+def _events(trace, kind):
+    return [e for e in trace.events if e[1] == kind]
+
+
+def test_hrmax_too_high_in_the_profile_is_flagged():
+    """Issue 11: true HRmax 10 bpm below the profile's; at the caps the heart stays below the
+    zone although the workload should be plenty for that HRmax."""
+    from controller.sim import PatientParams, VirtualPatient, simulate
+    truth = PatientParams(hr_max_bpm=165, hr_rest_bpm=65, vo2max=34, cost_factor=1.0, seed=4)
+    profile = PatientProfile(hr_max=175, hr_rest=65, max_speed_kmh=5.0, max_incline_pct=10,
+                             walk_only=True)
+    tr = simulate(VirtualPatient(truth), profile)
+    flagged = _events(tr, "hrmax_maybe_high")
+    assert len(flagged) == 1
+    assert "HRmax is likely too high" in flagged[0][2] and "175" in flagged[0][2]
+    # The same patient with the right HRmax reaches the zone: nothing to flag.
+    right = PatientProfile(hr_max=165, hr_rest=65, max_speed_kmh=5.0, max_incline_pct=10,
+                           walk_only=True)
+    assert not _events(simulate(VirtualPatient(truth), right), "hrmax_maybe_high")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_slow_riser_with_the_right_hrmax_is_not_flagged(seed):
+    from controller.sim import PatientParams, VirtualPatient, simulate
+    slow = PatientParams(tau_slow_s=140, tau_off_ratio=1.1, dead_time_s=15, vo2max=30,
+                         hrv_rms_bpm=4.0, drift_bpm_per_min=0.5, seed=seed)
+    profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=8.0, max_incline_pct=15)
+    tr = simulate(VirtualPatient(slow), profile)
+    assert not _events(tr, "hrmax_maybe_high")
+    iv = [r for r in tr.rows if r.phase == "interval" and r.interval == 1]
+    assert iv[60].hr_true_bpm < 0.85 * 183  # it really is slow to rise
