@@ -1,6 +1,6 @@
 """Closed-loop benchmark: our controller against today's products and an oracle.
 
-    python -m bench.closed_loop [--patients 240] [--seed 2026] [--jobs 2]
+    python -m bench.closed_loop [--patients 240] [--seed 2026] [--jobs 2] [--cohort main|alt|tail]
 
 Every controller drives the same seeded cohort (``controller.sim.cohort``) through the
 clinic 4x4 inside the same ``Session``; the table scores the four intervals of every
