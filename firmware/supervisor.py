@@ -240,9 +240,12 @@ class Supervisor:
         self._last_tick_ms = now_ms
         self.inputs = inp
 
-        # Belt speed from the tach period (a pulse older than 1.2 s means standstill).
-        if inp.tach_period_us > 0 and inp.tach_age_ms < 1200:
-            self.measured_centi_kmh = int(cfg.belt_m_per_pulse / (inp.tach_period_us * 1e-6)
+        # Belt speed from the tach period (a pulse older than 1.2 s means standstill). While
+        # the next pulse is late the belt is slower than one pulse per age: a slowing belt
+        # must not keep reading its last period (that would look faster than commanded).
+        if inp.tach_period_us > 0 and 0 <= inp.tach_age_ms < 1200:
+            period_us = max(inp.tach_period_us, inp.tach_age_ms * 1000)
+            self.measured_centi_kmh = int(cfg.belt_m_per_pulse / (period_us * 1e-6)
                                           * 3.6 * 100)
         else:
             self.measured_centi_kmh = 0

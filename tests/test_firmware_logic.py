@@ -14,7 +14,7 @@ sys.path.insert(0, str(FW))
 sys.path.insert(0, str(FW / "tests"))
 
 CASES = []
-for _name in ("test_codec", "test_supervisor"):
+for _name in ("test_codec", "test_supervisor", "test_hal"):
     _mod = importlib.import_module(_name)
     CASES += [pytest.param(getattr(_mod, a), id=f"{_name}.{a}")
               for a in sorted(dir(_mod)) if a.startswith("test_")]
