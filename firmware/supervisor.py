@@ -16,7 +16,8 @@ the host does. Run states (``linkcodec.S_*``)::
 Nothing else changes the state, so nothing restarts the belt: after a stop or a fault the host
 must ARM and START again, and after a fault a person must first press the local reset.
 
-Checks run on every control tick (``tick``), in this order: e-stop, safety key, host silence
+Checks run on every control tick (``tick``), in this order: e-stop, safety key (both open
+the relay at once in every state, a host-silence ramp included), host silence
 (500 ms → controlled ramp to 0 and a latched fault), belt faster than commanded for 300 ms
 (relay opened), commanded but no tach pulses for 2 s, incline driven but no pulses for 2 s.
 ``tick_ok`` is True only after a tick ran every check: the hardware watchdog is fed on that
@@ -79,6 +80,11 @@ SAFE = Outputs()
 
 HARD_FAULTS = (lc.F_ESTOP, lc.F_KEY, lc.F_OVERSPEED, lc.F_NO_TACH)
 """Faults that open the motor relay at once; the others ramp the belt down first."""
+
+FAULT_RANK = (lc.F_NONE, lc.F_BOOT, lc.F_WATCHDOG, lc.F_HOST_SILENT, lc.F_INCLINE,
+              lc.F_NO_TACH, lc.F_OVERSPEED, lc.F_KEY, lc.F_ESTOP)
+"""Weakest to strongest. A latched fault is replaced by a stronger one (an e-stop during a
+host-silence ramp opens the relay and is what the board reports), never by a weaker one."""
 
 
 def duty_for(cal, centi_kmh):
@@ -226,7 +232,7 @@ class Supervisor:
     # -- the control tick -------------------------------------------------------------------
 
     def _latch(self, fault):
-        if self.state != lc.S_FAULT:
+        if self.state != lc.S_FAULT or FAULT_RANK.index(fault) > FAULT_RANK.index(self.fault):
             self.state = lc.S_FAULT
             self.fault = fault
             self.target_centi_kmh = 0
@@ -271,7 +277,6 @@ class Supervisor:
                 self._over_since = now_ms
             if now_ms - self._over_since >= cfg.overspeed_ms:
                 self._latch(lc.F_OVERSPEED)
-                self.fault = lc.F_OVERSPEED
         else:
             self._over_since = None
         # 5. Commanded to move but no tach pulses (counted from when motion was commanded).
@@ -327,6 +332,9 @@ class Supervisor:
             self.relay_on = True  # ramping down under control after host silence
         else:
             self.relay_on = False
+        if not (inp.estop_healthy and inp.key_present):
+            self.relay_on = False  # whatever the state: the stop chain wins
+            self.incline_dir = 0
         duty = duty_for(cfg.calibration, self.ramped_centi_kmh) if self.relay_on else 0.0
         self.tick_ok = True
         return Outputs(min(duty, cfg.max_duty_pct), self.relay_on, self.incline_dir)

@@ -245,3 +245,54 @@ def test_status_frame_reports_flags():
     assert st[6] & lc.FLAG_RELAY_ON and st[6] & lc.FLAG_KEY_PRESENT
     assert st[6] & lc.FLAG_INCLINE_HOMED and not st[6] & lc.FLAG_RESET_NEEDED
     assert abs(st[3] - 300) < 20
+
+
+def test_estop_or_key_during_the_host_silence_ramp_opens_the_relay_at_once():
+    for attr, fault in (("estop_healthy", lc.F_ESTOP), ("key_present", lc.F_KEY)):
+        r = Rig().running(3.0)
+        assert r.send(lc.T_SET, sp(8)) == lc.R_SUCCESS
+        r.run(12000)
+        r.host_alive = False
+        r.run(1000)
+        assert r.sup.fault == lc.F_HOST_SILENT and r.outputs.relay_on  # ramping down
+        setattr(r.board, attr, False)
+        r.run(20)
+        assert not r.outputs.relay_on and r.outputs.duty_pct == 0.0
+        assert r.sup.fault == fault, lc.FAULT_NAMES[r.sup.fault]
+        assert lc.unpack_status(r.sup.status_frame().payload)[1] == fault
+
+
+def test_estop_and_key_open_the_relay_in_every_state_and_the_strongest_cause_is_reported():
+    r = Rig()
+    r.run(200)
+    r.board.key_present = False
+    r.run(20)
+    assert r.sup.fault == lc.F_KEY  # stronger than the boot fault
+    r.board.estop_healthy = False
+    r.run(20)
+    assert r.sup.fault == lc.F_ESTOP  # stronger than the key
+    r.board.key_present = True
+    r.run(200)
+    assert r.sup.fault == lc.F_ESTOP  # a weaker cause never replaces it
+    r = Rig().running(3.0)
+    r.board.runaway_kmh = 6.0
+    r.host_alive = False
+    r.run(3000)
+    assert r.sup.fault == lc.F_OVERSPEED and not r.outputs.relay_on  # runaway beats silence
+    for state in ("idle", "armed", "stopping"):
+        r = Rig()
+        r.run(200)
+        r.reset_press()
+        if state != "idle":
+            r.send(lc.T_ARM)
+            r.run(8000)
+        if state == "stopping":
+            r.send(lc.T_START, sp(3))
+            r.run(6000)
+            r.send(lc.T_STOP)
+            r.run(200)
+        assert lc.STATE_NAMES[r.sup.state] == state
+        r.board.estop_healthy = False
+        r.run(20)
+        assert r.sup.fault == lc.F_ESTOP and not r.outputs.relay_on
+        assert r.outputs.duty_pct == 0.0 and r.outputs.incline_dir == 0
