@@ -38,6 +38,7 @@ class Config:
         self.accel_centi_kmh_per_s = 50  # 0.5 km/h per s
         self.decel_centi_kmh_per_s = 100  # 1.0 km/h per s (controlled stop)
         self.host_timeout_ms = 500
+        self.retransmit_window_ms = 1000  # a repeat of the last command within this is a copy
         self.overspeed_margin_centi_kmh = 100
         self.overspeed_ms = 300
         self.no_tach_ms = 2000
@@ -125,7 +126,7 @@ class Supervisor:
         self._stopped_since = None
         self._tx_seq = 0
         self._rx_seq = 0
-        self._last_cmd = None  # (type, seq, result) for duplicate detection
+        self._last_cmd = None  # (type, seq, payload, result, at_ms): duplicate detection
         self.inputs = Inputs()
 
     # -- frames from the host ---------------------------------------------------------------
@@ -140,12 +141,17 @@ class Supervisor:
         self._rx_seq = frame.seq
         if frame.type == lc.T_HEARTBEAT:
             return []
+        # Heartbeats and commands share the host's 8-bit counter, so a number comes round
+        # again every 256 frames (25.6 s at 10 Hz, sooner in a burst): only the same number
+        # *and* the same bytes within a short window is a retransmission.
         last = self._last_cmd
-        if last is not None and last[0] == frame.type and last[1] == frame.seq:
-            code = last[2]  # a retransmission: answer again, do not act again
+        if last is not None and last[0] == frame.type and last[1] == frame.seq and \
+                last[2] == frame.payload and \
+                now_ms - last[4] <= self.cfg.retransmit_window_ms:
+            code = last[3]  # a retransmission: answer again, do not act again
         else:
             code = self._command(frame)
-            self._last_cmd = (frame.type, frame.seq, code)
+            self._last_cmd = (frame.type, frame.seq, bytes(frame.payload), code, now_ms)
         return [self._frame(lc.T_RESULT, lc.pack_result(frame.type, frame.seq, code))]
 
     def _command(self, frame):

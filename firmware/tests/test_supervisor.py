@@ -296,3 +296,15 @@ def test_estop_and_key_open_the_relay_in_every_state_and_the_strongest_cause_is_
         r.run(20)
         assert r.sup.fault == lc.F_ESTOP and not r.outputs.relay_on
         assert r.outputs.duty_pct == 0.0 and r.outputs.incline_dir == 0
+
+
+def test_only_a_true_retransmission_is_a_duplicate():
+    r = Rig().running(3.0)
+    assert r.send(lc.T_SET, sp(3.0), seq=7) == lc.R_SUCCESS
+    assert r.send(lc.T_SET, sp(1.5), seq=7) == lc.R_SUCCESS  # same number, other bytes
+    assert r.sup.target_centi_kmh == 150
+    r.run(500)
+    assert r.send(lc.T_SET, sp(1.5), seq=7) == lc.R_SUCCESS  # a true copy: not acted on again
+    r.board.key_present = False
+    r.run(1000)
+    assert r.send(lc.T_SET, sp(1.5), seq=7) == lc.R_NOT_PERMITTED  # window over: a new request
