@@ -8,7 +8,7 @@ The supervisor owns the belt. The host only *asks*; every request is checked her
 the host does. Run states (``linkcodec.S_*``)::
 
     FAULT ──local reset, belt stopped, host clear, key in, e-stop healthy──▶ IDLE
-    IDLE ──ARM──▶ ARMED (relay on; incline homed if it was not)
+    IDLE ──ARM──▶ ARMED (relay on; the incline is homed first: START waits for it)
     ARMED ──START speed ≤ start cap──▶ RUNNING ──SET──▶ RUNNING
     ARMED/RUNNING ──STOP──▶ STOPPING ──belt at 0──▶ IDLE (relay off)
     any ──fault──▶ FAULT (latched)
@@ -44,6 +44,8 @@ class Config:
         self.no_tach_ms = 2000
         self.incline_timeout_ms = 2000
         self.homing_quiet_ms = 1200
+        self.homing_timeout_ms = 45000  # full travel (54 pulses at 1.8/s) is 30 s
+        self.incline_dwell_ms = 800  # motor off and no pulse this long before reversing
         self.incline_pulses_per_pct = 3.6  # 54 pulses over 15 %
         self.belt_m_per_pulse = 0.25
         self.max_duty_pct = 85.0
@@ -122,6 +124,10 @@ class Supervisor:
         self._over_since = None
         self._moving_since = None
         self._move_dir = -1  # the incline coasts in the direction it last moved
+        self._incline_off_ms = now_ms  # when the incline drive was last switched off
+        self._drive_since_ms = now_ms
+        self._homing_since_ms = now_ms
+        self.incline_resyncs = 0  # end-stop re-synchronisations (a count was one off)
         self._reset_was = False
         self._stopped_since = None
         self._tx_seq = 0
@@ -167,7 +173,7 @@ class Supervisor:
                 self.state = lc.S_ARMED
                 if not self.homed:
                     self.homing = True
-                    self._pulse_seen_ms = self._last_tick_ms
+                    self._homing_since_ms = self._last_tick_ms
                 return lc.R_SUCCESS
             return lc.R_SUCCESS if st in (lc.S_ARMED, lc.S_RUNNING) else lc.R_NOT_PERMITTED
         if t == lc.T_DISARM:
@@ -293,10 +299,7 @@ class Supervisor:
                 self._latch(lc.F_NO_TACH)
         else:
             self._moving_since = None
-        # 6. Incline driven but not moving.
-        if self.incline_dir and not self.homing and \
-                now_ms - self._pulse_seen_ms >= cfg.incline_timeout_ms:
-            self._latch(lc.F_INCLINE)
+        # 6. Incline driven but not moving, or homing that never ends: in _incline().
 
         # Speed ramp (limits hold whatever was asked).
         target = self.target_centi_kmh if self.state == lc.S_RUNNING else 0
@@ -319,6 +322,7 @@ class Supervisor:
 
         if self.state == lc.S_STOPPING and stopped:
             self.state = lc.S_IDLE
+            self.homed = False  # counts drift: every run starts from a fresh homing
         self._incline(now_ms)
         if self.state == lc.S_FAULT:
             self.incline_dir = 0
@@ -331,6 +335,7 @@ class Supervisor:
                 and inp.estop_healthy and inp.key_present:
             self.state = lc.S_IDLE
             self.fault = lc.F_NONE
+            self.homed = False
 
         if self.state in (lc.S_ARMED, lc.S_RUNNING, lc.S_STOPPING):
             self.relay_on = True
@@ -345,28 +350,63 @@ class Supervisor:
         self.tick_ok = True
         return Outputs(min(duty, cfg.max_duty_pct), self.relay_on, self.incline_dir)
 
+    def _steer(self, want, now_ms):
+        """Drive the incline motor in direction ``want`` (0: off). Pulses are counted in the
+        direction the motor last moved; it coasts on after the drive stops, so a reversal
+        waits until it was off and no pulse came for ``incline_dwell_ms`` — a coasting pulse
+        counted the wrong way would leave the count two short."""
+        if want == self.incline_dir:
+            return
+        if self.incline_dir:
+            self.incline_dir = 0
+            self._incline_off_ms = now_ms
+        if want == 0:
+            return
+        if want != self._move_dir and \
+                now_ms - max(self._incline_off_ms, self._pulse_seen_ms) < \
+                self.cfg.incline_dwell_ms:
+            return  # dwell: let it coast to a stand
+        self.incline_dir = want
+        self._move_dir = want
+        self._drive_since_ms = now_ms
+
     def _incline(self, now_ms):
         cfg = self.cfg
+        if self.state == lc.S_FAULT:
+            self._steer(0, now_ms)
+            return
+        quiet_ms = now_ms - max(self._pulse_seen_ms, self._drive_since_ms)
         if self.homing:
-            if self.incline_dir != -1:
-                self.incline_dir = -1
-                self._move_dir = -1
-                self._pulse_seen_ms = now_ms
-            elif now_ms - self._pulse_seen_ms >= cfg.homing_quiet_ms:
-                self.incline_dir = 0
+            # Down to the bottom end stop until the pulses stop; a sensor that never goes
+            # quiet (chatter, a slipping magnet) must not keep the motor running for ever.
+            if now_ms - self._homing_since_ms >= cfg.homing_timeout_ms:
+                self._latch(lc.F_INCLINE)
+                self._steer(0, now_ms)
+            elif self.incline_dir != -1:
+                self._steer(-1, now_ms)
+            elif quiet_ms >= cfg.homing_quiet_ms:
+                self._steer(0, now_ms)
                 self.incline_pos_pulses = 0
                 self.homed = True
                 self.homing = False
                 self.target_incline_deci = 0
             return
         if self.state not in (lc.S_RUNNING, lc.S_ARMED, lc.S_STOPPING) or not self.homed:
-            self.incline_dir = 0
+            self._steer(0, now_ms)
             return
-        goal = self.target_incline_deci * cfg.incline_pulses_per_pct / 10.0
+        top = int(cfg.max_incline_deci_pct * cfg.incline_pulses_per_pct / 10.0 + 0.5)
+        goal = int(self.target_incline_deci * cfg.incline_pulses_per_pct / 10.0 + 0.5)
+        if self.incline_dir and quiet_ms >= cfg.incline_timeout_ms:
+            end = top if self.incline_dir > 0 else 0
+            if goal == end and abs(self.incline_pos_pulses - end) <= 1:
+                # Against the end stop it was driven to, one pulse from it: that is the end
+                # (a pulse point lies half a pulse inside each stop). Re-synchronise there.
+                self.incline_pos_pulses = end
+                self.incline_resyncs += 1
+                self._steer(0, now_ms)
+                return
+            self._latch(lc.F_INCLINE)  # driven but not moving: jammed or sensor lost
+            self._steer(0, now_ms)
+            return
         err = goal - self.incline_pos_pulses
-        new_dir = 1 if err >= 0.5 else (-1 if err <= -0.5 else 0)
-        if new_dir != self.incline_dir:
-            self._pulse_seen_ms = now_ms
-        self.incline_dir = new_dir
-        if new_dir:
-            self._move_dir = new_dir
+        self._steer(1 if err > 0 else (-1 if err < 0 else 0), now_ms)

@@ -2,7 +2,7 @@
 port's wrap only after 2**62). Run under MicroPython and CPython."""
 
 import linkcodec as lc
-from hal import PIN_ESTOP, PIN_KEY, PIN_RELAY, PIN_RESET, PIN_TACH, PicoHal
+from hal import PIN_ESTOP, PIN_INCLINE_PULSE, PIN_KEY, PIN_RELAY, PIN_RESET, PIN_TACH, PicoHal
 from pulses import EdgeInput
 from simboard import speed_for_duty
 from simpico import TICKS_PERIOD, Machine, PicoClock
@@ -161,3 +161,15 @@ def test_watchdog_is_fed_by_ticks_and_not_started_in_maintenance():
     hal = PicoHal(m, m.clock, watchdog=False)
     hal.feed_watchdog()
     assert m.wdt is None
+
+
+def test_incline_pulses_are_debounced_in_the_irq():
+    rig = PicoRig(TICKS_PERIOD - 1000)
+    pin = rig.m.pins[PIN_INCLINE_PULSE]
+    for _ in range(5):
+        for _bounce in range(4):  # one pulse, three bounces within 3 ms
+            pin.fire()
+            rig.clock.advance_us(1000)
+        rig.clock.advance_us(550000)  # 1.8 pulses per second
+        rig.hal.read_inputs(0)
+    assert rig.hal.read_inputs(0).incline_pulses == 5

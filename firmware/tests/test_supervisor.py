@@ -206,6 +206,10 @@ def test_stop_then_no_restart_without_arm():
     assert r.send(lc.T_SET, sp(3)) == lc.R_NOT_PERMITTED
     assert r.send(lc.T_START, sp(2)) == lc.R_NOT_PERMITTED
     assert r.send(lc.T_ARM) == lc.R_SUCCESS
+    assert r.sup.homing  # every run starts from a fresh homing
+    assert r.send(lc.T_START, sp(2)) == lc.R_NOT_PERMITTED
+    r.run(5000)
+    assert r.sup.homed
     assert r.send(lc.T_START, sp(2)) == lc.R_SUCCESS
 
 
@@ -308,3 +312,88 @@ def test_only_a_true_retransmission_is_a_duplicate():
     r.board.key_present = False
     r.run(1000)
     assert r.send(lc.T_SET, sp(1.5), seq=7) == lc.R_NOT_PERMITTED  # window over: a new request
+
+
+class Xorshift:
+    def __init__(self, seed):
+        self.x = seed
+
+    def __call__(self):
+        x = self.x
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        self.x = x
+        return x / 4294967296.0
+
+
+def test_a_thousand_random_incline_setpoints_with_reversals_at_both_ends_and_no_fault():
+    r = Rig().running(3.0)
+    rnd = Xorshift(2026)
+    cap = r.sup.cfg.max_incline_deci_pct
+    checked = 0
+    for i in range(1000):
+        end = cap if (i // 2) % 2 == 0 else 0  # pairs: out to an end, then back from it
+        if i % 2 == 0:
+            deci = end
+        else:
+            away = 5 + int(rnd() * 40)  # 0.5–4.5 % back from the end: a reversal near it
+            deci = end - away if end else away
+        if rnd() < 0.15:
+            deci = int(rnd() * (cap + 1))  # now and then anywhere
+        assert r.send(lc.T_SET, lc.pack_setpoint(300, deci)) == lc.R_SUCCESS
+        hold_ms = 20 * int(10 + rnd() * 200)  # 0.2–4.2 s: many reversals mid-travel
+        r.run(hold_ms)
+        assert r.sup.state == lc.S_RUNNING, "set-point %d (%d): fault %s" % (
+            i, deci, lc.FAULT_NAMES[r.sup.fault])
+        if i % 50 == 49:  # let it arrive, then the count must be the truth
+            r.run(35000)
+            assert r.sup.state == lc.S_RUNNING, lc.FAULT_NAMES[r.sup.fault]
+            assert r.sup.incline_pos_pulses == r.board.incline_true_count, (
+                i, r.sup.incline_pos_pulses, r.board.incline_pos)
+            assert abs(r.board.incline_pct * 10 - deci) <= 3, (deci, r.board.incline_pct)
+            checked += 1
+    assert checked == 20
+    assert r.sup.incline_resyncs == 0  # the count was right, not re-synchronised at a stop
+    assert r.board.incline_edges.bounces > 1000  # the sensor bounced all along
+
+
+def test_incline_is_rehomed_after_every_stop_and_homing_has_a_timeout():
+    r = Rig().running(3.0)
+    assert r.send(lc.T_SET, sp(3, 6)) == lc.R_SUCCESS
+    r.run(20000)
+    assert r.send(lc.T_STOP) == lc.R_SUCCESS
+    r.run(6000)
+    assert r.sup.state == lc.S_IDLE and not r.sup.homed
+    r.board.incline_pos += 1.0  # the count drifted a pulse while it stood (a knock, a slip)
+    assert r.send(lc.T_ARM) == lc.R_SUCCESS
+    r.run(30000)
+    assert r.sup.homed and r.board.incline_pos == 0.0 and r.sup.incline_pos_pulses == 0
+    r = Rig()
+    r.run(200)
+    r.reset_press()
+    r.board.incline_chatter = True  # the position sensor never goes quiet
+    assert r.send(lc.T_ARM) == lc.R_SUCCESS
+    r.run(44000)
+    assert r.sup.homing and r.sup.state == lc.S_ARMED
+    r.run(2000)
+    assert r.sup.state == lc.S_FAULT and r.sup.fault == lc.F_INCLINE
+    assert r.outputs.incline_dir == 0 and not r.sup.homing
+
+
+def test_a_reversal_waits_for_the_coasting_motor():
+    r = Rig().running(3.0)
+    assert r.send(lc.T_SET, sp(3, 10)) == lc.R_SUCCESS
+    r.run(6000)
+    assert r.outputs.incline_dir == 1
+    assert r.send(lc.T_SET, sp(3, 0)) == lc.R_SUCCESS
+    r.run(20)
+    assert r.outputs.incline_dir == 0 and r.board.incline_v > 0  # off first; still coasting
+    off_ms = r.now
+    while r.outputs.incline_dir == 0:
+        still = r.board.incline_v == 0
+        r.run(20)
+        assert r.now - off_ms < 3000
+    assert still and r.now - off_ms >= r.sup.cfg.incline_dwell_ms  # then down, once it stood
+    r.run(30000)
+    assert r.sup.incline_pos_pulses == r.board.incline_true_count == 0
