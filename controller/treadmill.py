@@ -115,6 +115,7 @@ class Treadmill:
         self._last_rx_s = 0.0
         self._closing = False
         self._status_changed = asyncio.Event()
+        self._armed_s = -math.inf
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -299,6 +300,7 @@ class Treadmill:
     async def arm(self) -> None:
         """Energise the motor relay (and home the incline the first time)."""
         await self._command("arm", lc.T_ARM)
+        self._armed_s = self._clock()
 
     async def disarm(self) -> None:
         await self._command("disarm", lc.T_DISARM)
@@ -309,7 +311,9 @@ class Treadmill:
         refuses START until it is done, so this waits for the homed flag."""
         payload = self._check(speed_kmh, incline_pct)
         st = self.status
-        if st is not None and not st.incline_homed and st.state in ("idle", "armed"):
+        just_armed = self._clock() - self._armed_s < 1.0  # the status may predate the ARM
+        if st is not None and not st.incline_homed and \
+                (st.state == "armed" or (st.state == "idle" and just_armed)):
             with contextlib.suppress(TimeoutError):
                 await self.wait_status(lambda s: s.incline_homed or
                                        s.state not in ("idle", "armed"), HOMING_TIMEOUT_S)
