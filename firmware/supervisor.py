@@ -27,6 +27,8 @@ limits apply whatever the host asks.
 
 import linkcodec as lc
 
+FIRMWARE_VERSION = (1, 1)  # major, minor: sent in HELLO
+
 
 class Config:
     """Per-treadmill settings. Units are in the names (centi = 0.01, deci = 0.1)."""
@@ -107,6 +109,7 @@ class Supervisor:
         self.cfg = config or Config()
         self.state = lc.S_FAULT
         self.fault = boot_fault
+        self.boot_fault = boot_fault
         self.target_centi_kmh = 0
         self.ramped_centi_kmh = 0.0
         self.target_incline_deci = 0
@@ -142,11 +145,18 @@ class Supervisor:
             now_ms - self.last_host_ms < self.cfg.host_timeout_ms
 
     def on_frame(self, frame, now_ms):
-        """Handle one decoded frame; returns the reply frames (a result for commands)."""
+        """Handle one decoded frame; returns the reply frames (a result for commands).
+
+        HELLO goes to a host that just appeared — the first frame after boot or after a
+        silence — and on request: sent at boot it would reach nobody (the Pi opens the port
+        later)."""
+        replies = [] if self.host_clear(now_ms) else [self.hello_frame()]
         self.last_host_ms = now_ms
         self._rx_seq = frame.seq
         if frame.type == lc.T_HEARTBEAT:
-            return []
+            return replies
+        if frame.type == lc.T_HELLO_REQUEST:
+            return replies or [self.hello_frame()]
         # Heartbeats and commands share the host's 8-bit counter, so a number comes round
         # again every 256 frames (25.6 s at 10 Hz, sooner in a burst): only the same number
         # *and* the same bytes within a short window is a retransmission.
@@ -158,7 +168,16 @@ class Supervisor:
         else:
             code = self._command(frame)
             self._last_cmd = (frame.type, frame.seq, bytes(frame.payload), code, now_ms)
-        return [self._frame(lc.T_RESULT, lc.pack_result(frame.type, frame.seq, code))]
+        replies.append(self._frame(lc.T_RESULT, lc.pack_result(frame.type, frame.seq, code)))
+        return replies
+
+    def on_too_long(self, ftype, seq):
+        """An intact frame the decoder refused for its payload length: a command is answered
+        "invalid parameter" and not acted on. It does not count as host activity."""
+        if ftype in lc.COMMAND_PAYLOAD_LEN and ftype != lc.T_HEARTBEAT:
+            return [self._frame(lc.T_RESULT,
+                                lc.pack_result(ftype, seq, lc.R_INVALID_PARAMETER))]
+        return []
 
     def _command(self, frame):
         t = frame.type
@@ -219,7 +238,8 @@ class Supervisor:
         return lc.Frame(ftype, self._tx_seq, self._rx_seq, payload)
 
     def hello_frame(self):
-        return self._frame(lc.T_HELLO, bytes([1, 0, self.fault]))
+        return self._frame(lc.T_HELLO, bytes([FIRMWARE_VERSION[0], FIRMWARE_VERSION[1],
+                                              self.boot_fault]))
 
     def status_frame(self):
         flags = 0

@@ -171,3 +171,67 @@ def test_same_bytes_after_the_retransmission_window_are_a_new_command():
             assert host.last_seq == s
         finally:
             host.close()
+
+
+def test_hello_reaches_a_host_that_opens_the_port_after_boot_and_on_request():
+    with Emulator() as emu:
+        time.sleep(1.0)  # the board booted a second ago; the Pi opens the port now
+        host = SpecHost(emu.link)
+        try:
+            assert host.pump(1.0, lambda h: h.hellos), "no HELLO after the first host frame"
+            major, minor, boot_fault = host.hellos[0]
+            assert (major, minor, boot_fault) == (1, 1, 1)  # boot fault 1: a power-on boot
+            host.hellos.clear()
+            host.pump(0.5)
+            assert host.hellos == []  # once, not on every frame
+            host.send(HELLO_REQUEST)
+            assert host.pump(1.0, lambda h: h.hellos)
+        finally:
+            host.close()
+
+
+def test_an_over_long_payload_gets_a_clear_invalid_parameter():
+    with Emulator() as emu:
+        host = SpecHost(emu.link)
+        try:
+            host.pump(0.3)
+            for n in (33, 35):  # PROTOCOL.md: payloads are at most 32 bytes
+                assert host.command(ARM, bytes([1]) * n) == INVALID
+            assert host.command(SET, setpoint(1.0)) == NOT_PERMITTED  # the link is fine
+            assert emu.sup.state == 0  # still in its boot fault: nothing was acted on
+            # Over-long frames are not valid frames: they do not keep the link alive, so the
+            # local reset (which needs the host present) does nothing while only they come.
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                host.send(HEARTBEAT, bytes([1]) * 33)
+                host.receive()
+                time.sleep(0.05)
+            emu.board.reset_pressed = True
+            time.sleep(0.1)
+            emu.board.reset_pressed = False
+            time.sleep(0.1)
+            assert emu.sup.state == 0 and emu.sup.fault == 1  # still latched: host silent
+            host.pump(0.3)
+            emu.press_reset()
+            assert host.pump(1.0, lambda h: h.status[0] == 1)  # idle: a real host is there
+        finally:
+            host.close()
+
+
+def test_the_host_client_reports_hello():
+    import asyncio
+
+    from controller.treadmill import Treadmill
+
+    async def main():
+        async with Treadmill(emu.link) as tm:
+            async with asyncio.timeout(2):
+                while True:
+                    e = await tm.events.get()
+                    if e.kind == "hello":
+                        return e
+
+    with Emulator() as emu:
+        time.sleep(0.5)
+        event = asyncio.run(main())
+        assert "firmware 1.1 started (boot)" in event.message

@@ -1,6 +1,7 @@
 """Supervisor tests with the simulated board; run under MicroPython and CPython."""
 
 import linkcodec as lc
+from app import Firmware
 from simboard import SimBoard
 from supervisor import Config, Supervisor, duty_for
 
@@ -21,9 +22,12 @@ class Rig:
             self.seq = (self.seq + 1) & 0xFF
             seq = self.seq
         replies = self.sup.on_frame(lc.Frame(ftype, seq, 0, payload), self.now)
+        results = [f for f in replies if f.type == lc.T_RESULT]
         if ftype == lc.T_HEARTBEAT:
+            assert not results
             return None
-        return lc.unpack_result(replies[0].payload)[2]
+        assert len(results) == 1
+        return lc.unpack_result(results[0].payload)[2]
 
     def run(self, ms):
         end = self.now + ms
@@ -397,3 +401,43 @@ def test_a_reversal_waits_for_the_coasting_motor():
     assert still and r.now - off_ms >= r.sup.cfg.incline_dwell_ms  # then down, once it stood
     r.run(30000)
     assert r.sup.incline_pos_pulses == r.board.incline_true_count == 0
+
+
+def test_hello_goes_to_a_host_that_appears_and_on_request():
+    sup = Supervisor(Config(), lc.F_WATCHDOG, 0)
+    first = sup.on_frame(lc.Frame(lc.T_HEARTBEAT, 1, 0), 5000)  # the Pi opened the port late
+    assert [f.type for f in first] == [lc.T_HELLO]
+    assert lc.unpack_result(first[0].payload) == (1, 1, lc.F_WATCHDOG)  # version 1.1, cause
+    assert sup.on_frame(lc.Frame(lc.T_HEARTBEAT, 2, 0), 5100) == []  # once, not every frame
+    asked = sup.on_frame(lc.Frame(lc.T_HELLO_REQUEST, 3, 0), 5200)
+    assert [f.type for f in asked] == [lc.T_HELLO]
+    back = sup.on_frame(lc.Frame(lc.T_ARM, 4, 0), 9000)  # the host was silent: it restarted
+    assert [f.type for f in back] == [lc.T_HELLO, lc.T_RESULT]
+
+
+class _Port:
+    def __init__(self):
+        self.rx = b""
+        self.tx = bytearray()
+
+    def read_available(self):
+        data, self.rx = self.rx, b""
+        return data or None
+
+    def write(self, data):
+        self.tx.extend(data)
+
+
+def test_an_over_long_payload_is_answered_invalid_parameter_and_not_acted_on():
+    port = _Port()
+    fw = Firmware(SimBoard(), port, lc.F_BOOT, 0)
+    assert bytes(port.tx) == b""  # no HELLO into the void at boot
+    for n in (33, 34, 35):
+        body = bytes([lc.VERSION, lc.T_ARM, n, 0, n]) + bytes(range(1, n + 1))
+        body += bytes([lc.crc16(body) >> 8, lc.crc16(body) & 0xFF])
+        port.rx = b"\x00" + lc.cobs_encode(body) + b"\x00"
+        fw.poll(n * 10)
+    replies = lc.Decoder().feed(bytes(port.tx))
+    results = [lc.unpack_result(f.payload) for f in replies if f.type == lc.T_RESULT]
+    assert results == [(lc.T_ARM, n, lc.R_INVALID_PARAMETER) for n in (33, 34, 35)]
+    assert fw.decoder.oversize == 3 and fw.sup.last_host_ms is None
