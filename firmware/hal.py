@@ -28,11 +28,11 @@ class PicoHal:
     (``machine_mod``, ``ticks``: the ``machine`` and ``time`` modules on the Pico) so the
     same code runs on a PC against ``simpico`` — a clock that wraps as the RP2040's does.
 
-        hal = PicoHal()                 # on the Pico
-        hal = PicoHal(sim_machine, sim_clock, watchdog=False)   # in a test
+        hal = PicoHal()                 # on the Pico (main.py starts the watchdog later)
+        hal = PicoHal(sim_machine, sim_clock, watchdog=True)    # in a test
     """
 
-    def __init__(self, machine_mod=None, ticks=None, watchdog=True):
+    def __init__(self, machine_mod=None, ticks=None, watchdog=False):
         if machine_mod is None:
             import machine as machine_mod
         if ticks is None:
@@ -49,13 +49,26 @@ class PicoHal:
         self._reset = machine.Pin(PIN_RESET, machine.Pin.IN, machine.Pin.PULL_UP)
         self._tach = machine.Pin(PIN_TACH, machine.Pin.IN, machine.Pin.PULL_UP)
         self._inc = machine.Pin(PIN_INCLINE_PULSE, machine.Pin.IN, machine.Pin.PULL_UP)
+        self._maint = machine.Pin(PIN_MAINTENANCE, machine.Pin.IN, machine.Pin.PULL_UP)
         # Measure the tach's period, not counts per second (7–8 pulses/s at a walk).
         self._tach_in = EdgeInput(ticks.ticks_diff, TACH_DEBOUNCE_US)
         self._inc_in = EdgeInput(ticks.ticks_diff, INCLINE_DEBOUNCE_US)
         self._tach.irq(self._on_tach, machine.Pin.IRQ_FALLING)
         self._inc.irq(self._on_incline, machine.Pin.IRQ_FALLING)
         # The watchdog cannot be stopped once started: maintenance boots never start it.
-        self._wdt = machine.WDT(timeout=WATCHDOG_MS) if watchdog else None
+        self._wdt = None
+        if watchdog:
+            self.start_watchdog()
+
+    def start_watchdog(self):
+        if self._wdt is None:
+            self._wdt = self._machine.WDT(timeout=WATCHDOG_MS)
+
+    def maintenance_jumper(self):
+        return self._maint.value() == 0
+
+    def reset_held(self):
+        return self._reset.value() == 0
 
     def _on_tach(self, _pin):
         self._tach_in.edge(self._ticks_us())

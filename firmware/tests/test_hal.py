@@ -20,7 +20,7 @@ class PicoRig:
     def __init__(self, start_us):
         self.clock = PicoClock(start_us)
         self.m = Machine(self.clock)
-        self.hal = PicoHal(self.m, self.clock)
+        self.hal = PicoHal(self.m, self.clock, watchdog=True)
         self.m.pins[PIN_ESTOP].value(0)  # NC loops closed: healthy
         self.m.pins[PIN_KEY].value(0)
         self.cfg = Config()
