@@ -1,16 +1,21 @@
 """Pico entry point: safe outputs first, then the boot decision (bootmode.py), then the loop.
-See app.py and supervisor.py; the update procedure is in README.md."""
+See app.py and supervisor.py; the update procedure is in README.md.
+
+The link and control modules are imported only for a run boot, so a maintenance boot works
+even when an update was interrupted half-way through one of them."""
 
 import time
 
-import linkcodec as lc
 import machine
-from app import Firmware
 from bootmode import RUN, boot
-from hal import PicoHal, UartPort
+from hal import PicoHal
 
 hal = PicoHal()  # outputs are driven low before anything else happens; no watchdog yet
 if boot(hal, time.sleep_ms) == RUN:
+    import linkcodec as lc
+    from app import Firmware
+    from hal import UartPort
+
     cause = lc.F_WATCHDOG if machine.reset_cause() == machine.WDT_RESET else lc.F_BOOT
     port = UartPort()
     now_ms = 0

@@ -184,9 +184,14 @@ class Supervisor:
         want = lc.COMMAND_PAYLOAD_LEN.get(t)
         if want is None:
             return lc.R_NOT_SUPPORTED
+        st = self.state
+        if t == lc.T_STOP:  # always acted on and always answered success, whatever it carries
+            if st in (lc.S_ARMED, lc.S_RUNNING, lc.S_STOPPING):
+                self.state = lc.S_STOPPING
+                self.target_centi_kmh = 0
+            return lc.R_SUCCESS
         if len(frame.payload) != want:
             return lc.R_INVALID_PARAMETER
-        st = self.state
         if t == lc.T_ARM:
             if st == lc.S_IDLE:
                 self.state = lc.S_ARMED
@@ -200,11 +205,6 @@ class Supervisor:
                 self.state = lc.S_IDLE
                 return lc.R_SUCCESS
             return lc.R_NOT_PERMITTED
-        if t == lc.T_STOP:
-            if st in (lc.S_ARMED, lc.S_RUNNING, lc.S_STOPPING):
-                self.state = lc.S_STOPPING
-                self.target_centi_kmh = 0
-            return lc.R_SUCCESS
         speed, incline = lc.unpack_setpoint(frame.payload)
         if not (0 <= speed <= self.cfg.max_speed_centi_kmh and
                 0 <= incline <= self.cfg.max_incline_deci_pct):

@@ -441,3 +441,17 @@ def test_an_over_long_payload_is_answered_invalid_parameter_and_not_acted_on():
     results = [lc.unpack_result(f.payload) for f in replies if f.type == lc.T_RESULT]
     assert results == [(lc.T_ARM, n, lc.R_INVALID_PARAMETER) for n in (33, 34, 35)]
     assert fw.decoder.oversize == 3 and fw.sup.last_host_ms is None
+
+
+def test_stop_always_succeeds_and_always_stops():
+    r = Rig()
+    r.run(200)
+    assert r.send(lc.T_STOP) == lc.R_SUCCESS  # in FAULT
+    r.reset_press()
+    assert r.send(lc.T_STOP) == lc.R_SUCCESS  # in IDLE
+    r = Rig().running(3.0)
+    assert r.send(lc.T_STOP, b"\x01") == lc.R_SUCCESS  # a stray payload byte: still a STOP
+    assert r.sup.state == lc.S_STOPPING
+    assert r.send(lc.T_STOP) == lc.R_SUCCESS  # in STOPPING
+    r.run(6000)
+    assert r.sup.state == lc.S_IDLE and r.board.belt_kmh == 0.0
