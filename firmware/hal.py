@@ -128,6 +128,30 @@ class PicoHal:
             self._wdt.feed()
 
 
+class Uptime:
+    """Milliseconds since boot that never wrap: ``ticks_ms()`` wraps every 2**30 ms (12.4
+    days) and ``ticks_diff`` spans only half that, so the supervisor's clock (host silence,
+    homing, every timer) is this counter, summed from the short spans between loop turns.
+
+        up = Uptime(time); now_ms = up.update()     # once per loop turn
+    """
+
+    def __init__(self, ticks=None):
+        if ticks is None:
+            import time as ticks
+        self._ticks = ticks
+        self._last = ticks.ticks_ms()
+        self.now_ms = 0
+
+    def update(self):
+        t = self._ticks.ticks_ms()
+        dt = self._ticks.ticks_diff(t, self._last)
+        self._last = t
+        if dt > 0:
+            self.now_ms += dt
+        return self.now_ms
+
+
 class UartPort:
     """UART0 at 115200 8N1 on GP0/GP1; reads never block."""
 

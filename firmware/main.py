@@ -14,18 +14,14 @@ hal = PicoHal()  # outputs are driven low before anything else happens; no watch
 if boot(hal, time.sleep_ms) == RUN:
     import linkcodec as lc
     from app import Firmware
-    from hal import UartPort
+    from hal import UartPort, Uptime
 
     cause = lc.F_WATCHDOG if machine.reset_cause() == machine.WDT_RESET else lc.F_BOOT
     port = UartPort()
-    now_ms = 0
-    last = time.ticks_ms()
-    fw = Firmware(hal, port, cause, now_ms)
+    uptime = Uptime(time)  # our own counter: ticks_ms() wraps
+    fw = Firmware(hal, port, cause, uptime.now_ms)
     while True:
-        t = time.ticks_ms()
-        now_ms += time.ticks_diff(t, last)  # our own counter: ticks_ms() wraps
-        last = t
-        fw.poll(now_ms)
+        fw.poll(uptime.update())
         time.sleep_ms(2)
 else:
     print("fourbyfour motor board: MAINTENANCE boot - no watchdog, relay open, outputs off.")

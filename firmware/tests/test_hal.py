@@ -2,7 +2,16 @@
 port's wrap only after 2**62). Run under MicroPython and CPython."""
 
 import linkcodec as lc
-from hal import PIN_ESTOP, PIN_INCLINE_PULSE, PIN_KEY, PIN_RELAY, PIN_RESET, PIN_TACH, PicoHal
+from hal import (
+    PIN_ESTOP,
+    PIN_INCLINE_PULSE,
+    PIN_KEY,
+    PIN_RELAY,
+    PIN_RESET,
+    PIN_TACH,
+    PicoHal,
+    Uptime,
+)
 from pulses import EdgeInput
 from simboard import speed_for_duty
 from simpico import TICKS_PERIOD, Machine, PicoClock
@@ -173,3 +182,21 @@ def test_incline_pulses_are_debounced_in_the_irq():
         rig.clock.advance_us(550000)  # 1.8 pulses per second
         rig.hal.read_inputs(0)
     assert rig.hal.read_inputs(0).incline_pulses == 5
+
+
+def test_the_supervisor_clock_runs_through_the_ticks_ms_wrap():
+    """ticks_ms() wraps every 2**30 ms (12.4 days); the supervisor's clock must not, or the
+    host-silence timer would misfire on the day it wraps."""
+    clock = PicoClock((TICKS_PERIOD - 3000) * 1000)  # 3 s before ticks_ms wraps
+    up = Uptime(clock)
+    sup = Supervisor(Config(), lc.F_BOOT, up.now_ms)
+    last = 0
+    for i in range(300):  # 6 s in 20 ms loop turns, across the wrap
+        clock.advance_us(20000)
+        now = up.update()
+        assert now == last + 20
+        last = now
+        if i < 200:
+            sup.on_frame(lc.Frame(lc.T_HEARTBEAT, i & 255, 0), now)
+        assert sup.host_clear(now) == (i < 224), (i, now)
+    assert clock.ticks_ms() < 4000  # it did wrap
