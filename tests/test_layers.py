@@ -120,7 +120,7 @@ def test_the_researchers_api_keeps_its_import_paths():
     from controller.sim import PatientParams, VirtualPatient, cohort, simulate
     from controller.treadmill import Treadmill  # noqa: F401
 
-    truth, profile = cohort(1, seed=3)[0]
+    _truth, profile = cohort(1, seed=3)[0]
     plan = default_4x4(warmup_s=300)
     assert isinstance(plan, Plan)
     trace = simulate(VirtualPatient(PatientParams(vo2max=30, seed=3)), profile, plan)
