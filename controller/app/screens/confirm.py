@@ -9,6 +9,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Label
 
+from controller.core.i18n import _
+
 
 class Confirm(ModalScreen[bool]):
     """y / n question for actions a slip would make hurt."""
@@ -21,7 +23,8 @@ class Confirm(ModalScreen[bool]):
         self.question = question
 
     def compose(self) -> ComposeResult:
-        yield Label(f"{self.question}  [y]es / [n]o", id="question")
+        yield Label(_("{question}  y: yes / n: no").format(question=self.question),
+                    id="question", markup=False)
 
     def action_yes(self) -> None:
         self.dismiss(True)
