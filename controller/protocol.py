@@ -38,6 +38,7 @@ from controller.core.hrmax import (
     hr_max_nes,
     hr_max_tanaka,
 )
+from controller.core.metrics import ALLOWANCE_FIRST_S, ALLOWANCE_LATER_S
 from controller.core.plan import (
     PhaseKind,
     PhaseSpec,
@@ -613,6 +614,9 @@ class Session:
         load = vo2_cost(speed_kmh, incline_pct) - REST_VO2
         self._load_lagged += (load - self._load_lagged) * (1.0 - math.exp(-dt / HRMAX_HIGH_LAG_S))
         if spec.kind is not PhaseKind.INTERVAL or self._hrmax_high_told:
+            return
+        allowance = ALLOWANCE_FIRST_S if self.interval == 1 else ALLOWANCE_LATER_S
+        if self._phase_elapsed_s < allowance:  # still on the way up, as the clinic allows
             return
         hr_max = self.profile.hr_max
         rest = self.profile.hr_rest or self._hr0 or 75.0
