@@ -72,6 +72,8 @@ def demo(args: argparse.Namespace) -> int:
         args.store = os.path.join(tempfile.mkdtemp(prefix="fourbyfour-"), "sessions.db")
     phase_rows: list[TraceRow] = []
     mqtt_state: list[bool | None] = [None]
+    # The belt screen comes with the service (a console attached), as on the Pi.
+    serve_belt = cfg.belt_view.enabled and args.control_socket is not None
 
     def on_tick(snap, row: TraceRow) -> None:  # type: ignore[no-untyped-def]
         for e in snap.setpoint.events:
@@ -87,6 +89,9 @@ def demo(args: argparse.Namespace) -> int:
             phase_rows.clear()
         phase_rows.append(row)
 
+    def on_belt_view(url: str) -> None:
+        print(f"belt screen (for the patient): {url}", flush=True)
+
     def on_ready(rt, emu) -> None:  # type: ignore[no-untyped-def]
         print(f"emulated treadmill firmware on {emu.link}; staff pressed the local reset; "
               f"session {rt.session_id} for {cfg.profile.pseudonym} starts "
@@ -98,8 +103,9 @@ def demo(args: argparse.Namespace) -> int:
                                         on_ready=on_ready,
                                         control_socket=args.control_socket,
                                         store_path=args.store,
-                                        linger=args.control_socket is not None))
-    except ValueError as e:
+                                        linger=args.control_socket is not None,
+                                        belt_view=on_belt_view if serve_belt else None))
+    except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if phase_rows:
@@ -119,7 +125,15 @@ def demo_with_console(args: argparse.Namespace) -> int:
     import time as _time
 
     from controller.app.console import StaffConsole
+    from controller.core.i18n import set_language
+    from controller.service.config import ConfigError, load
 
+    try:
+        cfg = load(args.config)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    set_language(cfg.language)
     tmp = tempfile.mkdtemp(prefix="fourbyfour-")
     sock = os.path.join(tmp, "control.sock")
     log = os.path.join(tmp, "service.log")
@@ -130,6 +144,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
         cmd += ["--config", args.config]
     with open(log, "w") as out:
         service = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    belt_url = None
     try:
         deadline = _time.monotonic() + 30
         while not os.path.exists(sock):
@@ -137,18 +152,25 @@ def demo_with_console(args: argparse.Namespace) -> int:
                 print(f"error: the control service did not start; see {log}", file=sys.stderr)
                 return 1
             _time.sleep(0.1)
-        StaffConsole(sock).run()
+        belt_url = next((line.split(": ", 1)[1].strip()
+                         for line in Path(log).read_text().splitlines()
+                         if line.startswith("belt screen")), None)
+        StaffConsole(sock, belt_url=belt_url).run()
     finally:
         if service.poll() is None:
             service.terminate()  # the demo ends with its console; on a Pi the service stays
             service.wait(30)
+    if belt_url:
+        print(f"the belt screen was at {belt_url}")
     print(f"demo over; the service's log is {log}")
     return 0
 
 
 def console(args: argparse.Namespace) -> int:
     from controller.app.console import StaffConsole
+    from controller.core.i18n import set_language
 
+    set_language(args.lang)
     StaffConsole(args.socket).run()
     return 0
 
@@ -277,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     c = sub.add_parser("console", help="the staff console, attached to a running service")
     c.add_argument("--socket", default="/run/fourbyfour/control.sock",
                    help="the control service's Unix socket (default: the service's default)")
+    c.add_argument("--lang", choices=["nb", "en"], default="nb",
+                   help="the console's language (default: nb, bokmål)")
     e = sub.add_parser("export", help="one recorded session as CSV or JSON")
     e.add_argument("--store", required=True)
     e.add_argument("--session", required=True)

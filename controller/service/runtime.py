@@ -133,6 +133,14 @@ class Runtime:
         await self._start.wait()
 
     @property
+    def live_hr_bpm(self) -> float | None:
+        """The latest valid strap reading if fresh — newer than the session's last tick, for
+        screens that must show the heart rate within half a second."""
+        if self._hr is None or self.clock() - self._hr[1] > HR_FRESH_S:
+            return None
+        return self._hr[0]
+
+    @property
     def started(self) -> bool:
         return self._start.is_set()
 

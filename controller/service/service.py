@@ -69,6 +69,12 @@ async def run_service(cfg: Config) -> None:
                  publisher=pub, store=store)
     server = ControlServer(rt, cfg.control_socket)
     server_task = asyncio.create_task(server.serve())
+    belt_task = None
+    if cfg.belt_view.enabled:  # beside the runtime, never in its safety TaskGroup
+        from controller.service.beltview import BeltView
+
+        belt = BeltView(lambda: server.rt, cfg.language, cfg.belt_view.host, cfg.belt_view.port)
+        belt_task = asyncio.create_task(belt.serve())
     notifier = Notifier()
     watchdog_task = asyncio.create_task(_health_pings(lambda: server.rt, tm, notifier)())
     gpio_inputs = cues = None
@@ -119,6 +125,8 @@ async def run_service(cfg: Config) -> None:
             server.rt = rt
     finally:
         server_task.cancel()
+        if belt_task:
+            belt_task.cancel()
         watchdog_task.cancel()
         if remote_task:
             remote_task.cancel()
