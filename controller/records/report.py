@@ -38,7 +38,9 @@ def _record(store: Store, session_id: str) -> SessionRecord:
 def export_json(store: Store, session_id: str, path: str | Path) -> None:
     r = _record(store, session_id)
     doc = {"schema": EXPORT_SCHEMA, "session": r.__dict__, "samples": store.samples(r.id),
-           "events": store.events(r.id)}
+           "events": store.events(r.id),
+           "ratings": [{"interval": k, "borg": v} for k, v in store.ratings(r.id).items()],
+           "notes": store.notes(r.id)}
     Path(path).write_text(json.dumps(doc, indent=1))
 
 
@@ -81,6 +83,12 @@ def import_json(store: Store, path: str | Path) -> str:
         for e in doc["events"]:
             db.execute("INSERT INTO events VALUES (:session_id, :t_s, :kind, :severity, "
                        ":message)", e)
+        for rating in doc.get("ratings", []):  # older exports have none
+            db.execute("INSERT INTO ratings VALUES (?, ?, ?, ?)",
+                       (s["id"], rating["interval"], rating["borg"], s["started_unix_s"]))
+        for note in doc.get("notes", []):
+            db.execute("INSERT INTO notes VALUES (?, ?, ?)",
+                       (s["id"], note["written_unix_s"], note["text"]))
         db.execute("COMMIT")
     except StoreError:
         raise

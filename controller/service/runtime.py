@@ -73,6 +73,7 @@ class Runtime:
         self.session_id = uuid.uuid4().hex[:12]
         self.store = store
         self.summary: dict | None = None
+        self.ratings: dict[int, int] = {}
         self.snapshot = Snapshot()
         self._filter = PlausibilityFilter()
         self._hr: tuple[float, float] | None = None  # (bpm, time) of the last valid reading
@@ -128,6 +129,25 @@ class Runtime:
 
     def acknowledge(self, alarm: str) -> None:
         self.session.acknowledge(alarm)
+
+    def rate(self, interval: int, borg: int) -> None:
+        """Staff entered the patient's Borg rating (6–20) of an interval of this session."""
+        from controller.protocol import SessionError
+
+        if self.store is None or not self.started:
+            raise SessionError("no session is being recorded: start it first")
+        if not 0 <= interval <= self.session.interval:
+            raise ValueError(f"interval {interval} has not been run in this session")
+        self.store.rate(self.session_id, interval, borg)
+        self.ratings[interval] = borg
+
+    def note(self, text: str) -> None:
+        """Staff's note on this session."""
+        from controller.protocol import SessionError
+
+        if self.store is None or not self.started:
+            raise SessionError("no session is being recorded: start it first")
+        self.store.add_note(self.session_id, text)
 
     async def wait_started(self) -> None:
         await self._start.wait()
