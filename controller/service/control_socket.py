@@ -60,6 +60,9 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
                                                         else "offline"),
         "alarms": {a: m for a, m in rt.session.alarm_messages.items()},
         "events": [f"{e.severity}: {e.message}" for e in snap.events[-8:]],
+        "event_list": [{"kind": e.kind, "severity": e.severity, "message": e.message}
+                       for e in snap.events[-8:]],
+        "alarm_list": [{"kind": a, "message": m} for a, m in rt.session.alarm_messages.items()],
         "hr_history": list(hr_history),
         "summary": rt.summary,
         "ratings": {str(k): v for k, v in rt.ratings.items()},
@@ -82,6 +85,7 @@ def setup_from(msg: dict[str, Any]) -> tuple[PatientProfile, Plan]:
         max_speed_kmh=p.get("max_speed_kmh", 6.0), max_incline_pct=p.get("max_incline_pct", 15),
         hr_max_source=HrMaxSource(p.get("hr_max_source", "measured")),
         walk_only=bool(p.get("walk_only", False)), pseudonym=pseudonym,
+        age_years=p.get("age_years"),
     )
     plan_doc = msg.get("plan") or {"name": "4x4"}
     name = plan_doc.get("name")

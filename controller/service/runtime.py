@@ -74,6 +74,8 @@ class Runtime:
         self.store = store
         self.summary: dict | None = None
         self.ratings: dict[int, int] = {}
+        self.intervals_run = 0
+        """The highest interval begun (the rating of an interval comes after it ends)."""
         self.snapshot = Snapshot()
         self._filter = PlausibilityFilter()
         self._hr: tuple[float, float] | None = None  # (bpm, time) of the last valid reading
@@ -136,7 +138,7 @@ class Runtime:
 
         if self.store is None or not self.started:
             raise SessionError("no session is being recorded: start it first")
-        if not 0 <= interval <= self.session.interval:
+        if not 0 <= interval <= self.intervals_run:
             raise ValueError(f"interval {interval} has not been run in this session")
         self.store.rate(self.session_id, interval, borg)
         self.ratings[interval] = borg
@@ -229,6 +231,7 @@ class Runtime:
             speed = st.speed_kmh if link_up and st else 0.0
             incline = st.incline_pct if link_up and st else 0.0
             sp = self.session.step(now, hr, speed, incline)
+            self.intervals_run = max(self.intervals_run, sp.interval)
             await self._drive(sp, st)
             if self.store is not None:
                 self.store.record(self.session_id, sp, speed, incline)
