@@ -191,3 +191,27 @@ def test_history_and_report_from_the_console(tmp_path):
         service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 240))
+
+
+def test_confirmation_shows_its_keys_and_brackets_literally():
+    """The skip/stop question once showed 'es / o': its '[y]'/'[n]' were eaten as markup."""
+    from controller.core import i18n
+
+    async def main():
+        app = StaffConsole(str(tmp_sock()))
+        async with app.run_test(size=(80, 24)) as pilot:
+            for lang, shown in (("en", "Stop [now]?  y: yes / n: no"),
+                                ("nb", "Stop [now]?  y: ja / n: nei")):
+                i18n.set_language(lang)
+                app.push_screen(Confirm("Stop [now]?"))
+                await pilot.pause()
+                assert str(app.screen.query_one("#question").render()) == shown
+                await pilot.press("n")
+    try:
+        asyncio.run(asyncio.wait_for(main(), 30))
+    finally:
+        i18n.set_language("en")
+
+
+def tmp_sock():
+    return "/nonexistent/control.sock"  # no service: the console retries, the screens work

@@ -86,13 +86,15 @@ def hr_chart(history: list[float], lo: float | None, hi: float | None, width: in
 class StaffConsole(App[None]):
     CSS_PATH = Path(__file__).with_name("console.tcss")
     TITLE = "fourbyfour"
+    ENABLE_COMMAND_PALETTE = False  # its footer entry would push q off an 80-column screen
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "patient", N_("Patient")), Binding("n", "fixed", show=False),
         Binding("s", "start", N_("Start")), Binding("s", "start_again", show=False),
         Binding("p", "pause", N_("Pause")), Binding("r", "resume", N_("Resume")),
         Binding("k", "skip", N_("Skip")), Binding("e", "extend", N_("+1 min")),
         Binding("x", "stop", N_("Stop")), Binding("a", "ack", N_("Ack alarm")),
-        Binding("b", "borg", N_("Borg")), Binding("m", "note", N_("Note")),
+        Binding("b", "borg", N_("Borg"), show=False),  # asked by itself; b corrects it
+        Binding("m", "note", N_("Note")),
         Binding("h", "history", N_("History")), Binding("w", "export", N_("Report")),
         Binding("q", "quit", N_("Quit")),
     ]
