@@ -204,6 +204,9 @@ def monitor(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from controller.core.i18n import set_language
+
+    set_language(cfg.language)
     CentralMonitor(cfg.mqtt).run()
     return 0
 
