@@ -241,6 +241,28 @@ def records(args: argparse.Namespace) -> int:
     return 0
 
 
+def handover(args: argparse.Namespace) -> int:
+    """The printable hand-over for the patient's follow-up in the municipality."""
+    from controller.records.handover import render_handover
+    from controller.records.store import Store, StoreError
+
+    out = args.out or f"{args.pseudonym}-handover.pdf"
+    try:
+        if not Path(args.store).exists():
+            raise StoreError(f"{args.store}: no such session store")
+        store = Store(args.store)
+        try:
+            render_handover(store, args.pseudonym, out, include_notes=args.notes,
+                            lang=args.lang)
+        finally:
+            store.close()
+    except StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}" + (" (with the clinic's notes)" if args.notes else ""))
+    return 0
+
+
 def demo_fast(args: argparse.Namespace) -> int:
     """The in-process simulation (no firmware emulator): a whole session in well under 1 s."""
     import random
@@ -320,6 +342,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     pg.add_argument("--store", required=True)
     pg.add_argument("--pseudonym", required=True)
     pg.add_argument("--out", default=None, help="also draw it (PNG or PDF)")
+    ho = sub.add_parser("handover", help="the hand-over to the municipality (PDF, bokmål)")
+    ho.add_argument("pseudonym")
+    ho.add_argument("--store", default="/var/lib/fourbyfour/sessions.db")
+    ho.add_argument("--out", default=None, help="…pdf (default: PSEUDONYM-handover.pdf)")
+    ho.add_argument("--notes", action="store_true",
+                    help="include the clinic's notes (only when staff decide to)")
+    ho.add_argument("--lang", choices=["nb", "en"], default="nb")
     r = sub.add_parser("run", help="the control service on real hardware (from the config)")
     r.add_argument("--config", required=True, help="the TOML config")
     m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
@@ -335,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     if args.command in ("export", "report", "import", "progression"):
         return records(args)
+    if args.command == "handover":
+        return handover(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 
