@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
 from controller.devices.emulator import Emulator
@@ -172,9 +173,12 @@ port = {port}
             assert await _text(page, "#pseudonym") == "DEMO-1"
             await _shot(page, shots, "1-warmup")
             # announced 10 s ahead, then 3-2-1 with the arrow before the belt gets heavier
-            await page.wait_for_function(
-                "document.getElementById('coming').textContent.includes('Båndet blir tyngre')",
-                timeout=60000)
+            try:
+                await page.wait_for_function("document.getElementById('coming').textContent"
+                                             ".includes('Båndet blir tyngre')", timeout=60000)
+            except PlaywrightTimeout:
+                raise AssertionError("no announcement; the page shows "
+                                     f"{await page.text_content('body')}") from None
             await _shot(page, shots, "2-coming-change")
             await page.wait_for_selector("#change:not(.hidden)", timeout=20000)
             await _shot(page, shots, "3-countdown")
@@ -206,6 +210,8 @@ port = {port}
             await page.wait_for_selector("#mastery:not(.hidden)", timeout=30000)
             lines = await page.locator("#masterylines li").all_text_contents()
             assert any("minutter med høy intensitet denne uken" in t for t in lines), lines
+            assert "2 økter fullført på rad" in lines, lines  # yesterday's and today's
+            assert await _text(page, "#masterytitle") == "Bra jobbet – økten er fullført"
             assert await _text(page, "#phase") == "Ferdig"
             await _shot(page, shots, "7-done")
             # the service goes down: the page says so, calmly, and keeps trying

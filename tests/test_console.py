@@ -215,3 +215,52 @@ def test_confirmation_shows_its_keys_and_brackets_literally():
 
 def tmp_sock():
     return "/nonexistent/control.sock"  # no service: the console retries, the screens work
+
+
+def test_borg_rating_at_the_end_of_an_interval_and_a_note(tmp_path):
+    from controller.app.screens import BorgScreen, NoteScreen
+    from controller.records.store import Store
+
+    db = tmp_path / "sessions.db"
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(db), linger=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            client = ControlClient(sock)
+            await client.connect()
+            reader = asyncio.create_task(_drain(client.updates()))
+            assert "start it first" in (await client.command("borg", interval=1,
+                                                              borg=12))["error"]
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await pilot.press("k", "y")  # skip the warm-up: interval 1
+            await wait_for(lambda: app.state.get("phase") == "interval")
+            await pilot.press("k", "y")  # end interval 1: the console asks the Borg rating
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            assert app.screen.interval == 1
+            await pilot.press("j")  # j: 15
+            await wait_for(lambda: app.state.get("ratings") == {"1": 15})
+            refused = await client.command("borg", interval=1, borg=21)
+            assert "whole number 6–20" in refused["error"]
+            assert "has not been run" in (await client.command("borg", interval=3,
+                                                                borg=13))["error"]
+            await pilot.press("m")
+            await wait_for(lambda: isinstance(app.screen, NoteScreen))
+            app.screen.query_one("#notetext").value = "asked for water after interval 1"
+            await pilot.press("enter")
+            await wait_for(lambda: "note" in app.message and "done" in app.message)
+            session_id = app.state["session_id"]
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("summary") is not None, 60)
+            reader.cancel()
+            await client.close()
+        service.cancel()
+        store = Store(db)
+        assert store.ratings(session_id) == {1: 15}
+        assert [n["text"] for n in store.notes(session_id)] == [
+            "asked for water after interval 1"]
+        store.close()
+
+    asyncio.run(asyncio.wait_for(main(), 180))
