@@ -67,7 +67,7 @@ def test_console_starts_shows_and_stops_a_session_and_can_be_reopened(tmp_path):
             assert isinstance(app2.screen, Confirm)
             await pilot.press("n")
             await wait_for(lambda: "stop cancelled" in app2.message)
-            assert app2.state["state"] == "running"
+            assert app2.state["state"] == "running", app2.state.get("events")
             await pilot.press("x")
             await pilot.press("y")
             await wait_for(lambda: app2.state.get("state") in ("stopping", "done"))
@@ -158,7 +158,7 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
 
 
 def test_history_and_report_from_the_console(tmp_path):
-    from controller.app.screens import HistoryScreen
+    from controller.app.screens import BorgScreen, HistoryScreen
 
     db = tmp_path / "sessions.db"
 
@@ -179,6 +179,9 @@ def test_history_and_report_from_the_console(tmp_path):
             except TimeoutError:
                 raise AssertionError(f"no summary; last state {app.state}") from None
             assert "interval 1: zone after" in text(app, "#events")
+            # interval 1 ended (stopped): the console asks its Borg rating; not now
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press("escape")
             await pilot.press("w")
             await wait_for(lambda: app.message.startswith("wrote"), 30)
             files = app.message.removeprefix("wrote ").split(", ")

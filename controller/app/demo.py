@@ -11,6 +11,7 @@ than this PC's scheduling jitter.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +26,7 @@ from controller.sim import TraceRow, VirtualPatient, make_patient
 from controller.treadmill import Treadmill
 
 MAX_SPEEDUP = 10.0
+_log = logging.getLogger(__name__)
 
 
 class PatientSource(HeartRateSource):
@@ -114,9 +116,14 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                 from controller.service.beltview import BeltView
                 view = BeltView(lambda: rt, cfg.language, cfg.belt_view.host,
                                 cfg.belt_view.port)
-                await view.start()
-                belt_task = asyncio.create_task(view.serve())
-                belt_view(view.url)
+                try:
+                    await view.start()
+                except OSError as e:  # best effort: the demo runs on without the screen
+                    _log.warning("belt screen not served on %s:%s: %s", cfg.belt_view.host,
+                                 cfg.belt_view.port, e)
+                else:
+                    belt_task = asyncio.create_task(view.serve())
+                    belt_view(view.url)
             if control_socket:
                 from controller.service.control_socket import ControlServer
                 server_task = asyncio.create_task(ControlServer(rt, control_socket).serve())

@@ -74,7 +74,15 @@ async def run_service(cfg: Config) -> None:
         from controller.service.beltview import BeltView
 
         belt = BeltView(lambda: server.rt, cfg.language, cfg.belt_view.host, cfg.belt_view.port)
-        belt_task = asyncio.create_task(belt.serve())
+
+        async def serve_belt() -> None:
+            try:
+                await belt.serve()
+            except OSError as e:  # the patient's screen is best effort: the session is not
+                _log.error("belt screen not served on %s:%s: %s", cfg.belt_view.host,
+                           cfg.belt_view.port, e)
+
+        belt_task = asyncio.create_task(serve_belt())
     notifier = Notifier()
     watchdog_task = asyncio.create_task(_health_pings(lambda: server.rt, tm, notifier)())
     gpio_inputs = cues = None
