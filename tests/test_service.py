@@ -81,3 +81,54 @@ max_speed_kmh = 6
             stick.close()
             if sock.exists():
                 os.unlink(sock)
+
+
+EX_CONFIG = 78  # sysexits.h; the unit's RestartPreventExitStatus=
+
+
+def _run_once(tmp_path, cfg_text, env_extra=None):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(cfg_text)
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "controller", "run", "--config", str(cfg)],
+                          capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+
+
+def test_a_config_error_is_one_line_and_an_exit_status_systemd_does_not_restart(tmp_path):
+    r = _run_once(tmp_path, "[treadmill]\nmax_speed_kmh = 99\n")
+    assert r.returncode == EX_CONFIG, r.stderr
+    lines = (r.stdout + r.stderr).strip().splitlines()
+    assert len(lines) == 1 and "max_speed_kmh" in lines[0], lines
+    assert "Traceback" not in r.stderr
+
+
+def test_a_simulated_heart_rate_under_run_is_a_config_error(tmp_path):
+    r = _run_once(tmp_path, "[heart_rate]\nsource = \"simulated\"\n[mqtt]\nenabled = false\n")
+    assert r.returncode == EX_CONFIG, r.stderr
+    assert len((r.stdout + r.stderr).strip().splitlines()) == 1, r.stderr
+
+
+def test_a_missing_pin_library_is_one_line_and_not_restarted(tmp_path):
+    """This PC has no lgpio, RPi.GPIO or pigpio and is no Pi: gpiozero finds no pin
+    factory, exactly as on a Pi without python3-lgpio."""
+    with Emulator() as emu:
+        r = _run_once(tmp_path, f"""
+[treadmill]
+port = "{emu.link}"
+[heart_rate]
+source = "ant"
+ant_serial_path = "/nonexistent"
+[mqtt]
+enabled = false
+[service]
+control_socket = "{tmp_path / 'c.sock'}"
+[store]
+path = "{tmp_path / 's.db'}"
+[gpio]
+enabled = true
+""")
+    assert r.returncode == EX_CONFIG, r.stdout + r.stderr
+    lines = (r.stdout + r.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "pin library" in lines[0] and "python3-lgpio" in lines[0]
+    assert "Traceback" not in r.stderr
