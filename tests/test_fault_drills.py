@@ -5,6 +5,7 @@ the end of the test run (see conftest.pytest_terminal_summary)."""
 from __future__ import annotations
 
 import json
+import os
 import queue
 import signal
 import socket
@@ -64,7 +65,9 @@ class Console:
 
 
 class Rig:
-    def __init__(self, tmp: Path, broker_port: int | None = None) -> None:
+    def __init__(self, tmp: Path, broker_port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, **(env or {})}
         self.hr = [110.0]
         self.hub = StickHub([Strap(2020, lambda t: self.hr[0])])
         self.stick = StickPty(self.hub)
@@ -95,9 +98,10 @@ hr_max = 180
 hr_rest = 70
 max_speed_kmh = 6
 """)
+        self.log = tmp / "service.log"
         self.proc = subprocess.Popen([sys.executable, "-m", "controller", "run", "--config",
-                                      str(tmp / "cfg.toml")], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.STDOUT)
+                                      str(tmp / "cfg.toml")], stdout=self.log.open("wb"),
+                                     stderr=subprocess.STDOUT, env=env)
         try:
             deadline = time.monotonic() + 30
             while not self.sock.exists():
@@ -117,6 +121,19 @@ max_speed_kmh = 6
         self.console.wait(lambda s: (s["speed_kmh"] or 0) > 1.0)
         assert self.console.cmd("skip")["ok"]
         self.console.wait(lambda s: s["phase"] == "interval" and (s["speed_kmh"] or 0) > 2.5)
+
+    def tap_frames(self) -> list[int]:
+        """Every frame type the firmware receives from now on (a tap, the firmware runs on)."""
+        seen: list[int] = []
+        sup = self.emu.sup
+        real = sup.on_frame
+
+        def on_frame(frame, now_ms):  # type: ignore[no-untyped-def]
+            seen.append(frame.type)
+            return real(frame, now_ms)
+
+        sup.on_frame = on_frame
+        return seen
 
     def belt_samples(self, seconds: float) -> list[tuple[float, float]]:
         out = []
@@ -173,6 +190,82 @@ def test_kill_9_of_the_control_process_mid_interval(rig):
            "firmware ramps to 0 (≤ 1 km/h/s), stays latched; record marked incomplete",
            observed, s[-1][1] == 0.0 and max_decel(s) <= 1.25 and fault == 3 and still
            and status == "incomplete")
+
+
+def _retained_status(port: int) -> str | None:
+    import asyncio
+
+    import aiomqtt
+
+    async def get():
+        async with aiomqtt.Client("127.0.0.1", port) as c:
+            await c.subscribe("clinic/v1/drill/tm-1/status", qos=1)
+            try:
+                async with asyncio.timeout(5):
+                    async for m in c.messages:
+                        return json.loads(m.payload)["state"]
+            except TimeoutError:
+                return None
+
+    return asyncio.run(get())
+
+
+def _controlled_stop_drill(r: Rig, signals: list[signal.Signals]) -> tuple[str, bool]:
+    """Send ``signals`` mid-interval (the later ones during the ramp); what happened."""
+    from controller.core.fwpath import linkcodec as lc
+    from controller.service.service import SHUTDOWN_BOUND_S
+
+    r.start_interval()
+    speed = r.emu.board.belt_kmh
+    frames = r.tap_frames()
+    t0 = time.monotonic()
+    r.proc.send_signal(signals[0])
+    samples = []
+    for sig in signals[1:]:
+        samples += r.belt_samples(1.5)
+        assert r.proc.poll() is None and r.emu.board.belt_kmh > 0.3, "the ramp is over"
+        r.proc.send_signal(sig)
+    while r.proc.poll() is None and time.monotonic() - t0 < SHUTDOWN_BOUND_S + 10:
+        samples += r.belt_samples(0.5)
+    took_s = time.monotonic() - t0
+    rc = r.proc.wait(5)
+    time.sleep(1.5)  # the board, with the host now silent, must stay idle without a fault
+    fault = lc.FAULT_NAMES[r.emu.sup.fault]
+    state = lc.STATE_NAMES[r.emu.sup.state]
+    store = Store(r.db)
+    rec = store.sessions()[-1]
+    store.close()
+    stops = frames.count(lc.T_STOP)
+    decel = max_decel(samples)
+    observed = (f"belt {speed:.1f}→{r.emu.board.belt_kmh:.1f} km/h (max decel {decel:.2f} "
+                f"km/h/s), STOP frames {stops}, board {state}/{fault}, exit {rc} after "
+                f"{took_s:.1f} s, record {rec.status} ({rec.stop_reason}), summary "
+                f"{'yes' if rec.summary else 'no'}")
+    ok = (r.emu.board.belt_kmh == 0.0 and stops >= 1 and fault == "none" and state == "idle"
+          and rc == 0 and took_s < SHUTDOWN_BOUND_S and decel <= 1.25
+          and rec.status == "stopped" and rec.stop_reason == "shutdown"
+          and rec.summary is not None)
+    return observed, ok
+
+
+def test_systemctl_stop_mid_interval_is_a_controlled_stop(tmp_path, broker):
+    r = Rig(tmp_path, broker.port)
+    try:
+        assert _retained_status(broker.port) == "online"
+        observed, ok = _controlled_stop_drill(r, [signal.SIGTERM])
+        status = _retained_status(broker.port)
+    finally:
+        r.close()
+    record("systemctl stop / reboot (SIGTERM) mid-interval",
+           "ramp to 0, STOP to the board (no host_silent), summary, record stopped "
+           "(shutdown), MQTT status offline", f"{observed}, MQTT status {status}",
+           ok and status == "offline")
+
+
+def test_ctrl_c_then_sigterm_during_the_ramp_still_stops_under_control(rig):
+    observed, ok = _controlled_stop_drill(rig, [signal.SIGINT, signal.SIGTERM])
+    record("Ctrl-C, then SIGTERM during the ramp",
+           "the second signal does not skip the ramp or the STOP", observed, ok)
 
 
 def test_serial_cable_pulled(rig):
