@@ -284,6 +284,50 @@ def test_serial_cable_pulled(rig):
            s[-1][1] == 0.0 and max(b for _, b in later) == 0.0 and st["state"] == "paused")
 
 
+def test_watchdog_pings_go_on_while_the_cable_is_out(tmp_path):
+    """systemd's watchdog watches the process: after a cable pull the session waits paused
+    for staff, and the pings (from the event loop, while the tick runs) must go on."""
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(0.2)
+    msgs: list[tuple[float, bytes]] = []
+    done = threading.Event()
+
+    def collect() -> None:
+        while not done.is_set():
+            try:
+                msgs.append((time.monotonic(), notify.recv(4096)))
+            except TimeoutError:
+                continue
+
+    collector = threading.Thread(target=collect, daemon=True)
+    collector.start()
+    r = Rig(tmp_path, env={"NOTIFY_SOCKET": str(tmp_path / "notify"),
+                           "WATCHDOG_USEC": "2000000"})  # WatchdogSec=2: a ping every 1 s
+    try:
+        r.start_interval()
+        r.emu.unplug()
+        t0 = time.monotonic()
+        st = r.console.wait(lambda s: s["state"] == "paused", 30)
+        time.sleep(6.0)
+        t1 = time.monotonic()
+        alive = r.proc.poll() is None
+    finally:
+        r.close()
+        done.set()
+        collector.join(2)
+        notify.close()
+    pings = [t for t, m in msgs if m == b"WATCHDOG=1" and t0 <= t <= t1]
+    gaps = [b - a for a, b in zip([t0, *pings], [*pings, t1], strict=True)]
+    observed = (f"session {st['state']}, link {st['treadmill']}, {len(pings)} pings in "
+                f"{t1 - t0:.1f} s with the cable out, longest gap {max(gaps):.1f} s, "
+                f"READY={any(m.startswith(b'READY=1') for _, m in msgs)}")
+    record("watchdog while the serial cable is out",
+           "pings go on (the process is alive), the session waits paused for staff",
+           observed, alive and st["state"] == "paused" and max(gaps) < 2.0
+           and any(m.startswith(b"READY=1") for _, m in msgs))
+
+
 def test_heart_rate_gone(rig):
     rig.start_interval()
     rig.hub.stick.straps[0].in_range = False
