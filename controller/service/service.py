@@ -97,12 +97,19 @@ def open_gpio(cfg: Config, pin_factory: object = None):  # type: ignore[no-untyp
         raise ConfigError(f"GPIO: gpiozero is missing ({e}): reinstall fourbyfour, or set "
                           "[gpio] enabled = false") from None
     prepare_runtime_dir(str(Path(cfg.control_socket).parent))
+    from gpiozero import GPIOZeroError
+
     try:
         inputs = SafetyInputs.open(cfg.gpio.estop_pin, cfg.gpio.key_pin,
                                    pin_factory=pin_factory)
-        cues = PatientCues(cfg.gpio.buzzer_pin, cfg.gpio.led_pins, pin_factory=pin_factory)
     except GpioUnavailable as e:
         raise ConfigError(str(e)) from None
+    try:
+        cues = PatientCues(cfg.gpio.buzzer_pin, cfg.gpio.led_pins, pin_factory=pin_factory)
+    except GPIOZeroError as e:
+        inputs.close()
+        raise ConfigError(f"GPIO: the buzzer or LED pins cannot be driven ({type(e).__name__}: "
+                          f"{e}): check [gpio] buzzer_pin and led_pins") from None
     return inputs, cues
 
 
