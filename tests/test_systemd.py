@@ -229,3 +229,45 @@ def test_a_config_error_is_not_restarted_and_a_controlled_stop_has_time():
     # the watchdog watches the process; it must outlast a paused session's quiet link
     (wd,) = unit_values("fourbyfour.service", "WatchdogSec")
     assert float(wd) >= 10
+
+
+def test_the_watchdog_ping_follows_the_tick_not_the_link(tmp_path, monkeypatch):
+    """The ping task asks one thing: did the session tick lately (or is none ticking)?"""
+    import asyncio
+    from types import SimpleNamespace
+
+    from controller.service.service import _health_pings
+
+    path = str(tmp_path / "notify")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    srv.bind(path)
+    srv.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    monkeypatch.setenv("WATCHDOG_USEC", "100000")  # a ping every 50 ms
+    now = [100.0]
+    rt = SimpleNamespace(started=True, done=False, tick_s=1.0, clock=lambda: now[0],
+                         snapshot=SimpleNamespace(setpoint=SimpleNamespace(now_s=99.0)))
+
+    def pings() -> int:
+        n = 0
+        while True:
+            try:
+                n += srv.recv(100) == b"WATCHDOG=1"
+            except BlockingIOError:
+                return n
+
+    async def main():
+        task = asyncio.create_task(_health_pings(lambda: rt, Notifier())())
+        await asyncio.sleep(0.3)
+        ticking = pings()
+        now[0] = 120.0  # the tick is stuck for 21 s: the loop is not healthy
+        await asyncio.sleep(0.1)
+        pings()
+        await asyncio.sleep(0.3)
+        stuck = pings()
+        task.cancel()
+        return ticking, stuck
+
+    ticking, stuck = asyncio.run(main())
+    srv.close()
+    assert ticking >= 3 and stuck == 0

@@ -205,6 +205,10 @@ class Runtime:
                 with contextlib.suppress(Exception):
                     self.stop_reason = self.stop_reason or "fault"
                     self._finish()
+                    sp = self.snapshot.setpoint
+                    if self.publisher is not None and sp is not None:
+                        self.publisher.set_retained("session", tm.session_payload(
+                            self.session_id, self.profile.pseudonym, sp, self.summary))
             self._done.set()
 
     @staticmethod
