@@ -62,7 +62,7 @@ def run_one(args: tuple[str, object, PatientProfile, float]
         patient, belt, category = VirtualPatient(truth), None, truth.category
     session = Session(profile, control=law)  # type: ignore[arg-type]
     trace = simulate(patient, profile, session=session, dt_s=dt_s, belt=belt)  # type: ignore[arg-type]
-    return name, category, interval_metrics(trace.rows, profile.hr_max)
+    return name, category, interval_metrics(trace.scored_rows(), profile.hr_max)
 
 
 def _as_params(alt: AltPatient) -> PatientParams:

@@ -31,19 +31,34 @@ from enum import StrEnum
 
 from controller.core.control import AdaptiveController, ControlDecision, ControlInput
 from controller.core.hrmax import (
+    HrMaxEstimate,
     HrMaxSource,
+    estimate_from_six_minute_test,
     hr_max_keteyian,
     hr_max_nes,
     hr_max_tanaka,
 )
-from controller.core.plan import PhaseKind, PhaseSpec, Plan, PlanError, default_4x4
+from controller.core.plan import (
+    PhaseKind,
+    PhaseSpec,
+    Plan,
+    PlanError,
+    default_4x4,
+    six_minute_test,
+)
 from controller.core.safety import HrGate, RateLimits, ramp
 from controller.core.workload import WALK_MAX_KMH, WorkloadPath
 
+# The researchers' API (README): the session and, re-exported from ``controller.core``, the
+# plans and HRmax helpers, so one import path serves them all.
 __all__ = [
     "COMMAND_TRANSITIONS",
     "Event",
+    "HrMaxEstimate",
+    "HrMaxSource",
     "PatientProfile",
+    "PhaseKind",
+    "PhaseSpec",
     "Plan",
     "PlanError",
     "ProfileError",
@@ -52,6 +67,11 @@ __all__ = [
     "SessionError",
     "Setpoint",
     "default_4x4",
+    "estimate_from_six_minute_test",
+    "hr_max_keteyian",
+    "hr_max_nes",
+    "hr_max_tanaka",
+    "six_minute_test",
 ]
 
 HR_HOLD_AFTER_S = 5.0

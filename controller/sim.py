@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from controller.core.hrmax import HrMaxSource, hr_max_tanaka
+from controller.core.metrics import ScoredRow
 from controller.core.plan import Plan
 from controller.core.workload import REST_VO2, vo2_cost
 from controller.protocol import PatientProfile, Session, Setpoint
@@ -204,6 +205,14 @@ class TraceRow:
     zone_low_bpm: float | None
     zone_high_bpm: float | None
 
+    def scored(self, *, true_hr: bool = True) -> ScoredRow:
+        """This row as ``controller.core.metrics`` scores it: the patient's true heart rate
+        (the bench's yardstick) or, with ``true_hr=False``, the gated strap reading (what the
+        clinic's record holds)."""
+        hr = self.hr_true_bpm if true_hr and self.hr_true_bpm is not None else self.hr_bpm
+        return ScoredRow(self.t_s, self.phase, self.interval, hr, self.speed_kmh,
+                         self.incline_pct)
+
 
 @dataclass
 class Trace:
@@ -213,6 +222,10 @@ class Trace:
     events: list[tuple[float, str, str]]
     profile: PatientProfile
     plan: Plan
+
+    def scored_rows(self, *, true_hr: bool = True) -> list[ScoredRow]:
+        """Every row as scored (see ``TraceRow.scored``)."""
+        return [r.scored(true_hr=true_hr) for r in self.rows]
 
 
 class SessionLike(Protocol):

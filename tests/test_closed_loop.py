@@ -11,7 +11,7 @@ from controller.sim import PatientParams, VirtualPatient, cohort, simulate
 def test_reaches_and_holds_the_zone(index):
     truth, profile = cohort(12, seed=11)[index]
     tr = simulate(VirtualPatient(truth), profile)
-    ms = interval_metrics(tr.rows, profile.hr_max)
+    ms = interval_metrics(tr.scored_rows(), profile.hr_max)
     assert len(ms) == 4
     for m in ms:
         assert m.time_to_zone_s is not None
@@ -28,7 +28,7 @@ def test_walk_only_patient_reaches_the_zone_by_incline():
     profile = PatientProfile(hr_max=180, hr_rest=70, max_speed_kmh=5.0, max_incline_pct=15,
                              walk_only=True)
     tr = simulate(VirtualPatient(truth), profile)
-    ms = interval_metrics(tr.rows, profile.hr_max)
+    ms = interval_metrics(tr.scored_rows(), profile.hr_max)
     assert sum(m.ok for m in ms) >= 3
     iv = [r for r in tr.rows if r.phase == "interval"]
     assert max(r.speed_kmh for r in iv) <= 5.0 + 1e-9
@@ -43,7 +43,7 @@ def test_strap_artefacts_are_not_chased():
     b = simulate(VirtualPatient(noisy), profile)
     assert any(r.hr_bpm is not None and r.hr_true_bpm is not None
                and abs(r.hr_bpm - r.hr_true_bpm) > 25 for r in b.rows)
-    mb = interval_metrics(b.rows, profile.hr_max)
-    assert all(m.ok for m in interval_metrics(a.rows, profile.hr_max))
+    mb = interval_metrics(b.scored_rows(), profile.hr_max)
+    assert all(m.ok for m in interval_metrics(a.scored_rows(), profile.hr_max))
     assert sum(m.ok for m in mb) >= 3
     assert all(m.above_95_frac <= 0.02 for m in mb)

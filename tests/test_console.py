@@ -6,8 +6,9 @@ import dataclasses
 
 from textual.widgets import Digits, Static
 
-from controller.app.console import Confirm, StaffConsole
+from controller.app.console import StaffConsole
 from controller.app.demo import run_demo
+from controller.app.screens import Confirm
 from controller.service.config import load
 from controller.service.control_socket import ControlClient
 from tests.test_runtime import SHORT
@@ -140,7 +141,7 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
 
 
 def test_history_and_report_from_the_console(tmp_path):
-    from controller.app.console import HistoryScreen
+    from controller.app.screens import HistoryScreen
 
     db = tmp_path / "sessions.db"
 

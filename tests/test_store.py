@@ -123,3 +123,18 @@ def test_summary_on_a_known_trace():
     (rec,) = s["recoveries"]
     assert rec["hr_drop_first_minute_bpm"] == 30
     assert s["alarms"] == ["hr_lost"]
+
+
+def test_journal_summary_and_bench_score_with_the_same_rules():
+    """The journal's summary and the bench's metrics are one computation on one row shape."""
+    from controller.core.metrics import ScoredRow, interval_metrics
+
+    samples = _samples()
+    rows = [ScoredRow(s["t_s"], s["phase"], s["interval"], s["hr_bpm"], s["speed_kmh"],
+                      s["incline_pct"]) for s in samples]
+    ms = interval_metrics(rows, 183.0)
+    s = summarise(samples, 183.0, [])
+    assert [i["time_to_zone_s"] for i in s["intervals"]] == \
+        [None if m.time_to_zone_s is None else round(m.time_to_zone_s) for m in ms]
+    assert [i["in_zone_after_allowance_pct"] for i in s["intervals"]] == \
+        [round(100 * m.in_zone_after_allowance, 1) for m in ms]

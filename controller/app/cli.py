@@ -40,7 +40,7 @@ def _phase_line(rows: Sequence[TraceRow]) -> str:
 def _summary(rows: list[TraceRow], hr_max: float) -> None:
     print()
     print("interval  time to zone  in zone*  above 95 %  RMS to 90 %  ok")
-    ms = interval_metrics(rows, hr_max, use_true_hr=False)
+    ms = interval_metrics([r.scored(true_hr=False) for r in rows], hr_max)
     for m in ms:
         ttz = f"{m.time_to_zone_s:.0f} s" if m.time_to_zone_s is not None else "not reached"
         print(f"{m.interval:8d}  {ttz:>12s}  {m.in_zone_after_allowance * 100:6.0f} %  "

@@ -14,26 +14,20 @@ Stop and skip ask for confirmation: a slip of the finger must not end an interva
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, Vertical
 from textual.widgets import (
-    Button,
-    Checkbox,
     Digits,
     Footer,
-    Input,
-    Label,
-    Select,
     Static,
 )
 
+from controller.app.screens import Confirm, HistoryScreen, PatientScreen
 from controller.service.control_socket import ControlClient
 
 
@@ -72,137 +66,6 @@ def hr_chart(history: list[float], lo: float | None, hi: float | None, width: in
         label = f"{floor + step:5.0f} "
         lines.append(label + (f"[on green]{text}[/]" if in_zone else text))
     return "\n".join(lines)
-
-
-class Confirm(ModalScreen[bool]):
-    """y / n question for actions a slip would make hurt."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("y", "yes", "yes"),
-                                             Binding("n,escape", "no", "no")]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        yield Label(f"{self.question}  [y]es / [n]o", id="question")
-
-    def action_yes(self) -> None:
-        self.dismiss(True)
-
-    def action_no(self) -> None:
-        self.dismiss(False)
-
-
-SOURCES = [("measured (lab test)", "measured"), ("6-minute test", "six_minute_test"),
-           ("Tanaka age formula", "tanaka"), ("Nes age formula", "nes"),
-           ("Keteyian (beta-blockers)", "keteyian"), ("observed peak", "observed_peak")]
-
-
-class PatientScreen(ModalScreen[dict[str, Any] | None]):
-    """Patient entry (pseudonym only) and plan choice, before the session starts."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel"),
-                                             Binding("ctrl+s", "save", "save")]
-
-    def __init__(self, current: dict[str, Any]) -> None:
-        super().__init__()
-        self.current = current
-
-    def compose(self) -> ComposeResult:
-        c = self.current
-        with Grid(id="form"):
-            yield Label("pseudonym")
-            yield Input(str(c.get("pseudonym", "")), id="pseudonym", compact=True)
-            yield Label("HRmax bpm")
-            yield Input(f"{c.get('hr_max', 180):.0f}", id="hr_max", type="integer", compact=True)
-            yield Label("HRmax from")
-            yield Select(SOURCES, value=c.get("hr_max_source", "measured"), id="source",
-                         allow_blank=False, compact=True)
-            yield Label("HRrest bpm (optional)")
-            yield Input("", id="hr_rest", type="integer", compact=True)
-            yield Label("max speed km/h")
-            yield Input(f"{c.get('max_speed_kmh', 6.0):g}", id="max_speed", type="number",
-                        compact=True)
-            yield Label("max incline %")
-            yield Input(f"{c.get('max_incline_pct', 15):g}", id="max_incline", type="number",
-                        compact=True)
-            yield Label("walk only")
-            yield Checkbox("", bool(c.get("walk_only")), id="walk_only", compact=True)
-            yield Label("plan")
-            yield Select([("4x4 intervals", "4x4"), ("6-minute test", "six_minute_test")],
-                         value="six_minute_test" if c.get("plan") == "6-minute test" else "4x4",
-                         id="plan", allow_blank=False, compact=True)
-            yield Label("6-min test pace km/h")
-            yield Input("4.5", id="pace", type="number", compact=True)
-            yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
-            yield Button("Cancel (esc)", id="cancel", compact=True)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def action_save(self) -> None:
-        def val(wid: str) -> str:
-            return self.query_one(f"#{wid}", Input).value.strip()
-
-        def number(wid: str) -> float | None:
-            v = val(wid)
-            try:
-                return float(v) if v else None
-            except ValueError:
-                return None
-
-        profile = {
-            "pseudonym": val("pseudonym"), "hr_max": number("hr_max"),
-            "hr_rest": number("hr_rest"), "max_speed_kmh": number("max_speed"),
-            "max_incline_pct": number("max_incline"),
-            "hr_max_source": self.query_one("#source", Select).value,
-            "walk_only": self.query_one("#walk_only", Checkbox).value,
-        }
-        plan_name = self.query_one("#plan", Select).value
-        plan: dict[str, Any] = {"name": plan_name}
-        if plan_name == "six_minute_test":
-            plan.update(speed_kmh=number("pace"), incline_pct=0.0)
-        self.dismiss({"profile": profile, "plan": plan})
-
-
-class HistoryScreen(ModalScreen[None]):
-    """This patient's sessions and progression (from the service's store)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,h", "close", "close")]
-
-    def __init__(self, history: dict[str, Any]) -> None:
-        super().__init__()
-        self.history = history
-
-    def compose(self) -> ComposeResult:
-        h = self.history
-        lines = [f"[b]{h.get('pseudonym', '')}[/b] — sessions recorded: "
-                 f"{len(h.get('sessions', []))}"]
-        for p in h.get("sessions", [])[-8:]:
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(p["started_unix_s"]))
-            work = p["work_at_90_vo2"]
-            lines.append(f"{when}  work at 90 % HRmax: "
-                         f"{'—' if work is None else f'{work:.1f} ml/kg/min'}  "
-                         f"peak {p['peak_hr_bpm'] or '—'} bpm")
-        trend = h.get("work_at_90_trend_vo2_per_week")
-        if trend is not None:
-            lines.append(f"trend {trend:+.2f} ml/kg/min per week")
-        if h.get("vo2max_estimate"):
-            lines.append(f"estimated VO2max {h['vo2max_estimate']} ml/kg/min")
-        if h.get("hr_max_suggestion"):
-            lines.append(f"[b yellow]HRmax:[/] {h['hr_max_suggestion']['why']}")
-        lines.append("(esc to close)")
-        yield Static("\n".join(lines), id="history")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
 
 
 class StaffConsole(App[None]):

@@ -1,30 +1,38 @@
-"""How well a session held the zone, interval by interval.
+"""How well a session held the zone, interval by interval — one set of rules for all.
 
 The clinic's reading of the 4x4 (shared/reference/4x4.md): reach 85 % HRmax within 2 min in
 the first interval and about 1 min in the others, then stay in 85–95 %. An interval is
 **ok** when the zone was reached within that allowance, ≥ 90 % of the time after it was in
 the zone, and ≤ 2 % of the interval was above 95 %.
+
+The bench (scoring the virtual patient's true heart rate), the demo and the journal (scoring
+the gated strap readings) all score through ``interval_metrics`` over one row shape,
+``ScoredRow``, so the rules cannot drift apart.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 ALLOWANCE_FIRST_S = 120.0
 ALLOWANCE_LATER_S = 60.0
+ZONE_LOW_FRAC = 0.85
+ZONE_HIGH_FRAC = 0.95
 
 
-class _Row(Protocol):
+@dataclass(frozen=True)
+class ScoredRow:
+    """One tick as scored: the heart rate to score (``None``: no reading) and the belt."""
+
     t_s: float
     phase: str
     interval: int
     hr_bpm: float | None
-    hr_true_bpm: float | None
-    zone_low_bpm: float | None
-    zone_high_bpm: float | None
+    speed_kmh: float = 0.0
+    incline_pct: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -32,34 +40,48 @@ class IntervalMetrics:
     interval: int
     time_to_zone_s: float | None
     in_zone_after_allowance: float
+    """Fraction of the readings after the allowance that were in the zone (0 when none)."""
     above_95_frac: float
     rms_to_90_bpm: float
     ok: bool
+    readings_after_allowance: int
+    in_zone_s: float
+    above_95_s: float
+    peak_hr_bpm: float | None
+    mean_hr_bpm: float | None
+    mean_speed_kmh: float | None
+    mean_incline_pct: float | None
 
 
-def interval_metrics(rows: Sequence[_Row], hr_max: float, *, use_true_hr: bool = True
-                     ) -> list[IntervalMetrics]:
+def _mean(xs: Sequence[float]) -> float | None:
+    return statistics.fmean(xs) if xs else None
+
+
+def interval_metrics(rows: Sequence[ScoredRow], hr_max: float) -> list[IntervalMetrics]:
     """Score every interval in ``rows`` (one row per tick, ticks of equal length)."""
     out = []
-    intervals = sorted({r.interval for r in rows if r.phase == "interval"})
-    for k in intervals:
+    lo, hi = ZONE_LOW_FRAC * hr_max, ZONE_HIGH_FRAC * hr_max
+    for k in sorted({r.interval for r in rows if r.phase == "interval"}):
         rs = [r for r in rows if r.phase == "interval" and r.interval == k]
         t0 = rs[0].t_s
+        tick_s = (rs[-1].t_s - t0) / (len(rs) - 1) if len(rs) > 1 else 1.0
         allowance = ALLOWANCE_FIRST_S if k == 1 else ALLOWANCE_LATER_S
-
-        def hr_of(r: _Row) -> float | None:
-            if use_true_hr and r.hr_true_bpm is not None:
-                return r.hr_true_bpm
-            return r.hr_bpm
-
-        lo, hi = 0.85 * hr_max, 0.95 * hr_max
-        ttz = next((r.t_s - t0 for r in rs if (h := hr_of(r)) is not None and h >= lo), None)
-        after = [h for r in rs if r.t_s - t0 >= allowance and (h := hr_of(r)) is not None]
-        valid = [h for r in rs if (h := hr_of(r)) is not None]
+        valid = [r.hr_bpm for r in rs if r.hr_bpm is not None]
+        ttz = next((r.t_s - t0 for r in rs if r.hr_bpm is not None and r.hr_bpm >= lo), None)
+        after = [r.hr_bpm for r in rs if r.t_s - t0 >= allowance and r.hr_bpm is not None]
         in_zone = sum(1 for h in after if lo <= h <= hi) / len(after) if after else 0.0
-        above = sum(1 for h in valid if h > hi) / len(valid) if valid else 0.0
+        n_above = sum(1 for h in valid if h > hi)
+        above = n_above / len(valid) if valid else 0.0
         rms = math.sqrt(sum((h - 0.9 * hr_max) ** 2 for h in after) / len(after)) if after \
             else float("nan")
         ok = ttz is not None and ttz <= allowance and in_zone >= 0.90 and above <= 0.02
-        out.append(IntervalMetrics(k, ttz, in_zone, above, rms, ok))
+        out.append(IntervalMetrics(
+            k, ttz, in_zone, above, rms, ok,
+            readings_after_allowance=len(after),
+            in_zone_s=sum(1 for h in valid if lo <= h <= hi) * tick_s,
+            above_95_s=n_above * tick_s,
+            peak_hr_bpm=max(valid) if valid else None,
+            mean_hr_bpm=_mean(valid),
+            mean_speed_kmh=_mean([r.speed_kmh for r in rs]),
+            mean_incline_pct=_mean([r.incline_pct for r in rs])))
     return out

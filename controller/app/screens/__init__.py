@@ -1,0 +1,7 @@
+"""The staff console's screens, one module each; the main view is ``controller.app.console``."""
+
+from controller.app.screens.confirm import Confirm
+from controller.app.screens.history import HistoryScreen
+from controller.app.screens.patient import PatientScreen
+
+__all__ = ["Confirm", "HistoryScreen", "PatientScreen"]

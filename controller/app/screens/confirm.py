@@ -1,0 +1,33 @@
+"""A yes/no question before an action that a slip of the finger would make hurt."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
+from textual.widgets import Label
+
+from controller.core.i18n import _
+
+
+class Confirm(ModalScreen[bool]):
+    """y / n question for actions a slip would make hurt."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("y", "yes", "yes"),
+                                             Binding("n,escape", "no", "no")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        yield Label(_("{question}  y: yes / n: no").format(question=self.question),
+                    id="question", markup=False)
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,93 @@
+"""Translations: bokmål (``nb``) and English (``en``) from gettext message catalogs.
+
+Every user-facing string is a whole sentence wrapped in ``_()`` with named placeholders —
+never built from fragments, because Norwegian word order differs:
+
+    from controller.core.i18n import _, ngettext
+    _("Interval {n} of {total}").format(n=2, total=4)
+
+Catalogs live in ``controller/core/locale/<lang>/LC_MESSAGES/fourbyfour.po`` (edited by
+people) and ``.mo`` (compiled by Babel: ``./run i18n`` extracts, updates and compiles);
+``tests/test_i18n.py`` fails when a wrapped string has no translation or the ``.mo`` is stale.
+English is the source language. Numbers, dates and times are formatted for the language with
+Babel (``format_number``, ``format_date``, ``format_datetime``).
+
+The language is process-wide (``set_language``), chosen once from the config; a view that
+must speak another language than the process (a belt screen in nb beside an English log)
+asks for ``translations(lang)`` explicitly. Reading the small catalog files is the only I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext
+from functools import cache
+from pathlib import Path
+
+from babel.dates import format_date as _babel_date
+from babel.dates import format_datetime as _babel_datetime
+from babel.numbers import format_decimal
+
+DOMAIN = "fourbyfour"
+LOCALE_DIR = Path(__file__).with_name("locale")
+LANGUAGES = ("nb", "en")
+DEFAULT_LANGUAGE = "en"
+
+_state = {"lang": DEFAULT_LANGUAGE}
+
+
+@cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """The catalog of ``lang``; English is the source language and needs none."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+    if lang == "en":
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, LOCALE_DIR, [lang])
+
+
+def set_language(lang: str) -> None:
+    """Choose the process's language (``nb`` or ``en``); an unknown one is refused."""
+    translations(lang)
+    _state["lang"] = lang
+
+
+def language() -> str:
+    return _state["lang"]
+
+
+def _(message: str) -> str:
+    """``message`` in the current language."""
+    return translations(_state["lang"]).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_state["lang"]).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalog where it is defined; ``_()`` translates it where
+    it is shown (tables of labels, event texts made before the language is known)."""
+    return message
+
+
+def _locale(lang: str | None) -> str:
+    return lang or _state["lang"]
+
+
+def format_number(x: float, decimals: int = 1, lang: str | None = None) -> str:
+    """``1234.5`` → ``1 234,5`` in bokmål, ``1,234.5`` in English."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(x, format=pattern, locale=_locale(lang))
+
+
+def format_date(day: dt.date, lang: str | None = None) -> str:
+    """``27.11.2026`` in bokmål, ``Nov 27, 2026`` in English."""
+    return _babel_date(day, format="medium" if _locale(lang) == "en" else "dd.MM.yyyy",
+                       locale=_locale(lang))
+
+
+def format_datetime(when: dt.datetime, lang: str | None = None) -> str:
+    """Local wall-clock date and time, e.g. ``27.11.2026 14:05``."""
+    fmt = "dd.MM.yyyy HH:mm" if _locale(lang) == "nb" else "yyyy-MM-dd HH:mm"
+    return _babel_datetime(when, format=fmt, locale=_locale(lang))

@@ -1,0 +1,88 @@
+"""Every user-facing string has its bokmål translation, and the compiled catalog is current.
+
+The strings are found the way ``./run i18n`` finds them (Babel's extractor over the package,
+keywords ``_``, ``ngettext``, ``N_``), so a new ``_("…")`` without a translation fails here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext
+import io
+import re
+import string
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from controller.core import i18n
+
+PO = i18n.LOCALE_DIR / "nb" / "LC_MESSAGES" / "fourbyfour.po"
+MO = PO.with_suffix(".mo")
+KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None}
+
+
+def source_messages() -> dict[str, str]:
+    """msgid → where it is used, for every wrapped string in the package."""
+    out: dict[str, str] = {}
+    root = i18n.LOCALE_DIR.parents[1]
+    for fname, line, msg, _comments, _ctx in extract_from_dir(
+            str(root), method_map=[("**.py", "python")], keywords=KEYWORDS):
+        key = msg[0] if isinstance(msg, tuple) else msg
+        out.setdefault(key, f"controller/{fname}:{line}")
+    return out
+
+
+def catalog():
+    with PO.open("rb") as f:
+        return read_po(f, locale="nb")
+
+
+def fields(s: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(s) if f}
+
+
+def test_every_user_facing_string_has_a_bokmal_translation():
+    cat = catalog()
+    missing = [f"{where}: {msgid!r}" for msgid, where in source_messages().items()
+               if not (m := cat.get(msgid)) or not m.string
+               or (isinstance(m.string, tuple) and not all(m.string)) or m.fuzzy]
+    assert missing == [], "untranslated (run ./run i18n, then translate the .po):\n" + \
+        "\n".join(missing)
+
+
+def test_translations_keep_their_placeholders():
+    for m in catalog():
+        if not m.id:
+            continue
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strs = m.string if isinstance(m.string, tuple) else (m.string,)
+        for s in strs:
+            assert fields(s) == fields(ids[0]), (m.id, s)
+            assert not re.search(r"\[[a-z]+\]", s) or "[" in ids[0], (m.id, s)
+
+
+def test_the_compiled_catalog_is_current():
+    buf = io.BytesIO()
+    write_mo(buf, catalog())
+    built = gettext.GNUTranslations(io.BytesIO(buf.getvalue()))
+    shipped = gettext.GNUTranslations(MO.open("rb"))
+    assert built._catalog == shipped._catalog, "run ./run i18n to compile the catalog"
+
+
+def test_language_switch_and_norwegian_forms():
+    try:
+        i18n.set_language("nb")
+        assert i18n._("{question}  y: yes / n: no").format(question="Stopp?") == \
+            "Stopp?  y: ja / n: nei"
+        assert i18n.format_number(1234.5) == "1\u00a0234,5"
+        assert i18n.format_date(dt.date(2026, 11, 27)) == "27.11.2026"
+        i18n.set_language("en")
+        assert i18n._("{question}  y: yes / n: no") == "{question}  y: yes / n: no"
+        assert i18n.format_number(1234.5) == "1,234.5"
+    finally:
+        i18n.set_language("en")
+    with pytest.raises(ValueError, match="language must be one of nb, en"):
+        i18n.set_language("sv")
