@@ -23,7 +23,8 @@ def healthy(f, *pins):
         f.pin(p).drive_low()  # NC contact closed to ground
 
 
-@pytest.mark.parametrize(("pin", "why"), [(17, "e-stop pressed"), (27, "safety key pulled")])
+@pytest.mark.parametrize(("pin", "why"), [(17, "e-stop was pressed"),
+                                          (27, "safety key was pulled")])
 def test_a_trip_or_a_cut_wire_is_seen_at_once(factory, pin, why):
     inputs = SafetyInputs(17, 27, pin_factory=factory)
     healthy(factory, 17, 27)

@@ -7,7 +7,7 @@ someone presses the local reset at the treadmill, so "the board left a latched f
 the trip" is the proof that a person was there. Pure: the board's state is passed in.
 
     lock = RestartInterlock()
-    lock.trip("e-stop", "e-stop pressed")   # the Pi's input tripped
+    lock.trip("e-stop")                     # the Pi's input tripped
     lock.observe("fault"); lock.observe("idle")   # the board latched, then was reset
     lock.refusal()  # None: Start is allowed again
 """
@@ -16,8 +16,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-_WHAT = {"e-stop": ("the e-stop was pressed", "release the e-stop"),
-         "key": ("the safety key was pulled", "insert the safety key")}
+from controller.core.i18n import N_, _
+
+KINDS = ("e-stop", "key")
+_REFUSALS = {
+    ("e-stop", True): N_("Cannot start: the e-stop was pressed. Release the e-stop, then press "
+                         "the reset on the treadmill."),
+    ("key", True): N_("Cannot start: the safety key was pulled. Insert the safety key, then "
+                      "press the reset on the treadmill."),
+    ("e-stop", False): N_("Cannot start: the e-stop was pressed (the Pi's input), but the motor "
+                          "board has not latched it. Release the e-stop and check its wiring "
+                          "to the motor board; a start is possible again after the reset on "
+                          "the treadmill once the board sees the stop, or after a restart of "
+                          "the control service."),
+    ("key", False): N_("Cannot start: the safety key was pulled (the Pi's input), but the motor "
+                       "board has not latched it. Insert the safety key and check its wiring "
+                       "to the motor board; a start is possible again after the reset on the "
+                       "treadmill once the board sees the stop, or after a restart of the "
+                       "control service."),
+}
 
 
 @dataclass
@@ -27,7 +44,7 @@ class RestartInterlock:
     board_faulted: bool = False
 
     def trip(self, kind: str) -> None:
-        if kind not in _WHAT:
+        if kind not in KINDS:
             raise ValueError(f"unknown trip {kind!r} (e-stop or key)")
         self.tripped = kind
         self.board_faulted = False
@@ -46,11 +63,4 @@ class RestartInterlock:
         """Why a Start is refused now (a whole sentence for staff), or None."""
         if self.tripped is None:
             return None
-        what, fix = _WHAT[self.tripped]
-        if self.board_faulted:
-            return (f"Cannot start: {what}. {fix[0].upper() + fix[1:]}, then press the reset "
-                    "on the treadmill.")
-        return (f"Cannot start: {what} (the Pi's input), but the motor board has not latched "
-                f"it. {fix[0].upper() + fix[1:]}; check the wiring to the motor board; a start "
-                "is possible again after the reset on the treadmill once the board sees the "
-                "stop, or after a restart of the control service.")
+        return _(_REFUSALS[(self.tripped, self.board_faulted)])

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from controller.core.i18n import N_
 from controller.protocol import Setpoint
 
 PATTERNS: dict[str, tuple[float, float, int]] = {
@@ -75,8 +76,9 @@ def cues_for(sp: Setpoint, prev: Setpoint | None) -> Cues:
 TRIP_PERSIST_S = 0.020
 """An e-stop or key contact must stay open this long to count as a trip."""
 
-TRIP_MESSAGES = {"e-stop": "e-stop pressed (or its wire is cut)",
-                 "key": "safety key pulled (or its wire is cut)"}
+TRIP_MESSAGES = {"e-stop": N_("The e-stop was pressed (or its wire is cut): session stopped."),
+                 "key": N_("The safety key was pulled (or its wire is cut): session stopped.")}
+"""Marked for the catalog; translated with ``_()`` where shown."""
 
 
 @dataclass(frozen=True)

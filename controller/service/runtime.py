@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from controller.core.i18n import _
 from controller.core.plan import Plan
 from controller.core.summary import summarise
 from controller.hr import HeartRateSource, HrSample, PlausibilityFilter, SourceStatus
@@ -119,18 +120,20 @@ class Runtime:
                 return why
         st = self.treadmill.status
         if not self.treadmill.connected or st is None:
-            return "Cannot start: the treadmill link is down; check the cable to the motor board."
+            return _("Cannot start: the treadmill link is down. Check the cable to the motor "
+                     "board.")
         if not st.key_present:
-            return ("Cannot start: the safety key is out. Insert it, then press the reset on "
-                    "the treadmill.")
+            return _("Cannot start: the safety key is out. Insert it, then press the reset on "
+                     "the treadmill.")
         if not st.estop_healthy:
-            return ("Cannot start: the e-stop is pressed. Release it, then press the reset on "
-                    "the treadmill.")
+            return _("Cannot start: the e-stop is pressed. Release it, then press the reset on "
+                     "the treadmill.")
         if st.state == "fault":
-            return (f"Cannot start: the motor board has a latched fault ({st.fault}). Press the "
-                    "reset on the treadmill.")
+            return _("Cannot start: the motor board has a latched fault ({fault}). Press the "
+                     "reset on the treadmill.").format(fault=st.fault)
         if st.state not in ("idle", "armed"):
-            return f"Cannot start: the motor board is {st.state}; wait until the belt is still."
+            return _("Cannot start: the motor board is {state}. Wait until the belt is "
+                     "still.").format(state=st.state)
         return None
 
     def pause(self) -> None:

@@ -25,6 +25,7 @@ import logging
 import signal
 from pathlib import Path
 
+from controller.core.i18n import N_, _
 from controller.core.interlock import RestartInterlock
 from controller.hr import AntSource, BleSource, HeartRateSource, serial_stick_driver
 from controller.net.publisher import MqttPublisher
@@ -47,7 +48,8 @@ GOODBYE_S = 5.0
 """Last MQTT messages and the retained ``offline`` status."""
 SHUTDOWN_BOUND_S = CONTROLLED_STOP_S + BOARD_SETTLE_S + 2 * GOODBYE_S
 """The whole controlled stop; systemd's TimeoutStopSec must be longer."""
-SHUTDOWN_MESSAGE = "the control service is stopping (systemctl stop, reboot or Ctrl-C)"
+SHUTDOWN_MESSAGE = N_("The control service is stopping (systemctl stop, reboot or Ctrl-C): "
+                      "the belt slows to a stop.")
 
 
 def heart_rate_source(cfg: Config) -> HeartRateSource:
@@ -128,7 +130,7 @@ async def _controlled_stop(rt: Runtime, run_task: asyncio.Task[None]) -> None:
         run_task.cancel()  # nothing moves; run()'s clean-up still sends a STOP
     else:
         with contextlib.suppress(SessionError):
-            rt.stop(SHUTDOWN_MESSAGE, code="shutdown")
+            rt.stop(_(SHUTDOWN_MESSAGE), code="shutdown")
         try:
             await asyncio.wait_for(asyncio.shield(run_task), CONTROLLED_STOP_S)
         except TimeoutError:
@@ -162,7 +164,7 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
         rt = holder.get("rt")
         if rt is not None and rt.started and not rt.done:
             with contextlib.suppress(SessionError):
-                rt.stop(SHUTDOWN_MESSAGE, code="shutdown")
+                rt.stop(_(SHUTDOWN_MESSAGE), code="shutdown")
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig.name)
@@ -195,11 +197,11 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
     def gpio_refusal() -> str | None:
         assert gpio_inputs is not None
         if not gpio_inputs.key_present:
-            return ("Cannot start: the safety key is out (the Pi's key input). Insert it, "
-                    "then press the reset on the treadmill.")
+            return _("Cannot start: the safety key is out (the Pi's key input). Insert it, "
+                     "then press the reset on the treadmill.")
         if not gpio_inputs.estop_healthy:
-            return ("Cannot start: the e-stop is pressed (the Pi's e-stop input). Release it, "
-                    "then press the reset on the treadmill.")
+            return _("Cannot start: the e-stop is pressed (the Pi's e-stop input). Release "
+                     "it, then press the reset on the treadmill.")
         return None
 
     def wire(r: Runtime) -> Runtime:
@@ -211,7 +213,7 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
                 trip = await gpio_inputs.wait_tripped()
                 interlock.trip(trip.kind)
                 with contextlib.suppress(SessionError):
-                    r.stop(trip.message, code=trip.kind)
+                    r.stop(_(trip.message), code=trip.kind)
                 r.stop_reason = trip.kind
                 raise RuntimeError(trip.message)
             r.safety_watchers.append(estop_or_key)
