@@ -234,6 +234,7 @@ def _controlled_stop_drill(r: Rig, signals: list[signal.Signals]) -> tuple[str, 
     state = lc.STATE_NAMES[r.emu.sup.state]
     store = Store(r.db)
     rec = store.sessions()[-1]
+    stop_events = [e["message"] for e in store.events(rec.id) if e["kind"] == "stop"]
     store.close()
     stops = frames.count(lc.T_STOP)
     decel = max_decel(samples)
@@ -244,8 +245,8 @@ def _controlled_stop_drill(r: Rig, signals: list[signal.Signals]) -> tuple[str, 
     ok = (r.emu.board.belt_kmh == 0.0 and stops >= 1 and fault == "none" and state == "idle"
           and rc == 0 and took_s < SHUTDOWN_BOUND_S and decel <= 1.25
           and rec.status == "stopped" and rec.stop_reason == "shutdown"
-          and rec.summary is not None)
-    return observed, ok
+          and rec.summary is not None and len(stop_events) == 1)
+    return observed + f", stop events {len(stop_events)}", ok
 
 
 def test_systemctl_stop_mid_interval_is_a_controlled_stop(tmp_path, broker):

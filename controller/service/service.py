@@ -29,7 +29,7 @@ from controller.core.i18n import N_, _
 from controller.core.interlock import RestartInterlock
 from controller.hr import AntSource, BleSource, HeartRateSource, serial_stick_driver
 from controller.net.publisher import MqttPublisher
-from controller.protocol import SessionError
+from controller.protocol import RunState, SessionError
 from controller.records.store import Store
 from controller.service.config import Config, ConfigError
 from controller.service.control_socket import ControlServer
@@ -124,13 +124,21 @@ async def _board_settled(tm: Treadmill, timeout_s: float) -> None:
                              timeout_s)
 
 
+def _stop_for_shutdown(rt: Runtime) -> None:
+    """Ask the session for its controlled stop, unless it is already stopping (by staff, a
+    fail-safe or an earlier signal: that reason stays in the record)."""
+    if rt.session.run_state in (RunState.STOPPING, RunState.DONE):
+        return
+    with contextlib.suppress(SessionError):
+        rt.stop(_(SHUTDOWN_MESSAGE), code="shutdown")
+
+
 async def _controlled_stop(rt: Runtime, run_task: asyncio.Task[None]) -> None:
     """The session ramps down and ends (summary, record); bounded, then a STOP regardless."""
     if not rt.started:
         run_task.cancel()  # nothing moves; run()'s clean-up still sends a STOP
     else:
-        with contextlib.suppress(SessionError):
-            rt.stop(_(SHUTDOWN_MESSAGE), code="shutdown")
+        _stop_for_shutdown(rt)
         try:
             await asyncio.wait_for(asyncio.shield(run_task), CONTROLLED_STOP_S)
         except TimeoutError:
@@ -163,8 +171,7 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
         notifier.notify("STOPPING=1", "STATUS=controlled stop: belt slowing down")
         rt = holder.get("rt")
         if rt is not None and rt.started and not rt.done:
-            with contextlib.suppress(SessionError):
-                rt.stop(_(SHUTDOWN_MESSAGE), code="shutdown")
+            _stop_for_shutdown(rt)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig.name)
