@@ -328,3 +328,40 @@ def test_a_trip_only_the_pi_sees_still_needs_a_person(tmp_path):
             asyncio.run(asyncio.wait_for(main(), 150))
         finally:
             stick.close()
+
+
+def test_a_controlled_stop_that_overruns_its_bound_still_sends_stop_and_closes_the_record(
+        tmp_path, monkeypatch):
+    """The bound holds even when the session cannot finish its ramp in time: then the STOP
+    goes to the board at once (its own 1 km/h/s ramp) and the record is closed."""
+    from controller.app.demo import ScaledClock
+    from controller.core.fwpath import linkcodec as lc
+    from controller.records.store import Store
+    from controller.service import service
+    from controller.service.config import load
+    from controller.service.runtime import Runtime
+    from tests.test_runtime import SHORT, FailingSource, reset_link
+
+    monkeypatch.setattr(service, "CONTROLLED_STOP_S", 0.5)  # the ramp needs far longer
+
+    async def main():
+        clock = ScaledClock(10)
+        store = Store(tmp_path / "s.db")
+        async with reset_link() as (emu, tm):
+            rt = Runtime(load(None).profile, SHORT, hr_source=FailingSource(clock, 1e9),
+                         treadmill=tm, clock=clock, tick_s=0.1, store=store)
+            rt.start()
+            run_task = asyncio.create_task(rt.run())
+            await tm.wait_status(lambda s: s.speed_kmh > 2.0, 60)
+            t0 = time.monotonic()
+            await service._controlled_stop(rt, run_task)
+            took_s = time.monotonic() - t0
+            assert rt.done and took_s < 0.5 + 3.0, took_s
+            assert emu.sup.state in (lc.S_STOPPING, lc.S_IDLE) and emu.sup.fault == lc.F_NONE
+            await tm.wait_status(lambda s: s.state == "idle" and s.speed_kmh == 0.0, 20)
+        (rec,) = store.sessions()
+        assert rec.status == "stopped" and rec.stop_reason == "shutdown"
+        assert rec.summary is not None
+        store.close()
+
+    asyncio.run(asyncio.wait_for(main(), 120))
