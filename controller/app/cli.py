@@ -175,6 +175,10 @@ def console(args: argparse.Namespace) -> int:
     return 0
 
 
+EX_CONFIG = 78
+"""sysexits.h: configuration error. The unit does not restart on it."""
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
@@ -187,7 +191,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load(args.config)
         asyncio.run(run_service(cfg))
-    except (ConfigError, LinkDown, ValueError) as e:
+    except ConfigError as e:  # a restart cannot mend it: RestartPreventExitStatus=78
+        print(f"error: {e}", file=sys.stderr)
+        return EX_CONFIG
+    except LinkDown as e:  # the port may come back: systemd restarts the service
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -71,11 +71,14 @@ def import_json(store: Store, path: str | Path) -> str:
             raise StoreError(f"{p}: session {s['id']} is already in {store.path}")
         db = store.db
         db.execute("BEGIN")
-        db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        db.execute("INSERT INTO sessions (id, pseudonym, started_unix_s, ended_unix_s, status, "
+                   "plan_json, profile_json, hr_max_bpm, hr_max_source, summary_json, "
+                   "stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (s["id"], s["pseudonym"], s["started_unix_s"], s["ended_unix_s"],
                     s["status"], json.dumps(s["plan"]), json.dumps(s["profile"]),
                     s["hr_max_bpm"], s["hr_max_source"],
-                    json.dumps(s["summary"]) if s["summary"] is not None else None))
+                    json.dumps(s["summary"]) if s["summary"] is not None else None,
+                    s.get("stop_reason")))
         for row in doc["samples"]:
             db.execute("INSERT INTO samples VALUES (:session_id, :t_s, :phase, :interval, "
                        ":state, :hr_bpm, :hr_status, :target_bpm, :zone_low_bpm, "

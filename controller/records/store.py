@@ -77,6 +77,8 @@ MIGRATIONS: list[str] = [
         text TEXT NOT NULL
     );
     """,
+    # 3: why a stopped session stopped ("staff", "e-stop", "key", "shutdown", …)
+    "ALTER TABLE sessions ADD COLUMN stop_reason TEXT;",
 ]
 
 BORG_MIN, BORG_MAX = 6, 20
@@ -99,6 +101,8 @@ class SessionRecord:
     hr_max_bpm: float
     hr_max_source: str
     summary: dict[str, Any] | None
+    stop_reason: str | None = None
+    """Why a stopped session stopped: staff, e-stop, key, shutdown, heart rate lost, …"""
 
 
 class Store:
@@ -177,14 +181,15 @@ class Store:
                         (session_id, e.now_s, e.kind, e.severity, e.message))
 
     def end_session(self, session_id: str, status: str,
-                    summary: dict[str, Any] | None) -> None:
+                    summary: dict[str, Any] | None, stop_reason: str | None = None) -> None:
         if status not in ("finished", "stopped", "incomplete"):
             raise ValueError(f"unknown final status {status!r}")
         self._begin()
         self.db.execute(
-            "UPDATE sessions SET status = ?, ended_unix_s = ?, summary_json = ? WHERE id = ?",
+            "UPDATE sessions SET status = ?, ended_unix_s = ?, summary_json = ?, "
+            "stop_reason = ? WHERE id = ?",
             (status, self.clock(), json.dumps(summary) if summary is not None else None,
-             session_id))
+             stop_reason, session_id))
         self._commit()
 
     def rate(self, session_id: str, interval: int, borg: int) -> None:
@@ -236,7 +241,8 @@ class Store:
             args = (pseudonym,)
         rows = self.db.execute(q + " ORDER BY started_unix_s", args).fetchall()
         return [SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
-                              r[7], r[8], json.loads(r[9]) if r[9] else None) for r in rows]
+                              r[7], r[8], json.loads(r[9]) if r[9] else None, r[10])
+                for r in rows]
 
     def samples(self, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT * FROM samples WHERE session_id = ? ORDER BY t_s",

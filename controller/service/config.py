@@ -7,7 +7,7 @@ Every key has a default, and the defaults run the demo: an empty file (or none) 
     [mqtt]          enabled = true  host = "localhost"  port = 1883  username/password_file
                     tls_ca_file, tls_cert_file, tls_key_file
                     commands_enabled = false   command_secret_file (network stop/ack only)
-    [treadmill]     port = "/dev/fourbyfour-treadmill"  max_speed_kmh = 16  max_incline_pct = 15
+    [treadmill]     port = "/dev/serial0"  max_speed_kmh = 16  max_incline_pct = 15
     [heart_rate]    source = "ant" | "ble" | "simulated"   ant_device_number = 0
                     ant_serial_path = ""  ble_address = ""
     [patient]       pseudonym, hr_max, hr_max_source, hr_rest, max_speed_kmh, max_incline_pct,
@@ -40,7 +40,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class TreadmillSettings:
-    port: str = "/dev/fourbyfour-treadmill"
+    port: str = "/dev/serial0"
+    """The Pi's GPIO UART wired to the Pico's UART0 (firmware/README.md, Wiring)."""
     max_speed_kmh: float = 16.0
     max_incline_pct: float = 15.0
 
