@@ -11,6 +11,7 @@ import gettext
 import io
 import re
 import string
+from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -86,3 +87,15 @@ def test_language_switch_and_norwegian_forms():
         i18n.set_language("en")
     with pytest.raises(ValueError, match="language must be one of nb, en"):
         i18n.set_language("sv")
+
+
+def test_every_event_the_session_raises_has_words_in_the_ui():
+    """A new event kind in the core must get its sentence in ``controller.app.texts``."""
+    from controller import protocol
+    from controller.app.texts import EVENTS
+
+    source = Path(protocol.__file__).read_text()
+    kinds = set(re.findall(r'emit\(\s*"([a-z_]+)"', source)) | \
+        set(re.findall(r'_command\(\s*"([a-z_]+)"', source))
+    assert {"phase", "hr_lost", "stop"} <= kinds  # the scan sees the session's events
+    assert sorted(kinds - set(EVENTS)) == []

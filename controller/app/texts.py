@@ -37,6 +37,8 @@ EVENTS = {
     "belt_stopped": N_("The belt stopped outside the session (e-stop, key or treadmill "
                        "fault): session paused; staff must resume"),
     "zone_unreachable": N_("The zone is out of reach within the patient's caps"),
+    "hrmax_maybe_high": N_("Heart rate stays below the zone at a load that should reach it: "
+                           "HRmax is likely set too high; please check it"),
     "pause": N_("Paused by staff: belt slowing to a stop"),
     "resume": N_("Resumed by staff"),
     "skip": N_("Phase skipped by staff"),
