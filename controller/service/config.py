@@ -2,7 +2,7 @@
 
 Every key has a default, and the defaults run the demo: an empty file (or none) is valid.
 
-    [site]          name = "demo"            device = "treadmill-1"
+    [site]          name = "demo"            device = "treadmill-1"   language = "en" | "nb"
     [mqtt]          enabled = true  host = "localhost"  port = 1883  username/password_file
                     tls_ca_file, tls_cert_file, tls_key_file
                     commands_enabled = false   command_secret_file (network stop/ack only)
@@ -14,6 +14,8 @@ Every key has a default, and the defaults run the demo: an empty file (or none) 
     [plan]          name = "4x4"   warmup_s = 600
     [service]       control_socket = "/run/fourbyfour/control.sock"
     [store]         path = "/var/lib/fourbyfour/sessions.db"   (SQLite, WAL)
+    [monitor]       command_key_file (one key for every treadmill), command_keys_dir
+                    (<dir>/<site>/<device>.key, a key per treadmill): stop/ack from the monitor
     [gpio]          enabled = false  estop_pin = 17  key_pin = 27  buzzer_pin = 12
                     led_pins = [5, 6, 13]   (BCM numbers; the Pi's own stop path and cues)
 """
@@ -27,6 +29,7 @@ from typing import Any
 
 from controller.core.hrmax import HrMaxSource
 from controller.core.plan import Plan, PlanError, default_4x4
+from controller.net import tls
 from controller.net.publisher import MqttSettings
 from controller.net.telemetry import check_name
 from controller.protocol import PatientProfile, ProfileError
@@ -76,10 +79,25 @@ class Config:
     gpio: GpioSettings | None = None
     command_secret: bytes | None = None
     """Set only when network commands (stop, acknowledge) are enabled."""
+    language: str = "en"
+    monitor_key_file: str | None = None
+    monitor_keys_dir: str | None = None
+
+    def monitor_key(self, site: str, device: str) -> bytes | None:
+        """The key the central monitor signs a command for ``site/device`` with: the
+        treadmill's own key from ``command_keys_dir`` if there is one, else the monitor's."""
+        if self.monitor_keys_dir:
+            f = Path(self.monitor_keys_dir) / site / f"{device}.key"
+            if f.is_file():
+                return f.read_bytes().strip()
+        if self.monitor_key_file:
+            return Path(self.monitor_key_file).read_bytes().strip()
+        return None
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "site": {"name": str, "device": str},
+    "site": {"name": str, "device": str, "language": str},
+    "monitor": {"command_key_file": str, "command_keys_dir": str},
     "mqtt": {"enabled": bool, "host": str, "port": int, "username": str, "password_file": str,
              "tls_ca_file": str, "tls_cert_file": str, "tls_key_file": str,
              "commands_enabled": bool, "command_secret_file": str},
@@ -154,6 +172,13 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
         f = get("mqtt", key, "")
         if f and not Path(f).is_file():
             raise fail("mqtt", key, f"no such file: {f}")
+    for key in ("command_key_file", "command_keys_dir"):
+        f = get("monitor", key, "")
+        if f and not Path(f).exists():
+            raise fail("monitor", key, f"no such file or directory: {f}")
+    lang = get("site", "language", "en")
+    if lang not in ("en", "nb"):
+        raise fail("site", "language", f"must be \"en\" or \"nb\", got {lang!r}")
     mqtt = MqttSettings(
         host=get("mqtt", "host", "localhost"), port=port, site=site, device=device,
         username=get("mqtt", "username", None) or None, password=password,
@@ -161,6 +186,10 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
         tls_cert_file=get("mqtt", "tls_cert_file", "") or None,
         tls_key_file=get("mqtt", "tls_key_file", "") or None,
     )
+    try:
+        tls.check(mqtt)
+    except tls.TlsConfigError as e:
+        raise fail("mqtt", "tls", str(e)) from None
     tms = TreadmillSettings(get("treadmill", "port", TreadmillSettings.port),
                             float(get("treadmill", "max_speed_kmh", 16.0)),
                             float(get("treadmill", "max_incline_pct", 15.0)))
@@ -229,4 +258,6 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
                             (leds[0], leds[1], leds[2]))
     return Config(get("mqtt", "enabled", True), mqtt, tms, hrs, profile, plan,
                   get("service", "control_socket", "/run/fourbyfour/control.sock"),
-                  get("store", "path", "/var/lib/fourbyfour/sessions.db"), gpio, secret)
+                  get("store", "path", "/var/lib/fourbyfour/sessions.db"), gpio, secret, lang,
+                  get("monitor", "command_key_file", "") or None,
+                  get("monitor", "command_keys_dir", "") or None)

@@ -21,6 +21,7 @@ from controller.service.config import Config
 from controller.service.control_socket import ControlServer
 from controller.service.runtime import Runtime
 from controller.service.sdnotify import Notifier, watchdog_interval_s
+from controller.service.shutdown import stop_on_sigterm
 from controller.treadmill import Treadmill
 
 _log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def _health_pings(rt_of, tm: Treadmill, notifier: Notifier):  # type: ignore[no-
 
 
 async def run_service(cfg: Config) -> None:
+    stop_on_sigterm()
     Path(cfg.control_socket).parent.mkdir(parents=True, exist_ok=True)
     tm = Treadmill(cfg.treadmill.port, max_speed_kmh=cfg.treadmill.max_speed_kmh,
                    max_incline_pct=cfg.treadmill.max_incline_pct)
@@ -104,8 +106,15 @@ async def run_service(cfg: Config) -> None:
             elif cmd == "ack" and alarm is not None:
                 server.rt.acknowledge(alarm)
 
-        remote_task = asyncio.create_task(listen(cfg.mqtt, Verifier(cfg.command_secret),
-                                                 handle))
+        def running_session() -> str | None:
+            r = server.rt
+            return r.session_id if r.started and not r.done else None
+
+        verifier = Verifier(cfg.command_secret, site=cfg.mqtt.site, device=cfg.mqtt.device,
+                            session_id=running_session,
+                            replay_file=Path(cfg.store_path).with_name("command-nonces.txt"))
+        remote_task = asyncio.create_task(listen(cfg.mqtt, verifier, handle))
+    cause = "crash"
     try:
         while True:
             # The next patient: a fresh session, waiting for a person to press Start.
@@ -117,13 +126,16 @@ async def run_service(cfg: Config) -> None:
             rt = wire(Runtime(rt.profile, rt.session.plan, hr_source=heart_rate_source(cfg),
                               treadmill=tm, publisher=pub, store=store))
             server.rt = rt
+    except asyncio.CancelledError:
+        cause = "signal"
+        raise
     finally:
         server_task.cancel()
         watchdog_task.cancel()
         if remote_task:
             remote_task.cancel()
-        if pub_task:
-            pub_task.cancel()
+        if pub is not None:  # the last summary out, then an honest "offline"
+            await asyncio.shield(pub.close(pub_task, cause))
         store.close()
         with contextlib.suppress(Exception):
             await tm.close()
