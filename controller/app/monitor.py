@@ -44,10 +44,12 @@ from controller.net.tls import client_context
 _log = logging.getLogger(__name__)
 
 REDRAW_S = 0.25
+ZONE, ALARMS = 7, 8
+GAP = 1
 
 
 def column_labels() -> tuple[str, ...]:
-    return (_("treadmill"), _("status"), _("last msg"), _("patient"), _("phase"), _("left"),
+    return (_("treadmill"), _("status"), _("seen"), _("patient"), _("phase"), _("left"),
             _("HR"), _("zone"), _("alarms"))
 
 
@@ -176,10 +178,10 @@ class CentralMonitor(App[None]):
         self._client: aiomqtt.Client | None = None
         self._dirty = False
         self._rung: set[tuple[str, str, str]] = set()
-        self._widths: tuple[int, ...] = ()
+        self._widths: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="fleet", cursor_type="row", zebra_stripes=False)
+        yield DataTable(id="fleet", cursor_type="row", zebra_stripes=False, cell_padding=0)
         yield Static(_("Connecting…"), id="status")
         yield Footer()
 
@@ -205,6 +207,28 @@ class CentralMonitor(App[None]):
         except Exception:
             return None
 
+    def layout_widths(self, cells: list[Cells]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(visible column indexes, their widths): every value whole. When the screen is too
+        narrow the zone column goes first (the HR arrow still says below/in/above), and the
+        alarms column wraps between alarm names instead of cutting one."""
+        labels = column_labels()
+        natural = [max([cell_len(lab), *(cell_len(c.values[i]) for c in cells)])
+                   for i, lab in enumerate(labels)]
+        longest_alarm = max([cell_len(labels[ALARMS]), *(
+            cell_len(part) for c in cells for part in c.values[ALARMS].split(", "))])
+        space = max(self.size.width, 40) - 2  # the vertical scrollbar
+        visible = list(range(len(labels)))
+
+        def used(cols: list[int]) -> int:  # one space between columns (GAP)
+            return sum(natural[i] + GAP for i in cols if i != ALARMS) + GAP
+
+        if used(visible) + natural[ALARMS] > space:
+            visible.remove(ZONE)
+        widths = [natural[i] for i in visible]
+        widths[visible.index(ALARMS)] = max(longest_alarm,
+                                            min(natural[ALARMS], space - used(visible)))
+        return tuple(visible), tuple(widths)
+
     def redraw(self) -> None:
         self._dirty = False
         table = self.query_one(DataTable)
@@ -213,18 +237,23 @@ class CentralMonitor(App[None]):
         show_site = len({r.site for r in rows}) > 1
         cells = [row_cells(r, now, show_site) for r in rows]
         labels = column_labels()
-        widths = tuple(max([cell_len(lab), *(cell_len(c.values[i]) for c in cells)])
-                       for i, lab in enumerate(labels))
+        visible, widths = self.layout_widths(cells)
         selected = self.selected_key()
-        if widths != self._widths:
+        if (visible, widths) != self._widths:
             table.clear(columns=True)
-            for i, (lab, w) in enumerate(zip(labels, widths, strict=True)):
-                table.add_column(lab, width=w, key=str(i))
-            self._widths = widths
+            for i, w in zip(visible, widths, strict=True):
+                table.add_column(" " * GAP + labels[i], width=w + GAP, key=str(i))
+            self._widths = (visible, widths)
         else:
             table.clear()
+        alarm_w = widths[visible.index(ALARMS)]
+        pad = " " * GAP
         for c in cells:
-            table.add_row(*(Text(v, style=c.style) for v in c.values), key=c.key)
+            alarm_lines = Text(c.values[ALARMS]).wrap(self.console, alarm_w)
+            cells_shown = [Text(pad + c.values[i], style=c.style) for i in visible[:-1]]
+            cells_shown.append(Text(pad + ("\n" + pad).join(str(x) for x in alarm_lines),
+                                    style=c.style))
+            table.add_row(*cells_shown, key=c.key, height=max(1, len(alarm_lines)))
         if selected is not None:
             for i, c in enumerate(cells):
                 if c.key == selected:
@@ -242,8 +271,8 @@ class CentralMonitor(App[None]):
         s = self.settings
         where = f"{s.host}:{s.port}"
         if self.connected:
-            line = _("{where} connected · {n} treadmills · {alarms} with alarms · "
-                     "{bad} bad messages ignored").format(
+            line = _("{where} connected · treadmills: {n} · with alarms: {alarms} · "
+                     "bad messages: {bad}").format(
                 where=where, n=len(rows), alarms=sum(1 for r in rows if r.alarms),
                 bad=self.fleet.ignored)
         else:

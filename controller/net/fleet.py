@@ -83,17 +83,17 @@ class TreadmillRow:
         return "idle"
 
     def age_s(self, now_s: float) -> float | None:
-        """Seconds since the last message from this treadmill."""
-        return None if self.last_seen_s is None else max(0.0, now_s - self.last_seen_s)
+        """Seconds since the last message from this treadmill (since the last telemetry
+        while a session runs: that is what goes quiet when it hangs)."""
+        last = self.last_telemetry_s if self.running and self.last_telemetry_s is not None \
+            else self.last_seen_s
+        return None if last is None else max(0.0, now_s - last)
 
     @property
     def doc(self) -> dict[str, Any]:
         """The freshest description of the session: telemetry while running, else the
         retained session document."""
-        if self.running and self.telemetry and \
-                self.telemetry.get("session_id") == self.session.get("session_id",
-                                                                      self.telemetry.get(
-                                                                          "session_id")):
+        if self.running and self.telemetry:
             return self.telemetry
         return self.session
 
