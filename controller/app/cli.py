@@ -191,6 +191,42 @@ def monitor(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
+def records_server(args: argparse.Namespace) -> int:
+    """The clinic's records service: finished sessions in, profiles out."""
+    import asyncio
+    import logging
+
+    from controller.net.tls import TlsConfigError
+    from controller.records.clinic_db import open_clinic_db
+    from controller.records.store import StoreError
+    from controller.service.config import ConfigError, load
+    from controller.service.records_server import RecordsServer
+    from controller.service.shutdown import stop_on_sigterm
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load(args.config)
+        db = open_clinic_db(args.db or cfg.records_db)
+    except (ConfigError, StoreError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    async def serve() -> None:
+        stop_on_sigterm()
+        await RecordsServer(cfg.mqtt, db).run()
+
+    try:
+        asyncio.run(serve())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return 0
+    except TlsConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    return 0
+
+
 def command(args: argparse.Namespace) -> int:
     """Send one signed stop or acknowledgement to a treadmill's running session."""
     import asyncio
@@ -333,6 +369,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
     m.add_argument("--config", default=None, help="the TOML config ([mqtt] section)")
     m.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)
+    rs = sub.add_parser("records-server", help="the clinic's records service (beside the "
+                        "monitor): every finished session, profiles at session start")
+    rs.add_argument("--config", default=None, help="the TOML config ([mqtt], [records])")
+    rs.add_argument("--db", default=None,
+                    help="SQLite file or postgresql:// URL (default: [records] db)")
     cm = sub.add_parser("command", help="send a signed stop or alarm acknowledgement")
     cm.add_argument("action", choices=["stop", "ack"])
     cm.add_argument("--site", required=True)
@@ -351,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return monitor(args)
     if args.command == "command":
         return command(args)
+    if args.command == "records-server":
+        return records_server(args)
     if args.command == "run":
         return run(args)
     if args.command in ("export", "report", "import", "progression"):

@@ -14,6 +14,8 @@ Every key has a default, and the defaults run the demo: an empty file (or none) 
     [plan]          name = "4x4"   warmup_s = 600
     [service]       control_socket = "/run/fourbyfour/control.sock"
     [store]         path = "/var/lib/fourbyfour/sessions.db"   (SQLite, WAL)
+    [records]       upload = false (send finished sessions to the clinic's records service)
+                    db = "/var/lib/fourbyfour/clinic.db" | "postgresql://…" (the service's)
     [monitor]       command_key_file (one key for every treadmill), command_keys_dir
                     (<dir>/<site>/<device>.key, a key per treadmill): stop/ack from the monitor
     [gpio]          enabled = false  estop_pin = 17  key_pin = 27  buzzer_pin = 12
@@ -82,6 +84,8 @@ class Config:
     language: str = "en"
     monitor_key_file: str | None = None
     monitor_keys_dir: str | None = None
+    records_upload: bool = False
+    records_db: str = "/var/lib/fourbyfour/clinic.db"
 
     def monitor_key(self, site: str, device: str) -> bytes | None:
         """The key the central monitor signs a command for ``site/device`` with: the
@@ -98,6 +102,7 @@ class Config:
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "site": {"name": str, "device": str, "language": str},
     "monitor": {"command_key_file": str, "command_keys_dir": str},
+    "records": {"upload": bool, "db": str},
     "mqtt": {"enabled": bool, "host": str, "port": int, "username": str, "password_file": str,
              "tls_ca_file": str, "tls_cert_file": str, "tls_key_file": str,
              "commands_enabled": bool, "command_secret_file": str},
@@ -260,4 +265,6 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
                   get("service", "control_socket", "/run/fourbyfour/control.sock"),
                   get("store", "path", "/var/lib/fourbyfour/sessions.db"), gpio, secret, lang,
                   get("monitor", "command_key_file", "") or None,
-                  get("monitor", "command_keys_dir", "") or None)
+                  get("monitor", "command_keys_dir", "") or None,
+                  get("records", "upload", False),
+                  get("records", "db", "/var/lib/fourbyfour/clinic.db"))

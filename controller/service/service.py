@@ -67,6 +67,17 @@ async def run_service(cfg: Config) -> None:
     Path(cfg.store_path).parent.mkdir(parents=True, exist_ok=True)
     store = Store(cfg.store_path)
     pub_task = asyncio.create_task(pub.run()) if pub else None
+    records = records_task = None
+    if cfg.records_upload and cfg.mqtt_enabled:
+        from controller.net.records_link import RecordsLink
+        from controller.records.store import read_export
+
+        async def export(session_id: str) -> dict:
+            return await asyncio.to_thread(read_export, cfg.store_path, session_id)
+
+        records = RecordsLink(cfg.mqtt, pending=store.pending_upload, export=export,
+                              acked=store.mark_uploaded)
+        records_task = asyncio.create_task(records.run())
     rt = Runtime(cfg.profile, cfg.plan, hr_source=heart_rate_source(cfg), treadmill=tm,
                  publisher=pub, store=store)
     server = ControlServer(rt, cfg.control_socket)
@@ -122,6 +133,8 @@ async def run_service(cfg: Config) -> None:
                 await rt.run()
             except Exception as e:  # the safe stop already ran; log it, then the next one
                 _log.error("session %s ended abnormally: %s", rt.session_id, e)
+            if records is not None:
+                records.wake()  # to the clinic record; kept here until acknowledged
             await asyncio.sleep(1.0)
             rt = wire(Runtime(rt.profile, rt.session.plan, hr_source=heart_rate_source(cfg),
                               treadmill=tm, publisher=pub, store=store))
@@ -134,6 +147,8 @@ async def run_service(cfg: Config) -> None:
         watchdog_task.cancel()
         if remote_task:
             remote_task.cancel()
+        if records_task:
+            records_task.cancel()
         if pub is not None:  # the last summary out, then an honest "offline"
             await asyncio.shield(pub.close(pub_task, cause))
         store.close()
