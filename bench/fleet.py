@@ -272,6 +272,7 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.ERROR)  # reconnect warnings during the restart
+    logging.getLogger("mqtt").setLevel(logging.CRITICAL)  # paho: resets at the restart
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=50, help="treadmills (without --scan)")
     ap.add_argument("--scan", default="", help="comma-separated sizes, e.g. 10,25,50,100")

@@ -170,3 +170,18 @@ def test_the_command_tool_sends_a_signed_stop_to_the_running_session(broker, tmp
     assert rc == 0, out
     assert "session S7" in out
     assert got == [("ack", "hr_lost")]
+
+
+def test_keys_per_treadmill_or_per_monitor(tmp_path):
+    from controller.service.config import from_dict
+
+    keys = tmp_path / "keys"
+    (keys / "oslo").mkdir(parents=True)
+    (keys / "oslo" / "tm-1.key").write_bytes(b"a" * 20 + b"\n")
+    one = tmp_path / "monitor.key"
+    one.write_bytes(b"m" * 20)
+    cfg = from_dict({"monitor": {"command_keys_dir": str(keys), "command_key_file": str(one)}},
+                    "t.toml")
+    assert cfg.monitor_key("oslo", "tm-1") == b"a" * 20
+    assert cfg.monitor_key("oslo", "tm-2") == b"m" * 20
+    assert from_dict({}, "t.toml").monitor_key("oslo", "tm-1") is None

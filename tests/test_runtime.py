@@ -71,6 +71,10 @@ def test_events_reach_the_broker(broker):
     assert seqs == list(range(len(seqs)))
     assert any(t.endswith("/telemetry") for t, _ in got)
     assert any(t.endswith("/status") and d["state"] == "online" for t, d in got)
+    # a normal end says so: the retained status is offline, not online for ever
+    last_status = [d for t, d in got if t.endswith("/status")][-1]
+    assert last_status["state"] == "offline" and last_status["cause"] == "normal"
+    assert all("time_unix_s" in d for _, d in got)
     # …and through the central monitor's model
     row = fleet.rows[("t", "tm-1")]
     assert row.missed_events == 0 and row.events[-1]["kind"] == "done"
