@@ -180,3 +180,50 @@ def test_the_clinic_record_on_a_real_postgresql(postgres, broker, tmp_path):
     assert profile is not None and profile["pseudonym"] == "P-3"
     assert len(report.progression(db, "P-3")["sessions"]) == 2
     db.close()
+
+
+def test_the_console_asks_the_clinic_record_for_a_profile_at_setup(broker, tmp_path):
+    """Console → control socket → records link → records service → clinic database."""
+    from controller.service.config import load
+    from controller.service.control_socket import ControlClient, ControlServer
+    from controller.service.runtime import Runtime
+    from controller.treadmill import Treadmill
+
+    store = treadmill_store(tmp_path / "pi.db", n=1)
+    db = SqliteClinicDb(tmp_path / "clinic.db")
+    db.add_session("oslo", "tm-2", store.export_session("S0"))
+    db.set_profile("P-8", {"pseudonym": "P-8", "hr_max": 171.0})
+    cfg = load(None)
+
+    async def main():
+        srv = RecordsServer(MqttSettings(port=broker.port, site="oslo"), db)
+        ready = asyncio.Event()
+        st = asyncio.create_task(srv.run(ready))
+        await until(ready.is_set)
+        link = link_for(Store(tmp_path / "empty.db"), broker.port)
+        lt = asyncio.create_task(link.run())
+        await until(lambda: link.online)
+        rt = Runtime(cfg.profile, cfg.plan, hr_source=None, treadmill=Treadmill("/dev/null"))
+        server = ControlServer(rt, str(tmp_path / "control.sock"))
+        unconfigured = await server._command(b'{"cmd": "profile", "pseudonym": "P-3"}')
+        server.profile_lookup = link.request_profile
+        sv = asyncio.create_task(server.serve())
+        await until(lambda: (tmp_path / "control.sock").exists())
+        client = ControlClient(str(tmp_path / "control.sock"))
+        await client.connect()
+
+        async def drain():
+            async for _ in client.updates():
+                pass
+        dr = asyncio.create_task(drain())
+        p3 = await client.command("profile", pseudonym="P-3")
+        p8 = await client.command("profile", pseudonym="P-8")
+        for t in (dr, sv, lt, st):
+            t.cancel()
+        await client.close()
+        return unconfigured, p3, p8
+
+    unconfigured, p3, p8 = asyncio.run(asyncio.wait_for(main(), 60))
+    assert not unconfigured["ok"] and "no clinic records service" in unconfigured["error"]
+    assert p3["ok"] and p3["profile"]["pseudonym"] == "P-3"  # from the latest session
+    assert p8["profile"] == {"pseudonym": "P-8", "hr_max": 171.0}  # set in the register

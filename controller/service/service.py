@@ -81,6 +81,8 @@ async def run_service(cfg: Config) -> None:
     rt = Runtime(cfg.profile, cfg.plan, hr_source=heart_rate_source(cfg), treadmill=tm,
                  publisher=pub, store=store)
     server = ControlServer(rt, cfg.control_socket)
+    if records is not None:
+        server.profile_lookup = records.request_profile  # the console asks at setup
     server_task = asyncio.create_task(server.serve())
     notifier = Notifier()
     watchdog_task = asyncio.create_task(_health_pings(lambda: server.rt, tm, notifier)())
