@@ -227,3 +227,30 @@ def test_the_console_asks_the_clinic_record_for_a_profile_at_setup(broker, tmp_p
     assert not unconfigured["ok"] and "no clinic records service" in unconfigured["error"]
     assert p3["ok"] and p3["profile"]["pseudonym"] == "P-3"  # from the latest session
     assert p8["profile"] == {"pseudonym": "P-8", "hr_max": 171.0}  # set in the register
+
+
+def test_the_records_server_command_stores_uploads_and_ends_on_sigterm(broker, tmp_path):
+    import signal
+    import sys
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"[mqtt]\nport = {broker.port}\n")
+    clinic = tmp_path / "clinic" / "clinic.db"
+    proc = subprocess.Popen([sys.executable, "-m", "controller", "records-server", "--config",
+                             str(cfg), "--db", str(clinic)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    store = treadmill_store(tmp_path / "pi.db", n=1)
+    try:
+        async def main():
+            link = link_for(store, broker.port)
+            lt = asyncio.create_task(link.run())
+            await until(lambda: not store.pending_upload())
+            lt.cancel()
+        asyncio.run(asyncio.wait_for(main(), 60))
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out
+    assert "stored session S0 from oslo/tm-1" in out
+    assert [r.id for r in SqliteClinicDb(clinic).sessions()] == ["S0"]
