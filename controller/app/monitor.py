@@ -72,7 +72,7 @@ def _phase_label(doc: dict) -> str:
     if phase == "recovery" and n:
         return _("recovery {n}").format(n=n)
     return {"warmup": _("warm-up"), "interval": _("interval"), "recovery": _("recovery"),
-            "cooldown": _("cool-down"), "test": _("test"), "done": _("done")}.get(
+            "cooldown": _("cool-down"), "test": _("6-minute test"), "done": _("done")}.get(
         str(phase), "—")
 
 

@@ -213,3 +213,8 @@ class MqttPublisher:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         return drained and not self._outbox
+
+    async def goodbye(self, run_task: asyncio.Task[None], timeout_s: float,
+                      cause: str = "signal") -> None:
+        """On a controlled shutdown: ``close`` with the run task (drain, then offline)."""
+        await self.close(run_task, cause, timeout_s)

@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     profile_json TEXT NOT NULL,
     hr_max_bpm DOUBLE PRECISION NOT NULL,
     hr_max_source TEXT NOT NULL,
-    summary_json TEXT
+    summary_json TEXT,
+    stop_reason TEXT
 );
 CREATE TABLE IF NOT EXISTS samples (
     session_id TEXT NOT NULL REFERENCES sessions(id),
@@ -168,12 +169,13 @@ class PgClinicDb:
         try:
             with self.db.transaction():
                 cur = self.db.execute(
-                    "INSERT INTO sessions VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "INSERT INTO sessions VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                     "ON CONFLICT (id) DO NOTHING",
                     (s["id"], s["pseudonym"], s["started_unix_s"], s["ended_unix_s"],
                      s["status"], json.dumps(s["plan"]), json.dumps(s["profile"]),
                      s["hr_max_bpm"], s["hr_max_source"],
-                     json.dumps(s["summary"]) if s["summary"] is not None else None))
+                     json.dumps(s["summary"]) if s["summary"] is not None else None,
+                     s.get("stop_reason")))
                 if cur.rowcount == 0:
                     return False
                 with self.db.cursor() as c:
@@ -217,7 +219,8 @@ class PgClinicDb:
             args = (pseudonym,)
         rows = self.db.execute(q + " ORDER BY started_unix_s", args).fetchall()
         return [SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
-                              r[7], r[8], json.loads(r[9]) if r[9] else None) for r in rows]
+                              r[7], r[8], json.loads(r[9]) if r[9] else None, r[10])
+                for r in rows]
 
     def _rows(self, table: str, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute(f"SELECT * FROM {table} WHERE session_id = %s ORDER BY t_s",

@@ -62,7 +62,24 @@ MIGRATIONS: list[str] = [
         message TEXT NOT NULL
     );
     """,
-    # 2: which finished sessions the clinic's records service has acknowledged
+    # 2: the Borg rating (6–20) staff ask at the end of each interval; staff notes
+    """
+    CREATE TABLE ratings (
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        interval INTEGER NOT NULL,
+        borg INTEGER NOT NULL CHECK (borg BETWEEN 6 AND 20),
+        rated_unix_s REAL NOT NULL,
+        PRIMARY KEY (session_id, interval)
+    );
+    CREATE TABLE notes (
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        written_unix_s REAL NOT NULL,
+        text TEXT NOT NULL
+    );
+    """,
+    # 3: why a stopped session stopped ("staff", "e-stop", "key", "shutdown", …)
+    "ALTER TABLE sessions ADD COLUMN stop_reason TEXT;",
+    # 4: which ended sessions the clinic's records service has acknowledged
     """
     CREATE TABLE central_acks (
         session_id TEXT PRIMARY KEY REFERENCES sessions(id),
@@ -71,6 +88,8 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+BORG_MIN, BORG_MAX = 6, 20
+NOTE_MAX_CHARS = 2000
 EXPORT_SCHEMA = "fourbyfour.session-export/1"
 
 
@@ -90,6 +109,8 @@ class SessionRecord:
     hr_max_bpm: float
     hr_max_source: str
     summary: dict[str, Any] | None
+    stop_reason: str | None = None
+    """Why a stopped session stopped: staff, e-stop, key, shutdown, heart rate lost, …"""
 
 
 def read_export(path: str | Path, session_id: str) -> dict[str, Any]:
@@ -115,7 +136,7 @@ def _export(db: sqlite3.Connection, path: Path, session_id: str) -> dict[str, An
     if r is None:
         raise StoreError(f"{path}: no session {session_id!r}")
     rec = SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]), r[7],
-                        r[8], json.loads(r[9]) if r[9] else None)
+                        r[8], json.loads(r[9]) if r[9] else None, r[10])
     return {"schema": EXPORT_SCHEMA, "session": rec.__dict__,
             "samples": _rows(db, "samples", session_id),
             "events": _rows(db, "events", session_id)}
@@ -197,15 +218,51 @@ class Store:
                         (session_id, e.now_s, e.kind, e.severity, e.message))
 
     def end_session(self, session_id: str, status: str,
-                    summary: dict[str, Any] | None) -> None:
+                    summary: dict[str, Any] | None, stop_reason: str | None = None) -> None:
         if status not in ("finished", "stopped", "incomplete"):
             raise ValueError(f"unknown final status {status!r}")
         self._begin()
         self.db.execute(
-            "UPDATE sessions SET status = ?, ended_unix_s = ?, summary_json = ? WHERE id = ?",
+            "UPDATE sessions SET status = ?, ended_unix_s = ?, summary_json = ?, "
+            "stop_reason = ? WHERE id = ?",
             (status, self.clock(), json.dumps(summary) if summary is not None else None,
-             session_id))
+             stop_reason, session_id))
         self._commit()
+
+    def rate(self, session_id: str, interval: int, borg: int) -> None:
+        """The patient's Borg rating (6–20) of interval ``interval`` (0: the 6-minute test's
+        test phase). A second rating of the same interval replaces the first (staff
+        correcting a slip); anything outside 6–20 is refused, never clamped."""
+        if isinstance(borg, bool) or not isinstance(borg, int) or \
+                not BORG_MIN <= borg <= BORG_MAX:
+            raise ValueError(f"a Borg rating is a whole number 6–20, got {borg!r}")
+        if isinstance(interval, bool) or not isinstance(interval, int) or not 0 <= interval <= 20:
+            raise ValueError(f"interval must be 0–20, got {interval!r}")
+        self._known(session_id)
+        self._commit()
+        self._begin()
+        self.db.execute("INSERT OR REPLACE INTO ratings VALUES (?, ?, ?, ?)",
+                        (session_id, interval, borg, self.clock()))
+        self._commit()
+
+    def add_note(self, session_id: str, text: str) -> None:
+        """A staff note on the session (kept out of hand-overs unless staff tick it in)."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("a note needs some text")
+        if len(text) > NOTE_MAX_CHARS:
+            raise ValueError(f"a note is at most {NOTE_MAX_CHARS} characters, "
+                             f"this one has {len(text)}")
+        self._known(session_id)
+        self._commit()
+        self._begin()
+        self.db.execute("INSERT INTO notes VALUES (?, ?, ?)",
+                        (session_id, self.clock(), text.strip()))
+        self._commit()
+
+    def _known(self, session_id: str) -> None:
+        if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() \
+                is None:
+            raise ValueError(f"no recorded session {session_id!r}")
 
     def close(self) -> None:
         self._commit()
@@ -228,11 +285,14 @@ class Store:
                 return False
             self._commit()
             self.db.execute("BEGIN")
-            self.db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.db.execute("INSERT INTO sessions (id, pseudonym, started_unix_s, ended_unix_s, "
+                            "status, plan_json, profile_json, hr_max_bpm, hr_max_source, "
+                            "summary_json, stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (s["id"], s["pseudonym"], s["started_unix_s"], s["ended_unix_s"],
                              s["status"], json.dumps(s["plan"]), json.dumps(s["profile"]),
                              s["hr_max_bpm"], s["hr_max_source"],
-                             json.dumps(s["summary"]) if s["summary"] is not None else None))
+                             json.dumps(s["summary"]) if s["summary"] is not None else None,
+                             s.get("stop_reason")))
             self.db.executemany(
                 "INSERT INTO samples VALUES (:session_id, :t_s, :phase, :interval, :state, "
                 ":hr_bpm, :hr_status, :target_bpm, :zone_low_bpm, :zone_high_bpm, "
@@ -269,13 +329,24 @@ class Store:
             args = (pseudonym,)
         rows = self.db.execute(q + " ORDER BY started_unix_s", args).fetchall()
         return [SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
-                              r[7], r[8], json.loads(r[9]) if r[9] else None) for r in rows]
+                              r[7], r[8], json.loads(r[9]) if r[9] else None, r[10])
+                for r in rows]
 
     def samples(self, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT * FROM samples WHERE session_id = ? ORDER BY t_s",
                               (session_id,))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def ratings(self, session_id: str) -> dict[int, int]:
+        """interval → Borg rating."""
+        return dict(self.db.execute("SELECT interval, borg FROM ratings WHERE session_id = ? "
+                                    "ORDER BY interval", (session_id,)).fetchall())
+
+    def notes(self, session_id: str) -> list[dict[str, Any]]:
+        cur = self.db.execute("SELECT written_unix_s, text FROM notes WHERE session_id = ? "
+                              "ORDER BY written_unix_s", (session_id,))
+        return [{"written_unix_s": t, "text": x} for t, x in cur.fetchall()]
 
     def events(self, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT * FROM events WHERE session_id = ? ORDER BY t_s",

@@ -1,7 +1,9 @@
 """The staff console's screens, one module each; the main view is ``controller.app.console``."""
 
+from controller.app.screens.borg import BorgScreen
 from controller.app.screens.confirm import Confirm
 from controller.app.screens.history import HistoryScreen
+from controller.app.screens.note import NoteScreen
 from controller.app.screens.patient import PatientScreen
 
-__all__ = ["Confirm", "HistoryScreen", "PatientScreen"]
+__all__ = ["BorgScreen", "Confirm", "HistoryScreen", "NoteScreen", "PatientScreen"]
