@@ -97,3 +97,50 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         tr.write_line(f"[{verdict}] {fault}")
         tr.write_line(f"    expected: {expected}")
         tr.write_line(f"    observed: {observed}")
+
+
+class Pki:
+    """A clinic CA, a server certificate for localhost and client certificates, made with
+    openssl for one test."""
+
+    def __init__(self, d: Path) -> None:
+        self.d = d
+        d.mkdir(parents=True, exist_ok=True)
+        self._run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout",
+                  "ca.key", "-out", "ca.crt", "-subj", "/CN=fourbyfour test CA")
+        self.ca = d / "ca.crt"
+        self.server_crt, self.server_key = self.cert("localhost", server=True)
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=self.d)
+
+    def cert(self, cn: str, server: bool = False) -> tuple[Path, Path]:
+        name = cn.replace("/", "_")
+        if (self.d / f"{name}.crt").exists():
+            return self.d / f"{name}.crt", self.d / f"{name}.key"
+        subject = "/CN=" + cn.replace("/", "\\/")
+        self._run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
+                  f"{name}.csr", "-subj", subject)
+        ext = self.d / f"{name}.cnf"
+        ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n" if server else
+                       "extendedKeyUsage=clientAuth\n")
+        self._run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                  "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", str(ext))
+        return self.d / f"{name}.crt", self.d / f"{name}.key"
+
+
+@pytest.fixture
+def mtls_broker(tmp_path):
+    """mosquitto that requires a client certificate from the clinic CA (the CN is the user
+    name) and applies systemd/mosquitto-acl.example."""
+    pki = Pki(tmp_path / "pki")
+    acl = Path(__file__).resolve().parent.parent / "systemd" / "mosquitto-acl.example"
+    d = tmp_path / "mtls"
+    d.mkdir()
+    b = Broker(d, f"cafile {pki.ca}\ncertfile {pki.server_crt}\nkeyfile {pki.server_key}\n"
+                  "require_certificate true\nuse_identity_as_username true\n"
+                  f"allow_anonymous false\nacl_file {acl}\n")
+    b.pki = pki  # type: ignore[attr-defined]
+    b.start()
+    yield b
+    b.stop()

@@ -230,3 +230,119 @@ def test_tls_and_password_from_the_settings(tmp_path, make_broker):
     assert good.online
     bad = asyncio.run(attempt("wrong"))
     assert not bad.online and "authoriz" in bad.last_error.lower()
+
+
+def retained_status(port, device):
+    async def main():
+        got = await gather_messages(port, lambda g: any(t.endswith(f"{device}/status")
+                                                        for t, _, _ in g), 10)
+        return next(json.loads(p) for t, p, _ in got if t.endswith(f"{device}/status"))
+    return asyncio.run(main())
+
+
+def test_every_document_carries_utc_wall_clock_time():
+    import time
+    sp = a_setpoint()
+    before = time.time()
+    for kind, payload in (("status", tm.status_payload(True)),
+                          ("meta", tm.meta_payload("s", "d", "0.1", "4x4")),
+                          ("session", tm.session_payload("S", "P", sp)),
+                          ("telemetry", tm.telemetry_payload("S", 1, sp, 1.0, 0.0)),
+                          ("event", tm.event_payload("S", 1, Event(0.0, "x", "y")))):
+        doc = tm.parse(tm.topic("s", "d", kind), payload)[3]
+        assert before - 1 <= doc["time_unix_s"] <= time.time() + 1, kind
+
+
+def test_close_drains_the_outbox_then_says_offline(broker):
+    """The final summary of a session (behind a queue of events) reaches the broker before
+    the process ends, then the retained status says offline with the cause."""
+    sp = a_setpoint()
+
+    async def main():
+        pub = MqttPublisher(MqttSettings(port=broker.port, site="oslo", device="tm-5"))
+        task = asyncio.create_task(pub.run())
+        while not pub.online:
+            await asyncio.sleep(0.02)
+        for i in range(300):
+            pub.offer_event(tm.event_payload("S1", i, Event(float(i), "phase", f"e{i}")))
+        pub.set_retained("session", tm.session_payload("S1", "P-17", sp, {"intervals_ok": 4}))
+        ok = await pub.close(task, "normal")  # at once: nothing may be lost
+        return ok, pub
+
+    ok, pub = asyncio.run(main())
+    assert ok and pub.pending == 0 and pub.sent_events == 300
+
+    async def check():
+        got = await gather_messages(broker.port, lambda g: sum(
+            t.endswith(("tm-5/session", "tm-5/status")) for t, _, _ in g) >= 2, 10)
+        return {t.rsplit("/", 1)[1]: json.loads(p) for t, p, _ in got}
+
+    docs = asyncio.run(check())
+    assert docs["session"]["summary"] == {"intervals_ok": 4}
+    assert docs["status"]["state"] == "offline" and docs["status"]["cause"] == "normal"
+
+
+def test_close_is_bounded_when_the_broker_is_gone(broker):
+    async def main():
+        pub = MqttPublisher(MqttSettings(port=broker.port, site="oslo", device="tm-6"))
+        task = asyncio.create_task(pub.run())
+        while not pub.online:
+            await asyncio.sleep(0.02)
+        broker.stop()
+        await asyncio.sleep(0.5)
+        pub.offer_event(tm.event_payload("S1", 0, Event(0.0, "phase", "e")))
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        ok = await pub.close(task, "normal", timeout_s=1.0)
+        return ok, loop.time() - t0
+
+    ok, took = asyncio.run(main())
+    assert not ok and took < 5.0
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_the_demo_says_offline_on_ctrl_c_and_sigterm(broker, tmp_path, sig):
+    import signal
+    import time
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[site]\nname = "oslo"\ndevice = "demo-{sig}"\n[mqtt]\nport = {broker.port}\n')
+    proc = subprocess.Popen([sys.executable, "-m", "controller", "demo", "--headless",
+                             "--config", str(cfg), "--speed", "5"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        for line in proc.stdout:
+            if "MQTT online" in line or time.monotonic() > deadline:
+                break
+        assert retained_status(broker.port, f"demo-{sig}")["state"] == "online"
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(30)
+    finally:
+        proc.kill()
+        proc.wait()
+    doc = retained_status(broker.port, f"demo-{sig}")
+    assert doc["state"] == "offline" and doc["cause"] == "signal", doc
+
+
+def test_the_status_heartbeat_tells_idle_from_running(broker):
+    async def main():
+        pub = MqttPublisher(MqttSettings(port=broker.port, site="oslo", device="tm-7"))
+        pub.heartbeat_s = 0.3
+        task = asyncio.create_task(pub.run())
+        got = []
+        async with aiomqtt.Client("127.0.0.1", broker.port) as c:
+            await c.subscribe("clinic/v1/oslo/tm-7/status")
+            async with asyncio.timeout(10):
+                async for m in c.messages:
+                    doc = json.loads(m.payload)
+                    got.append(doc)
+                    if len(got) == 3:
+                        pub.set_activity("running")
+                    if doc.get("activity") == "running":
+                        break
+        task.cancel()
+        return got
+
+    got = asyncio.run(main())
+    assert [d["activity"] for d in got[:3]] == ["idle"] * 3
+    assert got[-1]["activity"] == "running" and got[0]["heartbeat_s"] == 0.3

@@ -42,7 +42,7 @@ def test_a_session_runs_over_the_real_link_and_ends_with_the_belt_at_rest():
     assert all(r.hr_bpm is None or 30 <= r.hr_bpm <= 230 for r in rows)
 
 
-def test_events_reach_the_broker(broker):
+def test_events_reach_the_broker(broker, tmp_path):
     cfg = dataclasses.replace(load(None), plan=SHORT,
                               mqtt=MqttSettings(port=broker.port, site="t", device="tm-1"))
 
@@ -59,7 +59,8 @@ def test_events_reach_the_broker(broker):
                     fleet.apply(str(m.topic), bytes(m.payload), 0.0)
 
             listener = asyncio.create_task(listen())
-            await asyncio.wait_for(run_demo(cfg, speedup=10, seed=3, category="typical"), 120)
+            await asyncio.wait_for(run_demo(cfg, speedup=10, seed=3, category="typical",
+                                            store_path=str(tmp_path / "s.db")), 120)
             await asyncio.sleep(1.0)
             listener.cancel()
         return got
@@ -71,6 +72,12 @@ def test_events_reach_the_broker(broker):
     assert seqs == list(range(len(seqs)))
     assert any(t.endswith("/telemetry") for t, _ in got)
     assert any(t.endswith("/status") and d["state"] == "online" for t, d in got)
+    # a normal end says so: the retained status is offline, not online for ever
+    last_status = [d for t, d in got if t.endswith("/status")][-1]
+    assert last_status["state"] == "offline" and last_status["cause"] == "normal"
+    assert all("time_unix_s" in d for _, d in got)
+    # at 10× the final summary still reaches the broker before the publisher stops
+    assert [d for t, d in got if t.endswith("/session")][-1].get("summary")
     # …and through the central monitor's model
     row = fleet.rows[("t", "tm-1")]
     assert row.missed_events == 0 and row.events[-1]["kind"] == "done"

@@ -203,7 +203,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def monitor(args: argparse.Namespace) -> int:
-    from controller.app.monitor import CentralMonitor
+    """The central monitor; a crash exits non-zero (Textual keeps the code in return_code)."""
+    from controller.core.i18n import set_language
     from controller.service.config import ConfigError, load
 
     try:
@@ -211,10 +212,77 @@ def monitor(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from controller.core.i18n import set_language
-
     set_language(cfg.language)
-    CentralMonitor(cfg.mqtt).run()
+    from controller.app.monitor import CentralMonitor  # after the language is chosen
+
+    app = CentralMonitor(cfg.mqtt, command_key=cfg.monitor_key)
+    app.run(headless=args.headless)
+    return app.return_code or 0
+
+
+def records_server(args: argparse.Namespace) -> int:
+    """The clinic's records service: finished sessions in, profiles out."""
+    import asyncio
+    import logging
+
+    from controller.net.tls import TlsConfigError
+    from controller.records.clinic_db import open_clinic_db
+    from controller.records.store import StoreError
+    from controller.service.config import ConfigError, load
+    from controller.service.records_server import RecordsServer
+    from controller.service.shutdown import stop_on_sigterm
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load(args.config)
+        db = open_clinic_db(args.db or cfg.records_db)
+    except (ConfigError, StoreError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    async def serve() -> None:
+        stop_on_sigterm()
+        await RecordsServer(cfg.mqtt, db).run()
+
+    try:
+        asyncio.run(serve())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return 0
+    except TlsConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    return 0
+
+
+def command(args: argparse.Namespace) -> int:
+    """Send one signed stop or acknowledgement to a treadmill's running session."""
+    import asyncio
+    import dataclasses
+
+    from controller.net.remote import CommandError, send
+    from controller.net.tls import TlsConfigError
+    from controller.service.config import ConfigError, load
+
+    try:
+        cfg = load(args.config)
+        secret = Path(args.key_file).read_bytes().strip()
+        if len(secret) < 16:
+            raise ConfigError(f"{args.key_file}: the key must be at least 16 bytes")
+        settings = dataclasses.replace(cfg.mqtt, **{k: v for k, v in (
+            ("host", args.host), ("port", args.port)) if v is not None})
+        if args.action == "ack" and not args.alarm:
+            raise ConfigError("ack needs --alarm KIND")
+        session_id = asyncio.run(send(settings, args.site, args.device, secret, args.action,
+                                      args.alarm))
+    except (ConfigError, CommandError, TlsConfigError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # aiomqtt.MqttError and friends: the broker said no
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    print(f"sent {args.action} to {args.site}/{args.device}, session {session_id}")
     return 0
 
 
@@ -360,6 +428,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--config", required=True, help="the TOML config")
     m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
     m.add_argument("--config", default=None, help="the TOML config ([mqtt] section)")
+    m.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)
+    rs = sub.add_parser("records-server", help="the clinic's records service (beside the "
+                        "monitor): every finished session, profiles at session start")
+    rs.add_argument("--config", default=None, help="the TOML config ([mqtt], [records])")
+    rs.add_argument("--db", default=None,
+                    help="SQLite file or postgresql:// URL (default: [records] db)")
+    cm = sub.add_parser("command", help="send a signed stop or alarm acknowledgement")
+    cm.add_argument("action", choices=["stop", "ack"])
+    cm.add_argument("--site", required=True)
+    cm.add_argument("--device", required=True)
+    cm.add_argument("--alarm", default=None, help="the alarm to acknowledge (ack)")
+    cm.add_argument("--key-file", required=True, help="the treadmill's or monitor's key")
+    cm.add_argument("--config", default=None, help="the TOML config ([mqtt] section)")
+    cm.add_argument("--host", default=None)
+    cm.add_argument("--port", type=int, default=None)
     args = ap.parse_args(argv)
     if args.command == "demo":
         return demo(args)
@@ -367,6 +450,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return console(args)
     if args.command == "monitor":
         return monitor(args)
+    if args.command == "command":
+        return command(args)
+    if args.command == "records-server":
+        return records_server(args)
     if args.command == "run":
         return run(args)
     if args.command in ("export", "report", "import", "progression"):

@@ -22,6 +22,7 @@ from controller.net.publisher import MqttPublisher
 from controller.records.store import Store
 from controller.service.config import Config
 from controller.service.runtime import Runtime, Snapshot
+from controller.service.shutdown import stop_on_sigterm
 from controller.sim import TraceRow, VirtualPatient, make_patient
 from controller.treadmill import Treadmill
 
@@ -78,6 +79,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
     patient = VirtualPatient(truth)
     clock = ScaledClock(speedup)
     rows: list[TraceRow] = []
+    stop_on_sigterm()
     with Emulator(time_scale=speedup) as emu:
         tm = Treadmill(emu.link, max_speed_kmh=cfg.treadmill.max_speed_kmh,
                        max_incline_pct=cfg.treadmill.max_incline_pct,
@@ -106,6 +108,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                                              lambda: (emu.board.belt_kmh,
                                                       emu.board.incline_pct),
                                              clock, speedup))
+        cause = "crash"
         try:
             await tm.wait_status(lambda s: s.reset_needed, 10)
             emu.press_reset(0.2)  # staff at the treadmill: the local reset after power-up
@@ -139,11 +142,16 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                 await tm.wait_status(lambda s: s.speed_kmh == 0 and s.state != "running", 30)
             except TimeoutError:
                 raise RuntimeError(f"the belt did not come to rest: {tm.status}") from None
+            cause = "normal"
             if linger:  # keep serving consoles (summary, history, reports) until cancelled
                 await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cause = "signal" if cause == "crash" else cause  # Ctrl-C, SIGTERM, the console
+            raise
         finally:
-            if pub_task:
-                pub_task.cancel()
+            if pub is not None:
+                # the final summary reaches the broker, then an honest "offline"
+                await asyncio.shield(pub.close(pub_task, cause))
             if server_task:
                 server_task.cancel()
             if belt_task:

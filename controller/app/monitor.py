@@ -1,118 +1,392 @@
-"""The central monitor: every treadmill on a broker in one Textual view.
+"""The central monitor: every treadmill on a broker in one Textual view, for a nurse.
 
-Subscribes to ``clinic/v1/#`` (aiomqtt), feeds ``fleet.Fleet`` and shows one row per treadmill:
-online / stale / offline, phase and countdown, heart rate against its zone, alarms. Bad
-payloads are ignored with a log line (``Fleet.apply``). Reconnects with back-off.
+Subscribes to the five document topics of ``clinic/v1/+/+`` (aiomqtt), feeds ``fleet.Fleet``
+(every message validated, a bad one counted and shown, never fatal) and shows one row per
+treadmill, rebuilt in order on every redraw:
+
+- alarm rows first, in red with a ⚠ and the terminal bell when a new alarm appears; then lost
+  treadmills, then paused / heart-rate hold / slow-down (yellow), running, idle, offline;
+- offline, stale (online but quiet: hung), idle and running told apart; seconds since the last
+  message; whole values in every column (widths are recomputed from the content each time).
+
+Select a row and press ``s`` to stop that treadmill's session or ``a`` to acknowledge its alarm;
+both ask for confirmation and are sent signed (``controller.net.remote``) when a command key is
+configured. Reconnects with back-off and logs why it could not connect.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
+import logging
+import secrets
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 import aiomqtt
+from rich.cells import cell_len
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
-from controller.core.i18n import N_, _
+from controller.core.i18n import _
+from controller.net import remote
+from controller.net import telemetry as tm
 from controller.net.fleet import Fleet, TreadmillRow
 from controller.net.publisher import MqttSettings
+from controller.net.tls import client_context
 
-COLUMNS = ("treadmill", "link", "patient", "phase", "left", "HR", "zone", "alarms")
-HEADERS = {"treadmill": N_("treadmill"), "link": N_("link"), "patient": N_("patient"),
-           "phase": N_("phase"), "left": N_("left"), "HR": N_("HR"), "zone": N_("zone"),
-           "alarms": N_("alarms")}
-LINK = {"offline": N_("offline"), "stale": N_("stale"), "online": N_("online")}
-PHASE = {"warmup": N_("warm-up"), "interval": N_("interval"), "recovery": N_("recovery"),
-         "cooldown": N_("cool-down"), "done": N_("done"), "test": N_("6-minute test"),
-         "ready": N_("ready")}
+_log = logging.getLogger(__name__)
+
+REDRAW_S = 0.25
+ZONE, ALARMS = 7, 8
+GAP = 1
 
 
-def _row(r: TreadmillRow, now_s: float) -> tuple[str, ...]:
-    link = _(LINK["offline" if not r.online else ("stale" if r.stale(now_s) else "online")])
-    t, s = r.telemetry, r.session
-    phase = t.get("phase") or s.get("phase") or "—"
-    interval = t.get("interval") or s.get("interval") or 0
-    shown = _(PHASE[phase]) if phase in PHASE else phase
-    if phase in ("interval", "recovery") and interval:
-        shown = f"{shown} {interval}"
-    left = t.get("phase_remaining_s", s.get("phase_remaining_s"))
+def column_labels() -> tuple[str, ...]:
+    return (_("treadmill"), _("status"), _("seen"), _("patient"), _("phase"), _("left"),
+            _("HR"), _("zone"), _("alarms"))
+
+
+def _link_label(r: TreadmillRow, now_s: float) -> str:
+    link = r.link(now_s)
+    if link == "offline":
+        return _("offline")
+    if link == "stale":
+        return _("stale")
+    if link == "idle":
+        return _("idle")
+    return {"paused": _("paused"), "hr_hold": _("HR hold"), "hr_slow": _("slowing down"),
+            "stopping": _("stopping"), "done": _("finished")}.get(r.state, _("running"))
+
+
+def _phase_label(doc: dict) -> str:
+    phase, n = doc.get("phase"), doc.get("interval") or 0
+    if phase == "interval" and n:
+        return _("interval {n}").format(n=n)
+    if phase == "recovery" and n:
+        return _("recovery {n}").format(n=n)
+    return {"warmup": _("warm-up"), "interval": _("interval"), "recovery": _("recovery"),
+            "cooldown": _("cool-down"), "test": _("6-minute test"), "done": _("done")}.get(
+        str(phase), "—")
+
+
+def _age_label(age_s: float | None) -> str:
+    if age_s is None:
+        return "—"
+    if age_s < 100:
+        return _("{s} s").format(s=int(age_s))
+    if age_s < 6000:
+        return _("{m} min").format(m=int(age_s // 60))
+    return _("{h} h").format(h=int(age_s // 3600))
+
+
+@dataclass(frozen=True)
+class Cells:
+    key: str
+    values: tuple[str, ...]
+    style: str
+    alarm: bool
+
+
+def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
+    """What one row shows, as whole strings, and how it is marked."""
+    link = r.link(now_s)
+    running = link == "running"
+    doc = r.doc if r.running else {}
+    name = f"{r.site}/{r.device}" if show_site else r.device
+    alarms = r.alarms
+    mark = "⚠ " if alarms else ("✕ " if link == "offline" and r.priority(now_s) == 1 else
+                                "? " if link == "stale" else "  ")
+    left = doc.get("phase_remaining_s")
     left_txt = "—" if left is None else f"{int(left) // 60:02d}:{int(left) % 60:02d}"
-    hr = t.get("hr_bpm")
-    lo, hi = t.get("zone_low_bpm"), t.get("zone_high_bpm")
+    hr = doc.get("hr_bpm") if running else None
+    lo, hi = doc.get("zone_low_bpm"), doc.get("zone_high_bpm")
     hr_txt = "—" if hr is None else f"{hr:.0f}"
     if hr is not None and lo is not None and hi is not None:
         hr_txt += " ↓" if hr < lo else " ↑" if hr > hi else " ✓"
     zone = "—" if lo is None or hi is None else f"{lo:.0f}–{hi:.0f}"
-    alarms = ", ".join(r.alarms) or ""
+    notes = [("✓ " if a in r.acknowledged else "") + a for a in alarms]
     if r.missed_events:
-        alarms = (alarms + " " + _("({n} events missed)").format(n=r.missed_events)).strip()
-    return (f"{r.site}/{r.device}", link, str(s.get("pseudonym", "—")), shown, left_txt,
-            hr_txt, zone, alarms)
+        notes.append(_("{n} events missed").format(n=r.missed_events))
+    if r.bad_messages:
+        notes.append(_("{n} bad messages").format(n=r.bad_messages))
+    patient = str(r.session.get("pseudonym", "—")) if r.running else "—"
+    values = (mark + name, _link_label(r, now_s), _age_label(r.age_s(now_s)), patient,
+              _phase_label(doc) if doc else "—", left_txt if doc else "—", hr_txt, zone,
+              ", ".join(notes))
+    if alarms:
+        style = "bold white on dark_red" if r.unacknowledged else "bold red"
+    elif link == "stale" or r.priority(now_s) == 1:
+        style = "bold yellow"
+    elif running and r.state not in ("running", "done"):
+        style = "yellow"
+    elif link == "offline":
+        style = "dim"
+    else:
+        style = ""
+    return Cells(f"{r.site}/{r.device}", values, style, bool(alarms))
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Yes / no before anything is sent to a treadmill."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", _("Yes")), Binding("n,escape", "answer(False)", _("No"))]
+    DEFAULT_CSS = ("ConfirmScreen { align: center middle; } "
+                   "#question { width: 60; height: auto; border: thick $error; "
+                   "padding: 1 2; background: $surface; }")
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="question"):
+            yield Static(self.question)
+            yield Static(_("Press y to send, n to cancel."))
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+KeyFor = Callable[[str, str], bytes | None]
 
 
 class CentralMonitor(App[None]):
-    TITLE = "fourbyfour — central monitor"
-    CSS = "DataTable { height: 1fr; } #status { height: 1; padding: 0 1; }"
+    TITLE = "fourbyfour"
+    CSS = "DataTable { height: 1fr; } #status { height: 2; padding: 0 1; }"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "stop", _("Stop treadmill")),
+                Binding("a", "ack", _("Acknowledge alarm")),
+                Binding("q", "quit", _("Quit"))]
 
-    def __init__(self, settings: MqttSettings, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, settings: MqttSettings, clock: Callable[[], float] = time.time,
+                 command_key: KeyFor | None = None) -> None:
         super().__init__()
-        self.title = _("fourbyfour — central monitor")
         self.settings = settings
         self.clock = clock
+        self.command_key = command_key
         self.fleet = Fleet()
         self.connected = False
+        self.connect_error = ""
+        self.notice = ""
+        self._client: aiomqtt.Client | None = None
+        self._dirty = False
+        self._rung: set[tuple[str, str, str]] = set()
+        self._widths: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="fleet", cursor_type="row")
-        yield Static(_("connecting…"), id="status")
+        yield DataTable(id="fleet", cursor_type="row", zebra_stripes=False, cell_padding=0)
+        yield Static(_("Connecting…"), id="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for c in COLUMNS:
-            table.add_column(_(HEADERS[c]), key=c)
+        self.title = _("fourbyfour — central monitor")
         self.set_interval(1.0, self.redraw)
+        self.set_interval(REDRAW_S, self._redraw_if_dirty)
         self.listen()
+        self.redraw()
+
+    # -- drawing ------------------------------------------------------------------------------
+
+    def _redraw_if_dirty(self) -> None:
+        if self._dirty:
+            self.redraw()
+
+    def selected_key(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        try:
+            return str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        except Exception:
+            return None
+
+    def layout_widths(self, cells: list[Cells]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(visible column indexes, their widths): every value whole. When the screen is too
+        narrow the zone column goes first (the HR arrow still says below/in/above), and the
+        alarms column wraps between alarm names instead of cutting one."""
+        labels = column_labels()
+        natural = [max([cell_len(lab), *(cell_len(c.values[i]) for c in cells)])
+                   for i, lab in enumerate(labels)]
+        longest_alarm = max([cell_len(labels[ALARMS]), *(
+            cell_len(part) for c in cells for part in c.values[ALARMS].split(", "))])
+        space = max(self.size.width, 40) - 2  # the vertical scrollbar
+        visible = list(range(len(labels)))
+
+        def used(cols: list[int]) -> int:  # one space between columns (GAP)
+            return sum(natural[i] + GAP for i in cols if i != ALARMS) + GAP
+
+        if used(visible) + natural[ALARMS] > space:
+            visible.remove(ZONE)
+        widths = [natural[i] for i in visible]
+        widths[visible.index(ALARMS)] = max(longest_alarm,
+                                            min(natural[ALARMS], space - used(visible)))
+        return tuple(visible), tuple(widths)
 
     def redraw(self) -> None:
+        self._dirty = False
         table = self.query_one(DataTable)
         now = self.clock()
-        for key, r in sorted(self.fleet.rows.items()):
-            cells = _row(r, now)
-            rk = "/".join(key)
-            if rk in table.rows:
-                for c, v in zip(COLUMNS, cells, strict=True):
-                    table.update_cell(rk, c, v)
-            else:
-                table.add_row(*cells, key=rk)
-        self.query_one("#status", Static).update(
-            (_("{broker} connected · {n} treadmills · {bad} bad messages ignored")
-             if self.connected else
-             _("{broker} unreachable, retrying · {n} treadmills · {bad} bad messages ignored"))
-            .format(broker=f"{self.settings.host}:{self.settings.port}",
-                    n=len(self.fleet.rows), bad=self.fleet.ignored))
+        rows = self.fleet.ordered(now)
+        show_site = len({r.site for r in rows}) > 1
+        cells = [row_cells(r, now, show_site) for r in rows]
+        labels = column_labels()
+        visible, widths = self.layout_widths(cells)
+        selected = self.selected_key()
+        if (visible, widths) != self._widths:
+            table.clear(columns=True)
+            for i, w in zip(visible, widths, strict=True):
+                table.add_column(" " * GAP + labels[i], width=w + GAP, key=str(i))
+            self._widths = (visible, widths)
+        else:
+            table.clear()
+        alarm_w = widths[visible.index(ALARMS)]
+        pad = " " * GAP
+        for c in cells:
+            alarm_lines = Text(c.values[ALARMS]).wrap(self.console, alarm_w)
+            cells_shown = [Text(pad + c.values[i], style=c.style) for i in visible[:-1]]
+            cells_shown.append(Text(pad + ("\n" + pad).join(str(x) for x in alarm_lines),
+                                    style=c.style))
+            table.add_row(*cells_shown, key=c.key, height=max(1, len(alarm_lines)))
+        if selected is not None:
+            for i, c in enumerate(cells):
+                if c.key == selected:
+                    table.move_cursor(row=i, animate=False)
+        self._ring_for_new_alarms(rows)
+        self._update_status(rows, now)
 
-    @work(exclusive=True)
+    def _ring_for_new_alarms(self, rows: list[TreadmillRow]) -> None:
+        current = {(r.site, r.device, a) for r in rows for a in r.unacknowledged}
+        if current - self._rung:
+            self.bell()
+        self._rung = current
+
+    def _update_status(self, rows: list[TreadmillRow], now: float) -> None:
+        s = self.settings
+        where = f"{s.host}:{s.port}"
+        if self.connected:
+            line = _("{where} connected · treadmills: {n} · with alarms: {alarms} · "
+                     "bad messages: {bad}").format(
+                where=where, n=len(rows), alarms=sum(1 for r in rows if r.alarms),
+                bad=self.fleet.ignored)
+        else:
+            line = _("{where} unreachable, retrying: {error}").format(
+                where=where, error=self.connect_error or "…")
+        detail = self.notice or (_("Last bad message: {why}").format(why=self.fleet.last_error)
+                                 if self.fleet.last_error else "")
+        self.query_one("#status", Static).update(Text(line + "\n" + detail[:300]))
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def _selected_row(self) -> TreadmillRow | None:
+        key = self.selected_key()
+        if key is None:
+            return None
+        site, device = key.split("/", 1)
+        return self.fleet.rows.get((site, device))
+
+    def action_stop(self) -> None:
+        r = self._selected_row()
+        if r is None:
+            return
+        if not r.running or not r.session.get("session_id"):
+            self._say(_("{device} runs no session: nothing to stop.").format(device=r.device))
+            return
+        question = _("Stop the session of {patient} on {site}/{device}? The belt slows down "
+                     "and stops.").format(patient=r.session.get("pseudonym", "—"),
+                                          site=r.site, device=r.device)
+        self.push_screen(ConfirmScreen(question),
+                         lambda yes: self._send(r, "stop", None) if yes else None)
+
+    def action_ack(self) -> None:
+        r = self._selected_row()
+        if r is None:
+            return
+        pending = r.unacknowledged
+        if not pending or not r.session.get("session_id"):
+            self._say(_("{device} has no alarm to acknowledge.").format(device=r.device))
+            return
+        alarm = pending[0]
+        question = _("Acknowledge the alarm {alarm} on {site}/{device}?").format(
+            alarm=alarm, site=r.site, device=r.device)
+        self.push_screen(ConfirmScreen(question),
+                         lambda yes: self._send(r, "ack", alarm) if yes else None)
+
+    def _say(self, text: str) -> None:
+        self.notice = text
+        self.redraw()
+
+    def _send(self, r: TreadmillRow, cmd: str, alarm: str | None) -> None:
+        key = self.command_key(r.site, r.device) if self.command_key else None
+        if key is None:
+            self._say(_("No command key for {site}/{device}: nothing was sent.").format(
+                site=r.site, device=r.device))
+            return
+        if self._client is None:
+            self._say(_("Not connected to the broker: nothing was sent."))
+            return
+        payload = remote.sign(key, cmd, site=r.site, device=r.device,
+                              session_id=str(r.session["session_id"]), alarm=alarm,
+                              nonce=secrets.token_hex(16))
+        self.publish_command(r.site, r.device, payload, cmd, alarm)
+
+    @work(group="commands")
+    async def publish_command(self, site: str, device: str, payload: bytes, cmd: str,
+                              alarm: str | None) -> None:
+        client = self._client
+        try:
+            if client is None:
+                raise aiomqtt.MqttError("not connected")
+            await client.publish(remote.command_topic(site, device), payload, qos=1)
+        except aiomqtt.MqttError as e:
+            self._say(_("Sending to {site}/{device} failed: {error}").format(
+                site=site, device=device, error=e))
+            return
+        if cmd == "ack" and alarm is not None:
+            row = self.fleet.rows.get((site, device))
+            if row is not None:
+                row.acknowledged.add(alarm)
+        self._say(_("Sent to {site}/{device}.").format(site=site, device=device))
+
+    # -- network ------------------------------------------------------------------------------
+
+    def on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        self.fleet.apply(topic, payload, self.clock(), retained)
+        self._dirty = True
+
+    @work(exclusive=True, group="listen")
     async def listen(self) -> None:
         s = self.settings
-        tls = ssl.create_default_context(cafile=s.tls_ca_file) if s.tls_ca_file else None
+        tls = client_context(s)
         backoff = 0.5
         while True:
             try:
-                async with aiomqtt.Client(s.host, s.port, username=s.username,
-                                          password=s.password, tls_context=tls,
-                                          keepalive=10) as client:
+                async with aiomqtt.Client(
+                        s.host, s.port, username=s.username, password=s.password,
+                        tls_context=tls, keepalive=10, timeout=5,
+                        identifier=f"fourbyfour-monitor-{s.site}-{secrets.token_hex(3)}"
+                ) as client:
                     self.connected = True
+                    self.connect_error = ""
+                    self._client = client
                     backoff = 0.5
-                    await client.subscribe("clinic/v1/#", qos=1)
+                    for kind in tm.KINDS:
+                        await client.subscribe(f"{tm.TOPIC_PREFIX}/+/+/{kind}", qos=1)
+                    self.redraw()
                     async for m in client.messages:
-                        self.fleet.apply(str(m.topic), bytes(m.payload), self.clock())
-                        self.redraw()
-            except aiomqtt.MqttError:
+                        self.on_message(str(m.topic), bytes(m.payload), bool(m.retain))
+            except aiomqtt.MqttError as e:
+                if self.connected or self.connect_error != str(e):
+                    _log.warning("monitor: broker %s:%s: %s", s.host, s.port, e)
                 self.connected = False
+                self.connect_error = str(e)
+                self._client = None
                 self.redraw()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)

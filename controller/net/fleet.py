@@ -1,9 +1,20 @@
 """The central monitor's model of every treadmill on a broker (pure: messages in, state out).
 
-Each message from ``clinic/v1/<site>/<device>/...`` updates that treadmill's row. Malformed,
-oversized or foreign payloads are ignored with a log line and never stop the monitor. A
-treadmill whose last telemetry is older than ``STALE_AFTER_S`` is shown as stale; one whose
-retained status says ``offline`` (its last will) as offline.
+Each message from ``clinic/v1/<site>/<device>/...`` is validated against its JSON Schema
+(``telemetry.parse``) and updates that treadmill's row; a bad one is counted (per treadmill
+and in total), its reason kept for the screen, and never stops the monitor.
+
+What a nurse must be able to tell apart (``TreadmillRow.link``):
+
+- ``offline``  the treadmill said goodbye, or the broker published its last will;
+- ``stale``    it says it is online but has gone quiet: no telemetry for ``STALE_AFTER_S``
+               while a session runs, or no status heartbeat for ``HEARTBEAT_MISSES`` periods
+               while idle — a hung Pi, a cut cable;
+- ``running``  a session is under way and telemetry is fresh;
+- ``idle``     online, no session, heartbeat fresh.
+
+Times are the monitor's wall clock (``now_s``, seconds since the epoch); a retained message
+is dated by its own ``time_unix_s`` so a days-old retained "online" is not taken for fresh.
 """
 
 from __future__ import annotations
@@ -17,6 +28,8 @@ from controller.net import telemetry as tm
 _log = logging.getLogger(__name__)
 
 STALE_AFTER_S = 5.0
+HEARTBEAT_MISSES = 3
+ATTENTION_STATES = ("paused", "hr_hold", "hr_slow", "stopping")
 
 
 @dataclass
@@ -24,47 +37,156 @@ class TreadmillRow:
     site: str
     device: str
     online: bool = False
+    status_known: bool = False
+    activity: str = "idle"
+    heartbeat_s: float = tm.HEARTBEAT_S
+    offline_cause: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     session: dict[str, Any] = field(default_factory=dict)
     telemetry: dict[str, Any] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     last_seen_s: float | None = None
+    last_status_s: float | None = None
+    last_telemetry_s: float | None = None
     last_event_seq: int | None = None
     missed_events: int = 0
+    bad_messages: int = 0
+    acknowledged: set[str] = field(default_factory=set)
 
-    def stale(self, now_s: float) -> bool:
-        return self.online and (self.last_seen_s is None or now_s - self.last_seen_s >
-                                STALE_AFTER_S)
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.site, self.device
+
+    @property
+    def running(self) -> bool:
+        """A session is under way (by the status, or by a live session document)."""
+        if self.activity == "running":
+            return True
+        state = self.session.get("state")
+        return self.last_status_s is None and state is not None and state != "done"
+
+    def link(self, now_s: float) -> str:
+        """offline, stale, running or idle (see the module docstring)."""
+        if self.status_known and not self.online:
+            return "offline"
+        if self.running:
+            last = self.last_telemetry_s if self.last_telemetry_s is not None else \
+                self.last_status_s
+            if last is None or now_s - last > STALE_AFTER_S:
+                return "stale"
+            return "running"
+        if self.last_status_s is None:
+            return "stale" if self.last_seen_s is None or \
+                now_s - self.last_seen_s > STALE_AFTER_S else "idle"
+        if now_s - self.last_status_s > HEARTBEAT_MISSES * self.heartbeat_s:
+            return "stale"
+        return "idle"
+
+    def age_s(self, now_s: float) -> float | None:
+        """Seconds since the last message from this treadmill (since the last telemetry
+        while a session runs: that is what goes quiet when it hangs)."""
+        last = self.last_telemetry_s if self.running and self.last_telemetry_s is not None \
+            else self.last_seen_s
+        return None if last is None else max(0.0, now_s - last)
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        """The freshest description of the session: telemetry while running, else the
+        retained session document."""
+        if self.running and self.telemetry:
+            return self.telemetry
+        return self.session
+
+    @property
+    def state(self) -> str:
+        """The session's run state (running, hr_hold, hr_slow, paused, stopping, done)."""
+        return str(self.doc.get("state") or "")
 
     @property
     def alarms(self) -> list[str]:
-        return list(self.telemetry.get("alarms") or self.session.get("alarms") or [])
+        if not self.running:
+            return []
+        return list(self.doc.get("alarms") or [])
+
+    @property
+    def unacknowledged(self) -> list[str]:
+        return [a for a in self.alarms if a not in self.acknowledged]
+
+    def priority(self, now_s: float) -> int:
+        """Sort order on the screen: alarms first, then lost treadmills that were running,
+        then sessions needing attention (paused, hold, slow-down), running, idle, offline."""
+        link = self.link(now_s)
+        if self.alarms:
+            return 0
+        if link == "stale" or (link == "offline" and self.session.get("state") not in
+                               (None, "done")):
+            return 1
+        if link == "running" and self.state in ATTENTION_STATES:
+            return 2
+        return {"running": 3, "idle": 4}.get(link, 5)
 
 
 class Fleet:
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], TreadmillRow] = {}
         self.ignored = 0
+        self.last_error = ""
 
-    def apply(self, topic: str, payload: bytes, now_s: float) -> bool:
-        """Apply one broker message; False (and a log line) if it was ignored."""
+    def _bad(self, topic: str, why: str) -> None:
+        self.ignored += 1
+        self.last_error = why
+        try:
+            site, device, _ = tm.split_topic(topic)
+        except tm.PayloadError:
+            pass
+        else:
+            self.rows.setdefault((site, device), TreadmillRow(site, device)).bad_messages += 1
+        _log.warning("ignored message: %s", why)
+
+    def apply(self, topic: str, payload: bytes, now_s: float, retained: bool = False) -> bool:
+        """Apply one broker message; False (counted, logged) if it was ignored."""
         try:
             site, device, kind, doc = tm.parse(topic, payload)
         except tm.PayloadError as e:
-            self.ignored += 1
-            _log.warning("ignored message: %s", e)
+            self._bad(topic, str(e))
+            return False
+        except Exception as e:  # never let one message take the monitor down
+            self._bad(topic, f"{topic}: {type(e).__name__}: {e}")
             return False
         row = self.rows.setdefault((site, device), TreadmillRow(site, device))
+        seen = now_s
+        if retained:  # maybe old: trust its own date, never a date in the future
+            seen = min(now_s, float(doc["time_unix_s"]))
+        row.last_seen_s = seen if row.last_seen_s is None else max(row.last_seen_s, seen)
         if kind == "status":
+            row.status_known = True
             row.online = doc["state"] == "online"
+            row.last_status_s = seen
+            if row.online:
+                row.activity = doc.get("activity", "running" if row.session.get("state") not in
+                                       (None, "done") else "idle")
+                row.heartbeat_s = float(doc.get("heartbeat_s", tm.HEARTBEAT_S))
+                row.offline_cause = ""
+            else:
+                row.offline_cause = doc.get("cause", "will")
+                row.activity = "idle"
         elif kind == "meta":
             row.meta = doc
         elif kind == "session":
+            if doc["session_id"] != row.session.get("session_id"):
+                row.acknowledged = set()
             row.session = doc
         elif kind == "telemetry":
+            if retained:
+                return True
+            if doc["session_id"] != row.telemetry.get("session_id"):
+                row.acknowledged = set()
             row.telemetry = doc
-            row.last_seen_s = now_s
-            row.online = True
+            row.last_telemetry_s = now_s
+            if row.status_known and not row.online:
+                row.online = True  # it speaks again before its status arrived
+            if doc["state"] != "done":
+                row.activity = "running"
         elif kind == "event":
             seq = doc["seq"]
             if row.last_event_seq is not None and seq <= row.last_event_seq:
@@ -74,3 +196,6 @@ class Fleet:
             row.last_event_seq = seq
             row.events = [*row.events, doc][-50:]
         return True
+
+    def ordered(self, now_s: float) -> list[TreadmillRow]:
+        return sorted(self.rows.values(), key=lambda r: (r.priority(now_s), r.site, r.device))

@@ -4,8 +4,13 @@ The control loop never waits for this: it ``offer_*``s the latest values and ret
 Telemetry is a latest-value slot (a stale reading is worth nothing); events and the retained
 session/meta documents go to a bounded outbox and leave it only when the broker acknowledged
 them (QoS 1), so a broker outage loses no events or session summaries — they are sent when
-the connection is back (back-off 0.5 s doubling to 30 s). The broker publishes ``offline``
-(retained) as our last will if we vanish.
+the connection is back (back-off 0.5 s doubling to 30 s).
+
+Status is honest: ``online`` with ``activity`` (idle / running) is re-sent every
+``HEARTBEAT_S`` as a heartbeat, so a hung treadmill goes stale on the monitor while an idle one
+does not. ``close(cause)`` ends every kind of exit: it drains the outbox (the final session
+summary) with a bounded wait, then says ``offline`` with the cause (normal, signal, crash);
+the broker publishes ``offline`` (cause "will") as our last will if we vanish.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 import aiomqtt
 
 from controller.net import telemetry as tm
+from controller.net.tls import client_context
 
 _log = logging.getLogger(__name__)
 
@@ -54,6 +59,19 @@ class MqttPublisher:
         self._retained: dict[str, bytes] = {}
         self._outbox: deque[tm.Outgoing] = deque()
         self._wake = asyncio.Event()
+        self.activity = "idle"
+        self.heartbeat_s = tm.HEARTBEAT_S
+        self._status_sent_s = 0.0
+        self._sent_activity = ""
+        self._closing = False
+        self._idle = asyncio.Event()
+        self._client_now: aiomqtt.Client | None = None
+
+    def set_activity(self, activity: str) -> None:
+        """idle or running: sent with the next status (at once when it changes)."""
+        if activity != self.activity:
+            self.activity = activity
+            self._wake.set()
 
     # -- the control side: never blocks ----------------------------------------------------
 
@@ -84,38 +102,41 @@ class MqttPublisher:
     # -- the network side -------------------------------------------------------------------
 
     def _client(self) -> aiomqtt.Client:
-        tls = None
-        if self.s.tls_ca_file:
-            tls = ssl.create_default_context(cafile=self.s.tls_ca_file)
-            if self.s.tls_cert_file:
-                tls.load_cert_chain(self.s.tls_cert_file, self.s.tls_key_file)
         return aiomqtt.Client(
             self.s.host, self.s.port, username=self.s.username, password=self.s.password,
             identifier=f"fourbyfour-{self.s.site}-{self.s.device}", keepalive=self.s.keepalive_s,
-            will=aiomqtt.Will(self._t("status"), tm.status_payload(False), qos=1, retain=True),
-            tls_context=tls, timeout=5,
+            will=aiomqtt.Will(self._t("status"), tm.status_payload(False, cause="will"), qos=1,
+                              retain=True),
+            tls_context=client_context(self.s), timeout=5,
         )
+
+    def _status(self) -> bytes:
+        return tm.status_payload(True, time.time(), activity=self.activity,
+                                 heartbeat_s=self.heartbeat_s)
 
     async def run(self) -> None:
         backoff = 0.5
+        last_logged = ""
         while True:
             try:
                 async with self._client() as client:
                     self.online = True
                     self.last_error = ""
                     backoff = 0.5
-                    await client.publish(self._t("status"), tm.status_payload(True, time.time()),
-                                         qos=1, retain=True)
+                    await self._send_status(client)
                     for kind, payload in list(self._retained.items()):
                         await client.publish(self._t(kind), payload, qos=1, retain=True)
                     await self._pump(client)
             except aiomqtt.MqttError as e:
                 self.last_error = str(e)
-            except OSError as e:  # TLS files, DNS …
+            except OSError as e:  # DNS, refused …
                 self.last_error = str(e)
-            if self.online:
+            if self.online or self.last_error != last_logged:
+                last_logged = self.last_error
                 _log.warning("MQTT offline: %s", self.last_error)
             self.online = False
+            self._client_now = None
+            self._idle.clear()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.max_backoff_s)
 
@@ -131,28 +152,69 @@ class MqttPublisher:
             if self._telemetry is not None:
                 payload, self._telemetry = self._telemetry, None
                 await client.publish(self._t("telemetry"), payload, qos=0)
+            if self._closing:
+                self._idle.set()
+                await asyncio.Event().wait()  # close() says goodbye on this connection
+            if self.activity != self._sent_activity or \
+                    time.monotonic() - self._status_sent_s >= self.heartbeat_s:
+                await self._send_status(client)
             self._wake.clear()
             if not self._outbox and self._telemetry is None:
+                self._idle.set()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), 1.0)
+                self._idle.clear()
 
-    async def goodbye(self, run_task: asyncio.Task[None], timeout_s: float) -> None:
-        """On a controlled shutdown: let the outbox drain (the last events and the session
-        summary), stop ``run_task``, then say ``offline``; each step bounded by
-        ``timeout_s``."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout_s):
-                while self._outbox or self._telemetry is not None:
-                    await asyncio.sleep(0.05)
-        run_task.cancel()
-        with contextlib.suppress(BaseException):
-            await run_task
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.close(), timeout_s)
+    async def _send_status(self, client: aiomqtt.Client) -> None:
+        self._client_now = client
+        activity = self.activity
+        await client.publish(self._t("status"), self._status(), qos=1, retain=True)
+        self._sent_activity = activity
+        self._status_sent_s = time.monotonic()
 
-    async def close(self) -> None:
-        """Say goodbye properly (status offline) if we are connected; best effort."""
-        with contextlib.suppress(Exception):
-            async with self._client() as client:
-                await client.publish(self._t("status"), tm.status_payload(False, time.time()),
-                                     qos=1, retain=True)
+    @property
+    def pending(self) -> int:
+        """Messages the broker has not acknowledged yet."""
+        return len(self._outbox)
+
+    async def close(self, task: asyncio.Task[None] | None = None, cause: str = "normal",
+                    timeout_s: float = 5.0) -> bool:
+        """End of the process, whatever the cause: let ``task`` (``run()``) drain the outbox
+        for at most ``timeout_s``, then publish ``offline`` (retained) with the cause and
+        stop ``task``. True if everything reached the broker."""
+        drained = True
+        self._closing = True
+        self._wake.set()
+        try:
+            if task is not None and not task.done():
+                async with asyncio.timeout(timeout_s):
+                    while self._outbox or not self._idle.is_set():
+                        self._wake.set()
+                        await asyncio.sleep(0.02)
+        except TimeoutError:
+            drained = False
+            _log.warning("MQTT: %d messages not delivered at exit (broker unreachable)",
+                         len(self._outbox))
+        goodbye = tm.status_payload(False, time.time(), cause=cause)
+        try:
+            client = self._client_now
+            if drained and client is not None and self.online:
+                async with asyncio.timeout(2.0):
+                    await client.publish(self._t("status"), goodbye, qos=1, retain=True)
+            else:
+                async with asyncio.timeout(2.0), self._client() as c:
+                    await c.publish(self._t("status"), goodbye, qos=1, retain=True)
+        except (aiomqtt.MqttError, OSError, TimeoutError) as e:
+            _log.warning("MQTT: could not say offline at exit: %s", e)
+            drained = False
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        return drained and not self._outbox
+
+    async def goodbye(self, run_task: asyncio.Task[None], timeout_s: float,
+                      cause: str = "signal") -> None:
+        """On a controlled shutdown: ``close`` with the run task (drain, then offline)."""
+        await self.close(run_task, cause, timeout_s)

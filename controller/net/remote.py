@@ -3,13 +3,20 @@ alarm", each signed — never a remote start, resume or anything that moves the 
 
 Topic ``clinic/v1/<site>/<device>/command``; payload::
 
-    {"schema": "fourbyfour.command/1", "cmd": "stop" | "ack", "alarm": "...",
+    {"schema": "fourbyfour.command/2", "cmd": "stop" | "ack", "alarm": "...",
+     "site": "oslo", "device": "tm-1", "session_id": "…",
      "time_unix_s": 1790000000.0, "nonce": "random-16+", "hmac": "<hex>"}
 
-``hmac`` is HMAC-SHA256, keyed with the shared secret from ``[mqtt] command_secret_file``,
-over the canonical JSON (sorted keys, no spaces) of the other fields. A command older or
-newer than 30 s, a nonce seen before, a bad signature or any other command is refused with a
-log line; nothing reaches the session.
+``hmac`` is HMAC-SHA256 over the canonical JSON (sorted keys, no spaces) of the other fields,
+so the signature names its target: a stop signed for tm-1 (or for the patient before) does
+nothing on tm-2 (or to the next patient), even where one clinic key is used for every
+treadmill. Keys may be one per treadmill (``[mqtt] command_secret_file`` on each Pi, the same
+file under ``<keys_dir>/<site>/<device>.key`` on the monitor) or one per monitor.
+
+Refused, with a log line, and nothing reaches the session: a bad signature, another site,
+device or session, no session running, a timestamp that is not a finite number or more than
+30 s off, a nonce seen before (remembered in a file across restarts when ``replay_file`` is
+given), a retained message, any other command.
 """
 
 from __future__ import annotations
@@ -19,21 +26,31 @@ import hashlib
 import hmac
 import json
 import logging
-import ssl
+import math
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
 
 from controller.net import telemetry as tm
 from controller.net.publisher import MqttSettings
+from controller.net.tls import client_context
 
 _log = logging.getLogger(__name__)
 
+SCHEMA = "fourbyfour.command/2"
 ALLOWED = ("stop", "ack")
 MAX_AGE_S = 30.0
+NONCES_KEPT = 1000
+
+
+def command_topic(site: str, device: str) -> str:
+    return f"{tm.TOPIC_PREFIX}/{tm.check_name('site', site)}/" \
+           f"{tm.check_name('device', device)}/command"
 
 
 def _canonical(doc: dict[str, Any]) -> bytes:
@@ -41,10 +58,11 @@ def _canonical(doc: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
-def sign(secret: bytes, cmd: str, *, alarm: str | None = None, now_s: float | None = None,
-         nonce: str) -> bytes:
-    """A signed command (what a central monitor sends)."""
-    doc: dict[str, Any] = {"schema": "fourbyfour.command/1", "cmd": cmd,
+def sign(secret: bytes, cmd: str, *, site: str, device: str, session_id: str,
+         alarm: str | None = None, now_s: float | None = None, nonce: str) -> bytes:
+    """A signed command for one session on one treadmill (what a central monitor sends)."""
+    doc: dict[str, Any] = {"schema": SCHEMA, "cmd": cmd, "site": site, "device": device,
+                           "session_id": session_id,
                            "time_unix_s": time.time() if now_s is None else now_s,
                            "nonce": nonce}
     if alarm is not None:
@@ -58,36 +76,69 @@ class CommandError(ValueError):
 
 
 class Verifier:
-    """Pure: payload in, (cmd, alarm) out, or CommandError with the reason."""
+    """Pure but for the optional replay file: payload in, (cmd, alarm) out, or CommandError.
 
-    def __init__(self, secret: bytes, clock: Callable[[], float] = time.time) -> None:
+    ``session_id`` is asked at the moment of checking: None while no session runs (before
+    Start, after the end), and then every command is refused."""
+
+    def __init__(self, secret: bytes, *, site: str, device: str,
+                 session_id: Callable[[], str | None],
+                 clock: Callable[[], float] = time.time,
+                 replay_file: str | Path | None = None) -> None:
         if len(secret) < 16:
             raise ValueError("the command secret must be at least 16 bytes")
         self.secret = secret
+        self.site, self.device = site, device
+        self.session_id = session_id
         self.clock = clock
+        self.replay_file = Path(replay_file) if replay_file else None
         self._nonces: OrderedDict[str, float] = OrderedDict()
+        if self.replay_file and self.replay_file.exists():
+            for line in self.replay_file.read_text().splitlines()[-NONCES_KEPT:]:
+                nonce, _, ts = line.partition(" ")
+                if nonce:
+                    self._nonces[nonce] = float(ts or 0)
 
-    def check(self, payload: bytes) -> tuple[str, str | None]:
+    def _remember(self, nonce: str, ts: float) -> None:
+        self._nonces[nonce] = ts
+        while len(self._nonces) > NONCES_KEPT:
+            self._nonces.popitem(last=False)
+        if self.replay_file is not None:
+            self.replay_file.parent.mkdir(parents=True, exist_ok=True)
+            with self.replay_file.open("a") as f:
+                f.write(f"{nonce} {ts}\n")
+                f.flush()
+                os.fsync(f.fileno())
+            if len(self._nonces) == NONCES_KEPT and \
+                    self.replay_file.stat().st_size > 4 * NONCES_KEPT * 60:
+                tmp = self.replay_file.with_suffix(".tmp")
+                tmp.write_text("".join(f"{n} {t}\n" for n, t in self._nonces.items()))
+                tmp.replace(self.replay_file)
+
+    def check(self, payload: bytes, retained: bool = False) -> tuple[str, str | None]:
+        if retained:
+            raise CommandError("a retained command is never acted on")
         if len(payload) > 2048:
             raise CommandError("command payload too large")
         try:
-            doc = json.loads(payload)
-        except ValueError:
+            doc = tm.loads_strict(payload)
+        except (ValueError, UnicodeDecodeError):
             raise CommandError("command is not JSON") from None
-        if not isinstance(doc, dict) or doc.get("schema") != "fourbyfour.command/1":
-            raise CommandError("not a fourbyfour.command/1 document")
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+            raise CommandError(f"not a {SCHEMA} document")
         mac = doc.get("hmac")
         want = hmac.new(self.secret, _canonical(doc), hashlib.sha256).hexdigest()
         if not isinstance(mac, str) or not hmac.compare_digest(mac, want):
             raise CommandError("bad signature")
+        if doc.get("site") != self.site or doc.get("device") != self.device:
+            raise CommandError(f"command is for {doc.get('site')}/{doc.get('device')}, "
+                               f"not this treadmill ({self.site}/{self.device})")
         ts, nonce = doc.get("time_unix_s"), doc.get("nonce")
-        if not isinstance(ts, int | float) or abs(self.clock() - ts) > MAX_AGE_S:
-            raise CommandError("command too old or from the future")
-        if not isinstance(nonce, str) or len(nonce) < 16 or nonce in self._nonces:
+        if isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts) \
+                or abs(self.clock() - ts) > MAX_AGE_S:
+            raise CommandError("command too old, from the future or without a valid time")
+        if not isinstance(nonce, str) or not 16 <= len(nonce) <= 128 or nonce in self._nonces:
             raise CommandError("replayed or missing nonce")
-        self._nonces[nonce] = ts
-        while len(self._nonces) > 1000:
-            self._nonces.popitem(last=False)
         cmd = doc.get("cmd")
         if cmd not in ALLOWED:
             raise CommandError(f"command {cmd!r} is not allowed from the network "
@@ -95,26 +146,37 @@ class Verifier:
         alarm = doc.get("alarm")
         if cmd == "ack" and not isinstance(alarm, str):
             raise CommandError("ack needs the alarm to acknowledge")
+        running = self.session_id()
+        if running is None:
+            raise CommandError("no session is running: nothing to stop or acknowledge")
+        if doc.get("session_id") != running:
+            raise CommandError(f"command is for session {doc.get('session_id')!r}, not the "
+                               f"running one")
+        self._remember(nonce, float(ts))
         return cmd, alarm
 
 
 async def listen(settings: MqttSettings, verifier: Verifier,
                  handle: Callable[[str, str | None], None]) -> None:
     """Subscribe to this treadmill's command topic and hand verified commands to ``handle``."""
-    topic = tm.topic(settings.site, settings.device, "status").rsplit("/", 1)[0] + "/command"
-    tls = ssl.create_default_context(cafile=settings.tls_ca_file) if settings.tls_ca_file \
-        else None
+    topic = command_topic(settings.site, settings.device)
+    tls = client_context(settings)
     backoff = 0.5
+    connected = False
+    last_error = ""
     while True:
         try:
-            async with aiomqtt.Client(settings.host, settings.port, username=settings.username,
-                                      password=settings.password, tls_context=tls,
-                                      identifier=f"fourbyfour-cmd-{settings.device}") as c:
+            async with aiomqtt.Client(
+                    settings.host, settings.port, username=settings.username,
+                    password=settings.password, tls_context=tls, timeout=5,
+                    identifier=f"fourbyfour-cmd-{settings.site}-{settings.device}") as c:
                 backoff = 0.5
                 await c.subscribe(topic, qos=1)
+                connected, last_error = True, ""
+                _log.info("listening for network commands on %s", topic)
                 async for m in c.messages:
                     try:
-                        cmd, alarm = verifier.check(bytes(m.payload))
+                        cmd, alarm = verifier.check(bytes(m.payload), bool(m.retain))
                     except CommandError as e:
                         _log.warning("refused network command: %s", e)
                         continue
@@ -122,6 +184,46 @@ async def listen(settings: MqttSettings, verifier: Verifier,
                         handle(cmd, alarm)
                     except Exception as e:  # the session said no (e.g. no such alarm)
                         _log.warning("network command %s failed: %s", cmd, e)
-        except aiomqtt.MqttError:
+        except aiomqtt.MqttError as e:
+            if connected or str(e) != last_error:
+                _log.warning("command listener: cannot reach the broker %s:%s: %s",
+                             settings.host, settings.port, e)
+            connected, last_error = False, str(e)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
+
+
+async def send(settings: MqttSettings, site: str, device: str, secret: bytes, cmd: str,
+               alarm: str | None = None, timeout_s: float = 10.0) -> str:
+    """Sign and send one command to the running session of ``site/device``; the session id
+    is read from the treadmill's retained session document. Returns the session id."""
+    import secrets
+
+    tls = client_context(settings)
+    async with aiomqtt.Client(settings.host, settings.port, username=settings.username,
+                              password=settings.password, tls_context=tls, timeout=5,
+                              identifier=f"fourbyfour-cmdtool-{secrets.token_hex(4)}") as c:
+        await c.subscribe(tm.topic(site, device, "session"), qos=1)
+        session_id = None
+        try:
+            async with asyncio.timeout(timeout_s):
+                session_id = await _first_session(c, site, device)
+        except TimeoutError:
+            raise CommandError(f"no session document from {site}/{device} within "
+                               f"{timeout_s:g} s") from None
+        await c.publish(command_topic(site, device),
+                        sign(secret, cmd, site=site, device=device, session_id=session_id,
+                             alarm=alarm, nonce=secrets.token_hex(16)), qos=1)
+        return session_id
+
+
+async def _first_session(c: aiomqtt.Client, site: str, device: str) -> str:
+    async for m in c.messages:
+        try:
+            _s, _d, _k, doc = tm.parse(str(m.topic), bytes(m.payload))
+        except tm.PayloadError as e:
+            raise CommandError(f"the treadmill's session document is bad: {e}") from None
+        if doc["state"] == "done":
+            raise CommandError(f"{site}/{device} runs no session (the last one is done)")
+        return str(doc["session_id"])
+    raise CommandError(f"no session document from {site}/{device}")

@@ -3,9 +3,10 @@
 Topics: ``clinic/v1/<site>/<device>/{status,meta,session,telemetry,event}``
 
 ==========  ======  ========  ==============================================================
-topic       QoS     retained  payload (``schemas/<topic>.schema.json``)
+topic       QoS     retained  payload (``controller/net/schemas/<topic>.schema.json``)
 ==========  ======  ========  ==============================================================
-status      1       yes       online / offline (the broker publishes ``offline`` as the will)
+status      1       yes       online / offline (the broker publishes ``offline`` as the will),
+                              idle / running, re-sent every ``heartbeat_s`` while online
 meta        1       yes       site, device, software version, plan
 session     1       yes       the running session: pseudonym, phase, countdown, zone, summary
 telemetry   0       no        ~1 Hz: heart rate, target and zone, speed and incline set and
@@ -14,23 +15,34 @@ event       1       no        every session event, numbered by ``seq`` so nothin
                               duplicated goes unnoticed
 ==========  ======  ========  ==============================================================
 
-Every payload carries ``schema`` (name/version) and units in its key names. Only the patient's
-pseudonym ever leaves the treadmill. ``parse`` is what a receiver uses: anything malformed,
-oversized or of an unknown schema raises ``PayloadError`` with the reason.
+Every payload carries ``schema`` (name/version), ``time_unix_s`` (UTC wall-clock time when it
+was made) and units in its key names. Only the patient's pseudonym ever leaves the treadmill.
+``parse`` is what a receiver uses: the document is validated against its JSON Schema (types and
+ranges, not only names; NaN and infinities are not JSON and are refused), and anything
+malformed, oversized, out of range or of an unknown schema raises ``PayloadError`` with the
+reason — a receiver counts it and carries on.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+import jsonschema
 
 from controller.protocol import Event, Setpoint
 
 TOPIC_PREFIX = "clinic/v1"
 KINDS = ("status", "meta", "session", "telemetry", "event")
 MAX_PAYLOAD_BYTES = 16 * 1024
+SCHEMA_DIR = Path(__file__).with_name("schemas")
+HEARTBEAT_S = 5.0
+"""How often a treadmill re-sends its status while online (the monitor's "stale" clock)."""
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -58,7 +70,8 @@ def topic(site: str, device: str, kind: str) -> str:
     return f"{TOPIC_PREFIX}/{check_name('site', site)}/{check_name('device', device)}/{kind}"
 
 
-def _encode(doc: dict[str, Any]) -> bytes:
+def _encode(doc: dict[str, Any], time_unix_s: float | None = None) -> bytes:
+    doc["time_unix_s"] = round(time.time() if time_unix_s is None else time_unix_s, 3)
     return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
 
 
@@ -66,21 +79,31 @@ def _r(x: float | None, nd: int = 1) -> float | None:
     return None if x is None else round(x, nd)
 
 
-def status_payload(online: bool, now_s: float | None = None) -> bytes:
+def status_payload(online: bool, time_unix_s: float | None = None, *,
+                   activity: str | None = None, cause: str | None = None,
+                   heartbeat_s: float | None = HEARTBEAT_S) -> bytes:
+    """online (with ``activity`` idle/running and the heartbeat period) or offline (with the
+    ``cause``: will, normal, signal, crash)."""
     doc: dict[str, Any] = {"schema": "fourbyfour.status/1",
                            "state": "online" if online else "offline"}
-    if now_s is not None:
-        doc["time_unix_s"] = round(now_s, 3)
-    return _encode(doc)
+    if online and activity is not None:
+        doc["activity"] = activity
+    if online and heartbeat_s is not None:
+        doc["heartbeat_s"] = heartbeat_s
+    if not online and cause is not None:
+        doc["cause"] = cause
+    return _encode(doc, time_unix_s)
 
 
-def meta_payload(site: str, device: str, software_version: str, plan_name: str) -> bytes:
+def meta_payload(site: str, device: str, software_version: str, plan_name: str,
+                 time_unix_s: float | None = None) -> bytes:
     return _encode({"schema": "fourbyfour.meta/1", "site": site, "device": device,
-                    "software_version": software_version, "plan": plan_name})
+                    "software_version": software_version, "plan": plan_name}, time_unix_s)
 
 
 def session_payload(session_id: str, pseudonym: str, sp: Setpoint,
-                    summary: dict[str, Any] | None = None) -> bytes:
+                    summary: dict[str, Any] | None = None,
+                    time_unix_s: float | None = None) -> bytes:
     doc: dict[str, Any] = {
         "schema": "fourbyfour.session/1", "session_id": session_id, "pseudonym": pseudonym,
         "phase": sp.phase, "interval": sp.interval, "state": sp.state,
@@ -89,11 +112,11 @@ def session_payload(session_id: str, pseudonym: str, sp: Setpoint,
     }
     if summary is not None:
         doc["summary"] = summary
-    return _encode(doc)
+    return _encode(doc, time_unix_s)
 
 
 def telemetry_payload(session_id: str, seq: int, sp: Setpoint, speed_kmh: float,
-                      incline_pct: float) -> bytes:
+                      incline_pct: float, time_unix_s: float | None = None) -> bytes:
     return _encode({
         "schema": "fourbyfour.telemetry/1", "session_id": session_id, "seq": seq,
         "t_s": round(sp.now_s, 2), "hr_bpm": _r(sp.hr_bpm, 0), "hr_status": sp.hr_status,
@@ -103,24 +126,35 @@ def telemetry_payload(session_id: str, seq: int, sp: Setpoint, speed_kmh: float,
         "incline_pct": round(incline_pct, 1), "phase": sp.phase, "interval": sp.interval,
         "phase_remaining_s": round(sp.phase_remaining_s), "state": sp.state,
         "alarms": list(sp.alarms),
-    })
+    }, time_unix_s)
 
 
-def event_payload(session_id: str, seq: int, event: Event) -> bytes:
+def event_payload(session_id: str, seq: int, event: Event,
+                  time_unix_s: float | None = None) -> bytes:
     return _encode({"schema": "fourbyfour.event/1", "session_id": session_id, "seq": seq,
                     "t_s": round(event.now_s, 2), "kind": event.kind,
-                    "severity": event.severity, "message": event.message})
+                    "severity": event.severity, "message": event.message}, time_unix_s)
 
 
 _SCHEMA_FOR = {k: f"fourbyfour.{k}/1" for k in KINDS}
-_REQUIRED = {
-    "status": {"state"},
-    "meta": {"site", "device", "software_version", "plan"},
-    "session": {"session_id", "pseudonym", "phase", "interval", "state", "phase_remaining_s"},
-    "telemetry": {"session_id", "seq", "t_s", "hr_bpm", "speed_kmh", "incline_pct", "phase",
-                  "state"},
-    "event": {"session_id", "seq", "t_s", "kind", "severity", "message"},
-}
+
+
+@cache
+def validator(kind: str) -> jsonschema.protocols.Validator:
+    """The compiled JSON Schema of one topic kind (``schemas/<kind>.schema.json``)."""
+    schema = json.loads((SCHEMA_DIR / f"{kind}.schema.json").read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads_strict(payload: bytes) -> Any:
+    """JSON without NaN/Infinity (Python's json accepts them; JSON and our ranges do not)."""
+    return json.loads(payload, parse_constant=_no_constant)
 
 
 def split_topic(t: str) -> tuple[str, str, str]:
@@ -139,14 +173,16 @@ def parse(t: str, payload: bytes) -> tuple[str, str, str, dict[str, Any]]:
         raise PayloadError(f"{t}: payload of {len(payload)} bytes is over the "
                            f"{MAX_PAYLOAD_BYTES}-byte limit")
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as e:
-        raise PayloadError(f"{t}: not JSON ({e})") from None
+        doc = loads_strict(payload)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise PayloadError(f"{t}: not JSON ({str(e)[:120]})") from None
     if not isinstance(doc, dict):
         raise PayloadError(f"{t}: payload must be a JSON object")
     if doc.get("schema") != _SCHEMA_FOR[kind]:
-        raise PayloadError(f"{t}: schema {doc.get('schema')!r} is not {_SCHEMA_FOR[kind]!r}")
-    missing = _REQUIRED[kind] - set(doc)
-    if missing:
-        raise PayloadError(f"{t}: missing {', '.join(sorted(missing))}")
+        raise PayloadError(f"{t}: schema {str(doc.get('schema'))[:80]!r} is not "
+                           f"{_SCHEMA_FOR[kind]!r}")
+    err = jsonschema.exceptions.best_match(validator(kind).iter_errors(doc))
+    if err is not None:
+        where = err.json_path.removeprefix("$.") if err.json_path != "$" else "document"
+        raise PayloadError(f"{t}: {where}: {err.message[:160]}")
     return site, device, kind, doc

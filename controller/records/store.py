@@ -79,10 +79,18 @@ MIGRATIONS: list[str] = [
     """,
     # 3: why a stopped session stopped ("staff", "e-stop", "key", "shutdown", …)
     "ALTER TABLE sessions ADD COLUMN stop_reason TEXT;",
+    # 4: which ended sessions the clinic's records service has acknowledged
+    """
+    CREATE TABLE central_acks (
+        session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+        acked_unix_s REAL NOT NULL
+    );
+    """,
 ]
 
 BORG_MIN, BORG_MAX = 6, 20
 NOTE_MAX_CHARS = 2000
+EXPORT_SCHEMA = "fourbyfour.session-export/1"
 
 
 class StoreError(Exception):
@@ -103,6 +111,35 @@ class SessionRecord:
     summary: dict[str, Any] | None
     stop_reason: str | None = None
     """Why a stopped session stopped: staff, e-stop, key, shutdown, heart rate lost, …"""
+
+
+def read_export(path: str | Path, session_id: str) -> dict[str, Any]:
+    """``Store.export_session`` through a read-only connection of its own: safe from another
+    thread while the service writes (WAL), and it never marks a running session incomplete
+    as opening a ``Store`` would."""
+    db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    try:
+        return _export(db, Path(path), session_id)
+    finally:
+        db.close()
+
+
+def _rows(db: sqlite3.Connection, table: str, session_id: str) -> list[dict[str, Any]]:
+    cur = db.execute(f"SELECT * FROM {table} WHERE session_id = ? ORDER BY t_s", (session_id,))
+    names = [d[0] for d in cur.description]
+    return [{k: v for k, v in zip(names, r, strict=True) if k != "session_id"}
+            for r in cur.fetchall()]
+
+
+def _export(db: sqlite3.Connection, path: Path, session_id: str) -> dict[str, Any]:
+    r = db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if r is None:
+        raise StoreError(f"{path}: no session {session_id!r}")
+    rec = SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]), r[7],
+                        r[8], json.loads(r[9]) if r[9] else None, r[10])
+    return {"schema": EXPORT_SCHEMA, "session": rec.__dict__,
+            "samples": _rows(db, "samples", session_id),
+            "events": _rows(db, "events", session_id)}
 
 
 class Store:
@@ -231,7 +268,58 @@ class Store:
         self._commit()
         self.db.close()
 
+    def mark_uploaded(self, session_id: str) -> None:
+        """The clinic's records service has this session (its acknowledgement arrived)."""
+        self._commit()
+        self.db.execute("INSERT OR IGNORE INTO central_acks VALUES (?, ?)",
+                        (session_id, self.clock()))
+
+    def import_session(self, doc: dict[str, Any]) -> bool:
+        """Add an exported session (``export_session``); False if it is already here (a
+        duplicate delivery changes nothing). Raises StoreError on a broken document."""
+        if not isinstance(doc, dict) or doc.get("schema") != EXPORT_SCHEMA:
+            raise StoreError(f"not a {EXPORT_SCHEMA} document")
+        try:
+            s = doc["session"]
+            if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (s["id"],)).fetchone():
+                return False
+            self._commit()
+            self.db.execute("BEGIN")
+            self.db.execute("INSERT INTO sessions (id, pseudonym, started_unix_s, ended_unix_s, "
+                            "status, plan_json, profile_json, hr_max_bpm, hr_max_source, "
+                            "summary_json, stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (s["id"], s["pseudonym"], s["started_unix_s"], s["ended_unix_s"],
+                             s["status"], json.dumps(s["plan"]), json.dumps(s["profile"]),
+                             s["hr_max_bpm"], s["hr_max_source"],
+                             json.dumps(s["summary"]) if s["summary"] is not None else None,
+                             s.get("stop_reason")))
+            self.db.executemany(
+                "INSERT INTO samples VALUES (:session_id, :t_s, :phase, :interval, :state, "
+                ":hr_bpm, :hr_status, :target_bpm, :zone_low_bpm, :zone_high_bpm, "
+                ":speed_set_kmh, :speed_kmh, :incline_set_pct, :incline_pct)",
+                [{**r, "session_id": s["id"]} for r in doc["samples"]])
+            self.db.executemany(
+                "INSERT INTO events VALUES (:session_id, :t_s, :kind, :severity, :message)",
+                [{**e, "session_id": s["id"]} for e in doc["events"]])
+            self.db.execute("COMMIT")
+        except (KeyError, TypeError, sqlite3.Error) as e:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise StoreError(f"broken session document: {type(e).__name__}: {e}") from None
+        return True
+
     # -- reading ----------------------------------------------------------------------------
+
+    def pending_upload(self) -> list[str]:
+        """Ended sessions the clinic's records service has not acknowledged, oldest first."""
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM sessions WHERE status != 'running' AND id NOT IN "
+            "(SELECT session_id FROM central_acks) ORDER BY started_unix_s")]
+
+    def export_session(self, session_id: str) -> dict[str, Any]:
+        """One session with its whole trace, as a JSON-able document."""
+        self._commit()
+        return _export(self.db, self.path, session_id)
 
     def sessions(self, pseudonym: str | None = None) -> list[SessionRecord]:
         q = "SELECT * FROM sessions"

@@ -15,6 +15,10 @@ Every key has a default, and the defaults run the demo: an empty file (or none) 
     [plan]          name = "4x4"   warmup_s = 600
     [service]       control_socket = "/run/fourbyfour/control.sock"
     [store]         path = "/var/lib/fourbyfour/sessions.db"   (SQLite, WAL)
+    [records]       upload = false (send finished sessions to the clinic's records service)
+                    db = "/var/lib/fourbyfour/clinic.db" | "postgresql://…" (the service's)
+    [monitor]       command_key_file (one key for every treadmill), command_keys_dir
+                    (<dir>/<site>/<device>.key, a key per treadmill): stop/ack from the monitor
     [gpio]          enabled = false  estop_pin = 17  key_pin = 27  buzzer_pin = 12
                     led_pins = [5, 6, 13]   (BCM numbers; the Pi's own stop path and cues)
     [belt_view]     enabled = true  host = "0.0.0.0"  port = 8080   (the patient's screen)
@@ -29,6 +33,7 @@ from typing import Any
 
 from controller.core.hrmax import HrMaxSource
 from controller.core.plan import Plan, PlanError, default_4x4
+from controller.net import tls
 from controller.net.publisher import MqttSettings
 from controller.net.telemetry import check_name
 from controller.protocol import PatientProfile, ProfileError
@@ -90,10 +95,27 @@ class Config:
     """Set only when network commands (stop, acknowledge) are enabled."""
     language: str = "nb"
     belt_view: BeltViewSettings = field(default_factory=BeltViewSettings)
+    monitor_key_file: str | None = None
+    monitor_keys_dir: str | None = None
+    records_upload: bool = False
+    records_db: str = "/var/lib/fourbyfour/clinic.db"
+
+    def monitor_key(self, site: str, device: str) -> bytes | None:
+        """The key the central monitor signs a command for ``site/device`` with: the
+        treadmill's own key from ``command_keys_dir`` if there is one, else the monitor's."""
+        if self.monitor_keys_dir:
+            f = Path(self.monitor_keys_dir) / site / f"{device}.key"
+            if f.is_file():
+                return f.read_bytes().strip()
+        if self.monitor_key_file:
+            return Path(self.monitor_key_file).read_bytes().strip()
+        return None
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "site": {"name": str, "device": str},
+    "monitor": {"command_key_file": str, "command_keys_dir": str},
+    "records": {"upload": bool, "db": str},
     "mqtt": {"enabled": bool, "host": str, "port": int, "username": str, "password_file": str,
              "tls_ca_file": str, "tls_cert_file": str, "tls_key_file": str,
              "commands_enabled": bool, "command_secret_file": str},
@@ -177,6 +199,10 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
         f = get("mqtt", key, "")
         if f and not Path(f).is_file():
             raise fail("mqtt", key, f"no such file: {f}")
+    for key in ("command_key_file", "command_keys_dir"):
+        f = get("monitor", key, "")
+        if f and not Path(f).exists():
+            raise fail("monitor", key, f"no such file or directory: {f}")
     mqtt = MqttSettings(
         host=get("mqtt", "host", "localhost"), port=port, site=site, device=device,
         username=get("mqtt", "username", None) or None, password=password,
@@ -184,6 +210,10 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
         tls_cert_file=get("mqtt", "tls_cert_file", "") or None,
         tls_key_file=get("mqtt", "tls_key_file", "") or None,
     )
+    try:
+        tls.check(mqtt)
+    except tls.TlsConfigError as e:
+        raise fail("mqtt", "tls", str(e)) from None
     tms = TreadmillSettings(get("treadmill", "port", TreadmillSettings.port),
                             float(get("treadmill", "max_speed_kmh", 16.0)),
                             float(get("treadmill", "max_incline_pct", 15.0)))
@@ -258,4 +288,8 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
     return Config(get("mqtt", "enabled", True), mqtt, tms, hrs, profile, plan,
                   get("service", "control_socket", "/run/fourbyfour/control.sock"),
                   get("store", "path", "/var/lib/fourbyfour/sessions.db"), gpio, secret,
-                  language, belt_view)
+                  language, belt_view,
+                  get("monitor", "command_key_file", "") or None,
+                  get("monitor", "command_keys_dir", "") or None,
+                  get("records", "upload", False),
+                  get("records", "db", "/var/lib/fourbyfour/clinic.db"))

@@ -21,7 +21,7 @@ import logging
 import os
 import re
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from controller.core.hrmax import HrMaxSource
@@ -106,6 +106,9 @@ class ControlServer:
         self.clients = 0
         self._history: deque[float | None] = deque(maxlen=180)
         self._last_t: float | None = None
+        self.profile_lookup: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
+        """The clinic record's profile of a pseudonym (``RecordsLink.request_profile``), for
+        the console at setup; None when no records service is configured."""
 
     def _doc(self) -> dict[str, Any]:
         snap = self.rt.snapshot
@@ -243,6 +246,15 @@ class ControlServer:
                 return {"reply": cmd, "ok": True, "session_id": self._note(msg.get("text"))}
             elif cmd == "history":
                 return {"reply": cmd, "ok": True, "history": self._history_doc()}
+            elif cmd == "profile":
+                if self.profile_lookup is None:
+                    raise ValueError("no clinic records service is configured ([records] "
+                                     "upload = true)")
+                pseudonym = msg.get("pseudonym")
+                if not isinstance(pseudonym, str) or not pseudonym:
+                    raise ValueError("profile needs the patient's pseudonym")
+                found = await self.profile_lookup(pseudonym)
+                return {"reply": cmd, "ok": True, "profile": found}
             elif cmd == "export":
                 return {"reply": cmd, "ok": True, "files": self._export()}
             else:

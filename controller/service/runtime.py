@@ -332,6 +332,7 @@ class Runtime:
             pub.offer_event(tm.event_payload(self.session_id, self._event_seq, e))
             self._event_seq += 1
         self._telemetry_seq += 1
+        pub.set_activity("idle" if sp.state == "done" else "running")
         pub.offer_telemetry(tm.telemetry_payload(self.session_id, self._telemetry_seq, sp,
                                                  speed, incline))
         if sp.events or self._telemetry_seq % 10 == 1:

@@ -184,10 +184,23 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
     Path(cfg.store_path).parent.mkdir(parents=True, exist_ok=True)
     store = Store(cfg.store_path)
     pub_task = asyncio.create_task(pub.run()) if pub else None
+    records = records_task = None
+    if cfg.records_upload and cfg.mqtt_enabled:
+        from controller.net.records_link import RecordsLink
+        from controller.records.store import read_export
+
+        async def export(session_id: str) -> dict:
+            return await asyncio.to_thread(read_export, cfg.store_path, session_id)
+
+        records = RecordsLink(cfg.mqtt, pending=store.pending_upload, export=export,
+                              acked=store.mark_uploaded)
+        records_task = asyncio.create_task(records.run())
     rt = Runtime(cfg.profile, cfg.plan, hr_source=hr_source, treadmill=tm, publisher=pub,
                  store=store)
     holder["rt"] = rt
     server = ControlServer(rt, cfg.control_socket)
+    if records is not None:
+        server.profile_lookup = records.request_profile  # the console asks at setup
     server_task = asyncio.create_task(server.serve())
     belt_task = None
     if cfg.belt_view.enabled:  # beside the runtime, never in its safety TaskGroup
@@ -255,8 +268,15 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
             elif cmd == "ack" and alarm is not None:
                 server.rt.acknowledge(alarm)
 
-        remote_task = asyncio.create_task(listen(cfg.mqtt, Verifier(cfg.command_secret),
-                                                 handle))
+        def running_session() -> str | None:
+            r = server.rt
+            return r.session_id if r.started and not r.done else None
+
+        verifier = Verifier(cfg.command_secret, site=cfg.mqtt.site, device=cfg.mqtt.device,
+                            session_id=running_session,
+                            replay_file=Path(cfg.store_path).with_name("command-nonces.txt"))
+        remote_task = asyncio.create_task(listen(cfg.mqtt, verifier, handle))
+
     try:
         while True:
             # The next patient: a fresh session, waiting for a person to press Start.
@@ -271,6 +291,8 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
                 await run_task
             except Exception as e:  # the safe stop already ran; log it, then the next one
                 _log.error("session %s ended abnormally: %s", rt.session_id, e)
+            if records is not None:
+                records.wake()  # to the clinic record; kept here until acknowledged
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), 1.0)
             if stopping.is_set():
@@ -287,8 +309,10 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
         board_task.cancel()
         if remote_task:
             remote_task.cancel()
-        if pub is not None and pub_task is not None:
-            await pub.goodbye(pub_task, GOODBYE_S)
+        if records_task:
+            records_task.cancel()
+        if pub is not None and pub_task is not None:  # the last summary out, then offline
+            await pub.goodbye(pub_task, GOODBYE_S, "signal" if stopping.is_set() else "crash")
         store.close()
         with contextlib.suppress(Exception):
             await tm.close()
