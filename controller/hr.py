@@ -2,10 +2,9 @@
 
 Every source offers one async interface, ``stream()``, yielding ``HrSample`` (bpm, beat time
 and count, RR intervals where the strap gives them, source, device, timestamp) and
-``SourceStatus`` (searching, connected, stale, lost, stick missing). ``PlausibilityFilter``
-sits between a source and the session: each sample comes out marked valid or not, with a
-reason (out of range, frozen, doubled, halved, jump, RR mismatch), so the session sees only
-valid heart rates and "no reading".
+``SourceStatus`` (searching, connected, stale, lost, stick missing). Every sample goes to the
+one gate (``controller.core.hrgate``) with its beat evidence — the session's own, through
+``Session.offer_hr``; ``PlausibilityFilter`` applies the same gate outside a session.
 
 ANT+ — what openant does not do, this module does (shared/reference/heart-rate-input.md):
 openant reports no failures. A supervisor thread builds openant's ``Node`` and ``HeartRate``
@@ -24,7 +23,6 @@ import array
 import asyncio
 import contextlib
 import logging
-import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -32,7 +30,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from controller.core.safety import HR_MAX_BPM, HR_MIN_BPM, HrGate
+from controller.core.hrgate import HrGate, HrReading
 
 _log = logging.getLogger(__name__)
 
@@ -59,6 +57,8 @@ class HrSample:
     beat_time_s: float | None = None
     beat_count: int | None = None
     rr_ms: tuple[float, ...] = ()
+    contact: bool | None = None
+    """BLE sensor-contact bits: False = the strap says no skin contact; None = unknown."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,13 @@ class SourceStatus:
     message: str
     now_s: float
     device_id: int | None = None
+
+
+def reading_of(s: HrSample) -> HrReading:
+    """What the gate needs from a sample: the value and its beat evidence."""
+    value_only = s.source == "ble" and not s.rr_ms and s.beat_count is None
+    return HrReading(s.now_s, s.hr_bpm, s.beat_count, s.beat_time_s, s.rr_ms, s.contact,
+                     value_only)
 
 
 @dataclass(frozen=True)
@@ -81,51 +88,16 @@ class CheckedSample:
 
 
 class PlausibilityFilter:
-    """Out-of-range, frozen, doubled/halved, spiking and RR-inconsistent readings are marked
-    invalid.
-
-    The jump/double/half rules are the session's own gate (``safety.HrGate``); on top of it,
-    when the strap reports RR intervals, a computed heart rate that disagrees with 60000/RR by
-    more than max(12 bpm, 15 %) is refused (``rr_mismatch``): poor contact corrupts one of the
-    two, and we cannot tell which.
-    """
-
-    FROZEN_BEATS_S = 5.0
-    """No new beat (the strap's beat count stands still) for this long: not measuring."""
-    FROZEN_VALUE_S = 20.0
-    """Without beat counts: the very same value for this long is not a living heart."""
+    """The one gate (``controller.core.hrgate``) applied to a source's samples, for callers
+    that watch a strap outside a session (the strap check before Start, benchmarks). A
+    session gates its own samples (``Session.offer_hr``): never run both in series."""
 
     def __init__(self) -> None:
-        self._gate = HrGate()
-        self._recent_rr: list[float] = []
-        self._beat: tuple[int, float] | None = None  # (count, since)
-        self._value: tuple[float, float] | None = None
-
-    def _frozen(self, s: HrSample) -> bool:
-        if s.beat_count is not None:
-            if self._beat is None or self._beat[0] != s.beat_count:
-                self._beat = (s.beat_count, s.now_s)
-            return s.now_s - self._beat[1] >= self.FROZEN_BEATS_S
-        if self._value is None or self._value[0] != s.hr_bpm:
-            self._value = (s.hr_bpm, s.now_s)
-        return s.now_s - self._value[1] >= self.FROZEN_VALUE_S
+        self.gate = HrGate()
 
     def check(self, s: HrSample) -> CheckedSample:
-        hr = s.hr_bpm
-        if not math.isfinite(hr) or not HR_MIN_BPM <= hr <= HR_MAX_BPM:
-            self._gate.update(s.now_s, None)
-            return CheckedSample(s, False, "out_of_range" if hr else "no_reading")
-        if self._frozen(s):
-            return CheckedSample(s, False, "frozen")
-        rr = [r for r in s.rr_ms if 250.0 <= r <= 2000.0]
-        if rr:
-            self._recent_rr = (self._recent_rr + rr)[-4:]
-        if self._recent_rr and s.rr_ms:
-            hr_rr = 60000.0 / (sum(self._recent_rr) / len(self._recent_rr))
-            if abs(hr - hr_rr) > max(12.0, 0.15 * hr_rr):
-                return CheckedSample(s, False, "rr_mismatch")
-        g = self._gate.update(s.now_s, hr)
-        return CheckedSample(s, g.hr_bpm is not None, g.reason)
+        v = self.gate.update(reading_of(s))
+        return CheckedSample(s, v.valid, v.reason)
 
 
 class HeartRateSource:
@@ -520,8 +492,9 @@ class BleSource(HeartRateSource):
                     except ValueError as e:
                         _log.warning("bad heart rate measurement from %s: %s", self.address, e)
                         return
+                    contact = m.contact_detected if m.contact_supported else None
                     _offer(q, HrSample(float(m.hr_bpm), self.clock(), "ble", None, None,
-                                       None, m.rr_ms))
+                                       None, m.rr_ms, contact))
 
                 await client.start_notify(HRM_UUID, on_notify)
             except Exception as e:

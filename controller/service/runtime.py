@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from controller.core.plan import Plan
 from controller.core.summary import summarise
-from controller.hr import HeartRateSource, HrSample, PlausibilityFilter, SourceStatus
+from controller.hr import HeartRateSource, HrSample, SourceStatus, reading_of
 from controller.net import telemetry as tm
 from controller.net.publisher import MqttPublisher
 from controller.protocol import Event, PatientProfile, Session, Setpoint
@@ -32,8 +32,6 @@ from controller.treadmill import Treadmill, TreadmillError, TreadmillStatus
 
 _log = logging.getLogger(__name__)
 
-HR_FRESH_S = 2.0
-"""A valid reading older than this is 'no reading' for the session."""
 LINK_TIMEOUT_S = 2.0
 VERSION = "0.1.0"
 
@@ -47,6 +45,10 @@ class Snapshot:
     link_up: bool = False
     hr_state: str = "searching"
     hr_message: str = ""
+    hr_live_bpm: float | None = None
+    """The strap's latest gated reading, also before Start (staff check the strap on the
+    patient)."""
+    hr_live_reason: str = ""
     mqtt_online: bool | None = None
     events: list[Event] = field(default_factory=list)
 
@@ -74,8 +76,6 @@ class Runtime:
         self.store = store
         self.summary: dict | None = None
         self.snapshot = Snapshot()
-        self._filter = PlausibilityFilter()
-        self._hr: tuple[float, float] | None = None  # (bpm, time) of the last valid reading
         self._start = asyncio.Event()
         self._done = asyncio.Event()
         self._event_seq = 0
@@ -176,9 +176,15 @@ class Runtime:
                 self.snapshot.hr_state = str(item.state)
                 self.snapshot.hr_message = item.message
             elif isinstance(item, HrSample):
-                checked = self._filter.check(item)
-                if checked.valid:
-                    self._hr = (item.hr_bpm, self.clock())
+                self.offer_hr(item)
+
+    def offer_hr(self, sample: HrSample) -> None:
+        """Every sample goes to the session's one gate, with its beat evidence, as it
+        arrives; the session's next tick uses what the gate believed, and its fail-safes
+        count from the last valid beat (no reuse of an old reading)."""
+        v = self.session.offer_hr(reading_of(sample))
+        self.snapshot.hr_live_bpm = v.hr_bpm
+        self.snapshot.hr_live_reason = v.reason
 
     async def _arm_and_start(self, speed_kmh: float) -> None:
         async with asyncio.timeout(60):
@@ -195,22 +201,22 @@ class Runtime:
             self.store.begin_session(self.session_id, self.profile, plan)
         while True:
             now = self.clock()
-            hr = self._hr[0] if self._hr and now - self._hr[1] <= HR_FRESH_S else None
             st = self.treadmill.status
             link_up = self.treadmill.connected and st is not None
             speed = st.speed_kmh if link_up and st else 0.0
             incline = st.incline_pct if link_up and st else 0.0
-            sp = self.session.step(now, hr, speed, incline)
+            sp = self.session.step(now, None, speed, incline)  # the gate has the readings
             await self._drive(sp, st)
             if self.store is not None:
                 self.store.record(self.session_id, sp, speed, incline)
             if sp.state == "done":
                 self._finish()
             self._publish(sp, speed, incline)
-            self.snapshot = Snapshot(sp, st, link_up, self.snapshot.hr_state,
-                                     self.snapshot.hr_message,
+            old = self.snapshot
+            self.snapshot = Snapshot(sp, st, link_up, old.hr_state, old.hr_message,
+                                     old.hr_live_bpm, old.hr_live_reason,
                                      self.publisher.online if self.publisher else None,
-                                     (self.snapshot.events + list(sp.events))[-50:])
+                                     (old.events + list(sp.events))[-50:])
             if self.on_tick is not None:
                 self.on_tick(self.snapshot)
             if sp.state == "done":
