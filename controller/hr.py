@@ -22,6 +22,7 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import errno
 import logging
 import threading
 import time
@@ -186,6 +187,74 @@ def _selected_driver_class() -> type:
     return SelectedDriver
 
 
+def _openant_search() -> Any:
+    """openant's own search for a stick (its ``find_driver``), without our selector."""
+    import openant.base.driver as drv
+
+    for cls in reversed(drv.drivers):
+        if not getattr(cls, "_fourbyfour", False) and cls.find():
+            return cls()
+    raise drv.DriverNotFound
+
+
+class StickGone(Exception):
+    """The stick failed for good (unplugged): what a transfer raised is in ``cause``."""
+
+
+class GuardedDriver:
+    """Wraps the driver openant reads from, because openant's reader swallows every pyusb
+    ``USBError`` and retries at once: an unplugged stick spins a core and floods the log.
+
+    A read timeout (``USBTimeoutError``) passes through as usual. Any other failure of a
+    transfer (``USBError`` such as LIBUSB_ERROR_NO_DEVICE, a serial port's ``OSError``) is
+    remembered in ``failed`` and never retried: reads then wait quietly until the node is
+    torn down, and the supervisor, which looks every 0.2 s, says so to staff.
+    """
+
+    IDLE_WAIT_S = 0.2
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.failed: BaseException | None = None
+        self._closed = threading.Event()
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def close(self) -> None:
+        self._closed.set()
+        with contextlib.suppress(Exception):
+            self.inner.close()
+
+    def _fatal(self, e: BaseException) -> bool:
+        import usb.core
+
+        if isinstance(e, usb.core.USBTimeoutError):
+            return False
+        return isinstance(e, OSError)
+
+    def read(self):  # type: ignore[no-untyped-def]
+        if self.failed is None:
+            try:
+                return self.inner.read()
+            except Exception as e:
+                if not self._fatal(e):
+                    raise
+                self.failed = e
+        self._closed.wait(self.IDLE_WAIT_S)
+        return array.array("B")
+
+    def write(self, data) -> None:  # type: ignore[no-untyped-def]
+        if self.failed is not None:
+            raise StickGone(str(self.failed))
+        try:
+            self.inner.write(data)
+        except Exception as e:
+            if self._fatal(e):
+                self.failed = e
+            raise
+
+
 def serial_stick_driver(path: str) -> Any:
     """openant's serial (USB1, 0fcf:1004) driver pointed at ``path`` — a stable device name
     or a pty — with a read that waits up to 50 ms instead of spinning a core."""
@@ -214,6 +283,9 @@ def _explain(e: BaseException) -> str:
     if type(e).__name__ == "DriverNotFound":
         return ("no ANT+ stick found (USB 0fcf:1008/1009, or serial 0fcf:1004): is it plugged "
                 f"in? If it is, {UDEV_HINT}")
+    if getattr(e, "errno", None) == errno.ENODEV or isinstance(e, StickGone):
+        return ("the ANT+ stick was unplugged or stopped answering "
+                f"({text}): plug it back in")
     if type(e).__name__ == "NoBackendError":
         return ("libusb is missing, so openant cannot look for USB ANT+ sticks: install it "
                 "(apt-get install libusb-1.0-0)")
@@ -256,19 +328,34 @@ class AntSource(HeartRateSource):
         self._put: Callable[[object], None] = lambda item: None
         self._last_data_s: float | None = None
         self._last_bc: int | None = None
+        self._logged: tuple[SourceState, str] | None = None
 
     # -- building openant's node ------------------------------------------------------------
 
     def _new_node(self) -> Any:
+        """openant's Node on our guarded driver (the factory's stick, or openant's own
+        search for USB sticks)."""
         from openant.easy.node import Node
 
         cls = _selected_driver_class()
+        find = self.driver_factory or _openant_search
+        quiet = logging.getLogger("openant")
+        if quiet.level == logging.NOTSET:  # its INFO lines come with every rebuild attempt
+            quiet.setLevel(logging.WARNING)
+        guard: list[GuardedDriver] = []
+
+        def factory() -> GuardedDriver:
+            guard.append(GuardedDriver(find()))
+            return guard[-1]
+
         with _driver_lock:
-            cls.factory = self.driver_factory  # None: openant's own search for USB sticks
+            cls.factory = factory
             try:
-                return Node()
+                node = Node()
             finally:
                 cls.factory = None
+        node._fourbyfour_guard = guard[-1]
+        return node
 
     def _build(self) -> tuple[Any, Any]:
         from openant.devices import ANTPLUS_NETWORK_KEY
@@ -307,6 +394,13 @@ class AntSource(HeartRateSource):
             _log.exception("ANT+ callback failed")
 
     def _status(self, state: SourceState, message: str) -> None:
+        """To staff every time; to the log once per change (a stick that stays missing is
+        retried with back-off, and must not fill the journal)."""
+        if (state, message) != self._logged:
+            self._logged = (state, message)
+            level = logging.INFO if state in (SourceState.SEARCHING, SourceState.CONNECTED) \
+                else logging.WARNING
+            _log.log(level, "ANT+ %s: %s", state, message)
         self._put(SourceStatus(state, message, self.clock(), self.device_number or None))
 
     # -- the supervisor thread --------------------------------------------------------------
@@ -325,8 +419,9 @@ class AntSource(HeartRateSource):
             who = f"strap #{self.device_number}" if self.device_number else "any strap"
             self._status(SourceState.SEARCHING, f"ANT+ channel open, searching for {who}")
             reason = self._watch(node)
-            if not self._stop.is_set():
-                self._status(SourceState.LOST, reason)  # tell staff first, then clean up
+            if not self._stop.is_set():  # tell staff first, then clean up
+                gone = node._fourbyfour_guard.failed is not None
+                self._status(SourceState.STICK_MISSING if gone else SourceState.LOST, reason)
             with contextlib.suppress(Exception):
                 node.stop()
             self._stop.wait(0.5)
@@ -338,7 +433,10 @@ class AntSource(HeartRateSource):
         self._last_data_s = None
         runner.start()
         state = SourceState.SEARCHING
+        guard: GuardedDriver = node._fourbyfour_guard
         while not self._stop.wait(0.2):
+            if guard.failed is not None:
+                return _explain(guard.failed)
             if not node.ant._worker_thread.is_alive() or not runner.is_alive():
                 return "the ANT+ reader stopped (stick unplugged or bad data): rebuilding"
             last = self._last_data_s
