@@ -300,6 +300,8 @@ class StrapSeen:
     device_number: int
     rssi_dbm: int | None
     hr_bpm: int
+    battery_pct: int | None = None
+    """From background page 7, when the strap sent one during the scan."""
 
 
 class AntSource(HeartRateSource):
@@ -493,7 +495,10 @@ class AntSource(HeartRateSource):
                     rssi = None
                     if data[8] & 0x40 and len(data) > 14:
                         rssi = data[14] - 256 if data[14] > 127 else data[14]
-                    seen[dev] = StrapSeen(dev, rssi, data[7])
+                    battery = seen[dev].battery_pct if dev in seen else None
+                    if data[0] & 0x7F == 7 and data[1] <= 100:
+                        battery = data[1]
+                    seen[dev] = StrapSeen(dev, rssi, data[7], battery)
 
         node = self._new_node()
         try:

@@ -6,7 +6,7 @@ Topics: ``clinic/v1/<site>/<device>/{status,meta,session,telemetry,event}``
 topic       QoS     retained  payload (``schemas/<topic>.schema.json``)
 ==========  ======  ========  ==============================================================
 status      1       yes       online / offline (the broker publishes ``offline`` as the will)
-meta        1       yes       site, device, software version, plan
+meta        1       yes       site, device, software version, plan, the paired strap
 session     1       yes       the running session: pseudonym, phase, countdown, zone, summary
 telemetry   0       no        ~1 Hz: heart rate, target and zone, speed and incline set and
                               measured, phase, alarms
@@ -74,9 +74,15 @@ def status_payload(online: bool, now_s: float | None = None) -> bytes:
     return _encode(doc)
 
 
-def meta_payload(site: str, device: str, software_version: str, plan_name: str) -> bytes:
-    return _encode({"schema": "fourbyfour.meta/1", "site": site, "device": device,
-                    "software_version": software_version, "plan": plan_name})
+def meta_payload(site: str, device: str, software_version: str, plan_name: str,
+                 strap: dict[str, Any] | None = None) -> bytes:
+    """``strap`` (optional): the strap paired for the session, so the site's other treadmills
+    can mark it in use — ``{"kind": "ant", "device_number": 12345}``."""
+    doc = {"schema": "fourbyfour.meta/1", "site": site, "device": device,
+           "software_version": software_version, "plan": plan_name}
+    if strap is not None:
+        doc["strap"] = dict(strap)
+    return _encode(doc)
 
 
 def session_payload(session_id: str, pseudonym: str, sp: Setpoint,

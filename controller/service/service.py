@@ -15,27 +15,61 @@ from pathlib import Path
 
 from controller.hr import AntSource, BleSource, HeartRateSource, serial_stick_driver
 from controller.net.publisher import MqttPublisher
+from controller.net.straps import SiteStraps
+from controller.net.straps import watch as watch_straps
 from controller.protocol import SessionError
 from controller.records.store import Store
 from controller.service.config import Config
 from controller.service.control_socket import ControlServer
-from controller.service.runtime import Runtime
+from controller.service.runtime import Runtime, StrapChoice
 from controller.service.sdnotify import Notifier, watchdog_interval_s
 from controller.treadmill import Treadmill
 
 _log = logging.getLogger(__name__)
 
 
-def heart_rate_source(cfg: Config) -> HeartRateSource:
+def _stick(cfg: Config):  # type: ignore[no-untyped-def]
     hr = cfg.heart_rate
-    if hr.source == "ant":
-        factory = (lambda: serial_stick_driver(hr.ant_serial_path)) if hr.ant_serial_path \
-            else None
-        return AntSource(device_number=hr.ant_device_number, driver_factory=factory)
+    return (lambda: serial_stick_driver(hr.ant_serial_path)) if hr.ant_serial_path else None
+
+
+def source_for(cfg: Config, strap: StrapChoice) -> HeartRateSource:
+    """The source for the strap staff paired: pinned to it, for one session."""
+    if strap["kind"] == "ant":
+        return AntSource(device_number=strap["device_number"], driver_factory=_stick(cfg))
+    return BleSource(strap["address"])
+
+
+def configured_strap(cfg: Config) -> StrapChoice | None:
+    """A strap fixed in the config (a treadmill with its own strap); None: staff pair one
+    for every session."""
+    hr = cfg.heart_rate
+    if hr.source == "simulated":
+        raise ValueError("heart_rate source 'simulated' has no patient behind it: use "
+                         "'fourbyfour demo', or set [heart_rate] source = \"ant\" or \"ble\"")
+    if hr.source == "ant" and hr.ant_device_number:
+        return {"kind": "ant", "device_number": hr.ant_device_number}
     if hr.source == "ble":
-        return BleSource(hr.ble_address)
-    raise ValueError("heart_rate source 'simulated' has no patient behind it: use "
-                     "'fourbyfour demo', or set [heart_rate] source = \"ant\" or \"ble\"")
+        return {"kind": "ble", "address": hr.ble_address}
+    return None
+
+
+def new_runtime(cfg: Config, profile, plan, *, tm: Treadmill,  # type: ignore[no-untyped-def]
+                pub: MqttPublisher | None, store: Store,
+                site_straps: SiteStraps | None) -> Runtime:
+    """A fresh session waiting for staff: no strap until a person pairs one (or the config
+    fixes it), so it never locks onto the last patient's or a neighbour's strap."""
+    scanner = None
+    if cfg.heart_rate.source == "ant":
+        def scanner(seconds: float):  # type: ignore[no-untyped-def]
+            return AntSource(driver_factory=_stick(cfg)).scan(seconds)
+    rt = Runtime(profile, plan, hr_source=None, treadmill=tm, publisher=pub, store=store,
+                 source_for=lambda strap: source_for(cfg, strap), scanner=scanner,
+                 straps_in_use=site_straps.in_use if site_straps else None)
+    fixed = configured_strap(cfg)
+    if fixed is not None:
+        rt.pair(fixed)
+    return rt
 
 
 def _health_pings(rt_of, tm: Treadmill, notifier: Notifier):  # type: ignore[no-untyped-def]
@@ -65,8 +99,11 @@ async def run_service(cfg: Config) -> None:
     Path(cfg.store_path).parent.mkdir(parents=True, exist_ok=True)
     store = Store(cfg.store_path)
     pub_task = asyncio.create_task(pub.run()) if pub else None
-    rt = Runtime(cfg.profile, cfg.plan, hr_source=heart_rate_source(cfg), treadmill=tm,
-                 publisher=pub, store=store)
+    site_straps = SiteStraps(cfg.mqtt.site, cfg.mqtt.device) if cfg.mqtt_enabled else None
+    straps_task = asyncio.create_task(watch_straps(cfg.mqtt, site_straps)) \
+        if site_straps else None
+    rt = new_runtime(cfg, cfg.profile, cfg.plan, tm=tm, pub=pub, store=store,
+                     site_straps=site_straps)
     server = ControlServer(rt, cfg.control_socket)
     server_task = asyncio.create_task(server.serve())
     notifier = Notifier()
@@ -114,14 +151,16 @@ async def run_service(cfg: Config) -> None:
             except Exception as e:  # the safe stop already ran; log it, then the next one
                 _log.error("session %s ended abnormally: %s", rt.session_id, e)
             await asyncio.sleep(1.0)
-            rt = wire(Runtime(rt.profile, rt.session.plan, hr_source=heart_rate_source(cfg),
-                              treadmill=tm, publisher=pub, store=store))
+            rt = wire(new_runtime(cfg, rt.profile, rt.session.plan, tm=tm, pub=pub,
+                                  store=store, site_straps=site_straps))
             server.rt = rt
     finally:
         server_task.cancel()
         watchdog_task.cancel()
         if remote_task:
             remote_task.cancel()
+        if straps_task:
+            straps_task.cancel()
         if pub_task:
             pub_task.cancel()
         store.close()
