@@ -32,6 +32,7 @@ from enum import StrEnum
 from typing import Any
 
 from controller.core.hrgate import HrGate, HrReading
+from controller.core.i18n import _
 
 _log = logging.getLogger(__name__)
 
@@ -284,8 +285,8 @@ def _explain(e: BaseException) -> str:
         return ("no ANT+ stick found (USB 0fcf:1008/1009, or serial 0fcf:1004): is it plugged "
                 f"in? If it is, {UDEV_HINT}")
     if getattr(e, "errno", None) == errno.ENODEV or isinstance(e, StickGone):
-        return ("the ANT+ stick was unplugged or stopped answering "
-                f"({text}): plug it back in")
+        return _("The ANT+ stick was unplugged or stopped answering ({error}): plug it back "
+                 "in.").format(error=text)
     if type(e).__name__ == "NoBackendError":
         return ("libusb is missing, so openant cannot look for USB ANT+ sticks: install it "
                 "(apt-get install libusb-1.0-0)")
@@ -613,7 +614,7 @@ class BleSource(HeartRateSource):
             while not gone.is_set():
                 get = asyncio.ensure_future(q.get())
                 lost = asyncio.ensure_future(gone.wait())
-                done, _ = await asyncio.wait({get, lost}, timeout=STALE_AFTER_S,
+                done, _pending = await asyncio.wait({get, lost}, timeout=STALE_AFTER_S,
                                              return_when=asyncio.FIRST_COMPLETED)
                 if get in done:
                     lost.cancel()

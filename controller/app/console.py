@@ -4,7 +4,8 @@ It is a client of the control service's local socket (``controller.service.contr
 closing or crashing it never touches the session; reopening it finds the session again.
 Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille):
 
-    n patient & plan (before start)   s start   p pause   r resume   k skip phase
+    n patient & plan (before start)   b the patient's strap (before start)   s start
+    p pause   r resume   k skip phase
     e extend 1 min   x stop   a acknowledge alarm   h history   w write the report
     q quit the console (the session goes on)
 
@@ -27,7 +28,8 @@ from textual.widgets import (
     Static,
 )
 
-from controller.app.screens import Confirm, HistoryScreen, PatientScreen
+from controller.app.screens import Confirm, HistoryScreen, PatientScreen, StrapScreen
+from controller.core.i18n import _
 from controller.service.control_socket import ControlClient
 
 
@@ -72,7 +74,7 @@ class StaffConsole(App[None]):
     CSS_PATH = Path(__file__).with_name("console.tcss")
     TITLE = "fourbyfour"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "patient", "Patient"),
+        Binding("n", "patient", "Patient"), Binding("b", "strap", "Strap"),
         Binding("s", "start", "Start"), Binding("p", "pause", "Pause"),
         Binding("r", "resume", "Resume"), Binding("k", "skip", "Skip"),
         Binding("e", "extend", "+1 min"), Binding("x", "stop", "Stop"),
@@ -124,7 +126,8 @@ class StaffConsole(App[None]):
 
     def refresh_view(self) -> None:
         d = self.state
-        hr = d.get("hr_bpm")
+        # before Start: the paired strap's live heart rate, so staff check it on the patient
+        hr = d.get("hr_bpm") if d.get("started") else d.get("hr_live_bpm")
         lo, hi = d.get("zone_low_bpm"), d.get("zone_high_bpm")
         digits = self.query_one("#hr", Digits)
         digits.update("---" if hr is None else f"{hr:.0f}")
@@ -142,9 +145,12 @@ class StaffConsole(App[None]):
         self.query_one("#phase", Static).update(
             f"[b]{phase.upper()}[/b] · {d.get('state', '')} · {d.get('pseudonym', '')} "
             f"(HRmax {d.get('hr_max', 0):.0f}, {d.get('hr_max_source', '')})")
+        ready = " · press [b]s[/b] to start"
+        if d.get("strap_needed"):
+            ready = " · " + _("press b to pair the patient's strap")
         self.query_one("#countdown", Static).update(
             f"phase ends in [b]{_mmss(d.get('phase_remaining_s'))}[/b]"
-            + ("" if d.get("started") else " · press [b]s[/b] to start"))
+            + ("" if d.get("started") else ready))
         self.query_one("#belt", Static).update(
             f"speed {_num(d.get('speed_set_kmh'))} set / {_num(d.get('speed_kmh'))} km/h · "
             f"incline {_num(d.get('incline_set_pct'))} set / {_num(d.get('incline_pct'))} %")
@@ -152,8 +158,13 @@ class StaffConsole(App[None]):
         chart = self.query_one("#chart", Static)
         chart.update(hr_chart(hist, lo, hi, max(10, chart.size.width - 8)))
         mqtt = d.get("mqtt") or "off"
+        paired = d.get("paired_strap") or {}
+        strap = d.get("strap", "?")
+        if paired.get("device_number"):
+            strap = _("{state} (strap #{number})").format(state=strap,
+                                                          number=paired["device_number"])
         self.query_one("#links", Static).update(
-            f"strap: {d.get('strap', '?')} · treadmill: {d.get('treadmill', '?')} · "
+            f"strap: {strap} · treadmill: {d.get('treadmill', '?')} · "
             f"MQTT {mqtt}")
         alarms = d.get("alarms") or {}
         self.query_one("#alarms", Static).update(
@@ -208,6 +219,23 @@ class StaffConsole(App[None]):
                 await self._send("setup", **result)
 
         self.push_screen(PatientScreen(self.state), done)
+
+    def action_strap(self) -> None:
+        if self.state.get("started"):
+            self.message = _("The session has started: the strap is fixed until it ends.")
+            self.query_one("#message", Static).update(self.message)
+            return
+
+        async def scan() -> dict[str, Any]:
+            if self.client is None:
+                return {"ok": False, "error": _("not connected to the control service")}
+            return await self.client.command("scan")
+
+        async def done(strap: dict[str, Any] | None) -> None:
+            if strap is not None:
+                await self._send("pair", strap=strap)
+
+        self.push_screen(StrapScreen(scan), done)
 
     async def action_start(self) -> None:
         await self._send("start")

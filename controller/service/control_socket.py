@@ -58,6 +58,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
                       st.state if st.fault == "none" else f"fault: {st.fault}"),
         "strap": snap.hr_state, "strap_message": snap.hr_message,
         "paired_strap": rt.strap, "remembered_strap": rt.profile_strap,
+        "strap_needed": rt.hr_source is None,
         "hr_live_bpm": snap.hr_live_bpm, "hr_live_reason": snap.hr_live_reason,
         "mqtt": None if snap.mqtt_online is None else ("online" if snap.mqtt_online
                                                         else "offline"),

@@ -3,5 +3,6 @@
 from controller.app.screens.confirm import Confirm
 from controller.app.screens.history import HistoryScreen
 from controller.app.screens.patient import PatientScreen
+from controller.app.screens.strap import StrapScreen
 
-__all__ = ["Confirm", "HistoryScreen", "PatientScreen"]
+__all__ = ["Confirm", "HistoryScreen", "PatientScreen", "StrapScreen"]
