@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from controller.core.hrmax import HrMaxSource
+from controller.core.i18n import _
 from controller.core.plan import Plan, default_4x4, six_minute_test
 from controller.protocol import PatientProfile, SessionError
 from controller.service.runtime import Runtime, Snapshot, check_strap
@@ -230,7 +231,7 @@ class ControlServer:
             elif cmd == "scan":
                 seconds = float(msg.get("seconds", 4.0))
                 if not 1.0 <= seconds <= 15.0:
-                    raise ValueError("scan seconds must be 1–15")
+                    raise ValueError(_("A scan lasts 1–15 seconds."))
                 return {"reply": cmd, "ok": True, "straps": await rt.scan(seconds)}
             elif cmd == "pair":
                 return {"reply": cmd, "ok": True, "strap": rt.pair(msg.get("strap"))}
