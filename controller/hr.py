@@ -308,7 +308,9 @@ class StrapSeen:
 class AntSource(HeartRateSource):
     """ANT+ heart-rate strap through openant (see the module docstring).
 
-    ``device_number=0`` pairs with the first strap found and then stays pinned to it;
+    ``device_number=N`` listens to that strap only (the service creates one per session for
+    the strap staff paired, and drops it when the session ends); ``device_number=0`` pairs
+    with the first strap the stick locks on to (tests, tools — never the service);
     ``driver_factory`` picks the stick (default: openant's own search over USB sticks;
     ``serial_stick_driver(path)`` for a serial stick or a pty; an emulated stick in tests).
     """
