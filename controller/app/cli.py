@@ -72,6 +72,8 @@ def demo(args: argparse.Namespace) -> int:
         args.store = os.path.join(tempfile.mkdtemp(prefix="fourbyfour-"), "sessions.db")
     phase_rows: list[TraceRow] = []
     mqtt_state: list[bool | None] = [None]
+    # The belt screen comes with the service (a console attached), as on the Pi.
+    serve_belt = cfg.belt_view.enabled and args.control_socket is not None
 
     def on_tick(snap, row: TraceRow) -> None:  # type: ignore[no-untyped-def]
         for e in snap.setpoint.events:
@@ -87,6 +89,9 @@ def demo(args: argparse.Namespace) -> int:
             phase_rows.clear()
         phase_rows.append(row)
 
+    def on_belt_view(url: str) -> None:
+        print(f"belt screen (for the patient): {url}", flush=True)
+
     def on_ready(rt, emu) -> None:  # type: ignore[no-untyped-def]
         print(f"emulated treadmill firmware on {emu.link}; staff pressed the local reset; "
               f"session {rt.session_id} for {cfg.profile.pseudonym} starts "
@@ -98,8 +103,9 @@ def demo(args: argparse.Namespace) -> int:
                                         on_ready=on_ready,
                                         control_socket=args.control_socket,
                                         store_path=args.store,
-                                        linger=args.control_socket is not None))
-    except ValueError as e:
+                                        linger=args.control_socket is not None,
+                                        belt_view=on_belt_view if serve_belt else None))
+    except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if phase_rows:
@@ -119,7 +125,15 @@ def demo_with_console(args: argparse.Namespace) -> int:
     import time as _time
 
     from controller.app.console import StaffConsole
+    from controller.core.i18n import set_language
+    from controller.service.config import ConfigError, load
 
+    try:
+        cfg = load(args.config)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    set_language(cfg.language)
     tmp = tempfile.mkdtemp(prefix="fourbyfour-")
     sock = os.path.join(tmp, "control.sock")
     log = os.path.join(tmp, "service.log")
@@ -130,6 +144,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
         cmd += ["--config", args.config]
     with open(log, "w") as out:
         service = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    belt_url = None
     try:
         deadline = _time.monotonic() + 30
         while not os.path.exists(sock):
@@ -137,18 +152,25 @@ def demo_with_console(args: argparse.Namespace) -> int:
                 print(f"error: the control service did not start; see {log}", file=sys.stderr)
                 return 1
             _time.sleep(0.1)
-        StaffConsole(sock).run()
+        belt_url = next((line.split(": ", 1)[1].strip()
+                         for line in Path(log).read_text().splitlines()
+                         if line.startswith("belt screen")), None)
+        StaffConsole(sock, belt_url=belt_url).run()
     finally:
         if service.poll() is None:
             service.terminate()  # the demo ends with its console; on a Pi the service stays
             service.wait(30)
+    if belt_url:
+        print(f"the belt screen was at {belt_url}")
     print(f"demo over; the service's log is {log}")
     return 0
 
 
 def console(args: argparse.Namespace) -> int:
     from controller.app.console import StaffConsole
+    from controller.core.i18n import set_language
 
+    set_language(args.lang)
     StaffConsole(args.socket).run()
     return 0
 
@@ -182,6 +204,9 @@ def monitor(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from controller.core.i18n import set_language
+
+    set_language(cfg.language)
     CentralMonitor(cfg.mqtt).run()
     return 0
 
@@ -213,6 +238,28 @@ def records(args: argparse.Namespace) -> int:
         return 2
     if getattr(args, "out", None):
         print(f"wrote {args.out}")
+    return 0
+
+
+def handover(args: argparse.Namespace) -> int:
+    """The printable hand-over for the patient's follow-up in the municipality."""
+    from controller.records.handover import render_handover
+    from controller.records.store import Store, StoreError
+
+    out = args.out or f"{args.pseudonym}-handover.pdf"
+    try:
+        if not Path(args.store).exists():
+            raise StoreError(f"{args.store}: no such session store")
+        store = Store(args.store)
+        try:
+            render_handover(store, args.pseudonym, out, include_notes=args.notes,
+                            lang=args.lang)
+        finally:
+            store.close()
+    except StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}" + (" (with the clinic's notes)" if args.notes else ""))
     return 0
 
 
@@ -277,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     c = sub.add_parser("console", help="the staff console, attached to a running service")
     c.add_argument("--socket", default="/run/fourbyfour/control.sock",
                    help="the control service's Unix socket (default: the service's default)")
+    c.add_argument("--lang", choices=["nb", "en"], default="nb",
+                   help="the console's language (default: nb, bokmål)")
     e = sub.add_parser("export", help="one recorded session as CSV or JSON")
     e.add_argument("--store", required=True)
     e.add_argument("--session", required=True)
@@ -293,6 +342,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     pg.add_argument("--store", required=True)
     pg.add_argument("--pseudonym", required=True)
     pg.add_argument("--out", default=None, help="also draw it (PNG or PDF)")
+    ho = sub.add_parser("handover", help="the hand-over to the municipality (PDF, bokmål)")
+    ho.add_argument("pseudonym")
+    ho.add_argument("--store", default="/var/lib/fourbyfour/sessions.db")
+    ho.add_argument("--out", default=None, help="…pdf (default: PSEUDONYM-handover.pdf)")
+    ho.add_argument("--notes", action="store_true",
+                    help="include the clinic's notes (only when staff decide to)")
+    ho.add_argument("--lang", choices=["nb", "en"], default="nb")
     r = sub.add_parser("run", help="the control service on real hardware (from the config)")
     r.add_argument("--config", required=True, help="the TOML config")
     m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
@@ -308,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     if args.command in ("export", "report", "import", "progression"):
         return records(args)
+    if args.command == "handover":
+        return handover(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 

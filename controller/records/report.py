@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.core.i18n import _
 from controller.core.workload import REST_VO2, vo2_cost
 from controller.records.store import SessionRecord, Store, StoreError
 
@@ -38,7 +39,9 @@ def _record(store: Store, session_id: str) -> SessionRecord:
 def export_json(store: Store, session_id: str, path: str | Path) -> None:
     r = _record(store, session_id)
     doc = {"schema": EXPORT_SCHEMA, "session": r.__dict__, "samples": store.samples(r.id),
-           "events": store.events(r.id)}
+           "events": store.events(r.id),
+           "ratings": [{"interval": k, "borg": v} for k, v in store.ratings(r.id).items()],
+           "notes": store.notes(r.id)}
     Path(path).write_text(json.dumps(doc, indent=1))
 
 
@@ -81,6 +84,12 @@ def import_json(store: Store, path: str | Path) -> str:
         for e in doc["events"]:
             db.execute("INSERT INTO events VALUES (:session_id, :t_s, :kind, :severity, "
                        ":message)", e)
+        for rating in doc.get("ratings", []):  # older exports have none
+            db.execute("INSERT INTO ratings VALUES (?, ?, ?, ?)",
+                       (s["id"], rating["interval"], rating["borg"], s["started_unix_s"]))
+        for note in doc.get("notes", []):
+            db.execute("INSERT INTO notes VALUES (?, ?, ?)",
+                       (s["id"], note["written_unix_s"], note["text"]))
         db.execute("COMMIT")
     except StoreError:
         raise
@@ -180,8 +189,10 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     tmin = [x / 60 for x in t]
     fig, (ax_hr, ax_belt, ax_tab) = plt.subplots(
         3, 1, figsize=(8.27, 11.0), gridspec_kw={"height_ratios": [3, 1.5, 2]})
-    fig.suptitle(f"4x4 session {r.id} — {r.pseudonym} — HRmax {r.hr_max_bpm:.0f} bpm "
-                 f"({r.hr_max_source}) — {r.status}", fontsize=10)
+    fig.suptitle(_("4x4 session {id} — {pseudonym} — HRmax {hr_max} bpm ({source}) — "
+                   "{status}").format(id=r.id, pseudonym=r.pseudonym,
+                                      hr_max=f"{r.hr_max_bpm:.0f}", source=r.hr_max_source,
+                                      status=r.status), fontsize=10)
     start = 0
     for i in range(1, len(samples) + 1):
         if i == len(samples) or samples[i]["phase"] != samples[start]["phase"]:
@@ -191,34 +202,42 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
                     ax.axvspan(tmin[start], tmin[i - 1], color=colour, alpha=0.6, lw=0)
             start = i
     ax_hr.axhspan(0.85 * r.hr_max_bpm, 0.95 * r.hr_max_bpm, color="green", alpha=0.15,
-                  label="85–95 % HRmax")
-    ax_hr.plot(tmin, [s["hr_bpm"] for s in samples], color="black", lw=1, label="heart rate")
-    ax_hr.set_ylabel("heart rate (bpm)")
+                  label=_("85–95 % HRmax"))
+    ax_hr.plot(tmin, [s["hr_bpm"] for s in samples], color="black", lw=1, label=_("heart rate"))
+    ax_hr.set_ylabel(_("heart rate (bpm)"))
     ax_hr.legend(loc="lower right", fontsize=8)
     ax_belt.plot(tmin, [s["speed_kmh"] for s in samples], color="tab:blue", lw=1)
-    ax_belt.set_ylabel("speed (km/h)", color="tab:blue")
+    ax_belt.set_ylabel(_("speed (km/h)"), color="tab:blue")
     ax_inc = ax_belt.twinx()
     ax_inc.plot(tmin, [s["incline_pct"] for s in samples], color="tab:orange", lw=1)
-    ax_inc.set_ylabel("incline (%)", color="tab:orange")
-    ax_belt.set_xlabel("minutes")
+    ax_inc.set_ylabel(_("incline (%)"), color="tab:orange")
+    ax_belt.set_xlabel(_("minutes"))
     ax_tab.axis("off")
     summary = r.summary or {}
+    borg = store.ratings(r.id)
     rows = [[iv["interval"], iv["time_to_zone_s"], iv["in_zone_after_allowance_pct"],
              iv["above_95_s"], iv["peak_hr_bpm"], iv["mean_hr_bpm"], iv["mean_speed_kmh"],
-             iv["mean_incline_pct"]] for iv in summary.get("intervals", [])]
+             iv["mean_incline_pct"], borg.get(iv["interval"])]
+            for iv in summary.get("intervals", [])]
     if rows:
         table = ax_tab.table(
             cellText=[["—" if v is None else v for v in row] for row in rows],
-            colLabels=["interval", "to zone s", "in zone %", "> 95 % s", "peak", "mean HR",
-                       "km/h", "incline %"], loc="upper center")
+            colLabels=[_("interval"), _("to zone s"), _("in zone %"), _("s above 95 %"), _("peak"),
+                       _("mean HR"), _("km/h"), _("incline %"), _("Borg")],
+            loc="upper center")
         table.auto_set_font_size(False)
         table.set_fontsize(8)
         table.scale(1, 1.4)
     drops = ", ".join(f"{d['hr_drop_first_minute_bpm']}" for d in summary.get("recoveries", [])
                       if d["hr_drop_first_minute_bpm"] is not None)
-    ax_tab.text(0.0, 0.05, f"total in zone: {summary.get('total_in_zone_s', 0) // 60} min · "
-                f"heart-rate drop in the first recovery minute: {drops or '—'} bpm · "
-                f"alarms: {', '.join(summary.get('alarms', [])) or 'none'}", fontsize=8)
+    ax_tab.text(0.0, 0.12, _("total in zone: {minutes} min · heart-rate drop in the first "
+                             "recovery minute: {drops} bpm · alarms: {alarms}").format(
+        minutes=summary.get("total_in_zone_s", 0) // 60, drops=drops or "—",
+        alarms=", ".join(summary.get("alarms", [])) or _("none")), fontsize=8)
+    notes = store.notes(r.id)
+    if notes:
+        ax_tab.text(0.0, 0.0, _("Staff notes: {notes}").format(
+            notes=" / ".join(n["text"] for n in notes))[:600], fontsize=8, wrap=True)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -239,11 +258,11 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
     days = [dt.datetime.fromtimestamp(p["started_unix_s"]) for p in pts]
     fig, ax = plt.subplots(figsize=(8.27, 4.5))
     ax.plot(days, [p["work_at_90_vo2"] for p in pts], "o-")
-    ax.set_ylabel("work at 90 % HRmax (ml/kg/min, ACSM)")
+    ax.set_ylabel(_("work at 90 % HRmax (ml/kg/min, ACSM)"))
     trend = prog["work_at_90_trend_vo2_per_week"]
-    ax.set_title(f"{pseudonym}: progression over {len(pts)} sessions"
-                 + (f" — trend {trend:+.2f} per week" if trend is not None else ""),
-                 fontsize=10)
+    ax.set_title(_("{pseudonym}: progression over {n} sessions").format(
+        pseudonym=pseudonym, n=len(pts)) + ("" if trend is None else " — " + _(
+            "trend {trend} per week").format(trend=f"{trend:+.2f}")), fontsize=10)
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path)

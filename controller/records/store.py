@@ -62,7 +62,25 @@ MIGRATIONS: list[str] = [
         message TEXT NOT NULL
     );
     """,
+    # 2: the Borg rating (6–20) staff ask at the end of each interval; staff notes
+    """
+    CREATE TABLE ratings (
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        interval INTEGER NOT NULL,
+        borg INTEGER NOT NULL CHECK (borg BETWEEN 6 AND 20),
+        rated_unix_s REAL NOT NULL,
+        PRIMARY KEY (session_id, interval)
+    );
+    CREATE TABLE notes (
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        written_unix_s REAL NOT NULL,
+        text TEXT NOT NULL
+    );
+    """,
 ]
+
+BORG_MIN, BORG_MAX = 6, 20
+NOTE_MAX_CHARS = 2000
 
 
 class StoreError(Exception):
@@ -173,6 +191,41 @@ class Store:
              session_id))
         self._commit()
 
+    def rate(self, session_id: str, interval: int, borg: int) -> None:
+        """The patient's Borg rating (6–20) of interval ``interval`` (0: the 6-minute test's
+        test phase). A second rating of the same interval replaces the first (staff
+        correcting a slip); anything outside 6–20 is refused, never clamped."""
+        if isinstance(borg, bool) or not isinstance(borg, int) or \
+                not BORG_MIN <= borg <= BORG_MAX:
+            raise ValueError(f"a Borg rating is a whole number 6–20, got {borg!r}")
+        if isinstance(interval, bool) or not isinstance(interval, int) or not 0 <= interval <= 20:
+            raise ValueError(f"interval must be 0–20, got {interval!r}")
+        self._known(session_id)
+        self._commit()
+        self._begin()
+        self.db.execute("INSERT OR REPLACE INTO ratings VALUES (?, ?, ?, ?)",
+                        (session_id, interval, borg, self.clock()))
+        self._commit()
+
+    def add_note(self, session_id: str, text: str) -> None:
+        """A staff note on the session (kept out of hand-overs unless staff tick it in)."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("a note needs some text")
+        if len(text) > NOTE_MAX_CHARS:
+            raise ValueError(f"a note is at most {NOTE_MAX_CHARS} characters, "
+                             f"this one has {len(text)}")
+        self._known(session_id)
+        self._commit()
+        self._begin()
+        self.db.execute("INSERT INTO notes VALUES (?, ?, ?)",
+                        (session_id, self.clock(), text.strip()))
+        self._commit()
+
+    def _known(self, session_id: str) -> None:
+        if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() \
+                is None:
+            raise ValueError(f"no recorded session {session_id!r}")
+
     def close(self) -> None:
         self._commit()
         self.db.close()
@@ -201,6 +254,16 @@ class Store:
                               (session_id,))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def ratings(self, session_id: str) -> dict[int, int]:
+        """interval → Borg rating."""
+        return dict(self.db.execute("SELECT interval, borg FROM ratings WHERE session_id = ? "
+                                    "ORDER BY interval", (session_id,)).fetchall())
+
+    def notes(self, session_id: str) -> list[dict[str, Any]]:
+        cur = self.db.execute("SELECT written_unix_s, text FROM notes WHERE session_id = ? "
+                              "ORDER BY written_unix_s", (session_id,))
+        return [{"written_unix_s": t, "text": x} for t, x in cur.fetchall()]
 
     def events(self, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT * FROM events WHERE session_id = ? ORDER BY t_s",

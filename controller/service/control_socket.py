@@ -8,7 +8,9 @@ Commands: setup (``profile`` with an optional ``strap``, ``plan``; before start 
 (the straps in range, ``straps``), pair (``strap``: the patient's strap, before start only;
 its heart rate shows in the state from then on), start (refused until a strap is paired),
 pause, resume, skip,
-extend (``seconds``), stop, ack (``alarm``), history (this patient's progression), export
+extend (``seconds``), stop, ack (``alarm``), borg (``interval``, ``borg`` 6–20: the patient's
+rating at the end of an interval), note (``text``: staff's note; before a session starts it
+goes to this patient's last recorded one), history (this patient's progression), export
 (the last session as PDF, CSV and JSON beside the store).
 A line that is not a JSON object with a known command gets a clear error, never a crash.
 """
@@ -65,8 +67,12 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
                                                         else "offline"),
         "alarms": {a: m for a, m in rt.session.alarm_messages.items()},
         "events": [f"{e.severity}: {e.message}" for e in snap.events[-8:]],
+        "event_list": [{"kind": e.kind, "severity": e.severity, "message": e.message}
+                       for e in snap.events[-8:]],
+        "alarm_list": [{"kind": a, "message": m} for a, m in rt.session.alarm_messages.items()],
         "hr_history": list(hr_history),
         "summary": rt.summary,
+        "ratings": {str(k): v for k, v in rt.ratings.items()},
     }
 
 
@@ -93,6 +99,7 @@ def setup_from(msg: dict[str, Any]) -> tuple[PatientProfile, Plan]:
         max_speed_kmh=p.get("max_speed_kmh", 6.0), max_incline_pct=p.get("max_incline_pct", 15),
         hr_max_source=HrMaxSource(p.get("hr_max_source", "measured")),
         walk_only=bool(p.get("walk_only", False)), pseudonym=pseudonym,
+        age_years=p.get("age_years"),
     )
     plan_doc = msg.get("plan") or {"name": "4x4"}
     name = plan_doc.get("name")
@@ -195,6 +202,23 @@ class ControlServer:
         report.export_json(store, last.id, f"{base}.json")
         return [f"{base}.pdf", f"{base}.csv", f"{base}.json"]
 
+    def _note(self, text: Any) -> str:
+        """The note goes to the running session, or before one starts to this patient's
+        last recorded session (staff write it after the session ended)."""
+        if not isinstance(text, str):
+            raise ValueError("note needs a 'text'")
+        rt = self.rt
+        if rt.started:
+            rt.note(text)
+            return rt.session_id
+        if rt.store is None:
+            raise SessionError("this service records no sessions (no store configured)")
+        recs = rt.store.sessions(rt.profile.pseudonym)
+        if not recs:
+            raise SessionError(f"no recorded session for {rt.profile.pseudonym}")
+        rt.store.add_note(recs[-1].id, text)
+        return recs[-1].id
+
     async def _command(self, line: bytes) -> dict[str, Any]:
         try:
             msg = json.loads(line)
@@ -235,6 +259,13 @@ class ControlServer:
                 return {"reply": cmd, "ok": True, "straps": await rt.scan(seconds)}
             elif cmd == "pair":
                 return {"reply": cmd, "ok": True, "strap": rt.pair(msg.get("strap"))}
+            elif cmd == "borg":
+                interval, borg = msg.get("interval"), msg.get("borg")
+                if not isinstance(interval, int) or not isinstance(borg, int):
+                    raise ValueError("borg needs whole numbers 'interval' and 'borg' (6–20)")
+                rt.rate(interval, borg)
+            elif cmd == "note":
+                return {"reply": cmd, "ok": True, "session_id": self._note(msg.get("text"))}
             elif cmd == "history":
                 return {"reply": cmd, "ok": True, "history": self._history_doc()}
             elif cmd == "export":

@@ -34,6 +34,8 @@ from controller.treadmill import Treadmill, TreadmillError, TreadmillStatus
 
 _log = logging.getLogger(__name__)
 
+LIVE_SHOWN_S = 2.0
+"""A believed reading older than this is not shown as live (screens only)."""
 LINK_TIMEOUT_S = 2.0
 VERSION = "0.1.0"
 
@@ -110,7 +112,11 @@ class Runtime:
         self.session_id = uuid.uuid4().hex[:12]
         self.store = store
         self.summary: dict | None = None
+        self.ratings: dict[int, int] = {}
+        self.intervals_run = 0
+        """The highest interval begun (the rating of an interval comes after it ends)."""
         self.snapshot = Snapshot()
+        self._live: tuple[float, float] | None = None  # (bpm, when) the gate believed it
         self.profile_strap: StrapChoice | None = None
         """The strap this patient wore last time (offered first by ``scan``)."""
         self._released = asyncio.Event()
@@ -165,6 +171,7 @@ class Runtime:
         self.session = Session(self.profile, self.session.plan)  # a fresh gate
         self.snapshot.hr_live_bpm = None
         self.snapshot.hr_live_reason = ""
+        self._live = None
         self.snapshot.hr_state = "searching" if source else "unpaired"
         self.snapshot.hr_message = ""
         self._source_changed.set()
@@ -227,8 +234,36 @@ class Runtime:
     def acknowledge(self, alarm: str) -> None:
         self.session.acknowledge(alarm)
 
+    def rate(self, interval: int, borg: int) -> None:
+        """Staff entered the patient's Borg rating (6–20) of an interval of this session."""
+        from controller.protocol import SessionError
+
+        if self.store is None or not self.started:
+            raise SessionError("no session is being recorded: start it first")
+        if not 0 <= interval <= self.intervals_run:
+            raise ValueError(f"interval {interval} has not been run in this session")
+        self.store.rate(self.session_id, interval, borg)
+        self.ratings[interval] = borg
+
+    def note(self, text: str) -> None:
+        """Staff's note on this session."""
+        from controller.protocol import SessionError
+
+        if self.store is None or not self.started:
+            raise SessionError("no session is being recorded: start it first")
+        self.store.add_note(self.session_id, text)
+
     async def wait_started(self) -> None:
         await self._start.wait()
+
+    @property
+    def live_hr_bpm(self) -> float | None:
+        """The latest reading the gate believed, if fresh — newer than the session's last
+        tick, for screens that must show the heart rate within half a second (display only:
+        the fail-safes count from the gate's last valid beat)."""
+        if self._live is None or self.clock() - self._live[1] > LIVE_SHOWN_S:
+            return None
+        return self._live[0]
 
     @property
     def started(self) -> bool:
@@ -313,6 +348,8 @@ class Runtime:
         arrives; the session's next tick uses what the gate believed, and its fail-safes
         count from the last valid beat (no reuse of an old reading)."""
         v = self.session.offer_hr(reading_of(sample))
+        if v.hr_bpm is not None:
+            self._live = (v.hr_bpm, self.clock())
         self.snapshot.hr_live_bpm = v.hr_bpm
         self.snapshot.hr_live_reason = v.reason
 
@@ -336,6 +373,7 @@ class Runtime:
             speed = st.speed_kmh if link_up and st else 0.0
             incline = st.incline_pct if link_up and st else 0.0
             sp = self.session.step(now, None, speed, incline)  # the gate has the readings
+            self.intervals_run = max(self.intervals_run, sp.interval)
             await self._drive(sp, st)
             if self.store is not None:
                 self.store.record(self.session_id, sp, speed, incline)

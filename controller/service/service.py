@@ -106,6 +106,20 @@ async def run_service(cfg: Config) -> None:
                      site_straps=site_straps)
     server = ControlServer(rt, cfg.control_socket)
     server_task = asyncio.create_task(server.serve())
+    belt_task = None
+    if cfg.belt_view.enabled:  # beside the runtime, never in its safety TaskGroup
+        from controller.service.beltview import BeltView
+
+        belt = BeltView(lambda: server.rt, cfg.language, cfg.belt_view.host, cfg.belt_view.port)
+
+        async def serve_belt() -> None:
+            try:
+                await belt.serve()
+            except OSError as e:  # the patient's screen is best effort: the session is not
+                _log.error("belt screen not served on %s:%s: %s", cfg.belt_view.host,
+                           cfg.belt_view.port, e)
+
+        belt_task = asyncio.create_task(serve_belt())
     notifier = Notifier()
     watchdog_task = asyncio.create_task(_health_pings(lambda: server.rt, tm, notifier)())
     gpio_inputs = cues = None
@@ -156,6 +170,8 @@ async def run_service(cfg: Config) -> None:
             server.rt = rt
     finally:
         server_task.cancel()
+        if belt_task:
+            belt_task.cancel()
         watchdog_task.cancel()
         if remote_task:
             remote_task.cancel()
