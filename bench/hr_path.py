@@ -68,6 +68,46 @@ async def measure(seconds: float) -> tuple[float, list[float], int]:
     return cpu, lat, n
 
 
+async def unplugged(seconds: float) -> tuple[float, float, int]:
+    """Pull the stick once samples flow: (seconds until staff are told, CPU use while it
+    stays out, log lines while it stays out)."""
+    import logging
+
+    hub = StickHub([Strap(4242, lambda t: 150.0)])
+    src = AntSource(driver_factory=hub.driver)
+    lines = [0]
+
+    class Count(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines[0] += 1
+
+    handler = Count(logging.INFO)
+    root = logging.getLogger()
+    old_level = root.level
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    told = None
+    t_out = cpu0 = 0.0
+    try:
+        async for item in src.stream():
+            if isinstance(item, HrSample) and not t_out:
+                hub.unplug()
+                t_out = time.monotonic()
+                r = resource.getrusage(resource.RUSAGE_SELF)
+                cpu0 = r.ru_utime + r.ru_stime
+                lines[0] = 0
+            elif t_out and told is None and "unplugged" in getattr(item, "message", ""):
+                told = time.monotonic() - t_out
+            if t_out and time.monotonic() - t_out >= seconds:
+                break
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r.ru_utime + r.ru_stime - cpu0) / (time.monotonic() - t_out)
+    return (told if told is not None else float("inf")), cpu, lines[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0)
@@ -84,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'page on the wire → sample in asyncio, p99 ms':52s} "
           f"{lat_ms[min(len(lat_ms) - 1, int(0.99 * len(lat_ms)))]:10.1f}")
     print(f"{'  (new beats timed)':52s} {len(lat_ms):10d}")
+    told, cpu_out, lines = asyncio.run(unplugged(10.0))
+    print(f"{'USB stick pulled → staff told, s':52s} {told:10.2f}")
+    print(f"{'CPU use while it stays out (10 s), % of one core':52s} {cpu_out * 100:10.1f}")
+    print(f"{'log lines (INFO and up) while it stays out (10 s)':52s} {lines:10d}")
     return 0
 
 

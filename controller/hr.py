@@ -2,10 +2,9 @@
 
 Every source offers one async interface, ``stream()``, yielding ``HrSample`` (bpm, beat time
 and count, RR intervals where the strap gives them, source, device, timestamp) and
-``SourceStatus`` (searching, connected, stale, lost, stick missing). ``PlausibilityFilter``
-sits between a source and the session: each sample comes out marked valid or not, with a
-reason (out of range, frozen, doubled, halved, jump, RR mismatch), so the session sees only
-valid heart rates and "no reading".
+``SourceStatus`` (searching, connected, stale, lost, stick missing). Every sample goes to the
+one gate (``controller.core.hrgate``) with its beat evidence — the session's own, through
+``Session.offer_hr``; ``PlausibilityFilter`` applies the same gate outside a session.
 
 ANT+ — what openant does not do, this module does (shared/reference/heart-rate-input.md):
 openant reports no failures. A supervisor thread builds openant's ``Node`` and ``HeartRate``
@@ -23,8 +22,8 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import errno
 import logging
-import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -32,7 +31,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from controller.core.safety import HR_MAX_BPM, HR_MIN_BPM, HrGate
+from controller.core.hrgate import HrGate, HrReading
+from controller.core.i18n import _
 
 _log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ class HrSample:
     beat_time_s: float | None = None
     beat_count: int | None = None
     rr_ms: tuple[float, ...] = ()
+    contact: bool | None = None
+    """BLE sensor-contact bits: False = the strap says no skin contact; None = unknown."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,13 @@ class SourceStatus:
     message: str
     now_s: float
     device_id: int | None = None
+
+
+def reading_of(s: HrSample) -> HrReading:
+    """What the gate needs from a sample: the value and its beat evidence."""
+    value_only = s.source == "ble" and not s.rr_ms and s.beat_count is None
+    return HrReading(s.now_s, s.hr_bpm, s.beat_count, s.beat_time_s, s.rr_ms, s.contact,
+                     value_only)
 
 
 @dataclass(frozen=True)
@@ -81,51 +90,16 @@ class CheckedSample:
 
 
 class PlausibilityFilter:
-    """Out-of-range, frozen, doubled/halved, spiking and RR-inconsistent readings are marked
-    invalid.
-
-    The jump/double/half rules are the session's own gate (``safety.HrGate``); on top of it,
-    when the strap reports RR intervals, a computed heart rate that disagrees with 60000/RR by
-    more than max(12 bpm, 15 %) is refused (``rr_mismatch``): poor contact corrupts one of the
-    two, and we cannot tell which.
-    """
-
-    FROZEN_BEATS_S = 5.0
-    """No new beat (the strap's beat count stands still) for this long: not measuring."""
-    FROZEN_VALUE_S = 20.0
-    """Without beat counts: the very same value for this long is not a living heart."""
+    """The one gate (``controller.core.hrgate``) applied to a source's samples, for callers
+    that watch a strap outside a session (the strap check before Start, benchmarks). A
+    session gates its own samples (``Session.offer_hr``): never run both in series."""
 
     def __init__(self) -> None:
-        self._gate = HrGate()
-        self._recent_rr: list[float] = []
-        self._beat: tuple[int, float] | None = None  # (count, since)
-        self._value: tuple[float, float] | None = None
-
-    def _frozen(self, s: HrSample) -> bool:
-        if s.beat_count is not None:
-            if self._beat is None or self._beat[0] != s.beat_count:
-                self._beat = (s.beat_count, s.now_s)
-            return s.now_s - self._beat[1] >= self.FROZEN_BEATS_S
-        if self._value is None or self._value[0] != s.hr_bpm:
-            self._value = (s.hr_bpm, s.now_s)
-        return s.now_s - self._value[1] >= self.FROZEN_VALUE_S
+        self.gate = HrGate()
 
     def check(self, s: HrSample) -> CheckedSample:
-        hr = s.hr_bpm
-        if not math.isfinite(hr) or not HR_MIN_BPM <= hr <= HR_MAX_BPM:
-            self._gate.update(s.now_s, None)
-            return CheckedSample(s, False, "out_of_range" if hr else "no_reading")
-        if self._frozen(s):
-            return CheckedSample(s, False, "frozen")
-        rr = [r for r in s.rr_ms if 250.0 <= r <= 2000.0]
-        if rr:
-            self._recent_rr = (self._recent_rr + rr)[-4:]
-        if self._recent_rr and s.rr_ms:
-            hr_rr = 60000.0 / (sum(self._recent_rr) / len(self._recent_rr))
-            if abs(hr - hr_rr) > max(12.0, 0.15 * hr_rr):
-                return CheckedSample(s, False, "rr_mismatch")
-        g = self._gate.update(s.now_s, hr)
-        return CheckedSample(s, g.hr_bpm is not None, g.reason)
+        v = self.gate.update(reading_of(s))
+        return CheckedSample(s, v.valid, v.reason)
 
 
 class HeartRateSource:
@@ -214,6 +188,74 @@ def _selected_driver_class() -> type:
     return SelectedDriver
 
 
+def _openant_search() -> Any:
+    """openant's own search for a stick (its ``find_driver``), without our selector."""
+    import openant.base.driver as drv
+
+    for cls in reversed(drv.drivers):
+        if not getattr(cls, "_fourbyfour", False) and cls.find():
+            return cls()
+    raise drv.DriverNotFound
+
+
+class StickGone(Exception):
+    """The stick failed for good (unplugged): what a transfer raised is in ``cause``."""
+
+
+class GuardedDriver:
+    """Wraps the driver openant reads from, because openant's reader swallows every pyusb
+    ``USBError`` and retries at once: an unplugged stick spins a core and floods the log.
+
+    A read timeout (``USBTimeoutError``) passes through as usual. Any other failure of a
+    transfer (``USBError`` such as LIBUSB_ERROR_NO_DEVICE, a serial port's ``OSError``) is
+    remembered in ``failed`` and never retried: reads then wait quietly until the node is
+    torn down, and the supervisor, which looks every 0.2 s, says so to staff.
+    """
+
+    IDLE_WAIT_S = 0.2
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.failed: BaseException | None = None
+        self._closed = threading.Event()
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def close(self) -> None:
+        self._closed.set()
+        with contextlib.suppress(Exception):
+            self.inner.close()
+
+    def _fatal(self, e: BaseException) -> bool:
+        import usb.core
+
+        if isinstance(e, usb.core.USBTimeoutError):
+            return False
+        return isinstance(e, OSError)
+
+    def read(self):  # type: ignore[no-untyped-def]
+        if self.failed is None:
+            try:
+                return self.inner.read()
+            except Exception as e:
+                if not self._fatal(e):
+                    raise
+                self.failed = e
+        self._closed.wait(self.IDLE_WAIT_S)
+        return array.array("B")
+
+    def write(self, data) -> None:  # type: ignore[no-untyped-def]
+        if self.failed is not None:
+            raise StickGone(str(self.failed))
+        try:
+            self.inner.write(data)
+        except Exception as e:
+            if self._fatal(e):
+                self.failed = e
+            raise
+
+
 def serial_stick_driver(path: str) -> Any:
     """openant's serial (USB1, 0fcf:1004) driver pointed at ``path`` — a stable device name
     or a pty — with a read that waits up to 50 ms instead of spinning a core."""
@@ -242,6 +284,9 @@ def _explain(e: BaseException) -> str:
     if type(e).__name__ == "DriverNotFound":
         return ("no ANT+ stick found (USB 0fcf:1008/1009, or serial 0fcf:1004): is it plugged "
                 f"in? If it is, {UDEV_HINT}")
+    if getattr(e, "errno", None) == errno.ENODEV or isinstance(e, StickGone):
+        return _("The ANT+ stick was unplugged or stopped answering ({error}): plug it back "
+                 "in.").format(error=text)
     if type(e).__name__ == "NoBackendError":
         return ("libusb is missing, so openant cannot look for USB ANT+ sticks: install it "
                 "(apt-get install libusb-1.0-0)")
@@ -256,12 +301,16 @@ class StrapSeen:
     device_number: int
     rssi_dbm: int | None
     hr_bpm: int
+    battery_pct: int | None = None
+    """From background page 7, when the strap sent one during the scan."""
 
 
 class AntSource(HeartRateSource):
     """ANT+ heart-rate strap through openant (see the module docstring).
 
-    ``device_number=0`` pairs with the first strap found and then stays pinned to it;
+    ``device_number=N`` listens to that strap only (the service creates one per session for
+    the strap staff paired, and drops it when the session ends); ``device_number=0`` pairs
+    with the first strap the stick locks on to (tests, tools — never the service);
     ``driver_factory`` picks the stick (default: openant's own search over USB sticks;
     ``serial_stick_driver(path)`` for a serial stick or a pty; an emulated stick in tests).
     """
@@ -284,19 +333,34 @@ class AntSource(HeartRateSource):
         self._put: Callable[[object], None] = lambda item: None
         self._last_data_s: float | None = None
         self._last_bc: int | None = None
+        self._logged: tuple[SourceState, str] | None = None
 
     # -- building openant's node ------------------------------------------------------------
 
     def _new_node(self) -> Any:
+        """openant's Node on our guarded driver (the factory's stick, or openant's own
+        search for USB sticks)."""
         from openant.easy.node import Node
 
         cls = _selected_driver_class()
+        find = self.driver_factory or _openant_search
+        quiet = logging.getLogger("openant")
+        if quiet.level == logging.NOTSET:  # its INFO lines come with every rebuild attempt
+            quiet.setLevel(logging.WARNING)
+        guard: list[GuardedDriver] = []
+
+        def factory() -> GuardedDriver:
+            guard.append(GuardedDriver(find()))
+            return guard[-1]
+
         with _driver_lock:
-            cls.factory = self.driver_factory  # None: openant's own search for USB sticks
+            cls.factory = factory
             try:
-                return Node()
+                node = Node()
             finally:
                 cls.factory = None
+        node._fourbyfour_guard = guard[-1]
+        return node
 
     def _build(self) -> tuple[Any, Any]:
         from openant.devices import ANTPLUS_NETWORK_KEY
@@ -335,6 +399,13 @@ class AntSource(HeartRateSource):
             _log.exception("ANT+ callback failed")
 
     def _status(self, state: SourceState, message: str) -> None:
+        """To staff every time; to the log once per change (a stick that stays missing is
+        retried with back-off, and must not fill the journal)."""
+        if (state, message) != self._logged:
+            self._logged = (state, message)
+            level = logging.INFO if state in (SourceState.SEARCHING, SourceState.CONNECTED) \
+                else logging.WARNING
+            _log.log(level, "ANT+ %s: %s", state, message)
         self._put(SourceStatus(state, message, self.clock(), self.device_number or None))
 
     # -- the supervisor thread --------------------------------------------------------------
@@ -353,8 +424,9 @@ class AntSource(HeartRateSource):
             who = f"strap #{self.device_number}" if self.device_number else "any strap"
             self._status(SourceState.SEARCHING, f"ANT+ channel open, searching for {who}")
             reason = self._watch(node)
-            if not self._stop.is_set():
-                self._status(SourceState.LOST, reason)  # tell staff first, then clean up
+            if not self._stop.is_set():  # tell staff first, then clean up
+                gone = node._fourbyfour_guard.failed is not None
+                self._status(SourceState.STICK_MISSING if gone else SourceState.LOST, reason)
             with contextlib.suppress(Exception):
                 node.stop()
             self._stop.wait(0.5)
@@ -366,7 +438,10 @@ class AntSource(HeartRateSource):
         self._last_data_s = None
         runner.start()
         state = SourceState.SEARCHING
+        guard: GuardedDriver = node._fourbyfour_guard
         while not self._stop.wait(0.2):
+            if guard.failed is not None:
+                return _explain(guard.failed)
             if not node.ant._worker_thread.is_alive() or not runner.is_alive():
                 return "the ANT+ reader stopped (stick unplugged or bad data): rebuilding"
             last = self._last_data_s
@@ -423,7 +498,10 @@ class AntSource(HeartRateSource):
                     rssi = None
                     if data[8] & 0x40 and len(data) > 14:
                         rssi = data[14] - 256 if data[14] > 127 else data[14]
-                    seen[dev] = StrapSeen(dev, rssi, data[7])
+                    battery = seen[dev].battery_pct if dev in seen else None
+                    if data[0] & 0x7F == 7 and data[1] <= 100:
+                        battery = data[1]
+                    seen[dev] = StrapSeen(dev, rssi, data[7], battery)
 
         node = self._new_node()
         try:
@@ -520,8 +598,9 @@ class BleSource(HeartRateSource):
                     except ValueError as e:
                         _log.warning("bad heart rate measurement from %s: %s", self.address, e)
                         return
+                    contact = m.contact_detected if m.contact_supported else None
                     _offer(q, HrSample(float(m.hr_bpm), self.clock(), "ble", None, None,
-                                       None, m.rr_ms))
+                                       None, m.rr_ms, contact))
 
                 await client.start_notify(HRM_UUID, on_notify)
             except Exception as e:
@@ -537,7 +616,7 @@ class BleSource(HeartRateSource):
             while not gone.is_set():
                 get = asyncio.ensure_future(q.get())
                 lost = asyncio.ensure_future(gone.wait())
-                done, _ = await asyncio.wait({get, lost}, timeout=STALE_AFTER_S,
+                done, _pending = await asyncio.wait({get, lost}, timeout=STALE_AFTER_S,
                                              return_when=asyncio.FIRST_COMPLETED)
                 if get in done:
                     lost.cancel()

@@ -5,8 +5,9 @@ Theory of operation
 ``Session.step(now_s, hr_bpm, speed_kmh, incline_pct)`` is the only way time enters. Each
 call
 
-1. passes the strap reading through the artefact gate (``safety.HrGate``),
-2. runs the heart-rate fail-safes (no valid reading for 5 s → hold the set-point; 15 s →
+1. passes the strap reading through the one artefact gate (``hrgate.HrGate``; readings
+   offered between ticks with their beat evidence through ``offer_hr`` go there too),
+2. runs the heart-rate fail-safes (no valid beat for 5 s → hold the set-point; 15 s →
    slow to an easy walk and alarm; 60 s → stop the session. Heart rate above the profile's
    max → flag "HRmax likely underestimated"; above it for 10 s → reduce load and alarm),
 3. advances the plan's phase clock (frozen while paused),
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from controller.core.control import AdaptiveController, ControlDecision, ControlInput
+from controller.core.hrgate import GateVerdict, HrGate, HrReading
 from controller.core.hrmax import (
     HrMaxEstimate,
     HrMaxSource,
@@ -47,7 +49,7 @@ from controller.core.plan import (
     default_4x4,
     six_minute_test,
 )
-from controller.core.safety import HrGate, RateLimits, ramp
+from controller.core.safety import RateLimits, ramp
 from controller.core.workload import REST_VO2, WALK_MAX_KMH, WorkloadPath, vo2_cost
 
 # The researchers' API (README): the session and, re-exported from ``controller.core``, the
@@ -248,6 +250,7 @@ class Session:
             self.control = AdaptiveController(self.profile.hr_max, self.profile.hr_rest)
         self.run_state = RunState.RUNNING
         self._gate = HrGate()
+        self._offered: GateVerdict | None = None
         self._t_last: float | None = None
         self._t_start = 0.0
         self._phase_index = 0
@@ -369,6 +372,21 @@ class Session:
             self._stop_reason = "plan complete: belt slowing to a stop"
             self.ended_by = self.ended_by or "plan"
 
+    # -- heart rate between ticks --------------------------------------------------------
+
+    @property
+    def gate(self) -> HrGate:
+        return self._gate
+
+    def offer_hr(self, reading: HrReading) -> GateVerdict:
+        """A strap reading as it arrives (any rate), with its beat evidence. The next
+        ``step(now_s, None, …)`` uses the latest reading the gate believed since the last
+        tick; the fail-safes count from the gate's last valid beat."""
+        v = self._gate.update(reading)
+        if v.valid or self._offered is None or not self._offered.valid:
+            self._offered = v
+        return v
+
     # -- the tick ---------------------------------------------------------------------------
 
     def step(self, now_s: float, hr_bpm: float | None, speed_kmh: float,
@@ -392,7 +410,11 @@ class Session:
             if severity == "alarm":
                 self._alarms[kind] = message
 
-        gate = self._gate.update(now_s, hr_bpm)
+        if hr_bpm is not None or self._offered is None:
+            gate = self._gate.update(HrReading(now_s, hr_bpm))
+        else:
+            gate = self._offered
+        self._offered = None
         hr = gate.hr_bpm
         self._watch_heart_rate(now_s, hr, emit)
         self._watch_belt(now_s, speed_kmh, emit)
@@ -485,8 +507,7 @@ class Session:
             if self._hr0 is None:
                 self._hr0 = hr
             self.peak_hr_bpm = hr if self.peak_hr_bpm is None else max(self.peak_hr_bpm, hr)
-            self._t_last_valid = now_s
-            if self._hr_level:
+            if self._hr_level and self._lost_s(now_s) < HR_HOLD_AFTER_S:
                 emit("hr_restored", "heart rate is back; control resumes", "info")
                 self._hr_level = 0
             if hr > hr_max:
@@ -507,7 +528,7 @@ class Session:
                 self._above_since = None
         if self.run_state not in (RunState.RUNNING,):
             return
-        lost_s = now_s - self._t_last_valid
+        lost_s = self._lost_s(now_s)
         if lost_s >= HR_STOP_AFTER_S:
             emit("hr_lost_stop", f"no valid heart rate for {HR_STOP_AFTER_S:.0f} s: "
                  "session stopped", "alarm")
@@ -522,6 +543,11 @@ class Session:
             self._hr_level = 1
             emit("hr_hold", f"no valid heart rate for {HR_HOLD_AFTER_S:.0f} s: holding speed "
                  "and incline", "warning")
+
+    def _lost_s(self, now_s: float) -> float:
+        """Seconds since the last valid beat (since the start, before the first one)."""
+        beat = self._gate.last_beat_s
+        return now_s - (self._t_last_valid if beat is None else max(beat, self._t_last_valid))
 
     def _watch_belt(self, now_s: float, speed_kmh: float, emit) -> None:  # type: ignore[no-untyped-def]
         """A belt that stops while we ask it to move was stopped by someone or something."""

@@ -2,6 +2,7 @@
 emulated firmware, through the control socket."""
 
 import asyncio
+import contextlib
 import dataclasses
 
 from textual.widgets import Digits, Static
@@ -194,6 +195,53 @@ def test_history_and_report_from_the_console(tmp_path):
         service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 240))
+
+
+def test_console_pairs_the_patients_strap_and_shows_its_heart_rate_before_start(tmp_path):
+    """Issue 11: b lists the straps in range; a person chooses; its bpm shows before Start."""
+    from controller.app.demo import ScaledClock
+    from controller.app.screens import StrapScreen
+    from controller.devices.antstick import StickHub
+    from controller.service.control_socket import ControlServer
+    from tests.test_runtime import reset_link
+    from tests.test_strap_pairing import ant_runtime, five_straps
+
+    straps = five_straps()
+    hub = StickHub(straps)
+    sock = str(tmp_path / "control.sock")
+
+    async def main():
+        async with reset_link() as (_emu, tmc):
+            rt = ant_runtime(hub, tmc, ScaledClock(1))
+            run = asyncio.create_task(rt.run())
+            server = asyncio.create_task(ControlServer(rt, sock).serve())
+            await wait_for(lambda: (tmp_path / "control.sock").exists())
+            app = StaffConsole(sock)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await wait_for(lambda: app.state.get("session_id"))
+                assert "press b to pair" in text(app, "#countdown")
+                await pilot.press("b")
+                assert isinstance(app.screen, StrapScreen)
+                def listed():
+                    return str(app.screen.query_one("#straps", Static).render())
+
+                await wait_for(lambda: "Press 1–5" in listed())
+                listed = listed()
+                assert all(f"strap #{s.device_number}" in listed for s in straps)
+                assert "130 bpm" in listed  # live bpm of each strap in range
+                await pilot.press("3")
+                await wait_for(lambda: (app.state.get("paired_strap") or {}).get(
+                    "device_number") == straps[2].device_number)
+                await wait_for(lambda: app.query_one("#hr", Digits).value == "110")
+                assert not app.state["started"] and "press s to start" in \
+                    text(app, "#countdown")
+                assert f"strap #{straps[2].device_number}" in text(app, "#links")
+            server.cancel()
+            run.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await run
+
+    asyncio.run(asyncio.wait_for(main(), 90))
 
 
 def test_confirmation_shows_its_keys_and_brackets_literally():

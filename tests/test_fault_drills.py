@@ -83,6 +83,7 @@ port = "{self.emu.link}"
 [heart_rate]
 source = "ant"
 ant_serial_path = "{self.stick.path}"
+ant_device_number = 2020
 [mqtt]
 {mqtt}
 [site]

@@ -81,9 +81,11 @@ class FakeStrapBackend(BaseBleakClient):
 
     async def start_notify(self, characteristic, callback, **kwargs):
         async def run():
-            for hr in self._plan:
+            for item in self._plan:
+                flags, hr = item if isinstance(item, tuple) else (0x10, item)
                 await asyncio.sleep(0.01)
-                callback(bytearray([0x10, hr]) + struct.pack("<H", round(60 * 1024 / hr)))
+                rr = struct.pack("<H", round(60 * 1024 / hr)) if flags & 0x10 else b""
+                callback(bytearray([flags, hr]) + rr)
             await asyncio.sleep(0.05)
             self._connected = False
             if self._disconnected_callback:
@@ -203,3 +205,22 @@ def test_filter_frozen_strap():
     wobble = PlausibilityFilter()
     ok = [wobble.check(HrSample(120.0 + (i // 8) % 2, i * 0.25, "ble")) for i in range(200)]
     assert all(c.valid for c in ok)
+
+
+def test_ble_sensor_contact_bits_reach_the_gate():
+    # issue 11: "no contact" readings counted as valid
+    FakeStrapBackend.script = [[(0x16, 120), (0x16, 121), (0x14, 122), (0x10, 123)]]
+    src = BleSource("AA:BB:CC:DD:EE:FF", backend=FakeStrapBackend, max_backoff_s=0.05)
+
+    async def main():
+        items = []
+        async for item in src.stream():
+            if isinstance(item, HrSample):
+                items.append(item)
+                if len(items) == 4:
+                    return items
+
+    got = asyncio.run(asyncio.wait_for(main(), 20))
+    assert [s.contact for s in got] == [True, True, False, None]
+    f = PlausibilityFilter()
+    assert [f.check(s).reason for s in got][2] == "no_contact"

@@ -56,6 +56,14 @@ def test_payloads_match_their_json_schemas():
         assert tm.parse(tm.topic("s", "d", kind), payload)[2] == kind
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"schema": "fourbyfour.telemetry/1"}, schema("telemetry"))
+    # the paired strap (optional, issue 11) in the retained meta
+    for strap in ({"kind": "ant", "device_number": 4242}, {"kind": "ble", "address": "AA:BB"}):
+        jsonschema.validate(json.loads(tm.meta_payload("s", "d", "0.1", "4x4", strap)),
+                            schema("meta"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(json.loads(tm.meta_payload("s", "d", "0.1", "4x4",
+                                                       {"kind": "ant", "device_number": 0})),
+                            schema("meta"))
 
 
 def test_state_flows_publisher_to_broker_to_monitor(broker):

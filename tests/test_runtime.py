@@ -167,3 +167,79 @@ def test_the_session_is_recorded_and_summarised(tmp_path):
     assert rec.summary == rt.summary
     assert len(store.samples(rec.id)) >= len(rows) - 2
     assert store.events(rec.id)[-1]["kind"] == "done"
+
+
+class ScriptedStrap(HeartRateSource):
+    """An ANT+-like strap at 4 Hz of the session's clock: beat count and beat time from
+    ``hr_of(t)``; None: nothing arrives (out of range)."""
+
+    def __init__(self, clock, hr_of):
+        self.clock = clock
+        self.hr_of = hr_of
+        self.last_sent_s = None
+
+    async def stream(self):
+        count, beat_t, next_beat = 0, 0.0, None
+        while True:
+            await asyncio.sleep(0.025)  # 0.25 s of the 10× clock
+            now = self.clock()
+            hr = self.hr_of(now)
+            if hr is None:
+                next_beat = None
+                continue
+            next_beat = now if next_beat is None else next_beat
+            while next_beat <= now:
+                count, beat_t = (count + 1) & 0xFF, next_beat
+                next_beat += 60.0 / hr
+            self.last_sent_s = now
+            yield HrSample(hr, now, "ant+", 1234, beat_t % 64.0, count)
+
+
+async def run_scripted(hr_of, until):
+    clock = ScaledClock(10)
+    async with reset_link() as (_emu, tm):
+        src = ScriptedStrap(clock, hr_of)
+        events = []
+
+        def on_tick(snap):
+            events.extend((e.now_s, e.kind) for e in snap.setpoint.events)
+            if until(snap.setpoint) and snap.setpoint.state not in ("stopping", "done"):
+                rt.stop()
+
+        rt = Runtime(load(None).profile, SHORT, hr_source=src, treadmill=tm, clock=clock,
+                     tick_s=0.1, on_tick=on_tick)
+        rt.start()
+        with contextlib.suppress(Exception):
+            await rt.run()
+        return events
+
+
+def test_hold_slow_stop_5_15_60_s_after_the_last_beat_through_the_runtime():
+    # issue 11: the runtime reused the last reading for up to 2 s, so every fail-safe came
+    # ~2 s later than documented
+    loss = {}
+
+    def hr_of(t):
+        if t < 40:
+            return 100.0
+        loss.setdefault("t", t)
+        return None
+
+    events = asyncio.run(asyncio.wait_for(run_scripted(hr_of, lambda sp: False), 150))
+    first = {}
+    for t, k in events:
+        first.setdefault(k, t)
+    last_beat = loss["t"] - 0.25
+    assert first["hr_hold"] - last_beat == pytest.approx(5.0, abs=1.0)
+    assert first["hr_lost"] - last_beat == pytest.approx(15.0, abs=1.0)
+    assert first["hr_lost_stop"] - last_beat == pytest.approx(60.0, abs=1.0)
+
+
+def test_after_a_58_s_loss_the_runtime_stays_restored():
+    # issue 11: the plausibility filter and the session's gate in series fell back into
+    # hr_hold 2–3 times after the strap had returned
+    events = asyncio.run(asyncio.wait_for(run_scripted(
+        lambda t: 100.0 if t < 30 else None if t < 88 else 128.0,
+        lambda sp: sp.now_s > 125), 150))
+    after = [(t, k) for t, k in events if t > 88]
+    assert [k for _, k in after if k.startswith("hr_")] == ["hr_restored"], events

@@ -28,6 +28,8 @@ source = "ant"
 ant_serial_path = "{stick.path}"
 [mqtt]
 enabled = false
+[store]
+path = "{tmp_path / 'sessions.db'}"
 [service]
 control_socket = "{sock}"
 [store]
@@ -56,6 +58,15 @@ max_speed_kmh = 6
                         states.append(d)
                 watcher = asyncio.create_task(watch())
                 async with asyncio.timeout(60):
+                    # no strap until a person pairs one: Start is refused, then staff scan
+                    # and choose
+                    refused = await c.command("start")
+                    assert not refused["ok"] and "No strap is paired" in refused["error"]
+                    scan = await c.command("scan", seconds=2)
+                    assert [s["device_number"] for s in scan["straps"]] == [3131]
+                    pair = await c.command("pair", strap={"kind": "ant",
+                                                          "device_number": 3131})
+                    assert pair["ok"], pair
                     while not (states and states[-1]["strap"] == "connected"):
                         await asyncio.sleep(0.2)
                     await asyncio.sleep(3)

@@ -24,6 +24,7 @@ STATE = {
     "zone_low_bpm": 155.6, "zone_high_bpm": 173.9, "speed_set_kmh": 5.8,
     "incline_set_pct": 9.5, "speed_kmh": 5.79, "incline_pct": 9.4, "treadmill": "running",
     "strap": "connected", "strap_message": "", "mqtt": "online",
+    "paired_strap": {"kind": "ant", "device_number": 4242},
     "alarms": {"hrmax_underestimated": "heart rate 186 bpm is above the profile's max 183"},
     "events": ["info: interval 2 of 4 begins (240 s, zone 156–174 bpm)"],
     "event_list": [{"kind": "phase", "severity": "info",

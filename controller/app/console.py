@@ -4,9 +4,10 @@ It is a client of the control service's local socket (``controller.service.contr
 closing or crashing it never touches the session; reopening it finds the session again.
 Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille):
 
-    n patient & plan (before start)   s start   p pause   r resume   k skip phase
-    e extend 1 min   x stop   a acknowledge alarm   b Borg rating   m note
-    h history   w write the report   q quit the console (the session goes on)
+    n patient & plan (before start)   b the patient's strap (before start)   s start
+    p pause   r resume   k skip phase   e extend 1 min   x stop   a acknowledge alarm
+    b Borg rating (after an interval)   m note   h history   w write the report
+    q quit the console (the session goes on)
 
 The footer shows only the keys that apply now, so it fits 80 columns in both languages.
 Stop and skip ask for confirmation: a slip of the finger must not end an interval. At the end
@@ -34,6 +35,7 @@ from controller.app.screens import (
     HistoryScreen,
     NoteScreen,
     PatientScreen,
+    StrapScreen,
 )
 from controller.app.texts import word
 from controller.core.i18n import N_, _, format_number
@@ -93,6 +95,7 @@ class StaffConsole(App[None]):
         Binding("p", "pause", N_("Pause")), Binding("r", "resume", N_("Resume")),
         Binding("k", "skip", N_("Skip")), Binding("e", "extend", N_("+1 min")),
         Binding("x", "stop", N_("Stop")), Binding("a", "ack", N_("Ack alarm")),
+        Binding("b", "strap", N_("Strap")),  # before Start: the patient's strap
         Binding("b", "borg", N_("Borg"), show=False),  # asked by itself; b corrects it
         Binding("m", "note", N_("Note")),
         Binding("h", "history", N_("History")), Binding("w", "export", N_("Report")),
@@ -158,7 +161,7 @@ class StaffConsole(App[None]):
         started, state = bool(d.get("started")), d.get("state", "ready")
         live = started and state not in ("stopping", "done")
         shown = {
-            "patient": not started, "start": not started,
+            "patient": not started, "start": not started, "strap": not started,
             "pause": started and state in RUNNING, "resume": state == "paused",
             "skip": live, "extend": live, "stop": live, "ack": bool(d.get("alarms")),
             "borg": started and (d.get("interval", 0) >= 1 or d.get("phase") == "done"),
@@ -176,7 +179,8 @@ class StaffConsole(App[None]):
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
             self.refresh_bindings()
-        hr = d.get("hr_bpm")
+        # before Start: the paired strap's live heart rate, so staff check it on the patient
+        hr = d.get("hr_bpm") if d.get("started") else d.get("hr_live_bpm")
         lo, hi = d.get("zone_low_bpm"), d.get("zone_high_bpm")
         digits = self.query_one("#hr", Digits)
         digits.update("---" if hr is None else f"{hr:.0f}")
@@ -203,6 +207,8 @@ class StaffConsole(App[None]):
         left = _mmss(d.get("phase_remaining_s"))
         self.query_one("#countdown", Static).update(
             _("phase ends in {time}").format(time=left) if d.get("started") else
+            _("phase ends in {time} · press b to pair the patient's strap").format(time=left)
+            if d.get("strap_needed") else
             _("phase ends in {time} · press s to start").format(time=left))
         self.query_one("#belt", Static).update(
             _("speed {actual} km/h (set {set})").format(
@@ -213,9 +219,14 @@ class StaffConsole(App[None]):
         chart = self.query_one("#chart", Static)
         chart.update(hr_chart(hist, lo, hi, max(10, chart.size.width - 8)))
         treadmill = d.get("treadmill", "?")
+        strap = word(texts.LINKS, d.get("strap", "?"))
+        paired = d.get("paired_strap") or {}
+        if paired.get("device_number"):
+            strap = _("{state} (strap #{number})").format(state=strap,
+                                                          number=paired["device_number"])
         self.query_one("#links", Static).update(
             _("strap: {strap} · treadmill: {treadmill} · MQTT {mqtt}").format(
-                strap=word(texts.LINKS, d.get("strap", "?")),
+                strap=strap,
                 treadmill=word(texts.LINKS, treadmill.split(":")[0]) + (
                     treadmill[treadmill.index(":"):] if ":" in treadmill else ""),
                 mqtt=word(texts.LINKS, d.get("mqtt") or "off")))
@@ -325,6 +336,23 @@ class StaffConsole(App[None]):
                 await self._send("note", text=text)
 
         self.push_screen(NoteScreen(), done)
+
+    def action_strap(self) -> None:
+        if self.state.get("started"):
+            self.message = _("The session has started: the strap is fixed until it ends.")
+            self.query_one("#message", Static).update(self.message)
+            return
+
+        async def scan() -> dict[str, Any]:
+            if self.client is None:
+                return {"ok": False, "error": _("not connected to the control service")}
+            return await self.client.command("scan")
+
+        async def done(strap: dict[str, Any] | None) -> None:
+            if strap is not None:
+                await self._send("pair", strap=strap)
+
+        self.push_screen(StrapScreen(scan), done)
 
     async def action_start(self) -> None:
         await self._send("start")

@@ -15,7 +15,9 @@ Two transports put it where openant looks for a stick:
 * ``StickPty`` — the stick behind a pseudo-terminal, for openant's serial driver.
 
 Faults to inject: a strap out of range or flat (``Strap.in_range = False``), the stick
-unplugged (``unplug()``/``replug()``), garbage bytes on the line (``inject_garbage``).
+unplugged (``unplug()``/``replug()``), garbage bytes on the line (``inject_garbage``), no
+permission, no libusb. Failures are raised as pyusb's own exception types (``USBError``,
+``USBTimeoutError``, ``NoBackendError``) with the codes libusb gives, as openant sees them.
 """
 
 from __future__ import annotations
@@ -263,13 +265,20 @@ class EmulatedStick:
         return message(0x4E, payload)
 
 
-class StickUnplugged(OSError):
-    """The emulated stick's cable was pulled."""
+def _no_device() -> Exception:
+    """What pyusb's libusb1 backend raises on a transfer to a stick that was pulled out."""
+    import usb.core
+
+    return usb.core.USBError("No such device (it may have been disconnected)", -4,
+                             errno.ENODEV)
 
 
 class EmulatedStickDriver:
-    """An openant driver backed by an ``EmulatedStick`` (its ``read`` waits up to 50 ms, so
-    openant's reader thread does not spin)."""
+    """An openant driver backed by an ``EmulatedStick``, failing the way openant's USB driver
+    does over pyusb: ``read`` waits up to ``read_timeout_s`` for data and then raises
+    ``usb.core.USBTimeoutError``; on a pulled stick every transfer raises ``usb.core.USBError``
+    (LIBUSB_ERROR_NO_DEVICE, errno ENODEV) at once; opening without permission raises
+    ``USBError`` (LIBUSB_ERROR_ACCESS)."""
 
     def __init__(self, hub: StickHub) -> None:
         self.hub = hub
@@ -279,10 +288,13 @@ class EmulatedStickDriver:
         return True
 
     def open(self) -> None:
-        from openant.base.driver import DriverException
+        import usb.core
 
+        if self.hub.permission_denied:
+            raise usb.core.USBError("Access denied (insufficient permissions)", -3,
+                                    errno.EACCES)
         if not self.hub.plugged:
-            raise DriverException("emulated stick not plugged in")
+            raise _no_device()
         self.hub.opened += 1
 
     def close(self) -> None:
@@ -291,11 +303,16 @@ class EmulatedStickDriver:
     def read(self):  # type: ignore[no-untyped-def]
         import array
 
-        deadline = time.monotonic() + 0.05
+        import usb.core
+
+        self.hub.reads += 1
+        deadline = time.monotonic() + self.hub.read_timeout_s
         while True:
             data = self.hub.read()
-            if data or time.monotonic() >= deadline:
+            if data:
                 return array.array("B", data)
+            if time.monotonic() >= deadline:
+                raise usb.core.USBTimeoutError("Operation timed out", -7, errno.ETIMEDOUT)
             time.sleep(0.005)
 
     def write(self, data) -> None:  # type: ignore[no-untyped-def]
@@ -311,13 +328,19 @@ class StickHub:
         self.clock = clock
         self.plugged = True
         self.opened = 0
+        self.reads = 0
+        """Reads openant's reader made (a busy loop shows here)."""
+        self.read_timeout_s = 0.05
+        self.permission_denied = False
+        self.backend_missing = False
+        """As on a machine without libusb: finding the stick raises ``NoBackendError``."""
         self._garbage = b""
         self._lock = threading.Lock()
 
     def read(self) -> bytes:
         with self._lock:
             if not self.plugged:
-                raise StickUnplugged(errno.ENODEV, "ANT stick unplugged (no such device)")
+                raise _no_device()
             out = self._garbage + self.stick.poll(self.clock())
             self._garbage = b""
             return out
@@ -325,7 +348,7 @@ class StickHub:
     def write(self, data: bytes) -> None:
         with self._lock:
             if not self.plugged:
-                raise StickUnplugged(errno.ENODEV, "ANT stick unplugged (no such device)")
+                raise _no_device()
             self.stick.feed(data)
 
     def unplug(self) -> None:
@@ -344,6 +367,16 @@ class StickHub:
                 bytes(random.Random(7).randrange(256) for _ in range(12))
 
     def driver(self) -> EmulatedStickDriver:
+        """The driver factory for ``AntSource``: finds the stick as openant's search does
+        (``DriverNotFound`` when it is not plugged in, pyusb's ``NoBackendError`` without
+        libusb)."""
+        import usb.core
+        from openant.base.driver import DriverNotFound
+
+        if self.backend_missing:
+            raise usb.core.NoBackendError("No backend available")
+        if not self.plugged:
+            raise DriverNotFound
         return EmulatedStickDriver(self)
 
 

@@ -7,7 +7,7 @@ topic       QoS     retained  payload (``controller/net/schemas/<topic>.schema.j
 ==========  ======  ========  ==============================================================
 status      1       yes       online / offline (the broker publishes ``offline`` as the will),
                               idle / running, re-sent every ``heartbeat_s`` while online
-meta        1       yes       site, device, software version, plan
+meta        1       yes       site, device, software version, plan, the paired strap
 session     1       yes       the running session: pseudonym, phase, countdown, zone, summary
 telemetry   0       no        ~1 Hz: heart rate, target and zone, speed and incline set and
                               measured, phase, alarms
@@ -96,9 +96,15 @@ def status_payload(online: bool, time_unix_s: float | None = None, *,
 
 
 def meta_payload(site: str, device: str, software_version: str, plan_name: str,
-                 time_unix_s: float | None = None) -> bytes:
-    return _encode({"schema": "fourbyfour.meta/1", "site": site, "device": device,
-                    "software_version": software_version, "plan": plan_name}, time_unix_s)
+                 time_unix_s: float | None = None,
+                 strap: dict[str, Any] | None = None) -> bytes:
+    """``strap`` (optional): the strap paired for the session, so the site's other treadmills
+    can mark it in use — ``{"kind": "ant", "device_number": 12345}``."""
+    doc = {"schema": "fourbyfour.meta/1", "site": site, "device": device,
+           "software_version": software_version, "plan": plan_name}
+    if strap is not None:
+        doc["strap"] = dict(strap)
+    return _encode(doc, time_unix_s)
 
 
 def session_payload(session_id: str, pseudonym: str, sp: Setpoint,

@@ -189,9 +189,13 @@ class Store:
     # -- writing ----------------------------------------------------------------------------
 
     def begin_session(self, session_id: str, profile: PatientProfile,
-                      plan: dict[str, Any]) -> None:
+                      plan: dict[str, Any], strap: dict[str, Any] | None = None) -> None:
+        """``strap``: the strap the patient wore (``{"kind": "ant", "device_number": …}``),
+        kept with the profile so the next session offers it first (``last_strap``)."""
         prof = {k: (str(v) if k == "hr_max_source" else v)
                 for k, v in profile.__dict__.items()}
+        if strap is not None:
+            prof["strap"] = dict(strap)
         self._commit()
         self._begin()
         self.db.execute(
@@ -331,6 +335,13 @@ class Store:
         return [SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
                               r[7], r[8], json.loads(r[9]) if r[9] else None, r[10])
                 for r in rows]
+
+    def last_strap(self, pseudonym: str) -> dict[str, Any] | None:
+        """The strap of this patient's most recent session that recorded one."""
+        for rec in reversed(self.sessions(pseudonym)):
+            if isinstance(rec.profile.get("strap"), dict):
+                return rec.profile["strap"]
+        return None
 
     def samples(self, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT * FROM samples WHERE session_id = ? ORDER BY t_s",

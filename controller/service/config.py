@@ -8,7 +8,8 @@ Every key has a default, and the defaults run the demo: an empty file (or none) 
                     tls_ca_file, tls_cert_file, tls_key_file
                     commands_enabled = false   command_secret_file (network stop/ack only)
     [treadmill]     port = "/dev/serial0"  max_speed_kmh = 16  max_incline_pct = 15
-    [heart_rate]    source = "ant" | "ble" | "simulated"   ant_device_number = 0
+    [heart_rate]    source = "ant" | "ble" | "simulated"   ant_device_number = 0 (0: staff
+                    pair the patient's strap before each session; N: always this strap)
                     ant_serial_path = ""  ble_address = ""
     [patient]       pseudonym, hr_max, hr_max_source, hr_rest, max_speed_kmh, max_incline_pct,
                     walk_only, age_years
@@ -226,7 +227,8 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
         raise fail("heart_rate", "source", f"must be ant, ble or simulated, got {src!r}")
     dn = get("heart_rate", "ant_device_number", 0)
     if not 0 <= dn <= 65535:
-        raise fail("heart_rate", "ant_device_number", "must be 0–65535 (0: pair with any)")
+        raise fail("heart_rate", "ant_device_number",
+                   "must be 0–65535 (0: staff pair the patient's strap for each session)")
     if src == "ble" and not get("heart_rate", "ble_address", ""):
         raise fail("heart_rate", "ble_address", "is required when source = \"ble\"")
     hrs = HeartRateSettings(src, dn, get("heart_rate", "ant_serial_path", ""),

@@ -4,7 +4,10 @@ The console is a separate client, so it can crash, be closed and be reopened whi
 session runs on: it connects to a Unix socket, receives the runtime's state as one JSON line
 every 0.5 s, and sends staff commands as JSON lines (``{"cmd": "pause"}``), each answered
 with ``{"reply": cmd, "ok": true}`` or ``{"reply": cmd, "ok": false, "error": "…"}``.
-Commands: setup (``profile``, ``plan``; before start only), start, pause, resume, skip,
+Commands: setup (``profile`` with an optional ``strap``, ``plan``; before start only), scan
+(the straps in range, ``straps``), pair (``strap``: the patient's strap, before start only;
+its heart rate shows in the state from then on), start (refused until a strap is paired),
+pause, resume, skip,
 extend (``seconds``), stop, ack (``alarm``), borg (``interval``, ``borg`` 6–20: the patient's
 rating at the end of an interval), note (``text``: staff's note; before a session starts it
 goes to this patient's last recorded one), history (this patient's progression), export
@@ -25,9 +28,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from controller.core.hrmax import HrMaxSource
+from controller.core.i18n import _
 from controller.core.plan import Plan, default_4x4, six_minute_test
 from controller.protocol import PatientProfile, SessionError
-from controller.service.runtime import Runtime, Snapshot
+from controller.service.runtime import Runtime, Snapshot, check_strap
 
 _log = logging.getLogger(__name__)
 
@@ -56,6 +60,9 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "treadmill": ("offline" if not link_up or st is None else
                       st.state if st.fault == "none" else f"fault: {st.fault}"),
         "strap": snap.hr_state, "strap_message": snap.hr_message,
+        "paired_strap": rt.strap, "remembered_strap": rt.profile_strap,
+        "strap_needed": rt.hr_source is None,
+        "hr_live_bpm": snap.hr_live_bpm, "hr_live_reason": snap.hr_live_reason,
         "mqtt": None if snap.mqtt_online is None else ("online" if snap.mqtt_online
                                                         else "offline"),
         "alarms": {a: m for a, m in rt.session.alarm_messages.items()},
@@ -70,6 +77,13 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
 
 
 PSEUDONYM = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def strap_from(msg: dict[str, Any]) -> dict[str, Any] | None:
+    """The patient's strap from a ``setup`` profile (optional); ValueError if malformed."""
+    p = msg.get("profile")
+    strap = p.get("strap") if isinstance(p, dict) else None
+    return None if strap is None else check_strap(strap)
 
 
 def setup_from(msg: dict[str, Any]) -> tuple[PatientProfile, Plan]:
@@ -236,7 +250,18 @@ class ControlServer:
                 rt.acknowledge(str(msg.get("alarm", "")))
             elif cmd == "setup":
                 profile, plan = setup_from(msg)
+                strap = strap_from(msg)
                 rt.configure(profile, plan)
+                if strap is None and rt.store is not None:
+                    strap = rt.store.last_strap(profile.pseudonym)
+                rt.profile_strap = strap
+            elif cmd == "scan":
+                seconds = float(msg.get("seconds", 4.0))
+                if not 1.0 <= seconds <= 15.0:
+                    raise ValueError(_("A scan lasts 1–15 seconds."))
+                return {"reply": cmd, "ok": True, "straps": await rt.scan(seconds)}
+            elif cmd == "pair":
+                return {"reply": cmd, "ok": True, "strap": rt.pair(msg.get("strap"))}
             elif cmd == "borg":
                 interval, borg = msg.get("interval"), msg.get("borg")
                 if not isinstance(interval, int) or not isinstance(borg, int):

@@ -20,11 +20,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from controller.core.i18n import _
 from controller.core.plan import Plan
 from controller.core.summary import summarise
-from controller.hr import HeartRateSource, HrSample, PlausibilityFilter, SourceStatus
+from controller.hr import HeartRateSource, HrSample, SourceStatus, StrapSeen, reading_of
 from controller.net import telemetry as tm
 from controller.net.publisher import MqttPublisher
 from controller.protocol import Event, PatientProfile, Session, Setpoint
@@ -33,8 +34,8 @@ from controller.treadmill import Treadmill, TreadmillError, TreadmillStatus
 
 _log = logging.getLogger(__name__)
 
-HR_FRESH_S = 2.0
-"""A valid reading older than this is 'no reading' for the session."""
+LIVE_SHOWN_S = 2.0
+"""A believed reading older than this is not shown as live (screens only)."""
 LINK_TIMEOUT_S = 2.0
 VERSION = "0.1.0"
 
@@ -48,21 +49,58 @@ class Snapshot:
     link_up: bool = False
     hr_state: str = "searching"
     hr_message: str = ""
+    hr_live_bpm: float | None = None
+    """The strap's latest gated reading, also before Start (staff check the strap on the
+    patient)."""
+    hr_live_reason: str = ""
     mqtt_online: bool | None = None
     events: list[Event] = field(default_factory=list)
 
 
+StrapChoice = dict[str, Any]
+"""``{"kind": "ant", "device_number": 12345}`` or ``{"kind": "ble", "address": "AA:…"}``."""
+
+
+def check_strap(strap: object) -> StrapChoice:
+    """A strap staff chose (or a profile remembered); ValueError says what is wrong."""
+    if not isinstance(strap, dict):
+        raise ValueError(_("A strap is an object with 'kind' and its number or address."))
+    kind = strap.get("kind")
+    if kind == "ant":
+        n = strap.get("device_number")
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 0xFFFF:
+            raise ValueError(_("An ANT+ strap needs its device number, 1–65535."))
+        return {"kind": "ant", "device_number": n}
+    if kind == "ble":
+        addr = strap.get("address")
+        if not isinstance(addr, str) or not 1 <= len(addr) <= 64:
+            raise ValueError(_("A Bluetooth strap needs its address."))
+        return {"kind": "ble", "address": addr}
+    raise ValueError(_("Unknown strap kind {kind}: ant or ble.").format(kind=repr(kind)))
+
+
 class Runtime:
     def __init__(self, profile: PatientProfile, plan: Plan | None, *,
-                 hr_source: HeartRateSource, treadmill: Treadmill,
+                 hr_source: HeartRateSource | None, treadmill: Treadmill,
                  publisher: MqttPublisher | None = None,
                  clock: Callable[[], float] = time.monotonic, tick_s: float = 1.0,
                  on_tick: Callable[[Snapshot], None] | None = None,
                  safety_watchers: list[Callable[[], Awaitable[None]]] | None = None,
-                 store: Store | None = None) -> None:
+                 store: Store | None = None,
+                 source_for: Callable[[StrapChoice], HeartRateSource] | None = None,
+                 scanner: Callable[[float], list[StrapSeen]] | None = None,
+                 straps_in_use: Callable[[], dict[int, str]] | None = None) -> None:
         self.profile = profile
         self.session = Session(profile, plan)
         self.hr_source = hr_source
+        """The strap for this session: given (demo, tests) or paired by staff (``pair``);
+        released when the session ends."""
+        self.strap: StrapChoice | None = None
+        self.source_for = source_for
+        self.scanner = scanner
+        self.straps_in_use = straps_in_use
+        """Straps other treadmills of the site have paired (device number → treadmill)."""
+        self._source_changed = asyncio.Event()
         self.treadmill = treadmill
         self.publisher = publisher
         self.clock = clock
@@ -84,8 +122,11 @@ class Runtime:
         self.intervals_run = 0
         """The highest interval begun (the rating of an interval comes after it ends)."""
         self.snapshot = Snapshot()
-        self._filter = PlausibilityFilter()
-        self._hr: tuple[float, float] | None = None  # (bpm, time) of the last valid reading
+        self._live: tuple[float, float] | None = None  # (bpm, when) the gate believed it
+        self.profile_strap: StrapChoice | None = None
+        """The strap this patient wore last time (offered first by ``scan``)."""
+        self._released = asyncio.Event()
+        self._released.set()
         self._start = asyncio.Event()
         self._done = asyncio.Event()
         self._event_seq = 0
@@ -106,11 +147,15 @@ class Runtime:
     def start(self) -> None:
         """Staff pressed Start: arm the motor board, start the belt slowly, begin the plan.
         Refused (SessionError, a sentence for the console) when the treadmill cannot start:
-        key out, e-stop pressed, a latched fault, the link down."""
+        key out, e-stop pressed, a latched fault, the link down; without a
+        strap (staff check it on the patient first)."""
         from controller.protocol import SessionError
 
         if self.started:
             raise SessionError("the session has already started")
+        if self.hr_source is None:
+            raise SessionError(_("No strap is paired: choose the patient's strap first "
+                                 "(b) and check its heart rate."))
         why = self.start_refusal()
         if why is not None:
             raise SessionError(why)
@@ -138,6 +183,60 @@ class Runtime:
             return _("Cannot start: the motor board is {state}. Wait until the belt is "
                      "still.").format(state=st.state)
         return None
+
+    # -- the patient's strap ----------------------------------------------------------------
+
+    def pair(self, strap: object) -> StrapChoice:
+        """Staff chose the patient's strap: it is the only one this session listens to, from
+        now (its heart rate shows before Start) until the session ends."""
+        from controller.protocol import SessionError
+
+        if self.started:
+            raise SessionError(_("The session has started: the strap is fixed until it "
+                                 "ends."))
+        choice = check_strap(strap)
+        if self.source_for is None:
+            raise SessionError(_("This service cannot pair straps (its heart-rate source is "
+                                 "fixed)."))
+        self._use(self.source_for(choice), choice)
+        return choice
+
+    def _use(self, source: HeartRateSource | None, strap: StrapChoice | None) -> None:
+        self.hr_source = source
+        self.strap = strap
+        self.session = Session(self.profile, self.session.plan)  # a fresh gate
+        self.snapshot.hr_live_bpm = None
+        self.snapshot.hr_live_reason = ""
+        self._live = None
+        self.snapshot.hr_state = "searching" if source else "unpaired"
+        self.snapshot.hr_message = ""
+        self._source_changed.set()
+        self._publish_meta()
+
+    async def scan(self, seconds: float = 4.0) -> list[dict[str, Any]]:
+        """The straps in range, for staff to choose from: strongest first, this patient's
+        remembered strap before all, each marked when another treadmill of the site uses
+        it. The stick is needed for the scan, so a strap paired before is released."""
+        from controller.protocol import SessionError
+
+        if self.started:
+            raise SessionError(_("The session has started: the strap is fixed until it "
+                                 "ends."))
+        if self.scanner is None:
+            raise SessionError(_("This service cannot scan for straps (its heart-rate "
+                                 "source is fixed)."))
+        if self.hr_source is not None:
+            self._use(None, None)
+            await self._released.wait()
+        seen = await asyncio.to_thread(self.scanner, seconds)
+        in_use = self.straps_in_use() if self.straps_in_use else {}
+        remembered = (self.profile_strap or {}).get("device_number")
+        rows = [{"kind": "ant", "device_number": s.device_number, "rssi_dbm": s.rssi_dbm,
+                 "hr_bpm": s.hr_bpm, "battery_pct": s.battery_pct,
+                 "in_use_by": in_use.get(s.device_number),
+                 "remembered": s.device_number == remembered} for s in seen]
+        rows.sort(key=lambda r: not r["remembered"])
+        return rows
 
     def pause(self) -> None:
         self.session.pause()
@@ -197,11 +296,12 @@ class Runtime:
 
     @property
     def live_hr_bpm(self) -> float | None:
-        """The latest valid strap reading if fresh — newer than the session's last tick, for
-        screens that must show the heart rate within half a second."""
-        if self._hr is None or self.clock() - self._hr[1] > HR_FRESH_S:
+        """The latest reading the gate believed, if fresh — newer than the session's last
+        tick, for screens that must show the heart rate within half a second (display only:
+        the fail-safes count from the gate's last valid beat)."""
+        if self._live is None or self.clock() - self._live[1] > LIVE_SHOWN_S:
             return None
-        return self._hr[0]
+        return self._live[0]
 
     @property
     def started(self) -> bool:
@@ -213,11 +313,16 @@ class Runtime:
 
     # -- tasks ------------------------------------------------------------------------------
 
-    async def run(self) -> None:
+    def _publish_meta(self) -> None:
+        """The retained ``meta`` names the paired strap, so the site's other treadmills can
+        mark it as in use."""
         if self.publisher is not None:
             self.publisher.set_retained("meta", tm.meta_payload(
                 self.publisher.s.site, self.publisher.s.device, VERSION,
-                self.session.plan.name if self.session.plan else "4x4"))
+                self.session.plan.name if self.session.plan else "4x4", self.strap))
+
+    async def run(self) -> None:
+        self._publish_meta()
         try:
             async with asyncio.TaskGroup() as tg:
                 helpers = [tg.create_task(self._hr_input(), name="hr-input"),
@@ -242,6 +347,8 @@ class Runtime:
                     if self.publisher is not None and sp is not None:
                         self.publisher.set_retained("session", tm.session_payload(
                             self.session_id, self.profile.pseudonym, sp, self.summary))
+            self.strap = None  # released with the session
+            self._publish_meta()
             self._done.set()
 
     @staticmethod
@@ -250,14 +357,47 @@ class Runtime:
         raise RuntimeError(f"{what} stopped")
 
     async def _hr_input(self) -> None:
-        async for item in self.hr_source.stream():
+        """Listen to the paired strap; when staff pair another one (before Start), let go of
+        the old one first. A strap's stream that ends is a failure of the group."""
+        while True:
+            self._source_changed.clear()
+            src = self.hr_source
+            if src is None:
+                await self._source_changed.wait()
+                continue
+            self._released.clear()
+            consume = asyncio.create_task(self._consume(src))
+            changed = asyncio.create_task(self._source_changed.wait())
+            try:
+                done, _pending = await asyncio.wait({consume, changed},
+                                                    return_when=asyncio.FIRST_COMPLETED)
+                if consume in done:
+                    consume.result()
+                    raise RuntimeError("the heart-rate input ended")
+            finally:
+                changed.cancel()
+                consume.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await consume  # the source lets go of the stick here
+                self._released.set()
+
+    async def _consume(self, src: HeartRateSource) -> None:
+        async for item in src.stream():
             if isinstance(item, SourceStatus):
                 self.snapshot.hr_state = str(item.state)
                 self.snapshot.hr_message = item.message
             elif isinstance(item, HrSample):
-                checked = self._filter.check(item)
-                if checked.valid:
-                    self._hr = (item.hr_bpm, self.clock())
+                self.offer_hr(item)
+
+    def offer_hr(self, sample: HrSample) -> None:
+        """Every sample goes to the session's one gate, with its beat evidence, as it
+        arrives; the session's next tick uses what the gate believed, and its fail-safes
+        count from the last valid beat (no reuse of an old reading)."""
+        v = self.session.offer_hr(reading_of(sample))
+        if v.hr_bpm is not None:
+            self._live = (v.hr_bpm, self.clock())
+        self.snapshot.hr_live_bpm = v.hr_bpm
+        self.snapshot.hr_live_reason = v.reason
 
     async def _arm_and_start(self, speed_kmh: float) -> None:
         async with asyncio.timeout(60):
@@ -271,16 +411,15 @@ class Runtime:
         await self._arm_and_start(0.0)
         if self.store is not None:
             plan = self.session.plan.to_dict() if self.session.plan else {}
-            self.store.begin_session(self.session_id, self.profile, plan)
+            self.store.begin_session(self.session_id, self.profile, plan, self.strap)
             self._recording = True
         while True:
             now = self.clock()
-            hr = self._hr[0] if self._hr and now - self._hr[1] <= HR_FRESH_S else None
             st = self.treadmill.status
             link_up = self.treadmill.connected and st is not None
             speed = st.speed_kmh if link_up and st else 0.0
             incline = st.incline_pct if link_up and st else 0.0
-            sp = self.session.step(now, hr, speed, incline)
+            sp = self.session.step(now, None, speed, incline)  # the gate has the readings
             self.intervals_run = max(self.intervals_run, sp.interval)
             await self._drive(sp, st)
             if self.store is not None:
@@ -288,10 +427,11 @@ class Runtime:
             if sp.state == "done":
                 self._finish()
             self._publish(sp, speed, incline)
-            self.snapshot = Snapshot(sp, st, link_up, self.snapshot.hr_state,
-                                     self.snapshot.hr_message,
+            old = self.snapshot
+            self.snapshot = Snapshot(sp, st, link_up, old.hr_state, old.hr_message,
+                                     old.hr_live_bpm, old.hr_live_reason,
                                      self.publisher.online if self.publisher else None,
-                                     (self.snapshot.events + list(sp.events))[-50:])
+                                     (old.events + list(sp.events))[-50:])
             if self.on_tick is not None:
                 self.on_tick(self.snapshot)
             if sp.state == "done":

@@ -29,11 +29,13 @@ from controller.core.i18n import N_, _
 from controller.core.interlock import RestartInterlock
 from controller.hr import AntSource, BleSource, HeartRateSource, serial_stick_driver
 from controller.net.publisher import MqttPublisher
+from controller.net.straps import SiteStraps
+from controller.net.straps import watch as watch_straps
 from controller.protocol import RunState, SessionError
 from controller.records.store import Store
 from controller.service.config import Config, ConfigError
 from controller.service.control_socket import ControlServer
-from controller.service.runtime import Runtime
+from controller.service.runtime import Runtime, StrapChoice
 from controller.service.sdnotify import Notifier, watchdog_interval_s
 from controller.treadmill import Treadmill
 
@@ -52,16 +54,48 @@ SHUTDOWN_MESSAGE = N_("The control service is stopping (systemctl stop, reboot o
                       "the belt slows to a stop.")
 
 
-def heart_rate_source(cfg: Config) -> HeartRateSource:
+def _stick(cfg: Config):  # type: ignore[no-untyped-def]
     hr = cfg.heart_rate
-    if hr.source == "ant":
-        factory = (lambda: serial_stick_driver(hr.ant_serial_path)) if hr.ant_serial_path \
-            else None
-        return AntSource(device_number=hr.ant_device_number, driver_factory=factory)
+    return (lambda: serial_stick_driver(hr.ant_serial_path)) if hr.ant_serial_path else None
+
+
+def source_for(cfg: Config, strap: StrapChoice) -> HeartRateSource:
+    """The source for the strap staff paired: pinned to it, for one session."""
+    if strap["kind"] == "ant":
+        return AntSource(device_number=strap["device_number"], driver_factory=_stick(cfg))
+    return BleSource(strap["address"])
+
+
+def configured_strap(cfg: Config) -> StrapChoice | None:
+    """A strap fixed in the config (a treadmill with its own strap); None: staff pair one
+    for every session."""
+    hr = cfg.heart_rate
+    if hr.source == "simulated":
+        raise ConfigError("[heart_rate] source = \"simulated\" has no patient behind it: use "
+                          "'fourbyfour demo', or set [heart_rate] source = \"ant\" or \"ble\"")
+    if hr.source == "ant" and hr.ant_device_number:
+        return {"kind": "ant", "device_number": hr.ant_device_number}
     if hr.source == "ble":
-        return BleSource(hr.ble_address)
-    raise ConfigError("[heart_rate] source = \"simulated\" has no patient behind it: use "
-                      "'fourbyfour demo', or set [heart_rate] source = \"ant\" or \"ble\"")
+        return {"kind": "ble", "address": hr.ble_address}
+    return None
+
+
+def new_runtime(cfg: Config, profile, plan, *, tm: Treadmill,  # type: ignore[no-untyped-def]
+                pub: MqttPublisher | None, store: Store,
+                site_straps: SiteStraps | None) -> Runtime:
+    """A fresh session waiting for staff: no strap until a person pairs one (or the config
+    fixes it), so it never locks onto the last patient's or a neighbour's strap."""
+    scanner = None
+    if cfg.heart_rate.source == "ant":
+        def scanner(seconds: float):  # type: ignore[no-untyped-def]
+            return AntSource(driver_factory=_stick(cfg)).scan(seconds)
+    rt = Runtime(profile, plan, hr_source=None, treadmill=tm, publisher=pub, store=store,
+                 source_for=lambda strap: source_for(cfg, strap), scanner=scanner,
+                 straps_in_use=site_straps.in_use if site_straps else None)
+    fixed = configured_strap(cfg)
+    if fixed is not None:
+        rt.pair(fixed)
+    return rt
 
 
 def _health_pings(rt_of, notifier: Notifier):  # type: ignore[no-untyped-def]
@@ -154,7 +188,7 @@ async def _controlled_stop(rt: Runtime, run_task: asyncio.Task[None]) -> None:
 async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
     """Run until SIGTERM or SIGINT; ConfigError (exit status 78) for what a restart cannot
     mend: a bad config, no pin library."""
-    hr_source = heart_rate_source(cfg)  # a config error surfaces before anything opens
+    configured_strap(cfg)  # a config error surfaces before anything opens
     gpio_inputs, cues = open_gpio(cfg, pin_factory)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -195,8 +229,11 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
         records = RecordsLink(cfg.mqtt, pending=store.pending_upload, export=export,
                               acked=store.mark_uploaded)
         records_task = asyncio.create_task(records.run())
-    rt = Runtime(cfg.profile, cfg.plan, hr_source=hr_source, treadmill=tm, publisher=pub,
-                 store=store)
+    site_straps = SiteStraps(cfg.mqtt.site, cfg.mqtt.device) if cfg.mqtt_enabled else None
+    straps_task = asyncio.create_task(watch_straps(cfg.mqtt, site_straps)) \
+        if site_straps else None
+    rt = new_runtime(cfg, cfg.profile, cfg.plan, tm=tm, pub=pub, store=store,
+                     site_straps=site_straps)
     holder["rt"] = rt
     server = ControlServer(rt, cfg.control_socket)
     if records is not None:
@@ -297,8 +334,8 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
                 await asyncio.wait_for(stopping.wait(), 1.0)
             if stopping.is_set():
                 break
-            rt = wire(Runtime(rt.profile, rt.session.plan, hr_source=heart_rate_source(cfg),
-                              treadmill=tm, publisher=pub, store=store))
+            rt = wire(new_runtime(cfg, rt.profile, rt.session.plan, tm=tm, pub=pub,
+                                  store=store, site_straps=site_straps))
             server.rt = rt
             holder["rt"] = rt
     finally:
@@ -309,6 +346,8 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
         board_task.cancel()
         if remote_task:
             remote_task.cancel()
+        if straps_task:
+            straps_task.cancel()
         if records_task:
             records_task.cancel()
         if pub is not None and pub_task is not None:  # the last summary out, then offline

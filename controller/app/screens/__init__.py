@@ -5,5 +5,7 @@ from controller.app.screens.confirm import Confirm
 from controller.app.screens.history import HistoryScreen
 from controller.app.screens.note import NoteScreen
 from controller.app.screens.patient import PatientScreen
+from controller.app.screens.strap import StrapScreen
 
-__all__ = ["BorgScreen", "Confirm", "HistoryScreen", "NoteScreen", "PatientScreen"]
+__all__ = ["BorgScreen", "Confirm", "HistoryScreen", "NoteScreen", "PatientScreen",
+           "StrapScreen"]

@@ -1,0 +1,322 @@
+"""The one heart-rate gate: every strap reading, from every source, passes here once.
+
+Theory of operation
+-------------------
+``HrGate.update(reading) -> GateVerdict`` is the only way a reading enters; time comes in with
+the reading (``now_s``), nothing here sleeps or reads a clock. The session owns one gate per
+session; sources and the runtime only convert what the strap sent into an ``HrReading`` with
+whatever **beat evidence** it carries: the beat count and beat time (ANT+), RR intervals (ANT+
+page 4, BLE) and the sensor-contact bit (BLE). Nothing else may change the gate's state.
+
+The beats are the evidence, the value is the claim. When a strap sends beat timing, a reading
+whose value disagrees with the heart rate of its own beats by more than max(12 bpm, 15 %) is
+refused — for as long as it lasts, so a persistent halving or doubling is never believed —
+and a reading the beats confirm is believed at once, however far it is from the last level.
+"Frozen" means no new beat for 5 s, judged on the beats; only a strap that sends no beat
+timing at all is judged on its value (the very same value for 20 s).
+
+Without beat evidence (the research API's one reading per tick, a simulated strap, a strap
+that sends no timing), a reading is judged against the reference level (median of recent
+accepted readings): within max(20 bpm, 15 %) it is accepted; otherwise a candidate new level
+must agree with itself for 8 s (20 s when it looks doubled or halved). After a dropout the
+old level is only a hint: within the tolerance widened by 1.5 bpm per second of gap (at most
+20 bpm more) a reading is accepted at once and becomes the new reference; farther away it is
+accepted once it agreed with itself for 3 s.
+
+Checks, in order (the first that fails refuses the reading with its reason):
+
+=========  =====================================================================  =============
+check      refuses when                                                           reason
+=========  =====================================================================  =============
+reading    value missing or 0                                                     no_reading
+contact    the strap says it has no skin contact (BLE contact bits)               no_contact
+range      outside 30–230 bpm or not a number                                     out_of_range
+frozen     no new beat for 5 s (beats) / same value for 20 s (value-only straps)  frozen
+beats      value ≠ beats' heart rate by > max(12 bpm, 15 %)                       doubled,
+                                                                                  halved,
+                                                                                  beats_mismatch,
+                                                                                  rr_mismatch
+level      the state table below                                                  jump, doubled,
+                                                                                  halved
+=========  =====================================================================  =============
+
+State table of the level check (``TRANSITIONS``; a reading the beats confirmed is ``CONFIRMED``):
+
+==========  ================================  ===========  =================================
+state       reading                           next state   verdict
+==========  ================================  ===========  =================================
+EMPTY       any                               TRACKING     accepted, becomes the reference
+TRACKING    NEAR or CONFIRMED                 TRACKING     accepted
+TRACKING    FAR                               SUSPECT      refused, candidate starts
+SUSPECT     NEAR or CONFIRMED                 TRACKING     accepted, candidate dropped
+SUSPECT     FAR, candidate held long enough   TRACKING     accepted, candidate = reference
+SUSPECT     FAR otherwise                     SUSPECT      refused (candidate restarts when
+                                                           the reading disagrees with it)
+REACQUIRE   NEAR_WIDENED or CONFIRMED         TRACKING     accepted, reference reset to it
+REACQUIRE   FAR, agreed with itself for 3 s   TRACKING     accepted, reference reset
+REACQUIRE   FAR otherwise                     REACQUIRE    refused
+==========  ================================  ===========  =================================
+
+Any state but EMPTY moves to REACQUIRE first when no reading passed the checks above the
+level for ``REACQUIRE_AFTER_S`` (a dropout: nothing, no contact, out of range, frozen).
+
+The fail-safes count from ``last_beat_s``: the time of the last accepted reading that brought
+a new beat (or of the last accepted reading, when the strap sends no beat timing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from enum import StrEnum
+
+HR_MIN_BPM = 30.0
+HR_MAX_BPM = 230.0
+FROZEN_BEATS_S = 5.0
+"""No new beat for this long: the strap is not measuring."""
+FROZEN_VALUE_S = 20.0
+"""A strap without beat timing that repeats the very same value this long is not a heart."""
+JUMP_PERSIST_S = 8.0
+RATIO_PERSIST_S = 20.0
+REACQUIRE_AFTER_S = 3.0
+"""No accepted reading for this long is a dropout: the old level becomes only a hint."""
+REACQUIRE_CONFIRM_S = 3.0
+WIDEN_BPM_PER_S = 1.5
+WIDEN_MAX_BPM = 20.0
+CANDIDATE_AGREE_BPM = 12.0
+
+
+class GateState(StrEnum):
+    EMPTY = "empty"
+    TRACKING = "tracking"
+    SUSPECT = "suspect"
+    REACQUIRE = "reacquire"
+
+
+class Level(StrEnum):
+    """How a reading that passed the checks relates to the reference level."""
+
+    CONFIRMED = "confirmed"  # the strap's own beats confirm it
+    NEAR = "near"  # within the tolerance (widened after a dropout)
+    FAR = "far"
+
+
+TRANSITIONS: dict[GateState, dict[Level, GateState]] = {
+    GateState.EMPTY: {Level.CONFIRMED: GateState.TRACKING, Level.NEAR: GateState.TRACKING,
+                      Level.FAR: GateState.TRACKING},
+    GateState.TRACKING: {Level.CONFIRMED: GateState.TRACKING, Level.NEAR: GateState.TRACKING,
+                         Level.FAR: GateState.SUSPECT},
+    GateState.SUSPECT: {Level.CONFIRMED: GateState.TRACKING, Level.NEAR: GateState.TRACKING,
+                        Level.FAR: GateState.SUSPECT},
+    GateState.REACQUIRE: {Level.CONFIRMED: GateState.TRACKING, Level.NEAR: GateState.TRACKING,
+                          Level.FAR: GateState.REACQUIRE},
+}
+"""Where a reading of each level takes the gate; a FAR reading that persisted long enough
+(``_persisted``) goes to TRACKING instead. Nothing else changes the state."""
+
+
+@dataclass(frozen=True)
+class HrReading:
+    """One reading as the strap sent it, with its beat evidence where there is any."""
+
+    now_s: float
+    hr_bpm: float | None
+    beat_count: int | None = None
+    """ANT+: the strap's beat counter (wraps at 256)."""
+    beat_time_s: float | None = None
+    """ANT+: the time of that beat on the strap's clock (wraps at 64 s)."""
+    rr_ms: tuple[float, ...] = ()
+    contact: bool | None = None
+    """BLE: False when the strap reports no skin contact; None when it cannot tell."""
+    value_only: bool = False
+    """The strap sends no beat timing at all (a BLE strap without RR): judge "frozen" on
+    the value. Simulated and per-tick readings leave it False."""
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    now_s: float
+    hr_bpm: float | None
+    """The reading, if believed; None otherwise."""
+    reason: str
+    """ok, no_reading, no_contact, out_of_range, frozen, doubled, halved, beats_mismatch
+    (beat count and time), rr_mismatch (RR intervals), jump."""
+    state: GateState
+    beats_bpm: float | None = None
+    """The heart rate of the strap's own beats, when it sent beat timing."""
+
+    @property
+    def valid(self) -> bool:
+        return self.hr_bpm is not None
+
+
+class HrGate:
+    """See the module docstring.
+
+    >>> gate = HrGate()
+    >>> v = gate.update(HrReading(now_s, 142.0, beat_count=17, beat_time_s=12.3))
+    >>> v.hr_bpm, v.reason, now_s - gate.last_beat_s
+    """
+
+    def __init__(self) -> None:
+        self.state = GateState.EMPTY
+        self.last_valid_s: float | None = None
+        self.last_beat_s: float | None = None
+        self._recent: deque[float] = deque(maxlen=7)
+        self._candidate: list[tuple[float, float]] = []
+        self._beats: deque[tuple[int, float, float]] = deque(maxlen=12)  # count, time, now
+        self._rr: deque[tuple[float, float]] = deque(maxlen=8)  # rr_ms, now
+        self._new_beat_s: float | None = None
+        self._value_since: tuple[float, float] | None = None
+        self._last_seen_s: float | None = None
+        self._last_count: int | None = None
+        self._beats_from_count = False
+        """The last reading that passed the checks before the level: a gap in these of
+        ``REACQUIRE_AFTER_S`` is a dropout."""
+
+    @property
+    def reference_bpm(self) -> float | None:
+        if not self._recent:
+            return None
+        return sorted(self._recent)[len(self._recent) // 2]
+
+    # -- beat evidence ------------------------------------------------------------------------
+
+    def _note_beats(self, r: HrReading) -> bool:
+        """Remember the beat evidence; True when the reading brought a new beat."""
+        new = False
+        if r.beat_count is not None and r.beat_count != self._last_count:
+            self._last_count = r.beat_count
+            new = True
+            if self._beats and r.now_s - self._beats[-1][2] > FROZEN_BEATS_S:
+                self._beats.clear()  # after a gap the counts cannot be compared
+            if r.beat_time_s is not None and r.beat_time_s >= 0:
+                self._beats.append((r.beat_count, r.beat_time_s, r.now_s))
+        rr = [x for x in r.rr_ms if 250.0 <= x <= 2000.0]
+        if rr:
+            if self._rr and r.now_s - self._rr[-1][1] > FROZEN_BEATS_S:
+                self._rr.clear()
+            self._rr.extend((x, r.now_s) for x in rr)
+            new = new or r.beat_count is None
+        if new:
+            self._new_beat_s = r.now_s
+        return new
+
+    def _beats_bpm(self, now_s: float) -> float | None:
+        """Heart rate from the strap's beat count and beat time (ANT+), else from its RR
+        intervals; None without fresh timing."""
+        b = [x for x in self._beats if now_s - x[2] <= 8.0]
+        if len(b) >= 2:
+            c0, t0, n0 = b[0]
+            c1, t1, n1 = b[-1]
+            beats = (c1 - c0) & 0xFF
+            dt = (t1 - t0) % 64.0
+            if beats >= 2 and dt > 0.5 and abs(dt - (n1 - n0)) < 2.5:
+                self._beats_from_count = True
+                return 60.0 * beats / dt
+        rr = [x for x, t in self._rr if now_s - t <= 8.0][-4:]
+        if rr:
+            self._beats_from_count = False
+            return 60000.0 / (sum(rr) / len(rr))
+        return None
+
+    def _frozen(self, r: HrReading) -> bool:
+        if self._last_count is not None or self._rr:
+            return self._new_beat_s is None or r.now_s - self._new_beat_s >= FROZEN_BEATS_S
+        if not r.value_only:
+            return False
+        assert r.hr_bpm is not None
+        if self._value_since is None or self._value_since[0] != r.hr_bpm:
+            self._value_since = (r.hr_bpm, r.now_s)
+        return r.now_s - self._value_since[1] >= FROZEN_VALUE_S
+
+    # -- the gate -------------------------------------------------------------------------------
+
+    def update(self, r: HrReading) -> GateVerdict:
+        hr = r.hr_bpm
+        if hr is not None and not (isinstance(hr, float | int) and math.isfinite(hr)):
+            return self._refuse(r, "out_of_range")
+        new_beat = self._note_beats(r) if hr else False
+        if hr is None or hr == 0:
+            return self._refuse(r, "no_reading")
+        if r.contact is False:
+            return self._refuse(r, "no_contact")
+        if not HR_MIN_BPM <= hr <= HR_MAX_BPM:
+            return self._refuse(r, "out_of_range")
+        if self._frozen(r):
+            return self._refuse(r, "frozen")
+        beats = self._beats_bpm(r.now_s)
+        if beats is not None and abs(hr - beats) > max(CANDIDATE_AGREE_BPM, 0.15 * beats):
+            ratio = hr / beats
+            why = "doubled" if 1.7 <= ratio <= 2.3 else "halved" if 0.4 <= ratio <= 0.6 \
+                else "beats_mismatch" if self._beats_from_count else "rr_mismatch"
+            return self._refuse(r, why, beats)
+        if self.state is not GateState.EMPTY and (
+                self._last_seen_s is None or r.now_s - self._last_seen_s >= REACQUIRE_AFTER_S):
+            if self.state is not GateState.REACQUIRE:
+                self._candidate.clear()
+            self.state = GateState.REACQUIRE
+        self._last_seen_s = r.now_s
+        level = Level.CONFIRMED if beats is not None else self._level(r.now_s, hr)
+        nxt = TRANSITIONS[self.state][level]
+        if level is Level.FAR:
+            why = self._far_reason(hr)
+            if self._persisted(r.now_s, hr, why):
+                nxt = GateState.TRACKING
+            else:
+                self.state = nxt
+                return self._refuse(r, why, beats)
+        reset = self.state in (GateState.EMPTY, GateState.REACQUIRE) or level is Level.FAR \
+            or (level is Level.CONFIRMED and self._level(r.now_s, hr) is Level.FAR)
+        self.state = nxt
+        if reset:
+            self._recent.clear()
+            for _, v in self._candidate[-4:]:
+                if abs(v - hr) <= CANDIDATE_AGREE_BPM:
+                    self._recent.append(v)
+        self._candidate.clear()
+        self._recent.append(hr)
+        self.last_valid_s = r.now_s
+        if new_beat or self.last_beat_s is None or (self._last_count is None and not self._rr):
+            self.last_beat_s = r.now_s
+        return GateVerdict(r.now_s, hr, "ok", self.state, beats)
+
+    def _level(self, now_s: float, hr: float) -> Level:
+        ref = self.reference_bpm
+        if ref is None:
+            return Level.NEAR
+        tol = max(20.0, 0.15 * ref)
+        if self.state is GateState.REACQUIRE and self.last_valid_s is not None:
+            if 0.4 <= hr / ref <= 0.6 or 1.7 <= hr / ref <= 2.3:
+                return Level.FAR
+            gap = now_s - self.last_valid_s
+            tol += min(WIDEN_BPM_PER_S * max(gap - 1.0, 0.0), WIDEN_MAX_BPM)
+        return Level.NEAR if abs(hr - ref) <= tol else Level.FAR
+
+    def _far_reason(self, hr: float) -> str:
+        ref = self.reference_bpm
+        assert ref is not None
+        ratio = hr / ref
+        return "doubled" if 1.7 <= ratio <= 2.3 else "halved" if 0.4 <= ratio <= 0.6 \
+            else "jump"
+
+    def _persisted(self, now_s: float, hr: float, why: str) -> bool:
+        """Track the candidate new level; True once it agreed with itself long enough."""
+        if self._candidate and abs(hr - self._candidate[-1][1]) > CANDIDATE_AGREE_BPM:
+            self._candidate.clear()
+        self._candidate.append((now_s, hr))
+        if why != "jump":
+            need = RATIO_PERSIST_S
+        elif self.state is GateState.REACQUIRE:
+            need = REACQUIRE_CONFIRM_S
+        else:
+            need = JUMP_PERSIST_S
+        return now_s - self._candidate[0][0] >= need
+
+    def _refuse(self, r: HrReading, reason: str, beats: float | None = None) -> GateVerdict:
+        return GateVerdict(r.now_s, None, reason, self.state, beats)
+
+    def lost_s(self, now_s: float) -> float:
+        """Seconds since the last valid beat (0 before the first reading)."""
+        return 0.0 if self.last_beat_s is None else max(now_s - self.last_beat_s, 0.0)
