@@ -32,8 +32,6 @@ enabled = false
 path = "{tmp_path / 'sessions.db'}"
 [service]
 control_socket = "{sock}"
-[store]
-path = "{tmp_path / 'sessions.db'}"
 [patient]
 pseudonym = "P-5"
 hr_max = 180

@@ -96,8 +96,8 @@ def status_payload(online: bool, time_unix_s: float | None = None, *,
 
 
 def meta_payload(site: str, device: str, software_version: str, plan_name: str,
-                 time_unix_s: float | None = None,
-                 strap: dict[str, Any] | None = None) -> bytes:
+                 strap: dict[str, Any] | None = None, *,
+                 time_unix_s: float | None = None) -> bytes:
     """``strap`` (optional): the strap paired for the session, so the site's other treadmills
     can mark it in use — ``{"kind": "ant", "device_number": 12345}``."""
     doc = {"schema": "fourbyfour.meta/1", "site": site, "device": device,
