@@ -166,6 +166,7 @@ port = "{emu.link}"
 [heart_rate]
 source = "ant"
 ant_serial_path = "{stick.path}"
+ant_device_number = 4242
 [mqtt]
 enabled = false
 [service]
