@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from controller.core.pseudonym import pseudonym_problem
 from controller.protocol import Event, Setpoint
 
 TOPIC_PREFIX = "clinic/v1"
@@ -81,6 +82,10 @@ def meta_payload(site: str, device: str, software_version: str, plan_name: str) 
 
 def session_payload(session_id: str, pseudonym: str, sp: Setpoint,
                     summary: dict[str, Any] | None = None) -> bytes:
+    """The retained session document; a pseudonym that looks like a person is refused
+    (ValueError) before anything is published, because retained messages stay."""
+    if pseudonym and (why := pseudonym_problem(pseudonym)) is not None:
+        raise ValueError(f"pseudonym: {why}")
     doc: dict[str, Any] = {
         "schema": "fourbyfour.session/1", "session_id": session_id, "pseudonym": pseudonym,
         "phase": sp.phase, "interval": sp.interval, "state": sp.state,
@@ -149,4 +154,7 @@ def parse(t: str, payload: bytes) -> tuple[str, str, str, dict[str, Any]]:
     missing = _REQUIRED[kind] - set(doc)
     if missing:
         raise PayloadError(f"{t}: missing {', '.join(sorted(missing))}")
+    if kind == "session" and doc["pseudonym"] and \
+            (why := pseudonym_problem(doc["pseudonym"])) is not None:
+        raise PayloadError(f"{t}: pseudonym refused: {why}")
     return site, device, kind, doc

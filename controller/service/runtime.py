@@ -52,7 +52,7 @@ class Snapshot:
 
 
 class Runtime:
-    def __init__(self, profile: PatientProfile, plan: Plan | None, *,
+    def __init__(self, profile: PatientProfile | None, plan: Plan | None, *,
                  hr_source: HeartRateSource, treadmill: Treadmill,
                  publisher: MqttPublisher | None = None,
                  clock: Callable[[], float] = time.monotonic, tick_s: float = 1.0,
@@ -60,7 +60,13 @@ class Runtime:
                  safety_watchers: list[Callable[[], Awaitable[None]]] | None = None,
                  store: Store | None = None) -> None:
         self.profile = profile
-        self.session = Session(profile, plan)
+        """None until staff choose the patient: a session never inherits the previous
+        patient's profile."""
+        self.session: Session | None = Session(profile, plan) if profile is not None else None
+        self.default_plan = plan
+        self.hrmax_proposal: dict | None = None
+        """After a 6-minute test and the patient's Borg rating: the estimate for staff."""
+        self.rpe: int | None = None
         self.hr_source = hr_source
         self.treadmill = treadmill
         self.publisher = publisher
@@ -93,19 +99,99 @@ class Runtime:
         self.session = Session(profile, plan)
         self.profile = profile
 
+    def _s(self) -> Session:
+        from controller.protocol import SessionError
+
+        if self.session is None:
+            raise SessionError("no patient chosen for this session: enter the patient first")
+        return self.session
+
+    @property
+    def register(self):  # type: ignore[no-untyped-def]
+        from controller.records.register import Register
+
+        return Register(self.store) if self.store is not None else None
+
     def start(self) -> None:
         """Staff pressed Start: arm the motor board, start the belt slowly, begin the plan."""
+        self._s()
         self._start.set()
 
     def pause(self) -> None:
-        self.session.pause()
+        self._s().pause()
+
+    def adjust(self, speed_delta_kmh: float = 0.0, incline_delta_pct: float = 0.0) -> None:
+        """Staff change the 6-minute test's load (the session bounds and rate-limits it)."""
+        self._s().adjust(speed_delta_kmh, incline_delta_pct)
+
+    def test_rpe(self, rpe: object) -> dict:
+        """The patient's Borg rating at the end of a 6-minute test: the HRmax proposal, with
+        its uncertainty and method, for staff to accept, edit or reject."""
+        from controller.core.hrmax import estimate_from_six_minute_test
+        from controller.protocol import Event, SessionError
+
+        s = self._s()
+        if s.plan is None or not any(p.kind == "test" for p in s.plan.phases):
+            raise SessionError("a Borg rating for an HRmax is asked after a 6-minute test only")
+        if s.phase in ("warmup", "test"):
+            raise SessionError("the test is still running: ask the Borg rating at its end")
+        if isinstance(rpe, bool) or not isinstance(rpe, int) or not 6 <= rpe <= 20:
+            raise SessionError(f"the Borg rating is a whole number 6–20, got {rpe!r}")
+        if self.store is None:
+            raise SessionError("this service records no sessions (no store configured)")
+        trace = [r["hr_bpm"] for r in self.store.samples(self.session_id)
+                 if r["phase"] == "test"]
+        try:
+            est = estimate_from_six_minute_test(trace, rpe=rpe)
+        except ValueError as e:
+            raise SessionError(f"no HRmax from this test: {e}") from None
+        self.rpe = rpe
+        self.store.note(self.session_id, Event(self.clock(), "borg",
+                                               f"Borg rating at the end of the test: {rpe}"))
+        self.hrmax_proposal = {"hr_max_bpm": est.hr_max_bpm, "source": str(est.source),
+                               "uncertainty_bpm": est.uncertainty_bpm, "method": est.method,
+                               "explanation": est.explanation, "rpe": rpe,
+                               "current_hr_max_bpm": self._s().profile.hr_max}
+        return self.hrmax_proposal
+
+    def decide_hrmax(self, decision: str, hr_max_bpm: object = None) -> dict | None:
+        """Staff accept, edit or reject the proposal; accepted or edited, the register keeps
+        it with source ``six_minute_test`` and today's date for the next 4x4."""
+        from controller.protocol import Event, SessionError
+
+        prop = self.hrmax_proposal
+        if prop is None:
+            raise SessionError("no HRmax proposal to decide on: ask the Borg rating first")
+        reg = self.register
+        assert reg is not None and self.profile is not None
+        value = prop["hr_max_bpm"]
+        if decision == "edited":
+            if isinstance(hr_max_bpm, bool) or not isinstance(hr_max_bpm, int | float) or \
+                    not 100 <= hr_max_bpm <= 230:
+                raise SessionError(f"an edited HRmax must be 100–230 bpm, got {hr_max_bpm!r}")
+            value = float(hr_max_bpm)
+        elif decision not in ("accepted", "rejected"):
+            raise SessionError("decide accepted, edited or rejected")
+        if reg.get(self.profile.pseudonym) is None:
+            reg.remember(self.profile)
+        rec = reg.decide_hrmax(self.profile.pseudonym, decision,
+                               None if decision == "rejected" else value, prop["source"],
+                               dict(prop), self.session_id)
+        self.store.note(self.session_id, Event(  # type: ignore[union-attr]
+            self.clock(), "hrmax_decision",
+            f"HRmax proposal {prop['hr_max_bpm']:.0f} bpm {decision} by staff"
+            + ("" if decision != "edited" else f" as {value:.0f} bpm")))
+        self.hrmax_proposal = dict(prop, decision=decision)
+        return None if rec is None else {"hr_max_bpm": rec.hr_max_bpm,
+                                         "hr_max_source": rec.hr_max_source,
+                                         "hr_max_date": rec.hr_max_date}
 
     async def resume(self) -> None:
         """Continue after a pause; re-arms the motor board if it stopped (a person decided)."""
         from controller.protocol import RunState, SessionError
 
-        if self.session.run_state is not RunState.PAUSED:
-            raise SessionError(f"cannot resume: the session is {self.session.run_state}")
+        if self._s().run_state is not RunState.PAUSED:
+            raise SessionError(f"cannot resume: the session is {self._s().run_state}")
         st = self.treadmill.status
         if st is None or not self.treadmill.connected:
             raise SessionError("cannot resume: the treadmill link is down")
@@ -115,19 +201,19 @@ class Runtime:
                                "the reset on the treadmill")
         if st.state in ("idle", "armed"):
             await self._arm_and_start(0.5)
-        self.session.resume()
+        self._s().resume()
 
     def skip(self) -> None:
-        self.session.skip()
+        self._s().skip()
 
     def extend(self, seconds: float = 60.0) -> None:
-        self.session.extend(seconds)
+        self._s().extend(seconds)
 
     def stop(self, reason: str = "stopped by staff") -> None:
-        self.session.stop(reason)
+        self._s().stop(reason)
 
     def acknowledge(self, alarm: str) -> None:
-        self.session.acknowledge(alarm)
+        self._s().acknowledge(alarm)
 
     async def wait_started(self) -> None:
         await self._start.wait()
@@ -146,7 +232,7 @@ class Runtime:
         if self.publisher is not None:
             self.publisher.set_retained("meta", tm.meta_payload(
                 self.publisher.s.site, self.publisher.s.device, VERSION,
-                self.session.plan.name if self.session.plan else "4x4"))
+                self.session.plan.name if self.session and self.session.plan else ""))
         try:
             async with asyncio.TaskGroup() as tg:
                 helpers = [tg.create_task(self._hr_input(), name="hr-input"),
@@ -189,10 +275,17 @@ class Runtime:
 
     async def _tick(self) -> None:
         await self._start.wait()
+        session, profile = self._s(), self.profile
+        assert profile is not None
         await self._arm_and_start(0.0)
         if self.store is not None:
-            plan = self.session.plan.to_dict() if self.session.plan else {}
-            self.store.begin_session(self.session_id, self.profile, plan)
+            plan = session.plan.to_dict() if session.plan else {}
+            self.store.begin_session(self.session_id, profile, plan)
+            if profile.pseudonym:
+                try:
+                    self.register.remember(profile)  # type: ignore[union-attr]
+                except ValueError as e:  # the record goes on; staff see it in the log
+                    _log.warning("register: %s", e)
         while True:
             now = self.clock()
             hr = self._hr[0] if self._hr and now - self._hr[1] <= HR_FRESH_S else None
@@ -200,7 +293,7 @@ class Runtime:
             link_up = self.treadmill.connected and st is not None
             speed = st.speed_kmh if link_up and st else 0.0
             incline = st.incline_pct if link_up and st else 0.0
-            sp = self.session.step(now, hr, speed, incline)
+            sp = session.step(now, hr, speed, incline)
             await self._drive(sp, st)
             if self.store is not None:
                 self.store.record(self.session_id, sp, speed, incline)
@@ -236,6 +329,7 @@ class Runtime:
             return
         samples = self.store.samples(self.session_id)
         events = self.store.events(self.session_id)
+        assert self.profile is not None and self.session is not None
         self.summary = summarise(samples, self.profile.hr_max, events)
         status = "finished" if self.session.ended_by == "plan" else "stopped"
         self.store.end_session(self.session_id, status, self.summary)
@@ -252,4 +346,5 @@ class Runtime:
                                                  speed, incline))
         if sp.events or self._telemetry_seq % 10 == 1:
             pub.set_retained("session", tm.session_payload(
-                self.session_id, self.profile.pseudonym, sp, self.summary))
+                self.session_id, self.profile.pseudonym if self.profile else "", sp,
+                self.summary))

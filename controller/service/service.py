@@ -56,6 +56,12 @@ def _health_pings(rt_of, tm: Treadmill, notifier: Notifier):  # type: ignore[no-
     return ping
 
 
+def next_runtime(cfg: Config, **parts) -> Runtime:  # type: ignore[no-untyped-def]
+    """The runtime for the next patient: no profile until staff choose the patient (from the
+    register), so a session never starts on the previous patient's HRmax and caps."""
+    return Runtime(None, cfg.plan, **parts)
+
+
 async def run_service(cfg: Config) -> None:
     Path(cfg.control_socket).parent.mkdir(parents=True, exist_ok=True)
     tm = Treadmill(cfg.treadmill.port, max_speed_kmh=cfg.treadmill.max_speed_kmh,
@@ -85,7 +91,7 @@ async def run_service(cfg: Config) -> None:
                 await r.wait_started()  # before Start nothing moves: nothing to stop
                 why = await gpio_inputs.wait_tripped()
                 with contextlib.suppress(SessionError):
-                    r.session.stop(why)
+                    r.stop(why)
                 raise RuntimeError(why)
             r.safety_watchers.append(estop_or_key)
         if cues is not None:
@@ -114,8 +120,8 @@ async def run_service(cfg: Config) -> None:
             except Exception as e:  # the safe stop already ran; log it, then the next one
                 _log.error("session %s ended abnormally: %s", rt.session_id, e)
             await asyncio.sleep(1.0)
-            rt = wire(Runtime(rt.profile, rt.session.plan, hr_source=heart_rate_source(cfg),
-                              treadmill=tm, publisher=pub, store=store))
+            rt = wire(next_runtime(cfg, hr_source=heart_rate_source(cfg), treadmill=tm,
+                                   publisher=pub, store=store))
             server.rt = rt
     finally:
         server_task.cancel()
