@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from controller.core.pseudonym import check_pseudonym
@@ -44,7 +44,6 @@ class PatientRecord:
     """The patient's remembered chest strap (e.g. ``{"ant_device_number": 4711}``)."""
     created_unix_s: float = 0.0
     updated_unix_s: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def profile(self) -> PatientProfile:
         """The session profile; ProfileError names a field out of range."""
