@@ -6,6 +6,8 @@ Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille)
 
     n patient & plan (before start)   s start   p pause   r resume   k skip phase
     e extend 1 min   x stop   a acknowledge alarm   h history   w write the report
+    + / - speed ±0.5 km/h and ] / [ incline ±2 % (the 6-minute test only)
+    b Borg rating at the end of the 6-minute test (asked on its own when the test ends)
     q quit the console (the session goes on)
 
 Stop and skip ask for confirmation: a slip of the finger must not end an interval.
@@ -27,7 +29,14 @@ from textual.widgets import (
     Static,
 )
 
-from controller.app.screens import Confirm, HistoryScreen, PatientScreen
+from controller.app.screens import (
+    Confirm,
+    HistoryScreen,
+    HrMaxProposalScreen,
+    PatientScreen,
+    TestBorgScreen,
+)
+from controller.core.i18n import _
 from controller.service.control_socket import ControlClient
 
 
@@ -78,6 +87,11 @@ class StaffConsole(App[None]):
         Binding("e", "extend", "+1 min"), Binding("x", "stop", "Stop"),
         Binding("a", "ack", "Ack alarm"), Binding("h", "history", "History"),
         Binding("w", "export", "Write report"), Binding("q", "quit", "Quit console"),
+        Binding("plus,equals_sign", "adjust(0.5, 0)", "Speed +", show=False),
+        Binding("minus", "adjust(-0.5, 0)", "Speed -", show=False),
+        Binding("right_square_bracket", "adjust(0, 2)", "Incline +", show=False),
+        Binding("left_square_bracket", "adjust(0, -2)", "Incline -", show=False),
+        Binding("b", "borg", "Borg", show=False),
     ]
 
     def __init__(self, socket_path: str) -> None:
@@ -86,6 +100,7 @@ class StaffConsole(App[None]):
         self.client: ControlClient | None = None
         self.state: dict[str, Any] = {}
         self.message = ""
+        self._borg_asked_for = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -139,15 +154,21 @@ class StaffConsole(App[None]):
         if d.get("interval"):
             phase = f"{phase} {d['interval']}/4" if phase == "interval" else \
                 f"{phase} after interval {d['interval']}"
+        if d.get("hr_max") is None:
+            who = _("no patient chosen (n)")
+        else:
+            who = (f"{d.get('pseudonym', '')} (HRmax {d.get('hr_max', 0):.0f}, "
+                   f"{d.get('hr_max_source', '')})")
         self.query_one("#phase", Static).update(
-            f"[b]{phase.upper()}[/b] · {d.get('state', '')} · {d.get('pseudonym', '')} "
-            f"(HRmax {d.get('hr_max', 0):.0f}, {d.get('hr_max_source', '')})")
+            f"[b]{phase.upper()}[/b] · {d.get('state', '')} · {who}")
         self.query_one("#countdown", Static).update(
             f"phase ends in [b]{_mmss(d.get('phase_remaining_s'))}[/b]"
             + ("" if d.get("started") else " · press [b]s[/b] to start"))
-        self.query_one("#belt", Static).update(
-            f"speed {_num(d.get('speed_set_kmh'))} set / {_num(d.get('speed_kmh'))} km/h · "
-            f"incline {_num(d.get('incline_set_pct'))} set / {_num(d.get('incline_pct'))} %")
+        belt = (f"speed {_num(d.get('speed_set_kmh'))} set / {_num(d.get('speed_kmh'))} km/h · "
+                f"incline {_num(d.get('incline_set_pct'))} set / {_num(d.get('incline_pct'))} %")
+        if d.get("phase") == "test":
+            belt += "\n" + _("6-minute test: +/- speed, ]/[ incline")
+        self.query_one("#belt", Static).update(belt)
         hist = [h for h in d.get("hr_history", []) if h is not None]
         chart = self.query_one("#chart", Static)
         chart.update(hr_chart(hist, lo, hi, max(10, chart.size.width - 8)))
@@ -169,6 +190,61 @@ class StaffConsole(App[None]):
         else:
             self.query_one("#events", Static).update("\n".join(d.get("events", [])[-3:]))
         self.query_one("#message", Static).update(self.message)
+        self._maybe_ask_borg()
+
+    # -- the 6-minute test ------------------------------------------------------------------
+
+    def _test_ended(self) -> bool:
+        d = self.state
+        return d.get("plan") == "6-minute test" and d.get("started", False) and \
+            d.get("phase") in ("cooldown", "done") and not d.get("hrmax_proposal")
+
+    def _maybe_ask_borg(self) -> None:
+        """When the test phase ends, ask the Borg rating once (b asks again)."""
+        sid = self.state.get("session_id", "")
+        if self._test_ended() and self._borg_asked_for != sid and \
+                not isinstance(self.screen, TestBorgScreen):
+            self._borg_asked_for = sid
+            self.action_borg()
+
+    async def action_adjust(self, speed_delta_kmh: float, incline_delta_pct: float) -> None:
+        await self._send("adjust", speed_delta_kmh=speed_delta_kmh,
+                         incline_delta_pct=incline_delta_pct)
+
+    def action_borg(self) -> None:
+        if not self._test_ended():
+            return
+
+        async def rated(rpe: int | None) -> None:
+            if rpe is None or self.client is None:
+                return
+            reply = await self.client.command("rpe", rpe=rpe)
+            if not reply.get("ok"):
+                self.message = _("[b red]Borg rating refused[/]: {error}").format(
+                    error=reply.get("error"))
+                self.query_one("#message", Static).update(self.message)
+                return
+            self.push_screen(HrMaxProposalScreen(reply["proposal"], dict(self.state)),
+                             decided)
+
+        async def decided(choice: dict[str, Any] | None) -> None:
+            if choice is None or self.client is None:
+                return
+            reply = await self.client.command("hrmax", **choice)
+            if reply.get("ok") and reply.get("profile"):
+                self.message = _("HRmax {hr_max} bpm stored ({source}, {date}); the next 4x4 "
+                                 "starts from it.").format(
+                    hr_max=f"{reply['profile']['hr_max_bpm']:.0f}",
+                    source=reply["profile"]["hr_max_source"],
+                    date=reply["profile"]["hr_max_date"])
+            elif reply.get("ok"):
+                self.message = _("HRmax proposal rejected; the HRmax in use is kept.")
+            else:
+                self.message = _("[b red]HRmax decision refused[/]: {error}").format(
+                    error=reply.get("error"))
+            self.query_one("#message", Static).update(self.message)
+
+        self.push_screen(TestBorgScreen(), rated)
 
     async def _send(self, cmd: str, **kw: Any) -> None:
         if self.client is None:

@@ -95,8 +95,9 @@ def run_six_minute_test(patient: VirtualPatient, profile: PatientProfile, *,
                         store: Store | None = None, start_unix_s: float | None = None,
                         accept: bool = True) -> TestResult:
     """The test as the clinic runs it: every 30 s of the first four minutes staff ask how
-    it feels and raise the load (speed to a brisk walk first, then incline) while the patient says it is
-    lighter than "somewhat hard" (Borg 13), or lower it above "hard" (Borg 16); at the end
+    it feels and raise the load (speed to a brisk walk first, then incline) while the
+    patient says it is lighter than "somewhat hard" (Borg 13), or lower it above "hard"
+    (Borg 16); at the end
     the patient's Borg rating gives the HRmax proposal, which staff accept into the
     register (``accept``)."""
     speed_kmh = min(speed_kmh, profile.speed_cap_kmh)

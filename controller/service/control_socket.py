@@ -96,6 +96,8 @@ def setup_from(msg: dict[str, Any], register: Register | None = None
 
     def get(key: str) -> Any:
         v = p.get(key)
+        if key == "hr_max_source" and p.get("hr_max") is None:
+            return base.get(key)  # the register's HRmax comes with its own source
         return base.get(key) if v is None else v
 
     if get("hr_max") is None:

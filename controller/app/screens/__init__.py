@@ -3,5 +3,7 @@
 from controller.app.screens.confirm import Confirm
 from controller.app.screens.history import HistoryScreen
 from controller.app.screens.patient import PatientScreen
+from controller.app.screens.six_minute import HrMaxProposalScreen, TestBorgScreen
 
-__all__ = ["Confirm", "HistoryScreen", "PatientScreen"]
+__all__ = ["Confirm", "HistoryScreen", "HrMaxProposalScreen", "PatientScreen",
+           "TestBorgScreen"]

@@ -31,17 +31,19 @@ class PatientScreen(ModalScreen[dict[str, Any] | None]):
             yield Label("pseudonym")
             yield Input(str(c.get("pseudonym", "")), id="pseudonym", compact=True)
             yield Label("HRmax bpm")
-            yield Input(f"{c.get('hr_max', 180):.0f}", id="hr_max", type="integer", compact=True)
+            yield Input("" if c.get("hr_max") is None else f"{c['hr_max']:.0f}", id="hr_max",
+                        type="integer", compact=True)
             yield Label("HRmax from")
-            yield Select(SOURCES, value=c.get("hr_max_source", "measured"), id="source",
+            yield Select(SOURCES, value=c.get("hr_max_source") or "measured", id="source",
                          allow_blank=False, compact=True)
             yield Label("HRrest bpm (optional)")
             yield Input("", id="hr_rest", type="integer", compact=True)
             yield Label("max speed km/h")
-            yield Input(f"{c.get('max_speed_kmh', 6.0):g}", id="max_speed", type="number",
-                        compact=True)
+            yield Input("" if c.get("max_speed_kmh") is None else f"{c['max_speed_kmh']:g}",
+                        id="max_speed", type="number", compact=True)
             yield Label("max incline %")
-            yield Input(f"{c.get('max_incline_pct', 15):g}", id="max_incline", type="number",
+            yield Input("" if c.get("max_incline_pct") is None else
+                        f"{c['max_incline_pct']:g}", id="max_incline", type="number",
                         compact=True)
             yield Label("walk only")
             yield Checkbox("", bool(c.get("walk_only")), id="walk_only", compact=True)
