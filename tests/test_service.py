@@ -81,3 +81,47 @@ max_speed_kmh = 6
             stick.close()
             if sock.exists():
                 os.unlink(sock)
+
+
+def test_the_next_session_starts_from_the_chosen_patients_profile(tmp_path):
+    """After a session the service makes the next runtime with no patient: Start is refused
+    until staff choose one, and a known pseudonym brings its own profile from the register,
+    never the previous patient's."""
+    import json
+
+    from controller.protocol import PatientProfile
+    from controller.records.register import PatientRecord, Register
+    from controller.records.store import Store
+    from controller.service.config import load
+    from controller.service.control_socket import ControlServer
+    from controller.service.service import next_runtime
+
+    store = Store(tmp_path / "s.db")
+    Register(store).save(PatientRecord("P-17", 172, "six_minute_test", "2026-11-20",
+                                       max_speed_kmh=5.0, walk_only=True))
+    cfg = load(None)
+    previous = PatientProfile(hr_max=195, max_speed_kmh=12.0, pseudonym="P-99")
+    rt = next_runtime(cfg, hr_source=None, treadmill=None, store=store)
+    assert rt.profile is None and rt.session is None
+    server = ControlServer(rt, str(tmp_path / "c.sock"))
+
+    async def main():
+        async def cmd(**kw):
+            return await server._command(json.dumps(kw).encode())
+        r = await cmd(cmd="start")
+        assert not r["ok"] and "no patient chosen" in r["error"]
+        r = await cmd(cmd="setup", profile={"pseudonym": "P-17", "hr_max_source": "measured"})
+        assert r["ok"], r
+        assert (rt.profile.hr_max, rt.profile.hr_max_source) == (172, "six_minute_test")
+        assert rt.profile.walk_only and rt.profile.max_speed_kmh == 5.0
+        assert rt.profile != previous
+        r = await cmd(cmd="setup", profile={"pseudonym": "P-5"})
+        assert not r["ok"] and "not in the register" in r["error"]
+        r = await cmd(cmd="setup", profile={"pseudonym": "KariNordmann"})
+        assert not r["ok"] and "name" in r["error"]
+        r = await cmd(cmd="adjust", speed_delta_kmh=0.5)
+        assert not r["ok"] and "only during the 6-minute test" in r["error"]
+        r = await cmd(cmd="rpe", rpe=15)
+        assert not r["ok"] and "after a 6-minute test only" in r["error"]
+
+    asyncio.run(main())

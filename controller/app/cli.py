@@ -341,6 +341,41 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
         if line.split()[0] == args.pseudonym)
 
 
+def outcome_command(args: argparse.Namespace) -> int:
+    """The clinic's documented effect over a period, from one or more stores of a site."""
+    import datetime as dt
+
+    from controller.records import outcome
+    from controller.records.store import Store, StoreError
+
+    try:
+        start, end = dt.date.fromisoformat(args.from_day), dt.date.fromisoformat(args.to_day)
+    except ValueError:
+        print(_("error: --from and --to are dates (YYYY-MM-DD)"), file=sys.stderr)
+        return 2
+    try:
+        for s in args.store:
+            if not Path(s).exists():
+                raise StoreError(f"{s}: no such session store")
+        stores = [Store(s) for s in args.store]
+        result = outcome.outcome(stores, start, end)
+        print("\n".join(outcome.outcome_lines(result)))
+        if args.out:
+            outcome.render_outcome(result, args.out)
+            print(_("wrote {path}").format(path=args.out))
+        if args.csv:
+            outcome.write_outcome_csv(result, args.csv)
+            print(_("wrote {path}").format(path=args.csv))
+        if args.anonymised:
+            n = outcome.anonymised_export(stores, start, end, args.anonymised)
+            print(_("wrote {path} ({n} sessions, random study ids, shifted dates)").format(
+                path=args.anonymised, n=n))
+    except (StoreError, ValueError) as e:
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
+        return 2
+    return 0
+
+
 def records(args: argparse.Namespace) -> int:
     """export / report / import / progression on a session store."""
     from controller.records import report
@@ -566,6 +601,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     pt.add_argument("--max-speed", type=float, default=None)
     pt.add_argument("--max-incline", type=float, default=None)
     pt.add_argument("--walk-only", default=None, action=argparse.BooleanOptionalAction)
+    oc = sub.add_parser("outcome", help="the clinic's documented effect over a period")
+    oc.add_argument("--store", required=True, action="append",
+                    help="a session store (repeat for every treadmill of the site)")
+    oc.add_argument("--from", dest="from_day", required=True, help="YYYY-MM-DD")
+    oc.add_argument("--to", dest="to_day", required=True, help="YYYY-MM-DD")
+    oc.add_argument("--out", default=None, help="the report (PDF or PNG)")
+    oc.add_argument("--csv", default=None, help="one row per patient")
+    oc.add_argument("--anonymised", default=None,
+                    help="an anonymised CSV for quality registers and research")
     r = sub.add_parser("run", help="the control service on real hardware (from the config)")
     r.add_argument("--config", required=True, help="the TOML config")
     m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
@@ -579,6 +623,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return monitor(args)
     if args.command == "run":
         return run(args)
+    if args.command == "outcome":
+        return outcome_command(args)
     if args.command in ("export", "report", "import", "progression", "patients", "sessions",
                         "patient"):
         return records(args)
