@@ -58,11 +58,11 @@ def test_a_good_file_imports_and_a_person_or_an_hrmax_of_5000_does_not(tmp_path,
     assert sid == "S1" and len(store.samples("S1")) > 2000
     doc = json.loads(export_text)
     doc["session"]["hr_max_bpm"] = 5000
-    with pytest.raises(ImportRefused, match="session.hr_max_bpm: must be 100–230"):
+    with pytest.raises(ImportRefused, match=r"session\.hr_max_bpm: must be 100–230"):
         _import(tmp_path, json.dumps(doc), "y.db")
     doc = json.loads(export_text)
     doc["session"]["pseudonym"] = "KariNordmann_120348"
-    with pytest.raises(ImportRefused, match="session.pseudonym"):
+    with pytest.raises(ImportRefused, match=r"session\.pseudonym"):
         _import(tmp_path, json.dumps(doc), "z.db")
 
 

@@ -271,7 +271,7 @@ def test_staff_adjust_the_six_minute_test_load_within_caps_and_rate():
     s.adjust(speed_delta_kmh=0.5, incline_delta_pct=2.0)
     with pytest.raises(SessionError, match="one load change per"):
         s.adjust(speed_delta_kmh=0.5)
-    with pytest.raises(SessionError, match="at most ±0.5 km/h"):
+    with pytest.raises(SessionError, match=r"at most ±0\.5 km/h"):
         s.adjust(speed_delta_kmh=1.0)
     sps = drive(s, steady(130), 60, t0=160, belt=belt)
     assert sps[-1].speed_kmh == pytest.approx(5.0) and sps[-1].incline_pct == pytest.approx(2.0)

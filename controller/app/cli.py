@@ -411,6 +411,20 @@ def records(args: argparse.Namespace) -> int:
             print(sessions_text(store, args.pseudonym))
         elif args.command == "patient":
             print(patient_command(store, args))
+        elif args.command == "fhir":
+            from controller.records import fhir
+
+            if args.session:
+                bundle = fhir.session_bundle(store, args.session)
+            elif args.hrmax:
+                from controller.records.register import Register
+
+                rec = Register(store).require(args.hrmax)
+                bundle = fhir.hrmax_bundle(rec.pseudonym, rec.hr_max_bpm, rec.hr_max_source,
+                                           rec.hr_max_date or "")
+            else:
+                raise ValueError(_("give --session ID or --hrmax PSEUDONYM"))
+            fhir.write_bundle(bundle, args.out)
         store.close()
     except (StoreError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -601,6 +615,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     pt.add_argument("--max-speed", type=float, default=None)
     pt.add_argument("--max-incline", type=float, default=None)
     pt.add_argument("--walk-only", default=None, action=argparse.BooleanOptionalAction)
+    fh = sub.add_parser("fhir", help="a session or an HRmax result as a FHIR R4 Bundle")
+    fh.add_argument("--store", required=True)
+    fh.add_argument("--session", default=None)
+    fh.add_argument("--hrmax", default=None, metavar="PSEUDONYM")
+    fh.add_argument("--out", required=True)
     oc = sub.add_parser("outcome", help="the clinic's documented effect over a period")
     oc.add_argument("--store", required=True, action="append",
                     help="a session store (repeat for every treadmill of the site)")
@@ -626,7 +645,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "outcome":
         return outcome_command(args)
     if args.command in ("export", "report", "import", "progression", "patients", "sessions",
-                        "patient"):
+                        "patient", "fhir"):
         return records(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
