@@ -59,3 +59,14 @@ def test_a_schema_1_file_is_migrated_and_keeps_its_sessions(tmp_path):
     assert rec.id == "S1" and rec.clock_offset_s is None
     assert Register(store).patients() == []
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_a_schema_number_from_another_build_is_refused_clearly(tmp_path):
+    from controller.records.store import MIGRATIONS, StoreError
+
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0] + ";PRAGMA user_version = 2;")
+    db.close()
+    with pytest.raises(StoreError, match="written by another build"):
+        Store(path)

@@ -29,6 +29,8 @@ ant_serial_path = "{stick.path}"
 enabled = false
 [service]
 control_socket = "{sock}"
+[store]
+path = "{tmp_path / 'sessions.db'}"
 [patient]
 pseudonym = "P-5"
 hr_max = 180

@@ -141,6 +141,12 @@ class Store:
         for version in range(have, len(MIGRATIONS)):
             self.db.executescript("BEGIN;" + MIGRATIONS[version]
                                   + f";PRAGMA user_version = {version + 1}; COMMIT;")
+        tables = {r[0] for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = {"sessions", "samples", "events", "patients", "hrmax_decisions"} - tables
+        if missing:  # a schema number written by another build of this software
+            raise StoreError(f"{self.path}: schema {len(MIGRATIONS)} without the table(s) "
+                             f"{', '.join(sorted(missing))}: written by another build")
 
     def _begin(self) -> None:
         if not self.db.in_transaction:

@@ -284,8 +284,8 @@ class Runtime:
             if profile.pseudonym:
                 try:
                     self.register.remember(profile)  # type: ignore[union-attr]
-                except ValueError as e:  # the record goes on; staff see it in the log
-                    _log.warning("register: %s", e)
+                except Exception as e:  # the session and its record go on whatever the
+                    _log.warning("register: %s", e)  # register says; staff see the log
         while True:
             now = self.clock()
             hr = self._hr[0] if self._hr and now - self._hr[1] <= HR_FRESH_S else None
