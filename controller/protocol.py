@@ -372,6 +372,15 @@ class Session:
         return self.plan.phases[self._phase_index]
 
     @property
+    def next_spec(self) -> PhaseSpec | None:
+        """The phase after this one (None in the last one): what a screen announces."""
+        assert self.plan is not None
+        i = self._phase_index + 1
+        if self.run_state is RunState.DONE or i >= len(self.plan.phases):
+            return None
+        return self.plan.phases[i]
+
+    @property
     def phase(self) -> str:
         spec = self.spec
         return "done" if spec is None else str(spec.kind)

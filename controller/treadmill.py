@@ -32,6 +32,9 @@ RESULT_NAMES = {lc.R_SUCCESS: "success", lc.R_NOT_SUPPORTED: "not supported",
                 lc.R_NOT_PERMITTED: "control not permitted"}
 
 
+HOMING_TIMEOUT_S = 50.0  # the board's own homing timeout is 45 s
+
+
 class TreadmillError(Exception):
     """The link could not do what was asked."""
 
@@ -112,6 +115,7 @@ class Treadmill:
         self._last_rx_s = 0.0
         self._closing = False
         self._status_changed = asyncio.Event()
+        self._armed_s = -math.inf
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -296,13 +300,24 @@ class Treadmill:
     async def arm(self) -> None:
         """Energise the motor relay (and home the incline the first time)."""
         await self._command("arm", lc.T_ARM)
+        self._armed_s = self._clock()
 
     async def disarm(self) -> None:
         await self._command("disarm", lc.T_DISARM)
 
     async def start(self, speed_kmh: float, incline_pct: float = 0.0) -> None:
-        """Start the belt; the firmware allows at most 3 km/h to start."""
-        await self._command("start", lc.T_START, self._check(speed_kmh, incline_pct))
+        """Start the belt; the firmware allows at most 3 km/h to start. After ARM the board
+        homes the incline first (~3.5 s from a low incline, up to 45 s from the top) and
+        refuses START until it is done, so this waits for the homed flag."""
+        payload = self._check(speed_kmh, incline_pct)
+        st = self.status
+        just_armed = self._clock() - self._armed_s < 1.0  # the status may predate the ARM
+        if st is not None and not st.incline_homed and \
+                (st.state == "armed" or (st.state == "idle" and just_armed)):
+            with contextlib.suppress(TimeoutError):
+                await self.wait_status(lambda s: s.incline_homed or
+                                       s.state not in ("idle", "armed"), HOMING_TIMEOUT_S)
+        await self._command("start", lc.T_START, payload)
 
     async def set(self, speed_kmh: float, incline_pct: float) -> None:
         """Absolute set-point; the firmware ramps to it within its limits."""

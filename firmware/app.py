@@ -23,7 +23,6 @@ class Firmware:
         self.decoder = lc.Decoder()
         self._next_tick = now_ms
         self._next_status = now_ms
-        self._send(self.sup.hello_frame())
 
     def _send(self, frame):
         try:
@@ -36,6 +35,10 @@ class Firmware:
         if data:
             for frame in self.decoder.feed(data):
                 for reply in self.sup.on_frame(frame, now_ms):
+                    self._send(reply)
+            while self.decoder.too_long:
+                ftype, seq = self.decoder.too_long.pop(0)
+                for reply in self.sup.on_too_long(ftype, seq):
                     self._send(reply)
         if now_ms >= self._next_tick:
             self._next_tick = now_ms + TICK_MS

@@ -12,8 +12,10 @@ Wire format (firmware/PROTOCOL.md has the full specification):
 Set-points are absolute and in FTMS units: speed uint16 in 0.01 km/h, incline sint16 in
 0.1 %. ``Decoder.feed(bytes) -> list[Frame]`` never raises on bad input: corrupted,
 truncated or oversized frames are counted and dropped, and resynchronisation happens at the
-next 0x00. Only the standard library subset both interpreters share is used (struct, no
-dataclasses, no typing imports).
+next 0x00. A frame that is intact (CRC good) but whose payload exceeds ``MAX_PAYLOAD`` is
+dropped too; its type and seq are kept in ``Decoder.too_long`` so the receiver can answer it
+with a clear "invalid parameter" rather than silence. Only the standard library subset
+both interpreters share is used (struct, no dataclasses, no typing imports).
 """
 
 import struct
@@ -30,6 +32,7 @@ T_START = 0x03
 T_SET = 0x04
 T_STOP = 0x05
 T_DISARM = 0x06
+T_HELLO_REQUEST = 0x07
 # Device → host
 T_RESULT = 0x81
 T_STATUS = 0x82
@@ -172,6 +175,7 @@ class Decoder:
         self.crc_errors = 0
         self.framing_errors = 0
         self.oversize = 0
+        self.too_long = []  # (type, seq) of intact frames refused for a payload > MAX_PAYLOAD
 
     def feed(self, data):
         frames = []
@@ -207,6 +211,11 @@ class Decoder:
         version, ftype, seq, ack, n = body[0], body[1], body[2], body[3], body[4]
         if version != VERSION or n != len(body) - HEADER_LEN - 2:
             self.framing_errors += 1
+            return None
+        if n > MAX_PAYLOAD:  # COBS and the buffer would let up to 35 bytes through
+            self.oversize += 1
+            if len(self.too_long) < 8:
+                self.too_long.append((ftype, seq))
             return None
         self.frames += 1
         return Frame(ftype, seq, ack, bytes(body[HEADER_LEN:HEADER_LEN + n]))

@@ -8,7 +8,7 @@ The supervisor owns the belt. The host only *asks*; every request is checked her
 the host does. Run states (``linkcodec.S_*``)::
 
     FAULT ──local reset, belt stopped, host clear, key in, e-stop healthy──▶ IDLE
-    IDLE ──ARM──▶ ARMED (relay on; incline homed if it was not)
+    IDLE ──ARM──▶ ARMED (relay on; the incline is homed first: START waits for it)
     ARMED ──START speed ≤ start cap──▶ RUNNING ──SET──▶ RUNNING
     ARMED/RUNNING ──STOP──▶ STOPPING ──belt at 0──▶ IDLE (relay off)
     any ──fault──▶ FAULT (latched)
@@ -16,7 +16,8 @@ the host does. Run states (``linkcodec.S_*``)::
 Nothing else changes the state, so nothing restarts the belt: after a stop or a fault the host
 must ARM and START again, and after a fault a person must first press the local reset.
 
-Checks run on every control tick (``tick``), in this order: e-stop, safety key, host silence
+Checks run on every control tick (``tick``), in this order: e-stop, safety key (both open
+the relay at once in every state, a host-silence ramp included), host silence
 (500 ms → controlled ramp to 0 and a latched fault), belt faster than commanded for 300 ms
 (relay opened), commanded but no tach pulses for 2 s, incline driven but no pulses for 2 s.
 ``tick_ok`` is True only after a tick ran every check: the hardware watchdog is fed on that
@@ -25,6 +26,8 @@ limits apply whatever the host asks.
 """
 
 import linkcodec as lc
+
+FIRMWARE_VERSION = (1, 1)  # major, minor: sent in HELLO
 
 
 class Config:
@@ -37,11 +40,14 @@ class Config:
         self.accel_centi_kmh_per_s = 50  # 0.5 km/h per s
         self.decel_centi_kmh_per_s = 100  # 1.0 km/h per s (controlled stop)
         self.host_timeout_ms = 500
+        self.retransmit_window_ms = 1000  # a repeat of the last command within this is a copy
         self.overspeed_margin_centi_kmh = 100
         self.overspeed_ms = 300
         self.no_tach_ms = 2000
         self.incline_timeout_ms = 2000
         self.homing_quiet_ms = 1200
+        self.homing_timeout_ms = 45000  # full travel (54 pulses at 1.8/s) is 30 s
+        self.incline_dwell_ms = 800  # motor off and no pulse this long before reversing
         self.incline_pulses_per_pct = 3.6  # 54 pulses over 15 %
         self.belt_m_per_pulse = 0.25
         self.max_duty_pct = 85.0
@@ -80,6 +86,11 @@ SAFE = Outputs()
 HARD_FAULTS = (lc.F_ESTOP, lc.F_KEY, lc.F_OVERSPEED, lc.F_NO_TACH)
 """Faults that open the motor relay at once; the others ramp the belt down first."""
 
+FAULT_RANK = (lc.F_NONE, lc.F_BOOT, lc.F_WATCHDOG, lc.F_HOST_SILENT, lc.F_INCLINE,
+              lc.F_NO_TACH, lc.F_OVERSPEED, lc.F_KEY, lc.F_ESTOP)
+"""Weakest to strongest. A latched fault is replaced by a stronger one (an e-stop during a
+host-silence ramp opens the relay and is what the board reports), never by a weaker one."""
+
 
 def duty_for(cal, centi_kmh):
     """PWM duty % for a speed, by linear interpolation in the calibration table."""
@@ -98,6 +109,7 @@ class Supervisor:
         self.cfg = config or Config()
         self.state = lc.S_FAULT
         self.fault = boot_fault
+        self.boot_fault = boot_fault
         self.target_centi_kmh = 0
         self.ramped_centi_kmh = 0.0
         self.target_incline_deci = 0
@@ -115,11 +127,15 @@ class Supervisor:
         self._over_since = None
         self._moving_since = None
         self._move_dir = -1  # the incline coasts in the direction it last moved
+        self._incline_off_ms = now_ms  # when the incline drive was last switched off
+        self._drive_since_ms = now_ms
+        self._homing_since_ms = now_ms
+        self.incline_resyncs = 0  # end-stop re-synchronisations (a count was one off)
         self._reset_was = False
         self._stopped_since = None
         self._tx_seq = 0
         self._rx_seq = 0
-        self._last_cmd = None  # (type, seq, result) for duplicate detection
+        self._last_cmd = None  # (type, seq, payload, result, at_ms): duplicate detection
         self.inputs = Inputs()
 
     # -- frames from the host ---------------------------------------------------------------
@@ -129,33 +145,59 @@ class Supervisor:
             now_ms - self.last_host_ms < self.cfg.host_timeout_ms
 
     def on_frame(self, frame, now_ms):
-        """Handle one decoded frame; returns the reply frames (a result for commands)."""
+        """Handle one decoded frame; returns the reply frames (a result for commands).
+
+        HELLO goes to a host that just appeared — the first frame after boot or after a
+        silence — and on request: sent at boot it would reach nobody (the Pi opens the port
+        later)."""
+        replies = [] if self.host_clear(now_ms) else [self.hello_frame()]
         self.last_host_ms = now_ms
         self._rx_seq = frame.seq
         if frame.type == lc.T_HEARTBEAT:
-            return []
+            return replies
+        if frame.type == lc.T_HELLO_REQUEST:
+            return replies or [self.hello_frame()]
+        # Heartbeats and commands share the host's 8-bit counter, so a number comes round
+        # again every 256 frames (25.6 s at 10 Hz, sooner in a burst): only the same number
+        # *and* the same bytes within a short window is a retransmission.
         last = self._last_cmd
-        if last is not None and last[0] == frame.type and last[1] == frame.seq:
-            code = last[2]  # a retransmission: answer again, do not act again
+        if last is not None and last[0] == frame.type and last[1] == frame.seq and \
+                last[2] == frame.payload and \
+                now_ms - last[4] <= self.cfg.retransmit_window_ms:
+            code = last[3]  # a retransmission: answer again, do not act again
         else:
             code = self._command(frame)
-            self._last_cmd = (frame.type, frame.seq, code)
-        return [self._frame(lc.T_RESULT, lc.pack_result(frame.type, frame.seq, code))]
+            self._last_cmd = (frame.type, frame.seq, bytes(frame.payload), code, now_ms)
+        replies.append(self._frame(lc.T_RESULT, lc.pack_result(frame.type, frame.seq, code)))
+        return replies
+
+    def on_too_long(self, ftype, seq):
+        """An intact frame the decoder refused for its payload length: a command is answered
+        "invalid parameter" and not acted on. It does not count as host activity."""
+        if ftype in lc.COMMAND_PAYLOAD_LEN and ftype != lc.T_HEARTBEAT:
+            return [self._frame(lc.T_RESULT,
+                                lc.pack_result(ftype, seq, lc.R_INVALID_PARAMETER))]
+        return []
 
     def _command(self, frame):
         t = frame.type
         want = lc.COMMAND_PAYLOAD_LEN.get(t)
         if want is None:
             return lc.R_NOT_SUPPORTED
+        st = self.state
+        if t == lc.T_STOP:  # always acted on and always answered success, whatever it carries
+            if st in (lc.S_ARMED, lc.S_RUNNING, lc.S_STOPPING):
+                self.state = lc.S_STOPPING
+                self.target_centi_kmh = 0
+            return lc.R_SUCCESS
         if len(frame.payload) != want:
             return lc.R_INVALID_PARAMETER
-        st = self.state
         if t == lc.T_ARM:
             if st == lc.S_IDLE:
                 self.state = lc.S_ARMED
                 if not self.homed:
                     self.homing = True
-                    self._pulse_seen_ms = self._last_tick_ms
+                    self._homing_since_ms = self._last_tick_ms
                 return lc.R_SUCCESS
             return lc.R_SUCCESS if st in (lc.S_ARMED, lc.S_RUNNING) else lc.R_NOT_PERMITTED
         if t == lc.T_DISARM:
@@ -163,11 +205,6 @@ class Supervisor:
                 self.state = lc.S_IDLE
                 return lc.R_SUCCESS
             return lc.R_NOT_PERMITTED
-        if t == lc.T_STOP:
-            if st in (lc.S_ARMED, lc.S_RUNNING, lc.S_STOPPING):
-                self.state = lc.S_STOPPING
-                self.target_centi_kmh = 0
-            return lc.R_SUCCESS
         speed, incline = lc.unpack_setpoint(frame.payload)
         if not (0 <= speed <= self.cfg.max_speed_centi_kmh and
                 0 <= incline <= self.cfg.max_incline_deci_pct):
@@ -201,7 +238,8 @@ class Supervisor:
         return lc.Frame(ftype, self._tx_seq, self._rx_seq, payload)
 
     def hello_frame(self):
-        return self._frame(lc.T_HELLO, bytes([1, 0, self.fault]))
+        return self._frame(lc.T_HELLO, bytes([FIRMWARE_VERSION[0], FIRMWARE_VERSION[1],
+                                              self.boot_fault]))
 
     def status_frame(self):
         flags = 0
@@ -226,7 +264,7 @@ class Supervisor:
     # -- the control tick -------------------------------------------------------------------
 
     def _latch(self, fault):
-        if self.state != lc.S_FAULT:
+        if self.state != lc.S_FAULT or FAULT_RANK.index(fault) > FAULT_RANK.index(self.fault):
             self.state = lc.S_FAULT
             self.fault = fault
             self.target_centi_kmh = 0
@@ -240,9 +278,12 @@ class Supervisor:
         self._last_tick_ms = now_ms
         self.inputs = inp
 
-        # Belt speed from the tach period (a pulse older than 1.2 s means standstill).
-        if inp.tach_period_us > 0 and inp.tach_age_ms < 1200:
-            self.measured_centi_kmh = int(cfg.belt_m_per_pulse / (inp.tach_period_us * 1e-6)
+        # Belt speed from the tach period (a pulse older than 1.2 s means standstill). While
+        # the next pulse is late the belt is slower than one pulse per age: a slowing belt
+        # must not keep reading its last period (that would look faster than commanded).
+        if inp.tach_period_us > 0 and 0 <= inp.tach_age_ms < 1200:
+            period_us = max(inp.tach_period_us, inp.tach_age_ms * 1000)
+            self.measured_centi_kmh = int(cfg.belt_m_per_pulse / (period_us * 1e-6)
                                           * 3.6 * 100)
         else:
             self.measured_centi_kmh = 0
@@ -268,7 +309,6 @@ class Supervisor:
                 self._over_since = now_ms
             if now_ms - self._over_since >= cfg.overspeed_ms:
                 self._latch(lc.F_OVERSPEED)
-                self.fault = lc.F_OVERSPEED
         else:
             self._over_since = None
         # 5. Commanded to move but no tach pulses (counted from when motion was commanded).
@@ -279,10 +319,7 @@ class Supervisor:
                 self._latch(lc.F_NO_TACH)
         else:
             self._moving_since = None
-        # 6. Incline driven but not moving.
-        if self.incline_dir and not self.homing and \
-                now_ms - self._pulse_seen_ms >= cfg.incline_timeout_ms:
-            self._latch(lc.F_INCLINE)
+        # 6. Incline driven but not moving, or homing that never ends: in _incline().
 
         # Speed ramp (limits hold whatever was asked).
         target = self.target_centi_kmh if self.state == lc.S_RUNNING else 0
@@ -305,6 +342,7 @@ class Supervisor:
 
         if self.state == lc.S_STOPPING and stopped:
             self.state = lc.S_IDLE
+            self.homed = False  # counts drift: every run starts from a fresh homing
         self._incline(now_ms)
         if self.state == lc.S_FAULT:
             self.incline_dir = 0
@@ -317,6 +355,7 @@ class Supervisor:
                 and inp.estop_healthy and inp.key_present:
             self.state = lc.S_IDLE
             self.fault = lc.F_NONE
+            self.homed = False
 
         if self.state in (lc.S_ARMED, lc.S_RUNNING, lc.S_STOPPING):
             self.relay_on = True
@@ -324,32 +363,70 @@ class Supervisor:
             self.relay_on = True  # ramping down under control after host silence
         else:
             self.relay_on = False
+        if not (inp.estop_healthy and inp.key_present):
+            self.relay_on = False  # whatever the state: the stop chain wins
+            self.incline_dir = 0
         duty = duty_for(cfg.calibration, self.ramped_centi_kmh) if self.relay_on else 0.0
         self.tick_ok = True
         return Outputs(min(duty, cfg.max_duty_pct), self.relay_on, self.incline_dir)
 
+    def _steer(self, want, now_ms):
+        """Drive the incline motor in direction ``want`` (0: off). Pulses are counted in the
+        direction the motor last moved; it coasts on after the drive stops, so a reversal
+        waits until it was off and no pulse came for ``incline_dwell_ms`` — a coasting pulse
+        counted the wrong way would leave the count two short."""
+        if want == self.incline_dir:
+            return
+        if self.incline_dir:
+            self.incline_dir = 0
+            self._incline_off_ms = now_ms
+        if want == 0:
+            return
+        if want != self._move_dir and \
+                now_ms - max(self._incline_off_ms, self._pulse_seen_ms) < \
+                self.cfg.incline_dwell_ms:
+            return  # dwell: let it coast to a stand
+        self.incline_dir = want
+        self._move_dir = want
+        self._drive_since_ms = now_ms
+
     def _incline(self, now_ms):
         cfg = self.cfg
+        if self.state == lc.S_FAULT:
+            self._steer(0, now_ms)
+            return
+        quiet_ms = now_ms - max(self._pulse_seen_ms, self._drive_since_ms)
         if self.homing:
-            if self.incline_dir != -1:
-                self.incline_dir = -1
-                self._move_dir = -1
-                self._pulse_seen_ms = now_ms
-            elif now_ms - self._pulse_seen_ms >= cfg.homing_quiet_ms:
-                self.incline_dir = 0
+            # Down to the bottom end stop until the pulses stop; a sensor that never goes
+            # quiet (chatter, a slipping magnet) must not keep the motor running for ever.
+            if now_ms - self._homing_since_ms >= cfg.homing_timeout_ms:
+                self._latch(lc.F_INCLINE)
+                self._steer(0, now_ms)
+            elif self.incline_dir != -1:
+                self._steer(-1, now_ms)
+            elif quiet_ms >= cfg.homing_quiet_ms:
+                self._steer(0, now_ms)
                 self.incline_pos_pulses = 0
                 self.homed = True
                 self.homing = False
                 self.target_incline_deci = 0
             return
         if self.state not in (lc.S_RUNNING, lc.S_ARMED, lc.S_STOPPING) or not self.homed:
-            self.incline_dir = 0
+            self._steer(0, now_ms)
             return
-        goal = self.target_incline_deci * cfg.incline_pulses_per_pct / 10.0
+        top = int(cfg.max_incline_deci_pct * cfg.incline_pulses_per_pct / 10.0 + 0.5)
+        goal = int(self.target_incline_deci * cfg.incline_pulses_per_pct / 10.0 + 0.5)
+        if self.incline_dir and quiet_ms >= cfg.incline_timeout_ms:
+            end = top if self.incline_dir > 0 else 0
+            if goal == end and abs(self.incline_pos_pulses - end) <= 1:
+                # Against the end stop it was driven to, one pulse from it: that is the end
+                # (a pulse point lies half a pulse inside each stop). Re-synchronise there.
+                self.incline_pos_pulses = end
+                self.incline_resyncs += 1
+                self._steer(0, now_ms)
+                return
+            self._latch(lc.F_INCLINE)  # driven but not moving: jammed or sensor lost
+            self._steer(0, now_ms)
+            return
         err = goal - self.incline_pos_pulses
-        new_dir = 1 if err >= 0.5 else (-1 if err <= -0.5 else 0)
-        if new_dir != self.incline_dir:
-            self._pulse_seen_ms = now_ms
-        self.incline_dir = new_dir
-        if new_dir:
-            self._move_dir = new_dir
+        self._steer(1 if err > 0 else (-1 if err < 0 else 0), now_ms)

@@ -85,3 +85,18 @@ def test_the_shipped_example_config_is_valid(tmp_path):
     cfg = load(example)
     assert cfg.heart_rate.source == "ant" and cfg.gpio is not None
     assert cfg.gpio.led_pins == (5, 6, 13) and cfg.command_secret is None
+
+
+def test_language_and_belt_view(tmp_path):
+    d = load(None)
+    assert d.language == "nb" and d.belt_view.enabled and d.belt_view.port == 8080
+    f = tmp_path / "c.toml"
+    f.write_text('language = "en"\n[belt_view]\nhost = "127.0.0.1"\nport = 9000\n')
+    c = load(f)
+    assert (c.language, c.belt_view.host, c.belt_view.port) == ("en", "127.0.0.1", 9000)
+    f.write_text('language = "sv"\n')
+    with pytest.raises(ConfigError, match="language must be one of nb, en, got 'sv'"):
+        load(f)
+    f.write_text("[belt_view]\nport = 70000\n")
+    with pytest.raises(ConfigError, match=r"\[belt_view\] port: must be 0–65535"):
+        load(f)

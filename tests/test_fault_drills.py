@@ -5,6 +5,7 @@ the end of the test run (see conftest.pytest_terminal_summary)."""
 from __future__ import annotations
 
 import json
+import os
 import queue
 import signal
 import socket
@@ -64,7 +65,9 @@ class Console:
 
 
 class Rig:
-    def __init__(self, tmp: Path, broker_port: int | None = None) -> None:
+    def __init__(self, tmp: Path, broker_port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, **(env or {})}
         self.hr = [110.0]
         self.hub = StickHub([Strap(2020, lambda t: self.hr[0])])
         self.stick = StickPty(self.hub)
@@ -95,9 +98,10 @@ hr_max = 180
 hr_rest = 70
 max_speed_kmh = 6
 """)
+        self.log = tmp / "service.log"
         self.proc = subprocess.Popen([sys.executable, "-m", "controller", "run", "--config",
-                                      str(tmp / "cfg.toml")], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.STDOUT)
+                                      str(tmp / "cfg.toml")], stdout=self.log.open("wb"),
+                                     stderr=subprocess.STDOUT, env=env)
         try:
             deadline = time.monotonic() + 30
             while not self.sock.exists():
@@ -117,6 +121,19 @@ max_speed_kmh = 6
         self.console.wait(lambda s: (s["speed_kmh"] or 0) > 1.0)
         assert self.console.cmd("skip")["ok"]
         self.console.wait(lambda s: s["phase"] == "interval" and (s["speed_kmh"] or 0) > 2.5)
+
+    def tap_frames(self) -> list[int]:
+        """Every frame type the firmware receives from now on (a tap, the firmware runs on)."""
+        seen: list[int] = []
+        sup = self.emu.sup
+        real = sup.on_frame
+
+        def on_frame(frame, now_ms):  # type: ignore[no-untyped-def]
+            seen.append(frame.type)
+            return real(frame, now_ms)
+
+        sup.on_frame = on_frame
+        return seen
 
     def belt_samples(self, seconds: float) -> list[tuple[float, float]]:
         out = []
@@ -175,6 +192,83 @@ def test_kill_9_of_the_control_process_mid_interval(rig):
            and status == "incomplete")
 
 
+def _retained_status(port: int) -> str | None:
+    import asyncio
+
+    import aiomqtt
+
+    async def get():
+        async with aiomqtt.Client("127.0.0.1", port) as c:
+            await c.subscribe("clinic/v1/drill/tm-1/status", qos=1)
+            try:
+                async with asyncio.timeout(5):
+                    async for m in c.messages:
+                        return json.loads(m.payload)["state"]
+            except TimeoutError:
+                return None
+
+    return asyncio.run(get())
+
+
+def _controlled_stop_drill(r: Rig, signals: list[signal.Signals]) -> tuple[str, bool]:
+    """Send ``signals`` mid-interval (the later ones during the ramp); what happened."""
+    from controller.core.fwpath import linkcodec as lc
+    from controller.service.service import SHUTDOWN_BOUND_S
+
+    r.start_interval()
+    speed = r.emu.board.belt_kmh
+    frames = r.tap_frames()
+    t0 = time.monotonic()
+    r.proc.send_signal(signals[0])
+    samples = []
+    for sig in signals[1:]:
+        samples += r.belt_samples(1.5)
+        assert r.proc.poll() is None and r.emu.board.belt_kmh > 0.3, "the ramp is over"
+        r.proc.send_signal(sig)
+    while r.proc.poll() is None and time.monotonic() - t0 < SHUTDOWN_BOUND_S + 10:
+        samples += r.belt_samples(0.5)
+    took_s = time.monotonic() - t0
+    rc = r.proc.wait(5)
+    time.sleep(1.5)  # the board, with the host now silent, must stay idle without a fault
+    fault = lc.FAULT_NAMES[r.emu.sup.fault]
+    state = lc.STATE_NAMES[r.emu.sup.state]
+    store = Store(r.db)
+    rec = store.sessions()[-1]
+    stop_events = [e["message"] for e in store.events(rec.id) if e["kind"] == "stop"]
+    store.close()
+    stops = frames.count(lc.T_STOP)
+    decel = max_decel(samples)
+    observed = (f"belt {speed:.1f}→{r.emu.board.belt_kmh:.1f} km/h (max decel {decel:.2f} "
+                f"km/h/s), STOP frames {stops}, board {state}/{fault}, exit {rc} after "
+                f"{took_s:.1f} s, record {rec.status} ({rec.stop_reason}), summary "
+                f"{'yes' if rec.summary else 'no'}")
+    ok = (r.emu.board.belt_kmh == 0.0 and stops >= 1 and fault == "none" and state == "idle"
+          and rc == 0 and took_s < SHUTDOWN_BOUND_S and decel <= 1.25
+          and rec.status == "stopped" and rec.stop_reason == "shutdown"
+          and rec.summary is not None and len(stop_events) == 1)
+    return observed + f", stop events {len(stop_events)}", ok
+
+
+def test_systemctl_stop_mid_interval_is_a_controlled_stop(tmp_path, broker):
+    r = Rig(tmp_path, broker.port)
+    try:
+        assert _retained_status(broker.port) == "online"
+        observed, ok = _controlled_stop_drill(r, [signal.SIGTERM])
+        status = _retained_status(broker.port)
+    finally:
+        r.close()
+    record("systemctl stop / reboot (SIGTERM) mid-interval",
+           "ramp to 0, STOP to the board (no host_silent), summary, record stopped "
+           "(shutdown), MQTT status offline", f"{observed}, MQTT status {status}",
+           ok and status == "offline")
+
+
+def test_ctrl_c_then_sigterm_during_the_ramp_still_stops_under_control(rig):
+    observed, ok = _controlled_stop_drill(rig, [signal.SIGINT, signal.SIGTERM])
+    record("Ctrl-C, then SIGTERM during the ramp",
+           "the second signal does not skip the ramp or the STOP", observed, ok)
+
+
 def test_serial_cable_pulled(rig):
     rig.start_interval()
     rig.emu.unplug()
@@ -189,6 +283,50 @@ def test_serial_cable_pulled(rig):
     record("serial cable pulled, then replugged",
            "belt stops; alarm; the reconnect does not restart the belt", observed,
            s[-1][1] == 0.0 and max(b for _, b in later) == 0.0 and st["state"] == "paused")
+
+
+def test_watchdog_pings_go_on_while_the_cable_is_out(tmp_path):
+    """systemd's watchdog watches the process: after a cable pull the session waits paused
+    for staff, and the pings (from the event loop, while the tick runs) must go on."""
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(0.2)
+    msgs: list[tuple[float, bytes]] = []
+    done = threading.Event()
+
+    def collect() -> None:
+        while not done.is_set():
+            try:
+                msgs.append((time.monotonic(), notify.recv(4096)))
+            except TimeoutError:
+                continue
+
+    collector = threading.Thread(target=collect, daemon=True)
+    collector.start()
+    r = Rig(tmp_path, env={"NOTIFY_SOCKET": str(tmp_path / "notify"),
+                           "WATCHDOG_USEC": "2000000"})  # WatchdogSec=2: a ping every 1 s
+    try:
+        r.start_interval()
+        r.emu.unplug()
+        t0 = time.monotonic()
+        st = r.console.wait(lambda s: s["state"] == "paused", 30)
+        time.sleep(6.0)
+        t1 = time.monotonic()
+        alive = r.proc.poll() is None
+    finally:
+        r.close()
+        done.set()
+        collector.join(2)
+        notify.close()
+    pings = [t for t, m in msgs if m == b"WATCHDOG=1" and t0 <= t <= t1]
+    gaps = [b - a for a, b in zip([t0, *pings], [*pings, t1], strict=True)]
+    observed = (f"session {st['state']}, link {st['treadmill']}, {len(pings)} pings in "
+                f"{t1 - t0:.1f} s with the cable out, longest gap {max(gaps):.1f} s, "
+                f"READY={any(m.startswith(b'READY=1') for _, m in msgs)}")
+    record("watchdog while the serial cable is out",
+           "pings go on (the process is alive), the session waits paused for staff",
+           observed, alive and st["state"] == "paused" and max(gaps) < 2.0
+           and any(m.startswith(b"READY=1") for _, m in msgs))
 
 
 def test_heart_rate_gone(rig):

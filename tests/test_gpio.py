@@ -1,11 +1,12 @@
 """E-stop, safety key and patient cues with gpiozero's MockFactory."""
 
 import asyncio
+import time
 
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from controller.devices.gpio import COLOURS, PatientCues, SafetyInputs
+from controller.devices.gpio import COLOURS, PatientCues, SafetyInputs, TripFilter
 from controller.protocol import PatientProfile, Session
 from controller.sim import PatientParams, VirtualPatient, simulate
 
@@ -22,7 +23,8 @@ def healthy(f, *pins):
         f.pin(p).drive_low()  # NC contact closed to ground
 
 
-@pytest.mark.parametrize(("pin", "why"), [(17, "e-stop pressed"), (27, "safety key pulled")])
+@pytest.mark.parametrize(("pin", "why"), [(17, "e-stop was pressed"),
+                                          (27, "safety key was pulled")])
 def test_a_trip_or_a_cut_wire_is_seen_at_once(factory, pin, why):
     inputs = SafetyInputs(17, 27, pin_factory=factory)
     healthy(factory, 17, 27)
@@ -35,7 +37,49 @@ def test_a_trip_or_a_cut_wire_is_seen_at_once(factory, pin, why):
         factory.pin(pin).drive_high()  # pressed, pulled, or the wire cut
         return await asyncio.wait_for(waiter, 1.0)
 
-    assert why in asyncio.run(main())
+    trip = asyncio.run(main())
+    assert why in trip.message and trip.kind == ("e-stop" if pin == 17 else "key")
+    inputs.close()
+
+
+def test_the_trip_rule_asks_an_opening_to_persist_20_ms():
+    f = TripFilter()
+    assert not f.update(10.000, True)       # a 1 ms glitch …
+    assert not f.update(10.001, False)      # … closed again: forgotten
+    assert not f.update(10.015, True)       # a second glitch does not add to the first
+    assert not f.update(10.016, False)
+    assert not f.update(10.030, True)
+    assert f.due_in_s(10.030) == pytest.approx(0.020)
+    assert not f.update(10.049, True)
+    assert f.update(10.050, True)           # open for 20 ms: a trip
+    assert not f.update(10.051, False) and f.due_in_s(10.051) is None
+
+
+@pytest.mark.parametrize("pin", [17, 27])
+def test_a_1_ms_glitch_does_not_trip_and_a_30_ms_opening_does(factory, pin):
+    inputs = SafetyInputs(17, 27, pin_factory=factory)
+    healthy(factory, 17, 27)
+
+    def opening(seconds):  # as gpiozero's own thread delivers edges on a Pi
+        factory.pin(pin).drive_high()
+        time.sleep(seconds)
+        factory.pin(pin).drive_low()
+
+    async def main():
+        waiter = asyncio.create_task(inputs.wait_tripped())
+        await asyncio.sleep(0.05)
+        for _ in range(5):  # glitches on the line, each 1 ms, edges from another thread
+            await asyncio.to_thread(opening, 0.001)
+            await asyncio.sleep(0.03)
+        assert not waiter.done(), "a 1 ms glitch tripped"
+        t0 = time.monotonic()
+        await asyncio.to_thread(opening, 0.030)  # a real opening, closed again after 30 ms
+        trip = await asyncio.wait_for(waiter, 1.0)
+        return trip, time.monotonic() - t0
+
+    trip, after_s = asyncio.run(main())
+    assert trip.kind == ("e-stop" if pin == 17 else "key")
+    assert after_s < 0.2
     inputs.close()
 
 

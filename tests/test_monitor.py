@@ -44,7 +44,7 @@ def test_monitor_shows_every_treadmill_and_marks_stale_and_offline(broker):
                 await wait_for(lambda: "oslo/tm-1" in table.rows and "oslo/tm-9" in table.rows)
                 await wait_for(lambda: cells(app, "oslo/tm-1")[5] != "—")
                 row = cells(app, "oslo/tm-1")
-                assert row[1] == "online" and row[2] == "P-17" and row[3] == "warmup"
+                assert row[1] == "online" and row[2] == "P-17" and row[3] == "warm-up"
                 assert row[5].startswith("100")
                 now[0] = 30.0  # no telemetry for 30 s
                 app.redraw()

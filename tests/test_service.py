@@ -3,6 +3,7 @@ device (the emulated firmware's pty) and openant's serial driver on an ANT stick
 emulated stick's pty) — steered from a console through the control socket."""
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -83,6 +84,289 @@ max_speed_kmh = 6
             stick.close()
             if sock.exists():
                 os.unlink(sock)
+
+
+EX_CONFIG = 78  # sysexits.h; the unit's RestartPreventExitStatus=
+
+
+def _run_once(tmp_path, cfg_text, env_extra=None):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(cfg_text)
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "controller", "run", "--config", str(cfg)],
+                          capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+
+
+def test_a_config_error_is_one_line_and_an_exit_status_systemd_does_not_restart(tmp_path):
+    r = _run_once(tmp_path, "[treadmill]\nmax_speed_kmh = 99\n")
+    assert r.returncode == EX_CONFIG, r.stderr
+    lines = (r.stdout + r.stderr).strip().splitlines()
+    assert len(lines) == 1 and "max_speed_kmh" in lines[0], lines
+    assert "Traceback" not in r.stderr
+
+
+def test_a_simulated_heart_rate_under_run_is_a_config_error(tmp_path):
+    r = _run_once(tmp_path, "[heart_rate]\nsource = \"simulated\"\n[mqtt]\nenabled = false\n")
+    assert r.returncode == EX_CONFIG, r.stderr
+    assert len((r.stdout + r.stderr).strip().splitlines()) == 1, r.stderr
+
+
+def test_a_missing_pin_library_is_one_line_and_not_restarted(tmp_path):
+    """This PC has no lgpio, RPi.GPIO or pigpio and is no Pi: gpiozero finds no pin
+    factory, exactly as on a Pi without python3-lgpio."""
+    with Emulator() as emu:
+        r = _run_once(tmp_path, f"""
+[treadmill]
+port = "{emu.link}"
+[heart_rate]
+source = "ant"
+ant_serial_path = "/nonexistent"
+[mqtt]
+enabled = false
+[service]
+control_socket = "{tmp_path / 'c.sock'}"
+[store]
+path = "{tmp_path / 's.db'}"
+[gpio]
+enabled = true
+""")
+    assert r.returncode == EX_CONFIG, r.stdout + r.stderr
+    lines = (r.stdout + r.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "pin library" in lines[0] and "python3-lgpio" in lines[0]
+    assert "Traceback" not in r.stderr
+
+
+class GpioRig:
+    """`run_service` in this process with gpiozero's MockFactory for the Pi's e-stop and key
+    inputs (the only seam: the rest is the real service on the emulated firmware and stick).
+    """
+
+    def __init__(self, tmp_path, emu, stick):
+        from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+        from controller.service.config import load
+
+        self.factory = MockFactory(pin_class=MockPWMPin)
+        self.sock = tmp_path / "control.sock"
+        self.db = tmp_path / "sessions.db"
+        cfg = tmp_path / "gpio.toml"
+        cfg.write_text(f"""
+[treadmill]
+port = "{emu.link}"
+[heart_rate]
+source = "ant"
+ant_serial_path = "{stick.path}"
+[mqtt]
+enabled = false
+[service]
+control_socket = "{self.sock}"
+[store]
+path = "{self.db}"
+[patient]
+pseudonym = "P-G"
+hr_max = 180
+max_speed_kmh = 6
+[gpio]
+enabled = true
+""")
+        self.cfg = load(cfg)
+        self.emu = emu
+        self.states: list[dict] = []
+
+    async def __aenter__(self):
+        from controller.service.service import run_service
+
+        self.task = asyncio.create_task(run_service(self.cfg, pin_factory=self.factory))
+        async with asyncio.timeout(30):
+            while not self.sock.exists():
+                assert not self.task.done(), self.task.exception()
+                await asyncio.sleep(0.1)
+        for pin in (17, 27):  # once the service pulled them up: the NC loops are closed
+            self.factory.pin(pin).drive_low()
+        self.client = ControlClient(str(self.sock))
+        await self.client.connect()
+        updates = self.client.updates()
+
+        async def watch():
+            async for d in updates:
+                self.states.append(d)
+        self.watcher = asyncio.create_task(watch())
+        await self.wait(lambda s: s["strap"] == "connected" and s["treadmill"] != "offline")
+        return self
+
+    async def __aexit__(self, *exc):
+        self.watcher.cancel()
+        await self.client.close()
+        self.task.cancel()
+        with contextlib.suppress(BaseException):
+            await self.task
+        self.factory.reset()
+
+    async def wait(self, pred, timeout_s=60):
+        async with asyncio.timeout(timeout_s):
+            while not (self.states and pred(self.states[-1])):
+                await asyncio.sleep(0.1)
+        return self.states[-1]
+
+    async def moving(self):
+        reply = await self.client.command("start")
+        assert reply["ok"], reply
+        await self.wait(lambda s: (s["speed_kmh"] or 0) > 1.0)
+
+    def record(self):
+        """The last session's row, read-only (opening a Store would write: it marks running
+        sessions incomplete)."""
+        import json
+        import sqlite3
+        from types import SimpleNamespace
+
+        db = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT id, status, stop_reason, summary_json FROM sessions "
+                             "ORDER BY started_unix_s DESC LIMIT 1").fetchone()
+        finally:
+            db.close()
+        return SimpleNamespace(id=row[0], status=row[1], stop_reason=row[2],
+                               summary=json.loads(row[3]) if row[3] else None)
+
+
+def _rig_parts(tmp_path):
+    return StickPty(StickHub([Strap(4242, lambda t: 100.0)])), Emulator()
+
+
+def test_start_with_the_key_out_is_refused_and_the_console_says_so(tmp_path):
+    from controller.app.console import StaffConsole
+
+    stick, emu = _rig_parts(tmp_path)
+    with emu:
+        async def main():
+            async with GpioRig(tmp_path, emu, stick) as rig:
+                emu.press_reset()
+                await rig.wait(lambda s: s["treadmill"] == "idle")
+                emu.set_key(False)                     # the key pulled at the treadmill
+                rig.factory.pin(27).drive_high()       # the Pi's key input sees it too
+                await rig.wait(lambda s: s["treadmill"].startswith("fault"))
+                reply = await rig.client.command("start")
+                assert not reply["ok"] and "safety key is out" in reply["error"]
+                app = StaffConsole(str(rig.sock))
+                async with app.run_test(size=(80, 24)) as pilot:
+                    async with asyncio.timeout(20):
+                        while not app.state.get("session_id"):
+                            await asyncio.sleep(0.1)
+                    await pilot.press("s")
+                    async with asyncio.timeout(20):
+                        while "start refused" not in app.message:
+                            await asyncio.sleep(0.1)
+                    assert "safety key is out" in app.message
+                assert emu.board.belt_kmh == 0.0 and not rig.states[-1]["started"]
+        try:
+            asyncio.run(asyncio.wait_for(main(), 120))
+        finally:
+            stick.close()
+
+
+def test_an_estop_ends_the_record_as_stopped_e_stop_and_start_waits_for_the_reset(tmp_path):
+    stick, emu = _rig_parts(tmp_path)
+    with emu:
+        async def main():
+            async with GpioRig(tmp_path, emu, stick) as rig:
+                emu.press_reset()
+                await rig.wait(lambda s: s["treadmill"] == "idle")
+                await rig.moving()
+                first = rig.states[-1]["session_id"]
+                emu.set_estop(True)                    # pressed: the board and the Pi see it
+                rig.factory.pin(17).drive_high()
+                await rig.wait(lambda s: s["session_id"] != first and not s["started"], 30)
+                rec = rig.record()
+                assert rec.id == first and rec.status == "stopped", rec
+                assert rec.stop_reason == "e-stop" and rec.summary is not None
+                emu.set_estop(False)                   # released, but nobody pressed reset
+                rig.factory.pin(17).drive_low()
+                await asyncio.sleep(0.5)
+                reply = await rig.client.command("start")
+                assert not reply["ok"] and "reset on the treadmill" in reply["error"], reply
+                await asyncio.sleep(1.0)
+                assert emu.board.belt_kmh == 0.0 and not emu.board.relay_on
+                emu.press_reset()                      # a person at the treadmill
+                await rig.wait(lambda s: s["treadmill"] == "idle")
+                await rig.moving()                     # now a Start is allowed
+        try:
+            asyncio.run(asyncio.wait_for(main(), 150))
+        finally:
+            stick.close()
+
+
+def test_a_trip_only_the_pi_sees_still_needs_a_person(tmp_path):
+    """A 1 ms glitch on the Pi's e-stop input is ignored; a 30 ms opening the motor board
+    did not see stops the session, and a console Start does not re-arm the belt."""
+    stick, emu = _rig_parts(tmp_path)
+    with emu:
+        async def main():
+            async with GpioRig(tmp_path, emu, stick) as rig:
+                emu.press_reset()
+                await rig.wait(lambda s: s["treadmill"] == "idle")
+                await rig.moving()
+                first = rig.states[-1]["session_id"]
+
+                def opening(seconds):
+                    rig.factory.pin(17).drive_high()
+                    time.sleep(seconds)
+                    rig.factory.pin(17).drive_low()
+
+                await asyncio.to_thread(opening, 0.001)
+                await asyncio.sleep(2.0)
+                assert rig.states[-1]["session_id"] == first
+                assert rig.states[-1]["state"] != "done" and emu.board.belt_kmh > 0.5
+                await asyncio.to_thread(opening, 0.030)
+                await rig.wait(lambda s: s["session_id"] != first, 30)
+                assert rig.record().stop_reason == "e-stop"
+                await rig.wait(lambda s: s["treadmill"] == "idle", 30)
+                reply = await rig.client.command("start")
+                assert not reply["ok"] and "motor board has not latched" in reply["error"]
+                await asyncio.sleep(1.5)
+                assert not emu.board.relay_on and emu.board.belt_kmh == 0.0
+        try:
+            asyncio.run(asyncio.wait_for(main(), 150))
+        finally:
+            stick.close()
+
+
+def test_a_controlled_stop_that_overruns_its_bound_still_sends_stop_and_closes_the_record(
+        tmp_path, monkeypatch):
+    """The bound holds even when the session cannot finish its ramp in time: then the STOP
+    goes to the board at once (its own 1 km/h/s ramp) and the record is closed."""
+    from controller.app.demo import ScaledClock
+    from controller.core.fwpath import linkcodec as lc
+    from controller.records.store import Store
+    from controller.service import service
+    from controller.service.config import load
+    from controller.service.runtime import Runtime
+    from tests.test_runtime import SHORT, FailingSource, reset_link
+
+    monkeypatch.setattr(service, "CONTROLLED_STOP_S", 0.5)  # the ramp needs far longer
+
+    async def main():
+        clock = ScaledClock(10)
+        store = Store(tmp_path / "s.db")
+        async with reset_link() as (emu, tm):
+            rt = Runtime(load(None).profile, SHORT, hr_source=FailingSource(clock, 1e9),
+                         treadmill=tm, clock=clock, tick_s=0.1, store=store)
+            rt.start()
+            run_task = asyncio.create_task(rt.run())
+            await tm.wait_status(lambda s: s.speed_kmh > 2.0, 60)
+            t0 = time.monotonic()
+            await service._controlled_stop(rt, run_task)
+            took_s = time.monotonic() - t0
+            assert rt.done and took_s < 0.5 + 3.0, took_s
+            assert emu.sup.state in (lc.S_STOPPING, lc.S_IDLE) and emu.sup.fault == lc.F_NONE
+            await tm.wait_status(lambda s: s.state == "idle" and s.speed_kmh == 0.0, 20)
+        (rec,) = store.sessions()
+        assert rec.status == "stopped" and rec.stop_reason == "shutdown"
+        assert rec.summary is not None
+        store.close()
+
+    asyncio.run(asyncio.wait_for(main(), 120))
 
 
 def test_the_next_session_starts_from_the_chosen_patients_profile(tmp_path):

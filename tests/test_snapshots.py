@@ -1,10 +1,16 @@
-"""A few layout snapshots (pytest-textual-snapshot) at 80×24, from fixed states.
+"""A few layout snapshots (pytest-textual-snapshot) at 80×24 and 120×40, in bokmål and
+English, from fixed states.
 
 The apps' network workers are replaced by a fixed state here: these tests are about layout;
 the behaviour is tested against real services in test_console.py and test_monitor.py."""
 
+from typing import ClassVar
+
+import pytest
+
 from controller.app.console import StaffConsole
 from controller.app.monitor import CentralMonitor
+from controller.core import i18n
 from controller.net import telemetry as tm
 from controller.net.publisher import MqttSettings
 from controller.protocol import Event
@@ -20,22 +26,96 @@ STATE = {
     "strap": "connected", "strap_message": "", "mqtt": "online",
     "alarms": {"hrmax_underestimated": "heart rate 186 bpm is above the profile's max 183"},
     "events": ["info: interval 2 of 4 begins (240 s, zone 156–174 bpm)"],
+    "event_list": [{"kind": "phase", "severity": "info",
+                    "message": "interval 2 of 4 begins (240 s, zone 156–174 bpm)"}],
+    "alarm_list": [{"kind": "hrmax_underestimated",
+                    "message": "heart rate 186 bpm is above the profile's max 183"}],
     "hr_history": [120 + i * 0.4 for i in range(120)],
 }
 
 
+PAUSED_AFTER_ESTOP = dict(
+    STATE, state="paused", hr_bpm=121, speed_kmh=0.0, incline_pct=9.4, treadmill="fault: estop",
+    alarms={"belt_stopped": "the belt stopped outside the session"},
+    alarm_list=[{"kind": "belt_stopped", "message": "the belt stopped outside the session (e-stop,"
+                 " key or treadmill fault): session paused; staff must resume"}])
+RESET_REFUSAL = ("cannot resume: the motor board has a latched fault (estop); release the "
+                 "e-stop / insert the key, then press the reset on the treadmill")
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.fixture(params=["nb", "en"])
+def lang(request):
+    i18n.set_language(request.param)
+    yield request.param
+    i18n.set_language("en")
+
+
 class FixedConsole(StaffConsole):
+    fixed: ClassVar[dict] = STATE
+
     def listen(self):  # no control service: a fixed state
-        self.state = STATE
+        self.state = self.fixed
         self.refresh_view()
 
 
-def test_console_layout(snap_compare):
-    assert snap_compare(FixedConsole("/nonexistent.sock"), terminal_size=(80, 24))
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_console_layout(snap_compare, lang, size):
+    assert snap_compare(FixedConsole("/nonexistent.sock"), terminal_size=size)
 
 
-def test_console_stop_confirmation(snap_compare):
+def test_console_stop_confirmation(snap_compare, lang):
     assert snap_compare(FixedConsole("/nonexistent.sock"), press=["x"], terminal_size=(80, 24))
+
+
+class RefusedResume(FixedConsole):
+    """After an e-stop: the belt is paused, staff press r, the service refuses and asks for
+    the reset on the treadmill — the whole message must be readable at 80×24."""
+
+    fixed: ClassVar[dict] = PAUSED_AFTER_ESTOP
+
+    def listen(self):
+        super().listen()
+        from controller.app import texts
+        from controller.app.console import COMMANDS
+
+        refused = i18n._("{command} refused").format(command=i18n._(COMMANDS["resume"]))
+        self.say(f"[b red]{refused}[/]: " + texts.error_text(RESET_REFUSAL))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_console_reset_message_is_whole(snap_compare, lang, size):
+    assert snap_compare(RefusedResume("/nonexistent.sock"), terminal_size=size)
+
+
+class BeforeStart(FixedConsole):
+    fixed: ClassVar[dict] = dict(STATE, started=False, phase="ready", state="ready", interval=0,
+                 phase_remaining_s=None, hr_bpm=72, alarms={}, alarm_list=[], event_list=[],
+                 hr_history=[])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_patient_form(snap_compare, lang, size):
+    async def open_form(pilot):
+        from textual.widgets import Input
+
+        await pilot.press("n")
+        await pilot.pause()
+        for box in pilot.app.screen.query(Input):  # a blinking cursor makes two pictures
+            box.cursor_blink = False
+        await pilot.pause()
+
+    assert snap_compare(BeforeStart("/nonexistent.sock"), run_before=open_form,
+                        terminal_size=size)
+
+
+def test_borg_prompt(snap_compare, lang):
+    async def ask(pilot):
+        pilot.app.rate(2)
+        await pilot.pause()
+
+    assert snap_compare(FixedConsole("/nonexistent.sock"), run_before=ask,
+                        terminal_size=(80, 24))
 
 
 class FixedMonitor(CentralMonitor):
@@ -56,5 +136,5 @@ class FixedMonitor(CentralMonitor):
         self.redraw()
 
 
-def test_monitor_layout(snap_compare):
+def test_monitor_layout(snap_compare, lang):
     assert snap_compare(FixedMonitor(MqttSettings(), clock=lambda: 1.0), terminal_size=(80, 24))

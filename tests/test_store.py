@@ -138,3 +138,41 @@ def test_journal_summary_and_bench_score_with_the_same_rules():
         [None if m.time_to_zone_s is None else round(m.time_to_zone_s) for m in ms]
     assert [i["in_zone_after_allowance_pct"] for i in s["intervals"]] == \
         [round(100 * m.in_zone_after_allowance, 1) for m in ms]
+
+
+def test_borg_ratings_and_notes_are_stored_refused_out_of_range_and_exported(tmp_path):
+    from controller.records import report
+    from controller.records.store import MIGRATIONS
+
+    # a store written before ratings existed (schema 1) is migrated, its sessions kept
+    old = tmp_path / "old.db"
+    c = sqlite3.connect(old)
+    c.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    c.close()
+    store = Store(old)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    profile = PatientProfile(hr_max=180, pseudonym="P-1")
+    s = Session(profile)
+    store.begin_session("S1", profile, s.plan.to_dict())
+    for t in range(5):
+        store.record("S1", s.step(float(t), 100.0, 2.0, 0.0), 2.0, 0.0)
+    store.rate("S1", 1, 15)
+    store.rate("S1", 2, 17)
+    store.rate("S1", 2, 16)  # staff correct a slip: the second replaces the first
+    for bad in (5, 21, 15.5, "15", True):
+        with pytest.raises(ValueError, match="Borg rating is a whole number 6–20"):
+            store.rate("S1", 3, bad)
+    with pytest.raises(ValueError, match="no recorded session"):
+        store.rate("nope", 1, 12)
+    store.add_note("S1", "  knee sore after interval 2; walked the last one  ")
+    with pytest.raises(ValueError, match="needs some text"):
+        store.add_note("S1", "   ")
+    store.end_session("S1", "finished", None)
+    assert store.ratings("S1") == {1: 15, 2: 16}
+    assert [n["text"] for n in store.notes("S1")] == [
+        "knee sore after interval 2; walked the last one"]
+    report.export_json(store, "S1", tmp_path / "s1.json")
+    other = Store(tmp_path / "other.db")
+    report.import_json(other, tmp_path / "s1.json")
+    assert other.ratings("S1") == {1: 15, 2: 16}
+    assert other.notes("S1")[0]["text"].startswith("knee sore")

@@ -202,3 +202,22 @@ def test_missing_port_gives_a_clear_error():
         with pytest.raises(LinkDown, match="cannot open the treadmill link"):
             await Treadmill("/dev/does-not-exist").open()
     run(main())
+
+
+def test_start_right_after_arm_waits_for_the_rehoming():
+    """Every ARM after a stop homes the incline again (PROTOCOL.md); the client's start()
+    waits for it instead of being refused."""
+    async def main():
+        async with armed() as (emu, tm):
+            await tm.start(2.0, 3.0)
+            await tm.wait_status(lambda s: s.speed_kmh > 1.5 and s.incline_pct >= 2.5, 20)
+            await tm.stop()
+            st = await tm.wait_status(lambda s: s.state == "idle", 15)
+            assert not st.incline_homed
+            await tm.arm()
+            t0 = time.monotonic()
+            await tm.start(2.0)  # no CommandRefused: it waited for the homing
+            assert time.monotonic() - t0 > 1.0
+            st = await tm.wait_status(lambda s: s.state == "running")
+            assert st.incline_homed and emu.board.incline_true_count == 0
+    run(main())

@@ -88,6 +88,8 @@ def demo(args: argparse.Namespace) -> int:
         args.store = os.path.join(tempfile.mkdtemp(prefix="fourbyfour-"), "sessions.db")
     phase_rows: list[TraceRow] = []
     mqtt_state: list[bool | None] = [None]
+    # The belt screen comes with the service (a console attached), as on the Pi.
+    serve_belt = cfg.belt_view.enabled and args.control_socket is not None
 
     def on_tick(snap, row: TraceRow) -> None:  # type: ignore[no-untyped-def]
         for e in snap.setpoint.events:
@@ -103,6 +105,9 @@ def demo(args: argparse.Namespace) -> int:
             phase_rows.clear()
         phase_rows.append(row)
 
+    def on_belt_view(url: str) -> None:
+        print(f"belt screen (for the patient): {url}", flush=True)
+
     def on_ready(rt, emu) -> None:  # type: ignore[no-untyped-def]
         print(f"emulated treadmill firmware on {emu.link}; staff pressed the local reset; "
               f"session {rt.session_id} for {cfg.profile.pseudonym} starts "
@@ -114,8 +119,9 @@ def demo(args: argparse.Namespace) -> int:
                                         on_ready=on_ready,
                                         control_socket=args.control_socket,
                                         store_path=args.store,
-                                        linger=args.control_socket is not None))
-    except ValueError as e:
+                                        linger=args.control_socket is not None,
+                                        belt_view=on_belt_view if serve_belt else None))
+    except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if phase_rows:
@@ -135,7 +141,15 @@ def demo_with_console(args: argparse.Namespace) -> int:
     import time as _time
 
     from controller.app.console import StaffConsole
+    from controller.core.i18n import set_language
+    from controller.service.config import ConfigError, load
 
+    try:
+        cfg = load(args.config)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    set_language(cfg.language)
     tmp = tempfile.mkdtemp(prefix="fourbyfour-")
     sock = os.path.join(tmp, "control.sock")
     log = os.path.join(tmp, "service.log")
@@ -146,6 +160,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
         cmd += ["--config", args.config]
     with open(log, "w") as out:
         service = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    belt_url = None
     try:
         deadline = _time.monotonic() + 30
         while not os.path.exists(sock):
@@ -153,20 +168,31 @@ def demo_with_console(args: argparse.Namespace) -> int:
                 print(f"error: the control service did not start; see {log}", file=sys.stderr)
                 return 1
             _time.sleep(0.1)
-        StaffConsole(sock).run()
+        belt_url = next((line.split(": ", 1)[1].strip()
+                         for line in Path(log).read_text().splitlines()
+                         if line.startswith("belt screen")), None)
+        StaffConsole(sock, belt_url=belt_url).run()
     finally:
         if service.poll() is None:
             service.terminate()  # the demo ends with its console; on a Pi the service stays
             service.wait(30)
+    if belt_url:
+        print(f"the belt screen was at {belt_url}")
     print(f"demo over; the service's log is {log}")
     return 0
 
 
 def console(args: argparse.Namespace) -> int:
     from controller.app.console import StaffConsole
+    from controller.core.i18n import set_language
 
+    set_language(args.lang)
     StaffConsole(args.socket).run()
     return 0
+
+
+EX_CONFIG = 78
+"""sysexits.h: configuration error. The unit does not restart on it."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -181,7 +207,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load(args.config)
         asyncio.run(run_service(cfg))
-    except (ConfigError, LinkDown, ValueError) as e:
+    except ConfigError as e:  # a restart cannot mend it: RestartPreventExitStatus=78
+        print(f"error: {e}", file=sys.stderr)
+        return EX_CONFIG
+    except LinkDown as e:  # the port may come back: systemd restarts the service
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -198,6 +227,9 @@ def monitor(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from controller.core.i18n import set_language
+
+    set_language(cfg.language)
     CentralMonitor(cfg.mqtt).run()
     return 0
 
@@ -440,6 +472,28 @@ def records(args: argparse.Namespace) -> int:
     return 0
 
 
+def handover(args: argparse.Namespace) -> int:
+    """The printable hand-over for the patient's follow-up in the municipality."""
+    from controller.records.handover import render_handover
+    from controller.records.store import Store, StoreError
+
+    out = args.out or f"{args.pseudonym}-handover.pdf"
+    try:
+        if not Path(args.store).exists():
+            raise StoreError(f"{args.store}: no such session store")
+        store = Store(args.store)
+        try:
+            render_handover(store, args.pseudonym, out, include_notes=args.notes,
+                            lang=args.lang)
+        finally:
+            store.close()
+    except StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}" + (" (with the clinic's notes)" if args.notes else ""))
+    return 0
+
+
 def demo_fast(args: argparse.Namespace) -> int:
     """The in-process simulation (no firmware emulator): a whole session in well under 1 s."""
     import random
@@ -587,6 +641,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     c = sub.add_parser("console", help="the staff console, attached to a running service")
     c.add_argument("--socket", default="/run/fourbyfour/control.sock",
                    help="the control service's Unix socket (default: the service's default)")
+    c.add_argument("--lang", choices=["nb", "en"], default="nb",
+                   help="the console's language (default: nb, bokmål)")
     e = sub.add_parser("export", help="one recorded session as CSV or JSON")
     e.add_argument("--store", required=True)
     e.add_argument("--session", required=True)
@@ -635,6 +691,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     oc.add_argument("--csv", default=None, help="one row per patient")
     oc.add_argument("--anonymised", default=None,
                     help="an anonymised CSV for quality registers and research")
+    ho = sub.add_parser("handover", help="the hand-over to the municipality (PDF, bokmål)")
+    ho.add_argument("pseudonym")
+    ho.add_argument("--store", default="/var/lib/fourbyfour/sessions.db")
+    ho.add_argument("--out", default=None, help="…pdf (default: PSEUDONYM-handover.pdf)")
+    ho.add_argument("--notes", action="store_true",
+                    help="include the clinic's notes (only when staff decide to)")
+    ho.add_argument("--lang", choices=["nb", "en"], default="nb")
     r = sub.add_parser("run", help="the control service on real hardware (from the config)")
     r.add_argument("--config", required=True, help="the TOML config")
     m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
@@ -653,6 +716,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("export", "report", "import", "progression", "patients", "sessions",
                         "patient", "fhir"):
         return records(args)
+    if args.command == "handover":
+        return handover(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 

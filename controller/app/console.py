@@ -5,17 +5,21 @@ closing or crashing it never touches the session; reopening it finds the session
 Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille):
 
     n patient & plan (before start)   s start   p pause   r resume   k skip phase
-    e extend 1 min   x stop   a acknowledge alarm   h history   w write the report
-    + / - speed ±0.5 km/h and ] / [ incline ±2 % (the 6-minute test only)
-    b Borg rating at the end of the 6-minute test (asked on its own when the test ends)
-    q quit the console (the session goes on)
+    e extend 1 min   x stop   a acknowledge alarm   b Borg rating   m note
+    h history   w write the report   q quit the console (the session goes on)
+    + / - speed ±0.5 km/h and ] / [ incline ±2 % (the 6-minute test only); t asks the
+    test's Borg rating again (it is asked on its own when the test ends)
 
-Stop and skip ask for confirmation: a slip of the finger must not end an interval.
+The footer shows only the keys that apply now, so it fits 80 columns in both languages.
+Stop and skip ask for confirmation: a slip of the finger must not end an interval. At the end
+of each interval the console asks the patient's Borg rating (one key press).
+Texts are in the process's language (``controller.core.i18n.set_language``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,21 +27,26 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import (
-    Digits,
-    Footer,
-    Static,
-)
+from textual.widgets import Digits, Footer, Static
 
+from controller.app import texts
 from controller.app.screens import (
+    BorgScreen,
     Confirm,
     HistoryScreen,
-    HrMaxProposalScreen,
+    NoteScreen,
     PatientScreen,
-    TestBorgScreen,
 )
-from controller.core.i18n import _
+from controller.app.screens.six_minute import HrMaxProposalScreen, TestBorgScreen
+from controller.app.texts import word
+from controller.core.i18n import N_, _, format_number
 from controller.service.control_socket import ControlClient
+
+COMMANDS = {"setup": N_("patient and plan"), "start": N_("start"), "pause": N_("pause"),
+            "resume": N_("resume"), "skip": N_("skip"), "extend": N_("extend"),
+            "stop": N_("stop"), "ack": N_("acknowledge"), "borg": N_("Borg rating"),
+            "note": N_("note"), "history": N_("history"), "export": N_("report")}
+RUNNING = ("running", "hr_hold", "hr_slow")
 
 
 def _mmss(s: float | None) -> str:
@@ -47,8 +56,8 @@ def _mmss(s: float | None) -> str:
     return f"{s // 60:02d}:{s % 60:02d}"
 
 
-def _num(x: float | None, fmt: str = "{:.1f}") -> str:
-    return "—" if x is None else fmt.format(x)
+def _num(x: float | None, decimals: int = 1) -> str:
+    return "—" if x is None else format_number(x, decimals)
 
 
 def hr_chart(history: list[float], lo: float | None, hi: float | None, width: int,
@@ -80,26 +89,39 @@ def hr_chart(history: list[float], lo: float | None, hi: float | None, width: in
 class StaffConsole(App[None]):
     CSS_PATH = Path(__file__).with_name("console.tcss")
     TITLE = "fourbyfour"
+    ENABLE_COMMAND_PALETTE = False  # its footer entry would push q off an 80-column screen
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "patient", "Patient"),
-        Binding("s", "start", "Start"), Binding("p", "pause", "Pause"),
-        Binding("r", "resume", "Resume"), Binding("k", "skip", "Skip"),
-        Binding("e", "extend", "+1 min"), Binding("x", "stop", "Stop"),
-        Binding("a", "ack", "Ack alarm"), Binding("h", "history", "History"),
-        Binding("w", "export", "Write report"), Binding("q", "quit", "Quit console"),
-        Binding("plus,equals_sign", "adjust(0.5, 0)", "Speed +", show=False),
-        Binding("minus", "adjust(-0.5, 0)", "Speed -", show=False),
-        Binding("right_square_bracket", "adjust(0, 2)", "Incline +", show=False),
-        Binding("left_square_bracket", "adjust(0, -2)", "Incline -", show=False),
-        Binding("b", "borg", "Borg", show=False),
+        Binding("n", "patient", N_("Patient")), Binding("n", "fixed", show=False),
+        Binding("s", "start", N_("Start")), Binding("s", "start_again", show=False),
+        Binding("p", "pause", N_("Pause")), Binding("r", "resume", N_("Resume")),
+        Binding("k", "skip", N_("Skip")), Binding("e", "extend", N_("+1 min")),
+        Binding("x", "stop", N_("Stop")), Binding("a", "ack", N_("Ack alarm")),
+        Binding("b", "borg", N_("Borg"), show=False),  # asked by itself; b corrects it
+        Binding("m", "note", N_("Note")),
+        Binding("h", "history", N_("History")), Binding("w", "export", N_("Report")),
+        Binding("q", "quit", N_("Quit")),
+        Binding("plus,equals_sign", "adjust(0.5, 0)", N_("Speed +"), show=False),
+        Binding("minus", "adjust(-0.5, 0)", N_("Speed -"), show=False),
+        Binding("right_square_bracket", "adjust(0, 2)", N_("Incline +"), show=False),
+        Binding("left_square_bracket", "adjust(0, -2)", N_("Incline -"), show=False),
+        Binding("t", "test_borg", N_("Test Borg"), show=False),
     ]
 
-    def __init__(self, socket_path: str) -> None:
+    def __init__(self, socket_path: str, belt_url: str | None = None) -> None:
         super().__init__()
+        keys = self._bindings.key_to_bindings  # the footer in the process's language
+        for key, bindings in keys.items():
+            keys[key] = [dataclasses.replace(b, description=_(b.description))
+                         if b.description else b for b in bindings]
         self.socket_path = socket_path
         self.client: ControlClient | None = None
         self.state: dict[str, Any] = {}
-        self.message = ""
+        self.message = "" if belt_url is None else \
+            _("belt screen for the patient: {url}").format(url=belt_url)
+        self._seen: tuple[str, int] | None = None
+        self._asked: set[int] = set()
+        self._last_interval = 0
+        self._keys: tuple[Any, ...] = ()
         self._borg_asked_for = ""
 
     def compose(self) -> ComposeResult:
@@ -108,7 +130,7 @@ class StaffConsole(App[None]):
                 yield Digits("---", id="hr")
                 yield Static("", id="zone")
             with Vertical(id="phasebox"):
-                yield Static("connecting…", id="phase")
+                yield Static(_("connecting…"), id="phase")
                 yield Static("", id="countdown")
                 yield Static("", id="belt")
         yield Static("", id="chart")
@@ -116,7 +138,7 @@ class StaffConsole(App[None]):
         yield Static("", id="alarms")
         yield Static("", id="events")
         yield Static("", id="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.listen()
@@ -134,11 +156,35 @@ class StaffConsole(App[None]):
             except (OSError, ConnectionError) as e:
                 self.client = None
                 self.query_one("#links", Static).update(
-                    f"[b red]control service unreachable[/]: {e} — retrying")
+                    "[b red]" + _("control service unreachable: {error} — retrying").format(
+                        error=e) + "[/]")
                 await asyncio.sleep(1.0)
+
+    # -- which keys apply now (the footer shows only these) ---------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        d = self.state
+        started, state = bool(d.get("started")), d.get("state", "ready")
+        live = started and state not in ("stopping", "done")
+        shown = {
+            "patient": not started, "start": not started,
+            "pause": started and state in RUNNING, "resume": state == "paused",
+            "skip": live, "extend": live, "stop": live, "ack": bool(d.get("alarms")),
+            "borg": started and (d.get("interval", 0) >= 1 or d.get("phase") == "done"),
+            "note": started, "export": not live, "fixed": started,
+            "start_again": started,
+        }
+        return shown.get(action, True)
+
+    # -- the view ---------------------------------------------------------------------------
 
     def refresh_view(self) -> None:
         d = self.state
+        keys = (d.get("started"), d.get("state"), bool(d.get("alarms")),
+                (d.get("interval") or 0) >= 1, d.get("phase") == "done")
+        if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
+            self._keys = keys
+            self.refresh_bindings()
         hr = d.get("hr_bpm")
         lo, hi = d.get("zone_low_bpm"), d.get("zone_high_bpm")
         digits = self.query_one("#hr", Digits)
@@ -148,48 +194,67 @@ class StaffConsole(App[None]):
             digits.add_class("below" if hr < lo else "above" if hr > hi else "inzone")
         target = d.get("target_bpm")
         self.query_one("#zone", Static).update(
-            f"zone {_num(lo, '{:.0f}')}–{_num(hi, '{:.0f}')} bpm · target "
-            f"{_num(target, '{:.0f}')}")
-        phase = d.get("phase", "ready")
-        if d.get("interval"):
-            phase = f"{phase} {d['interval']}/4" if phase == "interval" else \
-                f"{phase} after interval {d['interval']}"
-        if d.get("hr_max") is None:
-            who = _("no patient chosen (n)")
+            _("zone {low}–{high} bpm").format(low=_num(lo, 0), high=_num(hi, 0)) + "\n"
+            + _("target {target} bpm").format(target=_num(target, 0)))
+        phase, n = d.get("phase", "ready"), d.get("interval") or 0
+        self._last_interval = max(self._last_interval, n)
+        if phase == "interval" and n:
+            label = _("interval {n}/{total}").format(n=n, total=4)
+        elif phase == "recovery" and n:
+            label = _("recovery after interval {n}").format(n=n)
         else:
-            who = (f"{d.get('pseudonym', '')} (HRmax {d.get('hr_max', 0):.0f}, "
-                   f"{d.get('hr_max_source', '')})")
+            label = word(texts.PHASES, phase)
         self.query_one("#phase", Static).update(
-            f"[b]{phase.upper()}[/b] · {d.get('state', '')} · {who}")
+            _("{phase} · {state} · {pseudonym} (HRmax {hr_max}, {source})").format(
+                phase=f"[b]{label.upper()}[/b]", state=word(texts.STATES, d.get("state")),
+                pseudonym=d.get("pseudonym", ""), hr_max=_num(d.get("hr_max", 0), 0),
+                source=word(texts.SOURCES, d.get("hr_max_source"))))
+        left = _mmss(d.get("phase_remaining_s"))
         self.query_one("#countdown", Static).update(
-            f"phase ends in [b]{_mmss(d.get('phase_remaining_s'))}[/b]"
-            + ("" if d.get("started") else " · press [b]s[/b] to start"))
-        belt = (f"speed {_num(d.get('speed_set_kmh'))} set / {_num(d.get('speed_kmh'))} km/h · "
-                f"incline {_num(d.get('incline_set_pct'))} set / {_num(d.get('incline_pct'))} %")
+            _("phase ends in {time}").format(time=left) if d.get("started") else
+            _("phase ends in {time} · press s to start").format(time=left))
+        self.query_one("#belt", Static).update(
+            _("speed {actual} km/h (set {set})").format(
+                actual=_num(d.get("speed_kmh")), set=_num(d.get("speed_set_kmh"))) + "\n"
+            + _("incline {actual} % (set {set})").format(
+                actual=_num(d.get("incline_pct")), set=_num(d.get("incline_set_pct"))))
         if d.get("phase") == "test":
-            belt += "\n" + _("6-minute test: +/- speed, ]/[ incline")
-        self.query_one("#belt", Static).update(belt)
+            self.query_one("#belt", Static).update(
+                str(self.query_one("#belt", Static).render()) + "\n"
+                + _("6-minute test: +/- speed, ]/[ incline"))
         hist = [h for h in d.get("hr_history", []) if h is not None]
         chart = self.query_one("#chart", Static)
         chart.update(hr_chart(hist, lo, hi, max(10, chart.size.width - 8)))
-        mqtt = d.get("mqtt") or "off"
+        treadmill = d.get("treadmill", "?")
         self.query_one("#links", Static).update(
-            f"strap: {d.get('strap', '?')} · treadmill: {d.get('treadmill', '?')} · "
-            f"MQTT {mqtt}")
-        alarms = d.get("alarms") or {}
-        self.query_one("#alarms", Static).update(
-            "\n".join(f"[b red]ALARM[/] {m}  (a: acknowledge)" for m in alarms.values()))
+            _("strap: {strap} · treadmill: {treadmill} · MQTT {mqtt}").format(
+                strap=word(texts.LINKS, d.get("strap", "?")),
+                treadmill=word(texts.LINKS, treadmill.split(":")[0]) + (
+                    treadmill[treadmill.index(":"):] if ":" in treadmill else ""),
+                mqtt=word(texts.LINKS, d.get("mqtt") or "off")))
+        alarms = d.get("alarm_list") or [{"kind": k, "message": m}
+                                         for k, m in (d.get("alarms") or {}).items()]
+        self.query_one("#alarms", Static).update("\n".join(
+            "[b red]" + _("ALARM") + "[/] " + texts.event_text(a["kind"], a["message"])
+            + "  " + _("(a: acknowledge)") for a in alarms))
         summary = d.get("summary")
         if summary:
-            lines = [f"interval {iv['interval']}: zone after {iv['time_to_zone_s']} s, "
-                     f"{iv['in_zone_after_allowance_pct']} % in zone, peak {iv['peak_hr_bpm']}"
+            lines = [_("interval {n}: zone after {seconds} s, {pct} in zone, peak {peak}")
+                     .format(n=iv["interval"], seconds=iv["time_to_zone_s"],
+                             pct=_num(iv["in_zone_after_allowance_pct"], 0) + "\u00a0%",
+                             peak=iv["peak_hr_bpm"])
                      for iv in summary["intervals"]]
-            lines.append(f"total in zone {summary['total_in_zone_s'] // 60} min "
-                         f"{summary['total_in_zone_s'] % 60} s")
+            lines.append(_("total in zone {minutes} min {seconds} s").format(
+                minutes=summary["total_in_zone_s"] // 60,
+                seconds=summary["total_in_zone_s"] % 60))
             self.query_one("#events", Static).update("\n".join(lines[-5:]))
         else:
-            self.query_one("#events", Static).update("\n".join(d.get("events", [])[-3:]))
+            events = d.get("event_list") or []
+            self.query_one("#events", Static).update("\n".join(
+                f"{word(texts.SEVERITIES, e['severity'])}: "
+                f"{texts.event_text(e['kind'], e['message'])}" for e in events[-3:]))
         self.query_one("#message", Static).update(self.message)
+        self._ask_borg(phase, n)
         self._maybe_ask_borg()
 
     # -- the 6-minute test ------------------------------------------------------------------
@@ -200,18 +265,18 @@ class StaffConsole(App[None]):
             d.get("phase") in ("cooldown", "done") and not d.get("hrmax_proposal")
 
     def _maybe_ask_borg(self) -> None:
-        """When the test phase ends, ask the Borg rating once (b asks again)."""
+        """When the test phase ends, ask the Borg rating once (t asks again)."""
         sid = self.state.get("session_id", "")
         if self._test_ended() and self._borg_asked_for != sid and \
                 not isinstance(self.screen, TestBorgScreen):
             self._borg_asked_for = sid
-            self.action_borg()
+            self.action_test_borg()
 
     async def action_adjust(self, speed_delta_kmh: float, incline_delta_pct: float) -> None:
         await self._send("adjust", speed_delta_kmh=speed_delta_kmh,
                          incline_delta_pct=incline_delta_pct)
 
-    def action_borg(self) -> None:
+    def action_test_borg(self) -> None:
         if not self._test_ended():
             return
 
@@ -246,14 +311,33 @@ class StaffConsole(App[None]):
 
         self.push_screen(TestBorgScreen(), rated)
 
-    async def _send(self, cmd: str, **kw: Any) -> None:
+    def _ask_borg(self, phase: str, n: int) -> None:
+        """At the end of each interval (and of the 6-minute test) ask the Borg rating once."""
+        seen, self._seen = self._seen, (phase, n)
+        if seen is None or seen == (phase, n) or seen[0] not in ("interval", "test"):
+            return
+        ended = seen[1] if seen[0] == "interval" else 0
+        if ended in self._asked or str(ended) in (self.state.get("ratings") or {}):
+            return
+        self._asked.add(ended)
+        self.rate(ended)
+
+    def say(self, message: str) -> None:
+        self.message = message
+        self.query_one("#message", Static).update(message)
+
+    async def _send(self, cmd: str, **kw: Any) -> dict[str, Any]:
+        name = word(COMMANDS, cmd)
         if self.client is None:
-            self.message = "not connected to the control service"
-        else:
-            reply = await self.client.command(cmd, **kw)
-            self.message = f"{cmd}: ok" if reply.get("ok") else \
-                f"[b red]{cmd} refused[/]: {reply.get('error')}"
-        self.query_one("#message", Static).update(self.message)
+            self.say(_("not connected to the control service"))
+            return {"ok": False}
+        reply = await self.client.command(cmd, **kw)
+        self.say(_("{command}: done").format(command=name) if reply.get("ok") else
+                 "[b red]" + _("{command} refused").format(command=name) + "[/]: "
+                 + texts.error_text(str(reply.get("error"))))
+        return reply
+
+    # -- actions ----------------------------------------------------------------------------
 
     async def action_history(self) -> None:
         if self.client is None:
@@ -262,30 +346,59 @@ class StaffConsole(App[None]):
         if reply.get("ok"):
             self.push_screen(HistoryScreen(reply["history"]))
         else:
-            self.message = f"[b red]history refused[/]: {reply.get('error')}"
-            self.query_one("#message", Static).update(self.message)
+            self.say("[b red]" + _("{command} refused").format(command=_(COMMANDS["history"]))
+                     + "[/]: " + texts.error_text(str(reply.get("error"))))
 
     async def action_export(self) -> None:
         if self.client is None:
             return
         reply = await self.client.command("export")
-        self.message = ("wrote " + ", ".join(reply["files"])) if reply.get("ok") else \
-            f"[b red]export refused[/]: {reply.get('error')}"
-        self.query_one("#message", Static).update(self.message)
+        self.say(_("wrote {files}").format(files=", ".join(reply["files"])) if reply.get("ok")
+                 else "[b red]" + _("{command} refused").format(command=_(COMMANDS["export"]))
+                 + "[/]: " + texts.error_text(str(reply.get("error"))))
+
+    def action_fixed(self) -> None:
+        self.say(_("the session has started: patient and plan are fixed"))
 
     def action_patient(self) -> None:
-        if self.state.get("started"):
-            self.message = "the session has started: patient and plan are fixed"
-            self.query_one("#message", Static).update(self.message)
-            return
+        async def submit(result: dict[str, Any]) -> str | None:
+            """The form stays open with the reason next to the field if refused."""
+            if self.client is None:
+                return _("not connected to the control service")
+            reply = await self.client.command("setup", **result)
+            if reply.get("ok"):
+                self.say(_("{command}: done").format(command=_(COMMANDS["setup"])))
+                return None
+            return str(reply.get("error"))
 
-        async def done(result: dict[str, Any] | None) -> None:
-            if result is not None:
-                await self._send("setup", **result)
+        self.push_screen(PatientScreen(self.state, submit))
 
-        self.push_screen(PatientScreen(self.state), done)
+    def rate(self, interval: int) -> None:
+        async def done(borg: int | None) -> None:
+            if borg is not None:
+                await self._send("borg", interval=interval, borg=borg)
+
+        self.push_screen(BorgScreen(interval), done)
+
+    def action_borg(self) -> None:
+        """Rate (or correct) the last interval that ran."""
+        n = self._last_interval
+        if self.state.get("phase") == "interval" and n > 1:
+            n -= 1  # the one running now has not ended: the one before
+        self.rate(n)
+
+    def action_note(self) -> None:
+        async def done(text: str | None) -> None:
+            if text:
+                await self._send("note", text=text)
+
+        self.push_screen(NoteScreen(), done)
 
     async def action_start(self) -> None:
+        await self._send("start")
+
+    async def action_start_again(self) -> None:
+        """A second Start: the service refuses it, and the console says why."""
         await self._send("start")
 
     async def action_pause(self) -> None:
@@ -302,10 +415,10 @@ class StaffConsole(App[None]):
             await self._send("ack", alarm=alarm)
 
     def action_skip(self) -> None:
-        self.push_screen(Confirm("Skip the rest of this phase?"), self._confirmed("skip"))
+        self.push_screen(Confirm(_("Skip the rest of this phase?")), self._confirmed("skip"))
 
     def action_stop(self) -> None:
-        self.push_screen(Confirm("Stop the session (the belt slows to a stop)?"),
+        self.push_screen(Confirm(_("Stop the session (the belt slows to a stop)?")),
                          self._confirmed("stop"))
 
     def _confirmed(self, cmd: str):  # type: ignore[no-untyped-def]
@@ -313,6 +426,5 @@ class StaffConsole(App[None]):
             if yes:
                 await self._send(cmd)
             else:
-                self.message = f"{cmd} cancelled"
-                self.query_one("#message", Static).update(self.message)
+                self.say(_("{command} cancelled").format(command=word(COMMANDS, cmd)))
         return done

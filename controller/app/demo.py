@@ -11,6 +11,7 @@ than this PC's scheduling jitter.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +26,7 @@ from controller.sim import TraceRow, VirtualPatient, make_patient
 from controller.treadmill import Treadmill
 
 MAX_SPEEDUP = 10.0
+_log = logging.getLogger(__name__)
 
 
 class PatientSource(HeartRateSource):
@@ -63,10 +65,12 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                    on_tick: Callable[[Snapshot, TraceRow], None] | None = None,
                    on_ready: Callable[[Runtime, Emulator], None] | None = None,
                    use_mqtt: bool = True, control_socket: str | None = None,
-                   store_path: str | None = None, linger: bool = False
+                   store_path: str | None = None, linger: bool = False,
+                   belt_view: Callable[[str], None] | None = None,
                    ) -> tuple[Runtime, list[TraceRow]]:
     """Run one demo session. With ``control_socket`` the session waits for a console to
-    press Start; without it, it starts at once (headless)."""
+    press Start; without it, it starts at once (headless). With ``belt_view`` the patient's
+    screen is served as in ``[belt_view]`` of the config, and its URL handed to the callback."""
     if not 0 < speedup <= MAX_SPEEDUP:
         raise ValueError(f"--speed must be > 0 and ≤ {MAX_SPEEDUP:g} with the emulated "
                          "firmware")
@@ -95,6 +99,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
 
         store = Store(store_path) if store_path else None
         server_task: asyncio.Task[None] | None = None
+        belt_task: asyncio.Task[None] | None = None
         rt = Runtime(cfg.profile, cfg.plan, treadmill=tm, publisher=pub, clock=clock,
                      tick_s=1.0 / speedup, on_tick=tick, store=store,
                      hr_source=PatientSource(patient,
@@ -107,6 +112,18 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             await tm.wait_status(lambda s: s.state == "idle", 10)
             if on_ready:
                 on_ready(rt, emu)
+            if belt_view is not None:
+                from controller.service.beltview import BeltView
+                view = BeltView(lambda: rt, cfg.language, cfg.belt_view.host,
+                                cfg.belt_view.port)
+                try:
+                    await view.start()
+                except OSError as e:  # best effort: the demo runs on without the screen
+                    _log.warning("belt screen not served on %s:%s: %s", cfg.belt_view.host,
+                                 cfg.belt_view.port, e)
+                else:
+                    belt_task = asyncio.create_task(view.serve())
+                    belt_view(view.url)
             if control_socket:
                 from controller.service.control_socket import ControlServer
                 server_task = asyncio.create_task(ControlServer(rt, control_socket).serve())
@@ -129,6 +146,8 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                 pub_task.cancel()
             if server_task:
                 server_task.cancel()
+            if belt_task:
+                belt_task.cancel()
             if store is not None:
                 store.close()
             await tm.close()

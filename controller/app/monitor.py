@@ -16,19 +16,28 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Footer, Static
 
+from controller.core.i18n import N_, _
 from controller.net.fleet import Fleet, TreadmillRow
 from controller.net.publisher import MqttSettings
 
 COLUMNS = ("treadmill", "link", "patient", "phase", "left", "HR", "zone", "alarms")
+HEADERS = {"treadmill": N_("treadmill"), "link": N_("link"), "patient": N_("patient"),
+           "phase": N_("phase"), "left": N_("left"), "HR": N_("HR"), "zone": N_("zone"),
+           "alarms": N_("alarms")}
+LINK = {"offline": N_("offline"), "stale": N_("stale"), "online": N_("online")}
+PHASE = {"warmup": N_("warm-up"), "interval": N_("interval"), "recovery": N_("recovery"),
+         "cooldown": N_("cool-down"), "done": N_("done"), "test": N_("6-minute test"),
+         "ready": N_("ready")}
 
 
 def _row(r: TreadmillRow, now_s: float) -> tuple[str, ...]:
-    link = "offline" if not r.online else ("stale" if r.stale(now_s) else "online")
+    link = _(LINK["offline" if not r.online else ("stale" if r.stale(now_s) else "online")])
     t, s = r.telemetry, r.session
     phase = t.get("phase") or s.get("phase") or "—"
     interval = t.get("interval") or s.get("interval") or 0
+    shown = _(PHASE[phase]) if phase in PHASE else phase
     if phase in ("interval", "recovery") and interval:
-        phase = f"{phase} {interval}"
+        shown = f"{shown} {interval}"
     left = t.get("phase_remaining_s", s.get("phase_remaining_s"))
     left_txt = "—" if left is None else f"{int(left) // 60:02d}:{int(left) % 60:02d}"
     hr = t.get("hr_bpm")
@@ -39,8 +48,8 @@ def _row(r: TreadmillRow, now_s: float) -> tuple[str, ...]:
     zone = "—" if lo is None or hi is None else f"{lo:.0f}–{hi:.0f}"
     alarms = ", ".join(r.alarms) or ""
     if r.missed_events:
-        alarms = (alarms + f" ({r.missed_events} events missed)").strip()
-    return (f"{r.site}/{r.device}", link, str(s.get("pseudonym", "—")), phase, left_txt,
+        alarms = (alarms + " " + _("({n} events missed)").format(n=r.missed_events)).strip()
+    return (f"{r.site}/{r.device}", link, str(s.get("pseudonym", "—")), shown, left_txt,
             hr_txt, zone, alarms)
 
 
@@ -50,6 +59,7 @@ class CentralMonitor(App[None]):
 
     def __init__(self, settings: MqttSettings, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
         super().__init__()
+        self.title = _("fourbyfour — central monitor")
         self.settings = settings
         self.clock = clock
         self.fleet = Fleet()
@@ -57,13 +67,13 @@ class CentralMonitor(App[None]):
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="fleet", cursor_type="row")
-        yield Static("connecting…", id="status")
+        yield Static(_("connecting…"), id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for c in COLUMNS:
-            table.add_column(c, key=c)
+            table.add_column(_(HEADERS[c]), key=c)
         self.set_interval(1.0, self.redraw)
         self.listen()
 
@@ -78,10 +88,12 @@ class CentralMonitor(App[None]):
                     table.update_cell(rk, c, v)
             else:
                 table.add_row(*cells, key=rk)
-        state = "connected" if self.connected else "broker unreachable, retrying"
         self.query_one("#status", Static).update(
-            f"{self.settings.host}:{self.settings.port} {state} · "
-            f"{len(self.fleet.rows)} treadmills · {self.fleet.ignored} bad messages ignored")
+            (_("{broker} connected · {n} treadmills · {bad} bad messages ignored")
+             if self.connected else
+             _("{broker} unreachable, retrying · {n} treadmills · {bad} bad messages ignored"))
+            .format(broker=f"{self.settings.host}:{self.settings.port}",
+                    n=len(self.fleet.rows), bad=self.fleet.ignored))
 
     @work(exclusive=True)
     async def listen(self) -> None:

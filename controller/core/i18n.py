@@ -81,6 +81,18 @@ def format_number(x: float, decimals: int = 1, lang: str | None = None) -> str:
     return format_decimal(x, format=pattern, locale=_locale(lang))
 
 
+def format_speed(kmh: float, decimals: int = 1, lang: str | None = None) -> str:
+    """``5,5 km/t`` in bokmål, ``5.5 km/h`` in English."""
+    return translations(_locale(lang)).gettext(N_("{value} km/h")).format(
+        value=format_number(kmh, decimals, lang))
+
+
+def format_percent(pct: float, decimals: int = 1, lang: str | None = None) -> str:
+    """``7,5 %`` in bokmål, ``7.5 %`` in English (a no-break space keeps the sign with the
+    number; kept out of message ids, where ``% s`` would read as a printf format)."""
+    return format_number(pct, decimals, lang) + "\u00a0%"
+
+
 def format_date(day: dt.date, lang: str | None = None) -> str:
     """``27.11.2026`` in bokmål, ``Nov 27, 2026`` in English."""
     return _babel_date(day, format="medium" if _locale(lang) == "en" else "dd.MM.yyyy",

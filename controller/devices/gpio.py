@@ -6,7 +6,12 @@ e-stop, a pulled key **or a cut wire** reads high: tripped. (The hardware chain 
 motor and incline power on its own; this is the Pi's second, independent stop path.)
 
     inputs = SafetyInputs(estop_pin=17, key_pin=27)          # pin_factory= for tests
-    await inputs.wait_tripped(loop)                          # returns when either trips
+    trip = await inputs.wait_tripped()        # Trip("e-stop" | "key", message)
+
+A contact counts as open only once it has stayed open for ``TRIP_PERSIST_S`` (20 ms): a
+millisecond glitch on a long cable to the e-stop is not a stop, a real press lasts far longer.
+gpiozero's ``bounce_time`` only ignores edges after an edge, it does not ask an opening to
+persist, so the rule is ours (``TripFilter``, pure, clock passed in).
 
 Patient cues (the patient cannot read a screen while running): a buzzer and an RGB LED.
 ``cues_for`` is pure — set-point in, cues out — and ``PatientCues`` plays them: countdown beeps
@@ -19,9 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from controller.core.i18n import N_
 from controller.protocol import Setpoint
 
 PATTERNS: dict[str, tuple[float, float, int]] = {
@@ -63,14 +73,90 @@ def cues_for(sp: Setpoint, prev: Setpoint | None) -> Cues:
     return Cues(beep, led)
 
 
+TRIP_PERSIST_S = 0.020
+"""An e-stop or key contact must stay open this long to count as a trip."""
+
+TRIP_MESSAGES = {"e-stop": N_("The e-stop was pressed (or its wire is cut): session stopped."),
+                 "key": N_("The safety key was pulled (or its wire is cut): session stopped.")}
+"""Marked for the catalog; translated with ``_()`` where shown."""
+
+
+@dataclass(frozen=True)
+class Trip:
+    kind: str  # "e-stop" | "key"
+    message: str
+
+
+@dataclass
+class TripFilter:
+    """Is a contact open *and has it stayed open* for ``persist_s``? Pure: time passed in.
+
+    Feed it every observation (edges and polls) in order; an observation of a closed contact
+    forgets the opening, so two short glitches never add up to a trip."""
+
+    persist_s: float = TRIP_PERSIST_S
+    open_since_s: float | None = None
+
+    def update(self, now_s: float, is_open: bool) -> bool:
+        if not is_open:
+            self.open_since_s = None
+            return False
+        if self.open_since_s is None:
+            self.open_since_s = now_s
+        return now_s - self.open_since_s >= self.persist_s
+
+    def due_in_s(self, now_s: float) -> float | None:
+        """How long until an opening seen so far would count (None: nothing pending)."""
+        if self.open_since_s is None:
+            return None
+        return max(self.open_since_s + self.persist_s - now_s, 0.0)
+
+
+class GpioUnavailable(RuntimeError):
+    """No pin library or no access to the pins: one line saying what to do."""
+
+
+def prepare_runtime_dir(runtime_dir: str) -> None:
+    """lgpio creates its notification pipes in the working directory, which is ``/``
+    (read-only) under the hardened unit: make the runtime directory the working directory
+    (and tell lgpio through ``LG_WD``) before the pin factory is made."""
+    os.environ.setdefault("LG_WD", runtime_dir)
+    if not os.access(os.getcwd(), os.W_OK):
+        os.chdir(runtime_dir)
+
+
 class SafetyInputs:
     """E-stop and safety key (see the module docstring for the wiring)."""
 
-    def __init__(self, estop_pin: int, key_pin: int, *, pin_factory: Any = None) -> None:
+    def __init__(self, estop_pin: int, key_pin: int, *, pin_factory: Any = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 persist_s: float = TRIP_PERSIST_S) -> None:
         from gpiozero import Button
 
         self.estop = Button(estop_pin, pull_up=True, bounce_time=None, pin_factory=pin_factory)
         self.key = Button(key_pin, pull_up=True, bounce_time=None, pin_factory=pin_factory)
+        self.clock = clock
+        self.persist_s = persist_s
+
+    @classmethod
+    def open(cls, estop_pin: int, key_pin: int, **kw: Any) -> SafetyInputs:
+        """Like the constructor, but a missing pin library or unusable pins raise
+        ``GpioUnavailable`` with one line (gpiozero warns once per library it tried)."""
+        from gpiozero import GPIOZeroError
+
+        with warnings.catch_warnings(record=True) as tried:
+            warnings.simplefilter("always")
+            try:
+                return cls(estop_pin, key_pin, **kw)
+            except GPIOZeroError as e:
+                why = "; ".join(str(w.message) for w in tried) or str(e)
+                raise GpioUnavailable(
+                    f"GPIO: no pin library could drive the pins ({why}): install the pin "
+                    "library (sudo apt-get install python3-lgpio), or set [gpio] enabled = "
+                    "false") from None
+            except OSError as e:
+                raise GpioUnavailable(f"GPIO: cannot use the pins ({e}): is this user in the "
+                                      "'gpio' group?") from None
 
     @property
     def estop_healthy(self) -> bool:
@@ -81,35 +167,50 @@ class SafetyInputs:
         return bool(self.key.is_pressed)
 
     def tripped(self) -> str | None:
+        """What the contacts say right now (no persistence): for refusing a Start."""
         if not self.estop_healthy:
-            return "e-stop pressed (or its wire is cut)"
+            return TRIP_MESSAGES["e-stop"]
         if not self.key_present:
-            return "safety key pulled (or its wire is cut)"
+            return TRIP_MESSAGES["key"]
         return None
 
-    async def wait_tripped(self, poll_s: float = 0.05) -> str:
-        """Return the reason as soon as either input trips. gpiozero's callbacks come from
-        its own thread and cross only with ``call_soon_threadsafe``; a periodic poll backs
+    async def wait_tripped(self, poll_s: float = 0.05) -> Trip:
+        """Return as soon as either contact has stayed open for ``persist_s``. gpiozero's
+        edge callbacks come from its own thread and cross only with
+        ``call_soon_threadsafe`` (with the time they saw the edge); a periodic poll backs
         them up in case an edge is missed."""
         loop = asyncio.get_running_loop()
-        event = asyncio.Event()
+        wake = asyncio.Event()
+        filters = {"e-stop": TripFilter(self.persist_s), "key": TripFilter(self.persist_s)}
+        buttons = {"e-stop": self.estop, "key": self.key}
 
-        def fire() -> None:
-            loop.call_soon_threadsafe(event.set)
+        def observe(kind: str, t_s: float, is_open: bool) -> None:
+            filters[kind].update(t_s, is_open)
+            wake.set()
 
-        self.estop.when_released = fire
-        self.key.when_released = fire
+        def edge(kind: str, is_open: bool) -> Callable[[], None]:
+            def fire() -> None:
+                loop.call_soon_threadsafe(observe, kind, self.clock(), is_open)
+            return fire
+
+        for kind, b in buttons.items():
+            b.when_released = edge(kind, True)   # the NC loop opened
+            b.when_pressed = edge(kind, False)   # closed again
         try:
             while True:
-                why = self.tripped()
-                if why:
-                    return why
+                wake.clear()
+                now = self.clock()
+                for kind, b in buttons.items():
+                    if filters[kind].update(now, not b.is_pressed):
+                        return Trip(kind, TRIP_MESSAGES[kind])
+                due = [d for f in filters.values() if (d := f.due_in_s(now)) is not None]
+                timeout = min([poll_s, *(d + 0.001 for d in due)])
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), poll_s)
-                event.clear()
+                    await asyncio.wait_for(wake.wait(), timeout)
         finally:
-            self.estop.when_released = None
-            self.key.when_released = None
+            for b in buttons.values():
+                b.when_released = None
+                b.when_pressed = None
 
     def close(self) -> None:
         self.estop.close()

@@ -136,6 +136,20 @@ class MqttPublisher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), 1.0)
 
+    async def goodbye(self, run_task: asyncio.Task[None], timeout_s: float) -> None:
+        """On a controlled shutdown: let the outbox drain (the last events and the session
+        summary), stop ``run_task``, then say ``offline``; each step bounded by
+        ``timeout_s``."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while self._outbox or self._telemetry is not None:
+                    await asyncio.sleep(0.05)
+        run_task.cancel()
+        with contextlib.suppress(BaseException):
+            await run_task
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.close(), timeout_s)
+
     async def close(self) -> None:
         """Say goodbye properly (status offline) if we are connected; best effort."""
         with contextlib.suppress(Exception):

@@ -59,7 +59,9 @@ def utc_iso(unix_s: float) -> str:
 def export_json(store: Store, session_id: str, path: str | Path) -> None:
     r = _record(store, session_id)
     doc = {"schema": EXPORT_SCHEMA, "session": r.__dict__, "samples": store.samples(r.id),
-           "events": store.events(r.id)}
+           "events": store.events(r.id),
+           "ratings": [{"interval": k, "borg": v} for k, v in store.ratings(r.id).items()],
+           "notes": store.notes(r.id)}
     Path(path).write_text(json.dumps(doc, indent=1))
 
 
@@ -374,6 +376,7 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     ax_belt.set_xlabel(_("minutes"))
     ax_tab.axis("off")
     scored = {iv["interval"]: iv for iv in (r.summary or {}).get("intervals", [])}
+    borg = store.ratings(r.id)
     rows = []
     for ph in facts["phases"]:
         iv = scored.get(ph.interval) if ph.phase == "interval" else None
@@ -385,10 +388,11 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
             "—" if not iv or iv["in_zone_after_allowance_pct"] is None
             else iv["in_zone_after_allowance_pct"],
             "—" if not iv else iv["peak_hr_bpm"] or "—",
+            borg.get(ph.interval, "—") if ph.phase == "interval" else "",
         ])
     table = ax_tab.table(cellText=rows, loc="upper center", colLabels=[
         _("phase"), _("planned min"), _("ran min"), _("note"), _("to zone s"),
-        _("in zone %"), _("peak bpm")])
+        _("in zone %"), _("peak bpm"), _("Borg")])
     table.auto_set_font_size(False)
     table.set_fontsize(7)
     table.scale(1, 1.15)
@@ -406,6 +410,10 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
             alarms=", ".join(e["kind"] for e in events if e["severity"] == "alarm")
             or _("none")),
     ]
+    notes = store.notes(r.id)
+    if notes:
+        lines.append(_("Staff notes: {notes}").format(
+            notes=" / ".join(n["text"] for n in notes))[:300])
     shown = [e for e in facts["events_rel"] if e["kind"] not in ("phase",)]
     for e in shown[:8]:
         lines.append(f"{_mmss(e['t_rel_s'])}  {e['severity']}: {e['message']}")

@@ -77,8 +77,8 @@ def _keys(path: str, d: Any, want: tuple[str, ...]) -> None:
 def _check_session(s: Any, now_unix_s: float) -> None:
     keys = ("id", "pseudonym", "started_unix_s", "ended_unix_s", "status", "plan", "profile",
             "hr_max_bpm", "hr_max_source", "summary")
-    if isinstance(s, dict) and "clock_offset_s" in s:
-        keys += ("clock_offset_s",)
+    if isinstance(s, dict):
+        keys += tuple(k for k in ("stop_reason", "clock_offset_s") if k in s)
     _keys("session", s, keys)
     if not isinstance(s["id"], str) or not _ID.match(s["id"]):
         raise _Bad("session.id", f"must be 1–64 letters, digits, '-' or '_', got {s['id']!r}")
@@ -112,6 +112,8 @@ def _check_session(s: Any, now_unix_s: float) -> None:
         raise _Bad("session.summary", "must be an object or null")
     if "clock_offset_s" in s:
         _num("session.clock_offset_s", s["clock_offset_s"], -1e12, 1e12, optional=True)
+    if s.get("stop_reason") is not None:
+        _str("session.stop_reason", s["stop_reason"], 200)
 
 
 def _check_sample(i: int, r: Any, sid: str, prev_t: float) -> float:
@@ -156,7 +158,8 @@ def check_export(doc: Any, now_unix_s: float) -> None:
     holds."""
     if not isinstance(doc, dict) or doc.get("schema") != EXPORT_SCHEMA:
         raise _Bad("schema", f"not a {EXPORT_SCHEMA} file")
-    _keys("(file)", doc, ("schema", "session", "samples", "events"))
+    _keys("(file)", doc, ("schema", "session", "samples", "events",
+                          *(k for k in ("ratings", "notes") if k in doc)))
     _check_session(doc["session"], now_unix_s)
     sid = doc["session"]["id"]
     if not isinstance(doc["samples"], list):
@@ -168,6 +171,23 @@ def check_export(doc: Any, now_unix_s: float) -> None:
         prev = _check_sample(i, r, sid, prev)
     for i, e in enumerate(doc["events"]):
         _check_event(i, e, sid)
+    ratings = doc.get("ratings", [])
+    if not isinstance(ratings, list):
+        raise _Bad("ratings", "must be a list")
+    for i, r in enumerate(ratings):
+        _keys(f"ratings[{i}]", r, ("interval", "borg"))
+        for k, lo, hi in (("interval", 1, 20), ("borg", 6, 20)):
+            v = r[k]
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise _Bad(f"ratings[{i}].{k}", f"must be a whole number {lo}–{hi}, got {v!r}")
+    notes = doc.get("notes", [])
+    if not isinstance(notes, list):
+        raise _Bad("notes", "must be a list")
+    for i, n in enumerate(notes):
+        _keys(f"notes[{i}]", n, ("written_unix_s", "text"))
+        _num(f"notes[{i}].written_unix_s", n["written_unix_s"], EARLIEST_UNIX_S,
+             now_unix_s + 86400)
+        _str(f"notes[{i}].text", n["text"], 2000)
 
 
 # -- where in the file ----------------------------------------------------------------------
@@ -253,18 +273,23 @@ def import_json(store: Store, path: str | Path) -> str:
         db.execute("BEGIN")
         db.execute("INSERT INTO sessions (id, pseudonym, started_unix_s, ended_unix_s, status, "
                    "plan_json, profile_json, hr_max_bpm, hr_max_source, summary_json, "
-                   "clock_offset_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   "clock_offset_s, stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (s["id"], s["pseudonym"], s["started_unix_s"], s["ended_unix_s"],
                     s["status"], json.dumps(s["plan"]), json.dumps(s["profile"]),
                     s["hr_max_bpm"], s["hr_max_source"],
                     json.dumps(s["summary"]) if s["summary"] is not None else None,
-                    s.get("clock_offset_s")))
+                    s.get("clock_offset_s"), s.get("stop_reason")))
         db.executemany("INSERT INTO samples VALUES (:session_id, :t_s, :phase, :interval, "
                        ":state, :hr_bpm, :hr_status, :target_bpm, :zone_low_bpm, "
                        ":zone_high_bpm, :speed_set_kmh, :speed_kmh, :incline_set_pct, "
                        ":incline_pct)", doc["samples"])
         db.executemany("INSERT INTO events VALUES (:session_id, :t_s, :kind, :severity, "
                        ":message)", doc["events"])
+        db.executemany("INSERT INTO ratings VALUES (?, ?, ?, ?)",
+                       [(s["id"], r["interval"], r["borg"], s["started_unix_s"])
+                        for r in doc.get("ratings", [])])
+        db.executemany("INSERT INTO notes VALUES (?, ?, ?)",
+                       [(s["id"], n["written_unix_s"], n["text"]) for n in doc.get("notes", [])])
         db.execute("COMMIT")
     except Exception as e:
         if db.in_transaction:

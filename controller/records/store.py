@@ -62,7 +62,24 @@ MIGRATIONS: list[str] = [
         message TEXT NOT NULL
     );
     """,
-    # 2: the patient register (pseudonymous profiles kept over time), HRmax decisions, and
+    # 2: the Borg rating (6–20) staff ask at the end of each interval; staff notes
+    """
+    CREATE TABLE ratings (
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        interval INTEGER NOT NULL,
+        borg INTEGER NOT NULL CHECK (borg BETWEEN 6 AND 20),
+        rated_unix_s REAL NOT NULL,
+        PRIMARY KEY (session_id, interval)
+    );
+    CREATE TABLE notes (
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        written_unix_s REAL NOT NULL,
+        text TEXT NOT NULL
+    );
+    """,
+    # 3: why a stopped session stopped ("staff", "e-stop", "key", "shutdown", …)
+    "ALTER TABLE sessions ADD COLUMN stop_reason TEXT;",
+    # 4: the patient register (pseudonymous profiles kept over time), HRmax decisions, and
     # each session's monotonic→wall-clock offset (absolute time of every sample)
     """
     CREATE TABLE patients (
@@ -84,6 +101,9 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+BORG_MIN, BORG_MAX = 6, 20
+NOTE_MAX_CHARS = 2000
+
 
 class StoreError(Exception):
     """A store file that cannot be used; the message says which file and why."""
@@ -101,9 +121,11 @@ class SessionRecord:
     hr_max_bpm: float
     hr_max_source: str
     summary: dict[str, Any] | None
+    stop_reason: str | None = None
+    """Why a stopped session stopped: staff, e-stop, key, shutdown, heart rate lost, …"""
     clock_offset_s: float | None = None
     """Wall-clock (Unix) time = ``t_s`` of a sample + this; None in files written before
-    schema 2 (then ``started_unix_s`` stands for the first sample)."""
+    schema 4 (then ``started_unix_s`` stands for the first sample)."""
 
     @property
     def plan_name(self) -> str:
@@ -143,7 +165,8 @@ class Store:
                                   + f";PRAGMA user_version = {version + 1}; COMMIT;")
         tables = {r[0] for r in self.db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        missing = {"sessions", "samples", "events", "patients", "hrmax_decisions"} - tables
+        missing = {"sessions", "samples", "events", "ratings", "notes", "patients",
+                   "hrmax_decisions"} - tables
         if missing:  # a schema number written by another build of this software
             raise StoreError(f"{self.path}: schema {len(MIGRATIONS)} without the table(s) "
                              f"{', '.join(sorted(missing))}: written by another build")
@@ -204,15 +227,51 @@ class Store:
                         (session_id, e.now_s, e.kind, e.severity, e.message))
 
     def end_session(self, session_id: str, status: str,
-                    summary: dict[str, Any] | None) -> None:
+                    summary: dict[str, Any] | None, stop_reason: str | None = None) -> None:
         if status not in ("finished", "stopped", "incomplete"):
             raise ValueError(f"unknown final status {status!r}")
         self._begin()
         self.db.execute(
-            "UPDATE sessions SET status = ?, ended_unix_s = ?, summary_json = ? WHERE id = ?",
+            "UPDATE sessions SET status = ?, ended_unix_s = ?, summary_json = ?, "
+            "stop_reason = ? WHERE id = ?",
             (status, self.clock(), json.dumps(summary) if summary is not None else None,
-             session_id))
+             stop_reason, session_id))
         self._commit()
+
+    def rate(self, session_id: str, interval: int, borg: int) -> None:
+        """The patient's Borg rating (6–20) of interval ``interval`` (0: the 6-minute test's
+        test phase). A second rating of the same interval replaces the first (staff
+        correcting a slip); anything outside 6–20 is refused, never clamped."""
+        if isinstance(borg, bool) or not isinstance(borg, int) or \
+                not BORG_MIN <= borg <= BORG_MAX:
+            raise ValueError(f"a Borg rating is a whole number 6–20, got {borg!r}")
+        if isinstance(interval, bool) or not isinstance(interval, int) or not 0 <= interval <= 20:
+            raise ValueError(f"interval must be 0–20, got {interval!r}")
+        self._known(session_id)
+        self._commit()
+        self._begin()
+        self.db.execute("INSERT OR REPLACE INTO ratings VALUES (?, ?, ?, ?)",
+                        (session_id, interval, borg, self.clock()))
+        self._commit()
+
+    def add_note(self, session_id: str, text: str) -> None:
+        """A staff note on the session (kept out of hand-overs unless staff tick it in)."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("a note needs some text")
+        if len(text) > NOTE_MAX_CHARS:
+            raise ValueError(f"a note is at most {NOTE_MAX_CHARS} characters, "
+                             f"this one has {len(text)}")
+        self._known(session_id)
+        self._commit()
+        self._begin()
+        self.db.execute("INSERT INTO notes VALUES (?, ?, ?)",
+                        (session_id, self.clock(), text.strip()))
+        self._commit()
+
+    def _known(self, session_id: str) -> None:
+        if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() \
+                is None:
+            raise ValueError(f"no recorded session {session_id!r}")
 
     def close(self) -> None:
         self._commit()
@@ -222,7 +281,8 @@ class Store:
 
     def sessions(self, pseudonym: str | None = None) -> list[SessionRecord]:
         q = ("SELECT id, pseudonym, started_unix_s, ended_unix_s, status, plan_json, "
-             "profile_json, hr_max_bpm, hr_max_source, summary_json, clock_offset_s "
+             "profile_json, hr_max_bpm, hr_max_source, summary_json, stop_reason, "
+             "clock_offset_s "
              "FROM sessions")
         args: tuple[Any, ...] = ()
         if pseudonym is not None:
@@ -230,7 +290,7 @@ class Store:
             args = (pseudonym,)
         rows = self.db.execute(q + " ORDER BY started_unix_s", args).fetchall()
         return [SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
-                              r[7], r[8], json.loads(r[9]) if r[9] else None, r[10])
+                              r[7], r[8], json.loads(r[9]) if r[9] else None, r[10], r[11])
                 for r in rows]
 
     def session(self, session_id: str) -> SessionRecord:
@@ -244,6 +304,16 @@ class Store:
                               (session_id,))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def ratings(self, session_id: str) -> dict[int, int]:
+        """interval → Borg rating."""
+        return dict(self.db.execute("SELECT interval, borg FROM ratings WHERE session_id = ? "
+                                    "ORDER BY interval", (session_id,)).fetchall())
+
+    def notes(self, session_id: str) -> list[dict[str, Any]]:
+        cur = self.db.execute("SELECT written_unix_s, text FROM notes WHERE session_id = ? "
+                              "ORDER BY written_unix_s", (session_id,))
+        return [{"written_unix_s": t, "text": x} for t, x in cur.fetchall()]
 
     def events(self, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT * FROM events WHERE session_id = ? ORDER BY t_s",

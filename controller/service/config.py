@@ -2,11 +2,12 @@
 
 Every key has a default, and the defaults run the demo: an empty file (or none) is valid.
 
+    language = "nb"                          (top level: nb | en — console, belt view, reports)
     [site]          name = "demo"            device = "treadmill-1"
     [mqtt]          enabled = true  host = "localhost"  port = 1883  username/password_file
                     tls_ca_file, tls_cert_file, tls_key_file
                     commands_enabled = false   command_secret_file (network stop/ack only)
-    [treadmill]     port = "/dev/fourbyfour-treadmill"  max_speed_kmh = 16  max_incline_pct = 15
+    [treadmill]     port = "/dev/serial0"  max_speed_kmh = 16  max_incline_pct = 15
     [heart_rate]    source = "ant" | "ble" | "simulated"   ant_device_number = 0
                     ant_serial_path = ""  ble_address = ""
     [patient]       pseudonym, hr_max, hr_max_source, hr_rest, max_speed_kmh, max_incline_pct,
@@ -16,6 +17,7 @@ Every key has a default, and the defaults run the demo: an empty file (or none) 
     [store]         path = "/var/lib/fourbyfour/sessions.db"   (SQLite, WAL)
     [gpio]          enabled = false  estop_pin = 17  key_pin = 27  buzzer_pin = 12
                     led_pins = [5, 6, 13]   (BCM numbers; the Pi's own stop path and cues)
+    [belt_view]     enabled = true  host = "0.0.0.0"  port = 8080   (the patient's screen)
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class TreadmillSettings:
-    port: str = "/dev/fourbyfour-treadmill"
+    port: str = "/dev/serial0"
+    """The Pi's GPIO UART wired to the Pico's UART0 (firmware/README.md, Wiring)."""
     max_speed_kmh: float = 16.0
     max_incline_pct: float = 15.0
 
@@ -62,6 +65,15 @@ class GpioSettings:
 
 
 @dataclass(frozen=True)
+class BeltViewSettings:
+    """The patient's screen at the belt (``controller.service.beltview``)."""
+
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
 class Config:
     mqtt_enabled: bool = True
     mqtt: MqttSettings = field(default_factory=MqttSettings)
@@ -76,6 +88,8 @@ class Config:
     gpio: GpioSettings | None = None
     command_secret: bytes | None = None
     """Set only when network commands (stop, acknowledge) are enabled."""
+    language: str = "nb"
+    belt_view: BeltViewSettings = field(default_factory=BeltViewSettings)
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -92,6 +106,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "plan": {"name": str, "warmup_s": (int, float)},
     "service": {"control_socket": str},
     "store": {"path": str},
+    "belt_view": {"enabled": bool, "host": str, "port": int},
     "gpio": {"enabled": bool, "estop_pin": int, "key_pin": int, "buzzer_pin": int,
              "led_pins": list},
 }
@@ -113,7 +128,15 @@ def load(path: str | Path | None) -> Config:
     return from_dict(data, str(p))
 
 
+LANGUAGES = ("nb", "en")
+
+
 def from_dict(data: dict[str, Any], where: str) -> Config:
+    data = dict(data)
+    language = data.pop("language", "nb")
+    if not isinstance(language, str) or language not in LANGUAGES:
+        raise ConfigError(f"{where}: language must be one of {', '.join(LANGUAGES)}, "
+                          f"got {language!r}")
     for section, body in data.items():
         if section not in _SCHEMA:
             raise ConfigError(f"{where}: unknown section [{section}] "
@@ -227,6 +250,12 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
             raise fail("gpio", "pins", "every pin may be used once")
         gpio = GpioSettings(pins["estop_pin"], pins["key_pin"], pins["buzzer_pin"],
                             (leds[0], leds[1], leds[2]))
+    bv_port = get("belt_view", "port", 8080)
+    if not 0 <= bv_port <= 65535:
+        raise fail("belt_view", "port", f"must be 0–65535 (0: any free port), got {bv_port}")
+    belt_view = BeltViewSettings(get("belt_view", "enabled", True),
+                                 get("belt_view", "host", "0.0.0.0"), bv_port)
     return Config(get("mqtt", "enabled", True), mqtt, tms, hrs, profile, plan,
                   get("service", "control_socket", "/run/fourbyfour/control.sock"),
-                  get("store", "path", "/var/lib/fourbyfour/sessions.db"), gpio, secret)
+                  get("store", "path", "/var/lib/fourbyfour/sessions.db"), gpio, secret,
+                  language, belt_view)

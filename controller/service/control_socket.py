@@ -6,10 +6,12 @@ every 0.5 s, and sends staff commands as JSON lines (``{"cmd": "pause"}``), each
 with ``{"reply": cmd, "ok": true}`` or ``{"reply": cmd, "ok": false, "error": "…"}``.
 Commands: setup (``profile``, ``plan``; before start only; empty fields come from the
 patient's register entry), start, pause, resume, skip, extend (``seconds``), stop, ack
-(``alarm``), adjust (``speed_delta_kmh``, ``incline_delta_pct``; the 6-minute test only), rpe
-(``rpe`` 6–20 after a 6-minute test: answers the HRmax proposal), hrmax (``decision``
-accepted | edited | rejected, ``hr_max_bpm`` when edited), history (this patient's
-progression), export (the last session as PDF, CSV and JSON beside the store).
+(``alarm``), borg (``interval``, ``borg`` 6–20: the patient's rating at the end of an
+interval), note (``text``: staff's note; before a session starts it goes to this patient's
+last recorded one), adjust (``speed_delta_kmh``, ``incline_delta_pct``; the 6-minute test
+only), rpe (``rpe`` 6–20 after a 6-minute test: answers the HRmax proposal), hrmax
+(``decision`` accepted | edited | rejected, ``hr_max_bpm`` when edited), history (this
+patient's progression), export (the last session as PDF, CSV and JSON beside the store).
 A line that is not a JSON object with a known command gets a clear error, never a crash.
 """
 
@@ -68,8 +70,12 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
                                                         else "offline"),
         "alarms": dict(sess.alarm_messages) if sess else {},
         "events": [f"{e.severity}: {e.message}" for e in snap.events[-8:]],
+        "event_list": [{"kind": e.kind, "severity": e.severity, "message": e.message}
+                       for e in snap.events[-8:]],
+        "alarm_list": [{"kind": a, "message": m} for a, m in rt.session.alarm_messages.items()],
         "hr_history": list(hr_history),
         "summary": rt.summary,
+        "ratings": {str(k): v for k, v in rt.ratings.items()},
     }
 
 
@@ -107,6 +113,7 @@ def setup_from(msg: dict[str, Any], register: Register | None = None
         max_speed_kmh=get("max_speed_kmh"), max_incline_pct=get("max_incline_pct"),
         hr_max_source=HrMaxSource(get("hr_max_source")),
         walk_only=bool(get("walk_only")), pseudonym=pseudonym,
+        age_years=get("age_years"),
     )
     plan_doc = msg.get("plan") or {"name": "4x4"}
     name = plan_doc.get("name")
@@ -214,6 +221,23 @@ class ControlServer:
         report.export_json(store, last.id, f"{base}.json")
         return [f"{base}.pdf", f"{base}.csv", f"{base}.json"]
 
+    def _note(self, text: Any) -> str:
+        """The note goes to the running session, or before one starts to this patient's
+        last recorded session (staff write it after the session ended)."""
+        if not isinstance(text, str):
+            raise ValueError("note needs a 'text'")
+        rt = self.rt
+        if rt.started:
+            rt.note(text)
+            return rt.session_id
+        if rt.store is None:
+            raise SessionError("this service records no sessions (no store configured)")
+        recs = rt.store.sessions(rt.profile.pseudonym)
+        if not recs:
+            raise SessionError(f"no recorded session for {rt.profile.pseudonym}")
+        rt.store.add_note(recs[-1].id, text)
+        return recs[-1].id
+
     async def _command(self, line: bytes) -> dict[str, Any]:
         try:
             msg = json.loads(line)
@@ -243,6 +267,13 @@ class ControlServer:
             elif cmd == "setup":
                 profile, plan = setup_from(msg, rt.register)
                 rt.configure(profile, plan)
+            elif cmd == "borg":
+                interval, borg = msg.get("interval"), msg.get("borg")
+                if not isinstance(interval, int) or not isinstance(borg, int):
+                    raise ValueError("borg needs whole numbers 'interval' and 'borg' (6–20)")
+                rt.rate(interval, borg)
+            elif cmd == "note":
+                return {"reply": cmd, "ok": True, "session_id": self._note(msg.get("text"))}
             elif cmd == "adjust":
                 rt.adjust(msg.get("speed_delta_kmh", 0.0), msg.get("incline_delta_pct", 0.0))
             elif cmd == "rpe":

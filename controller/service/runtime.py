@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from controller.core.i18n import _
 from controller.core.plan import Plan
 from controller.core.summary import summarise
 from controller.hr import HeartRateSource, HrSample, PlausibilityFilter, SourceStatus
@@ -76,9 +77,18 @@ class Runtime:
         self.safety_watchers = list(safety_watchers or [])
         """More safety tasks for the group (the e-stop watch on the Pi): if one returns or
         raises, the session ends in the safe-stop path."""
+        self.start_checks: list[Callable[[], str | None]] = []
+        """More reasons to refuse a Start (the Pi's e-stop and key, the restart interlock):
+        each returns a sentence for staff, or None."""
+        self.stop_reason: str | None = None
+        """Why the session stopped, for the record: staff, e-stop, key, shutdown, …"""
+        self._recording = False
         self.session_id = uuid.uuid4().hex[:12]
         self.store = store
         self.summary: dict | None = None
+        self.ratings: dict[int, int] = {}
+        self.intervals_run = 0
+        """The highest interval begun (the rating of an interval comes after it ends)."""
         self.snapshot = Snapshot()
         self._filter = PlausibilityFilter()
         self._hr: tuple[float, float] | None = None  # (bpm, time) of the last valid reading
@@ -113,9 +123,41 @@ class Runtime:
         return Register(self.store) if self.store is not None else None
 
     def start(self) -> None:
-        """Staff pressed Start: arm the motor board, start the belt slowly, begin the plan."""
+        """Staff pressed Start: arm the motor board, start the belt slowly, begin the plan.
+        Refused (SessionError, a sentence for the console) when no patient is chosen or the
+        treadmill cannot start: key out, e-stop pressed, a latched fault, the link down."""
+        from controller.protocol import SessionError
+
         self._s()
+        if self.started:
+            raise SessionError("the session has already started")
+        why = self.start_refusal()
+        if why is not None:
+            raise SessionError(why)
         self._start.set()
+
+    def start_refusal(self) -> str | None:
+        for check in self.start_checks:
+            why = check()
+            if why:
+                return why
+        st = self.treadmill.status
+        if not self.treadmill.connected or st is None:
+            return _("Cannot start: the treadmill link is down. Check the cable to the motor "
+                     "board.")
+        if not st.key_present:
+            return _("Cannot start: the safety key is out. Insert it, then press the reset on "
+                     "the treadmill.")
+        if not st.estop_healthy:
+            return _("Cannot start: the e-stop is pressed. Release it, then press the reset on "
+                     "the treadmill.")
+        if st.state == "fault":
+            return _("Cannot start: the motor board has a latched fault ({fault}). Press the "
+                     "reset on the treadmill.").format(fault=st.fault)
+        if st.state not in ("idle", "armed"):
+            return _("Cannot start: the motor board is {state}. Wait until the belt is "
+                     "still.").format(state=st.state)
+        return None
 
     def pause(self) -> None:
         self._s().pause()
@@ -209,14 +251,43 @@ class Runtime:
     def extend(self, seconds: float = 60.0) -> None:
         self._s().extend(seconds)
 
-    def stop(self, reason: str = "stopped by staff") -> None:
+    def stop(self, reason: str = "stopped by staff", code: str = "staff") -> None:
+        """Controlled stop; ``code`` is the short reason kept in the record."""
         self._s().stop(reason)
+        self.stop_reason = code
 
     def acknowledge(self, alarm: str) -> None:
         self._s().acknowledge(alarm)
 
+    def rate(self, interval: int, borg: int) -> None:
+        """Staff entered the patient's Borg rating (6–20) of an interval of this session."""
+        from controller.protocol import SessionError
+
+        if self.store is None or not self.started:
+            raise SessionError("no session is being recorded: start it first")
+        if not 0 <= interval <= self.intervals_run:
+            raise ValueError(f"interval {interval} has not been run in this session")
+        self.store.rate(self.session_id, interval, borg)
+        self.ratings[interval] = borg
+
+    def note(self, text: str) -> None:
+        """Staff's note on this session."""
+        from controller.protocol import SessionError
+
+        if self.store is None or not self.started:
+            raise SessionError("no session is being recorded: start it first")
+        self.store.add_note(self.session_id, text)
+
     async def wait_started(self) -> None:
         await self._start.wait()
+
+    @property
+    def live_hr_bpm(self) -> float | None:
+        """The latest valid strap reading if fresh — newer than the session's last tick, for
+        screens that must show the heart rate within half a second."""
+        if self._hr is None or self.clock() - self._hr[1] > HR_FRESH_S:
+            return None
+        return self._hr[0]
 
     @property
     def started(self) -> bool:
@@ -249,6 +320,14 @@ class Runtime:
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.treadmill.stop(), LINK_TIMEOUT_S)
+            if self._recording:  # ended by a safety task or a crash: the record says so
+                with contextlib.suppress(Exception):
+                    self.stop_reason = self.stop_reason or "fault"
+                    self._finish()
+                    sp = self.snapshot.setpoint
+                    if self.publisher is not None and sp is not None:
+                        self.publisher.set_retained("session", tm.session_payload(
+                            self.session_id, self.profile.pseudonym, sp, self.summary))
             self._done.set()
 
     @staticmethod
@@ -281,6 +360,7 @@ class Runtime:
         if self.store is not None:
             plan = session.plan.to_dict() if session.plan else {}
             self.store.begin_session(self.session_id, profile, plan)
+            self._recording = True
             if profile.pseudonym:
                 try:
                     self.register.remember(profile)  # type: ignore[union-attr]
@@ -294,6 +374,7 @@ class Runtime:
             speed = st.speed_kmh if link_up and st else 0.0
             incline = st.incline_pct if link_up and st else 0.0
             sp = session.step(now, hr, speed, incline)
+            self.intervals_run = max(self.intervals_run, sp.interval)
             await self._drive(sp, st)
             if self.store is not None:
                 self.store.record(self.session_id, sp, speed, incline)
@@ -325,14 +406,17 @@ class Runtime:
 
     def _finish(self) -> None:
         """Summarise the session for the journal, the console and the central monitor."""
-        if self.store is None:
+        if self.store is None or not self._recording:
             return
+        self._recording = False
         samples = self.store.samples(self.session_id)
         events = self.store.events(self.session_id)
         assert self.profile is not None and self.session is not None
         self.summary = summarise(samples, self.profile.hr_max, events)
-        status = "finished" if self.session.ended_by == "plan" else "stopped"
-        self.store.end_session(self.session_id, status, self.summary)
+        finished = self.session.ended_by == "plan" and self.stop_reason is None
+        self.store.end_session(self.session_id, "finished" if finished else "stopped",
+                               self.summary, None if finished else
+                               self.stop_reason or self.session.ended_by or "fault")
 
     def _publish(self, sp: Setpoint, speed: float, incline: float) -> None:
         pub = self.publisher

@@ -4,6 +4,17 @@ another, staff consoles attached through the local control socket.
 The hardware path is the demo's code with real ports: the treadmill client on the serial port
 named in the config, heart rate from the ANT+ stick (or a BLE strap), MQTT to the clinic
 broker. A session starts only when a person presses Start on a console.
+
+Stopping the service (``systemctl stop``, a reboot, Ctrl-C: SIGTERM or SIGINT) is a
+controlled stop, never a ``kill -9``: the session slows the belt down at its stop ramp, the
+motor board gets a STOP, the session is summarised and recorded as stopped ("shutdown"), the
+board is left idle (not latched on host silence), and the retained MQTT status says
+``offline``. The whole stop is bounded by ``SHUTDOWN_BOUND_S`` (the unit's TimeoutStopSec is
+longer); a second signal does not cut it short.
+
+systemd's watchdog watches the process, not the treadmill: the ping comes from the event loop
+while the session tick is alive, whatever the link does (after a cable pull the session waits
+paused for staff and must not be killed).
 """
 
 from __future__ import annotations
@@ -11,19 +22,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from pathlib import Path
 
+from controller.core.i18n import N_, _
+from controller.core.interlock import RestartInterlock
 from controller.hr import AntSource, BleSource, HeartRateSource, serial_stick_driver
 from controller.net.publisher import MqttPublisher
-from controller.protocol import SessionError
+from controller.protocol import RunState, SessionError
 from controller.records.store import Store
-from controller.service.config import Config
+from controller.service.config import Config, ConfigError
 from controller.service.control_socket import ControlServer
 from controller.service.runtime import Runtime
 from controller.service.sdnotify import Notifier, watchdog_interval_s
 from controller.treadmill import Treadmill
 
 _log = logging.getLogger(__name__)
+
+
+CONTROLLED_STOP_S = 40.0
+"""Session stop ramp (0.6 km/h/s: 16 km/h in 27 s) plus the settle, then a STOP regardless."""
+BOARD_SETTLE_S = 20.0
+"""The board's own ramp (1 km/h/s) to idle before the link is closed (else: host_silent)."""
+GOODBYE_S = 5.0
+"""Last MQTT messages and the retained ``offline`` status."""
+SHUTDOWN_BOUND_S = CONTROLLED_STOP_S + BOARD_SETTLE_S + 2 * GOODBYE_S
+"""The whole controlled stop; systemd's TimeoutStopSec must be longer."""
+SHUTDOWN_MESSAGE = N_("The control service is stopping (systemctl stop, reboot or Ctrl-C): "
+                      "the belt slows to a stop.")
 
 
 def heart_rate_source(cfg: Config) -> HeartRateSource:
@@ -34,13 +60,14 @@ def heart_rate_source(cfg: Config) -> HeartRateSource:
         return AntSource(device_number=hr.ant_device_number, driver_factory=factory)
     if hr.source == "ble":
         return BleSource(hr.ble_address)
-    raise ValueError("heart_rate source 'simulated' has no patient behind it: use "
-                     "'fourbyfour demo', or set [heart_rate] source = \"ant\" or \"ble\"")
+    raise ConfigError("[heart_rate] source = \"simulated\" has no patient behind it: use "
+                      "'fourbyfour demo', or set [heart_rate] source = \"ant\" or \"ble\"")
 
 
-def _health_pings(rt_of, tm: Treadmill, notifier: Notifier):  # type: ignore[no-untyped-def]
-    """Ping systemd's watchdog only while the loop is healthy: the link is up and the
-    session tick ran recently (or no session is running)."""
+def _health_pings(rt_of, notifier: Notifier):  # type: ignore[no-untyped-def]
+    """Ping systemd's watchdog from the event loop while the session tick is alive (or no
+    session is ticking). The treadmill link is not asked: a pulled cable leaves the session
+    paused for staff, and killing the process then would lose it."""
     async def ping() -> None:
         interval = watchdog_interval_s()
         if interval is None:
@@ -48,9 +75,9 @@ def _health_pings(rt_of, tm: Treadmill, notifier: Notifier):  # type: ignore[no-
         while True:
             rt = rt_of()
             sp = rt.snapshot.setpoint
-            ticking = not rt.started or rt.done or (
-                sp is not None and rt.clock() - sp.now_s <= 3 * rt.tick_s + 2.0)
-            if tm.connected and ticking:
+            ticking = not rt.started or rt.done or sp is None or (
+                rt.clock() - sp.now_s <= 3 * rt.tick_s + 2.0)
+            if ticking:
                 notifier.watchdog()
             await asyncio.sleep(interval)
     return ping
@@ -62,7 +89,99 @@ def next_runtime(cfg: Config, **parts) -> Runtime:  # type: ignore[no-untyped-de
     return Runtime(None, cfg.plan, **parts)
 
 
-async def run_service(cfg: Config) -> None:
+def open_gpio(cfg: Config, pin_factory: object = None):  # type: ignore[no-untyped-def]
+    """The Pi's e-stop/key inputs and the patient cues, or (None, None) when [gpio] is off.
+    A missing pin library or unusable pins are a ConfigError (one line, not restarted)."""
+    if cfg.gpio is None:
+        return None, None
+    try:
+        from controller.devices.gpio import (
+            GpioUnavailable,
+            PatientCues,
+            SafetyInputs,
+            prepare_runtime_dir,
+        )
+    except ImportError as e:
+        raise ConfigError(f"GPIO: gpiozero is missing ({e}): reinstall fourbyfour, or set "
+                          "[gpio] enabled = false") from None
+    prepare_runtime_dir(str(Path(cfg.control_socket).parent))
+    from gpiozero import GPIOZeroError
+
+    try:
+        inputs = SafetyInputs.open(cfg.gpio.estop_pin, cfg.gpio.key_pin,
+                                   pin_factory=pin_factory)
+    except GpioUnavailable as e:
+        raise ConfigError(str(e)) from None
+    try:
+        cues = PatientCues(cfg.gpio.buzzer_pin, cfg.gpio.led_pins, pin_factory=pin_factory)
+    except GPIOZeroError as e:
+        inputs.close()
+        raise ConfigError(f"GPIO: the buzzer or LED pins cannot be driven ({type(e).__name__}: "
+                          f"{e}): check [gpio] buzzer_pin and led_pins") from None
+    return inputs, cues
+
+
+async def _board_settled(tm: Treadmill, timeout_s: float) -> None:
+    """Keep the link (and its heartbeat) until the board has finished its ramp to idle."""
+    if not tm.connected:
+        return
+    with contextlib.suppress(Exception):
+        await tm.wait_status(lambda s: s.state in ("idle", "fault") and s.speed_kmh == 0.0,
+                             timeout_s)
+
+
+def _stop_for_shutdown(rt: Runtime) -> None:
+    """Ask the session for its controlled stop, unless it is already stopping (by staff, a
+    fail-safe or an earlier signal: that reason stays in the record)."""
+    if rt.session is None or rt.session.run_state in (RunState.STOPPING, RunState.DONE):
+        return
+    with contextlib.suppress(SessionError):
+        rt.stop(_(SHUTDOWN_MESSAGE), code="shutdown")
+
+
+async def _controlled_stop(rt: Runtime, run_task: asyncio.Task[None]) -> None:
+    """The session ramps down and ends (summary, record); bounded, then a STOP regardless."""
+    if not rt.started:
+        run_task.cancel()  # nothing moves; run()'s clean-up still sends a STOP
+    else:
+        _stop_for_shutdown(rt)
+        try:
+            await asyncio.wait_for(asyncio.shield(run_task), CONTROLLED_STOP_S)
+        except TimeoutError:
+            _log.error("controlled stop took over %.0f s: STOP to the motor board now",
+                       CONTROLLED_STOP_S)
+            run_task.cancel()
+        except Exception:  # the session's own error; run() logged it
+            pass
+    with contextlib.suppress(BaseException):
+        await run_task
+
+
+async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
+    """Run until SIGTERM or SIGINT; ConfigError (exit status 78) for what a restart cannot
+    mend: a bad config, no pin library."""
+    hr_source = heart_rate_source(cfg)  # a config error surfaces before anything opens
+    gpio_inputs, cues = open_gpio(cfg, pin_factory)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    notifier = Notifier()
+    holder: dict[str, Runtime] = {}
+
+    def on_signal(name: str) -> None:
+        if stopping.is_set():
+            _log.warning("%s again: already stopping under control (at most %.0f s)", name,
+                         SHUTDOWN_BOUND_S)
+            return
+        _log.info("%s: controlled stop", name)
+        stopping.set()
+        notifier.notify("STOPPING=1", "STATUS=controlled stop: belt slowing down")
+        rt = holder.get("rt")
+        if rt is not None and rt.started and not rt.done:
+            _stop_for_shutdown(rt)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig.name)
+
     Path(cfg.control_socket).parent.mkdir(parents=True, exist_ok=True)
     tm = Treadmill(cfg.treadmill.port, max_speed_kmh=cfg.treadmill.max_speed_kmh,
                    max_incline_pct=cfg.treadmill.max_incline_pct)
@@ -71,29 +190,61 @@ async def run_service(cfg: Config) -> None:
     Path(cfg.store_path).parent.mkdir(parents=True, exist_ok=True)
     store = Store(cfg.store_path)
     pub_task = asyncio.create_task(pub.run()) if pub else None
-    rt = Runtime(cfg.profile, cfg.plan, hr_source=heart_rate_source(cfg), treadmill=tm,
-                 publisher=pub, store=store)
+    rt = Runtime(cfg.profile, cfg.plan, hr_source=hr_source, treadmill=tm, publisher=pub,
+                 store=store)
+    holder["rt"] = rt
     server = ControlServer(rt, cfg.control_socket)
     server_task = asyncio.create_task(server.serve())
-    notifier = Notifier()
-    watchdog_task = asyncio.create_task(_health_pings(lambda: server.rt, tm, notifier)())
-    gpio_inputs = cues = None
-    if cfg.gpio is not None:
-        from controller.devices.gpio import PatientCues, SafetyInputs
+    belt_task = None
+    if cfg.belt_view.enabled:  # beside the runtime, never in its safety TaskGroup
+        from controller.service.beltview import BeltView
 
-        gpio_inputs = SafetyInputs(cfg.gpio.estop_pin, cfg.gpio.key_pin)
-        cues = PatientCues(cfg.gpio.buzzer_pin, cfg.gpio.led_pins)
+        belt = BeltView(lambda: server.rt, cfg.language, cfg.belt_view.host, cfg.belt_view.port)
+
+        async def serve_belt() -> None:
+            try:
+                await belt.serve()
+            except OSError as e:  # the patient's screen is best effort: the session is not
+                _log.error("belt screen not served on %s:%s: %s", cfg.belt_view.host,
+                           cfg.belt_view.port, e)
+
+        belt_task = asyncio.create_task(serve_belt())
+    watchdog_task = asyncio.create_task(_health_pings(lambda: server.rt, notifier)())
+    interlock = RestartInterlock()
+
+    async def watch_board() -> None:
+        """The interlock sees every board state: the local reset is a fault left."""
+        while True:
+            st = tm.status
+            interlock.observe(st.state if st is not None and tm.connected else None)
+            await asyncio.sleep(0.05)
+
+    board_task = asyncio.create_task(watch_board())
+
+    def gpio_refusal() -> str | None:
+        assert gpio_inputs is not None
+        if not gpio_inputs.key_present:
+            return _("Cannot start: the safety key is out (the Pi's key input). Insert it, "
+                     "then press the reset on the treadmill.")
+        if not gpio_inputs.estop_healthy:
+            return _("Cannot start: the e-stop is pressed (the Pi's e-stop input). Release "
+                     "it, then press the reset on the treadmill.")
+        return None
 
     def wire(r: Runtime) -> Runtime:
         """The Pi's own stop path joins the safety group; cues follow every tick."""
+        r.start_checks.append(interlock.refusal)
         if gpio_inputs is not None:
             async def estop_or_key() -> None:
                 await r.wait_started()  # before Start nothing moves: nothing to stop
-                why = await gpio_inputs.wait_tripped()
+                trip = await gpio_inputs.wait_tripped()
+                interlock.trip(trip.kind)
                 with contextlib.suppress(SessionError):
-                    r.stop(why)
-                raise RuntimeError(why)
+                    r.stop(_(trip.message), code=trip.kind)
+                r.stop_reason = trip.kind
+                raise RuntimeError(trip.message)
             r.safety_watchers.append(estop_or_key)
+            r.start_checks.append(gpio_refusal)
         if cues is not None:
             r.on_tick = lambda snap: cues.show(snap.setpoint) if snap.setpoint else None
         return r
@@ -106,7 +257,7 @@ async def run_service(cfg: Config) -> None:
 
         def handle(cmd: str, alarm: str | None) -> None:
             if cmd == "stop":
-                server.rt.stop("stopped from the central monitor")
+                server.rt.stop("stopped from the central monitor", code="remote")
             elif cmd == "ack" and alarm is not None:
                 server.rt.acknowledge(alarm)
 
@@ -115,21 +266,38 @@ async def run_service(cfg: Config) -> None:
     try:
         while True:
             # The next patient: a fresh session, waiting for a person to press Start.
+            run_task = asyncio.create_task(rt.run(), name="runtime")
+            stop_wait = asyncio.create_task(stopping.wait())
+            await asyncio.wait({run_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+            stop_wait.cancel()
+            if stopping.is_set():
+                await _controlled_stop(rt, run_task)
+                break
             try:
-                await rt.run()
+                await run_task
             except Exception as e:  # the safe stop already ran; log it, then the next one
                 _log.error("session %s ended abnormally: %s", rt.session_id, e)
-            await asyncio.sleep(1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), 1.0)
+            if stopping.is_set():
+                break
             rt = wire(next_runtime(cfg, hr_source=heart_rate_source(cfg), treadmill=tm,
                                    publisher=pub, store=store))
             server.rt = rt
+            holder["rt"] = rt
     finally:
+        await _board_settled(tm, BOARD_SETTLE_S)
         server_task.cancel()
-        watchdog_task.cancel()
+        if belt_task:
+            belt_task.cancel()
+        board_task.cancel()
         if remote_task:
             remote_task.cancel()
-        if pub_task:
-            pub_task.cancel()
+        if pub is not None and pub_task is not None:
+            await pub.goodbye(pub_task, GOODBYE_S)
         store.close()
         with contextlib.suppress(Exception):
             await tm.close()
+        watchdog_task.cancel()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

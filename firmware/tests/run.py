@@ -12,7 +12,7 @@ HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 sys.path.insert(0, HERE)
 sys.path.insert(0, HERE + "/..")
 
-MODULES = ("test_codec", "test_supervisor")
+MODULES = ("test_codec", "test_supervisor", "test_hal", "test_boot")
 
 
 def main():

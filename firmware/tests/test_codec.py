@@ -92,3 +92,15 @@ def test_status_and_result_payloads():
         (lc.T_SET, 5, lc.R_INVALID_PARAMETER)
     raises(ValueError, lc.unpack_status, b"\x00")
     raises(ValueError, lc.unpack_setpoint, b"\x00")
+
+
+def test_payloads_over_the_maximum_are_refused_even_when_framing_would_pass():
+    d = lc.Decoder()
+    for n in (32, 33, 34, 35, 36):
+        body = bytes([lc.VERSION, lc.T_SET, n, 0, n]) + bytes([7] * n)
+        crc = lc.crc16(body)
+        wire = b"\x00" + lc.cobs_encode(body + bytes([crc >> 8, crc & 0xFF])) + b"\x00"
+        out = d.feed(wire)
+        assert len(out) == (1 if n <= lc.MAX_PAYLOAD else 0), n
+    assert d.oversize == 4
+    assert d.too_long == [(lc.T_SET, 33), (lc.T_SET, 34), (lc.T_SET, 35)]  # 36: buffer

@@ -1,6 +1,7 @@
 """Supervisor tests with the simulated board; run under MicroPython and CPython."""
 
 import linkcodec as lc
+from app import Firmware
 from simboard import SimBoard
 from supervisor import Config, Supervisor, duty_for
 
@@ -21,9 +22,12 @@ class Rig:
             self.seq = (self.seq + 1) & 0xFF
             seq = self.seq
         replies = self.sup.on_frame(lc.Frame(ftype, seq, 0, payload), self.now)
+        results = [f for f in replies if f.type == lc.T_RESULT]
         if ftype == lc.T_HEARTBEAT:
+            assert not results
             return None
-        return lc.unpack_result(replies[0].payload)[2]
+        assert len(results) == 1
+        return lc.unpack_result(results[0].payload)[2]
 
     def run(self, ms):
         end = self.now + ms
@@ -206,6 +210,10 @@ def test_stop_then_no_restart_without_arm():
     assert r.send(lc.T_SET, sp(3)) == lc.R_NOT_PERMITTED
     assert r.send(lc.T_START, sp(2)) == lc.R_NOT_PERMITTED
     assert r.send(lc.T_ARM) == lc.R_SUCCESS
+    assert r.sup.homing  # every run starts from a fresh homing
+    assert r.send(lc.T_START, sp(2)) == lc.R_NOT_PERMITTED
+    r.run(5000)
+    assert r.sup.homed
     assert r.send(lc.T_START, sp(2)) == lc.R_SUCCESS
 
 
@@ -245,3 +253,205 @@ def test_status_frame_reports_flags():
     assert st[6] & lc.FLAG_RELAY_ON and st[6] & lc.FLAG_KEY_PRESENT
     assert st[6] & lc.FLAG_INCLINE_HOMED and not st[6] & lc.FLAG_RESET_NEEDED
     assert abs(st[3] - 300) < 20
+
+
+def test_estop_or_key_during_the_host_silence_ramp_opens_the_relay_at_once():
+    for attr, fault in (("estop_healthy", lc.F_ESTOP), ("key_present", lc.F_KEY)):
+        r = Rig().running(3.0)
+        assert r.send(lc.T_SET, sp(8)) == lc.R_SUCCESS
+        r.run(12000)
+        r.host_alive = False
+        r.run(1000)
+        assert r.sup.fault == lc.F_HOST_SILENT and r.outputs.relay_on  # ramping down
+        setattr(r.board, attr, False)
+        r.run(20)
+        assert not r.outputs.relay_on and r.outputs.duty_pct == 0.0
+        assert r.sup.fault == fault, lc.FAULT_NAMES[r.sup.fault]
+        assert lc.unpack_status(r.sup.status_frame().payload)[1] == fault
+
+
+def test_estop_and_key_open_the_relay_in_every_state_and_the_strongest_cause_is_reported():
+    r = Rig()
+    r.run(200)
+    r.board.key_present = False
+    r.run(20)
+    assert r.sup.fault == lc.F_KEY  # stronger than the boot fault
+    r.board.estop_healthy = False
+    r.run(20)
+    assert r.sup.fault == lc.F_ESTOP  # stronger than the key
+    r.board.key_present = True
+    r.run(200)
+    assert r.sup.fault == lc.F_ESTOP  # a weaker cause never replaces it
+    r = Rig().running(3.0)
+    r.board.runaway_kmh = 6.0
+    r.host_alive = False
+    r.run(3000)
+    assert r.sup.fault == lc.F_OVERSPEED and not r.outputs.relay_on  # runaway beats silence
+    for state in ("idle", "armed", "stopping"):
+        r = Rig()
+        r.run(200)
+        r.reset_press()
+        if state != "idle":
+            r.send(lc.T_ARM)
+            r.run(8000)
+        if state == "stopping":
+            r.send(lc.T_START, sp(3))
+            r.run(6000)
+            r.send(lc.T_STOP)
+            r.run(200)
+        assert lc.STATE_NAMES[r.sup.state] == state
+        r.board.estop_healthy = False
+        r.run(20)
+        assert r.sup.fault == lc.F_ESTOP and not r.outputs.relay_on
+        assert r.outputs.duty_pct == 0.0 and r.outputs.incline_dir == 0
+
+
+def test_only_a_true_retransmission_is_a_duplicate():
+    r = Rig().running(3.0)
+    assert r.send(lc.T_SET, sp(3.0), seq=7) == lc.R_SUCCESS
+    assert r.send(lc.T_SET, sp(1.5), seq=7) == lc.R_SUCCESS  # same number, other bytes
+    assert r.sup.target_centi_kmh == 150
+    r.run(500)
+    assert r.send(lc.T_SET, sp(1.5), seq=7) == lc.R_SUCCESS  # a true copy: not acted on again
+    r.board.key_present = False
+    r.run(1000)
+    assert r.send(lc.T_SET, sp(1.5), seq=7) == lc.R_NOT_PERMITTED  # window over: a new request
+
+
+class Xorshift:
+    def __init__(self, seed):
+        self.x = seed
+
+    def __call__(self):
+        x = self.x
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        self.x = x
+        return x / 4294967296.0
+
+
+def test_a_thousand_random_incline_setpoints_with_reversals_at_both_ends_and_no_fault():
+    r = Rig().running(3.0)
+    rnd = Xorshift(2026)
+    cap = r.sup.cfg.max_incline_deci_pct
+    checked = 0
+    for i in range(1000):
+        end = cap if (i // 2) % 2 == 0 else 0  # pairs: out to an end, then back from it
+        if i % 2 == 0:
+            deci = end
+        else:
+            away = 5 + int(rnd() * 40)  # 0.5–4.5 % back from the end: a reversal near it
+            deci = end - away if end else away
+        if rnd() < 0.15:
+            deci = int(rnd() * (cap + 1))  # now and then anywhere
+        assert r.send(lc.T_SET, lc.pack_setpoint(300, deci)) == lc.R_SUCCESS
+        hold_ms = 20 * int(10 + rnd() * 200)  # 0.2–4.2 s: many reversals mid-travel
+        r.run(hold_ms)
+        assert r.sup.state == lc.S_RUNNING, "set-point %d (%d): fault %s" % (
+            i, deci, lc.FAULT_NAMES[r.sup.fault])
+        if i % 50 == 49:  # let it arrive, then the count must be the truth
+            r.run(35000)
+            assert r.sup.state == lc.S_RUNNING, lc.FAULT_NAMES[r.sup.fault]
+            assert r.sup.incline_pos_pulses == r.board.incline_true_count, (
+                i, r.sup.incline_pos_pulses, r.board.incline_pos)
+            assert abs(r.board.incline_pct * 10 - deci) <= 3, (deci, r.board.incline_pct)
+            checked += 1
+    assert checked == 20
+    assert r.sup.incline_resyncs == 0  # the count was right, not re-synchronised at a stop
+    assert r.board.incline_edges.bounces > 1000  # the sensor bounced all along
+
+
+def test_incline_is_rehomed_after_every_stop_and_homing_has_a_timeout():
+    r = Rig().running(3.0)
+    assert r.send(lc.T_SET, sp(3, 6)) == lc.R_SUCCESS
+    r.run(20000)
+    assert r.send(lc.T_STOP) == lc.R_SUCCESS
+    r.run(6000)
+    assert r.sup.state == lc.S_IDLE and not r.sup.homed
+    r.board.incline_pos += 1.0  # the count drifted a pulse while it stood (a knock, a slip)
+    assert r.send(lc.T_ARM) == lc.R_SUCCESS
+    r.run(30000)
+    assert r.sup.homed and r.board.incline_pos == 0.0 and r.sup.incline_pos_pulses == 0
+    r = Rig()
+    r.run(200)
+    r.reset_press()
+    r.board.incline_chatter = True  # the position sensor never goes quiet
+    assert r.send(lc.T_ARM) == lc.R_SUCCESS
+    r.run(44000)
+    assert r.sup.homing and r.sup.state == lc.S_ARMED
+    r.run(2000)
+    assert r.sup.state == lc.S_FAULT and r.sup.fault == lc.F_INCLINE
+    assert r.outputs.incline_dir == 0 and not r.sup.homing
+
+
+def test_a_reversal_waits_for_the_coasting_motor():
+    r = Rig().running(3.0)
+    assert r.send(lc.T_SET, sp(3, 10)) == lc.R_SUCCESS
+    r.run(6000)
+    assert r.outputs.incline_dir == 1
+    assert r.send(lc.T_SET, sp(3, 0)) == lc.R_SUCCESS
+    r.run(20)
+    assert r.outputs.incline_dir == 0 and r.board.incline_v > 0  # off first; still coasting
+    off_ms = r.now
+    while r.outputs.incline_dir == 0:
+        still = r.board.incline_v == 0
+        r.run(20)
+        assert r.now - off_ms < 3000
+    assert still and r.now - off_ms >= r.sup.cfg.incline_dwell_ms  # then down, once it stood
+    r.run(30000)
+    assert r.sup.incline_pos_pulses == r.board.incline_true_count == 0
+
+
+def test_hello_goes_to_a_host_that_appears_and_on_request():
+    sup = Supervisor(Config(), lc.F_WATCHDOG, 0)
+    first = sup.on_frame(lc.Frame(lc.T_HEARTBEAT, 1, 0), 5000)  # the Pi opened the port late
+    assert [f.type for f in first] == [lc.T_HELLO]
+    assert lc.unpack_result(first[0].payload) == (1, 1, lc.F_WATCHDOG)  # version 1.1, cause
+    assert sup.on_frame(lc.Frame(lc.T_HEARTBEAT, 2, 0), 5100) == []  # once, not every frame
+    asked = sup.on_frame(lc.Frame(lc.T_HELLO_REQUEST, 3, 0), 5200)
+    assert [f.type for f in asked] == [lc.T_HELLO]
+    back = sup.on_frame(lc.Frame(lc.T_ARM, 4, 0), 9000)  # the host was silent: it restarted
+    assert [f.type for f in back] == [lc.T_HELLO, lc.T_RESULT]
+
+
+class _Port:
+    def __init__(self):
+        self.rx = b""
+        self.tx = bytearray()
+
+    def read_available(self):
+        data, self.rx = self.rx, b""
+        return data or None
+
+    def write(self, data):
+        self.tx.extend(data)
+
+
+def test_an_over_long_payload_is_answered_invalid_parameter_and_not_acted_on():
+    port = _Port()
+    fw = Firmware(SimBoard(), port, lc.F_BOOT, 0)
+    assert bytes(port.tx) == b""  # no HELLO into the void at boot
+    for n in (33, 34, 35):
+        body = bytes([lc.VERSION, lc.T_ARM, n, 0, n]) + bytes(range(1, n + 1))
+        body += bytes([lc.crc16(body) >> 8, lc.crc16(body) & 0xFF])
+        port.rx = b"\x00" + lc.cobs_encode(body) + b"\x00"
+        fw.poll(n * 10)
+    replies = lc.Decoder().feed(bytes(port.tx))
+    results = [lc.unpack_result(f.payload) for f in replies if f.type == lc.T_RESULT]
+    assert results == [(lc.T_ARM, n, lc.R_INVALID_PARAMETER) for n in (33, 34, 35)]
+    assert fw.decoder.oversize == 3 and fw.sup.last_host_ms is None
+
+
+def test_stop_always_succeeds_and_always_stops():
+    r = Rig()
+    r.run(200)
+    assert r.send(lc.T_STOP) == lc.R_SUCCESS  # in FAULT
+    r.reset_press()
+    assert r.send(lc.T_STOP) == lc.R_SUCCESS  # in IDLE
+    r = Rig().running(3.0)
+    assert r.send(lc.T_STOP, b"\x01") == lc.R_SUCCESS  # a stray payload byte: still a STOP
+    assert r.sup.state == lc.S_STOPPING
+    assert r.send(lc.T_STOP) == lc.R_SUCCESS  # in STOPPING
+    r.run(6000)
+    assert r.sup.state == lc.S_IDLE and r.board.belt_kmh == 0.0

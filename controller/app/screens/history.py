@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import time
+import datetime as dt
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from controller.core.i18n import _, format_datetime, format_number
 
 
 class HistoryScreen(ModalScreen[None]):
@@ -22,22 +24,27 @@ class HistoryScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         h = self.history
-        lines = [f"[b]{h.get('pseudonym', '')}[/b] — sessions recorded: "
-                 f"{len(h.get('sessions', []))}"]
+        lines = ["[b]" + h.get("pseudonym", "") + "[/b] — " + _("sessions recorded: {n}").format(
+            n=len(h.get("sessions", [])))]
         for p in h.get("sessions", [])[-8:]:
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(p["started_unix_s"]))
+            when = format_datetime(dt.datetime.fromtimestamp(p["started_unix_s"]))
             work = p["work_at_90_vo2"]
-            lines.append(f"{when}  work at 90 % HRmax: "
-                         f"{'—' if work is None else f'{work:.1f} ml/kg/min'}  "
-                         f"peak {p['peak_hr_bpm'] or '—'} bpm")
+            lines.append(_("{when}  work at 90 % HRmax: {work}  peak {peak} bpm").format(
+                when=when, work="—" if work is None else _("{vo2} ml/kg/min").format(
+                    vo2=format_number(work, 1)),
+                peak=p["peak_hr_bpm"] or "—"))
         trend = h.get("work_at_90_trend_vo2_per_week")
         if trend is not None:
-            lines.append(f"trend {trend:+.2f} ml/kg/min per week")
+            lines.append(_("trend {trend} ml/kg/min per week").format(
+                trend=("+" if trend >= 0 else "") + format_number(trend, 2)))
         if h.get("vo2max_estimate"):
-            lines.append(f"estimated VO2max {h['vo2max_estimate']} ml/kg/min")
+            lines.append(_("estimated VO2max {vo2} ml/kg/min").format(
+                vo2=format_number(h["vo2max_estimate"], 1)))
         if h.get("hr_max_suggestion"):
-            lines.append(f"[b yellow]HRmax:[/] {h['hr_max_suggestion']['why']}")
-        lines.append("(esc to close)")
+            lines.append("[b yellow]HRmax:[/] " + _(
+                "a heart rate of {bpm} bpm was recorded, above the profile's HRmax").format(
+                bpm=f"{h['hr_max_suggestion']['hr_max_bpm']:.0f}"))
+        lines.append(_("(esc to close)"))
         yield Static("\n".join(lines), id="history")
 
     def action_close(self) -> None:

@@ -1,0 +1,50 @@
+"""The patient's Borg rating (6–20) at the end of an interval, with one key press.
+
+Fifteen values need fifteen keys: the letters a–o stand beside the numbers, so the patient
+points at (or says) a number and staff press the one key next to it. Esc: not now.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from controller.core.i18n import N_, _
+
+KEYS = "abcdefghijklmno"
+ANCHORS = {6: N_("no exertion at all"), 7: N_("extremely light"), 9: N_("very light"),
+           11: N_("light"), 13: N_("somewhat hard"), 15: N_("hard (heavy)"),
+           17: N_("very hard"), 19: N_("extremely hard"), 20: N_("maximal exertion")}
+
+
+class BorgScreen(ModalScreen[int | None]):
+    """Borg 6–20 for one interval (0: the 6-minute test), one key press."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "later", "later"),
+        *(Binding(k, f"rate({6 + i})", str(6 + i), show=False) for i, k in enumerate(KEYS)),
+    ]
+
+    def __init__(self, interval: int) -> None:
+        super().__init__()
+        self.interval = interval
+
+    def compose(self) -> ComposeResult:
+        title = _("Borg rating of the 6-minute test") if self.interval == 0 else \
+            _("Borg rating of interval {n}").format(n=self.interval)
+        lines = [f"[b]{title}[/b]", _("press the letter beside the number (esc: not now)")]
+        for i, key in enumerate(KEYS):
+            value = 6 + i
+            anchor = _(ANCHORS[value]) if value in ANCHORS else ""
+            lines.append(f"[b]{key}[/b]  {value:2d}  {anchor}")
+        yield Static("\n".join(lines), id="borg")
+
+    def action_rate(self, value: int) -> None:
+        self.dismiss(value)
+
+    def action_later(self) -> None:
+        self.dismiss(None)

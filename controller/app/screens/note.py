@@ -1,0 +1,30 @@
+"""A staff note on the session: stored with it, shown in the report, exported; left out of
+the hand-over to the municipality unless staff tick it in."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+from controller.core.i18n import _
+from controller.records.store import NOTE_MAX_CHARS
+
+
+class NoteScreen(ModalScreen[str | None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="note"):
+            yield Label(_("Note on this session (enter: save, esc: cancel)"))
+            yield Input(id="notetext", max_length=NOTE_MAX_CHARS, compact=True)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,140 @@
+"""What the patient managed: today against last time, high-intensity minutes this week, and
+sessions completed in a row — the mastery shown on the belt screen at the end of a session,
+and the "speed and incline at 90 % HRmax" the hand-over is built on.
+
+Why a module of its own, reading SQLite read-only: the belt view computes this in a worker
+thread while the control service keeps writing the store from its event loop; a second
+read-only connection (WAL lets readers run beside the writer) never touches the writer's
+connection, its transactions or the ``running → incomplete`` repair that ``Store()`` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import sqlite3
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+WEEK_GOAL_HIT_MIN = 32.0
+"""High-intensity minutes (≥ 85 % HRmax) a week: two 4x4 sessions' worth."""
+HIT_FRAC = 0.85
+ZONE_BAND_FRAC = 0.03
+"""Heart rate within ±3 % HRmax of 90 % counts as "at 90 % HRmax"."""
+MIN_ZONE_S = 30
+"""Fewer seconds at 90 % than this tell nothing about the workload."""
+
+
+@dataclass(frozen=True)
+class ZoneWork:
+    """Mean belt speed and incline while the heart was at 90 % HRmax (after the allowance)."""
+
+    speed_kmh: float
+    incline_pct: float
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Mastery:
+    today: ZoneWork | None
+    last: ZoneWork | None
+    week_hit_min: float
+    week_goal_min: float
+    sessions_in_a_row: int
+
+    @property
+    def speed_gain_kmh(self) -> float | None:
+        if self.today is None or self.last is None:
+            return None
+        return round(self.today.speed_kmh - self.last.speed_kmh, 1)
+
+    @property
+    def incline_gain_pct(self) -> float | None:
+        if self.today is None or self.last is None:
+            return None
+        return round(self.today.incline_pct - self.last.incline_pct, 1)
+
+
+def zone_work(samples: list[dict[str, Any]], hr_max: float) -> ZoneWork | None:
+    """Speed and incline while the heart rate held 90 % HRmax ± 3 %, in the intervals after
+    the allowance (120 s for the first, 60 s later); None with too little of it."""
+    speeds, inclines = [], []
+    first_t: dict[int, float] = {}
+    for s in samples:
+        if s["phase"] != "interval" or s["hr_bpm"] is None:
+            continue
+        t0 = first_t.setdefault(s["interval"], s["t_s"])
+        allowance = 120.0 if s["interval"] == 1 else 60.0
+        if s["t_s"] - t0 >= allowance and \
+                abs(s["hr_bpm"] - 0.9 * hr_max) <= ZONE_BAND_FRAC * hr_max:
+            speeds.append(s["speed_kmh"])
+            inclines.append(s["incline_pct"])
+    if len(speeds) < MIN_ZONE_S:
+        return None
+    return ZoneWork(round(statistics.fmean(speeds), 2), round(statistics.fmean(inclines), 2),
+                    len(speeds))
+
+
+def hit_seconds(samples: list[dict[str, Any]], hr_max: float) -> float:
+    """Seconds with the heart at ≥ 85 % HRmax (gaps between samples counted up to 2 s)."""
+    total = 0.0
+    for a, b in itertools.pairwise(samples):
+        if a["hr_bpm"] is not None and a["hr_bpm"] >= HIT_FRAC * hr_max:
+            total += min(max(b["t_s"] - a["t_s"], 0.0), 2.0)
+    return total
+
+
+def week_start(now_unix_s: float) -> float:
+    """Monday 00:00 local time of the week of ``now_unix_s`` (Norwegian weeks begin Monday)."""
+    day = dt.datetime.fromtimestamp(now_unix_s).date()
+    monday = day - dt.timedelta(days=day.weekday())
+    return dt.datetime.combine(monday, dt.time()).timestamp()
+
+
+def _connect(path: str | Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+
+
+def _samples(db: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
+    cur = db.execute("SELECT t_s, phase, interval, hr_bpm, speed_kmh, incline_pct FROM samples "
+                     "WHERE session_id = ? ORDER BY t_s", (session_id,))
+    return [dict(zip(("t_s", "phase", "interval", "hr_bpm", "speed_kmh", "incline_pct"), r,
+                     strict=True)) for r in cur.fetchall()]
+
+
+def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float,
+            week_goal_min: float = WEEK_GOAL_HIT_MIN) -> Mastery:
+    """Today's session ``session_id`` against this patient's previous one that held the zone,
+    minutes ≥ 85 % HRmax since Monday, and sessions finished in a row up to today's.
+    Blocking (SQLite): run it in a worker thread, never on the control loop."""
+    db = _connect(path)
+    try:
+        rows = db.execute("SELECT id, started_unix_s, status, hr_max_bpm FROM sessions "
+                          "WHERE pseudonym = ? ORDER BY started_unix_s", (pseudonym,)).fetchall()
+        today = last = None
+        week_s = 0.0
+        monday = week_start(now_unix_s)
+        before_today = True
+        for sid, started, _status, hr_max in rows:
+            samples = _samples(db, sid)
+            if started >= monday:
+                week_s += hit_seconds(samples, hr_max)
+            if sid == session_id:
+                today = zone_work(samples, hr_max)
+                before_today = False
+            elif before_today:
+                work = zone_work(samples, hr_max)
+                if work is not None:
+                    last = work
+        streak = 0
+        upto = [r for r in rows if r[0] == session_id]
+        ordered = rows[: rows.index(upto[0]) + 1] if upto else rows
+        for _sid, _started, status, _hr in reversed(ordered):
+            if status != "finished":
+                break
+            streak += 1
+    finally:
+        db.close()
+    return Mastery(today, last, round(week_s / 60.0, 1), week_goal_min, streak)

@@ -1,0 +1,69 @@
+// The belt screen: one EventSource on /events; every text comes translated from the server.
+// EventSource reconnects by itself; while it cannot, the "waiting for the treadmill" cover
+// shows. No controls: this page only reads.
+"use strict";
+const $ = (id) => document.getElementById(id);
+const SHAPES = { below: "▼", in: "●", above: "▲" };
+
+function mmss(s) {
+  if (s === null || s === undefined) return "--:--";
+  const m = Math.floor(s / 60), r = s % 60;
+  return String(m).padStart(2, "0") + ":" + String(r).padStart(2, "0");
+}
+
+function waiting(on) {
+  document.body.classList.toggle("waiting", on);
+  $("waiting").classList.toggle("hidden", !on);
+}
+
+function render(d) {
+  waiting(false);
+  document.body.dataset.phase = d.phase;
+  $("phase").textContent = d.phase_label;
+  $("pseudonym").textContent = d.pseudonym;
+  $("countdown").textContent = mmss(d.remaining_s);
+  $("hr").textContent = d.hr_bpm === null ? "---" : String(d.hr_bpm);
+  const heart = $("heart");
+  heart.className = "zone-" + (d.zone || "none");
+  $("shape").textContent = d.zone ? SHAPES[d.zone] : "○";
+  $("zonetext").textContent = d.zone_text;
+  $("target").textContent = d.target_text;
+  const lo = d.zone_low_bpm, hi = d.zone_high_bpm;
+  $("band").classList.toggle("hidden", lo === null || hi === null);
+  if (lo !== null && hi !== null) {
+    const span = Math.max(hi - lo, 1), bottom = lo - span, top = hi + span;
+    const pos = (x) => Math.min(Math.max((x - bottom) / (top - bottom), 0), 1) * 100;
+    $("bandzone").style.left = pos(lo) + "%";
+    $("bandzone").style.width = (pos(hi) - pos(lo)) + "%";
+    $("marker").classList.toggle("hidden", d.hr_bpm === null);
+    if (d.hr_bpm !== null) $("marker").style.left = pos(d.hr_bpm) + "%";
+  }
+  $("guidance").textContent = d.guidance;
+  const c = d.change;
+  const counting = c && c.in_s <= 3 && c.in_s >= 1;
+  $("coming").textContent = c && !counting ? c.arrow + " " + c.text + " (" + c.in_s + " s)" : "";
+  $("change").classList.toggle("hidden", !counting);
+  if (counting) {
+    $("changearrow").textContent = c.arrow;
+    $("changecount").textContent = String(c.in_s);
+    $("changetext").textContent = c.text;
+  }
+  const lines = $("masterylines");
+  $("mastery").classList.toggle("hidden", !d.mastery);
+  $("masterytitle").textContent = d.mastery_title;
+  lines.replaceChildren(...(d.mastery || []).map((t) => {
+    const li = document.createElement("li");
+    li.textContent = t;
+    return li;
+  }));
+}
+
+function connect() {
+  const es = new EventSource("/events");
+  es.onmessage = (e) => render(JSON.parse(e.data));
+  es.onerror = () => {
+    waiting(true);
+    if (es.readyState === EventSource.CLOSED) setTimeout(connect, 1000);  // a browser gave up
+  };
+}
+connect();
