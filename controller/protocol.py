@@ -49,6 +49,7 @@ from controller.core.plan import (
     default_4x4,
     six_minute_test,
 )
+from controller.core.pseudonym import pseudonym_problem
 from controller.core.safety import RateLimits, ramp
 from controller.core.workload import REST_VO2, WALK_MAX_KMH, WorkloadPath, vo2_cost
 
@@ -96,6 +97,11 @@ HRMAX_HIGH_AFTER_S = 90.0
 HRMAX_HIGH_MARGIN = 0.03
 """Expected heart rate must be this far (of HRmax) above the zone's lower edge."""
 STOP_SETTLE_S = 15.0
+ADJUST_MAX_SPEED_STEP_KMH = 0.5
+ADJUST_MAX_INCLINE_STEP_PCT = 2.0
+ADJUST_MIN_INTERVAL_S = 2.0
+"""Staff's load changes in the 6-minute test: at most this much per command, and at most one
+command per this many seconds (the belt still ramps at the documented rates)."""
 
 
 class ProfileError(ValueError):
@@ -144,6 +150,8 @@ class PatientProfile:
             HrMaxSource(self.hr_max_source)
         except ValueError:
             raise ProfileError(f"unknown hr_max_source {self.hr_max_source!r}") from None
+        if self.pseudonym != "" and (why := pseudonym_problem(self.pseudonym)) is not None:
+            raise ProfileError(f"pseudonym: {why}")
 
     @property
     def speed_cap_kmh(self) -> float:
@@ -182,7 +190,8 @@ class RunState(StrEnum):
 
 COMMAND_TRANSITIONS: dict[RunState, dict[str, RunState]] = {
     RunState.RUNNING: {"pause": RunState.PAUSED, "skip": RunState.RUNNING,
-                       "extend": RunState.RUNNING, "stop": RunState.STOPPING},
+                       "extend": RunState.RUNNING, "stop": RunState.STOPPING,
+                       "adjust": RunState.RUNNING},
     RunState.PAUSED: {"resume": RunState.RUNNING, "skip": RunState.PAUSED,
                       "extend": RunState.PAUSED, "stop": RunState.STOPPING},
     RunState.STOPPING: {"stop": RunState.STOPPING},
@@ -280,6 +289,8 @@ class Session:
         self._pending: list[tuple[str, str, str]] = []
         self._alarms: dict[str, str] = {}
         self.peak_hr_bpm: float | None = None
+        self._test_load: tuple[float, float] | None = None
+        self._last_adjust_s: float | None = None
 
     # -- staff commands ---------------------------------------------------------------------
 
@@ -309,6 +320,49 @@ class Session:
             raise SessionError("a phase can be extended by 1–600 s, 600 s in total")
         self._command("extend", f"{self.phase} extended by {seconds:g} s")
         self._phase_extra_s += seconds
+
+    def adjust(self, speed_delta_kmh: float = 0.0, incline_delta_pct: float = 0.0) -> None:
+        """Staff raise or lower the 6-minute test's load (its point is a load the patient
+        can manage). Legal only while the test phase runs, by at most 0.5 km/h and 2 % per
+        command, one command per 2 s, and never beyond the patient's caps: anything else
+        raises ``SessionError`` and changes nothing."""
+        spec = self.spec
+        if spec is None or spec.kind is not PhaseKind.TEST:
+            raise SessionError("speed and incline can be adjusted only during the 6-minute "
+                               "test's test phase")
+        if self.run_state is not RunState.RUNNING:
+            raise SessionError(f"cannot adjust: the session is {self.run_state}")
+        dv = _real("speed_delta_kmh", speed_delta_kmh)
+        di = _real("incline_delta_pct", incline_delta_pct)
+        if not (math.isfinite(dv) and abs(dv) <= ADJUST_MAX_SPEED_STEP_KMH):
+            raise SessionError(f"speed can change by at most ±{ADJUST_MAX_SPEED_STEP_KMH:g} "
+                               "km/h per command")
+        if not (math.isfinite(di) and abs(di) <= ADJUST_MAX_INCLINE_STEP_PCT):
+            raise SessionError(f"incline can change by at most ±{ADJUST_MAX_INCLINE_STEP_PCT:g} "
+                               "% per command")
+        if dv == 0.0 and di == 0.0:
+            raise SessionError("nothing to adjust")
+        if self._last_adjust_s is not None and self._t_last is not None and \
+                self._t_last - self._last_adjust_s < ADJUST_MIN_INTERVAL_S:
+            raise SessionError(f"one load change per {ADJUST_MIN_INTERVAL_S:g} s")
+        speed, incline = self._test_load or (spec.fixed_speed_kmh or 0.0,
+                                             spec.fixed_incline_pct or 0.0)
+        speed, incline = round(speed + dv, 2), round(incline + di, 1)
+        lo = self.profile.min_speed_kmh
+        if not lo <= speed <= self.profile.speed_cap_kmh:
+            raise SessionError(f"speed {speed:g} km/h is outside {lo:g}–"
+                               f"{self.profile.speed_cap_kmh:g} km/h (the patient's caps)")
+        if not 0.0 <= incline <= self.profile.max_incline_pct:
+            raise SessionError(f"incline {incline:g} % is outside 0–"
+                               f"{self.profile.max_incline_pct:g} % (the patient's caps)")
+        self._command("adjust", f"test load set by staff to {speed:g} km/h at {incline:g} %")
+        self._test_load = (speed, incline)
+        self._last_adjust_s = self._t_last
+
+    @property
+    def test_load(self) -> tuple[float, float] | None:
+        """(speed_kmh, incline_pct) staff set in the test phase, None while unchanged."""
+        return self._test_load
 
     def stop(self, reason: str = "stopped by staff") -> None:
         """Controlled slow-down to a standstill, then ``done``; there is no way back."""
@@ -365,6 +419,7 @@ class Session:
         self._phase_elapsed_s = 0.0
         self._phase_extra_s = 0.0
         self._new_phase = True
+        self._test_load = None
         self._unreachable_since = None
         self._unreachable_told = False
         if self._phase_index >= len(self.plan.phases) and self.run_state is not RunState.DONE:
@@ -581,6 +636,8 @@ class Session:
         if not spec.closed_loop:
             assert spec.fixed_speed_kmh is not None
             s, i = spec.fixed_speed_kmh, spec.fixed_incline_pct or 0.0
+            if self._test_load is not None:
+                s, i = self._test_load
             if self._hr_level == 2:
                 s, i = min(s, EASY_WALK_KMH), 0.0
             return s, i, None, None

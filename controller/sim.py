@@ -149,6 +149,19 @@ class VirtualPatient:
         self.true_hr_bpm = hr
         return self._strap(dt_s, hr)
 
+    def borg_rpe(self) -> int:
+        """The patient's answer when asked "how hard was it?" (Borg 6–20), from its own state.
+
+        Borg built the 6–20 scale to track heart rate; ACSM places RPE 14–17 at 77–95 %
+        HRmax, i.e. ≈ 6 + 28·(HR/HRmax − 0.5) for a steady effort, rounded to a whole
+        number as patients answer. Unfit patients (VO2max < 25) rate the same effort one
+        step harder — the honest error of the 6-minute test's estimate.
+        """
+        p = self.params
+        frac = self.true_hr_bpm / p.hr_max_bpm
+        bias = 1.0 if p.vo2max < 25 else 0.0
+        return int(min(max(round(6.0 + 28.0 * (frac - 0.5) + bias), 6), 20))
+
     def _strap(self, dt_s: float, hr: float) -> float | None:
         p, rng = self.params, self._rng
         if self._dropout_left_s > 0:

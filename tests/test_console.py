@@ -20,9 +20,13 @@ def text(app, wid):
 
 
 async def wait_for(pred, timeout_s=30.0, step=0.1):
-    async with asyncio.timeout(timeout_s):
-        while not pred():
-            await asyncio.sleep(step)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not pred():
+                await asyncio.sleep(step)
+    except TimeoutError:
+        raise TimeoutError(f"waited {timeout_s:g} s for the condition on line "
+                           f"{pred.__code__.co_firstlineno}") from None
 
 
 async def start_service(tmp_path, store_path=None, linger=False, speedup=5):
@@ -118,7 +122,7 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
             form.query_one("#max_speed").value = "5.5"
             await pilot.press("ctrl+s")
             # the form stays open, keeps what was typed, and says why under the field
-            await wait_for(lambda: "pseudonym only" in
+            await wait_for(lambda: "never a name" in
                            str(form.query_one("#pseudonym_error").render()))
             assert app.screen is form and form.query_one("#pseudonym_error").display
             assert form.query_one("#pseudonym").value == "Ola Nordmann"
@@ -315,3 +319,78 @@ def test_borg_rating_at_the_end_of_an_interval_and_a_note(tmp_path):
         store.close()
 
     asyncio.run(asyncio.wait_for(main(), 180))
+
+
+def test_six_minute_test_load_keys_reach_the_session_through_the_socket(tmp_path):
+    """+ and ] during the test phase change the session's load; in the warm-up they are
+    refused with the session's reason (the real runtime on the emulated firmware, 5×)."""
+    async def main():
+        service, sock = await start_service(tmp_path, speedup=5)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("n")
+            form = app.screen
+            form.query_one("#pseudonym").value = "P-42"
+            form.query_one("#hr_max").value = "171"
+            form.query_one("#source").value = "tanaka"
+            form.query_one("#plan").value = "six_minute_test"
+            form.query_one("#pace").value = "4.5"
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("plan") == "6-minute test")
+            await pilot.press("plus")
+            await wait_for(lambda: "refused" in app.message)  # not before the test phase
+            assert "only during the 6-minute test" in app.message
+        service.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_path):
+    """A recorded 6-minute test (virtual patient, production Session and Store) behind the
+    real control socket: the console asks the Borg rating on its own, shows the proposal
+    with its uncertainty, and accepting it stores the HRmax in the register."""
+    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
+    from controller.app.simdemo import run_session
+    from controller.core.plan import six_minute_test
+    from controller.protocol import PatientProfile
+    from controller.records.register import Register
+    from controller.records.store import Store
+    from controller.service.control_socket import ControlServer
+    from controller.service.runtime import Runtime
+    from controller.sim import PatientParams, VirtualPatient
+    from controller.treadmill import Treadmill
+
+    store = Store(tmp_path / "sessions.db")
+    profile = PatientProfile(hr_max=171, hr_rest=65, max_speed_kmh=8.0,
+                             hr_max_source="tanaka", pseudonym="P-42")
+    patient = VirtualPatient(PatientParams(hr_max_bpm=186, hr_rest_bpm=65, vo2max=26, seed=4))
+    sid, rows, session = run_session(patient, profile, six_minute_test(5.5, 4.0), store=store)
+    rt = Runtime(profile, None, hr_source=None, treadmill=Treadmill("/dev/null"), store=store)
+    rt.session, rt.session_id = session, sid
+    rt._start.set()  # the test ran: started and done
+    rt.snapshot.setpoint = session.step(rows[-1].t_s + 1, 90.0, 0.0, 0.0)
+    sock = str(tmp_path / "c.sock")
+
+    async def main():
+        server = asyncio.create_task(ControlServer(rt, sock).serve())
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
+            await pilot.press("down", "down", "enter")  # 13 → 15 "hard"
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            est = str(app.screen.query_one("#estimate").render())
+            assert "Proposed HRmax" in est and "±" in est
+            proposal = rt.hrmax_proposal
+            assert proposal["rpe"] == 15 and proposal["source"] == "six_minute_test"
+            await pilot.press("a")
+            await wait_for(lambda: "stored" in app.message)
+        server.cancel()
+        return proposal
+
+    proposal = asyncio.run(asyncio.wait_for(main(), 60))
+    rec = Register(store).require("P-42")
+    assert (rec.hr_max_bpm, rec.hr_max_source) == (proposal["hr_max_bpm"], "six_minute_test")
+    kinds = [e["kind"] for e in store.events(sid)]
+    assert "borg" in kinds and "hrmax_decision" in kinds

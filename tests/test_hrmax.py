@@ -54,3 +54,12 @@ def test_six_minute_test_falls_back_to_age_and_refuses_thin_data():
         estimate_from_six_minute_test([None] * 300 + [120.0] * 60, rpe=13)
     with pytest.raises(ValueError, match="Borg RPE must be 6–20"):
         estimate_from_six_minute_test([120.0] * 360, rpe=25)
+
+
+def test_without_a_borg_rating_no_estimate_is_labelled_as_the_tests():
+    est = estimate_from_six_minute_test([120.0] * 360, age_years=50)
+    assert est.source is HrMaxSource.TANAKA and est.uncertainty_bpm == 11
+    with_rpe = estimate_from_six_minute_test([100.0] * 120 + [150.0] * 240, rpe=15)
+    assert with_rpe.source is HrMaxSource.SIX_MINUTE_TEST
+    assert with_rpe.uncertainty_bpm == round(0.08 * with_rpe.hr_max_bpm)
+    assert "Borg" in with_rpe.method

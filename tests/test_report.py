@@ -94,7 +94,7 @@ def test_foreign_files_get_clear_errors(store, tmp_path):
     with pytest.raises(StoreError, match="not a session export"):
         report.import_json(store, bad)
     bad.write_text(json.dumps({"schema": report.EXPORT_SCHEMA, "session": {"id": "Z"}}))
-    with pytest.raises(StoreError, match="broken session export"):
+    with pytest.raises(StoreError, match="missing samples, events; nothing imported"):
         report.import_json(store, bad)
     assert store.sessions() == []  # nothing half-imported
     with pytest.raises(StoreError, match="no session 'nope'"):
@@ -111,3 +111,69 @@ def test_cli_report_on_a_foreign_file_is_a_clear_error(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and "not a fourbyfour session store" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_csv_time_starts_at_zero_with_an_absolute_utc_column(store, tmp_path):
+    record_sim(store, "S1", 30, 1.7e9)
+    store.db.execute("UPDATE samples SET t_s = t_s + 5000")  # a monotonic clock's origin
+    report.export_csv(store, "S1", tmp_path / "s.csv")
+    with open(tmp_path / "s.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert float(rows[0]["t_s"]) == 0.0 and float(rows[60]["t_s"]) == 60.0
+    assert rows[0]["time_utc"] == "2023-11-14T22:13:20Z"
+    assert rows[60]["time_utc"] == "2023-11-14T22:14:20Z"
+
+
+def test_wall_clock_is_recorded_with_the_samples(tmp_path):
+    from controller.protocol import Session
+
+    st = Store(tmp_path / "w.db", clock=lambda: 1.8e9 + 12.5)
+    prof = PatientProfile(hr_max=180, pseudonym="P-1")
+    st.begin_session("W", prof, Session(prof).plan.to_dict())
+    sp = Session(prof).step(1000.0, 90.0, 0.0, 0.0)
+    st.record("W", sp, 0.0, 0.0)
+    st.close()
+    rec = Store(tmp_path / "w.db").session("W")
+    assert rec.clock_offset_s == pytest.approx(1.8e9 + 12.5 - 1000.0)
+
+
+def test_report_shows_phases_as_they_ran_events_and_work(store, tmp_path):
+    record_sim(store, "S1", 30, 1.7e9)
+    # the second interval was extended by a minute, the third skipped after 60 s
+    db = store.db
+    db.execute("UPDATE samples SET t_s = t_s + 60 WHERE t_s >= 1200")
+    db.execute("INSERT INTO samples SELECT session_id, t_s - 60, phase, interval, state, "
+               "hr_bpm, hr_status, target_bpm, zone_low_bpm, zone_high_bpm, speed_set_kmh, "
+               "speed_kmh, incline_set_pct, incline_pct FROM samples WHERE t_s >= 1200 "
+               "AND t_s < 1260")
+    db.execute("INSERT INTO events VALUES ('S1', 1100, 'extend', 'info', 'interval extended "
+               "by 60 s')")
+    db.execute("INSERT INTO events VALUES ('S1', 1559, 'skip', 'info', 'phase interval "
+               "skipped by staff')")
+    db.execute("DELETE FROM samples WHERE phase = 'interval' AND interval = 3 AND t_s >= 1560")
+    facts = report.session_facts(store, "S1")
+    notes = {(p.phase, p.interval): p.note for p in facts["phases"]}
+    assert notes[("interval", 1)] == "" and notes[("interval", 2)] == "extended"
+    assert notes[("interval", 3)] == "skipped"
+    ran = {(p.phase, p.interval): p.ran_s for p in facts["phases"]}
+    assert ran[("interval", 2)] == 300 and ran[("interval", 3)] == 60
+    assert facts["start_utc"] == "2023-11-14T22:13:20Z"
+    assert facts["work_at_90_vo2"] is not None
+    assert any(e["kind"] == "skip" for e in facts["events_rel"])
+    report.render_session(store, "S1", tmp_path / "r.pdf")
+    assert (tmp_path / "r.pdf").read_bytes().count(b"/Type /Page\n") + \
+        (tmp_path / "r.pdf").read_bytes().count(b"/Type /Page ") >= 2  # page 2: the events
+
+
+def test_no_trend_from_sessions_on_one_day_and_a_robust_one_over_weeks(store, tmp_path):
+    for i, vo2max in enumerate((26, 28, 30)):
+        record_sim(store, f"D{i}", vo2max, 1.7e9 + i * 3600, seed=i)  # one afternoon
+    prog = report.progression(store, "P-3")
+    assert prog["work_at_90_trend_vo2_per_week"] is None  # was +138,951,510 per week
+    assert prog["sessions_per_week"] == 3 and prog["weeks"][0]["sessions"] == 3
+    assert report.trend_per_week([0, 7 * 86400, 14 * 86400, 21 * 86400],
+                                 [10.0, 11.0, 30.0, 13.0]) == pytest.approx(1.0)
+    report.progression_csv(prog, tmp_path / "p.csv")
+    with open(tmp_path / "p.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 and rows[0]["work_at_90_vo2"] and rows[0]["minutes_at_85"]

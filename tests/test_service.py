@@ -294,6 +294,8 @@ def test_an_estop_ends_the_record_as_stopped_e_stop_and_start_waits_for_the_rese
                 emu.set_estop(False)                   # released, but nobody pressed reset
                 rig.factory.pin(17).drive_low()
                 await asyncio.sleep(0.5)
+                # the next session has no patient until staff choose one (from the register)
+                assert (await rig.client.command("setup", profile={"pseudonym": "P-G"}))["ok"]
                 reply = await rig.client.command("start")
                 assert not reply["ok"] and "reset on the treadmill" in reply["error"], reply
                 await asyncio.sleep(1.0)
@@ -332,6 +334,7 @@ def test_a_trip_only_the_pi_sees_still_needs_a_person(tmp_path):
                 await rig.wait(lambda s: s["session_id"] != first, 30)
                 assert rig.record().stop_reason == "e-stop"
                 await rig.wait(lambda s: s["treadmill"] == "idle", 30)
+                assert (await rig.client.command("setup", profile={"pseudonym": "P-G"}))["ok"]
                 reply = await rig.client.command("start")
                 assert not reply["ok"] and "motor board has not latched" in reply["error"]
                 await asyncio.sleep(1.5)
@@ -377,3 +380,47 @@ def test_a_controlled_stop_that_overruns_its_bound_still_sends_stop_and_closes_t
         store.close()
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_the_next_session_starts_from_the_chosen_patients_profile(tmp_path):
+    """After a session the service makes the next runtime with no patient: Start is refused
+    until staff choose one, and a known pseudonym brings its own profile from the register,
+    never the previous patient's."""
+    import json
+
+    from controller.protocol import PatientProfile
+    from controller.records.register import PatientRecord, Register
+    from controller.records.store import Store
+    from controller.service.config import load
+    from controller.service.control_socket import ControlServer
+    from controller.service.service import next_runtime
+
+    store = Store(tmp_path / "s.db")
+    Register(store).save(PatientRecord("P-17", 172, "six_minute_test", "2026-11-20",
+                                       max_speed_kmh=5.0, walk_only=True))
+    cfg = load(None)
+    previous = PatientProfile(hr_max=195, max_speed_kmh=12.0, pseudonym="P-99")
+    rt = next_runtime(cfg, tm=None, pub=None, store=store, site_straps=None)
+    assert rt.profile is None and rt.session is None
+    server = ControlServer(rt, str(tmp_path / "c.sock"))
+
+    async def main():
+        async def cmd(**kw):
+            return await server._command(json.dumps(kw).encode())
+        r = await cmd(cmd="start")
+        assert not r["ok"] and "no patient chosen" in r["error"]
+        r = await cmd(cmd="setup", profile={"pseudonym": "P-17", "hr_max_source": "measured"})
+        assert r["ok"], r
+        assert (rt.profile.hr_max, rt.profile.hr_max_source) == (172, "six_minute_test")
+        assert rt.profile.walk_only and rt.profile.max_speed_kmh == 5.0
+        assert rt.profile != previous
+        r = await cmd(cmd="setup", profile={"pseudonym": "P-5"})
+        assert not r["ok"] and "not in the register" in r["error"]
+        r = await cmd(cmd="setup", profile={"pseudonym": "KariNordmann"})
+        assert not r["ok"] and "name" in r["error"]
+        r = await cmd(cmd="adjust", speed_delta_kmh=0.5)
+        assert not r["ok"] and "only during the 6-minute test" in r["error"]
+        r = await cmd(cmd="rpe", rpe=15)
+        assert not r["ok"] and "after a 6-minute test only" in r["error"]
+
+    asyncio.run(main())

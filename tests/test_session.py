@@ -355,3 +355,39 @@ def test_a_slow_riser_with_the_right_hrmax_is_not_flagged(seed):
     assert not _events(tr, "hrmax_maybe_high")
     iv = [r for r in tr.rows if r.phase == "interval" and r.interval == 1]
     assert iv[60].hr_true_bpm < 0.85 * 183  # it really is slow to rise
+
+
+def test_staff_adjust_the_six_minute_test_load_within_caps_and_rate():
+    from controller.protocol import ADJUST_MIN_INTERVAL_S
+
+    s = Session(PROFILE, six_minute_test(4.5, 0.0))
+    belt = Belt()
+    drive(s, steady(110), 60, belt=belt)
+    with pytest.raises(SessionError, match="only during the 6-minute test"):
+        s.adjust(speed_delta_kmh=0.5)  # still the warm-up
+    drive(s, steady(120), 100, t0=60, belt=belt)
+    assert s.phase == "test"
+    s.adjust(speed_delta_kmh=0.5, incline_delta_pct=2.0)
+    with pytest.raises(SessionError, match="one load change per"):
+        s.adjust(speed_delta_kmh=0.5)
+    with pytest.raises(SessionError, match=r"at most ±0\.5 km/h"):
+        s.adjust(speed_delta_kmh=1.0)
+    sps = drive(s, steady(130), 60, t0=160, belt=belt)
+    assert sps[-1].speed_kmh == pytest.approx(5.0) and sps[-1].incline_pct == pytest.approx(2.0)
+    assert any(k == "adjust" for _, k in events_of(sps))
+    assert s.test_load == (5.0, 2.0)
+    s.adjust(speed_delta_kmh=0.5)
+    drive(s, steady(130), ADJUST_MIN_INTERVAL_S + 1, t0=221, belt=belt)
+    s.adjust(speed_delta_kmh=0.5)  # 6.0 km/h: the cap
+    drive(s, steady(130), ADJUST_MIN_INTERVAL_S + 1, t0=225, belt=belt)
+    with pytest.raises(SessionError, match="patient's caps"):
+        s.adjust(speed_delta_kmh=0.1)  # 6.1 km/h > the 6.0 cap: refused, not clamped
+    assert s.test_load == (6.0, 2.0)
+    drive(s, steady(130), 400, t0=229, belt=belt)
+    assert s.phase in ("cooldown", "done")
+    with pytest.raises(SessionError, match="only during the 6-minute test"):
+        s.adjust(incline_delta_pct=1.0)
+    four = Session(PROFILE)
+    drive(four, steady(120), 700)
+    with pytest.raises(SessionError):
+        four.adjust(speed_delta_kmh=0.5)  # never in a 4x4

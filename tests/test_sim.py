@@ -138,3 +138,17 @@ def test_session_is_injectable():
     s = Session(PROFILE)
     tr = simulate(VirtualPatient(PatientParams(seed=1)), PROFILE, session=s)
     assert s.run_state == "done" and tr.plan is s.plan
+
+
+def test_the_virtual_patient_answers_borg_from_its_own_state():
+    from controller.sim import PatientParams, VirtualPatient
+
+    vp = VirtualPatient(PatientParams(vo2max=30, seed=3))
+    assert vp.borg_rpe() in (6, 7)  # at rest
+    for _ in range(400):
+        vp.step(1.0, 6.0, 8.0)
+    hard = vp.borg_rpe()
+    vp2 = VirtualPatient(PatientParams(vo2max=30, seed=3))
+    for _ in range(400):
+        vp2.step(1.0, 4.0, 0.0)
+    assert 6 <= vp2.borg_rpe() < hard <= 20

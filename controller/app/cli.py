@@ -8,14 +8,17 @@ The demo uses the same ``Session`` a clinic uses, driven by a virtual patient fr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from controller.core.i18n import N_, _, format_date, format_number
 from controller.core.metrics import interval_metrics
-from controller.protocol import Session
-from controller.sim import CATEGORIES, Belt, TraceRow, VirtualPatient, make_patient
+from controller.core.pseudonym import check_pseudonym
+from controller.protocol import PatientProfile
+from controller.sim import CATEGORIES, TraceRow, VirtualPatient, make_patient
 
 
 def _clock(t_s: float) -> str:
@@ -51,6 +54,16 @@ def _summary(rows: list[TraceRow], hr_max: float) -> None:
 
 
 def demo(args: argparse.Namespace) -> int:
+    if args.patient is not None:
+        try:
+            check_pseudonym(args.patient, "--patient")
+        except ValueError as e:
+            print(_("error: {reason}").format(reason=e), file=sys.stderr)
+            return 2
+    if args.weeks is not None:
+        return demo_history(args)
+    if args.plan == "six-minute-test":
+        return demo_six_minute_test(args)
     if args.fast:
         return demo_fast(args)
     if not args.headless:
@@ -65,6 +78,9 @@ def demo(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.patient:
+        cfg = dataclasses.replace(cfg, profile=dataclasses.replace(cfg.profile,
+                                                                   pseudonym=args.patient))
     if args.store is None:
         import os
         import tempfile
@@ -138,7 +154,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
     sock = os.path.join(tmp, "control.sock")
     log = os.path.join(tmp, "service.log")
     cmd = [sys.executable, "-m", "controller", "demo", "--headless", "--control-socket", sock,
-           "--store", os.path.join(tmp, "sessions.db"),
+           "--store", args.store or os.path.join(tmp, "sessions.db"),
            "--speed", str(args.speed), "--seed", str(args.seed), "--category", args.category]
     if args.config:
         cmd += ["--config", args.config]
@@ -286,13 +302,187 @@ def command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(unix_s: float) -> str:
+    import datetime as dt
+
+    return format_date(dt.datetime.fromtimestamp(unix_s).date())
+
+
+PATIENT_HEADERS = (N_("pseudonym"), N_("HRmax"), N_("source"), N_("set on"), N_("HRrest"),
+                   N_("caps"), N_("sessions"), N_("last session"))
+SESSION_HEADERS = (N_("date"), N_("time"), N_("session"), N_("plan"), N_("status"),
+                   N_("minutes"), N_("intervals ok"))
+
+
+def _table(headers: Sequence[str], rows: list[list[str]]) -> str:
+    cols = [_(h) for h in headers]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
+              for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def patients_text(store) -> str:  # type: ignore[no-untyped-def]
+    """Every patient in the register with HRmax, source and date, and their sessions."""
+    import datetime as dt
+
+    from controller.records.register import Register
+
+    rows = []
+    for p in Register(store).patients():
+        recs = store.sessions(p.pseudonym)
+        caps = _("{speed} km/h, {incline} %").format(speed=format_number(p.max_speed_kmh),
+                                                      incline=format_number(p.max_incline_pct))
+        if p.walk_only:
+            caps = _("{caps}, walk only").format(caps=caps)
+        rows.append([p.pseudonym, format_number(p.hr_max_bpm, 0), p.hr_max_source,
+                     format_date(dt.date.fromisoformat(p.hr_max_date)) if p.hr_max_date
+                     else "—",
+                     "—" if p.hr_rest_bpm is None else format_number(p.hr_rest_bpm, 0), caps,
+                     str(len(recs)), _day(recs[-1].started_unix_s) if recs else "—"])
+    if not rows:
+        return _("No patients in {store}.").format(store=store.path)
+    return _table(PATIENT_HEADERS, rows)
+
+
+def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
+    """One patient's sessions: date, plan, duration, intervals ok (the id for export and
+    report)."""
+    import datetime as dt
+
+    from controller.core.metrics import ScoredRow
+
+    rows = []
+    for r in store.sessions(pseudonym):
+        samples = store.samples(r.id)
+        minutes = (samples[-1]["t_s"] - samples[0]["t_s"]) / 60 if len(samples) > 1 else 0.0
+        ms = interval_metrics([ScoredRow(s["t_s"], s["phase"], s["interval"], s["hr_bpm"],
+                                         s["speed_kmh"], s["incline_pct"]) for s in samples],
+                              r.hr_max_bpm)
+        ok = f"{sum(m.ok for m in ms)}/{len(ms)}" if ms else "—"
+        start = dt.datetime.fromtimestamp(r.started_unix_s)
+        rows.append([format_date(start.date()), start.strftime("%H:%M"), r.id, r.plan_name,
+                     r.status, format_number(minutes, 0), ok])
+    if not rows:
+        return _("No sessions for {pseudonym}.").format(pseudonym=pseudonym)
+    return _table(SESSION_HEADERS, rows)
+
+
+def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
+    def num(x, d=1):  # type: ignore[no-untyped-def]
+        return "—" if x is None else format_number(x, d)
+
+    lines = [_("Progression of {pseudonym}: {n} sessions, {per_week} per week (the clinic "
+               "aims for {target}).").format(pseudonym=prog["pseudonym"],
+                                             n=len(prog["sessions"]),
+                                             per_week=num(prog["sessions_per_week"]),
+                                             target=prog["sessions_per_week_target"])]
+    for key, text in (("work_at_90_trend_vo2_per_week",
+                       N_("Work at 90 % HRmax: trend {trend} ml/kg/min per week ({rule}).")),
+                      ("vo2max_trend_per_week",
+                       N_("Estimated VO2max: trend {trend} ml/kg/min per week ({rule}).")),
+                      ("hr_at_fixed_workload_trend_bpm_per_week",
+                       N_("Heart rate at 15 ml/kg/min: trend {trend} bpm per week ({rule})."))):
+        trend = prog[key]
+        lines.append(_(text).format(trend="—" if trend is None else f"{trend:+.2f}",
+                                    rule=prog["trend_rule"]))
+    lines.append(_t_row(SESSION_PROGRESS_HEADERS))
+    for p in prog["sessions"]:
+        lines.append(_t_row([_day(p["started_unix_s"]), num(p["work_at_90_vo2"]),
+                             num(p["speed_at_90_kmh"]), num(p["incline_at_90_pct"]),
+                             num(p["vo2max_estimate"]), num(p["hr_at_fixed_workload_bpm"], 0),
+                             num(p["minutes_at_85"])], translate=False))
+    if prog["hr_max_suggestion"]:
+        lines.append(_("HRmax: {why}.").format(why=prog["hr_max_suggestion"]["why"]))
+    return "\n".join(lines)
+
+
+SESSION_PROGRESS_HEADERS = (N_("date"), N_("work ml/kg/min"), N_("km/h"), N_("incline %"),
+                            N_("VO2max"), N_("HR at 15"), N_("min ≥ 85 %"))
+
+
+def _t_row(cells: Sequence[str], translate: bool = True) -> str:
+    return "  ".join((_(c) if translate else c).rjust(14) for c in cells)
+
+
+def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-untyped-def]
+    """Show, create or update one patient's profile in the register."""
+    from controller.records.register import PatientRecord, Register
+
+    reg = Register(store)
+    check_pseudonym(args.pseudonym)
+    old = reg.get(args.pseudonym)
+    changes = {k: v for k, v in (("hr_max_bpm", args.hr_max),
+                                 ("hr_max_source", args.hr_max_source),
+                                 ("hr_rest_bpm", args.hr_rest),
+                                 ("max_speed_kmh", args.max_speed),
+                                 ("max_incline_pct", args.max_incline),
+                                 ("walk_only", args.walk_only)) if v is not None}
+    if changes:
+        if old is None:
+            if "hr_max_bpm" not in changes or "hr_max_source" not in changes:
+                raise ValueError(_("a new patient needs --hr-max and --hr-max-source"))
+            old = PatientRecord(args.pseudonym, changes["hr_max_bpm"],
+                                changes["hr_max_source"])
+        if "hr_max_bpm" in changes and "hr_max_source" not in changes:
+            raise ValueError(_("a changed HRmax needs its source (--hr-max-source)"))
+        rec = dataclasses.replace(old, **changes)
+        if "hr_max_bpm" in changes:
+            import datetime as dt
+
+            rec = dataclasses.replace(rec, hr_max_date=dt.date.today().isoformat())
+        reg.save(rec)
+    elif old is None:
+        raise ValueError(_("no patient {pseudonym} in the register").format(
+            pseudonym=args.pseudonym))
+    return patients_text(store).splitlines()[0] + "\n" + next(
+        line for line in patients_text(store).splitlines()[1:]
+        if line.split()[0] == args.pseudonym)
+
+
+def outcome_command(args: argparse.Namespace) -> int:
+    """The clinic's documented effect over a period, from one or more stores of a site."""
+    import datetime as dt
+
+    from controller.records import outcome
+    from controller.records.store import Store, StoreError
+
+    try:
+        start, end = dt.date.fromisoformat(args.from_day), dt.date.fromisoformat(args.to_day)
+    except ValueError:
+        print(_("error: --from and --to are dates (YYYY-MM-DD)"), file=sys.stderr)
+        return 2
+    try:
+        for s in args.store:
+            if not Path(s).exists():
+                raise StoreError(f"{s}: no such session store")
+        stores = [Store(s) for s in args.store]
+        result = outcome.outcome(stores, start, end)
+        print("\n".join(outcome.outcome_lines(result)))
+        if args.out:
+            outcome.render_outcome(result, args.out)
+            print(_("wrote {path}").format(path=args.out))
+        if args.csv:
+            outcome.write_outcome_csv(result, args.csv)
+            print(_("wrote {path}").format(path=args.csv))
+        if args.anonymised:
+            n = outcome.anonymised_export(stores, start, end, args.anonymised)
+            print(_("wrote {path} ({n} sessions, random study ids, shifted dates)").format(
+                path=args.anonymised, n=n))
+    except (StoreError, ValueError) as e:
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
+        return 2
+    return 0
+
+
 def records(args: argparse.Namespace) -> int:
     """export / report / import / progression on a session store."""
     from controller.records import report
     from controller.records.store import Store, StoreError
 
     try:
-        if not Path(args.store).exists() and args.command != "import":
+        if not Path(args.store).exists() and args.command not in ("import", "patient"):
             raise StoreError(f"{args.store}: no such session store")
         store = Store(args.store)
         if args.command == "export":
@@ -303,12 +493,46 @@ def records(args: argparse.Namespace) -> int:
         elif args.command == "import":
             print(f"imported session {report.import_json(store, args.file)}")
         elif args.command == "progression":
+            check_pseudonym(args.pseudonym, "--pseudonym")
             prog = report.progression(store, args.pseudonym)
             if args.out:
                 report.render_progression(store, args.pseudonym, args.out)
-            print(json.dumps(prog, indent=1))
+            if args.csv:
+                report.progression_csv(prog, args.csv)
+                print(_("wrote {path}").format(path=args.csv))
+            if args.json:
+                print(json.dumps(prog, indent=1))
+            else:
+                print(progression_text(prog))
+        elif args.command == "patients":
+            print(patients_text(store))
+        elif args.command == "sessions":
+            check_pseudonym(args.pseudonym)
+            print(sessions_text(store, args.pseudonym))
+        elif args.command == "patient":
+            print(patient_command(store, args))
+        elif args.command == "fhir":
+            from controller.records import fhir
+
+            if args.session:
+                bundle = fhir.session_bundle(store, args.session)
+            elif args.hrmax:
+                from controller.records.register import Register
+
+                reg = Register(store)
+                rec = reg.require(args.hrmax)
+                taken = [d for d in reg.hrmax_decisions(rec.pseudonym)
+                         if d["decision"] != "rejected"]
+                detail = json.loads(taken[-1]["detail_json"]) if taken else {}
+                bundle = fhir.hrmax_bundle(rec.pseudonym, rec.hr_max_bpm, rec.hr_max_source,
+                                           rec.hr_max_date or "",
+                                           detail.get("uncertainty_bpm"),
+                                           detail.get("method", ""))
+            else:
+                raise ValueError(_("give --session ID or --hrmax PSEUDONYM"))
+            fhir.write_bundle(bundle, args.out)
         store.close()
-    except StoreError as e:
+    except (StoreError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if getattr(args, "out", None):
@@ -344,37 +568,118 @@ def demo_fast(args: argparse.Namespace) -> int:
 
     rng = random.Random(args.seed)
     truth, profile = make_patient(rng, args.category, args.seed)
+    if args.patient:
+        profile = dataclasses.replace(profile, pseudonym=args.patient)
     print(f"virtual patient: {args.category}, age {truth.age_years:.0f}, HRmax "
           f"{profile.hr_max:.0f} bpm ({profile.hr_max_source}), HRrest {profile.hr_rest} bpm, "
           f"caps {profile.speed_cap_kmh:g} km/h and {profile.max_incline_pct:g} %")
-    patient = VirtualPatient(truth)
-    session = Session(profile)
-    belt = Belt()
-    rows: list[TraceRow] = []
+    from controller.app.simdemo import run_session
+
+    store = _open_store(args.store)
     phase_rows: list[TraceRow] = []
-    t = 0.0
-    while True:
-        reading = patient.step(1.0, belt.speed_kmh, belt.incline_pct)
-        sp = session.step(t, reading, belt.speed_kmh, belt.incline_pct)
+
+    def on_tick(_session, sp, t) -> None:  # type: ignore[no-untyped-def]
         for e in sp.events:
             if e.kind not in ("phase", "stopping", "done"):
                 print(f"  [{_clock(e.now_s)}] {e.severity.upper()}: {e.message}")
         # The record keeps what the session accepted (artefacts gated out), like a clinic's.
-        row = TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm, patient.true_hr_bpm,
-                       belt.speed_kmh, belt.incline_pct, sp.speed_kmh, sp.incline_pct,
-                       sp.zone_low_bpm, sp.zone_high_bpm)
+        row = TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm, None, sp.speed_kmh,
+                       sp.incline_pct, sp.speed_kmh, sp.incline_pct, sp.zone_low_bpm,
+                       sp.zone_high_bpm)
         if phase_rows and (row.phase, row.interval) != (phase_rows[0].phase,
                                                         phase_rows[0].interval):
             print(_phase_line(phase_rows), flush=True)
-            phase_rows = []
+            phase_rows.clear()
         phase_rows.append(row)
-        rows.append(row)
-        if sp.phase == "done" and belt.speed_kmh == 0.0:
-            break
-        belt.step(1.0, sp.speed_kmh, sp.incline_pct)
-        t += 1.0
-    print(f"[{_clock(t)}] session done: belt stopped")
+
+    sid, rows, _s = run_session(VirtualPatient(truth), profile, store=store, on_tick=on_tick)
+    print(f"[{_clock(rows[-1].t_s)}] session done: belt stopped")
     _summary(rows, profile.hr_max)
+    if store is not None:
+        store.close()
+        print(_("Recorded as session {id} in {store}.").format(id=sid, store=args.store))
+    return 0
+
+
+def _open_store(path: str | None):  # type: ignore[no-untyped-def]
+    if path is None:
+        return None
+    from controller.records.store import Store
+
+    return Store(path)
+
+
+def demo_six_minute_test(args: argparse.Namespace) -> int:
+    """The 6-minute test end to end with a virtual patient: staff change the load, the
+    patient answers the Borg rating, the HRmax proposal is shown and accepted."""
+    import random
+
+    from controller.app.simdemo import run_six_minute_test
+    from controller.core.hrmax import hr_max_tanaka
+
+    truth, measured = make_patient(random.Random(args.seed), args.category, args.seed)
+    profile = PatientProfile.from_age(round(truth.age_years), "tanaka",
+                                      hr_rest=measured.hr_rest,
+                                      max_speed_kmh=measured.max_speed_kmh,
+                                      max_incline_pct=measured.max_incline_pct,
+                                      walk_only=measured.walk_only,
+                                      pseudonym=args.patient or "DEMO-1")
+    store = _open_store(args.store)
+    res = run_six_minute_test(VirtualPatient(truth), profile, store=store)
+    print(_("6-minute test for {pseudonym} (virtual patient: {category}, true HRmax {true} "
+            "bpm; the age formula says {tanaka} bpm).").format(
+                pseudonym=profile.pseudonym, category=args.category,
+                true=format_number(truth.hr_max_bpm, 0),
+                tanaka=format_number(hr_max_tanaka(round(truth.age_years)), 0)))
+    print(_("Load at the start of the test {speed} km/h at {incline} %, at its end {speed_end} "
+            "km/h at {incline_end} %.").format(
+                speed=format_number(res.start_load[0]),
+                incline=format_number(res.start_load[1]),
+                speed_end=format_number(res.final_load[0]),
+                incline_end=format_number(res.final_load[1])))
+    est = res.estimate
+    print(_("Borg rating at the end: {rpe}.").format(rpe=res.rpe))
+    print(_("Proposed HRmax: {hr_max} ± {unc} bpm ({method}; {why}).").format(
+        hr_max=format_number(est.hr_max_bpm, 0), unc=format_number(est.uncertainty_bpm, 0),
+        method=est.method, why=est.explanation))
+    if store is not None:
+        store.close()
+        print(_("Accepted by staff: stored for {pseudonym} with source {source} in {store}, "
+                "session {id}.").format(pseudonym=profile.pseudonym, source=est.source,
+                                        store=args.store, id=res.session_id))
+    return 0
+
+
+def demo_history(args: argparse.Namespace) -> int:
+    """Months of one patient's training into a store, so every view has data."""
+    import random
+    import time as _time
+
+    from controller.app.simdemo import history
+
+    if args.store is None:
+        print(_("error: --weeks needs --store FILE"), file=sys.stderr)
+        return 2
+    if not 1 <= args.weeks <= 52:
+        print(_("error: --weeks must be 1–52"), file=sys.stderr)
+        return 2
+    truth, measured = make_patient(random.Random(args.seed), args.category, args.seed)
+    truth = dataclasses.replace(truth, vo2max=min(truth.vo2max, 30.0))
+    profile = PatientProfile.from_age(round(truth.age_years), "tanaka",
+                                      hr_rest=measured.hr_rest,
+                                      max_speed_kmh=measured.max_speed_kmh,
+                                      max_incline_pct=measured.max_incline_pct,
+                                      walk_only=measured.walk_only,
+                                      pseudonym=args.patient or "DEMO-1")
+    store = _open_store(args.store)
+    start = _time.time() - (args.weeks * 7 + 7) * 86400
+    start -= start % 86400 - 13 * 3600  # an afternoon
+    made = history(store, truth, profile, weeks=args.weeks, seed=args.seed,
+                   start_unix_s=start)
+    store.close()
+    print(_("Recorded {n} sessions of {pseudonym} over {weeks} weeks (a 6-minute test, then "
+            "4x4 training) in {store}.").format(n=len(made), pseudonym=profile.pseudonym,
+                                                weeks=args.weeks, store=args.store))
     return 0
 
 
@@ -394,6 +699,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--config", default=None, help="the TOML config (default: demo values)")
     d.add_argument("--store", default=None,
                    help="record the session in this SQLite file (default: a temporary one)")
+    d.add_argument("--plan", choices=["4x4", "six-minute-test"], default="4x4",
+                   help="six-minute-test: the HRmax test end to end (in-process)")
+    d.add_argument("--weeks", type=int, default=None,
+                   help="record a history of this many weeks for one patient into --store")
+    d.add_argument("--patient", default=None, help="the virtual patient's pseudonym")
     d.add_argument("--control-socket", default=None,
                    help="serve staff consoles on this Unix socket and wait for Start")
     c = sub.add_parser("console", help="the staff console, attached to a running service")
@@ -417,6 +727,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     pg.add_argument("--store", required=True)
     pg.add_argument("--pseudonym", required=True)
     pg.add_argument("--out", default=None, help="also draw it (PNG or PDF)")
+    pg.add_argument("--csv", default=None, help="also write one row per session (CSV)")
+    pg.add_argument("--json", action="store_true", help="print JSON instead of text")
+    pa = sub.add_parser("patients", help="every patient in the register")
+    pa.add_argument("--store", required=True)
+    ss = sub.add_parser("sessions", help="one patient's sessions (ids for export and report)")
+    ss.add_argument("--store", required=True)
+    ss.add_argument("pseudonym")
+    pt = sub.add_parser("patient", help="show, create or update a patient's profile")
+    pt.add_argument("--store", required=True)
+    pt.add_argument("pseudonym")
+    pt.add_argument("--hr-max", type=float, default=None)
+    pt.add_argument("--hr-max-source", default=None,
+                    choices=["measured", "tanaka", "nes", "keteyian", "six_minute_test",
+                             "observed_peak"])
+    pt.add_argument("--hr-rest", type=float, default=None)
+    pt.add_argument("--max-speed", type=float, default=None)
+    pt.add_argument("--max-incline", type=float, default=None)
+    pt.add_argument("--walk-only", default=None, action=argparse.BooleanOptionalAction)
+    fh = sub.add_parser("fhir", help="a session or an HRmax result as a FHIR R4 Bundle")
+    fh.add_argument("--store", required=True)
+    fh.add_argument("--session", default=None)
+    fh.add_argument("--hrmax", default=None, metavar="PSEUDONYM")
+    fh.add_argument("--out", required=True)
+    oc = sub.add_parser("outcome", help="the clinic's documented effect over a period")
+    oc.add_argument("--store", required=True, action="append",
+                    help="a session store (repeat for every treadmill of the site)")
+    oc.add_argument("--from", dest="from_day", required=True, help="YYYY-MM-DD")
+    oc.add_argument("--to", dest="to_day", required=True, help="YYYY-MM-DD")
+    oc.add_argument("--out", default=None, help="the report (PDF or PNG)")
+    oc.add_argument("--csv", default=None, help="one row per patient")
+    oc.add_argument("--anonymised", default=None,
+                    help="an anonymised CSV for quality registers and research")
     ho = sub.add_parser("handover", help="the hand-over to the municipality (PDF, bokmål)")
     ho.add_argument("pseudonym")
     ho.add_argument("--store", default="/var/lib/fourbyfour/sessions.db")
@@ -456,7 +798,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return records_server(args)
     if args.command == "run":
         return run(args)
-    if args.command in ("export", "report", "import", "progression"):
+    if args.command == "outcome":
+        return outcome_command(args)
+    if args.command in ("export", "report", "import", "progression", "patients", "sessions",
+                        "patient", "fhir"):
         return records(args)
     if args.command == "handover":
         return handover(args)

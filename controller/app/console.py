@@ -8,6 +8,8 @@ Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille)
     p pause   r resume   k skip phase   e extend 1 min   x stop   a acknowledge alarm
     b Borg rating (after an interval)   m note   h history   w write the report
     q quit the console (the session goes on)
+    + / - speed ±0.5 km/h and ] / [ incline ±2 % (the 6-minute test only); t asks the
+    test's Borg rating again (it is asked on its own when the test ends)
 
 The footer shows only the keys that apply now, so it fits 80 columns in both languages.
 Stop and skip ask for confirmation: a slip of the finger must not end an interval. At the end
@@ -37,6 +39,7 @@ from controller.app.screens import (
     PatientScreen,
     StrapScreen,
 )
+from controller.app.screens.six_minute import HrMaxProposalScreen, TestBorgScreen
 from controller.app.texts import word
 from controller.core.i18n import N_, _, format_number
 from controller.service.control_socket import ControlClient
@@ -100,6 +103,11 @@ class StaffConsole(App[None]):
         Binding("m", "note", N_("Note")),
         Binding("h", "history", N_("History")), Binding("w", "export", N_("Report")),
         Binding("q", "quit", N_("Quit")),
+        Binding("plus,equals_sign", "adjust(0.5, 0)", N_("Speed +"), show=False),
+        Binding("minus", "adjust(-0.5, 0)", N_("Speed -"), show=False),
+        Binding("right_square_bracket", "adjust(0, 2)", N_("Incline +"), show=False),
+        Binding("left_square_bracket", "adjust(0, -2)", N_("Incline -"), show=False),
+        Binding("t", "test_borg", N_("Test Borg"), show=False),
     ]
 
     def __init__(self, socket_path: str, belt_url: str | None = None) -> None:
@@ -117,6 +125,7 @@ class StaffConsole(App[None]):
         self._asked: set[int] = set()
         self._last_interval = 0
         self._keys: tuple[Any, ...] = ()
+        self._borg_asked_for = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -215,6 +224,10 @@ class StaffConsole(App[None]):
                 actual=_num(d.get("speed_kmh")), set=_num(d.get("speed_set_kmh"))) + "\n"
             + _("incline {actual} % (set {set})").format(
                 actual=_num(d.get("incline_pct")), set=_num(d.get("incline_set_pct"))))
+        if d.get("phase") == "test":
+            self.query_one("#belt", Static).update(
+                str(self.query_one("#belt", Static).render()) + "\n"
+                + _("6-minute test: +/- speed, ]/[ incline"))
         hist = [h for h in d.get("hr_history", []) if h is not None]
         chart = self.query_one("#chart", Static)
         chart.update(hr_chart(hist, lo, hi, max(10, chart.size.width - 8)))
@@ -253,6 +266,61 @@ class StaffConsole(App[None]):
                 f"{texts.event_text(e['kind'], e['message'])}" for e in events[-3:]))
         self.query_one("#message", Static).update(self.message)
         self._ask_borg(phase, n)
+        self._maybe_ask_borg()
+
+    # -- the 6-minute test ------------------------------------------------------------------
+
+    def _test_ended(self) -> bool:
+        d = self.state
+        return d.get("plan") == "6-minute test" and d.get("started", False) and \
+            d.get("phase") in ("cooldown", "done") and not d.get("hrmax_proposal")
+
+    def _maybe_ask_borg(self) -> None:
+        """When the test phase ends, ask the Borg rating once (t asks again)."""
+        sid = self.state.get("session_id", "")
+        if self._test_ended() and self._borg_asked_for != sid and \
+                not isinstance(self.screen, TestBorgScreen):
+            self._borg_asked_for = sid
+            self.action_test_borg()
+
+    async def action_adjust(self, speed_delta_kmh: float, incline_delta_pct: float) -> None:
+        await self._send("adjust", speed_delta_kmh=speed_delta_kmh,
+                         incline_delta_pct=incline_delta_pct)
+
+    def action_test_borg(self) -> None:
+        if not self._test_ended():
+            return
+
+        async def rated(rpe: int | None) -> None:
+            if rpe is None or self.client is None:
+                return
+            reply = await self.client.command("rpe", rpe=rpe)
+            if not reply.get("ok"):
+                self.message = _("[b red]Borg rating refused[/]: {error}").format(
+                    error=reply.get("error"))
+                self.query_one("#message", Static).update(self.message)
+                return
+            self.push_screen(HrMaxProposalScreen(reply["proposal"], dict(self.state)),
+                             decided)
+
+        async def decided(choice: dict[str, Any] | None) -> None:
+            if choice is None or self.client is None:
+                return
+            reply = await self.client.command("hrmax", **choice)
+            if reply.get("ok") and reply.get("profile"):
+                self.message = _("HRmax {hr_max} bpm stored ({source}, {date}); the next 4x4 "
+                                 "starts from it.").format(
+                    hr_max=f"{reply['profile']['hr_max_bpm']:.0f}",
+                    source=reply["profile"]["hr_max_source"],
+                    date=reply["profile"]["hr_max_date"])
+            elif reply.get("ok"):
+                self.message = _("HRmax proposal rejected; the HRmax in use is kept.")
+            else:
+                self.message = _("[b red]HRmax decision refused[/]: {error}").format(
+                    error=reply.get("error"))
+            self.query_one("#message", Static).update(self.message)
+
+        self.push_screen(TestBorgScreen(), rated)
 
     def _ask_borg(self, phase: str, n: int) -> None:
         """At the end of each interval (and of the 6-minute test) ask the Borg rating once."""

@@ -45,6 +45,7 @@ EVENTS = {
     "extend": N_("Phase extended by staff"),
     "stop": N_("Stopped by staff"),
     "acknowledged": N_("Alarm acknowledged"),
+    "adjust": N_("Test load changed by staff"),
 }
 SEVERITIES = {"info": N_("info"), "warning": N_("warning"), "alarm": N_("alarm")}
 ERRORS = [  # refusals from the service, by how they begin (the service speaks English)

@@ -79,6 +79,10 @@ class HrMaxEstimate:
     hr_max_bpm: float
     source: HrMaxSource
     explanation: str
+    uncertainty_bpm: float = 0.0
+    """About one standard error: ≈ 8 % of the estimate for the Borg relation (its SEE is
+    7–10 %), 11 bpm for an age formula."""
+    method: str = ""
 
 
 def estimate_from_six_minute_test(
@@ -106,12 +110,17 @@ def estimate_from_six_minute_test(
             f"mean HR in the last minute {hr_end:.0f} bpm at Borg {rpe:g} "
             f"(≈{frac * 100:.0f} % HRmax) → {est:.0f} bpm"
         )
+        source, method = HrMaxSource.SIX_MINUTE_TEST, "6-minute test: last-minute HR / Borg"
     elif age_years is not None:
+        # Without the patient's rating the test says nothing about HRmax: the proposal is
+        # the age formula's, and is labelled so, never as the test's.
         est = hr_max_tanaka(age_years)
         why = f"no Borg rating given; Tanaka age formula → {est:.0f} bpm"
+        source, method = HrMaxSource.TANAKA, "Tanaka age formula (no Borg rating)"
     else:
         raise ValueError("give the Borg rating (rpe) or the patient's age to propose an HRmax")
     if est < floor:
         why += f"; raised to peak seen + 5 = {floor:.0f} bpm"
         est = floor
-    return HrMaxEstimate(round(est), HrMaxSource.SIX_MINUTE_TEST, why)
+    uncertainty = round(0.08 * est) if rpe is not None else 11.0
+    return HrMaxEstimate(round(est), source, why, float(uncertainty), method)

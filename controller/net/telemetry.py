@@ -35,6 +35,7 @@ from typing import Any
 
 import jsonschema
 
+from controller.core.pseudonym import pseudonym_problem
 from controller.protocol import Event, Setpoint
 
 TOPIC_PREFIX = "clinic/v1"
@@ -110,6 +111,10 @@ def meta_payload(site: str, device: str, software_version: str, plan_name: str,
 def session_payload(session_id: str, pseudonym: str, sp: Setpoint,
                     summary: dict[str, Any] | None = None,
                     time_unix_s: float | None = None) -> bytes:
+    """The retained session document; a pseudonym that looks like a person is refused
+    (ValueError) before anything is published, because retained messages stay."""
+    if pseudonym and (why := pseudonym_problem(pseudonym)) is not None:
+        raise ValueError(f"pseudonym: {why}")
     doc: dict[str, Any] = {
         "schema": "fourbyfour.session/1", "session_id": session_id, "pseudonym": pseudonym,
         "phase": sp.phase, "interval": sp.interval, "state": sp.state,
@@ -191,4 +196,7 @@ def parse(t: str, payload: bytes) -> tuple[str, str, str, dict[str, Any]]:
     if err is not None:
         where = err.json_path.removeprefix("$.") if err.json_path != "$" else "document"
         raise PayloadError(f"{t}: {where}: {err.message[:160]}")
+    if kind == "session" and doc["pseudonym"] and \
+            (why := pseudonym_problem(doc["pseudonym"])) is not None:
+        raise PayloadError(f"{t}: pseudonym refused: {why}")
     return site, device, kind, doc

@@ -15,25 +15,45 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.core.i18n import _
+from controller.core.i18n import N_, _, format_datetime, format_number
 from controller.core.workload import REST_VO2, vo2_cost
+from controller.records import session_import
+from controller.records.session_import import EXPORT_SCHEMA
 from controller.records.store import SessionRecord, Store, StoreError
 
-EXPORT_SCHEMA = "fourbyfour.session-export/1"
 FIXED_WORKLOAD_VO2 = 15.0
+CLINIC_SESSIONS_PER_WEEK = 2
+"""The clinics' rule: less than two sessions a week has little effect."""
+TREND_MIN_SESSIONS = 3
+TREND_MIN_DAYS = 14.0
+WEEK_S = 7 * 86400.0
 
 
 def _record(store: Store, session_id: str) -> SessionRecord:
-    for r in store.sessions():
-        if r.id == session_id:
-            return r
-    raise StoreError(f"{store.path}: no session {session_id!r}")
+    return store.session(session_id)
+
+
+def wall_clock(r: SessionRecord, samples: list[dict[str, Any]]) -> list[float]:
+    """Unix time of every sample: the recorded monotonic→wall offset, or (files from before
+    schema 2) the session's start time for its first sample."""
+    if not samples:
+        return []
+    if r.clock_offset_s is not None:
+        return [s["t_s"] + r.clock_offset_s for s in samples]
+    t0 = samples[0]["t_s"]
+    return [r.started_unix_s + s["t_s"] - t0 for s in samples]
+
+
+def utc_iso(unix_s: float) -> str:
+    return dt.datetime.fromtimestamp(unix_s, dt.UTC).isoformat(timespec="seconds") \
+        .replace("+00:00", "Z")
 
 
 def export_json(store: Store, session_id: str, path: str | Path) -> None:
@@ -46,61 +66,72 @@ def export_json(store: Store, session_id: str, path: str | Path) -> None:
 
 
 def export_csv(store: Store, session_id: str, path: str | Path) -> None:
-    samples = store.samples(_record(store, session_id).id)
+    """The per-second trace: ``t_s`` from 0 at the session's first sample, ``time_utc`` the
+    absolute time (ISO 8601, UTC), then what was recorded."""
+    r = _record(store, session_id)
+    samples = store.samples(r.id)
     with open(path, "w", newline="") as f:
         if not samples:
             return
-        w = csv.DictWriter(f, fieldnames=[k for k in samples[0] if k != "session_id"],
-                           extrasaction="ignore")
+        t0 = samples[0]["t_s"]
+        wall = wall_clock(r, samples)
+        names = ["t_s", "time_utc"] + [k for k in samples[0] if k not in ("session_id", "t_s")]
+        w = csv.DictWriter(f, fieldnames=names, extrasaction="ignore")
         w.writeheader()
-        w.writerows(samples)
+        for s, u in zip(samples, wall, strict=True):
+            w.writerow({**s, "t_s": round(s["t_s"] - t0, 3), "time_utc": utc_iso(u)})
 
 
-def import_json(store: Store, path: str | Path) -> str:
-    """Import an ``export_json`` file; a foreign or broken file gets a clear error."""
-    p = Path(path)
-    try:
-        doc = json.loads(p.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise StoreError(f"{p}: not a session export ({e})") from None
-    if not isinstance(doc, dict) or doc.get("schema") != EXPORT_SCHEMA:
-        raise StoreError(f"{p}: not a {EXPORT_SCHEMA} file")
-    try:
-        s = doc["session"]
-        if any(r.id == s["id"] for r in store.sessions()):
-            raise StoreError(f"{p}: session {s['id']} is already in {store.path}")
-        db = store.db
-        db.execute("BEGIN")
-        db.execute("INSERT INTO sessions (id, pseudonym, started_unix_s, ended_unix_s, status, "
-                   "plan_json, profile_json, hr_max_bpm, hr_max_source, summary_json, "
-                   "stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (s["id"], s["pseudonym"], s["started_unix_s"], s["ended_unix_s"],
-                    s["status"], json.dumps(s["plan"]), json.dumps(s["profile"]),
-                    s["hr_max_bpm"], s["hr_max_source"],
-                    json.dumps(s["summary"]) if s["summary"] is not None else None,
-                    s.get("stop_reason")))
-        for row in doc["samples"]:
-            db.execute("INSERT INTO samples VALUES (:session_id, :t_s, :phase, :interval, "
-                       ":state, :hr_bpm, :hr_status, :target_bpm, :zone_low_bpm, "
-                       ":zone_high_bpm, :speed_set_kmh, :speed_kmh, :incline_set_pct, "
-                       ":incline_pct)", row)
-        for e in doc["events"]:
-            db.execute("INSERT INTO events VALUES (:session_id, :t_s, :kind, :severity, "
-                       ":message)", e)
-        for rating in doc.get("ratings", []):  # older exports have none
-            db.execute("INSERT INTO ratings VALUES (?, ?, ?, ?)",
-                       (s["id"], rating["interval"], rating["borg"], s["started_unix_s"]))
-        for note in doc.get("notes", []):
-            db.execute("INSERT INTO notes VALUES (?, ?, ?)",
-                       (s["id"], note["written_unix_s"], note["text"]))
-        db.execute("COMMIT")
-    except StoreError:
-        raise
-    except Exception as e:  # anything odd in a foreign file: refuse it, keep the store
-        if store.db.in_transaction:
-            store.db.execute("ROLLBACK")
-        raise StoreError(f"{p}: broken session export ({type(e).__name__}: {e})") from None
-    return str(s["id"])
+import_json = session_import.import_json
+
+
+@dataclass(frozen=True)
+class PhaseRun:
+    """One phase as it ran, against the plan."""
+
+    phase: str
+    interval: int
+    planned_s: float | None
+    ran_s: float
+    paused_s: float
+    note: str
+    """'' | 'extended' | 'skipped' | 'cut short' (the session was stopped in it)."""
+
+
+def phases_as_run(samples: list[dict[str, Any]], plan: dict[str, Any],
+                  events: list[dict[str, Any]]) -> list[PhaseRun]:
+    """Each run of a phase in the trace beside the plan's duration, so an extended or skipped
+    interval never looks like a full one."""
+    runs: list[list[dict[str, Any]]] = []
+    for s in samples:
+        if s["phase"] == "done":
+            continue
+        if runs and (runs[-1][0]["phase"], runs[-1][0]["interval"]) == (s["phase"],
+                                                                      s["interval"]):
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    planned = [p.get("duration_s") for p in plan.get("phases", [])]
+    tick = 1.0
+    if len(samples) > 1:
+        tick = (samples[-1]["t_s"] - samples[0]["t_s"]) / (len(samples) - 1) or 1.0
+    out = []
+    for i, run in enumerate(runs):
+        t0, t1 = run[0]["t_s"], run[-1]["t_s"] + tick
+        paused = sum(tick for s in run if s["state"] in ("paused", "stopping"))
+        ran = t1 - t0 - paused
+        plan_s = planned[i] if i < len(planned) else None
+        kinds = {e["kind"] for e in events if t0 <= e["t_s"] < t1}
+        note = ""
+        if "skip" in kinds:
+            note = "skipped"
+        elif "extend" in kinds or (plan_s is not None and ran > plan_s + 2 * tick):
+            note = "extended"
+        elif plan_s is not None and ran < plan_s - 2 * tick:
+            note = "cut short"
+        out.append(PhaseRun(run[0]["phase"], run[0]["interval"], plan_s, round(ran),
+                            round(paused), note))
+    return out
 
 
 @dataclass(frozen=True)
@@ -108,67 +139,151 @@ class Progress:
     session_id: str
     started_unix_s: float
     work_at_90_vo2: float | None
+    """ACSM oxygen cost (ml/kg/min) of the belt while HR was within ±3 % of 90 % HRmax."""
+    speed_at_90_kmh: float | None
+    incline_at_90_pct: float | None
     hr_at_fixed_workload_bpm: float | None
     peak_hr_bpm: float | None
+    minutes_at_85: float
+    """Minutes with heart rate ≥ 85 % HRmax (the 4x4 app's "HIT minutes")."""
+    vo2max_estimate: float | None
+    plan: str
+    status: str
 
 
 def _session_progress(store: Store, r: SessionRecord) -> Progress:
     hr_max = r.hr_max_bpm
-    work, fixed, peak = [], [], None
+    work, speeds, inclines, fixed, peak = [], [], [], [], None
+    at_85 = 0.0
     first_t: dict[int, float] = {}
-    for s in store.samples(r.id):
+    samples = store.samples(r.id)
+    tick = 1.0
+    if len(samples) > 1:
+        tick = (samples[-1]["t_s"] - samples[0]["t_s"]) / (len(samples) - 1) or 1.0
+    for s in samples:
         hr = s["hr_bpm"]
         if hr is None:
             continue
         peak = hr if peak is None else max(peak, hr)
+        if hr >= 0.85 * hr_max:
+            at_85 += tick
         vo2 = vo2_cost(s["speed_kmh"], s["incline_pct"])
         if s["phase"] == "interval":
             t0 = first_t.setdefault(s["interval"], s["t_s"])
             allowance = 120.0 if s["interval"] == 1 else 60.0
             if s["t_s"] - t0 >= allowance and abs(hr - 0.9 * hr_max) <= 0.03 * hr_max:
                 work.append(vo2)
+                speeds.append(s["speed_kmh"])
+                inclines.append(s["incline_pct"])
         if s["phase"] == "warmup" and abs(vo2 - FIXED_WORKLOAD_VO2) <= 1.5:
             fixed.append(hr)
-    return Progress(r.id, r.started_unix_s,
-                    round(statistics.fmean(work), 2) if len(work) >= 30 else None,
-                    round(statistics.fmean(fixed), 1) if len(fixed) >= 30 else None, peak)
+    w = round(statistics.fmean(work), 2) if len(work) >= 30 else None
+    hr_rest = r.profile.get("hr_rest")
+    vo2max = None
+    if w is not None and hr_rest:
+        hrr_frac = (0.9 * hr_max - hr_rest) / (hr_max - hr_rest)
+        vo2max = round(REST_VO2 + (w - REST_VO2) / hrr_frac, 1)
+    return Progress(r.id, r.started_unix_s, w,
+                    round(statistics.fmean(speeds), 2) if w is not None else None,
+                    round(statistics.fmean(inclines), 1) if w is not None else None,
+                    round(statistics.fmean(fixed), 1) if len(fixed) >= 30 else None, peak,
+                    round(at_85 / 60.0, 1), vo2max, r.plan_name, r.status)
+
+
+def theil_sen(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
+    """Robust line (median of pairwise slopes; intercept the median residual): one odd
+    session cannot tilt a patient's trend."""
+    slopes = [(ys[j] - ys[i]) / (xs[j] - xs[i]) for i in range(len(xs))
+              for j in range(i + 1, len(xs)) if xs[j] != xs[i]]
+    if not slopes:
+        return None
+    b = statistics.median(slopes)
+    a = statistics.median(y - b * x for x, y in zip(xs, ys, strict=True))
+    return b, a
+
+
+def trend_per_week(times_unix_s: list[float], values: list[float | None]
+                   ) -> float | None:
+    """Theil–Sen slope per week, only from ≥ 3 values spread over ≥ 14 days (fewer, or a
+    day's sessions, say nothing about a trend)."""
+    pts = [(t, v) for t, v in zip(times_unix_s, values, strict=True) if v is not None]
+    if len(pts) < TREND_MIN_SESSIONS:
+        return None
+    if (pts[-1][0] - pts[0][0]) < TREND_MIN_DAYS * 86400:
+        return None
+    fit = theil_sen([(t - pts[0][0]) / WEEK_S for t, _ in pts], [v for _, v in pts])
+    return None if fit is None else round(fit[0], 3)
+
+
+def weekly(points: list[Progress]) -> list[dict[str, Any]]:
+    """Per calendar week (ISO, Monday first) from the first session to the last: sessions
+    against the clinic's two, and minutes at ≥ 85 % HRmax (32 a week is the app's goal)."""
+    if not points:
+        return []
+    def monday(u: float) -> dt.date:
+        d = dt.datetime.fromtimestamp(u, dt.UTC).date()
+        return d - dt.timedelta(days=d.weekday())
+    first, last = monday(points[0].started_unix_s), monday(points[-1].started_unix_s)
+    weeks = []
+    d = first
+    while d <= last:
+        these = [p for p in points if monday(p.started_unix_s) == d]
+        weeks.append({"week_start": d.isoformat(), "iso_week": d.isocalendar()[1],
+                      "sessions": len(these),
+                      "sessions_target": CLINIC_SESSIONS_PER_WEEK,
+                      "minutes_at_85": round(sum(p.minutes_at_85 for p in these), 1)})
+        d += dt.timedelta(days=7)
+    return weeks
 
 
 def progression(store: Store, pseudonym: str) -> dict[str, Any]:
-    recs = [r for r in store.sessions(pseudonym) if r.status in ("finished", "stopped",
-                                                                 "incomplete")]
+    """One patient's progression for the journal (units in every key)."""
+    recs = [r for r in store.sessions(pseudonym)
+            if r.status in ("finished", "stopped", "incomplete") and r.plan_name != "6-minute test"]
     if not recs:
         raise StoreError(f"{store.path}: no sessions for {pseudonym!r}")
     points = [_session_progress(store, r) for r in recs]
+    times = [p.started_unix_s for p in points]
     usable = [p for p in points if p.work_at_90_vo2 is not None]
-    slope = None
-    if len(usable) >= 2:
-        xs = [(p.started_unix_s - usable[0].started_unix_s) / (7 * 86400) for p in usable]
-        ys = [p.work_at_90_vo2 for p in usable]
-        mx, my = statistics.fmean(xs), statistics.fmean(ys)
-        den = sum((x - mx) ** 2 for x in xs)
-        if den > 0:
-            slope = round(sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den,
-                          3)
     last = recs[-1]
-    hr_rest = last.profile.get("hr_rest")
-    vo2max = None
-    if usable and hr_rest:
-        hrr_frac = (0.9 * last.hr_max_bpm - hr_rest) / (last.hr_max_bpm - hr_rest)
-        vo2max = round(REST_VO2 + (usable[-1].work_at_90_vo2 - REST_VO2) / hrr_frac, 1)
     peaks = [p.peak_hr_bpm for p in points if p.peak_hr_bpm is not None]
     hrmax_suggestion = None
     if peaks and max(peaks) > last.hr_max_bpm:
         hrmax_suggestion = {"hr_max_bpm": max(peaks), "source": "observed_peak",
                             "why": f"a heart rate of {max(peaks):.0f} bpm was recorded, above "
                                    f"the profile's {last.hr_max_bpm:.0f}"}
+    weeks = weekly(points)
+    span_weeks = max(len(weeks), 1)
     return {
         "pseudonym": pseudonym,
         "sessions": [p.__dict__ for p in points],
-        "work_at_90_trend_vo2_per_week": slope,
-        "vo2max_estimate": vo2max,
+        "weeks": weeks,
+        "sessions_per_week": round(len(points) / span_weeks, 2),
+        "sessions_per_week_target": CLINIC_SESSIONS_PER_WEEK,
+        "work_at_90_trend_vo2_per_week": trend_per_week(times,
+                                                        [p.work_at_90_vo2 for p in points]),
+        "vo2max_trend_per_week": trend_per_week(times, [p.vo2max_estimate for p in points]),
+        "hr_at_fixed_workload_trend_bpm_per_week": trend_per_week(
+            times, [p.hr_at_fixed_workload_bpm for p in points]),
+        "trend_rule": f"Theil–Sen, ≥ {TREND_MIN_SESSIONS} sessions over ≥ "
+                      f"{TREND_MIN_DAYS:g} days",
+        "vo2max_estimate": usable[-1].vo2max_estimate if usable else None,
         "hr_max_suggestion": hrmax_suggestion,
     }
+
+
+PROGRESSION_CSV_FIELDS = ("session_id", "date_utc", "plan", "status", "work_at_90_vo2",
+                          "speed_at_90_kmh", "incline_at_90_pct", "vo2max_estimate",
+                          "hr_at_fixed_workload_bpm", "minutes_at_85", "peak_hr_bpm")
+
+
+def progression_csv(prog: dict[str, Any], path: str | Path) -> None:
+    """One row per session, units in the column names (ml/kg/min for work and VO2max)."""
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=PROGRESSION_CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        for p in prog["sessions"]:
+            w.writerow({**p, "date_utc": utc_iso(p["started_unix_s"])})
 
 
 # -- pictures -------------------------------------------------------------------------------
@@ -177,36 +292,80 @@ PHASE_COLOURS = {"warmup": "#dddddd", "interval": "#f4c7c3", "recovery": "#c9e4f
                  "cooldown": "#dddddd", "test": "#fde9b5"}
 
 
+def session_title(r: SessionRecord, when: str) -> str:
+    """The report's title: a 6-minute test is never called a 4x4 session."""
+    if r.plan_name == "6-minute test":
+        return _("6-minute test {when} — {pseudonym} — HRmax {hr_max} bpm ({source}) — "
+                 "{status}").format(when=when, pseudonym=r.pseudonym,
+                                    hr_max=format_number(r.hr_max_bpm, 0),
+                                    source=r.hr_max_source, status=r.status)
+    return _("4x4 session {when} — {pseudonym} — HRmax {hr_max} bpm ({source}) — "
+             "{status}").format(when=when, pseudonym=r.pseudonym,
+                                hr_max=format_number(r.hr_max_bpm, 0), source=r.hr_max_source,
+                                status=r.status)
+
+
+NOTES = {"": "", "extended": N_("extended"), "skipped": N_("skipped"),
+         "cut short": N_("cut short")}
+
+
+def session_facts(store: Store, session_id: str) -> dict[str, Any]:
+    """What the session report prints, as data (also for tests and the FHIR bundle)."""
+    r = _record(store, session_id)
+    samples = store.samples(r.id)
+    events = store.events(r.id)
+    wall = wall_clock(r, samples)
+    t0 = samples[0]["t_s"] if samples else 0.0
+    prog = _session_progress(store, r)
+    return {
+        "record": r, "samples": samples, "events": events, "wall_unix_s": wall,
+        "start_utc": utc_iso(wall[0]) if wall else utc_iso(r.started_unix_s),
+        "end_utc": utc_iso(wall[-1]) if wall else None,
+        "phases": phases_as_run(samples, r.plan, events),
+        "events_rel": [{**e, "t_rel_s": e["t_s"] - t0} for e in events],
+        "work_at_90_vo2": prog.work_at_90_vo2, "speed_at_90_kmh": prog.speed_at_90_kmh,
+        "incline_at_90_pct": prog.incline_at_90_pct, "minutes_at_85": prog.minutes_at_85,
+        "peak_hr_bpm": prog.peak_hr_bpm,
+    }
+
+
 def render_session(store: Store, session_id: str, path: str | Path) -> None:
-    """A one-page report (PNG or PDF, by the file's suffix) for printing into the journal."""
+    """The session report for the journal (PNG: one page; PDF: the page, then every event):
+    date and time, plan, phases as they ran (extended/skipped shown), events and alarms,
+    work at 90 % HRmax, HRmax with its source. A plain function of (store, id) → file, so
+    it can run in a worker process."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
 
-    r = _record(store, session_id)
-    samples = store.samples(r.id)
+    facts = session_facts(store, session_id)
+    r, samples, events = facts["record"], facts["samples"], facts["events"]
     if not samples:
         raise StoreError(f"{store.path}: session {r.id} has no recorded samples")
+    start = dt.datetime.fromtimestamp(facts["wall_unix_s"][0])
+    when = format_datetime(start)
     t = [s["t_s"] - samples[0]["t_s"] for s in samples]
     tmin = [x / 60 for x in t]
-    fig, (ax_hr, ax_belt, ax_tab) = plt.subplots(
-        3, 1, figsize=(8.27, 11.0), gridspec_kw={"height_ratios": [3, 1.5, 2]})
-    fig.suptitle(_("4x4 session {id} — {pseudonym} — HRmax {hr_max} bpm ({source}) — "
-                   "{status}").format(id=r.id, pseudonym=r.pseudonym,
-                                      hr_max=f"{r.hr_max_bpm:.0f}", source=r.hr_max_source,
-                                      status=r.status), fontsize=10)
-    start = 0
+    fig, (ax_hr, ax_belt, ax_tab, ax_txt) = plt.subplots(
+        4, 1, figsize=(8.27, 11.69), gridspec_kw={"height_ratios": [3, 1.4, 2.2, 1.6]})
+    fig.suptitle(session_title(r, when), fontsize=10)
+    begin = 0
     for i in range(1, len(samples) + 1):
-        if i == len(samples) or samples[i]["phase"] != samples[start]["phase"]:
-            colour = PHASE_COLOURS.get(samples[start]["phase"])
+        if i == len(samples) or samples[i]["phase"] != samples[begin]["phase"]:
+            colour = PHASE_COLOURS.get(samples[begin]["phase"])
             if colour:
                 for ax in (ax_hr, ax_belt):
-                    ax.axvspan(tmin[start], tmin[i - 1], color=colour, alpha=0.6, lw=0)
-            start = i
+                    ax.axvspan(tmin[begin], tmin[i - 1], color=colour, alpha=0.6, lw=0)
+            begin = i
     ax_hr.axhspan(0.85 * r.hr_max_bpm, 0.95 * r.hr_max_bpm, color="green", alpha=0.15,
                   label=_("85–95 % HRmax"))
-    ax_hr.plot(tmin, [s["hr_bpm"] for s in samples], color="black", lw=1, label=_("heart rate"))
+    ax_hr.plot(tmin, [s["hr_bpm"] for s in samples], color="black", lw=1,
+               label=_("heart rate"))
+    for e in events:
+        if e["severity"] == "alarm":
+            ax_hr.axvline((e["t_s"] - samples[0]["t_s"]) / 60, color="red", lw=0.8)
     ax_hr.set_ylabel(_("heart rate (bpm)"))
     ax_hr.legend(loc="lower right", fontsize=8)
     ax_belt.plot(tmin, [s["speed_kmh"] for s in samples], color="tab:blue", lw=1)
@@ -216,56 +375,123 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     ax_inc.set_ylabel(_("incline (%)"), color="tab:orange")
     ax_belt.set_xlabel(_("minutes"))
     ax_tab.axis("off")
-    summary = r.summary or {}
+    scored = {iv["interval"]: iv for iv in (r.summary or {}).get("intervals", [])}
     borg = store.ratings(r.id)
-    rows = [[iv["interval"], iv["time_to_zone_s"], iv["in_zone_after_allowance_pct"],
-             iv["above_95_s"], iv["peak_hr_bpm"], iv["mean_hr_bpm"], iv["mean_speed_kmh"],
-             iv["mean_incline_pct"], borg.get(iv["interval"])]
-            for iv in summary.get("intervals", [])]
-    if rows:
-        table = ax_tab.table(
-            cellText=[["—" if v is None else v for v in row] for row in rows],
-            colLabels=[_("interval"), _("to zone s"), _("in zone %"), _("s above 95 %"), _("peak"),
-                       _("mean HR"), _("km/h"), _("incline %"), _("Borg")],
-            loc="upper center")
-        table.auto_set_font_size(False)
-        table.set_fontsize(8)
-        table.scale(1, 1.4)
-    drops = ", ".join(f"{d['hr_drop_first_minute_bpm']}" for d in summary.get("recoveries", [])
-                      if d["hr_drop_first_minute_bpm"] is not None)
-    ax_tab.text(0.0, 0.12, _("total in zone: {minutes} min · heart-rate drop in the first "
-                             "recovery minute: {drops} bpm · alarms: {alarms}").format(
-        minutes=summary.get("total_in_zone_s", 0) // 60, drops=drops or "—",
-        alarms=", ".join(summary.get("alarms", [])) or _("none")), fontsize=8)
+    rows = []
+    for ph in facts["phases"]:
+        iv = scored.get(ph.interval) if ph.phase == "interval" else None
+        rows.append([
+            ph.phase + (f" {ph.interval}" if ph.interval else ""),
+            "—" if ph.planned_s is None else format_number(ph.planned_s / 60, 1),
+            format_number(ph.ran_s / 60, 1), _(NOTES[ph.note]) if ph.note else "",
+            "—" if not iv or iv["time_to_zone_s"] is None else iv["time_to_zone_s"],
+            "—" if not iv or iv["in_zone_after_allowance_pct"] is None
+            else iv["in_zone_after_allowance_pct"],
+            "—" if not iv else iv["peak_hr_bpm"] or "—",
+            borg.get(ph.interval, "—") if ph.phase == "interval" else "",
+        ])
+    table = ax_tab.table(cellText=rows, loc="upper center", colLabels=[
+        _("phase"), _("planned min"), _("ran min"), _("note"), _("to zone s"),
+        _("in zone %"), _("peak bpm"), _("Borg")])
+    table.auto_set_font_size(False)
+    table.set_fontsize(7)
+    table.scale(1, 1.15)
+    ax_txt.axis("off")
+    work = facts["work_at_90_vo2"]
+    lines = [
+        _("Plan: {plan}. HRmax {hr_max} bpm, source: {source}.").format(
+            plan=r.plan_name, hr_max=format_number(r.hr_max_bpm, 0), source=r.hr_max_source),
+        _("Work at 90 % HRmax: {work}.").format(
+            work="—" if work is None else _("{vo2} ml/kg/min ({speed} km/h at {incline} %)")
+            .format(vo2=format_number(work, 1), speed=format_number(facts["speed_at_90_kmh"]),
+                    incline=format_number(facts["incline_at_90_pct"]))),
+        _("Minutes at ≥ 85 % HRmax: {minutes}. Alarms: {alarms}.").format(
+            minutes=format_number(facts["minutes_at_85"], 1),
+            alarms=", ".join(e["kind"] for e in events if e["severity"] == "alarm")
+            or _("none")),
+    ]
     notes = store.notes(r.id)
     if notes:
-        ax_tab.text(0.0, 0.0, _("Staff notes: {notes}").format(
-            notes=" / ".join(n["text"] for n in notes))[:600], fontsize=8, wrap=True)
+        lines.append(_("Staff notes: {notes}").format(
+            notes=" / ".join(n["text"] for n in notes))[:300])
+    shown = [e for e in facts["events_rel"] if e["kind"] not in ("phase",)]
+    for e in shown[:8]:
+        lines.append(f"{_mmss(e['t_rel_s'])}  {e['severity']}: {e['message']}")
+    if len(shown) > 8:
+        lines.append(_("… {n} more events (see the PDF's second page or the JSON export)")
+                     .format(n=len(shown) - 8))
+    ax_txt.text(0.0, 1.0, "\n".join(lines), fontsize=7, va="top", family="monospace")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    if str(path).lower().endswith(".pdf"):
+        with PdfPages(path) as pdf:
+            pdf.savefig(fig)
+            plt.close(fig)
+            per_page = 60
+            for k in range(0, max(len(shown), 1), per_page):
+                page = plt.figure(figsize=(8.27, 11.69))
+                page.text(0.05, 0.97, _("Events — {title}").format(title=session_title(
+                    r, when)), fontsize=9, va="top")
+                page.text(0.05, 0.94, "\n".join(
+                    f"{_mmss(e['t_rel_s'])}  {utc_iso(facts['wall_unix_s'][0] + e['t_rel_s'])}"
+                    f"  {e['severity']:7s} {e['kind']}: {e['message']}"
+                    for e in shown[k:k + per_page]) or _("no events"), fontsize=6.5, va="top",
+                    family="monospace")
+                pdf.savefig(page)
+                plt.close(page)
+    else:
+        fig.savefig(path)
+        plt.close(fig)
+
+
+def _mmss(s: float) -> str:
+    s = max(0, round(s))
+    return f"{s // 60:02d}:{s % 60:02d}"
 
 
 def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
-    import datetime as dt
-
+    """One patient's progression (PNG or PDF): work at 90 % HRmax with its robust trend,
+    estimated VO2max, HR at a fixed workload, and per week the sessions against the clinic's
+    two and the minutes at ≥ 85 % HRmax."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     prog = progression(store, pseudonym)
-    pts = [p for p in prog["sessions"] if p["work_at_90_vo2"] is not None]
-    if not pts:
+    pts = prog["sessions"]
+    if not any(p["work_at_90_vo2"] is not None for p in pts):
         raise StoreError(f"no session of {pseudonym} held 90 % HRmax long enough to measure")
-    days = [dt.datetime.fromtimestamp(p["started_unix_s"]) for p in pts]
-    fig, ax = plt.subplots(figsize=(8.27, 4.5))
-    ax.plot(days, [p["work_at_90_vo2"] for p in pts], "o-")
-    ax.set_ylabel(_("work at 90 % HRmax (ml/kg/min, ACSM)"))
+    fig, axes = plt.subplots(4, 1, figsize=(8.27, 11.69), sharex=False)
+
+    def series(ax, key: str, label: str) -> None:  # type: ignore[no-untyped-def]
+        xy = [(dt.datetime.fromtimestamp(p["started_unix_s"]), p[key]) for p in pts
+              if p[key] is not None]
+        if xy:
+            ax.plot([x for x, _y in xy], [y for _x, y in xy], "o-", ms=3)
+        ax.set_ylabel(label, fontsize=8)
+
+    series(axes[0], "work_at_90_vo2", _("work at 90 % HRmax\n(ml/kg/min, ACSM)"))
+    series(axes[1], "vo2max_estimate", _("estimated VO2max\n(ml/kg/min)"))
+    series(axes[2], "hr_at_fixed_workload_bpm", _("HR at 15 ml/kg/min\n(bpm)"))
+    weeks = prog["weeks"]
+    xs = [dt.datetime.fromisoformat(w["week_start"]) for w in weeks]
+    axes[3].bar(xs, [w["minutes_at_85"] for w in weeks], width=5, color="tab:red", alpha=0.6,
+                label=_("minutes ≥ 85 % HRmax"))
+    axes[3].axhline(32, color="tab:red", lw=0.8, ls="--")
+    axes[3].set_ylabel(_("minutes per week"), fontsize=8)
+    ax2 = axes[3].twinx()
+    ax2.plot(xs, [w["sessions"] for w in weeks], "ks-", ms=3, label=_("sessions"))
+    ax2.axhline(CLINIC_SESSIONS_PER_WEEK, color="black", lw=0.8, ls=":")
+    ax2.set_ylabel(_("sessions per week"), fontsize=8)
     trend = prog["work_at_90_trend_vo2_per_week"]
-    ax.set_title(_("{pseudonym}: progression over {n} sessions").format(
-        pseudonym=pseudonym, n=len(pts)) + ("" if trend is None else " — " + _(
-            "trend {trend} per week").format(trend=f"{trend:+.2f}")), fontsize=10)
+    title = _("{pseudonym}: progression over {n} sessions").format(pseudonym=pseudonym,
+                                                                    n=len(pts))
+    if trend is not None:
+        title += " — " + _("trend {trend} ml/kg/min per week").format(
+            trend=f"{trend:+.2f}")
+    else:
+        title += " — " + _("no trend yet (needs 3 sessions over 14 days)")
+    fig.suptitle(title, fontsize=10)
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path)

@@ -86,6 +86,26 @@ MIGRATIONS: list[str] = [
         acked_unix_s REAL NOT NULL
     );
     """,
+    # 5: the patient register (pseudonymous profiles kept over time), HRmax decisions, and
+    # each session's monotonic→wall-clock offset (absolute time of every sample)
+    """
+    CREATE TABLE patients (
+        pseudonym TEXT PRIMARY KEY,
+        created_unix_s REAL NOT NULL,
+        updated_unix_s REAL NOT NULL,
+        profile_json TEXT NOT NULL
+    );
+    CREATE TABLE hrmax_decisions (
+        pseudonym TEXT NOT NULL REFERENCES patients(pseudonym),
+        decided_unix_s REAL NOT NULL,
+        session_id TEXT,
+        hr_max_bpm REAL,
+        source TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('accepted', 'edited', 'rejected')),
+        detail_json TEXT NOT NULL
+    );
+    ALTER TABLE sessions ADD COLUMN clock_offset_s REAL;
+    """,
 ]
 
 BORG_MIN, BORG_MAX = 6, 20
@@ -111,6 +131,13 @@ class SessionRecord:
     summary: dict[str, Any] | None
     stop_reason: str | None = None
     """Why a stopped session stopped: staff, e-stop, key, shutdown, heart rate lost, …"""
+    clock_offset_s: float | None = None
+    """Wall-clock (Unix) time = ``t_s`` of a sample + this; None in files written before
+    schema 4 (then ``started_unix_s`` stands for the first sample)."""
+
+    @property
+    def plan_name(self) -> str:
+        return str(self.plan.get("name", ""))
 
 
 def read_export(path: str | Path, session_id: str) -> dict[str, Any]:
@@ -155,6 +182,7 @@ class Store:
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: not a fourbyfour session store ({e})") from None
         self._last_commit = 0.0
+        self._offset_known: set[str] = set()
         self._begin()
         self.db.execute("UPDATE sessions SET status = 'incomplete' WHERE status = 'running'")
         self._commit()
@@ -172,6 +200,13 @@ class Store:
         for version in range(have, len(MIGRATIONS)):
             self.db.executescript("BEGIN;" + MIGRATIONS[version]
                                   + f";PRAGMA user_version = {version + 1}; COMMIT;")
+        tables = {r[0] for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = {"sessions", "samples", "events", "ratings", "notes", "central_acks",
+                   "patients", "hrmax_decisions"} - tables
+        if missing:  # a schema number written by another build of this software
+            raise StoreError(f"{self.path}: schema {len(MIGRATIONS)} without the table(s) "
+                             f"{', '.join(sorted(missing))}: written by another build")
 
     def _begin(self) -> None:
         if not self.db.in_transaction:
@@ -208,6 +243,10 @@ class Store:
     def record(self, session_id: str, sp: Setpoint, speed_kmh: float,
                incline_pct: float) -> None:
         self._begin()
+        if session_id not in self._offset_known:
+            self._offset_known.add(session_id)
+            self.db.execute("UPDATE sessions SET clock_offset_s = ? WHERE id = ? AND "
+                            "clock_offset_s IS NULL", (self.clock() - sp.now_s, session_id))
         self.db.execute(
             "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (session_id, sp.now_s, sp.phase, sp.interval, sp.state, sp.hr_bpm, sp.hr_status,
@@ -216,6 +255,13 @@ class Store:
         for e in sp.events:
             self._event(session_id, e)
         self._maybe_commit()
+
+    def note(self, session_id: str, e: Event) -> None:
+        """An event from outside the session's tick (a Borg rating, staff's HRmax decision),
+        committed at once."""
+        self._begin()
+        self._event(session_id, e)
+        self._commit()
 
     def _event(self, session_id: str, e: Event) -> None:
         self.db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
@@ -326,14 +372,17 @@ class Store:
         return _export(self.db, self.path, session_id)
 
     def sessions(self, pseudonym: str | None = None) -> list[SessionRecord]:
-        q = "SELECT * FROM sessions"
+        q = ("SELECT id, pseudonym, started_unix_s, ended_unix_s, status, plan_json, "
+             "profile_json, hr_max_bpm, hr_max_source, summary_json, stop_reason, "
+             "clock_offset_s "
+             "FROM sessions")
         args: tuple[Any, ...] = ()
         if pseudonym is not None:
             q += " WHERE pseudonym = ?"
             args = (pseudonym,)
         rows = self.db.execute(q + " ORDER BY started_unix_s", args).fetchall()
         return [SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
-                              r[7], r[8], json.loads(r[9]) if r[9] else None, r[10])
+                              r[7], r[8], json.loads(r[9]) if r[9] else None, r[10], r[11])
                 for r in rows]
 
     def last_strap(self, pseudonym: str) -> dict[str, Any] | None:
@@ -342,6 +391,12 @@ class Store:
             if isinstance(rec.profile.get("strap"), dict):
                 return rec.profile["strap"]
         return None
+
+    def session(self, session_id: str) -> SessionRecord:
+        for r in self.sessions():
+            if r.id == session_id:
+                return r
+        raise StoreError(f"{self.path}: no session {session_id!r}")
 
     def samples(self, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT * FROM samples WHERE session_id = ? ORDER BY t_s",

@@ -127,7 +127,7 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None) -> dict[
     phase = sp.phase if sp else "ready"
     state = sp.state if sp else "ready"
     interval = sp.interval if sp else 0
-    total = sum(1 for p in (session.plan.phases if session.plan else ())
+    total = sum(1 for p in (session.plan.phases if session and session.plan else ())
                 if p.kind is PhaseKind.INTERVAL)
     if phase == "interval":
         label = tr(N_("Interval {n} of {total}")).format(n=interval, total=total)
@@ -160,7 +160,7 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None) -> dict[
                       "arrow": "↑" if direction == "up" else "↓",
                       "text": tr(CHANGE_WORDS[direction])}
     return {
-        "connected": True, "lang": lang, "pseudonym": rt.profile.pseudonym,
+        "connected": True, "lang": lang, "pseudonym": rt.profile.pseudonym if rt.profile else "",
         "phase": phase, "state": state, "interval": interval, "intervals_total": total,
         "phase_label": label, "remaining_s": None if remaining is None else math.ceil(remaining),
         "hr_bpm": None if hr is None else round(hr),

@@ -4,14 +4,17 @@ The console is a separate client, so it can crash, be closed and be reopened whi
 session runs on: it connects to a Unix socket, receives the runtime's state as one JSON line
 every 0.5 s, and sends staff commands as JSON lines (``{"cmd": "pause"}``), each answered
 with ``{"reply": cmd, "ok": true}`` or ``{"reply": cmd, "ok": false, "error": "…"}``.
-Commands: setup (``profile`` with an optional ``strap``, ``plan``; before start only), scan
-(the straps in range, ``straps``), pair (``strap``: the patient's strap, before start only;
-its heart rate shows in the state from then on), start (refused until a strap is paired),
-pause, resume, skip,
-extend (``seconds``), stop, ack (``alarm``), borg (``interval``, ``borg`` 6–20: the patient's
-rating at the end of an interval), note (``text``: staff's note; before a session starts it
-goes to this patient's last recorded one), history (this patient's progression), export
-(the last session as PDF, CSV and JSON beside the store).
+Commands: setup (``profile`` with an optional ``strap``, ``plan``; before start only; empty
+fields come from the patient's register entry), scan (the straps in range, ``straps``), pair
+(``strap``: the patient's strap, before start only; its heart rate shows in the state from
+then on), start (refused until a patient is chosen and a strap is paired), pause, resume,
+skip, extend (``seconds``), stop, ack (``alarm``), borg (``interval``, ``borg`` 6–20: the
+patient's rating at the end of an interval), note (``text``: staff's note; before a session
+starts it goes to this patient's last recorded one), adjust (``speed_delta_kmh``,
+``incline_delta_pct``; the 6-minute test only), rpe (``rpe`` 6–20 after a 6-minute test:
+answers the HRmax proposal), hrmax (``decision`` accepted | edited | rejected,
+``hr_max_bpm`` when edited), history (this patient's progression), export (the last session
+as PDF, CSV and JSON beside the store).
 A line that is not a JSON object with a known command gets a clear error, never a crash.
 """
 
@@ -22,7 +25,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -30,7 +32,9 @@ from typing import Any
 from controller.core.hrmax import HrMaxSource
 from controller.core.i18n import _
 from controller.core.plan import Plan, default_4x4, six_minute_test
+from controller.core.pseudonym import check_pseudonym
 from controller.protocol import PatientProfile, SessionError
+from controller.records.register import Register
 from controller.service.runtime import Runtime, Snapshot, check_strap
 
 _log = logging.getLogger(__name__)
@@ -42,12 +46,18 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
     sp = snap.setpoint
     st = rt.treadmill.status  # live, also before the session ticks
     link_up = rt.treadmill.connected and st is not None
+    prof, sess = rt.profile, rt.session
     return {
-        "type": "state", "session_id": rt.session_id, "pseudonym": rt.profile.pseudonym,
-        "plan": rt.session.plan.name if rt.session.plan else "", "started": rt.started,
-        "hr_max": rt.profile.hr_max, "hr_max_source": str(rt.profile.hr_max_source),
-        "max_speed_kmh": rt.profile.speed_cap_kmh, "max_incline_pct": rt.profile.max_incline_pct,
-        "walk_only": rt.profile.walk_only,
+        "type": "state", "session_id": rt.session_id,
+        "pseudonym": prof.pseudonym if prof else "",
+        "plan": sess.plan.name if sess and sess.plan else "", "started": rt.started,
+        "hr_max": prof.hr_max if prof else None,
+        "hr_max_source": str(prof.hr_max_source) if prof else "",
+        "max_speed_kmh": prof.speed_cap_kmh if prof else None,
+        "max_incline_pct": prof.max_incline_pct if prof else None,
+        "walk_only": prof.walk_only if prof else False,
+        "test_load": list(sess.test_load) if sess and sess.test_load else None,
+        "hrmax_proposal": rt.hrmax_proposal,
         "phase": sp.phase if sp else "ready", "interval": sp.interval if sp else 0,
         "state": sp.state if sp else "ready",
         "phase_remaining_s": sp.phase_remaining_s if sp else None,
@@ -65,18 +75,16 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "hr_live_bpm": snap.hr_live_bpm, "hr_live_reason": snap.hr_live_reason,
         "mqtt": None if snap.mqtt_online is None else ("online" if snap.mqtt_online
                                                         else "offline"),
-        "alarms": {a: m for a, m in rt.session.alarm_messages.items()},
+        "alarms": dict(sess.alarm_messages) if sess else {},
         "events": [f"{e.severity}: {e.message}" for e in snap.events[-8:]],
         "event_list": [{"kind": e.kind, "severity": e.severity, "message": e.message}
                        for e in snap.events[-8:]],
-        "alarm_list": [{"kind": a, "message": m} for a, m in rt.session.alarm_messages.items()],
+        "alarm_list": [{"kind": a, "message": m}
+                       for a, m in (sess.alarm_messages.items() if sess else ())],
         "hr_history": list(hr_history),
         "summary": rt.summary,
         "ratings": {str(k): v for k, v in rt.ratings.items()},
     }
-
-
-PSEUDONYM = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 def strap_from(msg: dict[str, Any]) -> dict[str, Any] | None:
@@ -86,20 +94,41 @@ def strap_from(msg: dict[str, Any]) -> dict[str, Any] | None:
     return None if strap is None else check_strap(strap)
 
 
-def setup_from(msg: dict[str, Any]) -> tuple[PatientProfile, Plan]:
-    """Profile and plan from a console's ``setup`` command; ValueError names what is wrong."""
+def setup_from(msg: dict[str, Any], register: Register | None = None
+               ) -> tuple[PatientProfile, Plan]:
+    """Profile and plan from a console's ``setup`` command; ValueError names what is wrong.
+
+    A field the console leaves empty (None or absent) comes from *this* patient's profile in
+    the register, never from the session before; a new patient needs an HRmax."""
     p = msg.get("profile")
     if not isinstance(p, dict):
         raise ValueError("setup needs a 'profile' object")
-    pseudonym = p.get("pseudonym", "")
-    if not isinstance(pseudonym, str) or not PSEUDONYM.match(pseudonym):
-        raise ValueError("pseudonym only (1–32 letters, digits, '-' or '_'), never a name")
+    pseudonym = check_pseudonym(p.get("pseudonym", ""))
+    known = register.get(pseudonym) if register is not None else None
+    base: dict[str, Any] = {"max_speed_kmh": 6.0, "max_incline_pct": 15.0,
+                            "hr_max_source": "measured", "walk_only": False}
+    if known is not None:
+        base.update(hr_max=known.hr_max_bpm, hr_rest=known.hr_rest_bpm,
+                    max_speed_kmh=known.max_speed_kmh, max_incline_pct=known.max_incline_pct,
+                    hr_max_source=known.hr_max_source, walk_only=known.walk_only)
+        if p.get("hr_max") is not None and p.get("hr_max") != known.hr_max_bpm and \
+                p.get("hr_max_source") is None:
+            raise ValueError("a changed HRmax needs its source (hr_max_source)")
+
+    def get(key: str) -> Any:
+        v = p.get(key)
+        if key == "hr_max_source" and p.get("hr_max") is None:
+            return base.get(key)  # the register's HRmax comes with its own source
+        return base.get(key) if v is None else v
+
+    if get("hr_max") is None:
+        raise ValueError(f"{pseudonym} is not in the register: give the HRmax and its source")
     profile = PatientProfile(
-        hr_max=p.get("hr_max"), hr_rest=p.get("hr_rest"),
-        max_speed_kmh=p.get("max_speed_kmh", 6.0), max_incline_pct=p.get("max_incline_pct", 15),
-        hr_max_source=HrMaxSource(p.get("hr_max_source", "measured")),
-        walk_only=bool(p.get("walk_only", False)), pseudonym=pseudonym,
-        age_years=p.get("age_years"),
+        hr_max=get("hr_max"), hr_rest=get("hr_rest"),
+        max_speed_kmh=get("max_speed_kmh"), max_incline_pct=get("max_incline_pct"),
+        hr_max_source=HrMaxSource(get("hr_max_source")),
+        walk_only=bool(get("walk_only")), pseudonym=pseudonym,
+        age_years=get("age_years"),
     )
     plan_doc = msg.get("plan") or {"name": "4x4"}
     name = plan_doc.get("name")
@@ -181,9 +210,14 @@ class ControlServer:
         if store is None:
             raise SessionError("this service records no sessions (no store configured)")
         try:
-            return progression(store, self.rt.profile.pseudonym)
+            return progression(store, self._pseudonym())
         except StoreError:
-            return {"pseudonym": self.rt.profile.pseudonym, "sessions": []}
+            return {"pseudonym": self._pseudonym(), "sessions": []}
+
+    def _pseudonym(self) -> str:
+        if self.rt.profile is None:
+            raise SessionError("no patient chosen: enter the patient first")
+        return self.rt.profile.pseudonym
 
     def _export(self) -> list[str]:
         """The last recorded session of this patient as PDF report, CSV and JSON, written
@@ -193,9 +227,9 @@ class ControlServer:
         store = self.rt.store
         if store is None:
             raise SessionError("this service records no sessions (no store configured)")
-        recs = store.sessions(self.rt.profile.pseudonym)
+        recs = store.sessions(self._pseudonym())
         if not recs:
-            raise SessionError(f"no recorded session for {self.rt.profile.pseudonym}")
+            raise SessionError(f"no recorded session for {self._pseudonym()}")
         last = recs[-1]
         out = store.path.parent / "exports"
         out.mkdir(exist_ok=True)
@@ -249,7 +283,7 @@ class ControlServer:
             elif cmd == "ack":
                 rt.acknowledge(str(msg.get("alarm", "")))
             elif cmd == "setup":
-                profile, plan = setup_from(msg)
+                profile, plan = setup_from(msg, rt.register)
                 strap = strap_from(msg)
                 rt.configure(profile, plan)
                 if strap is None and rt.store is not None:
@@ -269,6 +303,14 @@ class ControlServer:
                 rt.rate(interval, borg)
             elif cmd == "note":
                 return {"reply": cmd, "ok": True, "session_id": self._note(msg.get("text"))}
+            elif cmd == "adjust":
+                rt.adjust(msg.get("speed_delta_kmh", 0.0), msg.get("incline_delta_pct", 0.0))
+            elif cmd == "rpe":
+                return {"reply": cmd, "ok": True, "proposal": rt.test_rpe(msg.get("rpe"))}
+            elif cmd == "hrmax":
+                return {"reply": cmd, "ok": True,
+                        "profile": rt.decide_hrmax(str(msg.get("decision")),
+                                                   msg.get("hr_max_bpm"))}
             elif cmd == "history":
                 return {"reply": cmd, "ok": True, "history": self._history_doc()}
             elif cmd == "profile":

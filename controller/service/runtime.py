@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.core.hrgate import HrGate
 from controller.core.i18n import _
 from controller.core.plan import Plan
 from controller.core.summary import summarise
@@ -80,7 +81,7 @@ def check_strap(strap: object) -> StrapChoice:
 
 
 class Runtime:
-    def __init__(self, profile: PatientProfile, plan: Plan | None, *,
+    def __init__(self, profile: PatientProfile | None, plan: Plan | None, *,
                  hr_source: HeartRateSource | None, treadmill: Treadmill,
                  publisher: MqttPublisher | None = None,
                  clock: Callable[[], float] = time.monotonic, tick_s: float = 1.0,
@@ -91,7 +92,13 @@ class Runtime:
                  scanner: Callable[[float], list[StrapSeen]] | None = None,
                  straps_in_use: Callable[[], dict[int, str]] | None = None) -> None:
         self.profile = profile
-        self.session = Session(profile, plan)
+        """None until staff choose the patient: a session never inherits the previous
+        patient's profile."""
+        self.session: Session | None = Session(profile, plan) if profile is not None else None
+        self.default_plan = plan
+        self.hrmax_proposal: dict | None = None
+        """After a 6-minute test and the patient's Borg rating: the estimate for staff."""
+        self.rpe: int | None = None
         self.hr_source = hr_source
         """The strap for this session: given (demo, tests) or paired by staff (``pair``);
         released when the session ends."""
@@ -123,6 +130,7 @@ class Runtime:
         """The highest interval begun (the rating of an interval comes after it ends)."""
         self.snapshot = Snapshot()
         self._live: tuple[float, float] | None = None  # (bpm, when) the gate believed it
+        self._preview_gate = HrGate()
         self.profile_strap: StrapChoice | None = None
         """The strap this patient wore last time (offered first by ``scan``)."""
         self._released = asyncio.Event()
@@ -144,13 +152,26 @@ class Runtime:
         self.session = Session(profile, plan)
         self.profile = profile
 
-    def start(self) -> None:
-        """Staff pressed Start: arm the motor board, start the belt slowly, begin the plan.
-        Refused (SessionError, a sentence for the console) when the treadmill cannot start:
-        key out, e-stop pressed, a latched fault, the link down; without a
-        strap (staff check it on the patient first)."""
+    def _s(self) -> Session:
         from controller.protocol import SessionError
 
+        if self.session is None:
+            raise SessionError("no patient chosen for this session: enter the patient first")
+        return self.session
+
+    @property
+    def register(self):  # type: ignore[no-untyped-def]
+        from controller.records.register import Register
+
+        return Register(self.store) if self.store is not None else None
+
+    def start(self) -> None:
+        """Staff pressed Start: arm the motor board, start the belt slowly, begin the plan.
+        Refused (SessionError, a sentence for the console) when no patient is chosen or the
+        treadmill cannot start: key out, e-stop pressed, a latched fault, the link down."""
+        from controller.protocol import SessionError
+
+        self._s()
         if self.started:
             raise SessionError("the session has already started")
         if self.hr_source is None:
@@ -204,7 +225,10 @@ class Runtime:
     def _use(self, source: HeartRateSource | None, strap: StrapChoice | None) -> None:
         self.hr_source = source
         self.strap = strap
-        self.session = Session(self.profile, self.session.plan)  # a fresh gate
+        if self.profile is not None:  # a fresh gate for the new strap
+            self.session = Session(self.profile, self.session.plan if self.session
+                                   else self.default_plan)
+        self._preview_gate = HrGate()
         self.snapshot.hr_live_bpm = None
         self.snapshot.hr_live_reason = ""
         self._live = None
@@ -239,14 +263,80 @@ class Runtime:
         return rows
 
     def pause(self) -> None:
-        self.session.pause()
+        self._s().pause()
+
+    def adjust(self, speed_delta_kmh: float = 0.0, incline_delta_pct: float = 0.0) -> None:
+        """Staff change the 6-minute test's load (the session bounds and rate-limits it)."""
+        self._s().adjust(speed_delta_kmh, incline_delta_pct)
+
+    def test_rpe(self, rpe: object) -> dict:
+        """The patient's Borg rating at the end of a 6-minute test: the HRmax proposal, with
+        its uncertainty and method, for staff to accept, edit or reject."""
+        from controller.core.hrmax import estimate_from_six_minute_test
+        from controller.protocol import Event, SessionError
+
+        s = self._s()
+        if s.plan is None or not any(p.kind == "test" for p in s.plan.phases):
+            raise SessionError("a Borg rating for an HRmax is asked after a 6-minute test only")
+        if s.phase in ("warmup", "test"):
+            raise SessionError("the test is still running: ask the Borg rating at its end")
+        if isinstance(rpe, bool) or not isinstance(rpe, int) or not 6 <= rpe <= 20:
+            raise SessionError(f"the Borg rating is a whole number 6–20, got {rpe!r}")
+        if self.store is None:
+            raise SessionError("this service records no sessions (no store configured)")
+        trace = [r["hr_bpm"] for r in self.store.samples(self.session_id)
+                 if r["phase"] == "test"]
+        try:
+            est = estimate_from_six_minute_test(trace, rpe=rpe)
+        except ValueError as e:
+            raise SessionError(f"no HRmax from this test: {e}") from None
+        self.rpe = rpe
+        self.store.note(self.session_id, Event(self.clock(), "borg",
+                                               f"Borg rating at the end of the test: {rpe}"))
+        self.hrmax_proposal = {"hr_max_bpm": est.hr_max_bpm, "source": str(est.source),
+                               "uncertainty_bpm": est.uncertainty_bpm, "method": est.method,
+                               "explanation": est.explanation, "rpe": rpe,
+                               "current_hr_max_bpm": self._s().profile.hr_max}
+        return self.hrmax_proposal
+
+    def decide_hrmax(self, decision: str, hr_max_bpm: object = None) -> dict | None:
+        """Staff accept, edit or reject the proposal; accepted or edited, the register keeps
+        it with source ``six_minute_test`` and today's date for the next 4x4."""
+        from controller.protocol import Event, SessionError
+
+        prop = self.hrmax_proposal
+        if prop is None:
+            raise SessionError("no HRmax proposal to decide on: ask the Borg rating first")
+        reg = self.register
+        assert reg is not None and self.profile is not None
+        value = prop["hr_max_bpm"]
+        if decision == "edited":
+            if isinstance(hr_max_bpm, bool) or not isinstance(hr_max_bpm, int | float) or \
+                    not 100 <= hr_max_bpm <= 230:
+                raise SessionError(f"an edited HRmax must be 100–230 bpm, got {hr_max_bpm!r}")
+            value = float(hr_max_bpm)
+        elif decision not in ("accepted", "rejected"):
+            raise SessionError("decide accepted, edited or rejected")
+        if reg.get(self.profile.pseudonym) is None:
+            reg.remember(self.profile)
+        rec = reg.decide_hrmax(self.profile.pseudonym, decision,
+                               None if decision == "rejected" else value, prop["source"],
+                               dict(prop), self.session_id)
+        self.store.note(self.session_id, Event(  # type: ignore[union-attr]
+            self.clock(), "hrmax_decision",
+            f"HRmax proposal {prop['hr_max_bpm']:.0f} bpm {decision} by staff"
+            + ("" if decision != "edited" else f" as {value:.0f} bpm")))
+        self.hrmax_proposal = dict(prop, decision=decision)
+        return None if rec is None else {"hr_max_bpm": rec.hr_max_bpm,
+                                         "hr_max_source": rec.hr_max_source,
+                                         "hr_max_date": rec.hr_max_date}
 
     async def resume(self) -> None:
         """Continue after a pause; re-arms the motor board if it stopped (a person decided)."""
         from controller.protocol import RunState, SessionError
 
-        if self.session.run_state is not RunState.PAUSED:
-            raise SessionError(f"cannot resume: the session is {self.session.run_state}")
+        if self._s().run_state is not RunState.PAUSED:
+            raise SessionError(f"cannot resume: the session is {self._s().run_state}")
         st = self.treadmill.status
         if st is None or not self.treadmill.connected:
             raise SessionError("cannot resume: the treadmill link is down")
@@ -256,21 +346,21 @@ class Runtime:
                                "the reset on the treadmill")
         if st.state in ("idle", "armed"):
             await self._arm_and_start(0.5)
-        self.session.resume()
+        self._s().resume()
 
     def skip(self) -> None:
-        self.session.skip()
+        self._s().skip()
 
     def extend(self, seconds: float = 60.0) -> None:
-        self.session.extend(seconds)
+        self._s().extend(seconds)
 
     def stop(self, reason: str = "stopped by staff", code: str = "staff") -> None:
         """Controlled stop; ``code`` is the short reason kept in the record."""
-        self.session.stop(reason)
+        self._s().stop(reason)
         self.stop_reason = code
 
     def acknowledge(self, alarm: str) -> None:
-        self.session.acknowledge(alarm)
+        self._s().acknowledge(alarm)
 
     def rate(self, interval: int, borg: int) -> None:
         """Staff entered the patient's Borg rating (6–20) of an interval of this session."""
@@ -319,7 +409,8 @@ class Runtime:
         if self.publisher is not None:
             self.publisher.set_retained("meta", tm.meta_payload(
                 self.publisher.s.site, self.publisher.s.device, VERSION,
-                self.session.plan.name if self.session.plan else "4x4", self.strap))
+                self.session.plan.name if self.session and self.session.plan else "",
+                self.strap))
 
     async def run(self) -> None:
         self._publish_meta()
@@ -393,7 +484,10 @@ class Runtime:
         """Every sample goes to the session's one gate, with its beat evidence, as it
         arrives; the session's next tick uses what the gate believed, and its fail-safes
         count from the last valid beat (no reuse of an old reading)."""
-        v = self.session.offer_hr(reading_of(sample))
+        # Before staff choose the patient there is no session: the strap's heart rate is
+        # still shown (through a gate of its own) so staff can check it on the patient.
+        gate = self.session.offer_hr if self.session is not None else self._preview_gate.update
+        v = gate(reading_of(sample))
         if v.hr_bpm is not None:
             self._live = (v.hr_bpm, self.clock())
         self.snapshot.hr_live_bpm = v.hr_bpm
@@ -408,18 +502,25 @@ class Runtime:
 
     async def _tick(self) -> None:
         await self._start.wait()
+        session, profile = self._s(), self.profile
+        assert profile is not None
         await self._arm_and_start(0.0)
         if self.store is not None:
-            plan = self.session.plan.to_dict() if self.session.plan else {}
-            self.store.begin_session(self.session_id, self.profile, plan, self.strap)
+            plan = session.plan.to_dict() if session.plan else {}
+            self.store.begin_session(self.session_id, profile, plan, self.strap)
             self._recording = True
+            if profile.pseudonym:
+                try:
+                    self.register.remember(profile)  # type: ignore[union-attr]
+                except Exception as e:  # the session and its record go on whatever the
+                    _log.warning("register: %s", e)  # register says; staff see the log
         while True:
             now = self.clock()
             st = self.treadmill.status
             link_up = self.treadmill.connected and st is not None
             speed = st.speed_kmh if link_up and st else 0.0
             incline = st.incline_pct if link_up and st else 0.0
-            sp = self.session.step(now, None, speed, incline)  # the gate has the readings
+            sp = session.step(now, None, speed, incline)  # the gate has the readings
             self.intervals_run = max(self.intervals_run, sp.interval)
             await self._drive(sp, st)
             if self.store is not None:
@@ -458,6 +559,7 @@ class Runtime:
         self._recording = False
         samples = self.store.samples(self.session_id)
         events = self.store.events(self.session_id)
+        assert self.profile is not None and self.session is not None
         self.summary = summarise(samples, self.profile.hr_max, events)
         finished = self.session.ended_by == "plan" and self.stop_reason is None
         self.store.end_session(self.session_id, "finished" if finished else "stopped",
@@ -477,4 +579,5 @@ class Runtime:
                                                  speed, incline))
         if sp.events or self._telemetry_seq % 10 == 1:
             pub.set_retained("session", tm.session_payload(
-                self.session_id, self.profile.pseudonym, sp, self.summary))
+                self.session_id, self.profile.pseudonym if self.profile else "", sp,
+                self.summary))

@@ -117,6 +117,12 @@ def _health_pings(rt_of, notifier: Notifier):  # type: ignore[no-untyped-def]
     return ping
 
 
+def next_runtime(cfg: Config, **parts) -> Runtime:  # type: ignore[no-untyped-def]
+    """The runtime for the next patient: no profile until staff choose the patient (from the
+    register), so a session never starts on the previous patient's HRmax and caps."""
+    return new_runtime(cfg, None, cfg.plan, **parts)
+
+
 def open_gpio(cfg: Config, pin_factory: object = None):  # type: ignore[no-untyped-def]
     """The Pi's e-stop/key inputs and the patient cues, or (None, None) when [gpio] is off.
     A missing pin library or unusable pins are a ConfigError (one line, not restarted)."""
@@ -161,7 +167,7 @@ async def _board_settled(tm: Treadmill, timeout_s: float) -> None:
 def _stop_for_shutdown(rt: Runtime) -> None:
     """Ask the session for its controlled stop, unless it is already stopping (by staff, a
     fail-safe or an earlier signal: that reason stays in the record)."""
-    if rt.session.run_state in (RunState.STOPPING, RunState.DONE):
+    if rt.session is None or rt.session.run_state in (RunState.STOPPING, RunState.DONE):
         return
     with contextlib.suppress(SessionError):
         rt.stop(_(SHUTDOWN_MESSAGE), code="shutdown")
@@ -334,8 +340,7 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
                 await asyncio.wait_for(stopping.wait(), 1.0)
             if stopping.is_set():
                 break
-            rt = wire(new_runtime(cfg, rt.profile, rt.session.plan, tm=tm, pub=pub,
-                                  store=store, site_straps=site_straps))
+            rt = wire(next_runtime(cfg, tm=tm, pub=pub, store=store, site_straps=site_straps))
             server.rt = rt
             holder["rt"] = rt
     finally:

@@ -68,20 +68,23 @@ class PatientScreen(ModalScreen[None]):
             yield err("age")
             yield Label(_("HRmax from"))
             yield Select([(_(label), v) for label, v in SOURCES],
-                         value=c.get("hr_max_source", "measured"), id="source",
+                         value=c.get("hr_max_source") or "measured", id="source",
                          allow_blank=False, compact=True)
             yield Label(_("HRmax bpm"))
-            yield Input(f"{c.get('hr_max', 180):.0f}", id="hr_max", type="integer", compact=True)
+            yield Input("" if c.get("hr_max") is None else f"{c['hr_max']:.0f}", id="hr_max",
+                        type="integer", compact=True)
             yield err("hr_max")
             yield Label(_("HRrest bpm (optional)"))
             yield Input("", id="hr_rest", type="integer", compact=True)
             yield err("hr_rest")
             yield Label(_("max speed km/h"))
-            yield Input(f"{c.get('max_speed_kmh', 6.0):g}", id="max_speed", type="number",
+            yield Input("" if c.get("max_speed_kmh") is None else f"{c['max_speed_kmh']:g}",
+                        id="max_speed", type="number",
                         compact=True)
             yield err("max_speed")
             yield Label(_("max incline %"))
-            yield Input(f"{c.get('max_incline_pct', 15):g}", id="max_incline", type="number",
+            yield Input("" if c.get("max_incline_pct") is None else f"{c['max_incline_pct']:g}",
+                        id="max_incline", type="number",
                         compact=True)
             yield err("max_incline")
             yield Label(_("walk only"))

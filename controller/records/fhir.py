@@ -1,0 +1,126 @@
+"""Into the patient journal: a session and an HRmax result as an HL7 FHIR R4 JSON Bundle.
+
+Plain dicts (no FHIR library at run time); the tests validate them with ``fhir.resources``'
+R4B models (R4B's Observation and Bundle are R4's). Following the Physical Activity IG:
+Observations with LOINC codes where they exist — heart rate 8867-4 (mean per interval),
+heart rate encounter maximum 55422-0, resting heart rate 40443-4, exercise duration 55411-3
+— UCUM units (``/min``, ``min``), ``effectivePeriod`` in absolute UTC time, category
+``activity``. What LOINC has no code for (work held at 90 % HRmax, minutes at ≥ 85 % HRmax,
+an individual HRmax and its method) carries a code of our own system and a text.
+
+The patient is named only by the pseudonym as an identifier; the hospital's integration
+engine maps it to the journal's patient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from controller.records.report import session_facts, utc_iso
+from controller.records.store import Store
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+OURS = "urn:fourbyfour:code"
+PSEUDONYM_SYSTEM = "urn:fourbyfour:pseudonym"
+CATEGORY = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "activity", "display": "Activity"}]}
+
+
+def _subject(pseudonym: str) -> dict[str, Any]:
+    return {"identifier": {"system": PSEUDONYM_SYSTEM, "value": pseudonym}}
+
+
+def _obs(pseudonym: str, code: dict[str, Any], value: float, unit: str, ucum: str,
+         when: dict[str, Any], note: str | None = None) -> dict[str, Any]:
+    o: dict[str, Any] = {
+        "resourceType": "Observation", "id": uuid.uuid4().hex, "status": "final",
+        "category": [CATEGORY], "code": code, "subject": _subject(pseudonym), **when,
+        "valueQuantity": {"value": round(float(value), 2), "unit": unit, "system": UCUM,
+                          "code": ucum},
+    }
+    if note:
+        o["note"] = [{"text": note}]
+    return o
+
+
+def _loinc(code: str, display: str, text: str | None = None) -> dict[str, Any]:
+    return {"coding": [{"system": LOINC, "code": code, "display": display}],
+            "text": text or display}
+
+
+def _ours(code: str, text: str) -> dict[str, Any]:
+    return {"coding": [{"system": OURS, "code": code, "display": text}], "text": text}
+
+
+def _bundle(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "id": uuid.uuid4().hex, "type": "collection",
+            "timestamp": utc_iso(dt.datetime.now(dt.UTC).timestamp()),
+            "entry": [{"fullUrl": f"urn:uuid:{e['id']}", "resource": e} for e in entries]}
+
+
+def session_bundle(store: Store, session_id: str) -> dict[str, Any]:
+    """One session: duration, HR mean per interval, peak HR, resting HR of the profile, work
+    at 90 % HRmax and minutes at ≥ 85 % HRmax — every time absolute UTC."""
+    f = session_facts(store, session_id)
+    r, samples, wall = f["record"], f["samples"], f["wall_unix_s"]
+    if not samples:
+        raise ValueError(f"session {session_id} has no samples to report")
+    period = {"effectivePeriod": {"start": utc_iso(wall[0]), "end": utc_iso(wall[-1])}}
+    p = r.pseudonym
+    plan = r.plan_name
+    out = [_obs(p, _loinc("55411-3", "Exercise duration"), (wall[-1] - wall[0]) / 60, "min",
+                "min", period, note=f"fourbyfour {plan} session {r.id}, {r.status}")]
+    if f["peak_hr_bpm"] is not None:
+        out.append(_obs(p, _loinc("55422-0", "Heart rate encounter maximum"),
+                        f["peak_hr_bpm"], "beats/minute", "/min", period))
+    if r.profile.get("hr_rest"):
+        out.append(_obs(p, _loinc("40443-4", "Heart rate --resting"), r.profile["hr_rest"],
+                        "beats/minute", "/min", {"effectiveDateTime": utc_iso(wall[0])},
+                        note="resting heart rate in the patient's profile"))
+    t0 = samples[0]["t_s"]
+    for k in sorted({s["interval"] for s in samples if s["phase"] == "interval"}):
+        rows = [(s, u) for s, u in zip(samples, wall, strict=True)
+                if s["phase"] == "interval" and s["interval"] == k and s["hr_bpm"] is not None]
+        if not rows:
+            continue
+        mean = sum(s["hr_bpm"] for s, _u in rows) / len(rows)
+        out.append(_obs(p, _loinc("8867-4", "Heart rate",
+                                  f"Heart rate, mean in 4x4 interval {k}"), mean,
+                        "beats/minute", "/min",
+                        {"effectivePeriod": {"start": utc_iso(rows[0][1]),
+                                             "end": utc_iso(rows[-1][1])}},
+                        note=f"interval {k} began {rows[0][0]['t_s'] - t0:.0f} s into "
+                             "the session"))
+    if f["work_at_90_vo2"] is not None:
+        out.append(_obs(p, _ours("work-at-90-hrmax",
+                                 "Treadmill work held at 90 % HRmax (ACSM oxygen cost)"),
+                        f["work_at_90_vo2"], "mL/kg/min", "mL/kg/min", period,
+                        note=f"{f['speed_at_90_kmh']} km/h at {f['incline_at_90_pct']} % "
+                             f"incline; HRmax {r.hr_max_bpm:.0f} bpm ({r.hr_max_source})"))
+    out.append(_obs(p, _ours("minutes-at-85-hrmax", "Minutes at or above 85 % HRmax"),
+                    f["minutes_at_85"], "min", "min", period))
+    return _bundle(out)
+
+
+def hrmax_bundle(pseudonym: str, hr_max_bpm: float, source: str, date_iso: str,
+                 uncertainty_bpm: float | None = None, method: str = "") -> dict[str, Any]:
+    """An HRmax result (e.g. accepted after a 6-minute test) with its source and date."""
+    note = f"source: {source}"
+    if method:
+        note += f"; method: {method}"
+    if uncertainty_bpm:
+        note += f"; uncertainty ± {uncertainty_bpm:.0f} bpm"
+    obs = _obs(pseudonym, _ours("hrmax-individual", "Individual maximum heart rate for "
+                                "training zones"), hr_max_bpm, "beats/minute", "/min",
+               {"effectiveDateTime": date_iso}, note=note)
+    obs["method"] = {"coding": [{"system": OURS, "code": source}], "text": source}
+    return _bundle([obs])
+
+
+def write_bundle(bundle: dict[str, Any], path: str | Path) -> None:
+    Path(path).write_text(json.dumps(bundle, indent=1))

@@ -1,0 +1,299 @@
+"""Importing a session export from another treadmill: every value checked before any is kept.
+
+Why so strict: an imported file feeds the patient's progression, the clinic's outcome and
+the journal. A heart rate of ``"abc"`` or ``5000`` must not become a record that crashes a
+report later or proposes an HRmax of 5000. ``check_export`` validates the whole document —
+types, ranges, units, order of time — and raises ``ImportError_`` naming the field and the
+line of the file at fault; ``import_json`` writes it in one transaction, so a refused file
+leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from controller.core.plan import Plan, PlanError
+from controller.core.pseudonym import pseudonym_problem
+from controller.protocol import HrMaxSource, PatientProfile
+from controller.records.store import Store, StoreError
+
+EXPORT_SCHEMA = "fourbyfour.session-export/1"
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PHASES = {"warmup", "interval", "recovery", "cooldown", "test", "done"}
+STATES = {"running", "hr_hold", "hr_slow", "paused", "stopping", "done"}
+SEVERITIES = {"info", "warning", "alarm"}
+FINAL_STATUSES = {"finished", "stopped", "incomplete"}
+SAMPLE_KEYS = ("session_id", "t_s", "phase", "interval", "state", "hr_bpm", "hr_status",
+               "target_bpm", "zone_low_bpm", "zone_high_bpm", "speed_set_kmh", "speed_kmh",
+               "incline_set_pct", "incline_pct")
+EVENT_KEYS = ("session_id", "t_s", "kind", "severity", "message")
+EARLIEST_UNIX_S = 946_684_800.0  # 2000-01-01: nothing of ours is older
+
+
+class ImportRefused(StoreError):
+    """A file refused as a whole; the message names the field and the line."""
+
+
+class _Bad(Exception):
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(why)
+        self.path = path
+        self.why = why
+
+
+def _num(path: str, v: Any, lo: float, hi: float, *, optional: bool = False) -> float | None:
+    if v is None and optional:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise _Bad(path, f"must be a number, got {v!r}")
+    if not lo <= v <= hi:
+        raise _Bad(path, f"must be {lo:g}–{hi:g}, got {v!r}")
+    return float(v)
+
+
+def _str(path: str, v: Any, max_len: int, choices: set[str] | None = None) -> str:
+    if not isinstance(v, str) or not 0 < len(v) <= max_len:
+        raise _Bad(path, f"must be text of 1–{max_len} characters, got {v!r}")
+    if choices is not None and v not in choices:
+        raise _Bad(path, f"must be one of {', '.join(sorted(choices))}, got {v!r}")
+    return v
+
+
+def _keys(path: str, d: Any, want: tuple[str, ...]) -> None:
+    if not isinstance(d, dict):
+        raise _Bad(path, f"must be an object, got {type(d).__name__}")
+    missing = [k for k in want if k not in d]
+    extra = [k for k in d if k not in want]
+    if missing:
+        raise _Bad(path, f"missing {', '.join(missing)}")
+    if extra:
+        raise _Bad(path, f"unknown field(s) {', '.join(extra)}")
+
+
+def _check_session(s: Any, now_unix_s: float) -> None:
+    keys = ("id", "pseudonym", "started_unix_s", "ended_unix_s", "status", "plan", "profile",
+            "hr_max_bpm", "hr_max_source", "summary")
+    if isinstance(s, dict):
+        keys += tuple(k for k in ("stop_reason", "clock_offset_s") if k in s)
+    _keys("session", s, keys)
+    if not isinstance(s["id"], str) or not _ID.match(s["id"]):
+        raise _Bad("session.id", f"must be 1–64 letters, digits, '-' or '_', got {s['id']!r}")
+    why = pseudonym_problem(s["pseudonym"])
+    if why is not None:
+        raise _Bad("session.pseudonym", why)
+    start = _num("session.started_unix_s", s["started_unix_s"], EARLIEST_UNIX_S,
+                 now_unix_s + 86400)
+    assert start is not None
+    _num("session.ended_unix_s", s["ended_unix_s"], start, now_unix_s + 86400, optional=True)
+    _str("session.status", s["status"], 16, FINAL_STATUSES)
+    hr_max = _num("session.hr_max_bpm", s["hr_max_bpm"], 100, 230)
+    _str("session.hr_max_source", s["hr_max_source"], 32, {m.value for m in HrMaxSource})
+    try:
+        Plan.from_dict(s["plan"])
+    except PlanError as e:
+        raise _Bad("session.plan", str(e)) from None
+    prof = s["profile"]
+    if not isinstance(prof, dict):
+        raise _Bad("session.profile", "must be an object")
+    unknown = set(prof) - set(PatientProfile.__dataclass_fields__)
+    if unknown:
+        raise _Bad("session.profile", f"unknown field(s) {', '.join(sorted(unknown))}")
+    try:
+        profile = PatientProfile(**prof)
+    except (ValueError, TypeError) as e:
+        raise _Bad("session.profile", str(e)) from None
+    if profile.pseudonym != s["pseudonym"] or profile.hr_max != hr_max:
+        raise _Bad("session.profile", "pseudonym and hr_max must match the session's")
+    if s["summary"] is not None and not isinstance(s["summary"], dict):
+        raise _Bad("session.summary", "must be an object or null")
+    if "clock_offset_s" in s:
+        _num("session.clock_offset_s", s["clock_offset_s"], -1e12, 1e12, optional=True)
+    if s.get("stop_reason") is not None:
+        _str("session.stop_reason", s["stop_reason"], 200)
+
+
+def _check_sample(i: int, r: Any, sid: str, prev_t: float) -> float:
+    p = f"samples[{i}]"
+    _keys(p, r, SAMPLE_KEYS)
+    if r["session_id"] != sid:
+        raise _Bad(f"{p}.session_id", f"must be the session's id {sid!r}")
+    t = _num(f"{p}.t_s", r["t_s"], -1e9, 1e12)
+    assert t is not None
+    if t < prev_t:
+        raise _Bad(f"{p}.t_s", f"time goes backwards ({t:g} after {prev_t:g})")
+    _str(f"{p}.phase", r["phase"], 16, PHASES)
+    if isinstance(r["interval"], bool) or not isinstance(r["interval"], int) or \
+            not 0 <= r["interval"] <= 20:
+        raise _Bad(f"{p}.interval", f"must be a whole number 0–20, got {r['interval']!r}")
+    _str(f"{p}.state", r["state"], 16, STATES)
+    _num(f"{p}.hr_bpm", r["hr_bpm"], 30, 250, optional=True)
+    if r["hr_status"] is not None:
+        _str(f"{p}.hr_status", r["hr_status"], 64)
+    for k in ("target_bpm", "zone_low_bpm", "zone_high_bpm"):
+        _num(f"{p}.{k}", r[k], 30, 250, optional=True)
+    for k in ("speed_set_kmh", "speed_kmh"):
+        _num(f"{p}.{k}", r[k], 0, 30)
+    for k in ("incline_set_pct", "incline_pct"):
+        _num(f"{p}.{k}", r[k], -5, 30)
+    return t
+
+
+def _check_event(i: int, e: Any, sid: str) -> None:
+    p = f"events[{i}]"
+    _keys(p, e, EVENT_KEYS)
+    if e["session_id"] != sid:
+        raise _Bad(f"{p}.session_id", f"must be the session's id {sid!r}")
+    _num(f"{p}.t_s", e["t_s"], -1e9, 1e12)
+    _str(f"{p}.kind", e["kind"], 64)
+    _str(f"{p}.severity", e["severity"], 16, SEVERITIES)
+    _str(f"{p}.message", e["message"], 1000)
+
+
+def check_export(doc: Any, now_unix_s: float) -> None:
+    """Raise ``_Bad(path, why)`` at the first value that is not what a session export
+    holds."""
+    if not isinstance(doc, dict) or doc.get("schema") != EXPORT_SCHEMA:
+        raise _Bad("schema", f"not a {EXPORT_SCHEMA} file")
+    _keys("(file)", doc, ("schema", "session", "samples", "events",
+                          *(k for k in ("ratings", "notes") if k in doc)))
+    _check_session(doc["session"], now_unix_s)
+    sid = doc["session"]["id"]
+    if not isinstance(doc["samples"], list):
+        raise _Bad("samples", "must be a list")
+    if not isinstance(doc["events"], list):
+        raise _Bad("events", "must be a list")
+    prev = -math.inf
+    for i, r in enumerate(doc["samples"]):
+        prev = _check_sample(i, r, sid, prev)
+    for i, e in enumerate(doc["events"]):
+        _check_event(i, e, sid)
+    ratings = doc.get("ratings", [])
+    if not isinstance(ratings, list):
+        raise _Bad("ratings", "must be a list")
+    for i, r in enumerate(ratings):
+        _keys(f"ratings[{i}]", r, ("interval", "borg"))
+        for k, lo, hi in (("interval", 1, 20), ("borg", 6, 20)):
+            v = r[k]
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise _Bad(f"ratings[{i}].{k}", f"must be a whole number {lo}–{hi}, got {v!r}")
+    notes = doc.get("notes", [])
+    if not isinstance(notes, list):
+        raise _Bad("notes", "must be a list")
+    for i, n in enumerate(notes):
+        _keys(f"notes[{i}]", n, ("written_unix_s", "text"))
+        _num(f"notes[{i}].written_unix_s", n["written_unix_s"], EARLIEST_UNIX_S,
+             now_unix_s + 86400)
+        _str(f"notes[{i}].text", n["text"], 2000)
+
+
+# -- where in the file ----------------------------------------------------------------------
+
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _positions(text: str) -> dict[str, int]:
+    """Character offsets of the top-level keys' values and of each element of the samples
+    and events lists (``samples[3]`` …), found by walking the document with the decoder."""
+    dec = json.JSONDecoder()
+    out: dict[str, int] = {}
+
+    def ws(i: int) -> int:
+        m = _WS.match(text, i)
+        return m.end() if m else i
+
+    i = ws(0)
+    if text[i:i + 1] != "{":
+        return out
+    i = ws(i + 1)
+    while i < len(text) and text[i] != "}":
+        key, i = dec.raw_decode(text, i)
+        i = ws(ws(i) + 1)  # the colon
+        out[str(key)] = i
+        if key in ("samples", "events") and text[i:i + 1] == "[":
+            j, n = ws(i + 1), 0
+            while j < len(text) and text[j] != "]":
+                out[f"{key}[{n}]"] = j
+                _, j = dec.raw_decode(text, j)
+                j = ws(j)
+                if text[j:j + 1] == ",":
+                    j = ws(j + 1)
+                n += 1
+            i = j + 1
+        else:
+            _, i = dec.raw_decode(text, i)
+        i = ws(i)
+        if text[i:i + 1] == ",":
+            i = ws(i + 1)
+    return out
+
+
+def _line_of(text: str, path: str) -> int | None:
+    try:
+        pos = _positions(text)
+    except ValueError:
+        return None
+    head = path.split(".")[0]
+    at = pos.get(head, pos.get(head.split("[")[0]))
+    if at is None:
+        return None
+    if path.startswith(("samples[", "events[")) and "." in path:
+        # the field's own line inside the element, where the exporter wrote one per line
+        field = path.split(".", 1)[1]
+        k = text.find(f'"{field}"', at)
+        end = text.find("}", at)
+        if 0 <= k < end:
+            at = k
+    return text.count("\n", 0, at) + 1
+
+
+def import_json(store: Store, path: str | Path) -> str:
+    """Import an ``export_json`` file, all or nothing; a refused file names field and line."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+        doc = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ImportRefused(f"{p}: not a session export ({e}); nothing imported") from None
+    try:
+        check_export(doc, store.clock())
+    except _Bad as bad:
+        line = _line_of(text, bad.path)
+        where = f"line {line}: " if line is not None else ""
+        raise ImportRefused(f"{p}: {where}{bad.path}: {bad.why}; nothing imported") from None
+    s = doc["session"]
+    if any(r.id == s["id"] for r in store.sessions()):
+        raise ImportRefused(f"{p}: session {s['id']} is already in {store.path}")
+    db = store.db
+    store._commit()
+    try:
+        db.execute("BEGIN")
+        db.execute("INSERT INTO sessions (id, pseudonym, started_unix_s, ended_unix_s, status, "
+                   "plan_json, profile_json, hr_max_bpm, hr_max_source, summary_json, "
+                   "clock_offset_s, stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (s["id"], s["pseudonym"], s["started_unix_s"], s["ended_unix_s"],
+                    s["status"], json.dumps(s["plan"]), json.dumps(s["profile"]),
+                    s["hr_max_bpm"], s["hr_max_source"],
+                    json.dumps(s["summary"]) if s["summary"] is not None else None,
+                    s.get("clock_offset_s"), s.get("stop_reason")))
+        db.executemany("INSERT INTO samples VALUES (:session_id, :t_s, :phase, :interval, "
+                       ":state, :hr_bpm, :hr_status, :target_bpm, :zone_low_bpm, "
+                       ":zone_high_bpm, :speed_set_kmh, :speed_kmh, :incline_set_pct, "
+                       ":incline_pct)", doc["samples"])
+        db.executemany("INSERT INTO events VALUES (:session_id, :t_s, :kind, :severity, "
+                       ":message)", doc["events"])
+        db.executemany("INSERT INTO ratings VALUES (?, ?, ?, ?)",
+                       [(s["id"], r["interval"], r["borg"], s["started_unix_s"])
+                        for r in doc.get("ratings", [])])
+        db.executemany("INSERT INTO notes VALUES (?, ?, ?)",
+                       [(s["id"], n["written_unix_s"], n["text"]) for n in doc.get("notes", [])])
+        db.execute("COMMIT")
+    except Exception as e:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise ImportRefused(f"{p}: could not be stored ({type(e).__name__}: {e}); nothing "
+                            "imported") from None
+    return str(s["id"])
