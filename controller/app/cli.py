@@ -70,7 +70,7 @@ def demo(args: argparse.Namespace) -> int:
         return demo_with_console(args)
     import asyncio
 
-    from controller.app.demo import run_demo
+    from controller.app.demo import DemoAborted, run_demo
     from controller.service.config import ConfigError, load
 
     try:
@@ -91,7 +91,13 @@ def demo(args: argparse.Namespace) -> int:
     # The belt screen comes with the service (a console attached), as on the Pi.
     serve_belt = cfg.belt_view.enabled and args.control_socket is not None
 
+    faults: list[str] = []
+    emus: list = []  # type: ignore[type-arg]
+
     def on_tick(snap, row: TraceRow) -> None:  # type: ignore[no-untyped-def]
+        st = snap.treadmill
+        if st is not None and st.fault not in ("none", "boot") and st.fault not in faults:
+            faults.append(st.fault)
         for e in snap.setpoint.events:
             if e.kind not in ("phase", "stopping", "done"):
                 print(f"  [{_clock(e.now_s)}] {e.severity.upper()}: {e.message}", flush=True)
@@ -109,6 +115,7 @@ def demo(args: argparse.Namespace) -> int:
         print(f"belt screen (for the patient): {url}", flush=True)
 
     def on_ready(rt, emu) -> None:  # type: ignore[no-untyped-def]
+        emus.append(emu)
         print(f"emulated treadmill firmware on {emu.link}; staff pressed the local reset; "
               f"session {rt.session_id} for {cfg.profile.pseudonym} starts "
               f"({args.speed:g}× real time)", flush=True)
@@ -124,13 +131,29 @@ def demo(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except DemoAborted as e:
+        if phase_rows:
+            print(_phase_line(phase_rows))
+        _link_line(emus, faults)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     if phase_rows:
         print(_phase_line(phase_rows))
     print("session done: belt stopped, motor board idle")
     if args.store:
         print(f"recorded in {args.store}")
     _summary(rows, cfg.profile.hr_max)
+    _link_line(emus, faults)
     return 0
+
+
+def _link_line(emus: list, faults: list[str]) -> None:  # type: ignore[type-arg]
+    """How the link to the motor board held up (``./run bench-demo`` reads this line)."""
+    if not emus:
+        return
+    gap_ms = emus[0].port.max_rx_gap_s * 1000 if emus[0].port else float("nan")
+    print(f"link: largest gap between host frames {gap_ms:.0f} ms, motor-board faults: "
+          f"{', '.join(faults) or 'none'}", flush=True)
 
 
 def demo_with_console(args: argparse.Namespace) -> int:

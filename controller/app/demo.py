@@ -3,9 +3,14 @@
 Everything a clinic runs is real here except the hardware: the motor-board firmware runs in
 the emulator behind a pty (``controller.devices.emulator``), the strap is a virtual patient
 (``controller.sim``), and the runtime, session, treadmill client and MQTT publisher are the
-production code. Simulated time can run up to 10× faster (``--speed``): the firmware's 500 ms
-host timeout and the 100 ms heartbeat scale with it, and beyond 10× they would be shorter
-than this PC's scheduling jitter.
+production code. Simulated time can run up to 30× faster (``--speed``): the patient, the plan
+and the motor board's physics (belt inertia, ramps, incline motor) run on it, but the link's
+safety timers do not — the 100 ms heartbeat and the firmware's 500 ms host timeout stay in
+real time at any speed (``Emulator``'s ``real_time_safety``), so a demo never has a thinner
+safety margin than a clinic.
+
+Headless (no console), nobody can resume a paused session: the run then ends with
+``DemoAborted`` and the belt at rest instead of waiting for ever.
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ from controller.service.shutdown import stop_on_sigterm
 from controller.sim import TraceRow, VirtualPatient, make_patient
 from controller.treadmill import Treadmill
 
-MAX_SPEEDUP = 10.0
+MAX_SPEEDUP = 30.0
+"""At 30× one session tick (1 s) is 33 ms of real time, still well above a set-point's round
+trip over the link plus this PC's scheduling jitter; the safety timers stay real anyway."""
+
+
+class DemoAborted(Exception):
+    """The demo could not finish its session (headless and paused: nobody can resume it)."""
 _log = logging.getLogger(__name__)
 
 
@@ -83,15 +94,24 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
     with Emulator(time_scale=speedup) as emu:
         tm = Treadmill(emu.link, max_speed_kmh=cfg.treadmill.max_speed_kmh,
                        max_incline_pct=cfg.treadmill.max_incline_pct,
-                       heartbeat_s=0.1 / speedup, stale_s=max(1.0 / speedup, 0.3))
+                       heartbeat_s=0.1, stale_s=1.0)  # real time, like a clinic's
         await tm.open()
         pub = MqttPublisher(cfg.mqtt, max_backoff_s=5.0) if use_mqtt and cfg.mqtt_enabled \
             else None
         pub_task = asyncio.create_task(pub.run()) if pub else None
 
+        aborted: list[str] = []
+
         def tick(snap: Snapshot) -> None:
             sp = snap.setpoint
             assert sp is not None
+            if sp.state == "paused" and not control_socket and not aborted:
+                why = "; ".join(rt.session.alarm_messages.values())
+                aborted.append(f"the session paused at {int(sp.now_s // 60):02d}:"
+                               f"{int(sp.now_s % 60):02d} ({why or 'no reason given'}) and "
+                               "no console is attached to resume it: stopping the belt and "
+                               "ending the demo")
+                rt.stop("paused with no console to resume it")
             row = TraceRow(sp.now_s, sp.phase, sp.interval, sp.state, sp.hr_bpm,
                            patient.true_hr_bpm, emu.board.belt_kmh, emu.board.incline_pct,
                            sp.speed_kmh, sp.incline_pct, sp.zone_low_bpm, sp.zone_high_bpm)
@@ -143,6 +163,8 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             except TimeoutError:
                 raise RuntimeError(f"the belt did not come to rest: {tm.status}") from None
             cause = "normal"
+            if aborted:
+                raise DemoAborted(aborted[0])
             if linger:  # keep serving consoles (summary, history, reports) until cancelled
                 await asyncio.Event().wait()
         except asyncio.CancelledError:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import errno
 import os
 import sys
@@ -46,6 +47,10 @@ class PtyPort:
         self.bytes_in = 0
         self.deaf_until = 0.0
         self.discarded = bytearray()
+        self.last_rx_s: float | None = None
+        self.max_rx_gap_s = 0.0
+        """The longest real-time silence of the host on the line so far (what the firmware's
+        host-silence rule sees), to within the 2 ms poll."""
 
     def read_available(self) -> bytes | None:
         try:
@@ -57,7 +62,11 @@ class PtyPort:
                 return None
             raise
         self.bytes_in += len(data)
-        if time.monotonic() < self.deaf_until:  # line noise swallowed these bytes
+        now = time.monotonic()
+        if self.last_rx_s is not None:
+            self.max_rx_gap_s = max(self.max_rx_gap_s, now - self.last_rx_s)
+        self.last_rx_s = now
+        if now < self.deaf_until:  # line noise swallowed these bytes
             self.discarded.extend(data)
             return None
         return data
@@ -72,8 +81,26 @@ class PtyPort:
                 os.close(fd)
 
 
+def real_time_safety(config, time_scale: float):  # type: ignore[no-untyped-def]
+    """The firmware's config with its host-silence timeout held in *real* time.
+
+    The belt, tach and incline motor are physics and run on simulated time with the patient
+    (``time_scale``); the host timeout is about this PC's scheduling, so simulated time must
+    never shrink it: at any speed-up the host may be silent for ≥ 500 ms of real time (the
+    firmware's own rule) before the belt stops and a fault latches.
+    """
+    config = copy.copy(config)
+    if time_scale > 1.0:
+        config.host_timeout_ms = round(config.host_timeout_ms * time_scale)
+    return config
+
+
 class Emulator:
     """Firmware + simulated board + pty, polled every 2 ms in a background thread.
+
+    ``time_scale`` runs the motor board's physics (and the firmware's ramps, tick and status
+    rate) that many times faster than real time; the host-silence timeout stays ≥ 500 ms of
+    real time (``real_time_safety``).
 
     >>> with Emulator() as emu:
     ...     serial_path = emu.link          # open this like /dev/ttyAMA0
@@ -83,6 +110,7 @@ class Emulator:
     def __init__(self, link: str | None = None, *, config: object | None = None,
                  boot_fault: int = lc.F_BOOT, time_scale: float = 1.0) -> None:
         self.link = link or f"{DEFAULT_LINK}-{os.getpid()}-{id(self):x}"
+        config = real_time_safety(config or supervisor.Config(), time_scale)
         self.board = simboard.SimBoard(config)
         self._config = config
         self._boot_fault = boot_fault
@@ -93,7 +121,9 @@ class Emulator:
         self.firmware: object | None = None
         self._t0 = time.monotonic()
         self.time_scale = time_scale  # the demo runs simulated time faster
-
+        self.max_poll_gap_s = 0.0
+        """The longest the emulated firmware went unpolled (this PC was busy): a gap between
+        host frames no longer than this is the emulator's, not the host's."""
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -120,12 +150,24 @@ class Emulator:
         os.replace(tmp, self.link)
 
     def _run(self) -> None:
+        """Poll the firmware every 2 ms. When this thread was held up (a busy PC), the board
+        catches up in steps of one firmware tick, as a real board would have run on
+        meanwhile: the firmware's own timers (tach, incline, overspeed) never see a jump of
+        simulated time that a busy PC — not the treadmill — made."""
+        last = time.monotonic()
+        sim_ms = self.now_ms()
         while not self._stop.is_set():
+            now = time.monotonic()
+            self.max_poll_gap_s = max(self.max_poll_gap_s, now - last)
+            last = now
+            target = self.now_ms()
             with self._lock:
-                if self.firmware is not None and self.port is not None:
-                    self.firmware.poll(self.now_ms())
-                else:
-                    self.board.advance(self.now_ms())
+                while sim_ms < target:
+                    sim_ms = min(target, sim_ms + fw_app.TICK_MS)
+                    if self.firmware is not None and self.port is not None:
+                        self.firmware.poll(sim_ms)
+                    else:
+                        self.board.advance(sim_ms)
             time.sleep(0.002)
 
     def close(self) -> None:
