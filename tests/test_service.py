@@ -4,6 +4,7 @@ emulated stick's pty) — steered from a console through the control socket."""
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import subprocess
 import sys
@@ -398,7 +399,9 @@ def test_the_next_session_starts_from_the_chosen_patients_profile(tmp_path):
     store = Store(tmp_path / "s.db")
     Register(store).save(PatientRecord("P-17", 172, "six_minute_test", "2026-11-20",
                                        max_speed_kmh=5.0, walk_only=True))
-    cfg = load(None)
+    demo = load(None)  # the defaults run the demo; the service needs a real strap source
+    cfg = dataclasses.replace(demo, heart_rate=dataclasses.replace(demo.heart_rate,
+                                                                   source="ant"))
     previous = PatientProfile(hr_max=195, max_speed_kmh=12.0, pseudonym="P-99")
     rt = next_runtime(cfg, tm=None, pub=None, store=store, site_straps=None)
     assert rt.profile is None and rt.session is None
