@@ -76,6 +76,22 @@ def test_handover_suggests_a_4x4_for_an_ordinary_treadmill_and_keeps_notes_out(t
     store.close()
 
 
+def test_the_six_minute_test_is_not_counted_as_a_training_session(tmp_path):
+    from controller.protocol import six_minute_test
+
+    store = a_store(tmp_path)
+    store.clock = lambda: DAY - 86400
+    store.begin_session("T0", PatientProfile(hr_max=HR_MAX, max_speed_kmh=8.0,
+                                             pseudonym="P-17"),
+                        six_minute_test(5.0, 2.0).to_dict())
+    store.end_session("T0", "finished", None)
+    h = handover_data(store, "P-17")
+    assert [s.at_90.speed_kmh for s in h.sessions] == [5.0, 5.2, 5.4]
+    assert "Økter gjennomført: 3, av dem 3 fullført helt ut" in \
+        [line for _, line in handover_text(h, "nb")]
+    store.close()
+
+
 def test_handover_command_writes_a_pdf(tmp_path, capsys):
     a_store(tmp_path).close()
     out = tmp_path / "P-17.pdf"

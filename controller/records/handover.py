@@ -122,9 +122,15 @@ def suggest(sessions: list[list[dict[str, Any]]], hr_max: float) -> Suggestion |
                       _round(mean([p for _, _, p in found])))
 
 
+def is_test(r: SessionRecord) -> bool:
+    """A 6-minute test (it has a test phase) is not a training session of the hand-over."""
+    return any(ph.get("kind") == "test" for ph in r.plan.get("phases", []))
+
+
 def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> Handover:
     recs: list[SessionRecord] = [r for r in store.sessions(pseudonym)
-                                 if r.status in ("finished", "stopped", "incomplete")]
+                                 if r.status in ("finished", "stopped", "incomplete")
+                                 and not is_test(r)]
     if not recs:
         raise StoreError(f"{store.path}: no sessions for {pseudonym!r}")
     lines, samples_of = [], []
