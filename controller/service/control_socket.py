@@ -323,6 +323,9 @@ class ControlServer:
                 found = await self.profile_lookup(pseudonym)
                 return {"reply": cmd, "ok": True, "profile": found}
             elif cmd == "export":
+                if rt.started and not rt.done:  # drawing a PDF here would stall the loop
+                    raise ValueError(_("The report is written after the session: drawing it "
+                                       "now could delay the motor board's heartbeat."))
                 return {"reply": cmd, "ok": True, "files": self._export()}
             else:
                 return {"reply": cmd, "ok": False, "error": f"unknown command {cmd!r}"}
