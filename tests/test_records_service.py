@@ -203,7 +203,8 @@ def test_the_console_asks_the_clinic_record_for_a_profile_at_setup(broker, tmp_p
         link = link_for(Store(tmp_path / "empty.db"), broker.port)
         lt = asyncio.create_task(link.run())
         await until(lambda: link.online)
-        rt = Runtime(cfg.profile, cfg.plan, hr_source=None, treadmill=Treadmill("/dev/null"))
+        rt = Runtime(cfg.profile, cfg.plan, hr_source=None, treadmill=Treadmill("/dev/null"),
+                     store=Store(tmp_path / "this-pi.db"))
         server = ControlServer(rt, str(tmp_path / "control.sock"))
         unconfigured = await server._command(b'{"cmd": "profile", "pseudonym": "P-3"}')
         server.profile_lookup = link.request_profile
@@ -218,9 +219,15 @@ def test_the_console_asks_the_clinic_record_for_a_profile_at_setup(broker, tmp_p
         dr = asyncio.create_task(drain())
         p3 = await client.command("profile", pseudonym="P-3")
         p8 = await client.command("profile", pseudonym="P-8")
+        # A patient who trained on another treadmill: this Pi's register does not know P-8,
+        # so the setup takes the clinic record's profile (staff enter only the pseudonym).
+        setup = await client.command("setup", profile={"pseudonym": "P-8"})
         for t in (dr, sv, lt, st):
             t.cancel()
         await client.close()
+        assert setup["ok"], setup
+        assert rt.profile.pseudonym == "P-8" and rt.profile.hr_max == 171.0
+        assert rt.register.get("P-8").hr_max_bpm == 171.0  # kept on this Pi from now on
         return unconfigured, p3, p8
 
     unconfigured, p3, p8 = asyncio.run(asyncio.wait_for(main(), 60))

@@ -32,7 +32,7 @@ from typing import Any
 from controller.core.hrmax import HrMaxSource
 from controller.core.i18n import _
 from controller.core.plan import Plan, default_4x4, six_minute_test
-from controller.core.pseudonym import check_pseudonym
+from controller.core.pseudonym import check_pseudonym, pseudonym_problem
 from controller.protocol import PatientProfile, SessionError
 from controller.records.register import Register
 from controller.service.runtime import Runtime, Snapshot, check_strap
@@ -152,6 +152,34 @@ class ControlServer:
         self.profile_lookup: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
         """The clinic record's profile of a pseudonym (``RecordsLink.request_profile``), for
         the console at setup; None when no records service is configured."""
+
+    async def _from_clinic_record(self, msg: dict[str, Any]) -> None:
+        """A patient this Pi's register does not know (they trained on another treadmill):
+        the clinic record's profile is taken into the register before the setup, so staff
+        need not type it again. No answer (timeout) or no usable profile: staff enter it."""
+        reg = self.rt.register
+        p = msg.get("profile")
+        pseudonym = p.get("pseudonym") if isinstance(p, dict) else None
+        if self.profile_lookup is None or reg is None or not isinstance(pseudonym, str) \
+                or pseudonym_problem(pseudonym) is not None or reg.get(pseudonym) is not None:
+            return
+        try:
+            found = await self.profile_lookup(pseudonym)
+        except TimeoutError as e:
+            _log.warning("clinic record: no profile for %s: %s", pseudonym, e)
+            return
+        if not found or found.get("hr_max") is None:
+            return
+        try:
+            reg.remember(PatientProfile(
+                hr_max=found["hr_max"], hr_rest=found.get("hr_rest"),
+                max_speed_kmh=found.get("max_speed_kmh", 6.0),
+                max_incline_pct=found.get("max_incline_pct", 15.0),
+                hr_max_source=HrMaxSource(found.get("hr_max_source", "measured")),
+                walk_only=bool(found.get("walk_only", False)), pseudonym=pseudonym,
+                age_years=found.get("age_years")))
+        except (ValueError, TypeError) as e:  # a profile this software cannot use
+            _log.warning("clinic record: profile of %s not used: %s", pseudonym, e)
 
     def _doc(self) -> dict[str, Any]:
         snap = self.rt.snapshot
@@ -283,6 +311,7 @@ class ControlServer:
             elif cmd == "ack":
                 rt.acknowledge(str(msg.get("alarm", "")))
             elif cmd == "setup":
+                await self._from_clinic_record(msg)
                 profile, plan = setup_from(msg, rt.register)
                 strap = strap_from(msg)
                 rt.configure(profile, plan)
