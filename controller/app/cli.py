@@ -156,6 +156,21 @@ def _link_line(emus: list, faults: list[str]) -> None:  # type: ignore[type-arg]
           f"{', '.join(faults) or 'none'}", flush=True)
 
 
+def _config_in_its_language(path: str | None):  # type: ignore[no-untyped-def]
+    """The config, with the process's language set from it; None (said on stderr) when the
+    config cannot be used."""
+    from controller.core.i18n import set_language
+    from controller.service.config import ConfigError, load
+
+    try:
+        cfg = load(path)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
+    set_language(cfg.language)
+    return cfg
+
+
 def demo_with_console(args: argparse.Namespace) -> int:
     """The control service in a child process, the staff console in front (as on the Pi)."""
     import os
@@ -164,15 +179,10 @@ def demo_with_console(args: argparse.Namespace) -> int:
     import time as _time
 
     from controller.app.console import StaffConsole
-    from controller.core.i18n import set_language
-    from controller.service.config import ConfigError, load
 
-    try:
-        cfg = load(args.config)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+    cfg = _config_in_its_language(args.config)
+    if cfg is None:
         return 2
-    set_language(cfg.language)
     tmp = tempfile.mkdtemp(prefix="fourbyfour-")
     sock = os.path.join(tmp, "control.sock")
     log = os.path.join(tmp, "service.log")
@@ -243,15 +253,9 @@ def run(args: argparse.Namespace) -> int:
 
 def monitor(args: argparse.Namespace) -> int:
     """The central monitor; a crash exits non-zero (Textual keeps the code in return_code)."""
-    from controller.core.i18n import set_language
-    from controller.service.config import ConfigError, load
-
-    try:
-        cfg = load(args.config)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+    cfg = _config_in_its_language(args.config)
+    if cfg is None:
         return 2
-    set_language(cfg.language)
     from controller.app.monitor import CentralMonitor  # after the language is chosen
 
     app = CentralMonitor(cfg.mqtt, command_key=cfg.monitor_key)
