@@ -427,30 +427,3 @@ def test_the_next_session_starts_from_the_chosen_patients_profile(tmp_path):
         assert not r["ok"] and "after a 6-minute test only" in r["error"]
 
     asyncio.run(main())
-
-
-def test_no_report_is_drawn_while_a_session_runs(tmp_path):
-    """Issue 10: a PDF drawn mid-session stalled the control loop past the firmware's 500 ms
-    host-silence rule and stopped the belt; until reports move to a worker process, the
-    service refuses to draw one while the session runs."""
-    import json
-
-    from controller.records.store import Store
-    from controller.service.config import load
-    from controller.service.control_socket import ControlServer
-    from controller.service.service import next_runtime
-
-    demo = load(None)
-    cfg = dataclasses.replace(demo, heart_rate=dataclasses.replace(demo.heart_rate,
-                                                                   source="ant"))
-    store = Store(tmp_path / "s.db")
-    rt = next_runtime(cfg, tm=None, pub=None, store=store, site_straps=None)
-    server = ControlServer(rt, str(tmp_path / "c.sock"))
-
-    async def export():
-        return await server._command(json.dumps({"cmd": "export"}).encode())
-
-    rt._start.set()  # what a staff Start does first: the session now runs
-    r = asyncio.run(export())
-    assert not r["ok"] and "after the session" in r["error"]
-    store.close()

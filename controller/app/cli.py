@@ -93,6 +93,7 @@ def demo(args: argparse.Namespace) -> int:
 
     faults: list[str] = []
     emus: list = []  # type: ignore[type-arg]
+    runtimes: list = []  # type: ignore[type-arg]
 
     def on_tick(snap, row: TraceRow) -> None:  # type: ignore[no-untyped-def]
         st = snap.treadmill
@@ -116,6 +117,7 @@ def demo(args: argparse.Namespace) -> int:
 
     def on_ready(rt, emu) -> None:  # type: ignore[no-untyped-def]
         emus.append(emu)
+        runtimes.append(rt)
         print(f"emulated treadmill firmware on {emu.link}; staff pressed the local reset; "
               f"session {rt.session_id} for {cfg.profile.pseudonym} starts "
               f"({args.speed:g}× real time)", flush=True)
@@ -134,7 +136,7 @@ def demo(args: argparse.Namespace) -> int:
     except DemoAborted as e:
         if phase_rows:
             print(_phase_line(phase_rows))
-        _link_line(emus, faults)
+        _link_line(emus, faults, runtimes)
         print(f"error: {e}", file=sys.stderr)
         return 1
     if phase_rows:
@@ -143,16 +145,19 @@ def demo(args: argparse.Namespace) -> int:
     if args.store:
         print(f"recorded in {args.store}")
     _summary(rows, cfg.profile.hr_max)
-    _link_line(emus, faults)
+    _link_line(emus, faults, runtimes)
     return 0
 
 
-def _link_line(emus: list, faults: list[str]) -> None:  # type: ignore[type-arg]
+def _link_line(emus: list, faults: list[str],  # type: ignore[type-arg]
+               runtimes: list) -> None:  # type: ignore[type-arg]
     """How the link to the motor board held up (``./run bench-demo`` reads this line)."""
     if not emus:
         return
     gap_ms = emus[0].port.max_rx_gap_s * 1000 if emus[0].port else float("nan")
-    print(f"link: largest gap between host frames {gap_ms:.0f} ms, motor-board faults: "
+    late = runtimes[0].late_ticks if runtimes else 0
+    print(f"link: largest gap between host frames {gap_ms:.0f} ms, late ticks {late}, "
+          "motor-board faults: "
           f"{', '.join(faults) or 'none'}", flush=True)
 
 

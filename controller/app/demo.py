@@ -24,10 +24,11 @@ from collections.abc import AsyncIterator, Callable
 from controller.devices.emulator import Emulator
 from controller.hr import HeartRateSource, HrSample, SourceState, SourceStatus
 from controller.net.publisher import MqttPublisher
-from controller.records.store import Store
+from controller.service import worker
 from controller.service.config import Config
 from controller.service.runtime import Runtime, Snapshot
 from controller.service.shutdown import stop_on_sigterm
+from controller.service.store_writer import StoreWriter
 from controller.sim import TraceRow, VirtualPatient, make_patient
 from controller.treadmill import Treadmill
 
@@ -79,10 +80,13 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                    use_mqtt: bool = True, control_socket: str | None = None,
                    store_path: str | None = None, linger: bool = False,
                    belt_view: Callable[[str], None] | None = None,
+                   store_write_delay_s: float = 0.0,
                    ) -> tuple[Runtime, list[TraceRow]]:
     """Run one demo session. With ``control_socket`` the session waits for a console to
     press Start; without it, it starts at once (headless). With ``belt_view`` the patient's
-    screen is served as in ``[belt_view]`` of the config, and its URL handed to the callback."""
+    screen is served as in ``[belt_view]`` of the config, and its URL handed to the callback.
+    The store is written by its writer thread (``store_write_delay_s``: a slow disk, for the
+    benches), reports and summaries are made in the worker process, as in the service."""
     if not 0 < speedup <= MAX_SPEEDUP:
         raise ValueError(f"--speed must be > 0 and ≤ {MAX_SPEEDUP:g} with the emulated "
                          "firmware")
@@ -119,7 +123,10 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             if on_tick:
                 on_tick(snap, row)
 
-        store = Store(store_path) if store_path else None
+        store = StoreWriter(store_path, write_delay_s=store_write_delay_s) \
+            if store_path else None
+        if store is not None:
+            worker.shared().start()  # started now, not when staff first ask for a report
         server_task: asyncio.Task[None] | None = None
         belt_task: asyncio.Task[None] | None = None
         rt = Runtime(cfg.profile, cfg.plan, treadmill=tm, publisher=pub, clock=clock,

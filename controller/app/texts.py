@@ -36,6 +36,8 @@ EVENTS = {
     "hr_hold": N_("No valid heart rate for 5 s: holding speed and incline"),
     "belt_stopped": N_("The belt stopped outside the session (e-stop, key or treadmill "
                        "fault): session paused; staff must resume"),
+    "store_failed": N_("The session record could not be written: the session goes on. Tell "
+                       "the technician."),
     "zone_unreachable": N_("The zone is out of reach within the patient's caps"),
     "hrmax_maybe_high": N_("Heart rate stays below the zone at a load that should reach it: "
                            "HRmax is likely set too high; please check it"),

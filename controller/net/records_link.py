@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import secrets
@@ -86,9 +87,13 @@ class RecordsLink:
     """Sends every ended session until acknowledged; asks for profiles. Best effort, outside
     the safety task group, like the publisher."""
 
-    def __init__(self, settings: MqttSettings, *, pending: Callable[[], list[str]],
+    def __init__(self, settings: MqttSettings, *,
+                 pending: Callable[[], list[str] | Awaitable[list[str]]],
                  export: Callable[[str], Awaitable[dict[str, Any]]],
-                 acked: Callable[[str], None], resend_s: float = 10.0) -> None:
+                 acked: Callable[[str], Awaitable[None] | None],
+                 resend_s: float = 10.0) -> None:
+        """``pending`` and ``acked`` may return awaitables (the control service's store is
+        written by its writer thread, never on this loop)."""
         self.s = settings
         self.pending = pending
         self.export = export
@@ -143,7 +148,10 @@ class RecordsLink:
         while True:
             self._wake.clear()
             now = time.monotonic()
-            for sid in self.pending():
+            pending = self.pending()
+            if inspect.isawaitable(pending):
+                pending = await pending
+            for sid in pending:
                 sent = self._inflight.get(sid)
                 if sent is not None and now - sent < self.resend_s:
                     continue
@@ -164,7 +172,9 @@ class RecordsLink:
                     doc = decode(bytes(m.payload), ACK_SCHEMA)
                     if doc.get("session_id") != ident:
                         raise tm.PayloadError("ack for another session than its topic says")
-                    self.acked(ident)
+                    done = self.acked(ident)
+                    if inspect.isawaitable(done):
+                        await done
                     self._inflight.pop(ident, None)
                     self.acks += 1
                 elif what == "profile-reply":

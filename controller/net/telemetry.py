@@ -110,9 +110,11 @@ def meta_payload(site: str, device: str, software_version: str, plan_name: str,
 
 def session_payload(session_id: str, pseudonym: str, sp: Setpoint,
                     summary: dict[str, Any] | None = None,
-                    time_unix_s: float | None = None) -> bytes:
+                    time_unix_s: float | None = None, *,
+                    late_ticks: int | None = None) -> bytes:
     """The retained session document; a pseudonym that looks like a person is refused
-    (ValueError) before anything is published, because retained messages stay."""
+    (ValueError) before anything is published, because retained messages stay.
+    ``late_ticks``: session ticks that started > 100 ms late (a loaded controller)."""
     if pseudonym and (why := pseudonym_problem(pseudonym)) is not None:
         raise ValueError(f"pseudonym: {why}")
     doc: dict[str, Any] = {
@@ -123,6 +125,8 @@ def session_payload(session_id: str, pseudonym: str, sp: Setpoint,
     }
     if summary is not None:
         doc["summary"] = summary
+    if late_ticks is not None:
+        doc["late_ticks"] = late_ticks
     return _encode(doc, time_unix_s)
 
 

@@ -14,7 +14,10 @@ starts it goes to this patient's last recorded one), adjust (``speed_delta_kmh``
 ``incline_delta_pct``; the 6-minute test only), rpe (``rpe`` 6–20 after a 6-minute test:
 answers the HRmax proposal), hrmax (``decision`` accepted | edited | rejected,
 ``hr_max_bpm`` when edited), history (this patient's progression), export (the last session
-as PDF, CSV and JSON beside the store).
+as PDF, CSV and JSON beside the store; also while a session runs).
+Reports, exports and history are made in the worker process and every store call goes
+through the store's writer thread: a command never holds the event loop that sends the
+motor board its heartbeat.
 A line that is not a JSON object with a known command gets a clear error, never a crash.
 """
 
@@ -30,11 +33,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from controller.core.hrmax import HrMaxSource
-from controller.core.i18n import _
+from controller.core.i18n import _, language
 from controller.core.plan import Plan, default_4x4, six_minute_test
 from controller.core.pseudonym import check_pseudonym, pseudonym_problem
 from controller.protocol import PatientProfile, SessionError
+from controller.records import jobs
 from controller.records.register import Register
+from controller.records.store import Store
+from controller.service import worker
 from controller.service.runtime import Runtime, Snapshot, check_strap
 
 _log = logging.getLogger(__name__)
@@ -83,6 +89,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
                        for a, m in (sess.alarm_messages.items() if sess else ())],
         "hr_history": list(hr_history),
         "summary": rt.summary,
+        "late_ticks": snap.late_ticks,
         "ratings": {str(k): v for k, v in rt.ratings.items()},
     }
 
@@ -157,11 +164,13 @@ class ControlServer:
         """A patient this Pi's register does not know (they trained on another treadmill):
         the clinic record's profile is taken into the register before the setup, so staff
         need not type it again. No answer (timeout) or no usable profile: staff enter it."""
-        reg = self.rt.register
+        rt = self.rt
         p = msg.get("profile")
         pseudonym = p.get("pseudonym") if isinstance(p, dict) else None
-        if self.profile_lookup is None or reg is None or not isinstance(pseudonym, str) \
-                or pseudonym_problem(pseudonym) is not None or reg.get(pseudonym) is not None:
+        if self.profile_lookup is None or rt.store is None or not isinstance(pseudonym, str) \
+                or pseudonym_problem(pseudonym) is not None:
+            return
+        if await rt.in_store(lambda s: Register(s).get(pseudonym)) is not None:
             return
         try:
             found = await self.profile_lookup(pseudonym)
@@ -171,13 +180,14 @@ class ControlServer:
         if not found or found.get("hr_max") is None:
             return
         try:
-            reg.remember(PatientProfile(
+            profile = PatientProfile(
                 hr_max=found["hr_max"], hr_rest=found.get("hr_rest"),
                 max_speed_kmh=found.get("max_speed_kmh", 6.0),
                 max_incline_pct=found.get("max_incline_pct", 15.0),
                 hr_max_source=HrMaxSource(found.get("hr_max_source", "measured")),
                 walk_only=bool(found.get("walk_only", False)), pseudonym=pseudonym,
-                age_years=found.get("age_years")))
+                age_years=found.get("age_years"))
+            await rt.in_store(lambda s: Register(s).remember(profile))
         except (ValueError, TypeError) as e:  # a profile this software cannot use
             _log.warning("clinic record: profile of %s not used: %s", pseudonym, e)
 
@@ -230,59 +240,57 @@ class ControlServer:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    def _history_doc(self) -> dict[str, Any]:
-        from controller.records.report import progression
-        from controller.records.store import StoreError
-
+    async def _history_doc(self) -> dict[str, Any]:
+        """This patient's progression, computed in the worker process."""
         store = self.rt.store
         if store is None:
             raise SessionError("this service records no sessions (no store configured)")
-        try:
-            return progression(store, self._pseudonym())
-        except StoreError:
-            return {"pseudonym": self._pseudonym(), "sessions": []}
+        pseudonym = self._pseudonym()
+        await store.flush()
+        return await worker.shared().call(jobs.history, str(store.path), pseudonym,
+                                          language())
 
     def _pseudonym(self) -> str:
         if self.rt.profile is None:
             raise SessionError("no patient chosen: enter the patient first")
         return self.rt.profile.pseudonym
 
-    def _export(self) -> list[str]:
+    async def _export(self) -> list[str]:
         """The last recorded session of this patient as PDF report, CSV and JSON, written
-        beside the store (the journal's import folder)."""
-        from controller.records import report
+        beside the store (the journal's import folder) by the worker process: also while a
+        session runs (then it is the running one, as far as it has gone)."""
+        from controller.records.store import StoreError
 
         store = self.rt.store
         if store is None:
             raise SessionError("this service records no sessions (no store configured)")
-        recs = store.sessions(self._pseudonym())
-        if not recs:
-            raise SessionError(f"no recorded session for {self._pseudonym()}")
-        last = recs[-1]
-        out = store.path.parent / "exports"
-        out.mkdir(exist_ok=True)
-        base = out / f"{last.pseudonym}-{last.id}"
-        report.render_session(store, last.id, f"{base}.pdf")
-        report.export_csv(store, last.id, f"{base}.csv")
-        report.export_json(store, last.id, f"{base}.json")
-        return [f"{base}.pdf", f"{base}.csv", f"{base}.json"]
+        pseudonym = self._pseudonym()
+        await store.flush()  # the worker reads the file: it must see the latest rows
+        try:
+            return await worker.shared().call(jobs.export_last, str(store.path), pseudonym,
+                                              language())
+        except StoreError as e:
+            raise SessionError(str(e)) from None
 
-    def _note(self, text: Any) -> str:
+    async def _note(self, text: Any) -> str:
         """The note goes to the running session, or before one starts to this patient's
         last recorded session (staff write it after the session ended)."""
         if not isinstance(text, str):
             raise ValueError("note needs a 'text'")
         rt = self.rt
         if rt.started:
-            rt.note(text)
+            await rt.note(text)
             return rt.session_id
-        if rt.store is None:
-            raise SessionError("this service records no sessions (no store configured)")
-        recs = rt.store.sessions(rt.profile.pseudonym)
-        if not recs:
-            raise SessionError(f"no recorded session for {rt.profile.pseudonym}")
-        rt.store.add_note(recs[-1].id, text)
-        return recs[-1].id
+        pseudonym = self._pseudonym()
+
+        def to_last(store: Store) -> str:
+            recs = store.sessions(pseudonym)
+            if not recs:
+                raise SessionError(f"no recorded session for {pseudonym}")
+            store.add_note(recs[-1].id, text)
+            return recs[-1].id
+
+        return await rt.in_store(to_last)
 
     async def _command(self, line: bytes) -> dict[str, Any]:
         try:
@@ -312,11 +320,14 @@ class ControlServer:
                 rt.acknowledge(str(msg.get("alarm", "")))
             elif cmd == "setup":
                 await self._from_clinic_record(msg)
-                profile, plan = setup_from(msg, rt.register)
+                if rt.store is None:
+                    profile, plan = setup_from(msg, None)
+                else:
+                    profile, plan = await rt.in_store(lambda s: setup_from(msg, Register(s)))
                 strap = strap_from(msg)
                 rt.configure(profile, plan)
                 if strap is None and rt.store is not None:
-                    strap = rt.store.last_strap(profile.pseudonym)
+                    strap = await rt.in_store(Store.last_strap, profile.pseudonym)
                 rt.profile_strap = strap
             elif cmd == "scan":
                 seconds = float(msg.get("seconds", 4.0))
@@ -329,19 +340,19 @@ class ControlServer:
                 interval, borg = msg.get("interval"), msg.get("borg")
                 if not isinstance(interval, int) or not isinstance(borg, int):
                     raise ValueError("borg needs whole numbers 'interval' and 'borg' (6–20)")
-                rt.rate(interval, borg)
+                await rt.rate(interval, borg)
             elif cmd == "note":
-                return {"reply": cmd, "ok": True, "session_id": self._note(msg.get("text"))}
+                return {"reply": cmd, "ok": True, "session_id": await self._note(msg.get("text"))}
             elif cmd == "adjust":
                 rt.adjust(msg.get("speed_delta_kmh", 0.0), msg.get("incline_delta_pct", 0.0))
             elif cmd == "rpe":
-                return {"reply": cmd, "ok": True, "proposal": rt.test_rpe(msg.get("rpe"))}
+                return {"reply": cmd, "ok": True, "proposal": await rt.test_rpe(msg.get("rpe"))}
             elif cmd == "hrmax":
                 return {"reply": cmd, "ok": True,
-                        "profile": rt.decide_hrmax(str(msg.get("decision")),
-                                                   msg.get("hr_max_bpm"))}
+                        "profile": await rt.decide_hrmax(str(msg.get("decision")),
+                                                         msg.get("hr_max_bpm"))}
             elif cmd == "history":
-                return {"reply": cmd, "ok": True, "history": self._history_doc()}
+                return {"reply": cmd, "ok": True, "history": await self._history_doc()}
             elif cmd == "profile":
                 if self.profile_lookup is None:
                     raise ValueError("no clinic records service is configured ([records] "
@@ -352,10 +363,7 @@ class ControlServer:
                 found = await self.profile_lookup(pseudonym)
                 return {"reply": cmd, "ok": True, "profile": found}
             elif cmd == "export":
-                if rt.started and not rt.done:  # drawing a PDF here would stall the loop
-                    raise ValueError(_("The report is written after the session: drawing it "
-                                       "now could delay the motor board's heartbeat."))
-                return {"reply": cmd, "ok": True, "files": self._export()}
+                return {"reply": cmd, "ok": True, "files": await self._export()}
             else:
                 return {"reply": cmd, "ok": False, "error": f"unknown command {cmd!r}"}
         except (SessionError, ValueError, TimeoutError, TypeError) as e:

@@ -30,7 +30,10 @@ from controller.hr import HeartRateSource, HrSample, SourceStatus, StrapSeen, re
 from controller.net import telemetry as tm
 from controller.net.publisher import MqttPublisher
 from controller.protocol import Event, PatientProfile, Session, Setpoint
+from controller.records import jobs
 from controller.records.store import Store
+from controller.service import worker
+from controller.service.store_writer import StoreWriter
 from controller.treadmill import Treadmill, TreadmillError, TreadmillStatus
 
 _log = logging.getLogger(__name__)
@@ -38,6 +41,12 @@ _log = logging.getLogger(__name__)
 LIVE_SHOWN_S = 2.0
 """A believed reading older than this is not shown as live (screens only)."""
 LINK_TIMEOUT_S = 2.0
+LATE_TICK_S = 0.1
+"""A tick that starts this much after its due time is late: logged and counted."""
+LATE_LOG_EVERY_S = 60.0
+"""Late ticks are logged at most this often (with the count since), so a loaded machine does
+not flood the journal."""
+SUMMARY_TIMEOUT_S = 60.0
 VERSION = "0.1.0"
 
 
@@ -56,6 +65,8 @@ class Snapshot:
     hr_live_reason: str = ""
     mqtt_online: bool | None = None
     events: list[Event] = field(default_factory=list)
+    late_ticks: int = 0
+    """Ticks that started > 100 ms after their due time in this session (a loaded machine)."""
 
 
 StrapChoice = dict[str, Any]
@@ -87,7 +98,7 @@ class Runtime:
                  clock: Callable[[], float] = time.monotonic, tick_s: float = 1.0,
                  on_tick: Callable[[Snapshot], None] | None = None,
                  safety_watchers: list[Callable[[], Awaitable[None]]] | None = None,
-                 store: Store | None = None,
+                 store: Store | StoreWriter | None = None,
                  source_for: Callable[[StrapChoice], HeartRateSource] | None = None,
                  scanner: Callable[[float], list[StrapSeen]] | None = None,
                  straps_in_use: Callable[[], dict[int, str]] | None = None) -> None:
@@ -123,7 +134,14 @@ class Runtime:
         """Why the session stopped, for the record: staff, e-stop, key, shutdown, …"""
         self._recording = False
         self.session_id = uuid.uuid4().hex[:12]
-        self.store = store
+        self.store: StoreWriter | None = StoreWriter.inline(store) \
+            if isinstance(store, Store) else store
+        """Every store call goes through the writer (its own thread in the service): no SQLite
+        on the control loop."""
+        self.late_ticks = 0
+        self._late_logged_at: float | None = None
+        self._late_unlogged = 0
+        self._store_failures_seen = self.store.failures if self.store is not None else 0
         self.summary: dict | None = None
         self.ratings: dict[int, int] = {}
         self.intervals_run = 0
@@ -161,9 +179,19 @@ class Runtime:
 
     @property
     def register(self):  # type: ignore[no-untyped-def]
+        """The register over an inline store (tools, tests); the service's store belongs to
+        its writer thread: use ``in_store``."""
         from controller.records.register import Register
 
-        return Register(self.store) if self.store is not None else None
+        return Register(self.store.store) if self.store is not None else None
+
+    def in_store(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """``await rt.in_store(fn, *args)``: ``fn(store, *args)`` on the store's writer."""
+        from controller.protocol import SessionError
+
+        if self.store is None:
+            raise SessionError("this service records no sessions (no store configured)")
+        return self.store.call(fn, *args)
 
     def start(self) -> None:
         """Staff pressed Start: arm the motor board, start the belt slowly, begin the plan.
@@ -269,7 +297,7 @@ class Runtime:
         """Staff change the 6-minute test's load (the session bounds and rate-limits it)."""
         self._s().adjust(speed_delta_kmh, incline_delta_pct)
 
-    def test_rpe(self, rpe: object) -> dict:
+    async def test_rpe(self, rpe: object) -> dict:
         """The patient's Borg rating at the end of a 6-minute test: the HRmax proposal, with
         its uncertainty and method, for staff to accept, edit or reject."""
         from controller.core.hrmax import estimate_from_six_minute_test
@@ -284,22 +312,23 @@ class Runtime:
             raise SessionError(f"the Borg rating is a whole number 6–20, got {rpe!r}")
         if self.store is None:
             raise SessionError("this service records no sessions (no store configured)")
-        trace = [r["hr_bpm"] for r in self.store.samples(self.session_id)
-                 if r["phase"] == "test"]
+        sid = self.session_id
+        trace = await self.store.call(
+            lambda s: [r["hr_bpm"] for r in s.samples(sid) if r["phase"] == "test"])
         try:
             est = estimate_from_six_minute_test(trace, rpe=rpe)
         except ValueError as e:
             raise SessionError(f"no HRmax from this test: {e}") from None
         self.rpe = rpe
-        self.store.note(self.session_id, Event(self.clock(), "borg",
-                                               f"Borg rating at the end of the test: {rpe}"))
+        await self.store.call(Store.note, sid, Event(
+            self.clock(), "borg", f"Borg rating at the end of the test: {rpe}"))
         self.hrmax_proposal = {"hr_max_bpm": est.hr_max_bpm, "source": str(est.source),
                                "uncertainty_bpm": est.uncertainty_bpm, "method": est.method,
                                "explanation": est.explanation, "rpe": rpe,
                                "current_hr_max_bpm": self._s().profile.hr_max}
         return self.hrmax_proposal
 
-    def decide_hrmax(self, decision: str, hr_max_bpm: object = None) -> dict | None:
+    async def decide_hrmax(self, decision: str, hr_max_bpm: object = None) -> dict | None:
         """Staff accept, edit or reject the proposal; accepted or edited, the register keeps
         it with source ``six_minute_test`` and today's date for the next 4x4."""
         from controller.protocol import Event, SessionError
@@ -307,8 +336,9 @@ class Runtime:
         prop = self.hrmax_proposal
         if prop is None:
             raise SessionError("no HRmax proposal to decide on: ask the Borg rating first")
-        reg = self.register
-        assert reg is not None and self.profile is not None
+        from controller.records.register import Register
+
+        assert self.store is not None and self.profile is not None
         value = prop["hr_max_bpm"]
         if decision == "edited":
             if isinstance(hr_max_bpm, bool) or not isinstance(hr_max_bpm, int | float) or \
@@ -317,12 +347,18 @@ class Runtime:
             value = float(hr_max_bpm)
         elif decision not in ("accepted", "rejected"):
             raise SessionError("decide accepted, edited or rejected")
-        if reg.get(self.profile.pseudonym) is None:
-            reg.remember(self.profile)
-        rec = reg.decide_hrmax(self.profile.pseudonym, decision,
-                               None if decision == "rejected" else value, prop["source"],
-                               dict(prop), self.session_id)
-        self.store.note(self.session_id, Event(  # type: ignore[union-attr]
+        profile, sid = self.profile, self.session_id
+
+        def decide(store: Store):  # type: ignore[no-untyped-def]
+            reg = Register(store)
+            if reg.get(profile.pseudonym) is None:
+                reg.remember(profile)
+            return reg.decide_hrmax(profile.pseudonym, decision,
+                                    None if decision == "rejected" else value, prop["source"],
+                                    dict(prop), sid)
+
+        rec = await self.store.call(decide)
+        await self.store.call(Store.note, sid, Event(
             self.clock(), "hrmax_decision",
             f"HRmax proposal {prop['hr_max_bpm']:.0f} bpm {decision} by staff"
             + ("" if decision != "edited" else f" as {value:.0f} bpm")))
@@ -362,7 +398,7 @@ class Runtime:
     def acknowledge(self, alarm: str) -> None:
         self._s().acknowledge(alarm)
 
-    def rate(self, interval: int, borg: int) -> None:
+    async def rate(self, interval: int, borg: int) -> None:
         """Staff entered the patient's Borg rating (6–20) of an interval of this session."""
         from controller.protocol import SessionError
 
@@ -370,16 +406,16 @@ class Runtime:
             raise SessionError("no session is being recorded: start it first")
         if not 0 <= interval <= self.intervals_run:
             raise ValueError(f"interval {interval} has not been run in this session")
-        self.store.rate(self.session_id, interval, borg)
+        await self.store.call(Store.rate, self.session_id, interval, borg)
         self.ratings[interval] = borg
 
-    def note(self, text: str) -> None:
+    async def note(self, text: str) -> None:
         """Staff's note on this session."""
         from controller.protocol import SessionError
 
         if self.store is None or not self.started:
             raise SessionError("no session is being recorded: start it first")
-        self.store.add_note(self.session_id, text)
+        await self.store.call(Store.add_note, self.session_id, text)
 
     async def wait_started(self) -> None:
         await self._start.wait()
@@ -433,11 +469,12 @@ class Runtime:
             if self._recording:  # ended by a safety task or a crash: the record says so
                 with contextlib.suppress(Exception):
                     self.stop_reason = self.stop_reason or "fault"
-                    self._finish()
+                    await asyncio.wait_for(self._finish(), SUMMARY_TIMEOUT_S)
                     sp = self.snapshot.setpoint
                     if self.publisher is not None and sp is not None:
                         self.publisher.set_retained("session", tm.session_payload(
-                            self.session_id, self.profile.pseudonym, sp, self.summary))
+                            self.session_id, self.profile.pseudonym, sp, self.summary,
+                            late_ticks=self.late_ticks))
             self.strap = None  # released with the session
             self._publish_meta()
             self._done.set()
@@ -506,15 +543,25 @@ class Runtime:
         assert profile is not None
         await self._arm_and_start(0.0)
         if self.store is not None:
+            from controller.records.register import Register
+
             plan = session.plan.to_dict() if session.plan else {}
-            self.store.begin_session(self.session_id, profile, plan, self.strap)
+            await self.store.call(Store.begin_session, self.session_id, profile, plan,
+                                  self.strap)
             self._recording = True
             if profile.pseudonym:
                 try:
-                    self.register.remember(profile)  # type: ignore[union-attr]
+                    await self.store.call(lambda s: Register(s).remember(profile))
                 except Exception as e:  # the session and its record go on whatever the
                     _log.warning("register: %s", e)  # register says; staff see the log
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
+            # The tick runs on a deadline: due every tick_s of real time, however long the
+            # work took; one that starts > 100 ms late is logged and counted.
+            late_s = loop.time() - due
+            if late_s > LATE_TICK_S:
+                self._late(late_s, loop.time())
             now = self.clock()
             st = self.treadmill.status
             link_up = self.treadmill.connected and st is not None
@@ -525,19 +572,50 @@ class Runtime:
             await self._drive(sp, st)
             if self.store is not None:
                 self.store.record(self.session_id, sp, speed, incline)
+                self._store_trouble(now)
             if sp.state == "done":
-                self._finish()
+                await self._finish()
             self._publish(sp, speed, incline)
             old = self.snapshot
             self.snapshot = Snapshot(sp, st, link_up, old.hr_state, old.hr_message,
                                      old.hr_live_bpm, old.hr_live_reason,
                                      self.publisher.online if self.publisher else None,
-                                     (old.events + list(sp.events))[-50:])
+                                     (old.events + list(sp.events))[-50:], self.late_ticks)
             if self.on_tick is not None:
                 self.on_tick(self.snapshot)
             if sp.state == "done":
                 return
-            await asyncio.sleep(self.tick_s)
+            due += self.tick_s
+            t = loop.time()
+            if due < t:  # behind (a stall): tick now, never a burst of catch-up ticks
+                due = t
+            await asyncio.sleep(due - t)
+
+    def _late(self, late_s: float, t: float) -> None:
+        self.late_ticks += 1
+        self._late_unlogged += 1
+        if self._late_logged_at is None or t - self._late_logged_at >= LATE_LOG_EVERY_S:
+            _log.warning("session tick late by %.0f ms (%d late tick(s) since the last "
+                         "warning, %d in this session): the machine is overloaded",
+                         late_s * 1000, self._late_unlogged, self.late_ticks)
+            self._late_logged_at = t
+            self._late_unlogged = 0
+
+    def _store_trouble(self, now_s: float) -> None:
+        """A sample that could not be written: staff see it in the event list (the session
+        goes on; the writer logged it and kept every other row)."""
+        assert self.store is not None
+        if self.store.failures == self._store_failures_seen:
+            return
+        self._store_failures_seen = self.store.failures
+        e = Event(now_s, "store_failed", _("The session record could not be written "
+                                           "({error}): the session goes on. Tell the "
+                                           "technician.").format(error=self.store.last_error),
+                  "warning")
+        self.snapshot.events = [*self.snapshot.events, e][-50:]
+        if self.publisher is not None:
+            self.publisher.offer_event(tm.event_payload(self.session_id, self._event_seq, e))
+            self._event_seq += 1
 
     async def _drive(self, sp: Setpoint, st: TreadmillStatus | None) -> None:
         """Send the set-point. Never ARM or START here: after a fault the belt stays still
@@ -552,19 +630,32 @@ class Runtime:
         except (TreadmillError, TimeoutError) as e:
             _log.warning("treadmill: %s", e)
 
-    def _finish(self) -> None:
-        """Summarise the session for the journal, the console and the central monitor."""
+    async def _finish(self) -> None:
+        """Summarise the session for the journal, the console and the central monitor: the
+        rows are flushed, the summary computed in the worker process (never on this loop)."""
         if self.store is None or not self._recording:
             return
         self._recording = False
-        samples = self.store.samples(self.session_id)
-        events = self.store.events(self.session_id)
         assert self.profile is not None and self.session is not None
-        self.summary = summarise(samples, self.profile.hr_max, events)
+        sid, hr_max = self.session_id, self.profile.hr_max
+        summary: dict[str, Any] | None = None
+        try:
+            await self.store.flush()
+            if self.store.path.exists():
+                summary = await worker.shared().call(jobs.summary, str(self.store.path), sid,
+                                                     hr_max)
+            else:  # an in-memory store (tests): nothing to read in another process
+                summary = await self.store.call(
+                    lambda s: summarise(s.samples(sid), hr_max, s.events(sid)))
+        except Exception as e:  # the record is ended even without its summary
+            _log.error("session %s: no summary (%s: %s)", sid, type(e).__name__, e)
+        if summary is not None:
+            summary["late_ticks"] = self.late_ticks
+        self.summary = summary
         finished = self.session.ended_by == "plan" and self.stop_reason is None
-        self.store.end_session(self.session_id, "finished" if finished else "stopped",
-                               self.summary, None if finished else
-                               self.stop_reason or self.session.ended_by or "fault")
+        await self.store.call(Store.end_session, sid, "finished" if finished else "stopped",
+                              summary, None if finished else
+                              self.stop_reason or self.session.ended_by or "fault")
 
     def _publish(self, sp: Setpoint, speed: float, incline: float) -> None:
         pub = self.publisher
@@ -580,4 +671,4 @@ class Runtime:
         if sp.events or self._telemetry_seq % 10 == 1:
             pub.set_retained("session", tm.session_payload(
                 self.session_id, self.profile.pseudonym if self.profile else "", sp,
-                self.summary))
+                self.summary, late_ticks=self.late_ticks))

@@ -32,11 +32,12 @@ from controller.net.publisher import MqttPublisher
 from controller.net.straps import SiteStraps
 from controller.net.straps import watch as watch_straps
 from controller.protocol import RunState, SessionError
-from controller.records.store import Store
+from controller.service import worker
 from controller.service.config import Config, ConfigError
 from controller.service.control_socket import ControlServer
 from controller.service.runtime import Runtime, StrapChoice
 from controller.service.sdnotify import Notifier, watchdog_interval_s
+from controller.service.store_writer import StoreWriter
 from controller.treadmill import Treadmill
 
 _log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def configured_strap(cfg: Config) -> StrapChoice | None:
 
 
 def new_runtime(cfg: Config, profile, plan, *, tm: Treadmill,  # type: ignore[no-untyped-def]
-                pub: MqttPublisher | None, store: Store,
+                pub: MqttPublisher | None, store: StoreWriter,
                 site_straps: SiteStraps | None) -> Runtime:
     """A fresh session waiting for staff: no strap until a person pairs one (or the config
     fixes it), so it never locks onto the last patient's or a neighbour's strap."""
@@ -222,18 +223,20 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
     await tm.open()
     pub = MqttPublisher(cfg.mqtt) if cfg.mqtt_enabled else None
     Path(cfg.store_path).parent.mkdir(parents=True, exist_ok=True)
-    store = Store(cfg.store_path)
+    store = StoreWriter(cfg.store_path)  # its own thread: no SQLite on this loop
+    worker.shared().start()  # reports and summaries: a process of their own, started now
     pub_task = asyncio.create_task(pub.run()) if pub else None
     records = records_task = None
     if cfg.records_upload and cfg.mqtt_enabled:
         from controller.net.records_link import RecordsLink
-        from controller.records.store import read_export
+        from controller.records.store import Store, read_export
 
         async def export(session_id: str) -> dict:
-            return await asyncio.to_thread(read_export, cfg.store_path, session_id)
+            return await worker.shared().call(read_export, cfg.store_path, session_id)
 
-        records = RecordsLink(cfg.mqtt, pending=store.pending_upload, export=export,
-                              acked=store.mark_uploaded)
+        records = RecordsLink(cfg.mqtt, pending=lambda: store.call(Store.pending_upload),
+                              export=export,
+                              acked=lambda sid: store.call(Store.mark_uploaded, sid))
         records_task = asyncio.create_task(records.run())
     site_straps = SiteStraps(cfg.mqtt.site, cfg.mqtt.device) if cfg.mqtt_enabled else None
     straps_task = asyncio.create_task(watch_straps(cfg.mqtt, site_straps)) \

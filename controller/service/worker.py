@@ -1,0 +1,77 @@
+"""The control service's worker process: everything slow or CPU-heavy runs there.
+
+The control loop sends the motor board a heartbeat every 100 ms and the firmware stops the
+belt and latches a fault after 500 ms of silence, so nothing may hold that loop for more than
+a few milliseconds. Reports (matplotlib), exports, progression and session summaries
+(``controller.records.jobs``) go to one worker process instead. It is started with ``spawn``
+(a fresh interpreter: matplotlib is never imported by the control process, and no lock or
+thread of the control process is inherited), on first use, at the lowest scheduling priority
+(``nice`` 10: it competes with the hogs, not with the control loop); a worker that dies is
+replaced, and a job that fails raises its exception in the caller, as a local call would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+WORKER_NICE = 10
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError):  # a platform without nice: as it is
+        os.nice(WORKER_NICE)
+
+
+class Worker:
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_lower_priority)
+        return self._pool
+
+    def start(self) -> None:
+        """Start the process now (the first job then waits for no interpreter start)."""
+        self._executor().submit(int)
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in the worker: a module-level function, picklable arguments."""
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            try:
+                return await loop.run_in_executor(self._executor(), fn, *args)
+            except BrokenProcessPool:
+                _log.error("the worker process died; starting a new one")
+                self.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+_shared: Worker | None = None
+
+
+def shared() -> Worker:
+    """The process's one worker (runtime and control socket share it)."""
+    global _shared
+    if _shared is None:
+        _shared = Worker()
+    return _shared
