@@ -30,7 +30,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from pathlib import Path
 
 from controller.app.demo import run_demo
@@ -102,10 +104,38 @@ async def bench(minutes: float, report_every_s: float, disk_delay_s: float) -> d
         while emu.sup.state != 3:  # running
             await asyncio.sleep(0.05)
     watcher = asyncio.create_task(watch_faults())
+    lags: list[float] = []
+    beat = [time.monotonic()]
+    loop_thread = threading.get_ident()
+    stalls: list[tuple[float, str]] = []
+    probe_stop = threading.Event()
+
+    async def loop_lag() -> None:
+        """How late a 10 ms sleep wakes up: what else held the loop (or the CPU)."""
+        while True:
+            t0 = time.monotonic()
+            await asyncio.sleep(0.01)
+            beat[0] = time.monotonic()
+            lags.append(beat[0] - t0 - 0.01)
+
+    def stall_probe() -> None:
+        """Where the loop's thread is when the loop has not run for 150 ms (what held it:
+        a frame in our code, or only the scheduler — the process got no CPU)."""
+        while not probe_stop.is_set():
+            time.sleep(0.05)
+            if time.monotonic() - beat[0] > 0.15:
+                frame = sys._current_frames().get(loop_thread)
+                where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                    for f in traceback.extract_stack(frame)[-4:][::-1])
+                stalls.append((round(time.monotonic() - t_start, 1), where))
+
+    lagger = asyncio.create_task(loop_lag())
+    threading.Thread(target=stall_probe, daemon=True).start()
     emu.port.max_rx_gap_s = 0.0
     emu.max_poll_gap_s = 0.0
     late_before = rt.late_ticks
     t_start = time.monotonic()
+    lags.clear()
     tick_times.clear()
     reports, report_s, refused = 0, [], []
     while time.monotonic() - t_start < minutes * 60:
@@ -119,7 +149,9 @@ async def bench(minutes: float, report_every_s: float, disk_delay_s: float) -> d
         left = minutes * 60 - (time.monotonic() - t_start)
         await asyncio.sleep(max(0.0, min(left, report_every_s - (time.monotonic() - t0))))
     gap, poll_gap = emu.port.max_rx_gap_s, emu.max_poll_gap_s
+    probe_stop.set()
     watcher.cancel()
+    lagger.cancel()
     state = rt.session.run_state
     await client.command("stop")
     drainer.cancel()
@@ -132,7 +164,8 @@ async def bench(minutes: float, report_every_s: float, disk_delay_s: float) -> d
             "intervals": intervals, "gap_s": gap, "poll_gap_s": poll_gap, "faults": faults,
             "late_ticks": rt.late_ticks - late_before, "reports": reports,
             "refused": refused, "report_s": report_s, "state": state,
-            "store_failures": rt.store.failures if rt.store else 0}
+            "store_failures": rt.store.failures if rt.store else 0, "lags": lags,
+            "stalls": stalls}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,11 +205,19 @@ def main(argv: list[str] | None = None) -> int:
         ("report round trip p50 / max, s",
          f"{statistics.median(r['report_s']):.2f} / {max(r['report_s']):.2f}"
          if r["report_s"] else "—"),
+        ("control loop lag (a 10 ms sleep) p99 / max, ms",
+         f"{pct(r['lags'], 0.99) * 1000:.1f} / {max(r['lags']) * 1000:.0f}"
+         if r["lags"] else "—"),
         ("failed store writes", f"{r['store_failures']}"),
         ("session state at the end", str(r["state"])),
     ]
     for name, value in rows:
         print(f"{name:50s} {value:>14s}")
+    seen = set()
+    for t, where in r["stalls"]:
+        if where not in seen:  # where the loop's thread was while the loop stood still
+            seen.add(where)
+            print(f"  loop held at {t:6.1f} s: {where}")
     ok = r["gap_s"] <= 0.25 and not r["faults"]
     return 0 if ok else 1
 
