@@ -360,7 +360,8 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
             records_task.cancel()
         if pub is not None and pub_task is not None:  # the last summary out, then offline
             await pub.goodbye(pub_task, GOODBYE_S, "signal" if stopping.is_set() else "crash")
-        store.close()
+        store.close()  # what is queued is written and committed
+        worker.shared().close()
         with contextlib.suppress(Exception):
             await tm.close()
         watchdog_task.cancel()
