@@ -142,6 +142,7 @@ class Runtime:
         self._late_logged_at: float | None = None
         self._late_unlogged = 0
         self._store_failures_seen = self.store.failures if self.store is not None else 0
+        self._finishing: asyncio.Future[None] | None = None
         self.summary: dict | None = None
         self.ratings: dict[int, int] = {}
         self.intervals_run = 0
@@ -466,7 +467,8 @@ class Runtime:
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.treadmill.stop(), LINK_TIMEOUT_S)
-            if self._recording:  # ended by a safety task or a crash: the record says so
+            finishing = self._finishing is not None and not self._finishing.done()
+            if self._recording or finishing:  # ended by a safety task, a crash or a cancel
                 with contextlib.suppress(Exception):
                     self.stop_reason = self.stop_reason or "fault"
                     await asyncio.wait_for(self._finish(), SUMMARY_TIMEOUT_S)
@@ -630,7 +632,15 @@ class Runtime:
         except (TreadmillError, TimeoutError) as e:
             _log.warning("treadmill: %s", e)
 
-    async def _finish(self) -> None:
+    def _finish(self) -> Awaitable[None]:
+        """Summarise the session and close its record, once; a cancel of the caller (a
+        controlled stop that overran its bound) does not cut it short: ``run``'s clean-up
+        waits for the same work."""
+        if self._finishing is None:
+            self._finishing = asyncio.ensure_future(self._close_record())
+        return asyncio.shield(self._finishing)
+
+    async def _close_record(self) -> None:
         """Summarise the session for the journal, the console and the central monitor: the
         rows are flushed, the summary computed in the worker process (never on this loop)."""
         if self.store is None or not self._recording:
