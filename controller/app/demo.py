@@ -7,7 +7,9 @@ production code. Simulated time can run up to 30× faster (``--speed``): the pat
 and the motor board's physics (belt inertia, ramps, incline motor) run on it, but the link's
 safety timers do not — the 100 ms heartbeat and the firmware's 500 ms host timeout stay in
 real time at any speed (``Emulator``'s ``real_time_safety``), so a demo never has a thinner
-safety margin than a clinic.
+safety margin than a clinic. The emulated board runs in a process of its own at raised
+priority (``EmulatorProcess``), as the real board is its own MCU: a starved control process
+does not starve the board too, and a host that goes silent is seen as silent.
 
 Headless (no console), nobody can resume a paused session: the run then ends with
 ``DemoAborted`` and the belt at rest instead of waiting for ever.
@@ -21,7 +23,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable
 
-from controller.devices.emulator import Emulator
+from controller.devices.emulator_process import EmulatorProcess
 from controller.hr import HeartRateSource, HrSample, SourceState, SourceStatus
 from controller.net.publisher import MqttPublisher
 from controller.service import worker
@@ -76,7 +78,7 @@ class ScaledClock:
 
 async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                    on_tick: Callable[[Snapshot, TraceRow], None] | None = None,
-                   on_ready: Callable[[Runtime, Emulator], None] | None = None,
+                   on_ready: Callable[[Runtime, EmulatorProcess], None] | None = None,
                    use_mqtt: bool = True, control_socket: str | None = None,
                    store_path: str | None = None, linger: bool = False,
                    belt_view: Callable[[str], None] | None = None,
@@ -95,7 +97,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
     clock = ScaledClock(speedup)
     rows: list[TraceRow] = []
     stop_on_sigterm()
-    with Emulator(time_scale=speedup) as emu:
+    with EmulatorProcess(time_scale=speedup) as emu:
         tm = Treadmill(emu.link, max_speed_kmh=cfg.treadmill.max_speed_kmh,
                        max_incline_pct=cfg.treadmill.max_incline_pct,
                        heartbeat_s=0.1, stale_s=1.0)  # real time, like a clinic's
