@@ -76,3 +76,16 @@ def test_pseudonyms_that_look_like_people_are_refused_on_the_command_line(tmp_pa
     cli("patient", "--store", str(db), "P-8", "--hr-max", "181", "--hr-max-source", "measured",
         "--walk-only")
     assert "walk only" in cli("patients", "--store", str(db)).stdout
+
+
+def test_a_listing_piped_into_head_ends_quietly(tmp_path):
+    """`fourbyfour sessions P | head -1` is what staff type; a closed pipe is not an error
+    worth a traceback."""
+    db = tmp_path / "s.db"
+    cli("demo", "--fast", "--weeks", "2", "--patient", "P-8", "--store", str(db))
+    for reader in ("head -1", "true"):  # `true` has closed the pipe before we write
+        r = subprocess.run(f"{sys.executable} -m controller sessions P-8 --store {db} "
+                           f"| {reader}", shell=True, capture_output=True, text=True,
+                           timeout=120)
+        assert r.stdout.count("\n") == (1 if reader.startswith("head") else 0)
+        assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
