@@ -40,7 +40,8 @@ def test_six_minute_test_end_to_end_gives_a_stored_hrmax(tmp_path):
     assert "adjust" in kinds and "borg" in kinds and "hrmax_decision" in kinds
     assert sess.plan_name == "6-minute test"
     listing = cli("patients", "--store", str(db)).stdout
-    assert "P-6" in listing and "six_minute_test" in listing
+    assert "P-6" in listing and "6-minute test" in listing  # words, not the stored key
+    assert "six_minute_test" not in listing
     from fhir.resources.R4B.bundle import Bundle
 
     cli("fhir", "--store", str(db), "--hrmax", "P-6", "--out", str(tmp_path / "h.json"))

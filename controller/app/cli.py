@@ -18,6 +18,7 @@ from pathlib import Path
 from controller.core.i18n import N_, _, format_date, format_number
 from controller.core.metrics import interval_metrics
 from controller.core.pseudonym import check_pseudonym
+from controller.core.words import SOURCES, word
 from controller.protocol import PatientProfile
 from controller.sim import CATEGORIES, TraceRow, VirtualPatient, make_patient
 
@@ -364,7 +365,7 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
                                                       incline=format_number(p.max_incline_pct))
         if p.walk_only:
             caps = _("{caps}, walk only").format(caps=caps)
-        rows.append([p.pseudonym, format_number(p.hr_max_bpm, 0), p.hr_max_source,
+        rows.append([p.pseudonym, format_number(p.hr_max_bpm, 0), word(SOURCES, p.hr_max_source),
                      format_date(dt.date.fromisoformat(p.hr_max_date)) if p.hr_max_date
                      else "—",
                      "—" if p.hr_rest_bpm is None else format_number(p.hr_rest_bpm, 0), caps,
