@@ -4,6 +4,7 @@ use on another treadmill paired only on purpose. openant's real code on the emul
 bleak's real front classes on a backend that replaces only the radio, real mosquitto."""
 
 import asyncio
+import contextlib
 import logging
 import sys
 
@@ -239,3 +240,73 @@ def test_a_strap_in_use_on_another_treadmill_needs_a_confirmation(broker):
             pub_task.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 90))
+
+
+# -- the console: one list, live, and a second keypress for a neighbour's strap -----------
+
+
+def test_console_lists_ble_and_ant_live_and_asks_twice_for_a_strap_in_use(tmp_path):
+    from textual.widgets import Digits, Static
+
+    from controller.app.console import StaffConsole
+    from controller.app.screens import StrapScreen
+    from controller.service.control_socket import ControlServer
+    from tests.test_console import text, wait_for
+
+    ant = [*three_ant(), battery_soon(2003, 64, after_msgs=24)]  # battery after ~6 s
+    hub = StickHub(ant)
+    sock = str(tmp_path / "control.sock")
+
+    async def main():
+        async with reset_link() as (_emu, tmc):
+            rt = mixed_runtime(hub, two_ble(), tmc, ScaledClock(1),
+                               straps_in_use=lambda: {2001: "tm-2"})
+            run = asyncio.create_task(rt.run())
+            server = asyncio.create_task(ControlServer(rt, sock).serve())
+            await wait_for(lambda: (tmp_path / "control.sock").exists())
+            app = StaffConsole(sock)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await wait_for(lambda: app.state.get("session_id"))
+                await pilot.press("b")
+                screen = app.screen
+                assert isinstance(screen, StrapScreen)
+
+                def listed():
+                    return str(screen.query_one("#straps", Static).render())
+
+                await wait_for(lambda: "Press 1–6" in listed())
+                rows = listed().splitlines()
+                assert rows[0].startswith("1) ANT+ strap #2000") and "100 bpm" in rows[0]
+                assert rows[1].startswith("2) BLE strap Polar H10 1A2B3C  signal -48 dBm")
+                assert rows[3].startswith("4) ANT+ strap #2001") and \
+                    "(in use on tm-2)" in rows[3]
+                assert "battery —" in rows[2]  # #2003's page 7 has not come yet
+                await wait_for(lambda: "#2003  signal -50 dBm  120 bpm  battery 64 %"
+                               in listed())
+                assert listed().splitlines()[2].startswith("3) ANT+ strap #2003")
+                await pilot.press("4")
+                await wait_for(lambda: "in use on treadmill tm-2: press 4 again" in listed())
+                await asyncio.sleep(4.0)  # a scan ends: nothing was paired on one keypress
+                assert app.screen is screen and rt.strap is None
+                await pilot.press("4")
+                await wait_for(lambda: (app.state.get("paired_strap") or {}).get(
+                    "device_number") == 2001)
+                await wait_for(lambda: app.query_one("#hr", Digits).value == "105")
+                # a BLE strap with a low battery: paired, its bpm shows, staff are warned
+                await pilot.press("b")
+                screen = app.screen
+                await wait_for(lambda: "Press 1–6" in listed())
+                assert "6) BLE strap Garmin HRM-Dual" in listed()
+                await pilot.press("6")
+                await wait_for(lambda: (app.state.get("paired_strap") or {}).get(
+                    "address") == "C0:FF:EE:00:00:02")
+                await wait_for(lambda: app.query_one("#hr", Digits).value == "135")
+                await wait_for(lambda: "battery 12 %" in text(app, "#links"))
+                assert "strap battery low" in text(app, "#countdown")
+                assert not app.state["started"]
+            server.cancel()
+            run.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await run
+
+    asyncio.run(asyncio.wait_for(main(), 150))
