@@ -179,6 +179,25 @@ def test_after_pairing_the_ant_battery_page_reaches_the_status(pct, status, low)
     asyncio.run(asyncio.wait_for(main(), 60))
 
 
+def test_the_battery_stays_in_the_status_once_the_session_runs():
+    hub = StickHub([battery_soon(3200, 55, after_msgs=6)])
+
+    async def main():
+        async with reset_link() as (_emu, tmc):
+            rt = mixed_runtime(hub, [], tmc, ScaledClock(10))
+            rt.pair({"kind": "ant", "device_number": 3200})
+            run = asyncio.create_task(rt.run())
+            await until(lambda: rt.snapshot.hr_battery_pct is not None)
+            rt.start()
+            await until(lambda: rt.snapshot.setpoint is not None, 30)
+            await asyncio.sleep(1.0)  # several ticks
+            assert rt.snapshot.hr_battery_pct == 55 and rt.snapshot.events is not None
+            rt.stop()
+            await asyncio.wait_for(run, 60)
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
 def test_a_ble_strap_battery_is_read_once_after_connect():
     ble = [*two_ble(), BleStrap("C0:FF:EE:00:00:03", "no battery service", lambda t: 99.0,
                                 battery_pct=None)]

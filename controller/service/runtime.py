@@ -62,11 +62,11 @@ class Snapshot:
     """The strap's latest gated reading, also before Start (staff check the strap on the
     patient)."""
     hr_live_reason: str = ""
+    mqtt_online: bool | None = None
+    events: list[Event] = field(default_factory=list)
     hr_battery_pct: int | None = None
     """The paired strap's battery when it said (ANT+ page 7, BLE Battery Level)."""
     hr_battery_low: bool = False
-    mqtt_online: bool | None = None
-    events: list[Event] = field(default_factory=list)
 
 
 StrapChoice = dict[str, Any]
@@ -604,7 +604,8 @@ class Runtime:
             self.snapshot = Snapshot(sp, st, link_up, old.hr_state, old.hr_message,
                                      old.hr_live_bpm, old.hr_live_reason,
                                      self.publisher.online if self.publisher else None,
-                                     (old.events + list(sp.events))[-50:])
+                                     (old.events + list(sp.events))[-50:],
+                                     old.hr_battery_pct, old.hr_battery_low)
             if self.on_tick is not None:
                 self.on_tick(self.snapshot)
             if sp.state == "done":
