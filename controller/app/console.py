@@ -237,13 +237,13 @@ class StaffConsole(App[None]):
         strap = word(texts.LINKS, d.get("strap", "?"))
         paired = d.get("paired_strap") or {}
         if paired:
+            # a BLE address by its device half (the first half names the maker): one line
             name = f"#{paired['device_number']}" if paired.get("kind") == "ant" else \
-                str(paired.get("address"))
+                "BLE " + str(paired.get("address"))[-8:]
             pct = d.get("strap_battery_pct")
             strap = _("{state} (strap {name})").format(state=strap, name=name) \
                 if pct is None else \
-                _("{state} (strap {name}, battery {pct} %)").format(
-                    state=strap, name=name, pct=pct)
+                _("{state} ({name}, battery {pct} %)").format(state=strap, name=name, pct=pct)
             if d.get("strap_battery_low"):
                 strap = "[b red]" + strap + "[/]"
         self.query_one("#links", Static).update(
