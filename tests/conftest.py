@@ -94,11 +94,12 @@ _MATRIX_SHOWN: list[tuple[str, str, str, str]] = []
 def pytest_runtest_makereport(item, call):
     """A drill's rows travel with its report: under pytest-xdist the drills run in worker
     processes, and only the reports reach the process that prints the summary."""
-    before = len(FAULT_MATRIX)
     outcome = yield
     report = outcome.get_result()
-    report.user_properties.extend(("fault_matrix", row) for row in FAULT_MATRIX[before:])
-    del FAULT_MATRIX[before:]
+    # a new list: the report shares item.user_properties with the later phases
+    report.user_properties = [*report.user_properties,
+                              *(("fault_matrix", row) for row in FAULT_MATRIX)]
+    FAULT_MATRIX.clear()
 
 
 def pytest_runtest_logreport(report):
