@@ -238,6 +238,7 @@ port = {port}
             proc.wait(10)
 
 
+@pytest.mark.realtime  # a latency bound in wall time
 def test_heart_rate_reaches_the_screen_within_half_a_second(tmp_path):
     """From the strap sample (the moment the source reads the new value) to the number on
     the page, in English."""
