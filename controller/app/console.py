@@ -206,13 +206,19 @@ class StaffConsole(App[None]):
             label = _("interval {n}/{total}").format(n=n, total=4)
         elif phase == "recovery" and n:
             label = _("recovery after interval {n}").format(n=n)
+        elif phase == "done" and d.get("ended_by") not in (None, "", "plan"):
+            label = _("stopped")  # by staff, the monitor, a fault or lost heart rate
         else:
             label = word(texts.PHASES, phase)
+        who = dict(pseudonym=d.get("pseudonym", ""), hr_max=_num(d.get("hr_max", 0), 0),
+                   source=word(texts.SOURCES, d.get("hr_max_source")))
         self.query_one("#phase", Static).update(
+            # once the session is over, its state says nothing the phase does not
+            _("{phase} · {pseudonym} (HRmax {hr_max}, {source})").format(
+                phase=f"[b]{label.upper()}[/b]", **who) if phase == "done" else
             _("{phase} · {state} · {pseudonym} (HRmax {hr_max}, {source})").format(
                 phase=f"[b]{label.upper()}[/b]", state=word(texts.STATES, d.get("state")),
-                pseudonym=d.get("pseudonym", ""), hr_max=_num(d.get("hr_max", 0), 0),
-                source=word(texts.SOURCES, d.get("hr_max_source"))))
+                **who))
         left = _mmss(d.get("phase_remaining_s"))
         self.query_one("#countdown", Static).update(
             _("phase ends in {time}").format(time=left) if d.get("started") else
@@ -234,6 +240,8 @@ class StaffConsole(App[None]):
         chart = self.query_one("#chart", Static)
         chart.update(hr_chart(hist, lo, hi, max(10, chart.size.width - 8)))
         treadmill = d.get("treadmill", "?")
+        if treadmill == "running" and (d.get("speed_kmh") or 0.0) < 0.05:
+            treadmill = "still"  # enabled at 0 km/h (paused): not "running" to a reader
         strap = word(texts.LINKS, d.get("strap", "?"))
         paired = d.get("paired_strap") or {}
         if paired:

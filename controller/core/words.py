@@ -24,7 +24,8 @@ SOURCES = {"measured": N_("measured"), "tanaka": N_("Tanaka formula"),
 LINKS = {"searching": N_("searching"), "connected": N_("connected"), "stale": N_("stale"),
          "lost": N_("lost"), "stick_missing": N_("no ANT stick"), "offline": N_("offline"),
          "online": N_("online"), "off": N_("off"), "idle": N_("idle"), "armed": N_("armed"),
-         "running": N_("running"), "fault": N_("fault"), "?": N_("unknown")}
+         "running": N_("running"), "still": N_("on, belt still"), "fault": N_("fault"),
+         "?": N_("unknown")}
 EVENTS = {
     "phase": N_("The next phase begins"),
     "stopping": N_("The belt slows to a stop"),

@@ -62,6 +62,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "hrmax_proposal": rt.hrmax_proposal,
         "phase": sp.phase if sp else "ready", "interval": sp.interval if sp else 0,
         "state": sp.state if sp else "ready",
+        "ended_by": sess.ended_by if sess else "",
         "phase_remaining_s": sp.phase_remaining_s if sp else None,
         "hr_bpm": sp.hr_bpm if sp else None, "target_bpm": sp.target_bpm if sp else None,
         "zone_low_bpm": sp.zone_low_bpm if sp else None,
