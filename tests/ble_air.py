@@ -65,10 +65,40 @@ def scanner_backend(straps: list[BleStrap]) -> type[BaseBleakScanner]:
     return AirScanner
 
 
+class RadioClient(BaseBleakClient):
+    """What every fake strap client answers alike: bleak's client interface beyond connect,
+    notify and (for a battery) read — the parts our BleSource never uses raise."""
+
+    async def stop_notify(self, characteristic):
+        return None
+
+    async def pair(self, *a, **k):
+        return None
+
+    async def unpair(self):
+        return None
+
+    async def read_gatt_char(self, characteristic, **kwargs):
+        raise NotImplementedError
+
+    async def read_gatt_descriptor(self, *a, **k):
+        raise NotImplementedError
+
+    async def write_gatt_char(self, *a, **k):
+        raise NotImplementedError
+
+    async def write_gatt_descriptor(self, *a, **k):
+        raise NotImplementedError
+
+    @property
+    def mtu_size(self):
+        return 23
+
+
 def client_backend(straps: list[BleStrap]) -> type[BaseBleakClient]:
     by_address = {s.address: s for s in straps}
 
-    class AirClient(BaseBleakClient):
+    class AirClient(RadioClient):
         reads: list[str] = []  # noqa: RUF012 - per backend class, on purpose
 
         def __init__(self, address, **kwargs):
@@ -115,32 +145,10 @@ def client_backend(straps: list[BleStrap]) -> type[BaseBleakClient]:
 
             self._task = asyncio.create_task(run())
 
-        async def stop_notify(self, characteristic):
-            return None
-
-        async def pair(self, *a, **k):
-            return None
-
-        async def unpair(self):
-            return None
-
         async def read_gatt_char(self, characteristic, **kwargs):
             AirClient.reads.append(characteristic.uuid)
             if characteristic.uuid == BATTERY_CHAR:
                 return bytearray([self._strap.battery_pct])
             raise OSError(f"read of {characteristic.uuid} not permitted")
-
-        async def read_gatt_descriptor(self, *a, **k):
-            raise NotImplementedError
-
-        async def write_gatt_char(self, *a, **k):
-            raise NotImplementedError
-
-        async def write_gatt_descriptor(self, *a, **k):
-            raise NotImplementedError
-
-        @property
-        def mtu_size(self):
-            return 23
 
     return AirClient
