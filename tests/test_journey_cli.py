@@ -32,6 +32,7 @@ def test_six_minute_test_end_to_end_gives_a_stored_hrmax(tmp_path):
     out = cli("demo", "--plan", "six-minute-test", "--store", str(db), "--patient",
               "P-6").stdout
     assert "Borg rating at the end:" in out and "Proposed HRmax:" in out and "±" in out
+    assert out.startswith("An instant simulation of the 6-minute test")  # not the treadmill
     store = Store(db)
     rec = Register(store).require("P-6")
     assert rec.hr_max_source == "six_minute_test" and rec.hr_max_date

@@ -654,6 +654,11 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
                                       walk_only=measured.walk_only,
                                       pseudonym=args.patient or "DEMO-1")
     store = _open_store(args.store)
+    # Said first, so nobody takes this for the test on the treadmill: --headless and --speed
+    # have no meaning for an instant simulation.
+    print(_("An instant simulation of the 6-minute test as staff run it (no treadmill "
+            "emulator, no console). For the test on the emulated treadmill, run the demo with "
+            "the console and choose the plan '6-minute test' in the patient form."))
     res = run_six_minute_test(VirtualPatient(truth), profile, store=store)
     print(_("6-minute test for {pseudonym} (virtual patient: {category}, true HRmax {true} "
             "bpm; the age formula says {tanaka} bpm).").format(
