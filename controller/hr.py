@@ -64,6 +64,30 @@ class HrSample:
 
 
 @dataclass(frozen=True)
+class BatteryReport:
+    """The strap's battery, when it says: ANT+ background page 7 (about once a minute), or
+    BLE's Battery Level (0x2A19) read once after connecting. ``low`` warns staff before
+    Start: under ``LOW_BATTERY_PCT`` or the strap's own "low"/"critical" status."""
+
+    battery_pct: int | None
+    low: bool
+    now_s: float
+
+
+LOW_BATTERY_PCT = 20
+ANT_BATTERY_LOW, ANT_BATTERY_CRITICAL = 4, 5
+"""ANT+ common battery status (page 7, byte 3 bits 4–6): 1 new, 2 good, 3 ok, 4 low,
+5 critical, 6 charging, 7 invalid."""
+
+
+def battery_is_low(battery_pct: int | None, ant_status: int | None = None) -> bool:
+    """Whether to warn staff: the percentage under 20 or the strap's own low/critical."""
+    if ant_status in (ANT_BATTERY_LOW, ANT_BATTERY_CRITICAL):
+        return True
+    return battery_pct is not None and battery_pct < LOW_BATTERY_PCT
+
+
+@dataclass(frozen=True)
 class SourceStatus:
     state: SourceState
     message: str
@@ -105,7 +129,8 @@ class PlausibilityFilter:
 class HeartRateSource:
     """The interface: ``async for item in source.stream(): ...``."""
 
-    def stream(self) -> AsyncIterator[HrSample | SourceStatus]:  # pragma: no cover
+    def stream(self) -> AsyncIterator[  # pragma: no cover
+            HrSample | SourceStatus | BatteryReport]:
         raise NotImplementedError
 
 
@@ -303,6 +328,17 @@ class StrapSeen:
     hr_bpm: int
     battery_pct: int | None = None
     """From background page 7, when the strap sent one during the scan."""
+    battery_low: bool = False
+    """Under 20 % or the strap's own "low"/"critical" status (page 7)."""
+
+
+@dataclass(frozen=True)
+class BleStrapSeen:
+    """A Bluetooth LE strap advertising the Heart Rate service (its adverts carry no bpm)."""
+
+    address: str
+    name: str | None
+    rssi_dbm: int | None
 
 
 class AntSource(HeartRateSource):
@@ -393,6 +429,11 @@ class AntSource(HeartRateSource):
                     (bc - self._last_bc) & 0xFF == 1:
                 rr = (((bt - prev) % 64.0) * 1000.0,)
             self._last_bc = bc
+            if (page & 0x0F) == 7 and int(data.battery_percentage) <= 100:
+                status = dev.data["common"].last_battery_data.status
+                pct = int(data.battery_percentage)
+                self._put(BatteryReport(pct, battery_is_low(pct, getattr(status, "value",
+                                                                          None)), now))
             self._put(HrSample(float(data.heart_rate), now, "ant+", dev.device_id or None,
                                bt, bc, rr))
         except Exception:  # pragma: no cover - defensive
@@ -465,7 +506,7 @@ class AntSource(HeartRateSource):
         except Exception:  # openant ends start() on any callback error
             _log.exception("ANT+ node stopped")
 
-    async def stream(self) -> AsyncIterator[HrSample | SourceStatus]:
+    async def stream(self) -> AsyncIterator[HrSample | SourceStatus | BatteryReport]:
         loop = asyncio.get_running_loop()
         q: asyncio.Queue[HrSample | SourceStatus] = asyncio.Queue(maxsize=256)
         self._put = lambda item: loop.call_soon_threadsafe(_offer, q, item)
@@ -499,9 +540,11 @@ class AntSource(HeartRateSource):
                     if data[8] & 0x40 and len(data) > 14:
                         rssi = data[14] - 256 if data[14] > 127 else data[14]
                     battery = seen[dev].battery_pct if dev in seen else None
+                    low = seen[dev].battery_low if dev in seen else False
                     if data[0] & 0x7F == 7 and data[1] <= 100:
                         battery = data[1]
-                    seen[dev] = StrapSeen(dev, rssi, data[7], battery)
+                        low = battery_is_low(battery, (data[3] >> 4) & 0x07)
+                    seen[dev] = StrapSeen(dev, rssi, data[7], battery, low)
 
         node = self._new_node()
         try:
@@ -520,6 +563,36 @@ class AntSource(HeartRateSource):
 # -- Bluetooth LE ---------------------------------------------------------------------------
 
 HRM_UUID = "00002a37-0000-1000-8000-00805f9b34fb"
+HR_SERVICE_UUID = "0000180d-0000-1000-8000-00805f9b34fb"
+BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
+BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+
+
+class BleUnavailable(RuntimeError):
+    """Bluetooth LE cannot be used here (no 'ble' extra, no adapter, no BlueZ): one sentence
+    for staff, never a traceback."""
+
+
+async def scan_ble(seconds: float = 4.0, *, backend: type | None = None
+                   ) -> list[BleStrapSeen]:
+    """Bluetooth LE straps in range that advertise the Heart Rate service (0x180D), with
+    their name and signal strength, strongest first. ``backend`` is bleak's scanner seam
+    (``BleakScanner(..., backend=...)``); raises ``BleUnavailable`` with the reason."""
+    try:
+        from bleak import BleakScanner
+    except ImportError as e:
+        raise BleUnavailable(_("Bluetooth straps are not listed: the 'ble' extra (bleak) is "
+                               "not installed.")) from e
+    try:
+        found = await BleakScanner.discover(seconds, return_adv=True,
+                                            service_uuids=[HR_SERVICE_UUID], backend=backend)
+    except Exception as e:  # BleakError, D-Bus errors, no adapter: all say "not here"
+        raise BleUnavailable(_("Bluetooth straps are not listed: {error}").format(
+            error=str(e) or type(e).__name__)) from e
+    seen = [BleStrapSeen(dev.address, adv.local_name or dev.name, adv.rssi)
+            for dev, adv in found.values()
+            if HR_SERVICE_UUID in [u.lower() for u in adv.service_uuids]]
+    return sorted(seen, key=lambda s: -(s.rssi_dbm if s.rssi_dbm is not None else -999))
 
 
 @dataclass(frozen=True)
@@ -564,6 +637,8 @@ class BleSource(HeartRateSource):
     """A Bluetooth LE strap (Heart Rate Service) via bleak, reconnecting with back-off.
 
     ``backend`` is bleak's own seam (``BleakClient(..., backend=...)``): tests pass a fake.
+    After each connect the Battery Level (0x2A19) is read once when the strap has the
+    Battery service, and reported as a ``BatteryReport``.
     """
 
     def __init__(self, address: str, *, backend: type | None = None,
@@ -575,7 +650,21 @@ class BleSource(HeartRateSource):
         self.clock = clock
         self.connects = 0
 
-    async def stream(self) -> AsyncIterator[HrSample | SourceStatus]:
+    async def _read_battery(self, client: Any) -> BatteryReport | None:
+        """Battery Level, once: None when the strap has no Battery service or the read
+        fails (a strap without a battery reading still works)."""
+        if client.services.get_service(BATTERY_SERVICE_UUID) is None:
+            return None
+        try:
+            data = await asyncio.wait_for(client.read_gatt_char(BATTERY_LEVEL_UUID), 5.0)
+        except Exception as e:
+            _log.info("BLE strap %s: battery not read (%s)", self.address, e)
+            return None
+        if not data or data[0] > 100:
+            return None
+        return BatteryReport(data[0], battery_is_low(data[0]), self.clock())
+
+    async def stream(self) -> AsyncIterator[HrSample | SourceStatus | BatteryReport]:
         try:
             from bleak import BleakClient
         except ImportError as e:  # pragma: no cover - depends on the extra
@@ -603,6 +692,7 @@ class BleSource(HeartRateSource):
                                        None, m.rr_ms, contact))
 
                 await client.start_notify(HRM_UUID, on_notify)
+                battery = await self._read_battery(client)
             except Exception as e:
                 yield SourceStatus(SourceState.LOST, f"BLE strap {self.address}: {e}",
                                    self.clock())
@@ -613,6 +703,8 @@ class BleSource(HeartRateSource):
             backoff = 0.5
             yield SourceStatus(SourceState.CONNECTED, f"BLE strap {self.address} connected",
                                self.clock())
+            if battery is not None:
+                yield battery
             while not gone.is_set():
                 get = asyncio.ensure_future(q.get())
                 lost = asyncio.ensure_future(gone.wait())

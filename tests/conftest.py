@@ -85,15 +85,34 @@ def make_broker(tmp_path):
 
 
 FAULT_MATRIX: list[tuple[str, str, str, str]] = []
+"""Rows the drills of this process added (a pytest-xdist worker, or the only process)."""
+_MATRIX_SHOWN: list[tuple[str, str, str, str]] = []
+"""Rows every process reported, gathered where the terminal summary is written."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A drill's rows travel with its report: under pytest-xdist the drills run in worker
+    processes, and only the reports reach the process that prints the summary."""
+    outcome = yield
+    report = outcome.get_result()
+    # a new list: the report shares item.user_properties with the later phases
+    report.user_properties = [*report.user_properties,
+                              *(("fault_matrix", row) for row in FAULT_MATRIX)]
+    FAULT_MATRIX.clear()
+
+
+def pytest_runtest_logreport(report):
+    _MATRIX_SHOWN.extend(tuple(v) for k, v in report.user_properties if k == "fault_matrix")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """The fault drills' matrix: fault, expected, observed."""
-    if not FAULT_MATRIX:
+    if not _MATRIX_SHOWN:
         return
     tr = terminalreporter
     tr.section("fault matrix")
-    for fault, expected, observed, verdict in FAULT_MATRIX:
+    for fault, expected, observed, verdict in _MATRIX_SHOWN:
         tr.write_line(f"[{verdict}] {fault}")
         tr.write_line(f"    expected: {expected}")
         tr.write_line(f"    observed: {observed}")

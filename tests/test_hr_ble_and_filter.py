@@ -8,7 +8,6 @@ from typing import ClassVar
 
 import pytest
 from bleak.backends.characteristic import BleakGATTCharacteristic
-from bleak.backends.client import BaseBleakClient
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 
 from controller.hr import (
@@ -20,6 +19,7 @@ from controller.hr import (
     SourceStatus,
     parse_hrm,
 )
+from tests.ble_air import RadioClient
 
 
 @pytest.mark.parametrize("flags", range(32))
@@ -46,7 +46,7 @@ def test_malformed_measurements_are_refused(data):
         parse_hrm(data)
 
 
-class FakeStrapBackend(BaseBleakClient):
+class FakeStrapBackend(RadioClient):
     """A bleak backend with one HRM characteristic; the class-level script decides what
     each connection does (fail, notify some values, then drop)."""
 
@@ -91,31 +91,6 @@ class FakeStrapBackend(BaseBleakClient):
             if self._disconnected_callback:
                 self._disconnected_callback()
         self._task = asyncio.create_task(run())
-
-    async def stop_notify(self, characteristic):
-        return None
-
-    async def pair(self, *a, **k):
-        return None
-
-    async def unpair(self):
-        return None
-
-    async def read_gatt_char(self, *a, **k):
-        raise NotImplementedError
-
-    async def read_gatt_descriptor(self, *a, **k):
-        raise NotImplementedError
-
-    async def write_gatt_char(self, *a, **k):
-        raise NotImplementedError
-
-    async def write_gatt_descriptor(self, *a, **k):
-        raise NotImplementedError
-
-    @property
-    def mtu_size(self):
-        return 23
 
 
 def test_ble_reconnects_after_a_drop_and_a_failed_attempt():

@@ -32,6 +32,7 @@ def test_six_minute_test_end_to_end_gives_a_stored_hrmax(tmp_path):
     out = cli("demo", "--plan", "six-minute-test", "--store", str(db), "--patient",
               "P-6").stdout
     assert "Borg rating at the end:" in out and "Proposed HRmax:" in out and "±" in out
+    assert out.startswith("An instant simulation of the 6-minute test")  # not the treadmill
     store = Store(db)
     rec = Register(store).require("P-6")
     assert rec.hr_max_source == "six_minute_test" and rec.hr_max_date
@@ -40,7 +41,8 @@ def test_six_minute_test_end_to_end_gives_a_stored_hrmax(tmp_path):
     assert "adjust" in kinds and "borg" in kinds and "hrmax_decision" in kinds
     assert sess.plan_name == "6-minute test"
     listing = cli("patients", "--store", str(db)).stdout
-    assert "P-6" in listing and "six_minute_test" in listing
+    assert "P-6" in listing and "6-minute test" in listing  # words, not the stored key
+    assert "six_minute_test" not in listing
     from fhir.resources.R4B.bundle import Bundle
 
     cli("fhir", "--store", str(db), "--hrmax", "P-6", "--out", str(tmp_path / "h.json"))
@@ -76,3 +78,16 @@ def test_pseudonyms_that_look_like_people_are_refused_on_the_command_line(tmp_pa
     cli("patient", "--store", str(db), "P-8", "--hr-max", "181", "--hr-max-source", "measured",
         "--walk-only")
     assert "walk only" in cli("patients", "--store", str(db)).stdout
+
+
+def test_a_listing_piped_into_head_ends_quietly(tmp_path):
+    """`fourbyfour sessions P | head -1` is what staff type; a closed pipe is not an error
+    worth a traceback."""
+    db = tmp_path / "s.db"
+    cli("demo", "--fast", "--weeks", "2", "--patient", "P-8", "--store", str(db))
+    for reader in ("head -1", "true"):  # `true` has closed the pipe before we write
+        r = subprocess.run(f"{sys.executable} -m controller sessions P-8 --store {db} "
+                           f"| {reader}", shell=True, capture_output=True, text=True,
+                           timeout=120)
+        assert r.stdout.count("\n") == (1 if reader.startswith("head") else 0)
+        assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr

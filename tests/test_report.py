@@ -177,3 +177,24 @@ def test_no_trend_from_sessions_on_one_day_and_a_robust_one_over_weeks(store, tm
     with open(tmp_path / "p.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 3 and rows[0]["work_at_90_vo2"] and rows[0]["minutes_at_85"]
+
+
+def test_a_report_in_bokmal_shows_words_not_keys(store):
+    """A clinic's journal gets the report in bokmål: phases, the HRmax source, severities and
+    events in words — never raw keys such as ``warmup``, ``hr_lost`` or ``six_minute_test``."""
+    from controller.core.i18n import set_language
+    record_sim(store, "S1", 30, 1.7e9)
+    store.db.execute("UPDATE sessions SET hr_max_source = 'six_minute_test'")
+    store.db.execute("INSERT INTO events VALUES ('S1', 900, 'hr_lost', 'alarm', "
+                     "'no valid heart rate for 15 s')")
+    set_language("nb")
+    try:
+        facts = report.session_facts(store, "S1")
+        text = "\n".join(report.report_lines(store, facts)
+                         + [" ".join(row) for row in report.phase_rows(store, facts)])
+    finally:
+        set_language("en")
+    for key in ("six_minute_test", "hr_lost", "warmup", "cooldown", "recovery",
+                "no valid heart rate", "100.0"):
+        assert key not in text, (key, text)
+    assert "6-minuttstest" in text and "oppvarming" in text.lower()

@@ -1,5 +1,6 @@
 """The runtime end to end: virtual patient → session → treadmill client → emulated firmware
-on a pty (and MQTT to a real broker), in simulated time 10× faster."""
+on a pty (and MQTT to a real broker), in simulated time 20× faster (the link's heartbeat and
+the firmware's host timeout stay in real time)."""
 
 import asyncio
 import contextlib
@@ -27,7 +28,7 @@ SHORT = Plan("short", (PhaseSpec(PhaseKind.WARMUP, 180, 0.65, 0.6, 0.72),
 def test_a_session_runs_over_the_real_link_and_ends_with_the_belt_at_rest():
     cfg = dataclasses.replace(load(None), plan=SHORT)
     rt, rows = asyncio.run(asyncio.wait_for(
-        run_demo(cfg, speedup=10, seed=3, category="typical", use_mqtt=False), 120))
+        run_demo(cfg, speedup=20, seed=3, category="typical", use_mqtt=False), 120))
     phases = []
     for r in rows:
         if not phases or phases[-1] != r.phase:
@@ -59,7 +60,7 @@ def test_events_reach_the_broker(broker, tmp_path):
                     fleet.apply(str(m.topic), bytes(m.payload), 0.0)
 
             listener = asyncio.create_task(listen())
-            await asyncio.wait_for(run_demo(cfg, speedup=10, seed=3, category="typical",
+            await asyncio.wait_for(run_demo(cfg, speedup=20, seed=3, category="typical",
                                             store_path=str(tmp_path / "s.db")), 120)
             await asyncio.sleep(1.0)
             listener.cancel()
@@ -76,7 +77,7 @@ def test_events_reach_the_broker(broker, tmp_path):
     last_status = [d for t, d in got if t.endswith("/status")][-1]
     assert last_status["state"] == "offline" and last_status["cause"] == "normal"
     assert all("time_unix_s" in d for _, d in got)
-    # at 10× the final summary still reaches the broker before the publisher stops
+    # at 20× the final summary still reaches the broker before the publisher stops
     assert [d for t, d in got if t.endswith("/session")][-1].get("summary")
     # …and through the central monitor's model
     row = fleet.rows[("t", "tm-1")]
@@ -156,7 +157,7 @@ def test_the_session_is_recorded_and_summarised(tmp_path):
     cfg = dataclasses.replace(load(None), plan=SHORT)
     db = str(tmp_path / "sessions.db")
     rt, rows = asyncio.run(asyncio.wait_for(
-        run_demo(cfg, speedup=10, seed=3, category="typical", use_mqtt=False,
+        run_demo(cfg, speedup=20, seed=3, category="typical", use_mqtt=False,
                  store_path=db), 120))
     store = Store(db)
     (rec,) = store.sessions()

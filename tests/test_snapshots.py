@@ -119,6 +119,63 @@ def test_borg_prompt(snap_compare, lang):
                         terminal_size=(80, 24))
 
 
+STRAPS_IN_RANGE = [
+    {"kind": "ant", "device_number": 2000, "rssi_dbm": -44, "hr_bpm": 100, "battery_pct": 80,
+     "battery_low": False, "in_use_by": None, "remembered": False},
+    {"kind": "ble", "address": "C0:FF:EE:00:00:01", "name": "Polar H10 1A2B3C",
+     "rssi_dbm": -48, "hr_bpm": None, "battery_pct": None, "battery_low": False,
+     "in_use_by": None, "remembered": True},
+    {"kind": "ant", "device_number": 2001, "rssi_dbm": -53, "hr_bpm": 105, "battery_pct": 15,
+     "battery_low": True, "in_use_by": "tm-2", "remembered": False},
+    {"kind": "ant", "device_number": 2002, "rssi_dbm": -62, "hr_bpm": 110, "battery_pct": None,
+     "battery_low": False, "in_use_by": None, "remembered": False},
+    {"kind": "ble", "address": "C0:FF:EE:00:00:02", "name": "Garmin HRM-Dual",
+     "rssi_dbm": -66, "hr_bpm": None, "battery_pct": 12, "battery_low": True,
+     "in_use_by": "tm-3", "remembered": False},
+]
+
+
+class PickingStrap(BeforeStart):
+    """The strap picker with ANT+ and BLE straps, one of them in use elsewhere and chosen
+    once (the question for the second keypress shows): readable at 80×24."""
+
+    def action_strap(self):
+        import asyncio
+
+        from controller.app.screens import StrapScreen
+
+        calls = []
+
+        async def scan(seconds):
+            calls.append(seconds)
+            if len(calls) > 1:
+                await asyncio.sleep(3600)  # the live list waits for the next scan
+            return {"ok": True, "straps": STRAPS_IN_RANGE, "note": None}
+
+        self.push_screen(StrapScreen(scan))
+
+
+def test_strap_picker(snap_compare, lang):
+    async def choose_in_use(pilot):
+        await pilot.press("b")
+        await pilot.pause()
+        await pilot.press("3")
+        await pilot.pause()
+
+    assert snap_compare(PickingStrap("/nonexistent.sock"), run_before=choose_in_use,
+                        terminal_size=(80, 24))
+
+
+class LowStrapBattery(FixedConsole):
+    fixed: ClassVar[dict] = dict(
+        BeforeStart.fixed, paired_strap={"kind": "ble", "address": "C0:FF:EE:00:00:02"},
+        strap_battery_pct=12, strap_battery_low=True, hr_live_bpm=96, strap_needed=False)
+
+
+def test_console_warns_of_a_low_strap_battery_before_start(snap_compare, lang):
+    assert snap_compare(LowStrapBattery("/nonexistent.sock"), terminal_size=(80, 24))
+
+
 class FixedMonitor(CentralMonitor):
     def listen(self):
         sp = a_setpoint()

@@ -10,6 +10,10 @@ from controller.core.fwpath import linkcodec as lc
 from controller.devices.emulator import Emulator
 from controller.treadmill import CommandRefused, LinkDown, Treadmill
 
+# ramps measured in wall time against the firmware's 100 ms heartbeat and 500 ms host timeout:
+# `./run tests` runs these in the quieter phase
+pytestmark = pytest.mark.realtime
+
 
 def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from controller.core.i18n import N_, _, format_date, format_number
 from controller.core.metrics import interval_metrics
 from controller.core.pseudonym import check_pseudonym
+from controller.core.words import SOURCES, word
 from controller.protocol import PatientProfile
 from controller.sim import CATEGORIES, TraceRow, VirtualPatient, make_patient
 
@@ -368,7 +370,7 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
                                                       incline=format_number(p.max_incline_pct))
         if p.walk_only:
             caps = _("{caps}, walk only").format(caps=caps)
-        rows.append([p.pseudonym, format_number(p.hr_max_bpm, 0), p.hr_max_source,
+        rows.append([p.pseudonym, format_number(p.hr_max_bpm, 0), word(SOURCES, p.hr_max_source),
                      format_date(dt.date.fromisoformat(p.hr_max_date)) if p.hr_max_date
                      else "—",
                      "—" if p.hr_rest_bpm is None else format_number(p.hr_rest_bpm, 0), caps,
@@ -657,6 +659,11 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
                                       walk_only=measured.walk_only,
                                       pseudonym=args.patient or "DEMO-1")
     store = _open_store(args.store)
+    # Said first, so nobody takes this for the test on the treadmill: --headless and --speed
+    # have no meaning for an instant simulation.
+    print(_("An instant simulation of the 6-minute test as staff run it (no treadmill "
+            "emulator, no console). For the test on the emulated treadmill, run the demo with "
+            "the console and choose the plan '6-minute test' in the patient form."))
     res = run_six_minute_test(VirtualPatient(truth), profile, store=store)
     print(_("6-minute test for {pseudonym} (virtual patient: {category}, true HRmax {true} "
             "bpm; the age formula says {tanaka} bpm).").format(
@@ -716,6 +723,16 @@ def demo_history(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader (`| head`) has had enough: end quietly, as other command-line tools do,
+        # and keep Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool ended by a closed pipe
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="fourbyfour", description="Closed-loop 4x4 training")
     sub = ap.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="a whole session with a virtual patient and belt")

@@ -206,18 +206,26 @@ class StaffConsole(App[None]):
             label = _("interval {n}/{total}").format(n=n, total=4)
         elif phase == "recovery" and n:
             label = _("recovery after interval {n}").format(n=n)
+        elif phase == "done" and d.get("ended_by") not in (None, "", "plan"):
+            label = _("stopped")  # by staff, the monitor, a fault or lost heart rate
         else:
             label = word(texts.PHASES, phase)
+        who = dict(pseudonym=d.get("pseudonym", ""), hr_max=_num(d.get("hr_max", 0), 0),
+                   source=word(texts.SOURCES, d.get("hr_max_source")))
         self.query_one("#phase", Static).update(
+            # once the session is over, its state says nothing the phase does not
+            _("{phase} · {pseudonym} (HRmax {hr_max}, {source})").format(
+                phase=f"[b]{label.upper()}[/b]", **who) if phase == "done" else
             _("{phase} · {state} · {pseudonym} (HRmax {hr_max}, {source})").format(
                 phase=f"[b]{label.upper()}[/b]", state=word(texts.STATES, d.get("state")),
-                pseudonym=d.get("pseudonym", ""), hr_max=_num(d.get("hr_max", 0), 0),
-                source=word(texts.SOURCES, d.get("hr_max_source"))))
+                **who))
         left = _mmss(d.get("phase_remaining_s"))
         self.query_one("#countdown", Static).update(
             _("phase ends in {time}").format(time=left) if d.get("started") else
             _("phase ends in {time} · press b to pair the patient's strap").format(time=left)
             if d.get("strap_needed") else
+            _("phase ends in {time} · strap battery low: change it, then press s").format(
+                time=left) if d.get("strap_battery_low") else
             _("phase ends in {time} · press s to start").format(time=left))
         self.query_one("#belt", Static).update(
             _("speed {actual} km/h (set {set})").format(
@@ -232,11 +240,20 @@ class StaffConsole(App[None]):
         chart = self.query_one("#chart", Static)
         chart.update(hr_chart(hist, lo, hi, max(10, chart.size.width - 8)))
         treadmill = d.get("treadmill", "?")
+        if treadmill == "running" and (d.get("speed_kmh") or 0.0) < 0.05:
+            treadmill = "still"  # enabled at 0 km/h (paused): not "running" to a reader
         strap = word(texts.LINKS, d.get("strap", "?"))
         paired = d.get("paired_strap") or {}
-        if paired.get("device_number"):
-            strap = _("{state} (strap #{number})").format(state=strap,
-                                                          number=paired["device_number"])
+        if paired:
+            # a BLE address by its device half (the first half names the maker): one line
+            name = f"#{paired['device_number']}" if paired.get("kind") == "ant" else \
+                "BLE " + str(paired.get("address"))[-8:]
+            pct = d.get("strap_battery_pct")
+            strap = _("{state} (strap {name})").format(state=strap, name=name) \
+                if pct is None else \
+                _("{state} ({name}, battery {pct} %)").format(state=strap, name=name, pct=pct)
+            if d.get("strap_battery_low"):
+                strap = "[b red]" + strap + "[/]"
         self.query_one("#links", Static).update(
             _("strap: {strap} · treadmill: {treadmill} · MQTT {mqtt}").format(
                 strap=strap,
@@ -411,14 +428,15 @@ class StaffConsole(App[None]):
             self.query_one("#message", Static).update(self.message)
             return
 
-        async def scan() -> dict[str, Any]:
+        async def scan(seconds: float) -> dict[str, Any]:
             if self.client is None:
                 return {"ok": False, "error": _("not connected to the control service")}
-            return await self.client.command("scan")
+            return await self.client.command("scan", seconds=seconds)
 
-        async def done(strap: dict[str, Any] | None) -> None:
-            if strap is not None:
-                await self._send("pair", strap=strap)
+        async def done(chosen: dict[str, Any] | None) -> None:
+            if chosen is not None:
+                await self._send("pair", strap=chosen["strap"],
+                                 confirm_in_use=chosen["confirm_in_use"])
 
         self.push_screen(StrapScreen(scan), done)
 

@@ -57,6 +57,8 @@ class Strap:
     legacy: bool = False  # legacy straps never toggle the page bit
     battery_pct: int = 80
     frozen: bool = False  # a failing strap that repeats its last page: no new beats
+    battery_status: int = 2
+    """Page 7's battery status (2 good; 4 low, 5 critical)."""
     _next_msg_s: float = 0.0
     _msg_count: int = 0
     _beat_time: float = 0.0  # seconds, of the last beat
@@ -98,7 +100,7 @@ class Strap:
             elif pg == 3:
                 specific = bytes([0x01, 0x0A, 0x05])
             else:
-                specific = bytes([self.battery_pct, 0x80, 0x23])
+                specific = bytes([self.battery_pct, 0x80, (self.battery_status << 4) | 0x03])
             return bytes([pg | toggle]) + specific + common
         prev = int(self._prev_beat_time * 1024) & 0xFFFF
         return bytes([4 | toggle, 0xFF, prev & 0xFF, prev >> 8]) + common

@@ -20,13 +20,13 @@ _log = logging.getLogger(__name__)
 
 
 class SiteStraps:
-    """ANT+ device numbers paired on the site's other treadmills: ``in_use()`` →
-    ``{device_number: treadmill}``."""
+    """Straps paired on the site's other treadmills: ``in_use()`` → ``{key: treadmill}``,
+    the key an ANT+ device number (int) or a BLE address (str, upper case)."""
 
     def __init__(self, site: str, device: str) -> None:
         self.site = site
         self.device = device
-        self._by_device: dict[str, int] = {}
+        self._by_device: dict[str, int | str] = {}
 
     def apply(self, topic: str, payload: bytes) -> None:
         try:
@@ -43,10 +43,13 @@ class SiteStraps:
         if isinstance(strap, dict) and strap.get("kind") == "ant" and \
                 isinstance(strap.get("device_number"), int):
             self._by_device[device] = strap["device_number"]
+        elif isinstance(strap, dict) and strap.get("kind") == "ble" and \
+                isinstance(strap.get("address"), str):
+            self._by_device[device] = strap["address"].upper()
         else:  # no strap, an empty retained message, or the treadmill went offline
             self._by_device.pop(device, None)
 
-    def in_use(self) -> dict[int, str]:
+    def in_use(self) -> dict[int | str, str]:
         return {n: d for d, n in self._by_device.items()}
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.core.i18n import N_, _, format_datetime, format_number
+from controller.core.words import PHASES, SEVERITIES, SOURCES, event_text, word
 from controller.core.workload import REST_VO2, vo2_cost
 from controller.records import session_import
 from controller.records.session_import import EXPORT_SCHEMA
@@ -375,21 +376,7 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     ax_inc.set_ylabel(_("incline (%)"), color="tab:orange")
     ax_belt.set_xlabel(_("minutes"))
     ax_tab.axis("off")
-    scored = {iv["interval"]: iv for iv in (r.summary or {}).get("intervals", [])}
-    borg = store.ratings(r.id)
-    rows = []
-    for ph in facts["phases"]:
-        iv = scored.get(ph.interval) if ph.phase == "interval" else None
-        rows.append([
-            ph.phase + (f" {ph.interval}" if ph.interval else ""),
-            "—" if ph.planned_s is None else format_number(ph.planned_s / 60, 1),
-            format_number(ph.ran_s / 60, 1), _(NOTES[ph.note]) if ph.note else "",
-            "—" if not iv or iv["time_to_zone_s"] is None else iv["time_to_zone_s"],
-            "—" if not iv or iv["in_zone_after_allowance_pct"] is None
-            else iv["in_zone_after_allowance_pct"],
-            "—" if not iv else iv["peak_hr_bpm"] or "—",
-            borg.get(ph.interval, "—") if ph.phase == "interval" else "",
-        ])
+    rows = phase_rows(store, facts)
     table = ax_tab.table(cellText=rows, loc="upper center", colLabels=[
         _("phase"), _("planned min"), _("ran min"), _("note"), _("to zone s"),
         _("in zone %"), _("peak bpm"), _("Borg")])
@@ -397,29 +384,8 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     table.set_fontsize(7)
     table.scale(1, 1.15)
     ax_txt.axis("off")
-    work = facts["work_at_90_vo2"]
-    lines = [
-        _("Plan: {plan}. HRmax {hr_max} bpm, source: {source}.").format(
-            plan=r.plan_name, hr_max=format_number(r.hr_max_bpm, 0), source=r.hr_max_source),
-        _("Work at 90 % HRmax: {work}.").format(
-            work="—" if work is None else _("{vo2} ml/kg/min ({speed} km/h at {incline} %)")
-            .format(vo2=format_number(work, 1), speed=format_number(facts["speed_at_90_kmh"]),
-                    incline=format_number(facts["incline_at_90_pct"]))),
-        _("Minutes at ≥ 85 % HRmax: {minutes}. Alarms: {alarms}.").format(
-            minutes=format_number(facts["minutes_at_85"], 1),
-            alarms=", ".join(e["kind"] for e in events if e["severity"] == "alarm")
-            or _("none")),
-    ]
-    notes = store.notes(r.id)
-    if notes:
-        lines.append(_("Staff notes: {notes}").format(
-            notes=" / ".join(n["text"] for n in notes))[:300])
-    shown = [e for e in facts["events_rel"] if e["kind"] not in ("phase",)]
-    for e in shown[:8]:
-        lines.append(f"{_mmss(e['t_rel_s'])}  {e['severity']}: {e['message']}")
-    if len(shown) > 8:
-        lines.append(_("… {n} more events (see the PDF's second page or the JSON export)")
-                     .format(n=len(shown) - 8))
+    lines = report_lines(store, facts)
+    shown = _shown(facts)
     ax_txt.text(0.0, 1.0, "\n".join(lines), fontsize=7, va="top", family="monospace")
     fig.tight_layout()
     if str(path).lower().endswith(".pdf"):
@@ -433,7 +399,8 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
                     r, when)), fontsize=9, va="top")
                 page.text(0.05, 0.94, "\n".join(
                     f"{_mmss(e['t_rel_s'])}  {utc_iso(facts['wall_unix_s'][0] + e['t_rel_s'])}"
-                    f"  {e['severity']:7s} {e['kind']}: {e['message']}"
+                    f"  {word(SEVERITIES, e['severity']):8s} "
+                    f"{event_text(e['kind'], e['message'])}"
                     for e in shown[k:k + per_page]) or _("no events"), fontsize=6.5, va="top",
                     family="monospace")
                 pdf.savefig(page)
@@ -441,6 +408,63 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     else:
         fig.savefig(path)
         plt.close(fig)
+
+
+def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
+    """The report's table: one row per phase as it ran, in the report's language."""
+    r = facts["record"]
+    scored = {iv["interval"]: iv for iv in (r.summary or {}).get("intervals", [])}
+    borg = store.ratings(r.id)
+    rows = []
+    for ph in facts["phases"]:
+        iv = scored.get(ph.interval) if ph.phase == "interval" else None
+        rows.append([
+            word(PHASES, ph.phase) + (f" {ph.interval}" if ph.interval else ""),
+            "—" if ph.planned_s is None else format_number(ph.planned_s / 60, 1),
+            format_number(ph.ran_s / 60, 1), _(NOTES[ph.note]) if ph.note else "",
+            "—" if not iv or iv["time_to_zone_s"] is None else iv["time_to_zone_s"],
+            "—" if not iv or iv["in_zone_after_allowance_pct"] is None
+            else format_number(iv["in_zone_after_allowance_pct"], 0),
+            "—" if not iv else iv["peak_hr_bpm"] or "—",
+            borg.get(ph.interval, "—") if ph.phase == "interval" else "",
+        ])
+    return [[str(c) for c in row] for row in rows]
+
+
+def _shown(facts: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in facts["events_rel"] if e["kind"] not in ("phase",)]
+
+
+def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
+    """The report's text under the table, in the report's language (events by their words)."""
+    r, events = facts["record"], facts["events"]
+    work = facts["work_at_90_vo2"]
+    lines = [
+        _("Plan: {plan}. HRmax {hr_max} bpm, source: {source}.").format(
+            plan=r.plan_name, hr_max=format_number(r.hr_max_bpm, 0),
+            source=word(SOURCES, r.hr_max_source)),
+        _("Work at 90 % HRmax: {work}.").format(
+            work="—" if work is None else _("{vo2} ml/kg/min ({speed} km/h at {incline} %)")
+            .format(vo2=format_number(work, 1), speed=format_number(facts["speed_at_90_kmh"]),
+                    incline=format_number(facts["incline_at_90_pct"]))),
+        _("Minutes at ≥ 85 % HRmax: {minutes}. Alarms: {alarms}.").format(
+            minutes=format_number(facts["minutes_at_85"], 1),
+            alarms="; ".join(event_text(e["kind"], e["message"]) for e in events
+                             if e["severity"] == "alarm")
+            or _("none")),
+    ]
+    notes = store.notes(r.id)
+    if notes:
+        lines.append(_("Staff notes: {notes}").format(
+            notes=" / ".join(n["text"] for n in notes))[:300])
+    shown = _shown(facts)
+    for e in shown[:8]:
+        lines.append(f"{_mmss(e['t_rel_s'])}  {word(SEVERITIES, e['severity'])}: "
+                     f"{event_text(e['kind'], e['message'])}")
+    if len(shown) > 8:
+        lines.append(_("… {n} more events (see the PDF's second page or the JSON export)")
+                     .format(n=len(shown) - 8))
+    return lines
 
 
 def _mmss(s: float) -> str:

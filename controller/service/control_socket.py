@@ -5,9 +5,11 @@ session runs on: it connects to a Unix socket, receives the runtime's state as o
 every 0.5 s, and sends staff commands as JSON lines (``{"cmd": "pause"}``), each answered
 with ``{"reply": cmd, "ok": true}`` or ``{"reply": cmd, "ok": false, "error": "…"}``.
 Commands: setup (``profile`` with an optional ``strap``, ``plan``; before start only; empty
-fields come from the patient's register entry), scan (the straps in range, ``straps``), pair
-(``strap``: the patient's strap, before start only; its heart rate shows in the state from
-then on), start (refused until a patient is chosen and a strap is paired), pause, resume,
+fields come from the patient's register entry), scan (the straps in range, ANT+ and BLE,
+``straps``; ``note`` says when Bluetooth could not be scanned), pair (``strap``: the patient's
+strap, before start only; its heart rate and battery show in the state from then on; a strap
+in use on another treadmill needs ``confirm_in_use: true``), start (refused until a patient
+is chosen and a strap is paired), pause, resume,
 skip, extend (``seconds``), stop, ack (``alarm``), borg (``interval``, ``borg`` 6–20: the
 patient's rating at the end of an interval), note (``text``: staff's note; before a session
 starts it goes to this patient's last recorded one), adjust (``speed_delta_kmh``,
@@ -66,6 +68,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "hrmax_proposal": rt.hrmax_proposal,
         "phase": sp.phase if sp else "ready", "interval": sp.interval if sp else 0,
         "state": sp.state if sp else "ready",
+        "ended_by": sess.ended_by if sess else "",
         "phase_remaining_s": sp.phase_remaining_s if sp else None,
         "hr_bpm": sp.hr_bpm if sp else None, "target_bpm": sp.target_bpm if sp else None,
         "zone_low_bpm": sp.zone_low_bpm if sp else None,
@@ -79,6 +82,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "paired_strap": rt.strap, "remembered_strap": rt.profile_strap,
         "strap_needed": rt.hr_source is None,
         "hr_live_bpm": snap.hr_live_bpm, "hr_live_reason": snap.hr_live_reason,
+        "strap_battery_pct": snap.hr_battery_pct, "strap_battery_low": snap.hr_battery_low,
         "mqtt": None if snap.mqtt_online is None else ("online" if snap.mqtt_online
                                                         else "offline"),
         "alarms": dict(sess.alarm_messages) if sess else {},
@@ -333,9 +337,11 @@ class ControlServer:
                 seconds = float(msg.get("seconds", 4.0))
                 if not 1.0 <= seconds <= 15.0:
                     raise ValueError(_("A scan lasts 1–15 seconds."))
-                return {"reply": cmd, "ok": True, "straps": await rt.scan(seconds)}
+                straps = await rt.scan(seconds)
+                return {"reply": cmd, "ok": True, "straps": straps, "note": rt.scan_note}
             elif cmd == "pair":
-                return {"reply": cmd, "ok": True, "strap": rt.pair(msg.get("strap"))}
+                return {"reply": cmd, "ok": True, "strap": rt.pair(
+                    msg.get("strap"), confirm_in_use=msg.get("confirm_in_use") is True)}
             elif cmd == "borg":
                 interval, borg = msg.get("interval"), msg.get("borg")
                 if not isinstance(interval, int) or not isinstance(borg, int):

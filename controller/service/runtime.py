@@ -26,7 +26,15 @@ from controller.core.hrgate import HrGate
 from controller.core.i18n import _
 from controller.core.plan import Plan
 from controller.core.summary import summarise
-from controller.hr import HeartRateSource, HrSample, SourceStatus, StrapSeen, reading_of
+from controller.hr import (
+    BatteryReport,
+    BleStrapSeen,
+    HeartRateSource,
+    HrSample,
+    SourceStatus,
+    StrapSeen,
+    reading_of,
+)
 from controller.net import telemetry as tm
 from controller.net.publisher import MqttPublisher
 from controller.protocol import Event, PatientProfile, Session, Setpoint
@@ -65,6 +73,9 @@ class Snapshot:
     hr_live_reason: str = ""
     mqtt_online: bool | None = None
     events: list[Event] = field(default_factory=list)
+    hr_battery_pct: int | None = None
+    """The paired strap's battery when it said (ANT+ page 7, BLE Battery Level)."""
+    hr_battery_low: bool = False
     late_ticks: int = 0
     """Ticks that started > 100 ms after their due time in this session (a loaded machine)."""
 
@@ -91,6 +102,15 @@ def check_strap(strap: object) -> StrapChoice:
     raise ValueError(_("Unknown strap kind {kind}: ant or ble.").format(kind=repr(kind)))
 
 
+def strap_key(strap: StrapChoice) -> int | str:
+    """What names a strap on the site: its ANT+ device number or its BLE address."""
+    return strap["device_number"] if strap["kind"] == "ant" else str(strap["address"]).upper()
+
+
+def strap_label(strap: StrapChoice) -> str:
+    return f"#{strap['device_number']}" if strap["kind"] == "ant" else str(strap["address"])
+
+
 class Runtime:
     def __init__(self, profile: PatientProfile | None, plan: Plan | None, *,
                  hr_source: HeartRateSource | None, treadmill: Treadmill,
@@ -101,7 +121,9 @@ class Runtime:
                  store: Store | StoreWriter | None = None,
                  source_for: Callable[[StrapChoice], HeartRateSource] | None = None,
                  scanner: Callable[[float], list[StrapSeen]] | None = None,
-                 straps_in_use: Callable[[], dict[int, str]] | None = None) -> None:
+                 straps_in_use: Callable[[], dict[int | str, str]] | None = None,
+                 ble_scanner: Callable[[float], Awaitable[list[BleStrapSeen]]] | None = None
+                 ) -> None:
         self.profile = profile
         """None until staff choose the patient: a session never inherits the previous
         patient's profile."""
@@ -117,7 +139,13 @@ class Runtime:
         self.source_for = source_for
         self.scanner = scanner
         self.straps_in_use = straps_in_use
-        """Straps other treadmills of the site have paired (device number → treadmill)."""
+        """Straps other treadmills of the site have paired (``strap_key`` → treadmill)."""
+        self.ble_scanner = ble_scanner
+        """Bluetooth LE straps in range (``controller.hr.scan_ble``), listed beside ANT+."""
+        self.scan_note: str | None = None
+        """Why the last scan could not list every kind (Bluetooth unavailable), or None."""
+        self._batteries: dict[int | str, tuple[int, bool]] = {}
+        """Battery readings seen by scans, kept: ANT+ sends one about once a minute."""
         self._source_changed = asyncio.Event()
         self.treadmill = treadmill
         self.publisher = publisher
@@ -236,9 +264,12 @@ class Runtime:
 
     # -- the patient's strap ----------------------------------------------------------------
 
-    def pair(self, strap: object) -> StrapChoice:
+    def pair(self, strap: object, *, confirm_in_use: bool = False) -> StrapChoice:
         """Staff chose the patient's strap: it is the only one this session listens to, from
-        now (its heart rate shows before Start) until the session ends."""
+        now (its heart rate shows before Start) until the session ends. A strap another
+        treadmill of the site has paired is refused unless staff confirm it
+        (``confirm_in_use``): pairing a neighbour's strap by accident puts this patient's
+        belt on someone else's heart."""
         from controller.protocol import SessionError
 
         if self.started:
@@ -248,6 +279,11 @@ class Runtime:
         if self.source_for is None:
             raise SessionError(_("This service cannot pair straps (its heart-rate source is "
                                  "fixed)."))
+        other = (self.straps_in_use() if self.straps_in_use else {}).get(strap_key(choice))
+        if other is not None and not confirm_in_use:
+            raise SessionError(_("Strap {strap} is in use on treadmill {treadmill}: confirm "
+                                 "to pair it here anyway.").format(strap=strap_label(choice),
+                                                                  treadmill=other))
         self._use(self.source_for(choice), choice)
         return choice
 
@@ -260,6 +296,8 @@ class Runtime:
         self._preview_gate = HrGate()
         self.snapshot.hr_live_bpm = None
         self.snapshot.hr_live_reason = ""
+        seen = self._batteries.get(strap_key(strap)) if strap else None
+        self.snapshot.hr_battery_pct, self.snapshot.hr_battery_low = seen or (None, False)
         self._live = None
         self.snapshot.hr_state = "searching" if source else "unpaired"
         self.snapshot.hr_message = ""
@@ -267,28 +305,57 @@ class Runtime:
         self._publish_meta()
 
     async def scan(self, seconds: float = 4.0) -> list[dict[str, Any]]:
-        """The straps in range, for staff to choose from: strongest first, this patient's
-        remembered strap before all, each marked when another treadmill of the site uses
-        it. The stick is needed for the scan, so a strap paired before is released."""
+        """The straps in range, ANT+ and Bluetooth LE together, for staff to choose from:
+        strongest first, this patient's remembered strap before all, each marked when another
+        treadmill of the site uses it, with the last battery reading any scan saw. The stick
+        is needed for the scan, so a strap paired before is released. When Bluetooth cannot
+        be scanned, ``scan_note`` says why in one sentence and the ANT+ straps are listed."""
+        from controller.hr import BleUnavailable
         from controller.protocol import SessionError
 
         if self.started:
             raise SessionError(_("The session has started: the strap is fixed until it "
                                  "ends."))
-        if self.scanner is None:
+        if self.scanner is None and self.ble_scanner is None:
             raise SessionError(_("This service cannot scan for straps (its heart-rate "
                                  "source is fixed)."))
         if self.hr_source is not None:
             self._use(None, None)
             await self._released.wait()
-        seen = await asyncio.to_thread(self.scanner, seconds)
+
+        async def ble() -> list[BleStrapSeen]:
+            if self.ble_scanner is None:
+                return []
+            try:
+                return await self.ble_scanner(seconds)
+            except BleUnavailable as e:
+                self.scan_note = str(e)
+                return []
+
+        self.scan_note = None
+        ant_seen, ble_seen = await asyncio.gather(
+            asyncio.to_thread(self.scanner, seconds) if self.scanner else asyncio.sleep(0, []),
+            ble())
         in_use = self.straps_in_use() if self.straps_in_use else {}
-        remembered = (self.profile_strap or {}).get("device_number")
-        rows = [{"kind": "ant", "device_number": s.device_number, "rssi_dbm": s.rssi_dbm,
-                 "hr_bpm": s.hr_bpm, "battery_pct": s.battery_pct,
-                 "in_use_by": in_use.get(s.device_number),
-                 "remembered": s.device_number == remembered} for s in seen]
-        rows.sort(key=lambda r: not r["remembered"])
+        remembered = strap_key(self.profile_strap) if self.profile_strap else None
+        rows: list[dict[str, Any]] = []
+        for s in ant_seen:
+            if s.battery_pct is not None:
+                self._batteries[s.device_number] = (s.battery_pct, s.battery_low)
+            pct, low = self._batteries.get(s.device_number, (None, False))
+            rows.append({"kind": "ant", "device_number": s.device_number,
+                         "rssi_dbm": s.rssi_dbm, "hr_bpm": s.hr_bpm, "battery_pct": pct,
+                         "battery_low": low, "in_use_by": in_use.get(s.device_number),
+                         "remembered": s.device_number == remembered})
+        for b in ble_seen:
+            key = b.address.upper()
+            pct, low = self._batteries.get(key, (None, False))
+            rows.append({"kind": "ble", "address": b.address, "name": b.name,
+                         "rssi_dbm": b.rssi_dbm, "hr_bpm": None, "battery_pct": pct,
+                         "battery_low": low, "in_use_by": in_use.get(key),
+                         "remembered": key == remembered})
+        rows.sort(key=lambda r: (not r["remembered"],
+                                 -(r["rssi_dbm"] if r["rssi_dbm"] is not None else -999)))
         return rows
 
     def pause(self) -> None:
@@ -516,6 +583,11 @@ class Runtime:
             if isinstance(item, SourceStatus):
                 self.snapshot.hr_state = str(item.state)
                 self.snapshot.hr_message = item.message
+            elif isinstance(item, BatteryReport):
+                self.snapshot.hr_battery_pct = item.battery_pct
+                self.snapshot.hr_battery_low = item.low
+                if self.strap is not None and item.battery_pct is not None:
+                    self._batteries[strap_key(self.strap)] = (item.battery_pct, item.low)
             elif isinstance(item, HrSample):
                 self.offer_hr(item)
 
@@ -582,7 +654,8 @@ class Runtime:
             self.snapshot = Snapshot(sp, st, link_up, old.hr_state, old.hr_message,
                                      old.hr_live_bpm, old.hr_live_reason,
                                      self.publisher.online if self.publisher else None,
-                                     (old.events + list(sp.events))[-50:], self.late_ticks)
+                                     (old.events + list(sp.events))[-50:],
+                                     old.hr_battery_pct, old.hr_battery_low, self.late_ticks)
             if self.on_tick is not None:
                 self.on_tick(self.snapshot)
             if sp.state == "done":

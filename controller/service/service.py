@@ -27,7 +27,7 @@ from pathlib import Path
 
 from controller.core.i18n import N_, _
 from controller.core.interlock import RestartInterlock
-from controller.hr import AntSource, BleSource, HeartRateSource, serial_stick_driver
+from controller.hr import AntSource, BleSource, HeartRateSource, scan_ble, serial_stick_driver
 from controller.net.publisher import MqttPublisher
 from controller.net.straps import SiteStraps
 from controller.net.straps import watch as watch_straps
@@ -86,16 +86,18 @@ def new_runtime(cfg: Config, profile, plan, *, tm: Treadmill,  # type: ignore[no
                 site_straps: SiteStraps | None) -> Runtime:
     """A fresh session waiting for staff: no strap until a person pairs one (or the config
     fixes it), so it never locks onto the last patient's or a neighbour's strap."""
-    scanner = None
-    if cfg.heart_rate.source == "ant":
+    scanner = ble_scanner = None
+    if cfg.heart_rate.source == "ant":  # staff pair: ANT+ and Bluetooth LE straps are listed
         def scanner(seconds: float):  # type: ignore[no-untyped-def]
             return AntSource(driver_factory=_stick(cfg)).scan(seconds)
+        ble_scanner = scan_ble
     rt = Runtime(profile, plan, hr_source=None, treadmill=tm, publisher=pub, store=store,
                  source_for=lambda strap: source_for(cfg, strap), scanner=scanner,
-                 straps_in_use=site_straps.in_use if site_straps else None)
+                 straps_in_use=site_straps.in_use if site_straps else None,
+                 ble_scanner=ble_scanner)
     fixed = configured_strap(cfg)
     if fixed is not None:
-        rt.pair(fixed)
+        rt.pair(fixed, confirm_in_use=True)  # the config names this treadmill's own strap
     return rt
 
 
