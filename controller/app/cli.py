@@ -158,8 +158,9 @@ def _link_line(emus: list, faults: list[str],  # type: ignore[type-arg]
         return
     gap_ms = emus[0].port.max_rx_gap_s * 1000 if emus[0].port else float("nan")
     late = runtimes[0].late_ticks if runtimes else 0
+    poll_ms = emus[0].max_poll_gap_s * 1000  # the board's own stall: not the host's
     print(f"link: largest gap between host frames {gap_ms:.0f} ms, late ticks {late}, "
-          "motor-board faults: "
+          f"board's longest poll gap {poll_ms:.0f} ms, motor-board faults: "
           f"{', '.join(faults) or 'none'}", flush=True)
 
 
