@@ -32,7 +32,6 @@ import contextlib
 import itertools
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,22 +39,10 @@ import time
 import traceback
 from pathlib import Path
 
+from bench.demo_runs import start_hogs, stop_hogs
 from controller.app.demo import run_demo
 from controller.service.config import load
 from controller.service.control_socket import ControlClient
-
-HOG = "import itertools\nfor _ in itertools.count(): pass  # a CPU hog of this bench"
-
-
-def start_hogs(n: int) -> list[subprocess.Popen[bytes]]:
-    return [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(n)]
-
-
-def stop_hogs(hogs: list[subprocess.Popen[bytes]]) -> None:
-    for h in hogs:
-        h.kill()
-    for h in hogs:
-        h.wait()
 
 
 def pct(xs: list[float], q: float) -> float:
