@@ -644,6 +644,17 @@ def _open_store(path: str | None):  # type: ignore[no-untyped-def]
     return Store(path)
 
 
+def _new_patient_profile(truth, measured: PatientProfile,  # type: ignore[no-untyped-def]
+                         pseudonym: str | None) -> PatientProfile:
+    """A new patient's first profile, as a clinic makes it before any test: HRmax from the
+    age formula, the rest as measured."""
+    return PatientProfile.from_age(round(truth.age_years), "tanaka", hr_rest=measured.hr_rest,
+                                   max_speed_kmh=measured.max_speed_kmh,
+                                   max_incline_pct=measured.max_incline_pct,
+                                   walk_only=measured.walk_only,
+                                   pseudonym=pseudonym or "DEMO-1")
+
+
 def demo_six_minute_test(args: argparse.Namespace) -> int:
     """The 6-minute test end to end with a virtual patient: staff change the load, the
     patient answers the Borg rating, the HRmax proposal is shown and accepted."""
@@ -653,12 +664,7 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
     from controller.core.hrmax import hr_max_tanaka
 
     truth, measured = make_patient(random.Random(args.seed), args.category, args.seed)
-    profile = PatientProfile.from_age(round(truth.age_years), "tanaka",
-                                      hr_rest=measured.hr_rest,
-                                      max_speed_kmh=measured.max_speed_kmh,
-                                      max_incline_pct=measured.max_incline_pct,
-                                      walk_only=measured.walk_only,
-                                      pseudonym=args.patient or "DEMO-1")
+    profile = _new_patient_profile(truth, measured, args.patient)
     store = _open_store(args.store)
     # Said first, so nobody takes this for the test on the treadmill: --headless and --speed
     # have no meaning for an instant simulation.
@@ -705,12 +711,7 @@ def demo_history(args: argparse.Namespace) -> int:
         return 2
     truth, measured = make_patient(random.Random(args.seed), args.category, args.seed)
     truth = dataclasses.replace(truth, vo2max=min(truth.vo2max, 30.0))
-    profile = PatientProfile.from_age(round(truth.age_years), "tanaka",
-                                      hr_rest=measured.hr_rest,
-                                      max_speed_kmh=measured.max_speed_kmh,
-                                      max_incline_pct=measured.max_incline_pct,
-                                      walk_only=measured.walk_only,
-                                      pseudonym=args.patient or "DEMO-1")
+    profile = _new_patient_profile(truth, measured, args.patient)
     store = _open_store(args.store)
     start = _time.time() - (args.weeks * 7 + 7) * 86400
     start -= start % 86400 - 13 * 3600  # an afternoon
