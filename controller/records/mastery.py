@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.records.store import connect_readonly
+
 WEEK_GOAL_HIT_MIN = 32.0
 """High-intensity minutes (≥ 85 % HRmax) a week: two 4x4 sessions' worth."""
 HIT_FRAC = 0.85
@@ -93,10 +95,6 @@ def week_start(now_unix_s: float) -> float:
     return dt.datetime.combine(monday, dt.time()).timestamp()
 
 
-def _connect(path: str | Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
-
-
 def _samples(db: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
     cur = db.execute("SELECT t_s, phase, interval, hr_bpm, speed_kmh, incline_pct FROM samples "
                      "WHERE session_id = ? ORDER BY t_s", (session_id,))
@@ -109,7 +107,7 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
     """Today's session ``session_id`` against this patient's previous one that held the zone,
     minutes ≥ 85 % HRmax since Monday, and sessions finished in a row up to today's.
     Blocking (SQLite): run it in a worker thread, never on the control loop."""
-    db = _connect(path)
+    db = connect_readonly(path)
     try:
         rows = db.execute("SELECT id, started_unix_s, status, hr_max_bpm FROM sessions "
                           "WHERE pseudonym = ? ORDER BY started_unix_s", (pseudonym,)).fetchall()

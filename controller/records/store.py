@@ -140,11 +140,20 @@ class SessionRecord:
         return str(self.plan.get("name", ""))
 
 
+def connect_readonly(path: str | Path) -> sqlite3.Connection:
+    """A read-only connection to a session store: safe beside the service's writer (WAL: it
+    sees every committed row and never takes the writer's lock), and it never marks a running
+    session incomplete as opening a ``Store`` would. StoreError if there is no such file."""
+    p = Path(path)
+    if not p.exists():
+        raise StoreError(f"{p}: no such session store")
+    return sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True, isolation_level=None)
+
+
 def read_export(path: str | Path, session_id: str) -> dict[str, Any]:
-    """``Store.export_session`` through a read-only connection of its own: safe from another
-    thread while the service writes (WAL), and it never marks a running session incomplete
-    as opening a ``Store`` would."""
-    db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    """``Store.export_session`` through a read-only connection of its own (``connect_readonly``),
+    e.g. from another thread while the service writes."""
+    db = connect_readonly(path)
     try:
         return _export(db, Path(path), session_id)
     finally:
@@ -170,9 +179,18 @@ def _export(db: sqlite3.Connection, path: Path, session_id: str) -> dict[str, An
 
 
 class Store:
-    def __init__(self, path: str | Path, *, clock=time.time) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, path: str | Path, *, clock=time.time,  # type: ignore[no-untyped-def]
+                 readonly: bool = False) -> None:
+        """Open (creating and migrating) the store at ``path``; a running session left by a
+        crash is marked ``incomplete``. ``readonly``: only read what a writer elsewhere
+        committed (``connect_readonly``) — for reports in another process."""
         self.path = Path(path)
         self.clock = clock
+        self._last_commit = 0.0
+        self._offset_known: set[str] = set()
+        if readonly:
+            self.db = connect_readonly(self.path)
+            return
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -181,8 +199,6 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: not a fourbyfour session store ({e})") from None
-        self._last_commit = 0.0
-        self._offset_known: set[str] = set()
         self._begin()
         self.db.execute("UPDATE sessions SET status = 'incomplete' WHERE status = 'running'")
         self._commit()
