@@ -13,6 +13,7 @@ import ssl
 
 import aiomqtt
 
+from controller.hr import check_strap, strap_key
 from controller.net import telemetry as tm
 from controller.net.publisher import MqttSettings
 
@@ -40,13 +41,9 @@ class SiteStraps:
         strap = doc.get("strap") if kind == "meta" else None
         if kind == "status" and doc.get("state") != "offline":
             return
-        if isinstance(strap, dict) and strap.get("kind") == "ant" and \
-                isinstance(strap.get("device_number"), int):
-            self._by_device[device] = strap["device_number"]
-        elif isinstance(strap, dict) and strap.get("kind") == "ble" and \
-                isinstance(strap.get("address"), str):
-            self._by_device[device] = strap["address"].upper()
-        else:  # no strap, an empty retained message, or the treadmill went offline
+        try:
+            self._by_device[device] = strap_key(check_strap(strap))
+        except ValueError:  # no strap, an empty retained message, or the treadmill went offline
             self._by_device.pop(device, None)
 
     def in_use(self) -> dict[int | str, str]:

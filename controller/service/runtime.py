@@ -32,8 +32,12 @@ from controller.hr import (
     HeartRateSource,
     HrSample,
     SourceStatus,
+    StrapChoice,
     StrapSeen,
+    check_strap,
     reading_of,
+    strap_key,
+    strap_label,
 )
 from controller.net import telemetry as tm
 from controller.net.publisher import MqttPublisher
@@ -78,37 +82,6 @@ class Snapshot:
     hr_battery_low: bool = False
     late_ticks: int = 0
     """Ticks that started > 100 ms after their due time in this session (a loaded machine)."""
-
-
-StrapChoice = dict[str, Any]
-"""``{"kind": "ant", "device_number": 12345}`` or ``{"kind": "ble", "address": "AA:…"}``."""
-
-
-def check_strap(strap: object) -> StrapChoice:
-    """A strap staff chose (or a profile remembered); ValueError says what is wrong."""
-    if not isinstance(strap, dict):
-        raise ValueError(_("A strap is an object with 'kind' and its number or address."))
-    kind = strap.get("kind")
-    if kind == "ant":
-        n = strap.get("device_number")
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 0xFFFF:
-            raise ValueError(_("An ANT+ strap needs its device number, 1–65535."))
-        return {"kind": "ant", "device_number": n}
-    if kind == "ble":
-        addr = strap.get("address")
-        if not isinstance(addr, str) or not 1 <= len(addr) <= 64:
-            raise ValueError(_("A Bluetooth strap needs its address."))
-        return {"kind": "ble", "address": addr}
-    raise ValueError(_("Unknown strap kind {kind}: ant or ble.").format(kind=repr(kind)))
-
-
-def strap_key(strap: StrapChoice) -> int | str:
-    """What names a strap on the site: its ANT+ device number or its BLE address."""
-    return strap["device_number"] if strap["kind"] == "ant" else str(strap["address"]).upper()
-
-
-def strap_label(strap: StrapChoice) -> str:
-    return f"#{strap['device_number']}" if strap["kind"] == "ant" else str(strap["address"])
 
 
 class Runtime:
