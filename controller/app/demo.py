@@ -160,7 +160,9 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
         cause = "crash"
         try:
             await tm.wait_status(lambda s: s.reset_needed, 10)
-            emu.press_reset(0.2)  # staff at the treadmill: the local reset after power-up
+            # staff at the treadmill: the local reset after power-up, held 0.2 s (on a thread:
+            # the loop sends the heartbeat meanwhile)
+            await asyncio.to_thread(emu.press_reset, 0.2)
             await tm.wait_status(lambda s: s.state == "idle", 10)
             if on_ready:
                 on_ready(rt, emu)
