@@ -15,7 +15,10 @@ from controller.service.config import load
 pytestmark = pytest.mark.realtime  # measures the loop's lag in wall time
 
 
-def test_the_reset_press_at_the_demos_start_does_not_hold_the_loop():
+def test_the_reset_press_at_the_demos_start_does_not_hold_the_loop(tmp_path):
+    """From the board's start to the session's: the link is open (heartbeats due), the store's
+    writer and the worker process start, staff press the reset."""
+
     async def main() -> float:
         worst = [0.0]
         ready = asyncio.Event()
@@ -30,6 +33,7 @@ def test_the_reset_press_at_the_demos_start_does_not_hold_the_loop():
 
         demo = asyncio.create_task(run_demo(load(None), speedup=30, seed=1,
                                             category="typical", use_mqtt=False,
+                                            store_path=str(tmp_path / "s.db"),
                                             on_ready=lambda rt, emu: ready.set()))
         await asyncio.sleep(0.3)  # the board process has started; the link is open soon
         probe = asyncio.create_task(beat())
