@@ -287,8 +287,11 @@ class Treadmill:
         if ser is None:
             raise LinkDown(f"the treadmill link {self.url!r} is not connected")
         try:
-            written = os.write(self._fd, data) if self._fd is not None \
-                else ser.write(data) or 0
+            if self._fd is not None:
+                written = os.write(self._fd, data)
+            else:  # not a tty (a pyserial URL): its own write, which may not count
+                n = ser.write(data)
+                written = len(data) if n is None else n
         except BlockingIOError:
             written = 0
         except (serial.SerialException, OSError) as e:
