@@ -5,6 +5,14 @@ retransmits a command whose result does not come back, surfaces status and fault
 reconnects after the cable is pulled (open it by a stable name — ``/dev/serial/by-id/...`` or
 the udev symlink — so the replugged device is found again).
 
+It reads the port on a thread of its own and only writes from the event loop: Linux's tty
+poll waits for the tty's pending input work when no byte is waiting, and under CPU load that
+wait held the loop's ``epoll_wait`` for 0.25–2.6 s (measured), long enough for the firmware to
+latch ``host_silent``. The reader thread takes that wait instead, and hands the bytes over.
+Writes do not wait either: one non-blocking write of the whole frame (pyserial's write timeout
+would poll the port after every write, the same wait); a port whose buffer is full has a
+board that stopped reading, and is dropped and reopened like a pulled cable.
+
 What it never does: restart the belt by itself. After a reconnect it sends no ARM, START or
 set-point of its own; the firmware latches a fault when the host goes silent anyway, and only
 the session (a person) can ask for motion again. Requests outside the configured caps are
@@ -19,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +43,9 @@ RESULT_NAMES = {lc.R_SUCCESS: "success", lc.R_NOT_SUPPORTED: "not supported",
 
 
 HOMING_TIMEOUT_S = 50.0  # the board's own homing timeout is 45 s
+READ_TIMEOUT_S = 0.5
+"""The reader thread's longest blocking read: a port whose driver cannot cancel a read
+still lets the thread see within this long that the link was closed."""
 
 
 class TreadmillError(Exception):
@@ -108,6 +121,7 @@ class Treadmill:
         self.events: asyncio.Queue[LinkEvent] = asyncio.Queue(maxsize=1000)
         self.reconnects = 0
         self._ser: serial.SerialBase | None = None
+        self._fd: int | None = None
         self._decoder = lc.Decoder()
         self._seq = 0
         self._pending: dict[int, asyncio.Future[int]] = {}
@@ -164,22 +178,28 @@ class Treadmill:
     def _open_port(self) -> None:
         try:
             ser = serial.serial_for_url(self.url, baudrate=115200, bytesize=8, parity="N",
-                                        stopbits=1, timeout=0, write_timeout=0.5)
+                                        stopbits=1, timeout=READ_TIMEOUT_S,
+                                        write_timeout=0)
         except (serial.SerialException, OSError, ValueError) as e:
             raise LinkDown(f"cannot open the treadmill link {self.url!r}: {e}. Is the motor "
                            "board plugged in, and is this user in the 'dialout' group?") from e
         self._ser = ser
+        self._fd = None
+        if isinstance(ser, serial.Serial) and os.name == "posix":  # a tty: see the module doc
+            self._fd = ser.fileno()
+            os.set_blocking(self._fd, False)
         self._decoder = lc.Decoder()
         self._last_rx_s = self._clock()
-        asyncio.get_running_loop().add_reader(ser.fileno(), self._on_readable)
+        threading.Thread(target=self._read_forever, args=(ser, asyncio.get_running_loop()),
+                         name="treadmill-reader", daemon=True).start()
         self._emit("connected", f"treadmill link open on {self.url}")
 
     def _drop_port(self) -> None:
-        ser, self._ser = self._ser, None
+        ser, self._ser, self._fd = self._ser, None, None
         if ser is None:
             return
         with contextlib.suppress(Exception):
-            asyncio.get_running_loop().remove_reader(ser.fileno())
+            ser.cancel_read()  # the reader thread's blocking read returns now
         with contextlib.suppress(Exception):
             ser.close()
         for fut in self._pending.values():
@@ -195,20 +215,32 @@ class Treadmill:
 
     # -- receiving --------------------------------------------------------------------------
 
-    def _on_readable(self) -> None:
-        ser = self._ser
-        if ser is None:
-            return
-        try:
-            data = ser.read(max(ser.in_waiting, 1))
-        except (serial.SerialException, OSError) as e:
-            self._lost(str(e))
-            return
-        if not data:
-            self._lost("device reports readiness to read but returned no data")
+    def _read_forever(self, ser: serial.SerialBase, loop: asyncio.AbstractEventLoop) -> None:
+        """The reader thread: blocking reads, each chunk handed to the loop. It ends when the
+        port is closed (by the loop) or fails (then the loop hears why)."""
+        while ser.is_open:
+            try:
+                data = ser.read(max(ser.in_waiting, 1))
+            except Exception as e:  # pyserial raises several kinds once a port is gone
+                if ser.is_open:
+                    with contextlib.suppress(RuntimeError):  # the loop is already closed
+                        loop.call_soon_threadsafe(self._read_failed, ser, str(e) or repr(e))
+                return
+            if data and ser.is_open:
+                try:
+                    loop.call_soon_threadsafe(self._on_data, ser, data)
+                except RuntimeError:  # the loop is closed: nobody is listening any more
+                    return
+
+    def _on_data(self, ser: serial.SerialBase, data: bytes) -> None:
+        if ser is not self._ser:  # bytes from a port already dropped
             return
         for frame in self._decoder.feed(data):
             self._handle(frame)
+
+    def _read_failed(self, ser: serial.SerialBase, why: str) -> None:
+        if ser is self._ser:
+            self._lost(why)
 
     def _handle(self, frame: lc.Frame) -> None:
         now = self._clock()
@@ -255,10 +287,20 @@ class Treadmill:
         if ser is None:
             raise LinkDown(f"the treadmill link {self.url!r} is not connected")
         try:
-            ser.write(data)
+            if self._fd is not None:
+                written = os.write(self._fd, data)
+            else:  # not a tty (a pyserial URL): its own write, which may not count
+                n = ser.write(data)
+                written = len(data) if n is None else n
+        except BlockingIOError:
+            written = 0
         except (serial.SerialException, OSError) as e:
             self._lost(str(e))
             raise LinkDown(f"writing to the treadmill failed: {e}") from e
+        if written < len(data):
+            why = "the port's output buffer is full: the motor board is not reading"
+            self._lost(why)
+            raise LinkDown(f"writing to the treadmill failed: {why}")
 
     def _next_seq(self) -> int:
         self._seq = (self._seq + 1) & 0xFF

@@ -186,6 +186,9 @@ def test_history_and_report_from_the_console(tmp_path):
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
             await pilot.press("k", "y")  # skip the warm-up (3 min): interval 1
             await wait_for(lambda: app.state.get("phase") == "interval", 60)
+            await pilot.press("w")  # mid-session: the worker process writes it (issue 10)
+            await wait_for(lambda: app.message.startswith("wrote"), 30)
+            assert app.message.endswith(".json") and app.state.get("state") == "running"
             await pilot.press("x", "y")  # a stopped session is recorded and summarised too
             try:
                 await wait_for(lambda: app.state.get("summary") is not None, 60)

@@ -102,6 +102,9 @@ class StaffConsole(App[None]):
         Binding("b", "borg", N_("Borg"), show=False),  # asked by itself; b corrects it
         Binding("m", "note", N_("Note")),
         Binding("h", "history", N_("History")), Binding("w", "export", N_("Report")),
+        # mid-session too (the worker process writes it), but not in the footer: with it the
+        # bokmål footer of a running session no longer fits 80 columns
+        Binding("w", "export_live", show=False),
         Binding("q", "quit", N_("Quit")),
         Binding("plus,equals_sign", "adjust(0.5, 0)", N_("Speed +"), show=False),
         Binding("minus", "adjust(-0.5, 0)", N_("Speed -"), show=False),
@@ -174,7 +177,7 @@ class StaffConsole(App[None]):
             "pause": started and state in RUNNING, "resume": state == "paused",
             "skip": live, "extend": live, "stop": live, "ack": bool(d.get("alarms")),
             "borg": started and (d.get("interval", 0) >= 1 or d.get("phase") == "done"),
-            "note": started, "export": not live, "fixed": started,
+            "note": started, "export": not live, "export_live": live, "fixed": started,
             "start_again": started,
         }
         return shown.get(action, True)
@@ -384,6 +387,9 @@ class StaffConsole(App[None]):
         self.say(_("wrote {files}").format(files=", ".join(reply["files"])) if reply.get("ok")
                  else "[b red]" + _("{command} refused").format(command=_(COMMANDS["export"]))
                  + "[/]: " + texts.error_text(str(reply.get("error"))))
+
+    async def action_export_live(self) -> None:
+        await self.action_export()
 
     def action_fixed(self) -> None:
         self.say(_("the session has started: patient and plan are fixed"))

@@ -118,6 +118,12 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
     stop_on_sigterm()
     service_priority()
     with EmulatorProcess(time_scale=speedup) as emu:
+        # the store's thread and the worker process first: starting them waits a little,
+        # which must not happen once the link's heartbeat runs
+        store = StoreWriter(store_path, write_delay_s=store_write_delay_s) \
+            if store_path else None
+        if store is not None:
+            worker.shared().start()  # started now, not when staff first ask for a report
         tm = Treadmill(emu.link, max_speed_kmh=cfg.treadmill.max_speed_kmh,
                        max_incline_pct=cfg.treadmill.max_incline_pct,
                        heartbeat_s=0.1, stale_s=1.0)  # real time, like a clinic's
@@ -145,10 +151,6 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             if on_tick:
                 on_tick(snap, row)
 
-        store = StoreWriter(store_path, write_delay_s=store_write_delay_s) \
-            if store_path else None
-        if store is not None:
-            worker.shared().start()  # started now, not when staff first ask for a report
         server_task: asyncio.Task[None] | None = None
         belt_task: asyncio.Task[None] | None = None
         rt = Runtime(cfg.profile, cfg.plan, treadmill=tm, publisher=pub, clock=clock,
@@ -160,7 +162,9 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
         cause = "crash"
         try:
             await tm.wait_status(lambda s: s.reset_needed, 10)
-            emu.press_reset(0.2)  # staff at the treadmill: the local reset after power-up
+            # staff at the treadmill: the local reset after power-up, held 0.2 s (on a thread:
+            # the loop sends the heartbeat meanwhile)
+            await asyncio.to_thread(emu.press_reset, 0.2)
             await tm.wait_status(lambda s: s.state == "idle", 10)
             if on_ready:
                 on_ready(rt, emu)

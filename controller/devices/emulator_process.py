@@ -188,9 +188,11 @@ class EmulatorProcess:
         try:
             _, self.pid, self.nice = parent.recv()
         except EOFError:
+            self._proc.join(timeout=3)
+            code = self._proc.exitcode
             self.close()
             raise RuntimeError("the emulated motor board's process ended at start "
-                               f"(exit code {self._proc.exitcode})") from None
+                               f"(exit code {code})") from None
         return self.link
 
     def close(self) -> None:

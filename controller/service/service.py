@@ -220,13 +220,20 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
         loop.add_signal_handler(sig, on_signal, sig.name)
 
     Path(cfg.control_socket).parent.mkdir(parents=True, exist_ok=True)
-    tm = Treadmill(cfg.treadmill.port, max_speed_kmh=cfg.treadmill.max_speed_kmh,
-                   max_incline_pct=cfg.treadmill.max_incline_pct)
-    await tm.open()
-    pub = MqttPublisher(cfg.mqtt) if cfg.mqtt_enabled else None
+    # the store's thread and the worker process first: starting them waits a little, which
+    # must not happen once the link's heartbeat runs
     Path(cfg.store_path).parent.mkdir(parents=True, exist_ok=True)
     store = StoreWriter(cfg.store_path)  # its own thread: no SQLite on this loop
     worker.shared().start()  # reports and summaries: a process of their own, started now
+    tm = Treadmill(cfg.treadmill.port, max_speed_kmh=cfg.treadmill.max_speed_kmh,
+                   max_incline_pct=cfg.treadmill.max_incline_pct)
+    try:
+        await tm.open()
+    except BaseException:
+        store.close()
+        worker.shared().close()
+        raise
+    pub = MqttPublisher(cfg.mqtt) if cfg.mqtt_enabled else None
     pub_task = asyncio.create_task(pub.run()) if pub else None
     records = records_task = None
     if cfg.records_upload and cfg.mqtt_enabled:
