@@ -28,6 +28,7 @@ host = "broker.local"
 port = 8883
 username = "tm2"
 password_file = "{pw}"
+reconnect_max_s = 5
 [heart_rate]
 source = "ant"
 ant_device_number = 4242
@@ -41,6 +42,7 @@ walk_only = true
 warmup_s = 420
 """))
     assert cfg.mqtt.site == "oslo" and cfg.mqtt.password == "s3cret" and cfg.mqtt.port == 8883
+    assert cfg.mqtt.reconnect_max_s == 5.0
     assert cfg.heart_rate.ant_device_number == 4242
     assert cfg.profile.hr_max == 175 and cfg.profile.walk_only and cfg.profile.hr_rest is None
     assert cfg.plan.phases[0].duration_s == 420
@@ -53,6 +55,7 @@ warmup_s = 420
         ("[mqtt]\nprot = 1", "[mqtt] unknown key 'prot'"),
         ("[mqtt]\nport = '1883'", "[mqtt] port has the wrong type"),
         ("[mqtt]\nport = 70000", "[mqtt] port: must be 1–65535"),
+        ("[mqtt]\nreconnect_max_s = 0.1", "[mqtt] reconnect_max_s: must be 1–300 s, got 0.1"),
         ("[mqtt]\nenabled = 1", "[mqtt] enabled has the wrong type"),
         ("[mqtt]\ntls_ca_file = '/nope/ca.crt'", "tls_ca_file: no such file"),
         ("[site]\nname = 'a/b'", "[site] name: name must be"),

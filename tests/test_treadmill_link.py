@@ -10,9 +10,13 @@ from controller.core.fwpath import linkcodec as lc
 from controller.devices.emulator import Emulator
 from controller.treadmill import CommandRefused, LinkDown, Treadmill
 
-# ramps measured in wall time against the firmware's 100 ms heartbeat and 500 ms host timeout:
-# `./run tests` runs these in the quieter phase
+# the client's 100 ms heartbeat and the firmware's 500 ms host timeout are real time (at any
+# time scale, ``real_time_safety``): `./run tests` runs these in the quieter phase
 pytestmark = pytest.mark.realtime
+
+BOARD_TIME_SCALE = 4.0
+"""The motor board's physics (belt inertia, ramps, incline homing) run 4× faster than real
+time here, the host timeout stays 500 ms real; ramps are measured in the board's own time."""
 
 
 def run(coro):
@@ -31,24 +35,34 @@ async def ready(emu: Emulator, tm: Treadmill) -> None:
 @contextlib.asynccontextmanager
 async def armed(**treadmill_kw):
     """An emulated motor board, a client on its pty, reset by 'staff', armed and homed."""
-    with Emulator() as emu:
+    with Emulator(time_scale=BOARD_TIME_SCALE) as emu:
         async with Treadmill(emu.link, **treadmill_kw) as tm:
             await ready(emu, tm)
             yield emu, tm
 
 
+def board_s(emu: Emulator) -> float:
+    """The motor board's clock (simulated time: ``BOARD_TIME_SCALE`` × real time)."""
+    return emu.reading()[0]
+
+
+async def board_sleep(emu: Emulator, seconds: float) -> None:
+    """Sleep ``seconds`` of the board's time."""
+    await asyncio.sleep(seconds / emu.time_scale)
+
+
 async def sample(emu: Emulator, seconds: float, every: float = 0.1):
-    out = []
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < seconds:
-        out.append((time.monotonic(), emu.board.belt_kmh, emu.board.incline_pct))
-        await asyncio.sleep(every)
+    """(board s, belt km/h, incline %) every ``every`` s for ``seconds``, board time."""
+    out = [emu.reading()]
+    while out[-1][0] - out[0][0] < seconds:
+        await board_sleep(emu, every)
+        out.append(emu.reading())
     return out
 
 
 def max_rate(samples, window_s=1.0):
-    """Largest belt acceleration over any window of ≥ 1 s above 1 km/h (a motor board starts
-    and stops with a small step below ~0.6 km/h, which is not the ramp)."""
+    """Largest belt acceleration over any ≥ 1 s window of board time above 1 km/h (a motor
+    board starts and stops with a small step below ~0.6 km/h, which is not the ramp)."""
     rates = []
     for i, a in enumerate(samples):
         b = next((b for b in samples[i + 1:] if b[0] - a[0] >= window_s), None)
@@ -73,13 +87,13 @@ def test_belt_follows_setpoints_within_ramp_limits():
 
 def test_host_silence_ramps_to_zero_and_stays_latched_until_rearmed():
     async def main():
-        with Emulator() as emu:
+        with Emulator(time_scale=BOARD_TIME_SCALE) as emu:
             tm = Treadmill(emu.link)
             await tm.open()
             await ready(emu, tm)
             await tm.start(3.0)
             await tm.set(7.0, 0.0)
-            await asyncio.sleep(10)
+            await board_sleep(emu, 10)
             await tm.close()  # the Pi goes quiet
             s = await sample(emu, 9.0)
             assert emu.board.belt_kmh == 0.0 and not emu.board.relay_on
@@ -94,7 +108,7 @@ def test_host_silence_ramps_to_zero_and_stays_latched_until_rearmed():
                     await tm2.start(2.0)
                 with pytest.raises(CommandRefused, match="not permitted"):
                     await tm2.arm()
-                await asyncio.sleep(1.0)
+                await board_sleep(emu, 1.0)
                 assert emu.board.belt_kmh == 0.0
                 emu.press_reset()
                 await tm2.wait_status(lambda s: s.state == "idle")
@@ -119,11 +133,11 @@ def test_estop_and_key_stop_the_belt_and_need_a_person(what):
             assert not st.relay_on
             event = await asyncio.wait_for(_next_event(tm, "fault"), 2)
             assert "press the reset" in event.message
-            await asyncio.sleep(2.0)
+            await board_sleep(emu, 2.0)
             assert emu.board.belt_kmh == 0.0
             emu.set_estop(False)
             emu.set_key(True)
-            await asyncio.sleep(1.0)
+            await board_sleep(emu, 1.0)
             with pytest.raises(CommandRefused):
                 await tm.start(2.0)
             assert emu.board.belt_kmh == 0.0
@@ -173,14 +187,15 @@ def test_unplug_and_replug_reconnects_without_restarting_the_belt():
             assert not tm.connected
             with pytest.raises(LinkDown):
                 await tm.set(3.0, 0.0)
-            await asyncio.sleep(5.0)
+            await asyncio.sleep(0.5)  # the host timeout: real time
+            await board_sleep(emu, 4.5)
             assert emu.board.belt_kmh == 0.0  # the firmware stopped it on its own
             emu.replug()
             await asyncio.wait_for(_next_event(tm, "connected"), 5)
             st = await tm.wait_status(lambda s: s.received_s > time.monotonic() - 0.5)
             assert tm.reconnects >= 1
             assert st.fault == "host_silent" and st.state == "fault"
-            await asyncio.sleep(1.0)
+            await board_sleep(emu, 1.0)
             assert emu.board.belt_kmh == 0.0
     run(main())
 
@@ -219,9 +234,9 @@ def test_start_right_after_arm_waits_for_the_rehoming():
             st = await tm.wait_status(lambda s: s.state == "idle", 15)
             assert not st.incline_homed
             await tm.arm()
-            t0 = time.monotonic()
+            t0 = board_s(emu)
             await tm.start(2.0)  # no CommandRefused: it waited for the homing
-            assert time.monotonic() - t0 > 1.0
+            assert board_s(emu) - t0 > 1.0
             st = await tm.wait_status(lambda s: s.state == "running")
             assert st.incline_homed and emu.board.incline_true_count == 0
     run(main())

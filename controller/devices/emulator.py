@@ -121,6 +121,8 @@ class Emulator:
         self.firmware: object | None = None
         self._t0 = time.monotonic()
         self.time_scale = time_scale  # the demo runs simulated time faster
+        self.polls = 0
+        """Firmware polls so far (a press must last until the firmware has seen it)."""
         self.max_poll_gap_s = 0.0
         """The longest the emulated firmware went unpolled (this PC was busy): a gap between
         host frames no longer than this is the emulator's, not the host's."""
@@ -166,6 +168,7 @@ class Emulator:
                     sim_ms = min(target, sim_ms + fw_app.TICK_MS)
                     if self.firmware is not None and self.port is not None:
                         self.firmware.poll(sim_ms)
+                        self.polls += 1
                     else:
                         self.board.advance(sim_ms)
             time.sleep(0.002)
@@ -194,10 +197,23 @@ class Emulator:
         return self.firmware.sup
 
     def press_reset(self, hold_s: float = 0.1) -> None:
+        """A person presses the reset for ``hold_s`` — and longer while this PC holds the
+        poll thread up: a press the firmware never polled is a press nobody made."""
+        polls = self.polls
         self.board.reset_pressed = True
         time.sleep(hold_s)
+        deadline = time.monotonic() + 10.0
+        while self.polls < polls + 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
         self.board.reset_pressed = False
         time.sleep(0.05)
+
+    def reading(self) -> tuple[float, float, float]:
+        """(board time s, belt km/h, incline %), read together: the board's state belongs to
+        its own clock, which lags ``now_ms`` while this PC holds the poll thread up (and runs
+        ``time_scale`` × real time) — a ramp measured on it is the board's ramp."""
+        with self._lock:
+            return self.board._now_ms / 1000, self.board.belt_kmh, self.board.incline_pct
 
     def set_estop(self, tripped: bool) -> None:
         self.board.estop_healthy = not tripped

@@ -43,14 +43,16 @@ class MqttSettings:
     tls_key_file: str | None = None
     keepalive_s: int = 10
     outbox_max: int = 5000
+    reconnect_max_s: float = 30.0
+    """The longest wait between two reconnect attempts (the back-off doubles up to it)."""
 
 
 class MqttPublisher:
     """See the module docstring. Run ``run()`` as a task outside the safety task group."""
 
-    def __init__(self, settings: MqttSettings, *, max_backoff_s: float = 30.0) -> None:
+    def __init__(self, settings: MqttSettings, *, max_backoff_s: float | None = None) -> None:
         self.s = settings
-        self.max_backoff_s = max_backoff_s
+        self.max_backoff_s = settings.reconnect_max_s if max_backoff_s is None else max_backoff_s
         self.online = False
         self.last_error = ""
         self.sent_events = 0

@@ -7,6 +7,7 @@ Every key has a default, and the defaults run the demo: an empty file (or none) 
     [mqtt]          enabled = true  host = "localhost"  port = 1883  username/password_file
                     tls_ca_file, tls_cert_file, tls_key_file
                     commands_enabled = false   command_secret_file (network stop/ack only)
+                    reconnect_max_s = 30 (the longest wait between reconnects, 1–300 s)
     [treadmill]     port = "/dev/serial0"  max_speed_kmh = 16  max_incline_pct = 15
     [heart_rate]    source = "ant" | "ble" | "simulated"   ant_device_number = 0 (0: staff
                     pair the patient's strap before each session; N: always this strap)
@@ -119,7 +120,8 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "records": {"upload": bool, "db": str},
     "mqtt": {"enabled": bool, "host": str, "port": int, "username": str, "password_file": str,
              "tls_ca_file": str, "tls_cert_file": str, "tls_key_file": str,
-             "commands_enabled": bool, "command_secret_file": str},
+             "commands_enabled": bool, "command_secret_file": str,
+             "reconnect_max_s": (int, float)},
     "treadmill": {"port": str, "max_speed_kmh": (int, float), "max_incline_pct": (int, float)},
     "heart_rate": {"source": str, "ant_device_number": int, "ant_serial_path": str,
                    "ble_address": str},
@@ -196,6 +198,9 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
     port = get("mqtt", "port", 1883)
     if not 1 <= port <= 65535:
         raise fail("mqtt", "port", f"must be 1–65535, got {port}")
+    reconnect_max_s = float(get("mqtt", "reconnect_max_s", MqttSettings.reconnect_max_s))
+    if not 1.0 <= reconnect_max_s <= 300.0:
+        raise fail("mqtt", "reconnect_max_s", f"must be 1–300 s, got {reconnect_max_s:g}")
     for key in ("tls_ca_file", "tls_cert_file", "tls_key_file"):
         f = get("mqtt", key, "")
         if f and not Path(f).is_file():
@@ -210,6 +215,7 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
         tls_ca_file=get("mqtt", "tls_ca_file", "") or None,
         tls_cert_file=get("mqtt", "tls_cert_file", "") or None,
         tls_key_file=get("mqtt", "tls_key_file", "") or None,
+        reconnect_max_s=reconnect_max_s,
     )
     try:
         tls.check(mqtt)

@@ -332,6 +332,7 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
                             replay_file=Path(cfg.store_path).with_name("command-nonces.txt"))
         remote_task = asyncio.create_task(listen(cfg.mqtt, verifier, handle))
 
+    run_task: asyncio.Task[None] | None = None
     try:
         while True:
             # The next patient: a fresh session, waiting for a person to press Start.
@@ -356,6 +357,13 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
             server.rt = rt
             holder["rt"] = rt
     finally:
+        if run_task is not None and not run_task.done():
+            # Cancelled from outside (not a signal: an embedding program, a test): the
+            # session's own clean-up (STOP to the board, the record closed) runs now, while
+            # the link and the store are open, not later on a closed link at loop shutdown.
+            run_task.cancel()
+            with contextlib.suppress(BaseException):
+                await run_task
         await _board_settled(tm, BOARD_SETTLE_S)
         server_task.cancel()
         if belt_task:
