@@ -1,6 +1,14 @@
 """Fault drills: the whole stack — `fourbyfour run` on the emulated firmware and ANT stick, a
 real mosquitto — with faults injected. Each drill adds a row to the fault matrix printed at
-the end of the test run (see conftest.pytest_terminal_summary)."""
+the end of the test run (see conftest.pytest_terminal_summary).
+
+The drills whose subject is the session's own response (heart rate gone or frozen, e-stop,
+cable pulled) run the service on simulated time (``SIM_SCALE``: the session, the plan, the
+strap and the board's physics 10× faster; the heartbeat and the firmware's 500 ms host timeout
+stay real), and so do the drills whose subject is real time anyway: systemd's watchdog pings
+and the MQTT reconnect back-off are real seconds at any scale. The drills that measure the
+board's own ramp and the controlled stop — kill -9, SIGTERM, Ctrl-C — run at real time, as
+`fourbyfour run` does in a clinic."""
 
 from __future__ import annotations
 
@@ -20,7 +28,19 @@ import pytest
 from controller.devices.antstick import StickHub, StickPty, Strap
 from controller.devices.emulator import Emulator
 from controller.records.store import Store
+from controller.service.simclock import ScaledClock
 from tests.conftest import FAULT_MATRIX
+
+SIM_SCALE = 10.0
+"""Simulated time for the drills of the session's own response (see the module docstring)."""
+AT_SCALE = """\
+import asyncio, logging, sys
+from controller.service.config import load
+from controller.service.service import run_service
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+asyncio.run(run_service(load(sys.argv[1]), time_scale=float(sys.argv[2])))
+"""
+"""`fourbyfour run` on simulated time (the command line never offers it)."""
 
 
 class Console:
@@ -66,12 +86,14 @@ class Console:
 
 class Rig:
     def __init__(self, tmp: Path, broker_port: int | None = None,
-                 env: dict[str, str] | None = None, mqtt_extra: str = "") -> None:
+                 env: dict[str, str] | None = None, mqtt_extra: str = "",
+                 time_scale: float = 1.0) -> None:
         env = {**os.environ, **(env or {})}
         self.hr = [110.0]
-        self.hub = StickHub([Strap(2020, lambda t: self.hr[0])])
+        self.hub = StickHub([Strap(2020, lambda t: self.hr[0])],
+                            **({"clock": ScaledClock(time_scale)} if time_scale != 1 else {}))
         self.stick = StickPty(self.hub)
-        self.emu = Emulator()
+        self.emu = Emulator(time_scale=time_scale)
         self.emu.start()
         self.tmp = tmp
         self.sock = tmp / "control.sock"
@@ -100,8 +122,10 @@ hr_rest = 70
 max_speed_kmh = 6
 """)
         self.log = tmp / "service.log"
-        self.proc = subprocess.Popen([sys.executable, "-m", "controller", "run", "--config",
-                                      str(tmp / "cfg.toml")], stdout=self.log.open("wb"),
+        cfg = str(tmp / "cfg.toml")
+        argv = ["-m", "controller", "run", "--config", cfg] if time_scale == 1 else \
+            ["-c", AT_SCALE, cfg, str(time_scale)]
+        self.proc = subprocess.Popen([sys.executable, *argv], stdout=self.log.open("wb"),
                                      stderr=subprocess.STDOUT, env=env)
         try:
             deadline = time.monotonic() + 30
@@ -163,7 +187,16 @@ def max_decel(samples) -> float:
 
 @pytest.fixture
 def rig(tmp_path):
+    """The service at real time."""
     r = Rig(tmp_path)
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def sim_rig(tmp_path):
+    """The service, the strap and the board's physics on simulated time (``SIM_SCALE``)."""
+    r = Rig(tmp_path, time_scale=SIM_SCALE)
     yield r
     r.close()
 
@@ -270,13 +303,14 @@ def test_ctrl_c_then_sigterm_during_the_ramp_still_stops_under_control(rig):
            "the second signal does not skip the ramp or the STOP", observed, ok)
 
 
-def test_serial_cable_pulled(rig):
+def test_serial_cable_pulled(sim_rig):
+    rig = sim_rig
     rig.start_interval()
     rig.emu.unplug()
-    s = rig.belt_samples(8.0)
+    s = rig.belt_samples(2.0)  # 0.5 s real to the host timeout, then the board's ramp at 10×
     rig.emu.replug()
     st = rig.console.wait(lambda s: s["treadmill"] != "offline", 30)
-    later = rig.belt_samples(5.0)
+    later = rig.belt_samples(2.0)  # 20 s of the session's time
     st = rig.console.wait(lambda s: "belt_stopped" in s["alarms"], 20)
     observed = (f"belt → {s[-1][1]:.1f} km/h; after replug: link {st['treadmill']}, belt max "
                 f"{max(b for _, b in later):.1f} km/h, session {st['state']}, "
@@ -305,7 +339,8 @@ def test_watchdog_pings_go_on_while_the_cable_is_out(tmp_path):
     collector = threading.Thread(target=collect, daemon=True)
     collector.start()
     r = Rig(tmp_path, env={"NOTIFY_SOCKET": str(tmp_path / "notify"),
-                           "WATCHDOG_USEC": "2000000"})  # WatchdogSec=2: a ping every 1 s
+                           "WATCHDOG_USEC": "2000000"},  # WatchdogSec=2: a ping every 1 s
+            time_scale=SIM_SCALE)  # the pings are real time at any scale
     try:
         r.start_interval()
         r.emu.unplug()
@@ -330,21 +365,23 @@ def test_watchdog_pings_go_on_while_the_cable_is_out(tmp_path):
            and any(m.startswith(b"READY=1") for _, m in msgs))
 
 
-def test_heart_rate_gone(rig):
+def test_heart_rate_gone(sim_rig):
+    rig = sim_rig
     rig.start_interval()
     rig.hub.stick.straps[0].in_range = False
     seen = []
     for state, timeout in (("hr_hold", 10), ("hr_slow", 20), ("done", 70)):
         st = rig.console.wait(lambda s, w=state: s["state"] == w, timeout)
         seen.append(f"{state} (speed set {st['speed_set_kmh']:.1f})")
-    time.sleep(3)
+    time.sleep(1)  # 10 s of the board's time
     observed = " → ".join(seen) + f"; belt {rig.emu.board.belt_kmh:.1f} km/h"
     record("heart rate gone (strap off)",
            "hold at 5 s → easy walk + alarm at 15 s → stop at 60 s", observed,
            rig.emu.board.belt_kmh == 0.0)
 
 
-def test_heart_rate_frozen(rig):
+def test_heart_rate_frozen(sim_rig):
+    rig = sim_rig
     rig.start_interval()
     rig.hub.stick.straps[0].frozen = True  # the strap repeats its last page
     st = rig.console.wait(lambda s: s["state"] == "hr_hold", 15)
@@ -355,10 +392,11 @@ def test_heart_rate_frozen(rig):
            st["state"] == "hr_slow" and "hr_lost" in st["alarms"])
 
 
-def test_estop_on_the_treadmill(rig):
+def test_estop_on_the_treadmill(sim_rig):
+    rig = sim_rig
     rig.start_interval()
     rig.emu.set_estop(True)
-    s = rig.belt_samples(3.0)
+    s = rig.belt_samples(1.0)
     st = rig.console.wait(lambda s: s["state"] == "paused", 15)
     rig.emu.set_estop(False)
     refused = rig.console.cmd("resume")
@@ -393,7 +431,8 @@ def test_broker_stopped_far_longer_than_the_reconnect_backoff(tmp_path, broker):
             await c.subscribe("clinic/v1/drill/tm-1/event", qos=1)
 
     asyncio.run(subscribe_persistent())
-    r = Rig(tmp_path, broker.port, mqtt_extra=f"reconnect_max_s = {RECONNECT_MAX_S}")
+    r = Rig(tmp_path, broker.port, mqtt_extra=f"reconnect_max_s = {RECONNECT_MAX_S}",
+            time_scale=SIM_SCALE)  # the outage and the back-off are real time at any scale
     try:
         r.start_interval()
         broker.stop()

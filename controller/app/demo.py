@@ -21,7 +21,6 @@ import asyncio
 import logging
 import os
 import random
-import time
 from collections.abc import AsyncIterator, Callable
 
 from controller.devices.emulator_process import EmulatorProcess
@@ -31,13 +30,12 @@ from controller.service import worker
 from controller.service.config import Config
 from controller.service.runtime import Runtime, Snapshot
 from controller.service.shutdown import stop_on_sigterm
+from controller.service.simclock import MAX_TIME_SCALE, ScaledClock
 from controller.service.store_writer import StoreWriter
 from controller.sim import TraceRow, VirtualPatient, make_patient
 from controller.treadmill import Treadmill
 
-MAX_SPEEDUP = 30.0
-"""At 30× one session tick (1 s) is 33 ms of real time, still well above a set-point's round
-trip over the link plus this PC's scheduling jitter; the safety timers stay real anyway."""
+MAX_SPEEDUP = MAX_TIME_SCALE
 
 
 class DemoAborted(Exception):
@@ -66,15 +64,6 @@ class PatientSource(HeartRateSource):
             last = now
             if reading is not None:
                 yield HrSample(reading, now, "simulated")
-
-
-class ScaledClock:
-    def __init__(self, speedup: float) -> None:
-        self.speedup = speedup
-        self._t0 = time.monotonic()
-
-    def __call__(self) -> float:
-        return (time.monotonic() - self._t0) * self.speedup
 
 
 SERVICE_NICE = -5

@@ -15,6 +15,11 @@ longer); a second signal does not cut it short.
 systemd's watchdog watches the process, not the treadmill: the ping comes from the event loop
 while the session tick is alive, whatever the link does (after a cable pull the session waits
 paused for staff and must not be killed).
+
+Simulated time (``run_service(..., time_scale=10)``, Python only: the command line never sets
+it) runs the session, the plan and the heart-rate source faster than the wall, for fault drills
+on the emulated firmware and for researchers; the link's heartbeat and the firmware's host
+timeout stay real, as in the demo. A clinic's service always runs at 1.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from controller.core.i18n import N_, _
@@ -37,6 +44,7 @@ from controller.service.config import Config, ConfigError
 from controller.service.control_socket import ControlServer
 from controller.service.runtime import Runtime, StrapChoice
 from controller.service.sdnotify import Notifier, watchdog_interval_s
+from controller.service.simclock import ScaledClock
 from controller.service.store_writer import StoreWriter
 from controller.treadmill import Treadmill
 
@@ -60,11 +68,13 @@ def _stick(cfg: Config):  # type: ignore[no-untyped-def]
     return (lambda: serial_stick_driver(hr.ant_serial_path)) if hr.ant_serial_path else None
 
 
-def source_for(cfg: Config, strap: StrapChoice) -> HeartRateSource:
+def source_for(cfg: Config, strap: StrapChoice,
+               clock: Callable[[], float] = time.monotonic) -> HeartRateSource:
     """The source for the strap staff paired: pinned to it, for one session."""
     if strap["kind"] == "ant":
-        return AntSource(device_number=strap["device_number"], driver_factory=_stick(cfg))
-    return BleSource(strap["address"])
+        return AntSource(device_number=strap["device_number"], driver_factory=_stick(cfg),
+                         clock=clock)
+    return BleSource(strap["address"], clock=clock)
 
 
 def configured_strap(cfg: Config) -> StrapChoice | None:
@@ -83,7 +93,8 @@ def configured_strap(cfg: Config) -> StrapChoice | None:
 
 def new_runtime(cfg: Config, profile, plan, *, tm: Treadmill,  # type: ignore[no-untyped-def]
                 pub: MqttPublisher | None, store: StoreWriter,
-                site_straps: SiteStraps | None) -> Runtime:
+                site_straps: SiteStraps | None,
+                clock: Callable[[], float] = time.monotonic, tick_s: float = 1.0) -> Runtime:
     """A fresh session waiting for staff: no strap until a person pairs one (or the config
     fixes it), so it never locks onto the last patient's or a neighbour's strap."""
     scanner = ble_scanner = None
@@ -92,7 +103,8 @@ def new_runtime(cfg: Config, profile, plan, *, tm: Treadmill,  # type: ignore[no
             return AntSource(driver_factory=_stick(cfg)).scan(seconds)
         ble_scanner = scan_ble
     rt = Runtime(profile, plan, hr_source=None, treadmill=tm, publisher=pub, store=store,
-                 source_for=lambda strap: source_for(cfg, strap), scanner=scanner,
+                 clock=clock, tick_s=tick_s,
+                 source_for=lambda strap: source_for(cfg, strap, clock), scanner=scanner,
                  straps_in_use=site_straps.in_use if site_straps else None,
                  ble_scanner=ble_scanner)
     fixed = configured_strap(cfg)
@@ -101,7 +113,8 @@ def new_runtime(cfg: Config, profile, plan, *, tm: Treadmill,  # type: ignore[no
     return rt
 
 
-def _health_pings(rt_of, notifier: Notifier):  # type: ignore[no-untyped-def]
+def _health_pings(rt_of, notifier: Notifier,  # type: ignore[no-untyped-def]
+                  time_scale: float = 1.0):
     """Ping systemd's watchdog from the event loop while the session tick is alive (or no
     session is ticking). The treadmill link is not asked: a pulled cable leaves the session
     paused for staff, and killing the process then would lose it."""
@@ -113,7 +126,7 @@ def _health_pings(rt_of, notifier: Notifier):  # type: ignore[no-untyped-def]
             rt = rt_of()
             sp = rt.snapshot.setpoint
             ticking = not rt.started or rt.done or sp is None or (
-                rt.clock() - sp.now_s <= 3 * rt.tick_s + 2.0)
+                (rt.clock() - sp.now_s) / time_scale <= 3 * rt.tick_s + 2.0)
             if ticking:
                 notifier.watchdog()
             await asyncio.sleep(interval)
@@ -194,9 +207,14 @@ async def _controlled_stop(rt: Runtime, run_task: asyncio.Task[None]) -> None:
         await run_task
 
 
-async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
+async def run_service(cfg: Config, *, pin_factory: object = None,
+                      time_scale: float = 1.0) -> None:
     """Run until SIGTERM or SIGINT; ConfigError (exit status 78) for what a restart cannot
-    mend: a bad config, no pin library."""
+    mend: a bad config, no pin library. ``time_scale`` > 1 runs the sessions on simulated
+    time (drills on the emulated firmware; see the module's docstring)."""
+    clock: Callable[[], float] = time.monotonic if time_scale == 1.0 else \
+        ScaledClock(time_scale)  # ValueError for a scale outside (0, 30]
+    tick_s = 1.0 / time_scale
     configured_strap(cfg)  # a config error surfaces before anything opens
     gpio_inputs, cues = open_gpio(cfg, pin_factory)
     loop = asyncio.get_running_loop()
@@ -251,7 +269,7 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
     straps_task = asyncio.create_task(watch_straps(cfg.mqtt, site_straps)) \
         if site_straps else None
     rt = new_runtime(cfg, cfg.profile, cfg.plan, tm=tm, pub=pub, store=store,
-                     site_straps=site_straps)
+                     site_straps=site_straps, clock=clock, tick_s=tick_s)
     holder["rt"] = rt
     server = ControlServer(rt, cfg.control_socket)
     if records is not None:
@@ -271,7 +289,8 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
                            cfg.belt_view.port, e)
 
         belt_task = asyncio.create_task(serve_belt())
-    watchdog_task = asyncio.create_task(_health_pings(lambda: server.rt, notifier)())
+    watchdog_task = asyncio.create_task(_health_pings(lambda: server.rt, notifier,
+                                                      time_scale)())
     interlock = RestartInterlock()
 
     async def watch_board() -> None:
@@ -353,7 +372,8 @@ async def run_service(cfg: Config, *, pin_factory: object = None) -> None:
                 await asyncio.wait_for(stopping.wait(), 1.0)
             if stopping.is_set():
                 break
-            rt = wire(next_runtime(cfg, tm=tm, pub=pub, store=store, site_straps=site_straps))
+            rt = wire(next_runtime(cfg, tm=tm, pub=pub, store=store, site_straps=site_straps,
+                                   clock=clock, tick_s=tick_s))
             server.rt = rt
             holder["rt"] = rt
     finally:
