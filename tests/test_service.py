@@ -147,9 +147,15 @@ enabled = true
     assert "Traceback" not in r.stderr
 
 
+GPIO_RIG_SCALE = 10.0
+"""The GPIO rig's session, strap and board physics run on simulated time; the debounce of the
+Pi's inputs, the heartbeat and the firmware's host timeout are real time at any scale."""
+
+
 class GpioRig:
     """`run_service` in this process with gpiozero's MockFactory for the Pi's e-stop and key
-    inputs (the only seam: the rest is the real service on the emulated firmware and stick).
+    inputs (the only seam: the rest is the real service on the emulated firmware and stick,
+    on simulated time: ``GPIO_RIG_SCALE``).
     """
 
     def __init__(self, tmp_path, emu, stick):
@@ -188,7 +194,8 @@ enabled = true
     async def __aenter__(self):
         from controller.service.service import run_service
 
-        self.task = asyncio.create_task(run_service(self.cfg, pin_factory=self.factory))
+        self.task = asyncio.create_task(run_service(self.cfg, pin_factory=self.factory,
+                                                    time_scale=GPIO_RIG_SCALE))
         async with asyncio.timeout(30):
             while not self.sock.exists():
                 assert not self.task.done(), self.task.exception()
@@ -243,7 +250,11 @@ enabled = true
 
 
 def _rig_parts(tmp_path):
-    return StickPty(StickHub([Strap(4242, lambda t: 100.0)])), Emulator()
+    from controller.service.simclock import ScaledClock
+
+    return (StickPty(StickHub([Strap(4242, lambda t: 100.0)],
+                              clock=ScaledClock(GPIO_RIG_SCALE))),
+            Emulator(time_scale=GPIO_RIG_SCALE))
 
 
 def test_start_with_the_key_out_is_refused_and_the_console_says_so(tmp_path):
