@@ -40,6 +40,24 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "beltview"
 HR_MAX = 183.0
+SESSION_SPEED = 5.0 if os.environ.get("FOURBYFOUR_UPDATE_DOCS") == "1" else 20.0
+"""The whole-session test's simulated time: 20× (the 3-min warm-up in 9 s); 5× when it takes
+the screenshots for ``docs/``, so that each one shows the phase it is named for (at 20× the
+3-2-1 lasts 0.15 s, and the test reads it from what the page showed, not from a screenshot)."""
+SEEN_JS = """() => {
+  const $ = (id) => document.getElementById(id);
+  window.__seen = {};
+  new MutationObserver(() => {
+    const seen = window.__seen, coming = $("coming").textContent;
+    if (!seen.coming && coming.includes("Båndet blir tyngre")) seen.coming = coming;
+    if (!seen.change && !$("change").classList.contains("hidden"))
+      seen.change = [$("changearrow").textContent, $("changecount").textContent,
+                     $("changetext").textContent];
+  }).observe(document.body, {subtree: true, childList: true, characterData: true,
+                             attributes: true});
+}"""
+"""What the page showed, as it showed it (each rendered document, in order): the announcement
+and the first frame of the 3-2-1, which at simulated speed last less than a Playwright poll."""
 
 
 def record_session(store: Store, sid: str, started_unix_s: float, speed_kmh: float,
@@ -95,10 +113,11 @@ async def _text(page, sel: str) -> str:
 
 
 def _service(cfg_path: Path, sock: Path, store: Path, seed: int) -> subprocess.Popen:
-    """The demo's control service in its own process, as on the Pi (a console attaches)."""
+    """The demo's control service in its own process, as on the Pi (a console attaches), on
+    simulated time (``SESSION_SPEED``)."""
     return subprocess.Popen(
         [sys.executable, "-m", "controller", "demo", "--headless", "--control-socket",
-         str(sock), "--store", str(store), "--speed", "5", "--seed", str(seed),
+         str(sock), "--store", str(store), "--speed", f"{SESSION_SPEED:g}", "--seed", str(seed),
          "--config", str(cfg_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
 
@@ -162,6 +181,7 @@ port = {port}
             await page.wait_for_function(
                 "/^[0-9]+$/.test(document.getElementById('hr').textContent)", timeout=15000)
             await _shot(page, shots, "0-ready")
+            await page.evaluate(SEEN_JS)
             await _staff(staff, "start")
             # warm-up: phase, a live countdown, the heart rate with word and shape
             await page.wait_for_function(
@@ -177,22 +197,22 @@ port = {port}
             await _shot(page, shots, "1-warmup")
             # announced 10 s ahead, then 3-2-1 with the arrow before the belt gets heavier
             try:
-                await page.wait_for_function("document.getElementById('coming').textContent"
-                                             ".includes('Båndet blir tyngre')", timeout=60000)
+                await page.wait_for_function("window.__seen.coming", timeout=60000)
             except PlaywrightTimeout:
                 raise AssertionError("no announcement; the page shows "
                                      f"{await page.text_content('body')}") from None
             await _shot(page, shots, "2-coming-change")
-            await page.wait_for_selector("#change:not(.hidden)", timeout=20000)
+            arrow, count, words = await (await page.wait_for_function(
+                "window.__seen.change", timeout=20000)).json_value()
             await _shot(page, shots, "3-countdown")
-            assert await _text(page, "#changearrow") == "↑"
-            assert await _text(page, "#changecount") in ("3", "2", "1")
-            assert await _text(page, "#changetext") == "Båndet blir tyngre"
+            assert arrow == "↑"
+            assert count in ("3", "2", "1")
+            assert words == "Båndet blir tyngre"
             # interval 1 of 4: big heart rate coloured by zone, band and words
             await page.wait_for_function(
                 "document.getElementById('phase').textContent === 'Intervall 1 av 4'")
             assert (await _text(page, "#target")).startswith("Mål ")
-            await asyncio.sleep(8)  # climbing into the zone
+            await asyncio.sleep(40 / SESSION_SPEED)  # climbing into the zone (40 s)
             assert await _text(page, "#zonetext") in ("Under sonen", "I sonen", "Over sonen")
             assert await page.get_attribute("#heart", "class") in \
                 ("zone-below", "zone-in", "zone-above")
@@ -201,13 +221,14 @@ port = {port}
             await page.wait_for_function("document.getElementById('phase').textContent"
                                          " === 'Aktiv pause etter intervall 1 av 4'")
             assert await _text(page, "#guidance") == "Aktiv pause: gå rolig"
-            await asyncio.sleep(2)
+            await asyncio.sleep(10 / SESSION_SPEED)
             await _shot(page, shots, "5-recovery")
-            for _ in range(6):  # recovery, interval 2, …, interval 4 → cool-down
+            for shown in ("Intervall 2 av 4", "Aktiv pause etter intervall 2 av 4",
+                          "Intervall 3 av 4", "Aktiv pause etter intervall 3 av 4",
+                          "Intervall 4 av 4", "Nedtrapping"):
                 await _staff(staff, "skip")
-                await asyncio.sleep(0.6)
-            await page.wait_for_function(
-                "document.getElementById('phase').textContent === 'Nedtrapping'")
+                await page.wait_for_function(
+                    f"document.getElementById('phase').textContent === '{shown}'")
             await _shot(page, shots, "6-cooldown")
             await _staff(staff, "skip")  # the plan completes: mastery
             await page.wait_for_selector("#mastery:not(.hidden)", timeout=30000)

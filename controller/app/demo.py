@@ -159,8 +159,10 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                 on_ready(rt, emu)
             if belt_view is not None:
                 from controller.service.beltview import BeltView
+                # at least one push per simulated second: the page's 3-2-1 shows every digit
+                # at any demo speed (the clinic's real time keeps 0.1 s)
                 view = BeltView(lambda: rt, cfg.language, cfg.belt_view.host,
-                                cfg.belt_view.port)
+                                cfg.belt_view.port, push_s=min(0.1, 1.0 / speedup))
                 try:
                     await view.start()
                 except OSError as e:  # best effort: the demo runs on without the screen
