@@ -37,8 +37,9 @@ async def wait_for(pred, timeout_s=30.0, step=0.1):
 
 async def start_service(tmp_path, store_path=None, linger=False, speedup=5):
     """The demo's control service (short plan, 5×) serving consoles on a socket. It shares
-    the event loop with the console under test; at 10× the firmware's host timeout is 50 ms
-    of real time, which a busy machine misses while Textual renders."""
+    the event loop with the console under test (the firmware's host timeout stays 500 ms of
+    real time at any speed). Not faster: at 10× this process is never idle, and the Pilot
+    waits its full second for idle twice on every key press (the file took 60 s, not 46)."""
     sock = tmp_path / "control.sock"
     cfg = dataclasses.replace(load(None), plan=SHORT)
     service = asyncio.create_task(run_demo(cfg, speedup=speedup, seed=2, category="typical",
@@ -174,9 +175,7 @@ def test_history_and_report_from_the_console(tmp_path):
     db = tmp_path / "sessions.db"
 
     async def main():
-        # 5×, not 10×: this one runs a whole session, and at 10× the firmware's 500 ms host
-        # timeout is 50 ms of real time, which a busy machine can miss
-        service, sock = await start_service(tmp_path, str(db), linger=True, speedup=5)
+        service, sock = await start_service(tmp_path, str(db), linger=True)
         app = StaffConsole(sock)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(lambda: app.state.get("session_id"))
@@ -212,22 +211,51 @@ def test_history_and_report_from_the_console(tmp_path):
     asyncio.run(asyncio.wait_for(main(), 240))
 
 
+PAIRING_SCALE = 10
+"""The pairing test's simulated time: the straps, the stick and the session 10× faster; the
+console's 3-s live scans last 0.3 s of real time (the straps send 10× as many pages in it)."""
+
+
+@contextlib.asynccontextmanager
+async def idle_board():
+    """The emulated board reset by staff and idle, its link's heartbeat at the clinic's 0.1 s
+    (a session not started: the board's physics play no part)."""
+    from controller.devices.emulator import Emulator
+    from controller.treadmill import Treadmill
+
+    with Emulator() as emu:
+        async with Treadmill(emu.link) as tm:
+            await tm.wait_status(lambda s: s.reset_needed, 10)
+            await asyncio.to_thread(emu.press_reset, 0.2)
+            await tm.wait_status(lambda s: s.state == "idle", 10)
+            yield tm
+
+
 def test_console_pairs_the_patients_strap_and_shows_its_heart_rate_before_start(tmp_path):
     """Issue 11: b lists the straps in range; a person chooses; its bpm shows before Start."""
-    from controller.app.demo import ScaledClock
     from controller.app.screens import StrapScreen
     from controller.devices.antstick import StickHub
+    from controller.hr import AntSource
     from controller.service.control_socket import ControlServer
-    from tests.test_runtime import reset_link
-    from tests.test_strap_pairing import ant_runtime, five_straps
+    from controller.service.runtime import Runtime
+    from controller.service.simclock import ScaledClock
+    from tests.test_strap_pairing import five_straps
 
     straps = five_straps()
-    hub = StickHub(straps)
+    clock = ScaledClock(PAIRING_SCALE)
+    hub = StickHub(straps, clock=clock)
     sock = str(tmp_path / "control.sock")
 
+    def scan(seconds):  # seconds of simulated time
+        return AntSource(driver_factory=hub.driver, clock=clock).scan(seconds / PAIRING_SCALE)
+
     async def main():
-        async with reset_link() as (_emu, tmc):
-            rt = ant_runtime(hub, tmc, ScaledClock(1))
+        async with idle_board() as tmc:
+            rt = Runtime(load(None).profile, SHORT, hr_source=None, treadmill=tmc,
+                         clock=clock, tick_s=1.0 / PAIRING_SCALE, scanner=scan,
+                         source_for=lambda s: AntSource(device_number=s["device_number"],
+                                                        driver_factory=hub.driver,
+                                                        clock=clock))
             run = asyncio.create_task(rt.run())
             server = asyncio.create_task(ControlServer(rt, sock).serve())
             await wait_for(lambda: (tmp_path / "control.sock").exists())
@@ -336,7 +364,7 @@ def test_six_minute_test_load_keys_reach_the_session_through_the_socket(tmp_path
     """+ and ] during the test phase change the session's load; in the warm-up they are
     refused with the session's reason (the real runtime on the emulated firmware, 5×)."""
     async def main():
-        service, sock = await start_service(tmp_path, speedup=5)
+        service, sock = await start_service(tmp_path)
         app = StaffConsole(sock)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(lambda: app.state.get("session_id"))
