@@ -55,7 +55,7 @@ def test_a_headless_demo_never_hangs_in_a_pause():
     cfg = dataclasses.replace(load(None), plan=SHORT)
 
     def on_ready(rt, emu):
-        asyncio.get_running_loop().call_later(3.0, emu.set_estop, True)
+        asyncio.get_running_loop().call_later(1.0, emu.set_estop, True)
 
     async def main():
         with pytest.raises(DemoAborted, match=r"paused.*no console") as info:
@@ -164,7 +164,8 @@ async def main(db, sock):
             pass
     drainer = asyncio.create_task(drain())
     assert (await client.command("start"))["ok"]
-    while not rts[0].done:
+    while not rts[0].done:  # staff skip each phase: warm-up, interval, cool-down, then done
+        await client.command("skip")
         await asyncio.sleep(0.1)
     reply = await client.command("export")
     service.cancel()
@@ -177,8 +178,9 @@ asyncio.run(asyncio.wait_for(main(sys.argv[1], sys.argv[2]), 120))
 
 def test_matplotlib_is_never_imported_by_the_control_process(tmp_path):
     """Reports, exports and the end-of-session summary run in a worker process (``spawn``):
-    after a whole session and an export, the control process has not imported matplotlib
-    (a fresh process, so that no other test's import counts)."""
+    after a session run to its end (staff skip its phases) and an export, the control
+    process has not imported matplotlib (a fresh process, so that no other test's import
+    counts)."""
     import json
     import subprocess
     import sys
