@@ -17,15 +17,16 @@ from tests.test_runtime import SHORT
 
 # the console and the demo's service share one event loop with the firmware link's heartbeat:
 # on a machine busy with other tests, Textual's rendering can starve it past the firmware's
-# 500 ms host timeout; `./run tests` runs these in the quieter phase
-pytestmark = pytest.mark.realtime
+# 500 ms host timeout; `./run tests` runs these in the quieter phase (the tests without a
+# link to a board run with the others)
+realtime = pytest.mark.realtime
 
 
 def text(app, wid):
     return str(app.query_one(wid, Static).render())
 
 
-async def wait_for(pred, timeout_s=30.0, step=0.1):
+async def wait_for(pred, timeout_s=30.0, step=0.02):
     try:
         async with asyncio.timeout(timeout_s):
             while not pred():
@@ -49,6 +50,7 @@ async def start_service(tmp_path, store_path=None, linger=False, speedup=5):
     return service, str(sock)
 
 
+@realtime
 def test_console_starts_shows_and_stops_a_session_and_can_be_reopened(tmp_path):
     async def main():
         service, sock = await start_service(tmp_path)
@@ -89,6 +91,7 @@ def test_console_starts_shows_and_stops_a_session_and_can_be_reopened(tmp_path):
     asyncio.run(asyncio.wait_for(main(), 120))
 
 
+@realtime
 def test_control_socket_refuses_nonsense_clearly(tmp_path):
     async def main():
         service, sock = await start_service(tmp_path)
@@ -117,6 +120,7 @@ async def _drain(updates):
         pass
 
 
+@realtime
 def test_patient_entry_and_plan_choice_before_start(tmp_path):
     async def main():
         service, sock = await start_service(tmp_path)
@@ -169,6 +173,7 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
     asyncio.run(asyncio.wait_for(main(), 120))
 
 
+@realtime
 def test_history_and_report_from_the_console(tmp_path):
     from controller.app.screens import BorgScreen, HistoryScreen
 
@@ -231,6 +236,7 @@ async def idle_board():
             yield tm
 
 
+@realtime
 def test_console_pairs_the_patients_strap_and_shows_its_heart_rate_before_start(tmp_path):
     """Issue 11: b lists the straps in range; a person chooses; its bpm shows before Start."""
     from controller.app.screens import StrapScreen
@@ -311,6 +317,7 @@ def tmp_sock():
     return "/nonexistent/control.sock"  # no service: the console retries, the screens work
 
 
+@realtime
 def test_borg_rating_at_the_end_of_an_interval_and_a_note(tmp_path):
     from controller.app.screens import BorgScreen, NoteScreen
     from controller.records.store import Store
@@ -360,6 +367,7 @@ def test_borg_rating_at_the_end_of_an_interval_and_a_note(tmp_path):
     asyncio.run(asyncio.wait_for(main(), 180))
 
 
+@realtime
 def test_six_minute_test_load_keys_reach_the_session_through_the_socket(tmp_path):
     """+ and ] during the test phase change the session's load; in the warm-up they are
     refused with the session's reason (the real runtime on the emulated firmware, 5×)."""
