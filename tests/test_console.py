@@ -168,6 +168,9 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
             assert "patient and plan are fixed" in app.message
             await pilot.press("x", "y")
             await wait_for(lambda: app.state.get("state") in ("stopping", "done"))
+            # a 6-minute test that ended asks its Borg rating: let that screen mount before
+            # the console closes (closing mid-mount failed in its on_mount, 1 run in 5)
+            await pilot.pause()
         await asyncio.wait_for(service, 60)
 
     asyncio.run(asyncio.wait_for(main(), 120))
