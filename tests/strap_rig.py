@@ -40,6 +40,13 @@ def ant_source(hub: StickHub, **kw: Any) -> AntSource:
     return AntSource(driver_factory=hub.driver, clock=hub.clock, **kw)
 
 
+def battery_page_due(hub: StickHub, strap: Strap, after_msgs: int) -> None:
+    """Make ``strap``'s battery page (7: messages 256–259 of every 260) come after
+    ``after_msgs`` more of its messages: a test says when, not the scheduler."""
+    with hub._lock:  # the stick's reader counts the messages
+        strap._msg_count = 256 - after_msgs
+
+
 class CountingScanner:
     """The ANT+ scanner the runtime calls (``AntSource.scan``), counting finished scans so a
     test waits for "a scan ended" instead of sleeping for one."""
