@@ -89,6 +89,13 @@ def strap_runtime(hub: StickHub, tm_link: Any, *, clock: Callable[[], float] | N
                    scanner=CountingScanner(hub), ble_scanner=ble_scanner, **kw)
 
 
+def press(app: Any, key: str) -> None:
+    """``key`` as staff press it, through the app's own key handling, without
+    ``Pilot.press``'s wait for an idle process (with the stick and the board emulated in this
+    process it never is: 2 s a key); the test then waits for what the key does."""
+    app.simulate_key(key)
+
+
 @contextlib.asynccontextmanager
 async def console_on(rt: Any, sock: str, size: tuple[int, int] = (80, 24)
                      ) -> AsyncIterator[tuple[Any, Any]]:

@@ -19,7 +19,7 @@ from controller.hr import (
 )
 from controller.protocol import SessionError
 from tests.ble_air import BATTERY_CHAR, BleStrap, client_backend, scanner_backend
-from tests.strap_rig import battery_page_due, console_on, sim_hub, strap_runtime
+from tests.strap_rig import battery_page_due, console_on, press, sim_hub, strap_runtime
 from tests.test_runtime import reset_link
 
 
@@ -266,11 +266,11 @@ def test_console_lists_ble_and_ant_live_and_asks_twice_for_a_strap_in_use(tmp_pa
         async with reset_link() as (_emu, tmc):
             rt = mixed_runtime(hub, two_ble(), tmc,
                                straps_in_use=lambda: {2001: "tm-2"})
-            async with console_on(rt, str(tmp_path / "control.sock")) as (app, pilot):
+            async with console_on(rt, str(tmp_path / "control.sock")) as (app, _pilot):
                 await wait_for(lambda: app.state.get("session_id"))
-                await pilot.press("b")
+                press(app, "b")
+                await wait_for(lambda: isinstance(app.screen, StrapScreen))
                 screen = app.screen
-                assert isinstance(screen, StrapScreen)
 
                 def listed():
                     return str(screen.query_one("#straps", Static).render())
@@ -286,21 +286,23 @@ def test_console_lists_ble_and_ant_live_and_asks_twice_for_a_strap_in_use(tmp_pa
                 await wait_for(lambda: "#2003  signal -50 dBm  120 bpm  battery 64 %"
                                in listed())
                 assert listed().splitlines()[2].startswith("3) ANT+ strap #2003")
-                await pilot.press("4")
+                press(app, "4")
                 await wait_for(lambda: "in use on treadmill tm-2: press 4 again" in listed())
                 scans = rt.scanner.done  # the scan in flight ends, then a whole one
                 await wait_for(lambda: rt.scanner.done >= scans + 2)
                 assert app.screen is screen and rt.strap is None
-                await pilot.press("4")
+                press(app, "4")
                 await wait_for(lambda: (app.state.get("paired_strap") or {}).get(
                     "device_number") == 2001)
                 await wait_for(lambda: app.query_one("#hr", Digits).value == "105")
                 # a BLE strap with a low battery: paired, its bpm shows, staff are warned
-                await pilot.press("b")
+                press(app, "b")
+                await wait_for(lambda: isinstance(app.screen, StrapScreen) and
+                               app.screen is not screen)
                 screen = app.screen
                 await wait_for(lambda: "Press 1–6" in listed())
                 assert "6) BLE strap Garmin HRM-Dual" in listed()
-                await pilot.press("6")
+                press(app, "6")
                 await wait_for(lambda: (app.state.get("paired_strap") or {}).get(
                     "address") == "C0:FF:EE:00:00:02")
                 await wait_for(lambda: app.query_one("#hr", Digits).value == "135")
