@@ -1,8 +1,8 @@
 """ANT+ heart rate through openant's real Node/HeartRate code, against the emulated stick.
 
 The straps, the pages and the source's watchdog run on simulated time (``tests.strap_rig``)
-where the subject is what the source decodes, pairs with or times out on; the stick's own
-failures (unplugged, no permission) and the unplug latency staff see stay on the wall clock."""
+where the subject is what the source decodes, pairs with, times out on or recovers from; the
+rebuild back-off stays real, and so does the test of the unplug latency staff see."""
 
 import asyncio
 import logging
@@ -80,6 +80,15 @@ def test_scan_lists_straps_with_signal_strength():
     assert [(s.device_number, s.rssi_dbm) for s in seen] == [(1111, -50), (2222, -85)]
 
 
+def test_a_scan_lasts_its_seconds_on_the_sources_clock():
+    # the seam the tests on simulated time stand on: 10 s at 10x is 1 s of wall time
+    hub = sim_hub([Strap(1111, lambda t: 100.0)])
+    t0 = time.monotonic()
+    seen = ant_source(hub).scan(10.0)
+    assert time.monotonic() - t0 < 5.0  # not 10
+    assert [s.device_number for s in seen] == [1111]
+
+
 def test_strap_lost_goes_stale_then_lost_then_is_reacquired():
     strap = Strap(4242, lambda t: 130.0)
     hub = sim_hub([strap], scale=5)  # the watchdog looks every 0.2 s of it: 40 ms real
@@ -116,8 +125,8 @@ def test_strap_lost_goes_stale_then_lost_then_is_reacquired():
 # openant's reader thread dies on an unplug or a stray byte: that is what these tests provoke.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_stick_unplugged_and_replugged_recovers_without_restarting():
-    hub = StickHub([Strap(4242, lambda t: 110.0)])
-    src = AntSource(driver_factory=hub.driver, max_backoff_s=1.0)
+    hub = sim_hub([Strap(4242, lambda t: 110.0)])
+    src = ant_source(hub, max_backoff_s=1.0)  # the back-off itself stays real
 
     async def main():
         items = []

@@ -190,7 +190,7 @@ def test_the_battery_stays_in_the_status_once_the_session_runs():
 def test_a_ble_strap_battery_is_read_once_after_connect():
     ble = [*two_ble(), BleStrap("C0:FF:EE:00:00:03", "no battery service", lambda t: 99.0,
                                 battery_pct=None)]
-    backend = client_backend(ble)
+    backend = client_backend(ble, period_s=0.025)  # the subject is the read, not the rate
 
     async def first_items(address, n):
         items = []
