@@ -163,8 +163,9 @@ class MqttPublisher:
             self._wake.clear()
             if not self._outbox and self._telemetry is None:
                 self._idle.set()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                with contextlib.suppress(TimeoutError):  # a status heartbeat shorter than
+                    # 1 s (tests, a monitor that asks for one) comes when it said it would
+                    await asyncio.wait_for(self._wake.wait(), min(1.0, self.heartbeat_s))
                 self._idle.clear()
 
     async def _send_status(self, client: aiomqtt.Client) -> None:
