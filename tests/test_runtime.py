@@ -33,10 +33,20 @@ DEMO_SPEEDUP = 30
 board's physics; the heartbeat and the host timeout stay real."""
 
 
-def test_a_session_runs_over_the_real_link_and_ends_with_the_belt_at_rest():
+@pytest.fixture(scope="module")
+def recorded_demo(tmp_path_factory):
+    """One headless demo session over the real link, recorded in a store: two tests read it
+    (the belt, the record), so the module runs the session once."""
     cfg = dataclasses.replace(load(None), plan=BRIEF)
+    db = str(tmp_path_factory.mktemp("demo") / "sessions.db")
     rt, rows = asyncio.run(asyncio.wait_for(
-        run_demo(cfg, speedup=DEMO_SPEEDUP, seed=3, category="typical", use_mqtt=False), 120))
+        run_demo(cfg, speedup=DEMO_SPEEDUP, seed=3, category="typical", use_mqtt=False,
+                 store_path=db), 120))
+    return rt, rows, db
+
+
+def test_a_session_runs_over_the_real_link_and_ends_with_the_belt_at_rest(recorded_demo):
+    rt, rows, _db = recorded_demo
     phases = []
     for r in rows:
         if not phases or phases[-1] != r.phase:
@@ -49,6 +59,21 @@ def test_a_session_runs_over_the_real_link_and_ends_with_the_belt_at_rest():
     assert max(abs(r.speed_kmh - r.speed_sp_kmh) for r in steady) < 0.8
     assert max(r.speed_kmh for r in rows) > 3.0
     assert all(r.hr_bpm is None or 30 <= r.hr_bpm <= 230 for r in rows)
+
+
+def test_the_session_is_recorded_and_summarised(recorded_demo):
+    from controller.records.store import Store
+
+    rt, rows, db = recorded_demo
+    store = Store(db)
+    (rec,) = store.sessions()
+    assert rec.id == rt.session_id and rec.status == "finished"
+    assert rec.pseudonym == "DEMO-1" and rec.hr_max_source == "measured"
+    (iv,) = rec.summary["intervals"]
+    assert iv["interval"] == 1 and iv["peak_hr_bpm"] is not None
+    assert rec.summary == rt.summary
+    assert len(store.samples(rec.id)) >= len(rows) - 2
+    assert store.events(rec.id)[-1]["kind"] == "done"
 
 
 def test_events_reach_the_broker(broker, tmp_path):
@@ -168,25 +193,6 @@ def test_a_safety_watcher_that_fires_stops_the_session_safely():
             await tm.wait_status(lambda s: s.speed_kmh == 0.0 and s.state != "running", 20)
 
     asyncio.run(asyncio.wait_for(main(), 60))
-
-
-def test_the_session_is_recorded_and_summarised(tmp_path):
-    from controller.records.store import Store
-
-    cfg = dataclasses.replace(load(None), plan=BRIEF)
-    db = str(tmp_path / "sessions.db")
-    rt, rows = asyncio.run(asyncio.wait_for(
-        run_demo(cfg, speedup=DEMO_SPEEDUP, seed=3, category="typical", use_mqtt=False,
-                 store_path=db), 120))
-    store = Store(db)
-    (rec,) = store.sessions()
-    assert rec.id == rt.session_id and rec.status == "finished"
-    assert rec.pseudonym == "DEMO-1" and rec.hr_max_source == "measured"
-    (iv,) = rec.summary["intervals"]
-    assert iv["interval"] == 1 and iv["peak_hr_bpm"] is not None
-    assert rec.summary == rt.summary
-    assert len(store.samples(rec.id)) >= len(rows) - 2
-    assert store.events(rec.id)[-1]["kind"] == "done"
 
 
 class ScriptedStrap(HeartRateSource):
