@@ -50,8 +50,12 @@ class MqttSettings:
 class MqttPublisher:
     """See the module docstring. Run ``run()`` as a task outside the safety task group."""
 
-    def __init__(self, settings: MqttSettings, *, max_backoff_s: float | None = None) -> None:
+    def __init__(self, settings: MqttSettings, *, max_backoff_s: float | None = None,
+                 connect_timeout_s: float = 5.0) -> None:
         self.s = settings
+        self.connect_timeout_s = connect_timeout_s
+        """How long a connection attempt may take (a broker that never answers, a TLS
+        handshake the broker drops without a word)."""
         self.max_backoff_s = settings.reconnect_max_s if max_backoff_s is None else max_backoff_s
         self.online = False
         self.last_error = ""
@@ -109,7 +113,7 @@ class MqttPublisher:
             identifier=f"fourbyfour-{self.s.site}-{self.s.device}", keepalive=self.s.keepalive_s,
             will=aiomqtt.Will(self._t("status"), tm.status_payload(False, cause="will"), qos=1,
                               retain=True),
-            tls_context=client_context(self.s), timeout=5,
+            tls_context=client_context(self.s), timeout=self.connect_timeout_s,
         )
 
     def _status(self) -> bytes:
