@@ -160,11 +160,18 @@ max_speed_kmh = 6
         sup.on_frame = on_frame
         return seen
 
-    def belt_samples(self, seconds: float) -> list[tuple[float, float]]:
-        out = []
+    def belt_samples(self, seconds: float, still_for_s: float | None = None
+                     ) -> list[tuple[float, float]]:
+        """The belt's speed every 0.1 s for ``seconds``, or until it has stood still for
+        ``still_for_s``."""
+        out: list[tuple[float, float]] = []
         t0 = time.monotonic()
         while time.monotonic() - t0 < seconds:
             out.append((time.monotonic(), self.emu.board.belt_kmh))
+            moving = [t for t, b in out if b != 0.0]
+            if still_for_s is not None and out[-1][0] - (moving[-1] if moving else t0) \
+                    >= still_for_s:
+                break
             time.sleep(0.1)
         return out
 
@@ -211,7 +218,7 @@ def test_kill_9_of_the_control_process_mid_interval(rig):
     speed = rig.emu.board.belt_kmh
     rig.proc.send_signal(signal.SIGKILL)
     rig.proc.wait()
-    s = rig.belt_samples(12.0)
+    s = rig.belt_samples(12.0, still_for_s=1.0)
     fault = rig.emu.sup.fault
     time.sleep(2.0)
     still = rig.emu.board.belt_kmh == 0.0 and rig.emu.sup.state == 0
