@@ -232,6 +232,8 @@ def _wake_on_stop(node: Any) -> None:
     stopped, an empty channel event (code 0, which openant files among the channel events
     nobody waits for) wakes the dispatcher at once."""
     ant = node.ant
+    if not hasattr(ant, "_events"):  # another openant: its stop is left as it is
+        return
     stop = ant.stop
 
     def stop_and_wake() -> None:
