@@ -38,6 +38,8 @@ _log = logging.getLogger(__name__)
 
 STALE_AFTER_S = 3.0
 LOST_AFTER_S = 10.0
+WATCH_EVERY_S = 0.2
+"""How often the ANT+ supervisor looks at the data's age, on the source's clock."""
 UDEV_HINT = ("install the udev rule (systemd/99-fourbyfour.rules, vendor 0fcf) and re-plug "
              "the stick, or add this user to the 'plugdev' group")
 
@@ -223,6 +225,24 @@ def _openant_search() -> Any:
     raise drv.DriverNotFound
 
 
+def _wake_on_stop(node: Any) -> None:
+    """openant's ``Node.stop`` stops its reader, then joins the thread dispatching the
+    reader's messages, which looks at its running flag only between 1 s waits on its queue:
+    every stop (a scan's end, a session's, a rebuild) took up to 1 s. Once the reader has
+    stopped, an empty channel event (code 0, which openant files among the channel events
+    nobody waits for) wakes the dispatcher at once."""
+    ant = node.ant
+    if not hasattr(ant, "_events"):  # another openant: its stop is left as it is
+        return
+    stop = ant.stop
+
+    def stop_and_wake() -> None:
+        stop()
+        ant._events.put(("event", (0, 0, b"")))
+
+    ant.stop = stop_and_wake
+
+
 class StickGone(Exception):
     """The stick failed for good (unplugged): what a transfer raised is in ``cause``."""
 
@@ -349,6 +369,9 @@ class AntSource(HeartRateSource):
     with the first strap the stick locks on to (tests, tools — never the service);
     ``driver_factory`` picks the stick (default: openant's own search over USB sticks;
     ``serial_stick_driver(path)`` for a serial stick or a pty; an emulated stick in tests).
+    ``clock`` stamps the samples and times the watchdog and the scan: on simulated time
+    (a ``ScaledClock``, whose ``speedup`` it reads) they run that much faster; the stick's
+    own waits (openant's, the rebuild back-off) stay real.
     """
 
     def __init__(self, *, device_number: int = 0,
@@ -365,6 +388,8 @@ class AntSource(HeartRateSource):
         self.max_backoff_s = max_backoff_s
         self.clock = clock
         self.builds = 0
+        self._per_real_s = float(getattr(clock, "speedup", 1.0))
+        """Seconds of ``clock`` per real second (1 on the wall clock)."""
         self._stop = threading.Event()
         self._put: Callable[[object], None] = lambda item: None
         self._last_data_s: float | None = None
@@ -375,7 +400,13 @@ class AntSource(HeartRateSource):
 
     def _new_node(self) -> Any:
         """openant's Node on our guarded driver (the factory's stick, or openant's own
-        search for USB sticks)."""
+        search for USB sticks).
+
+        openant sleeps 1 s after resetting the stick; a driver whose stick is ready sooner
+        says so in ``reset_wait_s`` (the emulated stick, which answers the reset at once;
+        openant's own drivers do not, and keep the 1 s). Its stop waits up to 1 s more for
+        its dispatcher's queue; here the stop wakes it (see ``_wake_on_stop``)."""
+        from openant.base.ant import Ant
         from openant.easy.node import Node
 
         cls = _selected_driver_class()
@@ -386,16 +417,23 @@ class AntSource(HeartRateSource):
         guard: list[GuardedDriver] = []
 
         def factory() -> GuardedDriver:
-            guard.append(GuardedDriver(find()))
+            inner = find()
+            wait_s = getattr(inner, "reset_wait_s", None)
+            if wait_s is not None:  # read by this Ant's reset, under _driver_lock
+                Ant._RESET_WAIT = wait_s
+            guard.append(GuardedDriver(inner))
             return guard[-1]
 
         with _driver_lock:
             cls.factory = factory
+            reset_wait_s = Ant._RESET_WAIT
             try:
                 node = Node()
             finally:
                 cls.factory = None
+                Ant._RESET_WAIT = reset_wait_s
         node._fourbyfour_guard = guard[-1]
+        _wake_on_stop(node)
         return node
 
     def _build(self) -> tuple[Any, Any]:
@@ -480,7 +518,7 @@ class AntSource(HeartRateSource):
         runner.start()
         state = SourceState.SEARCHING
         guard: GuardedDriver = node._fourbyfour_guard
-        while not self._stop.wait(0.2):
+        while not self._stop.wait(WATCH_EVERY_S / self._per_real_s):
             if guard.failed is not None:
                 return _explain(guard.failed)
             if not node.ant._worker_thread.is_alive() or not runner.is_alive():
@@ -525,7 +563,7 @@ class AntSource(HeartRateSource):
 
     def scan(self, seconds: float = 4.0) -> list[StrapSeen]:
         """Straps in range with device number and signal strength, strongest first
-        (blocking; call with ``asyncio.to_thread``)."""
+        (blocking; call with ``asyncio.to_thread``). ``seconds`` on the source's clock."""
         from openant.base.message import Message
         from openant.devices import ANTPLUS_NETWORK_KEY
         from openant.devices.scanner import Scanner
@@ -554,7 +592,7 @@ class AntSource(HeartRateSource):
             _RssiScanner(node, device_id=0, device_type=120)
             runner = threading.Thread(target=self._run_node, args=(node,), daemon=True)
             runner.start()
-            time.sleep(seconds)
+            time.sleep(seconds / self._per_real_s)
         finally:
             node.stop()
         return sorted(seen.values(), key=lambda s: -(s.rssi_dbm or -999))

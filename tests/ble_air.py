@@ -95,7 +95,9 @@ class RadioClient(BaseBleakClient):
         return 23
 
 
-def client_backend(straps: list[BleStrap]) -> type[BaseBleakClient]:
+def client_backend(straps: list[BleStrap], period_s: float = 0.25) -> type[BaseBleakClient]:
+    """Straps that notify every ``period_s`` real seconds (shorter for a session on
+    simulated time)."""
     by_address = {s.address: s for s in straps}
 
     class AirClient(RadioClient):
@@ -141,7 +143,7 @@ def client_backend(straps: list[BleStrap]) -> type[BaseBleakClient]:
                     hr = round(strap.hr_of(time.monotonic()))
                     rr = struct.pack("<H", round(60 * 1024 / hr))
                     callback(bytearray([0x16, hr]) + rr)
-                    await asyncio.sleep(0.25)
+                    await asyncio.sleep(period_s)
 
             self._task = asyncio.create_task(run())
 

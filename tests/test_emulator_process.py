@@ -14,7 +14,10 @@ from controller.devices.emulator_process import EmulatorProcess
 from controller.service.config import load
 from controller.treadmill import Treadmill
 from tests.test_live import running_belt
-from tests.test_runtime import SHORT
+from tests.test_runtime import BRIEF, DEMO_SPEEDUP
+
+SETUP_SCALE = 10
+"""The board's physics while the belt is brought to speed before a freeze (10× faster)."""
 
 FREEZER = """
 import os, signal, sys, time
@@ -43,7 +46,9 @@ def test_the_board_runs_on_while_the_control_process_is_frozen_and_sees_it_silen
     board keeps polling through a 0.3 s freeze (the belt runs on, no fault), and latches
     ``host_silent`` when the host is silent for 0.8 s."""
     async def main():
-        with EmulatorProcess() as emu:
+        # the set-up (reset, homing, the belt's ramp) on the board's simulated time; the
+        # freezes, the heartbeat and the firmware's 500 ms host timeout stay real
+        with EmulatorProcess(time_scale=SETUP_SCALE) as emu:
             assert emu.pid != os.getpid()
             async with Treadmill(emu.link) as tm:
                 await running_belt(emu, tm)
@@ -72,7 +77,7 @@ def test_the_board_runs_on_while_the_control_process_is_frozen_and_sees_it_silen
 def test_the_headless_demo_runs_on_the_board_in_its_own_process():
     """``run_demo`` (headless and console) drives the board in a child process at raised
     priority; the virtual patient walks on the child's belt speed, the session finishes."""
-    cfg = dataclasses.replace(load(None), plan=SHORT)
+    cfg = dataclasses.replace(load(None), plan=BRIEF)
     emus, nice = [], []
 
     def ready(rt, emu):
@@ -80,7 +85,7 @@ def test_the_headless_demo_runs_on_the_board_in_its_own_process():
         nice.append(os.getpriority(os.PRIO_PROCESS, 0))
 
     async def main():
-        return await run_demo(cfg, speedup=30, seed=4, category="typical", use_mqtt=False,
+        return await run_demo(cfg, speedup=DEMO_SPEEDUP, seed=4, category="typical", use_mqtt=False,
                               on_ready=ready)
 
     before = os.getpriority(os.PRIO_PROCESS, 0)

@@ -1,4 +1,8 @@
-"""ANT+ heart rate through openant's real Node/HeartRate code, against the emulated stick."""
+"""ANT+ heart rate through openant's real Node/HeartRate code, against the emulated stick.
+
+The straps, the pages and the source's watchdog run on simulated time (``tests.strap_rig``)
+where the subject is what the source decodes, pairs with, times out on or recovers from; the
+rebuild back-off stays real, and so does the test of the unplug latency staff see."""
 
 import asyncio
 import logging
@@ -8,6 +12,7 @@ import pytest
 
 from controller.devices.antstick import StickHub, StickPty, Strap
 from controller.hr import AntSource, HrSample, SourceState, SourceStatus, serial_stick_driver
+from tests.strap_rig import ant_source, sim_hub
 
 
 async def collect(src, until, timeout_s=30.0):
@@ -33,8 +38,8 @@ def samples(items):
 
 
 def test_decoded_hr_and_rr_equal_what_the_strap_sent():
-    hub = StickHub([Strap(4242, lambda t: 120.0)])
-    src = AntSource(driver_factory=hub.driver)
+    hub = sim_hub([Strap(4242, lambda t: 120.0)])
+    src = ant_source(hub)
     items = asyncio.run(collect(src, lambda it: len(samples(it)) >= 24))
     ss = samples(items)
     assert all(s.hr_bpm == 120 and s.device_id == 4242 and s.source == "ant+" for s in ss)
@@ -48,8 +53,8 @@ def test_decoded_hr_and_rr_equal_what_the_strap_sent():
 def test_pairs_with_the_strongest_strap_then_stays_pinned():
     near = Strap(1111, lambda t: 100.0, rssi_dbm=-50)
     far = Strap(2222, lambda t: 160.0, rssi_dbm=-85)
-    hub = StickHub([far, near])
-    src = AntSource(driver_factory=hub.driver)
+    hub = sim_hub([far, near])
+    src = ant_source(hub)
     items = asyncio.run(collect(src, lambda it: len(samples(it)) >= 8))
     assert {s.device_id for s in samples(items)} == {1111}
     assert src.device_number == 1111
@@ -60,26 +65,35 @@ def test_pairs_with_the_strongest_strap_then_stays_pinned():
 
 
 def test_pinning_a_device_number_among_several_straps():
-    hub = StickHub([Strap(1111, lambda t: 100.0, rssi_dbm=-50),
-                    Strap(2222, lambda t: 160.0, rssi_dbm=-85),
-                    Strap(3333, lambda t: 130.0, rssi_dbm=-70)])
-    src = AntSource(device_number=2222, driver_factory=hub.driver)
+    hub = sim_hub([Strap(1111, lambda t: 100.0, rssi_dbm=-50),
+                   Strap(2222, lambda t: 160.0, rssi_dbm=-85),
+                   Strap(3333, lambda t: 130.0, rssi_dbm=-70)])
+    src = ant_source(hub, device_number=2222)
     items = asyncio.run(collect(src, lambda it: len(samples(it)) >= 8))
     assert {(s.device_id, s.hr_bpm) for s in samples(items)} == {(2222, 160.0)}
 
 
 def test_scan_lists_straps_with_signal_strength():
-    hub = StickHub([Strap(1111, lambda t: 100.0, rssi_dbm=-50),
-                    Strap(2222, lambda t: 160.0, rssi_dbm=-85)])
-    seen = AntSource(driver_factory=hub.driver).scan(2.0)
+    hub = sim_hub([Strap(1111, lambda t: 100.0, rssi_dbm=-50),
+                   Strap(2222, lambda t: 160.0, rssi_dbm=-85)])
+    seen = ant_source(hub).scan(2.0)
     assert [(s.device_number, s.rssi_dbm) for s in seen] == [(1111, -50), (2222, -85)]
 
 
+def test_a_scan_lasts_its_seconds_on_the_sources_clock():
+    # the seam the tests on simulated time stand on: 10 s at 10x is 1 s of wall time
+    hub = sim_hub([Strap(1111, lambda t: 100.0)])
+    t0 = time.monotonic()
+    seen = ant_source(hub).scan(10.0)
+    assert time.monotonic() - t0 < 5.0  # not 10
+    assert [s.device_number for s in seen] == [1111]
+
+
 def test_strap_lost_goes_stale_then_lost_then_is_reacquired():
-    clock = time.monotonic
     strap = Strap(4242, lambda t: 130.0)
-    hub = StickHub([strap])
-    src = AntSource(driver_factory=hub.driver)
+    hub = sim_hub([strap], scale=5)  # the watchdog looks every 0.2 s of it: 40 ms real
+    clock = hub.clock
+    src = ant_source(hub)
 
     async def main():
         items = []
@@ -111,8 +125,8 @@ def test_strap_lost_goes_stale_then_lost_then_is_reacquired():
 # openant's reader thread dies on an unplug or a stray byte: that is what these tests provoke.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_stick_unplugged_and_replugged_recovers_without_restarting():
-    hub = StickHub([Strap(4242, lambda t: 110.0)])
-    src = AntSource(driver_factory=hub.driver, max_backoff_s=1.0)
+    hub = sim_hub([Strap(4242, lambda t: 110.0)])
+    src = ant_source(hub, max_backoff_s=1.0)  # the back-off itself stays real
 
     async def main():
         items = []
@@ -141,8 +155,8 @@ def test_stick_unplugged_and_replugged_recovers_without_restarting():
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_garbage_on_the_line_kills_openants_reader_and_we_rebuild():
-    hub = StickHub([Strap(4242, lambda t: 140.0)])
-    src = AntSource(driver_factory=hub.driver)
+    hub = sim_hub([Strap(4242, lambda t: 140.0)])
+    src = ant_source(hub)
 
     async def main():
         items = []
@@ -161,10 +175,10 @@ def test_garbage_on_the_line_kills_openants_reader_and_we_rebuild():
 
 
 def test_serial_stick_behind_a_pty_through_openants_serial_driver():
-    hub = StickHub([Strap(555, lambda t: 95.0)])
+    hub = sim_hub([Strap(555, lambda t: 95.0)])
     pty = StickPty(hub)
     try:
-        src = AntSource(driver_factory=lambda: serial_stick_driver(pty.path))
+        src = AntSource(driver_factory=lambda: serial_stick_driver(pty.path), clock=hub.clock)
         items = asyncio.run(collect(src, lambda it: len(samples(it)) >= 6))
         assert {(s.device_id, s.hr_bpm) for s in samples(items)} == {(555, 95.0)}
     finally:

@@ -1,6 +1,11 @@
 """The emulated motor board driven by a host written from firmware/PROTOCOL.md alone: its own
 COBS, CRC and frame layout, no import of linkcodec or controller.treadmill — so the document,
-not our shared code, is what is checked."""
+not our shared code, is what is checked.
+
+The tests of the retransmission window run the board on simulated time (``BOARD_SCALE``): the
+window is the firmware's own clock (``now_ms``), like its homing and ramps, so it shrinks with
+the board's time; the host timeout stays 500 ms real (``real_time_safety``) and the host's
+heartbeat stays every 100 ms real."""
 
 from __future__ import annotations
 
@@ -10,6 +15,10 @@ import time
 import serial
 
 from controller.devices.emulator import Emulator
+
+BOARD_SCALE = 5
+"""The board's time for the retransmission tests: its 1 s window is 200 ms real, ten times the
+~20 ms a host takes to send 255 frames and the reused number."""
 
 HEARTBEAT, ARM, START, SET, STOP, HELLO_REQUEST = 0x01, 0x02, 0x03, 0x04, 0x05, 0x07
 RESULT, STATUS, HELLO = 0x81, 0x82, 0x83
@@ -137,15 +146,21 @@ def running_host(emu: Emulator, kmh: float = 3.0) -> SpecHost:
 
 
 def test_a_new_command_that_reuses_a_sequence_number_is_executed():
-    with Emulator() as emu:
+    with Emulator(time_scale=BOARD_SCALE) as emu:
         host = running_host(emu, 3.0)
         try:
             assert host.command(SET, setpoint(3.0)) == SUCCESS
+            first_ms = emu.sup._last_cmd[4]  # when the board took it, on its own clock
             s = host.last_seq
             while host.seq != (s - 1) & 0xFF:  # heartbeats share the counter: 255 frames on
                 host.send(HEARTBEAT)
             assert host.command(SET, setpoint(1.5)) == SUCCESS
             assert host.last_seq == s
+            # …and within the retransmission window: only the bytes told it from a copy
+            within_ms = emu.sup._last_cmd[4] - first_ms
+            assert within_ms <= emu.sup.cfg.retransmit_window_ms, (
+                f"the reused number came {within_ms} ms of board time later: not within the "
+                "window, so this run did not test a reuse the window could mistake")
             assert host.pump(5, lambda h: h.status[2] == 150 and abs(h.status[3] - 150) < 15), \
                 f"the belt did not follow the new set-point: status {host.status}"
             assert abs(emu.board.belt_kmh - 1.5) < 0.15
@@ -154,7 +169,7 @@ def test_a_new_command_that_reuses_a_sequence_number_is_executed():
 
 
 def test_same_bytes_after_the_retransmission_window_are_a_new_command():
-    with Emulator() as emu:
+    with Emulator(time_scale=BOARD_SCALE) as emu:
         host = running_host(emu, 2.0)
         try:
             assert host.command(SET, setpoint(2.0)) == SUCCESS
@@ -162,11 +177,11 @@ def test_same_bytes_after_the_retransmission_window_are_a_new_command():
             assert host.command(SET, setpoint(2.0), seq=s) == SUCCESS  # a true retransmission
             emu.set_key(False)  # the patient pulls the key
             assert host.pump(2, lambda h: h.status[1] == 5)  # key_pulled
-            host.pump(1.5)
+            host.pump(1.5 / BOARD_SCALE)  # 1.5 s of the board's time
             while host.seq != (s - 1) & 0xFF:
                 host.send(HEARTBEAT)
-            # The very same bytes as the SET above, 1.5 s later: a new request, answered by
-            # the board as it is now, not with the cached "success".
+            # The very same bytes as the SET above, 1.5 s (board time) later: a new request,
+            # answered by the board as it is now, not with the cached "success".
             assert host.command(SET, setpoint(2.0)) == NOT_PERMITTED
             assert host.last_seq == s
         finally:

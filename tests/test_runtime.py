@@ -1,6 +1,6 @@
 """The runtime end to end: virtual patient → session → treadmill client → emulated firmware
-on a pty (and MQTT to a real broker), in simulated time 20× faster (the link's heartbeat and
-the firmware's host timeout stay in real time)."""
+on a pty (and MQTT to a real broker), in simulated time (the demo's at ``DEMO_SPEEDUP``, the
+runtime's own at 10×; the link's heartbeat and the firmware's host timeout stay in real time)."""
 
 import asyncio
 import contextlib
@@ -23,12 +23,30 @@ from controller.treadmill import Treadmill
 SHORT = Plan("short", (PhaseSpec(PhaseKind.WARMUP, 180, 0.65, 0.6, 0.72),
                        PhaseSpec(PhaseKind.INTERVAL, 60, 0.9, 0.85, 0.95, min_incline_pct=5),
                        PhaseSpec(PhaseKind.COOLDOWN, 60, 0.6, 0.45, 0.7)))
+BRIEF = Plan("brief", (PhaseSpec(PhaseKind.WARMUP, 180, 0.65, 0.6, 0.72),
+                       PhaseSpec(PhaseKind.INTERVAL, 30, 0.9, 0.85, 0.95, min_incline_pct=5),
+                       PhaseSpec(PhaseKind.COOLDOWN, 30, 0.6, 0.45, 0.7)))
+"""The shortest plan the rules allow (3 min warm-up, 30 s phases): a whole session in 8 s of
+real time at ``DEMO_SPEEDUP``."""
+DEMO_SPEEDUP = 30
+"""The demo's fastest simulated time (``MAX_SPEEDUP``): the session, the patient and the
+board's physics; the heartbeat and the host timeout stay real."""
 
 
-def test_a_session_runs_over_the_real_link_and_ends_with_the_belt_at_rest():
-    cfg = dataclasses.replace(load(None), plan=SHORT)
+@pytest.fixture(scope="module")
+def recorded_demo(tmp_path_factory):
+    """One headless demo session over the real link, recorded in a store: two tests read it
+    (the belt, the record), so the module runs the session once."""
+    cfg = dataclasses.replace(load(None), plan=BRIEF)
+    db = str(tmp_path_factory.mktemp("demo") / "sessions.db")
     rt, rows = asyncio.run(asyncio.wait_for(
-        run_demo(cfg, speedup=20, seed=3, category="typical", use_mqtt=False), 120))
+        run_demo(cfg, speedup=DEMO_SPEEDUP, seed=3, category="typical", use_mqtt=False,
+                 store_path=db), 120))
+    return rt, rows, db
+
+
+def test_a_session_runs_over_the_real_link_and_ends_with_the_belt_at_rest(recorded_demo):
+    rt, rows, _db = recorded_demo
     phases = []
     for r in rows:
         if not phases or phases[-1] != r.phase:
@@ -43,8 +61,23 @@ def test_a_session_runs_over_the_real_link_and_ends_with_the_belt_at_rest():
     assert all(r.hr_bpm is None or 30 <= r.hr_bpm <= 230 for r in rows)
 
 
+def test_the_session_is_recorded_and_summarised(recorded_demo):
+    from controller.records.store import Store
+
+    rt, rows, db = recorded_demo
+    store = Store(db)
+    (rec,) = store.sessions()
+    assert rec.id == rt.session_id and rec.status == "finished"
+    assert rec.pseudonym == "DEMO-1" and rec.hr_max_source == "measured"
+    (iv,) = rec.summary["intervals"]
+    assert iv["interval"] == 1 and iv["peak_hr_bpm"] is not None
+    assert rec.summary == rt.summary
+    assert len(store.samples(rec.id)) >= len(rows) - 2
+    assert store.events(rec.id)[-1]["kind"] == "done"
+
+
 def test_events_reach_the_broker(broker, tmp_path):
-    cfg = dataclasses.replace(load(None), plan=SHORT,
+    cfg = dataclasses.replace(load(None), plan=BRIEF,
                               mqtt=MqttSettings(port=broker.port, site="t", device="tm-1"))
 
     fleet = Fleet()
@@ -60,9 +93,13 @@ def test_events_reach_the_broker(broker, tmp_path):
                     fleet.apply(str(m.topic), bytes(m.payload), 0.0)
 
             listener = asyncio.create_task(listen())
-            await asyncio.wait_for(run_demo(cfg, speedup=20, seed=3, category="typical",
+            await asyncio.wait_for(run_demo(cfg, speedup=DEMO_SPEEDUP, seed=3,
+                                            category="typical",
                                             store_path=str(tmp_path / "s.db")), 120)
-            await asyncio.sleep(1.0)
+            async with asyncio.timeout(10):  # the retained "offline" comes last
+                while not any(t.endswith("/status") and d["state"] == "offline"
+                              for t, d in got):
+                    await asyncio.sleep(0.05)
             listener.cancel()
         return got
 
@@ -77,7 +114,7 @@ def test_events_reach_the_broker(broker, tmp_path):
     last_status = [d for t, d in got if t.endswith("/status")][-1]
     assert last_status["state"] == "offline" and last_status["cause"] == "normal"
     assert all("time_unix_s" in d for _, d in got)
-    # at 20× the final summary still reaches the broker before the publisher stops
+    # at 30× the final summary still reaches the broker before the publisher stops
     assert [d for t, d in got if t.endswith("/session")][-1].get("summary")
     # …and through the central monitor's model
     row = fleet.rows[("t", "tm-1")]
@@ -115,16 +152,20 @@ def test_a_crashing_safety_task_ends_in_the_safe_stop_path():
     async def main():
         clock = ScaledClock(10)
         async with reset_link() as (emu, tm):
-            rt = Runtime(load(None).profile, SHORT, hr_source=FailingSource(clock, 90),
-                         treadmill=tm, clock=clock, tick_s=0.1)
+            belt_kmh = []  # the board's belt, tick by tick: it is moving when the input dies
+            rt = Runtime(load(None).profile, SHORT, hr_source=FailingSource(clock, 30),
+                         treadmill=tm, clock=clock, tick_s=0.1,
+                         on_tick=lambda _snap: belt_kmh.append(emu.board.belt_kmh))
             rt.start()
             with pytest.raises(ExceptionGroup) as info:
                 await rt.run()
             assert "heart-rate input crashed" in str(info.value.exceptions[0])
             assert rt.done
+            assert max(belt_kmh) > 1.5, "the belt was not running when the input crashed"
             st = await tm.wait_status(lambda s: s.speed_kmh == 0.0, 20)
             assert st.state in ("stopping", "idle")
-            await asyncio.sleep(1.0)
+            await tm.wait_status(lambda s: s.state == "idle", 10)
+            await asyncio.sleep(0.3)  # 3 s of the board's time: it stays at rest
             assert emu.board.belt_kmh == 0.0 and tm.status.state == "idle"
 
     asyncio.run(asyncio.wait_for(main(), 60))
@@ -134,10 +175,12 @@ def test_a_safety_watcher_that_fires_stops_the_session_safely():
     """The seam for the e-stop watch (issue 7): a watcher that returns ends the group."""
     async def main():
         clock = ScaledClock(10)
-        async with reset_link() as (_emu, tm):
+        belt_at_press = []
+        async with reset_link() as (emu, tm):
 
             async def estop_pressed():
-                await asyncio.sleep(6.0)
+                await asyncio.sleep(2.0)  # 20 s into the session: the belt is running
+                belt_at_press.append(emu.board.belt_kmh)
 
             src = FailingSource(clock, 10_000)
             rt = Runtime(load(None).profile, SHORT, hr_source=src, treadmill=tm,
@@ -146,28 +189,10 @@ def test_a_safety_watcher_that_fires_stops_the_session_safely():
             with pytest.raises(ExceptionGroup, match="unhandled errors") as info:
                 await rt.run()
             assert "estop_pressed stopped" in str(info.value.exceptions[0])
+            assert belt_at_press[0] > 1.5, "the belt was not running when the watcher fired"
             await tm.wait_status(lambda s: s.speed_kmh == 0.0 and s.state != "running", 20)
 
     asyncio.run(asyncio.wait_for(main(), 60))
-
-
-def test_the_session_is_recorded_and_summarised(tmp_path):
-    from controller.records.store import Store
-
-    cfg = dataclasses.replace(load(None), plan=SHORT)
-    db = str(tmp_path / "sessions.db")
-    rt, rows = asyncio.run(asyncio.wait_for(
-        run_demo(cfg, speedup=20, seed=3, category="typical", use_mqtt=False,
-                 store_path=db), 120))
-    store = Store(db)
-    (rec,) = store.sessions()
-    assert rec.id == rt.session_id and rec.status == "finished"
-    assert rec.pseudonym == "DEMO-1" and rec.hr_max_source == "measured"
-    (iv,) = rec.summary["intervals"]
-    assert iv["interval"] == 1 and iv["peak_hr_bpm"] is not None
-    assert rec.summary == rt.summary
-    assert len(store.samples(rec.id)) >= len(rows) - 2
-    assert store.events(rec.id)[-1]["kind"] == "done"
 
 
 class ScriptedStrap(HeartRateSource):
@@ -221,7 +246,7 @@ def test_hold_slow_stop_5_15_60_s_after_the_last_beat_through_the_runtime():
     loss = {}
 
     def hr_of(t):
-        if t < 40:
+        if t < 20:  # the belt is running by now (the session arms and starts it first)
             return 100.0
         loss.setdefault("t", t)
         return None
@@ -240,7 +265,7 @@ def test_after_a_58_s_loss_the_runtime_stays_restored():
     # issue 11: the plausibility filter and the session's gate in series fell back into
     # hr_hold 2–3 times after the strap had returned
     events = asyncio.run(asyncio.wait_for(run_scripted(
-        lambda t: 100.0 if t < 30 else None if t < 88 else 128.0,
-        lambda sp: sp.now_s > 125), 150))
-    after = [(t, k) for t, k in events if t > 88]
+        lambda t: 100.0 if t < 15 else None if t < 73 else 128.0,
+        lambda sp: sp.now_s > 110), 150))
+    after = [(t, k) for t, k in events if t > 73]
     assert [k for _, k in after if k.startswith("hr_")] == ["hr_restored"], events

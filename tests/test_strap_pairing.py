@@ -9,25 +9,19 @@ import threading
 import aiomqtt
 import pytest
 
-from controller.app.demo import ScaledClock
-from controller.devices.antstick import StickHub, Strap
-from controller.hr import AntSource
+from controller.devices.antstick import Strap
 from controller.net import telemetry as tm
 from controller.net.publisher import MqttSettings
 from controller.net.straps import SiteStraps, watch
 from controller.protocol import SessionError
 from controller.service.config import load
-from tests.test_runtime import SHORT, reset_link
+from tests.strap_rig import sim_hub, strap_runtime
+from tests.test_runtime import reset_link
 
 
-def ant_runtime(hub, tm_link, clock, **kw):
-    from controller.service.runtime import Runtime
-
-    return Runtime(load(None).profile, SHORT, hr_source=None, treadmill=tm_link, clock=clock,
-                   tick_s=0.1,
-                   source_for=lambda s: AntSource(device_number=s["device_number"],
-                                                  driver_factory=hub.driver),
-                   scanner=lambda sec: AntSource(driver_factory=hub.driver).scan(sec), **kw)
+def ant_runtime(hub, tm_link, clock=None, **kw):
+    """A session waiting for an ANT+ strap on ``hub`` (see ``tests.strap_rig``)."""
+    return strap_runtime(hub, tm_link, clock=clock, **kw)
 
 
 def five_straps():
@@ -42,12 +36,12 @@ def supervisors():
 @pytest.mark.parametrize("n", [2, 5])
 def test_staff_scan_choose_and_see_the_straps_heart_rate_before_start(n):
     straps = five_straps()[:n]
-    hub = StickHub(straps)
+    hub = sim_hub(straps)
     chosen = straps[-1]  # the weakest signal: never what "the strongest" would pick
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = ant_runtime(hub, tmc, ScaledClock(1))
+            rt = ant_runtime(hub, tmc)
             run = asyncio.create_task(rt.run())
             with pytest.raises(SessionError, match="No strap is paired"):
                 rt.start()
@@ -75,11 +69,11 @@ def test_staff_scan_choose_and_see_the_straps_heart_rate_before_start(n):
 
 def test_the_strap_is_pinned_for_one_session_and_released_after_it():
     straps = five_straps()[:2]
-    hub = StickHub(straps)
+    hub = sim_hub(straps)
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = ant_runtime(hub, tmc, ScaledClock(10))
+            rt = ant_runtime(hub, tmc)
             rt.pair({"kind": "ant", "device_number": 1001})
             run = asyncio.create_task(rt.run())
             for _ in range(100):
@@ -91,7 +85,11 @@ def test_the_strap_is_pinned_for_one_session_and_released_after_it():
                 rt.pair({"kind": "ant", "device_number": 1000})
             with pytest.raises(SessionError, match="strap is fixed"):
                 await rt.scan(1.0)
-            await asyncio.sleep(2.0)
+            for _ in range(100):
+                if rt.snapshot.setpoint is not None:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # five ticks of the session with the strap's beats
             assert rt.snapshot.setpoint.hr_bpm == 100.0
             rt.stop()
             await asyncio.wait_for(run, 60)
@@ -106,12 +104,11 @@ def test_the_strap_is_pinned_for_one_session_and_released_after_it():
 
 
 def test_the_patients_remembered_strap_is_offered_first():
-    hub = StickHub(five_straps())
+    hub = sim_hub(five_straps())
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = ant_runtime(hub, tmc, ScaledClock(1),
-                             straps_in_use=lambda: {1001: "tm-2"})
+            rt = ant_runtime(hub, tmc, straps_in_use=lambda: {1001: "tm-2"})
             rt.profile_strap = {"kind": "ant", "device_number": 1003}
             rows = await rt.scan(2.5)
             assert rows[0]["device_number"] == 1003 and rows[0]["remembered"]

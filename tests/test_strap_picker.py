@@ -4,16 +4,13 @@ use on another treadmill paired only on purpose. openant's real code on the emul
 bleak's real front classes on a backend that replaces only the radio, real mosquitto."""
 
 import asyncio
-import contextlib
 import logging
 import sys
 
 import pytest
 
-from controller.app.demo import ScaledClock
-from controller.devices.antstick import StickHub, Strap
+from controller.devices.antstick import Strap
 from controller.hr import (
-    AntSource,
     BatteryReport,
     BleSource,
     BleStrapSeen,
@@ -21,9 +18,9 @@ from controller.hr import (
     scan_ble,
 )
 from controller.protocol import SessionError
-from controller.service.config import load
 from tests.ble_air import BATTERY_CHAR, BleStrap, client_backend, scanner_backend
-from tests.test_runtime import SHORT, reset_link
+from tests.strap_rig import battery_page_due, console_on, press, sim_hub, strap_runtime
+from tests.test_runtime import reset_link
 
 
 def two_ble():
@@ -38,18 +35,9 @@ def three_ant():
             for i in range(3)]
 
 
-def mixed_runtime(hub, ble, tm_link, clock, **kw):
-    from controller.service.runtime import Runtime
-
-    def source_for(s):
-        if s["kind"] == "ble":
-            return BleSource(s["address"], backend=client_backend(ble), max_backoff_s=0.2)
-        return AntSource(device_number=s["device_number"], driver_factory=hub.driver)
-
-    return Runtime(load(None).profile, SHORT, hr_source=None, treadmill=tm_link, clock=clock,
-                   tick_s=0.1, source_for=source_for,
-                   scanner=lambda sec: AntSource(driver_factory=hub.driver).scan(sec),
-                   ble_scanner=lambda sec: scan_ble(sec, backend=scanner_backend(ble)), **kw)
+def mixed_runtime(hub, ble, tm_link, **kw):
+    """A session waiting for a strap: ANT+ on ``hub``, Bluetooth ``ble`` (tests.strap_rig)."""
+    return strap_runtime(hub, tm_link, ble=ble, **kw)
 
 
 async def until(pred, timeout_s=20.0):
@@ -71,11 +59,11 @@ def test_ble_scan_lists_heart_rate_straps_with_signal_and_name():
 
 def test_two_ble_and_three_ant_straps_are_listed_together_and_a_ble_strap_pairs():
     ant, ble = three_ant(), two_ble()
-    hub = StickHub(ant)
+    hub = sim_hub(ant)
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = mixed_runtime(hub, ble, tmc, ScaledClock(1))
+            rt = mixed_runtime(hub, ble, tmc)
             run = asyncio.create_task(rt.run())
             rows = await rt.scan(2.5)
             assert rt.scan_note is None
@@ -102,11 +90,11 @@ def test_two_ble_and_three_ant_straps_are_listed_together_and_a_ble_strap_pairs(
 def test_without_bleak_the_scan_lists_ant_straps_and_says_ble_is_unavailable(
         monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "bleak", None)  # as without the 'ble' extra
-    hub = StickHub(three_ant()[:2])
+    hub = sim_hub(three_ant()[:2])
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = mixed_runtime(hub, [], tmc, ScaledClock(1))
+            rt = mixed_runtime(hub, [], tmc)
             rt.ble_scanner = scan_ble  # bleak's own platform backend: not importable
             return await rt.scan(2.0), rt.scan_note
 
@@ -118,11 +106,11 @@ def test_without_bleak_the_scan_lists_ant_straps_and_says_ble_is_unavailable(
 
 
 def test_the_remembered_strap_can_be_a_ble_strap():
-    hub = StickHub(three_ant())
+    hub = sim_hub(three_ant())
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = mixed_runtime(hub, two_ble(), tmc, ScaledClock(1))
+            rt = mixed_runtime(hub, two_ble(), tmc)
             rt.profile_strap = {"kind": "ble", "address": "C0:FF:EE:00:00:02"}
             rows = await rt.scan(2.0)
             assert rows[0]["address"] == "C0:FF:EE:00:00:02" and rows[0]["remembered"]
@@ -142,15 +130,16 @@ def battery_soon(n, pct, status=2, after_msgs=16):
 
 
 def test_the_scan_keeps_a_battery_reading_once_its_page_arrived():
-    strap = battery_soon(3000, 64, after_msgs=14)  # ~3.4 s: in the second scan
-    hub = StickHub([strap])
+    strap = Strap(3000, lambda t: 120.0, rssi_dbm=-50, battery_pct=64)  # page 7 after ~60 s
+    hub = sim_hub([strap])
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = mixed_runtime(hub, [], tmc, ScaledClock(1))
+            rt = mixed_runtime(hub, [], tmc)
             rt.ble_scanner = None
             first = await rt.scan(2.0)
             assert first[0]["battery_pct"] is None
+            battery_page_due(hub, strap, after_msgs=2)  # in the second scan
             second = await rt.scan(2.5)
             assert second[0]["battery_pct"] == 64 and not second[0]["battery_low"]
             third = await rt.scan(1.0)  # no page 7 now: the reading stays
@@ -162,11 +151,11 @@ def test_the_scan_keeps_a_battery_reading_once_its_page_arrived():
 @pytest.mark.parametrize(("pct", "status", "low"), [(80, 2, False), (15, 3, True),
                                                      (45, 4, True), (45, 5, True)])
 def test_after_pairing_the_ant_battery_page_reaches_the_status(pct, status, low):
-    hub = StickHub([battery_soon(3100, pct, status, after_msgs=6)])
+    hub = sim_hub([battery_soon(3100, pct, status, after_msgs=6)])
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = mixed_runtime(hub, [], tmc, ScaledClock(1))
+            rt = mixed_runtime(hub, [], tmc)
             run = asyncio.create_task(rt.run())
             rt.pair({"kind": "ant", "device_number": 3100})
             await until(lambda: rt.snapshot.hr_battery_pct is not None)
@@ -180,11 +169,11 @@ def test_after_pairing_the_ant_battery_page_reaches_the_status(pct, status, low)
 
 
 def test_the_battery_stays_in_the_status_once_the_session_runs():
-    hub = StickHub([battery_soon(3200, 55, after_msgs=6)])
+    hub = sim_hub([battery_soon(3200, 55, after_msgs=6)])
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = mixed_runtime(hub, [], tmc, ScaledClock(10))
+            rt = mixed_runtime(hub, [], tmc)
             rt.pair({"kind": "ant", "device_number": 3200})
             run = asyncio.create_task(rt.run())
             await until(lambda: rt.snapshot.hr_battery_pct is not None)
@@ -201,7 +190,7 @@ def test_the_battery_stays_in_the_status_once_the_session_runs():
 def test_a_ble_strap_battery_is_read_once_after_connect():
     ble = [*two_ble(), BleStrap("C0:FF:EE:00:00:03", "no battery service", lambda t: 99.0,
                                 battery_pct=None)]
-    backend = client_backend(ble)
+    backend = client_backend(ble, period_s=0.025)  # the subject is the read, not the rate
 
     async def first_items(address, n):
         items = []
@@ -228,18 +217,18 @@ def test_a_strap_in_use_on_another_treadmill_needs_a_confirmation(broker):
     from controller.net.publisher import MqttPublisher, MqttSettings
     from controller.net.straps import SiteStraps, watch
 
-    hub_a, hub_b = StickHub(three_ant()), StickHub(three_ant())  # the same straps, two sticks
+    hub_a, hub_b = sim_hub(three_ant()), sim_hub(three_ant())  # the same straps, two sticks
     ble = two_ble()
 
     async def main():
         async with reset_link() as (_emu, tm_a), reset_link() as (_emu2, tm_b):
             pub = MqttPublisher(MqttSettings(port=broker.port, site="oslo", device="tm-a"))
             pub_task = asyncio.create_task(pub.run())
-            a = mixed_runtime(hub_a, ble, tm_a, ScaledClock(1), publisher=pub)
+            a = mixed_runtime(hub_a, ble, tm_a, publisher=pub)
             site = SiteStraps("oslo", "tm-b")
             watching = asyncio.create_task(watch(
                 MqttSettings(port=broker.port, site="oslo", device="tm-b"), site))
-            b = mixed_runtime(hub_b, ble, tm_b, ScaledClock(1), straps_in_use=site.in_use)
+            b = mixed_runtime(hub_b, ble, tm_b, straps_in_use=site.in_use)
             a.pair({"kind": "ant", "device_number": 2001})
             await until(lambda: site.in_use())
             rows = {r.get("device_number") or r.get("address"): r for r in await b.scan(2.0)}
@@ -267,28 +256,21 @@ def test_a_strap_in_use_on_another_treadmill_needs_a_confirmation(broker):
 def test_console_lists_ble_and_ant_live_and_asks_twice_for_a_strap_in_use(tmp_path):
     from textual.widgets import Digits, Static
 
-    from controller.app.console import StaffConsole
     from controller.app.screens import StrapScreen
-    from controller.service.control_socket import ControlServer
     from tests.test_console import text, wait_for
 
-    ant = [*three_ant(), battery_soon(2003, 64, after_msgs=24)]  # battery after ~6 s
-    hub = StickHub(ant)
-    sock = str(tmp_path / "control.sock")
+    battery_later = Strap(2003, lambda t: 120.0, rssi_dbm=-50, battery_pct=64)
+    hub = sim_hub([*three_ant(), battery_later])
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = mixed_runtime(hub, two_ble(), tmc, ScaledClock(1),
+            rt = mixed_runtime(hub, two_ble(), tmc,
                                straps_in_use=lambda: {2001: "tm-2"})
-            run = asyncio.create_task(rt.run())
-            server = asyncio.create_task(ControlServer(rt, sock).serve())
-            await wait_for(lambda: (tmp_path / "control.sock").exists())
-            app = StaffConsole(sock)
-            async with app.run_test(size=(80, 24)) as pilot:
+            async with console_on(rt, str(tmp_path / "control.sock")) as (app, _pilot):
                 await wait_for(lambda: app.state.get("session_id"))
-                await pilot.press("b")
+                press(app, "b")
+                await wait_for(lambda: isinstance(app.screen, StrapScreen))
                 screen = app.screen
-                assert isinstance(screen, StrapScreen)
 
                 def listed():
                     return str(screen.query_one("#straps", Static).render())
@@ -300,32 +282,32 @@ def test_console_lists_ble_and_ant_live_and_asks_twice_for_a_strap_in_use(tmp_pa
                 assert rows[3].startswith("4) ANT+ strap #2001") and \
                     "(in use on tm-2)" in rows[3]
                 assert "battery —" in rows[2]  # #2003's page 7 has not come yet
+                battery_page_due(hub, battery_later, after_msgs=2)
                 await wait_for(lambda: "#2003  signal -50 dBm  120 bpm  battery 64 %"
                                in listed())
                 assert listed().splitlines()[2].startswith("3) ANT+ strap #2003")
-                await pilot.press("4")
+                press(app, "4")
                 await wait_for(lambda: "in use on treadmill tm-2: press 4 again" in listed())
-                await asyncio.sleep(4.0)  # a scan ends: nothing was paired on one keypress
+                scans = rt.scanner.done  # the scan in flight ends, then a whole one
+                await wait_for(lambda: rt.scanner.done >= scans + 2)
                 assert app.screen is screen and rt.strap is None
-                await pilot.press("4")
+                press(app, "4")
                 await wait_for(lambda: (app.state.get("paired_strap") or {}).get(
                     "device_number") == 2001)
                 await wait_for(lambda: app.query_one("#hr", Digits).value == "105")
                 # a BLE strap with a low battery: paired, its bpm shows, staff are warned
-                await pilot.press("b")
+                press(app, "b")
+                await wait_for(lambda: isinstance(app.screen, StrapScreen) and
+                               app.screen is not screen)
                 screen = app.screen
                 await wait_for(lambda: "Press 1–6" in listed())
                 assert "6) BLE strap Garmin HRM-Dual" in listed()
-                await pilot.press("6")
+                press(app, "6")
                 await wait_for(lambda: (app.state.get("paired_strap") or {}).get(
                     "address") == "C0:FF:EE:00:00:02")
                 await wait_for(lambda: app.query_one("#hr", Digits).value == "135")
                 await wait_for(lambda: "battery 12 %" in text(app, "#links"))
                 assert "strap battery low" in text(app, "#countdown")
                 assert not app.state["started"]
-            server.cancel()
-            run.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await run
 
     asyncio.run(asyncio.wait_for(main(), 150))

@@ -282,6 +282,10 @@ class EmulatedStickDriver:
     (LIBUSB_ERROR_NO_DEVICE, errno ENODEV) at once; opening without permission raises
     ``USBError`` (LIBUSB_ERROR_ACCESS)."""
 
+    reset_wait_s = 0.05
+    """How long openant waits after resetting the stick (``controller.hr`` reads it; its own
+    drivers wait 1 s): this stick has answered the reset before the reset call returns."""
+
     def __init__(self, hub: StickHub) -> None:
         self.hub = hub
 

@@ -50,8 +50,12 @@ class MqttSettings:
 class MqttPublisher:
     """See the module docstring. Run ``run()`` as a task outside the safety task group."""
 
-    def __init__(self, settings: MqttSettings, *, max_backoff_s: float | None = None) -> None:
+    def __init__(self, settings: MqttSettings, *, max_backoff_s: float | None = None,
+                 connect_timeout_s: float = 5.0) -> None:
         self.s = settings
+        self.connect_timeout_s = connect_timeout_s
+        """How long a connection attempt may take (a broker that never answers, a TLS
+        handshake the broker drops without a word)."""
         self.max_backoff_s = settings.reconnect_max_s if max_backoff_s is None else max_backoff_s
         self.online = False
         self.last_error = ""
@@ -109,7 +113,7 @@ class MqttPublisher:
             identifier=f"fourbyfour-{self.s.site}-{self.s.device}", keepalive=self.s.keepalive_s,
             will=aiomqtt.Will(self._t("status"), tm.status_payload(False, cause="will"), qos=1,
                               retain=True),
-            tls_context=client_context(self.s), timeout=5,
+            tls_context=client_context(self.s), timeout=self.connect_timeout_s,
         )
 
     def _status(self) -> bytes:
@@ -163,8 +167,9 @@ class MqttPublisher:
             self._wake.clear()
             if not self._outbox and self._telemetry is None:
                 self._idle.set()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                with contextlib.suppress(TimeoutError):  # a status heartbeat shorter than
+                    # 1 s (tests, a monitor that asks for one) comes when it said it would
+                    await asyncio.wait_for(self._wake.wait(), min(1.0, self.heartbeat_s))
                 self._idle.clear()
 
     async def _send_status(self, client: aiomqtt.Client) -> None:
