@@ -219,11 +219,6 @@ def test_history_and_report_from_the_console(tmp_path):
     asyncio.run(asyncio.wait_for(main(), 240))
 
 
-PAIRING_SCALE = 10
-"""The pairing test's simulated time: the straps, the stick and the session 10× faster; the
-console's 3-s live scans last 0.3 s of real time (the straps send 10× as many pages in it)."""
-
-
 @contextlib.asynccontextmanager
 async def idle_board():
     """The emulated board reset by staff and idle, its link's heartbeat at the clinic's 0.1 s
@@ -241,57 +236,39 @@ async def idle_board():
 
 @realtime
 def test_console_pairs_the_patients_strap_and_shows_its_heart_rate_before_start(tmp_path):
-    """Issue 11: b lists the straps in range; a person chooses; its bpm shows before Start."""
+    """Issue 11: b lists the straps in range; a person chooses; its bpm shows before Start.
+    The straps, the stick's scans and the session on the strap rig's simulated clock (the
+    console's 3-s live scans last 0.3 s of real time)."""
     from controller.app.screens import StrapScreen
-    from controller.devices.antstick import StickHub
-    from controller.hr import AntSource
-    from controller.service.control_socket import ControlServer
-    from controller.service.runtime import Runtime
-    from controller.service.simclock import ScaledClock
+    from tests.strap_rig import console_on, press, sim_hub, strap_runtime
     from tests.test_strap_pairing import five_straps
 
     straps = five_straps()
-    clock = ScaledClock(PAIRING_SCALE)
-    hub = StickHub(straps, clock=clock)
+    hub = sim_hub(straps)
     sock = str(tmp_path / "control.sock")
 
-    def scan(seconds):  # seconds of simulated time
-        return AntSource(driver_factory=hub.driver, clock=clock).scan(seconds / PAIRING_SCALE)
-
     async def main():
-        async with idle_board() as tmc:
-            rt = Runtime(load(None).profile, SHORT, hr_source=None, treadmill=tmc,
-                         clock=clock, tick_s=1.0 / PAIRING_SCALE, scanner=scan,
-                         source_for=lambda s: AntSource(device_number=s["device_number"],
-                                                        driver_factory=hub.driver,
-                                                        clock=clock))
-            run = asyncio.create_task(rt.run())
-            server = asyncio.create_task(ControlServer(rt, sock).serve())
-            await wait_for(lambda: (tmp_path / "control.sock").exists())
-            app = StaffConsole(sock)
-            async with app.run_test(size=(80, 24)) as pilot:
-                await wait_for(lambda: app.state.get("session_id"))
-                assert "press b to pair" in text(app, "#countdown")
-                await pilot.press("b")
-                assert isinstance(app.screen, StrapScreen)
-                def listed():
-                    return str(app.screen.query_one("#straps", Static).render())
+        async with idle_board() as tmc, console_on(strap_runtime(hub, tmc), sock) as (app, _):
+            await wait_for(lambda: app.state.get("session_id"))
+            assert "press b to pair" in text(app, "#countdown")
+            press(app, "b")
+            await wait_for(lambda: isinstance(app.screen, StrapScreen))
 
-                await wait_for(lambda: "Press 1–5" in listed())
-                listed = listed()
-                assert all(f"strap #{s.device_number}" in listed for s in straps)
-                assert "130 bpm" in listed  # live bpm of each strap in range
-                await pilot.press("3")
-                await wait_for(lambda: (app.state.get("paired_strap") or {}).get(
-                    "device_number") == straps[2].device_number)
-                await wait_for(lambda: app.query_one("#hr", Digits).value == "110")
-                assert not app.state["started"] and "press s to start" in \
-                    text(app, "#countdown")
-                assert f"strap #{straps[2].device_number}" in text(app, "#links")
-            server.cancel()
-            run.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await run
+            def listed():  # "" until the screen has composed its list
+                found = app.screen.query("#straps")
+                return str(found.first(Static).render()) if found else ""
+
+            await wait_for(lambda: "Press 1–5" in listed())
+            listed = listed()
+            assert all(f"strap #{s.device_number}" in listed for s in straps)
+            assert "130 bpm" in listed  # live bpm of each strap in range
+            press(app, "3")
+            await wait_for(lambda: (app.state.get("paired_strap") or {}).get(
+                "device_number") == straps[2].device_number)
+            await wait_for(lambda: app.query_one("#hr", Digits).value == "110")
+            assert not app.state["started"] and "press s to start" in \
+                text(app, "#countdown")
+            assert f"strap #{straps[2].device_number}" in text(app, "#links")
 
     asyncio.run(asyncio.wait_for(main(), 90))
 
