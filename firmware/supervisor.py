@@ -20,6 +20,11 @@ Checks run on every control tick (``tick``), in this order: e-stop, safety key (
 the relay at once in every state, a host-silence ramp included), host silence
 (500 ms → controlled ramp to 0 and a latched fault), belt faster than commanded for 300 ms
 (relay opened), commanded but no tach pulses for 2 s, incline driven but no pulses for 2 s.
+"Faster than commanded" compares the tach reading with the command *of the time it measured*:
+a reading is the belt's mean over its last pulse period (up to ~0.9 s at 1 km/h), so while
+the command ramps down (a STOP, host silence) it is the speed of up to a period ago, and
+compared with today's command a belt that follows the ramp — or already stands — read as a
+runaway (a stop from 2 km/h ended in ``overspeed`` one time in ten).
 ``tick_ok`` is True only after a tick ran every check: the hardware watchdog is fed on that
 alone. Out-of-range commands are refused with a result code, never clamped; the speed ramp
 limits apply whatever the host asks.
@@ -92,6 +97,50 @@ FAULT_RANK = (lc.F_NONE, lc.F_BOOT, lc.F_WATCHDOG, lc.F_HOST_SILENT, lc.F_INCLIN
 host-silence ramp opens the relay and is what the board reports), never by a weaker one."""
 
 
+class CommandHistory:
+    """The highest speed command in force over a recent span of time, one slot per 20 ms
+    (a fixed ring: no allocation per tick on the RP2040).
+
+    The overspeed check compares the tach reading with ``max_since(start of what it
+    measured)``: a belt's mean over a pulse period can only exceed every command in force
+    while it was measured (plus the margin) if the motor drove it faster — a runaway.
+    """
+
+    SLOT_MS = 20
+    SLOTS = 120  # 2.4 s: the longest span a reading above the 1 km/h margin can describe
+
+    def __init__(self, now_ms):
+        self._max = [0.0] * self.SLOTS
+        self._slot = now_ms // self.SLOT_MS
+        self._last = 0.0
+
+    def note(self, now_ms, centi_kmh):
+        """The command is ``centi_kmh`` from ``now_ms`` on (the previous one held until then)."""
+        b = now_ms // self.SLOT_MS
+        n = self.SLOTS
+        if b > self._slot:
+            for i in range(min(b - self._slot, n)):  # slots that held the last command
+                self._max[(b - i) % n] = self._last
+            self._slot = b
+        i = b % n
+        if centi_kmh > self._max[i]:
+            self._max[i] = centi_kmh
+        self._last = centi_kmh
+
+    def max_since(self, start_ms):
+        """The highest command from ``start_ms`` to the last note (the whole ring at most)."""
+        span = self._slot - start_ms // self.SLOT_MS
+        if span >= self.SLOTS:
+            span = self.SLOTS - 1
+        n = self.SLOTS
+        best = self._last
+        for i in range(max(span, 0) + 1):
+            v = self._max[(self._slot - i) % n]
+            if v > best:
+                best = v
+        return best
+
+
 def duty_for(cal, centi_kmh):
     """PWM duty % for a speed, by linear interpolation in the calibration table."""
     if centi_kmh <= 0:
@@ -125,6 +174,7 @@ class Supervisor:
         self._last_pulses = 0
         self._pulse_seen_ms = now_ms
         self._over_since = None
+        self._commanded = CommandHistory(now_ms)
         self._moving_since = None
         self._move_dir = -1  # the incline coasts in the direction it last moved
         self._incline_off_ms = now_ms  # when the incline drive was last switched off
@@ -302,8 +352,18 @@ class Supervisor:
         if self.state in (lc.S_ARMED, lc.S_RUNNING, lc.S_STOPPING) and \
                 not self.host_clear(now_ms):
             self._latch(lc.F_HOST_SILENT)
-        # 4. Runaway: faster than commanded for 300 ms.
+        # 4. Runaway: faster than commanded for 300 ms — than every command in force over the
+        # span the reading describes (its pulse period and the age since), not just today's.
+        # A reading is one pulse per age (the age is the longer) or the mean over the pulse
+        # period that ended ``age`` ago; the history is searched only when today's command is
+        # exceeded (rare: a ramp-down, a runaway), so a tick stays short on the RP2040.
+        self._commanded.note(now_ms, self.ramped_centi_kmh)
         limit = self.ramped_centi_kmh + cfg.overspeed_margin_centi_kmh
+        if self.measured_centi_kmh > limit:
+            since_ms = now_ms - inp.tach_age_ms
+            if inp.tach_age_ms * 1000 < inp.tach_period_us:
+                since_ms -= inp.tach_period_us // 1000
+            limit = self._commanded.max_since(since_ms) + cfg.overspeed_margin_centi_kmh
         if self.measured_centi_kmh > limit:
             if self._over_since is None:
                 self._over_since = now_ms
@@ -333,6 +393,7 @@ class Supervisor:
         hard = self.state == lc.S_FAULT and self.fault in HARD_FAULTS
         if hard:
             self.ramped_centi_kmh = 0.0
+        self._commanded.note(now_ms, self.ramped_centi_kmh)
         stopped = self.ramped_centi_kmh == 0 and self.measured_centi_kmh == 0
         if stopped:
             if self._stopped_since is None:

@@ -455,3 +455,83 @@ def test_stop_always_succeeds_and_always_stops():
     assert r.send(lc.T_STOP) == lc.R_SUCCESS  # in STOPPING
     r.run(6000)
     assert r.sup.state == lc.S_IDLE and r.board.belt_kmh == 0.0
+
+
+def _ramp_down(r, how, ms):
+    """STOP or silence the host, then run ``ms``; returns the longest spell (ms) in which the
+    tach read more than today's ramped command + the margin: the stale reading of a belt that
+    follows the ramp (its last pulse period is the speed of up to a period ago)."""
+    if how == "stop":
+        assert r.send(lc.T_STOP) == lc.R_SUCCESS
+    else:
+        r.host_alive = False
+    margin = r.sup.cfg.overspeed_margin_centi_kmh
+    spell = longest = 0
+    for _ in range(ms // 20):
+        ramped = r.sup.ramped_centi_kmh
+        r.run(20)
+        over = r.sup.measured_centi_kmh > ramped + margin
+        spell = spell + 20 if over else 0
+        longest = max(longest, spell)
+    return longest
+
+
+def test_a_controlled_ramp_down_never_ends_in_overspeed():
+    """A STOP or host silence ramps the command down at 1 km/h/s and the belt follows, but a
+    tach reading is the belt's mean over its last pulse period (0.86 s at 1.04 km/h) and
+    stays until the next pulse or until its age passes it: compared with today's command, a
+    belt that followed the ramp — or already stood — read as a runaway for more than 300 ms
+    and the board reported ``overspeed`` (the pulse phases here did, about one stop in ten)."""
+    cases = (("silence", 2.0, 500), ("silence", 2.0, 1400), ("stop", 2.0, 60),
+             ("stop", 2.0, 500), ("silence", 5.0, 700), ("stop", 5.0, 80), ("stop", 8.0, 200))
+    for how, kmh, phase_ms in cases:
+        r = Rig().running(kmh)
+        r.run(phase_ms)
+        longest = _ramp_down(r, how, int(kmh * 1000) + 3000)
+        case = "%s from %.0f km/h, +%d ms" % (how, kmh, phase_ms)
+        assert longest >= r.sup.cfg.overspeed_ms, case  # the stale reading was there
+        assert r.board.belt_kmh == 0.0 and not r.outputs.relay_on, case
+        want = (lc.S_IDLE, lc.F_NONE) if how == "stop" else (lc.S_FAULT, lc.F_HOST_SILENT)
+        got = (r.sup.state, r.sup.fault)
+        assert got == want, "%s: %s/%s" % (case, lc.STATE_NAMES[got[0]], lc.FAULT_NAMES[got[1]])
+
+
+def test_a_runaway_during_a_ramp_down_still_opens_the_relay_in_time():
+    """Comparing with the commands in force while the tach measured adds at most one pulse
+    period and its age of the ramp to the limit (0.1 km/h at 6 km/h): a belt that the motor
+    drives faster during a STOP or a host-silence ramp, or that does not slow at all, is
+    still a runaway within the same time as before."""
+    for how in ("stop", "silence"):
+        r = Rig().running(3.0)
+        assert r.send(lc.T_SET, sp(8)) == lc.R_SUCCESS
+        r.run(12000)
+        _ramp_down(r, how, 2000 if how == "stop" else 500 + 2000)  # ramped down to ~6 km/h
+        assert r.sup.fault != lc.F_OVERSPEED and r.sup.ramped_centi_kmh > 500
+        r.board.runaway_kmh = 9.0  # the motor drives the belt up again
+        t0 = r.now
+        while r.sup.fault != lc.F_OVERSPEED:
+            r.run(20)
+            assert r.now - t0 <= 1000, how
+        assert not r.outputs.relay_on and r.outputs.duty_pct == 0.0
+        # A belt that keeps its speed while the command ramps down (the drive does not
+        # respond): over the margin after 1 s of ramp (1 km/h at 1 km/h/s), latched 300 ms
+        # later — and at most one reading's span later than that (its pulse period and its
+        # age, two periods: 0.23 s at 8 km/h), the commands it was measured against.
+        r = Rig().running(3.0)
+        assert r.send(lc.T_SET, sp(8)) == lc.R_SUCCESS
+        r.run(12000)
+        r.board.runaway_kmh = r.board.belt_kmh
+        cfg = r.sup.cfg
+        period_ms = cfg.belt_m_per_pulse / (8.0 / 3.6) * 1000
+        due_ms = (cfg.overspeed_margin_centi_kmh * 1000 // cfg.decel_centi_kmh_per_s +
+                  cfg.overspeed_ms + 2 * period_ms + 2 * 20)
+        t0 = r.now
+        if how == "stop":
+            assert r.send(lc.T_STOP) == lc.R_SUCCESS
+        else:
+            r.host_alive = False
+            t0 += cfg.host_timeout_ms  # the ramp starts when the silence is noticed
+        while r.sup.fault != lc.F_OVERSPEED:
+            r.run(20)
+            assert r.now - t0 <= due_ms, how
+        assert not r.outputs.relay_on
