@@ -3,7 +3,7 @@
 import linkcodec as lc
 from app import Firmware
 from simboard import SimBoard
-from supervisor import Config, Supervisor, duty_for
+from supervisor import CommandHistory, Config, Supervisor, duty_for
 
 
 class Rig:
@@ -535,3 +535,23 @@ def test_a_runaway_during_a_ramp_down_still_opens_the_relay_in_time():
             r.run(20)
             assert r.now - t0 <= due_ms, how
         assert not r.outputs.relay_on
+
+
+def test_command_history_keeps_the_highest_command_of_a_span():
+    """One slot per 20 ms; a slot holds every command in force during it (conservative by
+    at most one slot: the old command, until the change)."""
+    h = CommandHistory(1000)
+    h.note(1000, 500.0)
+    h.note(1020, 480.0)
+    h.note(1500, 300.0)  # 480 held until now
+    assert h.max_since(1490) == 480.0  # the 480 was in force until 1500
+    assert h.max_since(1000) == 500.0
+    h.note(1600, 200.0)
+    assert h.max_since(1580) == 300.0
+    assert h.max_since(1600) == 300.0  # the slot of the change: the 300 until 1600
+    h.note(1620, 200.0)
+    assert h.max_since(1620) == 200.0  # only the command in force now
+    h.note(9000, 0.0)  # a long gap: the ring holds the last command, nothing older
+    assert h.max_since(0) == 200.0
+    h.note(9020, 0.0)
+    assert h.max_since(9020) == 0.0
