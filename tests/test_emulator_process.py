@@ -16,6 +16,9 @@ from controller.treadmill import Treadmill
 from tests.test_live import running_belt
 from tests.test_runtime import BRIEF, DEMO_SPEEDUP
 
+SETUP_SCALE = 10
+"""The board's physics while the belt is brought to speed before a freeze (10× faster)."""
+
 FREEZER = """
 import os, signal, sys, time
 pid, hold_s = int(sys.argv[1]), float(sys.argv[2])
@@ -43,9 +46,9 @@ def test_the_board_runs_on_while_the_control_process_is_frozen_and_sees_it_silen
     board keeps polling through a 0.3 s freeze (the belt runs on, no fault), and latches
     ``host_silent`` when the host is silent for 0.8 s."""
     async def main():
-        # all of it at real time: with the board's physics at 10x, a full suite run once saw
-        # the host-silence ramp end in 'overspeed' instead of 'host_silent'
-        with EmulatorProcess() as emu:
+        # the set-up (reset, homing, the belt's ramp) on the board's simulated time; the
+        # freezes, the heartbeat and the firmware's 500 ms host timeout stay real
+        with EmulatorProcess(time_scale=SETUP_SCALE) as emu:
             assert emu.pid != os.getpid()
             async with Treadmill(emu.link) as tm:
                 await running_belt(emu, tm)
@@ -66,6 +69,11 @@ def test_the_board_runs_on_while_the_control_process_is_frozen_and_sees_it_silen
                 st = await tm.wait_status(lambda s: s.fault != "none", 5)
                 assert st.fault == "host_silent"
                 assert emu.host_silent_faults == 1
+                # the controlled ramp ends with the belt at rest and the relay open, and the
+                # cause is still the silence: the belt followed the ramp (its tach reading,
+                # the speed of up to a pulse period ago, once ended it as 'overspeed')
+                st = await tm.wait_status(lambda s: not s.relay_on, 10)
+                assert (st.fault, st.speed_kmh) == ("host_silent", 0.0)
                 assert emu.max_poll_gap_s < 0.15
 
     asyncio.run(asyncio.wait_for(main(), 90))
