@@ -272,8 +272,9 @@ def test_console_lists_ble_and_ant_live_and_asks_twice_for_a_strap_in_use(tmp_pa
                 await wait_for(lambda: isinstance(app.screen, StrapScreen))
                 screen = app.screen
 
-                def listed():
-                    return str(screen.query_one("#straps", Static).render())
+                def listed():  # "" until the screen has composed its list
+                    found = screen.query("#straps")
+                    return str(found.first(Static).render()) if found else ""
 
                 await wait_for(lambda: "Press 1–6" in listed())
                 rows = listed().splitlines()
