@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from controller.devices.antstick import StickHub, StickPty, Strap
 from controller.devices.emulator import Emulator
 from controller.service.control_socket import ControlClient
@@ -119,6 +121,31 @@ def test_a_simulated_heart_rate_under_run_is_a_config_error(tmp_path):
     r = _run_once(tmp_path, "[heart_rate]\nsource = \"simulated\"\n[mqtt]\nenabled = false\n")
     assert r.returncode == EX_CONFIG, r.stderr
     assert len((r.stdout + r.stderr).strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, 31.0])
+def test_simulated_time_outside_its_range_is_refused_before_anything_opens(tmp_path, scale):
+    """``run_service(time_scale=)`` (drills, researchers) refuses a scale outside (0, 30]
+    before it opens the treadmill port: the port named here does not exist."""
+    from controller.service.config import load
+    from controller.service.service import run_service
+
+    cfg = tmp_path / "sim.toml"
+    cfg.write_text(f"""
+[treadmill]
+port = "{tmp_path / 'no-such-port'}"
+[heart_rate]
+source = "ant"
+[mqtt]
+enabled = false
+[service]
+control_socket = "{tmp_path / 'control.sock'}"
+[store]
+path = "{tmp_path / 'sessions.db'}"
+""")
+    with pytest.raises(ValueError, match="time scale must be > 0 and ≤ 30"):
+        asyncio.run(run_service(load(cfg), time_scale=scale))
+    assert not (tmp_path / "sessions.db").exists()
 
 
 def test_a_missing_pin_library_is_one_line_and_not_restarted(tmp_path):
