@@ -8,6 +8,8 @@ a few milliseconds. Reports (matplotlib), exports, progression and session summa
 thread of the control process is inherited), on first use, at the lowest scheduling priority
 (``nice`` 10: it competes with the hogs, not with the control loop); a worker that dies is
 replaced, and a job that fails raises its exception in the caller, as a local call would.
+The worker ends when the control process is gone (``kill -9``, a crash): it watches its
+parent, so no orphan (and no resource tracker of its) keeps running.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,11 +30,22 @@ _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 WORKER_NICE = 10
+PARENT_CHECK_S = 0.5
+"""How often the worker looks whether the control process is still there."""
 
 
-def _lower_priority() -> None:
+def _end_with(parent_pid: int) -> None:
+    """A daemon thread of the worker: exit when the parent is gone (re-parented)."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
+
+
+def _worker_init(parent_pid: int) -> None:
     with contextlib.suppress(OSError):  # a platform without nice: as it is
         os.nice(WORKER_NICE)
+    threading.Thread(target=_end_with, args=(parent_pid,), name="parent-watch",
+                     daemon=True).start()
 
 
 class Worker:
@@ -40,7 +55,8 @@ class Worker:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_lower_priority)
+                                             initializer=_worker_init,
+                                             initargs=(os.getpid(),))
         return self._pool
 
     def start(self) -> None:
