@@ -129,10 +129,13 @@ max_speed_kmh = 6
                                      stderr=subprocess.STDOUT, env=env)
         try:
             deadline = time.monotonic() + 30
-            while not self.sock.exists():
+            while True:  # the socket's file appears at bind, before the server listens
                 assert self.proc.poll() is None and time.monotonic() < deadline
-                time.sleep(0.1)
-            self.console = Console(str(self.sock))
+                try:
+                    self.console = Console(str(self.sock))
+                    break
+                except (FileNotFoundError, ConnectionRefusedError):
+                    time.sleep(0.1)
             self.console.wait(lambda s: s["strap"] == "connected"
                               and s["treadmill"] != "offline")
         except BaseException:

@@ -45,12 +45,15 @@ max_speed_kmh = 6
                                 text=True)
         try:
             async def main():
-                async with asyncio.timeout(60):
-                    while not sock.exists():
-                        assert proc.poll() is None, proc.stdout.read()
-                        await asyncio.sleep(0.1)
                 c = ControlClient(str(sock))
-                await c.connect()
+                async with asyncio.timeout(60):
+                    while True:  # the socket's file appears at bind, before it listens
+                        assert proc.poll() is None, proc.stdout.read()
+                        try:
+                            await c.connect()
+                            break
+                        except (FileNotFoundError, ConnectionRefusedError):
+                            await asyncio.sleep(0.1)
                 updates = c.updates()
                 states = []
 
