@@ -134,21 +134,12 @@ def test_simulated_time_outside_its_range_is_refused_before_anything_opens(tmp_p
     from controller.service.service import run_service
 
     cfg = tmp_path / "sim.toml"
-    cfg.write_text(f"""
-[treadmill]
-port = "{tmp_path / 'no-such-port'}"
-[heart_rate]
-source = "ant"
-[mqtt]
-enabled = false
-[service]
-control_socket = "{tmp_path / 'control.sock'}"
-[store]
-path = "{tmp_path / 'sessions.db'}"
-""")
+    db = tmp_path / "sessions.db"
+    cfg.write_text(f'[treadmill]\nport = "{tmp_path / "no-such-port"}"\n[store]\npath = "{db}"\n'
+                   '[mqtt]\nenabled = false\n')
     with pytest.raises(ValueError, match="time scale must be > 0 and ≤ 30"):
         asyncio.run(run_service(load(cfg), time_scale=scale))
-    assert not (tmp_path / "sessions.db").exists()
+    assert not db.exists()
 
 
 def test_a_missing_pin_library_is_one_line_and_not_restarted(tmp_path):
