@@ -19,11 +19,6 @@ from tests.strap_rig import sim_hub, strap_runtime
 from tests.test_runtime import reset_link
 
 
-def ant_runtime(hub, tm_link, clock=None, **kw):
-    """A session waiting for an ANT+ strap on ``hub`` (see ``tests.strap_rig``)."""
-    return strap_runtime(hub, tm_link, clock=clock, **kw)
-
-
 def five_straps():
     return [Strap(1000 + i, (lambda b: lambda t: b)(90.0 + 10 * i), rssi_dbm=-45 - 7 * i)
             for i in range(5)]
@@ -41,7 +36,7 @@ def test_staff_scan_choose_and_see_the_straps_heart_rate_before_start(n):
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = ant_runtime(hub, tmc)
+            rt = strap_runtime(hub, tmc)
             run = asyncio.create_task(rt.run())
             with pytest.raises(SessionError, match="No strap is paired"):
                 rt.start()
@@ -73,7 +68,7 @@ def test_the_strap_is_pinned_for_one_session_and_released_after_it():
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = ant_runtime(hub, tmc)
+            rt = strap_runtime(hub, tmc)
             rt.pair({"kind": "ant", "device_number": 1001})
             run = asyncio.create_task(rt.run())
             for _ in range(100):
@@ -108,7 +103,7 @@ def test_the_patients_remembered_strap_is_offered_first():
 
     async def main():
         async with reset_link() as (_emu, tmc):
-            rt = ant_runtime(hub, tmc, straps_in_use=lambda: {1001: "tm-2"})
+            rt = strap_runtime(hub, tmc, straps_in_use=lambda: {1001: "tm-2"})
             rt.profile_strap = {"kind": "ant", "device_number": 1003}
             rows = await rt.scan(2.5)
             assert rows[0]["device_number"] == 1003 and rows[0]["remembered"]
