@@ -100,7 +100,7 @@ def new_runtime(cfg: Config, profile, plan, *, tm: Treadmill,  # type: ignore[no
     scanner = ble_scanner = None
     if cfg.heart_rate.source == "ant":  # staff pair: ANT+ and Bluetooth LE straps are listed
         def scanner(seconds: float):  # type: ignore[no-untyped-def]
-            return AntSource(driver_factory=_stick(cfg)).scan(seconds)
+            return AntSource(driver_factory=_stick(cfg), clock=clock).scan(seconds)
         ble_scanner = scan_ble
     rt = Runtime(profile, plan, hr_source=None, treadmill=tm, publisher=pub, store=store,
                  clock=clock, tick_s=tick_s,
