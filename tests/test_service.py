@@ -64,6 +64,11 @@ max_speed_kmh = 6
                 async with asyncio.timeout(60):
                     # no strap until a person pairs one: Start is refused, then staff scan
                     # and choose
+                    refused = await c.command("start")  # no patient chosen yet
+                    assert not refused["ok"] and "no patient chosen" in refused["error"]
+                    assert (await c.command("setup", profile={
+                        "pseudonym": "P-5", "hr_max": 180, "hr_max_source": "measured",
+                        "max_speed_kmh": 6}))["ok"]
                     refused = await c.command("start")
                     assert not refused["ok"] and "No strap is paired" in refused["error"]
                     scan = await c.command("scan", seconds=2)
@@ -248,7 +253,16 @@ enabled = true
                 await asyncio.sleep(0.1)
         return self.states[-1]
 
+    async def choose_patient(self):
+        """Staff choose the patient (issue 21: no session runs on the config's [patient])."""
+        reply = await self.client.command("setup", profile={
+            "pseudonym": "P-G", "hr_max": 180, "hr_max_source": "measured",
+            "max_speed_kmh": 6, "max_incline_pct": 15})
+        assert reply["ok"], reply
+
     async def moving(self):
+        if not self.states[-1]["pseudonym"]:
+            await self.choose_patient()
         reply = await self.client.command("start")
         assert reply["ok"], reply
         await self.wait(lambda s: (s["speed_kmh"] or 0) > 1.0)
@@ -290,6 +304,7 @@ def test_start_with_the_key_out_is_refused_and_the_console_says_so(tmp_path):
                 emu.set_key(False)                     # the key pulled at the treadmill
                 rig.factory.pin(27).drive_high()       # the Pi's key input sees it too
                 await rig.wait(lambda s: s["treadmill"].startswith("fault"))
+                await rig.choose_patient()
                 reply = await rig.client.command("start")
                 assert not reply["ok"] and "safety key is out" in reply["error"]
                 app = StaffConsole(str(rig.sock))
@@ -303,6 +318,39 @@ def test_start_with_the_key_out_is_refused_and_the_console_says_so(tmp_path):
                             await asyncio.sleep(0.1)
                     assert "safety key is out" in app.message
                 assert emu.board.belt_kmh == 0.0 and not rig.states[-1]["started"]
+        try:
+            asyncio.run(asyncio.wait_for(main(), 120))
+        finally:
+            stick.close()
+
+
+def test_the_first_session_after_run_needs_a_chosen_patient_too(tmp_path):
+    """Issue 21.2: the first session after `fourbyfour run` ran on the config's [patient]
+    (P-G, HRmax 180) without staff choosing anyone. Start from the console is refused until
+    a patient is chosen, as for every later session."""
+    from controller.app.console import StaffConsole
+
+    stick, emu = _rig_parts(tmp_path)
+    with emu:
+        async def main():
+            async with GpioRig(tmp_path, emu, stick) as rig:
+                emu.press_reset()
+                first = await rig.wait(lambda s: s["treadmill"] == "idle")
+                assert first["pseudonym"] == "" and first["hr_max"] is None, first
+                app = StaffConsole(str(rig.sock))
+                async with app.run_test(size=(80, 24)) as pilot:
+                    async with asyncio.timeout(20):
+                        while not app.state.get("session_id"):
+                            await asyncio.sleep(0.1)
+                    await pilot.press("s")
+                    async with asyncio.timeout(20):
+                        while "start refused" not in app.message:
+                            await asyncio.sleep(0.1)
+                    assert "no patient chosen" in app.message, app.message
+                await asyncio.sleep(1.0)
+                assert emu.board.belt_kmh == 0.0 and not rig.states[-1]["started"]
+                await rig.moving()  # chosen: now it starts
+                assert rig.states[-1]["pseudonym"] == "P-G"
         try:
             asyncio.run(asyncio.wait_for(main(), 120))
         finally:

@@ -268,8 +268,10 @@ async def run_service(cfg: Config, *, pin_factory: object = None,
     site_straps = SiteStraps(cfg.mqtt.site, cfg.mqtt.device) if cfg.mqtt_enabled else None
     straps_task = asyncio.create_task(watch_straps(cfg.mqtt, site_straps)) \
         if site_straps else None
-    rt = new_runtime(cfg, cfg.profile, cfg.plan, tm=tm, pub=pub, store=store,
-                     site_straps=site_straps, clock=clock, tick_s=tick_s)
+    # the first session too waits for staff to choose the patient: never the config's
+    # [patient] (issue 21)
+    rt = next_runtime(cfg, tm=tm, pub=pub, store=store, site_straps=site_straps, clock=clock,
+                      tick_s=tick_s)
     holder["rt"] = rt
     server = ControlServer(rt, cfg.control_socket)
     if records is not None:
