@@ -147,6 +147,7 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
             form.query_one("#pseudonym").value = "P-42"
             form.query_one("#hr_max").value = "171"
             form.query_one("#max_speed").value = "5.5"
+            form.query_one("#max_incline").value = "10"  # nothing of DEMO-1 carries over
             form.query_one("#walk_only").value = True
             form.query_one("#plan").value = "six_minute_test"
             form.query_one("#pace").value = "4.5"
@@ -158,7 +159,7 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
             form = app.screen
             form.query_one("#pace").value = "9"  # faster than the patient's cap
             await pilot.press("ctrl+s")
-            await wait_for(lambda: "above the patient's cap" in
+            await wait_for(lambda: "above the patient's max speed" in
                            str(form.query_one("#pace_error").render()))
             assert form.query_one("#pace").value == "9"
             await pilot.press("escape")
@@ -361,6 +362,8 @@ def test_six_minute_test_load_keys_reach_the_session_through_the_socket(tmp_path
             form.query_one("#pseudonym").value = "P-42"
             form.query_one("#hr_max").value = "171"
             form.query_one("#source").value = "tanaka"
+            form.query_one("#max_speed").value = "6"
+            form.query_one("#max_incline").value = "10"
             form.query_one("#plan").value = "six_minute_test"
             form.query_one("#pace").value = "4.5"
             await pilot.press("ctrl+s")
@@ -421,3 +424,171 @@ def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_
     assert (rec.hr_max_bpm, rec.hr_max_source) == (proposal["hr_max_bpm"], "six_minute_test")
     kinds = [e["kind"] for e in store.events(sid)]
     assert "borg" in kinds and "hrmax_decision" in kinds
+
+
+def _register_p17(db):
+    """The register a returning patient comes back to: HRmax 171 from a 6-minute test,
+    caps 6.5 km/h and 12 %."""
+    from controller.records.register import PatientRecord, Register
+    from controller.records.store import Store
+
+    store = Store(db)
+    Register(store).save(PatientRecord("P-17", 171, "six_minute_test", "2026-11-20",
+                                       hr_rest_bpm=62, max_speed_kmh=6.5,
+                                       max_incline_pct=12.0))
+    store.close()
+
+
+@realtime
+def test_a_returning_patients_pseudonym_loads_their_register_profile(tmp_path):
+    """Issue 21.1: typing only "P-17" ran the session at the config's HRmax 183 "measured",
+    8 km/h / 15 % and wrote that into the register. The form loads P-17's own profile (with
+    source and date), nothing of the patient before stays, and the register keeps the test."""
+    from controller.records.register import Register
+    from controller.records.store import Store
+
+    db = tmp_path / "sessions.db"
+    _register_p17(db)
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(db))
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("n")
+            form = app.screen
+            form.query_one("#pseudonym").value = ""
+            form.query_one("#pseudonym").focus()
+            await pilot.press(*"P-17")
+            await wait_for(lambda: form.query_one("#hr_max").value == "171")
+            assert form.query_one("#source").value == "six_minute_test"
+            assert form.query_one("#max_speed").value == "6.5"
+            assert form.query_one("#max_incline").value == "12"
+            assert form.query_one("#hr_rest").value == "62"
+            shown = str(form.query_one("#pseudonym_error").render())
+            assert "171" in shown and "6-minute test" in shown and "2026" in shown, shown
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-17")
+            s = app.state
+            assert (s["hr_max"], s["hr_max_source"]) == (171, "six_minute_test"), s
+            assert (s["max_speed_kmh"], s["max_incline_pct"]) == (6.5, 12.0), s
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("started") and
+                           app.state.get("zone_low_bpm") is not None, 60)
+            # zone from HRmax 171 (85–95 %), not 183
+            await wait_for(lambda: app.state.get("phase") == "warmup")
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"))
+        service.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+    store = Store(db)
+    rec = Register(store).require("P-17")
+    store.close()
+    assert (rec.hr_max_bpm, rec.hr_max_source, rec.hr_max_date) == (
+        171, "six_minute_test", "2026-11-20"), rec
+    assert (rec.max_speed_kmh, rec.max_incline_pct) == (6.5, 12.0)
+
+
+@realtime
+def test_another_known_or_new_pseudonym_carries_nothing_over_and_a_changed_hrmax_needs_its_source(
+        tmp_path):
+    """Issue 21.1: the form was pre-filled from the service's current profile. Changing the
+    pseudonym from P-17 to a new one empties every patient field; a changed HRmax of a known
+    patient is refused until its source is chosen."""
+    db = tmp_path / "sessions.db"
+    _register_p17(db)
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(db))
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("n")
+            form = app.screen
+            form.query_one("#pseudonym").value = ""
+            form.query_one("#pseudonym").focus()
+            await pilot.press(*"P-17")
+            await wait_for(lambda: form.query_one("#hr_max").value == "171")
+            await pilot.press("backspace", "backspace", *"99")  # P-99: not in the register
+            await wait_for(lambda: form.query_one("#hr_max").value == "")
+            assert [form.query_one(f"#{f}").value for f in
+                    ("age", "hr_rest", "max_speed", "max_incline")] == ["", "", "", ""]
+            assert form.query_one("#source").is_blank()
+            assert "new patient" in str(form.query_one("#pseudonym_error").render())
+            await pilot.press("backspace", "backspace", *"17")
+            await wait_for(lambda: form.query_one("#hr_max").value == "171")
+            form.query_one("#hr_max").focus()
+            await pilot.press(*"179")  # staff change the HRmax (focus selects the old one)
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: "choose where this HRmax comes from" in
+                           str(form.query_one("#hr_max_error").render()))
+            assert app.screen is form and app.state.get("pseudonym") != "P-17"
+            form.query_one("#source").value = "measured"
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-17")
+            assert (app.state["hr_max"], app.state["hr_max_source"]) == (179, "measured")
+        service.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+@realtime
+def test_number_fields_take_a_decimal_comma_and_refuse_the_rest_in_bokmal(tmp_path):
+    """Issue 21.4: `1,5` became 15 (an incline cap of 15 % accepted) and `6,5` became 65
+    (refused in English, naming max_speed_kmh). Both 6,5 and 6.5 are taken, values show with
+    a comma in bokmål, anything else is refused under its field in bokmål."""
+    from controller.core import i18n
+
+    db = tmp_path / "sessions.db"
+    _register_p17(db)
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(db))
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("n")
+            form = app.screen
+            form.query_one("#pseudonym").value = ""
+            form.query_one("#pseudonym").focus()
+            await pilot.press(*"P-17")
+            await wait_for(lambda: form.query_one("#max_speed").value == "6,5")
+            form.query_one("#max_incline").focus()
+            await pilot.press(*"1,5")
+            form.query_one("#max_speed").focus()
+            await pilot.press(*"6,5,1")
+            await pilot.press("ctrl+s")
+            error = lambda: str(form.query_one("#max_speed_error").render())  # noqa: E731
+            await wait_for(lambda: "skriv et tall" in error())
+            assert "6,5" in error() and "max_speed" not in error(), error()
+            assert app.screen is form and form.query_one("#max_speed").value == "6,5,1"
+            form.query_one("#max_speed").value = ""
+            await pilot.press(*"65")
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: "2–20 km/t" in error())
+            assert "max_speed" not in error()
+            form.query_one("#max_speed").value = ""
+            await pilot.press(*"6.5")
+            await pilot.press("ctrl+s")
+            # 1,5 is 1.5 %: too little for the 4x4's intervals, said in bokmål
+            incline_error = lambda: str(form.query_one("#max_incline_error").render())  # noqa: E731
+            await wait_for(lambda: "minst 5 %" in incline_error())
+            assert "max_incline" not in incline_error() and "needs" not in incline_error()
+            form.query_one("#plan").value = "six_minute_test"
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-17")
+            assert (app.state["max_speed_kmh"], app.state["max_incline_pct"]) == (6.5, 1.5)
+            await pilot.press("n")
+            form = app.screen
+            await pilot.pause()
+            assert (form.query_one("#max_speed").value,
+                    form.query_one("#max_incline").value) == ("6,5", "1,5")
+            await pilot.press("escape")
+        service.cancel()
+
+    i18n.set_language("nb")
+    try:
+        asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        i18n.set_language("en")

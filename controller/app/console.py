@@ -405,7 +405,16 @@ class StaffConsole(App[None]):
                 return None
             return str(reply.get("error"))
 
-        self.push_screen(PatientScreen(self.state, submit))
+        async def lookup(pseudonym: str) -> dict[str, Any] | None:
+            """The register's profile of this pseudonym (None: a new patient)."""
+            if self.client is None:
+                raise ConnectionError(_("not connected to the control service"))
+            reply = await self.client.command("patient", pseudonym=pseudonym)
+            if not reply.get("ok"):
+                raise ValueError(str(reply.get("error")))
+            return reply.get("patient")
+
+        self.push_screen(PatientScreen(self.state, submit, lookup))
 
     def rate(self, interval: int) -> None:
         async def done(borg: int | None) -> None:

@@ -15,8 +15,9 @@ patient's rating at the end of an interval), note (``text``: staff's note; befor
 starts it goes to this patient's last recorded one), adjust (``speed_delta_kmh``,
 ``incline_delta_pct``; the 6-minute test only), rpe (``rpe`` 6–20 after a 6-minute test:
 answers the HRmax proposal), hrmax (``decision`` accepted | edited | rejected,
-``hr_max_bpm`` when edited), history (this patient's progression), export (the last session
-as PDF, CSV and JSON beside the store; also while a session runs).
+``hr_max_bpm`` when edited), patient (``pseudonym``: the register's profile for the
+console's form, or None for a new patient), history (this patient's progression), export
+(the last session as PDF, CSV and JSON beside the store; also while a session runs).
 Reports, exports and history are made in the worker process and every store call goes
 through the store's writer thread: a command never holds the event loop that sends the
 motor board its heartbeat.
@@ -64,6 +65,8 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "max_speed_kmh": prof.speed_cap_kmh if prof else None,
         "max_incline_pct": prof.max_incline_pct if prof else None,
         "walk_only": prof.walk_only if prof else False,
+        "hr_rest": prof.hr_rest if prof else None,
+        "age_years": prof.age_years if prof else None,
         "test_load": list(sess.test_load) if sess and sess.test_load else None,
         "hrmax_proposal": rt.hrmax_proposal,
         "phase": sp.phase if sp else "ready", "interval": sp.interval if sp else 0,
@@ -194,6 +197,25 @@ class ControlServer:
             await rt.in_store(lambda s: Register(s).remember(profile))
         except (ValueError, TypeError) as e:  # a profile this software cannot use
             _log.warning("clinic record: profile of %s not used: %s", pseudonym, e)
+
+    async def _register_profile(self, pseudonym: Any) -> dict[str, Any] | None:
+        """The register's profile of a pseudonym for the console's patient form (HRmax with
+        its source and date, caps), taken from the clinic record first when this Pi does not
+        know the patient; None: a new patient."""
+        if not isinstance(pseudonym, str):
+            raise ValueError("patient needs the patient's pseudonym")
+        check_pseudonym(pseudonym)
+        if self.rt.store is None:
+            return None
+        await self._from_clinic_record({"profile": {"pseudonym": pseudonym}})
+        rec = await self.rt.in_store(lambda s: Register(s).get(pseudonym))
+        if rec is None:
+            return None
+        return {"pseudonym": rec.pseudonym, "hr_max_bpm": rec.hr_max_bpm,
+                "hr_max_source": rec.hr_max_source, "hr_max_date": rec.hr_max_date,
+                "hr_rest_bpm": rec.hr_rest_bpm, "max_speed_kmh": rec.max_speed_kmh,
+                "max_incline_pct": rec.max_incline_pct, "walk_only": rec.walk_only,
+                "age_years": rec.age_years}
 
     def _doc(self) -> dict[str, Any]:
         snap = self.rt.snapshot
@@ -333,6 +355,9 @@ class ControlServer:
                 if strap is None and rt.store is not None:
                     strap = await rt.in_store(Store.last_strap, profile.pseudonym)
                 rt.profile_strap = strap
+            elif cmd == "patient":
+                return {"reply": cmd, "ok": True,
+                        "patient": await self._register_profile(msg.get("pseudonym"))}
             elif cmd == "scan":
                 seconds = float(msg.get("seconds", 4.0))
                 if not 1.0 <= seconds <= 15.0:

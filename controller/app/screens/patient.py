@@ -1,12 +1,23 @@
 """Patient entry (pseudonym only) and plan choice, before the session starts.
 
-A refused entry keeps the form open with everything typed, and the reason stands under the
-field it is about (the service checks it; obvious slips are caught here first). An age and
-an age formula (Tanaka, Nes, Keteyian with HRrest) fill in HRmax.
+A known pseudonym loads *that* patient's profile from the register (HRmax with its source and
+date, HRrest, caps, walk-only, age): nothing carries over from the patient before or from the
+config. The form starts empty unless this session's patient was chosen already. An HRmax
+staff change needs its source chosen again; an HRmax left as the register has it is not sent,
+so the register keeps its source and date (a 6-minute test result is never overwritten by a
+default). A new patient needs HRmax and its source.
+
+Numbers take a decimal comma or point (``6,5`` and ``6.5``) and show in the UI's language;
+anything else, or a value out of range, is refused under its field in the form's language.
+A refused entry keeps the form open with everything typed. An age and an age formula
+(Tanaka, Nes, Keteyian with HRrest) fill in HRmax.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
@@ -18,7 +29,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from controller.app.texts import error_text
 from controller.core.hrmax import hr_max_keteyian, hr_max_nes, hr_max_tanaka
-from controller.core.i18n import N_, _
+from controller.core.i18n import N_, _, format_date, format_number
 
 SOURCES = [(N_("measured (lab test)"), "measured"), (N_("6-minute test"), "six_minute_test"),
            (N_("Tanaka age formula"), "tanaka"), (N_("Nes age formula"), "nes"),
@@ -33,6 +44,64 @@ ERROR_FIELDS = (("pseudonym", "pseudonym"), ("age", "age"), ("hr_rest", "hr_rest
                 ("plan", "pace"))
 
 Submit = Callable[[dict[str, Any]], Awaitable[str | None]]
+Lookup = Callable[[str], Awaitable[dict[str, Any] | None]]
+"""The register's profile of a pseudonym (None: a new patient); raises on no answer."""
+
+NUMBER = re.compile(r"^[0-9]+(?:[.,][0-9]+)?$")
+"""A plain decimal number, with a comma or a point (6,5 and 6.5): nothing else."""
+LIMITS: dict[str, tuple[float, float, str]] = {
+    "age": (10, 100, N_("age must be {low}–{high} years")),
+    "hr_max": (100, 230, N_("HRmax must be {low}–{high} bpm")),
+    "hr_rest": (30, 130, N_("HRrest must be {low}–{high} bpm")),
+    "max_speed": (2, 20, N_("max speed must be {low}–{high} km/h")),
+    "max_incline": (0, 25, N_("max incline must be {low}–{high} %")),
+    "pace": (1, 20, N_("the test pace must be {low}–{high} km/h")),
+}
+EXAMPLES = {"age": 45, "hr_max": 178, "hr_rest": 65, "max_speed": 6.5, "max_incline": 7.5,
+            "pace": 4.5}
+LOOKUP_DELAY_S = 0.4
+"""The register is asked this long after the last keystroke in the pseudonym."""
+
+
+def parse_number(text: str) -> float | None:
+    """``6,5`` or ``6.5`` → 6.5; empty → None; anything else ValueError."""
+    text = text.strip()
+    if not text:
+        return None
+    if not NUMBER.match(text):
+        raise ValueError(text)
+    return float(text.replace(",", "."))
+
+
+def show_number(x: float | None) -> str:
+    """A value as staff type it, in the UI's language: 6,5 in bokmål, 12 not 12,0."""
+    if x is None:
+        return ""
+    return format_number(x, 0 if float(x).is_integer() else 1).replace("\u00a0", "")
+
+
+PLAN_REFUSALS = (  # the service's refusals of a plan that does not fit the caps
+    (re.compile(r"needs at least ([0-9.]+) % incline"), "max_incline",
+     N_("the 4x4 plan needs a max incline of at least {value} %")),
+    (re.compile(r"runs at ([0-9.]+) km/h, above the patient's cap"), "pace",
+     N_("the test pace is above the patient's max speed")),
+)
+
+
+def refusal(error: str) -> tuple[str, str]:
+    """The field a refusal from the service is about, and what to say there in the form's
+    language (a range refusal is said with the form's own limits, never a field's code
+    name)."""
+    for pattern, field, text in PLAN_REFUSALS:
+        found = pattern.search(error)
+        if found:
+            return field, _(text).format(value=show_number(float(found.group(1))))
+    field = field_of(error)
+    said = error_text(error)
+    if said == error and "must be" in error and field in LIMITS:
+        low, high, text = LIMITS[field]
+        said = _(text).format(low=show_number(low), high=show_number(high))
+    return field, said
 
 
 def field_of(error: str) -> str:
@@ -48,13 +117,30 @@ class PatientScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel"),
                                              Binding("ctrl+s", "save", "save")]
 
-    def __init__(self, current: dict[str, Any], submit: Submit) -> None:
+    def __init__(self, current: dict[str, Any], submit: Submit,
+                 lookup: Lookup | None = None) -> None:
         super().__init__()
+        chosen = bool(current.get("pseudonym")) and current.get("hr_max") is not None
         self.current = current
         self.submit = submit
+        self.lookup = lookup
+        self.loaded: dict[str, Any] | None = None
+        """The profile shown, as the service has it (register or this session's choice):
+        its pseudonym, HRmax and source. None: a new patient, typed by staff."""
+        if chosen:
+            self.loaded = {"pseudonym": current["pseudonym"], "hr_max_bpm": current["hr_max"],
+                           "hr_max_source": current.get("hr_max_source") or None,
+                           "hr_max_date": current.get("hr_max_date"),
+                           "hr_rest_bpm": current.get("hr_rest"),
+                           "max_speed_kmh": current.get("max_speed_kmh"),
+                           "max_incline_pct": current.get("max_incline_pct"),
+                           "walk_only": current.get("walk_only"),
+                           "age_years": current.get("age_years")}
+        self._looked_up: str | None = current.get("pseudonym") if chosen else None
+        self._timer: Any = None
 
     def compose(self) -> ComposeResult:
-        c = self.current
+        c = self.loaded or {}
 
         def err(field: str) -> Static:
             return Static("", id=f"{field}_error", classes="fielderror")
@@ -64,40 +150,40 @@ class PatientScreen(ModalScreen[None]):
             yield Input(str(c.get("pseudonym", "")), id="pseudonym", compact=True)
             yield err("pseudonym")
             yield Label(_("age (years)"))
-            yield Input("", id="age", type="integer", compact=True)
+            yield Input(show_number(c.get("age_years")), id="age", compact=True)
             yield err("age")
             yield Label(_("HRmax from"))
             yield Select([(_(label), v) for label, v in SOURCES],
-                         value=c.get("hr_max_source") or "measured", id="source",
-                         allow_blank=False, compact=True)
+                         value=c.get("hr_max_source") or Select.NULL, id="source",
+                         prompt=_("choose the source"), compact=True)
             yield Label(_("HRmax bpm"))
-            yield Input("" if c.get("hr_max") is None else f"{c['hr_max']:.0f}", id="hr_max",
-                        type="integer", compact=True)
+            yield Input(show_number(c.get("hr_max_bpm")), id="hr_max", compact=True)
             yield err("hr_max")
             yield Label(_("HRrest bpm (optional)"))
-            yield Input("", id="hr_rest", type="integer", compact=True)
+            yield Input(show_number(c.get("hr_rest_bpm")), id="hr_rest", compact=True)
             yield err("hr_rest")
             yield Label(_("max speed km/h"))
-            yield Input("" if c.get("max_speed_kmh") is None else f"{c['max_speed_kmh']:g}",
-                        id="max_speed", type="number",
-                        compact=True)
+            yield Input(show_number(c.get("max_speed_kmh")), id="max_speed", compact=True)
             yield err("max_speed")
             yield Label(_("max incline %"))
-            yield Input("" if c.get("max_incline_pct") is None else f"{c['max_incline_pct']:g}",
-                        id="max_incline", type="number",
-                        compact=True)
+            yield Input(show_number(c.get("max_incline_pct")), id="max_incline", compact=True)
             yield err("max_incline")
             yield Label(_("walk only"))
-            yield Checkbox("", bool(c.get("walk_only")), id="walk_only", compact=True)
+            walk = bool(c.get("walk_only"))
+            yield Checkbox(_("yes") if walk else _("no"), walk, id="walk_only", compact=True)
             yield Label(_("plan"))
             yield Select([(_(label), v) for label, v in PLANS],
-                         value="six_minute_test" if c.get("plan") == "6-minute test" else "4x4",
-                         id="plan", allow_blank=False, compact=True)
+                         value="six_minute_test" if self.current.get("plan") == "6-minute test"
+                         else "4x4", id="plan", allow_blank=False, compact=True)
             yield Label(_("6-min test pace km/h"))
-            yield Input("4.5", id="pace", type="number", compact=True)
+            yield Input(show_number(4.5), id="pace", compact=True)
             yield err("pace")
             yield Button(_("Save (ctrl+s)"), id="save", variant="primary", compact=True)
             yield Button(_("Cancel (esc)"), id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        if self.loaded is not None:
+            self._show("pseudonym", self._profile_line(self.loaded), error=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
@@ -108,11 +194,123 @@ class PatientScreen(ModalScreen[None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    # -- the age-formula helper -------------------------------------------------------------
+    # -- the register's profile of a known pseudonym ----------------------------------------
+
+    @staticmethod
+    def _profile_line(p: dict[str, Any]) -> str:
+        from controller.app.texts import SOURCES as SOURCE_WORDS
+        from controller.app.texts import word
+
+        when = p.get("hr_max_date")
+        with contextlib.suppress(ValueError):
+            when = format_date(dt.date.fromisoformat(when)) if when else None
+        source = word(SOURCE_WORDS, p.get("hr_max_source"))
+        return _("{pseudonym}: HRmax {hr_max} bpm ({source}{date}), max {speed} km/h, "
+                 "{incline} %").format(
+            pseudonym=p["pseudonym"], hr_max=show_number(p.get("hr_max_bpm")), source=source,
+            date=f", {when}" if when else "", speed=show_number(p.get("max_speed_kmh")),
+            incline=show_number(p.get("max_incline_pct")))
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """The walk-only state in words, not by colour alone."""
+        event.checkbox.label = _("yes") if event.value else _("no")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id in ("age", "hr_rest"):
             self._from_age()
+        elif event.input.id == "pseudonym":
+            if self._timer is not None:
+                self._timer.stop()
+            self._timer = self.set_timer(LOOKUP_DELAY_S, self._lookup_now)
+        elif event.input.id == "hr_max":
+            self._hr_max_edited()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "pseudonym":
+            self._lookup_now()
+
+    def _lookup_now(self) -> None:
+        self.run_worker(self.load_patient(), group="lookup", exclusive=True)
+
+    async def load_patient(self) -> bool:
+        """Fill the form from the register when the pseudonym names a known patient; when it
+        does not, empty what the patient before left (a value staff typed since stays).
+        True: a register profile was loaded just now (staff have not seen it yet)."""
+        pseudonym = self.query_one("#pseudonym", Input).value.strip()
+        if pseudonym == self._looked_up:
+            return False
+        found: dict[str, Any] | None = None
+        if pseudonym and self.lookup is not None:
+            try:
+                found = await self.lookup(pseudonym)
+            except (TimeoutError, ValueError, OSError, ConnectionError):
+                return False  # not a pseudonym (yet), or no service: Save says why
+            if self.query_one("#pseudonym", Input).value.strip() != pseudonym:
+                return False  # typed on meanwhile
+        self._looked_up = pseudonym
+        before, self.loaded = self.loaded, None if found is None else dict(
+            found, pseudonym=pseudonym, from_register=True)
+        if self.loaded is not None:
+            self._fill(self.loaded)
+            self._clear()
+            self._show("pseudonym", self._profile_line(self.loaded), error=False)
+            return True
+        if before is not None:
+            self._fill({}, only_if=before)
+        self._show("pseudonym", _("new patient: enter HRmax and its source") if pseudonym
+                   else "", error=False)
+        return False
+
+    def _fill(self, p: dict[str, Any], only_if: dict[str, Any] | None = None) -> None:
+        """Every patient field from ``p`` (empty where it has none): nothing carries over.
+        With ``only_if`` (the patient before), only the fields that still show that
+        patient's value change."""
+        boxes = {"age": "age_years", "hr_max": "hr_max_bpm", "hr_rest": "hr_rest_bpm",
+                 "max_speed": "max_speed_kmh", "max_incline": "max_incline_pct"}
+        for wid, key in boxes.items():
+            box = self.query_one(f"#{wid}", Input)
+            if only_if is not None and box.value != show_number(only_if.get(key)):
+                continue
+            with box.prevent(Input.Changed):  # not an edit: no age formula, no new source
+                box.value = show_number(p.get(key))
+        source = self.query_one("#source", Select)
+        if only_if is None or source.value == (only_if.get("hr_max_source") or Select.NULL):
+            with source.prevent(Select.Changed):
+                source.value = p.get("hr_max_source") or Select.NULL
+        walk = self.query_one("#walk_only", Checkbox)
+        if only_if is None or walk.value == bool(only_if.get("walk_only")):
+            walk.value = bool(p.get("walk_only"))
+            walk.label = _("yes") if walk.value else _("no")
+
+    def _hr_max_unchanged(self) -> bool:
+        """The HRmax shown is the register's for this patient, with the same source."""
+        if self.loaded is None or not self.loaded.get("from_register"):
+            return False
+        try:
+            value = parse_number(self.query_one("#hr_max", Input).value)
+        except ValueError:
+            return False
+        return value == self.loaded.get("hr_max_bpm") and \
+            self.query_one("#source", Select).value == self.loaded.get("hr_max_source")
+
+    def _hr_max_edited(self) -> None:
+        """Staff typed another HRmax for a known patient: its source must be chosen again
+        (the register's source belongs to the register's value)."""
+        if self.loaded is None:
+            return
+        try:
+            value = parse_number(self.query_one("#hr_max", Input).value)
+        except ValueError:
+            return
+        source = self.query_one("#source", Select)
+        if value != self.loaded.get("hr_max_bpm") and \
+                source.value == self.loaded.get("hr_max_source"):
+            with source.prevent(Select.Changed):
+                source.value = Select.NULL
+            self._show("hr_max", _("a changed HRmax needs its source: choose where it comes "
+                                   "from"), error=False)
+
+    # -- the age-formula helper -------------------------------------------------------------
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "source":
@@ -137,18 +335,31 @@ class PatientScreen(ModalScreen[None]):
             self._show("age", _("age must be 10–100 years"))
             return
         self._show("age", "")
-        self.query_one("#hr_max", Input).value = f"{hr_max:.0f}"
+        box = self.query_one("#hr_max", Input)
+        with box.prevent(Input.Changed):
+            box.value = f"{hr_max:.0f}"
         self._show("hr_max", _("{bpm} bpm from the age formula").format(bpm=f"{hr_max:.0f}"),
                    error=False)
 
     # -- saving -----------------------------------------------------------------------------
 
     def _number(self, wid: str) -> float | None:
-        v = self.query_one(f"#{wid}", Input).value.strip()
         try:
-            return float(v) if v else None
+            return parse_number(self.query_one(f"#{wid}", Input).value)
         except ValueError:
             return None
+
+    def _checked(self, wid: str) -> tuple[float | None, str | None]:
+        """The field's number, or the reason it is refused (in the form's language)."""
+        try:
+            value = parse_number(self.query_one(f"#{wid}", Input).value)
+        except ValueError:
+            return None, _("write a number, e.g. {example}").format(
+                example=show_number(EXAMPLES[wid]))
+        low, high, text = LIMITS[wid]
+        if value is not None and not low <= value <= high:
+            return None, _(text).format(low=show_number(low), high=show_number(high))
+        return value, None
 
     def _show(self, field: str, text: str, error: bool = True) -> None:
         box = self.query_one(f"#{field}_error", Static)
@@ -159,36 +370,75 @@ class PatientScreen(ModalScreen[None]):
 
     def _clear(self) -> None:
         for f in FIELDS:
-            self._show(f, "")
+            if f != "pseudonym":
+                self._show(f, "")
+
+    def _refuse(self, field: str, text: str) -> None:
+        self._show(field, text)
+        self.query_one(f"#{field}", Input).focus()
 
     async def action_save(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        if await self.load_patient():
+            # the pseudonym named a patient the form did not show yet: staff see the
+            # register's profile before anything is saved
+            self._show("pseudonym", self._profile_line(self.loaded or {}) + "\n"
+                       + _("loaded from the register: check it, then save again"),
+                       error=False)
+            return
         self._clear()
+        values: dict[str, float | None] = {}
+        refused: list[str] = []
+        for wid in LIMITS:
+            values[wid], why = self._checked(wid)
+            if why:
+                self._show(wid, why)
+                refused.append(wid)
         required = {"hr_max": _("HRmax is needed (a number of bpm)"),
                     "max_speed": _("the patient's max speed is needed (km/h)"),
                     "max_incline": _("the patient's max incline is needed (%)")}
-        missing = [f for f in required if self._number(f) is None]
-        for f in missing:
-            self._show(f, required[f])
-        if missing:
-            self.query_one(f"#{missing[0]}", Input).focus()
+        for wid, text in required.items():
+            if wid not in refused and values[wid] is None:
+                self._show(wid, text)
+                refused.append(wid)
+        unchanged = self._hr_max_unchanged()
+        source = self.query_one("#source", Select).value
+        if "hr_max" not in refused and not unchanged and source == Select.NULL:
+            self._show("hr_max", _("choose where this HRmax comes from (HRmax from)"))
+            refused.append("hr_max")
+        rest, hr_max = values["hr_rest"], values["hr_max"]
+        if not refused and rest is not None and hr_max is not None and rest > hr_max - 40:
+            self._show("hr_rest", _("HRrest must be at least 40 bpm below HRmax"))
+            refused.append("hr_rest")
+        plan_name = self.query_one("#plan", Select).value
+        speed = values["max_speed"]
+        if plan_name == "six_minute_test" and "pace" not in refused:
+            pace = values["pace"]
+            if pace is None:
+                self._show("pace", _("the 6-minute test needs its pace (km/h)"))
+                refused.append("pace")
+            elif speed is not None and pace > speed:
+                self._show("pace", _("the test pace is above the patient's max speed"))
+                refused.append("pace")
+        if refused:
+            self.query_one(f"#{refused[0]}", Input).focus()
             return
         profile = {
             "pseudonym": self.query_one("#pseudonym", Input).value.strip(),
-            "hr_max": self._number("hr_max"), "hr_rest": self._number("hr_rest"),
-            "max_speed_kmh": self._number("max_speed"),
-            "max_incline_pct": self._number("max_incline"),
-            "hr_max_source": self.query_one("#source", Select).value,
+            # unchanged, the register keeps its HRmax with its own source and date
+            "hr_max": None if unchanged else hr_max,
+            "hr_max_source": None if unchanged else source,
+            "hr_rest": rest, "max_speed_kmh": speed,
+            "max_incline_pct": values["max_incline"],
             "walk_only": self.query_one("#walk_only", Checkbox).value,
-            "age_years": self._number("age"),
+            "age_years": values["age"],
         }
-        plan_name = self.query_one("#plan", Select).value
         plan: dict[str, Any] = {"name": plan_name}
         if plan_name == "six_minute_test":
-            plan.update(speed_kmh=self._number("pace"), incline_pct=0.0)
+            plan.update(speed_kmh=values["pace"], incline_pct=0.0)
         error = await self.submit({"profile": profile, "plan": plan})
         if error is None:
             self.dismiss(None)
             return
-        field = field_of(error)
-        self._show(field, error_text(error))
-        self.query_one(f"#{field}", Input).focus()
+        self._refuse(*refusal(error))
