@@ -282,12 +282,20 @@ def test_confirmation_shows_its_keys_and_brackets_literally():
         app = StaffConsole(str(tmp_sock()))
         async with app.run_test(size=(80, 24)) as pilot:
             for lang, shown in (("en", "Stop [now]?  y: yes / n: no"),
-                                ("nb", "Stop [now]?  y: ja / n: nei")):
+                                ("nb", "Stop [now]?  j: ja / n: nei")):
                 i18n.set_language(lang)
                 app.push_screen(Confirm("Stop [now]?"))
                 await pilot.pause()
                 assert str(app.screen.query_one("#question").render()) == shown
                 await pilot.press("n")
+            # issue 21.9: the bokmål yes key is j (y is taken too)
+            answers = []
+            for key in ("j", "y"):
+                app.push_screen(Confirm("Stop?"), answers.append)
+                await pilot.pause()
+                await pilot.press(key)
+                await pilot.pause()
+            assert answers == [True, True]
     try:
         asyncio.run(asyncio.wait_for(main(), 30))
     finally:
@@ -322,7 +330,7 @@ def test_borg_rating_at_the_end_of_an_interval_and_a_note(tmp_path):
             await pilot.press("k", "y")  # end interval 1: the console asks the Borg rating
             await wait_for(lambda: isinstance(app.screen, BorgScreen))
             assert app.screen.interval == 1
-            await pilot.press("j")  # j: 15
+            await pilot.press("k")  # k: 15 (a, p and x are the console's safety keys)
             await wait_for(lambda: app.state.get("ratings") == {"1": 15})
             refused = await client.command("borg", interval=1, borg=21)
             assert "whole number 6–20" in refused["error"]
@@ -592,3 +600,87 @@ def test_number_fields_take_a_decimal_comma_and_refuse_the_rest_in_bokmal(tmp_pa
         asyncio.run(asyncio.wait_for(main(), 120))
     finally:
         i18n.set_language("en")
+
+
+@realtime
+def test_pause_and_stop_work_while_the_borg_prompt_is_open(tmp_path):
+    """Issue 21.3: while the end-of-interval Borg prompt was open, p and x did nothing
+    although the footer showed them. They reach the session from the prompt; Stop's
+    confirmation comes on top of it."""
+    from controller.app.screens import BorgScreen
+
+    async def main():
+        service, sock = await start_service(tmp_path)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await pilot.press("k", "y")  # skip the warm-up: interval 1
+            await wait_for(lambda: app.state.get("phase") == "interval")
+            await pilot.press("k", "y")  # end interval 1: the Borg prompt opens
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press("p")
+            await wait_for(lambda: app.state.get("state") == "paused", 20)
+            assert isinstance(app.screen, BorgScreen)  # the rating can still be given
+            await pilot.press("x")
+            await wait_for(lambda: isinstance(app.screen, Confirm))
+            await pilot.press("y")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
+            assert app.state.get("ratings") == {}  # no key of theirs was taken as a rating
+        await asyncio.wait_for(service, 60)
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+class _Stepped(StaffConsole):
+    """A console fed states by the test (no service): the prompts' rules, key by key."""
+
+    def listen(self):
+        self.state = {}
+
+    def feed(self, **state):
+        from tests.test_snapshots import STATE
+
+        self.state = dict(STATE, **state)
+        self.refresh_view()
+
+
+def test_one_borg_prompt_at_a_time_and_never_over_a_confirmation():
+    """Issue 21.3: prompts stacked (one stayed open through a whole recovery and the next
+    interval), and one could open over Stop's confirmation. At most one is open, for the
+    latest interval; one that comes while a confirmation is open waits for it; `a`
+    acknowledges the alarm from the prompt instead of rating 6."""
+    from controller.app.screens import BorgScreen
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.feed(phase="interval", interval=1)
+            app.feed(phase="recovery", interval=1)
+            await pilot.pause()
+            assert isinstance(app.screen, BorgScreen) and app.screen.interval == 1
+            app.feed(phase="interval", interval=2)
+            app.feed(phase="recovery", interval=2)
+            await pilot.pause()
+            prompts = [s for s in app.screen_stack if isinstance(s, BorgScreen)]
+            assert len(prompts) == 1 and prompts[0].interval == 2, app.screen_stack
+            await pilot.press("a")  # an alarm is active: acknowledged, not "6"
+            await pilot.pause()
+            # the ack went to the (absent) service, no rating did
+            assert "not connected" in app.message and isinstance(app.screen, BorgScreen)
+            await pilot.press("escape")
+            await pilot.pause()
+            app.feed(phase="interval", interval=3)
+            await pilot.press("x")
+            assert isinstance(app.screen, Confirm)
+            app.feed(phase="recovery", interval=3)  # interval 3 ends under the question
+            await pilot.pause()
+            assert isinstance(app.screen, Confirm)
+            await pilot.press("n")
+            await pilot.pause()
+            app.feed(phase="recovery", interval=3)
+            await pilot.pause()
+            assert isinstance(app.screen, BorgScreen) and app.screen.interval == 3
+
+    asyncio.run(asyncio.wait_for(main(), 30))

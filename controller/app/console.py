@@ -129,6 +129,8 @@ class StaffConsole(App[None]):
         self._last_interval = 0
         self._keys: tuple[Any, ...] = ()
         self._borg_asked_for = ""
+        self._borg_waiting: int | None = None
+        """An interval's Borg prompt that waits for the question on screen to be answered."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -286,6 +288,8 @@ class StaffConsole(App[None]):
                 f"{texts.event_text(e['kind'], e['message'])}" for e in events[-3:]))
         self.query_one("#message", Static).update(self.message)
         self._ask_borg(phase, n)
+        if self._borg_waiting is not None and len(self.screen_stack) == 1:
+            self.rate(self._borg_waiting)
         self._maybe_ask_borg()
 
     # -- the 6-minute test ------------------------------------------------------------------
@@ -417,11 +421,24 @@ class StaffConsole(App[None]):
         self.push_screen(PatientScreen(self.state, submit, lookup))
 
     def rate(self, interval: int) -> None:
+        """Ask the Borg rating of ``interval``: one prompt at most (an open one moves on to
+        this interval), and never over another question (it waits until that is answered:
+        ``_borg_waiting``)."""
+        top = self.screen
+        if isinstance(top, BorgScreen):
+            top.ask(interval)
+            return
+        if len(self.screen_stack) > 1:  # a confirmation, a form, a list: do not hide it
+            self._borg_waiting = interval
+            return
+        self._borg_waiting = None
+        prompt = BorgScreen(interval)
+
         async def done(borg: int | None) -> None:
             if borg is not None:
-                await self._send("borg", interval=interval, borg=borg)
+                await self._send("borg", interval=prompt.interval, borg=borg)
 
-        self.push_screen(BorgScreen(interval), done)
+        self.push_screen(prompt, done)
 
     def action_borg(self) -> None:
         """Rate (or correct) the last interval that ran."""

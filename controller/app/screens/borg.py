@@ -1,7 +1,9 @@
 """The patient's Borg rating (6–20) at the end of an interval, with one key press.
 
-Fifteen values need fifteen keys: the letters a–o stand beside the numbers, so the patient
-points at (or says) a number and staff press the one key next to it. Esc: not now.
+Fifteen values need fifteen keys: letters stand beside the numbers, so the patient points
+at (or says) a number and staff press the one key next to it. Esc: not now. The letters leave
+out a, p and x: acknowledge, Pause and Stop work while the prompt is open. The console keeps
+at most one prompt open (``ask`` moves it on to the latest interval).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from controller.app.screens.safety import SAFETY_BINDINGS, SAFETY_KEYS
 from controller.core.i18n import N_, _
 
-KEYS = "abcdefghijklmno"
+KEYS = "bcdefghijklmnoq"
+assert not set(KEYS) & set(SAFETY_KEYS)
 ANCHORS = {6: N_("no exertion at all"), 7: N_("extremely light"), 9: N_("very light"),
            11: N_("light"), 13: N_("somewhat hard"), 15: N_("hard (heavy)"),
            17: N_("very hard"), 19: N_("extremely hard"), 20: N_("maximal exertion")}
@@ -25,7 +29,7 @@ class BorgScreen(ModalScreen[int | None]):
     """Borg 6–20 for one interval (0: the 6-minute test), one key press."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "later", "later"),
+        Binding("escape", "later", "later"), *SAFETY_BINDINGS,
         *(Binding(k, f"rate({6 + i})", str(6 + i), show=False) for i, k in enumerate(KEYS)),
     ]
 
@@ -34,6 +38,9 @@ class BorgScreen(ModalScreen[int | None]):
         self.interval = interval
 
     def compose(self) -> ComposeResult:
+        yield Static(self._text(), id="borg")
+
+    def _text(self) -> str:
         title = _("Borg rating of the 6-minute test") if self.interval == 0 else \
             _("Borg rating of interval {n}").format(n=self.interval)
         lines = [f"[b]{title}[/b]", _("press the letter beside the number (esc: not now)")]
@@ -41,7 +48,12 @@ class BorgScreen(ModalScreen[int | None]):
             value = 6 + i
             anchor = _(ANCHORS[value]) if value in ANCHORS else ""
             lines.append(f"[b]{key}[/b]  {value:2d}  {anchor}")
-        yield Static("\n".join(lines), id="borg")
+        return "\n".join(lines)
+
+    def ask(self, interval: int) -> None:
+        """The same prompt, now for a later interval (never a second prompt)."""
+        self.interval = interval
+        self.query_one("#borg", Static).update(self._text())
 
     def action_rate(self, value: int) -> None:
         self.dismiss(value)

@@ -9,14 +9,16 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Label
 
+from controller.app.screens.safety import SAFETY_BINDINGS
 from controller.core.i18n import _
 
 
 class Confirm(ModalScreen[bool]):
-    """y / n question for actions a slip would make hurt."""
+    """Yes / no question for actions a slip would make hurt: j (bokmål) or y (English) for
+    yes, n or esc for no. Pause, Stop and acknowledge work while it is open."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("y", "yes", "yes"),
-                                             Binding("n,escape", "no", "no")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("y,j", "yes", "yes"),
+                                             Binding("n,escape", "no", "no"), *SAFETY_BINDINGS]
 
     def __init__(self, question: str) -> None:
         super().__init__()

@@ -10,13 +10,15 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from controller.app.screens.safety import SAFETY_BINDINGS
 from controller.core.i18n import _, format_datetime, format_number
 
 
 class HistoryScreen(ModalScreen[None]):
     """This patient's sessions and progression (from the service's store)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,h", "close", "close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,h", "close", "close"),
+                                             *SAFETY_BINDINGS]
 
     def __init__(self, history: dict[str, Any]) -> None:
         super().__init__()
