@@ -384,23 +384,17 @@ def test_six_minute_test_load_keys_reach_the_session_through_the_socket(tmp_path
     asyncio.run(asyncio.wait_for(main(), 120))
 
 
-def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_path):
-    """A recorded 6-minute test (virtual patient, production Session and Store) behind the
-    real control socket: the console asks the Borg rating on its own, shows the proposal
-    with its uncertainty, and accepting it stores the HRmax in the register."""
-    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
+def _recorded_six_minute_test(store, hr_max=171):
+    """A recorded 6-minute test (virtual patient, production Session and Store) in a
+    runtime, as the service holds it when the test has ended."""
     from controller.app.simdemo import run_session
     from controller.core.plan import six_minute_test
     from controller.protocol import PatientProfile
-    from controller.records.register import Register
-    from controller.records.store import Store
-    from controller.service.control_socket import ControlServer
     from controller.service.runtime import Runtime
     from controller.sim import PatientParams, VirtualPatient
     from controller.treadmill import Treadmill
 
-    store = Store(tmp_path / "sessions.db")
-    profile = PatientProfile(hr_max=171, hr_rest=65, max_speed_kmh=8.0,
+    profile = PatientProfile(hr_max=hr_max, hr_rest=65, max_speed_kmh=8.0,
                              hr_max_source="tanaka", pseudonym="P-42")
     patient = VirtualPatient(PatientParams(hr_max_bpm=186, hr_rest_bpm=65, vo2max=26, seed=4))
     sid, rows, session = run_session(patient, profile, six_minute_test(5.5, 4.0), store=store)
@@ -408,6 +402,20 @@ def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_
     rt.session, rt.session_id = session, sid
     rt._start.set()  # the test ran: started and done
     rt.snapshot.setpoint = session.step(rows[-1].t_s + 1, 90.0, 0.0, 0.0)
+    return rt, sid
+
+
+def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_path):
+    """A recorded 6-minute test (virtual patient, production Session and Store) behind the
+    real control socket: the console asks the Borg rating on its own, shows the proposal
+    with its uncertainty, and accepting it stores the HRmax in the register."""
+    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
+    from controller.records.register import Register
+    from controller.records.store import Store
+    from controller.service.control_socket import ControlServer
+
+    store = Store(tmp_path / "sessions.db")
+    rt, sid = _recorded_six_minute_test(store)
     sock = str(tmp_path / "c.sock")
 
     async def main():
@@ -422,7 +430,12 @@ def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_
             assert "Proposed HRmax" in est and "±" in est
             proposal = rt.hrmax_proposal
             assert proposal["rpe"] == 15 and proposal["source"] == "six_minute_test"
-            await pilot.press("a")
+            # 198 against 171 in use: warned, and one key press does not accept it
+            assert proposal["large_change"] and app.screen.query("#warning")
+            await pilot.press("y")
+            await pilot.pause()
+            assert isinstance(app.screen, HrMaxProposalScreen) and "stored" not in app.message
+            await pilot.press("y")
             await wait_for(lambda: "stored" in app.message)
         server.cancel()
         return proposal
@@ -684,3 +697,88 @@ def test_one_borg_prompt_at_a_time_and_never_over_a_confirmation():
             assert isinstance(app.screen, BorgScreen) and app.screen.interval == 3
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_the_six_minute_test_asks_its_borg_rating_once_in_a_prompt_that_fits_80x24():
+    """Issue 21.7: the Borg rating was asked twice (the interval prompt too), the prompt was
+    cut at 80 columns, and its hint named b though only t asks again."""
+    from controller.app.screens import BorgScreen, TestBorgScreen
+    from controller.core import i18n
+
+    async def main(lang):
+        i18n.set_language(lang)
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            seen = []
+            test = dict(plan="6-minute test", interval=0, alarms={}, alarm_list=[],
+                        hrmax_proposal=None)
+            for phase in ("test", "cooldown", "cooldown", "done"):
+                app.feed(phase=phase, **test)
+                await pilot.pause()
+                seen.append(type(app.screen).__name__)
+                if isinstance(app.screen, TestBorgScreen):
+                    box = app.screen.query_one("#testborg")
+                    hint = app.screen.query_one("#testborg_hint")
+                    scale = app.screen.query_one("#scale")
+                    assert box.region.right <= 80 and box.region.bottom <= 24, box.region
+                    assert hint.region.right <= box.content_region.right, hint.region
+                    assert scale.region.bottom <= box.content_region.bottom
+                    assert hint.size.height >= 2  # wrapped, not cut
+                    text = str(hint.render())
+                    assert "t)" in text and " b)" not in text, text
+                    await pilot.press("escape")
+                    await pilot.pause()
+            assert seen.count("TestBorgScreen") == 1 and "BorgScreen" not in seen, seen
+            assert not any(isinstance(s, BorgScreen) for s in app.screen_stack)
+            await pilot.press("t")  # the hint's key asks again
+            await pilot.pause()
+            assert isinstance(app.screen, TestBorgScreen)
+
+    try:
+        for lang in ("en", "nb"):
+            asyncio.run(asyncio.wait_for(main(lang), 30))
+    finally:
+        i18n.set_language("en")
+
+
+def test_a_mistyped_hrmax_edit_or_a_later_keeps_the_decision_open(tmp_path):
+    """Issue 21.7: one mistyped HRmax edit closed the decision for good although the service
+    still held the proposal. A number outside 100–230 is said under the box, which stays
+    open; esc leaves the proposal to t, which shows it again."""
+    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
+    from controller.records.register import Register
+    from controller.records.store import Store
+    from controller.service.control_socket import ControlServer
+
+    store = Store(tmp_path / "sessions.db")
+    rt, _sid = _recorded_six_minute_test(store, hr_max=195)
+    sock = str(tmp_path / "c.sock")
+
+    async def main():
+        server = asyncio.create_task(ControlServer(rt, sock).serve())
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
+            await pilot.press("down", "down", "enter")  # 15
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            await pilot.press("escape")  # decide later
+            await wait_for(lambda: len(app.screen_stack) == 1)
+            await wait_for(lambda: (app.state.get("hrmax_proposal") or {}).get("rpe") == 15)
+            await pilot.press("t")  # the service still holds it: shown again
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            await pilot.press("e")
+            await pilot.pause()
+            app.screen.query_one("#edit").value = ""
+            await pilot.press(*"1800", "enter")  # a slip: 1800
+            await pilot.pause()
+            assert isinstance(app.screen, HrMaxProposalScreen)
+            assert "100–230" in str(app.screen.query_one("#refused").render())
+            app.screen.query_one("#edit").value = ""
+            await pilot.press(*"190", "enter")
+            await wait_for(lambda: "stored" in app.message)
+        server.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    rec = Register(store).require("P-42")
+    assert (rec.hr_max_bpm, rec.hr_max_source) == (190, "six_minute_test")

@@ -63,3 +63,23 @@ def test_without_a_borg_rating_no_estimate_is_labelled_as_the_tests():
     assert with_rpe.source is HrMaxSource.SIX_MINUTE_TEST
     assert with_rpe.uncertainty_bpm == round(0.08 * with_rpe.hr_max_bpm)
     assert "Borg" in with_rpe.method
+
+
+def test_the_estimate_stays_within_what_the_borg_relation_supports():
+    """Issue 21.7: Borg 6–7 at 150 bpm gave 280–300 bpm. A rating below 11 proposes nothing
+    from the test (the age formula with an age); an estimate outside 120–220 bpm is refused."""
+    trace = [100.0] * 120 + [150.0] * 240
+    for rpe in (6, 7, 10):
+        with pytest.raises(ValueError, match="too light"):
+            estimate_from_six_minute_test(trace, rpe=rpe)
+        est = estimate_from_six_minute_test(trace, rpe=rpe, age_years=50)
+        assert est.source is HrMaxSource.TANAKA and est.hr_max_bpm == 173
+    with pytest.raises(ValueError, match="do not fit"):
+        estimate_from_six_minute_test(trace, rpe=11)  # 150 / 0.68 = 221
+    for rpe in range(11, 21):
+        for hr in range(90, 200, 5):
+            try:
+                est = estimate_from_six_minute_test([hr * 1.0] * 360, rpe=rpe)
+            except ValueError:
+                continue
+            assert 120 <= est.hr_max_bpm <= 220, (rpe, hr, est)

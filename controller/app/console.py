@@ -9,7 +9,8 @@ Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille)
     b Borg rating (after an interval)   m note   h history   w write the report
     q quit the console (the session goes on)
     + / - speed ±0.5 km/h and ] / [ incline ±2 % (the 6-minute test only); t asks the
-    test's Borg rating again (it is asked on its own when the test ends)
+    test's Borg rating again (it is asked on its own when the test ends), or shows its HRmax
+    proposal again until staff decide on it
 
 The footer shows only the keys that apply now, so it fits 80 columns in both languages.
 Stop and skip ask for confirmation: a slip of the finger must not end an interval. At the end
@@ -294,16 +295,20 @@ class StaffConsole(App[None]):
 
     # -- the 6-minute test ------------------------------------------------------------------
 
-    def _test_ended(self) -> bool:
+    def _test_over(self) -> bool:
         d = self.state
         return d.get("plan") == "6-minute test" and d.get("started", False) and \
-            d.get("phase") in ("cooldown", "done") and not d.get("hrmax_proposal")
+            d.get("phase") in ("cooldown", "done")
+
+    def _test_ended(self) -> bool:
+        return self._test_over() and not self.state.get("hrmax_proposal")
 
     def _maybe_ask_borg(self) -> None:
-        """When the test phase ends, ask the Borg rating once (t asks again)."""
+        """When the test phase ends, ask the Borg rating once (t asks again), and only when
+        no other question is on screen (it waits for that)."""
         sid = self.state.get("session_id", "")
         if self._test_ended() and self._borg_asked_for != sid and \
-                not isinstance(self.screen, TestBorgScreen):
+                len(self.screen_stack) == 1:
             self._borg_asked_for = sid
             self.action_test_borg()
 
@@ -312,6 +317,12 @@ class StaffConsole(App[None]):
                          incline_delta_pct=incline_delta_pct)
 
     def action_test_borg(self) -> None:
+        """t: the test's Borg rating; once the service holds a proposal not decided yet
+        (esc, or a refused decision), t shows that proposal again."""
+        proposal = self.state.get("hrmax_proposal")
+        if self._test_over() and proposal and not proposal.get("decision"):
+            self._propose(dict(proposal))
+            return
         if not self._test_ended():
             return
 
@@ -324,9 +335,13 @@ class StaffConsole(App[None]):
                     error=reply.get("error"))
                 self.query_one("#message", Static).update(self.message)
                 return
-            self.push_screen(HrMaxProposalScreen(reply["proposal"], dict(self.state)),
-                             decided)
+            self._propose(reply["proposal"])
 
+        self.push_screen(TestBorgScreen(), rated)
+
+    def _propose(self, proposal: dict[str, Any], refused: str = "") -> None:
+        """The HRmax proposal for staff; a refused decision shows it again with the reason
+        (the service still holds it), so one slip never closes it."""
         async def decided(choice: dict[str, Any] | None) -> None:
             if choice is None or self.client is None:
                 return
@@ -335,23 +350,28 @@ class StaffConsole(App[None]):
                 self.message = _("HRmax {hr_max} bpm stored ({source}, {date}); the next 4x4 "
                                  "starts from it.").format(
                     hr_max=f"{reply['profile']['hr_max_bpm']:.0f}",
-                    source=reply["profile"]["hr_max_source"],
+                    source=word(texts.SOURCES, reply["profile"]["hr_max_source"]),
                     date=reply["profile"]["hr_max_date"])
             elif reply.get("ok"):
                 self.message = _("HRmax proposal rejected; the HRmax in use is kept.")
             else:
+                error = texts.error_text(str(reply.get("error")))
                 self.message = _("[b red]HRmax decision refused[/]: {error}").format(
-                    error=reply.get("error"))
+                    error=error)
+                self._propose(proposal, error)
             self.query_one("#message", Static).update(self.message)
 
-        self.push_screen(TestBorgScreen(), rated)
+        self.push_screen(HrMaxProposalScreen(proposal, dict(self.state), refused), decided)
 
     def _ask_borg(self, phase: str, n: int) -> None:
-        """At the end of each interval (and of the 6-minute test) ask the Borg rating once."""
+        """At the end of each interval ask the Borg rating once (the 6-minute test asks its
+        own: ``_maybe_ask_borg``)."""
         seen, self._seen = self._seen, (phase, n)
         if seen is None or seen == (phase, n) or seen[0] not in ("interval", "test"):
             return
-        ended = seen[1] if seen[0] == "interval" else 0
+        if seen[0] == "test":
+            return  # the 6-minute test's rating is asked by its own prompt (once)
+        ended = seen[1]
         if ended in self._asked or str(ended) in (self.state.get("ratings") or {}):
             return
         self._asked.add(ended)

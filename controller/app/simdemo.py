@@ -136,7 +136,7 @@ def run_six_minute_test(patient: VirtualPatient, profile: PatientProfile, *,
                                       start_unix_s=start_unix_s, on_tick=tick)
     rpe = rpe_at_end[0]
     est = estimate_from_six_minute_test([r.hr_bpm for r in rows if r.phase == "test"],
-                                        rpe=rpe)
+                                        rpe=rpe, age_years=profile.age_years)
     if store is not None:
         from controller.protocol import Event
 

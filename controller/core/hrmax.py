@@ -23,12 +23,27 @@ is never below the peak seen + 5 bpm (a heart rate cannot exceed its max) and is
 RPE, the age formula is proposed with the same floor. The method is crude (RPE is
 subjective, SEE of the RPE–%HRmax relation ≈ 7–10 %), which is why the session keeps
 watching for heart rates above the max and flags them.
+
+What the method can support (issue 21): the RPE–%HRmax relation holds for a test that was
+at least *light* (Borg ≥ ``RPE_USABLE_MIN`` = 11): at 6–10 heart rate is dominated by rest,
+nerves and medication, and dividing by 50–64 % turned 150 bpm into 280–300 bpm. A rating below
+11 proposes nothing from the test (the age formula when the age is known). An estimate outside
+``PLAUSIBLE_HRMAX_BPM`` (120–220 bpm, ≈ 2.5 SD around the age formulas of adults) says the
+rating and the heart rate do not fit, and is refused rather than proposed. A proposal far from
+the HRmax in use (``LARGE_CHANGE_BPM``) is shown with a warning, and staff confirm it twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+RPE_USABLE_MIN = 11
+"""The lowest Borg rating the RPE–%HRmax relation is used from ("light")."""
+PLAUSIBLE_HRMAX_BPM = (120.0, 220.0)
+"""An estimate outside this range is not proposed: the rating and the heart rate disagree."""
+LARGE_CHANGE_BPM = 10.0
+"""A proposal this far from the HRmax in use moves the zone by about half its width."""
 
 
 class HrMaxSource(StrEnum):
@@ -104,6 +119,11 @@ def estimate_from_six_minute_test(
     peak = max(valid)
     floor = peak + 5.0
     if rpe is not None:
+        rpe_to_hrmax_fraction(rpe)  # 6–20, or ValueError
+    if rpe is not None and rpe < RPE_USABLE_MIN and age_years is None:
+        raise ValueError(f"Borg {rpe:g} is below {RPE_USABLE_MIN}: the test was too light "
+                         "for the Borg relation to say anything about HRmax")
+    if rpe is not None and rpe >= RPE_USABLE_MIN:
         frac = rpe_to_hrmax_fraction(rpe)
         est = hr_end / frac
         why = (
@@ -115,12 +135,18 @@ def estimate_from_six_minute_test(
         # Without the patient's rating the test says nothing about HRmax: the proposal is
         # the age formula's, and is labelled so, never as the test's.
         est = hr_max_tanaka(age_years)
-        why = f"no Borg rating given; Tanaka age formula → {est:.0f} bpm"
+        why = (f"no Borg rating given; Tanaka age formula → {est:.0f} bpm" if rpe is None else
+               f"Borg {rpe:g} is below {RPE_USABLE_MIN} (too light for the Borg relation); "
+               f"Tanaka age formula → {est:.0f} bpm")
         source, method = HrMaxSource.TANAKA, "Tanaka age formula (no Borg rating)"
     else:
         raise ValueError("give the Borg rating (rpe) or the patient's age to propose an HRmax")
     if est < floor:
         why += f"; raised to peak seen + 5 = {floor:.0f} bpm"
         est = floor
+    low, high = PLAUSIBLE_HRMAX_BPM
+    if not low <= est <= high:
+        raise ValueError(f"the estimate {est:.0f} bpm is outside {low:.0f}–{high:.0f} bpm: "
+                         f"the heart rate and the Borg rating do not fit")
     uncertainty = round(0.08 * est) if rpe is not None else 11.0
     return HrMaxEstimate(round(est), source, why, float(uncertainty), method)

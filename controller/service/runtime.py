@@ -341,7 +341,7 @@ class Runtime:
     async def test_rpe(self, rpe: object) -> dict:
         """The patient's Borg rating at the end of a 6-minute test: the HRmax proposal, with
         its uncertainty and method, for staff to accept, edit or reject."""
-        from controller.core.hrmax import estimate_from_six_minute_test
+        from controller.core.hrmax import LARGE_CHANGE_BPM, estimate_from_six_minute_test
         from controller.protocol import Event, SessionError
 
         s = self._s()
@@ -357,7 +357,8 @@ class Runtime:
         trace = await self.store.call(
             lambda s: [r["hr_bpm"] for r in s.samples(sid) if r["phase"] == "test"])
         try:
-            est = estimate_from_six_minute_test(trace, rpe=rpe)
+            est = estimate_from_six_minute_test(trace, rpe=rpe,
+                                                age_years=s.profile.age_years)
         except ValueError as e:
             raise SessionError(f"no HRmax from this test: {e}") from None
         self.rpe = rpe
@@ -366,7 +367,12 @@ class Runtime:
         self.hrmax_proposal = {"hr_max_bpm": est.hr_max_bpm, "source": str(est.source),
                                "uncertainty_bpm": est.uncertainty_bpm, "method": est.method,
                                "explanation": est.explanation, "rpe": rpe,
-                               "current_hr_max_bpm": self._s().profile.hr_max}
+                               "current_hr_max_bpm": self._s().profile.hr_max,
+                               "current_source": str(self._s().profile.hr_max_source),
+                               # far from the HRmax in use: the console warns, staff
+                               # confirm twice
+                               "large_change": abs(est.hr_max_bpm - self._s().profile.hr_max)
+                               >= LARGE_CHANGE_BPM}
         return self.hrmax_proposal
 
     async def decide_hrmax(self, decision: str, hr_max_bpm: object = None) -> dict | None:
@@ -377,6 +383,8 @@ class Runtime:
         prop = self.hrmax_proposal
         if prop is None:
             raise SessionError("no HRmax proposal to decide on: ask the Borg rating first")
+        if prop.get("decision"):
+            raise SessionError(f"the HRmax proposal was {prop['decision']} already")
         from controller.records.register import Register
 
         assert self.store is not None and self.profile is not None

@@ -1,9 +1,12 @@
 """The end of a 6-minute test: the patient's Borg rating, then the HRmax proposal for staff.
 
 The rating is one number chosen from the scale with its words (no typing): the patient
-points, staff press it. The proposal shows the estimate with its uncertainty and method
-beside the HRmax in use; staff accept it, edit it (a number 100–230) or reject it, and only
-then does the register change.
+points, staff press it; it is asked once (``t`` asks again). The proposal shows the estimate
+with its uncertainty and method beside the HRmax in use; staff accept it (j or y), edit it
+(a number 100–230: anything else is said under the box, which stays open) or reject it (n),
+and only then does the register change. A proposal far from the HRmax in use is shown with a
+warning and accepted only on a second key press. Pause, Stop and acknowledge work on both
+screens. Both fit 80×24.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from controller.app.screens.safety import SAFETY_BINDINGS
+from controller.app.texts import SOURCES, word
 from controller.core.i18n import N_, _, format_number
 
 BORG_WORDS = {6: N_("no exertion"), 7: N_("extremely light"), 9: N_("very light"),
@@ -27,15 +32,17 @@ BORG_WORDS = {6: N_("no exertion"), 7: N_("extremely light"), 9: N_("very light"
 class TestBorgScreen(ModalScreen[int | None]):
     """How hard was the test? Borg 6–20, chosen from the list (arrows and Enter)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "later")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "later"),
+                                             *SAFETY_BINDINGS]
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="borg"):
+        with Vertical(id="testborg"):
             yield Label(_("The test is over. Ask the patient: how hard was it? "
-                          "(Borg 6–20, Enter to choose, esc to ask later with b)"),
-                        markup=False)
+                          "(Borg 6–20, Enter to choose, esc to ask later with t)"),
+                        markup=False, id="testborg_hint")
             yield OptionList(*[Option(f"{n:2d}  {_(BORG_WORDS[n]) if n in BORG_WORDS else ''}",
-                                      id=str(n)) for n in range(6, 21)], id="scale")
+                                      id=str(n)) for n in range(6, 21)], id="scale",
+                             compact=True)
 
     def on_mount(self) -> None:
         scale = self.query_one("#scale", OptionList)
@@ -50,19 +57,25 @@ class TestBorgScreen(ModalScreen[int | None]):
 
 
 class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
-    """The 6-minute test's HRmax proposal: a accept, e edit, r reject, esc decide later."""
+    """The 6-minute test's HRmax proposal: j/y accept, e edit, n reject, esc decide later."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "accept", "accept"), Binding("e", "edit", "edit"),
-        Binding("r", "reject", "reject"), Binding("escape", "cancel", "later")]
+        Binding("j,y", "accept", "accept"), Binding("e", "edit", "edit"),
+        Binding("n", "reject", "reject"), Binding("escape", "cancel", "later"),
+        *SAFETY_BINDINGS]
 
-    def __init__(self, proposal: dict[str, Any], current: dict[str, Any]) -> None:
+    def __init__(self, proposal: dict[str, Any], current: dict[str, Any],
+                 refused: str = "") -> None:
         super().__init__()
         self.proposal = proposal
         self.current = current
+        self.refused = refused
+        """Why the service refused the last decision (shown; the proposal stays open)."""
+        self._confirming = False
 
     def compose(self) -> ComposeResult:
         p, c = self.proposal, self.current
+        in_use = p.get("current_hr_max_bpm", c.get("hr_max")) or 0
         with Vertical(id="proposal"):
             yield Label(_("Proposed HRmax: {hr_max} ± {unc} bpm ({method}).").format(
                 hr_max=format_number(p["hr_max_bpm"], 0),
@@ -70,29 +83,53 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
                 markup=False, id="estimate")
             yield Label(p["explanation"], markup=False)
             yield Label(_("In use now: {hr_max} bpm ({source}).").format(
-                hr_max=format_number(c.get("hr_max") or 0, 0),
-                source=c.get("hr_max_source", "")), markup=False)
-            yield Label(_("a: accept · e: edit · r: reject · esc: later"), markup=False)
+                hr_max=format_number(in_use, 0),
+                source=word(SOURCES, p.get("current_source", c.get("hr_max_source")))),
+                markup=False)
+            if p.get("large_change"):
+                change = p["hr_max_bpm"] - in_use
+                yield Label(_("Warning: {change} bpm from the HRmax in use. Check the test "
+                              "(pace, medication, strap) before accepting it.").format(
+                    change=("+" if change > 0 else "−") + format_number(abs(change), 0)),
+                    markup=False, id="warning")
+            yield Label(self.refused, markup=False, id="refused")
+            yield Label(_("y: accept · e: edit · n: reject · esc: later"), markup=False,
+                        id="keys")
+
+    def _say(self, text: str) -> None:
+        self.query_one("#refused", Label).update(text)
 
     def action_accept(self) -> None:
+        if self.query("#edit"):
+            return
+        if self.proposal.get("large_change") and not self._confirming:
+            self._confirming = True  # a large change is never accepted on one key press
+            self._say(_("A large change: press y again to accept it."))
+            return
         self.dismiss({"decision": "accepted"})
 
     def action_reject(self) -> None:
         self.dismiss({"decision": "rejected"})
 
     def action_edit(self) -> None:
-        """The edit box appears only now, so until then a/e/r reach the screen."""
+        """The edit box appears only now, so until then the keys reach the screen."""
         if self.query("#edit"):
             return
         box = Input(f"{self.proposal['hr_max_bpm']:.0f}", id="edit", type="integer",
                     compact=True, placeholder=_("HRmax bpm, then Enter"))
-        self.query_one("#proposal", Vertical).mount(box)
+        self.query_one("#proposal", Vertical).mount(box, before=self.query_one("#keys"))
         box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """A mistyped number is said under the box, which stays open for another try."""
         try:
             value = int(event.value)
         except ValueError:
+            value = None
+        if value is None or not 100 <= value <= 230:
+            self._say(_("The HRmax must be a whole number 100–230 bpm: try again "
+                        "(esc: later)."))
+            event.input.focus()
             return
         self.dismiss({"decision": "edited", "hr_max_bpm": value})
 
