@@ -46,3 +46,46 @@ def test_a_paused_belt_is_not_said_to_be_running():
     paused = dict(STATE, state="paused", speed_kmh=0.0, speed_set_kmh=0.0, treadmill="running")
     text = _text(paused, "#links")
     assert "går" not in text and "står" in text, text
+
+
+ORDINARY = [dict(phase="warmup", interval=0, state="running"),
+            dict(phase="interval", interval=2, state="running"),
+            dict(phase="interval", interval=4, state="paused"),
+            dict(phase="recovery", interval=3, state="running"),
+            dict(phase="recovery", interval=3, state="paused"),
+            dict(phase="cooldown", interval=4, state="running"),
+            dict(phase="done", interval=4, state="done", ended_by="plan"),
+            dict(phase="done", interval=2, state="done", ended_by="stopped by staff")]
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_the_header_does_not_wrap_at_80_columns_in_ordinary_states(lang):
+    """Issue 21.9: during an interval "(makspuls 183, målt)" wrapped onto a second line at
+    80 columns. In every ordinary state, with every HRmax source, each line of the header
+    fits its box."""
+    from controller.core.words import SOURCES
+
+    class Console(FixedConsole):
+        fixed: ClassVar[dict] = STATE
+
+    async def main() -> list[tuple[str, int, int]]:
+        app = Console("/nonexistent.sock")
+        wrapped = []
+        async with app.run_test(size=(80, 24)) as pilot:
+            for source in SOURCES:
+                for state in ORDINARY:
+                    app.state = dict(STATE, hr_max_source=source, pseudonym="P-1234",
+                                     alarms={}, alarm_list=[], **state)
+                    app.refresh_view()
+                    await pilot.pause()
+                    header = app.query_one("#phase", Static)
+                    text = str(header.render())
+                    if header.size.height > text.count("\n") + 1:
+                        wrapped.append((text, header.size.width, header.size.height))
+        return wrapped
+
+    i18n.set_language(lang)
+    try:
+        assert asyncio.run(main()) == []
+    finally:
+        i18n.set_language("en")

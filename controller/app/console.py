@@ -216,15 +216,17 @@ class StaffConsole(App[None]):
             label = _("stopped")  # by staff, the monitor, a fault or lost heart rate
         else:
             label = word(texts.PHASES, phase)
-        who = dict(pseudonym=d.get("pseudonym", ""), hr_max=_num(d.get("hr_max", 0), 0),
-                   source=word(texts.SOURCES, d.get("hr_max_source")))
+        # two lines, so neither wraps at 80 columns: the phase, then the patient
+        who = _("{pseudonym} · HRmax {hr_max} ({source})").format(
+            pseudonym=d.get("pseudonym", ""), hr_max=_num(d.get("hr_max", 0), 0),
+            source=word(texts.SOURCES, d.get("hr_max_source"))) if d.get("pseudonym") else \
+            _("no patient chosen (n)")
         self.query_one("#phase", Static).update(
             # once the session is over, its state says nothing the phase does not
-            _("{phase} · {pseudonym} (HRmax {hr_max}, {source})").format(
-                phase=f"[b]{label.upper()}[/b]", **who) if phase == "done" else
-            _("{phase} · {state} · {pseudonym} (HRmax {hr_max}, {source})").format(
-                phase=f"[b]{label.upper()}[/b]", state=word(texts.STATES, d.get("state")),
-                **who))
+            f"[b]{label.upper()}[/b]" if phase == "done" else
+            _("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]",
+                                         state=word(texts.STATES, d.get("state")))
+            + "\n" + who)
         left = _mmss(d.get("phase_remaining_s"))
         self.query_one("#countdown", Static).update(
             _("phase ends in {time}").format(time=left) if d.get("started") else
