@@ -89,3 +89,24 @@ def test_the_header_does_not_wrap_at_80_columns_in_ordinary_states(lang):
         assert asyncio.run(main()) == []
     finally:
         i18n.set_language("en")
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_the_summary_line_does_not_call_an_interval_with_time_above_the_zone_all_in_zone(lang):
+    """Issue 21.9: the console said "100 % i sonen" for an interval with 25 s above the zone
+    (the percentage counts only after the first minute, the overshoot came before). The line
+    says the seconds in and above the zone."""
+    from controller.core.summary import summarise
+
+    hr_max = 183.0  # zone 155.6–173.9
+    samples = [dict(t_s=t, phase="interval", interval=2, speed_kmh=6.0, incline_pct=8.0,
+                    hr_bpm=150.0 if t < 20 else 180.0 if t < 45 else 165.0)
+               for t in range(240)]
+    summary = summarise(samples, hr_max)
+    assert summary["intervals"][0]["in_zone_after_allowance_pct"] == 100.0  # the rule's own
+    done = dict(STATE, phase="done", state="done", ended_by="plan", alarms={}, alarm_list=[],
+                summary=summary)
+    text = _text(done, "#events", lang)
+    assert "100" not in text, text
+    above, inzone = ("over", "i sonen") if lang == "nb" else ("above", "in zone")
+    assert f"0:25 {above}" in text and f"3:15 {inzone}" in text, text

@@ -59,6 +59,14 @@ def _mmss(s: float | None) -> str:
     return f"{s // 60:02d}:{s % 60:02d}"
 
 
+def _mss(s: float | None) -> str:
+    """A duration as m:ss (3:15)."""
+    if s is None:
+        return "—"
+    s = max(0, round(s))
+    return f"{s // 60}:{s % 60:02d}"
+
+
 def _num(x: float | None, decimals: int = 1) -> str:
     return "—" if x is None else format_number(x, decimals)
 
@@ -275,11 +283,16 @@ class StaffConsole(App[None]):
             + "  " + _("(a: acknowledge)") for a in alarms))
         summary = d.get("summary")
         if summary:
-            lines = [_("interval {n}: zone after {seconds} s, {pct} in zone, peak {peak}")
-                     .format(n=iv["interval"], seconds=iv["time_to_zone_s"],
-                             pct=_num(iv["in_zone_after_allowance_pct"], 0) + "\u00a0%",
-                             peak=iv["peak_hr_bpm"])
-                     for iv in summary["intervals"]]
+            # seconds in and above the zone, not the rule's percentage: that counts only
+            # after the first minute, and read as "100 % in zone" beside 25 s above it
+            lines = [_("interval {n}: zone after {seconds} s · {in_zone} in zone · {above} "
+                       "above · peak {peak}").format(
+                n=iv["interval"], seconds=iv["time_to_zone_s"],
+                in_zone=_mss(iv.get("in_zone_s")), above=_mss(iv.get("above_95_s")),
+                peak=iv["peak_hr_bpm"]) if iv["time_to_zone_s"] is not None else
+                _("interval {n}: zone not reached · {above} above · peak {peak}").format(
+                n=iv["interval"], above=_mss(iv.get("above_95_s")), peak=iv["peak_hr_bpm"])
+                for iv in summary["intervals"]]
             lines.append(_("total in zone {minutes} min {seconds} s").format(
                 minutes=summary["total_in_zone_s"] // 60,
                 seconds=summary["total_in_zone_s"] % 60))

@@ -34,6 +34,7 @@ def summarise(samples: Sequence[dict[str, Any]], hr_max: float,
         "in_zone_after_allowance_pct": round(100.0 * m.in_zone_after_allowance, 1)
         if m.readings_after_allowance else None,
         "above_95_s": round(m.above_95_s),
+        "in_zone_s": round(m.in_zone_s),
         "peak_hr_bpm": _round0(m.peak_hr_bpm),
         "mean_hr_bpm": _round1(m.mean_hr_bpm),
         "mean_speed_kmh": _round1(m.mean_speed_kmh),
