@@ -110,3 +110,33 @@ def test_the_summary_line_does_not_call_an_interval_with_time_above_the_zone_all
     assert "100" not in text, text
     above, inzone = ("over", "i sonen") if lang == "nb" else ("above", "in zone")
     assert f"0:25 {above}" in text and f"3:15 {inzone}" in text, text
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_the_walk_only_box_says_its_state_in_words(lang):
+    """Issue 21.9: the walk-only checkbox showed its state by colour alone."""
+    from textual.widgets import Checkbox
+
+    from tests.test_snapshots import BeforeStart
+
+    async def main() -> list[str]:
+        app = BeforeStart("/nonexistent.sock")
+        said = []
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("n")
+            await pilot.pause()
+            box = app.screen.query_one("#walk_only", Checkbox)
+            for _ in range(2):
+                said.append(f"{box.value}:{box.label}")
+                box.focus()
+                await pilot.press("space")
+                await pilot.pause()
+            said.append(f"{box.value}:{box.label}")
+        return said
+
+    i18n.set_language(lang)
+    try:
+        yes, no = ("ja", "nei") if lang == "nb" else ("yes", "no")
+        assert asyncio.run(main()) == [f"False:{no}", f"True:{yes}", f"False:{no}"]
+    finally:
+        i18n.set_language("en")

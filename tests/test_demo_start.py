@@ -46,3 +46,61 @@ def test_the_reset_press_at_the_demos_start_does_not_hold_the_loop(tmp_path):
 
     worst_s = asyncio.run(main())
     assert worst_s < 0.19, f"the loop stood still for {worst_s * 1000:.0f} ms"
+
+
+def test_the_console_demo_passes_patient_and_its_log_names_the_chosen_patient(tmp_path):
+    """Issue 21.9: `demo --patient P-17` with the console ignored --patient (its service ran
+    DEMO-1), and the service log named DEMO-1 for a session staff ran for another patient.
+    The console demo's service (its own command, as a subprocess) serves P-17; a patient
+    staff choose at the console is the one the log names when the session starts."""
+    import argparse
+    import subprocess
+
+    from controller.app.cli import demo_service_command
+    from controller.service.control_socket import ControlClient
+
+    sock, log = tmp_path / "control.sock", tmp_path / "service.log"
+    args = argparse.Namespace(speed=10.0, seed=2, category="typical", config=None,
+                              patient="P-17")
+    cmd = demo_service_command(args, str(sock), str(tmp_path / "sessions.db"))
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+
+    async def main() -> None:
+        async with asyncio.timeout(60):
+            while not sock.exists():
+                assert proc.poll() is None, log.read_text()
+                await asyncio.sleep(0.1)
+            client = ControlClient(str(sock))
+            while True:
+                try:
+                    await client.connect()
+                    break
+                except (FileNotFoundError, ConnectionRefusedError):
+                    await asyncio.sleep(0.1)
+            updates = client.updates()
+            first = await updates.__anext__()
+            assert first["pseudonym"] == "P-17", first
+            reader = asyncio.create_task(_drain(updates))
+            reply = await client.command("setup", profile={
+                "pseudonym": "P-18", "hr_max": 176, "hr_max_source": "tanaka",
+                "max_speed_kmh": 7, "max_incline_pct": 12})
+            assert reply["ok"], reply
+            assert (await client.command("start"))["ok"]
+            while "session" not in log.read_text() or " starts" not in log.read_text():
+                await asyncio.sleep(0.2)
+            reader.cancel()
+            await client.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    text = log.read_text()
+    assert "for P-18 starts" in text and "DEMO-1" not in text and "P-17" not in text, text
+
+
+async def _drain(updates):
+    async for _ in updates:
+        pass

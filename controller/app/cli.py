@@ -96,8 +96,14 @@ def demo(args: argparse.Namespace) -> int:
     faults: list[str] = []
     emus: list = []  # type: ignore[type-arg]
     runtimes: list = []  # type: ignore[type-arg]
+    rows_seen: list[bool] = []
 
     def on_tick(snap, row: TraceRow) -> None:  # type: ignore[no-untyped-def]
+        if not phase_rows and not rows_seen and runtimes:
+            # the patient staff chose (a console may have changed it), as the session starts
+            print(f"session {runtimes[0].session_id} for {runtimes[0].profile.pseudonym} "
+                  "starts", flush=True)
+        rows_seen.append(True)
         st = snap.treadmill
         if st is not None and st.fault not in ("none", "boot") and st.fault not in faults:
             faults.append(st.fault)
@@ -120,9 +126,9 @@ def demo(args: argparse.Namespace) -> int:
     def on_ready(rt, emu) -> None:  # type: ignore[no-untyped-def]
         emus.append(emu)
         runtimes.append(rt)
-        print(f"emulated treadmill firmware on {emu.link}; staff pressed the local reset; "
-              f"session {rt.session_id} for {cfg.profile.pseudonym} starts "
-              f"({args.speed:g}× real time)", flush=True)
+        print(f"emulated treadmill firmware on {emu.link}; staff pressed the local reset "
+              f"({args.speed:g}× real time)" + ("; waiting for Start at the console"
+                                                if args.control_socket else ""), flush=True)
 
     try:
         _rt, rows = asyncio.run(run_demo(cfg, speedup=args.speed, seed=args.seed,
@@ -179,6 +185,19 @@ def _config_in_its_language(path: str | None):  # type: ignore[no-untyped-def]
     return cfg
 
 
+def demo_service_command(args: argparse.Namespace, sock: str, store: str) -> list[str]:
+    """The console demo's control service: the headless demo serving ``sock``, with every
+    option of the demo that concerns the session (``--patient`` too)."""
+    cmd = [sys.executable, "-m", "controller", "demo", "--headless", "--control-socket", sock,
+           "--store", store, "--speed", str(args.speed), "--seed", str(args.seed),
+           "--category", args.category]
+    if args.config:
+        cmd += ["--config", args.config]
+    if args.patient:
+        cmd += ["--patient", args.patient]
+    return cmd
+
+
 def demo_with_console(args: argparse.Namespace) -> int:
     """The control service in a child process, the staff console in front (as on the Pi)."""
     import os
@@ -194,11 +213,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
     tmp = tempfile.mkdtemp(prefix="fourbyfour-")
     sock = os.path.join(tmp, "control.sock")
     log = os.path.join(tmp, "service.log")
-    cmd = [sys.executable, "-m", "controller", "demo", "--headless", "--control-socket", sock,
-           "--store", args.store or os.path.join(tmp, "sessions.db"),
-           "--speed", str(args.speed), "--seed", str(args.seed), "--category", args.category]
-    if args.config:
-        cmd += ["--config", args.config]
+    cmd = demo_service_command(args, sock, args.store or os.path.join(tmp, "sessions.db"))
     with open(log, "w") as out:
         service = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     belt_url = None
