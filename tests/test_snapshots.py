@@ -110,6 +110,83 @@ def test_patient_form(snap_compare, lang, size):
                         terminal_size=size)
 
 
+P17 = {"pseudonym": "P-17", "hr_max_bpm": 171.0, "hr_max_source": "six_minute_test",
+       "hr_max_date": "2026-11-20", "hr_rest_bpm": 62.0, "max_speed_kmh": 6.5,
+       "max_incline_pct": 12.0, "walk_only": False, "age_years": 52.0}
+
+
+class ReturningPatient(BeforeStart):
+    """The form after typing a returning patient's pseudonym: the register's profile (a
+    layout test: the lookup is fixed here, the real one is tested in test_console.py)."""
+
+    fixed: ClassVar[dict] = dict(BeforeStart.fixed, pseudonym="", hr_max=None,
+                                 hr_max_source="", max_speed_kmh=None, max_incline_pct=None)
+
+    def action_patient(self):
+        from controller.app.screens import PatientScreen
+
+        async def submit(result):
+            return None
+
+        async def lookup(pseudonym):
+            return dict(P17) if pseudonym == "P-17" else None
+
+        self.push_screen(PatientScreen(self.state, submit, lookup))
+
+
+def test_patient_form_with_a_returning_patient(snap_compare, lang):
+    async def type_p17(pilot):
+        from textual.widgets import Input
+
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"P-17")
+        await pilot.pause(0.6)
+        await pilot.pause()
+        for box in pilot.app.screen.query(Input):
+            box.cursor_blink = False
+        await pilot.pause()
+
+    assert snap_compare(ReturningPatient("/nonexistent.sock"), run_before=type_p17,
+                        terminal_size=(80, 24))
+
+
+SIX_MINUTE_DONE = dict(STATE, plan="6-minute test", phase="cooldown", interval=0,
+                       state="running", alarms={}, alarm_list=[], hrmax_proposal=None,
+                       hr_max=171, hr_max_source="tanaka")
+PROPOSAL = {"hr_max_bpm": 198, "source": "six_minute_test", "uncertainty_bpm": 16.0,
+            "method": "6-minute test: last-minute HR / Borg",
+            "explanation": "mean HR in the last minute 163 bpm at Borg 15 (≈82 % HRmax) → 198 "
+                           "bpm", "rpe": 15, "hr_end_bpm": 163.0, "floored": False,
+            "current_hr_max_bpm": 171,
+            "current_source": "tanaka", "large_change": True}
+
+
+class SixMinuteDone(FixedConsole):
+    fixed: ClassVar[dict] = SIX_MINUTE_DONE
+
+
+def test_six_minute_test_borg_prompt(snap_compare, lang):
+    """Asked once when the test ends; fits 80×24 (issue 21.7)."""
+    assert snap_compare(SixMinuteDone("/nonexistent.sock"), terminal_size=(80, 24))
+
+
+def test_six_minute_test_proposal_with_a_large_change(snap_compare, lang):
+    async def propose(pilot):
+        from controller.app.screens import HrMaxProposalScreen
+
+        pilot.app.push_screen(HrMaxProposalScreen(PROPOSAL, SIX_MINUTE_DONE))
+        await pilot.pause()
+        await pilot.press("y")  # once: the second press is asked for
+        await pilot.pause()
+
+    class Quiet(SixMinuteDone):
+        fixed: ClassVar[dict] = dict(SIX_MINUTE_DONE, hrmax_proposal=PROPOSAL)
+
+    assert snap_compare(Quiet("/nonexistent.sock"), run_before=propose,
+                        terminal_size=(80, 24))
+
+
 def test_borg_prompt(snap_compare, lang):
     async def ask(pilot):
         pilot.app.rate(2)

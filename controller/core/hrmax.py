@@ -98,6 +98,10 @@ class HrMaxEstimate:
     """About one standard error: ≈ 8 % of the estimate for the Borg relation (its SEE is
     7–10 %), 11 bpm for an age formula."""
     method: str = ""
+    hr_end_bpm: float | None = None
+    """The mean heart rate of the test's last minute (what the Borg relation divides)."""
+    floored: bool = False
+    """Raised to the peak seen + 5 bpm."""
 
 
 def estimate_from_six_minute_test(
@@ -141,7 +145,8 @@ def estimate_from_six_minute_test(
         source, method = HrMaxSource.TANAKA, "Tanaka age formula (no Borg rating)"
     else:
         raise ValueError("give the Borg rating (rpe) or the patient's age to propose an HRmax")
-    if est < floor:
+    floored = est < floor
+    if floored:
         why += f"; raised to peak seen + 5 = {floor:.0f} bpm"
         est = floor
     low, high = PLAUSIBLE_HRMAX_BPM
@@ -149,4 +154,4 @@ def estimate_from_six_minute_test(
         raise ValueError(f"the estimate {est:.0f} bpm is outside {low:.0f}–{high:.0f} bpm: "
                          f"the heart rate and the Borg rating do not fit")
     uncertainty = round(0.08 * est) if rpe is not None else 11.0
-    return HrMaxEstimate(round(est), source, why, float(uncertainty), method)
+    return HrMaxEstimate(round(est), source, why, float(uncertainty), method, hr_end, floored)

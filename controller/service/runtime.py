@@ -367,6 +367,7 @@ class Runtime:
         self.hrmax_proposal = {"hr_max_bpm": est.hr_max_bpm, "source": str(est.source),
                                "uncertainty_bpm": est.uncertainty_bpm, "method": est.method,
                                "explanation": est.explanation, "rpe": rpe,
+                               "hr_end_bpm": est.hr_end_bpm, "floored": est.floored,
                                "current_hr_max_bpm": self._s().profile.hr_max,
                                "current_source": str(self._s().profile.hr_max_source),
                                # far from the HRmax in use: the console warns, staff

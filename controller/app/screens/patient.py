@@ -15,6 +15,7 @@ A refused entry keeps the form open with everything typed. An age and an age for
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import re
@@ -59,6 +60,8 @@ LIMITS: dict[str, tuple[float, float, str]] = {
 }
 EXAMPLES = {"age": 45, "hr_max": 178, "hr_rest": 65, "max_speed": 6.5, "max_incline": 7.5,
             "pace": 4.5}
+ERROR_WIDTH = 73
+"""The width of the line under a field (``.fielderror`` in console.tcss)."""
 LOOKUP_DELAY_S = 0.4
 """The register is asked this long after the last keystroke in the pseudonym."""
 
@@ -138,6 +141,7 @@ class PatientScreen(ModalScreen[None]):
                            "age_years": current.get("age_years")}
         self._looked_up: str | None = current.get("pseudonym") if chosen else None
         self._timer: Any = None
+        self._busy = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         c = self.loaded or {}
@@ -182,6 +186,7 @@ class PatientScreen(ModalScreen[None]):
             yield Button(_("Cancel (esc)"), id="cancel", compact=True)
 
     def on_mount(self) -> None:
+        self._mark(self.query_one("#walk_only", Checkbox))
         if self.loaded is not None:
             self._show("pseudonym", self._profile_line(self.loaded), error=False)
 
@@ -205,15 +210,21 @@ class PatientScreen(ModalScreen[None]):
         with contextlib.suppress(ValueError):
             when = format_date(dt.date.fromisoformat(when)) if when else None
         source = word(SOURCE_WORDS, p.get("hr_max_source"))
-        return _("{pseudonym}: HRmax {hr_max} bpm ({source}{date}), max {speed} km/h, "
-                 "{incline} %").format(
-            pseudonym=p["pseudonym"], hr_max=show_number(p.get("hr_max_bpm")), source=source,
-            date=f", {when}" if when else "", speed=show_number(p.get("max_speed_kmh")),
-            incline=show_number(p.get("max_incline_pct")))
+        # one line: the caps show in their own fields
+        text = _("in the register: HRmax {hr_max} ({source}{date})") if \
+            p.get("from_register") else _("chosen for this session: HRmax {hr_max} ({source}"
+                                          "{date})")
+        return text.format(hr_max=show_number(p.get("hr_max_bpm")), source=source,
+                           date=f", {when}" if when else "")
+
+    @staticmethod
+    def _mark(box: Checkbox) -> None:
+        """The walk-only state by mark and word (X ja / nei), not by colour alone."""
+        box.BUTTON_INNER = "X" if box.value else " "
+        box.label = _("yes") if box.value else _("no")
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
-        """The walk-only state in words, not by colour alone."""
-        event.checkbox.label = _("yes") if event.value else _("no")
+        self._mark(event.checkbox)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id in ("age", "hr_rest"):
@@ -235,7 +246,13 @@ class PatientScreen(ModalScreen[None]):
     async def load_patient(self) -> bool:
         """Fill the form from the register when the pseudonym names a known patient; when it
         does not, empty what the patient before left (a value staff typed since stays).
-        True: a register profile was loaded just now (staff have not seen it yet)."""
+        True: a register profile was loaded just now (staff have not seen it yet). One at a
+        time, and never beside a save: the replies on the console's one connection come
+        back in the order the commands went."""
+        async with self._busy:
+            return await self._load_patient()
+
+    async def _load_patient(self) -> bool:
         pseudonym = self.query_one("#pseudonym", Input).value.strip()
         if pseudonym == self._looked_up:
             return False
@@ -280,7 +297,7 @@ class PatientScreen(ModalScreen[None]):
         walk = self.query_one("#walk_only", Checkbox)
         if only_if is None or walk.value == bool(only_if.get("walk_only")):
             walk.value = bool(p.get("walk_only"))
-            walk.label = _("yes") if walk.value else _("no")
+            self._mark(walk)
 
     def _hr_max_unchanged(self) -> bool:
         """The HRmax shown is the register's for this patient, with the same source."""
@@ -364,6 +381,10 @@ class PatientScreen(ModalScreen[None]):
     def _show(self, field: str, text: str, error: bool = True) -> None:
         box = self.query_one(f"#{field}_error", Static)
         box.update(text)
+        # the grid sizes a spanning row as if its text wrapped in the first column: the
+        # lines it needs at its own width cap it
+        box.styles.max_height = max(1, sum(-(-len(line) // ERROR_WIDTH) or 1
+                                       for line in text.split("\n")))
         box.set_class(bool(text), "shown")
         box.set_class(not error, "hint")
         self.query_one(f"#{field}", Input).set_class(bool(text) and error, "-invalid")
@@ -437,7 +458,8 @@ class PatientScreen(ModalScreen[None]):
         plan: dict[str, Any] = {"name": plan_name}
         if plan_name == "six_minute_test":
             plan.update(speed_kmh=values["pace"], incline_pct=0.0)
-        error = await self.submit({"profile": profile, "plan": plan})
+        async with self._busy:
+            error = await self.submit({"profile": profile, "plan": plan})
         if error is None:
             self.dismiss(None)
             return

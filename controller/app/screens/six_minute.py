@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from controller.app.screens.safety import SAFETY_BINDINGS
 from controller.app.texts import SOURCES, word
+from controller.core.hrmax import rpe_to_hrmax_fraction
 from controller.core.i18n import N_, _, format_number
 
 BORG_WORDS = {6: N_("no exertion"), 7: N_("extremely light"), 9: N_("very light"),
@@ -79,9 +80,9 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         with Vertical(id="proposal"):
             yield Label(_("Proposed HRmax: {hr_max} ± {unc} bpm ({method}).").format(
                 hr_max=format_number(p["hr_max_bpm"], 0),
-                unc=format_number(p["uncertainty_bpm"], 0), method=p["method"]),
-                markup=False, id="estimate")
-            yield Label(p["explanation"], markup=False)
+                unc=format_number(p["uncertainty_bpm"], 0),
+                method=word(SOURCES, p.get("source"))), markup=False, id="estimate")
+            yield Label(self._why(), markup=False)
             yield Label(_("In use now: {hr_max} bpm ({source}).").format(
                 hr_max=format_number(in_use, 0),
                 source=word(SOURCES, p.get("current_source", c.get("hr_max_source")))),
@@ -95,6 +96,19 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
             yield Label(self.refused, markup=False, id="refused")
             yield Label(_("y: accept · e: edit · n: reject · esc: later"), markup=False,
                         id="keys")
+
+    def _why(self) -> str:
+        """How the estimate was made, from its numbers (in the console's language)."""
+        p = self.proposal
+        if p.get("source") != "six_minute_test" or p.get("hr_end_bpm") is None:
+            return _("Borg {rpe} is too light for the Borg relation: the age formula's "
+                     "HRmax.").format(rpe=p.get("rpe"))
+        why = _("Mean heart rate in the last minute {hr} bpm at Borg {rpe} (≈ {pct} % of "
+                "HRmax).").format(hr=format_number(p["hr_end_bpm"], 0), rpe=p.get("rpe"),
+                                  pct=format_number(rpe_to_hrmax_fraction(p["rpe"]) * 100, 0))
+        if p.get("floored"):
+            why += " " + _("Raised to the peak seen + 5 bpm.")
+        return why
 
     def _say(self, text: str) -> None:
         self.query_one("#refused", Label).update(text)
