@@ -140,3 +140,15 @@ def test_the_walk_only_box_says_its_state_in_words(lang):
         assert asyncio.run(main()) == [f"False:{no}", f"True:{yes}", f"False:{no}"]
     finally:
         i18n.set_language("en")
+
+
+def test_start_refused_for_want_of_a_patient_is_said_in_bokmal():
+    """Issue 21.2: Start before a patient is chosen is refused; in bokmål the reason too."""
+    from controller.app.texts import error_text
+
+    i18n.set_language("nb")
+    try:
+        said = error_text("no patient chosen for this session: enter the patient first")
+    finally:
+        i18n.set_language("en")
+    assert said == "Ingen pasient valgt: trykk n og velg pasienten først.", said

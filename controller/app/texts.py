@@ -26,6 +26,7 @@ ERRORS = [  # refusals from the service, by how they begin (the service speaks E
     ("the session has already started", N_("The session has already started.")),
     ("no session is being recorded", N_("No session is being recorded: start it first.")),
     ("no recorded session", N_("No recorded session for this patient yet.")),
+    ("no patient chosen", N_("No patient chosen: press n and choose the patient first.")),
 ]
 
 
