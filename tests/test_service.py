@@ -347,6 +347,13 @@ def test_the_first_session_after_run_needs_a_chosen_patient_too(tmp_path):
                         while "start refused" not in app.message:
                             await asyncio.sleep(0.1)
                     assert "no patient chosen" in app.message, app.message
+                    await pilot.press("n")  # the form: nothing of the config's [patient]
+                    form = app.screen
+                    await pilot.pause()
+                    assert [form.query_one(f"#{f}").value for f in
+                            ("pseudonym", "hr_max", "max_speed", "max_incline")] == [""] * 4
+                    assert form.query_one("#source").is_blank()
+                    await pilot.press("escape")
                 await asyncio.sleep(1.0)
                 assert emu.board.belt_kmh == 0.0 and not rig.states[-1]["started"]
                 await rig.moving()  # chosen: now it starts
