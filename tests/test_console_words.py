@@ -152,3 +152,19 @@ def test_start_refused_for_want_of_a_patient_is_said_in_bokmal():
     finally:
         i18n.set_language("en")
     assert said == "Ingen pasient valgt: trykk n og velg pasienten først.", said
+
+
+def test_no_hrmax_from_a_too_light_test_is_said_in_bokmal():
+    """Issue 21.7: a test the Borg relation cannot use (Borg 6 at 150 bpm gave 300 bpm)
+    proposes nothing; the console says why in bokmål."""
+    from controller.app.texts import error_text
+    from controller.core.hrmax import estimate_from_six_minute_test
+
+    with pytest.raises(ValueError) as refused:
+        estimate_from_six_minute_test([150.0] * 360, rpe=6)
+    i18n.set_language("nb")
+    try:
+        said = error_text(f"no HRmax from this test: {refused.value}")
+    finally:
+        i18n.set_language("en")
+    assert said.startswith("Ingen makspuls fra denne testen"), said

@@ -347,7 +347,7 @@ class StaffConsole(App[None]):
             reply = await self.client.command("rpe", rpe=rpe)
             if not reply.get("ok"):
                 self.message = _("[b red]Borg rating refused[/]: {error}").format(
-                    error=reply.get("error"))
+                    error=texts.error_text(str(reply.get("error"))))
                 self.query_one("#message", Static).update(self.message)
                 return
             self._propose(reply["proposal"])

@@ -27,6 +27,9 @@ ERRORS = [  # refusals from the service, by how they begin (the service speaks E
     ("no session is being recorded", N_("No session is being recorded: start it first.")),
     ("no recorded session", N_("No recorded session for this patient yet.")),
     ("no patient chosen", N_("No patient chosen: press n and choose the patient first.")),
+    ("no HRmax from this test", N_("No HRmax from this test: the Borg rating and the heart "
+                                   "rate do not fit what the method can use. The HRmax in "
+                                   "use is kept.")),
 ]
 
 
