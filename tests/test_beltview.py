@@ -62,11 +62,12 @@ and the first frame of the 3-2-1, which at simulated speed last less than a Play
 
 
 def record_session(store: Store, sid: str, started_unix_s: float, speed_kmh: float,
-                   incline_pct: float, status: str = "finished", n: int = 400) -> None:
+                   incline_pct: float, status: str = "finished", n: int = 400,
+                   pseudonym: str = "DEMO-1") -> None:
     """A recorded session whose intervals held 90 % HRmax at the given speed and incline."""
     store.clock = lambda: started_unix_s
     store.begin_session(sid, PatientProfile(hr_max=HR_MAX, max_speed_kmh=8.0,
-                                            pseudonym="DEMO-1"), {})
+                                            pseudonym=pseudonym), {})
     hr = 0.9 * HR_MAX
     for i in range(n):
         sp = Setpoint(float(i), speed_kmh, incline_pct, "interval", 1, 156.0, 174.0, hr,
@@ -495,3 +496,231 @@ def test_a_resume_from_a_standstill_is_counted_down_3_2_1_before_the_belt_moves(
             assert "Båndet starter" in (await _text(rig.page, "#changetext"))
 
     _run(main())
+
+
+def test_calm_words_where_the_heart_rate_does_what_it_should(tmp_path):
+    """Warm-up climb, the start of an interval, a recovery, a pause: a calm sentence, no
+    coloured "below"/"above" verdict."""
+
+    async def main() -> None:
+        async with belt_rig(tmp_path) as rig:
+            page = rig.page
+            await page.evaluate(OBSERVE_JS, ["zonetext", "heart"])
+            rig.hr[0] = 95.0  # warm-up zone 119–143: below, as a warm-up starts
+            rig.rt.start()
+            await _phase(page, "Oppvarming")
+            await _until(page, "document.getElementById('zonetext').textContent === "
+                               "'Pulsen stiger rolig – helt som den skal'")
+            assert await page.get_attribute("#heart", "class") == "calm"
+            await asyncio.sleep(1.0)
+            rig.hr[0] = 150.0  # the first minutes of an interval: still climbing
+            rig.rt.skip()
+            await _phase(page, "Intervall 1 av 4")
+            await _until(page, "document.getElementById('zonetext').textContent === "
+                               "'Pulsen er på vei opp – helt som den skal'")
+            await asyncio.sleep(1.0)
+            rig.hr[0] = 185.0  # recovery zone 123–152: above, as a recovery starts
+            rig.rt.skip()
+            await _phase(page, "Aktiv pause etter intervall 1 av 4")
+            await _until(page, "document.getElementById('zonetext').textContent === "
+                               "'Pulsen går ned – helt som den skal'")
+            assert await page.get_attribute("#heart", "class") == "calm"
+            await asyncio.sleep(1.0)
+            rig.rt.pause()
+            await _until(page, "document.getElementById('zonetext').textContent === "
+                               "'Pulsen roer seg – helt som den skal'")
+            assert await _text(page, "#guidance") == "Pause – båndet står stille"
+            await asyncio.sleep(1.0)
+            log = await page.evaluate("window.__log")
+            verdicts = {t for _ms, el, t, _c in log if el == "zonetext"} & \
+                {"Under sonen", "Over sonen"}
+            coloured = {c for _ms, el, _t, c in log if el == "heart"} & \
+                {"zone-below", "zone-above"}
+            assert not verdicts and not coloured, (verdicts, coloured)
+
+    _run(main())
+
+
+def test_an_early_stop_ends_with_a_true_and_kind_screen(tmp_path):
+    store = Store(tmp_path / "s.db")
+
+    async def main() -> None:
+        async with belt_rig(tmp_path, store=store) as rig:
+            rig.hr[0] = 150.0
+            await _to_interval(rig)
+            rig.rt.stop()
+            await rig.page.wait_for_selector("#mastery:not(.hidden)", timeout=60000)
+            assert await _text(rig.page, "#masterytitle") == \
+                "Økten er avsluttet – takk for innsatsen i dag"
+            assert await _text(rig.page, "#phase") == "Økten er avsluttet"
+            body = await rig.page.text_content("body") or ""
+            assert "fullført" not in body, body
+            lines = await rig.page.locator("#masterylines li").all_text_contents()
+            assert not any(t.startswith("0 av") for t in lines), lines
+            tick = await rig.page.evaluate(
+                "[...document.querySelectorAll('#mastery li')].map("
+                "(li) => getComputedStyle(li, '::before').content)")
+            assert not any("✔" in t for t in tick), tick
+
+    try:
+        _run(main())
+    finally:
+        store.close()
+
+
+def test_the_screen_says_it_cannot_find_the_heart_rate_only_when_there_is_none(tmp_path):
+    async def main() -> None:
+        async with belt_rig(tmp_path) as rig:
+            page = rig.page
+            await _until(page, "document.getElementById('hr').textContent === '100'")
+            assert await _text(page, "#zonetext") == "Pulsen din"  # beside a valid 100
+            await page.evaluate(OBSERVE_JS, ["zonetext", "hr"])
+            rig.hr[0] = None  # a 2-s gap (the strap lost a beat or two)
+            await asyncio.sleep(0.2)
+            rig.hr[0] = 101.0
+            await _until(page, "document.getElementById('hr').textContent === '101'")
+            log = await page.evaluate("window.__log")
+            assert {t for _ms, el, t, _c in log if el == "zonetext"} <= {"Pulsen din"}, log
+            assert "---" not in [t for _ms, el, t, _c in log if el == "hr"], log
+            rig.hr[0] = None  # the strap is off
+            await _until(page, "document.getElementById('zonetext').textContent === "
+                               "'Finner ikke pulsen'")
+            assert await _text(page, "#target") == "Kjenn etter at pulsbeltet sitter godt"
+            weight = await page.evaluate(
+                "getComputedStyle(document.getElementById('zonetext')).fontWeight")
+            assert weight in ("400", "normal"), weight
+            assert "Ingen puls" not in (await page.text_content("body") or "")
+
+    _run(main())
+
+
+def test_a_belt_stopped_by_the_emergency_stop_is_said_as_it_is(tmp_path):
+    """Nobody may be at the treadmill: the page never says staff are with the patient."""
+
+    async def main() -> None:
+        async with belt_rig(tmp_path) as rig:
+            rig.hr[0] = 150.0
+            await _to_interval(rig)
+            await rig.tm.wait_status(lambda s: s.speed_kmh > 0.5, 30)
+            await rig.page.evaluate(OBSERVE_JS, ["guidance"])
+            rig.emu.set_estop(True)
+            await _until(rig.page, "document.getElementById('guidance').textContent"
+                                   ".startsWith('Nødstoppen er trykket inn – båndet står "
+                                   "stille')")
+            await _until(rig.page, "document.getElementById('guidance').textContent"
+                                   ".endsWith('Personalet har fått beskjed')", 30)
+            log = await rig.page.evaluate("window.__log")
+            assert not any("hos deg" in t for _ms, _el, t, _c in log), log
+
+    _run(main())
+
+
+SECONDARY = ["coming", "target", "guidance", "zonetext", "load", "timeleft", "counter",
+             "summary", "changetext"]
+
+
+def test_every_text_a_running_patient_reads_is_at_least_6_vh(tmp_path):
+    async def main() -> None:
+        async with belt_rig(tmp_path) as rig:
+            rig.hr[0] = 150.0
+            await _to_interval(rig)
+            sizes = await rig.page.evaluate("""(ids) => {
+              const px = (el) => parseFloat(getComputedStyle(el).fontSize);
+              const out = {};
+              for (const id of ids) {
+                const el = document.getElementById(id);
+                out[id] = el ? px(el) : null;
+              }
+              document.querySelectorAll('.caption').forEach(
+                (el, k) => { out['caption' + k] = px(el); });
+              return out;
+            }""", SECONDARY)
+            small = {k: v for k, v in sizes.items() if v is None or v < 6 * VH_720 - 0.01}
+            assert not small, f"under 6 vh ({6 * VH_720:.1f} px at 720 px): {small}"
+
+    _run(main())
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_mastery_while_it_happens(tmp_path, lang):
+    """Speed and incline, the session's timeline and time left, seconds in the zone and the
+    line after each interval, in the configured language."""
+    nb = lang == "nb"
+    words = {"warmup": "Oppvarming" if nb else "Warm-up",
+             "interval": "Intervall 1 av 4" if nb else "Interval 1 of 4",
+             "load": r"^\d+,\d\skm/t · \d+,\d\s%$" if nb else
+             r"^\d+\.\d\skm/h · \d+\.\d\s%$",
+             "left": r"^\d+ min igjen av økten$" if nb else
+             r"^\d+ min left of the session$",
+             "counter": r"^\d:\d\d i sonen$" if nb else r"^\d:\d\d in the zone$",
+             "summary": r"^Intervall 1: \d+ min \d+ s i sonen$" if nb else
+             r"^Interval 1: \d+ min \d+ s in the zone$"}
+
+    async def main() -> None:
+        async with belt_rig(tmp_path, lang=lang) as rig:
+            page = rig.page
+            rig.hr[0] = 178.0  # in the zone (168–188)
+            rig.rt.start()
+            await _phase(page, words["warmup"])
+            rig.rt.skip()
+            await _phase(page, words["interval"])
+
+            def matches(el: str, key: str) -> str:
+                return (f"new RegExp({words[key]!r}).test("
+                        f"document.getElementById({el!r}).textContent)")
+
+            await _until(page, matches("load", "load"), 30)
+            await _until(page, matches("timeleft", "left"))
+            blocks = await page.locator("#blocks .block").evaluate_all(
+                "(bs) => bs.map((b) => b.className)")
+            assert len(blocks) == 9, blocks  # warm-up, 4 intervals, 3 recoveries, cool-down
+            assert "at-done" in blocks[0] and "at-now" in blocks[1] and \
+                all("at-ahead" in b for b in blocks[2:]), blocks
+            await _until(page, matches("counter", "counter"))
+            await asyncio.sleep(1.0)
+            rig.rt.skip()
+            await _until(page, matches("summary", "summary"))
+            await _shot(page, tmp_path, f"recovery-{lang}")
+
+    _run(main())
+
+
+def test_the_weeks_goal_is_celebrated_when_it_is_reached(tmp_path):
+    store = Store(tmp_path / "s.db")
+    record_session(store, "earlier", time.time() - 120, 5.0, 6.0, n=1915, pseudonym="P-7")
+    store.clock = time.time
+
+    async def main() -> None:
+        async with belt_rig(tmp_path, store=store) as rig:
+            rig.hr[0] = 175.0  # ≥ 85 % of 198: high intensity
+            rig.rt.start()
+            await _phase(rig.page, "Oppvarming")
+            await rig.page.wait_for_selector("#celebrate:not(.hidden)", timeout=30000)
+            assert await _text(rig.page, "#celebrate") == \
+                "Ukemålet er nådd: 32 minutter med høy intensitet"
+            await _shot(rig.page, tmp_path, "celebrate")
+
+    try:
+        _run(main())
+    finally:
+        store.close()
+
+
+def test_a_personal_best_is_celebrated_and_nothing_is_a_deficit(tmp_path):
+    from controller.service.beltview import celebration_lines
+
+    store = Store(tmp_path / "s.db")
+    now = dt.datetime(2026, 11, 25, 12, 0).timestamp()
+    record_session(store, "best", now - 7200, 5.2, 7.0)
+    record_session(store, "last", now - 3600, 5.0, 6.0)
+    record_session(store, "today", now, 5.4, 7.0, status="stopped")
+    store.close()
+    m = mastery(tmp_path / "s.db", "DEMO-1", "today", now)
+    assert m.personal_best
+    assert celebration_lines(m, "nb") == [
+        "Personlig rekord: det meste du har klart ved denne pulsen"]
+    from dataclasses import replace
+    nothing = replace(m, today=None, week_hit_min=0.0, sessions_in_a_row=0,
+                      personal_best=False)
+    assert mastery_lines(nothing, "nb") == []
+    assert celebration_lines(nothing, "nb") == []
