@@ -215,9 +215,11 @@ port = {port}
                 "document.getElementById('phase').textContent === 'Intervall 1 av 4'")
             assert (await _text(page, "#target")).startswith("Mål ")
             await asyncio.sleep(40 / SESSION_SPEED)  # climbing into the zone (40 s)
-            assert await _text(page, "#zonetext") in ("Under sonen", "I sonen", "Over sonen")
+            # still within the first interval's 2-min allowance: climbing is expected
+            assert await _text(page, "#zonetext") in (
+                "Pulsen er på vei opp – helt som den skal", "I sonen", "Over sonen")
             assert await page.get_attribute("#heart", "class") in \
-                ("zone-below", "zone-in", "zone-above")
+                ("calm", "zone-in", "zone-above")
             await _shot(page, shots, "4-interval")
             await _staff(staff, "skip")
             await page.wait_for_function("document.getElementById('phase').textContent"
@@ -490,7 +492,10 @@ def test_a_resume_from_a_standstill_is_counted_down_3_2_1_before_the_belt_moves(
             await resume
             assert first_move is not None, "the belt never moved after the resume"
             log = await rig.page.evaluate("window.__log")
-            counts = [(ms, t) for ms, el, t, _c in log if el == "changecount"]
+            counts = []  # each digit when it first showed (a re-render writes it again)
+            for ms, el, t, _c in log:
+                if el == "changecount" and (not counts or counts[-1][1] != t):
+                    counts.append((ms, t))
             assert [t for _ms, t in counts][:3] == ["3", "2", "1"], log
             assert counts[2][0] <= first_move, (counts, first_move)  # all before it moved
             assert "Båndet starter" in (await _text(rig.page, "#changetext"))
@@ -653,8 +658,8 @@ def test_mastery_while_it_happens(tmp_path, lang):
              "left": r"^\d+ min igjen av økten$" if nb else
              r"^\d+ min left of the session$",
              "counter": r"^\d:\d\d i sonen$" if nb else r"^\d:\d\d in the zone$",
-             "summary": r"^Intervall 1: \d+ min \d+ s i sonen$" if nb else
-             r"^Interval 1: \d+ min \d+ s in the zone$"}
+             "summary": r"^Intervall 1: (\d+ min )?\d+ s i sonen$" if nb else
+             r"^Interval 1: (\d+ min )?\d+ s in the zone$"}
 
     async def main() -> None:
         async with belt_rig(tmp_path, lang=lang) as rig:

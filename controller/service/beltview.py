@@ -128,10 +128,10 @@ def mastery_lines(m: Mastery, lang: str) -> list[str]:
         lines.append(tr.gettext(N_("You held the zone at {speed} and {incline} incline"))
                      .format(speed=format_speed(m.today.speed_kmh, 1, lang),
                              incline=format_percent(m.today.incline_pct, 1, lang)))
-    if m.week_hit_min >= 1.0:
+    if 1.0 <= m.week_hit_min < m.week_goal_min:  # reached: a celebration line says it
+        below_goal = min(round(m.week_hit_min), m.week_goal_min - 1)
         lines.append(tr.gettext(N_("{minutes} of {goal} minutes at high intensity this week"))
-                     .format(minutes=format_number(min(m.week_hit_min, m.week_goal_min), 0,
-                                                   lang),
+                     .format(minutes=format_number(below_goal, 0, lang),
                              goal=format_number(m.week_goal_min, 0, lang)))
     if m.sessions_in_a_row >= 1:
         lines.append(tr.ngettext("{n} session in a row completed",
@@ -293,9 +293,14 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
         last = interval if phase == "recovery" else total
         secs = interval_summary_s(screen.in_zone_s, last)
         if secs is not None:
-            summary = tr(N_("Interval {n}: {minutes} min {seconds} s in the zone")).format(
-                n=last, minutes=secs // 60, seconds=secs % 60) if secs >= 1 else \
-                tr(N_("Interval {n} is done")).format(n=last)
+            if secs >= 60:
+                summary = tr(N_("Interval {n}: {minutes} min {seconds} s in the zone")).format(
+                    n=last, minutes=secs // 60, seconds=secs % 60)
+            elif secs >= 1:
+                summary = tr(N_("Interval {n}: {seconds} s in the zone")).format(
+                    n=last, seconds=secs)
+            else:  # nothing to count is no deficit to show
+                summary = tr(N_("Interval {n} is done")).format(n=last)
     celebrate = None
     if week is not None and mastery_of is None:
         week_min = week[0] + (screen.hit_s - week[1]) / 60.0

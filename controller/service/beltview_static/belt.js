@@ -63,6 +63,7 @@ function render(d) {
   $("summary").textContent = d.summary || "";
   $("celebrate").textContent = d.celebrate || "";
   $("celebrate").classList.toggle("hidden", !d.celebrate);
+  $("guidance").classList.toggle("hidden", !!d.celebrate);  // the moment has the footer
   const lo = d.zone_low_bpm, hi = d.zone_high_bpm;
   $("band").classList.toggle("hidden", lo === null || hi === null);
   if (lo !== null && hi !== null) {
