@@ -294,10 +294,10 @@ class Session:
         self.peak_hr_bpm: float | None = None
         self._test_load: tuple[float, float] | None = None
         self._last_adjust_s: float | None = None
-        self._restart_pending = False
+        self._restart_pending = True  # the first tick starts the belt from a standstill too
         self.restart_at_s: float | None = None
-        """While the belt waits to set off from a standstill after a resume: when it sets off
-        (the belt screen counts down to it); None otherwise."""
+        """While the belt waits to set off from a standstill (the start, a resume): when it
+        sets off (the belt screen counts down to it); None otherwise."""
 
     # -- staff commands ---------------------------------------------------------------------
 

@@ -503,6 +503,30 @@ def test_a_resume_from_a_standstill_is_counted_down_3_2_1_before_the_belt_moves(
     _run(main())
 
 
+def test_the_start_from_a_standstill_is_counted_down_3_2_1_too(tmp_path):
+    async def main() -> None:
+        async with belt_rig(tmp_path, speed=2.0) as rig:
+            await rig.page.evaluate(OBSERVE_JS, ["changecount", "changetext"])
+            rig.rt.start()
+            first_move = None
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 30 and first_move is None:
+                if rig.emu.reading()[1] > 0.0:
+                    first_move = await rig.page.evaluate("performance.now() - window.__t0")
+                await asyncio.sleep(0.01)
+            assert first_move is not None, "the belt never moved after Start"
+            log = await rig.page.evaluate("window.__log")
+            counts = []
+            for ms, el, t, _c in log:
+                if el == "changecount" and (not counts or counts[-1][1] != t):
+                    counts.append((ms, t))
+            assert [t for _ms, t in counts][:3] == ["3", "2", "1"], log
+            assert counts[2][0] <= first_move, (counts, first_move)
+            assert any(t == "Båndet starter" for _ms, el, t, _c in log if el == "changetext")
+
+    _run(main())
+
+
 def test_calm_words_where_the_heart_rate_does_what_it_should(tmp_path):
     """Warm-up climb, the start of an interval, a recovery, a pause: a calm sentence, no
     coloured "below"/"above" verdict."""
