@@ -51,9 +51,11 @@ SEEN_JS = """() => {
   new MutationObserver(() => {
     const seen = window.__seen, coming = $("coming").textContent;
     if (!seen.coming && coming.includes("Båndet blir tyngre")) seen.coming = coming;
-    if (!seen.change && !$("change").classList.contains("hidden"))
-      seen.change = [$("changearrow").textContent, $("changecount").textContent,
-                     $("changetext").textContent];
+    const shown = !$("change").classList.contains("hidden");
+    const what = [$("changearrow").textContent, $("changecount").textContent,
+                  $("changetext").textContent];
+    if (!seen.start && shown && what[2] === "Båndet starter") seen.start = what;
+    if (!seen.change && shown && what[2] !== "Båndet starter") seen.change = what;
   }).observe(document.body, {subtree: true, childList: true, characterData: true,
                              attributes: true});
 }"""
@@ -185,7 +187,7 @@ port = {port}
             await _shot(page, shots, "0-ready")
             await page.evaluate(SEEN_JS)
             await _staff(staff, "start")
-            # warm-up: phase, a live countdown, the heart rate with word and shape
+            # the belt sets off after a 3-2-1; warm-up: phase, a live countdown, heart rate
             await page.wait_for_function(
                 "document.getElementById('phase').textContent === 'Oppvarming'",
                 timeout=60000)
@@ -195,6 +197,7 @@ port = {port}
             assert await page.is_hidden("#waiting")
             assert await _text(page, "#guidance") == \
                 "Oppvarming: gå rolig, båndet finner tempoet ditt"
+            assert (await page.evaluate("window.__seen.start"))[0] == "↑"
             assert await _text(page, "#pseudonym") == "DEMO-1"
             await _shot(page, shots, "1-warmup")
             # announced 10 s ahead, then 3-2-1 with the arrow before the belt gets heavier
