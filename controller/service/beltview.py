@@ -17,6 +17,14 @@ in a worker thread once per finished session.
 Every text on the page is translated here, on the server, from the gettext catalog in the
 configured language (``belt_doc``), so the page holds no language of its own. The only
 person-related datum in the document is the pseudonym.
+
+What the page says to a patient who is running is decided sans-IO in
+``controller.core.beltscreen`` (one ``BeltScreen`` per session, kept here between pushes):
+the zone word on the shown numbers with hysteresis, calm sentences where the physiology is
+expected, "can't find your heart rate" only after 5 s without a reading, the seconds in the
+zone of each interval and at high intensity (the week's goal, celebrated when it is reached).
+The 3-2-1 before the belt sets off from a standstill comes from the session
+(``Session.restart_at_s``), which holds the belt still meanwhile.
 """
 
 from __future__ import annotations
@@ -250,7 +258,7 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
             gone = max(0.0, now - sp.now_s)
             remaining = max(0.0, remaining - gone)
             elapsed += gone
-    hr = rt.live_hr_bpm if phase != "done" else None
+    hr = rt.live_hr_bpm
     lo, hi = (sp.zone_low_bpm, sp.zone_high_bpm) if sp else (None, None)
     shown = screen.update(Inputs(now, phase, state, interval, elapsed, hr, lo, hi,
                                  rt.profile.hr_max if rt.profile else None))
