@@ -98,8 +98,8 @@ HRMAX_HIGH_MARGIN = 0.03
 """Expected heart rate must be this far (of HRmax) above the zone's lower edge."""
 STOP_SETTLE_S = 15.0
 RESTART_COUNTDOWN_S = 3.0
-"""Before the belt sets off from a standstill (a resume), it stays still this long while the
-belt screen counts 3-2-1: the belt must never surprise the patient."""
+"""Before the belt sets off from a standstill (the start, a resume), it stays still this long
+while the belt screen counts 3-2-1: the belt must never surprise the patient."""
 ADJUST_MAX_SPEED_STEP_KMH = 0.5
 ADJUST_MAX_INCLINE_STEP_PCT = 2.0
 ADJUST_MIN_INTERVAL_S = 2.0
@@ -527,8 +527,9 @@ class Session:
 
     def _count_down_restart(self, now_s: float, speed_t: float,
                             incline_t: float) -> tuple[float, float]:
-        """After a resume from a standstill the belt stays still for ``RESTART_COUNTDOWN_S``
-        (the screen's 3-2-1), then ramps as usual; the phase clock runs meanwhile."""
+        """At the start and after a resume, from a standstill, the belt stays still for
+        ``RESTART_COUNTDOWN_S`` (the screen's 3-2-1), then ramps as usual; the phase clock
+        runs meanwhile. A stop or pause during it wins (the belt never sets off)."""
         if self.run_state is not RunState.RUNNING:
             self.restart_at_s = None
             return speed_t, incline_t
