@@ -475,6 +475,19 @@ def test_the_session_holds_the_belt_still_for_the_3_2_1_after_a_resume():
     assert speeds[-1][1] > 0.5 and speeds[-1][2] is None
 
 
+def test_a_stop_or_pause_during_the_3_2_1_wins_the_belt_never_sets_off():
+    from controller.protocol import Session
+
+    for command in ("stop", "pause"):
+        s = Session(PatientProfile(hr_max=183.0, max_speed_kmh=8.0))
+        sp = s.step(0.0, 100.0, 0.0, 0.0)
+        assert s.restart_at_s == 3.0 and sp.speed_kmh == 0.0  # the start is counted too
+        s.step(1.0, 100.0, 0.0, 0.0)
+        getattr(s, command)()
+        speeds = [s.step(1.0 + k * 0.5, 100.0, 0.0, 0.0).speed_kmh for k in range(1, 30)]
+        assert max(speeds) == 0.0 and s.restart_at_s is None, (command, speeds)
+
+
 def test_a_resume_from_a_standstill_is_counted_down_3_2_1_before_the_belt_moves(tmp_path):
     async def main() -> None:
         async with belt_rig(tmp_path, speed=2.0) as rig:
