@@ -97,6 +97,9 @@ HRMAX_HIGH_AFTER_S = 90.0
 HRMAX_HIGH_MARGIN = 0.03
 """Expected heart rate must be this far (of HRmax) above the zone's lower edge."""
 STOP_SETTLE_S = 15.0
+RESTART_COUNTDOWN_S = 3.0
+"""Before the belt sets off from a standstill (the start, a resume), it stays still this long
+while the belt screen counts 3-2-1: the belt must never surprise the patient."""
 ADJUST_MAX_SPEED_STEP_KMH = 0.5
 ADJUST_MAX_INCLINE_STEP_PCT = 2.0
 ADJUST_MIN_INTERVAL_S = 2.0
@@ -291,6 +294,10 @@ class Session:
         self.peak_hr_bpm: float | None = None
         self._test_load: tuple[float, float] | None = None
         self._last_adjust_s: float | None = None
+        self._restart_pending = True  # the first tick starts the belt from a standstill too
+        self.restart_at_s: float | None = None
+        """While the belt waits to set off from a standstill (the start, a resume): when it
+        sets off (the belt screen counts down to it); None otherwise."""
 
     # -- staff commands ---------------------------------------------------------------------
 
@@ -308,6 +315,7 @@ class Session:
     def resume(self) -> None:
         """Continue after a pause (a person decides; the belt ramps up gently)."""
         self._command("resume", "resumed by staff")
+        self._restart_pending = True
 
     def skip(self) -> None:
         """End the current phase now and start the next one."""
@@ -493,8 +501,10 @@ class Session:
                                                          incline_pct, emit)
         self._new_phase = False
         speed_t, incline_t = self._cooldown_only_slows(speed_t, incline_t)
+        speed_t, incline_t = self._count_down_restart(now_s, speed_t, incline_t)
         self._apply_limits(speed_t, incline_t, dt)
-        if self._cooldown_cap is not None and self.run_state is RunState.RUNNING:
+        if self._cooldown_cap is not None and self.run_state is RunState.RUNNING \
+                and self.restart_at_s is None:
             self._cooldown_cap = (min(self._cooldown_cap[0], self._speed_sp),
                                   min(self._cooldown_cap[1], self._incline_sp))
         if self.run_state is RunState.STOPPING and self._speed_sp == 0.0:
@@ -514,6 +524,24 @@ class Session:
             phase_remaining_s=remaining, hr_bpm=hr, hr_status=gate.reason,
             events=tuple(events), alarms=tuple(self._alarms),
         )
+
+    def _count_down_restart(self, now_s: float, speed_t: float,
+                            incline_t: float) -> tuple[float, float]:
+        """At the start and after a resume, from a standstill, the belt stays still for
+        ``RESTART_COUNTDOWN_S`` (the screen's 3-2-1), then ramps as usual; the phase clock
+        runs meanwhile. A stop or pause during it wins (the belt never sets off)."""
+        if self.run_state is not RunState.RUNNING:
+            self.restart_at_s = None
+            return speed_t, incline_t
+        if self._restart_pending:
+            self._restart_pending = False
+            if self._speed_sp < 0.1:
+                self.restart_at_s = now_s + RESTART_COUNTDOWN_S
+        if self.restart_at_s is not None:
+            if now_s < self.restart_at_s:
+                return 0.0, self._incline_sp
+            self.restart_at_s = None
+        return speed_t, incline_t
 
     def _cooldown_only_slows(self, speed_t: float, incline_t: float) -> tuple[float, float]:
         """A cool-down never raises speed or incline, whatever the heart rate does.

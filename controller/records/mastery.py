@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.core.workload import vo2_cost
 from controller.records.store import connect_readonly
 
 WEEK_GOAL_HIT_MIN = 32.0
@@ -45,6 +46,8 @@ class Mastery:
     week_hit_min: float
     week_goal_min: float
     sessions_in_a_row: int
+    personal_best: bool = False
+    """Today's work at 90 % HRmax is the most this patient has held (a previous one to beat)."""
 
     @property
     def speed_gain_kmh(self) -> float | None:
@@ -111,7 +114,7 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
     try:
         rows = db.execute("SELECT id, started_unix_s, status, hr_max_bpm FROM sessions "
                           "WHERE pseudonym = ? ORDER BY started_unix_s", (pseudonym,)).fetchall()
-        today = last = None
+        today = last = best = None
         week_s = 0.0
         monday = week_start(now_unix_s)
         before_today = True
@@ -126,6 +129,8 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
                 work = zone_work(samples, hr_max)
                 if work is not None:
                     last = work
+                    if best is None or _load(work) > _load(best):
+                        best = work
         streak = 0
         upto = [r for r in rows if r[0] == session_id]
         ordered = rows[: rows.index(upto[0]) + 1] if upto else rows
@@ -135,4 +140,10 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
             streak += 1
     finally:
         db.close()
-    return Mastery(today, last, round(week_s / 60.0, 1), week_goal_min, streak)
+    pb = today is not None and best is not None and _load(today) > _load(best) + 0.05
+    return Mastery(today, last, round(week_s / 60.0, 1), week_goal_min, streak, pb)
+
+
+def _load(work: ZoneWork) -> float:
+    """The oxygen cost of the belt's work (ACSM walking/running): speed and incline as one."""
+    return vo2_cost(work.speed_kmh, work.incline_pct)

@@ -17,6 +17,14 @@ in a worker thread once per finished session.
 Every text on the page is translated here, on the server, from the gettext catalog in the
 configured language (``belt_doc``), so the page holds no language of its own. The only
 person-related datum in the document is the pseudonym.
+
+What the page says to a patient who is running is decided sans-IO in
+``controller.core.beltscreen`` (one ``BeltScreen`` per session, kept here between pushes):
+the zone word on the shown numbers with hysteresis, calm sentences where the physiology is
+expected, "can't find your heart rate" only after 5 s without a reading, the seconds in the
+zone of each interval and at high intensity (the week's goal, celebrated when it is reached).
+The 3-2-1 before the belt sets off from a standstill comes from the session
+(``Session.restart_at_s``), which holds the belt still meanwhile.
 """
 
 from __future__ import annotations
@@ -32,9 +40,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.core.beltscreen import VERDICTS, BeltScreen, Inputs, interval_summary_s
 from controller.core.i18n import N_, format_number, format_percent, format_speed, translations
 from controller.core.plan import PhaseKind, PhaseSpec
-from controller.records.mastery import Mastery, mastery
+from controller.protocol import Setpoint
+from controller.records.mastery import WEEK_GOAL_HIT_MIN, Mastery, mastery
 from controller.service.runtime import Runtime
 
 _log = logging.getLogger(__name__)
@@ -48,10 +58,13 @@ WRITE_TIMEOUT_S = 1.0
 KEEPALIVE_S = 5.0
 ANNOUNCE_S = 10.0
 """Seconds before a change of speed or incline the page announces it; the last 3 count down."""
+CELEBRATE_S = 12.0
+"""How long the week's-goal moment stays on the screen (runtime seconds)."""
 
 PHASE_LABELS = {"ready": N_("Getting ready"), "warmup": N_("Warm-up"),
                 "cooldown": N_("Cool-down"), "done": N_("Finished"),
                 "test": N_("6-minute test")}
+ENDED_LABEL = N_("Session ended")
 GUIDANCE = {"ready": N_("Staff will start the belt slowly"),
             "warmup": N_("Warm up: walk easy, the belt finds your pace"),
             "recovery": N_("Recovery: walk easy"),
@@ -61,14 +74,27 @@ GUIDANCE = {"ready": N_("Staff will start the belt slowly"),
             "below": N_("Good — the belt brings you up to the zone"),
             "in": N_("You're in the zone — hold it"),
             "above": N_("A little above the zone — the belt eases off")}
-STATE_GUIDANCE = {"paused": N_("Paused — staff are with you"),
+ENDED_EARLY = N_("The session has ended — thank you for your effort today")
+STATE_GUIDANCE = {"paused": N_("Pause — the belt stands still"),
                   "stopping": N_("The belt slows to a stop"),
                   "hr_hold": N_("Looking for your heart rate — the belt holds steady"),
-                  "hr_slow": N_("No heart rate yet — the belt slows to an easy walk")}
-ZONE_WORDS = {"below": N_("Below the zone"), "in": N_("In the zone"),
-              "above": N_("Above the zone"), None: N_("No heart rate")}
+                  "hr_slow": N_("Can't find your heart rate — the belt slows to an easy walk")}
+BELT_STOPPED = {"estop": N_("The emergency stop is pressed — the belt stands still"),
+                "key": N_("The safety key is out — the belt stands still"),
+                "fault": N_("The belt has stopped")}
+"""What stopped the belt, said as it is: nobody may be at the treadmill yet."""
+STAFF_TOLD = N_("Staff have been told")
+KIND_WORDS = {"below": N_("Below the zone"), "in": N_("In the zone"),
+              "above": N_("Above the zone"),
+              "ready": N_("Your heart rate"), "steady": N_("Your heart rate"),
+              "warmup": N_("Your heart rate rises gently — just as it should"),
+              "climb": N_("Your heart rate is on its way up — just as it should"),
+              "down": N_("Your heart rate comes down — just as it should"),
+              "pause": N_("Your heart rate settles — just as it should"),
+              "missing": N_("Can't find your heart rate")}
+STRAP_HINT = N_("Check that the chest strap sits snugly")
 CHANGE_WORDS = {"up": N_("The belt gets heavier"), "down": N_("The belt gets lighter"),
-                "stop": N_("The belt slows to a stop")}
+                "stop": N_("The belt slows to a stop"), "start": N_("The belt starts")}
 PAGE_TEXTS = {"waiting": N_("Waiting for the treadmill"), "title": N_("Belt view"),
               "time_left": N_("Time left in this phase"), "bpm": N_("beats per minute")}
 
@@ -90,7 +116,8 @@ def _direction(now: PhaseSpec | None, nxt: PhaseSpec | None) -> str | None:
 
 
 def mastery_lines(m: Mastery, lang: str) -> list[str]:
-    """The end-of-session words: what grew, the week's high-intensity minutes, the streak."""
+    """The end-of-session words: what grew, the week's high-intensity minutes, the streak.
+    Only what was managed: no line for nothing done (never "0 of 32")."""
     tr = translations(lang)
     lines = []
     sp, inc = m.speed_gain_kmh, m.incline_gain_pct
@@ -109,9 +136,11 @@ def mastery_lines(m: Mastery, lang: str) -> list[str]:
         lines.append(tr.gettext(N_("You held the zone at {speed} and {incline} incline"))
                      .format(speed=format_speed(m.today.speed_kmh, 1, lang),
                              incline=format_percent(m.today.incline_pct, 1, lang)))
-    lines.append(tr.gettext(N_("{minutes} of {goal} minutes at high intensity this week"))
-                 .format(minutes=format_number(m.week_hit_min, 0, lang),
-                         goal=format_number(m.week_goal_min, 0, lang)))
+    if 1.0 <= m.week_hit_min < m.week_goal_min:  # reached: a celebration line says it
+        below_goal = min(round(m.week_hit_min), m.week_goal_min - 1)
+        lines.append(tr.gettext(N_("{minutes} of {goal} minutes at high intensity this week"))
+                     .format(minutes=format_number(below_goal, 0, lang),
+                             goal=format_number(m.week_goal_min, 0, lang)))
     if m.sessions_in_a_row >= 1:
         lines.append(tr.ngettext("{n} session in a row completed",
                                  "{n} sessions in a row completed",
@@ -119,60 +148,194 @@ def mastery_lines(m: Mastery, lang: str) -> list[str]:
     return lines
 
 
-def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None) -> dict[str, Any]:
-    """The page's document, every text translated; reads the runtime, never awaits it."""
+def celebration_lines(m: Mastery, lang: str) -> list[str]:
+    """The moments worth a celebration at the end: the week's goal, a personal best."""
     tr = translations(lang).gettext
+    lines = []
+    if m.week_hit_min >= m.week_goal_min:
+        lines.append(tr(N_("The week's goal is reached: {goal} minutes at high intensity"))
+                     .format(goal=format_number(m.week_goal_min, 0, lang)))
+    if m.personal_best:
+        lines.append(tr(N_("Personal best: the most you have managed at this heart rate")))
+    return lines
+
+
+def _clock_text(seconds: float) -> str:
+    s = max(int(seconds), 0)
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _phase_index(plan_kinds: list[str], phase: str, interval: int) -> int | None:
+    """Which phase of the plan is running, from its kind and interval number."""
+    seen = 0
+    for k, kind in enumerate(plan_kinds):
+        if kind == "interval":
+            seen += 1
+        if kind == phase and (phase not in ("interval", "recovery") or seen == interval):
+            return k
+    return None
+
+
+def _timeline(rt: Runtime, sp: Setpoint | None, lang: str) -> dict[str, Any] | None:
+    """The session's blocks (done / now / ahead, widths by duration) and the time left."""
+    session = rt.session
+    if session is None or session.plan is None:
+        return None
+    phases = session.plan.phases
+    kinds = [str(p.kind) for p in phases]
+    phase = sp.phase if sp else "ready"
+    now_i = -1 if sp is None else len(phases) if phase == "done" else \
+        _phase_index(kinds, phase, sp.interval)
+    if now_i is None:
+        return None
+    durations = [p.duration_s for p in phases]
+    progress = 0.0
+    left_s = sum(durations)
+    if sp is not None and 0 <= now_i < len(phases):
+        durations[now_i] = sp.phase_elapsed_s + sp.phase_remaining_s
+        progress = sp.phase_elapsed_s / max(durations[now_i], 1.0)
+        left_s = sp.phase_remaining_s + sum(durations[now_i + 1:])
+    elif now_i >= len(phases):
+        left_s = 0.0
+    total = sum(durations) or 1.0
+    blocks = [{"kind": kinds[k], "w": round(100 * durations[k] / total, 2),
+               "at": "done" if k < now_i else "now" if k == now_i else "ahead"}
+              for k in range(len(phases))]
+    tr = translations(lang).gettext
+    return {"blocks": blocks, "progress": round(min(max(progress, 0.0), 1.0), 3),
+            "left_s": math.ceil(left_s),
+            "text": tr(N_("{minutes} min left of the session")).format(
+                minutes=math.ceil(left_s / 60.0)) if left_s > 0 else ""}
+
+
+def _belt_stopped(rt: Runtime) -> str | None:
+    """What stopped the belt outside the session, as the board says (None: nothing)."""
+    st = rt.snapshot.treadmill
+    if st is None:
+        return None
+    if not st.estop_healthy:
+        return "estop"
+    if not st.key_present:
+        return "key"
+    if st.state == "fault":
+        return "fault"
+    return None
+
+
+def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
+             screen: BeltScreen | None = None, week: tuple[float, float] | None = None,
+             celebrate_until: float | None = None) -> dict[str, Any]:
+    """The page's document, every text translated; reads the runtime, never awaits it.
+
+    ``screen`` keeps the verdict's memory between calls (hysteresis, counters; a fresh one
+    without it); ``week`` is (the week's high-intensity minutes, ``screen.hit_s`` when they
+    were read) for the live week's goal."""
+    tr = translations(lang).gettext
+    screen = screen if screen is not None else BeltScreen()
     sp = rt.snapshot.setpoint
     session = rt.session
+    now = rt.clock()
     phase = sp.phase if sp else "ready"
     state = sp.state if sp else "ready"
     interval = sp.interval if sp else 0
     total = sum(1 for p in (session.plan.phases if session and session.plan else ())
                 if p.kind is PhaseKind.INTERVAL)
+    finished = session is not None and session.ended_by == "plan" and rt.stop_reason is None
     if phase == "interval":
         label = tr(N_("Interval {n} of {total}")).format(n=interval, total=total)
     elif phase == "recovery":
         label = tr(N_("Recovery after interval {n} of {total}")).format(n=interval, total=total)
+    elif phase == "done" and not finished:
+        label = tr(ENDED_LABEL)
     else:
         label = tr(PHASE_LABELS.get(phase, N_("Getting ready")))
     remaining = None
+    elapsed = 0.0
     if sp is not None and phase != "done":
         remaining = sp.phase_remaining_s
+        elapsed = sp.phase_elapsed_s
         if state != "paused":  # between ticks: count down on the runtime's own clock
-            remaining = max(0.0, remaining - max(0.0, rt.clock() - sp.now_s))
-    hr = rt.live_hr_bpm if phase != "done" else None
+            gone = max(0.0, now - sp.now_s)
+            remaining = max(0.0, remaining - gone)
+            elapsed += gone
+    hr = rt.live_hr_bpm
     lo, hi = (sp.zone_low_bpm, sp.zone_high_bpm) if sp else (None, None)
-    zone = None
-    if hr is not None and lo is not None and hi is not None:
-        zone = "below" if hr < lo else "above" if hr > hi else "in"
-    if state in STATE_GUIDANCE:
+    shown = screen.update(Inputs(now, phase, state, interval, elapsed, hr, lo, hi,
+                                 rt.profile.hr_max if rt.profile else None))
+    kind = shown.kind
+    zone = kind if kind in VERDICTS else None
+    stopped_by = _belt_stopped(rt) if phase != "done" and sp is not None else None
+    if stopped_by is not None:
+        guidance = tr(BELT_STOPPED[stopped_by])
+        if session is not None and "belt_stopped" in session.alarm_messages:
+            guidance += ". " + tr(STAFF_TOLD)
+    elif state in STATE_GUIDANCE and not (state.startswith("hr_") and kind != "missing"):
         guidance = tr(STATE_GUIDANCE[state])
     elif phase == "interval":
-        guidance = tr(GUIDANCE[zone or "below"])
+        guidance = tr(GUIDANCE[zone]) if zone else ""
+    elif phase == "done":
+        guidance = tr(GUIDANCE["done"] if finished else ENDED_EARLY)
     else:
         guidance = tr(GUIDANCE.get(phase, GUIDANCE["ready"]))
     change = None
-    if sp is not None and remaining is not None and state == "running" \
+    restart_at = session.restart_at_s if session is not None else None
+    if restart_at is not None and state == "running" and now < restart_at:
+        change = {"direction": "start", "in_s": max(1, math.ceil(restart_at - now)),
+                  "arrow": "↑", "text": tr(CHANGE_WORDS["start"])}
+    elif sp is not None and remaining is not None and state == "running" \
             and remaining <= ANNOUNCE_S:
         direction = _direction(session.spec, session.next_spec)
         if direction is not None:
             change = {"direction": direction, "in_s": math.ceil(remaining),
                       "arrow": "↑" if direction == "up" else "↓",
                       "text": tr(CHANGE_WORDS[direction])}
+    st = rt.snapshot.treadmill
+    load = None
+    if st is not None and sp is not None and phase != "done":
+        load = f"{format_speed(st.speed_kmh, 1, lang)} · {format_percent(st.incline_pct, 1, lang)}"
+    counter = None
+    if shown.in_zone_s is not None and shown.in_zone_s >= 1.0:
+        counter = tr(N_("{time} in the zone")).format(time=_clock_text(shown.in_zone_s))
+    summary = None
+    if phase in ("recovery", "cooldown") and state != "done":
+        last = interval if phase == "recovery" else total
+        secs = interval_summary_s(screen.in_zone_s, last)
+        if secs is not None:
+            if secs >= 60:
+                summary = tr(N_("Interval {n}: {minutes} min {seconds} s in the zone")).format(
+                    n=last, minutes=secs // 60, seconds=secs % 60)
+            elif secs >= 1:
+                summary = tr(N_("Interval {n}: {seconds} s in the zone")).format(
+                    n=last, seconds=secs)
+            else:  # nothing to count is no deficit to show
+                summary = tr(N_("Interval {n} is done")).format(n=last)
+    celebrate = None
+    if week is not None and mastery_of is None:
+        week_min = week[0] + (screen.hit_s - week[1]) / 60.0
+        if week_min >= WEEK_GOAL_HIT_MIN and celebrate_until is not None \
+                and now < celebrate_until:
+            celebrate = tr(N_("The week's goal is reached: {goal} minutes at high intensity")
+                           ).format(goal=format_number(WEEK_GOAL_HIT_MIN, 0, lang))
+    missing = kind == "missing"
     return {
         "connected": True, "lang": lang, "pseudonym": rt.profile.pseudonym if rt.profile else "",
         "phase": phase, "state": state, "interval": interval, "intervals_total": total,
         "phase_label": label, "remaining_s": None if remaining is None else math.ceil(remaining),
-        "hr_bpm": None if hr is None else round(hr),
-        "zone": zone, "zone_text": tr(ZONE_WORDS[zone]),
-        "zone_low_bpm": None if lo is None else round(lo),
-        "zone_high_bpm": None if hi is None else round(hi),
-        "target_text": "" if lo is None or hi is None else
-        tr(N_("Target {low}–{high} bpm")).format(low=round(lo), high=round(hi)),
-        "guidance": guidance, "change": change,
+        "hr_bpm": shown.hr_bpm, "kind": kind,
+        "zone": zone, "zone_text": tr(KIND_WORDS[kind]),
+        "zone_low_bpm": shown.low_bpm, "zone_high_bpm": shown.high_bpm,
+        "target_text": tr(STRAP_HINT) if missing else
+        "" if shown.low_bpm is None or shown.high_bpm is None or phase not in
+        ("interval", "warmup", "recovery", "cooldown") else
+        tr(N_("Target {low}–{high} bpm")).format(low=shown.low_bpm, high=shown.high_bpm),
+        "guidance": guidance, "change": change, "load": load,
+        "timeline": _timeline(rt, sp, lang), "counter": counter, "summary": summary,
+        "celebrate": celebrate,
         "mastery": None if mastery_of is None or phase != "done" else
         mastery_lines(mastery_of, lang),
-        "mastery_title": tr(GUIDANCE["done"]),
+        "celebration": [] if mastery_of is None or phase != "done" else
+        celebration_lines(mastery_of, lang),
+        "mastery_title": tr(GUIDANCE["done"] if finished else ENDED_EARLY),
     }
 
 
@@ -204,6 +367,12 @@ class BeltView:
         self._slot = _Slot({"connected": True})
         self._changed = asyncio.Event()
         self._mastery: dict[str, Mastery | None] = {}
+        self._screens: dict[str, BeltScreen] = {}
+        """The verdict's memory of each session (hysteresis, seconds in the zone)."""
+        self._week: dict[str, tuple[float, float] | None] = {}
+        """Per session: (the week's high-intensity minutes read at its start, the screen's
+        high-intensity seconds then), for the week's goal while it happens."""
+        self._celebrate_until: dict[str, float] = {}
         self._mastery_tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -259,13 +428,44 @@ class BeltView:
     def _build(self) -> dict[str, Any]:
         rt = self.runtime_of()
         sp = rt.snapshot.setpoint
+        sid = rt.session_id
         if sp is not None and sp.state == "done" and rt.store is not None \
-                and rt.session_id not in self._mastery:
-            self._mastery[rt.session_id] = None
-            task = asyncio.create_task(self._compute_mastery(rt))
-            self._mastery_tasks.add(task)
-            task.add_done_callback(self._mastery_tasks.discard)
-        return belt_doc(rt, self.lang, self._mastery.get(rt.session_id))
+                and sid not in self._mastery:
+            self._mastery[sid] = None
+            self._spawn(self._compute_mastery(rt))
+        if sp is not None and sp.state != "done" and rt.store is not None \
+                and sid not in self._week and rt.profile is not None:
+            self._week[sid] = None
+            self._spawn(self._read_week(rt))
+        screen = self._screens.setdefault(sid, BeltScreen())
+        if len(self._screens) > 4:  # a long-running service: keep the latest sessions only
+            for old in list(self._screens)[:-4]:
+                del self._screens[old]
+        week = self._week.get(sid)
+        doc = belt_doc(rt, self.lang, self._mastery.get(sid), screen, week,
+                       self._celebrate_until.get(sid))
+        if week is not None and sid not in self._celebrate_until and \
+                week[0] < WEEK_GOAL_HIT_MIN <= week[0] + (screen.hit_s - week[1]) / 60.0:
+            self._celebrate_until[sid] = rt.clock() + CELEBRATE_S  # the goal, just now
+        return doc
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._mastery_tasks.add(task)
+        task.add_done_callback(self._mastery_tasks.discard)
+
+    async def _read_week(self, rt: Runtime) -> None:
+        assert rt.store is not None and rt.profile is not None
+        sid = rt.session_id
+        screen = self._screens.setdefault(sid, BeltScreen())
+        hit_s = screen.hit_s
+        try:
+            m = await asyncio.to_thread(mastery, rt.store.path, rt.profile.pseudonym, sid,
+                                        self.now_unix())
+        except Exception:
+            _log.exception("belt view: the week's minutes of session %s", sid)
+            return
+        self._week[sid] = (m.week_hit_min, hit_s)
 
     async def _compute_mastery(self, rt: Runtime) -> None:
         assert rt.store is not None

@@ -431,7 +431,7 @@ class Runtime:
                                f"({st.fault}); release the e-stop / insert the key, then press "
                                "the reset on the treadmill")
         if st.state in ("idle", "armed"):
-            await self._arm_and_start(0.5)
+            await self._arm_and_start(0.0)  # the session counts 3-2-1, then ramps the belt
         self._s().resume()
 
     def skip(self) -> None:

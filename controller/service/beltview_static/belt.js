@@ -3,7 +3,8 @@
 // shows. No controls: this page only reads.
 "use strict";
 const $ = (id) => document.getElementById(id);
-const SHAPES = { below: "▼", in: "●", above: "▲" };
+const SHAPES = { below: "▼", in: "●", above: "▲", missing: "?" };
+const VERDICTS = ["below", "in", "above"];
 
 function mmss(s) {
   if (s === null || s === undefined) return "--:--";
@@ -16,6 +17,32 @@ function waiting(on) {
   $("waiting").classList.toggle("hidden", !on);
 }
 
+function list(ul, texts) {
+  ul.replaceChildren(...(texts || []).map((t) => {
+    const li = document.createElement("li");
+    li.textContent = t;
+    return li;
+  }));
+}
+
+function timeline(t) {
+  $("timeline").classList.toggle("hidden", !t);
+  if (!t) return;
+  $("blocks").replaceChildren(...t.blocks.map((b) => {
+    const div = document.createElement("div");
+    div.className = "block kind-" + b.kind + " at-" + b.at;
+    div.style.flex = b.w + " 0 0";
+    if (b.at === "now") {
+      const fill = document.createElement("div");
+      fill.className = "fill";
+      fill.style.width = (t.progress * 100) + "%";
+      div.append(fill);
+    }
+    return div;
+  }));
+  $("timeleft").textContent = t.text;
+}
+
 function render(d) {
   waiting(false);
   document.body.dataset.phase = d.phase;
@@ -24,10 +51,19 @@ function render(d) {
   $("countdown").textContent = mmss(d.remaining_s);
   $("hr").textContent = d.hr_bpm === null ? "---" : String(d.hr_bpm);
   const heart = $("heart");
-  heart.className = "zone-" + (d.zone || "none");
-  $("shape").textContent = d.zone ? SHAPES[d.zone] : "○";
+  const kind = d.kind || "missing";
+  const verdict = VERDICTS.includes(kind);
+  heart.className = verdict ? "zone-" + kind : (kind === "missing" ? "missing" : "calm");
+  $("shape").textContent = SHAPES[kind] || "○";
   $("zonetext").textContent = d.zone_text;
   $("target").textContent = d.target_text;
+  $("load").textContent = d.load || "";
+  timeline(d.timeline);
+  $("counter").textContent = d.counter || "";
+  $("summary").textContent = d.summary || "";
+  $("celebrate").textContent = d.celebrate || "";
+  $("celebrate").classList.toggle("hidden", !d.celebrate);
+  $("guidance").classList.toggle("hidden", !!d.celebrate);  // the moment has the footer
   const lo = d.zone_low_bpm, hi = d.zone_high_bpm;
   $("band").classList.toggle("hidden", lo === null || hi === null);
   if (lo !== null && hi !== null) {
@@ -35,7 +71,7 @@ function render(d) {
     const pos = (x) => Math.min(Math.max((x - bottom) / (top - bottom), 0), 1) * 100;
     $("bandzone").style.left = pos(lo) + "%";
     $("bandzone").style.width = (pos(hi) - pos(lo)) + "%";
-    $("marker").classList.toggle("hidden", d.hr_bpm === null);
+    $("marker").classList.toggle("hidden", d.hr_bpm === null || kind === "missing");
     if (d.hr_bpm !== null) $("marker").style.left = pos(d.hr_bpm) + "%";
   }
   $("guidance").textContent = d.guidance;
@@ -48,6 +84,7 @@ function render(d) {
     $("changecount").textContent = String(c.in_s);
     $("changetext").textContent = c.text;
   }
+  list($("celebrationlines"), d.celebration);
   const lines = $("masterylines");
   $("mastery").classList.toggle("hidden", !d.mastery);
   $("masterytitle").textContent = d.mastery_title;

@@ -1,0 +1,89 @@
+"""The belt screen's decisions, sans-IO, tick by tick (``controller.core.beltscreen``): the
+zone word on the shown numbers with hysteresis, calm where the physiology is expected, a
+missing reading said only after 5 s, seconds in the zone and at high intensity."""
+
+from __future__ import annotations
+
+import itertools
+
+from controller.core.beltscreen import (
+    HR_MISSING_S,
+    ZONE_LEAVE_S,
+    BeltScreen,
+    Inputs,
+    ZoneHysteresis,
+    shown_bpm,
+    zone_of,
+)
+
+LO, HI = 0.85 * 198, 0.95 * 198  # 168.3 and 188.1: shown 168–188
+
+
+def look(screen: BeltScreen, t: float, hr: float | None, phase: str = "interval",
+         state: str = "running", elapsed: float = 300.0, interval: int = 1):
+    return screen.update(Inputs(t, phase, state, interval, elapsed, hr, LO, HI, 198.0))
+
+
+def test_the_verdict_is_made_on_the_numbers_shown_edges_included():
+    assert (shown_bpm(168.3), shown_bpm(188.1), shown_bpm(168.5)) == (168, 188, 169)
+    assert [zone_of(h, 168, 188) for h in (167, 168, 188, 189)] == \
+        ["below", "in", "in", "above"]
+    shown = look(BeltScreen(), 0.0, 168.0)
+    assert (shown.hr_bpm, shown.low_bpm, shown.high_bpm, shown.kind) == (168, 168, 188, "in")
+
+
+def test_a_wobble_at_the_edge_changes_the_word_at_most_once_per_leave_time():
+    screen = BeltScreen()
+    kinds = [look(screen, k * 0.1, 188.0 + (k % 2)).kind for k in range(600)]  # 60 s
+    assert set(kinds) == {"in"}
+    z = ZoneHysteresis()
+    seen = [z.update(k * 0.25, raw) for k, raw in
+            enumerate(itertools.islice(itertools.cycle(["in", "above", "above"]), 400))]
+    assert sum(a != b for a, b in itertools.pairwise(seen)) == 0
+
+
+def test_leaving_the_zone_shows_after_the_leave_time_and_entering_at_once():
+    screen = BeltScreen()
+    look(screen, 0.0, 175.0)
+    t = 0.0
+    while t < ZONE_LEAVE_S - 0.1:
+        t += 0.1
+        assert look(screen, t, 190.0).kind == "in"
+    assert look(screen, ZONE_LEAVE_S + 0.15, 190.0).kind == "above"  # 5 s after the first
+    assert look(screen, ZONE_LEAVE_S + 0.2, 188.0).kind == "in"
+
+
+def test_calm_where_the_heart_rate_does_what_it_should():
+    s = BeltScreen()
+    assert look(s, 0.0, 95.0, phase="warmup").kind == "warmup"
+    assert look(s, 1.0, 150.0, elapsed=30.0).kind == "climb"  # first interval, in allowance
+    assert look(s, 2.0, 150.0, elapsed=130.0).kind == "below"  # after it: a verdict
+    assert look(s, 3.0, 150.0, elapsed=30.0, interval=2).kind == "climb"
+    assert look(s, 4.0, 150.0, elapsed=70.0, interval=2).kind == "below"
+    assert look(s, 5.0, 195.0, phase="recovery").kind == "down"  # above its zone: falling
+    assert look(s, 6.0, 195.0, phase="cooldown").kind == "down"
+    assert look(s, 7.0, 120.0, state="paused").kind == "pause"
+    assert look(s, 8.0, 190.0, elapsed=10.0, interval=3).kind == "above"  # not expected
+
+
+def test_a_missing_reading_is_said_only_after_5_s_and_the_last_value_is_kept_till_then():
+    s = BeltScreen()
+    look(s, 0.0, 150.0)
+    gap = look(s, HR_MISSING_S - 0.5, None)
+    assert (gap.hr_bpm, gap.kind) != (None, "missing")
+    assert gap.hr_bpm == 150
+    gone = look(s, HR_MISSING_S + 0.1, None)
+    assert (gone.hr_bpm, gone.kind) == (None, "missing")
+    assert look(s, HR_MISSING_S + 0.2, 151.0).kind != "missing"
+
+
+def test_seconds_in_the_zone_and_at_high_intensity_are_counted_while_running():
+    s = BeltScreen()
+    for k in range(601):  # 60 s, the first 30 in the zone, then below it
+        look(s, k * 0.1, 175.0 if k <= 300 else 150.0)
+    assert abs(s.in_zone_s[1] - 30.0) < 0.2
+    assert abs(s.hit_s - 30.0) < 0.2  # 150 is below 85 % of 198
+    for k in range(100):  # paused: nothing counts
+        look(s, 61.0 + k * 0.1, 175.0, state="paused")
+    assert abs(s.in_zone_s[1] - 30.0) < 0.2
+    assert look(s, 80.0, 175.0, phase="recovery").in_zone_s is None
