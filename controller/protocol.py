@@ -84,6 +84,7 @@ HR_STOP_AFTER_S = 60.0
 HR_ABOVE_MAX_ALARM_S = 10.0
 RELIEF_S = 60.0
 """After heart rate stayed above max, the target is lowered to 75 % HRmax for this long."""
+RELIEF_TARGET_FRAC = 0.75
 EASY_WALK_KMH = 3.0
 BELT_STOPPED_AFTER_S = 5.0
 POPULATION_VO2MAX = 30.0
@@ -644,7 +645,7 @@ class Session:
         zone = self._zone(spec)
         target = self._target(spec)
         if now_s < self._relief_until:
-            target = min(target, 0.75 * self.profile.hr_max)
+            target = min(target, RELIEF_TARGET_FRAC * self.profile.hr_max)
         path = self._path(spec)
         assert self.control is not None
         decision = self.control.update(ControlInput(
