@@ -52,6 +52,7 @@ from controller.core.plan import (
 from controller.core.pseudonym import pseudonym_problem
 from controller.core.safety import RateLimits, ramp
 from controller.core.workload import REST_VO2, WALK_MAX_KMH, WorkloadPath, vo2_cost
+from controller.errors import DataError, FourByFourError
 
 # The researchers' API (README): the session and, re-exported from ``controller.core``, the
 # plans and HRmax helpers, so one import path serves them all.
@@ -105,11 +106,11 @@ ADJUST_MIN_INTERVAL_S = 2.0
 command per this many seconds (the belt still ramps at the documented rates)."""
 
 
-class ProfileError(ValueError):
+class ProfileError(DataError):
     """A patient profile that cannot be used; the message names the field."""
 
 
-class SessionError(RuntimeError):
+class SessionError(FourByFourError, RuntimeError):
     """A staff command that is not allowed in the session's current state."""
 
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import serial
 
 from controller.core.fwpath import linkcodec as lc
+from controller.errors import FourByFourError, Unavailable
 
 RESULT_NAMES = {lc.R_SUCCESS: "success", lc.R_NOT_SUPPORTED: "not supported",
                 lc.R_INVALID_PARAMETER: "invalid parameter", lc.R_FAILED: "failed",
@@ -48,11 +49,11 @@ READ_TIMEOUT_S = 0.5
 still lets the thread see within this long that the link was closed."""
 
 
-class TreadmillError(Exception):
+class TreadmillError(FourByFourError, RuntimeError):
     """The link could not do what was asked."""
 
 
-class LinkDown(TreadmillError):
+class LinkDown(TreadmillError, Unavailable):
     """No connection to the motor board, or it did not answer."""
 
 

@@ -19,6 +19,7 @@ from controller.core.i18n import N_, _, format_date, format_number
 from controller.core.metrics import interval_metrics
 from controller.core.pseudonym import check_pseudonym
 from controller.core.words import SOURCES, word
+from controller.errors import EX_CONFIG, EXIT_BROKEN_PIPE, FourByFourError, exit_code
 from controller.protocol import PatientProfile
 from controller.sim import CATEGORIES, TraceRow, VirtualPatient, make_patient
 
@@ -79,7 +80,7 @@ def demo(args: argparse.Namespace) -> int:
         cfg = load(args.config)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_code(e)
     if args.patient:
         cfg = dataclasses.replace(cfg, profile=dataclasses.replace(cfg.profile,
                                                                    pseudonym=args.patient))
@@ -190,7 +191,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
 
     cfg = _config_in_its_language(args.config)
     if cfg is None:
-        return 2
+        return EX_CONFIG
     tmp = tempfile.mkdtemp(prefix="fourbyfour-")
     sock = os.path.join(tmp, "control.sock")
     log = os.path.join(tmp, "service.log")
@@ -232,10 +233,6 @@ def console(args: argparse.Namespace) -> int:
     return 0
 
 
-EX_CONFIG = 78
-"""sysexits.h: configuration error. The unit does not restart on it."""
-
-
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
@@ -253,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
         return EX_CONFIG
     except LinkDown as e:  # the port may come back: systemd restarts the service
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_code(e)
     except KeyboardInterrupt:
         return 0
     return 0
@@ -263,7 +260,7 @@ def monitor(args: argparse.Namespace) -> int:
     """The central monitor; a crash exits non-zero (Textual keeps the code in return_code)."""
     cfg = _config_in_its_language(args.config)
     if cfg is None:
-        return 2
+        return EX_CONFIG
     from controller.app.monitor import CentralMonitor  # after the language is chosen
 
     app = CentralMonitor(cfg.mqtt, command_key=cfg.monitor_key)
@@ -289,7 +286,7 @@ def records_server(args: argparse.Namespace) -> int:
         db = open_clinic_db(args.db or cfg.records_db)
     except (ConfigError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_code(e, default=2)
 
     async def serve() -> None:
         stop_on_sigterm()
@@ -301,7 +298,7 @@ def records_server(args: argparse.Namespace) -> int:
         return 0
     except TlsConfigError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_code(e)
     finally:
         db.close()
     return 0
@@ -329,7 +326,7 @@ def command(args: argparse.Namespace) -> int:
                                       args.alarm))
     except (ConfigError, CommandError, TlsConfigError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_code(e, default=2)
     except Exception as e:  # aiomqtt.MqttError and friends: the broker said no
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
@@ -725,17 +722,31 @@ def demo_history(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Every command's exit code comes from one table (``controller.errors``)."""
     try:
         return _main(argv)
+    except FourByFourError as e:  # one no command caught itself: by the same table
+        print(f"error: {e}", file=sys.stderr)
+        return exit_code(e)
     except BrokenPipeError:
         # The reader (`| head`) has had enough: end quietly, as other command-line tools do,
         # and keep Python from complaining again when it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141  # 128 + SIGPIPE, what a shell reports for a tool ended by a closed pipe
+        return EXIT_BROKEN_PIPE  # 128 + SIGPIPE, what a shell reports for a closed pipe
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fourbyfour")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="fourbyfour", description="Closed-loop 4x4 training")
+    ap.add_argument("--version", action="version", version=f"fourbyfour {_version()}")
     sub = ap.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="a whole session with a virtual patient and belt")
     d.add_argument("--seed", type=int, default=1)

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from controller.errors import DataError
+
 
 class PhaseKind(StrEnum):
     WARMUP = "warmup"
@@ -22,7 +24,7 @@ class PhaseKind(StrEnum):
     TEST = "test"
 
 
-class PlanError(ValueError):
+class PlanError(DataError):
     """A plan that cannot be run; the message says which phase and why."""
 
 

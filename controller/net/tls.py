@@ -11,6 +11,8 @@ from __future__ import annotations
 import ssl
 from typing import Protocol
 
+from controller.errors import ConfigError
+
 
 class TlsSettings(Protocol):
     tls_ca_file: str | None
@@ -18,7 +20,7 @@ class TlsSettings(Protocol):
     tls_key_file: str | None
 
 
-class TlsConfigError(ValueError):
+class TlsConfigError(ConfigError):
     """A TLS setting that cannot work; the message names it."""
 
 

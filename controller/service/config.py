@@ -35,14 +35,11 @@ from typing import Any
 
 from controller.core.hrmax import HrMaxSource
 from controller.core.plan import Plan, PlanError, default_4x4
+from controller.errors import ConfigError
 from controller.net import tls
 from controller.net.publisher import MqttSettings
 from controller.net.telemetry import check_name
 from controller.protocol import PatientProfile, ProfileError
-
-
-class ConfigError(ValueError):
-    """Names the file, the key and what is wrong with it."""
 
 
 @dataclass(frozen=True)
