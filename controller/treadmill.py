@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import os
 import threading
@@ -83,6 +84,13 @@ class TreadmillStatus:
     received_s: float
 
 
+_log = logging.getLogger(__name__)
+
+LOG_LEVELS = {"connected": logging.INFO, "hello": logging.INFO,
+              "disconnected": logging.WARNING, "fault": logging.ERROR}
+"""How loud each link event is in the log (journald's priority under systemd)."""
+
+
 @dataclass(frozen=True)
 class LinkEvent:
     kind: str  # connected | disconnected | fault | hello
@@ -125,6 +133,8 @@ class Treadmill:
         self._fd: int | None = None
         self._decoder = lc.Decoder()
         self._seq = 0
+        self._rx_seq = 0
+        """The last ``seq`` received from the board: every header's ``ack`` (PROTOCOL.md)."""
         self._pending: dict[int, asyncio.Future[int]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._last_rx_s = 0.0
@@ -173,6 +183,12 @@ class Treadmill:
         await self.close()
 
     def _emit(self, kind: str, message: str) -> None:
+        """Log the event (staff and clinic IT read the journal) and queue it for a reader;
+        a full queue (nobody reads it) drops the oldest, never the log line."""
+        _log.log(LOG_LEVELS.get(kind, logging.INFO), "%s", message)
+        if self.events.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.events.get_nowait()
         with contextlib.suppress(asyncio.QueueFull):
             self.events.put_nowait(LinkEvent(kind, message, self._clock()))
 
@@ -246,6 +262,7 @@ class Treadmill:
     def _handle(self, frame: lc.Frame) -> None:
         now = self._clock()
         self._last_rx_s = now
+        self._rx_seq = frame.seq
         if frame.type == lc.T_STATUS:
             try:
                 st = _status_from(frame.payload, now)
@@ -311,7 +328,7 @@ class Treadmill:
         seq = self._next_seq()
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending[seq] = fut
-        ack = 0
+        ack = self._rx_seq  # fixed at the first try: a retransmission is the same bytes
         try:
             wire = lc.encode(ftype, seq, ack, payload)
             for _ in range(self.retries + 1):
@@ -376,7 +393,7 @@ class Treadmill:
         while True:
             if self._ser is not None:
                 with contextlib.suppress(LinkDown):
-                    self._write(lc.encode(lc.T_HEARTBEAT, self._next_seq(), 0))
+                    self._write(lc.encode(lc.T_HEARTBEAT, self._next_seq(), self._rx_seq))
             await asyncio.sleep(self.heartbeat_s)
 
     async def _supervise(self) -> None:
