@@ -185,7 +185,10 @@ class Treadmill:
     def _emit(self, kind: str, message: str) -> None:
         """Log the event (staff and clinic IT read the journal) and queue it for a reader;
         a full queue (nobody reads it) drops the oldest, never the log line."""
-        _log.log(LOG_LEVELS.get(kind, logging.INFO), "%s", message)
+        level = LOG_LEVELS.get(kind, logging.INFO)
+        if kind == "fault" and message.startswith("motor board fault: boot"):
+            level = logging.WARNING  # every power-up: staff press the reset, as expected
+        _log.log(level, "%s", message)
         if self.events.full():
             with contextlib.suppress(asyncio.QueueEmpty):
                 self.events.get_nowait()

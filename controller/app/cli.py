@@ -238,10 +238,11 @@ def run(args: argparse.Namespace) -> int:
     import logging
 
     from controller.service.config import ConfigError, load
+    from controller.service.journal import setup_logging
     from controller.service.service import run_service
     from controller.treadmill import LinkDown
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(logging.INFO)
     try:
         cfg = load(args.config)
         asyncio.run(run_service(cfg))
@@ -277,10 +278,11 @@ def records_server(args: argparse.Namespace) -> int:
     from controller.records.clinic_db import open_clinic_db
     from controller.records.store import StoreError
     from controller.service.config import ConfigError, load
+    from controller.service.journal import setup_logging
     from controller.service.records_server import RecordsServer
     from controller.service.shutdown import stop_on_sigterm
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(logging.INFO)
     try:
         cfg = load(args.config)
         db = open_clinic_db(args.db or cfg.records_db)

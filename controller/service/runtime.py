@@ -44,7 +44,7 @@ from controller.net.publisher import MqttPublisher
 from controller.protocol import Event, PatientProfile, Session, Setpoint
 from controller.records import jobs
 from controller.records.store import Store
-from controller.service import worker
+from controller.service import journal, worker
 from controller.service.store_writer import StoreWriter
 from controller.treadmill import Treadmill, TreadmillError, TreadmillStatus
 
@@ -501,6 +501,9 @@ class Runtime:
                 await tg.create_task(self._tick(), name="session-tick")
                 for h in helpers:
                     h.cancel()
+        except asyncio.CancelledError:  # an orderly end (SIGTERM, the embedding program)
+            _log.info("runtime cancelled: stopping the belt")
+            raise
         except BaseException:
             _log.exception("runtime failed: stopping the belt")
             raise
@@ -596,6 +599,8 @@ class Runtime:
             await self.store.call(Store.begin_session, self.session_id, profile, plan,
                                   self.strap)
             self._recording = True
+            journal.set_session(self.session_id)
+            _log.info("session %s started (%s)", self.session_id, plan.get("name", ""))
             if profile.pseudonym:
                 try:
                     await self.store.call(lambda s: Register(s).remember(profile))
@@ -692,6 +697,8 @@ class Runtime:
         if self.store is None or not self._recording:
             return
         self._recording = False
+        _log.info("session %s ending (%s)", self.session_id, self.stop_reason or
+                  ("plan complete" if self._s().ended_by == "plan" else "stopped"))
         assert self.profile is not None and self.session is not None
         sid, hr_max = self.session_id, self.profile.hr_max
         summary: dict[str, Any] | None = None
@@ -712,6 +719,7 @@ class Runtime:
         await self.store.call(Store.end_session, sid, "finished" if finished else "stopped",
                               summary, None if finished else
                               self.stop_reason or self.session.ended_by or "fault")
+        journal.set_session(None)
 
     def _publish(self, sp: Setpoint, speed: float, incline: float) -> None:
         pub = self.publisher
