@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import serial
 
@@ -262,7 +263,7 @@ class Treadmill:
         if ser is self._ser:
             self._lost(why)
 
-    def _handle(self, frame: lc.Frame) -> None:
+    def _handle(self, frame: Any) -> None:  # a linkcodec.Frame (firmware code: untyped)
         now = self._clock()
         self._last_rx_s = now
         self._rx_seq = frame.seq

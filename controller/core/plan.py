@@ -92,7 +92,7 @@ class Plan:
             if unknown:
                 raise PlanError(f"phase {i}: unknown field(s) {', '.join(sorted(unknown))}")
             try:
-                kind = PhaseKind(item.get("kind"))
+                kind = PhaseKind(str(item.get("kind")))
             except ValueError:
                 kinds = ", ".join(k.value for k in PhaseKind)
                 raise PlanError(f"phase {i}: kind must be one of {kinds}") from None

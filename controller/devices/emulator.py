@@ -25,6 +25,7 @@ import threading
 import time
 import tty
 from pathlib import Path
+from typing import Any
 
 from controller.core.fwpath import linkcodec as lc
 from controller.core.fwpath import load
@@ -148,7 +149,8 @@ class Emulator:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.port: PtyPort | None = None
-        self.firmware: object | None = None
+        self.firmware: Any = None
+        """``firmware/app.py``'s ``Firmware`` (untyped: it runs on MicroPython too)."""
         self._t0 = time.monotonic()
         self.time_scale = time_scale  # the demo runs simulated time faster
         self.polls = 0
@@ -249,7 +251,7 @@ class Emulator:
     # -- the physical world -----------------------------------------------------------------
 
     @property
-    def sup(self):  # type: ignore[no-untyped-def]  (firmware code is untyped)
+    def sup(self) -> Any:  # the firmware's Supervisor (untyped: MicroPython code)
         assert self.firmware is not None
         return self.firmware.sup
 

@@ -52,7 +52,7 @@ def _child(conn: Connection, shared: dict[str, Any], link: str, time_scale: floa
     readings every 2 ms and serves the parent's commands. It ends when the parent says so or
     goes away (the pipe closes)."""
     from controller.core.fwpath import linkcodec as lc
-    from controller.devices.emulator import Emulator
+    from controller.devices.emulator import Emulator, PtyPort
 
     why = _raise_priority()
     if why is not None and warn_nice:
@@ -96,7 +96,7 @@ def _child(conn: Connection, shared: dict[str, Any], link: str, time_scale: floa
                     emu.set_key(*args)
                 elif cmd == "rx_gap":
                     with emu._lock:
-                        if hasattr(emu.port, "max_rx_gap_s"):
+                        if isinstance(emu.port, PtyPort):
                             emu.port.max_rx_gap_s = args[0]
                 elif cmd == "poll_gap":
                     emu.max_poll_gap_s = args[0]

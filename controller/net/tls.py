@@ -15,9 +15,14 @@ from controller.errors import ConfigError
 
 
 class TlsSettings(Protocol):
-    tls_ca_file: str | None
-    tls_cert_file: str | None
-    tls_key_file: str | None
+    """What TLS needs of a settings object (read-only: frozen dataclasses qualify)."""
+
+    @property
+    def tls_ca_file(self) -> str | None: ...
+    @property
+    def tls_cert_file(self) -> str | None: ...
+    @property
+    def tls_key_file(self) -> str | None: ...
 
 
 class TlsConfigError(ConfigError):

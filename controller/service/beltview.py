@@ -153,7 +153,7 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None) -> dict[
         guidance = tr(GUIDANCE.get(phase, GUIDANCE["ready"]))
     change = None
     if sp is not None and remaining is not None and state == "running" \
-            and remaining <= ANNOUNCE_S:
+            and remaining <= ANNOUNCE_S and session is not None:
         direction = _direction(session.spec, session.next_spec)
         if direction is not None:
             change = {"direction": direction, "in_s": math.ceil(remaining),
@@ -268,7 +268,7 @@ class BeltView:
         return belt_doc(rt, self.lang, self._mastery.get(rt.session_id))
 
     async def _compute_mastery(self, rt: Runtime) -> None:
-        assert rt.store is not None
+        assert rt.store is not None and rt.profile is not None
         try:
             self._mastery[rt.session_id] = await asyncio.to_thread(
                 mastery, rt.store.path, rt.profile.pseudonym, rt.session_id, self.now_unix())

@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import sys
+from typing import TextIO
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 IDENTIFIER = "fourbyfour"
@@ -92,11 +93,11 @@ class PrefixFormatter(logging.Formatter):
         return "\n".join(p + line for line in text.splitlines())
 
 
-def under_journal(stream: object = None) -> bool:
+def under_journal(stream: TextIO | None = None) -> bool:
     """Is ``stream`` (stderr) the journal stream systemd connected (``JOURNAL_STREAM``)?"""
     want = os.environ.get("JOURNAL_STREAM", "")
     try:
-        st = os.fstat((stream or sys.stderr).fileno())  # type: ignore[attr-defined]
+        st = os.fstat((stream or sys.stderr).fileno())
     except (OSError, ValueError, AttributeError):
         return False
     return want == f"{st.st_dev}:{st.st_ino}"

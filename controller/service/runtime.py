@@ -518,7 +518,8 @@ class Runtime:
                     sp = self.snapshot.setpoint
                     if self.publisher is not None and sp is not None:
                         self.publisher.set_retained("session", tm.session_payload(
-                            self.session_id, self.profile.pseudonym, sp, self.summary,
+                            self.session_id, self.profile.pseudonym if self.profile else "",
+                            sp, self.summary,
                             late_ticks=self.late_ticks))
             self.strap = None  # released with the session
             self._publish_meta()
