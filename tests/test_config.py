@@ -140,6 +140,15 @@ def test_the_example_is_the_generated_one():
         "python -m controller.service.config_schema > deploy/fourbyfour.toml.example"
 
 
+def test_the_config_reference_is_the_generated_one():
+    from controller.service.config_schema import KEYS, render_reference
+
+    ref = (ROOT / "docs" / "config-reference.md").read_text()
+    assert ref == render_reference(), \
+        "python -m controller.service.config_schema --reference > docs/config-reference.md"
+    assert sum(line.startswith("| `") for line in ref.splitlines()) == len(KEYS) == 45
+
+
 def test_every_key_of_the_generated_example_loads(tmp_path):
     """Uncommented, every line of the example is accepted (the hints are valid values)."""
     import re

@@ -1,12 +1,14 @@
 """Every configuration key, once: its type, default, meaning and the value a clinic starts from.
 
 ``controller.service.config`` validates a file's types against this table and takes its
-defaults from it; ``render_example()`` writes ``deploy/fourbyfour.toml.example`` from it
-(``tests/test_config.py`` checks the shipped file is the generated one), so the reader's copy
-cannot lose a key again. The rules that tie keys together (ranges, files that must exist, a
-profile that fits the treadmill) stay in ``config.from_dict``.
+defaults from it; ``render_example()`` writes ``deploy/fourbyfour.toml.example`` and
+``render_reference()`` ``docs/config-reference.md`` from it (``tests/test_config.py`` checks
+the shipped files are the generated ones), so the reader's copy cannot lose a key again.
+The rules that tie keys together (ranges, files that must exist, a profile that fits the
+treadmill) stay in ``config.from_dict``.
 
     python -m controller.service.config_schema > deploy/fourbyfour.toml.example
+    python -m controller.service.config_schema --reference > docs/config-reference.md
 """
 
 from __future__ import annotations
@@ -58,19 +60,20 @@ KEYS: tuple[Key, ...] = (
         "nb (bokmål) | en: console, belt screen, reports, hand-over"),
     Key("site", "name", STR, "demo", "letters, digits, - and _ (part of the MQTT topics)",
         example="clinic"),
-    Key("site", "device", STR, "treadmill-1", ""),
-    Key("mqtt", "enabled", BOOL, True, ""),
+    Key("site", "device", STR, "treadmill-1", "this treadmill (part of the MQTT topics)"),
+    Key("mqtt", "enabled", BOOL, True, "telemetry, events and status to the broker"),
     Key("mqtt", "host", STR, "localhost",
         "the Pi's own mosquitto, bridged to the central broker"),
     Key("mqtt", "port", INT, 1883, "1–65535"),
-    Key("mqtt", "username", STR, "", "", example=UNSET, hint="treadmill-1"),
-    Key("mqtt", "password_file", STR, "", "", example=UNSET,
+    Key("mqtt", "username", STR, "", "the broker's user for this treadmill", example=UNSET,
+        hint="treadmill-1"),
+    Key("mqtt", "password_file", STR, "", "a file holding the broker password", example=UNSET,
         hint="/etc/fourbyfour/mqtt-password"),
     Key("mqtt", "tls_ca_file", STR, "", "TLS to the broker: the CA that signed it",
         example=UNSET, hint="/etc/fourbyfour/ca.crt"),
     Key("mqtt", "tls_cert_file", STR, "", "client certificate (with tls_key_file)",
         example=UNSET, hint="/etc/fourbyfour/treadmill-1.crt"),
-    Key("mqtt", "tls_key_file", STR, "", "", example=UNSET,
+    Key("mqtt", "tls_key_file", STR, "", "the client certificate's key", example=UNSET,
         hint="/etc/fourbyfour/treadmill-1.key"),
     Key("mqtt", "commands_enabled", BOOL, False,
         "network stop/acknowledge only; needs command_secret_file"),
@@ -116,11 +119,11 @@ KEYS: tuple[Key, ...] = (
         example=UNSET, hint="/etc/fourbyfour/keys"),
     Key("gpio", "enabled", BOOL, False,
         "e-stop and key monitor contacts, buzzer, RGB LED (BCM numbers)", example=True),
-    Key("gpio", "estop_pin", INT, 17, ""),
-    Key("gpio", "key_pin", INT, 27, ""),
-    Key("gpio", "buzzer_pin", INT, 12, ""),
+    Key("gpio", "estop_pin", INT, 17, "e-stop monitor contact, 0–27"),
+    Key("gpio", "key_pin", INT, 27, "safety-key monitor contact, 0–27"),
+    Key("gpio", "buzzer_pin", INT, 12, "0–27"),
     Key("gpio", "led_pins", PINS, [5, 6, 13], "red, green, blue"),
-    Key("belt_view", "enabled", BOOL, True, ""),
+    Key("belt_view", "enabled", BOOL, True, "serve the patient's screen"),
     Key("belt_view", "host", STR, "0.0.0.0",
         "the clinic network (a tablet); \"127.0.0.1\" for the Pi's own HDMI"),
     Key("belt_view", "port", INT, 8080, "0–65535 (0: any free port)"),
@@ -182,5 +185,25 @@ def render_example() -> str:
     return "\n".join(out) + "\n"
 
 
+def render_reference() -> str:
+    """``docs/config-reference.md``: every key with its type, default and meaning."""
+    out = ["# Configuration reference",
+           "",
+           "Generated from `controller/service/config_schema.py` (`python -m "
+           "controller.service.config_schema --reference`); the example file is "
+           "`deploy/fourbyfour.toml.example`. Every key has a default; an empty file runs the "
+           "demo. The rules that tie keys together (ranges, files that must exist, a patient "
+           "who fits the treadmill, pins used once) are checked when the file is read, and "
+           "each error names the file, the key and what is wrong.",
+           "",
+           "| key | type | default | meaning |",
+           "|---|---|---|---|"]
+    for k in KEYS:
+        name = f"[{k.section}] {k.name}" if k.section else k.name
+        default = "—" if k.default is None or k.default == "" else f"`{_toml(k.default)}`"
+        out.append(f"| `{name}` | {k.kind} | {default} | {k.doc.replace('|', '&#124;')} |")
+    return "\n".join(out) + "\n"
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render_example())
+    sys.stdout.write(render_reference() if "--reference" in sys.argv else render_example())
