@@ -55,6 +55,8 @@ enabled = false
 path = "{tmp_path / 'sessions.db'}"
 [service]
 control_socket = "{tmp_path / 'control.sock'}"
+[belt_view]
+port = 0
 [patient]
 pseudonym = "P-SECRET-77"
 hr_max = 180
