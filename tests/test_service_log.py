@@ -149,3 +149,35 @@ def test_an_idle_sigterm_and_a_console_leaving_are_no_errors(tmp_path: Path) -> 
     assert any(e.get("PRIORITY") == "6" and "SIGTERM" in e["MESSAGE"] for e in entries), text
     assert any(e.get("SESSION_ID") for e in entries), entries[:5]
     assert all(e.get("SYSLOG_IDENTIFIER") == "fourbyfour" for e in entries)
+
+
+LOGS = """
+import logging
+from controller.service.journal import setup_logging
+setup_logging()
+logging.getLogger("x").warning("w")
+logging.getLogger("x").info("i")
+logging.getLogger("x").error("e")
+"""
+
+
+def test_a_bare_journal_stream_gets_priority_prefixes_and_a_terminal_plain_lines(
+        tmp_path: Path) -> None:
+    """Under systemd without the native socket, journald reads ``<N>`` at a line's start;
+    anywhere else (a terminal, a test) the lines stay as they were."""
+    for journal in (True, False):
+        f = tmp_path / f"stderr-{journal}.txt"
+        with open(f, "wb") as err:
+            st = os.fstat(err.fileno())
+            env = dict(os.environ, PYTHONPATH=str(ROOT),
+                       FOURBYFOUR_JOURNAL_SOCKET=str(tmp_path / "none"))
+            env.pop("JOURNAL_STREAM", None)
+            if journal:
+                env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+            subprocess.run([sys.executable, "-c", LOGS], stderr=err, env=env, check=True,
+                           timeout=60)
+        lines = f.read_text().splitlines()
+        if journal:
+            assert lines == ["<4>x: w", "<6>x: i", "<3>x: e"]
+        else:
+            assert lines == ["WARNING x: w", "INFO x: i", "ERROR x: e"]
