@@ -160,9 +160,10 @@ def _link_line(emus: list, faults: list[str],  # type: ignore[type-arg]
     gap_ms = emus[0].port.max_rx_gap_s * 1000 if emus[0].port else float("nan")
     late = runtimes[0].late_ticks if runtimes else 0
     poll_ms = emus[0].max_poll_gap_s * 1000  # the board's own stall: not the host's
+    starved = getattr(emus[0], "starved_gaps", 0)
     print(f"link: largest gap between host frames {gap_ms:.0f} ms, late ticks {late}, "
-          f"board's longest poll gap {poll_ms:.0f} ms, motor-board faults: "
-          f"{', '.join(faults) or 'none'}", flush=True)
+          f"board's longest poll gap {poll_ms:.0f} ms (starved {starved}×, never blamed on the "
+          f"host), motor-board faults: {', '.join(faults) or 'none'}", flush=True)
 
 
 def _config_in_its_language(path: str | None):  # type: ignore[no-untyped-def]
