@@ -34,11 +34,13 @@ def bad_config(tmp_path: Path) -> str:
     ["run", "--config", "{cfg}"],
     ["demo", "--headless", "--config", "{cfg}"],
     ["demo", "--config", "{cfg}"],
+    ["demo", "--fast", "--config", "{cfg}"],
+    ["demo", "--plan", "six-minute-test", "--config", "{cfg}"],
     ["monitor", "--config", "{cfg}", "--headless"],
     ["records-server", "--config", "{cfg}"],
     ["command", "stop", "--site", "s", "--device", "d", "--key-file", "/nonexistent",
      "--config", "{cfg}"],
-], ids=lambda a: a[0] + ("-headless" if "--headless" in a and a[0] == "demo" else ""))
+], ids=lambda a: "-".join(w for w in a if w not in ("--config", "{cfg}")))
 def test_every_command_exits_78_for_a_config_error(tmp_path: Path, argv: list[str]) -> None:
     cfg = bad_config(tmp_path)
     out = fourbyfour(*(a.format(cfg=cfg) for a in argv), cwd=tmp_path)

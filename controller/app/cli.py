@@ -57,6 +57,14 @@ def _summary(rows: list[TraceRow], hr_max: float) -> None:
 
 
 def demo(args: argparse.Namespace) -> int:
+    if args.config is not None:  # every kind of demo: a config given is never ignored unread
+        from controller.service.config import ConfigError, load
+
+        try:
+            load(args.config)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return exit_code(e)
     if args.patient is not None:
         try:
             check_pseudonym(args.patient, "--patient")
