@@ -181,3 +181,18 @@ def test_a_bare_journal_stream_gets_priority_prefixes_and_a_terminal_plain_lines
             assert lines == ["<4>x: w", "<6>x: i", "<3>x: e"]
         else:
             assert lines == ["WARNING x: w", "INFO x: i", "ERROR x: e"]
+
+
+def test_a_config_error_under_systemd_is_an_error_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[treadmill]\nmax_speed_kmh = 99\n")
+    f = tmp_path / "stderr.txt"
+    with open(f, "wb") as err:
+        st = os.fstat(err.fileno())
+        env = dict(os.environ, PYTHONPATH=str(ROOT), JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}",
+                   FOURBYFOUR_JOURNAL_SOCKET=str(tmp_path / "none"))
+        r = subprocess.run([sys.executable, "-m", "controller", "run", "--config", str(cfg)],
+                           stderr=err, env=env, timeout=60)
+    assert r.returncode == 78
+    (line,) = f.read_text().splitlines()
+    assert line.startswith("<3>error: ") and "max_speed_kmh" in line

@@ -242,6 +242,13 @@ def console(args: argparse.Namespace) -> int:
     return 0
 
 
+def _service_error(e: BaseException) -> None:
+    """The one line a service ends with; under systemd, journald files it as an error."""
+    from controller.service.journal import under_journal
+
+    print(f"{'<3>' if under_journal() else ''}error: {e}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
@@ -256,10 +263,10 @@ def run(args: argparse.Namespace) -> int:
         cfg = load(args.config)
         asyncio.run(run_service(cfg))
     except ConfigError as e:  # a restart cannot mend it: RestartPreventExitStatus=78
-        print(f"error: {e}", file=sys.stderr)
+        _service_error(e)
         return EX_CONFIG
     except LinkDown as e:  # the port may come back: systemd restarts the service
-        print(f"error: {e}", file=sys.stderr)
+        _service_error(e)
         return exit_code(e)
     except KeyboardInterrupt:
         return 0
