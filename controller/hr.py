@@ -190,7 +190,7 @@ class SimulatedSource(HeartRateSource):
 _driver_lock = threading.Lock()
 
 
-def _selected_driver_class() -> type:
+def _selected_driver_class() -> Any:
     """A driver class in openant's ``drivers`` list (its documented extension point) that
     yields whatever driver a source asked for while it builds its Node."""
     import openant.base.driver as drv
@@ -391,7 +391,7 @@ class AntSource(HeartRateSource):
         self._per_real_s = float(getattr(clock, "speedup", 1.0))
         """Seconds of ``clock`` per real second (1 on the wall clock)."""
         self._stop = threading.Event()
-        self._put: Callable[[object], None] = lambda item: None
+        self._put: Callable[[object], object] = lambda item: None
         self._last_data_s: float | None = None
         self._last_bc: int | None = None
         self._logged: tuple[SourceState, str] | None = None
@@ -656,7 +656,8 @@ async def scan_ble(seconds: float = 4.0, *, backend: type | None = None
                                "not installed.")) from e
     try:
         found = await BleakScanner.discover(seconds, return_adv=True,
-                                            service_uuids=[HR_SERVICE_UUID], backend=backend)
+                                            service_uuids=[HR_SERVICE_UUID],
+                                            backend=backend)  # type: ignore[call-overload]
     except Exception as e:  # BleakError, D-Bus errors, no adapter: all say "not here"
         raise BleUnavailable(_("Bluetooth straps are not listed: {error}").format(
             error=str(e) or type(e).__name__)) from e
@@ -745,7 +746,8 @@ class BleSource(HeartRateSource):
         backoff = 0.5
         while True:
             gone = asyncio.Event()
-            client = BleakClient(self.address, disconnected_callback=lambda _c, g=gone: g.set(),
+            client = BleakClient(self.address,
+                                 disconnected_callback=lambda _c, g=gone: g.set(),  # type: ignore[misc]
                                  backend=self.backend)
             yield SourceStatus(SourceState.SEARCHING, f"connecting to {self.address}",
                                self.clock())

@@ -29,6 +29,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from controller.core.control import AdaptiveController, ControlDecision, ControlInput
 from controller.core.hrgate import GateVerdict, HrGate, HrReading
@@ -52,6 +53,7 @@ from controller.core.plan import (
 from controller.core.pseudonym import pseudonym_problem
 from controller.core.safety import RateLimits, ramp
 from controller.core.workload import REST_VO2, WALK_MAX_KMH, WorkloadPath, vo2_cost
+from controller.errors import DataError, FourByFourError
 
 # The researchers' API (README): the session and, re-exported from ``controller.core``, the
 # plans and HRmax helpers, so one import path serves them all.
@@ -84,6 +86,7 @@ HR_STOP_AFTER_S = 60.0
 HR_ABOVE_MAX_ALARM_S = 10.0
 RELIEF_S = 60.0
 """After heart rate stayed above max, the target is lowered to 75 % HRmax for this long."""
+RELIEF_TARGET_FRAC = 0.75
 EASY_WALK_KMH = 3.0
 BELT_STOPPED_AFTER_S = 5.0
 POPULATION_VO2MAX = 30.0
@@ -107,11 +110,11 @@ ADJUST_MIN_INTERVAL_S = 2.0
 command per this many seconds (the belt still ramps at the documented rates)."""
 
 
-class ProfileError(ValueError):
+class ProfileError(DataError):
     """A patient profile that cannot be used; the message names the field."""
 
 
-class SessionError(RuntimeError):
+class SessionError(FourByFourError, RuntimeError):
     """A staff command that is not allowed in the session's current state."""
 
 
@@ -233,7 +236,13 @@ class Setpoint:
     alarms: tuple[str, ...] = ()
 
 
-class _Control:
+class _Emit(Protocol):
+    """How the session's watchers report an event (``severity`` "alarm" also raises it)."""
+
+    def __call__(self, kind: str, message: str, severity: str = "info") -> None: ...
+
+
+class _Control(Protocol):
     """The interface a control law offers the session (``AdaptiveController`` does)."""
 
     def update(self, inp: ControlInput) -> ControlDecision:  # pragma: no cover - protocol
@@ -584,7 +593,7 @@ class Session:
         assert spec.zone_low_frac is not None and spec.zone_high_frac is not None
         return spec.zone_low_frac * self.profile.hr_max, spec.zone_high_frac * self.profile.hr_max
 
-    def _watch_heart_rate(self, now_s: float, hr: float | None, emit) -> None:  # type: ignore[no-untyped-def]
+    def _watch_heart_rate(self, now_s: float, hr: float | None, emit: _Emit) -> None:
         hr_max = self.profile.hr_max
         if hr is not None:
             if self._hr0 is None:
@@ -632,7 +641,7 @@ class Session:
         beat = self._gate.last_beat_s
         return now_s - (self._t_last_valid if beat is None else max(beat, self._t_last_valid))
 
-    def _watch_belt(self, now_s: float, speed_kmh: float, emit) -> None:  # type: ignore[no-untyped-def]
+    def _watch_belt(self, now_s: float, speed_kmh: float, emit: _Emit) -> None:
         """A belt that stops while we ask it to move was stopped by someone or something."""
         if self.run_state is RunState.RUNNING and self._speed_sp >= 1.0 and speed_kmh < 0.1:
             if self._belt_stopped_since is None:
@@ -655,7 +664,8 @@ class Session:
                             p.max_incline_pct)
 
     def _desired(self, now_s: float, dt: float, hr: float | None, speed_kmh: float,
-                 incline_pct: float, emit):  # type: ignore[no-untyped-def]
+                 incline_pct: float, emit: _Emit
+                 ) -> tuple[float, float, float | None, tuple[float, float] | None]:
         spec = self.spec
         if self.run_state in (RunState.STOPPING, RunState.DONE) or spec is None:
             return 0.0, self._incline_sp if self.run_state is RunState.DONE else 0.0, None, None
@@ -672,7 +682,7 @@ class Session:
         zone = self._zone(spec)
         target = self._target(spec)
         if now_s < self._relief_until:
-            target = min(target, 0.75 * self.profile.hr_max)
+            target = min(target, RELIEF_TARGET_FRAC * self.profile.hr_max)
         path = self._path(spec)
         assert self.control is not None
         decision = self.control.update(ControlInput(
@@ -708,7 +718,7 @@ class Session:
         return target
 
     def _watch_reachable(self, now_s: float, spec: PhaseSpec, zone: tuple[float, float],
-                         decision: ControlDecision, emit) -> None:  # type: ignore[no-untyped-def]
+                         decision: ControlDecision, emit: _Emit) -> None:
         if spec.kind is not PhaseKind.INTERVAL or decision.reachable_bpm is None:
             return
         if decision.reachable_bpm >= zone[0] or self._phase_elapsed_s < 30.0:
@@ -725,7 +735,7 @@ class Session:
 
     def _watch_hrmax_high(self, dt: float, spec: PhaseSpec, zone: tuple[float, float],
                           hr: float | None, speed_kmh: float, incline_pct: float,
-                          emit) -> None:  # type: ignore[no-untyped-def]
+                          emit: _Emit) -> None:
         """Evidence that the profile's HRmax is too high: the heart stays below the zone at a
         workload where the population model (%HRR ≈ %VO2R, typical fitness, this HRmax)
         expects it well inside. The workload is lagged by the slowest published kinetics

@@ -284,6 +284,7 @@ def simulate(
             break
         belt.step(dt_s, sp.speed_kmh, sp.incline_pct)
         t += dt_s
+    assert plan is not None
     return Trace(rows, events, profile, plan)
 
 

@@ -26,16 +26,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import serial
 
 from controller.core.fwpath import linkcodec as lc
+from controller.errors import FourByFourError, Unavailable
 
 RESULT_NAMES = {lc.R_SUCCESS: "success", lc.R_NOT_SUPPORTED: "not supported",
                 lc.R_INVALID_PARAMETER: "invalid parameter", lc.R_FAILED: "failed",
@@ -48,11 +51,11 @@ READ_TIMEOUT_S = 0.5
 still lets the thread see within this long that the link was closed."""
 
 
-class TreadmillError(Exception):
+class TreadmillError(FourByFourError, RuntimeError):
     """The link could not do what was asked."""
 
 
-class LinkDown(TreadmillError):
+class LinkDown(TreadmillError, Unavailable):
     """No connection to the motor board, or it did not answer."""
 
 
@@ -80,6 +83,13 @@ class TreadmillStatus:
     incline_homed: bool
     reset_needed: bool
     received_s: float
+
+
+_log = logging.getLogger(__name__)
+
+LOG_LEVELS = {"connected": logging.INFO, "hello": logging.INFO,
+              "disconnected": logging.WARNING, "fault": logging.ERROR}
+"""How loud each link event is in the log (journald's priority under systemd)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,8 @@ class Treadmill:
         self._fd: int | None = None
         self._decoder = lc.Decoder()
         self._seq = 0
+        self._rx_seq = 0
+        """The last ``seq`` received from the board: every header's ``ack`` (PROTOCOL.md)."""
         self._pending: dict[int, asyncio.Future[int]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._last_rx_s = 0.0
@@ -172,6 +184,15 @@ class Treadmill:
         await self.close()
 
     def _emit(self, kind: str, message: str) -> None:
+        """Log the event (staff and clinic IT read the journal) and queue it for a reader;
+        a full queue (nobody reads it) drops the oldest, never the log line."""
+        level = LOG_LEVELS.get(kind, logging.INFO)
+        if kind == "fault" and message.startswith("motor board fault: boot"):
+            level = logging.WARNING  # every power-up: staff press the reset, as expected
+        _log.log(level, "%s", message)
+        if self.events.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.events.get_nowait()
         with contextlib.suppress(asyncio.QueueFull):
             self.events.put_nowait(LinkEvent(kind, message, self._clock()))
 
@@ -242,9 +263,10 @@ class Treadmill:
         if ser is self._ser:
             self._lost(why)
 
-    def _handle(self, frame: lc.Frame) -> None:
+    def _handle(self, frame: Any) -> None:  # a linkcodec.Frame (firmware code: untyped)
         now = self._clock()
         self._last_rx_s = now
+        self._rx_seq = frame.seq
         if frame.type == lc.T_STATUS:
             try:
                 st = _status_from(frame.payload, now)
@@ -310,7 +332,7 @@ class Treadmill:
         seq = self._next_seq()
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending[seq] = fut
-        ack = 0
+        ack = self._rx_seq  # fixed at the first try: a retransmission is the same bytes
         try:
             wire = lc.encode(ftype, seq, ack, payload)
             for _ in range(self.retries + 1):
@@ -375,7 +397,7 @@ class Treadmill:
         while True:
             if self._ser is not None:
                 with contextlib.suppress(LinkDown):
-                    self._write(lc.encode(lc.T_HEARTBEAT, self._next_seq(), 0))
+                    self._write(lc.encode(lc.T_HEARTBEAT, self._next_seq(), self._rx_seq))
             await asyncio.sleep(self.heartbeat_s)
 
     async def _supervise(self) -> None:

@@ -13,9 +13,18 @@ config=$boot/config.txt
 cmdline=$boot/cmdline.txt
 serial_console='^console=(serial0|serial1|ttyAMA[0-9]+|ttyS[0-9]+)(,.*)?$'
 
-uart_setting() {  # the last uncommented enable_uart= value, or nothing
-    sed -n 's/^[[:space:]]*enable_uart[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' "$config" \
-        | tail -n 1
+uart_setting() {  # the UART's setting on every Pi: 1, 0 or nothing
+    # Only a line before any [filter] or under [all] applies to every model; a value under a
+    # conditional section ([cm4], [pi4] …) holds for that model only. So: the last
+    # unconditional value — unless a conditional section turns it off for some model.
+    awk '
+        /^[[:space:]]*\[/ { s = $0; gsub(/[][[:space:]]/, "", s); cond = (s != "all"); next }
+        /^[[:space:]]*enable_uart[[:space:]]*=/ {
+            v = $0; sub(/^[^=]*=[[:space:]]*/, "", v); sub(/[^0-9].*$/, "", v)
+            if (!cond) { last = v; off = 0 } else if (v != "1") off = 1
+        }
+        END { if (off && last == "1") print 0; else print last }
+    ' "$config"
 }
 
 consoles() {  # the serial console words of cmdline.txt, one a line
@@ -27,7 +36,7 @@ for f in "$config" "$cmdline"; do
 done
 
 problems=()
-[ "$(uart_setting)" = 1 ] || problems+=("the GPIO UART is off: $config needs enable_uart=1")
+[ "$(uart_setting)" = 1 ] || problems+=("the GPIO UART is off: $config needs enable_uart=1 for every model (under [all], not only [cm4] or [pi4])")
 for c in $(consoles); do
     problems+=("the kernel's login console is on the UART: remove $c from $cmdline")
 done

@@ -103,3 +103,98 @@ def test_language_and_belt_view(tmp_path):
     f.write_text("[belt_view]\nport = 70000\n")
     with pytest.raises(ConfigError, match=r"\[belt_view\] port: must be 0–65535"):
         load(f)
+
+
+# -- one schema (issue 25): the example is generated from it and names every key -----------
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "deploy" / "fourbyfour.toml.example"
+
+
+def _keys_in_example(text):
+    """(section, key) of every line the example sets or shows commented out."""
+    import re
+
+    section, found = "", set()
+    for line in text.splitlines():
+        if m := re.match(r"^\[(\w+)\]", line):
+            section = m.group(1)
+        elif m := re.match(r"^#?\s*(\w+) = ", line):
+            found.add((section, m.group(1)))
+    return found
+
+
+def test_the_example_names_every_key_the_loader_accepts():
+    from controller.service import config
+
+    accepted = {(s, k) for s, keys in config._SCHEMA.items() for k in keys} | {("", "language")}
+    assert len(accepted) == 45
+    missing = accepted - _keys_in_example(EXAMPLE.read_text())
+    assert not missing, f"{len(missing)} keys missing from the example: {sorted(missing)}"
+
+
+def test_the_example_is_the_generated_one():
+    from controller.service.config_schema import render_example
+
+    assert EXAMPLE.read_text() == render_example(), \
+        "python -m controller.service.config_schema > deploy/fourbyfour.toml.example"
+
+
+def test_the_config_reference_is_the_generated_one():
+    from controller.service.config_schema import KEYS, render_reference
+
+    ref = (ROOT / "docs" / "config-reference.md").read_text()
+    assert ref == render_reference(), \
+        "python -m controller.service.config_schema --reference > docs/config-reference.md"
+    assert sum(line.startswith("| `") for line in ref.splitlines()) == len(KEYS) == 45
+
+
+def test_every_key_of_the_generated_example_loads(tmp_path):
+    """Uncommented, every line of the example is accepted (the hints are valid values)."""
+    import re
+
+    from controller.service.config_schema import render_example
+
+    text = re.sub(r"(?m)^# (\w+ = )", r"\1", render_example())
+    for f in ("mqtt-password", "ca.crt", "treadmill-1.crt", "treadmill-1.key", "monitor.key"):
+        (tmp_path / f).write_text("x" * 20 + "\n")
+    (tmp_path / "command-secret").write_text("s" * 32)
+    (tmp_path / "keys").mkdir()
+    text = text.replace("/etc/fourbyfour/", f"{tmp_path}/")
+    p = write(tmp_path, text.replace('source = "ant"', 'source = "ble"'))
+    cfg = load(p)
+    assert cfg.heart_rate.ble_address == "AA:BB:CC:DD:EE:FF" and cfg.profile.hr_rest == 60
+
+
+@pytest.mark.parametrize("text", [
+    "[gpio]\nenabled = true\nled_pins = [true, 6, 13]",
+    "[gpio]\nenabled = true\nestop_pin = true",
+    "[patient]\nhr_max = true",
+])
+def test_a_bool_is_not_a_number(tmp_path, text):
+    with pytest.raises(ConfigError, match="wrong type"):
+        load(write(tmp_path, text))
+
+
+def test_psycopg_is_an_extra_that_the_tests_install():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("psycopg") for d in project["dependencies"])
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("psycopg[binary]") for d in extras["records"])
+    assert any(d.startswith("psycopg[binary]") for d in extras["test"])
+
+
+def test_postgresql_without_psycopg_says_what_to_install(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("import sys; sys.modules['psycopg'] = None\n"
+              "from controller.records.clinic_db import open_clinic_db\n"
+              "from controller.records.store import StoreError\n"
+              "try:\n    open_clinic_db('postgresql://nobody@127.0.0.1:1/x')\n"
+              "except StoreError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, cwd=ROOT)
+    assert "fourbyfour[records]" in out.stdout, out.stdout + out.stderr

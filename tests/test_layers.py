@@ -1,6 +1,6 @@
 """The layers of the package, checked from the source: imports only run downwards.
 
-core ← protocol/hr/treadmill/sim ← devices | net | records ← service ← app. A module may
+errors ← core ← protocol/hr/treadmill/sim ← devices | net | records ← service ← app. A module may
 import from its own layer's package and from any layer below; the three adapter packages
 (devices, net, records) stand side by side and do not import each other.
 """
@@ -14,7 +14,8 @@ import controller
 
 ROOT = Path(controller.__file__).resolve().parent
 
-RANK = {"core": 0, "api": 1, "devices": 2, "net": 2, "records": 2, "service": 3, "app": 4}
+RANK = {"errors": -1, "core": 0, "api": 1, "devices": 2, "net": 2, "records": 2, "service": 3,
+        "app": 4}
 API = {"protocol", "hr", "treadmill", "sim"}
 
 
@@ -25,6 +26,8 @@ def layer_of(module: str) -> str | None:
         return None
     if parts[1] in API:
         return "api"
+    if parts[1] == "errors":  # controller/errors.py: every layer's exceptions subclass it
+        return "errors"
     return parts[1] if parts[1] in RANK else None
 
 
@@ -75,10 +78,10 @@ def test_every_module_imports_only_downwards():
 
 def test_every_module_belongs_to_a_layer():
     loose = [p.name for p in ROOT.glob("*.py")
-             if p.stem not in API | {"__init__", "__main__"}]
+             if p.stem not in API | {"__init__", "__main__", "errors"}]
     assert loose == [], "new modules go into a layer's folder"
     assert {p.name for p in ROOT.iterdir() if p.is_dir() and p.name != "__pycache__"} \
-        == set(RANK) - {"api"}
+        == set(RANK) - {"api", "errors"}
 
 
 def test_the_scan_sees_an_upward_import(tmp_path):

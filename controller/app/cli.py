@@ -19,6 +19,7 @@ from controller.core.i18n import N_, _, format_date, format_number
 from controller.core.metrics import interval_metrics
 from controller.core.pseudonym import check_pseudonym
 from controller.core.words import SOURCES, word
+from controller.errors import EX_CONFIG, EXIT_BROKEN_PIPE, FourByFourError, exit_code
 from controller.protocol import PatientProfile
 from controller.sim import CATEGORIES, TraceRow, VirtualPatient, make_patient
 
@@ -56,6 +57,14 @@ def _summary(rows: list[TraceRow], hr_max: float) -> None:
 
 
 def demo(args: argparse.Namespace) -> int:
+    if args.config is not None:  # every kind of demo: a config given is never ignored unread
+        from controller.service.config import ConfigError, load
+
+        try:
+            load(args.config)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return exit_code(e)
     if args.patient is not None:
         try:
             check_pseudonym(args.patient, "--patient")
@@ -79,7 +88,7 @@ def demo(args: argparse.Namespace) -> int:
         cfg = load(args.config)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_code(e)
     if args.patient:
         cfg = dataclasses.replace(cfg, profile=dataclasses.replace(cfg.profile,
                                                                    pseudonym=args.patient))
@@ -165,9 +174,10 @@ def _link_line(emus: list, faults: list[str],  # type: ignore[type-arg]
     gap_ms = emus[0].port.max_rx_gap_s * 1000 if emus[0].port else float("nan")
     late = runtimes[0].late_ticks if runtimes else 0
     poll_ms = emus[0].max_poll_gap_s * 1000  # the board's own stall: not the host's
+    starved = getattr(emus[0], "starved_gaps", 0)
     print(f"link: largest gap between host frames {gap_ms:.0f} ms, late ticks {late}, "
-          f"board's longest poll gap {poll_ms:.0f} ms, motor-board faults: "
-          f"{', '.join(faults) or 'none'}", flush=True)
+          f"board's longest poll gap {poll_ms:.0f} ms (starved {starved}×, never blamed on the "
+          f"host), motor-board faults: {', '.join(faults) or 'none'}", flush=True)
 
 
 def _config_in_its_language(path: str | None):  # type: ignore[no-untyped-def]
@@ -209,7 +219,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
 
     cfg = _config_in_its_language(args.config)
     if cfg is None:
-        return 2
+        return EX_CONFIG
     tmp = tempfile.mkdtemp(prefix="fourbyfour-")
     sock = os.path.join(tmp, "control.sock")
     log = os.path.join(tmp, "service.log")
@@ -247,8 +257,11 @@ def console(args: argparse.Namespace) -> int:
     return 0
 
 
-EX_CONFIG = 78
-"""sysexits.h: configuration error. The unit does not restart on it."""
+def _service_error(e: BaseException) -> None:
+    """The one line a service ends with; under systemd, journald files it as an error."""
+    from controller.service.journal import under_journal
+
+    print(f"{'<3>' if under_journal() else ''}error: {e}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -256,19 +269,20 @@ def run(args: argparse.Namespace) -> int:
     import logging
 
     from controller.service.config import ConfigError, load
+    from controller.service.journal import setup_logging
     from controller.service.service import run_service
     from controller.treadmill import LinkDown
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(logging.INFO)
     try:
         cfg = load(args.config)
         asyncio.run(run_service(cfg))
     except ConfigError as e:  # a restart cannot mend it: RestartPreventExitStatus=78
-        print(f"error: {e}", file=sys.stderr)
+        _service_error(e)
         return EX_CONFIG
     except LinkDown as e:  # the port may come back: systemd restarts the service
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        _service_error(e)
+        return exit_code(e)
     except KeyboardInterrupt:
         return 0
     return 0
@@ -278,7 +292,7 @@ def monitor(args: argparse.Namespace) -> int:
     """The central monitor; a crash exits non-zero (Textual keeps the code in return_code)."""
     cfg = _config_in_its_language(args.config)
     if cfg is None:
-        return 2
+        return EX_CONFIG
     from controller.app.monitor import CentralMonitor  # after the language is chosen
 
     app = CentralMonitor(cfg.mqtt, command_key=cfg.monitor_key)
@@ -295,16 +309,17 @@ def records_server(args: argparse.Namespace) -> int:
     from controller.records.clinic_db import open_clinic_db
     from controller.records.store import StoreError
     from controller.service.config import ConfigError, load
+    from controller.service.journal import setup_logging
     from controller.service.records_server import RecordsServer
     from controller.service.shutdown import stop_on_sigterm
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(logging.INFO)
     try:
         cfg = load(args.config)
         db = open_clinic_db(args.db or cfg.records_db)
     except (ConfigError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_code(e, default=2)
 
     async def serve() -> None:
         stop_on_sigterm()
@@ -316,7 +331,7 @@ def records_server(args: argparse.Namespace) -> int:
         return 0
     except TlsConfigError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_code(e)
     finally:
         db.close()
     return 0
@@ -344,7 +359,7 @@ def command(args: argparse.Namespace) -> int:
                                       args.alarm))
     except (ConfigError, CommandError, TlsConfigError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_code(e, default=2)
     except Exception as e:  # aiomqtt.MqttError and friends: the broker said no
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
@@ -740,17 +755,31 @@ def demo_history(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Every command's exit code comes from one table (``controller.errors``)."""
     try:
         return _main(argv)
+    except FourByFourError as e:  # one no command caught itself: by the same table
+        print(f"error: {e}", file=sys.stderr)
+        return exit_code(e)
     except BrokenPipeError:
         # The reader (`| head`) has had enough: end quietly, as other command-line tools do,
         # and keep Python from complaining again when it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141  # 128 + SIGPIPE, what a shell reports for a tool ended by a closed pipe
+        return EXIT_BROKEN_PIPE  # 128 + SIGPIPE, what a shell reports for a closed pipe
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fourbyfour")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="fourbyfour", description="Closed-loop 4x4 training")
+    ap.add_argument("--version", action="version", version=f"fourbyfour {_version()}")
     sub = ap.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="a whole session with a virtual patient and belt")
     d.add_argument("--seed", type=int, default=1)

@@ -127,7 +127,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             sp = snap.setpoint
             assert sp is not None
             if sp.state == "paused" and not control_socket and not aborted:
-                why = "; ".join(rt.session.alarm_messages.values())
+                why = "; ".join(rt.session.alarm_messages.values()) if rt.session else ""
                 aborted.append(f"the session paused at {int(sp.now_s // 60):02d}:"
                                f"{int(sp.now_s % 60):02d} ({why or 'no reason given'}) and "
                                "no console is attached to resume it: stopping the belt and "

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from controller.errors import DataError
+
 
 class PhaseKind(StrEnum):
     WARMUP = "warmup"
@@ -22,7 +24,7 @@ class PhaseKind(StrEnum):
     TEST = "test"
 
 
-class PlanError(ValueError):
+class PlanError(DataError):
     """A plan that cannot be run; the message says which phase and why."""
 
 
@@ -90,7 +92,7 @@ class Plan:
             if unknown:
                 raise PlanError(f"phase {i}: unknown field(s) {', '.join(sorted(unknown))}")
             try:
-                kind = PhaseKind(item.get("kind"))
+                kind = PhaseKind(str(item.get("kind")))
             except ValueError:
                 kinds = ", ".join(k.value for k in PhaseKind)
                 raise PlanError(f"phase {i}: kind must be one of {kinds}") from None

@@ -43,14 +43,14 @@ def summarise(samples: Sequence[dict[str, Any]], hr_max: float,
     total_in_zone_s = sum(m.in_zone_s for m in ms)
     recoveries = []
     for k in sorted({s["interval"] for s in samples if s["phase"] == "recovery"}):
-        rows = [s for s in samples if s["phase"] == "recovery" and s["interval"] == k
+        rec = [s for s in samples if s["phase"] == "recovery" and s["interval"] == k
                 and s["hr_bpm"] is not None]
-        if not rows:
+        if not rec:
             continue
-        t0 = rows[0]["t_s"]
-        at_60 = [s["hr_bpm"] for s in rows if 55.0 <= s["t_s"] - t0 <= 65.0]
+        t0 = rec[0]["t_s"]
+        at_60 = [s["hr_bpm"] for s in rec if 55.0 <= s["t_s"] - t0 <= 65.0]
         recoveries.append({"after_interval": k,
-                           "hr_drop_first_minute_bpm": round(rows[0]["hr_bpm"] - at_60[-1])
+                           "hr_drop_first_minute_bpm": round(rec[0]["hr_bpm"] - at_60[-1])
                            if at_60 else None})
     return {
         "hr_max_bpm": hr_max,

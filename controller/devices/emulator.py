@@ -25,6 +25,7 @@ import threading
 import time
 import tty
 from pathlib import Path
+from typing import Any
 
 from controller.core.fwpath import linkcodec as lc
 from controller.core.fwpath import load
@@ -34,6 +35,10 @@ simboard = load("simboard")
 supervisor = load("supervisor")
 
 DEFAULT_LINK = "/tmp/fourbyfour-treadmill"
+
+STARVED_S = 0.1
+"""A poll gap longer than this (the poll period is 2 ms, the host's heartbeat 100 ms) is this
+PC starving the emulated board, not anything the host did."""
 
 
 class PtyPort:
@@ -47,12 +52,38 @@ class PtyPort:
         self.bytes_in = 0
         self.deaf_until = 0.0
         self.discarded = bytearray()
+        self._injected = bytearray()
         self.last_rx_s: float | None = None
         self.max_rx_gap_s = 0.0
         """The longest real-time silence of the host on the line so far (what the firmware's
         host-silence rule sees), to within the 2 ms poll."""
 
     def read_available(self) -> bytes | None:
+        injected, self._injected = bytes(self._injected), bytearray()
+        return (injected + (self._read() or b"")) or None
+
+    def inject(self, data: bytes) -> None:
+        """Bytes the next ``read_available`` returns first (see ``take_waiting``)."""
+        self._injected.extend(data)
+
+    def take_waiting(self, stalled_since_s: float) -> list[bytes]:
+        """Everything the host wrote while this board was starved, one frame a piece.
+
+        When frames waited, the host's silence is counted only up to ``stalled_since_s`` (the
+        board's last poll before its stall): when in the stall they came is unknown, and the
+        stall is the board's. When nothing waited, the host was silent all through it."""
+        before, self.last_rx_s = self.last_rx_s, None
+        data = b""
+        while chunk := self._read():
+            data += chunk
+        if not data:
+            self.last_rx_s = before
+            return []
+        if before is not None:
+            self.max_rx_gap_s = max(self.max_rx_gap_s, stalled_since_s - before)
+        return [b"\x00" + part + b"\x00" for part in data.split(b"\x00") if part]
+
+    def _read(self) -> bytes | None:
         try:
             data = os.read(self.master_fd, 4096)
         except BlockingIOError:
@@ -118,7 +149,8 @@ class Emulator:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.port: PtyPort | None = None
-        self.firmware: object | None = None
+        self.firmware: Any = None
+        """``firmware/app.py``'s ``Firmware`` (untyped: it runs on MicroPython too)."""
         self._t0 = time.monotonic()
         self.time_scale = time_scale  # the demo runs simulated time faster
         self.polls = 0
@@ -126,6 +158,10 @@ class Emulator:
         self.max_poll_gap_s = 0.0
         """The longest the emulated firmware went unpolled (this PC was busy): a gap between
         host frames no longer than this is the emulator's, not the host's."""
+        self.starved_gaps = 0
+        self.max_starved_gap_s = 0.0
+        """Poll gaps over ``STARVED_S``: the board's own starvation, counted here and never
+        blamed on the host (see ``_run``)."""
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -155,22 +191,45 @@ class Emulator:
         """Poll the firmware every 2 ms. When this thread was held up (a busy PC), the board
         catches up in steps of one firmware tick, as a real board would have run on
         meanwhile: the firmware's own timers (tach, incline, overspeed) never see a jump of
-        simulated time that a busy PC — not the treadmill — made."""
+        simulated time that a busy PC — not the treadmill — made.
+
+        Nor does the host: a real board reads each frame as it arrives, but a starved one
+        finds them all waiting at once. Fed at the start of the catch-up, the firmware then
+        ran the rest of the gap without a frame and latched ``host_silent`` on a host that
+        wrote every 100 ms. So the frames that waited are spread evenly over the gap (one a
+        heartbeat apart when the host kept time), and the stall is counted as the board's
+        (``starved_gaps``). A host that really was silent left nothing waiting: the firmware's
+        own rule sees the whole gap and latches, as on the real board."""
         last = time.monotonic()
         sim_ms = self.now_ms()
         while not self._stop.is_set():
             now = time.monotonic()
-            self.max_poll_gap_s = max(self.max_poll_gap_s, now - last)
-            last = now
+            gap = now - last
+            self.max_poll_gap_s = max(self.max_poll_gap_s, gap)
+            stalled_since, last = last, now
             target = self.now_ms()
             with self._lock:
+                steps = []
                 while sim_ms < target:
                     sim_ms = min(target, sim_ms + fw_app.TICK_MS)
+                    steps.append(sim_ms)
+                due: dict[int, list[bytes]] = {}
+                if gap > STARVED_S and isinstance(self.port, PtyPort) and steps:
+                    self.starved_gaps += 1
+                    self.max_starved_gap_s = max(self.max_starved_gap_s, gap)
+                    waiting = self.port.take_waiting(stalled_since)
+                    for j, frame in enumerate(waiting):
+                        i = max(0, (j + 1) * len(steps) // len(waiting) - 1)
+                        due.setdefault(i, []).append(frame)
+                for i, step in enumerate(steps):
                     if self.firmware is not None and self.port is not None:
-                        self.firmware.poll(sim_ms)
+                        for frame in due.get(i, ()):
+                            if isinstance(self.port, PtyPort):
+                                self.port.inject(frame)
+                        self.firmware.poll(step)
                         self.polls += 1
                     else:
-                        self.board.advance(sim_ms)
+                        self.board.advance(step)
             time.sleep(0.002)
 
     def close(self) -> None:
@@ -192,7 +251,7 @@ class Emulator:
     # -- the physical world -----------------------------------------------------------------
 
     @property
-    def sup(self):  # type: ignore[no-untyped-def]  (firmware code is untyped)
+    def sup(self) -> Any:  # the firmware's Supervisor (untyped: MicroPython code)
         assert self.firmware is not None
         return self.firmware.sup
 

@@ -12,7 +12,8 @@ real board would.
 The demo and the benches use it with the ``Emulator`` attributes they need: ``link``,
 ``board.belt_kmh`` / ``board.incline_pct`` (for the virtual patient), ``sup.state`` /
 ``sup.fault``, ``port.max_rx_gap_s`` and ``max_poll_gap_s`` (assignable, e.g. to 0 to start a
-measurement), ``host_silent_faults``, ``press_reset``, ``set_estop``, ``set_key``, ``close``.
+measurement), ``starved_gaps`` / ``max_starved_gap_s`` (the board's own starvation, never
+blamed on the host), ``host_silent_faults``, ``press_reset``, ``set_estop``, ``set_key``, ``close``.
 Readings are shared values the child refreshes every 2 ms; commands go over a pipe and are
 acknowledged. Tests that drive the board's internals (link drills, firmware) keep ``Emulator``.
 """
@@ -51,7 +52,7 @@ def _child(conn: Connection, shared: dict[str, Any], link: str, time_scale: floa
     readings every 2 ms and serves the parent's commands. It ends when the parent says so or
     goes away (the pipe closes)."""
     from controller.core.fwpath import linkcodec as lc
-    from controller.devices.emulator import Emulator
+    from controller.devices.emulator import Emulator, PtyPort
 
     why = _raise_priority()
     if why is not None and warn_nice:
@@ -73,6 +74,8 @@ def _child(conn: Connection, shared: dict[str, Any], link: str, time_scale: floa
             gap = getattr(port, "max_rx_gap_s", 0.0)
         shared["max_rx_gap_s"].value = gap
         shared["max_poll_gap_s"].value = emu.max_poll_gap_s
+        shared["starved_gaps"].value = emu.starved_gaps
+        shared["max_starved_gap_s"].value = emu.max_starved_gap_s
         if sup.fault != last_fault and sup.fault == lc.F_HOST_SILENT:
             shared["host_silent_faults"].value += 1
         last_fault = sup.fault
@@ -93,7 +96,7 @@ def _child(conn: Connection, shared: dict[str, Any], link: str, time_scale: floa
                     emu.set_key(*args)
                 elif cmd == "rx_gap":
                     with emu._lock:
-                        if hasattr(emu.port, "max_rx_gap_s"):
+                        if isinstance(emu.port, PtyPort):
                             emu.port.max_rx_gap_s = args[0]
                 elif cmd == "poll_gap":
                     emu.max_poll_gap_s = args[0]
@@ -154,6 +157,8 @@ class EmulatorProcess:
             "max_rx_gap_s": ctx.Value("d", 0.0, lock=False),
             "max_poll_gap_s": ctx.Value("d", 0.0, lock=False),
             "host_silent_faults": ctx.Value("i", 0, lock=False),
+            "starved_gaps": ctx.Value("i", 0, lock=False),
+            "max_starved_gap_s": ctx.Value("d", 0.0, lock=False),
         }
         self._ctx = ctx
         self._conn: Connection | None = None
@@ -244,6 +249,16 @@ class EmulatorProcess:
     @max_poll_gap_s.setter
     def max_poll_gap_s(self, value: float) -> None:
         self._command("poll_gap", value)
+
+    @property
+    def starved_gaps(self) -> int:
+        """How often the board's own process was starved past ``emulator.STARVED_S``."""
+        return int(self._shared["starved_gaps"].value)
+
+    @property
+    def max_starved_gap_s(self) -> float:
+        """The longest such starvation (never blamed on the host)."""
+        return float(self._shared["max_starved_gap_s"].value)
 
     @property
     def host_silent_faults(self) -> int:

@@ -36,6 +36,7 @@ from typing import Any
 
 import aiomqtt
 
+from controller.errors import DataError
 from controller.net import telemetry as tm
 from controller.net.publisher import MqttSettings
 from controller.net.tls import client_context
@@ -71,7 +72,7 @@ def sign(secret: bytes, cmd: str, *, site: str, device: str, session_id: str,
     return json.dumps(doc).encode()
 
 
-class CommandError(ValueError):
+class CommandError(DataError):
     pass
 
 

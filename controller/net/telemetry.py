@@ -101,7 +101,7 @@ def meta_payload(site: str, device: str, software_version: str, plan_name: str,
                  time_unix_s: float | None = None) -> bytes:
     """``strap`` (optional): the strap paired for the session, so the site's other treadmills
     can mark it in use — ``{"kind": "ant", "device_number": 12345}``."""
-    doc = {"schema": "fourbyfour.meta/1", "site": site, "device": device,
+    doc: dict[str, Any] = {"schema": "fourbyfour.meta/1", "site": site, "device": device,
            "software_version": software_version, "plan": plan_name}
     if strap is not None:
         doc["strap"] = dict(strap)

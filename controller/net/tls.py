@@ -11,14 +11,21 @@ from __future__ import annotations
 import ssl
 from typing import Protocol
 
+from controller.errors import ConfigError
+
 
 class TlsSettings(Protocol):
-    tls_ca_file: str | None
-    tls_cert_file: str | None
-    tls_key_file: str | None
+    """What TLS needs of a settings object (read-only: frozen dataclasses qualify)."""
+
+    @property
+    def tls_ca_file(self) -> str | None: ...
+    @property
+    def tls_cert_file(self) -> str | None: ...
+    @property
+    def tls_key_file(self) -> str | None: ...
 
 
-class TlsConfigError(ValueError):
+class TlsConfigError(ConfigError):
     """A TLS setting that cannot work; the message names it."""
 
 

@@ -151,7 +151,11 @@ class PgClinicDb:
     """The clinic database on PostgreSQL (``psycopg``), same tables as SQLite."""
 
     def __init__(self, url: str) -> None:
-        import psycopg
+        try:
+            import psycopg
+        except ImportError:  # an extra: only the clinic's records server needs it
+            raise StoreError("a postgresql:// records database needs psycopg: "
+                             "pip install 'fourbyfour[records]'") from None
 
         self.url = url
         self.path = url.split("@")[-1]  # for error messages: no password

@@ -235,7 +235,7 @@ def render_handover(store: Store, pseudonym: str, path: str | Path, *,
     if len(measured) >= 2 and y > 0.3:
         t = translations(lang).gettext
         ax = fig.add_axes((0.1, 0.06, 0.8, min(0.22, y - 0.1)))
-        days = [s.day for s in measured]
+        days: list[Any] = [s.day for s in measured]  # dates: matplotlib's date axis
         ax.plot(days, [s.at_90.speed_kmh for s in measured if s.at_90], "o-", color="tab:blue")
         ax.set_ylabel(t(N_("speed (km/h)")), color="tab:blue")
         ax2 = ax.twinx()

@@ -84,7 +84,7 @@ def outcome(stores: Sequence[Store], from_day: dt.date, to_day: dt.date) -> dict
     if to_day < from_day:
         raise ValueError(_("--to must not be before --from"))
     by_patient = _in_period(stores, from_day, to_day)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for pseudonym, recs in sorted(by_patient.items()):
         prog = [_session_progress(store, r) for store, r in recs]
         first_day, last_day = _day(recs[0][1].started_unix_s), _day(recs[-1][1].started_unix_s)

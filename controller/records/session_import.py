@@ -75,8 +75,8 @@ def _keys(path: str, d: Any, want: tuple[str, ...]) -> None:
 
 
 def _check_session(s: Any, now_unix_s: float) -> None:
-    keys = ("id", "pseudonym", "started_unix_s", "ended_unix_s", "status", "plan", "profile",
-            "hr_max_bpm", "hr_max_source", "summary")
+    keys: tuple[str, ...] = ("id", "pseudonym", "started_unix_s", "ended_unix_s", "status",
+                             "plan", "profile", "hr_max_bpm", "hr_max_source", "summary")
     if isinstance(s, dict):
         keys += tuple(k for k in ("stop_reason", "clock_offset_s") if k in s)
     _keys("session", s, keys)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.errors import FourByFourError
 from controller.protocol import Event, PatientProfile, Setpoint
 
 COMMIT_EVERY_S = 2.0
@@ -113,7 +114,7 @@ NOTE_MAX_CHARS = 2000
 EXPORT_SCHEMA = "fourbyfour.session-export/1"
 
 
-class StoreError(Exception):
+class StoreError(FourByFourError, RuntimeError):
     """A store file that cannot be used; the message says which file and why."""
 
 

@@ -283,7 +283,7 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
         change = {"direction": "start", "in_s": max(1, math.ceil(restart_at - now)),
                   "arrow": "↑", "text": tr(CHANGE_WORDS["start"])}
     elif sp is not None and remaining is not None and state == "running" \
-            and remaining <= ANNOUNCE_S:
+            and remaining <= ANNOUNCE_S and session is not None:
         direction = _direction(session.spec, session.next_spec)
         if direction is not None:
             change = {"direction": direction, "in_s": math.ceil(remaining),
@@ -468,7 +468,7 @@ class BeltView:
         self._week[sid] = (m.week_hit_min, hit_s)
 
     async def _compute_mastery(self, rt: Runtime) -> None:
-        assert rt.store is not None
+        assert rt.store is not None and rt.profile is not None
         try:
             self._mastery[rt.session_id] = await asyncio.to_thread(
                 mastery, rt.store.path, rt.profile.pseudonym, rt.session_id, self.now_unix())

@@ -1,29 +1,10 @@
 """The one configuration file (TOML), validated with errors that name file, key and problem.
 
 Every key has a default, and the defaults run the demo: an empty file (or none) is valid.
-
-    language = "nb"                          (top level: nb | en — console, belt view, reports)
-    [site]          name = "demo"            device = "treadmill-1"
-    [mqtt]          enabled = true  host = "localhost"  port = 1883  username/password_file
-                    tls_ca_file, tls_cert_file, tls_key_file
-                    commands_enabled = false   command_secret_file (network stop/ack only)
-                    reconnect_max_s = 30 (the longest wait between reconnects, 1–300 s)
-    [treadmill]     port = "/dev/serial0"  max_speed_kmh = 16  max_incline_pct = 15
-    [heart_rate]    source = "ant" | "ble" | "simulated"   ant_device_number = 0 (0: staff
-                    pair the patient's strap before each session; N: always this strap)
-                    ant_serial_path = ""  ble_address = ""
-    [patient]       pseudonym, hr_max, hr_max_source, hr_rest, max_speed_kmh, max_incline_pct,
-                    walk_only, age_years
-    [plan]          name = "4x4"   warmup_s = 600
-    [service]       control_socket = "/run/fourbyfour/control.sock"
-    [store]         path = "/var/lib/fourbyfour/sessions.db"   (SQLite, WAL)
-    [records]       upload = false (send finished sessions to the clinic's records service)
-                    db = "/var/lib/fourbyfour/clinic.db" | "postgresql://…" (the service's)
-    [monitor]       command_key_file (one key for every treadmill), command_keys_dir
-                    (<dir>/<site>/<device>.key, a key per treadmill): stop/ack from the monitor
-    [gpio]          enabled = false  estop_pin = 17  key_pin = 27  buzzer_pin = 12
-                    led_pins = [5, 6, 13]   (BCM numbers; the Pi's own stop path and cues)
-    [belt_view]     enabled = true  host = "0.0.0.0"  port = 8080   (the patient's screen)
+Every key, its type, default and meaning is in one table, ``config_schema.KEYS``; the
+example (``deploy/fourbyfour.toml.example``) is generated from it. This module adds the
+rules that tie keys together: ranges, files that must exist, a profile that fits the
+treadmill, pins used once.
 """
 
 from __future__ import annotations
@@ -35,14 +16,12 @@ from typing import Any
 
 from controller.core.hrmax import HrMaxSource
 from controller.core.plan import Plan, PlanError, default_4x4
+from controller.errors import ConfigError
 from controller.net import tls
 from controller.net.publisher import MqttSettings
 from controller.net.telemetry import check_name
 from controller.protocol import PatientProfile, ProfileError
-
-
-class ConfigError(ValueError):
-    """Names the file, the key and what is wrong with it."""
+from controller.service.config_schema import BY_NAME, KEYS, Key, type_problem
 
 
 @dataclass(frozen=True)
@@ -114,27 +93,11 @@ class Config:
         return None
 
 
-_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "site": {"name": str, "device": str},
-    "monitor": {"command_key_file": str, "command_keys_dir": str},
-    "records": {"upload": bool, "db": str},
-    "mqtt": {"enabled": bool, "host": str, "port": int, "username": str, "password_file": str,
-             "tls_ca_file": str, "tls_cert_file": str, "tls_key_file": str,
-             "commands_enabled": bool, "command_secret_file": str,
-             "reconnect_max_s": (int, float)},
-    "treadmill": {"port": str, "max_speed_kmh": (int, float), "max_incline_pct": (int, float)},
-    "heart_rate": {"source": str, "ant_device_number": int, "ant_serial_path": str,
-                   "ble_address": str},
-    "patient": {"pseudonym": str, "hr_max": (int, float), "hr_max_source": str,
-                "hr_rest": (int, float), "max_speed_kmh": (int, float),
-                "max_incline_pct": (int, float), "walk_only": bool, "age_years": (int, float)},
-    "plan": {"name": str, "warmup_s": (int, float)},
-    "service": {"control_socket": str},
-    "store": {"path": str},
-    "belt_view": {"enabled": bool, "host": str, "port": int},
-    "gpio": {"enabled": bool, "estop_pin": int, "key_pin": int, "buzzer_pin": int,
-             "led_pins": list},
-}
+_SCHEMA: dict[str, dict[str, Key]] = {}
+"""Each section's keys, from the one table (``config_schema.KEYS``)."""
+for _k in KEYS:
+    if _k.section:
+        _SCHEMA.setdefault(_k.section, {})[_k.name] = _k
 
 
 def load(path: str | Path | None) -> Config:
@@ -169,101 +132,104 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
         if not isinstance(body, dict):
             raise ConfigError(f"{where}: [{section}] must be a table")
         for key, value in body.items():
-            want = _SCHEMA[section].get(key)
-            if want is None:
+            spec = _SCHEMA[section].get(key)
+            if spec is None:
                 raise ConfigError(f"{where}: [{section}] unknown key {key!r}")
-            if (isinstance(value, bool) and want is not bool) or not isinstance(value, want):
-                raise ConfigError(f"{where}: [{section}] {key} has the wrong type "
-                                  f"({type(value).__name__}): {value!r}")
+            if (why := type_problem(spec, value)) is not None:
+                raise ConfigError(f"{where}: [{section}] {key} has the wrong type: {why}")
 
-    def get(section: str, key: str, default: Any) -> Any:
+    def get(section: str, key: str, default: Any = BY_NAME) -> Any:
+        """The file's value, else the schema's default (or the ``default`` given)."""
+        if default is BY_NAME:
+            default = BY_NAME[(section, key)].default
         return data.get(section, {}).get(key, default)
 
     def fail(section: str, key: str, msg: str) -> ConfigError:
         return ConfigError(f"{where}: [{section}] {key}: {msg}")
 
-    site, device = get("site", "name", "demo"), get("site", "device", "treadmill-1")
+    site, device = get("site", "name"), get("site", "device")
     for key, value in (("name", site), ("device", device)):
         try:
             check_name(key, value)
         except ValueError as e:
             raise fail("site", key, str(e)) from None
     password = None
-    if get("mqtt", "password_file", ""):
-        pf = Path(get("mqtt", "password_file", ""))
+    if get("mqtt", "password_file"):
+        pf = Path(get("mqtt", "password_file"))
         try:
             password = pf.read_text().strip()
         except OSError as e:
             raise fail("mqtt", "password_file", f"cannot read {pf}: {e.strerror}") from None
-    port = get("mqtt", "port", 1883)
+    port = get("mqtt", "port")
     if not 1 <= port <= 65535:
         raise fail("mqtt", "port", f"must be 1–65535, got {port}")
-    reconnect_max_s = float(get("mqtt", "reconnect_max_s", MqttSettings.reconnect_max_s))
+    reconnect_max_s = float(get("mqtt", "reconnect_max_s"))
     if not 1.0 <= reconnect_max_s <= 300.0:
         raise fail("mqtt", "reconnect_max_s", f"must be 1–300 s, got {reconnect_max_s:g}")
     for key in ("tls_ca_file", "tls_cert_file", "tls_key_file"):
-        f = get("mqtt", key, "")
+        f = get("mqtt", key)
         if f and not Path(f).is_file():
             raise fail("mqtt", key, f"no such file: {f}")
     for key in ("command_key_file", "command_keys_dir"):
-        f = get("monitor", key, "")
+        f = get("monitor", key)
         if f and not Path(f).exists():
             raise fail("monitor", key, f"no such file or directory: {f}")
     mqtt = MqttSettings(
-        host=get("mqtt", "host", "localhost"), port=port, site=site, device=device,
-        username=get("mqtt", "username", None) or None, password=password,
-        tls_ca_file=get("mqtt", "tls_ca_file", "") or None,
-        tls_cert_file=get("mqtt", "tls_cert_file", "") or None,
-        tls_key_file=get("mqtt", "tls_key_file", "") or None,
+        host=get("mqtt", "host"), port=port, site=site, device=device,
+        username=get("mqtt", "username") or None, password=password,
+        tls_ca_file=get("mqtt", "tls_ca_file") or None,
+        tls_cert_file=get("mqtt", "tls_cert_file") or None,
+        tls_key_file=get("mqtt", "tls_key_file") or None,
         reconnect_max_s=reconnect_max_s,
     )
     try:
         tls.check(mqtt)
     except tls.TlsConfigError as e:
         raise fail("mqtt", "tls", str(e)) from None
-    tms = TreadmillSettings(get("treadmill", "port", TreadmillSettings.port),
-                            float(get("treadmill", "max_speed_kmh", 16.0)),
-                            float(get("treadmill", "max_incline_pct", 15.0)))
+    tms = TreadmillSettings(get("treadmill", "port"),
+                            float(get("treadmill", "max_speed_kmh")),
+                            float(get("treadmill", "max_incline_pct")))
     if not 1 <= tms.max_speed_kmh <= 20:
         raise fail("treadmill", "max_speed_kmh", "must be 1–20 km/h")
     if not 0 <= tms.max_incline_pct <= 25:
         raise fail("treadmill", "max_incline_pct", "must be 0–25 %")
-    src = get("heart_rate", "source", "simulated")
+    src = get("heart_rate", "source")
     if src not in ("ant", "ble", "simulated"):
         raise fail("heart_rate", "source", f"must be ant, ble or simulated, got {src!r}")
-    dn = get("heart_rate", "ant_device_number", 0)
+    dn = get("heart_rate", "ant_device_number")
     if not 0 <= dn <= 65535:
         raise fail("heart_rate", "ant_device_number",
                    "must be 0–65535 (0: staff pair the patient's strap for each session)")
-    if src == "ble" and not get("heart_rate", "ble_address", ""):
+    if src == "ble" and not get("heart_rate", "ble_address"):
         raise fail("heart_rate", "ble_address", "is required when source = \"ble\"")
-    hrs = HeartRateSettings(src, dn, get("heart_rate", "ant_serial_path", ""),
-                            get("heart_rate", "ble_address", ""))
+    hrs = HeartRateSettings(src, dn, get("heart_rate", "ant_serial_path"),
+                            get("heart_rate", "ble_address"))
     pat = data.get("patient", {})
     try:
         profile = PatientProfile(
-            hr_max=pat.get("hr_max", 183), hr_rest=pat.get("hr_rest", 72 if not pat else None),
-            max_speed_kmh=pat.get("max_speed_kmh", 8.0),
-            max_incline_pct=pat.get("max_incline_pct", 15.0),
-            hr_max_source=HrMaxSource(pat.get("hr_max_source", "measured")),
-            walk_only=pat.get("walk_only", False), age_years=pat.get("age_years"),
-            pseudonym=pat.get("pseudonym", "DEMO-1"),
+            hr_max=get("patient", "hr_max"),
+            hr_rest=get("patient", "hr_rest", 72 if not pat else None),  # the demo's patient
+            max_speed_kmh=get("patient", "max_speed_kmh"),
+            max_incline_pct=get("patient", "max_incline_pct"),
+            hr_max_source=HrMaxSource(get("patient", "hr_max_source")),
+            walk_only=get("patient", "walk_only"), age_years=get("patient", "age_years"),
+            pseudonym=get("patient", "pseudonym"),
         )
     except (ProfileError, ValueError) as e:
         raise ConfigError(f"{where}: [patient] {e}") from None
     if profile.max_speed_kmh > tms.max_speed_kmh:
         raise fail("patient", "max_speed_kmh", f"{profile.max_speed_kmh:g} km/h is above the "
                    f"treadmill's {tms.max_speed_kmh:g} km/h")
-    name = get("plan", "name", "4x4")
+    name = get("plan", "name")
     if name != "4x4":
         raise fail("plan", "name", f"unknown plan {name!r} (4x4)")
     try:
-        plan = default_4x4(float(get("plan", "warmup_s", 600)))
+        plan = default_4x4(float(get("plan", "warmup_s")))
     except PlanError as e:
         raise ConfigError(f"{where}: [plan] {e}") from None
     secret = None
-    if get("mqtt", "commands_enabled", False):
-        sf = get("mqtt", "command_secret_file", "")
+    if get("mqtt", "commands_enabled"):
+        sf = get("mqtt", "command_secret_file")
         if not sf:
             raise fail("mqtt", "command_secret_file", "is required when commands_enabled")
         try:
@@ -274,12 +240,11 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
         if len(secret) < 16:
             raise fail("mqtt", "command_secret_file", "the secret must be ≥ 16 bytes")
     gpio = None
-    if get("gpio", "enabled", False):
-        leds = get("gpio", "led_pins", [5, 6, 13])
+    if get("gpio", "enabled"):
+        leds = get("gpio", "led_pins")
         if len(leds) != 3 or not all(isinstance(p, int) and 0 <= p <= 27 for p in leds):
             raise fail("gpio", "led_pins", "must be three BCM pin numbers 0–27")
-        pins = {k: get("gpio", k, d) for k, d in (("estop_pin", 17), ("key_pin", 27),
-                                                   ("buzzer_pin", 12))}
+        pins = {k: get("gpio", k) for k in ("estop_pin", "key_pin", "buzzer_pin")}
         for k, v in pins.items():
             if not 0 <= v <= 27:
                 raise fail("gpio", k, f"must be a BCM pin number 0–27, got {v}")
@@ -288,16 +253,16 @@ def from_dict(data: dict[str, Any], where: str) -> Config:
             raise fail("gpio", "pins", "every pin may be used once")
         gpio = GpioSettings(pins["estop_pin"], pins["key_pin"], pins["buzzer_pin"],
                             (leds[0], leds[1], leds[2]))
-    bv_port = get("belt_view", "port", 8080)
+    bv_port = get("belt_view", "port")
     if not 0 <= bv_port <= 65535:
         raise fail("belt_view", "port", f"must be 0–65535 (0: any free port), got {bv_port}")
-    belt_view = BeltViewSettings(get("belt_view", "enabled", True),
-                                 get("belt_view", "host", "0.0.0.0"), bv_port)
-    return Config(get("mqtt", "enabled", True), mqtt, tms, hrs, profile, plan,
-                  get("service", "control_socket", "/run/fourbyfour/control.sock"),
-                  get("store", "path", "/var/lib/fourbyfour/sessions.db"), gpio, secret,
+    belt_view = BeltViewSettings(get("belt_view", "enabled"),
+                                 get("belt_view", "host"), bv_port)
+    return Config(get("mqtt", "enabled"), mqtt, tms, hrs, profile, plan,
+                  get("service", "control_socket"),
+                  get("store", "path"), gpio, secret,
                   language, belt_view,
-                  get("monitor", "command_key_file", "") or None,
-                  get("monitor", "command_keys_dir", "") or None,
-                  get("records", "upload", False),
-                  get("records", "db", "/var/lib/fourbyfour/clinic.db"))
+                  get("monitor", "command_key_file") or None,
+                  get("monitor", "command_keys_dir") or None,
+                  get("records", "upload"),
+                  get("records", "db"))

@@ -182,7 +182,7 @@ class ControlServer:
         try:
             found = await self.profile_lookup(pseudonym)
         except TimeoutError as e:
-            _log.warning("clinic record: no profile for %s: %s", pseudonym, e)
+            _log.warning("clinic record: no profile for the chosen patient: %s", e)
             return
         if not found or found.get("hr_max") is None:
             return
@@ -196,7 +196,7 @@ class ControlServer:
                 age_years=found.get("age_years"))
             await rt.in_store(lambda s: Register(s).remember(profile))
         except (ValueError, TypeError) as e:  # a profile this software cannot use
-            _log.warning("clinic record: profile of %s not used: %s", pseudonym, e)
+            _log.warning("clinic record: the chosen patient's profile not used: %s", e)
 
     async def _register_profile(self, pseudonym: Any) -> dict[str, Any] | None:
         """The register's profile of a pseudonym for the console's patient form (HRmax with
@@ -243,9 +243,12 @@ class ControlServer:
                 await asyncio.wait_for(writer.drain(), 2.0)
 
         async def push() -> None:
-            while True:
-                await send(self._doc())
-                await asyncio.sleep(0.5)
+            try:
+                while True:
+                    await send(self._doc())
+                    await asyncio.sleep(0.5)
+            except (ConnectionError, TimeoutError):  # the console went away: an orderly end
+                return
 
         pusher = asyncio.create_task(push())
         try:

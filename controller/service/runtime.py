@@ -44,7 +44,7 @@ from controller.net.publisher import MqttPublisher
 from controller.protocol import Event, PatientProfile, Session, Setpoint
 from controller.records import jobs
 from controller.records.store import Store
-from controller.service import worker
+from controller.service import journal, worker
 from controller.service.store_writer import StoreWriter
 from controller.treadmill import Treadmill, TreadmillError, TreadmillStatus
 
@@ -510,6 +510,9 @@ class Runtime:
                 await tg.create_task(self._tick(), name="session-tick")
                 for h in helpers:
                     h.cancel()
+        except asyncio.CancelledError:  # an orderly end (SIGTERM, the embedding program)
+            _log.info("runtime cancelled: stopping the belt")
+            raise
         except BaseException:
             _log.exception("runtime failed: stopping the belt")
             raise
@@ -524,7 +527,8 @@ class Runtime:
                     sp = self.snapshot.setpoint
                     if self.publisher is not None and sp is not None:
                         self.publisher.set_retained("session", tm.session_payload(
-                            self.session_id, self.profile.pseudonym, sp, self.summary,
+                            self.session_id, self.profile.pseudonym if self.profile else "",
+                            sp, self.summary,
                             late_ticks=self.late_ticks))
             self.strap = None  # released with the session
             self._publish_meta()
@@ -605,6 +609,8 @@ class Runtime:
             await self.store.call(Store.begin_session, self.session_id, profile, plan,
                                   self.strap)
             self._recording = True
+            journal.set_session(self.session_id)
+            _log.info("session %s started (%s)", self.session_id, plan.get("name", ""))
             if profile.pseudonym:
                 try:
                     await self.store.call(lambda s: Register(s).remember(profile))
@@ -701,6 +707,8 @@ class Runtime:
         if self.store is None or not self._recording:
             return
         self._recording = False
+        _log.info("session %s ending (%s)", self.session_id, self.stop_reason or
+                  ("plan complete" if self._s().ended_by == "plan" else "stopped"))
         assert self.profile is not None and self.session is not None
         sid, hr_max = self.session_id, self.profile.hr_max
         summary: dict[str, Any] | None = None
@@ -721,6 +729,7 @@ class Runtime:
         await self.store.call(Store.end_session, sid, "finished" if finished else "stopped",
                               summary, None if finished else
                               self.stop_reason or self.session.ended_by or "fault")
+        journal.set_session(None)
 
     def _publish(self, sp: Setpoint, speed: float, incline: float) -> None:
         pub = self.publisher

@@ -77,7 +77,7 @@ def merge_rows(shown: list[dict[str, Any]], fresh: list[dict[str, Any]],
     "3" and presses 3): known straps keep their place, updated, or marked gone; new ones
     come after them."""
     by_choice = {str(choice_of(r)): r for r in fresh}
-    rows = [dict(by_choice.pop(str(choice_of(r)), None) or {**r, "gone": True})
+    rows = [dict(by_choice.pop(str(choice_of(r)), None) or {**r, "gone": True})  # type: ignore[arg-type]
             for r in shown]
     rows += [r for r in fresh if str(choice_of(r)) in by_choice]
     return rows[:limit]
@@ -136,8 +136,7 @@ class StrapScreen(ModalScreen[dict[str, Any] | None]):
             lines.append(self.note)
         if waiting:
             lines.append(waiting)
-        elif self._confirming_row() is not None:
-            key = self._confirming_row()
+        elif (key := self._confirming_row()) is not None:
             s = self.straps[key - 1]
             lines.append(_("Strap {strap} is in use on treadmill {treadmill}: press {key} "
                            "again to pair it here anyway.").format(

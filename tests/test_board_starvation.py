@@ -1,0 +1,77 @@
+"""The emulated board does not blame the host for its own starvation (issue 25).
+
+On the Pi the motor board is its own MCU; in the demo and the tests the emulated board shares
+this PC's CPU. When its process gets no CPU for a while (a loaded machine: host-frame gaps of
+628–1128 ms were seen at load 3–8), the host's frames wait in the pty; catching up, the board
+ran the firmware's ticks of the whole gap before it let those frames count, and latched
+``host_silent`` although the host had written every 100 ms. The board knows its own poll gaps:
+they are counted as its starvation (``starved_gaps``), the frames that waited are spread over
+the gap, and a host that really was silent — nothing waiting — is still latched by the real
+firmware's rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import pytest
+
+from controller.devices.emulator_process import EmulatorProcess
+from controller.treadmill import Treadmill
+from tests.test_live import running_belt
+
+pytestmark = pytest.mark.realtime
+
+FREEZE = """
+import os, signal, sys, time
+board, host, hold_s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+stopped = [board] + ([host] if host else [])
+for pid in stopped:
+    os.kill(pid, signal.SIGSTOP)
+try:
+    time.sleep(hold_s)
+finally:
+    os.kill(board, signal.SIGCONT)   # the board first: it catches up before the host speaks
+    time.sleep(0.1)
+    if host:
+        os.kill(host, signal.SIGCONT)
+"""
+
+
+async def freeze(board_pid: int, hold_s: float, host_too: bool = False) -> None:
+    helper = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", FREEZE, str(board_pid), str(os.getpid() if host_too else 0),
+        str(hold_s))
+    assert await asyncio.wait_for(helper.wait(), 30) == 0
+
+
+def test_a_starved_board_does_not_latch_host_silent_but_a_silent_host_is_latched() -> None:
+    async def main() -> None:
+        with EmulatorProcess(time_scale=10) as emu:
+            assert emu.pid is not None
+            async with Treadmill(emu.link) as tm:
+                await running_belt(emu, tm)
+                await tm.wait_status(lambda s: s.speed_kmh > 1.5, 10)
+                emu.port.max_rx_gap_s = 0.0
+                emu.max_poll_gap_s = 0.0
+                # the board's process starved for 0.8 s (> the firmware's 500 ms) while the
+                # host wrote its heartbeat every 100 ms: those frames waited in the pty
+                await freeze(emu.pid, 0.8)
+                await asyncio.sleep(0.5)
+                assert emu.max_poll_gap_s >= 0.75
+                assert emu.host_silent_faults == 0, "the board blamed the host for its stall"
+                assert emu.starved_gaps >= 1 and emu.max_starved_gap_s >= 0.75
+                assert tm.status is not None and tm.status.fault == "none"
+                assert tm.status.state == "running"
+                assert emu.port.max_rx_gap_s < 0.45, "the board's stall counted as the host's"
+
+                # now the host is silent too, for the same 0.8 s: nothing waits in the pty
+                # when the board catches up, and the firmware's own rule latches it
+                await freeze(emu.pid, 0.8, host_too=True)
+                st = await tm.wait_status(lambda s: s.fault != "none", 5)
+                assert st.fault == "host_silent"
+                assert emu.host_silent_faults == 1
+
+    asyncio.run(asyncio.wait_for(main(), 120))
