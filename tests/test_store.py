@@ -42,7 +42,7 @@ def test_store_survives_kill_9_mid_write_and_marks_the_session_incomplete(tmp_pa
     time.sleep(2.5)  # let at least one more commit happen after what we saw
     p.send_signal(signal.SIGKILL)
     p.wait()
-    store = Store(db)
+    store = Store(db, recover=True)  # the service's next start
     (rec,) = store.sessions()
     assert rec.status == "incomplete" and rec.pseudonym == "P-9"
     samples = store.samples("S-kill")

@@ -492,7 +492,7 @@ def outcome_command(args: argparse.Namespace) -> int:
         for s in args.store:
             if not Path(s).exists():
                 raise StoreError(f"{s}: no such session store")
-        stores = [Store(s) for s in args.store]
+        stores = [Store(s, readonly=True) for s in args.store]  # readers never write
         result = outcome.outcome(stores, start, end)
         print("\n".join(outcome.outcome_lines(result)))
         if args.out:
@@ -519,7 +519,8 @@ def records(args: argparse.Namespace) -> int:
     try:
         if not Path(args.store).exists() and args.command not in ("import", "patient"):
             raise StoreError(f"{args.store}: no such session store")
-        store = Store(args.store)
+        # only import and patient write; every other command reads (never the live store)
+        store = Store(args.store, readonly=args.command not in ("import", "patient"))
         if args.command == "export":
             (report.export_csv if args.format == "csv" else report.export_json)(
                 store, args.session, args.out)
@@ -584,7 +585,7 @@ def handover(args: argparse.Namespace) -> int:
     try:
         if not Path(args.store).exists():
             raise StoreError(f"{args.store}: no such session store")
-        store = Store(args.store)
+        store = Store(args.store, readonly=True)
         try:
             render_handover(store, args.pseudonym, out, include_notes=args.notes,
                             lang=args.lang)

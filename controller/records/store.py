@@ -4,8 +4,11 @@ Why SQLite in WAL mode: a killed process or a power cut must lose at most the la
 seconds and never corrupt what was written. Rows are committed at least every
 ``COMMIT_EVERY_S`` seconds (synchronous=NORMAL is durable against process crashes; against a
 power cut it keeps the database consistent and loses at most the last commits). A session
-still marked ``running`` when the store is next opened is marked ``incomplete``. The schema is
-versioned; ``MIGRATIONS`` lists every step, applied in order, never edited after release.
+still marked ``running`` when the *service* starts again (``Store(path, recover=True)``) is
+marked ``incomplete``; nothing else does that, because a report or a listing opened while the
+service runs must not call its live session abandoned (readers open read-only:
+``Store(path, readonly=True)``). The schema is versioned; ``MIGRATIONS`` lists every step,
+applied in order, never edited after release.
 """
 
 from __future__ import annotations
@@ -111,6 +114,9 @@ MIGRATIONS: list[str] = [
 BORG_MIN, BORG_MAX = 6, 20
 NOTE_MAX_CHARS = 2000
 EXPORT_SCHEMA = "fourbyfour.session-export/1"
+BUSY_TIMEOUT_S = 5.0
+"""How long a writer other than the service (import, the register command) waits for the
+service's batch to commit before it gives up with a clear error."""
 
 
 class StoreError(Exception):
@@ -147,7 +153,21 @@ def connect_readonly(path: str | Path) -> sqlite3.Connection:
     p = Path(path)
     if not p.exists():
         raise StoreError(f"{p}: no such session store")
-    return sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True, isolation_level=None)
+    db = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True, isolation_level=None,
+                         timeout=BUSY_TIMEOUT_S)
+    try:
+        have = db.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        db.close()
+        raise StoreError(f"{p}: not a fourbyfour session store ({e})") from None
+    if have == 0:
+        db.close()
+        raise StoreError(f"{p}: not a fourbyfour session store (no schema)")
+    if have != len(MIGRATIONS):
+        db.close()
+        raise StoreError(f"{p}: schema {have}, this software reads {len(MIGRATIONS)}; "
+                         "the service brings it up to date when it starts")
+    return db
 
 
 def read_export(path: str | Path, session_id: str) -> dict[str, Any]:
@@ -180,10 +200,12 @@ def _export(db: sqlite3.Connection, path: Path, session_id: str) -> dict[str, An
 
 class Store:
     def __init__(self, path: str | Path, *, clock=time.time,  # type: ignore[no-untyped-def]
-                 readonly: bool = False) -> None:
-        """Open (creating and migrating) the store at ``path``; a running session left by a
-        crash is marked ``incomplete``. ``readonly``: only read what a writer elsewhere
-        committed (``connect_readonly``) — for reports in another process."""
+                 readonly: bool = False, recover: bool = False) -> None:
+        """Open (creating and migrating) the store at ``path``. ``recover``: the service's
+        start — a session left ``running`` by a crash is marked ``incomplete`` (only the
+        service may say that: nobody else knows no session runs). ``readonly``: only read
+        what a writer elsewhere committed (``connect_readonly``) — every report and listing,
+        which must never write to the live store."""
         self.path = Path(path)
         self.clock = clock
         self._last_commit = 0.0
@@ -192,16 +214,22 @@ class Store:
             self.db = connect_readonly(self.path)
             return
         try:
-            self.db = sqlite3.connect(self.path, isolation_level=None)
+            self.db = sqlite3.connect(self.path, isolation_level=None,
+                                      timeout=BUSY_TIMEOUT_S)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise StoreError(f"{self.path}: busy (the service is writing); try again "
+                                 "in a moment") from None
             raise StoreError(f"{self.path}: not a fourbyfour session store ({e})") from None
-        self._begin()
-        self.db.execute("UPDATE sessions SET status = 'incomplete' WHERE status = 'running'")
-        self._commit()
+        if recover:
+            self._begin()
+            self.db.execute(
+                "UPDATE sessions SET status = 'incomplete' WHERE status = 'running'")
+            self._commit()
 
     def _migrate(self) -> None:
         have = self.db.execute("PRAGMA user_version").fetchone()[0]
