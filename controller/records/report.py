@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import json
@@ -116,13 +117,24 @@ def phases_as_run(samples: list[dict[str, Any]], plan: dict[str, Any],
     tick = 1.0
     if len(samples) > 1:
         tick = (samples[-1]["t_s"] - samples[0]["t_s"]) / (len(samples) - 1) or 1.0
+    # Each event belongs to exactly one run. A skip is stamped at the first tick of the
+    # phase that follows (the session advances in the same step), so it belongs to the run
+    # before that tick: the phase staff skipped, never also the next one.
+    starts = [run[0]["t_s"] for run in runs]
+    kinds_of: list[set[str]] = [set() for _ in runs]
+    for e in events:
+        strict = e["kind"] == "skip"
+        i = bisect.bisect_left(starts, e["t_s"]) if strict else \
+            bisect.bisect_right(starts, e["t_s"])
+        if i > 0:
+            kinds_of[i - 1].add(e["kind"])
     out = []
     for i, run in enumerate(runs):
         t0, t1 = run[0]["t_s"], run[-1]["t_s"] + tick
         paused = sum(tick for s in run if s["state"] in ("paused", "stopping"))
         ran = t1 - t0 - paused
         plan_s = planned[i] if i < len(planned) else None
-        kinds = {e["kind"] for e in events if t0 <= e["t_s"] < t1}
+        kinds = kinds_of[i]
         note = ""
         if "skip" in kinds:
             note = "skipped"
