@@ -35,6 +35,8 @@ from controller.records.mastery import ZoneWork, zone_work
 from controller.records.store import SessionRecord, Store, StoreError
 
 LAST_N = 3
+TOP, BOTTOM = 0.96, 0.05
+"""Where text starts and must end on an A4 page (figure fractions)."""
 """The suggestion is built from this many of the last sessions that held the zone."""
 ZONES = (  # (label, low, high) as fractions of HRmax — the clinic's 4x4 (see the README)
     (N_("warm-up and cool-down"), 0.60, 0.72),
@@ -61,6 +63,23 @@ class Suggestion:
     warmup: tuple[float, float]
     interval: tuple[float, float]
     pause: tuple[float, float]
+    cooldown: tuple[float, float] = (0.0, 0.0)
+    """The lightest part of the session: slower than the warm-up and the pauses, and no
+    steeper (``cool_down``)."""
+
+
+COOL_DOWN_SPEED_STEP_KMH = 0.5
+COOL_DOWN_INCLINE_STEP_PCT = 1.0
+COOL_DOWN_MIN_SPEED_KMH = 1.5
+
+
+def cool_down(warmup: tuple[float, float], pause: tuple[float, float]) -> tuple[float, float]:
+    """The suggested cool-down: a step below the lighter of the warm-up and the pauses in
+    both speed and incline, so the heart rate comes down (it must be the lightest part of
+    the session; the warm-up's belt would hold the patient where the warm-up did)."""
+    speed = min(warmup[0], pause[0]) - COOL_DOWN_SPEED_STEP_KMH
+    incline = min(warmup[1], pause[1]) - COOL_DOWN_INCLINE_STEP_PCT
+    return _round((max(COOL_DOWN_MIN_SPEED_KMH, speed), max(0.0, incline)))
 
 
 @dataclass(frozen=True)
@@ -117,9 +136,10 @@ def suggest(sessions: list[list[dict[str, Any]]], hr_max: float) -> Suggestion |
     def mean(pairs: list[tuple[float, float]]) -> tuple[float, float]:
         return statistics.fmean(p[0] for p in pairs), statistics.fmean(p[1] for p in pairs)
 
-    return Suggestion(_round(mean([w for _, w, _ in found])),
-                      _round(mean([(z.speed_kmh, z.incline_pct) for z, _, _ in found])),
-                      _round(mean([p for _, _, p in found])))
+    warmup = _round(mean([w for _, w, _ in found]))
+    pause = _round(mean([p for _, _, p in found]))
+    return Suggestion(warmup, _round(mean([(z.speed_kmh, z.incline_pct) for z, _, _ in found])),
+                      pause, cool_down(warmup, pause))
 
 
 def is_test(r: SessionRecord) -> bool:
@@ -195,7 +215,7 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
                 (N_("Warm-up 10 min"), sg.warmup),
                 (N_("4 intervals of 4 min"), sg.interval),
                 (N_("3 active pauses of 3 min"), sg.pause),
-                (N_("Cool-down 5 min"), sg.warmup)):
+                (N_("Cool-down 5 min"), sg.cooldown)):
             out.append(("text", t(N_("{phase}: {speed}, incline {incline}")).format(
                 phase=t(label), speed=format_speed(speed, 1, lang),
                 incline=format_percent(incline, 1, lang))))
@@ -221,19 +241,30 @@ def render_handover(store: Store, pseudonym: str, path: str | Path, *,
 
     h = handover_data(store, pseudonym, include_notes)
     lines = handover_text(h, lang)
-    fig = plt.figure(figsize=(8.27, 11.69))  # A4
-    y = 0.96
+    t = translations(lang).gettext
+    figs = []
     sizes = {"title": 14, "head": 11, "text": 9}
+    fig, y = None, 0.0
     for style, text in lines:
+        parts = textwrap.wrap(text, 60 if style == "title" else 100) or [""]
+        need = (0.012 if style == "head" else 0.0) + 0.02 * len(parts) + \
+            (0.04 if style == "head" else 0.0)  # a heading never ends a page alone
+        if fig is None or y - need < BOTTOM:
+            fig = plt.figure(figsize=(8.27, 11.69))  # A4, one page per figure
+            figs.append(fig)
+            y = TOP
         if style == "head":
             y -= 0.012
-        for part in textwrap.wrap(text, 60 if style == "title" else 100) or [""]:
+        for part in parts:
             fig.text(0.07, y, part, fontsize=sizes[style], va="top",
                      fontweight="bold" if style != "text" else "normal")
             y -= 0.03 if style == "title" else 0.02
     measured = [s for s in h.sessions if s.at_90 is not None]
-    if len(measured) >= 2 and y > 0.3:
-        t = translations(lang).gettext
+    if len(measured) >= 2:
+        if fig is None or y < 0.35:
+            fig = plt.figure(figsize=(8.27, 11.69))
+            figs.append(fig)
+            y = TOP
         ax = fig.add_axes((0.1, 0.06, 0.8, min(0.22, y - 0.1)))
         days = [s.day for s in measured]
         ax.plot(days, [s.at_90.speed_kmh for s in measured if s.at_90], "o-", color="tab:blue")
@@ -244,11 +275,19 @@ def render_handover(store: Store, pseudonym: str, path: str | Path, *,
         ax2.set_ylabel(t(N_("incline (%)")), color="tab:orange")
         ax.set_title(t(N_("The belt at 90 % HRmax, session by session")), fontsize=9)
         ax.xaxis.set_major_formatter(DateFormatter("%d.%m." if lang == "nb" else "%b %d"))
-        fig.autofmt_xdate()
+        for label in ax.get_xticklabels():
+            label.set_rotation(30)
+            label.set_horizontalalignment("right")
+    for k, f in enumerate(figs, 1):
+        if len(figs) > 1:  # "page 2 of 5": a missing sheet is seen
+            f.text(0.93, 0.02, t(N_("page {n} of {total}")).format(n=k, total=len(figs)),
+                   fontsize=8, ha="right")
     if str(path).endswith(".pdf"):
         with PdfPages(path, metadata={"Title": f"4x4 hand-over {pseudonym}"}) as pdf:
-            pdf.savefig(fig)
-    else:
-        fig.savefig(path, dpi=80)
-    plt.close(fig)
+            for f in figs:
+                pdf.savefig(f)
+    else:  # PNG: the first page (the PDF is the document that travels)
+        figs[0].savefig(path, dpi=80)
+    for f in figs:
+        plt.close(f)
     return h
