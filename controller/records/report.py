@@ -62,7 +62,7 @@ def export_json(store: Store, session_id: str, path: str | Path) -> None:
     r = _record(store, session_id)
     doc = {"schema": EXPORT_SCHEMA, "session": r.__dict__, "samples": store.samples(r.id),
            "events": store.events(r.id),
-           "ratings": [{"interval": k, "borg": v} for k, v in store.ratings(r.id).items()],
+           "ratings": store.rating_rows(r.id),
            "notes": store.notes(r.id)}
     Path(path).write_text(json.dumps(doc, indent=1))
 

@@ -174,12 +174,28 @@ def check_export(doc: Any, now_unix_s: float) -> None:
     ratings = doc.get("ratings", [])
     if not isinstance(ratings, list):
         raise _Bad("ratings", "must be a list")
+    # a rating belongs to an interval of the plan, or (interval 0) to a 6-minute test's test
+    # phase — what ``Store.rate`` takes, so every export imports back
+    phases = doc["session"]["plan"].get("phases", [])
+    n_intervals = sum(1 for ph in phases if ph.get("kind") == "interval")
+    has_test = any(ph.get("kind") == "test" for ph in phases)
+    seen: set[int] = set()
     for i, r in enumerate(ratings):
-        _keys(f"ratings[{i}]", r, ("interval", "borg"))
-        for k, lo, hi in (("interval", 1, 20), ("borg", 6, 20)):
+        _keys(f"ratings[{i}]", r, ("interval", "borg",
+                                   *(("rated_unix_s",) if isinstance(r, dict)
+                                     and "rated_unix_s" in r else ())))
+        lo_i = 0 if has_test else 1
+        hi_i = max(n_intervals, lo_i)
+        for k, lo, hi in (("interval", lo_i, hi_i), ("borg", 6, 20)):
             v = r[k]
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
                 raise _Bad(f"ratings[{i}].{k}", f"must be a whole number {lo}–{hi}, got {v!r}")
+        if r["interval"] in seen:
+            raise _Bad(f"ratings[{i}].interval", f"interval {r['interval']} rated twice")
+        seen.add(r["interval"])
+        if "rated_unix_s" in r:
+            _num(f"ratings[{i}].rated_unix_s", r["rated_unix_s"], EARLIEST_UNIX_S,
+                 now_unix_s + 86400)
     notes = doc.get("notes", [])
     if not isinstance(notes, list):
         raise _Bad("notes", "must be a list")
@@ -286,7 +302,8 @@ def import_json(store: Store, path: str | Path) -> str:
         db.executemany("INSERT INTO events VALUES (:session_id, :t_s, :kind, :severity, "
                        ":message)", doc["events"])
         db.executemany("INSERT INTO ratings VALUES (?, ?, ?, ?)",
-                       [(s["id"], r["interval"], r["borg"], s["started_unix_s"])
+                       [(s["id"], r["interval"], r["borg"],
+                         r.get("rated_unix_s", s["started_unix_s"]))
                         for r in doc.get("ratings", [])])
         db.executemany("INSERT INTO notes VALUES (?, ?, ?)",
                        [(s["id"], n["written_unix_s"], n["text"]) for n in doc.get("notes", [])])

@@ -453,6 +453,12 @@ class Store:
         return dict(self.db.execute("SELECT interval, borg FROM ratings WHERE session_id = ? "
                                     "ORDER BY interval", (session_id,)).fetchall())
 
+    def rating_rows(self, session_id: str) -> list[dict[str, Any]]:
+        """Each rating with when it was given (what an export carries)."""
+        cur = self.db.execute("SELECT interval, borg, rated_unix_s FROM ratings WHERE "
+                              "session_id = ? ORDER BY interval", (session_id,))
+        return [{"interval": i, "borg": b, "rated_unix_s": t} for i, b, t in cur.fetchall()]
+
     def notes(self, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT written_unix_s, text FROM notes WHERE session_id = ? "
                               "ORDER BY written_unix_s", (session_id,))
