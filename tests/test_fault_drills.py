@@ -116,7 +116,7 @@ control_socket = "{self.sock}"
 [store]
 path = "{self.db}"
 [patient]
-pseudonym = "P-D"
+pseudonym = "P-72"
 hr_max = 180
 hr_rest = 70
 max_speed_kmh = 6

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
+from controller.core.pseudonym import pseudonym_problem
 from controller.records.store import EXPORT_SCHEMA, SessionRecord, Store, StoreError
 
 EXTRA_SQLITE = """
@@ -110,7 +111,16 @@ def _check(doc: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(s, dict) or not isinstance(s.get("id"), str) or \
             not isinstance(doc.get("samples"), list) or not isinstance(doc.get("events"), list):
         raise StoreError("a session document needs session.id, samples and events")
+    why = pseudonym_problem(s.get("pseudonym"))
+    if why is not None:  # the one rule, here too: a name never enters the clinic's records
+        raise StoreError(f"session.pseudonym: {why}")
     return s
+
+
+def _check_pseudonym(pseudonym: object) -> None:
+    why = pseudonym_problem(pseudonym)
+    if why is not None:
+        raise StoreError(f"pseudonym: {why}")
 
 
 class SqliteClinicDb(Store):
@@ -134,6 +144,7 @@ class SqliteClinicDb(Store):
         return None if r is None else (r[0], r[1])
 
     def set_profile(self, pseudonym: str, profile: dict[str, Any]) -> None:
+        _check_pseudonym(pseudonym)
         self._commit()
         self.db.execute("INSERT OR REPLACE INTO profiles VALUES (?, ?, ?)",
                         (pseudonym, json.dumps(profile), time.time()))
@@ -197,6 +208,7 @@ class PgClinicDb:
         return None if r is None else (r[0], r[1])
 
     def set_profile(self, pseudonym: str, profile: dict[str, Any]) -> None:
+        _check_pseudonym(pseudonym)
         self.db.execute("INSERT INTO profiles VALUES (%s, %s, %s) ON CONFLICT (pseudonym) "
                         "DO UPDATE SET profile_json = EXCLUDED.profile_json, "
                         "updated_unix_s = EXCLUDED.updated_unix_s",
