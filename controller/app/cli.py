@@ -338,9 +338,10 @@ def command(args: argparse.Namespace) -> int:
 
 
 def _day(unix_s: float) -> str:
-    import datetime as dt
 
-    return format_date(dt.datetime.fromtimestamp(unix_s).date())
+    from controller.core.dates import local_day
+
+    return format_date(local_day(unix_s))
 
 
 PATIENT_HEADERS = (N_("pseudonym"), N_("HRmax"), N_("source"), N_("set on"), N_("HRrest"),
@@ -384,8 +385,8 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
 def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
     """One patient's sessions: date, plan, duration, intervals ok (the id for export and
     report)."""
-    import datetime as dt
 
+    from controller.core.dates import local_datetime
     from controller.core.metrics import ScoredRow
 
     rows = []
@@ -396,7 +397,7 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
                                          s["speed_kmh"], s["incline_pct"]) for s in samples],
                               r.hr_max_bpm)
         ok = f"{sum(m.ok for m in ms)}/{len(ms)}" if ms else "—"
-        start = dt.datetime.fromtimestamp(r.started_unix_s)
+        start = local_datetime(r.started_unix_s)  # the clinic's wall clock, whatever TZ says
         rows.append([format_date(start.date()), start.strftime("%H:%M"), r.id, r.plan_name,
                      r.status, format_number(minutes, 0), ok])
     if not rows:
@@ -464,9 +465,10 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
             raise ValueError(_("a changed HRmax needs its source (--hr-max-source)"))
         rec = dataclasses.replace(old, **changes)
         if "hr_max_bpm" in changes:
-            import datetime as dt
 
-            rec = dataclasses.replace(rec, hr_max_date=dt.date.today().isoformat())
+            from controller.core.dates import local_day
+
+            rec = dataclasses.replace(rec, hr_max_date=local_day(store.clock()).isoformat())
         reg.save(rec)
     elif old is None:
         raise ValueError(_("no patient {pseudonym} in the register").format(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.core.dates import local_day
 from controller.core.i18n import (
     N_,
     format_date,
@@ -158,7 +159,7 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
         samples = store.samples(r.id)
         samples_of.append(samples)
         borg = list(store.ratings(r.id).values())
-        lines.append(SessionLine(dt.datetime.fromtimestamp(r.started_unix_s).date(), r.status,
+        lines.append(SessionLine(local_day(r.started_unix_s), r.status,
                                  zone_work(samples, r.hr_max_bpm),
                                  round(statistics.fmean(borg), 1) if borg else None))
     last = recs[-1]

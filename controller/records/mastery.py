@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.core.dates import day_start_unix_s, local_day
 from controller.records.store import connect_readonly
 
 WEEK_GOAL_HIT_MIN = 32.0
@@ -89,10 +90,10 @@ def hit_seconds(samples: list[dict[str, Any]], hr_max: float) -> float:
 
 
 def week_start(now_unix_s: float) -> float:
-    """Monday 00:00 local time of the week of ``now_unix_s`` (Norwegian weeks begin Monday)."""
-    day = dt.datetime.fromtimestamp(now_unix_s).date()
-    monday = day - dt.timedelta(days=day.weekday())
-    return dt.datetime.combine(monday, dt.time()).timestamp()
+    """Monday 00:00 Europe/Oslo of the week of ``now_unix_s`` (Norwegian weeks begin
+    Monday)."""
+    day = local_day(now_unix_s)
+    return day_start_unix_s(day - dt.timedelta(days=day.weekday()))
 
 
 def _samples(db: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:

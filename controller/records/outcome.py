@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from controller.core.dates import local_day
 from controller.core.i18n import _, format_number
 from controller.records.report import CLINIC_SESSIONS_PER_WEEK, _session_progress
 from controller.records.store import SessionRecord, Store
@@ -63,7 +64,7 @@ def describe(changes: Sequence[float]) -> dict[str, Any]:
 
 
 def _day(unix_s: float) -> dt.date:
-    return dt.datetime.fromtimestamp(unix_s, dt.UTC).date()
+    return local_day(unix_s)  # the clinic's day (Europe/Oslo)
 
 
 def _in_period(stores: Sequence[Store], from_day: dt.date, to_day: dt.date

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.core.dates import local_datetime, local_day
 from controller.core.i18n import N_, _, format_datetime, format_number
 from controller.core.words import PHASES, SEVERITIES, SOURCES, event_text, word
 from controller.core.workload import REST_VO2, vo2_cost
@@ -234,7 +235,7 @@ def weekly(points: list[Progress]) -> list[dict[str, Any]]:
     if not points:
         return []
     def monday(u: float) -> dt.date:
-        d = dt.datetime.fromtimestamp(u, dt.UTC).date()
+        d = local_day(u)
         return d - dt.timedelta(days=d.weekday())
     first, last = monday(points[0].started_unix_s), monday(points[-1].started_unix_s)
     weeks = []
@@ -357,7 +358,7 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     r, samples, events = facts["record"], facts["samples"], facts["events"]
     if not samples:
         raise StoreError(f"{store.path}: session {r.id} has no recorded samples")
-    start = dt.datetime.fromtimestamp(facts["wall_unix_s"][0])
+    start = local_datetime(facts["wall_unix_s"][0])
     when = format_datetime(start)
     t = [s["t_s"] - samples[0]["t_s"] for s in samples]
     tmin = [x / 60 for x in t]
@@ -500,7 +501,7 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
     fig, axes = plt.subplots(4, 1, figsize=(8.27, 11.69), sharex=False)
 
     def series(ax, key: str, label: str) -> None:  # type: ignore[no-untyped-def]
-        xy = [(dt.datetime.fromtimestamp(p["started_unix_s"]), p[key]) for p in pts
+        xy = [(local_datetime(p["started_unix_s"]).replace(tzinfo=None), p[key]) for p in pts
               if p[key] is not None]
         if xy:
             ax.plot([x for x, _y in xy], [y for _x, y in xy], "o-", ms=3)
