@@ -470,6 +470,9 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
 
             rec = dataclasses.replace(rec, hr_max_date=local_day(store.clock()).isoformat())
         reg.save(rec)
+        if "hr_max_bpm" in changes:  # staff's decision, kept like the console's
+            reg.decide_hrmax(rec.pseudonym, "edited", rec.hr_max_bpm, rec.hr_max_source,
+                             {"via": "command line"})
     elif old is None:
         raise ValueError(_("no patient {pseudonym} in the register").format(
             pseudonym=args.pseudonym))
@@ -557,15 +560,7 @@ def records(args: argparse.Namespace) -> int:
             elif args.hrmax:
                 from controller.records.register import Register
 
-                reg = Register(store)
-                rec = reg.require(args.hrmax)
-                taken = [d for d in reg.hrmax_decisions(rec.pseudonym)
-                         if d["decision"] != "rejected"]
-                detail = json.loads(taken[-1]["detail_json"]) if taken else {}
-                bundle = fhir.hrmax_bundle(rec.pseudonym, rec.hr_max_bpm, rec.hr_max_source,
-                                           rec.hr_max_date or "",
-                                           detail.get("uncertainty_bpm"),
-                                           detail.get("method", ""))
+                bundle = fhir.current_hrmax_bundle(Register(store), args.hrmax)
             else:
                 raise ValueError(_("give --session ID or --hrmax PSEUDONYM"))
             fhir.write_bundle(bundle, args.out)
