@@ -387,16 +387,13 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
     report)."""
 
     from controller.core.dates import local_datetime
-    from controller.core.metrics import ScoredRow
 
     rows = []
+    kept = {st["session_id"]: st for st in store.stats(pseudonym)}  # figures kept at the end
     for r in store.sessions(pseudonym):
-        samples = store.samples(r.id)
-        minutes = (samples[-1]["t_s"] - samples[0]["t_s"]) / 60 if len(samples) > 1 else 0.0
-        ms = interval_metrics([ScoredRow(s["t_s"], s["phase"], s["interval"], s["hr_bpm"],
-                                         s["speed_kmh"], s["incline_pct"]) for s in samples],
-                              r.hr_max_bpm)
-        ok = f"{sum(m.ok for m in ms)}/{len(ms)}" if ms else "—"
+        st = kept.get(r.id) or store.stats_of(r.id)  # a running session: computed now
+        minutes = st["minutes"]
+        ok = f"{st['intervals_ok']}/{st['intervals_n']}" if st["intervals_n"] else "—"
         start = local_datetime(r.started_unix_s)  # the clinic's wall clock, whatever TZ says
         rows.append([format_date(start.date()), start.strftime("%H:%M"), r.id, r.plan_name,
                      r.status, format_number(minutes, 0), ok])
@@ -494,10 +491,16 @@ def outcome_command(args: argparse.Namespace) -> int:
         print(_("error: --from and --to are dates (YYYY-MM-DD)"), file=sys.stderr)
         return 2
     try:
+        stores = []
         for s in args.store:
+            if s.startswith(("postgresql://", "postgres://")):  # the clinic's records db
+                from controller.records.clinic_db import PgClinicDb
+
+                stores.append(PgClinicDb(s))
+                continue
             if not Path(s).exists():
                 raise StoreError(f"{s}: no such session store")
-        stores = [Store(s, readonly=True) for s in args.store]  # readers never write
+            stores.append(Store(s, readonly=True))  # readers never write
         result = outcome.outcome(stores, start, end)
         print("\n".join(outcome.outcome_lines(result)))
         if args.out:
@@ -507,9 +510,10 @@ def outcome_command(args: argparse.Namespace) -> int:
             outcome.write_outcome_csv(result, args.csv)
             print(_("wrote {path}").format(path=args.csv))
         if args.anonymised:
-            n = outcome.anonymised_export(stores, start, end, args.anonymised)
-            print(_("wrote {path} ({n} sessions, random study ids, shifted dates)").format(
-                path=args.anonymised, n=n))
+            n, left_out = outcome.anonymised_export(stores, start, end, args.anonymised)
+            print(_("wrote {path} ({n} patients in groups of at least {k}, banded figures, "
+                    "no dates; {left_out} in smaller groups left out)").format(
+                path=args.anonymised, n=n, k=outcome.ANON_K, left_out=left_out))
     except (StoreError, ValueError) as e:
         print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return 2
@@ -801,7 +805,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     fh.add_argument("--out", required=True)
     oc = sub.add_parser("outcome", help="the clinic's documented effect over a period")
     oc.add_argument("--store", required=True, action="append",
-                    help="a session store (repeat for every treadmill of the site)")
+                    help="a session store (repeat for every treadmill of the site), or the "
+                    "clinic's records database as a postgresql:// URL")
     oc.add_argument("--from", dest="from_day", required=True, help="YYYY-MM-DD")
     oc.add_argument("--to", dest="to_day", required=True, help="YYYY-MM-DD")
     oc.add_argument("--out", default=None, help="the report (PDF or PNG)")

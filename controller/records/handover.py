@@ -32,7 +32,7 @@ from controller.core.i18n import (
     format_speed,
     translations,
 )
-from controller.records.mastery import ZoneWork, zone_work
+from controller.records.mastery import ZoneWork
 from controller.records.store import SessionRecord, Store, StoreError
 
 LAST_N = 3
@@ -119,16 +119,17 @@ def _round(speed_incline: tuple[float, float]) -> tuple[float, float]:
     return round(speed, 1), round(incline * 2) / 2
 
 
-def suggest(sessions: list[list[dict[str, Any]]], hr_max: float) -> Suggestion | None:
-    """From the last sessions' samples (oldest first): the belt that held 90 % HRmax in the
-    intervals, the end of the warm-up, and the steady part of the pauses."""
-    found: list[tuple[ZoneWork, tuple[float, float], tuple[float, float]]] = []
-    for samples in reversed(sessions):
-        work = zone_work(samples, hr_max)
-        warm = _phase_work(samples, "warmup", 0.0, last_s=180.0)
-        pause = _phase_work(samples, "recovery", 60.0)
-        if work is not None and warm is not None and pause is not None:
-            found.append((work, warm, pause))
+def suggest(sessions: list[dict[str, Any]]) -> Suggestion | None:
+    """From the last sessions' kept figures (``records/stats.py``, oldest first): the belt
+    that held 90 % HRmax in the intervals, the end of the warm-up, and the steady part of
+    the pauses."""
+    found: list[tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = []
+    for st in reversed(sessions):
+        if st["zone_speed_kmh"] is not None and st["warm_speed_kmh"] is not None \
+                and st["pause_speed_kmh"] is not None:
+            found.append(((st["zone_speed_kmh"], st["zone_incline_pct"]),
+                          (st["warm_speed_kmh"], st["warm_incline_pct"]),
+                          (st["pause_speed_kmh"], st["pause_incline_pct"])))
         if len(found) == LAST_N:
             break
     if not found:
@@ -139,8 +140,8 @@ def suggest(sessions: list[list[dict[str, Any]]], hr_max: float) -> Suggestion |
 
     warmup = _round(mean([w for _, w, _ in found]))
     pause = _round(mean([p for _, _, p in found]))
-    return Suggestion(warmup, _round(mean([(z.speed_kmh, z.incline_pct) for z, _, _ in found])),
-                      pause, cool_down(warmup, pause))
+    return Suggestion(warmup, _round(mean([z for z, _, _ in found])), pause,
+                      cool_down(warmup, pause))
 
 
 def is_test(r: SessionRecord) -> bool:
@@ -154,18 +155,16 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
                                  and not is_test(r)]
     if not recs:
         raise StoreError(f"{store.path}: no sessions for {pseudonym!r}")
-    lines, samples_of = [], []
-    for r in recs:
-        samples = store.samples(r.id)
-        samples_of.append(samples)
-        borg = list(store.ratings(r.id).values())
-        lines.append(SessionLine(local_day(r.started_unix_s), r.status,
-                                 zone_work(samples, r.hr_max_bpm),
-                                 round(statistics.fmean(borg), 1) if borg else None))
+    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
+    figures = [kept.get(r.id) or store.stats_of(r.id) for r in recs]
+    lines = [SessionLine(local_day(r.started_unix_s), r.status,
+                         ZoneWork(st["zone_speed_kmh"], st["zone_incline_pct"], st["zone_s"])
+                         if st["zone_speed_kmh"] is not None else None, st["borg_mean"])
+             for r, st in zip(recs, figures, strict=True)]
     last = recs[-1]
     notes = [n["text"] for r in recs for n in store.notes(r.id)] if include_notes else []
     return Handover(pseudonym, lines[0].day, lines[-1].day, lines, last.hr_max_bpm,
-                    last.hr_max_source, suggest(samples_of, last.hr_max_bpm), notes)
+                    last.hr_max_source, suggest(figures), notes)
 
 
 def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:

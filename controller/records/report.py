@@ -26,7 +26,6 @@ from typing import Any
 from controller.core.dates import local_datetime, local_day
 from controller.core.i18n import N_, _, format_datetime, format_number
 from controller.core.words import PHASES, SEVERITIES, SOURCES, event_text, word
-from controller.core.workload import REST_VO2, vo2_cost
 from controller.records import session_import
 from controller.records.session_import import EXPORT_SCHEMA
 from controller.records.store import SessionRecord, Store, StoreError
@@ -165,43 +164,16 @@ class Progress:
     status: str
 
 
+def progress_of(r: SessionRecord, st: dict[str, Any]) -> Progress:
+    """A session's progress from its kept figures (``records/stats.py``)."""
+    return Progress(r.id, r.started_unix_s, st["work_at_90_vo2"], st["speed_at_90_kmh"],
+                    st["incline_at_90_pct"], st["hr_at_fixed_workload_bpm"],
+                    st["peak_hr_bpm"], st["minutes_at_85"], st["vo2max_estimate"],
+                    r.plan_name, r.status)
+
+
 def _session_progress(store: Store, r: SessionRecord) -> Progress:
-    hr_max = r.hr_max_bpm
-    work, speeds, inclines, fixed, peak = [], [], [], [], None
-    at_85 = 0.0
-    first_t: dict[int, float] = {}
-    samples = store.samples(r.id)
-    tick = 1.0
-    if len(samples) > 1:
-        tick = (samples[-1]["t_s"] - samples[0]["t_s"]) / (len(samples) - 1) or 1.0
-    for s in samples:
-        hr = s["hr_bpm"]
-        if hr is None:
-            continue
-        peak = hr if peak is None else max(peak, hr)
-        if hr >= 0.85 * hr_max:
-            at_85 += tick
-        vo2 = vo2_cost(s["speed_kmh"], s["incline_pct"])
-        if s["phase"] == "interval":
-            t0 = first_t.setdefault(s["interval"], s["t_s"])
-            allowance = 120.0 if s["interval"] == 1 else 60.0
-            if s["t_s"] - t0 >= allowance and abs(hr - 0.9 * hr_max) <= 0.03 * hr_max:
-                work.append(vo2)
-                speeds.append(s["speed_kmh"])
-                inclines.append(s["incline_pct"])
-        if s["phase"] == "warmup" and abs(vo2 - FIXED_WORKLOAD_VO2) <= 1.5:
-            fixed.append(hr)
-    w = round(statistics.fmean(work), 2) if len(work) >= 30 else None
-    hr_rest = r.profile.get("hr_rest")
-    vo2max = None
-    if w is not None and hr_rest:
-        hrr_frac = (0.9 * hr_max - hr_rest) / (hr_max - hr_rest)
-        vo2max = round(REST_VO2 + (w - REST_VO2) / hrr_frac, 1)
-    return Progress(r.id, r.started_unix_s, w,
-                    round(statistics.fmean(speeds), 2) if w is not None else None,
-                    round(statistics.fmean(inclines), 1) if w is not None else None,
-                    round(statistics.fmean(fixed), 1) if len(fixed) >= 30 else None, peak,
-                    round(at_85 / 60.0, 1), vo2max, r.plan_name, r.status)
+    return progress_of(r, store.stats_of(r.id))
 
 
 def theil_sen(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
@@ -256,7 +228,9 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
             if r.status in ("finished", "stopped", "incomplete") and r.plan_name != "6-minute test"]
     if not recs:
         raise StoreError(f"{store.path}: no sessions for {pseudonym!r}")
-    points = [_session_progress(store, r) for r in recs]
+    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
+    points = [progress_of(r, kept[r.id]) if r.id in kept else _session_progress(store, r)
+              for r in recs]
     times = [p.started_unix_s for p in points]
     usable = [p for p in points if p.work_at_90_vo2 is not None]
     last = recs[-1]

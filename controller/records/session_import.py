@@ -409,6 +409,7 @@ def import_json(store: Store, path: str | Path) -> str:
         db.executemany("INSERT INTO notes VALUES (?, ?, ?)",
                        [(s["id"], n["written_unix_s"], n["text"]) for n in doc.get("notes", [])])
         _register(store, s)
+        store.refresh_stats(s["id"])
         db.execute("COMMIT")
     except Exception as e:
         if db.in_transaction:

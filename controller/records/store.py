@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.protocol import Event, PatientProfile, Setpoint
+from controller.records import stats as _stats
 
 COMMIT_EVERY_S = 2.0
 
@@ -109,6 +110,9 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE sessions ADD COLUMN clock_offset_s REAL;
     """,
+    # 6: per-session figures kept at write time (records/stats.py): reports read one row
+    # per session, not its trace; filled for older sessions right after this step
+    _stats.SQLITE_TABLE,
 ]
 
 BORG_MIN, BORG_MAX = 6, 20
@@ -163,10 +167,14 @@ def connect_readonly(path: str | Path) -> sqlite3.Connection:
     if have == 0:
         db.close()
         raise StoreError(f"{p}: not a fourbyfour session store (no schema)")
-    if have != len(MIGRATIONS):
+    if have > len(MIGRATIONS):
         db.close()
-        raise StoreError(f"{p}: schema {have}, this software reads {len(MIGRATIONS)}; "
-                         "the service brings it up to date when it starts")
+        raise StoreError(f"{p}: written by a newer version (schema {have}, this software "
+                         f"knows {len(MIGRATIONS)})")
+    if have < len(MIGRATIONS):  # an older file: bring its schema up once (adds tables
+        db.close()              # and figures; no session's status or data changes)
+        Store(p).close()
+        return connect_readonly(p)
     return db
 
 
@@ -227,8 +235,12 @@ class Store:
             raise StoreError(f"{self.path}: not a fourbyfour session store ({e})") from None
         if recover:
             self._begin()
+            left = [r[0] for r in self.db.execute(
+                "SELECT id FROM sessions WHERE status = 'running'")]
             self.db.execute(
                 "UPDATE sessions SET status = 'incomplete' WHERE status = 'running'")
+            for sid in left:
+                self.refresh_stats(sid)
             self._commit()
 
     def _migrate(self) -> None:
@@ -244,10 +256,16 @@ class Store:
         for version in range(have, len(MIGRATIONS)):
             self.db.executescript("BEGIN;" + MIGRATIONS[version]
                                   + f";PRAGMA user_version = {version + 1}; COMMIT;")
+        if 0 < have < 6:  # sessions recorded before the figures were kept
+            self.db.execute("BEGIN")
+            for (sid,) in self.db.execute(
+                    "SELECT id FROM sessions WHERE status != 'running'").fetchall():
+                self.refresh_stats(sid)
+            self.db.execute("COMMIT")
         tables = {r[0] for r in self.db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
         missing = {"sessions", "samples", "events", "ratings", "notes", "central_acks",
-                   "patients", "hrmax_decisions"} - tables
+                   "patients", "hrmax_decisions", "session_stats"} - tables
         if missing:  # a schema number written by another build of this software
             raise StoreError(f"{self.path}: schema {len(MIGRATIONS)} without the table(s) "
                              f"{', '.join(sorted(missing))}: written by another build")
@@ -321,7 +339,18 @@ class Store:
             "stop_reason = ? WHERE id = ?",
             (status, self.clock(), json.dumps(summary) if summary is not None else None,
              stop_reason, session_id))
+        self.refresh_stats(session_id)
         self._commit()
+
+    def refresh_stats(self, session_id: str) -> None:
+        """(Re)compute the session's ``session_stats`` row from its samples (inside the
+        caller's transaction): at its end, after a late Borg rating, an import, a recovery."""
+        rec = self.session(session_id)
+        row = _stats.compute(rec, self.samples(session_id),
+                             list(self.ratings(session_id).values()))
+        self.db.execute(f"INSERT OR REPLACE INTO session_stats ({', '.join(_stats.COLUMNS)}) "
+                        f"VALUES ({', '.join('?' * len(_stats.COLUMNS))})",
+                        [row[k] for k in _stats.COLUMNS])
 
     def rate(self, session_id: str, interval: int, borg: int) -> None:
         """The patient's Borg rating (6–20) of interval ``interval`` (0: the 6-minute test's
@@ -337,6 +366,9 @@ class Store:
         self._begin()
         self.db.execute("INSERT OR REPLACE INTO ratings VALUES (?, ?, ?, ?)",
                         (session_id, interval, borg, self.clock()))
+        if self.db.execute("SELECT 1 FROM session_stats WHERE session_id = ?",
+                           (session_id,)).fetchone():
+            self.refresh_stats(session_id)  # rated after the end: the figures follow
         self._commit()
 
     def add_note(self, session_id: str, text: str) -> None:
@@ -395,6 +427,8 @@ class Store:
             self.db.executemany(
                 "INSERT INTO events VALUES (:session_id, :t_s, :kind, :severity, :message)",
                 [{**e, "session_id": s["id"]} for e in doc["events"]])
+            if s["status"] != "running":
+                self.refresh_stats(s["id"])
             self.db.execute("COMMIT")
         except (KeyError, TypeError, sqlite3.Error) as e:
             if self.db.in_transaction:
@@ -437,10 +471,33 @@ class Store:
         return None
 
     def session(self, session_id: str) -> SessionRecord:
-        for r in self.sessions():
-            if r.id == session_id:
-                return r
-        raise StoreError(f"{self.path}: no session {session_id!r}")
+        r = self.db.execute(
+            "SELECT id, pseudonym, started_unix_s, ended_unix_s, status, plan_json, "
+            "profile_json, hr_max_bpm, hr_max_source, summary_json, stop_reason, "
+            "clock_offset_s FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if r is None:
+            raise StoreError(f"{self.path}: no session {session_id!r}")
+        return SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
+                             r[7], r[8], json.loads(r[9]) if r[9] else None, r[10], r[11])
+
+    def stats(self, pseudonym: str | None = None) -> list[dict[str, Any]]:
+        """The ``session_stats`` rows of ended sessions (of one patient), oldest first."""
+        q = f"SELECT {', '.join(_stats.COLUMNS)} FROM session_stats"
+        args: tuple[Any, ...] = ()
+        if pseudonym is not None:
+            q += " WHERE pseudonym = ?"
+            args = (pseudonym,)
+        cur = self.db.execute(q + " ORDER BY started_unix_s", args)
+        return [dict(zip(_stats.COLUMNS, r, strict=True)) for r in cur.fetchall()]
+
+    def stats_of(self, session_id: str) -> dict[str, Any]:
+        """One session's figures: the kept row, or (a running session) computed now."""
+        r = self.db.execute(f"SELECT {', '.join(_stats.COLUMNS)} FROM session_stats "
+                            "WHERE session_id = ?", (session_id,)).fetchone()
+        if r is not None:
+            return dict(zip(_stats.COLUMNS, r, strict=True))
+        return _stats.compute(self.session(session_id), self.samples(session_id),
+                              list(self.ratings(session_id).values()))
 
     def samples(self, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT * FROM samples WHERE session_id = ? ORDER BY t_s",
