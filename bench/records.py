@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import shutil
@@ -70,16 +69,16 @@ def clinic_sessions(n_sessions: int, weeks: int, seed: int,
     from controller.app.simdemo import training_course
 
     rng = random.Random(seed)
-    per_patient = weeks * 2 * 0.8
-    patients = max(1, math.ceil(n_sessions / per_patient))
     out: list[tuple[str, float, float]] = []
-    for p in range(patients):
+    p = 0
+    while len(out) < n_sessions:  # patients until the clinic has its sessions
+        p += 1
         start = start_unix_s + rng.uniform(0, 180) * 86400
         course = training_course(rng, rng.uniform(24.0, 34.0), weeks)
         for week, day, vo2 in course.sessions:
-            out.append((f"P-{p + 1}", start + (7 * week + day) * 86400
+            out.append((f"P-{p}", start + (7 * week + day) * 86400
                         + rng.uniform(-3600, 3600), vo2))
-    return out[:n_sessions] if len(out) > n_sessions else out
+    return out[:n_sessions]
 
 
 def _rows(sessions: list[tuple[str, float, float]], templates: list[dict[str, Any]]

@@ -231,63 +231,108 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
 
 def render_handover(store: Store, pseudonym: str, path: str | Path, *,
                     include_notes: bool = False, lang: str = "nb") -> Handover:
-    """Write the hand-over (PDF, or PNG by the suffix) for printing; returns its data."""
+    """Write the hand-over (PDF, or PNG by the suffix) for printing; returns its data.
+
+    The PDF is as many A4 pages as its text needs (numbered "page n of N", nothing cut),
+    then the chart of the belt at 90 % HRmax, written by ``textpdf`` (fast, text kept as
+    text); a PNG is the first page only, drawn with matplotlib."""
+    h = handover_data(store, pseudonym, include_notes)
+    if str(path).endswith(".pdf"):
+        _handover_pdf(h, handover_text(h, lang), path, lang)
+        return h
+    return _handover_png(h, path, lang)
+
+
+PAGE_LEFT_PT, PAGE_TOP_PT, PAGE_BOTTOM_PT = 50.0, 800.0, 60.0
+LINE_PT = {"title": 20.0, "head": 16.0, "text": 12.5}
+SIZE_PT = {"title": 14.0, "head": 11.0, "text": 9.0}
+
+
+def _handover_pdf(h: Handover, lines: list[tuple[str, str]], path: str | Path,
+                  lang: str) -> None:
+    from controller.records.textpdf import A4_W_PT, TextPdf, text_width_pt
+
+    t = translations(lang).gettext
+    doc = TextPdf(title=f"4x4 hand-over {h.pseudonym}")
+    page, y = None, 0.0
+    for style, text in lines:
+        parts = textwrap.wrap(text, 60 if style == "title" else 100) or [""]
+        need = LINE_PT[style] * len(parts) + (LINE_PT["text"] * 2 if style == "head" else 0)
+        if page is None or y - need < PAGE_BOTTOM_PT:  # a heading never ends a page alone
+            page, y = doc.new_page(), PAGE_TOP_PT
+        if style == "head":
+            y -= 6.0
+        for part in parts:
+            page.text(PAGE_LEFT_PT, y, part, SIZE_PT[style], bold=style != "text")
+            y -= LINE_PT[style]
+    measured = [s for s in h.sessions if s.at_90 is not None]
+    if len(measured) >= 2:
+        if page is None or y < 330:
+            page, y = doc.new_page(), PAGE_TOP_PT
+        _belt_chart(page, measured, top_pt=y - 20, t=t, lang=lang)
+    if len(doc.pages) > 1:  # "page 2 of 5": a missing sheet is seen
+        for k, pg in enumerate(doc.pages, 1):
+            label = t(N_("page {n} of {total}")).format(n=k, total=len(doc.pages))
+            pg.text(A4_W_PT - PAGE_LEFT_PT - text_width_pt(label, 8), 30, label, 8)
+    doc.save(path)
+
+
+def _belt_chart(page: Any, measured: list[SessionLine], top_pt: float, t: Any,
+                lang: str) -> None:
+    """Speed (blue, left scale) and incline (orange, dashed, right scale) at 90 % HRmax,
+    session by session, dated on the axis."""
+    x0, x1, y1 = 90.0, 505.0, top_pt - 20
+    y0 = max(y1 - 220, 80.0)
+    page.text(x0, top_pt, t(N_("The belt at 90 % HRmax, session by session")), 10, bold=True)
+    page.polyline([(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)], 0.6)
+    days = [s.day.toordinal() for s in measured]
+    d0, d1 = min(days), max(days) or 1
+    span = max(d1 - d0, 1)
+
+    def xs(day: int) -> float:
+        return x0 + (day - d0) / span * (x1 - x0)
+
+    for values, rgb, dash, left in (
+            ([s.at_90.speed_kmh for s in measured if s.at_90], (0.12, 0.47, 0.71), False, True),
+            ([s.at_90.incline_pct for s in measured if s.at_90], (1.0, 0.5, 0.05), True,
+             False)):
+        lo, hi = min(values), max(values)
+        if hi - lo < 1.0:
+            lo, hi = lo - 0.5, hi + 0.5
+        pts = [(xs(d), y0 + (v - lo) / (hi - lo) * (y1 - y0))
+               for d, v in zip(days, values, strict=True)]
+        page.polyline(pts, 1.0, rgb, dash)
+        page.dots(pts, 2.5, rgb)
+        for v in (lo, (lo + hi) / 2, hi):
+            label = format_number(v, 1, lang)
+            yy = y0 + (v - lo) / (hi - lo) * (y1 - y0) - 3
+            page.text(x0 - 8 - 4.7 * len(label) if left else x1 + 6, yy, label, 8)
+    page.text(20, (y0 + y1) / 2, t(N_("speed (km/h)")), 8)
+    page.text(x1 + 6, y1 + 8, t(N_("incline (%)")), 8)
+    page.text(x0, y0 - 14, format_date(measured[0].day, lang), 8)
+    last = format_date(measured[-1].day, lang)
+    page.text(x1 - 4.7 * len(last), y0 - 14, last, 8)
+
+
+def _handover_png(h: Handover, path: str | Path, lang: str) -> Handover:
+    """The first page as a picture (a preview; the PDF is the document that travels)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.backends.backend_pdf import PdfPages
-    from matplotlib.dates import DateFormatter
 
-    h = handover_data(store, pseudonym, include_notes)
-    lines = handover_text(h, lang)
-    t = translations(lang).gettext
-    figs = []
+    fig = plt.figure(figsize=(8.27, 11.69))  # A4
+    y = TOP
     sizes = {"title": 14, "head": 11, "text": 9}
-    fig, y = None, 0.0
-    for style, text in lines:
-        parts = textwrap.wrap(text, 60 if style == "title" else 100) or [""]
-        need = (0.012 if style == "head" else 0.0) + 0.02 * len(parts) + \
-            (0.04 if style == "head" else 0.0)  # a heading never ends a page alone
-        if fig is None or y - need < BOTTOM:
-            fig = plt.figure(figsize=(8.27, 11.69))  # A4, one page per figure
-            figs.append(fig)
-            y = TOP
+    for style, text in handover_text(h, lang):
         if style == "head":
             y -= 0.012
-        for part in parts:
+        for part in textwrap.wrap(text, 60 if style == "title" else 100) or [""]:
+            if y < BOTTOM:
+                break
             fig.text(0.07, y, part, fontsize=sizes[style], va="top",
                      fontweight="bold" if style != "text" else "normal")
             y -= 0.03 if style == "title" else 0.02
-    measured = [s for s in h.sessions if s.at_90 is not None]
-    if len(measured) >= 2:
-        if fig is None or y < 0.35:
-            fig = plt.figure(figsize=(8.27, 11.69))
-            figs.append(fig)
-            y = TOP
-        ax = fig.add_axes((0.1, 0.06, 0.8, min(0.22, y - 0.1)))
-        days = [s.day for s in measured]
-        ax.plot(days, [s.at_90.speed_kmh for s in measured if s.at_90], "o-", color="tab:blue")
-        ax.set_ylabel(t(N_("speed (km/h)")), color="tab:blue")
-        ax2 = ax.twinx()
-        ax2.plot(days, [s.at_90.incline_pct for s in measured if s.at_90], "s--",
-                 color="tab:orange")
-        ax2.set_ylabel(t(N_("incline (%)")), color="tab:orange")
-        ax.set_title(t(N_("The belt at 90 % HRmax, session by session")), fontsize=9)
-        ax.xaxis.set_major_formatter(DateFormatter("%d.%m." if lang == "nb" else "%b %d"))
-        for label in ax.get_xticklabels():
-            label.set_rotation(30)
-            label.set_horizontalalignment("right")
-    for k, f in enumerate(figs, 1):
-        if len(figs) > 1:  # "page 2 of 5": a missing sheet is seen
-            f.text(0.93, 0.02, t(N_("page {n} of {total}")).format(n=k, total=len(figs)),
-                   fontsize=8, ha="right")
-    if str(path).endswith(".pdf"):
-        with PdfPages(path, metadata={"Title": f"4x4 hand-over {pseudonym}"}) as pdf:
-            for f in figs:
-                pdf.savefig(f)
-    else:  # PNG: the first page (the PDF is the document that travels)
-        figs[0].savefig(path, dpi=80)
-    for f in figs:
-        plt.close(f)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
     return h
