@@ -200,7 +200,7 @@ def _export(db: sqlite3.Connection, path: Path, session_id: str) -> dict[str, An
     if r is None:
         raise StoreError(f"{path}: no session {session_id!r}")
     rec = SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]), r[7],
-                        r[8], json.loads(r[9]) if r[9] else None, r[10])
+                        r[8], json.loads(r[9]) if r[9] else None, r[10], r[11])
     return {"schema": EXPORT_SCHEMA, "session": rec.__dict__,
             "samples": _rows(db, "samples", session_id),
             "events": _rows(db, "events", session_id)}
@@ -413,12 +413,13 @@ class Store:
             self.db.execute("BEGIN")
             self.db.execute("INSERT INTO sessions (id, pseudonym, started_unix_s, ended_unix_s, "
                             "status, plan_json, profile_json, hr_max_bpm, hr_max_source, "
-                            "summary_json, stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            "summary_json, stop_reason, clock_offset_s) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (s["id"], s["pseudonym"], s["started_unix_s"], s["ended_unix_s"],
                              s["status"], json.dumps(s["plan"]), json.dumps(s["profile"]),
                              s["hr_max_bpm"], s["hr_max_source"],
                              json.dumps(s["summary"]) if s["summary"] is not None else None,
-                             s.get("stop_reason")))
+                             s.get("stop_reason"), s.get("clock_offset_s")))
             self.db.executemany(
                 "INSERT INTO samples VALUES (:session_id, :t_s, :phase, :interval, :state, "
                 ":hr_bpm, :hr_status, :target_bpm, :zone_low_bpm, :zone_high_bpm, "
