@@ -63,6 +63,10 @@ def test_reports_during_a_running_session_leave_it_running(tmp_path):
                 assert "Traceback" not in r.stderr and "locked" not in r.stderr
                 assert _status(db) == "running", args
         assert "S-live" in _cli("sessions", "--store", str(db), "P-9").stdout
+        # a writer beside the service (staff change a cap) waits for the batch, or says so
+        r = _cli("patient", "--store", str(db), "P-9", "--max-speed", "5.5")
+        assert "Traceback" not in r.stderr and (r.returncode == 0 or "busy" in r.stderr)
+        assert _status(db) == "running"
         assert w.poll() is None  # the writer never lost its lock to a reader
     finally:
         w.kill()

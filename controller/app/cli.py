@@ -522,6 +522,8 @@ def outcome_command(args: argparse.Namespace) -> int:
 
 def records(args: argparse.Namespace) -> int:
     """export / report / import / progression on a session store."""
+    import sqlite3
+
     from controller.records import report
     from controller.records.store import Store, StoreError
 
@@ -555,7 +557,11 @@ def records(args: argparse.Namespace) -> int:
             check_pseudonym(args.pseudonym)
             print(sessions_text(store, args.pseudonym))
         elif args.command == "patient":
-            print(patient_command(store, args))
+            try:
+                print(patient_command(store, args))
+            except sqlite3.OperationalError as e:  # the service's batch held the lock
+                raise StoreError(f"{args.store}: busy (the service is writing: {e}); try "
+                                 "again in a moment") from None
         elif args.command == "fhir":
             from controller.records import fhir
 
