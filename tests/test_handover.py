@@ -165,3 +165,21 @@ def test_the_suggested_cool_down_is_the_lightest_part(tmp_path):
     assert sg.cooldown == (3.5, 1.0)  # below the warm-up (4.0, 2.0) and pauses (4.5, 5.0)
     text = [line for _, line in handover_text(handover_data(store, "P-17"), "en")]
     assert "Cool-down 5 min: 3.5 km/h, incline 1.0\xa0%" in text, text
+
+
+def test_mastery_from_the_kept_figures_equals_mastery_from_the_samples(tmp_path):
+    """The console's mastery reads earlier sessions' kept figures (one row each), not their
+    traces; the answer is the same."""
+    import sqlite3
+
+    from controller.records.mastery import mastery
+
+    a_store(tmp_path).close()
+    now = DAY + 6 * 86400 + 3600
+    fast = mastery(tmp_path / "s.db", "P-17", "S2", now)
+    db = sqlite3.connect(tmp_path / "s.db")
+    db.execute("DELETE FROM session_stats")
+    db.commit()
+    db.close()
+    assert fast == mastery(tmp_path / "s.db", "P-17", "S2", now)
+    assert fast.last is not None and fast.today is not None

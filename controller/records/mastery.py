@@ -116,7 +116,19 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
         week_s = 0.0
         monday = week_start(now_unix_s)
         before_today = True
+        kept = {r[0]: r[1:] for r in db.execute(
+            "SELECT session_id, zone_speed_kmh, zone_incline_pct, zone_s, hit_s FROM "
+            "session_stats WHERE pseudonym = ?", (pseudonym,))}
         for sid, started, _status, hr_max in rows:
+            if sid != session_id and sid in kept:  # figures kept at the session's end
+                speed, incline, zone_s, hit_s = kept[sid]
+                if started >= monday:
+                    week_s += hit_s
+                if before_today and speed is not None:
+                    last = ZoneWork(speed, incline, zone_s)
+                continue
+            if sid != session_id and started < monday and not before_today:
+                continue
             samples = _samples(db, sid)
             if started >= monday:
                 week_s += hit_seconds(samples, hr_max)

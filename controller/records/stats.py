@@ -142,7 +142,7 @@ def compute(rec: Any, samples: list[dict[str, Any]], borgs: list[int]) -> dict[s
             "pause_incline_pct": pause[1] if pause else None,
             "borg_mean": round(statistics.fmean(borgs), 1) if borgs else None,
             "intervals_ok": sum(m.ok for m in ms), "intervals_n": len(ms),
-            "hit_s": round(hit_seconds(samples, hr_max), 1)}
+            "hit_s": hit_seconds(samples, hr_max)}
 
 
 OUTCOME_SQL = """
