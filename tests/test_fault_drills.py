@@ -116,7 +116,7 @@ control_socket = "{self.sock}"
 [store]
 path = "{self.db}"
 [patient]
-pseudonym = "P-D"
+pseudonym = "P-72"
 hr_max = 180
 hr_rest = 70
 max_speed_kmh = 6
@@ -229,7 +229,7 @@ def test_kill_9_of_the_control_process_mid_interval(rig):
     fault = rig.emu.sup.fault
     time.sleep(2.0)
     still = rig.emu.board.belt_kmh == 0.0 and rig.emu.sup.state == 0
-    store = Store(rig.db)
+    store = Store(rig.db, recover=True)  # what the service's next start does
     status = store.sessions()[-1].status
     store.close()
     observed = (f"belt {speed:.1f}→{s[-1][1]:.1f} km/h, max decel {max_decel(s):.2f} km/h/s, "

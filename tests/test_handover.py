@@ -97,7 +97,89 @@ def test_handover_command_writes_a_pdf(tmp_path, capsys):
     out = tmp_path / "P-17.pdf"
     assert main(["handover", "P-17", "--store", str(tmp_path / "s.db"), "--out",
                  str(out)]) == 0
-    assert out.read_bytes().startswith(b"%PDF") and out.stat().st_size > 5_000
+    assert out.read_bytes().startswith(b"%PDF")
+    text, _pages = _pdf_text(out)
+    assert "P-17" in text and "Forslag til 4x4" in text and "side" not in text, text
     assert main(["handover", "P-99", "--store", str(tmp_path / "s.db"), "--out",
                  str(out)]) == 2
     assert "no sessions for 'P-99'" in capsys.readouterr().err
+
+
+def _big_store(tmp_path, n_sessions: int = 200, n_notes: int = 50) -> Store:
+    """One recorded 4x4 copied to ``n_sessions`` sessions two or three days apart, the
+    belt at 90 % HRmax a little faster each time; ``n_notes`` staff notes."""
+    store = Store(tmp_path / "big.db")
+    record_4x4(store, "S0", DAY, 5.0, 6.0)
+    db = store.db
+    db.execute("BEGIN")
+    for k in range(1, n_sessions):
+        sid = f"S{k}"
+        db.execute("INSERT INTO sessions (id, pseudonym, started_unix_s, ended_unix_s, status, "
+                   "plan_json, profile_json, hr_max_bpm, hr_max_source, summary_json, "
+                   "stop_reason, clock_offset_s) SELECT ?, pseudonym, ?, ?, status, "
+                   "plan_json, profile_json, hr_max_bpm, hr_max_source, summary_json, "
+                   "stop_reason, ? FROM sessions WHERE id = 'S0'",
+                   (sid, DAY + k * 2.5 * 86400, DAY + k * 2.5 * 86400 + 2000,
+                    DAY + k * 2.5 * 86400))
+        db.execute("INSERT INTO samples SELECT ?, t_s, phase, interval, state, hr_bpm, "
+                   "hr_status, target_bpm, zone_low_bpm, zone_high_bpm, speed_set_kmh, "
+                   "CASE WHEN phase = 'interval' THEN speed_kmh + ? ELSE speed_kmh END, "
+                   "incline_set_pct, incline_pct FROM samples WHERE session_id = 'S0'",
+                   (sid, round(k * 0.01, 2)))
+        db.execute("INSERT INTO ratings SELECT ?, interval, borg, rated_unix_s FROM ratings "
+                   "WHERE session_id = 'S0'", (sid,))
+    db.execute("COMMIT")
+    for k in range(n_notes):
+        store.add_note(f"S{k * 4}", f"note {k}: walked in by bus today, slept well, "
+                                    f"wants to keep training with a friend (number {k})")
+    return store
+
+
+def _pdf_text(path) -> str:
+    import pypdf
+
+    reader = pypdf.PdfReader(str(path))
+    return " ".join(" ".join(p.extract_text().split()) for p in reader.pages), len(reader.pages)
+
+
+def test_a_long_handover_keeps_every_line_over_several_pages(tmp_path):
+    """Issue 23.3: 200 sessions and 50 notes: every line of the hand-over is in the PDF."""
+    store = _big_store(tmp_path)
+    h = render_handover(store, "P-17", tmp_path / "h.pdf", include_notes=True)
+    assert len(h.sessions) == 200 and len(h.notes) == 50
+    text, pages = _pdf_text(tmp_path / "h.pdf")
+    assert pages > 1
+    missing = [line for _, line in handover_text(h, "nb") if " ".join(line.split()) not in text]
+    assert missing == [], f"{len(missing)} lines missing, e.g. {missing[:3]}"
+
+
+def test_the_suggested_cool_down_is_the_lightest_part(tmp_path):
+    from controller.core.workload import vo2_cost
+
+    store = a_store(tmp_path)
+    sg = handover_data(store, "P-17").suggestion
+    cool = vo2_cost(*sg.cooldown)
+    for part in (sg.warmup, sg.interval, sg.pause):
+        assert cool < vo2_cost(*part), (sg.cooldown, part)
+        assert sg.cooldown[0] <= part[0] and sg.cooldown[1] <= part[1]
+    assert sg.cooldown == (3.5, 1.0)  # below the warm-up (4.0, 2.0) and pauses (4.5, 5.0)
+    text = [line for _, line in handover_text(handover_data(store, "P-17"), "en")]
+    assert "Cool-down 5 min: 3.5 km/h, incline 1.0\xa0%" in text, text
+
+
+def test_mastery_from_the_kept_figures_equals_mastery_from_the_samples(tmp_path):
+    """The console's mastery reads earlier sessions' kept figures (one row each), not their
+    traces; the answer is the same."""
+    import sqlite3
+
+    from controller.records.mastery import mastery
+
+    a_store(tmp_path).close()
+    now = DAY + 6 * 86400 + 3600
+    fast = mastery(tmp_path / "s.db", "P-17", "S2", now)
+    db = sqlite3.connect(tmp_path / "s.db")
+    db.execute("DELETE FROM session_stats")
+    db.commit()
+    db.close()
+    assert fast == mastery(tmp_path / "s.db", "P-17", "S2", now)
+    assert fast.last is not None and fast.today is not None

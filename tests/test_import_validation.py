@@ -98,3 +98,78 @@ def test_fuzz_any_mutation_is_imported_whole_or_refused_cleanly(tmp_path_factory
     # what was accepted is usable: the progression and the report do not crash on it
     assert store.sessions()[0].id == sid
     report.session_facts(store, sid)
+
+
+def _refused(tmp_path, doc, match, name="r.db"):
+    with pytest.raises(ImportRefused, match=match):
+        _import(tmp_path, json.dumps(doc, indent=1), name)
+
+
+@pytest.mark.parametrize("summary", [
+    {"garbage": True}, {"intervals": "abc"}, {"hr_max_bpm": 183, "intervals": [{"x": 1}],
+                                              "recoveries": [], "total_in_zone_s": 3,
+                                              "alarms": []},
+    [1, 2], "summary",
+])
+def test_a_garbage_summary_is_refused_not_left_to_crash_the_report(tmp_path, export_text,
+                                                                    summary):
+    """Issue 23.5: a summary is checked like every other value."""
+    doc = json.loads(export_text)
+    doc["session"]["summary"] = summary
+    _refused(tmp_path, doc, r"session\.summary")
+
+
+def test_samples_that_contradict_the_session_are_refused(tmp_path, export_text):
+    """Issue 23.5: zone low above high, interval 7 in the warm-up, junk in hr_status, a
+    session without samples."""
+    doc = json.loads(export_text)
+    doc["samples"][700]["zone_low_bpm"], doc["samples"][700]["zone_high_bpm"] = 170, 150
+    _refused(tmp_path, doc, r"samples\[700\]\.zone_low_bpm", "a.db")
+    doc = json.loads(export_text)
+    assert doc["samples"][100]["phase"] == "warmup"
+    doc["samples"][100]["interval"] = 7
+    _refused(tmp_path, doc, r"samples\[100\]\.interval", "b.db")
+    doc = json.loads(export_text)
+    doc["samples"][700]["interval"] = 7  # the plan has 4 intervals
+    _refused(tmp_path, doc, r"samples\[700\]\.interval", "c.db")
+    doc = json.loads(export_text)
+    doc["samples"][5]["hr_status"] = "x" * 20 + "<script>!" + "y" * 35
+    _refused(tmp_path, doc, r"samples\[5\]\.hr_status", "d.db")
+    doc = json.loads(export_text)
+    doc["samples"] = []
+    _refused(tmp_path, doc, r"samples: .*no samples", "e.db")
+
+
+def test_deep_nesting_is_refused_cleanly_from_the_cli(tmp_path, export_text):
+    import subprocess
+    import sys
+
+    deep = export_text.replace('"summary": ', '"summary": ' + "[" * 100_000 + "]" * 100_000
+                               + ', "x": ', 1)
+    (tmp_path / "deep.json").write_text(deep)
+    r = subprocess.run([sys.executable, "-m", "controller", "import", "--store",
+                        str(tmp_path / "d.db"), str(tmp_path / "deep.json")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "nothing imported" in r.stderr
+
+
+def test_the_same_session_under_a_new_id_is_not_imported_twice(tmp_path, export_text):
+    store, _ = _import(tmp_path, export_text)
+    doc = json.loads(export_text)
+    doc["session"]["id"] = "S1-copy"
+    for row in doc["samples"] + doc["events"]:
+        row["session_id"] = "S1-copy"
+    (tmp_path / "copy.json").write_text(json.dumps(doc))
+    with pytest.raises(ImportRefused, match=r"already in .* as session S1"):
+        report.import_json(store, tmp_path / "copy.json")
+    assert [r.id for r in store.sessions()] == ["S1"]
+
+
+def test_an_imported_patient_enters_the_register(tmp_path, export_text):
+    from controller.records.register import Register
+
+    store, _ = _import(tmp_path, export_text)
+    rec = Register(store).require("P-3")
+    assert rec.hr_max_bpm == 183.0 and rec.hr_max_source == "measured"
+    assert rec.hr_max_date == "2023-11-14"  # the session's day

@@ -254,7 +254,7 @@ def test_every_document_carries_utc_wall_clock_time():
     before = time.time()
     for kind, payload in (("status", tm.status_payload(True)),
                           ("meta", tm.meta_payload("s", "d", "0.1", "4x4")),
-                          ("session", tm.session_payload("S", "P", sp)),
+                          ("session", tm.session_payload("S", "P-1", sp)),
                           ("telemetry", tm.telemetry_payload("S", 1, sp, 1.0, 0.0)),
                           ("event", tm.event_payload("S", 1, Event(0.0, "x", "y")))):
         doc = tm.parse(tm.topic("s", "d", kind), payload)[3]

@@ -10,8 +10,12 @@ from controller.service.control_socket import setup_from
 
 PERSONS = ["KariNordmann_120348", "Kari Nordmann, born 1948-03-12", "Kari_Nordmann",
            "OlaHansen", "P-12034812345", "12034812345", "x-1948-03-12", "P120348",
-           "id-19480312", "Kari-Nordmann"]
-CODES = ["P-17", "DEMO-1", "oslo_0042", "P-000123", "TM2-P9", "abc", "P-999999"]
+           "id-19480312", "Kari-Nordmann",
+           # issue 23.9: these passed the old rule
+           "kari-nordmann", "KARI_NORDMANN", "ola_nordmann_1948", "12-03-1948", "1948_03_12",
+           "1203481234", "OLA-1948", "P-120348", "kari", "Kari Nordmann", "P-17 ", "p-17",
+           "P_17", "Ø-17", "P-１７", "P-17\n"]
+CODES = ["P-17", "DEMO-1", "OUS-0042", "P-000123", "AHUS-99", "P-999999", "P-1", "OUS-2100"]
 
 
 @pytest.mark.parametrize("value", PERSONS)
@@ -46,3 +50,34 @@ def test_mqtt_never_publishes_or_accepts_a_person():
     with pytest.raises(tm.PayloadError, match="pseudonym refused"):
         tm.parse("clinic/v1/oslo/tm-1/session", bad)
     assert tm.parse("clinic/v1/oslo/tm-1/session", good)[3]["pseudonym"] == "P-17"
+
+
+def test_the_console_the_import_and_the_records_server_refuse_kari_nordmann(tmp_path):
+    """Issue 23.9: the console accepted ``kari-nordmann`` and published it retained."""
+    import json
+
+    from controller.records.clinic_db import open_clinic_db
+    from controller.records.session_import import ImportRefused, import_json
+    from controller.records.store import Store, StoreError
+
+    with pytest.raises(ValueError, match="pseudonym"):
+        setup_from({"profile": {"pseudonym": "kari-nordmann", "hr_max": 180}})
+    sp = Setpoint(0.0, 0.0, 0.0, "warmup", 0, None, None, None, "running", 0.0, 0.0, None,
+                  "ok")
+    with pytest.raises(ValueError, match="pseudonym"):
+        tm.session_payload("s1", "kari-nordmann", sp)
+    doc = {"schema": "fourbyfour.session-export/1",
+           "session": {"id": "S1", "pseudonym": "ola_nordmann_1948", "started_unix_s": 1.7e9,
+                       "ended_unix_s": None, "status": "finished", "plan": {},
+                       "profile": {}, "hr_max_bpm": 180, "hr_max_source": "tanaka",
+                       "summary": None}, "samples": [], "events": []}
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    with pytest.raises(ImportRefused, match=r"session\.pseudonym"):
+        import_json(Store(tmp_path / "a.db"), tmp_path / "p.json")
+    db = open_clinic_db(str(tmp_path / "clinic.db"))
+    with pytest.raises(StoreError, match="pseudonym"):
+        db.add_session("oslo", "tm-1", doc)
+    with pytest.raises(StoreError, match="pseudonym"):
+        db.set_profile("KARI_NORDMANN", {"hr_max": 180})
+    assert db.sessions() == []
+    db.close()

@@ -207,7 +207,7 @@ control_socket = "{self.sock}"
 [store]
 path = "{self.db}"
 [patient]
-pseudonym = "P-G"
+pseudonym = "P-71"
 hr_max = 180
 max_speed_kmh = 6
 [gpio]
@@ -383,7 +383,7 @@ def test_an_estop_ends_the_record_as_stopped_e_stop_and_start_waits_for_the_rese
                 rig.factory.pin(17).drive_low()
                 await asyncio.sleep(0.5)
                 # the next session has no patient until staff choose one (from the register)
-                assert (await rig.client.command("setup", profile={"pseudonym": "P-G"}))["ok"]
+                assert (await rig.client.command("setup", profile={"pseudonym": "P-71"}))["ok"]
                 reply = await rig.client.command("start")
                 assert not reply["ok"] and "reset on the treadmill" in reply["error"], reply
                 await asyncio.sleep(1.0)
@@ -422,7 +422,7 @@ def test_a_trip_only_the_pi_sees_still_needs_a_person(tmp_path):
                 await rig.wait(lambda s: s["session_id"] != first, 30)
                 assert rig.record().stop_reason == "e-stop"
                 await rig.wait(lambda s: s["treadmill"] == "idle", 30)
-                assert (await rig.client.command("setup", profile={"pseudonym": "P-G"}))["ok"]
+                assert (await rig.client.command("setup", profile={"pseudonym": "P-71"}))["ok"]
                 reply = await rig.client.command("start")
                 assert not reply["ok"] and "motor board has not latched" in reply["error"]
                 await asyncio.sleep(1.5)

@@ -259,7 +259,7 @@ class FixedMonitor(CentralMonitor):
         f = self.fleet
         for dev, online in (("tm-1", True), ("tm-2", True), ("tm-3", False)):
             f.apply(tm.topic("oslo", dev, "status"), tm.status_payload(online), 0.0)
-            f.apply(tm.topic("oslo", dev, "session"), tm.session_payload("S", f"P-{dev}", sp),
+            f.apply(tm.topic("oslo", dev, "session"), tm.session_payload("S", f"P-{dev[-1]}", sp),
                     0.0)
             if dev != "tm-3":
                 f.apply(tm.topic("oslo", dev, "telemetry"),

@@ -42,7 +42,7 @@ def test_store_survives_kill_9_mid_write_and_marks_the_session_incomplete(tmp_pa
     time.sleep(2.5)  # let at least one more commit happen after what we saw
     p.send_signal(signal.SIGKILL)
     p.wait()
-    store = Store(db)
+    store = Store(db, recover=True)  # the service's next start
     (rec,) = store.sessions()
     assert rec.status == "incomplete" and rec.pseudonym == "P-9"
     samples = store.samples("S-kill")
@@ -176,3 +176,29 @@ def test_borg_ratings_and_notes_are_stored_refused_out_of_range_and_exported(tmp
     report.import_json(other, tmp_path / "s1.json")
     assert other.ratings("S1") == {1: 15, 2: 16}
     assert other.notes("S1")[0]["text"].startswith("knee sore")
+
+
+def test_a_schema_5_store_gets_its_session_figures_once_and_readers_use_them(tmp_path):
+    """Schema 6 keeps per-session figures at write time; a store from before gets them at
+    its first opening (a reader's too), computed by the same code as a session's end."""
+    from controller.records import stats
+    from controller.records.store import MIGRATIONS
+    from tests.test_report import record_sim
+
+    new = Store(tmp_path / "new.db")
+    record_sim(new, "S1", 30, 1.7e9)
+    kept = new.stats_of("S1")
+    assert kept == stats.compute(new.session("S1"), new.samples("S1"), [])
+    new.close()
+    old = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    for step in MIGRATIONS[:5]:
+        old.executescript("BEGIN;" + step + "; COMMIT;")
+    old.execute("PRAGMA user_version = 5")
+    old.execute("ATTACH DATABASE ? AS n", (str(tmp_path / "new.db"),))
+    for table in ("sessions", "samples", "events"):
+        old.execute(f"INSERT INTO {table} SELECT * FROM n.{table}")
+    old.close()
+    reader = Store(tmp_path / "old.db", readonly=True)
+    assert reader.stats() == [kept]
+    assert reader.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    reader.close()

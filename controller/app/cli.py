@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from controller.core.i18n import N_, _, format_date, format_number
 from controller.core.metrics import interval_metrics
@@ -368,9 +369,10 @@ def command(args: argparse.Namespace) -> int:
 
 
 def _day(unix_s: float) -> str:
-    import datetime as dt
 
-    return format_date(dt.datetime.fromtimestamp(unix_s).date())
+    from controller.core.dates import local_day
+
+    return format_date(local_day(unix_s))
 
 
 PATIENT_HEADERS = (N_("pseudonym"), N_("HRmax"), N_("source"), N_("set on"), N_("HRrest"),
@@ -414,19 +416,16 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
 def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
     """One patient's sessions: date, plan, duration, intervals ok (the id for export and
     report)."""
-    import datetime as dt
 
-    from controller.core.metrics import ScoredRow
+    from controller.core.dates import local_datetime
 
     rows = []
+    kept = {st["session_id"]: st for st in store.stats(pseudonym)}  # figures kept at the end
     for r in store.sessions(pseudonym):
-        samples = store.samples(r.id)
-        minutes = (samples[-1]["t_s"] - samples[0]["t_s"]) / 60 if len(samples) > 1 else 0.0
-        ms = interval_metrics([ScoredRow(s["t_s"], s["phase"], s["interval"], s["hr_bpm"],
-                                         s["speed_kmh"], s["incline_pct"]) for s in samples],
-                              r.hr_max_bpm)
-        ok = f"{sum(m.ok for m in ms)}/{len(ms)}" if ms else "—"
-        start = dt.datetime.fromtimestamp(r.started_unix_s)
+        st = kept.get(r.id) or store.stats_of(r.id)  # a running session: computed now
+        minutes = st["minutes"]
+        ok = f"{st['intervals_ok']}/{st['intervals_n']}" if st["intervals_n"] else "—"
+        start = local_datetime(r.started_unix_s)  # the clinic's wall clock, whatever TZ says
         rows.append([format_date(start.date()), start.strftime("%H:%M"), r.id, r.plan_name,
                      r.status, format_number(minutes, 0), ok])
     if not rows:
@@ -494,10 +493,14 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
             raise ValueError(_("a changed HRmax needs its source (--hr-max-source)"))
         rec = dataclasses.replace(old, **changes)
         if "hr_max_bpm" in changes:
-            import datetime as dt
 
-            rec = dataclasses.replace(rec, hr_max_date=dt.date.today().isoformat())
+            from controller.core.dates import local_day
+
+            rec = dataclasses.replace(rec, hr_max_date=local_day(store.clock()).isoformat())
         reg.save(rec)
+        if "hr_max_bpm" in changes:  # staff's decision, kept like the console's
+            reg.decide_hrmax(rec.pseudonym, "edited", rec.hr_max_bpm, rec.hr_max_source,
+                             {"via": "command line"})
     elif old is None:
         raise ValueError(_("no patient {pseudonym} in the register").format(
             pseudonym=args.pseudonym))
@@ -519,10 +522,16 @@ def outcome_command(args: argparse.Namespace) -> int:
         print(_("error: --from and --to are dates (YYYY-MM-DD)"), file=sys.stderr)
         return 2
     try:
+        stores: list[Any] = []  # session stores and the clinic's records db
         for s in args.store:
+            if s.startswith(("postgresql://", "postgres://")):  # the clinic's records db
+                from controller.records.clinic_db import PgClinicDb
+
+                stores.append(PgClinicDb(s))
+                continue
             if not Path(s).exists():
                 raise StoreError(f"{s}: no such session store")
-        stores = [Store(s) for s in args.store]
+            stores.append(Store(s, readonly=True))  # readers never write
         result = outcome.outcome(stores, start, end)
         print("\n".join(outcome.outcome_lines(result)))
         if args.out:
@@ -532,9 +541,10 @@ def outcome_command(args: argparse.Namespace) -> int:
             outcome.write_outcome_csv(result, args.csv)
             print(_("wrote {path}").format(path=args.csv))
         if args.anonymised:
-            n = outcome.anonymised_export(stores, start, end, args.anonymised)
-            print(_("wrote {path} ({n} sessions, random study ids, shifted dates)").format(
-                path=args.anonymised, n=n))
+            n, left_out = outcome.anonymised_export(stores, start, end, args.anonymised)
+            print(_("wrote {path} ({n} patients in groups of at least {k}, banded figures, "
+                    "no dates; {left_out} in smaller groups left out)").format(
+                path=args.anonymised, n=n, k=outcome.ANON_K, left_out=left_out))
     except (StoreError, ValueError) as e:
         print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return 2
@@ -543,13 +553,16 @@ def outcome_command(args: argparse.Namespace) -> int:
 
 def records(args: argparse.Namespace) -> int:
     """export / report / import / progression on a session store."""
+    import sqlite3
+
     from controller.records import report
     from controller.records.store import Store, StoreError
 
     try:
         if not Path(args.store).exists() and args.command not in ("import", "patient"):
             raise StoreError(f"{args.store}: no such session store")
-        store = Store(args.store)
+        # only import and patient write; every other command reads (never the live store)
+        store = Store(args.store, readonly=args.command not in ("import", "patient"))
         if args.command == "export":
             (report.export_csv if args.format == "csv" else report.export_json)(
                 store, args.session, args.out)
@@ -575,7 +588,11 @@ def records(args: argparse.Namespace) -> int:
             check_pseudonym(args.pseudonym)
             print(sessions_text(store, args.pseudonym))
         elif args.command == "patient":
-            print(patient_command(store, args))
+            try:
+                print(patient_command(store, args))
+            except sqlite3.OperationalError as e:  # the service's batch held the lock
+                raise StoreError(f"{args.store}: busy (the service is writing: {e}); try "
+                                 "again in a moment") from None
         elif args.command == "fhir":
             from controller.records import fhir
 
@@ -584,15 +601,7 @@ def records(args: argparse.Namespace) -> int:
             elif args.hrmax:
                 from controller.records.register import Register
 
-                reg = Register(store)
-                rec = reg.require(args.hrmax)
-                taken = [d for d in reg.hrmax_decisions(rec.pseudonym)
-                         if d["decision"] != "rejected"]
-                detail = json.loads(taken[-1]["detail_json"]) if taken else {}
-                bundle = fhir.hrmax_bundle(rec.pseudonym, rec.hr_max_bpm, rec.hr_max_source,
-                                           rec.hr_max_date or "",
-                                           detail.get("uncertainty_bpm"),
-                                           detail.get("method", ""))
+                bundle = fhir.current_hrmax_bundle(Register(store), args.hrmax)
             else:
                 raise ValueError(_("give --session ID or --hrmax PSEUDONYM"))
             fhir.write_bundle(bundle, args.out)
@@ -614,7 +623,7 @@ def handover(args: argparse.Namespace) -> int:
     try:
         if not Path(args.store).exists():
             raise StoreError(f"{args.store}: no such session store")
-        store = Store(args.store)
+        store = Store(args.store, readonly=True)
         try:
             render_handover(store, args.pseudonym, out, include_notes=args.notes,
                             lang=args.lang)
@@ -847,7 +856,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     fh.add_argument("--out", required=True)
     oc = sub.add_parser("outcome", help="the clinic's documented effect over a period")
     oc.add_argument("--store", required=True, action="append",
-                    help="a session store (repeat for every treadmill of the site)")
+                    help="a session store (repeat for every treadmill of the site), or the "
+                    "clinic's records database as a postgresql:// URL")
     oc.add_argument("--from", dest="from_day", required=True, help="YYYY-MM-DD")
     oc.add_argument("--to", dest="to_day", required=True, help="YYYY-MM-DD")
     oc.add_argument("--out", default=None, help="the report (PDF or PNG)")

@@ -5,17 +5,22 @@ and records it through the production ``Store`` (with a simulated wall clock), s
 view — session report, progression, outcome, FHIR — has real-shaped data to show.
 ``six_minute_test`` runs the test as staff do it: they change the load while the patient
 says how it feels, ask the Borg rating at the end, and accept the proposal into the register.
-``history`` makes weeks of training for one patient: 2 sessions a week, fitness rising,
-some weeks and sessions missed.
+``history`` makes weeks of training for one patient (``training_course``): 2 sessions a week
+planned, fitness rising and levelling off, sessions missed, illness weeks, some drop out.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
+import math
+import os
 import random
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from controller.core.hrmax import HrMaxEstimate, estimate_from_six_minute_test
 from controller.core.plan import Plan, six_minute_test
@@ -153,30 +158,103 @@ def run_six_minute_test(patient: VirtualPatient, profile: PatientProfile, *,
     return TestResult(sid, rpe, est, rows, start, final[0] if final else start)
 
 
+@dataclass(frozen=True)
+class TrainingCourse:
+    """One patient's months of 4x4 as a clinic sees them: fitness that rises fast at first
+    and levels off, sessions missed, weeks lost to illness (with a little lost fitness), and
+    sometimes a patient who stops coming.
+
+    VO2max follows base + gain·(1 − e^(−weeks trained / τ)): twice-weekly 4x4 gives the
+    largest gains in the first two months (8 weeks of 4x4 raised VO2max by about 15 %,
+    Flemmen 2014) and then a plateau; the plateau ``gain_vo2max`` is 3–9 ml/kg/min for an
+    unfit patient. "Weeks trained" counts half a week per attended session and gives half a
+    week back for each week of illness."""
+
+    base_vo2max: float
+    gain_vo2max: float
+    tau_weeks: float
+    sessions: tuple[tuple[int, int, float], ...]
+    """(week, day of the week: 0 Monday / 3 Thursday, VO2max that day) of every session
+    attended."""
+    ill_weeks: frozenset[int]
+    dropped_out_week: int | None
+
+
+def training_course(rng: random.Random, base_vo2max: float, weeks: int, *,
+                    gain_vo2max: float | None = None, tau_weeks: float | None = None,
+                    miss_p: float = 0.12, illness_p: float = 0.05,
+                    drop_out_p: float = 0.25) -> TrainingCourse:
+    """A ``TrainingCourse`` over ``weeks`` weeks (two sessions a week planned)."""
+    gain = rng.uniform(3.0, 9.0) if gain_vo2max is None else gain_vo2max
+    tau = rng.uniform(5.0, 12.0) if tau_weeks is None else tau_weeks
+    drop = rng.randrange(3, weeks) if weeks > 3 and rng.random() < drop_out_p else None
+    trained, ill_left = 0.0, 0
+    sessions: list[tuple[int, int, float]] = []
+    ill: set[int] = set()
+    for w in range(weeks):
+        if drop is not None and w >= drop:
+            break
+        if ill_left == 0 and w > 0 and rng.random() < illness_p:
+            ill_left = rng.choice((1, 2))
+        if ill_left:
+            ill_left -= 1
+            ill.add(w)
+            trained = max(0.0, trained - 0.5)
+            continue
+        for day in (0, 3):
+            if rng.random() < miss_p:
+                continue
+            vo2 = base_vo2max + gain * (1.0 - math.exp(-trained / tau))
+            sessions.append((w, day, round(vo2, 2)))
+            trained += 0.5
+    return TrainingCourse(base_vo2max, gain, tau, tuple(sessions), frozenset(ill), drop)
+
+
 def history(store: Store, params: PatientParams, profile: PatientProfile, *, weeks: int,
-            seed: int, start_unix_s: float,
-            fitness_gain_per_week: float = 0.35) -> list[tuple[str, float]]:
-    """A realistic history for one patient: the 6-minute test, then 2 sessions a week
-    (Monday and Thursday afternoons) for ``weeks`` weeks with VO2max rising, a missed week
-    now and then and a single missed session more often. Returns (session id, start)."""
+            seed: int, start_unix_s: float, course: TrainingCourse | None = None
+            ) -> list[tuple[str, float]]:
+    """A realistic history for one patient: the 6-minute test, then the sessions of a
+    ``TrainingCourse`` (Monday and Thursday afternoons; default: drawn from ``seed``).
+    Returns (session id, start)."""
     rng = random.Random(seed)
+    course = course or training_course(rng, params.vo2max, weeks)
     out = []
     test = run_six_minute_test(VirtualPatient(params), profile, store=store,
                                start_unix_s=start_unix_s)
     out.append((test.session_id, start_unix_s))
     rec = Register(store).require(profile.pseudonym)
     trained = rec.profile()
-    missed_weeks = {w for w in range(1, weeks) if rng.random() < 0.12}
-    for w in range(weeks):
-        if w in missed_weeks:
-            continue
-        for day in (0, 3):
-            if rng.random() < 0.1:
-                continue  # a missed session
-            start = start_unix_s + (7 * w + day + 3) * DAY_S + rng.uniform(-1800, 1800)
-            fitter = replace(params, vo2max=params.vo2max + fitness_gain_per_week * w,
-                             seed=params.seed * 1000 + 2 * w + (day > 0))
-            sid, _rows, _s = run_session(VirtualPatient(fitter), trained, store=store,
-                                         start_unix_s=start)
-            out.append((sid, start))
+    jobs = []
+    for w, day, vo2 in course.sessions:
+        start = start_unix_s + (7 * w + day + 3) * DAY_S + rng.uniform(-1800, 1800)
+        fitter = replace(params, vo2max=vo2, seed=params.seed * 1000 + 2 * w + (day > 0))
+        jobs.append((fitter, trained, start))
+    # Sessions do not depend on each other (the course fixed each one's fitness): simulate
+    # them on every core, each into a store of its own, and import them here in order
+    # through the production import (the same figures are kept as at a session's end).
+    workers = min(os.cpu_count() or 1, 4, len(jobs))
+    if workers <= 1:
+        for job in jobs:
+            _keep(store, _simulated_session(job), out)
+        return out
+    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+        for doc in pool.map(_simulated_session, jobs):  # in order, as they come
+            _keep(store, doc, out)
     return out
+
+
+def _keep(store: Store, doc: dict[str, Any], out: list[tuple[str, float]]) -> None:
+    store.import_session(doc)
+    out.append((doc["session"]["id"], doc["session"]["started_unix_s"]))
+
+
+def _simulated_session(job: tuple[PatientParams, PatientProfile, float]) -> dict[str, Any]:
+    """One session of a history, simulated into a throwaway store: its export document."""
+    params, profile, start = job
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Store(os.path.join(d, "s.db"))
+        sid, _rows, _s = run_session(VirtualPatient(params), profile, store=tmp,
+                                     start_unix_s=start)
+        doc = tmp.export_session(sid)
+        tmp.close()
+    return doc

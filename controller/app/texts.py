@@ -21,7 +21,7 @@ ERRORS = [  # refusals from the service, by how they begin (the service speaks E
         "the key, then press the reset on the treadmill, then resume.")),
     ("cannot resume: the treadmill link is down",
      N_("Cannot resume: the treadmill link is down.")),
-    ("pseudonym only", N_("Pseudonym only (1–32 letters, digits, - or _), never a name.")),
+    ("pseudonym only", N_("Pseudonym only: the clinic's code (P-17, OUS-0042), never a name.")),
     ("the session has started", N_("The session has started: patient and plan are fixed.")),
     ("the session has already started", N_("The session has already started.")),
     ("no session is being recorded", N_("No session is being recorded: start it first.")),

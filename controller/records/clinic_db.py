@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
+from controller.core.pseudonym import pseudonym_problem
+from controller.records import stats as _stats
 from controller.records.store import EXPORT_SCHEMA, SessionRecord, Store, StoreError
 
 EXTRA_SQLITE = """
@@ -110,7 +112,23 @@ def _check(doc: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(s, dict) or not isinstance(s.get("id"), str) or \
             not isinstance(doc.get("samples"), list) or not isinstance(doc.get("events"), list):
         raise StoreError("a session document needs session.id, samples and events")
+    why = pseudonym_problem(s.get("pseudonym"))
+    if why is not None:  # the one rule, here too: a name never enters the clinic's records
+        raise StoreError(f"session.pseudonym: {why}")
     return s
+
+
+def _record(s: dict[str, Any]) -> SessionRecord:
+    return SessionRecord(s["id"], s["pseudonym"], s["started_unix_s"], s["ended_unix_s"],
+                         s["status"], s["plan"], s["profile"], s["hr_max_bpm"],
+                         s["hr_max_source"], s["summary"], s.get("stop_reason"),
+                         s.get("clock_offset_s"))
+
+
+def _check_pseudonym(pseudonym: object) -> None:
+    why = pseudonym_problem(pseudonym)
+    if why is not None:
+        raise StoreError(f"pseudonym: {why}")
 
 
 class SqliteClinicDb(Store):
@@ -134,6 +152,7 @@ class SqliteClinicDb(Store):
         return None if r is None else (r[0], r[1])
 
     def set_profile(self, pseudonym: str, profile: dict[str, Any]) -> None:
+        _check_pseudonym(pseudonym)
         self._commit()
         self.db.execute("INSERT OR REPLACE INTO profiles VALUES (?, ?, ?)",
                         (pseudonym, json.dumps(profile), time.time()))
@@ -165,6 +184,7 @@ class PgClinicDb:
             raise StoreError(f"cannot connect to the clinic database: {e}") from None
         with self.db.transaction():
             self.db.execute(PG_SCHEMA)
+            self.db.execute(_stats.PG_TABLE)  # per-session figures (records/stats.py)
 
     def add_session(self, site: str, device: str, doc: dict[str, Any]) -> bool:
         import psycopg
@@ -191,9 +211,37 @@ class PgClinicDb:
                                    for e in doc["events"]])
                 self.db.execute("INSERT INTO origins VALUES (%s, %s, %s, %s) "
                                 "ON CONFLICT DO NOTHING", (s["id"], site, device, time.time()))
+                if s["status"] != "running":  # the figures, kept as the session arrives
+                    self.put_stats(_stats.compute(
+                        _record(s), doc["samples"],
+                        [r["borg"] for r in doc.get("ratings", []) if isinstance(r, dict)]))
         except (KeyError, TypeError, psycopg.DataError, psycopg.IntegrityError) as e:
             raise StoreError(f"broken session document: {type(e).__name__}: {e}") from None
         return True
+
+    def put_stats(self, row: dict[str, Any]) -> None:
+        cols = _stats.COLUMNS
+        self.db.execute(f"INSERT INTO session_stats ({', '.join(cols)}) VALUES "
+                        f"({', '.join(['%s'] * len(cols))}) ON CONFLICT (session_id) DO "
+                        f"UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in cols[1:])}",
+                        [row[c] for c in cols])
+
+    def stats(self, pseudonym: str | None = None) -> list[dict[str, Any]]:
+        q = f"SELECT {', '.join(_stats.COLUMNS)} FROM session_stats"
+        args: tuple[Any, ...] = ()
+        if pseudonym is not None:
+            q += " WHERE pseudonym = %s"
+            args = (pseudonym,)
+        rows = self.db.execute(q + " ORDER BY started_unix_s", args).fetchall()
+        return [dict(zip(_stats.COLUMNS, r, strict=True)) for r in rows]
+
+    def stats_of(self, session_id: str) -> dict[str, Any]:
+        r = self.db.execute(f"SELECT {', '.join(_stats.COLUMNS)} FROM session_stats WHERE "
+                            "session_id = %s", (session_id,)).fetchone()
+        if r is not None:
+            return dict(zip(_stats.COLUMNS, r, strict=True))
+        (rec,) = [x for x in self.sessions() if x.id == session_id]
+        return _stats.compute(rec, self.samples(session_id), [])
 
     def origin(self, session_id: str) -> tuple[str, str] | None:
         r = self.db.execute("SELECT site, device FROM origins WHERE session_id = %s",
@@ -201,6 +249,7 @@ class PgClinicDb:
         return None if r is None else (r[0], r[1])
 
     def set_profile(self, pseudonym: str, profile: dict[str, Any]) -> None:
+        _check_pseudonym(pseudonym)
         self.db.execute("INSERT INTO profiles VALUES (%s, %s, %s) ON CONFLICT (pseudonym) "
                         "DO UPDATE SET profile_json = EXCLUDED.profile_json, "
                         "updated_unix_s = EXCLUDED.updated_unix_s",

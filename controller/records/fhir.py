@@ -5,8 +5,16 @@ R4B models (R4B's Observation and Bundle are R4's). Following the Physical Activ
 Observations with LOINC codes where they exist — heart rate 8867-4 (mean per interval),
 heart rate encounter maximum 55422-0, resting heart rate 40443-4, exercise duration 55411-3
 — UCUM units (``/min``, ``min``), ``effectivePeriod`` in absolute UTC time, category
-``activity``. What LOINC has no code for (work held at 90 % HRmax, minutes at ≥ 85 % HRmax,
-an individual HRmax and its method) carries a code of our own system and a text.
+``activity``. Heart-rate observations are vital signs in R4: they also carry the category
+``vital-signs`` and the vital-signs profile (``heartrate`` for 8867-4) in ``meta.profile``.
+What LOINC has no code for (work held at 90 % HRmax, minutes at ≥ 85 % HRmax, an individual
+HRmax and its method) carries a code of our own system and a text.
+
+A session bundle holds only what the session measured: the profile's resting heart rate was
+not measured then, so it is not sent as if it were. An HRmax bundle holds the patient's
+current HRmax with the method and uncertainty of the decision that set *that* value (none
+when the value came another way), timed at that decision (date, time and zone). Every
+``fullUrl`` is ``urn:uuid:`` with an RFC 4122 UUID (hyphens).
 
 The patient is named only by the pseudonym as an identifier; the hospital's integration
 engine maps it to the journal's patient.
@@ -27,8 +35,13 @@ LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 OURS = "urn:fourbyfour:code"
 PSEUDONYM_SYSTEM = "urn:fourbyfour:pseudonym"
-CATEGORY = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                        "code": "activity", "display": "Activity"}]}
+HEART_RATE_CODES = {"8867-4", "40443-4", "55422-0"}
+CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+CATEGORY = {"coding": [{"system": CATEGORY_SYSTEM, "code": "activity", "display": "Activity"}]}
+VITAL_SIGNS = {"coding": [{"system": CATEGORY_SYSTEM, "code": "vital-signs",
+                           "display": "Vital Signs"}], "text": "Vital Signs"}
+VITAL_SIGNS_PROFILE = "http://hl7.org/fhir/StructureDefinition/vitalsigns"
+HEART_RATE_PROFILE = "http://hl7.org/fhir/StructureDefinition/heartrate"
 
 
 def _subject(pseudonym: str) -> dict[str, Any]:
@@ -37,12 +50,17 @@ def _subject(pseudonym: str) -> dict[str, Any]:
 
 def _obs(pseudonym: str, code: dict[str, Any], value: float, unit: str, ucum: str,
          when: dict[str, Any], note: str | None = None) -> dict[str, Any]:
+    loinc = {c["code"] for c in code["coding"] if c["system"] == LOINC}
     o: dict[str, Any] = {
-        "resourceType": "Observation", "id": uuid.uuid4().hex, "status": "final",
+        "resourceType": "Observation", "id": str(uuid.uuid4()), "status": "final",
         "category": [CATEGORY], "code": code, "subject": _subject(pseudonym), **when,
         "valueQuantity": {"value": round(float(value), 2), "unit": unit, "system": UCUM,
                           "code": ucum},
     }
+    if loinc & HEART_RATE_CODES:  # a vital sign: its category and profile
+        o["meta"] = {"profile": [HEART_RATE_PROFILE if "8867-4" in loinc
+                                 else VITAL_SIGNS_PROFILE]}
+        o["category"] = [VITAL_SIGNS, CATEGORY]
     if note:
         o["note"] = [{"text": note}]
     return o
@@ -58,14 +76,15 @@ def _ours(code: str, text: str) -> dict[str, Any]:
 
 
 def _bundle(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "id": uuid.uuid4().hex, "type": "collection",
+    return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "collection",
             "timestamp": utc_iso(dt.datetime.now(dt.UTC).timestamp()),
             "entry": [{"fullUrl": f"urn:uuid:{e['id']}", "resource": e} for e in entries]}
 
 
 def session_bundle(store: Store, session_id: str) -> dict[str, Any]:
-    """One session: duration, HR mean per interval, peak HR, resting HR of the profile, work
-    at 90 % HRmax and minutes at ≥ 85 % HRmax — every time absolute UTC."""
+    """One session: duration, HR mean per interval, peak HR, work at 90 % HRmax and minutes
+    at ≥ 85 % HRmax — every time absolute UTC (the profile's resting HR is not sent: the
+    session did not measure it)."""
     f = session_facts(store, session_id)
     r, samples, wall = f["record"], f["samples"], f["wall_unix_s"]
     if not samples:
@@ -78,10 +97,6 @@ def session_bundle(store: Store, session_id: str) -> dict[str, Any]:
     if f["peak_hr_bpm"] is not None:
         out.append(_obs(p, _loinc("55422-0", "Heart rate encounter maximum"),
                         f["peak_hr_bpm"], "beats/minute", "/min", period))
-    if r.profile.get("hr_rest"):
-        out.append(_obs(p, _loinc("40443-4", "Heart rate --resting"), r.profile["hr_rest"],
-                        "beats/minute", "/min", {"effectiveDateTime": utc_iso(wall[0])},
-                        note="resting heart rate in the patient's profile"))
     t0 = samples[0]["t_s"]
     for k in sorted({s["interval"] for s in samples if s["phase"] == "interval"}):
         rows = [(s, u) for s, u in zip(samples, wall, strict=True)
@@ -107,9 +122,32 @@ def session_bundle(store: Store, session_id: str) -> dict[str, Any]:
     return _bundle(out)
 
 
+def current_hrmax_bundle(reg: Any, pseudonym: str) -> dict[str, Any]:
+    """The patient's current HRmax (``Register``) as a bundle: method and uncertainty only
+    from the decision that set this very value and source (an older decision's would
+    describe another number), timed at that decision; without one, at the register's last
+    change of the profile."""
+    rec = reg.require(pseudonym)
+    match = None
+    for d in reversed(reg.hrmax_decisions(rec.pseudonym)):
+        if d["decision"] == "rejected":
+            continue
+        if d["hr_max_bpm"] is not None and float(d["hr_max_bpm"]) == float(rec.hr_max_bpm) \
+                and d["source"] == rec.hr_max_source:
+            match = d
+        break  # only the latest accepted or edited decision can describe the current value
+    detail = json.loads(match["detail_json"]) if match else {}
+    when = match["decided_unix_s"] if match else rec.updated_unix_s
+    return hrmax_bundle(rec.pseudonym, rec.hr_max_bpm, rec.hr_max_source, utc_iso(when),
+                        detail.get("uncertainty_bpm"), detail.get("method", ""))
+
+
 def hrmax_bundle(pseudonym: str, hr_max_bpm: float, source: str, date_iso: str,
                  uncertainty_bpm: float | None = None, method: str = "") -> dict[str, Any]:
-    """An HRmax result (e.g. accepted after a 6-minute test) with its source and date."""
+    """An HRmax result (e.g. accepted after a 6-minute test) with its source and when it was
+    decided (``date_iso``: a date-time with zone; a bare date is refused)."""
+    if "T" not in date_iso:
+        raise ValueError(f"an HRmax result needs a date, time and zone, got {date_iso!r}")
     note = f"source: {source}"
     if method:
         note += f"; method: {method}"

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.core.dates import local_day
 from controller.core.i18n import (
     N_,
     format_date,
@@ -31,10 +32,12 @@ from controller.core.i18n import (
     format_speed,
     translations,
 )
-from controller.records.mastery import ZoneWork, zone_work
+from controller.records.mastery import ZoneWork
 from controller.records.store import SessionRecord, Store, StoreError
 
 LAST_N = 3
+TOP, BOTTOM = 0.96, 0.05
+"""Where text starts and must end on an A4 page (figure fractions)."""
 """The suggestion is built from this many of the last sessions that held the zone."""
 ZONES = (  # (label, low, high) as fractions of HRmax — the clinic's 4x4 (see the README)
     (N_("warm-up and cool-down"), 0.60, 0.72),
@@ -61,6 +64,23 @@ class Suggestion:
     warmup: tuple[float, float]
     interval: tuple[float, float]
     pause: tuple[float, float]
+    cooldown: tuple[float, float] = (0.0, 0.0)
+    """The lightest part of the session: slower than the warm-up and the pauses, and no
+    steeper (``cool_down``)."""
+
+
+COOL_DOWN_SPEED_STEP_KMH = 0.5
+COOL_DOWN_INCLINE_STEP_PCT = 1.0
+COOL_DOWN_MIN_SPEED_KMH = 1.5
+
+
+def cool_down(warmup: tuple[float, float], pause: tuple[float, float]) -> tuple[float, float]:
+    """The suggested cool-down: a step below the lighter of the warm-up and the pauses in
+    both speed and incline, so the heart rate comes down (it must be the lightest part of
+    the session; the warm-up's belt would hold the patient where the warm-up did)."""
+    speed = min(warmup[0], pause[0]) - COOL_DOWN_SPEED_STEP_KMH
+    incline = min(warmup[1], pause[1]) - COOL_DOWN_INCLINE_STEP_PCT
+    return _round((max(COOL_DOWN_MIN_SPEED_KMH, speed), max(0.0, incline)))
 
 
 @dataclass(frozen=True)
@@ -99,16 +119,17 @@ def _round(speed_incline: tuple[float, float]) -> tuple[float, float]:
     return round(speed, 1), round(incline * 2) / 2
 
 
-def suggest(sessions: list[list[dict[str, Any]]], hr_max: float) -> Suggestion | None:
-    """From the last sessions' samples (oldest first): the belt that held 90 % HRmax in the
-    intervals, the end of the warm-up, and the steady part of the pauses."""
-    found: list[tuple[ZoneWork, tuple[float, float], tuple[float, float]]] = []
-    for samples in reversed(sessions):
-        work = zone_work(samples, hr_max)
-        warm = _phase_work(samples, "warmup", 0.0, last_s=180.0)
-        pause = _phase_work(samples, "recovery", 60.0)
-        if work is not None and warm is not None and pause is not None:
-            found.append((work, warm, pause))
+def suggest(sessions: list[dict[str, Any]]) -> Suggestion | None:
+    """From the last sessions' kept figures (``records/stats.py``, oldest first): the belt
+    that held 90 % HRmax in the intervals, the end of the warm-up, and the steady part of
+    the pauses."""
+    found: list[tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = []
+    for st in reversed(sessions):
+        if st["zone_speed_kmh"] is not None and st["warm_speed_kmh"] is not None \
+                and st["pause_speed_kmh"] is not None:
+            found.append(((st["zone_speed_kmh"], st["zone_incline_pct"]),
+                          (st["warm_speed_kmh"], st["warm_incline_pct"]),
+                          (st["pause_speed_kmh"], st["pause_incline_pct"])))
         if len(found) == LAST_N:
             break
     if not found:
@@ -117,9 +138,10 @@ def suggest(sessions: list[list[dict[str, Any]]], hr_max: float) -> Suggestion |
     def mean(pairs: list[tuple[float, float]]) -> tuple[float, float]:
         return statistics.fmean(p[0] for p in pairs), statistics.fmean(p[1] for p in pairs)
 
-    return Suggestion(_round(mean([w for _, w, _ in found])),
-                      _round(mean([(z.speed_kmh, z.incline_pct) for z, _, _ in found])),
-                      _round(mean([p for _, _, p in found])))
+    warmup = _round(mean([w for _, w, _ in found]))
+    pause = _round(mean([p for _, _, p in found]))
+    return Suggestion(warmup, _round(mean([z for z, _, _ in found])), pause,
+                      cool_down(warmup, pause))
 
 
 def is_test(r: SessionRecord) -> bool:
@@ -133,18 +155,16 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
                                  and not is_test(r)]
     if not recs:
         raise StoreError(f"{store.path}: no sessions for {pseudonym!r}")
-    lines, samples_of = [], []
-    for r in recs:
-        samples = store.samples(r.id)
-        samples_of.append(samples)
-        borg = list(store.ratings(r.id).values())
-        lines.append(SessionLine(dt.datetime.fromtimestamp(r.started_unix_s).date(), r.status,
-                                 zone_work(samples, r.hr_max_bpm),
-                                 round(statistics.fmean(borg), 1) if borg else None))
+    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
+    figures = [kept.get(r.id) or store.stats_of(r.id) for r in recs]
+    lines = [SessionLine(local_day(r.started_unix_s), r.status,
+                         ZoneWork(st["zone_speed_kmh"], st["zone_incline_pct"], st["zone_s"])
+                         if st["zone_speed_kmh"] is not None else None, st["borg_mean"])
+             for r, st in zip(recs, figures, strict=True)]
     last = recs[-1]
     notes = [n["text"] for r in recs for n in store.notes(r.id)] if include_notes else []
     return Handover(pseudonym, lines[0].day, lines[-1].day, lines, last.hr_max_bpm,
-                    last.hr_max_source, suggest(samples_of, last.hr_max_bpm), notes)
+                    last.hr_max_source, suggest(figures), notes)
 
 
 def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
@@ -195,7 +215,7 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
                 (N_("Warm-up 10 min"), sg.warmup),
                 (N_("4 intervals of 4 min"), sg.interval),
                 (N_("3 active pauses of 3 min"), sg.pause),
-                (N_("Cool-down 5 min"), sg.warmup)):
+                (N_("Cool-down 5 min"), sg.cooldown)):
             out.append(("text", t(N_("{phase}: {speed}, incline {incline}")).format(
                 phase=t(label), speed=format_speed(speed, 1, lang),
                 incline=format_percent(incline, 1, lang))))
@@ -211,44 +231,108 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
 
 def render_handover(store: Store, pseudonym: str, path: str | Path, *,
                     include_notes: bool = False, lang: str = "nb") -> Handover:
-    """Write the hand-over (PDF, or PNG by the suffix) for printing; returns its data."""
+    """Write the hand-over (PDF, or PNG by the suffix) for printing; returns its data.
+
+    The PDF is as many A4 pages as its text needs (numbered "page n of N", nothing cut),
+    then the chart of the belt at 90 % HRmax, written by ``textpdf`` (fast, text kept as
+    text); a PNG is the first page only, drawn with matplotlib."""
+    h = handover_data(store, pseudonym, include_notes)
+    if str(path).endswith(".pdf"):
+        _handover_pdf(h, handover_text(h, lang), path, lang)
+        return h
+    return _handover_png(h, path, lang)
+
+
+PAGE_LEFT_PT, PAGE_TOP_PT, PAGE_BOTTOM_PT = 50.0, 800.0, 60.0
+LINE_PT = {"title": 20.0, "head": 16.0, "text": 12.5}
+SIZE_PT = {"title": 14.0, "head": 11.0, "text": 9.0}
+
+
+def _handover_pdf(h: Handover, lines: list[tuple[str, str]], path: str | Path,
+                  lang: str) -> None:
+    from controller.records.textpdf import A4_W_PT, TextPdf, text_width_pt
+
+    t = translations(lang).gettext
+    doc = TextPdf(title=f"4x4 hand-over {h.pseudonym}")
+    page, y = None, 0.0
+    for style, text in lines:
+        parts = textwrap.wrap(text, 60 if style == "title" else 100) or [""]
+        need = LINE_PT[style] * len(parts) + (LINE_PT["text"] * 2 if style == "head" else 0)
+        if page is None or y - need < PAGE_BOTTOM_PT:  # a heading never ends a page alone
+            page, y = doc.new_page(), PAGE_TOP_PT
+        if style == "head":
+            y -= 6.0
+        for part in parts:
+            page.text(PAGE_LEFT_PT, y, part, SIZE_PT[style], bold=style != "text")
+            y -= LINE_PT[style]
+    measured = [s for s in h.sessions if s.at_90 is not None]
+    if len(measured) >= 2:
+        if page is None or y < 330:
+            page, y = doc.new_page(), PAGE_TOP_PT
+        _belt_chart(page, measured, top_pt=y - 20, t=t, lang=lang)
+    if len(doc.pages) > 1:  # "page 2 of 5": a missing sheet is seen
+        for k, pg in enumerate(doc.pages, 1):
+            label = t(N_("page {n} of {total}")).format(n=k, total=len(doc.pages))
+            pg.text(A4_W_PT - PAGE_LEFT_PT - text_width_pt(label, 8), 30, label, 8)
+    doc.save(path)
+
+
+def _belt_chart(page: Any, measured: list[SessionLine], top_pt: float, t: Any,
+                lang: str) -> None:
+    """Speed (blue, left scale) and incline (orange, dashed, right scale) at 90 % HRmax,
+    session by session, dated on the axis."""
+    x0, x1, y1 = 90.0, 505.0, top_pt - 20
+    y0 = max(y1 - 220, 80.0)
+    page.text(x0, top_pt, t(N_("The belt at 90 % HRmax, session by session")), 10, bold=True)
+    page.polyline([(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)], 0.6)
+    days = [s.day.toordinal() for s in measured]
+    d0, d1 = min(days), max(days) or 1
+    span = max(d1 - d0, 1)
+
+    def xs(day: int) -> float:
+        return x0 + (day - d0) / span * (x1 - x0)
+
+    for values, rgb, dash, left in (
+            ([s.at_90.speed_kmh for s in measured if s.at_90], (0.12, 0.47, 0.71), False, True),
+            ([s.at_90.incline_pct for s in measured if s.at_90], (1.0, 0.5, 0.05), True,
+             False)):
+        lo, hi = min(values), max(values)
+        if hi - lo < 1.0:
+            lo, hi = lo - 0.5, hi + 0.5
+        pts = [(xs(d), y0 + (v - lo) / (hi - lo) * (y1 - y0))
+               for d, v in zip(days, values, strict=True)]
+        page.polyline(pts, 1.0, rgb, dash)
+        page.dots(pts, 2.5, rgb)
+        for v in (lo, (lo + hi) / 2, hi):
+            label = format_number(v, 1, lang)
+            yy = y0 + (v - lo) / (hi - lo) * (y1 - y0) - 3
+            page.text(x0 - 8 - 4.7 * len(label) if left else x1 + 6, yy, label, 8)
+    page.text(20, (y0 + y1) / 2, t(N_("speed (km/h)")), 8)
+    page.text(x1 + 6, y1 + 8, t(N_("incline (%)")), 8)
+    page.text(x0, y0 - 14, format_date(measured[0].day, lang), 8)
+    last = format_date(measured[-1].day, lang)
+    page.text(x1 - 4.7 * len(last), y0 - 14, last, 8)
+
+
+def _handover_png(h: Handover, path: str | Path, lang: str) -> Handover:
+    """The first page as a picture (a preview; the PDF is the document that travels)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.backends.backend_pdf import PdfPages
-    from matplotlib.dates import DateFormatter
 
-    h = handover_data(store, pseudonym, include_notes)
-    lines = handover_text(h, lang)
     fig = plt.figure(figsize=(8.27, 11.69))  # A4
-    y = 0.96
+    y = TOP
     sizes = {"title": 14, "head": 11, "text": 9}
-    for style, text in lines:
+    for style, text in handover_text(h, lang):
         if style == "head":
             y -= 0.012
         for part in textwrap.wrap(text, 60 if style == "title" else 100) or [""]:
+            if y < BOTTOM:
+                break
             fig.text(0.07, y, part, fontsize=sizes[style], va="top",
                      fontweight="bold" if style != "text" else "normal")
             y -= 0.03 if style == "title" else 0.02
-    measured = [s for s in h.sessions if s.at_90 is not None]
-    if len(measured) >= 2 and y > 0.3:
-        t = translations(lang).gettext
-        ax = fig.add_axes((0.1, 0.06, 0.8, min(0.22, y - 0.1)))
-        days: list[Any] = [s.day for s in measured]  # dates: matplotlib's date axis
-        ax.plot(days, [s.at_90.speed_kmh for s in measured if s.at_90], "o-", color="tab:blue")
-        ax.set_ylabel(t(N_("speed (km/h)")), color="tab:blue")
-        ax2 = ax.twinx()
-        ax2.plot(days, [s.at_90.incline_pct for s in measured if s.at_90], "s--",
-                 color="tab:orange")
-        ax2.set_ylabel(t(N_("incline (%)")), color="tab:orange")
-        ax.set_title(t(N_("The belt at 90 % HRmax, session by session")), fontsize=9)
-        ax.xaxis.set_major_formatter(DateFormatter("%d.%m." if lang == "nb" else "%b %d"))
-        fig.autofmt_xdate()
-    if str(path).endswith(".pdf"):
-        with PdfPages(path, metadata={"Title": f"4x4 hand-over {pseudonym}"}) as pdf:
-            pdf.savefig(fig)
-    else:
-        fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
     return h

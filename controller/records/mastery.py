@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.core.dates import day_start_unix_s, local_day
 from controller.core.workload import vo2_cost
 from controller.records.store import connect_readonly
 
@@ -92,10 +93,10 @@ def hit_seconds(samples: list[dict[str, Any]], hr_max: float) -> float:
 
 
 def week_start(now_unix_s: float) -> float:
-    """Monday 00:00 local time of the week of ``now_unix_s`` (Norwegian weeks begin Monday)."""
-    day = dt.datetime.fromtimestamp(now_unix_s).date()
-    monday = day - dt.timedelta(days=day.weekday())
-    return dt.datetime.combine(monday, dt.time()).timestamp()
+    """Monday 00:00 Europe/Oslo of the week of ``now_unix_s`` (Norwegian weeks begin
+    Monday)."""
+    day = local_day(now_unix_s)
+    return day_start_unix_s(day - dt.timedelta(days=day.weekday()))
 
 
 def _samples(db: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
@@ -118,7 +119,19 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
         week_s = 0.0
         monday = week_start(now_unix_s)
         before_today = True
+        kept = {r[0]: r[1:] for r in db.execute(
+            "SELECT session_id, zone_speed_kmh, zone_incline_pct, zone_s, hit_s FROM "
+            "session_stats WHERE pseudonym = ?", (pseudonym,))}
         for sid, started, _status, hr_max in rows:
+            if sid != session_id and sid in kept:  # figures kept at the session's end
+                speed, incline, zone_s, hit_s = kept[sid]
+                if started >= monday:
+                    week_s += hit_s
+                if before_today and speed is not None:
+                    last = ZoneWork(speed, incline, zone_s)
+                continue
+            if sid != session_id and started < monday and not before_today:
+                continue
             samples = _samples(db, sid)
             if started >= monday:
                 week_s += hit_seconds(samples, hr_max)

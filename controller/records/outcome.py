@@ -8,9 +8,11 @@ although in care before), and the change from each patient's first to latest ses
 estimated VO2max and in the work held at 90 % HRmax — median, IQR and n, with a paired 95 %
 confidence interval of the mean change (t distribution).
 
-``anonymised_export`` writes one row per session with a random study id per patient *per
-export* (two exports cannot be linked), no pseudonyms, and every date shifted by a random
-number of days per patient (intervals within a patient are kept).
+Every figure comes from the per-session rows kept at write time (``records/stats.py``) and
+the per-patient aggregation runs in the database (SQLite or the clinic's PostgreSQL).
+
+``anonymised_export`` writes groups of at least ``ANON_K`` patients with banded figures and
+no dates or ids (the threat model is in ``anonymised_rows``).
 
 Plain functions of (store paths / data) → file, so they can run in a worker process.
 """
@@ -20,15 +22,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
-import secrets
 import statistics
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from controller.core.dates import local_day
 from controller.core.i18n import _, format_number
-from controller.records.report import CLINIC_SESSIONS_PER_WEEK, _session_progress
-from controller.records.store import SessionRecord, Store
+from controller.records import stats as _stats
+from controller.records.report import CLINIC_SESSIONS_PER_WEEK
 
 DROP_OUT_AFTER_DAYS = 28
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
@@ -63,47 +66,77 @@ def describe(changes: Sequence[float]) -> dict[str, Any]:
 
 
 def _day(unix_s: float) -> dt.date:
-    return dt.datetime.fromtimestamp(unix_s, dt.UTC).date()
+    return local_day(unix_s)  # the clinic's day (Europe/Oslo)
 
 
-def _in_period(stores: Sequence[Store], from_day: dt.date, to_day: dt.date
-               ) -> dict[str, list[tuple[Store, SessionRecord]]]:
-    by_patient: dict[str, list[tuple[Store, SessionRecord]]] = {}
-    for store in stores:
-        for r in store.sessions():
-            if r.plan_name != "4x4" or r.status == "running":
+def _rows_of(source: Any, from_day: dt.date, to_day: dt.date) -> list[dict[str, Any]]:
+    """``stats.OUTCOME_SQL`` on one source: a session store (SQLite) or the clinic's records
+    database (``PgClinicDb``, PostgreSQL) — the aggregation runs in the database."""
+    from controller.records.clinic_db import PgClinicDb
+
+    return _stats.outcome_rows(source.db, from_day.isoformat(), to_day.isoformat(),
+                               "%s" if isinstance(source, PgClinicDb) else "?")
+
+
+def patient_rows(sources: Sequence[Any], from_day: dt.date, to_day: dt.date
+                 ) -> dict[str, dict[str, Any]]:
+    """Per patient: the 4x4 sessions in the period across every source (a site's
+    treadmills), first and last day, and the first and latest measured VO2max and work."""
+    merged: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        for r in _rows_of(source, from_day, to_day):
+            m = merged.get(r["pseudonym"])
+            if m is None:
+                merged[r["pseudonym"]] = dict(r)
                 continue
-            if from_day <= _day(r.started_unix_s) <= to_day:
-                by_patient.setdefault(r.pseudonym, []).append((store, r))
-    for recs in by_patient.values():
-        recs.sort(key=lambda sr: sr[1].started_unix_s)
-    return by_patient
+            m["sessions"] += r["sessions"]
+            m["n_vo2"] += r["n_vo2"]
+            m["n_work"] += r["n_work"]
+            m["minutes"] = (m["minutes"] or 0.0) + (r["minutes"] or 0.0)
+            m["first_day"] = min(m["first_day"], r["first_day"])
+            m["last_day"] = max(m["last_day"], r["last_day"])
+            for key in ("vo2", "work"):
+                t = r[f"{key}_first_t"]
+                if t is not None and (m[f"{key}_first_t"] is None or t < m[f"{key}_first_t"]):
+                    m[f"{key}_first_t"], m[f"{key}_first"] = t, r[f"{key}_first"]
+                t = r[f"{key}_last_t"]
+                if t is not None and (m[f"{key}_last_t"] is None or t > m[f"{key}_last_t"]):
+                    m[f"{key}_last_t"], m[f"{key}_last"] = t, r[f"{key}_last"]
+    return merged
 
 
-def outcome(stores: Sequence[Store], from_day: dt.date, to_day: dt.date) -> dict[str, Any]:
+def outcome(stores: Sequence[Any], from_day: dt.date, to_day: dt.date, *,
+            today: dt.date | None = None) -> dict[str, Any]:
+    """``today`` (the clinic's day; default now): a period that ends later is judged up to
+    today — a patient who trained this week has not dropped out because ``--to`` lies in
+    the future."""
     if to_day < from_day:
         raise ValueError(_("--to must not be before --from"))
-    by_patient = _in_period(stores, from_day, to_day)
-    rows: list[dict[str, Any]] = []
-    for pseudonym, recs in sorted(by_patient.items()):
-        prog = [_session_progress(store, r) for store, r in recs]
-        first_day, last_day = _day(recs[0][1].started_unix_s), _day(recs[-1][1].started_unix_s)
+    today = today or local_day(time.time())
+    judged_to = min(to_day, today)
+    rows = []
+    for pseudonym, p in sorted(patient_rows(stores, from_day, to_day).items()):
+        first_day = dt.date.fromisoformat(p["first_day"])
+        last_day = dt.date.fromisoformat(p["last_day"])
         weeks = max((last_day - first_day).days / 7.0, 1.0)
-        vo2 = [p.vo2max_estimate for p in prog if p.vo2max_estimate is not None]
-        work = [p.work_at_90_vo2 for p in prog if p.work_at_90_vo2 is not None]
+        two_vo2, two_work = p["n_vo2"] >= 2, p["n_work"] >= 2
         rows.append({
-            "pseudonym": pseudonym, "sessions": len(recs),
+            "pseudonym": pseudonym, "sessions": p["sessions"],
             "first_session": first_day.isoformat(), "latest_session": last_day.isoformat(),
-            "sessions_per_week": round(len(recs) / weeks, 2),
-            "dropped_out": (to_day - last_day).days > DROP_OUT_AFTER_DAYS,
-            "vo2max_first": vo2[0] if len(vo2) >= 2 else None,
-            "vo2max_latest": vo2[-1] if len(vo2) >= 2 else None,
-            "vo2max_change": round(vo2[-1] - vo2[0], 2) if len(vo2) >= 2 else None,
-            "work_at_90_first_vo2": work[0] if len(work) >= 2 else None,
-            "work_at_90_latest_vo2": work[-1] if len(work) >= 2 else None,
-            "work_at_90_change_vo2": round(work[-1] - work[0], 2) if len(work) >= 2 else None,
+            "sessions_per_week": round(p["sessions"] / weeks, 2),
+            "dropped_out": (judged_to - last_day).days > DROP_OUT_AFTER_DAYS,
+            "vo2max_first": p["vo2_first"] if two_vo2 else None,
+            "vo2max_latest": p["vo2_last"] if two_vo2 else None,
+            "vo2max_change": round(p["vo2_last"] - p["vo2_first"], 2) if two_vo2 else None,
+            "work_at_90_first_vo2": p["work_first"] if two_work else None,
+            "work_at_90_latest_vo2": p["work_last"] if two_work else None,
+            "work_at_90_change_vo2": round(p["work_last"] - p["work_first"], 2) if two_work
+            else None,
         })
     adherence = [r["sessions_per_week"] for r in rows]
+    rule = f"no session in the last {DROP_OUT_AFTER_DAYS} days of the period"
+    if to_day > today:
+        rule += f", judged up to today ({today.isoformat()})"
     return {
         "from": from_day.isoformat(), "to": to_day.isoformat(),
         "patients": len(rows), "sessions": sum(r["sessions"] for r in rows),
@@ -111,7 +144,7 @@ def outcome(stores: Sequence[Store], from_day: dt.date, to_day: dt.date) -> dict
         "adherence_target_sessions_per_week": CLINIC_SESSIONS_PER_WEEK,
         "patients_at_target": sum(1 for a in adherence if a >= CLINIC_SESSIONS_PER_WEEK),
         "drop_outs": sum(1 for r in rows if r["dropped_out"]),
-        "drop_out_rule": f"no session in the last {DROP_OUT_AFTER_DAYS} days of the period",
+        "drop_out_rule": rule,
         "vo2max_change": describe([r["vo2max_change"] for r in rows
                                    if r["vo2max_change"] is not None]),
         "work_at_90_change_vo2": describe([r["work_at_90_change_vo2"] for r in rows
@@ -195,34 +228,67 @@ def render_outcome(result: dict[str, Any], path: str | Path) -> None:
     plt.close(fig)
 
 
-ANON_FIELDS = ("study_id", "date_shifted", "plan", "status", "minutes", "work_at_90_vo2",
-               "vo2max_estimate", "hr_at_fixed_workload_bpm", "minutes_at_85")
+ANON_K = 5
+"""Every released row is identical, in every column, to at least this many patients' rows
+of the same export."""
+ANON_FIELDS = ("sessions", "weeks_in_care", "sessions_per_week", "dropped_out",
+               "vo2max_change", "work_at_90_change", "patients")
+SESSION_BANDS = ((1, 7, "1–7"), (8, 15, "8–15"), (16, 31, "16–31"), (32, 10**9, "32+"))
+WEEK_BANDS = ((0, 3, "< 4"), (4, 11, "4–11"), (12, 25, "12–25"), (26, 10**9, "26+"))
+ADHERENCE_BANDS = ((0.0, 1.0, "< 1"), (1.0, 2.0, "1–2"), (2.0, 1e9, "≥ 2"))
+CHANGE_BANDS = ((-1e9, 0.0, "< 0"), (0.0, 2.0, "0–2"), (2.0, 5.0, "2–5"), (5.0, 1e9, "≥ 5"))
 
 
-def anonymised_export(stores: Sequence[Store], from_day: dt.date, to_day: dt.date,
-                      path: str | Path, *, max_shift_days: int = 180) -> int:
-    """Sessions for quality registers and research: random study ids (new for every export),
-    no pseudonyms, dates shifted per patient by a random ±``max_shift_days``. Returns the
-    number of rows."""
-    by_patient = _in_period(stores, from_day, to_day)
-    n = 0
+def _band(x: float | None, bands: Sequence[tuple[float, float, str]], upper_open: bool
+          ) -> str:
+    if x is None:
+        return "not measured"
+    for lo, hi, label in bands:
+        if lo <= x < hi if upper_open else lo <= x <= hi:
+            return label
+    return bands[-1][2]
+
+
+def anonymised_rows(result: dict[str, Any], k: int = ANON_K
+                    ) -> tuple[list[dict[str, Any]], int]:
+    """The outcome's patients, generalised and grouped: (rows, patients left out).
+
+    Threat model. The export goes to a quality register or a research group. Assume the
+    recipient holds every anonymised export this clinic ever made *and* the clinic's own
+    per-patient ``outcome --csv`` (pseudonyms, session counts, dates, first and latest
+    VO2max), and knows roughly when a given person was in care. What must hold: no row,
+    alone or matched across exports, narrows a patient down to fewer than ``k`` people.
+    How: no per-session rows, no dates, no ids (nothing to join on); each patient's figures
+    only as bands (sessions, weeks in care, sessions a week, drop-out, the change in
+    VO2max and in work at 90 % HRmax — never a level, which the clinic's CSV would match);
+    identical rows merged with their count, and any combination shared by fewer than ``k``
+    patients left out (counted). Two exports can only be matched group to group.
+    What remains: differencing two exports of nearly the same period can show that one
+    group lost a member; export a period once, for the study that needs it."""
+    groups: dict[tuple[str, ...], int] = {}
+    for r in result["per_patient"]:
+        first = dt.date.fromisoformat(r["first_session"])
+        last = dt.date.fromisoformat(r["latest_session"])
+        key = (_band(r["sessions"], SESSION_BANDS, False),
+               _band((last - first).days // 7, WEEK_BANDS, False),
+               _band(r["sessions_per_week"], ADHERENCE_BANDS, True),
+               "yes" if r["dropped_out"] else "no",
+               _band(r["vo2max_change"], CHANGE_BANDS, True),
+               _band(r["work_at_90_change_vo2"], CHANGE_BANDS, True))
+        groups[key] = groups.get(key, 0) + 1
+    rows = [dict(zip(ANON_FIELDS, (*key, n), strict=True))
+            for key, n in sorted(groups.items()) if n >= k]
+    left_out = sum(n for n in groups.values() if n < k)
+    return rows, left_out
+
+
+def anonymised_export(stores: Sequence[Any], from_day: dt.date, to_day: dt.date,
+                      path: str | Path, *, k: int = ANON_K,
+                      today: dt.date | None = None) -> tuple[int, int]:
+    """Write ``anonymised_rows`` (CSV); returns (patients written, patients left out)."""
+    rows, left_out = anonymised_rows(outcome(stores, from_day, to_day, today=today), k)
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=ANON_FIELDS)
         w.writeheader()
-        ids = {p: secrets.token_hex(6) for p in by_patient}
-        for pseudonym in sorted(by_patient, key=lambda p: ids[p]):
-            shift = dt.timedelta(days=secrets.randbelow(2 * max_shift_days + 1)
-                                 - max_shift_days)
-            for store, r in by_patient[pseudonym]:
-                p = _session_progress(store, r)
-                samples = store.samples(r.id)
-                minutes = (samples[-1]["t_s"] - samples[0]["t_s"]) / 60 if samples else 0.0
-                w.writerow({"study_id": ids[pseudonym],
-                            "date_shifted": (_day(r.started_unix_s) + shift).isoformat(),
-                            "plan": r.plan_name, "status": r.status,
-                            "minutes": round(minutes, 1), "work_at_90_vo2": p.work_at_90_vo2,
-                            "vo2max_estimate": p.vo2max_estimate,
-                            "hr_at_fixed_workload_bpm": p.hr_at_fixed_workload_bpm,
-                            "minutes_at_85": p.minutes_at_85})
-                n += 1
-    return n
+        w.writerows(rows)
+    return sum(r["patients"] for r in rows), left_out

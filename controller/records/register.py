@@ -12,11 +12,11 @@ can later offer the same methods over another backend. Every pseudonym passes th
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from controller.core.dates import local_day
 from controller.core.pseudonym import check_pseudonym
 from controller.protocol import HrMaxSource, PatientProfile, ProfileError
 from controller.records.store import Store
@@ -67,7 +67,7 @@ _FIELDS = {f for f in PatientRecord.__dataclass_fields__} - {"pseudonym", "creat
 
 
 def _today(unix_s: float) -> str:
-    return dt.datetime.fromtimestamp(unix_s, dt.UTC).date().isoformat()
+    return local_day(unix_s).isoformat()  # the clinic's day (Europe/Oslo)
 
 
 class Register:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import json
@@ -22,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.core.dates import local_datetime, local_day
 from controller.core.i18n import N_, _, format_datetime, format_number
 from controller.core.words import PHASES, SEVERITIES, SOURCES, event_text, word
-from controller.core.workload import REST_VO2, vo2_cost
 from controller.records import session_import
 from controller.records.session_import import EXPORT_SCHEMA
 from controller.records.store import SessionRecord, Store, StoreError
@@ -61,7 +62,7 @@ def export_json(store: Store, session_id: str, path: str | Path) -> None:
     r = _record(store, session_id)
     doc = {"schema": EXPORT_SCHEMA, "session": r.__dict__, "samples": store.samples(r.id),
            "events": store.events(r.id),
-           "ratings": [{"interval": k, "borg": v} for k, v in store.ratings(r.id).items()],
+           "ratings": store.rating_rows(r.id),
            "notes": store.notes(r.id)}
     Path(path).write_text(json.dumps(doc, indent=1))
 
@@ -116,13 +117,24 @@ def phases_as_run(samples: list[dict[str, Any]], plan: dict[str, Any],
     tick = 1.0
     if len(samples) > 1:
         tick = (samples[-1]["t_s"] - samples[0]["t_s"]) / (len(samples) - 1) or 1.0
+    # Each event belongs to exactly one run. A skip is stamped at the first tick of the
+    # phase that follows (the session advances in the same step), so it belongs to the run
+    # before that tick: the phase staff skipped, never also the next one.
+    starts = [run[0]["t_s"] for run in runs]
+    kinds_of: list[set[str]] = [set() for _ in runs]
+    for e in events:
+        strict = e["kind"] == "skip"
+        i = bisect.bisect_left(starts, e["t_s"]) if strict else \
+            bisect.bisect_right(starts, e["t_s"])
+        if i > 0:
+            kinds_of[i - 1].add(e["kind"])
     out = []
     for i, run in enumerate(runs):
         t0, t1 = run[0]["t_s"], run[-1]["t_s"] + tick
         paused = sum(tick for s in run if s["state"] in ("paused", "stopping"))
         ran = t1 - t0 - paused
         plan_s = planned[i] if i < len(planned) else None
-        kinds = {e["kind"] for e in events if t0 <= e["t_s"] < t1}
+        kinds = kinds_of[i]
         note = ""
         if "skip" in kinds:
             note = "skipped"
@@ -152,43 +164,16 @@ class Progress:
     status: str
 
 
+def progress_of(r: SessionRecord, st: dict[str, Any]) -> Progress:
+    """A session's progress from its kept figures (``records/stats.py``)."""
+    return Progress(r.id, r.started_unix_s, st["work_at_90_vo2"], st["speed_at_90_kmh"],
+                    st["incline_at_90_pct"], st["hr_at_fixed_workload_bpm"],
+                    st["peak_hr_bpm"], st["minutes_at_85"], st["vo2max_estimate"],
+                    r.plan_name, r.status)
+
+
 def _session_progress(store: Store, r: SessionRecord) -> Progress:
-    hr_max = r.hr_max_bpm
-    work, speeds, inclines, fixed, peak = [], [], [], [], None
-    at_85 = 0.0
-    first_t: dict[int, float] = {}
-    samples = store.samples(r.id)
-    tick = 1.0
-    if len(samples) > 1:
-        tick = (samples[-1]["t_s"] - samples[0]["t_s"]) / (len(samples) - 1) or 1.0
-    for s in samples:
-        hr = s["hr_bpm"]
-        if hr is None:
-            continue
-        peak = hr if peak is None else max(peak, hr)
-        if hr >= 0.85 * hr_max:
-            at_85 += tick
-        vo2 = vo2_cost(s["speed_kmh"], s["incline_pct"])
-        if s["phase"] == "interval":
-            t0 = first_t.setdefault(s["interval"], s["t_s"])
-            allowance = 120.0 if s["interval"] == 1 else 60.0
-            if s["t_s"] - t0 >= allowance and abs(hr - 0.9 * hr_max) <= 0.03 * hr_max:
-                work.append(vo2)
-                speeds.append(s["speed_kmh"])
-                inclines.append(s["incline_pct"])
-        if s["phase"] == "warmup" and abs(vo2 - FIXED_WORKLOAD_VO2) <= 1.5:
-            fixed.append(hr)
-    w = round(statistics.fmean(work), 2) if len(work) >= 30 else None
-    hr_rest = r.profile.get("hr_rest")
-    vo2max = None
-    if w is not None and hr_rest:
-        hrr_frac = (0.9 * hr_max - hr_rest) / (hr_max - hr_rest)
-        vo2max = round(REST_VO2 + (w - REST_VO2) / hrr_frac, 1)
-    return Progress(r.id, r.started_unix_s, w,
-                    round(statistics.fmean(speeds), 2) if w is not None else None,
-                    round(statistics.fmean(inclines), 1) if w is not None else None,
-                    round(statistics.fmean(fixed), 1) if len(fixed) >= 30 else None, peak,
-                    round(at_85 / 60.0, 1), vo2max, r.plan_name, r.status)
+    return progress_of(r, store.stats_of(r.id))
 
 
 def theil_sen(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
@@ -222,7 +207,7 @@ def weekly(points: list[Progress]) -> list[dict[str, Any]]:
     if not points:
         return []
     def monday(u: float) -> dt.date:
-        d = dt.datetime.fromtimestamp(u, dt.UTC).date()
+        d = local_day(u)
         return d - dt.timedelta(days=d.weekday())
     first, last = monday(points[0].started_unix_s), monday(points[-1].started_unix_s)
     weeks = []
@@ -243,7 +228,9 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
             if r.status in ("finished", "stopped", "incomplete") and r.plan_name != "6-minute test"]
     if not recs:
         raise StoreError(f"{store.path}: no sessions for {pseudonym!r}")
-    points = [_session_progress(store, r) for r in recs]
+    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
+    points = [progress_of(r, kept[r.id]) if r.id in kept else _session_progress(store, r)
+              for r in recs]
     times = [p.started_unix_s for p in points]
     usable = [p for p in points if p.work_at_90_vo2 is not None]
     last = recs[-1]
@@ -345,7 +332,7 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     r, samples, events = facts["record"], facts["samples"], facts["events"]
     if not samples:
         raise StoreError(f"{store.path}: session {r.id} has no recorded samples")
-    start = dt.datetime.fromtimestamp(facts["wall_unix_s"][0])
+    start = local_datetime(facts["wall_unix_s"][0])
     when = format_datetime(start)
     t = [s["t_s"] - samples[0]["t_s"] for s in samples]
     tmin = [x / 60 for x in t]
@@ -488,7 +475,7 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
     fig, axes = plt.subplots(4, 1, figsize=(8.27, 11.69), sharex=False)
 
     def series(ax, key: str, label: str) -> None:  # type: ignore[no-untyped-def]
-        xy = [(dt.datetime.fromtimestamp(p["started_unix_s"]), p[key]) for p in pts
+        xy = [(local_datetime(p["started_unix_s"]).replace(tzinfo=None), p[key]) for p in pts
               if p[key] is not None]
         if xy:
             ax.plot([x for x, _y in xy], [y for _x, y in xy], "o-", ms=3)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from controller.core.dates import local_day
 from controller.core.plan import Plan, PlanError
 from controller.core.pseudonym import pseudonym_problem
 from controller.protocol import HrMaxSource, PatientProfile
@@ -32,6 +34,8 @@ SAMPLE_KEYS = ("session_id", "t_s", "phase", "interval", "state", "hr_bpm", "hr_
                "incline_set_pct", "incline_pct")
 EVENT_KEYS = ("session_id", "t_s", "kind", "severity", "message")
 EARLIEST_UNIX_S = 946_684_800.0  # 2000-01-01: nothing of ours is older
+SAME_START_S = 1.0
+"""Two sessions of one patient starting closer than this are the same session."""
 
 
 class ImportRefused(StoreError):
@@ -108,15 +112,64 @@ def _check_session(s: Any, now_unix_s: float) -> None:
         raise _Bad("session.profile", str(e)) from None
     if profile.pseudonym != s["pseudonym"] or profile.hr_max != hr_max:
         raise _Bad("session.profile", "pseudonym and hr_max must match the session's")
-    if s["summary"] is not None and not isinstance(s["summary"], dict):
-        raise _Bad("session.summary", "must be an object or null")
+    if s["summary"] is not None:
+        _check_summary(s["summary"])
     if "clock_offset_s" in s:
         _num("session.clock_offset_s", s["clock_offset_s"], -1e12, 1e12, optional=True)
     if s.get("stop_reason") is not None:
         _str("session.stop_reason", s["stop_reason"], 200)
 
 
-def _check_sample(i: int, r: Any, sid: str, prev_t: float) -> float:
+SUMMARY_KEYS = ("hr_max_bpm", "intervals", "recoveries", "total_in_zone_s", "alarms")
+INTERVAL_SUMMARY_NUMBERS = {"time_to_zone_s": (0, 3600), "in_zone_after_allowance_pct": (0, 100),
+                            "above_95_s": (0, 3600), "peak_hr_bpm": (30, 250),
+                            "mean_hr_bpm": (30, 250), "mean_speed_kmh": (0, 30),
+                            "mean_incline_pct": (-5, 30)}
+HR_STATUS = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+"""A heart-rate gate's reason (``ok``, ``frozen``, ``out_of_range`` …): a short key."""
+
+
+def _check_summary(v: Any) -> None:
+    """The shape ``core.summary.summarise`` writes (and the service's ``late_ticks``): a
+    summary the reports read later must not crash them."""
+    p = "session.summary"
+    if not isinstance(v, dict):
+        raise _Bad(p, "must be an object or null")
+    _keys(p, v, SUMMARY_KEYS + (("late_ticks",) if "late_ticks" in v else ()))
+    _num(f"{p}.hr_max_bpm", v["hr_max_bpm"], 100, 230)
+    _num(f"{p}.total_in_zone_s", v["total_in_zone_s"], 0, 86400)
+    if "late_ticks" in v:
+        _int(f"{p}.late_ticks", v["late_ticks"], 0, 10**7)
+    if not isinstance(v["intervals"], list) or len(v["intervals"]) > 20:
+        raise _Bad(f"{p}.intervals", "must be a list of at most 20")
+    for i, iv in enumerate(v["intervals"]):
+        q = f"{p}.intervals[{i}]"
+        _keys(q, iv, ("interval", *INTERVAL_SUMMARY_NUMBERS))
+        _int(f"{q}.interval", iv["interval"], 1, 20)
+        for k, (lo, hi) in INTERVAL_SUMMARY_NUMBERS.items():
+            _num(f"{q}.{k}", iv[k], lo, hi, optional=True)
+    if not isinstance(v["recoveries"], list) or len(v["recoveries"]) > 20:
+        raise _Bad(f"{p}.recoveries", "must be a list of at most 20")
+    for i, rc in enumerate(v["recoveries"]):
+        q = f"{p}.recoveries[{i}]"
+        _keys(q, rc, ("after_interval", "hr_drop_first_minute_bpm"))
+        _int(f"{q}.after_interval", rc["after_interval"], 1, 20)
+        _num(f"{q}.hr_drop_first_minute_bpm", rc["hr_drop_first_minute_bpm"], -250, 250,
+             optional=True)
+    if not isinstance(v["alarms"], list) or len(v["alarms"]) > 1000:
+        raise _Bad(f"{p}.alarms", "must be a list of at most 1000")
+    for i, a in enumerate(v["alarms"]):
+        if not isinstance(a, str) or not HR_STATUS.match(a):
+            raise _Bad(f"{p}.alarms[{i}]", f"must be an alarm's key, got {a!r}")
+
+
+def _int(path: str, v: Any, lo: int, hi: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise _Bad(path, f"must be a whole number {lo}–{hi}, got {v!r}")
+    return v
+
+
+def _check_sample(i: int, r: Any, sid: str, prev_t: float, n_intervals: int = 20) -> float:
     p = f"samples[{i}]"
     _keys(p, r, SAMPLE_KEYS)
     if r["session_id"] != sid:
@@ -126,15 +179,23 @@ def _check_sample(i: int, r: Any, sid: str, prev_t: float) -> float:
     if t < prev_t:
         raise _Bad(f"{p}.t_s", f"time goes backwards ({t:g} after {prev_t:g})")
     _str(f"{p}.phase", r["phase"], 16, PHASES)
-    if isinstance(r["interval"], bool) or not isinstance(r["interval"], int) or \
-            not 0 <= r["interval"] <= 20:
-        raise _Bad(f"{p}.interval", f"must be a whole number 0–20, got {r['interval']!r}")
+    # an interval number only in the intervals and their pauses, and within the plan
+    if r["phase"] in ("interval", "recovery"):
+        _int(f"{p}.interval", r["interval"], 1, n_intervals)
+    else:
+        _int(f"{p}.interval", r["interval"], 0, 0)
     _str(f"{p}.state", r["state"], 16, STATES)
     _num(f"{p}.hr_bpm", r["hr_bpm"], 30, 250, optional=True)
-    if r["hr_status"] is not None:
-        _str(f"{p}.hr_status", r["hr_status"], 64)
+    if r["hr_status"] is not None and (not isinstance(r["hr_status"], str)
+                                       or not HR_STATUS.match(r["hr_status"])):
+        raise _Bad(f"{p}.hr_status", "must be a heart-rate status key (a–z, digits, _; at "
+                   f"most 32), got {str(r['hr_status'])[:40]!r}")
     for k in ("target_bpm", "zone_low_bpm", "zone_high_bpm"):
         _num(f"{p}.{k}", r[k], 30, 250, optional=True)
+    if r["zone_low_bpm"] is not None and r["zone_high_bpm"] is not None and \
+            r["zone_low_bpm"] > r["zone_high_bpm"]:
+        raise _Bad(f"{p}.zone_low_bpm", f"above zone_high_bpm ({r['zone_low_bpm']:g} > "
+                   f"{r['zone_high_bpm']:g})")
     for k in ("speed_set_kmh", "speed_kmh"):
         _num(f"{p}.{k}", r[k], 0, 30)
     for k in ("incline_set_pct", "incline_pct"):
@@ -166,20 +227,40 @@ def check_export(doc: Any, now_unix_s: float) -> None:
         raise _Bad("samples", "must be a list")
     if not isinstance(doc["events"], list):
         raise _Bad("events", "must be a list")
+    if not doc["samples"]:
+        raise _Bad("samples", "no samples: a session export holds its recorded trace")
+    n_intervals = sum(1 for ph in doc["session"]["plan"].get("phases", [])
+                      if ph.get("kind") == "interval")
     prev = -math.inf
     for i, r in enumerate(doc["samples"]):
-        prev = _check_sample(i, r, sid, prev)
+        prev = _check_sample(i, r, sid, prev, n_intervals)
     for i, e in enumerate(doc["events"]):
         _check_event(i, e, sid)
     ratings = doc.get("ratings", [])
     if not isinstance(ratings, list):
         raise _Bad("ratings", "must be a list")
+    # a rating belongs to an interval of the plan, or (interval 0) to a 6-minute test's test
+    # phase — what ``Store.rate`` takes, so every export imports back
+    phases = doc["session"]["plan"].get("phases", [])
+    n_intervals = sum(1 for ph in phases if ph.get("kind") == "interval")
+    has_test = any(ph.get("kind") == "test" for ph in phases)
+    seen: set[int] = set()
     for i, r in enumerate(ratings):
-        _keys(f"ratings[{i}]", r, ("interval", "borg"))
-        for k, lo, hi in (("interval", 1, 20), ("borg", 6, 20)):
+        _keys(f"ratings[{i}]", r, ("interval", "borg",
+                                   *(("rated_unix_s",) if isinstance(r, dict)
+                                     and "rated_unix_s" in r else ())))
+        lo_i = 0 if has_test else 1
+        hi_i = max(n_intervals, lo_i)
+        for k, lo, hi in (("interval", lo_i, hi_i), ("borg", 6, 20)):
             v = r[k]
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
                 raise _Bad(f"ratings[{i}].{k}", f"must be a whole number {lo}–{hi}, got {v!r}")
+        if r["interval"] in seen:
+            raise _Bad(f"ratings[{i}].interval", f"interval {r['interval']} rated twice")
+        seen.add(r["interval"])
+        if "rated_unix_s" in r:
+            _num(f"ratings[{i}].rated_unix_s", r["rated_unix_s"], EARLIEST_UNIX_S,
+                 now_unix_s + 86400)
     notes = doc.get("notes", [])
     if not isinstance(notes, list):
         raise _Bad("notes", "must be a list")
@@ -250,23 +331,59 @@ def _line_of(text: str, path: str) -> int | None:
     return text.count("\n", 0, at) + 1
 
 
+def _register(store: Store, s: dict[str, Any]) -> None:
+    """A patient first seen in an import enters the register with the session's profile
+    (HRmax, source, caps; the HRmax dated by the session's day), so the next session starts
+    from it. A patient already registered keeps what staff decided."""
+    if store.db.execute("SELECT 1 FROM patients WHERE pseudonym = ?",
+                        (s["pseudonym"],)).fetchone():
+        return
+    from controller.records.register import PatientRecord
+
+    prof = {k: v for k, v in s["profile"].items() if k != "strap"}
+    rec = PatientRecord.from_profile(PatientProfile(**prof), hr_max_date=local_day(
+        s["started_unix_s"]).isoformat())
+    doc = {k: v for k, v in asdict(rec).items()
+           if k not in ("pseudonym", "created_unix_s", "updated_unix_s")}
+    now = store.clock()
+    store.db.execute("INSERT INTO patients VALUES (?, ?, ?, ?)",
+                     (s["pseudonym"], now, now, json.dumps(doc)))
+
+
 def import_json(store: Store, path: str | Path) -> str:
     """Import an ``export_json`` file, all or nothing; a refused file names field and line."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
         doc = json.loads(text)
+    except RecursionError:
+        raise ImportRefused(f"{p}: not a session export (nested too deeply); nothing "
+                            "imported") from None
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise ImportRefused(f"{p}: not a session export ({e}); nothing imported") from None
     try:
         check_export(doc, store.clock())
     except _Bad as bad:
-        line = _line_of(text, bad.path)
+        try:
+            line = _line_of(text, bad.path)
+        except RecursionError:
+            line = None
         where = f"line {line}: " if line is not None else ""
         raise ImportRefused(f"{p}: {where}{bad.path}: {bad.why}; nothing imported") from None
+    except RecursionError:
+        raise ImportRefused(f"{p}: not a session export (nested too deeply); nothing "
+                            "imported") from None
     s = doc["session"]
-    if any(r.id == s["id"] for r in store.sessions()):
+    if store.db.execute("SELECT 1 FROM sessions WHERE id = ?", (s["id"],)).fetchone():
         raise ImportRefused(f"{p}: session {s['id']} is already in {store.path}")
+    # the same session under another id (exported twice, renamed by hand): one patient
+    # cannot start two sessions within the same second
+    same = store.db.execute("SELECT id FROM sessions WHERE pseudonym = ? AND "
+                            "abs(started_unix_s - ?) < ?",
+                            (s["pseudonym"], s["started_unix_s"], SAME_START_S)).fetchone()
+    if same:
+        raise ImportRefused(f"{p}: this session of {s['pseudonym']} is already in "
+                            f"{store.path} as session {same[0]}; nothing imported")
     db = store.db
     store._commit()
     try:
@@ -286,10 +403,13 @@ def import_json(store: Store, path: str | Path) -> str:
         db.executemany("INSERT INTO events VALUES (:session_id, :t_s, :kind, :severity, "
                        ":message)", doc["events"])
         db.executemany("INSERT INTO ratings VALUES (?, ?, ?, ?)",
-                       [(s["id"], r["interval"], r["borg"], s["started_unix_s"])
+                       [(s["id"], r["interval"], r["borg"],
+                         r.get("rated_unix_s", s["started_unix_s"]))
                         for r in doc.get("ratings", [])])
         db.executemany("INSERT INTO notes VALUES (?, ?, ?)",
                        [(s["id"], n["written_unix_s"], n["text"]) for n in doc.get("notes", [])])
+        _register(store, s)
+        store.refresh_stats(s["id"])
         db.execute("COMMIT")
     except Exception as e:
         if db.in_transaction:

@@ -4,8 +4,11 @@ Why SQLite in WAL mode: a killed process or a power cut must lose at most the la
 seconds and never corrupt what was written. Rows are committed at least every
 ``COMMIT_EVERY_S`` seconds (synchronous=NORMAL is durable against process crashes; against a
 power cut it keeps the database consistent and loses at most the last commits). A session
-still marked ``running`` when the store is next opened is marked ``incomplete``. The schema is
-versioned; ``MIGRATIONS`` lists every step, applied in order, never edited after release.
+still marked ``running`` when the *service* starts again (``Store(path, recover=True)``) is
+marked ``incomplete``; nothing else does that, because a report or a listing opened while the
+service runs must not call its live session abandoned (readers open read-only:
+``Store(path, readonly=True)``). The schema is versioned; ``MIGRATIONS`` lists every step,
+applied in order, never edited after release.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from controller.errors import FourByFourError
 from controller.protocol import Event, PatientProfile, Setpoint
+from controller.records import stats as _stats
 
 COMMIT_EVERY_S = 2.0
 
@@ -107,11 +111,17 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE sessions ADD COLUMN clock_offset_s REAL;
     """,
+    # 6: per-session figures kept at write time (records/stats.py): reports read one row
+    # per session, not its trace; filled for older sessions right after this step
+    _stats.SQLITE_TABLE,
 ]
 
 BORG_MIN, BORG_MAX = 6, 20
 NOTE_MAX_CHARS = 2000
 EXPORT_SCHEMA = "fourbyfour.session-export/1"
+BUSY_TIMEOUT_S = 5.0
+"""How long a writer other than the service (import, the register command) waits for the
+service's batch to commit before it gives up with a clear error."""
 
 
 class StoreError(FourByFourError, RuntimeError):
@@ -148,7 +158,25 @@ def connect_readonly(path: str | Path) -> sqlite3.Connection:
     p = Path(path)
     if not p.exists():
         raise StoreError(f"{p}: no such session store")
-    return sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True, isolation_level=None)
+    db = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True, isolation_level=None,
+                         timeout=BUSY_TIMEOUT_S)
+    try:
+        have = db.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        db.close()
+        raise StoreError(f"{p}: not a fourbyfour session store ({e})") from None
+    if have == 0:
+        db.close()
+        raise StoreError(f"{p}: not a fourbyfour session store (no schema)")
+    if have > len(MIGRATIONS):
+        db.close()
+        raise StoreError(f"{p}: written by a newer version (schema {have}, this software "
+                         f"knows {len(MIGRATIONS)})")
+    if have < len(MIGRATIONS):  # an older file: bring its schema up once (adds tables
+        db.close()              # and figures; no session's status or data changes)
+        Store(p).close()
+        return connect_readonly(p)
+    return db
 
 
 def read_export(path: str | Path, session_id: str) -> dict[str, Any]:
@@ -173,7 +201,7 @@ def _export(db: sqlite3.Connection, path: Path, session_id: str) -> dict[str, An
     if r is None:
         raise StoreError(f"{path}: no session {session_id!r}")
     rec = SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]), r[7],
-                        r[8], json.loads(r[9]) if r[9] else None, r[10])
+                        r[8], json.loads(r[9]) if r[9] else None, r[10], r[11])
     return {"schema": EXPORT_SCHEMA, "session": rec.__dict__,
             "samples": _rows(db, "samples", session_id),
             "events": _rows(db, "events", session_id)}
@@ -181,10 +209,12 @@ def _export(db: sqlite3.Connection, path: Path, session_id: str) -> dict[str, An
 
 class Store:
     def __init__(self, path: str | Path, *, clock=time.time,  # type: ignore[no-untyped-def]
-                 readonly: bool = False) -> None:
-        """Open (creating and migrating) the store at ``path``; a running session left by a
-        crash is marked ``incomplete``. ``readonly``: only read what a writer elsewhere
-        committed (``connect_readonly``) — for reports in another process."""
+                 readonly: bool = False, recover: bool = False) -> None:
+        """Open (creating and migrating) the store at ``path``. ``recover``: the service's
+        start — a session left ``running`` by a crash is marked ``incomplete`` (only the
+        service may say that: nobody else knows no session runs). ``readonly``: only read
+        what a writer elsewhere committed (``connect_readonly``) — every report and listing,
+        which must never write to the live store."""
         self.path = Path(path)
         self.clock = clock
         self._last_commit = 0.0
@@ -193,16 +223,26 @@ class Store:
             self.db = connect_readonly(self.path)
             return
         try:
-            self.db = sqlite3.connect(self.path, isolation_level=None)
+            self.db = sqlite3.connect(self.path, isolation_level=None,
+                                      timeout=BUSY_TIMEOUT_S)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise StoreError(f"{self.path}: busy (the service is writing); try again "
+                                 "in a moment") from None
             raise StoreError(f"{self.path}: not a fourbyfour session store ({e})") from None
-        self._begin()
-        self.db.execute("UPDATE sessions SET status = 'incomplete' WHERE status = 'running'")
-        self._commit()
+        if recover:
+            self._begin()
+            left = [r[0] for r in self.db.execute(
+                "SELECT id FROM sessions WHERE status = 'running'")]
+            self.db.execute(
+                "UPDATE sessions SET status = 'incomplete' WHERE status = 'running'")
+            for sid in left:
+                self.refresh_stats(sid)
+            self._commit()
 
     def _migrate(self) -> None:
         have = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -217,10 +257,16 @@ class Store:
         for version in range(have, len(MIGRATIONS)):
             self.db.executescript("BEGIN;" + MIGRATIONS[version]
                                   + f";PRAGMA user_version = {version + 1}; COMMIT;")
+        if 0 < have < 6:  # sessions recorded before the figures were kept
+            self.db.execute("BEGIN")
+            for (sid,) in self.db.execute(
+                    "SELECT id FROM sessions WHERE status != 'running'").fetchall():
+                self.refresh_stats(sid)
+            self.db.execute("COMMIT")
         tables = {r[0] for r in self.db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
         missing = {"sessions", "samples", "events", "ratings", "notes", "central_acks",
-                   "patients", "hrmax_decisions"} - tables
+                   "patients", "hrmax_decisions", "session_stats"} - tables
         if missing:  # a schema number written by another build of this software
             raise StoreError(f"{self.path}: schema {len(MIGRATIONS)} without the table(s) "
                              f"{', '.join(sorted(missing))}: written by another build")
@@ -294,7 +340,18 @@ class Store:
             "stop_reason = ? WHERE id = ?",
             (status, self.clock(), json.dumps(summary) if summary is not None else None,
              stop_reason, session_id))
+        self.refresh_stats(session_id)
         self._commit()
+
+    def refresh_stats(self, session_id: str) -> None:
+        """(Re)compute the session's ``session_stats`` row from its samples (inside the
+        caller's transaction): at its end, after a late Borg rating, an import, a recovery."""
+        rec = self.session(session_id)
+        row = _stats.compute(rec, self.samples(session_id),
+                             list(self.ratings(session_id).values()))
+        self.db.execute(f"INSERT OR REPLACE INTO session_stats ({', '.join(_stats.COLUMNS)}) "
+                        f"VALUES ({', '.join('?' * len(_stats.COLUMNS))})",
+                        [row[k] for k in _stats.COLUMNS])
 
     def rate(self, session_id: str, interval: int, borg: int) -> None:
         """The patient's Borg rating (6–20) of interval ``interval`` (0: the 6-minute test's
@@ -310,6 +367,9 @@ class Store:
         self._begin()
         self.db.execute("INSERT OR REPLACE INTO ratings VALUES (?, ?, ?, ?)",
                         (session_id, interval, borg, self.clock()))
+        if self.db.execute("SELECT 1 FROM session_stats WHERE session_id = ?",
+                           (session_id,)).fetchone():
+            self.refresh_stats(session_id)  # rated after the end: the figures follow
         self._commit()
 
     def add_note(self, session_id: str, text: str) -> None:
@@ -354,12 +414,13 @@ class Store:
             self.db.execute("BEGIN")
             self.db.execute("INSERT INTO sessions (id, pseudonym, started_unix_s, ended_unix_s, "
                             "status, plan_json, profile_json, hr_max_bpm, hr_max_source, "
-                            "summary_json, stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            "summary_json, stop_reason, clock_offset_s) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (s["id"], s["pseudonym"], s["started_unix_s"], s["ended_unix_s"],
                              s["status"], json.dumps(s["plan"]), json.dumps(s["profile"]),
                              s["hr_max_bpm"], s["hr_max_source"],
                              json.dumps(s["summary"]) if s["summary"] is not None else None,
-                             s.get("stop_reason")))
+                             s.get("stop_reason"), s.get("clock_offset_s")))
             self.db.executemany(
                 "INSERT INTO samples VALUES (:session_id, :t_s, :phase, :interval, :state, "
                 ":hr_bpm, :hr_status, :target_bpm, :zone_low_bpm, :zone_high_bpm, "
@@ -368,6 +429,8 @@ class Store:
             self.db.executemany(
                 "INSERT INTO events VALUES (:session_id, :t_s, :kind, :severity, :message)",
                 [{**e, "session_id": s["id"]} for e in doc["events"]])
+            if s["status"] != "running":
+                self.refresh_stats(s["id"])
             self.db.execute("COMMIT")
         except (KeyError, TypeError, sqlite3.Error) as e:
             if self.db.in_transaction:
@@ -410,10 +473,33 @@ class Store:
         return None
 
     def session(self, session_id: str) -> SessionRecord:
-        for r in self.sessions():
-            if r.id == session_id:
-                return r
-        raise StoreError(f"{self.path}: no session {session_id!r}")
+        r = self.db.execute(
+            "SELECT id, pseudonym, started_unix_s, ended_unix_s, status, plan_json, "
+            "profile_json, hr_max_bpm, hr_max_source, summary_json, stop_reason, "
+            "clock_offset_s FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if r is None:
+            raise StoreError(f"{self.path}: no session {session_id!r}")
+        return SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
+                             r[7], r[8], json.loads(r[9]) if r[9] else None, r[10], r[11])
+
+    def stats(self, pseudonym: str | None = None) -> list[dict[str, Any]]:
+        """The ``session_stats`` rows of ended sessions (of one patient), oldest first."""
+        q = f"SELECT {', '.join(_stats.COLUMNS)} FROM session_stats"
+        args: tuple[Any, ...] = ()
+        if pseudonym is not None:
+            q += " WHERE pseudonym = ?"
+            args = (pseudonym,)
+        cur = self.db.execute(q + " ORDER BY started_unix_s", args)
+        return [dict(zip(_stats.COLUMNS, r, strict=True)) for r in cur.fetchall()]
+
+    def stats_of(self, session_id: str) -> dict[str, Any]:
+        """One session's figures: the kept row, or (a running session) computed now."""
+        r = self.db.execute(f"SELECT {', '.join(_stats.COLUMNS)} FROM session_stats "
+                            "WHERE session_id = ?", (session_id,)).fetchone()
+        if r is not None:
+            return dict(zip(_stats.COLUMNS, r, strict=True))
+        return _stats.compute(self.session(session_id), self.samples(session_id),
+                              list(self.ratings(session_id).values()))
 
     def samples(self, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT * FROM samples WHERE session_id = ? ORDER BY t_s",
@@ -425,6 +511,12 @@ class Store:
         """interval → Borg rating."""
         return dict(self.db.execute("SELECT interval, borg FROM ratings WHERE session_id = ? "
                                     "ORDER BY interval", (session_id,)).fetchall())
+
+    def rating_rows(self, session_id: str) -> list[dict[str, Any]]:
+        """Each rating with when it was given (what an export carries)."""
+        cur = self.db.execute("SELECT interval, borg, rated_unix_s FROM ratings WHERE "
+                              "session_id = ? ORDER BY interval", (session_id,))
+        return [{"interval": i, "borg": b, "rated_unix_s": t} for i, b, t in cur.fetchall()]
 
     def notes(self, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT written_unix_s, text FROM notes WHERE session_id = ? "

@@ -127,7 +127,7 @@ class StoreWriter:
 
     def _run(self, opened: concurrent.futures.Future[Store]) -> None:
         try:
-            store = Store(self.path)
+            store = Store(self.path, recover=True)  # the service's start: recovery
         except BaseException as e:
             opened.set_exception(e)
             return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -11,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from controller.app.screens.safety import SAFETY_BINDINGS
+from controller.core.dates import local_datetime
 from controller.core.i18n import _, format_datetime, format_number
 
 
@@ -29,7 +29,7 @@ class HistoryScreen(ModalScreen[None]):
         lines = ["[b]" + h.get("pseudonym", "") + "[/b] — " + _("sessions recorded: {n}").format(
             n=len(h.get("sessions", [])))]
         for p in h.get("sessions", [])[-8:]:
-            when = format_datetime(dt.datetime.fromtimestamp(p["started_unix_s"]))
+            when = format_datetime(local_datetime(p["started_unix_s"]).replace(tzinfo=None))
             work = p["work_at_90_vo2"]
             lines.append(_("{when}  work at 90 % HRmax: {work}  peak {peak} bpm").format(
                 when=when, work="—" if work is None else _("{vo2} ml/kg/min").format(
