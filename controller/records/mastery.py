@@ -129,6 +129,8 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
                     week_s += hit_s
                 if before_today and speed is not None:
                     last = ZoneWork(speed, incline, zone_s)
+                    if best is None or _load(last) > _load(best):
+                        best = last
                 continue
             if sid != session_id and started < monday and not before_today:
                 continue

@@ -125,6 +125,8 @@ INTERVAL_SUMMARY_NUMBERS = {"time_to_zone_s": (0, 3600), "in_zone_after_allowanc
                             "above_95_s": (0, 3600), "peak_hr_bpm": (30, 250),
                             "mean_hr_bpm": (30, 250), "mean_speed_kmh": (0, 30),
                             "mean_incline_pct": (-5, 30)}
+INTERVAL_SUMMARY_LATER = {"in_zone_s": (0, 3600)}
+"""Fields later versions write: required only where present (older exports lack them)."""
 HR_STATUS = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 """A heart-rate gate's reason (``ok``, ``frozen``, ``out_of_range`` …): a short key."""
 
@@ -144,9 +146,11 @@ def _check_summary(v: Any) -> None:
         raise _Bad(f"{p}.intervals", "must be a list of at most 20")
     for i, iv in enumerate(v["intervals"]):
         q = f"{p}.intervals[{i}]"
-        _keys(q, iv, ("interval", *INTERVAL_SUMMARY_NUMBERS))
+        later = {k: r for k, r in INTERVAL_SUMMARY_LATER.items()
+                 if isinstance(iv, dict) and k in iv}
+        _keys(q, iv, ("interval", *INTERVAL_SUMMARY_NUMBERS, *later))
         _int(f"{q}.interval", iv["interval"], 1, 20)
-        for k, (lo, hi) in INTERVAL_SUMMARY_NUMBERS.items():
+        for k, (lo, hi) in {**INTERVAL_SUMMARY_NUMBERS, **later}.items():
             _num(f"{q}.{k}", iv[k], lo, hi, optional=True)
     if not isinstance(v["recoveries"], list) or len(v["recoveries"]) > 20:
         raise _Bad(f"{p}.recoveries", "must be a list of at most 20")
