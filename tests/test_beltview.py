@@ -192,7 +192,7 @@ port = {port}
                 f"document.getElementById('countdown').textContent !== '{first}'")
             assert await page.is_hidden("#waiting")
             assert await _text(page, "#guidance") == \
-                "Oppvarming: gå rolig, båndet finner tempoet ditt"
+                "Oppvarming: gå rolig, båndet finner farten din"
             assert await _text(page, "#pseudonym") == "DEMO-1"
             await _shot(page, shots, "1-warmup")
             # announced 10 s ahead, then 3-2-1 with the arrow before the belt gets heavier
@@ -225,7 +225,7 @@ port = {port}
             await _shot(page, shots, "5-recovery")
             for shown in ("Intervall 2 av 4", "Aktiv pause etter intervall 2 av 4",
                           "Intervall 3 av 4", "Aktiv pause etter intervall 3 av 4",
-                          "Intervall 4 av 4", "Nedtrapping"):
+                          "Intervall 4 av 4", "Nedkjøling"):
                 await _staff(staff, "skip")
                 await page.wait_for_function(
                     f"document.getElementById('phase').textContent === '{shown}'")

@@ -281,12 +281,18 @@ def test_confirmation_shows_its_keys_and_brackets_literally():
         app = StaffConsole(str(tmp_sock()))
         async with app.run_test(size=(80, 24)) as pilot:
             for lang, shown in (("en", "Stop [now]?  y: yes / n: no"),
-                                ("nb", "Stop [now]?  y: ja / n: nei")):
+                                ("nb", "Stop [now]?  j: ja / n: nei")):
                 i18n.set_language(lang)
                 app.push_screen(Confirm("Stop [now]?"))
                 await pilot.pause()
                 assert str(app.screen.query_one("#question").render()) == shown
                 await pilot.press("n")
+            i18n.set_language("nb")  # the key the bokmål question names answers it
+            answers = []
+            app.push_screen(Confirm("Stopp?"), answers.append)
+            await pilot.pause()
+            await pilot.press("j")
+            assert answers == [True]
     try:
         asyncio.run(asyncio.wait_for(main(), 30))
     finally:

@@ -77,7 +77,7 @@ def test_language_switch_and_norwegian_forms():
     try:
         i18n.set_language("nb")
         assert i18n._("{question}  y: yes / n: no").format(question="Stopp?") == \
-            "Stopp?  y: ja / n: nei"
+            "Stopp?  j: ja / n: nei"
         assert i18n.format_number(1234.5) == "1\u00a0234,5"
         assert i18n.format_date(dt.date(2026, 11, 27)) == "27.11.2026"
         i18n.set_language("en")

@@ -197,4 +197,4 @@ def test_a_report_in_bokmal_shows_words_not_keys(store):
     for key in ("six_minute_test", "hr_lost", "warmup", "cooldown", "recovery",
                 "no valid heart rate", "100.0"):
         assert key not in text, (key, text)
-    assert "6-minuttstest" in text and "oppvarming" in text.lower()
+    assert "6-minutters pulstest" in text and "oppvarming" in text.lower()

@@ -52,6 +52,17 @@ EVENTS = {
     "acknowledged": N_("Alarm acknowledged"),
     "adjust": N_("Test load changed by staff"),
 }
+ALARMS = {  # short, for a monitor's alarm column and its acknowledge question
+    "hr_lost": N_("heart rate lost: slowing to a walk"),
+    "hr_lost_stop": N_("heart rate lost: session stopped"),
+    "hr_hold": N_("waiting for heart rate: holding speed"),
+    "hr_above_max": N_("heart rate above HRmax: load reduced"),
+    "belt_stopped": N_("belt stopped outside the session"),
+    "store_failed": N_("session record not written"),
+    "hrmax_underestimated": N_("HRmax likely too low"),
+    "hrmax_maybe_high": N_("HRmax likely too high"),
+    "zone_unreachable": N_("zone out of reach"),
+}
 SEVERITIES = {"info": N_("info"), "warning": N_("warning"), "alarm": N_("alarm")}
 
 

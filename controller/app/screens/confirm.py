@@ -15,7 +15,7 @@ from controller.core.i18n import _
 class Confirm(ModalScreen[bool]):
     """y / n question for actions a slip would make hurt."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("y", "yes", "yes"),
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("j,y", "yes", "yes"),
                                              Binding("n,escape", "no", "no")]
 
     def __init__(self, question: str) -> None:
