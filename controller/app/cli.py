@@ -73,12 +73,9 @@ def demo(args: argparse.Namespace) -> int:
     import asyncio
 
     from controller.app.demo import DemoAborted, run_demo
-    from controller.service.config import ConfigError, load
 
-    try:
-        cfg = load(args.config)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+    cfg = _config_in_its_language(args.config)  # the demo's service speaks the clinic's
+    if cfg is None:
         return 2
     if args.patient:
         cfg = dataclasses.replace(cfg, profile=dataclasses.replace(cfg.profile,
@@ -240,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
+    from controller.core.i18n import set_language
     from controller.service.config import ConfigError, load
     from controller.service.service import run_service
     from controller.treadmill import LinkDown
@@ -247,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         cfg = load(args.config)
+        set_language(cfg.language)  # reports and refusals in the clinic's language
         asyncio.run(run_service(cfg))
     except ConfigError as e:  # a restart cannot mend it: RestartPreventExitStatus=78
         print(f"error: {e}", file=sys.stderr)

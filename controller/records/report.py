@@ -294,16 +294,19 @@ PHASE_COLOURS = {"warmup": "#dddddd", "interval": "#f4c7c3", "recovery": "#c9e4f
 
 
 def session_title(r: SessionRecord, when: str) -> str:
-    """The report's title: a 6-minute test is never called a 4x4 session."""
+    """The report's title: a 6-minute test is never called a 4x4 session; the HRmax source
+    and the session's status in words, never keys like ``six_minute_test`` or ``finished``."""
+    words = dict(when=when, pseudonym=r.pseudonym, hr_max=format_number(r.hr_max_bpm, 0),
+                 source=word(SOURCES, r.hr_max_source), status=word(STATUSES, r.status))
     if r.plan_name == "6-minute test":
         return _("6-minute test {when} — {pseudonym} — HRmax {hr_max} bpm ({source}) — "
-                 "{status}").format(when=when, pseudonym=r.pseudonym,
-                                    hr_max=format_number(r.hr_max_bpm, 0),
-                                    source=r.hr_max_source, status=r.status)
+                 "{status}").format(**words)
     return _("4x4 session {when} — {pseudonym} — HRmax {hr_max} bpm ({source}) — "
-             "{status}").format(when=when, pseudonym=r.pseudonym,
-                                hr_max=format_number(r.hr_max_bpm, 0), source=r.hr_max_source,
-                                status=r.status)
+             "{status}").format(**words)
+
+
+STATUSES = {"running": N_("in progress"), "finished": N_("finished"), "stopped": N_("stopped"),
+            "incomplete": N_("incomplete")}
 
 
 NOTES = {"": "", "extended": N_("extended"), "skipped": N_("skipped"),
@@ -389,7 +392,8 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     ax_txt.text(0.0, 1.0, "\n".join(lines), fontsize=7, va="top", family="monospace")
     fig.tight_layout()
     if str(path).lower().endswith(".pdf"):
-        with PdfPages(path) as pdf:
+        # the title in the file too: a journal system lists the report by it
+        with PdfPages(path, metadata={"Title": session_title(r, when)}) as pdf:
             pdf.savefig(fig)
             plt.close(fig)
             per_page = 60

@@ -1,0 +1,114 @@
+"""One language in a bokmål clinic: the service, its reports, the CLI and the console's unit
+all speak the config's language (issue 21 item 6)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from controller.app.console import StaffConsole
+from controller.core import i18n
+from controller.service.control_socket import ControlClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pdf_title(path: str | Path) -> str:
+    """The report's title as the journal system lists it (the PDF's Info /Title)."""
+    data = Path(path).read_bytes()
+    start = data.rindex(b"/Title (") + len(b"/Title (")
+    out, i, depth = bytearray(), start, 0
+    while True:
+        c = data[i:i + 1]
+        if c == b"\\":
+            out += data[i + 1:i + 2]
+            i += 2
+            continue
+        if c == b"(":
+            depth += 1
+        elif c == b")":
+            if depth == 0:
+                break
+            depth -= 1
+        out += c
+        i += 1
+    raw = bytes(out)
+    return raw[2:].decode("utf-16-be") if raw.startswith(b"\xfe\xff") else raw.decode("latin-1")
+
+
+def nb_config(tmp_path: Path) -> Path:
+    cfg = tmp_path / "nb.toml"
+    cfg.write_text('language = "nb"\n[mqtt]\nenabled = false\n[belt_view]\nenabled = false\n')
+    return cfg
+
+
+async def _connect(sock: Path, proc: subprocess.Popen) -> ControlClient:
+    c = ControlClient(str(sock))
+    async with asyncio.timeout(60):
+        while True:  # the socket's file appears at bind, before it listens
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else proc
+            try:
+                await c.connect()
+                return c
+            except (FileNotFoundError, ConnectionRefusedError):
+                await asyncio.sleep(0.1)
+
+
+@pytest.mark.realtime
+def test_w_in_a_bokmal_clinic_writes_a_bokmal_report_with_words_in_its_title(tmp_path):
+    """The service never called set_language: `w` wrote an English report ("measured",
+    "stopped") for a bokmål clinic. The demo's service runs as its own process, as on a Pi."""
+    sock, db = tmp_path / "control.sock", tmp_path / "sessions.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "controller", "demo", "--headless", "--control-socket",
+         str(sock), "--store", str(db), "--speed", "10", "--config", str(nb_config(tmp_path))],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+
+    async def main() -> str:
+        c = await _connect(sock, proc)
+        states: list[dict] = []
+
+        async def watch() -> None:
+            async for d in c.updates():
+                states.append(d)
+        watcher = asyncio.create_task(watch())
+        async with asyncio.timeout(90):
+            reply = await c.command("setup", profile={
+                "pseudonym": "P-17", "hr_max": 171, "hr_max_source": "six_minute_test",
+                "max_speed_kmh": 6.5, "max_incline_pct": 12})
+            assert reply["ok"], reply
+            assert (await c.command("start"))["ok"]
+            while not (states and states[-1]["phase"] == "warmup"):
+                await asyncio.sleep(0.1)
+            assert (await c.command("stop"))["ok"]
+            while states[-1]["state"] != "done":
+                await asyncio.sleep(0.1)
+        watcher.cancel()
+        await c.close()
+        app = StaffConsole(str(sock))
+        async with app.run_test(size=(80, 24)) as pilot:
+            async with asyncio.timeout(60):
+                while not app.state.get("session_id"):
+                    await asyncio.sleep(0.1)
+                await pilot.press("w")
+                while ".pdf" not in app.message:
+                    await asyncio.sleep(0.1)
+        return next(f for f in re.split(r"[ ,]+", app.message) if f.endswith(".pdf"))
+
+    i18n.set_language("nb")
+    try:
+        pdf = asyncio.run(main())
+    finally:
+        i18n.set_language("en")
+        proc.terminate()
+        proc.wait(30)
+    title = pdf_title(pdf if os.path.isabs(pdf) else tmp_path / "exports" / Path(pdf).name)
+    assert "4x4-økt" in title and "6-minutters pulstest" in title, title
+    for key in ("six_minute_test", "stopped", "finished", "measured", "session"):
+        assert key not in title, (key, title)
