@@ -112,3 +112,42 @@ def test_w_in_a_bokmal_clinic_writes_a_bokmal_report_with_words_in_its_title(tmp
     assert "4x4-økt" in title and "6-minutters pulstest" in title, title
     for key in ("six_minute_test", "stopped", "finished", "measured", "session"):
         assert key not in title, (key, title)
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "FOURBYFOUR_LANG"}
+    r = subprocess.run([sys.executable, "-m", "controller", *args], capture_output=True,
+                       text=True, timeout=300, cwd=ROOT, env={**environ, **(env or {})})
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_report_progression_and_outcome_take_lang_and_default_to_the_clinics(tmp_path):
+    """`report`, `progression` and `outcome` had no --lang and wrote English; like the
+    console and the hand-over they speak bokmål unless told otherwise (--lang or
+    FOURBYFOUR_LANG)."""
+    db = tmp_path / "h.db"
+    cli("demo", "--fast", "--weeks", "2", "--patient", "P-17", "--store", str(db))
+    from controller.records.store import Store
+
+    store = Store(db)
+    sid = store.sessions("P-17")[-1].id
+    store.close()
+    for lang, env, title_word in (("nb", {}, "4x4-økt"), ("en", {"FOURBYFOUR_LANG": "en"},
+                                                          "4x4 session")):
+        out = tmp_path / f"r-{lang}.pdf"
+        cli("report", "--store", str(db), "--session", sid, "--out", str(out), env=env)
+        assert title_word in pdf_title(out), (lang, pdf_title(out))
+    nb = cli("report", "--store", str(db), "--session", sid, "--out", str(tmp_path / "x.pdf"),
+             "--lang", "nb", env={"FOURBYFOUR_LANG": "en"})
+    assert "4x4-økt" in pdf_title(tmp_path / "x.pdf") and nb.returncode == 0
+    prog = cli("progression", "--store", str(db), "--pseudonym", "P-17").stdout
+    assert "Framgang" in prog and "per uke" in prog and "sessions" not in prog, prog
+    prog_en = cli("progression", "--store", str(db), "--pseudonym", "P-17", "--lang",
+                  "en").stdout
+    assert "per week" in prog_en, prog_en
+    outc = cli("outcome", "--store", str(db), "--from", "2020-01-01", "--to",
+               "2040-01-01").stdout
+    assert outc.startswith("Resultat"), outc
+    assert cli("outcome", "--store", str(db), "--from", "2020-01-01", "--to", "2040-01-01",
+               "--lang", "en").stdout.startswith("Outcome")

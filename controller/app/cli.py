@@ -176,6 +176,29 @@ def _config_in_its_language(path: str | None):  # type: ignore[no-untyped-def]
     return cfg
 
 
+LANG_ENV = "FOURBYFOUR_LANG"
+"""The language of a command without --lang or a config (clinic IT sets it for a shell)."""
+
+
+def _lang_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--lang", choices=["nb", "en"], default=None,
+                   help=f"the {what}'s language (default: ${LANG_ENV}, else nb, bokmål)")
+
+
+def _chosen_language(args: argparse.Namespace) -> str:
+    """--lang, else $FOURBYFOUR_LANG, else bokmål (the clinic's, as the config's default);
+    the process speaks it from here on."""
+    import os
+
+    from controller.core.i18n import LANGUAGES, set_language
+
+    lang = getattr(args, "lang", None) or os.environ.get(LANG_ENV) or "nb"
+    if lang not in LANGUAGES:
+        lang = "nb"
+    set_language(lang)
+    return lang
+
+
 def demo_with_console(args: argparse.Namespace) -> int:
     """The control service in a child process, the staff console in front (as on the Pi)."""
     import os
@@ -482,6 +505,7 @@ def outcome_command(args: argparse.Namespace) -> int:
     from controller.records import outcome
     from controller.records.store import Store, StoreError
 
+    _chosen_language(args)
     try:
         start, end = dt.date.fromisoformat(args.from_day), dt.date.fromisoformat(args.to_day)
     except ValueError:
@@ -515,6 +539,8 @@ def records(args: argparse.Namespace) -> int:
     from controller.records import report
     from controller.records.store import Store, StoreError
 
+    if args.command in ("report", "progression"):
+        _chosen_language(args)
     try:
         if not Path(args.store).exists() and args.command not in ("import", "patient"):
             raise StoreError(f"{args.store}: no such session store")
@@ -770,6 +796,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     rp.add_argument("--store", required=True)
     rp.add_argument("--session", required=True)
     rp.add_argument("--out", required=True, help="…png or …pdf")
+    _lang_option(rp, "report")
     im = sub.add_parser("import", help="import a JSON session export into a store")
     im.add_argument("--store", required=True)
     im.add_argument("file")
@@ -779,6 +806,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     pg.add_argument("--out", default=None, help="also draw it (PNG or PDF)")
     pg.add_argument("--csv", default=None, help="also write one row per session (CSV)")
     pg.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _lang_option(pg, "progression")
     pa = sub.add_parser("patients", help="every patient in the register")
     pa.add_argument("--store", required=True)
     ss = sub.add_parser("sessions", help="one patient's sessions (ids for export and report)")
@@ -809,6 +837,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     oc.add_argument("--csv", default=None, help="one row per patient")
     oc.add_argument("--anonymised", default=None,
                     help="an anonymised CSV for quality registers and research")
+    _lang_option(oc, "outcome report")
     ho = sub.add_parser("handover", help="the hand-over to the municipality (PDF, bokmål)")
     ho.add_argument("pseudonym")
     ho.add_argument("--store", default="/var/lib/fourbyfour/sessions.db")

@@ -266,8 +266,7 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
         "vo2max_trend_per_week": trend_per_week(times, [p.vo2max_estimate for p in points]),
         "hr_at_fixed_workload_trend_bpm_per_week": trend_per_week(
             times, [p.hr_at_fixed_workload_bpm for p in points]),
-        "trend_rule": f"Theil–Sen, ≥ {TREND_MIN_SESSIONS} sessions over ≥ "
-                      f"{TREND_MIN_DAYS:g} days",
+        "trend_rule": trend_rule(),
         "vo2max_estimate": usable[-1].vo2max_estimate if usable else None,
         "hr_max_suggestion": hrmax_suggestion,
     }
@@ -291,6 +290,12 @@ def progression_csv(prog: dict[str, Any], path: str | Path) -> None:
 
 PHASE_COLOURS = {"warmup": "#dddddd", "interval": "#f4c7c3", "recovery": "#c9e4f5",
                  "cooldown": "#dddddd", "test": "#fde9b5"}
+
+
+def trend_rule() -> str:
+    """When a trend is drawn, in the process's language."""
+    return _("Theil–Sen, ≥ {n} sessions over ≥ {days} days").format(
+        n=TREND_MIN_SESSIONS, days=format_number(TREND_MIN_DAYS, 0))
 
 
 def session_title(r: SessionRecord, when: str) -> str:
