@@ -151,3 +151,42 @@ def test_report_progression_and_outcome_take_lang_and_default_to_the_clinics(tmp
     assert outc.startswith("Resultat"), outc
     assert cli("outcome", "--store", str(db), "--from", "2020-01-01", "--to", "2040-01-01",
                "--lang", "en").stdout.startswith("Outcome")
+
+
+def _unit_exec_start(unit: str) -> list[str]:
+    import shlex
+
+    text = (ROOT / "systemd" / unit).read_text().replace("\\\n", " ")
+    line = next(ln for ln in text.splitlines() if ln.startswith("ExecStart="))
+    return shlex.split(line.removeprefix("ExecStart="))
+
+
+@pytest.mark.parametrize("lang, connecting", [("en", "connecting"), ("nb", "kobler til")])
+def test_the_console_unit_speaks_the_configs_language(tmp_path, lang, connecting):
+    """The console's unit started it without the config, so a clinic that chose English (or
+    bokmål) in the config got whatever the console's default was."""
+    from controller.app import cli
+
+    service = _unit_exec_start("fourbyfour.service")
+    config_path = service[service.index("--config") + 1]
+    argv = _unit_exec_start("fourbyfour-console.service")[1:]
+    assert argv[0] == "console" and "--config" in argv, argv
+    assert argv[argv.index("--config") + 1] == config_path  # the service's own config
+    cfg = tmp_path / "clinic.toml"
+    cfg.write_text(f'language = "{lang}"\n')
+    argv[argv.index("--config") + 1] = str(cfg)
+    argv[argv.index("--socket") + 1] = str(tmp_path / "none.sock")
+    args = cli.parser().parse_args(argv)
+
+    async def main() -> str:
+        app = cli.console_app(args)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            return str(app.query_one("#links").render()) + str(app.query_one("#phase").render())
+
+    try:
+        shown = asyncio.run(main())
+    finally:
+        i18n.set_language("en")
+    assert connecting in shown.lower() or ("unreachable" if lang == "en" else "nås ikke") \
+        in shown.lower(), shown

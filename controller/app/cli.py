@@ -243,12 +243,24 @@ def demo_with_console(args: argparse.Namespace) -> int:
     return 0
 
 
-def console(args: argparse.Namespace) -> int:
+def console_app(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The staff console in the clinic's language: --lang, else the config's (the unit
+    passes the service's config), else $FOURBYFOUR_LANG, else bokmål. A config the console
+    cannot read is said on stderr and does not keep the console (and its Stop) away."""
     from controller.app.console import StaffConsole
-    from controller.core.i18n import set_language
+    from controller.service.config import ConfigError, load
 
-    set_language(args.lang)
-    StaffConsole(args.socket).run()
+    if args.lang is None and args.config is not None:
+        try:
+            args.lang = load(args.config).language
+        except (ConfigError, OSError) as e:
+            print(f"warning: {e}", file=sys.stderr)
+    _chosen_language(args)
+    return StaffConsole(args.socket)
+
+
+def console(args: argparse.Namespace) -> int:
+    console_app(args).run()
     return 0
 
 
@@ -760,6 +772,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return _dispatch(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    """Every command's options (also for tests that start a command as a unit does)."""
     ap = argparse.ArgumentParser(prog="fourbyfour", description="Closed-loop 4x4 training")
     sub = ap.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="a whole session with a virtual patient and belt")
@@ -785,8 +803,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
     c = sub.add_parser("console", help="the staff console, attached to a running service")
     c.add_argument("--socket", default="/run/fourbyfour/control.sock",
                    help="the control service's Unix socket (default: the service's default)")
-    c.add_argument("--lang", choices=["nb", "en"], default="nb",
-                   help="the console's language (default: nb, bokmål)")
+    c.add_argument("--config", default=None,
+                   help="the service's TOML config: the console speaks its language")
+    c.add_argument("--lang", choices=["nb", "en"], default=None,
+                   help=f"the console's language (default: the config's, else ${LANG_ENV}, "
+                   "else nb, bokmål)")
     e = sub.add_parser("export", help="one recorded session as CSV or JSON")
     e.add_argument("--store", required=True)
     e.add_argument("--session", required=True)
@@ -864,7 +885,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
     cm.add_argument("--config", default=None, help="the TOML config ([mqtt] section)")
     cm.add_argument("--host", default=None)
     cm.add_argument("--port", type=int, default=None)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return demo(args)
     if args.command == "console":
