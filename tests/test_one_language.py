@@ -190,3 +190,78 @@ def test_the_console_unit_speaks_the_configs_language(tmp_path, lang, connecting
         i18n.set_language("en")
     assert connecting in shown.lower() or ("unreachable" if lang == "en" else "nås ikke") \
         in shown.lower(), shown
+
+
+def test_a_refused_connection_reaches_a_bokmal_console_as_a_bokmal_sentence(tmp_path):
+    """Was "styringstjenesten svarer ikke: [Errno 111] Connection refused – prøver igjen":
+    the OS's English first. Now what it means and what to do, the detail last."""
+    import socket
+
+    stale = tmp_path / "control.sock"  # a socket file nobody listens on (a crashed service)
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(stale))
+    s.close()
+
+    async def main() -> str:
+        app = StaffConsole(str(stale))
+        async with app.run_test(size=(80, 24)) as pilot:
+            async with asyncio.timeout(10):
+                while "111" not in str(app.query_one("#links").render()):
+                    await pilot.pause(0.05)
+            return str(app.query_one("#links").render())
+
+    i18n.set_language("nb")
+    try:
+        shown = asyncio.run(main())
+    finally:
+        i18n.set_language("en")
+    sentence, _, detail = shown.partition("(")
+    assert "Errno" not in sentence and "refused" not in sentence, shown
+    assert "systemctl" in sentence or "starter" in sentence, shown  # what to do
+    assert "111" in detail, shown  # the technical detail is kept, second
+
+
+def test_a_busy_belt_screen_port_is_said_in_bokmal_not_shown_as_its_url(tmp_path):
+    """The demo's console took the service's "belt screen not served …: [Errno 98] … address
+    already in use" for the belt screen's URL and showed it as one."""
+    import socket
+
+    from controller.app import cli
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    cfg = tmp_path / "nb.toml"
+    cfg.write_text(f'language = "nb"\n[mqtt]\nenabled = false\n[belt_view]\nenabled = true\n'
+                   f'host = "127.0.0.1"\nport = {port}\n')
+    sock, log = tmp_path / "control.sock", tmp_path / "service.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "controller", "demo", "--headless", "--control-socket",
+             str(sock), "--store", str(tmp_path / "s.db"), "--config", str(cfg)],
+            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    async def main() -> str:
+        c = await _connect(sock, proc)
+        await c.close()
+        async with asyncio.timeout(20):
+            while "belt screen" not in log.read_text():
+                await asyncio.sleep(0.1)
+        app = cli.demo_console_app(str(sock), str(log))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            return app.message
+
+    i18n.set_language("nb")
+    try:
+        shown = asyncio.run(main())
+    finally:
+        i18n.set_language("en")
+        proc.terminate()
+        proc.wait(30)
+        busy.close()
+    sentence, _, detail = shown.partition("(")
+    assert "Errno" not in sentence and "address" not in sentence, shown
+    assert str(port) in sentence and "i bruk" in sentence, shown
+    assert "98" in detail, shown

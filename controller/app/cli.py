@@ -112,7 +112,7 @@ def demo(args: argparse.Namespace) -> int:
         phase_rows.append(row)
 
     def on_belt_view(url: str) -> None:
-        print(f"belt screen (for the patient): {url}", flush=True)
+        print(f"{BELT_URL_LINE}{url}", flush=True)
 
     def on_ready(rt, emu) -> None:  # type: ignore[no-untyped-def]
         emus.append(emu)
@@ -199,14 +199,33 @@ def _chosen_language(args: argparse.Namespace) -> str:
     return lang
 
 
+BELT_URL_LINE = "belt screen (for the patient): "
+
+
+def demo_console_app(sock: str, log: str):  # type: ignore[no-untyped-def]
+    """The demo's console, told where the belt screen is (the service's log says), or, when
+    the screen could not start, why in the console's language (never the error as a URL)."""
+    from controller.app import texts
+    from controller.app.console import StaffConsole
+
+    url = problem = None
+    for line in Path(log).read_text().splitlines():
+        if line.startswith(BELT_URL_LINE):
+            url = line.removeprefix(BELT_URL_LINE).strip()
+        elif m := texts.BELT_NOT_SERVED.search(line):
+            problem = texts.belt_screen_problem_text(m["port"], m["detail"])
+    app = StaffConsole(sock, belt_url=url)
+    if problem is not None:
+        app.message = problem
+    return app
+
+
 def demo_with_console(args: argparse.Namespace) -> int:
     """The control service in a child process, the staff console in front (as on the Pi)."""
     import os
     import subprocess
     import tempfile
     import time as _time
-
-    from controller.app.console import StaffConsole
 
     cfg = _config_in_its_language(args.config)
     if cfg is None:
@@ -229,10 +248,9 @@ def demo_with_console(args: argparse.Namespace) -> int:
                 print(f"error: the control service did not start; see {log}", file=sys.stderr)
                 return 1
             _time.sleep(0.1)
-        belt_url = next((line.split(": ", 1)[1].strip()
-                         for line in Path(log).read_text().splitlines()
-                         if line.startswith("belt screen")), None)
-        StaffConsole(sock, belt_url=belt_url).run()
+        app = demo_console_app(sock, log)
+        belt_url = app.belt_url
+        app.run()
     finally:
         if service.poll() is None:
             service.terminate()  # the demo ends with its console; on a Pi the service stays

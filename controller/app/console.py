@@ -120,6 +120,7 @@ class StaffConsole(App[None]):
             keys[key] = [dataclasses.replace(b, description=_(b.description))
                          if b.description else b for b in bindings]
         self.socket_path = socket_path
+        self.belt_url = belt_url
         self.client: ControlClient | None = None
         self.state: dict[str, Any] = {}
         self.message = "" if belt_url is None else \
@@ -162,8 +163,7 @@ class StaffConsole(App[None]):
             except (OSError, ConnectionError) as e:
                 self.client = None
                 self.query_one("#links", Static).update(
-                    "[b red]" + _("control service unreachable: {error} — retrying").format(
-                        error=e) + "[/]")
+                    "[b red]" + texts.service_unreachable_text(e) + "[/]")
                 await asyncio.sleep(1.0)
 
     # -- which keys apply now (the footer shows only these) ---------------------------------
