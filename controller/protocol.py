@@ -29,6 +29,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from controller.core.control import AdaptiveController, ControlDecision, ControlInput
 from controller.core.hrgate import GateVerdict, HrGate, HrReading
@@ -50,6 +51,7 @@ from controller.core.plan import (
     six_minute_test,
 )
 from controller.core.pseudonym import pseudonym_problem
+from controller.core.refusals import refusal_text
 from controller.core.safety import RateLimits, ramp
 from controller.core.workload import REST_VO2, WALK_MAX_KMH, WorkloadPath, vo2_cost
 
@@ -109,7 +111,21 @@ class ProfileError(ValueError):
 
 
 class SessionError(RuntimeError):
-    """A staff command that is not allowed in the session's current state."""
+    """A staff command that is not allowed in the session's current state.
+
+    ``code`` and ``params`` say why as data (``controller.core.refusals``): the console
+    renders them in its own language; the message is the English text, for logs."""
+
+    def __init__(self, message: str, code: str = "invalid", **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params: dict[str, Any] = params if code != "invalid" else \
+            {"detail": message, **params}
+
+
+def refused(code: str, **params: Any) -> SessionError:
+    """``raise refused("extend_limit")``: a SessionError with its code, its English text."""
+    return SessionError(refusal_text(code, params, "en"), code, **params)
 
 
 @dataclass(frozen=True)
@@ -297,7 +313,7 @@ class Session:
     def _command(self, name: str, message: str) -> None:
         nxt = COMMAND_TRANSITIONS[self.run_state].get(name)
         if nxt is None:
-            raise SessionError(f"cannot {name}: the session is {self.run_state}")
+            raise refused("not_now", command=name, state=str(self.run_state))
         self.run_state = nxt
         self._pending.append((name, message, "info"))
 
@@ -317,7 +333,7 @@ class Session:
     def extend(self, seconds: float = 60.0) -> None:
         """Make the current phase longer (at most 10 min in total per phase)."""
         if not 0 < seconds <= 600 or self._phase_extra_s + seconds > 600:
-            raise SessionError("a phase can be extended by 1–600 s, 600 s in total")
+            raise refused("extend_limit")
         self._command("extend", f"{self.phase} extended by {seconds:g} s")
         self._phase_extra_s += seconds
 
@@ -328,33 +344,30 @@ class Session:
         raises ``SessionError`` and changes nothing."""
         spec = self.spec
         if spec is None or spec.kind is not PhaseKind.TEST:
-            raise SessionError("speed and incline can be adjusted only during the 6-minute "
-                               "test's test phase")
+            raise refused("adjust_not_test")
         if self.run_state is not RunState.RUNNING:
-            raise SessionError(f"cannot adjust: the session is {self.run_state}")
+            raise refused("not_now", command="adjust", state=str(self.run_state))
         dv = _real("speed_delta_kmh", speed_delta_kmh)
         di = _real("incline_delta_pct", incline_delta_pct)
         if not (math.isfinite(dv) and abs(dv) <= ADJUST_MAX_SPEED_STEP_KMH):
-            raise SessionError(f"speed can change by at most ±{ADJUST_MAX_SPEED_STEP_KMH:g} "
-                               "km/h per command")
+            raise refused("adjust_speed_step", step_kmh=ADJUST_MAX_SPEED_STEP_KMH)
         if not (math.isfinite(di) and abs(di) <= ADJUST_MAX_INCLINE_STEP_PCT):
-            raise SessionError(f"incline can change by at most ±{ADJUST_MAX_INCLINE_STEP_PCT:g} "
-                               "% per command")
+            raise refused("adjust_incline_step", step_pct=ADJUST_MAX_INCLINE_STEP_PCT)
         if dv == 0.0 and di == 0.0:
-            raise SessionError("nothing to adjust")
+            raise refused("adjust_nothing")
         if self._last_adjust_s is not None and self._t_last is not None and \
                 self._t_last - self._last_adjust_s < ADJUST_MIN_INTERVAL_S:
-            raise SessionError(f"one load change per {ADJUST_MIN_INTERVAL_S:g} s")
+            raise refused("adjust_too_soon", seconds=ADJUST_MIN_INTERVAL_S)
         speed, incline = self._test_load or (spec.fixed_speed_kmh or 0.0,
                                              spec.fixed_incline_pct or 0.0)
         speed, incline = round(speed + dv, 2), round(incline + di, 1)
         lo = self.profile.min_speed_kmh
         if not lo <= speed <= self.profile.speed_cap_kmh:
-            raise SessionError(f"speed {speed:g} km/h is outside {lo:g}–"
-                               f"{self.profile.speed_cap_kmh:g} km/h (the patient's caps)")
+            raise refused("adjust_speed_caps", speed_kmh=speed, low_kmh=lo,
+                          high_kmh=self.profile.speed_cap_kmh)
         if not 0.0 <= incline <= self.profile.max_incline_pct:
-            raise SessionError(f"incline {incline:g} % is outside 0–"
-                               f"{self.profile.max_incline_pct:g} % (the patient's caps)")
+            raise refused("adjust_incline_caps", incline_pct=incline,
+                          high_pct=self.profile.max_incline_pct)
         self._command("adjust", f"test load set by staff to {speed:g} km/h at {incline:g} %")
         self._test_load = (speed, incline)
         self._last_adjust_s = self._t_last
@@ -372,7 +385,7 @@ class Session:
     def acknowledge(self, alarm: str) -> None:
         """Staff saw the alarm; it is cleared until its condition happens again."""
         if alarm not in self._alarms:
-            raise SessionError(f"no active alarm {alarm!r}")
+            raise refused("no_alarm", alarm=alarm)
         del self._alarms[alarm]
         self._pending.append(("acknowledged", f"alarm {alarm} acknowledged", "info"))
 

@@ -47,7 +47,8 @@ from controller.service.control_socket import ControlClient
 COMMANDS = {"setup": N_("patient and plan"), "start": N_("start"), "pause": N_("pause"),
             "resume": N_("resume"), "skip": N_("skip"), "extend": N_("extend"),
             "stop": N_("stop"), "ack": N_("acknowledge"), "borg": N_("Borg rating"),
-            "note": N_("note"), "history": N_("history"), "export": N_("report")}
+            "note": N_("note"), "history": N_("history"), "export": N_("report"),
+            "adjust": N_("load change"), "pair": N_("strap"), "scan": N_("strap search")}
 RUNNING = ("running", "hr_hold", "hr_slow")
 
 
@@ -317,7 +318,7 @@ class StaffConsole(App[None]):
             reply = await self.client.command("rpe", rpe=rpe)
             if not reply.get("ok"):
                 self.message = _("[b red]Borg rating refused[/]: {error}").format(
-                    error=reply.get("error"))
+                    error=texts.reply_text(reply))
                 self.query_one("#message", Static).update(self.message)
                 return
             self.push_screen(HrMaxProposalScreen(reply["proposal"], dict(self.state)),
@@ -337,7 +338,7 @@ class StaffConsole(App[None]):
                 self.message = _("HRmax proposal rejected; the HRmax in use is kept.")
             else:
                 self.message = _("[b red]HRmax decision refused[/]: {error}").format(
-                    error=reply.get("error"))
+                    error=texts.reply_text(reply))
             self.query_one("#message", Static).update(self.message)
 
         self.push_screen(TestBorgScreen(), rated)
@@ -365,7 +366,7 @@ class StaffConsole(App[None]):
         reply = await self.client.command(cmd, **kw)
         self.say(_("{command}: done").format(command=name) if reply.get("ok") else
                  "[b red]" + _("{command} refused").format(command=name) + "[/]: "
-                 + texts.error_text(str(reply.get("error"))))
+                 + texts.reply_text(reply))
         return reply
 
     # -- actions ----------------------------------------------------------------------------
@@ -378,7 +379,7 @@ class StaffConsole(App[None]):
             self.push_screen(HistoryScreen(reply["history"]))
         else:
             self.say("[b red]" + _("{command} refused").format(command=_(COMMANDS["history"]))
-                     + "[/]: " + texts.error_text(str(reply.get("error"))))
+                     + "[/]: " + texts.reply_text(reply))
 
     async def action_export(self) -> None:
         if self.client is None:
@@ -386,7 +387,7 @@ class StaffConsole(App[None]):
         reply = await self.client.command("export")
         self.say(_("wrote {files}").format(files=", ".join(reply["files"])) if reply.get("ok")
                  else "[b red]" + _("{command} refused").format(command=_(COMMANDS["export"]))
-                 + "[/]: " + texts.error_text(str(reply.get("error"))))
+                 + "[/]: " + texts.reply_text(reply))
 
     async def action_export_live(self) -> None:
         await self.action_export()
@@ -403,7 +404,7 @@ class StaffConsole(App[None]):
             if reply.get("ok"):
                 self.say(_("{command}: done").format(command=_(COMMANDS["setup"])))
                 return None
-            return str(reply.get("error"))
+            return texts.reply_text(reply)
 
         self.push_screen(PatientScreen(self.state, submit))
 

@@ -1,11 +1,14 @@
 """Words for the UIs: the shared tables live in ``controller.core.words`` (the records use
-them too); here are the service's refusals, which only the UIs show."""
+them too); here the service's refusals (rendered from their codes) and the OS's errors, as
+staff read them."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from controller.core.i18n import N_, _, language
+from controller.core.i18n import _
+from controller.core.refusals import REFUSALS, refusal_text
 from controller.core.words import (  # noqa: F401  (the UIs' one import for words)
     EVENTS,
     LINKS,
@@ -17,27 +20,23 @@ from controller.core.words import (  # noqa: F401  (the UIs' one import for word
     word,
 )
 
-ERRORS = [  # refusals from the service, by how they begin (the service speaks English)
-    ("cannot resume: the motor board has a latched fault",
-     N_("Cannot resume: the motor board has a latched fault. Release the e-stop or insert "
-        "the key, then press the reset on the treadmill, then resume.")),
-    ("cannot resume: the treadmill link is down",
-     N_("Cannot resume: the treadmill link is down.")),
-    ("pseudonym only", N_("Pseudonym only (1–32 letters, digits, - or _), never a name.")),
-    ("the session has started", N_("The session has started: patient and plan are fixed.")),
-    ("the session has already started", N_("The session has already started.")),
-    ("no session is being recorded", N_("No session is being recorded: start it first.")),
-    ("no recorded session", N_("No recorded session for this patient yet.")),
-]
+
+def reply_text(reply: dict[str, Any]) -> str:
+    """Why the service refused a command, in the UI's language: rendered from the reply's
+    refusal ``code`` and ``params`` (``controller.core.refusals``); a reply without a known
+    code (an older service, a check with no code yet) shows its ``error`` as sent. Text
+    from the service is data: never markup."""
+    from rich.markup import escape
+
+    code, params = reply.get("code"), reply.get("params")
+    if isinstance(code, str) and code in REFUSALS:
+        return escape(refusal_text(code, params if isinstance(params, dict) else {}))
+    return escape(str(reply.get("error") or ""))
 
 
 def error_text(error: str) -> str:
-    """A refusal from the service, in the UI's language when it is a known one."""
-    if language() == "en":
-        return error
-    for prefix, text in ERRORS:
-        if error.startswith(prefix):
-            return _(text)
+    """A refusal that reached a screen as text (the patient form): shown as it is. Refusals
+    are rendered from their codes by ``reply_text``; no sentence is recognised here."""
     return error
 
 
