@@ -89,8 +89,9 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "strap_needed": rt.hr_source is None,
         "hr_live_bpm": snap.hr_live_bpm, "hr_live_reason": snap.hr_live_reason,
         "strap_battery_pct": snap.hr_battery_pct, "strap_battery_low": snap.hr_battery_low,
-        "mqtt": None if snap.mqtt_online is None else ("online" if snap.mqtt_online
-                                                        else "offline"),
+        # live, as the treadmill's: the tick's snapshot says it only while a session runs
+        "mqtt": None if rt.publisher is None else ("online" if rt.publisher.online
+                                                   else "offline"),
         "alarms": dict(sess.alarm_messages) if sess else {},
         "events": [f"{e.severity}: {e.message}" for e in snap.events[-8:]],
         "event_list": [{"kind": e.kind, "severity": e.severity, "message": e.message}
