@@ -223,6 +223,9 @@ class Event:
     kind: str
     message: str
     severity: str = "info"  # "info" | "warning" | "alarm"
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+    """What the message says, as data (phase, interval, seconds, …): a reader in another
+    language renders the event from ``kind`` and these (``controller.core.words``)."""
 
 
 @dataclass(frozen=True)
@@ -302,7 +305,7 @@ class Session:
         self._hrmax_high_told = False
         self._cooldown_cap: tuple[float, float] | None = None
         """Speed and incline a cool-down may not exceed: it only ever slows (issue 13)."""
-        self._pending: list[tuple[str, str, str]] = []
+        self._pending: list[tuple[str, str, str, dict[str, Any]]] = []
         self._alarms: dict[str, str] = {}
         self.peak_hr_bpm: float | None = None
         self._test_load: tuple[float, float] | None = None
@@ -310,12 +313,12 @@ class Session:
 
     # -- staff commands ---------------------------------------------------------------------
 
-    def _command(self, name: str, message: str) -> None:
+    def _command(self, name: str, message: str, **params: Any) -> None:
         nxt = COMMAND_TRANSITIONS[self.run_state].get(name)
         if nxt is None:
             raise refused("not_now", command=name, state=str(self.run_state))
         self.run_state = nxt
-        self._pending.append((name, message, "info"))
+        self._pending.append((name, message, "info", params))
 
     def pause(self) -> None:
         """Slow the belt to a standstill and freeze the phase clock."""
@@ -327,14 +330,15 @@ class Session:
 
     def skip(self) -> None:
         """End the current phase now and start the next one."""
-        self._command("skip", f"phase {self.phase} skipped by staff")
+        self._command("skip", f"phase {self.phase} skipped by staff", phase=str(self.phase))
         self._advance_phase()
 
     def extend(self, seconds: float = 60.0) -> None:
         """Make the current phase longer (at most 10 min in total per phase)."""
         if not 0 < seconds <= 600 or self._phase_extra_s + seconds > 600:
             raise refused("extend_limit")
-        self._command("extend", f"{self.phase} extended by {seconds:g} s")
+        self._command("extend", f"{self.phase} extended by {seconds:g} s",
+                      phase=str(self.phase), seconds=seconds)
         self._phase_extra_s += seconds
 
     def adjust(self, speed_delta_kmh: float = 0.0, incline_delta_pct: float = 0.0) -> None:
@@ -368,7 +372,8 @@ class Session:
         if not 0.0 <= incline <= self.profile.max_incline_pct:
             raise refused("adjust_incline_caps", incline_pct=incline,
                           high_pct=self.profile.max_incline_pct)
-        self._command("adjust", f"test load set by staff to {speed:g} km/h at {incline:g} %")
+        self._command("adjust", f"test load set by staff to {speed:g} km/h at {incline:g} %",
+                      speed_kmh=speed, incline_pct=incline)
         self._test_load = (speed, incline)
         self._last_adjust_s = self._t_last
 
@@ -387,7 +392,8 @@ class Session:
         if alarm not in self._alarms:
             raise refused("no_alarm", alarm=alarm)
         del self._alarms[alarm]
-        self._pending.append(("acknowledged", f"alarm {alarm} acknowledged", "info"))
+        self._pending.append(("acknowledged", f"alarm {alarm} acknowledged", "info",
+                              {"alarm": alarm}))
 
     # -- derived state ----------------------------------------------------------------------
 
@@ -470,11 +476,11 @@ class Session:
             raise ValueError(f"now_s went backwards: {now_s} after {self._t_last}")
         dt = now_s - self._t_last
         self._t_last = now_s
-        events = [Event(now_s, k, m, sev) for k, m, sev in self._pending]
+        events = [Event(now_s, k, m, sev, p) for k, m, sev, p in self._pending]
         self._pending.clear()
 
-        def emit(kind: str, message: str, severity: str = "info") -> None:
-            events.append(Event(now_s, kind, message, severity))
+        def emit(kind: str, message: str, severity: str = "info", **params: Any) -> None:
+            events.append(Event(now_s, kind, message, severity, params))
             if severity == "alarm":
                 self._alarms[kind] = message
 
@@ -497,7 +503,7 @@ class Session:
                 self._phase_elapsed_s = over
                 spec = self.spec
         if self._new_phase and self.spec is not None and self.run_state is not RunState.DONE:
-            emit("phase", self._phase_message())
+            emit("phase", self._phase_message(), **self._phase_params())
         if self.run_state is RunState.STOPPING and self._stop_reason:
             emit("stopping", self._stop_reason, "info")
             self._stop_reason = ""
@@ -565,6 +571,18 @@ class Session:
             text += f", zone {lo:.0f}–{hi:.0f} bpm"
         return text + ")"
 
+    def _phase_params(self) -> dict[str, Any]:
+        """The phase that begins, as data (for ``_phase_message``'s readers in bokmål)."""
+        spec = self.spec
+        assert spec is not None
+        params: dict[str, Any] = {"phase": str(spec.kind), "duration_s": spec.duration_s}
+        if spec.kind is PhaseKind.INTERVAL and self.plan is not None:
+            params.update(interval=self.interval, total=sum(
+                1 for p in self.plan.phases if p.kind is PhaseKind.INTERVAL))
+        if spec.closed_loop:
+            params["zone_low_bpm"], params["zone_high_bpm"] = self._zone(spec)
+        return params
+
     def _zone(self, spec: PhaseSpec) -> tuple[float, float]:
         assert spec.zone_low_frac is not None and spec.zone_high_frac is not None
         return spec.zone_low_frac * self.profile.hr_max, spec.zone_high_frac * self.profile.hr_max
@@ -583,7 +601,8 @@ class Session:
                     self._hrmax_flagged = True
                     emit("hrmax_underestimated",
                          f"heart rate {hr:.0f} bpm is above the profile's max {hr_max:.0f}: "
-                         "HRmax is likely underestimated", "warning")
+                         "HRmax is likely underestimated", "warning", hr_bpm=hr,
+                         hr_max_bpm=hr_max)
                 if self._above_since is None:
                     self._above_since = now_s
                 if now_s - self._above_since >= HR_ABOVE_MAX_ALARM_S and \
@@ -591,7 +610,8 @@ class Session:
                     self._relief_until = now_s + RELIEF_S
                     emit("hr_above_max",
                          f"heart rate above {hr_max:.0f} bpm for {HR_ABOVE_MAX_ALARM_S:.0f} s: "
-                         "load reduced", "alarm")
+                         "load reduced", "alarm", hr_max_bpm=hr_max,
+                         seconds=HR_ABOVE_MAX_ALARM_S)
             else:
                 self._above_since = None
         if self.run_state not in (RunState.RUNNING,):

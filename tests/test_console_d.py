@@ -41,3 +41,52 @@ def test_mqtt_connected_is_shown_as_connected_before_start(tmp_path, broker):
     finally:
         i18n.set_language("en")
     assert "MQTT tilkoblet" in shown, shown
+
+
+def test_bokmal_events_keep_their_content():
+    """Was "Neste del begynner" with no word of which part; the English said "interval 1 of
+    4 begins (240 s, zone 156–174 bpm)"."""
+    from tests.test_console_words import _text
+    from tests.test_snapshots import STATE
+
+    events = [{"kind": "phase", "severity": "info", "message": "interval 1 of 4 begins",
+               "params": {"phase": "interval", "interval": 1, "total": 4,
+                          "duration_s": 240.0, "zone_low_bpm": 156.0,
+                          "zone_high_bpm": 174.0}},
+              {"kind": "extend", "severity": "info", "message": "recovery extended by 60 s",
+               "params": {"phase": "recovery", "seconds": 60.0}},
+              {"kind": "acknowledged", "severity": "info", "message": "alarm hr_lost …",
+               "params": {"alarm": "hr_lost"}}]
+    shown = _text(dict(STATE, summary=None, event_list=events), "#events")
+    assert "Intervall 1 av 4 begynner" in shown and "156–174" in shown, shown
+    assert "aktiv pause" in shown.lower() and "60 s" in shown, shown
+    assert "finner ikke pulsen" in shown and "hr_lost" not in shown, shown
+
+
+def test_the_session_core_gives_its_events_content_as_data():
+    """The params the console renders come from the session itself, as the service sends
+    them in its state (event_list)."""
+    from controller.core.plan import default_4x4
+    from controller.protocol import Session
+    from controller.sim import Belt
+    from tests.helpers import drive
+    from tests.test_session import PROFILE, steady
+
+    s = Session(PROFILE, default_4x4(180))
+    sps = drive(s, steady(150), 190, belt=Belt())
+    (begins,) = [e for sp in sps for e in sp.events if e.kind == "phase"
+                 and e.params.get("phase") == "interval"]
+    assert begins.params == {"phase": "interval", "duration_s": 240.0, "interval": 1,
+                             "total": 4, "zone_low_bpm": 0.85 * 183,
+                             "zone_high_bpm": 0.95 * 183}
+    s.extend(60)
+    (ext,) = [e for sp in drive(s, steady(150), 2, t0=190, belt=Belt()) for e in sp.events
+              if e.kind == "extend"]
+    assert ext.params == {"phase": "interval", "seconds": 60}
+    i18n.set_language("nb")
+    try:
+        from controller.core.words import event_text
+        assert event_text(ext.kind, ext.message, ext.params) == \
+            "Intervall forlenget med 60 s av personalet"
+    finally:
+        i18n.set_language("en")

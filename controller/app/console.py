@@ -284,7 +284,8 @@ class StaffConsole(App[None]):
             events = d.get("event_list") or []
             self.query_one("#events", Static).update("\n".join(
                 f"{word(texts.SEVERITIES, e['severity'])}: "
-                f"{texts.event_text(e['kind'], e['message'])}" for e in events[-3:]))
+                f"{texts.event_text(e['kind'], e['message'], e.get('params'))}"
+                for e in events[-3:]))
         self.query_one("#message", Static).update(self.message)
         self._ask_borg(phase, n)
         self._maybe_ask_borg()

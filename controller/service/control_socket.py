@@ -94,8 +94,8 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
                                                    else "offline"),
         "alarms": dict(sess.alarm_messages) if sess else {},
         "events": [f"{e.severity}: {e.message}" for e in snap.events[-8:]],
-        "event_list": [{"kind": e.kind, "severity": e.severity, "message": e.message}
-                       for e in snap.events[-8:]],
+        "event_list": [{"kind": e.kind, "severity": e.severity, "message": e.message,
+                        "params": e.params} for e in snap.events[-8:]],
         "alarm_list": [{"kind": a, "message": m}
                        for a, m in (sess.alarm_messages.items() if sess else ())],
         "hr_history": list(hr_history),
