@@ -90,3 +90,107 @@ def test_the_session_core_gives_its_events_content_as_data():
             "Intervall forlenget med 60 s av personalet"
     finally:
         i18n.set_language("en")
+
+
+def test_sigterm_to_the_demos_service_is_a_controlled_stop(tmp_path):
+    """Quitting the demo's console sends its service SIGTERM: that cancelled everything
+    (CancelledError tracebacks, the session recorded as cut off) instead of the controlled
+    stop `fourbyfour run` makes: ramp down, summary, the record says "shutdown"."""
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    from controller.service.control_socket import ControlClient
+    from tests.test_one_language import ROOT, _connect
+
+    sock, db = tmp_path / "control.sock", tmp_path / "s.db"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[mqtt]\nenabled = false\n[belt_view]\nenabled = false\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "controller", "demo", "--headless", "--control-socket",
+         str(sock), "--store", str(db), "--speed", "5", "--config", str(cfg)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+
+    async def main() -> None:
+        c: ControlClient = await _connect(sock, proc)
+        states: list[dict] = []
+
+        async def watch() -> None:
+            async for d in c.updates():
+                states.append(d)
+        watcher = asyncio.create_task(watch())
+        async with asyncio.timeout(60):
+            assert (await c.command("start"))["ok"]
+            while not (states and (states[-1]["speed_kmh"] or 0) > 1.0):
+                await asyncio.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        watcher.cancel()
+
+    try:
+        asyncio.run(main())
+        out, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out and "CancelledError" not in out, out
+    row = sqlite3.connect(db).execute("SELECT status, stop_reason, summary_json FROM sessions"
+                                      ).fetchone()
+    assert row[0] == "stopped" and row[1] == "shutdown" and row[2], (row, out)
+
+
+def test_the_demo_with_its_console_cleans_up_and_ends_quietly(tmp_path):
+    """`fourbyfour demo` left its temporary folder (store, log, socket) behind and ended
+    with CancelledError tracebacks. Run as a person does: in a terminal, q to quit."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_one_language import ROOT
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[mqtt]\nenabled = false\n[belt_view]\nenabled = false\n")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "controller", "demo", "--config", str(cfg)],
+                            stdin=follower, stdout=follower, stderr=follower, cwd=ROOT,
+                            env={**os.environ, "TMPDIR": str(tmp), "TERM": "xterm-256color",
+                                 "COLUMNS": "80", "LINES": "24"})
+    os.close(follower)
+    out = b""
+
+    def read_for(seconds: float) -> None:
+        nonlocal out
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([leader], [], [], 0.2)[0]:
+                try:
+                    out += os.read(leader, 65536)
+                except OSError:
+                    return
+
+    try:
+        deadline = time.monotonic() + 60
+        while b"DEMO-1" not in out and time.monotonic() < deadline:
+            read_for(0.5)  # the console has the service's state
+        assert b"DEMO-1" in out, out[-2000:]
+        os.write(leader, b"q")
+        deadline = time.monotonic() + 90
+        while proc.poll() is None and time.monotonic() < deadline:
+            read_for(0.5)
+        read_for(0.5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+    text = out.decode(errors="replace")
+    assert proc.returncode == 0, text[-2000:]
+    assert "Traceback" not in text and "CancelledError" not in text, text[-3000:]
+    left = [p.name for p in tmp.iterdir() if p.name.startswith("fourbyfour-")
+            and p.is_dir()]
+    assert left == [], left

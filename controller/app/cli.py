@@ -132,6 +132,9 @@ def demo(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except asyncio.CancelledError:  # SIGTERM with no session running: an orderly end
+        print("demo ended (SIGTERM); the belt is stopped", flush=True)
+        return 0
     except DemoAborted as e:
         if phase_rows:
             print(_phase_line(phase_rows))
@@ -253,11 +256,23 @@ def demo_with_console(args: argparse.Namespace) -> int:
         app.run()
     finally:
         if service.poll() is None:
-            service.terminate()  # the demo ends with its console; on a Pi the service stays
-            service.wait(30)
+            # the demo ends with its console (on a Pi the service stays): SIGTERM, the
+            # service's controlled stop, bounded
+            service.terminate()
+            try:
+                service.wait(60)
+            except subprocess.TimeoutExpired:
+                service.kill()
+                service.wait()
     if belt_url:
         print(f"the belt screen was at {belt_url}")
-    print(f"demo over; the service's log is {log}")
+    if service.returncode != 0:  # keep what tells why
+        print(f"demo over; the service ended with {service.returncode}: see {log}")
+        return 1
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)  # socket, log and (without --store) the store
+    print("demo over" + (f"; the session is recorded in {args.store}" if args.store else ""))
     return 0
 
 

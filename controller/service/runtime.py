@@ -490,6 +490,9 @@ class Runtime:
                 await tg.create_task(self._tick(), name="session-tick")
                 for h in helpers:
                     h.cancel()
+        except asyncio.CancelledError:  # an orderly end (a signal, the demo's console): no trace
+            _log.info("runtime cancelled: stopping the belt")
+            raise
         except BaseException:
             _log.exception("runtime failed: stopping the belt")
             raise
