@@ -188,9 +188,9 @@ def _lang_option(p: argparse.ArgumentParser, what: str) -> None:
                    help=f"the {what}'s language (default: ${LANG_ENV}, else nb, bokmål)")
 
 
-def _chosen_language(args: argparse.Namespace) -> str:
+def _chosen_language(args: argparse.Namespace, *, for_process: bool = True) -> str:
     """--lang, else $FOURBYFOUR_LANG, else bokmål (the clinic's, as the config's default);
-    the process speaks it from here on."""
+    with ``for_process`` the process speaks it from here on."""
     import os
 
     from controller.core.i18n import LANGUAGES, set_language
@@ -198,7 +198,8 @@ def _chosen_language(args: argparse.Namespace) -> str:
     lang = getattr(args, "lang", None) or os.environ.get(LANG_ENV) or "nb"
     if lang not in LANGUAGES:
         lang = "nb"
-    set_language(lang)
+    if for_process:
+        set_language(lang)
     return lang
 
 
@@ -657,7 +658,7 @@ def handover(args: argparse.Namespace) -> int:
         store = Store(args.store)
         try:
             render_handover(store, args.pseudonym, out, include_notes=args.notes,
-                            lang=args.lang)
+                            lang=_chosen_language(args, for_process=False))
         finally:
             store.close()
     except StoreError as e:
@@ -898,7 +899,7 @@ def parser() -> argparse.ArgumentParser:
     ho.add_argument("--out", default=None, help="…pdf (default: PSEUDONYM-handover.pdf)")
     ho.add_argument("--notes", action="store_true",
                     help="include the clinic's notes (only when staff decide to)")
-    ho.add_argument("--lang", choices=["nb", "en"], default="nb")
+    _lang_option(ho, "hand-over")
     r = sub.add_parser("run", help="the control service on real hardware (from the config)")
     r.add_argument("--config", required=True, help="the TOML config")
     m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
