@@ -423,6 +423,8 @@ def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_
             assert proposal["rpe"] == 15 and proposal["source"] == "six_minute_test"
             await pilot.press("a")
             await wait_for(lambda: "stored" in app.message)
+            # the source in words, the date as dates are shown (was "(six_minute_test, …")
+            assert "six_minute_test" not in app.message and "(6-minute test," in app.message
         server.cancel()
         return proposal
 

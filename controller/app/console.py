@@ -41,7 +41,7 @@ from controller.app.screens import (
 )
 from controller.app.screens.six_minute import HrMaxProposalScreen, TestBorgScreen
 from controller.app.texts import word
-from controller.core.i18n import N_, _, format_number
+from controller.core.i18n import N_, _, format_date, format_number
 from controller.service.control_socket import ControlClient
 
 COMMANDS = {"setup": N_("patient and plan"), "start": N_("start"), "pause": N_("pause"),
@@ -57,6 +57,16 @@ def _mmss(s: float | None) -> str:
         return "--:--"
     s = max(0, round(s))
     return f"{s // 60:02d}:{s % 60:02d}"
+
+
+def _day(iso: str | None) -> str:
+    """An ISO date from the service as dates are shown (``06.12.2026`` in bokmål)."""
+    import datetime as dt
+
+    try:
+        return format_date(dt.date.fromisoformat(str(iso)))
+    except ValueError:
+        return str(iso or "")
 
 
 def _num(x: float | None, decimals: int = 1) -> str:
@@ -333,8 +343,8 @@ class StaffConsole(App[None]):
                 self.message = _("HRmax {hr_max} bpm stored ({source}, {date}); the next 4x4 "
                                  "starts from it.").format(
                     hr_max=f"{reply['profile']['hr_max_bpm']:.0f}",
-                    source=reply["profile"]["hr_max_source"],
-                    date=reply["profile"]["hr_max_date"])
+                    source=word(texts.SOURCES, reply["profile"]["hr_max_source"]),
+                    date=_day(reply["profile"]["hr_max_date"]))
             elif reply.get("ok"):
                 self.message = _("HRmax proposal rejected; the HRmax in use is kept.")
             else:

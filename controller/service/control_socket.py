@@ -364,7 +364,7 @@ class ControlServer:
             raise refused("bad_field", command=cmd.name, field="profile")
         problem = pseudonym_problem(cmd.profile.get("pseudonym", ""))
         if problem is not None:
-            raise refused("bad_pseudonym", n=MAX_PSEUDONYM_LEN, detail=problem)
+            raise refused("bad_pseudonym", n=MAX_PSEUDONYM_LEN, field="pseudonym", detail=problem)
         msg = {"profile": cmd.profile, "plan": cmd.plan}
         await self._from_clinic_record(msg)
         if rt.store is None:
