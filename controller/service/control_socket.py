@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -311,7 +312,9 @@ class ControlServer:
         except ValueError:
             return Reply.refusal(None, None, refused("bad_json")).to_wire()
         name = doc.get("cmd") if isinstance(doc, dict) else None
+        name = name if isinstance(name, str) else None
         rid = doc.get("id") if isinstance(doc, dict) else None
+        rid = rid if isinstance(rid, int | str) and not isinstance(rid, bool) else None
         try:
             cmd = m.parse(doc)
             return (await self._handlers[type(cmd)](cmd)).to_wire()
@@ -326,7 +329,7 @@ class ControlServer:
             return Reply.refusal(name, rid, refused(
                 "failed", detail=f"{type(e).__name__}: {e}")).to_wire()
 
-    @property
+    @functools.cached_property
     def _handlers(self) -> dict[type[Command], Callable[[Any], Awaitable[Reply]]]:
         """The dispatch table: one handler per command type."""
         return {m.Start: self._start, m.Pause: self._simple(lambda c: self.rt.pause()),
