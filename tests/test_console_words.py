@@ -46,3 +46,11 @@ def test_a_paused_belt_is_not_said_to_be_running():
     paused = dict(STATE, state="paused", speed_kmh=0.0, speed_set_kmh=0.0, treadmill="running")
     text = _text(paused, "#links")
     assert "går" not in text and "står" in text, text
+
+
+def test_a_board_fault_is_named_in_words_not_by_its_key():
+    """Was "tredemølle: feil: estop" (the firmware's key) in the bokmål console."""
+    faulted = dict(STATE, state="paused", speed_kmh=0.0, treadmill="fault: estop")
+    text = _text(faulted, "#links")
+    assert "estop" not in text and "feil: nødstopp" in text, text
+    assert "key_pulled" not in _text(dict(faulted, treadmill="fault: key_pulled"), "#links")

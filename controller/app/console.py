@@ -272,7 +272,8 @@ class StaffConsole(App[None]):
             _("strap: {strap} · treadmill: {treadmill} · MQTT {mqtt}").format(
                 strap=strap,
                 treadmill=word(texts.LINKS, treadmill.split(":")[0]) + (
-                    treadmill[treadmill.index(":"):] if ":" in treadmill else ""),
+                    ": " + word(texts.FAULTS, treadmill.split(":", 1)[1].strip())
+                    if ":" in treadmill else ""),
                 mqtt=word(texts.LINKS, d.get("mqtt") or "off")))
         alarms = d.get("alarm_list") or [{"kind": k, "message": m}
                                          for k, m in (d.get("alarms") or {}).items()]

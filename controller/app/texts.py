@@ -11,6 +11,7 @@ from controller.core.i18n import _
 from controller.core.refusals import REFUSALS, refusal_text
 from controller.core.words import (  # noqa: F401  (the UIs' one import for words)
     EVENTS,
+    FAULTS,
     LINKS,
     PHASES,
     SEVERITIES,

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller.core.i18n import N_, format_number, language, translations
-from controller.core.words import ALARMS, LINKS, STATES
+from controller.core.words import ALARMS, FAULTS, LINKS, STATES
 
 REFUSALS: dict[str, str] = {
     # the wire itself
@@ -125,6 +125,8 @@ def _param(key: str, value: Any, lang: str) -> str:
         return format_number(value, 0 if whole else 1, lang)
     if key == "state":
         return translations(lang).gettext(STATES[value]) if value in STATES else str(value)
+    if key == "fault":
+        return translations(lang).gettext(FAULTS[value]) if value in FAULTS else str(value)
     if key == "board":
         return translations(lang).gettext(LINKS[value]) if value in LINKS else str(value)
     if key == "alarm":

@@ -65,6 +65,12 @@ ALARMS = {  # short, for a monitor's alarm column and its acknowledge question
     "hrmax_maybe_high": N_("HRmax likely too high"),
     "zone_unreachable": N_("zone out of reach"),
 }
+FAULTS = {  # the motor board's latched faults (firmware/linkcodec.py FAULT_NAMES)
+    "boot": N_("just powered on"), "watchdog_reset": N_("restarted by its watchdog"),
+    "host_silent": N_("lost contact with the Pi"), "estop": N_("e-stop"),
+    "key_pulled": N_("safety key out"), "overspeed": N_("overspeed"),
+    "no_tach": N_("no speed signal"), "incline": N_("incline motor fault"),
+}
 SEVERITIES = {"info": N_("info"), "warning": N_("warning"), "alarm": N_("alarm")}
 
 
