@@ -29,7 +29,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from controller.core.control import AdaptiveController, ControlDecision, ControlInput
 from controller.core.hrgate import GateVerdict, HrGate, HrReading
@@ -51,6 +51,7 @@ from controller.core.plan import (
     six_minute_test,
 )
 from controller.core.pseudonym import pseudonym_problem
+from controller.core.refusals import refusal_text
 from controller.core.safety import RateLimits, ramp
 from controller.core.workload import REST_VO2, WALK_MAX_KMH, WorkloadPath, vo2_cost
 from controller.errors import DataError, FourByFourError
@@ -115,7 +116,21 @@ class ProfileError(DataError):
 
 
 class SessionError(FourByFourError, RuntimeError):
-    """A staff command that is not allowed in the session's current state."""
+    """A staff command that is not allowed in the session's current state.
+
+    ``code`` and ``params`` say why as data (``controller.core.refusals``): the console
+    renders them in its own language; the message is the English text, for logs."""
+
+    def __init__(self, message: str, code: str = "invalid", **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params: dict[str, Any] = params if code != "invalid" else \
+            {"detail": message, **params}
+
+
+def refused(code: str, **params: Any) -> SessionError:
+    """``raise refused("extend_limit")``: a SessionError with its code, its English text."""
+    return SessionError(refusal_text(code, params, "en"), code, **params)
 
 
 @dataclass(frozen=True)
@@ -213,6 +228,9 @@ class Event:
     kind: str
     message: str
     severity: str = "info"  # "info" | "warning" | "alarm"
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+    """What the message says, as data (phase, interval, seconds, …): a reader in another
+    language renders the event from ``kind`` and these (``controller.core.words``)."""
 
 
 @dataclass(frozen=True)
@@ -239,7 +257,8 @@ class Setpoint:
 class _Emit(Protocol):
     """How the session's watchers report an event (``severity`` "alarm" also raises it)."""
 
-    def __call__(self, kind: str, message: str, severity: str = "info") -> None: ...
+    def __call__(self, kind: str, message: str, severity: str = "info",
+                 **params: Any) -> None: ...
 
 
 class _Control(Protocol):
@@ -298,7 +317,7 @@ class Session:
         self._hrmax_high_told = False
         self._cooldown_cap: tuple[float, float] | None = None
         """Speed and incline a cool-down may not exceed: it only ever slows (issue 13)."""
-        self._pending: list[tuple[str, str, str]] = []
+        self._pending: list[tuple[str, str, str, dict[str, Any]]] = []
         self._alarms: dict[str, str] = {}
         self.peak_hr_bpm: float | None = None
         self._test_load: tuple[float, float] | None = None
@@ -310,12 +329,12 @@ class Session:
 
     # -- staff commands ---------------------------------------------------------------------
 
-    def _command(self, name: str, message: str) -> None:
+    def _command(self, name: str, message: str, **params: Any) -> None:
         nxt = COMMAND_TRANSITIONS[self.run_state].get(name)
         if nxt is None:
-            raise SessionError(f"cannot {name}: the session is {self.run_state}")
+            raise refused("not_now", command=name, state=str(self.run_state))
         self.run_state = nxt
-        self._pending.append((name, message, "info"))
+        self._pending.append((name, message, "info", params))
 
     def pause(self) -> None:
         """Slow the belt to a standstill and freeze the phase clock."""
@@ -328,14 +347,15 @@ class Session:
 
     def skip(self) -> None:
         """End the current phase now and start the next one."""
-        self._command("skip", f"phase {self.phase} skipped by staff")
+        self._command("skip", f"phase {self.phase} skipped by staff", phase=str(self.phase))
         self._advance_phase()
 
     def extend(self, seconds: float = 60.0) -> None:
         """Make the current phase longer (at most 10 min in total per phase)."""
         if not 0 < seconds <= 600 or self._phase_extra_s + seconds > 600:
-            raise SessionError("a phase can be extended by 1–600 s, 600 s in total")
-        self._command("extend", f"{self.phase} extended by {seconds:g} s")
+            raise refused("extend_limit")
+        self._command("extend", f"{self.phase} extended by {seconds:g} s",
+                      phase=str(self.phase), seconds=seconds)
         self._phase_extra_s += seconds
 
     def adjust(self, speed_delta_kmh: float = 0.0, incline_delta_pct: float = 0.0) -> None:
@@ -345,34 +365,32 @@ class Session:
         raises ``SessionError`` and changes nothing."""
         spec = self.spec
         if spec is None or spec.kind is not PhaseKind.TEST:
-            raise SessionError("speed and incline can be adjusted only during the 6-minute "
-                               "test's test phase")
+            raise refused("adjust_not_test")
         if self.run_state is not RunState.RUNNING:
-            raise SessionError(f"cannot adjust: the session is {self.run_state}")
+            raise refused("not_now", command="adjust", state=str(self.run_state))
         dv = _real("speed_delta_kmh", speed_delta_kmh)
         di = _real("incline_delta_pct", incline_delta_pct)
         if not (math.isfinite(dv) and abs(dv) <= ADJUST_MAX_SPEED_STEP_KMH):
-            raise SessionError(f"speed can change by at most ±{ADJUST_MAX_SPEED_STEP_KMH:g} "
-                               "km/h per command")
+            raise refused("adjust_speed_step", step_kmh=ADJUST_MAX_SPEED_STEP_KMH)
         if not (math.isfinite(di) and abs(di) <= ADJUST_MAX_INCLINE_STEP_PCT):
-            raise SessionError(f"incline can change by at most ±{ADJUST_MAX_INCLINE_STEP_PCT:g} "
-                               "% per command")
+            raise refused("adjust_incline_step", step_pct=ADJUST_MAX_INCLINE_STEP_PCT)
         if dv == 0.0 and di == 0.0:
-            raise SessionError("nothing to adjust")
+            raise refused("adjust_nothing")
         if self._last_adjust_s is not None and self._t_last is not None and \
                 self._t_last - self._last_adjust_s < ADJUST_MIN_INTERVAL_S:
-            raise SessionError(f"one load change per {ADJUST_MIN_INTERVAL_S:g} s")
+            raise refused("adjust_too_soon", seconds=ADJUST_MIN_INTERVAL_S)
         speed, incline = self._test_load or (spec.fixed_speed_kmh or 0.0,
                                              spec.fixed_incline_pct or 0.0)
         speed, incline = round(speed + dv, 2), round(incline + di, 1)
         lo = self.profile.min_speed_kmh
         if not lo <= speed <= self.profile.speed_cap_kmh:
-            raise SessionError(f"speed {speed:g} km/h is outside {lo:g}–"
-                               f"{self.profile.speed_cap_kmh:g} km/h (the patient's caps)")
+            raise refused("adjust_speed_caps", speed_kmh=speed, low_kmh=lo,
+                          high_kmh=self.profile.speed_cap_kmh)
         if not 0.0 <= incline <= self.profile.max_incline_pct:
-            raise SessionError(f"incline {incline:g} % is outside 0–"
-                               f"{self.profile.max_incline_pct:g} % (the patient's caps)")
-        self._command("adjust", f"test load set by staff to {speed:g} km/h at {incline:g} %")
+            raise refused("adjust_incline_caps", incline_pct=incline,
+                          high_pct=self.profile.max_incline_pct)
+        self._command("adjust", f"test load set by staff to {speed:g} km/h at {incline:g} %",
+                      speed_kmh=speed, incline_pct=incline)
         self._test_load = (speed, incline)
         self._last_adjust_s = self._t_last
 
@@ -389,9 +407,10 @@ class Session:
     def acknowledge(self, alarm: str) -> None:
         """Staff saw the alarm; it is cleared until its condition happens again."""
         if alarm not in self._alarms:
-            raise SessionError(f"no active alarm {alarm!r}")
+            raise refused("no_alarm", alarm=alarm)
         del self._alarms[alarm]
-        self._pending.append(("acknowledged", f"alarm {alarm} acknowledged", "info"))
+        self._pending.append(("acknowledged", f"alarm {alarm} acknowledged", "info",
+                              {"alarm": alarm}))
 
     # -- derived state ----------------------------------------------------------------------
 
@@ -474,11 +493,11 @@ class Session:
             raise ValueError(f"now_s went backwards: {now_s} after {self._t_last}")
         dt = now_s - self._t_last
         self._t_last = now_s
-        events = [Event(now_s, k, m, sev) for k, m, sev in self._pending]
+        events = [Event(now_s, k, m, sev, p) for k, m, sev, p in self._pending]
         self._pending.clear()
 
-        def emit(kind: str, message: str, severity: str = "info") -> None:
-            events.append(Event(now_s, kind, message, severity))
+        def emit(kind: str, message: str, severity: str = "info", **params: Any) -> None:
+            events.append(Event(now_s, kind, message, severity, params))
             if severity == "alarm":
                 self._alarms[kind] = message
 
@@ -501,7 +520,7 @@ class Session:
                 self._phase_elapsed_s = over
                 spec = self.spec
         if self._new_phase and self.spec is not None and self.run_state is not RunState.DONE:
-            emit("phase", self._phase_message())
+            emit("phase", self._phase_message(), **self._phase_params())
         if self.run_state is RunState.STOPPING and self._stop_reason:
             emit("stopping", self._stop_reason, "info")
             self._stop_reason = ""
@@ -589,6 +608,18 @@ class Session:
             text += f", zone {lo:.0f}–{hi:.0f} bpm"
         return text + ")"
 
+    def _phase_params(self) -> dict[str, Any]:
+        """The phase that begins, as data (for ``_phase_message``'s readers in bokmål)."""
+        spec = self.spec
+        assert spec is not None
+        params: dict[str, Any] = {"phase": str(spec.kind), "duration_s": spec.duration_s}
+        if spec.kind is PhaseKind.INTERVAL and self.plan is not None:
+            params.update(interval=self.interval, total=sum(
+                1 for p in self.plan.phases if p.kind is PhaseKind.INTERVAL))
+        if spec.closed_loop:
+            params["zone_low_bpm"], params["zone_high_bpm"] = self._zone(spec)
+        return params
+
     def _zone(self, spec: PhaseSpec) -> tuple[float, float]:
         assert spec.zone_low_frac is not None and spec.zone_high_frac is not None
         return spec.zone_low_frac * self.profile.hr_max, spec.zone_high_frac * self.profile.hr_max
@@ -607,7 +638,8 @@ class Session:
                     self._hrmax_flagged = True
                     emit("hrmax_underestimated",
                          f"heart rate {hr:.0f} bpm is above the profile's max {hr_max:.0f}: "
-                         "HRmax is likely underestimated", "warning")
+                         "HRmax is likely underestimated", "warning", hr_bpm=hr,
+                         hr_max_bpm=hr_max)
                 if self._above_since is None:
                     self._above_since = now_s
                 if now_s - self._above_since >= HR_ABOVE_MAX_ALARM_S and \
@@ -615,7 +647,8 @@ class Session:
                     self._relief_until = now_s + RELIEF_S
                     emit("hr_above_max",
                          f"heart rate above {hr_max:.0f} bpm for {HR_ABOVE_MAX_ALARM_S:.0f} s: "
-                         "load reduced", "alarm")
+                         "load reduced", "alarm", hr_max_bpm=hr_max,
+                         seconds=HR_ABOVE_MAX_ALARM_S)
             else:
                 self._above_since = None
         if self.run_state not in (RunState.RUNNING,):

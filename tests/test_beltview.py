@@ -196,7 +196,7 @@ port = {port}
                 f"document.getElementById('countdown').textContent !== '{first}'")
             assert await page.is_hidden("#waiting")
             assert await _text(page, "#guidance") == \
-                "Oppvarming: gå rolig, båndet finner tempoet ditt"
+                "Oppvarming: gå rolig, båndet finner farten din"
             assert (await page.evaluate("window.__seen.start"))[0] == "↑"
             assert await _text(page, "#pseudonym") == "DEMO-1"
             await _shot(page, shots, "1-warmup")
@@ -232,7 +232,7 @@ port = {port}
             await _shot(page, shots, "5-recovery")
             for shown in ("Intervall 2 av 4", "Aktiv pause etter intervall 2 av 4",
                           "Intervall 3 av 4", "Aktiv pause etter intervall 3 av 4",
-                          "Intervall 4 av 4", "Nedtrapping"):
+                          "Intervall 4 av 4", "Nedkjøling"):
                 await _staff(staff, "skip")
                 await page.wait_for_function(
                     f"document.getElementById('phase').textContent === '{shown}'")

@@ -101,12 +101,16 @@ def test_control_socket_refuses_nonsense_clearly(tmp_path):
         first = await updates.__anext__()
         assert first["state"] == "ready" and not first["started"]
         reader = asyncio.create_task(_drain(updates))
-        assert (await client.command("dance"))["error"] == "unknown command 'dance'"
-        assert "no active alarm" in (await client.command("ack", alarm="x"))["error"]
+        dance = await client.command("dance")
+        assert dance["code"] == "unknown_command" and dance["params"] == {"command": "dance"}
+        assert dance["error"] == "Unknown command dance."  # English, for logs
+        ack = await client.command("ack", alarm="x")
+        assert ack["code"] == "no_alarm" and "no active alarm" in ack["error"]
         client._writer.write(b"{not json\n")
-        assert (await asyncio.wait_for(client._replies.get(), 5))["error"] == "not JSON"
+        assert (await asyncio.wait_for(client._replies.get(), 5))["code"] == "bad_json"
         assert (await client.command("start"))["ok"]
-        assert "already started" in (await client.command("start"))["error"]
+        again = await client.command("start")
+        assert again["code"] == "already_started" and "already started" in again["error"]
         assert (await client.command("stop"))["ok"]
         reader.cancel()
         await client.close()
@@ -378,7 +382,7 @@ def test_six_minute_test_load_keys_reach_the_session_through_the_socket(tmp_path
             await wait_for(lambda: app.state.get("plan") == "6-minute test")
             await pilot.press("plus")
             await wait_for(lambda: "refused" in app.message)  # not before the test phase
-            assert "only during the 6-minute test" in app.message
+            assert "only in the test phase of the 6-minute test" in app.message
         service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 120))
@@ -437,6 +441,8 @@ def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_
             assert isinstance(app.screen, HrMaxProposalScreen) and "stored" not in app.message
             await pilot.press("y")
             await wait_for(lambda: "stored" in app.message)
+            # the source in words, the date as dates are shown (was "(six_minute_test, …")
+            assert "six_minute_test" not in app.message and "(6-minute test," in app.message
         server.cancel()
         return proposal
 

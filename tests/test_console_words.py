@@ -144,27 +144,35 @@ def test_the_walk_only_box_says_its_state_in_words(lang):
 
 def test_start_refused_for_want_of_a_patient_is_said_in_bokmal():
     """Issue 21.2: Start before a patient is chosen is refused; in bokmål the reason too."""
-    from controller.app.texts import error_text
+    from controller.app.texts import reply_text
 
     i18n.set_language("nb")
     try:
-        said = error_text("no patient chosen for this session: enter the patient first")
+        said = reply_text({"ok": False, "code": "no_patient", "params": {},
+                           "error": "No patient chosen: enter the patient first (n)."})
     finally:
         i18n.set_language("en")
-    assert said == "Ingen pasient valgt: trykk n og velg pasienten først.", said
+    assert said.startswith("Ingen pasient valgt"), said
 
 
 def test_no_hrmax_from_a_too_light_test_is_said_in_bokmal():
     """Issue 21.7: a test the Borg relation cannot use (Borg 6 at 150 bpm gave 300 bpm)
     proposes nothing; the console says why in bokmål."""
-    from controller.app.texts import error_text
+    from controller.app.texts import reply_text
     from controller.core.hrmax import estimate_from_six_minute_test
 
     with pytest.raises(ValueError) as refused:
         estimate_from_six_minute_test([150.0] * 360, rpe=6)
     i18n.set_language("nb")
     try:
-        said = error_text(f"no HRmax from this test: {refused.value}")
+        said = reply_text({"ok": False, "code": "no_hrmax_estimate",
+                           "params": {"detail": str(refused.value)}})
     finally:
         i18n.set_language("en")
     assert said.startswith("Ingen makspuls fra denne testen"), said
+def test_a_board_fault_is_named_in_words_not_by_its_key():
+    """Was "tredemølle: feil: estop" (the firmware's key) in the bokmål console."""
+    faulted = dict(STATE, state="paused", speed_kmh=0.0, treadmill="fault: estop")
+    text = _text(faulted, "#links")
+    assert "estop" not in text and "feil: nødstopp" in text, text
+    assert "key_pulled" not in _text(dict(faulted, treadmill="fault: key_pulled"), "#links")

@@ -56,7 +56,8 @@ def test_handover_suggests_a_4x4_for_an_ordinary_treadmill_and_keeps_notes_out(t
     assert (sg.warmup, sg.interval, sg.pause) == ((4.0, 2.0), (5.2, 7.0), (4.5, 5.0))
     assert h.notes == []  # the clinic's notes stay home unless staff tick them in
     text = [line for _, line in handover_text(h, "nb")]
-    assert text[0] == "4x4-trening: overføring til oppfølging i kommunen"
+    assert text[0] == \
+        "4x4-trening: overføring til oppfølging hos frisklivssentral eller treningskontakt"
     assert "Periode: 02.11.2026 til 08.11.2026" in text
     assert "Økter gjennomført: 3, av dem 3 fullført helt ut" in text
     assert "Makspuls 183 slag/min (målt (labtest))" in text

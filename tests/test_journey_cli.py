@@ -60,7 +60,7 @@ def test_weeks_of_history_feed_sessions_and_progression(tmp_path):
     lines = cli("sessions", "--store", str(db), "P-17").stdout.splitlines()
     assert "6-minute test" in lines[1] and len(lines) >= 5
     assert all("4x4" in line for line in lines[2:])
-    prog = cli("progression", "--store", str(db), "--pseudonym", "P-17", "--csv",
+    prog = cli("progression", "--lang", "en", "--store", str(db), "--pseudonym", "P-17", "--csv",
                str(tmp_path / "p.csv"), "--out", str(tmp_path / "p.png")).stdout
     assert "per week (the clinic aims for 2)" in prog and "Theil–Sen" in prog
     with open(tmp_path / "p.csv") as f:

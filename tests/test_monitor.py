@@ -94,7 +94,8 @@ def test_whole_values_at_80_and_160_columns():
                     row = rendered_row(app, f"tm-{i}")
                     for whole in (f"P-{100 + i}", "interval 2", "181 ↑", "02:31"):
                         assert whole in row, (size, whole, row)
-                assert "hr_lost" in text and "hrmax_underestimated" in text, text
+                words = " ".join(text.split())  # an alarm may wrap between its words
+                assert "heart rate lost" in words and "HRmax likely too low" in words, text
                 assert all(len(line) <= size[0] for line in lines)
                 if size[0] >= 160:
                     assert "156–174" in rendered_row(app, "tm-2")
@@ -112,7 +113,7 @@ def test_alarm_rows_come_first_in_colour_with_a_symbol_and_the_bell():
             running(app, "oslo", "tm-9", now=now[0], session="S9", alarms=("hr_lost",))
             await settle(pilot, app)
             lines = [ln for ln in rendered(app) if "tm-" in ln]
-            assert "tm-9" in lines[0] and "⚠" in lines[0] and "hr_lost" in lines[0]
+            assert "tm-9" in lines[0] and "⚠" in lines[0] and "heart rate lost" in lines[0]
             assert "⚠" not in lines[1]
             table = app.query_one(DataTable)
             colours = {str(seg.style.bgcolor) for seg in table.render_line(1)
@@ -264,7 +265,7 @@ def test_stop_and_acknowledge_from_the_selected_row_after_confirmation(broker):
         try:
             async with app.run_test(size=(100, 24)) as pilot:
                 async with asyncio.timeout(20):
-                    while not any("hr_lost" in ln for ln in rendered(app)):
+                    while not any("heart rate lost" in ln for ln in rendered(app)):
                         await asyncio.sleep(0.1)
                 await pilot.press("s")
                 await pilot.press("n")  # cancelled: nothing sent
@@ -343,3 +344,36 @@ def test_monitor_shows_every_treadmill_and_marks_stale_and_offline(broker):
             task.cancel()
 
     run(main())
+
+
+def test_bokmal_monitor_says_hold_and_alarms_in_glossary_words():
+    """Was "pulsstopp" (read as cardiac arrest) for the heart-rate hold and the raw key
+    ``hr_lost`` in the row and in the acknowledge question."""
+    now = [T0]
+
+    async def main():
+        app = Offline(lambda: now[0])
+        async with app.run_test(size=(120, 30)) as pilot:
+            running(app, "oslo", "tm-3", now=now[0], session="S3", state="hr_hold")
+            running(app, "oslo", "tm-9", now=now[0], session="S9", state="hr_slow",
+                    alarms=("hr_lost",))
+            await settle(pilot, app)
+            table = "\n".join(rendered(app))
+            footer = [b.binding.description for b in app.active_bindings.values()]
+            assert "Stopp tredemølle" in footer, footer  # was English in a bokmål monitor
+            app.query_one(DataTable).move_cursor(row=0)
+            await pilot.press("a")
+            await pilot.pause()
+            question = " ".join(str(w.render()) for w in app.screen.query("Static"))
+            await pilot.press("n")
+            return table, question
+
+    i18n.set_language("nb")
+    try:
+        table, question = asyncio.run(main())
+    finally:
+        i18n.set_language("en")
+    assert "venter på puls" in table and "pulsstopp" not in table, table
+    assert "hr_lost" not in table and "finner ikke pulsen" in table, table
+    assert "hr_lost" not in question and "finner ikke pulsen" in question, question
+    assert "Trykk j" in question, question

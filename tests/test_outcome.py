@@ -50,7 +50,7 @@ def test_outcome_counts_adherence_drop_outs_and_paired_change(site):
 
 def test_outcome_cli_pdf_csv_and_an_anonymised_export(site, tmp_path):
     d, _stores = site
-    r = subprocess.run([sys.executable, "-m", "controller", "outcome", "--store",
+    r = subprocess.run([sys.executable, "-m", "controller", "outcome", "--lang", "en", "--store",
                         str(d / "tm1.db"), "--store", str(d / "tm2.db"), "--from",
                         "2026-01-01", "--to", "2026-02-10", "--out", str(tmp_path / "o.pdf"),
                         "--csv", str(tmp_path / "o.csv"), "--anonymised",

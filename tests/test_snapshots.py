@@ -81,7 +81,9 @@ class RefusedResume(FixedConsole):
         from controller.app.console import COMMANDS
 
         refused = i18n._("{command} refused").format(command=i18n._(COMMANDS["resume"]))
-        self.say(f"[b red]{refused}[/]: " + texts.error_text(RESET_REFUSAL))
+        self.say(f"[b red]{refused}[/]: " + texts.reply_text(
+            {"ok": False, "code": "resume_fault", "params": {"fault": "estop"},
+             "error": RESET_REFUSAL}))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])

@@ -83,13 +83,10 @@ def demo(args: argparse.Namespace) -> int:
     import asyncio
 
     from controller.app.demo import DemoAborted, run_demo
-    from controller.service.config import ConfigError, load
 
-    try:
-        cfg = load(args.config)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return exit_code(e)
+    cfg = _config_in_its_language(args.config)  # the demo's service speaks the clinic's
+    if cfg is None:
+        return EX_CONFIG
     if args.patient:
         cfg = dataclasses.replace(cfg, profile=dataclasses.replace(cfg.profile,
                                                                    pseudonym=args.patient))
@@ -131,7 +128,7 @@ def demo(args: argparse.Namespace) -> int:
         phase_rows.append(row)
 
     def on_belt_view(url: str) -> None:
-        print(f"belt screen (for the patient): {url}", flush=True)
+        print(f"{BELT_URL_LINE}{url}", flush=True)
 
     def on_ready(rt, emu) -> None:  # type: ignore[no-untyped-def]
         emus.append(emu)
@@ -151,6 +148,9 @@ def demo(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except asyncio.CancelledError:  # SIGTERM with no session running: an orderly end
+        print("demo ended (SIGTERM); the belt is stopped", flush=True)
+        return 0
     except DemoAborted as e:
         if phase_rows:
             print(_phase_line(phase_rows))
@@ -207,6 +207,49 @@ def demo_service_command(args: argparse.Namespace, sock: str, store: str) -> lis
     if args.patient:
         cmd += ["--patient", args.patient]
     return cmd
+LANG_ENV = "FOURBYFOUR_LANG"
+"""The language of a command without --lang or a config (clinic IT sets it for a shell)."""
+
+
+def _lang_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--lang", choices=["nb", "en"], default=None,
+                   help=f"the {what}'s language (default: ${LANG_ENV}, else nb, bokmål)")
+
+
+def _chosen_language(args: argparse.Namespace, *, for_process: bool = True) -> str:
+    """--lang, else $FOURBYFOUR_LANG, else bokmål (the clinic's, as the config's default);
+    with ``for_process`` the process speaks it from here on."""
+    import os
+
+    from controller.core.i18n import LANGUAGES, set_language
+
+    lang = getattr(args, "lang", None) or os.environ.get(LANG_ENV) or "nb"
+    if lang not in LANGUAGES:
+        lang = "nb"
+    if for_process:
+        set_language(lang)
+    return lang
+
+
+BELT_URL_LINE = "belt screen (for the patient): "
+
+
+def demo_console_app(sock: str, log: str):  # type: ignore[no-untyped-def]
+    """The demo's console, told where the belt screen is (the service's log says), or, when
+    the screen could not start, why in the console's language (never the error as a URL)."""
+    from controller.app import texts
+    from controller.app.console import StaffConsole
+
+    url = problem = None
+    for line in Path(log).read_text().splitlines():
+        if line.startswith(BELT_URL_LINE):
+            url = line.removeprefix(BELT_URL_LINE).strip()
+        elif m := texts.BELT_NOT_SERVED.search(line):
+            problem = texts.belt_screen_problem_text(m["port"], m["detail"])
+    app = StaffConsole(sock, belt_url=url)
+    if problem is not None:
+        app.message = problem
+    return app
 
 
 def demo_with_console(args: argparse.Namespace) -> int:
@@ -215,8 +258,6 @@ def demo_with_console(args: argparse.Namespace) -> int:
     import subprocess
     import tempfile
     import time as _time
-
-    from controller.app.console import StaffConsole
 
     cfg = _config_in_its_language(args.config)
     if cfg is None:
@@ -235,26 +276,49 @@ def demo_with_console(args: argparse.Namespace) -> int:
                 print(f"error: the control service did not start; see {log}", file=sys.stderr)
                 return 1
             _time.sleep(0.1)
-        belt_url = next((line.split(": ", 1)[1].strip()
-                         for line in Path(log).read_text().splitlines()
-                         if line.startswith("belt screen")), None)
-        StaffConsole(sock, belt_url=belt_url).run()
+        app = demo_console_app(sock, log)
+        belt_url = app.belt_url
+        app.run()
     finally:
         if service.poll() is None:
-            service.terminate()  # the demo ends with its console; on a Pi the service stays
-            service.wait(30)
+            # the demo ends with its console (on a Pi the service stays): SIGTERM, the
+            # service's controlled stop, bounded
+            service.terminate()
+            try:
+                service.wait(60)
+            except subprocess.TimeoutExpired:
+                service.kill()
+                service.wait()
     if belt_url:
         print(f"the belt screen was at {belt_url}")
-    print(f"demo over; the service's log is {log}")
+    if service.returncode != 0:  # keep what tells why
+        print(f"demo over; the service ended with {service.returncode}: see {log}")
+        return 1
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)  # socket, log and (without --store) the store
+    print("demo over" + (f"; the session is recorded in {args.store}" if args.store else ""))
     return 0
 
 
-def console(args: argparse.Namespace) -> int:
+def console_app(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The staff console in the clinic's language: --lang, else the config's (the unit
+    passes the service's config), else $FOURBYFOUR_LANG, else bokmål. A config the console
+    cannot read is said on stderr and does not keep the console (and its Stop) away."""
     from controller.app.console import StaffConsole
-    from controller.core.i18n import set_language
+    from controller.service.config import ConfigError, load
 
-    set_language(args.lang)
-    StaffConsole(args.socket).run()
+    if args.lang is None and args.config is not None:
+        try:
+            args.lang = load(args.config).language
+        except (ConfigError, OSError) as e:
+            print(f"warning: {e}", file=sys.stderr)
+    _chosen_language(args)
+    return StaffConsole(args.socket)
+
+
+def console(args: argparse.Namespace) -> int:
+    console_app(args).run()
     return 0
 
 
@@ -269,6 +333,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
+    from controller.core.i18n import set_language
     from controller.service.config import ConfigError, load
     from controller.service.journal import setup_logging
     from controller.service.service import run_service
@@ -277,6 +342,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(logging.INFO)
     try:
         cfg = load(args.config)
+        set_language(cfg.language)  # reports and refusals in the clinic's language
         asyncio.run(run_service(cfg))
     except ConfigError as e:  # a restart cannot mend it: RestartPreventExitStatus=78
         _service_error(e)
@@ -516,6 +582,7 @@ def outcome_command(args: argparse.Namespace) -> int:
     from controller.records import outcome
     from controller.records.store import Store, StoreError
 
+    _chosen_language(args)
     try:
         start, end = dt.date.fromisoformat(args.from_day), dt.date.fromisoformat(args.to_day)
     except ValueError:
@@ -558,6 +625,8 @@ def records(args: argparse.Namespace) -> int:
     from controller.records import report
     from controller.records.store import Store, StoreError
 
+    if args.command in ("report", "progression"):
+        _chosen_language(args)
     try:
         if not Path(args.store).exists() and args.command not in ("import", "patient"):
             raise StoreError(f"{args.store}: no such session store")
@@ -626,7 +695,7 @@ def handover(args: argparse.Namespace) -> int:
         store = Store(args.store, readonly=True)
         try:
             render_handover(store, args.pseudonym, out, include_notes=args.notes,
-                            lang=args.lang)
+                            lang=_chosen_language(args, for_process=False))
         finally:
             store.close()
     except StoreError as e:
@@ -787,6 +856,12 @@ def _version() -> str:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return _dispatch(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    """Every command's options (also for tests that start a command as a unit does)."""
     ap = argparse.ArgumentParser(prog="fourbyfour", description="Closed-loop 4x4 training")
     ap.add_argument("--version", action="version", version=f"fourbyfour {_version()}")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -813,8 +888,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
     c = sub.add_parser("console", help="the staff console, attached to a running service")
     c.add_argument("--socket", default="/run/fourbyfour/control.sock",
                    help="the control service's Unix socket (default: the service's default)")
-    c.add_argument("--lang", choices=["nb", "en"], default="nb",
-                   help="the console's language (default: nb, bokmål)")
+    c.add_argument("--config", default=None,
+                   help="the service's TOML config: the console speaks its language")
+    c.add_argument("--lang", choices=["nb", "en"], default=None,
+                   help=f"the console's language (default: the config's, else ${LANG_ENV}, "
+                   "else nb, bokmål)")
     e = sub.add_parser("export", help="one recorded session as CSV or JSON")
     e.add_argument("--store", required=True)
     e.add_argument("--session", required=True)
@@ -824,6 +902,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     rp.add_argument("--store", required=True)
     rp.add_argument("--session", required=True)
     rp.add_argument("--out", required=True, help="…png or …pdf")
+    _lang_option(rp, "report")
     im = sub.add_parser("import", help="import a JSON session export into a store")
     im.add_argument("--store", required=True)
     im.add_argument("file")
@@ -833,6 +912,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     pg.add_argument("--out", default=None, help="also draw it (PNG or PDF)")
     pg.add_argument("--csv", default=None, help="also write one row per session (CSV)")
     pg.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _lang_option(pg, "progression")
     pa = sub.add_parser("patients", help="every patient in the register")
     pa.add_argument("--store", required=True)
     ss = sub.add_parser("sessions", help="one patient's sessions (ids for export and report)")
@@ -864,13 +944,14 @@ def _main(argv: Sequence[str] | None = None) -> int:
     oc.add_argument("--csv", default=None, help="one row per patient")
     oc.add_argument("--anonymised", default=None,
                     help="an anonymised CSV for quality registers and research")
+    _lang_option(oc, "outcome report")
     ho = sub.add_parser("handover", help="the hand-over to the municipality (PDF, bokmål)")
     ho.add_argument("pseudonym")
     ho.add_argument("--store", default="/var/lib/fourbyfour/sessions.db")
     ho.add_argument("--out", default=None, help="…pdf (default: PSEUDONYM-handover.pdf)")
     ho.add_argument("--notes", action="store_true",
                     help="include the clinic's notes (only when staff decide to)")
-    ho.add_argument("--lang", choices=["nb", "en"], default="nb")
+    _lang_option(ho, "hand-over")
     r = sub.add_parser("run", help="the control service on real hardware (from the config)")
     r.add_argument("--config", required=True, help="the TOML config")
     m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
@@ -890,7 +971,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
     cm.add_argument("--config", default=None, help="the TOML config ([mqtt] section)")
     cm.add_argument("--host", default=None)
     cm.add_argument("--port", type=int, default=None)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return demo(args)
     if args.command == "console":

@@ -42,13 +42,14 @@ from controller.app.screens import (
 )
 from controller.app.screens.six_minute import HrMaxProposalScreen, TestBorgScreen
 from controller.app.texts import word
-from controller.core.i18n import N_, _, format_number
+from controller.core.i18n import N_, _, format_date, format_number
 from controller.service.control_socket import ControlClient
 
 COMMANDS = {"setup": N_("patient and plan"), "start": N_("start"), "pause": N_("pause"),
             "resume": N_("resume"), "skip": N_("skip"), "extend": N_("extend"),
             "stop": N_("stop"), "ack": N_("acknowledge"), "borg": N_("Borg rating"),
-            "note": N_("note"), "history": N_("history"), "export": N_("report")}
+            "note": N_("note"), "history": N_("history"), "export": N_("report"),
+            "adjust": N_("load change"), "pair": N_("strap"), "scan": N_("strap search")}
 RUNNING = ("running", "hr_hold", "hr_slow")
 
 
@@ -65,6 +66,14 @@ def _mss(s: float | None) -> str:
         return "—"
     s = max(0, round(s))
     return f"{s // 60}:{s % 60:02d}"
+def _day(iso: str | None) -> str:
+    """An ISO date from the service as dates are shown (``06.12.2026`` in bokmål)."""
+    import datetime as dt
+
+    try:
+        return format_date(dt.date.fromisoformat(str(iso)))
+    except ValueError:
+        return str(iso or "")
 
 
 def _num(x: float | None, decimals: int = 1) -> str:
@@ -129,6 +138,7 @@ class StaffConsole(App[None]):
             keys[key] = [dataclasses.replace(b, description=_(b.description))
                          if b.description else b for b in bindings]
         self.socket_path = socket_path
+        self.belt_url = belt_url
         self.client: ControlClient | None = None
         self.state: dict[str, Any] = {}
         self.message = "" if belt_url is None else \
@@ -172,9 +182,8 @@ class StaffConsole(App[None]):
                     self.refresh_view()
             except (OSError, ConnectionError) as e:
                 self.client = None
-                self.query_one("#links", Static).update(
-                    "[b red]" + _("control service unreachable: {error} — retrying").format(
-                        error=e) + "[/]")
+                for links in self.query("#links").results(Static):  # none while mounting
+                    links.update("[b red]" + texts.service_unreachable_text(e) + "[/]")
                 await asyncio.sleep(1.0)
 
     # -- which keys apply now (the footer shows only these) ---------------------------------
@@ -274,7 +283,8 @@ class StaffConsole(App[None]):
             _("strap: {strap} · treadmill: {treadmill} · MQTT {mqtt}").format(
                 strap=strap,
                 treadmill=word(texts.LINKS, treadmill.split(":")[0]) + (
-                    treadmill[treadmill.index(":"):] if ":" in treadmill else ""),
+                    ": " + word(texts.FAULTS, treadmill.split(":", 1)[1].strip())
+                    if ":" in treadmill else ""),
                 mqtt=word(texts.LINKS, d.get("mqtt") or "off")))
         alarms = d.get("alarm_list") or [{"kind": k, "message": m}
                                          for k, m in (d.get("alarms") or {}).items()]
@@ -301,7 +311,8 @@ class StaffConsole(App[None]):
             events = d.get("event_list") or []
             self.query_one("#events", Static).update("\n".join(
                 f"{word(texts.SEVERITIES, e['severity'])}: "
-                f"{texts.event_text(e['kind'], e['message'])}" for e in events[-3:]))
+                f"{texts.event_text(e['kind'], e['message'], e.get('params'))}"
+                for e in events[-3:]))
         self.query_one("#message", Static).update(self.message)
         self._ask_borg(phase, n)
         if self._borg_waiting is not None and len(self.screen_stack) == 1:
@@ -347,7 +358,7 @@ class StaffConsole(App[None]):
             reply = await self.client.command("rpe", rpe=rpe)
             if not reply.get("ok"):
                 self.message = _("[b red]Borg rating refused[/]: {error}").format(
-                    error=texts.error_text(str(reply.get("error"))))
+                    error=texts.reply_text(reply))
                 self.query_one("#message", Static).update(self.message)
                 return
             self._propose(reply["proposal"])
@@ -366,11 +377,11 @@ class StaffConsole(App[None]):
                                  "starts from it.").format(
                     hr_max=f"{reply['profile']['hr_max_bpm']:.0f}",
                     source=word(texts.SOURCES, reply["profile"]["hr_max_source"]),
-                    date=reply["profile"]["hr_max_date"])
+                    date=_day(reply["profile"]["hr_max_date"]))
             elif reply.get("ok"):
                 self.message = _("HRmax proposal rejected; the HRmax in use is kept.")
             else:
-                error = texts.error_text(str(reply.get("error")))
+                error = texts.reply_text(reply)
                 self.message = _("[b red]HRmax decision refused[/]: {error}").format(
                     error=error)
                 self._propose(proposal, error)
@@ -404,7 +415,7 @@ class StaffConsole(App[None]):
         reply = await self.client.command(cmd, **kw)
         self.say(_("{command}: done").format(command=name) if reply.get("ok") else
                  "[b red]" + _("{command} refused").format(command=name) + "[/]: "
-                 + texts.error_text(str(reply.get("error"))))
+                 + texts.reply_text(reply))
         return reply
 
     # -- actions ----------------------------------------------------------------------------
@@ -417,7 +428,7 @@ class StaffConsole(App[None]):
             self.push_screen(HistoryScreen(reply["history"]))
         else:
             self.say("[b red]" + _("{command} refused").format(command=_(COMMANDS["history"]))
-                     + "[/]: " + texts.error_text(str(reply.get("error"))))
+                     + "[/]: " + texts.reply_text(reply))
 
     async def action_export(self) -> None:
         if self.client is None:
@@ -425,7 +436,7 @@ class StaffConsole(App[None]):
         reply = await self.client.command("export")
         self.say(_("wrote {files}").format(files=", ".join(reply["files"])) if reply.get("ok")
                  else "[b red]" + _("{command} refused").format(command=_(COMMANDS["export"]))
-                 + "[/]: " + texts.error_text(str(reply.get("error"))))
+                 + "[/]: " + texts.reply_text(reply))
 
     async def action_export_live(self) -> None:
         await self.action_export()
@@ -442,7 +453,7 @@ class StaffConsole(App[None]):
             if reply.get("ok"):
                 self.say(_("{command}: done").format(command=_(COMMANDS["setup"])))
                 return None
-            return str(reply.get("error"))
+            return texts.reply_text(reply)
 
         async def lookup(pseudonym: str) -> dict[str, Any] | None:
             """The register's profile of this pseudonym (None: a new patient)."""

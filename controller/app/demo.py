@@ -18,9 +18,11 @@ Headless (no console), nobody can resume a paused session: the run then ends wit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
+import signal
 from collections.abc import AsyncIterator, Callable
 
 from controller.devices.emulator_process import EmulatorProcess
@@ -29,7 +31,6 @@ from controller.net.publisher import MqttPublisher
 from controller.service import worker
 from controller.service.config import Config
 from controller.service.runtime import Runtime, Snapshot
-from controller.service.shutdown import stop_on_sigterm
 from controller.service.simclock import MAX_TIME_SCALE, ScaledClock
 from controller.service.store_writer import StoreWriter
 from controller.sim import TraceRow, VirtualPatient, make_patient
@@ -84,6 +85,35 @@ def service_priority() -> None:
                   os.getpriority(os.PRIO_PROCESS, 0), SERVICE_NICE, e.strerror or e)
 
 
+def _controlled_sigterm(holder: dict[str, Runtime]) -> list[str]:
+    """SIGTERM (quitting the demo's console, systemctl stop) is the controlled stop that
+    ``fourbyfour run`` makes: a running session ramps down and is summarised and recorded as
+    stopped ("shutdown"), bounded by ``CONTROLLED_STOP_S``; with nothing running, the main
+    task is cancelled (its ``finally`` blocks stop the board). The returned list is non-empty
+    once asked, so the demo does not linger."""
+    from controller.service.service import CONTROLLED_STOP_S, _stop_for_shutdown
+
+    main = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    asked: list[str] = []
+
+    def on_sigterm() -> None:
+        if asked or main is None:
+            return
+        asked.append("SIGTERM")
+        rt = holder.get("rt")
+        if rt is not None and rt.started and not rt.done:
+            _log.info("SIGTERM: controlled stop")
+            _stop_for_shutdown(rt)
+            loop.call_later(CONTROLLED_STOP_S, main.cancel)  # bounded, as in the service
+        else:
+            main.cancel()
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    return asked
+
+
 async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                    on_tick: Callable[[Snapshot, TraceRow], None] | None = None,
                    on_ready: Callable[[Runtime, EmulatorProcess], None] | None = None,
@@ -104,7 +134,8 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
     patient = VirtualPatient(truth)
     clock = ScaledClock(speedup)
     rows: list[TraceRow] = []
-    stop_on_sigterm()
+    holder: dict[str, Runtime] = {}
+    terminating = _controlled_sigterm(holder)
     service_priority()
     with EmulatorProcess(time_scale=speedup) as emu:
         # the store's thread and the worker process first: starting them waits a little,
@@ -148,6 +179,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                                              lambda: (emu.board.belt_kmh,
                                                       emu.board.incline_pct),
                                              clock, speedup))
+        holder["rt"] = rt
         cause = "crash"
         try:
             await tm.wait_status(lambda s: s.reset_needed, 10)
@@ -189,7 +221,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             cause = "normal"
             if aborted:
                 raise DemoAborted(aborted[0])
-            if linger:  # keep serving consoles (summary, history, reports) until cancelled
+            if linger and not terminating:  # serve consoles (summary, reports) until asked
                 await asyncio.Event().wait()
         except asyncio.CancelledError:
             cause = "signal" if cause == "crash" else cause  # Ctrl-C, SIGTERM, the console

@@ -17,6 +17,7 @@ configured. Reconnects with back-off and logs why it could not connect.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import time
@@ -35,7 +36,9 @@ from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
-from controller.core.i18n import _
+from controller.core.i18n import N_, _
+from controller.core.words import ALARMS as ALARM_WORDS
+from controller.core.words import word
 from controller.net import remote
 from controller.net import telemetry as tm
 from controller.net.fleet import Fleet, TreadmillRow
@@ -87,6 +90,15 @@ def _age_label(age_s: float | None) -> str:
     return _("{h} h").format(h=int(age_s // 3600))
 
 
+def _translate_bindings(node: App[None] | ModalScreen[bool]) -> None:
+    """The footer in the process's language: the class's bindings are made at import,
+    before the config has chosen the language (they showed English in a bokmål monitor)."""
+    keys = node._bindings.key_to_bindings
+    for key, bindings in keys.items():
+        keys[key] = [dataclasses.replace(b, description=_(b.description))
+                     if b.description else b for b in bindings]
+
+
 @dataclass(frozen=True)
 class Cells:
     key: str
@@ -112,7 +124,7 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
     if hr is not None and lo is not None and hi is not None:
         hr_txt += " ↓" if hr < lo else " ↑" if hr > hi else " ✓"
     zone = "—" if lo is None or hi is None else f"{lo:.0f}–{hi:.0f}"
-    notes = [("✓ " if a in r.acknowledged else "") + a for a in alarms]
+    notes = [("✓ " if a in r.acknowledged else "") + word(ALARM_WORDS, a) for a in alarms]
     if r.missed_events:
         notes.append(_("{n} events missed").format(n=r.missed_events))
     if r.bad_messages:
@@ -138,13 +150,15 @@ class ConfirmScreen(ModalScreen[bool]):
     """Yes / no before anything is sent to a treadmill."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", _("Yes")), Binding("n,escape", "answer(False)", _("No"))]
+        Binding("j,y", "answer(True)", N_("Yes")),
+        Binding("n,escape", "answer(False)", N_("No"))]
     DEFAULT_CSS = ("ConfirmScreen { align: center middle; } "
                    "#question { width: 60; height: auto; border: thick $error; "
                    "padding: 1 2; background: $surface; }")
 
     def __init__(self, question: str) -> None:
         super().__init__()
+        _translate_bindings(self)
         self.question = question
 
     def compose(self) -> ComposeResult:
@@ -162,13 +176,14 @@ KeyFor = Callable[[str, str], bytes | None]
 class CentralMonitor(App[None]):
     TITLE = "fourbyfour"
     CSS = "DataTable { height: 1fr; } #status { height: 2; padding: 0 1; }"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "stop", _("Stop treadmill")),
-                Binding("a", "ack", _("Acknowledge alarm")),
-                Binding("q", "quit", _("Quit"))]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "stop", N_("Stop treadmill")),
+                Binding("a", "ack", N_("Acknowledge alarm")),
+                Binding("q", "quit", N_("Quit"))]
 
     def __init__(self, settings: MqttSettings, clock: Callable[[], float] = time.time,
                  command_key: KeyFor | None = None) -> None:
         super().__init__()
+        _translate_bindings(self)
         self.settings = settings
         self.clock = clock
         self.command_key = command_key
@@ -212,7 +227,8 @@ class CentralMonitor(App[None]):
     def layout_widths(self, cells: list[Cells]) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(visible column indexes, their widths): every value whole. When the screen is too
         narrow the zone column goes first (the HR arrow still says below/in/above), and the
-        alarms column wraps between alarm names instead of cutting one."""
+        alarms column wraps between alarm names (and between the words of a long one, when
+        the screen is narrow) instead of cutting one."""
         labels = column_labels()
         natural = [max([cell_len(lab), *(cell_len(c.values[i]) for c in cells)])
                    for i, lab in enumerate(labels)]
@@ -227,7 +243,10 @@ class CentralMonitor(App[None]):
         if used(visible) + natural[ALARMS] > space:
             visible.remove(ZONE)
         widths = [natural[i] for i in visible]
-        widths[visible.index(ALARMS)] = max(longest_alarm,
+        longest_word = max([cell_len(labels[ALARMS]), *(
+            cell_len(w) for c in cells for w in c.values[ALARMS].split())])
+        widths[visible.index(ALARMS)] = max(longest_word, min(longest_alarm,
+                                                              space - used(visible)),
                                             min(natural[ALARMS], space - used(visible)))
         return tuple(visible), tuple(widths)
 
@@ -316,7 +335,7 @@ class CentralMonitor(App[None]):
             return
         alarm = pending[0]
         question = _("Acknowledge the alarm {alarm} on {site}/{device}?").format(
-            alarm=alarm, site=r.site, device=r.device)
+            alarm=word(ALARM_WORDS, alarm), site=r.site, device=r.device)
         self.push_screen(ConfirmScreen(question),
                          lambda yes: self._send(r, "ack", alarm) if yes else None)
 

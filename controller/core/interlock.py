@@ -16,24 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.core.i18n import N_, _
+from controller.core.refusals import refusal_text
 
 KINDS = ("e-stop", "key")
-_REFUSALS = {
-    ("e-stop", True): N_("Cannot start: the e-stop was pressed. Release the e-stop, then press "
-                         "the reset on the treadmill."),
-    ("key", True): N_("Cannot start: the safety key was pulled. Insert the safety key, then "
-                      "press the reset on the treadmill."),
-    ("e-stop", False): N_("Cannot start: the e-stop was pressed (the Pi's input), but the motor "
-                          "board has not latched it. Release the e-stop and check its wiring "
-                          "to the motor board; a start is possible again after the reset on "
-                          "the treadmill once the board sees the stop, or after a restart of "
-                          "the control service."),
-    ("key", False): N_("Cannot start: the safety key was pulled (the Pi's input), but the motor "
-                       "board has not latched it. Insert the safety key and check its wiring "
-                       "to the motor board; a start is possible again after the reset on the "
-                       "treadmill once the board sees the stop, or after a restart of the "
-                       "control service."),
+_REFUSALS = {  # (tripped, the board latched it) → the refusal code (controller.core.refusals)
+    ("e-stop", True): "start_estop_latched", ("key", True): "start_key_latched",
+    ("e-stop", False): "start_estop_unlatched", ("key", False): "start_key_unlatched",
 }
 
 
@@ -59,8 +47,13 @@ class RestartInterlock:
             self.tripped = None
             self.board_faulted = False
 
-    def refusal(self) -> str | None:
-        """Why a Start is refused now (a whole sentence for staff), or None."""
+    def refusal_code(self) -> str | None:
+        """Why a Start is refused now, as a refusal code, or None."""
         if self.tripped is None:
             return None
-        return _(_REFUSALS[(self.tripped, self.board_faulted)])
+        return _REFUSALS[(self.tripped, self.board_faulted)]
+
+    def refusal(self) -> str | None:
+        """Why a Start is refused now (a whole sentence for staff), or None."""
+        code = self.refusal_code()
+        return None if code is None else refusal_text(code)

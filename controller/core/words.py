@@ -10,6 +10,8 @@ and translated with ``_()`` where it is shown.
 
 from __future__ import annotations
 
+from typing import Any
+
 from controller.core.i18n import N_, _, language
 
 PHASES = {"ready": N_("ready"), "warmup": N_("warm-up"), "interval": N_("interval"),
@@ -52,6 +54,23 @@ EVENTS = {
     "acknowledged": N_("Alarm acknowledged"),
     "adjust": N_("Test load changed by staff"),
 }
+ALARMS = {  # short, for a monitor's alarm column and its acknowledge question
+    "hr_lost": N_("heart rate lost: slowing to a walk"),
+    "hr_lost_stop": N_("heart rate lost: session stopped"),
+    "hr_hold": N_("waiting for heart rate: holding speed"),
+    "hr_above_max": N_("heart rate above HRmax: load reduced"),
+    "belt_stopped": N_("belt stopped outside the session"),
+    "store_failed": N_("session record not written"),
+    "hrmax_underestimated": N_("HRmax likely too low"),
+    "hrmax_maybe_high": N_("HRmax likely too high"),
+    "zone_unreachable": N_("zone out of reach"),
+}
+FAULTS = {  # the motor board's latched faults (firmware/linkcodec.py FAULT_NAMES)
+    "boot": N_("just powered on"), "watchdog_reset": N_("restarted by its watchdog"),
+    "host_silent": N_("lost contact with the Pi"), "estop": N_("e-stop"),
+    "key_pulled": N_("safety key out"), "overspeed": N_("overspeed"),
+    "no_tach": N_("no speed signal"), "incline": N_("incline motor fault"),
+}
 SEVERITIES = {"info": N_("info"), "warning": N_("warning"), "alarm": N_("alarm")}
 
 
@@ -62,7 +81,67 @@ def word(table: dict[str, str], key: str | None) -> str:
     return _(table[key]) if key in table else key
 
 
-def event_text(kind: str, message: str) -> str:
-    if language() == "en" or kind not in EVENTS:
+EVENT_DETAILS = {  # the event with what it is about, from its params (protocol.Event.params)
+    "interval": N_("Interval {interval} of {total} begins ({minutes} min, zone {low}–{high} "
+                   "bpm)"),
+    "phase_zone": N_("{phase} begins ({minutes} min, zone {low}–{high} bpm)"),
+    "phase": N_("{phase} begins ({minutes} min)"),
+    "skip": N_("{phase} skipped by staff"),
+    "extend": N_("{phase} extended by {seconds} s by staff"),
+    "adjust": N_("Test load set by staff to {speed} km/h at {incline} %"),
+    "acknowledged": N_("Alarm acknowledged: {alarm}"),
+    "hrmax_underestimated": N_("Heart rate {hr} bpm is above the profile's HRmax {hr_max}: "
+                               "HRmax is likely underestimated"),
+    "hr_above_max": N_("Heart rate above HRmax {hr_max} for {seconds} s: load reduced"),
+}
+
+
+def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
+    from controller.core.i18n import format_number
+
+    def n(key: str, decimals: int = 0) -> str:
+        return format_number(float(params[key]), decimals)
+
+    try:
+        if kind == "phase":
+            phase = word(PHASES, params.get("phase"))
+            minutes = format_number(float(params["duration_s"]) / 60, 0)
+            if params.get("phase") == "interval" and "interval" in params:
+                return _(EVENT_DETAILS["interval"]).format(
+                    interval=params["interval"], total=params["total"], minutes=minutes,
+                    low=n("zone_low_bpm"), high=n("zone_high_bpm"))
+            key = "phase_zone" if "zone_low_bpm" in params else "phase"
+            return _(EVENT_DETAILS[key]).format(
+                phase=phase[:1].upper() + phase[1:], minutes=minutes,
+                low=n("zone_low_bpm") if key == "phase_zone" else "",
+                high=n("zone_high_bpm") if key == "phase_zone" else "")
+        if kind in ("skip", "extend"):
+            phase = word(PHASES, params.get("phase"))
+            return _(EVENT_DETAILS[kind]).format(phase=phase[:1].upper() + phase[1:],
+                                                 seconds=n("seconds") if kind == "extend"
+                                                 else "")
+        if kind == "adjust":
+            return _(EVENT_DETAILS[kind]).format(speed=n("speed_kmh", 1),
+                                                 incline=n("incline_pct", 1))
+        if kind == "acknowledged":
+            return _(EVENT_DETAILS[kind]).format(alarm=word(ALARMS, str(params["alarm"])))
+        if kind == "hrmax_underestimated":
+            return _(EVENT_DETAILS[kind]).format(hr=n("hr_bpm"), hr_max=n("hr_max_bpm"))
+        if kind == "hr_above_max":
+            return _(EVENT_DETAILS[kind]).format(hr_max=n("hr_max_bpm"), seconds=n("seconds"))
+    except (KeyError, TypeError, ValueError):  # params from an older service: no detail
+        return None
+    return None
+
+
+def event_text(kind: str, message: str, params: dict[str, Any] | None = None) -> str:
+    """An event in the UI's language, with its content when its ``params`` came along
+    (the console's events do; a report's, read from the store, say the kind's sentence)."""
+    if language() == "en":
+        return message
+    detail = _event_detail(kind, params) if isinstance(params, dict) and params else None
+    if detail is not None:
+        return detail
+    if kind not in EVENTS:
         return message
     return _(EVENTS[kind])

@@ -253,8 +253,7 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
         "vo2max_trend_per_week": trend_per_week(times, [p.vo2max_estimate for p in points]),
         "hr_at_fixed_workload_trend_bpm_per_week": trend_per_week(
             times, [p.hr_at_fixed_workload_bpm for p in points]),
-        "trend_rule": f"Theil–Sen, ≥ {TREND_MIN_SESSIONS} sessions over ≥ "
-                      f"{TREND_MIN_DAYS:g} days",
+        "trend_rule": trend_rule(),
         "vo2max_estimate": usable[-1].vo2max_estimate if usable else None,
         "hr_max_suggestion": hrmax_suggestion,
     }
@@ -280,17 +279,26 @@ PHASE_COLOURS = {"warmup": "#dddddd", "interval": "#f4c7c3", "recovery": "#c9e4f
                  "cooldown": "#dddddd", "test": "#fde9b5"}
 
 
+def trend_rule() -> str:
+    """When a trend is drawn, in the process's language."""
+    return _("Theil–Sen, ≥ {n} sessions over ≥ {days} days").format(
+        n=TREND_MIN_SESSIONS, days=format_number(TREND_MIN_DAYS, 0))
+
+
 def session_title(r: SessionRecord, when: str) -> str:
-    """The report's title: a 6-minute test is never called a 4x4 session."""
+    """The report's title: a 6-minute test is never called a 4x4 session; the HRmax source
+    and the session's status in words, never keys like ``six_minute_test`` or ``finished``."""
+    words = dict(when=when, pseudonym=r.pseudonym, hr_max=format_number(r.hr_max_bpm, 0),
+                 source=word(SOURCES, r.hr_max_source), status=word(STATUSES, r.status))
     if r.plan_name == "6-minute test":
         return _("6-minute test {when} — {pseudonym} — HRmax {hr_max} bpm ({source}) — "
-                 "{status}").format(when=when, pseudonym=r.pseudonym,
-                                    hr_max=format_number(r.hr_max_bpm, 0),
-                                    source=r.hr_max_source, status=r.status)
+                 "{status}").format(**words)
     return _("4x4 session {when} — {pseudonym} — HRmax {hr_max} bpm ({source}) — "
-             "{status}").format(when=when, pseudonym=r.pseudonym,
-                                hr_max=format_number(r.hr_max_bpm, 0), source=r.hr_max_source,
-                                status=r.status)
+             "{status}").format(**words)
+
+
+STATUSES = {"running": N_("in progress"), "finished": N_("finished"), "stopped": N_("stopped"),
+            "incomplete": N_("incomplete")}
 
 
 NOTES = {"": "", "extended": N_("extended"), "skipped": N_("skipped"),
@@ -376,7 +384,8 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     ax_txt.text(0.0, 1.0, "\n".join(lines), fontsize=7, va="top", family="monospace")
     fig.tight_layout()
     if str(path).lower().endswith(".pdf"):
-        with PdfPages(path) as pdf:
+        # the title in the file too: a journal system lists the report by it
+        with PdfPages(path, metadata={"Title": session_title(r, when)}) as pdf:
             pdf.savefig(fig)
             plt.close(fig)
             per_page = 60

@@ -2,8 +2,11 @@
 
 The console is a separate client, so it can crash, be closed and be reopened while the
 session runs on: it connects to a Unix socket, receives the runtime's state as one JSON line
-every 0.5 s, and sends staff commands as JSON lines (``{"cmd": "pause"}``), each answered
-with ``{"reply": cmd, "ok": true}`` or ``{"reply": cmd, "ok": false, "error": "…"}``.
+every 0.5 s, and sends staff commands as JSON lines (``{"cmd": "pause", "id": 3}``), each
+answered with ``{"reply": cmd, "id": 3, "ok": true}`` or, refused, ``{"reply": cmd, "id": 3,
+"ok": false, "code": "…", "params": {…}, "error": "…"}``: the console renders the code in
+its language, ``error`` is the English for logs. The messages are typed and documented in
+``controller.service.messages``; ``_command`` dispatches them by type.
 Commands: setup (``profile`` with an optional ``strap``, ``plan``; before start only; empty
 fields come from the patient's register entry), scan (the straps in range, ANT+ and BLE,
 ``straps``; ``note`` says when Bluetooth could not be scanned), pair (``strap``: the patient's
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -36,14 +40,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from controller.core.hrmax import HrMaxSource
-from controller.core.i18n import _, language
+from controller.core.i18n import language
 from controller.core.plan import Plan, default_4x4, six_minute_test
 from controller.core.pseudonym import check_pseudonym, pseudonym_problem
-from controller.protocol import PatientProfile, SessionError
+from controller.protocol import PatientProfile, SessionError, refused
 from controller.records import jobs
 from controller.records.register import Register
 from controller.records.store import Store
+from controller.service import messages as m
 from controller.service import worker
+from controller.service.messages import Command, Reply
 from controller.service.runtime import Runtime, Snapshot, check_strap
 
 _log = logging.getLogger(__name__)
@@ -56,7 +62,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
     st = rt.treadmill.status  # live, also before the session ticks
     link_up = rt.treadmill.connected and st is not None
     prof, sess = rt.profile, rt.session
-    return {
+    doc: dict[str, Any] = {  # typed: a field added or lost is an error here, not in a console
         "type": "state", "session_id": rt.session_id,
         "pseudonym": prof.pseudonym if prof else "",
         "plan": sess.plan.name if sess and sess.plan else "", "started": rt.started,
@@ -86,12 +92,13 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "strap_needed": rt.hr_source is None,
         "hr_live_bpm": snap.hr_live_bpm, "hr_live_reason": snap.hr_live_reason,
         "strap_battery_pct": snap.hr_battery_pct, "strap_battery_low": snap.hr_battery_low,
-        "mqtt": None if snap.mqtt_online is None else ("online" if snap.mqtt_online
-                                                        else "offline"),
+        # live, as the treadmill's: the tick's snapshot says it only while a session runs
+        "mqtt": None if rt.publisher is None else ("online" if rt.publisher.online
+                                                   else "offline"),
         "alarms": dict(sess.alarm_messages) if sess else {},
         "events": [f"{e.severity}: {e.message}" for e in snap.events[-8:]],
-        "event_list": [{"kind": e.kind, "severity": e.severity, "message": e.message}
-                       for e in snap.events[-8:]],
+        "event_list": [{"kind": e.kind, "severity": e.severity, "message": e.message,
+                        "params": e.params} for e in snap.events[-8:]],
         "alarm_list": [{"kind": a, "message": m}
                        for a, m in (sess.alarm_messages.items() if sess else ())],
         "hr_history": list(hr_history),
@@ -99,6 +106,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "late_ticks": snap.late_ticks,
         "ratings": {str(k): v for k, v in rt.ratings.items()},
     }
+    return m.StateDoc(**doc).to_wire()
 
 
 def strap_from(msg: dict[str, Any]) -> dict[str, Any] | None:
@@ -202,9 +210,9 @@ class ControlServer:
         """The register's profile of a pseudonym for the console's patient form (HRmax with
         its source and date, caps), taken from the clinic record first when this Pi does not
         know the patient; None: a new patient."""
-        if not isinstance(pseudonym, str):
-            raise ValueError("patient needs the patient's pseudonym")
-        check_pseudonym(pseudonym)
+        problem = pseudonym_problem(pseudonym)
+        if problem is not None:
+            raise refused("bad_pseudonym", field="pseudonym", detail=problem)
         if self.rt.store is None:
             return None
         await self._from_clinic_record({"profile": {"pseudonym": pseudonym}})
@@ -256,7 +264,7 @@ class ControlServer:
                 try:
                     line = await reader.readline()
                 except ValueError:  # over the line limit
-                    await send({"reply": None, "ok": False, "error": "line too long"})
+                    await send(Reply.refusal(None, None, refused("line_too_long")).to_wire())
                     continue
                 if not line:
                     return
@@ -273,7 +281,7 @@ class ControlServer:
         """This patient's progression, computed in the worker process."""
         store = self.rt.store
         if store is None:
-            raise SessionError("this service records no sessions (no store configured)")
+            raise refused("no_store")
         pseudonym = self._pseudonym()
         await store.flush()
         return await worker.shared().call(jobs.history, str(store.path), pseudonym,
@@ -281,7 +289,7 @@ class ControlServer:
 
     def _pseudonym(self) -> str:
         if self.rt.profile is None:
-            raise SessionError("no patient chosen: enter the patient first")
+            raise refused("no_patient")
         return self.rt.profile.pseudonym
 
     async def _export(self) -> list[str]:
@@ -292,14 +300,14 @@ class ControlServer:
 
         store = self.rt.store
         if store is None:
-            raise SessionError("this service records no sessions (no store configured)")
+            raise refused("no_store")
         pseudonym = self._pseudonym()
         await store.flush()  # the worker reads the file: it must see the latest rows
         try:
             return await worker.shared().call(jobs.export_last, str(store.path), pseudonym,
                                               language())
         except StoreError as e:
-            raise SessionError(str(e)) from None
+            raise refused("no_recorded_session", detail=str(e)) from None
 
     async def _note(self, text: Any) -> str:
         """The note goes to the running session, or before one starts to this patient's
@@ -315,97 +323,129 @@ class ControlServer:
         def to_last(store: Store) -> str:
             recs = store.sessions(pseudonym)
             if not recs:
-                raise SessionError(f"no recorded session for {pseudonym}")
+                raise refused("no_recorded_session", pseudonym=pseudonym)
             store.add_note(recs[-1].id, text)
             return recs[-1].id
 
         return await rt.in_store(to_last)
 
     async def _command(self, line: bytes) -> dict[str, Any]:
+        """One JSON line in, one reply out: parsed into its typed command
+        (``controller.service.messages``), run by its handler, refusals as codes."""
         try:
-            msg = json.loads(line)
+            doc = json.loads(line)
         except ValueError:
-            return {"reply": None, "ok": False, "error": "not JSON"}
-        if not isinstance(msg, dict) or not isinstance(msg.get("cmd"), str):
-            return {"reply": None, "ok": False, "error": "expected {\"cmd\": …}"}
-        cmd = msg["cmd"]
-        rt = self.rt
+            return Reply.refusal(None, None, refused("bad_json")).to_wire()
+        name = doc.get("cmd") if isinstance(doc, dict) else None
+        name = name if isinstance(name, str) else None
+        rid = doc.get("id") if isinstance(doc, dict) else None
+        rid = rid if isinstance(rid, int | str) and not isinstance(rid, bool) else None
         try:
-            if cmd == "start":
-                if rt.started:
-                    raise SessionError("the session has already started")
-                rt.start()
-            elif cmd == "pause":
-                rt.pause()
-            elif cmd == "resume":
-                await asyncio.wait_for(rt.resume(), 60)
-            elif cmd == "skip":
-                rt.skip()
-            elif cmd == "extend":
-                rt.extend(float(msg.get("seconds", 60)))
-            elif cmd == "stop":
-                rt.stop()
-            elif cmd == "ack":
-                rt.acknowledge(str(msg.get("alarm", "")))
-            elif cmd == "setup":
-                await self._from_clinic_record(msg)
-                if rt.store is None:
-                    profile, plan = setup_from(msg, None)
-                else:
-                    profile, plan = await rt.in_store(lambda s: setup_from(msg, Register(s)))
-                strap = strap_from(msg)
-                rt.configure(profile, plan)
-                if strap is None and rt.store is not None:
-                    strap = await rt.in_store(Store.last_strap, profile.pseudonym)
-                rt.profile_strap = strap
-            elif cmd == "patient":
-                return {"reply": cmd, "ok": True,
-                        "patient": await self._register_profile(msg.get("pseudonym"))}
-            elif cmd == "scan":
-                seconds = float(msg.get("seconds", 4.0))
-                if not 1.0 <= seconds <= 15.0:
-                    raise ValueError(_("A scan lasts 1–15 seconds."))
-                straps = await rt.scan(seconds)
-                return {"reply": cmd, "ok": True, "straps": straps, "note": rt.scan_note}
-            elif cmd == "pair":
-                return {"reply": cmd, "ok": True, "strap": rt.pair(
-                    msg.get("strap"), confirm_in_use=msg.get("confirm_in_use") is True)}
-            elif cmd == "borg":
-                interval, borg = msg.get("interval"), msg.get("borg")
-                if not isinstance(interval, int) or not isinstance(borg, int):
-                    raise ValueError("borg needs whole numbers 'interval' and 'borg' (6–20)")
-                await rt.rate(interval, borg)
-            elif cmd == "note":
-                return {"reply": cmd, "ok": True, "session_id": await self._note(msg.get("text"))}
-            elif cmd == "adjust":
-                rt.adjust(msg.get("speed_delta_kmh", 0.0), msg.get("incline_delta_pct", 0.0))
-            elif cmd == "rpe":
-                return {"reply": cmd, "ok": True, "proposal": await rt.test_rpe(msg.get("rpe"))}
-            elif cmd == "hrmax":
-                return {"reply": cmd, "ok": True,
-                        "profile": await rt.decide_hrmax(str(msg.get("decision")),
-                                                         msg.get("hr_max_bpm"))}
-            elif cmd == "history":
-                return {"reply": cmd, "ok": True, "history": await self._history_doc()}
-            elif cmd == "profile":
-                if self.profile_lookup is None:
-                    raise ValueError("no clinic records service is configured ([records] "
-                                     "upload = true)")
-                pseudonym = msg.get("pseudonym")
-                if not isinstance(pseudonym, str) or not pseudonym:
-                    raise ValueError("profile needs the patient's pseudonym")
-                found = await self.profile_lookup(pseudonym)
-                return {"reply": cmd, "ok": True, "profile": found}
-            elif cmd == "export":
-                return {"reply": cmd, "ok": True, "files": await self._export()}
-            else:
-                return {"reply": cmd, "ok": False, "error": f"unknown command {cmd!r}"}
-        except (SessionError, ValueError, TimeoutError, TypeError) as e:
-            return {"reply": cmd, "ok": False, "error": str(e)}
+            cmd = m.parse(doc)
+            return (await self._handlers[type(cmd)](cmd)).to_wire()
+        except SessionError as e:
+            return Reply.refusal(name, rid, e).to_wire()
+        except (ValueError, TypeError) as e:  # a check that has no code of its own yet
+            return Reply.refusal(name, rid, SessionError(str(e))).to_wire()
+        except TimeoutError as e:
+            return Reply.refusal(name, rid, refused("timeout", detail=str(e))).to_wire()
         except Exception as e:  # a console must get an answer, whatever went wrong
-            _log.exception("command %s failed", cmd)
-            return {"reply": cmd, "ok": False, "error": f"{type(e).__name__}: {e}"}
-        return {"reply": cmd, "ok": True}
+            _log.exception("command %s failed", name)
+            return Reply.refusal(name, rid, refused(
+                "failed", detail=f"{type(e).__name__}: {e}")).to_wire()
+
+    @functools.cached_property
+    def _handlers(self) -> dict[type[Command], Callable[[Any], Awaitable[Reply]]]:
+        """The dispatch table: one handler per command type."""
+        return {m.Start: self._start, m.Pause: self._simple(lambda c: self.rt.pause()),
+                m.Resume: self._resume, m.Skip: self._simple(lambda c: self.rt.skip()),
+                m.Extend: self._simple(lambda c: self.rt.extend(c.seconds)),
+                m.Stop: self._simple(lambda c: self.rt.stop()),
+                m.Ack: self._simple(lambda c: self.rt.acknowledge(c.alarm)),
+                m.Setup: self._setup, m.Scan: self._scan, m.Pair: self._pair,
+                m.Borg: self._borg, m.Note: self._note_cmd,
+                m.Adjust: self._simple(lambda c: self.rt.adjust(c.speed_delta_kmh,
+                                                                c.incline_delta_pct)),
+                m.Rpe: self._rpe, m.HrMax: self._hrmax, m.History: self._history_cmd,
+                m.Profile: self._profile, m.Patient: self._patient,
+                m.Export: self._export_cmd}
+
+    @staticmethod
+    def _simple(act: Callable[[Any], object]) -> Callable[[Any], Awaitable[Reply]]:
+        async def run(cmd: Command) -> Reply:
+            act(cmd)
+            return Reply.done(cmd)
+        return run
+
+    async def _start(self, cmd: m.Start) -> Reply:
+        if self.rt.started:
+            raise refused("already_started")
+        self.rt.start()
+        return Reply.done(cmd)
+
+    async def _resume(self, cmd: m.Resume) -> Reply:
+        await asyncio.wait_for(self.rt.resume(), 60)
+        return Reply.done(cmd)
+
+    async def _setup(self, cmd: m.Setup) -> Reply:
+        rt = self.rt
+        if cmd.profile is None:
+            raise refused("bad_field", command=cmd.name, field="profile")
+        problem = pseudonym_problem(cmd.profile.get("pseudonym", ""))
+        if problem is not None:
+            raise refused("bad_pseudonym", field="pseudonym", detail=problem)
+        msg = {"profile": cmd.profile, "plan": cmd.plan}
+        await self._from_clinic_record(msg)
+        if rt.store is None:
+            profile, plan = setup_from(msg, None)
+        else:
+            profile, plan = await rt.in_store(lambda s: setup_from(msg, Register(s)))
+        strap = strap_from(msg)
+        rt.configure(profile, plan)
+        if strap is None and rt.store is not None:
+            strap = await rt.in_store(Store.last_strap, profile.pseudonym)
+        rt.profile_strap = strap
+        return Reply.done(cmd)
+
+    async def _scan(self, cmd: m.Scan) -> Reply:
+        if not 1.0 <= cmd.seconds <= 15.0:
+            raise refused("scan_seconds")
+        straps = await self.rt.scan(cmd.seconds)
+        return Reply.done(cmd, straps=straps, note=self.rt.scan_note)
+
+    async def _pair(self, cmd: m.Pair) -> Reply:
+        return Reply.done(cmd, strap=self.rt.pair(cmd.strap,
+                                                  confirm_in_use=cmd.confirm_in_use))
+
+    async def _borg(self, cmd: m.Borg) -> Reply:
+        await self.rt.rate(cmd.interval, cmd.borg)
+        return Reply.done(cmd)
+
+    async def _note_cmd(self, cmd: m.Note) -> Reply:
+        return Reply.done(cmd, session_id=await self._note(cmd.text))
+
+    async def _rpe(self, cmd: m.Rpe) -> Reply:
+        return Reply.done(cmd, proposal=await self.rt.test_rpe(cmd.rpe))
+
+    async def _hrmax(self, cmd: m.HrMax) -> Reply:
+        return Reply.done(cmd, profile=await self.rt.decide_hrmax(cmd.decision,
+                                                                  cmd.hr_max_bpm))
+
+    async def _history_cmd(self, cmd: m.History) -> Reply:
+        return Reply.done(cmd, history=await self._history_doc())
+
+    async def _profile(self, cmd: m.Profile) -> Reply:
+        if self.profile_lookup is None:
+            raise refused("no_records_service")
+        if not cmd.pseudonym:
+            raise refused("need_pseudonym")
+        return Reply.done(cmd, profile=await self.profile_lookup(cmd.pseudonym))
+
+    async def _patient(self, cmd: m.Patient) -> Reply:
+        return Reply.done(cmd, patient=await self._register_profile(cmd.pseudonym))
+
+    async def _export_cmd(self, cmd: m.Export) -> Reply:
+        return Reply.done(cmd, files=await self._export())
 
 
 class ControlClient:
@@ -417,6 +457,7 @@ class ControlClient:
         self._writer: asyncio.StreamWriter | None = None
         self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._states: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=4)
+        self._next_id = 0
 
     async def connect(self) -> None:
         self._reader, self._writer = await asyncio.open_unix_connection(self.path,
@@ -435,10 +476,18 @@ class ControlClient:
                 await self._replies.put(doc)
 
     async def command(self, cmd: str, **kw: Any) -> dict[str, Any]:
+        """Send one command with a fresh request id; its reply (a reply to an earlier
+        command that timed out is dropped, never taken for this one's)."""
         assert self._writer is not None
-        self._writer.write(json.dumps({"cmd": cmd, **kw}).encode() + b"\n")
+        self._next_id += 1
+        rid = self._next_id
+        self._writer.write(json.dumps({"cmd": cmd, "id": rid, **kw}).encode() + b"\n")
         await self._writer.drain()
-        return await asyncio.wait_for(self._replies.get(), 70)
+        async with asyncio.timeout(70):
+            while True:
+                reply = await self._replies.get()
+                if reply.get("id") in (rid, None):
+                    return reply
 
     async def close(self) -> None:
         if self._writer is not None:

@@ -128,7 +128,7 @@ class Runtime:
         self.safety_watchers = list(safety_watchers or [])
         """More safety tasks for the group (the e-stop watch on the Pi): if one returns or
         raises, the session ends in the safe-stop path."""
-        self.start_checks: list[Callable[[], str | None]] = []
+        self.start_checks: list[Callable[[], str | None]] = []  # refusal codes
         """More reasons to refuse a Start (the Pi's e-stop and key, the restart interlock):
         each returns a sentence for staff, or None."""
         self.stop_reason: str | None = None
@@ -165,18 +165,18 @@ class Runtime:
     def configure(self, profile: PatientProfile, plan: Plan | None) -> None:
         """Staff entered the patient and chose the plan; only before the session starts.
         Raises (PlanError, ProfileError, SessionError) with the reason if it cannot be."""
-        from controller.protocol import SessionError
+        from controller.protocol import refused
 
         if self.started:
-            raise SessionError("the session has started: patient and plan are fixed")
+            raise refused("session_fixed")
         self.session = Session(profile, plan)
         self.profile = profile
 
     def _s(self) -> Session:
-        from controller.protocol import SessionError
+        from controller.protocol import refused
 
         if self.session is None:
-            raise SessionError("no patient chosen for this session: enter the patient first")
+            raise refused("no_patient")
         return self.session
 
     @property
@@ -189,50 +189,47 @@ class Runtime:
 
     def in_store(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """``await rt.in_store(fn, *args)``: ``fn(store, *args)`` on the store's writer."""
-        from controller.protocol import SessionError
+        from controller.protocol import refused
 
         if self.store is None:
-            raise SessionError("this service records no sessions (no store configured)")
+            raise refused("no_store")
         return self.store.call(fn, *args)
 
     def start(self) -> None:
         """Staff pressed Start: arm the motor board, start the belt slowly, begin the plan.
         Refused (SessionError, a sentence for the console) when no patient is chosen or the
         treadmill cannot start: key out, e-stop pressed, a latched fault, the link down."""
-        from controller.protocol import SessionError
+        from controller.protocol import refused
 
         self._s()
         if self.started:
-            raise SessionError("the session has already started")
+            raise refused("already_started")
         if self.hr_source is None:
-            raise SessionError(_("No strap is paired: choose the patient's strap first "
-                                 "(b) and check its heart rate."))
+            raise refused("no_strap")
         why = self.start_refusal()
         if why is not None:
-            raise SessionError(why)
+            code, params = why
+            raise refused(code, **params)
         self._start.set()
 
-    def start_refusal(self) -> str | None:
+    def start_refusal(self) -> tuple[str, dict[str, Any]] | None:
+        """Why Start is refused now, as a refusal code with its parameters
+        (``controller.core.refusals``), or None. ``start_checks`` give codes too."""
         for check in self.start_checks:
             why = check()
             if why:
-                return why
+                return why, {}
         st = self.treadmill.status
         if not self.treadmill.connected or st is None:
-            return _("Cannot start: the treadmill link is down. Check the cable to the motor "
-                     "board.")
+            return "start_link_down", {}
         if not st.key_present:
-            return _("Cannot start: the safety key is out. Insert it, then press the reset on "
-                     "the treadmill.")
+            return "start_key_out", {}
         if not st.estop_healthy:
-            return _("Cannot start: the e-stop is pressed. Release it, then press the reset on "
-                     "the treadmill.")
+            return "start_estop", {}
         if st.state == "fault":
-            return _("Cannot start: the motor board has a latched fault ({fault}). Press the "
-                     "reset on the treadmill.").format(fault=st.fault)
+            return "start_fault", {"fault": st.fault}
         if st.state not in ("idle", "armed"):
-            return _("Cannot start: the motor board is {state}. Wait until the belt is "
-                     "still.").format(state=st.state)
+            return "start_board_busy", {"board": st.state}
         return None
 
     # -- the patient's strap ----------------------------------------------------------------
@@ -243,20 +240,16 @@ class Runtime:
         treadmill of the site has paired is refused unless staff confirm it
         (``confirm_in_use``): pairing a neighbour's strap by accident puts this patient's
         belt on someone else's heart."""
-        from controller.protocol import SessionError
+        from controller.protocol import refused
 
         if self.started:
-            raise SessionError(_("The session has started: the strap is fixed until it "
-                                 "ends."))
+            raise refused("strap_fixed")
         choice = check_strap(strap)
         if self.source_for is None:
-            raise SessionError(_("This service cannot pair straps (its heart-rate source is "
-                                 "fixed)."))
+            raise refused("cannot_pair")
         other = (self.straps_in_use() if self.straps_in_use else {}).get(strap_key(choice))
         if other is not None and not confirm_in_use:
-            raise SessionError(_("Strap {strap} is in use on treadmill {treadmill}: confirm "
-                                 "to pair it here anyway.").format(strap=strap_label(choice),
-                                                                  treadmill=other))
+            raise refused("strap_in_use", strap=strap_label(choice), treadmill=other)
         self._use(self.source_for(choice), choice)
         return choice
 
@@ -284,14 +277,12 @@ class Runtime:
         is needed for the scan, so a strap paired before is released. When Bluetooth cannot
         be scanned, ``scan_note`` says why in one sentence and the ANT+ straps are listed."""
         from controller.hr import BleUnavailable
-        from controller.protocol import SessionError
+        from controller.protocol import refused
 
         if self.started:
-            raise SessionError(_("The session has started: the strap is fixed until it "
-                                 "ends."))
+            raise refused("strap_fixed")
         if self.scanner is None and self.ble_scanner is None:
-            raise SessionError(_("This service cannot scan for straps (its heart-rate "
-                                 "source is fixed)."))
+            raise refused("cannot_scan")
         if self.hr_source is not None:
             self._use(None, None)
             await self._released.wait()
@@ -342,17 +333,17 @@ class Runtime:
         """The patient's Borg rating at the end of a 6-minute test: the HRmax proposal, with
         its uncertainty and method, for staff to accept, edit or reject."""
         from controller.core.hrmax import LARGE_CHANGE_BPM, estimate_from_six_minute_test
-        from controller.protocol import Event, SessionError
+        from controller.protocol import Event, refused
 
         s = self._s()
         if s.plan is None or not any(p.kind == "test" for p in s.plan.phases):
-            raise SessionError("a Borg rating for an HRmax is asked after a 6-minute test only")
+            raise refused("rpe_not_test")
         if s.phase in ("warmup", "test"):
-            raise SessionError("the test is still running: ask the Borg rating at its end")
+            raise refused("test_running")
         if isinstance(rpe, bool) or not isinstance(rpe, int) or not 6 <= rpe <= 20:
-            raise SessionError(f"the Borg rating is a whole number 6–20, got {rpe!r}")
+            raise refused("rpe_range", detail=repr(rpe))
         if self.store is None:
-            raise SessionError("this service records no sessions (no store configured)")
+            raise refused("no_store")
         sid = self.session_id
         trace = await self.store.call(
             lambda s: [r["hr_bpm"] for r in s.samples(sid) if r["phase"] == "test"])
@@ -360,7 +351,7 @@ class Runtime:
             est = estimate_from_six_minute_test(trace, rpe=rpe,
                                                 age_years=s.profile.age_years)
         except ValueError as e:
-            raise SessionError(f"no HRmax from this test: {e}") from None
+            raise refused("no_hrmax_estimate", detail=str(e)) from None
         self.rpe = rpe
         await self.store.call(Store.note, sid, Event(
             self.clock(), "borg", f"Borg rating at the end of the test: {rpe}"))
@@ -379,13 +370,13 @@ class Runtime:
     async def decide_hrmax(self, decision: str, hr_max_bpm: object = None) -> dict | None:
         """Staff accept, edit or reject the proposal; accepted or edited, the register keeps
         it with source ``six_minute_test`` and today's date for the next 4x4."""
-        from controller.protocol import Event, SessionError
+        from controller.protocol import Event, refused
 
         prop = self.hrmax_proposal
         if prop is None:
-            raise SessionError("no HRmax proposal to decide on: ask the Borg rating first")
+            raise refused("no_proposal")
         if prop.get("decision"):
-            raise SessionError(f"the HRmax proposal was {prop['decision']} already")
+            raise refused("proposal_decided", decision=prop["decision"])
         from controller.records.register import Register
 
         assert self.store is not None and self.profile is not None
@@ -393,10 +384,10 @@ class Runtime:
         if decision == "edited":
             if isinstance(hr_max_bpm, bool) or not isinstance(hr_max_bpm, int | float) or \
                     not 100 <= hr_max_bpm <= 230:
-                raise SessionError(f"an edited HRmax must be 100–230 bpm, got {hr_max_bpm!r}")
+                raise refused("hrmax_range", detail=repr(hr_max_bpm))
             value = float(hr_max_bpm)
         elif decision not in ("accepted", "rejected"):
-            raise SessionError("decide accepted, edited or rejected")
+            raise refused("hrmax_decision")
         profile, sid = self.profile, self.session_id
 
         def decide(store: Store):  # type: ignore[no-untyped-def]
@@ -419,17 +410,15 @@ class Runtime:
 
     async def resume(self) -> None:
         """Continue after a pause; re-arms the motor board if it stopped (a person decided)."""
-        from controller.protocol import RunState, SessionError
+        from controller.protocol import RunState, refused
 
         if self._s().run_state is not RunState.PAUSED:
-            raise SessionError(f"cannot resume: the session is {self._s().run_state}")
+            raise refused("resume_not_paused", state=str(self._s().run_state))
         st = self.treadmill.status
         if st is None or not self.treadmill.connected:
-            raise SessionError("cannot resume: the treadmill link is down")
+            raise refused("resume_link_down")
         if st.state == "fault":
-            raise SessionError(f"cannot resume: the motor board has a latched fault "
-                               f"({st.fault}); release the e-stop / insert the key, then press "
-                               "the reset on the treadmill")
+            raise refused("resume_fault", fault=st.fault)
         if st.state in ("idle", "armed"):
             await self._arm_and_start(0.0)  # the session counts 3-2-1, then ramps the belt
         self._s().resume()
@@ -450,21 +439,21 @@ class Runtime:
 
     async def rate(self, interval: int, borg: int) -> None:
         """Staff entered the patient's Borg rating (6–20) of an interval of this session."""
-        from controller.protocol import SessionError
+        from controller.protocol import refused
 
         if self.store is None or not self.started:
-            raise SessionError("no session is being recorded: start it first")
+            raise refused("not_recording")
         if not 0 <= interval <= self.intervals_run:
-            raise ValueError(f"interval {interval} has not been run in this session")
+            raise refused("interval_not_run", interval=interval)
         await self.store.call(Store.rate, self.session_id, interval, borg)
         self.ratings[interval] = borg
 
     async def note(self, text: str) -> None:
         """Staff's note on this session."""
-        from controller.protocol import SessionError
+        from controller.protocol import refused
 
         if self.store is None or not self.started:
-            raise SessionError("no session is being recorded: start it first")
+            raise refused("not_recording")
         await self.store.call(Store.add_note, self.session_id, text)
 
     async def wait_started(self) -> None:
@@ -510,7 +499,7 @@ class Runtime:
                 await tg.create_task(self._tick(), name="session-tick")
                 for h in helpers:
                     h.cancel()
-        except asyncio.CancelledError:  # an orderly end (SIGTERM, the embedding program)
+        except asyncio.CancelledError:  # an orderly end (a signal, the demo's console): no trace
             _log.info("runtime cancelled: stopping the belt")
             raise
         except BaseException:

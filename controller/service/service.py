@@ -307,16 +307,14 @@ async def run_service(cfg: Config, *, pin_factory: object = None,
     def gpio_refusal() -> str | None:
         assert gpio_inputs is not None
         if not gpio_inputs.key_present:
-            return _("Cannot start: the safety key is out (the Pi's key input). Insert it, "
-                     "then press the reset on the treadmill.")
+            return "start_pi_key_out"  # refusal codes (controller.core.refusals)
         if not gpio_inputs.estop_healthy:
-            return _("Cannot start: the e-stop is pressed (the Pi's e-stop input). Release "
-                     "it, then press the reset on the treadmill.")
+            return "start_pi_estop"
         return None
 
     def wire(r: Runtime) -> Runtime:
         """The Pi's own stop path joins the safety group; cues follow every tick."""
-        r.start_checks.append(interlock.refusal)
+        r.start_checks.append(interlock.refusal_code)
         if gpio_inputs is not None:
             async def estop_or_key() -> None:
                 await r.wait_started()  # before Start nothing moves: nothing to stop

@@ -17,7 +17,7 @@ class Confirm(ModalScreen[bool]):
     """Yes / no question for actions a slip would make hurt: j (bokmål) or y (English) for
     yes, n or esc for no. Pause, Stop and acknowledge work while it is open."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("y,j", "yes", "yes"),
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("j,y", "yes", "yes"),
                                              Binding("n,escape", "no", "no"), *SAFETY_BINDINGS]
 
     def __init__(self, question: str) -> None:

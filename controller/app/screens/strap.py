@@ -24,6 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from controller.app import texts
 from controller.core.i18n import _
 
 LIVE_SCAN_S = 3.0
@@ -120,7 +121,7 @@ class StrapScreen(ModalScreen[dict[str, Any] | None]):
                 break
             if not reply.get("ok"):
                 self.query_one("#straps", Static).update(
-                    _("Scan refused: {error}").format(error=reply.get("error")))
+                    _("Scan refused: {error}").format(error=texts.reply_text(reply)))
                 return
             self.note = reply.get("note")
             self.straps = merge_rows(self.straps, list(reply.get("straps") or []))

@@ -1,0 +1,294 @@
+"""The messages between the staff console and the control service, typed.
+
+Theory of operation. The console and the service talk over a Unix socket in JSON lines
+(``controller.service.control_socket``). Every line the console sends is one *command*: a
+frozen dataclass here, ``{"cmd": "extend", "id": 7, "seconds": 60}`` on the wire. ``parse``
+turns a decoded line into its dataclass or refuses it; nothing else reads a command's dict.
+Every command is answered by one ``Reply`` carrying the command's ``id`` (the console
+matches replies to requests by it), ``ok``, and either the command's result fields or a
+*refusal*: a ``code`` with ``params`` (``controller.core.refusals``, where every code and
+its text live), which the console renders in its own language, and ``error``, the same in
+English for logs and older readers. Never parse a human sentence. The service pushes its
+state every 0.5 s as a ``StateDoc`` (``"type": "state"``).
+
+The wire stays what it was (``cmd``/``reply``/``ok``/``error`` and the command's own
+fields), so an older console still works; ``id``, ``code`` and ``params`` are additions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+from controller.core.refusals import REFUSALS, refusal_text
+from controller.protocol import SessionError, refused
+
+__all__ = ["COMMANDS", "REFUSALS", "Command", "Reply", "StateDoc", "parse", "refusal_text"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One staff command; ``id`` is the console's request id, echoed in the reply."""
+
+    name: ClassVar[str] = ""
+    id: int | str | None = None
+
+
+@dataclass(frozen=True)
+class Start(Command):
+    name: ClassVar[str] = "start"
+
+
+@dataclass(frozen=True)
+class Pause(Command):
+    name: ClassVar[str] = "pause"
+
+
+@dataclass(frozen=True)
+class Resume(Command):
+    name: ClassVar[str] = "resume"
+
+
+@dataclass(frozen=True)
+class Skip(Command):
+    name: ClassVar[str] = "skip"
+
+
+@dataclass(frozen=True)
+class Stop(Command):
+    name: ClassVar[str] = "stop"
+
+
+@dataclass(frozen=True)
+class Extend(Command):
+    name: ClassVar[str] = "extend"
+    seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class Ack(Command):
+    name: ClassVar[str] = "ack"
+    alarm: str = ""
+
+
+@dataclass(frozen=True)
+class Setup(Command):
+    """The patient and plan; the profile's fields are checked by ``setup_from``."""
+
+    name: ClassVar[str] = "setup"
+    profile: dict[str, Any] | None = None
+    plan: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Scan(Command):
+    name: ClassVar[str] = "scan"
+    seconds: float = 4.0
+
+
+@dataclass(frozen=True)
+class Pair(Command):
+    name: ClassVar[str] = "pair"
+    strap: Any = None  # checked by runtime.check_strap
+    confirm_in_use: bool = False
+
+
+@dataclass(frozen=True)
+class Borg(Command):
+    name: ClassVar[str] = "borg"
+    interval: int = -1
+    borg: int = 0
+
+
+@dataclass(frozen=True)
+class Note(Command):
+    name: ClassVar[str] = "note"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Adjust(Command):
+    name: ClassVar[str] = "adjust"
+    speed_delta_kmh: float = 0.0
+    incline_delta_pct: float = 0.0
+
+
+@dataclass(frozen=True)
+class Rpe(Command):
+    name: ClassVar[str] = "rpe"
+    rpe: Any = None  # the range is the runtime's refusal (rpe_range)
+
+
+@dataclass(frozen=True)
+class HrMax(Command):
+    name: ClassVar[str] = "hrmax"
+    decision: str = ""
+    hr_max_bpm: Any = None  # the range is the runtime's refusal (hrmax_range)
+
+
+@dataclass(frozen=True)
+class History(Command):
+    name: ClassVar[str] = "history"
+
+
+@dataclass(frozen=True)
+class Profile(Command):
+    name: ClassVar[str] = "profile"
+    pseudonym: str = ""
+
+
+@dataclass(frozen=True)
+class Patient(Command):
+    """The register's profile of ``pseudonym`` for the console's patient form (None: new)."""
+    name: ClassVar[str] = "patient"
+    pseudonym: str = ""
+
+
+@dataclass(frozen=True)
+class Export(Command):
+    name: ClassVar[str] = "export"
+
+
+COMMANDS: dict[str, type[Command]] = {c.name: c for c in (
+    Start, Pause, Resume, Skip, Stop, Extend, Ack, Setup, Scan, Pair, Borg, Note, Adjust, Rpe,
+    HrMax, History, Profile, Patient, Export)}
+REQUIRED = {"borg": ("interval", "borg"), "note": ("text",), "patient": ("pseudonym",)}
+
+
+def _checked(cmd: str, name: str, kind: Any, value: Any) -> Any:
+    """``value`` as the field's type, or a ``bad_field`` refusal (a bool is no number)."""
+    wrong = refused("bad_field", command=cmd, field=name)
+    if kind in ("float", float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or \
+                not math.isfinite(value):
+            raise wrong
+        return float(value)
+    if kind in ("int", int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong
+        return value
+    if kind in ("str", str):
+        if not isinstance(value, str):
+            raise wrong
+        return value
+    if kind in ("bool", bool):
+        return value is True  # only an explicit true confirms
+    if str(kind).startswith("dict") and value is not None and not isinstance(value, dict):
+        raise wrong
+    return value
+
+
+def parse(doc: object) -> Command:
+    """A decoded JSON line as its command, or a SessionError with the refusal code."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("cmd"), str):
+        raise refused("bad_command")
+    cmd = doc["cmd"]
+    cls = COMMANDS.get(cmd)
+    if cls is None:
+        raise refused("unknown_command", command=cmd[:40])
+    rid = doc.get("id")
+    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, int | str)):
+        raise refused("bad_field", command=cmd, field="id")
+    values: dict[str, Any] = {"id": rid}
+    for f in fields(cls):
+        if f.name == "id":
+            continue
+        if f.name not in doc or doc[f.name] is None:
+            if f.name in REQUIRED.get(cmd, ()):
+                raise refused("bad_field", command=cmd, field=f.name)
+            continue
+        values[f.name] = _checked(cmd, f.name, f.type, doc[f.name])
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The answer to one command: ok with the command's result fields, or a refusal."""
+
+    reply: str | None
+    ok: bool
+    id: int | str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    code: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @classmethod
+    def done(cls, cmd: Command, **data: Any) -> Reply:
+        return cls(cmd.name, True, cmd.id, data)
+
+    @classmethod
+    def refusal(cls, cmd: str | None, rid: int | str | None, e: SessionError) -> Reply:
+        return cls(cmd, False, rid, code=e.code, params=dict(e.params), error=str(e))
+
+    def to_wire(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"reply": self.reply, "ok": self.ok}
+        if self.id is not None:
+            doc["id"] = self.id
+        if self.ok:
+            doc.update(self.data)
+        else:
+            doc.update(error=self.error, code=self.code, params=self.params)
+        return doc
+
+
+@dataclass(frozen=True)
+class StateDoc:
+    """What the service pushes every 0.5 s (``type`` = "state"): the session as the
+    console shows it. Units in the names; None where there is no value yet."""
+
+    session_id: str
+    pseudonym: str
+    plan: str
+    started: bool
+    hr_max: float | None
+    hr_max_source: str
+    max_speed_kmh: float | None
+    max_incline_pct: float | None
+    walk_only: bool
+    hr_rest: float | None
+    age_years: int | None
+    test_load: list[float] | None
+    hrmax_proposal: dict[str, Any] | None
+    phase: str
+    interval: int
+    state: str
+    ended_by: str
+    phase_remaining_s: float | None
+    hr_bpm: float | None
+    target_bpm: float | None
+    zone_low_bpm: float | None
+    zone_high_bpm: float | None
+    speed_set_kmh: float
+    incline_set_pct: float
+    speed_kmh: float | None
+    incline_pct: float | None
+    treadmill: str
+    strap: str
+    strap_message: str
+    paired_strap: Any
+    remembered_strap: Any
+    strap_needed: bool
+    hr_live_bpm: float | None
+    hr_live_reason: str
+    strap_battery_pct: int | None
+    strap_battery_low: bool
+    mqtt: str | None
+    alarms: dict[str, str]
+    events: list[str]
+    event_list: list[dict[str, str]]
+    alarm_list: list[dict[str, str]]
+    hr_history: list[float | None]
+    summary: dict[str, Any] | None
+    late_ticks: int
+    ratings: dict[str, int]
+    type: str = "state"
+
+    def to_wire(self) -> dict[str, Any]:
+        """Shallow (the values are plain JSON already): cheap on the loop that also sends
+        the motor board its heartbeat."""
+        return {f.name: getattr(self, f.name) for f in _STATE_FIELDS}
+
+
+_STATE_FIELDS = fields(StateDoc)
