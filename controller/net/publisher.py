@@ -20,31 +20,14 @@ import contextlib
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass
 
 import aiomqtt
 
 from controller.net import telemetry as tm
+from controller.net.mqtt import MqttSettings, client_id
 from controller.net.tls import client_context
 
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class MqttSettings:
-    host: str = "localhost"
-    port: int = 1883
-    site: str = "demo"
-    device: str = "treadmill-1"
-    username: str | None = None
-    password: str | None = None
-    tls_ca_file: str | None = None
-    tls_cert_file: str | None = None
-    tls_key_file: str | None = None
-    keepalive_s: int = 10
-    outbox_max: int = 5000
-    reconnect_max_s: float = 30.0
-    """The longest wait between two reconnect attempts (the back-off doubles up to it)."""
 
 
 class MqttPublisher:
@@ -110,7 +93,7 @@ class MqttPublisher:
     def _client(self) -> aiomqtt.Client:
         return aiomqtt.Client(
             self.s.host, self.s.port, username=self.s.username, password=self.s.password,
-            identifier=f"fourbyfour-{self.s.site}-{self.s.device}", keepalive=self.s.keepalive_s,
+            identifier=client_id("pub", self.s.site, self.s.device), keepalive=self.s.keepalive_s,
             will=aiomqtt.Will(self._t("status"), tm.status_payload(False, cause="will"), qos=1,
                               retain=True),
             tls_context=client_context(self.s), timeout=self.connect_timeout_s,

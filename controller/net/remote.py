@@ -15,8 +15,9 @@ file under ``<keys_dir>/<site>/<device>.key`` on the monitor) or one per monitor
 
 Refused, with a log line, and nothing reaches the session: a bad signature, another site,
 device or session, no session running, a timestamp that is not a finite number or more than
-30 s off, a nonce seen before (remembered in a file across restarts when ``replay_file`` is
-given), a retained message, any other command.
+30 s off, a nonce seen before in any correctly signed command, accepted or refused
+(remembered in a file across restarts when ``replay_file`` is given), a retained message,
+any other command.
 """
 
 from __future__ import annotations
@@ -130,15 +131,19 @@ class Verifier:
         want = hmac.new(self.secret, _canonical(doc), hashlib.sha256).hexdigest()
         if not isinstance(mac, str) or not hmac.compare_digest(mac, want):
             raise CommandError("bad signature")
+        ts, nonce = doc.get("time_unix_s"), doc.get("nonce")
+        if not isinstance(nonce, str) or not 16 <= len(nonce) <= 128 or nonce in self._nonces:
+            raise CommandError("replayed or missing nonce")
+        # every correctly signed nonce is spent, refused or not: a stop refused before Start
+        # (or for another session) must not stop the session when the same bytes come again
+        self._remember(nonce, float(ts) if isinstance(ts, int | float) and
+                       not isinstance(ts, bool) and math.isfinite(ts) else self.clock())
         if doc.get("site") != self.site or doc.get("device") != self.device:
             raise CommandError(f"command is for {doc.get('site')}/{doc.get('device')}, "
                                f"not this treadmill ({self.site}/{self.device})")
-        ts, nonce = doc.get("time_unix_s"), doc.get("nonce")
         if isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts) \
                 or abs(self.clock() - ts) > MAX_AGE_S:
             raise CommandError("command too old, from the future or without a valid time")
-        if not isinstance(nonce, str) or not 16 <= len(nonce) <= 128 or nonce in self._nonces:
-            raise CommandError("replayed or missing nonce")
         cmd = doc.get("cmd")
         if cmd not in ALLOWED:
             raise CommandError(f"command {cmd!r} is not allowed from the network "
@@ -152,7 +157,6 @@ class Verifier:
         if doc.get("session_id") != running:
             raise CommandError(f"command is for session {doc.get('session_id')!r}, not the "
                                f"running one")
-        self._remember(nonce, float(ts))
         return cmd, alarm
 
 

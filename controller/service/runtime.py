@@ -117,6 +117,9 @@ class Runtime:
         """Bluetooth LE straps in range (``controller.hr.scan_ble``), listed beside ANT+."""
         self.scan_note: str | None = None
         """Why the last scan could not list every kind (Bluetooth unavailable), or None."""
+        self.straps_guard: Callable[[], str | None] | None = None
+        """Why the "in use on another treadmill" marks cannot be trusted now (the guard is not
+        connected, or the broker lets it read nothing), or None; shown with every scan."""
         self._batteries: dict[int | str, tuple[int, bool]] = {}
         """Battery readings seen by scans, kept: ANT+ sends one about once a minute."""
         self._source_changed = asyncio.Event()
@@ -327,6 +330,9 @@ class Runtime:
                          "rssi_dbm": b.rssi_dbm, "hr_bpm": None, "battery_pct": pct,
                          "battery_low": low, "in_use_by": in_use.get(key),
                          "remembered": key == remembered})
+        blind = self.straps_guard() if self.straps_guard else None
+        if blind:
+            self.scan_note = f"{self.scan_note} {blind}" if self.scan_note else blind
         rows.sort(key=lambda r: (not r["remembered"],
                                  -(r["rssi_dbm"] if r["rssi_dbm"] is not None else -999)))
         return rows
