@@ -143,3 +143,102 @@ def test_the_strap_screen_tells_staff_when_the_guard_is_blind(tmp_path):
                 assert "certificate required" in shown()
 
     asyncio.run(asyncio.wait_for(main(), 90))
+
+
+# -- 2. terminal escape injection on the central monitor --------------------------------------
+
+HOSTILE_ALARM = "\x1b[2J\x1b[H\x1b[42m ALL OK\nhr_lost"
+
+
+def control_chars(text: str) -> list[str]:
+    import unicodedata
+
+    return [c for c in text if unicodedata.category(c) in ("Cc", "Cf")]
+
+
+def test_an_escape_sequence_in_an_alarm_never_reaches_the_monitors_screen(broker):
+    """Three treadmills run; one sends an alarm that would clear the terminal and paint
+    "ALL OK" on green, with a line break. The monitor (Pilot, real mosquitto) keeps its header
+    and one row per treadmill, and no control character reaches the screen."""
+    import dataclasses
+    import json
+
+    import aiomqtt
+
+    from controller.app.monitor import CentralMonitor
+    from tests.test_monitor import rendered
+    from tests.test_mqtt import a_setpoint
+
+    sp = a_setpoint()
+
+    async def main():
+        app = CentralMonitor(MqttSettings(port=broker.port, site="oslo"))
+        async with app.run_test(size=(120, 24)) as pilot:
+            await until(lambda: app.connected)
+            async with aiomqtt.Client("127.0.0.1", broker.port) as c:
+                for n in (1, 2, 3):
+                    dev = f"tm-{n}"
+                    await c.publish(tm.topic("oslo", dev, "status"),
+                                    tm.status_payload(True, activity="running"), qos=1)
+                    await c.publish(tm.topic("oslo", dev, "session"),
+                                    tm.session_payload("S1", f"P-{n}", sp), qos=1)
+                    good = json.loads(tm.telemetry_payload("S1", 1, sp, 3.0, 5.0))
+                    if n == 2:
+                        good["alarms"] = [HOSTILE_ALARM]
+                    await c.publish(tm.topic("oslo", dev, "telemetry"),
+                                    json.dumps(good).encode(), qos=1)
+                # a second hostile text the schema lets through as free text: hr_status
+                bad = json.loads(tm.telemetry_payload("S1", 2, dataclasses.replace(
+                    sp, hr_status="\x1b[2J\x1b]0;pwned\x07 ok"), 3.0, 5.0))
+                await c.publish(tm.topic("oslo", "tm-3", "telemetry"),
+                                json.dumps(bad).encode(), qos=1)
+            await until(lambda: (len(app.fleet.rows) == 3 and app.fleet.rows[
+                ("oslo", "tm-3")].telemetry.get("seq") == 2) or app.fleet.ignored >= 2)
+            await asyncio.sleep(0.3)
+            app.redraw()
+            await pilot.pause()
+            lines = rendered(app)
+            status = str(app.query_one("#status").render())
+            return lines, status
+
+    lines, status = asyncio.run(asyncio.wait_for(main(), 60))
+    shown = [*lines, *status.split("\n")]  # the status is two lines by design
+    assert not any(control_chars(ln) for ln in shown), [ln for ln in shown
+                                                         if control_chars(ln)]
+    assert "treadmill" in lines[0] and "status" in lines[0]  # the header is intact
+    rows = [ln for ln in lines if " tm-" in ln]
+    assert len(rows) == 3, lines  # one line per treadmill: no row broken by the \n
+    assert not any("ALL OK" in ln for ln in lines)
+
+
+def test_clean_removes_every_control_and_format_character():
+    from controller.core.text import clean, has_control
+
+    hostile = "\x1b[2J\x1b[H\x1b[42m ALL OK\nrow\r\x07\x9b31m\u202estop\u2066\x00end"
+    out = clean(hostile)
+    assert not has_control(out) and "\n" not in out
+    assert "ALL OK row" in out and out.endswith("end")
+    assert clean("P-17") == "P-17" and clean("x" * 10, 5) == "xxxx…"
+
+
+def test_alarm_names_are_names_in_the_schemas_never_free_text():
+    """Every alarm the session raises is a name the schema accepts; text with a space, a
+    control character or an upper-case letter is not (a newer treadmill's new alarm name still
+    passes: refusing its whole telemetry would hide the alarm)."""
+    import re
+    from pathlib import Path
+
+    import jsonschema
+
+    from controller.core.words import EVENTS
+
+    src = Path("controller/protocol.py").read_text()
+    raised = set(re.findall(r'emit\("([a-z_]+)",(?:[^()]|\([^()]*\))*?"alarm"\)', src))
+    assert raised and raised <= set(EVENTS)
+    for kind in ("telemetry", "session"):
+        items = tm.validator(kind).schema["properties"]["alarms"]["items"]
+        for name in EVENTS:
+            jsonschema.validate(name, items)
+        for bad in (HOSTILE_ALARM, "ALL OK", "hr lost", "x" * 65, ""):
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(bad, items)

@@ -35,6 +35,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
 from controller.core.i18n import _
+from controller.core.text import clean
 from controller.net import remote
 from controller.net import telemetry as tm
 from controller.net.fleet import Fleet, TreadmillRow
@@ -117,9 +118,10 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
     if r.bad_messages:
         notes.append(_("{n} bad messages").format(n=r.bad_messages))
     patient = str(r.session.get("pseudonym", "—")) if r.running else "—"
-    values = (mark + name, _link_label(r, now_s), _age_label(r.age_s(now_s)), patient,
-              _phase_label(doc) if doc else "—", left_txt if doc else "—", hr_txt, zone,
-              ", ".join(notes))
+    values = tuple(clean(v) for v in (  # text from the network is data, never drawn raw
+        mark + name, _link_label(r, now_s), _age_label(r.age_s(now_s)), patient,
+        _phase_label(doc) if doc else "—", left_txt if doc else "—", hr_txt, zone,
+        ", ".join(notes)))
     if alarms:
         style = "bold white on dark_red" if r.unacknowledged else "bold red"
     elif link == "stale" or r.priority(now_s) == 1:
@@ -280,7 +282,7 @@ class CentralMonitor(App[None]):
                 where=where, error=self.connect_error or "…")
         detail = self.notice or (_("Last bad message: {why}").format(why=self.fleet.last_error)
                                  if self.fleet.last_error else "")
-        self.query_one("#status", Static).update(Text(line + "\n" + detail[:300]))
+        self.query_one("#status", Static).update(Text(clean(line) + "\n" + clean(detail, 300)))
 
     # -- commands -----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.core.text import clean
 from controller.net import telemetry as tm
 
 _log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class Fleet:
 
     def _bad(self, topic: str, why: str) -> None:
         self.ignored += 1
-        self.last_error = why
+        why = self.last_error = clean(why, 300)  # shown on the screen and logged: data only
         try:
             site, device, _ = tm.split_topic(topic)
         except tm.PayloadError:

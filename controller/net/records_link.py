@@ -32,7 +32,7 @@ from typing import Any
 import aiomqtt
 
 from controller.net import telemetry as tm
-from controller.net.publisher import MqttSettings
+from controller.net.mqtt import MqttSettings, client_id
 from controller.net.tls import client_context
 
 _log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class RecordsLink:
                 async with aiomqtt.Client(
                         self.s.host, self.s.port, username=self.s.username,
                         password=self.s.password, tls_context=client_context(self.s),
-                        identifier=f"fourbyfour-records-{self.s.site}-{self.s.device}",
+                        identifier=client_id("records", self.s.site, self.s.device),
                         keepalive=self.s.keepalive_s, timeout=10) as client:
                     self._client = client
                     self.online, backoff, last_error = True, 0.5, ""

@@ -37,8 +37,9 @@ from typing import Any
 
 import aiomqtt
 
+from controller.core.text import clean
 from controller.net import telemetry as tm
-from controller.net.publisher import MqttSettings
+from controller.net.mqtt import MqttSettings, client_id
 from controller.net.tls import client_context
 
 _log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ async def listen(settings: MqttSettings, verifier: Verifier,
             async with aiomqtt.Client(
                     settings.host, settings.port, username=settings.username,
                     password=settings.password, tls_context=tls, timeout=5,
-                    identifier=f"fourbyfour-cmd-{settings.site}-{settings.device}") as c:
+                    identifier=client_id("cmd", settings.site, settings.device)) as c:
                 backoff = 0.5
                 await c.subscribe(topic, qos=1)
                 connected, last_error = True, ""
@@ -182,12 +183,12 @@ async def listen(settings: MqttSettings, verifier: Verifier,
                     try:
                         cmd, alarm = verifier.check(bytes(m.payload), bool(m.retain))
                     except CommandError as e:
-                        _log.warning("refused network command: %s", e)
+                        _log.warning("refused network command: %s", clean(e, 300))
                         continue
                     try:
                         handle(cmd, alarm)
                     except Exception as e:  # the session said no (e.g. no such alarm)
-                        _log.warning("network command %s failed: %s", cmd, e)
+                        _log.warning("network command %s failed: %s", cmd, clean(e, 300))
         except aiomqtt.MqttError as e:
             if connected or str(e) != last_error:
                 _log.warning("command listener: cannot reach the broker %s:%s: %s",
@@ -206,7 +207,7 @@ async def send(settings: MqttSettings, site: str, device: str, secret: bytes, cm
     tls = client_context(settings)
     async with aiomqtt.Client(settings.host, settings.port, username=settings.username,
                               password=settings.password, tls_context=tls, timeout=5,
-                              identifier=f"fourbyfour-cmdtool-{secrets.token_hex(4)}") as c:
+                              identifier=client_id("cmdtool", secrets.token_hex(4))) as c:
         await c.subscribe(tm.topic(site, device, "session"), qos=1)
         session_id = None
         try:

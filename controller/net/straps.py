@@ -13,6 +13,7 @@ import logging
 import aiomqtt
 
 from controller.core.i18n import _
+from controller.core.text import clean
 from controller.hr import check_strap, strap_key
 from controller.net import telemetry as tm
 from controller.net.mqtt import Backoff, MqttSettings, client_id, connect, error_text
@@ -53,7 +54,7 @@ class SiteStraps:
             site, device, kind, doc = tm.parse(topic, payload) if payload else \
                 (*tm.split_topic(topic), {})
         except tm.PayloadError as e:
-            _log.warning("ignored message: %s", e)
+            _log.warning("ignored message: %s", clean(e, 300))
             return
         if site == self.site and device == self.device and kind == "status" and \
                 self.subscribed and self.problem is not None:

@@ -19,7 +19,8 @@ import aiomqtt
 
 from controller.net import records_link as rl
 from controller.net import telemetry as tm
-from controller.net.publisher import MqttSettings
+from controller.net.mqtt import MqttSettings
+from controller.net.mqtt import client_id as mqtt_client_id
 from controller.net.tls import client_context
 from controller.records.clinic_db import ClinicDb
 from controller.records.store import StoreError
@@ -32,7 +33,7 @@ class RecordsServer:
                  client_id: str | None = None) -> None:
         self.s = settings
         self.db = db
-        self.client_id = client_id or f"fourbyfour-records-server-{settings.site}"
+        self.client_id = client_id or mqtt_client_id("records-server", settings.site)
         self.stored = 0
         self.duplicates = 0
         self.refused = 0
