@@ -26,6 +26,7 @@ reason — a receiver counts it and carries on.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -167,9 +168,20 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):  # 1e999 is valid JSON and becomes infinity in Python
+        raise ValueError(f"{text[:20]} is not a finite number")
+    return x
+
+
 def loads_strict(payload: bytes) -> Any:
-    """JSON without NaN/Infinity (Python's json accepts them; JSON and our ranges do not)."""
-    return json.loads(payload, parse_constant=_no_constant)
+    """JSON without NaN/Infinity, written or overflowing (``1e999``): Python's json accepts
+    them; JSON and our ranges do not. Nesting too deep for the decoder is ValueError too."""
+    try:
+        return json.loads(payload, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def split_topic(t: str) -> tuple[str, str, str]:
