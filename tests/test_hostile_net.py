@@ -242,3 +242,90 @@ def test_alarm_names_are_names_in_the_schemas_never_free_text():
         for bad in (HOSTILE_ALARM, "ALL OK", "hr lost", "x" * 65, ""):
             with pytest.raises(jsonschema.ValidationError):
                 jsonschema.validate(bad, items)
+
+
+# -- 8. commands get a reply ------------------------------------------------------------------
+
+def _command_tool(port, key_file, *extra):
+    import subprocess
+    import sys
+
+    return asyncio.create_subprocess_exec(
+        sys.executable, "-m", "controller", "command", "stop", "--site", "oslo", "--device",
+        "tm-1", "--key-file", str(key_file), "--port", str(port), *extra,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def test_the_command_tool_reports_refusal_and_silence_and_exits_non_zero(broker, tmp_path):
+    import aiomqtt
+
+    from controller.net.remote import listen
+    from tests.test_mqtt import a_setpoint
+
+    right, wrong = tmp_path / "right.key", tmp_path / "wrong.key"
+    right.write_bytes(SECRET)
+    wrong.write_bytes(b"w" * 20)
+
+    async def main():
+        got = []
+        settings = MqttSettings(port=broker.port, site="oslo", device="tm-1")
+        v = Verifier(SECRET, site="oslo", device="tm-1", session_id=lambda: "S7")
+        async with aiomqtt.Client("127.0.0.1", broker.port) as c:
+            await c.publish(tm.topic("oslo", "tm-1", "session"),
+                            tm.session_payload("S7", "P-1", a_setpoint()), qos=1, retain=True)
+        # nobody listens yet: no answer is not success
+        tool = await _command_tool(broker.port, right, "--timeout", "2")
+        silent = (await tool.communicate())[0].decode(), tool.returncode
+        task = asyncio.create_task(listen(settings, v, lambda cmd, a: got.append(cmd)))
+        await asyncio.sleep(0.8)
+        tool = await _command_tool(broker.port, wrong)
+        refused = (await tool.communicate())[0].decode(), tool.returncode
+        tool = await _command_tool(broker.port, right)
+        done = (await tool.communicate())[0].decode(), tool.returncode
+        task.cancel()
+        return silent, refused, done, got
+
+    silent, refused, done, got = asyncio.run(asyncio.wait_for(main(), 90))
+    assert refused[1] != 0 and "refused" in refused[0] and "bad signature" in refused[0], \
+        refused
+    assert silent[1] != 0 and "no answer" in silent[0], silent
+    assert done[1] == 0 and "done" in done[0], done
+    assert got == ["stop"]
+
+
+def test_the_monitor_shows_a_refused_command(broker):
+    """The monitor's key is not the treadmill's: the nurse sees "refused", never "sent"."""
+    import aiomqtt
+
+    from controller.app.monitor import CentralMonitor
+    from controller.net.remote import listen
+    from tests.test_mqtt import a_setpoint
+
+    sp = a_setpoint()
+
+    async def main():
+        settings = MqttSettings(port=broker.port, site="oslo", device="tm-1")
+        v = Verifier(SECRET, site="oslo", device="tm-1", session_id=lambda: "S1")
+        lst = asyncio.create_task(listen(settings, v, lambda c, a: None))
+        app = CentralMonitor(MqttSettings(port=broker.port, site="oslo"),
+                             command_key=lambda s, d: b"w" * 20)
+        async with app.run_test(size=(120, 24)) as pilot:
+            await until(lambda: app.connected)
+            async with aiomqtt.Client("127.0.0.1", broker.port) as c:
+                await c.publish(tm.topic("oslo", "tm-1", "status"),
+                                tm.status_payload(True, activity="running"), qos=1)
+                await c.publish(tm.topic("oslo", "tm-1", "session"),
+                                tm.session_payload("S1", "P-1", sp), qos=1)
+            await until(lambda: ("oslo", "tm-1") in app.fleet.rows and
+                        app.fleet.rows[("oslo", "tm-1")].session)
+            app.redraw()
+            await pilot.pause()
+            await pilot.press("s")
+            await pilot.press("y")
+            await until(lambda: "refused" in str(app.query_one("#status").render()), 15)
+            status = str(app.query_one("#status").render())
+        lst.cancel()
+        return status
+
+    status = asyncio.run(asyncio.wait_for(main(), 60))
+    assert "bad signature" in status and "Sent" not in status

@@ -312,6 +312,7 @@ def command(args: argparse.Namespace) -> int:
     import asyncio
     import dataclasses
 
+    from controller.core.text import clean
     from controller.net.remote import CommandError, send
     from controller.net.tls import TlsConfigError
     from controller.service.config import ConfigError, load
@@ -325,15 +326,18 @@ def command(args: argparse.Namespace) -> int:
             ("host", args.host), ("port", args.port)) if v is not None})
         if args.action == "ack" and not args.alarm:
             raise ConfigError("ack needs --alarm KIND")
-        session_id = asyncio.run(send(settings, args.site, args.device, secret, args.action,
-                                      args.alarm))
-    except (ConfigError, CommandError, TlsConfigError, OSError) as e:
+        session_id, done = asyncio.run(send(settings, args.site, args.device, secret,
+                                            args.action, args.alarm, args.timeout))
+    except CommandError as e:  # refused by the treadmill, or no answer: not carried out
+        print(f"error: {clean(e)}", file=sys.stderr)
+        return 1
+    except (ConfigError, TlsConfigError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Exception as e:  # aiomqtt.MqttError and friends: the broker said no
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    print(f"sent {args.action} to {args.site}/{args.device}, session {session_id}")
+    print(f"{args.site}/{args.device}, session {session_id}: {done}")
     return 0
 
 
@@ -836,6 +840,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     cm.add_argument("--config", default=None, help="the TOML config ([mqtt] section)")
     cm.add_argument("--host", default=None)
     cm.add_argument("--port", type=int, default=None)
+    cm.add_argument("--timeout", type=float, default=10.0,
+                    help="seconds to wait for the treadmill's answer (default 10)")
     args = ap.parse_args(argv)
     if args.command == "demo":
         return demo(args)

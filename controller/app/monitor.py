@@ -45,6 +45,8 @@ from controller.net.tls import client_context
 _log = logging.getLogger(__name__)
 
 REDRAW_S = 0.25
+COMMAND_REPLY_S = 10.0
+"""How long the monitor waits for a treadmill to answer a command."""
 ZONE, ALARMS = 7, 8
 GAP = 1
 
@@ -179,6 +181,7 @@ class CentralMonitor(App[None]):
         self.notice = ""
         self._client: aiomqtt.Client | None = None
         self._dirty = False
+        self._replies: dict[str, asyncio.Future[dict]] = {}
         self._rung: set[tuple[str, str, str]] = set()
         self._widths: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
@@ -333,32 +336,59 @@ class CentralMonitor(App[None]):
         if self._client is None:
             self._say(_("Not connected to the broker: nothing was sent."))
             return
+        nonce = secrets.token_hex(16)
         payload = remote.sign(key, cmd, site=r.site, device=r.device,
                               session_id=str(r.session["session_id"]), alarm=alarm,
-                              nonce=secrets.token_hex(16))
-        self.publish_command(r.site, r.device, payload, cmd, alarm)
+                              nonce=nonce)
+        self.publish_command(r.site, r.device, payload, cmd, alarm, nonce)
 
     @work(group="commands")
     async def publish_command(self, site: str, device: str, payload: bytes, cmd: str,
-                              alarm: str | None) -> None:
+                              alarm: str | None, nonce: str = "") -> None:
+        """Send, then wait for the treadmill's answer: only "done" counts as done."""
         client = self._client
+        answer: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+        self._replies[nonce] = answer
         try:
             if client is None:
                 raise aiomqtt.MqttError("not connected")
             await client.publish(remote.command_topic(site, device), payload, qos=1)
+            self._say(_("Sent to {site}/{device}.").format(site=site, device=device))
+            async with asyncio.timeout(COMMAND_REPLY_S):
+                reply = await answer
         except aiomqtt.MqttError as e:
             self._say(_("Sending to {site}/{device} failed: {error}").format(
                 site=site, device=device, error=e))
+            return
+        except TimeoutError:
+            self._say(_("No answer from {site}/{device} in {s} s: the command may not have "
+                        "been carried out.").format(site=site, device=device,
+                                                    s=int(COMMAND_REPLY_S)))
+            return
+        finally:
+            self._replies.pop(nonce, None)
+        if not reply["ok"]:
+            self._say(_("{site}/{device} refused it: {why}").format(
+                site=site, device=device, why=reply["reason"]))
             return
         if cmd == "ack" and alarm is not None:
             row = self.fleet.rows.get((site, device))
             if row is not None:
                 row.acknowledged.add(alarm)
-        self._say(_("Sent to {site}/{device}.").format(site=site, device=device))
+        self._say(_("{site}/{device} carried it out.").format(site=site, device=device))
 
     # -- network ------------------------------------------------------------------------------
 
     def on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if topic.endswith("/command-reply"):
+            try:
+                reply = remote.parse_reply(payload)
+            except remote.CommandError:
+                return
+            waiting = self._replies.get(reply["nonce"])
+            if waiting is not None and not waiting.done():
+                waiting.set_result(reply)
+            return
         self.fleet.apply(topic, payload, self.clock(), retained)
         self._dirty = True
 
@@ -378,7 +408,7 @@ class CentralMonitor(App[None]):
                     self.connect_error = ""
                     self._client = client
                     backoff = 0.5
-                    for kind in tm.KINDS:
+                    for kind in (*tm.KINDS, "command-reply"):
                         await client.subscribe(f"{tm.TOPIC_PREFIX}/+/+/{kind}", qos=1)
                     self.redraw()
                     async for m in client.messages:
