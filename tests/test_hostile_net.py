@@ -3,6 +3,7 @@ example ACL, client ids cannot collide, replayed and refused commands stay refus
 the network never reaches a screen raw — each against a real mosquitto."""
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -329,3 +330,95 @@ def test_the_monitor_shows_a_refused_command(broker):
 
     status = asyncio.run(asyncio.wait_for(main(), 60))
     assert "bad signature" in status and "Sent" not in status
+
+
+# -- 9. a burst on many topic names -----------------------------------------------------------
+
+BLAST = r"""
+import asyncio, json, sys
+import aiomqtt
+from controller.net import telemetry as tm
+
+async def main(port, n):
+    async with aiomqtt.Client("127.0.0.1", port, max_queued_outgoing_messages=0) as c:
+        for i in range(n):
+            dev = f"junk-{i}"
+            if i % 2:
+                payload = tm.status_payload(True, activity="idle")
+            else:
+                payload = b'{"schema": "fourbyfour.status/1", "state": 7}'
+            await c.publish(tm.topic("oslo", dev, "status"), payload, qos=0)
+            if i % 200 == 0:
+                await asyncio.sleep(0)
+    print("sent", n, flush=True)
+
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
+"""
+
+
+def test_a_burst_on_many_topic_names_keeps_live_rows_fresh(broker):
+    """10,000 messages on distinct device names while tm-1 runs: the monitor keeps tm-1 fresh
+    (its newest telemetry within a few seconds), bounds its rows and shows tm-1 first."""
+    import subprocess
+    import sys
+    import time
+
+    from controller.app.monitor import CentralMonitor
+    from controller.net import fleet
+    from tests.test_monitor import rendered
+    from tests.test_mqtt import a_setpoint
+
+    sp = a_setpoint()
+
+    async def main():
+        app = CentralMonitor(MqttSettings(port=broker.port, site="oslo"))
+        async with app.run_test(size=(120, 30)) as pilot:
+            await until(lambda: app.connected)
+            pub = MqttPublisher(MqttSettings(port=broker.port, site="oslo", device="tm-1"))
+            pt = asyncio.create_task(pub.run())
+            pub.set_activity("running")
+            pub.set_retained("session", tm.session_payload("S1", "P-1", sp))
+            sent_at: dict[int, float] = {}
+            lags: list[float] = []
+
+            async def live():
+                seq = 0
+                while True:
+                    seq += 1
+                    sent_at[seq] = time.monotonic()
+                    pub.offer_telemetry(tm.telemetry_payload("S1", seq, sp, 3.0, 5.0))
+                    await asyncio.sleep(0.2)
+
+            lt = asyncio.create_task(live())
+            await until(lambda: ("oslo", "tm-1") in app.fleet.rows and
+                        app.fleet.rows[("oslo", "tm-1")].telemetry)
+            blaster = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", BLAST, str(broker.port), "10000",
+                stdout=subprocess.PIPE)
+            t_end = time.monotonic() + 60
+            while blaster.returncode is None and time.monotonic() < t_end:
+                row = app.fleet.rows.get(("oslo", "tm-1"))
+                seen = row.telemetry.get("seq", 0) if row else 0
+                newest = max(sent_at)
+                lag = 0.0 if seen >= newest else time.monotonic() - sent_at[seen + 1]
+                lags.append(lag)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(blaster.wait(), 0.25)
+            await asyncio.sleep(3.0)
+            row = app.fleet.rows[("oslo", "tm-1")]
+            after = max(sent_at) - row.telemetry.get("seq", 0)
+            app.redraw()
+            await pilot.pause()
+            lines = rendered(app)
+            lt.cancel()
+            pt.cancel()
+            return lags, after, len(app.fleet.rows), lines
+
+    lags, after, n_rows, lines = asyncio.run(asyncio.wait_for(main(), 120))
+    assert n_rows <= fleet.MAX_ROWS
+    assert after <= 10, after  # caught up within 3 s of the burst's end (5 telemetry/s)
+    # during the burst: today 8.7 s on the shared test machine (load 16 on 2 cores), here
+    # ~5 s there; the bound is loose because the machine is (bench-hostile measures it)
+    assert max(lags) < 10.0, sorted(lags)[-5:]
+    first = next(ln for ln in lines if " tm-" in ln or "junk" in ln)
+    assert "tm-1" in first

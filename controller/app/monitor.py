@@ -20,6 +20,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -31,6 +32,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
@@ -46,6 +48,13 @@ _log = logging.getLogger(__name__)
 
 REDRAW_S = 0.25
 COMMAND_REPLY_S = 10.0
+MAX_SHOWN = 40
+"""Rows drawn at most (in priority order): a redraw's cost must not grow with junk names."""
+NEWCOMERS_WAITING = 2000
+NEWCOMER_TICK_S = 0.05
+NEWCOMERS_PER_TICK = 25
+"""Messages from names not on the screen yet: at most 500 a second are looked at (a clinic's
+treadmills all appear within a second; a flood of made-up names costs at most that)."""
 """How long the monitor waits for a treadmill to answer a command."""
 ZONE, ALARMS = 7, 8
 GAP = 1
@@ -182,8 +191,12 @@ class CentralMonitor(App[None]):
         self._client: aiomqtt.Client | None = None
         self._dirty = False
         self._replies: dict[str, asyncio.Future[dict]] = {}
+        self._newcomers: deque[tuple[str, bytes, bool]] = deque(maxlen=NEWCOMERS_WAITING)
+        self.newcomers_dropped = 0
         self._rung: set[tuple[str, str, str]] = set()
         self._widths: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+        self._drawn: tuple[object, ...] = ()
+        self._last_redraw_s = 0.0
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="fleet", cursor_type="row", zebra_stripes=False, cell_padding=0)
@@ -194,13 +207,18 @@ class CentralMonitor(App[None]):
         self.title = _("fourbyfour — central monitor")
         self.set_interval(1.0, self.redraw)
         self.set_interval(REDRAW_S, self._redraw_if_dirty)
+        self.set_interval(NEWCOMER_TICK_S, self._admit_newcomers)
         self.listen()
         self.redraw()
 
     # -- drawing ------------------------------------------------------------------------------
 
     def _redraw_if_dirty(self) -> None:
-        if self._dirty:
+        # while names never seen before are pouring in, once a second is enough: redrawing
+        # is what a burst would otherwise cost, and the live rows' messages come first
+        if self._dirty and (not self._newcomers or
+                            time.monotonic() - self._last_redraw_s >= 1.0):
+            self._last_redraw_s = time.monotonic()
             self.redraw()
 
     def selected_key(self) -> str | None:
@@ -236,13 +254,21 @@ class CentralMonitor(App[None]):
 
     def redraw(self) -> None:
         self._dirty = False
-        table = self.query_one(DataTable)
+        try:
+            table = self.query_one(DataTable)
+        except NoMatches:  # the app is closing
+            return
         now = self.clock()
         rows = self.fleet.ordered(now)
         show_site = len({r.site for r in rows}) > 1
-        cells = [row_cells(r, now, show_site) for r in rows]
+        cells = [row_cells(r, now, show_site) for r in rows[:MAX_SHOWN]]
         labels = column_labels()
         visible, widths = self.layout_widths(cells)
+        if (cells, visible, widths) == self._drawn:  # nothing on the screen changed
+            self._ring_for_new_alarms(rows)
+            self._update_status(rows, now)
+            return
+        self._drawn = (cells, visible, widths)
         selected = self.selected_key()
         if (visible, widths) != self._widths:
             table.clear(columns=True)
@@ -280,6 +306,8 @@ class CentralMonitor(App[None]):
                      "bad messages: {bad}").format(
                 where=where, n=len(rows), alarms=sum(1 for r in rows if r.alarms),
                 bad=self.fleet.ignored)
+            if len(rows) > MAX_SHOWN:  # alarms, lost and running ones are first: shown
+                line += " · " + _("{n} more not shown").format(n=len(rows) - MAX_SHOWN)
         else:
             line = _("{where} unreachable, retrying: {error}").format(
                 where=where, error=self.connect_error or "…")
@@ -379,6 +407,24 @@ class CentralMonitor(App[None]):
 
     # -- network ------------------------------------------------------------------------------
 
+    def route_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        """Treadmills already on the screen first: their messages are handled at once. One
+        from a name not seen before waits in a bounded queue handled at a bounded rate, so a
+        burst on thousands of made-up names cannot put the live rows behind (the oldest
+        waiting ones are dropped and counted)."""
+        parts = topic.split("/", 4)
+        key = (parts[2], parts[3]) if len(parts) == 5 else None
+        if key in self.fleet.rows or topic.endswith("/command-reply"):
+            self.on_message(topic, payload, retained)
+            return
+        if len(self._newcomers) == self._newcomers.maxlen:
+            self.newcomers_dropped += 1
+        self._newcomers.append((topic, payload, retained))
+
+    def _admit_newcomers(self) -> None:
+        for _i in range(min(NEWCOMERS_PER_TICK, len(self._newcomers))):
+            self.on_message(*self._newcomers.popleft())
+
     def on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if topic.endswith("/command-reply"):
             try:
@@ -412,7 +458,7 @@ class CentralMonitor(App[None]):
                         await client.subscribe(f"{tm.TOPIC_PREFIX}/+/+/{kind}", qos=1)
                     self.redraw()
                     async for m in client.messages:
-                        self.on_message(str(m.topic), bytes(m.payload), bool(m.retain))
+                        self.route_message(str(m.topic), bytes(m.payload), bool(m.retain))
             except aiomqtt.MqttError as e:
                 if self.connected or self.connect_error != str(e):
                     _log.warning("monitor: broker %s:%s: %s", s.host, s.port, e)
