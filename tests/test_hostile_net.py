@@ -422,3 +422,80 @@ def test_a_burst_on_many_topic_names_keeps_live_rows_fresh(broker):
     assert max(lags) < 10.0, sorted(lags)[-5:]
     first = next(ln for ln in lines if " tm-" in ln or "junk" in ln)
     assert "tm-1" in first
+
+
+# -- 6. the bridge example, as shipped, between two brokers -----------------------------------
+
+def test_the_bridge_example_joins_the_mtls_broker_and_brings_replies_back(mtls_broker,
+                                                                           tmp_path):
+    """A treadmill on its local broker (systemd/mosquitto-bridge.conf.example, only the
+    addresses and files replaced) bridged to the central mTLS broker with the example ACL:
+    its session is acknowledged, its profile request answered, the monitor's signed stop
+    reaches it and the treadmill's answer comes back."""
+    from pathlib import Path
+
+    import aiomqtt
+
+    from controller.net.records_link import RecordsLink
+    from controller.net.remote import listen, send
+    from controller.records.clinic_db import SqliteClinicDb
+    from controller.service.records_server import RecordsServer
+    from tests.conftest import Broker, free_port
+    from tests.test_mqtt import a_setpoint
+    from tests.test_records_service import treadmill_store
+
+    pki = mtls_broker.pki
+    crt, key = pki.cert("oslo/treadmill-1")
+    example = (Path(__file__).resolve().parent.parent / "systemd" /
+               "mosquitto-bridge.conf.example").read_text()
+    conf = "\n".join(ln for ln in example.splitlines() if not ln.startswith("listener "))
+    conf = (conf.replace("central-broker.clinic.example:8883", f"localhost:{mtls_broker.port}")
+            .replace("/etc/fourbyfour/ca.crt", str(pki.ca))
+            .replace("/etc/fourbyfour/treadmill.crt", str(crt))
+            .replace("/etc/fourbyfour/treadmill.key", str(key)))
+    (tmp_path / "local").mkdir()
+    local = Broker(tmp_path / "local", conf + "\n", port=free_port())
+    local.start()
+    store = treadmill_store(tmp_path / "pi.db", n=1)
+    db = SqliteClinicDb(tmp_path / "clinic.db")
+    db.add_session("oslo", "tm-9", treadmill_store(tmp_path / "other.db", n=1,
+                                                   first=1_780_000_000.0).export_session("S0"))
+    here = MqttSettings(port=local.port, site="oslo", device="treadmill-1")
+
+    async def main():
+        srv = RecordsServer(tls_settings(mtls_broker, "records", site="oslo"), db)
+        ready = asyncio.Event()
+        st = asyncio.create_task(srv.run(ready))
+        await until(ready.is_set, 20)
+        # the other store's S0 is in the clinic db already: use the treadmill's as S1
+        fresh = store.export_session("S0")
+
+        async def export(sid):
+            return {**fresh, "session": {**fresh["session"], "id": sid}} if sid == "S1" \
+                else fresh
+
+        pending = ["S1"]
+        link = RecordsLink(here, pending=lambda: list(pending), export=export,
+                           acked=lambda sid: pending.remove(sid), resend_s=2.0)
+        lt = asyncio.create_task(link.run())
+        got = []
+        v = Verifier(SECRET, site="oslo", device="treadmill-1", session_id=lambda: "S7")
+        cmd = asyncio.create_task(listen(here, v, lambda c, a: got.append(c)))
+        async with aiomqtt.Client("127.0.0.1", local.port) as c:
+            await c.publish(tm.topic("oslo", "treadmill-1", "session"),
+                            tm.session_payload("S7", "P-1", a_setpoint()), qos=1, retain=True)
+        try:
+            await until(lambda: not pending, 30)  # acknowledged through the bridge
+            profile = await link.request_profile("P-3", timeout_s=10)
+            session, done = await send(tls_settings(mtls_broker, "monitor", site="oslo"),
+                                       "oslo", "treadmill-1", SECRET, "stop", timeout_s=15)
+        finally:
+            for t in (st, lt, cmd):
+                t.cancel()
+            local.stop()
+        return profile, session, done, got, srv.stored
+
+    profile, session, done, got, stored = asyncio.run(asyncio.wait_for(main(), 120))
+    assert stored == 1
+    assert profile is not None and profile["pseudonym"] == "P-3"
+    assert session == "S7" and done == "stop done" and got == ["stop"]
