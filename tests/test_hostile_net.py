@@ -499,3 +499,85 @@ def test_the_bridge_example_joins_the_mtls_broker_and_brings_replies_back(mtls_b
     assert stored == 1
     assert profile is not None and profile["pseudonym"] == "P-3"
     assert session == "S7" and done == "stop done" and got == ["stop"]
+
+
+# -- 10. smaller ------------------------------------------------------------------------------
+
+def test_an_event_queued_during_the_last_telemetry_publish_is_not_lost_and_no_will(broker):
+    """12 closes, each with an event offered while the last telemetry is being published:
+    every event arrives, every close says offline "normal", the broker never says "will"."""
+    import aiomqtt
+
+    from controller.protocol import Event
+    from tests.test_mqtt import a_setpoint
+
+    sp = a_setpoint()
+    rounds = 12
+
+    async def main():
+        got: list[tuple[str, dict]] = []
+        async with aiomqtt.Client("127.0.0.1", broker.port) as sub:
+            await sub.subscribe("clinic/v1/oslo/tm-7/#", qos=1)
+
+            async def collect():
+                async for m in sub.messages:
+                    got.append((str(m.topic).rsplit("/", 1)[1], json.loads(m.payload)))
+
+            ct = asyncio.create_task(collect())
+            for r in range(rounds):
+                pub = MqttPublisher(MqttSettings(port=broker.port, site="oslo", device="tm-7"))
+                task = asyncio.create_task(pub.run())
+                while not pub.online:
+                    await asyncio.sleep(0.02)
+                await asyncio.sleep(0.1)
+                pub.offer_telemetry(tm.telemetry_payload("S1", r, sp, 3.0, 5.0))
+                for _ in range(r % 4 + 1):  # into the pump's telemetry publish
+                    await asyncio.sleep(0)
+                pub.offer_event(tm.event_payload("S1", r, Event(float(r), "phase", f"e{r}")))
+                await pub.close(task, "normal")
+            await asyncio.sleep(1.0)
+            ct.cancel()
+        return got
+
+    import json
+
+    got = asyncio.run(asyncio.wait_for(main(), 120))
+    events = sorted(d["seq"] for k, d in got if k == "event")
+    assert events == list(range(rounds)), events
+    offline = [d.get("cause") for k, d in got if k == "status" and d["state"] == "offline"]
+    assert "will" not in offline, offline
+    assert offline.count("normal") == rounds, offline
+
+
+def test_a_tls_refusal_is_reported_as_such_not_as_a_timeout(mtls_broker):
+    async def main():
+        no_cert = MqttSettings(host="localhost", port=mtls_broker.port, site="oslo",
+                               device="tm-1", tls_ca_file=str(mtls_broker.pki.ca))
+        pub = MqttPublisher(no_cert, connect_timeout_s=1.0)
+        task = asyncio.create_task(pub.run())
+        await until(lambda: pub.last_error, 15)
+        task.cancel()
+        return pub.last_error
+
+    why = asyncio.run(asyncio.wait_for(main(), 30))
+    assert "certificate" in why and "timed out" not in why, why
+
+
+def test_a_bad_key_stops_the_monitor_with_one_line_not_a_traceback(mtls_broker, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    crt, _key = mtls_broker.pki.cert("monitor")
+    bad_key = tmp_path / "monitor.key"
+    bad_key.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    cfg = tmp_path / "monitor.toml"
+    cfg.write_text(f'[mqtt]\nport = {mtls_broker.port}\nhost = "localhost"\n'
+                   f'tls_ca_file = "{mtls_broker.pki.ca}"\ntls_cert_file = "{crt}"\n'
+                   f'tls_key_file = "{bad_key}"\n')
+    r = subprocess.run([sys.executable, "-m", "controller", "monitor", "--headless",
+                        "--config", str(cfg)], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "TERM": "dumb"})
+    out = r.stdout + r.stderr
+    assert r.returncode == 2, out
+    assert "Traceback" not in out and "monitor.key" in out, out

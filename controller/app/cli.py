@@ -265,7 +265,13 @@ def monitor(args: argparse.Namespace) -> int:
     if cfg is None:
         return 2
     from controller.app.monitor import CentralMonitor  # after the language is chosen
+    from controller.net.tls import TlsConfigError, client_context
 
+    try:  # a certificate or key that cannot be loaded: one line, not a traceback
+        client_context(cfg.mqtt)
+    except TlsConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     app = CentralMonitor(cfg.mqtt, command_key=cfg.monitor_key)
     app.run(headless=args.headless)
     return app.return_code or 0

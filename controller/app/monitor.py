@@ -41,8 +41,8 @@ from controller.core.text import clean
 from controller.net import remote
 from controller.net import telemetry as tm
 from controller.net.fleet import Fleet, TreadmillRow
+from controller.net.mqtt import client_id, connect, error_text
 from controller.net.publisher import MqttSettings
-from controller.net.tls import client_context
 
 _log = logging.getLogger(__name__)
 
@@ -441,15 +441,12 @@ class CentralMonitor(App[None]):
     @work(exclusive=True, group="listen")
     async def listen(self) -> None:
         s = self.settings
-        tls = client_context(s)
         backoff = 0.5
         while True:
+            client = None
             try:
-                async with aiomqtt.Client(
-                        s.host, s.port, username=s.username, password=s.password,
-                        tls_context=tls, keepalive=10, timeout=5,
-                        identifier=f"fourbyfour-monitor-{s.site}-{secrets.token_hex(3)}"
-                ) as client:
+                client = connect(s, client_id("monitor", s.site, secrets.token_hex(3)))
+                async with client:
                     self.connected = True
                     self.connect_error = ""
                     self._client = client
@@ -459,11 +456,12 @@ class CentralMonitor(App[None]):
                     self.redraw()
                     async for m in client.messages:
                         self.route_message(str(m.topic), bytes(m.payload), bool(m.retain))
-            except aiomqtt.MqttError as e:
-                if self.connected or self.connect_error != str(e):
-                    _log.warning("monitor: broker %s:%s: %s", s.host, s.port, e)
+            except (aiomqtt.MqttError, OSError) as e:
+                why = error_text(client, e)  # a TLS refusal says so, not "timed out"
+                if self.connected or self.connect_error != why:
+                    _log.warning("monitor: broker %s:%s: %s", s.host, s.port, why)
                 self.connected = False
-                self.connect_error = str(e)
+                self.connect_error = why
                 self._client = None
                 self.redraw()
                 await asyncio.sleep(backoff)
