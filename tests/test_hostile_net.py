@@ -581,3 +581,59 @@ def test_a_bad_key_stops_the_monitor_with_one_line_not_a_traceback(mtls_broker, 
     out = r.stdout + r.stderr
     assert r.returncode == 2, out
     assert "Traceback" not in out and "monitor.key" in out, out
+
+
+def test_alarm_names_stay_whole_at_80_columns_with_the_site_shown():
+    from tests.test_monitor import T0, Offline, rendered, running, settle
+
+    async def main():
+        app = Offline(lambda: T0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            running(app, "oslo-sentrum", "treadmill-12", now=T0, patient="P-1017",
+                    hr_bpm=181.0, phase="interval", interval=2, zone_low_bpm=156.0,
+                    zone_high_bpm=174.0, phase_remaining_s=151.0,
+                    alarms=("hr_lost", "hrmax_underestimated", "belt_stopped"))
+            running(app, "bergen", "tm-2", now=T0)
+            await settle(pilot, app)
+            return rendered(app)
+
+    lines = asyncio.run(asyncio.wait_for(main(), 60))
+    text = "\n".join(lines)
+    for name in ("hr_lost", "hrmax_underestimated", "belt_stopped"):
+        assert name in text, text
+    assert all(len(ln) <= 80 for ln in lines)
+
+
+def test_commands_replies_records_acks_and_profiles_have_schemas_our_payloads_meet():
+    import json
+
+    import jsonschema
+
+    from controller.net import records_link as rl
+    from controller.net.remote import reply_payload
+
+    def valid(kind, payload):
+        jsonschema.validate(json.loads(payload), tm.validator(kind).schema)
+
+    valid("command", sign(SECRET, "stop", site="oslo", device="tm-1", session_id="S1",
+                          nonce="a" * 16))
+    valid("command", sign(SECRET, "ack", site="oslo", device="tm-1", session_id="S1",
+                          nonce="b" * 16, alarm="hr_lost"))
+    valid("command-reply", reply_payload("c" * 16, "stop", False, "bad \x1b[2J signature"))
+    valid("record-ack", rl.encode({"schema": rl.ACK_SCHEMA, "session_id": "S1"}))
+    valid("record-ack", rl.encode({"schema": rl.ACK_SCHEMA, "session_id": "S1",
+                                   "refused": "session.pseudonym: looks like a name"}))
+    valid("profile-request", rl.encode({"schema": rl.PROFILE_REQUEST_SCHEMA,
+                                        "pseudonym": "P-3"}))
+    valid("profile-reply", rl.encode({"schema": rl.PROFILE_REPLY_SCHEMA, "pseudonym": "P-3",
+                                      "profile": None}))
+    valid("record", rl.encode({"schema": rl.RECORD_SCHEMA, "site": "oslo", "device": "tm-1",
+                               "session": {"schema": "fourbyfour.session-export/1",
+                                           "session": {}, "samples": [], "events": []}}))
+    with pytest.raises(tm.PayloadError, match="session_id"):
+        rl.decode(b'{"schema": "fourbyfour.record-ack/1", "session_id": "\\u001b[2J", '
+                  b'"time_unix_s": 1}', rl.ACK_SCHEMA)
+    v = Verifier(SECRET, site="oslo", device="tm-1", session_id=lambda: "S1")
+    with pytest.raises(CommandError, match="alarm"):
+        v.check(sign(SECRET, "ack", site="oslo", device="tm-1", session_id="S1",
+                     nonce="d" * 16, alarm="\x1b[2J ALL OK"))

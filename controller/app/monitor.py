@@ -56,13 +56,19 @@ NEWCOMERS_PER_TICK = 25
 """Messages from names not on the screen yet: at most 500 a second are looked at (a clinic's
 treadmills all appear within a second; a flood of made-up names costs at most that)."""
 """How long the monitor waits for a treadmill to answer a command."""
-ZONE, ALARMS = 7, 8
+SEEN, ZONE, ALARMS = 2, 7, 8
 GAP = 1
 
 
 def column_labels() -> tuple[str, ...]:
     return (_("treadmill"), _("status"), _("seen"), _("patient"), _("phase"), _("left"),
             _("HR"), _("zone"), _("alarms"))
+
+
+def _name_lines(name: str) -> list[str]:
+    """A row's name with its site over two lines: "⚠ site/" and "  device"."""
+    site, _, device = name.partition("/")
+    return [site + "/", "  " + device] if device else [name]
 
 
 def _link_label(r: TreadmillRow, now_s: float) -> str:
@@ -196,6 +202,7 @@ class CentralMonitor(App[None]):
         self._rung: set[tuple[str, str, str]] = set()
         self._widths: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
         self._drawn: tuple[object, ...] = ()
+        self.name_wrapped = False
         self._last_redraw_s = 0.0
 
     def compose(self) -> ComposeResult:
@@ -247,6 +254,14 @@ class CentralMonitor(App[None]):
 
         if used(visible) + natural[ALARMS] > space:
             visible.remove(ZONE)
+        self.name_wrapped = False
+        if used(visible) + longest_alarm > space and any("/" in c.values[0] for c in cells):
+            # still too narrow with the site shown: "site/" over "device", each whole
+            self.name_wrapped = True
+            natural[0] = max([cell_len(labels[0]), *(
+                cell_len(part) for c in cells for part in _name_lines(c.values[0]))])
+        if used(visible) + longest_alarm > space:
+            visible.remove(SEEN)  # the status already says stale or offline
         widths = [natural[i] for i in visible]
         widths[visible.index(ALARMS)] = max(longest_alarm,
                                             min(natural[ALARMS], space - used(visible)))
@@ -264,11 +279,11 @@ class CentralMonitor(App[None]):
         cells = [row_cells(r, now, show_site) for r in rows[:MAX_SHOWN]]
         labels = column_labels()
         visible, widths = self.layout_widths(cells)
-        if (cells, visible, widths) == self._drawn:  # nothing on the screen changed
+        if (cells, visible, widths, self.name_wrapped) == self._drawn:  # nothing changed
             self._ring_for_new_alarms(rows)
             self._update_status(rows, now)
             return
-        self._drawn = (cells, visible, widths)
+        self._drawn = (cells, visible, widths, self.name_wrapped)
         selected = self.selected_key()
         if (visible, widths) != self._widths:
             table.clear(columns=True)
@@ -282,9 +297,14 @@ class CentralMonitor(App[None]):
         for c in cells:
             alarm_lines = Text(c.values[ALARMS]).wrap(self.console, alarm_w)
             cells_shown = [Text(pad + c.values[i], style=c.style) for i in visible[:-1]]
+            height = max(1, len(alarm_lines))
+            if self.name_wrapped and "/" in c.values[0]:
+                cells_shown[0] = Text(pad + ("\n" + pad).join(_name_lines(c.values[0])),
+                                      style=c.style)
+                height = max(2, height)
             cells_shown.append(Text(pad + ("\n" + pad).join(str(x) for x in alarm_lines),
                                     style=c.style))
-            table.add_row(*cells_shown, key=c.key, height=max(1, len(alarm_lines)))
+            table.add_row(*cells_shown, key=c.key, height=height)
         if selected is not None:
             for i, c in enumerate(cells):
                 if c.key == selected:

@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiomqtt
+import jsonschema
 
 from controller.core.text import clean
 from controller.net import telemetry as tm
@@ -83,6 +84,11 @@ def decode(payload: bytes, schema: str) -> dict[str, Any]:
         raise tm.PayloadError(f"not JSON ({str(e)[:100]})") from None
     if not isinstance(doc, dict) or doc.get("schema") != schema:
         raise tm.PayloadError(f"not a {schema} document")
+    kind = schema.removeprefix("fourbyfour.").split("/")[0]  # record, record-ack, profile-…
+    err = jsonschema.exceptions.best_match(tm.validator(kind).iter_errors(doc))
+    if err is not None:
+        where = err.json_path.removeprefix("$.") if err.json_path != "$" else "document"
+        raise tm.PayloadError(f"{schema}: {where}: {clean(err.message, 160)}")
     return doc
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+import jsonschema
 
 from controller.core.text import clean
 from controller.net import telemetry as tm
@@ -152,6 +153,11 @@ class Verifier:
         alarm = doc.get("alarm")
         if cmd == "ack" and not isinstance(alarm, str):
             raise CommandError("ack needs the alarm to acknowledge")
+        if not tm.validator("command").is_valid(doc):  # schemas/command.schema.json
+            err = jsonschema.exceptions.best_match(tm.validator("command").iter_errors(doc))
+            where = err.json_path.removeprefix("$.") if err is not None else "document"
+            raise CommandError(f"not a valid command: {where}: "
+                               f"{clean(err.message if err else '', 160)}")
         running = self.session_id()
         if running is None:
             raise CommandError("no session is running: nothing to stop or acknowledge")
