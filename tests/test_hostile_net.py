@@ -637,3 +637,31 @@ def test_commands_replies_records_acks_and_profiles_have_schemas_our_payloads_me
     with pytest.raises(CommandError, match="alarm"):
         v.check(sign(SECRET, "ack", site="oslo", device="tm-1", session_id="S1",
                      nonce="d" * 16, alarm="\x1b[2J ALL OK"))
+
+
+def test_the_phase_says_which_interval_of_how_many():
+    from tests.test_monitor import T0, Offline, rendered_row, running, settle
+
+    async def main():
+        app = Offline(lambda: T0)
+        async with app.run_test(size=(100, 24)) as pilot:
+            app.feed("oslo", "tm-1", "meta", tm.meta_payload("oslo", "tm-1", "1", "4x4",
+                                                             intervals=4))
+            running(app, "oslo", "tm-1", now=T0, phase="interval", interval=2)
+            await settle(pilot, app)
+            return rendered_row(app, "tm-1")
+
+    row = asyncio.run(asyncio.wait_for(main(), 60))
+    assert "interval 2 of 4" in row, row
+
+
+def test_the_treadmills_meta_says_how_many_intervals_its_plan_has():
+    import json
+
+    from controller.core.plan import default_4x4
+
+    plan = default_4x4()
+    n = sum(1 for p in plan.phases if p.kind == "interval")
+    doc = json.loads(tm.meta_payload("oslo", "tm-1", "1", plan.name, intervals=n))
+    assert doc["intervals"] == 4
+    assert tm.parse(tm.topic("oslo", "tm-1", "meta"), json.dumps(doc).encode())[3] == doc

@@ -83,8 +83,10 @@ def _link_label(r: TreadmillRow, now_s: float) -> str:
             "stopping": _("stopping"), "done": _("finished")}.get(r.state, _("running"))
 
 
-def _phase_label(doc: dict) -> str:
+def _phase_label(doc: dict, total: object = None) -> str:
     phase, n = doc.get("phase"), doc.get("interval") or 0
+    if phase == "interval" and n and isinstance(total, int) and total >= n:
+        return _("interval {n} of {total}").format(n=n, total=total)
     if phase == "interval" and n:
         return _("interval {n}").format(n=n)
     if phase == "recovery" and n:
@@ -137,8 +139,8 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
     patient = str(r.session.get("pseudonym", "—")) if r.running else "—"
     values = tuple(clean(v) for v in (  # text from the network is data, never drawn raw
         mark + name, _link_label(r, now_s), _age_label(r.age_s(now_s)), patient,
-        _phase_label(doc) if doc else "—", left_txt if doc else "—", hr_txt, zone,
-        ", ".join(notes)))
+        _phase_label(doc, r.meta.get("intervals")) if doc else "—",
+        left_txt if doc else "—", hr_txt, zone, ", ".join(notes)))
     if alarms:
         style = "bold white on dark_red" if r.unacknowledged else "bold red"
     elif link == "stale" or r.priority(now_s) == 1:

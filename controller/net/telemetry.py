@@ -99,11 +99,14 @@ def status_payload(online: bool, time_unix_s: float | None = None, *,
 
 def meta_payload(site: str, device: str, software_version: str, plan_name: str,
                  strap: dict[str, Any] | None = None, *,
-                 time_unix_s: float | None = None) -> bytes:
+                 time_unix_s: float | None = None, intervals: int | None = None) -> bytes:
     """``strap`` (optional): the strap paired for the session, so the site's other treadmills
-    can mark it in use — ``{"kind": "ant", "device_number": 12345}``."""
-    doc = {"schema": "fourbyfour.meta/1", "site": site, "device": device,
-           "software_version": software_version, "plan": plan_name}
+    can mark it in use — ``{"kind": "ant", "device_number": 12345}``. ``intervals``: how many
+    the plan has (the monitor shows "interval 2 of 4")."""
+    doc: dict[str, Any] = {"schema": "fourbyfour.meta/1", "site": site, "device": device,
+                           "software_version": software_version, "plan": plan_name}
+    if intervals is not None:
+        doc["intervals"] = intervals
     if strap is not None:
         doc["strap"] = dict(strap)
     return _encode(doc, time_unix_s)

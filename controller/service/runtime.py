@@ -490,10 +490,11 @@ class Runtime:
         """The retained ``meta`` names the paired strap, so the site's other treadmills can
         mark it as in use."""
         if self.publisher is not None:
+            plan = self.session.plan if self.session else None
             self.publisher.set_retained("meta", tm.meta_payload(
                 self.publisher.s.site, self.publisher.s.device, VERSION,
-                self.session.plan.name if self.session and self.session.plan else "",
-                self.strap))
+                plan.name if plan else "", self.strap,
+                intervals=sum(1 for p in plan.phases if p.kind == "interval") if plan else None))
 
     async def run(self) -> None:
         self._publish_meta()
