@@ -366,7 +366,10 @@ async def bench_monitor(port: int, n: int, rng: random.Random, logs: LogWatch) -
 
 async def bench_records(port: int, n: int, rng: random.Random, logs: LogWatch,
                         pg_url: str) -> dict:
+    import jsonschema
+
     from controller.net import records_link as rl
+    from controller.net import telemetry as tm
     from controller.net.mqtt import MqttSettings
     from controller.records.clinic_db import PgClinicDb
     from controller.records.store import Store
@@ -402,6 +405,7 @@ async def bench_records(port: int, n: int, rng: random.Random, logs: LogWatch,
         msgs.append((topic, payload))
         try:
             d = json.loads(payload, parse_constant=_refuse, parse_float=_finite)
+            jsonschema.validate(d, tm.validator("record").schema)  # the envelope
             check_upload(d["session"], time.time())
             if topic.endswith("/" + sid) and d.get("site") == "oslo" and \
                     d.get("device") == "tm-1" and d["session"]["session"]["id"] == sid and \

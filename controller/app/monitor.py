@@ -356,7 +356,7 @@ class CentralMonitor(App[None]):
         question = _("Stop the session of {patient} on {site}/{device}? The belt slows down "
                      "and stops.").format(patient=r.session.get("pseudonym", "—"),
                                           site=r.site, device=r.device)
-        self.push_screen(ConfirmScreen(question),
+        self.push_screen(ConfirmScreen(clean(question)),
                          lambda yes: self._send(r, "stop", None) if yes else None)
 
     def action_ack(self) -> None:
@@ -370,7 +370,7 @@ class CentralMonitor(App[None]):
         alarm = pending[0]
         question = _("Acknowledge the alarm {alarm} on {site}/{device}?").format(
             alarm=alarm, site=r.site, device=r.device)
-        self.push_screen(ConfirmScreen(question),
+        self.push_screen(ConfirmScreen(clean(question)),
                          lambda yes: self._send(r, "ack", alarm) if yes else None)
 
     def _say(self, text: str) -> None:
