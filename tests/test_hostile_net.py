@@ -356,6 +356,7 @@ asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
 """
 
 
+@pytest.mark.realtime  # it measures how far behind real time the live row falls
 def test_a_burst_on_many_topic_names_keeps_live_rows_fresh(broker):
     """10,000 messages on distinct device names while tm-1 runs: the monitor keeps tm-1 fresh
     (its newest telemetry within a few seconds), bounds its rows and shows tm-1 first."""
