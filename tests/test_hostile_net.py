@@ -666,3 +666,16 @@ def test_the_treadmills_meta_says_how_many_intervals_its_plan_has():
     doc = json.loads(tm.meta_payload("oslo", "tm-1", "1", plan.name, intervals=n))
     assert doc["intervals"] == 4
     assert tm.parse(tm.topic("oslo", "tm-1", "meta"), json.dumps(doc).encode())[3] == doc
+
+
+def test_1e999_is_refused_by_the_monitors_validation():
+    """1e999 is valid JSON and becomes infinity in Python: t_s has no range to catch it."""
+    from controller.net.fleet import Fleet
+    from tests.test_mqtt import a_setpoint
+
+    good = tm.telemetry_payload("S1", 1, a_setpoint(), 3.0, 5.0)
+    bad = good.split(b'"t_s":')[0] + b'"t_s":1e999,' + good.split(b'"t_s":')[1].split(b",", 1)[1]
+    fleet = Fleet()
+    assert fleet.apply(tm.topic("oslo", "tm-1", "telemetry"), good, 1.0)
+    assert not fleet.apply(tm.topic("oslo", "tm-1", "telemetry"), bad, 2.0)
+    assert "finite" in fleet.last_error
