@@ -20,7 +20,8 @@ def analyze():
     return exe
 
 
-@pytest.mark.parametrize("unit", ["fourbyfour.service", "fourbyfour-console.service"])
+@pytest.mark.parametrize("unit", ["fourbyfour.service", "fourbyfour-console.service",
+                                  "fourbyfour-records.service"])
 def test_units_verify_without_any_output(unit, tmp_path):
     # the ExecStart binary must exist for verify; stand it in at the same path inside a root
     text = (UNITS / unit).read_text().replace("/opt/fourbyfour/venv/bin/fourbyfour",
@@ -297,3 +298,18 @@ def test_the_watchdog_ping_follows_the_tick_not_the_link(tmp_path, monkeypatch):
     ticking, stuck = asyncio.run(main())
     srv.close()
     assert ticking >= 3 and stuck == 0
+
+
+def test_the_records_service_is_restarted_when_it_ends(tmp_path):
+    """issue 24.3: nothing restarted the records server; its unit starts the real command."""
+    assert unit_values("fourbyfour-records.service", "Restart") == ["on-failure"]
+    (start,) = unit_values("fourbyfour-records.service", "ExecStart")
+    assert " records-server " in start + " "
+    text = (UNITS / "fourbyfour-records.service").read_text().replace(
+        "/opt/fourbyfour/venv/bin/fourbyfour", "/bin/true")
+    (tmp_path / "fourbyfour-records.service").write_text(text)
+    r = subprocess.run([analyze(), "security", "--offline=true", "--no-pager",
+                        str(tmp_path / "fourbyfour-records.service")], capture_output=True,
+                       text=True)
+    level = float(r.stdout.split("Overall exposure level for")[1].split(":")[1].split()[0])
+    assert level <= 5.0

@@ -361,7 +361,13 @@ def monitor(args: argparse.Namespace) -> int:
     if cfg is None:
         return EX_CONFIG
     from controller.app.monitor import CentralMonitor  # after the language is chosen
+    from controller.net.tls import TlsConfigError, client_context
 
+    try:  # a certificate or key that cannot be loaded: one line, not a traceback
+        client_context(cfg.mqtt)
+    except TlsConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     app = CentralMonitor(cfg.mqtt, command_key=cfg.monitor_key)
     app.run(headless=args.headless)
     return app.return_code or 0
@@ -409,6 +415,7 @@ def command(args: argparse.Namespace) -> int:
     import asyncio
     import dataclasses
 
+    from controller.core.text import clean
     from controller.net.remote import CommandError, send
     from controller.net.tls import TlsConfigError
     from controller.service.config import ConfigError, load
@@ -422,15 +429,18 @@ def command(args: argparse.Namespace) -> int:
             ("host", args.host), ("port", args.port)) if v is not None})
         if args.action == "ack" and not args.alarm:
             raise ConfigError("ack needs --alarm KIND")
-        session_id = asyncio.run(send(settings, args.site, args.device, secret, args.action,
-                                      args.alarm))
-    except (ConfigError, CommandError, TlsConfigError, OSError) as e:
+        session_id, done = asyncio.run(send(settings, args.site, args.device, secret,
+                                            args.action, args.alarm, args.timeout))
+    except CommandError as e:  # refused by the treadmill, or no answer: not carried out
+        print(f"error: {clean(e)}", file=sys.stderr)
+        return 1
+    except (ConfigError, TlsConfigError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return exit_code(e, default=2)
     except Exception as e:  # aiomqtt.MqttError and friends: the broker said no
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    print(f"sent {args.action} to {args.site}/{args.device}, session {session_id}")
+    print(f"{args.site}/{args.device}, session {session_id}: {done}")
     return 0
 
 
@@ -971,6 +981,8 @@ def parser() -> argparse.ArgumentParser:
     cm.add_argument("--config", default=None, help="the TOML config ([mqtt] section)")
     cm.add_argument("--host", default=None)
     cm.add_argument("--port", type=int, default=None)
+    cm.add_argument("--timeout", type=float, default=10.0,
+                    help="seconds to wait for the treadmill's answer (default 10)")
     return ap
 
 

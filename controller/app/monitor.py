@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -33,28 +34,45 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.coordinate import Coordinate
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
 from controller.core.i18n import N_, _
+from controller.core.text import clean
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.core.words import word
 from controller.net import remote
 from controller.net import telemetry as tm
 from controller.net.fleet import Fleet, TreadmillRow
+from controller.net.mqtt import client_id, connect, error_text
 from controller.net.publisher import MqttSettings
-from controller.net.tls import client_context
 
 _log = logging.getLogger(__name__)
 
 REDRAW_S = 0.25
-ZONE, ALARMS = 7, 8
+COMMAND_REPLY_S = 10.0
+MAX_SHOWN = 40
+"""Rows drawn at most (in priority order): a redraw's cost must not grow with junk names."""
+NEWCOMERS_WAITING = 2000
+NEWCOMER_TICK_S = 0.05
+NEWCOMERS_PER_TICK = 25
+"""Messages from names not on the screen yet: at most 500 a second are looked at (a clinic's
+treadmills all appear within a second; a flood of made-up names costs at most that)."""
+"""How long the monitor waits for a treadmill to answer a command."""
+SEEN, ZONE, ALARMS = 2, 7, 8
 GAP = 1
 
 
 def column_labels() -> tuple[str, ...]:
     return (_("treadmill"), _("status"), _("seen"), _("patient"), _("phase"), _("left"),
             _("HR"), _("zone"), _("alarms"))
+
+
+def _name_lines(name: str) -> list[str]:
+    """A row's name with its site over two lines: "⚠ site/" and "  device"."""
+    site, _, device = name.partition("/")
+    return [site + "/", "  " + device] if device else [name]
 
 
 def _link_label(r: TreadmillRow, now_s: float) -> str:
@@ -69,8 +87,10 @@ def _link_label(r: TreadmillRow, now_s: float) -> str:
             "stopping": _("stopping"), "done": _("finished")}.get(r.state, _("running"))
 
 
-def _phase_label(doc: dict) -> str:
+def _phase_label(doc: dict, total: object = None) -> str:
     phase, n = doc.get("phase"), doc.get("interval") or 0
+    if phase == "interval" and n and isinstance(total, int) and total >= n:
+        return _("interval {n} of {total}").format(n=n, total=total)
     if phase == "interval" and n:
         return _("interval {n}").format(n=n)
     if phase == "recovery" and n:
@@ -130,9 +150,10 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
     if r.bad_messages:
         notes.append(_("{n} bad messages").format(n=r.bad_messages))
     patient = str(r.session.get("pseudonym", "—")) if r.running else "—"
-    values = (mark + name, _link_label(r, now_s), _age_label(r.age_s(now_s)), patient,
-              _phase_label(doc) if doc else "—", left_txt if doc else "—", hr_txt, zone,
-              ", ".join(notes))
+    values = tuple(clean(v) for v in (  # text from the network is data, never drawn raw
+        mark + name, _link_label(r, now_s), _age_label(r.age_s(now_s)), patient,
+        _phase_label(doc, r.meta.get("intervals")) if doc else "—",
+        left_txt if doc else "—", hr_txt, zone, ", ".join(notes)))
     if alarms:
         style = "bold white on dark_red" if r.unacknowledged else "bold red"
     elif link == "stale" or r.priority(now_s) == 1:
@@ -193,8 +214,14 @@ class CentralMonitor(App[None]):
         self.notice = ""
         self._client: aiomqtt.Client | None = None
         self._dirty = False
+        self._replies: dict[str, asyncio.Future[dict]] = {}
+        self._newcomers: deque[tuple[str, bytes, bool]] = deque(maxlen=NEWCOMERS_WAITING)
+        self.newcomers_dropped = 0
         self._rung: set[tuple[str, str, str]] = set()
         self._widths: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+        self._drawn: tuple[object, ...] = ()
+        self.name_wrapped = False
+        self._last_redraw_s = 0.0
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="fleet", cursor_type="row", zebra_stripes=False, cell_padding=0)
@@ -205,13 +232,18 @@ class CentralMonitor(App[None]):
         self.title = _("fourbyfour — central monitor")
         self.set_interval(1.0, self.redraw)
         self.set_interval(REDRAW_S, self._redraw_if_dirty)
+        self.set_interval(NEWCOMER_TICK_S, self._admit_newcomers)
         self.listen()
         self.redraw()
 
     # -- drawing ------------------------------------------------------------------------------
 
     def _redraw_if_dirty(self) -> None:
-        if self._dirty:
+        # while names never seen before are pouring in, once a second is enough: redrawing
+        # is what a burst would otherwise cost, and the live rows' messages come first
+        if self._dirty and (not self._newcomers or
+                            time.monotonic() - self._last_redraw_s >= 1.0):
+            self._last_redraw_s = time.monotonic()
             self.redraw()
 
     def selected_key(self) -> str | None:
@@ -242,6 +274,14 @@ class CentralMonitor(App[None]):
 
         if used(visible) + natural[ALARMS] > space:
             visible.remove(ZONE)
+        self.name_wrapped = False
+        if used(visible) + longest_alarm > space and any("/" in c.values[0] for c in cells):
+            # still too narrow with the site shown: "site/" over "device", each whole
+            self.name_wrapped = True
+            natural[0] = max([cell_len(labels[0]), *(
+                cell_len(part) for c in cells for part in _name_lines(c.values[0]))])
+        if used(visible) + longest_alarm > space:
+            visible.remove(SEEN)  # the status already says stale or offline
         widths = [natural[i] for i in visible]
         longest_word = max([cell_len(labels[ALARMS]), *(
             cell_len(w) for c in cells for w in c.values[ALARMS].split())])
@@ -252,13 +292,21 @@ class CentralMonitor(App[None]):
 
     def redraw(self) -> None:
         self._dirty = False
-        table = self.query_one(DataTable)
+        try:
+            table = self.query_one(DataTable)
+        except NoMatches:  # the app is closing
+            return
         now = self.clock()
         rows = self.fleet.ordered(now)
         show_site = len({r.site for r in rows}) > 1
-        cells = [row_cells(r, now, show_site) for r in rows]
+        cells = [row_cells(r, now, show_site) for r in rows[:MAX_SHOWN]]
         labels = column_labels()
         visible, widths = self.layout_widths(cells)
+        if (cells, visible, widths, self.name_wrapped) == self._drawn:  # nothing changed
+            self._ring_for_new_alarms(rows)
+            self._update_status(rows, now)
+            return
+        self._drawn = (cells, visible, widths, self.name_wrapped)
         selected = self.selected_key()
         if (visible, widths) != self._widths:
             table.clear(columns=True)
@@ -272,9 +320,14 @@ class CentralMonitor(App[None]):
         for c in cells:
             alarm_lines = Text(c.values[ALARMS]).wrap(self.console, alarm_w)
             cells_shown = [Text(pad + c.values[i], style=c.style) for i in visible[:-1]]
+            height = max(1, len(alarm_lines))
+            if self.name_wrapped and "/" in c.values[0]:
+                cells_shown[0] = Text(pad + ("\n" + pad).join(_name_lines(c.values[0])),
+                                      style=c.style)
+                height = max(2, height)
             cells_shown.append(Text(pad + ("\n" + pad).join(str(x) for x in alarm_lines),
                                     style=c.style))
-            table.add_row(*cells_shown, key=c.key, height=max(1, len(alarm_lines)))
+            table.add_row(*cells_shown, key=c.key, height=height)
         if selected is not None:
             for i, c in enumerate(cells):
                 if c.key == selected:
@@ -296,12 +349,14 @@ class CentralMonitor(App[None]):
                      "bad messages: {bad}").format(
                 where=where, n=len(rows), alarms=sum(1 for r in rows if r.alarms),
                 bad=self.fleet.ignored)
+            if len(rows) > MAX_SHOWN:  # alarms, lost and running ones are first: shown
+                line += " · " + _("{n} more not shown").format(n=len(rows) - MAX_SHOWN)
         else:
             line = _("{where} unreachable, retrying: {error}").format(
                 where=where, error=self.connect_error or "…")
         detail = self.notice or (_("Last bad message: {why}").format(why=self.fleet.last_error)
                                  if self.fleet.last_error else "")
-        self.query_one("#status", Static).update(Text(line + "\n" + detail[:300]))
+        self.query_one("#status", Static).update(Text(clean(line) + "\n" + clean(detail, 300)))
 
     # -- commands -----------------------------------------------------------------------------
 
@@ -322,7 +377,7 @@ class CentralMonitor(App[None]):
         question = _("Stop the session of {patient} on {site}/{device}? The belt slows down "
                      "and stops.").format(patient=r.session.get("pseudonym", "—"),
                                           site=r.site, device=r.device)
-        self.push_screen(ConfirmScreen(question),
+        self.push_screen(ConfirmScreen(clean(question)),
                          lambda yes: self._send(r, "stop", None) if yes else None)
 
     def action_ack(self) -> None:
@@ -336,7 +391,7 @@ class CentralMonitor(App[None]):
         alarm = pending[0]
         question = _("Acknowledge the alarm {alarm} on {site}/{device}?").format(
             alarm=word(ALARM_WORDS, alarm), site=r.site, device=r.device)
-        self.push_screen(ConfirmScreen(question),
+        self.push_screen(ConfirmScreen(clean(question)),
                          lambda yes: self._send(r, "ack", alarm) if yes else None)
 
     def _say(self, text: str) -> None:
@@ -352,61 +407,104 @@ class CentralMonitor(App[None]):
         if self._client is None:
             self._say(_("Not connected to the broker: nothing was sent."))
             return
+        nonce = secrets.token_hex(16)
         payload = remote.sign(key, cmd, site=r.site, device=r.device,
                               session_id=str(r.session["session_id"]), alarm=alarm,
-                              nonce=secrets.token_hex(16))
-        self.publish_command(r.site, r.device, payload, cmd, alarm)
+                              nonce=nonce)
+        self.publish_command(r.site, r.device, payload, cmd, alarm, nonce)
 
     @work(group="commands")
     async def publish_command(self, site: str, device: str, payload: bytes, cmd: str,
-                              alarm: str | None) -> None:
+                              alarm: str | None, nonce: str = "") -> None:
+        """Send, then wait for the treadmill's answer: only "done" counts as done."""
         client = self._client
+        answer: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+        self._replies[nonce] = answer
         try:
             if client is None:
                 raise aiomqtt.MqttError("not connected")
             await client.publish(remote.command_topic(site, device), payload, qos=1)
+            self._say(_("Sent to {site}/{device}.").format(site=site, device=device))
+            async with asyncio.timeout(COMMAND_REPLY_S):
+                reply = await answer
         except aiomqtt.MqttError as e:
             self._say(_("Sending to {site}/{device} failed: {error}").format(
                 site=site, device=device, error=e))
+            return
+        except TimeoutError:
+            self._say(_("No answer from {site}/{device} in {s} s: the command may not have "
+                        "been carried out.").format(site=site, device=device,
+                                                    s=int(COMMAND_REPLY_S)))
+            return
+        finally:
+            self._replies.pop(nonce, None)
+        if not reply["ok"]:
+            self._say(_("{site}/{device} refused it: {why}").format(
+                site=site, device=device, why=reply["reason"]))
             return
         if cmd == "ack" and alarm is not None:
             row = self.fleet.rows.get((site, device))
             if row is not None:
                 row.acknowledged.add(alarm)
-        self._say(_("Sent to {site}/{device}.").format(site=site, device=device))
+        self._say(_("{site}/{device} carried it out.").format(site=site, device=device))
 
     # -- network ------------------------------------------------------------------------------
 
+    def route_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        """Treadmills already on the screen first: their messages are handled at once. One
+        from a name not seen before waits in a bounded queue handled at a bounded rate, so a
+        burst on thousands of made-up names cannot put the live rows behind (the oldest
+        waiting ones are dropped and counted)."""
+        parts = topic.split("/", 4)
+        key = (parts[2], parts[3]) if len(parts) == 5 else None
+        if key in self.fleet.rows or topic.endswith("/command-reply"):
+            self.on_message(topic, payload, retained)
+            return
+        if len(self._newcomers) == self._newcomers.maxlen:
+            self.newcomers_dropped += 1
+        self._newcomers.append((topic, payload, retained))
+
+    def _admit_newcomers(self) -> None:
+        for _i in range(min(NEWCOMERS_PER_TICK, len(self._newcomers))):
+            self.on_message(*self._newcomers.popleft())
+
     def on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if topic.endswith("/command-reply"):
+            try:
+                reply = remote.parse_reply(payload)
+            except remote.CommandError:
+                return
+            waiting = self._replies.get(reply["nonce"])
+            if waiting is not None and not waiting.done():
+                waiting.set_result(reply)
+            return
         self.fleet.apply(topic, payload, self.clock(), retained)
         self._dirty = True
 
     @work(exclusive=True, group="listen")
     async def listen(self) -> None:
         s = self.settings
-        tls = client_context(s)
         backoff = 0.5
         while True:
+            client = None
             try:
-                async with aiomqtt.Client(
-                        s.host, s.port, username=s.username, password=s.password,
-                        tls_context=tls, keepalive=10, timeout=5,
-                        identifier=f"fourbyfour-monitor-{s.site}-{secrets.token_hex(3)}"
-                ) as client:
+                client = connect(s, client_id("monitor", s.site, secrets.token_hex(3)))
+                async with client:
                     self.connected = True
                     self.connect_error = ""
                     self._client = client
                     backoff = 0.5
-                    for kind in tm.KINDS:
+                    for kind in (*tm.KINDS, "command-reply"):
                         await client.subscribe(f"{tm.TOPIC_PREFIX}/+/+/{kind}", qos=1)
                     self.redraw()
                     async for m in client.messages:
-                        self.on_message(str(m.topic), bytes(m.payload), bool(m.retain))
-            except aiomqtt.MqttError as e:
-                if self.connected or self.connect_error != str(e):
-                    _log.warning("monitor: broker %s:%s: %s", s.host, s.port, e)
+                        self.route_message(str(m.topic), bytes(m.payload), bool(m.retain))
+            except (aiomqtt.MqttError, OSError) as e:
+                why = error_text(client, e)  # a TLS refusal says so, not "timed out"
+                if self.connected or self.connect_error != why:
+                    _log.warning("monitor: broker %s:%s: %s", s.host, s.port, why)
                 self.connected = False
-                self.connect_error = str(e)
+                self.connect_error = why
                 self._client = None
                 self.redraw()
                 await asyncio.sleep(backoff)

@@ -23,11 +23,20 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.core.text import clean
 from controller.net import telemetry as tm
 
 _log = logging.getLogger(__name__)
 
 STALE_AFTER_S = 5.0
+MAX_ROWS = 300
+"""At most this many treadmills are kept: a burst on thousands of made-up device names must
+not grow the model (and every redraw) without bound. Over it, the least useful rows go first:
+idle and offline ones heard from longest ago; a running, lost or alarming one never."""
+AGE_OUT_S = 3600.0
+"""An idle or offline treadmill not heard from for an hour leaves the list."""
+LOG_EVERY_S = 10.0
+LOG_PER_WINDOW = 10
 HEARTBEAT_MISSES = 3
 ATTENTION_STATES = ("paused", "hr_hold", "hr_slow", "stopping")
 
@@ -127,21 +136,66 @@ class TreadmillRow:
 
 
 class Fleet:
-    def __init__(self) -> None:
+    def __init__(self, max_rows: int = MAX_ROWS) -> None:
         self.rows: dict[tuple[str, str], TreadmillRow] = {}
         self.ignored = 0
         self.last_error = ""
+        self.max_rows = max_rows
+        self.aged_out = 0
+        """Rows removed to stay within ``max_rows`` or after ``AGE_OUT_S`` of silence."""
+        self._log_window_s = 0.0
+        self._logged_in_window = 0
+        self._not_logged = 0
+
+    def _log_bad(self, why: str) -> None:
+        """A log line per bad message, but at most ``LOG_PER_WINDOW`` per ``LOG_EVERY_S``
+        (a flood must not turn into a flood of log lines); the rest are counted."""
+        import time
+
+        now = time.monotonic()
+        if now - self._log_window_s >= LOG_EVERY_S:
+            if self._not_logged:
+                _log.warning("ignored %d more bad messages", self._not_logged)
+            self._log_window_s, self._logged_in_window, self._not_logged = now, 0, 0
+        if self._logged_in_window < LOG_PER_WINDOW:
+            self._logged_in_window += 1
+            _log.warning("ignored message: %s", why)
+        else:
+            self._not_logged += 1
+
+    def prune(self, now_s: float) -> None:
+        """Age out silent idle/offline rows; over ``max_rows``, drop the least useful ones
+        (idle, offline, stale-idle; heard from longest ago) down to 90 % of it. Running,
+        lost-while-running and alarming rows are kept first."""
+        def keep_first(r: TreadmillRow) -> bool:
+            return r.priority(now_s) <= 3
+
+        old = [k for k, r in self.rows.items() if not keep_first(r) and
+               (r.last_seen_s is None or now_s - r.last_seen_s > AGE_OUT_S)]
+        for k in old:
+            del self.rows[k]
+        self.aged_out += len(old)
+        if len(self.rows) <= self.max_rows:
+            return
+        ranked = sorted(self.rows.items(), key=lambda kv: (
+            not keep_first(kv[1]), -(kv[1].last_seen_s or 0.0)))
+        target = max(1, int(self.max_rows * 0.9))
+        for k, _r in ranked[target:]:
+            del self.rows[k]
+            self.aged_out += 1
 
     def _bad(self, topic: str, why: str) -> None:
         self.ignored += 1
-        self.last_error = why
+        why = self.last_error = clean(why, 300)  # shown on the screen and logged: data only
         try:
             site, device, _ = tm.split_topic(topic)
         except tm.PayloadError:
             pass
-        else:
-            self.rows.setdefault((site, device), TreadmillRow(site, device)).bad_messages += 1
-        _log.warning("ignored message: %s", why)
+        else:  # counted on a known treadmill's row; a made-up name gets no row
+            row = self.rows.get((site, device))
+            if row is not None:
+                row.bad_messages += 1
+        self._log_bad(why)
 
     def apply(self, topic: str, payload: bytes, now_s: float, retained: bool = False) -> bool:
         """Apply one broker message; False (counted, logged) if it was ignored."""
@@ -153,7 +207,13 @@ class Fleet:
         except Exception as e:  # never let one message take the monitor down
             self._bad(topic, f"{topic}: {type(e).__name__}: {e}")
             return False
-        row = self.rows.setdefault((site, device), TreadmillRow(site, device))
+        row = self.rows.get((site, device))
+        if row is None:
+            row = self.rows[(site, device)] = TreadmillRow(site, device)
+            if len(self.rows) > self.max_rows:
+                self.prune(now_s)
+                if (site, device) not in self.rows:  # the newcomer was the least useful
+                    row = TreadmillRow(site, device)
         seen = now_s
         if retained:  # maybe old: trust its own date, never a date in the future
             seen = min(now_s, float(doc["time_unix_s"]))
@@ -198,4 +258,5 @@ class Fleet:
         return True
 
     def ordered(self, now_s: float) -> list[TreadmillRow]:
+        self.prune(now_s)
         return sorted(self.rows.values(), key=lambda r: (r.priority(now_s), r.site, r.device))

@@ -20,31 +20,13 @@ import contextlib
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass
 
 import aiomqtt
 
 from controller.net import telemetry as tm
-from controller.net.tls import client_context
+from controller.net.mqtt import MqttSettings, client_id, connect, error_text
 
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class MqttSettings:
-    host: str = "localhost"
-    port: int = 1883
-    site: str = "demo"
-    device: str = "treadmill-1"
-    username: str | None = None
-    password: str | None = None
-    tls_ca_file: str | None = None
-    tls_cert_file: str | None = None
-    tls_key_file: str | None = None
-    keepalive_s: int = 10
-    outbox_max: int = 5000
-    reconnect_max_s: float = 30.0
-    """The longest wait between two reconnect attempts (the back-off doubles up to it)."""
 
 
 class MqttPublisher:
@@ -108,13 +90,11 @@ class MqttPublisher:
     # -- the network side -------------------------------------------------------------------
 
     def _client(self) -> aiomqtt.Client:
-        return aiomqtt.Client(
-            self.s.host, self.s.port, username=self.s.username, password=self.s.password,
-            identifier=f"fourbyfour-{self.s.site}-{self.s.device}", keepalive=self.s.keepalive_s,
+        return connect(
+            self.s, client_id("pub", self.s.site, self.s.device),
             will=aiomqtt.Will(self._t("status"), tm.status_payload(False, cause="will"), qos=1,
                               retain=True),
-            tls_context=client_context(self.s), timeout=self.connect_timeout_s,
-        )
+            timeout_s=self.connect_timeout_s)
 
     def _status(self) -> bytes:
         return tm.status_payload(True, time.time(), activity=self.activity,
@@ -124,8 +104,10 @@ class MqttPublisher:
         backoff = 0.5
         last_logged = ""
         while True:
+            client = None
             try:
-                async with self._client() as client:
+                client = self._client()
+                async with client:
                     self.online = True
                     self.last_error = ""
                     backoff = 0.5
@@ -133,10 +115,8 @@ class MqttPublisher:
                     for kind, payload in list(self._retained.items()):
                         await client.publish(self._t(kind), payload, qos=1, retain=True)
                     await self._pump(client)
-            except aiomqtt.MqttError as e:
-                self.last_error = str(e)
-            except OSError as e:  # DNS, refused …
-                self.last_error = str(e)
+            except (aiomqtt.MqttError, OSError) as e:  # DNS, refused, TLS …
+                self.last_error = error_text(client, e)
             if self.online or self.last_error != last_logged:
                 last_logged = self.last_error
                 _log.warning("MQTT offline: %s", self.last_error)
@@ -159,6 +139,8 @@ class MqttPublisher:
                 payload, self._telemetry = self._telemetry, None
                 await client.publish(self._t("telemetry"), payload, qos=0)
             if self._closing:
+                if self._outbox or self._telemetry is not None:
+                    continue  # queued while the last publish was on its way: send it too
                 self._idle.set()
                 await asyncio.Event().wait()  # close() says goodbye on this connection
             if self.activity != self._sent_activity or \
@@ -209,6 +191,13 @@ class MqttPublisher:
                 async with asyncio.timeout(2.0):
                     await client.publish(self._t("status"), goodbye, qos=1, retain=True)
             else:
+                # the run task's connection goes first, cleanly: a second connection with
+                # the same client id would knock it off and make the broker send our will
+                # ("offline", cause will) just before this goodbye
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
                 async with asyncio.timeout(2.0), self._client() as c:
                     await c.publish(self._t("status"), goodbye, qos=1, retain=True)
         except (aiomqtt.MqttError, OSError, TimeoutError) as e:

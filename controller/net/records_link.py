@@ -5,7 +5,9 @@ Topics under ``clinic/v1/<site>/<device>/records/``:
 
 =======================  ==========  ============================================================
 ``session/<session_id>`` Pi → server the session with its whole trace (QoS 1, not retained)
-``ack/<session_id>``     server → Pi stored (committed) in the clinic database: forget the upload
+``ack/<session_id>``     server → Pi stored (committed) in the clinic database: forget the upload;
+                                     or ``refused`` with the reason: kept on the Pi, flagged,
+                                     not sent again by this process
 ``profile/<request>``    Pi → server which profile has this pseudonym?
 ``profile-reply/<req>``  server → Pi the profile, or null
 =======================  ==========  ============================================================
@@ -30,9 +32,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiomqtt
+import jsonschema
 
+from controller.core.text import clean
 from controller.net import telemetry as tm
-from controller.net.publisher import MqttSettings
+from controller.net.mqtt import MqttSettings, client_id
 from controller.net.tls import client_context
 
 _log = logging.getLogger(__name__)
@@ -76,10 +80,15 @@ def decode(payload: bytes, schema: str) -> dict[str, Any]:
         raise tm.PayloadError(f"{len(payload)} bytes is over the {MAX_RECORD_BYTES}-byte limit")
     try:
         doc = tm.loads_strict(payload)
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise tm.PayloadError(f"not JSON ({str(e)[:100]})") from None
     if not isinstance(doc, dict) or doc.get("schema") != schema:
         raise tm.PayloadError(f"not a {schema} document")
+    kind = schema.removeprefix("fourbyfour.").split("/")[0]  # record, record-ack, profile-…
+    err = jsonschema.exceptions.best_match(tm.validator(kind).iter_errors(doc))
+    if err is not None:
+        where = err.json_path.removeprefix("$.") if err.json_path != "$" else "document"
+        raise tm.PayloadError(f"{schema}: {where}: {clean(err.message, 160)}")
     return doc
 
 
@@ -102,6 +111,9 @@ class RecordsLink:
         self.online = False
         self.sent = 0
         self.acks = 0
+        self.refused: dict[str, str] = {}
+        """Sessions the records service refused, with its reason: they stay on the Pi
+        (``pending_upload``) for a person to look at and are not sent again until restart."""
         self._inflight: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._client: aiomqtt.Client | None = None
@@ -122,7 +134,7 @@ class RecordsLink:
                 async with aiomqtt.Client(
                         self.s.host, self.s.port, username=self.s.username,
                         password=self.s.password, tls_context=client_context(self.s),
-                        identifier=f"fourbyfour-records-{self.s.site}-{self.s.device}",
+                        identifier=client_id("records", self.s.site, self.s.device),
                         keepalive=self.s.keepalive_s, timeout=10) as client:
                     self._client = client
                     self.online, backoff, last_error = True, 0.5, ""
@@ -152,6 +164,8 @@ class RecordsLink:
             if inspect.isawaitable(pending):
                 pending = await pending
             for sid in pending:
+                if sid in self.refused:
+                    continue
                 sent = self._inflight.get(sid)
                 if sent is not None and now - sent < self.resend_s:
                     continue
@@ -172,6 +186,13 @@ class RecordsLink:
                     doc = decode(bytes(m.payload), ACK_SCHEMA)
                     if doc.get("session_id") != ident:
                         raise tm.PayloadError("ack for another session than its topic says")
+                    if doc.get("refused") is not None:
+                        why = clean(doc["refused"], 500)
+                        self.refused[ident] = why
+                        self._inflight.pop(ident, None)
+                        _log.error("records service refused session %s (kept on this "
+                                   "treadmill, not sent again): %s", ident, why)
+                        continue
                     done = self.acked(ident)
                     if inspect.isawaitable(done):
                         await done
@@ -184,7 +205,7 @@ class RecordsLink:
                     if fut is not None and not fut.done():
                         fut.set_result(profile if isinstance(profile, dict) else None)
             except tm.PayloadError as e:
-                _log.warning("records link: ignored %s: %s", m.topic, e)
+                _log.warning("records link: ignored %s: %s", m.topic, clean(e, 300))
 
     async def request_profile(self, pseudonym: str, timeout_s: float = 5.0
                               ) -> dict[str, Any] | None:

@@ -15,8 +15,9 @@ file under ``<keys_dir>/<site>/<device>.key`` on the monitor) or one per monitor
 
 Refused, with a log line, and nothing reaches the session: a bad signature, another site,
 device or session, no session running, a timestamp that is not a finite number or more than
-30 s off, a nonce seen before (remembered in a file across restarts when ``replay_file`` is
-given), a retained message, any other command.
+30 s off, a nonce seen before in any correctly signed command, accepted or refused
+(remembered in a file across restarts when ``replay_file`` is given), a retained message,
+any other command.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import json
 import logging
 import math
 import os
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -35,11 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+import jsonschema
 
+from controller.core.text import clean
 from controller.errors import DataError
 from controller.net import telemetry as tm
-from controller.net.publisher import MqttSettings
-from controller.net.tls import client_context
+from controller.net.mqtt import Backoff, MqttSettings, client_id, connect, error_text
 
 _log = logging.getLogger(__name__)
 
@@ -131,15 +134,19 @@ class Verifier:
         want = hmac.new(self.secret, _canonical(doc), hashlib.sha256).hexdigest()
         if not isinstance(mac, str) or not hmac.compare_digest(mac, want):
             raise CommandError("bad signature")
+        ts, nonce = doc.get("time_unix_s"), doc.get("nonce")
+        if not isinstance(nonce, str) or not 16 <= len(nonce) <= 128 or nonce in self._nonces:
+            raise CommandError("replayed or missing nonce")
+        # every correctly signed nonce is spent, refused or not: a stop refused before Start
+        # (or for another session) must not stop the session when the same bytes come again
+        self._remember(nonce, float(ts) if isinstance(ts, int | float) and
+                       not isinstance(ts, bool) and math.isfinite(ts) else self.clock())
         if doc.get("site") != self.site or doc.get("device") != self.device:
             raise CommandError(f"command is for {doc.get('site')}/{doc.get('device')}, "
                                f"not this treadmill ({self.site}/{self.device})")
-        ts, nonce = doc.get("time_unix_s"), doc.get("nonce")
         if isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts) \
                 or abs(self.clock() - ts) > MAX_AGE_S:
             raise CommandError("command too old, from the future or without a valid time")
-        if not isinstance(nonce, str) or not 16 <= len(nonce) <= 128 or nonce in self._nonces:
-            raise CommandError("replayed or missing nonce")
         cmd = doc.get("cmd")
         if cmd not in ALLOWED:
             raise CommandError(f"command {cmd!r} is not allowed from the network "
@@ -147,64 +154,113 @@ class Verifier:
         alarm = doc.get("alarm")
         if cmd == "ack" and not isinstance(alarm, str):
             raise CommandError("ack needs the alarm to acknowledge")
+        if not tm.validator("command").is_valid(doc):  # schemas/command.schema.json
+            err = jsonschema.exceptions.best_match(tm.validator("command").iter_errors(doc))
+            where = err.json_path.removeprefix("$.") if err is not None else "document"
+            raise CommandError(f"not a valid command: {where}: "
+                               f"{clean(err.message if err else '', 160)}")
         running = self.session_id()
         if running is None:
             raise CommandError("no session is running: nothing to stop or acknowledge")
         if doc.get("session_id") != running:
             raise CommandError(f"command is for session {doc.get('session_id')!r}, not the "
                                f"running one")
-        self._remember(nonce, float(ts))
         return cmd, alarm
+
+
+REPLY_SCHEMA = "fourbyfour.command-reply/1"
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+
+
+def reply_topic(site: str, device: str) -> str:
+    """Where a treadmill answers every command that names a nonce: done, or refused and why
+    (written only by the treadmill itself under the example ACL)."""
+    return command_topic(site, device) + "-reply"
+
+
+def reply_payload(nonce: str, cmd: str | None, ok: bool, reason: str = "") -> bytes:
+    return json.dumps({"schema": REPLY_SCHEMA, "nonce": nonce, "cmd": cmd, "ok": ok,
+                       "reason": clean(reason, 300), "time_unix_s": round(time.time(), 3)},
+                      separators=(",", ":")).encode()
+
+
+def parse_reply(payload: bytes) -> dict[str, Any]:
+    """A command reply, checked (``CommandError`` otherwise); ``reason`` is clean text."""
+    try:
+        doc = tm.loads_strict(payload)
+    except (ValueError, UnicodeDecodeError):
+        raise CommandError("command reply is not JSON") from None
+    if not isinstance(doc, dict) or doc.get("schema") != REPLY_SCHEMA or \
+            not isinstance(doc.get("nonce"), str) or not isinstance(doc.get("ok"), bool):
+        raise CommandError(f"not a {REPLY_SCHEMA} document")
+    doc["reason"] = clean(doc.get("reason") or "", 300)
+    return doc
+
+
+def _nonce_of(payload: bytes) -> str | None:
+    """The nonce a command names, if it names a well-formed one (to address the reply)."""
+    try:
+        doc = tm.loads_strict(payload) if len(payload) <= 2048 else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    nonce = doc.get("nonce") if isinstance(doc, dict) else None
+    return nonce if isinstance(nonce, str) and _NONCE.match(nonce) else None
 
 
 async def listen(settings: MqttSettings, verifier: Verifier,
                  handle: Callable[[str, str | None], None]) -> None:
-    """Subscribe to this treadmill's command topic and hand verified commands to ``handle``."""
+    """Subscribe to this treadmill's command topic, hand verified commands to ``handle`` and
+    answer each one on ``reply_topic``: done, or refused with the reason."""
     topic = command_topic(settings.site, settings.device)
-    tls = client_context(settings)
-    backoff = 0.5
+    answer_on = reply_topic(settings.site, settings.device)
+    backoff = Backoff(settings.reconnect_max_s)
     connected = False
     last_error = ""
     while True:
+        client = None
         try:
-            async with aiomqtt.Client(
-                    settings.host, settings.port, username=settings.username,
-                    password=settings.password, tls_context=tls, timeout=5,
-                    identifier=f"fourbyfour-cmd-{settings.site}-{settings.device}") as c:
-                backoff = 0.5
+            client = connect(settings, client_id("cmd", settings.site, settings.device))
+            async with client as c:
+                backoff.reset()
                 await c.subscribe(topic, qos=1)
                 connected, last_error = True, ""
                 _log.info("listening for network commands on %s", topic)
                 async for m in c.messages:
+                    payload = bytes(m.payload)
+                    nonce = _nonce_of(payload)
+                    cmd: str | None = None
                     try:
-                        cmd, alarm = verifier.check(bytes(m.payload), bool(m.retain))
-                    except CommandError as e:
-                        _log.warning("refused network command: %s", e)
-                        continue
-                    try:
+                        cmd, alarm = verifier.check(payload, bool(m.retain))
                         handle(cmd, alarm)
+                        ok, why = True, ""
+                    except CommandError as e:
+                        ok, why = False, clean(e, 300)
+                        _log.warning("refused network command: %s", why)
                     except Exception as e:  # the session said no (e.g. no such alarm)
-                        _log.warning("network command %s failed: %s", cmd, e)
-        except aiomqtt.MqttError as e:
-            if connected or str(e) != last_error:
+                        ok, why = False, clean(e, 300)
+                        _log.warning("network command %s failed: %s", cmd, why)
+                    if nonce is not None and not m.retain:
+                        await c.publish(answer_on, reply_payload(nonce, cmd, ok, why), qos=1)
+        except (aiomqtt.MqttError, OSError) as e:
+            why = error_text(client, e)
+            if connected or why != last_error:
                 _log.warning("command listener: cannot reach the broker %s:%s: %s",
-                             settings.host, settings.port, e)
-            connected, last_error = False, str(e)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
+                             settings.host, settings.port, why)
+            connected, last_error = False, why
+        await asyncio.sleep(backoff.take())
 
 
 async def send(settings: MqttSettings, site: str, device: str, secret: bytes, cmd: str,
-               alarm: str | None = None, timeout_s: float = 10.0) -> str:
-    """Sign and send one command to the running session of ``site/device``; the session id
-    is read from the treadmill's retained session document. Returns the session id."""
+               alarm: str | None = None, timeout_s: float = 10.0) -> tuple[str, str]:
+    """Sign and send one command to the running session of ``site/device`` and wait for the
+    treadmill's answer; the session id is read from the treadmill's retained session
+    document. Returns (session id, what the treadmill did); raises ``CommandError`` when it
+    refused (with its reason) or did not answer within ``timeout_s``."""
     import secrets
 
-    tls = client_context(settings)
-    async with aiomqtt.Client(settings.host, settings.port, username=settings.username,
-                              password=settings.password, tls_context=tls, timeout=5,
-                              identifier=f"fourbyfour-cmdtool-{secrets.token_hex(4)}") as c:
+    async with connect(settings, client_id("cmdtool", secrets.token_hex(4))) as c:
         await c.subscribe(tm.topic(site, device, "session"), qos=1)
+        await c.subscribe(reply_topic(site, device), qos=1)
         session_id = None
         try:
             async with asyncio.timeout(timeout_s):
@@ -212,14 +268,39 @@ async def send(settings: MqttSettings, site: str, device: str, secret: bytes, cm
         except TimeoutError:
             raise CommandError(f"no session document from {site}/{device} within "
                                f"{timeout_s:g} s") from None
+        nonce = secrets.token_hex(16)
         await c.publish(command_topic(site, device),
                         sign(secret, cmd, site=site, device=device, session_id=session_id,
-                             alarm=alarm, nonce=secrets.token_hex(16)), qos=1)
-        return session_id
+                             alarm=alarm, nonce=nonce), qos=1)
+        try:
+            async with asyncio.timeout(timeout_s):
+                reply = await _reply(c, nonce)
+        except TimeoutError:
+            raise CommandError(f"no answer from {site}/{device} within {timeout_s:g} s: the "
+                               f"{cmd} may not have been carried out (commands off on the "
+                               "treadmill, or it is offline)") from None
+        if not reply["ok"]:
+            raise CommandError(f"{site}/{device} refused the {cmd}: {reply['reason']}")
+        return session_id, f"{cmd} done"
+
+
+async def _reply(c: aiomqtt.Client, nonce: str) -> dict[str, Any]:
+    async for m in c.messages:
+        if not str(m.topic).endswith("/command-reply"):
+            continue
+        try:
+            doc = parse_reply(bytes(m.payload))
+        except CommandError:
+            continue
+        if doc["nonce"] == nonce:
+            return doc
+    raise CommandError("the broker closed the connection")
 
 
 async def _first_session(c: aiomqtt.Client, site: str, device: str) -> str:
     async for m in c.messages:
+        if not str(m.topic).endswith("/session"):
+            continue
         try:
             _s, _d, _k, doc = tm.parse(str(m.topic), bytes(m.payload))
         except tm.PayloadError as e:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 
 import aiomqtt
 
+from controller.core.i18n import _
+from controller.core.text import clean
 from controller.hr import check_strap, strap_key
 from controller.net import telemetry as tm
-from controller.net.publisher import MqttSettings
+from controller.net.mqtt import Backoff, MqttSettings, client_id, connect, error_text
+from controller.net.tls import TlsConfigError
 
 _log = logging.getLogger(__name__)
 
@@ -28,14 +30,35 @@ class SiteStraps:
         self.site = site
         self.device = device
         self._by_device: dict[str, int | str] = {}
+        self.problem: str | None = _(
+            "Straps in use on other treadmills cannot be seen: {why}").format(
+            why=_("not connected to the broker yet"))
+        """Why the guard cannot see the other treadmills' straps now (None: it can)."""
+        self.subscribed = False
+        """Connected and subscribed; the guard counts as seeing once this treadmill's own
+        retained status comes back through the subscription (proof the ACL lets it read the
+        site's documents — mosquitto grants a subscription the ACL then filters silently)."""
+
+    def blind(self, why: str | None) -> None:
+        """The guard cannot (``why``) or can again (None) see the site's straps."""
+        if why is not None:
+            why = _("Straps in use on other treadmills cannot be seen: {why}").format(why=why)
+            if why != self.problem:
+                _log.warning("strap guard: %s", why)
+        elif self.problem is not None:
+            _log.info("strap guard: sees the site's other treadmills")
+        self.problem = why
 
     def apply(self, topic: str, payload: bytes) -> None:
         try:
             site, device, kind, doc = tm.parse(topic, payload) if payload else \
                 (*tm.split_topic(topic), {})
         except tm.PayloadError as e:
-            _log.warning("ignored message: %s", e)
+            _log.warning("ignored message: %s", clean(e, 300))
             return
+        if site == self.site and device == self.device and kind == "status" and \
+                self.subscribed and self.problem is not None:
+            self.blind(None)  # our own retained status came back: the broker lets us read
         if site != self.site or device == self.device or kind not in ("meta", "status"):
             return
         strap = doc.get("strap") if kind == "meta" else None
@@ -50,22 +73,53 @@ class SiteStraps:
         return {n: d for d, n in self._by_device.items()}
 
 
-async def watch(settings: MqttSettings, model: SiteStraps) -> None:
-    """Subscribe to the site's ``meta`` and ``status`` documents; reconnect with back-off."""
-    tls = ssl.create_default_context(cafile=settings.tls_ca_file) if settings.tls_ca_file \
-        else None
+async def watch(settings: MqttSettings, model: SiteStraps, *,
+                connect_timeout_s: float = 5.0, proof_s: float = 15.0) -> None:
+    """Subscribe to the site's ``meta`` and ``status`` documents with this treadmill's own
+    credentials and certificate (``mqtt.connect``); reconnect with back-off. While it cannot
+    see them (no connection, a refused subscription) ``model.problem`` says so and a warning
+    is logged: a blind guard must never look like "no strap in use"."""
     prefix = f"{tm.TOPIC_PREFIX}/{settings.site}/+"
-    backoff = 0.5
+    backoff = Backoff(settings.reconnect_max_s)
+    ident = client_id("straps", settings.site, settings.device)
     while True:
+        client = None
         try:
-            async with aiomqtt.Client(settings.host, settings.port, username=settings.username,
-                                      password=settings.password, tls_context=tls,
-                                      identifier=f"fourbyfour-straps-{settings.device}") as c:
-                backoff = 0.5
-                await c.subscribe(f"{prefix}/meta", qos=1)
-                await c.subscribe(f"{prefix}/status", qos=1)
-                async for m in c.messages:
-                    model.apply(str(m.topic), bytes(m.payload))
-        except aiomqtt.MqttError:
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
+            client = connect(settings, ident, timeout_s=connect_timeout_s)
+            async with client as c:
+                granted = await c.subscribe([(f"{prefix}/meta", 1), (f"{prefix}/status", 1)])
+                if any(_refused(g) for g in granted):
+                    raise GuardBlind("the broker refused the subscription to the site's "
+                                     "meta/status (its ACL)")
+                backoff.reset()
+                model.subscribed = True
+                model.blind(_("connected, waiting for this treadmill's own status"))
+
+                async def no_proof() -> None:
+                    await asyncio.sleep(proof_s)
+                    if model.problem is not None:
+                        model.blind(_("the broker passes on no status of this site, not even "
+                                      "this treadmill's own (its ACL must let treadmills read "
+                                      "clinic/v1/+/+/meta and status)"))
+
+                proof = asyncio.create_task(no_proof())
+                try:
+                    async for m in c.messages:
+                        model.apply(str(m.topic), bytes(m.payload))
+                finally:
+                    proof.cancel()
+                    model.subscribed = False
+        except GuardBlind as e:
+            model.blind(str(e))
+        except (aiomqtt.MqttError, OSError, TlsConfigError) as e:
+            model.blind(error_text(client, e))
+        await asyncio.sleep(backoff.take())
+
+
+class GuardBlind(Exception):
+    """The guard is connected but may not read what it needs."""
+
+
+def _refused(granted: object) -> bool:
+    code = getattr(granted, "value", granted)
+    return isinstance(code, int) and code >= 0x80

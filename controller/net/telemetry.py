@@ -26,6 +26,7 @@ reason — a receiver counts it and carries on.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -98,11 +99,14 @@ def status_payload(online: bool, time_unix_s: float | None = None, *,
 
 def meta_payload(site: str, device: str, software_version: str, plan_name: str,
                  strap: dict[str, Any] | None = None, *,
-                 time_unix_s: float | None = None) -> bytes:
+                 time_unix_s: float | None = None, intervals: int | None = None) -> bytes:
     """``strap`` (optional): the strap paired for the session, so the site's other treadmills
-    can mark it in use — ``{"kind": "ant", "device_number": 12345}``."""
+    can mark it in use — ``{"kind": "ant", "device_number": 12345}``. ``intervals``: how many
+    the plan has (the monitor shows "interval 2 of 4")."""
     doc: dict[str, Any] = {"schema": "fourbyfour.meta/1", "site": site, "device": device,
-           "software_version": software_version, "plan": plan_name}
+                           "software_version": software_version, "plan": plan_name}
+    if intervals is not None:
+        doc["intervals"] = intervals
     if strap is not None:
         doc["strap"] = dict(strap)
     return _encode(doc, time_unix_s)
@@ -167,9 +171,20 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):  # 1e999 is valid JSON and becomes infinity in Python
+        raise ValueError(f"{text[:20]} is not a finite number")
+    return x
+
+
 def loads_strict(payload: bytes) -> Any:
-    """JSON without NaN/Infinity (Python's json accepts them; JSON and our ranges do not)."""
-    return json.loads(payload, parse_constant=_no_constant)
+    """JSON without NaN/Infinity, written or overflowing (``1e999``): Python's json accepts
+    them; JSON and our ranges do not. Nesting too deep for the decoder is ValueError too."""
+    try:
+        return json.loads(payload, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def split_topic(t: str) -> tuple[str, str, str]:

@@ -117,6 +117,9 @@ class Runtime:
         """Bluetooth LE straps in range (``controller.hr.scan_ble``), listed beside ANT+."""
         self.scan_note: str | None = None
         """Why the last scan could not list every kind (Bluetooth unavailable), or None."""
+        self.straps_guard: Callable[[], str | None] | None = None
+        """Why the "in use on another treadmill" marks cannot be trusted now (the guard is not
+        connected, or the broker lets it read nothing), or None; shown with every scan."""
         self._batteries: dict[int | str, tuple[int, bool]] = {}
         """Battery readings seen by scans, kept: ANT+ sends one about once a minute."""
         self._source_changed = asyncio.Event()
@@ -318,6 +321,9 @@ class Runtime:
                          "rssi_dbm": b.rssi_dbm, "hr_bpm": None, "battery_pct": pct,
                          "battery_low": low, "in_use_by": in_use.get(key),
                          "remembered": key == remembered})
+        blind = self.straps_guard() if self.straps_guard else None
+        if blind:
+            self.scan_note = f"{self.scan_note} {blind}" if self.scan_note else blind
         rows.sort(key=lambda r: (not r["remembered"],
                                  -(r["rssi_dbm"] if r["rssi_dbm"] is not None else -999)))
         return rows
@@ -482,10 +488,11 @@ class Runtime:
         """The retained ``meta`` names the paired strap, so the site's other treadmills can
         mark it as in use."""
         if self.publisher is not None:
+            plan = self.session.plan if self.session else None
             self.publisher.set_retained("meta", tm.meta_payload(
                 self.publisher.s.site, self.publisher.s.device, VERSION,
-                self.session.plan.name if self.session and self.session.plan else "",
-                self.strap))
+                plan.name if plan else "", self.strap,
+                intervals=sum(1 for p in plan.phases if p.kind == "interval") if plan else None))
 
     async def run(self) -> None:
         self._publish_meta()

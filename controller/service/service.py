@@ -107,6 +107,8 @@ def new_runtime(cfg: Config, profile, plan, *, tm: Treadmill,  # type: ignore[no
                  source_for=lambda strap: source_for(cfg, strap, clock), scanner=scanner,
                  straps_in_use=site_straps.in_use if site_straps else None,
                  ble_scanner=ble_scanner)
+    if site_straps is not None:
+        rt.straps_guard = lambda: site_straps.problem
     fixed = configured_strap(cfg)
     if fixed is not None:
         rt.pair(fixed, confirm_in_use=True)  # the config names this treadmill's own strap

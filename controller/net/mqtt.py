@@ -1,0 +1,111 @@
+"""How every MQTT client of ours connects: host, port, credentials, mutual TLS (``tls.py``),
+a client id that cannot collide, keep-alive, connect timeout and the reconnect back-off.
+
+One place, because each client that did it on its own got one piece wrong: the strap guard
+connected without its certificate, client ids ran site and device together with ``-`` (site
+``oslo-tm`` + device ``1`` was site ``oslo`` + device ``tm-1``), and a TLS refusal surfaced
+as "Operation timed out".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+
+from controller.net.tls import TlsConfigError, client_context
+
+_log = logging.getLogger(__name__)
+
+ID_SEPARATOR = "."
+"""Site and device names are ``[A-Za-z0-9_-]`` (``telemetry.check_name``): a dot can occur in
+neither, so the parts of a client id can always be told apart."""
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    host: str = "localhost"
+    port: int = 1883
+    site: str = "demo"
+    device: str = "treadmill-1"
+    username: str | None = None
+    password: str | None = None
+    tls_ca_file: str | None = None
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    keepalive_s: int = 10
+    outbox_max: int = 5000
+    reconnect_max_s: float = 30.0
+    """The longest wait between two reconnect attempts (the back-off doubles up to it)."""
+
+
+def client_id(role: str, *parts: str) -> str:
+    """``fourbyfour.<role>.<site>.<device>…``: unique per (role, parts) by construction."""
+    for p in (role, *parts):
+        if not p or ID_SEPARATOR in p:
+            raise ValueError(f"a client id part must be non-empty and without "
+                             f"{ID_SEPARATOR!r}: {p!r}")
+    return ID_SEPARATOR.join(("fourbyfour", role, *parts))
+
+
+class _ErrorCatcher(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """paho's logger for one client: passes everything on, keeps the last error line (the
+    TLS alert that paho only logs, before aiomqtt reports a timeout)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.getLogger("mqtt"), {})
+        self.last_error = ""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if level >= logging.ERROR:
+            try:
+                self.last_error = str(msg) % args if args else str(msg)
+            except (TypeError, ValueError):
+                self.last_error = str(msg)
+            level = logging.WARNING  # reported once by our caller, not twice as an error
+        super().log(level, msg, *args, **kwargs)
+
+
+def connect(s: MqttSettings, identifier: str, *, timeout_s: float = 5.0,
+            will: aiomqtt.Will | None = None, clean_session: bool | None = None,
+            **kw: Any) -> aiomqtt.Client:
+    """An ``aiomqtt.Client`` for ``s`` (use ``async with``); ``error_text(client, e)`` turns
+    its failure into a sentence. Raises ``TlsConfigError`` for TLS files that cannot work."""
+    catcher = _ErrorCatcher()
+    client = aiomqtt.Client(s.host, s.port, username=s.username, password=s.password,
+                            identifier=identifier, keepalive=s.keepalive_s, will=will,
+                            clean_session=clean_session, tls_context=client_context(s),
+                            timeout=timeout_s, logger=catcher, **kw)  # type: ignore[arg-type]
+    client._fourbyfour_errors = catcher  # type: ignore[attr-defined]
+    return client
+
+
+def error_text(client: aiomqtt.Client | None, e: BaseException) -> str:
+    """Why a connection failed, in one line: the TLS alert rather than "timed out"."""
+    catcher = getattr(client, "_fourbyfour_errors", None)
+    why = str(e) or type(e).__name__
+    last = catcher.last_error if catcher is not None else ""
+    if last and ("SSL" in last or "certificate" in last.lower()):
+        detail = last.split(": ", 1)[-1]
+        return f"TLS refused: {detail}"
+    return why
+
+
+class Backoff:
+    """0.5 s, doubling to ``max_s``; ``reset()`` after a good connection."""
+
+    def __init__(self, max_s: float = 30.0, first_s: float = 0.5) -> None:
+        self.first_s, self.max_s = first_s, max_s
+        self.next_s = first_s
+
+    def reset(self) -> None:
+        self.next_s = self.first_s
+
+    def take(self) -> float:
+        wait, self.next_s = self.next_s, min(self.next_s * 2, self.max_s)
+        return wait
+
+
+__all__ = ["Backoff", "MqttSettings", "TlsConfigError", "client_id", "connect", "error_text"]
