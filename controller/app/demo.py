@@ -218,7 +218,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                 await tm.wait_status(lambda s: s.speed_kmh == 0 and s.state != "running", 30)
             except TimeoutError:
                 raise RuntimeError(f"the belt did not come to rest: {tm.status}") from None
-            cause = "normal"
+            cause = "signal" if terminating else "normal"  # a SIGTERM's controlled stop
             if aborted:
                 raise DemoAborted(aborted[0])
             if linger and not terminating:  # serve consoles (summary, reports) until asked
