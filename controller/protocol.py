@@ -82,6 +82,8 @@ HR_HOLD_AFTER_S = 5.0
 HR_SLOW_AFTER_S = 15.0
 HR_STOP_AFTER_S = 60.0
 HR_ABOVE_MAX_ALARM_S = 10.0
+STRAP_ALARM = "strap_missing_beats"
+"""The gate saw nothing but artefacts for a while (issue 22): wet or move the strap."""
 RELIEF_S = 60.0
 """After heart rate stayed above max, the target is lowered to 75 % HRmax for this long."""
 EASY_WALK_KMH = 3.0
@@ -272,6 +274,7 @@ class Session:
         self._hr_level = 0  # 0 ok, 1 hold, 2 slow
         self._above_since: float | None = None
         self._hrmax_flagged = False
+        self._strap_told = False
         self._relief_until = -1.0
         self._belt_stopped_since: float | None = None
         self._stop_reached_s: float | None = None
@@ -465,6 +468,7 @@ class Session:
             if severity == "alarm":
                 self._alarms[kind] = message
 
+        self._gate.expected_bpm = None  # until the control law ran on this tick
         if hr_bpm is not None or self._offered is None:
             gate = self._gate.update(HrReading(now_s, hr_bpm))
         else:
@@ -493,6 +497,9 @@ class Session:
                                                          incline_pct, emit)
         self._new_phase = False
         speed_t, incline_t = self._cooldown_only_slows(speed_t, incline_t)
+        if self._gate.suspect_since is not None:
+            # the strap may be missing beats (or counting T-waves): the load never rises
+            speed_t, incline_t = min(speed_t, self._speed_sp), min(incline_t, self._incline_sp)
         self._apply_limits(speed_t, incline_t, dt)
         if self._cooldown_cap is not None and self.run_state is RunState.RUNNING:
             self._cooldown_cap = (min(self._cooldown_cap[0], self._speed_sp),
@@ -581,6 +588,12 @@ class Session:
                          "load reduced", "alarm")
             else:
                 self._above_since = None
+        if self._gate.strap_alarm(now_s):
+            if not self._strap_told:
+                self._strap_told = True
+                emit(STRAP_ALARM, "strap may be missing beats — wet or move it", "alarm")
+        elif self._gate.suspect_since is None:
+            self._strap_told = False
         if self.run_state not in (RunState.RUNNING,):
             return
         lost_s = self._lost_s(now_s)
@@ -654,6 +667,7 @@ class Session:
             speed_sp_kmh=self._speed_sp, incline_sp_pct=self._incline_sp,
             new_phase=self._new_phase,
         ))
+        self._gate.expected_bpm = getattr(self.control, "expected_bpm", None)
         self._watch_reachable(now_s, spec, zone, decision, emit)
         self._watch_hrmax_high(dt, spec, zone, hr, speed_kmh, incline_pct, emit)
         if self._hr_level == 1:
