@@ -37,6 +37,8 @@ from controller.core.i18n import _
 _log = logging.getLogger(__name__)
 
 STALE_AFTER_S = 3.0
+RECONNECT_SILENT_S = 8.0
+"""A BLE strap connected but silent this long is disconnected and connected afresh."""
 LOST_AFTER_S = 10.0
 WATCH_EVERY_S = 0.2
 """How often the ANT+ supervisor looks at the data's age, on the source's clock."""
@@ -713,11 +715,12 @@ class BleSource(HeartRateSource):
     """
 
     def __init__(self, address: str, *, backend: type | None = None,
-                 max_backoff_s: float = 10.0, clock: Callable[[], float] = time.monotonic
-                 ) -> None:
+                 max_backoff_s: float = 10.0, clock: Callable[[], float] = time.monotonic,
+                 reconnect_silent_s: float = RECONNECT_SILENT_S) -> None:
         self.address = address
         self.backend = backend
         self.max_backoff_s = max_backoff_s
+        self.reconnect_silent_s = reconnect_silent_s
         self.clock = clock
         self.connects = 0
 
@@ -736,61 +739,93 @@ class BleSource(HeartRateSource):
         return BatteryReport(data[0], battery_is_low(data[0]), self.clock())
 
     async def stream(self) -> AsyncIterator[HrSample | SourceStatus | BatteryReport]:
+        """Connect, notify, reconnect. Every connection is released in every path — a drop,
+        silence, an error, or the consumer cancelling or closing the stream (re-scan,
+        re-pair, end of session) — so the strap is free for the next scan and for another
+        treadmill. Each connection has its own queue: nothing an old connection sent is
+        yielded after the new one's."""
         try:
             from bleak import BleakClient
         except ImportError as e:  # pragma: no cover - depends on the extra
             raise RuntimeError("Bluetooth LE needs the 'ble' extra: pip install "
                                "'fourbyfour[ble]'") from e
-        q: asyncio.Queue[HrSample | SourceStatus] = asyncio.Queue(maxsize=256)
         backoff = 0.5
         while True:
+            q: asyncio.Queue[HrSample | SourceStatus] = asyncio.Queue(maxsize=256)
             gone = asyncio.Event()
             client = BleakClient(self.address, disconnected_callback=lambda _c, g=gone: g.set(),
                                  backend=self.backend)
             yield SourceStatus(SourceState.SEARCHING, f"connecting to {self.address}",
                                self.clock())
+            silent = False
             try:
-                await client.connect()
+                try:
+                    await client.connect()
 
-                def on_notify(_char: object, data: bytearray) -> None:
-                    try:
-                        m = parse_hrm(bytes(data))
-                    except ValueError as e:
-                        _log.warning("bad heart rate measurement from %s: %s", self.address, e)
-                        return
-                    contact = m.contact_detected if m.contact_supported else None
-                    _offer(q, HrSample(float(m.hr_bpm), self.clock(), "ble", None, None,
-                                       None, m.rr_ms, contact))
+                    def on_notify(_char: object, data: bytearray, q: asyncio.Queue = q
+                                  ) -> None:
+                        try:
+                            m = parse_hrm(bytes(data))
+                        except ValueError as e:
+                            _log.warning("bad heart rate measurement from %s: %s",
+                                         self.address, e)
+                            return
+                        contact = m.contact_detected if m.contact_supported else None
+                        _offer(q, HrSample(float(m.hr_bpm), self.clock(), "ble", None, None,
+                                           None, m.rr_ms, contact))
 
-                await client.start_notify(HRM_UUID, on_notify)
-                battery = await self._read_battery(client)
-            except Exception as e:
-                yield SourceStatus(SourceState.LOST, f"BLE strap {self.address}: {e}",
-                                   self.clock())
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
-                continue
-            self.connects += 1
-            backoff = 0.5
-            yield SourceStatus(SourceState.CONNECTED, f"BLE strap {self.address} connected",
-                               self.clock())
-            if battery is not None:
-                yield battery
-            while not gone.is_set():
-                get = asyncio.ensure_future(q.get())
-                lost = asyncio.ensure_future(gone.wait())
-                done, _pending = await asyncio.wait({get, lost}, timeout=STALE_AFTER_S,
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if get in done:
-                    lost.cancel()
-                    yield get.result()
+                    await client.start_notify(HRM_UUID, on_notify)
+                    battery = await self._read_battery(client)
+                except Exception as e:
+                    yield SourceStatus(SourceState.LOST, f"BLE strap {self.address}: {e}",
+                                       self.clock())
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self.max_backoff_s)
                     continue
-                get.cancel()
-                lost.cancel()
-                if not done:
-                    yield SourceStatus(SourceState.STALE, "no BLE heart-rate notification "
-                                       f"for {STALE_AFTER_S:g} s", self.clock())
-            with contextlib.suppress(Exception):
-                await client.disconnect()
-            yield SourceStatus(SourceState.LOST, f"BLE strap {self.address} disconnected",
+                self.connects += 1
+                backoff = 0.5
+                yield SourceStatus(SourceState.CONNECTED,
+                                   f"BLE strap {self.address} connected", self.clock())
+                if battery is not None:
+                    yield battery
+                now = asyncio.get_running_loop().time  # silence in the loop's seconds
+                last_s = now()
+                stale_told = False
+                while not gone.is_set():
+                    quiet_s = now() - last_s
+                    if quiet_s >= self.reconnect_silent_s:
+                        silent = True  # connected but silent: connect afresh
+                        break
+                    wait_s = (self.reconnect_silent_s - quiet_s) if stale_told else \
+                        min(STALE_AFTER_S - quiet_s, self.reconnect_silent_s - quiet_s)
+                    get = asyncio.ensure_future(q.get())
+                    lost = asyncio.ensure_future(gone.wait())
+                    try:
+                        done, _pending = await asyncio.wait(
+                            {get, lost}, timeout=max(wait_s, 0.0),
+                            return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        get.cancel()
+                        lost.cancel()
+                    if get in done:
+                        last_s = now()
+                        stale_told = False
+                        yield get.result()
+                        continue
+                    if not done and not stale_told and \
+                            now() - last_s >= STALE_AFTER_S - 1e-3:
+                        stale_told = True
+                        yield SourceStatus(SourceState.STALE, "no BLE heart-rate notification "
+                                           f"for {STALE_AFTER_S:g} s", self.clock())
+            finally:
+                await self._release(client)
+            why = f"silent for {self.reconnect_silent_s:g} s: reconnecting" if silent \
+                else "disconnected"
+            yield SourceStatus(SourceState.LOST, f"BLE strap {self.address} {why}",
                                self.clock())
+
+    async def _release(self, client: Any) -> None:
+        """Stop notifying and disconnect, whatever state the connection is in; bounded, so
+        a cancelled stream never waits long for a radio that does not answer."""
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(client.disconnect(), 5.0)
