@@ -245,6 +245,23 @@ def _wake_on_stop(node: Any) -> None:
     ant.stop = stop_and_wake
 
 
+def _end_orphan_reader(guard: GuardedDriver, join_s: float = 2.0) -> None:
+    """openant's ``Ant()`` opens the stick and starts its reader thread before its first
+    write (the reset); when that write fails (EIO, a wedged stick's ``USBTimeoutError``) the
+    constructor raises and nobody holds the ``Ant`` to stop it: its reader would read on for
+    ever, one per failed rebuild, beside the next node. The thread's own target names its
+    ``Ant``; the one reading through ``guard`` is told to stop, and the stick is closed."""
+    for t in threading.enumerate():
+        ant = getattr(getattr(t, "_target", None), "__self__", None)
+        if ant is None or getattr(ant, "_driver", None) is not guard:
+            continue
+        ant._running = False
+        guard.close()  # wakes a read waiting on a failed stick
+        if t is not threading.current_thread():
+            t.join(join_s)
+    guard.close()
+
+
 class StickGone(Exception):
     """The stick failed for good (unplugged): what a transfer raised is in ``cause``."""
 
@@ -431,6 +448,10 @@ class AntSource(HeartRateSource):
             reset_wait_s = Ant._RESET_WAIT
             try:
                 node = Node()
+            except BaseException:
+                if guard:
+                    _end_orphan_reader(guard[-1])
+                raise
             finally:
                 cls.factory = None
                 Ant._RESET_WAIT = reset_wait_s

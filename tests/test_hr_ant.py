@@ -236,6 +236,27 @@ def test_usb_unplug_is_said_within_1_s_without_a_busy_loop_or_a_log_flood(caplog
     assert len(ours) == len(set(ours)), ours  # one line per change of state or reason
 
 
+@pytest.mark.parametrize("how", ["eio", "timeout"])
+def test_a_stick_whose_first_writes_fail_leaves_no_reader_thread_behind(how):
+    # issue 22.4: 6 openant reader threads a minute, one per failed rebuild (in the timeout
+    # case they kept reading the real stick beside the new node)
+    import threading
+
+    def readers():
+        return [t for t in threading.enumerate() if t.name == "openant.base" and t.is_alive()]
+
+    before = len(readers())
+    hub = StickHub([Strap(4242, lambda t: 110.0)])
+    hub.failing_writes = how
+    src = AntSource(driver_factory=hub.driver, max_backoff_s=0.1)
+    items = asyncio.run(collect(src, lambda it: len(it) >= 4, 30))
+    assert states(items) == [SourceState.STICK_MISSING] * 4 and hub.opened >= 4
+    deadline = time.monotonic() + 3.0
+    while len(readers()) > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(readers()) == before
+
+
 def test_no_libusb_and_no_permission_are_explained():
     hub = StickHub([Strap(4242, lambda t: 110.0)])
     hub.backend_missing = True

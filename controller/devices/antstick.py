@@ -340,6 +340,10 @@ class StickHub:
         self.permission_denied = False
         self.backend_missing = False
         """As on a machine without libusb: finding the stick raises ``NoBackendError``."""
+        self.failing_writes: str | None = None
+        """``"eio"``: every write raises pyusb's ``USBError`` (LIBUSB_ERROR_IO, errno EIO),
+        as a stick that enumerates but is broken; ``"timeout"``: ``USBTimeoutError``, as a
+        wedged stick. The stick still opens and reads."""
         self._garbage = b""
         self._lock = threading.Lock()
 
@@ -352,9 +356,15 @@ class StickHub:
             return out
 
     def write(self, data: bytes) -> None:
+        import usb.core
+
         with self._lock:
             if not self.plugged:
                 raise _no_device()
+            if self.failing_writes == "eio":
+                raise usb.core.USBError("Input/Output Error", -1, errno.EIO)
+            if self.failing_writes == "timeout":
+                raise usb.core.USBTimeoutError("Operation timed out", -7, errno.ETIMEDOUT)
             self.stick.feed(data)
 
     def unplug(self) -> None:
