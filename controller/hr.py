@@ -360,6 +360,24 @@ def _explain(e: BaseException) -> str:
     return f"ANT+ stick unavailable: {text}"
 
 
+def ant_scan_problem(e: BaseException) -> str:
+    """Why the staff's scan lists no ANT+ strap, and what to do, in the UI's language (one
+    sentence; the Bluetooth straps are listed all the same)."""
+    text = str(e) or type(e).__name__
+    if type(e).__name__ == "DriverNotFound" or getattr(e, "errno", None) == errno.ENODEV:
+        return _("No ANT+ stick found, so only Bluetooth straps are listed: put the ANT+ "
+                 "stick in a USB port on the Pi and scan again.")
+    if type(e).__name__ == "NoBackendError":
+        return _("ANT+ straps are not listed: libusb is missing on this Pi. Tell the "
+                 "technician.")
+    if "Access denied" in text or "Permission denied" in text or \
+            getattr(e, "errno", None) == errno.EACCES:
+        return _("ANT+ straps are not listed: the service may not use the ANT+ stick (udev "
+                 "rule). Tell the technician.")
+    return _("ANT+ straps are not listed: the ANT+ stick did not answer ({error}). Pull it "
+             "out, put it back in and scan again.").format(error=text)
+
+
 @dataclass(frozen=True)
 class StrapSeen:
     device_number: int
@@ -610,8 +628,12 @@ class AntSource(HeartRateSource):
         node = self._new_node()
         try:
             node.set_network_key(0x00, ANTPLUS_NETWORK_KEY)
-            node.ant.write_message(Message(Message.ID.LIB_CONFIG, [0x00, 0xC0]))
-            node.wait_for_response(Message.ID.LIB_CONFIG)
+            try:
+                node.ant.write_message(Message(Message.ID.LIB_CONFIG, [0x00, 0xC0]))
+                node.wait_for_response(Message.ID.LIB_CONFIG)
+            except Exception as e:  # some sticks refuse it: list the straps without RSSI
+                _log.info("the ANT+ stick refused LIB_CONFIG (%s): scanning without signal "
+                          "strength", e)
             _RssiScanner(node, device_id=0, device_type=120)
             runner = threading.Thread(target=self._run_node, args=(node,), daemon=True)
             runner.start()

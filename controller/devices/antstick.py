@@ -130,6 +130,8 @@ class EmulatedStick:
     _channels: dict[int, _Channel] = field(default_factory=dict)
     _lib_config: int = 0
     commands_seen: list[int] = field(default_factory=list)
+    refuse_lib_config: bool = False
+    """As some sticks: LIB_CONFIG (RSSI and extended data in every message) is refused."""
 
     def feed(self, data: bytes) -> None:
         """Bytes from the host. Bad sync or checksum: skip to the next sync byte."""
@@ -203,6 +205,9 @@ class EmulatedStick:
                 c.ext = bool(p[1])
             self._reply(ch, mid)
         elif mid == 0x6E and len(p) >= 2:
+            if self.refuse_lib_config:
+                self._reply(0, mid, 40)  # INVALID_MESSAGE
+                return
             self._lib_config = p[1]
             self._reply(0, mid)
         elif mid == 0x4B:

@@ -282,8 +282,10 @@ class Runtime:
         strongest first, this patient's remembered strap before all, each marked when another
         treadmill of the site uses it, with the last battery reading any scan saw. The stick
         is needed for the scan, so a strap paired before is released. When Bluetooth cannot
-        be scanned, ``scan_note`` says why in one sentence and the ANT+ straps are listed."""
-        from controller.hr import BleUnavailable
+        be scanned, ``scan_note`` says why in one sentence and the ANT+ straps are listed;
+        when ANT+ cannot (no stick, no permission …), it says so and what to do, and the
+        Bluetooth straps are listed (issue 22)."""
+        from controller.hr import BleUnavailable, ant_scan_problem
         from controller.protocol import SessionError
 
         if self.started:
@@ -296,19 +298,31 @@ class Runtime:
             self._use(None, None)
             await self._released.wait()
 
+        notes: dict[str, str] = {}
+
         async def ble() -> list[BleStrapSeen]:
             if self.ble_scanner is None:
                 return []
             try:
                 return await self.ble_scanner(seconds)
             except BleUnavailable as e:
-                self.scan_note = str(e)
+                notes["ble"] = str(e)
+                return []
+
+        async def ant() -> list[StrapSeen]:
+            """One radio's failure is said, not the whole scan's (issue 22)."""
+            if self.scanner is None:
+                return []
+            try:
+                return await asyncio.to_thread(self.scanner, seconds)
+            except Exception as e:
+                _log.warning("ANT+ scan failed: %s: %s", type(e).__name__, e)
+                notes["ant"] = ant_scan_problem(e)
                 return []
 
         self.scan_note = None
-        ant_seen, ble_seen = await asyncio.gather(
-            asyncio.to_thread(self.scanner, seconds) if self.scanner else asyncio.sleep(0, []),
-            ble())
+        ant_seen, ble_seen = await asyncio.gather(ant(), ble())
+        self.scan_note = " ".join(notes[k] for k in ("ant", "ble") if k in notes) or None
         in_use = self.straps_in_use() if self.straps_in_use else {}
         remembered = strap_key(self.profile_strap) if self.profile_strap else None
         rows: list[dict[str, Any]] = []
