@@ -387,6 +387,15 @@ class StrapSeen:
     """From background page 7, when the strap sent one during the scan."""
     battery_low: bool = False
     """Under 20 % or the strap's own "low"/"critical" status (page 7)."""
+    transmission_type: int = 0
+    """With the device number the strap's full id: its upper nibble extends the number to
+    20 bits (``ant_extended_id``); two straps may share a device number (issue 22)."""
+
+
+def ant_extended_id(device_number: int, transmission_type: int = 0) -> int:
+    """The 20-bit ANT id: the device number with the transmission type's upper nibble as
+    bits 16–19 (what a strap's ANT+ ID label may show)."""
+    return device_number | ((transmission_type & 0xF0) << 12)
 
 
 @dataclass(frozen=True)
@@ -411,14 +420,18 @@ class AntSource(HeartRateSource):
     own waits (openant's, the rebuild back-off) stay real.
     """
 
-    def __init__(self, *, device_number: int = 0,
+    def __init__(self, *, device_number: int = 0, transmission_type: int = 0,
                  driver_factory: Callable[[], Any] | None = None,
                  stale_s: float = STALE_AFTER_S, lost_s: float = LOST_AFTER_S,
                  max_backoff_s: float = 10.0, clock: Callable[[], float] = time.monotonic
                  ) -> None:
         if not 0 <= device_number <= 0xFFFF:
             raise ValueError(f"ANT device number must be 0–65535, got {device_number}")
+        if not 0 <= transmission_type <= 0xFF:
+            raise ValueError(f"ANT transmission type must be 0–255, got {transmission_type}")
         self.device_number = device_number
+        self.transmission_type = transmission_type
+        """With the device number, the strap's full id; 0 listens to any (issue 22)."""
         self.driver_factory = driver_factory
         self.stale_s = stale_s
         self.lost_s = lost_s
@@ -484,7 +497,18 @@ class AntSource(HeartRateSource):
         node = self._new_node()
         try:
             node.set_network_key(0x00, ANTPLUS_NETWORK_KEY)
-            dev = HeartRate(node, device_id=self.device_number, trans_type=0)
+            tt = self.transmission_type if self.device_number else 0
+
+            class PinnedHeartRate(HeartRate):
+                """openant 1.3 drops a slave's ``trans_type`` (it keeps 0, "any"): pin the
+                channel on the strap's full id before it opens (issue 22)."""
+
+                def open_channel(self, *a: Any, **k: Any) -> None:
+                    if tt:
+                        self.trans_type = tt
+                    super().open_channel(*a, **k)
+
+            dev = PinnedHeartRate(node, device_id=self.device_number, trans_type=tt)
         except BaseException:
             with contextlib.suppress(Exception):
                 node.stop()
@@ -609,21 +633,22 @@ class AntSource(HeartRateSource):
         from openant.devices import ANTPLUS_NETWORK_KEY
         from openant.devices.scanner import Scanner
 
-        seen: dict[int, StrapSeen] = {}
+        seen: dict[tuple[int, int], StrapSeen] = {}
 
         class _RssiScanner(Scanner):
             def _on_data(self, data):  # type: ignore[no-untyped-def]
                 if len(data) > 12 and data[8] & 0x80:
                     dev = data[9] | (data[10] << 8)
+                    key = (dev, data[12])  # the full id: device number, transmission type
                     rssi = None
                     if data[8] & 0x40 and len(data) > 14:
                         rssi = data[14] - 256 if data[14] > 127 else data[14]
-                    battery = seen[dev].battery_pct if dev in seen else None
-                    low = seen[dev].battery_low if dev in seen else False
+                    battery = seen[key].battery_pct if key in seen else None
+                    low = seen[key].battery_low if key in seen else False
                     if data[0] & 0x7F == 7 and data[1] <= 100:
                         battery = data[1]
                         low = battery_is_low(battery, (data[3] >> 4) & 0x07)
-                    seen[dev] = StrapSeen(dev, rssi, data[7], battery, low)
+                    seen[key] = StrapSeen(dev, rssi, data[7], battery, low, data[12])
 
         node = self._new_node()
         try:
@@ -640,7 +665,7 @@ class AntSource(HeartRateSource):
             time.sleep(seconds / self._per_real_s)
         finally:
             node.stop()
-        return sorted(seen.values(), key=lambda s: -(s.rssi_dbm or -999))
+        return sorted(seen.values(), key=lambda s: (-(s.rssi_dbm or -999), s.transmission_type))
 
 
 # -- the strap staff chose ---------------------------------------------------------------
@@ -658,7 +683,13 @@ def check_strap(strap: object) -> StrapChoice:
         n = strap.get("device_number")
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 0xFFFF:
             raise ValueError(_("An ANT+ strap needs its device number, 1–65535."))
-        return {"kind": "ant", "device_number": n}
+        tt = strap.get("transmission_type", 0)
+        if isinstance(tt, bool) or not isinstance(tt, int) or not 0 <= tt <= 0xFF:
+            raise ValueError(_("An ANT+ strap's transmission type is 0–255 (0: any)."))
+        out: StrapChoice = {"kind": "ant", "device_number": n}
+        if tt:
+            out["transmission_type"] = tt  # pinned on the full id (issue 22)
+        return out
     if kind == "ble":
         addr = strap.get("address")
         if not isinstance(addr, str) or not 1 <= len(addr) <= 64:
@@ -668,12 +699,15 @@ def check_strap(strap: object) -> StrapChoice:
 
 
 def strap_key(strap: StrapChoice) -> int | str:
-    """What names a strap on the site: its ANT+ device number or its BLE address."""
-    return strap["device_number"] if strap["kind"] == "ant" else str(strap["address"]).upper()
+    """What names a strap on the site: its 20-bit ANT+ id (the device number when the
+    transmission type is not known) or its BLE address."""
+    if strap["kind"] == "ant":
+        return ant_extended_id(strap["device_number"], strap.get("transmission_type", 0))
+    return str(strap["address"]).upper()
 
 
 def strap_label(strap: StrapChoice) -> str:
-    return f"#{strap['device_number']}" if strap["kind"] == "ant" else str(strap["address"])
+    return f"#{strap_key(strap)}" if strap["kind"] == "ant" else str(strap["address"])
 
 
 # -- Bluetooth LE ---------------------------------------------------------------------------

@@ -80,6 +80,22 @@ def test_scan_lists_straps_with_signal_strength():
     assert [(s.device_number, s.rssi_dbm) for s in seen] == [(1111, -50), (2222, -85)]
 
 
+def test_two_straps_with_one_device_number_are_two_rows_and_pinned_on_the_full_id():
+    # issue 22.6: pinned on 16 bits, both reached the session and were one row in the scan
+    from controller.hr import check_strap, strap_key, strap_label
+    hub = sim_hub([Strap(4242, lambda t: 100.0, rssi_dbm=-50, transmission_type=0x01),
+                   Strap(4242, lambda t: 150.0, rssi_dbm=-60, transmission_type=0x11)])
+    seen = ant_source(hub).scan(2.0)
+    assert [(s.device_number, s.transmission_type, s.hr_bpm) for s in seen] == [
+        (4242, 0x01, 100), (4242, 0x11, 150)]
+    choice = check_strap({"kind": "ant", "device_number": 4242, "transmission_type": 0x11})
+    assert choice == {"kind": "ant", "device_number": 4242, "transmission_type": 0x11}
+    assert strap_key(choice) == 4242 + (1 << 16) and strap_label(choice) == "#69778"
+    src = ant_source(hub, device_number=4242, transmission_type=0x11)
+    items = asyncio.run(collect(src, lambda it: len(samples(it)) >= 8))
+    assert {s.hr_bpm for s in samples(items)} == {150.0}
+
+
 def test_a_scan_lasts_its_seconds_on_the_sources_clock():
     # the seam the tests on simulated time stand on: 10 s at 10x is 1 s of wall time
     hub = sim_hub([Strap(1111, lambda t: 100.0)])

@@ -158,9 +158,10 @@ class EmulatedStick:
     def _handle(self, mid: int, p: bytes) -> None:
         self.commands_seen.append(mid)
         ch = p[0] if p else 0
-        if mid == 0x4A:  # reset
+        if mid == 0x4A:  # reset: what the stick had not sent yet is gone with its channels
             self._channels.clear()
             self._lib_config = 0
+            self._out.clear()
             self._out += message(0x6F, [0x20])
         elif mid == 0x4D:  # request message
             want = p[1] if len(p) > 1 else 0

@@ -285,7 +285,7 @@ class Runtime:
         be scanned, ``scan_note`` says why in one sentence and the ANT+ straps are listed;
         when ANT+ cannot (no stick, no permission …), it says so and what to do, and the
         Bluetooth straps are listed (issue 22)."""
-        from controller.hr import BleUnavailable, ant_scan_problem
+        from controller.hr import BleUnavailable, ant_extended_id, ant_scan_problem
         from controller.protocol import SessionError
 
         if self.started:
@@ -327,13 +327,16 @@ class Runtime:
         remembered = strap_key(self.profile_strap) if self.profile_strap else None
         rows: list[dict[str, Any]] = []
         for s in ant_seen:
+            key = ant_extended_id(s.device_number, s.transmission_type)  # the full id
             if s.battery_pct is not None:
-                self._batteries[s.device_number] = (s.battery_pct, s.battery_low)
-            pct, low = self._batteries.get(s.device_number, (None, False))
+                self._batteries[key] = (s.battery_pct, s.battery_low)
+            pct, low = self._batteries.get(key, (None, False))
             rows.append({"kind": "ant", "device_number": s.device_number,
+                         "transmission_type": s.transmission_type, "ant_id": key,
                          "rssi_dbm": s.rssi_dbm, "hr_bpm": s.hr_bpm, "battery_pct": pct,
-                         "battery_low": low, "in_use_by": in_use.get(s.device_number),
-                         "remembered": s.device_number == remembered})
+                         "battery_low": low,
+                         "in_use_by": in_use.get(key, in_use.get(s.device_number)),
+                         "remembered": remembered in (key, s.device_number)})
         for b in ble_seen:
             key = b.address.upper()
             pct, low = self._batteries.get(key, (None, False))
