@@ -307,3 +307,14 @@ def test_a_halving_adds_no_load_and_alarms_staff_within_5_s(mode):
             "Pulsbeltet kan miste slag – fukt det eller flytt det"
     finally:
         i18n.set_language("en")
+
+
+@pytest.mark.parametrize("outlier_ms", [300.0, 900.0, 1000.0])
+def test_one_outlier_rr_refuses_no_genuine_reading(outlier_ms):
+    # issue 22.7: one ectopic or missed beat's RR refused the next 1–3 genuine readings
+    g = HrGate()
+    out = []
+    for i in range(30):  # BLE at 1 Hz, 120 bpm: two RR intervals of 500 ms a notification
+        rr = (500.0, outlier_ms) if i == 15 else (500.0, 500.0)
+        out.append(g.update(HrReading(float(i), 120.0, rr_ms=rr)))
+    assert all(v.valid for v in out), [(v.now_s, v.reason) for v in out if not v.valid]

@@ -271,10 +271,14 @@ class HrGate:
             if beats >= 2 and dt > 0.5 and abs(dt - (n1 - n0)) < 2.5:
                 self._beats_from_count = True
                 return 60.0 * beats / dt
-        rr = [x for x, t in self._rr if now_s - t <= 8.0][-4:]
+        rr = sorted(x for x, t in list(self._rr)[-5:] if now_s - t <= 8.0)
         if rr:
+            # the median of the last five: one ectopic or missed beat does not move it
+            # (the mean of four refused 1–3 genuine readings after it; issue 22)
             self._beats_from_count = False
-            return 60000.0 / (sum(rr) / len(rr))
+            n = len(rr)
+            mid = rr[n // 2] if n % 2 else 0.5 * (rr[n // 2 - 1] + rr[n // 2])
+            return 60000.0 / mid
         return None
 
     def _frozen(self, r: HrReading) -> bool:
