@@ -612,6 +612,17 @@ class Session:
             emit("hr_hold", f"no valid heart rate for {HR_HOLD_AFTER_S:.0f} s: holding speed "
                  "and incline", "warning")
 
+    def next_failsafe_s(self) -> float | None:
+        """When (on the session's clock) the next heart-rate fail-safe falls due if no valid
+        beat comes first — the last valid beat + 5, 15 or 60 s — so the runtime can step
+        the session then rather than on its next tick (issue 22: ±0.5 s, not 0–1 s late);
+        None while none can fall due (not running)."""
+        if self.run_state is not RunState.RUNNING or self._t_last is None:
+            return None
+        since = self._t_last - self._lost_s(self._t_last)
+        after = (HR_HOLD_AFTER_S, HR_SLOW_AFTER_S, HR_STOP_AFTER_S)[min(self._hr_level, 2)]
+        return since + after
+
     def _lost_s(self, now_s: float) -> float:
         """Seconds since the last valid beat (since the start, before the first one)."""
         beat = self._gate.last_beat_s

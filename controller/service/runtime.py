@@ -626,35 +626,54 @@ class Runtime:
             late_s = loop.time() - due
             if late_s > LATE_TICK_S:
                 self._late(late_s, loop.time())
-            now = self.clock()
-            st = self.treadmill.status
-            link_up = self.treadmill.connected and st is not None
-            speed = st.speed_kmh if link_up and st else 0.0
-            incline = st.incline_pct if link_up and st else 0.0
-            sp = session.step(now, None, speed, incline)  # the gate has the readings
-            self.intervals_run = max(self.intervals_run, sp.interval)
-            await self._drive(sp, st)
-            if self.store is not None:
-                self.store.record(self.session_id, sp, speed, incline)
-                self._store_trouble(now)
-            if sp.state == "done":
-                await self._finish()
-            self._publish(sp, speed, incline)
-            old = self.snapshot
-            self.snapshot = Snapshot(sp, st, link_up, old.hr_state, old.hr_message,
-                                     old.hr_live_bpm, old.hr_live_reason,
-                                     self.publisher.online if self.publisher else None,
-                                     (old.events + list(sp.events))[-50:],
-                                     old.hr_battery_pct, old.hr_battery_low, self.late_ticks)
-            if self.on_tick is not None:
-                self.on_tick(self.snapshot)
-            if sp.state == "done":
+            if await self._step_once(session):
                 return
             due += self.tick_s
             t = loop.time()
             if due < t:  # behind (a stall): tick now, never a burst of catch-up ticks
                 due = t
-            await asyncio.sleep(due - t)
+            # a heart-rate fail-safe due before the next tick gets a step of its own, at
+            # its time (issue 22: ±0.5 s from the last valid beat, not on the next tick)
+            while (wake := self._failsafe_wake(session, loop.time())) is not None \
+                    and wake < due:
+                await asyncio.sleep(max(wake - loop.time(), 0.0))
+                if await self._step_once(session):
+                    return
+            await asyncio.sleep(max(due - loop.time(), 0.0))
+
+    def _failsafe_wake(self, session: Any, t: float) -> float | None:
+        """The loop time at which ``session``'s next fail-safe falls due (None: none)."""
+        due_s = session.next_failsafe_s()
+        if due_s is None:
+            return None
+        per_real_s = float(getattr(self.clock, "speedup", 1.0))
+        return t + max(due_s - self.clock(), 0.0) / per_real_s + 0.002
+
+    async def _step_once(self, session: Any) -> bool:
+        """One step of the session with what the treadmill says; True when it is done."""
+        now = self.clock()
+        st = self.treadmill.status
+        link_up = self.treadmill.connected and st is not None
+        speed = st.speed_kmh if link_up and st else 0.0
+        incline = st.incline_pct if link_up and st else 0.0
+        sp = session.step(now, None, speed, incline)  # the gate has the readings
+        self.intervals_run = max(self.intervals_run, sp.interval)
+        await self._drive(sp, st)
+        if self.store is not None:
+            self.store.record(self.session_id, sp, speed, incline)
+            self._store_trouble(now)
+        if sp.state == "done":
+            await self._finish()
+        self._publish(sp, speed, incline)
+        old = self.snapshot
+        self.snapshot = Snapshot(sp, st, link_up, old.hr_state, old.hr_message,
+                                 old.hr_live_bpm, old.hr_live_reason,
+                                 self.publisher.online if self.publisher else None,
+                                 (old.events + list(sp.events))[-50:],
+                                 old.hr_battery_pct, old.hr_battery_low, self.late_ticks)
+        if self.on_tick is not None:
+            self.on_tick(self.snapshot)
+        return sp.state == "done"
 
     def _late(self, late_s: float, t: float) -> None:
         self.late_ticks += 1
