@@ -138,6 +138,30 @@ def test_strap_lost_goes_stale_then_lost_then_is_reacquired():
     assert src.builds >= 2
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_replugged_stick_gives_heart_rate_again_within_3_s():
+    # issue 22.7: re-plug recovery took 6–7.5 s (up to 11.5): the back-off had grown to 8 s
+    # while the stick was out. Real time throughout, the service's default back-off.
+    hub = StickHub([Strap(4242, lambda t: 110.0)])
+    src = AntSource(driver_factory=hub.driver)
+
+    async def main():
+        n = 0
+        t_replug = None
+        async for item in src.stream():
+            if isinstance(item, HrSample):
+                n += 1
+                if t_replug is not None:
+                    return time.monotonic() - t_replug
+                if n == 4:
+                    hub.unplug()
+                    await asyncio.sleep(12.0)  # out long enough for any back-off to grow
+                    hub.replug()
+                    t_replug = time.monotonic()
+
+    assert asyncio.run(asyncio.wait_for(main(), 60)) <= 3.0
+
+
 # openant's reader thread dies on an unplug or a stray byte: that is what these tests provoke.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_stick_unplugged_and_replugged_recovers_without_restarting():
