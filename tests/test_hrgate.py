@@ -318,3 +318,13 @@ def test_one_outlier_rr_refuses_no_genuine_reading(outlier_ms):
         rr = (500.0, outlier_ms) if i == 15 else (500.0, 500.0)
         out.append(g.update(HrReading(float(i), 120.0, rr_ms=rr)))
     assert all(v.valid for v in out), [(v.now_s, v.reason) for v in out if not v.valid]
+
+
+@pytest.mark.parametrize("mode", ["ant", "ble"])
+def test_a_detector_that_misses_beats_after_a_dropout_is_not_believed_either(mode):
+    # the strap put back on badly: after a dropout only the old level is a hint, but a
+    # level near half of it is still what a detector missing every other beat gives
+    segs = [Segment(60, GENUINE, 150), Segment(6, "dropout", 150), Segment(30, "missed", 150),
+            Segment(30, GENUINE, 150)]
+    _, believed, alarm = score(segs, **DETECTOR_MODES[mode])
+    assert believed == 0.0 and alarm is not None and alarm <= 5.0

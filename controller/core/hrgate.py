@@ -26,7 +26,8 @@ every reading believed in the last ``TRUST_WINDOW_S`` it may not have fallen by 
 reading (a plausible trajectory). A reading outside is **suspect** (``missing_beats`` when it
 fell, ``double_counting`` when it rose, or ``halved`` / ``doubled`` near 0.5× / 2× of the
 believed level) until it is inside the band (it came back, or the band widened to it). A
-reading near 0.5× or 2× of the believed level is never admitted by widening: only when the
+reading near 0.5× or 2× of the believed level is never admitted by widening (nor after a
+dropout, where only this ratio rule applies and the level check judges the rest): only when the
 session's own model of the patient's response at the current load (``expected_bpm``, set by
 the session on every tick its control law ran) expects it rather than the old level.
 ``suspect_since`` says since when the strap has given nothing but such artefacts; the session
@@ -106,6 +107,10 @@ REACQUIRE_CONFIRM_S = 3.0
 WIDEN_BPM_PER_S = 1.5
 WIDEN_MAX_BPM = 20.0
 CANDIDATE_AGREE_BPM = 12.0
+BEATS_WINDOW_S = 4.0
+"""The beat count and beat time are read over this much of the strap's recent messages: long
+enough for a few beats at rest, short enough that the rate after a detector fault is the new
+one within seconds (8 s refused genuine readings for up to 7 s after one; issue 22)."""
 STEER_AGREE_BPM = 5.0
 STEER_AGREE_FRAC = 0.04
 """Value and beats further apart than max(5 bpm, 4 %) (but within the beats check's
@@ -262,7 +267,7 @@ class HrGate:
     def _beats_bpm(self, now_s: float) -> float | None:
         """Heart rate from the strap's beat count and beat time (ANT+), else from its RR
         intervals; None without fresh timing."""
-        b = [x for x in self._beats if now_s - x[2] <= 8.0]
+        b = [x for x in self._beats if now_s - x[2] <= BEATS_WINDOW_S]
         if len(b) >= 2:
             c0, t0, n0 = b[0]
             c1, t1, n1 = b[-1]
@@ -337,6 +342,8 @@ class HrGate:
                 return self._refuse(r, why, beats)
         reset = self.state in (GateState.EMPTY, GateState.REACQUIRE) or level is Level.FAR \
             or (level is Level.CONFIRMED and self._level(r.now_s, hr) is Level.FAR)
+        if self.state is GateState.REACQUIRE:
+            self._trusted.clear()  # after a dropout the trajectory starts afresh here
         self.state = nxt
         if reset:
             self._recent.clear()
@@ -376,8 +383,10 @@ class HrGate:
                 self._vouched = True
                 return None
             return "halved" if ratio < 1.0 else "doubled"
-        if lo <= hr <= hi:
-            # within seconds' reach of what was believed, or reached by a plausible trajectory
+        if lo <= hr <= hi or self.state is GateState.REACQUIRE:
+            # within seconds' reach of what was believed, or reached by a plausible
+            # trajectory; or the first readings after a dropout (a strap put back on): the
+            # old level is only a hint there, the level check below judges them
             return None
         return "missing_beats" if hr < level else "double_counting"
 
