@@ -228,8 +228,8 @@ class HrGate:
         """The session's model of the patient's heart rate at the current load (set each
         tick; None: no model). Only consulted for suspect readings."""
         self._vouched = False
-        """The last reading passed the physiology check only because a plausible
-        trajectory or the model vouched for it: it needs no persistence on top."""
+        """The last reading (near 0.5× or 2× of the believed level) passed the physiology
+        check only because the session's model expects it: it needs no persistence on top."""
         self.suspect_since: float | None = None
         """Since when the strap gave nothing but artefacts (``SUSPECT_REASONS``); None while
         it gives believable readings."""
