@@ -345,3 +345,37 @@ def test_a_stick_that_refuses_lib_config_still_lists_straps_without_signal_stren
     seen = ant_source(hub).scan(2.0)
     assert seen and all(s.rssi_dbm is None for s in seen)
     assert {s.device_number for s in seen} <= {2000, 2001, 2002}
+
+
+def test_console_without_the_ant_stick_lists_ble_straps_and_says_what_to_do(tmp_path):
+    # issue 22.5: staff saw "Scan refused: DriverNotFound: " and no strap at all
+    from textual.widgets import Static
+
+    from controller.app.screens import StrapScreen
+    from tests.test_console import wait_for
+
+    hub = sim_hub(three_ant())
+    hub.unplug()
+
+    async def main():
+        async with reset_link() as (_emu, tmc):
+            rt = mixed_runtime(hub, two_ble(), tmc)
+            async with console_on(rt, str(tmp_path / "control.sock")) as (app, _pilot):
+                await wait_for(lambda: app.state.get("session_id"))
+                press(app, "b")
+                await wait_for(lambda: isinstance(app.screen, StrapScreen))
+                screen = app.screen
+
+                def listed():
+                    found = screen.query("#straps")
+                    return str(found.first(Static).render()) if found else ""
+
+                await wait_for(lambda: "Press 1–2" in listed())
+                text = listed()
+                assert "Scan refused" not in text
+                assert text.splitlines()[0].startswith("1) BLE strap Polar H10 1A2B3C")
+                assert "No ANT+ stick found, so only Bluetooth straps are listed: put the " \
+                    "ANT+ stick in a USB port on the Pi and scan again." in " ".join(
+                        text.split())
+
+    asyncio.run(asyncio.wait_for(main(), 90))
