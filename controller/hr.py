@@ -668,10 +668,14 @@ class AntSource(HeartRateSource):
             except Exception as e:  # some sticks refuse it: list the straps without RSSI
                 _log.info("the ANT+ stick refused LIB_CONFIG (%s): scanning without signal "
                           "strength", e)
-            _RssiScanner(node, device_id=0, device_type=120)
+            scanner = _RssiScanner(node, device_id=0, device_type=120)
             runner = threading.Thread(target=self._run_node, args=(node,), daemon=True)
             runner.start()
             time.sleep(seconds / self._per_real_s)
+            # close the channel, so the stick stops sending every strap's pages: the source
+            # built next (the strap staff pair) must not get them before its own reset
+            with contextlib.suppress(Exception):
+                scanner.close_channel()
         finally:
             node.stop()
         return sorted(seen.values(), key=lambda s: (-(s.rssi_dbm or -999), s.transmission_type))
