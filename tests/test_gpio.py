@@ -79,6 +79,7 @@ def test_chatter_mostly_open_is_a_trip_though_no_single_opening_lasts_20_ms():
     assert seen and f.tripped_at_s is not None and f.tripped_at_s < 0.1
 
 
+@pytest.mark.realtime  # openings of 22 ms and 9 ms in wall time, from another thread
 @pytest.mark.parametrize("pin", [17, 27])
 def test_a_22_ms_opening_and_chatter_are_seen_every_time(factory, pin):
     # issue 22.8: a 22 ms opening was seen 3 of 5 times; 2 s of chatter at 90 % open 0 of 2

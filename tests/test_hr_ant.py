@@ -138,6 +138,7 @@ def test_strap_lost_goes_stale_then_lost_then_is_reacquired():
     assert src.builds >= 2
 
 
+@pytest.mark.realtime  # 3 s of wall time
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_replugged_stick_gives_heart_rate_again_within_3_s():
     # issue 22.7: re-plug recovery took 6–7.5 s (up to 11.5): the back-off had grown to 8 s
