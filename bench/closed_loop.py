@@ -1,6 +1,12 @@
 """Closed-loop benchmark: our controller against today's products and an oracle.
 
     python -m bench.closed_loop [--patients 240] [--seed 2026] [--jobs 2] [--cohort main|alt|tail]
+    python -m bench.closed_loop --detector ant|ble [--halving-s 20] --only ours
+
+``--detector`` feeds the session as a strap does (ANT+ pages with beat count and time at 4 Hz,
+or BLE notifications with RR intervals at 1 Hz; ``bench.detector``) and, with ``--halving-s``,
+makes the strap's detector miss every other beat for that long in interval 2 (issue 22); it
+also counts the fail-safe events the sessions raised.
 
 Every controller drives the same seeded cohort (``controller.sim.cohort``) through the
 clinic 4x4 inside the same ``Session``; the table scores the four intervals of every
@@ -44,9 +50,10 @@ def _ours(prof: PatientProfile) -> object:
     return AdaptiveController(prof.hr_max, prof.hr_rest)
 
 
-def run_one(args: tuple[str, object, PatientProfile, float]
-            ) -> tuple[str, str, list[IntervalMetrics]]:
-    name, truth, profile, dt_s = args
+def run_one(args: tuple
+            ) -> tuple[str, str, list[IntervalMetrics]] | tuple[str, str, list[IntervalMetrics],
+                                                              list[str]]:
+    name, truth, profile, dt_s, *strap = args
     if isinstance(truth, AltPatient):
         if name.startswith("oracle"):
             law: object = AdaptiveController(
@@ -62,8 +69,18 @@ def run_one(args: tuple[str, object, PatientProfile, float]
         law = CONTROLLERS[name](truth, profile)
         patient, belt, category = VirtualPatient(truth), None, truth.category
     session = Session(profile, control=law)  # type: ignore[arg-type]
+    if strap and strap[0]:
+        from bench.detector import StrapStream
+        stream = StrapStream(session, patient, radio=strap[0], halving_s=strap[1])
+        trace = simulate(patient, profile, session=stream, dt_s=dt_s, belt=belt)  # type: ignore[arg-type]
+        return name, category, interval_metrics(trace.scored_rows(), profile.hr_max), \
+            [k for _, k, _ in trace.events]
     trace = simulate(patient, profile, session=session, dt_s=dt_s, belt=belt)  # type: ignore[arg-type]
     return name, category, interval_metrics(trace.scored_rows(), profile.hr_max)
+
+
+FAILSAFE_EVENTS = ("strap_missing_beats", "hr_hold", "hr_lost", "hr_lost_stop",
+                   "hrmax_underestimated", "hr_above_max", "belt_stopped")
 
 
 def _as_params(alt: AltPatient) -> PatientParams:
@@ -114,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="profiles without a resting heart rate (it is optional)")
     ap.add_argument("--hrmax-error", type=float, default=0.0,
                     help="bpm added to every profile's HRmax (e.g. -10: underestimated)")
+    ap.add_argument("--detector", choices=["ant", "ble"], default=None,
+                    help="feed the session as an ANT+ or BLE strap does (bench.detector)")
+    ap.add_argument("--halving-s", type=float, default=0.0,
+                    help="with --detector: seconds of a detector missing every other beat, "
+                    "60 s into interval 2")
     a = ap.parse_args(argv)
     make = {"main": cohort, "alt": alt_cohort, "tail": tail_cohort}[a.cohort]
     people: list = make(a.patients, a.seed)
@@ -121,14 +143,20 @@ def main(argv: list[str] | None = None) -> int:
     if a.no_hr_rest or a.hrmax_error:
         people = [(t, replace(p, hr_rest=None if a.no_hr_rest else p.hr_rest,
                               hr_max=p.hr_max + a.hrmax_error)) for t, p in people]
-    work = [(n, t, p, a.dt) for n in names for t, p in people]
+    work: list[tuple] = [(n, t, p, a.dt) for n in names for t, p in people]
+    if a.detector:
+        work = [(*w, a.detector, a.halving_s) for w in work]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=a.jobs) as ex:
         done = list(ex.map(run_one, work, chunksize=8))
     wall = time.perf_counter() - t0
     per: dict[str, list[IntervalMetrics]] = {n: [] for n in names}
     per_cat: dict[tuple[str, str], list[IntervalMetrics]] = {}
-    for name, cat, ms in done:
+    failsafes: dict[str, dict[str, int]] = {n: {} for n in names}
+    for name, cat, ms, *ev in done:
+        for k in (ev[0] if ev else []):
+            if k in FAILSAFE_EVENTS:
+                failsafes[name][k] = failsafes[name].get(k, 0) + 1
         per[name].extend(ms)
         per_cat.setdefault((name, cat), []).extend(ms)
     oracle_ok = summarise(per["oracle (true parameters)"])["ok"] if \
@@ -152,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{_fmt_t(s['ttz1_med']):>8s} {_fmt_t(s['ttz1_p90']):>5s} "
               f"{_fmt_t(s['ttz_med']):>10s} {_fmt_t(s['ttz_p90']):>5s} "
               f"{s['in_zone'] * 100:6.1f}% {s['above'] * 100:5.2f}% {s['rms']:7.2f}")
+    if a.detector:
+        print(f"\nstrap: {a.detector}, detector halving {a.halving_s:g} s in interval 2; "
+              "fail-safe events raised (all sessions):")
+        for name in names:
+            fs = failsafes[name]
+            print(f"{name:28s} " + (", ".join(f"{k} {fs[k]}" for k in FAILSAFE_EVENTS if k in fs)
+                                    or "none"))
     if a.by_category:
         cats = sorted({c for _, c in per_cat})
         print("\nintervals ok by category")

@@ -37,6 +37,10 @@ from controller.core.i18n import _
 _log = logging.getLogger(__name__)
 
 STALE_AFTER_S = 3.0
+STICK_POLL_S = 0.5
+"""While no ANT+ stick is plugged in, look for one this often (a cheap USB lookup)."""
+RECONNECT_SILENT_S = 8.0
+"""A BLE strap connected but silent this long is disconnected and connected afresh."""
 LOST_AFTER_S = 10.0
 WATCH_EVERY_S = 0.2
 """How often the ANT+ supervisor looks at the data's age, on the source's clock."""
@@ -243,6 +247,23 @@ def _wake_on_stop(node: Any) -> None:
     ant.stop = stop_and_wake
 
 
+def _end_orphan_reader(guard: GuardedDriver, join_s: float = 2.0) -> None:
+    """openant's ``Ant()`` opens the stick and starts its reader thread before its first
+    write (the reset); when that write fails (EIO, a wedged stick's ``USBTimeoutError``) the
+    constructor raises and nobody holds the ``Ant`` to stop it: its reader would read on for
+    ever, one per failed rebuild, beside the next node. The thread's own target names its
+    ``Ant``; the one reading through ``guard`` is told to stop, and the stick is closed."""
+    for t in threading.enumerate():
+        ant = getattr(getattr(t, "_target", None), "__self__", None)
+        if ant is None or getattr(ant, "_driver", None) is not guard:
+            continue
+        ant._running = False
+        guard.close()  # wakes a read waiting on a failed stick
+        if t is not threading.current_thread():
+            t.join(join_s)
+    guard.close()
+
+
 class StickGone(Exception):
     """The stick failed for good (unplugged): what a transfer raised is in ``cause``."""
 
@@ -341,6 +362,24 @@ def _explain(e: BaseException) -> str:
     return f"ANT+ stick unavailable: {text}"
 
 
+def ant_scan_problem(e: BaseException) -> str:
+    """Why the staff's scan lists no ANT+ strap, and what to do, in the UI's language (one
+    sentence; the Bluetooth straps are listed all the same)."""
+    text = str(e) or type(e).__name__
+    if type(e).__name__ == "DriverNotFound" or getattr(e, "errno", None) == errno.ENODEV:
+        return _("No ANT+ stick found, so only Bluetooth straps are listed: put the ANT+ "
+                 "stick in a USB port on the Pi and scan again.")
+    if type(e).__name__ == "NoBackendError":
+        return _("ANT+ straps are not listed: libusb is missing on this Pi. Tell the "
+                 "technician.")
+    if "Access denied" in text or "Permission denied" in text or \
+            getattr(e, "errno", None) == errno.EACCES:
+        return _("ANT+ straps are not listed: the service may not use the ANT+ stick (udev "
+                 "rule). Tell the technician.")
+    return _("ANT+ straps are not listed: the ANT+ stick did not answer ({error}). Pull it "
+             "out, put it back in and scan again.").format(error=text)
+
+
 @dataclass(frozen=True)
 class StrapSeen:
     device_number: int
@@ -350,6 +389,15 @@ class StrapSeen:
     """From background page 7, when the strap sent one during the scan."""
     battery_low: bool = False
     """Under 20 % or the strap's own "low"/"critical" status (page 7)."""
+    transmission_type: int = 0
+    """With the device number the strap's full id: its upper nibble extends the number to
+    20 bits (``ant_extended_id``); two straps may share a device number (issue 22)."""
+
+
+def ant_extended_id(device_number: int, transmission_type: int = 0) -> int:
+    """The 20-bit ANT id: the device number with the transmission type's upper nibble as
+    bits 16–19 (what a strap's ANT+ ID label may show)."""
+    return device_number | ((transmission_type & 0xF0) << 12)
 
 
 @dataclass(frozen=True)
@@ -374,14 +422,18 @@ class AntSource(HeartRateSource):
     own waits (openant's, the rebuild back-off) stay real.
     """
 
-    def __init__(self, *, device_number: int = 0,
+    def __init__(self, *, device_number: int = 0, transmission_type: int = 0,
                  driver_factory: Callable[[], Any] | None = None,
                  stale_s: float = STALE_AFTER_S, lost_s: float = LOST_AFTER_S,
                  max_backoff_s: float = 10.0, clock: Callable[[], float] = time.monotonic
                  ) -> None:
         if not 0 <= device_number <= 0xFFFF:
             raise ValueError(f"ANT device number must be 0–65535, got {device_number}")
+        if not 0 <= transmission_type <= 0xFF:
+            raise ValueError(f"ANT transmission type must be 0–255, got {transmission_type}")
         self.device_number = device_number
+        self.transmission_type = transmission_type
+        """With the device number, the strap's full id; 0 listens to any (issue 22)."""
         self.driver_factory = driver_factory
         self.stale_s = stale_s
         self.lost_s = lost_s
@@ -429,6 +481,10 @@ class AntSource(HeartRateSource):
             reset_wait_s = Ant._RESET_WAIT
             try:
                 node = Node()
+            except BaseException:
+                if guard:
+                    _end_orphan_reader(guard[-1])
+                raise
             finally:
                 cls.factory = None
                 Ant._RESET_WAIT = reset_wait_s
@@ -443,7 +499,18 @@ class AntSource(HeartRateSource):
         node = self._new_node()
         try:
             node.set_network_key(0x00, ANTPLUS_NETWORK_KEY)
-            dev = HeartRate(node, device_id=self.device_number, trans_type=0)
+            tt = self.transmission_type if self.device_number else 0
+
+            class PinnedHeartRate(HeartRate):
+                """openant 1.3 drops a slave's ``trans_type`` (it keeps 0, "any"): pin the
+                channel on the strap's full id before it opens (issue 22)."""
+
+                def open_channel(self, *a: Any, **k: Any) -> None:
+                    if tt:
+                        self.trans_type = tt
+                    super().open_channel(*a, **k)
+
+            dev = PinnedHeartRate(node, device_id=self.device_number, trans_type=tt)
         except BaseException:
             with contextlib.suppress(Exception):
                 node.stop()
@@ -496,6 +563,13 @@ class AntSource(HeartRateSource):
                 node, _dev = self._build()
             except Exception as e:
                 self._status(SourceState.STICK_MISSING, _explain(e))
+                if type(e).__name__ == "DriverNotFound" or \
+                        getattr(e, "errno", None) == errno.ENODEV:
+                    # not plugged in: looking costs nothing, so look every half second and
+                    # a stick put back in gives heart rate within ~1–2 s (issue 22: up to
+                    # 11.5 s once the back-off had grown)
+                    self._stop.wait(STICK_POLL_S)
+                    continue
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
                 continue
@@ -568,34 +642,43 @@ class AntSource(HeartRateSource):
         from openant.devices import ANTPLUS_NETWORK_KEY
         from openant.devices.scanner import Scanner
 
-        seen: dict[int, StrapSeen] = {}
+        seen: dict[tuple[int, int], StrapSeen] = {}
 
         class _RssiScanner(Scanner):
             def _on_data(self, data):  # type: ignore[no-untyped-def]
                 if len(data) > 12 and data[8] & 0x80:
                     dev = data[9] | (data[10] << 8)
+                    key = (dev, data[12])  # the full id: device number, transmission type
                     rssi = None
                     if data[8] & 0x40 and len(data) > 14:
                         rssi = data[14] - 256 if data[14] > 127 else data[14]
-                    battery = seen[dev].battery_pct if dev in seen else None
-                    low = seen[dev].battery_low if dev in seen else False
+                    battery = seen[key].battery_pct if key in seen else None
+                    low = seen[key].battery_low if key in seen else False
                     if data[0] & 0x7F == 7 and data[1] <= 100:
                         battery = data[1]
                         low = battery_is_low(battery, (data[3] >> 4) & 0x07)
-                    seen[dev] = StrapSeen(dev, rssi, data[7], battery, low)
+                    seen[key] = StrapSeen(dev, rssi, data[7], battery, low, data[12])
 
         node = self._new_node()
         try:
             node.set_network_key(0x00, ANTPLUS_NETWORK_KEY)
-            node.ant.write_message(Message(Message.ID.LIB_CONFIG, [0x00, 0xC0]))
-            node.wait_for_response(Message.ID.LIB_CONFIG)
-            _RssiScanner(node, device_id=0, device_type=120)
+            try:
+                node.ant.write_message(Message(Message.ID.LIB_CONFIG, [0x00, 0xC0]))
+                node.wait_for_response(Message.ID.LIB_CONFIG)
+            except Exception as e:  # some sticks refuse it: list the straps without RSSI
+                _log.info("the ANT+ stick refused LIB_CONFIG (%s): scanning without signal "
+                          "strength", e)
+            scanner = _RssiScanner(node, device_id=0, device_type=120)
             runner = threading.Thread(target=self._run_node, args=(node,), daemon=True)
             runner.start()
             time.sleep(seconds / self._per_real_s)
+            # close the channel, so the stick stops sending every strap's pages: the source
+            # built next (the strap staff pair) must not get them before its own reset
+            with contextlib.suppress(Exception):
+                scanner.close_channel()
         finally:
             node.stop()
-        return sorted(seen.values(), key=lambda s: -(s.rssi_dbm or -999))
+        return sorted(seen.values(), key=lambda s: (-(s.rssi_dbm or -999), s.transmission_type))
 
 
 # -- the strap staff chose ---------------------------------------------------------------
@@ -613,7 +696,13 @@ def check_strap(strap: object) -> StrapChoice:
         n = strap.get("device_number")
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 0xFFFF:
             raise ValueError(_("An ANT+ strap needs its device number, 1–65535."))
-        return {"kind": "ant", "device_number": n}
+        tt = strap.get("transmission_type", 0)
+        if isinstance(tt, bool) or not isinstance(tt, int) or not 0 <= tt <= 0xFF:
+            raise ValueError(_("An ANT+ strap's transmission type is 0–255 (0: any)."))
+        out: StrapChoice = {"kind": "ant", "device_number": n}
+        if tt:
+            out["transmission_type"] = tt  # pinned on the full id (issue 22)
+        return out
     if kind == "ble":
         addr = strap.get("address")
         if not isinstance(addr, str) or not 1 <= len(addr) <= 64:
@@ -623,12 +712,15 @@ def check_strap(strap: object) -> StrapChoice:
 
 
 def strap_key(strap: StrapChoice) -> int | str:
-    """What names a strap on the site: its ANT+ device number or its BLE address."""
-    return strap["device_number"] if strap["kind"] == "ant" else str(strap["address"]).upper()
+    """What names a strap on the site: its 20-bit ANT+ id (the device number when the
+    transmission type is not known) or its BLE address."""
+    if strap["kind"] == "ant":
+        return ant_extended_id(strap["device_number"], strap.get("transmission_type", 0))
+    return str(strap["address"]).upper()
 
 
 def strap_label(strap: StrapChoice) -> str:
-    return f"#{strap['device_number']}" if strap["kind"] == "ant" else str(strap["address"])
+    return f"#{strap_key(strap)}" if strap["kind"] == "ant" else str(strap["address"])
 
 
 # -- Bluetooth LE ---------------------------------------------------------------------------
@@ -714,11 +806,12 @@ class BleSource(HeartRateSource):
     """
 
     def __init__(self, address: str, *, backend: type | None = None,
-                 max_backoff_s: float = 10.0, clock: Callable[[], float] = time.monotonic
-                 ) -> None:
+                 max_backoff_s: float = 10.0, clock: Callable[[], float] = time.monotonic,
+                 reconnect_silent_s: float = RECONNECT_SILENT_S) -> None:
         self.address = address
         self.backend = backend
         self.max_backoff_s = max_backoff_s
+        self.reconnect_silent_s = reconnect_silent_s
         self.clock = clock
         self.connects = 0
 
@@ -737,62 +830,94 @@ class BleSource(HeartRateSource):
         return BatteryReport(data[0], battery_is_low(data[0]), self.clock())
 
     async def stream(self) -> AsyncIterator[HrSample | SourceStatus | BatteryReport]:
+        """Connect, notify, reconnect. Every connection is released in every path — a drop,
+        silence, an error, or the consumer cancelling or closing the stream (re-scan,
+        re-pair, end of session) — so the strap is free for the next scan and for another
+        treadmill. Each connection has its own queue: nothing an old connection sent is
+        yielded after the new one's."""
         try:
             from bleak import BleakClient
         except ImportError as e:  # pragma: no cover - depends on the extra
             raise RuntimeError("Bluetooth LE needs the 'ble' extra: pip install "
                                "'fourbyfour[ble]'") from e
-        q: asyncio.Queue[HrSample | SourceStatus] = asyncio.Queue(maxsize=256)
         backoff = 0.5
         while True:
+            q: asyncio.Queue[HrSample | SourceStatus] = asyncio.Queue(maxsize=256)
             gone = asyncio.Event()
             client = BleakClient(self.address,
                                  disconnected_callback=lambda _c, g=gone: g.set(),  # type: ignore[misc]
                                  backend=self.backend)
             yield SourceStatus(SourceState.SEARCHING, f"connecting to {self.address}",
                                self.clock())
+            silent = False
             try:
-                await client.connect()
+                try:
+                    await client.connect()
 
-                def on_notify(_char: object, data: bytearray) -> None:
-                    try:
-                        m = parse_hrm(bytes(data))
-                    except ValueError as e:
-                        _log.warning("bad heart rate measurement from %s: %s", self.address, e)
-                        return
-                    contact = m.contact_detected if m.contact_supported else None
-                    _offer(q, HrSample(float(m.hr_bpm), self.clock(), "ble", None, None,
-                                       None, m.rr_ms, contact))
+                    def on_notify(_char: object, data: bytearray, q: asyncio.Queue = q
+                                  ) -> None:
+                        try:
+                            m = parse_hrm(bytes(data))
+                        except ValueError as e:
+                            _log.warning("bad heart rate measurement from %s: %s",
+                                         self.address, e)
+                            return
+                        contact = m.contact_detected if m.contact_supported else None
+                        _offer(q, HrSample(float(m.hr_bpm), self.clock(), "ble", None, None,
+                                           None, m.rr_ms, contact))
 
-                await client.start_notify(HRM_UUID, on_notify)
-                battery = await self._read_battery(client)
-            except Exception as e:
-                yield SourceStatus(SourceState.LOST, f"BLE strap {self.address}: {e}",
-                                   self.clock())
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
-                continue
-            self.connects += 1
-            backoff = 0.5
-            yield SourceStatus(SourceState.CONNECTED, f"BLE strap {self.address} connected",
-                               self.clock())
-            if battery is not None:
-                yield battery
-            while not gone.is_set():
-                get = asyncio.ensure_future(q.get())
-                lost = asyncio.ensure_future(gone.wait())
-                done, _pending = await asyncio.wait({get, lost}, timeout=STALE_AFTER_S,
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if get in done:
-                    lost.cancel()
-                    yield get.result()
+                    await client.start_notify(HRM_UUID, on_notify)
+                    battery = await self._read_battery(client)
+                except Exception as e:
+                    yield SourceStatus(SourceState.LOST, f"BLE strap {self.address}: {e}",
+                                       self.clock())
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self.max_backoff_s)
                     continue
-                get.cancel()
-                lost.cancel()
-                if not done:
-                    yield SourceStatus(SourceState.STALE, "no BLE heart-rate notification "
-                                       f"for {STALE_AFTER_S:g} s", self.clock())
-            with contextlib.suppress(Exception):
-                await client.disconnect()
-            yield SourceStatus(SourceState.LOST, f"BLE strap {self.address} disconnected",
+                self.connects += 1
+                backoff = 0.5
+                yield SourceStatus(SourceState.CONNECTED,
+                                   f"BLE strap {self.address} connected", self.clock())
+                if battery is not None:
+                    yield battery
+                now = asyncio.get_running_loop().time  # silence in the loop's seconds
+                last_s = now()
+                stale_told = False
+                while not gone.is_set():
+                    quiet_s = now() - last_s
+                    if quiet_s >= self.reconnect_silent_s:
+                        silent = True  # connected but silent: connect afresh
+                        break
+                    wait_s = (self.reconnect_silent_s - quiet_s) if stale_told else \
+                        min(STALE_AFTER_S - quiet_s, self.reconnect_silent_s - quiet_s)
+                    get = asyncio.ensure_future(q.get())
+                    lost = asyncio.ensure_future(gone.wait())
+                    try:
+                        done, _pending = await asyncio.wait(
+                            {get, lost}, timeout=max(wait_s, 0.0),
+                            return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        get.cancel()
+                        lost.cancel()
+                    if get in done:
+                        last_s = now()
+                        stale_told = False
+                        yield get.result()
+                        continue
+                    if not done and not stale_told and \
+                            now() - last_s >= STALE_AFTER_S - 1e-3:
+                        stale_told = True
+                        yield SourceStatus(SourceState.STALE, "no BLE heart-rate notification "
+                                           f"for {STALE_AFTER_S:g} s", self.clock())
+            finally:
+                await self._release(client)
+            why = f"silent for {self.reconnect_silent_s:g} s: reconnecting" if silent \
+                else "disconnected"
+            yield SourceStatus(SourceState.LOST, f"BLE strap {self.address} {why}",
                                self.clock())
+
+    async def _release(self, client: Any) -> None:
+        """Stop notifying and disconnect, whatever state the connection is in; bounded, so
+        a cancelled stream never waits long for a radio that does not answer."""
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(client.disconnect(), 5.0)

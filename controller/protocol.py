@@ -85,6 +85,8 @@ HR_HOLD_AFTER_S = 5.0
 HR_SLOW_AFTER_S = 15.0
 HR_STOP_AFTER_S = 60.0
 HR_ABOVE_MAX_ALARM_S = 10.0
+STRAP_ALARM = "strap_missing_beats"
+"""The gate saw nothing but artefacts for a while (issue 22): wet or move the strap."""
 RELIEF_S = 60.0
 """After heart rate stayed above max, the target is lowered to 75 % HRmax for this long."""
 RELIEF_TARGET_FRAC = 0.75
@@ -303,6 +305,7 @@ class Session:
         self._hr_level = 0  # 0 ok, 1 hold, 2 slow
         self._above_since: float | None = None
         self._hrmax_flagged = False
+        self._strap_told = False
         self._relief_until = -1.0
         self._belt_stopped_since: float | None = None
         self._stop_reached_s: float | None = None
@@ -501,6 +504,7 @@ class Session:
             if severity == "alarm":
                 self._alarms[kind] = message
 
+        self._gate.expected_bpm = None  # until the control law ran on this tick
         if hr_bpm is not None or self._offered is None:
             gate = self._gate.update(HrReading(now_s, hr_bpm))
         else:
@@ -530,6 +534,9 @@ class Session:
         self._new_phase = False
         speed_t, incline_t = self._cooldown_only_slows(speed_t, incline_t)
         speed_t, incline_t = self._count_down_restart(now_s, speed_t, incline_t)
+        if self._gate.suspect_since is not None:
+            # the strap may be missing beats (or counting T-waves): the load never rises
+            speed_t, incline_t = min(speed_t, self._speed_sp), min(incline_t, self._incline_sp)
         self._apply_limits(speed_t, incline_t, dt)
         if self._cooldown_cap is not None and self.run_state is RunState.RUNNING \
                 and self.restart_at_s is None:
@@ -651,6 +658,12 @@ class Session:
                          seconds=HR_ABOVE_MAX_ALARM_S)
             else:
                 self._above_since = None
+        if self._gate.strap_alarm(now_s):
+            if not self._strap_told:
+                self._strap_told = True
+                emit(STRAP_ALARM, "strap may be missing beats — wet or move it", "alarm")
+        elif self._gate.suspect_since is None:
+            self._strap_told = False
         if self.run_state not in (RunState.RUNNING,):
             return
         lost_s = self._lost_s(now_s)
@@ -668,6 +681,17 @@ class Session:
             self._hr_level = 1
             emit("hr_hold", f"no valid heart rate for {HR_HOLD_AFTER_S:.0f} s: holding speed "
                  "and incline", "warning")
+
+    def next_failsafe_s(self) -> float | None:
+        """When (on the session's clock) the next heart-rate fail-safe falls due if no valid
+        beat comes first — the last valid beat + 5, 15 or 60 s — so the runtime can step
+        the session then rather than on its next tick (issue 22: ±0.5 s, not 0–1 s late);
+        None while none can fall due (not running)."""
+        if self.run_state is not RunState.RUNNING or self._t_last is None:
+            return None
+        since = self._t_last - self._lost_s(self._t_last)
+        after = (HR_HOLD_AFTER_S, HR_SLOW_AFTER_S, HR_STOP_AFTER_S)[min(self._hr_level, 2)]
+        return since + after
 
     def _lost_s(self, now_s: float) -> float:
         """Seconds since the last valid beat (since the start, before the first one)."""
@@ -725,6 +749,7 @@ class Session:
             speed_sp_kmh=self._speed_sp, incline_sp_pct=self._incline_sp,
             new_phase=self._new_phase,
         ))
+        self._gate.expected_bpm = getattr(self.control, "expected_bpm", None)
         self._watch_reachable(now_s, spec, zone, decision, emit)
         self._watch_hrmax_high(dt, spec, zone, hr, speed_kmh, incline_pct, emit)
         if self._hr_level == 1:

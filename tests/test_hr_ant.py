@@ -80,6 +80,22 @@ def test_scan_lists_straps_with_signal_strength():
     assert [(s.device_number, s.rssi_dbm) for s in seen] == [(1111, -50), (2222, -85)]
 
 
+def test_two_straps_with_one_device_number_are_two_rows_and_pinned_on_the_full_id():
+    # issue 22.6: pinned on 16 bits, both reached the session and were one row in the scan
+    from controller.hr import check_strap, strap_key, strap_label
+    hub = sim_hub([Strap(4242, lambda t: 100.0, rssi_dbm=-50, transmission_type=0x01),
+                   Strap(4242, lambda t: 150.0, rssi_dbm=-60, transmission_type=0x11)])
+    seen = ant_source(hub).scan(2.0)
+    assert [(s.device_number, s.transmission_type, s.hr_bpm) for s in seen] == [
+        (4242, 0x01, 100), (4242, 0x11, 150)]
+    choice = check_strap({"kind": "ant", "device_number": 4242, "transmission_type": 0x11})
+    assert choice == {"kind": "ant", "device_number": 4242, "transmission_type": 0x11}
+    assert strap_key(choice) == 4242 + (1 << 16) and strap_label(choice) == "#69778"
+    src = ant_source(hub, device_number=4242, transmission_type=0x11)
+    items = asyncio.run(collect(src, lambda it: len(samples(it)) >= 8))
+    assert {s.hr_bpm for s in samples(items)} == {150.0}
+
+
 def test_a_scan_lasts_its_seconds_on_the_sources_clock():
     # the seam the tests on simulated time stand on: 10 s at 10x is 1 s of wall time
     hub = sim_hub([Strap(1111, lambda t: 100.0)])
@@ -120,6 +136,31 @@ def test_strap_lost_goes_stale_then_lost_then_is_reacquired():
     assert states(after)[-1] is SourceState.CONNECTED
     assert samples(after) and samples(after)[-1].hr_bpm == 130
     assert src.builds >= 2
+
+
+@pytest.mark.realtime  # 3 s of wall time
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_replugged_stick_gives_heart_rate_again_within_3_s():
+    # issue 22.7: re-plug recovery took 6–7.5 s (up to 11.5): the back-off had grown to 8 s
+    # while the stick was out. Real time throughout, the service's default back-off.
+    hub = StickHub([Strap(4242, lambda t: 110.0)])
+    src = AntSource(driver_factory=hub.driver)
+
+    async def main():
+        n = 0
+        t_replug = None
+        async for item in src.stream():
+            if isinstance(item, HrSample):
+                n += 1
+                if t_replug is not None:
+                    return time.monotonic() - t_replug
+                if n == 4:
+                    hub.unplug()
+                    await asyncio.sleep(12.0)  # out long enough for any back-off to grow
+                    hub.replug()
+                    t_replug = time.monotonic()
+
+    assert asyncio.run(asyncio.wait_for(main(), 60)) <= 3.0
 
 
 # openant's reader thread dies on an unplug or a stray byte: that is what these tests provoke.
@@ -234,6 +275,27 @@ def test_usb_unplug_is_said_within_1_s_without_a_busy_loop_or_a_log_flood(caplog
     assert len(loud) <= 6, loud[-10:]
     ours = [r.getMessage() for r in records if r.name == "controller.hr"]
     assert len(ours) == len(set(ours)), ours  # one line per change of state or reason
+
+
+@pytest.mark.parametrize("how", ["eio", "timeout"])
+def test_a_stick_whose_first_writes_fail_leaves_no_reader_thread_behind(how):
+    # issue 22.4: 6 openant reader threads a minute, one per failed rebuild (in the timeout
+    # case they kept reading the real stick beside the new node)
+    import threading
+
+    def readers():
+        return [t for t in threading.enumerate() if t.name == "openant.base" and t.is_alive()]
+
+    before = len(readers())
+    hub = StickHub([Strap(4242, lambda t: 110.0)])
+    hub.failing_writes = how
+    src = AntSource(driver_factory=hub.driver, max_backoff_s=0.1)
+    items = asyncio.run(collect(src, lambda it: len(it) >= 4, 30))
+    assert states(items) == [SourceState.STICK_MISSING] * 4 and hub.opened >= 4
+    deadline = time.monotonic() + 3.0
+    while len(readers()) > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(readers()) == before
 
 
 def test_no_libusb_and_no_permission_are_explained():

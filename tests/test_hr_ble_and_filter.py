@@ -2,6 +2,7 @@
 filter on recorded artefact patterns, and the simulated source."""
 
 import asyncio
+import contextlib
 import itertools
 import struct
 from typing import ClassVar
@@ -80,6 +81,9 @@ class FakeStrapBackend(RadioClient):
         return self._connected
 
     async def start_notify(self, characteristic, callback, **kwargs):
+        if self._plan == "silent":  # connected, notifying nothing, never dropping
+            return
+
         async def run():
             for item in self._plan:
                 flags, hr = item if isinstance(item, tuple) else (0x10, item)
@@ -113,6 +117,90 @@ def test_ble_reconnects_after_a_drop_and_a_failed_attempt():
     st = [i.state for i in items if isinstance(i, SourceStatus)]
     assert st.count(SourceState.CONNECTED) == 2 and SourceState.LOST in st
     assert FakeStrapBackend.connections == 3 and src.connects == 2
+
+
+def _tracked(backend, clients):
+    class Tracked(backend):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            clients.append(self)
+    return Tracked
+
+
+@pytest.mark.parametrize("how", ["cancel", "aclose"])
+def test_ble_source_disconnects_when_its_stream_is_cancelled(how):
+    # issue 22.3: the strap stayed connected and notifying for the life of the process
+    from tests.ble_air import BleStrap, client_backend
+    clients = []
+    backend = _tracked(client_backend([BleStrap("AA:BB:CC:DD:EE:01", "HRM", lambda t: 120.0)],
+                                      period_s=0.05), clients)
+    src = BleSource("AA:BB:CC:DD:EE:01", backend=backend)
+
+    async def main():
+        got = asyncio.Event()
+        gen = src.stream()
+
+        async def consume():
+            async for item in gen:
+                if isinstance(item, HrSample):
+                    got.set()
+
+        task = asyncio.create_task(consume())
+        await asyncio.wait_for(got.wait(), 5)
+        if how == "cancel":  # re-scan, re-pair, end of session: the task is cancelled
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        else:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await gen.aclose()
+
+    asyncio.run(asyncio.wait_for(main(), 10))
+    assert clients and not any(c.is_connected for c in clients)
+
+
+def test_ble_reconnects_a_strap_that_stays_connected_but_silent():
+    # issue 22.3: connected but silent was only ever "stale", never reconnected
+    FakeStrapBackend.script = ["silent", [120, 121]]
+    FakeStrapBackend.connections = 0
+    clients = []
+    src = BleSource("AA:BB:CC:DD:EE:FF", backend=_tracked(FakeStrapBackend, clients),
+                    max_backoff_s=0.05, reconnect_silent_s=1.0)
+
+    async def main():
+        items = []
+        async for item in src.stream():
+            items.append(item)
+            if isinstance(item, HrSample) and item.hr_bpm == 121:
+                return items
+
+    items = asyncio.run(asyncio.wait_for(main(), 10))
+    assert [i.hr_bpm for i in items if isinstance(i, HrSample)] == [120, 121]
+    assert FakeStrapBackend.connections == 2 and not clients[0].is_connected
+
+
+def test_ble_readings_of_an_old_connection_are_not_yielded_after_the_new_one():
+    # issue 22.7: readings queued by the old connection came after the new one's
+    FakeStrapBackend.script = [[100 + i for i in range(20)], [150, 151]]
+    FakeStrapBackend.connections = 0
+    src = BleSource("AA:BB:CC:DD:EE:FF", backend=FakeStrapBackend, max_backoff_s=0.05)
+
+    async def main():
+        items = []
+        async for item in src.stream():
+            items.append(item)
+            if len(items) == 3:
+                await asyncio.sleep(1.0)  # a slow consumer: the first connection drops
+            if isinstance(item, HrSample) and item.hr_bpm == 151:
+                return items
+
+    items = asyncio.run(asyncio.wait_for(main(), 10))
+    second = [i for i, x in enumerate(items) if isinstance(x, SourceStatus)
+              and x.state is SourceState.CONNECTED][1]
+    after = [x.hr_bpm for x in items[second:] if isinstance(x, HrSample)]
+    assert after == [150, 151]
 
 
 def feed(values, rr=None, dt=0.25):

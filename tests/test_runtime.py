@@ -261,6 +261,44 @@ def test_hold_slow_stop_5_15_60_s_after_the_last_beat_through_the_runtime():
     assert first["hr_lost_stop"] - last_beat == pytest.approx(60.0, abs=1.0)
 
 
+@pytest.mark.realtime  # half a second of a 4x clock is 125 ms of wall time
+def test_hold_slow_stop_fire_within_half_a_second_of_their_time_not_on_the_next_tick():
+    # issue 22.7: the fail-safes fired 0–1 s late on the 1 Hz tick (32 of 60 holds > 0.5 s)
+    clock = ScaledClock(4)  # 4x, not 10x: 50 ms of a loaded machine are 0.2 s here
+    state = {}
+    due = {"hr_hold": 5.0, "hr_lost": 15.0, "hr_lost_stop": 60.0}
+
+    def hr_of(t):
+        loss = state.get("loss")
+        return 180.0 if loss is None or t < loss else None
+
+    async def main():
+        async with reset_link() as (_emu, tm):
+            src = ScriptedStrap(clock, hr_of)
+            late = {}
+
+            def on_tick(snap):
+                sp = snap.setpoint
+                for e in sp.events:
+                    if e.kind in due and e.kind not in late:
+                        late[e.kind] = e.now_s - rt._s().gate.last_beat_s - due[e.kind]
+                if sp.now_s >= 20 and "loss" not in state:
+                    # the strap goes half a tick after a tick: the hold falls due 0.1–0.4 s
+                    # after a tick, so waiting for the next tick makes it 0.6–0.9 s late
+                    state["loss"] = sp.now_s + 0.5
+
+            rt = Runtime(load(None).profile, SHORT, hr_source=src, treadmill=tm,
+                         clock=clock, tick_s=0.25, on_tick=on_tick)  # 1 s of the clock
+            rt.start()
+            with contextlib.suppress(Exception):
+                await rt.run()
+            return late
+
+    late = asyncio.run(asyncio.wait_for(main(), 150))
+    assert set(late) == set(due)
+    assert all(-0.05 <= v <= 0.5 for v in late.values()), late
+
+
 def test_after_a_58_s_loss_the_runtime_stays_restored():
     # issue 11: the plausibility filter and the session's gate in series fell back into
     # hr_hold 2–3 times after the strap had returned

@@ -321,7 +321,8 @@ def test_cooldown_skipped_to_while_paused_comes_back_to_an_easy_walk_at_most():
     drive(s, steady(120), 30, t0=1901, belt=belt)
     s.skip()
     s.resume()
-    sps = drive(s, steady(80), 120, t0=1932, belt=belt)
+    # 100, not 80: 120 → 80 within a second is what a strap missing beats shows (issue 22)
+    sps = drive(s, steady(100), 120, t0=1932, belt=belt)
     assert sps[-1].phase == "cooldown"
     assert 0.0 < max(sp.speed_kmh for sp in sps) <= 3.0 + 1e-9
 

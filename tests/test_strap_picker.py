@@ -312,3 +312,70 @@ def test_console_lists_ble_and_ant_live_and_asks_twice_for_a_strap_in_use(tmp_pa
                 assert not app.state["started"]
 
     asyncio.run(asyncio.wait_for(main(), 150))
+
+
+# -- issue 22.5: one radio's failure does not fail the scan ---------------------------------
+
+def test_without_the_ant_stick_the_ble_straps_are_listed_and_bokmal_says_what_to_do():
+    # issue 22.5: "Scan refused: DriverNotFound: " (no hint) and no BLE strap listed either
+    from controller.core import i18n
+    hub = sim_hub(three_ant())
+    hub.unplug()
+
+    async def main():
+        async with reset_link() as (_emu, tmc):
+            rt = mixed_runtime(hub, two_ble(), tmc)
+            return await rt.scan(2.0), rt.scan_note
+
+    i18n.set_language("nb")
+    try:
+        rows, note = asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        i18n.set_language("en")
+    assert [r["address"] for r in rows] == ["C0:FF:EE:00:00:01", "C0:FF:EE:00:00:02"]
+    assert note == ("Fant ingen ANT+-pinne, så bare Bluetooth-pulsbelter vises: sett "
+                    "ANT+-pinnen i en USB-port på Pi-en og søk igjen.")
+
+
+def test_a_stick_that_refuses_lib_config_still_lists_straps_without_signal_strength():
+    # issue 22.5: a stick that refuses LIB_CONFIG (RSSI) failed the scan outright
+    from tests.strap_rig import ant_source
+    hub = sim_hub(three_ant())
+    hub.stick.refuse_lib_config = True
+    seen = ant_source(hub).scan(2.0)
+    assert seen and all(s.rssi_dbm is None for s in seen)
+    assert {s.device_number for s in seen} <= {2000, 2001, 2002}
+
+
+def test_console_without_the_ant_stick_lists_ble_straps_and_says_what_to_do(tmp_path):
+    # issue 22.5: staff saw "Scan refused: DriverNotFound: " and no strap at all
+    from textual.widgets import Static
+
+    from controller.app.screens import StrapScreen
+    from tests.test_console import wait_for
+
+    hub = sim_hub(three_ant())
+    hub.unplug()
+
+    async def main():
+        async with reset_link() as (_emu, tmc):
+            rt = mixed_runtime(hub, two_ble(), tmc)
+            async with console_on(rt, str(tmp_path / "control.sock")) as (app, _pilot):
+                await wait_for(lambda: app.state.get("session_id"))
+                press(app, "b")
+                await wait_for(lambda: isinstance(app.screen, StrapScreen))
+                screen = app.screen
+
+                def listed():
+                    found = screen.query("#straps")
+                    return str(found.first(Static).render()) if found else ""
+
+                await wait_for(lambda: "Press 1–2" in listed())
+                text = listed()
+                assert "Scan refused" not in text
+                assert text.splitlines()[0].startswith("1) BLE strap Polar H10 1A2B3C")
+                assert "No ANT+ stick found, so only Bluetooth straps are listed: put the " \
+                    "ANT+ stick in a USB port on the Pi and scan again." in " ".join(
+                        text.split())
+
+    asyncio.run(asyncio.wait_for(main(), 90))

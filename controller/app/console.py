@@ -43,6 +43,7 @@ from controller.app.screens import (
 from controller.app.screens.six_minute import HrMaxProposalScreen, TestBorgScreen
 from controller.app.texts import word
 from controller.core.i18n import N_, _, format_date, format_number
+from controller.hr import strap_label
 from controller.service.control_socket import ControlClient
 
 COMMANDS = {"setup": N_("patient and plan"), "start": N_("start"), "pause": N_("pause"),
@@ -271,7 +272,7 @@ class StaffConsole(App[None]):
         paired = d.get("paired_strap") or {}
         if paired:
             # a BLE address by its device half (the first half names the maker): one line
-            name = f"#{paired['device_number']}" if paired.get("kind") == "ant" else \
+            name = strap_label(paired) if paired.get("kind") == "ant" else \
                 "BLE " + str(paired.get("address"))[-8:]
             pct = d.get("strap_battery_pct")
             strap = _("{state} (strap {name})").format(state=strap, name=name) \

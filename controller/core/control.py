@@ -252,6 +252,12 @@ class AdaptiveController:
                                  c.tau_off_ratio)
         self.bias_bpm += old_pred - self._predict_now()
 
+    @property
+    def expected_bpm(self) -> float:
+        """The model's heart rate for the load so far; no reading enters it while the gate
+        refuses them, so it is the session's own judge of a suspect strap (issue 22)."""
+        return self._predict_now()
+
     def _predict_now(self) -> float:
         c = self._cands[self._active]
         m = self.model

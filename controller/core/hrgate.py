@@ -10,10 +10,29 @@ page 4, BLE) and the sensor-contact bit (BLE). Nothing else may change the gate'
 
 The beats are the evidence, the value is the claim. When a strap sends beat timing, a reading
 whose value disagrees with the heart rate of its own beats by more than max(12 bpm, 15 %) is
-refused — for as long as it lasts, so a persistent halving or doubling is never believed —
-and a reading the beats confirm is believed at once, however far it is from the last level.
+refused — for as long as it lasts, so a persistent halving or doubling of the *value* is never
+believed. A smaller disagreement than that but more than max(5 bpm, 4 %) (a value that sticks
+while the beats go on) is steered on the beats: the verdict carries the beats' rate.
 "Frozen" means no new beat for 5 s, judged on the beats; only a strap that sends no beat
 timing at all is judged on its value (the very same value for 20 s).
+
+**Beats from the same detector are not independent evidence** (issue 22). A dry or badly
+placed strap that misses every other R-wave halves its beat count, beat times, RR intervals
+*and* value together; one that counts T-waves doubles them. So every reading, confirmed by its
+beats or not, must also be a change physiology allows (``physiology`` check): compared with
+every reading believed in the last ``TRUST_WINDOW_S`` it may not have fallen by more than
+``FALL_FRAC`` (25 %) or risen by more than ``RISE_FRAC`` (45 %), the band widening by
+``TRAJECTORY_FALL_BPM_PER_S`` / ``TRAJECTORY_RISE_BPM_PER_S`` for every second since that
+reading (a plausible trajectory). A reading outside is **suspect** (``missing_beats`` when it
+fell, ``double_counting`` when it rose, or ``halved`` / ``doubled`` near 0.5× / 2× of the
+believed level) until it is inside the band (it came back, or the band widened to it). A
+reading near 0.5× or 2× of the believed level is never admitted by widening (nor after a
+dropout, where only this ratio rule applies and the level check judges the rest): only when the
+session's own model of the patient's response at the current load (``expected_bpm``, set by
+the session on every tick its control law ran) expects it rather than the old level.
+``suspect_since`` says since when the strap has given nothing but such artefacts; the session
+holds the workload (it never rises) while it is set and alarms staff (``strap_alarm``) once it
+lasted ``STRAP_ALARM_AFTER_S``.
 
 Without beat evidence (the research API's one reading per tick, a simulated strap, a strap
 that sends no timing), a reading is judged against the reference level (median of recent
@@ -36,6 +55,9 @@ beats      value ≠ beats' heart rate by > max(12 bpm, 15 %)                   
                                                                                   halved,
                                                                                   beats_mismatch,
                                                                                   rr_mismatch
+physiology a change physiology does not allow (see above)                          missing_beats,
+                                                                                  double_counting,
+                                                                                  halved, doubled
 level      the state table below                                                  jump, doubled,
                                                                                   halved
 =========  =====================================================================  =============
@@ -85,6 +107,33 @@ REACQUIRE_CONFIRM_S = 3.0
 WIDEN_BPM_PER_S = 1.5
 WIDEN_MAX_BPM = 20.0
 CANDIDATE_AGREE_BPM = 12.0
+BEATS_WINDOW_S = 4.0
+"""The beat count and beat time are read over this much of the strap's recent messages: long
+enough for a few beats at rest, short enough that the rate after a detector fault is the new
+one within seconds (8 s refused genuine readings for up to 7 s after one; issue 22)."""
+STEER_AGREE_BPM = 5.0
+STEER_AGREE_FRAC = 0.04
+"""Value and beats further apart than max(5 bpm, 4 %) (but within the beats check's
+tolerance): the value is stuck or lags, the beats are the evidence — steer on them."""
+TRUST_WINDOW_S = 15.0
+"""Every reading believed this recently bounds how far the next may have moved."""
+FALL_FRAC = 0.25
+"""A fall of more than 25 % within seconds is not a heart (recovery τ is ~40–130 s)."""
+RISE_FRAC = 0.45
+"""A rise of more than 45 % within seconds neither (phase I is 10–25 % of a step)."""
+TRAJECTORY_FALL_BPM_PER_S = 0.5
+TRAJECTORY_RISE_BPM_PER_S = 1.0
+"""How fast the plausible band widens with the age of the reading it is drawn from."""
+RATIO_BANDS = ((0.4, 0.62), (1.6, 2.3))
+"""Near 0.5× or 2× of the believed level: what a detector that misses every other beat or
+counts T-waves produces; never admitted by a widening band alone."""
+MODEL_AGREE_BPM = 15.0
+MODEL_AGREE_FRAC = 0.12
+STRAP_ALARM_AFTER_S = 2.0
+"""Nothing but artefacts for this long: staff are asked to wet or move the strap."""
+SUSPECT_REASONS = frozenset({"doubled", "halved", "beats_mismatch", "rr_mismatch",
+                             "missing_beats", "double_counting"})
+"""Refusals that say the strap's detector (or its value) is wrong, not merely absent."""
 
 
 class GateState(StrEnum):
@@ -145,6 +194,8 @@ class GateVerdict:
     state: GateState
     beats_bpm: float | None = None
     """The heart rate of the strap's own beats, when it sent beat timing."""
+    value_bpm: float | None = None
+    """The strap's own value when the gate steered on the beats instead (issue 22)."""
 
     @property
     def valid(self) -> bool:
@@ -172,6 +223,16 @@ class HrGate:
         self._last_seen_s: float | None = None
         self._last_count: int | None = None
         self._beats_from_count = False
+        self._trusted: deque[tuple[float, float]] = deque(maxlen=64)  # now, hr believed
+        self.expected_bpm: float | None = None
+        """The session's model of the patient's heart rate at the current load (set each
+        tick; None: no model). Only consulted for suspect readings."""
+        self._vouched = False
+        """The last reading (near 0.5× or 2× of the believed level) passed the physiology
+        check only because the session's model expects it: it needs no persistence on top."""
+        self.suspect_since: float | None = None
+        """Since when the strap gave nothing but artefacts (``SUSPECT_REASONS``); None while
+        it gives believable readings."""
         """The last reading that passed the checks before the level: a gap in these of
         ``REACQUIRE_AFTER_S`` is a dropout."""
 
@@ -206,7 +267,7 @@ class HrGate:
     def _beats_bpm(self, now_s: float) -> float | None:
         """Heart rate from the strap's beat count and beat time (ANT+), else from its RR
         intervals; None without fresh timing."""
-        b = [x for x in self._beats if now_s - x[2] <= 8.0]
+        b = [x for x in self._beats if now_s - x[2] <= BEATS_WINDOW_S]
         if len(b) >= 2:
             c0, t0, n0 = b[0]
             c1, t1, n1 = b[-1]
@@ -215,10 +276,14 @@ class HrGate:
             if beats >= 2 and dt > 0.5 and abs(dt - (n1 - n0)) < 2.5:
                 self._beats_from_count = True
                 return 60.0 * beats / dt
-        rr = [x for x, t in self._rr if now_s - t <= 8.0][-4:]
+        rr = sorted(x for x, t in list(self._rr)[-5:] if now_s - t <= 8.0)
         if rr:
+            # the median of the last five: one ectopic or missed beat does not move it
+            # (the mean of four refused 1–3 genuine readings after it; issue 22)
             self._beats_from_count = False
-            return 60000.0 / (sum(rr) / len(rr))
+            n = len(rr)
+            mid = rr[n // 2] if n % 2 else 0.5 * (rr[n // 2 - 1] + rr[n // 2])
+            return 60000.0 / mid
         return None
 
     def _frozen(self, r: HrReading) -> bool:
@@ -247,18 +312,26 @@ class HrGate:
         if self._frozen(r):
             return self._refuse(r, "frozen")
         beats = self._beats_bpm(r.now_s)
+        value: float | None = None
         if beats is not None and abs(hr - beats) > max(CANDIDATE_AGREE_BPM, 0.15 * beats):
             ratio = hr / beats
             why = "doubled" if 1.7 <= ratio <= 2.3 else "halved" if 0.4 <= ratio <= 0.6 \
                 else "beats_mismatch" if self._beats_from_count else "rr_mismatch"
             return self._refuse(r, why, beats)
+        if beats is not None and abs(hr - beats) > max(STEER_AGREE_BPM,
+                                                       STEER_AGREE_FRAC * beats):
+            value, hr = hr, round(beats, 1)  # the value sticks or lags: steer on the beats
         if self.state is not GateState.EMPTY and (
                 self._last_seen_s is None or r.now_s - self._last_seen_s >= REACQUIRE_AFTER_S):
             if self.state is not GateState.REACQUIRE:
                 self._candidate.clear()
             self.state = GateState.REACQUIRE
         self._last_seen_s = r.now_s
-        level = Level.CONFIRMED if beats is not None else self._level(r.now_s, hr)
+        why_not = self._implausible(r.now_s, hr)
+        if why_not is not None:
+            return self._refuse(r, why_not, beats)
+        level = Level.CONFIRMED if beats is not None or self._vouched \
+            else self._level(r.now_s, hr)
         nxt = TRANSITIONS[self.state][level]
         if level is Level.FAR:
             why = self._far_reason(hr)
@@ -269,6 +342,8 @@ class HrGate:
                 return self._refuse(r, why, beats)
         reset = self.state in (GateState.EMPTY, GateState.REACQUIRE) or level is Level.FAR \
             or (level is Level.CONFIRMED and self._level(r.now_s, hr) is Level.FAR)
+        if self.state is GateState.REACQUIRE:
+            self._trusted.clear()  # after a dropout the trajectory starts afresh here
         self.state = nxt
         if reset:
             self._recent.clear()
@@ -277,10 +352,49 @@ class HrGate:
                     self._recent.append(v)
         self._candidate.clear()
         self._recent.append(hr)
+        self._trusted.append((r.now_s, hr))
+        self.suspect_since = None
         self.last_valid_s = r.now_s
         if new_beat or self.last_beat_s is None or (self._last_count is None and not self._rr):
             self.last_beat_s = r.now_s
-        return GateVerdict(r.now_s, hr, "ok", self.state, beats)
+        return GateVerdict(r.now_s, hr, "ok", self.state, beats, value)
+
+    def _implausible(self, now_s: float, hr: float) -> str | None:
+        """Why ``hr`` is a change physiology does not allow from what was believed (None: it
+        is allowed). See the module docstring."""
+        self._vouched = False
+        if not self._trusted:
+            return None
+        pts = [(t, v) for t, v in self._trusted if now_s - t <= TRUST_WINDOW_S] \
+            or [self._trusted[-1]]
+        lo = max(v * (1.0 - FALL_FRAC) - TRAJECTORY_FALL_BPM_PER_S * (now_s - t)
+                 for t, v in pts)
+        hi = min(v * (1.0 + RISE_FRAC) + TRAJECTORY_RISE_BPM_PER_S * (now_s - t)
+                 for t, v in pts)
+        level = sorted(v for _, v in pts)[len(pts) // 2]
+        ratio = hr / level
+        in_ratio_band = any(a <= ratio <= b for a, b in RATIO_BANDS)
+        exp = self.expected_bpm
+        model_tol = None if exp is None else max(MODEL_AGREE_BPM, MODEL_AGREE_FRAC * exp)
+        if in_ratio_band:
+            # only the model can tell a heart at half (twice) the rate from a detector
+            if exp is not None and model_tol is not None and \
+                    abs(hr - exp) <= model_tol and abs(hr - exp) < abs(level - exp):
+                self._vouched = True
+                return None
+            return "halved" if ratio < 1.0 else "doubled"
+        if lo <= hr <= hi or self.state is GateState.REACQUIRE:
+            # within seconds' reach of what was believed, or reached by a plausible
+            # trajectory; or the first readings after a dropout (a strap put back on): the
+            # old level is only a hint there, the level check below judges them
+            return None
+        return "missing_beats" if hr < level else "double_counting"
+
+    def strap_alarm(self, now_s: float) -> bool:
+        """The strap has given nothing but artefacts for ``STRAP_ALARM_AFTER_S``: staff
+        should wet or move it (its detector may be missing beats or counting T-waves)."""
+        return self.suspect_since is not None and \
+            now_s - self.suspect_since >= STRAP_ALARM_AFTER_S
 
     def _level(self, now_s: float, hr: float) -> Level:
         ref = self.reference_bpm
@@ -315,6 +429,8 @@ class HrGate:
         return now_s - self._candidate[0][0] >= need
 
     def _refuse(self, r: HrReading, reason: str, beats: float | None = None) -> GateVerdict:
+        if reason in SUSPECT_REASONS and self.suspect_since is None:
+            self.suspect_since = r.now_s
         return GateVerdict(r.now_s, None, reason, self.state, beats)
 
     def lost_s(self, now_s: float) -> float:

@@ -39,6 +39,7 @@ EVENTS = {
     "hr_lost_stop": N_("No valid heart rate for 60 s: session stopped"),
     "hr_lost": N_("No valid heart rate for 15 s: slowing to an easy walk; check the strap"),
     "hr_hold": N_("No valid heart rate for 5 s: holding speed and incline"),
+    "strap_missing_beats": N_("Strap may be missing beats — wet or move it"),
     "belt_stopped": N_("The belt stopped outside the session (e-stop, key or treadmill "
                        "fault): session paused; staff must resume"),
     "store_failed": N_("The session record could not be written: the session goes on. Tell "

@@ -130,6 +130,8 @@ class EmulatedStick:
     _channels: dict[int, _Channel] = field(default_factory=dict)
     _lib_config: int = 0
     commands_seen: list[int] = field(default_factory=list)
+    refuse_lib_config: bool = False
+    """As some sticks: LIB_CONFIG (RSSI and extended data in every message) is refused."""
 
     def feed(self, data: bytes) -> None:
         """Bytes from the host. Bad sync or checksum: skip to the next sync byte."""
@@ -156,9 +158,10 @@ class EmulatedStick:
     def _handle(self, mid: int, p: bytes) -> None:
         self.commands_seen.append(mid)
         ch = p[0] if p else 0
-        if mid == 0x4A:  # reset
+        if mid == 0x4A:  # reset: what the stick had not sent yet is gone with its channels
             self._channels.clear()
             self._lib_config = 0
+            self._out.clear()
             self._out += message(0x6F, [0x20])
         elif mid == 0x4D:  # request message
             want = p[1] if len(p) > 1 else 0
@@ -203,6 +206,9 @@ class EmulatedStick:
                 c.ext = bool(p[1])
             self._reply(ch, mid)
         elif mid == 0x6E and len(p) >= 2:
+            if self.refuse_lib_config:
+                self._reply(0, mid, 40)  # INVALID_MESSAGE
+                return
             self._lib_config = p[1]
             self._reply(0, mid)
         elif mid == 0x4B:
@@ -340,6 +346,10 @@ class StickHub:
         self.permission_denied = False
         self.backend_missing = False
         """As on a machine without libusb: finding the stick raises ``NoBackendError``."""
+        self.failing_writes: str | None = None
+        """``"eio"``: every write raises pyusb's ``USBError`` (LIBUSB_ERROR_IO, errno EIO),
+        as a stick that enumerates but is broken; ``"timeout"``: ``USBTimeoutError``, as a
+        wedged stick. The stick still opens and reads."""
         self._garbage = b""
         self._lock = threading.Lock()
 
@@ -352,9 +362,15 @@ class StickHub:
             return out
 
     def write(self, data: bytes) -> None:
+        import usb.core
+
         with self._lock:
             if not self.plugged:
                 raise _no_device()
+            if self.failing_writes == "eio":
+                raise usb.core.USBError("Input/Output Error", -1, errno.EIO)
+            if self.failing_writes == "timeout":
+                raise usb.core.USBTimeoutError("Operation timed out", -7, errno.ETIMEDOUT)
             self.stick.feed(data)
 
     def unplug(self) -> None:

@@ -11,7 +11,9 @@ motor and incline power on its own; this is the Pi's second, independent stop pa
 A contact counts as open only once it has stayed open for ``TRIP_PERSIST_S`` (20 ms): a
 millisecond glitch on a long cable to the e-stop is not a stop, a real press lasts far longer.
 gpiozero's ``bounce_time`` only ignores edges after an edge, it does not ask an opening to
-persist, so the rule is ours (``TripFilter``, pure, clock passed in).
+persist, so the rule is ours (``TripFilter``, pure, clock passed in). An opening that lasted
+that long, or chatter that kept the contact mostly open, **latches** however the contact
+bounces after it, until a person re-arms (the treadmill's reset; issue 22).
 
 Patient cues (the patient cannot read a screen while running): a buzzer and an RGB LED.
 ``cues_for`` is pure — set-point in, cues out — and ``PatientCues`` plays them: countdown beeps
@@ -28,7 +30,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from controller.core.i18n import N_
@@ -87,29 +89,68 @@ class Trip:
     message: str
 
 
+CHATTER_WINDOW_S = 0.050
+CHATTER_OPEN_FRAC = 0.75
+"""A contact open ≥ 75 % of the last 50 ms is tripped however often it bounced closed."""
+
+
 @dataclass
 class TripFilter:
-    """Is a contact open *and has it stayed open* for ``persist_s``? Pure: time passed in.
+    """Has a contact been open long enough to be a stop? Pure: time passed in.
 
-    Feed it every observation (edges and polls) in order; an observation of a closed contact
-    forgets the opening, so two short glitches never add up to a trip."""
+    Feed it every observation (edges and polls) in order. It trips when one opening lasted
+    ``persist_s`` — judged also when the contact is seen closed again, so an opening that
+    ended between two looks is not forgotten — or when the contact chattered but was open
+    ``CHATTER_OPEN_FRAC`` of the last ``CHATTER_WINDOW_S``. A trip **latches**: it reports
+    True whatever the contact does after, until ``reset()`` — what a person's re-arm does
+    (the treadmill's local reset, ``controller.core.interlock``; ``wait_tripped`` starts
+    with fresh filters only for a session a person started after it). Two short glitches
+    still never add up to a trip."""
 
     persist_s: float = TRIP_PERSIST_S
     open_since_s: float | None = None
+    tripped_at_s: float | None = None
+    """When the trip became due (None: not tripped); latched until ``reset``."""
+    _openings: list[tuple[float, float]] = field(default_factory=list)
+    _last_s: float | None = None
 
     def update(self, now_s: float, is_open: bool) -> bool:
-        if not is_open:
-            self.open_since_s = None
-            return False
-        if self.open_since_s is None:
+        if self.tripped_at_s is not None:
+            return True
+        if self._last_s is not None and now_s < self._last_s:
+            now_s = self._last_s  # an edge seen late (another thread): keep the order
+        self._last_s = now_s
+        if self.open_since_s is not None:
+            if now_s - self.open_since_s >= self.persist_s:
+                self.tripped_at_s = self.open_since_s + self.persist_s
+                return True
+            if not is_open:
+                self._openings.append((self.open_since_s, now_s))
+                self.open_since_s = None
+        elif is_open:
             self.open_since_s = now_s
-        return now_s - self.open_since_s >= self.persist_s
+        since = now_s - CHATTER_WINDOW_S
+        self._openings = [(a, b) for a, b in self._openings if b > since]
+        open_s = sum(b - max(a, since) for a, b in self._openings)
+        if self.open_since_s is not None:
+            open_s += now_s - max(self.open_since_s, since)
+        if open_s >= CHATTER_OPEN_FRAC * CHATTER_WINDOW_S:
+            self.tripped_at_s = now_s
+            return True
+        return False
 
     def due_in_s(self, now_s: float) -> float | None:
         """How long until an opening seen so far would count (None: nothing pending)."""
+        if self.tripped_at_s is not None:
+            return 0.0
         if self.open_since_s is None:
             return None
         return max(self.open_since_s + self.persist_s - now_s, 0.0)
+
+    def reset(self) -> None:
+        """A person re-armed the stop path: forget the trip and every opening."""
+        self.open_since_s = self.tripped_at_s = self._last_s = None
+        self._openings.clear()
 
 
 class GpioUnavailable(RuntimeError):

@@ -278,8 +278,10 @@ class Runtime:
         strongest first, this patient's remembered strap before all, each marked when another
         treadmill of the site uses it, with the last battery reading any scan saw. The stick
         is needed for the scan, so a strap paired before is released. When Bluetooth cannot
-        be scanned, ``scan_note`` says why in one sentence and the ANT+ straps are listed."""
-        from controller.hr import BleUnavailable
+        be scanned, ``scan_note`` says why in one sentence and the ANT+ straps are listed;
+        when ANT+ cannot (no stick, no permission …), it says so and what to do, and the
+        Bluetooth straps are listed (issue 22)."""
+        from controller.hr import BleUnavailable, ant_extended_id, ant_scan_problem
         from controller.protocol import refused
 
         if self.started:
@@ -290,37 +292,52 @@ class Runtime:
             self._use(None, None)
             await self._released.wait()
 
+        notes: dict[str, str] = {}
+
         async def ble() -> list[BleStrapSeen]:
             if self.ble_scanner is None:
                 return []
             try:
                 return await self.ble_scanner(seconds)
             except BleUnavailable as e:
-                self.scan_note = str(e)
+                notes["ble"] = str(e)
+                return []
+
+        async def ant() -> list[StrapSeen]:
+            """One radio's failure is said, not the whole scan's (issue 22)."""
+            if self.scanner is None:
+                return []
+            try:
+                return await asyncio.to_thread(self.scanner, seconds)
+            except Exception as e:
+                _log.warning("ANT+ scan failed: %s: %s", type(e).__name__, e)
+                notes["ant"] = ant_scan_problem(e)
                 return []
 
         self.scan_note = None
-        ant_seen, ble_seen = await asyncio.gather(
-            asyncio.to_thread(self.scanner, seconds) if self.scanner else asyncio.sleep(0, []),
-            ble())
+        ant_seen, ble_seen = await asyncio.gather(ant(), ble())
+        self.scan_note = " ".join(notes[k] for k in ("ant", "ble") if k in notes) or None
         in_use = self.straps_in_use() if self.straps_in_use else {}
         remembered = strap_key(self.profile_strap) if self.profile_strap else None
         rows: list[dict[str, Any]] = []
         for s in ant_seen:
+            key = ant_extended_id(s.device_number, s.transmission_type)  # the full id
             if s.battery_pct is not None:
-                self._batteries[s.device_number] = (s.battery_pct, s.battery_low)
-            pct, low = self._batteries.get(s.device_number, (None, False))
-            rows.append({"kind": "ant", "device_number": s.device_number,
-                         "rssi_dbm": s.rssi_dbm, "hr_bpm": s.hr_bpm, "battery_pct": pct,
-                         "battery_low": low, "in_use_by": in_use.get(s.device_number),
-                         "remembered": s.device_number == remembered})
-        for b in ble_seen:
-            key = b.address.upper()
+                self._batteries[key] = (s.battery_pct, s.battery_low)
             pct, low = self._batteries.get(key, (None, False))
+            rows.append({"kind": "ant", "device_number": s.device_number,
+                         "transmission_type": s.transmission_type, "ant_id": key,
+                         "rssi_dbm": s.rssi_dbm, "hr_bpm": s.hr_bpm, "battery_pct": pct,
+                         "battery_low": low,
+                         "in_use_by": in_use.get(key, in_use.get(s.device_number)),
+                         "remembered": remembered in (key, s.device_number)})
+        for b in ble_seen:
+            address = b.address.upper()
+            pct, low = self._batteries.get(address, (None, False))
             rows.append({"kind": "ble", "address": b.address, "name": b.name,
                          "rssi_dbm": b.rssi_dbm, "hr_bpm": None, "battery_pct": pct,
-                         "battery_low": low, "in_use_by": in_use.get(key),
-                         "remembered": key == remembered})
+                         "battery_low": low, "in_use_by": in_use.get(address),
+                         "remembered": address == remembered})
         blind = self.straps_guard() if self.straps_guard else None
         if blind:
             self.scan_note = f"{self.scan_note} {blind}" if self.scan_note else blind
@@ -620,35 +637,54 @@ class Runtime:
             late_s = loop.time() - due
             if late_s > LATE_TICK_S:
                 self._late(late_s, loop.time())
-            now = self.clock()
-            st = self.treadmill.status
-            link_up = self.treadmill.connected and st is not None
-            speed = st.speed_kmh if link_up and st else 0.0
-            incline = st.incline_pct if link_up and st else 0.0
-            sp = session.step(now, None, speed, incline)  # the gate has the readings
-            self.intervals_run = max(self.intervals_run, sp.interval)
-            await self._drive(sp, st)
-            if self.store is not None:
-                self.store.record(self.session_id, sp, speed, incline)
-                self._store_trouble(now)
-            if sp.state == "done":
-                await self._finish()
-            self._publish(sp, speed, incline)
-            old = self.snapshot
-            self.snapshot = Snapshot(sp, st, link_up, old.hr_state, old.hr_message,
-                                     old.hr_live_bpm, old.hr_live_reason,
-                                     self.publisher.online if self.publisher else None,
-                                     (old.events + list(sp.events))[-50:],
-                                     old.hr_battery_pct, old.hr_battery_low, self.late_ticks)
-            if self.on_tick is not None:
-                self.on_tick(self.snapshot)
-            if sp.state == "done":
+            if await self._step_once(session):
                 return
             due += self.tick_s
             t = loop.time()
             if due < t:  # behind (a stall): tick now, never a burst of catch-up ticks
                 due = t
-            await asyncio.sleep(due - t)
+            # a heart-rate fail-safe due before the next tick gets a step of its own, at
+            # its time (issue 22: ±0.5 s from the last valid beat, not on the next tick)
+            while (wake := self._failsafe_wake(session, loop.time())) is not None \
+                    and wake < due:
+                await asyncio.sleep(max(wake - loop.time(), 0.0))
+                if await self._step_once(session):
+                    return
+            await asyncio.sleep(max(due - loop.time(), 0.0))
+
+    def _failsafe_wake(self, session: Any, t: float) -> float | None:
+        """The loop time at which ``session``'s next fail-safe falls due (None: none)."""
+        due_s = session.next_failsafe_s()
+        if due_s is None:
+            return None
+        per_real_s = float(getattr(self.clock, "speedup", 1.0))
+        return t + max(due_s - self.clock(), 0.0) / per_real_s + 0.002
+
+    async def _step_once(self, session: Any) -> bool:
+        """One step of the session with what the treadmill says; True when it is done."""
+        now = self.clock()
+        st = self.treadmill.status
+        link_up = self.treadmill.connected and st is not None
+        speed = st.speed_kmh if link_up and st else 0.0
+        incline = st.incline_pct if link_up and st else 0.0
+        sp = session.step(now, None, speed, incline)  # the gate has the readings
+        self.intervals_run = max(self.intervals_run, sp.interval)
+        await self._drive(sp, st)
+        if self.store is not None:
+            self.store.record(self.session_id, sp, speed, incline)
+            self._store_trouble(now)
+        if sp.state == "done":
+            await self._finish()
+        self._publish(sp, speed, incline)
+        old = self.snapshot
+        self.snapshot = Snapshot(sp, st, link_up, old.hr_state, old.hr_message,
+                                 old.hr_live_bpm, old.hr_live_reason,
+                                 self.publisher.online if self.publisher else None,
+                                 (old.events + list(sp.events))[-50:],
+                                 old.hr_battery_pct, old.hr_battery_low, self.late_ticks)
+        if self.on_tick is not None:
+            self.on_tick(self.snapshot)
+        return sp.state == "done"
 
     def _late(self, late_s: float, t: float) -> None:
         self.late_ticks += 1

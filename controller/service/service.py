@@ -73,7 +73,7 @@ def source_for(cfg: Config, strap: StrapChoice,
     """The source for the strap staff paired: pinned to it, for one session."""
     if strap["kind"] == "ant":
         return AntSource(device_number=strap["device_number"], driver_factory=_stick(cfg),
-                         clock=clock)
+                         transmission_type=strap.get("transmission_type", 0), clock=clock)
     return BleSource(strap["address"], clock=clock)
 
 

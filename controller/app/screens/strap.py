@@ -44,7 +44,7 @@ def strap_name(s: dict[str, Any]) -> str:
     if s.get("kind") == "ble":
         name = s.get("name") or s.get("address") or "?"
         return name if len(name) <= 20 else name[:19] + "…"
-    return f"#{s['device_number']}"
+    return f"#{s.get('ant_id') or s['device_number']}"  # the full 20-bit id (issue 22)
 
 
 def strap_row(key: int, s: dict[str, Any]) -> str:
@@ -55,7 +55,8 @@ def strap_row(key: int, s: dict[str, Any]) -> str:
             key=key, name=strap_name(s), rssi=rssi, battery=battery_text(s))
     else:
         line = _("{key}) ANT+ strap #{number}  signal {rssi} dBm  {bpm} bpm  battery "
-                 "{battery}").format(key=key, number=s["device_number"], rssi=rssi,
+                 "{battery}").format(key=key, number=s.get("ant_id") or s["device_number"],
+                                     rssi=rssi,
                                      bpm=s.get("hr_bpm") or "—", battery=battery_text(s))
     if s.get("gone"):
         line += "  " + _("(not heard in the last scan)")
@@ -69,6 +70,9 @@ def strap_row(key: int, s: dict[str, Any]) -> str:
 def choice_of(s: dict[str, Any]) -> dict[str, Any]:
     if s.get("kind") == "ble":
         return {"kind": "ble", "address": s["address"]}
+    if s.get("transmission_type"):  # pinned on the full id (issue 22)
+        return {"kind": "ant", "device_number": s["device_number"],
+                "transmission_type": s["transmission_type"]}
     return {"kind": "ant", "device_number": s["device_number"]}
 
 
