@@ -117,6 +117,21 @@ def test_hold_keeps_the_set_point_and_slow_is_an_easy_walk_on_the_level() -> Non
     assert slow.speed_kmh == pytest.approx(EASY_WALK_KMH) and slow.incline_pct == 0.0
 
 
+def test_a_halved_heart_rate_adds_no_load_and_alarms_after_2_seconds() -> None:
+    """A strap missing every other beat: the reading halves at once. Never more load; staff
+    are told to wet or move the strap 2 s after the first such reading."""
+    b = Belt(session())
+    b.s.control = Demand(6.0, 4.0)
+    b.run_until(60.0, 120.0)
+    before = b.step(120.0)
+    halved_from = t(b.k)
+    b.s.control = Demand(9.0, 8.0)  # the law would push on: a suspect strap must not let it
+    for _ in range(50):
+        sp = b.step(60.0)
+        assert sp.speed_kmh <= before.speed_kmh and sp.incline_pct <= before.incline_pct
+    assert b.seen["strap_missing_beats"] == pytest.approx(halved_from + 2.0, abs=TICK_S)
+
+
 def test_heart_rate_above_max_for_10_seconds_alarms() -> None:
     b = Belt(session())
     hr = 150.0
@@ -148,7 +163,10 @@ def _slope(b: Belt, hr: float, seconds: float, attr: str) -> float:
 def test_speed_and_incline_rate_limits() -> None:
     b = Belt(session())
     b.s.control = Demand(10.0, 15.0)
-    b.step(110.0)
+    # the belt sets off from standstill after the patient's 3-2-1: 3 s still, then the ramps
+    still = b.run_until(3.0 - 2 * TICK_S, 110.0)
+    assert (still.speed_kmh, still.incline_pct) == (0.0, 0.0)
+    b.run_until(3.0, 110.0)
     assert _slope(b, 110.0, 4.0, "speed_kmh") == pytest.approx(SPEED_UP_KMH_PER_S)
     assert _slope(b, 110.0, 4.0, "incline_pct") == pytest.approx(INCLINE_PCT_PER_S)
     b.run_until(60.0, 110.0)

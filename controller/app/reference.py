@@ -16,6 +16,7 @@ from pathlib import Path
 
 from controller import protocol as p
 from controller.core.fwpath import load
+from controller.core.hrgate import STRAP_ALARM_AFTER_S
 from controller.core.safety import RateLimits
 from controller.core.workload import WALK_MAX_KMH
 
@@ -36,8 +37,12 @@ def safety_table_markdown() -> str:
         ("no valid heart beat",
          f"{_n(p.HR_HOLD_AFTER_S)} s → hold speed and incline; {_n(p.HR_SLOW_AFTER_S)} s → "
          f"slow to an easy walk ({_n(p.EASY_WALK_KMH)} km/h, level) and alarm; "
-         f"{_n(p.HR_STOP_AFTER_S)} s → stop the session (± 1 s, counted from the last valid "
-         "beat: no reading is reused)"),
+         f"{_n(p.HR_STOP_AFTER_S)} s → stop the session (± 0.5 s, counted from the last "
+         "valid beat: no reading is reused)"),
+        ("a change the heart cannot make (a strap missing beats or counting T-waves)",
+         "at once: the workload never rises while it lasts; "
+         f"{_n(STRAP_ALARM_AFTER_S)} s: alarm `{p.STRAP_ALARM}` (\"wet or move it\"); the "
+         "ladder above counts on from the last valid beat"),
         ("heart rate above the profile's max",
          "at once: event \"HRmax likely underestimated\"; for "
          f"{_n(p.HR_ABOVE_MAX_ALARM_S)} s: alarm and target lowered to "
