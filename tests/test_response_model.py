@@ -92,7 +92,7 @@ def test_a_bad_model_is_refused_whole_with_a_clear_error(day1, mutate, words):
 
 
 def test_the_same_patient_days_later_keeps_the_model_and_reaches_the_zone_sooner(day1):
-    truth, doc, tr1 = day1
+    truth, doc, _ = day1
     day2 = replace(truth, seed=99, hr_rest_bpm=truth.hr_rest_bpm + 3, vo2max=truth.vo2max * 0.97)
     prof = replace(PROFILE, response_model=doc)
     s = Session(prof)
