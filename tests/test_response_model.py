@@ -153,4 +153,4 @@ def test_fitness_from_the_learned_model(day1):
     fitter = fitness(replace(model, gain_bpm_per_vo2=model.gain_bpm_per_vo2 * 0.8), 183)
     assert fitter["vo2_at_90_ml_kg_min"] > fit["vo2_at_90_ml_kg_min"]
     assert fitter["speed_at_90_kmh"] > fit["speed_at_90_kmh"]
-    assert fitter["hr_at_reference_bpm"] < fit["hr_at_reference_bpm"]
+    assert fitter["hr_at_fixed_workload_bpm"] < fit["hr_at_fixed_workload_bpm"]

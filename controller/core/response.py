@@ -25,14 +25,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from controller.core.workload import REST_VO2, speed_for_cost, vo2_cost
+from controller.core.workload import REST_VO2, speed_for_cost
 
 SCHEMA = "fourbyfour.response/1"
 MAX_DOC_BYTES = 2048
 
-REFERENCE_SPEED_KMH = 5.0
-REFERENCE_INCLINE_PCT = 5.0
-"""The fixed workload whose heart rate is reported (a brisk walk up 5 %: everyone can)."""
+FIXED_WORKLOAD_VO2 = 15.0
+"""ml/kg/min: the fixed workload whose heart rate is reported (the records' own, ≈ a brisk
+walk up 4 %: everyone can)."""
 
 FITNESS_INCLINE_PCT = 5.0
 """The incline at which the speed for 90 % HRmax is expressed (the 4x4's minimum)."""
@@ -158,15 +158,16 @@ def fitness(model: ResponseModel, hr_max_bpm: float) -> dict[str, float]:
 
     ``vo2_at_90_ml_kg_min``: the work (ACSM oxygen cost) that holds 90 % HRmax;
     ``speed_at_90_kmh``: that work as a speed at ``FITNESS_INCLINE_PCT`` (walking or running);
-    ``hr_at_reference_bpm``: the heart rate at ``REFERENCE_SPEED_KMH`` up
-    ``REFERENCE_INCLINE_PCT`` — falling over weeks as the patient gets fitter.
+    ``hr_at_fixed_workload_bpm``: the heart rate at ``FIXED_WORKLOAD_VO2`` — falling over
+    weeks as the patient gets fitter. Drift is left out: these are the rested values.
     """
     k, a = model.gain_bpm_per_vo2, model.offset_bpm
     vo2_90 = REST_VO2 + max(0.9 * hr_max_bpm - a, 0.0) / k
-    ref = vo2_cost(REFERENCE_SPEED_KMH, REFERENCE_INCLINE_PCT) - REST_VO2
     speed = speed_for_cost(vo2_90, FITNESS_INCLINE_PCT, 0.5, 25.0)
+    hr_fixed = a + k * (FIXED_WORKLOAD_VO2 - REST_VO2)
     return {"vo2_at_90_ml_kg_min": round(vo2_90, 1), "speed_at_90_kmh": round(speed, 1),
-            "hr_at_reference_bpm": round(min(a + k * ref, hr_max_bpm), 0)}
+            "incline_pct": FITNESS_INCLINE_PCT,
+            "hr_at_fixed_workload_bpm": round(min(hr_fixed, hr_max_bpm), 0)}
 
 
 def describe_seconds(model: ResponseModel) -> tuple[float, float]:

@@ -179,6 +179,11 @@ def _session_progress(store: Store, r: SessionRecord) -> Progress:
         if s["phase"] == "warmup" and abs(vo2 - FIXED_WORKLOAD_VO2) <= 1.5:
             fixed.append(hr)
     w = round(statistics.fmean(work), 2) if len(work) >= 30 else None
+    hr_fixed = round(statistics.fmean(fixed), 1) if len(fixed) >= 30 else None
+    learned = _learned_fitness(r, hr_max)
+    if learned is not None:  # issue 26: every session's learned response gives both
+        w, hr_fixed = learned["vo2_at_90_ml_kg_min"], learned["hr_at_fixed_workload_bpm"]
+        speeds, inclines = [learned["speed_at_90_kmh"]], [learned["incline_pct"]]
     hr_rest = r.profile.get("hr_rest")
     vo2max = None
     if w is not None and hr_rest:
@@ -187,8 +192,21 @@ def _session_progress(store: Store, r: SessionRecord) -> Progress:
     return Progress(r.id, r.started_unix_s, w,
                     round(statistics.fmean(speeds), 2) if w is not None else None,
                     round(statistics.fmean(inclines), 1) if w is not None else None,
-                    round(statistics.fmean(fixed), 1) if len(fixed) >= 30 else None, peak,
+                    hr_fixed, peak,
                     round(at_85 / 60.0, 1), vo2max, r.plan_name, r.status)
+
+
+def _learned_fitness(r: SessionRecord, hr_max: float) -> dict[str, float] | None:
+    """Fitness from the session's learned response (its summary keeps it), or None."""
+    from controller.core.response import ResponseModelError, fitness, parse_response_model
+
+    doc = (r.summary or {}).get("response_model")
+    if doc is None:
+        return None
+    try:
+        return fitness(parse_response_model(doc), hr_max)
+    except ResponseModelError:
+        return None
 
 
 def theil_sen(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
@@ -270,7 +288,24 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
                       f"{TREND_MIN_DAYS:g} days",
         "vo2max_estimate": usable[-1].vo2max_estimate if usable else None,
         "hr_max_suggestion": hrmax_suggestion,
+        "response_model": _kept_response(store, pseudonym),
     }
+
+
+def _kept_response(store: Store, pseudonym: str) -> dict[str, Any] | None:
+    """The register's latest learned response (issue 26) with its date and session, or why
+    it will not be used."""
+    from controller.records.register import Register
+
+    try:
+        rec = Register(store).get(pseudonym)
+    except Exception:  # an older store without the register: nothing to show
+        return None
+    if rec is None or rec.response_model is None:
+        return None
+    _model, why = rec.carried_response()
+    return {"model": rec.response_model, "date": rec.response_model_date,
+            "session_id": rec.response_model_session, "refused": why}
 
 
 PROGRESSION_CSV_FIELDS = ("session_id", "date_utc", "plan", "status", "work_at_90_vo2",
