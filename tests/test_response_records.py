@@ -53,7 +53,7 @@ def _record(store, sid, session, trace, started, with_model=True):
 
 def test_the_runtime_keeps_the_learned_response_in_the_register_at_the_end(tmp_path,
                                                                           learned):
-    session, trace, doc = learned
+    session, _, doc = learned
     store = Store(tmp_path / "s.db")
     Register(store).remember(PROFILE)
     rt = Runtime(PROFILE, session.plan, hr_source=None, treadmill=None, store=store)
