@@ -1,7 +1,7 @@
 """Issue 26 item 4: the third virtual-patient family behaves as its published model says."""
 
-from bench.twocomp_patient import RANGES, TwoCompPatient, twocomp_cohort
 from bench.two_session import perturbed
+from bench.twocomp_patient import RANGES, TwoCompPatient, twocomp_cohort
 
 
 def _patient(**kw):
