@@ -75,8 +75,14 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
         from controller.core.summary import summarise
 
         summary = summarise(store.samples(sid), profile.hr_max, store.events(sid))
+        learned = session.response_model() if session.plan is not None and \
+            session.plan.name == "4x4" else None
+        if learned is not None:  # as the service keeps it (issue 26)
+            summary["response_model"] = learned
         store.end_session(sid, "finished" if session.ended_by == "plan" else "stopped",
                           summary)
+        if learned is not None and profile.pseudonym:
+            Register(store).keep_response_model(profile.pseudonym, learned, sid)
     return sid, rows, session
 
 
@@ -176,7 +182,9 @@ def history(store: Store, params: PatientParams, profile: PatientProfile, *, wee
             start = start_unix_s + (7 * w + day + 3) * DAY_S + rng.uniform(-1800, 1800)
             fitter = replace(params, vo2max=params.vo2max + fitness_gain_per_week * w,
                              seed=params.seed * 1000 + 2 * w + (day > 0))
-            sid, _rows, _s = run_session(VirtualPatient(fitter), trained, store=store,
-                                         start_unix_s=start)
+            carried, _why = Register(store).require(profile.pseudonym).carried_response()
+            sid, _rows, _s = run_session(VirtualPatient(fitter),
+                                         replace(trained, response_model=carried),
+                                         store=store, start_unix_s=start)
             out.append((sid, start))
     return out
