@@ -178,3 +178,31 @@ def test_fhir_and_json_exports_carry_the_learned_response(tmp_path, learned):
     assert PatientProfile(hr_max=183, response_model=exported["session"]["summary"][
         "response_model"]).response_model is not None
     store.close()
+
+
+def test_a_session_started_from_a_carried_model_is_recorded_exported_and_imported(tmp_path,
+                                                                                  learned):
+    """The profile in the record holds the carried document, and the export imports back."""
+    _, _, doc = learned
+    store = Store(tmp_path / "s.db")
+    carried = replace(PROFILE, response_model=doc)
+    session = Session(carried)
+    trace = simulate(VirtualPatient(PatientParams(vo2max=30, hr_max_bpm=183, hr_rest_bpm=71,
+                                                  seed=2, tau_slow_s=80, dead_time_s=9)),
+                     carried, session=session)
+    store.clock = lambda: 1.7e9
+    store.begin_session("S2", carried, session.plan.to_dict())
+    for r in trace.rows[:50]:
+        store.db.execute("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         ("S2", r.t_s, r.phase, r.interval, r.state, r.hr_true_bpm, "ok", None,
+                          r.zone_low_bpm, r.zone_high_bpm, r.speed_sp_kmh, r.speed_kmh,
+                          r.incline_sp_pct, r.incline_pct))
+    store.end_session("S2", "stopped", {"response_model": session.response_model()},
+                      "stopped by staff")
+    assert store.session("S2").profile["response_model"]["tau_s"] == doc["tau_s"]
+    report.export_json(store, "S2", tmp_path / "s2.json")
+    other = Store(tmp_path / "other.db")
+    assert report.import_json(other, tmp_path / "s2.json") == "S2"
+    assert other.session("S2").profile["response_model"]["schema"] == doc["schema"]
+    other.close()
+    store.close()
