@@ -206,3 +206,34 @@ def test_a_session_started_from_a_carried_model_is_recorded_exported_and_importe
     assert other.session("S2").profile["response_model"]["schema"] == doc["schema"]
     other.close()
     store.close()
+
+
+def test_the_cli_shows_the_kept_response_and_why_one_is_refused(tmp_path):
+    """Through the real CLI: a week of simulated training keeps the learned response (each
+    session starts from the last one's); ``patient`` shows it, and says why a kept model of
+    another version is not used."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "s.db"
+
+    def cli(*args):
+        r = subprocess.run([sys.executable, "-m", "controller", *args], capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    cli("demo", "--fast", "--weeks", "1", "--patient", "P-9", "--store", str(db))
+    store = Store(db)
+    rec = Register(store).require("P-9")
+    assert rec.response_model is not None and rec.response_model_session is not None
+    last = [r for r in store.sessions("P-9") if r.plan_name == "4x4"][-1]
+    assert rec.response_model_session == last.id
+    assert last.profile.get("response_model") is not None  # it started from the one before
+    out = cli("patient", "--store", str(db), "P-9")
+    assert "learned response (" in out and "the heart rate answers after about" in out
+    Register(store).save(replace(rec, response_model={**rec.response_model,
+                                                      "schema": "fourbyfour.response/9"}))
+    store.close()
+    out = cli("patient", "--store", str(db), "P-9")
+    assert "learned response not used:" in out and "not supported" in out
