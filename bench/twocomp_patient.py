@@ -13,7 +13,8 @@ activation* — slow (τ 30–180 s), after a dead time (2–20 s), recovering m
   mostly fast. A model with a fixed fast fraction is wrong in both places.
 * heart rate bends over near HRmax (logistic saturation of the sympathetic drive), so the
   gain falls at the top of the zone.
-* oxygen uptake has its own kinetics (τ 20–40 s) before either compartment sees it.
+* oxygen uptake has its own kinetics (τ 20–40 s): the metabolic state that drives drift and
+  the respiratory swing lags the work.
 
 Plus: cardiac drift 0–2.5 bpm/min above ~55 % VO2R (fading slowly below), HRV as slow
 (Ornstein–Uhlenbeck, up to 4.5 bpm) and respiratory (≈0.25 Hz, shrinking with effort)
@@ -99,9 +100,12 @@ class TwoCompPatient:
         rng = self._rng
         self._t += dt_s
         p = self.demand(speed_kmh, incline_pct)
+        # oxygen uptake's own kinetics set the metabolic state (drift, respiration); the
+        # heart's published time constants are measured against the work step itself, so
+        # the compartments see the demand (a lag in series would double-count them)
         self._vo2 += (p - self._vo2) * (1 - math.exp(-dt_s / self.tau_vo2_s))
         v_goal, _ = self._drives(p)  # vagal withdrawal answers the command nearly at once
-        self._q.append((self._t, self._vo2))
+        self._q.append((self._t, p))
         while len(self._q) > 1 and self._q[1][0] <= self._t - self.dead_time_s:
             self._q.popleft()
         _, s_goal = self._drives(self._q[0][1])
@@ -145,8 +149,7 @@ class TwoCompPatient:
         Gain from the static map's linear part; in the zone the vagal share is spent, so the
         fast fraction is what remains of it above warm-up intensity (none)."""
         k = (self.hr_max - self.hr_rest) * self.cost_factor / (self.vo2max - REST_VO2)
-        return (k, self.hr_rest, self.tau_symp_s + 0.5 * self.tau_vo2_s,
-                self.dead_time_s + 0.5 * self.tau_vo2_s, 0.05, self.tau_vagal_s,
+        return (k, self.hr_rest, self.tau_symp_s, self.dead_time_s, 0.05, self.tau_vagal_s,
                 self.tau_symp_off_s / self.tau_symp_s)
 
     def perturbed(self, rng: random.Random, seed: int) -> TwoCompPatient:

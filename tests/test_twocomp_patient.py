@@ -29,8 +29,9 @@ def test_the_fast_vagal_phase_dominates_from_rest_and_is_spent_at_interval_inten
     q = _patient()
     warm = _run(q, 900, 5.0, 4.0)
     after = _run(q, 20, 6.5, 10.0)
-    assert after - warm < 4.0
-    assert _run(q, 600, 6.5, 10.0) - warm > 20.0
+    total = _run(q, 600, 6.5, 10.0) - warm
+    assert total > 20.0
+    assert after - warm < 0.15 * total  # only the slow compartment is left to move
 
 
 def test_heart_rate_saturates_near_hrmax_and_recovers_more_slowly():
