@@ -14,6 +14,7 @@ plus day 1's ``Session.response_model()``. Rows:
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
@@ -50,8 +51,8 @@ def _run(truth: object, profile: PatientProfile, law: object | None
          ) -> tuple[list[IntervalMetrics], Session]:
     if isinstance(truth, PatientParams):
         patient: object = VirtualPatient(truth)
-    else:
-        patient = truth
+    else:  # a fresh copy each run: these patients keep their state (and noise) in themselves
+        patient = copy.deepcopy(truth)
     belt = slow_belt() if isinstance(truth, AltPatient) else None
     session = Session(profile, control=law)  # type: ignore[arg-type]
     trace = simulate(patient, profile, session=session, belt=belt)  # type: ignore[arg-type]
