@@ -1,6 +1,7 @@
 """Closed-loop benchmark: our controller against today's products and an oracle.
 
-    python -m bench.closed_loop [--patients 240] [--seed 2026] [--jobs 2] [--cohort main|alt|tail]
+    python -m bench.closed_loop [--patients 240] [--seed 2026] [--jobs 2]
+                                [--cohort main|alt|tail|twocomp] [--two-session]
     python -m bench.closed_loop --detector ant|ble [--halving-s 20] --only ours
 
 ``--detector`` feeds the session as a strap does (ANT+ pages with beat count and time at 4 Hz,
@@ -27,6 +28,7 @@ from dataclasses import replace
 from bench.alt_patient import AltPatient, alt_cohort, alt_oracle_model, slow_belt
 from bench.baselines import DeadBandStepper, FixedPlan, GainScheduledStepper, oracle
 from bench.tail_cohort import tail_cohort
+from bench.twocomp_patient import TwoCompPatient, twocomp_cohort
 from controller.core.control import AdaptiveController, ModelParams
 from controller.core.metrics import (
     ALLOWANCE_FIRST_S,
@@ -54,15 +56,13 @@ def run_one(args: tuple
             ) -> tuple[str, str, list[IntervalMetrics]] | tuple[str, str, list[IntervalMetrics],
                                                               list[str]]:
     name, truth, profile, dt_s, *strap = args
-    if isinstance(truth, AltPatient):
+    if isinstance(truth, AltPatient | TwoCompPatient):
         if name.startswith("oracle"):
-            law: object = AdaptiveController(
-                truth.hr_max, truth.hr_rest, fixed_model=ModelParams(*alt_oracle_model(truth)),
-                overdrive=4.0, aggressiveness=6.0)
+            law: object = other_oracle(truth)
         else:
             law = CONTROLLERS[name](_as_params(truth), profile)
         patient: object = truth
-        belt = slow_belt()
+        belt = slow_belt() if isinstance(truth, AltPatient) else None
         category = truth.category
     else:
         assert isinstance(truth, PatientParams)
@@ -83,7 +83,14 @@ FAILSAFE_EVENTS = ("strap_missing_beats", "hr_hold", "hr_lost", "hr_lost_stop",
                    "hrmax_underestimated", "hr_above_max", "belt_stopped")
 
 
-def _as_params(alt: AltPatient) -> PatientParams:
+def other_oracle(truth: AltPatient | TwoCompPatient) -> AdaptiveController:
+    """Our law handed the best description of another family's patient (no learning)."""
+    model = alt_oracle_model(truth) if isinstance(truth, AltPatient) else truth.oracle_model()
+    return AdaptiveController(truth.hr_max, truth.hr_rest, fixed_model=ModelParams(*model),
+                              overdrive=4.0, aggressiveness=6.0)
+
+
+def _as_params(alt: AltPatient | TwoCompPatient) -> PatientParams:
     """Only what the baselines may read (they use the profile, never the truth)."""
     return PatientParams(hr_rest_bpm=alt.hr_rest, hr_max_bpm=alt.hr_max)
 
@@ -122,10 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", nargs="*", default=None, help="controller names to run")
     ap.add_argument("--by-category", action="store_true")
-    ap.add_argument("--cohort", choices=["main", "alt", "tail"], default="main",
+    ap.add_argument("--cohort", choices=["main", "alt", "tail", "twocomp"], default="main",
                     help="main: controller.sim's cohort; alt: a differently built patient "
                     "model and a slower belt, for robustness; tail: the alt model in the "
-                    "hard tail of the published ranges, with a wrong HRmax in the profile")
+                    "hard tail of the published ranges, with a wrong HRmax in the profile; "
+                    "twocomp: a third family (vagal + sympathetic compartments), never tuned on")
+    ap.add_argument("--two-session", action="store_true",
+                    help="day 1 cold, day 2 from day 1's learned response (bench.two_session)")
     ap.add_argument("--dt", type=float, default=1.0, help="tick length in s (1 = 1 Hz)")
     ap.add_argument("--no-hr-rest", action="store_true",
                     help="profiles without a resting heart rate (it is optional)")
@@ -137,7 +147,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --detector: seconds of a detector missing every other beat, "
                     "60 s into interval 2")
     a = ap.parse_args(argv)
-    make = {"main": cohort, "alt": alt_cohort, "tail": tail_cohort}[a.cohort]
+    make = {"main": cohort, "alt": alt_cohort, "tail": tail_cohort,
+            "twocomp": twocomp_cohort}[a.cohort]
+    if a.two_session:
+        from bench.two_session import run_two_sessions
+        return run_two_sessions(make(a.patients, a.seed), a.cohort, a.seed, a.jobs,
+                                a.by_category)
     people: list = make(a.patients, a.seed)
     names = [n for n in CONTROLLERS if not a.only or any(o in n for o in a.only)]
     if a.no_hr_rest or a.hrmax_error:

@@ -52,6 +52,11 @@ from controller.core.plan import (
 )
 from controller.core.pseudonym import pseudonym_problem
 from controller.core.refusals import refusal_text
+from controller.core.response import (
+    ResponseModel,
+    ResponseModelError,
+    parse_response_model,
+)
 from controller.core.safety import RateLimits, ramp
 from controller.core.workload import REST_VO2, WALK_MAX_KMH, WorkloadPath, vo2_cost
 from controller.errors import DataError, FourByFourError
@@ -69,6 +74,8 @@ __all__ = [
     "Plan",
     "PlanError",
     "ProfileError",
+    "ResponseModel",
+    "ResponseModelError",
     "RunState",
     "Session",
     "SessionError",
@@ -152,8 +159,14 @@ class PatientProfile:
     min_speed_kmh: float = 1.5
     age_years: float | None = None
     pseudonym: str = ""
+    response_model: ResponseModel | dict[str, Any] | str | None = None
+    """The response learned in an earlier session (``Session.response_model()``'s document or
+    a ``ResponseModel``); refused whole with ``ResponseModelError`` when malformed, of another
+    version or implausible. It guides the control law only: caps and rate limits ignore it."""
 
     def __post_init__(self) -> None:
+        if self.response_model is not None:
+            object.__setattr__(self, "response_model", parse_response_model(self.response_model))
         _check_number("hr_max", self.hr_max, 100, 230)
         if self.hr_rest is not None:
             _check_number("hr_rest", self.hr_rest, 30, 130)
@@ -289,7 +302,10 @@ class Session:
             self.plan = default_4x4()
         _check_plan_fits(self.profile, self.plan)
         if self.control is None:
-            self.control = AdaptiveController(self.profile.hr_max, self.profile.hr_rest)
+            carried = self.profile.response_model
+            assert carried is None or isinstance(carried, ResponseModel)
+            self.control = AdaptiveController(self.profile.hr_max, self.profile.hr_rest,
+                                              carried=carried)
         self.run_state = RunState.RUNNING
         self._gate = HrGate()
         self._offered: GateVerdict | None = None
@@ -414,6 +430,26 @@ class Session:
         del self._alarms[alarm]
         self._pending.append(("acknowledged", f"alarm {alarm} acknowledged", "info",
                               {"alarm": alarm}))
+
+    def response_model(self) -> dict[str, Any] | None:
+        """What the control law has learned so far about this patient's heart-rate response,
+        as a JSON-able ``fourbyfour.response/1`` document (< 2 kB, fitness included) for the
+        next session's ``PatientProfile(response_model=…)``; None when the law learns nothing
+        (an injected law without ``response_model``) or no heart rate was seen yet."""
+        learn = getattr(self.control, "response_model", None)
+        if learn is None:
+            return None
+        model = learn()
+        if not isinstance(model, ResponseModel) or not model.evidence_s:
+            return None
+        doc = model.to_doc()
+        parse_response_model(doc)  # never hand on what the next session would refuse
+        return doc
+
+    @property
+    def carried_model_state(self) -> str:
+        """"" (no carried model), "trusted", "kept" or "dropped" (see ``control``)."""
+        return str(getattr(self.control, "carried_state", ""))
 
     # -- derived state ----------------------------------------------------------------------
 
@@ -747,9 +783,13 @@ class Session:
             phase=spec.kind, phase_elapsed_s=self._phase_elapsed_s, target_bpm=target,
             zone_low_bpm=zone[0], zone_high_bpm=zone[1], path=path,
             speed_sp_kmh=self._speed_sp, incline_sp_pct=self._incline_sp,
-            new_phase=self._new_phase,
+            new_phase=self._new_phase, **self._preview_fields(spec),
         ))
         self._gate.expected_bpm = getattr(self.control, "expected_bpm", None)
+        notices = getattr(self.control, "notices", None)
+        while notices:
+            kind, message = notices.pop(0)
+            emit(kind, message, "warning")
         self._watch_reachable(now_s, spec, zone, decision, emit)
         self._watch_hrmax_high(dt, spec, zone, hr, speed_kmh, incline_pct, emit)
         if self._hr_level == 1:
@@ -757,6 +797,19 @@ class Session:
         if self._hr_level == 2:
             return min(self._speed_sp, EASY_WALK_KMH), 0.0, target, zone
         return decision.speed_kmh, decision.incline_pct, target, zone
+
+    def _preview_fields(self, spec: PhaseSpec) -> dict[str, Any]:
+        """The time left in this phase and what comes next (the law may look ahead)."""
+        nxt = self.next_spec
+        out: dict[str, Any] = {
+            "phase_remaining_s": max(spec.duration_s + self._phase_extra_s
+                                     - self._phase_elapsed_s, 0.0)}
+        relief = self._t_last is not None and self._t_last < self._relief_until
+        if nxt is not None and nxt.closed_loop and nxt.target_frac is not None and not relief:
+            out.update(next_phase=nxt.kind, next_target_bpm=nxt.target_frac * self.profile.hr_max,
+                       next_zone_high_bpm=(nxt.zone_high_frac or nxt.target_frac)
+                       * self.profile.hr_max)
+        return out
 
     def _target(self, spec: PhaseSpec) -> float:
         """Target heart rate; the warm-up guides gently from where the patient starts."""

@@ -16,12 +16,14 @@ from controller.sim import PatientParams, VirtualPatient, simulate
 
 def record_sim(store, sid, vo2max, started, hr_max=183.0, seed=1):
     """A simulated 4x4 recorded into ``store`` as a finished session."""
-    profile = PatientProfile(hr_max=hr_max, hr_rest=70, max_speed_kmh=7.0, pseudonym="P-3")
-    tr = simulate(VirtualPatient(PatientParams(vo2max=vo2max, hr_max_bpm=hr_max,
-                                               hr_rest_bpm=70, seed=seed)), profile)
-    store.clock = lambda: started
     from controller.protocol import Session
-    store.begin_session(sid, profile, Session(profile).plan.to_dict())
+    profile = PatientProfile(hr_max=hr_max, hr_rest=70, max_speed_kmh=7.0, pseudonym="P-3")
+    session = Session(profile)
+    tr = simulate(VirtualPatient(PatientParams(vo2max=vo2max, hr_max_bpm=hr_max,
+                                               hr_rest_bpm=70, seed=seed)), profile,
+                  session=session)
+    store.clock = lambda: started
+    store.begin_session(sid, profile, session.plan.to_dict())
     db = store.db
     db.execute("BEGIN")
     for r in tr.rows:
@@ -30,7 +32,9 @@ def record_sim(store, sid, vo2max, started, hr_max=183.0, seed=1):
                     r.zone_low_bpm, r.zone_high_bpm, r.speed_sp_kmh, r.speed_kmh,
                     r.incline_sp_pct, r.incline_pct))
     db.execute("COMMIT")
-    store.end_session(sid, "finished", summarise(store.samples(sid), hr_max, []))
+    summary = summarise(store.samples(sid), hr_max, [])
+    summary["response_model"] = session.response_model()  # as the runtime keeps it (issue 26)
+    store.end_session(sid, "finished", summary)
 
 
 @pytest.fixture

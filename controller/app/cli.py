@@ -580,9 +580,19 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
     elif old is None:
         raise ValueError(_("no patient {pseudonym} in the register").format(
             pseudonym=args.pseudonym))
-    return patients_text(store).splitlines()[0] + "\n" + next(
+    out = patients_text(store).splitlines()[0] + "\n" + next(
         line for line in patients_text(store).splitlines()[1:]
         if line.split()[0] == args.pseudonym)
+    kept = reg.get(args.pseudonym)
+    if kept is not None and kept.response_model is not None:  # issue 26
+        from controller.core.words import response_words
+
+        carried, why = kept.carried_response()
+        out += "\n" + (_("learned response not used: {why}").format(why=why) if carried is None
+                       else _("learned response ({date}): {words}").format(
+                           date=kept.response_model_date or "—",
+                           words=response_words(kept.response_model)))
+    return out
 
 
 def outcome_command(args: argparse.Namespace) -> int:

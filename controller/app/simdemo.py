@@ -80,8 +80,14 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
         from controller.core.summary import summarise
 
         summary = summarise(store.samples(sid), profile.hr_max, store.events(sid))
+        learned = session.response_model() if session.plan is not None and \
+            session.plan.name == "4x4" else None
+        if learned is not None:  # as the service keeps it (issue 26)
+            summary["response_model"] = learned
         store.end_session(sid, "finished" if session.ended_by == "plan" else "stopped",
                           summary)
+        if learned is not None and profile.pseudonym:
+            Register(store).keep_response_model(profile.pseudonym, learned, sid)
     return sid, rows, session
 
 
@@ -245,7 +251,11 @@ def history(store: Store, params: PatientParams, profile: PatientProfile, *, wee
 
 def _keep(store: Store, doc: dict[str, Any], out: list[tuple[str, float]]) -> None:
     store.import_session(doc)
-    out.append((doc["session"]["id"], doc["session"]["started_unix_s"]))
+    sid = doc["session"]["id"]
+    learned = (doc["session"].get("summary") or {}).get("response_model")
+    if learned is not None:  # the register keeps the latest learned response (issue 26)
+        Register(store).keep_response_model(doc["session"]["pseudonym"], learned, sid)
+    out.append((sid, doc["session"]["started_unix_s"]))
 
 
 def _simulated_session(job: tuple[PatientParams, PatientProfile, float]) -> dict[str, Any]:

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from controller.core.plan import PhaseKind
+from controller.core.response import ResponseModel
 from controller.core.workload import REST_VO2, WorkloadPath, speed_for_cost, vo2_cost
 
 OVERDRIVE = 2.5
@@ -74,6 +75,11 @@ class ControlInput:
     speed_sp_kmh: float
     incline_sp_pct: float
     new_phase: bool
+    phase_remaining_s: float = math.inf
+    next_phase: PhaseKind | None = None
+    next_target_bpm: float | None = None
+    next_zone_high_bpm: float | None = None
+    """The plan is known ahead: the next phase and its target (reference preview)."""
 
 
 @dataclass(frozen=True)
@@ -147,8 +153,28 @@ def _advance(xf: float, xs: float, u: float, dt_s: float, c: _Candidate | ModelP
     return xf, xs
 
 
-TAU_GRID_S = (30.0, 45.0, 65.0, 90.0, 120.0)
-DEAD_TIME_GRID_S = (3.0, 6.0, 10.0)
+TAU_GRID_S = (30.0, 45.0, 65.0, 90.0, 120.0, 150.0, 180.0)
+DEAD_TIME_GRID_S = (2.0, 4.0, 6.0, 10.0, 15.0, 20.0)
+"""The (τ, θ) candidates span the published ranges (on-kinetics τ 30–180 s, dead time 2–20 s
+with the strap's latency), so a slow or late heart is not clipped to the grid's edge."""
+
+TRUST_MARGIN = 0.9
+"""A candidate replaces the active one only when its mean squared residual is this much lower."""
+CARRIED_TRUST_MARGIN = 0.6
+"""… and this much lower while a carried model's dynamics are trusted."""
+CARRIED_GAIN_PRIOR = 20000.0
+"""Ridge weight of a carried gain (≈ 90 s of interval data); the cold prior's is 1500."""
+CARRIED_CHECK_AFTER_S = 240.0
+"""Seconds of heart rate before a carried model is judged against today's patient."""
+CARRIED_GAIN_MISMATCH = 0.3
+"""A fitted gain this far (relative) from the carried one means another response today."""
+CARRIED_MSE_MISMATCH = 0.75
+"""… as does a cold candidate explaining the heart rate with this fraction of the carried
+model's residual, when that residual is more than twice the carried heart-rate spread."""
+PREVIEW_RAMP_S = 12.0
+"""With a trusted (carried) response the load for an interval starts rising this long plus the
+dead time before the interval begins: the belt's ramp and the heart's dead time are spent
+before the clock starts instead of after (reference preview; the plan is known ahead)."""
 
 
 @dataclass
@@ -171,7 +197,13 @@ class AdaptiveController:
     """Cardiac drift expected at interval intensity (the population's slow component)."""
     hrv_z: float = 2.3
     """The target stays this many residual SDs below the top of the zone."""
+    carried: ResponseModel | None = None
+    """A response learned in an earlier session: its dynamics and gain are trusted, its offset
+    is re-learned in the warm-up; dropped (cold start, a notice) when today's heart clearly
+    responds otherwise before the end of the first interval."""
     model: ModelParams = field(init=False)
+    notices: list[tuple[str, str]] = field(default_factory=list)
+    """(kind, message) for the session to raise as events; the session empties it."""
     bias_bpm: float = 0.0
     _hist: deque[tuple[float, float]] = field(default_factory=deque)
     _cands: list[_Candidate] = field(default_factory=list)
@@ -181,10 +213,17 @@ class AdaptiveController:
     _interval_bias: float | None = None
     _last_phase: PhaseKind | None = None
     _resid_var: float = 2.5 ** 2
+    _evidence_s: float = 0.0
+    _carried_state: str = ""
+    """"" (none), "trusted" (until judged), "kept" (judged alike) or "dropped"."""
+    _interval1_done: bool = False
 
     def __post_init__(self) -> None:
         a0 = self.hr_rest_bpm if self.hr_rest_bpm is not None else 75.0
         self._k0 = (self.hr_max_bpm - a0) * 1.07 / (self.prior_vo2max - REST_VO2)
+        self._k0_cold = self._k0
+        self._pk = 1500.0
+        self._margin = TRUST_MARGIN
         if self.fixed_model is not None:
             m = self.fixed_model
             self._cands = [_Candidate(m.tau_s, m.dead_time_s, m.fast_frac, m.tau_fast_s,
@@ -196,8 +235,20 @@ class AdaptiveController:
                 self._cands.append(_Candidate(tau, theta, 0.15, 10.0, 1.3))
         self._active = self._cands.index(
             next(c for c in self._cands if c.tau_s == 65.0 and c.dead_time_s == 6.0))
+        cm = self.carried
+        if cm is not None:
+            self._cands.append(_Candidate(cm.tau_s, cm.dead_time_s, cm.fast_frac,
+                                          cm.tau_fast_s, cm.tau_off_ratio))
+            self._active = len(self._cands) - 1
+            self._k0, self._pk = cm.gain_bpm_per_vo2, CARRIED_GAIN_PRIOR
+            self._margin = CARRIED_TRUST_MARGIN
+            self._carried_state = "trusted"
+            if cm.hrv_bpm is not None:
+                self._resid_var = min(max(cm.hrv_bpm, 1.5), 6.0) ** 2
+            a0 += cm.offset_bpm - cm.rest_ref_bpm
         c = self._cands[self._active]
-        self.model = ModelParams(self._k0, a0, c.tau_s, c.dead_time_s)
+        self.model = ModelParams(self._k0, a0, c.tau_s, c.dead_time_s, c.fast_frac,
+                                 c.tau_fast_s, c.tau_off_ratio)
 
     # -- model bookkeeping ------------------------------------------------------------------
 
@@ -229,20 +280,34 @@ class AdaptiveController:
             c.sxx = c.sxx * forget + w * x * x
             c.sxy = c.sxy * forget + w * x * y
             c.syy = c.syy * forget + w * y * y
+        if y is not None:
+            self._evidence_s += inp.dt_s
         if y is not None and self._hr_rest_seen is None:
             self._hr_rest_seen = y
         if self.fixed_model is None and inp.now_s >= self._refit_s and self._cands[0].s0 > 60:
             self._refit_s = inp.now_s + 10.0
             self._refit()
 
-    def _refit(self) -> None:
+    def _rest_ref(self) -> float:
         a0 = self.hr_rest_bpm
         if a0 is None:
             a0 = self._hr_rest_seen if self._hr_rest_seen is not None else 75.0
-        pa, pk = 30.0, 1500.0
+        return a0
+
+    def _offset_prior(self) -> float:
+        a0 = self._rest_ref()
+        if self.carried is not None and self._carried_state != "dropped":
+            a0 += self.carried.offset_bpm - self.carried.rest_ref_bpm
+        return a0
+
+    def _refit(self) -> None:
+        a0 = self._offset_prior()
+        pa, pk = 30.0, self._pk
         fits = [c.fit(a0, self._k0, pa, pk) for c in self._cands]
+        if self._carried_state == "trusted":
+            self._judge_carried(fits)
         best = min(range(len(fits)), key=lambda i: fits[i][2])
-        if fits[best][2] > 0.9 * fits[self._active][2]:
+        if fits[best][2] > self._margin * fits[self._active][2]:
             best = self._active
         a, k, _ = fits[best]
         old_pred = self._predict_now()
@@ -257,6 +322,51 @@ class AdaptiveController:
         """The model's heart rate for the load so far; no reading enters it while the gate
         refuses them, so it is the session's own judge of a suspect strap (issue 22)."""
         return self._predict_now()
+    def _judge_carried(self, fits: list[tuple[float, float, float]]) -> None:
+        """Keep the carried response, or drop it when today's heart clearly answers otherwise
+        (the gain fitted without the carried prior far off, or a cold candidate explaining the
+        heart rate far better). Judged from ``CARRIED_CHECK_AFTER_S`` of readings until the
+        first interval ends; then it is kept."""
+        assert self.carried is not None
+        if self._interval1_done:
+            self._carried_state = "kept"
+            self._margin = TRUST_MARGIN
+            return
+        if self._cands[0].s0 < CARRIED_CHECK_AFTER_S:
+            return
+        i_c = len(self._cands) - 1
+        _, k_free, _ = self._cands[i_c].fit(self._rest_ref(), self._k0_cold, 30.0, 1500.0)
+        k_c = self.carried.gain_bpm_per_vo2
+        mse_c = fits[i_c][2]
+        mse_best = min(f[2] for f in fits[:i_c])
+        gain_off = abs(k_free / k_c - 1.0) > CARRIED_GAIN_MISMATCH
+        spread = max(self.carried.hrv_bpm or 2.5, 2.0)
+        worse = mse_best < CARRIED_MSE_MISMATCH * mse_c and mse_c > (2.0 * spread) ** 2
+        if not (gain_off or worse):
+            return
+        self._carried_state = "dropped"
+        self._k0, self._pk, self._margin = self._k0_cold, 1500.0, TRUST_MARGIN
+        why = (f"gain {k_free:.1f} against {k_c:.1f} bpm per ml/kg/min" if gain_off else
+               f"residual {math.sqrt(mse_c):.1f} bpm against {math.sqrt(mse_best):.1f}")
+        self.notices.append((
+            "response_model_dropped",
+            f"the heart rate answers differently from the carried response model ({why}): "
+            "learning it afresh from today's session"))
+
+    def response_model(self) -> ResponseModel:
+        """What has been learned so far (the active candidate's dynamics, the fitted gain and
+        offset, the residual spread), as a ``ResponseModel`` for the next session."""
+        m = self.model
+        return ResponseModel(
+            gain_bpm_per_vo2=m.gain_bpm_per_vo2, offset_bpm=m.offset_bpm,
+            rest_ref_bpm=self._rest_ref(), tau_s=m.tau_s, dead_time_s=m.dead_time_s,
+            fast_frac=m.fast_frac, tau_fast_s=m.tau_fast_s, tau_off_ratio=m.tau_off_ratio,
+            hrv_bpm=math.sqrt(self._resid_var), evidence_s=self._evidence_s,
+            hr_max_bpm=self.hr_max_bpm)
+
+    @property
+    def carried_state(self) -> str:
+        return self._carried_state
 
     def _predict_now(self) -> float:
         c = self._cands[self._active]
@@ -270,8 +380,15 @@ class AdaptiveController:
         self._learn(inp, u_now)
         m = self.model
         c = self._cands[self._active]
+        orig = inp
+        preview = self._preview(inp)
+        if preview:
+            assert inp.next_target_bpm is not None and inp.next_zone_high_bpm is not None
+            inp = replace(inp, phase=PhaseKind.INTERVAL, target_bpm=inp.next_target_bpm,
+                          zone_high_bpm=inp.next_zone_high_bpm, phase_elapsed_s=0.0,
+                          zone_low_bpm=inp.next_target_bpm - 0.05 * self.hr_max_bpm)
         in_interval = inp.phase is PhaseKind.INTERVAL
-        rho = self.drift_bpm_per_min / 60.0 if in_interval else 0.0
+        rho = self.drift_bpm_per_min / 60.0 if in_interval and not preview else 0.0
         self.bias_bpm += rho * inp.dt_s
         if inp.hr_bpm is not None:
             resid = inp.hr_bpm - self._predict_now()
@@ -280,7 +397,7 @@ class AdaptiveController:
                     inp.phase_elapsed_s >= 60.0:
                 w = min(1.0, inp.dt_s / 300.0)
                 self._resid_var += (min(resid * resid, 400.0) - self._resid_var) * w
-        self._carry_drift(inp)
+        self._carry_drift(orig)
 
         # Predict the state at t + θ: inputs already sent reach the heart during the next θ s.
         xf, xs = c.x_fast, c.x_slow
@@ -332,10 +449,21 @@ class AdaptiveController:
         reachable = base + k * (inp.path.max_vo2 - REST_VO2)
         return ControlDecision(speed, incline, reachable)
 
+    def _preview(self, inp: ControlInput) -> bool:
+        """Within the dead time plus ``PREVIEW_RAMP_S`` before an interval, with a response
+        the law trusts (a carried one not dropped), aim at the interval already."""
+        if self._carried_state not in ("trusted", "kept"):
+            return False
+        if inp.next_phase is not PhaseKind.INTERVAL or inp.next_target_bpm is None or \
+                inp.next_zone_high_bpm is None or inp.phase is PhaseKind.INTERVAL:
+            return False
+        return inp.phase_remaining_s <= self.model.dead_time_s + PREVIEW_RAMP_S
+
     def _carry_drift(self, inp: ControlInput) -> None:
         """Keep the bias learned at interval intensity for the next interval (drift)."""
         if inp.new_phase and self._last_phase is PhaseKind.INTERVAL:
             self._interval_bias = self.bias_bpm
+            self._interval1_done = True
         if (inp.new_phase and inp.phase is PhaseKind.INTERVAL
                 and self._interval_bias is not None):
             self.bias_bpm = 0.5 * (self.bias_bpm + self._interval_bias)

@@ -54,6 +54,8 @@ EVENTS = {
     "stop": N_("Stopped by staff"),
     "acknowledged": N_("Alarm acknowledged"),
     "adjust": N_("Test load changed by staff"),
+    "response_model_dropped": N_("The heart rate answers differently from the learned "
+                                 "response: it is learned afresh today"),
 }
 ALARMS = {  # short, for a monitor's alarm column and its acknowledge question
     "hr_lost": N_("heart rate lost: slowing to a walk"),
@@ -146,3 +148,19 @@ def event_text(kind: str, message: str, params: dict[str, Any] | None = None) ->
     if kind not in EVENTS:
         return message
     return _(EVENTS[kind])
+
+
+def response_words(model: dict[str, Any]) -> str:
+    """A learned response (``fourbyfour.response/1``) in staff's words: how soon the heart
+    rate answers a change of load (the dead time) and when it is nearly there (dead time plus
+    three time constants, 95 % of the way), e.g. "the heart rate answers after about 12 s and
+    is there after about 2 min"."""
+    from controller.core.i18n import format_number
+    from controller.core.response import describe_seconds, parse_response_model
+
+    delay_s, settle_s = describe_seconds(parse_response_model(model))
+    minutes = max(round(settle_s / 30.0) / 2.0, 0.5)
+    return _("the heart rate answers after about {delay} s and is there after about "
+             "{minutes} min").format(delay=f"{max(round(delay_s), 1):d}",
+                                     minutes=format_number(minutes, 0 if minutes.is_integer()
+                                                           else 1))

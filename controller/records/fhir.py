@@ -119,6 +119,9 @@ def session_bundle(store: Store, session_id: str) -> dict[str, Any]:
                              f"incline; HRmax {r.hr_max_bpm:.0f} bpm ({r.hr_max_source})"))
     out.append(_obs(p, _ours("minutes-at-85-hrmax", "Minutes at or above 85 % HRmax"),
                     f["minutes_at_85"], "min", "min", period))
+    learned = (r.summary or {}).get("response_model")
+    if learned is not None:
+        out.append(_response_obs(p, learned, period))
     return _bundle(out)
 
 
@@ -140,6 +143,27 @@ def current_hrmax_bundle(reg: Any, pseudonym: str) -> dict[str, Any]:
     when = match["decided_unix_s"] if match else rec.updated_unix_s
     return hrmax_bundle(rec.pseudonym, rec.hr_max_bpm, rec.hr_max_source, utc_iso(when),
                         detail.get("uncertainty_bpm"), detail.get("method", ""))
+RESPONSE_EXTENSION = "urn:fourbyfour:response-model"
+"""The learned response's whole ``fourbyfour.response/1`` document, as JSON text."""
+
+
+def _response_obs(pseudonym: str, doc: dict[str, Any], when: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """The session's learned heart-rate response (issue 26): the slow time constant as the
+    value, dead time and gain as components, the document itself in an extension."""
+    o = _obs(pseudonym, _ours("heart-rate-response", "Learned heart-rate response to load "
+                              "(time constant)"), doc["tau_s"], "s", "s", when,
+             note=f"the heart rate answers after about {doc['dead_time_s']:.0f} s; gain "
+                  f"{doc['gain_bpm_per_vo2']:.2f} bpm per mL/kg/min")
+    o["component"] = [
+        {"code": _ours("heart-rate-response-dead-time", "Dead time"),
+         "valueQuantity": {"value": doc["dead_time_s"], "unit": "s", "system": UCUM,
+                           "code": "s"}},
+        {"code": _ours("heart-rate-response-gain", "Heart rate per work"),
+         "valueQuantity": {"value": doc["gain_bpm_per_vo2"], "unit": "/min per mL/kg/min",
+                           "system": UCUM, "code": "/min/(mL/kg/min)"}}]
+    o["extension"] = [{"url": RESPONSE_EXTENSION, "valueString": json.dumps(doc)}]
+    return o
 
 
 def hrmax_bundle(pseudonym: str, hr_max_bpm: float, source: str, date_iso: str,

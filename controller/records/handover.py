@@ -33,6 +33,7 @@ from controller.core.i18n import (
     translations,
 )
 from controller.records.mastery import ZoneWork
+from controller.records.report import _learned_fitness
 from controller.records.store import SessionRecord, Store, StoreError
 
 LAST_N = 3
@@ -55,6 +56,8 @@ class SessionLine:
     status: str
     at_90: ZoneWork | None
     borg_mean: float | None
+    learned: dict[str, float] | None = None
+    """Fitness from the session's learned response (issue 26): every session has it."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,8 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
     figures = [kept.get(r.id) or store.stats_of(r.id) for r in recs]
     lines = [SessionLine(local_day(r.started_unix_s), r.status,
                          ZoneWork(st["zone_speed_kmh"], st["zone_incline_pct"], st["zone_s"])
-                         if st["zone_speed_kmh"] is not None else None, st["borg_mean"])
+                         if st["zone_speed_kmh"] is not None else None, st["borg_mean"],
+                         _learned_fitness(r, r.hr_max_bpm))
              for r, st in zip(recs, figures, strict=True)]
     last = recs[-1]
     notes = [n["text"] for r in recs for n in store.notes(r.id)] if include_notes else []
@@ -194,6 +198,9 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
         work = t(N_("{speed} at {incline} incline")).format(
             speed=format_speed(s.at_90.speed_kmh, 1, lang),
             incline=format_percent(s.at_90.incline_pct, 1, lang)) if s.at_90 else \
+            t(N_("{speed} at {incline} incline (from the learned response)")).format(
+                speed=format_speed(s.learned["speed_at_90_kmh"], 1, lang),
+                incline=format_percent(s.learned["incline_pct"], 1, lang)) if s.learned else \
             t(N_("not long enough at 90 % to measure"))
         borg = "" if s.borg_mean is None else "  ·  " + t(N_("Borg {borg}")).format(
             borg=format_number(s.borg_mean, 1, lang))
@@ -205,6 +212,13 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
                                  "{incline} steeper at the same heart rate")).format(
             speed=format_speed(b.speed_kmh - a.speed_kmh, 1, lang),
             incline=format_percent(b.incline_pct - a.incline_pct, 1, lang))))
+    learned = [s.learned for s in h.sessions if s.learned]
+    if len(learned) >= 2:
+        out.append(("text", t(N_("Heart rate at a fixed load (a brisk walk), from the learned "
+                                 "response: {first} bpm in the first session, {last} bpm in the "
+                                 "last")).format(
+            first=format_number(learned[0]["hr_at_fixed_workload_bpm"], 0, lang),
+            last=format_number(learned[-1]["hr_at_fixed_workload_bpm"], 0, lang))))
     out.append(("head", t(N_("Suggested 4x4 on an ordinary treadmill"))))
     sg = h.suggestion
     if sg is None:

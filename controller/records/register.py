@@ -18,6 +18,7 @@ from typing import Any
 
 from controller.core.dates import local_day
 from controller.core.pseudonym import check_pseudonym
+from controller.core.response import ResponseModel, ResponseModelError, parse_response_model
 from controller.protocol import HrMaxSource, PatientProfile, ProfileError
 from controller.records.store import Store
 
@@ -42,6 +43,11 @@ class PatientRecord:
     age_years: float | None = None
     strap: dict[str, Any] | None = None
     """The patient's remembered chest strap (e.g. ``{"ant_device_number": 4711}``)."""
+    response_model: dict[str, Any] | None = None
+    """The latest learned heart-rate response (``fourbyfour.response/1``, issue 26), with the
+    session it came from and its date: the next session starts from it."""
+    response_model_session: str | None = None
+    response_model_date: str | None = None
     created_unix_s: float = 0.0
     updated_unix_s: float = 0.0
 
@@ -51,6 +57,16 @@ class PatientRecord:
             hr_max=self.hr_max_bpm, hr_rest=self.hr_rest_bpm, max_speed_kmh=self.max_speed_kmh,
             max_incline_pct=self.max_incline_pct, hr_max_source=HrMaxSource(self.hr_max_source),
             walk_only=self.walk_only, age_years=self.age_years, pseudonym=self.pseudonym)
+
+    def carried_response(self) -> tuple[ResponseModel | None, str | None]:
+        """(the learned response to start the next session from, or None; why not, if one is
+        kept but refused — e.g. written by a newer version). Never half-used."""
+        if self.response_model is None:
+            return None, None
+        try:
+            return parse_response_model(self.response_model), None
+        except ResponseModelError as e:
+            return None, str(e)
 
     @classmethod
     def from_profile(cls, profile: PatientProfile, hr_max_date: str | None = None,
@@ -128,6 +144,10 @@ class Register:
         caps into the register (keeping its date and strap when the HRmax did not change)."""
         old = self.get(profile.pseudonym)
         rec = PatientRecord.from_profile(profile, strap=old.strap if old else None)
+        if old is not None:
+            rec = replace(rec, response_model=old.response_model,
+                          response_model_session=old.response_model_session,
+                          response_model_date=old.response_model_date)
         if old is not None and (old.hr_max_bpm, old.hr_max_source) == (rec.hr_max_bpm,
                                                                        rec.hr_max_source):
             rec = replace(rec, hr_max_date=old.hr_max_date)
@@ -156,6 +176,19 @@ class Register:
                         (pseudonym, now, session_id, hr_max_bpm, source, decision,
                          json.dumps(detail)))
         return new
+
+    def keep_response_model(self, pseudonym: str, doc: dict[str, Any],
+                            session_id: str | None) -> PatientRecord:
+        """Keep ``doc`` as the patient's latest learned response, with the session and today's
+        date; a document the next session would refuse is refused here (RegisterError)."""
+        rec = self.require(pseudonym)
+        try:
+            parse_response_model(doc)
+        except ResponseModelError as e:
+            raise RegisterError(f"{pseudonym}: {e}") from None
+        return self.save(replace(rec, response_model=dict(doc),
+                                 response_model_session=session_id,
+                                 response_model_date=_today(self.store.clock())))
 
     def hrmax_decisions(self, pseudonym: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT * FROM hrmax_decisions WHERE pseudonym = ? "

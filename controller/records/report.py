@@ -176,6 +176,19 @@ def _session_progress(store: Store, r: SessionRecord) -> Progress:
     return progress_of(r, store.stats_of(r.id))
 
 
+def _learned_fitness(r: SessionRecord, hr_max: float) -> dict[str, float] | None:
+    """Fitness from the session's learned response (its summary keeps it), or None."""
+    from controller.core.response import ResponseModelError, fitness, parse_response_model
+
+    doc = (r.summary or {}).get("response_model")
+    if doc is None:
+        return None
+    try:
+        return fitness(parse_response_model(doc), hr_max)
+    except ResponseModelError:
+        return None
+
+
 def theil_sen(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
     """Robust line (median of pairwise slopes; intercept the median residual): one odd
     session cannot tilt a patient's trend."""
@@ -256,7 +269,24 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
         "trend_rule": trend_rule(),
         "vo2max_estimate": usable[-1].vo2max_estimate if usable else None,
         "hr_max_suggestion": hrmax_suggestion,
+        "response_model": _kept_response(store, pseudonym),
     }
+
+
+def _kept_response(store: Store, pseudonym: str) -> dict[str, Any] | None:
+    """The register's latest learned response (issue 26) with its date and session, or why
+    it will not be used."""
+    from controller.records.register import Register
+
+    try:
+        rec = Register(store).get(pseudonym)
+    except Exception:  # an older store without the register: nothing to show
+        return None
+    if rec is None or rec.response_model is None:
+        return None
+    _model, why = rec.carried_response()
+    return {"model": rec.response_model, "date": rec.response_model_date,
+            "session_id": rec.response_model_session, "refused": why}
 
 
 PROGRESSION_CSV_FIELDS = ("session_id", "date_utc", "plan", "status", "work_at_90_vo2",

@@ -137,7 +137,15 @@ def _check_summary(v: Any) -> None:
     p = "session.summary"
     if not isinstance(v, dict):
         raise _Bad(p, "must be an object or null")
-    _keys(p, v, SUMMARY_KEYS + (("late_ticks",) if "late_ticks" in v else ()))
+    present = tuple(k for k in ("late_ticks", "response_model") if k in v)
+    _keys(p, v, SUMMARY_KEYS + present)
+    if "response_model" in v:  # issue 26: the session's learned response, whole or refused
+        from controller.core.response import ResponseModelError, parse_response_model
+
+        try:
+            parse_response_model(v["response_model"])
+        except ResponseModelError as e:
+            raise _Bad(f"{p}.response_model", str(e)) from None
     _num(f"{p}.hr_max_bpm", v["hr_max_bpm"], 100, 230)
     _num(f"{p}.total_in_zone_s", v["total_in_zone_s"], 0, 86400)
     if "late_ticks" in v:

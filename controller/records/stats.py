@@ -115,6 +115,27 @@ def progress_values(hr_max: float, hr_rest: float | None,
             "vo2max_estimate": vo2max}
 
 
+def _with_learned(rec: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Issue 26: a session that learned the patient's response gives the work at 90 % HRmax
+    and the heart rate at the fixed workload from that response (every session, no test)
+    instead of from the few samples that happened to sit at those points."""
+    from controller.records.report import _learned_fitness
+
+    learned = _learned_fitness(rec, rec.hr_max_bpm)
+    if learned is None:
+        return values
+    w = learned["vo2_at_90_ml_kg_min"]
+    hr_rest, hr_max = rec.profile.get("hr_rest"), rec.hr_max_bpm
+    vo2max = None
+    if hr_rest:
+        hrr_frac = (0.9 * hr_max - hr_rest) / (hr_max - hr_rest)
+        vo2max = round(REST_VO2 + (w - REST_VO2) / hrr_frac, 1)
+    return {**values, "work_at_90_vo2": w, "speed_at_90_kmh": learned["speed_at_90_kmh"],
+            "incline_at_90_pct": learned["incline_pct"],
+            "hr_at_fixed_workload_bpm": learned["hr_at_fixed_workload_bpm"],
+            "vo2max_estimate": vo2max}
+
+
 def compute(rec: Any, samples: list[dict[str, Any]], borgs: list[int]) -> dict[str, Any]:
     """The ``session_stats`` row of one ended session (``rec``: a ``SessionRecord``)."""
     from controller.records.handover import _phase_work
@@ -132,7 +153,7 @@ def compute(rec: Any, samples: list[dict[str, Any]], borgs: list[int]) -> dict[s
             "started_unix_s": rec.started_unix_s,
             "day": local_day(rec.started_unix_s).isoformat(),
             "plan_name": rec.plan_name, "status": rec.status, "minutes": round(minutes, 2),
-            **progress_values(hr_max, rec.profile.get("hr_rest"), samples),
+            **_with_learned(rec, progress_values(hr_max, rec.profile.get("hr_rest"), samples)),
             "zone_speed_kmh": zone.speed_kmh if zone else None,
             "zone_incline_pct": zone.incline_pct if zone else None,
             "zone_s": zone.seconds if zone else None,

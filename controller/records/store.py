@@ -290,7 +290,8 @@ class Store:
                       plan: dict[str, Any], strap: dict[str, Any] | None = None) -> None:
         """``strap``: the strap the patient wore (``{"kind": "ant", "device_number": …}``),
         kept with the profile so the next session offers it first (``last_strap``)."""
-        prof = {k: (str(v) if k == "hr_max_source" else v)
+        prof = {k: (str(v) if k == "hr_max_source" else
+                    v.to_doc() if hasattr(v, "to_doc") else v)  # a carried response (issue 26)
                 for k, v in profile.__dict__.items()}
         if strap is not None:
             prof["strap"] = dict(strap)

@@ -145,12 +145,19 @@ def setup_from(msg: dict[str, Any], register: Register | None = None
 
     if get("hr_max") is None:
         raise ValueError(f"{pseudonym} is not in the register: give the HRmax and its source")
+    # issue 26: the response learned last time is offered (staff may say no: false); one the
+    # register keeps but this version refuses is not used at all (the history says why)
+    carried = None
+    if known is not None and p.get("response_model") is not False:
+        carried, why = known.carried_response()
+        if why is not None:
+            _log.warning("%s: learned response not used: %s", pseudonym, why)
     profile = PatientProfile(
         hr_max=get("hr_max"), hr_rest=get("hr_rest"),
         max_speed_kmh=get("max_speed_kmh"), max_incline_pct=get("max_incline_pct"),
         hr_max_source=HrMaxSource(get("hr_max_source")),
         walk_only=bool(get("walk_only")), pseudonym=pseudonym,
-        age_years=get("age_years"),
+        age_years=get("age_years"), response_model=carried,
     )
     plan_doc = msg.get("plan") or {"name": "4x4"}
     name = plan_doc.get("name")

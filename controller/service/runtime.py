@@ -59,6 +59,8 @@ LATE_LOG_EVERY_S = 60.0
 """Late ticks are logged at most this often (with the count since), so a loaded machine does
 not flood the journal."""
 SUMMARY_TIMEOUT_S = 60.0
+LEARNED_MIN_EVIDENCE_S = 780.0
+"""Seconds of heart rate a session must have seen before its learned response is kept."""
 VERSION = "0.1.0"
 
 
@@ -754,14 +756,40 @@ class Runtime:
                     lambda s: summarise(s.samples(sid), hr_max, s.events(sid)))
         except Exception as e:  # the record is ended even without its summary
             _log.error("session %s: no summary (%s: %s)", sid, type(e).__name__, e)
+        learned = self._learned_response()
         if summary is not None:
             summary["late_ticks"] = self.late_ticks
+            if learned is not None:
+                summary["response_model"] = learned
         self.summary = summary
         finished = self.session.ended_by == "plan" and self.stop_reason is None
         await self.store.call(Store.end_session, sid, "finished" if finished else "stopped",
                               summary, None if finished else
                               self.stop_reason or self.session.ended_by or "fault")
         journal.set_session(None)
+        if learned is not None and self.profile.pseudonym:
+            from controller.records.register import Register
+            pseudonym = self.profile.pseudonym
+            try:
+                await self.store.call(lambda s: Register(s).keep_response_model(
+                    pseudonym, learned, sid))
+            except Exception as e:  # the session's record stands without it
+                _log.error("session %s: learned response not kept (%s)", sid, e)
+
+    def _learned_response(self) -> dict[str, Any] | None:
+        """The response this 4x4 taught (issue 26), when it saw enough heart rate: the warm-up
+        and most of an interval (``LEARNED_MIN_EVIDENCE_S``)."""
+        assert self.session is not None and self.session.plan is not None
+        if self.session.plan.name != "4x4":
+            return None
+        try:
+            doc = self.session.response_model()
+        except ValueError as e:
+            _log.error("learned response refused: %s", e)
+            return None
+        if doc is None or doc.get("evidence_s", 0.0) < LEARNED_MIN_EVIDENCE_S:
+            return None
+        return doc
 
     def _publish(self, sp: Setpoint, speed: float, incline: float) -> None:
         pub = self.publisher

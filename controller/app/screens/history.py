@@ -12,6 +12,7 @@ from textual.widgets import Static
 from controller.app.screens.safety import SAFETY_BINDINGS
 from controller.core.dates import local_datetime
 from controller.core.i18n import _, format_datetime, format_number
+from controller.core.words import response_words
 
 
 class HistoryScreen(ModalScreen[None]):
@@ -46,6 +47,13 @@ class HistoryScreen(ModalScreen[None]):
             lines.append("[b yellow]HRmax:[/] " + _(
                 "a heart rate of {bpm} bpm was recorded, above the profile's HRmax").format(
                 bpm=f"{h['hr_max_suggestion']['hr_max_bpm']:.0f}"))
+        kept = h.get("response_model")
+        if kept is not None:
+            if kept.get("refused"):
+                lines.append(_("learned response not used: {why}").format(why=kept["refused"]))
+            else:
+                lines.append(_("learned response ({date}): {words}").format(
+                    date=kept.get("date") or "—", words=response_words(kept["model"])))
         lines.append(_("(esc to close)"))
         yield Static("\n".join(lines), id="history")
 

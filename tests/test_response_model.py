@@ -1,0 +1,156 @@
+"""Issue 26: the learned response travels with the patient, within the published ranges."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from controller.core.control import DEAD_TIME_GRID_S, TAU_GRID_S, AdaptiveController
+from controller.core.metrics import interval_metrics
+from controller.core.response import SCHEMA, fitness, parse_response_model
+from controller.core.safety import RateLimits
+from controller.protocol import PatientProfile, ResponseModelError, Session
+from controller.sim import PatientParams, VirtualPatient, simulate
+
+PROFILE = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=9.0, max_incline_pct=15)
+
+
+def _learned(truth: PatientParams, profile: PatientProfile = PROFILE):
+    s = Session(profile)
+    tr = simulate(VirtualPatient(truth), profile, session=s)
+    return s, tr
+
+
+@pytest.fixture(scope="module")
+def day1():
+    truth = PatientParams(seed=5, tau_slow_s=70, dead_time_s=6, hr_rest_bpm=72,
+                          hr_max_bpm=183, vo2max=30)
+    s, tr = _learned(truth)
+    return truth, s.response_model(), tr
+
+
+def test_grid_spans_the_published_ranges():
+    assert min(TAU_GRID_S) <= 30 and max(TAU_GRID_S) >= 180
+    assert min(DEAD_TIME_GRID_S) <= 2 and max(DEAD_TIME_GRID_S) >= 20
+
+
+def test_a_slow_late_heart_is_estimated_beyond_the_old_grid_edges():
+    """τ 165 s and dead time 17 s: the old grid stopped at 120 s and 10 s."""
+    truth = PatientParams(seed=3, tau_slow_s=165, tau_off_ratio=1.3, dead_time_s=17,
+                          hrv_rms_bpm=1.5, drift_bpm_per_min=0.3, vo2max=30)
+    s, _ = _learned(truth)
+    doc = s.response_model()
+    assert doc["tau_s"] >= 140, doc
+    assert doc["dead_time_s"] >= 13, doc
+
+
+def test_session_response_model_is_a_small_versioned_json_document(day1):
+    truth, doc, _ = day1
+    assert doc["schema"] == SCHEMA == "fourbyfour.response/1"
+    text = json.dumps(doc)
+    assert len(text.encode()) < 2048
+    assert json.loads(text) == doc
+    for key in ("gain_bpm_per_vo2", "offset_bpm", "tau_s", "dead_time_s", "fast_frac",
+                "tau_fast_s", "tau_off_ratio", "fitness"):
+        assert key in doc
+    true_gain = (truth.hr_max_bpm - truth.hr_rest_bpm) * truth.cost_factor / (
+        truth.vo2max - 3.5)
+    assert doc["gain_bpm_per_vo2"] == pytest.approx(true_gain, rel=0.3)
+
+
+def test_profile_starts_a_session_from_a_carried_model(day1):
+    _, doc, _ = day1
+    prof = replace(PROFILE, response_model=doc)
+    law = Session(prof).control
+    assert isinstance(law, AdaptiveController)
+    assert law.carried_state == "trusted"
+    assert law.model.tau_s == doc["tau_s"] and law.model.dead_time_s == doc["dead_time_s"]
+    assert law.model.gain_bpm_per_vo2 == doc["gain_bpm_per_vo2"]
+    # the JSON text is as good as the dict
+    assert replace(PROFILE, response_model=json.dumps(doc)).response_model == \
+        prof.response_model
+
+
+@pytest.mark.parametrize("mutate, words", [
+    (lambda d: [1, 2], "must be an object"),
+    (lambda d: {**d, "schema": "fourbyfour.response/2"}, "version"),
+    (lambda d: {**d, "schema": "someone.else/1"}, "not a response model"),
+    (lambda d: {k: v for k, v in d.items() if k != "tau_s"}, "lacks tau_s"),
+    (lambda d: {**d, "tau_s": "slow"}, "must be a number"),
+    (lambda d: {**d, "tau_s": 2000.0}, "implausible"),
+    (lambda d: {**d, "gain_bpm_per_vo2": -3.0}, "implausible"),
+    (lambda d: {**d, "dead_time_s": float("nan")}, "must be a number"),
+    (lambda d: {**d, "max_speed_kmh": 20.0}, "unknown field"),
+    (lambda d: {**d, "session_id": "x" * 3000}, "bytes"),
+    (lambda d: "{not json", "not valid JSON"),
+])
+def test_a_bad_model_is_refused_whole_with_a_clear_error(day1, mutate, words):
+    _, doc, _ = day1
+    with pytest.raises(ResponseModelError, match=words) as e:
+        PatientProfile(hr_max=183, response_model=mutate(dict(doc)))
+    assert isinstance(e.value, ValueError)
+
+
+def test_the_same_patient_days_later_keeps_the_model_and_reaches_the_zone_sooner(day1):
+    truth, doc, _ = day1
+    day2 = replace(truth, seed=99, hr_rest_bpm=truth.hr_rest_bpm + 3, vo2max=truth.vo2max * 0.97)
+    prof = replace(PROFILE, response_model=doc)
+    s = Session(prof)
+    tr = simulate(VirtualPatient(day2), prof, session=s)
+    assert s.carried_model_state == "kept"
+    assert not [e for e in tr.events if e[1] == "response_model_dropped"]
+    m2 = interval_metrics(tr.scored_rows(), PROFILE.hr_max)
+    cold = interval_metrics(simulate(VirtualPatient(day2), PROFILE).scored_rows(),
+                            PROFILE.hr_max)
+    assert m2[0].time_to_zone_s is not None and cold[0].time_to_zone_s is not None
+    assert m2[0].time_to_zone_s < cold[0].time_to_zone_s
+    assert sum(m.ok for m in m2) >= sum(m.ok for m in cold)
+
+
+def test_a_patient_who_responds_differently_falls_back_to_cold_within_one_interval(day1):
+    """A medication change: the heart answers twice as slowly with a 60 % larger gain."""
+    truth, doc, _ = day1
+    other = replace(truth, seed=77, tau_slow_s=150, dead_time_s=14, vo2max=20)
+    prof = replace(PROFILE, response_model=doc)
+    s = Session(prof)
+    tr = simulate(VirtualPatient(other), prof, session=s)
+    dropped = [t for t, kind, _ in tr.events if kind == "response_model_dropped"]
+    assert len(dropped) == 1
+    first_recovery = next(r.t_s for r in tr.rows if r.phase == "recovery")
+    assert dropped[0] <= first_recovery
+    assert s.carried_model_state == "dropped"
+
+
+def test_a_carried_model_never_widens_a_cap_or_a_rate_limit(day1):
+    """The most demanding plausible model (tiny gain: wants all the load there is) and the
+    quickest (no dead time): set-points stay inside the caps and the documented ramps."""
+    _, doc, _ = day1
+    greedy = {**doc, "gain_bpm_per_vo2": 0.5, "dead_time_s": 0.0, "tau_s": 10.0,
+              "offset_bpm": 40.0}
+    prof = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=6.5, max_incline_pct=9,
+                          walk_only=True, response_model=greedy)
+    truth = PatientParams(seed=8, vo2max=45, hr_rest_bpm=72, hr_max_bpm=183)
+    s = Session(prof)
+    tr = simulate(VirtualPatient(truth), prof, session=s)
+    lim = RateLimits()
+    prev = tr.rows[0]
+    for r in tr.rows[1:]:
+        assert r.speed_sp_kmh <= prof.speed_cap_kmh + 1e-9
+        assert r.incline_sp_pct <= prof.max_incline_pct + 1e-9
+        assert r.speed_sp_kmh - prev.speed_sp_kmh <= lim.speed_up_kmh_per_s + 1e-9
+        assert r.incline_sp_pct - prev.incline_sp_pct <= lim.incline_pct_per_s + 1e-9
+        prev = r
+    assert s.limits == RateLimits()
+    assert max(r.speed_sp_kmh for r in tr.rows) == pytest.approx(prof.speed_cap_kmh)
+
+
+def test_fitness_from_the_learned_model(day1):
+    _, doc, _ = day1
+    model = parse_response_model(doc)
+    fit = fitness(model, 183)
+    assert fit == doc["fitness"]
+    # a fitter heart (lower gain) needs more work for 90 % and beats slower at the reference
+    fitter = fitness(replace(model, gain_bpm_per_vo2=model.gain_bpm_per_vo2 * 0.8), 183)
+    assert fitter["vo2_at_90_ml_kg_min"] > fit["vo2_at_90_ml_kg_min"]
+    assert fitter["speed_at_90_kmh"] > fit["speed_at_90_kmh"]
+    assert fitter["hr_at_fixed_workload_bpm"] < fit["hr_at_fixed_workload_bpm"]
