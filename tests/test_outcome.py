@@ -97,10 +97,10 @@ def test_a_period_ending_in_the_future_counts_no_active_patient_as_dropped_out(c
     assert {r["pseudonym"]: r["dropped_out"] for r in res["per_patient"]} == \
         {"P-1": False, "P-2": False, "P-3": True}
     today = dt.date.today()
-    now = _cli("outcome", "--store", str(clinic), "--from", "2020-01-01", "--to",
-               today.isoformat())
-    future = _cli("outcome", "--store", str(clinic), "--from", "2020-01-01", "--to",
-                  "2099-12-31")
+    now = _cli("outcome", "--lang", "en", "--store", str(clinic), "--from", "2020-01-01",
+               "--to", today.isoformat())
+    future = _cli("outcome", "--lang", "en", "--store", str(clinic), "--from", "2020-01-01",
+                  "--to", "2099-12-31")
     drop = next(line for line in now.splitlines() if line.startswith("Drop-outs"))
     assert drop.split("(")[0] in future  # the same count: judged up to today
     active = outcome.outcome([Store(clinic, readonly=True)], dt.date(2020, 1, 1), today)

@@ -197,8 +197,11 @@ def test_a_session_started_from_a_carried_model_is_recorded_exported_and_importe
                          ("S2", r.t_s, r.phase, r.interval, r.state, r.hr_true_bpm, "ok", None,
                           r.zone_low_bpm, r.zone_high_bpm, r.speed_sp_kmh, r.speed_kmh,
                           r.incline_sp_pct, r.incline_pct))
-    store.end_session("S2", "stopped", {"response_model": session.response_model()},
-                      "stopped by staff")
+    from controller.core.summary import summarise
+
+    summary = summarise(store.samples("S2"), carried.hr_max)  # as the service writes it
+    summary["response_model"] = session.response_model()
+    store.end_session("S2", "stopped", summary, "stopped by staff")
     assert store.session("S2").profile["response_model"]["tau_s"] == doc["tau_s"]
     report.export_json(store, "S2", tmp_path / "s2.json")
     other = Store(tmp_path / "other.db")

@@ -11,7 +11,6 @@ planned, fitness rising and levelling off, sessions missed, illness weeks, some 
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 import math
 import os
@@ -230,22 +229,15 @@ def history(store: Store, params: PatientParams, profile: PatientProfile, *, wee
     out.append((test.session_id, start_unix_s))
     rec = Register(store).require(profile.pseudonym)
     trained = rec.profile()
-    jobs = []
     for w, day, vo2 in course.sessions:
         start = start_unix_s + (7 * w + day + 3) * DAY_S + rng.uniform(-1800, 1800)
         fitter = replace(params, vo2max=vo2, seed=params.seed * 1000 + 2 * w + (day > 0))
-        jobs.append((fitter, trained, start))
-    # Sessions do not depend on each other (the course fixed each one's fitness): simulate
-    # them on every core, each into a store of its own, and import them here in order
-    # through the production import (the same figures are kept as at a session's end).
-    workers = min(os.cpu_count() or 1, 4, len(jobs))
-    if workers <= 1:
-        for job in jobs:
-            _keep(store, _simulated_session(job), out)
-        return out
-    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-        for doc in pool.map(_simulated_session, jobs):  # in order, as they come
-            _keep(store, doc, out)
+        # each session starts from the response the register kept from the one before
+        # (issue 26), as the service offers it: so they run one after the other, each into
+        # a store of its own, imported here through the production import
+        carried, _why = Register(store).require(profile.pseudonym).carried_response()
+        _keep(store, _simulated_session((fitter, replace(trained, response_model=carried),
+                                         start)), out)
     return out
 
 
