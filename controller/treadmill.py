@@ -456,6 +456,8 @@ class Treadmill:
         while not stop.wait(max(0.0, due - time.monotonic())):
             now = time.monotonic()
             due = max(due + self.heartbeat_s, now)
+            if loop.is_closed():
+                return  # the program ended without closing the link: silent at once
             if now - self._loop_alive_s > LOOP_DEAD_S:
                 continue  # a hung loop: silent, so the firmware stops the belt
             ser = self._ser
