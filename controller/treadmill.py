@@ -13,6 +13,13 @@ Writes do not wait either: one non-blocking write of the whole frame (pyserial's
 would poll the port after every write, the same wait); a port whose buffer is full has a
 board that stopped reading, and is dropped and reopened like a pulled cable.
 
+The 100 ms heartbeat goes out from a thread of its own, not from the loop: under load the
+loop's thread sat runnable for 180–640 ms waiting for a CPU, or busy with other work, and the
+firmware latched ``host_silent`` on a control process that was alive. The thread writes only
+while the loop shows it is alive (a task stamps ``_loop_alive_s`` every heartbeat): a loop
+hung for ``LOOP_DEAD_S`` stops the heartbeat, and the firmware's own 500 ms rule stops the
+belt, as it does when the process is gone.
+
 What it never does: restart the belt by itself. After a reconnect it sends no ARM, START or
 set-point of its own; the firmware latches a fault when the host goes silent anyway, and only
 the session (a person) can ask for motion again. Requests outside the configured caps are
@@ -46,6 +53,12 @@ RESULT_NAMES = {lc.R_SUCCESS: "success", lc.R_NOT_SUPPORTED: "not supported",
 
 
 HOMING_TIMEOUT_S = 50.0  # the board's own homing timeout is 45 s
+LOOP_DEAD_S = 1.5
+"""The heartbeat thread stops writing when the event loop has shown no sign of life for this
+long (a hung loop); the firmware then latches ``host_silent`` 500 ms later. A hung loop so
+holds the last (bounded, rate-limited) set-point at most 2 s — the clinic's tick is 1 s, the
+heart rate's hold 5 s — while a loop busy or starved for up to 1.5 s (measured under load:
+0.27–0.64 s) no longer stops the belt. A dead process stops the heartbeat at once."""
 READ_TIMEOUT_S = 0.5
 """The reader thread's longest blocking read: a port whose driver cannot cancel a read
 still lets the thread see within this long that the link was closed."""
@@ -142,6 +155,12 @@ class Treadmill:
         self._closing = False
         self._status_changed = asyncio.Event()
         self._armed_s = -math.inf
+        self._tx_lock = threading.Lock()
+        """Held while a frame takes its ``seq`` and is written: the heartbeat thread and the
+        loop share the counter and the port."""
+        self._loop_alive_s = -math.inf
+        """When the loop last ran its liveness task (``time.monotonic``, real time)."""
+        self._hb_stop: threading.Event | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -153,7 +172,12 @@ class Treadmill:
         """Open the port (a clear LinkDown if it cannot be) and start the link tasks."""
         self._closing = False
         self._open_port()
-        self._tasks = [asyncio.create_task(self._heartbeat(), name="treadmill-heartbeat"),
+        self._loop_alive_s = time.monotonic()
+        self._hb_stop = threading.Event()
+        threading.Thread(target=self._heartbeat_forever,
+                         args=(self._hb_stop, asyncio.get_running_loop()),
+                         name="treadmill-heartbeat", daemon=True).start()
+        self._tasks = [asyncio.create_task(self._alive(), name="treadmill-liveness"),
                        asyncio.create_task(self._supervise(), name="treadmill-supervise")]
 
     async def watch(self) -> None:
@@ -168,6 +192,8 @@ class Treadmill:
 
     async def close(self) -> None:
         self._closing = True
+        if self._hb_stop is not None:
+            self._hb_stop.set()  # the heartbeat thread writes no more
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -216,13 +242,14 @@ class Treadmill:
         self._emit("connected", f"treadmill link open on {self.url}")
 
     def _drop_port(self) -> None:
-        ser, self._ser, self._fd = self._ser, None, None
-        if ser is None:
-            return
-        with contextlib.suppress(Exception):
-            ser.cancel_read()  # the reader thread's blocking read returns now
-        with contextlib.suppress(Exception):
-            ser.close()
+        with self._tx_lock:  # never while the heartbeat thread writes to it
+            ser, self._ser, self._fd = self._ser, None, None
+            if ser is None:
+                return
+            with contextlib.suppress(Exception):
+                ser.cancel_read()  # the reader thread's blocking read returns now
+            with contextlib.suppress(Exception):
+                ser.close()
         for fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(LinkDown("the treadmill link went down"))
@@ -305,6 +332,30 @@ class Treadmill:
     # -- sending ----------------------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
+        """Write one frame from the loop (retransmissions: the same bytes)."""
+        with self._tx_lock:
+            err = self._put(data)
+        if err is not None:
+            self._lost(err)
+            raise LinkDown(f"writing to the treadmill failed: {err}")
+
+    def _send(self, ftype: int, payload: bytes, result: asyncio.Future[int]) -> tuple[int, bytes]:
+        """A new command (the next ``seq``, ``ack`` as it is now) written from the loop; once
+        written, ``result`` waits for its RESULT. Returns its seq and bytes (a retransmission
+        is the same bytes)."""
+        with self._tx_lock:
+            seq = self._next_seq()
+            wire = lc.encode(ftype, seq, self._rx_seq, payload)
+            err = self._put(wire)
+        if err is not None:
+            self._lost(err)
+            raise LinkDown(f"writing to the treadmill failed: {err}")
+        self._pending[seq] = result
+        return seq, wire
+
+    def _put(self, data: bytes) -> str | None:
+        """The write itself (hold ``_tx_lock``), from the loop or the heartbeat thread: None,
+        or why the port must be dropped (the loop drops it)."""
         ser = self._ser
         if ser is None:
             raise LinkDown(f"the treadmill link {self.url!r} is not connected")
@@ -317,26 +368,22 @@ class Treadmill:
         except BlockingIOError:
             written = 0
         except (serial.SerialException, OSError) as e:
-            self._lost(str(e))
-            raise LinkDown(f"writing to the treadmill failed: {e}") from e
+            return str(e) or repr(e)
         if written < len(data):
-            why = "the port's output buffer is full: the motor board is not reading"
-            self._lost(why)
-            raise LinkDown(f"writing to the treadmill failed: {why}")
+            return "the port's output buffer is full: the motor board is not reading"
+        return None
 
     def _next_seq(self) -> int:
         self._seq = (self._seq + 1) & 0xFF
         return self._seq
 
     async def _command(self, name: str, ftype: int, payload: bytes = b"") -> None:
-        seq = self._next_seq()
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending[seq] = fut
-        ack = self._rx_seq  # fixed at the first try: a retransmission is the same bytes
+        seq, wire = self._send(ftype, payload, fut)
         try:
-            wire = lc.encode(ftype, seq, ack, payload)
-            for _ in range(self.retries + 1):
-                self._write(wire)  # the same bytes: a retransmission keeps its seq
+            for attempt in range(self.retries + 1):
+                if attempt:
+                    self._write(wire)  # the same bytes: a retransmission keeps its seq
                 try:
                     code = await asyncio.wait_for(asyncio.shield(fut), self.ack_timeout_s)
                     break
@@ -393,12 +440,42 @@ class Treadmill:
 
     # -- background tasks -------------------------------------------------------------------
 
-    async def _heartbeat(self) -> None:
+    async def _alive(self) -> None:
+        """The loop's sign of life for the heartbeat thread: a stamp every heartbeat."""
         while True:
-            if self._ser is not None:
-                with contextlib.suppress(LinkDown):
-                    self._write(lc.encode(lc.T_HEARTBEAT, self._next_seq(), self._rx_seq))
+            self._loop_alive_s = time.monotonic()
             await asyncio.sleep(self.heartbeat_s)
+
+    def _heartbeat_forever(self, stop: threading.Event,
+                           loop: asyncio.AbstractEventLoop) -> None:
+        """The heartbeat thread: a HEARTBEAT every ``heartbeat_s`` of real time while the
+        port is open and the loop is alive (``LOOP_DEAD_S``); after a hold-up of this thread
+        one frame at once, never a burst. A failed write is the loop's to handle (it drops
+        and reopens the port)."""
+        due = time.monotonic()
+        while not stop.wait(max(0.0, due - time.monotonic())):
+            now = time.monotonic()
+            due = max(due + self.heartbeat_s, now)
+            if loop.is_closed():
+                return  # the program ended without closing the link: silent at once
+            if now - self._loop_alive_s > LOOP_DEAD_S:
+                continue  # a hung loop: silent, so the firmware stops the belt
+            ser = self._ser
+            if ser is None:
+                continue
+            with self._tx_lock:
+                if self._ser is not ser or stop.is_set():
+                    continue
+                err = self._put(lc.encode(lc.T_HEARTBEAT, self._next_seq(), self._rx_seq))
+            if err is not None:
+                try:
+                    loop.call_soon_threadsafe(self._write_failed, ser, err)
+                except RuntimeError:  # the loop is closed: nobody is listening any more
+                    return
+
+    def _write_failed(self, ser: serial.SerialBase, why: str) -> None:
+        if ser is self._ser:
+            self._lost(why)
 
     async def _supervise(self) -> None:
         """Notice a silent board, and reopen the port after an unplug, with back-off."""

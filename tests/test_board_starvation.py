@@ -75,3 +75,30 @@ def test_a_starved_board_does_not_latch_host_silent_but_a_silent_host_is_latched
                 assert emu.host_silent_faults == 1
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_a_board_held_up_inside_its_read_does_not_latch_host_silent() -> None:
+    """Under load Linux held the board's read of the pty (its input work waited for a CPU)
+    for ~0.6 s, and that read returned the heartbeats of the stall: fed at the poll's start,
+    the catch-up ran the whole stall without them and latched ``host_silent`` although the
+    host had written every 100 ms (bench-demo, seed 2). Those frames are spread over the
+    stall, which is the board's."""
+    from controller.devices.emulator import Emulator
+
+    async def main() -> None:
+        with Emulator(time_scale=10) as emu:
+            async with Treadmill(emu.link) as tm:
+                await running_belt(emu, tm)
+                await tm.wait_status(lambda s: s.speed_kmh > 1.5, 10)
+                assert emu.port is not None
+                emu.port.max_rx_gap_s = 0.0
+                starved = emu.starved_gaps
+                emu.port.stall_next_read_s = 0.8  # > the firmware's 500 ms
+                await asyncio.sleep(1.5)
+                assert emu.port.stall_next_read_s == 0.0, "the board did not read"
+                assert emu.starved_gaps > starved and emu.max_starved_gap_s >= 0.75
+                assert emu.sup.fault == 0, "the board blamed the host for its stalled read"
+                assert tm.status is not None and tm.status.fault == "none"
+                assert emu.port.max_rx_gap_s < 0.45, "the board's stall counted as the host's"
+
+    asyncio.run(asyncio.wait_for(main(), 120))

@@ -14,7 +14,7 @@ import pytest
 from controller.app.demo import DemoAborted, run_demo
 from controller.devices.emulator import Emulator
 from controller.service.config import load
-from controller.treadmill import Treadmill
+from controller.treadmill import LOOP_DEAD_S, Treadmill
 from tests.test_runtime import SHORT
 
 # stalls of 200 ms that must not trip the 500 ms host timeout: `./run tests` runs these in the
@@ -42,7 +42,10 @@ def test_simulated_time_never_shrinks_the_firmwares_host_timeout():
                 time.sleep(0.2)  # the event loop stalls: no heartbeat for 200 ms
                 await asyncio.sleep(0.3)
                 assert tm.status.fault == "none" and tm.status.state == "running"
-                time.sleep(0.7)  # silent for longer than the firmware's limit
+                # hung: no heartbeat after the loop's liveness bound, for longer than the
+                # firmware's limit (a loop merely busy for 0.7 s no longer stops the belt:
+                # tests/test_heartbeat_thread.py)
+                time.sleep(LOOP_DEAD_S + 1.0)
                 st = await tm.wait_status(lambda s: s.fault != "none", 5)
                 assert st.fault == "host_silent"
 
@@ -233,8 +236,11 @@ def test_a_slow_disk_never_blocks_the_tick_and_loses_no_rows(tmp_path, caplog):
 
 
 def test_a_late_tick_is_counted_logged_once_and_shown(tmp_path, caplog):
-    """A loop stall of 150 ms just before a tick's deadline makes that tick > 100 ms late:
-    counted, logged once, and in the status the console and the monitor see."""
+    """A loop stall of 300 ms while the tick waits for its deadline makes the tick > 100 ms
+    late: counted, logged once, and in the status the console and the monitor see. (A stall
+    timed 20 ms before the deadline was a race: a tick whose own work took > 20 ms — the
+    set-point's round trip to a loaded board — had the stall fall inside the next tick's
+    work, which is not a late start.)"""
     from controller.service.control_socket import snapshot_doc
 
     cfg = dataclasses.replace(load(None), plan=SHORT)
@@ -243,8 +249,8 @@ def test_a_late_tick_is_counted_logged_once_and_shown(tmp_path, caplog):
     def on_tick(snap, row):
         rt = rts[0]
         if row.t_s > 10 and not hasattr(on_tick, "stalled"):
-            on_tick.stalled = True  # the loop stalls 20 ms before the next tick is due
-            asyncio.get_running_loop().call_later(rt.tick_s - 0.02, time.sleep, 0.15)
+            on_tick.stalled = True  # the loop stalls as soon as the tick sleeps till its due
+            asyncio.get_running_loop().call_soon(time.sleep, 0.3)
         if row.t_s > 20 and snap.setpoint.state == "running":
             # the count as the doc showed it: a loaded machine may make a later tick late
             # too (the stop's ramp still ticks), which the doc taken here cannot show

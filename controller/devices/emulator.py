@@ -57,6 +57,11 @@ class PtyPort:
         self.max_rx_gap_s = 0.0
         """The longest real-time silence of the host on the line so far (what the firmware's
         host-silence rule sees), to within the 2 ms poll."""
+        self._held = bytearray()
+        """Bytes from a read the kernel held up (see ``_read``): the board was starved in it."""
+        self.stall_next_read_s = 0.0
+        """The kernel holds the next read this long (tests: what a pty's input work waiting
+        for a CPU did under load)."""
 
     def read_available(self) -> bytes | None:
         injected, self._injected = bytes(self._injected), bytearray()
@@ -73,9 +78,9 @@ class PtyPort:
         board's last poll before its stall): when in the stall they came is unknown, and the
         stall is the board's. When nothing waited, the host was silent all through it."""
         before, self.last_rx_s = self.last_rx_s, None
-        data = b""
-        while chunk := self._read():
-            data += chunk
+        while self._read_into_held():
+            pass
+        data, self._held = bytes(self._held), bytearray()
         if not data:
             self.last_rx_s = before
             return []
@@ -83,7 +88,26 @@ class PtyPort:
             self.max_rx_gap_s = max(self.max_rx_gap_s, stalled_since_s - before)
         return [b"\x00" + part + b"\x00" for part in data.split(b"\x00") if part]
 
+    def _read_into_held(self) -> bool:
+        """One read for ``take_waiting``: its bytes join the held ones; False when none."""
+        data = self._read()
+        if data:
+            self._held.extend(data)
+        return bool(data)
+
     def _read(self) -> bytes | None:
+        """A non-blocking read — which Linux may still hold up: with no byte waiting, a pty's
+        read waits for the tty's pending input work (``__flush_work``), and under load that
+        work waited 0.58–0.65 s for a CPU (measured). The board was starved *inside* its
+        read, and the frames it returns came during that stall: fed now, at the poll's start,
+        the catch-up would then run the whole stall without them and latch ``host_silent``
+        on a host that wrote every 100 ms (bench-demo, seed 2: the host's longest gap between
+        writes 318 ms, the board's 611 ms). So a held read keeps its bytes for
+        ``take_waiting``, which spreads them over the stall, as for any starvation."""
+        t0 = time.monotonic()
+        if self.stall_next_read_s:
+            time.sleep(self.stall_next_read_s)
+            self.stall_next_read_s = 0.0
         try:
             data = os.read(self.master_fd, 4096)
         except BlockingIOError:
@@ -94,6 +118,9 @@ class PtyPort:
             raise
         self.bytes_in += len(data)
         now = time.monotonic()
+        if now - t0 > STARVED_S and now >= self.deaf_until:
+            self._held.extend(data)  # the next poll sees the stall and takes them
+            return None
         if self.last_rx_s is not None:
             self.max_rx_gap_s = max(self.max_rx_gap_s, now - self.last_rx_s)
         self.last_rx_s = now
