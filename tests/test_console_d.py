@@ -146,16 +146,20 @@ def test_the_demo_with_its_console_cleans_up_and_ends_quietly(tmp_path):
     import os
     import pty
     import select
+    import shutil
     import subprocess
     import sys
+    import tempfile
     import time
+    from pathlib import Path
 
     from tests.test_one_language import ROOT
 
     cfg = tmp_path / "c.toml"
     cfg.write_text("[mqtt]\nenabled = false\n[belt_view]\nenabled = false\n")
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
+    # the demo's $TMPDIR, short: under pytest's workers tmp_path/…/control.sock is over the
+    # 107 bytes a Unix socket's path may have
+    tmp = Path(tempfile.mkdtemp(prefix="fbf-demo-"))
     leader, follower = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "controller", "demo", "--config", str(cfg)],
                             stdin=follower, stdout=follower, stderr=follower, cwd=ROOT,
@@ -189,8 +193,35 @@ def test_the_demo_with_its_console_cleans_up_and_ends_quietly(tmp_path):
             proc.kill()
         os.close(leader)
     text = out.decode(errors="replace")
-    assert proc.returncode == 0, text[-2000:]
-    assert "Traceback" not in text and "CancelledError" not in text, text[-3000:]
     left = [p.name for p in tmp.iterdir() if p.name.startswith("fourbyfour-")
             and p.is_dir()]
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert proc.returncode == 0, text[-2000:]
+    assert "Traceback" not in text and "CancelledError" not in text, text[-3000:]
     assert left == [], left
+
+
+def test_a_control_socket_the_demo_cannot_serve_ends_its_service_with_why(tmp_path):
+    """A socket path over the 107 bytes AF_UNIX allows (a long $TMPDIR, as under pytest's
+    workers) left the demo's service running without its socket: the console waited 30 s
+    and said only "did not start". The service ends at once and names the socket."""
+    import subprocess
+    import sys
+
+    from tests.test_one_language import ROOT
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[mqtt]\nenabled = false\n[belt_view]\nenabled = false\n")
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    sock = deep / "control.sock"
+    try:
+        r = subprocess.run([sys.executable, "-m", "controller", "demo", "--headless",
+                            "--control-socket", str(sock), "--store", str(tmp_path / "s.db"),
+                            "--config", str(cfg)], capture_output=True, text=True,
+                           timeout=60, cwd=ROOT)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"the service ran on without its socket: {e.stdout!r}") from None
+    assert r.returncode != 0, r.stdout
+    assert "Traceback" not in r.stderr, r.stderr
+    assert f"control socket {sock}" in r.stderr and "too long" in r.stderr, r.stderr

@@ -152,7 +152,7 @@ def test_start_refused_for_want_of_a_patient_is_said_in_bokmal():
                            "error": "No patient chosen: enter the patient first (n)."})
     finally:
         i18n.set_language("en")
-    assert said.startswith("Ingen pasient valgt"), said
+    assert said == "Ingen pasient valgt: velg pasienten først (n).", said
 
 
 def test_no_hrmax_from_a_too_light_test_is_said_in_bokmal():
@@ -170,6 +170,8 @@ def test_no_hrmax_from_a_too_light_test_is_said_in_bokmal():
     finally:
         i18n.set_language("en")
     assert said.startswith("Ingen makspuls fra denne testen"), said
+
+
 def test_a_board_fault_is_named_in_words_not_by_its_key():
     """Was "tredemølle: feil: estop" (the firmware's key) in the bokmål console."""
     faulted = dict(STATE, state="paused", speed_kmh=0.0, treadmill="fault: estop")

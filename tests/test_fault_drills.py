@@ -147,7 +147,7 @@ max_speed_kmh = 6
         self.emu.press_reset()
         # staff choose the patient: no session runs on the config's [patient] (issue 21)
         assert self.console.cmd("setup", profile={
-            "pseudonym": "P-D", "hr_max": 180, "hr_max_source": "measured", "hr_rest": 70,
+            "pseudonym": "P-72", "hr_max": 180, "hr_max_source": "measured", "hr_rest": 70,
             "max_speed_kmh": 6})["ok"]
         assert self.console.cmd("start")["ok"]
         self.console.wait(lambda s: (s["speed_kmh"] or 0) > 1.0)

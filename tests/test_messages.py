@@ -74,6 +74,8 @@ def test_commands_are_parsed_into_their_types_or_refused_with_a_code():
                       ({"cmd": "extend", "seconds": float("nan")}, "bad_field"),
                       ({"cmd": "borg", "interval": 1}, "bad_field"),
                       ({"cmd": "note", "text": 3}, "bad_field"),
+                      ({"cmd": "patient"}, "bad_field"),
+                      ({"cmd": "patient", "pseudonym": 17}, "bad_field"),
                       ({"cmd": "dance"}, "unknown_command"), ([1, 2], "bad_command"),
                       ({"cmd": "stop", "id": [1]}, "bad_field")):
         with pytest.raises(SessionError) as e:
@@ -81,7 +83,9 @@ def test_commands_are_parsed_into_their_types_or_refused_with_a_code():
         assert e.value.code == code, (doc, e.value.code)
     assert set(m.COMMANDS) == {"start", "pause", "resume", "skip", "stop", "extend", "ack",
                                "setup", "scan", "pair", "borg", "note", "adjust", "rpe",
-                               "hrmax", "history", "profile", "export"}
+                               "hrmax", "history", "profile", "patient", "export"}
+    assert m.parse({"cmd": "patient", "id": 3, "pseudonym": "P-17"}) == \
+        m.Patient(id=3, pseudonym="P-17")  # the register's profile for the form (h21form)
 
 
 def test_a_reply_carries_the_request_id_and_the_refusal_as_data():

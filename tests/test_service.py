@@ -65,7 +65,7 @@ max_speed_kmh = 6
                     # no strap until a person pairs one: Start is refused, then staff scan
                     # and choose
                     refused = await c.command("start")  # no patient chosen yet
-                    assert not refused["ok"] and "no patient chosen" in refused["error"]
+                    assert not refused["ok"] and refused["code"] == "no_patient", refused
                     assert (await c.command("setup", profile={
                         "pseudonym": "P-5", "hr_max": 180, "hr_max_source": "measured",
                         "max_speed_kmh": 6}))["ok"]
@@ -256,7 +256,7 @@ enabled = true
     async def choose_patient(self):
         """Staff choose the patient (issue 21: no session runs on the config's [patient])."""
         reply = await self.client.command("setup", profile={
-            "pseudonym": "P-G", "hr_max": 180, "hr_max_source": "measured",
+            "pseudonym": "P-71", "hr_max": 180, "hr_max_source": "measured",
             "max_speed_kmh": 6, "max_incline_pct": 15})
         assert reply["ok"], reply
 
@@ -326,7 +326,7 @@ def test_start_with_the_key_out_is_refused_and_the_console_says_so(tmp_path):
 
 def test_the_first_session_after_run_needs_a_chosen_patient_too(tmp_path):
     """Issue 21.2: the first session after `fourbyfour run` ran on the config's [patient]
-    (P-G, HRmax 180) without staff choosing anyone. Start from the console is refused until
+    (P-71, HRmax 180) without staff choosing anyone. Start from the console is refused until
     a patient is chosen, as for every later session."""
     from controller.app.console import StaffConsole
 
@@ -346,7 +346,7 @@ def test_the_first_session_after_run_needs_a_chosen_patient_too(tmp_path):
                     async with asyncio.timeout(20):
                         while "start refused" not in app.message:
                             await asyncio.sleep(0.1)
-                    assert "no patient chosen" in app.message, app.message
+                    assert "No patient chosen" in app.message, app.message  # the code's text
                     await pilot.press("n")  # the form: nothing of the config's [patient]
                     form = app.screen
                     await pilot.pause()
@@ -357,7 +357,7 @@ def test_the_first_session_after_run_needs_a_chosen_patient_too(tmp_path):
                 await asyncio.sleep(1.0)
                 assert emu.board.belt_kmh == 0.0 and not rig.states[-1]["started"]
                 await rig.moving()  # chosen: now it starts
-                assert rig.states[-1]["pseudonym"] == "P-G"
+                assert rig.states[-1]["pseudonym"] == "P-71"
         try:
             asyncio.run(asyncio.wait_for(main(), 120))
         finally:

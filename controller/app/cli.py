@@ -207,6 +207,8 @@ def demo_service_command(args: argparse.Namespace, sock: str, store: str) -> lis
     if args.patient:
         cmd += ["--patient", args.patient]
     return cmd
+
+
 LANG_ENV = "FOURBYFOUR_LANG"
 """The language of a command without --lang or a config (clinic IT sets it for a shell)."""
 

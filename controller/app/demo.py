@@ -114,6 +114,17 @@ def _controlled_sigterm(holder: dict[str, Runtime]) -> list[str]:
     return asked
 
 
+async def _socket_bound(server_task: asyncio.Task[None], path: str) -> None:
+    """Wait until the control server has its socket; a socket it cannot serve (a path over
+    AF_UNIX's 107 bytes, a folder it may not write) ends the demo with why, instead of a
+    service that waits for a console that can never connect."""
+    while not os.path.exists(path):
+        if server_task.done():
+            e = server_task.exception()
+            raise OSError(f"the control socket {path} cannot be served: {e}") from e
+        await asyncio.sleep(0.01)
+
+
 async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                    on_tick: Callable[[Snapshot, TraceRow], None] | None = None,
                    on_ready: Callable[[Runtime, EmulatorProcess], None] | None = None,
@@ -206,6 +217,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             if control_socket:
                 from controller.service.control_socket import ControlServer
                 server_task = asyncio.create_task(ControlServer(rt, control_socket).serve())
+                await _socket_bound(server_task, control_socket)
             else:
                 rt.start()
             try:

@@ -103,7 +103,8 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         if p.get("source") != "six_minute_test" or p.get("hr_end_bpm") is None:
             return _("Borg {rpe} is too light for the Borg relation: the age formula's "
                      "HRmax.").format(rpe=p.get("rpe"))
-        why = _("Mean heart rate in the last minute {hr} bpm at Borg {rpe} (≈ {pct} percent of "
+        # '% HRmax', not '% of HRmax': Babel reads '% o' as a %-placeholder
+        why = _("Mean heart rate in the last minute {hr} bpm at Borg {rpe} (≈ {pct} % "
                 "HRmax).").format(hr=format_number(p["hr_end_bpm"], 0), rpe=p.get("rpe"),
                                   pct=format_number(rpe_to_hrmax_fraction(p["rpe"]) * 100, 0))
         if p.get("floored"):
