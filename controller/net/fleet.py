@@ -15,6 +15,8 @@ What a nurse must be able to tell apart (``TreadmillRow.link``):
 
 Times are the monitor's wall clock (``now_s``, seconds since the epoch); a retained message
 is dated by its own ``time_unix_s`` so a days-old retained "online" is not taken for fresh.
+The broker's last will has no time of its own (MQTT 3.1.1 fixes it at connect): heard live it
+is dated when it arrived, which is when the connection was lost.
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ class TreadmillRow:
     missed_events: int = 0
     bad_messages: int = 0
     acknowledged: set[str] = field(default_factory=set)
+    offline_since_s: float | None = None
+    """When it went offline (its goodbye's time, or when the broker's will reached us);
+    None while online or when only a retained will, sent before we listened, says so."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -133,6 +138,14 @@ class TreadmillRow:
         if link == "running" and self.state in ATTENTION_STATES:
             return 2
         return {"running": 3, "idle": 4}.get(link, 5)
+
+
+def _dated(doc: dict[str, Any], now_s: float) -> float | None:
+    """A retained document's own date, never in the future. A last will carries none (the
+    broker sends it when the connection is lost; it was made when it was opened): its
+    ``connected_unix_s`` says only that the treadmill was alive then."""
+    t = doc.get("time_unix_s", doc.get("connected_unix_s"))
+    return None if t is None else min(now_s, float(t))
 
 
 class Fleet:
@@ -214,22 +227,28 @@ class Fleet:
                 self.prune(now_s)
                 if (site, device) not in self.rows:  # the newcomer was the least useful
                     row = TreadmillRow(site, device)
-        seen = now_s
+        seen: float | None = now_s
         if retained:  # maybe old: trust its own date, never a date in the future
-            seen = min(now_s, float(doc["time_unix_s"]))
-        row.last_seen_s = seen if row.last_seen_s is None else max(row.last_seen_s, seen)
+            seen = _dated(doc, now_s)
+        if seen is not None:
+            row.last_seen_s = seen if row.last_seen_s is None else max(row.last_seen_s, seen)
         if kind == "status":
             row.status_known = True
             row.online = doc["state"] == "online"
-            row.last_status_s = seen
+            if seen is not None:
+                row.last_status_s = seen
             if row.online:
                 row.activity = doc.get("activity", "running" if row.session.get("state") not in
                                        (None, "done") else "idle")
                 row.heartbeat_s = float(doc.get("heartbeat_s", tm.HEARTBEAT_S))
                 row.offline_cause = ""
+                row.offline_since_s = None
             else:
                 row.offline_cause = doc.get("cause", "will")
                 row.activity = "idle"
+                # when it went offline: a will is dated on receipt (it carries no time of
+                # its own); a retained one, heard after the fact, has no known time
+                row.offline_since_s = seen if "time_unix_s" in doc or not retained else None
         elif kind == "meta":
             row.meta = doc
         elif kind == "session":
@@ -245,6 +264,7 @@ class Fleet:
             row.last_telemetry_s = now_s
             if row.status_known and not row.online:
                 row.online = True  # it speaks again before its status arrived
+                row.offline_since_s = None
             if doc["state"] != "done":
                 row.activity = "running"
         elif kind == "event":

@@ -10,7 +10,8 @@ Status is honest: ``online`` with ``activity`` (idle / running) is re-sent every
 ``HEARTBEAT_S`` as a heartbeat, so a hung treadmill goes stale on the monitor while an idle one
 does not. ``close(cause)`` ends every kind of exit: it drains the outbox (the final session
 summary) with a bounded wait, then says ``offline`` with the cause (normal, signal, crash);
-the broker publishes ``offline`` (cause "will") as our last will if we vanish.
+the broker publishes ``offline`` (cause "will") as our last will if we vanish; the will
+carries no ``time_unix_s`` (it is made at connect time), its readers date it on receipt.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class MqttPublisher:
     def _client(self) -> aiomqtt.Client:
         return connect(
             self.s, client_id("pub", self.s.site, self.s.device),
-            will=aiomqtt.Will(self._t("status"), tm.status_payload(False, cause="will"), qos=1,
+            will=aiomqtt.Will(self._t("status"), tm.will_payload(time.time()), qos=1,
                               retain=True),
             timeout_s=self.connect_timeout_s)
 

@@ -97,6 +97,16 @@ def status_payload(online: bool, time_unix_s: float | None = None, *,
     return _encode(doc, time_unix_s)
 
 
+def will_payload(connected_unix_s: float) -> bytes:
+    """The last will (offline, cause will), set when a connection is made. The broker sends it
+    when that connection is lost, and MQTT 3.1.1 cannot change a will without reconnecting:
+    so it carries no ``time_unix_s`` (which would be the connect time, not the loss), only
+    ``connected_unix_s``; every reader dates it by when it received it."""
+    doc = {"schema": "fourbyfour.status/1", "state": "offline", "cause": "will",
+           "connected_unix_s": round(connected_unix_s, 3)}
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
+
+
 def meta_payload(site: str, device: str, software_version: str, plan_name: str,
                  strap: dict[str, Any] | None = None, *,
                  time_unix_s: float | None = None, intervals: int | None = None) -> bytes:
