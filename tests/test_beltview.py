@@ -323,6 +323,7 @@ def test_heart_rate_reaches_the_screen_within_half_a_second(tmp_path):
 # chromium; simulated time (``RIG_SPEED``×) on the runtime, the strap and the board's physics.
 
 RIG_SPEED = 10.0
+HR_SLEW_BPM_PER_S = 2.5
 HR_MAX_EDGE = 198.0
 """85 % of 198 is 168.3 (shown 168), 95 % is 188.1 (shown 188): the page says "Mål 168–188"."""
 VH_720 = 7.2
@@ -352,10 +353,19 @@ async def belt_rig(tmp_path: Path, *, lang: str = "nb", hr_max: float = HR_MAX_E
 
     clock = ScaledClock(speed)
     hr: list = [100.0]
+    shown: list = [None, None]  # the strap's last reading and its time
 
     def hr_of(now_s: float) -> float | None:
+        """The test's heart rate, reached as a heart does (≤ ``HR_SLEW_BPM_PER_S``): a jump
+        is what a strap missing beats shows, and the session's gate rightly refuses it."""
         v = hr[0]
-        return v(now_s) if callable(v) else v
+        v = v(now_s) if callable(v) else v
+        last, then = shown
+        if v is not None and last is not None and then is not None:
+            step = HR_SLEW_BPM_PER_S * max(now_s - then, 0.0)
+            v = min(max(v, last - step), last + step)
+        shown[:] = [v if v is not None else last, now_s]
+        return v
 
     with Emulator(time_scale=speed) as emu:
         tm = Treadmill(emu.link)
@@ -442,6 +452,7 @@ def test_a_heart_rate_on_the_lower_edge_of_the_target_shown_is_in_the_zone(tmp_p
             await _to_interval(rig)
             await _until(rig.page, "document.getElementById('target').textContent"
                                    " === 'Mål 168–188 slag/min'")
+            await _until(rig.page, "document.getElementById('hr').textContent === '168'")
             await asyncio.sleep(0.5)
             assert await _text(rig.page, "#hr") == "168"
             assert await _text(rig.page, "#zonetext") == "I sonen"

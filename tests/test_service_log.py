@@ -58,7 +58,7 @@ control_socket = "{tmp_path / 'control.sock'}"
 [belt_view]
 port = 0
 [patient]
-pseudonym = "P-SECRET-77"
+pseudonym = "SECR-7707"
 hr_max = 180
 max_speed_kmh = 6
 """)
@@ -102,6 +102,10 @@ def test_an_idle_sigterm_and_a_console_leaving_are_no_errors(tmp_path: Path) -> 
         try:
             async def main() -> str:
                 c = await connect(tmp_path / "control.sock", proc)
+                setup = await c.command("setup", profile={  # staff choose the patient
+                    "pseudonym": "SECR-7707", "hr_max": 180, "hr_max_source": "measured",
+                    "max_speed_kmh": 6, "max_incline_pct": 15})
+                assert setup["ok"], setup
                 pair = await c.command("pair", strap={"kind": "ant", "device_number": 3131})
                 assert pair["ok"], pair
                 emu.press_reset()
@@ -145,7 +149,7 @@ def test_an_idle_sigterm_and_a_console_leaving_are_no_errors(tmp_path: Path) -> 
     errors = [e["MESSAGE"] for e in entries if int(e["PRIORITY"]) <= 3]
     assert errors == [], errors
     assert "Traceback" not in text and "CancelledError" not in text
-    assert "P-SECRET-77" not in text and "P-SECRET-77" not in stderr
+    assert "SECR-7707" not in text and "SECR-7707" not in stderr
     assert any(e.get("PRIORITY") == "6" and "SIGTERM" in e["MESSAGE"] for e in entries), text
     assert any(e.get("SESSION_ID") for e in entries), entries[:5]
     assert all(e.get("SYSLOG_IDENTIFIER") == "fourbyfour" for e in entries)
