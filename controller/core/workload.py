@@ -45,17 +45,26 @@ def vo2_cost(speed_kmh: float, incline_pct: float) -> float:
 
     A standing patient (speed 0) costs the resting 3.5 ml/kg/min.
     """
+    # ``_walk_vo2`` and ``_run_vo2`` written out (the same arithmetic in the same order):
+    # the bisections below call this ~70 times a control tick
     if speed_kmh <= 0.0:
         return REST_VO2
-    incline_pct = max(incline_pct, 0.0)
+    if 0.0 > incline_pct:  # max(incline_pct, 0.0)
+        incline_pct = 0.0
     if speed_kmh <= WALK_MAX_KMH:
-        return _walk_vo2(speed_kmh, incline_pct)
+        s_m_min = speed_kmh * 1000.0 / 60.0
+        return REST_VO2 + 0.1 * s_m_min + 1.8 * s_m_min * incline_pct / 100.0
+    s_m_min = WALK_MAX_KMH * 1000.0 / 60.0
+    walk_top = REST_VO2 + 0.1 * s_m_min + 1.8 * s_m_min * incline_pct / 100.0
     if speed_kmh >= RUN_MIN_KMH:
-        return max(_run_vo2(speed_kmh, incline_pct), _walk_vo2(WALK_MAX_KMH, incline_pct))
+        s_m_min = speed_kmh * 1000.0 / 60.0
+        run = REST_VO2 + 0.2 * s_m_min + 0.9 * s_m_min * incline_pct / 100.0
+        return walk_top if walk_top > run else run
     w = (speed_kmh - WALK_MAX_KMH) / (RUN_MIN_KMH - WALK_MAX_KMH)
-    lo = _walk_vo2(WALK_MAX_KMH, incline_pct)
-    hi = max(_run_vo2(RUN_MIN_KMH, incline_pct), lo)
-    return lo + w * (hi - lo)
+    s_m_min = RUN_MIN_KMH * 1000.0 / 60.0
+    run = REST_VO2 + 0.2 * s_m_min + 0.9 * s_m_min * incline_pct / 100.0
+    hi = walk_top if walk_top > run else run
+    return walk_top + w * (hi - walk_top)
 
 
 @dataclass(frozen=True)
