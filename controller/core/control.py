@@ -295,7 +295,7 @@ class AdaptiveController:
                 if len(self._decay) >= 4:  # a wall clock's uneven ticks: keep the cache small
                     self._decay.clear()
                 factors = self._decay[dt_s] = [_decay_factors(c, dt_s) for c in cands]
-            for c, (rf, ff, rs, fs) in zip(cands, factors):
+            for c, (rf, ff, rs, fs) in zip(cands, factors, strict=True):
                 u = delayed[c.dead_time_s]
                 f = c.fast_frac
                 gf, gs = f * u, (1.0 - f) * u
