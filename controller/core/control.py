@@ -108,7 +108,7 @@ def allocate(vo2: float, path: WorkloadPath, incline_sp_pct: float) -> tuple[flo
     return round(speed_for_cost(vo2, i_q, lo, hi), 2), i_q
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     tau_s: float
     dead_time_s: float
@@ -289,31 +289,33 @@ class AdaptiveController:
         y = inp.hr_bpm
         delayed = self._delayed_all(now_s)
         cands = self._cands
-        if dt_s > 0.0:
-            factors = self._decay.get(dt_s)
-            if factors is None:
-                if len(self._decay) >= 4:  # a wall clock's uneven ticks: keep the cache small
-                    self._decay.clear()
-                factors = self._decay[dt_s] = [_decay_factors(c, dt_s) for c in cands]
-            for c, (rf, ff, rs, fs) in zip(cands, factors, strict=True):
+        factors = self._decay.get(dt_s) if dt_s > 0.0 else None
+        if factors is None and dt_s > 0.0:
+            if len(self._decay) >= 4:  # a wall clock's uneven ticks: keep the cache small
+                self._decay.clear()
+            factors = self._decay[dt_s] = [_decay_factors(c, dt_s) for c in cands]
+        learn = y is not None and self.fixed_model is None
+        w, yv = dt_s, (y if y is not None else 0.0)
+        wy = w * yv
+        wyy = wy * yv
+        for i, c in enumerate(cands):
+            xf, xs = c.x_fast, c.x_slow
+            if factors is not None:
+                rf, ff, rs, fs = factors[i]
                 u = delayed[c.dead_time_s]
                 f = c.fast_frac
                 gf, gs = f * u, (1.0 - f) * u
-                xf, xs = c.x_fast, c.x_slow
                 xf += (gf - xf) * (rf if gf >= xf else ff)
                 xs += (gs - xs) * (rs if gs >= xs else fs)
                 c.x_fast, c.x_slow = xf, xs
-        if y is not None and self.fixed_model is None:
-            w = dt_s
-            wy = w * y
-            wyy = w * y * y
-            for c in cands:
-                x = c.x_fast + c.x_slow
+            if learn:
+                x = xf + xs
+                wx = w * x
                 c.s0 = c.s0 * forget + w
-                c.sx = c.sx * forget + w * x
+                c.sx = c.sx * forget + wx
                 c.sy = c.sy * forget + wy
-                c.sxx = c.sxx * forget + w * x * x
-                c.sxy = c.sxy * forget + w * x * y
+                c.sxx = c.sxx * forget + wx * x
+                c.sxy = c.sxy * forget + wx * yv
                 c.syy = c.syy * forget + wyy
         if y is not None:
             self._evidence_s += dt_s
