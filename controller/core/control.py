@@ -108,7 +108,7 @@ def allocate(vo2: float, path: WorkloadPath, incline_sp_pct: float) -> tuple[flo
     return round(speed_for_cost(vo2, i_q, lo, hi), 2), i_q
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     tau_s: float
     dead_time_s: float
@@ -151,6 +151,16 @@ def _advance(xf: float, xs: float, u: float, dt_s: float, c: _Candidate | ModelP
     xf += (gf - xf) * (1.0 - math.exp(-dt_s / tf))
     xs += (gs - xs) * (1.0 - math.exp(-dt_s / ts))
     return xf, xs
+
+
+def _decay_factors(c: _Candidate, dt_s: float) -> tuple[float, float, float, float]:
+    """``_advance``'s factors for a tick of ``dt_s``: (fast rising, fast falling, slow rising,
+    slow falling), each computed exactly as ``_advance`` computes it."""
+    tau = c.tau_s
+    return (1.0 - math.exp(-dt_s / (c.tau_fast_s * 1.0)),
+            1.0 - math.exp(-dt_s / (c.tau_fast_s * c.tau_off_ratio)),
+            1.0 - math.exp(-dt_s / (tau * 1.0)),
+            1.0 - math.exp(-dt_s / (tau * c.tau_off_ratio)))
 
 
 TAU_GRID_S = (30.0, 45.0, 65.0, 90.0, 120.0, 150.0, 180.0)
@@ -217,6 +227,9 @@ class AdaptiveController:
     _carried_state: str = ""
     """"" (none), "trusted" (until judged), "kept" (judged alike) or "dropped"."""
     _interval1_done: bool = False
+    _keep_s: float | None = None
+    _thetas: list[float] | None = None
+    _decay: dict[float, list[tuple[float, float, float, float]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         a0 = self.hr_rest_bpm if self.hr_rest_bpm is not None else 75.0
@@ -261,32 +274,82 @@ class AdaptiveController:
         return u
 
     def _learn(self, inp: ControlInput, u_now: float) -> None:
-        self._hist.append((inp.now_s, u_now))
-        keep_s = max(c.dead_time_s for c in self._cands) + 4.0
-        while len(self._hist) > 2 and self._hist[1][0] < inp.now_s - keep_s:
-            self._hist.popleft()
-        forget = math.exp(-inp.dt_s / 900.0)
+        # The hot path (≈ 40 candidates every tick): the same arithmetic, in the same order,
+        # as ``_Candidate.advance`` and the weighted sums, with the exponential factors of
+        # each candidate computed once per tick length (``_decay``) instead of every tick.
+        now_s, dt_s = inp.now_s, inp.dt_s
+        hist = self._hist
+        hist.append((now_s, u_now))
+        keep_s = self._keep_s
+        if keep_s is None:
+            keep_s = self._keep_s = max(c.dead_time_s for c in self._cands) + 4.0
+        while len(hist) > 2 and hist[1][0] < now_s - keep_s:
+            hist.popleft()
+        forget = math.exp(-dt_s / 900.0)
         y = inp.hr_bpm
-        delayed = {th: self._delayed(inp.now_s, th) for th in {c.dead_time_s for c in self._cands}}
-        for c in self._cands:
-            c.advance(delayed[c.dead_time_s], inp.dt_s)
-            if y is None or self.fixed_model is not None:
-                continue
-            x = c.x_fast + c.x_slow
-            w = inp.dt_s
-            c.s0 = c.s0 * forget + w
-            c.sx = c.sx * forget + w * x
-            c.sy = c.sy * forget + w * y
-            c.sxx = c.sxx * forget + w * x * x
-            c.sxy = c.sxy * forget + w * x * y
-            c.syy = c.syy * forget + w * y * y
+        delayed = self._delayed_all(now_s)
+        cands = self._cands
+        factors = self._decay.get(dt_s) if dt_s > 0.0 else None
+        if factors is None and dt_s > 0.0:
+            if len(self._decay) >= 4:  # a wall clock's uneven ticks: keep the cache small
+                self._decay.clear()
+            factors = self._decay[dt_s] = [_decay_factors(c, dt_s) for c in cands]
+        learn = y is not None and self.fixed_model is None
+        w, yv = dt_s, (y if y is not None else 0.0)
+        wy = w * yv
+        wyy = wy * yv
+        for i, c in enumerate(cands):
+            xf, xs = c.x_fast, c.x_slow
+            if factors is not None:
+                rf, ff, rs, fs = factors[i]
+                u = delayed[c.dead_time_s]
+                f = c.fast_frac
+                gf, gs = f * u, (1.0 - f) * u
+                xf += (gf - xf) * (rf if gf >= xf else ff)
+                xs += (gs - xs) * (rs if gs >= xs else fs)
+                c.x_fast, c.x_slow = xf, xs
+            if learn:
+                x = xf + xs
+                wx = w * x
+                c.s0 = c.s0 * forget + w
+                c.sx = c.sx * forget + wx
+                c.sy = c.sy * forget + wy
+                c.sxx = c.sxx * forget + wx * x
+                c.sxy = c.sxy * forget + wx * yv
+                c.syy = c.syy * forget + wyy
         if y is not None:
-            self._evidence_s += inp.dt_s
+            self._evidence_s += dt_s
         if y is not None and self._hr_rest_seen is None:
             self._hr_rest_seen = y
-        if self.fixed_model is None and inp.now_s >= self._refit_s and self._cands[0].s0 > 60:
-            self._refit_s = inp.now_s + 10.0
+        if self.fixed_model is None and now_s >= self._refit_s and cands[0].s0 > 60:
+            self._refit_s = now_s + 10.0
             self._refit()
+
+    def _delayed_all(self, now_s: float) -> dict[float, float]:
+        """``_delayed`` for every candidate's dead time, in one pass over the history."""
+        thetas = self._thetas
+        if thetas is None:
+            thetas = self._thetas = sorted({c.dead_time_s for c in self._cands}, reverse=True)
+        hist = self._hist
+        out: dict[float, float] = {}
+        u = hist[0][1]
+        it = iter(hist)
+        pending: tuple[float, float] | None = None
+        for th in thetas:  # the longest dead time first: its cut-off comes earliest
+            cut = now_s - th
+            if pending is not None:
+                if pending[0] > cut:
+                    out[th] = u
+                    continue
+                u = pending[1]
+                pending = None
+            for t, v in it:
+                if t > cut:
+                    pending = (t, v)
+                    break
+                u = v
+            out[th] = u
+        return out
 
     def _rest_ref(self) -> float:
         a0 = self.hr_rest_bpm

@@ -45,17 +45,26 @@ def vo2_cost(speed_kmh: float, incline_pct: float) -> float:
 
     A standing patient (speed 0) costs the resting 3.5 ml/kg/min.
     """
+    # ``_walk_vo2`` and ``_run_vo2`` written out (the same arithmetic in the same order):
+    # the bisections below call this ~70 times a control tick
     if speed_kmh <= 0.0:
         return REST_VO2
-    incline_pct = max(incline_pct, 0.0)
+    if incline_pct < 0.0:  # max(incline_pct, 0.0)
+        incline_pct = 0.0
     if speed_kmh <= WALK_MAX_KMH:
-        return _walk_vo2(speed_kmh, incline_pct)
+        s_m_min = speed_kmh * 1000.0 / 60.0
+        return REST_VO2 + 0.1 * s_m_min + 1.8 * s_m_min * incline_pct / 100.0
+    s_m_min = WALK_MAX_KMH * 1000.0 / 60.0
+    walk_top = REST_VO2 + 0.1 * s_m_min + 1.8 * s_m_min * incline_pct / 100.0
     if speed_kmh >= RUN_MIN_KMH:
-        return max(_run_vo2(speed_kmh, incline_pct), _walk_vo2(WALK_MAX_KMH, incline_pct))
+        s_m_min = speed_kmh * 1000.0 / 60.0
+        run = REST_VO2 + 0.2 * s_m_min + 0.9 * s_m_min * incline_pct / 100.0
+        return walk_top if walk_top > run else run
     w = (speed_kmh - WALK_MAX_KMH) / (RUN_MIN_KMH - WALK_MAX_KMH)
-    lo = _walk_vo2(WALK_MAX_KMH, incline_pct)
-    hi = max(_run_vo2(RUN_MIN_KMH, incline_pct), lo)
-    return lo + w * (hi - lo)
+    s_m_min = RUN_MIN_KMH * 1000.0 / 60.0
+    run = REST_VO2 + 0.2 * s_m_min + 0.9 * s_m_min * incline_pct / 100.0
+    hi = walk_top if walk_top > run else run
+    return walk_top + w * (hi - walk_top)
 
 
 @dataclass(frozen=True)
@@ -105,9 +114,11 @@ class WorkloadPath:
 
 def _bisect_segment(s0: float, i0: float, s1: float, i1: float, vo2: float) -> tuple[float, float]:
     lo, hi = 0.0, 1.0
+    ds, di = s1 - s0, i1 - i0
+    cost = vo2_cost
     for _ in range(30):
         mid = 0.5 * (lo + hi)
-        if vo2_cost(s0 + mid * (s1 - s0), i0 + mid * (i1 - i0)) < vo2:
+        if cost(s0 + mid * ds, i0 + mid * di) < vo2:
             lo = mid
         else:
             hi = mid
@@ -121,10 +132,30 @@ def speed_for_cost(vo2: float, incline_pct: float, lo_kmh: float, hi_kmh: float)
         return lo_kmh
     if vo2_cost(hi_kmh, incline_pct) <= vo2:
         return hi_kmh
+    # the bisection runs every control tick: ``vo2_cost`` at this incline written out (the
+    # same arithmetic in the same order, so the same speed to the last bit)
+    inc = 0.0 if incline_pct < 0.0 else incline_pct
+    s_m_min = WALK_MAX_KMH * 1000.0 / 60.0
+    walk_top = REST_VO2 + 0.1 * s_m_min + 1.8 * s_m_min * inc / 100.0
+    s_m_min = RUN_MIN_KMH * 1000.0 / 60.0
+    run_low = REST_VO2 + 0.2 * s_m_min + 0.9 * s_m_min * inc / 100.0
+    blend_top = walk_top if walk_top > run_low else run_low
     lo, hi = lo_kmh, hi_kmh
     for _ in range(30):
         mid = 0.5 * (lo + hi)
-        if vo2_cost(mid, incline_pct) < vo2:
+        if mid <= 0.0:
+            cost = REST_VO2
+        elif mid <= WALK_MAX_KMH:
+            s_m_min = mid * 1000.0 / 60.0
+            cost = REST_VO2 + 0.1 * s_m_min + 1.8 * s_m_min * inc / 100.0
+        elif mid >= RUN_MIN_KMH:
+            s_m_min = mid * 1000.0 / 60.0
+            run = REST_VO2 + 0.2 * s_m_min + 0.9 * s_m_min * inc / 100.0
+            cost = walk_top if walk_top > run else run
+        else:
+            w = (mid - WALK_MAX_KMH) / (RUN_MIN_KMH - WALK_MAX_KMH)
+            cost = walk_top + w * (blend_top - walk_top)
+        if cost < vo2:
             lo = mid
         else:
             hi = mid
