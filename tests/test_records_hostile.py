@@ -102,6 +102,7 @@ def test_no_message_kills_the_records_server_on_postgresql(pg, broker, tmp_path)
         await until(lambda: srv.refused >= len(hostile) or st.done(), 20)
         assert not st.done(), st.exception()
         st.cancel()
+        await asyncio.gather(st, return_exceptions=True)  # down: its session queues them
         # the same messages queued for the persistent session while the server is down
         async with aiomqtt.Client("127.0.0.1", broker.port) as c:
             await send_all(c)
