@@ -839,3 +839,55 @@ def test_an_edited_hrmax_is_recorded_as_set_by_staff_never_as_the_age_formula(tm
             assert "((" not in text and "))" not in text, text
             assert "six_minute" not in text, text
     set_language("en")
+
+
+def test_the_test_borg_list_shows_its_cursor_stops_at_the_ends_and_takes_the_letters(tmp_path):
+    """A nurse's report: the 6-minute test's Borg list opened with no row shown as chosen
+    (the hidden cursor on 13) and wrapped from 20 to 6, so Down ×9 aiming for 15 recorded
+    Borg 7. The list marks its cursor from the start, stops at 6 and 20, and takes the
+    interval prompt's letters (b = 6 … k = 15 … q = 20); t on an undecided proposal asks
+    the rating again."""
+    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
+    from controller.app.screens.borg import KEYS
+    from controller.records.store import Store
+    from controller.service.control_socket import ControlServer
+
+    store = Store(tmp_path / "sessions.db")
+    rt, _sid = _recorded_six_minute_test(store, hr_max=195)
+    sock = str(tmp_path / "c.sock")
+
+    def rows(screen):
+        scale = screen.query_one("#scale")
+        return scale, [str(scale.get_option_at_index(i).prompt) for i in range(15)]
+
+    async def main():
+        server = asyncio.create_task(ControlServer(rt, sock).serve())
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
+            await pilot.pause()
+            scale, shown = rows(app.screen)
+            marked = [r for r in shown if r.lstrip().startswith("▶")]
+            assert marked == [shown[scale.highlighted]], shown  # one row, the cursor's
+            for n, row in enumerate(shown):
+                assert KEYS[n] in row.split()[:2] and f"{n + 6:2d}" in row, row
+            await pilot.press(*["down"] * 20)
+            await pilot.pause()
+            scale, shown = rows(app.screen)
+            assert scale.highlighted == 14 and shown[14].lstrip().startswith("▶")
+            await pilot.press(*["up"] * 20)
+            await pilot.pause()
+            assert rows(app.screen)[0].highlighted == 0  # stops at 6, no wrap to 20
+            await pilot.press("k")  # the letter beside 15, as in the interval prompt
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            assert rt.hrmax_proposal["rpe"] == 15
+            await pilot.press("t")  # the patient says it again: the rating is asked again
+            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
+            await pilot.press("j")  # 14
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen)
+                           and rt.hrmax_proposal["rpe"] == 14)
+            assert not rt.hrmax_proposal.get("decision")
+        server.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
