@@ -787,4 +787,107 @@ def test_a_mistyped_hrmax_edit_or_a_later_keeps_the_decision_open(tmp_path):
 
     asyncio.run(asyncio.wait_for(main(), 60))
     rec = Register(store).require("P-42")
-    assert (rec.hr_max_bpm, rec.hr_max_source) == (190, "six_minute_test")
+    assert (rec.hr_max_bpm, rec.hr_max_source) == (190, "six_minute_test_edited")
+
+
+def test_an_edited_hrmax_is_recorded_as_set_by_staff_never_as_the_age_formula(tmp_path):
+    """A nurse's report: the proposal fell back to the age formula (Borg below 11), she
+    edited it 190 → 195 and the console, register and hand-over all said Tanaka. An edited
+    HRmax is the staff's value from the test: source ``six_minute_test_edited``, in words."""
+    import datetime as dt
+
+    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
+    from controller.core.i18n import set_language
+    from controller.records.handover import Handover, SessionLine, handover_text
+    from controller.records.register import Register
+    from controller.records.store import Store
+    from controller.service.control_socket import ControlServer
+
+    store = Store(tmp_path / "sessions.db")
+    rt, _sid = _recorded_six_minute_test(store, hr_max=195)
+    rt._s().profile = dataclasses.replace(rt._s().profile, age_years=25)
+    rt.profile = rt._s().profile
+    sock = str(tmp_path / "c.sock")
+
+    async def main():
+        server = asyncio.create_task(ControlServer(rt, sock).serve())
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
+            await pilot.press("up", "up", "up", "up", "enter")  # 13 → 9: too light
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            assert rt.hrmax_proposal["source"] == "tanaka"
+            await pilot.press("e")
+            await pilot.pause()
+            app.screen.query_one("#edit").value = ""
+            await pilot.press(*"195", "enter")
+            await wait_for(lambda: "stored" in app.message)
+            assert "Tanaka" not in app.message and "edited by staff" in app.message, \
+                app.message
+        server.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    rec = Register(store).require("P-42")
+    assert (rec.hr_max_bpm, rec.hr_max_source) == (195, "six_minute_test_edited")
+    day = dt.date(2026, 12, 6)
+    for source in ("six_minute_test_edited", "tanaka", "measured", "keteyian"):
+        h = Handover("P-42", day, day, [SessionLine(day, "finished", None, None, None)],
+                     195, source, None)
+        for lang in ("nb", "en"):
+            text = " ".join(t for _kind, t in handover_text(h, lang))
+            assert "((" not in text and "))" not in text, text
+            assert "six_minute" not in text, text
+    set_language("en")
+
+
+def test_the_test_borg_list_shows_its_cursor_stops_at_the_ends_and_takes_the_letters(tmp_path):
+    """A nurse's report: the 6-minute test's Borg list opened with no row shown as chosen
+    (the hidden cursor on 13) and wrapped from 20 to 6, so Down ×9 aiming for 15 recorded
+    Borg 7. The list marks its cursor from the start, stops at 6 and 20, and takes the
+    interval prompt's letters (b = 6 … k = 15 … q = 20); t on an undecided proposal asks
+    the rating again."""
+    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
+    from controller.app.screens.borg import KEYS
+    from controller.records.store import Store
+    from controller.service.control_socket import ControlServer
+
+    store = Store(tmp_path / "sessions.db")
+    rt, _sid = _recorded_six_minute_test(store, hr_max=195)
+    sock = str(tmp_path / "c.sock")
+
+    def rows(screen):
+        scale = screen.query_one("#scale")
+        return scale, [str(scale.get_option_at_index(i).prompt) for i in range(15)]
+
+    async def main():
+        server = asyncio.create_task(ControlServer(rt, sock).serve())
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
+            await pilot.pause()
+            scale, shown = rows(app.screen)
+            marked = [r for r in shown if r.lstrip().startswith("▶")]
+            assert marked == [shown[scale.highlighted]], shown  # one row, the cursor's
+            for n, row in enumerate(shown):
+                assert KEYS[n] in row.split()[:2] and f"{n + 6:2d}" in row, row
+            await pilot.press(*["down"] * 20)
+            await pilot.pause()
+            scale, shown = rows(app.screen)
+            assert scale.highlighted == 14 and shown[14].lstrip().startswith("▶")
+            await pilot.press(*["up"] * 20)
+            await pilot.pause()
+            assert rows(app.screen)[0].highlighted == 0  # stops at 6, no wrap to 20
+            await pilot.press("k")  # the letter beside 15, as in the interval prompt
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            assert rt.hrmax_proposal["rpe"] == 15
+            await pilot.press("t")  # the patient says it again: the rating is asked again
+            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
+            await pilot.press("j")  # 14
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen)
+                           and rt.hrmax_proposal["rpe"] == 14)
+            assert not rt.hrmax_proposal.get("decision")
+        server.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 60))

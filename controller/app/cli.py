@@ -946,7 +946,7 @@ def parser() -> argparse.ArgumentParser:
     pt.add_argument("--hr-max", type=float, default=None)
     pt.add_argument("--hr-max-source", default=None,
                     choices=["measured", "tanaka", "nes", "keteyian", "six_minute_test",
-                             "observed_peak"])
+                             "six_minute_test_edited", "observed_peak"])
     pt.add_argument("--hr-rest", type=float, default=None)
     pt.add_argument("--max-speed", type=float, default=None)
     pt.add_argument("--max-incline", type=float, default=None)

@@ -352,7 +352,10 @@ class StaffConsole(App[None]):
             return
         if not self._test_ended():
             return
+        self._ask_test_borg()
 
+    def _ask_test_borg(self) -> None:
+        """The Borg list; the rating goes to the service, which answers with a proposal."""
         async def rated(rpe: int | None) -> None:
             if rpe is None or self.client is None:
                 return
@@ -371,6 +374,9 @@ class StaffConsole(App[None]):
         (the service still holds it), so one slip never closes it."""
         async def decided(choice: dict[str, Any] | None) -> None:
             if choice is None or self.client is None:
+                return
+            if choice.get("decision") == "borg_again":
+                self._ask_test_borg()  # a new rating makes a new proposal (still undecided)
                 return
             reply = await self.client.command("hrmax", **choice)
             if reply.get("ok") and reply.get("profile"):

@@ -52,6 +52,8 @@ class HrMaxSource(StrEnum):
     NES = "nes"
     KETEYIAN = "keteyian"
     SIX_MINUTE_TEST = "six_minute_test"
+    SIX_MINUTE_TEST_EDITED = "six_minute_test_edited"
+    """Staff edited the 6-minute test's proposal: their number, never the formula's."""
     OBSERVED_PEAK = "observed_peak"
 
 

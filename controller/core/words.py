@@ -22,7 +22,10 @@ STATES = {"ready": N_("ready"), "running": N_("running"),
           "paused": N_("paused"), "stopping": N_("stopping"), "done": N_("done")}
 SOURCES = {"measured": N_("measured"), "tanaka": N_("Tanaka formula"),
            "nes": N_("Nes formula"), "keteyian": N_("Keteyian formula"),
-           "six_minute_test": N_("6-minute test"), "observed_peak": N_("observed peak")}
+           "six_minute_test": N_("6-minute test"),
+           # short: the header has 24 columns for it (the hand-over and form say it in full)
+           "six_minute_test_edited": N_("edited by staff"),
+           "observed_peak": N_("observed peak")}
 LINKS = {"searching": N_("searching"), "connected": N_("connected"), "stale": N_("stale"),
          "lost": N_("lost"), "stick_missing": N_("no ANT stick"), "offline": N_("offline"),
          "online": N_("online"), "off": N_("off"), "idle": N_("idle"), "armed": N_("armed"),

@@ -47,7 +47,9 @@ ZONES = (  # (label, low, high) as fractions of HRmax — the clinic's 4x4 (see 
 )
 SOURCES = {"measured": N_("measured (lab test)"), "tanaka": N_("Tanaka age formula"),
            "nes": N_("Nes age formula"), "keteyian": N_("Keteyian (beta-blockers)"),
-           "six_minute_test": N_("6-minute test"), "observed_peak": N_("observed peak")}
+           "six_minute_test": N_("6-minute test"),
+           "six_minute_test_edited": N_("6-minute test, edited by staff"),
+           "observed_peak": N_("observed peak")}
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,8 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
            ("text", t(N_("Sessions attended: {n}, of which {done} completed to the end"))
             .format(n=len(h.sessions), done=attended)),
            ("head", t(N_("Maximum heart rate"))),
-           ("text", t(N_("HRmax {bpm} bpm ({source})")).format(
+           # the sources have brackets of their own: "source:", never "(… (…))"
+           ("text", t(N_("HRmax {bpm} bpm; source: {source}")).format(
                bpm=format_number(h.hr_max_bpm, 0, lang),
                source=t(SOURCES.get(h.hr_max_source, h.hr_max_source)))),
            ("head", t(N_("Heart-rate zones to use")))]

@@ -96,7 +96,8 @@ KEYS: tuple[Key, ...] = (
     Key("patient", "pseudonym", STR, "DEMO-1", "never a name", example="P-0"),
     Key("patient", "hr_max", NUMBER, 183, "100–230 bpm", example=180),
     Key("patient", "hr_max_source", STR, "measured",
-        "measured | tanaka | nes | keteyian | six_minute_test | observed_peak",
+        "measured | tanaka | nes | keteyian | six_minute_test | six_minute_test_edited | "
+        "observed_peak",
         example="tanaka"),
     Key("patient", "hr_rest", NUMBER, None, "30–130 bpm, ≥ 40 below hr_max", example=UNSET,
         hint=60),

@@ -394,7 +394,9 @@ class Runtime:
 
     async def decide_hrmax(self, decision: str, hr_max_bpm: object = None) -> dict | None:
         """Staff accept, edit or reject the proposal; accepted or edited, the register keeps
-        it with source ``six_minute_test`` and today's date for the next 4x4."""
+        it with today's date for the next 4x4: accepted, with the proposal's source (the test,
+        or the age formula it fell back to); edited, with ``six_minute_test_edited`` (staff
+        set it from the test; never the formula's)."""
         from controller.protocol import Event, refused
 
         prop = self.hrmax_proposal
@@ -411,8 +413,11 @@ class Runtime:
                     not 100 <= hr_max_bpm <= 230:
                 raise refused("hrmax_range", detail=repr(hr_max_bpm))
             value = float(hr_max_bpm)
+            source = "six_minute_test_edited"
         elif decision not in ("accepted", "rejected"):
             raise refused("hrmax_decision")
+        if decision != "edited":
+            source = prop["source"]
         profile, sid = self.profile, self.session_id
 
         def decide(store: Store):  # type: ignore[no-untyped-def]
@@ -420,7 +425,7 @@ class Runtime:
             if reg.get(profile.pseudonym) is None:
                 reg.remember(profile)
             return reg.decide_hrmax(profile.pseudonym, decision,
-                                    None if decision == "rejected" else value, prop["source"],
+                                    None if decision == "rejected" else value, source,
                                     dict(prop), sid)
 
         rec = await self.store.call(decide)

@@ -1,12 +1,13 @@
 """The end of a 6-minute test: the patient's Borg rating, then the HRmax proposal for staff.
 
 The rating is one number chosen from the scale with its words (no typing): the patient
-points, staff press it; it is asked once (``t`` asks again). The proposal shows the estimate
-with its uncertainty and method beside the HRmax in use; staff accept it (j or y), edit it
-(a number 100–230: anything else is said under the box, which stays open) or reject it (n),
-and only then does the register change. A proposal far from the HRmax in use is shown with a
-warning and accepted only on a second key press. Pause, Stop and acknowledge work on both
-screens. Both fit 80×24.
+points, staff press the letter beside it (as in the interval prompt) or move the marked
+row; it is asked once (``t`` asks again, also from an undecided proposal). The proposal
+shows the estimate with its uncertainty and method beside the HRmax in use; staff accept it
+(j or y), edit it (a number 100–230: anything else is said under the box, which stays open)
+or reject it (n), and only then does the register change. A proposal far from the HRmax in
+use is shown with a warning and accepted only on a second key press. Pause, Stop and
+acknowledge work on both screens. Both fit 80×24.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from controller.app.screens.borg import KEYS
 from controller.app.screens.safety import SAFETY_BINDINGS
 from controller.app.texts import SOURCES, word
 from controller.core.hrmax import rpe_to_hrmax_fraction
@@ -30,28 +32,63 @@ BORG_WORDS = {6: N_("no exertion"), 7: N_("extremely light"), 9: N_("very light"
               17: N_("very hard"), 19: N_("extremely hard"), 20: N_("maximal exertion")}
 
 
-class TestBorgScreen(ModalScreen[int | None]):
-    """How hard was the test? Borg 6–20, chosen from the list (arrows and Enter)."""
+class _Scale(OptionList):
+    """The Borg list: the cursor stops at 6 and at 20 (a wrap from 20 to 6 turned a nurse's
+    Down ×9 aiming for 15 into Borg 7)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "later"),
-                                             *SAFETY_BINDINGS]
+    def action_cursor_down(self) -> None:
+        if self.highlighted is None or self.highlighted < self.option_count - 1:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.highlighted is None or self.highlighted > 0:
+            super().action_cursor_up()
+
+
+class TestBorgScreen(ModalScreen[int | None]):
+    """How hard was the test? Borg 6–20: the letter beside the number (as in the interval
+    prompt), or the arrows and Enter; the row under the cursor is marked ▶ from the start."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "later"), *SAFETY_BINDINGS,
+        *(Binding(k, f"rate({6 + i})", str(6 + i), show=False) for i, k in enumerate(KEYS))]
+
+    START = 13
+    """The cursor starts at "somewhat hard": fewest arrow presses."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="testborg"):
             yield Label(_("The test is over. Ask the patient: how hard was it? "
-                          "(Borg 6–20, Enter to choose, esc to ask later with t)"),
+                          "(Borg 6–20: the letter beside the number, or arrows and Enter; "
+                          "esc to ask later with t)"),
                         markup=False, id="testborg_hint")
-            yield OptionList(*[Option(f"{n:2d}  {_(BORG_WORDS[n]) if n in BORG_WORDS else ''}",
-                                      id=str(n)) for n in range(6, 21)], id="scale",
-                             compact=True)
+            yield _Scale(*[Option(self._row(n), id=str(n)) for n in range(6, 21)],
+                         id="scale", compact=True)
+
+    def _row(self, n: int, marked: bool = False) -> str:
+        word = _(BORG_WORDS[n]) if n in BORG_WORDS else ""
+        return f"{'▶' if marked else ' '} {KEYS[n - 6]}  {n:2d}  {word}"
 
     def on_mount(self) -> None:
         scale = self.query_one("#scale", OptionList)
-        scale.highlighted = 13 - 6  # start at "somewhat hard": fewest key presses
+        scale.highlighted = self.START - 6
+        self._mark(scale.highlighted)
         scale.focus()
+
+    def _mark(self, index: int | None) -> None:
+        """Mark the cursor's row in its text too: the theme's highlight alone went unseen."""
+        scale = self.query_one("#scale", OptionList)
+        for i in range(scale.option_count):
+            scale.replace_option_prompt_at_index(i, self._row(6 + i, i == index))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._mark(event.option_index)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(int(str(event.option.id)))
+
+    def action_rate(self, value: int) -> None:
+        self.dismiss(value)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -62,7 +99,8 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j,y", "accept", "accept"), Binding("e", "edit", "edit"),
-        Binding("n", "reject", "reject"), Binding("escape", "cancel", "later"),
+        Binding("n", "reject", "reject"), Binding("t", "again", "Borg again"),
+        Binding("escape", "cancel", "later"),
         *SAFETY_BINDINGS]
 
     def __init__(self, proposal: dict[str, Any], current: dict[str, Any],
@@ -94,7 +132,8 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
                     change=("+" if change > 0 else "−") + format_number(abs(change), 0)),
                     markup=False, id="warning")
             yield Label(self.refused, markup=False, id="refused")
-            yield Label(_("y: accept · e: edit · n: reject · esc: later"), markup=False,
+            yield Label(_("y: accept · e: edit · n: reject · t: Borg rating again · "
+                          "esc: later"), markup=False,
                         id="keys")
 
     def _why(self) -> str:
@@ -122,6 +161,12 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
             self._say(_("A large change: press y again to accept it."))
             return
         self.dismiss({"decision": "accepted"})
+
+    def action_again(self) -> None:
+        """The patient gives the rating again: the Borg list, then a new proposal."""
+        if self.query("#edit"):
+            return
+        self.dismiss({"decision": "borg_again"})
 
     def action_reject(self) -> None:
         self.dismiss({"decision": "rejected"})
