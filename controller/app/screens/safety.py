@@ -2,8 +2,8 @@
 alarm's acknowledgement (issue 21: a Borg prompt once swallowed them while the footer showed
 them); r resumes after a Pause given there. A modal screen hides the main screen's
 bindings, so each prompt lists these; they run the console's own actions, which apply only
-when the session allows them (otherwise the key does nothing here). Screens with a text box do not take
-them while it has the focus: a note must be able to contain the letter p.
+when the session allows them (otherwise the key does nothing here). Screens with a text box
+do not take them while it has the focus: a note must be able to contain the letter p.
 """
 
 from __future__ import annotations
