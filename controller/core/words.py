@@ -67,6 +67,7 @@ ALARMS = {  # short, for a monitor's alarm column and its acknowledge question
     "hrmax_underestimated": N_("HRmax likely too low"),
     "hrmax_maybe_high": N_("HRmax likely too high"),
     "zone_unreachable": N_("zone out of reach"),
+    "strap_missing_beats": N_("strap may be missing beats – wet it or move it"),
 }
 FAULTS = {  # the motor board's latched faults (firmware/linkcodec.py FAULT_NAMES)
     "boot": N_("just powered on"), "watchdog_reset": N_("restarted by its watchdog"),
