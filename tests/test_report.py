@@ -210,7 +210,8 @@ def test_a_bokmal_report_says_the_test_events_and_plan_in_bokmal(store):
     the English message only, so the report says them by kind with the message's numbers."""
     from controller.core.i18n import set_language
     record_sim(store, "S1", 30, 1.7e9)
-    store.db.execute("UPDATE sessions SET plan_json = json_set(plan_json, '$.name', '6-minute test')")
+    store.db.execute("UPDATE sessions SET plan_json = "
+                     "json_set(plan_json, '$.name', '6-minute test')")
     for t, msg in ((900, "Borg rating at the end of the test: 7"),):
         store.db.execute("INSERT INTO events VALUES ('S1', ?, 'borg', 'info', ?)", (t, msg))
     for t, msg in ((901, "HRmax proposal 190 bpm edited by staff as 195 bpm"),

@@ -142,7 +142,8 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
 PLANS = {"6-minute test": N_("6-minute test")}
 """Plan names as the store keeps them (core/plan.py)."""
 
-_FROM_MESSAGE = {  # events the store keeps as an English message only: the numbers it holds
+# events the store keeps as an English message only: their sentence from the numbers it holds
+_FROM_MESSAGE: dict[str, tuple[re.Pattern[str], dict[str | None, str]]] = {
     "borg": (re.compile(r"Borg rating at the end of the test: (?P<rpe>\d+)$"),
              {None: N_("Borg score at the end of the test: {rpe}")}),
     "hrmax_decision": (
@@ -163,7 +164,7 @@ def _from_message(kind: str, message: str) -> str | None:
     if m is None:
         return None
     found = m.groupdict()
-    text = texts.get(found.get("decision"))  # type: ignore[arg-type]
+    text = texts.get(found.get("decision"))
     return None if text is None else _(text).format(**found)
 
 
