@@ -11,6 +11,7 @@ from textual.widgets import Digits, Static
 from controller.app.console import StaffConsole
 from controller.app.demo import run_demo
 from controller.app.screens import Confirm
+from controller.core import i18n
 from controller.service.config import load
 from controller.service.control_socket import ControlClient
 from tests.test_runtime import SHORT
@@ -891,3 +892,45 @@ def test_the_test_borg_list_shows_its_cursor_stops_at_the_ends_and_takes_the_let
         server.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def _screen_lines(app) -> list[str]:
+    """What the terminal shows (the top screen over the ones beneath), line by line."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def test_the_borg_prompt_footer_offers_only_what_works_there_and_r_resumes():
+    """A new nurse: with the Borg prompt open the footer still offered "k Hopp over,
+    e +1 min, m Notat, h Historikk, q Lukk" — k is Borg 15 there. The footer shows what works
+    in the prompt (p, x, a, Esc); after p it offers r Fortsett, and r resumes from the prompt."""
+    from controller.app.screens import BorgScreen
+
+    class Sent(_Stepped):
+        async def _send(self, cmd, **kw):
+            self.sent = [*getattr(self, "sent", []), cmd]
+            return {"ok": True}
+
+    async def main():
+        app = Sent(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.feed(phase="interval", interval=1)
+            app.feed(phase="recovery", interval=1)
+            await pilot.pause()
+            assert isinstance(app.screen, BorgScreen)
+            footer = _screen_lines(app)[-1]
+            for gone in ("Hopp over", "+1 min", "Notat", "Historikk", "Lukk"):
+                assert gone not in footer, footer
+            for shown in ("p Pause", "x Stopp", "a Kvitter", "esc ikke nå"):
+                assert shown in footer, footer
+            app.feed(phase="recovery", interval=1, state="paused")
+            await pilot.pause()
+            footer = _screen_lines(app)[-1]
+            assert "r Fortsett" in footer and "p Pause" not in footer, footer
+            await pilot.press("r")
+            await pilot.pause()
+            assert app.sent == ["resume"] and isinstance(app.screen, BorgScreen)
+    i18n.set_language("nb")
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        i18n.set_language("en")

@@ -178,3 +178,25 @@ def test_a_board_fault_is_named_in_words_not_by_its_key():
     text = _text(faulted, "#links")
     assert "estop" not in text and "feil: nødstopp" in text, text
     assert "key_pulled" not in _text(dict(faulted, treadmill="fault: key_pulled"), "#links")
+
+
+def test_the_history_window_says_numbers_and_dates_in_bokmal():
+    """It said "topp 183.0 slag/min" (a decimal point) and "lært pulsrespons (2026-11-15)"."""
+    from controller.app.screens.history import HistoryScreen
+
+    history = {"pseudonym": "P-3", "sessions": [
+        {"started_unix_s": 1.7e9, "work_at_90_vo2": 22.4, "peak_hr_bpm": 183.0}],
+        "response_model": {"refused": None, "date": "2026-11-15", "model": None}}
+    i18n.set_language("nb")
+    try:
+        screen = HistoryScreen(history)
+        import controller.app.screens.history as hist
+        words, hist.response_words = hist.response_words, lambda model: "pulsen svarer"
+        try:
+            text = "\n".join(str(w.render()) for w in screen.compose())
+        finally:
+            hist.response_words = words
+    finally:
+        i18n.set_language("en")
+    assert "topp 183 slag/min" in text and "183.0" not in text, text
+    assert "(15.11.2026)" in text and "2026-11-15" not in text, text

@@ -64,8 +64,8 @@ def test_handover_suggests_a_4x4_for_an_ordinary_treadmill_and_keeps_notes_out(t
     assert "intervaller (4 × 4 min): 156–174 slag/min (85\u00a0%–95\u00a0% av makspuls)" in text
     assert "4 intervaller à 4 min: 5,2\u00a0km/t, stigning 7,0\u00a0%" in text
     assert "3 aktive pauser à 3 min: 4,5\u00a0km/t, stigning 5,0\u00a0%" in text
-    assert ("Fra første til siste økt: 0,4\u00a0km/t raskere og 2,0\u00a0% brattere ved samme "
-            "puls") in text
+    assert ("Fra første til siste økt: 0,4\u00a0km/t raskere og 2 prosentpoeng brattere ved "
+            "samme puls") in text
     assert not any("tired" in line for line in text)
     with_notes = handover_data(store, "P-17", include_notes=True)
     assert with_notes.notes == ["tired after a bad night; discussed sleep"]
@@ -184,3 +184,17 @@ def test_mastery_from_the_kept_figures_equals_mastery_from_the_samples(tmp_path)
     db.close()
     assert fast == mastery(tmp_path / "s.db", "P-17", "S2", now)
     assert fast.last is not None and fast.today is not None
+
+
+def test_incline_changes_are_said_in_percentage_points(tmp_path):
+    """The glossary: "1 prosentpoeng brattere", never "0,0 % brattere" or "øk stigningen med
+    1 %" (a change of a percentage is a percentage point)."""
+    store = Store(tmp_path / "s.db")
+    for k in range(3):
+        record_4x4(store, f"S{k}", DAY + k * 3 * 86400, 5.0 + 0.2 * k, 6.0)
+    text = " ".join(" ".join(line.split()) for _, line in
+                    handover_text(handover_data(store, "P-17"), "nb"))
+    assert "% brattere" not in text and "stigningen med 1 %" not in text, text
+    assert "0 prosentpoeng brattere" in text and "stigningen med 1 prosentpoeng" in text, text
+    english = " ".join(line for _, line in handover_text(handover_data(store, "P-17"), "en"))
+    assert "1 percentage point incline" in " ".join(english.split()), english

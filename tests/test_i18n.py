@@ -99,3 +99,37 @@ def test_every_event_the_session_raises_has_words_in_the_ui():
         set(re.findall(r'_command\(\s*"([a-z_]+)"', source))
     assert {"phase", "hr_lost", "stop"} <= kinds  # the scan sees the session's events
     assert sorted(kinds - set(EVENTS)) == []
+
+
+def test_every_alarm_the_session_can_raise_has_words():
+    """`strap_missing_beats` reached the monitor and the console as its raw key: every kind the
+    session emits as an alarm or a warning (protocol.py's emit calls) has its words in
+    ALARMS, in both languages, so a new one cannot come back raw."""
+    import ast
+    import inspect
+
+    from controller import protocol
+    from controller.core import i18n as i18n_mod
+    from controller.core.words import ALARMS, word
+
+    kinds = set()
+    for node in ast.walk(ast.parse(inspect.getsource(protocol))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "emit":
+            first = node.args[0]
+            kind = first.value if isinstance(first, ast.Constant) else \
+                getattr(protocol, first.id, None) if isinstance(first, ast.Name) else None
+            severity = [a.value for a in node.args[2:3] if isinstance(a, ast.Constant)] + \
+                [k.value.value for k in node.keywords if k.arg == "severity"
+                 and isinstance(k.value, ast.Constant)]
+            if kind and severity and severity[0] in ("alarm", "warning"):
+                kinds.add(kind)
+    assert {"hr_lost", protocol.STRAP_ALARM} <= kinds, kinds
+    assert kinds <= set(ALARMS), kinds - set(ALARMS)
+    i18n_mod.set_language("nb")
+    try:
+        for kind in kinds:
+            assert word(ALARMS, kind) != ALARMS[kind], (kind, "no bokmål")
+        assert word(ALARMS, protocol.STRAP_ALARM) == \
+            "pulsbeltet kan miste slag – fukt det eller flytt det"
+    finally:
+        i18n_mod.set_language("en")

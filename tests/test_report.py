@@ -202,3 +202,32 @@ def test_a_report_in_bokmal_shows_words_not_keys(store):
                 "no valid heart rate", "100.0"):
         assert key not in text, (key, text)
     assert "6-minutters pulstest" in text and "oppvarming" in text.lower()
+
+
+def test_a_bokmal_report_says_the_test_events_and_plan_in_bokmal(store):
+    """The bokmål session report listed "Plan: 6-minute test.", "Borg rating at the end of the
+    test: 7", "HRmax proposal 190 bpm edited by staff as 195 bpm" in English: the store keeps
+    the English message only, so the report says them by kind with the message's numbers."""
+    from controller.core.i18n import set_language
+    record_sim(store, "S1", 30, 1.7e9)
+    store.db.execute("UPDATE sessions SET plan_json = "
+                     "json_set(plan_json, '$.name', '6-minute test')")
+    for t, msg in ((900, "Borg rating at the end of the test: 7"),):
+        store.db.execute("INSERT INTO events VALUES ('S1', ?, 'borg', 'info', ?)", (t, msg))
+    for t, msg in ((901, "HRmax proposal 190 bpm edited by staff as 195 bpm"),
+                   (902, "HRmax proposal 120 bpm rejected by staff"),
+                   (903, "HRmax proposal 181 bpm accepted by staff")):
+        store.db.execute("INSERT INTO events VALUES ('S1', ?, 'hrmax_decision', 'info', ?)",
+                         (t, msg))
+    set_language("nb")
+    try:
+        facts = report.session_facts(store, "S1")
+        text = "\n".join(report.report_lines(store, facts)
+                         + [report.event_text(e["kind"], e["message"])
+                            for e in facts["events"]])
+    finally:
+        set_language("en")
+    for english in ("6-minute test", "Borg rating", "HRmax proposal", "by staff", "bpm"):
+        assert english not in text, (english, text)
+    for bokmal in ("6-minutters pulstest", "Borg-skår", "7", "190", "195", "120", "181"):
+        assert bokmal in text, (bokmal, text)

@@ -135,7 +135,7 @@ def test_history_shows_the_response_in_staff_words_in_bokmal(tmp_path, learned):
         assert words.startswith(f"pulsen svarer etter ca. {round(doc['dead_time_s'])} s og er "
                                 "framme etter ca. ")
         lines = "\n".join(str(w.render()) for w in HistoryScreen(prog).compose())
-        assert "lært pulsrespons (2023-11-14): pulsen svarer etter ca." in lines
+        assert "lært pulsrespons (14.11.2023): pulsen svarer etter ca." in lines
     finally:
         set_language("en")
     assert "the heart rate answers after about" in response_words(doc)

@@ -212,6 +212,10 @@ class StaffConsole(App[None]):
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
             self.refresh_bindings()
+            # under a prompt with its own footer (the Borg prompt) the console's footer and
+            # header are laid out again only when told (else the header kept a stale height)
+            if self.screen is not self.screen_stack[0]:
+                self.screen_stack[0].refresh_bindings()
         # before Start: the paired strap's live heart rate, so staff check it on the patient
         hr = d.get("hr_bpm") if d.get("started") else d.get("hr_live_bpm")
         lo, hi = d.get("zone_low_bpm"), d.get("zone_high_bpm")

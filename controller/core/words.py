@@ -10,6 +10,7 @@ and translated with ``_()`` where it is shown.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from controller.core.i18n import N_, _, language
@@ -70,6 +71,7 @@ ALARMS = {  # short, for a monitor's alarm column and its acknowledge question
     "hrmax_underestimated": N_("HRmax likely too low"),
     "hrmax_maybe_high": N_("HRmax likely too high"),
     "zone_unreachable": N_("zone out of reach"),
+    "strap_missing_beats": N_("strap may be missing beats – wet it or move it"),
 }
 FAULTS = {  # the motor board's latched faults (firmware/linkcodec.py FAULT_NAMES)
     "boot": N_("just powered on"), "watchdog_reset": N_("restarted by its watchdog"),
@@ -140,6 +142,35 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
     return None
 
 
+PLANS = {"6-minute test": N_("6-minute test")}
+"""Plan names as the store keeps them (core/plan.py)."""
+
+# events the store keeps as an English message only: their sentence from the numbers it holds
+_FROM_MESSAGE: dict[str, tuple[re.Pattern[str], dict[str | None, str]]] = {
+    "borg": (re.compile(r"Borg rating at the end of the test: (?P<rpe>\d+)$"),
+             {None: N_("Borg score at the end of the test: {rpe}")}),
+    "hrmax_decision": (
+        re.compile(r"HRmax proposal (?P<proposed>\d+) bpm (?P<decision>accepted|rejected|edited)"
+                   r" by staff(?: as (?P<value>\d+) bpm)?$"),
+        {"accepted": N_("HRmax proposal {proposed} bpm accepted by staff"),
+         "rejected": N_("HRmax proposal {proposed} bpm rejected by staff"),
+         "edited": N_("HRmax proposal {proposed} bpm changed by staff to {value} bpm")}),
+}
+
+
+def _from_message(kind: str, message: str) -> str | None:
+    """A stored event's sentence in the UI's language, from the numbers in its message."""
+    if kind not in _FROM_MESSAGE:
+        return None
+    pattern, texts = _FROM_MESSAGE[kind]
+    m = pattern.match(message)
+    if m is None:
+        return None
+    found = m.groupdict()
+    text = texts.get(found.get("decision"))
+    return None if text is None else _(text).format(**found)
+
+
 def event_text(kind: str, message: str, params: dict[str, Any] | None = None) -> str:
     """An event in the UI's language, with its content when its ``params`` came along
     (the console's events do; a report's, read from the store, say the kind's sentence)."""
@@ -148,6 +179,9 @@ def event_text(kind: str, message: str, params: dict[str, Any] | None = None) ->
     detail = _event_detail(kind, params) if isinstance(params, dict) and params else None
     if detail is not None:
         return detail
+    said = _from_message(kind, message)
+    if said is not None:
+        return said
     if kind not in EVENTS:
         return message
     return _(EVENTS[kind])

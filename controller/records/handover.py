@@ -173,6 +173,16 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
                     last.hr_max_source, suggest(figures), notes)
 
 
+def _points(delta_pct: float, lang: str) -> str:
+    """A change of incline in percentage points (glossary: "1 prosentpoeng brattere", never
+    "1,0 % brattere": a change of a percentage is not a percentage)."""
+    delta = round(float(delta_pct), 1)
+    number = format_number(delta, 0 if delta.is_integer() else 1, lang)
+    t = translations(lang).gettext
+    return (t(N_("{points} percentage point")) if abs(delta) == 1 else
+            t(N_("{points} percentage points"))).format(points=number)
+
+
 def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
     """The document as (style, line) pairs — ``title``, ``head``, ``text`` — in ``lang``."""
     t = translations(lang).gettext
@@ -214,7 +224,7 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
         out.append(("text", t(N_("From the first to the last session: {speed} faster and "
                                  "{incline} steeper at the same heart rate")).format(
             speed=format_speed(b.speed_kmh - a.speed_kmh, 1, lang),
-            incline=format_percent(b.incline_pct - a.incline_pct, 1, lang))))
+            incline=_points(b.incline_pct - a.incline_pct, lang))))
     learned = [s.learned for s in h.sessions if s.learned]
     if len(learned) >= 2:
         out.append(("text", t(N_("Heart rate at a fixed load (a brisk walk), from the learned "
@@ -239,7 +249,7 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
         out.append(("text", t(N_("Let the heart rate lead: if it stays below the interval "
                                  "zone after 2 minutes, add {incline_step} incline; above "
                                  "it, take {speed_step} off.")).format(
-            incline_step=format_percent(1, 0, lang), speed_step=format_speed(0.5, 1, lang))))
+            incline_step=_points(1, lang), speed_step=format_speed(0.5, 1, lang))))
     if h.notes:
         out.append(("head", t(N_("Notes from the clinic (included by staff)"))))
         out += [("text", n) for n in h.notes]

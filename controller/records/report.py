@@ -25,7 +25,7 @@ from typing import Any
 
 from controller.core.dates import local_datetime, local_day
 from controller.core.i18n import N_, _, format_datetime, format_number
-from controller.core.words import PHASES, SEVERITIES, SOURCES, event_text, word
+from controller.core.words import PHASES, PLANS, SEVERITIES, SOURCES, event_text, word
 from controller.records import session_import
 from controller.records.session_import import EXPORT_SCHEMA
 from controller.records.store import SessionRecord, Store, StoreError
@@ -467,7 +467,7 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
     work = facts["work_at_90_vo2"]
     lines = [
         _("Plan: {plan}. HRmax {hr_max} bpm, source: {source}.").format(
-            plan=r.plan_name, hr_max=format_number(r.hr_max_bpm, 0),
+            plan=word(PLANS, r.plan_name), hr_max=format_number(r.hr_max_bpm, 0),
             source=word(SOURCES, r.hr_max_source)),
         _("Work at 90 % HRmax: {work}.").format(
             work="—" if work is None else _("{vo2} ml/kg/min ({speed} km/h at {incline} %)")

@@ -8,12 +8,13 @@ at most one prompt open (``ask`` moves it on to the latest interval).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from controller.app.screens.safety import SAFETY_BINDINGS, SAFETY_KEYS
 from controller.core.i18n import N_, _
@@ -28,17 +29,27 @@ ANCHORS = {6: N_("no exertion at all"), 7: N_("extremely light"), 9: N_("very li
 class BorgScreen(ModalScreen[int | None]):
     """Borg 6–20 for one interval (0: the 6-minute test), one key press."""
 
+    # Its own footer, over the console's: only what works here (the letters are Borg values,
+    # so "k Skip" or "q Quit" below the prompt would rate 15 or 20). The app.* actions show
+    # only when the console's check_action allows them (p while running, r while paused).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "later", "later"), *SAFETY_BINDINGS,
+        Binding("p", "app.pause", N_("Pause")), Binding("r", "app.resume", N_("Resume")),
+        Binding("x", "app.stop", N_("Stop")), Binding("a", "app.ack", N_("Ack alarm")),
+        Binding("escape", "later", N_("not now")), *SAFETY_BINDINGS,
         *(Binding(k, f"rate({6 + i})", str(6 + i), show=False) for i, k in enumerate(KEYS)),
     ]
 
     def __init__(self, interval: int) -> None:
         super().__init__()
         self.interval = interval
+        keys = self._bindings.key_to_bindings  # the footer in the process's language
+        for key, bindings in keys.items():
+            keys[key] = [dataclasses.replace(b, description=_(b.description))
+                         if b.description and b.show else b for b in bindings]
 
     def compose(self) -> ComposeResult:
         yield Static(self._text(), id="borg")
+        yield Footer(compact=True)
 
     def _text(self) -> str:
         title = _("Borg rating of the 6-minute test") if self.interval == 0 else \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -11,7 +12,7 @@ from textual.widgets import Static
 
 from controller.app.screens.safety import SAFETY_BINDINGS
 from controller.core.dates import local_datetime
-from controller.core.i18n import _, format_datetime, format_number
+from controller.core.i18n import _, format_date, format_datetime, format_number
 from controller.core.words import response_words
 
 
@@ -35,7 +36,7 @@ class HistoryScreen(ModalScreen[None]):
             lines.append(_("{when}  work at 90 % HRmax: {work}  peak {peak} bpm").format(
                 when=when, work="—" if work is None else _("{vo2} ml/kg/min").format(
                     vo2=format_number(work, 1)),
-                peak=p["peak_hr_bpm"] or "—"))
+                peak=format_number(p["peak_hr_bpm"], 0) if p["peak_hr_bpm"] else "—"))
         trend = h.get("work_at_90_trend_vo2_per_week")
         if trend is not None:
             lines.append(_("trend {trend} ml/kg/min per week").format(
@@ -53,9 +54,17 @@ class HistoryScreen(ModalScreen[None]):
                 lines.append(_("learned response not used: {why}").format(why=kept["refused"]))
             else:
                 lines.append(_("learned response ({date}): {words}").format(
-                    date=kept.get("date") or "—", words=response_words(kept["model"])))
+                    date=_day(kept.get("date")), words=response_words(kept["model"])))
         lines.append(_("(esc to close)"))
         yield Static("\n".join(lines), id="history")
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _day(iso: object) -> str:
+    """A stored ISO day (``2026-11-15``) as staff read dates: ``15.11.2026`` in bokmål."""
+    try:
+        return format_date(dt.date.fromisoformat(str(iso)))
+    except ValueError:
+        return "—" if not iso else str(iso)
