@@ -215,6 +215,9 @@ class RecordsServer:
                             _log.error("records: message on %s not handled: %s: %s",
                                        clean(m.topic, 200), type(e).__name__, clean(e, 300))
             except (aiomqtt.MqttError, OSError) as e:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # the client's clean-up failed while we were asked to stop: stop
                 why = error_text(client, e)
                 if self.online or why != last_error:
                     _log.warning("records: broker %s:%s: %s", s.host, s.port, why)
