@@ -160,9 +160,12 @@ with the strap's latency), so a slow or late heart is not clipped to the grid's 
 
 PRIOR_TAU_S, PRIOR_DEAD_TIME_S = 65.0, 6.0
 """The population's typical response: the centre of the candidates' prior."""
-PRIOR_LOG_SD_TAU, PRIOR_LOG_SD_DEAD_TIME = 0.5, 0.6
-"""Log-normal prior spreads: the published ranges (τ 30–180 s, θ 2–20 s) are about ±2 SD
-around the centre, so an edge candidate starts some 4 units of -2·log prior behind."""
+PRIOR_LOG_SD_TAU, PRIOR_LOG_SD_DEAD_TIME = 1.0, 0.6
+"""Log-normal prior spreads. Dead time: the published 2–20 s is about ±2 SD around 6 s, so
+an edge candidate starts some 4 units of -2·log prior behind; a wrong long dead time is what
+costs a typical heart (it delays every correction). Time constant: broad (30–180 s within
+about ±1 SD), since slow kinetics are common in the clinic's patients and a wrong τ costs a
+typical heart little (the τ-only wide grid measured as the old one)."""
 RESIDUAL_CORRELATION_S = 20.0
 """Heart-rate residuals are correlated over about this long (HRV, drift, breathing), so the
 data hold one independent sample per this many seconds of (forgetting-weighted) readings."""
