@@ -166,7 +166,7 @@ an edge candidate starts some 4 units of -2·log prior behind; a wrong long dead
 costs a typical heart (it delays every correction). Time constant: broad (30–180 s within
 about ±1 SD), since slow kinetics are common in the clinic's patients and a wrong τ costs a
 typical heart little (the τ-only wide grid measured as the old one)."""
-RESIDUAL_CORRELATION_S = 20.0
+RESIDUAL_CORRELATION_S = 10.0
 """Heart-rate residuals are correlated over about this long (HRV, drift, breathing), so the
 data hold one independent sample per this many seconds of (forgetting-weighted) readings."""
 TRUST_MARGIN = 0.9
