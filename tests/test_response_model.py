@@ -154,3 +154,27 @@ def test_fitness_from_the_learned_model(day1):
     assert fitter["vo2_at_90_ml_kg_min"] > fit["vo2_at_90_ml_kg_min"]
     assert fitter["speed_at_90_kmh"] > fit["speed_at_90_kmh"]
     assert fitter["hr_at_fixed_workload_bpm"] < fit["hr_at_fixed_workload_bpm"]
+
+
+def test_typical_hearts_are_not_taken_for_late_ones_on_the_wide_grid():
+    """τ 65 s and dead time 6 s with ordinary HRV and drift: the wide grid's 15–20 s dead
+    times must not win chance fits (without the Occam factor 7 of these 8 did, some time in
+    the session; the day-1 regression of issue 26)."""
+    late = 0
+    for seed in range(8):
+        truth = PatientParams(seed=seed, tau_slow_s=65, dead_time_s=6, hrv_rms_bpm=3.5,
+                              drift_bpm_per_min=1.0)
+        s = Session(PROFILE)
+        law = s.control
+        chosen: list[float] = []
+        refit = law._refit
+
+        def watched(refit=refit, law=law, chosen=chosen):
+            refit()
+            chosen.append(law.model.dead_time_s)
+
+        law._refit = watched
+        simulate(VirtualPatient(truth), PROFILE, session=s)
+        assert chosen
+        late += max(chosen) >= 15
+    assert late <= 2

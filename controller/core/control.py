@@ -168,6 +168,17 @@ DEAD_TIME_GRID_S = (2.0, 4.0, 6.0, 10.0, 15.0, 20.0)
 """The (τ, θ) candidates span the published ranges (on-kinetics τ 30–180 s, dead time 2–20 s
 with the strap's latency), so a slow or late heart is not clipped to the grid's edge."""
 
+PRIOR_TAU_S, PRIOR_DEAD_TIME_S = 65.0, 6.0
+"""The population's typical response: the centre of the candidates' prior."""
+PRIOR_LOG_SD_TAU, PRIOR_LOG_SD_DEAD_TIME = 1.0, 0.6
+"""Log-normal prior spreads. Dead time: the published 2–20 s is about ±2 SD around 6 s, so
+an edge candidate starts some 4 units of -2·log prior behind; a wrong long dead time is what
+costs a typical heart (it delays every correction). Time constant: broad (30–180 s within
+about ±1 SD), since slow kinetics are common in the clinic's patients and a wrong τ costs a
+typical heart little (the τ-only wide grid measured as the old one)."""
+RESIDUAL_CORRELATION_S = 10.0
+"""Heart-rate residuals are correlated over about this long (HRV, drift, breathing), so the
+data hold one independent sample per this many seconds of (forgetting-weighted) readings."""
 TRUST_MARGIN = 0.9
 """A candidate replaces the active one only when its mean squared residual is this much lower."""
 CARRIED_TRUST_MARGIN = 0.6
@@ -369,8 +380,9 @@ class AdaptiveController:
         fits = [c.fit(a0, self._k0, pa, pk) for c in self._cands]
         if self._carried_state == "trusted":
             self._judge_carried(fits)
-        best = min(range(len(fits)), key=lambda i: fits[i][2])
-        if fits[best][2] > self._margin * fits[self._active][2]:
+        score = self._penalised(fits)
+        best = min(range(len(fits)), key=lambda i: score[i])
+        if score[best] > self._margin * score[self._active]:
             best = self._active
         a, k, _ = fits[best]
         old_pred = self._predict_now()
@@ -379,6 +391,26 @@ class AdaptiveController:
         self.model = ModelParams(k, a, c.tau_s, c.dead_time_s, c.fast_frac, c.tau_fast_s,
                                  c.tau_off_ratio)
         self.bias_bpm += old_pred - self._predict_now()
+
+    def _penalised(self, fits: list[tuple[float, float, float]]) -> list[float]:
+        """Each candidate's residual times its Occam factor exp(d² / n): the MAP rule for a
+        log-normal prior on (τ, θ) with n independent residuals, in the form of a mean squared
+        residual. d is the candidate's distance from the prior in prior SDs (the population's
+        centre, or a trusted carried response's own dynamics); n grows with the evidence, so a
+        candidate far from typical must explain the heart rate better by a margin that is large
+        after a warm-up and fades over a session. Without it the wide grid's extreme dead times
+        win on chance fits of typical hearts."""
+        tau0, theta0 = PRIOR_TAU_S, PRIOR_DEAD_TIME_S
+        cm = self.carried
+        if cm is not None and self._carried_state != "dropped":
+            tau0, theta0 = max(cm.tau_s, 1.0), max(cm.dead_time_s, 1.0)
+        n = max(self._cands[0].s0 / RESIDUAL_CORRELATION_S, 1.0)
+        out = []
+        for c, (_, _, mse) in zip(self._cands, fits, strict=True):
+            d2 = ((math.log(max(c.tau_s, 1.0) / tau0) / PRIOR_LOG_SD_TAU) ** 2
+                  + (math.log(max(c.dead_time_s, 1.0) / theta0) / PRIOR_LOG_SD_DEAD_TIME) ** 2)
+            out.append(mse * math.exp(d2 / n))
+        return out
 
     @property
     def expected_bpm(self) -> float:
