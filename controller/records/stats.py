@@ -73,6 +73,15 @@ PG_TABLE = (SQLITE_TABLE.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS")
             .replace(" REAL", " DOUBLE PRECISION"))
 
 
+def vo2max_from_work(work_vo2: float | None, hr_max: float, hr_rest: float | None
+                     ) -> float | None:
+    """VO2max from the work held at 90 % HRmax (%HRR ≈ %VO2R); None without both."""
+    if work_vo2 is None or not hr_rest:
+        return None
+    hrr_frac = (0.9 * hr_max - hr_rest) / (hr_max - hr_rest)
+    return round(REST_VO2 + (work_vo2 - REST_VO2) / hrr_frac, 1)
+
+
 def progress_values(hr_max: float, hr_rest: float | None,
                     samples: list[dict[str, Any]]) -> dict[str, Any]:
     """Work at 90 % HRmax (ACSM oxygen cost while HR held 90 % ± 3 % after the allowance),
@@ -101,10 +110,7 @@ def progress_values(hr_max: float, hr_rest: float | None,
         if s["phase"] == "warmup" and abs(vo2 - FIXED_WORKLOAD_VO2) <= 1.5:
             fixed.append(hr)
     w = round(statistics.fmean(work), 2) if len(work) >= 30 else None
-    vo2max = None
-    if w is not None and hr_rest:
-        hrr_frac = (0.9 * hr_max - hr_rest) / (hr_max - hr_rest)
-        vo2max = round(REST_VO2 + (w - REST_VO2) / hrr_frac, 1)
+    vo2max = vo2max_from_work(w, hr_max, hr_rest)
     return {"work_at_90_vo2": w,
             "speed_at_90_kmh": round(statistics.fmean(speeds), 2) if w is not None else None,
             "incline_at_90_pct": round(statistics.fmean(inclines), 1) if w is not None
@@ -125,11 +131,7 @@ def _with_learned(rec: Any, values: dict[str, Any]) -> dict[str, Any]:
     if learned is None:
         return values
     w = learned["vo2_at_90_ml_kg_min"]
-    hr_rest, hr_max = rec.profile.get("hr_rest"), rec.hr_max_bpm
-    vo2max = None
-    if hr_rest:
-        hrr_frac = (0.9 * hr_max - hr_rest) / (hr_max - hr_rest)
-        vo2max = round(REST_VO2 + (w - REST_VO2) / hrr_frac, 1)
+    vo2max = vo2max_from_work(w, rec.hr_max_bpm, rec.profile.get("hr_rest"))
     return {**values, "work_at_90_vo2": w, "speed_at_90_kmh": learned["speed_at_90_kmh"],
             "incline_at_90_pct": learned["incline_pct"],
             "hr_at_fixed_workload_bpm": learned["hr_at_fixed_workload_bpm"],
