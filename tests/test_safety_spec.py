@@ -1,10 +1,10 @@
 """The documented safety numbers, pinned by literals (issue 25).
 
-Every number here is written out as the README and ``firmware/PROTOCOL.md`` promise it — never
-imported from the constants it checks — and checked against behaviour: the pure session and
-the firmware's supervisor are driven with a clock until the action happens, at that second and
-not one tick before. Changing a constant in the code makes this file fail; changing a promise
-means changing the number here and in the docs, on purpose.
+Every number here is written out as ``docs/research/safety.md`` and ``firmware/PROTOCOL.md``
+promise it — never imported from the constants it checks — and checked against behaviour: the
+pure session and the firmware's supervisor are driven with a clock until the action happens, at
+that second and not one tick before. Changing a constant in the code makes this file fail;
+changing a promise means changing the number here and in the docs, on purpose.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ lc = load("linkcodec")
 supervisor = load("supervisor")
 simboard = load("simboard")
 
-# -- the numbers as documented (README "Safety rules in the core", firmware README/PROTOCOL) --
+# -- the numbers as documented (docs/research/safety.md, firmware README/PROTOCOL) --
 HR_HOLD_S = 5
 HR_SLOW_S = 15
 HR_STOP_S = 60
@@ -323,15 +323,15 @@ def test_firmware_overspeed_after_300_ms_and_no_tach_after_2_s() -> None:
 # -- the generated table: the docs show what the code enforces ------------------------------
 
 
-def test_readme_safety_table_is_the_generated_one() -> None:
+def test_docs_safety_table_is_the_generated_one() -> None:
     from controller.app.reference import safety_table_markdown as render_markdown
 
-    readme = (ROOT / "README.md").read_text()
-    m = re.search(r"<!-- safety-table:begin[^>]*-->\n(.*?)<!-- safety-table:end -->", readme,
+    page = (ROOT / "docs" / "research" / "safety.md").read_text()
+    m = re.search(r"<!-- safety-table:begin[^>]*-->\n(.*?)<!-- safety-table:end -->", page,
                   re.S)
-    assert m, "README.md needs the generated safety table between its markers"
+    assert m, "docs/research/safety.md needs the generated safety table between its markers"
     assert m.group(1) == render_markdown(), \
-        "README's safety table is stale: python -m controller.app.reference --write"
+        "the docs' safety table is stale: python -m controller.app.reference --write"
 
 
 def test_generated_table_states_the_documented_numbers() -> None:
