@@ -166,3 +166,38 @@ def test_the_staff_pages_use_the_glossary_words():
                        flags=re.S)
         bad += [f"{page.name}: {why}" for line in prose.splitlines() for why in hits(line)]
     assert bad == []
+
+
+def _bound_keys() -> set[str]:
+    """Every key the staff console and its screens bind (Textual's key names)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from controller.app import console, screens
+
+    modules = [console] + [importlib.import_module(f"controller.app.screens.{m.name}")
+                           for m in pkgutil.iter_modules(screens.__path__)]
+    keys: set[str] = set()
+    for module in modules:
+        for _name, cls in inspect.getmembers(module, inspect.isclass):
+            for b in getattr(cls, "BINDINGS", []):
+                key = b.key if hasattr(b, "key") else b[0]
+                keys.update(k.strip() for k in key.split(","))
+    return keys
+
+
+def test_the_keys_on_the_staff_pages_are_the_consoles():
+    """A key the staff pages name in their key tables is one the console binds, so a key
+    moved in the console fails here instead of sending staff to a dead key."""
+    names = {"+": "plus", "-": "minus", "]": "right_square_bracket",
+             "[": "left_square_bracket", "esc": "escape"}
+    bound = _bound_keys()
+    said = set()
+    for page in ("okt.md", "pulstest.md"):
+        for line in (DOCS / "personale" / page).read_text().splitlines():
+            m = re.match(r"^\s*\| (`[^|]*`) \|", line)
+            if m:
+                said.update(re.findall(r"`([^`]+)`", m.group(1)))
+    assert len(said) >= 15
+    assert sorted(k for k in said if names.get(k, k) not in bound) == []
