@@ -286,8 +286,8 @@ def test_confirmation_shows_its_keys_and_brackets_literally():
     async def main():
         app = StaffConsole(str(tmp_sock()))
         async with app.run_test(size=(80, 24)) as pilot:
-            for lang, shown in (("en", "Stop [now]?  y: yes / n: no"),
-                                ("nb", "Stop [now]?  j: ja / n: nei")):
+            for lang, shown in (("en", "Stop [now]?\ny: yes / n: no"),
+                                ("nb", "Stop [now]?\nj: ja / n: nei")):
                 i18n.set_language(lang)
                 app.push_screen(Confirm("Stop [now]?"))
                 await pilot.pause()

@@ -293,9 +293,7 @@ class StaffConsole(App[None]):
                 mqtt=word(texts.LINKS, d.get("mqtt") or "off")))
         alarms = d.get("alarm_list") or [{"kind": k, "message": m}
                                          for k, m in (d.get("alarms") or {}).items()]
-        self.query_one("#alarms", Static).update("\n".join(
-            "[b red]" + _("ALARM") + "[/] " + texts.event_text(a["kind"], a["message"])
-            + "  " + _("(a: acknowledge)") for a in alarms))
+        self.query_one("#alarms", Static).update(self._alarm_lines(alarms))
         summary = d.get("summary")
         if summary:
             # seconds in and above the zone, not the rule's percentage: that counts only
@@ -323,6 +321,26 @@ class StaffConsole(App[None]):
         if self._borg_waiting is not None and len(self.screen_stack) == 1:
             self.rate(self._borg_waiting)
         self._maybe_ask_borg()
+
+    def _alarm_lines(self, alarms: list[dict[str, Any]]) -> str:
+        """One line per alarm, the key that acknowledges them after the last one, or on a
+        line of its own where it would wrap (at 80 columns in bokmål it broke in two)."""
+        from rich.cells import cell_len
+        from rich.markup import escape
+
+        if not alarms:
+            return ""
+        width = self.query_one("#alarms", Static).content_size.width or 78
+        texts_shown = [_("ALARM") + " " + texts.event_text(a["kind"], a["message"])
+                       for a in alarms]
+        hint = _("(a: acknowledge)")
+        lines = ["[b red]" + escape(t[:len(_("ALARM"))]) + "[/]" + escape(t[len(_("ALARM")):])
+                 for t in texts_shown]
+        if cell_len(texts_shown[-1]) + 2 + cell_len(hint) <= width:
+            lines[-1] += "  " + escape(hint)
+        else:
+            lines.append(" " * (cell_len(_("ALARM")) + 1) + escape(hint))
+        return "\n".join(lines)
 
     # -- the 6-minute test ------------------------------------------------------------------
 
