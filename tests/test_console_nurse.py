@@ -10,7 +10,7 @@ import pytest
 from controller.app.screens import Confirm
 from controller.core import i18n
 from controller.net.publisher import MqttSettings
-from tests.test_console import _screen_lines, tmp_sock
+from tests.test_console import _screen_lines, realtime, start_service, tmp_sock, wait_for
 from tests.test_snapshots import BeforeStart, FixedConsole, FixedMonitor
 
 
@@ -122,3 +122,135 @@ def test_a_field_error_clears_once_the_field_is_valid(lang):
             assert app.screen is form  # nothing was saved by correcting it
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+# -- against the demo's real service (the runtime on the emulated firmware, 5×) -------------
+
+
+def _console(sock):
+    from controller.app.console import StaffConsole
+
+    class Watched(StaffConsole):
+        """The real console; what it showed when it quit is kept."""
+
+        exited_with = None
+
+        def exit(self, *args, **kw):
+            self.exited_with = dict(self.state)
+            super().exit(*args, **kw)
+
+    return Watched(sock)
+
+
+@realtime
+def test_w_writes_the_report_while_the_borg_prompt_is_open(tmp_path):
+    """Issue 21 trial: with the Borg prompt open, `w` did nothing. It writes the report
+    there, mid-session (the worker process) and after the session, and the prompt's footer
+    shows it when the console's footer would."""
+    from controller.app.screens import BorgScreen
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
+                                            linger=True)
+        app = _console(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await pilot.press("k", "y")  # skip the warm-up: interval 1
+            await wait_for(lambda: app.state.get("phase") == "interval")
+            await pilot.press("k", "y")  # end interval 1: the Borg prompt opens
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press("w")
+            await wait_for(lambda: app.message.startswith(i18n._("wrote").split()[0]), 30)
+            assert isinstance(app.screen, BorgScreen)
+            assert app.state["state"] not in ("stopping", "done")  # mid-session
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+            await pilot.pause()
+            assert isinstance(app.screen, BorgScreen)
+            footer = _screen_lines(app)[-1]
+            assert "w " + i18n._("Report") in footer, footer
+            app.say("")
+            await pilot.press("w")
+            await wait_for(lambda: app.message.startswith(i18n._("wrote").split()[0]), 30)
+            assert isinstance(app.screen, BorgScreen)
+        service.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 240))
+
+
+@realtime
+def test_q_during_a_session_asks_then_ramps_the_belt_down_before_quitting(tmp_path):
+    """Issue 21 trial: `q` during a running session quit the console at once, the belt
+    running on. It asks (j/n); n keeps everything as it was; j stops the session under
+    control and the console quits only once the belt stands still."""
+    async def main():
+        service, sock = await start_service(tmp_path)
+        app = _console(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            try:
+                await wait_for(lambda: app.state.get("phase") == "warmup" and
+                               (app.state.get("speed_kmh") or 0) > 1.0, 60)
+            except TimeoutError:
+                raise AssertionError(f"{app.message}; {app.state}") from None
+            await pilot.press("q")
+            await pilot.pause()
+            assert isinstance(app.screen, Confirm) and app.exited_with is None
+            await pilot.press("n")
+            await pilot.pause()
+            assert app.exited_with is None and app.state["state"] == "running"
+            await pilot.press("q")
+            await pilot.pause()
+            assert isinstance(app.screen, Confirm)
+            await pilot.press("y")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
+            assert app.exited_with is None or app.exited_with["state"] == "done"
+            await wait_for(lambda: app.exited_with is not None, 60)
+        shown = app.exited_with
+        assert shown["state"] == "done" and (shown["speed_kmh"] or 0.0) < 0.05, shown
+        _rt, rows = await asyncio.wait_for(service, 60)
+        assert rows[-1].state == "done" and rows[-1].speed_kmh == 0.0
+
+    asyncio.run(asyncio.wait_for(main(), 180))
+
+
+@realtime
+def test_the_six_minute_test_incline_step_goes_up_to_a_cap_below_the_step(tmp_path, lang):
+    """Issue 21 trial: with the patient's incline cap at 1 %, `]` (+2 %) was refused. It
+    steps up to the cap; at the cap it says so in the console's language."""
+    async def main():
+        service, sock = await start_service(tmp_path)
+        app = _console(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("n")
+            form = app.screen
+            for wid, value in (("pseudonym", "P-42"), ("hr_max", "171"), ("max_speed", "6"),
+                               ("max_incline", "1"), ("pace", "4,5")):
+                form.query_one(f"#{wid}").value = value
+            form.query_one("#source").value = "tanaka"
+            form.query_one("#plan").value = "six_minute_test"
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("plan") == "6-minute test")
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await pilot.press("k", "y")  # skip the warm-up: the test phase
+            await wait_for(lambda: app.state.get("phase") == "test", 30)
+            await pilot.press("right_square_bracket")
+            await wait_for(lambda: app.state.get("test_load") == [4.5, 1.0], 20)
+            await asyncio.sleep(1.0)  # one load change per 2 s of the session (5×)
+            await pilot.press("right_square_bracket")
+            await pilot.pause()
+            cap = i18n._("Incline is at the patient's cap ({cap} %) already.").format(
+                cap=i18n.format_number(1, 0))
+            assert cap in app.message, app.message
+            assert app.state["test_load"] == [4.5, 1.0]
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
+            await pilot.pause()
+        await asyncio.wait_for(service, 60)
+
+    asyncio.run(asyncio.wait_for(main(), 180))

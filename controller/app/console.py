@@ -7,7 +7,8 @@ Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille)
     n patient & plan (before start)   b the patient's strap (before start)   s start
     p pause   r resume   k skip phase   e extend 1 min   x stop   a acknowledge alarm
     b Borg rating (after an interval)   m note   h history   w write the report
-    q quit the console (the session goes on)
+    q quit the console (during a session: asks, stops the session under control and quits
+    once the belt stands still; the belt never runs on behind a closed console)
     + / - speed ±0.5 km/h and ] / [ incline ±2 % (the 6-minute test only); t asks the
     test's Borg rating again (it is asked on its own when the test ends), or shows its HRmax
     proposal again until staff decide on it
@@ -151,6 +152,8 @@ class StaffConsole(App[None]):
         self._borg_asked_for = ""
         self._borg_waiting: int | None = None
         """An interval's Borg prompt that waits for the question on screen to be answered."""
+        self._quit_when_stopped = False
+        """q was confirmed during a session: quit once the session is done, the belt still."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -317,6 +320,9 @@ class StaffConsole(App[None]):
                 f"{texts.event_text(e['kind'], e['message'], e.get('params'))}"
                 for e in events[-3:]))
         self.query_one("#message", Static).update(self.message)
+        if self._quit_when_stopped and self._belt_still():
+            self.exit()
+            return
         self._ask_borg(phase, n)
         if self._borg_waiting is not None and len(self.screen_stack) == 1:
             self.rate(self._borg_waiting)
@@ -362,6 +368,29 @@ class StaffConsole(App[None]):
             self.action_test_borg()
 
     async def action_adjust(self, speed_delta_kmh: float, incline_delta_pct: float) -> None:
+        """A step of the test's load, up to the patient's cap where the step would pass it
+        (a 1 % incline cap made every +2 % step a refusal); at the cap the console says so."""
+        d = self.state
+        if d.get("phase") == "test":
+            speed, incline = d.get("test_load") or (d.get("speed_set_kmh"),
+                                                     d.get("incline_set_pct"))
+            speed_cap, incline_cap = d.get("max_speed_kmh"), d.get("max_incline_pct")
+            if incline_delta_pct > 0 and incline is not None and incline_cap is not None:
+                room = round(incline_cap - incline, 1)
+                if room <= 0:
+                    self.say(_("Incline is at the patient's cap ({cap} %) already.").format(
+                        cap=_num(incline_cap, 0 if float(incline_cap).is_integer() else 1)))
+                    return
+                incline_delta_pct = min(incline_delta_pct, room)
+            if incline_delta_pct < 0 and incline:  # down to 0 %; at 0 % the service says
+                incline_delta_pct = max(incline_delta_pct, -round(incline, 1))
+            if speed_delta_kmh > 0 and speed is not None and speed_cap is not None:
+                room = round(speed_cap - speed, 2)
+                if room <= 0:
+                    self.say(_("Speed is at the patient's cap ({cap} km/h) already.").format(
+                        cap=_num(speed_cap)))
+                    return
+                speed_delta_kmh = min(speed_delta_kmh, room)
         await self._send("adjust", speed_delta_kmh=speed_delta_kmh,
                          incline_delta_pct=incline_delta_pct)
 
@@ -469,6 +498,41 @@ class StaffConsole(App[None]):
 
     async def action_export_live(self) -> None:
         await self.action_export()
+
+    def _live(self) -> bool:
+        d = self.state
+        return bool(d.get("started")) and d.get("state", "ready") not in ("stopping", "done")
+
+    def _belt_still(self) -> bool:
+        d = self.state
+        return not d.get("started") or (d.get("state") == "done"
+                                        and (d.get("speed_kmh") or 0.0) < 0.05)
+
+    async def action_quit(self) -> None:
+        """q: with no session running the console quits. During one it asks first, then
+        stops the session (the belt slows to a stop) and quits once the belt stands still:
+        a console closed by a slip never leaves a belt running with nobody watching it."""
+        if self.client is None or self._belt_still():
+            self.exit()
+            return
+        if not self._live():  # stopping already: quit when the belt stands still
+            self._quit_when_stopped = True
+            self.say(_("The session is stopping: the console quits when the belt stands "
+                       "still."))
+            return
+
+        async def done(yes: bool | None) -> None:
+            if not yes:
+                self.say(_("Quit cancelled: the session goes on."))
+                return
+            reply = await self._send("stop")
+            if reply.get("ok") or not self._live():
+                self._quit_when_stopped = True
+                self.say(_("Stopping the session: the console quits when the belt stands "
+                           "still."))
+
+        self.push_screen(Confirm(_("A session is running. Stop it (the belt slows to a "
+                                   "stop) and quit the console?")), done)
 
     def action_fixed(self) -> None:
         self.say(_("the session has started: patient and plan are fixed"))
