@@ -254,3 +254,106 @@ def test_the_six_minute_test_incline_step_goes_up_to_a_cap_below_the_step(tmp_pa
         await asyncio.wait_for(service, 60)
 
     asyncio.run(asyncio.wait_for(main(), 180))
+
+
+async def _choose(pilot, app, pseudonym, **fields):
+    """Staff choose the patient in the form (n), as a nurse types it."""
+    from controller.app.screens import PatientScreen
+
+    await pilot.press("n")
+    await wait_for(lambda: isinstance(app.screen, PatientScreen))
+    form = app.screen
+    values = {"pseudonym": pseudonym, "hr_max": "176", "max_speed": "7", "max_incline": "12",
+              **fields}
+    for wid, value in values.items():
+        form.query_one(f"#{wid}").value = value
+    form.query_one("#source").value = "tanaka"
+    await pilot.press("ctrl+s")
+    await wait_for(lambda: app.state.get("pseudonym") == pseudonym and
+                   len(app.screen_stack) == 1)
+
+
+@realtime
+def test_after_a_session_staff_choose_the_next_patient_and_start_again(tmp_path):
+    """Issue 21 trial: once a session had finished, no next one could be started without
+    restarting the demo. Staff choose the next patient (the form starts empty: nothing of
+    the patient before) and press Start; the belt does not start before that."""
+    from controller.app.screens import PatientScreen
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
+                                            linger=True)
+        app = _console(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            first = app.state["session_id"]
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("state") == "done" and
+                           app.state.get("summary") is not None, 60)
+            await pilot.pause()
+            while len(app.screen_stack) > 1:  # a Borg prompt, if one came: not now
+                await pilot.press("escape")
+            await pilot.press("n")
+            await wait_for(lambda: isinstance(app.screen, PatientScreen))
+            form = app.screen
+            assert form.query_one("#pseudonym").value == ""  # nothing carries over
+            assert form.query_one("#hr_max").value == ""
+            await pilot.press("escape")
+            await _choose(pilot, app, "P-43")
+            assert app.state["session_id"] != first and not app.state["started"]
+            await asyncio.sleep(2.0)  # the belt never starts by itself
+            assert not app.state["started"] and (app.state.get("speed_kmh") or 0.0) == 0.0
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("started") and
+                           app.state.get("phase") == "warmup", 60)
+            assert app.state["pseudonym"] == "P-43"
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+        service.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 240))
+
+
+@realtime
+def test_the_console_demo_has_no_patient_until_staff_choose_and_patient_prefills_the_form(
+        tmp_path):
+    """Issue 21 trial (items 2 and 9): the console demo started with the config's DEMO-1
+    chosen. Nobody is chosen until staff are; `--patient P-17` fills the form in, and it is
+    still staff who save it."""
+    from controller.app.console import StaffConsole
+    from controller.app.screens import PatientScreen
+
+    suggested = {"pseudonym": "P-17", "hr_max_bpm": 180, "hr_max_source": "measured",
+                 "max_speed_kmh": 8.0, "max_incline_pct": 15.0}
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
+                                            choose_patient=True)
+        app = StaffConsole(sock, suggested=suggested)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            assert app.state["pseudonym"] == "" and app.state["hr_max"] is None
+            await pilot.press("s")
+            await wait_for(lambda: i18n._("refused").split()[0] in app.message)
+            assert not app.state["started"]
+            await pilot.press("n")
+            await wait_for(lambda: isinstance(app.screen, PatientScreen))
+            form = app.screen
+            assert form.query_one("#pseudonym").value == "P-17"
+            assert form.query_one("#hr_max").value == "180"
+            assert form.query_one("#max_speed").value == "8"
+            await pilot.pause(0.5)
+            assert app.state["pseudonym"] == ""  # shown, not chosen: staff save it
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-17")
+            assert app.state["hr_max"] == 180 and app.state["hr_max_source"] == "measured"
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("started"), 30)
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
+            await pilot.pause()
+        await asyncio.wait_for(service, 60)
+
+    asyncio.run(asyncio.wait_for(main(), 180))

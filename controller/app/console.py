@@ -133,8 +133,12 @@ class StaffConsole(App[None]):
         Binding("t", "test_borg", N_("Test Borg"), show=False),
     ]
 
-    def __init__(self, socket_path: str, belt_url: str | None = None) -> None:
+    def __init__(self, socket_path: str, belt_url: str | None = None,
+                 suggested: dict[str, Any] | None = None) -> None:
         super().__init__()
+        self.suggested = suggested
+        """A profile the patient form starts from while no patient is chosen (the console
+        demo's ``--patient``): shown for staff to check and save, never chosen by itself."""
         keys = self._bindings.key_to_bindings  # the footer in the process's language
         for key, bindings in keys.items():
             keys[key] = [dataclasses.replace(b, description=_(b.description))
@@ -182,6 +186,8 @@ class StaffConsole(App[None]):
                 await client.connect()
                 self.client = client
                 async for doc in client.updates():
+                    if doc.get("session_id") != self.state.get("session_id"):
+                        self._new_session()
                     self.state = doc
                     self.refresh_view()
             except (OSError, ConnectionError) as e:
@@ -190,18 +196,28 @@ class StaffConsole(App[None]):
                     links.update("[b red]" + texts.service_unreachable_text(e) + "[/]")
                 await asyncio.sleep(1.0)
 
+    def _new_session(self) -> None:
+        """The next patient's session (after one ended): nothing asked or seen of the one
+        before carries over."""
+        self._seen = None
+        self._asked = set()
+        self._last_interval = 0
+        self._borg_waiting = None
+
     # -- which keys apply now (the footer shows only these) ---------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         d = self.state
         started, state = bool(d.get("started")), d.get("state", "ready")
         live = started and state not in ("stopping", "done")
+        over = started and state == "done"  # staff may choose the next patient
         shown = {
-            "patient": not started, "start": not started, "strap": not started,
+            "patient": not started or over, "start": not started, "strap": not started,
             "pause": started and state in RUNNING, "resume": state == "paused",
             "skip": live, "extend": live, "stop": live, "ack": bool(d.get("alarms")),
             "borg": started and (d.get("interval", 0) >= 1 or d.get("phase") == "done"),
-            "note": started, "export": not live, "export_live": live, "fixed": started,
+            "note": started, "export": not live, "export_live": live,
+            "fixed": started and not over,
             "start_again": started,
         }
         return shown.get(action, True)
@@ -557,7 +573,12 @@ class StaffConsole(App[None]):
                 raise ValueError(str(reply.get("error")))
             return reply.get("patient")
 
-        self.push_screen(PatientScreen(self.state, submit, lookup))
+        # after a session the form is for the next patient: it starts empty (or from the
+        # demo's --patient while nobody is chosen), nothing of the patient before carries over
+        over = self.state.get("started") and self.state.get("state") == "done"
+        current = {} if over else self.state
+        self.push_screen(PatientScreen(current, submit, lookup,
+                                       suggested=self.suggested))
 
     def rate(self, interval: int) -> None:
         """Ask the Borg rating of ``interval``: one prompt at most (an open one moves on to
@@ -615,7 +636,11 @@ class StaffConsole(App[None]):
         await self._send("start")
 
     async def action_start_again(self) -> None:
-        """A second Start: the service refuses it, and the console says why."""
+        """A second Start: the service refuses it, and the console says why; after the
+        session it says how the next one starts."""
+        if self.state.get("state") == "done":
+            self.say(_("The session has ended: choose the next patient (n), then start (s)."))
+            return
         await self._send("start")
 
     async def action_pause(self) -> None:

@@ -125,9 +125,13 @@ class PatientScreen(ModalScreen[None]):
                                              Binding("ctrl+s", "save", N_("Save"))]
 
     def __init__(self, current: dict[str, Any], submit: Submit,
-                 lookup: Lookup | None = None) -> None:
+                 lookup: Lookup | None = None,
+                 suggested: dict[str, Any] | None = None) -> None:
         super().__init__()
         chosen = bool(current.get("pseudonym")) and current.get("hr_max") is not None
+        self.suggested = None if chosen else suggested
+        """Fields filled in for staff to check (the console demo's --patient), as if typed:
+        nothing is chosen until staff save."""
         self.current = current
         self.submit = submit
         self.lookup = lookup
@@ -152,7 +156,7 @@ class PatientScreen(ModalScreen[None]):
                          if b.description else b for b in bindings]
 
     def compose(self) -> ComposeResult:
-        c = self.loaded or {}
+        c = self.loaded or self.suggested or {}
 
         def err(field: str) -> Static:
             return Static("", id=f"{field}_error", classes="fielderror")
