@@ -185,7 +185,7 @@ def test_the_demo_with_its_console_cleans_up_and_ends_quietly(tmp_path):
     try:
         deadline = time.monotonic() + 60
         # the console has the service's state: no patient chosen yet (issue 21)
-        shown = "ingen pasient valgt".encode()
+        shown = b"ingen pasient valgt"
         while shown not in out and time.monotonic() < deadline:
             read_for(0.5)
         assert shown in out, out[-2000:]

@@ -357,3 +357,29 @@ def test_the_console_demo_has_no_patient_until_staff_choose_and_patient_prefills
         await asyncio.wait_for(service, 60)
 
     asyncio.run(asyncio.wait_for(main(), 180))
+
+
+def test_the_console_reads_the_state_as_the_typed_state_doc():
+    """Issue 25 item 1 (the console's side): the console read the pushed state as a dict
+    with ~60 ``d.get(...)``. It decodes it into ``messages.StateDoc`` (once per update) and
+    reads its fields; a field an older service does not send has its empty value."""
+    from controller.service.messages import StateDoc
+    from tests.test_snapshots import STATE
+
+    async def main():
+        app = FixedConsole(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            doc = app.doc
+            assert isinstance(doc, StateDoc) and doc is app.doc  # decoded once
+            assert (doc.phase, doc.interval, doc.hr_max) == ("interval", 2, 183)
+            full = StateDoc.from_wire(doc.to_wire())
+            assert full == doc
+            older = {k: v for k, v in STATE.items() if k not in ("strap_battery_low",
+                                                                  "hr_history", "ratings")}
+            app.state = older
+            app.refresh_view()  # an older service's state: shown, no KeyError
+            assert app.doc.hr_history == [] and app.doc.ratings == {}
+            assert not app.doc.strap_battery_low
+
+    asyncio.run(asyncio.wait_for(main(), 30))
