@@ -568,6 +568,7 @@ class StaffConsole(App[None]):
                 return _("not connected to the control service")
             reply = await self.client.command("setup", **result)
             if reply.get("ok"):
+                self.suggested = None  # staff chose: the next patient's form starts empty
                 self.say(_("{command}: done").format(command=_(COMMANDS["setup"])))
                 return None
             return texts.reply_text(reply)
