@@ -37,16 +37,18 @@ async def wait_for(pred, timeout_s=30.0, step=0.02):
                            f"{pred.__code__.co_firstlineno}") from None
 
 
-async def start_service(tmp_path, store_path=None, linger=False, speedup=5):
+async def start_service(tmp_path, store_path=None, linger=False, speedup=5,
+                        choose_patient=False):
     """The demo's control service (short plan, 5×) serving consoles on a socket. It shares
     the event loop with the console under test (the firmware's host timeout stays 500 ms of
     real time at any speed). Not faster: at 10× this process is never idle, and the Pilot
     waits its full second for idle twice on every key press (the file took 60 s, not 46)."""
     sock = tmp_path / "control.sock"
     cfg = dataclasses.replace(load(None), plan=SHORT)
+    more = {"choose_patient": True} if choose_patient else {}  # the console demo's way
     service = asyncio.create_task(run_demo(cfg, speedup=speedup, seed=2, category="typical",
                                            use_mqtt=False, control_socket=str(sock),
-                                           store_path=store_path, linger=linger))
+                                           store_path=store_path, linger=linger, **more))
     await wait_for(sock.exists)
     return service, str(sock)
 
@@ -286,8 +288,8 @@ def test_confirmation_shows_its_keys_and_brackets_literally():
     async def main():
         app = StaffConsole(str(tmp_sock()))
         async with app.run_test(size=(80, 24)) as pilot:
-            for lang, shown in (("en", "Stop [now]?  y: yes / n: no"),
-                                ("nb", "Stop [now]?  j: ja / n: nei")):
+            for lang, shown in (("en", "Stop [now]?\ny: yes / n: no"),
+                                ("nb", "Stop [now]?\nj: ja / n: nei")):
                 i18n.set_language(lang)
                 app.push_screen(Confirm("Stop [now]?"))
                 await pilot.pause()

@@ -76,12 +76,11 @@ def test_the_compiled_catalog_is_current():
 def test_language_switch_and_norwegian_forms():
     try:
         i18n.set_language("nb")
-        assert i18n._("{question}  y: yes / n: no").format(question="Stopp?") == \
-            "Stopp?  j: ja / n: nei"
+        assert i18n._("y: yes / n: no") == "j: ja / n: nei"
         assert i18n.format_number(1234.5) == "1\u00a0234,5"
         assert i18n.format_date(dt.date(2026, 11, 27)) == "27.11.2026"
         i18n.set_language("en")
-        assert i18n._("{question}  y: yes / n: no") == "{question}  y: yes / n: no"
+        assert i18n._("y: yes / n: no") == "y: yes / n: no"
         assert i18n.format_number(1234.5) == "1,234.5"
     finally:
         i18n.set_language("en")

@@ -144,7 +144,9 @@ def demo(args: argparse.Namespace) -> int:
                                         control_socket=args.control_socket,
                                         store_path=args.store,
                                         linger=args.control_socket is not None,
-                                        belt_view=on_belt_view if serve_belt else None))
+                                        belt_view=on_belt_view if serve_belt else None,
+                                        # with a console, staff choose the patient there
+                                        choose_patient=args.control_socket is not None))
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -236,9 +238,11 @@ def _chosen_language(args: argparse.Namespace, *, for_process: bool = True) -> s
 BELT_URL_LINE = "belt screen (for the patient): "
 
 
-def demo_console_app(sock: str, log: str):  # type: ignore[no-untyped-def]
+def demo_console_app(sock: str, log: str,  # type: ignore[no-untyped-def]
+                     suggested: dict | None = None):  # type: ignore[type-arg]
     """The demo's console, told where the belt screen is (the service's log says), or, when
-    the screen could not start, why in the console's language (never the error as a URL)."""
+    the screen could not start, why in the console's language (never the error as a URL).
+    ``suggested``: the profile the patient form starts from (``--patient``; staff save it)."""
     from controller.app import texts
     from controller.app.console import StaffConsole
 
@@ -248,7 +252,7 @@ def demo_console_app(sock: str, log: str):  # type: ignore[no-untyped-def]
             url = line.removeprefix(BELT_URL_LINE).strip()
         elif m := texts.BELT_NOT_SERVED.search(line):
             problem = texts.belt_screen_problem_text(m["port"], m["detail"])
-    app = StaffConsole(sock, belt_url=url)
+    app = StaffConsole(sock, belt_url=url, suggested=suggested)
     if problem is not None:
         app.message = problem
     return app
@@ -278,7 +282,12 @@ def demo_with_console(args: argparse.Namespace) -> int:
                 print(f"error: the control service did not start; see {log}", file=sys.stderr)
                 return 1
             _time.sleep(0.1)
-        app = demo_console_app(sock, log)
+        p = cfg.profile  # --patient: the form starts from the config's patient, so named
+        app = demo_console_app(sock, log, None if not args.patient else {
+            "pseudonym": args.patient, "hr_max_bpm": p.hr_max,
+            "hr_max_source": str(p.hr_max_source), "hr_rest_bpm": p.hr_rest,
+            "max_speed_kmh": p.max_speed_kmh, "max_incline_pct": p.max_incline_pct,
+            "walk_only": p.walk_only, "age_years": p.age_years})
         belt_url = app.belt_url
         app.run()
     finally:

@@ -7,7 +7,8 @@ Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille)
     n patient & plan (before start)   b the patient's strap (before start)   s start
     p pause   r resume   k skip phase   e extend 1 min   x stop   a acknowledge alarm
     b Borg rating (after an interval)   m note   h history   w write the report
-    q quit the console (the session goes on)
+    q quit the console (during a session: asks, stops the session under control and quits
+    once the belt stands still; the belt never runs on behind a closed console)
     + / - speed ±0.5 km/h and ] / [ incline ±2 % (the 6-minute test only); t asks the
     test's Borg rating again (it is asked on its own when the test ends), or shows its HRmax
     proposal again until staff decide on it
@@ -45,6 +46,7 @@ from controller.app.texts import word
 from controller.core.i18n import N_, _, format_date, format_number
 from controller.hr import strap_label
 from controller.service.control_socket import ControlClient
+from controller.service.messages import StateDoc
 
 COMMANDS = {"setup": N_("patient and plan"), "start": N_("start"), "pause": N_("pause"),
             "resume": N_("resume"), "skip": N_("skip"), "extend": N_("extend"),
@@ -132,8 +134,12 @@ class StaffConsole(App[None]):
         Binding("t", "test_borg", N_("Test Borg"), show=False),
     ]
 
-    def __init__(self, socket_path: str, belt_url: str | None = None) -> None:
+    def __init__(self, socket_path: str, belt_url: str | None = None,
+                 suggested: dict[str, Any] | None = None) -> None:
         super().__init__()
+        self.suggested = suggested
+        """A profile the patient form starts from while no patient is chosen (the console
+        demo's ``--patient``): shown for staff to check and save, never chosen by itself."""
         keys = self._bindings.key_to_bindings  # the footer in the process's language
         for key, bindings in keys.items():
             keys[key] = [dataclasses.replace(b, description=_(b.description))
@@ -142,6 +148,8 @@ class StaffConsole(App[None]):
         self.belt_url = belt_url
         self.client: ControlClient | None = None
         self.state: dict[str, Any] = {}
+        """The state as the service pushed it (JSON); the console reads it as ``doc``."""
+        self._doc: tuple[dict[str, Any], StateDoc] | None = None
         self.message = "" if belt_url is None else \
             _("belt screen for the patient: {url}").format(url=belt_url)
         self._seen: tuple[str, int] | None = None
@@ -151,6 +159,8 @@ class StaffConsole(App[None]):
         self._borg_asked_for = ""
         self._borg_waiting: int | None = None
         """An interval's Borg prompt that waits for the question on screen to be answered."""
+        self._quit_when_stopped = False
+        """q was confirmed during a session: quit once the session is done, the belt still."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -179,6 +189,8 @@ class StaffConsole(App[None]):
                 await client.connect()
                 self.client = client
                 async for doc in client.updates():
+                    if doc.get("session_id") != self.doc.session_id:
+                        self._new_session()
                     self.state = doc
                     self.refresh_view()
             except (OSError, ConnectionError) as e:
@@ -187,18 +199,36 @@ class StaffConsole(App[None]):
                     links.update("[b red]" + texts.service_unreachable_text(e) + "[/]")
                 await asyncio.sleep(1.0)
 
+    @property
+    def doc(self) -> StateDoc:
+        """The pushed state as the typed ``StateDoc`` (decoded once per update): the console
+        reads its fields, never the dict (issue 25)."""
+        if self._doc is None or self._doc[0] is not self.state:
+            self._doc = (self.state, StateDoc.from_wire(self.state))
+        return self._doc[1]
+
+    def _new_session(self) -> None:
+        """The next patient's session (after one ended): nothing asked or seen of the one
+        before carries over."""
+        self._seen = None
+        self._asked = set()
+        self._last_interval = 0
+        self._borg_waiting = None
+
     # -- which keys apply now (the footer shows only these) ---------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        d = self.state
-        started, state = bool(d.get("started")), d.get("state", "ready")
+        d = self.doc
+        started, state = bool(d.started), d.state
         live = started and state not in ("stopping", "done")
+        over = started and state == "done"  # staff may choose the next patient
         shown = {
-            "patient": not started, "start": not started, "strap": not started,
+            "patient": not started or over, "start": not started, "strap": not started,
             "pause": started and state in RUNNING, "resume": state == "paused",
-            "skip": live, "extend": live, "stop": live, "ack": bool(d.get("alarms")),
-            "borg": started and (d.get("interval", 0) >= 1 or d.get("phase") == "done"),
-            "note": started, "export": not live, "export_live": live, "fixed": started,
+            "skip": live, "extend": live, "stop": live, "ack": bool(d.alarms),
+            "borg": started and ((d.interval or 0) >= 1 or d.phase == "done"),
+            "note": started, "export": not live, "export_live": live,
+            "fixed": started and not over,
             "start_again": started,
         }
         return shown.get(action, True)
@@ -206,9 +236,9 @@ class StaffConsole(App[None]):
     # -- the view ---------------------------------------------------------------------------
 
     def refresh_view(self) -> None:
-        d = self.state
-        keys = (d.get("started"), d.get("state"), bool(d.get("alarms")),
-                (d.get("interval") or 0) >= 1, d.get("phase") == "done")
+        d = self.doc
+        keys = (d.started, d.state, bool(d.alarms), (d.interval or 0) >= 1,
+                d.phase == "done")
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
             self.refresh_bindings()
@@ -217,72 +247,72 @@ class StaffConsole(App[None]):
             if self.screen is not self.screen_stack[0]:
                 self.screen_stack[0].refresh_bindings()
         # before Start: the paired strap's live heart rate, so staff check it on the patient
-        hr = d.get("hr_bpm") if d.get("started") else d.get("hr_live_bpm")
-        lo, hi = d.get("zone_low_bpm"), d.get("zone_high_bpm")
+        hr = d.hr_bpm if d.started else d.hr_live_bpm
+        lo, hi = d.zone_low_bpm, d.zone_high_bpm
         digits = self.query_one("#hr", Digits)
         digits.update("---" if hr is None else f"{hr:.0f}")
         digits.remove_class("below", "inzone", "above")
         if hr is not None and lo is not None and hi is not None:
             digits.add_class("below" if hr < lo else "above" if hr > hi else "inzone")
-        target = d.get("target_bpm")
+        target = d.target_bpm
         self.query_one("#zone", Static).update(
             _("zone {low}–{high} bpm").format(low=_num(lo, 0), high=_num(hi, 0)) + "\n"
             + _("target {target} bpm").format(target=_num(target, 0)))
-        phase, n = d.get("phase", "ready"), d.get("interval") or 0
+        phase, n = d.phase, d.interval or 0
         self._last_interval = max(self._last_interval, n)
         if phase == "interval" and n:
             label = _("interval {n}/{total}").format(n=n, total=4)
         elif phase == "recovery" and n:
             label = _("recovery after interval {n}").format(n=n)
-        elif phase == "done" and d.get("ended_by") not in (None, "", "plan"):
+        elif phase == "done" and d.ended_by not in (None, "", "plan"):
             label = _("stopped")  # by staff, the monitor, a fault or lost heart rate
         else:
             label = word(texts.PHASES, phase)
         # two lines, so neither wraps at 80 columns: the phase, then the patient
         who = _("{pseudonym} · HRmax {hr_max} ({source})").format(
-            pseudonym=d.get("pseudonym", ""), hr_max=_num(d.get("hr_max", 0), 0),
-            source=word(texts.SOURCES, d.get("hr_max_source"))) if d.get("pseudonym") else \
+            pseudonym=d.pseudonym, hr_max=_num(d.hr_max, 0),
+            source=word(texts.SOURCES, d.hr_max_source)) if d.pseudonym else \
             _("no patient chosen (n)")
         self.query_one("#phase", Static).update(
             # once the session is over, its state says nothing the phase does not
             f"[b]{label.upper()}[/b]" if phase == "done" else
             _("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]",
-                                         state=word(texts.STATES, d.get("state")))
+                                         state=word(texts.STATES, d.state))
             + "\n" + who)
-        left = _mmss(d.get("phase_remaining_s"))
+        left = _mmss(d.phase_remaining_s)
         self.query_one("#countdown", Static).update(
-            _("phase ends in {time}").format(time=left) if d.get("started") else
+            _("phase ends in {time}").format(time=left) if d.started else
             _("phase ends in {time} · press b to pair the patient's strap").format(time=left)
-            if d.get("strap_needed") else
+            if d.strap_needed else
             _("phase ends in {time} · strap battery low: change it, then press s").format(
-                time=left) if d.get("strap_battery_low") else
+                time=left) if d.strap_battery_low else
             _("phase ends in {time} · press s to start").format(time=left))
         self.query_one("#belt", Static).update(
             _("speed {actual} km/h (set {set})").format(
-                actual=_num(d.get("speed_kmh")), set=_num(d.get("speed_set_kmh"))) + "\n"
+                actual=_num(d.speed_kmh), set=_num(d.speed_set_kmh)) + "\n"
             + _("incline {actual} % (set {set})").format(
-                actual=_num(d.get("incline_pct")), set=_num(d.get("incline_set_pct"))))
-        if d.get("phase") == "test":
+                actual=_num(d.incline_pct), set=_num(d.incline_set_pct)))
+        if d.phase == "test":
             self.query_one("#belt", Static).update(
                 str(self.query_one("#belt", Static).render()) + "\n"
                 + _("6-minute test: +/- speed, ]/[ incline"))
-        hist = [h for h in d.get("hr_history", []) if h is not None]
+        hist = [h for h in d.hr_history if h is not None]
         chart = self.query_one("#chart", Static)
         chart.update(hr_chart(hist, lo, hi, max(10, chart.size.width - 8)))
-        treadmill = d.get("treadmill", "?")
-        if treadmill == "running" and (d.get("speed_kmh") or 0.0) < 0.05:
+        treadmill = d.treadmill
+        if treadmill == "running" and (d.speed_kmh or 0.0) < 0.05:
             treadmill = "still"  # enabled at 0 km/h (paused): not "running" to a reader
-        strap = word(texts.LINKS, d.get("strap", "?"))
-        paired = d.get("paired_strap") or {}
+        strap = word(texts.LINKS, d.strap)
+        paired = d.paired_strap or {}
         if paired:
             # a BLE address by its device half (the first half names the maker): one line
             name = strap_label(paired) if paired.get("kind") == "ant" else \
                 "BLE " + str(paired.get("address"))[-8:]
-            pct = d.get("strap_battery_pct")
+            pct = d.strap_battery_pct
             strap = _("{state} (strap {name})").format(state=strap, name=name) \
                 if pct is None else \
                 _("{state} ({name}, battery {pct} %)").format(state=strap, name=name, pct=pct)
-            if d.get("strap_battery_low"):
+            if d.strap_battery_low:
                 strap = "[b red]" + strap + "[/]"
         self.query_one("#links", Static).update(
             _("strap: {strap} · treadmill: {treadmill} · MQTT {mqtt}").format(
@@ -290,13 +320,11 @@ class StaffConsole(App[None]):
                 treadmill=word(texts.LINKS, treadmill.split(":")[0]) + (
                     ": " + word(texts.FAULTS, treadmill.split(":", 1)[1].strip())
                     if ":" in treadmill else ""),
-                mqtt=word(texts.LINKS, d.get("mqtt") or "off")))
-        alarms = d.get("alarm_list") or [{"kind": k, "message": m}
-                                         for k, m in (d.get("alarms") or {}).items()]
-        self.query_one("#alarms", Static).update("\n".join(
-            "[b red]" + _("ALARM") + "[/] " + texts.event_text(a["kind"], a["message"])
-            + "  " + _("(a: acknowledge)") for a in alarms))
-        summary = d.get("summary")
+                mqtt=word(texts.LINKS, d.mqtt or "off")))
+        alarms = d.alarm_list or [{"kind": k, "message": m}
+                                  for k, m in (d.alarms or {}).items()]
+        self.query_one("#alarms", Static).update(self._alarm_lines(alarms))
+        summary = d.summary
         if summary:
             # seconds in and above the zone, not the rule's percentage: that counts only
             # after the first minute, and read as "100 % in zone" beside 25 s above it
@@ -313,44 +341,88 @@ class StaffConsole(App[None]):
                 seconds=summary["total_in_zone_s"] % 60))
             self.query_one("#events", Static).update("\n".join(lines[-5:]))
         else:
-            events = d.get("event_list") or []
+            events = d.event_list or []
             self.query_one("#events", Static).update("\n".join(
                 f"{word(texts.SEVERITIES, e['severity'])}: "
                 f"{texts.event_text(e['kind'], e['message'], e.get('params'))}"
                 for e in events[-3:]))
         self.query_one("#message", Static).update(self.message)
+        if self._quit_when_stopped and self._belt_still():
+            self.exit()
+            return
         self._ask_borg(phase, n)
         if self._borg_waiting is not None and len(self.screen_stack) == 1:
             self.rate(self._borg_waiting)
         self._maybe_ask_borg()
 
+    def _alarm_lines(self, alarms: list[dict[str, Any]]) -> str:
+        """One line per alarm, the key that acknowledges them after the last one, or on a
+        line of its own where it would wrap (at 80 columns in bokmål it broke in two)."""
+        from rich.cells import cell_len
+        from rich.markup import escape
+
+        if not alarms:
+            return ""
+        width = self.query_one("#alarms", Static).content_size.width or 78
+        texts_shown = [_("ALARM") + " " + texts.event_text(a["kind"], a["message"])
+                       for a in alarms]
+        hint = _("(a: acknowledge)")
+        lines = ["[b red]" + escape(t[:len(_("ALARM"))]) + "[/]" + escape(t[len(_("ALARM")):])
+                 for t in texts_shown]
+        if cell_len(texts_shown[-1]) + 2 + cell_len(hint) <= width:
+            lines[-1] += "  " + escape(hint)
+        else:
+            lines.append(" " * (cell_len(_("ALARM")) + 1) + escape(hint))
+        return "\n".join(lines)
+
     # -- the 6-minute test ------------------------------------------------------------------
 
     def _test_over(self) -> bool:
-        d = self.state
-        return d.get("plan") == "6-minute test" and d.get("started", False) and \
-            d.get("phase") in ("cooldown", "done")
+        d = self.doc
+        return d.plan == "6-minute test" and d.started and d.phase in ("cooldown", "done")
 
     def _test_ended(self) -> bool:
-        return self._test_over() and not self.state.get("hrmax_proposal")
+        return self._test_over() and not self.doc.hrmax_proposal
 
     def _maybe_ask_borg(self) -> None:
         """When the test phase ends, ask the Borg rating once (t asks again), and only when
         no other question is on screen (it waits for that)."""
-        sid = self.state.get("session_id", "")
+        sid = self.doc.session_id
         if self._test_ended() and self._borg_asked_for != sid and \
                 len(self.screen_stack) == 1:
             self._borg_asked_for = sid
             self.action_test_borg()
 
     async def action_adjust(self, speed_delta_kmh: float, incline_delta_pct: float) -> None:
+        """A step of the test's load, up to the patient's cap where the step would pass it
+        (a 1 % incline cap made every +2 % step a refusal); at the cap the console says so."""
+        d = self.doc
+        if d.phase == "test":
+            speed, incline = d.test_load or (d.speed_set_kmh, d.incline_set_pct)
+            speed_cap, incline_cap = d.max_speed_kmh, d.max_incline_pct
+            if incline_delta_pct > 0 and incline is not None and incline_cap is not None:
+                room = round(incline_cap - incline, 1)
+                if room <= 0:
+                    self.say(_("Incline is at the patient's cap ({cap} %) already.").format(
+                        cap=_num(incline_cap, 0 if float(incline_cap).is_integer() else 1)))
+                    return
+                incline_delta_pct = min(incline_delta_pct, room)
+            if incline_delta_pct < 0 and incline:  # down to 0 %; at 0 % the service says
+                incline_delta_pct = max(incline_delta_pct, -round(incline, 1))
+            if speed_delta_kmh > 0 and speed is not None and speed_cap is not None:
+                room = round(speed_cap - speed, 2)
+                if room <= 0:
+                    self.say(_("Speed is at the patient's cap ({cap} km/h) already.").format(
+                        cap=_num(speed_cap)))
+                    return
+                speed_delta_kmh = min(speed_delta_kmh, room)
         await self._send("adjust", speed_delta_kmh=speed_delta_kmh,
                          incline_delta_pct=incline_delta_pct)
 
     def action_test_borg(self) -> None:
         """t: the test's Borg rating; once the service holds a proposal not decided yet
         (esc, or a refused decision), t shows that proposal again."""
-        proposal = self.state.get("hrmax_proposal")
+        proposal = self.doc.hrmax_proposal
         if self._test_over() and proposal and not proposal.get("decision"):
             self._propose(dict(proposal))
             return
@@ -409,7 +481,7 @@ class StaffConsole(App[None]):
         if seen[0] == "test":
             return  # the 6-minute test's rating is asked by its own prompt (once)
         ended = seen[1]
-        if ended in self._asked or str(ended) in (self.state.get("ratings") or {}):
+        if ended in self._asked or str(ended) in (self.doc.ratings or {}):
             return
         self._asked.add(ended)
         self.rate(ended)
@@ -452,6 +524,40 @@ class StaffConsole(App[None]):
     async def action_export_live(self) -> None:
         await self.action_export()
 
+    def _live(self) -> bool:
+        d = self.doc
+        return bool(d.started) and d.state not in ("stopping", "done")
+
+    def _belt_still(self) -> bool:
+        d = self.doc
+        return not d.started or (d.state == "done" and (d.speed_kmh or 0.0) < 0.05)
+
+    async def action_quit(self) -> None:
+        """q: with no session running the console quits. During one it asks first, then
+        stops the session (the belt slows to a stop) and quits once the belt stands still:
+        a console closed by a slip never leaves a belt running with nobody watching it."""
+        if self.client is None or self._belt_still():
+            self.exit()
+            return
+        if not self._live():  # stopping already: quit when the belt stands still
+            self._quit_when_stopped = True
+            self.say(_("The session is stopping: the console quits when the belt stands "
+                       "still."))
+            return
+
+        async def done(yes: bool | None) -> None:
+            if not yes:
+                self.say(_("Quit cancelled: the session goes on."))
+                return
+            reply = await self._send("stop")
+            if reply.get("ok") or not self._live():
+                self._quit_when_stopped = True
+                self.say(_("Stopping the session: the console quits when the belt stands "
+                           "still."))
+
+        self.push_screen(Confirm(_("A session is running. Stop it (the belt slows to a "
+                                   "stop) and quit the console?")), done)
+
     def action_fixed(self) -> None:
         self.say(_("the session has started: patient and plan are fixed"))
 
@@ -462,6 +568,7 @@ class StaffConsole(App[None]):
                 return _("not connected to the control service")
             reply = await self.client.command("setup", **result)
             if reply.get("ok"):
+                self.suggested = None  # staff chose: the next patient's form starts empty
                 self.say(_("{command}: done").format(command=_(COMMANDS["setup"])))
                 return None
             return texts.reply_text(reply)
@@ -475,7 +582,12 @@ class StaffConsole(App[None]):
                 raise ValueError(str(reply.get("error")))
             return reply.get("patient")
 
-        self.push_screen(PatientScreen(self.state, submit, lookup))
+        # after a session the form is for the next patient: it starts empty (or from the
+        # demo's --patient while nobody is chosen), nothing of the patient before carries over
+        over = self.doc.started and self.doc.state == "done"
+        current = {} if over else self.state
+        self.push_screen(PatientScreen(current, submit, lookup,
+                                       suggested=self.suggested))
 
     def rate(self, interval: int) -> None:
         """Ask the Borg rating of ``interval``: one prompt at most (an open one moves on to
@@ -500,7 +612,7 @@ class StaffConsole(App[None]):
     def action_borg(self) -> None:
         """Rate (or correct) the last interval that ran."""
         n = self._last_interval
-        if self.state.get("phase") == "interval" and n > 1:
+        if self.doc.phase == "interval" and n > 1:
             n -= 1  # the one running now has not ended: the one before
         self.rate(n)
 
@@ -512,7 +624,7 @@ class StaffConsole(App[None]):
         self.push_screen(NoteScreen(), done)
 
     def action_strap(self) -> None:
-        if self.state.get("started"):
+        if self.doc.started:
             self.message = _("The session has started: the strap is fixed until it ends.")
             self.query_one("#message", Static).update(self.message)
             return
@@ -533,7 +645,11 @@ class StaffConsole(App[None]):
         await self._send("start")
 
     async def action_start_again(self) -> None:
-        """A second Start: the service refuses it, and the console says why."""
+        """A second Start: the service refuses it, and the console says why; after the
+        session it says how the next one starts."""
+        if self.doc.state == "done":
+            self.say(_("The session has ended: choose the next patient (n), then start (s)."))
+            return
         await self._send("start")
 
     async def action_pause(self) -> None:
@@ -546,7 +662,7 @@ class StaffConsole(App[None]):
         await self._send("extend", seconds=60)
 
     async def action_ack(self) -> None:
-        for alarm in list(self.state.get("alarms") or {}):
+        for alarm in list(self.doc.alarms or {}):
             await self._send("ack", alarm=alarm)
 
     def action_skip(self) -> None:

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Callable
 from controller.devices.emulator_process import EmulatorProcess
 from controller.hr import HeartRateSource, HrSample, SourceState, SourceStatus
 from controller.net.publisher import MqttPublisher
+from controller.protocol import PatientProfile
 from controller.service import worker
 from controller.service.config import Config
 from controller.service.runtime import Runtime, Snapshot
@@ -131,13 +132,19 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                    use_mqtt: bool = True, control_socket: str | None = None,
                    store_path: str | None = None, linger: bool = False,
                    belt_view: Callable[[str], None] | None = None,
-                   store_write_delay_s: float = 0.0,
+                   store_write_delay_s: float = 0.0, choose_patient: bool = False,
                    ) -> tuple[Runtime, list[TraceRow]]:
     """Run one demo session. With ``control_socket`` the session waits for a console to
     press Start; without it, it starts at once (headless). With ``belt_view`` the patient's
     screen is served as in ``[belt_view]`` of the config, and its URL handed to the callback.
     The store is written by its writer thread (``store_write_delay_s``: a slow disk, for the
-    benches), reports and summaries are made in the worker process, as in the service."""
+    benches), reports and summaries are made in the worker process, as in the service.
+
+    ``choose_patient`` (the console demo): no patient until staff choose one at the console,
+    as in a clinic (the config's ``[patient]`` is not used). With ``linger`` and a console,
+    a finished session stays on show (summary, Borg ratings, reports) until staff choose
+    the next patient: then a fresh session waits for their Start (the belt never starts by
+    itself)."""
     if not 0 < speedup <= MAX_SPEEDUP:
         raise ValueError(f"--speed must be > 0 and ≤ {MAX_SPEEDUP:g} with the emulated "
                          "firmware")
@@ -184,13 +191,25 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
 
         server_task: asyncio.Task[None] | None = None
         belt_task: asyncio.Task[None] | None = None
-        rt = Runtime(cfg.profile, cfg.plan, treadmill=tm, publisher=pub, clock=clock,
-                     tick_s=1.0 / speedup, on_tick=tick, store=store,
-                     hr_source=PatientSource(patient,
-                                             lambda: (emu.board.belt_kmh,
-                                                      emu.board.incline_pct),
-                                             clock, speedup))
-        holder["rt"] = rt
+        next_session = asyncio.Event()
+
+        def runtime(profile: PatientProfile | None) -> Runtime:
+            r = Runtime(profile, cfg.plan, treadmill=tm, publisher=pub, clock=clock,
+                        tick_s=1.0 / speedup, on_tick=tick, store=store,
+                        hr_source=PatientSource(patient,
+                                                lambda: (emu.board.belt_kmh,
+                                                         emu.board.incline_pct),
+                                                clock, speedup))
+            holder["rt"] = r
+            return r
+
+        def fresh() -> Runtime:
+            """The next patient's session, made when staff choose them after one ended."""
+            next_session.set()
+            return runtime(None)
+
+        rt = runtime(None if choose_patient else cfg.profile)
+        server = None
         cause = "crash"
         try:
             await tm.wait_status(lambda s: s.reset_needed, 10)
@@ -216,25 +235,36 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                     belt_view(view.url)
             if control_socket:
                 from controller.service.control_socket import ControlServer
-                server_task = asyncio.create_task(ControlServer(rt, control_socket).serve())
+                server = ControlServer(rt, control_socket)
+                if linger:
+                    server.fresh = fresh
+                server_task = asyncio.create_task(server.serve())
                 await _socket_bound(server_task, control_socket)
             else:
                 rt.start()
-            try:
-                await rt.run()
-            except BaseException:
-                if server_task:
-                    server_task.cancel()
-                raise
-            try:
-                await tm.wait_status(lambda s: s.speed_kmh == 0 and s.state != "running", 30)
-            except TimeoutError:
-                raise RuntimeError(f"the belt did not come to rest: {tm.status}") from None
-            cause = "signal" if terminating else "normal"  # a SIGTERM's controlled stop
-            if aborted:
-                raise DemoAborted(aborted[0])
-            if linger and not terminating:  # serve consoles (summary, reports) until asked
-                await asyncio.Event().wait()
+            while True:
+                try:
+                    await rt.run()
+                except BaseException:
+                    if server_task:
+                        server_task.cancel()
+                    raise
+                try:
+                    await tm.wait_status(lambda s: s.speed_kmh == 0 and s.state != "running",
+                                         30)
+                except TimeoutError:
+                    raise RuntimeError(f"the belt did not come to rest: {tm.status}") from None
+                cause = "signal" if terminating else "normal"  # a SIGTERM's controlled stop
+                if aborted:
+                    raise DemoAborted(aborted[0])
+                if not linger or terminating or server is None:
+                    break
+                # serve consoles (summary, reports) until asked, or until staff choose the
+                # next patient: that session waits for their Start
+                while server.rt is rt:
+                    await next_session.wait()
+                    next_session.clear()
+                rt = server.rt
         except asyncio.CancelledError:
             cause = "signal" if cause == "crash" else cause  # Ctrl-C, SIGTERM, the console
             raise

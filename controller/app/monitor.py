@@ -203,7 +203,9 @@ KeyFor = Callable[[str, str], bytes | None]
 
 class CentralMonitor(App[None]):
     TITLE = "fourbyfour"
-    CSS = "DataTable { height: 1fr; } #status { height: 2; padding: 0 1; }"
+    ENABLE_COMMAND_PALETTE = False  # its "^p palette" was English on a bokmål screen
+    CSS = ("DataTable { height: 1fr; } "
+           "#status { height: auto; min-height: 2; max-height: 5; padding: 0 1; }")
     BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "stop", N_("Stop treadmill")),
                 Binding("a", "ack", N_("Acknowledge alarm")),
                 Binding("q", "quit", N_("Quit"))]
@@ -358,18 +360,24 @@ class CentralMonitor(App[None]):
         s = self.settings
         where = f"{s.host}:{s.port}"
         if self.connected:
-            line = _("{where} connected · treadmills: {n} · with alarms: {alarms} · "
-                     "bad messages: {bad}").format(
-                where=where, n=len(rows), alarms=sum(1 for r in rows if r.alarms),
-                bad=self.fleet.ignored)
+            # the bad messages' count goes on the second line: in bokmål the one line
+            # wrapped at 80 columns
+            line = " · ".join((_("{where} connected").format(where=where),
+                               _("treadmills: {n}").format(n=len(rows)),
+                               _("with alarms: {alarms}").format(
+                                   alarms=sum(1 for r in rows if r.alarms))))
             if len(rows) > MAX_SHOWN:  # alarms, lost and running ones are first: shown
                 line += " · " + _("{n} more not shown").format(n=len(rows) - MAX_SHOWN)
         else:
             line = _("{where} unreachable, retrying: {error}").format(
                 where=where, error=self.connect_error or "…")
+        bad = _("bad messages: {bad}").format(bad=self.fleet.ignored)
         detail = self.notice or (_("Last bad message: {why}").format(why=self.fleet.last_error)
                                  if self.fleet.last_error else "")
-        self.query_one("#status", Static).update(Text(clean(line) + "\n" + clean(detail, 300)))
+        lines = [clean(line), *([bad] if self.connected else []), clean(detail, 300)]
+        # a notice or the last bad message on a line of its own
+        self.query_one("#status", Static).update(Text("\n".join(x for x in lines if x)
+                                                      or " "))
 
     # -- commands -----------------------------------------------------------------------------
 

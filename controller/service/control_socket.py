@@ -43,7 +43,7 @@ from controller.core.hrmax import HrMaxSource
 from controller.core.i18n import language
 from controller.core.plan import Plan, default_4x4, six_minute_test
 from controller.core.pseudonym import check_pseudonym, pseudonym_problem
-from controller.protocol import PatientProfile, SessionError, refused
+from controller.protocol import PatientProfile, Session, SessionError, refused
 from controller.records import jobs
 from controller.records.register import Register
 from controller.records.store import Store
@@ -181,6 +181,10 @@ class ControlServer:
         self.profile_lookup: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
         """The clinic record's profile of a pseudonym (``RecordsLink.request_profile``), for
         the console at setup; None when no records service is configured."""
+        self.fresh: Callable[[], Runtime] | None = None
+        """The next session's runtime (the demo): a setup after the session has ended is for
+        the next patient, whose session then waits for Start (it never starts by itself)."""
+        self._history_of = runtime.session_id
 
     async def _from_clinic_record(self, msg: dict[str, Any]) -> None:
         """A patient this Pi's register does not know (they trained on another treadmill):
@@ -235,6 +239,9 @@ class ControlServer:
     def _doc(self) -> dict[str, Any]:
         snap = self.rt.snapshot
         sp = snap.setpoint
+        if self.rt.session_id != self._history_of:  # the next session: its own chart
+            self._history_of, self._last_t = self.rt.session_id, None
+            self._history.clear()
         if sp is not None and sp.now_s != self._last_t:
             self._last_t = sp.now_s
             self._history.append(sp.hr_bpm)
@@ -408,6 +415,9 @@ class ControlServer:
         else:
             profile, plan = await rt.in_store(lambda s: setup_from(msg, Register(s)))
         strap = strap_from(msg)
+        if rt.done and self.fresh is not None:  # the next patient, after a session ended
+            Session(profile, plan)  # refused here: the finished session stays on show
+            rt = self.rt = self.fresh()
         rt.configure(profile, plan)
         if strap is None and rt.store is not None:
             strap = await rt.in_store(Store.last_strap, profile.pseudonym)

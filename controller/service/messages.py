@@ -18,7 +18,7 @@ fields), so an older console still works; ``id``, ``code`` and ``params`` are ad
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar
 
 from controller.core.refusals import REFUSALS, refusal_text
@@ -277,7 +277,7 @@ class StateDoc:
     mqtt: str | None
     alarms: dict[str, str]
     events: list[str]
-    event_list: list[dict[str, str]]
+    event_list: list[dict[str, Any]]  # kind, severity, message and params (a dict)
     alarm_list: list[dict[str, str]]
     hr_history: list[float | None]
     summary: dict[str, Any] | None
@@ -290,5 +290,25 @@ class StateDoc:
         the motor board its heartbeat."""
         return {f.name: getattr(self, f.name) for f in _STATE_FIELDS}
 
+    @classmethod
+    def from_wire(cls, doc: dict[str, Any]) -> StateDoc:
+        """The console's side: a pushed state (or none yet: ``{}``) as a ``StateDoc``. A
+        field an older service does not send has its empty value (None, "", 0, False, an
+        empty list or dict; "ready" for the phase and state); a field a newer one adds is
+        left out."""
+        return cls(**{f.name: doc[f.name] if f.name in doc else
+                      f.default if f.default is not MISSING else _empty(f.name, str(f.type))
+                      for f in _STATE_FIELDS})
+
 
 _STATE_FIELDS = fields(StateDoc)
+_STATE_EMPTY = {"phase": "ready", "state": "ready", "treadmill": "?", "strap": "?"}
+
+
+def _empty(name: str, kind: str) -> Any:
+    """A state field's value when it is not sent (``kind``: its annotation, as text)."""
+    if name in _STATE_EMPTY:
+        return _STATE_EMPTY[name]
+    if kind.startswith(("list", "dict")) and "| None" not in kind.rpartition("]")[2]:
+        return [] if kind.startswith("list") else {}
+    return {"bool": False, "str": "", "int": 0, "float": 0.0}.get(kind)  # else None

@@ -2,7 +2,8 @@
 
 Fifteen values need fifteen keys: letters stand beside the numbers, so the patient points
 at (or says) a number and staff press the one key next to it. Esc: not now. The letters leave
-out a, p and x: acknowledge, Pause and Stop work while the prompt is open. The console keeps
+out a, p, r, w and x: acknowledge, Pause, Resume, the report and Stop work while the prompt
+is open. The console keeps
 at most one prompt open (``ask`` moves it on to the latest interval).
 """
 
@@ -20,7 +21,7 @@ from controller.app.screens.safety import SAFETY_BINDINGS, SAFETY_KEYS
 from controller.core.i18n import N_, _
 
 KEYS = "bcdefghijklmnoq"
-assert not set(KEYS) & set(SAFETY_KEYS)
+assert not set(KEYS) & set(SAFETY_KEYS + "w")
 ANCHORS = {6: N_("no exertion at all"), 7: N_("extremely light"), 9: N_("very light"),
            11: N_("light"), 13: N_("somewhat hard"), 15: N_("hard (heavy)"),
            17: N_("very hard"), 19: N_("extremely hard"), 20: N_("maximal exertion")}
@@ -35,6 +36,8 @@ class BorgScreen(ModalScreen[int | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "app.pause", N_("Pause")), Binding("r", "app.resume", N_("Resume")),
         Binding("x", "app.stop", N_("Stop")), Binding("a", "app.ack", N_("Ack alarm")),
+        # the report, as on the console (shown after the session, works during it too)
+        Binding("w", "app.export", N_("Report")), Binding("w", "app.export_live", show=False),
         Binding("escape", "later", N_("not now")), *SAFETY_BINDINGS,
         *(Binding(k, f"rate({6 + i})", str(6 + i), show=False) for i, k in enumerate(KEYS)),
     ]

@@ -25,8 +25,8 @@ class Confirm(ModalScreen[bool]):
         self.question = question
 
     def compose(self) -> ComposeResult:
-        yield Label(_("{question}  y: yes / n: no").format(question=self.question),
-                    id="question", markup=False)
+        # the keys on a line of their own: after a long question they wrapped in two
+        yield Label(self.question + "\n" + _("y: yes / n: no"), id="question", markup=False)
 
     def action_yes(self) -> None:
         self.dismiss(True)

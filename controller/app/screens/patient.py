@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
@@ -26,7 +27,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
 from controller.app.texts import error_text
 from controller.core.hrmax import hr_max_keteyian, hr_max_nes, hr_max_tanaka
@@ -118,13 +119,19 @@ def field_of(error: str) -> str:
 class PatientScreen(ModalScreen[None]):
     """Patient entry (pseudonym only) and plan choice, before the session starts."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel"),
-                                             Binding("ctrl+s", "save", "save")]
+    # its own footer, over the console's: only the keys that work in the form (the console's
+    # n, s, h, w and q showed under it and did nothing there)
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel")),
+                                             Binding("ctrl+s", "save", N_("Save"))]
 
     def __init__(self, current: dict[str, Any], submit: Submit,
-                 lookup: Lookup | None = None) -> None:
+                 lookup: Lookup | None = None,
+                 suggested: dict[str, Any] | None = None) -> None:
         super().__init__()
         chosen = bool(current.get("pseudonym")) and current.get("hr_max") is not None
+        self.suggested = None if chosen else suggested
+        """Fields filled in for staff to check (the console demo's --patient), as if typed:
+        nothing is chosen until staff save."""
         self.current = current
         self.submit = submit
         self.lookup = lookup
@@ -143,9 +150,13 @@ class PatientScreen(ModalScreen[None]):
         self._looked_up: str | None = current.get("pseudonym") if chosen else None
         self._timer: Any = None
         self._busy = asyncio.Lock()
+        keys = self._bindings.key_to_bindings  # the footer in the process's language
+        for key, bindings in keys.items():
+            keys[key] = [dataclasses.replace(b, description=_(b.description))
+                         if b.description else b for b in bindings]
 
     def compose(self) -> ComposeResult:
-        c = self.loaded or {}
+        c = self.loaded or self.suggested or {}
 
         def err(field: str) -> Static:
             return Static("", id=f"{field}_error", classes="fielderror")
@@ -185,6 +196,7 @@ class PatientScreen(ModalScreen[None]):
             yield err("pace")
             yield Button(_("Save (ctrl+s)"), id="save", variant="primary", compact=True)
             yield Button(_("Cancel (esc)"), id="cancel", compact=True)
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._mark(self.query_one("#walk_only", Checkbox))
@@ -228,6 +240,7 @@ class PatientScreen(ModalScreen[None]):
         self._mark(event.checkbox)
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        self._clear_if_valid(event.input.id or "")
         if event.input.id in ("age", "hr_rest"):
             self._from_age()
         elif event.input.id == "pseudonym":
@@ -389,6 +402,18 @@ class PatientScreen(ModalScreen[None]):
         box.set_class(bool(text), "shown")
         box.set_class(not error, "hint")
         self.query_one(f"#{field}", Input).set_class(bool(text) and error, "-invalid")
+
+    def _clear_if_valid(self, wid: str) -> None:
+        """A refusal under a field goes once staff have corrected it (it stayed, under a
+        valid value, until the next save); a hint stays."""
+        if wid not in LIMITS:
+            return
+        box = self.query_one(f"#{wid}_error", Static)
+        if not box.has_class("shown") or box.has_class("hint"):
+            return
+        value, why = self._checked(wid)
+        if why is None and value is not None:
+            self._show(wid, "")
 
     def _clear(self) -> None:
         for f in FIELDS:

@@ -1,0 +1,385 @@
+"""A bokmål "new nurse" trial from a fresh clone (issue 21, the console and monitor part): every
+key the footer shows works where it is shown, letters typed in a field go into it, nothing
+wraps at 80×24, and the belt never runs on when the console quits. Through Textual's Pilot,
+against the real service where the finding is about the service's answer."""
+
+import asyncio
+
+import pytest
+
+from controller.app.screens import Confirm
+from controller.core import i18n
+from controller.net.publisher import MqttSettings
+from tests.test_console import _screen_lines, realtime, start_service, tmp_sock, wait_for
+from tests.test_snapshots import BeforeStart, FixedConsole, FixedMonitor
+
+
+@pytest.fixture(params=["nb", "en"])
+def lang(request):
+    i18n.set_language(request.param)
+    yield request.param
+    i18n.set_language("en")
+
+
+def whole(lines: list[str], phrase: str) -> bool:
+    """The phrase stands whole on one screen line (not wrapped over two)."""
+    return any(phrase in line for line in lines)
+
+
+def test_the_monitor_footer_has_no_english_palette_and_its_status_line_does_not_wrap(lang):
+    """Issue 21 trial: the monitor's footer showed Textual's "^p palette" (English on a
+    bokmål screen) and its status line wrapped "ugyldige meldinger: / 0" at 80 columns."""
+    async def main():
+        app = FixedMonitor(MqttSettings(), clock=lambda: 1.0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            lines = _screen_lines(app)
+            assert "palette" not in lines[-1] and "^p" not in lines[-1], lines[-1]
+            _ = i18n._
+            for phrase in (_("treadmills: {n}").format(n=3),
+                           _("with alarms: {alarms}").format(alarms=0),
+                           _("bad messages: {bad}").format(bad=0)):
+                assert whole(lines, phrase), (phrase, lines[-4:])
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_the_alarm_line_and_the_stop_question_do_not_wrap_at_80x24(lang):
+    """Issue 21 trial: "(a: kvitter)" broke over two lines under the alarm, and the stop
+    question's "j: ja / n: nei" broke after "j: ja"."""
+    async def main():
+        app = FixedConsole(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            lines = _screen_lines(app)
+            hint = i18n._("(a: acknowledge)")
+            assert whole(lines, hint), lines
+            alarm = str(app.query_one("#alarms").render()).splitlines()
+            assert all(whole(lines, part.strip()) for part in alarm), (alarm, lines)
+            await pilot.press("x")
+            await pilot.pause()
+            assert isinstance(app.screen, Confirm)
+            lines = _screen_lines(app)
+            question = i18n._("Stop the session (the belt slows to a stop)?")
+            keys = "j: ja / n: nei" if lang == "nb" else "y: yes / n: no"
+            assert whole(lines, question) and whole(lines, keys), lines[10:16]
+            await pilot.press("n")
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+class FormConsole(BeforeStart):
+    """Before Start, no service: what the console would send is kept."""
+
+    async def _send(self, cmd, **kw):
+        self.sent = [*getattr(self, "sent", []), cmd]
+        return {"ok": True}
+
+
+def test_the_patient_form_footer_shows_only_its_keys_and_letters_go_into_the_fields(lang):
+    """Issue 21 trial: under the patient form the footer still offered "n Pasient s Start …"
+    (keys that do nothing there); a letter typed in a field must go into the field only."""
+    async def main():
+        app = FormConsole(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("n")
+            await pilot.pause()
+            form = app.screen
+            footer = _screen_lines(app)[-1]
+            for gone in ("n " + i18n._("Patient"), "s " + i18n._("Start"),
+                         "q " + i18n._("Quit"), "h " + i18n._("History")):
+                assert gone not in footer, footer
+            assert "esc" in footer and "^s" in footer, footer
+            form.query_one("#pseudonym").value = ""
+            form.query_one("#pseudonym").focus()
+            await pilot.press("s", "n", "q", "x", "p")
+            await pilot.pause()
+            assert form.query_one("#pseudonym").value == "snqxp"
+            assert app.screen is form and not getattr(app, "sent", [])
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_a_field_error_clears_once_the_field_is_valid(lang):
+    """Issue 21 trial: a refused field's reason stayed under it after staff corrected it."""
+    async def main():
+        app = FormConsole(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("n")
+            await pilot.pause()
+            form = app.screen
+            speed = form.query_one("#max_speed")
+            speed.value = "6..5"
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            error = form.query_one("#max_speed_error")
+            assert error.has_class("shown") and speed.has_class("-invalid")
+            speed.value = ""
+            speed.focus()
+            await pilot.press(*"6,5")
+            await pilot.pause()
+            assert not error.has_class("shown") and not speed.has_class("-invalid")
+            assert app.screen is form  # nothing was saved by correcting it
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+# -- against the demo's real service (the runtime on the emulated firmware, 5×) -------------
+
+
+def _console(sock):
+    from controller.app.console import StaffConsole
+
+    class Watched(StaffConsole):
+        """The real console; what it showed when it quit is kept."""
+
+        exited_with = None
+
+        def exit(self, *args, **kw):
+            self.exited_with = dict(self.state)
+            super().exit(*args, **kw)
+
+    return Watched(sock)
+
+
+@realtime
+def test_w_writes_the_report_while_the_borg_prompt_is_open(tmp_path):
+    """Issue 21 trial: with the Borg prompt open, `w` did nothing. It writes the report
+    there, mid-session (the worker process) and after the session, and the prompt's footer
+    shows it when the console's footer would."""
+    from controller.app.screens import BorgScreen
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
+                                            linger=True)
+        app = _console(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await pilot.press("k", "y")  # skip the warm-up: interval 1
+            await wait_for(lambda: app.state.get("phase") == "interval")
+            await pilot.press("k", "y")  # end interval 1: the Borg prompt opens
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press("w")
+            await wait_for(lambda: app.message.startswith(i18n._("wrote").split()[0]), 30)
+            assert isinstance(app.screen, BorgScreen)
+            assert app.state["state"] not in ("stopping", "done")  # mid-session
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+            await pilot.pause()
+            assert isinstance(app.screen, BorgScreen)
+            footer = _screen_lines(app)[-1]
+            assert "w " + i18n._("Report") in footer, footer
+            app.say("")
+            await pilot.press("w")
+            await wait_for(lambda: app.message.startswith(i18n._("wrote").split()[0]), 30)
+            assert isinstance(app.screen, BorgScreen)
+        service.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 240))
+
+
+@realtime
+def test_q_during_a_session_asks_then_ramps_the_belt_down_before_quitting(tmp_path):
+    """Issue 21 trial: `q` during a running session quit the console at once, the belt
+    running on. It asks (j/n); n keeps everything as it was; j stops the session under
+    control and the console quits only once the belt stands still."""
+    async def main():
+        service, sock = await start_service(tmp_path)
+        app = _console(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            try:
+                await wait_for(lambda: app.state.get("phase") == "warmup" and
+                               (app.state.get("speed_kmh") or 0) > 1.0, 60)
+            except TimeoutError:
+                raise AssertionError(f"{app.message}; {app.state}") from None
+            await pilot.press("q")
+            await pilot.pause()
+            assert isinstance(app.screen, Confirm) and app.exited_with is None
+            await pilot.press("n")
+            await pilot.pause()
+            assert app.exited_with is None and app.state["state"] == "running"
+            await pilot.press("q")
+            await pilot.pause()
+            assert isinstance(app.screen, Confirm)
+            await pilot.press("y")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
+            assert app.exited_with is None or app.exited_with["state"] == "done"
+            await wait_for(lambda: app.exited_with is not None, 60)
+        shown = app.exited_with
+        assert shown["state"] == "done" and (shown["speed_kmh"] or 0.0) < 0.05, shown
+        _rt, rows = await asyncio.wait_for(service, 60)
+        assert rows[-1].state == "done" and rows[-1].speed_kmh == 0.0
+
+    asyncio.run(asyncio.wait_for(main(), 180))
+
+
+@realtime
+def test_the_six_minute_test_incline_step_goes_up_to_a_cap_below_the_step(tmp_path, lang):
+    """Issue 21 trial: with the patient's incline cap at 1 %, `]` (+2 %) was refused. It
+    steps up to the cap; at the cap it says so in the console's language."""
+    async def main():
+        service, sock = await start_service(tmp_path)
+        app = _console(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("n")
+            form = app.screen
+            for wid, value in (("pseudonym", "P-42"), ("hr_max", "171"), ("max_speed", "6"),
+                               ("max_incline", "1"), ("pace", "4,5")):
+                form.query_one(f"#{wid}").value = value
+            form.query_one("#source").value = "tanaka"
+            form.query_one("#plan").value = "six_minute_test"
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("plan") == "6-minute test")
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await pilot.press("k", "y")  # skip the warm-up: the test phase
+            await wait_for(lambda: app.state.get("phase") == "test", 30)
+            await pilot.press("right_square_bracket")
+            await wait_for(lambda: app.state.get("test_load") == [4.5, 1.0], 20)
+            await asyncio.sleep(1.0)  # one load change per 2 s of the session (5×)
+            await pilot.press("right_square_bracket")
+            await pilot.pause()
+            cap = i18n._("Incline is at the patient's cap ({cap} %) already.").format(
+                cap=i18n.format_number(1, 0))
+            assert cap in app.message, app.message
+            assert app.state["test_load"] == [4.5, 1.0]
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
+            await pilot.pause()
+        await asyncio.wait_for(service, 60)
+
+    asyncio.run(asyncio.wait_for(main(), 180))
+
+
+async def _choose(pilot, app, pseudonym, **fields):
+    """Staff choose the patient in the form (n), as a nurse types it."""
+    from controller.app.screens import PatientScreen
+
+    await pilot.press("n")
+    await wait_for(lambda: isinstance(app.screen, PatientScreen))
+    form = app.screen
+    values = {"pseudonym": pseudonym, "hr_max": "176", "max_speed": "7", "max_incline": "12",
+              **fields}
+    for wid, value in values.items():
+        form.query_one(f"#{wid}").value = value
+    form.query_one("#source").value = "tanaka"
+    await pilot.press("ctrl+s")
+    await wait_for(lambda: app.state.get("pseudonym") == pseudonym and
+                   len(app.screen_stack) == 1)
+
+
+@realtime
+def test_after_a_session_staff_choose_the_next_patient_and_start_again(tmp_path):
+    """Issue 21 trial: once a session had finished, no next one could be started without
+    restarting the demo. Staff choose the next patient (the form starts empty: nothing of
+    the patient before) and press Start; the belt does not start before that."""
+    from controller.app.screens import PatientScreen
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
+                                            linger=True)
+        app = _console(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            first = app.state["session_id"]
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("state") == "done" and
+                           app.state.get("summary") is not None, 60)
+            await pilot.pause()
+            while len(app.screen_stack) > 1:  # a Borg prompt, if one came: not now
+                await pilot.press("escape")
+            await pilot.press("n")
+            await wait_for(lambda: isinstance(app.screen, PatientScreen))
+            form = app.screen
+            assert form.query_one("#pseudonym").value == ""  # nothing carries over
+            assert form.query_one("#hr_max").value == ""
+            await pilot.press("escape")
+            await _choose(pilot, app, "P-43")
+            assert app.state["session_id"] != first and not app.state["started"]
+            await asyncio.sleep(2.0)  # the belt never starts by itself
+            assert not app.state["started"] and (app.state.get("speed_kmh") or 0.0) == 0.0
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("started") and
+                           app.state.get("phase") == "warmup", 60)
+            assert app.state["pseudonym"] == "P-43"
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+        service.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 240))
+
+
+@realtime
+def test_the_console_demo_has_no_patient_until_staff_choose_and_patient_prefills_the_form(
+        tmp_path):
+    """Issue 21 trial (items 2 and 9): the console demo started with the config's DEMO-1
+    chosen. Nobody is chosen until staff are; `--patient P-17` fills the form in, and it is
+    still staff who save it."""
+    from controller.app.console import StaffConsole
+    from controller.app.screens import PatientScreen
+
+    suggested = {"pseudonym": "P-17", "hr_max_bpm": 180, "hr_max_source": "measured",
+                 "max_speed_kmh": 8.0, "max_incline_pct": 15.0}
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
+                                            choose_patient=True)
+        app = StaffConsole(sock, suggested=suggested)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            assert app.state["pseudonym"] == "" and app.state["hr_max"] is None
+            await pilot.press("s")
+            await wait_for(lambda: i18n._("refused").split()[0] in app.message)
+            assert not app.state["started"]
+            await pilot.press("n")
+            await wait_for(lambda: isinstance(app.screen, PatientScreen))
+            form = app.screen
+            assert form.query_one("#pseudonym").value == "P-17"
+            assert form.query_one("#hr_max").value == "180"
+            assert form.query_one("#max_speed").value == "8"
+            await pilot.pause(0.5)
+            assert app.state["pseudonym"] == ""  # shown, not chosen: staff save it
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-17")
+            assert app.state["hr_max"] == 180 and app.state["hr_max_source"] == "measured"
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("started"), 30)
+            await pilot.press("x", "y")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
+            await pilot.pause()
+        await asyncio.wait_for(service, 60)
+
+    asyncio.run(asyncio.wait_for(main(), 180))
+
+
+def test_the_console_reads_the_state_as_the_typed_state_doc():
+    """Issue 25 item 1 (the console's side): the console read the pushed state as a dict
+    with ~60 ``d.get(...)``. It decodes it into ``messages.StateDoc`` (once per update) and
+    reads its fields; a field an older service does not send has its empty value."""
+    from controller.service.messages import StateDoc
+    from tests.test_snapshots import STATE
+
+    async def main():
+        app = FixedConsole(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            doc = app.doc
+            assert isinstance(doc, StateDoc) and doc is app.doc  # decoded once
+            assert (doc.phase, doc.interval, doc.hr_max) == ("interval", 2, 183)
+            full = StateDoc.from_wire(doc.to_wire())
+            assert full == doc
+            older = {k: v for k, v in STATE.items() if k not in ("strap_battery_low",
+                                                                  "hr_history", "ratings")}
+            app.state = older
+            app.refresh_view()  # an older service's state: shown, no KeyError
+            assert app.doc.hr_history == [] and app.doc.ratings == {}
+            assert not app.doc.strap_battery_low
+
+    asyncio.run(asyncio.wait_for(main(), 30))
