@@ -50,8 +50,11 @@ from controller.protocol import Event, PatientProfile, Session, Setpoint
 from controller.records.store import Store
 from controller.service import journal
 from controller.service.hrmax_flow import HrmaxFlow
-from controller.service.outbound import Outbound
-from controller.service.recording import Recording
+from controller.service.outbound import VERSION, Outbound  # noqa: F401 - VERSION was here
+from controller.service.recording import (  # noqa: F401 - the constant was here
+    LEARNED_MIN_EVIDENCE_S,
+    Recording,
+)
 from controller.service.store_writer import StoreWriter
 from controller.service.strap_pairing import StrapPairing
 from controller.treadmill import Treadmill, TreadmillError, TreadmillStatus
