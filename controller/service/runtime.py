@@ -9,6 +9,14 @@ never block it. Every await on the treadmill link in the tick has a timeout.
 
 Staff actions are methods (``start``, ``pause``, ``resume``, ``skip``, ``extend``, ``stop``,
 ``acknowledge``); the console calls them, and the session keeps running if the console goes.
+
+``Runtime`` keeps the safety group (heart-rate input, the tick, the link) and composes four
+collaborators, each in its own module: ``StrapPairing`` (``strap_pairing``: pair, scan),
+``HrmaxFlow`` (``hrmax_flow``: the 6-minute test's Borg rating and HRmax decision),
+``Recording`` (``recording``: ratings, notes, the record's close) and ``Outbound``
+(``outbound``: what goes to the central monitor). Their methods are reached through the
+runtime as before (``rt.pair``, ``rt.test_rpe`` …), and the state they keep reads and sets
+through it too (``rt.scan_note``, ``rt.hrmax_proposal``, ``rt.summary``, ``rt.publisher`` …).
 """
 
 from __future__ import annotations
@@ -23,9 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.core.hrgate import HrGate
-from controller.core.i18n import _
 from controller.core.plan import Plan
-from controller.core.summary import summarise
 from controller.hr import (
     BatteryReport,
     BleStrapSeen,
@@ -34,18 +40,23 @@ from controller.hr import (
     SourceStatus,
     StrapChoice,
     StrapSeen,
-    check_strap,
+    check_strap,  # noqa: F401 - control_socket imports it from here
     reading_of,
     strap_key,
-    strap_label,
 )
 from controller.net import telemetry as tm
 from controller.net.publisher import MqttPublisher
 from controller.protocol import Event, PatientProfile, Session, Setpoint
-from controller.records import jobs
 from controller.records.store import Store
-from controller.service import journal, worker
+from controller.service import journal
+from controller.service.hrmax_flow import HrmaxFlow
+from controller.service.outbound import VERSION, Outbound  # noqa: F401 - VERSION was here
+from controller.service.recording import (  # noqa: F401 - the constant was here
+    LEARNED_MIN_EVIDENCE_S,
+    Recording,
+)
 from controller.service.store_writer import StoreWriter
+from controller.service.strap_pairing import StrapPairing
 from controller.treadmill import Treadmill, TreadmillError, TreadmillStatus
 
 _log = logging.getLogger(__name__)
@@ -59,9 +70,25 @@ LATE_LOG_EVERY_S = 60.0
 """Late ticks are logged at most this often (with the count since), so a loaded machine does
 not flood the journal."""
 SUMMARY_TIMEOUT_S = 60.0
-LEARNED_MIN_EVIDENCE_S = 780.0
-"""Seconds of heart rate a session must have seen before its learned response is kept."""
-VERSION = "0.1.0"
+
+
+class _Kept:
+    """An attribute a collaborator keeps, read and set through the runtime as before the
+    split (``rt.scan_note`` is ``rt.pairing.scan_note``)."""
+
+    def __init__(self, part: str) -> None:
+        self.part = part
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, rt: Any, owner: type | None = None) -> Any:
+        if rt is None:
+            return self
+        return getattr(getattr(rt, self.part), self.name)
+
+    def __set__(self, rt: Any, value: Any) -> None:
+        setattr(getattr(rt, self.part), self.name, value)
 
 
 @dataclass
@@ -87,6 +114,26 @@ class Snapshot:
 
 
 class Runtime:
+    # kept by the collaborators (see the module docstring); one _Kept per name
+    source_for = _Kept("pairing")
+    scanner = _Kept("pairing")
+    straps_in_use = _Kept("pairing")
+    ble_scanner = _Kept("pairing")
+    scan_note = _Kept("pairing")
+    straps_guard = _Kept("pairing")
+    _batteries = _Kept("pairing")
+    profile_strap = _Kept("pairing")
+    hrmax_proposal = _Kept("hrmax")
+    rpe = _Kept("hrmax")
+    _recording = _Kept("recording")
+    _store_failures_seen = _Kept("recording")
+    _finishing = _Kept("recording")
+    summary = _Kept("recording")
+    ratings = _Kept("recording")
+    publisher = _Kept("outbound")
+    _event_seq = _Kept("outbound")
+    _telemetry_seq = _Kept("outbound")
+
     def __init__(self, profile: PatientProfile | None, plan: Plan | None, *,
                  hr_source: HeartRateSource | None, treadmill: Treadmill,
                  publisher: MqttPublisher | None = None,
@@ -104,29 +151,12 @@ class Runtime:
         patient's profile."""
         self.session: Session | None = Session(profile, plan) if profile is not None else None
         self.default_plan = plan
-        self.hrmax_proposal: dict | None = None
-        """After a 6-minute test and the patient's Borg rating: the estimate for staff."""
-        self.rpe: int | None = None
         self.hr_source = hr_source
         """The strap for this session: given (demo, tests) or paired by staff (``pair``);
         released when the session ends."""
         self.strap: StrapChoice | None = None
-        self.source_for = source_for
-        self.scanner = scanner
-        self.straps_in_use = straps_in_use
-        """Straps other treadmills of the site have paired (``strap_key`` → treadmill)."""
-        self.ble_scanner = ble_scanner
-        """Bluetooth LE straps in range (``controller.hr.scan_ble``), listed beside ANT+."""
-        self.scan_note: str | None = None
-        """Why the last scan could not list every kind (Bluetooth unavailable), or None."""
-        self.straps_guard: Callable[[], str | None] | None = None
-        """Why the "in use on another treadmill" marks cannot be trusted now (the guard is not
-        connected, or the broker lets it read nothing), or None; shown with every scan."""
-        self._batteries: dict[int | str, tuple[int, bool]] = {}
-        """Battery readings seen by scans, kept: ANT+ sends one about once a minute."""
         self._source_changed = asyncio.Event()
         self.treadmill = treadmill
-        self.publisher = publisher
         self.clock = clock
         self.tick_s = tick_s
         self.on_tick = on_tick
@@ -138,7 +168,6 @@ class Runtime:
         each returns a sentence for staff, or None."""
         self.stop_reason: str | None = None
         """Why the session stopped, for the record: staff, e-stop, key, shutdown, …"""
-        self._recording = False
         self.session_id = uuid.uuid4().hex[:12]
         self.store: StoreWriter | None = StoreWriter.inline(store) \
             if isinstance(store, Store) else store
@@ -147,23 +176,20 @@ class Runtime:
         self.late_ticks = 0
         self._late_logged_at: float | None = None
         self._late_unlogged = 0
-        self._store_failures_seen = self.store.failures if self.store is not None else 0
-        self._finishing: asyncio.Future[None] | None = None
-        self.summary: dict | None = None
-        self.ratings: dict[int, int] = {}
         self.intervals_run = 0
         """The highest interval begun (the rating of an interval comes after it ends)."""
         self.snapshot = Snapshot()
         self._live: tuple[float, float] | None = None  # (bpm, when) the gate believed it
         self._preview_gate = HrGate()
-        self.profile_strap: StrapChoice | None = None
-        """The strap this patient wore last time (offered first by ``scan``)."""
         self._released = asyncio.Event()
         self._released.set()
         self._start = asyncio.Event()
         self._done = asyncio.Event()
-        self._event_seq = 0
-        self._telemetry_seq = 0
+        self.pairing = StrapPairing(self, source_for=source_for, scanner=scanner,
+                                    straps_in_use=straps_in_use, ble_scanner=ble_scanner)
+        self.hrmax = HrmaxFlow(self)
+        self.recording = Recording(self)
+        self.outbound = Outbound(self, publisher=publisher)
 
     # -- staff actions ----------------------------------------------------------------------
 
@@ -239,25 +265,6 @@ class Runtime:
 
     # -- the patient's strap ----------------------------------------------------------------
 
-    def pair(self, strap: object, *, confirm_in_use: bool = False) -> StrapChoice:
-        """Staff chose the patient's strap: it is the only one this session listens to, from
-        now (its heart rate shows before Start) until the session ends. A strap another
-        treadmill of the site has paired is refused unless staff confirm it
-        (``confirm_in_use``): pairing a neighbour's strap by accident puts this patient's
-        belt on someone else's heart."""
-        from controller.protocol import refused
-
-        if self.started:
-            raise refused("strap_fixed")
-        choice = check_strap(strap)
-        if self.source_for is None:
-            raise refused("cannot_pair")
-        other = (self.straps_in_use() if self.straps_in_use else {}).get(strap_key(choice))
-        if other is not None and not confirm_in_use:
-            raise refused("strap_in_use", strap=strap_label(choice), treadmill=other)
-        self._use(self.source_for(choice), choice)
-        return choice
-
     def _use(self, source: HeartRateSource | None, strap: StrapChoice | None) -> None:
         self.hr_source = source
         self.strap = strap
@@ -275,77 +282,13 @@ class Runtime:
         self._source_changed.set()
         self._publish_meta()
 
+    def pair(self, strap: object, *, confirm_in_use: bool = False) -> StrapChoice:
+        """``StrapPairing.pair``."""
+        return self.pairing.pair(strap, confirm_in_use=confirm_in_use)
+
     async def scan(self, seconds: float = 4.0) -> list[dict[str, Any]]:
-        """The straps in range, ANT+ and Bluetooth LE together, for staff to choose from:
-        strongest first, this patient's remembered strap before all, each marked when another
-        treadmill of the site uses it, with the last battery reading any scan saw. The stick
-        is needed for the scan, so a strap paired before is released. When Bluetooth cannot
-        be scanned, ``scan_note`` says why in one sentence and the ANT+ straps are listed;
-        when ANT+ cannot (no stick, no permission …), it says so and what to do, and the
-        Bluetooth straps are listed (issue 22)."""
-        from controller.hr import BleUnavailable, ant_extended_id, ant_scan_problem
-        from controller.protocol import refused
-
-        if self.started:
-            raise refused("strap_fixed")
-        if self.scanner is None and self.ble_scanner is None:
-            raise refused("cannot_scan")
-        if self.hr_source is not None:
-            self._use(None, None)
-            await self._released.wait()
-
-        notes: dict[str, str] = {}
-
-        async def ble() -> list[BleStrapSeen]:
-            if self.ble_scanner is None:
-                return []
-            try:
-                return await self.ble_scanner(seconds)
-            except BleUnavailable as e:
-                notes["ble"] = str(e)
-                return []
-
-        async def ant() -> list[StrapSeen]:
-            """One radio's failure is said, not the whole scan's (issue 22)."""
-            if self.scanner is None:
-                return []
-            try:
-                return await asyncio.to_thread(self.scanner, seconds)
-            except Exception as e:
-                _log.warning("ANT+ scan failed: %s: %s", type(e).__name__, e)
-                notes["ant"] = ant_scan_problem(e)
-                return []
-
-        self.scan_note = None
-        ant_seen, ble_seen = await asyncio.gather(ant(), ble())
-        self.scan_note = " ".join(notes[k] for k in ("ant", "ble") if k in notes) or None
-        in_use = self.straps_in_use() if self.straps_in_use else {}
-        remembered = strap_key(self.profile_strap) if self.profile_strap else None
-        rows: list[dict[str, Any]] = []
-        for s in ant_seen:
-            key = ant_extended_id(s.device_number, s.transmission_type)  # the full id
-            if s.battery_pct is not None:
-                self._batteries[key] = (s.battery_pct, s.battery_low)
-            pct, low = self._batteries.get(key, (None, False))
-            rows.append({"kind": "ant", "device_number": s.device_number,
-                         "transmission_type": s.transmission_type, "ant_id": key,
-                         "rssi_dbm": s.rssi_dbm, "hr_bpm": s.hr_bpm, "battery_pct": pct,
-                         "battery_low": low,
-                         "in_use_by": in_use.get(key, in_use.get(s.device_number)),
-                         "remembered": remembered in (key, s.device_number)})
-        for b in ble_seen:
-            address = b.address.upper()
-            pct, low = self._batteries.get(address, (None, False))
-            rows.append({"kind": "ble", "address": b.address, "name": b.name,
-                         "rssi_dbm": b.rssi_dbm, "hr_bpm": None, "battery_pct": pct,
-                         "battery_low": low, "in_use_by": in_use.get(address),
-                         "remembered": address == remembered})
-        blind = self.straps_guard() if self.straps_guard else None
-        if blind:
-            self.scan_note = f"{self.scan_note} {blind}" if self.scan_note else blind
-        rows.sort(key=lambda r: (not r["remembered"],
-                                 -(r["rssi_dbm"] if r["rssi_dbm"] is not None else -999)))
-        return rows
+        """``StrapPairing.scan``."""
+        return await self.pairing.scan(seconds)
 
     def pause(self) -> None:
         self._s().pause()
@@ -355,88 +298,12 @@ class Runtime:
         self._s().adjust(speed_delta_kmh, incline_delta_pct)
 
     async def test_rpe(self, rpe: object) -> dict:
-        """The patient's Borg rating at the end of a 6-minute test: the HRmax proposal, with
-        its uncertainty and method, for staff to accept, edit or reject."""
-        from controller.core.hrmax import LARGE_CHANGE_BPM, estimate_from_six_minute_test
-        from controller.protocol import Event, refused
-
-        s = self._s()
-        if s.plan is None or not any(p.kind == "test" for p in s.plan.phases):
-            raise refused("rpe_not_test")
-        if s.phase in ("warmup", "test"):
-            raise refused("test_running")
-        if isinstance(rpe, bool) or not isinstance(rpe, int) or not 6 <= rpe <= 20:
-            raise refused("rpe_range", detail=repr(rpe))
-        if self.store is None:
-            raise refused("no_store")
-        sid = self.session_id
-        trace = await self.store.call(
-            lambda s: [r["hr_bpm"] for r in s.samples(sid) if r["phase"] == "test"])
-        try:
-            est = estimate_from_six_minute_test(trace, rpe=rpe,
-                                                age_years=s.profile.age_years)
-        except ValueError as e:
-            raise refused("no_hrmax_estimate", detail=str(e)) from None
-        self.rpe = rpe
-        await self.store.call(Store.note, sid, Event(
-            self.clock(), "borg", f"Borg rating at the end of the test: {rpe}"))
-        self.hrmax_proposal = {"hr_max_bpm": est.hr_max_bpm, "source": str(est.source),
-                               "uncertainty_bpm": est.uncertainty_bpm, "method": est.method,
-                               "explanation": est.explanation, "rpe": rpe,
-                               "hr_end_bpm": est.hr_end_bpm, "floored": est.floored,
-                               "current_hr_max_bpm": self._s().profile.hr_max,
-                               "current_source": str(self._s().profile.hr_max_source),
-                               # far from the HRmax in use: the console warns, staff
-                               # confirm twice
-                               "large_change": abs(est.hr_max_bpm - self._s().profile.hr_max)
-                               >= LARGE_CHANGE_BPM}
-        return self.hrmax_proposal
+        """``HrmaxFlow.test_rpe``."""
+        return await self.hrmax.test_rpe(rpe)
 
     async def decide_hrmax(self, decision: str, hr_max_bpm: object = None) -> dict | None:
-        """Staff accept, edit or reject the proposal; accepted or edited, the register keeps
-        it with today's date for the next 4x4: accepted, with the proposal's source (the test,
-        or the age formula it fell back to); edited, with ``six_minute_test_edited`` (staff
-        set it from the test; never the formula's)."""
-        from controller.protocol import Event, refused
-
-        prop = self.hrmax_proposal
-        if prop is None:
-            raise refused("no_proposal")
-        if prop.get("decision"):
-            raise refused("proposal_decided", decision=prop["decision"])
-        from controller.records.register import Register
-
-        assert self.store is not None and self.profile is not None
-        value = prop["hr_max_bpm"]
-        if decision == "edited":
-            if isinstance(hr_max_bpm, bool) or not isinstance(hr_max_bpm, int | float) or \
-                    not 100 <= hr_max_bpm <= 230:
-                raise refused("hrmax_range", detail=repr(hr_max_bpm))
-            value = float(hr_max_bpm)
-            source = "six_minute_test_edited"
-        elif decision not in ("accepted", "rejected"):
-            raise refused("hrmax_decision")
-        if decision != "edited":
-            source = prop["source"]
-        profile, sid = self.profile, self.session_id
-
-        def decide(store: Store):  # type: ignore[no-untyped-def]
-            reg = Register(store)
-            if reg.get(profile.pseudonym) is None:
-                reg.remember(profile)
-            return reg.decide_hrmax(profile.pseudonym, decision,
-                                    None if decision == "rejected" else value, source,
-                                    dict(prop), sid)
-
-        rec = await self.store.call(decide)
-        await self.store.call(Store.note, sid, Event(
-            self.clock(), "hrmax_decision",
-            f"HRmax proposal {prop['hr_max_bpm']:.0f} bpm {decision} by staff"
-            + ("" if decision != "edited" else f" as {value:.0f} bpm")))
-        self.hrmax_proposal = dict(prop, decision=decision)
-        return None if rec is None else {"hr_max_bpm": rec.hr_max_bpm,
-                                         "hr_max_source": rec.hr_max_source,
-                                         "hr_max_date": rec.hr_max_date}
+        """``HrmaxFlow.decide_hrmax``."""
+        return await self.hrmax.decide_hrmax(decision, hr_max_bpm)
 
     async def resume(self) -> None:
         """Continue after a pause; re-arms the motor board if it stopped (a person decided)."""
@@ -468,23 +335,12 @@ class Runtime:
         self._s().acknowledge(alarm)
 
     async def rate(self, interval: int, borg: int) -> None:
-        """Staff entered the patient's Borg rating (6–20) of an interval of this session."""
-        from controller.protocol import refused
-
-        if self.store is None or not self.started:
-            raise refused("not_recording")
-        if not 0 <= interval <= self.intervals_run:
-            raise refused("interval_not_run", interval=interval)
-        await self.store.call(Store.rate, self.session_id, interval, borg)
-        self.ratings[interval] = borg
+        """``Recording.rate``."""
+        await self.recording.rate(interval, borg)
 
     async def note(self, text: str) -> None:
-        """Staff's note on this session."""
-        from controller.protocol import refused
-
-        if self.store is None or not self.started:
-            raise refused("not_recording")
-        await self.store.call(Store.add_note, self.session_id, text)
+        """``Recording.note``."""
+        await self.recording.note(text)
 
     async def wait_started(self) -> None:
         await self._start.wait()
@@ -509,14 +365,22 @@ class Runtime:
     # -- tasks ------------------------------------------------------------------------------
 
     def _publish_meta(self) -> None:
-        """The retained ``meta`` names the paired strap, so the site's other treadmills can
-        mark it as in use."""
-        if self.publisher is not None:
-            plan = self.session.plan if self.session else None
-            self.publisher.set_retained("meta", tm.meta_payload(
-                self.publisher.s.site, self.publisher.s.device, VERSION,
-                plan.name if plan else "", self.strap,
-                intervals=sum(1 for p in plan.phases if p.kind == "interval") if plan else None))
+        self.outbound._publish_meta()
+
+    def _publish(self, sp: Setpoint, speed: float, incline: float) -> None:
+        self.outbound._publish(sp, speed, incline)
+
+    def _store_trouble(self, now_s: float) -> None:
+        self.recording._store_trouble(now_s)
+
+    def _finish(self) -> Awaitable[None]:
+        return self.recording._finish()
+
+    async def _close_record(self) -> None:
+        await self.recording._close_record()
+
+    def _learned_response(self) -> dict[str, Any] | None:
+        return self.recording._learned_response()
 
     async def run(self) -> None:
         self._publish_meta()
@@ -703,22 +567,6 @@ class Runtime:
             self._late_logged_at = t
             self._late_unlogged = 0
 
-    def _store_trouble(self, now_s: float) -> None:
-        """A sample that could not be written: staff see it in the event list (the session
-        goes on; the writer logged it and kept every other row)."""
-        assert self.store is not None
-        if self.store.failures == self._store_failures_seen:
-            return
-        self._store_failures_seen = self.store.failures
-        e = Event(now_s, "store_failed", _("The session record could not be written "
-                                           "({error}): the session goes on. Tell the "
-                                           "technician.").format(error=self.store.last_error),
-                  "warning")
-        self.snapshot.events = [*self.snapshot.events, e][-50:]
-        if self.publisher is not None:
-            self.publisher.offer_event(tm.event_payload(self.session_id, self._event_seq, e))
-            self._event_seq += 1
-
     async def _drive(self, sp: Setpoint, st: TreadmillStatus | None) -> None:
         """Send the set-point. Never ARM or START here: after a fault the belt stays still
         until a person resumes (``resume``)."""
@@ -732,82 +580,3 @@ class Runtime:
         except (TreadmillError, TimeoutError) as e:
             _log.warning("treadmill: %s", e)
 
-    def _finish(self) -> Awaitable[None]:
-        """Summarise the session and close its record, once; a cancel of the caller (a
-        controlled stop that overran its bound) does not cut it short: ``run``'s clean-up
-        waits for the same work."""
-        if self._finishing is None:
-            self._finishing = asyncio.ensure_future(self._close_record())
-        return asyncio.shield(self._finishing)
-
-    async def _close_record(self) -> None:
-        """Summarise the session for the journal, the console and the central monitor: the
-        rows are flushed, the summary computed in the worker process (never on this loop)."""
-        if self.store is None or not self._recording:
-            return
-        self._recording = False
-        _log.info("session %s ending (%s)", self.session_id, self.stop_reason or
-                  ("plan complete" if self._s().ended_by == "plan" else "stopped"))
-        assert self.profile is not None and self.session is not None
-        sid, hr_max = self.session_id, self.profile.hr_max
-        summary: dict[str, Any] | None = None
-        try:
-            await self.store.flush()
-            if self.store.path.exists():
-                summary = await worker.shared().call(jobs.summary, str(self.store.path), sid,
-                                                     hr_max)
-            else:  # an in-memory store (tests): nothing to read in another process
-                summary = await self.store.call(
-                    lambda s: summarise(s.samples(sid), hr_max, s.events(sid)))
-        except Exception as e:  # the record is ended even without its summary
-            _log.error("session %s: no summary (%s: %s)", sid, type(e).__name__, e)
-        learned = self._learned_response()
-        if summary is not None:
-            summary["late_ticks"] = self.late_ticks
-            if learned is not None:
-                summary["response_model"] = learned
-        self.summary = summary
-        finished = self.session.ended_by == "plan" and self.stop_reason is None
-        await self.store.call(Store.end_session, sid, "finished" if finished else "stopped",
-                              summary, None if finished else
-                              self.stop_reason or self.session.ended_by or "fault")
-        journal.set_session(None)
-        if learned is not None and self.profile.pseudonym:
-            from controller.records.register import Register
-            pseudonym = self.profile.pseudonym
-            try:
-                await self.store.call(lambda s: Register(s).keep_response_model(
-                    pseudonym, learned, sid))
-            except Exception as e:  # the session's record stands without it
-                _log.error("session %s: learned response not kept (%s)", sid, e)
-
-    def _learned_response(self) -> dict[str, Any] | None:
-        """The response this 4x4 taught (issue 26), when it saw enough heart rate: the warm-up
-        and most of an interval (``LEARNED_MIN_EVIDENCE_S``)."""
-        assert self.session is not None and self.session.plan is not None
-        if self.session.plan.name != "4x4":
-            return None
-        try:
-            doc = self.session.response_model()
-        except ValueError as e:
-            _log.error("learned response refused: %s", e)
-            return None
-        if doc is None or doc.get("evidence_s", 0.0) < LEARNED_MIN_EVIDENCE_S:
-            return None
-        return doc
-
-    def _publish(self, sp: Setpoint, speed: float, incline: float) -> None:
-        pub = self.publisher
-        if pub is None:
-            return
-        for e in sp.events:
-            pub.offer_event(tm.event_payload(self.session_id, self._event_seq, e))
-            self._event_seq += 1
-        self._telemetry_seq += 1
-        pub.set_activity("idle" if sp.state == "done" else "running")
-        pub.offer_telemetry(tm.telemetry_payload(self.session_id, self._telemetry_seq, sp,
-                                                 speed, incline))
-        if sp.events or self._telemetry_seq % 10 == 1:
-            pub.set_retained("session", tm.session_payload(
-                self.session_id, self.profile.pseudonym if self.profile else "", sp,
-                self.summary, late_ticks=self.late_ticks))

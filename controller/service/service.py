@@ -209,11 +209,58 @@ async def _controlled_stop(rt: Runtime, run_task: asyncio.Task[None]) -> None:
         await run_task
 
 
+def _cancel(tasks: dict[str, asyncio.Task[None]], name: str) -> None:
+    task = tasks.get(name)
+    if task is not None:
+        task.cancel()
+
+
+async def _end_session(tasks: dict[str, asyncio.Task[None]]) -> None:
+    """Cancelled from outside (not a signal: an embedding program, a test): the session's own
+    clean-up (STOP to the board, the record closed) runs now, while the link and the store
+    are open, not later on a closed link at loop shutdown."""
+    run_task = tasks.get("run")
+    if run_task is not None and not run_task.done():
+        run_task.cancel()
+        with contextlib.suppress(BaseException):
+            await run_task
+
+
+async def _goodbye(pub: MqttPublisher, pub_task: asyncio.Task[None],
+                   stopping: asyncio.Event) -> None:
+    """The last summary out, then the retained ``offline``."""
+    await pub.goodbye(pub_task, GOODBYE_S, "signal" if stopping.is_set() else "crash")
+
+
+async def _close_link(tm: Treadmill) -> None:
+    with contextlib.suppress(Exception):
+        await tm.close()
+
+
 async def run_service(cfg: Config, *, pin_factory: object = None,
                       time_scale: float = 1.0) -> None:
     """Run until SIGTERM or SIGINT; ConfigError (exit status 78) for what a restart cannot
     mend: a bad config, no pin library. ``time_scale`` > 1 runs the sessions on simulated
-    time (drills on the emulated firmware; see the module's docstring)."""
+    time (drills on the emulated firmware; see the module's docstring).
+
+    The service is an assembly on one ``contextlib.AsyncExitStack``: each part is entered as
+    it opens, so a failure while starting closes what had opened, and the stop unwinds the
+    stack last-in, first-out. That LIFO order is the shutdown order (a test checks it):
+
+    1. the session ends: its controlled stop under a signal, else it is cancelled; its own
+       clean-up sends a STOP to the motor board, the recorder flushes the rows and closes the
+       record (summary, learned response);
+    2. the board settles to idle while the link and its heartbeat stay open (else the board
+       latches ``host_silent``);
+    3. what runs beside the session is cancelled: remote commands, the board watcher, the
+       belt screen, the console server, the site-straps watcher, the records link;
+    4. MQTT says goodbye: the last summary out, then the retained ``offline``;
+    5. the treadmill link closes (its heartbeat stops; the board is idle by now);
+    6. the worker process closes;
+    7. the store closes: what is queued is written and committed;
+    8. systemd's watchdog pings stop (they go on through the whole stop);
+    9. the signal handlers are removed.
+    """
     clock: Callable[[], float] = time.monotonic if time_scale == 1.0 else \
         ScaledClock(time_scale)  # ValueError for a scale outside (0, 30]
     tick_s = 1.0 / time_scale
@@ -236,128 +283,137 @@ async def run_service(cfg: Config, *, pin_factory: object = None,
         if rt is not None and rt.started and not rt.done:
             _stop_for_shutdown(rt)
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal, sig.name)
+    async with contextlib.AsyncExitStack() as stack:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, on_signal, sig.name)
+            stack.callback(loop.remove_signal_handler, sig)  # 9
+        tasks: dict[str, asyncio.Task[None]] = {}
+        stack.callback(_cancel, tasks, "watchdog")  # 8: its pings go on through the whole stop
 
-    Path(cfg.control_socket).parent.mkdir(parents=True, exist_ok=True)
-    # the store's thread and the worker process first: starting them waits a little, which
-    # must not happen once the link's heartbeat runs
-    Path(cfg.store_path).parent.mkdir(parents=True, exist_ok=True)
-    store = StoreWriter(cfg.store_path)  # its own thread: no SQLite on this loop
-    worker.shared().start()  # reports and summaries: a process of their own, started now
-    tm = Treadmill(cfg.treadmill.port, max_speed_kmh=cfg.treadmill.max_speed_kmh,
-                   max_incline_pct=cfg.treadmill.max_incline_pct)
-    try:
-        await tm.open()
-    except BaseException:
-        store.close()
-        worker.shared().close()
-        raise
-    pub = MqttPublisher(cfg.mqtt) if cfg.mqtt_enabled else None
-    pub_task = asyncio.create_task(pub.run()) if pub else None
-    records = records_task = None
-    if cfg.records_upload and cfg.mqtt_enabled:
-        from controller.net.records_link import RecordsLink
-        from controller.records.store import Store, read_export
+        Path(cfg.control_socket).parent.mkdir(parents=True, exist_ok=True)
+        # the store's thread and the worker process first: starting them waits a little, which
+        # must not happen once the link's heartbeat runs
+        Path(cfg.store_path).parent.mkdir(parents=True, exist_ok=True)
+        store = StoreWriter(cfg.store_path)  # its own thread: no SQLite on this loop
+        stack.callback(store.close)  # 7: what is queued is written and committed
+        worker.shared().start()  # reports and summaries: a process of their own, started now
+        stack.callback(lambda: worker.shared().close())  # 6
+        tm = Treadmill(cfg.treadmill.port, max_speed_kmh=cfg.treadmill.max_speed_kmh,
+                       max_incline_pct=cfg.treadmill.max_incline_pct)
+        await tm.open()  # fails: the worker and the store close (the stack)
+        stack.push_async_callback(_close_link, tm)  # 5
+        pub = MqttPublisher(cfg.mqtt) if cfg.mqtt_enabled else None
+        pub_task = asyncio.create_task(pub.run()) if pub else None
+        if pub is not None and pub_task is not None:  # 4: the last summary out, then offline
+            stack.push_async_callback(_goodbye, pub, pub_task, stopping)
+        records = None
+        if cfg.records_upload and cfg.mqtt_enabled:
+            from controller.net.records_link import RecordsLink
+            from controller.records.store import Store, read_export
 
-        async def export(session_id: str) -> dict:
-            return await worker.shared().call(read_export, cfg.store_path, session_id)
+            async def export(session_id: str) -> dict:
+                return await worker.shared().call(read_export, cfg.store_path, session_id)
 
-        records = RecordsLink(cfg.mqtt, pending=lambda: store.call(Store.pending_upload),
-                              export=export,
-                              acked=lambda sid: store.call(Store.mark_uploaded, sid))
-        records_task = asyncio.create_task(records.run())
-    site_straps = SiteStraps(cfg.mqtt.site, cfg.mqtt.device) if cfg.mqtt_enabled else None
-    straps_task = asyncio.create_task(watch_straps(cfg.mqtt, site_straps)) \
-        if site_straps else None
-    # the first session too waits for staff to choose the patient: never the config's
-    # [patient] (issue 21)
-    rt = next_runtime(cfg, tm=tm, pub=pub, store=store, site_straps=site_straps, clock=clock,
-                      tick_s=tick_s)
-    holder["rt"] = rt
-    server = ControlServer(rt, cfg.control_socket)
-    if records is not None:
-        server.profile_lookup = records.request_profile  # the console asks at setup
-    server_task = asyncio.create_task(server.serve())
-    belt_task = None
-    if cfg.belt_view.enabled:  # beside the runtime, never in its safety TaskGroup
-        from controller.service.beltview import BeltView
+            records = RecordsLink(cfg.mqtt, pending=lambda: store.call(Store.pending_upload),
+                                  export=export,
+                                  acked=lambda sid: store.call(Store.mark_uploaded, sid))
+            records_task = asyncio.create_task(records.run())
+            stack.callback(records_task.cancel)  # 3
+        site_straps = SiteStraps(cfg.mqtt.site, cfg.mqtt.device) if cfg.mqtt_enabled else None
+        straps_task = asyncio.create_task(watch_straps(cfg.mqtt, site_straps)) \
+            if site_straps else None
+        if straps_task:
+            stack.callback(straps_task.cancel)  # 3
+        # the first session too waits for staff to choose the patient: never the config's
+        # [patient] (issue 21)
+        rt = next_runtime(cfg, tm=tm, pub=pub, store=store, site_straps=site_straps, clock=clock,
+                          tick_s=tick_s)
+        holder["rt"] = rt
+        server = ControlServer(rt, cfg.control_socket)
+        if records is not None:
+            server.profile_lookup = records.request_profile  # the console asks at setup
+        server_task = asyncio.create_task(server.serve())
+        stack.callback(server_task.cancel)  # 3
+        if cfg.belt_view.enabled:  # beside the runtime, never in its safety TaskGroup
+            from controller.service.beltview import BeltView
 
-        belt = BeltView(lambda: server.rt, cfg.language, cfg.belt_view.host, cfg.belt_view.port)
+            belt = BeltView(lambda: server.rt, cfg.language, cfg.belt_view.host, cfg.belt_view.port)
 
-        async def serve_belt() -> None:
-            try:
-                await belt.serve()
-            except OSError as e:  # the patient's screen is best effort: the session is not
-                _log.error("belt screen not served on %s:%s: %s", cfg.belt_view.host,
-                           cfg.belt_view.port, e)
+            async def serve_belt() -> None:
+                try:
+                    await belt.serve()
+                except OSError as e:  # the patient's screen is best effort: the session is not
+                    _log.error("belt screen not served on %s:%s: %s", cfg.belt_view.host,
+                               cfg.belt_view.port, e)
 
-        belt_task = asyncio.create_task(serve_belt())
-    watchdog_task = asyncio.create_task(_health_pings(lambda: server.rt, notifier,
-                                                      time_scale)())
-    interlock = RestartInterlock()
+            belt_task = asyncio.create_task(serve_belt())
+            stack.callback(belt_task.cancel)  # 3
+        tasks["watchdog"] = asyncio.create_task(_health_pings(lambda: server.rt, notifier,
+                                                              time_scale)())
+        interlock = RestartInterlock()
 
-    async def watch_board() -> None:
-        """The interlock sees every board state: the local reset is a fault left."""
-        while True:
-            st = tm.status
-            interlock.observe(st.state if st is not None and tm.connected else None)
-            await asyncio.sleep(0.05)
+        async def watch_board() -> None:
+            """The interlock sees every board state: the local reset is a fault left."""
+            while True:
+                st = tm.status
+                interlock.observe(st.state if st is not None and tm.connected else None)
+                await asyncio.sleep(0.05)
 
-    board_task = asyncio.create_task(watch_board())
+        board_task = asyncio.create_task(watch_board())
+        stack.callback(board_task.cancel)  # 3
 
-    def gpio_refusal() -> str | None:
-        assert gpio_inputs is not None
-        if not gpio_inputs.key_present:
-            return "start_pi_key_out"  # refusal codes (controller.core.refusals)
-        if not gpio_inputs.estop_healthy:
-            return "start_pi_estop"
-        return None
+        def gpio_refusal() -> str | None:
+            assert gpio_inputs is not None
+            if not gpio_inputs.key_present:
+                return "start_pi_key_out"  # refusal codes (controller.core.refusals)
+            if not gpio_inputs.estop_healthy:
+                return "start_pi_estop"
+            return None
 
-    def wire(r: Runtime) -> Runtime:
-        """The Pi's own stop path joins the safety group; cues follow every tick."""
-        r.start_checks.append(interlock.refusal_code)
-        if gpio_inputs is not None:
-            async def estop_or_key() -> None:
-                await r.wait_started()  # before Start nothing moves: nothing to stop
-                trip = await gpio_inputs.wait_tripped()
-                interlock.trip(trip.kind)
-                with contextlib.suppress(SessionError):
-                    r.stop(_(trip.message), code=trip.kind)
-                r.stop_reason = trip.kind
-                raise RuntimeError(trip.message)
-            r.safety_watchers.append(estop_or_key)
-            r.start_checks.append(gpio_refusal)
-        if cues is not None:
-            r.on_tick = lambda snap: cues.show(snap.setpoint) if snap.setpoint else None
-        return r
+        def wire(r: Runtime) -> Runtime:
+            """The Pi's own stop path joins the safety group; cues follow every tick."""
+            r.start_checks.append(interlock.refusal_code)
+            if gpio_inputs is not None:
+                async def estop_or_key() -> None:
+                    await r.wait_started()  # before Start nothing moves: nothing to stop
+                    trip = await gpio_inputs.wait_tripped()
+                    interlock.trip(trip.kind)
+                    with contextlib.suppress(SessionError):
+                        r.stop(_(trip.message), code=trip.kind)
+                    r.stop_reason = trip.kind
+                    raise RuntimeError(trip.message)
+                r.safety_watchers.append(estop_or_key)
+                r.start_checks.append(gpio_refusal)
+            if cues is not None:
+                r.on_tick = lambda snap: cues.show(snap.setpoint) if snap.setpoint else None
+            return r
 
-    wire(rt)
-    notifier.ready("waiting for staff to start a session")
-    remote_task = None
-    if cfg.command_secret is not None and cfg.mqtt_enabled:
-        from controller.net.remote import Verifier, listen
+        wire(rt)
+        notifier.ready("waiting for staff to start a session")
+        if cfg.command_secret is not None and cfg.mqtt_enabled:
+            from controller.net.remote import Verifier, listen
 
-        def handle(cmd: str, alarm: str | None) -> None:
-            if cmd == "stop":
-                server.rt.stop("stopped from the central monitor", code="remote")
-            elif cmd == "ack" and alarm is not None:
-                server.rt.acknowledge(alarm)
+            def handle(cmd: str, alarm: str | None) -> None:
+                if cmd == "stop":
+                    server.rt.stop("stopped from the central monitor", code="remote")
+                elif cmd == "ack" and alarm is not None:
+                    server.rt.acknowledge(alarm)
 
-        def running_session() -> str | None:
-            r = server.rt
-            return r.session_id if r.started and not r.done else None
+            def running_session() -> str | None:
+                r = server.rt
+                return r.session_id if r.started and not r.done else None
 
-        verifier = Verifier(cfg.command_secret, site=cfg.mqtt.site, device=cfg.mqtt.device,
-                            session_id=running_session,
-                            replay_file=Path(cfg.store_path).with_name("command-nonces.txt"))
-        remote_task = asyncio.create_task(listen(cfg.mqtt, verifier, handle))
+            verifier = Verifier(cfg.command_secret, site=cfg.mqtt.site, device=cfg.mqtt.device,
+                                session_id=running_session,
+                                replay_file=Path(cfg.store_path).with_name("command-nonces.txt"))
+            remote_task = asyncio.create_task(listen(cfg.mqtt, verifier, handle))
+            stack.callback(remote_task.cancel)  # 3
 
-    run_task: asyncio.Task[None] | None = None
-    try:
+        stack.push_async_callback(_board_settled, tm, BOARD_SETTLE_S)  # 2
+        stack.push_async_callback(_end_session, tasks)  # 1
         while True:
             # The next patient: a fresh session, waiting for a person to press Start.
-            run_task = asyncio.create_task(rt.run(), name="runtime")
+            run_task = tasks["run"] = asyncio.create_task(rt.run(), name="runtime")
             stop_wait = asyncio.create_task(stopping.wait())
             await asyncio.wait({run_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
             stop_wait.cancel()
@@ -378,31 +434,3 @@ async def run_service(cfg: Config, *, pin_factory: object = None,
                                    clock=clock, tick_s=tick_s))
             server.rt = rt
             holder["rt"] = rt
-    finally:
-        if run_task is not None and not run_task.done():
-            # Cancelled from outside (not a signal: an embedding program, a test): the
-            # session's own clean-up (STOP to the board, the record closed) runs now, while
-            # the link and the store are open, not later on a closed link at loop shutdown.
-            run_task.cancel()
-            with contextlib.suppress(BaseException):
-                await run_task
-        await _board_settled(tm, BOARD_SETTLE_S)
-        server_task.cancel()
-        if belt_task:
-            belt_task.cancel()
-        board_task.cancel()
-        if remote_task:
-            remote_task.cancel()
-        if straps_task:
-            straps_task.cancel()
-        if records_task:
-            records_task.cancel()
-        if pub is not None and pub_task is not None:  # the last summary out, then offline
-            await pub.goodbye(pub_task, GOODBYE_S, "signal" if stopping.is_set() else "crash")
-        store.close()  # what is queued is written and committed
-        worker.shared().close()
-        with contextlib.suppress(Exception):
-            await tm.close()
-        watchdog_task.cancel()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)

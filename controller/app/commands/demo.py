@@ -1,0 +1,129 @@
+"""``fourbyfour demo``: a whole simulated session — headless on the emulated firmware here;
+with the console (``demo_console``), in-process (``demo_sim``) by its options."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+from controller.app.commands.demo_console import BELT_URL_LINE, demo_with_console
+from controller.app.commands.demo_sim import demo_fast, demo_history, demo_six_minute_test
+from controller.app.commands.demo_text import _clock, _link_line, _phase_line, _summary
+from controller.app.commands.language import _config_in_its_language
+from controller.core.i18n import _
+from controller.core.pseudonym import check_pseudonym
+from controller.errors import EX_CONFIG, exit_code
+from controller.sim import TraceRow
+
+
+def demo(args: argparse.Namespace) -> int:
+    if args.config is not None:  # every kind of demo: a config given is never ignored unread
+        from controller.service.config import ConfigError, load
+
+        try:
+            load(args.config)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return exit_code(e)
+    if args.patient is not None:
+        try:
+            check_pseudonym(args.patient, "--patient")
+        except ValueError as e:
+            print(_("error: {reason}").format(reason=e), file=sys.stderr)
+            return 2
+    if args.weeks is not None:
+        return demo_history(args)
+    if args.plan == "six-minute-test":
+        return demo_six_minute_test(args)
+    if args.fast:
+        return demo_fast(args)
+    if not args.headless:
+        return demo_with_console(args)
+    import asyncio
+
+    from controller.app.demo import DemoAborted, run_demo
+
+    cfg = _config_in_its_language(args.config)  # the demo's service speaks the clinic's
+    if cfg is None:
+        return EX_CONFIG
+    if args.patient:
+        cfg = dataclasses.replace(cfg, profile=dataclasses.replace(cfg.profile,
+                                                                   pseudonym=args.patient))
+    if args.store is None:
+        import os
+        import tempfile
+
+        args.store = os.path.join(tempfile.mkdtemp(prefix="fourbyfour-"), "sessions.db")
+    phase_rows: list[TraceRow] = []
+    mqtt_state: list[bool | None] = [None]
+    # The belt screen comes with the service (a console attached), as on the Pi.
+    serve_belt = cfg.belt_view.enabled and args.control_socket is not None
+
+    faults: list[str] = []
+    emus: list = []  # type: ignore[type-arg]
+    runtimes: list = []  # type: ignore[type-arg]
+    rows_seen: list[bool] = []
+
+    def on_tick(snap, row: TraceRow) -> None:  # type: ignore[no-untyped-def]
+        if not phase_rows and not rows_seen and runtimes:
+            # the patient staff chose (a console may have changed it), as the session starts
+            print(f"session {runtimes[0].session_id} for {runtimes[0].profile.pseudonym} "
+                  "starts", flush=True)
+        rows_seen.append(True)
+        st = snap.treadmill
+        if st is not None and st.fault not in ("none", "boot") and st.fault not in faults:
+            faults.append(st.fault)
+        for e in snap.setpoint.events:
+            if e.kind not in ("phase", "stopping", "done"):
+                print(f"  [{_clock(e.now_s)}] {e.severity.upper()}: {e.message}", flush=True)
+        if snap.mqtt_online is not None and snap.mqtt_online != mqtt_state[0]:
+            mqtt_state[0] = snap.mqtt_online
+            where = f"{cfg.mqtt.host}:{cfg.mqtt.port}"
+            print(f"  MQTT {'online' if snap.mqtt_online else 'offline'} ({where})", flush=True)
+        if phase_rows and (row.phase, row.interval) != (phase_rows[0].phase,
+                                                        phase_rows[0].interval):
+            print(_phase_line(phase_rows), flush=True)
+            phase_rows.clear()
+        phase_rows.append(row)
+
+    def on_belt_view(url: str) -> None:
+        print(f"{BELT_URL_LINE}{url}", flush=True)
+
+    def on_ready(rt, emu) -> None:  # type: ignore[no-untyped-def]
+        emus.append(emu)
+        runtimes.append(rt)
+        print(f"emulated treadmill firmware on {emu.link}; staff pressed the local reset "
+              f"({args.speed:g}× real time)" + ("; waiting for Start at the console"
+                                                if args.control_socket else ""), flush=True)
+
+    try:
+        _rt, rows = asyncio.run(run_demo(cfg, speedup=args.speed, seed=args.seed,
+                                        category=args.category, on_tick=on_tick,
+                                        on_ready=on_ready,
+                                        control_socket=args.control_socket,
+                                        store_path=args.store,
+                                        linger=args.control_socket is not None,
+                                        belt_view=on_belt_view if serve_belt else None,
+                                        # with a console, staff choose the patient there
+                                        choose_patient=args.control_socket is not None))
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except asyncio.CancelledError:  # SIGTERM with no session running: an orderly end
+        print("demo ended (SIGTERM); the belt is stopped", flush=True)
+        return 0
+    except DemoAborted as e:
+        if phase_rows:
+            print(_phase_line(phase_rows))
+        _link_line(emus, faults, runtimes)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if phase_rows:
+        print(_phase_line(phase_rows))
+    print("session done: belt stopped, motor board idle")
+    if args.store:
+        print(f"recorded in {args.store}")
+    _summary(rows, cfg.profile.hr_max)
+    _link_line(emus, faults, runtimes)
+    return 0

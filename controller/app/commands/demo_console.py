@@ -1,0 +1,101 @@
+"""``fourbyfour demo`` with the staff console: the service in a child process, the console in
+front (as on the Pi)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from controller.app.commands.language import _config_in_its_language
+from controller.errors import EX_CONFIG
+
+
+def demo_service_command(args: argparse.Namespace, sock: str, store: str) -> list[str]:
+    """The console demo's control service: the headless demo serving ``sock``, with every
+    option of the demo that concerns the session (``--patient`` too)."""
+    cmd = [sys.executable, "-m", "controller", "demo", "--headless", "--control-socket", sock,
+           "--store", store, "--speed", str(args.speed), "--seed", str(args.seed),
+           "--category", args.category]
+    if args.config:
+        cmd += ["--config", args.config]
+    if args.patient:
+        cmd += ["--patient", args.patient]
+    return cmd
+
+
+BELT_URL_LINE = "belt screen (for the patient): "
+
+
+def demo_console_app(sock: str, log: str,  # type: ignore[no-untyped-def]
+                     suggested: dict | None = None):  # type: ignore[type-arg]
+    """The demo's console, told where the belt screen is (the service's log says), or, when
+    the screen could not start, why in the console's language (never the error as a URL).
+    ``suggested``: the profile the patient form starts from (``--patient``; staff save it)."""
+    from controller.app import texts
+    from controller.app.console import StaffConsole
+
+    url = problem = None
+    for line in Path(log).read_text().splitlines():
+        if line.startswith(BELT_URL_LINE):
+            url = line.removeprefix(BELT_URL_LINE).strip()
+        elif m := texts.BELT_NOT_SERVED.search(line):
+            problem = texts.belt_screen_problem_text(m["port"], m["detail"])
+    app = StaffConsole(sock, belt_url=url, suggested=suggested)
+    if problem is not None:
+        app.message = problem
+    return app
+
+
+def demo_with_console(args: argparse.Namespace) -> int:
+    """The control service in a child process, the staff console in front (as on the Pi)."""
+    import os
+    import subprocess
+    import tempfile
+    import time as _time
+
+    cfg = _config_in_its_language(args.config)
+    if cfg is None:
+        return EX_CONFIG
+    tmp = tempfile.mkdtemp(prefix="fourbyfour-")
+    sock = os.path.join(tmp, "control.sock")
+    log = os.path.join(tmp, "service.log")
+    cmd = demo_service_command(args, sock, args.store or os.path.join(tmp, "sessions.db"))
+    with open(log, "w") as out:
+        service = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    belt_url = None
+    try:
+        deadline = _time.monotonic() + 30
+        while not os.path.exists(sock):
+            if service.poll() is not None or _time.monotonic() > deadline:
+                print(f"error: the control service did not start; see {log}", file=sys.stderr)
+                return 1
+            _time.sleep(0.1)
+        p = cfg.profile  # --patient: the form starts from the config's patient, so named
+        app = demo_console_app(sock, log, None if not args.patient else {
+            "pseudonym": args.patient, "hr_max_bpm": p.hr_max,
+            "hr_max_source": str(p.hr_max_source), "hr_rest_bpm": p.hr_rest,
+            "max_speed_kmh": p.max_speed_kmh, "max_incline_pct": p.max_incline_pct,
+            "walk_only": p.walk_only, "age_years": p.age_years})
+        belt_url = app.belt_url
+        app.run()
+    finally:
+        if service.poll() is None:
+            # the demo ends with its console (on a Pi the service stays): SIGTERM, the
+            # service's controlled stop, bounded
+            service.terminate()
+            try:
+                service.wait(60)
+            except subprocess.TimeoutExpired:
+                service.kill()
+                service.wait()
+    if belt_url:
+        print(f"the belt screen was at {belt_url}")
+    if service.returncode != 0:  # keep what tells why
+        print(f"demo over; the service ended with {service.returncode}: see {log}")
+        return 1
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)  # socket, log and (without --store) the store
+    print("demo over" + (f"; the session is recorded in {args.store}" if args.store else ""))
+    return 0

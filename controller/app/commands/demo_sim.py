@@ -1,0 +1,140 @@
+"""``fourbyfour demo --fast`` / ``--plan six-minute-test`` / ``--weeks N``: in-process
+simulations without the firmware emulator."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+from controller.app.commands.demo_text import _clock, _phase_line, _summary
+from controller.core.i18n import _, format_number
+from controller.protocol import PatientProfile
+from controller.sim import TraceRow, VirtualPatient, make_patient
+
+
+def demo_fast(args: argparse.Namespace) -> int:
+    """The in-process simulation (no firmware emulator): a whole session in well under 1 s."""
+    import random
+
+    rng = random.Random(args.seed)
+    truth, profile = make_patient(rng, args.category, args.seed)
+    if args.patient:
+        profile = dataclasses.replace(profile, pseudonym=args.patient)
+    print(f"virtual patient: {args.category}, age {truth.age_years:.0f}, HRmax "
+          f"{profile.hr_max:.0f} bpm ({profile.hr_max_source}), HRrest {profile.hr_rest} bpm, "
+          f"caps {profile.speed_cap_kmh:g} km/h and {profile.max_incline_pct:g} %")
+    from controller.app.simdemo import run_session
+
+    store = _open_store(args.store)
+    phase_rows: list[TraceRow] = []
+
+    def on_tick(_session, sp, t) -> None:  # type: ignore[no-untyped-def]
+        for e in sp.events:
+            if e.kind not in ("phase", "stopping", "done"):
+                print(f"  [{_clock(e.now_s)}] {e.severity.upper()}: {e.message}")
+        # The record keeps what the session accepted (artefacts gated out), like a clinic's.
+        row = TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm, None, sp.speed_kmh,
+                       sp.incline_pct, sp.speed_kmh, sp.incline_pct, sp.zone_low_bpm,
+                       sp.zone_high_bpm)
+        if phase_rows and (row.phase, row.interval) != (phase_rows[0].phase,
+                                                        phase_rows[0].interval):
+            print(_phase_line(phase_rows), flush=True)
+            phase_rows.clear()
+        phase_rows.append(row)
+
+    sid, rows, _s = run_session(VirtualPatient(truth), profile, store=store, on_tick=on_tick)
+    print(f"[{_clock(rows[-1].t_s)}] session done: belt stopped")
+    _summary(rows, profile.hr_max)
+    if store is not None:
+        store.close()
+        print(_("Recorded as session {id} in {store}.").format(id=sid, store=args.store))
+    return 0
+
+
+def _open_store(path: str | None):  # type: ignore[no-untyped-def]
+    if path is None:
+        return None
+    from controller.records.store import Store
+
+    return Store(path)
+
+
+def _new_patient_profile(truth, measured: PatientProfile,  # type: ignore[no-untyped-def]
+                         pseudonym: str | None) -> PatientProfile:
+    """A new patient's first profile, as a clinic makes it before any test: HRmax from the
+    age formula, the rest as measured."""
+    return PatientProfile.from_age(round(truth.age_years), "tanaka", hr_rest=measured.hr_rest,
+                                   max_speed_kmh=measured.max_speed_kmh,
+                                   max_incline_pct=measured.max_incline_pct,
+                                   walk_only=measured.walk_only,
+                                   pseudonym=pseudonym or "DEMO-1")
+
+
+def demo_six_minute_test(args: argparse.Namespace) -> int:
+    """The 6-minute test end to end with a virtual patient: staff change the load, the
+    patient answers the Borg rating, the HRmax proposal is shown and accepted."""
+    import random
+
+    from controller.app.simdemo import run_six_minute_test
+    from controller.core.hrmax import hr_max_tanaka
+
+    truth, measured = make_patient(random.Random(args.seed), args.category, args.seed)
+    profile = _new_patient_profile(truth, measured, args.patient)
+    store = _open_store(args.store)
+    # Said first, so nobody takes this for the test on the treadmill: --headless and --speed
+    # have no meaning for an instant simulation.
+    print(_("An instant simulation of the 6-minute test as staff run it (no treadmill "
+            "emulator, no console). For the test on the emulated treadmill, run the demo with "
+            "the console and choose the plan '6-minute test' in the patient form."))
+    res = run_six_minute_test(VirtualPatient(truth), profile, store=store)
+    print(_("6-minute test for {pseudonym} (virtual patient: {category}, true HRmax {true} "
+            "bpm; the age formula says {tanaka} bpm).").format(
+                pseudonym=profile.pseudonym, category=args.category,
+                true=format_number(truth.hr_max_bpm, 0),
+                tanaka=format_number(hr_max_tanaka(round(truth.age_years)), 0)))
+    print(_("Load at the start of the test {speed} km/h at {incline} %, at its end {speed_end} "
+            "km/h at {incline_end} %.").format(
+                speed=format_number(res.start_load[0]),
+                incline=format_number(res.start_load[1]),
+                speed_end=format_number(res.final_load[0]),
+                incline_end=format_number(res.final_load[1])))
+    est = res.estimate
+    print(_("Borg rating at the end: {rpe}.").format(rpe=res.rpe))
+    print(_("Proposed HRmax: {hr_max} ± {unc} bpm ({method}; {why}).").format(
+        hr_max=format_number(est.hr_max_bpm, 0), unc=format_number(est.uncertainty_bpm, 0),
+        method=est.method, why=est.explanation))
+    if store is not None:
+        store.close()
+        print(_("Accepted by staff: stored for {pseudonym} with source {source} in {store}, "
+                "session {id}.").format(pseudonym=profile.pseudonym, source=est.source,
+                                        store=args.store, id=res.session_id))
+    return 0
+
+
+def demo_history(args: argparse.Namespace) -> int:
+    """Months of one patient's training into a store, so every view has data."""
+    import random
+    import time as _time
+
+    from controller.app.simdemo import history
+
+    if args.store is None:
+        print(_("error: --weeks needs --store FILE"), file=sys.stderr)
+        return 2
+    if not 1 <= args.weeks <= 52:
+        print(_("error: --weeks must be 1–52"), file=sys.stderr)
+        return 2
+    truth, measured = make_patient(random.Random(args.seed), args.category, args.seed)
+    truth = dataclasses.replace(truth, vo2max=min(truth.vo2max, 30.0))
+    profile = _new_patient_profile(truth, measured, args.patient)
+    store = _open_store(args.store)
+    start = _time.time() - (args.weeks * 7 + 7) * 86400
+    start -= start % 86400 - 13 * 3600  # an afternoon
+    made = history(store, truth, profile, weeks=args.weeks, seed=args.seed,
+                   start_unix_s=start)
+    store.close()
+    print(_("Recorded {n} sessions of {pseudonym} over {weeks} weeks (a 6-minute test, then "
+            "4x4 training) in {store}.").format(n=len(made), pseudonym=profile.pseudonym,
+                                                weeks=args.weeks, store=args.store))
+    return 0

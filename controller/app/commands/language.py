@@ -1,0 +1,46 @@
+"""The language and config a command speaks: ``--lang``, the config's, ``$FOURBYFOUR_LANG``,
+else bokmål."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _config_in_its_language(path: str | None):  # type: ignore[no-untyped-def]
+    """The config, with the process's language set from it; None (said on stderr) when the
+    config cannot be used."""
+    from controller.core.i18n import set_language
+    from controller.service.config import ConfigError, load
+
+    try:
+        cfg = load(path)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
+    set_language(cfg.language)
+    return cfg
+
+
+LANG_ENV = "FOURBYFOUR_LANG"
+"""The language of a command without --lang or a config (clinic IT sets it for a shell)."""
+
+
+def _lang_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--lang", choices=["nb", "en"], default=None,
+                   help=f"the {what}'s language (default: ${LANG_ENV}, else nb, bokmål)")
+
+
+def _chosen_language(args: argparse.Namespace, *, for_process: bool = True) -> str:
+    """--lang, else $FOURBYFOUR_LANG, else bokmål (the clinic's, as the config's default);
+    with ``for_process`` the process speaks it from here on."""
+    import os
+
+    from controller.core.i18n import LANGUAGES, set_language
+
+    lang = getattr(args, "lang", None) or os.environ.get(LANG_ENV) or "nb"
+    if lang not in LANGUAGES:
+        lang = "nb"
+    if for_process:
+        set_language(lang)
+    return lang

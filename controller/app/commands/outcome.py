@@ -1,0 +1,54 @@
+"""``fourbyfour outcome``: the clinic's documented effect over a period."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from controller.app.commands.language import _chosen_language
+from controller.core.i18n import _
+
+
+def outcome_command(args: argparse.Namespace) -> int:
+    """The clinic's documented effect over a period, from one or more stores of a site."""
+    import datetime as dt
+
+    from controller.records import outcome
+    from controller.records.store import Store, StoreError
+
+    _chosen_language(args)
+    try:
+        start, end = dt.date.fromisoformat(args.from_day), dt.date.fromisoformat(args.to_day)
+    except ValueError:
+        print(_("error: --from and --to are dates (YYYY-MM-DD)"), file=sys.stderr)
+        return 2
+    try:
+        stores: list[Any] = []  # session stores and the clinic's records db
+        for s in args.store:
+            if s.startswith(("postgresql://", "postgres://")):  # the clinic's records db
+                from controller.records.clinic_db import PgClinicDb
+
+                stores.append(PgClinicDb(s))
+                continue
+            if not Path(s).exists():
+                raise StoreError(f"{s}: no such session store")
+            stores.append(Store(s, readonly=True))  # readers never write
+        result = outcome.outcome(stores, start, end)
+        print("\n".join(outcome.outcome_lines(result)))
+        if args.out:
+            outcome.render_outcome(result, args.out)
+            print(_("wrote {path}").format(path=args.out))
+        if args.csv:
+            outcome.write_outcome_csv(result, args.csv)
+            print(_("wrote {path}").format(path=args.csv))
+        if args.anonymised:
+            n, left_out = outcome.anonymised_export(stores, start, end, args.anonymised)
+            print(_("wrote {path} ({n} patients in groups of at least {k}, banded figures, "
+                    "no dates; {left_out} in smaller groups left out)").format(
+                path=args.anonymised, n=n, k=outcome.ANON_K, left_out=left_out))
+    except (StoreError, ValueError) as e:
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,162 @@
+"""The register as text for ``patients``, ``sessions``, ``progression`` and ``patient``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Sequence
+
+from controller.core.i18n import N_, _, format_date, format_number
+from controller.core.pseudonym import check_pseudonym
+from controller.core.words import SOURCES, word
+
+
+def _day(unix_s: float) -> str:
+
+    from controller.core.dates import local_day
+
+    return format_date(local_day(unix_s))
+
+
+PATIENT_HEADERS = (N_("pseudonym"), N_("HRmax"), N_("source"), N_("set on"), N_("HRrest"),
+                   N_("caps"), N_("sessions"), N_("last session"))
+SESSION_HEADERS = (N_("date"), N_("time"), N_("session"), N_("plan"), N_("status"),
+                   N_("minutes"), N_("intervals ok"))
+
+
+def _table(headers: Sequence[str], rows: list[list[str]]) -> str:
+    cols = [_(h) for h in headers]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
+              for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def patients_text(store) -> str:  # type: ignore[no-untyped-def]
+    """Every patient in the register with HRmax, source and date, and their sessions."""
+    import datetime as dt
+
+    from controller.records.register import Register
+
+    rows = []
+    for p in Register(store).patients():
+        recs = store.sessions(p.pseudonym)
+        caps = _("{speed} km/h, {incline} %").format(speed=format_number(p.max_speed_kmh),
+                                                      incline=format_number(p.max_incline_pct))
+        if p.walk_only:
+            caps = _("{caps}, walk only").format(caps=caps)
+        rows.append([p.pseudonym, format_number(p.hr_max_bpm, 0), word(SOURCES, p.hr_max_source),
+                     format_date(dt.date.fromisoformat(p.hr_max_date)) if p.hr_max_date
+                     else "—",
+                     "—" if p.hr_rest_bpm is None else format_number(p.hr_rest_bpm, 0), caps,
+                     str(len(recs)), _day(recs[-1].started_unix_s) if recs else "—"])
+    if not rows:
+        return _("No patients in {store}.").format(store=store.path)
+    return _table(PATIENT_HEADERS, rows)
+
+
+def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
+    """One patient's sessions: date, plan, duration, intervals ok (the id for export and
+    report)."""
+
+    from controller.core.dates import local_datetime
+
+    rows = []
+    kept = {st["session_id"]: st for st in store.stats(pseudonym)}  # figures kept at the end
+    for r in store.sessions(pseudonym):
+        st = kept.get(r.id) or store.stats_of(r.id)  # a running session: computed now
+        minutes = st["minutes"]
+        ok = f"{st['intervals_ok']}/{st['intervals_n']}" if st["intervals_n"] else "—"
+        start = local_datetime(r.started_unix_s)  # the clinic's wall clock, whatever TZ says
+        rows.append([format_date(start.date()), start.strftime("%H:%M"), r.id, r.plan_name,
+                     r.status, format_number(minutes, 0), ok])
+    if not rows:
+        return _("No sessions for {pseudonym}.").format(pseudonym=pseudonym)
+    return _table(SESSION_HEADERS, rows)
+
+
+def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
+    def num(x, d=1):  # type: ignore[no-untyped-def]
+        return "—" if x is None else format_number(x, d)
+
+    lines = [_("Progression of {pseudonym}: {n} sessions, {per_week} per week (the clinic "
+               "aims for {target}).").format(pseudonym=prog["pseudonym"],
+                                             n=len(prog["sessions"]),
+                                             per_week=num(prog["sessions_per_week"]),
+                                             target=prog["sessions_per_week_target"])]
+    for key, text in (("work_at_90_trend_vo2_per_week",
+                       N_("Work at 90 % HRmax: trend {trend} ml/kg/min per week ({rule}).")),
+                      ("vo2max_trend_per_week",
+                       N_("Estimated VO2max: trend {trend} ml/kg/min per week ({rule}).")),
+                      ("hr_at_fixed_workload_trend_bpm_per_week",
+                       N_("Heart rate at 15 ml/kg/min: trend {trend} bpm per week ({rule})."))):
+        trend = prog[key]
+        lines.append(_(text).format(trend="—" if trend is None else f"{trend:+.2f}",
+                                    rule=prog["trend_rule"]))
+    lines.append(_t_row(SESSION_PROGRESS_HEADERS))
+    for p in prog["sessions"]:
+        lines.append(_t_row([_day(p["started_unix_s"]), num(p["work_at_90_vo2"]),
+                             num(p["speed_at_90_kmh"]), num(p["incline_at_90_pct"]),
+                             num(p["vo2max_estimate"]), num(p["hr_at_fixed_workload_bpm"], 0),
+                             num(p["minutes_at_85"])], translate=False))
+    if prog["hr_max_suggestion"]:
+        lines.append(_("HRmax: {why}.").format(why=prog["hr_max_suggestion"]["why"]))
+    return "\n".join(lines)
+
+
+SESSION_PROGRESS_HEADERS = (N_("date"), N_("work ml/kg/min"), N_("km/h"), N_("incline %"),
+                            N_("VO2max"), N_("HR at 15"), N_("min ≥ 85 %"))
+
+
+def _t_row(cells: Sequence[str], translate: bool = True) -> str:
+    return "  ".join((_(c) if translate else c).rjust(14) for c in cells)
+
+
+def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-untyped-def]
+    """Show, create or update one patient's profile in the register."""
+    from controller.records.register import PatientRecord, Register
+
+    reg = Register(store)
+    check_pseudonym(args.pseudonym)
+    old = reg.get(args.pseudonym)
+    changes = {k: v for k, v in (("hr_max_bpm", args.hr_max),
+                                 ("hr_max_source", args.hr_max_source),
+                                 ("hr_rest_bpm", args.hr_rest),
+                                 ("max_speed_kmh", args.max_speed),
+                                 ("max_incline_pct", args.max_incline),
+                                 ("walk_only", args.walk_only)) if v is not None}
+    if changes:
+        if old is None:
+            if "hr_max_bpm" not in changes or "hr_max_source" not in changes:
+                raise ValueError(_("a new patient needs --hr-max and --hr-max-source"))
+            old = PatientRecord(args.pseudonym, changes["hr_max_bpm"],
+                                changes["hr_max_source"])
+        if "hr_max_bpm" in changes and "hr_max_source" not in changes:
+            raise ValueError(_("a changed HRmax needs its source (--hr-max-source)"))
+        rec = dataclasses.replace(old, **changes)
+        if "hr_max_bpm" in changes:
+
+            from controller.core.dates import local_day
+
+            rec = dataclasses.replace(rec, hr_max_date=local_day(store.clock()).isoformat())
+        reg.save(rec)
+        if "hr_max_bpm" in changes:  # staff's decision, kept like the console's
+            reg.decide_hrmax(rec.pseudonym, "edited", rec.hr_max_bpm, rec.hr_max_source,
+                             {"via": "command line"})
+    elif old is None:
+        raise ValueError(_("no patient {pseudonym} in the register").format(
+            pseudonym=args.pseudonym))
+    out = patients_text(store).splitlines()[0] + "\n" + next(
+        line for line in patients_text(store).splitlines()[1:]
+        if line.split()[0] == args.pseudonym)
+    kept = reg.get(args.pseudonym)
+    if kept is not None and kept.response_model is not None:  # issue 26
+        from controller.core.words import response_words
+
+        carried, why = kept.carried_response()
+        out += "\n" + (_("learned response not used: {why}").format(why=why) if carried is None
+                       else _("learned response ({date}): {words}").format(
+                           date=kept.response_model_date or "—",
+                           words=response_words(kept.response_model)))
+    return out

@@ -1,0 +1,108 @@
+"""The 6-minute HRmax test's end: the patient's Borg rating gives the proposal, staff accept,
+edit or reject it and the register keeps it. A collaborator of ``Runtime``."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from controller.records.store import Store
+
+if TYPE_CHECKING:
+    from controller.service.runtime import Runtime
+
+_log = logging.getLogger("controller.service.runtime")  # the runtime's, as before the split
+
+
+class HrmaxFlow:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.hrmax_proposal: dict | None = None
+        """After a 6-minute test and the patient's Borg rating: the estimate for staff."""
+        self.rpe: int | None = None
+
+    async def test_rpe(self, rpe: object) -> dict:
+        """The patient's Borg rating at the end of a 6-minute test: the HRmax proposal, with
+        its uncertainty and method, for staff to accept, edit or reject."""
+        from controller.core.hrmax import LARGE_CHANGE_BPM, estimate_from_six_minute_test
+        from controller.protocol import Event, refused
+
+        rt = self.rt
+        s = rt._s()
+        if s.plan is None or not any(p.kind == "test" for p in s.plan.phases):
+            raise refused("rpe_not_test")
+        if s.phase in ("warmup", "test"):
+            raise refused("test_running")
+        if isinstance(rpe, bool) or not isinstance(rpe, int) or not 6 <= rpe <= 20:
+            raise refused("rpe_range", detail=repr(rpe))
+        if rt.store is None:
+            raise refused("no_store")
+        sid = rt.session_id
+        trace = await rt.store.call(
+            lambda s: [r["hr_bpm"] for r in s.samples(sid) if r["phase"] == "test"])
+        try:
+            est = estimate_from_six_minute_test(trace, rpe=rpe,
+                                                age_years=s.profile.age_years)
+        except ValueError as e:
+            raise refused("no_hrmax_estimate", detail=str(e)) from None
+        self.rpe = rpe
+        await rt.store.call(Store.note, sid, Event(
+            rt.clock(), "borg", f"Borg rating at the end of the test: {rpe}"))
+        self.hrmax_proposal = {"hr_max_bpm": est.hr_max_bpm, "source": str(est.source),
+                               "uncertainty_bpm": est.uncertainty_bpm, "method": est.method,
+                               "explanation": est.explanation, "rpe": rpe,
+                               "hr_end_bpm": est.hr_end_bpm, "floored": est.floored,
+                               "current_hr_max_bpm": rt._s().profile.hr_max,
+                               "current_source": str(rt._s().profile.hr_max_source),
+                               # far from the HRmax in use: the console warns, staff
+                               # confirm twice
+                               "large_change": abs(est.hr_max_bpm - rt._s().profile.hr_max)
+                               >= LARGE_CHANGE_BPM}
+        return self.hrmax_proposal
+
+    async def decide_hrmax(self, decision: str, hr_max_bpm: object = None) -> dict | None:
+        """Staff accept, edit or reject the proposal; accepted or edited, the register keeps
+        it with today's date for the next 4x4: accepted, with the proposal's source (the test,
+        or the age formula it fell back to); edited, with ``six_minute_test_edited`` (staff
+        set it from the test; never the formula's)."""
+        from controller.protocol import Event, refused
+
+        rt = self.rt
+        prop = self.hrmax_proposal
+        if prop is None:
+            raise refused("no_proposal")
+        if prop.get("decision"):
+            raise refused("proposal_decided", decision=prop["decision"])
+        from controller.records.register import Register
+
+        assert rt.store is not None and rt.profile is not None
+        value = prop["hr_max_bpm"]
+        if decision == "edited":
+            if isinstance(hr_max_bpm, bool) or not isinstance(hr_max_bpm, int | float) or \
+                    not 100 <= hr_max_bpm <= 230:
+                raise refused("hrmax_range", detail=repr(hr_max_bpm))
+            value = float(hr_max_bpm)
+            source = "six_minute_test_edited"
+        elif decision not in ("accepted", "rejected"):
+            raise refused("hrmax_decision")
+        if decision != "edited":
+            source = prop["source"]
+        profile, sid = rt.profile, rt.session_id
+
+        def decide(store: Store):  # type: ignore[no-untyped-def]
+            reg = Register(store)
+            if reg.get(profile.pseudonym) is None:
+                reg.remember(profile)
+            return reg.decide_hrmax(profile.pseudonym, decision,
+                                    None if decision == "rejected" else value, source,
+                                    dict(prop), sid)
+
+        rec = await rt.store.call(decide)
+        await rt.store.call(Store.note, sid, Event(
+            rt.clock(), "hrmax_decision",
+            f"HRmax proposal {prop['hr_max_bpm']:.0f} bpm {decision} by staff"
+            + ("" if decision != "edited" else f" as {value:.0f} bpm")))
+        self.hrmax_proposal = dict(prop, decision=decision)
+        return None if rec is None else {"hr_max_bpm": rec.hr_max_bpm,
+                                         "hr_max_source": rec.hr_max_source,
+                                         "hr_max_date": rec.hr_max_date}
