@@ -41,6 +41,9 @@ finally:
 
 
 async def freeze(board_pid: int, hold_s: float, host_too: bool = False) -> None:
+    """Stop the board's process (``host_too``: this one too, resumed 0.1 s after the board)
+    for ``hold_s``. With this process's pid as the board's, all of it — board, host, reader
+    thread — stops and resumes at once, as a loaded machine does to a process."""
     helper = await asyncio.create_subprocess_exec(
         sys.executable, "-c", FREEZE, str(board_pid), str(os.getpid() if host_too else 0),
         str(hold_s))
@@ -102,3 +105,41 @@ def test_a_board_held_up_inside_its_read_does_not_latch_host_silent() -> None:
                 assert emu.port.max_rx_gap_s < 0.45, "the board's stall counted as the host's"
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_a_stalled_host_does_not_drop_a_link_whose_status_waited_for_it() -> None:
+    """The host's mirror of the board's rule: when this whole process gets no CPU for a while
+    (a loaded machine), the board's status frames wait in the pty; waking, the link's
+    supervisor judged the board silent before the reader thread had handed them over, dropped
+    a healthy link and reopened it — and the heartbeats it did not send meanwhile, with the
+    stall, made the firmware drop a reset press (the press needs a host it hears) or latch
+    ``host_silent`` (issue 25.7: ``reset_link`` under load). The host judges the board only
+    on time it was running; a board that really is silent is still noticed."""
+    from controller.devices.emulator import Emulator
+
+    async def main() -> None:
+        with Emulator(time_scale=10) as emu:
+            async with Treadmill(emu.link, heartbeat_s=0.01, stale_s=0.3) as tm:
+                await tm.wait_status(lambda s: s.reset_needed, 10)
+                lost = []
+                for _ in range(5):  # this process (board, host, reader) stalls 0.45 s
+                    await asyncio.sleep(0.3)
+                    await freeze(os.getpid(), 0.45)
+                    await asyncio.sleep(0.2)
+                    lost += [e for e in drain(tm) if e.kind == "disconnected"]
+                assert lost == [], "the host blamed the board for its own stall"
+                assert tm.reconnects == 0
+                # a board that is gone is still noticed
+                with emu._lock:
+                    await asyncio.sleep(0.6)
+                await asyncio.sleep(0.1)
+                assert any(e.kind == "disconnected" for e in drain(tm))
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def drain(tm: Treadmill) -> list:  # type: ignore[type-arg]
+    out = []
+    while not tm.events.empty():
+        out.append(tm.events.get_nowait())
+    return out
