@@ -12,16 +12,23 @@ import time
 
 import pytest
 
+from controller.app.demo import SERVICE_NICE
 from controller.devices.antstick import StickHub, StickPty, Strap
 from controller.devices.emulator import Emulator
+from controller.devices.emulator_process import EmulatorProcess
 from controller.service.control_socket import ControlClient
 
 
 def test_run_drives_real_ports_and_waits_for_a_person(tmp_path):
+    # issue 25.7: under load this latched host_silent — the board shared the test's process
+    # and the service ran at nice 0, both starved as neither is on the Pi. The board is its
+    # own process (its own MCU, at the demo's raised priority) and the service runs at the
+    # unit's Nice=-5 (both where allowed), so the load delays the heartbeat no more than on
+    # the Pi, and a silent host is still the service's own.
     hub = StickHub([Strap(3131, lambda t: 96.0)])
     stick = StickPty(hub)
     sock = tmp_path / "control.sock"
-    with Emulator() as emu:
+    with EmulatorProcess() as emu:
         cfg = tmp_path / "fourbyfour.toml"
         cfg.write_text(f"""
 [treadmill]
@@ -43,6 +50,8 @@ max_speed_kmh = 6
         proc = subprocess.Popen([sys.executable, "-m", "controller", "run", "--config",
                                  str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)
+        with contextlib.suppress(OSError):  # as systemd/fourbyfour.service runs it
+            os.setpriority(os.PRIO_PROCESS, proc.pid, SERVICE_NICE)
         try:
             async def main():
                 c = ControlClient(str(sock))
