@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 
 import pytest
 
@@ -143,3 +144,30 @@ def drain(tm: Treadmill) -> list:  # type: ignore[type-arg]
     while not tm.events.empty():
         out.append(tm.events.get_nowait())
     return out
+
+
+def test_a_starved_board_does_not_blame_a_host_whose_few_frames_waited() -> None:
+    """The frames that waited through the board's stall are spread evenly over it, so when
+    they are few the firmware saw silences between them that the host never made: a host
+    writing every 400 ms (within the 500 ms rule) and a board starved 1.3 s got 3 frames
+    placed 430 ms apart, the first 430 ms into the stall — after the 400 ms before it, a
+    silence of 0.8 s, and ``host_silent`` latched (issue 25.7: a second demo beside the
+    counted one, load 22, latched so). A host heard during the board's stall was not silent
+    in it; one that left nothing waiting still is (the test above)."""
+    from controller.devices.emulator import Emulator
+
+    async def main() -> None:
+        with Emulator(time_scale=10) as emu:
+            async with Treadmill(emu.link, heartbeat_s=0.4) as tm:
+                await running_belt(emu, tm)
+                await tm.wait_status(lambda s: s.speed_kmh > 1.5, 10)
+                for _ in range(3):
+                    starved = emu.starved_gaps
+                    with emu._lock:  # the board's poll thread gets no CPU for 1.3 s
+                        time.sleep(1.3)
+                    await asyncio.sleep(1.0)
+                    assert emu.starved_gaps > starved
+                    assert emu.sup.fault == 0, "the board blamed the host for its own stall"
+                assert tm.status is not None and tm.status.state == "running"
+
+    asyncio.run(asyncio.wait_for(main(), 120))
