@@ -59,6 +59,8 @@ long (a hung loop); the firmware then latches ``host_silent`` 500 ms later. A hu
 holds the last (bounded, rate-limited) set-point at most 2 s — the clinic's tick is 1 s, the
 heart rate's hold 5 s — while a loop busy or starved for up to 1.5 s (measured under load:
 0.27–0.64 s) no longer stops the belt. A dead process stops the heartbeat at once."""
+HOST_STALL_S = 0.1
+"""A supervisor wake-up this late is this process's stall (no CPU), not the board's silence."""
 READ_TIMEOUT_S = 0.5
 """The reader thread's longest blocking read: a port whose driver cannot cancel a read
 still lets the thread see within this long that the link was closed."""
@@ -478,13 +480,27 @@ class Treadmill:
             self._lost(why)
 
     async def _supervise(self) -> None:
-        """Notice a silent board, and reopen the port after an unplug, with back-off."""
+        """Notice a silent board, and reopen the port after an unplug, with back-off.
+
+        The board is judged on the time this process ran: when it got no CPU for a while
+        (a loaded machine), the board's status waited in the port, and waking, this task ran
+        before the reader thread had handed it over — it dropped a healthy link, and the
+        heartbeats not sent while it reopened made the firmware refuse a reset press or
+        latch ``host_silent`` (issue 25.7). Such a stall (a wake-up ``HOST_STALL_S`` late) is
+        not counted as the board's silence; a board that is silent while this process runs is
+        noticed as before."""
         backoff = 0.1
         while True:
-            await asyncio.sleep(0.05 if self._ser is not None else backoff)
+            period = 0.05 if self._ser is not None else backoff
+            slept_at = self._clock()
+            await asyncio.sleep(period)
+            now = self._clock()
             if self._ser is not None:
                 backoff = 0.1
-                if self._clock() - self._last_rx_s > self.stale_s:
+                stall_s = now - slept_at - period
+                if stall_s > HOST_STALL_S:
+                    self._last_rx_s = min(self._last_rx_s + stall_s, now)
+                if now - self._last_rx_s > self.stale_s:
                     self._lost(f"no status from the motor board for {self.stale_s:g} s")
                 continue
             if self._closing:

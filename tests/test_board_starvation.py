@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 
 import pytest
 
@@ -41,6 +42,9 @@ finally:
 
 
 async def freeze(board_pid: int, hold_s: float, host_too: bool = False) -> None:
+    """Stop the board's process (``host_too``: this one too, resumed 0.1 s after the board)
+    for ``hold_s``. With this process's pid as the board's, all of it — board, host, reader
+    thread — stops and resumes at once, as a loaded machine does to a process."""
     helper = await asyncio.create_subprocess_exec(
         sys.executable, "-c", FREEZE, str(board_pid), str(os.getpid() if host_too else 0),
         str(hold_s))
@@ -100,5 +104,70 @@ def test_a_board_held_up_inside_its_read_does_not_latch_host_silent() -> None:
                 assert emu.sup.fault == 0, "the board blamed the host for its stalled read"
                 assert tm.status is not None and tm.status.fault == "none"
                 assert emu.port.max_rx_gap_s < 0.45, "the board's stall counted as the host's"
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_a_stalled_host_does_not_drop_a_link_whose_status_waited_for_it() -> None:
+    """The host's mirror of the board's rule: when this whole process gets no CPU for a while
+    (a loaded machine), the board's status frames wait in the pty; waking, the link's
+    supervisor judged the board silent before the reader thread had handed them over, dropped
+    a healthy link and reopened it — and the heartbeats it did not send meanwhile, with the
+    stall, made the firmware drop a reset press (the press needs a host it hears) or latch
+    ``host_silent`` (issue 25.7: ``reset_link`` under load). The host judges the board only
+    on time it was running; a board that really is silent is still noticed."""
+    from controller.devices.emulator import Emulator
+
+    async def main() -> None:
+        with Emulator(time_scale=10) as emu:
+            async with Treadmill(emu.link, heartbeat_s=0.01, stale_s=0.3) as tm:
+                await tm.wait_status(lambda s: s.reset_needed, 10)
+                lost = []
+                for _ in range(5):  # this process (board, host, reader) stalls 0.45 s
+                    await asyncio.sleep(0.3)
+                    await freeze(os.getpid(), 0.45)
+                    await asyncio.sleep(0.2)
+                    lost += [e for e in drain(tm) if e.kind == "disconnected"]
+                assert lost == [], "the host blamed the board for its own stall"
+                assert tm.reconnects == 0
+                # a board that is gone is still noticed
+                with emu._lock:
+                    await asyncio.sleep(0.6)
+                await asyncio.sleep(0.1)
+                assert any(e.kind == "disconnected" for e in drain(tm))
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def drain(tm: Treadmill) -> list:  # type: ignore[type-arg]
+    out = []
+    while not tm.events.empty():
+        out.append(tm.events.get_nowait())
+    return out
+
+
+def test_a_starved_board_does_not_blame_a_host_whose_few_frames_waited() -> None:
+    """The frames that waited through the board's stall are spread evenly over it, so when
+    they are few the firmware saw silences between them that the host never made: a host
+    writing every 400 ms (within the 500 ms rule) and a board starved 1.3 s got 3 frames
+    placed 430 ms apart, the first 430 ms into the stall — after the 400 ms before it, a
+    silence of 0.8 s, and ``host_silent`` latched (issue 25.7: a second demo beside the
+    counted one, load 22, latched so). A host heard during the board's stall was not silent
+    in it; one that left nothing waiting still is (the test above)."""
+    from controller.devices.emulator import Emulator
+
+    async def main() -> None:
+        with Emulator(time_scale=10) as emu:
+            async with Treadmill(emu.link, heartbeat_s=0.4) as tm:
+                await running_belt(emu, tm)
+                await tm.wait_status(lambda s: s.speed_kmh > 1.5, 10)
+                for _ in range(3):
+                    starved = emu.starved_gaps
+                    with emu._lock:  # the board's poll thread gets no CPU for 1.3 s
+                        time.sleep(1.3)
+                    await asyncio.sleep(1.0)
+                    assert emu.starved_gaps > starved
+                    assert emu.sup.fault == 0, "the board blamed the host for its own stall"
+                assert tm.status is not None and tm.status.state == "running"
 
     asyncio.run(asyncio.wait_for(main(), 120))

@@ -128,9 +128,23 @@ async def reset_link():
     with Emulator(time_scale=10) as emu:
         async with Treadmill(emu.link, heartbeat_s=0.01, stale_s=0.3) as tm:
             await tm.wait_status(lambda s: s.reset_needed, 10)
-            emu.press_reset(0.2)
-            await tm.wait_status(lambda s: s.state == "idle", 10)
+            await reset_until_idle(emu, tm)
             yield emu, tm
+
+
+async def reset_until_idle(emu, tm, timeout_s=20.0):
+    """Staff press the local reset until the board shows idle. The firmware takes a press
+    only while it hears the host (its 500 ms rule); with board and host in this one process,
+    a loaded machine starves both at once and the host's heartbeat thread may not write for
+    that long — the board then rightly refuses the press and says hello when the host
+    speaks again (issue 25.7: the single press of this rig was refused so, 1 of 3 runs with
+    three busy threads in the process). A person at the treadmill presses again."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            emu.press_reset(0.2)
+            with contextlib.suppress(TimeoutError):
+                await tm.wait_status(lambda s: s.state == "idle", 2)
+                return
 
 
 class FailingSource(HeartRateSource):
@@ -203,6 +217,8 @@ class ScriptedStrap(HeartRateSource):
         self.clock = clock
         self.hr_of = hr_of
         self.last_sent_s = None
+        self.last_beat_s = None
+        """The time of the last beat the strap reported (what the fail-safes count from)."""
 
     async def stream(self):
         count, beat_t, next_beat = 0, 0.0, None
@@ -217,17 +233,83 @@ class ScriptedStrap(HeartRateSource):
             while next_beat <= now:
                 count, beat_t = (count + 1) & 0xFF, next_beat
                 next_beat += 60.0 / hr
-            self.last_sent_s = now
+            self.last_sent_s, self.last_beat_s = now, beat_t
             yield HrSample(hr, now, "ant+", 1234, beat_t % 64.0, count)
 
 
-async def run_scripted(hr_of, until):
+class LoopStalls:
+    """When the runtime could not take a step (a loaded machine): its event loop did not run
+    — a task wakes every 5 ms and keeps each longer gap — or its previous step still ran
+    (``step``: waiting for the board's answer to a set-point, the emulated board starved in
+    this process), as (from, to) on the session's clock. A fail-safe is due at its time or,
+    when the runtime was held so then, as soon as it could step again: at 10× a 100 ms stall
+    of a loaded machine is a second of the session's time (issue 25.7: these tests failed
+    so, 1.2–1.6 s "late")."""
+
+    GAP_S = 0.02  # real seconds: a longer gap between 5 ms wake-ups is a stall
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.gaps: list[tuple[float, float]] = []
+
+    async def watch(self):
+        loop = asyncio.get_running_loop()
+        last_t, last_s = loop.time(), self.clock()
+        while True:
+            await asyncio.sleep(0.005)
+            t, now_s = loop.time(), self.clock()
+            if t - last_t > self.GAP_S:
+                self.gaps.append((last_s, now_s))
+            last_t, last_s = t, now_s
+
+    def step(self, started_s):
+        """A runtime step that started at ``started_s`` ends now (call from ``on_tick``)."""
+        self.gaps.append((started_s, self.clock()))
+
+    def stalled_s(self, from_s, to_s):
+        """How much of (from_s, to_s) of the session's clock the runtime was held."""
+        held, end = 0.0, from_s
+        for a, b in sorted(self.gaps):
+            a, b = max(a, end), min(b, to_s)
+            if b > a:
+                held += b - a
+                end = b
+        return held
+
+
+def fired_on_time(events, last_beat_s, due, stalls, early_s, late_s):
+    """{kind: how late (s)} for each fail-safe in ``due`` that fired outside
+    [due - early_s, due + late_s + the time the runtime was held meanwhile]; {} when all
+    were on time. Missing ones count as infinitely late."""
+    first = {}
+    for t, k in events:
+        first.setdefault(k, t)
+    wrong = {}
+    for kind, after_s in due.items():
+        due_s = last_beat_s + after_s
+        if kind not in first:
+            wrong[kind] = float("inf")
+            continue
+        late = first[kind] - due_s
+        if not -early_s <= late <= late_s + stalls.stalled_s(due_s, first[kind]):
+            wrong[kind] = late
+    return wrong
+
+
+async def run_scripted(hr_of, until, seen=None):
+    """``seen`` (a dict), when given, gets the strap (``"strap"``) and the loop's stalls
+    (``"stalls"``)."""
     clock = ScaledClock(10)
     async with reset_link() as (_emu, tm):
         src = ScriptedStrap(clock, hr_of)
+        stalls = LoopStalls(clock)
+        if seen is not None:
+            seen.update(strap=src, stalls=stalls)
+        watcher = asyncio.create_task(stalls.watch())
         events = []
 
         def on_tick(snap):
+            stalls.step(snap.setpoint.now_s)
             events.extend((e.now_s, e.kind) for e in snap.setpoint.events)
             if until(snap.setpoint) and snap.setpoint.state not in ("stopping", "done"):
                 rt.stop()
@@ -237,28 +319,26 @@ async def run_scripted(hr_of, until):
         rt.start()
         with contextlib.suppress(Exception):
             await rt.run()
+        watcher.cancel()
         return events
 
 
 def test_hold_slow_stop_5_15_60_s_after_the_last_beat_through_the_runtime():
     # issue 11: the runtime reused the last reading for up to 2 s, so every fail-safe came
     # ~2 s later than documented
-    loss = {}
-
+    # issue 25.7: the last beat was taken as 0.25 s before the strap first fell silent — on a
+    # loaded machine the strap's task itself was held up seconds (of the 10× clock) past its
+    # last beat, and the hold came "1.8 s" after it; the strap now says when its last beat was
     def hr_of(t):
-        if t < 20:  # the belt is running by now (the session arms and starts it first)
-            return 100.0
-        loss.setdefault("t", t)
-        return None
+        # the belt is running by 20 s (the session arms and starts it first)
+        return 100.0 if t < 20 else None
 
-    events = asyncio.run(asyncio.wait_for(run_scripted(hr_of, lambda sp: False), 150))
-    first = {}
-    for t, k in events:
-        first.setdefault(k, t)
-    last_beat = loss["t"] - 0.25
-    assert first["hr_hold"] - last_beat == pytest.approx(5.0, abs=1.0)
-    assert first["hr_lost"] - last_beat == pytest.approx(15.0, abs=1.0)
-    assert first["hr_lost_stop"] - last_beat == pytest.approx(60.0, abs=1.0)
+    seen = {}
+    events = asyncio.run(asyncio.wait_for(run_scripted(hr_of, lambda sp: False, seen), 150))
+    last_beat = seen["strap"].last_beat_s
+    assert fired_on_time(events, last_beat, {"hr_hold": 5.0, "hr_lost": 15.0,
+                                             "hr_lost_stop": 60.0},
+                         seen["stalls"], early_s=1.0, late_s=1.0) == {}, events
 
 
 @pytest.mark.realtime  # half a second of a 4x clock is 125 ms of wall time
@@ -272,16 +352,22 @@ def test_hold_slow_stop_fire_within_half_a_second_of_their_time_not_on_the_next_
         loss = state.get("loss")
         return 180.0 if loss is None or t < loss else None
 
+    stalls = LoopStalls(clock)
+
     async def main():
         async with reset_link() as (_emu, tm):
             src = ScriptedStrap(clock, hr_of)
             late = {}
+            watcher = asyncio.create_task(stalls.watch())
 
             def on_tick(snap):
                 sp = snap.setpoint
+                stalls.step(sp.now_s)
                 for e in sp.events:
                     if e.kind in due and e.kind not in late:
-                        late[e.kind] = e.now_s - rt._s().gate.last_beat_s - due[e.kind]
+                        due_s = rt._s().gate.last_beat_s + due[e.kind]
+                        # the runtime held meanwhile (a loaded machine) is not late
+                        late[e.kind] = e.now_s - due_s - stalls.stalled_s(due_s, e.now_s)
                 if sp.now_s >= 20 and "loss" not in state:
                     # the strap goes half a tick after a tick: the hold falls due 0.1–0.4 s
                     # after a tick, so waiting for the next tick makes it 0.6–0.9 s late
@@ -292,6 +378,7 @@ def test_hold_slow_stop_fire_within_half_a_second_of_their_time_not_on_the_next_
             rt.start()
             with contextlib.suppress(Exception):
                 await rt.run()
+            watcher.cancel()
             return late
 
     late = asyncio.run(asyncio.wait_for(main(), 150))

@@ -12,16 +12,23 @@ import time
 
 import pytest
 
+from controller.app.demo import SERVICE_NICE
 from controller.devices.antstick import StickHub, StickPty, Strap
 from controller.devices.emulator import Emulator
+from controller.devices.emulator_process import EmulatorProcess
 from controller.service.control_socket import ControlClient
 
 
 def test_run_drives_real_ports_and_waits_for_a_person(tmp_path):
+    # issue 25.7: under load this latched host_silent — the board shared the test's process
+    # and the service ran at nice 0, both starved as neither is on the Pi. The board is its
+    # own process (its own MCU, at the demo's raised priority) and the service runs at the
+    # unit's Nice=-5 (both where allowed), so the load delays the heartbeat no more than on
+    # the Pi, and a silent host is still the service's own.
     hub = StickHub([Strap(3131, lambda t: 96.0)])
     stick = StickPty(hub)
     sock = tmp_path / "control.sock"
-    with Emulator() as emu:
+    with EmulatorProcess() as emu:
         cfg = tmp_path / "fourbyfour.toml"
         cfg.write_text(f"""
 [treadmill]
@@ -43,6 +50,8 @@ max_speed_kmh = 6
         proc = subprocess.Popen([sys.executable, "-m", "controller", "run", "--config",
                                  str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)
+        with contextlib.suppress(OSError):  # as systemd/fourbyfour.service runs it
+            os.setpriority(os.PRIO_PROCESS, proc.pid, SERVICE_NICE)
         try:
             async def main():
                 c = ControlClient(str(sock))
@@ -81,8 +90,17 @@ max_speed_kmh = 6
                     await asyncio.sleep(3)
                     # nothing moves until a person acts
                     assert emu.board.belt_kmh == 0.0 and not states[-1]["started"]
-                    emu.press_reset()  # at the treadmill
-                    assert (await c.command("start"))["ok"]
+                    # at the treadmill, until the console shows it ready (issue 25.7: Start
+                    # went at once and was refused under load — the board's next status had
+                    # not reached the service yet); a press the board refused (it did not
+                    # hear the host then) is pressed again, as staff would
+                    for _ in range(20):
+                        if states[-1]["treadmill"] == "idle":
+                            break
+                        emu.press_reset()
+                        await asyncio.sleep(0.5)
+                    started = await c.command("start")
+                    assert started["ok"], (started, states[-1]["treadmill"])
                     while not (states[-1]["speed_kmh"] or 0) > 1.0:
                         await asyncio.sleep(0.2)
                     assert states[-1]["hr_bpm"] == 96.0

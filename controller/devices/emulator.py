@@ -185,6 +185,9 @@ class Emulator:
         self.max_poll_gap_s = 0.0
         """The longest the emulated firmware went unpolled (this PC was busy): a gap between
         host frames no longer than this is the emulator's, not the host's."""
+        timeout_ms: float = getattr(config, "host_timeout_ms", 500)
+        self._host_timeout_s = timeout_ms / 1000 / max(time_scale, 1.0)
+        """The firmware's host timeout in real time (``real_time_safety``)."""
         self.starved_gaps = 0
         self.max_starved_gap_s = 0.0
         """Poll gaps over ``STARVED_S``: the board's own starvation, counted here and never
@@ -230,26 +233,35 @@ class Emulator:
         last = time.monotonic()
         sim_ms = self.now_ms()
         while not self._stop.is_set():
-            now = time.monotonic()
-            gap = now - last
-            self.max_poll_gap_s = max(self.max_poll_gap_s, gap)
-            stalled_since, last = last, now
-            target = self.now_ms()
             with self._lock:
+                # the gap is taken once the lock is held: a stall before it (the lock, or no
+                # CPU) is this poll's, else its polls read the frames that waited at a time
+                # before the stall and the catch-up ran the stall without them
+                now = time.monotonic()
+                gap = now - last
+                self.max_poll_gap_s = max(self.max_poll_gap_s, gap)
+                stalled_since, last = last, now
+                target = self.now_ms()
                 steps = []
                 while sim_ms < target:
                     sim_ms = min(target, sim_ms + fw_app.TICK_MS)
                     steps.append(sim_ms)
                 due: dict[int, list[bytes]] = {}
+                heard = False
                 if gap > STARVED_S and isinstance(self.port, PtyPort) and steps:
                     self.starved_gaps += 1
                     self.max_starved_gap_s = max(self.max_starved_gap_s, gap)
                     waiting = self.port.take_waiting(stalled_since)
+                    # the host kept within the firmware's rule through the stall when its
+                    # frames that waited were that dense: a frozen host leaves one or none
+                    heard = bool(waiting) and gap / len(waiting) < self._host_timeout_s
                     for j, frame in enumerate(waiting):
                         i = max(0, (j + 1) * len(steps) // len(waiting) - 1)
                         due.setdefault(i, []).append(frame)
                 for i, step in enumerate(steps):
                     if self.firmware is not None and self.port is not None:
+                        if heard:
+                            self._host_heard_through(step)
                         for frame in due.get(i, ()):
                             if isinstance(self.port, PtyPort):
                                 self.port.inject(frame)
@@ -258,6 +270,18 @@ class Emulator:
                     else:
                         self.board.advance(step)
             time.sleep(0.002)
+
+    def _host_heard_through(self, step_ms: int) -> None:
+        """The host was heard through this board's own stall (the frames that waited came at
+        least one per firmware timeout of the stall): none of the stall is its silence.
+        Spread evenly, a few frames (a host writing every 400 ms; the firmware's rule is
+        500 ms) left gaps in the firmware's view that the host never made — 1.3 s of
+        starvation made a 0.8 s "silence" and latched ``host_silent`` (issue 25.7). A real
+        board never stalls; the emulated one keeps the firmware's last-heard time with the
+        stall's catch-up. A host that left fewer frames (frozen) or none is not helped."""
+        sup = self.firmware.sup
+        if sup.last_host_ms is not None:
+            sup.last_host_ms = max(sup.last_host_ms, step_ms - fw_app.TICK_MS)
 
     def close(self) -> None:
         self._stop.set()
