@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.core.refusals import Refusal
 from controller.errors import FourByFourError
 from controller.protocol import Event, PatientProfile, Setpoint
 from controller.records import stats as _stats
@@ -360,9 +361,9 @@ class Store:
         correcting a slip); anything outside 6–20 is refused, never clamped."""
         if isinstance(borg, bool) or not isinstance(borg, int) or \
                 not BORG_MIN <= borg <= BORG_MAX:
-            raise ValueError(f"a Borg rating is a whole number 6–20, got {borg!r}")
+            raise Refusal("rpe_range", detail=repr(borg))
         if isinstance(interval, bool) or not isinstance(interval, int) or not 0 <= interval <= 20:
-            raise ValueError(f"interval must be 0–20, got {interval!r}")
+            raise Refusal("borg_interval", detail=repr(interval))
         self._known(session_id)
         self._commit()
         self._begin()
@@ -376,10 +377,9 @@ class Store:
     def add_note(self, session_id: str, text: str) -> None:
         """A staff note on the session (kept out of hand-overs unless staff tick it in)."""
         if not isinstance(text, str) or not text.strip():
-            raise ValueError("a note needs some text")
+            raise Refusal("note_empty")
         if len(text) > NOTE_MAX_CHARS:
-            raise ValueError(f"a note is at most {NOTE_MAX_CHARS} characters, "
-                             f"this one has {len(text)}")
+            raise Refusal("note_too_long", limit=NOTE_MAX_CHARS, length=len(text))
         self._known(session_id)
         self._commit()
         self._begin()
