@@ -137,6 +137,12 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
             return _(EVENT_DETAILS[kind]).format(hr=n("hr_bpm"), hr_max=n("hr_max_bpm"))
         if kind == "hr_above_max":
             return _(EVENT_DETAILS[kind]).format(hr_max=n("hr_max_bpm"), seconds=n("seconds"))
+        if kind == "borg":
+            return _(_FROM_MESSAGE["borg"][1][None]).format(rpe=n("rpe"))
+        if kind == "hrmax_decision":
+            text = _FROM_MESSAGE["hrmax_decision"][1][str(params["decision"])]
+            return _(text).format(proposed=n("proposed_bpm"),
+                                  value=n("value_bpm") if "value_bpm" in params else "")
     except (KeyError, TypeError, ValueError):  # params from an older service: no detail
         return None
     return None
@@ -145,7 +151,8 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
 PLANS = {"6-minute test": N_("6-minute test")}
 """Plan names as the store keeps them (core/plan.py)."""
 
-# events the store keeps as an English message only: their sentence from the numbers it holds
+# events stored before schema 7 kept their English message only: their sentence from the
+# numbers it holds (newer rows carry params: ``_event_detail``)
 _FROM_MESSAGE: dict[str, tuple[re.Pattern[str], dict[str | None, str]]] = {
     "borg": (re.compile(r"Borg rating at the end of the test: (?P<rpe>\d+)$"),
              {None: N_("Borg score at the end of the test: {rpe}")}),

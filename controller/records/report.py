@@ -426,7 +426,7 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
                 page.text(0.05, 0.94, "\n".join(
                     f"{_mmss(e['t_rel_s'])}  {utc_iso(facts['wall_unix_s'][0] + e['t_rel_s'])}"
                     f"  {word(SEVERITIES, e['severity']):8s} "
-                    f"{event_text(e['kind'], e['message'])}"
+                    f"{event_text(e['kind'], e['message'], e.get('params'))}"
                     for e in shown[k:k + per_page]) or _("no events"), fontsize=6.5, va="top",
                     family="monospace")
                 pdf.savefig(page)
@@ -475,7 +475,7 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
                     incline=format_number(facts["incline_at_90_pct"]))),
         _("Minutes at ≥ 85 % HRmax: {minutes}. Alarms: {alarms}.").format(
             minutes=format_number(facts["minutes_at_85"], 1),
-            alarms="; ".join(event_text(e["kind"], e["message"]) for e in events
+            alarms="; ".join(event_text(e["kind"], e["message"], e.get("params")) for e in events
                              if e["severity"] == "alarm")
             or _("none")),
     ]
@@ -486,7 +486,7 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
     shown = _shown(facts)
     for e in shown[:8]:
         lines.append(f"{_mmss(e['t_rel_s'])}  {word(SEVERITIES, e['severity'])}: "
-                     f"{event_text(e['kind'], e['message'])}")
+                     f"{event_text(e['kind'], e['message'], e.get('params'))}")
     if len(shown) > 8:
         lines.append(_("… {n} more events (see the PDF's second page or the JSON export)")
                      .format(n=len(shown) - 8))
