@@ -647,7 +647,7 @@ def records(args: argparse.Namespace) -> int:
     from controller.records import report
     from controller.records.store import Store, StoreError
 
-    if args.command in ("report", "progression"):
+    if args.command in ("report", "progression", "export"):
         _chosen_language(args)
     try:
         if not Path(args.store).exists() and args.command not in ("import", "patient"):
@@ -920,6 +920,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--session", required=True)
     e.add_argument("--format", choices=["csv", "json"], default="csv")
     e.add_argument("--out", required=True)
+    _lang_option(e, "CSV")
     rp = sub.add_parser("report", help="a printable report (PNG or PDF) of one session")
     rp.add_argument("--store", required=True)
     rp.add_argument("--session", required=True)

@@ -21,6 +21,13 @@ PHASES = {"ready": N_("ready"), "warmup": N_("warm-up"), "interval": N_("interva
 STATES = {"ready": N_("ready"), "running": N_("running"),
           "hr_hold": N_("holding (no heart rate)"), "hr_slow": N_("slowing (no heart rate)"),
           "paused": N_("paused"), "stopping": N_("stopping"), "done": N_("done")}
+HR_STATUSES = {  # the heart-rate gate's verdict on a reading (core/hrgate.py)
+    "ok": N_("accepted"), "no_reading": N_("no reading"), "no_contact": N_("no skin contact"),
+    "out_of_range": N_("out of range"), "frozen": N_("unchanged for too long"),
+    "doubled": N_("doubled"), "halved": N_("halved"),
+    "beats_mismatch": N_("does not match the beats"),
+    "rr_mismatch": N_("does not match the beats"), "missing_beats": N_("missing beats"),
+    "double_counting": N_("beats counted twice"), "jump": N_("sudden jump")}
 SOURCES = {"measured": N_("measured"), "tanaka": N_("Tanaka formula"),
            "nes": N_("Nes formula"), "keteyian": N_("Keteyian formula"),
            "six_minute_test": N_("6-minute test"),

@@ -24,8 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from controller.core.dates import local_datetime, local_day
-from controller.core.i18n import N_, _, format_datetime, format_number
-from controller.core.words import PHASES, PLANS, SEVERITIES, SOURCES, event_text, word
+from controller.core.i18n import N_, _, format_datetime, format_number, language, translations
+from controller.core.words import (
+    HR_STATUSES,
+    PHASES,
+    PLANS,
+    SEVERITIES,
+    SOURCES,
+    STATES,
+    event_text,
+    word,
+)
 from controller.records import session_import
 from controller.records.session_import import EXPORT_SCHEMA
 from controller.records.store import SessionRecord, Store, StoreError
@@ -67,21 +76,57 @@ def export_json(store: Store, session_id: str, path: str | Path) -> None:
     Path(path).write_text(json.dumps(doc, indent=1))
 
 
-def export_csv(store: Store, session_id: str, path: str | Path) -> None:
+CSV_HEADERS = {"t_s": N_("time (s)"), "time_utc": N_("time (UTC)"), "phase": N_("phase"),
+               "interval": N_("interval"), "state": N_("state"),
+               "hr_bpm": N_("heart rate (bpm)"), "hr_status": N_("heart-rate reading"),
+               "target_bpm": N_("target (bpm)"), "zone_low_bpm": N_("zone from (bpm)"),
+               "zone_high_bpm": N_("zone to (bpm)"), "speed_set_kmh": N_("speed set (km/h)"),
+               "speed_kmh": N_("speed (km/h)"), "incline_set_pct": N_("incline set (%)"),
+               "incline_pct": N_("incline (%)")}
+"""The session CSV's columns as people read them (any language but English)."""
+CSV_WORDS = {"phase": PHASES, "state": STATES, "hr_status": HR_STATUSES}
+
+
+def export_csv(store: Store, session_id: str, path: str | Path,
+               lang: str | None = None) -> None:
     """The per-second trace: ``t_s`` from 0 at the session's first sample, ``time_utc`` the
-    absolute time (ISO 8601, UTC), then what was recorded."""
+    absolute time (ISO 8601, UTC), then what was recorded. A spreadsheet for people: in
+    English (the source language) with its keys as before; in bokmål with the column names,
+    phases, states and heart-rate words from the catalog, a decimal comma and semicolons
+    (what a Norwegian spreadsheet opens). The JSON export is the machine form."""
+    lang = lang or language()
     r = _record(store, session_id)
     samples = store.samples(r.id)
-    with open(path, "w", newline="") as f:
+    with open(path, "w", newline="", encoding="utf-8") as f:
         if not samples:
             return
         t0 = samples[0]["t_s"]
         wall = wall_clock(r, samples)
         names = ["t_s", "time_utc"] + [k for k in samples[0] if k not in ("session_id", "t_s")]
-        w = csv.DictWriter(f, fieldnames=names, extrasaction="ignore")
-        w.writeheader()
-        for s, u in zip(samples, wall, strict=True):
-            w.writerow({**s, "t_s": round(s["t_s"] - t0, 3), "time_utc": utc_iso(u)})
+        rows = ({**s, "t_s": round(s["t_s"] - t0, 3), "time_utc": utc_iso(u)}
+                for s, u in zip(samples, wall, strict=True))
+        if lang == "en":
+            w = csv.DictWriter(f, fieldnames=names, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+            return
+        t = translations(lang).gettext
+        out = csv.writer(f, delimiter=";")
+        out.writerow([t(CSV_HEADERS[k]) if k in CSV_HEADERS else k for k in names])
+        for row in rows:
+            out.writerow([_csv_cell(k, row[k], t) for k in names])
+
+
+def _csv_cell(key: str, value: Any, t: Any) -> str:
+    """One value of the bokmål CSV: a key in words, a number with a decimal comma."""
+    if value is None:
+        return ""
+    words = CSV_WORDS.get(key)
+    if words is not None:
+        return t(words[value]) if value in words else str(value)
+    if isinstance(value, float):
+        return repr(round(value, 3)).replace(".", ",")
+    return str(value)
 
 
 import_json = session_import.import_json
