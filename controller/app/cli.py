@@ -16,45 +16,34 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from controller.app import demo_text
 from controller.core.i18n import N_, _, format_date, format_number
-from controller.core.metrics import interval_metrics
 from controller.core.pseudonym import check_pseudonym
 from controller.core.words import SOURCES, word
 from controller.errors import EX_CONFIG, EXIT_BROKEN_PIPE, FourByFourError, exit_code
 from controller.protocol import PatientProfile
 from controller.sim import CATEGORIES, TraceRow, VirtualPatient, make_patient
 
-
-def _clock(t_s: float) -> str:
-    return f"{int(t_s // 60):02d}:{int(t_s % 60):02d}"
-
-
-def _phase_line(rows: Sequence[TraceRow]) -> str:
-    first, last = rows[0], rows[-1]
-    hrs = [r.hr_bpm for r in rows if r.hr_bpm is not None]
-    speeds = [r.speed_kmh for r in rows]
-    inclines = [r.incline_pct for r in rows]
-    name = first.phase if not first.interval else f"{first.phase} {first.interval}"
-    hr_part = f"HR {hrs[0]:.0f}→{hrs[-1]:.0f} bpm (peak {max(hrs):.0f})" if hrs else "HR —"
-    zone = ""
-    if first.zone_low_bpm is not None and first.zone_high_bpm is not None:
-        zone = f", zone {first.zone_low_bpm:.0f}–{first.zone_high_bpm:.0f}"
-    return (f"[{_clock(first.t_s)}–{_clock(last.t_s + 1)}] {name:12s} {hr_part}{zone}; "
-            f"speed {min(speeds):.1f}–{max(speeds):.1f} km/h, "
-            f"incline {min(inclines):.1f}–{max(inclines):.1f} %")
+_clock = demo_text.clock
+_phase_line = demo_text.phase_line  # the words: controller/app/demo_text.py
 
 
 def _summary(rows: list[TraceRow], hr_max: float) -> None:
-    print()
-    print("interval  time to zone  in zone*  above 95 %  RMS to 90 %  ok")
-    ms = interval_metrics([r.scored(true_hr=False) for r in rows], hr_max)
-    for m in ms:
-        ttz = f"{m.time_to_zone_s:.0f} s" if m.time_to_zone_s is not None else "not reached"
-        print(f"{m.interval:8d}  {ttz:>12s}  {m.in_zone_after_allowance * 100:6.0f} %  "
-              f"{m.above_95_frac * 100:8.1f} %  {m.rms_to_90_bpm:8.1f} bpm  "
-              f"{'yes' if m.ok else 'no'}")
-    print("* after the allowance (120 s in interval 1, 60 s later), from the accepted strap "
-          "readings")
+    print("\n".join(demo_text.summary_lines(rows, hr_max)))
+
+
+def _demo_language(args: argparse.Namespace) -> None:
+    """The demo speaks --lang, else its config's language (bokmål by default, the clinic's),
+    else $FOURBYFOUR_LANG."""
+    from controller.core.i18n import LANGUAGES, set_language
+    from controller.service.config import load
+
+    lang = getattr(args, "lang", None)
+    if lang is None and args.config is None:
+        lang = os.environ.get(LANG_ENV)
+    if lang is None or lang not in LANGUAGES:
+        lang = load(args.config).language  # checked by demo() before
+    set_language(lang)
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -72,6 +61,7 @@ def demo(args: argparse.Namespace) -> int:
         except ValueError as e:
             print(_("error: {reason}").format(reason=e), file=sys.stderr)
             return 2
+    _demo_language(args)
     if args.weeks is not None:
         return demo_history(args)
     if args.plan == "six-minute-test":
@@ -84,7 +74,8 @@ def demo(args: argparse.Namespace) -> int:
 
     from controller.app.demo import DemoAborted, run_demo
 
-    cfg = _config_in_its_language(args.config)  # the demo's service speaks the clinic's
+    # the service speaks the clinic's language
+    cfg = _config_in_its_language(args.config, getattr(args, "lang", None))
     if cfg is None:
         return EX_CONFIG
     if args.patient:
@@ -181,9 +172,10 @@ def _link_line(emus: list, faults: list[str],  # type: ignore[type-arg]
           f"host), motor-board faults: {', '.join(faults) or 'none'}", flush=True)
 
 
-def _config_in_its_language(path: str | None):  # type: ignore[no-untyped-def]
-    """The config, with the process's language set from it; None (said on stderr) when the
-    config cannot be used."""
+def _config_in_its_language(path: str | None,  # type: ignore[no-untyped-def]
+                            lang: str | None = None):
+    """The config, with the process's language set from it (or ``lang``, the demo's
+    --lang); None (said on stderr) when the config cannot be used."""
     from controller.core.i18n import set_language
     from controller.service.config import ConfigError, load
 
@@ -192,7 +184,7 @@ def _config_in_its_language(path: str | None):  # type: ignore[no-untyped-def]
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return None
-    set_language(cfg.language)
+    set_language(lang or cfg.language)
     return cfg
 
 
@@ -204,6 +196,8 @@ def demo_service_command(args: argparse.Namespace, sock: str, store: str) -> lis
            "--category", args.category]
     if args.config:
         cmd += ["--config", args.config]
+    if getattr(args, "lang", None):
+        cmd += ["--lang", args.lang]
     if args.patient:
         cmd += ["--patient", args.patient]
     return cmd
@@ -261,7 +255,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
     import tempfile
     import time as _time
 
-    cfg = _config_in_its_language(args.config)
+    cfg = _config_in_its_language(args.config, getattr(args, "lang", None))
     if cfg is None:
         return EX_CONFIG
     tmp = tempfile.mkdtemp(prefix="fourbyfour-")
@@ -291,15 +285,13 @@ def demo_with_console(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 service.kill()
                 service.wait()
-    if belt_url:
-        print(f"the belt screen was at {belt_url}")
+    print("\n".join(demo_text.demo_over_lines(belt_url, service.returncode or 0, log,
+                                              args.store)))
     if service.returncode != 0:  # keep what tells why
-        print(f"demo over; the service ended with {service.returncode}: see {log}")
         return 1
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)  # socket, log and (without --store) the store
-    print("demo over" + (f"; the session is recorded in {args.store}" if args.store else ""))
     return 0
 
 
@@ -701,7 +693,7 @@ def records(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if getattr(args, "out", None):
-        print(f"wrote {args.out}")
+        print(demo_text.wrote_line(args.out))
     return 0
 
 
@@ -711,19 +703,20 @@ def handover(args: argparse.Namespace) -> int:
     from controller.records.store import Store, StoreError
 
     out = args.out or f"{args.pseudonym}-handover.pdf"
+    lang = _chosen_language(args, for_process=False)
     try:
         if not Path(args.store).exists():
             raise StoreError(f"{args.store}: no such session store")
         store = Store(args.store, readonly=True)
         try:
             render_handover(store, args.pseudonym, out, include_notes=args.notes,
-                            lang=_chosen_language(args, for_process=False))
+                            lang=lang)
         finally:
             store.close()
     except StoreError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {out}" + (" (with the clinic's notes)" if args.notes else ""))
+    print(demo_text.wrote_line(out, with_notes=args.notes, lang=lang))
     return 0
 
 
@@ -735,9 +728,7 @@ def demo_fast(args: argparse.Namespace) -> int:
     truth, profile = make_patient(rng, args.category, args.seed)
     if args.patient:
         profile = dataclasses.replace(profile, pseudonym=args.patient)
-    print(f"virtual patient: {args.category}, age {truth.age_years:.0f}, HRmax "
-          f"{profile.hr_max:.0f} bpm ({profile.hr_max_source}), HRrest {profile.hr_rest} bpm, "
-          f"caps {profile.speed_cap_kmh:g} km/h and {profile.max_incline_pct:g} %")
+    print(demo_text.virtual_patient_line(args.category, truth, profile))
     from controller.app.simdemo import run_session
 
     store = _open_store(args.store)
@@ -746,7 +737,7 @@ def demo_fast(args: argparse.Namespace) -> int:
     def on_tick(_session, sp, t) -> None:  # type: ignore[no-untyped-def]
         for e in sp.events:
             if e.kind not in ("phase", "stopping", "done"):
-                print(f"  [{_clock(e.now_s)}] {e.severity.upper()}: {e.message}")
+                print(demo_text.event_line(e))
         # The record keeps what the session accepted (artefacts gated out), like a clinic's.
         row = TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm, None, sp.speed_kmh,
                        sp.incline_pct, sp.speed_kmh, sp.incline_pct, sp.zone_low_bpm,
@@ -758,7 +749,7 @@ def demo_fast(args: argparse.Namespace) -> int:
         phase_rows.append(row)
 
     sid, rows, _s = run_session(VirtualPatient(truth), profile, store=store, on_tick=on_tick)
-    print(f"[{_clock(rows[-1].t_s)}] session done: belt stopped")
+    print(demo_text.session_done_line(rows[-1].t_s))
     _summary(rows, profile.hr_max)
     if store is not None:
         store.close()
@@ -907,6 +898,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--patient", default=None, help="the virtual patient's pseudonym")
     d.add_argument("--control-socket", default=None,
                    help="serve staff consoles on this Unix socket and wait for Start")
+    d.add_argument("--lang", choices=["nb", "en"], default=None,
+                   help=f"the demo's language (default: the config's, nb; without --config "
+                   f"${LANG_ENV} if set)")
     c = sub.add_parser("console", help="the staff console, attached to a running service")
     c.add_argument("--socket", default="/run/fourbyfour/control.sock",
                    help="the control service's Unix socket (default: the service's default)")
