@@ -282,8 +282,12 @@ def weekly(points: list[Progress]) -> list[dict[str, Any]]:
 
 def progression(store: Store, pseudonym: str) -> dict[str, Any]:
     """One patient's progression for the journal (units in every key)."""
-    recs = [r for r in store.sessions(pseudonym)
+    every = store.sessions(pseudonym)
+    recs = [r for r in every
             if r.status in ("finished", "stopped", "incomplete") and r.plan_name != "6-minute test"]
+    left_out = {"six_minute_test": sum(1 for r in every if r.plan_name == "6-minute test"),
+                "running": sum(1 for r in every if r.status == "running"
+                               and r.plan_name != "6-minute test")}
     if not recs:
         raise StoreError(f"{store.path}: no sessions for {pseudonym!r}")
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}
@@ -303,6 +307,7 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
     return {
         "pseudonym": pseudonym,
         "sessions": [p.__dict__ for p in points],
+        "left_out": left_out,  # not counted: 6-minute tests (not training), one running
         "weeks": weeks,
         "sessions_per_week": round(len(points) / span_weeks, 2),
         "sessions_per_week_target": CLINIC_SESSIONS_PER_WEEK,
