@@ -352,12 +352,13 @@ class ControlServer:
             return (await self._handlers[type(cmd)](cmd)).to_wire()
         except SessionError as e:
             return Reply.refusal(name, rid, e).to_wire()
-        except (ValueError, TypeError) as e:  # a check's code (a profile, a plan, a strap)
-            code = getattr(e, "code", None)  # or, without one, its English text
-            return Reply.refusal(name, rid, SessionError(str(e), code, **e.params)
-                                 if isinstance(code, str) and isinstance(
-                                     getattr(e, "params", None), dict)
-                                 else SessionError(str(e))).to_wire()
+        except (ValueError, TypeError) as e:
+            # a check's code and params (a profile, a plan, a strap, the store's Borg
+            # check); a check without a code of its own: its English text as "invalid"
+            code, params = getattr(e, "code", None), getattr(e, "params", None)
+            if isinstance(code, str) and isinstance(params, dict):
+                return Reply.refusal(name, rid, SessionError(str(e), code, **params)).to_wire()
+            return Reply.refusal(name, rid, SessionError(str(e))).to_wire()
         except TimeoutError as e:
             return Reply.refusal(name, rid, refused("timeout", detail=str(e))).to_wire()
         except Exception as e:  # a console must get an answer, whatever went wrong
