@@ -124,11 +124,11 @@ MIGRATIONS: list[str] = [
 EVENT_COLUMNS = "session_id, t_s, kind, severity, message, params_json"
 
 
-def _params_json(params: Any) -> str | None:
+def params_to_json(params: Any) -> str | None:
     return json.dumps(params, default=str) if params else None
 
 
-def _event_row(names: list[str], row: tuple[Any, ...]) -> dict[str, Any]:
+def event_from_row(names: list[str], row: tuple[Any, ...]) -> dict[str, Any]:
     """An event row as a dict with ``params`` (a dict; empty for rows from before schema
     7) in place of the stored ``params_json``."""
     e = dict(zip(names, row, strict=True))
@@ -216,7 +216,7 @@ def read_export(path: str | Path, session_id: str) -> dict[str, Any]:
 def _rows(db: sqlite3.Connection, table: str, session_id: str) -> list[dict[str, Any]]:
     cur = db.execute(f"SELECT * FROM {table} WHERE session_id = ? ORDER BY t_s", (session_id,))
     names = [d[0] for d in cur.description]
-    rows = [_event_row(names, r) if table == "events" else dict(zip(names, r, strict=True))
+    rows = [event_from_row(names, r) if table == "events" else dict(zip(names, r, strict=True))
             for r in cur.fetchall()]
     for r in rows:
         del r["session_id"]
@@ -357,7 +357,7 @@ class Store:
     def _event(self, session_id: str, e: Event) -> None:
         self.db.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                         (session_id, e.now_s, e.kind, e.severity, e.message,
-                         _params_json(e.params)))
+                         params_to_json(e.params)))
 
     def end_session(self, session_id: str, status: str,
                     summary: dict[str, Any] | None, stop_reason: str | None = None) -> None:
@@ -457,7 +457,7 @@ class Store:
             self.db.executemany(
                 f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (:session_id, :t_s, :kind, "
                 ":severity, :message, :params_json)",
-                [{**e, "session_id": s["id"], "params_json": _params_json(e.get("params"))}
+                [{**e, "session_id": s["id"], "params_json": params_to_json(e.get("params"))}
                  for e in doc["events"]])
             if s["status"] != "running":
                 self.refresh_stats(s["id"])
@@ -559,4 +559,4 @@ class Store:
         cur = self.db.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE session_id = ? "
                               "ORDER BY t_s", (session_id,))
         names = [d[0] for d in cur.description]
-        return [_event_row(names, r) for r in cur.fetchall()]
+        return [event_from_row(names, r) for r in cur.fetchall()]
