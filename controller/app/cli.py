@@ -107,7 +107,7 @@ def demo(args: argparse.Namespace) -> int:
             faults.append(st.fault)
         for e in snap.setpoint.events:
             if e.kind not in ("phase", "stopping", "done"):
-                print(f"  [{_clock(e.now_s)}] {e.severity.upper()}: {e.message}", flush=True)
+                print(demo_text.event_line(e), flush=True)
         if snap.mqtt_online is not None and snap.mqtt_online != mqtt_state[0]:
             mqtt_state[0] = snap.mqtt_online
             where = f"{cfg.mqtt.host}:{cfg.mqtt.port}"
