@@ -460,7 +460,7 @@ class StaffConsole(App[None]):
                 self.say(_("{pseudonym} is chosen: press s to start").format(
                     pseudonym=result.get("profile", {}).get("pseudonym", "")))
                 return None
-            return texts.reply_text(reply)
+            return texts.coded_reply_text(reply)  # the form places it by its code
 
         async def lookup(pseudonym: str) -> dict[str, Any] | None:
             """The register's profile of this pseudonym (None: a new patient)."""

@@ -35,6 +35,23 @@ def reply_text(reply: dict[str, Any]) -> str:
     return escape(str(reply.get("error") or ""))
 
 
+class CodedText(str):
+    """A refusal rendered for a screen that also needs what it is about: the text, with the
+    reply's ``code`` and ``params`` (the patient form puts it under its field by them)."""
+
+    code: str | None = None
+    params: dict[str, Any] = {}  # noqa: RUF012  (replaced per instance, never mutated)
+
+
+def coded_reply_text(reply: dict[str, Any]) -> CodedText:
+    """``reply_text`` with the refusal's code and params kept alongside."""
+    said = CodedText(reply_text(reply))
+    code, params = reply.get("code"), reply.get("params")
+    said.code = code if isinstance(code, str) else None
+    said.params = params if isinstance(params, dict) else {}
+    return said
+
+
 def error_text(error: str) -> str:
     """A refusal that reached a screen as text (the patient form): shown as it is. Refusals
     are rendered from their codes by ``reply_text``; no sentence is recognised here."""
