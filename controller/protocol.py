@@ -121,7 +121,14 @@ command per this many seconds (the belt still ramps at the documented rates)."""
 
 
 class ProfileError(DataError):
-    """A patient profile that cannot be used; the message names the field."""
+    """A patient profile that cannot be used; the message names the field (English, for
+    logs and config files), ``code`` and ``params`` say it as data for a console
+    (``controller.core.refusals``)."""
+
+    def __init__(self, message: str, code: str = "invalid", **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params: dict[str, Any] = params
 
 
 class SessionError(FourByFourError, RuntimeError):
@@ -173,21 +180,23 @@ class PatientProfile:
             if self.hr_rest > self.hr_max - 40:
                 raise ProfileError(
                     f"hr_rest {self.hr_rest:g} must be at least 40 bpm below hr_max "
-                    f"{self.hr_max:g}"
-                )
+                    f"{self.hr_max:g}", "profile_hr_rest", hr_rest=self.hr_rest,
+                    hr_max=self.hr_max)
         _check_number("max_speed_kmh", self.max_speed_kmh, 2.0, 20.0)
         _check_number("max_incline_pct", self.max_incline_pct, 0.0, 25.0)
         _check_number("min_speed_kmh", self.min_speed_kmh, 0.5, 4.0)
         if self.min_speed_kmh >= self.max_speed_kmh:
-            raise ProfileError("min_speed_kmh must be below max_speed_kmh")
+            raise ProfileError("min_speed_kmh must be below max_speed_kmh",
+                               "profile_min_speed")
         if self.age_years is not None:
             _check_number("age_years", self.age_years, 10, 100)
         try:
             HrMaxSource(self.hr_max_source)
         except ValueError:
-            raise ProfileError(f"unknown hr_max_source {self.hr_max_source!r}") from None
+            raise ProfileError(f"unknown hr_max_source {self.hr_max_source!r}",
+                               "profile_source", source=str(self.hr_max_source)) from None
         if self.pseudonym != "" and (why := pseudonym_problem(self.pseudonym)) is not None:
-            raise ProfileError(f"pseudonym: {why}")
+            raise ProfileError(f"pseudonym: {why}", "bad_pseudonym", detail=why)
 
     @property
     def speed_cap_kmh(self) -> float:
@@ -210,11 +219,18 @@ class PatientProfile:
         return cls(hr_max=round(hr_max), hr_max_source=src, age_years=age_years, **kw)  # type: ignore[arg-type]
 
 
+_UNITS = {"hr_max": "bpm", "hr_rest": "bpm", "max_speed_kmh": "km/h", "max_incline_pct": "%",
+          "min_speed_kmh": "km/h", "age_years": "years"}
+
+
 def _check_number(name: str, value: object, lo: float, hi: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ProfileError(f"{name} must be a number, got {value!r}")
+        raise ProfileError(f"{name} must be a number, got {value!r}", "profile_number",
+                           field=name)
     if not lo <= value <= hi:
-        raise ProfileError(f"{name} must be {lo:g}–{hi:g}, got {value:g}")
+        raise ProfileError(f"{name} must be {lo:g}–{hi:g}, got {value:g}", "profile_range",
+                           field=name, low=lo, high=hi, unit=_UNITS.get(name, ""),
+                           value=value)
 
 
 class RunState(StrEnum):
@@ -914,15 +930,17 @@ def _check_plan_fits(profile: PatientProfile, plan: Plan) -> None:
         if p.min_incline_pct > profile.max_incline_pct:
             raise PlanError(
                 f"phase {i} ({p.kind}) needs at least {p.min_incline_pct:g} % incline but the "
-                f"patient's max_incline_pct is {profile.max_incline_pct:g}"
-            )
+                f"patient's max_incline_pct is {profile.max_incline_pct:g}",
+                "plan_incline_min", phase=str(p.kind), needed_pct=p.min_incline_pct,
+                cap_pct=profile.max_incline_pct)
         if p.fixed_speed_kmh is not None and p.fixed_speed_kmh > profile.speed_cap_kmh:
             raise PlanError(
                 f"phase {i} ({p.kind}) runs at {p.fixed_speed_kmh:g} km/h, above the "
-                f"patient's cap of {profile.speed_cap_kmh:g} km/h"
-            )
+                f"patient's cap of {profile.speed_cap_kmh:g} km/h", "plan_speed_cap",
+                phase=str(p.kind), speed_kmh=p.fixed_speed_kmh, cap_kmh=profile.speed_cap_kmh)
         if (p.fixed_incline_pct or 0.0) > profile.max_incline_pct:
             raise PlanError(
                 f"phase {i} ({p.kind}) uses {p.fixed_incline_pct:g} % incline, above the "
-                f"patient's cap of {profile.max_incline_pct:g} %"
-            )
+                f"patient's cap of {profile.max_incline_pct:g} %", "plan_incline_cap",
+                phase=str(p.kind), incline_pct=p.fixed_incline_pct,
+                cap_pct=profile.max_incline_pct)

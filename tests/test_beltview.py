@@ -90,11 +90,11 @@ def test_mastery_compares_today_with_last_time_and_counts_the_week(tmp_path):
     assert m.sessions_in_a_row == 2  # the stopped one before them breaks the run
     assert m.week_hit_min == pytest.approx(3 * 399 / 60, abs=0.1)
     assert mastery_lines(m, "nb") == [
-        "Samme puls ved 0,4\u00a0km/t mer og 1,0\u00a0% brattere enn sist",
+        "Samme puls ved 0,4\u00a0km/t mer og 1 prosentpoeng brattere enn sist",
         "20 av 32 minutter med høy intensitet denne uken",
         "2 økter fullført på rad"]
     assert mastery_lines(m, "en")[0] == \
-        "Same heart rate at 0.4 km/h more and 1.0\u00a0% steeper than last time"
+        "Same heart rate at 0.4 km/h more and 1 percentage point steeper than last time"
 
 
 async def _browser(p):
@@ -764,6 +764,18 @@ def test_the_weeks_goal_is_celebrated_when_it_is_reached(tmp_path):
         _run(main())
     finally:
         store.close()
+
+
+def test_an_incline_gain_on_the_belt_screen_is_said_in_percentage_points():
+    """Issue 21 (new-nurse trial): the mastery line said "1,0 % brattere"; a change of
+    incline is in percentage points (glossary), said with a decimal only when it has one."""
+    from controller.records.mastery import Mastery, ZoneWork
+
+    m = Mastery(ZoneWork(5.0, 7.5, 300), ZoneWork(5.0, 6.0, 300), 0.0, 32.0, 0)
+    assert mastery_lines(m, "nb") == ["Samme puls i 1,5 prosentpoeng brattere motbakke enn sist"]
+    assert mastery_lines(m, "en") == \
+        ["Same heart rate at 1.5 percentage points steeper than last time"]
+    assert "%" not in " ".join(mastery_lines(m, "nb"))
 
 
 def test_a_personal_best_is_celebrated_and_nothing_is_a_deficit(tmp_path):

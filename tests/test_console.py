@@ -221,7 +221,7 @@ def test_history_and_report_from_the_console(tmp_path):
                        for f in files)
             await pilot.press("h")
             await wait_for(lambda: isinstance(app.screen, HistoryScreen))
-            assert "sessions recorded: 1" in str(app.screen.query_one("#history").render())
+            assert "1 4x4 session" in str(app.screen.query_one("#history").render())
         service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 240))

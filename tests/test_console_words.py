@@ -200,3 +200,98 @@ def test_the_history_window_says_numbers_and_dates_in_bokmal():
         i18n.set_language("en")
     assert "topp 183 slag/min" in text and "183.0" not in text, text
     assert "(15.11.2026)" in text and "2026-11-15" not in text, text
+
+
+# -- issue 21, the new-nurse trial: texts that said nothing or the same thing twice --------
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_before_the_start_the_header_says_ready_once(lang):
+    """It said "KLAR · klar": the phase and the state are the same word before the start."""
+    ready = dict(STATE, phase="ready", state="ready", interval=0, started=False, alarms={},
+                 alarm_list=[])
+    text = _text(ready, "#phase", lang).splitlines()[0]
+    word = "klar" if lang == "nb" else "ready"
+    assert text.lower().count(word) == 1, text
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_the_summary_leaves_out_time_above_the_zone_when_there_was_none(lang):
+    """It said "· 0:00 over" after every interval that never went above the zone."""
+    summary = {"intervals": [
+        {"interval": 1, "time_to_zone_s": 67, "in_zone_s": 173, "above_95_s": 0,
+         "peak_hr_bpm": 178},
+        {"interval": 2, "time_to_zone_s": None, "in_zone_s": 0, "above_95_s": 0,
+         "peak_hr_bpm": 150},
+        {"interval": 3, "time_to_zone_s": 40, "in_zone_s": 170, "above_95_s": 25,
+         "peak_hr_bpm": 181}], "total_in_zone_s": 343}
+    done = dict(STATE, phase="done", state="done", ended_by="plan", alarms={}, alarm_list=[],
+                summary=summary)
+    lines = _text(done, "#events", lang).splitlines()
+    above = "over" if lang == "nb" else "above"
+    assert "0:00" not in " ".join(lines), lines
+    assert above not in lines[0] and above not in lines[1], lines
+    assert f"0:25 {above}" in lines[2], lines
+
+
+def test_the_history_says_the_load_in_kmh_and_percent_and_why_it_counts_what_it_counts():
+    """It showed "arbeid ved 90 % makspuls: 22,4 ml/kg/min" (staff set the belt in km/t and
+    %) and "registrerte økter: 4" beside five sessions in the list (the 6-minute test is not
+    training) without saying why."""
+    from controller.app.screens.history import HistoryScreen
+
+    history = {"pseudonym": "P-3", "sessions": [
+        {"started_unix_s": 1.7e9, "work_at_90_vo2": 22.4, "speed_at_90_kmh": 5.6,
+         "incline_at_90_pct": 7.5, "peak_hr_bpm": 183.0}] * 4,
+        "left_out": {"six_minute_test": 1, "running": 0},
+        "work_at_90_trend_vo2_per_week": 0.4, "response_model": None}
+    i18n.set_language("nb")
+    try:
+        text = "\n".join(str(w.render()) for w in HistoryScreen(history).compose())
+    finally:
+        i18n.set_language("en")
+    assert "ml/kg/min" not in text, text
+    assert "5,6\u00a0km/t" in text and "7,5\u00a0%" in text, text
+    assert "4 4x4-økter" in text and "6-minutters pulstest" in text, text
+
+
+@pytest.mark.realtime
+def test_choosing_a_patient_says_who_is_chosen_and_what_comes_next(tmp_path):
+    """It said "pasient og plan: utført" after the patient form was saved: staff read who
+    is chosen and the next key instead."""
+    from controller.app.console import StaffConsole
+    from tests.test_console import start_service, wait_for
+
+    async def main() -> str:
+        service, sock = await start_service(tmp_path)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("n")
+            form = app.screen
+            form.query_one("#pseudonym").value = ""
+            form.query_one("#pseudonym").focus()
+            await pilot.press(*"P-5")  # a new patient: the form empties, then staff fill it
+            await wait_for(lambda: "ny pasient" in str(
+                form.query_one("#pseudonym_error").render()))
+            for field, value in (("hr_max", "180"), ("max_speed", "6,5"),
+                                 ("max_incline", "12")):
+                form.query_one(f"#{field}").value = value
+            form.query_one("#source").value = "measured"
+            await pilot.press("ctrl+s")
+            try:
+                await wait_for(lambda: "P-5" in app.message)
+            except TimeoutError:
+                errors = [str(w.render()) for w in form.query("Static")]
+                raise AssertionError(f"{app.message!r}; the form: {errors}") from None
+            said = app.message
+        service.cancel()
+        return said
+
+    i18n.set_language("nb")
+    try:
+        said = asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        i18n.set_language("en")
+    assert said == "P-5 er valgt: trykk s for å starte", said
+    assert "utført" not in said

@@ -64,8 +64,8 @@ def test_handover_suggests_a_4x4_for_an_ordinary_treadmill_and_keeps_notes_out(t
     assert "intervaller (4 × 4 min): 156–174 slag/min (85\u00a0%–95\u00a0% av makspuls)" in text
     assert "4 intervaller à 4 min: 5,2\u00a0km/t, stigning 7,0\u00a0%" in text
     assert "3 aktive pauser à 3 min: 4,5\u00a0km/t, stigning 5,0\u00a0%" in text
-    assert ("Fra første til siste økt: 0,4\u00a0km/t raskere og 2 prosentpoeng brattere ved "
-            "samme puls") in text
+    assert ("Fra første til siste økt, ved samme puls: 0,4\u00a0km/t raskere og 2 prosentpoeng "
+            "brattere") in text
     assert not any("tired" in line for line in text)
     with_notes = handover_data(store, "P-17", include_notes=True)
     assert with_notes.notes == ["tired after a bad night; discussed sleep"]
@@ -195,6 +195,35 @@ def test_incline_changes_are_said_in_percentage_points(tmp_path):
     text = " ".join(" ".join(line.split()) for _, line in
                     handover_text(handover_data(store, "P-17"), "nb"))
     assert "% brattere" not in text and "stigningen med 1 %" not in text, text
-    assert "0 prosentpoeng brattere" in text and "stigningen med 1 prosentpoeng" in text, text
+    assert "0 prosentpoeng" not in text and "samme stigning" in text, text
+    assert "stigningen med 1 prosentpoeng" in text, text
     english = " ".join(line for _, line in handover_text(handover_data(store, "P-17"), "en"))
     assert "1 percentage point incline" in " ".join(english.split()), english
+
+
+def test_the_first_to_last_sentence_agrees_with_the_table_and_says_no_change_plainly():
+    """Issue 21 (new-nurse trial): the hand-over said "0,1 km/t raskere" under a table that
+    went 5,6 → 7,2 km/t (the sentence compared only the sessions measured at 90 %, the table
+    also shows those from the learned response), and "0 prosentpoeng brattere" when the
+    incline had not changed. The sentence compares the first and the last row as shown."""
+    from controller.records.handover import Handover, SessionLine
+    from controller.records.mastery import ZoneWork
+
+    day = dt.date(2026, 11, 2)
+    learned = {"speed_at_90_kmh": 5.6, "incline_pct": 6.0, "hr_at_fixed_workload_bpm": 120.0}
+    rows = [SessionLine(day, "finished", None, None, learned),
+            SessionLine(day + dt.timedelta(days=3), "finished", ZoneWork(7.0, 6.0, 600), None),
+            SessionLine(day + dt.timedelta(days=6), "finished", ZoneWork(7.1, 6.0, 600), None),
+            SessionLine(day + dt.timedelta(days=9), "finished", None, None,
+                        dict(learned, speed_at_90_kmh=7.2))]
+    h = Handover("P-17", rows[0].day, rows[-1].day, rows, HR_MAX, "measured", None)
+    text = [" ".join(line.split()) for _, line in handover_text(h, "nb")]
+    assert any(line.startswith("02.11.2026: 5,6 km/t") for line in text), text
+    assert any(line.startswith("11.11.2026: 7,2 km/t") for line in text), text
+    said = [line for line in text if line.startswith("Fra første til siste økt")]
+    assert said == ["Fra første til siste økt, ved samme puls: 1,6 km/t raskere og samme "
+                    "stigning"], text
+    english = [" ".join(line.split()) for _, line in handover_text(h, "en")
+               if line.startswith("From the first")]
+    assert english == ["From the first to the last session, at the same heart rate: "
+                       "1.6 km/h faster and the same incline"], english

@@ -48,7 +48,8 @@ def _codes_raised() -> set[str]:
     for path in ROOT.rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "refused" \
+            if isinstance(node, ast.Call) and \
+                    getattr(node.func, "id", "") in ("refused", "Refusal") \
                     and node.args and isinstance(node.args[0], ast.Constant):
                 found.add(node.args[0].value)
             if isinstance(node, ast.Return) and node.value is not None:  # start checks

@@ -13,6 +13,9 @@ from controller.records import report
 from controller.records.store import Store, StoreError
 from controller.sim import PatientParams, VirtualPatient, simulate
 
+OLD_EVENT = "INSERT INTO events (session_id, t_s, kind, severity, message) VALUES "
+"""An event as stores kept it before schema 7: its English message, no parameters."""
+
 
 def record_sim(store, sid, vo2max, started, hr_max=183.0, seed=1):
     """A simulated 4x4 recorded into ``store`` as a finished session."""
@@ -150,9 +153,9 @@ def test_report_shows_phases_as_they_ran_events_and_work(store, tmp_path):
                "hr_bpm, hr_status, target_bpm, zone_low_bpm, zone_high_bpm, speed_set_kmh, "
                "speed_kmh, incline_set_pct, incline_pct FROM samples WHERE t_s >= 1200 "
                "AND t_s < 1260")
-    db.execute("INSERT INTO events VALUES ('S1', 1100, 'extend', 'info', 'interval extended "
+    db.execute(OLD_EVENT + "('S1', 1100, 'extend', 'info', 'interval extended "
                "by 60 s')")
-    db.execute("INSERT INTO events VALUES ('S1', 1559, 'skip', 'info', 'phase interval "
+    db.execute(OLD_EVENT + "('S1', 1559, 'skip', 'info', 'phase interval "
                "skipped by staff')")
     db.execute("DELETE FROM samples WHERE phase = 'interval' AND interval = 3 AND t_s >= 1560")
     facts = report.session_facts(store, "S1")
@@ -189,7 +192,7 @@ def test_a_report_in_bokmal_shows_words_not_keys(store):
     from controller.core.i18n import set_language
     record_sim(store, "S1", 30, 1.7e9)
     store.db.execute("UPDATE sessions SET hr_max_source = 'six_minute_test'")
-    store.db.execute("INSERT INTO events VALUES ('S1', 900, 'hr_lost', 'alarm', "
+    store.db.execute(OLD_EVENT + "('S1', 900, 'hr_lost', 'alarm', "
                      "'no valid heart rate for 15 s')")
     set_language("nb")
     try:
@@ -213,11 +216,11 @@ def test_a_bokmal_report_says_the_test_events_and_plan_in_bokmal(store):
     store.db.execute("UPDATE sessions SET plan_json = "
                      "json_set(plan_json, '$.name', '6-minute test')")
     for t, msg in ((900, "Borg rating at the end of the test: 7"),):
-        store.db.execute("INSERT INTO events VALUES ('S1', ?, 'borg', 'info', ?)", (t, msg))
+        store.db.execute(OLD_EVENT + "('S1', ?, 'borg', 'info', ?)", (t, msg))
     for t, msg in ((901, "HRmax proposal 190 bpm edited by staff as 195 bpm"),
                    (902, "HRmax proposal 120 bpm rejected by staff"),
                    (903, "HRmax proposal 181 bpm accepted by staff")):
-        store.db.execute("INSERT INTO events VALUES ('S1', ?, 'hrmax_decision', 'info', ?)",
+        store.db.execute(OLD_EVENT + "('S1', ?, 'hrmax_decision', 'info', ?)",
                          (t, msg))
     set_language("nb")
     try:
@@ -231,3 +234,80 @@ def test_a_bokmal_report_says_the_test_events_and_plan_in_bokmal(store):
         assert english not in text, (english, text)
     for bokmal in ("6-minutters pulstest", "Borg-skår", "7", "190", "195", "120", "181"):
         assert bokmal in text, (bokmal, text)
+
+
+def _recorded_with_staff_commands(store) -> str:
+    """A real session's ticks into the store, with a skip and an extension by staff."""
+    from controller.protocol import Session
+
+    profile = PatientProfile(hr_max=183.0, hr_rest=70, max_speed_kmh=7.0, pseudonym="P-3")
+    s = Session(profile)
+    store.begin_session("S1", profile, s.plan.to_dict())
+    for k in range(40):
+        if k == 10:
+            s.extend(60)
+        if k == 20:
+            s.skip()  # the warm-up
+        store.record("S1", s.step(float(k), 100.0, 3.0, 0.0), 3.0, 0.0)
+    store.end_session("S1", "stopped", None)
+    return "S1"
+
+
+def test_events_are_stored_with_their_parameters_and_said_from_them(store, tmp_path):
+    """Issue 21 (new-nurse trial): the store kept an event's English message only, so a
+    bokmål report matched messages and lost what they were about ("Del hoppet over" — which
+    one?). Events keep their code's parameters (schema 7); the report says them from the
+    catalog in its language; an export carries them and imports back."""
+    from controller.core.i18n import set_language
+
+    sid = _recorded_with_staff_commands(store)
+    kept = {e["kind"]: e for e in store.events(sid)}
+    assert kept["skip"]["params"] == {"phase": "warmup"}, kept["skip"]
+    assert kept["extend"]["params"]["seconds"] == 60, kept["extend"]
+    set_language("nb")
+    try:
+        lines = report.report_lines(store, report.session_facts(store, sid))
+    finally:
+        set_language("en")
+    text = "\n".join(lines)
+    assert "Oppvarming hoppet over av personalet" in text, text
+    assert "Oppvarming forlenget med 60 s av personalet" in text, text
+    report.export_json(store, sid, tmp_path / "s.json")
+    other = Store(tmp_path / "other.db")
+    assert report.import_json(other, tmp_path / "s.json") == sid
+    assert other.events(sid) == store.events(sid)
+    other.close()
+
+
+def test_events_recorded_before_schema_7_still_read(store):
+    """An old row (no parameters) reads with empty ones and says its kind's sentence."""
+    from controller.core.i18n import set_language
+
+    record_sim(store, "S1", 30, 1.7e9)
+    store.db.execute(OLD_EVENT + "('S1', 1559, 'skip', 'info', 'phase interval skipped by "
+                     "staff')")
+    (old,) = [e for e in store.events("S1") if e["kind"] == "skip"]
+    assert old["params"] == {}
+    set_language("nb")
+    try:
+        text = "\n".join(report.report_lines(store, report.session_facts(store, "S1")))
+    finally:
+        set_language("en")
+    assert "skipped" not in text and "hoppet over" in text.lower(), text
+
+
+def test_the_six_minute_tests_events_carry_their_numbers(tmp_path):
+    """The Borg score and staff's HRmax decision are stored with their numbers as data (the
+    CLI's 6-minute test, as staff run it), not only inside an English sentence."""
+    db = tmp_path / "s.db"
+    r = subprocess.run([sys.executable, "-m", "controller", "demo", "--plan",
+                        "six-minute-test", "--store", str(db), "--patient", "P-5"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    st = Store(db, readonly=True)
+    (rec,) = st.sessions("P-5")
+    kept = {e["kind"]: e["params"] for e in st.events(rec.id)}
+    st.close()
+    assert set(kept["borg"]) == {"rpe"} and 6 <= kept["borg"]["rpe"] <= 20, kept
+    assert kept["hrmax_decision"]["decision"] == "accepted", kept
+    assert 100 <= kept["hrmax_decision"]["proposed_bpm"] <= 230, kept

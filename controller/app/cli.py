@@ -185,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--patient", default=None, help="the virtual patient's pseudonym")
     d.add_argument("--control-socket", default=None,
                    help="serve staff consoles on this Unix socket and wait for Start")
+    d.add_argument("--lang", choices=["nb", "en"], default=None,
+                   help=f"the demo's language (default: the config's, nb; without --config "
+                   f"${LANG_ENV} if set)")
     c = sub.add_parser("console", help="the staff console, attached to a running service")
     c.add_argument("--socket", default="/run/fourbyfour/control.sock",
                    help="the control service's Unix socket (default: the service's default)")
@@ -198,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--session", required=True)
     e.add_argument("--format", choices=["csv", "json"], default="csv")
     e.add_argument("--out", required=True)
+    _lang_option(e, "CSV")
     rp = sub.add_parser("report", help="a printable report (PNG or PDF) of one session")
     rp.add_argument("--store", required=True)
     rp.add_argument("--session", required=True)

@@ -274,8 +274,10 @@ class StaffConsole(App[None]):
             source=word(texts.SOURCES, d.hr_max_source)) if d.pseudonym else \
             _("no patient chosen (n)")
         self.query_one("#phase", Static).update(
-            # once the session is over, its state says nothing the phase does not
+            # once the session is over its state says nothing the phase does not; before
+            # the start neither ("KLAR · klar" said one word twice)
             f"[b]{label.upper()}[/b]" if phase == "done" else
+            f"[b]{label.upper()}[/b]\n{who}" if phase == "ready" else
             _("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]",
                                          state=word(texts.STATES, d.state))
             + "\n" + who)
@@ -328,14 +330,7 @@ class StaffConsole(App[None]):
         if summary:
             # seconds in and above the zone, not the rule's percentage: that counts only
             # after the first minute, and read as "100 % in zone" beside 25 s above it
-            lines = [_("interval {n}: zone after {seconds} s · {in_zone} in zone · {above} "
-                       "above · peak {peak}").format(
-                n=iv["interval"], seconds=iv["time_to_zone_s"],
-                in_zone=_mss(iv.get("in_zone_s")), above=_mss(iv.get("above_95_s")),
-                peak=iv["peak_hr_bpm"]) if iv["time_to_zone_s"] is not None else
-                _("interval {n}: zone not reached · {above} above · peak {peak}").format(
-                n=iv["interval"], above=_mss(iv.get("above_95_s")), peak=iv["peak_hr_bpm"])
-                for iv in summary["intervals"]]
+            lines = [texts.interval_summary_line(iv) for iv in summary["intervals"]]
             lines.append(_("total in zone {minutes} min {seconds} s").format(
                 minutes=summary["total_in_zone_s"] // 60,
                 seconds=summary["total_in_zone_s"] % 60))
@@ -569,9 +564,10 @@ class StaffConsole(App[None]):
             reply = await self.client.command("setup", **result)
             if reply.get("ok"):
                 self.suggested = None  # staff chose: the next patient's form starts empty
-                self.say(_("{command}: done").format(command=_(COMMANDS["setup"])))
+                self.say(_("{pseudonym} is chosen: press s to start").format(
+                    pseudonym=result.get("profile", {}).get("pseudonym", "")))
                 return None
-            return texts.reply_text(reply)
+            return texts.coded_reply_text(reply)  # the form places it by its code
 
         async def lookup(pseudonym: str) -> dict[str, Any] | None:
             """The register's profile of this pseudonym (None: a new patient)."""

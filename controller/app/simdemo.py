@@ -148,14 +148,17 @@ def run_six_minute_test(patient: VirtualPatient, profile: PatientProfile, *,
         from controller.protocol import Event
 
         store.note(sid, Event(rows[-1].t_s, "borg",
-                              f"Borg rating at the end of the test: {rpe}"))
+                              f"Borg rating at the end of the test: {rpe}",
+                              params={"rpe": rpe}))
         if accept and profile.pseudonym:
             Register(store).decide_hrmax(
                 profile.pseudonym, "accepted", est.hr_max_bpm, str(est.source),
                 {"rpe": rpe, "uncertainty_bpm": est.uncertainty_bpm, "method": est.method,
                  "explanation": est.explanation}, sid)
             store.note(sid, Event(rows[-1].t_s, "hrmax_decision",
-                                  f"HRmax proposal {est.hr_max_bpm:.0f} bpm accepted by staff"))
+                                  f"HRmax proposal {est.hr_max_bpm:.0f} bpm accepted by staff",
+                                  params={"proposed_bpm": round(est.hr_max_bpm),
+                                          "decision": "accepted"}))
     start = (plan.phases[1].fixed_speed_kmh or 0.0, plan.phases[1].fixed_incline_pct or 0.0)
     return TestResult(sid, rpe, est, rows, start, final[0] if final else start)
 

@@ -35,6 +35,23 @@ def reply_text(reply: dict[str, Any]) -> str:
     return escape(str(reply.get("error") or ""))
 
 
+class CodedText(str):
+    """A refusal rendered for a screen that also needs what it is about: the text, with the
+    reply's ``code`` and ``params`` (the patient form puts it under its field by them)."""
+
+    code: str | None = None
+    params: dict[str, Any] = {}  # noqa: RUF012  (replaced per instance, never mutated)
+
+
+def coded_reply_text(reply: dict[str, Any]) -> CodedText:
+    """``reply_text`` with the refusal's code and params kept alongside."""
+    said = CodedText(reply_text(reply))
+    code, params = reply.get("code"), reply.get("params")
+    said.code = code if isinstance(code, str) else None
+    said.params = params if isinstance(params, dict) else {}
+    return said
+
+
 def error_text(error: str) -> str:
     """A refusal that reached a screen as text (the patient form): shown as it is. Refusals
     are rendered from their codes by ``reply_text``; no sentence is recognised here."""
@@ -79,3 +96,32 @@ def belt_screen_problem_text(port: int | str, detail: str) -> str:
         text = _("The belt screen could not start on port {port}. The session runs "
                  "without it; tell the technician.")
     return text.format(port=port) + _detail(detail)
+
+
+def _mss(s: float | None) -> str:
+    """A duration as m:ss (3:15)."""
+    if s is None:
+        return "—"
+    s = max(0, round(s))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def interval_summary_line(iv: dict[str, Any]) -> str:
+    """One interval of the end-of-session summary: seconds in and above the zone, not the
+    rule's percentage (that counts only after the first minute, and read as "100 % in zone"
+    beside 25 s above it); no time above the zone is left out, never "0:00 above"."""
+    above = iv.get("above_95_s")
+    if iv["time_to_zone_s"] is None:
+        if above:
+            return _("interval {n}: zone not reached · {above} above · peak {peak}").format(
+                n=iv["interval"], above=_mss(above), peak=iv["peak_hr_bpm"])
+        return _("interval {n}: zone not reached · peak {peak}").format(
+            n=iv["interval"], peak=iv["peak_hr_bpm"])
+    if above:
+        return _("interval {n}: zone after {seconds} s · {in_zone} in zone · {above} above "
+                 "· peak {peak}").format(n=iv["interval"], seconds=iv["time_to_zone_s"],
+                                         in_zone=_mss(iv.get("in_zone_s")), above=_mss(above),
+                                         peak=iv["peak_hr_bpm"])
+    return _("interval {n}: zone after {seconds} s · {in_zone} in zone · peak {peak}").format(
+        n=iv["interval"], seconds=iv["time_to_zone_s"], in_zone=_mss(iv.get("in_zone_s")),
+        peak=iv["peak_hr_bpm"])

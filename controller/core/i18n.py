@@ -93,6 +93,17 @@ def format_percent(pct: float, decimals: int = 1, lang: str | None = None) -> st
     return format_number(pct, decimals, lang) + "\u00a0%"
 
 
+def format_points(delta_pct: float, lang: str | None = None) -> str:
+    """A change of incline in percentage points: ``1 prosentpoeng``, ``1,5 prosentpoeng``
+    (glossary: never "1,0 % brattere": a change of a percentage is not a percentage); a
+    decimal only when the change has one."""
+    delta = round(abs(float(delta_pct)), 1)
+    number = format_number(delta, 0 if delta.is_integer() else 1, lang)
+    t = translations(_locale(lang)).gettext
+    return (t(N_("{points} percentage point")) if delta == 1 else
+            t(N_("{points} percentage points"))).format(points=number)
+
+
 def format_date(day: dt.date, lang: str | None = None) -> str:
     """``27.11.2026`` in bokmål, ``Nov 27, 2026`` in English."""
     return _babel_date(day, format="medium" if _locale(lang) == "en" else "dd.MM.yyyy",

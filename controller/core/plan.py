@@ -25,7 +25,13 @@ class PhaseKind(StrEnum):
 
 
 class PlanError(DataError):
-    """A plan that cannot be run; the message says which phase and why."""
+    """A plan that cannot be run; the message says which phase and why (English, for logs
+    and config files); ``code`` and ``params`` say it as data for a console."""
+
+    def __init__(self, message: str, code: str = "invalid", **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params: dict[str, Any] = params
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,9 @@ def validate(plan: Plan) -> None:
     for i, p in enumerate(plan.phases, 1):
         where = f"phase {i} ({p.kind})"
         if not 30 <= p.duration_s <= 3600:
-            raise PlanError(f"{where}: duration_s must be 30–3600 s, got {p.duration_s:g}")
+            raise PlanError(f"{where}: duration_s must be 30–3600 s, got {p.duration_s:g}",
+                            "plan_duration", phase=str(p.kind), low=30, high=3600,
+                            seconds=p.duration_s)
         if not 0 <= p.min_incline_pct <= 25:
             raise PlanError(f"{where}: min_incline_pct must be 0–25 %, got {p.min_incline_pct:g}")
         if p.closed_loop:
@@ -142,10 +150,14 @@ def validate(plan: Plan) -> None:
             if p.fixed_speed_kmh is None:
                 raise PlanError(f"{where}: an open-loop phase needs fixed_speed_kmh")
             if not 0.5 <= p.fixed_speed_kmh <= 20:
-                raise PlanError(f"{where}: fixed_speed_kmh must be 0.5–20, got {p.fixed_speed_kmh}")
+                raise PlanError(f"{where}: fixed_speed_kmh must be 0.5–20, got {p.fixed_speed_kmh}",
+                                "plan_fixed_speed", phase=str(p.kind), low=0.5, high=20,
+                                speed_kmh=p.fixed_speed_kmh)
             inc = p.fixed_incline_pct or 0.0
             if not 0 <= inc <= 25:
-                raise PlanError(f"{where}: fixed_incline_pct must be 0–25 %, got {inc:g}")
+                raise PlanError(f"{where}: fixed_incline_pct must be 0–25 %, got {inc:g}",
+                                "plan_fixed_incline", phase=str(p.kind), low=0, high=25,
+                                incline_pct=inc)
         if p.kind is PhaseKind.INTERVAL:
             if not has_interval and not any(
                 q.kind is PhaseKind.WARMUP for q in plan.phases[: i - 1]
@@ -168,7 +180,8 @@ def validate(plan: Plan) -> None:
         raise PlanError(f"plan {plan.name!r}: a plan with intervals must end with a cool-down")
     for i, p in enumerate(plan.phases, 1):
         if p.kind is PhaseKind.WARMUP and p.closed_loop and p.duration_s < 180 and has_interval:
-            raise PlanError(f"phase {i} (warmup): warm up at least 3 min before intervals")
+            raise PlanError(f"phase {i} (warmup): warm up at least 3 min before intervals",
+                            "plan_warmup_short")
 
 
 def _validate_zone(where: str, p: PhaseSpec) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller.core.i18n import N_, format_number, language, translations
-from controller.core.words import ALARMS, FAULTS, LINKS, STATES
+from controller.core.words import ALARMS, FAULTS, LINKS, PHASES, STATES
 
 REFUSALS: dict[str, str] = {
     # the wire itself
@@ -116,7 +116,54 @@ REFUSALS: dict[str, str] = {
     "no_recorded_session": N_("No recorded session for this patient yet."),
     "no_records_service": N_("No clinic records service is configured."),
     "need_pseudonym": N_("Give the patient's pseudonym."),
+    "borg_interval": N_("A Borg rating belongs to an interval of the session (0–20)."),
+    "note_empty": N_("A note needs some text."),
+    "note_too_long": N_("A note is at most {limit} characters; this one has {length}."),
+    # the patient's profile (PatientProfile's checks)
+    "profile_number": N_("{field} must be a number."),
+    "profile_range": N_("{field} must be {low}–{high} {unit}."),
+    "profile_hr_rest": N_("The resting heart rate ({hr_rest} bpm) must be at least 40 bpm "
+                          "below HRmax ({hr_max} bpm)."),
+    "profile_min_speed": N_("The lowest speed must be below the speed cap."),
+    "profile_source": N_("Unknown HRmax source {source}."),
+    # the plan against the patient (a 6-minute test's load, a warm-up's length)
+    "plan_incline_min": N_("The {phase} needs an incline of at least {needed_pct} %, above "
+                           "the patient's incline cap of {cap_pct} %."),
+    "plan_speed_cap": N_("The {phase} runs at {speed_kmh} km/h, above the patient's speed "
+                         "cap of {cap_kmh} km/h."),
+    "plan_incline_cap": N_("The {phase} uses an incline of {incline_pct} %, above the "
+                           "patient's incline cap of {cap_pct} %."),
+    "plan_fixed_speed": N_("The speed of the {phase} must be {low}–{high} km/h, not "
+                           "{speed_kmh} km/h."),
+    "plan_fixed_incline": N_("The incline of the {phase} must be {low}–{high} %, not "
+                             "{incline_pct} %."),
+    "plan_duration": N_("The {phase} must last {low}–{high} s, not {seconds} s."),
+    "plan_warmup_short": N_("Warm up at least 3 minutes before the intervals."),
+    # the patient's strap (hr.check_strap)
+    "strap_not_object": N_("A strap is an object with 'kind' and its number or address."),
+    "strap_ant_number": N_("An ANT+ strap needs its device number, 1–65535."),
+    "strap_ant_type": N_("An ANT+ strap's transmission type is 0–255 (0: any)."),
+    "strap_ble_address": N_("A Bluetooth strap needs its address."),
+    "strap_kind": N_("Unknown strap kind {kind}: ant or ble."),
 }
+
+PROFILE_FIELDS = {"hr_max": N_("HRmax"), "hr_rest": N_("The resting heart rate"),
+                  "max_speed_kmh": N_("The speed cap"),
+                  "max_incline_pct": N_("The incline cap"),
+                  "min_speed_kmh": N_("The lowest speed"), "age_years": N_("The age")}
+"""A profile's fields as a refusal names them (never ``max_speed_kmh``)."""
+UNITS = {"bpm": N_("bpm"), "km/h": N_("km/h"), "%": "%", "years": N_("years")}
+
+
+class Refusal(ValueError):
+    """A check's no as a code with parameters, for checks below the session (a strap, a
+    Borg rating in the store): a ValueError, so every caller that catches one still does;
+    the control socket sends its code and parameters, and the console renders them."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(refusal_text(code, params, "en"))
+        self.code = code
+        self.params = params
 
 
 def _param(key: str, value: Any, lang: str) -> str:
@@ -131,6 +178,13 @@ def _param(key: str, value: Any, lang: str) -> str:
         return translations(lang).gettext(FAULTS[value]) if value in FAULTS else str(value)
     if key == "board":
         return translations(lang).gettext(LINKS[value]) if value in LINKS else str(value)
+    if key == "phase":
+        return translations(lang).gettext(PHASES[value]) if value in PHASES else str(value)
+    if key == "field":
+        return translations(lang).gettext(PROFILE_FIELDS[value]) \
+            if value in PROFILE_FIELDS else str(value)
+    if key == "unit":
+        return translations(lang).gettext(UNITS[value]) if value in UNITS else str(value)
     if key == "alarm":
         return translations(lang).gettext(ALARMS[value]) if value in ALARMS else str(value)
     return str(value)

@@ -21,6 +21,13 @@ PHASES = {"ready": N_("ready"), "warmup": N_("warm-up"), "interval": N_("interva
 STATES = {"ready": N_("ready"), "running": N_("running"),
           "hr_hold": N_("holding (no heart rate)"), "hr_slow": N_("slowing (no heart rate)"),
           "paused": N_("paused"), "stopping": N_("stopping"), "done": N_("done")}
+HR_STATUSES = {  # the heart-rate gate's verdict on a reading (core/hrgate.py)
+    "ok": N_("accepted"), "no_reading": N_("no reading"), "no_contact": N_("no skin contact"),
+    "out_of_range": N_("out of range"), "frozen": N_("unchanged for too long"),
+    "doubled": N_("doubled"), "halved": N_("halved"),
+    "beats_mismatch": N_("does not match the beats"),
+    "rr_mismatch": N_("does not match the beats"), "missing_beats": N_("missing beats"),
+    "double_counting": N_("beats counted twice"), "jump": N_("sudden jump")}
 SOURCES = {"measured": N_("measured"), "tanaka": N_("Tanaka formula"),
            "nes": N_("Nes formula"), "keteyian": N_("Keteyian formula"),
            "six_minute_test": N_("6-minute test"),
@@ -137,6 +144,12 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
             return _(EVENT_DETAILS[kind]).format(hr=n("hr_bpm"), hr_max=n("hr_max_bpm"))
         if kind == "hr_above_max":
             return _(EVENT_DETAILS[kind]).format(hr_max=n("hr_max_bpm"), seconds=n("seconds"))
+        if kind == "borg":
+            return _(_FROM_MESSAGE["borg"][1][None]).format(rpe=n("rpe"))
+        if kind == "hrmax_decision":
+            text = _FROM_MESSAGE["hrmax_decision"][1][str(params["decision"])]
+            return _(text).format(proposed=n("proposed_bpm"),
+                                  value=n("value_bpm") if "value_bpm" in params else "")
     except (KeyError, TypeError, ValueError):  # params from an older service: no detail
         return None
     return None
@@ -145,7 +158,8 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
 PLANS = {"6-minute test": N_("6-minute test")}
 """Plan names as the store keeps them (core/plan.py)."""
 
-# events the store keeps as an English message only: their sentence from the numbers it holds
+# events stored before schema 7 kept their English message only: their sentence from the
+# numbers it holds (newer rows carry params: ``_event_detail``)
 _FROM_MESSAGE: dict[str, tuple[re.Pattern[str], dict[str | None, str]]] = {
     "borg": (re.compile(r"Borg rating at the end of the test: (?P<rpe>\d+)$"),
              {None: N_("Borg score at the end of the test: {rpe}")}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.core.i18n import _
+from controller.core.refusals import Refusal
 from controller.hr.ant import ant_extended_id
 
 # -- the strap staff chose ---------------------------------------------------------------
@@ -14,17 +14,18 @@ StrapChoice = dict[str, Any]
 
 
 def check_strap(strap: object) -> StrapChoice:
-    """A strap staff chose (or a profile remembered); ValueError says what is wrong."""
+    """A strap staff chose (or a profile remembered); a ValueError (``Refusal``: a code the
+    console renders in its language) says what is wrong."""
     if not isinstance(strap, dict):
-        raise ValueError(_("A strap is an object with 'kind' and its number or address."))
+        raise Refusal("strap_not_object")
     kind = strap.get("kind")
     if kind == "ant":
         n = strap.get("device_number")
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 0xFFFF:
-            raise ValueError(_("An ANT+ strap needs its device number, 1–65535."))
+            raise Refusal("strap_ant_number")
         tt = strap.get("transmission_type", 0)
         if isinstance(tt, bool) or not isinstance(tt, int) or not 0 <= tt <= 0xFF:
-            raise ValueError(_("An ANT+ strap's transmission type is 0–255 (0: any)."))
+            raise Refusal("strap_ant_type")
         out: StrapChoice = {"kind": "ant", "device_number": n}
         if tt:
             out["transmission_type"] = tt  # pinned on the full id (issue 22)
@@ -32,9 +33,9 @@ def check_strap(strap: object) -> StrapChoice:
     if kind == "ble":
         addr = strap.get("address")
         if not isinstance(addr, str) or not 1 <= len(addr) <= 64:
-            raise ValueError(_("A Bluetooth strap needs its address."))
+            raise Refusal("strap_ble_address")
         return {"kind": "ble", "address": addr}
-    raise ValueError(_("Unknown strap kind {kind}: ant or ble.").format(kind=repr(kind)))
+    raise Refusal("strap_kind", kind=repr(kind))
 
 
 def strap_key(strap: StrapChoice) -> int | str:

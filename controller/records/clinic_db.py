@@ -21,7 +21,15 @@ from typing import Any, Protocol
 
 from controller.core.pseudonym import pseudonym_problem
 from controller.records import stats as _stats
-from controller.records.store import EXPORT_SCHEMA, SessionRecord, Store, StoreError
+from controller.records.store import EVENT_COLUMNS as STORE_EVENT_COLUMNS
+from controller.records.store import (
+    EXPORT_SCHEMA,
+    SessionRecord,
+    Store,
+    StoreError,
+    event_from_row,
+    params_to_json,
+)
 
 EXTRA_SQLITE = """
 CREATE TABLE IF NOT EXISTS origins (
@@ -75,6 +83,7 @@ CREATE TABLE IF NOT EXISTS events (
     severity TEXT NOT NULL,
     message TEXT NOT NULL
 );
+ALTER TABLE events ADD COLUMN IF NOT EXISTS params_json TEXT;
 CREATE TABLE IF NOT EXISTS origins (
     session_id TEXT PRIMARY KEY REFERENCES sessions(id),
     site TEXT NOT NULL,
@@ -206,9 +215,10 @@ class PgClinicDb:
                     c.executemany(
                         f"INSERT INTO samples VALUES (%s, {', '.join(['%s'] * 13)})",
                         [(s["id"], *(r[k] for k in SAMPLE_COLUMNS)) for r in doc["samples"]])
-                    c.executemany("INSERT INTO events VALUES (%s, %s, %s, %s, %s)",
-                                  [(s["id"], *(e[k] for k in EVENT_COLUMNS))
-                                   for e in doc["events"]])
+                    c.executemany("INSERT INTO events (session_id, t_s, kind, severity, "
+                                  "message, params_json) VALUES (%s, %s, %s, %s, %s, %s)",
+                                  [(s["id"], *(e[k] for k in EVENT_COLUMNS),
+                                    params_to_json(e.get("params"))) for e in doc["events"]])
                 self.db.execute("INSERT INTO origins VALUES (%s, %s, %s, %s) "
                                 "ON CONFLICT DO NOTHING", (s["id"], site, device, time.time()))
                 if s["status"] != "running":  # the figures, kept as the session arrives
@@ -285,7 +295,11 @@ class PgClinicDb:
         return self._rows("samples", session_id)
 
     def events(self, session_id: str) -> list[dict[str, Any]]:
-        return self._rows("events", session_id)
+        """The session's events, each with its ``params`` (empty for rows without)."""
+        cur = self.db.execute(f"SELECT {STORE_EVENT_COLUMNS} FROM events WHERE "
+                              "session_id = %s ORDER BY t_s", (session_id,))
+        names = [d.name for d in cur.description or ()]
+        return [event_from_row(names, r) for r in cur.fetchall()]
 
     def close(self) -> None:
         self.db.close()

@@ -29,6 +29,7 @@ from controller.core.i18n import (
     format_date,
     format_number,
     format_percent,
+    format_points,
     format_speed,
     translations,
 )
@@ -176,11 +177,37 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
 def _points(delta_pct: float, lang: str) -> str:
     """A change of incline in percentage points (glossary: "1 prosentpoeng brattere", never
     "1,0 % brattere": a change of a percentage is not a percentage)."""
-    delta = round(float(delta_pct), 1)
-    number = format_number(delta, 0 if delta.is_integer() else 1, lang)
+    return format_points(delta_pct, lang)
+
+
+def _shown_at_90(s: SessionLine) -> tuple[float, float] | None:
+    """The belt at 90 % HRmax as the session's row shows it: measured, else from the learned
+    response, else nothing."""
+    if s.at_90 is not None:
+        return s.at_90.speed_kmh, s.at_90.incline_pct
+    if s.learned:
+        return s.learned["speed_at_90_kmh"], s.learned["incline_pct"]
+    return None
+
+
+def first_to_last(h: Handover, lang: str) -> str | None:
+    """What grew from the first row of the table to the last, as those rows show it (the
+    same numbers the reader sees above it); an unchanged speed or incline is said as "the
+    same", never "0 faster"."""
+    shown = [v for v in (_shown_at_90(s) for s in h.sessions) if v is not None]
+    if len(shown) < 2:
+        return None
     t = translations(lang).gettext
-    return (t(N_("{points} percentage point")) if abs(delta) == 1 else
-            t(N_("{points} percentage points"))).format(points=number)
+    speed = round(shown[-1][0], 1) - round(shown[0][0], 1)
+    incline = round(shown[-1][1], 1) - round(shown[0][1], 1)
+    speed_said = (t(N_("the same speed")) if abs(speed) < 0.05 else
+                  t(N_("{speed} faster")) if speed > 0 else t(N_("{speed} slower"))).format(
+        speed=format_speed(abs(speed), 1, lang))
+    incline_said = (t(N_("the same incline")) if abs(incline) < 0.05 else
+                    t(N_("{points} steeper")) if incline > 0 else
+                    t(N_("{points} less steep"))).format(points=_points(incline, lang))
+    return t(N_("From the first to the last session, at the same heart rate: {speed} and "
+                "{incline}")).format(speed=speed_said, incline=incline_said)
 
 
 def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
@@ -206,7 +233,6 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
                             low_pct=format_percent(lo * 100, 0, lang),
                             high_pct=format_percent(hi * 100, 0, lang))))
     out.append(("head", t(N_("What the patient managed: the belt at 90 % HRmax"))))
-    measured = [s for s in h.sessions if s.at_90 is not None]
     for s in h.sessions:
         work = t(N_("{speed} at {incline} incline")).format(
             speed=format_speed(s.at_90.speed_kmh, 1, lang),
@@ -218,13 +244,9 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
         borg = "" if s.borg_mean is None else "  ·  " + t(N_("Borg {borg}")).format(
             borg=format_number(s.borg_mean, 1, lang))
         out.append(("text", f"{format_date(s.day, lang)}:  {work}{borg}"))
-    if len(measured) >= 2:
-        a, b = measured[0].at_90, measured[-1].at_90
-        assert a is not None and b is not None
-        out.append(("text", t(N_("From the first to the last session: {speed} faster and "
-                                 "{incline} steeper at the same heart rate")).format(
-            speed=format_speed(b.speed_kmh - a.speed_kmh, 1, lang),
-            incline=_points(b.incline_pct - a.incline_pct, lang))))
+    grew = first_to_last(h, lang)
+    if grew is not None:
+        out.append(("text", grew))
     learned = [s.learned for s in h.sessions if s.learned]
     if len(learned) >= 2:
         out.append(("text", t(N_("Heart rate at a fixed load (a brisk walk), from the learned "

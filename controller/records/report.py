@@ -24,8 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from controller.core.dates import local_datetime, local_day
-from controller.core.i18n import N_, _, format_datetime, format_number
-from controller.core.words import PHASES, PLANS, SEVERITIES, SOURCES, event_text, word
+from controller.core.i18n import N_, _, format_datetime, format_number, language, translations
+from controller.core.words import (
+    HR_STATUSES,
+    PHASES,
+    PLANS,
+    SEVERITIES,
+    SOURCES,
+    STATES,
+    event_text,
+    word,
+)
 from controller.records import session_import
 from controller.records.session_import import EXPORT_SCHEMA
 from controller.records.store import SessionRecord, Store, StoreError
@@ -67,21 +76,57 @@ def export_json(store: Store, session_id: str, path: str | Path) -> None:
     Path(path).write_text(json.dumps(doc, indent=1))
 
 
-def export_csv(store: Store, session_id: str, path: str | Path) -> None:
+CSV_HEADERS = {"t_s": N_("time (s)"), "time_utc": N_("time (UTC)"), "phase": N_("phase"),
+               "interval": N_("interval"), "state": N_("state"),
+               "hr_bpm": N_("heart rate (bpm)"), "hr_status": N_("heart-rate reading"),
+               "target_bpm": N_("target (bpm)"), "zone_low_bpm": N_("zone from (bpm)"),
+               "zone_high_bpm": N_("zone to (bpm)"), "speed_set_kmh": N_("speed set (km/h)"),
+               "speed_kmh": N_("speed (km/h)"), "incline_set_pct": N_("incline set (%)"),
+               "incline_pct": N_("incline (%)")}
+"""The session CSV's columns as people read them (any language but English)."""
+CSV_WORDS = {"phase": PHASES, "state": STATES, "hr_status": HR_STATUSES}
+
+
+def export_csv(store: Store, session_id: str, path: str | Path,
+               lang: str | None = None) -> None:
     """The per-second trace: ``t_s`` from 0 at the session's first sample, ``time_utc`` the
-    absolute time (ISO 8601, UTC), then what was recorded."""
+    absolute time (ISO 8601, UTC), then what was recorded. A spreadsheet for people: in
+    English (the source language) with its keys as before; in bokmål with the column names,
+    phases, states and heart-rate words from the catalog, a decimal comma and semicolons
+    (what a Norwegian spreadsheet opens). The JSON export is the machine form."""
+    lang = lang or language()
     r = _record(store, session_id)
     samples = store.samples(r.id)
-    with open(path, "w", newline="") as f:
+    with open(path, "w", newline="", encoding="utf-8") as f:
         if not samples:
             return
         t0 = samples[0]["t_s"]
         wall = wall_clock(r, samples)
         names = ["t_s", "time_utc"] + [k for k in samples[0] if k not in ("session_id", "t_s")]
-        w = csv.DictWriter(f, fieldnames=names, extrasaction="ignore")
-        w.writeheader()
-        for s, u in zip(samples, wall, strict=True):
-            w.writerow({**s, "t_s": round(s["t_s"] - t0, 3), "time_utc": utc_iso(u)})
+        rows = ({**s, "t_s": round(s["t_s"] - t0, 3), "time_utc": utc_iso(u)}
+                for s, u in zip(samples, wall, strict=True))
+        if lang == "en":
+            w = csv.DictWriter(f, fieldnames=names, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+            return
+        t = translations(lang).gettext
+        out = csv.writer(f, delimiter=";")
+        out.writerow([t(CSV_HEADERS[k]) if k in CSV_HEADERS else k for k in names])
+        for row in rows:
+            out.writerow([_csv_cell(k, row[k], t) for k in names])
+
+
+def _csv_cell(key: str, value: Any, t: Any) -> str:
+    """One value of the bokmål CSV: a key in words, a number with a decimal comma."""
+    if value is None:
+        return ""
+    words = CSV_WORDS.get(key)
+    if words is not None:
+        return t(words[value]) if value in words else str(value)
+    if isinstance(value, float):
+        return repr(round(value, 3)).replace(".", ",")
+    return str(value)
 
 
 import_json = session_import.import_json
@@ -237,8 +282,12 @@ def weekly(points: list[Progress]) -> list[dict[str, Any]]:
 
 def progression(store: Store, pseudonym: str) -> dict[str, Any]:
     """One patient's progression for the journal (units in every key)."""
-    recs = [r for r in store.sessions(pseudonym)
+    every = store.sessions(pseudonym)
+    recs = [r for r in every
             if r.status in ("finished", "stopped", "incomplete") and r.plan_name != "6-minute test"]
+    left_out = {"six_minute_test": sum(1 for r in every if r.plan_name == "6-minute test"),
+                "running": sum(1 for r in every if r.status == "running"
+                               and r.plan_name != "6-minute test")}
     if not recs:
         raise StoreError(f"{store.path}: no sessions for {pseudonym!r}")
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}
@@ -258,6 +307,7 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
     return {
         "pseudonym": pseudonym,
         "sessions": [p.__dict__ for p in points],
+        "left_out": left_out,  # not counted: 6-minute tests (not training), one running
         "weeks": weeks,
         "sessions_per_week": round(len(points) / span_weeks, 2),
         "sessions_per_week_target": CLINIC_SESSIONS_PER_WEEK,
@@ -426,7 +476,7 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
                 page.text(0.05, 0.94, "\n".join(
                     f"{_mmss(e['t_rel_s'])}  {utc_iso(facts['wall_unix_s'][0] + e['t_rel_s'])}"
                     f"  {word(SEVERITIES, e['severity']):8s} "
-                    f"{event_text(e['kind'], e['message'])}"
+                    f"{event_text(e['kind'], e['message'], e.get('params'))}"
                     for e in shown[k:k + per_page]) or _("no events"), fontsize=6.5, va="top",
                     family="monospace")
                 pdf.savefig(page)
@@ -475,7 +525,7 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
                     incline=format_number(facts["incline_at_90_pct"]))),
         _("Minutes at ≥ 85 % HRmax: {minutes}. Alarms: {alarms}.").format(
             minutes=format_number(facts["minutes_at_85"], 1),
-            alarms="; ".join(event_text(e["kind"], e["message"]) for e in events
+            alarms="; ".join(event_text(e["kind"], e["message"], e.get("params")) for e in events
                              if e["severity"] == "alarm")
             or _("none")),
     ]
@@ -486,7 +536,7 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
     shown = _shown(facts)
     for e in shown[:8]:
         lines.append(f"{_mmss(e['t_rel_s'])}  {word(SEVERITIES, e['severity'])}: "
-                     f"{event_text(e['kind'], e['message'])}")
+                     f"{event_text(e['kind'], e['message'], e.get('params'))}")
     if len(shown) > 8:
         lines.append(_("… {n} more events (see the PDF's second page or the JSON export)")
                      .format(n=len(shown) - 8))

@@ -215,9 +215,31 @@ def _check_sample(i: int, r: Any, sid: str, prev_t: float, n_intervals: int = 20
     return t
 
 
+PARAMS_MAX = 32
+"""An event's parameters are a few named numbers and keys (``Event.params``)."""
+
+
+def _check_params(path: str, params: Any) -> None:
+    """An event's parameters (exports from schema 7 on): a small object of plain values."""
+    if not isinstance(params, dict) or len(params) > PARAMS_MAX:
+        raise _Bad(path, f"must be an object of at most {PARAMS_MAX} values")
+    for k, v in params.items():
+        if not isinstance(k, str) or not HR_STATUS.match(k):
+            raise _Bad(path, f"a parameter's name is a key (a–z, digits, _), got {k!r:.40}")
+        if isinstance(v, str):
+            _str(f"{path}.{k}", v, 200)
+        elif isinstance(v, int | float) and not isinstance(v, bool):
+            _num(f"{path}.{k}", v, -1e12, 1e12)
+        elif v is not None and not isinstance(v, bool):
+            raise _Bad(f"{path}.{k}", f"must be a number, a text or null, got "
+                       f"{type(v).__name__}")
+
+
 def _check_event(i: int, e: Any, sid: str) -> None:
     p = f"events[{i}]"
-    _keys(p, e, EVENT_KEYS)
+    _keys(p, e, EVENT_KEYS + (("params",) if isinstance(e, dict) and "params" in e else ()))
+    if "params" in e:
+        _check_params(f"{p}.params", e["params"])
     if e["session_id"] != sid:
         raise _Bad(f"{p}.session_id", f"must be the session's id {sid!r}")
     _num(f"{p}.t_s", e["t_s"], -1e9, 1e12)
@@ -412,8 +434,11 @@ def import_json(store: Store, path: str | Path) -> str:
                        ":state, :hr_bpm, :hr_status, :target_bpm, :zone_low_bpm, "
                        ":zone_high_bpm, :speed_set_kmh, :speed_kmh, :incline_set_pct, "
                        ":incline_pct)", doc["samples"])
-        db.executemany("INSERT INTO events VALUES (:session_id, :t_s, :kind, :severity, "
-                       ":message)", doc["events"])
+        db.executemany("INSERT INTO events (session_id, t_s, kind, severity, message, "
+                       "params_json) VALUES (:session_id, :t_s, :kind, :severity, :message, "
+                       ":params_json)",
+                       [{**e, "params_json": json.dumps(e["params"]) if e.get("params")
+                         else None} for e in doc["events"]])
         db.executemany("INSERT INTO ratings VALUES (?, ?, ?, ?)",
                        [(s["id"], r["interval"], r["borg"],
                          r.get("rated_unix_s", s["started_unix_s"]))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.core.refusals import Refusal
 from controller.errors import FourByFourError
 from controller.protocol import Event, PatientProfile, Setpoint
 from controller.records import stats as _stats
@@ -114,7 +115,30 @@ MIGRATIONS: list[str] = [
     # 6: per-session figures kept at write time (records/stats.py): reports read one row
     # per session, not its trace; filled for older sessions right after this step
     _stats.SQLITE_TABLE,
+    # 7: each event's parameters (``Event.params`` as JSON; NULL in rows from before): a
+    # report says the event from its code and these in its own language, never by matching
+    # the English message
+    "ALTER TABLE events ADD COLUMN params_json TEXT;",
 ]
+
+EVENT_COLUMNS = "session_id, t_s, kind, severity, message, params_json"
+
+
+def params_to_json(params: Any) -> str | None:
+    return json.dumps(params, default=str) if params else None
+
+
+def event_from_row(names: list[str], row: tuple[Any, ...]) -> dict[str, Any]:
+    """An event row as a dict with ``params`` (a dict; empty for rows from before schema
+    7) in place of the stored ``params_json``."""
+    e = dict(zip(names, row, strict=True))
+    raw = e.pop("params_json", None)
+    try:
+        params = json.loads(raw) if raw else {}
+    except ValueError:
+        params = {}
+    e["params"] = params if isinstance(params, dict) else {}
+    return e
 
 BORG_MIN, BORG_MAX = 6, 20
 NOTE_MAX_CHARS = 2000
@@ -192,8 +216,11 @@ def read_export(path: str | Path, session_id: str) -> dict[str, Any]:
 def _rows(db: sqlite3.Connection, table: str, session_id: str) -> list[dict[str, Any]]:
     cur = db.execute(f"SELECT * FROM {table} WHERE session_id = ? ORDER BY t_s", (session_id,))
     names = [d[0] for d in cur.description]
-    return [{k: v for k, v in zip(names, r, strict=True) if k != "session_id"}
+    rows = [event_from_row(names, r) if table == "events" else dict(zip(names, r, strict=True))
             for r in cur.fetchall()]
+    for r in rows:
+        del r["session_id"]
+    return rows
 
 
 def _export(db: sqlite3.Connection, path: Path, session_id: str) -> dict[str, Any]:
@@ -328,8 +355,9 @@ class Store:
         self._commit()
 
     def _event(self, session_id: str, e: Event) -> None:
-        self.db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
-                        (session_id, e.now_s, e.kind, e.severity, e.message))
+        self.db.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                        (session_id, e.now_s, e.kind, e.severity, e.message,
+                         params_to_json(e.params)))
 
     def end_session(self, session_id: str, status: str,
                     summary: dict[str, Any] | None, stop_reason: str | None = None) -> None:
@@ -360,9 +388,9 @@ class Store:
         correcting a slip); anything outside 6–20 is refused, never clamped."""
         if isinstance(borg, bool) or not isinstance(borg, int) or \
                 not BORG_MIN <= borg <= BORG_MAX:
-            raise ValueError(f"a Borg rating is a whole number 6–20, got {borg!r}")
+            raise Refusal("rpe_range", detail=repr(borg))
         if isinstance(interval, bool) or not isinstance(interval, int) or not 0 <= interval <= 20:
-            raise ValueError(f"interval must be 0–20, got {interval!r}")
+            raise Refusal("borg_interval", detail=repr(interval))
         self._known(session_id)
         self._commit()
         self._begin()
@@ -376,10 +404,9 @@ class Store:
     def add_note(self, session_id: str, text: str) -> None:
         """A staff note on the session (kept out of hand-overs unless staff tick it in)."""
         if not isinstance(text, str) or not text.strip():
-            raise ValueError("a note needs some text")
+            raise Refusal("note_empty")
         if len(text) > NOTE_MAX_CHARS:
-            raise ValueError(f"a note is at most {NOTE_MAX_CHARS} characters, "
-                             f"this one has {len(text)}")
+            raise Refusal("note_too_long", limit=NOTE_MAX_CHARS, length=len(text))
         self._known(session_id)
         self._commit()
         self._begin()
@@ -428,8 +455,10 @@ class Store:
                 ":speed_set_kmh, :speed_kmh, :incline_set_pct, :incline_pct)",
                 [{**r, "session_id": s["id"]} for r in doc["samples"]])
             self.db.executemany(
-                "INSERT INTO events VALUES (:session_id, :t_s, :kind, :severity, :message)",
-                [{**e, "session_id": s["id"]} for e in doc["events"]])
+                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (:session_id, :t_s, :kind, "
+                ":severity, :message, :params_json)",
+                [{**e, "session_id": s["id"], "params_json": params_to_json(e.get("params"))}
+                 for e in doc["events"]])
             if s["status"] != "running":
                 self.refresh_stats(s["id"])
             self.db.execute("COMMIT")
@@ -525,7 +554,9 @@ class Store:
         return [{"written_unix_s": t, "text": x} for t, x in cur.fetchall()]
 
     def events(self, session_id: str) -> list[dict[str, Any]]:
-        cur = self.db.execute("SELECT * FROM events WHERE session_id = ? ORDER BY t_s",
-                              (session_id,))
+        """The session's events, each with its ``params`` (empty in rows from before
+        schema 7)."""
+        cur = self.db.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE session_id = ? "
+                              "ORDER BY t_s", (session_id,))
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return [event_from_row(names, r) for r in cur.fetchall()]

@@ -41,7 +41,14 @@ from pathlib import Path
 from typing import Any
 
 from controller.core.beltscreen import VERDICTS, BeltScreen, Inputs, interval_summary_s
-from controller.core.i18n import N_, format_number, format_percent, format_speed, translations
+from controller.core.i18n import (
+    N_,
+    format_number,
+    format_percent,
+    format_points,
+    format_speed,
+    translations,
+)
 from controller.core.plan import PhaseKind, PhaseSpec
 from controller.protocol import Setpoint
 from controller.records.mastery import WEEK_GOAL_HIT_MIN, Mastery, mastery
@@ -122,7 +129,7 @@ def mastery_lines(m: Mastery, lang: str) -> list[str]:
     lines = []
     sp, inc = m.speed_gain_kmh, m.incline_gain_pct
     if sp is not None and inc is not None and (sp >= 0.1 or inc >= 0.5):
-        fmt = {"speed": format_speed(sp, 1, lang), "incline": format_percent(inc, 1, lang)}
+        fmt = {"speed": format_speed(sp, 1, lang), "incline": format_points(inc, lang)}
         if sp >= 0.1 and inc >= 0.5:
             lines.append(tr.gettext(N_("Same heart rate at {speed} more and {incline} steeper "
                                        "than last time")).format(**fmt))

@@ -124,7 +124,7 @@ def setup_from(msg: dict[str, Any], register: Register | None = None
     the register, never from the session before; a new patient needs an HRmax."""
     p = msg.get("profile")
     if not isinstance(p, dict):
-        raise ValueError("setup needs a 'profile' object")
+        raise refused("bad_field", command="setup", field="profile")
     pseudonym = check_pseudonym(p.get("pseudonym", ""))
     known = register.get(pseudonym) if register is not None else None
     base: dict[str, Any] = {"max_speed_kmh": 6.0, "max_incline_pct": 15.0,
@@ -135,7 +135,7 @@ def setup_from(msg: dict[str, Any], register: Register | None = None
                     hr_max_source=known.hr_max_source, walk_only=known.walk_only)
         if p.get("hr_max") is not None and p.get("hr_max") != known.hr_max_bpm and \
                 p.get("hr_max_source") is None:
-            raise ValueError("a changed HRmax needs its source (hr_max_source)")
+            raise refused("hrmax_source_needed")
 
     def get(key: str) -> Any:
         v = p.get(key)
@@ -144,7 +144,7 @@ def setup_from(msg: dict[str, Any], register: Register | None = None
         return base.get(key) if v is None else v
 
     if get("hr_max") is None:
-        raise ValueError(f"{pseudonym} is not in the register: give the HRmax and its source")
+        raise refused("unknown_patient", pseudonym=pseudonym)
     # issue 26: the response learned last time is offered (staff may say no: false); one the
     # register keeps but this version refuses is not used at all (the history says why)
     carried = None
@@ -167,7 +167,7 @@ def setup_from(msg: dict[str, Any], register: Register | None = None
         plan = six_minute_test(float(plan_doc.get("speed_kmh", 0)),
                                float(plan_doc.get("incline_pct", 0)))
     else:
-        raise ValueError(f"unknown plan {name!r}: 4x4 or six_minute_test")
+        raise refused("bad_field", command="setup", field="plan")
     return profile, plan
 
 
@@ -359,7 +359,12 @@ class ControlServer:
             return (await self._handlers[type(cmd)](cmd)).to_wire()
         except SessionError as e:
             return Reply.refusal(name, rid, e).to_wire()
-        except (ValueError, TypeError) as e:  # a check that has no code of its own yet
+        except (ValueError, TypeError) as e:
+            # a check's code and params (a profile, a plan, a strap, the store's Borg
+            # check); a check without a code of its own: its English text as "invalid"
+            code, params = getattr(e, "code", None), getattr(e, "params", None)
+            if isinstance(code, str) and isinstance(params, dict):
+                return Reply.refusal(name, rid, SessionError(str(e), code, **params)).to_wire()
             return Reply.refusal(name, rid, SessionError(str(e))).to_wire()
         except TimeoutError as e:
             return Reply.refusal(name, rid, refused("timeout", detail=str(e))).to_wire()

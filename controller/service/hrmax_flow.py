@@ -47,7 +47,8 @@ class HrmaxFlow:
             raise refused("no_hrmax_estimate", detail=str(e)) from None
         self.rpe = rpe
         await rt.store.call(Store.note, sid, Event(
-            rt.clock(), "borg", f"Borg rating at the end of the test: {rpe}"))
+            rt.clock(), "borg", f"Borg rating at the end of the test: {rpe}",
+            params={"rpe": rpe}))
         self.hrmax_proposal = {"hr_max_bpm": est.hr_max_bpm, "source": str(est.source),
                                "uncertainty_bpm": est.uncertainty_bpm, "method": est.method,
                                "explanation": est.explanation, "rpe": rpe,
@@ -101,7 +102,9 @@ class HrmaxFlow:
         await rt.store.call(Store.note, sid, Event(
             rt.clock(), "hrmax_decision",
             f"HRmax proposal {prop['hr_max_bpm']:.0f} bpm {decision} by staff"
-            + ("" if decision != "edited" else f" as {value:.0f} bpm")))
+            + ("" if decision != "edited" else f" as {value:.0f} bpm"),
+            params={"proposed_bpm": round(prop["hr_max_bpm"]), "decision": decision,
+                    **({"value_bpm": round(value)} if decision == "edited" else {})}))
         self.hrmax_proposal = dict(prop, decision=decision)
         return None if rec is None else {"hr_max_bpm": rec.hr_max_bpm,
                                          "hr_max_source": rec.hr_max_source,

@@ -7,10 +7,11 @@ import argparse
 import dataclasses
 import sys
 
+from controller.app import demo_text
 from controller.app.commands.demo_console import BELT_URL_LINE, demo_with_console
 from controller.app.commands.demo_sim import demo_fast, demo_history, demo_six_minute_test
-from controller.app.commands.demo_text import _clock, _link_line, _phase_line, _summary
-from controller.app.commands.language import _config_in_its_language
+from controller.app.commands.demo_text import _link_line, _phase_line, _summary
+from controller.app.commands.language import _config_in_its_language, _demo_language
 from controller.core.i18n import _
 from controller.core.pseudonym import check_pseudonym
 from controller.errors import EX_CONFIG, exit_code
@@ -32,6 +33,7 @@ def demo(args: argparse.Namespace) -> int:
         except ValueError as e:
             print(_("error: {reason}").format(reason=e), file=sys.stderr)
             return 2
+    _demo_language(args)
     if args.weeks is not None:
         return demo_history(args)
     if args.plan == "six-minute-test":
@@ -44,7 +46,8 @@ def demo(args: argparse.Namespace) -> int:
 
     from controller.app.demo import DemoAborted, run_demo
 
-    cfg = _config_in_its_language(args.config)  # the demo's service speaks the clinic's
+    # the service speaks the clinic's language
+    cfg = _config_in_its_language(args.config, getattr(args, "lang", None))
     if cfg is None:
         return EX_CONFIG
     if args.patient:
@@ -76,7 +79,7 @@ def demo(args: argparse.Namespace) -> int:
             faults.append(st.fault)
         for e in snap.setpoint.events:
             if e.kind not in ("phase", "stopping", "done"):
-                print(f"  [{_clock(e.now_s)}] {e.severity.upper()}: {e.message}", flush=True)
+                print(demo_text.event_line(e), flush=True)
         if snap.mqtt_online is not None and snap.mqtt_online != mqtt_state[0]:
             mqtt_state[0] = snap.mqtt_online
             where = f"{cfg.mqtt.host}:{cfg.mqtt.port}"

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from controller.app import demo_text
 from controller.app.commands.language import _config_in_its_language
 from controller.errors import EX_CONFIG
 
@@ -19,6 +20,8 @@ def demo_service_command(args: argparse.Namespace, sock: str, store: str) -> lis
            "--category", args.category]
     if args.config:
         cmd += ["--config", args.config]
+    if getattr(args, "lang", None):
+        cmd += ["--lang", args.lang]
     if args.patient:
         cmd += ["--patient", args.patient]
     return cmd
@@ -54,7 +57,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
     import tempfile
     import time as _time
 
-    cfg = _config_in_its_language(args.config)
+    cfg = _config_in_its_language(args.config, getattr(args, "lang", None))
     if cfg is None:
         return EX_CONFIG
     tmp = tempfile.mkdtemp(prefix="fourbyfour-")
@@ -89,13 +92,11 @@ def demo_with_console(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 service.kill()
                 service.wait()
-    if belt_url:
-        print(f"the belt screen was at {belt_url}")
+    print("\n".join(demo_text.demo_over_lines(belt_url, service.returncode or 0, log,
+                                              args.store)))
     if service.returncode != 0:  # keep what tells why
-        print(f"demo over; the service ended with {service.returncode}: see {log}")
         return 1
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)  # socket, log and (without --store) the store
-    print("demo over" + (f"; the session is recorded in {args.store}" if args.store else ""))
     return 0

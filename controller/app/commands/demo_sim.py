@@ -7,7 +7,8 @@ import argparse
 import dataclasses
 import sys
 
-from controller.app.commands.demo_text import _clock, _phase_line, _summary
+from controller.app import demo_text
+from controller.app.commands.demo_text import _phase_line, _summary
 from controller.core.i18n import _, format_number
 from controller.protocol import PatientProfile
 from controller.sim import TraceRow, VirtualPatient, make_patient
@@ -21,9 +22,7 @@ def demo_fast(args: argparse.Namespace) -> int:
     truth, profile = make_patient(rng, args.category, args.seed)
     if args.patient:
         profile = dataclasses.replace(profile, pseudonym=args.patient)
-    print(f"virtual patient: {args.category}, age {truth.age_years:.0f}, HRmax "
-          f"{profile.hr_max:.0f} bpm ({profile.hr_max_source}), HRrest {profile.hr_rest} bpm, "
-          f"caps {profile.speed_cap_kmh:g} km/h and {profile.max_incline_pct:g} %")
+    print(demo_text.virtual_patient_line(args.category, truth, profile))
     from controller.app.simdemo import run_session
 
     store = _open_store(args.store)
@@ -32,7 +31,7 @@ def demo_fast(args: argparse.Namespace) -> int:
     def on_tick(_session, sp, t) -> None:  # type: ignore[no-untyped-def]
         for e in sp.events:
             if e.kind not in ("phase", "stopping", "done"):
-                print(f"  [{_clock(e.now_s)}] {e.severity.upper()}: {e.message}")
+                print(demo_text.event_line(e))
         # The record keeps what the session accepted (artefacts gated out), like a clinic's.
         row = TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm, None, sp.speed_kmh,
                        sp.incline_pct, sp.speed_kmh, sp.incline_pct, sp.zone_low_bpm,
@@ -44,7 +43,7 @@ def demo_fast(args: argparse.Namespace) -> int:
         phase_rows.append(row)
 
     sid, rows, _s = run_session(VirtualPatient(truth), profile, store=store, on_tick=on_tick)
-    print(f"[{_clock(rows[-1].t_s)}] session done: belt stopped")
+    print(demo_text.session_done_line(rows[-1].t_s))
     _summary(rows, profile.hr_max)
     if store is not None:
         store.close()

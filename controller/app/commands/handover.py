@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from controller.app import demo_text
 from controller.app.commands.language import _chosen_language
 
 
@@ -15,17 +16,18 @@ def handover(args: argparse.Namespace) -> int:
     from controller.records.store import Store, StoreError
 
     out = args.out or f"{args.pseudonym}-handover.pdf"
+    lang = _chosen_language(args, for_process=False)
     try:
         if not Path(args.store).exists():
             raise StoreError(f"{args.store}: no such session store")
         store = Store(args.store, readonly=True)
         try:
             render_handover(store, args.pseudonym, out, include_notes=args.notes,
-                            lang=_chosen_language(args, for_process=False))
+                            lang=lang)
         finally:
             store.close()
     except StoreError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {out}" + (" (with the clinic's notes)" if args.notes else ""))
+    print(demo_text.wrote_line(out, with_notes=args.notes, lang=lang))
     return 0

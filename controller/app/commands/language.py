@@ -7,9 +7,10 @@ import argparse
 import sys
 
 
-def _config_in_its_language(path: str | None):  # type: ignore[no-untyped-def]
-    """The config, with the process's language set from it; None (said on stderr) when the
-    config cannot be used."""
+def _config_in_its_language(path: str | None,  # type: ignore[no-untyped-def]
+                            lang: str | None = None):
+    """The config, with the process's language set from it (or ``lang``, the demo's
+    --lang); None (said on stderr) when the config cannot be used."""
     from controller.core.i18n import set_language
     from controller.service.config import ConfigError, load
 
@@ -18,7 +19,7 @@ def _config_in_its_language(path: str | None):  # type: ignore[no-untyped-def]
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return None
-    set_language(cfg.language)
+    set_language(lang or cfg.language)
     return cfg
 
 
@@ -44,3 +45,19 @@ def _chosen_language(args: argparse.Namespace, *, for_process: bool = True) -> s
     if for_process:
         set_language(lang)
     return lang
+
+
+def _demo_language(args: argparse.Namespace) -> None:
+    """The demo speaks --lang, else its config's language (bokmål by default, the clinic's),
+    else $FOURBYFOUR_LANG."""
+    import os
+
+    from controller.core.i18n import LANGUAGES, set_language
+    from controller.service.config import load
+
+    lang = getattr(args, "lang", None)
+    if lang is None and args.config is None:
+        lang = os.environ.get(LANG_ENV)
+    if lang is None or lang not in LANGUAGES:
+        lang = load(args.config).language  # checked by demo() before
+    set_language(lang)

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from controller.app import demo_text
 from controller.app.commands.language import _chosen_language
 from controller.app.commands.patients import (
     patient_command,
@@ -26,7 +27,7 @@ def records(args: argparse.Namespace) -> int:
     from controller.records import report
     from controller.records.store import Store, StoreError
 
-    if args.command in ("report", "progression"):
+    if args.command in ("report", "progression", "export"):
         _chosen_language(args)
     try:
         if not Path(args.store).exists() and args.command not in ("import", "patient"):
@@ -80,5 +81,5 @@ def records(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if getattr(args, "out", None):
-        print(f"wrote {args.out}")
+        print(demo_text.wrote_line(args.out))
     return 0

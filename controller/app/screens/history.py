@@ -12,7 +12,15 @@ from textual.widgets import Static
 
 from controller.app.screens.safety import SAFETY_BINDINGS
 from controller.core.dates import local_datetime
-from controller.core.i18n import _, format_date, format_datetime, format_number
+from controller.core.i18n import (
+    _,
+    format_date,
+    format_datetime,
+    format_number,
+    format_percent,
+    format_speed,
+    ngettext,
+)
 from controller.core.words import response_words
 
 
@@ -28,19 +36,16 @@ class HistoryScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         h = self.history
-        lines = ["[b]" + h.get("pseudonym", "") + "[/b] — " + _("sessions recorded: {n}").format(
-            n=len(h.get("sessions", [])))]
+        lines = ["[b]" + h.get("pseudonym", "") + "[/b] — " + counted_text(h)]
         for p in h.get("sessions", [])[-8:]:
             when = format_datetime(local_datetime(p["started_unix_s"]).replace(tzinfo=None))
-            work = p["work_at_90_vo2"]
-            lines.append(_("{when}  work at 90 % HRmax: {work}  peak {peak} bpm").format(
-                when=when, work="—" if work is None else _("{vo2} ml/kg/min").format(
-                    vo2=format_number(work, 1)),
+            # the belt as staff set it (km/t and %), not its oxygen cost in ml/kg/min
+            speed, incline = p.get("speed_at_90_kmh"), p.get("incline_at_90_pct")
+            lines.append(_("{when}  at 90 % HRmax: {load}  peak {peak} bpm").format(
+                when=when, load="—" if speed is None or incline is None else
+                _("{speed} at {incline} incline").format(speed=format_speed(speed),
+                                                         incline=format_percent(incline)),
                 peak=format_number(p["peak_hr_bpm"], 0) if p["peak_hr_bpm"] else "—"))
-        trend = h.get("work_at_90_trend_vo2_per_week")
-        if trend is not None:
-            lines.append(_("trend {trend} ml/kg/min per week").format(
-                trend=("+" if trend >= 0 else "") + format_number(trend, 2)))
         if h.get("vo2max_estimate"):
             lines.append(_("estimated VO2max {vo2} ml/kg/min").format(
                 vo2=format_number(h["vo2max_estimate"], 1)))
@@ -60,6 +65,23 @@ class HistoryScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def counted_text(h: dict[str, Any]) -> str:
+    """How many 4x4 sessions the history counts, and what it leaves out and why (a list of
+    five sessions beside "4 sessions" needs the reason: the 6-minute test is not training)."""
+    n = len(h.get("sessions", []))
+    said = ngettext("{n} 4x4 session", "{n} 4x4 sessions", n).format(n=n)
+    left = h.get("left_out") or {}
+    tests, running = left.get("six_minute_test", 0), left.get("running", 0)
+    if tests:
+        said += " " + (_("(the 6-minute test is not counted: it is not training)")
+                       if tests == 1 else
+                       _("({n} 6-minute tests are not counted: they are not training)")
+                       .format(n=tests))
+    if running:
+        said += " " + _("(the session running now is counted when it ends)")
+    return said
 
 
 def _day(iso: object) -> str:

@@ -93,10 +93,36 @@ PLAN_REFUSALS = (  # the service's refusals of a plan that does not fit the caps
 )
 
 
+PROFILE_FIELD = {"hr_max": "hr_max", "hr_rest": "hr_rest", "max_speed_kmh": "max_speed",
+                 "max_incline_pct": "max_incline", "age_years": "age",
+                 "min_speed_kmh": "max_speed"}
+CODE_FIELD = {"profile_hr_rest": "hr_rest", "profile_min_speed": "max_speed",
+              "profile_source": "hr_max", "hrmax_source_needed": "hr_max",
+              "unknown_patient": "hr_max", "bad_pseudonym": "pseudonym",
+              "plan_incline_min": "max_incline", "plan_incline_cap": "max_incline",
+              "plan_speed_cap": "pace", "plan_fixed_speed": "pace",
+              "plan_fixed_incline": "pace"}
+"""The field a coded refusal from the service is about (``controller.core.refusals``)."""
+
+
 def refusal(error: str) -> tuple[str, str]:
     """The field a refusal from the service is about, and what to say there in the form's
     language (a range refusal is said with the form's own limits, never a field's code
-    name)."""
+    name). A coded refusal (``texts.coded_reply_text``) is placed by its code; its text is
+    already in the form's language."""
+    code, params = getattr(error, "code", None), getattr(error, "params", {})
+    field = PROFILE_FIELD.get(str(params.get("field"))) \
+        if code in ("profile_range", "profile_number") else CODE_FIELD.get(str(code))
+    if field is not None:
+        if code == "plan_incline_min":  # the form's own, shorter words
+            return field, _(PLAN_REFUSALS[0][2]).format(
+                value=show_number(float(params.get("needed_pct", 0))))
+        if code == "plan_speed_cap":
+            return field, _(PLAN_REFUSALS[1][2])
+        if code == "profile_range" and field in LIMITS:
+            low, high, text = LIMITS[field]
+            return field, _(text).format(low=show_number(low), high=show_number(high))
+        return field, str(error)
     for pattern, field, text in PLAN_REFUSALS:
         found = pattern.search(error)
         if found:

@@ -1,0 +1,124 @@
+"""What the command line prints about a demo, in the process's language (``set_language``):
+the phase lines, the interval table, the virtual patient, events, and the lines after the
+console demo's console has closed. Kept out of ``cli.py`` (the commands) so the words live
+in one place and every line comes from the catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from controller.core.i18n import (
+    N_,
+    _,
+    format_number,
+    format_percent,
+    format_speed,
+    language,
+    translations,
+)
+from controller.core.metrics import interval_metrics
+from controller.core.words import PHASES, SEVERITIES, SOURCES, event_text, word
+from controller.sim import TraceRow
+
+
+def clock(t_s: float) -> str:
+    return f"{int(t_s // 60):02d}:{int(t_s % 60):02d}"
+
+
+def phase_line(rows: Sequence[TraceRow]) -> str:
+    """One phase as it ran: time, heart rate from start to end (peak), zone, belt."""
+    first, last = rows[0], rows[-1]
+    hrs = [r.hr_bpm for r in rows if r.hr_bpm is not None]
+    speeds = [r.speed_kmh for r in rows]
+    inclines = [r.incline_pct for r in rows]
+    name = word(PHASES, first.phase) + (f" {first.interval}" if first.interval else "")
+    hr_part = _("heart rate {first}→{last} bpm (peak {peak})").format(
+        first=format_number(hrs[0], 0), last=format_number(hrs[-1], 0),
+        peak=format_number(max(hrs), 0)) if hrs else _("heart rate —")
+    zone = ""
+    if first.zone_low_bpm is not None and first.zone_high_bpm is not None:
+        zone = ", " + _("zone {low}–{high}").format(low=format_number(first.zone_low_bpm, 0),
+                                                   high=format_number(first.zone_high_bpm, 0))
+    belt = _("speed {low}–{high}, incline {incline_low}–{incline_high}").format(
+        low=format_number(min(speeds)), high=format_speed(max(speeds)),
+        incline_low=format_number(min(inclines)), incline_high=format_percent(max(inclines)))
+    return f"[{clock(first.t_s)}–{clock(last.t_s + 1)}] {name:18s} {hr_part}{zone}; {belt}"
+
+
+SUMMARY_COLUMNS = (("interval", 8), ("time to zone", 12), ("in zone*", 8),
+                   ("above 95 %", 10), ("RMS to 90 %", 12), ("ok", 4))
+
+
+def summary_lines(rows: list[TraceRow], hr_max: float) -> list[str]:
+    """The table after a demo: per interval, time to the zone, in zone, above 95 %, the
+    error to 90 % HRmax, and whether it met the clinic's bar."""
+    heads = [_("interval"), _("time to zone"), _("in zone*"), _("above 95 %"),
+             _("RMS to 90 %"), _("ok")]
+    widths = [max(len(h), w) for h, (_k, w) in zip(heads, SUMMARY_COLUMNS, strict=True)]
+    lines = ["", "  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))]
+    for m in interval_metrics([r.scored(true_hr=False) for r in rows], hr_max):
+        ttz = _("{seconds} s").format(seconds=format_number(m.time_to_zone_s, 0)) \
+            if m.time_to_zone_s is not None else _("not reached")
+        cells = [str(m.interval), ttz, format_percent(m.in_zone_after_allowance * 100, 0),
+                 format_percent(m.above_95_frac * 100, 1),
+                 _("{value} bpm").format(value=format_number(m.rms_to_90_bpm, 1)),
+                 _("yes") if m.ok else _("no")]
+        lines.append("  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
+    lines.append(_("* after the allowance (120 s in interval 1, 60 s later), from the "
+                   "accepted strap readings"))
+    return lines
+
+
+def event_line(e: Any) -> str:
+    """A session event as the demo prints it: time, severity, the event in words."""
+    return f"  [{clock(e.now_s)}] {word(SEVERITIES, e.severity).upper()}: " \
+           f"{event_text(e.kind, e.message, e.params)}"
+
+
+CATEGORIES = {  # the virtual patient's kind (controller/sim.py CATEGORIES)
+    "typical": N_("typical"), "unfit": N_("unfit"), "beta_blocked": N_("on beta blockers"),
+    "slow_kinetics": N_("slow heart-rate response"),
+    "long_dead_time": N_("late heart-rate response"), "drift": N_("heart rate drifting up"),
+    "strap_trouble": N_("strap trouble"), "walk_only": N_("walk only"), "fit": N_("fit"),
+    "handrails": N_("holds the handrails"), "unfit_walk_only": N_("unfit, walk only")}
+
+
+def virtual_patient_line(category: str, truth: Any, profile: Any) -> str:
+    return _("virtual patient: {category}, age {age}, HRmax {hr_max} bpm ({source}), resting "
+             "heart rate {hr_rest} bpm, caps {speed} and {incline}").format(
+        category=word(CATEGORIES, category), age=format_number(truth.age_years, 0),
+        hr_max=format_number(profile.hr_max, 0), source=word(SOURCES, profile.hr_max_source),
+        hr_rest=format_number(profile.hr_rest, 0) if profile.hr_rest is not None else "—",
+        speed=format_speed(profile.speed_cap_kmh), incline=format_percent(
+            profile.max_incline_pct))
+
+
+def session_done_line(t_s: float) -> str:
+    return f"[{clock(t_s)}] " + _("session done: belt stopped")
+
+
+def wrote_line(path: str, *, with_notes: bool = False, lang: str | None = None) -> str:
+    """A command's file written (the hand-over says when the clinic's notes are in it), in
+    ``lang`` (default: the process's)."""
+    t = translations(lang or language()).gettext
+    if with_notes:
+        return t(N_("wrote {path} (with the clinic's notes)")).format(path=path)
+    return t(N_("wrote {path}")).format(path=path)
+
+
+def demo_over_lines(belt_url: str | None, returncode: int, log: str,
+                    store: str | None) -> list[str]:
+    """What the console demo prints after its console closed."""
+    lines = []
+    if belt_url:
+        lines.append(_("The belt screen was at {url}").format(url=belt_url))
+    if returncode != 0:
+        lines.append(_("The demo is over; the service ended with code {code}: see {log}")
+                     .format(code=returncode, log=log))
+    elif store:
+        lines.append(_("The demo is over; the session is recorded in {store}").format(
+            store=store))
+    else:
+        lines.append(_("The demo is over."))
+    return lines

@@ -1,0 +1,66 @@
+"""Issue 21 (new-nurse trial): what the command line prints, in the chosen language. In
+bokmål `demo --fast` printed an English table, `demo --weeks` and `handover` "wrote …", and
+the console demo English lines after its console closed. Every line now comes from the
+catalog (the CLI as a subprocess, as a nurse runs it)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+ENGLISH = re.compile(r"\b(interval|time to zone|in zone|above|virtual patient|session done|"
+                     r"belt stopped|HR|bpm|speed|incline|zone|peak|wrote|yes|no|not reached|"
+                     r"after the allowance|recorded|demo over|with the clinic's notes|"
+                     r"warmup|recovery|cooldown|WARNING)\b")
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    r = subprocess.run([sys.executable, "-m", "controller", *args], capture_output=True,
+                       text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_the_fast_demo_speaks_bokmal(tmp_path):
+    out = _cli("demo", "--fast", "--lang", "nb", "--store", str(tmp_path / "s.db"),
+               "--patient", "P-4").stdout
+    english = ENGLISH.findall(out)
+    assert not english, (english, out)
+    assert "oppvarming" in out and "aktiv pause 1" in out and "intervall" in out, out
+    assert "slag/min" in out and "km/t" in out and "Lagret som økt" in out, out
+    # the table: one row per interval, numbers with a decimal comma
+    rows = [line for line in out.splitlines() if re.match(r"^\s+[1-4]\s", line)]
+    assert len(rows) == 4 and all(("ja" in r or "nei" in r) for r in rows), rows
+
+
+def test_history_and_handover_say_what_they_wrote_in_bokmal(tmp_path):
+    db = str(tmp_path / "h.db")
+    out = _cli("demo", "--fast", "--weeks", "2", "--lang", "nb", "--store", db,
+               "--patient", "P-17").stdout
+    assert out.startswith("Lagret ") and not ENGLISH.findall(out), out
+    pdf = str(tmp_path / "h.pdf")
+    out = _cli("handover", "P-17", "--store", db, "--out", pdf, "--lang", "nb",
+               "--notes").stdout
+    assert out.strip().startswith(f"skrev {pdf}") and not ENGLISH.findall(out), out
+    out = _cli("progression", "--store", db, "--pseudonym", "P-17", "--out",
+               str(tmp_path / "p.png"), "--lang", "nb").stdout
+    assert "wrote" not in out and f"skrev {tmp_path / 'p.png'}" in out, out
+
+
+def test_the_console_demos_last_lines_are_in_the_configs_language():
+    """What the console demo prints once its console has closed."""
+    from controller.app.demo_text import demo_over_lines
+    from controller.core import i18n
+
+    i18n.set_language("nb")
+    try:
+        said = demo_over_lines("http://127.0.0.1:8080/", 0, "/tmp/x/service.log",
+                               "/tmp/s.db")
+        failed = demo_over_lines(None, 1, "/tmp/x/service.log", None)
+    finally:
+        i18n.set_language("en")
+    assert said == ["Båndskjermen var på http://127.0.0.1:8080/",
+                    "Demoen er over; økten er lagret i /tmp/s.db"], said
+    assert failed == ["Demoen er over; tjenesten sluttet med kode 1: se "
+                      "/tmp/x/service.log"], failed
