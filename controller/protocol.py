@@ -334,6 +334,7 @@ class Session:
         self._load_lagged = 0.0
         self._hrmax_high_evidence_s = 0.0
         self._hrmax_high_told = False
+        self._path_memo: tuple[PhaseSpec, PatientProfile, WorkloadPath] | None = None
         self._cooldown_cap: tuple[float, float] | None = None
         """Speed and incline a cool-down may not exceed: it only ever slows (issue 13)."""
         self._pending: list[tuple[str, str, str, dict[str, Any]]] = []
@@ -748,6 +749,14 @@ class Session:
             self._belt_stopped_since = None
 
     def _path(self, spec: PhaseSpec) -> WorkloadPath:
+        memo = self._path_memo
+        if memo is not None and memo[0] is spec and memo[1] is self.profile:
+            return memo[2]  # the same (frozen) phase and profile: the same path
+        path = self._make_path(spec)
+        self._path_memo = (spec, self.profile, path)
+        return path
+
+    def _make_path(self, spec: PhaseSpec) -> WorkloadPath:
         p = self.profile
         cap = p.speed_cap_kmh
         min_inc = min(spec.min_incline_pct, p.max_incline_pct)
@@ -889,6 +898,8 @@ class Session:
 
 def _real(name: str, value: object) -> float:
     """Any real number (int, float, NumPy scalars …) as a float; a clear error otherwise."""
+    if type(value) is float:  # every tick: the common case without the ABC's slow check
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number, got {value!r}")
     return float(value)

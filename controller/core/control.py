@@ -163,6 +163,26 @@ def _decay_factors(c: _Candidate, dt_s: float) -> tuple[float, float, float, flo
             1.0 - math.exp(-dt_s / (tau * c.tau_off_ratio)))
 
 
+_Group = tuple[float, float, float, float, list[tuple[_Candidate, float, float]]]
+"""(dead time, fast fraction, fast rising and falling factors, [(candidate, slow rising and
+falling factors)]): candidates whose fast phase and delayed input are the same numbers."""
+
+
+def _groups(cands: list[_Candidate], dt_s: float) -> list[_Group]:
+    """The candidates grouped for ``_learn``, with their ``_decay_factors`` for ``dt_s``.
+    Members of a group start at the same fast state and get the same updates, so their fast
+    states stay the same numbers."""
+    out: dict[tuple[float, float, float, float], _Group] = {}
+    for c in cands:
+        rf, ff, rs, fs = _decay_factors(c, dt_s)
+        key = (c.dead_time_s, c.fast_frac, c.tau_fast_s, c.tau_off_ratio)
+        g = out.get(key)
+        if g is None:
+            g = out[key] = (c.dead_time_s, c.fast_frac, rf, ff, [])
+        g[4].append((c, rs, fs))
+    return list(out.values())
+
+
 TAU_GRID_S = (30.0, 45.0, 65.0, 90.0, 120.0, 150.0, 180.0)
 DEAD_TIME_GRID_S = (2.0, 4.0, 6.0, 10.0, 15.0, 20.0)
 """The (τ, θ) candidates span the published ranges (on-kinetics τ 30–180 s, dead time 2–20 s
@@ -240,7 +260,9 @@ class AdaptiveController:
     _interval1_done: bool = False
     _keep_s: float | None = None
     _thetas: list[float] | None = None
-    _decay: dict[float, list[tuple[float, float, float, float]]] = field(default_factory=dict)
+    _decay: dict[float, list[_Group]] = field(default_factory=dict)
+    _d2_cache: dict[tuple[float, float, int], list[float]] = field(default_factory=dict)
+    _adv_cache: dict[tuple[float, float], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         a0 = self.hr_rest_bpm if self.hr_rest_bpm is not None else 75.0
@@ -300,34 +322,47 @@ class AdaptiveController:
         y = inp.hr_bpm
         delayed = self._delayed_all(now_s)
         cands = self._cands
-        factors = self._decay.get(dt_s) if dt_s > 0.0 else None
-        if factors is None and dt_s > 0.0:
+        groups = self._decay.get(dt_s) if dt_s > 0.0 else None
+        if groups is None and dt_s > 0.0:
             if len(self._decay) >= 4:  # a wall clock's uneven ticks: keep the cache small
                 self._decay.clear()
-            factors = self._decay[dt_s] = [_decay_factors(c, dt_s) for c in cands]
+            groups = self._decay[dt_s] = _groups(cands, dt_s)
         learn = y is not None and self.fixed_model is None
         w, yv = dt_s, (y if y is not None else 0.0)
         wy = w * yv
         wyy = wy * yv
-        for i, c in enumerate(cands):
-            xf, xs = c.x_fast, c.x_slow
-            if factors is not None:
-                rf, ff, rs, fs = factors[i]
-                u = delayed[c.dead_time_s]
-                f = c.fast_frac
-                gf, gs = f * u, (1.0 - f) * u
-                xf += (gf - xf) * (rf if gf >= xf else ff)
-                xs += (gs - xs) * (rs if gs >= xs else fs)
-                c.x_fast, c.x_slow = xf, xs
+        # s0, sy and syy do not depend on the candidate: every candidate's are the same
+        # numbers (the same sums from the same start), so they are computed once a tick
+        c0 = cands[0]
+        s0, sy, syy = c0.s0 * forget + w, c0.sy * forget + wy, c0.syy * forget + wyy
+        if groups is None:  # no time passed: the states stay, the sums still learn
             if learn:
-                x = xf + xs
-                wx = w * x
-                c.s0 = c.s0 * forget + w
-                c.sx = c.sx * forget + wx
-                c.sy = c.sy * forget + wy
-                c.sxx = c.sxx * forget + wx * x
-                c.sxy = c.sxy * forget + wx * yv
-                c.syy = c.syy * forget + wyy
+                for c in cands:
+                    x = c.x_fast + c.x_slow
+                    wx = w * x
+                    c.s0, c.sy, c.syy = s0, sy, syy
+                    c.sx = c.sx * forget + wx
+                    c.sxx = c.sxx * forget + wx * x
+                    c.sxy = c.sxy * forget + wx * yv
+        else:
+            # candidates with the same dead time and fast phase share their input and fast
+            # state (only τ differs): the fast path is advanced once per group
+            for theta, f, rf, ff, members in groups:
+                u = delayed[theta]
+                gf, gs = f * u, (1.0 - f) * u
+                xf = members[0][0].x_fast
+                xf += (gf - xf) * (rf if gf >= xf else ff)
+                for c, rs, fs in members:
+                    xs = c.x_slow
+                    xs += (gs - xs) * (rs if gs >= xs else fs)
+                    c.x_fast, c.x_slow = xf, xs
+                    if learn:
+                        x = xf + xs
+                        wx = w * x
+                        c.s0, c.sy, c.syy = s0, sy, syy
+                        c.sx = c.sx * forget + wx
+                        c.sxx = c.sxx * forget + wx * x
+                        c.sxy = c.sxy * forget + wx * yv
         if y is not None:
             self._evidence_s += dt_s
         if y is not None and self._hr_rest_seen is None:
@@ -405,10 +440,15 @@ class AdaptiveController:
         if cm is not None and self._carried_state != "dropped":
             tau0, theta0 = max(cm.tau_s, 1.0), max(cm.dead_time_s, 1.0)
         n = max(self._cands[0].s0 / RESIDUAL_CORRELATION_S, 1.0)
+        key = (tau0, theta0, len(self._cands))
+        d2s = self._d2_cache.get(key)
+        if d2s is None:  # the candidates' distances change only with the prior's centre
+            d2s = self._d2_cache[key] = [
+                (math.log(max(c.tau_s, 1.0) / tau0) / PRIOR_LOG_SD_TAU) ** 2
+                + (math.log(max(c.dead_time_s, 1.0) / theta0) / PRIOR_LOG_SD_DEAD_TIME) ** 2
+                for c in self._cands]
         out = []
-        for c, (_, _, mse) in zip(self._cands, fits, strict=True):
-            d2 = ((math.log(max(c.tau_s, 1.0) / tau0) / PRIOR_LOG_SD_TAU) ** 2
-                  + (math.log(max(c.dead_time_s, 1.0) / theta0) / PRIOR_LOG_SD_DEAD_TIME) ** 2)
+        for d2, (_, _, mse) in zip(d2s, fits, strict=True):
             out.append(mse * math.exp(d2 / n))
         return out
 
@@ -498,13 +538,38 @@ class AdaptiveController:
         xf, xs = c.x_fast, c.x_slow
         theta = m.dead_time_s
         cur_u, cur_t = self._delayed(inp.now_s, theta), inp.now_s
-        for t_j, u_j in self._hist:
-            if t_j <= inp.now_s - theta:
-                continue
-            start = t_j + theta
-            xf, xs = _advance(xf, xs, cur_u, start - cur_t, m)
+        # ``_advance`` written out, its factors 1 − e^(−dt/τ) remembered per (dt, τ) (the
+        # same whole seconds through the same few time constants every tick): the same
+        # arithmetic in the same order, so the same numbers to the last bit
+        memo = self._adv_cache
+        if len(memo) >= 256:  # a wall clock's uneven ticks: keep the memo small
+            memo.clear()
+        f_m, tau_m, tf_m, off_m = m.fast_frac, m.tau_s, m.tau_fast_s, m.tau_off_ratio
+        cut = inp.now_s - theta
+        hist = self._hist
+        n_hist = len(hist)
+        for j in range(n_hist + 1):
+            if j < n_hist:
+                t_j, u_j = hist[j]
+                if t_j <= cut:
+                    continue
+                start = t_j + theta
+            else:  # the last step: up to now + θ
+                u_j, start = cur_u, inp.now_s + theta
+            dt = start - cur_t
+            if dt > 0.0:
+                gf, gs = f_m * cur_u, (1.0 - f_m) * cur_u
+                tf = tf_m * (1.0 if gf >= xf else off_m)
+                ts = tau_m * (1.0 if gs >= xs else off_m)
+                k_f = memo.get((dt, tf))
+                if k_f is None:
+                    k_f = memo[(dt, tf)] = 1.0 - math.exp(-dt / tf)
+                k_s = memo.get((dt, ts))
+                if k_s is None:
+                    k_s = memo[(dt, ts)] = 1.0 - math.exp(-dt / ts)
+                xf += (gf - xf) * k_f
+                xs += (gs - xs) * k_s
             cur_u, cur_t = u_j, start
-        xf, xs = _advance(xf, xs, cur_u, inp.now_s + theta - cur_t, m)
         k, base = m.gain_bpm_per_vo2, m.offset_bpm + self.bias_bpm + rho * theta
         y_theta = base + k * (xf + xs)
         r = inp.target_bpm
