@@ -335,6 +335,7 @@ class Session:
         self._hrmax_high_evidence_s = 0.0
         self._hrmax_high_told = False
         self._path_memo: tuple[PhaseSpec, PatientProfile, WorkloadPath] | None = None
+        self._interval_memo: tuple[Plan, int, int] | None = None
         self._cooldown_cap: tuple[float, float] | None = None
         """Speed and incline a cool-down may not exceed: it only ever slows (issue 13)."""
         self._pending: list[tuple[str, str, str, dict[str, Any]]] = []
@@ -486,8 +487,13 @@ class Session:
         if spec is None or spec.kind not in (PhaseKind.INTERVAL, PhaseKind.RECOVERY):
             return 0
         assert self.plan is not None
-        return sum(1 for p in self.plan.phases[: self._phase_index + 1]
-                   if p.kind is PhaseKind.INTERVAL)
+        memo = self._interval_memo  # asked several times a tick: counted once per phase
+        if memo is not None and memo[0] is self.plan and memo[1] == self._phase_index:
+            return memo[2]
+        n = sum(1 for p in self.plan.phases[: self._phase_index + 1]
+                if p.kind is PhaseKind.INTERVAL)
+        self._interval_memo = (self.plan, self._phase_index, n)
+        return n
 
     def _advance_phase(self) -> None:
         assert self.plan is not None

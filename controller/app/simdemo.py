@@ -41,9 +41,10 @@ class SimClock:
 
 def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | None = None, *,
                 store: Store | None = None, start_unix_s: float | None = None,
-                on_tick: Callable[[Session, Setpoint, float], None] | None = None
-                ) -> tuple[str, list[TraceRow], Session]:
-    """One whole session at 1 Hz in simulated time, recorded in ``store`` when given."""
+                on_tick: Callable[[Session, Setpoint, float], None] | None = None,
+                trace: bool = True) -> tuple[str, list[TraceRow], Session]:
+    """One whole session at 1 Hz in simulated time, recorded in ``store`` when given; the
+    trace rows are kept only with ``trace`` (a history of months needs only the store)."""
     session = Session(profile, plan)
     belt = Belt()
     sid = uuid.uuid4().hex[:12]
@@ -63,9 +64,11 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
         sp = session.step(t, reading, belt.speed_kmh, belt.incline_pct)
         if store is not None:
             store.record(sid, sp, belt.speed_kmh, belt.incline_pct)
-        rows.append(TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm,
-                             patient.true_hr_bpm, belt.speed_kmh, belt.incline_pct,
-                             sp.speed_kmh, sp.incline_pct, sp.zone_low_bpm, sp.zone_high_bpm))
+        if trace:
+            rows.append(TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm,
+                                 patient.true_hr_bpm, belt.speed_kmh, belt.incline_pct,
+                                 sp.speed_kmh, sp.incline_pct, sp.zone_low_bpm,
+                                 sp.zone_high_bpm))
         if on_tick is not None:
             on_tick(session, sp, t)
         if sp.phase == "done" and belt.speed_kmh == 0.0:
@@ -237,6 +240,6 @@ def history(store: Store, params: PatientParams, profile: PatientProfile, *, wee
         carried, _why = Register(store).require(profile.pseudonym).carried_response()
         sid, _rows, _s = run_session(VirtualPatient(fitter),
                                      replace(trained, response_model=carried), store=store,
-                                     start_unix_s=start)
+                                     start_unix_s=start, trace=False)
         out.append((sid, start))
     return out

@@ -212,6 +212,12 @@ CARRIED_GAIN_MISMATCH = 0.3
 CARRIED_MSE_MISMATCH = 0.75
 """… as does a cold candidate explaining the heart rate with this fraction of the carried
 model's residual, when that residual is more than twice the carried heart-rate spread."""
+PRUNE_AFTER_S = 600.0
+"""Seconds of heart rate (the end of a warm-up) before candidates far behind are dropped."""
+PRUNE_FACTOR = 3.0
+"""… far behind: penalised score and mean squared residual both this many times the best's …"""
+PRUNE_AFTER_REFITS = 6
+"""… for this many refits in a row (a minute)."""
 PREVIEW_RAMP_S = 12.0
 """With a trusted (carried) response the load for an interval starts rising this long plus the
 dead time before the interval begins: the belt's ramp and the heart's dead time are spent
@@ -262,6 +268,9 @@ class AdaptiveController:
     _thetas: list[float] | None = None
     _decay: dict[float, list[_Group]] = field(default_factory=dict)
     _d2_cache: dict[tuple[float, float, int], list[float]] = field(default_factory=dict)
+    _out_refits: dict[int, int] = field(default_factory=dict)
+    _hist_in_order: bool = True
+    """Every input in ``_hist`` came no earlier than the one before (a session's clock)."""
     _adv_cache: dict[tuple[float, float], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -312,6 +321,8 @@ class AdaptiveController:
         # each candidate computed once per tick length (``_decay``) instead of every tick.
         now_s, dt_s = inp.now_s, inp.dt_s
         hist = self._hist
+        if hist and now_s < hist[-1][0]:
+            self._hist_in_order = False
         hist.append((now_s, u_now))
         keep_s = self._keep_s
         if keep_s is None:
@@ -426,6 +437,44 @@ class AdaptiveController:
         self.model = ModelParams(k, a, c.tau_s, c.dead_time_s, c.fast_frac, c.tau_fast_s,
                                  c.tau_off_ratio)
         self.bias_bpm += old_pred - self._predict_now()
+        self._prune(fits, score)
+
+    def _prune(self, fits: list[tuple[float, float, float]], score: list[float]) -> None:
+        """Drop the (τ, θ) candidates that have settled far behind (issue 23: the grid's
+        update is most of a control tick's time): once ``PRUNE_AFTER_S`` of heart rate are
+        in and no carried model is being judged (the judge compares every cold candidate),
+        a candidate whose penalised score and mean squared residual have both been more than
+        ``PRUNE_FACTOR`` times the best's for ``PRUNE_AFTER_REFITS`` refits in a row is not
+        updated any more. The active candidate and a carried one are always kept."""
+        cands = self._cands
+        if self._carried_state == "trusted" or cands[0].s0 < PRUNE_AFTER_S:
+            return
+        best_score = min(score)
+        best_mse = min(f[2] for f in fits)
+        keep_last = self.carried is not None
+        out = self._out_refits
+        drop = []
+        for i, c in enumerate(cands):
+            if i == self._active or (keep_last and i == len(cands) - 1):
+                out.pop(id(c), None)
+                continue
+            if score[i] > PRUNE_FACTOR * best_score and fits[i][2] > PRUNE_FACTOR * best_mse:
+                n = out[id(c)] = out.get(id(c), 0) + 1
+                if n >= PRUNE_AFTER_REFITS:
+                    drop.append(i)
+            else:
+                out.pop(id(c), None)
+        if not drop:
+            return
+        active = cands[self._active]
+        gone = set(drop)
+        for i in drop:
+            out.pop(id(cands[i]), None)
+        self._cands = [c for i, c in enumerate(cands) if i not in gone]
+        self._active = self._cands.index(active)
+        self._decay.clear()  # the groups and caches hold the old list's candidates
+        self._d2_cache.clear()
+        self._thetas = None
 
     def _penalised(self, fits: list[tuple[float, float, float]]) -> list[float]:
         """Each candidate's residual times its Occam factor exp(d² / n): the MAP rule for a
@@ -537,7 +586,18 @@ class AdaptiveController:
         # Predict the state at t + θ: inputs already sent reach the heart during the next θ s.
         xf, xs = c.x_fast, c.x_slow
         theta = m.dead_time_s
-        cur_u, cur_t = self._delayed(inp.now_s, theta), inp.now_s
+        cut = inp.now_s - theta
+        hist = self._hist
+        n_hist = len(hist)
+        j0 = 0
+        if self._hist_in_order:  # the inputs within θ are the last ones: start there
+            j0 = n_hist
+            while j0 > 0 and hist[j0 - 1][0] > cut:
+                j0 -= 1
+            cur_u = hist[j0 - 1][1] if j0 > 0 else hist[0][1]  # ``_delayed``
+        else:
+            cur_u = self._delayed(inp.now_s, theta)
+        cur_t = inp.now_s
         # ``_advance`` written out, its factors 1 − e^(−dt/τ) remembered per (dt, τ) (the
         # same whole seconds through the same few time constants every tick): the same
         # arithmetic in the same order, so the same numbers to the last bit
@@ -545,10 +605,7 @@ class AdaptiveController:
         if len(memo) >= 256:  # a wall clock's uneven ticks: keep the memo small
             memo.clear()
         f_m, tau_m, tf_m, off_m = m.fast_frac, m.tau_s, m.tau_fast_s, m.tau_off_ratio
-        cut = inp.now_s - theta
-        hist = self._hist
-        n_hist = len(hist)
-        for j in range(n_hist + 1):
+        for j in range(j0, n_hist + 1):
             if j < n_hist:
                 t_j, u_j = hist[j]
                 if t_j <= cut:

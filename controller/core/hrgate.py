@@ -224,6 +224,9 @@ class HrGate:
         self._last_count: int | None = None
         self._beats_from_count = False
         self._trusted: deque[tuple[float, float]] = deque(maxlen=64)  # now, hr believed
+        self._trusted_in_order = True
+        """Every reading in ``_trusted`` came no earlier than the one before (a session's
+        clock): the recent ones are then the last ones (``_implausible`` reads only those)."""
         self.expected_bpm: float | None = None
         """The session's model of the patient's heart rate at the current load (set each
         tick; None: no model). Only consulted for suspect readings."""
@@ -352,6 +355,8 @@ class HrGate:
                     self._recent.append(v)
         self._candidate.clear()
         self._recent.append(hr)
+        if self._trusted and r.now_s < self._trusted[-1][0]:
+            self._trusted_in_order = False
         self._trusted.append((r.now_s, hr))
         self.suspect_since = None
         self.last_valid_s = r.now_s
@@ -365,13 +370,25 @@ class HrGate:
         self._vouched = False
         if not self._trusted:
             return None
-        pts = [(t, v) for t, v in self._trusted if now_s - t <= TRUST_WINDOW_S] \
-            or [self._trusted[-1]]
-        lo = max(v * (1.0 - FALL_FRAC) - TRAJECTORY_FALL_BPM_PER_S * (now_s - t)
-                 for t, v in pts)
-        hi = min(v * (1.0 + RISE_FRAC) + TRAJECTORY_RISE_BPM_PER_S * (now_s - t)
-                 for t, v in pts)
-        level = sorted(v for _, v in pts)[len(pts) // 2]
+        if self._trusted_in_order:  # every tick: the recent readings are the last ones
+            pts = []
+            for p in reversed(self._trusted):
+                if now_s - p[0] > TRUST_WINDOW_S:
+                    break
+                pts.append(p)
+        else:
+            pts = [(t, v) for t, v in self._trusted if now_s - t <= TRUST_WINDOW_S]
+        if not pts:
+            pts = [self._trusted[-1]]
+        lo, hi = -math.inf, math.inf
+        for t, v in pts:  # the band every recent reading allows (max and min: any order)
+            a = v * (1.0 - FALL_FRAC) - TRAJECTORY_FALL_BPM_PER_S * (now_s - t)
+            b = v * (1.0 + RISE_FRAC) + TRAJECTORY_RISE_BPM_PER_S * (now_s - t)
+            if a > lo:
+                lo = a
+            if b < hi:
+                hi = b
+        level = sorted([v for _, v in pts])[len(pts) // 2]
         ratio = hr / level
         in_ratio_band = any(a <= ratio <= b for a, b in RATIO_BANDS)
         exp = self.expected_bpm
