@@ -212,7 +212,7 @@ CARRIED_GAIN_MISMATCH = 0.3
 CARRIED_MSE_MISMATCH = 0.75
 """… as does a cold candidate explaining the heart rate with this fraction of the carried
 model's residual, when that residual is more than twice the carried heart-rate spread."""
-PRUNE_AFTER_S = 600.0
+PRUNE_AFTER_S = 300.0
 """Seconds of heart rate (the end of a warm-up) before candidates far behind are dropped."""
 PRUNE_FACTOR = 3.0
 """… far behind: penalised score and mean squared residual both this many times the best's …"""
@@ -442,16 +442,18 @@ class AdaptiveController:
     def _prune(self, fits: list[tuple[float, float, float]], score: list[float]) -> None:
         """Drop the (τ, θ) candidates that have settled far behind (issue 23: the grid's
         update is most of a control tick's time): once ``PRUNE_AFTER_S`` of heart rate are
-        in and no carried model is being judged (the judge compares every cold candidate),
-        a candidate whose penalised score and mean squared residual have both been more than
-        ``PRUNE_FACTOR`` times the best's for ``PRUNE_AFTER_REFITS`` refits in a row is not
-        updated any more. The active candidate and a carried one are always kept."""
+        in, a candidate whose penalised score and mean squared residual have both been more
+        than ``PRUNE_FACTOR`` times the best's for ``PRUNE_AFTER_REFITS`` refits in a row is not
+        updated any more. The active candidate and a carried one are always kept; while a
+        carried model is judged, the residual is compared with the best cold candidate's, so
+        the one the judge compares it with is never dropped."""
         cands = self._cands
-        if self._carried_state == "trusted" or cands[0].s0 < PRUNE_AFTER_S:
+        if cands[0].s0 < PRUNE_AFTER_S:
             return
-        best_score = min(score)
-        best_mse = min(f[2] for f in fits)
         keep_last = self.carried is not None
+        best_score = min(score)
+        judged = fits[:-1] if self._carried_state == "trusted" else fits
+        best_mse = min(f[2] for f in judged)
         out = self._out_refits
         drop = []
         for i, c in enumerate(cands):

@@ -257,7 +257,7 @@ class HrGate:
                 self._beats.clear()  # after a gap the counts cannot be compared
             if r.beat_time_s is not None and r.beat_time_s >= 0:
                 self._beats.append((r.beat_count, r.beat_time_s, r.now_s))
-        rr = [x for x in r.rr_ms if 250.0 <= x <= 2000.0]
+        rr = [x for x in r.rr_ms if 250.0 <= x <= 2000.0] if r.rr_ms else None
         if rr:
             if self._rr and r.now_s - self._rr[-1][1] > FROZEN_BEATS_S:
                 self._rr.clear()
@@ -270,6 +270,8 @@ class HrGate:
     def _beats_bpm(self, now_s: float) -> float | None:
         """Heart rate from the strap's beat count and beat time (ANT+), else from its RR
         intervals; None without fresh timing."""
+        if not self._beats and not self._rr:  # a strap without timing (and every sim tick)
+            return None
         b = [x for x in self._beats if now_s - x[2] <= BEATS_WINDOW_S]
         if len(b) >= 2:
             c0, t0, n0 = b[0]
