@@ -271,7 +271,8 @@ class AdaptiveController:
     _out_refits: dict[int, int] = field(default_factory=dict)
     _hist_in_order: bool = True
     """Every input in ``_hist`` came no earlier than the one before (a session's clock)."""
-    _adv_cache: dict[tuple[float, float], float] = field(default_factory=dict)
+    _adv_cache: dict[float, tuple[float, float, float, float]] = field(default_factory=dict)
+    _adv_taus: tuple[float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
         a0 = self.hr_rest_bpm if self.hr_rest_bpm is not None else 75.0
@@ -600,13 +601,15 @@ class AdaptiveController:
         else:
             cur_u = self._delayed(inp.now_s, theta)
         cur_t = inp.now_s
-        # ``_advance`` written out, its factors 1 − e^(−dt/τ) remembered per (dt, τ) (the
-        # same whole seconds through the same few time constants every tick): the same
+        # ``_advance`` written out, its factors 1 − e^(−dt/τ) remembered per dt for the
+        # model's four time constants (the same whole seconds every tick): the same
         # arithmetic in the same order, so the same numbers to the last bit
-        memo = self._adv_cache
-        if len(memo) >= 256:  # a wall clock's uneven ticks: keep the memo small
-            memo.clear()
         f_m, tau_m, tf_m, off_m = m.fast_frac, m.tau_s, m.tau_fast_s, m.tau_off_ratio
+        taus = (tf_m * 1.0, tf_m * off_m, tau_m * 1.0, tau_m * off_m)
+        if self._adv_taus != taus or len(self._adv_cache) >= 64:
+            self._adv_taus = taus  # another model (or a wall clock's uneven ticks)
+            self._adv_cache.clear()
+        memo = self._adv_cache
         for j in range(j0, n_hist + 1):
             if j < n_hist:
                 t_j, u_j = hist[j]
@@ -617,17 +620,15 @@ class AdaptiveController:
                 u_j, start = cur_u, inp.now_s + theta
             dt = start - cur_t
             if dt > 0.0:
+                fac = memo.get(dt)
+                if fac is None:  # (fast rising, fast falling, slow rising, slow falling)
+                    fac = memo[dt] = (1.0 - math.exp(-dt / taus[0]),
+                                      1.0 - math.exp(-dt / taus[1]),
+                                      1.0 - math.exp(-dt / taus[2]),
+                                      1.0 - math.exp(-dt / taus[3]))
                 gf, gs = f_m * cur_u, (1.0 - f_m) * cur_u
-                tf = tf_m * (1.0 if gf >= xf else off_m)
-                ts = tau_m * (1.0 if gs >= xs else off_m)
-                k_f = memo.get((dt, tf))
-                if k_f is None:
-                    k_f = memo[(dt, tf)] = 1.0 - math.exp(-dt / tf)
-                k_s = memo.get((dt, ts))
-                if k_s is None:
-                    k_s = memo[(dt, ts)] = 1.0 - math.exp(-dt / ts)
-                xf += (gf - xf) * k_f
-                xs += (gs - xs) * k_s
+                xf += (gf - xf) * (fac[0] if gf >= xf else fac[1])
+                xs += (gs - xs) * (fac[2] if gs >= xs else fac[3])
             cur_u, cur_t = u_j, start
         k, base = m.gain_bpm_per_vo2, m.offset_bpm + self.bias_bpm + rho * theta
         y_theta = base + k * (xf + xs)
