@@ -57,6 +57,9 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
         if profile.pseudonym:
             Register(store).remember(profile)
     rows: list[TraceRow] = []
+    # the recorded samples' columns the summary reads, as the store holds them (so the
+    # summary need not read the whole session back)
+    scored: list[dict[str, object]] = []
     t = 0.0
     while True:
         clock.t_s = t
@@ -64,6 +67,9 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
         sp = session.step(t, reading, belt.speed_kmh, belt.incline_pct)
         if store is not None:
             store.record(sid, sp, belt.speed_kmh, belt.incline_pct)
+            scored.append({"t_s": sp.now_s, "phase": sp.phase, "interval": sp.interval,
+                           "hr_bpm": sp.hr_bpm, "speed_kmh": belt.speed_kmh,
+                           "incline_pct": belt.incline_pct})
         if trace:
             rows.append(TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm,
                                  patient.true_hr_bpm, belt.speed_kmh, belt.incline_pct,
@@ -78,7 +84,7 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
     if store is not None:
         from controller.core.summary import summarise
 
-        summary = summarise(store.samples(sid), profile.hr_max, store.events(sid))
+        summary = summarise(scored, profile.hr_max, store.events(sid))
         learned = session.response_model() if session.plan is not None and \
             session.plan.name == "4x4" else None
         if learned is not None:  # as the service keeps it (issue 26)
