@@ -214,7 +214,7 @@ CARRIED_MSE_MISMATCH = 0.75
 model's residual, when that residual is more than twice the carried heart-rate spread."""
 PRUNE_AFTER_S = 300.0
 """Seconds of heart rate (the end of a warm-up) before candidates far behind are dropped."""
-PRUNE_FACTOR = 3.0
+PRUNE_FACTOR = 2.0
 """… far behind: penalised score and mean squared residual both this many times the best's …"""
 PRUNE_AFTER_REFITS = 6
 """… for this many refits in a row (a minute)."""
