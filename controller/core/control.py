@@ -213,7 +213,8 @@ CARRIED_MSE_MISMATCH = 0.75
 """… as does a cold candidate explaining the heart rate with this fraction of the carried
 model's residual, when that residual is more than twice the carried heart-rate spread."""
 PRUNE_AFTER_S = 300.0
-"""Seconds of heart rate (the end of a warm-up) before candidates far behind are dropped."""
+"""Forgetting-weighted seconds of heart rate (about 6 minutes into the warm-up) before
+candidates far behind are dropped."""
 PRUNE_FACTOR = 2.0
 """… far behind: penalised score and mean squared residual both this many times the best's …"""
 PRUNE_AFTER_REFITS = 6
