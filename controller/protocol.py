@@ -350,6 +350,8 @@ class Session:
         self._load_lagged = 0.0
         self._hrmax_high_evidence_s = 0.0
         self._hrmax_high_told = False
+        self._path_memo: tuple[PhaseSpec, PatientProfile, WorkloadPath] | None = None
+        self._interval_memo: tuple[Plan, int, int] | None = None
         self._cooldown_cap: tuple[float, float] | None = None
         """Speed and incline a cool-down may not exceed: it only ever slows (issue 13)."""
         self._pending: list[tuple[str, str, str, dict[str, Any]]] = []
@@ -501,8 +503,13 @@ class Session:
         if spec is None or spec.kind not in (PhaseKind.INTERVAL, PhaseKind.RECOVERY):
             return 0
         assert self.plan is not None
-        return sum(1 for p in self.plan.phases[: self._phase_index + 1]
-                   if p.kind is PhaseKind.INTERVAL)
+        memo = self._interval_memo  # asked several times a tick: counted once per phase
+        if memo is not None and memo[0] is self.plan and memo[1] == self._phase_index:
+            return memo[2]
+        n = sum(1 for p in self.plan.phases[: self._phase_index + 1]
+                if p.kind is PhaseKind.INTERVAL)
+        self._interval_memo = (self.plan, self._phase_index, n)
+        return n
 
     def _advance_phase(self) -> None:
         assert self.plan is not None
@@ -764,6 +771,14 @@ class Session:
             self._belt_stopped_since = None
 
     def _path(self, spec: PhaseSpec) -> WorkloadPath:
+        memo = self._path_memo
+        if memo is not None and memo[0] is spec and memo[1] is self.profile:
+            return memo[2]  # the same (frozen) phase and profile: the same path
+        path = self._make_path(spec)
+        self._path_memo = (spec, self.profile, path)
+        return path
+
+    def _make_path(self, spec: PhaseSpec) -> WorkloadPath:
         p = self.profile
         cap = p.speed_cap_kmh
         min_inc = min(spec.min_incline_pct, p.max_incline_pct)
@@ -905,6 +920,8 @@ class Session:
 
 def _real(name: str, value: object) -> float:
     """Any real number (int, float, NumPy scalars …) as a float; a clear error otherwise."""
+    if type(value) is float:  # every tick: the common case without the ABC's slow check
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number, got {value!r}")
     return float(value)

@@ -107,6 +107,9 @@ class VirtualPatient:
     _artefact_kind: str = ""
     _handrail_left_s: float = 0.0
     _queue: deque[tuple[float, float, float]] = field(default_factory=deque)
+    _memo: dict[tuple[float, float], float] = field(default_factory=dict, repr=False)
+    _memo_hrv: dict[tuple[float, float, float], tuple[float, float]] = field(
+        default_factory=dict, repr=False)
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -122,8 +125,12 @@ class VirtualPatient:
         self._handrail_left_s -= dt_s
         if p.handrail_per_h and rng.random() < p.handrail_per_h * dt_s / 3600.0:
             self._handrail_left_s = rng.uniform(20.0, 90.0)
-        target = p.delta_hr_bpm(speed_kmh, incline_pct, hold)
-        pct = (vo2_cost(speed_kmh, incline_pct) - REST_VO2) * p.cost_factor / (p.vo2max - 3.5)
+        # ``p.delta_hr_bpm`` written out, sharing its cost with ``pct`` (the same arithmetic in
+        # the same order: the same numbers, one cost a tick instead of two)
+        above_rest = (vo2_cost(speed_kmh, incline_pct) - REST_VO2) * p.cost_factor
+        pct = above_rest / (p.vo2max - 3.5)
+        target = (p.hr_max_bpm - p.hr_rest_bpm) * _saturate(
+            above_rest * (1.0 - hold) / (p.vo2max - REST_VO2))
         self._queue.append((self.t_s, target, pct))
         while len(self._queue) > 1 and self._queue[1][0] <= self.t_s - p.dead_time_s:
             self._queue.popleft()
@@ -133,16 +140,30 @@ class VirtualPatient:
         slow_goal = (1.0 - p.fast_frac) * d_target
         tau_f = p.tau_fast_s * (1.0 if fast_goal >= self._x_fast else p.tau_off_ratio)
         tau_s = p.tau_slow_s * (1.0 if slow_goal >= self._x_slow else p.tau_off_ratio)
-        self._x_fast += (fast_goal - self._x_fast) * (1.0 - math.exp(-dt_s / tau_f))
-        self._x_slow += (slow_goal - self._x_slow) * (1.0 - math.exp(-dt_s / tau_s))
+        memo = self._memo  # the same few factors every tick (the same numbers, remembered)
+        k_f = memo.get((dt_s, tau_f))
+        if k_f is None:
+            k_f = memo[(dt_s, tau_f)] = 1.0 - math.exp(-dt_s / tau_f)
+        k_s = memo.get((dt_s, tau_s))
+        if k_s is None:
+            k_s = memo[(dt_s, tau_s)] = 1.0 - math.exp(-dt_s / tau_s)
+        self._x_fast += (fast_goal - self._x_fast) * k_f
+        self._x_slow += (slow_goal - self._x_slow) * k_s
 
         if d_pct > 0.6:
             self._drift += p.drift_bpm_per_min / 60.0 * min((d_pct - 0.6) / 0.3, 1.3) * dt_s
         else:
             self._drift *= math.exp(-dt_s / 600.0)
 
-        a = math.exp(-dt_s / p.hrv_corr_s)
-        self._hrv = a * self._hrv + p.hrv_rms_bpm * math.sqrt(1.0 - a * a) * rng.gauss(0.0, 1.0)
+        hrv = self._memo_hrv.get((dt_s, p.hrv_corr_s, p.hrv_rms_bpm))
+        if hrv is None:
+            a = math.exp(-dt_s / p.hrv_corr_s)
+            hrv = self._memo_hrv[(dt_s, p.hrv_corr_s, p.hrv_rms_bpm)] = (
+                a, p.hrv_rms_bpm * math.sqrt(1.0 - a * a))
+        if len(memo) > 64:  # uneven ticks: keep them small
+            memo.clear()
+            self._memo_hrv.clear()
+        self._hrv = hrv[0] * self._hrv + hrv[1] * rng.gauss(0.0, 1.0)
         hr = p.hr_rest_bpm + self._x_fast + self._x_slow + self._drift + self._hrv
         hr += rng.gauss(0.0, 0.6)
         hr = min(max(hr, p.hr_rest_bpm - 10.0), p.hr_max_bpm + 3.0)

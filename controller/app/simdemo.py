@@ -41,9 +41,10 @@ class SimClock:
 
 def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | None = None, *,
                 store: Store | None = None, start_unix_s: float | None = None,
-                on_tick: Callable[[Session, Setpoint, float], None] | None = None
-                ) -> tuple[str, list[TraceRow], Session]:
-    """One whole session at 1 Hz in simulated time, recorded in ``store`` when given."""
+                on_tick: Callable[[Session, Setpoint, float], None] | None = None,
+                trace: bool = True) -> tuple[str, list[TraceRow], Session]:
+    """One whole session at 1 Hz in simulated time, recorded in ``store`` when given; the
+    trace rows are kept only with ``trace`` (a history of months needs only the store)."""
     session = Session(profile, plan)
     belt = Belt()
     sid = uuid.uuid4().hex[:12]
@@ -56,6 +57,9 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
         if profile.pseudonym:
             Register(store).remember(profile)
     rows: list[TraceRow] = []
+    # the recorded samples' columns the summary reads, as the store holds them (so the
+    # summary need not read the whole session back)
+    scored: list[dict[str, object]] = []
     t = 0.0
     while True:
         clock.t_s = t
@@ -63,9 +67,14 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
         sp = session.step(t, reading, belt.speed_kmh, belt.incline_pct)
         if store is not None:
             store.record(sid, sp, belt.speed_kmh, belt.incline_pct)
-        rows.append(TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm,
-                             patient.true_hr_bpm, belt.speed_kmh, belt.incline_pct,
-                             sp.speed_kmh, sp.incline_pct, sp.zone_low_bpm, sp.zone_high_bpm))
+            scored.append({"t_s": sp.now_s, "phase": sp.phase, "interval": sp.interval,
+                           "hr_bpm": sp.hr_bpm, "speed_kmh": belt.speed_kmh,
+                           "incline_pct": belt.incline_pct})
+        if trace:
+            rows.append(TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm,
+                                 patient.true_hr_bpm, belt.speed_kmh, belt.incline_pct,
+                                 sp.speed_kmh, sp.incline_pct, sp.zone_low_bpm,
+                                 sp.zone_high_bpm))
         if on_tick is not None:
             on_tick(session, sp, t)
         if sp.phase == "done" and belt.speed_kmh == 0.0:
@@ -75,7 +84,7 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
     if store is not None:
         from controller.core.summary import summarise
 
-        summary = summarise(store.samples(sid), profile.hr_max, store.events(sid))
+        summary = summarise(scored, profile.hr_max, store.events(sid))
         learned = session.response_model() if session.plan is not None and \
             session.plan.name == "4x4" else None
         if learned is not None:  # as the service keeps it (issue 26)
@@ -240,6 +249,6 @@ def history(store: Store, params: PatientParams, profile: PatientProfile, *, wee
         carried, _why = Register(store).require(profile.pseudonym).carried_response()
         sid, _rows, _s = run_session(VirtualPatient(fitter),
                                      replace(trained, response_model=carried), store=store,
-                                     start_unix_s=start)
+                                     start_unix_s=start, trace=False)
         out.append((sid, start))
     return out

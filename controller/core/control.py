@@ -163,6 +163,26 @@ def _decay_factors(c: _Candidate, dt_s: float) -> tuple[float, float, float, flo
             1.0 - math.exp(-dt_s / (tau * c.tau_off_ratio)))
 
 
+_Group = tuple[float, float, float, float, list[tuple[_Candidate, float, float]]]
+"""(dead time, fast fraction, fast rising and falling factors, [(candidate, slow rising and
+falling factors)]): candidates whose fast phase and delayed input are the same numbers."""
+
+
+def _groups(cands: list[_Candidate], dt_s: float) -> list[_Group]:
+    """The candidates grouped for ``_learn``, with their ``_decay_factors`` for ``dt_s``.
+    Members of a group start at the same fast state and get the same updates, so their fast
+    states stay the same numbers."""
+    out: dict[tuple[float, float, float, float], _Group] = {}
+    for c in cands:
+        rf, ff, rs, fs = _decay_factors(c, dt_s)
+        key = (c.dead_time_s, c.fast_frac, c.tau_fast_s, c.tau_off_ratio)
+        g = out.get(key)
+        if g is None:
+            g = out[key] = (c.dead_time_s, c.fast_frac, rf, ff, [])
+        g[4].append((c, rs, fs))
+    return list(out.values())
+
+
 TAU_GRID_S = (30.0, 45.0, 65.0, 90.0, 120.0, 150.0, 180.0)
 DEAD_TIME_GRID_S = (2.0, 4.0, 6.0, 10.0, 15.0, 20.0)
 """The (τ, θ) candidates span the published ranges (on-kinetics τ 30–180 s, dead time 2–20 s
@@ -192,6 +212,14 @@ CARRIED_GAIN_MISMATCH = 0.3
 CARRIED_MSE_MISMATCH = 0.75
 """… as does a cold candidate explaining the heart rate with this fraction of the carried
 model's residual, when that residual is more than twice the carried heart-rate spread."""
+PRUNE_AFTER_S = 600.0
+"""Forgetting-weighted seconds of heart rate (some 16 minutes of readings: past the first
+interval) before candidates far behind are dropped. From 300 (mid warm-up) the tail cohort's
+RMS moved 4.12 → 4.19 bpm; from 600 every bench figure stays as it was."""
+PRUNE_FACTOR = 2.0
+"""… far behind: penalised score and mean squared residual both this many times the best's …"""
+PRUNE_AFTER_REFITS = 6
+"""… for this many refits in a row (a minute)."""
 PREVIEW_RAMP_S = 12.0
 """With a trusted (carried) response the load for an interval starts rising this long plus the
 dead time before the interval begins: the belt's ramp and the heart's dead time are spent
@@ -240,7 +268,13 @@ class AdaptiveController:
     _interval1_done: bool = False
     _keep_s: float | None = None
     _thetas: list[float] | None = None
-    _decay: dict[float, list[tuple[float, float, float, float]]] = field(default_factory=dict)
+    _decay: dict[float, list[_Group]] = field(default_factory=dict)
+    _d2_cache: dict[tuple[float, float, int], list[float]] = field(default_factory=dict)
+    _out_refits: dict[int, int] = field(default_factory=dict)
+    _hist_in_order: bool = True
+    """Every input in ``_hist`` came no earlier than the one before (a session's clock)."""
+    _adv_cache: dict[float, tuple[float, float, float, float]] = field(default_factory=dict)
+    _adv_taus: tuple[float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
         a0 = self.hr_rest_bpm if self.hr_rest_bpm is not None else 75.0
@@ -290,6 +324,8 @@ class AdaptiveController:
         # each candidate computed once per tick length (``_decay``) instead of every tick.
         now_s, dt_s = inp.now_s, inp.dt_s
         hist = self._hist
+        if hist and now_s < hist[-1][0]:
+            self._hist_in_order = False
         hist.append((now_s, u_now))
         keep_s = self._keep_s
         if keep_s is None:
@@ -300,34 +336,47 @@ class AdaptiveController:
         y = inp.hr_bpm
         delayed = self._delayed_all(now_s)
         cands = self._cands
-        factors = self._decay.get(dt_s) if dt_s > 0.0 else None
-        if factors is None and dt_s > 0.0:
+        groups = self._decay.get(dt_s) if dt_s > 0.0 else None
+        if groups is None and dt_s > 0.0:
             if len(self._decay) >= 4:  # a wall clock's uneven ticks: keep the cache small
                 self._decay.clear()
-            factors = self._decay[dt_s] = [_decay_factors(c, dt_s) for c in cands]
+            groups = self._decay[dt_s] = _groups(cands, dt_s)
         learn = y is not None and self.fixed_model is None
         w, yv = dt_s, (y if y is not None else 0.0)
         wy = w * yv
         wyy = wy * yv
-        for i, c in enumerate(cands):
-            xf, xs = c.x_fast, c.x_slow
-            if factors is not None:
-                rf, ff, rs, fs = factors[i]
-                u = delayed[c.dead_time_s]
-                f = c.fast_frac
-                gf, gs = f * u, (1.0 - f) * u
-                xf += (gf - xf) * (rf if gf >= xf else ff)
-                xs += (gs - xs) * (rs if gs >= xs else fs)
-                c.x_fast, c.x_slow = xf, xs
+        # s0, sy and syy do not depend on the candidate: every candidate's are the same
+        # numbers (the same sums from the same start), so they are computed once a tick
+        c0 = cands[0]
+        s0, sy, syy = c0.s0 * forget + w, c0.sy * forget + wy, c0.syy * forget + wyy
+        if groups is None:  # no time passed: the states stay, the sums still learn
             if learn:
-                x = xf + xs
-                wx = w * x
-                c.s0 = c.s0 * forget + w
-                c.sx = c.sx * forget + wx
-                c.sy = c.sy * forget + wy
-                c.sxx = c.sxx * forget + wx * x
-                c.sxy = c.sxy * forget + wx * yv
-                c.syy = c.syy * forget + wyy
+                for c in cands:
+                    x = c.x_fast + c.x_slow
+                    wx = w * x
+                    c.s0, c.sy, c.syy = s0, sy, syy
+                    c.sx = c.sx * forget + wx
+                    c.sxx = c.sxx * forget + wx * x
+                    c.sxy = c.sxy * forget + wx * yv
+        else:
+            # candidates with the same dead time and fast phase share their input and fast
+            # state (only τ differs): the fast path is advanced once per group
+            for theta, f, rf, ff, members in groups:
+                u = delayed[theta]
+                gf, gs = f * u, (1.0 - f) * u
+                xf = members[0][0].x_fast
+                xf += (gf - xf) * (rf if gf >= xf else ff)
+                for c, rs, fs in members:
+                    xs = c.x_slow
+                    xs += (gs - xs) * (rs if gs >= xs else fs)
+                    c.x_fast, c.x_slow = xf, xs
+                    if learn:
+                        x = xf + xs
+                        wx = w * x
+                        c.s0, c.sy, c.syy = s0, sy, syy
+                        c.sx = c.sx * forget + wx
+                        c.sxx = c.sxx * forget + wx * x
+                        c.sxy = c.sxy * forget + wx * yv
         if y is not None:
             self._evidence_s += dt_s
         if y is not None and self._hr_rest_seen is None:
@@ -391,6 +440,46 @@ class AdaptiveController:
         self.model = ModelParams(k, a, c.tau_s, c.dead_time_s, c.fast_frac, c.tau_fast_s,
                                  c.tau_off_ratio)
         self.bias_bpm += old_pred - self._predict_now()
+        self._prune(fits, score)
+
+    def _prune(self, fits: list[tuple[float, float, float]], score: list[float]) -> None:
+        """Drop the (τ, θ) candidates that have settled far behind (issue 23: the grid's
+        update is most of a control tick's time): once ``PRUNE_AFTER_S`` of heart rate are
+        in, a candidate whose penalised score and mean squared residual have both been more
+        than ``PRUNE_FACTOR`` times the best's for ``PRUNE_AFTER_REFITS`` refits in a row is not
+        updated any more. The active candidate and a carried one are always kept; while a
+        carried model is judged, the residual is compared with the best cold candidate's, so
+        the one the judge compares it with is never dropped."""
+        cands = self._cands
+        if cands[0].s0 < PRUNE_AFTER_S:
+            return
+        keep_last = self.carried is not None
+        best_score = min(score)
+        judged = fits[:-1] if self._carried_state == "trusted" else fits
+        best_mse = min(f[2] for f in judged)
+        out = self._out_refits
+        drop = []
+        for i, c in enumerate(cands):
+            if i == self._active or (keep_last and i == len(cands) - 1):
+                out.pop(id(c), None)
+                continue
+            if score[i] > PRUNE_FACTOR * best_score and fits[i][2] > PRUNE_FACTOR * best_mse:
+                n = out[id(c)] = out.get(id(c), 0) + 1
+                if n >= PRUNE_AFTER_REFITS:
+                    drop.append(i)
+            else:
+                out.pop(id(c), None)
+        if not drop:
+            return
+        active = cands[self._active]
+        gone = set(drop)
+        for i in drop:
+            out.pop(id(cands[i]), None)
+        self._cands = [c for i, c in enumerate(cands) if i not in gone]
+        self._active = self._cands.index(active)
+        self._decay.clear()  # the groups and caches hold the old list's candidates
+        self._d2_cache.clear()
+        self._thetas = None
 
     def _penalised(self, fits: list[tuple[float, float, float]]) -> list[float]:
         """Each candidate's residual times its Occam factor exp(d² / n): the MAP rule for a
@@ -405,10 +494,15 @@ class AdaptiveController:
         if cm is not None and self._carried_state != "dropped":
             tau0, theta0 = max(cm.tau_s, 1.0), max(cm.dead_time_s, 1.0)
         n = max(self._cands[0].s0 / RESIDUAL_CORRELATION_S, 1.0)
+        key = (tau0, theta0, len(self._cands))
+        d2s = self._d2_cache.get(key)
+        if d2s is None:  # the candidates' distances change only with the prior's centre
+            d2s = self._d2_cache[key] = [
+                (math.log(max(c.tau_s, 1.0) / tau0) / PRIOR_LOG_SD_TAU) ** 2
+                + (math.log(max(c.dead_time_s, 1.0) / theta0) / PRIOR_LOG_SD_DEAD_TIME) ** 2
+                for c in self._cands]
         out = []
-        for c, (_, _, mse) in zip(self._cands, fits, strict=True):
-            d2 = ((math.log(max(c.tau_s, 1.0) / tau0) / PRIOR_LOG_SD_TAU) ** 2
-                  + (math.log(max(c.dead_time_s, 1.0) / theta0) / PRIOR_LOG_SD_DEAD_TIME) ** 2)
+        for d2, (_, _, mse) in zip(d2s, fits, strict=True):
             out.append(mse * math.exp(d2 / n))
         return out
 
@@ -497,14 +591,47 @@ class AdaptiveController:
         # Predict the state at t + θ: inputs already sent reach the heart during the next θ s.
         xf, xs = c.x_fast, c.x_slow
         theta = m.dead_time_s
-        cur_u, cur_t = self._delayed(inp.now_s, theta), inp.now_s
-        for t_j, u_j in self._hist:
-            if t_j <= inp.now_s - theta:
-                continue
-            start = t_j + theta
-            xf, xs = _advance(xf, xs, cur_u, start - cur_t, m)
+        cut = inp.now_s - theta
+        hist = self._hist
+        n_hist = len(hist)
+        j0 = 0
+        if self._hist_in_order:  # the inputs within θ are the last ones: start there
+            j0 = n_hist
+            while j0 > 0 and hist[j0 - 1][0] > cut:
+                j0 -= 1
+            cur_u = hist[j0 - 1][1] if j0 > 0 else hist[0][1]  # ``_delayed``
+        else:
+            cur_u = self._delayed(inp.now_s, theta)
+        cur_t = inp.now_s
+        # ``_advance`` written out, its factors 1 − e^(−dt/τ) remembered per dt for the
+        # model's four time constants (the same whole seconds every tick): the same
+        # arithmetic in the same order, so the same numbers to the last bit
+        f_m, tau_m, tf_m, off_m = m.fast_frac, m.tau_s, m.tau_fast_s, m.tau_off_ratio
+        taus = (tf_m * 1.0, tf_m * off_m, tau_m * 1.0, tau_m * off_m)
+        if self._adv_taus != taus or len(self._adv_cache) >= 64:
+            self._adv_taus = taus  # another model (or a wall clock's uneven ticks)
+            self._adv_cache.clear()
+        memo = self._adv_cache
+        for j in range(j0, n_hist + 1):
+            if j < n_hist:
+                t_j, u_j = hist[j]
+                if t_j <= cut:
+                    continue
+                start = t_j + theta
+            else:  # the last step: up to now + θ
+                u_j, start = cur_u, inp.now_s + theta
+            dt = start - cur_t
+            if dt > 0.0:
+                fac = memo.get(dt)
+                if fac is None:  # (fast rising, fast falling, slow rising, slow falling)
+                    fac = memo[dt] = (1.0 - math.exp(-dt / taus[0]),
+                                      1.0 - math.exp(-dt / taus[1]),
+                                      1.0 - math.exp(-dt / taus[2]),
+                                      1.0 - math.exp(-dt / taus[3]))
+                gf, gs = f_m * cur_u, (1.0 - f_m) * cur_u
+                xf += (gf - xf) * (fac[0] if gf >= xf else fac[1])
+                xs += (gs - xs) * (fac[2] if gs >= xs else fac[3])
             cur_u, cur_t = u_j, start
-        xf, xs = _advance(xf, xs, cur_u, inp.now_s + theta - cur_t, m)
         k, base = m.gain_bpm_per_vo2, m.offset_bpm + self.bias_bpm + rho * theta
         y_theta = base + k * (xf + xs)
         r = inp.target_bpm

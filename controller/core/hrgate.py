@@ -224,6 +224,9 @@ class HrGate:
         self._last_count: int | None = None
         self._beats_from_count = False
         self._trusted: deque[tuple[float, float]] = deque(maxlen=64)  # now, hr believed
+        self._trusted_in_order = True
+        """Every reading in ``_trusted`` came no earlier than the one before (a session's
+        clock): the recent ones are then the last ones (``_implausible`` reads only those)."""
         self.expected_bpm: float | None = None
         """The session's model of the patient's heart rate at the current load (set each
         tick; None: no model). Only consulted for suspect readings."""
@@ -254,7 +257,7 @@ class HrGate:
                 self._beats.clear()  # after a gap the counts cannot be compared
             if r.beat_time_s is not None and r.beat_time_s >= 0:
                 self._beats.append((r.beat_count, r.beat_time_s, r.now_s))
-        rr = [x for x in r.rr_ms if 250.0 <= x <= 2000.0]
+        rr = [x for x in r.rr_ms if 250.0 <= x <= 2000.0] if r.rr_ms else None
         if rr:
             if self._rr and r.now_s - self._rr[-1][1] > FROZEN_BEATS_S:
                 self._rr.clear()
@@ -267,6 +270,8 @@ class HrGate:
     def _beats_bpm(self, now_s: float) -> float | None:
         """Heart rate from the strap's beat count and beat time (ANT+), else from its RR
         intervals; None without fresh timing."""
+        if not self._beats and not self._rr:  # a strap without timing (and every sim tick)
+            return None
         b = [x for x in self._beats if now_s - x[2] <= BEATS_WINDOW_S]
         if len(b) >= 2:
             c0, t0, n0 = b[0]
@@ -352,6 +357,8 @@ class HrGate:
                     self._recent.append(v)
         self._candidate.clear()
         self._recent.append(hr)
+        if self._trusted and r.now_s < self._trusted[-1][0]:
+            self._trusted_in_order = False
         self._trusted.append((r.now_s, hr))
         self.suspect_since = None
         self.last_valid_s = r.now_s
@@ -365,13 +372,25 @@ class HrGate:
         self._vouched = False
         if not self._trusted:
             return None
-        pts = [(t, v) for t, v in self._trusted if now_s - t <= TRUST_WINDOW_S] \
-            or [self._trusted[-1]]
-        lo = max(v * (1.0 - FALL_FRAC) - TRAJECTORY_FALL_BPM_PER_S * (now_s - t)
-                 for t, v in pts)
-        hi = min(v * (1.0 + RISE_FRAC) + TRAJECTORY_RISE_BPM_PER_S * (now_s - t)
-                 for t, v in pts)
-        level = sorted(v for _, v in pts)[len(pts) // 2]
+        if self._trusted_in_order:  # every tick: the recent readings are the last ones
+            pts = []
+            for p in reversed(self._trusted):
+                if now_s - p[0] > TRUST_WINDOW_S:
+                    break
+                pts.append(p)
+        else:
+            pts = [(t, v) for t, v in self._trusted if now_s - t <= TRUST_WINDOW_S]
+        if not pts:
+            pts = [self._trusted[-1]]
+        lo, hi = -math.inf, math.inf
+        for t, v in pts:  # the band every recent reading allows (max and min: any order)
+            a = v * (1.0 - FALL_FRAC) - TRAJECTORY_FALL_BPM_PER_S * (now_s - t)
+            b = v * (1.0 + RISE_FRAC) + TRAJECTORY_RISE_BPM_PER_S * (now_s - t)
+            if a > lo:
+                lo = a
+            if b < hi:
+                hi = b
+        level = sorted([v for _, v in pts])[len(pts) // 2]
         ratio = hr / level
         in_ratio_band = any(a <= ratio <= b for a, b in RATIO_BANDS)
         exp = self.expected_bpm
