@@ -50,7 +50,9 @@ done
 
 python3 -m venv --system-site-packages "$prefix/venv"   # lgpio comes from Raspberry Pi OS
 "$prefix/venv/bin/pip" install --quiet "$here"
-cp "$here/README.md" "$prefix/README.md"
+cp "$here/README.md" "$here/CHANGELOG.md" "$prefix/"
+# the README links into docs/ (the pages as Markdown; the site: mkdocs build)
+rm -rf "$prefix/docs" && cp -r "$here/docs" "$prefix/docs"
 
 install -d -m 0750 -o root -g fourbyfour "$etc"
 if [ ! -e "$etc/fourbyfour.toml" ]; then

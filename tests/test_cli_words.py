@@ -64,3 +64,19 @@ def test_the_console_demos_last_lines_are_in_the_configs_language():
                     "Demoen er over; økten er lagret i /tmp/s.db"], said
     assert failed == ["Demoen er over; tjenesten sluttet med kode 1: se "
                       "/tmp/x/service.log"], failed
+
+
+def test_the_register_and_its_sessions_speak_bokmal(tmp_path):
+    """``patients`` and ``sessions`` had no --lang and printed raw plan and status keys
+    ("6-minute test", "finished") and English headers in a bokmål clinic."""
+    db = str(tmp_path / "r.db")
+    _cli("demo", "--fast", "--weeks", "1", "--lang", "nb", "--store", db, "--patient", "P-17")
+    out = _cli("sessions", "--store", db, "P-17", "--lang", "nb").stdout
+    assert not re.search(r"\b(finished|stopped|incomplete|6-minute test|date|time|session|"
+                         r"minutes|intervals ok)\b", out), out
+    assert "fullført" in out and "6-minutters pulstest" in out and "dato" in out, out
+    out = _cli("patients", "--store", db, "--lang", "nb").stdout
+    assert not re.search(r"\b(source|set on|sessions|last session|caps)\b", out), out
+    assert "P-17" in out and "km/t" in out, out
+    english = _cli("sessions", "--store", db, "P-17", "--lang", "en").stdout
+    assert "finished" in english and "6-minute test" in english, english

@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="times faster than real time (≤ 10 with the emulated firmware; "
                    "with --fast, 0 = as fast as possible)")
     d.add_argument("--headless", action="store_true",
-                   help="print progress and a summary (the only mode until the console lands)")
+                   help="no console: the session starts at once and prints its progress and "
+                   "a summary (with --control-socket it waits for a console's Start)")
     d.add_argument("--fast", action="store_true",
                    help="in-process simulation without the firmware emulator (instant)")
     d.add_argument("--config", default=None, help="the TOML config (default: demo values)")
@@ -219,9 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     _lang_option(pg, "progression")
     pa = sub.add_parser("patients", help="every patient in the register")
     pa.add_argument("--store", required=True)
+    _lang_option(pa, "register")
     ss = sub.add_parser("sessions", help="one patient's sessions (ids for export and report)")
     ss.add_argument("--store", required=True)
     ss.add_argument("pseudonym")
+    _lang_option(ss, "session list")
     pt = sub.add_parser("patient", help="show, create or update a patient's profile")
     pt.add_argument("--store", required=True)
     pt.add_argument("pseudonym")
@@ -233,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--max-speed", type=float, default=None)
     pt.add_argument("--max-incline", type=float, default=None)
     pt.add_argument("--walk-only", default=None, action=argparse.BooleanOptionalAction)
+    _lang_option(pt, "profile")
     fh = sub.add_parser("fhir", help="a session or an HRmax result as a FHIR R4 Bundle")
     fh.add_argument("--store", required=True)
     fh.add_argument("--session", default=None)

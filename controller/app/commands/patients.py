@@ -61,6 +61,8 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
     report)."""
 
     from controller.core.dates import local_datetime
+    from controller.core.words import PLANS
+    from controller.records.report import STATUSES
 
     rows = []
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}  # figures kept at the end
@@ -69,8 +71,9 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
         minutes = st["minutes"]
         ok = f"{st['intervals_ok']}/{st['intervals_n']}" if st["intervals_n"] else "—"
         start = local_datetime(r.started_unix_s)  # the clinic's wall clock, whatever TZ says
-        rows.append([format_date(start.date()), start.strftime("%H:%M"), r.id, r.plan_name,
-                     r.status, format_number(minutes, 0), ok])
+        rows.append([format_date(start.date()), start.strftime("%H:%M"), r.id,
+                     word(PLANS, r.plan_name), word(STATUSES, r.status),
+                     format_number(minutes, 0), ok])
     if not rows:
         return _("No sessions for {pseudonym}.").format(pseudonym=pseudonym)
     return _table(SESSION_HEADERS, rows)

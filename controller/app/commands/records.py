@@ -27,7 +27,7 @@ def records(args: argparse.Namespace) -> int:
     from controller.records import report
     from controller.records.store import Store, StoreError
 
-    if args.command in ("report", "progression", "export"):
+    if args.command in ("report", "progression", "export", "patients", "sessions", "patient"):
         _chosen_language(args)
     try:
         if not Path(args.store).exists() and args.command not in ("import", "patient"):
