@@ -382,6 +382,38 @@ def test_the_first_session_after_run_needs_a_chosen_patient_too(tmp_path):
             stick.close()
 
 
+def test_a_finished_session_stays_on_show_until_staff_choose_the_next_patient(tmp_path):
+    """Issue 21 (trial): under `fourbyfour run` the next patient's empty session replaced a
+    finished one 1 s after it ended: its summary left the console, a late Borg rating and
+    `w` had no session. The finished session stays until staff choose the next patient; that
+    choice makes a fresh session that waits for their Start."""
+    stick, emu = _rig_parts(tmp_path)
+    with emu:
+        async def main():
+            async with GpioRig(tmp_path, emu, stick) as rig:
+                emu.press_reset()
+                await rig.wait(lambda s: s["treadmill"] == "idle")
+                await rig.moving()
+                first = rig.states[-1]["session_id"]
+                assert (await rig.client.command("stop"))["ok"]
+                await rig.wait(lambda s: s["state"] == "done", 60)
+                await asyncio.sleep(3.0)  # the next session came after 1 s
+                last = rig.states[-1]
+                assert last["session_id"] == first and last["summary"] is not None, last
+                reply = await rig.client.command("borg", interval=0, borg=13)
+                assert reply["ok"], reply  # a late rating still reaches the session
+                assert (await rig.client.command("setup", profile={"pseudonym": "P-71"}))["ok"]
+                nxt = await rig.wait(lambda s: s["session_id"] != first, 30)
+                assert not nxt["started"] and nxt["pseudonym"] == "P-71", nxt
+                await asyncio.sleep(1.0)
+                assert emu.board.belt_kmh == 0.0  # a person starts it
+                await rig.moving()
+        try:
+            asyncio.run(asyncio.wait_for(main(), 150))
+        finally:
+            stick.close()
+
+
 def test_an_estop_ends_the_record_as_stopped_e_stop_and_start_waits_for_the_reset(tmp_path):
     stick, emu = _rig_parts(tmp_path)
     with emu:
@@ -393,7 +425,8 @@ def test_an_estop_ends_the_record_as_stopped_e_stop_and_start_waits_for_the_rese
                 first = rig.states[-1]["session_id"]
                 emu.set_estop(True)                    # pressed: the board and the Pi see it
                 rig.factory.pin(17).drive_high()
-                await rig.wait(lambda s: s["session_id"] != first and not s["started"], 30)
+                # the stopped session stays on show until staff choose the next patient
+                await rig.wait(lambda s: s["session_id"] == first and s["state"] == "done", 30)
                 rec = rig.record()
                 assert rec.id == first and rec.status == "stopped", rec
                 assert rec.stop_reason == "e-stop" and rec.summary is not None
@@ -437,7 +470,7 @@ def test_a_trip_only_the_pi_sees_still_needs_a_person(tmp_path):
                 assert rig.states[-1]["session_id"] == first
                 assert rig.states[-1]["state"] != "done" and emu.board.belt_kmh > 0.5
                 await asyncio.to_thread(opening, 0.030)
-                await rig.wait(lambda s: s["session_id"] != first, 30)
+                await rig.wait(lambda s: s["session_id"] == first and s["state"] == "done", 30)
                 assert rig.record().stop_reason == "e-stop"
                 await rig.wait(lambda s: s["treadmill"] == "idle", 30)
                 assert (await rig.client.command("setup", profile={"pseudonym": "P-71"}))["ok"]

@@ -76,7 +76,9 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "test_load": list(sess.test_load) if sess and sess.test_load else None,
         "hrmax_proposal": rt.hrmax_proposal,
         "phase": sp.phase if sp else "ready", "interval": sp.interval if sp else 0,
-        "state": sp.state if sp else "ready",
+        # a runtime that has ended is done, however it ended (an e-stop mid-ramp too): it stays
+        # on show until staff choose the next patient
+        "state": "done" if rt.done else sp.state if sp else "ready",
         "ended_by": sess.ended_by if sess else "",
         "phase_remaining_s": sp.phase_remaining_s if sp else None,
         "hr_bpm": sp.hr_bpm if sp else None, "target_bpm": sp.target_bpm if sp else None,

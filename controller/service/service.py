@@ -409,6 +409,17 @@ async def run_service(cfg: Config, *, pin_factory: object = None,
             remote_task = asyncio.create_task(listen(cfg.mqtt, verifier, handle))
             stack.callback(remote_task.cancel)  # 3
 
+        next_chosen = asyncio.Event()
+
+        def fresh() -> Runtime:
+            """The next patient's session, made when staff choose them after one ended."""
+            r = wire(next_runtime(cfg, tm=tm, pub=pub, store=store, site_straps=site_straps,
+                                  clock=clock, tick_s=tick_s))
+            holder["rt"] = r
+            next_chosen.set()
+            return r
+
+        server.fresh = fresh
         stack.push_async_callback(_board_settled, tm, BOARD_SETTLE_S)  # 2
         stack.push_async_callback(_end_session, tasks)  # 1
         while True:
@@ -426,11 +437,15 @@ async def run_service(cfg: Config, *, pin_factory: object = None,
                 _log.error("session %s ended abnormally: %s", rt.session_id, e)
             if records is not None:
                 records.wake()  # to the clinic record; kept here until acknowledged
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), 1.0)
+            # The finished session stays on show (its summary, a late Borg rating, the
+            # report) until staff choose the next patient: that setup makes the next session
+            # (``fresh``), which waits for their Start.
+            chosen = asyncio.create_task(next_chosen.wait())
+            stop_wait = asyncio.create_task(stopping.wait())
+            await asyncio.wait({chosen, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+            chosen.cancel()
+            stop_wait.cancel()
             if stopping.is_set():
                 break
-            rt = wire(next_runtime(cfg, tm=tm, pub=pub, store=store, site_straps=site_straps,
-                                   clock=clock, tick_s=tick_s))
-            server.rt = rt
-            holder["rt"] = rt
+            next_chosen.clear()
+            rt = server.rt
