@@ -342,6 +342,9 @@ PREVIEW_RAMP_S = 12.0
 """With a trusted (carried) response the load for an interval starts rising this long plus the
 dead time before the interval begins: the belt's ramp and the heart's dead time are spent
 before the clock starts instead of after (reference preview; the plan is known ahead)."""
+PREVIEW_LEAD_MAX_S = max(DEAD_TIME_GRID_S) + PREVIEW_RAMP_S
+"""The longest preview lead; the lead is fixed at each phase's start (``preview_lead_s``), so
+the belt screen can announce the change before the load starts to move."""
 
 
 @dataclass
@@ -396,6 +399,7 @@ class AdaptiveController:
     _keep_s: float | None = None
     _thetas: list[float] | None = None
     _decay: dict[float, list[tuple[float, float, float, float]]] = field(default_factory=dict)
+    _lead_s: float | None = None
 
     def __post_init__(self) -> None:
         a0 = self.hr_rest_bpm if self.hr_rest_bpm is not None else 75.0
@@ -685,6 +689,8 @@ class AdaptiveController:
     def update(self, inp: ControlInput) -> ControlDecision:
         u_now = vo2_cost(inp.speed_kmh, inp.incline_pct) - REST_VO2
         self._learn(inp, u_now)
+        if inp.new_phase or self._lead_s is None:
+            self._lead_s = min(self.model.dead_time_s + PREVIEW_RAMP_S, PREVIEW_LEAD_MAX_S)
         m = self.model
         orig = inp
         preview = self._preview(inp)
@@ -763,7 +769,16 @@ class AdaptiveController:
         if inp.next_phase is not PhaseKind.INTERVAL or inp.next_target_bpm is None or \
                 inp.next_zone_high_bpm is None or inp.phase is PhaseKind.INTERVAL:
             return False
-        return inp.phase_remaining_s <= self.model.dead_time_s + PREVIEW_RAMP_S
+        return inp.phase_remaining_s <= self.preview_lead_s
+
+    @property
+    def preview_lead_s(self) -> float:
+        """How long before an interval the law starts raising the load for it (0: it does
+        not look ahead). Fixed for the running phase, so a screen can announce the change
+        before it begins (the patient is never surprised by the belt)."""
+        if self._carried_state not in ("trusted", "kept") or self._lead_s is None:
+            return 0.0
+        return self._lead_s
 
     def _carry_drift(self, inp: ControlInput) -> None:
         """Keep the bias learned at interval intensity for the next interval (drift)."""
