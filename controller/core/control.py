@@ -30,6 +30,7 @@ Nothing here reads clocks or does I/O; the session passes time in.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
@@ -342,6 +343,13 @@ PREVIEW_RAMP_S = 12.0
 """With a trusted (carried) response the load for an interval starts rising this long plus the
 dead time before the interval begins: the belt's ramp and the heart's dead time are spent
 before the clock starts instead of after (reference preview; the plan is known ahead)."""
+LEARNED_OVERDRIVE, LEARNED_AGGRESSIVENESS = 4.0, 6.0
+"""Overdrive and aggressiveness once the response is learned (``_confident``)."""
+DRIFT_FROM_S = 90.0
+"""An interval's drift is measured from here on: the arrival is over, the load is steady."""
+CARRIED_DRIFT_WEIGHT = 0.5
+"""A carried drift rate's share in the next session's feed-forward (the rest: the
+population's 0.5 bpm/min) — one session's measurement is noisy against HRV."""
 PREVIEW_LEAD_MAX_S = max(DEAD_TIME_GRID_S) + PREVIEW_RAMP_S
 """The longest preview lead; the lead is fixed at each phase's start (``preview_lead_s``), so
 the belt screen can announce the change before the load starts to move."""
@@ -400,11 +408,17 @@ class AdaptiveController:
     _thetas: list[float] | None = None
     _decay: dict[float, list[tuple[float, float, float, float]]] = field(default_factory=dict)
     _lead_s: float | None = None
+    _bias_steps: float = 0.0
+    """The bias's jumps when the active model changes (not drift: left out of its rate)."""
+    _drift_mark: tuple[float, float] | None = None
+    _drift_rates: list[float] = field(default_factory=list)
+    """Per interval: the bias's rise from ``DRIFT_FROM_S`` to the end, in bpm/min."""
 
     def __post_init__(self) -> None:
         a0 = self.hr_rest_bpm if self.hr_rest_bpm is not None else 75.0
         self._k0 = (self.hr_max_bpm - a0) * 1.07 / (self.prior_vo2max - REST_VO2)
         self._k0_cold = self._k0
+        self._drift_cold = self.drift_bpm_per_min
         self._pk = 1500.0
         self._margin = TRUST_MARGIN
         if self.fixed_model is not None:
@@ -432,6 +446,9 @@ class AdaptiveController:
             self._carried_state = "trusted"
             if cm.hrv_bpm is not None:
                 self._resid_var = min(max(cm.hrv_bpm, 1.5), 6.0) ** 2
+            if cm.drift_bpm_per_min is not None:
+                self.drift_bpm_per_min += CARRIED_DRIFT_WEIGHT * (
+                    min(cm.drift_bpm_per_min, 2.5) - self.drift_bpm_per_min)
             a0 += cm.offset_bpm - cm.rest_ref_bpm
         c = self._cands[self._active]
         self.model = ModelParams(self._k0, a0, c.tau_s, c.dead_time_s, c.fast_frac,
@@ -597,7 +614,9 @@ class AdaptiveController:
         c.fast_frac, c.w_fast, c.w_off = fit.fast_frac, fit.w_fast, fit.w_off
         self.model = ModelParams(fit.gain, fit.offset_bpm, c.tau_s, c.dead_time_s,
                                  fit.fast_frac, _tau_fast(fit.w_fast), _off_ratio(fit.w_off))
-        self.bias_bpm += old_pred - self._predict_now()
+        step = old_pred - self._predict_now()
+        self.bias_bpm += step
+        self._bias_steps += step
 
     def _penalised(self, fits: list[_Fit]) -> list[float]:
         """Each candidate's residual times its Occam factor exp(d² / n): the MAP rule for a
@@ -651,6 +670,7 @@ class AdaptiveController:
         self._carried_state = "dropped"
         self._k0, self._pk, self._margin = self._k0_cold, 1500.0, TRUST_MARGIN
         self._prior = self._prior_cold
+        self.drift_bpm_per_min = self._drift_cold
         why = (f"gain {k_free:.1f} against {k_c:.1f} bpm per ml/kg/min" if gain_off else
                f"residual {math.sqrt(mse_c):.1f} bpm against {math.sqrt(mse_best):.1f}")
         self.notices.append((
@@ -667,7 +687,16 @@ class AdaptiveController:
             rest_ref_bpm=self._rest_ref(), tau_s=m.tau_s, dead_time_s=m.dead_time_s,
             fast_frac=m.fast_frac, tau_fast_s=m.tau_fast_s, tau_off_ratio=m.tau_off_ratio,
             hrv_bpm=math.sqrt(self._resid_var), evidence_s=self._evidence_s,
-            hr_max_bpm=self.hr_max_bpm)
+            hr_max_bpm=self.hr_max_bpm, drift_bpm_per_min=self.drift_learned_bpm_per_min)
+
+    @property
+    def drift_learned_bpm_per_min(self) -> float | None:
+        """Today's cardiac drift at interval intensity: the mean over the intervals of how
+        fast the bias observer rose after ``DRIFT_FROM_S`` (what the model's load did not
+        explain), None before an interval has ended."""
+        if not self._drift_rates:
+            return None
+        return round(min(max(statistics.fmean(self._drift_rates), 0.0), 5.0), 2)
 
     @property
     def carried_state(self) -> str:
@@ -732,7 +761,10 @@ class AdaptiveController:
         err = r - y_theta
 
         if inp.phase in (PhaseKind.INTERVAL, PhaseKind.RECOVERY):
-            lam = m.tau_s / (1.0 + self.aggressiveness * min(1.0, abs(err) / 8.0))
+            aggr = self.aggressiveness
+            if self._confident():
+                aggr = max(aggr, LEARNED_AGGRESSIVENESS)
+            lam = m.tau_s / (1.0 + aggr * min(1.0, abs(err) / 8.0))
         else:
             lam = m.tau_s
         h = 15.0
@@ -750,6 +782,8 @@ class AdaptiveController:
                 break
         u_eq = xf + xs
         ov = self.overdrive if inp.phase is PhaseKind.INTERVAL else 0.5
+        if inp.phase is PhaseKind.INTERVAL and self._confident():
+            ov = max(ov, LEARNED_OVERDRIVE)
         if inp.phase in (PhaseKind.WARMUP, PhaseKind.COOLDOWN):
             ov = 0.2
         u = min(u, u_ss + ov * max(0.0, u_ss - u_eq))
@@ -760,6 +794,12 @@ class AdaptiveController:
         speed, incline = allocate(vo2, inp.path, inp.incline_sp_pct)
         reachable = base + k * (inp.path.max_vo2 - REST_VO2)
         return ControlDecision(speed, incline, reachable)
+
+    def _confident(self) -> bool:
+        """The response has been seen through a whole interval and its recovery (or carried
+        and kept): the law may drive it as hard as the oracle drives a known one."""
+        return self.fixed_model is None and (self._interval1_done or
+                                             self._carried_state == "kept")
 
     def _preview(self, inp: ControlInput) -> bool:
         """Within the dead time plus ``PREVIEW_RAMP_S`` before an interval, with a response
@@ -781,7 +821,18 @@ class AdaptiveController:
         return self._lead_s
 
     def _carry_drift(self, inp: ControlInput) -> None:
-        """Keep the bias learned at interval intensity for the next interval (drift)."""
+        """Keep the bias learned at interval intensity for the next interval (drift), and
+        measure the drift's rate in each interval for the next session."""
+        if inp.phase is PhaseKind.INTERVAL and inp.phase_elapsed_s >= DRIFT_FROM_S and \
+                self._drift_mark is None and not inp.new_phase:
+            self._drift_mark = (inp.now_s, self.bias_bpm - self._bias_steps)
+        if inp.new_phase and self._last_phase is PhaseKind.INTERVAL and \
+                self._drift_mark is not None:
+            t0, b0 = self._drift_mark
+            if inp.now_s - t0 >= 60.0:
+                self._drift_rates.append(
+                    (self.bias_bpm - self._bias_steps - b0) / (inp.now_s - t0) * 60.0)
+            self._drift_mark = None
         if inp.new_phase and self._last_phase is PhaseKind.INTERVAL:
             self._interval_bias = self.bias_bpm
             self._interval1_done = True

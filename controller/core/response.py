@@ -108,8 +108,10 @@ class ResponseModel:
             doc["session_id"] = self.session_id
         if self.date is not None:
             doc["date"] = self.date
-        if self.hr_max_bpm is not None:
-            doc[FITNESS_FIELD] = fitness(self, self.hr_max_bpm)
+        if self.hr_max_bpm is not None:  # from the numbers as written: a reader agrees
+            rounded = ResponseModel(**{**self.__dict__, **{k: v for k, v in doc.items()
+                                                           if k in PLAUSIBLE}})
+            doc[FITNESS_FIELD] = fitness(rounded, self.hr_max_bpm)
         return doc
 
     def with_origin(self, session_id: str | None, date: str | None) -> ResponseModel:
