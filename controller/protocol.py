@@ -493,6 +493,15 @@ class Session:
         return self.plan.phases[i]
 
     @property
+    def change_lead_s(self) -> float:
+        """Seconds before the next interval at which the control law starts raising the load
+        for it (its preview; 0 when it does not): the belt screen announces that early."""
+        nxt = self.next_spec
+        if nxt is None or nxt.kind is not PhaseKind.INTERVAL:
+            return 0.0
+        return float(getattr(self.control, "preview_lead_s", 0.0) or 0.0)
+
+    @property
     def phase(self) -> str:
         spec = self.spec
         return "done" if spec is None else str(spec.kind)

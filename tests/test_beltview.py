@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import itertools
 import os
@@ -796,3 +797,63 @@ def test_a_personal_best_is_celebrated_and_nothing_is_a_deficit(tmp_path):
                       personal_best=False)
     assert mastery_lines(nothing, "nb") == []
     assert celebration_lines(nothing, "nb") == []
+
+
+def test_a_previewed_load_change_is_announced_before_the_belt_moves():
+    """Issue 26: with a carried response the law raises the load θ + 12 s before an interval
+    (the preview), but the screen announced the change only 10 s before the phase changed:
+    the belt got heavier up to 22 s before the patient was told. Now the announcement covers
+    the preview: on a real session started from a carried model, every interval's rise of
+    the load comes after the screen has said so and counted 3-2-1 (here sans-IO: the same
+    announcement ``belt_doc`` shows, read from the session each tick)."""
+    from controller.core.control import PREVIEW_LEAD_MAX_S
+    from controller.core.workload import vo2_cost
+    from controller.protocol import Session
+    from controller.service.beltview import ANNOUNCE_S, change_ahead
+    from controller.sim import Belt, PatientParams, VirtualPatient, simulate
+
+    profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=9.0, max_incline_pct=15)
+    truth = PatientParams(seed=5, tau_slow_s=90, dead_time_s=12, vo2max=30)
+    day1 = Session(profile)
+    simulate(VirtualPatient(truth), profile, session=day1)
+    prof2 = dataclasses.replace(profile, response_model=day1.response_model())
+    session = Session(prof2)
+    patient, belt = VirtualPatient(dataclasses.replace(truth, seed=6)), Belt()
+    shown: list[tuple[float, str | None, int | None]] = []
+    loads: list[tuple[float, str, float, float]] = []
+    t = 0.0
+    while t < 3600.0:
+        sp = session.step(t, patient.step(1.0, belt.speed_kmh, belt.incline_pct),
+                          belt.speed_kmh, belt.incline_pct)
+        if sp.phase == "done":
+            break
+        ahead = change_ahead(session, sp.phase_remaining_s) if sp.state == "running" \
+            else None
+        shown.append((t, *(ahead or (None, None))))
+        loads.append((t, sp.phase, sp.phase_remaining_s, vo2_cost(sp.speed_kmh,
+                                                                   sp.incline_pct)))
+        belt.step(1.0, sp.speed_kmh, sp.incline_pct)
+        t += 1.0
+    assert session.carried_model_state == "kept"
+    segments: list[list[tuple[float, str, float, float]]] = []
+    for row in loads:
+        if not segments or segments[-1][-1][1] != row[1] or row[2] > segments[-1][-1][2]:
+            segments.append([])
+        segments[-1].append(row)
+    rises = 0
+    for seg, nxt in itertools.pairwise(segments):
+        if seg[0][1] not in ("warmup", "recovery") or nxt[0][1] != "interval":
+            continue
+        # where the load for the coming interval starts rising (the preview, or the step)
+        # (within the longest lead the law may take: before that, a recovery's own holding)
+        lead_max = PREVIEW_LEAD_MAX_S + 2.0
+        level = max(ld for _t, _p, rem, ld in seg if lead_max < rem <= 120.0)
+        t_rise = next((tt for tt, _p, rem, ld in seg if rem <= lead_max and ld > level + 1.0),
+                      nxt[0][0])
+        rises += t_rise < nxt[0][0]
+        said = [(tt, d, n) for tt, d, n in shown if t_rise - 60.0 <= tt < t_rise]
+        ups = [tt for tt, d, _ in said if d == "up"]
+        assert ups and t_rise - ups[0] >= ANNOUNCE_S - 1.0, (t_rise, nxt[0][0], said[-15:])
+        counted = [n for tt, d, n in said if d == "up" and t_rise - tt <= 3.0]
+        assert counted and min(counted) == 1, (t_rise, said[-5:])
+    assert rises >= 3  # the preview did run before most intervals

@@ -5,7 +5,12 @@ from dataclasses import replace
 
 import pytest
 
-from controller.core.control import DEAD_TIME_GRID_S, TAU_GRID_S, AdaptiveController
+from controller.core.control import (
+    CARRIED_DRIFT_WEIGHT,
+    DEAD_TIME_GRID_S,
+    TAU_GRID_S,
+    AdaptiveController,
+)
 from controller.core.metrics import interval_metrics
 from controller.core.response import SCHEMA, fitness, parse_response_model
 from controller.core.safety import RateLimits
@@ -41,12 +46,15 @@ def test_a_slow_late_heart_is_estimated_beyond_the_old_grid_edges():
     s, _ = _learned(truth)
     doc = s.response_model()
     assert doc["tau_s"] >= 140, doc
-    assert doc["dead_time_s"] >= 13, doc
+    # θ 10 or 15 s: with the fast phase estimated (issue 26.2) its share and time constant
+    # trade against the dead time on this grid; both are at or past the old grid's edge
+    assert doc["dead_time_s"] >= 10, doc
+    assert doc["dead_time_s"] + doc["tau_s"] >= 190, doc
 
 
 def test_session_response_model_is_a_small_versioned_json_document(day1):
     truth, doc, _ = day1
-    assert doc["schema"] == SCHEMA == "fourbyfour.response/1"
+    assert doc["schema"] == SCHEMA == "fourbyfour.response/2"
     text = json.dumps(doc)
     assert len(text.encode()) < 2048
     assert json.loads(text) == doc
@@ -73,7 +81,7 @@ def test_profile_starts_a_session_from_a_carried_model(day1):
 
 @pytest.mark.parametrize("mutate, words", [
     (lambda d: [1, 2], "must be an object"),
-    (lambda d: {**d, "schema": "fourbyfour.response/2"}, "version"),
+    (lambda d: {**d, "schema": "fourbyfour.response/3"}, "version"),
     (lambda d: {**d, "schema": "someone.else/1"}, "not a response model"),
     (lambda d: {k: v for k, v in d.items() if k != "tau_s"}, "lacks tau_s"),
     (lambda d: {**d, "tau_s": "slow"}, "must be a number"),
@@ -89,6 +97,22 @@ def test_a_bad_model_is_refused_whole_with_a_clear_error(day1, mutate, words):
     with pytest.raises(ResponseModelError, match=words) as e:
         PatientProfile(hr_max=183, response_model=mutate(dict(doc)))
     assert isinstance(e.value, ValueError)
+
+
+def test_a_version_1_document_stays_readable_and_its_fixed_structure_is_learned_afresh(day1):
+    """Version 1 (before issue 26.2) carried the fixed 15 %, 10 s, 1.3 and no drift: the
+    register's older rows still start a session, with the population's fast phase and
+    off-kinetics as the prior (not the old constants as if they had been learned)."""
+    _, doc, _ = day1
+    old = {k: v for k, v in doc.items() if k != "drift_bpm_per_min"}
+    old.update(schema="fourbyfour.response/1", fast_frac=0.15, tau_fast_s=10.0,
+               tau_off_ratio=1.3)
+    model = parse_response_model(old)
+    assert model.version == 1 and not model.structure_learned
+    assert model.to_doc()["schema"] == "fourbyfour.response/1"  # exported as it was read
+    law = Session(replace(PROFILE, response_model=old)).control
+    assert isinstance(law, AdaptiveController) and law.carried_state == "trusted"
+    assert parse_response_model(doc).structure_learned
 
 
 def test_the_same_patient_days_later_keeps_the_model_and_reaches_the_zone_sooner(day1):
@@ -178,3 +202,47 @@ def test_typical_hearts_are_not_taken_for_late_ones_on_the_wide_grid():
         assert chosen
         late += max(chosen) >= 15
     assert late <= 2
+
+
+def test_the_fast_phase_and_the_off_kinetics_are_estimated():
+    """Issue 26.2: the fast (vagal) share, its time constant and the off-kinetics ratio were
+    fixed at 15 %, 10 s and 1.3. Two virtual patients at opposite ends of the published
+    ranges (fast 24 %, 6 s, off 1.8× slower; fast 10 %, 14.5 s, off as fast as on), with the
+    population's (τ, θ) so that the grid's resolution is not what is tested. The off-kinetics
+    ratio lands within 0.25 of each truth; the fast phase, which the belt's ramps blur (one
+    4x4 excites it weakly), is told apart in the right direction, inside the published
+    ranges with their margins."""
+    docs = []
+    for fast_frac, tau_fast_s, off_ratio in ((0.24, 6.0, 1.8), (0.10, 14.5, 1.0)):
+        truth = PatientParams(seed=11, tau_slow_s=65, dead_time_s=6, fast_frac=fast_frac,
+                              tau_fast_s=tau_fast_s, tau_off_ratio=off_ratio, hrv_rms_bpm=1.5,
+                              drift_bpm_per_min=0.3, vo2max=30)
+        s, _ = _learned(truth)
+        doc = s.response_model()
+        assert doc["tau_off_ratio"] == pytest.approx(off_ratio, abs=0.25), doc
+        assert 0.0 <= doc["fast_frac"] <= 0.4 and 4.0 <= doc["tau_fast_s"] <= 16.0, doc
+        docs.append(doc)
+    a, b = docs
+    assert a["fast_frac"] > b["fast_frac"], (a, b)
+    assert a["tau_fast_s"] < b["tau_fast_s"] - 2.0, (a, b)
+
+
+def test_the_drift_rate_is_measured_and_carried_to_the_next_session():
+    """Issue 26.2: drift (0–2.5 bpm/min) was re-learned every session from the population's
+    0.5 bpm/min. Now each interval's drift is measured (the bias observer's rise once the
+    zone is held) and carried; the next session's feed-forward starts from it."""
+    rates = {}
+    for drift in (0.0, 2.0):
+        truth = PatientParams(seed=21, tau_slow_s=70, dead_time_s=6, hrv_rms_bpm=2.0,
+                              drift_bpm_per_min=drift, vo2max=30)
+        s, _ = _learned(truth)
+        doc = s.response_model()
+        assert parse_response_model(doc).drift_bpm_per_min == doc["drift_bpm_per_min"]
+        rates[drift] = doc["drift_bpm_per_min"]
+        law = Session(replace(PROFILE, response_model=doc)).control
+        assert isinstance(law, AdaptiveController)
+        assert law.drift_bpm_per_min == pytest.approx(
+            0.5 + CARRIED_DRIFT_WEIGHT * (min(doc["drift_bpm_per_min"], 2.5) - 0.5))
+    # what the bias observer sees rise is drift and what the model misses: the same patient
+    # without drift shows some, with 2 bpm/min clearly more
+    assert rates[2.0] >= rates[0.0] + 0.5, rates

@@ -30,8 +30,10 @@ Nothing here reads clocks or does I/O; the session passes time in.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from controller.core.plan import PhaseKind
 from controller.core.response import ResponseModel
@@ -110,6 +112,8 @@ def allocate(vo2: float, path: WorkloadPath, incline_sp_pct: float) -> tuple[flo
 
 @dataclass(slots=True)
 class _Candidate:
+    """A fixed model's state (the oracle's: no learning)."""
+
     tau_s: float
     dead_time_s: float
     fast_frac: float
@@ -117,27 +121,145 @@ class _Candidate:
     tau_off_ratio: float
     x_fast: float = 0.0
     x_slow: float = 0.0
-    s0: float = 0.0
-    sx: float = 0.0
-    sy: float = 0.0
-    sxx: float = 0.0
-    sxy: float = 0.0
-    syy: float = 0.0
 
     def advance(self, u: float, dt_s: float) -> None:
         self.x_fast, self.x_slow = _advance(self.x_fast, self.x_slow, u, dt_s, self)
 
-    def fit(self, a0: float, k0: float, pa: float, pk: float) -> tuple[float, float, float]:
-        """Ridge fit of HR = a + K·x; returns (a, K, weighted mean squared residual)."""
-        m11, m12, m22 = self.s0 + pa, self.sx, self.sxx + pk
-        v1, v2 = self.sy + pa * a0, self.sxy + pk * k0
-        det = m11 * m22 - m12 * m12
-        a = (v1 * m22 - m12 * v2) / det
-        k = (m11 * v2 - m12 * v1) / det
-        k = min(max(k, 0.3 * k0), 3.0 * k0)
-        sse = (self.syy - 2 * a * self.sy - 2 * k * self.sxy + a * a * self.s0
-               + 2 * a * k * self.sx + k * k * self.sxx)
-        return a, k, max(sse, 0.0) / max(self.s0, 1e-9)
+
+class _Fit(NamedTuple):
+    offset_bpm: float
+    gain: float
+    mse: float
+    fast_frac: float
+    w_fast: float
+    w_off: float
+
+
+@dataclass(slots=True)
+class _Basis:
+    """One (τ, θ) candidate whose fast phase and off-kinetics are estimated, not assumed.
+
+    The work above rest, delayed by θ, drives four unit-gain first-order paths: two fast ones
+    (τ 4 s and 16 s) and two slow ones (τ, falling at τ and at 2.5·τ). Heart rate is fitted
+    as a + b1·xa + b2·(xb − xa) + b3·xs + b4·(xo − xs) by ridge regression, which is linear in
+    the b's: the gain is b1 + b3, the fast share b1 / gain, the fast time constant's blend
+    b2 / b1 (4 + 12·w s) and the off-kinetics' blend b4 / b3 (1 + 1.5·w). The blends span the
+    published ranges (5–15 s, off 1–2× slower) with room at both ends, so nothing is clipped
+    at a grid's edge; only (τ, θ) stays a grid, since the fit is not linear in them."""
+
+    tau_s: float
+    dead_time_s: float
+    xa: float = 0.0
+    xb: float = 0.0
+    xs: float = 0.0
+    xo: float = 0.0
+    m1: float = 0.0
+    m2: float = 0.0
+    m3: float = 0.0
+    m4: float = 0.0
+    m11: float = 0.0
+    m12: float = 0.0
+    m13: float = 0.0
+    m14: float = 0.0
+    m22: float = 0.0
+    m23: float = 0.0
+    m24: float = 0.0
+    m33: float = 0.0
+    m34: float = 0.0
+    m44: float = 0.0
+    v1: float = 0.0
+    v2: float = 0.0
+    v3: float = 0.0
+    v4: float = 0.0
+    fast_frac: float = 0.15
+    w_fast: float = 0.5
+    w_off: float = 0.2
+
+    def states(self) -> tuple[float, float]:
+        """(fast, slow) in the law's units: each path's share of the work, gain 1."""
+        f = self.fast_frac
+        return (f * (self.xa + self.w_fast * (self.xb - self.xa)),
+                (1.0 - f) * (self.xs + self.w_off * (self.xo - self.xs)))
+
+    def scale(self, k: float) -> None:
+        for name in _SUMS:
+            setattr(self, name, getattr(self, name) * k)
+
+    def fit(self, sums: tuple[float, float, float], a0: float, k0: float,
+            prior: tuple[float, float, float], pa: float, pk: float) -> _Fit:
+        """Ridge fit towards (a0, gain k0, structure ``prior`` = (f, w_fast, w_off))."""
+        s0, sy, syy = sums
+        f0, wf0, wr0 = prior
+        b0 = (f0 * k0, f0 * k0 * wf0, (1.0 - f0) * k0, (1.0 - f0) * k0 * wr0)
+        pw = (pk, STRUCTURE_PRIOR_FAST_TAU * pk, pk, STRUCTURE_PRIOR_OFF * pk)
+        m = [[s0 + pa, self.m1, self.m2, self.m3, self.m4],
+             [self.m1, self.m11 + pw[0], self.m12, self.m13, self.m14],
+             [self.m2, self.m12, self.m22 + pw[1], self.m23, self.m24],
+             [self.m3, self.m13, self.m23, self.m33 + pw[2], self.m34],
+             [self.m4, self.m14, self.m24, self.m34, self.m44 + pw[3]]]
+        rhs = [sy + pa * a0, self.v1 + pw[0] * b0[0], self.v2 + pw[1] * b0[1],
+               self.v3 + pw[2] * b0[2], self.v4 + pw[3] * b0[3]]
+        sol = _solve5(m, rhs)
+        b1, b2, b3, b4 = sol[1:]
+        k = min(max(b1 + b3, 0.3 * k0), 3.0 * k0)
+        f = min(max(b1 / (b1 + b3), 0.0), FAST_FRAC_MAX) if b1 + b3 > 1e-9 else f0
+        wf = min(max(b2 / b1, 0.0), 1.0) if b1 > 1e-3 * k0 else wf0
+        wr = min(max(b4 / b3, 0.0), 1.0) if b3 > 1e-3 * k0 else wr0
+        b1, b3 = f * k, (1.0 - f) * k
+        b2, b4 = b1 * wf, b3 * wr
+        mb = (self.m1 * b1 + self.m2 * b2 + self.m3 * b3 + self.m4 * b4)
+        a = (sy + pa * a0 - mb) / (s0 + pa)
+        quad = (b1 * b1 * self.m11 + b2 * b2 * self.m22 + b3 * b3 * self.m33
+                + b4 * b4 * self.m44 + 2.0 * (b1 * b2 * self.m12 + b1 * b3 * self.m13
+                                              + b1 * b4 * self.m14 + b2 * b3 * self.m23
+                                              + b2 * b4 * self.m24 + b3 * b4 * self.m34))
+        by = self.v1 * b1 + self.v2 * b2 + self.v3 * b3 + self.v4 * b4
+        sse = syy + a * a * s0 + quad + 2.0 * a * mb - 2.0 * a * sy - 2.0 * by
+        return _Fit(a, k, max(sse, 0.0) / max(s0, 1e-9), f, wf, wr)
+
+
+_SUMS = ("m1", "m2", "m3", "m4", "m11", "m12", "m13", "m14", "m22", "m23", "m24", "m33",
+         "m34", "m44", "v1", "v2", "v3", "v4")
+
+
+def _solve5(m: list[list[float]], rhs: list[float]) -> list[float]:
+    """Gaussian elimination with partial pivoting (the ridge keeps the matrix regular)."""
+    n = len(rhs)
+    a = [[*row, r] for row, r in zip(m, rhs, strict=True)]
+    for i in range(n):
+        p = max(range(i, n), key=lambda r: abs(a[r][i]))
+        a[i], a[p] = a[p], a[i]
+        piv = a[i][i]
+        for r in range(i + 1, n):
+            f = a[r][i] / piv
+            if f:
+                row_r, row_i = a[r], a[i]
+                for c in range(i, n + 1):
+                    row_r[c] -= f * row_i[c]
+    x = [0.0] * n
+    for i in range(n - 1, -1, -1):
+        x[i] = (a[i][n] - sum(a[i][c] * x[c] for c in range(i + 1, n))) / a[i][i]
+    return x
+
+
+def structure_of(fast_frac: float, tau_fast_s: float, tau_off_ratio: float
+                 ) -> tuple[float, float, float]:
+    """(f, w_fast, w_off): a model's fast phase and off-kinetics as the basis's blends."""
+    lo_f, hi_f = TAU_FAST_BASIS_S
+    lo_r, hi_r = OFF_RATIO_BASIS
+    return (min(max(fast_frac, 0.0), FAST_FRAC_MAX),
+            min(max((tau_fast_s - lo_f) / (hi_f - lo_f), 0.0), 1.0),
+            min(max((tau_off_ratio - lo_r) / (hi_r - lo_r), 0.0), 1.0))
+
+
+def _tau_fast(w_fast: float) -> float:
+    lo, hi = TAU_FAST_BASIS_S
+    return lo + (hi - lo) * w_fast
+
+
+def _off_ratio(w_off: float) -> float:
+    lo, hi = OFF_RATIO_BASIS
+    return lo + (hi - lo) * w_off
 
 
 def _advance(xf: float, xs: float, u: float, dt_s: float, c: _Candidate | ModelParams
@@ -163,24 +285,13 @@ def _decay_factors(c: _Candidate, dt_s: float) -> tuple[float, float, float, flo
             1.0 - math.exp(-dt_s / (tau * c.tau_off_ratio)))
 
 
-_Group = tuple[float, float, float, float, list[tuple[_Candidate, float, float]]]
-"""(dead time, fast fraction, fast rising and falling factors, [(candidate, slow rising and
-falling factors)]): candidates whose fast phase and delayed input are the same numbers."""
-
-
-def _groups(cands: list[_Candidate], dt_s: float) -> list[_Group]:
-    """The candidates grouped for ``_learn``, with their ``_decay_factors`` for ``dt_s``.
-    Members of a group start at the same fast state and get the same updates, so their fast
-    states stay the same numbers."""
-    out: dict[tuple[float, float, float, float], _Group] = {}
-    for c in cands:
-        rf, ff, rs, fs = _decay_factors(c, dt_s)
-        key = (c.dead_time_s, c.fast_frac, c.tau_fast_s, c.tau_off_ratio)
-        g = out.get(key)
-        if g is None:
-            g = out[key] = (c.dead_time_s, c.fast_frac, rf, ff, [])
-        g[4].append((c, rs, fs))
-    return list(out.values())
+def _basis_factors(c: _Basis, dt_s: float) -> tuple[float, float, float, float]:
+    """The basis paths' factors for a tick of ``dt_s``: (fast 4 s, fast 16 s, slow, slow
+    falling at 2.5·τ)."""
+    return (1.0 - math.exp(-dt_s / TAU_FAST_BASIS_S[0]),
+            1.0 - math.exp(-dt_s / TAU_FAST_BASIS_S[1]),
+            1.0 - math.exp(-dt_s / (c.tau_s * OFF_RATIO_BASIS[0])),
+            1.0 - math.exp(-dt_s / (c.tau_s * OFF_RATIO_BASIS[1])))
 
 
 TAU_GRID_S = (30.0, 45.0, 65.0, 90.0, 120.0, 150.0, 180.0)
@@ -196,6 +307,9 @@ an edge candidate starts some 4 units of -2·log prior behind; a wrong long dead
 costs a typical heart (it delays every correction). Time constant: broad (30–180 s within
 about ±1 SD), since slow kinetics are common in the clinic's patients and a wrong τ costs a
 typical heart little (the τ-only wide grid measured as the old one)."""
+FORGET_S = 900.0
+"""The sums forget old readings with this time constant (fitness changes within weeks, not
+within a session, but a warm-up is easier to explain than an interval)."""
 RESIDUAL_CORRELATION_S = 10.0
 """Heart-rate residuals are correlated over about this long (HRV, drift, breathing), so the
 data hold one independent sample per this many seconds of (forgetting-weighted) readings."""
@@ -212,18 +326,33 @@ CARRIED_GAIN_MISMATCH = 0.3
 CARRIED_MSE_MISMATCH = 0.75
 """… as does a cold candidate explaining the heart rate with this fraction of the carried
 model's residual, when that residual is more than twice the carried heart-rate spread."""
-PRUNE_AFTER_S = 600.0
-"""Forgetting-weighted seconds of heart rate (some 16 minutes of readings: past the first
-interval) before candidates far behind are dropped. From 300 (mid warm-up) the tail cohort's
-RMS moved 4.12 → 4.19 bpm; from 600 every bench figure stays as it was."""
-PRUNE_FACTOR = 2.0
-"""… far behind: penalised score and mean squared residual both this many times the best's …"""
-PRUNE_AFTER_REFITS = 6
-"""… for this many refits in a row (a minute)."""
+TAU_FAST_BASIS_S = (4.0, 16.0)
+"""The fast phase's two basis time constants: its estimate 4 + 12·w s spans the published
+5–15 s with room at both ends."""
+OFF_RATIO_BASIS = (1.0, 2.5)
+"""The slow path falls at τ or 2.5·τ, blended: the off-kinetics ratio 1 + 1.5·w spans the
+published "slower off-kinetics" (1–2×) with room at both ends."""
+FAST_FRAC_MAX = 0.4
+PRIOR_FAST_FRAC, PRIOR_TAU_FAST_S, PRIOR_OFF_RATIO = 0.15, 10.0, 1.3
+"""The population's fast phase and off-kinetics: the structure's prior (and the old fixed
+values)."""
+STRUCTURE_PRIOR_FAST_TAU, STRUCTURE_PRIOR_OFF = 0.2, 0.33
+"""Ridge weights of the fast time constant's and the off-kinetics' blends, relative to the
+gain's: only transients inform them, so a weak prior lets a session's steps decide."""
 PREVIEW_RAMP_S = 12.0
 """With a trusted (carried) response the load for an interval starts rising this long plus the
 dead time before the interval begins: the belt's ramp and the heart's dead time are spent
 before the clock starts instead of after (reference preview; the plan is known ahead)."""
+LEARNED_OVERDRIVE, LEARNED_AGGRESSIVENESS = 4.0, 6.0
+"""Overdrive and aggressiveness once the response is learned (``_confident``)."""
+DRIFT_FROM_S = 90.0
+"""An interval's drift is measured from here on: the arrival is over, the load is steady."""
+CARRIED_DRIFT_WEIGHT = 0.5
+"""A carried drift rate's share in the next session's feed-forward (the rest: the
+population's 0.5 bpm/min) — one session's measurement is noisy against HRV."""
+PREVIEW_LEAD_MAX_S = max(DEAD_TIME_GRID_S) + PREVIEW_RAMP_S
+"""The longest preview lead; the lead is fixed at each phase's start (``preview_lead_s``), so
+the belt screen can announce the change before the load starts to move."""
 
 
 @dataclass
@@ -255,7 +384,16 @@ class AdaptiveController:
     """(kind, message) for the session to raise as events; the session empties it."""
     bias_bpm: float = 0.0
     _hist: deque[tuple[float, float]] = field(default_factory=deque)
-    _cands: list[_Candidate] = field(default_factory=list)
+    _cands: list[_Basis] = field(default_factory=list)
+    _fixed: _Candidate | None = None
+    _s0: float = 0.0
+    _sy: float = 0.0
+    _syy: float = 0.0
+    _wscale: float = 1.0
+    """The sums grow with weight dt·_wscale (forgetting without touching every sum every
+    tick); ``_rebase`` brings them back to scale 1."""
+    _prior: tuple[float, float, float] = (0.15, 0.5, 0.25)
+    _prior_cold: tuple[float, float, float] = (0.15, 0.5, 0.25)
     _active: int = 0
     _refit_s: float = 0.0
     _hr_rest_seen: float | None = None
@@ -268,45 +406,53 @@ class AdaptiveController:
     _interval1_done: bool = False
     _keep_s: float | None = None
     _thetas: list[float] | None = None
-    _decay: dict[float, list[_Group]] = field(default_factory=dict)
-    _d2_cache: dict[tuple[float, float, int], list[float]] = field(default_factory=dict)
-    _out_refits: dict[int, int] = field(default_factory=dict)
-    _hist_in_order: bool = True
-    """Every input in ``_hist`` came no earlier than the one before (a session's clock)."""
-    _adv_cache: dict[float, tuple[float, float, float, float]] = field(default_factory=dict)
-    _adv_taus: tuple[float, float, float, float] | None = None
+    _decay: dict[float, list[tuple[float, float, float, float]]] = field(default_factory=dict)
+    _lead_s: float | None = None
+    _bias_steps: float = 0.0
+    """The bias's jumps when the active model changes (not drift: left out of its rate)."""
+    _drift_mark: tuple[float, float] | None = None
+    _drift_rates: list[float] = field(default_factory=list)
+    """Per interval: the bias's rise from ``DRIFT_FROM_S`` to the end, in bpm/min."""
 
     def __post_init__(self) -> None:
         a0 = self.hr_rest_bpm if self.hr_rest_bpm is not None else 75.0
         self._k0 = (self.hr_max_bpm - a0) * 1.07 / (self.prior_vo2max - REST_VO2)
         self._k0_cold = self._k0
+        self._drift_cold = self.drift_bpm_per_min
         self._pk = 1500.0
         self._margin = TRUST_MARGIN
         if self.fixed_model is not None:
             m = self.fixed_model
-            self._cands = [_Candidate(m.tau_s, m.dead_time_s, m.fast_frac, m.tau_fast_s,
-                                      m.tau_off_ratio)]
+            self._fixed = _Candidate(m.tau_s, m.dead_time_s, m.fast_frac, m.tau_fast_s,
+                                     m.tau_off_ratio)
             self.model = m
             return
+        self._prior = self._prior_cold = structure_of(PRIOR_FAST_FRAC, PRIOR_TAU_FAST_S,
+                                                      PRIOR_OFF_RATIO)
         for tau in TAU_GRID_S:
             for theta in DEAD_TIME_GRID_S:
-                self._cands.append(_Candidate(tau, theta, 0.15, 10.0, 1.3))
+                self._cands.append(_Basis(tau, theta, *self._prior))
         self._active = self._cands.index(
-            next(c for c in self._cands if c.tau_s == 65.0 and c.dead_time_s == 6.0))
+            next(c for c in self._cands if c.tau_s == PRIOR_TAU_S
+                 and c.dead_time_s == PRIOR_DEAD_TIME_S))
         cm = self.carried
         if cm is not None:
-            self._cands.append(_Candidate(cm.tau_s, cm.dead_time_s, cm.fast_frac,
-                                          cm.tau_fast_s, cm.tau_off_ratio))
+            if cm.structure_learned:
+                self._prior = structure_of(cm.fast_frac, cm.tau_fast_s, cm.tau_off_ratio)
+            self._cands.append(_Basis(cm.tau_s, cm.dead_time_s, *self._prior))
             self._active = len(self._cands) - 1
             self._k0, self._pk = cm.gain_bpm_per_vo2, CARRIED_GAIN_PRIOR
             self._margin = CARRIED_TRUST_MARGIN
             self._carried_state = "trusted"
             if cm.hrv_bpm is not None:
                 self._resid_var = min(max(cm.hrv_bpm, 1.5), 6.0) ** 2
+            if cm.drift_bpm_per_min is not None:
+                self.drift_bpm_per_min += CARRIED_DRIFT_WEIGHT * (
+                    min(cm.drift_bpm_per_min, 2.5) - self.drift_bpm_per_min)
             a0 += cm.offset_bpm - cm.rest_ref_bpm
         c = self._cands[self._active]
         self.model = ModelParams(self._k0, a0, c.tau_s, c.dead_time_s, c.fast_frac,
-                                 c.tau_fast_s, c.tau_off_ratio)
+                                 _tau_fast(c.w_fast), _off_ratio(c.w_off))
 
     # -- model bookkeeping ------------------------------------------------------------------
 
@@ -319,71 +465,97 @@ class AdaptiveController:
         return u
 
     def _learn(self, inp: ControlInput, u_now: float) -> None:
-        # The hot path (≈ 40 candidates every tick): the same arithmetic, in the same order,
-        # as ``_Candidate.advance`` and the weighted sums, with the exponential factors of
-        # each candidate computed once per tick length (``_decay``) instead of every tick.
+        # The hot path (≈ 40 candidates every tick): each candidate's four basis paths and
+        # its weighted sums, with the exponential factors computed once per tick length
+        # (``_decay``) and forgetting folded into a growing weight (``_wscale``).
         now_s, dt_s = inp.now_s, inp.dt_s
         hist = self._hist
-        if hist and now_s < hist[-1][0]:
-            self._hist_in_order = False
         hist.append((now_s, u_now))
         keep_s = self._keep_s
         if keep_s is None:
-            keep_s = self._keep_s = max(c.dead_time_s for c in self._cands) + 4.0
+            thetas = [c.dead_time_s for c in self._cands] if self._fixed is None else \
+                [self._fixed.dead_time_s]
+            keep_s = self._keep_s = max(thetas) + 4.0
         while len(hist) > 2 and hist[1][0] < now_s - keep_s:
             hist.popleft()
-        forget = math.exp(-dt_s / 900.0)
         y = inp.hr_bpm
+        if self._fixed is not None:
+            c0 = self._fixed
+            c0.advance(self._delayed(now_s, c0.dead_time_s), dt_s)
+            if y is not None:
+                self._evidence_s += dt_s
+                if self._hr_rest_seen is None:
+                    self._hr_rest_seen = y
+            return
+        self._wscale /= math.exp(-dt_s / FORGET_S)
         delayed = self._delayed_all(now_s)
         cands = self._cands
-        groups = self._decay.get(dt_s) if dt_s > 0.0 else None
-        if groups is None and dt_s > 0.0:
+        factors = self._decay.get(dt_s) if dt_s > 0.0 else None
+        if factors is None and dt_s > 0.0:
             if len(self._decay) >= 4:  # a wall clock's uneven ticks: keep the cache small
                 self._decay.clear()
-            groups = self._decay[dt_s] = _groups(cands, dt_s)
-        learn = y is not None and self.fixed_model is None
-        w, yv = dt_s, (y if y is not None else 0.0)
-        wy = w * yv
-        wyy = wy * yv
-        # s0, sy and syy do not depend on the candidate: every candidate's are the same
-        # numbers (the same sums from the same start), so they are computed once a tick
-        c0 = cands[0]
-        s0, sy, syy = c0.s0 * forget + w, c0.sy * forget + wy, c0.syy * forget + wyy
-        if groups is None:  # no time passed: the states stay, the sums still learn
+            factors = self._decay[dt_s] = [_basis_factors(c, dt_s) for c in cands]
+        learn = y is not None
+        w = dt_s * self._wscale
+        yv = y if y is not None else 0.0
+        if learn:
+            self._s0 += w
+            self._sy += w * yv
+            self._syy += w * yv * yv
+        for i, c in enumerate(cands):
+            xa, xb, xs, xo = c.xa, c.xb, c.xs, c.xo
+            if factors is not None:
+                ka, kb, ks, ko = factors[i]
+                u = delayed[c.dead_time_s]
+                xa += (u - xa) * ka
+                xb += (u - xb) * kb
+                xs += (u - xs) * ks
+                xo += (u - xo) * (ks if u >= xo else ko)
+                c.xa, c.xb, c.xs, c.xo = xa, xb, xs, xo
             if learn:
-                for c in cands:
-                    x = c.x_fast + c.x_slow
-                    wx = w * x
-                    c.s0, c.sy, c.syy = s0, sy, syy
-                    c.sx = c.sx * forget + wx
-                    c.sxx = c.sxx * forget + wx * x
-                    c.sxy = c.sxy * forget + wx * yv
-        else:
-            # candidates with the same dead time and fast phase share their input and fast
-            # state (only τ differs): the fast path is advanced once per group
-            for theta, f, rf, ff, members in groups:
-                u = delayed[theta]
-                gf, gs = f * u, (1.0 - f) * u
-                xf = members[0][0].x_fast
-                xf += (gf - xf) * (rf if gf >= xf else ff)
-                for c, rs, fs in members:
-                    xs = c.x_slow
-                    xs += (gs - xs) * (rs if gs >= xs else fs)
-                    c.x_fast, c.x_slow = xf, xs
-                    if learn:
-                        x = xf + xs
-                        wx = w * x
-                        c.s0, c.sy, c.syy = s0, sy, syy
-                        c.sx = c.sx * forget + wx
-                        c.sxx = c.sxx * forget + wx * x
-                        c.sxy = c.sxy * forget + wx * yv
+                z2, z4 = xb - xa, xo - xs
+                w1, w2, w3, w4 = w * xa, w * z2, w * xs, w * z4
+                c.m1 += w1
+                c.m2 += w2
+                c.m3 += w3
+                c.m4 += w4
+                c.m11 += w1 * xa
+                c.m12 += w1 * z2
+                c.m13 += w1 * xs
+                c.m14 += w1 * z4
+                c.m22 += w2 * z2
+                c.m23 += w2 * xs
+                c.m24 += w2 * z4
+                c.m33 += w3 * xs
+                c.m34 += w3 * z4
+                c.m44 += w4 * z4
+                c.v1 += w1 * yv
+                c.v2 += w2 * yv
+                c.v3 += w3 * yv
+                c.v4 += w4 * yv
         if y is not None:
             self._evidence_s += dt_s
         if y is not None and self._hr_rest_seen is None:
             self._hr_rest_seen = y
-        if self.fixed_model is None and now_s >= self._refit_s and cands[0].s0 > 60:
+        if self._wscale > 4.0:
+            self._rebase()
+        if now_s >= self._refit_s and self._s0 / self._wscale > 60:
             self._refit_s = now_s + 10.0
             self._refit()
+
+    def _rebase(self) -> None:
+        k = 1.0 / self._wscale
+        self._wscale = 1.0
+        self._s0 *= k
+        self._sy *= k
+        self._syy *= k
+        for c in self._cands:
+            c.scale(k)
+
+    @property
+    def _evidence_weight_s(self) -> float:
+        """Seconds of (forgetting-weighted) readings in the sums."""
+        return self._s0 / self._wscale
 
     def _delayed_all(self, now_s: float) -> dict[float, float]:
         """``_delayed`` for every candidate's dead time, in one pass over the history."""
@@ -424,64 +596,29 @@ class AdaptiveController:
         return a0
 
     def _refit(self) -> None:
+        self._rebase()
         a0 = self._offset_prior()
         pa, pk = 30.0, self._pk
-        fits = [c.fit(a0, self._k0, pa, pk) for c in self._cands]
+        sums = (self._s0, self._sy, self._syy)
+        fits = [c.fit(sums, a0, self._k0, self._prior, pa, pk) for c in self._cands]
         if self._carried_state == "trusted":
             self._judge_carried(fits)
         score = self._penalised(fits)
         best = min(range(len(fits)), key=lambda i: score[i])
         if score[best] > self._margin * score[self._active]:
             best = self._active
-        a, k, _ = fits[best]
+        fit = fits[best]
         old_pred = self._predict_now()
         self._active = best
         c = self._cands[best]
-        self.model = ModelParams(k, a, c.tau_s, c.dead_time_s, c.fast_frac, c.tau_fast_s,
-                                 c.tau_off_ratio)
-        self.bias_bpm += old_pred - self._predict_now()
-        self._prune(fits, score)
+        c.fast_frac, c.w_fast, c.w_off = fit.fast_frac, fit.w_fast, fit.w_off
+        self.model = ModelParams(fit.gain, fit.offset_bpm, c.tau_s, c.dead_time_s,
+                                 fit.fast_frac, _tau_fast(fit.w_fast), _off_ratio(fit.w_off))
+        step = old_pred - self._predict_now()
+        self.bias_bpm += step
+        self._bias_steps += step
 
-    def _prune(self, fits: list[tuple[float, float, float]], score: list[float]) -> None:
-        """Drop the (τ, θ) candidates that have settled far behind (issue 23: the grid's
-        update is most of a control tick's time): once ``PRUNE_AFTER_S`` of heart rate are
-        in, a candidate whose penalised score and mean squared residual have both been more
-        than ``PRUNE_FACTOR`` times the best's for ``PRUNE_AFTER_REFITS`` refits in a row is not
-        updated any more. The active candidate and a carried one are always kept; while a
-        carried model is judged, the residual is compared with the best cold candidate's, so
-        the one the judge compares it with is never dropped."""
-        cands = self._cands
-        if cands[0].s0 < PRUNE_AFTER_S:
-            return
-        keep_last = self.carried is not None
-        best_score = min(score)
-        judged = fits[:-1] if self._carried_state == "trusted" else fits
-        best_mse = min(f[2] for f in judged)
-        out = self._out_refits
-        drop = []
-        for i, c in enumerate(cands):
-            if i == self._active or (keep_last and i == len(cands) - 1):
-                out.pop(id(c), None)
-                continue
-            if score[i] > PRUNE_FACTOR * best_score and fits[i][2] > PRUNE_FACTOR * best_mse:
-                n = out[id(c)] = out.get(id(c), 0) + 1
-                if n >= PRUNE_AFTER_REFITS:
-                    drop.append(i)
-            else:
-                out.pop(id(c), None)
-        if not drop:
-            return
-        active = cands[self._active]
-        gone = set(drop)
-        for i in drop:
-            out.pop(id(cands[i]), None)
-        self._cands = [c for i, c in enumerate(cands) if i not in gone]
-        self._active = self._cands.index(active)
-        self._decay.clear()  # the groups and caches hold the old list's candidates
-        self._d2_cache.clear()
-        self._thetas = None
-
-    def _penalised(self, fits: list[tuple[float, float, float]]) -> list[float]:
+    def _penalised(self, fits: list[_Fit]) -> list[float]:
         """Each candidate's residual times its Occam factor exp(d² / n): the MAP rule for a
         log-normal prior on (τ, θ) with n independent residuals, in the form of a mean squared
         residual. d is the candidate's distance from the prior in prior SDs (the population's
@@ -493,16 +630,12 @@ class AdaptiveController:
         cm = self.carried
         if cm is not None and self._carried_state != "dropped":
             tau0, theta0 = max(cm.tau_s, 1.0), max(cm.dead_time_s, 1.0)
-        n = max(self._cands[0].s0 / RESIDUAL_CORRELATION_S, 1.0)
-        key = (tau0, theta0, len(self._cands))
-        d2s = self._d2_cache.get(key)
-        if d2s is None:  # the candidates' distances change only with the prior's centre
-            d2s = self._d2_cache[key] = [
-                (math.log(max(c.tau_s, 1.0) / tau0) / PRIOR_LOG_SD_TAU) ** 2
-                + (math.log(max(c.dead_time_s, 1.0) / theta0) / PRIOR_LOG_SD_DEAD_TIME) ** 2
-                for c in self._cands]
+        n = max(self._evidence_weight_s / RESIDUAL_CORRELATION_S, 1.0)
         out = []
-        for d2, (_, _, mse) in zip(d2s, fits, strict=True):
+        for c, fit in zip(self._cands, fits, strict=True):
+            mse = fit.mse
+            d2 = ((math.log(max(c.tau_s, 1.0) / tau0) / PRIOR_LOG_SD_TAU) ** 2
+                  + (math.log(max(c.dead_time_s, 1.0) / theta0) / PRIOR_LOG_SD_DEAD_TIME) ** 2)
             out.append(mse * math.exp(d2 / n))
         return out
 
@@ -511,7 +644,7 @@ class AdaptiveController:
         """The model's heart rate for the load so far; no reading enters it while the gate
         refuses them, so it is the session's own judge of a suspect strap (issue 22)."""
         return self._predict_now()
-    def _judge_carried(self, fits: list[tuple[float, float, float]]) -> None:
+    def _judge_carried(self, fits: list[_Fit]) -> None:
         """Keep the carried response, or drop it when today's heart clearly answers otherwise
         (the gain fitted without the carried prior far off, or a cold candidate explaining the
         heart rate far better). Judged from ``CARRIED_CHECK_AFTER_S`` of readings until the
@@ -521,13 +654,14 @@ class AdaptiveController:
             self._carried_state = "kept"
             self._margin = TRUST_MARGIN
             return
-        if self._cands[0].s0 < CARRIED_CHECK_AFTER_S:
+        if self._evidence_weight_s < CARRIED_CHECK_AFTER_S:
             return
         i_c = len(self._cands) - 1
-        _, k_free, _ = self._cands[i_c].fit(self._rest_ref(), self._k0_cold, 30.0, 1500.0)
+        k_free = self._cands[i_c].fit((self._s0, self._sy, self._syy), self._rest_ref(),
+                                      self._k0_cold, self._prior_cold, 30.0, 1500.0).gain
         k_c = self.carried.gain_bpm_per_vo2
-        mse_c = fits[i_c][2]
-        mse_best = min(f[2] for f in fits[:i_c])
+        mse_c = fits[i_c].mse
+        mse_best = min(f.mse for f in fits[:i_c])
         gain_off = abs(k_free / k_c - 1.0) > CARRIED_GAIN_MISMATCH
         spread = max(self.carried.hrv_bpm or 2.5, 2.0)
         worse = mse_best < CARRIED_MSE_MISMATCH * mse_c and mse_c > (2.0 * spread) ** 2
@@ -535,6 +669,8 @@ class AdaptiveController:
             return
         self._carried_state = "dropped"
         self._k0, self._pk, self._margin = self._k0_cold, 1500.0, TRUST_MARGIN
+        self._prior = self._prior_cold
+        self.drift_bpm_per_min = self._drift_cold
         why = (f"gain {k_free:.1f} against {k_c:.1f} bpm per ml/kg/min" if gain_off else
                f"residual {math.sqrt(mse_c):.1f} bpm against {math.sqrt(mse_best):.1f}")
         self.notices.append((
@@ -551,24 +687,40 @@ class AdaptiveController:
             rest_ref_bpm=self._rest_ref(), tau_s=m.tau_s, dead_time_s=m.dead_time_s,
             fast_frac=m.fast_frac, tau_fast_s=m.tau_fast_s, tau_off_ratio=m.tau_off_ratio,
             hrv_bpm=math.sqrt(self._resid_var), evidence_s=self._evidence_s,
-            hr_max_bpm=self.hr_max_bpm)
+            hr_max_bpm=self.hr_max_bpm, drift_bpm_per_min=self.drift_learned_bpm_per_min)
+
+    @property
+    def drift_learned_bpm_per_min(self) -> float | None:
+        """Today's cardiac drift at interval intensity: the mean over the intervals of how
+        fast the bias observer rose after ``DRIFT_FROM_S`` (what the model's load did not
+        explain), None before an interval has ended."""
+        if not self._drift_rates:
+            return None
+        return round(min(max(statistics.fmean(self._drift_rates), 0.0), 5.0), 2)
 
     @property
     def carried_state(self) -> str:
         return self._carried_state
 
+    def _states(self) -> tuple[float, float]:
+        """The active model's (fast, slow) states, in the law's units."""
+        if self._fixed is not None:
+            return self._fixed.x_fast, self._fixed.x_slow
+        return self._cands[self._active].states()
+
     def _predict_now(self) -> float:
-        c = self._cands[self._active]
         m = self.model
-        return m.offset_bpm + m.gain_bpm_per_vo2 * (c.x_fast + c.x_slow) + self.bias_bpm
+        xf, xs = self._states()
+        return m.offset_bpm + m.gain_bpm_per_vo2 * (xf + xs) + self.bias_bpm
 
     # -- the law ----------------------------------------------------------------------------
 
     def update(self, inp: ControlInput) -> ControlDecision:
         u_now = vo2_cost(inp.speed_kmh, inp.incline_pct) - REST_VO2
         self._learn(inp, u_now)
+        if inp.new_phase or self._lead_s is None:
+            self._lead_s = min(self.model.dead_time_s + PREVIEW_RAMP_S, PREVIEW_LEAD_MAX_S)
         m = self.model
-        c = self._cands[self._active]
         orig = inp
         preview = self._preview(inp)
         if preview:
@@ -589,49 +741,16 @@ class AdaptiveController:
         self._carry_drift(orig)
 
         # Predict the state at t + θ: inputs already sent reach the heart during the next θ s.
-        xf, xs = c.x_fast, c.x_slow
+        xf, xs = self._states()
         theta = m.dead_time_s
-        cut = inp.now_s - theta
-        hist = self._hist
-        n_hist = len(hist)
-        j0 = 0
-        if self._hist_in_order:  # the inputs within θ are the last ones: start there
-            j0 = n_hist
-            while j0 > 0 and hist[j0 - 1][0] > cut:
-                j0 -= 1
-            cur_u = hist[j0 - 1][1] if j0 > 0 else hist[0][1]  # ``_delayed``
-        else:
-            cur_u = self._delayed(inp.now_s, theta)
-        cur_t = inp.now_s
-        # ``_advance`` written out, its factors 1 − e^(−dt/τ) remembered per dt for the
-        # model's four time constants (the same whole seconds every tick): the same
-        # arithmetic in the same order, so the same numbers to the last bit
-        f_m, tau_m, tf_m, off_m = m.fast_frac, m.tau_s, m.tau_fast_s, m.tau_off_ratio
-        taus = (tf_m * 1.0, tf_m * off_m, tau_m * 1.0, tau_m * off_m)
-        if self._adv_taus != taus or len(self._adv_cache) >= 64:
-            self._adv_taus = taus  # another model (or a wall clock's uneven ticks)
-            self._adv_cache.clear()
-        memo = self._adv_cache
-        for j in range(j0, n_hist + 1):
-            if j < n_hist:
-                t_j, u_j = hist[j]
-                if t_j <= cut:
-                    continue
-                start = t_j + theta
-            else:  # the last step: up to now + θ
-                u_j, start = cur_u, inp.now_s + theta
-            dt = start - cur_t
-            if dt > 0.0:
-                fac = memo.get(dt)
-                if fac is None:  # (fast rising, fast falling, slow rising, slow falling)
-                    fac = memo[dt] = (1.0 - math.exp(-dt / taus[0]),
-                                      1.0 - math.exp(-dt / taus[1]),
-                                      1.0 - math.exp(-dt / taus[2]),
-                                      1.0 - math.exp(-dt / taus[3]))
-                gf, gs = f_m * cur_u, (1.0 - f_m) * cur_u
-                xf += (gf - xf) * (fac[0] if gf >= xf else fac[1])
-                xs += (gs - xs) * (fac[2] if gs >= xs else fac[3])
+        cur_u, cur_t = self._delayed(inp.now_s, theta), inp.now_s
+        for t_j, u_j in self._hist:
+            if t_j <= inp.now_s - theta:
+                continue
+            start = t_j + theta
+            xf, xs = _advance(xf, xs, cur_u, start - cur_t, m)
             cur_u, cur_t = u_j, start
+        xf, xs = _advance(xf, xs, cur_u, inp.now_s + theta - cur_t, m)
         k, base = m.gain_bpm_per_vo2, m.offset_bpm + self.bias_bpm + rho * theta
         y_theta = base + k * (xf + xs)
         r = inp.target_bpm
@@ -642,7 +761,10 @@ class AdaptiveController:
         err = r - y_theta
 
         if inp.phase in (PhaseKind.INTERVAL, PhaseKind.RECOVERY):
-            lam = m.tau_s / (1.0 + self.aggressiveness * min(1.0, abs(err) / 8.0))
+            aggr = self.aggressiveness
+            if self._confident():
+                aggr = max(aggr, LEARNED_AGGRESSIVENESS)
+            lam = m.tau_s / (1.0 + aggr * min(1.0, abs(err) / 8.0))
         else:
             lam = m.tau_s
         h = 15.0
@@ -660,6 +782,8 @@ class AdaptiveController:
                 break
         u_eq = xf + xs
         ov = self.overdrive if inp.phase is PhaseKind.INTERVAL else 0.5
+        if inp.phase is PhaseKind.INTERVAL and self._confident():
+            ov = max(ov, LEARNED_OVERDRIVE)
         if inp.phase in (PhaseKind.WARMUP, PhaseKind.COOLDOWN):
             ov = 0.2
         u = min(u, u_ss + ov * max(0.0, u_ss - u_eq))
@@ -671,6 +795,12 @@ class AdaptiveController:
         reachable = base + k * (inp.path.max_vo2 - REST_VO2)
         return ControlDecision(speed, incline, reachable)
 
+    def _confident(self) -> bool:
+        """The response has been seen through a whole interval and its recovery (or carried
+        and kept): the law may drive it as hard as the oracle drives a known one."""
+        return self.fixed_model is None and (self._interval1_done or
+                                             self._carried_state == "kept")
+
     def _preview(self, inp: ControlInput) -> bool:
         """Within the dead time plus ``PREVIEW_RAMP_S`` before an interval, with a response
         the law trusts (a carried one not dropped), aim at the interval already."""
@@ -679,10 +809,30 @@ class AdaptiveController:
         if inp.next_phase is not PhaseKind.INTERVAL or inp.next_target_bpm is None or \
                 inp.next_zone_high_bpm is None or inp.phase is PhaseKind.INTERVAL:
             return False
-        return inp.phase_remaining_s <= self.model.dead_time_s + PREVIEW_RAMP_S
+        return inp.phase_remaining_s <= self.preview_lead_s
+
+    @property
+    def preview_lead_s(self) -> float:
+        """How long before an interval the law starts raising the load for it (0: it does
+        not look ahead). Fixed for the running phase, so a screen can announce the change
+        before it begins (the patient is never surprised by the belt)."""
+        if self._carried_state not in ("trusted", "kept") or self._lead_s is None:
+            return 0.0
+        return self._lead_s
 
     def _carry_drift(self, inp: ControlInput) -> None:
-        """Keep the bias learned at interval intensity for the next interval (drift)."""
+        """Keep the bias learned at interval intensity for the next interval (drift), and
+        measure the drift's rate in each interval for the next session."""
+        if inp.phase is PhaseKind.INTERVAL and inp.phase_elapsed_s >= DRIFT_FROM_S and \
+                self._drift_mark is None and not inp.new_phase:
+            self._drift_mark = (inp.now_s, self.bias_bpm - self._bias_steps)
+        if inp.new_phase and self._last_phase is PhaseKind.INTERVAL and \
+                self._drift_mark is not None:
+            t0, b0 = self._drift_mark
+            if inp.now_s - t0 >= 60.0:
+                self._drift_rates.append(
+                    (self.bias_bpm - self._bias_steps - b0) / (inp.now_s - t0) * 60.0)
+            self._drift_mark = None
         if inp.new_phase and self._last_phase is PhaseKind.INTERVAL:
             self._interval_bias = self.bias_bpm
             self._interval1_done = True

@@ -27,7 +27,13 @@ from typing import Any
 
 from controller.core.workload import REST_VO2, speed_for_cost
 
-SCHEMA = "fourbyfour.response/1"
+SCHEMA = "fourbyfour.response/2"
+"""Version 2 (issue 26): the fast phase (``fast_frac``, ``tau_fast_s``) and the off-kinetics
+ratio are estimated, and the drift rate is carried. Version 1 documents (the register's older
+rows) stay readable: their three structure numbers were the fixed population values, so they
+are read as such (``structure_learned`` False: the next session learns them afresh) and
+they carry no drift."""
+READABLE = {"fourbyfour.response/1": 1, SCHEMA: 2}
 MAX_DOC_BYTES = 2048
 
 FIXED_WORKLOAD_VO2 = 15.0
@@ -83,10 +89,17 @@ class ResponseModel:
     hr_max_bpm: float | None = None
     session_id: str | None = None
     date: str | None = None
+    version: int = 2
+    """The schema version it was read from (1: the structure numbers were fixed values)."""
+
+    @property
+    def structure_learned(self) -> bool:
+        """Whether the fast phase and off-kinetics were estimated (version 2 on)."""
+        return self.version >= 2
 
     def to_doc(self) -> dict[str, Any]:
         """The JSON-able document (with fitness when the HRmax is known)."""
-        doc: dict[str, Any] = {"schema": SCHEMA}
+        doc: dict[str, Any] = {"schema": f"fourbyfour.response/{self.version}"}
         for k in PLAUSIBLE:
             v = getattr(self, k)
             if v is not None:
@@ -95,8 +108,10 @@ class ResponseModel:
             doc["session_id"] = self.session_id
         if self.date is not None:
             doc["date"] = self.date
-        if self.hr_max_bpm is not None:
-            doc[FITNESS_FIELD] = fitness(self, self.hr_max_bpm)
+        if self.hr_max_bpm is not None:  # from the numbers as written: a reader agrees
+            rounded = ResponseModel(**{**self.__dict__, **{k: v for k, v in doc.items()
+                                                           if k in PLAUSIBLE}})
+            doc[FITNESS_FIELD] = fitness(rounded, self.hr_max_bpm)
         return doc
 
     def with_origin(self, session_id: str | None, date: str | None) -> ResponseModel:
@@ -118,10 +133,11 @@ def parse_response_model(doc: object) -> ResponseModel:
     if not isinstance(doc, dict):
         raise ResponseModelError(f"response model must be an object, got {type(doc).__name__}")
     schema = doc.get("schema")
-    if schema != SCHEMA:
+    if schema not in READABLE:
         if isinstance(schema, str) and schema.startswith("fourbyfour.response/"):
             raise ResponseModelError(f"response model version {schema!r} is not supported "
-                                     f"(this version reads {SCHEMA!r})")
+                                     f"(this version reads "
+                                     f"{' and '.join(map(repr, READABLE))})")
         raise ResponseModelError(f"not a response model: schema is {schema!r}, "
                                  f"expected {SCHEMA!r}")
     size = len(json.dumps(doc, default=str))
@@ -150,6 +166,7 @@ def parse_response_model(doc: object) -> ResponseModel:
         if v is not None and (not isinstance(v, str) or len(v) > 64):
             raise ResponseModelError(f"response model {name} must be a short text")
         values[name] = v
+    values["version"] = READABLE[schema]
     return ResponseModel(**values)
 
 

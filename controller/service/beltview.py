@@ -122,6 +122,18 @@ def _direction(now: PhaseSpec | None, nxt: PhaseSpec | None) -> str | None:
     return None if math.isclose(a, b) else ("up" if b > a else "down")
 
 
+def change_ahead(session: Any, remaining_s: float) -> tuple[str, int] | None:
+    """(direction, seconds until the belt's load changes) while the change is to be
+    announced, else None: from ``ANNOUNCE_S`` before the load starts to change. That is the
+    next phase's start, or earlier by the session's ``change_lead_s`` where the control law
+    raises the load ahead of an interval (its preview): a change never comes unannounced."""
+    direction = _direction(session.spec, session.next_spec)
+    lead = float(getattr(session, "change_lead_s", 0.0) or 0.0)
+    if direction is None or not lead < remaining_s <= ANNOUNCE_S + lead:
+        return None
+    return direction, math.ceil(remaining_s - lead)
+
+
 def mastery_lines(m: Mastery, lang: str) -> list[str]:
     """The end-of-session words: what grew, the week's high-intensity minutes, the streak.
     Only what was managed: no line for nothing done (never "0 of 32")."""
@@ -290,10 +302,11 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
         change = {"direction": "start", "in_s": max(1, math.ceil(restart_at - now)),
                   "arrow": "↑", "text": tr(CHANGE_WORDS["start"])}
     elif sp is not None and remaining is not None and state == "running" \
-            and remaining <= ANNOUNCE_S and session is not None:
-        direction = _direction(session.spec, session.next_spec)
-        if direction is not None:
-            change = {"direction": direction, "in_s": math.ceil(remaining),
+            and session is not None:
+        ahead = change_ahead(session, remaining)
+        if ahead is not None:
+            direction, in_s = ahead
+            change = {"direction": direction, "in_s": in_s,
                       "arrow": "↑" if direction == "up" else "↓",
                       "text": tr(CHANGE_WORDS[direction])}
     st = rt.snapshot.treadmill
