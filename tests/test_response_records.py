@@ -3,6 +3,7 @@
 
 import asyncio
 import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -233,10 +234,13 @@ def test_the_cli_shows_the_kept_response_and_why_one_is_refused(tmp_path):
     last = [r for r in store.sessions("P-9") if r.plan_name == "4x4"][-1]
     assert rec.response_model_session == last.id
     assert last.profile.get("response_model") is not None  # it started from the one before
-    out = cli("patient", "--store", str(db), "P-9")
+    out = cli("patient", "--store", str(db), "P-9", "--lang", "en")
     assert "learned response (" in out and "the heart rate answers after about" in out
+    out = cli("patient", "--store", str(db), "P-9")  # the clinic's language: bokmål
+    assert "lært pulsrespons (" in out and "pulsen svarer etter ca." in out, out
+    assert re.search(r"lært pulsrespons \(\d\d\.\d\d\.\d{4}\)", out), out
     Register(store).save(replace(rec, response_model={**rec.response_model,
                                                       "schema": "fourbyfour.response/9"}))
     store.close()
-    out = cli("patient", "--store", str(db), "P-9")
+    out = cli("patient", "--store", str(db), "P-9", "--lang", "en")
     assert "learned response not used:" in out and "not supported" in out

@@ -18,6 +18,18 @@ def _day(unix_s: float) -> str:
     return format_date(local_day(unix_s))
 
 
+def _iso_day(day: str | None) -> str:
+    """A stored ISO date as staff read dates (28.11.2026 in bokmål)."""
+    import datetime as dt
+
+    if not day:
+        return "—"
+    try:
+        return format_date(dt.date.fromisoformat(day))
+    except ValueError:
+        return day
+
+
 PATIENT_HEADERS = (N_("pseudonym"), N_("HRmax"), N_("source"), N_("set on"), N_("HRrest"),
                    N_("caps"), N_("sessions"), N_("last session"))
 SESSION_HEADERS = (N_("date"), N_("time"), N_("session"), N_("plan"), N_("status"),
@@ -160,6 +172,6 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
         carried, why = kept.carried_response()
         out += "\n" + (_("learned response not used: {why}").format(why=why) if carried is None
                        else _("learned response ({date}): {words}").format(
-                           date=kept.response_model_date or "—",
+                           date=_iso_day(kept.response_model_date),
                            words=response_words(kept.response_model)))
     return out
