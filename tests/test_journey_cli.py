@@ -40,7 +40,7 @@ def test_six_minute_test_end_to_end_gives_a_stored_hrmax(tmp_path):
     kinds = [e["kind"] for e in store.events(sess.id)]
     assert "adjust" in kinds and "borg" in kinds and "hrmax_decision" in kinds
     assert sess.plan_name == "6-minute test"
-    listing = cli("patients", "--store", str(db)).stdout
+    listing = cli("patients", "--store", str(db), "--lang", "en").stdout
     assert "P-6" in listing and "6-minute test" in listing  # words, not the stored key
     assert "six_minute_test" not in listing
     from fhir.resources.R4B.bundle import Bundle
@@ -57,7 +57,7 @@ def test_weeks_of_history_feed_sessions_and_progression(tmp_path):
     db = tmp_path / "h.db"
     cli("demo", "--fast", "--weeks", "3", "--patient", "P-17", "--store", str(db),
         "--seed", "4")
-    lines = cli("sessions", "--store", str(db), "P-17").stdout.splitlines()
+    lines = cli("sessions", "--store", str(db), "P-17", "--lang", "en").stdout.splitlines()
     assert "6-minute test" in lines[1] and len(lines) >= 5
     assert all("4x4" in line for line in lines[2:])
     prog = cli("progression", "--lang", "en", "--store", str(db), "--pseudonym", "P-17", "--csv",
@@ -71,13 +71,13 @@ def test_weeks_of_history_feed_sessions_and_progression(tmp_path):
 def test_pseudonyms_that_look_like_people_are_refused_on_the_command_line(tmp_path):
     db = tmp_path / "s.db"
     r = cli("patient", "--store", str(db), "KariNordmann_120348", "--hr-max", "180",
-            "--hr-max-source", "tanaka", ok=False)
+            "--hr-max-source", "tanaka", "--lang", "en", ok=False)
     assert r.returncode == 2 and "name" in r.stderr and "Traceback" not in r.stderr
     r = cli("demo", "--fast", "--patient", "Kari Nordmann, born 1948-03-12", ok=False)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     cli("patient", "--store", str(db), "P-8", "--hr-max", "181", "--hr-max-source", "measured",
         "--walk-only")
-    assert "walk only" in cli("patients", "--store", str(db)).stdout
+    assert "walk only" in cli("patients", "--store", str(db), "--lang", "en").stdout
 
 
 def test_a_listing_piped_into_head_ends_quietly(tmp_path):
