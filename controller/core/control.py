@@ -174,6 +174,8 @@ class _Basis:
     fast_frac: float = 0.15
     w_fast: float = 0.5
     w_off: float = 0.2
+    behind_refits: int = 0
+    """Refits in a row this candidate has been far behind the best (``_prune``)."""
 
     def states(self) -> tuple[float, float]:
         """(fast, slow) in the law's units: each path's share of the work, gain 1."""
@@ -339,6 +341,14 @@ values)."""
 STRUCTURE_PRIOR_FAST_TAU, STRUCTURE_PRIOR_OFF = 0.2, 0.33
 """Ridge weights of the fast time constant's and the off-kinetics' blends, relative to the
 gain's: only transients inform them, so a weak prior lets a session's steps decide."""
+PRUNE_AFTER_S = 600.0
+"""Forgetting-weighted seconds of heart rate (some 16 minutes of readings: past the first
+interval) before candidates far behind are dropped (issue 23: the grid's update and refits
+are most of a control tick's time)."""
+PRUNE_FACTOR = 2.0
+"""… far behind: penalised score and mean squared residual both this many times the best's …"""
+PRUNE_AFTER_REFITS = 6
+"""… for this many refits in a row (a minute)."""
 PREVIEW_RAMP_S = 12.0
 """With a trusted (carried) response the load for an interval starts rising this long plus the
 dead time before the interval begins: the belt's ramp and the heart's dead time are spent
@@ -617,6 +627,38 @@ class AdaptiveController:
         step = old_pred - self._predict_now()
         self.bias_bpm += step
         self._bias_steps += step
+        self._prune(fits, score)
+
+    def _prune(self, fits: list[_Fit], score: list[float]) -> None:
+        """Drop the (τ, θ) candidates that have settled far behind: once ``PRUNE_AFTER_S`` of
+        heart rate are in, a candidate whose penalised score and mean squared residual have
+        both been more than ``PRUNE_FACTOR`` times the best's for ``PRUNE_AFTER_REFITS``
+        refits in a row is not updated any more. The active candidate and a carried one (last
+        in the list) are always kept, and nothing is dropped while a carried model is still
+        being judged (the judge compares it with the best cold candidate)."""
+        if self._evidence_weight_s < PRUNE_AFTER_S or self._carried_state == "trusted":
+            return
+        cands = self._cands
+        last_kept = len(cands) - 1 if self.carried is not None else -1
+        best_score = min(score)
+        best_mse = min(f.mse for f in fits)
+        drop = set()
+        for i, c in enumerate(cands):
+            if i == self._active or i == last_kept:
+                c.behind_refits = 0
+            elif score[i] > PRUNE_FACTOR * best_score and fits[i].mse > PRUNE_FACTOR * best_mse:
+                c.behind_refits += 1
+                if c.behind_refits >= PRUNE_AFTER_REFITS:
+                    drop.add(i)
+            else:
+                c.behind_refits = 0
+        if not drop:
+            return
+        active = cands[self._active]
+        self._cands = [c for i, c in enumerate(cands) if i not in drop]
+        self._active = next(i for i, c in enumerate(self._cands) if c is active)
+        self._decay.clear()  # its factors are per index of the old list
+        self._thetas = None
 
     def _penalised(self, fits: list[_Fit]) -> list[float]:
         """Each candidate's residual times its Occam factor exp(d² / n): the MAP rule for a
