@@ -10,6 +10,7 @@ numbers to the last bit, every tick, for every candidate still in the grid.
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import replace
 
 from controller.core.control import (
@@ -20,6 +21,7 @@ from controller.core.control import (
     AdaptiveController,
     ControlDecision,
     ControlInput,
+    _solve5,
 )
 from controller.protocol import Session
 from controller.sim import Belt, VirtualPatient, cohort
@@ -132,3 +134,36 @@ def test_settled_candidates_are_dropped_and_the_active_and_a_carried_one_kept() 
     assert seen[0] == grid + 1 and seen[-1] < grid / 2
     last = day2._cands[-1]  # the carried candidate stays, and stays last (the judge's index)
     assert (last.tau_s, last.dead_time_s) == (carried.tau_s, carried.dead_time_s)
+
+
+def _solve_plain(m: list[list[float]], rhs: list[float]) -> list[float]:
+    """h26model's elimination as it was written (max with a key, sum of a generator)."""
+    n = len(rhs)
+    a = [[*row, r] for row, r in zip(m, rhs, strict=True)]
+    for i in range(n):
+        p = max(range(i, n), key=lambda r: abs(a[r][i]))
+        a[i], a[p] = a[p], a[i]
+        piv = a[i][i]
+        for r in range(i + 1, n):
+            f = a[r][i] / piv
+            if f:
+                row_r, row_i = a[r], a[i]
+                for c in range(i, n + 1):
+                    row_r[c] -= f * row_i[c]
+    x = [0.0] * n
+    for i in range(n - 1, -1, -1):
+        x[i] = (a[i][n] - sum(a[i][c] * x[c] for c in range(i + 1, n))) / a[i][i]
+    return x
+
+
+def test_solve5_gives_the_plain_eliminations_numbers_to_the_last_bit() -> None:
+    rng = random.Random(23)
+    for t in range(20000):
+        m = [[rng.uniform(-1.0, 1.0) * 10.0 ** rng.randint(-3, 4) for _ in range(5)]
+             for _ in range(5)]
+        if t % 3 == 0:  # equal pivot candidates (the first one wins) and an exact zero
+            m[1][0], m[2][0], m[3][1] = m[0][0], -m[0][0], 0.0
+        rhs = [rng.uniform(-100.0, 100.0) for _ in range(5)]
+        want = _solve_plain([r[:] for r in m], rhs[:])
+        got = _solve5([r[:] for r in m], rhs[:])
+        assert [v.hex() for v in got] == [v.hex() for v in want], (m, rhs)

@@ -255,22 +255,34 @@ class _Basis:
 
 
 def _solve5(m: list[list[float]], rhs: list[float]) -> list[float]:
-    """Gaussian elimination with partial pivoting (the ridge keeps the matrix regular)."""
+    """Gaussian elimination with partial pivoting (the ridge keeps the matrix regular).
+
+    Written out without ``max(key=…)`` and ``sum(…)`` (a refit solves one per candidate):
+    the same pivots (the first largest), the same operations in the same order."""
     n = len(rhs)
     a = [[*row, r] for row, r in zip(m, rhs, strict=True)]
     for i in range(n):
-        p = max(range(i, n), key=lambda r: abs(a[r][i]))
-        a[i], a[p] = a[p], a[i]
-        piv = a[i][i]
+        p, big = i, abs(a[i][i])
         for r in range(i + 1, n):
-            f = a[r][i] / piv
+            v = abs(a[r][i])
+            if v > big:
+                p, big = r, v
+        a[i], a[p] = a[p], a[i]
+        row_i = a[i]
+        piv = row_i[i]
+        for r in range(i + 1, n):
+            row_r = a[r]
+            f = row_r[i] / piv
             if f:
-                row_r, row_i = a[r], a[i]
                 for c in range(i, n + 1):
                     row_r[c] -= f * row_i[c]
     x = [0.0] * n
     for i in range(n - 1, -1, -1):
-        x[i] = (a[i][n] - sum(a[i][c] * x[c] for c in range(i + 1, n))) / a[i][i]
+        row_i = a[i]
+        acc = 0.0
+        for c in range(i + 1, n):
+            acc += row_i[c] * x[c]
+        x[i] = (row_i[n] - acc) / row_i[i]
     return x
 
 
