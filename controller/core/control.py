@@ -477,6 +477,10 @@ class AdaptiveController:
     _thetas: list[float] | None = None
     _fast_paths: dict[tuple[float, float, float], _FastPaths] = field(default_factory=dict)
     _decay: dict[float, list[_Group]] = field(default_factory=dict)
+    _hist_in_order: bool = True
+    """Every input in ``_hist`` came no earlier than the one before (a session's clock)."""
+    _adv_cache: dict[float, tuple[float, float, float, float]] = field(default_factory=dict)
+    _adv_taus: tuple[float, float, float, float] | None = None
     _lead_s: float | None = None
     _bias_steps: float = 0.0
     """The bias's jumps when the active model changes (not drift: left out of its rate)."""
@@ -553,6 +557,8 @@ class AdaptiveController:
         # dead time (``_FastPaths``), the same numbers as per candidate (issue 23).
         now_s, dt_s = inp.now_s, inp.dt_s
         hist = self._hist
+        if hist and now_s < hist[-1][0]:
+            self._hist_in_order = False
         hist.append((now_s, u_now))
         keep_s = self._keep_s
         if keep_s is None:
@@ -875,14 +881,47 @@ class AdaptiveController:
         # Predict the state at t + θ: inputs already sent reach the heart during the next θ s.
         xf, xs = self._states()
         theta = m.dead_time_s
-        cur_u, cur_t = self._delayed(inp.now_s, theta), inp.now_s
-        for t_j, u_j in self._hist:
-            if t_j <= inp.now_s - theta:
-                continue
-            start = t_j + theta
-            xf, xs = _advance(xf, xs, cur_u, start - cur_t, m)
+        cut = inp.now_s - theta
+        hist = self._hist
+        n_hist = len(hist)
+        j0 = 0
+        if self._hist_in_order:  # the inputs within θ are the last ones: start there
+            j0 = n_hist
+            while j0 > 0 and hist[j0 - 1][0] > cut:
+                j0 -= 1
+            cur_u = hist[j0 - 1][1] if j0 > 0 else hist[0][1]  # ``_delayed``
+        else:
+            cur_u = self._delayed(inp.now_s, theta)
+        cur_t = inp.now_s
+        # ``_advance`` written out, its factors 1 − e^(−dt/τ) remembered per dt for the
+        # model's four time constants (the same whole seconds every tick): the same
+        # arithmetic in the same order, so the same numbers to the last bit (issue 23)
+        f_m, tau_m, tf_m, off_m = m.fast_frac, m.tau_s, m.tau_fast_s, m.tau_off_ratio
+        taus = (tf_m * 1.0, tf_m * off_m, tau_m * 1.0, tau_m * off_m)
+        if self._adv_taus != taus or len(self._adv_cache) >= 64:
+            self._adv_taus = taus  # another model (or a wall clock's uneven ticks)
+            self._adv_cache.clear()
+        memo = self._adv_cache
+        for j in range(j0, n_hist + 1):
+            if j < n_hist:
+                t_j, u_j = hist[j]
+                if t_j <= cut:
+                    continue
+                start = t_j + theta
+            else:  # the last step: up to now + θ
+                u_j, start = cur_u, inp.now_s + theta
+            dt = start - cur_t
+            if dt > 0.0:
+                fac = memo.get(dt)
+                if fac is None:  # (fast rising, fast falling, slow rising, slow falling)
+                    fac = memo[dt] = (1.0 - math.exp(-dt / taus[0]),
+                                      1.0 - math.exp(-dt / taus[1]),
+                                      1.0 - math.exp(-dt / taus[2]),
+                                      1.0 - math.exp(-dt / taus[3]))
+                gf, gs = f_m * cur_u, (1.0 - f_m) * cur_u
+                xf += (gf - xf) * (fac[0] if gf >= xf else fac[1])
+                xs += (gs - xs) * (fac[2] if gs >= xs else fac[3])
             cur_u, cur_t = u_j, start
-        xf, xs = _advance(xf, xs, cur_u, inp.now_s + theta - cur_t, m)
         k, base = m.gain_bpm_per_vo2, m.offset_bpm + self.bias_bpm + rho * theta
         y_theta = base + k * (xf + xs)
         r = inp.target_bpm
