@@ -481,6 +481,7 @@ class AdaptiveController:
     """Every input in ``_hist`` came no earlier than the one before (a session's clock)."""
     _adv_cache: dict[float, tuple[float, float, float, float]] = field(default_factory=dict)
     _adv_taus: tuple[float, float, float, float] | None = None
+    _d2_cache: dict[tuple[float, float, int], list[float]] = field(default_factory=dict)
     _lead_s: float | None = None
     _bias_steps: float = 0.0
     """The bias's jumps when the active model changes (not drift: left out of its rate)."""
@@ -753,7 +754,8 @@ class AdaptiveController:
         active = cands[self._active]
         self._cands = [c for i, c in enumerate(cands) if i not in drop]
         self._active = next(i for i, c in enumerate(self._cands) if c is active)
-        self._decay.clear()  # its factors are per index of the old list
+        self._decay.clear()  # its groups hold the old list's candidates
+        self._d2_cache.clear()
         self._thetas = None
 
     def _penalised(self, fits: list[_Fit]) -> list[float]:
@@ -769,12 +771,16 @@ class AdaptiveController:
         if cm is not None and self._carried_state != "dropped":
             tau0, theta0 = max(cm.tau_s, 1.0), max(cm.dead_time_s, 1.0)
         n = max(self._evidence_weight_s / RESIDUAL_CORRELATION_S, 1.0)
+        key = (tau0, theta0, len(self._cands))
+        d2s = self._d2_cache.get(key)
+        if d2s is None:  # the distances change only with the prior's centre (or a prune)
+            d2s = self._d2_cache[key] = [
+                (math.log(max(c.tau_s, 1.0) / tau0) / PRIOR_LOG_SD_TAU) ** 2
+                + (math.log(max(c.dead_time_s, 1.0) / theta0) / PRIOR_LOG_SD_DEAD_TIME) ** 2
+                for c in self._cands]
         out = []
-        for c, fit in zip(self._cands, fits, strict=True):
-            mse = fit.mse
-            d2 = ((math.log(max(c.tau_s, 1.0) / tau0) / PRIOR_LOG_SD_TAU) ** 2
-                  + (math.log(max(c.dead_time_s, 1.0) / theta0) / PRIOR_LOG_SD_DEAD_TIME) ** 2)
-            out.append(mse * math.exp(d2 / n))
+        for d2, fit in zip(d2s, fits, strict=True):
+            out.append(fit.mse * math.exp(d2 / n))
         return out
 
     @property
