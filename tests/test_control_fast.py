@@ -13,6 +13,9 @@ import math
 import random
 from dataclasses import replace
 
+import pytest
+
+from controller.core import control
 from controller.core.control import (
     DEAD_TIME_GRID_S,
     OFF_RATIO_BASIS,
@@ -167,3 +170,40 @@ def test_solve5_gives_the_plain_eliminations_numbers_to_the_last_bit() -> None:
         want = _solve_plain([r[:] for r in m], rhs[:])
         got = _solve5([r[:] for r in m], rhs[:])
         assert [v.hex() for v in got] == [v.hex() for v in want], (m, rhs)
+
+
+@pytest.mark.parametrize("prune_after_s", [600.0, 120.0])
+def test_nothing_is_dropped_before_the_evidence_nor_while_a_carried_model_is_judged(
+        prune_after_s: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    # at 120 s a carried model is still judged when the evidence is in: the judge's rule
+    # alone must keep the grid whole until it is kept (or dropped)
+    monkeypatch.setattr(control, "PRUNE_AFTER_S", prune_after_s)
+    truth, profile = cohort(1, 11)[0]
+    grid = len(TAU_GRID_S) * len(DEAD_TIME_GRID_S)
+    for carried in (False, True):
+        law = AdaptiveController(profile.hr_max, profile.hr_rest)
+        if carried:
+            day1 = AdaptiveController(profile.hr_max, profile.hr_rest)
+            _run(day1, truth, profile)
+            law = AdaptiveController(profile.hr_max, profile.hr_rest,
+                                     carried=day1.response_model())
+        full = grid + carried
+        states = []
+        judged_with_evidence = []
+
+        def check(law: AdaptiveController, inp: ControlInput, full: int = full,
+                  states: list[str] = states, judged: list[float] = judged_with_evidence
+                  ) -> None:
+            if law._evidence_weight_s < prune_after_s or law.carried_state == "trusted":
+                assert len(law._cands) == full, (inp.now_s, law.carried_state)
+            if law._evidence_weight_s >= prune_after_s + 60.0 and \
+                    law.carried_state == "trusted":
+                judged.append(inp.now_s)
+            states.append(law.carried_state)
+
+        _run(law, replace(truth, seed=truth.seed + 1), profile, check)
+        assert len(law._cands) < full  # it did prune, later
+        if carried:
+            assert "trusted" in states and states[-1] == "kept"
+            if prune_after_s < 600.0:  # the judge's rule was what kept the grid whole
+                assert judged_with_evidence
