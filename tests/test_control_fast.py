@@ -1,24 +1,30 @@
 """The estimator's fast grid update (issue 23) against each candidate stepped on its own, and
 the pruning of settled candidates.
 
-``_learn`` advances the candidates grouped by dead time and fast phase and computes the sums
-every candidate shares once a tick; ``_Candidate.advance`` and the weighted sums written out
-per candidate are the reference: the states and sums must be the same numbers to the last
-bit, every tick, for every candidate still in the grid.
+``_learn`` advances the candidates' fast paths (which depend on the dead time only) once per
+dead time and keeps their sums once per dead time; each candidate's four basis paths and 18
+weighted sums written out on its own are the reference: the states and sums must be the same
+numbers to the last bit, every tick, for every candidate still in the grid.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import replace
 
+import pytest
+
+from controller.core import control
 from controller.core.control import (
     DEAD_TIME_GRID_S,
+    OFF_RATIO_BASIS,
+    TAU_FAST_BASIS_S,
     TAU_GRID_S,
     AdaptiveController,
     ControlDecision,
     ControlInput,
-    _Candidate,
+    _solve5,
 )
 from controller.protocol import Session
 from controller.sim import Belt, VirtualPatient, cohort
@@ -47,32 +53,68 @@ def _run(law: AdaptiveController, truth, profile, on_update=None) -> None:  # ty
         t += 1.0
 
 
+_SHARED = ("xa", "xb", "m1", "m2", "m11", "m12", "m22", "v1", "v2")
+_OWN = ("xs", "xo", "m3", "m4", "m13", "m14", "m23", "m24", "m33", "m34", "m44", "v3", "v4")
+
+
+def _numbers(c: object) -> dict[str, float]:
+    """A candidate's four basis states and 18 sums, wherever the grid keeps them (the fast
+    paths' ones may be shared by the candidates of one dead time)."""
+    shared = getattr(c, "fast", c)
+    return {**{n: getattr(shared, n) for n in _SHARED}, **{n: getattr(c, n) for n in _OWN}}
+
+
+def _step_alone(r: dict[str, float], tau_s: float, u: float, dt_s: float, w: float,
+                y: float | None) -> None:
+    """One candidate's basis paths and weighted sums for one tick, written out on its own."""
+    if dt_s > 0.0:
+        ka = 1.0 - math.exp(-dt_s / TAU_FAST_BASIS_S[0])
+        kb = 1.0 - math.exp(-dt_s / TAU_FAST_BASIS_S[1])
+        ks = 1.0 - math.exp(-dt_s / (tau_s * OFF_RATIO_BASIS[0]))
+        ko = 1.0 - math.exp(-dt_s / (tau_s * OFF_RATIO_BASIS[1]))
+        r["xa"] += (u - r["xa"]) * ka
+        r["xb"] += (u - r["xb"]) * kb
+        r["xs"] += (u - r["xs"]) * ks
+        r["xo"] += (u - r["xo"]) * (ks if u >= r["xo"] else ko)
+    if y is None:
+        return
+    z = (r["xa"], r["xb"] - r["xa"], r["xs"], r["xo"] - r["xs"])
+    wz = [w * zi for zi in z]
+    for i in range(4):
+        r[f"m{i + 1}"] += wz[i]
+        r[f"v{i + 1}"] += wz[i] * y
+        for j in range(i, 4):
+            r[f"m{i + 1}{j + 1}"] += wz[i] * z[j]
+
+
 def test_grid_update_gives_each_candidate_stepped_alone_to_the_last_bit() -> None:
     truth, profile = cohort(2, 7)[1]
     law = AdaptiveController(profile.hr_max, profile.hr_rest)
-    ref = {(c.tau_s, c.dead_time_s): _Candidate(c.tau_s, c.dead_time_s, c.fast_frac,
-                                                 c.tau_fast_s, c.tau_off_ratio)
-           for c in law._cands}
+    ref = {(c.tau_s, c.dead_time_s): _numbers(c) for c in law._cands}
+    clock = {"wscale": 1.0, "s0": 0.0, "refit_s": 0.0}
     ticks = []
 
     def check(law: AdaptiveController, inp: ControlInput) -> None:
-        forget = math.exp(-inp.dt_s / 900.0)
-        w, y = inp.dt_s, inp.hr_bpm
-        for r in ref.values():
-            r.advance(law._delayed(inp.now_s, r.dead_time_s), inp.dt_s)
-            if y is not None:
-                x = r.x_fast + r.x_slow
-                wx = w * x
-                r.s0 = r.s0 * forget + w
-                r.sx = r.sx * forget + wx
-                r.sy = r.sy * forget + w * y
-                r.sxx = r.sxx * forget + wx * x
-                r.sxy = r.sxy * forget + wx * y
-                r.syy = r.syy * forget + w * y * y
+        # the forgetting as a growing weight, brought back to 1 at a refit or above 4
+        clock["wscale"] /= math.exp(-inp.dt_s / 900.0)
+        w = inp.dt_s * clock["wscale"]
+        if inp.hr_bpm is not None:
+            clock["s0"] += w
+        for (tau, theta), r in ref.items():
+            _step_alone(r, tau, law._delayed(inp.now_s, theta), inp.dt_s, w, inp.hr_bpm)
+        refit = inp.now_s >= clock["refit_s"] and clock["s0"] / clock["wscale"] > 60
+        if clock["wscale"] > 4.0 or refit:
+            k = 1.0 / clock["wscale"]
+            clock["wscale"], clock["s0"] = 1.0, clock["s0"] * k
+            for r in ref.values():
+                for n in r:
+                    if n[0] in "mv":
+                        r[n] *= k
+        if refit:
+            clock["refit_s"] = inp.now_s + 10.0
+        assert law._wscale == clock["wscale"]
         for c in law._cands:
-            r = ref[(c.tau_s, c.dead_time_s)]
-            assert (c.x_fast, c.x_slow, c.s0, c.sx, c.sy, c.sxx, c.sxy, c.syy) == \
-                (r.x_fast, r.x_slow, r.s0, r.sx, r.sy, r.sxx, r.sxy, r.syy), (inp.now_s, c)
+            assert _numbers(c) == ref[(c.tau_s, c.dead_time_s)], (inp.now_s, c)
         ticks.append(inp.now_s)
 
     _run(law, truth, profile, check)
@@ -95,3 +137,73 @@ def test_settled_candidates_are_dropped_and_the_active_and_a_carried_one_kept() 
     assert seen[0] == grid + 1 and seen[-1] < grid / 2
     last = day2._cands[-1]  # the carried candidate stays, and stays last (the judge's index)
     assert (last.tau_s, last.dead_time_s) == (carried.tau_s, carried.dead_time_s)
+
+
+def _solve_plain(m: list[list[float]], rhs: list[float]) -> list[float]:
+    """h26model's elimination as it was written (max with a key, sum of a generator)."""
+    n = len(rhs)
+    a = [[*row, r] for row, r in zip(m, rhs, strict=True)]
+    for i in range(n):
+        p = max(range(i, n), key=lambda r: abs(a[r][i]))
+        a[i], a[p] = a[p], a[i]
+        piv = a[i][i]
+        for r in range(i + 1, n):
+            f = a[r][i] / piv
+            if f:
+                row_r, row_i = a[r], a[i]
+                for c in range(i, n + 1):
+                    row_r[c] -= f * row_i[c]
+    x = [0.0] * n
+    for i in range(n - 1, -1, -1):
+        x[i] = (a[i][n] - sum(a[i][c] * x[c] for c in range(i + 1, n))) / a[i][i]
+    return x
+
+
+def test_solve5_gives_the_plain_eliminations_numbers_to_the_last_bit() -> None:
+    rng = random.Random(23)
+    for t in range(20000):
+        m = [[rng.uniform(-1.0, 1.0) * 10.0 ** rng.randint(-3, 4) for _ in range(5)]
+             for _ in range(5)]
+        if t % 3 == 0:  # equal pivot candidates (the first one wins) and an exact zero
+            m[1][0], m[2][0], m[3][1] = m[0][0], -m[0][0], 0.0
+        rhs = [rng.uniform(-100.0, 100.0) for _ in range(5)]
+        want = _solve_plain([r[:] for r in m], rhs[:])
+        got = _solve5([r[:] for r in m], rhs[:])
+        assert [v.hex() for v in got] == [v.hex() for v in want], (m, rhs)
+
+
+@pytest.mark.parametrize("prune_after_s", [600.0, 120.0])
+def test_nothing_is_dropped_before_the_evidence_nor_while_a_carried_model_is_judged(
+        prune_after_s: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    # at 120 s a carried model is still judged when the evidence is in: the judge's rule
+    # alone must keep the grid whole until it is kept (or dropped)
+    monkeypatch.setattr(control, "PRUNE_AFTER_S", prune_after_s)
+    truth, profile = cohort(1, 11)[0]
+    grid = len(TAU_GRID_S) * len(DEAD_TIME_GRID_S)
+    for carried in (False, True):
+        law = AdaptiveController(profile.hr_max, profile.hr_rest)
+        if carried:
+            day1 = AdaptiveController(profile.hr_max, profile.hr_rest)
+            _run(day1, truth, profile)
+            law = AdaptiveController(profile.hr_max, profile.hr_rest,
+                                     carried=day1.response_model())
+        full = grid + carried
+        states = []
+        judged_with_evidence = []
+
+        def check(law: AdaptiveController, inp: ControlInput, full: int = full,
+                  states: list[str] = states, judged: list[float] = judged_with_evidence
+                  ) -> None:
+            if law._evidence_weight_s < prune_after_s or law.carried_state == "trusted":
+                assert len(law._cands) == full, (inp.now_s, law.carried_state)
+            if law._evidence_weight_s >= prune_after_s + 60.0 and \
+                    law.carried_state == "trusted":
+                judged.append(inp.now_s)
+            states.append(law.carried_state)
+
+        _run(law, replace(truth, seed=truth.seed + 1), profile, check)
+        assert len(law._cands) < full  # it did prune, later
+        if carried:
+            assert "trusted" in states and states[-1] == "kept"
+            if prune_after_s < 600.0:  # the judge's rule was what kept the grid whole
+                assert judged_with_evidence

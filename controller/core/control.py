@@ -136,6 +136,34 @@ class _Fit(NamedTuple):
 
 
 @dataclass(slots=True)
+class _FastPaths:
+    """The two fast basis paths of one dead time and their sums. They depend on the dead time
+    only (fixed time constants, the same delayed input), so the candidates of one dead time
+    share them: advanced and summed once a tick instead of once per candidate, the same
+    numbers to the last bit (issue 23)."""
+
+    dead_time_s: float
+    xa: float = 0.0
+    xb: float = 0.0
+    m1: float = 0.0
+    m2: float = 0.0
+    m11: float = 0.0
+    m12: float = 0.0
+    m22: float = 0.0
+    v1: float = 0.0
+    v2: float = 0.0
+
+    def scale(self, k: float) -> None:
+        self.m1 *= k
+        self.m2 *= k
+        self.m11 *= k
+        self.m12 *= k
+        self.m22 *= k
+        self.v1 *= k
+        self.v2 *= k
+
+
+@dataclass(slots=True)
 class _Basis:
     """One (τ, θ) candidate whose fast phase and off-kinetics are estimated, not assumed.
 
@@ -149,55 +177,63 @@ class _Basis:
 
     tau_s: float
     dead_time_s: float
-    xa: float = 0.0
-    xb: float = 0.0
+    fast: _FastPaths = field(repr=False, compare=False)
+    """xa, xb and their sums m1, m2, m11, m12, m22, v1, v2: shared by the dead time's
+    candidates."""
     xs: float = 0.0
     xo: float = 0.0
-    m1: float = 0.0
-    m2: float = 0.0
     m3: float = 0.0
     m4: float = 0.0
-    m11: float = 0.0
-    m12: float = 0.0
     m13: float = 0.0
     m14: float = 0.0
-    m22: float = 0.0
     m23: float = 0.0
     m24: float = 0.0
     m33: float = 0.0
     m34: float = 0.0
     m44: float = 0.0
-    v1: float = 0.0
-    v2: float = 0.0
     v3: float = 0.0
     v4: float = 0.0
     fast_frac: float = 0.15
     w_fast: float = 0.5
     w_off: float = 0.2
+    behind_refits: int = 0
+    """Refits in a row this candidate has been far behind the best (``_prune``)."""
 
     def states(self) -> tuple[float, float]:
         """(fast, slow) in the law's units: each path's share of the work, gain 1."""
-        f = self.fast_frac
-        return (f * (self.xa + self.w_fast * (self.xb - self.xa)),
+        f, g = self.fast_frac, self.fast
+        return (f * (g.xa + self.w_fast * (g.xb - g.xa)),
                 (1.0 - f) * (self.xs + self.w_off * (self.xo - self.xs)))
 
     def scale(self, k: float) -> None:
-        for name in _SUMS:
-            setattr(self, name, getattr(self, name) * k)
+        """Its own sums times ``k`` (the shared fast paths' are scaled once, by the grid)."""
+        self.m3 *= k
+        self.m4 *= k
+        self.m13 *= k
+        self.m14 *= k
+        self.m23 *= k
+        self.m24 *= k
+        self.m33 *= k
+        self.m34 *= k
+        self.m44 *= k
+        self.v3 *= k
+        self.v4 *= k
 
     def fit(self, sums: tuple[float, float, float], a0: float, k0: float,
             prior: tuple[float, float, float], pa: float, pk: float) -> _Fit:
         """Ridge fit towards (a0, gain k0, structure ``prior`` = (f, w_fast, w_off))."""
         s0, sy, syy = sums
+        g = self.fast
+        m1, m2, m11, m12, m22, v1, v2 = g.m1, g.m2, g.m11, g.m12, g.m22, g.v1, g.v2
         f0, wf0, wr0 = prior
         b0 = (f0 * k0, f0 * k0 * wf0, (1.0 - f0) * k0, (1.0 - f0) * k0 * wr0)
         pw = (pk, STRUCTURE_PRIOR_FAST_TAU * pk, pk, STRUCTURE_PRIOR_OFF * pk)
-        m = [[s0 + pa, self.m1, self.m2, self.m3, self.m4],
-             [self.m1, self.m11 + pw[0], self.m12, self.m13, self.m14],
-             [self.m2, self.m12, self.m22 + pw[1], self.m23, self.m24],
+        m = [[s0 + pa, m1, m2, self.m3, self.m4],
+             [m1, m11 + pw[0], m12, self.m13, self.m14],
+             [m2, m12, m22 + pw[1], self.m23, self.m24],
              [self.m3, self.m13, self.m23, self.m33 + pw[2], self.m34],
              [self.m4, self.m14, self.m24, self.m34, self.m44 + pw[3]]]
-        rhs = [sy + pa * a0, self.v1 + pw[0] * b0[0], self.v2 + pw[1] * b0[1],
+        rhs = [sy + pa * a0, v1 + pw[0] * b0[0], v2 + pw[1] * b0[1],
                self.v3 + pw[2] * b0[2], self.v4 + pw[3] * b0[3]]
         sol = _solve5(m, rhs)
         b1, b2, b3, b4 = sol[1:]
@@ -207,38 +243,46 @@ class _Basis:
         wr = min(max(b4 / b3, 0.0), 1.0) if b3 > 1e-3 * k0 else wr0
         b1, b3 = f * k, (1.0 - f) * k
         b2, b4 = b1 * wf, b3 * wr
-        mb = (self.m1 * b1 + self.m2 * b2 + self.m3 * b3 + self.m4 * b4)
+        mb = (m1 * b1 + m2 * b2 + self.m3 * b3 + self.m4 * b4)
         a = (sy + pa * a0 - mb) / (s0 + pa)
-        quad = (b1 * b1 * self.m11 + b2 * b2 * self.m22 + b3 * b3 * self.m33
-                + b4 * b4 * self.m44 + 2.0 * (b1 * b2 * self.m12 + b1 * b3 * self.m13
+        quad = (b1 * b1 * m11 + b2 * b2 * m22 + b3 * b3 * self.m33
+                + b4 * b4 * self.m44 + 2.0 * (b1 * b2 * m12 + b1 * b3 * self.m13
                                               + b1 * b4 * self.m14 + b2 * b3 * self.m23
                                               + b2 * b4 * self.m24 + b3 * b4 * self.m34))
-        by = self.v1 * b1 + self.v2 * b2 + self.v3 * b3 + self.v4 * b4
+        by = v1 * b1 + v2 * b2 + self.v3 * b3 + self.v4 * b4
         sse = syy + a * a * s0 + quad + 2.0 * a * mb - 2.0 * a * sy - 2.0 * by
         return _Fit(a, k, max(sse, 0.0) / max(s0, 1e-9), f, wf, wr)
 
 
-_SUMS = ("m1", "m2", "m3", "m4", "m11", "m12", "m13", "m14", "m22", "m23", "m24", "m33",
-         "m34", "m44", "v1", "v2", "v3", "v4")
-
-
 def _solve5(m: list[list[float]], rhs: list[float]) -> list[float]:
-    """Gaussian elimination with partial pivoting (the ridge keeps the matrix regular)."""
+    """Gaussian elimination with partial pivoting (the ridge keeps the matrix regular).
+
+    Written out without ``max(key=…)`` and ``sum(…)`` (a refit solves one per candidate):
+    the same pivots (the first largest), the same operations in the same order."""
     n = len(rhs)
     a = [[*row, r] for row, r in zip(m, rhs, strict=True)]
     for i in range(n):
-        p = max(range(i, n), key=lambda r: abs(a[r][i]))
-        a[i], a[p] = a[p], a[i]
-        piv = a[i][i]
+        p, big = i, abs(a[i][i])
         for r in range(i + 1, n):
-            f = a[r][i] / piv
+            v = abs(a[r][i])
+            if v > big:
+                p, big = r, v
+        a[i], a[p] = a[p], a[i]
+        row_i = a[i]
+        piv = row_i[i]
+        for r in range(i + 1, n):
+            row_r = a[r]
+            f = row_r[i] / piv
             if f:
-                row_r, row_i = a[r], a[i]
                 for c in range(i, n + 1):
                     row_r[c] -= f * row_i[c]
     x = [0.0] * n
     for i in range(n - 1, -1, -1):
-        x[i] = (a[i][n] - sum(a[i][c] * x[c] for c in range(i + 1, n))) / a[i][i]
+        row_i = a[i]
+        acc = 0.0
+        for c in range(i + 1, n):
+            acc += row_i[c] * x[c]
+        x[i] = (row_i[n] - acc) / row_i[i]
     return x
 
 
@@ -294,6 +338,23 @@ def _basis_factors(c: _Basis, dt_s: float) -> tuple[float, float, float, float]:
             1.0 - math.exp(-dt_s / (c.tau_s * OFF_RATIO_BASIS[1])))
 
 
+_Group = tuple[_FastPaths, float, float, list[tuple[_Basis, float, float]]]
+"""(shared fast paths, their factors (4 s, 16 s), [(candidate, its slow factors)])."""
+
+
+def _groups(cands: list[_Basis], dt_s: float, zero: bool = False) -> list[_Group]:
+    """The candidates by shared fast paths, with ``_basis_factors`` for a tick of ``dt_s``
+    (not computed with ``zero``: the states do not move)."""
+    out: dict[int, _Group] = {}
+    for c in cands:
+        ka, kb, ks, ko = (0.0, 0.0, 0.0, 0.0) if zero else _basis_factors(c, dt_s)
+        grp = out.get(id(c.fast))
+        if grp is None:
+            grp = out[id(c.fast)] = (c.fast, ka, kb, [])
+        grp[3].append((c, ks, ko))
+    return list(out.values())
+
+
 TAU_GRID_S = (30.0, 45.0, 65.0, 90.0, 120.0, 150.0, 180.0)
 DEAD_TIME_GRID_S = (2.0, 4.0, 6.0, 10.0, 15.0, 20.0)
 """The (τ, θ) candidates span the published ranges (on-kinetics τ 30–180 s, dead time 2–20 s
@@ -339,6 +400,14 @@ values)."""
 STRUCTURE_PRIOR_FAST_TAU, STRUCTURE_PRIOR_OFF = 0.2, 0.33
 """Ridge weights of the fast time constant's and the off-kinetics' blends, relative to the
 gain's: only transients inform them, so a weak prior lets a session's steps decide."""
+PRUNE_AFTER_S = 600.0
+"""Forgetting-weighted seconds of heart rate (some 16 minutes of readings: past the first
+interval) before candidates far behind are dropped (issue 23: the grid's update and refits
+are most of a control tick's time)."""
+PRUNE_FACTOR = 2.0
+"""… far behind: penalised score and mean squared residual both this many times the best's …"""
+PRUNE_AFTER_REFITS = 6
+"""… for this many refits in a row (a minute)."""
 PREVIEW_RAMP_S = 12.0
 """With a trusted (carried) response the load for an interval starts rising this long plus the
 dead time before the interval begins: the belt's ramp and the heart's dead time are spent
@@ -406,7 +475,13 @@ class AdaptiveController:
     _interval1_done: bool = False
     _keep_s: float | None = None
     _thetas: list[float] | None = None
-    _decay: dict[float, list[tuple[float, float, float, float]]] = field(default_factory=dict)
+    _fast_paths: dict[tuple[float, float, float], _FastPaths] = field(default_factory=dict)
+    _decay: dict[float, list[_Group]] = field(default_factory=dict)
+    _hist_in_order: bool = True
+    """Every input in ``_hist`` came no earlier than the one before (a session's clock)."""
+    _adv_cache: dict[float, tuple[float, float, float, float]] = field(default_factory=dict)
+    _adv_taus: tuple[float, float, float, float] | None = None
+    _d2_cache: dict[tuple[float, float, int], list[float]] = field(default_factory=dict)
     _lead_s: float | None = None
     _bias_steps: float = 0.0
     """The bias's jumps when the active model changes (not drift: left out of its rate)."""
@@ -431,7 +506,7 @@ class AdaptiveController:
                                                       PRIOR_OFF_RATIO)
         for tau in TAU_GRID_S:
             for theta in DEAD_TIME_GRID_S:
-                self._cands.append(_Basis(tau, theta, *self._prior))
+                self._cands.append(self._new_basis(tau, theta, self._prior))
         self._active = self._cands.index(
             next(c for c in self._cands if c.tau_s == PRIOR_TAU_S
                  and c.dead_time_s == PRIOR_DEAD_TIME_S))
@@ -439,7 +514,7 @@ class AdaptiveController:
         if cm is not None:
             if cm.structure_learned:
                 self._prior = structure_of(cm.fast_frac, cm.tau_fast_s, cm.tau_off_ratio)
-            self._cands.append(_Basis(cm.tau_s, cm.dead_time_s, *self._prior))
+            self._cands.append(self._new_basis(cm.tau_s, cm.dead_time_s, self._prior))
             self._active = len(self._cands) - 1
             self._k0, self._pk = cm.gain_bpm_per_vo2, CARRIED_GAIN_PRIOR
             self._margin = CARRIED_TRUST_MARGIN
@@ -454,6 +529,17 @@ class AdaptiveController:
         self.model = ModelParams(self._k0, a0, c.tau_s, c.dead_time_s, c.fast_frac,
                                  _tau_fast(c.w_fast), _off_ratio(c.w_off))
 
+    def _new_basis(self, tau_s: float, dead_time_s: float, start: tuple[float, float, float]
+                   ) -> _Basis:
+        """A candidate whose basis states start at ``start`` = (xa, xb, xs) (h26model passed
+        the structure prior there positionally: kept as it was, see the report of issue 23),
+        sharing its fast paths with the candidates of the same dead time and start."""
+        key = (dead_time_s, start[0], start[1])
+        g = self._fast_paths.get(key)
+        if g is None:
+            g = self._fast_paths[key] = _FastPaths(dead_time_s, start[0], start[1])
+        return _Basis(tau_s, dead_time_s, g, start[2])
+
     # -- model bookkeeping ------------------------------------------------------------------
 
     def _delayed(self, now_s: float, theta_s: float) -> float:
@@ -467,9 +553,13 @@ class AdaptiveController:
     def _learn(self, inp: ControlInput, u_now: float) -> None:
         # The hot path (≈ 40 candidates every tick): each candidate's four basis paths and
         # its weighted sums, with the exponential factors computed once per tick length
-        # (``_decay``) and forgetting folded into a growing weight (``_wscale``).
+        # (``_decay``) and forgetting folded into a growing weight (``_wscale``). The two
+        # fast paths and their seven sums depend on the dead time only: computed once per
+        # dead time (``_FastPaths``), the same numbers as per candidate (issue 23).
         now_s, dt_s = inp.now_s, inp.dt_s
         hist = self._hist
+        if hist and now_s < hist[-1][0]:
+            self._hist_in_order = False
         hist.append((now_s, u_now))
         keep_s = self._keep_s
         if keep_s is None:
@@ -490,11 +580,15 @@ class AdaptiveController:
         self._wscale /= math.exp(-dt_s / FORGET_S)
         delayed = self._delayed_all(now_s)
         cands = self._cands
-        factors = self._decay.get(dt_s) if dt_s > 0.0 else None
-        if factors is None and dt_s > 0.0:
-            if len(self._decay) >= 4:  # a wall clock's uneven ticks: keep the cache small
-                self._decay.clear()
-            factors = self._decay[dt_s] = [_basis_factors(c, dt_s) for c in cands]
+        move = dt_s > 0.0  # else no time passed: the states stay, the sums still learn
+        groups = self._decay.get(dt_s) if move else None
+        if groups is None:
+            if not move:
+                groups = _groups(cands, 0.0, zero=True)
+            else:
+                if len(self._decay) >= 4:  # a wall clock's uneven ticks: keep it small
+                    self._decay.clear()
+                groups = self._decay[dt_s] = _groups(cands, dt_s)
         learn = y is not None
         w = dt_s * self._wscale
         yv = y if y is not None else 0.0
@@ -502,37 +596,48 @@ class AdaptiveController:
             self._s0 += w
             self._sy += w * yv
             self._syy += w * yv * yv
-        for i, c in enumerate(cands):
-            xa, xb, xs, xo = c.xa, c.xb, c.xs, c.xo
-            if factors is not None:
-                ka, kb, ks, ko = factors[i]
-                u = delayed[c.dead_time_s]
+        for g, ka, kb, members in groups:
+            u = delayed[g.dead_time_s]
+            xa, xb = g.xa, g.xb
+            if move:
                 xa += (u - xa) * ka
                 xb += (u - xb) * kb
-                xs += (u - xs) * ks
-                xo += (u - xo) * (ks if u >= xo else ko)
-                c.xa, c.xb, c.xs, c.xo = xa, xb, xs, xo
+                g.xa, g.xb = xa, xb
             if learn:
-                z2, z4 = xb - xa, xo - xs
-                w1, w2, w3, w4 = w * xa, w * z2, w * xs, w * z4
-                c.m1 += w1
-                c.m2 += w2
-                c.m3 += w3
-                c.m4 += w4
-                c.m11 += w1 * xa
-                c.m12 += w1 * z2
-                c.m13 += w1 * xs
-                c.m14 += w1 * z4
-                c.m22 += w2 * z2
-                c.m23 += w2 * xs
-                c.m24 += w2 * z4
-                c.m33 += w3 * xs
-                c.m34 += w3 * z4
-                c.m44 += w4 * z4
-                c.v1 += w1 * yv
-                c.v2 += w2 * yv
-                c.v3 += w3 * yv
-                c.v4 += w4 * yv
+                z2 = xb - xa
+                w1, w2 = w * xa, w * z2
+                g.m1 += w1
+                g.m2 += w2
+                g.m11 += w1 * xa
+                g.m12 += w1 * z2
+                g.m22 += w2 * z2
+                g.v1 += w1 * yv
+                g.v2 += w2 * yv
+                for c, ks, ko in members:
+                    xs, xo = c.xs, c.xo
+                    if move:
+                        xs += (u - xs) * ks
+                        xo += (u - xo) * (ks if u >= xo else ko)
+                        c.xs, c.xo = xs, xo
+                    z4 = xo - xs
+                    w3, w4 = w * xs, w * z4
+                    c.m3 += w3
+                    c.m4 += w4
+                    c.m13 += w1 * xs
+                    c.m14 += w1 * z4
+                    c.m23 += w2 * xs
+                    c.m24 += w2 * z4
+                    c.m33 += w3 * xs
+                    c.m34 += w3 * z4
+                    c.m44 += w4 * z4
+                    c.v3 += w3 * yv
+                    c.v4 += w4 * yv
+            elif move:
+                for c, ks, ko in members:
+                    xs, xo = c.xs, c.xo
+                    xs += (u - xs) * ks
+                    xo += (u - xo) * (ks if u >= xo else ko)
+                    c.xs, c.xo = xs, xo
         if y is not None:
             self._evidence_s += dt_s
         if y is not None and self._hr_rest_seen is None:
@@ -549,6 +654,8 @@ class AdaptiveController:
         self._s0 *= k
         self._sy *= k
         self._syy *= k
+        for g in {id(c.fast): c.fast for c in self._cands}.values():
+            g.scale(k)
         for c in self._cands:
             c.scale(k)
 
@@ -617,6 +724,39 @@ class AdaptiveController:
         step = old_pred - self._predict_now()
         self.bias_bpm += step
         self._bias_steps += step
+        self._prune(fits, score)
+
+    def _prune(self, fits: list[_Fit], score: list[float]) -> None:
+        """Drop the (τ, θ) candidates that have settled far behind: once ``PRUNE_AFTER_S`` of
+        heart rate are in, a candidate whose penalised score and mean squared residual have
+        both been more than ``PRUNE_FACTOR`` times the best's for ``PRUNE_AFTER_REFITS``
+        refits in a row is not updated any more. The active candidate and a carried one (last
+        in the list) are always kept, and nothing is dropped while a carried model is still
+        being judged (the judge compares it with the best cold candidate)."""
+        if self._evidence_weight_s < PRUNE_AFTER_S or self._carried_state == "trusted":
+            return
+        cands = self._cands
+        last_kept = len(cands) - 1 if self.carried is not None else -1
+        best_score = min(score)
+        best_mse = min(f.mse for f in fits)
+        drop = set()
+        for i, c in enumerate(cands):
+            if i == self._active or i == last_kept:
+                c.behind_refits = 0
+            elif score[i] > PRUNE_FACTOR * best_score and fits[i].mse > PRUNE_FACTOR * best_mse:
+                c.behind_refits += 1
+                if c.behind_refits >= PRUNE_AFTER_REFITS:
+                    drop.add(i)
+            else:
+                c.behind_refits = 0
+        if not drop:
+            return
+        active = cands[self._active]
+        self._cands = [c for i, c in enumerate(cands) if i not in drop]
+        self._active = next(i for i, c in enumerate(self._cands) if c is active)
+        self._decay.clear()  # its groups hold the old list's candidates
+        self._d2_cache.clear()
+        self._thetas = None
 
     def _penalised(self, fits: list[_Fit]) -> list[float]:
         """Each candidate's residual times its Occam factor exp(d² / n): the MAP rule for a
@@ -631,12 +771,16 @@ class AdaptiveController:
         if cm is not None and self._carried_state != "dropped":
             tau0, theta0 = max(cm.tau_s, 1.0), max(cm.dead_time_s, 1.0)
         n = max(self._evidence_weight_s / RESIDUAL_CORRELATION_S, 1.0)
+        key = (tau0, theta0, len(self._cands))
+        d2s = self._d2_cache.get(key)
+        if d2s is None:  # the distances change only with the prior's centre (or a prune)
+            d2s = self._d2_cache[key] = [
+                (math.log(max(c.tau_s, 1.0) / tau0) / PRIOR_LOG_SD_TAU) ** 2
+                + (math.log(max(c.dead_time_s, 1.0) / theta0) / PRIOR_LOG_SD_DEAD_TIME) ** 2
+                for c in self._cands]
         out = []
-        for c, fit in zip(self._cands, fits, strict=True):
-            mse = fit.mse
-            d2 = ((math.log(max(c.tau_s, 1.0) / tau0) / PRIOR_LOG_SD_TAU) ** 2
-                  + (math.log(max(c.dead_time_s, 1.0) / theta0) / PRIOR_LOG_SD_DEAD_TIME) ** 2)
-            out.append(mse * math.exp(d2 / n))
+        for d2, fit in zip(d2s, fits, strict=True):
+            out.append(fit.mse * math.exp(d2 / n))
         return out
 
     @property
@@ -743,14 +887,47 @@ class AdaptiveController:
         # Predict the state at t + θ: inputs already sent reach the heart during the next θ s.
         xf, xs = self._states()
         theta = m.dead_time_s
-        cur_u, cur_t = self._delayed(inp.now_s, theta), inp.now_s
-        for t_j, u_j in self._hist:
-            if t_j <= inp.now_s - theta:
-                continue
-            start = t_j + theta
-            xf, xs = _advance(xf, xs, cur_u, start - cur_t, m)
+        cut = inp.now_s - theta
+        hist = self._hist
+        n_hist = len(hist)
+        j0 = 0
+        if self._hist_in_order:  # the inputs within θ are the last ones: start there
+            j0 = n_hist
+            while j0 > 0 and hist[j0 - 1][0] > cut:
+                j0 -= 1
+            cur_u = hist[j0 - 1][1] if j0 > 0 else hist[0][1]  # ``_delayed``
+        else:
+            cur_u = self._delayed(inp.now_s, theta)
+        cur_t = inp.now_s
+        # ``_advance`` written out, its factors 1 − e^(−dt/τ) remembered per dt for the
+        # model's four time constants (the same whole seconds every tick): the same
+        # arithmetic in the same order, so the same numbers to the last bit (issue 23)
+        f_m, tau_m, tf_m, off_m = m.fast_frac, m.tau_s, m.tau_fast_s, m.tau_off_ratio
+        taus = (tf_m * 1.0, tf_m * off_m, tau_m * 1.0, tau_m * off_m)
+        if self._adv_taus != taus or len(self._adv_cache) >= 64:
+            self._adv_taus = taus  # another model (or a wall clock's uneven ticks)
+            self._adv_cache.clear()
+        memo = self._adv_cache
+        for j in range(j0, n_hist + 1):
+            if j < n_hist:
+                t_j, u_j = hist[j]
+                if t_j <= cut:
+                    continue
+                start = t_j + theta
+            else:  # the last step: up to now + θ
+                u_j, start = cur_u, inp.now_s + theta
+            dt = start - cur_t
+            if dt > 0.0:
+                fac = memo.get(dt)
+                if fac is None:  # (fast rising, fast falling, slow rising, slow falling)
+                    fac = memo[dt] = (1.0 - math.exp(-dt / taus[0]),
+                                      1.0 - math.exp(-dt / taus[1]),
+                                      1.0 - math.exp(-dt / taus[2]),
+                                      1.0 - math.exp(-dt / taus[3]))
+                gf, gs = f_m * cur_u, (1.0 - f_m) * cur_u
+                xf += (gf - xf) * (fac[0] if gf >= xf else fac[1])
+                xs += (gs - xs) * (fac[2] if gs >= xs else fac[3])
             cur_u, cur_t = u_j, start
-        xf, xs = _advance(xf, xs, cur_u, inp.now_s + theta - cur_t, m)
         k, base = m.gain_bpm_per_vo2, m.offset_bpm + self.bias_bpm + rho * theta
         y_theta = base + k * (xf + xs)
         r = inp.target_bpm
