@@ -246,3 +246,24 @@ def test_the_drift_rate_is_measured_and_carried_to_the_next_session():
     # what the bias observer sees rise is drift and what the model misses: the same patient
     # without drift shows some, with 2 bpm/min clearly more
     assert rates[2.0] >= rates[0.0] + 0.5, rates
+
+
+def test_a_carried_structure_is_the_candidates_structure_and_every_path_starts_at_rest(day1):
+    """The structure prior was passed by position into the basis states (xa, xb, xs), so
+    every cold candidate's paths started at 0.15/0.5/0.2 instead of at rest, and a carried
+    model's learned fast phase and off-kinetics were not the carried candidate's until its
+    first refit."""
+    from controller.core.control import structure_of
+
+    _, doc, _ = day1
+    doc = {**doc, "fast_frac": 0.22, "tau_fast_s": 12.0, "tau_off_ratio": 1.8}
+    law = Session(replace(PROFILE, response_model=doc)).control
+    assert isinstance(law, AdaptiveController)
+    carried = law._cands[law._active]
+    assert law.carried is not None and law.carried.structure_learned
+    want = structure_of(law.carried.fast_frac, law.carried.tau_fast_s,
+                        law.carried.tau_off_ratio)
+    assert (carried.fast_frac, carried.w_fast, carried.w_off) == pytest.approx(want)
+    assert law.model.fast_frac == pytest.approx(law.carried.fast_frac)
+    for c in law._cands:
+        assert (c.fast.xa, c.fast.xb, c.xs, c.xo) == (0.0, 0.0, 0.0, 0.0)

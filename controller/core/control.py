@@ -475,7 +475,7 @@ class AdaptiveController:
     _interval1_done: bool = False
     _keep_s: float | None = None
     _thetas: list[float] | None = None
-    _fast_paths: dict[tuple[float, float, float], _FastPaths] = field(default_factory=dict)
+    _fast_paths: dict[float, _FastPaths] = field(default_factory=dict)
     _decay: dict[float, list[_Group]] = field(default_factory=dict)
     _hist_in_order: bool = True
     """Every input in ``_hist`` came no earlier than the one before (a session's clock)."""
@@ -529,16 +529,16 @@ class AdaptiveController:
         self.model = ModelParams(self._k0, a0, c.tau_s, c.dead_time_s, c.fast_frac,
                                  _tau_fast(c.w_fast), _off_ratio(c.w_off))
 
-    def _new_basis(self, tau_s: float, dead_time_s: float, start: tuple[float, float, float]
-                   ) -> _Basis:
-        """A candidate whose basis states start at ``start`` = (xa, xb, xs) (h26model passed
-        the structure prior there positionally: kept as it was, see the report of issue 23),
-        sharing its fast paths with the candidates of the same dead time and start."""
-        key = (dead_time_s, start[0], start[1])
-        g = self._fast_paths.get(key)
+    def _new_basis(self, tau_s: float, dead_time_s: float,
+                   structure: tuple[float, float, float]) -> _Basis:
+        """A candidate at rest (its paths at 0) with ``structure`` = (fast share, w_fast,
+        w_off) as its fast phase and off-kinetics until a refit, sharing its fast paths with
+        the candidates of the same dead time."""
+        g = self._fast_paths.get(dead_time_s)
         if g is None:
-            g = self._fast_paths[key] = _FastPaths(dead_time_s, start[0], start[1])
-        return _Basis(tau_s, dead_time_s, g, start[2])
+            g = self._fast_paths[dead_time_s] = _FastPaths(dead_time_s)
+        f, w_fast, w_off = structure
+        return _Basis(tau_s, dead_time_s, g, fast_frac=f, w_fast=w_fast, w_off=w_off)
 
     # -- model bookkeeping ------------------------------------------------------------------
 
