@@ -82,3 +82,31 @@ async def _drain(client: ControlClient) -> None:
             pass
     except Exception:
         pass
+
+
+@pytest.mark.realtime
+def test_caps_above_the_treadmills_own_limits_are_refused_at_setup(tmp_path):
+    """Trial: a top speed of 18 km/h was accepted for a treadmill that stops at 16 km/h (the
+    form allows 2–20): the session would have driven into the link's refusal mid-interval.
+    Refused when staff save the patient, in words, naming the treadmill's limit."""
+    async def main() -> list[dict]:
+        service, sock = await start_service(tmp_path, store_path=str(tmp_path / "s.db"))
+        client = ControlClient(sock)
+        await client.connect()
+        drain = asyncio.get_running_loop().create_task(_drain(client))
+        good = {"pseudonym": "P-17", "hr_max": 183, "hr_max_source": "measured",
+                "max_speed_kmh": 6.0, "max_incline_pct": 12.0}
+        out = [await client.command("setup", profile=dict(good, max_speed_kmh=18)),
+               await client.command("setup", profile=dict(good, max_incline_pct=15.5)),
+               await client.command("setup", profile=good)]
+        drain.cancel()
+        service.cancel()
+        return out
+
+    speed, incline, ok = asyncio.run(asyncio.wait_for(main(), 120))
+    assert ok["ok"], ok
+    assert not speed["ok"] and speed["code"] == "cap_above_treadmill", speed
+    assert _nb(speed) == "Fartsgrensen 18 km/t er over tredemøllens grense på 16 km/t.", speed
+    assert not incline["ok"] and incline["code"] == "cap_above_treadmill", incline
+    assert _nb(incline) == ("Stigningsgrensen 15,5 % er over tredemøllens grense på 15 %."), \
+        incline

@@ -124,6 +124,8 @@ REFUSALS: dict[str, str] = {
     "profile_range": N_("{field} must be {low}–{high} {unit}."),
     "profile_hr_rest": N_("The resting heart rate ({hr_rest} bpm) must be at least 40 bpm "
                           "below HRmax ({hr_max} bpm)."),
+    "cap_above_treadmill": N_("{field} {value} {unit} is above the treadmill's limit of "
+                              "{limit} {unit}."),
     "profile_min_speed": N_("The lowest speed must be below the speed cap."),
     "profile_source": N_("Unknown HRmax source {source}."),
     # the plan against the patient (a 6-minute test's load, a warm-up's length)

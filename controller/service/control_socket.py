@@ -421,6 +421,13 @@ class ControlServer:
             profile, plan = setup_from(msg, None)
         else:
             profile, plan = await rt.in_store(lambda s: setup_from(msg, Register(s)))
+        tm = rt.treadmill  # the treadmill's own limits (config [treadmill]): refused, not capped
+        for field, value, limit, unit in (
+                ("max_speed_kmh", profile.max_speed_kmh, tm.max_speed_kmh, "km/h"),
+                ("max_incline_pct", profile.max_incline_pct, tm.max_incline_pct, "%")):
+            if value > limit:
+                raise refused("cap_above_treadmill", field=field, value=value, limit=limit,
+                              unit=unit)
         strap = strap_from(msg)
         if rt.done and self.fresh is not None:  # the next patient, after a session ended
             Session(profile, plan)  # refused here: the finished session stays on show
