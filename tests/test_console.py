@@ -347,7 +347,7 @@ def test_borg_rating_at_the_end_of_an_interval_and_a_note(tmp_path):
             await wait_for(lambda: isinstance(app.screen, NoteScreen))
             app.screen.query_one("#notetext").value = "asked for water after interval 1"
             await pilot.press("enter")
-            await wait_for(lambda: "note" in app.message and "done" in app.message)
+            await wait_for(lambda: app.message == "The note is saved.")
             session_id = app.state["session_id"]
             await pilot.press("x", "y")
             await wait_for(lambda: app.state.get("summary") is not None, 60)

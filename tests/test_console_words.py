@@ -295,3 +295,20 @@ def test_choosing_a_patient_says_who_is_chosen_and_what_comes_next(tmp_path):
         i18n.set_language("en")
     assert said == "P-5 er valgt: trykk s for å starte", said
     assert "utført" not in said
+
+
+def test_a_done_command_is_said_as_a_sentence_with_what_was_saved():
+    """Trial: every command echoed its raw name ("start: utført", "Borg-skår: utført" without
+    the number saved). Staff read what happened, and the Borg rating's number."""
+    from controller.app.console import DONE
+    from controller.core import i18n
+
+    i18n.set_language("nb")
+    try:
+        said = {cmd: i18n._(text) for cmd, text in DONE.items()}
+        borg = i18n._(DONE["borg"]).format(borg=13, interval=2)
+    finally:
+        i18n.set_language("en")
+    assert all("utført" not in s and s.endswith(".") for s in said.values()), said
+    assert said["start"] == "Økten er startet." and said["ack"] == "Alarmen er kvittert."
+    assert borg == "Borg-skår 13 er lagret for intervall 2."

@@ -53,6 +53,17 @@ COMMANDS = {"setup": N_("patient and plan"), "start": N_("start"), "pause": N_("
             "stop": N_("stop"), "ack": N_("acknowledge"), "borg": N_("Borg rating"),
             "note": N_("note"), "history": N_("history"), "export": N_("report"),
             "adjust": N_("load change"), "pair": N_("strap"), "scan": N_("strap search")}
+DONE = {"start": N_("The session has started."),
+        "pause": N_("Paused: the belt slows to a stop."),
+        "resume": N_("The session goes on."),
+        "skip": N_("On to the next part."),
+        "extend": N_("This part is 1 minute longer."),
+        "stop": N_("Stopping: the belt slows to a stop."),
+        "ack": N_("Alarm acknowledged."),
+        "borg": N_("Borg rating {borg} saved for interval {interval}."),
+        "note": N_("The note is saved."),
+        "adjust": N_("The load is changed.")}
+"""What staff read when the service did what they asked: a sentence, not "start: done"."""
 RUNNING = ("running", "hr_hold", "hr_slow")
 
 
@@ -491,7 +502,9 @@ class StaffConsole(App[None]):
             self.say(_("not connected to the control service"))
             return {"ok": False}
         reply = await self.client.command(cmd, **kw)
-        self.say(_("{command}: done").format(command=name) if reply.get("ok") else
+        done = _(DONE[cmd]).format(**kw) if cmd in DONE else \
+            _("{command}: done").format(command=name)
+        self.say(done if reply.get("ok") else
                  "[b red]" + _("{command} refused").format(command=name) + "[/]: "
                  + texts.reply_text(reply))
         return reply
