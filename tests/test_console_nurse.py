@@ -124,6 +124,26 @@ def test_a_field_error_clears_once_the_field_is_valid(lang):
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
+def test_an_age_formula_never_replaces_a_typed_hrmax_without_saying_so(lang):
+    """Trial: a typed makspuls 180 became 176 when staff picked the Tanaka formula; the hint
+    named 176 only, the typed value was gone. The hint now says what it replaced."""
+    async def main():
+        app = FormConsole(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("n")
+            await pilot.pause()
+            form = app.screen
+            form.query_one("#age").value = "45"
+            form.query_one("#hr_max").value = "180"
+            form.query_one("#source").value = "tanaka"
+            await pilot.pause()
+            assert form.query_one("#hr_max").value == "176"
+            hint = str(form.query_one("#hr_max_error").render())
+            assert "176" in hint and "180" in hint, hint
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
 # -- against the demo's real service (the runtime on the emulated firmware, 5×) -------------
 
 

@@ -393,10 +393,17 @@ class PatientScreen(ModalScreen[None]):
             return
         self._show("age", "")
         box = self.query_one("#hr_max", Input)
+        typed = box.value.strip()
+        hint = self.query_one("#hr_max_error", Static)
+        if typed == f"{hr_max:.0f}" and hint.has_class("shown") and hint.has_class("hint"):
+            return  # asked again (the age and the source both changed): the hint stays
         with box.prevent(Input.Changed):
             box.value = f"{hr_max:.0f}"
-        self._show("hr_max", _("{bpm} bpm from the age formula").format(bpm=f"{hr_max:.0f}"),
-                   error=False)
+        said = _("{bpm} bpm from the age formula").format(bpm=f"{hr_max:.0f}")
+        if typed and typed != box.value:  # never lost unsaid: staff see what it replaced
+            said = _("{bpm} bpm from the age formula (replaced {typed})").format(
+                bpm=f"{hr_max:.0f}", typed=typed)
+        self._show("hr_max", said, error=False)
 
     # -- saving -----------------------------------------------------------------------------
 
