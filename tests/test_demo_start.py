@@ -106,3 +106,40 @@ def test_the_console_demo_passes_patient_and_its_log_names_the_chosen_patient(tm
 async def _drain(updates):
     async for _ in updates:
         pass
+
+
+def test_the_demos_belt_screen_takes_a_free_port_when_8080_is_taken(tmp_path):
+    """Trial: with port 8080 taken (another demo, another program) the demo ran without a
+    belt screen and showed the OS's English error. Without a config the demo's belt screen
+    takes any free port and says where it is."""
+    import argparse
+    import socket
+    import subprocess
+
+    from controller.app.cli import BELT_URL_LINE, demo_service_command
+
+    taken = socket.socket()
+    try:
+        taken.bind(("0.0.0.0", 8080))
+        taken.listen()
+    except OSError:
+        pass  # taken already: the same case
+    sock, log = tmp_path / "control.sock", tmp_path / "service.log"
+    args = argparse.Namespace(speed=10.0, seed=2, category="typical", config=None,
+                              patient=None)
+    with log.open("w") as out:
+        proc = subprocess.Popen(demo_service_command(args, str(sock), str(tmp_path / "s.db")),
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while BELT_URL_LINE not in log.read_text() and "not served" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        text = log.read_text()
+        assert "not served" not in text, text
+        url = next(line for line in text.splitlines() if line.startswith(BELT_URL_LINE))
+        assert ":8080/" not in url, url
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        taken.close()

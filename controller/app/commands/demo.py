@@ -53,6 +53,8 @@ def demo(args: argparse.Namespace) -> int:
     if args.patient:
         cfg = dataclasses.replace(cfg, profile=dataclasses.replace(cfg.profile,
                                                                    pseudonym=args.patient))
+    if args.config is None:  # no clinic config: any free port (two demos never collide)
+        cfg = dataclasses.replace(cfg, belt_view=dataclasses.replace(cfg.belt_view, port=0))
     if args.store is None:
         import os
         import tempfile
