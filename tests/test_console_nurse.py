@@ -403,3 +403,20 @@ def test_the_console_reads_the_state_as_the_typed_state_doc():
             assert not app.doc.strap_battery_low
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_a_monitor_without_command_keys_does_not_offer_stop_or_acknowledge(lang):
+    """Trial: with network commands off the monitor offered s and a, asked, then said nothing
+    was sent. Without command keys neither key is in the footer, and s asks nothing."""
+    async def main():
+        app = FixedMonitor(MqttSettings(host="127.0.0.1", port=1))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            footer = "\n".join(_screen_lines(app)[-2:])
+            assert i18n._("Stop treadmill") not in footer, footer
+            assert i18n._("Acknowledge alarm") not in footer, footer
+            await pilot.press("s")
+            await pilot.pause()
+            assert app.screen is app.screen_stack[0]  # no question was asked
+
+    asyncio.run(asyncio.wait_for(main(), 30))

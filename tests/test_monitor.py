@@ -352,7 +352,8 @@ def test_bokmal_monitor_says_hold_and_alarms_in_glossary_words():
     now = [T0]
 
     async def main():
-        app = Offline(lambda: now[0])
+        # with command keys (network commands on): stop and acknowledge are offered
+        app = Offline(lambda: now[0], command_key=lambda site, device: b"k" * 32)
         async with app.run_test(size=(120, 30)) as pilot:
             running(app, "oslo", "tm-3", now=now[0], session="S3", state="hr_hold")
             running(app, "oslo", "tm-9", now=now[0], session="S9", state="hr_slow",

@@ -388,6 +388,12 @@ class CentralMonitor(App[None]):
         site, device = key.split("/", 1)
         return self.fleet.rows.get((site, device))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Stop and acknowledge are offered only where they can be sent: a monitor with no
+        command keys (network commands off) shows neither (trial: it offered both and said
+        "nothing was sent" after the question)."""
+        return not (action in ("stop", "ack") and self.command_key is None)
+
     def action_stop(self) -> None:
         r = self._selected_row()
         if r is None:
