@@ -4,6 +4,7 @@ wraps at 80×24, and the belt never runs on when the console quits. Through Text
 against the real service where the finding is about the service's answer."""
 
 import asyncio
+from typing import ClassVar
 
 import pytest
 
@@ -420,3 +421,29 @@ def test_a_monitor_without_command_keys_does_not_offer_stop_or_acknowledge(lang)
             assert app.screen is app.screen_stack[0]  # no question was asked
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_before_the_start_the_console_says_the_one_next_step_and_time_left_is_not_a_clock():
+    """Trial: with no patient chosen the console said "ingen pasient valgt (n)" beside
+    "trykk s for å starte", and "delen slutter om 09:16" read as a clock time."""
+    class NoPatient(BeforeStart):
+        fixed: ClassVar[dict] = dict(BeforeStart.fixed, pseudonym="", hr_max=None)
+
+    class Running(FixedConsole):
+        fixed: ClassVar[dict] = dict(FixedConsole.fixed, phase_remaining_s=556)
+
+    async def shown(app) -> str:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            return str(app.query_one("#countdown").render())
+
+    i18n.set_language("nb")
+    try:
+        none = asyncio.run(shown(NoPatient(tmp_sock())))
+        chosen = asyncio.run(shown(BeforeStart(tmp_sock())))
+        running = asyncio.run(shown(Running(tmp_sock())))
+    finally:
+        i18n.set_language("en")
+    assert none == "trykk n for å velge pasient", none
+    assert chosen == "trykk s for å starte", chosen
+    assert running == "09:16 min igjen av delen", running

@@ -293,13 +293,14 @@ class StaffConsole(App[None]):
                                          state=word(texts.STATES, d.state))
             + "\n" + who)
         left = _mmss(d.phase_remaining_s)
+        # minutes:seconds left, never read as a clock time ("delen slutter om 09:16"); before
+        # the start the one next step (it said "press s" with no patient chosen)
         self.query_one("#countdown", Static).update(
-            _("phase ends in {time}").format(time=left) if d.started else
-            _("phase ends in {time} · press b to pair the patient's strap").format(time=left)
-            if d.strap_needed else
-            _("phase ends in {time} · strap battery low: change it, then press s").format(
-                time=left) if d.strap_battery_low else
-            _("phase ends in {time} · press s to start").format(time=left))
+            _("{time} min left of this part").format(time=left) if d.started else
+            _("press n to choose the patient") if not d.pseudonym else
+            _("press b to pair the patient's strap") if d.strap_needed else
+            _("strap battery low: change it, then press s") if d.strap_battery_low else
+            _("press s to start"))
         self.query_one("#belt", Static).update(
             _("speed {actual} km/h (set {set})").format(
                 actual=_num(d.speed_kmh), set=_num(d.speed_set_kmh)) + "\n"
