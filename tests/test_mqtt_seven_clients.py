@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 
 import pytest
 
@@ -210,3 +211,58 @@ def test_the_seven_are_every_client_there_is():
     assert roles == {"pub", "monitor", "straps", "records", "cmd", "cmdtool",
                      "records-server"}
     assert len(CLIENTS) == len(roles) == 7
+
+
+def test_without_its_certificate_every_long_running_client_says_tls_refused(mtls_broker,
+                                                                            tmp_path):
+    """The six clients that run for hours (publisher, monitor, strap guard, records link,
+    command listener, records service) are refused without a client certificate, and each
+    says "TLS refused" where staff or the log show it — not "timed out" (the TLS alert that
+    paho only logs is what ``mqtt.error_text`` reports)."""
+    no_cert = MqttSettings(host="localhost", port=mtls_broker.port, site=SITE, device=DEVICE,
+                           tls_ca_file=str(mtls_broker.pki.ca))
+    logged: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            logged.append(f"{record.name}: {record.getMessage()}")
+
+    handler = Keep(logging.WARNING)
+
+    async def main():
+        pub = MqttPublisher(no_cert, connect_timeout_s=1.0)
+        model = SiteStraps(SITE, DEVICE)
+        link = RecordsLink(no_cert, pending=list, export=None, acked=lambda sid: None)
+        srv = RecordsServer(no_cert, SqliteClinicDb(tmp_path / "clinic.db"))
+        app = CentralMonitor(no_cert)
+        tasks = [asyncio.create_task(t) for t in (
+            pub.run(), watch(no_cert, model, connect_timeout_s=1.0), link.run(), srv.run(),
+            remote.listen(no_cert, remote.Verifier(KEY, site=SITE, device=DEVICE,
+                                                   session_id=lambda: "S1"),
+                          lambda c, a: None))]
+        try:
+            async with app.run_test(size=(100, 24)):
+                def seen(name: str) -> bool:
+                    return any(ln.startswith(name) and "TLS refused" in ln for ln in logged)
+
+                await until(lambda: app.connect_error and pub.last_error and
+                            model.problem and seen("controller.net.records_link") and
+                            seen("controller.service.records_server") and
+                            seen("controller.net.remote"), 30)
+                return {"monitor": app.connect_error, "publisher": pub.last_error,
+                        "strap guard": model.problem}
+        finally:
+            for t in tasks:
+                t.cancel()
+
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        shown = asyncio.run(asyncio.wait_for(main(), 60))
+    except TimeoutError:
+        raise AssertionError("not every client said TLS refused:\n" + "\n".join(
+            ln for ln in logged if "mqtt:" not in ln)) from None
+    finally:
+        root.removeHandler(handler)
+    for who, why in shown.items():
+        assert "TLS refused" in why or "certificate" in why, (who, why)
