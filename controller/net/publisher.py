@@ -25,7 +25,7 @@ from collections import deque
 import aiomqtt
 
 from controller.net import telemetry as tm
-from controller.net.mqtt import MqttSettings, client_id, connect, error_text
+from controller.net.mqtt import Backoff, MqttSettings, client_id, connect, error_text
 
 _log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class MqttPublisher:
                                  heartbeat_s=self.heartbeat_s)
 
     async def run(self) -> None:
-        backoff = 0.5
+        backoff = Backoff(self.max_backoff_s)
         last_logged = ""
         while True:
             client = None
@@ -111,7 +111,7 @@ class MqttPublisher:
                 async with client:
                     self.online = True
                     self.last_error = ""
-                    backoff = 0.5
+                    backoff.reset()
                     await self._send_status(client)
                     for kind, payload in list(self._retained.items()):
                         await client.publish(self._t(kind), payload, qos=1, retain=True)
@@ -124,8 +124,7 @@ class MqttPublisher:
             self.online = False
             self._client_now = None
             self._idle.clear()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, self.max_backoff_s)
+            await asyncio.sleep(backoff.take())
 
     async def _pump(self, client: aiomqtt.Client) -> None:
         while True:

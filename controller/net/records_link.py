@@ -36,8 +36,7 @@ import jsonschema
 
 from controller.core.text import clean
 from controller.net import telemetry as tm
-from controller.net.mqtt import MqttSettings, client_id
-from controller.net.tls import client_context
+from controller.net.mqtt import Backoff, MqttSettings, client_id, connect, error_text
 
 _log = logging.getLogger(__name__)
 
@@ -127,17 +126,17 @@ class RecordsLink:
         return records_topic(self.s.site, self.s.device, what, ident)
 
     async def run(self) -> None:
-        backoff = 0.5
+        backoff = Backoff(self.s.reconnect_max_s)
         last_error = ""
         while True:
+            client = None
             try:
-                async with aiomqtt.Client(
-                        self.s.host, self.s.port, username=self.s.username,
-                        password=self.s.password, tls_context=client_context(self.s),
-                        identifier=client_id("records", self.s.site, self.s.device),
-                        keepalive=self.s.keepalive_s, timeout=10) as client:
+                client = connect(self.s, client_id("records", self.s.site, self.s.device),
+                                 timeout_s=10)
+                async with client:
                     self._client = client
-                    self.online, backoff, last_error = True, 0.5, ""
+                    self.online, last_error = True, ""
+                    backoff.reset()
                     base = f"{tm.TOPIC_PREFIX}/{self.s.site}/{self.s.device}/records"
                     await client.subscribe(f"{base}/ack/+", qos=1)
                     await client.subscribe(f"{base}/profile-reply/+", qos=1)
@@ -146,15 +145,14 @@ class RecordsLink:
                         tg.create_task(self._read(client))
                         tg.create_task(self._send(client))
             except* (aiomqtt.MqttError, OSError) as eg:
-                err = str(eg.exceptions[0])
+                err = error_text(client, eg.exceptions[0])  # a TLS refusal says so
                 if self.online or err != last_error:
                     _log.warning("records link: broker %s:%s: %s", self.s.host, self.s.port,
                                  err)
                 last_error = err
             self.online = False
             self._client = None
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
+            await asyncio.sleep(backoff.take())
 
     async def _send(self, client: aiomqtt.Client) -> None:
         while True:
