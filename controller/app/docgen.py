@@ -173,7 +173,7 @@ def alarms_reference() -> str:
         set_language(was)
     out = ["## Alarmer i økten", ""]
     out += _table(["alarm (konsollen og monitoren)", "hva som skjer", "hva du gjør"], alarms)
-    out += ["", "## Feil på tredemøllen (styrekortet)", "",
+    out += ["", "## Feil på tredemøllen (motorkortet)", "",
             "Styrekortet låser feilen og båndet står til noen trykker reset på tredemøllen. "
             "Båndet starter aldri igjen av seg selv.", ""]
     out += _table(["feil", "hva du gjør"], faults)
