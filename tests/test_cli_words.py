@@ -80,3 +80,15 @@ def test_the_register_and_its_sessions_speak_bokmal(tmp_path):
     assert "P-17" in out and "km/t" in out, out
     english = _cli("sessions", "--store", db, "P-17", "--lang", "en").stdout
     assert "finished" in english and "6-minute test" in english, english
+
+
+def test_the_patient_command_takes_a_decimal_comma(tmp_path):
+    """Trial: `patient --max-speed 6,5` was refused with argparse's "invalid float value"."""
+    db = str(tmp_path / "p.db")
+    _cli("patient", "--store", db, "P-8", "--hr-max", "181,5", "--hr-max-source", "measured",
+         "--max-speed", "6,5", "--max-incline", "7.5")
+    out = _cli("patients", "--store", db, "--lang", "nb").stdout
+    assert "6,5 km/t" in out and "7,5 %" in out, out
+    r = subprocess.run([sys.executable, "-m", "controller", "patient", "--store", db, "P-8",
+                        "--max-speed", "6,5,1"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "6,5 or 6.5" in r.stderr, r.stderr

@@ -159,6 +159,16 @@ def _main(argv: Sequence[str] | None = None) -> int:
     return _dispatch(args)
 
 
+def _decimal(text: str) -> float:
+    """A number as staff type it: ``6,5`` or ``6.5`` (argparse's float refused the comma)."""
+    import re
+
+    t = text.strip()
+    if not re.fullmatch(r"[0-9]+(?:[.,][0-9]+)?", t):
+        raise argparse.ArgumentTypeError(f"{text!r}: a number such as 6,5 or 6.5")
+    return float(t.replace(",", "."))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every command's options (also for tests that start a command as a unit does, and for
     the docs' generated CLI reference)."""
@@ -228,13 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     pt = sub.add_parser("patient", help="show, create or update a patient's profile")
     pt.add_argument("--store", required=True)
     pt.add_argument("pseudonym")
-    pt.add_argument("--hr-max", type=float, default=None)
+    pt.add_argument("--hr-max", type=_decimal, default=None)
     pt.add_argument("--hr-max-source", default=None,
                     choices=["measured", "tanaka", "nes", "keteyian", "six_minute_test",
                              "six_minute_test_edited", "observed_peak"])
-    pt.add_argument("--hr-rest", type=float, default=None)
-    pt.add_argument("--max-speed", type=float, default=None)
-    pt.add_argument("--max-incline", type=float, default=None)
+    pt.add_argument("--hr-rest", type=_decimal, default=None)
+    pt.add_argument("--max-speed", type=_decimal, default=None)
+    pt.add_argument("--max-incline", type=_decimal, default=None)
     pt.add_argument("--walk-only", default=None, action=argparse.BooleanOptionalAction)
     _lang_option(pt, "profile")
     fh = sub.add_parser("fhir", help="a session or an HRmax result as a FHIR R4 Bundle")
