@@ -280,14 +280,20 @@ def weekly(points: list[Progress]) -> list[dict[str, Any]]:
     return weeks
 
 
+def is_4x4(plan_name: str) -> bool:
+    """A training session the history counts: everything but the 6-minute test (it sets
+    HRmax, it is not training). The belt screen's streak counts the same way."""
+    return plan_name != "6-minute test"
+
+
 def progression(store: Store, pseudonym: str) -> dict[str, Any]:
     """One patient's progression for the journal (units in every key)."""
     every = store.sessions(pseudonym)
     recs = [r for r in every
-            if r.status in ("finished", "stopped", "incomplete") and r.plan_name != "6-minute test"]
-    left_out = {"six_minute_test": sum(1 for r in every if r.plan_name == "6-minute test"),
+            if r.status in ("finished", "stopped", "incomplete") and is_4x4(r.plan_name)]
+    left_out = {"six_minute_test": sum(1 for r in every if not is_4x4(r.plan_name)),
                 "running": sum(1 for r in every if r.status == "running"
-                               and r.plan_name != "6-minute test")}
+                               and is_4x4(r.plan_name))}
     if not recs:
         raise StoreError(f"{store.path}: no sessions for {pseudonym!r}")
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}

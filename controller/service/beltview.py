@@ -40,7 +40,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.core.beltscreen import VERDICTS, BeltScreen, Inputs, interval_summary_s
+from controller.core.beltscreen import (
+    VERDICTS,
+    BeltScreen,
+    Inputs,
+    interval_summary_s,
+    intervals_ran,
+)
 from controller.core.i18n import (
     N_,
     format_number,
@@ -259,7 +265,11 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
     interval = sp.interval if sp else 0
     total = sum(1 for p in (session.plan.phases if session and session.plan else ())
                 if p.kind is PhaseKind.INTERVAL)
-    finished = session is not None and session.ended_by == "plan" and rt.stop_reason is None
+    planned = [p.duration_s for p in (session.plan.phases if session and session.plan else ())
+               if p.kind is PhaseKind.INTERVAL]
+    # complete only when the plan ran out and its intervals ran (not skipped through)
+    finished = session is not None and session.ended_by == "plan" and rt.stop_reason is None \
+        and intervals_ran(screen.ran_s, planned)
     if phase == "interval":
         label = tr(N_("Interval {n} of {total}")).format(n=interval, total=total)
     elif phase == "recovery":
