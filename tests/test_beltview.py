@@ -406,7 +406,7 @@ OBSERVE_JS = """(ids) => {
 
 @contextlib.asynccontextmanager
 async def belt_rig(tmp_path: Path, *, lang: str = "nb", hr_max: float = HR_MAX_EDGE,
-                   store: Store | None = None, speed: float = RIG_SPEED):
+                   store: Store | None = None, speed: float = RIG_SPEED, plan=None):
     """Runtime + emulated board + strap + belt page; ``rig.hr[0]`` is the strap's heart rate
     (a number, None for no contact, or a function of the session's time in seconds)."""
     from types import SimpleNamespace
@@ -437,7 +437,8 @@ async def belt_rig(tmp_path: Path, *, lang: str = "nb", hr_max: float = HR_MAX_E
         await asyncio.to_thread(emu.press_reset, 0.2)
         await tm.wait_status(lambda s: s.state == "idle", 10)
         rt = Runtime(PatientProfile(hr_max=hr_max, max_speed_kmh=8.0, pseudonym="P-7"),
-                     default_4x4(180.0), treadmill=tm, clock=clock, tick_s=1.0 / speed,
+                     plan or default_4x4(180.0), treadmill=tm, clock=clock,
+                     tick_s=1.0 / speed,
                      store=store,
                      hr_source=SimulatedSource(hr_of, rate_hz=4.0 * speed, clock=clock))
         run = asyncio.create_task(rt.run())
@@ -713,6 +714,21 @@ def test_a_session_skipped_through_ends_with_a_true_and_kind_screen(tmp_path):
         _run(main())
     finally:
         store.close()
+
+
+def test_the_6_minute_tests_warm_up_says_staff_set_the_pace(tmp_path):
+    """Issue 21 (bokmål new-nurse trial): in the 6-minute test (staff set the speed) the
+    warm-up said "båndet finner farten din"; the belt does not look for a pace there."""
+    from controller.core.plan import six_minute_test
+
+    async def main() -> None:
+        async with belt_rig(tmp_path, plan=six_minute_test(5.0)) as rig:
+            rig.rt.start()
+            await _phase(rig.page, "Oppvarming")
+            assert await _text(rig.page, "#guidance") == \
+                "Oppvarming: gå rolig – personalet har stilt inn farten"
+
+    _run(main())
 
 
 def test_the_screen_says_it_cannot_find_the_heart_rate_only_when_there_is_none(tmp_path):

@@ -87,6 +87,8 @@ GUIDANCE = {"ready": N_("Staff will start the belt slowly"),
             "below": N_("Good — the belt brings you up to the zone"),
             "in": N_("You're in the zone — hold it"),
             "above": N_("A little above the zone — the belt eases off")}
+WARMUP_SET_BY_STAFF = N_("Warm up: walk easy — staff have set the pace")
+"""A warm-up at a speed staff chose (the 6-minute test's): the belt finds no pace there."""
 ENDED_EARLY = N_("The session has ended — thank you for your effort today")
 STATE_GUIDANCE = {"paused": N_("Pause — the belt stands still"),
                   "stopping": N_("The belt slows to a stop"),
@@ -304,6 +306,9 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
         guidance = tr(GUIDANCE[zone]) if zone else ""
     elif phase == "done":
         guidance = tr(GUIDANCE["done"] if finished else ENDED_EARLY)
+    elif phase == "warmup" and session is not None and session.spec is not None \
+            and session.spec.fixed_speed_kmh is not None:
+        guidance = tr(WARMUP_SET_BY_STAFF)
     else:
         guidance = tr(GUIDANCE.get(phase, GUIDANCE["ready"]))
     change = None
