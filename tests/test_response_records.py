@@ -286,6 +286,12 @@ def test_one_session_never_shows_two_belt_settings_as_if_both_were_real(tmp_path
     finally:
         set_language("en")
     assert row[2:4] == list(belt), row  # the CLI's km/h and % columns: the belt as set
+    report.progression_csv(prog, tmp_path / "p.csv")
+    import csv
+    with open(tmp_path / "p.csv") as f:
+        (csv_row,) = list(csv.DictReader(f))
+    assert csv_row["at_90_equivalent"] == "True"  # its speed_at_90_kmh is not the belt
+    assert csv_row["belt_speed_at_90_kmh"] == str(m.today.speed_kmh)
     bundle = json.dumps(fhir.session_bundle(store, "S1"))
     assert "equivalent to " + str(doc["fitness"]["speed_at_90_kmh"]) + " km/h" in bundle
     claim = re.compile(r"(tilsvarer )?(\d+,\d)\s?km/t (?:ved|med|og) (\d+,\d)\s?%")

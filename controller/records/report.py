@@ -356,7 +356,10 @@ def _kept_response(store: Store, pseudonym: str) -> dict[str, Any] | None:
 
 PROGRESSION_CSV_FIELDS = ("session_id", "date_utc", "plan", "status", "work_at_90_vo2",
                           "speed_at_90_kmh", "incline_at_90_pct", "vo2max_estimate",
-                          "hr_at_fixed_workload_bpm", "minutes_at_85", "peak_hr_bpm")
+                          "hr_at_fixed_workload_bpm", "minutes_at_85", "peak_hr_bpm",
+                          "at_90_equivalent", "belt_speed_at_90_kmh", "belt_incline_at_90_pct")
+"""``at_90_equivalent``: speed/incline at 90 % are the learned response's converted figure,
+not the belt; ``belt_*``: the belt as set while the heart held 90 % HRmax."""
 
 
 def progression_csv(prog: dict[str, Any], path: str | Path) -> None:
