@@ -244,3 +244,60 @@ def test_the_cli_shows_the_kept_response_and_why_one_is_refused(tmp_path):
     store.close()
     out = cli("patient", "--store", str(db), "P-9", "--lang", "en")
     assert "learned response not used:" in out and "not supported" in out
+
+
+def test_one_session_never_shows_two_belt_settings_as_if_both_were_real(tmp_path, learned):
+    """Issue 21 (bokmål new-nurse trial): for one session the belt screen said "Du holdt sonen
+    ved 4,7 km/t og 7,9 % stigning", the report "6,1 km/t med 5,0 % stigning", the hand-over
+    "6,0 km/t ved 7,5 %" and the history "7,1 km/t ved 5,0 %". One is the belt as it was set
+    while the heart held 90 % HRmax, the other the learned response's work converted to a
+    speed at a fixed 5 % incline: every "speed at incline" shown is the belt's, or says
+    "tilsvarer"."""
+    from controller.app.screens.history import HistoryScreen
+    from controller.records.mastery import mastery
+    from controller.service.beltview import mastery_lines
+
+    session, trace, doc = learned
+    store = Store(tmp_path / "s.db")
+    _record(store, "S1", session, trace, 1.7e9)
+    m = mastery(store.path, "P-3", "S1", 1.7e9)
+    assert m.today is not None
+    belt = (f"{m.today.speed_kmh:.1f}".replace(".", ","),
+            f"{m.today.incline_pct:.1f}".replace(".", ","))
+    prog = report.progression(store, "P-3")
+    assert prog["sessions"][0]["speed_at_90_kmh"] == doc["fitness"]["speed_at_90_kmh"]
+    assert (f"{doc['fitness']['speed_at_90_kmh']:.1f}".replace(".", ","), "5,0") != belt
+    set_language("nb")
+    try:
+        texts = {
+            "belt screen": "\n".join(mastery_lines(m, "nb")),
+            "history": "\n".join(str(w.render()) for w in HistoryScreen(prog).compose()),
+            "report": "\n".join(report.report_lines(store, report.session_facts(store, "S1"))),
+            "hand-over": "\n".join(line for _, line in handover_text(
+                handover_data(store, "P-3"), "nb")),
+        }
+    finally:
+        set_language("en")
+    from controller.app.commands.patients import progression_text
+
+    set_language("nb")
+    try:
+        row = progression_text(prog).splitlines()[-1].split()
+    finally:
+        set_language("en")
+    assert row[2:4] == list(belt), row  # the CLI's km/h and % columns: the belt as set
+    report.progression_csv(prog, tmp_path / "p.csv")
+    import csv
+    with open(tmp_path / "p.csv") as f:
+        (csv_row,) = list(csv.DictReader(f))
+    assert csv_row["at_90_equivalent"] == "True"  # its speed_at_90_kmh is not the belt
+    assert csv_row["belt_speed_at_90_kmh"] == str(m.today.speed_kmh)
+    bundle = json.dumps(fhir.session_bundle(store, "S1"))
+    assert "equivalent to " + str(doc["fitness"]["speed_at_90_kmh"]) + " km/h" in bundle
+    claim = re.compile(r"(tilsvarer )?(\d+,\d)\s?km/t (?:ved|med|og) (\d+,\d)\s?%")
+    for where, text in texts.items():
+        found = claim.findall(text.replace("\u00a0", " "))
+        assert found, (where, text)
+        for equivalent, speed, incline in found:
+            assert equivalent or (speed, incline) == belt, (where, belt, text)
+    store.close()

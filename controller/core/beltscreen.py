@@ -125,6 +125,9 @@ class BeltScreen:
     """Seconds in the zone (shown numbers, edges inclusive) of each interval begun."""
     hit_s: float = 0.0
     """Seconds at ≥ 85 % HRmax while the session ran."""
+    ran_s: dict[int, float] = field(default_factory=dict)
+    """How long each interval ran (its phase clock, which a pause freezes): a skipped one
+    shows as short, and only a session whose intervals ran is called complete."""
     _last_hr: tuple[float, float] | None = None  # (bpm, when)
     _last_now: float | None = None
     _where: tuple[str, int] | None = None
@@ -153,6 +156,7 @@ class BeltScreen:
             self.hit_s += dt
         counting = i.phase == "interval" and i.interval > 0
         if counting:
+            self.ran_s[i.interval] = max(self.ran_s.get(i.interval, 0.0), i.phase_elapsed_s)
             self.in_zone_s.setdefault(i.interval, 0.0)
             if running and raw == "in" and fresh:
                 self.in_zone_s[i.interval] += dt
@@ -181,6 +185,17 @@ class BeltScreen:
                 return "climb"
             return verdict
         return "steady"
+
+
+RAN_FRAC = 0.75
+"""An interval counts as run when it ran at least this share of its planned time (a skip in
+its last minute still leaves a session of four intervals; a skip at the start does not)."""
+
+
+def intervals_ran(ran_s: dict[int, float], planned_s: list[float]) -> bool:
+    """Every interval of the plan (``planned_s``, in order) ran ``RAN_FRAC`` of its time:
+    the one rule for "the session is complete" on the belt screen and in the streak."""
+    return all(ran_s.get(k, 0.0) >= RAN_FRAC * p for k, p in enumerate(planned_s, 1))
 
 
 def interval_summary_s(in_zone_s: dict[int, float], interval: int) -> int | None:

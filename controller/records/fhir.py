@@ -115,7 +115,8 @@ def session_bundle(store: Store, session_id: str) -> dict[str, Any]:
         out.append(_obs(p, _ours("work-at-90-hrmax",
                                  "Treadmill work held at 90 % HRmax (ACSM oxygen cost)"),
                         f["work_at_90_vo2"], "mL/kg/min", "mL/kg/min", period,
-                        note=f"{f['speed_at_90_kmh']} km/h at {f['incline_at_90_pct']} % "
+                        note=("equivalent to " if f.get("at_90_equivalent") else "")
+                        + f"{f['speed_at_90_kmh']} km/h at {f['incline_at_90_pct']} % "
                              f"incline; HRmax {r.hr_max_bpm:.0f} bpm ({r.hr_max_source})"))
     out.append(_obs(p, _ours("minutes-at-85-hrmax", "Minutes at or above 85 % HRmax"),
                     f["minutes_at_85"], "min", "min", period))

@@ -237,7 +237,8 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
         work = t(N_("{speed} at {incline} incline")).format(
             speed=format_speed(s.at_90.speed_kmh, 1, lang),
             incline=format_percent(s.at_90.incline_pct, 1, lang)) if s.at_90 else \
-            t(N_("{speed} at {incline} incline (from the learned response)")).format(
+            t(N_("equivalent to {speed} at {incline} incline (from the learned response)")
+              ).format(
                 speed=format_speed(s.learned["speed_at_90_kmh"], 1, lang),
                 incline=format_percent(s.learned["incline_pct"], 1, lang)) if s.learned else \
             t(N_("not long enough at 90 % to measure"))

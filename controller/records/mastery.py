@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import sqlite3
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.core.beltscreen import intervals_ran
 from controller.core.dates import day_start_unix_s, local_day
 from controller.core.workload import vo2_cost
+from controller.records.report import is_4x4
 from controller.records.store import connect_readonly
 
 WEEK_GOAL_HIT_MIN = 32.0
@@ -149,14 +152,34 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
         streak = 0
         upto = [r for r in rows if r[0] == session_id]
         ordered = rows[: rows.index(upto[0]) + 1] if upto else rows
-        for _sid, _started, status, _hr in reversed(ordered):
-            if status != "finished":
+        for sid, _started, status, _hr in reversed(ordered):
+            plan = json.loads(db.execute("SELECT plan_json FROM sessions WHERE id = ?",
+                                         (sid,)).fetchone()[0] or "{}")
+            if not is_4x4(str(plan.get("name", ""))):
+                continue  # a 6-minute test is not training: the console's history agrees
+            if status != "finished" or not completed(db, sid, plan):
                 break
             streak += 1
     finally:
         db.close()
     pb = today is not None and best is not None and _load(today) > _load(best) + 0.05
     return Mastery(today, last, round(week_s / 60.0, 1), week_goal_min, streak, pb)
+
+
+def completed(db: sqlite3.Connection, session_id: str, plan: dict[str, Any]) -> bool:
+    """The session's intervals ran (``beltscreen.intervals_ran``, the belt screen's rule):
+    a session staff skipped through is not one "completed" in the streak."""
+    planned = [float(ph.get("duration_s") or 0.0) for ph in plan.get("phases", [])
+               if ph.get("kind") == "interval"]
+    if not planned:
+        return True  # a record without its plan: its status is all there is
+    n, t0, t1 = db.execute("SELECT COUNT(*), MIN(t_s), MAX(t_s) FROM samples "
+                           "WHERE session_id = ?", (session_id,)).fetchone()
+    tick = (t1 - t0) / (n - 1) if n and n > 1 and t1 > t0 else 1.0
+    ran = {k: c * tick for k, c in db.execute(
+        "SELECT interval, COUNT(*) FROM samples WHERE session_id = ? AND phase = 'interval' "
+        "AND state NOT IN ('paused', 'stopping') GROUP BY interval", (session_id,))}
+    return intervals_ran(ran, planned)
 
 
 def _load(work: ZoneWork) -> float:

@@ -207,6 +207,13 @@ class Progress:
     vo2max_estimate: float | None
     plan: str
     status: str
+    belt_speed_at_90_kmh: float | None = None
+    belt_incline_at_90_pct: float | None = None
+    """The belt as it was set while the heart held 90 % HRmax (the belt screen's and the
+    hand-over's figure); None with too little of it."""
+    at_90_equivalent: bool = False
+    """``speed_at_90_kmh`` is the learned response's work converted to a speed at a fixed
+    incline (issue 26), not a belt setting: it is said as "tilsvarer" wherever shown."""
 
 
 def progress_of(r: SessionRecord, st: dict[str, Any]) -> Progress:
@@ -214,7 +221,9 @@ def progress_of(r: SessionRecord, st: dict[str, Any]) -> Progress:
     return Progress(r.id, r.started_unix_s, st["work_at_90_vo2"], st["speed_at_90_kmh"],
                     st["incline_at_90_pct"], st["hr_at_fixed_workload_bpm"],
                     st["peak_hr_bpm"], st["minutes_at_85"], st["vo2max_estimate"],
-                    r.plan_name, r.status)
+                    r.plan_name, r.status, st.get("zone_speed_kmh"),
+                    st.get("zone_incline_pct"),
+                    _learned_fitness(r, r.hr_max_bpm) is not None)
 
 
 def _session_progress(store: Store, r: SessionRecord) -> Progress:
@@ -280,14 +289,20 @@ def weekly(points: list[Progress]) -> list[dict[str, Any]]:
     return weeks
 
 
+def is_4x4(plan_name: str) -> bool:
+    """A training session the history counts: everything but the 6-minute test (it sets
+    HRmax, it is not training). The belt screen's streak counts the same way."""
+    return plan_name != "6-minute test"
+
+
 def progression(store: Store, pseudonym: str) -> dict[str, Any]:
     """One patient's progression for the journal (units in every key)."""
     every = store.sessions(pseudonym)
     recs = [r for r in every
-            if r.status in ("finished", "stopped", "incomplete") and r.plan_name != "6-minute test"]
-    left_out = {"six_minute_test": sum(1 for r in every if r.plan_name == "6-minute test"),
+            if r.status in ("finished", "stopped", "incomplete") and is_4x4(r.plan_name)]
+    left_out = {"six_minute_test": sum(1 for r in every if not is_4x4(r.plan_name)),
                 "running": sum(1 for r in every if r.status == "running"
-                               and r.plan_name != "6-minute test")}
+                               and is_4x4(r.plan_name))}
     if not recs:
         raise StoreError(f"{store.path}: no sessions for {pseudonym!r}")
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}
@@ -341,7 +356,10 @@ def _kept_response(store: Store, pseudonym: str) -> dict[str, Any] | None:
 
 PROGRESSION_CSV_FIELDS = ("session_id", "date_utc", "plan", "status", "work_at_90_vo2",
                           "speed_at_90_kmh", "incline_at_90_pct", "vo2max_estimate",
-                          "hr_at_fixed_workload_bpm", "minutes_at_85", "peak_hr_bpm")
+                          "hr_at_fixed_workload_bpm", "minutes_at_85", "peak_hr_bpm",
+                          "at_90_equivalent", "belt_speed_at_90_kmh", "belt_incline_at_90_pct")
+"""``at_90_equivalent``: speed/incline at 90 % are the learned response's converted figure,
+not the belt; ``belt_*``: the belt as set while the heart held 90 % HRmax."""
 
 
 def progression_csv(prog: dict[str, Any], path: str | Path) -> None:
@@ -401,7 +419,9 @@ def session_facts(store: Store, session_id: str) -> dict[str, Any]:
         "events_rel": [{**e, "t_rel_s": e["t_s"] - t0} for e in events],
         "work_at_90_vo2": prog.work_at_90_vo2, "speed_at_90_kmh": prog.speed_at_90_kmh,
         "incline_at_90_pct": prog.incline_at_90_pct, "minutes_at_85": prog.minutes_at_85,
-        "peak_hr_bpm": prog.peak_hr_bpm,
+        "peak_hr_bpm": prog.peak_hr_bpm, "at_90_equivalent": prog.at_90_equivalent,
+        "belt_speed_at_90_kmh": prog.belt_speed_at_90_kmh,
+        "belt_incline_at_90_pct": prog.belt_incline_at_90_pct,
     }
 
 
@@ -520,9 +540,18 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
             plan=word(PLANS, r.plan_name), hr_max=format_number(r.hr_max_bpm, 0),
             source=word(SOURCES, r.hr_max_source)),
         _("Work at 90 % HRmax: {work}.").format(
-            work="—" if work is None else _("{vo2} ml/kg/min ({speed} km/h at {incline} %)")
+            work="—" if work is None else (
+                # the learned response's work as a speed at a fixed incline: not the belt
+                _("{vo2} ml/kg/min (equivalent to {speed} km/h at {incline} %)")
+                if facts.get("at_90_equivalent") else
+                _("{vo2} ml/kg/min ({speed} km/h at {incline} %)"))
             .format(vo2=format_number(work, 1), speed=format_number(facts["speed_at_90_kmh"]),
                     incline=format_number(facts["incline_at_90_pct"]))),
+        *([_("The belt while the heart rate held 90 % HRmax: {speed} km/h at {incline} %.")
+           .format(speed=format_number(facts["belt_speed_at_90_kmh"]),
+                   incline=format_number(facts["belt_incline_at_90_pct"]))]
+          if facts.get("at_90_equivalent") and facts.get("belt_speed_at_90_kmh") is not None
+          else []),
         _("Minutes at ≥ 85 % HRmax: {minutes}. Alarms: {alarms}.").format(
             minutes=format_number(facts["minutes_at_85"], 1),
             alarms="; ".join(event_text(e["kind"], e["message"], e.get("params")) for e in events

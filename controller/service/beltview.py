@@ -40,7 +40,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.core.beltscreen import VERDICTS, BeltScreen, Inputs, interval_summary_s
+from controller.core.beltscreen import (
+    VERDICTS,
+    BeltScreen,
+    Inputs,
+    interval_summary_s,
+    intervals_ran,
+)
 from controller.core.i18n import (
     N_,
     format_number,
@@ -81,6 +87,8 @@ GUIDANCE = {"ready": N_("Staff will start the belt slowly"),
             "below": N_("Good — the belt brings you up to the zone"),
             "in": N_("You're in the zone — hold it"),
             "above": N_("A little above the zone — the belt eases off")}
+WARMUP_SET_BY_STAFF = N_("Warm up: walk easy — staff have set the pace")
+"""A warm-up at a speed staff chose (the 6-minute test's): the belt finds no pace there."""
 ENDED_EARLY = N_("The session has ended — thank you for your effort today")
 STATE_GUIDANCE = {"paused": N_("Pause — the belt stands still"),
                   "stopping": N_("The belt slows to a stop"),
@@ -259,7 +267,11 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
     interval = sp.interval if sp else 0
     total = sum(1 for p in (session.plan.phases if session and session.plan else ())
                 if p.kind is PhaseKind.INTERVAL)
-    finished = session is not None and session.ended_by == "plan" and rt.stop_reason is None
+    planned = [p.duration_s for p in (session.plan.phases if session and session.plan else ())
+               if p.kind is PhaseKind.INTERVAL]
+    # complete only when the plan ran out and its intervals ran (not skipped through)
+    finished = session is not None and session.ended_by == "plan" and rt.stop_reason is None \
+        and intervals_ran(screen.ran_s, planned)
     if phase == "interval":
         label = tr(N_("Interval {n} of {total}")).format(n=interval, total=total)
     elif phase == "recovery":
@@ -294,6 +306,9 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
         guidance = tr(GUIDANCE[zone]) if zone else ""
     elif phase == "done":
         guidance = tr(GUIDANCE["done"] if finished else ENDED_EARLY)
+    elif phase == "warmup" and session is not None and session.spec is not None \
+            and session.spec.fixed_speed_kmh is not None:
+        guidance = tr(WARMUP_SET_BY_STAFF)
     else:
         guidance = tr(GUIDANCE.get(phase, GUIDANCE["ready"]))
     change = None

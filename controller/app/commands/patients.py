@@ -111,8 +111,15 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
                                     rule=prog["trend_rule"]))
     lines.append(_t_row(SESSION_PROGRESS_HEADERS))
     for p in prog["sessions"]:
+        # km/h and % are the belt as set at 90 % HRmax; the learned response's converted
+        # figure only where the belt has none, marked "≈" (it was not a belt setting)
+        speed, incline = num(p.get("belt_speed_at_90_kmh")), num(p.get("belt_incline_at_90_pct"))
+        if p.get("belt_speed_at_90_kmh") is None and p["speed_at_90_kmh"] is not None:
+            mark = "≈" if p.get("at_90_equivalent") else ""
+            speed = mark + num(p["speed_at_90_kmh"])
+            incline = mark + num(p["incline_at_90_pct"])
         lines.append(_t_row([_day(p["started_unix_s"]), num(p["work_at_90_vo2"]),
-                             num(p["speed_at_90_kmh"]), num(p["incline_at_90_pct"]),
+                             speed, incline,
                              num(p["vo2max_estimate"]), num(p["hr_at_fixed_workload_bpm"], 0),
                              num(p["minutes_at_85"])], translate=False))
     if prog["hr_max_suggestion"]:

@@ -39,12 +39,17 @@ class HistoryScreen(ModalScreen[None]):
         lines = ["[b]" + h.get("pseudonym", "") + "[/b] — " + counted_text(h)]
         for p in h.get("sessions", [])[-8:]:
             when = format_datetime(local_datetime(p["started_unix_s"]).replace(tzinfo=None))
-            # the belt as staff set it (km/t and %), not its oxygen cost in ml/kg/min
-            speed, incline = p.get("speed_at_90_kmh"), p.get("incline_at_90_pct")
+            # the belt as staff set it (km/t and %), not its oxygen cost in ml/kg/min; the
+            # learned response's figure is a converted one and says so ("tilsvarer")
+            said = _("{speed} at {incline} incline")
+            speed, incline = p.get("belt_speed_at_90_kmh"), p.get("belt_incline_at_90_pct")
+            if speed is None:
+                speed, incline = p.get("speed_at_90_kmh"), p.get("incline_at_90_pct")
+                if p.get("at_90_equivalent"):
+                    said = _("equivalent to {speed} at {incline} incline")
             lines.append(_("{when}  at 90 % HRmax: {load}  peak {peak} bpm").format(
                 when=when, load="—" if speed is None or incline is None else
-                _("{speed} at {incline} incline").format(speed=format_speed(speed),
-                                                         incline=format_percent(incline)),
+                said.format(speed=format_speed(speed), incline=format_percent(incline)),
                 peak=format_number(p["peak_hr_bpm"], 0) if p["peak_hr_bpm"] else "—"))
         if h.get("vo2max_estimate"):
             lines.append(_("estimated VO2max {vo2} ml/kg/min").format(
