@@ -422,9 +422,10 @@ class ControlServer:
         else:
             profile, plan = await rt.in_store(lambda s: setup_from(msg, Register(s)))
         tm = rt.treadmill  # the treadmill's own limits (config [treadmill]): refused, not capped
-        for field, value, limit, unit in (
-                ("max_speed_kmh", profile.max_speed_kmh, tm.max_speed_kmh, "km/h"),
-                ("max_incline_pct", profile.max_incline_pct, tm.max_incline_pct, "%")):
+        limits = () if tm is None else (
+            ("max_speed_kmh", profile.max_speed_kmh, tm.max_speed_kmh, "km/h"),
+            ("max_incline_pct", profile.max_incline_pct, tm.max_incline_pct, "%"))
+        for field, value, limit, unit in limits:
             if value > limit:
                 raise refused("cap_above_treadmill", field=field, value=value, limit=limit,
                               unit=unit)
