@@ -161,12 +161,15 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
 def _decimal(text: str) -> float:
     """A number as staff type it: ``6,5`` or ``6.5`` (argparse's float refused the comma)."""
-    import re
+    from controller.core.i18n import parse_number
 
-    t = text.strip()
-    if not re.fullmatch(r"[0-9]+(?:[.,][0-9]+)?", t):
+    try:
+        value = parse_number(text)
+    except ValueError:
+        value = None
+    if value is None:
         raise argparse.ArgumentTypeError(f"{text!r}: a number such as 6,5 or 6.5")
-    return float(t.replace(",", "."))
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext
+import re
 from functools import cache
 from pathlib import Path
 
@@ -73,6 +74,20 @@ def N_(message: str) -> str:
 
 def _locale(lang: str | None) -> str:
     return lang or _state["lang"]
+
+
+NUMBER = re.compile(r"^[0-9]+(?:[.,][0-9]+)?$")
+"""A number as staff type it: digits with a decimal comma or point."""
+
+
+def parse_number(text: str) -> float | None:
+    """``6,5`` or ``6.5`` → 6.5; empty → None; anything else ValueError."""
+    text = text.strip()
+    if not text:
+        return None
+    if not NUMBER.match(text):
+        raise ValueError(text)
+    return float(text.replace(",", "."))
 
 
 def format_number(x: float, decimals: int = 1, lang: str | None = None) -> str:

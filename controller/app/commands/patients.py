@@ -47,7 +47,6 @@ def _table(headers: Sequence[str], rows: list[list[str]]) -> str:
 
 def patients_text(store) -> str:  # type: ignore[no-untyped-def]
     """Every patient in the register with HRmax, source and date, and their sessions."""
-    import datetime as dt
 
     from controller.records.register import Register
 
@@ -59,8 +58,7 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
         if p.walk_only:
             caps = _("{caps}, walk only").format(caps=caps)
         rows.append([p.pseudonym, format_number(p.hr_max_bpm, 0), word(SOURCES, p.hr_max_source),
-                     format_date(dt.date.fromisoformat(p.hr_max_date)) if p.hr_max_date
-                     else "—",
+                     _iso_day(p.hr_max_date),
                      "—" if p.hr_rest_bpm is None else format_number(p.hr_rest_bpm, 0), caps,
                      str(len(recs)), _day(recs[-1].started_unix_s) if recs else "—"])
     if not rows:

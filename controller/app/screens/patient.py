@@ -31,7 +31,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Stat
 
 from controller.app.texts import error_text
 from controller.core.hrmax import hr_max_keteyian, hr_max_nes, hr_max_tanaka
-from controller.core.i18n import N_, _, format_date, format_number
+from controller.core.i18n import N_, _, format_date, format_number, parse_number
 
 SOURCES = [(N_("measured (lab test)"), "measured"), (N_("6-minute test"), "six_minute_test"),
            (N_("6-minute test, edited by staff"), "six_minute_test_edited"),
@@ -50,7 +50,6 @@ Submit = Callable[[dict[str, Any]], Awaitable[str | None]]
 Lookup = Callable[[str], Awaitable[dict[str, Any] | None]]
 """The register's profile of a pseudonym (None: a new patient); raises on no answer."""
 
-NUMBER = re.compile(r"^[0-9]+(?:[.,][0-9]+)?$")
 """A plain decimal number, with a comma or a point (6,5 and 6.5): nothing else."""
 LIMITS: dict[str, tuple[float, float, str]] = {
     "age": (10, 100, N_("age must be {low}–{high} years")),
@@ -66,16 +65,6 @@ ERROR_WIDTH = 73
 """The width of the line under a field (``.fielderror`` in console.tcss)."""
 LOOKUP_DELAY_S = 0.4
 """The register is asked this long after the last keystroke in the pseudonym."""
-
-
-def parse_number(text: str) -> float | None:
-    """``6,5`` or ``6.5`` → 6.5; empty → None; anything else ValueError."""
-    text = text.strip()
-    if not text:
-        return None
-    if not NUMBER.match(text):
-        raise ValueError(text)
-    return float(text.replace(",", "."))
 
 
 def show_number(x: float | None) -> str:
