@@ -45,8 +45,17 @@ from controller.app.commands.demo_text import (
     _phase_line,
     _summary,
 )
+from controller.app.commands.export import (
+    export,
+)
+from controller.app.commands.fhir import (
+    fhir,
+)
 from controller.app.commands.handover import (
     handover,
+)
+from controller.app.commands.import_session import (
+    import_session,
 )
 from controller.app.commands.language import (
     LANG_ENV,
@@ -60,6 +69,9 @@ from controller.app.commands.monitor import (
 from controller.app.commands.outcome import (
     outcome_command,
 )
+from controller.app.commands.patient import (
+    patient,
+)
 from controller.app.commands.patients import (
     PATIENT_HEADERS,
     SESSION_HEADERS,
@@ -68,9 +80,13 @@ from controller.app.commands.patients import (
     _t_row,
     _table,
     patient_command,
+    patients,
     patients_text,
     progression_text,
     sessions_text,
+)
+from controller.app.commands.progression import (
+    progression,
 )
 from controller.app.commands.records import (
     records,
@@ -78,9 +94,15 @@ from controller.app.commands.records import (
 from controller.app.commands.records_server import (
     records_server,
 )
+from controller.app.commands.report import (
+    report,
+)
 from controller.app.commands.run import (
     _service_error,
     run,
+)
+from controller.app.commands.sessions import (
+    sessions,
 )
 from controller.errors import EX_CONFIG, EXIT_BROKEN_PIPE, FourByFourError, exit_code
 from controller.sim import CATEGORIES
@@ -315,9 +337,22 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run(args)
     if args.command == "outcome":
         return outcome_command(args)
-    if args.command in ("export", "report", "import", "progression", "patients", "sessions",
-                        "patient", "fhir"):
-        return records(args)
+    if args.command == "export":
+        return export(args)
+    if args.command == "report":
+        return report(args)
+    if args.command == "import":
+        return import_session(args)
+    if args.command == "progression":
+        return progression(args)
+    if args.command == "patients":
+        return patients(args)
+    if args.command == "sessions":
+        return sessions(args)
+    if args.command == "patient":
+        return patient(args)
+    if args.command == "fhir":
+        return fhir(args)
     if args.command == "handover":
         return handover(args)
     return 2  # pragma: no cover - argparse enforces the choices

@@ -180,3 +180,10 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
                            date=_iso_day(kept.response_model_date),
                            words=response_words(kept.response_model)))
     return out
+
+
+def patients(args: argparse.Namespace) -> int:
+    """``fourbyfour patients``: every patient in the register."""
+    from controller.app.commands.records import on_store
+
+    return on_store(args, lambda store: print(patients_text(store)))

@@ -1,81 +1,41 @@
-"""``fourbyfour export | report | import | progression | patients | sessions | patient |
-fhir``: the commands on a session store (one dispatcher, as before the split)."""
+"""What the commands on a session store share (``export``, ``report``, ``import``,
+``progression``, ``patients``, ``sessions``, ``patient``, ``fhir``: one module each): the
+store opened read-only unless the command writes, one error line and exit status 2 for a
+store or value it cannot use, and the "wrote …" line for an ``--out`` file.
+
+``records(args)`` is the one dispatcher these commands had before issue 25's split, kept for
+callers that still use it: it hands each command to its own function.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from controller.app import demo_text
 from controller.app.commands.language import _chosen_language
-from controller.app.commands.patients import (
-    patient_command,
-    patients_text,
-    progression_text,
-    sessions_text,
-)
-from controller.core.i18n import _
-from controller.core.pseudonym import check_pseudonym
+
+if TYPE_CHECKING:
+    from controller.records.store import Store
 
 
-def records(args: argparse.Namespace) -> int:
-    """export / report / import / progression on a session store."""
-    import sqlite3
-
-    from controller.records import report
+def on_store(args: argparse.Namespace, work: Callable[[Store], None], *,
+             writes: bool = False, speaks: bool = True) -> int:
+    """Run ``work`` on ``--store``: read-only (never the live store's writer) unless the
+    command ``writes``, which may also create the store; ``speaks``: the process speaks the
+    command's --lang from here on."""
     from controller.records.store import Store, StoreError
 
-    if args.command in ("report", "progression", "export", "patients", "sessions", "patient"):
+    if speaks:
         _chosen_language(args)
     try:
-        if not Path(args.store).exists() and args.command not in ("import", "patient"):
+        if not writes and not Path(args.store).exists():
             raise StoreError(f"{args.store}: no such session store")
-        # only import and patient write; every other command reads (never the live store)
-        store = Store(args.store, readonly=args.command not in ("import", "patient"))
-        if args.command == "export":
-            (report.export_csv if args.format == "csv" else report.export_json)(
-                store, args.session, args.out)
-        elif args.command == "report":
-            report.render_session(store, args.session, args.out)
-        elif args.command == "import":
-            print(f"imported session {report.import_json(store, args.file)}")
-        elif args.command == "progression":
-            check_pseudonym(args.pseudonym, "--pseudonym")
-            prog = report.progression(store, args.pseudonym)
-            if args.out:
-                report.render_progression(store, args.pseudonym, args.out)
-            if args.csv:
-                report.progression_csv(prog, args.csv)
-                print(_("wrote {path}").format(path=args.csv))
-            if args.json:
-                print(json.dumps(prog, indent=1))
-            else:
-                print(progression_text(prog))
-        elif args.command == "patients":
-            print(patients_text(store))
-        elif args.command == "sessions":
-            check_pseudonym(args.pseudonym)
-            print(sessions_text(store, args.pseudonym))
-        elif args.command == "patient":
-            try:
-                print(patient_command(store, args))
-            except sqlite3.OperationalError as e:  # the service's batch held the lock
-                raise StoreError(f"{args.store}: busy (the service is writing: {e}); try "
-                                 "again in a moment") from None
-        elif args.command == "fhir":
-            from controller.records import fhir
-
-            if args.session:
-                bundle = fhir.session_bundle(store, args.session)
-            elif args.hrmax:
-                from controller.records.register import Register
-
-                bundle = fhir.current_hrmax_bundle(Register(store), args.hrmax)
-            else:
-                raise ValueError(_("give --session ID or --hrmax PSEUDONYM"))
-            fhir.write_bundle(bundle, args.out)
+        store = Store(args.store, readonly=not writes)
+        work(store)
         store.close()
     except (StoreError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -83,3 +43,22 @@ def records(args: argparse.Namespace) -> int:
     if getattr(args, "out", None):
         print(demo_text.wrote_line(args.out))
     return 0
+
+
+def records(args: argparse.Namespace) -> int:
+    """The command named by ``args.command``, by its own function (the dispatcher before
+    the split)."""
+    from controller.app.commands.export import export
+    from controller.app.commands.fhir import fhir
+    from controller.app.commands.import_session import import_session
+    from controller.app.commands.patient import patient
+    from controller.app.commands.patients import patients
+    from controller.app.commands.progression import progression
+    from controller.app.commands.report import report
+    from controller.app.commands.sessions import sessions
+
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "export": export, "report": report, "import": import_session,
+        "progression": progression, "patients": patients, "sessions": sessions,
+        "patient": patient, "fhir": fhir}
+    return commands[args.command](args)
