@@ -108,3 +108,113 @@ def test_the_guard_itself_sees_each_way_of_making_a_client(tmp_path):
     for src, n in spellings.items():
         probe.write_text(src)
         assert len(offences(probe)) == n, src
+
+
+# -- one connect-and-retry loop: ``mqtt.run_forever`` ---------------------------------------
+
+DOOR_MODULE = "controller.net.mqtt"
+
+
+def _door_names(tree: ast.Module) -> tuple[dict[str, str], set[str], bool]:
+    """(local name → the door's function it is bound to, names bound to the door module,
+    whether the module speaks MQTT at all)."""
+    names: dict[str, str] = {}
+    modules: set[str] = set()
+    speaks = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name == DOOR_MODULE:
+                    modules.add(a.asname or a.name)
+                    speaks = True
+                if a.name in CLIENT_MODULES:
+                    speaks = True
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == DOOR_MODULE:
+                speaks = True
+                for a in node.names:
+                    names[a.asname or a.name] = a.name
+            elif node.module == "controller.net":
+                for a in node.names:
+                    if a.name == "mqtt":
+                        modules.add(a.asname or "mqtt")
+                        speaks = True
+            elif node.module in CLIENT_MODULES:
+                speaks = True
+    return names, modules, speaks
+
+
+def _door_call(node: ast.AST, names: dict[str, str], modules: set[str]) -> str | None:
+    """The door's function a call goes to (``connect``, ``Backoff`` …), else None."""
+    if not isinstance(node, ast.Call):
+        return None
+    name = _dotted(node.func)
+    if len(name) == 1 and name[0] in names:
+        return names[name[0]]
+    if len(name) >= 2 and ".".join(name[:-1]) in modules:
+        return name[-1]
+    return None
+
+
+def retry_loops(path: Path) -> list[str]:
+    """A connect-and-retry loop written outside ``net/mqtt.py``: the door's back-off made
+    by hand, the door's ``connect`` called in a loop, or a loop that catches an MQTT error
+    and sleeps (a retry on a client however it was made)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    names, modules, speaks = _door_names(tree)
+    if not speaks:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        where = f"{path.name}:{getattr(node, 'lineno', 0)}"
+        if _door_call(node, names, modules) == "Backoff":
+            found.append(f"{where}: Backoff(...) (the back-off is run_forever's)")
+        if not isinstance(node, (ast.While, ast.For, ast.AsyncFor)):
+            continue
+        inside = [n for stmt in node.body for n in ast.walk(stmt)]
+        if any(_door_call(n, names, modules) == "connect" for n in inside):
+            found.append(f"{where}: connect(...) in a loop (use mqtt.run_forever)")
+        catches = any(isinstance(n, ast.ExceptHandler) and n.type is not None and
+                      "MqttError" in ast.unparse(n.type) for n in inside)
+        sleeps = any(isinstance(n, ast.Call) and _dotted(n.func)[-1:] == ["sleep"]
+                     for n in inside)
+        if catches and sleeps:
+            found.append(f"{where}: a loop that catches MqttError and sleeps "
+                         "(use mqtt.run_forever)")
+    return found
+
+
+def test_only_net_mqtt_writes_a_connect_and_retry_loop():
+    found = [o for p in sorted(ROOT.rglob("*.py")) if p != DOOR for o in retry_loops(p)]
+    assert found == [], "connect-and-retry loops written outside controller/net/mqtt.py " \
+        "(use mqtt.run_forever):\n" + "\n".join(found)
+
+
+def test_the_retry_loop_guard_sees_each_way_of_writing_one(tmp_path):
+    spellings = {
+        # the door's connect in a loop
+        "from controller.net.mqtt import connect\nasync def f(s):\n    while True:\n"
+        "        async with connect(s, 'x'):\n            pass\n": 1,
+        "from controller.net import mqtt\nasync def f(s):\n    while True:\n"
+        "        async with mqtt.connect(s, 'x'):\n            pass\n": 1,
+        # a hand-made back-off
+        "from controller.net.mqtt import Backoff as B\nb = B(30.0)\n": 1,
+        # a retry on a client made elsewhere: catches the MQTT error and sleeps
+        "import asyncio\nimport aiomqtt\nasync def f(make):\n    while True:\n        try:\n"
+        "            async with make():\n                pass\n"
+        "        except aiomqtt.MqttError:\n            pass\n"
+        "        await asyncio.sleep(1)\n": 1,
+        # one connection, no retry (the command tool): fine
+        "from controller.net.mqtt import connect\nasync def f(s):\n"
+        "    async with connect(s, 'x'):\n        pass\n": 0,
+        # the one loop, used
+        "from controller.net.mqtt import run_forever\nasync def f(s, body):\n"
+        "    await run_forever(s, 'x', body, who='w', log=None)\n": 0,
+        # a loop that is no MQTT module's (the serial link's own back-off)
+        "import asyncio\nasync def f():\n    while True:\n        try:\n            pass\n"
+        "        except OSError:\n            await asyncio.sleep(1)\n": 0,
+    }
+    probe = tmp_path / "probe.py"
+    for src, n in spellings.items():
+        probe.write_text(src)
+        assert len(retry_loops(probe)) == n, (src, retry_loops(probe))

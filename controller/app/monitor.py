@@ -45,7 +45,7 @@ from controller.core.words import word
 from controller.net import remote
 from controller.net import telemetry as tm
 from controller.net.fleet import Fleet, TreadmillRow
-from controller.net.mqtt import Backoff, client_id, connect, error_text
+from controller.net.mqtt import client_id, run_forever
 from controller.net.publisher import MqttSettings
 
 _log = logging.getLogger(__name__)
@@ -520,27 +520,23 @@ class CentralMonitor(App[None]):
     @work(exclusive=True, group="listen")
     async def listen(self) -> None:
         s = self.settings
-        backoff = Backoff(MONITOR_RECONNECT_MAX_S)
-        while True:
-            client = None
-            try:
-                client = connect(s, client_id("monitor", s.site, secrets.token_hex(3)))
-                async with client:
-                    self.connected = True
-                    self.connect_error = ""
-                    self._client = client
-                    backoff.reset()
-                    for kind in (*tm.KINDS, "command-reply"):
-                        await client.subscribe(f"{tm.TOPIC_PREFIX}/+/+/{kind}", qos=1)
-                    self.redraw()
-                    async for m in client.messages:
-                        self.route_message(str(m.topic), bytes(m.payload), bool(m.retain))
-            except (aiomqtt.MqttError, OSError) as e:
-                why = error_text(client, e)  # a TLS refusal says so, not "timed out"
-                if self.connected or self.connect_error != why:
-                    _log.warning("monitor: broker %s:%s: %s", s.host, s.port, why)
-                self.connected = False
-                self.connect_error = why
-                self._client = None
-                self.redraw()
-                await asyncio.sleep(backoff.take())
+
+        async def watch(client: aiomqtt.Client) -> None:
+            self.connected = True
+            self.connect_error = ""
+            self._client = client
+            for kind in (*tm.KINDS, "command-reply"):
+                await client.subscribe(f"{tm.TOPIC_PREFIX}/+/+/{kind}", qos=1)
+            self.redraw()
+            async for m in client.messages:
+                self.route_message(str(m.topic), bytes(m.payload), bool(m.retain))
+
+        def down(why: str) -> None:  # a TLS refusal says so, not "timed out"
+            self.connected = False
+            self.connect_error = why
+            self._client = None
+            self.redraw()
+
+        await run_forever(s, client_id("monitor", s.site, secrets.token_hex(3)), watch,
+                          who="monitor", log=_log, on_down=down,
+                          max_backoff_s=MONITOR_RECONNECT_MAX_S)

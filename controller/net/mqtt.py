@@ -9,9 +9,11 @@ as "Operation timed out".
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import aiomqtt
 
@@ -108,4 +110,70 @@ class Backoff:
         return wait
 
 
-__all__ = ["Backoff", "MqttSettings", "TlsConfigError", "client_id", "connect", "error_text"]
+def _first(e: BaseException) -> BaseException:
+    """The first exception in a (nested) group: the one a TaskGroup's body failed with."""
+    while isinstance(e, BaseExceptionGroup):
+        e = e.exceptions[0]
+    return e
+
+
+async def run_forever(settings: MqttSettings, identifier: str,
+                      body: Callable[[aiomqtt.Client], Awaitable[object]], *,
+                      who: str, log: logging.Logger,
+                      on_down: Callable[[str], None] | None = None,
+                      not_allowed: tuple[type[Exception], ...] = (),
+                      also: tuple[type[Exception], ...] = (),
+                      max_backoff_s: float | None = None, timeout_s: float = 5.0,
+                      will: Callable[[], aiomqtt.Will] | None = None,
+                      clean_session: bool | None = None) -> NoReturn:
+    """Every long-running client's connect-and-retry loop: connect (``connect``), run
+    ``body(client)`` while connected, and when the connection fails, is refused or is lost,
+    wait the shared back-off (``Backoff``, up to ``settings.reconnect_max_s``) and connect
+    again, for ever (until cancelled).
+
+    Each failure is said in one sentence (``error_text``: a TLS refusal says so) to
+    ``on_down`` (the client's own state: offline, the monitor's header, the strap guard's
+    warning) and logged once as ``"<who>: cannot reach the broker host:port: why"`` — again
+    only when it changes or after a connection that worked, so a broker down for a night
+    leaves one line, not one per attempt.
+
+    ``body`` raising one of ``not_allowed`` (connected, but the broker does not let the
+    client do its job: an ACL) counts as a failure that does not reset the back-off; ``also``
+    names further errors that mean "try again later" (besides aiomqtt's and the OS's).
+    ``will`` is made anew for each connection (its payload carries the time)."""
+    backoff = Backoff(settings.reconnect_max_s if max_backoff_s is None else max_backoff_s)
+    try_again: tuple[type[Exception], ...] = (aiomqtt.MqttError, OSError, *also)
+    last_error = ""
+    while True:
+        client: aiomqtt.Client | None = None
+        up = False
+        why = "the broker closed the connection"
+        try:
+            client = connect(settings, identifier, timeout_s=timeout_s,
+                             will=will() if will is not None else None,
+                             clean_session=clean_session)
+            async with client:
+                up, last_error = True, ""
+                await body(client)
+        except* not_allowed as eg:
+            why = str(_first(eg)) or type(_first(eg)).__name__
+            up = False  # connected but of no use: the back-off goes on growing
+        except* try_again as eg:
+            why = error_text(client, _first(eg))
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # asked to stop while the client's clean-up failed: stop, do not reconnect
+            raise asyncio.CancelledError
+        if up or why != last_error:
+            log.warning("%s: cannot reach the broker %s:%s: %s", who, settings.host,
+                        settings.port, why)
+        last_error = why
+        if on_down is not None:
+            on_down(why)
+        if up:
+            backoff.reset()  # the connection worked: start again from the shortest wait
+        await asyncio.sleep(backoff.take())
+
+
+__all__ = ["Backoff", "MqttSettings", "TlsConfigError", "client_id", "connect", "error_text",
+           "run_forever"]

@@ -25,7 +25,7 @@ from collections import deque
 import aiomqtt
 
 from controller.net import telemetry as tm
-from controller.net.mqtt import Backoff, MqttSettings, client_id, connect, error_text
+from controller.net.mqtt import MqttSettings, client_id, connect, run_forever
 
 _log = logging.getLogger(__name__)
 
@@ -90,41 +90,37 @@ class MqttPublisher:
 
     # -- the network side -------------------------------------------------------------------
 
+    def _will(self) -> aiomqtt.Will:
+        return aiomqtt.Will(self._t("status"), tm.will_payload(time.time()), qos=1, retain=True)
+
     def _client(self) -> aiomqtt.Client:
-        return connect(
-            self.s, client_id("pub", self.s.site, self.s.device),
-            will=aiomqtt.Will(self._t("status"), tm.will_payload(time.time()), qos=1,
-                              retain=True),
-            timeout_s=self.connect_timeout_s)
+        return connect(self.s, client_id("pub", self.s.site, self.s.device), will=self._will(),
+                       timeout_s=self.connect_timeout_s)
 
     def _status(self) -> bytes:
         return tm.status_payload(True, time.time(), activity=self.activity,
                                  heartbeat_s=self.heartbeat_s)
 
     async def run(self) -> None:
-        backoff = Backoff(self.max_backoff_s)
-        last_logged = ""
-        while True:
-            client = None
-            try:
-                client = self._client()
-                async with client:
-                    self.online = True
-                    self.last_error = ""
-                    backoff.reset()
-                    await self._send_status(client)
-                    for kind, payload in list(self._retained.items()):
-                        await client.publish(self._t(kind), payload, qos=1, retain=True)
-                    await self._pump(client)
-            except (aiomqtt.MqttError, OSError) as e:  # DNS, refused, TLS …
-                self.last_error = error_text(client, e)
-            if self.online or self.last_error != last_logged:
-                last_logged = self.last_error
-                _log.warning("MQTT offline: %s", self.last_error)
-            self.online = False
-            self._client_now = None
-            self._idle.clear()
-            await asyncio.sleep(backoff.take())
+        await run_forever(self.s, client_id("pub", self.s.site, self.s.device), self._online,
+                          who="MQTT publisher", log=_log, on_down=self._offline,
+                          max_backoff_s=self.max_backoff_s, timeout_s=self.connect_timeout_s,
+                          will=self._will)
+
+    async def _online(self, client: aiomqtt.Client) -> None:
+        """Connected: the status, the retained documents again, then the outbox."""
+        self.online = True
+        self.last_error = ""
+        await self._send_status(client)
+        for kind, payload in list(self._retained.items()):
+            await client.publish(self._t(kind), payload, qos=1, retain=True)
+        await self._pump(client)
+
+    def _offline(self, why: str) -> None:
+        self.last_error = why
+        self.online = False
+        self._client_now = None
+        self._idle.clear()
 
     async def _pump(self, client: aiomqtt.Client) -> None:
         while True:

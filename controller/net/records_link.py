@@ -36,7 +36,7 @@ import jsonschema
 
 from controller.core.text import clean
 from controller.net import telemetry as tm
-from controller.net.mqtt import Backoff, MqttSettings, client_id, connect, error_text
+from controller.net.mqtt import MqttSettings, client_id, run_forever
 
 _log = logging.getLogger(__name__)
 
@@ -126,33 +126,24 @@ class RecordsLink:
         return records_topic(self.s.site, self.s.device, what, ident)
 
     async def run(self) -> None:
-        backoff = Backoff(self.s.reconnect_max_s)
-        last_error = ""
-        while True:
-            client = None
-            try:
-                client = connect(self.s, client_id("records", self.s.site, self.s.device),
-                                 timeout_s=10)
-                async with client:
-                    self._client = client
-                    self.online, last_error = True, ""
-                    backoff.reset()
-                    base = f"{tm.TOPIC_PREFIX}/{self.s.site}/{self.s.device}/records"
-                    await client.subscribe(f"{base}/ack/+", qos=1)
-                    await client.subscribe(f"{base}/profile-reply/+", qos=1)
-                    self._inflight.clear()  # after a reconnect everything unacked goes again
-                    async with asyncio.TaskGroup() as tg:
-                        tg.create_task(self._read(client))
-                        tg.create_task(self._send(client))
-            except* (aiomqtt.MqttError, OSError) as eg:
-                err = error_text(client, eg.exceptions[0])  # a TLS refusal says so
-                if self.online or err != last_error:
-                    _log.warning("records link: broker %s:%s: %s", self.s.host, self.s.port,
-                                 err)
-                last_error = err
-            self.online = False
-            self._client = None
-            await asyncio.sleep(backoff.take())
+        await run_forever(self.s, client_id("records", self.s.site, self.s.device),
+                          self._online, who="records link", log=_log, on_down=self._offline,
+                          timeout_s=10)
+
+    async def _online(self, client: aiomqtt.Client) -> None:
+        self._client = client
+        self.online = True
+        base = f"{tm.TOPIC_PREFIX}/{self.s.site}/{self.s.device}/records"
+        await client.subscribe(f"{base}/ack/+", qos=1)
+        await client.subscribe(f"{base}/profile-reply/+", qos=1)
+        self._inflight.clear()  # after a reconnect everything unacked goes again
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._read(client))
+            tg.create_task(self._send(client))
+
+    def _offline(self, why: str) -> None:
+        self.online = False
+        self._client = None
 
     async def _send(self, client: aiomqtt.Client) -> None:
         while True:

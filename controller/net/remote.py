@@ -42,7 +42,7 @@ import jsonschema
 from controller.core.text import clean
 from controller.errors import DataError
 from controller.net import telemetry as tm
-from controller.net.mqtt import Backoff, MqttSettings, client_id, connect, error_text
+from controller.net.mqtt import MqttSettings, client_id, connect, run_forever
 
 _log = logging.getLogger(__name__)
 
@@ -213,41 +213,29 @@ async def listen(settings: MqttSettings, verifier: Verifier,
     answer each one on ``reply_topic``: done, or refused with the reason."""
     topic = command_topic(settings.site, settings.device)
     answer_on = reply_topic(settings.site, settings.device)
-    backoff = Backoff(settings.reconnect_max_s)
-    connected = False
-    last_error = ""
-    while True:
-        client = None
-        try:
-            client = connect(settings, client_id("cmd", settings.site, settings.device))
-            async with client as c:
-                backoff.reset()
-                await c.subscribe(topic, qos=1)
-                connected, last_error = True, ""
-                _log.info("listening for network commands on %s", topic)
-                async for m in c.messages:
-                    payload = bytes(m.payload)
-                    nonce = _nonce_of(payload)
-                    cmd: str | None = None
-                    try:
-                        cmd, alarm = verifier.check(payload, bool(m.retain))
-                        handle(cmd, alarm)
-                        ok, why = True, ""
-                    except CommandError as e:
-                        ok, why = False, clean(e, 300)
-                        _log.warning("refused network command: %s", why)
-                    except Exception as e:  # the session said no (e.g. no such alarm)
-                        ok, why = False, clean(e, 300)
-                        _log.warning("network command %s failed: %s", cmd, why)
-                    if nonce is not None and not m.retain:
-                        await c.publish(answer_on, reply_payload(nonce, cmd, ok, why), qos=1)
-        except (aiomqtt.MqttError, OSError) as e:
-            why = error_text(client, e)
-            if connected or why != last_error:
-                _log.warning("command listener: cannot reach the broker %s:%s: %s",
-                             settings.host, settings.port, why)
-            connected, last_error = False, why
-        await asyncio.sleep(backoff.take())
+
+    async def serve(c: aiomqtt.Client) -> None:
+        await c.subscribe(topic, qos=1)
+        _log.info("listening for network commands on %s", topic)
+        async for m in c.messages:
+            payload = bytes(m.payload)
+            nonce = _nonce_of(payload)
+            cmd: str | None = None
+            try:
+                cmd, alarm = verifier.check(payload, bool(m.retain))
+                handle(cmd, alarm)
+                ok, why = True, ""
+            except CommandError as e:
+                ok, why = False, clean(e, 300)
+                _log.warning("refused network command: %s", why)
+            except Exception as e:  # the session said no (e.g. no such alarm)
+                ok, why = False, clean(e, 300)
+                _log.warning("network command %s failed: %s", cmd, why)
+            if nonce is not None and not m.retain:
+                await c.publish(answer_on, reply_payload(nonce, cmd, ok, why), qos=1)
+
+    await run_forever(settings, client_id("cmd", settings.site, settings.device), serve,
+                      who="command listener", log=_log)
 
 
 async def send(settings: MqttSettings, site: str, device: str, secret: bytes, cmd: str,

@@ -16,7 +16,7 @@ from controller.core.i18n import _
 from controller.core.text import clean
 from controller.hr import check_strap, strap_key
 from controller.net import telemetry as tm
-from controller.net.mqtt import Backoff, MqttSettings, client_id, connect, error_text
+from controller.net.mqtt import MqttSettings, client_id, run_forever
 from controller.net.tls import TlsConfigError
 
 _log = logging.getLogger(__name__)
@@ -39,11 +39,12 @@ class SiteStraps:
         retained status comes back through the subscription (proof the ACL lets it read the
         site's documents — mosquitto grants a subscription the ACL then filters silently)."""
 
-    def blind(self, why: str | None) -> None:
-        """The guard cannot (``why``) or can again (None) see the site's straps."""
+    def blind(self, why: str | None, *, logged: bool = False) -> None:
+        """The guard cannot (``why``) or can again (None) see the site's straps; ``logged``:
+        the MQTT loop has logged the reason already (``mqtt.run_forever``)."""
         if why is not None:
             why = _("Straps in use on other treadmills cannot be seen: {why}").format(why=why)
-            if why != self.problem:
+            if why != self.problem and not logged:
                 _log.warning("strap guard: %s", why)
         elif self.problem is not None:
             _log.info("strap guard: sees the site's other treadmills")
@@ -80,40 +81,35 @@ async def watch(settings: MqttSettings, model: SiteStraps, *,
     see them (no connection, a refused subscription) ``model.problem`` says so and a warning
     is logged: a blind guard must never look like "no strap in use"."""
     prefix = f"{tm.TOPIC_PREFIX}/{settings.site}/+"
-    backoff = Backoff(settings.reconnect_max_s)
-    ident = client_id("straps", settings.site, settings.device)
-    while True:
-        client = None
+
+    async def see(c: aiomqtt.Client) -> None:
+        granted = await c.subscribe([(f"{prefix}/meta", 1), (f"{prefix}/status", 1)])
+        if any(_refused(g) for g in granted):
+            raise GuardBlind("the broker refused the subscription to the site's "
+                             "meta/status (its ACL)")
+        model.subscribed = True
+        model.blind(_("connected, waiting for this treadmill's own status"))
+
+        async def no_proof() -> None:
+            await asyncio.sleep(proof_s)
+            if model.problem is not None:
+                model.blind(_("the broker passes on no status of this site, not even "
+                              "this treadmill's own (its ACL must let treadmills read "
+                              "clinic/v1/+/+/meta and status)"))
+
+        proof = asyncio.create_task(no_proof())
         try:
-            client = connect(settings, ident, timeout_s=connect_timeout_s)
-            async with client as c:
-                granted = await c.subscribe([(f"{prefix}/meta", 1), (f"{prefix}/status", 1)])
-                if any(_refused(g) for g in granted):
-                    raise GuardBlind("the broker refused the subscription to the site's "
-                                     "meta/status (its ACL)")
-                backoff.reset()
-                model.subscribed = True
-                model.blind(_("connected, waiting for this treadmill's own status"))
+            async for m in c.messages:
+                model.apply(str(m.topic), bytes(m.payload))
+        finally:
+            proof.cancel()
+            model.subscribed = False
 
-                async def no_proof() -> None:
-                    await asyncio.sleep(proof_s)
-                    if model.problem is not None:
-                        model.blind(_("the broker passes on no status of this site, not even "
-                                      "this treadmill's own (its ACL must let treadmills read "
-                                      "clinic/v1/+/+/meta and status)"))
-
-                proof = asyncio.create_task(no_proof())
-                try:
-                    async for m in c.messages:
-                        model.apply(str(m.topic), bytes(m.payload))
-                finally:
-                    proof.cancel()
-                    model.subscribed = False
-        except GuardBlind as e:
-            model.blind(str(e))
-        except (aiomqtt.MqttError, OSError, TlsConfigError) as e:
-            model.blind(error_text(client, e))
-        await asyncio.sleep(backoff.take())
+    await run_forever(settings, client_id("straps", settings.site, settings.device), see,
+                      who="strap guard", log=_log,
+                      on_down=lambda why: model.blind(why, logged=True),
+                      not_allowed=(GuardBlind,), also=(TlsConfigError,),
+                      timeout_s=connect_timeout_s)
 
 
 class GuardBlind(Exception):

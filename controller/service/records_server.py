@@ -32,7 +32,7 @@ from controller.core.pseudonym import pseudonym_problem
 from controller.core.text import clean
 from controller.net import records_link as rl
 from controller.net import telemetry as tm
-from controller.net.mqtt import Backoff, MqttSettings, connect, error_text
+from controller.net.mqtt import MqttSettings, run_forever
 from controller.net.mqtt import client_id as mqtt_client_id
 from controller.records.clinic_db import ClinicDb
 from controller.records.session_import import check_export
@@ -192,38 +192,29 @@ class RecordsServer:
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         s = self.s
-        backoff = Backoff(10.0)
-        last_error = ""
-        while True:
-            client = None
-            try:
-                client = connect(s, self.client_id, timeout_s=10, clean_session=False)
-                async with client:
-                    self.online, last_error = True, ""
-                    backoff.reset()
-                    await client.subscribe(f"{tm.TOPIC_PREFIX}/+/+/records/session/+", qos=1)
-                    await client.subscribe(f"{tm.TOPIC_PREFIX}/+/+/records/profile/+", qos=1)
-                    if ready is not None:
-                        ready.set()
-                    async for m in client.messages:
-                        try:
-                            await self._on_message(client, m)
-                        except (aiomqtt.MqttError, OSError):
-                            raise
-                        except Exception as e:  # never fatal: count it, read the next one
-                            self.failed += 1
-                            _log.error("records: message on %s not handled: %s: %s",
-                                       clean(m.topic, 200), type(e).__name__, clean(e, 300))
-            except (aiomqtt.MqttError, OSError) as e:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise  # the client's clean-up failed while we were asked to stop: stop
-                why = error_text(client, e)
-                if self.online or why != last_error:
-                    _log.warning("records: broker %s:%s: %s", s.host, s.port, why)
-                last_error = why
+
+        async def serve(client: aiomqtt.Client) -> None:
+            self.online = True
+            await client.subscribe(f"{tm.TOPIC_PREFIX}/+/+/records/session/+", qos=1)
+            await client.subscribe(f"{tm.TOPIC_PREFIX}/+/+/records/profile/+", qos=1)
+            if ready is not None:
+                ready.set()
+            async for m in client.messages:
+                try:
+                    await self._on_message(client, m)
+                except (aiomqtt.MqttError, OSError):
+                    raise
+                except Exception as e:  # never fatal: count it, read the next one
+                    self.failed += 1
+                    _log.error("records: message on %s not handled: %s: %s",
+                               clean(m.topic, 200), type(e).__name__, clean(e, 300))
+
+        def offline(why: str) -> None:
             self.online = False
-            await asyncio.sleep(backoff.take())
+
+        # the shared back-off (up to [mqtt] reconnect_max_s), as every client of ours
+        await run_forever(s, self.client_id, serve, who="records", log=_log, on_down=offline,
+                          timeout_s=10, clean_session=False)
 
     async def _on_message(self, client: aiomqtt.Client, m: aiomqtt.Message) -> None:
         try:
