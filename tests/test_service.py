@@ -624,3 +624,60 @@ def test_the_shutdown_runs_in_the_documented_order(tmp_path, monkeypatch):
     assert [(v, st) for v, st, _f in belt_at_close] in ([(0.0, lc.S_IDLE)], [(0.0, lc.S_FAULT)]), \
         belt_at_close
     assert steps == ["belt STOP", "rows flushed", "link closed", "store closed"], order
+
+
+def _pins_free(factory) -> bool:
+    """The service's GPIO pins can be opened again: it closed its inputs and cues (gpiozero
+    refuses a pin still held by a device that was never closed)."""
+    from controller.devices.gpio import PatientCues, SafetyInputs
+
+    try:
+        inputs = SafetyInputs(17, 27, pin_factory=factory)
+        cues = PatientCues(12, (5, 6, 13), pin_factory=factory)
+    except Exception:  # GPIOPinInUse
+        return False
+    inputs.close()
+    cues.close()
+    return True
+
+
+def test_gpio_inputs_and_cues_close_when_the_service_cannot_start(tmp_path):
+    """Issue 25: the e-stop/key inputs and the cues are part of the assembly: a service that
+    fails while starting (no treadmill port) closes them, as it closes the store."""
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    from controller.service.config import load
+    from controller.service.service import run_service
+
+    factory = MockFactory(pin_class=MockPWMPin)
+    cfg = tmp_path / "gpio.toml"
+    cfg.write_text(f'[treadmill]\nport = "{tmp_path / "no-such-port"}"\n'
+                   f'[heart_rate]\nsource = "ant"\nant_device_number = 4242\n'
+                   f'[mqtt]\nenabled = false\n[service]\ncontrol_socket = '
+                   f'"{tmp_path / "c.sock"}"\n[store]\npath = "{tmp_path / "s.db"}"\n'
+                   '[gpio]\nenabled = true\n')
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - the link's own error, whatever it is
+            asyncio.run(run_service(load(cfg), pin_factory=factory))
+        assert _pins_free(factory)
+    finally:
+        factory.reset()
+
+
+def test_gpio_inputs_and_cues_close_when_the_service_stops(tmp_path):
+    """…and a service that ran and was stopped closes them too (they are watched to the end
+    of the stop: the last part to close)."""
+    stick, emu = _rig_parts(tmp_path)
+    with emu:
+        async def main():
+            async with GpioRig(tmp_path, emu, stick) as rig:
+                held = not _pins_free(rig.factory)
+                rig.task.cancel()
+                with contextlib.suppress(BaseException):
+                    await rig.task
+                return held, _pins_free(rig.factory)
+        try:
+            held, freed = asyncio.run(asyncio.wait_for(main(), 120))
+        finally:
+            stick.close()
+    assert held and freed

@@ -29,8 +29,9 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from controller.core.i18n import N_, _
 from controller.core.interlock import RestartInterlock
@@ -259,193 +260,294 @@ async def run_service(cfg: Config, *, pin_factory: object = None,
     6. the worker process closes;
     7. the store closes: what is queued is written and committed;
     8. systemd's watchdog pings stop (they go on through the whole stop);
-    9. the signal handlers are removed.
+    9. the signal handlers are removed;
+    10. the Pi's e-stop/key inputs and the patient cues close (opened first: watched to the
+        end).
+
+    Each part below is one function that opens it and enters its closing on the stack.
     """
     clock: Callable[[], float] = time.monotonic if time_scale == 1.0 else \
         ScaledClock(time_scale)  # ValueError for a scale outside (0, 30]
-    tick_s = 1.0 / time_scale
     configured_strap(cfg)  # a config error surfaces before anything opens
-    gpio_inputs, cues = open_gpio(cfg, pin_factory)
-    loop = asyncio.get_running_loop()
-    stopping = asyncio.Event()
-    notifier = Notifier()
-    holder: dict[str, Runtime] = {}
+    sv = _Service(cfg, clock, time_scale)
+    async with contextlib.AsyncExitStack() as stack:
+        gpio = _gpio(stack, cfg, pin_factory)  # 10
+        _signal_handlers(stack, sv)  # 9
+        stack.callback(_cancel, sv.tasks, "watchdog")  # 8: its pings go on to the end
+        Path(cfg.control_socket).parent.mkdir(parents=True, exist_ok=True)
+        # the store's thread and the worker process first: starting them waits a little, which
+        # must not happen once the link's heartbeat runs
+        store = _store(stack, cfg)  # 7
+        _worker(stack)  # 6
+        tm = await _link(stack, cfg)  # 5: fails: the worker and the store close (the stack)
+        pub = _publisher(stack, cfg, sv.stopping)  # 4
+        records = _records_link(stack, cfg, store)  # 3 …
+        site_straps = _strap_guard(stack, cfg)
+        sv.parts = {"tm": tm, "pub": pub, "store": store, "site_straps": site_straps,
+                    "clock": clock, "tick_s": sv.tick_s}
+        server = _console_server(stack, sv, records)
+        _belt_screen(stack, cfg, server)
+        sv.tasks["watchdog"] = asyncio.create_task(
+            _health_pings(lambda: server.rt, sv.notifier, time_scale)())
+        wire = _wiring(_board_watcher(stack, tm), *gpio)
+        wire(server.rt)
+        sv.notifier.ready("waiting for staff to start a session")
+        _remote_commands(stack, cfg, server)  # … 3
+        server.fresh = lambda: sv.fresh(wire)
+        stack.push_async_callback(_board_settled, tm, BOARD_SETTLE_S)  # 2
+        stack.push_async_callback(_end_session, sv.tasks)  # 1
+        await _sessions(sv, server, records)
 
-    def on_signal(name: str) -> None:
-        if stopping.is_set():
+
+class _Service:
+    """What the parts of one running service share: the config and clock, the stop signal,
+    systemd's notifier, the tasks the stop waits for, and the session now."""
+
+    def __init__(self, cfg: Config, clock: Callable[[], float], time_scale: float) -> None:
+        self.cfg, self.clock, self.time_scale = cfg, clock, time_scale
+        self.tick_s = 1.0 / time_scale
+        self.stopping = asyncio.Event()
+        self.notifier = Notifier()
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.rt: Runtime | None = None
+        self.parts: dict[str, object] = {}
+        """What every session is made with (``next_runtime``): link, publisher, store …"""
+        self.next_chosen = asyncio.Event()
+
+    def next_session(self) -> Runtime:
+        """A fresh session waiting for staff (``next_runtime``), the session now."""
+        self.rt = next_runtime(self.cfg, **self.parts)
+        return self.rt
+
+    def fresh(self, wire: Callable[[Runtime], Runtime]) -> Runtime:
+        """The next patient's session, made when staff choose them after one ended."""
+        r = wire(self.next_session())
+        self.next_chosen.set()
+        return r
+
+    def on_signal(self, name: str) -> None:
+        if self.stopping.is_set():
             _log.warning("%s again: already stopping under control (at most %.0f s)", name,
                          SHUTDOWN_BOUND_S)
             return
         _log.info("%s: controlled stop", name)
-        stopping.set()
-        notifier.notify("STOPPING=1", "STATUS=controlled stop: belt slowing down")
-        rt = holder.get("rt")
+        self.stopping.set()
+        self.notifier.notify("STOPPING=1", "STATUS=controlled stop: belt slowing down")
+        rt = self.rt
         if rt is not None and rt.started and not rt.done:
             _stop_for_shutdown(rt)
 
-    async with contextlib.AsyncExitStack() as stack:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, on_signal, sig.name)
-            stack.callback(loop.remove_signal_handler, sig)  # 9
-        tasks: dict[str, asyncio.Task[None]] = {}
-        stack.callback(_cancel, tasks, "watchdog")  # 8: its pings go on through the whole stop
 
-        Path(cfg.control_socket).parent.mkdir(parents=True, exist_ok=True)
-        # the store's thread and the worker process first: starting them waits a little, which
-        # must not happen once the link's heartbeat runs
-        Path(cfg.store_path).parent.mkdir(parents=True, exist_ok=True)
-        store = StoreWriter(cfg.store_path)  # its own thread: no SQLite on this loop
-        stack.callback(store.close)  # 7: what is queued is written and committed
-        worker.shared().start()  # reports and summaries: a process of their own, started now
-        stack.callback(lambda: worker.shared().close())  # 6
-        tm = Treadmill(cfg.treadmill.port, max_speed_kmh=cfg.treadmill.max_speed_kmh,
-                       max_incline_pct=cfg.treadmill.max_incline_pct)
-        await tm.open()  # fails: the worker and the store close (the stack)
-        stack.push_async_callback(_close_link, tm)  # 5
-        pub = MqttPublisher(cfg.mqtt) if cfg.mqtt_enabled else None
-        pub_task = asyncio.create_task(pub.run()) if pub else None
-        if pub is not None and pub_task is not None:  # 4: the last summary out, then offline
-            stack.push_async_callback(_goodbye, pub, pub_task, stopping)
-        records = None
-        if cfg.records_upload and cfg.mqtt_enabled:
-            from controller.net.records_link import RecordsLink
-            from controller.records.store import Store, read_export
+def _gpio(stack: contextlib.AsyncExitStack, cfg: Config,  # type: ignore[no-untyped-def]
+          pin_factory: object):
+    """The e-stop/key inputs and the cues (``open_gpio``), closed last of all."""
+    inputs, cues = open_gpio(cfg, pin_factory)
+    for part in (inputs, cues):
+        if part is not None:
+            stack.callback(part.close)
+    return inputs, cues
 
-            async def export(session_id: str) -> dict:
-                return await worker.shared().call(read_export, cfg.store_path, session_id)
 
-            records = RecordsLink(cfg.mqtt, pending=lambda: store.call(Store.pending_upload),
-                                  export=export,
-                                  acked=lambda sid: store.call(Store.mark_uploaded, sid))
-            records_task = asyncio.create_task(records.run())
-            stack.callback(records_task.cancel)  # 3
-        site_straps = SiteStraps(cfg.mqtt.site, cfg.mqtt.device) if cfg.mqtt_enabled else None
-        straps_task = asyncio.create_task(watch_straps(cfg.mqtt, site_straps)) \
-            if site_straps else None
-        if straps_task:
-            stack.callback(straps_task.cancel)  # 3
-        # the first session too waits for staff to choose the patient: never the config's
-        # [patient] (issue 21)
-        rt = next_runtime(cfg, tm=tm, pub=pub, store=store, site_straps=site_straps, clock=clock,
-                          tick_s=tick_s)
-        holder["rt"] = rt
-        server = ControlServer(rt, cfg.control_socket)
-        if records is not None:
-            server.profile_lookup = records.request_profile  # the console asks at setup
-        server_task = asyncio.create_task(server.serve())
-        stack.callback(server_task.cancel)  # 3
-        if cfg.belt_view.enabled:  # beside the runtime, never in its safety TaskGroup
-            from controller.service.beltview import BeltView
+def _signal_handlers(stack: contextlib.AsyncExitStack, sv: _Service) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, sv.on_signal, sig.name)
+        stack.callback(loop.remove_signal_handler, sig)
 
-            belt = BeltView(lambda: server.rt, cfg.language, cfg.belt_view.host, cfg.belt_view.port)
 
-            async def serve_belt() -> None:
-                try:
-                    await belt.serve()
-                except OSError as e:  # the patient's screen is best effort: the session is not
-                    _log.error("belt screen not served on %s:%s: %s", cfg.belt_view.host,
-                               cfg.belt_view.port, e)
+def _store(stack: contextlib.AsyncExitStack, cfg: Config) -> StoreWriter:
+    """The session store on its own thread (no SQLite on this loop); on close what is queued
+    is written and committed."""
+    Path(cfg.store_path).parent.mkdir(parents=True, exist_ok=True)
+    store = StoreWriter(cfg.store_path)
+    stack.callback(store.close)
+    return store
 
-            belt_task = asyncio.create_task(serve_belt())
-            stack.callback(belt_task.cancel)  # 3
-        tasks["watchdog"] = asyncio.create_task(_health_pings(lambda: server.rt, notifier,
-                                                              time_scale)())
-        interlock = RestartInterlock()
 
-        async def watch_board() -> None:
-            """The interlock sees every board state: the local reset is a fault left."""
-            while True:
-                st = tm.status
-                interlock.observe(st.state if st is not None and tm.connected else None)
-                await asyncio.sleep(0.05)
+def _worker(stack: contextlib.AsyncExitStack) -> None:
+    """Reports and summaries: a process of their own, started now."""
+    worker.shared().start()
+    stack.callback(lambda: worker.shared().close())
 
-        board_task = asyncio.create_task(watch_board())
-        stack.callback(board_task.cancel)  # 3
 
-        def gpio_refusal() -> str | None:
-            assert gpio_inputs is not None
-            if not gpio_inputs.key_present:
-                return "start_pi_key_out"  # refusal codes (controller.core.refusals)
-            if not gpio_inputs.estop_healthy:
-                return "start_pi_estop"
-            return None
+async def _link(stack: contextlib.AsyncExitStack, cfg: Config) -> Treadmill:
+    tm = Treadmill(cfg.treadmill.port, max_speed_kmh=cfg.treadmill.max_speed_kmh,
+                   max_incline_pct=cfg.treadmill.max_incline_pct)
+    await tm.open()
+    stack.push_async_callback(_close_link, tm)
+    return tm
 
-        def wire(r: Runtime) -> Runtime:
-            """The Pi's own stop path joins the safety group; cues follow every tick."""
-            r.start_checks.append(interlock.refusal_code)
-            if gpio_inputs is not None:
-                async def estop_or_key() -> None:
-                    await r.wait_started()  # before Start nothing moves: nothing to stop
-                    trip = await gpio_inputs.wait_tripped()
-                    interlock.trip(trip.kind)
-                    with contextlib.suppress(SessionError):
-                        r.stop(_(trip.message), code=trip.kind)
-                    r.stop_reason = trip.kind
-                    raise RuntimeError(trip.message)
-                r.safety_watchers.append(estop_or_key)
-                r.start_checks.append(gpio_refusal)
-            if cues is not None:
-                r.on_tick = lambda snap: cues.show(snap.setpoint) if snap.setpoint else None
-            return r
 
-        wire(rt)
-        notifier.ready("waiting for staff to start a session")
-        if cfg.command_secret is not None and cfg.mqtt_enabled:
-            from controller.net.remote import Verifier, listen
+def _beside(stack: contextlib.AsyncExitStack, coro: Coroutine[Any, Any, None]) -> None:
+    """A task beside the session, cancelled at step 3 of the stop."""
+    stack.callback(asyncio.create_task(coro).cancel)
 
-            def handle(cmd: str, alarm: str | None) -> None:
-                if cmd == "stop":
-                    server.rt.stop("stopped from the central monitor", code="remote")
-                elif cmd == "ack" and alarm is not None:
-                    server.rt.acknowledge(alarm)
 
-            def running_session() -> str | None:
-                r = server.rt
-                return r.session_id if r.started and not r.done else None
+def _publisher(stack: contextlib.AsyncExitStack, cfg: Config,
+               stopping: asyncio.Event) -> MqttPublisher | None:
+    """MQTT out; at its close the last summary, then the retained ``offline``."""
+    if not cfg.mqtt_enabled:
+        return None
+    pub = MqttPublisher(cfg.mqtt)
+    stack.push_async_callback(_goodbye, pub, asyncio.create_task(pub.run()), stopping)
+    return pub
 
-            verifier = Verifier(cfg.command_secret, site=cfg.mqtt.site, device=cfg.mqtt.device,
-                                session_id=running_session,
-                                replay_file=Path(cfg.store_path).with_name("command-nonces.txt"))
-            remote_task = asyncio.create_task(listen(cfg.mqtt, verifier, handle))
-            stack.callback(remote_task.cancel)  # 3
 
-        next_chosen = asyncio.Event()
+def _records_link(stack: contextlib.AsyncExitStack,  # type: ignore[no-untyped-def]
+                  cfg: Config, store: StoreWriter):
+    """Every finished session to the clinic's records service, profiles from it."""
+    if not (cfg.records_upload and cfg.mqtt_enabled):
+        return None
+    from controller.net.records_link import RecordsLink
+    from controller.records.store import Store, read_export
 
-        def fresh() -> Runtime:
-            """The next patient's session, made when staff choose them after one ended."""
-            r = wire(next_runtime(cfg, tm=tm, pub=pub, store=store, site_straps=site_straps,
-                                  clock=clock, tick_s=tick_s))
-            holder["rt"] = r
-            next_chosen.set()
-            return r
+    async def export(session_id: str) -> dict:  # type: ignore[type-arg]
+        return await worker.shared().call(read_export, cfg.store_path, session_id)
 
-        server.fresh = fresh
-        stack.push_async_callback(_board_settled, tm, BOARD_SETTLE_S)  # 2
-        stack.push_async_callback(_end_session, tasks)  # 1
+    records = RecordsLink(cfg.mqtt, pending=lambda: store.call(Store.pending_upload),
+                          export=export, acked=lambda sid: store.call(Store.mark_uploaded, sid))
+    _beside(stack, records.run())
+    return records
+
+
+def _strap_guard(stack: contextlib.AsyncExitStack, cfg: Config) -> SiteStraps | None:
+    """The straps the site's other treadmills have paired (from the broker)."""
+    if not cfg.mqtt_enabled:
+        return None
+    site_straps = SiteStraps(cfg.mqtt.site, cfg.mqtt.device)
+    _beside(stack, watch_straps(cfg.mqtt, site_straps))
+    return site_straps
+
+
+def _console_server(stack: contextlib.AsyncExitStack, sv: _Service,  # type: ignore[no-untyped-def]
+                    records) -> ControlServer:
+    """The staff consoles' socket, on the first session: it too waits for staff to choose
+    the patient, never the config's [patient] (issue 21)."""
+    server = ControlServer(sv.next_session(), sv.cfg.control_socket)
+    if records is not None:
+        server.profile_lookup = records.request_profile  # the console asks at setup
+    _beside(stack, server.serve())
+    return server
+
+
+def _belt_screen(stack: contextlib.AsyncExitStack, cfg: Config, server: ControlServer) -> None:
+    """The patient's screen: beside the runtime, never in its safety TaskGroup."""
+    if not cfg.belt_view.enabled:
+        return
+    from controller.service.beltview import BeltView
+
+    belt = BeltView(lambda: server.rt, cfg.language, cfg.belt_view.host, cfg.belt_view.port)
+
+    async def serve_belt() -> None:
+        try:
+            await belt.serve()
+        except OSError as e:  # the patient's screen is best effort: the session is not
+            _log.error("belt screen not served on %s:%s: %s", cfg.belt_view.host,
+                       cfg.belt_view.port, e)
+
+    _beside(stack, serve_belt())
+
+
+def _board_watcher(stack: contextlib.AsyncExitStack, tm: Treadmill) -> RestartInterlock:
+    """The interlock sees every board state: the local reset is a fault left."""
+    interlock = RestartInterlock()
+
+    async def watch_board() -> None:
         while True:
-            # The next patient: a fresh session, waiting for a person to press Start.
-            run_task = tasks["run"] = asyncio.create_task(rt.run(), name="runtime")
-            stop_wait = asyncio.create_task(stopping.wait())
-            await asyncio.wait({run_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-            stop_wait.cancel()
-            if stopping.is_set():
-                await _controlled_stop(rt, run_task)
-                break
-            try:
-                await run_task
-            except Exception as e:  # the safe stop already ran; log it, then the next one
-                _log.error("session %s ended abnormally: %s", rt.session_id, e)
-            if records is not None:
-                records.wake()  # to the clinic record; kept here until acknowledged
-            # The finished session stays on show (its summary, a late Borg rating, the
-            # report) until staff choose the next patient: that setup makes the next session
-            # (``fresh``), which waits for their Start.
-            chosen = asyncio.create_task(next_chosen.wait())
-            stop_wait = asyncio.create_task(stopping.wait())
-            await asyncio.wait({chosen, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-            chosen.cancel()
-            stop_wait.cancel()
-            if stopping.is_set():
-                break
-            next_chosen.clear()
-            rt = server.rt
+            st = tm.status
+            interlock.observe(st.state if st is not None and tm.connected else None)
+            await asyncio.sleep(0.05)
+
+    _beside(stack, watch_board())
+    return interlock
+
+
+def _wiring(interlock: RestartInterlock, gpio_inputs,  # type: ignore[no-untyped-def]
+            cues) -> Callable[[Runtime], Runtime]:
+    """How each session is wired to the Pi's own stop path (the interlock, the e-stop and
+    key in its safety group) and its cues (every tick)."""
+    def gpio_refusal() -> str | None:
+        assert gpio_inputs is not None
+        if not gpio_inputs.key_present:
+            return "start_pi_key_out"  # refusal codes (controller.core.refusals)
+        if not gpio_inputs.estop_healthy:
+            return "start_pi_estop"
+        return None
+
+    def wire(r: Runtime) -> Runtime:
+        r.start_checks.append(interlock.refusal_code)
+        if gpio_inputs is not None:
+            async def estop_or_key() -> None:
+                await r.wait_started()  # before Start nothing moves: nothing to stop
+                trip = await gpio_inputs.wait_tripped()
+                interlock.trip(trip.kind)
+                with contextlib.suppress(SessionError):
+                    r.stop(_(trip.message), code=trip.kind)
+                r.stop_reason = trip.kind
+                raise RuntimeError(trip.message)
+            r.safety_watchers.append(estop_or_key)
+            r.start_checks.append(gpio_refusal)
+        if cues is not None:
+            r.on_tick = lambda snap: cues.show(snap.setpoint) if snap.setpoint else None
+        return r
+
+    return wire
+
+
+def _remote_commands(stack: contextlib.AsyncExitStack, cfg: Config,
+                     server: ControlServer) -> None:
+    """Signed stop and alarm acknowledgements from the central monitor."""
+    if cfg.command_secret is None or not cfg.mqtt_enabled:
+        return
+    from controller.net.remote import Verifier, listen
+
+    def handle(cmd: str, alarm: str | None) -> None:
+        if cmd == "stop":
+            server.rt.stop("stopped from the central monitor", code="remote")
+        elif cmd == "ack" and alarm is not None:
+            server.rt.acknowledge(alarm)
+
+    def running_session() -> str | None:
+        r = server.rt
+        return r.session_id if r.started and not r.done else None
+
+    verifier = Verifier(cfg.command_secret, site=cfg.mqtt.site, device=cfg.mqtt.device,
+                        session_id=running_session,
+                        replay_file=Path(cfg.store_path).with_name("command-nonces.txt"))
+    _beside(stack, listen(cfg.mqtt, verifier, handle))
+
+
+async def _first_of(task: asyncio.Task[Any], stopping: asyncio.Event) -> bool:
+    """Wait for ``task`` or the stop signal; True when stopping."""
+    stop_wait = asyncio.create_task(stopping.wait())
+    await asyncio.wait({task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+    stop_wait.cancel()
+    return stopping.is_set()
+
+
+async def _sessions(sv: _Service, server: ControlServer,  # type: ignore[no-untyped-def]
+                    records) -> None:
+    """One session after another until a signal stops the service."""
+    rt = server.rt
+    while True:
+        # The next patient: a fresh session, waiting for a person to press Start.
+        run_task = sv.tasks["run"] = asyncio.create_task(rt.run(), name="runtime")
+        if await _first_of(run_task, sv.stopping):
+            await _controlled_stop(rt, run_task)
+            return
+        try:
+            await run_task
+        except Exception as e:  # the safe stop already ran; log it, then the next one
+            _log.error("session %s ended abnormally: %s", rt.session_id, e)
+        if records is not None:
+            records.wake()  # to the clinic record; kept here until acknowledged
+        # The finished session stays on show (its summary, a late Borg rating, the
+        # report) until staff choose the next patient: that setup makes the next session
+        # (``fresh``), which waits for their Start.
+        chosen = asyncio.create_task(sv.next_chosen.wait())
+        stopping = await _first_of(chosen, sv.stopping)
+        chosen.cancel()
+        if stopping:
+            return
+        sv.next_chosen.clear()
+        rt = server.rt
