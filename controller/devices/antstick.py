@@ -11,7 +11,8 @@ given. Extended messages carry the device number (and RSSI when asked for with L
 Two transports put it where openant looks for a stick:
 
 * ``EmulatedStickDriver`` — an ``openant.base.driver.Driver`` that openant's ``Node`` uses
-  through ``controller.hr.use_driver`` (no radio, no port);
+  when ``StickHub.driver`` is the ``AntSource``'s ``driver_factory`` (``controller.hr.ant``;
+  no radio, no port);
 * ``StickPty`` — the stick behind a pseudo-terminal, for openant's serial driver.
 
 Faults to inject: a strap out of range or flat (``Strap.in_range = False``), the stick
