@@ -9,6 +9,9 @@ Client as C``, ``import paho.mqtt.client as mqtt``) is caught as well as ``aiomq
 from __future__ import annotations
 
 import ast
+import asyncio
+import contextlib
+import logging
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "controller"
@@ -218,3 +221,86 @@ def test_the_retry_loop_guard_sees_each_way_of_writing_one(tmp_path):
     for src, n in spellings.items():
         probe.write_text(src)
         assert len(retry_loops(probe)) == n, (src, retry_loops(probe))
+
+
+def test_run_forever_logs_a_refusal_once_and_backs_off_growing():
+    """No broker on the port: every attempt fails the same way; ``on_down`` hears each one,
+    the log says it once, and the waits grow (the shared back-off, never reset)."""
+    from controller.net.mqtt import Backoff, MqttSettings, run_forever
+    from tests.conftest import free_port
+
+    s = MqttSettings(port=free_port())
+    backoff = Backoff(max_s=0.2, first_s=0.02)
+    downs: list[tuple[str, float]] = []
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    log = logging.getLogger("test.run_forever.refused")
+    log.addHandler(Keep())
+
+    async def body(client):  # pragma: no cover - never connected
+        raise AssertionError("connected to nothing")
+
+    async def main():
+        task = asyncio.create_task(run_forever(
+            s, "fourbyfour.test.refused", body, who="probe", log=log, backoff=backoff,
+            timeout_s=1.0, on_down=lambda why: downs.append((why, backoff.next_s))))
+        async with asyncio.timeout(20):
+            while len(downs) < 5:
+                await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert len(lines) == 1 and lines[0].startswith(f"probe: cannot reach the broker "
+                                                   f"localhost:{s.port}: "), lines
+    assert len({why for why, _ in downs}) == 1, downs
+    assert [n for _, n in downs[:4]] == [0.02, 0.04, 0.08, 0.16], downs
+
+
+def test_run_forever_starts_again_from_the_shortest_wait_after_a_good_connection(broker):
+    """A connection that worked and was lost: logged every time, the back-off reset; a
+    connection the broker lets do nothing (``not_allowed``): the back-off grows."""
+    import aiomqtt
+
+    from controller.net.mqtt import Backoff, MqttSettings, run_forever
+
+    class Blind(Exception):
+        pass
+
+    async def run(raise_: BaseException) -> tuple[list[float], int]:
+        backoff = Backoff(max_s=0.2, first_s=0.02)
+        waits: list[float] = []
+        lines: list[str] = []
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                lines.append(record.getMessage())
+
+        log = logging.getLogger(f"test.run_forever.{type(raise_).__name__}")
+        log.addHandler(Keep())
+
+        async def body(client: aiomqtt.Client) -> None:
+            await client.subscribe("fourbyfour/test", qos=0)  # really connected
+            raise raise_
+
+        task = asyncio.create_task(run_forever(
+            MqttSettings(port=broker.port), f"fourbyfour.test.{type(raise_).__name__}", body,
+            who="probe", log=log, backoff=backoff, not_allowed=(Blind,),
+            on_down=lambda why: waits.append(backoff.next_s)))
+        async with asyncio.timeout(20):
+            while len(waits) < 4:
+                await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return waits[:4], len(lines)
+
+    lost, lost_lines = asyncio.run(run(aiomqtt.MqttError("lost")))
+    blind, blind_lines = asyncio.run(run(Blind("the ACL says no")))
+    assert lost == [0.02] * 4 and lost_lines >= 4, (lost, lost_lines)
+    assert blind == [0.02, 0.04, 0.08, 0.16] and blind_lines == 1, (blind, blind_lines)

@@ -123,7 +123,8 @@ async def run_forever(settings: MqttSettings, identifier: str,
                       on_down: Callable[[str], None] | None = None,
                       not_allowed: tuple[type[Exception], ...] = (),
                       also: tuple[type[Exception], ...] = (),
-                      max_backoff_s: float | None = None, timeout_s: float = 5.0,
+                      max_backoff_s: float | None = None, backoff: Backoff | None = None,
+                      timeout_s: float = 5.0,
                       will: Callable[[], aiomqtt.Will] | None = None,
                       clean_session: bool | None = None) -> NoReturn:
     """Every long-running client's connect-and-retry loop: connect (``connect``), run
@@ -140,24 +141,26 @@ async def run_forever(settings: MqttSettings, identifier: str,
     ``body`` raising one of ``not_allowed`` (connected, but the broker does not let the
     client do its job: an ACL) counts as a failure that does not reset the back-off; ``also``
     names further errors that mean "try again later" (besides aiomqtt's and the OS's).
-    ``will`` is made anew for each connection (its payload carries the time)."""
-    backoff = Backoff(settings.reconnect_max_s if max_backoff_s is None else max_backoff_s)
+    ``will`` is made anew for each connection (its payload carries the time); ``backoff``
+    (a test's) replaces the shared one."""
+    if backoff is None:
+        backoff = Backoff(settings.reconnect_max_s if max_backoff_s is None else max_backoff_s)
     try_again: tuple[type[Exception], ...] = (aiomqtt.MqttError, OSError, *also)
     last_error = ""
     while True:
         client: aiomqtt.Client | None = None
-        up = False
+        up = refused = False
         why = "the broker closed the connection"
         try:
             client = connect(settings, identifier, timeout_s=timeout_s,
                              will=will() if will is not None else None,
                              clean_session=clean_session)
             async with client:
-                up, last_error = True, ""
+                up = True
                 await body(client)
         except* not_allowed as eg:
             why = str(_first(eg)) or type(_first(eg)).__name__
-            up = False  # connected but of no use: the back-off goes on growing
+            up, refused = False, True  # connected but of no use: the back-off goes on growing
         except* try_again as eg:
             why = error_text(client, _first(eg))
         task = asyncio.current_task()
@@ -165,13 +168,14 @@ async def run_forever(settings: MqttSettings, identifier: str,
             # asked to stop while the client's clean-up failed: stop, do not reconnect
             raise asyncio.CancelledError
         if up or why != last_error:
-            log.warning("%s: cannot reach the broker %s:%s: %s", who, settings.host,
+            log.warning("%s: %s the broker %s:%s: %s", who,
+                        "not allowed by" if refused else "cannot reach", settings.host,
                         settings.port, why)
         last_error = why
-        if on_down is not None:
-            on_down(why)
         if up:
             backoff.reset()  # the connection worked: start again from the shortest wait
+        if on_down is not None:
+            on_down(why)
         await asyncio.sleep(backoff.take())
 
 
