@@ -10,6 +10,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 # English a help text or argparse's words would show (lower case: not the option names)
 ENGLISH_HELP = re.compile(r"\b(usage|options|positional arguments|show this help message|"
                           r"the|and|with|of|this|from|default|every|which|one|session|"
@@ -93,3 +95,96 @@ def test_the_docs_cli_reference_stays_english_and_current():
 
     text = docgen.cli_reference()
     assert "the clinic's documented effect over a period" in text, text[:2000]
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    """One patient's week (a 6-minute test, two 4x4 sessions) in a real store, as the
+    demo records it."""
+    db = str(tmp_path_factory.mktemp("history") / "h.db")
+    out = _cli("demo", "--fast", "--weeks", "1", "--lang", "nb", "--store", db,
+               "--patient", "P-17").stdout
+    return db, out
+
+
+def _period() -> list[str]:
+    import datetime as dt
+
+    today = dt.date.today()
+    return ["--from", (today - dt.timedelta(days=60)).isoformat(), "--to", today.isoformat()]
+
+
+def _numbers(cells: list[str]) -> list[str]:
+    return [c for c in cells if re.fullmatch(r"-?[0-9]+[.,][0-9]+", c)]
+
+
+def test_outcome_csv_is_a_bokmal_spreadsheet_and_english_on_request(history, tmp_path):
+    """The trial: `outcome --csv` had English headers and decimal points (Norwegian Excel
+    reads 29.5 as a date or text); `1 pasienter`; the drop-out rule in English."""
+    import csv
+
+    db, _out = history
+    out = _cli("outcome", "--store", db, *_period(), "--csv", str(tmp_path / "o.csv"),
+               "--anonymised", str(tmp_path / "a.csv")).stdout
+    assert "1 pasient," in out and "1 pasienter" not in out and "1 av 1 pasient " in out, out
+    assert not re.search(r"\b(no session|days of the period|judged)\b", out), out
+    assert "ingen økt de siste 28 dagene" in out, out
+    assert re.search(r"Resultat \d\d\.\d\d\.\d{4} til \d\d\.\d\d\.\d{4}", out), out
+    rows = list(csv.reader((tmp_path / "o.csv").open(encoding="utf-8"), delimiter=";"))
+    assert rows[0][:4] == ["pseudonym", "økter", "første økt", "siste økt"], rows[0]
+    assert "falt fra" in rows[0] and "VO2maks første (ml/kg/min)" in rows[0], rows[0]
+    numbers = _numbers(rows[1])
+    assert numbers and all("," in n for n in numbers), rows[1]
+    assert "nei" in rows[1] and "False" not in rows[1], rows[1]
+    # the anonymised export is the machine form in every language
+    anon = (tmp_path / "a.csv").read_text().splitlines()[0]
+    assert anon.startswith("sessions,weeks_in_care,"), anon
+    _cli("outcome", "--store", db, *_period(), "--csv", str(tmp_path / "e.csv"),
+         "--lang", "en")
+    rows = list(csv.reader((tmp_path / "e.csv").open(encoding="utf-8")))
+    assert rows[0][:3] == ["pseudonym", "sessions", "first_session"], rows[0]
+    assert all("." in n for n in _numbers(rows[1])) and _numbers(rows[1]), rows[1]
+
+
+def test_progression_csv_and_text_speak_bokmal_with_the_glossarys_word(history, tmp_path):
+    """`progression` said "Framgang" (glossary: fremgang), wrote an English CSV with decimal
+    points and printed trends as +0.12."""
+    import csv
+
+    db, _out = history
+    out = _cli("progression", "--store", db, "--pseudonym", "P-17", "--csv",
+               str(tmp_path / "p.csv"), "--lang", "nb").stdout
+    assert "\nFremgang for P-17: 2 økter," in out and "ramgang" not in out, out
+    rows = list(csv.reader((tmp_path / "p.csv").open(encoding="utf-8"), delimiter=";"))
+    assert rows[0][:4] == ["økt", "tid (UTC)", "plan", "status"], rows[0]
+    assert "fullført" in rows[1] and "finished" not in rows[1], rows[1]
+    numbers = _numbers(rows[1])
+    assert numbers and all("," in n for n in numbers), rows[1]
+    _cli("progression", "--store", db, "--pseudonym", "P-17", "--csv",
+         str(tmp_path / "e.csv"), "--lang", "en")
+    rows = list(csv.reader((tmp_path / "e.csv").open(encoding="utf-8")))
+    assert rows[0][:4] == ["session_id", "date_utc", "plan", "status"], rows[0]
+    assert all("." in n for n in _numbers(rows[1])) and _numbers(rows[1]), rows[1]
+
+
+def test_counts_before_a_noun_take_the_right_number(history):
+    """"1 uker", "1 pasienter": a count precedes a noun through ngettext."""
+    _db, out = history
+    assert "over 1 uke " in out and "1 uker" not in out, out
+
+
+def test_the_progression_trend_has_a_decimal_comma():
+    from controller.app.commands.patients import progression_text
+    from controller.core import i18n
+
+    prog = {"pseudonym": "P-17", "sessions": [], "sessions_per_week": 2.0,
+            "sessions_per_week_target": 2, "work_at_90_trend_vo2_per_week": 0.125,
+            "vo2max_trend_per_week": -0.25, "hr_at_fixed_workload_trend_bpm_per_week": None,
+            "trend_rule": "r", "hr_max_suggestion": None}
+    i18n.set_language("nb")
+    try:
+        text = progression_text(prog)
+    finally:
+        i18n.set_language("en")
+    assert "trend +0,12 ml/kg/min" in text and "trend −0,25" in text, text
+    assert text.startswith("Fremgang for P-17: 0 økter"), text

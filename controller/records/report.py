@@ -19,12 +19,22 @@ import csv
 import datetime as dt
 import json
 import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from controller.core.dates import local_datetime, local_day
-from controller.core.i18n import N_, _, format_datetime, format_number, language, translations
+from controller.core.i18n import (
+    N_,
+    _,
+    format_datetime,
+    format_number,
+    format_signed,
+    language,
+    ngettext,
+    translations,
+)
 from controller.core.words import (
     HR_STATUSES,
     PHASES,
@@ -117,16 +127,41 @@ def export_csv(store: Store, session_id: str, path: str | Path,
             out.writerow([_csv_cell(k, row[k], t) for k in names])
 
 
-def _csv_cell(key: str, value: Any, t: Any) -> str:
-    """One value of the bokmål CSV: a key in words, a number with a decimal comma."""
+def _csv_cell(key: str, value: Any, t: Any,
+              words_of: dict[str, dict[str, str]] = CSV_WORDS) -> str:
+    """One value of the bokmål CSV: a key in words, yes/no, a number with a decimal
+    comma."""
     if value is None:
         return ""
-    words = CSV_WORDS.get(key)
+    words = words_of.get(key)
     if words is not None:
         return t(words[value]) if value in words else str(value)
+    if isinstance(value, bool):
+        return t(N_("yes")) if value else t(N_("no"))
     if isinstance(value, float):
         return repr(round(value, 3)).replace(".", ",")
     return str(value)
+
+
+def people_csv(path: str | Path, fields: Sequence[str], headers: dict[str, str],
+               rows: Iterable[dict[str, Any]], lang: str | None = None,
+               words_of: dict[str, dict[str, str]] | None = None) -> None:
+    """A spreadsheet for people: in English (the source language) the keys as column names,
+    commas and decimal points, as before; in bokmål the column names from the catalog
+    (``headers``: key → message), keys in words (``words_of``), yes/no, a decimal comma and
+    semicolons (what a Norwegian spreadsheet opens)."""
+    lang = lang or language()
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        if lang == "en":
+            w = csv.DictWriter(f, fieldnames=list(fields), extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+            return
+        t = translations(lang).gettext
+        out = csv.writer(f, delimiter=";")
+        out.writerow([t(headers[k]) if k in headers else k for k in fields])
+        for row in rows:
+            out.writerow([_csv_cell(k, row.get(k), t, words_of or {}) for k in fields])
 
 
 import_json = session_import.import_json
@@ -362,13 +397,26 @@ PROGRESSION_CSV_FIELDS = ("session_id", "date_utc", "plan", "status", "work_at_9
 not the belt; ``belt_*``: the belt as set while the heart held 90 % HRmax."""
 
 
-def progression_csv(prog: dict[str, Any], path: str | Path) -> None:
-    """One row per session, units in the column names (ml/kg/min for work and VO2max)."""
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=PROGRESSION_CSV_FIELDS, extrasaction="ignore")
-        w.writeheader()
-        for p in prog["sessions"]:
-            w.writerow({**p, "date_utc": utc_iso(p["started_unix_s"])})
+PROGRESSION_CSV_HEADERS = {
+    "session_id": N_("session"), "date_utc": N_("time (UTC)"), "plan": N_("plan"),
+    "status": N_("status"), "work_at_90_vo2": N_("work at 90 % HRmax (ml/kg/min)"),
+    "speed_at_90_kmh": N_("speed at 90 % HRmax (km/h)"),
+    "incline_at_90_pct": N_("incline at 90 % HRmax (%)"),
+    "vo2max_estimate": N_("estimated VO2max (ml/kg/min)"),
+    "hr_at_fixed_workload_bpm": N_("heart rate at 15 ml/kg/min (bpm)"),
+    "minutes_at_85": N_("minutes at ≥ 85 % HRmax"), "peak_hr_bpm": N_("peak heart rate (bpm)"),
+    "at_90_equivalent": N_("speed and incline at 90 % converted"),
+    "belt_speed_at_90_kmh": N_("belt speed at 90 % HRmax (km/h)"),
+    "belt_incline_at_90_pct": N_("belt incline at 90 % HRmax (%)")}
+"""The progression CSV's columns as people read them (any language but English)."""
+
+
+def progression_csv(prog: dict[str, Any], path: str | Path, lang: str | None = None) -> None:
+    """One row per session, units in the column names (ml/kg/min for work and VO2max); a
+    spreadsheet for people in ``lang`` (``people_csv``; ``--json`` is the machine form)."""
+    people_csv(path, PROGRESSION_CSV_FIELDS, PROGRESSION_CSV_HEADERS,
+               ({**p, "date_utc": utc_iso(p["started_unix_s"])} for p in prog["sessions"]),
+               lang, {"plan": PLANS, "status": STATUSES})
 
 
 # -- pictures -------------------------------------------------------------------------------
@@ -567,8 +615,10 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
         lines.append(f"{_mmss(e['t_rel_s'])}  {word(SEVERITIES, e['severity'])}: "
                      f"{event_text(e['kind'], e['message'], e.get('params'))}")
     if len(shown) > 8:
-        lines.append(_("… {n} more events (see the PDF's second page or the JSON export)")
-                     .format(n=len(shown) - 8))
+        lines.append(ngettext("… {n} more event (see the PDF's second page or the JSON "
+                              "export)",
+                              "… {n} more events (see the PDF's second page or the JSON "
+                              "export)", len(shown) - 8).format(n=len(shown) - 8))
     return lines
 
 
@@ -613,11 +663,12 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
     ax2.axhline(CLINIC_SESSIONS_PER_WEEK, color="black", lw=0.8, ls=":")
     ax2.set_ylabel(_("sessions per week"), fontsize=8)
     trend = prog["work_at_90_trend_vo2_per_week"]
-    title = _("{pseudonym}: progression over {n} sessions").format(pseudonym=pseudonym,
-                                                                    n=len(pts))
+    title = ngettext("{pseudonym}: progression over {n} session",
+                     "{pseudonym}: progression over {n} sessions", len(pts)).format(
+        pseudonym=pseudonym, n=len(pts))
     if trend is not None:
         title += " — " + _("trend {trend} ml/kg/min per week").format(
-            trend=f"{trend:+.2f}")
+            trend=format_signed(trend))
     else:
         title += " — " + _("no trend yet (needs 3 sessions over 14 days)")
     fig.suptitle(title, fontsize=10)
