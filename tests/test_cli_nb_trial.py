@@ -188,3 +188,64 @@ def test_the_progression_trend_has_a_decimal_comma():
         i18n.set_language("en")
     assert "trend +0,12 ml/kg/min" in text and "trend −0,25" in text, text
     assert text.startswith("Fremgang for P-17: 0 økter"), text
+
+
+def _pdf_text(path) -> str:
+    """The PDF's text as a reader finds it (as the hand-over tests read theirs)."""
+    import pypdf
+
+    return "\n".join(p.extract_text() for p in pypdf.PdfReader(str(path)).pages)
+
+
+def _last_session(db: str) -> str:
+    import sqlite3
+
+    with sqlite3.connect(db) as c:
+        return c.execute("SELECT id FROM sessions ORDER BY started_unix_s DESC").fetchone()[0]
+
+
+def test_pdf_axes_have_a_decimal_comma_in_bokmal(history, tmp_path):
+    """The trial: the reports' axes said 29.35 and -0.20 beside 7,5 in the text."""
+    db, _out = history
+    for lang, sep, other in (("nb", ",", "."), ("en", ".", ",")):
+        _cli("progression", "--store", db, "--pseudonym", "P-17", "--out",
+             str(tmp_path / f"p-{lang}.pdf"), "--lang", lang)
+        _cli("outcome", "--store", db, *_period(), "--out", str(tmp_path / f"o-{lang}.pdf"),
+             "--lang", lang)
+        for name in (f"p-{lang}.pdf", f"o-{lang}.pdf"):
+            ticks = [ln for ln in _pdf_text(tmp_path / name).splitlines()
+                     if re.fullmatch(r"[−-]?[0-9]+[.,][0-9]+", ln.strip())]
+            assert ticks, (name, _pdf_text(tmp_path / name))
+            assert all(sep in t and other not in t for t in ticks), (name, ticks)
+
+
+def test_the_event_page_shows_oslo_local_times_not_iso_utc(history, tmp_path):
+    """The trial: the report's event page listed 2026-11-28T13:36:58Z; staff read the
+    clinic's clock (Europe/Oslo), the data keep UTC."""
+    import datetime as dt
+    import json
+    from zoneinfo import ZoneInfo
+
+    db, _out = history
+    sid = _last_session(db)
+    _cli("report", "--store", db, "--session", sid, "--out", str(tmp_path / "r.pdf"),
+         "--lang", "nb")
+    text = _pdf_text(tmp_path / "r.pdf")
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text), text
+    _cli("export", "--store", db, "--session", sid, "--format", "json", "--out",
+         str(tmp_path / "s.json"))
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert isinstance(data["session"]["started_unix_s"], float)  # the data keep UTC
+    page = text[text.index("Hendelser"):]
+    times = re.findall(r"^\d\d:\d\d  (\d\d:\d\d:\d\d)  ", page, re.M)
+    assert times, page
+    # the last event's clock is the session's end in Oslo
+    r = subprocess.run([sys.executable, "-c", (
+        "import sys, json; from controller.records.store import Store;"
+        "from controller.records.report import session_facts;"
+        f"f = session_facts(Store({db!r}, readonly=True), {sid!r});"
+        "print(json.dumps([f['wall_unix_s'][0], [e['t_rel_s'] for e in f['events_rel']]]))")],
+        capture_output=True, text=True, check=True)
+    start, rel = json.loads(r.stdout)
+    last = dt.datetime.fromtimestamp(start + rel[-1], ZoneInfo("Europe/Oslo"))
+    assert times[-1] == last.strftime("%H:%M:%S"), (times, last)

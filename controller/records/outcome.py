@@ -31,7 +31,7 @@ from typing import Any
 from controller.core.dates import local_day
 from controller.core.i18n import N_, _, format_date, format_number, ngettext
 from controller.records import stats as _stats
-from controller.records.report import CLINIC_SESSIONS_PER_WEEK
+from controller.records.report import CLINIC_SESSIONS_PER_WEEK, number_axes
 
 DROP_OUT_AFTER_DAYS = 28
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
@@ -250,6 +250,7 @@ def render_outcome(result: dict[str, Any], path: str | Path) -> None:
             ax_plot.plot([i] * len(xs), xs, "o", alpha=0.5)
     ax_plot.axhline(0.0, color="grey", lw=0.8)
     ax_plot.set_ylabel(_("change, first to latest (ml/kg/min)"))
+    number_axes(fig)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -28,6 +28,7 @@ from controller.core.dates import local_datetime, local_day
 from controller.core.i18n import (
     N_,
     _,
+    format_date,
     format_datetime,
     format_number,
     format_signed,
@@ -421,6 +422,40 @@ def progression_csv(prog: dict[str, Any], path: str | Path, lang: str | None = N
 
 # -- pictures -------------------------------------------------------------------------------
 
+
+def _tick_decimals(locs: Sequence[float]) -> int:
+    """The fewest decimals that show every tick as it is (0.25 steps: 2, 0.5 steps: 1)."""
+    for d in range(7):
+        if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)) for v in locs):
+            return d
+    return 6
+
+
+def number_axes(fig: Any, lang: str | None = None) -> None:
+    """Every numeric axis of ``fig`` labelled through ``format_number``: bokmål's decimal
+    comma (7,5) on the axes as in the text, English's point; date axes through
+    ``format_date`` (27.11.2026 in bokmål)."""
+    from matplotlib.dates import AutoDateFormatter, num2date
+    from matplotlib.ticker import Formatter, FuncFormatter, ScalarFormatter
+
+    class _NumberFormatter(Formatter):  # type: ignore[misc]
+        ticks: tuple[float, ...] = ()
+
+        def set_locs(self, locs: Sequence[float]) -> None:  # the axis's ticks, once a draw
+            self.ticks = tuple(float(v) for v in locs)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return format_number(x, _tick_decimals(self.ticks or (x,)), lang)
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if isinstance(axis.get_major_formatter(), ScalarFormatter):
+                axis.set_major_formatter(_NumberFormatter())
+            elif isinstance(axis.get_major_formatter(), AutoDateFormatter):
+                axis.set_major_formatter(FuncFormatter(
+                    lambda x, _pos: format_date(num2date(x).date(), lang)))
+
+
 PHASE_COLOURS = {"warmup": "#dddddd", "interval": "#f4c7c3", "recovery": "#c9e4f5",
                  "cooldown": "#dddddd", "test": "#fde9b5"}
 
@@ -530,6 +565,7 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     lines = report_lines(store, facts)
     shown = _shown(facts)
     ax_txt.text(0.0, 1.0, "\n".join(lines), fontsize=7, va="top", family="monospace")
+    number_axes(fig)
     fig.tight_layout()
     if str(path).lower().endswith(".pdf"):
         # the title in the file too: a journal system lists the report by it
@@ -542,7 +578,8 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
                 page.text(0.05, 0.97, _("Events — {title}").format(title=session_title(
                     r, when)), fontsize=9, va="top")
                 page.text(0.05, 0.94, "\n".join(
-                    f"{_mmss(e['t_rel_s'])}  {utc_iso(facts['wall_unix_s'][0] + e['t_rel_s'])}"
+                    f"{_mmss(e['t_rel_s'])}  "
+                    f"{_wall_clock(facts['wall_unix_s'][0] + e['t_rel_s'], start)}"
                     f"  {word(SEVERITIES, e['severity']):8s} "
                     f"{event_text(e['kind'], e['message'], e.get('params'))}"
                     for e in shown[k:k + per_page]) or _("no events"), fontsize=6.5, va="top",
@@ -622,6 +659,15 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _wall_clock(unix_s: float, start: dt.datetime) -> str:
+    """An event's time as the clinic's clock showed it (Europe/Oslo, 24 h: 14:03:12), with
+    the date (the language's form) when it is not the session's first day; the data keep
+    UTC."""
+    when = local_datetime(unix_s)
+    clock = when.strftime("%H:%M:%S")
+    return clock if when.date() == start.date() else f"{format_date(when.date())} {clock}"
+
+
 def _mmss(s: float) -> str:
     s = max(0, round(s))
     return f"{s // 60:02d}:{s % 60:02d}"
@@ -672,6 +718,7 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
     else:
         title += " — " + _("no trend yet (needs 3 sessions over 14 days)")
     fig.suptitle(title, fontsize=10)
+    number_axes(fig)
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path)
