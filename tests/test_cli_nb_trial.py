@@ -249,3 +249,58 @@ def test_the_event_page_shows_oslo_local_times_not_iso_utc(history, tmp_path):
     start, rel = json.loads(r.stdout)
     last = dt.datetime.fromtimestamp(start + rel[-1], ZoneInfo("Europe/Oslo"))
     assert times[-1] == last.strftime("%H:%M:%S"), (times, last)
+
+
+DEMO_ENGLISH = re.compile(r"\b(session|starts|emulated|firmware|staff pressed|real time|"
+                          r"largest gap|late ticks|faults|recorded in|belt stopped|"
+                          r"motor board|demo ended|online|offline|waiting for)\b")
+
+
+def test_the_headless_demos_lines_speak_the_chosen_language(tmp_path):
+    """The trial: `fourbyfour demo --headless` in bokmål printed its service lines in
+    English ("emulated treadmill firmware on …", "session … starts", "link: …")."""
+    import signal
+    import time
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('language = "nb"\n[mqtt]\nenabled = false\n')
+    proc = subprocess.Popen([sys.executable, "-m", "controller", "demo", "--headless",
+                             "--config", str(cfg), "--store", str(tmp_path / "d.db"),
+                             "--patient", "P-5", "--speed", "10"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env())
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if " starter" in line or time.monotonic() > deadline:
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, _err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = "".join(lines) + out
+    assert re.search(r"^økt [0-9a-f]+ for P-5 starter$", text, re.M), text
+    assert "emulert" in text and "sanntid" in text, text
+    english = DEMO_ENGLISH.findall(text)
+    assert not english, (english, text)
+
+
+def test_the_tools_that_read_the_demos_lines_read_a_language_independent_form(tmp_path):
+    """bench-demo and the console demo read what the headless demo prints: the bench asks
+    for English (its own table is English), the console demo finds the belt screen's URL
+    in the line of any language."""
+    from bench.demo_runs import demo_command
+    from controller.app.commands.demo_console import BELT_URL_LINE, belt_url_in
+    from controller.core.i18n import translations
+
+    cmd = demo_command(10, 1)
+    assert cmd[cmd.index("--lang") + 1] == "en", cmd
+    for lang in ("nb", "en"):
+        line = translations(lang).gettext(BELT_URL_LINE) + "http://127.0.0.1:40001/"
+        assert belt_url_in(f"noise\n{line}\nmore\n") == "http://127.0.0.1:40001/", line
+    assert translations("nb").gettext(BELT_URL_LINE) != BELT_URL_LINE
