@@ -206,12 +206,12 @@ def outcome_lines(result: dict[str, Any]) -> list[str]:
                  "({today})").format(days=DROP_OUT_AFTER_DAYS, today=format_date(
                      dt.date.fromisoformat(result["drop_out_judged_to"])))
     return [
-        ngettext("Outcome {start} to {end}: {patients} patient, {sessions} 4x4 sessions.",
-                 "Outcome {start} to {end}: {patients} patients, {sessions} 4x4 sessions.",
-                 n).format(
+        ngettext("Outcome {start} to {end}: {patients} patient, {sessions}.",
+                 "Outcome {start} to {end}: {patients} patients, {sessions}.", n).format(
             start=format_date(dt.date.fromisoformat(result["from"])),
             end=format_date(dt.date.fromisoformat(result["to"])), patients=n,
-            sessions=result["sessions"]),
+            sessions=ngettext("{n} 4x4 session", "{n} 4x4 sessions",
+                              result["sessions"]).format(n=result["sessions"])),
         ngettext("Adherence: median {median} sessions per week; {at_target} of {patients} "
                  "patient at the clinic's {target}.",
                  "Adherence: median {median} sessions per week; {at_target} of {patients} "
