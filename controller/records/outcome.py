@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.core.dates import local_day
-from controller.core.i18n import N_, _, format_date, format_number, ngettext
+from controller.core.i18n import N_, _, format_date, format_number, language, ngettext
 from controller.records import stats as _stats
 from controller.records.report import CLINIC_SESSIONS_PER_WEEK, number_axes
 
@@ -180,7 +180,11 @@ def write_outcome_csv(result: dict[str, Any], path: str | Path,
     anonymised export is the machine form)."""
     from controller.records.report import people_csv
 
-    people_csv(path, OUTCOME_CSV_FIELDS, OUTCOME_CSV_HEADERS, result["per_patient"], lang)
+    rows = result["per_patient"]
+    if (lang or language()) != "en":  # the days as the language writes them (27.11.2026)
+        rows = [{**r, **{k: format_date(dt.date.fromisoformat(r[k]), lang) for k in
+                         ("first_session", "latest_session")}} for r in rows]
+    people_csv(path, OUTCOME_CSV_FIELDS, OUTCOME_CSV_HEADERS, rows, lang)
 
 
 def outcome_lines(result: dict[str, Any]) -> list[str]:
