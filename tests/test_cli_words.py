@@ -90,5 +90,6 @@ def test_the_patient_command_takes_a_decimal_comma(tmp_path):
     out = _cli("patients", "--store", db, "--lang", "nb").stdout
     assert "6,5 km/t" in out and "7,5 %" in out, out
     r = subprocess.run([sys.executable, "-m", "controller", "patient", "--store", db, "P-8",
-                        "--max-speed", "6,5,1"], capture_output=True, text=True, timeout=60)
+                        "--max-speed", "6,5,1", "--lang", "en"], capture_output=True, text=True,
+                       timeout=60)
     assert r.returncode == 2 and "6,5 or 6.5" in r.stderr, r.stderr

@@ -62,7 +62,7 @@ def test_the_console_demo_passes_patient_and_its_log_names_the_chosen_patient(tm
 
     sock, log = tmp_path / "control.sock", tmp_path / "service.log"
     args = argparse.Namespace(speed=10.0, seed=2, category="typical", config=None,
-                              patient="P-17")
+                              patient="P-17", lang="en")  # the test reads its English lines
     cmd = demo_service_command(args, str(sock), str(tmp_path / "sessions.db"))
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
@@ -126,7 +126,7 @@ def test_the_demos_belt_screen_takes_a_free_port_when_8080_is_taken(tmp_path):
         pass  # taken already: the same case
     sock, log = tmp_path / "control.sock", tmp_path / "service.log"
     args = argparse.Namespace(speed=10.0, seed=2, category="typical", config=None,
-                              patient=None)
+                              patient=None, lang="en")  # the test reads its English lines
     with log.open("w") as out:
         proc = subprocess.Popen(demo_service_command(args, str(sock), str(tmp_path / "s.db")),
                                 stdout=out, stderr=subprocess.STDOUT)

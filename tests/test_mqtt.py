@@ -315,7 +315,8 @@ def test_the_demo_says_offline_on_ctrl_c_and_sigterm(broker, tmp_path, sig):
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[site]\nname = "oslo"\ndevice = "demo-{sig}"\n[mqtt]\nport = {broker.port}\n')
     proc = subprocess.Popen([sys.executable, "-m", "controller", "demo", "--headless",
-                             "--config", str(cfg), "--speed", "5"], stdout=subprocess.PIPE,
+                             "--config", str(cfg), "--speed", "5", "--lang", "en"],
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60

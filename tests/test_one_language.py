@@ -142,7 +142,7 @@ def test_report_progression_and_outcome_take_lang_and_default_to_the_clinics(tmp
              "--lang", "nb", env={"FOURBYFOUR_LANG": "en"})
     assert "4x4-økt" in pdf_title(tmp_path / "x.pdf") and nb.returncode == 0
     prog = cli("progression", "--store", str(db), "--pseudonym", "P-17").stdout
-    assert "Framgang" in prog and "per uke" in prog and "sessions" not in prog, prog
+    assert "Fremgang" in prog and "per uke" in prog and "sessions" not in prog, prog
     prog_en = cli("progression", "--store", str(db), "--pseudonym", "P-17", "--lang",
                   "en").stdout
     assert "per week" in prog_en, prog_en

@@ -112,7 +112,7 @@ def test_the_anonymised_export_cannot_be_linked_to_the_clinics_csv_or_another_ex
     """Issue 23.7: 46 of 50 study ids mapped back to pseudonyms from ``outcome --csv``
     (session count + first VO2max), and identical rows linked two exports. The attacker
     here holds the clinic's CSV and two exports."""
-    args = ("outcome", "--store", str(clinic), "--from", "2020-01-01", "--to",
+    args = ("outcome", "--lang", "en", "--store", str(clinic), "--from", "2020-01-01", "--to",
             dt.date.today().isoformat(), "--csv", str(tmp_path / "clinic.csv"))
     _cli(*args, "--anonymised", str(tmp_path / "a.csv"))
     _cli(*args, "--anonymised", str(tmp_path / "b.csv"))

@@ -104,6 +104,7 @@ from controller.app.commands.run import (
 from controller.app.commands.sessions import (
     sessions,
 )
+from controller.core.i18n import _
 from controller.errors import EX_CONFIG, EXIT_BROKEN_PIPE, FourByFourError, exit_code
 from controller.sim import CATEGORIES
 
@@ -177,7 +178,10 @@ def _version() -> str:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from controller.app.cli_words import help_language, speaking
+
+    with speaking(help_language(sys.argv[1:] if argv is None else argv)):
+        args = build_parser().parse_args(argv)
     return _dispatch(args)
 
 
@@ -190,132 +194,165 @@ def _decimal(text: str) -> float:
     except ValueError:
         value = None
     if value is None:
-        raise argparse.ArgumentTypeError(f"{text!r}: a number such as 6,5 or 6.5")
+        raise argparse.ArgumentTypeError(_("{text!r}: a number such as 6,5 or 6.5").format(
+            text=text))
     return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Every command's options (also for tests that start a command as a unit does, and for
-    the docs' generated CLI reference)."""
-    ap = argparse.ArgumentParser(prog="fourbyfour", description="Closed-loop 4x4 training")
-    ap.add_argument("--version", action="version", version=f"fourbyfour {_version()}")
+    the docs' generated CLI reference), in the process's language (``cli_words.speaking``)."""
+    ap = argparse.ArgumentParser(prog="fourbyfour", description=_("Closed-loop 4x4 training"))
+    ap.add_argument("--version", action="version", version=f"fourbyfour {_version()}",
+                    help=_("show the program's version and exit"))
     sub = ap.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="a whole session with a virtual patient and belt")
-    d.add_argument("--seed", type=int, default=1)
-    d.add_argument("--category", choices=sorted(set(CATEGORIES)), default="typical")
+    d = sub.add_parser("demo", help=_("a whole session with a virtual patient and belt"))
+    d.add_argument("--seed", type=int, default=1,
+                   help=_("the virtual patient's random seed"))
+    d.add_argument("--category", choices=sorted(set(CATEGORIES)), default="typical",
+                   help=_("the kind of virtual patient"))
     d.add_argument("--speed", type=float, default=10.0,
-                   help="times faster than real time (≤ 10 with the emulated firmware; "
-                   "with --fast, 0 = as fast as possible)")
+                   help=_("times faster than real time (≤ 10 with the emulated firmware; "
+                          "with --fast, 0 = as fast as possible)"))
     d.add_argument("--headless", action="store_true",
-                   help="no console: the session starts at once and prints its progress and "
-                   "a summary (with --control-socket it waits for a console's Start)")
+                   help=_("no console: the session starts at once and prints its progress "
+                          "and a summary (with --control-socket it waits for a console's "
+                          "Start)"))
     d.add_argument("--fast", action="store_true",
-                   help="in-process simulation without the firmware emulator (instant)")
-    d.add_argument("--config", default=None, help="the TOML config (default: demo values)")
+                   help=_("in-process simulation without the firmware emulator (instant)"))
+    d.add_argument("--config", default=None,
+                   help=_("the TOML config (default: demo values)"))
     d.add_argument("--store", default=None,
-                   help="record the session in this SQLite file (default: a temporary one)")
+                   help=_("record the session in this SQLite file (default: a temporary "
+                          "one)"))
     d.add_argument("--plan", choices=["4x4", "six-minute-test"], default="4x4",
-                   help="six-minute-test: the HRmax test end to end (in-process)")
+                   help=_("six-minute-test: the 6-minute test end to end (in-process)"))
     d.add_argument("--weeks", type=int, default=None,
-                   help="record a history of this many weeks for one patient into --store")
-    d.add_argument("--patient", default=None, help="the virtual patient's pseudonym")
+                   help=_("record a history of this many weeks for one patient into "
+                          "--store"))
+    d.add_argument("--patient", default=None, help=_("the virtual patient's pseudonym"))
     d.add_argument("--control-socket", default=None,
-                   help="serve staff consoles on this Unix socket and wait for Start")
+                   help=_("serve staff consoles on this Unix socket and wait for Start"))
     d.add_argument("--lang", choices=["nb", "en"], default=None,
-                   help=f"the demo's language (default: the config's, nb; without --config "
-                   f"${LANG_ENV} if set)")
-    c = sub.add_parser("console", help="the staff console, attached to a running service")
+                   help=_("the demo's language (default: the config's, nb; without --config "
+                          "${env} if set)").format(env=LANG_ENV))
+    c = sub.add_parser("console", help=_("the staff console, attached to a running service"))
     c.add_argument("--socket", default="/run/fourbyfour/control.sock",
-                   help="the control service's Unix socket (default: the service's default)")
+                   help=_("the control service's Unix socket (default: the service's "
+                          "default)"))
     c.add_argument("--config", default=None,
-                   help="the service's TOML config: the console speaks its language")
+                   help=_("the service's TOML config: the console speaks its language"))
     c.add_argument("--lang", choices=["nb", "en"], default=None,
-                   help=f"the console's language (default: the config's, else ${LANG_ENV}, "
-                   "else nb, bokmål)")
-    e = sub.add_parser("export", help="one recorded session as CSV or JSON")
-    e.add_argument("--store", required=True)
-    e.add_argument("--session", required=True)
-    e.add_argument("--format", choices=["csv", "json"], default="csv")
-    e.add_argument("--out", required=True)
+                   help=_("the console's language (default: the config's, else ${env}, "
+                          "else nb, bokmål)").format(env=LANG_ENV))
+    e = sub.add_parser("export", help=_("one recorded session as CSV or JSON"))
+    e.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
+    e.add_argument("--session", required=True, help=_("the session's id (see sessions)"))
+    e.add_argument("--format", choices=["csv", "json"], default="csv",
+                   help=_("csv: a spreadsheet for people, in the chosen language (bokmål: "
+                          "semicolons and a decimal comma); json: the machine form, "
+                          "always the same"))
+    e.add_argument("--out", required=True, help=_("the file to write"))
     _lang_option(e, "CSV")
-    rp = sub.add_parser("report", help="a printable report (PNG or PDF) of one session")
-    rp.add_argument("--store", required=True)
-    rp.add_argument("--session", required=True)
-    rp.add_argument("--out", required=True, help="…png or …pdf")
+    rp = sub.add_parser("report", help=_("a printable report (PNG or PDF) of one session"))
+    rp.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
+    rp.add_argument("--session", required=True, help=_("the session's id (see sessions)"))
+    rp.add_argument("--out", required=True, help=_("…png or …pdf"))
     _lang_option(rp, "report")
-    im = sub.add_parser("import", help="import a JSON session export into a store")
-    im.add_argument("--store", required=True)
-    im.add_argument("file")
-    pg = sub.add_parser("progression", help="one patient's progression across sessions")
-    pg.add_argument("--store", required=True)
-    pg.add_argument("--pseudonym", required=True)
-    pg.add_argument("--out", default=None, help="also draw it (PNG or PDF)")
-    pg.add_argument("--csv", default=None, help="also write one row per session (CSV)")
-    pg.add_argument("--json", action="store_true", help="print JSON instead of text")
+    im = sub.add_parser("import", help=_("import a JSON session export into a store"))
+    im.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
+    im.add_argument("file", help=_("the JSON export"))
+    pg = sub.add_parser("progression", help=_("one patient's progression across sessions"))
+    pg.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
+    pg.add_argument("--pseudonym", required=True, help=_("the patient's pseudonym"))
+    pg.add_argument("--out", default=None, help=_("also draw it (PNG or PDF)"))
+    pg.add_argument("--csv", default=None,
+                    help=_("also write one row per session: a spreadsheet for people, in "
+                           "the chosen language (bokmål: semicolons and a decimal comma)"))
+    pg.add_argument("--json", action="store_true",
+                    help=_("print JSON instead of text (the machine form, always the same)"))
     _lang_option(pg, "progression")
-    pa = sub.add_parser("patients", help="every patient in the register")
-    pa.add_argument("--store", required=True)
+    pa = sub.add_parser("patients", help=_("every patient in the register"))
+    pa.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
     _lang_option(pa, "register")
-    ss = sub.add_parser("sessions", help="one patient's sessions (ids for export and report)")
-    ss.add_argument("--store", required=True)
-    ss.add_argument("pseudonym")
+    ss = sub.add_parser("sessions",
+                        help=_("one patient's sessions (ids for export and report)"))
+    ss.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
+    ss.add_argument("pseudonym", help=_("the patient's pseudonym"))
     _lang_option(ss, "session list")
-    pt = sub.add_parser("patient", help="show, create or update a patient's profile")
-    pt.add_argument("--store", required=True)
-    pt.add_argument("pseudonym")
-    pt.add_argument("--hr-max", type=_decimal, default=None)
+    pt = sub.add_parser("patient", help=_("show, create or update a patient's profile"))
+    pt.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
+    pt.add_argument("pseudonym", help=_("the patient's pseudonym"))
+    pt.add_argument("--hr-max", type=_decimal, default=None, help=_("HRmax, bpm"))
     pt.add_argument("--hr-max-source", default=None,
                     choices=["measured", "tanaka", "nes", "keteyian", "six_minute_test",
-                             "six_minute_test_edited", "observed_peak"])
-    pt.add_argument("--hr-rest", type=_decimal, default=None)
-    pt.add_argument("--max-speed", type=_decimal, default=None)
-    pt.add_argument("--max-incline", type=_decimal, default=None)
-    pt.add_argument("--walk-only", default=None, action=argparse.BooleanOptionalAction)
+                             "six_minute_test_edited", "observed_peak"],
+                    help=_("where HRmax comes from (needed when it changes)"))
+    pt.add_argument("--hr-rest", type=_decimal, default=None, help=_("resting heart rate, bpm"))
+    pt.add_argument("--max-speed", type=_decimal, default=None,
+                    help=_("the speed cap, km/h (6,5 or 6.5)"))
+    pt.add_argument("--max-incline", type=_decimal, default=None,
+                    help=_("the incline cap, percent"))
+    pt.add_argument("--walk-only", default=None, action=argparse.BooleanOptionalAction,
+                    help=_("walking only (no running)"))
     _lang_option(pt, "profile")
-    fh = sub.add_parser("fhir", help="a session or an HRmax result as a FHIR R4 Bundle")
-    fh.add_argument("--store", required=True)
-    fh.add_argument("--session", default=None)
-    fh.add_argument("--hrmax", default=None, metavar="PSEUDONYM")
-    fh.add_argument("--out", required=True)
-    oc = sub.add_parser("outcome", help="the clinic's documented effect over a period")
+    fh = sub.add_parser("fhir", help=_("a session or an HRmax result as a FHIR R4 Bundle"))
+    fh.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
+    fh.add_argument("--session", default=None, help=_("the session's id (see sessions)"))
+    fh.add_argument("--hrmax", default=None, metavar="PSEUDONYM",
+                    help=_("the patient whose HRmax to send"))
+    fh.add_argument("--out", required=True, help=_("the file to write (JSON)"))
+    oc = sub.add_parser("outcome", help=_("the clinic's documented effect over a period"))
     oc.add_argument("--store", required=True, action="append",
-                    help="a session store (repeat for every treadmill of the site), or the "
-                    "clinic's records database as a postgresql:// URL")
-    oc.add_argument("--from", dest="from_day", required=True, help="YYYY-MM-DD")
-    oc.add_argument("--to", dest="to_day", required=True, help="YYYY-MM-DD")
-    oc.add_argument("--out", default=None, help="the report (PDF or PNG)")
-    oc.add_argument("--csv", default=None, help="one row per patient")
+                    help=_("a session store (repeat for every treadmill of the site), or the "
+                           "clinic's records database as a postgresql:// URL"))
+    oc.add_argument("--from", dest="from_day", required=True, help=_("YYYY-MM-DD"))
+    oc.add_argument("--to", dest="to_day", required=True, help=_("YYYY-MM-DD"))
+    oc.add_argument("--out", default=None, help=_("the report (PDF or PNG)"))
+    oc.add_argument("--csv", default=None,
+                    help=_("one row per patient: a spreadsheet for people, in the chosen "
+                           "language (bokmål: semicolons and a decimal comma)"))
     oc.add_argument("--anonymised", default=None,
-                    help="an anonymised CSV for quality registers and research")
+                    help=_("an anonymised CSV for quality registers and research (the "
+                           "machine form: English column names, the same in every "
+                           "language)"))
     _lang_option(oc, "outcome report")
-    ho = sub.add_parser("handover", help="the hand-over to the municipality (PDF, bokmål)")
-    ho.add_argument("pseudonym")
-    ho.add_argument("--store", default="/var/lib/fourbyfour/sessions.db")
-    ho.add_argument("--out", default=None, help="…pdf (default: PSEUDONYM-handover.pdf)")
+    ho = sub.add_parser("handover",
+                        help=_("the hand-over to the municipality (PDF, bokmål)"))
+    ho.add_argument("pseudonym", help=_("the patient's pseudonym"))
+    ho.add_argument("--store", default="/var/lib/fourbyfour/sessions.db",
+                    help=_("the session store (SQLite file)"))
+    ho.add_argument("--out", default=None,
+                    help=_("…pdf (default: PSEUDONYM-handover.pdf)"))
     ho.add_argument("--notes", action="store_true",
-                    help="include the clinic's notes (only when staff decide to)")
+                    help=_("include the clinic's notes (only when staff decide to)"))
     _lang_option(ho, "hand-over")
-    r = sub.add_parser("run", help="the control service on real hardware (from the config)")
-    r.add_argument("--config", required=True, help="the TOML config")
-    m = sub.add_parser("monitor", help="the central monitor: every treadmill on the broker")
-    m.add_argument("--config", default=None, help="the TOML config ([mqtt] section)")
+    r = sub.add_parser("run", help=_("the control service on real hardware (from the config)"))
+    r.add_argument("--config", required=True, help=_("the TOML config"))
+    m = sub.add_parser("monitor",
+                       help=_("the central monitor: every treadmill on the broker"))
+    m.add_argument("--config", default=None, help=_("the TOML config ([mqtt] section)"))
     m.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)
-    rs = sub.add_parser("records-server", help="the clinic's records service (beside the "
-                        "monitor): every finished session, profiles at session start")
-    rs.add_argument("--config", default=None, help="the TOML config ([mqtt], [records])")
+    rs = sub.add_parser("records-server", help=_("the clinic's records service (beside the "
+                                                 "monitor): every finished session, profiles "
+                                                 "at session start"))
+    rs.add_argument("--config", default=None,
+                    help=_("the TOML config ([mqtt], [records])"))
     rs.add_argument("--db", default=None,
-                    help="SQLite file or postgresql:// URL (default: [records] db)")
-    cm = sub.add_parser("command", help="send a signed stop or alarm acknowledgement")
-    cm.add_argument("action", choices=["stop", "ack"])
-    cm.add_argument("--site", required=True)
-    cm.add_argument("--device", required=True)
-    cm.add_argument("--alarm", default=None, help="the alarm to acknowledge (ack)")
-    cm.add_argument("--key-file", required=True, help="the treadmill's or monitor's key")
-    cm.add_argument("--config", default=None, help="the TOML config ([mqtt] section)")
-    cm.add_argument("--host", default=None)
-    cm.add_argument("--port", type=int, default=None)
+                    help=_("SQLite file or postgresql:// URL (default: [records] db)"))
+    cm = sub.add_parser("command", help=_("send a signed stop or alarm acknowledgement"))
+    cm.add_argument("action", choices=["stop", "ack"],
+                    help=_("stop: stop the session; ack: acknowledge an alarm"))
+    cm.add_argument("--site", required=True, help=_("the site's name (the config's [site])"))
+    cm.add_argument("--device", required=True, help=_("the treadmill's name"))
+    cm.add_argument("--alarm", default=None, help=_("the alarm to acknowledge (ack)"))
+    cm.add_argument("--key-file", required=True,
+                    help=_("the treadmill's or monitor's key"))
+    cm.add_argument("--config", default=None, help=_("the TOML config ([mqtt] section)"))
+    cm.add_argument("--host", default=None, help=_("the MQTT server's host"))
+    cm.add_argument("--port", type=int, default=None, help=_("the MQTT server's port"))
     cm.add_argument("--timeout", type=float, default=10.0,
-                    help="seconds to wait for the treadmill's answer (default 10)")
+                    help=_("seconds to wait for the treadmill's answer (default 10)"))
     return ap
 
 

@@ -25,6 +25,8 @@ import random
 import signal
 from collections.abc import AsyncIterator, Callable
 
+from controller.core.i18n import _
+from controller.core.words import event_text
 from controller.devices.emulator_process import EmulatorProcess
 from controller.hr import HeartRateSource, HrSample, SourceState, SourceStatus
 from controller.net.publisher import MqttPublisher
@@ -148,7 +150,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
     if not 0 < speedup <= MAX_SPEEDUP:
         raise ValueError(f"--speed must be > 0 and ≤ {MAX_SPEEDUP:g} with the emulated "
                          "firmware")
-    truth, _ = make_patient(random.Random(seed), category, seed)
+    truth, _profile = make_patient(random.Random(seed), category, seed)
     patient = VirtualPatient(truth)
     clock = ScaledClock(speedup)
     rows: list[TraceRow] = []
@@ -176,11 +178,13 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             sp = snap.setpoint
             assert sp is not None
             if sp.state == "paused" and not control_socket and not aborted:
-                why = "; ".join(rt.session.alarm_messages.values()) if rt.session else ""
-                aborted.append(f"the session paused at {int(sp.now_s // 60):02d}:"
-                               f"{int(sp.now_s % 60):02d} ({why or 'no reason given'}) and "
-                               "no console is attached to resume it: stopping the belt and "
-                               "ending the demo")
+                why = "; ".join(event_text(kind, message) for kind, message in
+                                rt.session.alarm_messages.items()) if rt.session else ""
+                aborted.append(_("the session paused at {clock} ({why}) and no console is "
+                                 "attached to resume it: stopping the belt and ending the "
+                                 "demo").format(
+                    clock=f"{int(sp.now_s // 60):02d}:{int(sp.now_s % 60):02d}",
+                    why=why or _("no reason given")))
                 rt.stop("paused with no console to resume it")
             row = TraceRow(sp.now_s, sp.phase, sp.interval, sp.state, sp.hr_bpm,
                            patient.true_hr_bpm, emu.board.belt_kmh, emu.board.incline_pct,

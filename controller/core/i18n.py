@@ -96,6 +96,13 @@ def format_number(x: float, decimals: int = 1, lang: str | None = None) -> str:
     return format_decimal(x, format=pattern, locale=_locale(lang))
 
 
+def format_signed(x: float, decimals: int = 2, lang: str | None = None) -> str:
+    """A change with its sign: ``+0,12`` / ``−0,25`` in bokmål, ``+0.12`` / ``-0.25`` in
+    English (a trend per week)."""
+    sign = "+" if round(x, decimals) >= 0 else ("−" if _locale(lang) == "nb" else "-")
+    return sign + format_number(abs(x), decimals, lang)
+
+
 def format_speed(kmh: float, decimals: int = 1, lang: str | None = None) -> str:
     """``5,5 km/t`` in bokmål, ``5.5 km/h`` in English."""
     return translations(_locale(lang)).gettext(N_("{value} km/h")).format(

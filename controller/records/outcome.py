@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from controller.core.dates import local_day
-from controller.core.i18n import _, format_number
+from controller.core.i18n import N_, _, format_date, format_number, language, ngettext
 from controller.records import stats as _stats
-from controller.records.report import CLINIC_SESSIONS_PER_WEEK
+from controller.records.report import CLINIC_SESSIONS_PER_WEEK, number_axes
 
 DROP_OUT_AFTER_DAYS = 28
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
@@ -137,6 +137,7 @@ def outcome(stores: Sequence[Any], from_day: dt.date, to_day: dt.date, *,
     rule = f"no session in the last {DROP_OUT_AFTER_DAYS} days of the period"
     if to_day > today:
         rule += f", judged up to today ({today.isoformat()})"
+    judged_up_to = today.isoformat() if to_day > today else None  # for the words of the rule
     return {
         "from": from_day.isoformat(), "to": to_day.isoformat(),
         "patients": len(rows), "sessions": sum(r["sessions"] for r in rows),
@@ -144,7 +145,7 @@ def outcome(stores: Sequence[Any], from_day: dt.date, to_day: dt.date, *,
         "adherence_target_sessions_per_week": CLINIC_SESSIONS_PER_WEEK,
         "patients_at_target": sum(1 for a in adherence if a >= CLINIC_SESSIONS_PER_WEEK),
         "drop_outs": sum(1 for r in rows if r["dropped_out"]),
-        "drop_out_rule": rule,
+        "drop_out_rule": rule, "drop_out_judged_to": judged_up_to,
         "vo2max_change": describe([r["vo2max_change"] for r in rows
                                    if r["vo2max_change"] is not None]),
         "work_at_90_change_vo2": describe([r["work_at_90_change_vo2"] for r in rows
@@ -159,12 +160,31 @@ OUTCOME_CSV_FIELDS = ("pseudonym", "sessions", "first_session", "latest_session"
                       "work_at_90_change_vo2")
 
 
-def write_outcome_csv(result: dict[str, Any], path: str | Path) -> None:
-    """One row per patient (for the clinic's own use: pseudonyms, real dates)."""
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=OUTCOME_CSV_FIELDS)
-        w.writeheader()
-        w.writerows(result["per_patient"])
+OUTCOME_CSV_HEADERS = {
+    "pseudonym": N_("pseudonym"), "sessions": N_("sessions"),
+    "first_session": N_("first session"), "latest_session": N_("latest session"),
+    "sessions_per_week": N_("sessions per week"), "dropped_out": N_("dropped out"),
+    "vo2max_first": N_("VO2max first (ml/kg/min)"),
+    "vo2max_latest": N_("VO2max latest (ml/kg/min)"),
+    "vo2max_change": N_("VO2max change (ml/kg/min)"),
+    "work_at_90_first_vo2": N_("work at 90 % HRmax first (ml/kg/min)"),
+    "work_at_90_latest_vo2": N_("work at 90 % HRmax latest (ml/kg/min)"),
+    "work_at_90_change_vo2": N_("work at 90 % HRmax change (ml/kg/min)")}
+"""The outcome CSV's columns as people read them (any language but English)."""
+
+
+def write_outcome_csv(result: dict[str, Any], path: str | Path,
+                      lang: str | None = None) -> None:
+    """One row per patient (for the clinic's own use: pseudonyms, real dates): a spreadsheet
+    for people in ``lang`` (bokmål: its words, semicolons and a decimal comma; the
+    anonymised export is the machine form)."""
+    from controller.records.report import people_csv
+
+    rows = result["per_patient"]
+    if (lang or language()) != "en":  # the days as the language writes them (27.11.2026)
+        rows = [{**r, **{k: format_date(dt.date.fromisoformat(r[k]), lang) for k in
+                         ("first_session", "latest_session")}} for r in rows]
+    people_csv(path, OUTCOME_CSV_FIELDS, OUTCOME_CSV_HEADERS, rows, lang)
 
 
 def outcome_lines(result: dict[str, Any]) -> list[str]:
@@ -182,17 +202,28 @@ def outcome_lines(result: dict[str, Any]) -> list[str]:
             high=format_number(s["ci95_high"], 2))
 
     a = result["adherence_sessions_per_week"]
+    n = result["patients"]
+    rule = _("no session in the last {days} days of the period").format(
+        days=DROP_OUT_AFTER_DAYS)
+    if result.get("drop_out_judged_to"):
+        rule = _("no session in the last {days} days of the period, judged up to today "
+                 "({today})").format(days=DROP_OUT_AFTER_DAYS, today=format_date(
+                     dt.date.fromisoformat(result["drop_out_judged_to"])))
     return [
-        _("Outcome {start} to {end}: {patients} patients, {sessions} 4x4 sessions.").format(
-            start=result["from"], end=result["to"], patients=result["patients"],
-            sessions=result["sessions"]),
-        _("Adherence: median {median} sessions per week; {at_target} of {patients} patients "
-          "at the clinic's {target}.").format(
+        ngettext("Outcome {start} to {end}: {patients} patient, {sessions}.",
+                 "Outcome {start} to {end}: {patients} patients, {sessions}.", n).format(
+            start=format_date(dt.date.fromisoformat(result["from"])),
+            end=format_date(dt.date.fromisoformat(result["to"])), patients=n,
+            sessions=ngettext("{n} 4x4 session", "{n} 4x4 sessions",
+                              result["sessions"]).format(n=result["sessions"])),
+        ngettext("Adherence: median {median} sessions per week; {at_target} of {patients} "
+                 "patient at the clinic's {target}.",
+                 "Adherence: median {median} sessions per week; {at_target} of {patients} "
+                 "patients at the clinic's {target}.", n).format(
             median="—" if a["median"] is None else format_number(a["median"], 1),
-            at_target=result["patients_at_target"], patients=result["patients"],
+            at_target=result["patients_at_target"], patients=n,
             target=result["adherence_target_sessions_per_week"]),
-        _("Drop-outs: {n} ({rule}).").format(n=result["drop_outs"],
-                                             rule=result["drop_out_rule"]),
+        _("Drop-outs: {n} ({rule}).").format(n=result["drop_outs"], rule=rule),
         _("Change in estimated VO2max, first to latest: {text}.").format(
             text=d(result["vo2max_change"], "ml/kg/min")),
         _("Change in work at 90 % HRmax, first to latest: {text}.").format(
@@ -223,6 +254,7 @@ def render_outcome(result: dict[str, Any], path: str | Path) -> None:
             ax_plot.plot([i] * len(xs), xs, "o", alpha=0.5)
     ax_plot.axhline(0.0, color="grey", lw=0.8)
     ax_plot.set_ylabel(_("change, first to latest (ml/kg/min)"))
+    number_axes(fig)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

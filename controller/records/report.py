@@ -19,12 +19,23 @@ import csv
 import datetime as dt
 import json
 import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from controller.core.dates import local_datetime, local_day
-from controller.core.i18n import N_, _, format_datetime, format_number, language, translations
+from controller.core.i18n import (
+    N_,
+    _,
+    format_date,
+    format_datetime,
+    format_number,
+    format_signed,
+    language,
+    ngettext,
+    translations,
+)
 from controller.core.words import (
     HR_STATUSES,
     PHASES,
@@ -117,16 +128,41 @@ def export_csv(store: Store, session_id: str, path: str | Path,
             out.writerow([_csv_cell(k, row[k], t) for k in names])
 
 
-def _csv_cell(key: str, value: Any, t: Any) -> str:
-    """One value of the bokmål CSV: a key in words, a number with a decimal comma."""
+def _csv_cell(key: str, value: Any, t: Any,
+              words_of: dict[str, dict[str, str]] = CSV_WORDS) -> str:
+    """One value of the bokmål CSV: a key in words, yes/no, a number with a decimal
+    comma."""
     if value is None:
         return ""
-    words = CSV_WORDS.get(key)
+    words = words_of.get(key)
     if words is not None:
         return t(words[value]) if value in words else str(value)
+    if isinstance(value, bool):
+        return t(N_("yes")) if value else t(N_("no"))
     if isinstance(value, float):
         return repr(round(value, 3)).replace(".", ",")
     return str(value)
+
+
+def people_csv(path: str | Path, fields: Sequence[str], headers: dict[str, str],
+               rows: Iterable[dict[str, Any]], lang: str | None = None,
+               words_of: dict[str, dict[str, str]] | None = None) -> None:
+    """A spreadsheet for people: in English (the source language) the keys as column names,
+    commas and decimal points, as before; in bokmål the column names from the catalog
+    (``headers``: key → message), keys in words (``words_of``), yes/no, a decimal comma and
+    semicolons (what a Norwegian spreadsheet opens)."""
+    lang = lang or language()
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        if lang == "en":
+            w = csv.DictWriter(f, fieldnames=list(fields), extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+            return
+        t = translations(lang).gettext
+        out = csv.writer(f, delimiter=";")
+        out.writerow([t(headers[k]) if k in headers else k for k in fields])
+        for row in rows:
+            out.writerow([_csv_cell(k, row.get(k), t, words_of or {}) for k in fields])
 
 
 import_json = session_import.import_json
@@ -362,16 +398,63 @@ PROGRESSION_CSV_FIELDS = ("session_id", "date_utc", "plan", "status", "work_at_9
 not the belt; ``belt_*``: the belt as set while the heart held 90 % HRmax."""
 
 
-def progression_csv(prog: dict[str, Any], path: str | Path) -> None:
-    """One row per session, units in the column names (ml/kg/min for work and VO2max)."""
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=PROGRESSION_CSV_FIELDS, extrasaction="ignore")
-        w.writeheader()
-        for p in prog["sessions"]:
-            w.writerow({**p, "date_utc": utc_iso(p["started_unix_s"])})
+PROGRESSION_CSV_HEADERS = {
+    "session_id": N_("session"), "date_utc": N_("time (UTC)"), "plan": N_("plan"),
+    "status": N_("status"), "work_at_90_vo2": N_("work at 90 % HRmax (ml/kg/min)"),
+    "speed_at_90_kmh": N_("speed at 90 % HRmax (km/h)"),
+    "incline_at_90_pct": N_("incline at 90 % HRmax (%)"),
+    "vo2max_estimate": N_("estimated VO2max (ml/kg/min)"),
+    "hr_at_fixed_workload_bpm": N_("heart rate at 15 ml/kg/min (bpm)"),
+    "minutes_at_85": N_("minutes at ≥ 85 % HRmax"), "peak_hr_bpm": N_("peak heart rate (bpm)"),
+    "at_90_equivalent": N_("speed and incline at 90 % converted"),
+    "belt_speed_at_90_kmh": N_("belt speed at 90 % HRmax (km/h)"),
+    "belt_incline_at_90_pct": N_("belt incline at 90 % HRmax (%)")}
+"""The progression CSV's columns as people read them (any language but English)."""
+
+
+def progression_csv(prog: dict[str, Any], path: str | Path, lang: str | None = None) -> None:
+    """One row per session, units in the column names (ml/kg/min for work and VO2max); a
+    spreadsheet for people in ``lang`` (``people_csv``; ``--json`` is the machine form)."""
+    people_csv(path, PROGRESSION_CSV_FIELDS, PROGRESSION_CSV_HEADERS,
+               ({**p, "date_utc": utc_iso(p["started_unix_s"])} for p in prog["sessions"]),
+               lang, {"plan": PLANS, "status": STATUSES})
 
 
 # -- pictures -------------------------------------------------------------------------------
+
+
+def _tick_decimals(locs: Sequence[float]) -> int:
+    """The fewest decimals that show every tick as it is (0.25 steps: 2, 0.5 steps: 1)."""
+    for d in range(7):
+        if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)) for v in locs):
+            return d
+    return 6
+
+
+def number_axes(fig: Any, lang: str | None = None) -> None:
+    """Every numeric axis of ``fig`` labelled through ``format_number``: bokmål's decimal
+    comma (7,5) on the axes as in the text, English's point; date axes through
+    ``format_date`` (27.11.2026 in bokmål)."""
+    from matplotlib.dates import AutoDateFormatter, num2date
+    from matplotlib.ticker import Formatter, FuncFormatter, ScalarFormatter
+
+    class _NumberFormatter(Formatter):  # type: ignore[misc]
+        ticks: tuple[float, ...] = ()
+
+        def set_locs(self, locs: Sequence[float]) -> None:  # the axis's ticks, once a draw
+            self.ticks = tuple(float(v) for v in locs)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return format_number(x, _tick_decimals(self.ticks or (x,)), lang)
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if isinstance(axis.get_major_formatter(), ScalarFormatter):
+                axis.set_major_formatter(_NumberFormatter())
+            elif isinstance(axis.get_major_formatter(), AutoDateFormatter):
+                axis.set_major_formatter(FuncFormatter(
+                    lambda x, _pos: format_date(num2date(x).date(), lang)))
+
 
 PHASE_COLOURS = {"warmup": "#dddddd", "interval": "#f4c7c3", "recovery": "#c9e4f5",
                  "cooldown": "#dddddd", "test": "#fde9b5"}
@@ -482,6 +565,7 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     lines = report_lines(store, facts)
     shown = _shown(facts)
     ax_txt.text(0.0, 1.0, "\n".join(lines), fontsize=7, va="top", family="monospace")
+    number_axes(fig)
     fig.tight_layout()
     if str(path).lower().endswith(".pdf"):
         # the title in the file too: a journal system lists the report by it
@@ -494,7 +578,8 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
                 page.text(0.05, 0.97, _("Events — {title}").format(title=session_title(
                     r, when)), fontsize=9, va="top")
                 page.text(0.05, 0.94, "\n".join(
-                    f"{_mmss(e['t_rel_s'])}  {utc_iso(facts['wall_unix_s'][0] + e['t_rel_s'])}"
+                    f"{_mmss(e['t_rel_s'])}  "
+                    f"{_wall_clock(facts['wall_unix_s'][0] + e['t_rel_s'], start)}"
                     f"  {word(SEVERITIES, e['severity']):8s} "
                     f"{event_text(e['kind'], e['message'], e.get('params'))}"
                     for e in shown[k:k + per_page]) or _("no events"), fontsize=6.5, va="top",
@@ -567,9 +652,20 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
         lines.append(f"{_mmss(e['t_rel_s'])}  {word(SEVERITIES, e['severity'])}: "
                      f"{event_text(e['kind'], e['message'], e.get('params'))}")
     if len(shown) > 8:
-        lines.append(_("… {n} more events (see the PDF's second page or the JSON export)")
-                     .format(n=len(shown) - 8))
+        lines.append(ngettext("… {n} more event (see the PDF's second page or the JSON "
+                              "export)",
+                              "… {n} more events (see the PDF's second page or the JSON "
+                              "export)", len(shown) - 8).format(n=len(shown) - 8))
     return lines
+
+
+def _wall_clock(unix_s: float, start: dt.datetime) -> str:
+    """An event's time as the clinic's clock showed it (Europe/Oslo, 24 h: 14:03:12), with
+    the date (the language's form) when it is not the session's first day; the data keep
+    UTC."""
+    when = local_datetime(unix_s)
+    clock = when.strftime("%H:%M:%S")
+    return clock if when.date() == start.date() else f"{format_date(when.date())} {clock}"
 
 
 def _mmss(s: float) -> str:
@@ -613,14 +709,16 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
     ax2.axhline(CLINIC_SESSIONS_PER_WEEK, color="black", lw=0.8, ls=":")
     ax2.set_ylabel(_("sessions per week"), fontsize=8)
     trend = prog["work_at_90_trend_vo2_per_week"]
-    title = _("{pseudonym}: progression over {n} sessions").format(pseudonym=pseudonym,
-                                                                    n=len(pts))
+    title = ngettext("{pseudonym}: progression over {n} session",
+                     "{pseudonym}: progression over {n} sessions", len(pts)).format(
+        pseudonym=pseudonym, n=len(pts))
     if trend is not None:
         title += " — " + _("trend {trend} ml/kg/min per week").format(
-            trend=f"{trend:+.2f}")
+            trend=format_signed(trend))
     else:
         title += " — " + _("no trend yet (needs 3 sessions over 14 days)")
     fig.suptitle(title, fontsize=10)
+    number_axes(fig)
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path)

@@ -12,7 +12,7 @@ from controller.app.commands.demo_console import BELT_URL_LINE, demo_with_consol
 from controller.app.commands.demo_sim import demo_fast, demo_history, demo_six_minute_test
 from controller.app.commands.demo_text import _link_line, _phase_line, _summary
 from controller.app.commands.language import _config_in_its_language, _demo_language
-from controller.core.i18n import _
+from controller.core.i18n import _, format_number
 from controller.core.pseudonym import check_pseudonym
 from controller.errors import EX_CONFIG, exit_code
 from controller.sim import TraceRow
@@ -73,8 +73,9 @@ def demo(args: argparse.Namespace) -> int:
     def on_tick(snap, row: TraceRow) -> None:  # type: ignore[no-untyped-def]
         if not phase_rows and not rows_seen and runtimes:
             # the patient staff chose (a console may have changed it), as the session starts
-            print(f"session {runtimes[0].session_id} for {runtimes[0].profile.pseudonym} "
-                  "starts", flush=True)
+            print(_("session {id} for {pseudonym} starts").format(
+                id=runtimes[0].session_id, pseudonym=runtimes[0].profile.pseudonym),
+                flush=True)
         rows_seen.append(True)
         st = snap.treadmill
         if st is not None and st.fault not in ("none", "boot") and st.fault not in faults:
@@ -85,7 +86,9 @@ def demo(args: argparse.Namespace) -> int:
         if snap.mqtt_online is not None and snap.mqtt_online != mqtt_state[0]:
             mqtt_state[0] = snap.mqtt_online
             where = f"{cfg.mqtt.host}:{cfg.mqtt.port}"
-            print(f"  MQTT {'online' if snap.mqtt_online else 'offline'} ({where})", flush=True)
+            print("  " + (_("MQTT online ({where})") if snap.mqtt_online else
+                          _("MQTT offline ({where})")).format(where=where),
+                  flush=True)
         if phase_rows and (row.phase, row.interval) != (phase_rows[0].phase,
                                                         phase_rows[0].interval):
             print(_phase_line(phase_rows), flush=True)
@@ -93,14 +96,19 @@ def demo(args: argparse.Namespace) -> int:
         phase_rows.append(row)
 
     def on_belt_view(url: str) -> None:
-        print(f"{BELT_URL_LINE}{url}", flush=True)
+        print(f"{_(BELT_URL_LINE)}{url}", flush=True)
 
     def on_ready(rt, emu) -> None:  # type: ignore[no-untyped-def]
         emus.append(emu)
         runtimes.append(rt)
-        print(f"emulated treadmill firmware on {emu.link}; staff pressed the local reset "
-              f"({args.speed:g}× real time)" + ("; waiting for Start at the console"
-                                                if args.control_socket else ""), flush=True)
+        print((_("emulated treadmill firmware on {link}; staff pressed the local reset "
+                 "({speed}× real time); waiting for Start at the console")
+               if args.control_socket else
+               _("emulated treadmill firmware on {link}; staff pressed the local reset "
+                 "({speed}× real time)")).format(link=emu.link,
+                                                  speed=format_number(args.speed, 0 if float(
+                                                      args.speed).is_integer() else 1)),
+              flush=True)
 
     try:
         _rt, rows = asyncio.run(run_demo(cfg, speedup=args.speed, seed=args.seed,
@@ -113,22 +121,22 @@ def demo(args: argparse.Namespace) -> int:
                                         # with a console, staff choose the patient there
                                         choose_patient=args.control_socket is not None))
     except (ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return 2
     except asyncio.CancelledError:  # SIGTERM with no session running: an orderly end
-        print("demo ended (SIGTERM); the belt is stopped", flush=True)
+        print(_("demo ended (SIGTERM); the belt is stopped"), flush=True)
         return 0
     except DemoAborted as e:
         if phase_rows:
             print(_phase_line(phase_rows))
         _link_line(emus, faults, runtimes)
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return 1
     if phase_rows:
         print(_phase_line(phase_rows))
-    print("session done: belt stopped, motor board idle")
+    print(_("session done: belt stopped, motor board idle"))
     if args.store:
-        print(f"recorded in {args.store}")
+        print(_("recorded in {store}").format(store=args.store))
     _summary(rows, cfg.profile.hr_max)
     _link_line(emus, faults, runtimes)
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from controller.app import demo_text
 from controller.app.commands.language import _config_in_its_language
+from controller.core.i18n import LANGUAGES, N_, _, translations
 from controller.errors import EX_CONFIG
 
 
@@ -27,7 +28,19 @@ def demo_service_command(args: argparse.Namespace, sock: str, store: str) -> lis
     return cmd
 
 
-BELT_URL_LINE = "belt screen (for the patient): "
+BELT_URL_LINE = N_("belt screen (for the patient): ")
+"""The line the headless demo prints before the belt screen's URL, in its language."""
+
+
+def belt_url_in(log: str) -> str | None:
+    """The belt screen's URL from the demo service's output, whichever language it spoke
+    (the line in every language of the catalog: never one language's prose)."""
+    prefixes = tuple({translations(lang).gettext(BELT_URL_LINE) for lang in LANGUAGES})
+    url = None
+    for line in log.splitlines():
+        if line.startswith(prefixes):
+            url = next(line.removeprefix(p) for p in prefixes if line.startswith(p)).strip()
+    return url
 
 
 def demo_console_app(sock: str, log: str,  # type: ignore[no-untyped-def]
@@ -38,11 +51,11 @@ def demo_console_app(sock: str, log: str,  # type: ignore[no-untyped-def]
     from controller.app import texts
     from controller.app.console import StaffConsole
 
-    url = problem = None
-    for line in Path(log).read_text().splitlines():
-        if line.startswith(BELT_URL_LINE):
-            url = line.removeprefix(BELT_URL_LINE).strip()
-        elif m := texts.BELT_NOT_SERVED.search(line):
+    problem = None
+    text = Path(log).read_text()
+    url = belt_url_in(text)
+    for line in text.splitlines():
+        if m := texts.BELT_NOT_SERVED.search(line):
             problem = texts.belt_screen_problem_text(m["port"], m["detail"])
     app = StaffConsole(sock, belt_url=url, suggested=suggested)
     if problem is not None:
@@ -71,7 +84,8 @@ def demo_with_console(args: argparse.Namespace) -> int:
         deadline = _time.monotonic() + 30
         while not os.path.exists(sock):
             if service.poll() is not None or _time.monotonic() > deadline:
-                print(f"error: the control service did not start; see {log}", file=sys.stderr)
+                print(_("error: the control service did not start; see {log}").format(
+                    log=log), file=sys.stderr)
                 return 1
             _time.sleep(0.1)
         p = cfg.profile  # --patient: the form starts from the config's patient, so named

@@ -9,7 +9,7 @@ import sys
 
 from controller.app import demo_text
 from controller.app.commands.demo_text import _phase_line, _summary
-from controller.core.i18n import _, format_number
+from controller.core.i18n import _, format_number, ngettext
 from controller.protocol import PatientProfile
 from controller.sim import TraceRow, VirtualPatient, make_patient
 
@@ -133,7 +133,9 @@ def demo_history(args: argparse.Namespace) -> int:
     made = history(store, truth, profile, weeks=args.weeks, seed=args.seed,
                    start_unix_s=start)
     store.close()
-    print(_("Recorded {n} sessions of {pseudonym} over {weeks} weeks (a 6-minute test, then "
-            "4x4 training) in {store}.").format(n=len(made), pseudonym=profile.pseudonym,
-                                                weeks=args.weeks, store=args.store))
+    print(ngettext("Recorded {n} sessions of {pseudonym} over {weeks} week (a 6-minute "
+                   "test, then 4x4 training) in {store}.",
+                   "Recorded {n} sessions of {pseudonym} over {weeks} weeks (a 6-minute test, "
+                   "then 4x4 training) in {store}.", args.weeks).format(
+        n=len(made), pseudonym=profile.pseudonym, weeks=args.weeks, store=args.store))
     return 0

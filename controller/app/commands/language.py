@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from controller.core.i18n import N_
+
 
 def _config_in_its_language(path: str | None,  # type: ignore[no-untyped-def]
                             lang: str | None = None):
@@ -27,9 +29,28 @@ LANG_ENV = "FOURBYFOUR_LANG"
 """The language of a command without --lang or a config (clinic IT sets it for a shell)."""
 
 
+LANG_HELP = {
+    # whole sentences (never built from fragments: bokmål's word order differs)
+    "CSV": N_("the CSV's language (default: ${env}, else nb, bokmål)"),
+    "report": N_("the report's language (default: ${env}, else nb, bokmål)"),
+    "progression": N_("the progression's language (default: ${env}, else nb, bokmål)"),
+    "register": N_("the register's language (default: ${env}, else nb, bokmål)"),
+    "session list": N_("the session list's language (default: ${env}, else nb, bokmål)"),
+    "profile": N_("the profile's language (default: ${env}, else nb, bokmål)"),
+    "outcome report": N_("the outcome report's language (default: ${env}, else nb, "
+                         "bokmål)"),
+    "hand-over": N_("the hand-over's language (default: ${env}, else nb, bokmål)"),
+}
+
+
 def _lang_option(p: argparse.ArgumentParser, what: str) -> None:
+    """``--lang`` with its help in the process's language (``what``: a key of
+    ``LANG_HELP``)."""
+    from controller.core.i18n import _
+
     p.add_argument("--lang", choices=["nb", "en"], default=None,
-                   help=f"the {what}'s language (default: ${LANG_ENV}, else nb, bokmål)")
+                   help=_(LANG_HELP.get(what, N_("the language (default: ${env}, else nb, "
+                                                 "bokmål)"))).format(env=LANG_ENV))
 
 
 def _chosen_language(args: argparse.Namespace, *, for_process: bool = True) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.app.commands.language import _chosen_language
-from controller.core.i18n import _
+from controller.core.i18n import _, ngettext
 
 
 def outcome_command(args: argparse.Namespace) -> int:
@@ -45,8 +45,11 @@ def outcome_command(args: argparse.Namespace) -> int:
             print(_("wrote {path}").format(path=args.csv))
         if args.anonymised:
             n, left_out = outcome.anonymised_export(stores, start, end, args.anonymised)
-            print(_("wrote {path} ({n} patients in groups of at least {k}, banded figures, "
-                    "no dates; {left_out} in smaller groups left out)").format(
+            print(ngettext("wrote {path} ({n} patient in groups of at least {k}, banded "
+                           "figures, no dates; {left_out} in smaller groups left out)",
+                           "wrote {path} ({n} patients in groups of at least {k}, banded "
+                           "figures, no dates; {left_out} in smaller groups left out)",
+                           n).format(
                 path=args.anonymised, n=n, k=outcome.ANON_K, left_out=left_out))
     except (StoreError, ValueError) as e:
         print(_("error: {reason}").format(reason=e), file=sys.stderr)

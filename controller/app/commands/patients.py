@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from collections.abc import Sequence
 
-from controller.core.i18n import N_, _, format_date, format_number
+from controller.core.i18n import N_, _, format_date, format_number, format_signed, ngettext
 from controller.core.pseudonym import check_pseudonym
 from controller.core.words import SOURCES, word
 
@@ -93,11 +93,12 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
     def num(x, d=1):  # type: ignore[no-untyped-def]
         return "—" if x is None else format_number(x, d)
 
-    lines = [_("Progression of {pseudonym}: {n} sessions, {per_week} per week (the clinic "
-               "aims for {target}).").format(pseudonym=prog["pseudonym"],
-                                             n=len(prog["sessions"]),
-                                             per_week=num(prog["sessions_per_week"]),
-                                             target=prog["sessions_per_week_target"])]
+    lines = [ngettext("Progression of {pseudonym}: {n} session, {per_week} per week (the "
+                      "clinic aims for {target}).",
+                      "Progression of {pseudonym}: {n} sessions, {per_week} per week (the "
+                      "clinic aims for {target}).", len(prog["sessions"])).format(
+        pseudonym=prog["pseudonym"], n=len(prog["sessions"]),
+        per_week=num(prog["sessions_per_week"]), target=prog["sessions_per_week_target"])]
     for key, text in (("work_at_90_trend_vo2_per_week",
                        N_("Work at 90 % HRmax: trend {trend} ml/kg/min per week ({rule}).")),
                       ("vo2max_trend_per_week",
@@ -105,7 +106,7 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
                       ("hr_at_fixed_workload_trend_bpm_per_week",
                        N_("Heart rate at 15 ml/kg/min: trend {trend} bpm per week ({rule})."))):
         trend = prog[key]
-        lines.append(_(text).format(trend="—" if trend is None else f"{trend:+.2f}",
+        lines.append(_(text).format(trend="—" if trend is None else format_signed(trend),
                                     rule=prog["trend_rule"]))
     lines.append(_t_row(SESSION_PROGRESS_HEADERS))
     for p in prog["sessions"]:
