@@ -359,3 +359,27 @@ def test_the_clinics_postgresql_database_brings_old_rows_up_too(tmp_path, pg):  
     assert most["belt_speed_at_90_kmh"] == pytest.approx(now[ids["most"]]["zone_speed_kmh"])
     assert most["learned_speed_at_90_kmh"] is None  # not told apart: kept, marked
     assert most["speed_at_90_kmh"] == pytest.approx(most["belt_speed_at_90_kmh"])
+
+
+def test_a_response_learned_from_seconds_gives_no_fitness(tmp_path):
+    """Outcome over a store with a session skipped through: its summary carried a response
+    "learned" from 45 s of heart rate (the demo's history keeps it; the service would not),
+    and the store made a VO2max estimate and a speed at 90 % of it. Below the service's
+    evidence (``LEARNED_MIN_EVIDENCE_S``) a learned response is no measurement."""
+    ids = clinic_store(tmp_path / "s.db")
+    store = Store(tmp_path / "s.db", readonly=True)
+    through = store.session(ids["through"])
+    assert through.summary["response_model"]["evidence_s"] < 780
+    st = store.stats_of(ids["through"])
+    assert (st["vo2max_estimate"], st["work_at_90_vo2"], st["learned_speed_at_90_kmh"]) == \
+        (None, None, None)
+    assert store.stats_of(ids["whole"])["learned_speed_at_90_kmh"] is not None
+    store.close()
+    out = tmp_path / "o.csv"
+    cli("outcome", "--store", str(tmp_path / "s.db"), "--from", "2026-11-01",
+        "--to", "2026-11-30", "--csv", str(out))
+    (row,) = list(csv.DictReader(out.open()))
+    whole = Store(tmp_path / "s.db", readonly=True)
+    first = whole.stats_of(ids["whole"])["vo2max_estimate"]
+    whole.close()
+    assert float(row["vo2max_first"].replace(",", ".")) == pytest.approx(first), row

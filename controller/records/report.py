@@ -244,11 +244,21 @@ def _session_progress(store: Store, r: SessionRecord) -> Progress:
 
 
 def _learned_fitness(r: SessionRecord, hr_max: float) -> dict[str, float] | None:
-    """Fitness from the session's learned response (its summary keeps it), or None."""
-    from controller.core.response import ResponseModelError, fitness, parse_response_model
+    """Fitness from the session's learned response (its summary keeps it), or None — also
+    for a response that saw less heart rate than ``LEARNED_MIN_EVIDENCE_S`` (the service
+    keeps none such; a session skipped through in the demo's history had one from 45 s)."""
+    from controller.core.response import (
+        LEARNED_MIN_EVIDENCE_S,
+        ResponseModelError,
+        fitness,
+        parse_response_model,
+    )
 
     doc = (r.summary or {}).get("response_model")
-    if doc is None:
+    if not isinstance(doc, dict):
+        return None
+    evidence = doc.get("evidence_s")
+    if isinstance(evidence, int | float) and evidence < LEARNED_MIN_EVIDENCE_S:
         return None
     try:
         return fitness(parse_response_model(doc), hr_max)
