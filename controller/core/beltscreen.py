@@ -192,10 +192,17 @@ RAN_FRAC = 0.75
 its last minute still leaves a session of four intervals; a skip at the start does not)."""
 
 
+def intervals_ran_count(ran_s: dict[int, float], planned_s: list[float]) -> int:
+    """How many intervals of the plan (``planned_s``, in order) ran ``RAN_FRAC`` of their
+    time (``ran_s``: interval → seconds it ran, a pause not counted)."""
+    return sum(1 for k, p in enumerate(planned_s, 1) if ran_s.get(k, 0.0) >= RAN_FRAC * p)
+
+
 def intervals_ran(ran_s: dict[int, float], planned_s: list[float]) -> bool:
     """Every interval of the plan (``planned_s``, in order) ran ``RAN_FRAC`` of its time:
-    the one rule for "the session is complete" on the belt screen and in the streak."""
-    return all(ran_s.get(k, 0.0) >= RAN_FRAC * p for k, p in enumerate(planned_s, 1))
+    the one rule for "the session is complete" on the belt screen, in the streak and in
+    the store (``records.stats.session_complete``)."""
+    return intervals_ran_count(ran_s, planned_s) == len(planned_s)
 
 
 def interval_summary_s(in_zone_s: dict[int, float], interval: int) -> int | None:

@@ -33,6 +33,9 @@ class ScoredRow:
     hr_bpm: float | None
     speed_kmh: float = 0.0
     incline_pct: float = 0.0
+    running: bool = True
+    """False while the session was paused or stopping: the belt stood, and the heart rate
+    falling then is not time out of the zone (an interval is scored over its running time)."""
 
 
 @dataclass(frozen=True)
@@ -57,18 +60,33 @@ def _mean(xs: Sequence[float]) -> float | None:
     return statistics.fmean(xs) if xs else None
 
 
+def _running_elapsed(rs: Sequence[ScoredRow], tick_s: float) -> list[float]:
+    """Each row's time into its interval counting running time only (a pause stops the
+    clock: the allowance and the time to the zone are the interval's, not the wall's)."""
+    out, halted = [], 0.0
+    t0 = rs[0].t_s
+    for r in rs:
+        out.append(r.t_s - t0 - halted)
+        if not r.running:
+            halted += tick_s
+    return out
+
+
 def interval_metrics(rows: Sequence[ScoredRow], hr_max: float) -> list[IntervalMetrics]:
-    """Score every interval in ``rows`` (one row per tick, ticks of equal length)."""
+    """Score every interval in ``rows`` (one row per tick, ticks of equal length) over its
+    running time: rows not ``running`` (paused, stopping) are left out of every figure."""
     out = []
     lo, hi = ZONE_LOW_FRAC * hr_max, ZONE_HIGH_FRAC * hr_max
     for k in sorted({r.interval for r in rows if r.phase == "interval"}):
-        rs = [r for r in rows if r.phase == "interval" and r.interval == k]
-        t0 = rs[0].t_s
-        tick_s = (rs[-1].t_s - t0) / (len(rs) - 1) if len(rs) > 1 else 1.0
+        every = [r for r in rows if r.phase == "interval" and r.interval == k]
+        tick_s = (every[-1].t_s - every[0].t_s) / (len(every) - 1) if len(every) > 1 else 1.0
+        at = _running_elapsed(every, tick_s)
+        ran = [(e, r) for e, r in zip(at, every, strict=True) if r.running]
+        rs = [r for _e, r in ran]
         allowance = ALLOWANCE_FIRST_S if k == 1 else ALLOWANCE_LATER_S
         valid = [r.hr_bpm for r in rs if r.hr_bpm is not None]
-        ttz = next((r.t_s - t0 for r in rs if r.hr_bpm is not None and r.hr_bpm >= lo), None)
-        after = [r.hr_bpm for r in rs if r.t_s - t0 >= allowance and r.hr_bpm is not None]
+        ttz = next((e for e, r in ran if r.hr_bpm is not None and r.hr_bpm >= lo), None)
+        after = [r.hr_bpm for e, r in ran if e >= allowance and r.hr_bpm is not None]
         in_zone = sum(1 for h in after if lo <= h <= hi) / len(after) if after else 0.0
         n_above = sum(1 for h in valid if h > hi)
         above = n_above / len(valid) if valid else 0.0

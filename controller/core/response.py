@@ -42,6 +42,9 @@ walk up 4 %: everyone can)."""
 
 FITNESS_INCLINE_PCT = 5.0
 """The incline at which the speed for 90 % HRmax is expressed (the 4x4's minimum)."""
+LEARNED_MIN_EVIDENCE_S = 780.0
+"""Seconds of heart rate a session must have seen before its learned response is kept (the
+service) or read as a measurement (the records: VO2max, speed at 90 % HRmax)."""
 
 PLAUSIBLE: dict[str, tuple[float, float]] = {
     "gain_bpm_per_vo2": (0.5, 20.0),

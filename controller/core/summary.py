@@ -1,9 +1,10 @@
 """Per-session summary for the journal, computed from the recorded per-second samples.
 
-Per interval: time to zone (85 % HRmax), % of time in zone after the allowance (120 s in the
-first interval, 60 s later), seconds above 95 %, peak and mean heart rate, mean speed and
-incline. Per recovery: the heart-rate drop over its first minute (a fitness sign). For the
-session: alarms raised and total seconds in zone across the intervals.
+Per interval, over its running time (a pause is not time out of the zone): time to zone
+(85 % HRmax), % of time in zone after the allowance (120 s in the first interval, 60 s
+later), seconds above 95 %, peak and mean heart rate, mean speed and incline. Per recovery:
+the heart-rate drop over its first minute (a fitness sign). For the session: alarms raised
+and total seconds in zone across the intervals.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ def _round0(x: float | None) -> int | None:
 
 def summarise(samples: Sequence[dict[str, Any]], hr_max: float,
               events: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    """``samples``: dicts with t_s, phase, interval, hr_bpm, speed_kmh, incline_pct (1 Hz)."""
+    """``samples``: dicts with t_s, phase, interval, hr_bpm, speed_kmh, incline_pct (1 Hz)
+    and (as recorded) state."""
     rows = [ScoredRow(s["t_s"], s["phase"], s["interval"], s["hr_bpm"], s["speed_kmh"],
-                      s["incline_pct"]) for s in samples]
+                      s["incline_pct"], s.get("state") not in ("paused", "stopping"))
+            for s in samples]
     ms = interval_metrics(rows, hr_max)
     intervals = [{
         "interval": m.interval,

@@ -34,7 +34,6 @@ from controller.core.i18n import (
     translations,
 )
 from controller.records.mastery import ZoneWork
-from controller.records.report import _learned_fitness
 from controller.records.store import SessionRecord, Store, StoreError
 
 LAST_N = 3
@@ -61,6 +60,8 @@ class SessionLine:
     borg_mean: float | None
     learned: dict[str, float] | None = None
     """Fitness from the session's learned response (issue 26): every session has it."""
+    complete: bool = True
+    """Its intervals ran (``stats.session_complete``): not skipped through."""
 
 
 @dataclass(frozen=True)
@@ -164,14 +165,26 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}
     figures = [kept.get(r.id) or store.stats_of(r.id) for r in recs]
     lines = [SessionLine(local_day(r.started_unix_s), r.status,
-                         ZoneWork(st["zone_speed_kmh"], st["zone_incline_pct"], st["zone_s"])
-                         if st["zone_speed_kmh"] is not None else None, st["borg_mean"],
-                         _learned_fitness(r, r.hr_max_bpm))
+                         ZoneWork(st["belt_speed_at_90_kmh"], st["belt_incline_at_90_pct"],
+                                  st["zone_s"])
+                         if st["belt_speed_at_90_kmh"] is not None else None, st["borg_mean"],
+                         _learned(st), bool(st["complete"]))
              for r, st in zip(recs, figures, strict=True)]
     last = recs[-1]
     notes = [n["text"] for r in recs for n in store.notes(r.id)] if include_notes else []
     return Handover(pseudonym, lines[0].day, lines[-1].day, lines, last.hr_max_bpm,
                     last.hr_max_source, suggest(figures), notes)
+
+
+def _learned(st: dict[str, Any]) -> dict[str, float] | None:
+    """The learned response's figures as kept (``records/stats.py``): its speed at 90 %
+    HRmax at a fixed incline ("tilsvarer", never the belt) and HR at the fixed workload."""
+    if st["learned_speed_at_90_kmh"] is None:
+        return None
+    return {"vo2_at_90_ml_kg_min": st["work_at_90_vo2"],
+            "speed_at_90_kmh": st["learned_speed_at_90_kmh"],
+            "incline_pct": st["learned_incline_at_90_pct"],
+            "hr_at_fixed_workload_bpm": st["hr_at_fixed_workload_bpm"]}
 
 
 def _points(delta_pct: float, lang: str) -> str:
@@ -213,7 +226,7 @@ def first_to_last(h: Handover, lang: str) -> str | None:
 def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
     """The document as (style, line) pairs — ``title``, ``head``, ``text`` — in ``lang``."""
     t = translations(lang).gettext
-    attended = sum(1 for s in h.sessions if s.status == "finished")
+    attended = sum(1 for s in h.sessions if s.complete)  # stats.session_complete
     out = [("title", t(N_("4x4 training: hand-over for follow-up in the municipality"))),
            ("text", t(N_("Patient (pseudonym): {pseudonym}")).format(pseudonym=h.pseudonym)),
            ("text", t(N_("Period: {first} to {last}")).format(

@@ -116,8 +116,15 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
     Blocking (SQLite): run it in a worker thread, never on the control loop."""
     db = connect_readonly(path)
     try:
-        rows = db.execute("SELECT id, started_unix_s, status, hr_max_bpm FROM sessions "
-                          "WHERE pseudonym = ? ORDER BY started_unix_s", (pseudonym,)).fetchall()
+        rows = db.execute("SELECT id, started_unix_s, status, hr_max_bpm, plan_json FROM "
+                          "sessions WHERE pseudonym = ? ORDER BY started_unix_s",
+                          (pseudonym,)).fetchall()
+        plans = {r[0]: json.loads(r[4] or "{}") for r in rows}
+        rows = [r[:4] for r in rows]
+        # the week's high-intensity minutes are 4x4 training's: a 6-minute test (it sets
+        # HRmax) is not training, as the streak and the console's history count
+        training = {sid for sid, plan in plans.items()
+                    if is_4x4(str(plan.get("name", "")))}
         today = last = best = None
         week_s = 0.0
         monday = week_start(now_unix_s)
@@ -128,7 +135,7 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
         for sid, started, _status, hr_max in rows:
             if sid != session_id and sid in kept:  # figures kept at the session's end
                 speed, incline, zone_s, hit_s = kept[sid]
-                if started >= monday:
+                if started >= monday and sid in training:
                     week_s += hit_s
                 if before_today and speed is not None:
                     last = ZoneWork(speed, incline, zone_s)
@@ -138,7 +145,7 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
             if sid != session_id and started < monday and not before_today:
                 continue
             samples = _samples(db, sid)
-            if started >= monday:
+            if started >= monday and sid in training:
                 week_s += hit_seconds(samples, hr_max)
             if sid == session_id:
                 today = zone_work(samples, hr_max)
@@ -153,8 +160,7 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
         upto = [r for r in rows if r[0] == session_id]
         ordered = rows[: rows.index(upto[0]) + 1] if upto else rows
         for sid, _started, status, _hr in reversed(ordered):
-            plan = json.loads(db.execute("SELECT plan_json FROM sessions WHERE id = ?",
-                                         (sid,)).fetchone()[0] or "{}")
+            plan = plans[sid]
             if not is_4x4(str(plan.get("name", ""))):
                 continue  # a 6-minute test is not training: the console's history agrees
             if status != "finished" or not completed(db, sid, plan):
@@ -167,19 +173,24 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
 
 
 def completed(db: sqlite3.Connection, session_id: str, plan: dict[str, Any]) -> bool:
-    """The session's intervals ran (``beltscreen.intervals_ran``, the belt screen's rule):
-    a session staff skipped through is not one "completed" in the streak."""
-    planned = [float(ph.get("duration_s") or 0.0) for ph in plan.get("phases", [])
-               if ph.get("kind") == "interval"]
+    """The session's intervals ran (``beltscreen.intervals_ran``, the belt screen's rule,
+    kept in the store as ``session_stats.complete``): a session staff skipped through is
+    not one "completed" in the streak."""
+    from controller.records import stats as _stats
+
+    kept = db.execute("SELECT intervals_run, intervals_planned FROM session_stats WHERE "
+                      "session_id = ?", (session_id,)).fetchone()
+    if kept is not None and kept[0] is not None:
+        return bool(kept[0] >= kept[1])
+    planned = _stats.planned_intervals_s(plan)
     if not planned:
         return True  # a record without its plan: its status is all there is
     n, t0, t1 = db.execute("SELECT COUNT(*), MIN(t_s), MAX(t_s) FROM samples "
                            "WHERE session_id = ?", (session_id,)).fetchone()
-    tick = (t1 - t0) / (n - 1) if n and n > 1 and t1 > t0 else 1.0
-    ran = {k: c * tick for k, c in db.execute(
+    counts = dict(db.execute(
         "SELECT interval, COUNT(*) FROM samples WHERE session_id = ? AND phase = 'interval' "
-        "AND state NOT IN ('paused', 'stopping') GROUP BY interval", (session_id,))}
-    return intervals_ran(ran, planned)
+        "AND state NOT IN ('paused', 'stopping') GROUP BY interval", (session_id,)).fetchall())
+    return intervals_ran(_stats.ran_from_counts(counts, n, t0, t1), planned)
 
 
 def _load(work: ZoneWork) -> float:

@@ -90,6 +90,7 @@ def patient_rows(sources: Sequence[Any], from_day: dt.date, to_day: dt.date
                 merged[r["pseudonym"]] = dict(r)
                 continue
             m["sessions"] += r["sessions"]
+            m["complete_sessions"] = (m["complete_sessions"] or 0) + (r["complete_sessions"] or 0)
             m["n_vo2"] += r["n_vo2"]
             m["n_work"] += r["n_work"]
             m["minutes"] = (m["minutes"] or 0.0) + (r["minutes"] or 0.0)
@@ -122,6 +123,7 @@ def outcome(stores: Sequence[Any], from_day: dt.date, to_day: dt.date, *,
         two_vo2, two_work = p["n_vo2"] >= 2, p["n_work"] >= 2
         rows.append({
             "pseudonym": pseudonym, "sessions": p["sessions"],
+            "complete_sessions": p["complete_sessions"] or 0,
             "first_session": first_day.isoformat(), "latest_session": last_day.isoformat(),
             "sessions_per_week": round(p["sessions"] / weeks, 2),
             "dropped_out": (judged_to - last_day).days > DROP_OUT_AFTER_DAYS,
@@ -141,6 +143,7 @@ def outcome(stores: Sequence[Any], from_day: dt.date, to_day: dt.date, *,
     return {
         "from": from_day.isoformat(), "to": to_day.isoformat(),
         "patients": len(rows), "sessions": sum(r["sessions"] for r in rows),
+        "sessions_complete": sum(r["complete_sessions"] for r in rows),
         "adherence_sessions_per_week": describe(adherence),
         "adherence_target_sessions_per_week": CLINIC_SESSIONS_PER_WEEK,
         "patients_at_target": sum(1 for a in adherence if a >= CLINIC_SESSIONS_PER_WEEK),
@@ -154,14 +157,15 @@ def outcome(stores: Sequence[Any], from_day: dt.date, to_day: dt.date, *,
     }
 
 
-OUTCOME_CSV_FIELDS = ("pseudonym", "sessions", "first_session", "latest_session",
-                      "sessions_per_week", "dropped_out", "vo2max_first", "vo2max_latest",
-                      "vo2max_change", "work_at_90_first_vo2", "work_at_90_latest_vo2",
-                      "work_at_90_change_vo2")
+OUTCOME_CSV_FIELDS = ("pseudonym", "sessions", "complete_sessions", "first_session",
+                      "latest_session", "sessions_per_week", "dropped_out", "vo2max_first",
+                      "vo2max_latest", "vo2max_change", "work_at_90_first_vo2",
+                      "work_at_90_latest_vo2", "work_at_90_change_vo2")
 
 
 OUTCOME_CSV_HEADERS = {
     "pseudonym": N_("pseudonym"), "sessions": N_("sessions"),
+    "complete_sessions": N_("complete sessions"),
     "first_session": N_("first session"), "latest_session": N_("latest session"),
     "sessions_per_week": N_("sessions per week"), "dropped_out": N_("dropped out"),
     "vo2max_first": N_("VO2max first (ml/kg/min)"),
@@ -216,6 +220,10 @@ def outcome_lines(result: dict[str, Any]) -> list[str]:
             end=format_date(dt.date.fromisoformat(result["to"])), patients=n,
             sessions=ngettext("{n} 4x4 session", "{n} 4x4 sessions",
                               result["sessions"]).format(n=result["sessions"])),
+        # every 4x4 session attended counts for adherence; complete ones are said apart
+        # (records/stats.session_complete: a session skipped through is not complete)
+        _("Sessions complete (all four intervals ran): {complete} of {sessions}.").format(
+            complete=result["sessions_complete"], sessions=result["sessions"]),
         ngettext("Adherence: median {median} sessions per week; {at_target} of {patients} "
                  "patient at the clinic's {target}.",
                  "Adherence: median {median} sessions per week; {at_target} of {patients} "

@@ -212,8 +212,9 @@ def phases_as_run(samples: list[dict[str, Any]], plan: dict[str, Any],
     out = []
     for i, run in enumerate(runs):
         t0, t1 = run[0]["t_s"], run[-1]["t_s"] + tick
-        paused = sum(tick for s in run if s["state"] in ("paused", "stopping"))
-        ran = t1 - t0 - paused
+        paused = sum(tick for s in run if s["state"] == "paused")
+        halted = sum(tick for s in run if s["state"] in ("paused", "stopping"))
+        ran = t1 - t0 - halted
         plan_s = planned[i] if i < len(planned) else None
         kinds = kinds_of[i]
         note = ""
@@ -250,16 +251,28 @@ class Progress:
     at_90_equivalent: bool = False
     """``speed_at_90_kmh`` is the learned response's work converted to a speed at a fixed
     incline (issue 26), not a belt setting: it is said as "tilsvarer" wherever shown."""
+    learned_speed_at_90_kmh: float | None = None
+    learned_incline_at_90_pct: float | None = None
+    """The learned response's equivalent as kept (``stats.COLUMNS``); None without one."""
+    complete: bool = True
+    """Every interval of its plan ran (``stats.session_complete``)."""
 
 
 def progress_of(r: SessionRecord, st: dict[str, Any]) -> Progress:
-    """A session's progress from its kept figures (``records/stats.py``)."""
-    return Progress(r.id, r.started_unix_s, st["work_at_90_vo2"], st["speed_at_90_kmh"],
-                    st["incline_at_90_pct"], st["hr_at_fixed_workload_bpm"],
+    """A session's progress from its kept figures (``records/stats.py``): the belt's and
+    the learned response's speed at 90 % HRmax as the two facts kept; ``speed_at_90_kmh``
+    the one a single figure shows — the learned one where a response was learned (marked
+    ``at_90_equivalent``), else an old row's figure not told apart, else the belt's."""
+    learned = st["learned_speed_at_90_kmh"]
+    speed, incline = (learned, st["learned_incline_at_90_pct"]) if learned is not None else \
+        (st["speed_at_90_kmh"], st["incline_at_90_pct"]) if st["speed_at_90_kmh"] is not None \
+        else (st["belt_speed_at_90_kmh"], st["belt_incline_at_90_pct"])
+    return Progress(r.id, r.started_unix_s, st["work_at_90_vo2"], speed, incline,
+                    st["hr_at_fixed_workload_bpm"],
                     st["peak_hr_bpm"], st["minutes_at_85"], st["vo2max_estimate"],
-                    r.plan_name, r.status, st.get("zone_speed_kmh"),
-                    st.get("zone_incline_pct"),
-                    _learned_fitness(r, r.hr_max_bpm) is not None)
+                    r.plan_name, r.status, st["belt_speed_at_90_kmh"],
+                    st["belt_incline_at_90_pct"], learned is not None, learned,
+                    st["learned_incline_at_90_pct"], bool(st["complete"]))
 
 
 def _session_progress(store: Store, r: SessionRecord) -> Progress:
@@ -267,11 +280,21 @@ def _session_progress(store: Store, r: SessionRecord) -> Progress:
 
 
 def _learned_fitness(r: SessionRecord, hr_max: float) -> dict[str, float] | None:
-    """Fitness from the session's learned response (its summary keeps it), or None."""
-    from controller.core.response import ResponseModelError, fitness, parse_response_model
+    """Fitness from the session's learned response (its summary keeps it), or None — also
+    for a response that saw less heart rate than ``LEARNED_MIN_EVIDENCE_S`` (the service
+    keeps none such; a session skipped through in the demo's history had one from 45 s)."""
+    from controller.core.response import (
+        LEARNED_MIN_EVIDENCE_S,
+        ResponseModelError,
+        fitness,
+        parse_response_model,
+    )
 
     doc = (r.summary or {}).get("response_model")
-    if doc is None:
+    if not isinstance(doc, dict):
+        return None
+    evidence = doc.get("evidence_s")
+    if isinstance(evidence, int | float) and evidence < LEARNED_MIN_EVIDENCE_S:
         return None
     try:
         return fitness(parse_response_model(doc), hr_max)
@@ -393,9 +416,11 @@ def _kept_response(store: Store, pseudonym: str) -> dict[str, Any] | None:
 PROGRESSION_CSV_FIELDS = ("session_id", "date_utc", "plan", "status", "work_at_90_vo2",
                           "speed_at_90_kmh", "incline_at_90_pct", "vo2max_estimate",
                           "hr_at_fixed_workload_bpm", "minutes_at_85", "peak_hr_bpm",
-                          "at_90_equivalent", "belt_speed_at_90_kmh", "belt_incline_at_90_pct")
+                          "at_90_equivalent", "belt_speed_at_90_kmh", "belt_incline_at_90_pct",
+                          "learned_speed_at_90_kmh", "learned_incline_at_90_pct")
 """``at_90_equivalent``: speed/incline at 90 % are the learned response's converted figure,
-not the belt; ``belt_*``: the belt as set while the heart held 90 % HRmax."""
+not the belt; ``belt_*``: the belt as set while the heart held 90 % HRmax; ``learned_*``: the
+learned response's equivalent ("tilsvarer"), empty without one."""
 
 
 PROGRESSION_CSV_HEADERS = {
@@ -406,9 +431,11 @@ PROGRESSION_CSV_HEADERS = {
     "vo2max_estimate": N_("estimated VO2max (ml/kg/min)"),
     "hr_at_fixed_workload_bpm": N_("heart rate at 15 ml/kg/min (bpm)"),
     "minutes_at_85": N_("minutes at ≥ 85 % HRmax"), "peak_hr_bpm": N_("peak heart rate (bpm)"),
-    "at_90_equivalent": N_("speed and incline at 90 % converted"),
+    "at_90_equivalent": N_("speed and incline at 90 % HRmax converted"),
     "belt_speed_at_90_kmh": N_("belt speed at 90 % HRmax (km/h)"),
-    "belt_incline_at_90_pct": N_("belt incline at 90 % HRmax (%)")}
+    "belt_incline_at_90_pct": N_("belt incline at 90 % HRmax (%)"),
+    "learned_speed_at_90_kmh": N_("equivalent speed at 90 % HRmax, learned (km/h)"),
+    "learned_incline_at_90_pct": N_("equivalent incline at 90 % HRmax, learned (%)")}
 """The progression CSV's columns as people read them (any language but English)."""
 
 
@@ -466,11 +493,12 @@ def trend_rule() -> str:
         n=TREND_MIN_SESSIONS, days=format_number(TREND_MIN_DAYS, 0))
 
 
-def session_title(r: SessionRecord, when: str) -> str:
+def session_title(r: SessionRecord, when: str, complete: bool = True) -> str:
     """The report's title: a 6-minute test is never called a 4x4 session; the HRmax source
-    and the session's status in words, never keys like ``six_minute_test`` or ``finished``."""
+    and the session's status in words, never keys like ``six_minute_test`` or ``finished``
+    (``status_word``: one skipped through is not "finished")."""
     words = dict(when=when, pseudonym=r.pseudonym, hr_max=format_number(r.hr_max_bpm, 0),
-                 source=word(SOURCES, r.hr_max_source), status=word(STATUSES, r.status))
+                 source=word(SOURCES, r.hr_max_source), status=status_word(r.status, complete))
     if r.plan_name == "6-minute test":
         return _("6-minute test {when} — {pseudonym} — HRmax {hr_max} bpm ({source}) — "
                  "{status}").format(**words)
@@ -480,6 +508,16 @@ def session_title(r: SessionRecord, when: str) -> str:
 
 STATUSES = {"running": N_("in progress"), "finished": N_("finished"), "stopped": N_("stopped"),
             "incomplete": N_("incomplete")}
+SKIPPED_THROUGH = N_("ended, intervals skipped")
+"""A session that ended with its plan but is not complete (``stats.session_complete``)."""
+
+
+def status_word(status: str, complete: bool) -> str:
+    """The session's status in words: ``finished`` only when it is complete (the store's
+    ``complete``, one rule with the belt screen), else "ended, intervals skipped"."""
+    if status == "finished" and not complete:
+        return _(SKIPPED_THROUGH)
+    return word(STATUSES, status)
 
 
 NOTES = {"": "", "extended": N_("extended"), "skipped": N_("skipped"),
@@ -505,6 +543,7 @@ def session_facts(store: Store, session_id: str) -> dict[str, Any]:
         "peak_hr_bpm": prog.peak_hr_bpm, "at_90_equivalent": prog.at_90_equivalent,
         "belt_speed_at_90_kmh": prog.belt_speed_at_90_kmh,
         "belt_incline_at_90_pct": prog.belt_incline_at_90_pct,
+        "complete": prog.complete,
     }
 
 
@@ -529,7 +568,7 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     tmin = [x / 60 for x in t]
     fig, (ax_hr, ax_belt, ax_tab, ax_txt) = plt.subplots(
         4, 1, figsize=(8.27, 11.69), gridspec_kw={"height_ratios": [3, 1.4, 2.2, 1.6]})
-    fig.suptitle(session_title(r, when), fontsize=10)
+    fig.suptitle(session_title(r, when, facts["complete"]), fontsize=10)
     begin = 0
     for i in range(1, len(samples) + 1):
         if i == len(samples) or samples[i]["phase"] != samples[begin]["phase"]:
@@ -569,14 +608,15 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     fig.tight_layout()
     if str(path).lower().endswith(".pdf"):
         # the title in the file too: a journal system lists the report by it
-        with PdfPages(path, metadata={"Title": session_title(r, when)}) as pdf:
+        title = session_title(r, when, facts["complete"])
+        with PdfPages(path, metadata={"Title": title}) as pdf:
             pdf.savefig(fig)
             plt.close(fig)
             per_page = 60
             for k in range(0, max(len(shown), 1), per_page):
                 page = plt.figure(figsize=(8.27, 11.69))
-                page.text(0.05, 0.97, _("Events — {title}").format(title=session_title(
-                    r, when)), fontsize=9, va="top")
+                page.text(0.05, 0.97, _("Events — {title}").format(title=title), fontsize=9,
+                          va="top")
                 page.text(0.05, 0.94, "\n".join(
                     f"{_mmss(e['t_rel_s'])}  "
                     f"{_wall_clock(facts['wall_unix_s'][0] + e['t_rel_s'], start)}"
@@ -592,9 +632,14 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
 
 
 def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
-    """The report's table: one row per phase as it ran, in the report's language."""
+    """The report's table: one row per phase as it ran, in the report's language. Each
+    interval scored from its samples over its running time (``core.summary``; a summary
+    kept before counted a pause as time out of the zone), a pause said in the note."""
+    from controller.core.summary import summarise
+
     r = facts["record"]
-    scored = {iv["interval"]: iv for iv in (r.summary or {}).get("intervals", [])}
+    scored = {iv["interval"]: iv
+              for iv in summarise(facts["samples"], r.hr_max_bpm)["intervals"]}
     borg = store.ratings(r.id)
     rows = []
     for ph in facts["phases"]:
@@ -602,7 +647,7 @@ def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
         rows.append([
             word(PHASES, ph.phase) + (f" {ph.interval}" if ph.interval else ""),
             "—" if ph.planned_s is None else format_number(ph.planned_s / 60, 1),
-            format_number(ph.ran_s / 60, 1), _(NOTES[ph.note]) if ph.note else "",
+            format_number(ph.ran_s / 60, 1), _phase_note(ph),
             "—" if not iv or iv["time_to_zone_s"] is None else iv["time_to_zone_s"],
             "—" if not iv or iv["in_zone_after_allowance_pct"] is None
             else format_number(iv["in_zone_after_allowance_pct"], 0),
@@ -610,6 +655,15 @@ def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
             borg.get(ph.interval, "—") if ph.phase == "interval" else "",
         ])
     return [[str(c) for c in row] for row in rows]
+
+
+def _phase_note(ph: PhaseRun) -> str:
+    """The note column: extended / skipped / cut short, and a pause with its length."""
+    said = [_(NOTES[ph.note])] if ph.note else []
+    if ph.paused_s >= 1:
+        said.append(_("pause {minutes} min").format(minutes=format_number(ph.paused_s / 60,
+                                                                            1)))
+    return ", ".join(said)
 
 
 def _shown(facts: dict[str, Any]) -> list[dict[str, Any]]:

@@ -18,9 +18,11 @@ that met the 4x4's criteria.
 
 from __future__ import annotations
 
+import json
 import statistics
 from typing import Any
 
+from controller.core.beltscreen import intervals_ran_count
 from controller.core.dates import local_day
 from controller.core.metrics import ScoredRow, interval_metrics
 from controller.core.workload import REST_VO2, vo2_cost
@@ -33,7 +35,19 @@ COLUMNS = ("session_id", "pseudonym", "started_unix_s", "day", "plan_name", "sta
            "hr_at_fixed_workload_bpm", "peak_hr_bpm", "minutes_at_85", "vo2max_estimate",
            "zone_speed_kmh", "zone_incline_pct", "zone_s", "warm_speed_kmh",
            "warm_incline_pct", "pause_speed_kmh", "pause_incline_pct", "borg_mean",
-           "intervals_ok", "intervals_n", "hit_s")
+           "intervals_ok", "intervals_n", "hit_s", "intervals_planned", "intervals_run",
+           "complete", "belt_speed_at_90_kmh", "belt_incline_at_90_pct",
+           "learned_speed_at_90_kmh", "learned_incline_at_90_pct")
+"""Since schema 8 (``SQLITE_V8``): ``intervals_planned``/``intervals_run``/``complete``
+(``session_complete``: a session skipped through is not complete although it ended with its
+plan), and the speed at 90 % HRmax as two facts — ``belt_*`` (the belt as measured while the
+heart held 90 % HRmax ± 3 %, after the allowance; None with under 30 s of it) and
+``learned_*`` (the learned response's work at 90 % HRmax as a speed at its fixed incline,
+"tilsvarer"; None without a learned response). ``speed_at_90_kmh``/``incline_at_90_pct`` are
+schema 7's single figure (the learned one where a response was learned, else the belt's): NULL
+in every row written since and in every old row the migration could tell apart; a value there
+marks an old row it could not (the figure equals the belt's, and the session did learn a
+response)."""
 
 SQLITE_TABLE = """
 CREATE TABLE session_stats (
@@ -71,6 +85,108 @@ CREATE INDEX sessions_by_patient ON sessions(pseudonym, started_unix_s);
 PG_TABLE = (SQLITE_TABLE.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS")
             .replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS")
             .replace(" REAL", " DOUBLE PRECISION"))
+
+_V8_COLUMNS = (("intervals_planned", "INTEGER"), ("intervals_run", "INTEGER"),
+               ("complete", "INTEGER"), ("belt_speed_at_90_kmh", "REAL"),
+               ("belt_incline_at_90_pct", "REAL"), ("learned_speed_at_90_kmh", "REAL"),
+               ("learned_incline_at_90_pct", "REAL"))
+SQLITE_V8 = "".join(f"ALTER TABLE session_stats ADD COLUMN {c} {t};\n" for c, t in _V8_COLUMNS)
+"""Schema 8 (the store's migration 8); old rows are brought up by ``bring_up_old_rows``."""
+PG_V8 = "".join(f"ALTER TABLE session_stats ADD COLUMN IF NOT EXISTS {c} "
+                f"{t.replace('REAL', 'DOUBLE PRECISION')};\n" for c, t in _V8_COLUMNS)
+
+SPLIT_AT_90_SQL = (
+    # the belt's figure: the same rule on the same samples as the kept zone_* (zone_work)
+    "UPDATE session_stats SET belt_speed_at_90_kmh = zone_speed_kmh, "
+    "belt_incline_at_90_pct = zone_incline_pct WHERE intervals_planned IS NULL",
+    # a figure unlike the belt's can only be the learned response's
+    "UPDATE session_stats SET learned_speed_at_90_kmh = speed_at_90_kmh, "
+    "learned_incline_at_90_pct = incline_at_90_pct WHERE intervals_planned IS NULL AND "
+    "speed_at_90_kmh IS NOT NULL AND (zone_speed_kmh IS NULL OR "
+    "ABS(speed_at_90_kmh - zone_speed_kmh) > 0.001 OR "
+    "ABS(incline_at_90_pct - zone_incline_pct) > 0.051)",
+    # told apart: moved to the learned figure, or the session learned no response (the
+    # figure was the belt's); what stays marks a row that cannot be told apart
+    "UPDATE session_stats SET speed_at_90_kmh = NULL, incline_at_90_pct = NULL WHERE "
+    "intervals_planned IS NULL AND (learned_speed_at_90_kmh IS NOT NULL OR NOT EXISTS ("
+    "SELECT 1 FROM sessions s WHERE s.id = session_stats.session_id AND "
+    "s.summary_json LIKE '%\"response_model\"%'))",
+)
+"""Schema 7 kept one speed at 90 % HRmax; these split it without reading any trace."""
+
+
+def planned_intervals_s(plan: dict[str, Any]) -> list[float]:
+    """The planned seconds of each interval of ``plan`` (a stored plan dict), in order."""
+    return [float(ph.get("duration_s") or 0.0) for ph in plan.get("phases", [])
+            if isinstance(ph, dict) and ph.get("kind") == "interval"]
+
+
+def ran_by_interval(samples: list[dict[str, Any]]) -> dict[int, float]:
+    """Seconds each interval ran, a pause or a controlled stop not counted (one tick per
+    sample, the tick read from the whole trace)."""
+    counts: dict[int, int] = {}
+    for s in samples:
+        if s["phase"] == "interval" and s.get("state") not in ("paused", "stopping"):
+            counts[s["interval"]] = counts.get(s["interval"], 0) + 1
+    n = len(samples)
+    t0, t1 = (samples[0]["t_s"], samples[-1]["t_s"]) if samples else (0.0, 0.0)
+    return ran_from_counts(counts, n, t0, t1)
+
+
+def ran_from_counts(counts: dict[int, int], n: int, t0: float | None, t1: float | None
+                    ) -> dict[int, float]:
+    """``ran_by_interval`` from counted samples (interval → running samples; ``n`` samples
+    in all, from ``t0`` to ``t1``): what SQL can count without reading the trace."""
+    tick = (t1 - t0) / (n - 1) if n > 1 and t0 is not None and t1 is not None and t1 > t0 \
+        else 1.0
+    return {k: c * tick for k, c in counts.items()}
+
+
+def intervals_run(ran_s: dict[int, float], planned_s: list[float]) -> int:
+    """How many of the plan's intervals ran (``beltscreen.intervals_ran_count``: each at
+    least ``RAN_FRAC`` of its planned time, running)."""
+    return intervals_ran_count(ran_s, planned_s)
+
+
+def session_complete(status: str, intervals_run: int, intervals_planned: int) -> bool:
+    """The one rule for "complete" (the belt screen, the streak, the store, the hand-over's
+    "fullført helt ut", outcome, the session list and the report): the session ended
+    because its plan ran out (status ``finished``, not stopped or interrupted) **and every
+    interval of its plan ran** — each at least ``beltscreen.RAN_FRAC`` (75 %) of its planned
+    time, pauses not counted. A session staff skipped through, or whose intervals were
+    mostly skipped, ends ``finished`` (nobody stopped it) but is not complete. A plan
+    without intervals (the 6-minute test, a record without its plan): ``finished`` is
+    complete."""
+    return status == "finished" and intervals_run >= intervals_planned
+
+
+def bring_up_old_rows(db: Any, placeholder: str = "?") -> None:
+    """Rows kept before schema 8 (``intervals_planned`` NULL), inside the caller's
+    transaction: split the speed at 90 % (``SPLIT_AT_90_SQL``), then count the intervals
+    that ran from the samples (SQL counts, no trace read into Python) and decide
+    ``complete`` by ``session_complete``."""
+    for sql in SPLIT_AT_90_SQL:
+        db.execute(sql)
+    p = placeholder
+    old = db.execute("SELECT st.session_id, s.status, s.plan_json FROM session_stats st "
+                     "JOIN sessions s ON s.id = st.session_id "
+                     "WHERE st.intervals_planned IS NULL").fetchall()
+    for sid, status, plan_json in old:
+        try:
+            plan = json.loads(plan_json or "{}")
+        except ValueError:
+            plan = {}
+        planned = planned_intervals_s(plan if isinstance(plan, dict) else {})
+        n, t0, t1 = db.execute(f"SELECT COUNT(*), MIN(t_s), MAX(t_s) FROM samples "
+                               f"WHERE session_id = {p}", (sid,)).fetchone()
+        counts = dict(db.execute(
+            f"SELECT interval, COUNT(*) FROM samples WHERE session_id = {p} AND "
+            f"phase = 'interval' AND state NOT IN ('paused', 'stopping') GROUP BY interval",
+            (sid,)).fetchall())
+        run = intervals_run(ran_from_counts(counts, n, t0, t1), planned)
+        db.execute(f"UPDATE session_stats SET intervals_planned = {p}, intervals_run = {p}, "
+                   f"complete = {p} WHERE session_id = {p}",
+                   (len(planned), run, int(session_complete(status, run, len(planned))), sid))
 
 
 def vo2max_from_work(work_vo2: float | None, hr_max: float, hr_rest: float | None
@@ -132,8 +248,9 @@ def _with_learned(rec: Any, values: dict[str, Any]) -> dict[str, Any]:
         return values
     w = learned["vo2_at_90_ml_kg_min"]
     vo2max = vo2max_from_work(w, rec.hr_max_bpm, rec.profile.get("hr_rest"))
-    return {**values, "work_at_90_vo2": w, "speed_at_90_kmh": learned["speed_at_90_kmh"],
-            "incline_at_90_pct": learned["incline_pct"],
+    return {**values, "work_at_90_vo2": w,
+            "learned_speed_at_90_kmh": learned["speed_at_90_kmh"],
+            "learned_incline_at_90_pct": learned["incline_pct"],
             "hr_at_fixed_workload_bpm": learned["hr_at_fixed_workload_bpm"],
             "vo2max_estimate": vo2max}
 
@@ -148,14 +265,25 @@ def compute(rec: Any, samples: list[dict[str, Any]], borgs: list[int]) -> dict[s
     warm = _phase_work(samples, "warmup", 0.0, last_s=180.0)
     pause = _phase_work(samples, "recovery", 60.0)
     ms = interval_metrics([ScoredRow(s["t_s"], s["phase"], s["interval"], s["hr_bpm"],
-                                     s["speed_kmh"], s["incline_pct"]) for s in samples],
-                          hr_max)
+                                     s["speed_kmh"], s["incline_pct"],
+                                     s.get("state") not in ("paused", "stopping"))
+                           for s in samples], hr_max)
     minutes = (samples[-1]["t_s"] - samples[0]["t_s"]) / 60 if len(samples) > 1 else 0.0
+    planned = planned_intervals_s(rec.plan)
+    run = intervals_run(ran_by_interval(samples), planned)
+    values = progress_values(hr_max, rec.profile.get("hr_rest"), samples)
+    # schema 7's single figure is no longer written: the belt's and the learned one apart
+    values.update(speed_at_90_kmh=None, incline_at_90_pct=None,
+                  learned_speed_at_90_kmh=None, learned_incline_at_90_pct=None)
     return {"session_id": rec.id, "pseudonym": rec.pseudonym,
             "started_unix_s": rec.started_unix_s,
             "day": local_day(rec.started_unix_s).isoformat(),
             "plan_name": rec.plan_name, "status": rec.status, "minutes": round(minutes, 2),
-            **_with_learned(rec, progress_values(hr_max, rec.profile.get("hr_rest"), samples)),
+            **_with_learned(rec, values),
+            "intervals_planned": len(planned), "intervals_run": run,
+            "complete": int(session_complete(rec.status, run, len(planned))),
+            "belt_speed_at_90_kmh": zone.speed_kmh if zone else None,
+            "belt_incline_at_90_pct": zone.incline_pct if zone else None,
             "zone_speed_kmh": zone.speed_kmh if zone else None,
             "zone_incline_pct": zone.incline_pct if zone else None,
             "zone_s": zone.seconds if zone else None,
@@ -178,8 +306,8 @@ SELECT pseudonym, COUNT(*), MIN(day), MAX(day), COUNT(v), COUNT(w),
        MAX(CASE WHEN w_first = 1 THEN w END),
        MAX(CASE WHEN w_last = 1 THEN started_unix_s END),
        MAX(CASE WHEN w_last = 1 THEN w END),
-       SUM(minutes)
-FROM (SELECT pseudonym, day, started_unix_s, minutes,
+       SUM(minutes), SUM(complete)
+FROM (SELECT pseudonym, day, started_unix_s, minutes, complete,
              vo2max_estimate AS v, work_at_90_vo2 AS w,
              CASE WHEN vo2max_estimate IS NOT NULL THEN ROW_NUMBER() OVER (
                  PARTITION BY pseudonym, vo2max_estimate IS NULL
@@ -199,11 +327,12 @@ GROUP BY pseudonym
 """
 """Per patient in a period (days as the clinic's ISO dates): sessions, first and last day,
 how many sessions measured VO2max and work, the first and last of each with its start time
-(to merge stores of one site), total minutes. ``{p}``: the driver's placeholder."""
+(to merge stores of one site), total minutes, the complete sessions (``session_complete``).
+``{p}``: the driver's placeholder."""
 
 OUTCOME_FIELDS = ("pseudonym", "sessions", "first_day", "last_day", "n_vo2", "n_work",
                   "vo2_first_t", "vo2_first", "vo2_last_t", "vo2_last", "work_first_t",
-                  "work_first", "work_last_t", "work_last", "minutes")
+                  "work_first", "work_last_t", "work_last", "minutes", "complete_sessions")
 
 
 def outcome_rows(db: Any, from_day: str, to_day: str, placeholder: str = "?"

@@ -119,6 +119,10 @@ MIGRATIONS: list[str] = [
     # report says the event from its code and these in its own language, never by matching
     # the English message
     "ALTER TABLE events ADD COLUMN params_json TEXT;",
+    # 8: whether a session is complete (its intervals ran: a session skipped through ends
+    # "finished" but is not), and the speed at 90 % HRmax as two facts, the belt's and the
+    # learned response's (records/stats.py); older rows brought up right after this step
+    _stats.SQLITE_V8,
 ]
 
 EVENT_COLUMNS = "session_id, t_s, kind, severity, message, params_json"
@@ -289,6 +293,10 @@ class Store:
             for (sid,) in self.db.execute(
                     "SELECT id FROM sessions WHERE status != 'running'").fetchall():
                 self.refresh_stats(sid)
+            self.db.execute("COMMIT")
+        elif 6 <= have < 8:  # figures kept before schema 8: complete? speed at 90 % split
+            self.db.execute("BEGIN")
+            _stats.bring_up_old_rows(self.db)
             self.db.execute("COMMIT")
         tables = {r[0] for r in self.db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -235,6 +235,15 @@ def _timeline(rt: Runtime, sp: Setpoint | None, lang: str) -> dict[str, Any] | N
                 minutes=math.ceil(left_s / 60.0)) if left_s > 0 else ""}
 
 
+def _training(rt: Runtime) -> bool:
+    """A 4x4 (``report.is_4x4``): only training counts towards the week's minutes; a
+    6-minute test (it sets HRmax) neither adds to them nor celebrates them."""
+    from controller.records.report import is_4x4
+
+    plan = rt.session.plan if rt.session is not None else None
+    return plan is not None and is_4x4(plan.name)
+
+
 def _belt_stopped(rt: Runtime) -> str | None:
     """What stopped the belt outside the session, as the board says (None: nothing)."""
     st = rt.snapshot.treadmill
@@ -469,7 +478,7 @@ class BeltView:
             self._mastery[sid] = None
             self._spawn(self._compute_mastery(rt))
         if sp is not None and sp.state != "done" and rt.store is not None \
-                and sid not in self._week and rt.profile is not None:
+                and sid not in self._week and rt.profile is not None and _training(rt):
             self._week[sid] = None
             self._spawn(self._read_week(rt))
         screen = self._screens.setdefault(sid, BeltScreen())

@@ -10,6 +10,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from controller.core.i18n import _
+from controller.core.response import LEARNED_MIN_EVIDENCE_S  # the one threshold
 from controller.core.summary import summarise
 from controller.net import telemetry as tm
 from controller.protocol import Event
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
     from controller.service.runtime import Runtime
 
 _log = logging.getLogger("controller.service.runtime")  # the runtime's, as before the split
-
-LEARNED_MIN_EVIDENCE_S = 780.0
-"""Seconds of heart rate a session must have seen before its learned response is kept."""
-
 
 class Recording:
     def __init__(self, rt: Runtime) -> None:

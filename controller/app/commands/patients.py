@@ -72,7 +72,7 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
 
     from controller.core.dates import local_datetime
     from controller.core.words import PLANS
-    from controller.records.report import STATUSES
+    from controller.records.report import status_word
 
     rows = []
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}  # figures kept at the end
@@ -82,7 +82,7 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
         ok = f"{st['intervals_ok']}/{st['intervals_n']}" if st["intervals_n"] else "—"
         start = local_datetime(r.started_unix_s)  # the clinic's wall clock, whatever TZ says
         rows.append([format_date(start.date()), start.strftime("%H:%M"), r.id,
-                     word(PLANS, r.plan_name), word(STATUSES, r.status),
+                     word(PLANS, r.plan_name), status_word(r.status, bool(st["complete"])),
                      format_number(minutes, 0), ok])
     if not rows:
         return _("No sessions for {pseudonym}.").format(pseudonym=pseudonym)
