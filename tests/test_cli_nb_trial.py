@@ -131,7 +131,7 @@ def test_outcome_csv_is_a_bokmal_spreadsheet_and_english_on_request(history, tmp
     assert "ingen økt de siste 28 dagene" in out, out
     assert re.search(r"Resultat \d\d\.\d\d\.\d{4} til \d\d\.\d\d\.\d{4}", out), out
     rows = list(csv.reader((tmp_path / "o.csv").open(encoding="utf-8"), delimiter=";"))
-    assert rows[0][:4] == ["pseudonym", "økter", "første økt", "siste økt"], rows[0]
+    assert rows[0][:4] == ["pseudonym", "økter", "fullførte økter", "første økt"], rows[0]
     assert "falt fra" in rows[0] and "VO2maks første (ml/kg/min)" in rows[0], rows[0]
     numbers = _numbers(rows[1])
     assert numbers and all("," in n for n in numbers), rows[1]
@@ -143,7 +143,7 @@ def test_outcome_csv_is_a_bokmal_spreadsheet_and_english_on_request(history, tmp
     _cli("outcome", "--store", db, *_period(), "--csv", str(tmp_path / "e.csv"),
          "--lang", "en")
     rows = list(csv.reader((tmp_path / "e.csv").open(encoding="utf-8")))
-    assert rows[0][:3] == ["pseudonym", "sessions", "first_session"], rows[0]
+    assert rows[0][:3] == ["pseudonym", "sessions", "complete_sessions"], rows[0]
     assert all("." in n for n in _numbers(rows[1])) and _numbers(rows[1]), rows[1]
 
 

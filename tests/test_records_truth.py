@@ -109,8 +109,8 @@ def test_outcome_counts_stay_plausible_over_skipped_through_sessions(tmp_path):
     out = tmp_path / "o.csv"
     text = cli("outcome", "--store", str(tmp_path / "s.db"), "--from", "2026-11-01",
                "--to", "2026-11-30", "--csv", str(out))
-    (row,) = list(csv.DictReader(out.open()))
-    assert row["sessions"] == "3" and row["complete_sessions"] == "1", row
+    (row,) = list(csv.DictReader(out.open(), delimiter=";"))  # the bokmål spreadsheet
+    assert row["økter"] == "3" and row["fullførte økter"] == "1", row
     assert "Fullførte økter (alle fire intervallene gjennomført): 1 av 3." in text, text
 
 
@@ -189,7 +189,7 @@ def test_speed_at_90_is_kept_as_two_facts(tmp_path):
     store.close()
     out = tmp_path / "p.csv"
     cli("progression", "--store", str(tmp_path / "s.db"), "--pseudonym", "P-17", "--csv",
-        str(out))
+        str(out), "--lang", "en")
     rows = {r["session_id"]: r for r in csv.DictReader(out.open())}
     r = rows[ids["whole"]]
     assert float(r["belt_speed_at_90_kmh"].replace(",", ".")) == \
@@ -377,7 +377,7 @@ def test_a_response_learned_from_seconds_gives_no_fitness(tmp_path):
     store.close()
     out = tmp_path / "o.csv"
     cli("outcome", "--store", str(tmp_path / "s.db"), "--from", "2026-11-01",
-        "--to", "2026-11-30", "--csv", str(out))
+        "--to", "2026-11-30", "--csv", str(out), "--lang", "en")
     (row,) = list(csv.DictReader(out.open()))
     whole = Store(tmp_path / "s.db", readonly=True)
     first = whole.stats_of(ids["whole"])["vo2max_estimate"]
