@@ -136,7 +136,7 @@ def test_outcome_csv_is_a_bokmal_spreadsheet_and_english_on_request(history, tmp
     numbers = _numbers(rows[1])
     assert numbers and all("," in n for n in numbers), rows[1]
     assert "nei" in rows[1] and "False" not in rows[1], rows[1]
-    assert re.fullmatch(r"\d\d\.\d\d\.\d{4}", rows[1][2]), rows[1]  # a Norwegian date
+    assert re.fullmatch(r"\d\d\.\d\d\.\d{4}", rows[1][3]), rows[1]  # a Norwegian date
     # the anonymised export is the machine form in every language
     anon = (tmp_path / "a.csv").read_text().splitlines()[0]
     assert anon.startswith("sessions,weeks_in_care,"), anon
