@@ -163,3 +163,14 @@ def mtls_broker(tmp_path):
     b.start()
     yield b
     b.stop()
+
+
+@pytest.fixture(autouse=True)
+def _each_test_starts_in_the_default_language():
+    """A command run in-process (``main([...])``) speaks its --lang for the rest of the
+    process, as a CLI process should; a test that follows must not inherit it."""
+    from controller.core.i18n import DEFAULT_LANGUAGE, set_language
+
+    set_language(DEFAULT_LANGUAGE)
+    yield
+    set_language(DEFAULT_LANGUAGE)

@@ -104,7 +104,7 @@ def test_foreign_files_get_clear_errors(store, tmp_path):
     with pytest.raises(StoreError, match="missing samples, events; nothing imported"):
         report.import_json(store, bad)
     assert store.sessions() == []  # nothing half-imported
-    with pytest.raises(StoreError, match="no session 'nope'"):
+    with pytest.raises(StoreError, match="no session nope"):
         report.render_session(store, "nope", tmp_path / "r.png")
     with pytest.raises(StoreError, match="no sessions for"):
         report.progression(store, "P-0")

@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except FourByFourError as e:  # one no command caught itself: by the same table
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return exit_code(e)
     except BrokenPipeError:
         # The reader (`| head`) has had enough: end quietly, as other command-line tools do,

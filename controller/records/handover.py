@@ -26,6 +26,7 @@ from typing import Any
 from controller.core.dates import local_day
 from controller.core.i18n import (
     N_,
+    _,
     format_date,
     format_number,
     format_percent,
@@ -161,7 +162,8 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
                                  if r.status in ("finished", "stopped", "incomplete")
                                  and not is_test(r)]
     if not recs:
-        raise StoreError(f"{store.path}: no sessions for {pseudonym!r}")
+        raise StoreError(_("{path}: no sessions for {pseudonym}").format(
+            path=store.path, pseudonym=pseudonym))
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}
     figures = [kept.get(r.id) or store.stats_of(r.id) for r in recs]
     lines = [SessionLine(local_day(r.started_unix_s), r.status,

@@ -16,7 +16,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from controller.core.i18n import set_language
+from controller.core.i18n import _, set_language
 from controller.core.summary import summarise
 from controller.records.store import Store, StoreError
 
@@ -30,7 +30,7 @@ def export_last(store_path: str, pseudonym: str, lang: str) -> list[str]:
     with closing(Store(store_path, readonly=True)) as store:
         recs = store.sessions(pseudonym)
         if not recs:
-            raise StoreError(f"no recorded session for {pseudonym}")
+            raise StoreError(_("no recorded session for {pseudonym}").format(pseudonym=pseudonym))
         last = recs[-1]
         out = Path(store_path).parent / "exports"
         out.mkdir(exist_ok=True)

@@ -363,7 +363,8 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
                 "running": sum(1 for r in every if r.status == "running"
                                and is_4x4(r.plan_name))}
     if not recs:
-        raise StoreError(f"{store.path}: no sessions for {pseudonym!r}")
+        raise StoreError(_("{path}: no sessions for {pseudonym}").format(
+            path=store.path, pseudonym=pseudonym))
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}
     points = [progress_of(r, kept[r.id]) if r.id in kept else _session_progress(store, r)
               for r in recs]
@@ -561,7 +562,8 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     facts = session_facts(store, session_id)
     r, samples, events = facts["record"], facts["samples"], facts["events"]
     if not samples:
-        raise StoreError(f"{store.path}: session {r.id} has no recorded samples")
+        raise StoreError(_("{path}: session {id} has no recorded samples").format(
+            path=store.path, id=r.id))
     start = local_datetime(facts["wall_unix_s"][0])
     when = format_datetime(start)
     t = [s["t_s"] - samples[0]["t_s"] for s in samples]
@@ -739,7 +741,8 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
     prog = progression(store, pseudonym)
     pts = prog["sessions"]
     if not any(p["work_at_90_vo2"] is not None for p in pts):
-        raise StoreError(f"no session of {pseudonym} held 90 % HRmax long enough to measure")
+        raise StoreError(_("no session of {pseudonym} held 90 % HRmax long enough to "
+                           "measure").format(pseudonym=pseudonym))
     fig, axes = plt.subplots(4, 1, figsize=(8.27, 11.69), sharex=False)
 
     def series(ax, key: str, label: str) -> None:  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.core.i18n import _
 from controller.core.refusals import Refusal
 from controller.errors import FourByFourError
 from controller.protocol import Event, PatientProfile, Setpoint
@@ -185,7 +186,7 @@ def connect_readonly(path: str | Path) -> sqlite3.Connection:
     session incomplete as opening a ``Store`` would. StoreError if there is no such file."""
     p = Path(path)
     if not p.exists():
-        raise StoreError(f"{p}: no such session store")
+        raise StoreError(_("{path}: no such session store").format(path=p))
     db = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True, isolation_level=None,
                          timeout=BUSY_TIMEOUT_S)
     try:
@@ -230,7 +231,7 @@ def _rows(db: sqlite3.Connection, table: str, session_id: str) -> list[dict[str,
 def _export(db: sqlite3.Connection, path: Path, session_id: str) -> dict[str, Any]:
     r = db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
     if r is None:
-        raise StoreError(f"{path}: no session {session_id!r}")
+        raise StoreError(_("{path}: no session {id}").format(path=path, id=session_id))
     rec = SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]), r[7],
                         r[8], json.loads(r[9]) if r[9] else None, r[10], r[11])
     return {"schema": EXPORT_SCHEMA, "session": rec.__dict__,
@@ -262,8 +263,8 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as e:
             if "locked" in str(e) or "busy" in str(e):
-                raise StoreError(f"{self.path}: busy (the service is writing); try again "
-                                 "in a moment") from None
+                raise StoreError(_("{path}: busy (the service is writing); try again in a "
+                                   "moment").format(path=self.path)) from None
             raise StoreError(f"{self.path}: not a fourbyfour session store ({e})") from None
         if recover:
             self._begin()
@@ -516,7 +517,7 @@ class Store:
             "profile_json, hr_max_bpm, hr_max_source, summary_json, stop_reason, "
             "clock_offset_s FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if r is None:
-            raise StoreError(f"{self.path}: no session {session_id!r}")
+            raise StoreError(_("{path}: no session {id}").format(path=self.path, id=session_id))
         return SessionRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]),
                              r[7], r[8], json.loads(r[9]) if r[9] else None, r[10], r[11])
 

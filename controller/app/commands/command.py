@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from controller.core.i18n import _
 from controller.errors import exit_code
 
 
@@ -31,13 +32,13 @@ def command(args: argparse.Namespace) -> int:
         session_id, done = asyncio.run(send(settings, args.site, args.device, secret,
                                             args.action, args.alarm, args.timeout))
     except CommandError as e:  # refused by the treadmill, or no answer: not carried out
-        print(f"error: {clean(e)}", file=sys.stderr)
+        print(_("error: {reason}").format(reason=clean(e)), file=sys.stderr)
         return 1
     except (ConfigError, TlsConfigError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return exit_code(e, default=2)
     except Exception as e:  # aiomqtt.MqttError and friends: the broker said no
-        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        print(_("error: {reason}").format(reason=f"{type(e).__name__}: {e}"), file=sys.stderr)
         return 1
     print(f"{args.site}/{args.device}, session {session_id}: {done}")
     return 0

@@ -25,7 +25,7 @@ def demo(args: argparse.Namespace) -> int:
         try:
             load(args.config)
         except ConfigError as e:
-            print(f"error: {e}", file=sys.stderr)
+            print(_("error: {reason}").format(reason=e), file=sys.stderr)
             return exit_code(e)
     if args.patient is not None:
         try:

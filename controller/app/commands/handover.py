@@ -8,6 +8,7 @@ from pathlib import Path
 
 from controller.app import demo_text
 from controller.app.commands.language import _chosen_language
+from controller.core.i18n import _, language, set_language
 
 
 def handover(args: argparse.Namespace) -> int:
@@ -16,10 +17,11 @@ def handover(args: argparse.Namespace) -> int:
     from controller.records.store import Store, StoreError
 
     out = args.out or f"{args.pseudonym}-handover.pdf"
-    lang = _chosen_language(args, for_process=False)
+    before = language()
+    lang = _chosen_language(args)  # its refusals too; the caller's language comes back after
     try:
         if not Path(args.store).exists():
-            raise StoreError(f"{args.store}: no such session store")
+            raise StoreError(_("{path}: no such session store").format(path=args.store))
         store = Store(args.store, readonly=True)
         try:
             render_handover(store, args.pseudonym, out, include_notes=args.notes,
@@ -27,7 +29,9 @@ def handover(args: argparse.Namespace) -> int:
         finally:
             store.close()
     except StoreError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return 2
+    finally:
+        set_language(before)
     print(demo_text.wrote_line(out, with_notes=args.notes, lang=lang))
     return 0

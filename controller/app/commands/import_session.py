@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from controller.app.commands.records import on_store
+from controller.core.i18n import _
 
 
 def import_session(args: argparse.Namespace) -> int:
@@ -12,6 +13,6 @@ def import_session(args: argparse.Namespace) -> int:
     from controller.records import report
 
     def work(store) -> None:  # type: ignore[no-untyped-def]
-        print(f"imported session {report.import_json(store, args.file)}")
+        print(_("imported session {id}").format(id=report.import_json(store, args.file)))
 
-    return on_store(args, work, writes=True, speaks=False)
+    return on_store(args, work, writes=True, speaks=True)

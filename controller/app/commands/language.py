@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from controller.core.i18n import N_
+from controller.core.i18n import N_, _
 
 
 def _config_in_its_language(path: str | None,  # type: ignore[no-untyped-def]
@@ -19,7 +19,7 @@ def _config_in_its_language(path: str | None,  # type: ignore[no-untyped-def]
     try:
         cfg = load(path)
     except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return None
     set_language(lang or cfg.language)
     return cfg

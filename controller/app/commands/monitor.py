@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from controller.app.commands.language import _config_in_its_language
+from controller.core.i18n import _
 from controller.errors import EX_CONFIG
 
 
@@ -20,7 +21,7 @@ def monitor(args: argparse.Namespace) -> int:
     try:  # a certificate or key that cannot be loaded: one line, not a traceback
         client_context(cfg.mqtt)
     except TlsConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return 2
     app = CentralMonitor(cfg.mqtt, command_key=cfg.monitor_key)
     app.run(headless=args.headless)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from controller.app import demo_text
 from controller.app.commands.language import _chosen_language
+from controller.core.i18n import _
 
 if TYPE_CHECKING:
     from controller.records.store import Store
@@ -33,12 +34,12 @@ def on_store(args: argparse.Namespace, work: Callable[[Store], None], *,
         _chosen_language(args)
     try:
         if not writes and not Path(args.store).exists():
-            raise StoreError(f"{args.store}: no such session store")
+            raise StoreError(_("{path}: no such session store").format(path=args.store))
         store = Store(args.store, readonly=not writes)
         work(store)
         store.close()
     except (StoreError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return 2
     if getattr(args, "out", None):
         print(demo_text.wrote_line(args.out))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from controller.core.i18n import _
 from controller.errors import exit_code
 
 
@@ -26,7 +27,7 @@ def records_server(args: argparse.Namespace) -> int:
         cfg = load(args.config)
         db = open_clinic_db(args.db or cfg.records_db)
     except (ConfigError, StoreError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return exit_code(e, default=2)
 
     async def serve() -> None:
@@ -38,7 +39,7 @@ def records_server(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, asyncio.CancelledError):
         return 0
     except TlsConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return exit_code(e)
     finally:
         db.close()
