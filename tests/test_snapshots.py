@@ -94,7 +94,7 @@ def test_console_reset_message_is_whole(snap_compare, lang, size):
 class BeforeStart(FixedConsole):
     fixed: ClassVar[dict] = dict(STATE, started=False, phase="ready", state="ready", interval=0,
                  phase_remaining_s=None, hr_bpm=72, alarms={}, alarm_list=[], event_list=[],
-                 hr_history=[])
+                 hr_history=[], strap_choice=True)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])

@@ -234,7 +234,9 @@ class StaffConsole(App[None]):
         live = started and state not in ("stopping", "done")
         over = started and state == "done"  # staff may choose the next patient
         shown = {
-            "patient": not started or over, "start": not started, "strap": not started,
+            "patient": not started or over, "start": not started,
+            # only where staff choose it: not a strap fixed by the config, nor the demo's
+            "strap": not started and bool(d.strap_choice),
             "pause": started and state in RUNNING, "resume": state == "paused",
             "skip": live, "extend": live, "stop": live, "ack": bool(d.alarms),
             "borg": started and ((d.interval or 0) >= 1 or d.phase == "done"),
@@ -249,7 +251,7 @@ class StaffConsole(App[None]):
     def refresh_view(self) -> None:
         d = self.doc
         keys = (d.started, d.state, bool(d.alarms), (d.interval or 0) >= 1,
-                d.phase == "done")
+                d.phase == "done", d.strap_choice)
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
             self.refresh_bindings()

@@ -270,6 +270,7 @@ class StateDoc:
     paired_strap: Any
     remembered_strap: Any
     strap_needed: bool
+    strap_choice: bool  # staff can choose the strap (b): a scanner, no strap fixed by config
     hr_live_bpm: float | None
     hr_live_reason: str
     strap_battery_pct: int | None

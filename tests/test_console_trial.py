@@ -1,0 +1,75 @@
+"""Issue 21, the bokmål "new nurse" trial of the last round: what a person touches in the
+console (Textual Pilot keystrokes against the real service on the emulated firmware), each
+finding first seen failing here."""
+
+import asyncio
+
+import pytest
+from textual.widgets._footer import FooterKey
+
+from controller.app.console import StaffConsole
+from controller.core import i18n
+from tests.test_console import realtime, start_service, tmp_sock, wait_for
+
+
+@pytest.fixture(params=["nb", "en"])
+def lang(request):
+    i18n.set_language(request.param)
+    yield request.param
+    i18n.set_language("en")
+
+
+@pytest.fixture
+def nb():
+    i18n.set_language("nb")
+    yield "nb"
+    i18n.set_language("en")
+
+
+def footer(app) -> list[tuple[str, str]]:
+    """The footer's keys as shown on the top screen: (key, description)."""
+    return [(k.key_display, k.description) for k in app.screen.query(FooterKey)]
+
+
+@realtime
+def test_no_strap_key_where_the_heart_rate_source_is_fixed(tmp_path, nb):
+    """Trial: the footer offered `b Pulsbelte` in the demo, whose heart rate is simulated (a
+    fixed source): b did nothing but refuse. Offered only where staff can choose a strap."""
+    from controller.app.screens import StrapScreen
+
+    async def main():
+        service, sock = await start_service(tmp_path)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.pause()
+            shown = footer(app)
+            assert ("n", "Pasient") in shown and ("s", "Start") in shown, shown
+            assert all(key != "b" for key, _ in shown), shown
+            assert "Pulsbelte" not in " ".join(d for _, d in shown)
+            await pilot.press("b")
+            await pilot.pause(0.3)
+            assert not isinstance(app.screen, StrapScreen)
+            assert app.message == "" or "refused" not in app.message
+        service.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_the_strap_key_is_offered_where_staff_choose_the_strap(nb):
+    """The other side: a service that can scan (no strap fixed) offers b before Start."""
+    from tests.test_console import _Stepped
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.feed(started=False, phase="ready", state="ready", interval=0,
+                     strap_choice=True, alarms={}, alarm_list=[])
+            await pilot.pause()
+            assert ("b", "Pulsbelte") in footer(app), footer(app)
+            app.feed(started=False, phase="ready", state="ready", interval=0,
+                     strap_choice=False, alarms={}, alarm_list=[])
+            await pilot.pause()
+            assert all(key != "b" for key, _ in footer(app)), footer(app)
+
+    asyncio.run(asyncio.wait_for(main(), 30))
