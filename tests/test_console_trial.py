@@ -73,3 +73,84 @@ def test_the_strap_key_is_offered_where_staff_choose_the_strap(nb):
             assert all(key != "b" for key, _ in footer(app)), footer(app)
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def _words(lang: str) -> set[str]:
+    """Every word our catalog gives in ``lang`` (English: the source texts)."""
+    cat = i18n.translations("nb")._catalog
+    return {k if lang == "en" else v for k, v in cat.items() if isinstance(k, str) and k}
+
+
+def assert_catalog_footer(app, lang: str) -> list[tuple[str, str]]:
+    shown = footer(app)
+    words = _words(lang)
+    strays = [(k, d) for k, d in shown if d not in words]
+    assert not strays, f"footer words not from our catalog ({lang}): {strays}"
+    return shown
+
+
+def _screen_text(app) -> str:
+    from tests.test_console import _screen_lines
+
+    return "\n".join(_screen_lines(app))
+
+
+@realtime
+def test_every_footer_word_comes_from_our_catalog_also_under_an_open_list(tmp_path, lang):
+    """Trial: the patient form's list (HRmax from) showed Textual's "esc Dismiss menu" in
+    English in a bokmål console; ctrl+c put up Textual's English "Do you want to quit?". Every
+    footer word and that notice come from our catalog, in both languages."""
+    from textual.widgets._select import SelectOverlay
+
+    from controller.app.screens import PatientScreen
+
+    async def main():
+        service, sock = await start_service(tmp_path)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.pause()
+            assert_catalog_footer(app, lang)
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+            notes = [f"{n.title} {n.message}" for n in app._notifications]
+            assert notes and "quit?" not in " ".join(notes).lower() and \
+                "the app" not in " ".join(notes), notes
+            await pilot.press("n")
+            await wait_for(lambda: isinstance(app.screen, PatientScreen))
+            await pilot.pause()
+            assert_catalog_footer(app, lang)
+            await pilot.press("tab", "tab")  # pseudonym → age → HRmax from (a list)
+            await pilot.press("enter")
+            await wait_for(lambda: isinstance(app.focused, SelectOverlay))
+            await pilot.pause()
+            shown = assert_catalog_footer(app, lang)
+            assert ("esc", "lukk listen" if lang == "nb" else "close the list") in shown, \
+                shown
+            assert "Dismiss" not in _screen_text(app)
+            await pilot.press("escape")  # closes the list, not the form
+            await pilot.pause()
+            assert isinstance(app.screen, PatientScreen)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert len(app.screen_stack) == 1
+        service.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_the_monitor_footer_words_come_from_our_catalog(lang):
+    from controller.net.publisher import MqttSettings
+    from tests.test_snapshots import FixedMonitor
+
+    async def main():
+        app = FixedMonitor(MqttSettings(), clock=lambda: 1.0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert_catalog_footer(app, lang)
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+            notes = " ".join(f"{n.title} {n.message}" for n in app._notifications)
+            assert "quit?" not in notes.lower() and "the app" not in notes, notes
+
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -30,7 +30,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Digits, Footer, Static
+from textual.widgets import Digits, Static
 
 from controller.app import texts
 from controller.app.screens import (
@@ -41,6 +41,7 @@ from controller.app.screens import (
     PatientScreen,
     StrapScreen,
 )
+from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.six_minute import HrMaxProposalScreen, TestBorgScreen
 from controller.app.texts import word
 from controller.core.i18n import N_, _, format_date, format_number
@@ -187,10 +188,14 @@ class StaffConsole(App[None]):
         yield Static("", id="alarms")
         yield Static("", id="events")
         yield Static("", id="message")
-        yield Footer(compact=True)
+        yield CatalogFooter(compact=True)
 
     def on_mount(self) -> None:
         self.listen()
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: Textual's own notice was English; ours names the key that quits."""
+        self.notify(_("Press q to quit."))
 
     @work(exclusive=True)
     async def listen(self) -> None:

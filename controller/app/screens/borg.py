@@ -15,8 +15,9 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.safety import SAFETY_BINDINGS, SAFETY_KEYS
 from controller.core.i18n import N_, _
 
@@ -52,7 +53,7 @@ class BorgScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self._text(), id="borg")
-        yield Footer(compact=True)
+        yield CatalogFooter(compact=True)
 
     def _text(self) -> str:
         title = _("Borg rating of the 6-minute test") if self.interval == 0 else \

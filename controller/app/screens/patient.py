@@ -27,8 +27,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from controller.app.screens.footer import CatalogFooter
 from controller.app.texts import error_text
 from controller.core.hrmax import hr_max_keteyian, hr_max_nes, hr_max_tanaka
 from controller.core.i18n import N_, _, format_date, format_number, parse_number
@@ -211,7 +212,7 @@ class PatientScreen(ModalScreen[None]):
             yield err("pace")
             yield Button(_("Save (ctrl+s)"), id="save", variant="primary", compact=True)
             yield Button(_("Cancel (esc)"), id="cancel", compact=True)
-        yield Footer(compact=True)
+        yield CatalogFooter(compact=True)
 
     def on_mount(self) -> None:
         self._mark(self.query_one("#walk_only", Checkbox))
