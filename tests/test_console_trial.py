@@ -154,3 +154,37 @@ def test_the_monitor_footer_words_come_from_our_catalog(lang):
             assert "quit?" not in notes.lower() and "the app" not in notes, notes
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+@realtime
+def test_the_patient_form_shows_the_6_minute_test_pace_only_for_that_plan(tmp_path, nb):
+    """Trial: the 6-minute test's pace field was on the form with the 4x4 plan chosen. The
+    form shows the fields of the chosen plan only: the pace comes with the test, and goes
+    when staff choose 4x4 again (the plan chosen with the keys, as a nurse does)."""
+    from controller.app.screens import PatientScreen
+
+    async def main():
+        service, sock = await start_service(tmp_path)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("n")
+            await wait_for(lambda: isinstance(app.screen, PatientScreen))
+            await pilot.pause()
+            form = app.screen
+            assert form.query_one("#plan").value == "4x4"
+            assert "fart i 6-min-testen" not in _screen_text(app)
+            assert not form.query_one("#pace").display
+            form.query_one("#plan").focus()
+            await pilot.press("enter", "down", "enter")  # the list: 6-minutters pulstest
+            await pilot.pause()
+            assert form.query_one("#plan").value == "six_minute_test"
+            assert "fart i 6-min-testen" in _screen_text(app)
+            assert form.query_one("#pace").display
+            await pilot.press("enter", "up", "enter")  # back to 4x4
+            await pilot.pause()
+            assert form.query_one("#plan").value == "4x4"
+            assert "fart i 6-min-testen" not in _screen_text(app)
+        service.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 120))
