@@ -188,3 +188,34 @@ def test_the_patient_form_shows_the_6_minute_test_pace_only_for_that_plan(tmp_pa
         service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_nothing_wraps_at_80x24_when_a_treadmill_fault_is_shown(lang):
+    """Trial: with a fault the status line ("… tredemølle: feil: mistet kontakt med Pi-en ·
+    MQTT tilkoblet") wrapped at 80 columns, and so did the alarm and its event. Every fault,
+    a strap with its battery, both languages: each line of the status, the alarms and the
+    events fits the width (a deliberate second line, never a wrap)."""
+    from rich.cells import cell_len
+    from rich.text import Text
+    from textual.widgets import Static
+
+    from controller.core.words import FAULTS
+    from tests.test_console import _Stepped
+    from tests.test_snapshots import HOST_SILENT
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            for fault in FAULTS:
+                app.feed(**dict(HOST_SILENT, treadmill=f"fault: {fault}"))
+                await pilot.pause()
+                for wid in ("#links", "#alarms", "#events"):
+                    box = app.query_one(wid, Static)
+                    lines = Text.from_markup(str(box.render())).plain.split("\n")
+                    width = box.content_size.width
+                    assert all(cell_len(line) <= width for line in lines), (fault, lines)
+                    assert box.size.height == len(lines), (fault, wid, lines)
+                assert FAULTS[fault] in str(app.query_one("#links", Static).render()) \
+                    if lang == "en" else True
+
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -45,6 +45,7 @@ from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.six_minute import HrMaxProposalScreen, TestBorgScreen
 from controller.app.texts import word
 from controller.core.i18n import N_, _, format_date, format_number
+from controller.core.words import ALARMS as ALARM_WORDS
 from controller.hr import strap_label
 from controller.service.control_socket import ControlClient
 from controller.service.messages import StateDoc
@@ -93,6 +94,29 @@ def _day(iso: str | None) -> str:
 
 def _num(x: float | None, decimals: int = 1) -> str:
     return "—" if x is None else format_number(x, decimals)
+
+
+def one_line(text: str, width: int) -> str:
+    """``text`` on one line of ``width`` cells: cut with "…" where it would wrap (plain
+    text; the whole sentence is in the history and the report)."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    while text and cell_len(text) > width - 1:
+        text = text[:-1]
+    return text.rstrip(" ,;:·") + "…"
+
+
+def short_or_whole(kind: str, whole: str, width: int, prefix: str = "") -> str:
+    """An event or alarm on one line: its whole sentence where that fits, else its short
+    words (the monitor's), else cut (at 80 columns the console's lines wrapped in two)."""
+    from rich.cells import cell_len
+
+    if cell_len(prefix + whole) > width and kind in ALARM_WORDS:
+        whole = word(ALARM_WORDS, kind)
+        whole = whole[:1].upper() + whole[1:]
+    return one_line(prefix + whole, width)
 
 
 def hr_chart(history: list[float], lo: float | None, hi: float | None, width: int,
@@ -335,13 +359,7 @@ class StaffConsole(App[None]):
                 _("{state} ({name}, battery {pct} %)").format(state=strap, name=name, pct=pct)
             if d.strap_battery_low:
                 strap = "[b red]" + strap + "[/]"
-        self.query_one("#links", Static).update(
-            _("strap: {strap} · treadmill: {treadmill} · MQTT {mqtt}").format(
-                strap=strap,
-                treadmill=word(texts.LINKS, treadmill.split(":")[0]) + (
-                    ": " + word(texts.FAULTS, treadmill.split(":", 1)[1].strip())
-                    if ":" in treadmill else ""),
-                mqtt=word(texts.LINKS, d.mqtt or "off")))
+        self.query_one("#links", Static).update(self._links_text(strap, treadmill))
         alarms = d.alarm_list or [{"kind": k, "message": m}
                                   for k, m in (d.alarms or {}).items()]
         self.query_one("#alarms", Static).update(self._alarm_lines(alarms))
@@ -356,9 +374,11 @@ class StaffConsole(App[None]):
             self.query_one("#events", Static).update("\n".join(lines[-5:]))
         else:
             events = d.event_list or []
+            width = self.query_one("#events", Static).content_size.width or 78
             self.query_one("#events", Static).update("\n".join(
-                f"{word(texts.SEVERITIES, e['severity'])}: "
-                f"{texts.event_text(e['kind'], e['message'], e.get('params'))}"
+                short_or_whole(e["kind"], texts.event_text(e["kind"], e["message"],
+                                                           e.get("params")),
+                               width, f"{word(texts.SEVERITIES, e['severity'])}: ")
                 for e in events[-3:]))
         self.query_one("#message", Static).update(self.message)
         if self._quit_when_stopped and self._belt_still():
@@ -369,6 +389,25 @@ class StaffConsole(App[None]):
             self.rate(self._borg_waiting)
         self._maybe_ask_borg()
 
+    def _links_text(self, strap: str, treadmill: str) -> str:
+        """The status line; where it would wrap at 80 columns (a fault said in words, a
+        battery), two lines of their own: the strap and MQTT, then the treadmill."""
+        from rich.text import Text
+
+        mqtt = word(texts.LINKS, self.doc.mqtt or "off")
+        board = word(texts.LINKS, treadmill.split(":")[0]) + (
+            ": " + word(texts.FAULTS, treadmill.split(":", 1)[1].strip())
+            if ":" in treadmill else "")
+        line = _("strap: {strap} · treadmill: {treadmill} · MQTT {mqtt}").format(
+            strap=strap, treadmill=board, mqtt=mqtt)
+        width = self.query_one("#links", Static).content_size.width or 78
+        if Text.from_markup(line).cell_len <= width:
+            return line
+        if ":" in treadmill:
+            board = "[b red]" + board + "[/]"
+        return _("strap: {strap} · MQTT {mqtt}").format(strap=strap, mqtt=mqtt) + "\n" + \
+            _("treadmill: {treadmill}").format(treadmill=board)
+
     def _alarm_lines(self, alarms: list[dict[str, Any]]) -> str:
         """One line per alarm, the key that acknowledges them after the last one, or on a
         line of its own where it would wrap (at 80 columns in bokmål it broke in two)."""
@@ -378,8 +417,8 @@ class StaffConsole(App[None]):
         if not alarms:
             return ""
         width = self.query_one("#alarms", Static).content_size.width or 78
-        texts_shown = [_("ALARM") + " " + texts.event_text(a["kind"], a["message"])
-                       for a in alarms]
+        texts_shown = [short_or_whole(a["kind"], texts.event_text(a["kind"], a["message"]),
+                                      width, _("ALARM") + " ") for a in alarms]
         hint = _("(a: acknowledge)")
         lines = ["[b red]" + escape(t[:len(_("ALARM"))]) + "[/]" + escape(t[len(_("ALARM")):])
                  for t in texts_shown]
