@@ -219,3 +219,191 @@ def test_nothing_wraps_at_80x24_when_a_treadmill_fault_is_shown(lang):
                     if lang == "en" else True
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+async def burst(pilot, *keys: str) -> None:
+    """Keys as a terminal hands them over when typed fast (or pasted through tmux): all in
+    the app's queue at once, none waiting for the one before to be handled."""
+    from textual import events
+    from textual.app import _character_to_key
+
+    app = pilot.app
+    for key in keys:
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        char = key if len(key) == 1 else None
+        event = events.Key(name, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def _to_borg_prompt(pilot, app, interval: int = 1) -> None:
+    """Start, then skip to the end of interval ``interval``: its Borg prompt opens."""
+    from controller.app.screens import BorgScreen
+
+    await pilot.press("s")
+    await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+    for _ in range(2 * interval):
+        await pilot.press("k", "y")
+        await pilot.pause()
+        while isinstance(app.screen, BorgScreen) and app.screen.interval < interval:
+            await pilot.press("escape")
+    await wait_for(lambda: isinstance(app.screen, BorgScreen) and
+                   app.screen.interval == interval)
+
+
+@realtime
+def test_a_yes_or_no_key_never_answers_the_borg_prompt_and_stop_works_from_it(tmp_path, lang):
+    """Trial: the Borg prompt's letters were the confirmations' j and n (j rated 14, n 18):
+    a key typed for one prompt answered another. The rating is typed as a number and Enter;
+    j, n and y do nothing on the Borg prompt; x asks Stop from it and its j/n answer that."""
+    from controller.app.screens import BorgScreen, Confirm
+    from tests.test_console_nurse import _console
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(tmp_path / "s.db"), linger=True)
+        app = _console(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await _to_borg_prompt(pilot, app, 1)
+            await pilot.press("j", "n", "y")
+            await pilot.pause(0.5)
+            assert isinstance(app.screen, BorgScreen) and len(app.screen_stack) == 2
+            assert app.state.get("ratings") == {}, app.state.get("ratings")
+            # nothing stopped (the state may be a pause the loaded machine's board asked for)
+            assert app.state.get("state") not in ("stopping", "done")
+            await pilot.press("x")  # Stop's question over the prompt; n: not now
+            await wait_for(lambda: isinstance(app.screen, Confirm))
+            await pilot.press("n")
+            await pilot.pause()
+            assert isinstance(app.screen, BorgScreen)
+            assert app.state.get("state") not in ("stopping", "done")
+            await pilot.press("2", "5", "enter")  # not on the scale: said, prompt stays
+            assert isinstance(app.screen, BorgScreen)
+            await pilot.press("x")
+            await wait_for(lambda: isinstance(app.screen, Confirm))
+            await pilot.press("j" if lang == "nb" else "y")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
+            assert isinstance(app.screen, BorgScreen)  # the rating can still be given
+            await burst(pilot, "1", "3", "enter")
+            await wait_for(lambda: app.state.get("ratings") == {"1": 13})
+            assert len(app.screen_stack) == 1
+            assert app.state.get("ratings") == {"1": 13}
+        service.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 180))
+
+
+@realtime
+def test_keys_typed_in_a_burst_are_all_taken_by_each_prompt_and_field(tmp_path, nb):
+    """Trial: keys typed fast (through tmux) were lost. A burst, the key that opens a form or
+    prompt included, loses nothing: the patient form (pseudonym, tab, the numbers, save),
+    the note and the Borg rating."""
+    from controller.app.screens import BorgScreen, NoteScreen, PatientScreen
+    from controller.records.store import Store
+
+    db = tmp_path / "s.db"
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(db), linger=True,
+                                            choose_patient=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await burst(pilot, "n", *"P-91", "tab", *"45", "tab")
+            await wait_for(lambda: isinstance(app.screen, PatientScreen))
+            await pilot.pause(0.6)  # the register is asked after the typing stops
+            form = app.screen
+            assert form.query_one("#pseudonym").value == "P-91"
+            assert form.query_one("#age").value == "45"
+            form.query_one("#source").value = "tanaka"  # HRmax 175 from the age
+            await pilot.pause()
+            form.query_one("#hr_rest").focus()
+            await burst(pilot, "tab", *"6,5", "tab", *"12", "ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-91", 20)
+            assert app.state["max_speed_kmh"] == 6.5 and app.state["max_incline_pct"] == 12
+            assert app.state["hr_rest"] is None  # 6,5 went to the speed, not HRrest
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await burst(pilot, "m", *"drikker vann, puster tungt", "enter")
+            await wait_for(lambda: app.message == "Notatet er lagret.", 20)
+            assert not isinstance(app.screen, NoteScreen)
+            await pilot.press("k", "j")
+            await wait_for(lambda: app.state.get("phase") == "interval")
+            await pilot.press("k", "j")
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await burst(pilot, "1", "3", "enter")
+            await wait_for(lambda: app.state.get("ratings") == {"1": 13})
+            sid = app.state["session_id"]
+            await pilot.press("x", "j")
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+        service.cancel()
+        store = Store(db)
+        try:
+            assert [n["text"] for n in store.notes(sid)] == ["drikker vann, puster tungt"]
+            assert store.ratings(sid) == {1: 13}
+        finally:
+            store.close()
+
+    asyncio.run(asyncio.wait_for(main(), 180))
+
+
+@realtime
+def test_the_demo_offers_the_treadmills_reset_button_after_a_fault_and_staff_re_arm(tmp_path,
+                                                                                   nb):
+    """Trial: after a host_silent fault the console demo was stuck: at a real treadmill
+    staff press its own reset button, and the demo had none. The demo's console offers that
+    press (g, only while the emulated board has a latched fault: here the e-stop pressed and
+    released, latched as host_silent is); the belt then stays still until staff resume, and
+    the session goes on from their r."""
+    import dataclasses
+
+    from controller.app.demo import run_demo
+    from controller.service.config import load
+    from tests.test_runtime import SHORT
+
+    sock = tmp_path / "control.sock"
+
+    async def main():
+        cfg = dataclasses.replace(load(None), plan=SHORT)
+        board = {}
+        service = asyncio.create_task(run_demo(
+            cfg, speedup=5, seed=2, category="typical", use_mqtt=False,
+            control_socket=str(sock), on_ready=lambda rt, emu: board.update(emu=emu)))
+        await wait_for(sock.exists)
+        app = StaffConsole(str(sock))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.pause()
+            assert all(k != "g" for k, _ in footer(app))  # no fault: not offered
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup" and
+                           (app.state.get("speed_kmh") or 0) > 0.5, 60)
+            emu = board["emu"]
+            await asyncio.to_thread(emu.set_estop, True)  # someone presses the e-stop …
+            await wait_for(lambda: app.state.get("treadmill") == "fault: estop", 20)
+            await asyncio.to_thread(emu.set_estop, False)  # … and releases it: latched
+            await wait_for(lambda: app.state.get("state") == "paused", 20)
+            await pilot.pause()
+            shown = footer(app)
+            assert ("g", "Tilbakestill (demo)") in shown and ("r", "Fortsett") in shown, shown
+            assert sum(len(k) + len(d) + 2 for k, d in shown) <= 80, shown  # fits the footer
+            await pilot.press("r")  # refused: the board's fault is latched
+            await wait_for(lambda: "avvist" in app.message, 20)
+            await pilot.press("g")
+            await wait_for(lambda: "tilbakestillingsknapp (demo)" in app.message, 20)
+            await wait_for(lambda: not app.state.get("treadmill", "").startswith("fault"), 20)
+            await pilot.pause()
+            assert all(k != "g" for k, _ in footer(app))
+            await asyncio.sleep(2.0)  # the belt never restarts by itself
+            assert app.state["state"] == "paused" and (app.state["speed_kmh"] or 0) < 0.05
+            await pilot.press("r")  # staff re-arm: the session goes on
+            await wait_for(lambda: app.state.get("state") == "running" and
+                           (app.state.get("speed_kmh") or 0) > 0.3, 60)
+            await pilot.press("x", "j")
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 180))

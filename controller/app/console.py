@@ -26,10 +26,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Digits, Static
 
 from controller.app import texts
@@ -54,7 +55,8 @@ COMMANDS = {"setup": N_("patient and plan"), "start": N_("start"), "pause": N_("
             "resume": N_("resume"), "skip": N_("skip"), "extend": N_("extend"),
             "stop": N_("stop"), "ack": N_("acknowledge"), "borg": N_("Borg rating"),
             "note": N_("note"), "history": N_("history"), "export": N_("report"),
-            "adjust": N_("load change"), "pair": N_("strap"), "scan": N_("strap search")}
+            "adjust": N_("load change"), "pair": N_("strap"), "scan": N_("strap search"),
+            "demo_reset": N_("the treadmill's reset button (demo)")}
 DONE = {"start": N_("The session has started."),
         "pause": N_("Paused: the belt slows to a stop."),
         "resume": N_("The session goes on."),
@@ -64,7 +66,9 @@ DONE = {"start": N_("The session has started."),
         "ack": N_("Alarm acknowledged."),
         "borg": N_("Borg rating {borg} saved for interval {interval}."),
         "note": N_("The note is saved."),
-        "adjust": N_("The load is changed.")}
+        "adjust": N_("The load is changed."),
+        "demo_reset": N_("You pressed the treadmill's reset button (demo). The belt stays "
+                         "still: when all is well, resume (r) or stop (x).")}
 """What staff read when the service did what they asked: a sentence, not "start: done"."""
 RUNNING = ("running", "hr_hold", "hr_slow")
 
@@ -145,6 +149,14 @@ def hr_chart(history: list[float], lo: float | None, hi: float | None, width: in
     return "\n".join(lines)
 
 
+class KeysReady(Message):
+    """A screen just pushed has mounted and set its focus: keys held for it go on."""
+
+    def __init__(self, screen: object) -> None:
+        super().__init__()
+        self.screen = screen
+
+
 class StaffConsole(App[None]):
     CSS_PATH = Path(__file__).with_name("console.tcss")
     TITLE = "fourbyfour"
@@ -168,6 +180,9 @@ class StaffConsole(App[None]):
         Binding("right_square_bracket", "adjust(0, 2)", N_("Incline +"), show=False),
         Binding("left_square_bracket", "adjust(0, -2)", N_("Incline -"), show=False),
         Binding("t", "test_borg", N_("Test Borg"), show=False),
+        # the demo only: the emulated treadmill's own reset button, which a person presses
+        # at a real treadmill after a fault (it never resumes the session by itself)
+        Binding("g", "demo_reset", N_("Reset (demo)")),
     ]
 
     def __init__(self, socket_path: str, belt_url: str | None = None,
@@ -197,6 +212,13 @@ class StaffConsole(App[None]):
         """An interval's Borg prompt that waits for the question on screen to be answered."""
         self._quit_when_stopped = False
         """q was confirmed during a session: quit once the session is done, the belt still."""
+        self._held: list[events.Key] = []
+        self._in_flight: events.Key | None = None
+        """The key being handled: the next waits for it."""
+        self._holding_for: object | None = None
+        """The screen pushed but not ready yet: keys typed meanwhile wait for it (issue 21
+        trial: "n" and a pseudonym typed at once lost the pseudonym, the form's field had no
+        focus yet)."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -216,6 +238,62 @@ class StaffConsole(App[None]):
 
     def on_mount(self) -> None:
         self.listen()
+
+    # -- keys typed in a burst: none lost, none out of order --------------------------------
+    # Textual hands each key on as it arrives, to the field or screen on top at that moment.
+    # In a burst, "n" and a pseudonym were all handed to the console's main screen before
+    # "n" had opened the form (the pseudonym lost), and "6,5", tab, "12" all went into one
+    # field before tab (handled on its way back) had moved on (issue 21 trial). So the
+    # console takes one key at a time: the next goes on once the one before has been
+    # handled all the way up, and once a screen it opened has mounted and focused its field.
+
+    def push_screen(self, screen: Any, *args: Any, **kw: Any) -> Any:  # type: ignore[override]
+        result = super().push_screen(screen, *args, **kw)
+        if not isinstance(screen, str):
+            self._holding_for = screen
+            if not screen.call_later(self.post_message, KeysReady(screen)):
+                self._holding_for = None
+            self.set_timer(1.0, lambda: self._release(screen))  # never held for good
+        return result
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._held.append(event)
+            await self._next_key()
+            return
+        await super().on_event(event)
+
+    async def _next_key(self) -> None:
+        while self._held and self._in_flight is None and self._holding_for is None:
+            key = self._held.pop(0)
+            target = self.focused or self.screen
+            self._in_flight = key
+            await super().on_event(key)
+            self._follow(key, target)
+            self.set_timer(0.5, lambda key=key: self._key_done(key))  # never stuck on one
+
+    def _follow(self, key: events.Key, node: Any) -> None:
+        """Once ``node`` has handled ``key`` (and passed it up if it did not use it), follow
+        it to the parent; after the console has had it, the next key goes on."""
+        if node is None or node is self:
+            if not self.call_later(self._key_done, key):
+                self._in_flight = None
+            return
+        if not node.call_later(self._follow, key, node.parent):  # closed meanwhile
+            self._follow(key, node.parent)
+
+    async def _key_done(self, key: events.Key) -> None:
+        if self._in_flight is key:
+            self._in_flight = None
+            await self._next_key()
+
+    async def on_keys_ready(self, message: KeysReady) -> None:
+        await self._release(message.screen)
+
+    async def _release(self, screen: object) -> None:
+        if self._holding_for is screen:
+            self._holding_for = None
+            await self._next_key()
 
     def action_help_quit(self) -> None:
         """ctrl+c: Textual's own notice was English; ours names the key that quits."""
@@ -262,12 +340,16 @@ class StaffConsole(App[None]):
         started, state = bool(d.started), d.state
         live = started and state not in ("stopping", "done")
         over = started and state == "done"  # staff may choose the next patient
+        demo_fault = self._demo_fault()
         shown = {
             "patient": not started or over, "start": not started,
             # only where staff choose it: not a strap fixed by the config, nor the demo's
             "strap": not started and bool(d.strap_choice),
             "pause": started and state in RUNNING, "resume": state == "paused",
-            "skip": live, "extend": live, "stop": live, "ack": bool(d.alarms),
+            # with the demo's reset offered, skip and +1 min (no use while the belt stands
+            # faulted) make room for it in 80 columns
+            "skip": live and not demo_fault, "extend": live and not demo_fault,
+            "stop": live, "ack": bool(d.alarms), "demo_reset": demo_fault,
             "borg": started and ((d.interval or 0) >= 1 or d.phase == "done"),
             "note": started, "export": not live, "export_live": live,
             "fixed": started and not over,
@@ -275,12 +357,17 @@ class StaffConsole(App[None]):
         }
         return shown.get(action, True)
 
+    def _demo_fault(self) -> bool:
+        """The demo's treadmill has a latched fault: its reset button may be pressed."""
+        d = self.doc
+        return bool(d.demo_reset) and d.treadmill.startswith("fault")
+
     # -- the view ---------------------------------------------------------------------------
 
     def refresh_view(self) -> None:
         d = self.doc
         keys = (d.started, d.state, bool(d.alarms), (d.interval or 0) >= 1,
-                d.phase == "done", d.strap_choice)
+                d.phase == "done", d.strap_choice, self._demo_fault())
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
             self.refresh_bindings()
@@ -696,6 +783,11 @@ class StaffConsole(App[None]):
                                  confirm_in_use=chosen["confirm_in_use"])
 
         self.push_screen(StrapScreen(scan), done)
+
+    async def action_demo_reset(self) -> None:
+        """g (the demo): press the emulated treadmill's reset button, as staff do at a real
+        treadmill after a fault. The belt stays still; staff resume or stop."""
+        await self._send("demo_reset")
 
     async def action_start(self) -> None:
         await self._send("start")
