@@ -350,7 +350,9 @@ class StaffConsole(App[None]):
             # faulted) make room for it in 80 columns
             "skip": live and not demo_fault, "extend": live and not demo_fault,
             "stop": live, "ack": bool(d.alarms), "demo_reset": demo_fault,
-            "borg": started and ((d.interval or 0) >= 1 or d.phase == "done"),
+            # an interval has run (in the cool-down the state's interval is 0 again: b did
+            # nothing there, and a rating put off with esc could not be given any more)
+            "borg": started and max(self._last_interval, d.interval or 0) >= 1,
             "note": started, "export": not live, "export_live": live,
             "fixed": started and not over,
             "start_again": started,
@@ -366,7 +368,8 @@ class StaffConsole(App[None]):
 
     def refresh_view(self) -> None:
         d = self.doc
-        keys = (d.started, d.state, bool(d.alarms), (d.interval or 0) >= 1,
+        self._last_interval = max(self._last_interval, d.interval or 0)
+        keys = (d.started, d.state, bool(d.alarms), self._last_interval >= 1,
                 d.phase == "done", d.strap_choice, self._demo_fault())
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
@@ -754,7 +757,7 @@ class StaffConsole(App[None]):
 
     def action_borg(self) -> None:
         """Rate (or correct) the last interval that ran."""
-        n = self._last_interval
+        n = max(self._last_interval, self.doc.interval or 0)
         if self.doc.phase == "interval" and n > 1:
             n -= 1  # the one running now has not ended: the one before
         self.rate(n)
