@@ -4,7 +4,8 @@ It is a client of the control service's local socket (``controller.service.contr
 closing or crashing it never touches the session; reopening it finds the session again.
 Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille):
 
-    n patient & plan (before start)   b the patient's strap (before start)   s start
+    n patient & plan (before start)   b the patient's strap (before start, where staff
+    choose it)   s start
     p pause   r resume   k skip phase   e extend 1 min   x stop   a acknowledge alarm
     b Borg rating (after an interval)   m note   h history   w write the report
     q quit the console (during a session: asks, stops the session under control and quits
@@ -12,10 +13,12 @@ Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille)
     + / - speed ±0.5 km/h and ] / [ incline ±2 % (the 6-minute test only); t asks the
     test's Borg rating again (it is asked on its own when the test ends), or shows its HRmax
     proposal again until staff decide on it
+    g (the demo only, while its emulated treadmill has a fault) presses that treadmill's
+    reset button, as staff do at a real one; the belt stays still until staff resume
 
 The footer shows only the keys that apply now, so it fits 80 columns in both languages.
 Stop and skip ask for confirmation: a slip of the finger must not end an interval. At the end
-of each interval the console asks the patient's Borg rating (one key press).
+of each interval the console asks the patient's Borg rating (the number, then Enter).
 Texts are in the process's language (``controller.core.i18n.set_language``).
 """
 
