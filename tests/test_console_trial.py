@@ -478,3 +478,29 @@ def test_a_borg_rating_given_during_a_fault_pause_is_in_the_stored_record(tmp_pa
             store.close()
 
     asyncio.run(asyncio.wait_for(main(), 240))
+
+
+@pytest.mark.parametrize("fixed", [True, False], ids=["strap-in-config", "staff-pair"])
+def test_a_strap_fixed_by_the_config_is_not_offered_for_choosing(tmp_path, fixed):
+    """Trial: `b Pulsbelte` was offered with the strap fixed by the config (a treadmill with
+    its own strap id): choosing there only released the configured strap. The service says
+    whether staff choose the strap (state ``strap_choice``); the console offers b by it."""
+    from collections import deque
+
+    from controller.core.plan import default_4x4
+    from controller.devices.emulator import Emulator
+    from controller.service.config import load
+    from controller.service.control_socket import snapshot_doc
+    from controller.service.service import new_runtime
+    from controller.treadmill import Treadmill
+
+    path = tmp_path / "cfg.toml"
+    path.write_text("[heart_rate]\nsource = \"ant\"\n"
+                    + ("ant_device_number = 4242\n" if fixed else ""))
+    cfg = load(str(path))
+    with Emulator() as emu:
+        rt = new_runtime(cfg, None, default_4x4(180.0), tm=Treadmill(emu.link), pub=None,
+                         store=None, site_straps=None)
+        doc = snapshot_doc(rt, rt.snapshot, deque())
+    assert doc["strap_choice"] is (not fixed)
+    assert doc["strap_needed"] is (not fixed)
