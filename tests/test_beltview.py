@@ -959,3 +959,20 @@ def test_a_previewed_load_change_is_announced_before_the_belt_moves():
         counted = [n for tt, d, n in said if d == "up" and t_rise - tt <= 3.0]
         assert counted and min(counted) == 1, (t_rise, said[-5:])
     assert rises >= 3  # the preview did run before most intervals
+
+
+def test_the_heart_rate_unit_is_the_glossarys_slag_per_min_everywhere_on_the_screen(tmp_path):
+    """Trial: under the heart rate the screen said "slag per minutt" while its target line
+    says "slag/min": one unit, the glossary's (bpm → slag/min), everywhere on the page."""
+
+    async def main() -> None:
+        async with belt_rig(tmp_path) as rig:
+            rig.hr[0] = 178.0
+            await _to_interval(rig)
+            await _until(rig.page, "document.getElementById('target').textContent"
+                                   ".endsWith('slag/min')")
+            assert await _text(rig.page, "#heart .caption") == "slag/min"
+            body = await rig.page.text_content("body") or ""
+            assert "slag per minutt" not in body and "bpm" not in body, body
+
+    _run(main())

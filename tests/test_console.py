@@ -337,7 +337,7 @@ def test_borg_rating_at_the_end_of_an_interval_and_a_note(tmp_path):
             await pilot.press("k", "y")  # end interval 1: the console asks the Borg rating
             await wait_for(lambda: isinstance(app.screen, BorgScreen))
             assert app.screen.interval == 1
-            await pilot.press("k")  # k: 15 (a, p and x are the console's safety keys)
+            await pilot.press("1", "5", "enter")  # typed as the number (issue 21 trial)
             await wait_for(lambda: app.state.get("ratings") == {"1": 15})
             refused = await client.command("borg", interval=1, borg=21)
             assert "whole number 6–20" in refused["error"]
@@ -844,14 +844,13 @@ def test_an_edited_hrmax_is_recorded_as_set_by_staff_never_as_the_age_formula(tm
     set_language("en")
 
 
-def test_the_test_borg_list_shows_its_cursor_stops_at_the_ends_and_takes_the_letters(tmp_path):
+def test_the_test_borg_list_shows_its_cursor_stops_at_the_ends_and_takes_the_number(tmp_path):
     """A nurse's report: the 6-minute test's Borg list opened with no row shown as chosen
     (the hidden cursor on 13) and wrapped from 20 to 6, so Down ×9 aiming for 15 recorded
     Borg 7. The list marks its cursor from the start, stops at 6 and 20, and takes the
-    interval prompt's letters (b = 6 … k = 15 … q = 20); t on an undecided proposal asks
-    the rating again."""
+    number typed and Enter, as the interval prompt does (no letters: j and n are the
+    proposal's yes and no); t on an undecided proposal asks the rating again."""
     from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
-    from controller.app.screens.borg import KEYS
     from controller.records.store import Store
     from controller.service.control_socket import ControlServer
 
@@ -874,7 +873,7 @@ def test_the_test_borg_list_shows_its_cursor_stops_at_the_ends_and_takes_the_let
             marked = [r for r in shown if r.lstrip().startswith("▶")]
             assert marked == [shown[scale.highlighted]], shown  # one row, the cursor's
             for n, row in enumerate(shown):
-                assert KEYS[n] in row.split()[:2] and f"{n + 6:2d}" in row, row
+                assert row[2:4] == f"{n + 6:2d}", row  # the number first, no letter
             await pilot.press(*["down"] * 20)
             await pilot.pause()
             scale, shown = rows(app.screen)
@@ -882,12 +881,14 @@ def test_the_test_borg_list_shows_its_cursor_stops_at_the_ends_and_takes_the_let
             await pilot.press(*["up"] * 20)
             await pilot.pause()
             assert rows(app.screen)[0].highlighted == 0  # stops at 6, no wrap to 20
-            await pilot.press("k")  # the letter beside 15, as in the interval prompt
+            await pilot.press("1", "5", "enter")  # the number, as in the interval prompt
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
             assert rt.hrmax_proposal["rpe"] == 15
             await pilot.press("t")  # the patient says it again: the rating is asked again
             await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
-            await pilot.press("j")  # 14
+            await pilot.press("j", "n")  # the proposal's keys: they rate nothing here
+            assert isinstance(app.screen, TestBorgScreen)
+            await pilot.press("1", "4", "enter")
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen)
                            and rt.hrmax_proposal["rpe"] == 14)
             assert not rt.hrmax_proposal.get("decision")

@@ -94,7 +94,7 @@ def test_console_reset_message_is_whole(snap_compare, lang, size):
 class BeforeStart(FixedConsole):
     fixed: ClassVar[dict] = dict(STATE, started=False, phase="ready", state="ready", interval=0,
                  phase_remaining_s=None, hr_bpm=72, alarms={}, alarm_list=[], event_list=[],
-                 hr_history=[])
+                 hr_history=[], strap_choice=True)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
@@ -275,3 +275,23 @@ class FixedMonitor(CentralMonitor):
 
 def test_monitor_layout(snap_compare, lang):
     assert snap_compare(FixedMonitor(MqttSettings(), clock=lambda: 1.0), terminal_size=(80, 24))
+
+
+HOST_SILENT = dict(
+    PAUSED_AFTER_ESTOP, treadmill="fault: host_silent", strap_battery_pct=85,
+    paired_strap={"kind": "ant", "device_number": 123456, "transmission_type": 5},
+    event_list=[*STATE["event_list"],
+                {"kind": "belt_stopped", "severity": "alarm",
+                 "message": "the belt stopped outside the session (e-stop, key or treadmill "
+                            "fault): session paused; staff must resume"}])
+
+
+class HostSilent(FixedConsole):
+    """A motor-board fault during a session (the board lost contact with the Pi): the
+    status line with the fault in words, the alarm and its event, at 80×24 nothing wraps."""
+
+    fixed: ClassVar[dict] = HOST_SILENT
+
+
+def test_console_with_a_treadmill_fault(snap_compare, lang):
+    assert snap_compare(HostSilent("/nonexistent.sock"), terminal_size=(80, 24))

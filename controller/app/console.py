@@ -4,7 +4,8 @@ It is a client of the control service's local socket (``controller.service.contr
 closing or crashing it never touches the session; reopening it finds the session again.
 Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille):
 
-    n patient & plan (before start)   b the patient's strap (before start)   s start
+    n patient & plan (before start)   b the patient's strap (before start, where staff
+    choose it)   s start
     p pause   r resume   k skip phase   e extend 1 min   x stop   a acknowledge alarm
     b Borg rating (after an interval)   m note   h history   w write the report
     q quit the console (during a session: asks, stops the session under control and quits
@@ -12,10 +13,12 @@ Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille)
     + / - speed ±0.5 km/h and ] / [ incline ±2 % (the 6-minute test only); t asks the
     test's Borg rating again (it is asked on its own when the test ends), or shows its HRmax
     proposal again until staff decide on it
+    g (the demo only, while its emulated treadmill has a fault) presses that treadmill's
+    reset button, as staff do at a real one; the belt stays still until staff resume
 
 The footer shows only the keys that apply now, so it fits 80 columns in both languages.
 Stop and skip ask for confirmation: a slip of the finger must not end an interval. At the end
-of each interval the console asks the patient's Borg rating (one key press).
+of each interval the console asks the patient's Borg rating (the number, then Enter).
 Texts are in the process's language (``controller.core.i18n.set_language``).
 """
 
@@ -26,11 +29,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Digits, Footer, Static
+from textual.message import Message
+from textual.widgets import Digits, Static
 
 from controller.app import texts
 from controller.app.screens import (
@@ -41,9 +45,11 @@ from controller.app.screens import (
     PatientScreen,
     StrapScreen,
 )
+from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.six_minute import HrMaxProposalScreen, TestBorgScreen
 from controller.app.texts import word
 from controller.core.i18n import N_, _, format_date, format_number
+from controller.core.words import ALARMS as ALARM_WORDS
 from controller.hr import strap_label
 from controller.service.control_socket import ControlClient
 from controller.service.messages import StateDoc
@@ -52,7 +58,8 @@ COMMANDS = {"setup": N_("patient and plan"), "start": N_("start"), "pause": N_("
             "resume": N_("resume"), "skip": N_("skip"), "extend": N_("extend"),
             "stop": N_("stop"), "ack": N_("acknowledge"), "borg": N_("Borg rating"),
             "note": N_("note"), "history": N_("history"), "export": N_("report"),
-            "adjust": N_("load change"), "pair": N_("strap"), "scan": N_("strap search")}
+            "adjust": N_("load change"), "pair": N_("strap"), "scan": N_("strap search"),
+            "demo_reset": N_("the treadmill's reset button (demo)")}
 DONE = {"start": N_("The session has started."),
         "pause": N_("Paused: the belt slows to a stop."),
         "resume": N_("The session goes on."),
@@ -62,7 +69,9 @@ DONE = {"start": N_("The session has started."),
         "ack": N_("Alarm acknowledged."),
         "borg": N_("Borg rating {borg} saved for interval {interval}."),
         "note": N_("The note is saved."),
-        "adjust": N_("The load is changed.")}
+        "adjust": N_("The load is changed."),
+        "demo_reset": N_("You pressed the treadmill's reset button (demo). The belt stays "
+                         "still: when all is well, resume (r) or stop (x).")}
 """What staff read when the service did what they asked: a sentence, not "start: done"."""
 RUNNING = ("running", "hr_hold", "hr_slow")
 
@@ -94,6 +103,29 @@ def _num(x: float | None, decimals: int = 1) -> str:
     return "—" if x is None else format_number(x, decimals)
 
 
+def one_line(text: str, width: int) -> str:
+    """``text`` on one line of ``width`` cells: cut with "…" where it would wrap (plain
+    text; the whole sentence is in the history and the report)."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    while text and cell_len(text) > width - 1:
+        text = text[:-1]
+    return text.rstrip(" ,;:·") + "…"
+
+
+def short_or_whole(kind: str, whole: str, width: int, prefix: str = "") -> str:
+    """An event or alarm on one line: its whole sentence where that fits, else its short
+    words (the monitor's), else cut (at 80 columns the console's lines wrapped in two)."""
+    from rich.cells import cell_len
+
+    if cell_len(prefix + whole) > width and kind in ALARM_WORDS:
+        whole = word(ALARM_WORDS, kind)
+        whole = whole[:1].upper() + whole[1:]
+    return one_line(prefix + whole, width)
+
+
 def hr_chart(history: list[float], lo: float | None, hi: float | None, width: int,
              rows: int = 5) -> str:
     """The last ``width`` heart rates as columns of block characters, the zone band shaded
@@ -120,6 +152,14 @@ def hr_chart(history: list[float], lo: float | None, hi: float | None, width: in
     return "\n".join(lines)
 
 
+class KeysReady(Message):
+    """A screen just pushed has mounted and set its focus: keys held for it go on."""
+
+    def __init__(self, screen: object) -> None:
+        super().__init__()
+        self.screen = screen
+
+
 class StaffConsole(App[None]):
     CSS_PATH = Path(__file__).with_name("console.tcss")
     TITLE = "fourbyfour"
@@ -143,6 +183,9 @@ class StaffConsole(App[None]):
         Binding("right_square_bracket", "adjust(0, 2)", N_("Incline +"), show=False),
         Binding("left_square_bracket", "adjust(0, -2)", N_("Incline -"), show=False),
         Binding("t", "test_borg", N_("Test Borg"), show=False),
+        # the demo only: the emulated treadmill's own reset button, which a person presses
+        # at a real treadmill after a fault (it never resumes the session by itself)
+        Binding("g", "demo_reset", N_("Reset (demo)")),
     ]
 
     def __init__(self, socket_path: str, belt_url: str | None = None,
@@ -172,6 +215,13 @@ class StaffConsole(App[None]):
         """An interval's Borg prompt that waits for the question on screen to be answered."""
         self._quit_when_stopped = False
         """q was confirmed during a session: quit once the session is done, the belt still."""
+        self._held: list[events.Key] = []
+        self._in_flight: events.Key | None = None
+        """The key being handled: the next waits for it."""
+        self._holding_for: object | None = None
+        """The screen pushed but not ready yet: keys typed meanwhile wait for it (issue 21
+        trial: "n" and a pseudonym typed at once lost the pseudonym, the form's field had no
+        focus yet)."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -187,10 +237,70 @@ class StaffConsole(App[None]):
         yield Static("", id="alarms")
         yield Static("", id="events")
         yield Static("", id="message")
-        yield Footer(compact=True)
+        yield CatalogFooter(compact=True)
 
     def on_mount(self) -> None:
         self.listen()
+
+    # -- keys typed in a burst: none lost, none out of order --------------------------------
+    # Textual hands each key on as it arrives, to the field or screen on top at that moment.
+    # In a burst, "n" and a pseudonym were all handed to the console's main screen before
+    # "n" had opened the form (the pseudonym lost), and "6,5", tab, "12" all went into one
+    # field before tab (handled on its way back) had moved on (issue 21 trial). So the
+    # console takes one key at a time: the next goes on once the one before has been
+    # handled all the way up, and once a screen it opened has mounted and focused its field.
+
+    def push_screen(self, screen: Any, *args: Any, **kw: Any) -> Any:  # type: ignore[override]
+        result = super().push_screen(screen, *args, **kw)
+        if not isinstance(screen, str):
+            self._holding_for = screen
+            if not screen.call_later(self.post_message, KeysReady(screen)):
+                self._holding_for = None
+            self.set_timer(1.0, lambda: self._release(screen))  # never held for good
+        return result
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._held.append(event)
+            await self._next_key()
+            return
+        await super().on_event(event)
+
+    async def _next_key(self) -> None:
+        while self._held and self._in_flight is None and self._holding_for is None:
+            key = self._held.pop(0)
+            target = self.focused or self.screen
+            self._in_flight = key
+            await super().on_event(key)
+            self._follow(key, target)
+            self.set_timer(0.5, lambda key=key: self._key_done(key))  # never stuck on one
+
+    def _follow(self, key: events.Key, node: Any) -> None:
+        """Once ``node`` has handled ``key`` (and passed it up if it did not use it), follow
+        it to the parent; after the console has had it, the next key goes on."""
+        if node is None or node is self:
+            if not self.call_later(self._key_done, key):
+                self._in_flight = None
+            return
+        if not node.call_later(self._follow, key, node.parent):  # closed meanwhile
+            self._follow(key, node.parent)
+
+    async def _key_done(self, key: events.Key) -> None:
+        if self._in_flight is key:
+            self._in_flight = None
+            await self._next_key()
+
+    async def on_keys_ready(self, message: KeysReady) -> None:
+        await self._release(message.screen)
+
+    async def _release(self, screen: object) -> None:
+        if self._holding_for is screen:
+            self._holding_for = None
+            await self._next_key()
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: Textual's own notice was English; ours names the key that quits."""
+        self.notify(_("Press q to quit."))
 
     @work(exclusive=True)
     async def listen(self) -> None:
@@ -233,23 +343,37 @@ class StaffConsole(App[None]):
         started, state = bool(d.started), d.state
         live = started and state not in ("stopping", "done")
         over = started and state == "done"  # staff may choose the next patient
+        demo_fault = self._demo_fault()
         shown = {
-            "patient": not started or over, "start": not started, "strap": not started,
+            "patient": not started or over, "start": not started,
+            # only where staff choose it: not a strap fixed by the config, nor the demo's
+            "strap": not started and bool(d.strap_choice),
             "pause": started and state in RUNNING, "resume": state == "paused",
-            "skip": live, "extend": live, "stop": live, "ack": bool(d.alarms),
-            "borg": started and ((d.interval or 0) >= 1 or d.phase == "done"),
+            # with the demo's reset offered, skip and +1 min (no use while the belt stands
+            # faulted) make room for it in 80 columns
+            "skip": live and not demo_fault, "extend": live and not demo_fault,
+            "stop": live, "ack": bool(d.alarms), "demo_reset": demo_fault,
+            # an interval has run (in the cool-down the state's interval is 0 again: b did
+            # nothing there, and a rating put off with esc could not be given any more)
+            "borg": started and max(self._last_interval, d.interval or 0) >= 1,
             "note": started, "export": not live, "export_live": live,
             "fixed": started and not over,
             "start_again": started,
         }
         return shown.get(action, True)
 
+    def _demo_fault(self) -> bool:
+        """The demo's treadmill has a latched fault: its reset button may be pressed."""
+        d = self.doc
+        return bool(d.demo_reset) and d.treadmill.startswith("fault")
+
     # -- the view ---------------------------------------------------------------------------
 
     def refresh_view(self) -> None:
         d = self.doc
-        keys = (d.started, d.state, bool(d.alarms), (d.interval or 0) >= 1,
-                d.phase == "done")
+        self._last_interval = max(self._last_interval, d.interval or 0)
+        keys = (d.started, d.state, bool(d.alarms), self._last_interval >= 1,
+                d.phase == "done", d.strap_choice, self._demo_fault())
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
             self.refresh_bindings()
@@ -328,13 +452,7 @@ class StaffConsole(App[None]):
                 _("{state} ({name}, battery {pct} %)").format(state=strap, name=name, pct=pct)
             if d.strap_battery_low:
                 strap = "[b red]" + strap + "[/]"
-        self.query_one("#links", Static).update(
-            _("strap: {strap} · treadmill: {treadmill} · MQTT {mqtt}").format(
-                strap=strap,
-                treadmill=word(texts.LINKS, treadmill.split(":")[0]) + (
-                    ": " + word(texts.FAULTS, treadmill.split(":", 1)[1].strip())
-                    if ":" in treadmill else ""),
-                mqtt=word(texts.LINKS, d.mqtt or "off")))
+        self.query_one("#links", Static).update(self._links_text(strap, treadmill))
         alarms = d.alarm_list or [{"kind": k, "message": m}
                                   for k, m in (d.alarms or {}).items()]
         self.query_one("#alarms", Static).update(self._alarm_lines(alarms))
@@ -349,9 +467,11 @@ class StaffConsole(App[None]):
             self.query_one("#events", Static).update("\n".join(lines[-5:]))
         else:
             events = d.event_list or []
+            width = self.query_one("#events", Static).content_size.width or 78
             self.query_one("#events", Static).update("\n".join(
-                f"{word(texts.SEVERITIES, e['severity'])}: "
-                f"{texts.event_text(e['kind'], e['message'], e.get('params'))}"
+                short_or_whole(e["kind"], texts.event_text(e["kind"], e["message"],
+                                                           e.get("params")),
+                               width, f"{word(texts.SEVERITIES, e['severity'])}: ")
                 for e in events[-3:]))
         self.query_one("#message", Static).update(self.message)
         if self._quit_when_stopped and self._belt_still():
@@ -362,6 +482,25 @@ class StaffConsole(App[None]):
             self.rate(self._borg_waiting)
         self._maybe_ask_borg()
 
+    def _links_text(self, strap: str, treadmill: str) -> str:
+        """The status line; where it would wrap at 80 columns (a fault said in words, a
+        battery), two lines of their own: the strap and MQTT, then the treadmill."""
+        from rich.text import Text
+
+        mqtt = word(texts.LINKS, self.doc.mqtt or "off")
+        board = word(texts.LINKS, treadmill.split(":")[0]) + (
+            ": " + word(texts.FAULTS, treadmill.split(":", 1)[1].strip())
+            if ":" in treadmill else "")
+        line = _("strap: {strap} · treadmill: {treadmill} · MQTT {mqtt}").format(
+            strap=strap, treadmill=board, mqtt=mqtt)
+        width = self.query_one("#links", Static).content_size.width or 78
+        if Text.from_markup(line).cell_len <= width:
+            return line
+        if ":" in treadmill:
+            board = "[b red]" + board + "[/]"
+        return _("strap: {strap} · MQTT {mqtt}").format(strap=strap, mqtt=mqtt) + "\n" + \
+            _("treadmill: {treadmill}").format(treadmill=board)
+
     def _alarm_lines(self, alarms: list[dict[str, Any]]) -> str:
         """One line per alarm, the key that acknowledges them after the last one, or on a
         line of its own where it would wrap (at 80 columns in bokmål it broke in two)."""
@@ -371,8 +510,8 @@ class StaffConsole(App[None]):
         if not alarms:
             return ""
         width = self.query_one("#alarms", Static).content_size.width or 78
-        texts_shown = [_("ALARM") + " " + texts.event_text(a["kind"], a["message"])
-                       for a in alarms]
+        texts_shown = [short_or_whole(a["kind"], texts.event_text(a["kind"], a["message"]),
+                                      width, _("ALARM") + " ") for a in alarms]
         hint = _("(a: acknowledge)")
         lines = ["[b red]" + escape(t[:len(_("ALARM"))]) + "[/]" + escape(t[len(_("ALARM")):])
                  for t in texts_shown]
@@ -621,7 +760,7 @@ class StaffConsole(App[None]):
 
     def action_borg(self) -> None:
         """Rate (or correct) the last interval that ran."""
-        n = self._last_interval
+        n = max(self._last_interval, self.doc.interval or 0)
         if self.doc.phase == "interval" and n > 1:
             n -= 1  # the one running now has not ended: the one before
         self.rate(n)
@@ -650,6 +789,11 @@ class StaffConsole(App[None]):
                                  confirm_in_use=chosen["confirm_in_use"])
 
         self.push_screen(StrapScreen(scan), done)
+
+    async def action_demo_reset(self) -> None:
+        """g (the demo): press the emulated treadmill's reset button, as staff do at a real
+        treadmill after a fault. The belt stays still; staff resume or stop."""
+        await self._send("demo_reset")
 
     async def action_start(self) -> None:
         await self._send("start")

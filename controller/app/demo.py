@@ -242,6 +242,11 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                 server = ControlServer(rt, control_socket)
                 if linger:
                     server.fresh = fresh
+
+                async def press_reset() -> None:  # a person's press, held 0.2 s
+                    await asyncio.to_thread(emu.press_reset, 0.2)
+
+                server.demo_reset = press_reset
                 server_task = asyncio.create_task(server.serve())
                 await _socket_bound(server_task, control_socket)
             else:

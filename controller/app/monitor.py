@@ -36,8 +36,9 @@ from textual.containers import Vertical
 from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
+from controller.app.screens.footer import CatalogFooter
 from controller.core.i18n import N_, _
 from controller.core.text import clean
 from controller.core.words import ALARMS as ALARM_WORDS
@@ -237,7 +238,11 @@ class CentralMonitor(App[None]):
     def compose(self) -> ComposeResult:
         yield DataTable(id="fleet", cursor_type="row", zebra_stripes=False, cell_padding=0)
         yield Static(_("Connecting…"), id="status")
-        yield Footer()
+        yield CatalogFooter()
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: Textual's own notice was English; ours names the key that quits."""
+        self.notify(_("Press q to quit."))
 
     def on_mount(self) -> None:
         self.title = _("fourbyfour — central monitor")

@@ -92,6 +92,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "strap": snap.hr_state, "strap_message": snap.hr_message,
         "paired_strap": rt.strap, "remembered_strap": rt.profile_strap,
         "strap_needed": rt.hr_source is None,
+        "strap_choice": rt.scanner is not None or rt.ble_scanner is not None,
         "hr_live_bpm": snap.hr_live_bpm, "hr_live_reason": snap.hr_live_reason,
         "strap_battery_pct": snap.hr_battery_pct, "strap_battery_low": snap.hr_battery_low,
         # live, as the treadmill's: the tick's snapshot says it only while a session runs
@@ -187,6 +188,9 @@ class ControlServer:
         """The next session's runtime (the demo): a setup after the session has ended is for
         the next patient, whose session then waits for Start (it never starts by itself)."""
         self._history_of = runtime.session_id
+        self.demo_reset: Callable[[], Awaitable[None]] | None = None
+        """The demo's emulated treadmill: press its reset button (None: a real treadmill,
+        whose reset only a person at it can press)."""
 
     async def _from_clinic_record(self, msg: dict[str, Any]) -> None:
         """A patient this Pi's register does not know (they trained on another treadmill):
@@ -247,7 +251,9 @@ class ControlServer:
         if sp is not None and sp.now_s != self._last_t:
             self._last_t = sp.now_s
             self._history.append(sp.hr_bpm)
-        return snapshot_doc(self.rt, snap, self._history)
+        doc = snapshot_doc(self.rt, snap, self._history)
+        doc["demo_reset"] = self.demo_reset is not None
+        return doc
 
     async def serve(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -389,7 +395,15 @@ class ControlServer:
                                                                 c.incline_delta_pct)),
                 m.Rpe: self._rpe, m.HrMax: self._hrmax, m.History: self._history_cmd,
                 m.Profile: self._profile, m.Patient: self._patient,
-                m.Export: self._export_cmd}
+                m.Export: self._export_cmd, m.DemoReset: self._demo_reset_cmd}
+
+    async def _demo_reset_cmd(self, cmd: m.DemoReset) -> Reply:
+        """The demo's treadmill reset button, pressed: the board's latched fault is cleared
+        (it stays still); the session stays as it is until staff resume or stop it."""
+        if self.demo_reset is None:
+            raise refused("not_demo")
+        await self.demo_reset()
+        return Reply.done(cmd)
 
     @staticmethod
     def _simple(act: Callable[[Any], object]) -> Callable[[Any], Awaitable[Reply]]:

@@ -150,9 +150,16 @@ class Export(Command):
     name: ClassVar[str] = "export"
 
 
+@dataclass(frozen=True)
+class DemoReset(Command):
+    """The demo only: staff press the emulated treadmill's own reset button (the physical
+    act a person does at a real treadmill after a fault; it never resumes the session)."""
+    name: ClassVar[str] = "demo_reset"
+
+
 COMMANDS: dict[str, type[Command]] = {c.name: c for c in (
     Start, Pause, Resume, Skip, Stop, Extend, Ack, Setup, Scan, Pair, Borg, Note, Adjust, Rpe,
-    HrMax, History, Profile, Patient, Export)}
+    HrMax, History, Profile, Patient, Export, DemoReset)}
 REQUIRED = {"borg": ("interval", "borg"), "note": ("text",), "patient": ("pseudonym",)}
 
 
@@ -270,6 +277,7 @@ class StateDoc:
     paired_strap: Any
     remembered_strap: Any
     strap_needed: bool
+    strap_choice: bool  # staff can choose the strap (b): a scanner, no strap fixed by config
     hr_live_bpm: float | None
     hr_live_reason: str
     strap_battery_pct: int | None
@@ -283,6 +291,7 @@ class StateDoc:
     summary: dict[str, Any] | None
     late_ticks: int
     ratings: dict[str, int]
+    demo_reset: bool = False  # the demo: the console may press the emulated board's reset
     type: str = "state"
 
     def to_wire(self) -> dict[str, Any]:

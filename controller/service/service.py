@@ -99,7 +99,10 @@ def new_runtime(cfg: Config, profile, plan, *, tm: Treadmill,  # type: ignore[no
     """A fresh session waiting for staff: no strap until a person pairs one (or the config
     fixes it), so it never locks onto the last patient's or a neighbour's strap."""
     scanner = ble_scanner = None
-    if cfg.heart_rate.source == "ant":  # staff pair: ANT+ and Bluetooth LE straps are listed
+    fixed = configured_strap(cfg)
+    # staff pair: ANT+ and Bluetooth LE straps are listed; a strap the config fixes is not
+    # chosen at the console (no b offered: a key that does nothing is a lost input)
+    if cfg.heart_rate.source == "ant" and fixed is None:
         def scanner(seconds: float):  # type: ignore[no-untyped-def]
             return AntSource(driver_factory=_stick(cfg), clock=clock).scan(seconds)
         ble_scanner = scan_ble
@@ -110,7 +113,6 @@ def new_runtime(cfg: Config, profile, plan, *, tm: Treadmill,  # type: ignore[no
                  ble_scanner=ble_scanner)
     if site_straps is not None:
         rt.straps_guard = lambda: site_straps.problem
-    fixed = configured_strap(cfg)
     if fixed is not None:
         rt.pair(fixed, confirm_in_use=True)  # the config names this treadmill's own strap
     return rt

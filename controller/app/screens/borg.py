@@ -1,10 +1,13 @@
-"""The patient's Borg rating (6–20) at the end of an interval, with one key press.
+"""The patient's Borg rating (6–20) at the end of an interval, typed as the number.
 
-Fifteen values need fifteen keys: letters stand beside the numbers, so the patient points
-at (or says) a number and staff press the one key next to it. Esc: not now. The letters leave
-out a, p, r, w and x: acknowledge, Pause, Resume, the report and Stop work while the prompt
-is open. The console keeps
-at most one prompt open (``ask`` moves it on to the latest interval).
+The patient points at (or says) a number on the scale; staff type it and press Enter ("13"
+Enter). Digits only: no letter answers this prompt, so a j or n meant for a yes/no question
+never rates an interval (letters beside the numbers once took j as 14 and n as 18, the keys
+of the confirmations), and a mistyped number is refused on the prompt, which stays open.
+Esc: not now. Pause, Resume, Stop, acknowledge and the report (p, r, x, a, w) work while it
+is open. The console keeps at most one prompt open (``ask`` moves it on to the latest
+interval). Keys typed in a burst are taken in order, none lost: the typed number is the
+prompt's own state, not a widget that must have the focus first.
 """
 
 from __future__ import annotations
@@ -15,23 +18,39 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.safety import SAFETY_BINDINGS, SAFETY_KEYS
 from controller.core.i18n import N_, _
 
-KEYS = "bcdefghijklmnoq"
-assert not set(KEYS) & set(SAFETY_KEYS + "w")
+DIGITS = "0123456789"
+assert not set(DIGITS) & set(SAFETY_KEYS + "w")
+BORG_MIN, BORG_MAX = 6, 20
+
+
+def borg_value(typed: str) -> int | None:
+    """The Borg value staff typed (6–20), or None."""
+    return int(typed) if typed.isdigit() and BORG_MIN <= int(typed) <= BORG_MAX else None
+
+
+def digit_bindings() -> list[Binding]:
+    """0–9 type the number, backspace takes one back, Enter gives it."""
+    return [*(Binding(d, f"digit('{d}')", show=False) for d in DIGITS),
+            Binding("backspace", "erase", show=False),
+            Binding("enter", "enter", show=False)]
+
+
 ANCHORS = {6: N_("no exertion at all"), 7: N_("extremely light"), 9: N_("very light"),
            11: N_("light"), 13: N_("somewhat hard"), 15: N_("hard (heavy)"),
            17: N_("very hard"), 19: N_("extremely hard"), 20: N_("maximal exertion")}
 
 
 class BorgScreen(ModalScreen[int | None]):
-    """Borg 6–20 for one interval (0: the 6-minute test), one key press."""
+    """Borg 6–20 for one interval (0: the 6-minute test): the number, then Enter."""
 
-    # Its own footer, over the console's: only what works here (the letters are Borg values,
-    # so "k Skip" or "q Quit" below the prompt would rate 15 or 20). The app.* actions show
+    # Its own footer, over the console's: only what works here (the console's k Skip or
+    # q Quit do nothing under the prompt). The app.* actions show
     # only when the console's check_action allows them (p while running, r while paused).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "app.pause", N_("Pause")), Binding("r", "app.resume", N_("Resume")),
@@ -39,12 +58,14 @@ class BorgScreen(ModalScreen[int | None]):
         # the report, as on the console (shown after the session, works during it too)
         Binding("w", "app.export", N_("Report")), Binding("w", "app.export_live", show=False),
         Binding("escape", "later", N_("not now")), *SAFETY_BINDINGS,
-        *(Binding(k, f"rate({6 + i})", str(6 + i), show=False) for i, k in enumerate(KEYS)),
+        *digit_bindings(),
     ]
 
     def __init__(self, interval: int) -> None:
         super().__init__()
         self.interval = interval
+        self.typed = ""
+        self.refused = ""
         keys = self._bindings.key_to_bindings  # the footer in the process's language
         for key, bindings in keys.items():
             keys[key] = [dataclasses.replace(b, description=_(b.description))
@@ -52,24 +73,46 @@ class BorgScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self._text(), id="borg")
-        yield Footer(compact=True)
+        yield CatalogFooter(compact=True)
 
     def _text(self) -> str:
         title = _("Borg rating of the 6-minute test") if self.interval == 0 else \
             _("Borg rating of interval {n}").format(n=self.interval)
-        lines = [f"[b]{title}[/b]", _("press the letter beside the number (esc: not now)")]
-        for i, key in enumerate(KEYS):
-            value = 6 + i
+        lines = [f"[b]{title}[/b]", _("type the number (6–20), then Enter (esc: not now)")]
+        for value in range(BORG_MIN, BORG_MAX + 1):
             anchor = _(ANCHORS[value]) if value in ANCHORS else ""
-            lines.append(f"[b]{key}[/b]  {value:2d}  {anchor}")
+            lines.append(f"[b]{value:2d}[/b]  {anchor}".rstrip())
+        lines.append(_("Borg rating: {typed}").format(typed=self.typed + "▏"))
+        if self.refused:
+            lines.append(f"[b red]{self.refused}[/]")
         return "\n".join(lines)
+
+    def _show(self) -> None:
+        self.query_one("#borg", Static).update(self._text())
 
     def ask(self, interval: int) -> None:
         """The same prompt, now for a later interval (never a second prompt)."""
         self.interval = interval
-        self.query_one("#borg", Static).update(self._text())
+        self.typed = ""  # begun for the interval before: never given to this one
+        self._show()
 
-    def action_rate(self, value: int) -> None:
+    def action_digit(self, digit: str) -> None:
+        self.typed = (self.typed + digit)[-2:]
+        self.refused = ""
+        self._show()
+
+    def action_erase(self) -> None:
+        self.typed = self.typed[:-1]
+        self._show()
+
+    def action_enter(self) -> None:
+        value = borg_value(self.typed)
+        if value is None:
+            self.refused = _("{typed} is not a Borg rating: type a number 6–20").format(
+                typed=self.typed) if self.typed else _("type a number 6–20, then Enter")
+            self.typed = ""
+            self._show()
+            return
         self.dismiss(value)
 
     def action_later(self) -> None:

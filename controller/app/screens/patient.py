@@ -27,8 +27,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from controller.app.screens.footer import CatalogFooter
 from controller.app.texts import error_text
 from controller.core.hrmax import hr_max_keteyian, hr_max_nes, hr_max_tanaka
 from controller.core.i18n import N_, _, format_date, format_number, parse_number
@@ -206,15 +207,16 @@ class PatientScreen(ModalScreen[None]):
             yield Select([(_(label), v) for label, v in PLANS],
                          value="six_minute_test" if self.current.get("plan") == "6-minute test"
                          else "4x4", id="plan", allow_blank=False, compact=True)
-            yield Label(_("6-min test pace km/h"))
+            yield Label(_("6-min test pace km/h"), id="pace_label")
             yield Input(show_number(4.5), id="pace", compact=True)
             yield err("pace")
             yield Button(_("Save (ctrl+s)"), id="save", variant="primary", compact=True)
             yield Button(_("Cancel (esc)"), id="cancel", compact=True)
-        yield Footer(compact=True)
+        yield CatalogFooter(compact=True)
 
     def on_mount(self) -> None:
         self._mark(self.query_one("#walk_only", Checkbox))
+        self._plan_fields()
         if self.loaded is not None:
             self._show("pseudonym", self._profile_line(self.loaded), error=False)
 
@@ -361,6 +363,20 @@ class PatientScreen(ModalScreen[None]):
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "source":
             self._from_age()
+        elif event.select.id == "plan":
+            self._plan_fields()
+
+    def _test_chosen(self) -> bool:
+        return self.query_one("#plan", Select).value == "six_minute_test"
+
+    def _plan_fields(self) -> None:
+        """The fields of the chosen plan only: the 6-minute test's pace with the test (it
+        showed beside 4x4, where it means nothing)."""
+        test = self._test_chosen()
+        for wid in ("#pace_label", "#pace"):
+            self.query_one(wid).display = test
+        if not test:
+            self._show("pace", "")
 
     def _from_age(self) -> None:
         """With an age and an age formula chosen, the formula's HRmax fills the field."""
@@ -460,6 +476,9 @@ class PatientScreen(ModalScreen[None]):
         values: dict[str, float | None] = {}
         refused: list[str] = []
         for wid in LIMITS:
+            if wid == "pace" and not self._test_chosen():
+                values[wid] = None  # not on the form: the 4x4 has no test pace
+                continue
             values[wid], why = self._checked(wid)
             if why:
                 self._show(wid, why)

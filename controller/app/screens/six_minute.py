@@ -1,9 +1,10 @@
 """The end of a 6-minute test: the patient's Borg rating, then the HRmax proposal for staff.
 
-The rating is one number chosen from the scale with its words (no typing): the patient
-points, staff press the letter beside it (as in the interval prompt) or move the marked
-row; it is asked once (``t`` asks again, also from an undecided proposal). The proposal
-shows the estimate with its uncertainty and method beside the HRmax in use; staff accept it
+The rating is one number chosen from the scale with its words: the patient points, staff
+type the number and Enter (as in the interval prompt: digits only, so no key of the
+proposal's j/n after it can rate) or move the marked row and press Enter; it is asked
+once (``t`` asks again, also from an undecided proposal). The proposal shows the estimate
+with its uncertainty and method beside the HRmax in use; staff accept it
 (j or y), edit it (a number 100–230: anything else is said under the box, which stays open)
 or reject it (n), and only then does the register change. A proposal far from the HRmax in
 use is shown with a warning and accepted only on a second key press. Pause, Stop and
@@ -21,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from controller.app.screens.borg import KEYS
+from controller.app.screens.borg import borg_value, digit_bindings
 from controller.app.screens.safety import SAFETY_BINDINGS
 from controller.app.texts import SOURCES, word
 from controller.core.hrmax import rpe_to_hrmax_fraction
@@ -46,12 +47,12 @@ class _Scale(OptionList):
 
 
 class TestBorgScreen(ModalScreen[int | None]):
-    """How hard was the test? Borg 6–20: the letter beside the number (as in the interval
-    prompt), or the arrows and Enter; the row under the cursor is marked ▶ from the start."""
+    """How hard was the test? Borg 6–20: the number typed (as in the interval prompt), or
+    the arrows; Enter gives it. The row under the cursor is marked ▶ from the start, and a
+    number typed moves the cursor to it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "later"), *SAFETY_BINDINGS,
-        *(Binding(k, f"rate({6 + i})", str(6 + i), show=False) for i, k in enumerate(KEYS))]
+        Binding("escape", "cancel", "later"), *SAFETY_BINDINGS, *digit_bindings()]
 
     START = 13
     """The cursor starts at "somewhat hard": fewest arrow presses."""
@@ -59,7 +60,7 @@ class TestBorgScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="testborg"):
             yield Label(_("The test is over. Ask the patient: how hard was it? "
-                          "(Borg 6–20: the letter beside the number, or arrows and Enter; "
+                          "(Borg 6–20: type the number, or use the arrows, then Enter; "
                           "esc to ask later with t)"),
                         markup=False, id="testborg_hint")
             yield _Scale(*[Option(self._row(n), id=str(n)) for n in range(6, 21)],
@@ -67,7 +68,10 @@ class TestBorgScreen(ModalScreen[int | None]):
 
     def _row(self, n: int, marked: bool = False) -> str:
         word = _(BORG_WORDS[n]) if n in BORG_WORDS else ""
-        return f"{'▶' if marked else ' '} {KEYS[n - 6]}  {n:2d}  {word}"
+        return f"{'▶' if marked else ' '} {n:2d}  {word}"
+
+    typed = ""
+    """Digits typed so far (the cursor moves to them once they are a Borg value)."""
 
     def on_mount(self) -> None:
         scale = self.query_one("#scale", OptionList)
@@ -85,10 +89,31 @@ class TestBorgScreen(ModalScreen[int | None]):
         self._mark(event.option_index)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if self.typed and borg_value(self.typed) is None:
+            self._refuse()  # typed, but not a Borg value: never the row under the cursor
+            return
         self.dismiss(int(str(event.option.id)))
 
-    def action_rate(self, value: int) -> None:
+    def action_digit(self, digit: str) -> None:
+        self.typed = (self.typed + digit)[-2:]
+        value = borg_value(self.typed)
+        if value is not None:
+            self.query_one("#scale", OptionList).highlighted = value - 6
+
+    def action_erase(self) -> None:
+        self.typed = self.typed[:-1]
+
+    def action_enter(self) -> None:
+        value = borg_value(self.typed)
+        if value is None:
+            self._refuse()
+            return
         self.dismiss(value)
+
+    def _refuse(self) -> None:
+        self.query_one("#testborg_hint", Label).update(
+            _("{typed} is not a Borg rating: type a number 6–20").format(typed=self.typed))
+        self.typed = ""
 
     def action_cancel(self) -> None:
         self.dismiss(None)
