@@ -172,6 +172,72 @@ def test_solve5_gives_the_plain_eliminations_numbers_to_the_last_bit() -> None:
         assert [v.hex() for v in got] == [v.hex() for v in want], (m, rhs)
 
 
+def _fit_plain(c, sums, a0, k0, prior, pa, pk):  # type: ignore[no-untyped-def]
+    """``_Basis.fit`` as it was written before issue 23's written-out solve: the reference."""
+    s0, sy, syy = sums
+    g = c.fast
+    f0, wf0, wr0 = prior
+    b0 = (f0 * k0, f0 * k0 * wf0, (1.0 - f0) * k0, (1.0 - f0) * k0 * wr0)
+    pw = (pk, control.STRUCTURE_PRIOR_FAST_TAU * pk, pk, control.STRUCTURE_PRIOR_OFF * pk)
+    m = [[s0 + pa, g.m1, g.m2, c.m3, c.m4],
+         [g.m1, g.m11 + pw[0], g.m12, c.m13, c.m14],
+         [g.m2, g.m12, g.m22 + pw[1], c.m23, c.m24],
+         [c.m3, c.m13, c.m23, c.m33 + pw[2], c.m34],
+         [c.m4, c.m14, c.m24, c.m34, c.m44 + pw[3]]]
+    rhs = [sy + pa * a0, g.v1 + pw[0] * b0[0], g.v2 + pw[1] * b0[1],
+           c.v3 + pw[2] * b0[2], c.v4 + pw[3] * b0[3]]
+    b1, b2, b3, b4 = _solve_plain(m, rhs)[1:]
+    k = min(max(b1 + b3, 0.3 * k0), 3.0 * k0)
+    f = min(max(b1 / (b1 + b3), 0.0), control.FAST_FRAC_MAX) if b1 + b3 > 1e-9 else f0
+    wf = min(max(b2 / b1, 0.0), 1.0) if b1 > 1e-3 * k0 else wf0
+    wr = min(max(b4 / b3, 0.0), 1.0) if b3 > 1e-3 * k0 else wr0
+    b1, b3 = f * k, (1.0 - f) * k
+    b2, b4 = b1 * wf, b3 * wr
+    mb = (g.m1 * b1 + g.m2 * b2 + c.m3 * b3 + c.m4 * b4)
+    a = (sy + pa * a0 - mb) / (s0 + pa)
+    quad = (b1 * b1 * g.m11 + b2 * b2 * g.m22 + b3 * b3 * c.m33
+            + b4 * b4 * c.m44 + 2.0 * (b1 * b2 * g.m12 + b1 * b3 * c.m13
+                                       + b1 * b4 * c.m14 + b2 * b3 * c.m23
+                                       + b2 * b4 * c.m24 + b3 * b4 * c.m34))
+    by = g.v1 * b1 + g.v2 * b2 + c.v3 * b3 + c.v4 * b4
+    sse = syy + a * a * s0 + quad + 2.0 * a * mb - 2.0 * a * sy - 2.0 * by
+    return (a, k, max(sse, 0.0) / max(s0, 1e-9), f, wf, wr)
+
+
+def test_fit_gives_the_plain_fits_numbers_to_the_last_bit() -> None:
+    # random sums (rows swapped, the gain and the blends clipped at both ends, the
+    # fall-backs taken) and every candidate's fit at every refit of a real session
+    rng = random.Random(2323)
+    law = AdaptiveController(180.0, 70.0)
+    cands = law._cands
+    hexes = lambda fit: [float(v).hex() for v in fit]  # noqa: E731
+    for _ in range(300):
+        for c in cands:
+            for n in ("m3", "m4", "m13", "m14", "m23", "m24", "m33", "m34", "m44", "v3", "v4"):
+                setattr(c, n, rng.uniform(-1.0, 1.0) * 10.0 ** rng.randint(-2, 4))
+            for n in ("m1", "m2", "m11", "m12", "m22", "v1", "v2"):
+                setattr(c.fast, n, rng.uniform(-1.0, 1.0) * 10.0 ** rng.randint(-2, 4))
+        sums = (rng.uniform(0.0, 900.0), rng.uniform(-1e5, 1e5), rng.uniform(0.0, 1e7))
+        prior = (rng.uniform(0.0, 0.4), rng.uniform(0.0, 1.0), rng.uniform(0.0, 1.0))
+        args = (sums, rng.uniform(50.0, 90.0), rng.uniform(0.1, 5.0), prior,
+                rng.choice((0.0, 30.0)), rng.choice((0.0, 1500.0, 20000.0)))
+        for c in cands:
+            assert hexes(c.fit(*args)) == hexes(_fit_plain(c, *args))
+    truth, profile = cohort(2, 7)[1]
+    compared = []
+
+    def check(law: AdaptiveController, inp: ControlInput) -> None:
+        if law._refit_s == inp.now_s + 10.0:  # refitted on this tick: the sums it saw
+            args = ((law._s0, law._sy, law._syy), law._offset_prior(), law._k0, law._prior,
+                    30.0, law._pk)
+            for c in law._cands:
+                assert hexes(c.fit(*args)) == hexes(_fit_plain(c, *args)), inp.now_s
+            compared.append(inp.now_s)
+
+    _run(AdaptiveController(profile.hr_max, profile.hr_rest), truth, profile, check)
+    assert len(compared) > 100
+
+
 @pytest.mark.parametrize("prune_after_s", [600.0, 120.0])
 def test_nothing_is_dropped_before_the_evidence_nor_while_a_carried_model_is_judged(
         prune_after_s: float, monkeypatch: pytest.MonkeyPatch) -> None:

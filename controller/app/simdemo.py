@@ -26,6 +26,8 @@ from controller.records.store import Store
 from controller.sim import Belt, PatientParams, TraceRow, VirtualPatient
 
 DAY_S = 86400.0
+RECORD_BATCH = 300
+"""Ticks of samples written in one statement (simulated time runs far faster than 1 Hz)."""
 
 
 @dataclass
@@ -60,13 +62,22 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
     # the recorded samples' columns the summary reads, as the store holds them (so the
     # summary need not read the whole session back)
     scored: list[dict[str, object]] = []
+    # the samples written in batches (``record_many``: one statement, the same rows); the
+    # first tick alone, so the clock offset is taken on its simulated time
+    pending: list[tuple[Setpoint, float, float]] = []
     t = 0.0
     while True:
         clock.t_s = t
         reading = patient.step(1.0, belt.speed_kmh, belt.incline_pct)
         sp = session.step(t, reading, belt.speed_kmh, belt.incline_pct)
         if store is not None:
-            store.record(sid, sp, belt.speed_kmh, belt.incline_pct)
+            if t == 0.0:
+                store.record(sid, sp, belt.speed_kmh, belt.incline_pct)
+            else:
+                pending.append((sp, belt.speed_kmh, belt.incline_pct))
+                if len(pending) >= RECORD_BATCH:
+                    store.record_many(sid, pending)
+                    pending = []
             scored.append({"t_s": sp.now_s, "phase": sp.phase, "interval": sp.interval,
                            "hr_bpm": sp.hr_bpm, "speed_kmh": belt.speed_kmh,
                            "incline_pct": belt.incline_pct})
@@ -82,6 +93,7 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
         belt.step(1.0, sp.speed_kmh, sp.incline_pct)
         t += 1.0
     if store is not None:
+        store.record_many(sid, pending)
         from controller.core.summary import summarise
 
         summary = summarise(scored, profile.hr_max, store.events(sid))

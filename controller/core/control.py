@@ -225,65 +225,233 @@ class _Basis:
         s0, sy, syy = sums
         g = self.fast
         m1, m2, m11, m12, m22, v1, v2 = g.m1, g.m2, g.m11, g.m12, g.m22, g.v1, g.v2
+        m3, m4, m13, m14, m23, m24 = self.m3, self.m4, self.m13, self.m14, self.m23, self.m24
+        m33, m34, m44, v3, v4 = self.m33, self.m34, self.m44, self.v3, self.v4
         f0, wf0, wr0 = prior
         b0 = (f0 * k0, f0 * k0 * wf0, (1.0 - f0) * k0, (1.0 - f0) * k0 * wr0)
         pw = (pk, STRUCTURE_PRIOR_FAST_TAU * pk, pk, STRUCTURE_PRIOR_OFF * pk)
-        m = [[s0 + pa, m1, m2, self.m3, self.m4],
-             [m1, m11 + pw[0], m12, self.m13, self.m14],
-             [m2, m12, m22 + pw[1], self.m23, self.m24],
-             [self.m3, self.m13, self.m23, self.m33 + pw[2], self.m34],
-             [self.m4, self.m14, self.m24, self.m34, self.m44 + pw[3]]]
-        rhs = [sy + pa * a0, v1 + pw[0] * b0[0], v2 + pw[1] * b0[1],
-               self.v3 + pw[2] * b0[2], self.v4 + pw[3] * b0[3]]
-        sol = _solve5(m, rhs)
-        b1, b2, b3, b4 = sol[1:]
-        k = min(max(b1 + b3, 0.3 * k0), 3.0 * k0)
-        f = min(max(b1 / (b1 + b3), 0.0), FAST_FRAC_MAX) if b1 + b3 > 1e-9 else f0
-        wf = min(max(b2 / b1, 0.0), 1.0) if b1 > 1e-3 * k0 else wf0
-        wr = min(max(b4 / b3, 0.0), 1.0) if b3 > 1e-3 * k0 else wr0
+        # the normal equations with their right-hand side as the last column
+        _, b1, b2, b3, b4 = _solve_augmented([
+            [s0 + pa, m1, m2, m3, m4, sy + pa * a0],
+            [m1, m11 + pw[0], m12, m13, m14, v1 + pw[0] * b0[0]],
+            [m2, m12, m22 + pw[1], m23, m24, v2 + pw[1] * b0[1]],
+            [m3, m13, m23, m33 + pw[2], m34, v3 + pw[2] * b0[2]],
+            [m4, m14, m24, m34, m44 + pw[3], v4 + pw[3] * b0[3]]])
+        # min(max(v, lo), hi) written as comparisons (no calls; the same value, NaN too)
+        k = b1 + b3
+        lo, hi = 0.3 * k0, 3.0 * k0
+        k = lo if lo > k else k
+        k = hi if hi < k else k
+        if b1 + b3 > 1e-9:
+            f = b1 / (b1 + b3)
+            f = 0.0 if f < 0.0 else f
+            f = FAST_FRAC_MAX if f > FAST_FRAC_MAX else f
+        else:
+            f = f0
+        if b1 > 1e-3 * k0:
+            wf = b2 / b1
+            wf = 0.0 if wf < 0.0 else wf
+            wf = 1.0 if wf > 1.0 else wf
+        else:
+            wf = wf0
+        if b3 > 1e-3 * k0:
+            wr = b4 / b3
+            wr = 0.0 if wr < 0.0 else wr
+            wr = 1.0 if wr > 1.0 else wr
+        else:
+            wr = wr0
         b1, b3 = f * k, (1.0 - f) * k
         b2, b4 = b1 * wf, b3 * wr
-        mb = (m1 * b1 + m2 * b2 + self.m3 * b3 + self.m4 * b4)
+        mb = (m1 * b1 + m2 * b2 + m3 * b3 + m4 * b4)
         a = (sy + pa * a0 - mb) / (s0 + pa)
-        quad = (b1 * b1 * m11 + b2 * b2 * m22 + b3 * b3 * self.m33
-                + b4 * b4 * self.m44 + 2.0 * (b1 * b2 * m12 + b1 * b3 * self.m13
-                                              + b1 * b4 * self.m14 + b2 * b3 * self.m23
-                                              + b2 * b4 * self.m24 + b3 * b4 * self.m34))
-        by = v1 * b1 + v2 * b2 + self.v3 * b3 + self.v4 * b4
+        quad = (b1 * b1 * m11 + b2 * b2 * m22 + b3 * b3 * m33
+                + b4 * b4 * m44 + 2.0 * (b1 * b2 * m12 + b1 * b3 * m13
+                                              + b1 * b4 * m14 + b2 * b3 * m23
+                                              + b2 * b4 * m24 + b3 * b4 * m34))
+        by = v1 * b1 + v2 * b2 + v3 * b3 + v4 * b4
         sse = syy + a * a * s0 + quad + 2.0 * a * mb - 2.0 * a * sy - 2.0 * by
         return _Fit(a, k, max(sse, 0.0) / max(s0, 1e-9), f, wf, wr)
 
 
 def _solve5(m: list[list[float]], rhs: list[float]) -> list[float]:
-    """Gaussian elimination with partial pivoting (the ridge keeps the matrix regular).
+    """Gaussian elimination with partial pivoting (the ridge keeps the matrix regular): the
+    same pivots (the first largest), the same operations in the same order as the plain
+    elimination (tests/test_control_fast.py)."""
+    return list(_solve_augmented([[*row, r] for row, r in zip(m, rhs, strict=True)]))
 
-    Written out without ``max(key=…)`` and ``sum(…)`` (a refit solves one per candidate):
-    the same pivots (the first largest), the same operations in the same order."""
-    n = len(rhs)
-    a = [[*row, r] for row, r in zip(m, rhs, strict=True)]
-    for i in range(n):
-        p, big = i, abs(a[i][i])
-        for r in range(i + 1, n):
-            v = abs(a[r][i])
-            if v > big:
-                p, big = r, v
-        a[i], a[p] = a[p], a[i]
-        row_i = a[i]
-        piv = row_i[i]
-        for r in range(i + 1, n):
-            row_r = a[r]
-            f = row_r[i] / piv
-            if f:
-                for c in range(i, n + 1):
-                    row_r[c] -= f * row_i[c]
-    x = [0.0] * n
-    for i in range(n - 1, -1, -1):
-        row_i = a[i]
-        acc = 0.0
-        for c in range(i + 1, n):
-            acc += row_i[c] * x[c]
-        x[i] = (row_i[n] - acc) / row_i[i]
-    return x
+
+def _solve_augmented(a: list[list[float]]) -> tuple[float, float, float, float, float]:
+    """``_solve5`` on its augmented rows (changed in place), written out for 5 × 6: the same
+    pivots (the first largest), the same operations in the same order, so the same numbers
+    to the last bit (issue 23: a refit solves one per candidate). A row's entries left of
+    the column being eliminated are not updated: nothing reads them again."""
+    row_i = a[0]
+    p, big = 0, row_i[0]
+    if big < 0.0:
+        big = -big
+    v = a[1][0]
+    if v < 0.0:
+        v = -v
+    if v > big:
+        p, big = 1, v
+    v = a[2][0]
+    if v < 0.0:
+        v = -v
+    if v > big:
+        p, big = 2, v
+    v = a[3][0]
+    if v < 0.0:
+        v = -v
+    if v > big:
+        p, big = 3, v
+    v = a[4][0]
+    if v < 0.0:
+        v = -v
+    if v > big:
+        p, big = 4, v
+    if p != 0:
+        a[0], a[p] = a[p], row_i
+        row_i = a[0]
+    piv = row_i[0]
+    c1, c2, c3, c4, c5 = row_i[1:]
+    row_r = a[1]
+    f = row_r[0] / piv
+    if f:
+        row_r[1] -= f * c1
+        row_r[2] -= f * c2
+        row_r[3] -= f * c3
+        row_r[4] -= f * c4
+        row_r[5] -= f * c5
+    row_r = a[2]
+    f = row_r[0] / piv
+    if f:
+        row_r[1] -= f * c1
+        row_r[2] -= f * c2
+        row_r[3] -= f * c3
+        row_r[4] -= f * c4
+        row_r[5] -= f * c5
+    row_r = a[3]
+    f = row_r[0] / piv
+    if f:
+        row_r[1] -= f * c1
+        row_r[2] -= f * c2
+        row_r[3] -= f * c3
+        row_r[4] -= f * c4
+        row_r[5] -= f * c5
+    row_r = a[4]
+    f = row_r[0] / piv
+    if f:
+        row_r[1] -= f * c1
+        row_r[2] -= f * c2
+        row_r[3] -= f * c3
+        row_r[4] -= f * c4
+        row_r[5] -= f * c5
+    row_i = a[1]
+    p, big = 1, row_i[1]
+    if big < 0.0:
+        big = -big
+    v = a[2][1]
+    if v < 0.0:
+        v = -v
+    if v > big:
+        p, big = 2, v
+    v = a[3][1]
+    if v < 0.0:
+        v = -v
+    if v > big:
+        p, big = 3, v
+    v = a[4][1]
+    if v < 0.0:
+        v = -v
+    if v > big:
+        p, big = 4, v
+    if p != 1:
+        a[1], a[p] = a[p], row_i
+        row_i = a[1]
+    piv = row_i[1]
+    c2, c3, c4, c5 = row_i[2:]
+    row_r = a[2]
+    f = row_r[1] / piv
+    if f:
+        row_r[2] -= f * c2
+        row_r[3] -= f * c3
+        row_r[4] -= f * c4
+        row_r[5] -= f * c5
+    row_r = a[3]
+    f = row_r[1] / piv
+    if f:
+        row_r[2] -= f * c2
+        row_r[3] -= f * c3
+        row_r[4] -= f * c4
+        row_r[5] -= f * c5
+    row_r = a[4]
+    f = row_r[1] / piv
+    if f:
+        row_r[2] -= f * c2
+        row_r[3] -= f * c3
+        row_r[4] -= f * c4
+        row_r[5] -= f * c5
+    row_i = a[2]
+    p, big = 2, row_i[2]
+    if big < 0.0:
+        big = -big
+    v = a[3][2]
+    if v < 0.0:
+        v = -v
+    if v > big:
+        p, big = 3, v
+    v = a[4][2]
+    if v < 0.0:
+        v = -v
+    if v > big:
+        p, big = 4, v
+    if p != 2:
+        a[2], a[p] = a[p], row_i
+        row_i = a[2]
+    piv = row_i[2]
+    c3, c4, c5 = row_i[3:]
+    row_r = a[3]
+    f = row_r[2] / piv
+    if f:
+        row_r[3] -= f * c3
+        row_r[4] -= f * c4
+        row_r[5] -= f * c5
+    row_r = a[4]
+    f = row_r[2] / piv
+    if f:
+        row_r[3] -= f * c3
+        row_r[4] -= f * c4
+        row_r[5] -= f * c5
+    row_i = a[3]
+    p, big = 3, row_i[3]
+    if big < 0.0:
+        big = -big
+    v = a[4][3]
+    if v < 0.0:
+        v = -v
+    if v > big:
+        p, big = 4, v
+    if p != 3:
+        a[3], a[p] = a[p], row_i
+        row_i = a[3]
+    piv = row_i[3]
+    c4, c5 = row_i[4:]
+    row_r = a[4]
+    f = row_r[3] / piv
+    if f:
+        row_r[4] -= f * c4
+        row_r[5] -= f * c5
+    r = a[4]
+    x4 = (r[5] - 0.0) / r[4]
+    r = a[3]
+    x3 = (r[5] - (0.0 + r[4] * x4)) / r[3]
+    r = a[2]
+    x2 = (r[5] - (0.0 + r[3] * x3 + r[4] * x4)) / r[2]
+    r = a[1]
+    x1 = (r[5] - (0.0 + r[2] * x2 + r[3] * x3 + r[4] * x4)) / r[1]
+    r = a[0]
+    x0 = (r[5] - (0.0 + r[1] * x1 + r[2] * x2 + r[3] * x3 + r[4] * x4)) / r[0]
+    return x0, x1, x2, x3, x4
 
 
 def structure_of(fast_frac: float, tau_fast_s: float, tau_off_ratio: float

@@ -356,6 +356,30 @@ class Store:
             self._event(session_id, e)
         self._maybe_commit()
 
+    def record_many(self, session_id: str,
+                    ticks: list[tuple[Setpoint, float, float]]) -> None:
+        """``record`` for many ticks at once (the simulated history's sessions, issue 23): the
+        same rows in the same order, the samples in one ``executemany``. The clock offset is
+        taken at the first tick of a session not yet seen, so a caller in simulated time
+        records that tick with ``record``."""
+        if not ticks:
+            return
+        self._begin()
+        if session_id not in self._offset_known:
+            self._offset_known.add(session_id)
+            self.db.execute("UPDATE sessions SET clock_offset_s = ? WHERE id = ? AND "
+                            "clock_offset_s IS NULL", (self.clock() - ticks[0][0].now_s,
+                                                       session_id))
+        self.db.executemany(
+            "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(session_id, sp.now_s, sp.phase, sp.interval, sp.state, sp.hr_bpm, sp.hr_status,
+              sp.target_bpm, sp.zone_low_bpm, sp.zone_high_bpm, sp.speed_kmh, speed_kmh,
+              sp.incline_pct, incline_pct) for sp, speed_kmh, incline_pct in ticks])
+        for sp, _speed, _incline in ticks:
+            for e in sp.events:
+                self._event(session_id, e)
+        self._maybe_commit()
+
     def note(self, session_id: str, e: Event) -> None:
         """An event from outside the session's tick (a Borg rating, staff's HRmax decision),
         committed at once."""
