@@ -52,6 +52,8 @@ class PtyPort:
         self.bytes_in = 0
         self.deaf_until = 0.0
         self.discarded = bytearray()
+        self.mute_until = 0.0
+        """Until then what the board sends is lost on the line (``Emulator.mute``)."""
         self._injected = bytearray()
         self.last_rx_s: float | None = None
         self.max_rx_gap_s = 0.0
@@ -130,6 +132,8 @@ class PtyPort:
         return data
 
     def write(self, data: bytes) -> None:
+        if time.monotonic() < self.mute_until:
+            return
         with contextlib.suppress(BlockingIOError):
             os.write(self.master_fd, data)
 
@@ -335,6 +339,12 @@ class Emulator:
         """Lose everything the host sends for a while (noise on the line)."""
         assert isinstance(self.port, PtyPort)
         self.port.deaf_until = time.monotonic() + seconds
+
+    def mute(self, seconds: float) -> None:
+        """Lose everything the board sends for a while (noise on the line to the host): to
+        the host the board is silent, though the device is there and reads what it sends."""
+        assert isinstance(self.port, PtyPort)
+        self.port.mute_until = time.monotonic() + seconds
 
     def unplug(self) -> None:
         """Pull the USB/serial cable: the host's device goes away; the firmware runs on."""
