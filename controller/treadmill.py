@@ -180,6 +180,15 @@ class Treadmill:
         """The write end of the reader thread's wake-up pipe (a tty): closed, the thread ends."""
         self.silent = False
         """No status from the board for ``stale_s`` while its port is open (``silent``)."""
+        self.silences = 0
+        """How often the board went ``silent`` (the demo's link line)."""
+        self.max_tx_gap_s = 0.0
+        """The longest real time between two frames this host wrote (a write that waited in
+        the kernel, or this process without a CPU): the host's side of the board's "largest
+        gap between host frames"."""
+        self.max_write_s = 0.0
+        """The longest single write (the kernel held it)."""
+        self._last_tx_s: float | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -433,6 +442,7 @@ class Treadmill:
         ser = self._ser
         if ser is None:
             raise LinkDown(f"the treadmill link {self.url!r} is not connected")
+        t0 = time.monotonic()
         try:
             if self._fd is not None:
                 written = os.write(self._fd, data)
@@ -445,6 +455,11 @@ class Treadmill:
             return str(e) or repr(e)
         if written < len(data):
             return "the port's output buffer is full: the motor board is not reading"
+        t1 = time.monotonic()
+        self.max_write_s = max(self.max_write_s, t1 - t0)
+        if self._last_tx_s is not None:
+            self.max_tx_gap_s = max(self.max_tx_gap_s, t1 - self._last_tx_s)
+        self._last_tx_s = t1
         return None
 
     def _next_seq(self) -> int:
@@ -589,6 +604,7 @@ class Treadmill:
                         self._lost(why)  # unplugged or replaced: reopened below
                     elif not self.silent:
                         self.silent = True
+                        self.silences += 1
                         self._emit("silent", f"treadmill link lost: {why}; the port stays "
                                    "open and the heartbeat goes on")
                 continue

@@ -23,6 +23,10 @@ def _link_line(emus: list, faults: list[str],  # type: ignore[type-arg]
     late = runtimes[0].late_ticks if runtimes else 0
     poll_ms = emus[0].max_poll_gap_s * 1000  # the board's own stall: not the host's
     starved = getattr(emus[0], "starved_gaps", 0)
+    tm = runtimes[0].treadmill if runtimes else None
+    host = (f"host's own longest gap between writes {tm.max_tx_gap_s * 1000:.0f} ms (longest "
+            f"write {tm.max_write_s * 1000:.0f} ms), board unheard {tm.silences}×, "
+            if tm is not None and hasattr(tm, "max_tx_gap_s") else "")
     print(f"link: largest gap between host frames {gap_ms:.0f} ms, late ticks {late}, "
           f"board's longest poll gap {poll_ms:.0f} ms (starved {starved}×, never blamed on the "
-          f"host), motor-board faults: {', '.join(faults) or 'none'}", flush=True)
+          f"host), {host}motor-board faults: {', '.join(faults) or 'none'}", flush=True)
