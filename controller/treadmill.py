@@ -9,6 +9,17 @@ It reads the port on a thread of its own and only writes from the event loop: Li
 poll waits for the tty's pending input work when no byte is waiting, and under CPU load that
 wait held the loop's ``epoll_wait`` for 0.25–2.6 s (measured), long enough for the firmware to
 latch ``host_silent``. The reader thread takes that wait instead, and hands the bytes over.
+It reads a tty by ``poll`` and one ``os.read`` of what came, never asking how many bytes wait
+(pyserial's ``in_waiting``): that ioctl (``TIOCINQ``) takes the tty's termios lock for
+*writing*, which waits behind the input work that holds it for reading, and every write to the
+port — the heartbeat's too — then queues behind it.
+
+A board that is silent on a port still there is not a lost link: the port stays open and the
+heartbeat goes on (the silence is told: ``silent``, then ``heard``). Under load the host's
+read stalled 0.5–2.8 s while the board was well (issue 25.7): closing and reopening the port
+then sent no heartbeat meanwhile, and the reopen (``tcsetattr``, ``tcflush``) waits on the same
+stalled input work — the firmware latched ``host_silent``. Reopening is for a device that went
+away or was replaced (a read fails, or the path no longer leads to the open device).
 Writes do not wait either: one non-blocking write of the whole frame (pyserial's write timeout
 would poll the port after every write, the same wait); a port whose buffer is full has a
 board that stopped reading, and is dropped and reopened like a pulled cable.
@@ -36,6 +47,7 @@ import contextlib
 import logging
 import math
 import os
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -102,14 +114,15 @@ class TreadmillStatus:
 
 _log = logging.getLogger(__name__)
 
-LOG_LEVELS = {"connected": logging.INFO, "hello": logging.INFO,
-              "disconnected": logging.WARNING, "fault": logging.ERROR}
+LOG_LEVELS = {"connected": logging.INFO, "hello": logging.INFO, "heard": logging.INFO,
+              "disconnected": logging.WARNING, "silent": logging.WARNING,
+              "fault": logging.ERROR}
 """How loud each link event is in the log (journald's priority under systemd)."""
 
 
 @dataclass(frozen=True)
 class LinkEvent:
-    kind: str  # connected | disconnected | fault | hello
+    kind: str  # connected | disconnected | silent | heard | fault | hello
     message: str
     now_s: float
 
@@ -163,6 +176,19 @@ class Treadmill:
         self._loop_alive_s = -math.inf
         """When the loop last ran its liveness task (``time.monotonic``, real time)."""
         self._hb_stop: threading.Event | None = None
+        self._rx_wake: int | None = None
+        """The write end of the reader thread's wake-up pipe (a tty): closed, the thread ends."""
+        self.silent = False
+        """No status from the board for ``stale_s`` while its port is open (``silent``)."""
+        self.silences = 0
+        """How often the board went ``silent`` (the demo's link line)."""
+        self.max_tx_gap_s = 0.0
+        """The longest real time between two frames this host wrote (a write that waited in
+        the kernel, or this process without a CPU): the host's side of the board's "largest
+        gap between host frames"."""
+        self.max_write_s = 0.0
+        """The longest single write (the kernel held it)."""
+        self._last_tx_s: float | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -239,15 +265,28 @@ class Treadmill:
             os.set_blocking(self._fd, False)
         self._decoder = lc.Decoder()
         self._last_rx_s = self._clock()
-        threading.Thread(target=self._read_forever, args=(ser, asyncio.get_running_loop()),
-                         name="treadmill-reader", daemon=True).start()
+        self.silent = False
+        loop = asyncio.get_running_loop()
+        if self._fd is not None:
+            # the thread's own descriptor and wake-up pipe: closing the port never leaves it
+            # polling a number the next open may reuse
+            wake_r, self._rx_wake = os.pipe()
+            threading.Thread(target=self._read_tty_forever,
+                             args=(ser, os.dup(self._fd), wake_r, loop),
+                             name="treadmill-reader", daemon=True).start()
+        else:
+            threading.Thread(target=self._read_forever, args=(ser, loop),
+                             name="treadmill-reader", daemon=True).start()
         self._emit("connected", f"treadmill link open on {self.url}")
 
     def _drop_port(self) -> None:
         with self._tx_lock:  # never while the heartbeat thread writes to it
             ser, self._ser, self._fd = self._ser, None, None
+            wake, self._rx_wake = self._rx_wake, None
             if ser is None:
                 return
+            if wake is not None:
+                os.close(wake)  # the tty reader thread wakes and ends
             with contextlib.suppress(Exception):
                 ser.cancel_read()  # the reader thread's blocking read returns now
             with contextlib.suppress(Exception):
@@ -265,9 +304,47 @@ class Treadmill:
 
     # -- receiving --------------------------------------------------------------------------
 
+    def _read_tty_forever(self, ser: serial.SerialBase, fd: int, wake: int,
+                          loop: asyncio.AbstractEventLoop) -> None:
+        """The reader thread of a tty: ``poll`` (its wait for the tty's input work is this
+        thread's), then one non-blocking ``os.read`` of what came, handed to the loop — and
+        never ``TIOCINQ`` (module doc: it would hold the port's writes). It ends when the
+        loop closes ``wake``'s other end, or when the port fails (then the loop hears why)."""
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.register(wake, select.POLLIN)
+        why = None
+        try:
+            while why is None:
+                ready = dict(poller.poll())
+                if wake in ready:
+                    return  # the port was closed by the loop
+                if not ready.get(fd):
+                    continue
+                try:
+                    data = os.read(fd, 4096)
+                except BlockingIOError:
+                    continue
+                except OSError as e:  # EIO: the device went away
+                    why = str(e) or repr(e)
+                    break
+                if not data:
+                    why = "the device reports input but gave none (unplugged?)"
+                    break
+                try:
+                    loop.call_soon_threadsafe(self._on_data, ser, data)
+                except RuntimeError:  # the loop is closed: nobody is listening any more
+                    return
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(self._read_failed, ser, why)
+        finally:
+            os.close(fd)
+            os.close(wake)
+
     def _read_forever(self, ser: serial.SerialBase, loop: asyncio.AbstractEventLoop) -> None:
-        """The reader thread: blocking reads, each chunk handed to the loop. It ends when the
-        port is closed (by the loop) or fails (then the loop hears why)."""
+        """The reader thread of a port that is not a tty (a pyserial URL): blocking reads,
+        each chunk handed to the loop. It ends when the port is closed (by the loop) or fails
+        (then the loop hears why)."""
         while ser.is_open:
             try:
                 data = ser.read(max(ser.in_waiting, 1))
@@ -294,6 +371,10 @@ class Treadmill:
 
     def _handle(self, frame: Any) -> None:  # a linkcodec.Frame (firmware code: untyped)
         now = self._clock()
+        if self.silent:
+            self.silent = False
+            self._emit("heard", f"treadmill link back: the motor board is heard again after "
+                       f"{now - self._last_rx_s:.1f} s")
         self._last_rx_s = now
         self._rx_seq = frame.seq
         if frame.type == lc.T_STATUS:
@@ -361,6 +442,7 @@ class Treadmill:
         ser = self._ser
         if ser is None:
             raise LinkDown(f"the treadmill link {self.url!r} is not connected")
+        t0 = time.monotonic()
         try:
             if self._fd is not None:
                 written = os.write(self._fd, data)
@@ -373,6 +455,11 @@ class Treadmill:
             return str(e) or repr(e)
         if written < len(data):
             return "the port's output buffer is full: the motor board is not reading"
+        t1 = time.monotonic()
+        self.max_write_s = max(self.max_write_s, t1 - t0)
+        if self._last_tx_s is not None:
+            self.max_tx_gap_s = max(self.max_tx_gap_s, t1 - self._last_tx_s)
+        self._last_tx_s = t1
         return None
 
     def _next_seq(self) -> int:
@@ -479,8 +566,19 @@ class Treadmill:
         if ser is self._ser:
             self._lost(why)
 
+    def _device_present(self) -> bool:
+        """The path still leads to the device this port has open (a tty): not unplugged, not
+        replaced (a replugged board, the emulator's new pty behind the same name)."""
+        if self._fd is None:
+            return False
+        try:
+            return os.stat(self.url).st_rdev == os.fstat(self._fd).st_rdev
+        except OSError:
+            return False
+
     async def _supervise(self) -> None:
-        """Notice a silent board, and reopen the port after an unplug, with back-off.
+        """Notice a silent board (told, the port kept: module doc), and reopen the port after
+        an unplug, with back-off.
 
         The board is judged on the time this process ran: when it got no CPU for a while
         (a loaded machine), the board's status waited in the port, and waking, this task ran
@@ -501,7 +599,14 @@ class Treadmill:
                 if stall_s > HOST_STALL_S:
                     self._last_rx_s = min(self._last_rx_s + stall_s, now)
                 if now - self._last_rx_s > self.stale_s:
-                    self._lost(f"no status from the motor board for {self.stale_s:g} s")
+                    why = f"no status from the motor board for {self.stale_s:g} s"
+                    if not self._device_present():
+                        self._lost(why)  # unplugged or replaced: reopened below
+                    elif not self.silent:
+                        self.silent = True
+                        self.silences += 1
+                        self._emit("silent", f"treadmill link lost: {why}; the port stays "
+                                   "open and the heartbeat goes on")
                 continue
             if self._closing:
                 return

@@ -93,7 +93,7 @@ class Rig:
         self.hub = StickHub([Strap(2020, lambda t: self.hr[0])],
                             **({"clock": ScaledClock(time_scale)} if time_scale != 1 else {}))
         self.stick = StickPty(self.hub)
-        self.emu = Emulator(time_scale=time_scale)
+        self.emu = Emulator(time_scale=time_scale, host_in_process=False)  # the service's
         self.emu.start()
         self.tmp = tmp
         self.sock = tmp / "control.sock"

@@ -88,8 +88,12 @@ def test_link_events_reach_the_log(caplog) -> None:  # type: ignore[no-untyped-d
             board.status(seq=2, fault=lc.F_HOST_SILENT, state=lc.S_FAULT)
             await asyncio.sleep(0.3)
             board.received()
-            await asyncio.sleep(1.0)  # the board goes quiet: the link is lost (and reopened)
-            assert tm.reconnects >= 1
+            await asyncio.sleep(1.0)  # the board goes quiet: told, but the port stays open
+            assert tm.silent and tm.reconnects == 0
+            assert any(f.type == lc.T_HEARTBEAT for f in board.received())  # still beating
+            board.status(seq=3)
+            await asyncio.sleep(0.3)
+            assert not tm.silent
         board.close()
 
     with caplog.at_level(logging.INFO, logger="controller.treadmill"):
@@ -100,4 +104,5 @@ def test_link_events_reach_the_log(caplog) -> None:  # type: ignore[no-untyped-d
     assert any(lvl == logging.ERROR and "motor board fault: host_silent" in m
                for lvl, m in got), msgs
     assert any(lvl == logging.WARNING and "treadmill link lost" in m for lvl, m in got), msgs
+    assert any(lvl == logging.INFO and "treadmill link back" in m for lvl, m in got), msgs
     assert any(lvl == logging.INFO and "treadmill link open" in m for lvl, m in got), msgs

@@ -13,10 +13,13 @@ write must not wait either: pyserial with a write timeout polls the port after e
 """
 
 import asyncio
+import fcntl
 import select
+import termios
 import threading
 import time
 
+from controller.core.fwpath import linkcodec as lc
 from controller.devices.emulator import Emulator
 from controller.treadmill import Treadmill
 
@@ -69,3 +72,86 @@ def test_a_write_never_polls_the_serial_port_from_the_loop(monkeypatch):
 
     fd = asyncio.run(asyncio.wait_for(main(), 30))
     assert not [p for p in polled if fd in p], "the event loop polled the serial port"
+
+
+def test_a_read_held_for_1_5_s_does_not_hold_the_heartbeat(monkeypatch):
+    # issue 25.7: under load the host's read of its pty stalled 0.5–2.8 s (the kernel's wait
+    # for the tty's input work, which waited for a CPU) while the emulated board was not
+    # starved; the host took the missing status for a lost link and closed and reopened the
+    # port — and sent no heartbeat meanwhile: the firmware rightly latched host_silent. Here
+    # the reader thread's wait for input is held 1.5 s, as the kernel held it: the heartbeat
+    # must go on (the firmware's own 500 ms rule sees a host that never went silent), the
+    # port must stay open, and what waited in the port is read after.
+    hold = threading.Event()
+    held: list[float] = []
+    real_select, real_poll = select.select, select.poll
+
+    def stall() -> None:
+        if threading.current_thread().name == "treadmill-reader" and hold.is_set():
+            hold.clear()
+            held.append(time.monotonic())
+            time.sleep(1.5)
+
+    def select_spy(*args):  # pyserial's read waits here
+        stall()
+        return real_select(*args)
+
+    class PollSpy:
+        def __init__(self) -> None:
+            self._poll = real_poll()
+
+        def register(self, *args):
+            return self._poll.register(*args)
+
+        def poll(self, *args):
+            stall()
+            return self._poll.poll(*args)
+
+    monkeypatch.setattr(select, "select", select_spy)
+    monkeypatch.setattr(select, "poll", PollSpy)
+
+    async def main():
+        with Emulator() as emu:
+            async with Treadmill(emu.link) as tm:
+                await tm.wait_status(lambda s: s.fault == "boot", 5)
+                emu.press_reset()
+                await tm.wait_status(lambda s: s.state == "idle", 5)
+                await tm.arm()
+                emu.port.max_rx_gap_s = 0.0
+                hold.set()
+                t0 = time.monotonic()
+                await tm.wait_status(lambda s: s.received_s > t0 + 1.6, 5)  # heard again
+                assert held, "the reader was never held"
+                assert tm.reconnects == 0 and tm.connected
+                # the board heard the host's heartbeat all through (every 100 ms)
+                assert emu.port.max_rx_gap_s < 0.4, emu.port.max_rx_gap_s
+                assert emu.sup.fault == lc.F_NONE and emu.sup.state == lc.S_ARMED
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_the_reader_never_asks_the_tty_how_much_waits(monkeypatch):
+    # ``in_waiting`` is the TIOCINQ ioctl, which takes the tty's termios lock for writing:
+    # it waits behind the tty's input work (which holds the lock for reading, and under load
+    # waited for a CPU), and every write to the port — the heartbeat's — queues behind it
+    # (drivers/tty/n_tty.c: n_tty_ioctl, n_tty_write). The reader reads what came instead.
+    asked: list[str] = []
+    real_ioctl = fcntl.ioctl
+
+    def spy(fd, request, *args):
+        if request == termios.TIOCINQ:
+            asked.append(threading.current_thread().name)
+        return real_ioctl(fd, request, *args)
+
+    async def main():
+        with Emulator() as emu:
+            async with Treadmill(emu.link) as tm:
+                monkeypatch.setattr(fcntl, "ioctl", spy)
+                await tm.wait_status(lambda s: s.fault == "boot", 5)
+                emu.press_reset()
+                await tm.wait_status(lambda s: s.state == "idle", 5)
+                await tm.arm()
+                await asyncio.sleep(0.3)
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    assert not asked, f"TIOCINQ asked by {sorted(set(asked))}"

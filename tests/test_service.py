@@ -168,7 +168,7 @@ def test_simulated_time_outside_its_range_is_refused_before_anything_opens(tmp_p
 def test_a_missing_pin_library_is_one_line_and_not_restarted(tmp_path):
     """This PC has no lgpio, RPi.GPIO or pigpio and is no Pi: gpiozero finds no pin
     factory, exactly as on a Pi without python3-lgpio."""
-    with Emulator() as emu:
+    with Emulator(host_in_process=False) as emu:  # the host: the service below
         r = _run_once(tmp_path, f"""
 [treadmill]
 port = "{emu.link}"

@@ -95,7 +95,7 @@ def test_an_idle_sigterm_and_a_console_leaving_are_no_errors(tmp_path: Path) -> 
     st = os.fstat(err.fileno())
     env = dict(os.environ, PYTHONPATH=str(ROOT), JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}",
                FOURBYFOUR_JOURNAL_SOCKET=str(tmp_path / "journal.socket"))
-    with Emulator() as emu:
+    with Emulator(host_in_process=False) as emu:  # the host: the service below
         proc = subprocess.Popen([sys.executable, "-m", "controller", "run", "--config",
                                  str(config(tmp_path, emu, stick))], stdout=err, stderr=err,
                                 env=env)

@@ -58,7 +58,8 @@ def _child(conn: Connection, shared: dict[str, Any], link: str, time_scale: floa
     if why is not None and warn_nice:
         print(f"emulated motor board: nice {BOARD_NICE} not allowed here ({why}); it runs at "
               f"nice {os.getpriority(os.PRIO_PROCESS, 0)}", file=sys.stderr, flush=True)
-    emu = Emulator(link, boot_fault=boot_fault, time_scale=time_scale)
+    emu = Emulator(link, boot_fault=boot_fault, time_scale=time_scale,
+                   host_in_process=False)  # the host is the parent: its silence is its own
     emu.start()
     last_fault = lc.F_NONE
 

@@ -26,9 +26,16 @@ def _link_line(emus: list, faults: list[str],  # type: ignore[type-arg]
     late = runtimes[0].late_ticks if runtimes else 0
     poll_ms = emus[0].max_poll_gap_s * 1000  # the board's own stall: not the host's
     starved = getattr(emus[0], "starved_gaps", 0)
+    tm = runtimes[0].treadmill if runtimes else None
+    host = (_("host's own longest gap between writes {tx} ms (longest write {write} ms), "
+              "board unheard {unheard}×, ").format(
+        tx=format_number(tm.max_tx_gap_s * 1000, 0),
+        write=format_number(tm.max_write_s * 1000, 0), unheard=tm.silences)
+        if tm is not None and hasattr(tm, "max_tx_gap_s") else "")
     print(_("link: largest gap between host frames {gap} ms, late ticks {late}, board's "
             "longest poll gap {poll} ms (starved {starved}×, never blamed on the host), "
-            "motor-board faults: {faults}").format(
+            "{host}motor-board faults: {faults}").format(
         gap=format_number(gap_ms, 0), late=late, poll=format_number(poll_ms, 0),
-        starved=starved, faults=", ".join(word(FAULTS, f) for f in faults) or _("none")),
+        starved=starved, host=host,
+        faults=", ".join(word(FAULTS, f) for f in faults) or _("none")),
         flush=True)
