@@ -377,6 +377,21 @@ class Session:
         """Slow the belt to a standstill and freeze the phase clock."""
         self._command("pause", "paused by staff: belt slowing to a stop")
 
+    def belt_fault(self, fault: str) -> None:
+        """The treadmill reports a latched fault (e-stop, safety key, its own protection): its
+        belt stands whatever we ask. A running session pauses at once, with the alarm, and a
+        person resumes it after the treadmill's reset. The belt watch infers the same from a
+        belt that stopped for 5 s, but only while the set-point is ≥ 1 km/h: a fault in a slow
+        part (a cool-down that had ramped down) left the session "running" to its end."""
+        if self.run_state is not RunState.RUNNING:
+            return
+        self.run_state = RunState.PAUSED
+        self._belt_stopped_since = None
+        message = ("the belt stopped outside the session (e-stop, key or treadmill fault): "
+                   "session paused; staff must resume")
+        self._alarms["belt_stopped"] = message
+        self._pending.append(("belt_stopped", message, "alarm", {"fault": fault}))
+
     def resume(self) -> None:
         """Continue after a pause (a person decides; the belt ramps up gently)."""
         self._command("resume", "resumed by staff")

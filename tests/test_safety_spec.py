@@ -343,3 +343,21 @@ def test_generated_table_states_the_documented_numbers() -> None:
                  "500 ms", "0.5 km/h/s up and 1.0 km/h/s down", "16 km/h and 15 %",
                  "≤ 3 km/h", "300 ms", "2 s"):
         assert text in table, text
+
+
+def test_a_latched_treadmill_fault_pauses_the_session_at_once_even_where_the_belt_is_slow(
+        ) -> None:
+    """The trial's lost Borg-skår: an e-stop in a cool-down whose set-point had ramped below
+    1 km/h left the session 'running' (the belt watch infers a stop only above 1 km/h) and
+    it ran to its end under the fault. The board's latched fault pauses it at once, with the
+    alarm, and it stays paused: a person resumes after the treadmill's reset."""
+    b = Belt(session())
+    b.s.control = Demand(0.8, 0.0)  # a slow walk: below the belt watch's 1 km/h
+    b.run_until(40.0, 110.0)
+    b.run_until(t(b.k) + 8, 110.0, belt_moves=False)
+    assert b.s.run_state == "running"  # the belt watch alone cannot tell
+    b.s.belt_fault("estop")
+    b.step(110.0)
+    assert b.s.run_state == "paused" and "belt_stopped" in b.seen
+    b.run_until(t(b.k) + 30, 110.0, belt_moves=False)
+    assert b.s.run_state == "paused"

@@ -538,6 +538,8 @@ class Runtime:
         link_up = self.treadmill.connected and st is not None
         speed = st.speed_kmh if link_up and st else 0.0
         incline = st.incline_pct if link_up and st else 0.0
+        if link_up and st and st.state == "fault":  # the board latched: the belt stands
+            session.belt_fault(st.fault)
         sp = session.step(now, None, speed, incline)  # the gate has the readings
         self.intervals_run = max(self.intervals_run, sp.interval)
         await self._drive(sp, st)
