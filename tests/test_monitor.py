@@ -378,3 +378,18 @@ def test_bokmal_monitor_says_hold_and_alarms_in_glossary_words():
     assert "hr_lost" not in table and "finner ikke pulsen" in table, table
     assert "hr_lost" not in question and "finner ikke pulsen" in question, question
     assert "Trykk j" in question, question
+
+
+def test_a_count_before_a_noun_takes_its_number_in_the_monitors_notes():
+    """'1 ugyldige meldinger' / '1 hendelser mistet' were the plural for one (issue 21)."""
+    from controller.app.monitor import row_cells
+    from controller.core.i18n import set_language
+    from controller.net.fleet import TreadmillRow
+
+    set_language("nb")
+    one = " ".join(row_cells(TreadmillRow("oslo", "tm-1", missed_events=1, bad_messages=1),
+                             0.0, False).values)
+    two = " ".join(row_cells(TreadmillRow("oslo", "tm-1", missed_events=2, bad_messages=2),
+                             0.0, False).values)
+    assert "1 hendelse mistet" in one and "1 ugyldig melding" in one, one
+    assert "2 hendelser mistet" in two and "2 ugyldige meldinger" in two, two

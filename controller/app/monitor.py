@@ -39,7 +39,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from controller.app.screens.footer import CatalogFooter
-from controller.core.i18n import N_, _
+from controller.core.i18n import N_, _, ngettext
 from controller.core.text import clean
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.core.words import word
@@ -156,9 +156,11 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
     zone = "—" if lo is None or hi is None else f"{lo:.0f}–{hi:.0f}"
     notes = [("✓ " if a in r.acknowledged else "") + word(ALARM_WORDS, a) for a in alarms]
     if r.missed_events:
-        notes.append(_("{n} events missed").format(n=r.missed_events))
+        notes.append(ngettext("{n} event missed", "{n} events missed",
+                              r.missed_events).format(n=r.missed_events))
     if r.bad_messages:
-        notes.append(_("{n} bad messages").format(n=r.bad_messages))
+        notes.append(ngettext("{n} bad message", "{n} bad messages",
+                              r.bad_messages).format(n=r.bad_messages))
     patient = str(r.session.get("pseudonym", "—")) if r.running else "—"
     values = tuple(clean(v) for v in (  # text from the network is data, never drawn raw
         mark + name, _link_label(r, now_s), _age_label(r.age_s(now_s)), patient,
