@@ -99,6 +99,9 @@ def test_a_session_skipped_through_is_stored_as_not_complete_and_said_so(tmp_pat
     for sid in (ids["through"], ids["most"]):
         assert "fullført" not in lines[sid] and "intervaller hoppet over" in lines[sid], \
             listing
+    # intervals ok out of those planned (the trial: "2/2" for a 4x4 stopped after two)
+    assert lines[ids["through"]].rstrip().endswith("/4"), listing
+    assert lines[ids["whole"]].rstrip().endswith("/4"), listing
 
 
 def test_outcome_counts_stay_plausible_over_skipped_through_sessions(tmp_path):

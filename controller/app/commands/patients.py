@@ -79,7 +79,9 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
     for r in store.sessions(pseudonym):
         st = kept.get(r.id) or store.stats_of(r.id)  # a running session: computed now
         minutes = st["minutes"]
-        ok = f"{st['intervals_ok']}/{st['intervals_n']}" if st["intervals_n"] else "—"
+        # of the intervals planned, not of those that ran: a 4x4 stopped after two is 2/4
+        planned = st.get("intervals_planned") or st["intervals_n"]
+        ok = f"{st['intervals_ok']}/{planned}" if planned else "—"
         start = local_datetime(r.started_unix_s)  # the clinic's wall clock, whatever TZ says
         rows.append([format_date(start.date()), start.strftime("%H:%M"), r.id,
                      word(PLANS, r.plan_name), status_word(r.status, bool(st["complete"])),
