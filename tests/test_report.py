@@ -311,3 +311,26 @@ def test_the_six_minute_tests_events_carry_their_numbers(tmp_path):
     assert set(kept["borg"]) == {"rpe"} and 6 <= kept["borg"]["rpe"] <= 20, kept
     assert kept["hrmax_decision"]["decision"] == "accepted", kept
     assert 100 <= kept["hrmax_decision"]["proposed_bpm"] <= 230, kept
+
+
+def test_the_progression_chart_dates_every_panel_over_the_sessions_days(store, tmp_path,
+                                                                        monkeypatch):
+    """The trial read a session of 06.12 as 30.11: only the weeks' panel had dates (its
+    bars stood at each week's Monday) and a lone session's panel spanned four years."""
+    import datetime as dt
+
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    record_sim(store, "S1", 30, 1.7e9)
+    figs = []
+    real_close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: (figs.append(fig), real_close(fig)))
+    report.render_progression(store, "P-3", tmp_path / "p.pdf")
+    (fig,) = figs
+    day = dt.datetime.fromtimestamp(1.7e9)
+    for ax in fig.axes[:4]:
+        lo, hi = (mdates.num2date(x).replace(tzinfo=None) for x in ax.get_xlim())
+        assert lo < day < hi and (hi - lo).days <= 21, (lo, hi)
+        fig.canvas.draw()
+        assert any(t.get_text() and t.get_visible() for t in ax.get_xticklabels()), ax

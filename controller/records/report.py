@@ -757,12 +757,14 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
     series(axes[2], "hr_at_fixed_workload_bpm", _("HR at 15 ml/kg/min\n(bpm)"))
     weeks = prog["weeks"]
     xs = [dt.datetime.fromisoformat(w["week_start"]) for w in weeks]
-    axes[3].bar(xs, [w["minutes_at_85"] for w in weeks], width=5, color="tab:red", alpha=0.6,
+    axes[3].bar(xs, [w["minutes_at_85"] for w in weeks], width=6.6, align="edge",
+                color="tab:red", alpha=0.6,
                 label=_("minutes ≥ 85 % HRmax"))
     axes[3].axhline(32, color="tab:red", lw=0.8, ls="--")
     axes[3].set_ylabel(_("minutes per week"), fontsize=8)
     ax2 = axes[3].twinx()
-    ax2.plot(xs, [w["sessions"] for w in weeks], "ks-", ms=3, label=_("sessions"))
+    ax2.plot([x + dt.timedelta(days=3.5) for x in xs], [w["sessions"] for w in weeks], "ks-",
+             ms=3, label=_("sessions"))  # mid-week: the bar spans its week
     ax2.axhline(CLINIC_SESSIONS_PER_WEEK, color="black", lw=0.8, ls=":")
     ax2.set_ylabel(_("sessions per week"), fontsize=8)
     trend = prog["work_at_90_trend_vo2_per_week"]
@@ -776,7 +778,15 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
         title += " — " + _("no trend yet (needs 3 sessions over 14 days)")
     fig.suptitle(title, fontsize=10)
     number_axes(fig)
-    fig.autofmt_xdate()
+    # each panel its own dates: autofmt_xdate() hid all but the bottom one's (it assumes a
+    # shared axis), so a session's dot was read against the weeks' axis below it (the
+    # trial: 06.12.2026 read as 30.11.2026, that week's Monday)
+    days = [local_datetime(p["started_unix_s"]).replace(tzinfo=None) for p in pts] + \
+        xs + [x + dt.timedelta(days=7) for x in xs]
+    lo, hi = min(days) - dt.timedelta(days=2), max(days) + dt.timedelta(days=2)
+    for ax in axes:  # one span of days for all four (one point alone spanned four years)
+        ax.set_xlim(lo, hi)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8, labelbottom=True)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
