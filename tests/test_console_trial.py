@@ -504,3 +504,38 @@ def test_a_strap_fixed_by_the_config_is_not_offered_for_choosing(tmp_path, fixed
         doc = snapshot_doc(rt, rt.snapshot, deque())
     assert doc["strap_choice"] is (not fixed)
     assert doc["strap_needed"] is (not fixed)
+
+
+@realtime
+def test_stop_works_from_the_note_form_and_its_footer_says_how(tmp_path, nb):
+    """Trial: in the note form the footer said `x Stopp`, and x went into the note. In a
+    screen with a text box Stop is ctrl+x (the footer says so, never x), and it asks j/n as
+    everywhere; the note typed so far is kept on screen when the answer is no."""
+    from controller.app.screens import NoteScreen
+    from controller.app.screens.confirm import Confirm as ConfirmScreen
+
+    async def main():
+        service, sock = await start_service(tmp_path)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await pilot.press("m")
+            await wait_for(lambda: isinstance(app.screen, NoteScreen))
+            await pilot.pause()
+            keys = footer(app)
+            assert ("^x", "Stopp") in keys and ("x", "Stopp") not in keys, keys
+            await pilot.press(*"ok x", "ctrl+x")
+            await wait_for(lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("n")
+            await wait_for(lambda: isinstance(app.screen, NoteScreen))
+            assert app.screen.query_one("#notetext").value == "ok x"
+            await pilot.press("ctrl+x")
+            await wait_for(lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("j")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 30)
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 120))

@@ -11,17 +11,21 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from controller.core.i18n import _
+from controller.app.screens.footer import CatalogFooter
+from controller.app.screens.safety import TEXT_STOP_BINDING
+from controller.core.i18n import N_, _
 from controller.records.store import NOTE_MAX_CHARS
 
 
 class NoteScreen(ModalScreen[str | None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel")),
+                                             TEXT_STOP_BINDING]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="note"):
             yield Label(_("Note on this session (enter: save, esc: cancel)"))
             yield Input(id="notetext", max_length=NOTE_MAX_CHARS, compact=True)
+        yield CatalogFooter(compact=True)  # its own keys: the console's x is a letter here
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)

@@ -30,6 +30,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from controller.app.screens.footer import CatalogFooter
+from controller.app.screens.safety import TEXT_STOP_BINDING
 from controller.app.texts import error_text
 from controller.core.hrmax import hr_max_keteyian, hr_max_nes, hr_max_tanaka
 from controller.core.i18n import N_, _, format_date, format_number, parse_number
@@ -138,7 +139,8 @@ class PatientScreen(ModalScreen[None]):
     # its own footer, over the console's: only the keys that work in the form (the console's
     # n, s, h, w and q showed under it and did nothing there)
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel")),
-                                             Binding("ctrl+s", "save", N_("Save"))]
+                                             Binding("ctrl+s", "save", N_("Save")),
+                                             TEXT_STOP_BINDING]
 
     def __init__(self, current: dict[str, Any], submit: Submit,
                  lookup: Lookup | None = None,

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+from controller.core.i18n import N_
+
 SAFETY_KEYS = "aprx"
 """Never a prompt's own key."""
 SAFETY_BINDINGS = [Binding("p", "app.pause", show=False), Binding("x", "app.stop", show=False),
                    Binding("a", "app.ack", show=False), Binding("r", "app.resume", show=False)]
+
+TEXT_STOP_BINDING = Binding("ctrl+x", "app.stop", N_("Stop"), priority=True)
+"""Stop from a screen with a text box (the note, the patient form), where x is a letter of
+the text: ctrl+x, shown in the footer in x's place (the trial: the footer said "x Stopp" and
+x went into the note). Priority: it is taken before the text box (whose ctrl+x would cut)."""
