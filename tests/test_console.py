@@ -169,7 +169,7 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
             await wait_for(lambda: "above the patient's max speed" in
                            str(form.query_one("#pace_error").render()))
             assert form.query_one("#pace").value == "9"
-            await pilot.press("escape")
+            await pilot.press("escape", "y")  # what was typed is thrown away on yes only
             await pilot.press("s")
             await wait_for(lambda: app.state.get("started"))
             await pilot.press("n")

@@ -539,3 +539,55 @@ def test_stop_works_from_the_note_form_and_its_footer_says_how(tmp_path, nb):
         await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+@realtime
+def test_esc_asks_before_it_throws_away_what_staff_typed(tmp_path, nb):
+    """Trial: Esc on a half-filled patient form, and on a typed note, dropped it all
+    without a word. An untouched form or empty note closes at once; typed text is thrown
+    away only on j."""
+    from controller.app.screens import NoteScreen, PatientScreen
+    from controller.app.screens.confirm import Confirm
+
+    async def main():
+        service, sock = await start_service(tmp_path, choose_patient=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("n")
+            await wait_for(lambda: isinstance(app.screen, PatientScreen))
+            await pilot.press("escape")  # untouched: closes
+            await wait_for(lambda: not isinstance(app.screen, PatientScreen))
+            await pilot.press("n")
+            await wait_for(lambda: isinstance(app.screen, PatientScreen))
+            await pilot.press(*"P-18", "tab", *"45")
+            await pilot.press("escape")
+            await wait_for(lambda: isinstance(app.screen, Confirm))
+            assert "Forkaste" in str(app.screen.query_one("#question").render())
+            await pilot.press("n")
+            await wait_for(lambda: isinstance(app.screen, PatientScreen))
+            assert app.screen.query_one("#pseudonym").value == "P-18"
+            await pilot.press("escape")
+            await wait_for(lambda: isinstance(app.screen, Confirm))
+            await pilot.press("j")
+            await wait_for(lambda: not isinstance(app.screen, (PatientScreen, Confirm)))
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+        (tmp_path / "note").mkdir()  # a session for the note: its own service
+        service, sock = await start_service(tmp_path / "note")
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await pilot.press("m")
+            await wait_for(lambda: isinstance(app.screen, NoteScreen))
+            await pilot.press(*"puster tungt", "escape")
+            await wait_for(lambda: isinstance(app.screen, Confirm))
+            await pilot.press("n")
+            await wait_for(lambda: isinstance(app.screen, NoteScreen))
+            assert app.screen.query_one("#notetext").value == "puster tungt"
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 120))

@@ -31,4 +31,14 @@ class NoteScreen(ModalScreen[str | None]):
         self.dismiss(event.value.strip() or None)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Esc closes an empty note; a typed one is thrown away only when staff say so."""
+        if not self.query_one("#notetext", Input).value.strip():
+            self.dismiss(None)
+            return
+        from controller.app.screens.confirm import Confirm
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(None)
+
+        self.app.push_screen(Confirm(_("Throw away the note you typed?")), answered)

@@ -216,7 +216,12 @@ class PatientScreen(ModalScreen[None]):
             yield Button(_("Cancel (esc)"), id="cancel", compact=True)
         yield CatalogFooter(compact=True)
 
+    def _typed(self) -> tuple[object, ...]:
+        """What staff can change on the form, to tell whether anything would be lost."""
+        return tuple(w.value for w in self.query("Input, Select, Checkbox"))  # type: ignore[attr-defined]
+
     def on_mount(self) -> None:
+        self._as_opened = self._typed()
         self._mark(self.query_one("#walk_only", Checkbox))
         self._plan_fields()
         if self.loaded is not None:
@@ -229,7 +234,18 @@ class PatientScreen(ModalScreen[None]):
             self.action_cancel()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Esc closes an untouched form; what staff typed is thrown away only when they say
+        so (the trial: Esc on a half-filled form lost six fields without a word)."""
+        if self._typed() == getattr(self, "_as_opened", None):
+            self.dismiss(None)
+            return
+        from controller.app.screens.confirm import Confirm
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(None)
+
+        self.app.push_screen(Confirm(_("Throw away what you typed in the form?")), answered)
 
     # -- the register's profile of a known pseudonym ----------------------------------------
 
