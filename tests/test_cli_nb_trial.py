@@ -305,3 +305,21 @@ def test_the_tools_that_read_the_demos_lines_read_a_language_independent_form(tm
         line = translations(lang).gettext(BELT_URL_LINE) + "http://127.0.0.1:40001/"
         assert belt_url_in(f"noise\n{line}\nmore\n") == "http://127.0.0.1:40001/", line
     assert translations("nb").gettext(BELT_URL_LINE) != BELT_URL_LINE
+
+
+def test_days_and_numbers_are_taken_as_staff_write_them(history):
+    """The trial: `outcome --from 06.12.2026` was refused although every page writes days
+    so, and `demo --speed 10,5` said "ugyldig verdi for float"."""
+    import datetime as dt
+
+    history, _out = history
+    today = dt.date.today()
+    frm = (today - dt.timedelta(days=60)).strftime("%d.%m.%Y")
+    out = _cli("outcome", "--store", history, "--from", frm, "--to",
+               today.strftime("%d.%m.%Y")).stdout
+    iso = _cli("outcome", "--store", history, *_period()).stdout
+    assert out == iso, (out, iso)
+    bad = _cli("outcome", "--store", history, "--from", "6/12", "--to", "x", ok=False)
+    assert bad.returncode == 2 and "DD.MM.ÅÅÅÅ" in bad.stderr, bad.stderr
+    r = _cli("demo", "--headless", "--fast", "--speed", "0,0", "--plan", "six-minute-test")
+    assert "float" not in r.stderr, r.stderr  # with --fast, 0 = as fast as possible

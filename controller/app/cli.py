@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=_("the virtual patient's random seed"))
     d.add_argument("--category", choices=sorted(set(CATEGORIES)), default="typical",
                    help=_("the kind of virtual patient"))
-    d.add_argument("--speed", type=float, default=10.0,
+    d.add_argument("--speed", type=_decimal, default=10.0,
                    help=_("times faster than real time (≤ 10 with the emulated firmware; "
                           "with --fast, 0 = as fast as possible)"))
     d.add_argument("--headless", action="store_true",
@@ -351,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     cm.add_argument("--config", default=None, help=_("the TOML config ([mqtt] section)"))
     cm.add_argument("--host", default=None, help=_("the MQTT server's host"))
     cm.add_argument("--port", type=int, default=None, help=_("the MQTT server's port"))
-    cm.add_argument("--timeout", type=float, default=10.0,
+    cm.add_argument("--timeout", type=_decimal, default=10.0,
                     help=_("seconds to wait for the treadmill's answer (default 10)"))
     return ap
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,16 +14,16 @@ from controller.core.i18n import _, ngettext
 
 def outcome_command(args: argparse.Namespace) -> int:
     """The clinic's documented effect over a period, from one or more stores of a site."""
-    import datetime as dt
 
     from controller.records import outcome
     from controller.records.store import Store, StoreError
 
     _chosen_language(args)
     try:
-        start, end = dt.date.fromisoformat(args.from_day), dt.date.fromisoformat(args.to_day)
+        start, end = _day(args.from_day), _day(args.to_day)
     except ValueError:
-        print(_("error: --from and --to are dates (YYYY-MM-DD)"), file=sys.stderr)
+        print(_("error: --from and --to are dates (DD.MM.YYYY or YYYY-MM-DD)"),
+              file=sys.stderr)
         return 2
     try:
         stores: list[Any] = []  # session stores and the clinic's records db
@@ -55,3 +56,10 @@ def outcome_command(args: argparse.Namespace) -> int:
         print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return 2
     return 0
+
+
+def _day(text: str) -> dt.date:
+    """A day as staff write it (06.12.2026, as every page shows it) or ISO (2026-12-06)."""
+    if "." in text:
+        return dt.datetime.strptime(text, "%d.%m.%Y").date()
+    return dt.date.fromisoformat(text)
