@@ -245,7 +245,13 @@ async def _to_borg_prompt(pilot, app, interval: int = 1) -> None:
     await pilot.press("s")
     await wait_for(lambda: app.state.get("phase") == "warmup", 60)
     for _ in range(2 * interval):
+        before = (app.state.get("phase"), app.state.get("interval"))
         await pilot.press("k", "y")
+        # the next skip only once this one is seen (a skip sent before the console heard
+        # of the last could land on the wrong phase: 1 run in ~20 under load)
+        await wait_for(lambda before=before: (app.state.get("phase"),
+                                              app.state.get("interval")) != before
+                       or isinstance(app.screen, BorgScreen), 30)
         await pilot.pause()
         while isinstance(app.screen, BorgScreen) and app.screen.interval < interval:
             await pilot.press("escape")
