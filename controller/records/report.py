@@ -105,27 +105,17 @@ def export_csv(store: Store, session_id: str, path: str | Path,
     English (the source language) with its keys as before; in bokmål with the column names,
     phases, states and heart-rate words from the catalog, a decimal comma and semicolons
     (what a Norwegian spreadsheet opens). The JSON export is the machine form."""
-    lang = lang or language()
     r = _record(store, session_id)
     samples = store.samples(r.id)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        if not samples:
-            return
-        t0 = samples[0]["t_s"]
-        wall = wall_clock(r, samples)
-        names = ["t_s", "time_utc"] + [k for k in samples[0] if k not in ("session_id", "t_s")]
-        rows = ({**s, "t_s": round(s["t_s"] - t0, 3), "time_utc": utc_iso(u)}
-                for s, u in zip(samples, wall, strict=True))
-        if lang == "en":
-            w = csv.DictWriter(f, fieldnames=names, extrasaction="ignore")
-            w.writeheader()
-            w.writerows(rows)
-            return
-        t = translations(lang).gettext
-        out = csv.writer(f, delimiter=";")
-        out.writerow([t(CSV_HEADERS[k]) if k in CSV_HEADERS else k for k in names])
-        for row in rows:
-            out.writerow([_csv_cell(k, row[k], t) for k in names])
+    if not samples:
+        Path(path).write_text("", encoding="utf-8")  # an empty trace: an empty file
+        return
+    t0 = samples[0]["t_s"]
+    wall = wall_clock(r, samples)
+    names = ["t_s", "time_utc"] + [k for k in samples[0] if k not in ("session_id", "t_s")]
+    rows = ({**s, "t_s": round(s["t_s"] - t0, 3), "time_utc": utc_iso(u)}
+            for s, u in zip(samples, wall, strict=True))
+    people_csv(path, names, CSV_HEADERS, rows, lang, CSV_WORDS)
 
 
 def _csv_cell(key: str, value: Any, t: Any,
