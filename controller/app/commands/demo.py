@@ -17,6 +17,11 @@ from controller.core.pseudonym import check_pseudonym
 from controller.errors import EX_CONFIG, exit_code
 from controller.sim import TraceRow
 
+DEMO_MAX_SPEED = 10.0
+"""The fastest simulated time ``--speed`` takes on the emulated firmware: the bound its help
+states to staff (``run_demo`` itself runs up to ``MAX_SPEEDUP`` for the tests' and benches'
+own use)."""
+
 
 def demo(args: argparse.Namespace) -> int:
     if args.config is not None:  # every kind of demo: a config given is never ignored unread
@@ -34,6 +39,13 @@ def demo(args: argparse.Namespace) -> int:
             print(_("error: {reason}").format(reason=e), file=sys.stderr)
             return 2
     _demo_language(args)
+    emulated = args.weeks is None and args.plan != "six-minute-test" and not args.fast
+    if emulated and not 0 < args.speed <= DEMO_MAX_SPEED:  # the bound the help states
+        print(_("error: {reason}").format(reason=_(
+            "--speed must be above 0 and at most {max} with the emulated firmware (not "
+            "{speed})").format(max=format_number(DEMO_MAX_SPEED, 0),
+                               speed=format_number(args.speed, 1))), file=sys.stderr)
+        return 2
     if args.weeks is not None:
         return demo_history(args)
     if args.plan == "six-minute-test":
