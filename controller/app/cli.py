@@ -199,6 +199,17 @@ def _decimal(text: str) -> float:
     return value
 
 
+def _drawn(text: str) -> str:
+    """An ``--out`` file drawn by matplotlib, by its name's ending (PDF or PNG): checked
+    before anything runs, in the command's language (matplotlib refused ``x.txt`` only at
+    the end, in English, naming twenty formats)."""
+    if text.lower().rsplit(".", 1)[-1] not in ("pdf", "png") or "." not in text:
+        raise argparse.ArgumentTypeError(_(
+            "{path!r}: the file's name must end in .pdf or .png (the kind of file is "
+            "chosen by it)").format(path=text))
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every command's options (also for tests that start a command as a unit does, and for
     the docs' generated CLI reference), in the process's language (``cli_words.speaking``)."""
@@ -257,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help=_("a printable report (PNG or PDF) of one session"))
     rp.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
     rp.add_argument("--session", required=True, help=_("the session's id (see sessions)"))
-    rp.add_argument("--out", required=True, help=_("…png or …pdf"))
+    rp.add_argument("--out", required=True, type=_drawn, help=_("…png or …pdf"))
     _lang_option(rp, "report")
     im = sub.add_parser("import", help=_("import a JSON session export into a store"))
     im.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
@@ -265,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     pg = sub.add_parser("progression", help=_("one patient's progression across sessions"))
     pg.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
     pg.add_argument("--pseudonym", required=True, help=_("the patient's pseudonym"))
-    pg.add_argument("--out", default=None, help=_("also draw it (PNG or PDF)"))
+    pg.add_argument("--out", default=None, type=_drawn, help=_("also draw it (PNG or PDF)"))
     pg.add_argument("--csv", default=None,
                     help=_("also write one row per session: a spreadsheet for people, in "
                            "the chosen language (bokmål: semicolons and a decimal comma)"))
@@ -308,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "clinic's records database as a postgresql:// URL"))
     oc.add_argument("--from", dest="from_day", required=True, help=_("YYYY-MM-DD"))
     oc.add_argument("--to", dest="to_day", required=True, help=_("YYYY-MM-DD"))
-    oc.add_argument("--out", default=None, help=_("the report (PDF or PNG)"))
+    oc.add_argument("--out", default=None, type=_drawn, help=_("the report (PDF or PNG)"))
     oc.add_argument("--csv", default=None,
                     help=_("one row per patient: a spreadsheet for people, in the chosen "
                            "language (bokmål: semicolons and a decimal comma)"))
@@ -322,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     ho.add_argument("pseudonym", help=_("the patient's pseudonym"))
     ho.add_argument("--store", default="/var/lib/fourbyfour/sessions.db",
                     help=_("the session store (SQLite file)"))
-    ho.add_argument("--out", default=None,
+    ho.add_argument("--out", default=None, type=_drawn,
                     help=_("…pdf (default: PSEUDONYM-handover.pdf)"))
     ho.add_argument("--notes", action="store_true",
                     help=_("include the clinic's notes (only when staff decide to)"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 
 from controller.app import demo_text
@@ -21,6 +22,38 @@ DEMO_MAX_SPEED = 10.0
 """The fastest simulated time ``--speed`` takes on the emulated firmware: the bound its help
 states to staff (``run_demo`` itself runs up to ``MAX_SPEEDUP`` for the tests' and benches'
 own use)."""
+
+
+DEMO_LOG = "fourbyfour-demo.log"
+"""The demo service's own log (IT's lines, English as the journal's), in the demo's folder
+(the store's): never on the terminal of the nurse who runs the demo."""
+
+
+def _log_to_file(folder: str) -> str | None:
+    """The process's log lines (the service's: "MQTT publisher: cannot reach the broker …")
+    into ``folder``/``DEMO_LOG`` instead of stderr (Python's last-resort handler printed
+    every warning there, and the console demo's terminal is a nurse's); its path, or None
+    where the file cannot be written (then the lines stay on stderr)."""
+    import logging
+
+    path = os.path.join(folder, DEMO_LOG)
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def _log_line(path: str | None) -> None:
+    if path is not None:
+        print(_("The service's log (for IT, in English): {path}").format(path=path),
+              flush=True)
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -68,10 +101,10 @@ def demo(args: argparse.Namespace) -> int:
     if args.config is None:  # no clinic config: any free port (two demos never collide)
         cfg = dataclasses.replace(cfg, belt_view=dataclasses.replace(cfg.belt_view, port=0))
     if args.store is None:
-        import os
         import tempfile
 
         args.store = os.path.join(tempfile.mkdtemp(prefix="fourbyfour-"), "sessions.db")
+    it_log = _log_to_file(os.path.dirname(os.path.abspath(args.store)))
     phase_rows: list[TraceRow] = []
     mqtt_state: list[bool | None] = [None]
     # The belt screen comes with the service (a console attached), as on the Pi.
@@ -133,15 +166,18 @@ def demo(args: argparse.Namespace) -> int:
                                         # with a console, staff choose the patient there
                                         choose_patient=args.control_socket is not None))
     except (ValueError, OSError) as e:
+        _log_line(it_log)
         print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return 2
     except asyncio.CancelledError:  # SIGTERM with no session running: an orderly end
         print(_("demo ended (SIGTERM); the belt is stopped"), flush=True)
+        _log_line(it_log)
         return 0
     except DemoAborted as e:
         if phase_rows:
             print(_phase_line(phase_rows))
         _link_line(emus, faults, runtimes)
+        _log_line(it_log)
         print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return 1
     if phase_rows:
@@ -151,4 +187,5 @@ def demo(args: argparse.Namespace) -> int:
         print(_("recorded in {store}").format(store=args.store))
     _summary(rows, cfg.profile.hr_max)
     _link_line(emus, faults, runtimes)
+    _log_line(it_log)
     return 0

@@ -76,7 +76,8 @@ def demo_with_console(args: argparse.Namespace) -> int:
     tmp = tempfile.mkdtemp(prefix="fourbyfour-")
     sock = os.path.join(tmp, "control.sock")
     log = os.path.join(tmp, "service.log")
-    cmd = demo_service_command(args, sock, args.store or os.path.join(tmp, "sessions.db"))
+    store = args.store or os.path.join(tmp, "sessions.db")
+    cmd = demo_service_command(args, sock, store)
     with open(log, "w") as out:
         service = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     belt_url = None
@@ -108,6 +109,13 @@ def demo_with_console(args: argparse.Namespace) -> int:
                 service.wait()
     print("\n".join(demo_text.demo_over_lines(belt_url, service.returncode or 0, log,
                                               args.store)))
+    from controller.app.commands.demo import DEMO_LOG, _log_line
+
+    # the service's IT log, in the store's folder: named where it stays (beside --store, or
+    # kept with the rest when the service failed); the temporary folder goes otherwise
+    it_log = os.path.join(os.path.dirname(os.path.abspath(store)), DEMO_LOG)
+    if os.path.exists(it_log) and (args.store or service.returncode != 0):
+        _log_line(it_log)
     if service.returncode != 0:  # keep what tells why
         return 1
     import shutil
