@@ -213,10 +213,12 @@ def _drawn(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """Every command's options (also for tests that start a command as a unit does, and for
     the docs' generated CLI reference), in the process's language (``cli_words.speaking``)."""
+    from controller.app.cli_words import HR_MAX_SOURCE_WORDS, choice_words, name_metavars
+
     ap = argparse.ArgumentParser(prog="fourbyfour", description=_("Closed-loop 4x4 training"))
     ap.add_argument("--version", action="version", version=f"fourbyfour {_version()}",
                     help=_("show the program's version and exit"))
-    sub = ap.add_subparsers(dest="command", required=True)
+    sub = ap.add_subparsers(dest="command", required=True, metavar=_("COMMAND"))
     d = sub.add_parser("demo", help=_("a whole session with a virtual patient and belt"))
     d.add_argument("--seed", type=int, default=1,
                    help=_("the virtual patient's random seed"))
@@ -295,9 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
     pt.add_argument("pseudonym", help=_("the patient's pseudonym"))
     pt.add_argument("--hr-max", type=_decimal, default=None, help=_("HRmax, bpm"))
-    pt.add_argument("--hr-max-source", default=None,
-                    choices=["measured", "tanaka", "nes", "keteyian", "six_minute_test",
-                             "six_minute_test_edited", "observed_peak"],
+    source_words, source_key = choice_words(HR_MAX_SOURCE_WORDS)
+    pt.add_argument("--hr-max-source", default=None, metavar=source_words, type=source_key,
                     help=_("where HRmax comes from (needed when it changes)"))
     pt.add_argument("--hr-rest", type=_decimal, default=None, help=_("resting heart rate, bpm"))
     pt.add_argument("--max-speed", type=_decimal, default=None,
@@ -364,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     cm.add_argument("--port", type=int, default=None, help=_("the MQTT server's port"))
     cm.add_argument("--timeout", type=_decimal, default=10.0,
                     help=_("seconds to wait for the treadmill's answer (default 10)"))
+    for name, p in sub.choices.items():
+        name_metavars(name, p)
     return ap
 
 

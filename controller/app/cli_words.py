@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from controller.core import i18n
 from controller.core.i18n import N_
@@ -83,3 +83,61 @@ def speaking(lang: str) -> Iterator[None]:
     finally:
         argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
         i18n.set_language(before)
+
+
+METAVARS = {
+    # what a person types after an option, in their language (argparse showed the option's
+    # English dest: STORE, OUT, HR_MAX); (command, option) first, then the option alone
+    ("outcome", "--store"): N_("FILE|URL"), "--db": N_("FILE|URL"),
+    "--store": N_("FILE"), "--out": N_("FILE"), "--csv": N_("FILE"),
+    "--anonymised": N_("FILE"), "--config": N_("FILE"), "--key-file": N_("FILE"),
+    "file": N_("FILE"), "--socket": N_("FILE"), "--control-socket": N_("FILE"),
+    "--seed": N_("NUMBER"), "--speed": N_("NUMBER"), "--weeks": N_("WEEKS"),
+    "--timeout": N_("SECONDS"), "--port": N_("PORT"), "--session": N_("ID"),
+    "--patient": N_("PSEUDONYM"), "--pseudonym": N_("PSEUDONYM"), "pseudonym": N_("PSEUDONYM"),
+    "--from": N_("DATE"), "--to": N_("DATE"), "--hr-max": N_("BPM"), "--hr-rest": N_("BPM"),
+    "--max-speed": N_("KM/H"), "--max-incline": N_("PERCENT"), "--site": N_("NAME"),
+    "--device": N_("NAME"), "--alarm": N_("NAME"), "--host": N_("HOST"),
+}
+
+
+def name_metavars(command: str, p: argparse.ArgumentParser) -> None:
+    """Every option of ``command`` without a metavar or choices gets its ``METAVARS`` word in
+    the process's language (the option names themselves stay: scripts use them)."""
+    for a in p._actions:
+        if a.metavar is not None or a.choices is not None or a.nargs == 0:
+            continue
+        name = a.option_strings[-1] if a.option_strings else a.dest
+        message = METAVARS.get((command, name)) or METAVARS.get(name)
+        if message is not None:
+            a.metavar = i18n._(message)
+
+
+HR_MAX_SOURCE_WORDS = {
+    # --hr-max-source as typed: one word each (the report's "Tanaka formula" is not a word
+    # for a command line); the keys themselves are taken in every language
+    "measured": N_("measured"), "tanaka": N_("tanaka"), "nes": N_("nes"),
+    "keteyian": N_("keteyian"), "six_minute_test": N_("six_minute_test"),
+    "six_minute_test_edited": N_("six_minute_test_edited"),
+    "observed_peak": N_("observed_peak"),
+}
+
+
+def choice_words(words: dict[str, str]) -> tuple[str, Callable[[str], str]]:
+    """(metavar, type) for an option whose values are keys (``words``: key → message): shown
+    as the words of the process's language, any language's word or the key itself taken,
+    the key returned; anything else refused with argparse's own words for a bad choice."""
+    shown = [i18n._(m) for m in words.values()]
+    taken = {k: k for k in words}
+    for lang in i18n.LANGUAGES:
+        t = i18n.translations(lang).gettext
+        taken.update({t(m): k for k, m in words.items()})
+
+    def key_of(text: str) -> str:
+        if text in taken:
+            return taken[text]
+        raise argparse.ArgumentTypeError(
+            i18n._("invalid choice: %(value)r (choose from %(choices)s)") % {
+                "value": text, "choices": ", ".join(repr(w) for w in shown)})
+
+    return "{" + ",".join(shown) + "}", key_of

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from controller.app import demo_text
 from controller.app.commands.language import _chosen_language
-from controller.core.i18n import _, language, set_language
+from controller.core.i18n import N_, _, language, set_language, translations
 
 
 def handover(args: argparse.Namespace) -> int:
@@ -16,9 +16,11 @@ def handover(args: argparse.Namespace) -> int:
     from controller.records.handover import render_handover
     from controller.records.store import Store, StoreError
 
-    out = args.out or f"{args.pseudonym}-handover.pdf"
     before = language()
     lang = _chosen_language(args)  # its refusals too; the caller's language comes back after
+    # the default file's name in the hand-over's language (bokmål: P-17-overlevering.pdf)
+    out = args.out or translations(lang).gettext(N_("{pseudonym}-handover.pdf")).format(
+        pseudonym=args.pseudonym)
     try:
         if not Path(args.store).exists():
             raise StoreError(_("{path}: no such session store").format(path=args.store))
