@@ -43,7 +43,7 @@ def _read(path) -> list[list[str]]:
 
 def _check_bokmal(rows: list[list[str]]) -> None:
     header, body = rows[0], rows[1:]
-    assert header[:5] == ["tid (s)", "tid (UTC)", "del", "intervall", "tilstand"], header
+    assert header[:5] == ["tid (s)", "klokkeslett", "del", "intervall", "tilstand"], header
     assert "puls (slag/min)" in header and "fart (km/t)" in header, header
     assert not {"t_s", "phase", "state", "hr_bpm", "speed_kmh"} & set(header), header
     values = {c for row in body for c in row}

@@ -87,7 +87,8 @@ def export_json(store: Store, session_id: str, path: str | Path) -> None:
     Path(path).write_text(json.dumps(doc, indent=1))
 
 
-CSV_HEADERS = {"t_s": N_("time (s)"), "time_utc": N_("time (UTC)"), "phase": N_("phase"),
+CSV_HEADERS = {"t_s": N_("time (s)"), "time_utc": N_("time (UTC)"),
+               "time_local": N_("clock time"), "phase": N_("phase"),
                "interval": N_("interval"), "state": N_("state"),
                "hr_bpm": N_("heart rate (bpm)"), "hr_status": N_("heart-rate reading"),
                "target_bpm": N_("target (bpm)"), "zone_low_bpm": N_("zone from (bpm)"),
@@ -96,6 +97,19 @@ CSV_HEADERS = {"t_s": N_("time (s)"), "time_utc": N_("time (UTC)"), "phase": N_(
                "incline_pct": N_("incline (%)")}
 """The session CSV's columns as people read them (any language but English)."""
 CSV_WORDS = {"phase": PHASES, "state": STATES, "hr_status": HR_STATUSES}
+CSV_DECIMALS = {"speed_set_kmh": 1, "speed_kmh": 1, "incline_set_pct": 1, "incline_pct": 1,
+                "hr_bpm": 0, "target_bpm": 0, "zone_low_bpm": 0, "zone_high_bpm": 0}
+"""The people's CSV (not English's, the keys' form) rounds as staff read: km/t and % to a
+tenth, heart rates whole ("85,143" km/t was the recorder's float)."""
+
+
+def _rounded(sample: dict[str, Any]) -> dict[str, Any]:
+    out = dict(sample)
+    for k, decimals in CSV_DECIMALS.items():
+        v = out.get(k)
+        if isinstance(v, float):
+            out[k] = round(v, decimals) if decimals else round(v)
+    return out
 
 
 def export_csv(store: Store, session_id: str, path: str | Path,
@@ -104,7 +118,9 @@ def export_csv(store: Store, session_id: str, path: str | Path,
     absolute time (ISO 8601, UTC), then what was recorded. A spreadsheet for people: in
     English (the source language) with its keys as before; in bokmål with the column names,
     phases, states and heart-rate words from the catalog, a decimal comma and semicolons
-    (what a Norwegian spreadsheet opens). The JSON export is the machine form."""
+    (what a Norwegian spreadsheet opens), the clinic's clock time (Europe/Oslo, dd.mm.åååå
+    tt:mm:ss) for the UTC column and numbers rounded as staff read them (``CSV_DECIMALS``).
+    The JSON export is the machine form."""
     r = _record(store, session_id)
     samples = store.samples(r.id)
     if not samples:
@@ -112,9 +128,18 @@ def export_csv(store: Store, session_id: str, path: str | Path,
         return
     t0 = samples[0]["t_s"]
     wall = wall_clock(r, samples)
-    names = ["t_s", "time_utc"] + [k for k in samples[0] if k not in ("session_id", "t_s")]
-    rows = ({**s, "t_s": round(s["t_s"] - t0, 3), "time_utc": utc_iso(u)}
-            for s, u in zip(samples, wall, strict=True))
+    rest = [k for k in samples[0] if k not in ("session_id", "t_s")]
+    lang = lang or language()
+    rows: Iterable[dict[str, Any]]
+    if lang == "en":
+        names = ["t_s", "time_utc", *rest]
+        rows = ({**s, "t_s": round(s["t_s"] - t0, 3), "time_utc": utc_iso(u)}
+                for s, u in zip(samples, wall, strict=True))
+    else:
+        names = ["t_s", "time_local", *rest]
+        rows = ({**_rounded(s), "t_s": round(s["t_s"] - t0),
+                 "time_local": local_datetime(u).strftime("%d.%m.%Y %H:%M:%S")}
+                for s, u in zip(samples, wall, strict=True))
     people_csv(path, names, CSV_HEADERS, rows, lang, CSV_WORDS)
 
 
