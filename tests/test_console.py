@@ -203,7 +203,7 @@ def test_history_and_report_from_the_console(tmp_path):
             await wait_for(lambda: app.state.get("phase") == "interval", 60)
             await pilot.press("w")  # mid-session: the worker process writes it (issue 10)
             await wait_for(lambda: app.message.startswith("wrote"), 30)
-            assert app.message.endswith(".json") and app.state.get("state") == "running"
+            assert app.message.endswith(".csv") and app.state.get("state") == "running"
             await pilot.press("x", "y")  # a stopped session is recorded and summarised too
             try:
                 await wait_for(lambda: app.state.get("summary") is not None, 60)
@@ -216,7 +216,7 @@ def test_history_and_report_from_the_console(tmp_path):
             await pilot.press("w")
             await wait_for(lambda: app.message.startswith("wrote"), 30)
             files = app.message.removeprefix("wrote ").split(", ")
-            assert [f.rsplit(".", 1)[1] for f in files] == ["pdf", "csv", "json"]
+            assert [f.rsplit(".", 1)[1] for f in files] == ["pdf", "csv"]
             assert all((tmp_path / "exports" / f.rsplit("/", 1)[1]).stat().st_size > 100
                        for f in files)
             await pilot.press("h")

@@ -11,7 +11,6 @@ import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from controller.core import i18n
 from controller.records import jobs
@@ -69,11 +68,13 @@ def test_the_session_csv_of_a_bokmal_clinic_is_in_bokmal(tmp_path):
     finally:
         i18n.set_language("en")  # the job sets its (worker) process's language
     _check_bokmal(_read(next(f for f in files if f.endswith(".csv"))))
-    # the machine form stays machine-readable and imports back
-    doc = json.loads(Path(next(f for f in files if f.endswith(".json"))).read_text())
+    # the machine form (IT's: `export --format json`) stays machine-readable, imports back
+    js = tmp_path / "s.json"
+    assert _cli("export", "--store", db, "--session", sid, "--format", "json", "--out",
+                str(js)).returncode == 0
+    doc = json.loads(js.read_text())
     assert doc["samples"][0]["phase"] == "warmup"
-    assert _cli("import", "--store", str(tmp_path / "other.db"),
-                next(f for f in files if f.endswith(".json"))).returncode == 0
+    assert _cli("import", "--store", str(tmp_path / "other.db"), str(js)).returncode == 0
 
 
 def test_the_session_csv_in_english_keeps_its_columns(tmp_path):

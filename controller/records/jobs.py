@@ -22,8 +22,10 @@ from controller.records.store import Store, StoreError
 
 
 def export_last(store_path: str, pseudonym: str, lang: str) -> list[str]:
-    """The patient's last recorded session as PDF report, CSV and JSON in ``exports/`` beside
-    the store; the paths. StoreError (with the reason) if there is none."""
+    """The patient's last recorded session as PDF report and CSV (the nurse's files: `w`) in
+    ``exports/`` beside the store; the paths. StoreError (with the reason) if there is none.
+    The JSON (the machine form) is IT's and researchers': ``fourbyfour export --format
+    json``, never offered to the nurse beside these."""
     from controller.records import report
 
     set_language(lang)
@@ -37,8 +39,7 @@ def export_last(store_path: str, pseudonym: str, lang: str) -> list[str]:
         base = out / f"{last.pseudonym}-{last.id}"
         report.render_session(store, last.id, f"{base}.pdf")
         report.export_csv(store, last.id, f"{base}.csv")
-        report.export_json(store, last.id, f"{base}.json")
-        return [f"{base}.pdf", f"{base}.csv", f"{base}.json"]
+        return [f"{base}.pdf", f"{base}.csv"]
 
 
 def history(store_path: str, pseudonym: str, lang: str) -> dict[str, Any]:

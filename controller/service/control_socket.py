@@ -315,7 +315,7 @@ class ControlServer:
         return self.rt.profile.pseudonym
 
     async def _export(self) -> list[str]:
-        """The last recorded session of this patient as PDF report, CSV and JSON, written
+        """The last recorded session of this patient as PDF report and CSV, written
         beside the store (the journal's import folder) by the worker process: also while a
         session runs (then it is the running one, as far as it has gone)."""
         from controller.records.store import StoreError
