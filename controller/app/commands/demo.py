@@ -9,7 +9,12 @@ import os
 import sys
 
 from controller.app import demo_text
-from controller.app.commands.demo_console import BELT_URL_LINE, demo_with_console
+from controller.app.commands.demo_console import (
+    BELT_URL_LINE,
+    _log_line,
+    _log_to_file,
+    demo_with_console,
+)
 from controller.app.commands.demo_sim import demo_fast, demo_history, demo_six_minute_test
 from controller.app.commands.demo_text import _link_line, _phase_line, _summary
 from controller.app.commands.language import _config_in_its_language, _demo_language
@@ -22,38 +27,6 @@ DEMO_MAX_SPEED = 10.0
 """The fastest simulated time ``--speed`` takes on the emulated firmware: the bound its help
 states to staff (``run_demo`` itself runs up to ``MAX_SPEEDUP`` for the tests' and benches'
 own use)."""
-
-
-DEMO_LOG = "fourbyfour-demo.log"
-"""The demo service's own log (IT's lines, English as the journal's), in the demo's folder
-(the store's): never on the terminal of the nurse who runs the demo."""
-
-
-def _log_to_file(folder: str) -> str | None:
-    """The process's log lines (the service's: "MQTT publisher: cannot reach the broker …")
-    into ``folder``/``DEMO_LOG`` instead of stderr (Python's last-resort handler printed
-    every warning there, and the console demo's terminal is a nurse's); its path, or None
-    where the file cannot be written (then the lines stay on stderr)."""
-    import logging
-
-    path = os.path.join(folder, DEMO_LOG)
-    try:
-        handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError:
-        return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    for h in list(root.handlers):
-        root.removeHandler(h)
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    return path
-
-
-def _log_line(path: str | None) -> None:
-    if path is not None:
-        print(_("The service's log (for IT, in English): {path}").format(path=path),
-              flush=True)
 
 
 def demo(args: argparse.Namespace) -> int:

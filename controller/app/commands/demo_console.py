@@ -4,6 +4,7 @@ front (as on the Pi)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,38 @@ BELT_URL_LINE = N_("belt screen (for the patient): ")
 """The line the headless demo prints before the belt screen's URL, in its language."""
 
 
+DEMO_LOG = "fourbyfour-demo.log"
+"""The demo service's own log (IT's lines, English as the journal's), in the demo's folder
+(the store's): never on the terminal of the nurse who runs the demo."""
+
+
+def _log_to_file(folder: str) -> str | None:
+    """The process's log lines (the service's: "MQTT publisher: cannot reach the broker …")
+    into ``folder``/``DEMO_LOG`` instead of stderr (Python's last-resort handler printed
+    every warning there, and the console demo's terminal is a nurse's); its path, or None
+    where the file cannot be written (then the lines stay on stderr)."""
+    import logging
+
+    path = os.path.join(folder, DEMO_LOG)
+    try:
+        handler = logging.FileHandler(path, mode="w", encoding="utf-8")  # this run's only
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def _log_line(path: str | None) -> None:
+    if path is not None:
+        print(_("The service's log (for IT, in English): {path}").format(path=path),
+              flush=True)
+
+
 def belt_url_in(log: str) -> str | None:
     """The belt screen's URL from the demo service's output, whichever language it spoke
     (the line in every language of the catalog: never one language's prose)."""
@@ -44,9 +77,11 @@ def belt_url_in(log: str) -> str | None:
 
 
 def demo_console_app(sock: str, log: str,  # type: ignore[no-untyped-def]
-                     suggested: dict | None = None):  # type: ignore[type-arg]
-    """The demo's console, told where the belt screen is (the service's log says), or, when
-    the screen could not start, why in the console's language (never the error as a URL).
+                     suggested: dict | None = None,  # type: ignore[type-arg]
+                     it_log: str | None = None):
+    """The demo's console, told where the belt screen is (the service's output says), or,
+    when the screen could not start, why in the console's language (never the error as a
+    URL: the service's IT log says, ``it_log``, by default ``DEMO_LOG`` beside ``log``).
     ``suggested``: the profile the patient form starts from (``--patient``; staff save it)."""
     from controller.app import texts
     from controller.app.console import StaffConsole
@@ -54,6 +89,9 @@ def demo_console_app(sock: str, log: str,  # type: ignore[no-untyped-def]
     problem = None
     text = Path(log).read_text()
     url = belt_url_in(text)
+    it = Path(it_log) if it_log else Path(log).parent / DEMO_LOG
+    if it.exists():
+        text += "\n" + it.read_text(encoding="utf-8", errors="replace")
     for line in text.splitlines():
         if m := texts.BELT_NOT_SERVED.search(line):
             problem = texts.belt_screen_problem_text(m["port"], m["detail"])
@@ -77,6 +115,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
     sock = os.path.join(tmp, "control.sock")
     log = os.path.join(tmp, "service.log")
     store = args.store or os.path.join(tmp, "sessions.db")
+    it_log = os.path.join(os.path.dirname(os.path.abspath(store)), DEMO_LOG)
     cmd = demo_service_command(args, sock, store)
     with open(log, "w") as out:
         service = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
@@ -94,7 +133,7 @@ def demo_with_console(args: argparse.Namespace) -> int:
             "pseudonym": args.patient, "hr_max_bpm": p.hr_max,
             "hr_max_source": str(p.hr_max_source), "hr_rest_bpm": p.hr_rest,
             "max_speed_kmh": p.max_speed_kmh, "max_incline_pct": p.max_incline_pct,
-            "walk_only": p.walk_only, "age_years": p.age_years})
+            "walk_only": p.walk_only, "age_years": p.age_years}, it_log=it_log)
         belt_url = app.belt_url
         app.run()
     finally:
@@ -109,11 +148,8 @@ def demo_with_console(args: argparse.Namespace) -> int:
                 service.wait()
     print("\n".join(demo_text.demo_over_lines(belt_url, service.returncode or 0, log,
                                               args.store)))
-    from controller.app.commands.demo import DEMO_LOG, _log_line
-
     # the service's IT log, in the store's folder: named where it stays (beside --store, or
     # kept with the rest when the service failed); the temporary folder goes otherwise
-    it_log = os.path.join(os.path.dirname(os.path.abspath(store)), DEMO_LOG)
     if os.path.exists(it_log) and (args.store or service.returncode != 0):
         _log_line(it_log)
     if service.returncode != 0:  # keep what tells why
