@@ -113,13 +113,17 @@ def name_metavars(command: str, p: argparse.ArgumentParser) -> None:
             a.metavar = i18n._(message)
 
 
+CHOICE_PREFIX = "cli:"
+"""Before a choice word's message: its own msgid, never another text's (a report's
+``six_minute_test`` may read differently); English shows the key after it."""
+
 HR_MAX_SOURCE_WORDS = {
     # --hr-max-source as typed: one word each (the report's "Tanaka formula" is not a word
     # for a command line); the keys themselves are taken in every language
-    "measured": N_("measured"), "tanaka": N_("tanaka"), "nes": N_("nes"),
-    "keteyian": N_("keteyian"), "six_minute_test": N_("six_minute_test"),
-    "six_minute_test_edited": N_("six_minute_test_edited"),
-    "observed_peak": N_("observed_peak"),
+    "measured": N_("cli:measured"), "tanaka": N_("cli:tanaka"), "nes": N_("cli:nes"),
+    "keteyian": N_("cli:keteyian"), "six_minute_test": N_("cli:six_minute_test"),
+    "six_minute_test_edited": N_("cli:six_minute_test_edited"),
+    "observed_peak": N_("cli:observed_peak"),
 }
 
 
@@ -127,11 +131,11 @@ def choice_words(words: dict[str, str]) -> tuple[str, Callable[[str], str]]:
     """(metavar, type) for an option whose values are keys (``words``: key → message): shown
     as the words of the process's language, any language's word or the key itself taken,
     the key returned; anything else refused with argparse's own words for a bad choice."""
-    shown = [i18n._(m) for m in words.values()]
+    shown = [i18n._(m).removeprefix(CHOICE_PREFIX) for m in words.values()]
     taken = {k: k for k in words}
     for lang in i18n.LANGUAGES:
         t = i18n.translations(lang).gettext
-        taken.update({t(m): k for k, m in words.items()})
+        taken.update({t(m).removeprefix(CHOICE_PREFIX): k for k, m in words.items()})
 
     def key_of(text: str) -> str:
         if text in taken:
