@@ -54,6 +54,12 @@ def above_zone(hr_bpm: float, high_bpm: float) -> bool:
     return shown_bpm(hr_bpm) > shown_bpm(high_bpm)
 
 
+def reached_zone(hr_bpm: float, low_bpm: float) -> bool:
+    """At or above the zone's lower edge on the numbers shown (``in_zone``'s lower edge):
+    the moment the screen first says "in the zone" is the time to the zone."""
+    return shown_bpm(hr_bpm) >= shown_bpm(low_bpm)
+
+
 def whole_seconds(seconds: float) -> int:
     """A duration in whole seconds as every place shows it (half up): one rounding rule, so
     2:46.5 is 2:47 on the belt screen, in the console and in the report alike."""
@@ -131,7 +137,8 @@ def interval_metrics(rows: Sequence[ScoredRow], hr_max: float) -> list[IntervalM
         rs = [r for _e, r in ran]
         allowance = ALLOWANCE_FIRST_S if k == 1 else ALLOWANCE_LATER_S
         valid = [r.hr_bpm for r in rs if r.hr_bpm is not None]
-        ttz = next((e for e, r in ran if r.hr_bpm is not None and r.hr_bpm >= lo), None)
+        ttz = next((e for e, r in ran if r.hr_bpm is not None and reached_zone(r.hr_bpm, lo)),
+                   None)
         after = [r.hr_bpm for e, r in ran if e >= allowance and r.hr_bpm is not None]
         in_frac = sum(1 for h in after if in_zone(h, lo, hi)) / len(after) if after else 0.0
         n_above = sum(1 for h in valid if above_zone(h, hi))
