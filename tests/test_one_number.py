@@ -130,3 +130,5 @@ def test_time_in_the_zone_is_one_number_in_the_console_on_the_belt_and_in_the_re
               "report": report_total}
     assert len(set(totals.values())) == 1, (totals, console, seen, line)
     assert 60 < belt_1 <= 240 and belt_total > belt_1, (belt_1, totals)
+    print(f"interval 1: belt {belt_1} s, console {console_1} s, report {report_1} s; "
+          f"session: {totals}")
