@@ -35,8 +35,11 @@ def _events(app) -> str:  # type: ignore[no-untyped-def]
 
 
 def _said(shown: str) -> int:
-    """"2 min 47 s" or "47 s" as seconds."""
-    return _seconds(re.search(r"(?:(\d+) min )?(\d+) s", shown), "a duration", shown)
+    """"2 min 47 s", "3 min" or "47 s" as seconds."""
+    m = re.search(r"(\d+) min(?: (\d+) s)?|(\d+) s", shown)
+    assert m is not None, ("a duration", shown)
+    minutes, seconds, alone = m.groups()
+    return int(alone) if alone else int(minutes) * 60 + int(seconds or 0)
 
 
 @realtime

@@ -117,10 +117,12 @@ def sentence_case(text: str) -> str:
 
 
 def format_duration(seconds: int, lang: str | None = None) -> str:
-    """Whole seconds as people say them, ``6 min 6 s`` or ``45 s`` (a time in the zone on
-    the belt screen, in the report and the hand-over; the console's lines say ``6:06``).
+    """Whole seconds as people say them, ``6 min 6 s``, ``16 min`` or ``45 s`` (a time in
+    the zone on the belt screen and in the report; the console's lines say ``6:06``).
     Round with ``metrics.whole_seconds`` first: one rounding rule everywhere."""
     tr = translations(_locale(lang)).gettext
+    if seconds >= 60 and seconds % 60 == 0:  # "16 min", not "16 min 0 s"
+        return tr(N_("{minutes} min")).format(minutes=seconds // 60)
     if seconds >= 60:
         return tr(N_("{minutes} min {seconds} s")).format(minutes=seconds // 60,
                                                            seconds=seconds % 60)
