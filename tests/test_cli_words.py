@@ -74,7 +74,7 @@ def test_the_register_and_its_sessions_speak_bokmal(tmp_path):
     out = _cli("sessions", "--store", db, "P-17", "--lang", "nb").stdout
     assert not re.search(r"\b(finished|stopped|incomplete|6-minute test|date|time|session|"
                          r"minutes|intervals ok)\b", out), out
-    assert "fullført" in out and "6-minutters pulstest" in out and "dato" in out, out
+    assert "fullført" in out and "6-minutters pulstest" in out and "Dato" in out, out
     out = _cli("patients", "--store", db, "--lang", "nb").stdout
     assert not re.search(r"\b(source|set on|sessions|last session|caps)\b", out), out
     assert "P-17" in out and "km/t" in out, out

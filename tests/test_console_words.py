@@ -252,7 +252,7 @@ def test_the_history_says_the_load_in_kmh_and_percent_and_why_it_counts_what_it_
         i18n.set_language("en")
     assert "ml/kg/min" not in text, text
     assert "5,6\u00a0km/t" in text and "7,5\u00a0%" in text, text
-    assert "4 4x4-økter" in text and "6-minutters pulstest" in text, text
+    assert "4 økter med 4x4" in text and "6-minutters pulstest" in text, text
 
 
 @pytest.mark.realtime

@@ -113,7 +113,7 @@ def test_outcome_counts_stay_plausible_over_skipped_through_sessions(tmp_path):
     text = cli("outcome", "--store", str(tmp_path / "s.db"), "--from", "2026-11-01",
                "--to", "2026-11-30", "--csv", str(out))
     (row,) = list(csv.DictReader(out.open(), delimiter=";"))  # the bokmål spreadsheet
-    assert row["økter"] == "3" and row["fullførte økter"] == "1", row
+    assert row["Økter"] == "3" and row["Fullførte økter"] == "1", row
     assert "Fullførte økter (alle fire intervallene gjennomført): 1 av 3." in text, text
 
 
@@ -315,7 +315,7 @@ def test_the_belt_screen_counts_the_weeks_minutes_from_4x4_training_only(tmp_pat
             rig.rt.stop()
             await rig.page.wait_for_selector("#mastery:not(.hidden)", timeout=60000)
             lines = await rig.page.locator("#masterylines li").all_text_contents()
-            assert "20 av 32 minutter med høy intensitet denne uken" in lines, lines
+            assert "20 av 32 minutter i sonen denne uken" in lines, lines
             assert "Ukemålet" not in await _text(rig.page, "body")
 
     try:

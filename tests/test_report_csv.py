@@ -42,15 +42,15 @@ def _read(path) -> list[list[str]]:
 
 def _check_bokmal(rows: list[list[str]]) -> None:
     header, body = rows[0], rows[1:]
-    assert header[:5] == ["tid (s)", "klokkeslett", "del", "intervall", "tilstand"], header
-    assert "puls (slag/min)" in header and "fart (km/t)" in header, header
+    assert header[:5] == ["Tid (s)", "Klokkeslett", "Del", "Intervall", "Tilstand"], header
+    assert "Puls (slag/min)" in header and "Fart (km/t)" in header, header
     assert not {"t_s", "phase", "state", "hr_bpm", "speed_kmh"} & set(header), header
     values = {c for row in body for c in row}
     assert not ENGLISH_KEYS & values, sorted(ENGLISH_KEYS & values)
     phases = [row[2] for row in body]
     assert phases[0] == "oppvarming" and "aktiv pause" in phases, sorted(set(phases))
-    assert "godtatt" in {row[header.index("pulsmåling")] for row in body}
-    speed = header.index("fart (km/t)")
+    assert "godtatt" in {row[header.index("Pulsmåling")] for row in body}
+    speed = header.index("Fart (km/t)")
     assert any("," in row[speed] for row in body) and not any("." in row[speed]
                                                                 for row in body)
 

@@ -114,12 +114,13 @@ def test_summary_on_a_known_trace():
     s = summarise(_samples(), 183.0, [{"kind": "hr_lost", "severity": "alarm"},
                                       {"kind": "phase", "severity": "info"}])
     (iv,) = s["intervals"]
-    # 85 % of 183 = 155.55 bpm: first reached at 140 + 0.5·32 = 156 → 32 s
-    assert iv["time_to_zone_s"] == 32
+    # 85 % of 183 = 155.55 bpm, shown 156: first shown at 140 + 0.5·31 = 155.5, shown 156
+    # (the belt screen's "in the zone" and every figure of time in it: one rule) → 31 s
+    assert iv["time_to_zone_s"] == 31
     assert iv["in_zone_after_allowance_pct"] == 100.0
     assert iv["above_95_s"] == 0 and iv["peak_hr_bpm"] == 170  # 169.5, rounded
     assert iv["mean_speed_kmh"] == 6.0 and iv["mean_incline_pct"] == 8.0
-    assert s["total_in_zone_s"] == 240 - 32
+    assert s["total_in_zone_s"] == 240 - 31
     (rec,) = s["recoveries"]
     assert rec["hr_drop_first_minute_bpm"] == 30
     assert s["alarms"] == ["hr_lost"]

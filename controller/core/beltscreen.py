@@ -19,42 +19,35 @@ what it says, and they live here, sans-IO, so tests can walk them tick by tick:
    one for ``HR_MISSING_S`` (the session holds the belt at the same moment); a shorter gap
    keeps the last value.
 
-``BeltScreen.update`` also counts the seconds in the zone of each interval (the positive
-counter, and the one-line summary after it) and the seconds at high intensity (≥ 85 % HRmax,
-the "HIT minutes" of the week's goal).
+The seconds in the zone (each interval's positive counter, the line after it, the week's
+goal while it happens) are not counted here: they are ``metrics.IntervalTally``'s, scored
+over the ticks the store records, so the belt screen, the console and the report say one
+number.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-from controller.core.metrics import ALLOWANCE_FIRST_S, ALLOWANCE_LATER_S
+from controller.core.metrics import (  # shown_bpm, zone_of: the one rule, kept in metrics
+    ALLOWANCE_FIRST_S,
+    ALLOWANCE_LATER_S,
+    shown_bpm,
+    zone_of,
+)
+
+__all__ = ["shown_bpm", "zone_of"]
 
 ZONE_LEAVE_S = 5.0
 """Seconds outside the zone before the screen says so (and the least time between changes)."""
 HR_MISSING_S = 5.0
 """Seconds without a valid reading before the screen says it cannot find the heart rate:
 the same moment the session starts holding the belt (``protocol.HR_HOLD_AFTER_S``)."""
-HIT_FRAC = 0.85
-"""High intensity: at or above 85 % HRmax (the 4x4 app's "HIT minutes")."""
-MAX_STEP_S = 2.0
-"""A gap between updates counts for at most this long (a stalled screen adds no minutes)."""
 
 VERDICTS = ("below", "in", "above")
 CALM_KINDS = ("ready", "warmup", "climb", "down", "pause", "steady")
 """Why the screen is calm: before the start, the warm-up climb, the climb at the start of an
 interval, a heart rate coming down (recovery, cool-down, stopping), a pause, a test."""
-
-
-def shown_bpm(bpm: float) -> int:
-    """A heart rate or zone edge as the screen shows it (half up, never banker's rounding)."""
-    return math.floor(bpm + 0.5)
-
-
-def zone_of(hr_shown: int, low_shown: int, high_shown: int) -> str:
-    """below / in / above on the shown numbers, edges inclusive."""
-    return "below" if hr_shown < low_shown else "above" if hr_shown > high_shown else "in"
 
 
 @dataclass
@@ -106,14 +99,12 @@ class Shown:
     kind: str
     low_bpm: int | None
     high_bpm: int | None
-    in_zone_s: float | None
-    """Seconds in the zone in the current interval (None outside an interval)."""
 
 
 @dataclass
 class BeltScreen:
-    """The screen's memory between looks: hysteresis, the last valid reading, the seconds in
-    the zone per interval and the seconds at high intensity.
+    """The screen's memory between looks: hysteresis, the last valid reading and how long
+    each interval ran.
 
     >>> screen = BeltScreen()
     >>> shown = screen.update(Inputs(now_s, "interval", "running", 1, 130.0, 150.0, 155.6,
@@ -121,27 +112,18 @@ class BeltScreen:
     """
 
     zone: ZoneHysteresis = field(default_factory=ZoneHysteresis)
-    in_zone_s: dict[int, float] = field(default_factory=dict)
-    """Seconds in the zone (shown numbers, edges inclusive) of each interval begun."""
-    hit_s: float = 0.0
-    """Seconds at ≥ 85 % HRmax while the session ran."""
     ran_s: dict[int, float] = field(default_factory=dict)
     """How long each interval ran (its phase clock, which a pause freezes): a skipped one
     shows as short, and only a session whose intervals ran is called complete."""
     _last_hr: tuple[float, float] | None = None  # (bpm, when)
-    _last_now: float | None = None
     _where: tuple[str, int] | None = None
 
     def update(self, i: Inputs) -> Shown:
-        dt = 0.0 if self._last_now is None else min(max(i.now_s - self._last_now, 0.0),
-                                                    MAX_STEP_S)
-        self._last_now = i.now_s
         if (i.phase, i.interval) != self._where:  # a new phase starts its own verdict
             self._where = (i.phase, i.interval)
             self.zone.reset()
         if i.hr_bpm is not None:
             self._last_hr = (i.hr_bpm, i.now_s)
-        fresh = i.hr_bpm is not None
         hr: float | None = i.hr_bpm
         if hr is None and self._last_hr is not None and \
                 i.now_s - self._last_hr[1] < HR_MISSING_S:
@@ -151,21 +133,14 @@ class BeltScreen:
         hi = None if i.zone_high_bpm is None else shown_bpm(i.zone_high_bpm)
         raw = None if hr_shown is None or lo is None or hi is None else zone_of(hr_shown, lo, hi)
         running = i.state == "running"
-        if running and fresh and i.hr_max_bpm and i.hr_bpm is not None and \
-                i.hr_bpm >= HIT_FRAC * i.hr_max_bpm:
-            self.hit_s += dt
         counting = i.phase == "interval" and i.interval > 0
         if counting:
             self.ran_s[i.interval] = max(self.ran_s.get(i.interval, 0.0), i.phase_elapsed_s)
-            self.in_zone_s.setdefault(i.interval, 0.0)
-            if running and raw == "in" and fresh:
-                self.in_zone_s[i.interval] += dt
         verdict = self.zone.update(i.now_s, raw) if running else None
         if self.zone.zone is not None and not running:
             self.zone.reset()
         kind = self._kind(i, hr_shown, verdict)
-        return Shown(hr_shown, kind, lo, hi,
-                     self.in_zone_s.get(i.interval) if counting else None)
+        return Shown(hr_shown, kind, lo, hi)
 
     @staticmethod
     def _kind(i: Inputs, hr_shown: int | None, verdict: str | None) -> str:
@@ -203,9 +178,3 @@ def intervals_ran(ran_s: dict[int, float], planned_s: list[float]) -> bool:
     the one rule for "the session is complete" on the belt screen, in the streak and in
     the store (``records.stats.session_complete``)."""
     return intervals_ran_count(ran_s, planned_s) == len(planned_s)
-
-
-def interval_summary_s(in_zone_s: dict[int, float], interval: int) -> int | None:
-    """Whole seconds in the zone of a finished interval (None if it was not run here)."""
-    s = in_zone_s.get(interval)
-    return None if s is None else int(s)

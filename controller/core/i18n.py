@@ -109,6 +109,26 @@ def format_speed(kmh: float, decimals: int = 1, lang: str | None = None) -> str:
         value=format_number(kmh, decimals, lang))
 
 
+def sentence_case(text: str) -> str:
+    """A column header as every table and spreadsheet of ours writes it: the first letter
+    capital, the rest as the catalog has it ("Siste økt", "VO2maks", "Makspuls"), so a header
+    row never mixes "pseudonym" with "Makspuls"."""
+    return text[:1].upper() + text[1:]
+
+
+def format_duration(seconds: int, lang: str | None = None) -> str:
+    """Whole seconds as people say them, ``6 min 6 s``, ``16 min`` or ``45 s`` (a time in
+    the zone on the belt screen and in the report; the console's lines say ``6:06``).
+    Round with ``metrics.whole_seconds`` first: one rounding rule everywhere."""
+    tr = translations(_locale(lang)).gettext
+    if seconds >= 60 and seconds % 60 == 0:  # "16 min", not "16 min 0 s"
+        return tr(N_("{minutes} min")).format(minutes=seconds // 60)
+    if seconds >= 60:
+        return tr(N_("{minutes} min {seconds} s")).format(minutes=seconds // 60,
+                                                           seconds=seconds % 60)
+    return tr(N_("{seconds} s")).format(seconds=seconds)
+
+
 def format_percent(pct: float, decimals: int = 1, lang: str | None = None) -> str:
     """``7,5 %`` in bokmål, ``7.5 %`` in English (a no-break space keeps the sign with the
     number; kept out of message ids, where ``% s`` would read as a printf format)."""

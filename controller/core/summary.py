@@ -4,7 +4,8 @@ Per interval, over its running time (a pause is not time out of the zone): time 
 (85 % HRmax), % of time in zone after the allowance (120 s in the first interval, 60 s
 later), seconds above 95 %, peak and mean heart rate, mean speed and incline. Per recovery:
 the heart-rate drop over its first minute (a fitness sign). For the session: alarms raised
-and total seconds in zone across the intervals.
+and total seconds in zone across the intervals (``metrics.session_in_zone_s``: the one
+figure of time in the zone that the console, belt screen, report and hand-over show).
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from controller.core.metrics import ScoredRow, interval_metrics
+from controller.core.metrics import (
+    ScoredRow,
+    interval_metrics,
+    session_in_zone_s,
+    whole_seconds,
+)
 
 
 def _round1(x: float | None) -> float | None:
@@ -27,23 +33,20 @@ def summarise(samples: Sequence[dict[str, Any]], hr_max: float,
               events: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """``samples``: dicts with t_s, phase, interval, hr_bpm, speed_kmh, incline_pct (1 Hz)
     and (as recorded) state."""
-    rows = [ScoredRow(s["t_s"], s["phase"], s["interval"], s["hr_bpm"], s["speed_kmh"],
-                      s["incline_pct"], s.get("state") not in ("paused", "stopping"))
-            for s in samples]
-    ms = interval_metrics(rows, hr_max)
+    ms = interval_metrics([ScoredRow.of_sample(s) for s in samples], hr_max)
     intervals = [{
         "interval": m.interval,
         "time_to_zone_s": _round0(m.time_to_zone_s),
         "in_zone_after_allowance_pct": round(100.0 * m.in_zone_after_allowance, 1)
         if m.readings_after_allowance else None,
-        "above_95_s": round(m.above_95_s),
-        "in_zone_s": round(m.in_zone_s),
+        "above_95_s": whole_seconds(m.above_95_s),
+        "in_zone_s": whole_seconds(m.in_zone_s),
+        "ran_s": whole_seconds(m.ran_s),
         "peak_hr_bpm": _round0(m.peak_hr_bpm),
         "mean_hr_bpm": _round1(m.mean_hr_bpm),
         "mean_speed_kmh": _round1(m.mean_speed_kmh),
         "mean_incline_pct": _round1(m.mean_incline_pct),
     } for m in ms]
-    total_in_zone_s = sum(m.in_zone_s for m in ms)
     recoveries = []
     for k in sorted({s["interval"] for s in samples if s["phase"] == "recovery"}):
         rec = [s for s in samples if s["phase"] == "recovery" and s["interval"] == k
@@ -59,6 +62,6 @@ def summarise(samples: Sequence[dict[str, Any]], hr_max: float,
         "hr_max_bpm": hr_max,
         "intervals": intervals,
         "recoveries": recoveries,
-        "total_in_zone_s": round(total_in_zone_s),
+        "total_in_zone_s": session_in_zone_s(ms),  # the intervals' whole seconds, added
         "alarms": [e["kind"] for e in events if e.get("severity") == "alarm"],
     }

@@ -7,7 +7,7 @@ heart rate encounter maximum 55422-0, resting heart rate 40443-4, exercise durat
 — UCUM units (``/min``, ``min``), ``effectivePeriod`` in absolute UTC time, category
 ``activity``. Heart-rate observations are vital signs in R4: they also carry the category
 ``vital-signs`` and the vital-signs profile (``heartrate`` for 8867-4) in ``meta.profile``.
-What LOINC has no code for (work held at 90 % HRmax, minutes at ≥ 85 % HRmax, an individual
+What LOINC has no code for (work held at 90 % HRmax, minutes in the zone, an individual
 HRmax and its method) carries a code of our own system and a text.
 
 A session bundle holds only what the session measured: the profile's resting heart rate was
@@ -83,7 +83,7 @@ def _bundle(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 def session_bundle(store: Store, session_id: str) -> dict[str, Any]:
     """One session: duration, HR mean per interval, peak HR, work at 90 % HRmax and minutes
-    at ≥ 85 % HRmax — every time absolute UTC (the profile's resting HR is not sent: the
+    in the zone — every time absolute UTC (the profile's resting HR is not sent: the
     session did not measure it)."""
     f = session_facts(store, session_id)
     r, samples, wall = f["record"], f["samples"], f["wall_unix_s"]
@@ -118,7 +118,8 @@ def session_bundle(store: Store, session_id: str) -> dict[str, Any]:
                         note=("equivalent to " if f.get("at_90_equivalent") else "")
                         + f"{f['speed_at_90_kmh']} km/h at {f['incline_at_90_pct']} % "
                              f"incline; HRmax {r.hr_max_bpm:.0f} bpm ({r.hr_max_source})"))
-    out.append(_obs(p, _ours("minutes-at-85-hrmax", "Minutes at or above 85 % HRmax"),
+    out.append(_obs(p, _ours("minutes-in-zone-hrmax",
+                             "Minutes in the zone (85–95 % HRmax) in the intervals"),
                     f["minutes_at_85"], "min", "min", period))
     learned = (r.summary or {}).get("response_model")
     if learned is not None:

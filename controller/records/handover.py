@@ -17,6 +17,7 @@ one document, nothing else.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 import textwrap
 from dataclasses import dataclass, field
@@ -257,8 +258,9 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
                 speed=format_speed(s.learned["speed_at_90_kmh"], 1, lang),
                 incline=format_percent(s.learned["incline_pct"], 1, lang)) if s.learned else \
             t(N_("not long enough at 90 % to measure"))
-        borg = "" if s.borg_mean is None else "  ·  " + t(N_("Borg {borg}")).format(
-            borg=format_number(s.borg_mean, 1, lang))
+        # a Borg score is a whole number (6–20): a mean is said as one, marked "snitt"
+        borg = "" if s.borg_mean is None else "  ·  " + t(N_("Borg score {borg} (mean)")).format(
+            borg=format_number(math.floor(s.borg_mean + 0.5), 0, lang))
         out.append(("text", f"{format_date(s.day, lang)}:  {work}{borg}"))
     grew = first_to_last(h, lang)
     if grew is not None:

@@ -11,7 +11,6 @@ connection, its transactions or the ``running → incomplete`` repair that ``Sto
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import sqlite3
 import statistics
@@ -21,13 +20,15 @@ from typing import Any
 
 from controller.core.beltscreen import intervals_ran
 from controller.core.dates import day_start_unix_s, local_day
+from controller.core.metrics import ScoredRow, interval_metrics, session_in_zone_s
 from controller.core.workload import vo2_cost
 from controller.records.report import is_4x4
 from controller.records.store import connect_readonly
 
 WEEK_GOAL_HIT_MIN = 32.0
-"""High-intensity minutes (≥ 85 % HRmax) a week: two 4x4 sessions' worth."""
-HIT_FRAC = 0.85
+"""Minutes in the zone (85–95 % HRmax, the 4x4 app's "HIT minutes") a week: two 4x4
+sessions' worth. Counted as the session's time in the zone (``metrics.session_in_zone_s``),
+the one number the console, the belt screen and the report show."""
 ZONE_BAND_FRAC = 0.03
 """Heart rate within ±3 % HRmax of 90 % counts as "at 90 % HRmax"."""
 MIN_ZONE_S = 30
@@ -52,6 +53,12 @@ class Mastery:
     sessions_in_a_row: int
     personal_best: bool = False
     """Today's work at 90 % HRmax is the most this patient has held (a previous one to beat)."""
+    today_in_zone_s: int | None = None
+    """Today's time in the zone (``metrics.session_in_zone_s``: the console's total)."""
+    intervals_speed_kmh: float | None = None
+    intervals_incline_pct: float | None = None
+    """What the patient ran in today's intervals: the belt's mean speed and incline over
+    their running time (what the screen showed them, not a figure derived at 90 %)."""
 
     @property
     def speed_gain_kmh(self) -> float | None:
@@ -87,12 +94,24 @@ def zone_work(samples: list[dict[str, Any]], hr_max: float) -> ZoneWork | None:
 
 
 def hit_seconds(samples: list[dict[str, Any]], hr_max: float) -> float:
-    """Seconds with the heart at ≥ 85 % HRmax (gaps between samples counted up to 2 s)."""
-    total = 0.0
-    for a, b in itertools.pairwise(samples):
-        if a["hr_bpm"] is not None and a["hr_bpm"] >= HIT_FRAC * hr_max:
-            total += min(max(b["t_s"] - a["t_s"], 0.0), 2.0)
-    return total
+    """The session's seconds in the zone (85–95 % HRmax in its intervals' running time):
+    ``metrics.session_in_zone_s``, the figure the console's summary, the belt screen and
+    the report show — the week's minutes are made of these, so they add up."""
+    return float(session_in_zone_s(
+        interval_metrics([ScoredRow.of_sample(s) for s in samples], hr_max)))
+
+
+def intervals_ran_at(samples: list[dict[str, Any]], hr_max: float
+                     ) -> tuple[float, float] | None:
+    """The belt's mean speed and incline over the intervals' running time (None without
+    any): what the patient ran."""
+    ms = [m for m in interval_metrics([ScoredRow.of_sample(s) for s in samples], hr_max)
+          if m.ran_s > 0 and m.mean_speed_kmh is not None and m.mean_incline_pct is not None]
+    ran = sum(m.ran_s for m in ms)
+    if not ms or ran <= 0:
+        return None
+    return (sum(m.mean_speed_kmh * m.ran_s for m in ms) / ran,  # type: ignore[operator]
+            sum(m.mean_incline_pct * m.ran_s for m in ms) / ran)  # type: ignore[operator]
 
 
 def week_start(now_unix_s: float) -> float:
@@ -103,16 +122,16 @@ def week_start(now_unix_s: float) -> float:
 
 
 def _samples(db: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
-    cur = db.execute("SELECT t_s, phase, interval, hr_bpm, speed_kmh, incline_pct FROM samples "
-                     "WHERE session_id = ? ORDER BY t_s", (session_id,))
-    return [dict(zip(("t_s", "phase", "interval", "hr_bpm", "speed_kmh", "incline_pct"), r,
-                     strict=True)) for r in cur.fetchall()]
+    cur = db.execute("SELECT t_s, phase, interval, hr_bpm, speed_kmh, incline_pct, state "
+                     "FROM samples WHERE session_id = ? ORDER BY t_s", (session_id,))
+    return [dict(zip(("t_s", "phase", "interval", "hr_bpm", "speed_kmh", "incline_pct",
+                      "state"), r, strict=True)) for r in cur.fetchall()]
 
 
 def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float,
             week_goal_min: float = WEEK_GOAL_HIT_MIN) -> Mastery:
     """Today's session ``session_id`` against this patient's previous one that held the zone,
-    minutes ≥ 85 % HRmax since Monday, and sessions finished in a row up to today's.
+    minutes in the zone since Monday, and sessions finished in a row up to today's.
     Blocking (SQLite): run it in a worker thread, never on the control loop."""
     db = connect_readonly(path)
     try:
@@ -126,6 +145,8 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
         training = {sid for sid, plan in plans.items()
                     if is_4x4(str(plan.get("name", "")))}
         today = last = best = None
+        today_s: int | None = None
+        ran_at: tuple[float, float] | None = None
         week_s = 0.0
         monday = week_start(now_unix_s)
         before_today = True
@@ -149,6 +170,8 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
                 week_s += hit_seconds(samples, hr_max)
             if sid == session_id:
                 today = zone_work(samples, hr_max)
+                today_s = round(hit_seconds(samples, hr_max))
+                ran_at = intervals_ran_at(samples, hr_max)
                 before_today = False
             elif before_today:
                 work = zone_work(samples, hr_max)
@@ -169,7 +192,8 @@ def mastery(path: str | Path, pseudonym: str, session_id: str, now_unix_s: float
     finally:
         db.close()
     pb = today is not None and best is not None and _load(today) > _load(best) + 0.05
-    return Mastery(today, last, round(week_s / 60.0, 1), week_goal_min, streak, pb)
+    return Mastery(today, last, week_s / 60.0, week_goal_min, streak, pb, today_s,
+                   *(ran_at or (None, None)))
 
 
 def completed(db: sqlite3.Connection, session_id: str, plan: dict[str, Any]) -> bool:

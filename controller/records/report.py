@@ -30,10 +30,12 @@ from controller.core.i18n import (
     _,
     format_date,
     format_datetime,
+    format_duration,
     format_number,
     format_signed,
     language,
     ngettext,
+    sentence_case,
     translations,
 )
 from controller.core.words import (
@@ -175,7 +177,7 @@ def people_csv(path: str | Path, fields: Sequence[str], headers: dict[str, str],
             return
         t = translations(lang).gettext
         out = csv.writer(f, delimiter=";")
-        out.writerow([t(headers[k]) if k in headers else k for k in fields])
+        out.writerow([sentence_case(t(headers[k])) if k in headers else k for k in fields])
         for row in rows:
             out.writerow([_csv_cell(k, row.get(k), t, words_of or {}) for k in fields])
 
@@ -255,7 +257,8 @@ class Progress:
     hr_at_fixed_workload_bpm: float | None
     peak_hr_bpm: float | None
     minutes_at_85: float
-    """Minutes with heart rate ≥ 85 % HRmax (the 4x4 app's "HIT minutes")."""
+    """Minutes in the zone (85–95 % HRmax, the 4x4 app's "HIT minutes") in the intervals:
+    the session's time in the zone (``metrics.session_in_zone_s``); the key's old name."""
     vo2max_estimate: float | None
     plan: str
     status: str
@@ -344,7 +347,7 @@ def trend_per_week(times_unix_s: list[float], values: list[float | None]
 
 def weekly(points: list[Progress]) -> list[dict[str, Any]]:
     """Per calendar week (ISO, Monday first) from the first session to the last: sessions
-    against the clinic's two, and minutes at ≥ 85 % HRmax (32 a week is the app's goal)."""
+    against the clinic's two, and minutes in the zone (32 a week is the app's goal)."""
     if not points:
         return []
     def monday(u: float) -> dt.date:
@@ -446,7 +449,8 @@ PROGRESSION_CSV_HEADERS = {
     "incline_at_90_pct": N_("incline at 90 % HRmax (%)"),
     "vo2max_estimate": N_("estimated VO2max (ml/kg/min)"),
     "hr_at_fixed_workload_bpm": N_("heart rate at 15 ml/kg/min (bpm)"),
-    "minutes_at_85": N_("minutes at ≥ 85 % HRmax"), "peak_hr_bpm": N_("peak heart rate (bpm)"),
+    "minutes_at_85": N_("minutes in the zone (85–95 % HRmax)"),
+    "peak_hr_bpm": N_("peak heart rate (bpm)"),
     "at_90_equivalent": N_("speed and incline at 90 % HRmax converted"),
     "belt_speed_at_90_kmh": N_("belt speed at 90 % HRmax (km/h)"),
     "belt_incline_at_90_pct": N_("belt incline at 90 % HRmax (%)"),
@@ -504,8 +508,9 @@ PHASE_COLOURS = {"warmup": "#dddddd", "interval": "#f4c7c3", "recovery": "#c9e4f
 
 
 def trend_rule() -> str:
-    """When a trend is drawn, in the process's language."""
-    return _("Theil–Sen, ≥ {n} sessions over ≥ {days} days").format(
+    """When a trend is drawn, in the process's language (staff read "trend … (from ≥ 3
+    sessions over ≥ 14 days)"; the method's name stays in the code and the docs)."""
+    return _("from ≥ {n} sessions over ≥ {days} days").format(
         n=TREND_MIN_SESSIONS, days=format_number(TREND_MIN_DAYS, 0))
 
 
@@ -548,6 +553,8 @@ def session_facts(store: Store, session_id: str) -> dict[str, Any]:
     wall = wall_clock(r, samples)
     t0 = samples[0]["t_s"] if samples else 0.0
     prog = _session_progress(store, r)
+    from controller.core.summary import summarise
+
     return {
         "record": r, "samples": samples, "events": events, "wall_unix_s": wall,
         "start_utc": utc_iso(wall[0]) if wall else utc_iso(r.started_unix_s),
@@ -560,6 +567,9 @@ def session_facts(store: Store, session_id: str) -> dict[str, Any]:
         "belt_speed_at_90_kmh": prog.belt_speed_at_90_kmh,
         "belt_incline_at_90_pct": prog.belt_incline_at_90_pct,
         "complete": prog.complete,
+        # each interval scored over its running time (``core.summary``, the console's and
+        # the belt screen's numbers; a summary kept before counted a pause as out of zone)
+        "scored": summarise(samples, r.hr_max_bpm) if samples else None,
     }
 
 
@@ -611,9 +621,7 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     ax_belt.set_xlabel(_("minutes"))
     ax_tab.axis("off")
     rows = phase_rows(store, facts)
-    table = ax_tab.table(cellText=rows, loc="upper center", colLabels=[
-        _("phase"), _("planned min"), _("ran min"), _("note"), _("to zone s"),
-        _("in zone %"), _("peak bpm"), _("Borg")])
+    table = ax_tab.table(cellText=rows, loc="upper center", colLabels=phase_columns())
     table.auto_set_font_size(False)
     table.set_fontsize(7)
     table.scale(1, 1.15)
@@ -648,26 +656,31 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
         plt.close(fig)
 
 
-def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
-    """The report's table: one row per phase as it ran, in the report's language. Each
-    interval scored from its samples over its running time (``core.summary``; a summary
-    kept before counted a pause as time out of the zone), a pause said in the note."""
-    from controller.core.summary import summarise
+def phase_columns() -> list[str]:
+    """The report table's column names (sentence case, as every table and list says them)."""
+    return [_("Phase"), _("Planned"), _("Ran"), _("Remark"), _("To zone (s)"),
+            _("In zone (%)"), _("Time in zone"), _("Peak (bpm)"),
+            _("Borg score")]
 
+
+def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
+    """The report's table: one row per phase as it ran, in the report's language. Times as
+    m:ss, an interval's running time and its time in the zone the summary's
+    (``core.summary``: the console's and the belt screen's numbers), a pause in the note."""
     r = facts["record"]
-    scored = {iv["interval"]: iv
-              for iv in summarise(facts["samples"], r.hr_max_bpm)["intervals"]}
+    scored = {iv["interval"]: iv for iv in (facts.get("scored") or {}).get("intervals", [])}
     borg = store.ratings(r.id)
     rows = []
     for ph in facts["phases"]:
         iv = scored.get(ph.interval) if ph.phase == "interval" else None
         rows.append([
             word(PHASES, ph.phase) + (f" {ph.interval}" if ph.interval else ""),
-            "—" if ph.planned_s is None else format_number(ph.planned_s / 60, 1),
-            format_number(ph.ran_s / 60, 1), _phase_note(ph),
+            "—" if ph.planned_s is None else _mss(ph.planned_s),
+            _mss(iv["ran_s"] if iv else ph.ran_s), _phase_note(ph),
             "—" if not iv or iv["time_to_zone_s"] is None else iv["time_to_zone_s"],
             "—" if not iv or iv["in_zone_after_allowance_pct"] is None
             else format_number(iv["in_zone_after_allowance_pct"], 0),
+            "—" if not iv else _mss(iv["in_zone_s"]),
             "—" if not iv else iv["peak_hr_bpm"] or "—",
             borg.get(ph.interval, "—") if ph.phase == "interval" else "",
         ])
@@ -708,8 +721,9 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
                    incline=format_number(facts["belt_incline_at_90_pct"]))]
           if facts.get("at_90_equivalent") and facts.get("belt_speed_at_90_kmh") is not None
           else []),
-        _("Minutes at ≥ 85 % HRmax: {minutes}. Alarms: {alarms}.").format(
-            minutes=format_number(facts["minutes_at_85"], 1),
+        _("Time in the zone (85–95 % HRmax) in the intervals: {time}. Alarms: {alarms}.")
+        .format(time="—" if not facts.get("scored") else
+                format_duration(facts["scored"]["total_in_zone_s"]),
             alarms="; ".join(event_text(e["kind"], e["message"], e.get("params")) for e in events
                              if e["severity"] == "alarm")
             or _("none")),
@@ -739,6 +753,14 @@ def _wall_clock(unix_s: float, start: dt.datetime) -> str:
     return clock if when.date() == start.date() else f"{format_date(when.date())} {clock}"
 
 
+def _mss(s: float) -> str:
+    """A duration as m:ss (4:00, 2:47): whole seconds by ``metrics.whole_seconds``."""
+    from controller.core.metrics import whole_seconds
+
+    s = max(0, whole_seconds(s))
+    return f"{s // 60}:{s % 60:02d}"
+
+
 def _mmss(s: float) -> str:
     s = max(0, round(s))
     return f"{s // 60:02d}:{s % 60:02d}"
@@ -747,7 +769,7 @@ def _mmss(s: float) -> str:
 def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
     """One patient's progression (PNG or PDF): work at 90 % HRmax with its robust trend,
     estimated VO2max, HR at a fixed workload, and per week the sessions against the clinic's
-    two and the minutes at ≥ 85 % HRmax."""
+    two and the minutes in the zone."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -767,14 +789,14 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
             ax.plot([x for x, _y in xy], [y for _x, y in xy], "o-", ms=3)
         ax.set_ylabel(label, fontsize=8)
 
-    series(axes[0], "work_at_90_vo2", _("work at 90 % HRmax\n(ml/kg/min, ACSM)"))
+    series(axes[0], "work_at_90_vo2", _("work at 90 % HRmax\n(ml/kg/min)"))
     series(axes[1], "vo2max_estimate", _("estimated VO2max\n(ml/kg/min)"))
     series(axes[2], "hr_at_fixed_workload_bpm", _("HR at 15 ml/kg/min\n(bpm)"))
     weeks = prog["weeks"]
     xs = [dt.datetime.fromisoformat(w["week_start"]) for w in weeks]
     axes[3].bar(xs, [w["minutes_at_85"] for w in weeks], width=6.6, align="edge",
                 color="tab:red", alpha=0.6,
-                label=_("minutes ≥ 85 % HRmax"))
+                label=_("minutes in the zone (85–95 % HRmax)"))
     axes[3].axhline(32, color="tab:red", lw=0.8, ls="--")
     axes[3].set_ylabel(_("minutes per week"), fontsize=8)
     ax2 = axes[3].twinx()

@@ -125,7 +125,7 @@ INTERVAL_SUMMARY_NUMBERS = {"time_to_zone_s": (0, 3600), "in_zone_after_allowanc
                             "above_95_s": (0, 3600), "peak_hr_bpm": (30, 250),
                             "mean_hr_bpm": (30, 250), "mean_speed_kmh": (0, 30),
                             "mean_incline_pct": (-5, 30)}
-INTERVAL_SUMMARY_LATER = {"in_zone_s": (0, 3600)}
+INTERVAL_SUMMARY_LATER = {"in_zone_s": (0, 3600), "ran_s": (0, 7200)}
 """Fields later versions write: required only where present (older exports lack them)."""
 HR_STATUS = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 """A heart-rate gate's reason (``ok``, ``frozen``, ``out_of_range`` …): a short key."""

@@ -11,9 +11,10 @@ PostgreSQL.
 
 Every figure is the one the journal reports compute from samples (the tests hold them equal):
 work held at 90 % HRmax, speed/incline there, the estimated VO2max, heart rate at a fixed
-workload, peak, minutes at ≥ 85 % HRmax, the belt in the warm-up's last three minutes and in
-the pauses' steady part (the hand-over's suggestion), the mean Borg rating and the intervals
-that met the 4x4's criteria.
+workload, peak, minutes in the zone (``minutes_at_85``, ``hit_s``: names from before
+issue 21, when they counted ≥ 85 % HRmax anywhere; rows kept before keep that figure), the
+belt in the warm-up's last three minutes and in the pauses' steady part (the hand-over's
+suggestion), the mean Borg rating and the intervals that met the 4x4's criteria.
 """
 
 from __future__ import annotations
@@ -201,20 +202,18 @@ def vo2max_from_work(work_vo2: float | None, hr_max: float, hr_rest: float | Non
 def progress_values(hr_max: float, hr_rest: float | None,
                     samples: list[dict[str, Any]]) -> dict[str, Any]:
     """Work at 90 % HRmax (ACSM oxygen cost while HR held 90 % ± 3 % after the allowance),
-    the belt there, VO2max estimated from it, HR at the fixed workload, peak, minutes ≥ 85 %."""
+    the belt there, VO2max estimated from it, HR at the fixed workload, peak, and the minutes
+    in the zone (``minutes_at_85``, the column's old name: the session's time in the zone,
+    ``mastery.hit_seconds``, the one figure every place shows)."""
+    from controller.records.mastery import hit_seconds
+
     work, speeds, inclines, fixed, peak = [], [], [], [], None
-    at_85 = 0.0
     first_t: dict[int, float] = {}
-    tick = 1.0
-    if len(samples) > 1:
-        tick = (samples[-1]["t_s"] - samples[0]["t_s"]) / (len(samples) - 1) or 1.0
     for s in samples:
         hr = s["hr_bpm"]
         if hr is None:
             continue
         peak = hr if peak is None else max(peak, hr)
-        if hr >= 0.85 * hr_max:
-            at_85 += tick
         vo2 = vo2_cost(s["speed_kmh"], s["incline_pct"])
         if s["phase"] == "interval":
             t0 = first_t.setdefault(s["interval"], s["t_s"])
@@ -233,7 +232,8 @@ def progress_values(hr_max: float, hr_rest: float | None,
             else None,
             "hr_at_fixed_workload_bpm": round(statistics.fmean(fixed), 1) if len(fixed) >= 30
             else None,
-            "peak_hr_bpm": peak, "minutes_at_85": round(at_85 / 60.0, 1),
+            "peak_hr_bpm": peak,
+            "minutes_at_85": round(hit_seconds(samples, hr_max) / 60.0, 1) if samples else 0.0,
             "vo2max_estimate": vo2max}
 
 
@@ -264,10 +264,7 @@ def compute(rec: Any, samples: list[dict[str, Any]], borgs: list[int]) -> dict[s
     zone = zone_work(samples, hr_max)
     warm = _phase_work(samples, "warmup", 0.0, last_s=180.0)
     pause = _phase_work(samples, "recovery", 60.0)
-    ms = interval_metrics([ScoredRow(s["t_s"], s["phase"], s["interval"], s["hr_bpm"],
-                                     s["speed_kmh"], s["incline_pct"],
-                                     s.get("state") not in ("paused", "stopping"))
-                           for s in samples], hr_max)
+    ms = interval_metrics([ScoredRow.of_sample(s) for s in samples], hr_max)
     minutes = (samples[-1]["t_s"] - samples[0]["t_s"]) / 60 if len(samples) > 1 else 0.0
     planned = planned_intervals_s(rec.plan)
     run = intervals_run(ran_by_interval(samples), planned)

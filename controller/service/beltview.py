@@ -21,8 +21,10 @@ person-related datum in the document is the pseudonym.
 What the page says to a patient who is running is decided sans-IO in
 ``controller.core.beltscreen`` (one ``BeltScreen`` per session, kept here between pushes):
 the zone word on the shown numbers with hysteresis, calm sentences where the physiology is
-expected, "can't find your heart rate" only after 5 s without a reading, the seconds in the
-zone of each interval and at high intensity (the week's goal, celebrated when it is reached).
+expected, "can't find your heart rate" only after 5 s without a reading. The seconds in the
+zone (each interval's, the session's, the week's goal celebrated when it is reached) are the
+runtime's ``metrics.IntervalTally``: the recorded ticks scored as the journal's summary
+scores them, so the screen, the console and the report say the same number.
 The 3-2-1 before the belt sets off from a standstill comes from the session
 (``Session.restart_at_s``), which holds the belt still meanwhile.
 """
@@ -44,11 +46,11 @@ from controller.core.beltscreen import (
     VERDICTS,
     BeltScreen,
     Inputs,
-    interval_summary_s,
     intervals_ran,
 )
 from controller.core.i18n import (
     N_,
+    format_duration,
     format_number,
     format_percent,
     format_points,
@@ -143,10 +145,14 @@ def change_ahead(session: Any, remaining_s: float) -> tuple[str, int] | None:
 
 
 def mastery_lines(m: Mastery, lang: str) -> list[str]:
-    """The end-of-session words: what grew, the week's high-intensity minutes, the streak.
+    """The end-of-session words: today's time in the zone (the console's and the report's
+    number), what grew, what the patient ran, the week's minutes in the zone, the streak.
     Only what was managed: no line for nothing done (never "0 of 32")."""
     tr = translations(lang)
     lines = []
+    if m.today_in_zone_s is not None and m.today_in_zone_s >= 1:
+        lines.append(tr.gettext(N_("Today: {time} in the zone")).format(
+            time=format_duration(m.today_in_zone_s, lang)))
     sp, inc = m.speed_gain_kmh, m.incline_gain_pct
     if sp is not None and inc is not None and (sp >= 0.1 or inc >= 0.5):
         fmt = {"speed": format_speed(sp, 1, lang), "incline": format_points(inc, lang)}
@@ -159,14 +165,17 @@ def mastery_lines(m: Mastery, lang: str) -> list[str]:
         else:
             lines.append(tr.gettext(N_("Same heart rate at {incline} steeper than last time"))
                          .format(**fmt))
-    elif m.today is not None:
-        lines.append(tr.gettext(N_("You held the zone at {speed} and {incline} incline"))
-                     .format(speed=format_speed(m.today.speed_kmh, 1, lang),
-                             incline=format_percent(m.today.incline_pct, 1, lang)))
-    if 1.0 <= m.week_hit_min < m.week_goal_min:  # reached: a celebration line says it
-        below_goal = min(round(m.week_hit_min), m.week_goal_min - 1)
-        lines.append(tr.gettext(N_("{minutes} of {goal} minutes at high intensity this week"))
-                     .format(minutes=format_number(below_goal, 0, lang),
+    if m.intervals_speed_kmh is not None and m.intervals_incline_pct is not None:
+        # what the patient ran (the belt's mean over the intervals), never the belt at 90 %
+        # HRmax (a derived figure: "4,9 km/t" read as what they ran at ~7 km/t)
+        lines.append(tr.gettext(N_("In the intervals you ran {speed} at {incline} incline on "
+                                   "average")).format(
+            speed=format_speed(m.intervals_speed_kmh, 1, lang),
+            incline=format_percent(m.intervals_incline_pct, 1, lang)))
+    week_min = math.floor(m.week_hit_min + 1e-9)  # whole minutes done: 6:06 is 6, never 7
+    if 1 <= week_min < m.week_goal_min:  # reached: a celebration line says it
+        lines.append(tr.gettext(N_("{minutes} of {goal} minutes in the zone this week"))
+                     .format(minutes=format_number(week_min, 0, lang),
                              goal=format_number(m.week_goal_min, 0, lang)))
     if m.sessions_in_a_row >= 1:
         lines.append(tr.ngettext("{n} session in a row completed",
@@ -180,7 +189,7 @@ def celebration_lines(m: Mastery, lang: str) -> list[str]:
     tr = translations(lang).gettext
     lines = []
     if m.week_hit_min >= m.week_goal_min:
-        lines.append(tr(N_("The week's goal is reached: {goal} minutes at high intensity"))
+        lines.append(tr(N_("The week's goal is reached: {goal} minutes in the zone"))
                      .format(goal=format_number(m.week_goal_min, 0, lang)))
     if m.personal_best:
         lines.append(tr(N_("Personal best: the most you have managed at this heart rate")))
@@ -244,6 +253,12 @@ def _training(rt: Runtime) -> bool:
     return plan is not None and is_4x4(plan.name)
 
 
+def _in_zone_total(rt: Runtime) -> int:
+    """The session's seconds in the zone so far (``metrics.IntervalTally``): what its
+    summary will say, and what counts towards the week's goal."""
+    return rt.tally.total_in_zone_s() if rt.tally is not None else 0
+
+
 def _belt_stopped(rt: Runtime) -> str | None:
     """What stopped the belt outside the session, as the board says (None: nothing)."""
     st = rt.snapshot.treadmill
@@ -264,8 +279,8 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
     """The page's document, every text translated; reads the runtime, never awaits it.
 
     ``screen`` keeps the verdict's memory between calls (hysteresis, counters; a fresh one
-    without it); ``week`` is (the week's high-intensity minutes, ``screen.hit_s`` when they
-    were read) for the live week's goal."""
+    without it); ``week`` is (the week's minutes in the zone, the session's seconds in the
+    zone when they were read: ``_in_zone_total``) for the live week's goal."""
     tr = translations(lang).gettext
     screen = screen if screen is not None else BeltScreen()
     sp = rt.snapshot.setpoint
@@ -338,27 +353,27 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
     if st is not None and sp is not None and phase != "done":
         load = f"{format_speed(st.speed_kmh, 1, lang)} · {format_percent(st.incline_pct, 1, lang)}"
     counter = None
-    if shown.in_zone_s is not None and shown.in_zone_s >= 1.0:
-        counter = tr(N_("{time} in the zone")).format(time=_clock_text(shown.in_zone_s))
+    tally = rt.tally  # the recorded ticks, scored as the journal's summary scores them
+    in_zone_now = tally.in_zone_s(interval) if tally is not None and phase == "interval" \
+        else None
+    if in_zone_now is not None and in_zone_now >= 1:
+        counter = tr(N_("{time} in the zone")).format(time=_clock_text(in_zone_now))
     summary = None
     if phase in ("recovery", "cooldown") and state != "done":
         last = interval if phase == "recovery" else total
-        secs = interval_summary_s(screen.in_zone_s, last)
+        secs = tally.in_zone_s(last) if tally is not None else None
         if secs is not None:
-            if secs >= 60:
-                summary = tr(N_("Interval {n}: {minutes} min {seconds} s in the zone")).format(
-                    n=last, minutes=secs // 60, seconds=secs % 60)
-            elif secs >= 1:
-                summary = tr(N_("Interval {n}: {seconds} s in the zone")).format(
-                    n=last, seconds=secs)
+            if secs >= 1:
+                summary = tr(N_("Interval {n}: {time} in the zone")).format(
+                    n=last, time=format_duration(secs, lang))
             else:  # nothing to count is no deficit to show
                 summary = tr(N_("Interval {n} is done")).format(n=last)
     celebrate = None
     if week is not None and mastery_of is None:
-        week_min = week[0] + (screen.hit_s - week[1]) / 60.0
+        week_min = week[0] + (_in_zone_total(rt) - week[1]) / 60.0
         if week_min >= WEEK_GOAL_HIT_MIN and celebrate_until is not None \
                 and now < celebrate_until:
-            celebrate = tr(N_("The week's goal is reached: {goal} minutes at high intensity")
+            celebrate = tr(N_("The week's goal is reached: {goal} minutes in the zone")
                            ).format(goal=format_number(WEEK_GOAL_HIT_MIN, 0, lang))
     missing = kind == "missing"
     return {
@@ -489,7 +504,7 @@ class BeltView:
         doc = belt_doc(rt, self.lang, self._mastery.get(sid), screen, week,
                        self._celebrate_until.get(sid))
         if week is not None and sid not in self._celebrate_until and \
-                week[0] < WEEK_GOAL_HIT_MIN <= week[0] + (screen.hit_s - week[1]) / 60.0:
+                week[0] < WEEK_GOAL_HIT_MIN <= week[0] + (_in_zone_total(rt) - week[1]) / 60.0:
             self._celebrate_until[sid] = rt.clock() + CELEBRATE_S  # the goal, just now
         return doc
 
@@ -501,8 +516,7 @@ class BeltView:
     async def _read_week(self, rt: Runtime) -> None:
         assert rt.store is not None and rt.profile is not None
         sid = rt.session_id
-        screen = self._screens.setdefault(sid, BeltScreen())
-        hit_s = screen.hit_s
+        hit_s = _in_zone_total(rt)
         try:
             m = await asyncio.to_thread(mastery, rt.store.path, rt.profile.pseudonym, sid,
                                         self.now_unix())

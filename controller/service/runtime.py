@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.core.hrgate import HrGate
+from controller.core.metrics import IntervalTally, ScoredRow
 from controller.core.plan import Plan
 from controller.hr import (
     BatteryReport,
@@ -177,6 +178,9 @@ class Runtime:
         self._late_logged_at: float | None = None
         self._late_unlogged = 0
         self.intervals_run = 0
+        self.tally: IntervalTally | None = None
+        """The session's ticks as recorded, scored while it runs (the belt screen's time in
+        the zone: the same number the summary gives afterwards)."""
         """The highest interval begun (the rating of an interval comes after it ends)."""
         self.snapshot = Snapshot()
         self._live: tuple[float, float] | None = None  # (bpm, when) the gate believed it
@@ -542,6 +546,11 @@ class Runtime:
             session.belt_fault(st.fault)
         sp = session.step(now, None, speed, incline)  # the gate has the readings
         self.intervals_run = max(self.intervals_run, sp.interval)
+        if self.tally is None and self.profile is not None:
+            self.tally = IntervalTally(self.profile.hr_max)
+        if self.tally is not None:  # the row the store records, scored as the summary will
+            self.tally.add(ScoredRow(sp.now_s, sp.phase, sp.interval, sp.hr_bpm, speed,
+                                     incline, sp.state not in ("paused", "stopping")))
         await self._drive(sp, st)
         if self.store is not None:
             self.store.record(self.session_id, sp, speed, incline)

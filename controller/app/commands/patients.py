@@ -6,7 +6,15 @@ import argparse
 import dataclasses
 from collections.abc import Sequence
 
-from controller.core.i18n import N_, _, format_date, format_number, format_signed, ngettext
+from controller.core.i18n import (
+    N_,
+    _,
+    format_date,
+    format_number,
+    format_signed,
+    ngettext,
+    sentence_case,
+)
 from controller.core.pseudonym import check_pseudonym
 from controller.core.words import SOURCES, word
 
@@ -37,7 +45,7 @@ SESSION_HEADERS = (N_("date"), N_("time"), N_("session"), N_("plan"), N_("status
 
 
 def _table(headers: Sequence[str], rows: list[list[str]]) -> str:
-    cols = [_(h) for h in headers]
+    cols = [sentence_case(_(h)) for h in headers]
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
               for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
@@ -128,12 +136,12 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
     return "\n".join(lines)
 
 
-SESSION_PROGRESS_HEADERS = (N_("date"), N_("work ml/kg/min"), N_("km/h"), N_("incline %"),
-                            N_("VO2max"), N_("HR at 15"), N_("min ≥ 85 %"))
+SESSION_PROGRESS_HEADERS = (N_("date"), N_("work ml/kg/min"), N_("speed km/h"),
+                            N_("incline %"), N_("VO2max"), N_("HR at 15"), N_("min in zone"))
 
 
 def _t_row(cells: Sequence[str], translate: bool = True) -> str:
-    return "  ".join((_(c) if translate else c).rjust(14) for c in cells)
+    return "  ".join((sentence_case(_(c)) if translate else c).rjust(14) for c in cells)
 
 
 def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-untyped-def]
