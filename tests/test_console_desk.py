@@ -1,0 +1,218 @@
+"""Issue 21, what was still open after the bokmål "new nurse" trial: the patient form, the
+6-minute test at the desk and small console behaviours. Through what a person touches
+(Textual Pilot keystrokes against the demo's real service on the emulated firmware; the CLI
+as a subprocess), each seen failing first."""
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from controller.app.console import StaffConsole
+from controller.core import i18n
+from tests.test_console import realtime, start_service, wait_for
+
+
+@pytest.fixture
+def nb():
+    i18n.set_language("nb")
+    yield "nb"
+    i18n.set_language("en")
+
+
+async def _open_form(pilot, app):
+    from controller.app.screens import PatientScreen
+
+    await pilot.press("n")
+    await wait_for(lambda: isinstance(app.screen, PatientScreen))
+    await pilot.pause()
+    return app.screen
+
+
+async def _source(pilot, form, steps: int) -> None:
+    """Choose in "makspuls fra" with the keys: the list opens on the choice shown (or the
+    prompt), ``steps`` down (negative: up), Enter."""
+    form.query_one("#source").focus()
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press(*(["down"] * steps if steps >= 0 else ["up"] * -steps), "enter")
+    await pilot.pause()
+
+
+def _said(form, field: str) -> str:
+    box = form.query_one(f"#{field}_error")
+    return str(box.render()) if box.has_class("shown") else ""
+
+
+async def _type(pilot, form, field: str, value: str) -> None:
+    box = form.query_one(f"#{field}")
+    box.focus()
+    await pilot.press("ctrl+u" if box.value else "home", *value)  # ctrl+u: clear the field
+    await pilot.pause()
+
+
+@realtime
+def test_an_age_formula_never_overwrites_a_typed_makspuls(tmp_path, nb):
+    """Trial (safety): staff typed makspuls 180, then chose "Tanakas alderformel" (age 45):
+    the field became 176 with only a hint, gone after saving. Nothing about a patient changes
+    unless staff chose it: the typed value stays, the conflict is refused under the field in
+    bokmål until staff type the formula's value or choose another source; what is saved is
+    what the form shows."""
+    async def main():
+        service, sock = await start_service(tmp_path, choose_patient=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            form = await _open_form(pilot, app)
+            await pilot.press(*"P-51", "tab", *"45")
+            await _type(pilot, form, "hr_max", "180")
+            await _type(pilot, form, "max_speed", "6,5")
+            await _type(pilot, form, "max_incline", "12")
+            await _source(pilot, form, 4)  # (velg kilden), målt, 6-min, endret, Tanaka
+            assert form.query_one("#source").value == "tanaka"
+            assert form.query_one("#hr_max").value == "180"  # never replaced
+            said = _said(form, "hr_max")
+            assert "180" in said and "176" in said and "kilde" in said, said
+            assert form.query_one("#hr_max").has_class("-invalid")
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.5)
+            assert app.screen is form and app.state.get("pseudonym") != "P-51"
+            assert form.query_one("#hr_max").value == "180"
+            await _source(pilot, form, -3)  # Tanaka → målt (laboratorietest)
+            assert form.query_one("#source").value == "measured"
+            assert _said(form, "hr_max") == ""  # fixed: the refusal goes at once
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-51", 20)
+            assert app.state["hr_max"] == 180 and app.state["hr_max_source"] == "measured"
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+@realtime
+def test_an_age_formula_fills_an_empty_makspuls_and_that_is_what_is_saved(tmp_path, nb):
+    """The other side: with the field empty, the formula's value is filled in visibly (a
+    hint says where it comes from) and that value is saved; typing the formula's value by
+    hand after a conflict is accepted too."""
+    async def main():
+        service, sock = await start_service(tmp_path, choose_patient=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            form = await _open_form(pilot, app)
+            await pilot.press(*"P-52", "tab", *"45")
+            await _source(pilot, form, 4)
+            assert form.query_one("#hr_max").value == "176"
+            assert "176" in _said(form, "hr_max")
+            await _type(pilot, form, "hr_max", "181")
+            assert _said(form, "hr_max") == ""  # the hint said 176: no longer true
+            await _type(pilot, form, "max_speed", "6,5")
+            await _type(pilot, form, "max_incline", "12")
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.5)
+            assert app.screen is form and "176" in _said(form, "hr_max")
+            await _type(pilot, form, "hr_max", "176")
+            assert _said(form, "hr_max") == ""
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-52", 20)
+            assert app.state["hr_max"] == 176 and app.state["hr_max_source"] == "tanaka"
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+@realtime
+def test_age_and_hvilepuls_are_whole_numbers(tmp_path, nb):
+    """Trial: "45,5" in age and in hvilepuls was accepted. Both are whole numbers: refused
+    under the field in bokmål, nothing saved; the refusal goes once the field is whole."""
+    async def main():
+        service, sock = await start_service(tmp_path, choose_patient=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            form = await _open_form(pilot, app)
+            await pilot.press(*"P-53", "tab", *"45,5")
+            await _type(pilot, form, "hr_max", "178")
+            await _source(pilot, form, 1)  # målt
+            await _type(pilot, form, "hr_rest", "65,5")
+            await _type(pilot, form, "max_speed", "6,5")
+            await _type(pilot, form, "max_incline", "12")
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.5)
+            assert app.screen is form and app.state.get("pseudonym") != "P-53"
+            assert "hele år" in _said(form, "age"), _said(form, "age")
+            assert "helt tall" in _said(form, "hr_rest"), _said(form, "hr_rest")
+            await _type(pilot, form, "age", "45")
+            await _type(pilot, form, "hr_rest", "65")
+            assert _said(form, "age") == "" and _said(form, "hr_rest") == ""
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-53", 20)
+            assert app.state["age_years"] == 45 and app.state["hr_rest"] == 65
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+@realtime
+def test_the_source_refusal_goes_once_staff_choose_the_source(tmp_path, nb):
+    """Trial: "velg hvor makspulsen kommer fra" stayed under the field after staff chose the
+    source, until the next Ctrl+S; other refusals go once their field is fixed."""
+    async def main():
+        service, sock = await start_service(tmp_path, choose_patient=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            form = await _open_form(pilot, app)
+            await pilot.press(*"P-54")
+            await _type(pilot, form, "hr_max", "178")
+            await _type(pilot, form, "max_speed", "6,5")
+            await _type(pilot, form, "max_incline", "12")
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.5)
+            assert "kilde" in _said(form, "hr_max") or "kommer fra" in _said(form, "hr_max")
+            assert form.query_one("#hr_max").has_class("-invalid")
+            await _source(pilot, form, 1)  # målt
+            assert _said(form, "hr_max") == ""
+            assert not form.query_one("#hr_max").has_class("-invalid")
+            assert app.screen is form  # nothing saved by fixing it
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+@realtime
+def test_a_patient_saved_in_the_form_is_in_the_register_at_once(tmp_path, nb):
+    """Trial: a patient saved in the form showed "valgt" but entered the register (the CLI's
+    `patients`) only at the first Start. Saved, the patient is in the register at once."""
+    db = tmp_path / "s.db"
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(db), linger=True,
+                                            choose_patient=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            form = await _open_form(pilot, app)
+            await pilot.press(*"P-55", "tab", *"45")
+            await _source(pilot, form, 4)  # Tanaka: 176
+            await _type(pilot, form, "max_speed", "6,5")
+            await _type(pilot, form, "max_incline", "12")
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-55", 20)
+            assert not app.state["started"]
+            out = await asyncio.to_thread(
+                subprocess.run, [sys.executable, "-m", "controller.app.cli", "patients",
+                                 "--store", str(db), "--lang", "nb"],
+                capture_output=True, text=True, timeout=60)
+            assert out.returncode == 0, out.stderr
+            assert "P-55" in out.stdout, out.stdout
+            assert "176" in out.stdout, out.stdout
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 120))
