@@ -11,7 +11,7 @@ import pytest
 
 from controller.app.console import StaffConsole
 from controller.core import i18n
-from tests.test_console import realtime, start_service, wait_for
+from tests.test_console import realtime, start_service, text, wait_for
 
 
 @pytest.fixture
@@ -216,3 +216,109 @@ def test_a_patient_saved_in_the_form_is_in_the_register_at_once(tmp_path, nb):
         await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+@realtime
+def test_the_status_says_the_warm_up_target_not_a_zone_and_keeps_the_belt_screens_url(
+        tmp_path, nb):
+    """Trial: before any session the status said "sone —–— slag/min / mål — slag/min" (a
+    mixture of dashes); in the warm-up it said "sone 108–130" for the warm-up's band, read
+    as the zone the patient is meant to reach; and the belt screen's URL went from the
+    console once a patient was chosen (staff need it to open the belt screen). Before the
+    start no zone at all; in the warm-up its own target; the zone from the intervals; the
+    URL stays on screen."""
+    from tests.test_console_trial import _screen_text
+
+    url = "http://127.0.0.1:8088/"
+
+    async def main():
+        service, sock = await start_service(tmp_path, choose_patient=True)
+        app = StaffConsole(sock, belt_url=url)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.pause()
+            zone = text(app, "#zone")
+            assert "—" not in zone and "sone" not in zone, zone
+            assert url in _screen_text(app)
+            form = await _open_form(pilot, app)
+            await pilot.press(*"P-56", "tab", *"45")
+            await _source(pilot, form, 4)
+            await _type(pilot, form, "max_speed", "6,5")
+            await _type(pilot, form, "max_incline", "12")
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-56", 20)
+            await pilot.pause()
+            assert "P-56" in app.message
+            assert url in _screen_text(app), _screen_text(app)
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup" and
+                           app.state.get("target_bpm") is not None, 60)
+            await pilot.pause()
+            zone = text(app, "#zone")
+            assert "sone" not in zone and "oppvarming" in zone, zone
+            assert f"{app.state['target_bpm']:.0f}" in zone, zone
+            assert url in _screen_text(app), _screen_text(app)
+            await pilot.press("k", "j")
+            await wait_for(lambda: app.state.get("phase") == "interval", 30)
+            await pilot.pause()
+            zone = text(app, "#zone")
+            assert "sone" in zone and "—" not in zone, zone
+            assert url in _screen_text(app)
+            await pilot.press("x", "j")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 30)
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 180))
+
+
+@realtime
+def test_skip_during_a_fault_pause_says_when_the_next_part_begins(tmp_path, nb):
+    """Trial: k during a fault pause said "Videre til neste del.", but the next part began
+    only once staff resumed (the belt stands still until then). The message tells the
+    truth: the next part begins when staff resume."""
+    import dataclasses
+
+    from controller.app.demo import run_demo
+    from controller.service.config import load
+    from tests.test_runtime import SHORT
+
+    sock = tmp_path / "control.sock"
+
+    async def main():
+        cfg = dataclasses.replace(load(None), plan=SHORT)
+        board = {}
+        service = asyncio.create_task(run_demo(
+            cfg, speedup=5, seed=2, category="typical", use_mqtt=False,
+            control_socket=str(sock), on_ready=lambda rt, emu: board.update(emu=emu)))
+        await wait_for(sock.exists)
+        app = StaffConsole(str(sock))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup" and
+                           (app.state.get("speed_kmh") or 0) > 0.5, 60)
+            emu = board["emu"]
+            await asyncio.to_thread(emu.set_estop, True)
+            await wait_for(lambda: app.state.get("treadmill") == "fault: estop", 20)
+            await asyncio.to_thread(emu.set_estop, False)
+            await wait_for(lambda: app.state.get("state") == "paused", 20)
+            # the demo's reset button first (k gives its place to g while the board is
+            # latched); the session stays paused by the fault until staff resume
+            await pilot.press("g")
+            await wait_for(lambda: not app.state.get("treadmill", "").startswith("fault"), 20)
+            assert app.state["state"] == "paused"
+            await pilot.press("k", "j")
+            await wait_for(lambda: " del" in app.message, 20)
+            assert app.message != "Videre til neste del.", app.message
+            assert "når du fortsetter" in app.message, app.message
+            await asyncio.sleep(1.0)  # what the message said: the belt waits for staff
+            assert app.state["state"] == "paused" and (app.state["speed_kmh"] or 0) < 0.05
+            await pilot.press("r")
+            await wait_for(lambda: app.state.get("phase") == "interval", 60)
+            await pilot.press("x", "j")
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 180))

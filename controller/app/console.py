@@ -389,10 +389,7 @@ class StaffConsole(App[None]):
         digits.remove_class("below", "inzone", "above")
         if hr is not None and lo is not None and hi is not None:
             digits.add_class("below" if hr < lo else "above" if hr > hi else "inzone")
-        target = d.target_bpm
-        self.query_one("#zone", Static).update(
-            _("zone {low}–{high} bpm").format(low=_num(lo, 0), high=_num(hi, 0)) + "\n"
-            + _("target {target} bpm").format(target=_num(target, 0)))
+        self.query_one("#zone", Static).update(self._zone_text())
         phase, n = d.phase, d.interval or 0
         self._last_interval = max(self._last_interval, n)
         if phase == "interval" and n:
@@ -473,7 +470,7 @@ class StaffConsole(App[None]):
                                                            e.get("params")),
                                width, f"{word(texts.SEVERITIES, e['severity'])}: ")
                 for e in events[-3:]))
-        self.query_one("#message", Static).update(self.message)
+        self.query_one("#message", Static).update(self._message_text())
         if self._quit_when_stopped and self._belt_still():
             self.exit()
             return
@@ -481,6 +478,30 @@ class StaffConsole(App[None]):
         if self._borg_waiting is not None and len(self.screen_stack) == 1:
             self.rate(self._borg_waiting)
         self._maybe_ask_borg()
+
+    def _zone_text(self) -> str:
+        """The zone under the heart rate, where there is one: nothing before the session
+        (it said "zone —–— bpm" in dashes), the warm-up's own target in the warm-up (its band
+        read as the zone the patient is meant to reach)."""
+        d = self.doc
+        lo, hi, target = d.zone_low_bpm, d.zone_high_bpm, d.target_bpm
+        if d.phase == "warmup":
+            return "" if target is None else \
+                _("warm-up target {target} bpm").format(target=_num(target, 0))
+        lines = []
+        if lo is not None and hi is not None:
+            lines.append(_("zone {low}–{high} bpm").format(low=_num(lo, 0), high=_num(hi, 0)))
+        if target is not None:
+            lines.append(_("target {target} bpm").format(target=_num(target, 0)))
+        return "\n".join(lines)
+
+    def _message_text(self) -> str:
+        """The last message, and the belt screen's address under it: staff need it to open
+        the belt screen, and it went with the first message after it (the trial)."""
+        if self.belt_url is None or self.belt_url in self.message:
+            return self.message
+        url = _("belt screen for the patient: {url}").format(url=self.belt_url)
+        return f"{self.message}\n{url}" if self.message else url
 
     def _links_text(self, strap: str, treadmill: str) -> str:
         """The status line; where it would wrap at 80 columns (a fault said in words, a
@@ -585,7 +606,7 @@ class StaffConsole(App[None]):
             if not reply.get("ok"):
                 self.message = _("[b red]Borg rating refused[/]: {error}").format(
                     error=texts.reply_text(reply))
-                self.query_one("#message", Static).update(self.message)
+                self.query_one("#message", Static).update(self._message_text())
                 return
             self._propose(reply["proposal"])
 
@@ -614,7 +635,7 @@ class StaffConsole(App[None]):
                 self.message = _("[b red]HRmax decision refused[/]: {error}").format(
                     error=error)
                 self._propose(proposal, error)
-            self.query_one("#message", Static).update(self.message)
+            self.query_one("#message", Static).update(self._message_text())
 
         self.push_screen(HrMaxProposalScreen(proposal, dict(self.state), refused), decided)
 
@@ -634,7 +655,7 @@ class StaffConsole(App[None]):
 
     def say(self, message: str) -> None:
         self.message = message
-        self.query_one("#message", Static).update(message)
+        self.query_one("#message", Static).update(self._message_text())
 
     async def _send(self, cmd: str, **kw: Any) -> dict[str, Any]:
         name = word(COMMANDS, cmd)
@@ -644,6 +665,8 @@ class StaffConsole(App[None]):
         reply = await self.client.command(cmd, **kw)
         done = _(DONE[cmd]).format(**kw) if cmd in DONE else \
             _("{command}: done").format(command=name)
+        if cmd == "skip" and self.doc.state == "paused":  # the phase moves on at resume
+            done = _("Skipped: the next part begins when you resume (r).")
         self.say(done if reply.get("ok") else
                  "[b red]" + _("{command} refused").format(command=name) + "[/]: "
                  + texts.reply_text(reply))
@@ -775,7 +798,7 @@ class StaffConsole(App[None]):
     def action_strap(self) -> None:
         if self.doc.started:
             self.message = _("The session has started: the strap is fixed until it ends.")
-            self.query_one("#message", Static).update(self.message)
+            self.query_one("#message", Static).update(self._message_text())
             return
 
         async def scan(seconds: float) -> dict[str, Any]:
