@@ -12,6 +12,7 @@ import pytest
 from controller.app.console import StaffConsole
 from controller.core import i18n
 from tests.test_console import realtime, start_service, text, wait_for
+from tests.test_console_trial import footer
 
 
 @pytest.fixture
@@ -322,3 +323,133 @@ def test_skip_during_a_fault_pause_says_when_the_next_part_begins(tmp_path, nb):
         await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 180))
+
+
+async def _re_arm_after_host_silent(sock: str) -> None:
+    """A second console that re-arms the demo's treadmill after a host_silent fault (the
+    board missed the Pi's heartbeat: on this shared 2-core machine the test's event loop is
+    sometimes starved past the firmware's 500 ms), as staff would: its reset button, then
+    resume. Only that fault; the test's own keys go through the console under test."""
+    from controller.service.control_socket import ControlClient
+
+    client = ControlClient(sock)
+    await client.connect()
+    busy: list[asyncio.Task] = []
+
+    async def re_arm(fault: bool) -> None:
+        if fault:
+            await client.command("demo_reset")
+        else:
+            await client.command("resume")
+            await client.command("ack", alarm="belt_stopped")
+        await asyncio.sleep(1.0)
+
+    try:
+        async for doc in client.updates():  # the replies come in here too: commands aside
+            if busy and not busy[-1].done():
+                continue
+            if doc.get("treadmill") == "fault: host_silent" and doc.get("state") == "paused":
+                busy.append(asyncio.create_task(re_arm(True)))
+            elif doc.get("state") == "paused" and any(
+                    a.get("kind") == "belt_stopped" for a in doc.get("alarm_list") or []) \
+                    and not str(doc.get("treadmill", "")).startswith("fault"):
+                busy.append(asyncio.create_task(re_arm(False)))
+    finally:
+        await client.close()
+
+
+@realtime
+def test_the_6_minute_test_at_the_desk_same_borg_prompt_footers_with_stop_then_the_4x4(
+        tmp_path, nb):
+    """Trial, the 6-minute test at the desk: its Borg prompt was another one than the 4x4's
+    (a list with arrows, other words); the Borg list and the HRmax proposal had no footer
+    (Stop worked but was not shown); and once the test had ended and the HRmax was decided
+    nothing offered the 4x4 (s said "choose the next patient"). The test's rating is the
+    interval prompt (the number, then Enter, the same words); both screens show their keys
+    with Stop; after the decision s starts the 4x4 for the same patient from the HRmax just
+    decided, after a j/n question."""
+    from controller.app.screens import BorgScreen, Confirm, HrMaxProposalScreen
+    from tests.test_console_trial import _screen_text
+
+    db = tmp_path / "s.db"
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(db), linger=True,
+                                            choose_patient=True)
+        watch = asyncio.create_task(_re_arm_after_host_silent(sock))
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            form = await _open_form(pilot, app)
+            await pilot.press(*"P-57", "tab", *"45")
+            await _source(pilot, form, 4)  # Tanaka: 176
+            await _type(pilot, form, "max_speed", "8")
+            await _type(pilot, form, "max_incline", "12")
+            form.query_one("#plan").focus()
+            await pilot.press("enter", "down", "enter")  # 6-minutters pulstest
+            await pilot.pause()
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("plan") == "6-minute test", 20)
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await pilot.press("k", "j")  # the test's 2 min warm-up: not needed here
+            try:
+                await wait_for(lambda: app.state.get("phase") == "test", 90)
+            except TimeoutError:
+                raise AssertionError((app.message, {k: app.state.get(k) for k in (
+                    "phase", "state", "treadmill", "events")})) from None
+            # 3 min of the test's heart rate (5× time), then staff end it
+            try:
+                await wait_for(lambda: app.state.get("phase") == "test" and
+                               (app.state.get("phase_remaining_s") or 360) < 170, 120)
+            except TimeoutError:
+                raise AssertionError((app.message, {k: app.state.get(k) for k in (
+                    "phase", "state", "treadmill", "events", "phase_remaining_s")})) from None
+            await pilot.press("k", "j")
+            await wait_for(lambda: isinstance(app.screen, BorgScreen), 30)
+            prompt = app.screen
+            await pilot.pause()
+            assert prompt.interval == 0
+            shown = str(prompt.query_one("#borg").render())
+            assert "skriv tallet (6–20), så Enter" in shown, shown
+            assert ("x", "Stopp") in footer(app), footer(app)
+            await pilot.press("1", "1", "enter")  # "light": fits a walk at 4,5 km/t
+            try:
+                await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen), 30)
+            except TimeoutError:
+                raise AssertionError((app.message, app.screen, app.state.get("hr_bpm"),
+                                      app.state.get("events"))) from None
+            await pilot.pause()
+            keys = footer(app)
+            assert ("x", "Stopp") in keys and ("j", "Godta") in keys, keys
+            assert ("n", "Avvis") in keys, keys
+            await pilot.press("j")
+            await pilot.pause()
+            if isinstance(app.screen, HrMaxProposalScreen):  # a large change: asked twice
+                await pilot.press("j")
+            await wait_for(lambda: "lagret" in app.message, 30)
+            decided = app.state["hrmax_proposal"]
+            await wait_for(lambda: len(app.screen_stack) == 1)
+            if app.state["state"] != "done":
+                await pilot.press("k", "j")  # the cool-down
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+            await pilot.pause()
+            assert ("s", "Start") in footer(app), footer(app)
+            first = app.state["session_id"]
+            await pilot.press("s")
+            await wait_for(lambda: isinstance(app.screen, Confirm), 20)
+            question = str(app.screen.query_one("#question").render())
+            assert "P-57" in question and "4x4" in question, question
+            await pilot.press("j")
+            await wait_for(lambda: app.state.get("session_id") != first and
+                           app.state.get("started") and
+                           app.state.get("phase") == "warmup", 60)
+            assert app.state["plan"] == "4x4" and app.state["pseudonym"] == "P-57"
+            assert app.state["hr_max"] == decided["hr_max_bpm"]
+            await pilot.press("x", "j")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 30)
+        watch.cancel()
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 300))

@@ -46,7 +46,7 @@ from controller.app.screens import (
     StrapScreen,
 )
 from controller.app.screens.footer import CatalogFooter
-from controller.app.screens.six_minute import HrMaxProposalScreen, TestBorgScreen
+from controller.app.screens.six_minute import HrMaxProposalScreen
 from controller.app.texts import word
 from controller.core.i18n import N_, _, format_date, format_number
 from controller.core.words import ALARMS as ALARM_WORDS
@@ -166,7 +166,8 @@ class StaffConsole(App[None]):
     ENABLE_COMMAND_PALETTE = False  # its footer entry would push q off an 80-column screen
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "patient", N_("Patient")), Binding("n", "fixed", show=False),
-        Binding("s", "start", N_("Start")), Binding("s", "start_again", show=False),
+        Binding("s", "start", N_("Start")), Binding("s", "start_4x4", N_("Start")),
+        Binding("s", "start_again", show=False),
         Binding("p", "pause", N_("Pause")), Binding("r", "resume", N_("Resume")),
         Binding("k", "skip", N_("Skip")), Binding("e", "extend", N_("+1 min")),
         Binding("x", "stop", N_("Stop")), Binding("a", "ack", N_("Ack alarm")),
@@ -358,6 +359,7 @@ class StaffConsole(App[None]):
             "borg": started and max(self._last_interval, d.interval or 0) >= 1,
             "note": started, "export": not live, "export_live": live,
             "fixed": started and not over,
+            "start_4x4": self._test_decided(),
             "start_again": started,
         }
         return shown.get(action, True)
@@ -373,7 +375,7 @@ class StaffConsole(App[None]):
         d = self.doc
         self._last_interval = max(self._last_interval, d.interval or 0)
         keys = (d.started, d.state, bool(d.alarms), self._last_interval >= 1,
-                d.phase == "done", d.strap_choice, self._demo_fault())
+                d.phase == "done", d.strap_choice, self._demo_fault(), self._test_decided())
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
             self.refresh_bindings()
@@ -551,6 +553,47 @@ class StaffConsole(App[None]):
     def _test_ended(self) -> bool:
         return self._test_over() and not self.doc.hrmax_proposal
 
+    def _test_decided(self) -> bool:
+        """A 6-minute test has ended and staff decided on its HRmax: the 4x4 may start."""
+        d = self.doc
+        return d.plan == "6-minute test" and bool(d.started) and d.state == "done" and \
+            bool(d.pseudonym) and bool((d.hrmax_proposal or {}).get("decision"))
+
+    async def action_start_4x4(self) -> None:
+        """s after a 6-minute test whose HRmax is decided (the trial: its end offered no
+        Start): the 4x4 for the same patient, from the register's HRmax just decided, once
+        staff say yes to the question that names both."""
+        d = self.doc
+        if self.client is None:
+            self.say(_("not connected to the control service"))
+            return
+        reply = await self.client.command("patient", pseudonym=d.pseudonym)
+        known = reply.get("patient") if reply.get("ok") else None
+        if not known:
+            self.say("[b red]" + _("{command} refused").format(command=_(COMMANDS["start"]))
+                     + "[/]: " + texts.reply_text(reply))
+            return
+        pseudonym, age = d.pseudonym, d.age_years
+
+        async def answered(yes: bool | None) -> None:
+            if not yes:
+                self.say(_("{command} cancelled").format(command=word(COMMANDS, "start")))
+                return
+            assert self.client is not None
+            # empty fields come from this patient's register entry (HRmax with its source)
+            setup = await self.client.command("setup", profile={
+                "pseudonym": pseudonym, "age_years": age}, plan={"name": "4x4"})
+            if not setup.get("ok"):
+                self.say("[b red]" + _("{command} refused").format(
+                    command=_(COMMANDS["setup"])) + "[/]: " + texts.reply_text(setup))
+                return
+            await self._send("start")
+
+        self.push_screen(Confirm(_("Start the 4x4 for {pseudonym} now, with HRmax {hr_max} "
+                                   "bpm ({source})?").format(
+            pseudonym=pseudonym, hr_max=_num(known.get("hr_max_bpm"), 0),
+            source=word(texts.SOURCES, known.get("hr_max_source")))), answered)
+
     def _maybe_ask_borg(self) -> None:
         """When the test phase ends, ask the Borg rating once (t asks again), and only when
         no other question is on screen (it waits for that)."""
@@ -610,7 +653,7 @@ class StaffConsole(App[None]):
                 return
             self._propose(reply["proposal"])
 
-        self.push_screen(TestBorgScreen(), rated)
+        self.push_screen(BorgScreen(0), rated)  # the interval prompt: the same keys, words
 
     def _propose(self, proposal: dict[str, Any], refused: str = "") -> None:
         """The HRmax proposal for staff; a refused decision shows it again with the reason
