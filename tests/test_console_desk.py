@@ -369,7 +369,6 @@ def test_the_6_minute_test_at_the_desk_same_borg_prompt_footers_with_stop_then_t
     with Stop; after the decision s starts the 4x4 for the same patient from the HRmax just
     decided, after a j/n question."""
     from controller.app.screens import BorgScreen, Confirm, HrMaxProposalScreen
-    from tests.test_console_trial import _screen_text
 
     db = tmp_path / "s.db"
 
