@@ -452,3 +452,20 @@ def test_the_6_minute_test_at_the_desk_same_borg_prompt_footers_with_stop_then_t
         await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 300))
+
+
+def test_the_demos_6_minute_test_summary_is_said_in_bokmal(tmp_path):
+    """Trial: the demo's 6-minute test (`demo --plan six-minute-test --lang nb`) said its
+    proposal's method and reasoning in English ("6-minute test: last-minute HR / Borg; mean
+    HR in the last minute …") and the stored source as its key (six_minute_test)."""
+    db = tmp_path / "s.db"
+    out = subprocess.run([sys.executable, "-m", "controller.app.cli", "demo", "--plan",
+                          "six-minute-test", "--lang", "nb", "--store", str(db)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    proposal = [line for line in out.stdout.splitlines() if "Foreslått makspuls" in line]
+    assert proposal, out.stdout
+    for english in ("last-minute", "mean HR", "6-minute test", "bpm", "HRmax"):
+        assert english not in out.stdout, (english, out.stdout)
+    assert "six_minute_test" not in out.stdout and "tanaka" not in out.stdout, out.stdout
+    assert "6-minutters pulstest" in proposal[0] or "Tanaka" in proposal[0], proposal

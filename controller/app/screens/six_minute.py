@@ -24,7 +24,6 @@ from textual.widgets import Input, Label
 from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.safety import SAFETY_BINDINGS
 from controller.app.texts import SOURCES, word
-from controller.core.hrmax import rpe_to_hrmax_fraction
 from controller.core.i18n import N_, _, format_number
 
 
@@ -80,17 +79,9 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
 
     def _why(self) -> str:
         """How the estimate was made, from its numbers (in the console's language)."""
-        p = self.proposal
-        if p.get("source") != "six_minute_test" or p.get("hr_end_bpm") is None:
-            return _("Borg {rpe} is too light for the Borg relation: the age formula's "
-                     "HRmax.").format(rpe=p.get("rpe"))
-        # '% HRmax', not '% of HRmax': Babel reads '% o' as a %-placeholder
-        why = _("Mean heart rate in the last minute {hr} bpm at Borg {rpe} (≈ {pct} % "
-                "HRmax).").format(hr=format_number(p["hr_end_bpm"], 0), rpe=p.get("rpe"),
-                                  pct=format_number(rpe_to_hrmax_fraction(p["rpe"]) * 100, 0))
-        if p.get("floored"):
-            why += " " + _("Raised to the peak seen + 5 bpm.")
-        return why
+        from controller.app.texts import hrmax_estimate_why
+
+        return hrmax_estimate_why(self.proposal)
 
     def _say(self, text: str) -> None:
         self.query_one("#refused", Label).update(text)
