@@ -46,6 +46,11 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         for key, bindings in keys.items():
             keys[key] = [dataclasses.replace(b, description=_(b.description))
                          if b.description and b.show else b for b in bindings]
+        if _("y: yes / n: no").startswith("y"):  # the footer names y in English, j in bokmål
+            order = ["y", *(k for k in keys if k != "y")]
+            moved = {k: keys[k] for k in order}
+            keys.clear()
+            keys.update(moved)
         self.proposal = proposal
         self.current = current
         self.refused = refused
