@@ -146,13 +146,16 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
             assert form.query_one("#pseudonym").value == "Ola Nordmann"
             assert form.query_one("#max_speed").value == "5.5"
             assert form.query_one("#pseudonym").has_class("-invalid")
-            # the age-formula helper: Tanaka at 40 years → 208 − 28 = 180 bpm
+            # the age-formula helper: Tanaka at 40 years → 208 − 28 = 180 bpm, into an
+            # empty field (a value shown is never replaced by it)
+            form.query_one("#hr_max").value = ""
             form.query_one("#source").value = "tanaka"
             form.query_one("#age").value = "40"
             await pilot.pause()
             await wait_for(lambda: form.query_one("#hr_max").value == "180")
             form.query_one("#pseudonym").value = "P-42"
-            form.query_one("#hr_max").value = "171"
+            form.query_one("#hr_max").value = "171"  # not Tanaka's 180: its own source
+            form.query_one("#source").value = "six_minute_test"
             form.query_one("#max_speed").value = "5.5"
             form.query_one("#max_incline").value = "10"  # nothing of DEMO-1 carries over
             form.query_one("#walk_only").value = True
