@@ -146,13 +146,16 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
             assert form.query_one("#pseudonym").value == "Ola Nordmann"
             assert form.query_one("#max_speed").value == "5.5"
             assert form.query_one("#pseudonym").has_class("-invalid")
-            # the age-formula helper: Tanaka at 40 years → 208 − 28 = 180 bpm
+            # the age-formula helper: Tanaka at 40 years → 208 − 28 = 180 bpm, into an
+            # empty field (a value shown is never replaced by it)
+            form.query_one("#hr_max").value = ""
             form.query_one("#source").value = "tanaka"
             form.query_one("#age").value = "40"
             await pilot.pause()
             await wait_for(lambda: form.query_one("#hr_max").value == "180")
             form.query_one("#pseudonym").value = "P-42"
-            form.query_one("#hr_max").value = "171"
+            form.query_one("#hr_max").value = "171"  # not Tanaka's 180: its own source
+            form.query_one("#source").value = "six_minute_test"
             form.query_one("#max_speed").value = "5.5"
             form.query_one("#max_incline").value = "10"  # nothing of DEMO-1 carries over
             form.query_one("#walk_only").value = True
@@ -416,7 +419,7 @@ def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_
     """A recorded 6-minute test (virtual patient, production Session and Store) behind the
     real control socket: the console asks the Borg rating on its own, shows the proposal
     with its uncertainty, and accepting it stores the HRmax in the register."""
-    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
+    from controller.app.screens import BorgScreen, HrMaxProposalScreen
     from controller.records.register import Register
     from controller.records.store import Store
     from controller.service.control_socket import ControlServer
@@ -430,8 +433,8 @@ def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_
         await wait_for(lambda: (tmp_path / "c.sock").exists())
         app = StaffConsole(sock)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
-            await pilot.press("down", "down", "enter")  # 13 → 15 "hard"
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press("1", "5", "enter")  # 15 "hard"
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
             est = str(app.screen.query_one("#estimate").render())
             assert "Proposed HRmax" in est and "±" in est
@@ -711,7 +714,7 @@ def test_one_borg_prompt_at_a_time_and_never_over_a_confirmation():
 def test_the_six_minute_test_asks_its_borg_rating_once_in_a_prompt_that_fits_80x24():
     """Issue 21.7: the Borg rating was asked twice (the interval prompt too), the prompt was
     cut at 80 columns, and its hint named b though only t asks again."""
-    from controller.app.screens import BorgScreen, TestBorgScreen
+    from controller.app.screens import BorgScreen
     from controller.core import i18n
 
     async def main(lang):
@@ -725,23 +728,20 @@ def test_the_six_minute_test_asks_its_borg_rating_once_in_a_prompt_that_fits_80x
                 app.feed(phase=phase, **test)
                 await pilot.pause()
                 seen.append(type(app.screen).__name__)
-                if isinstance(app.screen, TestBorgScreen):
-                    box = app.screen.query_one("#testborg")
-                    hint = app.screen.query_one("#testborg_hint")
-                    scale = app.screen.query_one("#scale")
+                if isinstance(app.screen, BorgScreen):
+                    # the interval prompt (issue 21, the later trial: one prompt, one way)
+                    assert app.screen.interval == 0
+                    box = app.screen.query_one("#borg")
                     assert box.region.right <= 80 and box.region.bottom <= 24, box.region
-                    assert hint.region.right <= box.content_region.right, hint.region
-                    assert scale.region.bottom <= box.content_region.bottom
-                    assert hint.size.height >= 2  # wrapped, not cut
-                    text = str(hint.render())
-                    assert "t)" in text and " b)" not in text, text
+                    text = str(box.render())
+                    assert " b)" not in text, text
                     await pilot.press("escape")
                     await pilot.pause()
-            assert seen.count("TestBorgScreen") == 1 and "BorgScreen" not in seen, seen
+            assert seen.count("BorgScreen") == 1, seen
             assert not any(isinstance(s, BorgScreen) for s in app.screen_stack)
-            await pilot.press("t")  # the hint's key asks again
+            await pilot.press("t")  # t asks again
             await pilot.pause()
-            assert isinstance(app.screen, TestBorgScreen)
+            assert isinstance(app.screen, BorgScreen) and app.screen.interval == 0
 
     try:
         for lang in ("en", "nb"):
@@ -754,7 +754,7 @@ def test_a_mistyped_hrmax_edit_or_a_later_keeps_the_decision_open(tmp_path):
     """Issue 21.7: one mistyped HRmax edit closed the decision for good although the service
     still held the proposal. A number outside 100–230 is said under the box, which stays
     open; esc leaves the proposal to t, which shows it again."""
-    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
+    from controller.app.screens import BorgScreen, HrMaxProposalScreen
     from controller.records.register import Register
     from controller.records.store import Store
     from controller.service.control_socket import ControlServer
@@ -768,8 +768,8 @@ def test_a_mistyped_hrmax_edit_or_a_later_keeps_the_decision_open(tmp_path):
         await wait_for(lambda: (tmp_path / "c.sock").exists())
         app = StaffConsole(sock)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
-            await pilot.press("down", "down", "enter")  # 15
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press("1", "5", "enter")  # 15
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
             await pilot.press("escape")  # decide later
             await wait_for(lambda: len(app.screen_stack) == 1)
@@ -799,7 +799,7 @@ def test_an_edited_hrmax_is_recorded_as_set_by_staff_never_as_the_age_formula(tm
     HRmax is the staff's value from the test: source ``six_minute_test_edited``, in words."""
     import datetime as dt
 
-    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
+    from controller.app.screens import BorgScreen, HrMaxProposalScreen
     from controller.core.i18n import set_language
     from controller.records.handover import Handover, SessionLine, handover_text
     from controller.records.register import Register
@@ -817,8 +817,8 @@ def test_an_edited_hrmax_is_recorded_as_set_by_staff_never_as_the_age_formula(tm
         await wait_for(lambda: (tmp_path / "c.sock").exists())
         app = StaffConsole(sock)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
-            await pilot.press("up", "up", "up", "up", "enter")  # 13 → 9: too light
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press("9", "enter")  # 9: too light
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
             assert rt.hrmax_proposal["source"] == "tanaka"
             await pilot.press("e")
@@ -844,13 +844,14 @@ def test_an_edited_hrmax_is_recorded_as_set_by_staff_never_as_the_age_formula(tm
     set_language("en")
 
 
-def test_the_test_borg_list_shows_its_cursor_stops_at_the_ends_and_takes_the_number(tmp_path):
+def test_the_test_borg_prompt_takes_the_number_as_the_interval_prompt_does(tmp_path):
     """A nurse's report: the 6-minute test's Borg list opened with no row shown as chosen
-    (the hidden cursor on 13) and wrapped from 20 to 6, so Down ×9 aiming for 15 recorded
-    Borg 7. The list marks its cursor from the start, stops at 6 and 20, and takes the
-    number typed and Enter, as the interval prompt does (no letters: j and n are the
-    proposal's yes and no); t on an undecided proposal asks the rating again."""
-    from controller.app.screens import HrMaxProposalScreen, TestBorgScreen
+    and wrapped from 20 to 6, so Down ×9 aiming for 15 recorded Borg 7; the later trial: it
+    was another prompt than the interval's, with other words. It is the interval prompt: the
+    number typed and Enter (no letters: j and n are the proposal's yes and no, and rate
+    nothing), a number off the scale refused on the prompt, which stays; t on an undecided
+    proposal asks the rating again."""
+    from controller.app.screens import BorgScreen, HrMaxProposalScreen
     from controller.records.store import Store
     from controller.service.control_socket import ControlServer
 
@@ -858,36 +859,24 @@ def test_the_test_borg_list_shows_its_cursor_stops_at_the_ends_and_takes_the_num
     rt, _sid = _recorded_six_minute_test(store, hr_max=195)
     sock = str(tmp_path / "c.sock")
 
-    def rows(screen):
-        scale = screen.query_one("#scale")
-        return scale, [str(scale.get_option_at_index(i).prompt) for i in range(15)]
-
     async def main():
         server = asyncio.create_task(ControlServer(rt, sock).serve())
         await wait_for(lambda: (tmp_path / "c.sock").exists())
         app = StaffConsole(sock)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
             await pilot.pause()
-            scale, shown = rows(app.screen)
-            marked = [r for r in shown if r.lstrip().startswith("▶")]
-            assert marked == [shown[scale.highlighted]], shown  # one row, the cursor's
-            for n, row in enumerate(shown):
-                assert row[2:4] == f"{n + 6:2d}", row  # the number first, no letter
-            await pilot.press(*["down"] * 20)
+            assert app.screen.interval == 0
+            await pilot.press("down", "2", "5", "enter")  # no arrows; 25 is off the scale
             await pilot.pause()
-            scale, shown = rows(app.screen)
-            assert scale.highlighted == 14 and shown[14].lstrip().startswith("▶")
-            await pilot.press(*["up"] * 20)
-            await pilot.pause()
-            assert rows(app.screen)[0].highlighted == 0  # stops at 6, no wrap to 20
-            await pilot.press("1", "5", "enter")  # the number, as in the interval prompt
+            assert isinstance(app.screen, BorgScreen) and rt.hrmax_proposal is None
+            await pilot.press("1", "5", "enter")
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
             assert rt.hrmax_proposal["rpe"] == 15
             await pilot.press("t")  # the patient says it again: the rating is asked again
-            await wait_for(lambda: isinstance(app.screen, TestBorgScreen))
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
             await pilot.press("j", "n")  # the proposal's keys: they rate nothing here
-            assert isinstance(app.screen, TestBorgScreen)
+            assert isinstance(app.screen, BorgScreen)
             await pilot.press("1", "4", "enter")
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen)
                            and rt.hrmax_proposal["rpe"] == 14)

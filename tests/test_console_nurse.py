@@ -127,7 +127,9 @@ def test_a_field_error_clears_once_the_field_is_valid(lang):
 
 def test_an_age_formula_never_replaces_a_typed_hrmax_without_saying_so(lang):
     """Trial: a typed makspuls 180 became 176 when staff picked the Tanaka formula; the hint
-    named 176 only, the typed value was gone. The hint now says what it replaced."""
+    named 176 only, the typed value was gone. Later trial: a hint is not enough (nothing about
+    a patient changes unless staff chose it): 180 stays, and the conflict is refused under the
+    field, naming both values (tests/test_console_desk.py drives it with the keys)."""
     async def main():
         app = FormConsole(tmp_sock())
         async with app.run_test(size=(80, 24)) as pilot:
@@ -138,9 +140,10 @@ def test_an_age_formula_never_replaces_a_typed_hrmax_without_saying_so(lang):
             form.query_one("#hr_max").value = "180"
             form.query_one("#source").value = "tanaka"
             await pilot.pause()
-            assert form.query_one("#hr_max").value == "176"
-            hint = str(form.query_one("#hr_max_error").render())
-            assert "176" in hint and "180" in hint, hint
+            assert form.query_one("#hr_max").value == "180"
+            said = str(form.query_one("#hr_max_error").render())
+            assert "176" in said and "180" in said, said
+            assert form.query_one("#hr_max").has_class("-invalid")
 
     asyncio.run(asyncio.wait_for(main(), 30))
 

@@ -46,7 +46,7 @@ from controller.app.screens import (
     StrapScreen,
 )
 from controller.app.screens.footer import CatalogFooter
-from controller.app.screens.six_minute import HrMaxProposalScreen, TestBorgScreen
+from controller.app.screens.six_minute import HrMaxProposalScreen
 from controller.app.texts import word
 from controller.core.i18n import N_, _, format_date, format_number
 from controller.core.words import ALARMS as ALARM_WORDS
@@ -166,7 +166,8 @@ class StaffConsole(App[None]):
     ENABLE_COMMAND_PALETTE = False  # its footer entry would push q off an 80-column screen
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "patient", N_("Patient")), Binding("n", "fixed", show=False),
-        Binding("s", "start", N_("Start")), Binding("s", "start_again", show=False),
+        Binding("s", "start", N_("Start")), Binding("s", "start_4x4", N_("Start")),
+        Binding("s", "start_again", show=False),
         Binding("p", "pause", N_("Pause")), Binding("r", "resume", N_("Resume")),
         Binding("k", "skip", N_("Skip")), Binding("e", "extend", N_("+1 min")),
         Binding("x", "stop", N_("Stop")), Binding("a", "ack", N_("Ack alarm")),
@@ -358,6 +359,7 @@ class StaffConsole(App[None]):
             "borg": started and max(self._last_interval, d.interval or 0) >= 1,
             "note": started, "export": not live, "export_live": live,
             "fixed": started and not over,
+            "start_4x4": self._test_decided(),
             "start_again": started,
         }
         return shown.get(action, True)
@@ -373,7 +375,7 @@ class StaffConsole(App[None]):
         d = self.doc
         self._last_interval = max(self._last_interval, d.interval or 0)
         keys = (d.started, d.state, bool(d.alarms), self._last_interval >= 1,
-                d.phase == "done", d.strap_choice, self._demo_fault())
+                d.phase == "done", d.strap_choice, self._demo_fault(), self._test_decided())
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
             self.refresh_bindings()
@@ -389,10 +391,7 @@ class StaffConsole(App[None]):
         digits.remove_class("below", "inzone", "above")
         if hr is not None and lo is not None and hi is not None:
             digits.add_class("below" if hr < lo else "above" if hr > hi else "inzone")
-        target = d.target_bpm
-        self.query_one("#zone", Static).update(
-            _("zone {low}–{high} bpm").format(low=_num(lo, 0), high=_num(hi, 0)) + "\n"
-            + _("target {target} bpm").format(target=_num(target, 0)))
+        self.query_one("#zone", Static).update(self._zone_text())
         phase, n = d.phase, d.interval or 0
         self._last_interval = max(self._last_interval, n)
         if phase == "interval" and n:
@@ -473,7 +472,7 @@ class StaffConsole(App[None]):
                                                            e.get("params")),
                                width, f"{word(texts.SEVERITIES, e['severity'])}: ")
                 for e in events[-3:]))
-        self.query_one("#message", Static).update(self.message)
+        self.query_one("#message", Static).update(self._message_text())
         if self._quit_when_stopped and self._belt_still():
             self.exit()
             return
@@ -481,6 +480,30 @@ class StaffConsole(App[None]):
         if self._borg_waiting is not None and len(self.screen_stack) == 1:
             self.rate(self._borg_waiting)
         self._maybe_ask_borg()
+
+    def _zone_text(self) -> str:
+        """The zone under the heart rate, where there is one: nothing before the session
+        (it said "zone —–— bpm" in dashes), the warm-up's own target in the warm-up (its band
+        read as the zone the patient is meant to reach)."""
+        d = self.doc
+        lo, hi, target = d.zone_low_bpm, d.zone_high_bpm, d.target_bpm
+        if d.phase == "warmup":
+            return "" if target is None else \
+                _("warm-up target {target} bpm").format(target=_num(target, 0))
+        lines = []
+        if lo is not None and hi is not None:
+            lines.append(_("zone {low}–{high} bpm").format(low=_num(lo, 0), high=_num(hi, 0)))
+        if target is not None:
+            lines.append(_("target {target} bpm").format(target=_num(target, 0)))
+        return "\n".join(lines)
+
+    def _message_text(self) -> str:
+        """The last message, and the belt screen's address under it: staff need it to open
+        the belt screen, and it went with the first message after it (the trial)."""
+        if self.belt_url is None or self.belt_url in self.message:
+            return self.message
+        url = _("belt screen for the patient: {url}").format(url=self.belt_url)
+        return f"{self.message}\n{url}" if self.message else url
 
     def _links_text(self, strap: str, treadmill: str) -> str:
         """The status line; where it would wrap at 80 columns (a fault said in words, a
@@ -529,6 +552,47 @@ class StaffConsole(App[None]):
 
     def _test_ended(self) -> bool:
         return self._test_over() and not self.doc.hrmax_proposal
+
+    def _test_decided(self) -> bool:
+        """A 6-minute test has ended and staff decided on its HRmax: the 4x4 may start."""
+        d = self.doc
+        return d.plan == "6-minute test" and bool(d.started) and d.state == "done" and \
+            bool(d.pseudonym) and bool((d.hrmax_proposal or {}).get("decision"))
+
+    async def action_start_4x4(self) -> None:
+        """s after a 6-minute test whose HRmax is decided (the trial: its end offered no
+        Start): the 4x4 for the same patient, from the register's HRmax just decided, once
+        staff say yes to the question that names both."""
+        d = self.doc
+        if self.client is None:
+            self.say(_("not connected to the control service"))
+            return
+        reply = await self.client.command("patient", pseudonym=d.pseudonym)
+        known = reply.get("patient") if reply.get("ok") else None
+        if not known:
+            self.say("[b red]" + _("{command} refused").format(command=_(COMMANDS["start"]))
+                     + "[/]: " + texts.reply_text(reply))
+            return
+        pseudonym, age = d.pseudonym, d.age_years
+
+        async def answered(yes: bool | None) -> None:
+            if not yes:
+                self.say(_("{command} cancelled").format(command=word(COMMANDS, "start")))
+                return
+            assert self.client is not None
+            # empty fields come from this patient's register entry (HRmax with its source)
+            setup = await self.client.command("setup", profile={
+                "pseudonym": pseudonym, "age_years": age}, plan={"name": "4x4"})
+            if not setup.get("ok"):
+                self.say("[b red]" + _("{command} refused").format(
+                    command=_(COMMANDS["setup"])) + "[/]: " + texts.reply_text(setup))
+                return
+            await self._send("start")
+
+        self.push_screen(Confirm(_("Start the 4x4 for {pseudonym} now, with HRmax {hr_max} "
+                                   "bpm ({source})?").format(
+            pseudonym=pseudonym, hr_max=_num(known.get("hr_max_bpm"), 0),
+            source=word(texts.SOURCES, known.get("hr_max_source")))), answered)
 
     def _maybe_ask_borg(self) -> None:
         """When the test phase ends, ask the Borg rating once (t asks again), and only when
@@ -585,11 +649,11 @@ class StaffConsole(App[None]):
             if not reply.get("ok"):
                 self.message = _("[b red]Borg rating refused[/]: {error}").format(
                     error=texts.reply_text(reply))
-                self.query_one("#message", Static).update(self.message)
+                self.query_one("#message", Static).update(self._message_text())
                 return
             self._propose(reply["proposal"])
 
-        self.push_screen(TestBorgScreen(), rated)
+        self.push_screen(BorgScreen(0), rated)  # the interval prompt: the same keys, words
 
     def _propose(self, proposal: dict[str, Any], refused: str = "") -> None:
         """The HRmax proposal for staff; a refused decision shows it again with the reason
@@ -614,7 +678,7 @@ class StaffConsole(App[None]):
                 self.message = _("[b red]HRmax decision refused[/]: {error}").format(
                     error=error)
                 self._propose(proposal, error)
-            self.query_one("#message", Static).update(self.message)
+            self.query_one("#message", Static).update(self._message_text())
 
         self.push_screen(HrMaxProposalScreen(proposal, dict(self.state), refused), decided)
 
@@ -634,7 +698,7 @@ class StaffConsole(App[None]):
 
     def say(self, message: str) -> None:
         self.message = message
-        self.query_one("#message", Static).update(message)
+        self.query_one("#message", Static).update(self._message_text())
 
     async def _send(self, cmd: str, **kw: Any) -> dict[str, Any]:
         name = word(COMMANDS, cmd)
@@ -644,6 +708,8 @@ class StaffConsole(App[None]):
         reply = await self.client.command(cmd, **kw)
         done = _(DONE[cmd]).format(**kw) if cmd in DONE else \
             _("{command}: done").format(command=name)
+        if cmd == "skip" and self.doc.state == "paused":  # the phase moves on at resume
+            done = _("Skipped: the next part begins when you resume (r).")
         self.say(done if reply.get("ok") else
                  "[b red]" + _("{command} refused").format(command=name) + "[/]: "
                  + texts.reply_text(reply))
@@ -775,7 +841,7 @@ class StaffConsole(App[None]):
     def action_strap(self) -> None:
         if self.doc.started:
             self.message = _("The session has started: the strap is fixed until it ends.")
-            self.query_one("#message", Static).update(self.message)
+            self.query_one("#message", Static).update(self._message_text())
             return
 
         async def scan(seconds: float) -> dict[str, Any]:

@@ -125,3 +125,22 @@ def interval_summary_line(iv: dict[str, Any]) -> str:
     return _("interval {n}: zone after {seconds} s · {in_zone} in zone · peak {peak}").format(
         n=iv["interval"], seconds=iv["time_to_zone_s"], in_zone=_mss(iv.get("in_zone_s")),
         peak=iv["peak_hr_bpm"])
+
+
+def hrmax_estimate_why(p: dict[str, Any]) -> str:
+    """How a 6-minute test's HRmax proposal was made, from its numbers, in the UI's language
+    (the estimate's own ``explanation`` is English, for logs): ``p`` has ``source``,
+    ``rpe``, ``hr_end_bpm`` and ``floored`` as the proposal the service sends."""
+    from controller.core.hrmax import rpe_to_hrmax_fraction
+    from controller.core.i18n import format_number
+
+    if p.get("source") != "six_minute_test" or p.get("hr_end_bpm") is None:
+        return _("Borg {rpe} is too light for the Borg relation: the age formula's "
+                 "HRmax.").format(rpe=p.get("rpe"))
+    # '% HRmax', not '% of HRmax': Babel reads '% o' as a %-placeholder
+    why = _("Mean heart rate in the last minute {hr} bpm at Borg {rpe} (≈ {pct} % "
+            "HRmax).").format(hr=format_number(p["hr_end_bpm"], 0), rpe=p.get("rpe"),
+                              pct=format_number(rpe_to_hrmax_fraction(p["rpe"]) * 100, 0))
+    if p.get("floored"):
+        why += " " + _("Raised to the peak seen + 5 bpm.")
+    return why

@@ -448,6 +448,9 @@ class ControlServer:
             Session(profile, plan)  # refused here: the finished session stays on show
             rt = self.rt = self.fresh()
         rt.configure(profile, plan)
+        if rt.store is not None and profile.pseudonym:
+            # chosen is registered (the trial: "valgt", yet not in `patients` before Start)
+            await rt.in_store(lambda s: Register(s).remember(profile))
         if strap is None and rt.store is not None:
             strap = await rt.in_store(Store.last_strap, profile.pseudonym)
         rt.profile_strap = strap

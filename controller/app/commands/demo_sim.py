@@ -100,13 +100,19 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
                 incline_end=format_number(res.final_load[1])))
     est = res.estimate
     print(_("Borg rating at the end: {rpe}.").format(rpe=res.rpe))
+    # the method and its reasoning in the demo's language (the estimate's own are English)
+    from controller.app.texts import SOURCES, hrmax_estimate_why, word
+
+    why = hrmax_estimate_why({"source": str(est.source), "rpe": res.rpe,
+                              "hr_end_bpm": est.hr_end_bpm, "floored": est.floored})
     print(_("Proposed HRmax: {hr_max} ± {unc} bpm ({method}; {why}).").format(
         hr_max=format_number(est.hr_max_bpm, 0), unc=format_number(est.uncertainty_bpm, 0),
-        method=est.method, why=est.explanation))
+        method=word(SOURCES, str(est.source)), why=why[:1].lower() + why[1:].rstrip(".")))
     if store is not None:
         store.close()
         print(_("Accepted by staff: stored for {pseudonym} with source {source} in {store}, "
-                "session {id}.").format(pseudonym=profile.pseudonym, source=est.source,
+                "session {id}.").format(pseudonym=profile.pseudonym,
+                                        source=word(SOURCES, str(est.source)),
                                         store=args.store, id=res.session_id))
     return 0
 

@@ -61,6 +61,11 @@ LIMITS: dict[str, tuple[float, float, str]] = {
     "max_incline": (0, 25, N_("max incline must be {low}–{high} %")),
     "pace": (1, 20, N_("the test pace must be {low}–{high} km/h")),
 }
+WHOLE = {"age": N_("age is in whole years, e.g. {example}"),
+         "hr_max": N_("HRmax is a whole number of bpm, e.g. {example}"),
+         "hr_rest": N_("HRrest is a whole number of bpm, e.g. {example}")}
+"""Fields that take whole numbers only (the trial: "45,5" years and bpm were accepted)."""
+FORMULAS = ("tanaka", "nes", "keteyian")
 EXAMPLES = {"age": 45, "hr_max": 178, "hr_rest": 65, "max_speed": 6.5, "max_incline": 7.5,
             "pace": 4.5}
 ERROR_WIDTH = 73
@@ -166,6 +171,9 @@ class PatientScreen(ModalScreen[None]):
                            "walk_only": current.get("walk_only"),
                            "age_years": current.get("age_years")}
         self._looked_up: str | None = current.get("pseudonym") if chosen else None
+        self._filled = ""
+        """The HRmax the age formula put in the field (it may put in another when the age
+        changes, but never over a value staff typed)."""
         self._timer: Any = None
         self._busy = asyncio.Lock()
         keys = self._bindings.key_to_bindings  # the footer in the process's language
@@ -278,6 +286,7 @@ class PatientScreen(ModalScreen[None]):
         self._clear_if_valid(event.input.id or "")
         if event.input.id in ("age", "hr_rest"):
             self._from_age()
+            self._clear_if_valid("hr_max")
         elif event.input.id == "pseudonym":
             if self._timer is not None:
                 self._timer.stop()
@@ -381,6 +390,7 @@ class PatientScreen(ModalScreen[None]):
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "source":
             self._from_age()
+            self._clear_if_valid("hr_max")
         elif event.select.id == "plan":
             self._plan_fields()
 
@@ -396,45 +406,73 @@ class PatientScreen(ModalScreen[None]):
         if not test:
             self._show("pace", "")
 
-    def _from_age(self) -> None:
-        """With an age and an age formula chosen, the formula's HRmax fills the field."""
+    def _formula_bpm(self) -> tuple[float | None, str | None]:
+        """The chosen age formula's HRmax for the age (and HRrest) on the form, whole bpm:
+        (bpm, None); (None, why) where it needs what is not there; (None, None) with no
+        formula chosen or no valid age (an age refused is said under the age)."""
         formula = self.query_one("#source", Select).value
-        age = self._number("age")
-        if formula not in ("tanaka", "nes", "keteyian") or age is None:
-            return
+        age, _why = self._checked("age")
+        if formula not in FORMULAS or age is None:
+            return None, None
         try:
             if formula == "keteyian":
-                rest = self._number("hr_rest")
+                rest, why = self._checked("hr_rest")
                 if rest is None:
-                    self._show("hr_max", _("the Keteyian formula needs HRrest"))
-                    return
-                hr_max = hr_max_keteyian(age, rest)
+                    return None, None if why else _("the Keteyian formula needs HRrest")
+                bpm = hr_max_keteyian(age, rest)
             else:
-                hr_max = (hr_max_tanaka if formula == "tanaka" else hr_max_nes)(age)
+                bpm = (hr_max_tanaka if formula == "tanaka" else hr_max_nes)(age)
         except ValueError:
-            self._show("age", _("age must be 10–100 years"))
-            return
-        self._show("age", "")
+            return None, None
+        return float(f"{bpm:.0f}"), None
+
+    def _formula_conflict(self) -> str | None:
+        """Why the HRmax on the form cannot be saved with the age formula chosen: it is not
+        the formula's value (the trial: a typed makspuls was silently replaced by it)."""
+        bpm, why = self._formula_bpm()
+        if why or bpm is None:
+            return why
+        value, refused = self._checked("hr_max")
+        if refused or value is None or value == bpm:
+            return None
+        return _("HRmax {typed} bpm is not the age formula's {bpm} bpm: type {bpm}, or "
+                 "choose another source").format(typed=show_number(value),
+                                                 bpm=show_number(bpm))
+
+    def _hr_max_problem(self) -> str | None:
+        """Why the HRmax cannot be saved as the form shows it, or None."""
+        value, why = self._checked("hr_max")
+        if why:
+            return why
+        if value is None:
+            return _("HRmax is needed (a number of bpm)")
+        if not self._hr_max_unchanged() and \
+                self.query_one("#source", Select).value == Select.NULL:
+            return _("choose where this HRmax comes from (HRmax from)")
+        return self._formula_conflict()
+
+    def _from_age(self) -> None:
+        """With an age and an age formula chosen, the formula's HRmax fills an empty HRmax
+        field (or one it filled itself before), visibly, with a hint. A value staff typed
+        (or the register's) is never replaced: the conflict is refused under the field
+        until staff type the formula's value or choose another source."""
+        bpm, why = self._formula_bpm()
         box = self.query_one("#hr_max", Input)
         typed = box.value.strip()
-        hint = self.query_one("#hr_max_error", Static)
-        if typed == f"{hr_max:.0f}" and hint.has_class("shown") and hint.has_class("hint"):
-            return  # asked again (the age and the source both changed): the hint stays
-        with box.prevent(Input.Changed):
-            box.value = f"{hr_max:.0f}"
-        said = _("{bpm} bpm from the age formula").format(bpm=f"{hr_max:.0f}")
-        if typed and typed != box.value:  # never lost unsaid: staff see what it replaced
-            said = _("{bpm} bpm from the age formula (replaced {typed})").format(
-                bpm=f"{hr_max:.0f}", typed=typed)
-        self._show("hr_max", said, error=False)
+        if bpm is not None and typed != show_number(bpm) and typed in ("", self._filled):
+            with box.prevent(Input.Changed):
+                box.value = show_number(bpm)
+            self._filled = box.value
+            self._show("hr_max", _("{bpm} bpm from the age formula").format(
+                bpm=show_number(bpm)), error=False)
+            return
+        conflict = why or self._formula_conflict()
+        if conflict:
+            self._show("hr_max", conflict)
+        else:
+            self._clear_if_valid("hr_max")
 
     # -- saving -----------------------------------------------------------------------------
-
-    def _number(self, wid: str) -> float | None:
-        try:
-            return parse_number(self.query_one(f"#{wid}", Input).value)
-        except ValueError:
-            return None
 
     def _checked(self, wid: str) -> tuple[float | None, str | None]:
         """The field's number, or the reason it is refused (in the form's language)."""
@@ -446,6 +484,8 @@ class PatientScreen(ModalScreen[None]):
         low, high, text = LIMITS[wid]
         if value is not None and not low <= value <= high:
             return None, _(text).format(low=show_number(low), high=show_number(high))
+        if value is not None and wid in WHOLE and not value.is_integer():
+            return None, _(WHOLE[wid]).format(example=show_number(EXAMPLES[wid]))
         return value, None
 
     def _show(self, field: str, text: str, error: bool = True) -> None:
@@ -465,7 +505,15 @@ class PatientScreen(ModalScreen[None]):
         if wid not in LIMITS:
             return
         box = self.query_one(f"#{wid}_error", Static)
+        if wid == "hr_max" and box.has_class("shown") and box.has_class("hint") and \
+                self._filled and self.query_one("#hr_max", Input).value != self._filled:
+            self._show(wid, "")  # "176 from the age formula" under a 181 staff typed since
+            return
         if not box.has_class("shown") or box.has_class("hint"):
+            return
+        if wid == "hr_max":  # its source and the age formula too (the trial: the source's
+            if self._hr_max_problem() is None:  # refusal stayed until the next ctrl+s)
+                self._show(wid, "")
             return
         value, why = self._checked(wid)
         if why is None and value is not None:
@@ -512,6 +560,10 @@ class PatientScreen(ModalScreen[None]):
         source = self.query_one("#source", Select).value
         if "hr_max" not in refused and not unchanged and source == Select.NULL:
             self._show("hr_max", _("choose where this HRmax comes from (HRmax from)"))
+            refused.append("hr_max")
+        conflict = None if "hr_max" in refused else self._formula_conflict()
+        if conflict:
+            self._show("hr_max", conflict)
             refused.append("hr_max")
         rest, hr_max = values["hr_rest"], values["hr_max"]
         if not refused and rest is not None and hr_max is not None and rest > hr_max - 40:

@@ -1,136 +1,56 @@
-"""The end of a 6-minute test: the patient's Borg rating, then the HRmax proposal for staff.
+"""The end of a 6-minute test: the HRmax proposal for staff.
 
-The rating is one number chosen from the scale with its words: the patient points, staff
-type the number and Enter (as in the interval prompt: digits only, so no key of the
-proposal's j/n after it can rate) or move the marked row and press Enter; it is asked
-once (``t`` asks again, also from an undecided proposal). The proposal shows the estimate
-with its uncertainty and method beside the HRmax in use; staff accept it
-(j or y), edit it (a number 100–230: anything else is said under the box, which stays open)
-or reject it (n), and only then does the register change. A proposal far from the HRmax in
-use is shown with a warning and accepted only on a second key press. Pause, Stop and
-acknowledge work on both screens. Both fit 80×24.
+The patient's Borg rating is asked first with the interval prompt (``BorgScreen`` for
+"interval" 0: the number typed, then Enter, the same words; the trial found a list with
+arrows and other words here); ``t`` asks it again, also from an undecided proposal. The
+proposal shows the estimate with its uncertainty and method beside the HRmax in use; staff
+accept it (j or y), edit it (a number 100–230: anything else is said under the box, which
+stays open) or reject it (n), and only then does the register change. A proposal far from
+the HRmax in use is shown with a warning and accepted only on a second key press. Its footer
+shows its keys with Pause and Stop, which work there. It fits 80×24.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets import Input, Label
 
-from controller.app.screens.borg import borg_value, digit_bindings
+from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.safety import SAFETY_BINDINGS
 from controller.app.texts import SOURCES, word
-from controller.core.hrmax import rpe_to_hrmax_fraction
 from controller.core.i18n import N_, _, format_number
-
-BORG_WORDS = {6: N_("no exertion"), 7: N_("extremely light"), 9: N_("very light"),
-              11: N_("light"), 13: N_("somewhat hard"), 15: N_("hard (heavy)"),
-              17: N_("very hard"), 19: N_("extremely hard"), 20: N_("maximal exertion")}
-
-
-class _Scale(OptionList):
-    """The Borg list: the cursor stops at 6 and at 20 (a wrap from 20 to 6 turned a nurse's
-    Down ×9 aiming for 15 into Borg 7)."""
-
-    def action_cursor_down(self) -> None:
-        if self.highlighted is None or self.highlighted < self.option_count - 1:
-            super().action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        if self.highlighted is None or self.highlighted > 0:
-            super().action_cursor_up()
-
-
-class TestBorgScreen(ModalScreen[int | None]):
-    """How hard was the test? Borg 6–20: the number typed (as in the interval prompt), or
-    the arrows; Enter gives it. The row under the cursor is marked ▶ from the start, and a
-    number typed moves the cursor to it."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "later"), *SAFETY_BINDINGS, *digit_bindings()]
-
-    START = 13
-    """The cursor starts at "somewhat hard": fewest arrow presses."""
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="testborg"):
-            yield Label(_("The test is over. Ask the patient: how hard was it? "
-                          "(Borg 6–20: type the number, or use the arrows, then Enter; "
-                          "esc to ask later with t)"),
-                        markup=False, id="testborg_hint")
-            yield _Scale(*[Option(self._row(n), id=str(n)) for n in range(6, 21)],
-                         id="scale", compact=True)
-
-    def _row(self, n: int, marked: bool = False) -> str:
-        word = _(BORG_WORDS[n]) if n in BORG_WORDS else ""
-        return f"{'▶' if marked else ' '} {n:2d}  {word}"
-
-    typed = ""
-    """Digits typed so far (the cursor moves to them once they are a Borg value)."""
-
-    def on_mount(self) -> None:
-        scale = self.query_one("#scale", OptionList)
-        scale.highlighted = self.START - 6
-        self._mark(scale.highlighted)
-        scale.focus()
-
-    def _mark(self, index: int | None) -> None:
-        """Mark the cursor's row in its text too: the theme's highlight alone went unseen."""
-        scale = self.query_one("#scale", OptionList)
-        for i in range(scale.option_count):
-            scale.replace_option_prompt_at_index(i, self._row(6 + i, i == index))
-
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self._mark(event.option_index)
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if self.typed and borg_value(self.typed) is None:
-            self._refuse()  # typed, but not a Borg value: never the row under the cursor
-            return
-        self.dismiss(int(str(event.option.id)))
-
-    def action_digit(self, digit: str) -> None:
-        self.typed = (self.typed + digit)[-2:]
-        value = borg_value(self.typed)
-        if value is not None:
-            self.query_one("#scale", OptionList).highlighted = value - 6
-
-    def action_erase(self) -> None:
-        self.typed = self.typed[:-1]
-
-    def action_enter(self) -> None:
-        value = borg_value(self.typed)
-        if value is None:
-            self._refuse()
-            return
-        self.dismiss(value)
-
-    def _refuse(self) -> None:
-        self.query_one("#testborg_hint", Label).update(
-            _("{typed} is not a Borg rating: type a number 6–20").format(typed=self.typed))
-        self.typed = ""
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
     """The 6-minute test's HRmax proposal: j/y accept, e edit, n reject, esc decide later."""
 
+    # its own footer (the trial: none, Stop worked but was not shown): the app.* keys show
+    # only where the console's check_action allows them (x while the session is live)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,y", "accept", "accept"), Binding("e", "edit", "edit"),
-        Binding("n", "reject", "reject"), Binding("t", "again", "Borg again"),
-        Binding("escape", "cancel", "later"),
+        Binding("j,y", "accept", N_("Accept")), Binding("e", "edit", N_("Edit")),
+        Binding("n", "reject", N_("Reject")), Binding("t", "again", N_("Borg again")),
+        Binding("escape", "cancel", N_("later")),
+        Binding("p", "app.pause", N_("Pause")), Binding("x", "app.stop", N_("Stop")),
         *SAFETY_BINDINGS]
 
     def __init__(self, proposal: dict[str, Any], current: dict[str, Any],
                  refused: str = "") -> None:
         super().__init__()
+        keys = self._bindings.key_to_bindings  # the footer in the process's language
+        for key, bindings in keys.items():
+            keys[key] = [dataclasses.replace(b, description=_(b.description))
+                         if b.description and b.show else b for b in bindings]
+        if _("y: yes / n: no").startswith("y"):  # the footer names y in English, j in bokmål
+            order = ["y", *(k for k in keys if k != "y")]
+            moved = {k: keys[k] for k in order}
+            keys.clear()
+            keys.update(moved)
         self.proposal = proposal
         self.current = current
         self.refused = refused
@@ -160,20 +80,13 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
             yield Label(_("y: accept · e: edit · n: reject · t: Borg rating again · "
                           "esc: later"), markup=False,
                         id="keys")
+        yield CatalogFooter(compact=True)
 
     def _why(self) -> str:
         """How the estimate was made, from its numbers (in the console's language)."""
-        p = self.proposal
-        if p.get("source") != "six_minute_test" or p.get("hr_end_bpm") is None:
-            return _("Borg {rpe} is too light for the Borg relation: the age formula's "
-                     "HRmax.").format(rpe=p.get("rpe"))
-        # '% HRmax', not '% of HRmax': Babel reads '% o' as a %-placeholder
-        why = _("Mean heart rate in the last minute {hr} bpm at Borg {rpe} (≈ {pct} % "
-                "HRmax).").format(hr=format_number(p["hr_end_bpm"], 0), rpe=p.get("rpe"),
-                                  pct=format_number(rpe_to_hrmax_fraction(p["rpe"]) * 100, 0))
-        if p.get("floored"):
-            why += " " + _("Raised to the peak seen + 5 bpm.")
-        return why
+        from controller.app.texts import hrmax_estimate_why
+
+        return hrmax_estimate_why(self.proposal)
 
     def _say(self, text: str) -> None:
         self.query_one("#refused", Label).update(text)
