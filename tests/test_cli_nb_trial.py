@@ -157,7 +157,7 @@ def test_progression_csv_and_text_speak_bokmal_with_the_glossarys_word(history, 
                str(tmp_path / "p.csv"), "--lang", "nb").stdout
     assert "\nFremgang for P-17: 2 økter," in out and "ramgang" not in out, out
     rows = list(csv.reader((tmp_path / "p.csv").open(encoding="utf-8"), delimiter=";"))
-    assert rows[0][:4] == ["Økt", "Tid (UTC)", "Plan", "Status"], rows[0]
+    assert rows[0][:4] == ["Økt", "Klokkeslett", "Plan", "Status"], rows[0]
     assert "fullført" in rows[1] and "finished" not in rows[1], rows[1]
     numbers = _numbers(rows[1])
     assert numbers and all("," in n for n in numbers), rows[1]

@@ -213,7 +213,14 @@ def _drawn(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """Every command's options (also for tests that start a command as a unit does, and for
     the docs' generated CLI reference), in the process's language (``cli_words.speaking``)."""
-    from controller.app.cli_words import HR_MAX_SOURCE_WORDS, choice_words, name_metavars
+    from controller.app.cli_words import (
+        CHOICE_PREFIX,
+        DEMO_CATEGORY_WORDS,
+        DEMO_PLAN_WORDS,
+        HR_MAX_SOURCE_WORDS,
+        choice_words,
+        name_metavars,
+    )
 
     ap = argparse.ArgumentParser(prog="fourbyfour", description=_("Closed-loop 4x4 training"))
     ap.add_argument("--version", action="version", version=f"fourbyfour {_version()}",
@@ -222,7 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help=_("a whole session with a virtual patient and belt"))
     d.add_argument("--seed", type=int, default=1,
                    help=_("the virtual patient's random seed"))
-    d.add_argument("--category", choices=sorted(set(CATEGORIES)), default="typical",
+    category_words, category_key = choice_words(
+        {k: DEMO_CATEGORY_WORDS[k] for k in dict.fromkeys(CATEGORIES)})
+    d.add_argument("--category", metavar=category_words, type=category_key, default="typical",
                    help=_("the kind of virtual patient"))
     d.add_argument("--speed", type=_decimal, default=10.0,
                    help=_("times faster than real time (≤ 10 with the emulated firmware; "
@@ -238,8 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--store", default=None,
                    help=_("record the session in this SQLite file (default: a temporary "
                           "one)"))
-    d.add_argument("--plan", choices=["4x4", "six-minute-test"], default="4x4",
-                   help=_("six-minute-test: the 6-minute test end to end (in-process)"))
+    plan_words, plan_key = choice_words(DEMO_PLAN_WORDS)
+    d.add_argument("--plan", metavar=plan_words, type=plan_key, default="4x4",
+                   help=_("{six_minute_test}: the 6-minute test end to end (in-process)"
+                          ).format(six_minute_test=_(DEMO_PLAN_WORDS["six-minute-test"])
+                                   .removeprefix(CHOICE_PREFIX)))
     d.add_argument("--weeks", type=int, default=None,
                    help=_("record a history of this many weeks for one patient into "
                           "--store"))

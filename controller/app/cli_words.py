@@ -127,6 +127,22 @@ HR_MAX_SOURCE_WORDS = {
 }
 
 
+DEMO_PLAN_WORDS = {
+    # demo --plan as typed (the 6-minute test: "pulstest", as --hr-max-source names it)
+    "4x4": N_("cli:4x4"), "six-minute-test": N_("cli:six-minute-test"),
+}
+DEMO_CATEGORY_WORDS = {
+    # demo --category as typed: the virtual patient's kind (controller/sim.py CATEGORIES),
+    # one word each (the demo's own line says it in full: app/demo_text.py CATEGORIES)
+    "typical": N_("cli:typical"), "unfit": N_("cli:unfit"),
+    "beta_blocked": N_("cli:beta_blocked"), "slow_kinetics": N_("cli:slow_kinetics"),
+    "long_dead_time": N_("cli:long_dead_time"), "drift": N_("cli:drift"),
+    "strap_trouble": N_("cli:strap_trouble"), "walk_only": N_("cli:walk_only"),
+    "fit": N_("cli:fit"), "handrails": N_("cli:handrails"),
+    "unfit_walk_only": N_("cli:unfit_walk_only"),
+}
+
+
 def choice_words(words: dict[str, str]) -> tuple[str, Callable[[str], str]]:
     """(metavar, type) for an option whose values are keys (``words``: key → message): shown
     as the words of the process's language, any language's word or the key itself taken,

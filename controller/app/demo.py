@@ -44,6 +44,11 @@ MAX_SPEEDUP = MAX_TIME_SCALE
 
 class DemoAborted(Exception):
     """The demo could not finish its session (headless and paused: nobody can resume it)."""
+
+
+class DemoInterrupted(Exception):
+    """Ctrl-C (SIGINT): the session had its controlled stop (as for SIGTERM) and the belt is
+    at rest; the demo ends with exit status 130, as an interrupted command does."""
 _log = logging.getLogger(__name__)
 
 
@@ -89,31 +94,33 @@ def service_priority() -> None:
 
 
 def _controlled_sigterm(holder: dict[str, Runtime]) -> list[str]:
-    """SIGTERM (quitting the demo's console, systemctl stop) is the controlled stop that
-    ``fourbyfour run`` makes: a running session ramps down and is summarised and recorded as
-    stopped ("shutdown"), bounded by ``CONTROLLED_STOP_S``; with nothing running, the main
-    task is cancelled (its ``finally`` blocks stop the board). The returned list is non-empty
-    once asked, so the demo does not linger."""
+    """SIGTERM (quitting the demo's console, systemctl stop) and SIGINT (Ctrl-C) are the
+    controlled stop that ``fourbyfour run`` makes: a running session ramps down and is
+    summarised and recorded as stopped ("shutdown"), bounded by ``CONTROLLED_STOP_S``; with
+    nothing running, the main task is cancelled (its ``finally`` blocks stop the board). The
+    returned list holds the signal's name once asked, so the demo does not linger (the
+    processes beside it ignore Ctrl-C: this one ends them)."""
     from controller.service.service import CONTROLLED_STOP_S, _stop_for_shutdown
 
     main = asyncio.current_task()
     loop = asyncio.get_running_loop()
     asked: list[str] = []
 
-    def on_sigterm() -> None:
+    def on_signal(name: str) -> None:
         if asked or main is None:
             return
-        asked.append("SIGTERM")
+        asked.append(name)
         rt = holder.get("rt")
         if rt is not None and rt.started and not rt.done:
-            _log.info("SIGTERM: controlled stop")
+            _log.info("%s: controlled stop", name)
             _stop_for_shutdown(rt)
             loop.call_later(CONTROLLED_STOP_S, main.cancel)  # bounded, as in the service
         else:
             main.cancel()
 
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, on_signal, sig.name)
     return asked
 
 
@@ -276,7 +283,8 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                 rt = server.rt
         except asyncio.CancelledError:
             cause = "signal" if cause == "crash" else cause  # Ctrl-C, SIGTERM, the console
-            raise
+            if terminating != ["SIGINT"]:
+                raise  # Ctrl-C's: DemoInterrupted once the board is closed
         finally:
             if pub is not None:
                 # the final summary reaches the broker, then an honest "offline"
@@ -288,4 +296,6 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             if store is not None:
                 store.close()
             await tm.close()
+    if terminating == ["SIGINT"]:  # the belt at rest, the board closed: Ctrl-C's end
+        raise DemoInterrupted
     return rt, rows

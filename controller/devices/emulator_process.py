@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import signal
 import sys
 from multiprocessing.connection import Connection
 from typing import Any
@@ -54,6 +55,9 @@ def _child(conn: Connection, shared: dict[str, Any], link: str, time_scale: floa
     from controller.core.fwpath import linkcodec as lc
     from controller.devices.emulator import Emulator, PtyPort
 
+    # Ctrl-C reaches the terminal's whole process group; the board, its own MCU, runs on
+    # until the host's controlled stop is done and the host closes it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     why = _raise_priority()
     if why is not None and warn_nice:
         print(f"emulated motor board: nice {BOARD_NICE} not allowed here ({why}); it runs at "

@@ -105,6 +105,12 @@ CSV_DECIMALS = {"speed_set_kmh": 1, "speed_kmh": 1, "incline_set_pct": 1, "incli
 tenth, heart rates whole ("85,143" km/t was the recorder's float)."""
 
 
+def clock_time_text(unix_s: float) -> str:
+    """An instant as the people's CSVs show it: the clinic's clock (Europe/Oslo), dd.mm.åååå
+    tt:mm:ss (English keeps its ISO UTC form)."""
+    return local_datetime(unix_s).strftime("%d.%m.%Y %H:%M:%S")
+
+
 def _rounded(sample: dict[str, Any]) -> dict[str, Any]:
     out = dict(sample)
     for k, decimals in CSV_DECIMALS.items():
@@ -140,7 +146,7 @@ def export_csv(store: Store, session_id: str, path: str | Path,
     else:
         names = ["t_s", "time_local", *rest]
         rows = ({**_rounded(s), "t_s": round(s["t_s"] - t0),
-                 "time_local": local_datetime(u).strftime("%d.%m.%Y %H:%M:%S")}
+                 "time_local": clock_time_text(u)}
                 for s, u in zip(samples, wall, strict=True))
     people_csv(path, names, CSV_HEADERS, rows, lang, CSV_WORDS)
 
@@ -443,7 +449,8 @@ learned response's equivalent ("tilsvarer"), empty without one."""
 
 
 PROGRESSION_CSV_HEADERS = {
-    "session_id": N_("session"), "date_utc": N_("time (UTC)"), "plan": N_("plan"),
+    "session_id": N_("session"), "date_utc": N_("time (UTC)"),
+    "time_local": N_("clock time"), "plan": N_("plan"),
     "status": N_("status"), "work_at_90_vo2": N_("work at 90 % HRmax (ml/kg/min)"),
     "speed_at_90_kmh": N_("speed at 90 % HRmax (km/h)"),
     "incline_at_90_pct": N_("incline at 90 % HRmax (%)"),
@@ -461,9 +468,15 @@ PROGRESSION_CSV_HEADERS = {
 
 def progression_csv(prog: dict[str, Any], path: str | Path, lang: str | None = None) -> None:
     """One row per session, units in the column names (ml/kg/min for work and VO2max); a
-    spreadsheet for people in ``lang`` (``people_csv``; ``--json`` is the machine form)."""
-    people_csv(path, PROGRESSION_CSV_FIELDS, PROGRESSION_CSV_HEADERS,
-               ({**p, "date_utc": utc_iso(p["started_unix_s"])} for p in prog["sessions"]),
+    spreadsheet for people in ``lang`` (``people_csv``; ``--json`` is the machine form): in
+    English the session's start as ``date_utc`` (ISO, UTC), else as the clinic's clock time
+    (``clock_time_text``), as in the session CSV."""
+    lang = lang or language()
+    key = "date_utc" if lang == "en" else "time_local"
+    shown = utc_iso if lang == "en" else clock_time_text
+    people_csv(path, tuple(key if f == "date_utc" else f for f in PROGRESSION_CSV_FIELDS),
+               PROGRESSION_CSV_HEADERS,
+               ({**p, key: shown(p["started_unix_s"])} for p in prog["sessions"]),
                lang, {"plan": PLANS, "status": STATUSES})
 
 

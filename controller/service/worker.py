@@ -19,6 +19,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +43,9 @@ def _end_with(parent_pid: int) -> None:
 
 
 def _worker_init(parent_pid: int) -> None:
+    # Ctrl-C reaches the terminal's whole process group: the control process makes the
+    # controlled stop and then ends this one (a KeyboardInterrupt here was a traceback)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):  # a platform without nice: as it is
         os.nice(WORKER_NICE)
     threading.Thread(target=_end_with, args=(parent_pid,), name="parent-watch",

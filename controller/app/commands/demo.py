@@ -62,7 +62,7 @@ def demo(args: argparse.Namespace) -> int:
         return demo_with_console(args)
     import asyncio
 
-    from controller.app.demo import DemoAborted, run_demo
+    from controller.app.demo import DemoAborted, DemoInterrupted, run_demo
 
     # the service speaks the clinic's language
     cfg = _config_in_its_language(args.config, getattr(args, "lang", None))
@@ -146,6 +146,12 @@ def demo(args: argparse.Namespace) -> int:
         print(_("demo ended (SIGTERM); the belt is stopped"), flush=True)
         _log_line(it_log)
         return 0
+    except DemoInterrupted:  # Ctrl-C: the controlled stop is done, nothing more to show
+        if phase_rows:
+            print(_phase_line(phase_rows))
+        print(_("Interrupted: the belt is stopped."), flush=True)
+        _log_line(it_log)
+        return 130
     except DemoAborted as e:
         if phase_rows:
             print(_phase_line(phase_rows))
