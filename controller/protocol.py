@@ -32,6 +32,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from controller.core.control import AdaptiveController, ControlDecision, ControlInput
+from controller.core.fastinit import frozen_init
 from controller.core.hrgate import GateVerdict, HrGate, HrReading
 from controller.core.hrmax import (
     HrMaxEstimate,
@@ -264,6 +265,7 @@ class Event:
     language renders the event from ``kind`` and these (``controller.core.words``)."""
 
 
+@frozen_init
 @dataclass(frozen=True)
 class Setpoint:
     """What the session wants the treadmill to do now, and why."""

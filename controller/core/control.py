@@ -35,6 +35,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
+from controller.core.fastinit import frozen_init
 from controller.core.plan import PhaseKind
 from controller.core.response import ResponseModel
 from controller.core.workload import REST_VO2, WorkloadPath, speed_for_cost, vo2_cost
@@ -59,6 +60,7 @@ class ModelParams:
     tau_off_ratio: float = 1.3
 
 
+@frozen_init
 @dataclass(frozen=True)
 class ControlInput:
     """What the session hands the control law each tick."""
@@ -84,6 +86,7 @@ class ControlInput:
     """The plan is known ahead: the next phase and its target (reference preview)."""
 
 
+@frozen_init
 @dataclass(frozen=True)
 class ControlDecision:
     speed_kmh: float
