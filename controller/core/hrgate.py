@@ -395,24 +395,11 @@ class HrGate:
             pts = [(t, v) for t, v in self._trusted if now_s - t <= TRUST_WINDOW_S]
         if not pts:
             pts = [self._trusted[-1]]
-        level = sorted([v for _, v in pts])[len(pts) // 2]
-        ratio = hr / level
-        if _in_ratio_band(ratio):
-            # only the model can tell a heart at half (twice) the rate from a detector
-            exp = self.expected_bpm
-            if exp is not None and abs(hr - exp) <= max(MODEL_AGREE_BPM, MODEL_AGREE_FRAC * exp) \
-                    and abs(hr - exp) < abs(level - exp):
-                self._vouched = True
-                return None
-            return "halved" if ratio < 1.0 else "doubled"
-        if self.state is GateState.REACQUIRE:
-            # the first readings after a dropout (a strap put back on): the old level is
-            # only a hint there, the level check below judges them
-            return None
-        # the band every recent reading allows (max and min: any order), each bound as
-        # before (the same arithmetic: the same numbers); the factors hoisted out of the loop
+        # the band every recent reading allows (max and min: any order; the same arithmetic
+        # as ever, the factors hoisted out of the loop) and the readings' range
         fall, rise = 1.0 - FALL_FRAC, 1.0 + RISE_FRAC
         lo, hi = -math.inf, math.inf
+        v_min = v_max = pts[0][1]
         for t, v in pts:
             a = v * fall - TRAJECTORY_FALL_BPM_PER_S * (now_s - t)
             b = v * rise + TRAJECTORY_RISE_BPM_PER_S * (now_s - t)
@@ -420,9 +407,35 @@ class HrGate:
                 lo = a
             if b < hi:
                 hi = b
+            if v < v_min:
+                v_min = v
+            if v > v_max:
+                v_max = v
+        level: float | None = None
+        # A half or double of the believed level (their median): when the ratio to every
+        # reading lies between the bands, so does the ratio to the median (a rounded
+        # division is monotonic), so the sort is needed only near a band.
+        if not (hr / v_max > _HALF_HI and hr / v_min < _DOUBLE_LO):
+            level = sorted([v for _, v in pts])[len(pts) // 2]
+            ratio = hr / level
+            if _in_ratio_band(ratio):
+                # only the model can tell a heart at half (twice) the rate from a detector
+                exp = self.expected_bpm
+                if exp is not None and \
+                        abs(hr - exp) <= max(MODEL_AGREE_BPM, MODEL_AGREE_FRAC * exp) and \
+                        abs(hr - exp) < abs(level - exp):
+                    self._vouched = True
+                    return None
+                return "halved" if ratio < 1.0 else "doubled"
+        if self.state is GateState.REACQUIRE:
+            # the first readings after a dropout (a strap put back on): the old level is
+            # only a hint there, the level check below judges them
+            return None
         if lo <= hr <= hi:
             # within seconds' reach of what was believed, or reached by a plausible trajectory
             return None
+        if level is None:
+            level = sorted([v for _, v in pts])[len(pts) // 2]
         return "missing_beats" if hr < level else "double_counting"
 
     def strap_alarm(self, now_s: float) -> bool:
