@@ -32,6 +32,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from controller.core.control import AdaptiveController, ControlDecision, ControlInput
+from controller.core.fastinit import frozen_init
 from controller.core.hrgate import GateVerdict, HrGate, HrReading
 from controller.core.hrmax import (
     HrMaxEstimate,
@@ -264,6 +265,7 @@ class Event:
     language renders the event from ``kind`` and these (``controller.core.words``)."""
 
 
+@frozen_init
 @dataclass(frozen=True)
 class Setpoint:
     """What the session wants the treadmill to do now, and why."""
@@ -348,6 +350,8 @@ class Session:
         self._unreachable_since: float | None = None
         self._unreachable_told = False
         self._load_lagged = 0.0
+        self._lag_memo = (math.nan, 0.0)
+        """(tick length, its factor 1 − e^(−dt/HRMAX_HIGH_LAG_S)) of the last tick."""
         self._hrmax_high_evidence_s = 0.0
         self._hrmax_high_told = False
         self._path_memo: tuple[PhaseSpec, PatientProfile, WorkloadPath] | None = None
@@ -523,7 +527,10 @@ class Session:
 
     @property
     def interval(self) -> int:
-        spec = self.spec
+        return self._interval_of(self.spec)
+
+    def _interval_of(self, spec: PhaseSpec | None) -> int:
+        """``interval`` in phase ``spec`` (the current one: a tick has it at hand)."""
         if spec is None or spec.kind not in (PhaseKind.INTERVAL, PhaseKind.RECOVERY):
             return 0
         assert self.plan is not None
@@ -612,10 +619,11 @@ class Session:
             emit("stopping", self._stop_reason, "info")
             self._stop_reason = ""
 
-        speed_t, incline_t, target, zone = self._desired(now_s, dt, hr, speed_kmh,
+        spec = self.spec  # the phase of this tick (nothing below moves it before the end)
+        speed_t, incline_t, target, zone = self._desired(spec, now_s, dt, hr, speed_kmh,
                                                          incline_pct, emit)
         self._new_phase = False
-        speed_t, incline_t = self._cooldown_only_slows(speed_t, incline_t)
+        speed_t, incline_t = self._cooldown_only_slows(spec, speed_t, incline_t)
         speed_t, incline_t = self._count_down_restart(now_s, speed_t, incline_t)
         if self._gate.suspect_since is not None:
             # the strap may be missing beats (or counting T-waves): the load never rises
@@ -635,8 +643,8 @@ class Session:
         remaining = 0.0 if spec is None else max(
             spec.duration_s + self._phase_extra_s - self._phase_elapsed_s, 0.0)
         return Setpoint(
-            now_s=now_s, speed_kmh=self._speed_sp,
-            incline_pct=self._incline_sp, phase=self.phase, interval=self.interval,
+            now_s=now_s, speed_kmh=self._speed_sp, incline_pct=self._incline_sp,
+            phase="done" if spec is None else str(spec.kind), interval=self._interval_of(spec),
             zone_low_bpm=zone[0] if zone else None, zone_high_bpm=zone[1] if zone else None,
             target_bpm=target, state=self._state_name(), phase_elapsed_s=self._phase_elapsed_s,
             phase_remaining_s=remaining, hr_bpm=hr, hr_status=gate.reason,
@@ -661,15 +669,15 @@ class Session:
             self.restart_at_s = None
         return speed_t, incline_t
 
-    def _cooldown_only_slows(self, speed_t: float, incline_t: float) -> tuple[float, float]:
+    def _cooldown_only_slows(self, spec: PhaseSpec | None, speed_t: float,
+                             incline_t: float) -> tuple[float, float]:
         """A cool-down never raises speed or incline, whatever the heart rate does.
 
         The ceiling is the set-point the cool-down began with, lowered with every running
         tick; after a pause and resume the belt comes back to at most where it was. A
         cool-down first entered from a standstill (skipped to while paused) may come back to
-        an easy walk.
+        an easy walk. ``spec``: the current phase.
         """
-        spec = self.spec
         if spec is None or spec.kind is not PhaseKind.COOLDOWN:
             self._cooldown_cap = None
             return speed_t, incline_t
@@ -811,10 +819,9 @@ class Session:
         return WorkloadPath(min(p.min_speed_kmh, walk), walk, cap, min_inc, climb,
                             p.max_incline_pct)
 
-    def _desired(self, now_s: float, dt: float, hr: float | None, speed_kmh: float,
-                 incline_pct: float, emit: _Emit
+    def _desired(self, spec: PhaseSpec | None, now_s: float, dt: float, hr: float | None,
+                 speed_kmh: float, incline_pct: float, emit: _Emit
                  ) -> tuple[float, float, float | None, tuple[float, float] | None]:
-        spec = self.spec
         if self.run_state in (RunState.STOPPING, RunState.DONE) or spec is None:
             return 0.0, self._incline_sp if self.run_state is RunState.DONE else 0.0, None, None
         if self.run_state is RunState.PAUSED:
@@ -833,12 +840,23 @@ class Session:
             target = min(target, RELIEF_TARGET_FRAC * self.profile.hr_max)
         path = self._path(spec)
         assert self.control is not None
+        # the time left in this phase and what comes next (the law may look ahead)
+        nxt = self.next_spec
+        next_phase = next_target = next_high = None
+        if nxt is not None and nxt.closed_loop and nxt.target_frac is not None and \
+                not (self._t_last is not None and self._t_last < self._relief_until):
+            hr_max = self.profile.hr_max
+            next_phase, next_target = nxt.kind, nxt.target_frac * hr_max
+            next_high = (nxt.zone_high_frac or nxt.target_frac) * hr_max
         decision = self.control.update(ControlInput(
             now_s=now_s, dt_s=dt, hr_bpm=hr, speed_kmh=speed_kmh, incline_pct=incline_pct,
             phase=spec.kind, phase_elapsed_s=self._phase_elapsed_s, target_bpm=target,
             zone_low_bpm=zone[0], zone_high_bpm=zone[1], path=path,
             speed_sp_kmh=self._speed_sp, incline_sp_pct=self._incline_sp,
-            new_phase=self._new_phase, **self._preview_fields(spec),
+            new_phase=self._new_phase,
+            phase_remaining_s=max(spec.duration_s + self._phase_extra_s
+                                  - self._phase_elapsed_s, 0.0),
+            next_phase=next_phase, next_target_bpm=next_target, next_zone_high_bpm=next_high,
         ))
         self._gate.expected_bpm = getattr(self.control, "expected_bpm", None)
         notices = getattr(self.control, "notices", None)
@@ -852,19 +870,6 @@ class Session:
         if self._hr_level == 2:
             return min(self._speed_sp, EASY_WALK_KMH), 0.0, target, zone
         return decision.speed_kmh, decision.incline_pct, target, zone
-
-    def _preview_fields(self, spec: PhaseSpec) -> dict[str, Any]:
-        """The time left in this phase and what comes next (the law may look ahead)."""
-        nxt = self.next_spec
-        out: dict[str, Any] = {
-            "phase_remaining_s": max(spec.duration_s + self._phase_extra_s
-                                     - self._phase_elapsed_s, 0.0)}
-        relief = self._t_last is not None and self._t_last < self._relief_until
-        if nxt is not None and nxt.closed_loop and nxt.target_frac is not None and not relief:
-            out.update(next_phase=nxt.kind, next_target_bpm=nxt.target_frac * self.profile.hr_max,
-                       next_zone_high_bpm=(nxt.zone_high_frac or nxt.target_frac)
-                       * self.profile.hr_max)
-        return out
 
     def _target(self, spec: PhaseSpec) -> float:
         """Target heart rate; the warm-up guides gently from where the patient starts."""
@@ -908,7 +913,10 @@ class Session:
         first, so slow risers are not flagged; a fitter-than-usual patient can look the
         same, hence "maybe"."""
         load = vo2_cost(speed_kmh, incline_pct) - REST_VO2
-        self._load_lagged += (load - self._load_lagged) * (1.0 - math.exp(-dt / HRMAX_HIGH_LAG_S))
+        lag = self._lag_memo  # the factor of the last tick length (the same every tick)
+        if lag[0] != dt:
+            lag = self._lag_memo = (dt, 1.0 - math.exp(-dt / HRMAX_HIGH_LAG_S))
+        self._load_lagged += (load - self._load_lagged) * lag[1]
         if spec.kind is not PhaseKind.INTERVAL or self._hrmax_high_told:
             return
         allowance = ALLOWANCE_FIRST_S if self.interval == 1 else ALLOWANCE_LATER_S

@@ -35,6 +35,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
+from controller.core.fastinit import frozen_init
 from controller.core.plan import PhaseKind
 from controller.core.response import ResponseModel
 from controller.core.workload import REST_VO2, WorkloadPath, speed_for_cost, vo2_cost
@@ -59,6 +60,7 @@ class ModelParams:
     tau_off_ratio: float = 1.3
 
 
+@frozen_init
 @dataclass(frozen=True)
 class ControlInput:
     """What the session hands the control law each tick."""
@@ -84,6 +86,7 @@ class ControlInput:
     """The plan is known ahead: the next phase and its target (reference preview)."""
 
 
+@frozen_init
 @dataclass(frozen=True)
 class ControlDecision:
     speed_kmh: float
@@ -651,6 +654,8 @@ class AdaptiveController:
     _adv_taus: tuple[float, float, float, float] | None = None
     _d2_cache: dict[tuple[float, float, int], list[float]] = field(default_factory=dict)
     _lead_s: float | None = None
+    _h_memo: tuple[ModelParams | None, float, float, float] = (None, 0.0, 0.0, 0.0)
+    """(model, e^(−h/τ_fast), e^(−h/τ), e^(−h/(τ·off ratio))) over the law's horizon h."""
     _bias_steps: float = 0.0
     """The bias's jumps when the active model changes (not drift: left out of its rate)."""
     _drift_mark: tuple[float, float] | None = None
@@ -1043,8 +1048,11 @@ class AdaptiveController:
         in_interval = inp.phase is PhaseKind.INTERVAL
         rho = self.drift_bpm_per_min / 60.0 if in_interval and not preview else 0.0
         self.bias_bpm += rho * inp.dt_s
+        # the active model's states this tick (``_predict_now``'s, read once: nothing below
+        # moves them); the prediction to t + θ starts from them
+        xf, xs = self._states()
         if inp.hr_bpm is not None:
-            resid = inp.hr_bpm - self._predict_now()
+            resid = inp.hr_bpm - (m.offset_bpm + m.gain_bpm_per_vo2 * (xf + xs) + self.bias_bpm)
             self.bias_bpm += resid * min(1.0, inp.dt_s / BIAS_TIME_S)
             if inp.phase in (PhaseKind.INTERVAL, PhaseKind.RECOVERY) and \
                     inp.phase_elapsed_s >= 60.0:
@@ -1053,7 +1061,6 @@ class AdaptiveController:
         self._carry_drift(orig)
 
         # Predict the state at t + θ: inputs already sent reach the heart during the next θ s.
-        xf, xs = self._states()
         theta = m.dead_time_s
         cut = inp.now_s - theta
         hist = self._hist
@@ -1115,11 +1122,15 @@ class AdaptiveController:
         h = 15.0
         y_des = r - err * math.exp(-h / lam)
         base += rho * h  # the drift goes on while the command acts
-        ef = math.exp(-h / m.tau_fast_s)
+        hm = self._h_memo  # the model's decay over the horizon, once per model
+        if hm[0] is not m:
+            hm = self._h_memo = (m, math.exp(-h / m.tau_fast_s), math.exp(-h / (m.tau_s * 1.0)),
+                                 math.exp(-h / (m.tau_s * m.tau_off_ratio)))
+        ef = hm[1]
         u_ss = (r - base) / k
         u = u_ss
         for off in (False, True):
-            es = math.exp(-h / (m.tau_s * (m.tau_off_ratio if off else 1.0)))
+            es = hm[3] if off else hm[2]
             a_coef = m.fast_frac * (1 - ef) + (1 - m.fast_frac) * (1 - es)
             b_coef = xf * ef + xs * es
             u = ((y_des - base) / k - b_coef) / a_coef

@@ -93,6 +93,8 @@ from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 
+from controller.core.fastinit import frozen_init
+
 HR_MIN_BPM = 30.0
 HR_MAX_BPM = 230.0
 FROZEN_BEATS_S = 5.0
@@ -165,6 +167,7 @@ TRANSITIONS: dict[GateState, dict[Level, GateState]] = {
 (``_persisted``) goes to TRACKING instead. Nothing else changes the state."""
 
 
+@frozen_init
 @dataclass(frozen=True)
 class HrReading:
     """One reading as the strap sent it, with its beat evidence where there is any."""
@@ -183,6 +186,7 @@ class HrReading:
     the value. Simulated and per-tick readings leave it False."""
 
 
+@frozen_init
 @dataclass(frozen=True)
 class GateVerdict:
     now_s: float
@@ -200,6 +204,15 @@ class GateVerdict:
     @property
     def valid(self) -> bool:
         return self.hr_bpm is not None
+
+
+(_HALF_LO, _HALF_HI), (_DOUBLE_LO, _DOUBLE_HI) = RATIO_BANDS
+
+
+def _in_ratio_band(ratio: float) -> bool:
+    """``ratio`` lies in one of ``RATIO_BANDS`` (a detector's half or double): compared
+    without a generator, as every reading passes here."""
+    return _HALF_LO <= ratio <= _HALF_HI or _DOUBLE_LO <= ratio <= _DOUBLE_HI
 
 
 class HrGate:
@@ -305,7 +318,7 @@ class HrGate:
 
     def update(self, r: HrReading) -> GateVerdict:
         hr = r.hr_bpm
-        if hr is not None and not (isinstance(hr, float | int) and math.isfinite(hr)):
+        if hr is not None and not (isinstance(hr, (float, int)) and math.isfinite(hr)):
             return self._refuse(r, "out_of_range")
         new_beat = self._note_beats(r) if hr else False
         if hr is None or hr == 0:
@@ -382,31 +395,47 @@ class HrGate:
             pts = [(t, v) for t, v in self._trusted if now_s - t <= TRUST_WINDOW_S]
         if not pts:
             pts = [self._trusted[-1]]
+        # the band every recent reading allows (max and min: any order; the same arithmetic
+        # as ever, the factors hoisted out of the loop) and the readings' range
+        fall, rise = 1.0 - FALL_FRAC, 1.0 + RISE_FRAC
         lo, hi = -math.inf, math.inf
-        for t, v in pts:  # the band every recent reading allows (max and min: any order)
-            a = v * (1.0 - FALL_FRAC) - TRAJECTORY_FALL_BPM_PER_S * (now_s - t)
-            b = v * (1.0 + RISE_FRAC) + TRAJECTORY_RISE_BPM_PER_S * (now_s - t)
+        v_min = v_max = pts[0][1]
+        for t, v in pts:
+            a = v * fall - TRAJECTORY_FALL_BPM_PER_S * (now_s - t)
+            b = v * rise + TRAJECTORY_RISE_BPM_PER_S * (now_s - t)
             if a > lo:
                 lo = a
             if b < hi:
                 hi = b
-        level = sorted([v for _, v in pts])[len(pts) // 2]
-        ratio = hr / level
-        in_ratio_band = any(a <= ratio <= b for a, b in RATIO_BANDS)
-        exp = self.expected_bpm
-        model_tol = None if exp is None else max(MODEL_AGREE_BPM, MODEL_AGREE_FRAC * exp)
-        if in_ratio_band:
-            # only the model can tell a heart at half (twice) the rate from a detector
-            if exp is not None and model_tol is not None and \
-                    abs(hr - exp) <= model_tol and abs(hr - exp) < abs(level - exp):
-                self._vouched = True
-                return None
-            return "halved" if ratio < 1.0 else "doubled"
-        if lo <= hr <= hi or self.state is GateState.REACQUIRE:
-            # within seconds' reach of what was believed, or reached by a plausible
-            # trajectory; or the first readings after a dropout (a strap put back on): the
-            # old level is only a hint there, the level check below judges them
+            if v < v_min:
+                v_min = v
+            if v > v_max:
+                v_max = v
+        level: float | None = None
+        # A half or double of the believed level (their median): when the ratio to every
+        # reading lies between the bands, so does the ratio to the median (a rounded
+        # division is monotonic), so the sort is needed only near a band.
+        if not (hr / v_max > _HALF_HI and hr / v_min < _DOUBLE_LO):
+            level = sorted([v for _, v in pts])[len(pts) // 2]
+            ratio = hr / level
+            if _in_ratio_band(ratio):
+                # only the model can tell a heart at half (twice) the rate from a detector
+                exp = self.expected_bpm
+                if exp is not None and \
+                        abs(hr - exp) <= max(MODEL_AGREE_BPM, MODEL_AGREE_FRAC * exp) and \
+                        abs(hr - exp) < abs(level - exp):
+                    self._vouched = True
+                    return None
+                return "halved" if ratio < 1.0 else "doubled"
+        if self.state is GateState.REACQUIRE:
+            # the first readings after a dropout (a strap put back on): the old level is
+            # only a hint there, the level check below judges them
             return None
+        if lo <= hr <= hi:
+            # within seconds' reach of what was believed, or reached by a plausible trajectory
+            return None
+        if level is None:
+            level = sorted([v for _, v in pts])[len(pts) // 2]
         return "missing_beats" if hr < level else "double_counting"
 
     def strap_alarm(self, now_s: float) -> bool:

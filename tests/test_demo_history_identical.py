@@ -1,0 +1,97 @@
+"""The demo history's store, pinned (issue 23): making ``demo --weeks`` faster must not change
+one stored number.
+
+A short history (the 6-minute test, then weeks of 4x4, each session starting from the
+response the one before left in the register) is made with a fixed seed and start, every
+table is dumped row by row in write order with the session ids (random) replaced by their
+order, and each table's dump is hashed. The hashes were taken from the code before the
+speed-ups of this round; a change that alters a sample, an event, a summary, a session's
+figures or the register shows here as the table it changed. Two patients: a typical one
+and one whose strap misbehaves (the heart-rate gate's refusals and the fail-safes)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from controller.app.commands.demo_sim import _new_patient_profile
+from controller.app.simdemo import history
+from controller.records.store import Store
+from controller.sim import make_patient
+
+START_UNIX_S = 1.75e9 - 1.75e9 % 86400 + 13 * 3600  # an afternoon, as the demo starts
+
+
+def table_hashes(path: Path) -> dict[str, tuple[int, str]]:
+    """(rows, sha256 of the rows' reprs in rowid order, session ids by order) per table."""
+    db = sqlite3.connect(path)
+    try:
+        ids = {sid: f"S{k}" for k, (sid,) in
+               enumerate(db.execute("SELECT id FROM sessions ORDER BY rowid"))}
+        out = {}
+        for (table,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
+            h = hashlib.sha256()
+            rows = db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+            for row in rows:
+                text = repr(tuple(row))
+                for sid, mapped in ids.items():
+                    text = text.replace(sid, mapped)
+                h.update(text.encode())
+            out[table] = (len(rows), h.hexdigest())
+        return out
+    finally:
+        db.close()
+
+
+def make_history(path: Path, category: str, seed: int, weeks: int) -> None:
+    """What ``fourbyfour demo --fast --weeks N --category C --seed S`` records, with the start
+    fixed (the command starts N weeks before today)."""
+    truth, measured = make_patient(random.Random(seed), category, seed)
+    truth = dataclasses.replace(truth, vo2max=min(truth.vo2max, 30.0))
+    profile = _new_patient_profile(truth, measured, None)
+    store = Store(path)
+    try:
+        history(store, truth, profile, weeks=weeks, seed=seed, start_unix_s=START_UNIX_S)
+    finally:
+        store.close()
+
+
+PINNED: dict[tuple[str, int, int], dict[str, tuple[int, str]]] = {
+    ("typical", 1, 3): {
+        "central_acks": (0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        "events": (58, "9b098508847e7d72886c377fb5a64f5b773c4a7697229a9f80e8c3a1b55591aa"),
+        "hrmax_decisions": (1, "30a0b2e0464c200edff518da6d33ea21a9b74284dcf77f5f5e36457ec714dc28"),
+        "notes": (0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        "patients": (1, "5d570d3ab5300c813076624b1cd4a267fc0b329eb93a1999e93b65eadd8be4ae"),
+        "ratings": (0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        "samples": (10300, "bad5e250b23bb81a6e190a131793e01e04f8bee3289fd769d18f0e3729c92e95"),
+        "session_stats": (5, "726950d766308404e3896d4b7727a85b3a429f316efad4121c6fc25fc08fa850"),
+        "sessions": (5, "e869514ed2da1aaa68704100331315b9a6268e229df80d8d95353d9638795d36"),
+    },
+    ("strap_trouble", 7, 3): {
+        "central_acks": (0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        "events": (230, "264318fa0e0031bf9a7bdc1a693c692b6d5f8fb5182050ef26d5c64a90e50f90"),
+        "hrmax_decisions": (1, "fae6f588410cc70ee820165fc5a0f3c78ad0380e8a7b7a8aefd1f45874f3d858"),
+        "notes": (0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        "patients": (1, "60e2d8554c033b3096cddcb7b2f3ffb0f5e0e9a40eef60ad617be50aea73c2e8"),
+        "ratings": (0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        "samples": (7891, "e2ec9fa08aab48e8a299285a4cff084550a28207219d70ba2767bb1fd49bf0dc"),
+        "session_stats": (4, "4bf7366c2e566e3d5b5f3242212fc74e26293693b413f6855f3d31553bb1156b"),
+        "sessions": (4, "185605eb1057df29f7df3dbfd3c69a1e143d063c8124c430bb52c8a26aa13d2d"),
+    },
+}
+"""Taken on the code before this round's speed-ups (commit 6c0dc14)."""
+
+
+@pytest.mark.parametrize("category,seed,weeks", [("typical", 1, 3), ("strap_trouble", 7, 3)])
+def test_the_demo_history_stores_what_it_stored(tmp_path, category, seed, weeks):
+    db = tmp_path / "h.db"
+    make_history(db, category, seed, weeks)
+    got = table_hashes(db)
+    assert got == PINNED[(category, seed, weeks)]
