@@ -586,12 +586,13 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     ax_belt.set_xlabel(_("minutes"))
     ax_tab.axis("off")
     rows = phase_rows(store, facts)
-    table = ax_tab.table(cellText=rows, loc="upper center", colLabels=[
-        _("phase"), _("planned min"), _("ran min"), _("note"), _("to zone s"),
-        _("in zone %"), _("peak bpm"), _("Borg")])
-    table.auto_set_font_size(False)
-    table.set_fontsize(7)
-    table.scale(1, 1.15)
+    if rows:  # none when every phase was skipped before a tick recorded it
+        table = ax_tab.table(cellText=rows, loc="upper center", colLabels=[
+            _("phase"), _("planned min"), _("ran min"), _("note"), _("to zone s"),
+            _("in zone %"), _("peak bpm"), _("Borg")])
+        table.auto_set_font_size(False)
+        table.set_fontsize(7)
+        table.scale(1, 1.15)
     ax_txt.axis("off")
     lines = report_lines(store, facts)
     shown = _shown(facts)
