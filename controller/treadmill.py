@@ -491,7 +491,11 @@ class Treadmill:
                 if attempt:
                     self._write(wire)  # the same bytes: a retransmission keeps its seq
                 try:
-                    code = await asyncio.wait_for(asyncio.shield(fut), self.ack_timeout_s)
+                    # asyncio.timeout, not wait_for: Python 3.11's wait_for returns the
+                    # answer and drops a cancel that arrives in the same loop step (the
+                    # session cancelled by a controlled stop then went on ticking)
+                    async with asyncio.timeout(self.ack_timeout_s):
+                        code = await asyncio.shield(fut)
                     break
                 except TimeoutError:
                     continue

@@ -23,7 +23,8 @@ from controller.devices.emulator_process import EmulatorProcess
 from controller.treadmill import Treadmill
 from tests.test_live import running_belt
 
-pytestmark = pytest.mark.realtime
+# the host at the service's priority, as the product runs it (conftest.service_nice)
+pytestmark = [pytest.mark.realtime, pytest.mark.usefixtures("service_nice")]
 
 FREEZE = """
 import os, signal, sys, time

@@ -19,6 +19,7 @@ from pathlib import Path
 from controller.devices.antstick import StickHub, StickPty, Strap
 from controller.devices.emulator import Emulator
 from controller.service.control_socket import ControlClient
+from tests.conftest import run_as_service
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,10 +77,11 @@ async def connect(sock: Path, proc: subprocess.Popen[bytes]) -> ControlClient:
             except (FileNotFoundError, ConnectionRefusedError):
                 await asyncio.sleep(0.1)
     updates = c.updates()
+    c.last_state = {}  # type: ignore[attr-defined]
 
     async def drain() -> None:  # the client routes replies while its updates are read
-        async for _ in updates:
-            pass
+        async for doc in updates:
+            c.last_state = doc  # type: ignore[attr-defined]
 
     c._drain = asyncio.create_task(drain())  # type: ignore[attr-defined]
     return c
@@ -99,6 +101,7 @@ def test_an_idle_sigterm_and_a_console_leaving_are_no_errors(tmp_path: Path) -> 
         proc = subprocess.Popen([sys.executable, "-m", "controller", "run", "--config",
                                  str(config(tmp_path, emu, stick))], stdout=err, stderr=err,
                                 env=env)
+        run_as_service(proc.pid)  # Nice=-5, as systemd/fourbyfour.service runs it
         try:
             async def main() -> str:
                 c = await connect(tmp_path / "control.sock", proc)
@@ -108,8 +111,15 @@ def test_an_idle_sigterm_and_a_console_leaving_are_no_errors(tmp_path: Path) -> 
                 assert setup["ok"], setup
                 pair = await c.command("pair", strap={"kind": "ant", "device_number": 3131})
                 assert pair["ok"], pair
-                emu.press_reset()
-                assert (await c.command("start"))["ok"]
+                # staff press the reset until the console shows the treadmill ready: Start
+                # sent right after one press was refused (the service had not yet heard the
+                # board's reset, or the board had not heard the host: a loaded machine)
+                async with asyncio.timeout(30):
+                    while c.last_state.get("treadmill") != "idle":
+                        await asyncio.to_thread(emu.press_reset)
+                        await asyncio.sleep(1.0)
+                started = await c.command("start")
+                assert started["ok"], started
                 await asyncio.sleep(2)
                 assert (await c.command("stop"))["ok"]
                 await asyncio.sleep(1)

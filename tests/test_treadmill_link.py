@@ -295,3 +295,29 @@ def test_start_right_after_arm_waits_for_the_rehoming():
             st = await tm.wait_status(lambda s: s.state == "running")
             assert st.incline_homed and emu.board.incline_true_count == 0
     run(main())
+
+
+def test_a_command_cancelled_as_its_answer_arrives_is_cancelled():
+    """A controlled stop that overran its bound cancelled the session, but the session went
+    on ticking and the STOP never went (test_service's controlled-stop test hung to its
+    120 s limit, 1 of 6 runs beside two CPU hogs): the cancel reached a set-point's wait for
+    the board's answer in the same loop step as the answer, and Python 3.11's
+    ``asyncio.wait_for`` then returns the answer and drops the cancel (a loaded machine
+    runs many callbacks in one step). Made certain here: the answer and the cancel in one
+    step; the command ends cancelled."""
+    async def main():
+        with Emulator(time_scale=BOARD_TIME_SCALE) as emu:
+            async with Treadmill(emu.link) as tm:
+                await tm.wait_status(lambda s: s.reset_needed)
+                for _ in range(20):
+                    task = asyncio.create_task(tm.stop())
+                    while not tm._pending:  # the STOP is written, its answer awaited
+                        await asyncio.sleep(0)
+                    (fut,) = tm._pending.values()
+                    fut.set_result(lc.R_SUCCESS)  # the board's answer …
+                    task.cancel()  # … and the cancel, in the same step
+                    with pytest.raises(asyncio.CancelledError):
+                        await task
+                    await asyncio.sleep(0.05)
+
+    run(main())

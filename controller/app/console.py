@@ -371,7 +371,16 @@ class StaffConsole(App[None]):
 
     # -- the view ---------------------------------------------------------------------------
 
+    _was_ready = False
+
+    def on_ready(self) -> None:
+        self._was_ready = True
+
     def refresh_view(self) -> None:
+        if self._was_ready and not self.is_running:
+            # closing: Textual removes the widgets before it cancels the listening worker,
+            # and a state arriving in between has nothing to be drawn into (NoMatches)
+            return
         d = self.doc
         self._last_interval = max(self._last_interval, d.interval or 0)
         keys = (d.started, d.state, bool(d.alarms), self._last_interval >= 1,
