@@ -105,13 +105,15 @@ def intervals_ran_at(samples: list[dict[str, Any]], hr_max: float
                      ) -> tuple[float, float] | None:
     """The belt's mean speed and incline over the intervals' running time (None without
     any): what the patient ran."""
-    ms = [m for m in interval_metrics([ScoredRow.of_sample(s) for s in samples], hr_max)
-          if m.ran_s > 0 and m.mean_speed_kmh is not None and m.mean_incline_pct is not None]
-    ran = sum(m.ran_s for m in ms)
-    if not ms or ran <= 0:
+    ran = speed = incline = 0.0
+    for m in interval_metrics([ScoredRow.of_sample(s) for s in samples], hr_max):
+        if m.ran_s > 0 and m.mean_speed_kmh is not None and m.mean_incline_pct is not None:
+            ran += m.ran_s
+            speed += m.mean_speed_kmh * m.ran_s
+            incline += m.mean_incline_pct * m.ran_s
+    if ran <= 0:
         return None
-    return (sum(m.mean_speed_kmh * m.ran_s for m in ms) / ran,  # type: ignore[operator]
-            sum(m.mean_incline_pct * m.ran_s for m in ms) / ran)  # type: ignore[operator]
+    return speed / ran, incline / ran
 
 
 def week_start(now_unix_s: float) -> float:
