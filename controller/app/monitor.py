@@ -46,7 +46,7 @@ from controller.core.words import word
 from controller.net import remote
 from controller.net import telemetry as tm
 from controller.net.fleet import Fleet, TreadmillRow
-from controller.net.mqtt import client_id, run_forever
+from controller.net.mqtt import client_id, messages, run_forever
 from controller.net.publisher import MqttSettings
 
 _log = logging.getLogger(__name__)
@@ -535,7 +535,7 @@ class CentralMonitor(App[None]):
             for kind in (*tm.KINDS, "command-reply"):
                 await client.subscribe(f"{tm.TOPIC_PREFIX}/+/+/{kind}", qos=1)
             self.redraw()
-            async for m in client.messages:
+            async for m in messages(client):
                 self.route_message(str(m.topic), bytes(m.payload), bool(m.retain))
 
         def down(why: str) -> None:  # a TLS refusal says so, not "timed out"

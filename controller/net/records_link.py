@@ -36,7 +36,7 @@ import jsonschema
 
 from controller.core.text import clean
 from controller.net import telemetry as tm
-from controller.net.mqtt import MqttSettings, client_id, run_forever
+from controller.net.mqtt import MqttSettings, client_id, messages, run_forever
 
 _log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class RecordsLink:
                 await asyncio.wait_for(self._wake.wait(), min(self.resend_s, 5.0))
 
     async def _read(self, client: aiomqtt.Client) -> None:
-        async for m in client.messages:
+        async for m in messages(client):
             try:
                 _site, _dev, what, ident = split_records_topic(str(m.topic))
                 if what == "ack":

@@ -42,7 +42,7 @@ import jsonschema
 from controller.core.text import clean
 from controller.errors import DataError
 from controller.net import telemetry as tm
-from controller.net.mqtt import MqttSettings, client_id, connect, run_forever
+from controller.net.mqtt import MqttSettings, client_id, connect, messages, run_forever
 
 _log = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ async def listen(settings: MqttSettings, verifier: Verifier,
     async def serve(c: aiomqtt.Client) -> None:
         await c.subscribe(topic, qos=1)
         _log.info("listening for network commands on %s", topic)
-        async for m in c.messages:
+        async for m in messages(c):
             payload = bytes(m.payload)
             nonce = _nonce_of(payload)
             cmd: str | None = None
@@ -273,7 +273,7 @@ async def send(settings: MqttSettings, site: str, device: str, secret: bytes, cm
 
 
 async def _reply(c: aiomqtt.Client, nonce: str) -> dict[str, Any]:
-    async for m in c.messages:
+    async for m in messages(c):
         if not str(m.topic).endswith("/command-reply"):
             continue
         try:
@@ -286,7 +286,7 @@ async def _reply(c: aiomqtt.Client, nonce: str) -> dict[str, Any]:
 
 
 async def _first_session(c: aiomqtt.Client, site: str, device: str) -> str:
-    async for m in c.messages:
+    async for m in messages(c):
         if not str(m.topic).endswith("/session"):
             continue
         try:

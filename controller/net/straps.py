@@ -16,7 +16,7 @@ from controller.core.i18n import _
 from controller.core.text import clean
 from controller.hr import check_strap, strap_key
 from controller.net import telemetry as tm
-from controller.net.mqtt import MqttSettings, client_id, run_forever
+from controller.net.mqtt import MqttSettings, client_id, messages, run_forever
 from controller.net.tls import TlsConfigError
 
 _log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ async def watch(settings: MqttSettings, model: SiteStraps, *,
 
         proof = asyncio.create_task(no_proof())
         try:
-            async for m in c.messages:
+            async for m in messages(c):
                 model.apply(str(m.topic), bytes(m.payload))
         finally:
             proof.cancel()

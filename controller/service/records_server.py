@@ -32,7 +32,7 @@ from controller.core.pseudonym import pseudonym_problem
 from controller.core.text import clean
 from controller.net import records_link as rl
 from controller.net import telemetry as tm
-from controller.net.mqtt import MqttSettings, run_forever
+from controller.net.mqtt import MqttSettings, messages, run_forever
 from controller.net.mqtt import client_id as mqtt_client_id
 from controller.records.clinic_db import ClinicDb
 from controller.records.session_import import check_export
@@ -199,7 +199,7 @@ class RecordsServer:
             await client.subscribe(f"{tm.TOPIC_PREFIX}/+/+/records/profile/+", qos=1)
             if ready is not None:
                 ready.set()
-            async for m in client.messages:
+            async for m in messages(client):
                 try:
                     await self._on_message(client, m)
                 except (aiomqtt.MqttError, OSError):
