@@ -122,7 +122,9 @@ async def messages(client: aiomqtt.Client) -> AsyncIterator[aiomqtt.Message]:
     asked to stop. Python 3.11's ``asyncio.wait_for`` drops a cancel that meets the
     completion it waits for, and aiomqtt's ``publish``/``subscribe`` wait so: a handler
     that published as the service stopped returned normally and the loop read on, for ever
-    (the records server, 90 s in a test). Checked before each next message."""
+    (the records server, 90 s in a test). Checked before the first message (a subscribe
+    may have lost it) and before each next one."""
+    raise_if_asked_to_stop()
     async for m in client.messages:
         yield m
         raise_if_asked_to_stop()
