@@ -1,0 +1,56 @@
+"""Issue 21 (h21cli3), the bokmål "new nurse" trial of the command line, third round: the
+profile's refusals in staff's words (not ``hr_max must be 100–230, got 300``), an unknown
+pseudonym told apart from a patient without sessions, the progression CSV's numbers, the
+outcome help's date form, the headless demo's words. The CLI runs as a subprocess on a real
+store, as a nurse runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "FOURBYFOUR_LANG"}
+    env.update(extra)
+    return env
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "controller", *args], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT,
+                          env=env if env is not None else _env())
+
+
+@pytest.fixture(scope="module")
+def register(tmp_path_factory) -> str:
+    """A store whose register holds P-17 (no sessions)."""
+    db = str(tmp_path_factory.mktemp("reg") / "s.db")
+    r = _cli("patient", "--store", db, "P-17", "--hr-max", "171", "--hr-max-source",
+             "measured", "--max-speed", "6.5", "--max-incline", "12")
+    assert r.returncode == 0, r.stderr
+    return db
+
+
+@pytest.mark.parametrize(("option", "value", "said"), [
+    ("--hr-max", "300", "feil: P-17: Makspuls må være 100–230 slag/min (ikke 300)."),
+    ("--max-speed", "30", "feil: P-17: Maks fart må være 2–20 km/t (ikke 30)."),
+    ("--max-speed", "20.5", "feil: P-17: Maks fart må være 2–20 km/t (ikke 20,5)."),
+    ("--max-incline", "50", "feil: P-17: Maks stigning må være 0–25 % (ikke 50)."),
+    ("--hr-rest", "20", "feil: P-17: Hvilepuls må være 30–130 slag/min (ikke 20)."),
+])
+def test_a_profile_refusal_names_the_field_as_staff_know_it(register, option, value, said):
+    """The trial: "feil: P-17: hr_max must be 100–230, got 300" (English, a raw key, no
+    unit). The refusal's code and parameters are rendered from the catalog."""
+    extra = ["--hr-max-source", "measured"] if option == "--hr-max" else []
+    r = _cli("patient", "--store", register, "P-17", option, value, *extra)
+    assert r.returncode != 0
+    assert r.stderr.strip() == said, r.stderr
+    en = _cli("patient", "--store", register, "P-17", option, value, *extra, "--lang", "en")
+    assert "_" not in en.stderr.split(":", 2)[2], en.stderr
