@@ -54,3 +54,24 @@ def test_a_profile_refusal_names_the_field_as_staff_know_it(register, option, va
     assert r.stderr.strip() == said, r.stderr
     en = _cli("patient", "--store", register, "P-17", option, value, *extra, "--lang", "en")
     assert "_" not in en.stderr.split(":", 2)[2], en.stderr
+
+
+@pytest.mark.parametrize("command", ["sessions", "handover", "progression"])
+def test_an_unknown_pseudonym_is_told_apart_from_a_patient_without_sessions(register,
+                                                                             command):
+    """The trial: `sessions P-99` (a pseudonym not in the register, a typo) printed "Ingen
+    økter for P-99." with exit 0, and hand-over and progression "ingen økter for P-99": the
+    nurse goes looking for sessions of a patient who does not exist. A known patient
+    without sessions still hears "ingen økter"."""
+    def who(p: str) -> list[str]:
+        return ["--pseudonym", p] if command == "progression" else [p]
+
+    unknown = _cli(command, "--store", register, *who("P-99"))
+    assert unknown.returncode != 0, unknown.stdout
+    assert "P-99 finnes ikke i registeret" in unknown.stderr, (unknown.stdout, unknown.stderr)
+    assert "økter" not in unknown.stdout + unknown.stderr, unknown
+    known = _cli(command, "--store", register, *who("P-17"))
+    said = known.stdout + known.stderr
+    assert "ingen økter for p-17" in said.lower(), said
+    assert "registeret" not in said, said
+    assert known.returncode == (0 if command == "sessions" else 2), said

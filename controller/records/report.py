@@ -387,8 +387,9 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
                 "running": sum(1 for r in every if r.status == "running"
                                and is_4x4(r.plan_name))}
     if not recs:
-        raise StoreError(_("{path}: no sessions for {pseudonym}").format(
-            path=store.path, pseudonym=pseudonym))
+        from controller.records.register import no_sessions_error
+
+        raise no_sessions_error(store, pseudonym)
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}
     points = [progress_of(r, kept[r.id]) if r.id in kept else _session_progress(store, r)
               for r in recs]
