@@ -75,3 +75,40 @@ def test_an_unknown_pseudonym_is_told_apart_from_a_patient_without_sessions(regi
     assert "ingen økter for p-17" in said.lower(), said
     assert "registeret" not in said, said
     assert known.returncode == (0 if command == "sessions" else 2), said
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> str:
+    """A store with two recorded 4x4 sessions of P-17 (the in-process demo)."""
+    db = str(tmp_path_factory.mktemp("rec") / "s.db")
+    for _ in range(2):
+        r = _cli("demo", "--fast", "--store", db, "--patient", "P-17")
+        assert r.returncode == 0, r.stderr
+    return db
+
+
+def test_the_progression_csv_shows_whole_heart_rates_and_a_tenth_of_speed(recorded,
+                                                                         tmp_path):
+    """The trial: the bokmål progression CSV showed "121,0"/"157,0" bpm and speeds as
+    "4,85;5,99"; rounded as the session CSV rounds (whole bpm, a tenth of km/t and %)."""
+    import csv
+    import re
+
+    out = tmp_path / "p.csv"
+    r = _cli("progression", "--store", recorded, "--pseudonym", "P-17", "--csv", str(out))
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.reader(out.open(encoding="utf-8"), delimiter=";"))
+    head, body = rows[0], rows[1:]
+    assert body, rows
+    checked = 0
+    for row in body:
+        for name, cell in zip(head, row, strict=True):
+            if not cell or not re.fullmatch(r"≈?-?[0-9]+(,[0-9]+)?", cell):
+                continue
+            if "slag/min" in name or name.lower().startswith("puls"):
+                assert "," not in cell, (name, cell, head)
+                checked += 1
+            elif "km/t" in name or "%" in name:
+                assert not re.search(r",[0-9]{2}", cell), (name, cell, head)
+                checked += 1
+    assert checked, rows
