@@ -112,3 +112,14 @@ def test_the_progression_csv_shows_whole_heart_rates_and_a_tenth_of_speed(record
                 assert not re.search(r",[0-9]{2}", cell), (name, cell, head)
                 checked += 1
     assert checked, rows
+
+
+def test_the_outcome_help_names_the_date_form_staff_type():
+    """The trial: `outcome --help` said "--from DATO ÅÅÅÅ-MM-DD" though DD.MM.ÅÅÅÅ (the
+    form a Norwegian nurse types) is accepted; both are said, DD.MM.ÅÅÅÅ first."""
+    out = _cli("outcome", "--help").stdout
+    for option in ("--from", "--to"):
+        line = next(li for li in out.splitlines() if li.strip().startswith(option))
+        assert "DD.MM.ÅÅÅÅ" in line, (line, out)
+    en = _cli("outcome", "--help", env=_env(FOURBYFOUR_LANG="en")).stdout
+    assert "DD.MM.YYYY" in en, en
