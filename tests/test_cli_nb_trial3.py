@@ -123,3 +123,19 @@ def test_the_outcome_help_names_the_date_form_staff_type():
         assert "DD.MM.ÅÅÅÅ" in line, (line, out)
     en = _cli("outcome", "--help", env=_env(FOURBYFOUR_LANG="en")).stdout
     assert "DD.MM.YYYY" in en, en
+
+
+@pytest.mark.parametrize(("category", "said"), [("typical", "typisk"),
+                                                ("unfit", "lite trent")])
+def test_the_six_minute_demo_says_the_patients_kind_and_the_treadmill_in_one_form(category,
+                                                                                 said):
+    """The trial: "virtuell pasient: typical"/"unfit" (the key), "alderformelen", and the
+    treadmill as "tredemølla" and "tredemøllen" in one paragraph. The kind in the demo's own
+    words (demo_text.CATEGORIES, as the virtual-patient line says it), "aldersformelen", and
+    the one form the catalog uses everywhere else ("tredemøllen")."""
+    r = _cli("demo", "--plan", "six-minute-test", "--category", category)
+    assert r.returncode == 0, r.stderr
+    assert f"(virtuell pasient: {said}, " in r.stdout, r.stdout
+    assert category not in r.stdout, r.stdout
+    assert "aldersformelen" in r.stdout and "alderformelen" not in r.stdout, r.stdout
+    assert "tredemølla" not in r.stdout, r.stdout
