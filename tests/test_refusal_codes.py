@@ -66,9 +66,9 @@ def test_refusals_of_profile_plan_strap_and_borg_reach_staff_as_codes_in_bokmal(
         assert not reply["ok"], (name, reply)
         assert reply["code"] != "invalid", (name, reply)
         assert not any(w in said[name] for w in ENGLISH), (name, said[name])
-    assert said["hr_max"] == "Makspuls må være 100–230 slag/min.", said
-    assert said["speed_cap"] == "Fartsgrensen må være 2–20 km/t.", said
-    assert said["hr_rest"] == "Hvilepulsen må være 30–130 slag/min.", said
+    assert said["hr_max"] == "Makspuls må være 100–230 slag/min (ikke 300).", said
+    assert said["speed_cap"] == "Maks fart må være 2–20 km/t (ikke 65).", said
+    assert said["hr_rest"] == "Hvilepuls må være 30–130 slag/min (ikke 160).", said
     assert said["test_speed"] == ("Delen «6-minutters pulstest» går med 7,5 km/t, over "
                                   "pasientens fartsgrense på 6 km/t."), said
     assert said["test_zero"].startswith("Farten i delen «oppvarming» må være 0,5–20 km/t"), said
@@ -106,7 +106,7 @@ def test_caps_above_the_treadmills_own_limits_are_refused_at_setup(tmp_path):
     speed, incline, ok = asyncio.run(asyncio.wait_for(main(), 120))
     assert ok["ok"], ok
     assert not speed["ok"] and speed["code"] == "cap_above_treadmill", speed
-    assert _nb(speed) == "Fartsgrensen 18 km/t er over tredemøllens grense på 16 km/t.", speed
+    assert _nb(speed) == "Maks fart 18 km/t er over tredemøllens grense på 16 km/t.", speed
     assert not incline["ok"] and incline["code"] == "cap_above_treadmill", incline
-    assert _nb(incline) == ("Stigningsgrensen 15,5 % er over tredemøllens grense på 15 %."), \
+    assert _nb(incline) == ("Maks stigning 15,5 % er over tredemøllens grense på 15 %."), \
         incline

@@ -106,7 +106,7 @@ def test_foreign_files_get_clear_errors(store, tmp_path):
     assert store.sessions() == []  # nothing half-imported
     with pytest.raises(StoreError, match="no session nope"):
         report.render_session(store, "nope", tmp_path / "r.png")
-    with pytest.raises(StoreError, match="no sessions for"):
+    with pytest.raises(StoreError, match="P-0 is not in the register"):  # never used
         report.progression(store, "P-0")
 
 

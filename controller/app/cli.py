@@ -330,8 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     oc.add_argument("--store", required=True, action="append",
                     help=_("a session store (repeat for every treadmill of the site), or the "
                            "clinic's records database as a postgresql:// URL"))
-    oc.add_argument("--from", dest="from_day", required=True, help=_("YYYY-MM-DD"))
-    oc.add_argument("--to", dest="to_day", required=True, help=_("YYYY-MM-DD"))
+    oc.add_argument("--from", dest="from_day", required=True,
+                    help=_("DD.MM.YYYY or YYYY-MM-DD"))
+    oc.add_argument("--to", dest="to_day", required=True,
+                    help=_("DD.MM.YYYY or YYYY-MM-DD"))
     oc.add_argument("--out", default=None, type=_drawn, help=_("the report (PDF or PNG)"))
     oc.add_argument("--csv", default=None,
                     help=_("one row per patient: a spreadsheet for people, in the chosen "

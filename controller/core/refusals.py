@@ -123,7 +123,7 @@ REFUSALS: dict[str, str] = {
     "note_too_long": N_("A note is at most {limit} characters; this one has {length}."),
     # the patient's profile (PatientProfile's checks)
     "profile_number": N_("{field} must be a number."),
-    "profile_range": N_("{field} must be {low}–{high} {unit}."),
+    "profile_range": N_("{field} must be {low}–{high} {unit} (not {value})."),
     "profile_hr_rest": N_("The resting heart rate ({hr_rest} bpm) must be at least 40 bpm "
                           "below HRmax ({hr_max} bpm)."),
     "cap_above_treadmill": N_("{field} {value} {unit} is above the treadmill's limit of "
@@ -152,10 +152,11 @@ REFUSALS: dict[str, str] = {
 }
 
 PROFILE_FIELDS = {"hr_max": N_("HRmax"), "hr_rest": N_("The resting heart rate"),
-                  "max_speed_kmh": N_("The speed cap"),
-                  "max_incline_pct": N_("The incline cap"),
+                  "max_speed_kmh": N_("The max speed"),
+                  "max_incline_pct": N_("The max incline"),
                   "min_speed_kmh": N_("The lowest speed"), "age_years": N_("The age")}
-"""A profile's fields as a refusal names them (never ``max_speed_kmh``)."""
+"""A profile's fields as a refusal names them (never ``max_speed_kmh``): the words of the
+console's patient form (maks fart, maks stigning), so the CLI and the console say one thing."""
 UNITS = {"bpm": N_("bpm"), "km/h": N_("km/h"), "%": "%", "years": N_("years")}
 
 

@@ -27,7 +27,6 @@ from typing import Any
 from controller.core.dates import local_day
 from controller.core.i18n import (
     N_,
-    _,
     format_date,
     format_number,
     format_percent,
@@ -36,7 +35,7 @@ from controller.core.i18n import (
     translations,
 )
 from controller.records.mastery import ZoneWork
-from controller.records.store import SessionRecord, Store, StoreError
+from controller.records.store import SessionRecord, Store
 
 LAST_N = 3
 TOP, BOTTOM = 0.96, 0.05
@@ -163,8 +162,9 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
                                  if r.status in ("finished", "stopped", "incomplete")
                                  and not is_test(r)]
     if not recs:
-        raise StoreError(_("{path}: no sessions for {pseudonym}").format(
-            path=store.path, pseudonym=pseudonym))
+        from controller.records.register import no_sessions_error
+
+        raise no_sessions_error(store, pseudonym)
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}
     figures = [kept.get(r.id) or store.stats_of(r.id) for r in recs]
     lines = [SessionLine(local_day(r.started_unix_s), r.status,

@@ -17,10 +17,11 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from controller.core.dates import local_day
+from controller.core.i18n import _
 from controller.core.pseudonym import check_pseudonym
 from controller.core.response import ResponseModel, ResponseModelError, parse_response_model
 from controller.protocol import HrMaxSource, PatientProfile, ProfileError
-from controller.records.store import Store
+from controller.records.store import Store, StoreError
 
 
 class RegisterError(ValueError):
@@ -195,3 +196,20 @@ class Register:
                               "ORDER BY decided_unix_s", (pseudonym,))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def unknown_patient(store: Store, pseudonym: str) -> StoreError | None:
+    """A pseudonym the clinic never used (not in the register, no session: a typo, most
+    likely), said as such: "no sessions" would send the nurse looking for sessions of a
+    patient who does not exist. None for a known patient."""
+    if store.sessions(pseudonym) or Register(store).get(pseudonym) is not None:
+        return None
+    return StoreError(_("{pseudonym} is not in the register ({path})").format(
+        path=store.path, pseudonym=pseudonym))
+
+
+def no_sessions_error(store: Store, pseudonym: str) -> StoreError:
+    """Why there is nothing to show for ``pseudonym``: unknown (``unknown_patient``) or no
+    sessions yet."""
+    return unknown_patient(store, pseudonym) or StoreError(
+        _("{path}: no sessions for {pseudonym}").format(path=store.path, pseudonym=pseudonym))

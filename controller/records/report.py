@@ -111,9 +111,10 @@ def clock_time_text(unix_s: float) -> str:
     return local_datetime(unix_s).strftime("%d.%m.%Y %H:%M:%S")
 
 
-def _rounded(sample: dict[str, Any]) -> dict[str, Any]:
+def _rounded(sample: dict[str, Any],
+             decimals_of: dict[str, int] = CSV_DECIMALS) -> dict[str, Any]:
     out = dict(sample)
-    for k, decimals in CSV_DECIMALS.items():
+    for k, decimals in decimals_of.items():
         v = out.get(k)
         if isinstance(v, float):
             out[k] = round(v, decimals) if decimals else round(v)
@@ -387,8 +388,9 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
                 "running": sum(1 for r in every if r.status == "running"
                                and is_4x4(r.plan_name))}
     if not recs:
-        raise StoreError(_("{path}: no sessions for {pseudonym}").format(
-            path=store.path, pseudonym=pseudonym))
+        from controller.records.register import no_sessions_error
+
+        raise no_sessions_error(store, pseudonym)
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}
     points = [progress_of(r, kept[r.id]) if r.id in kept else _session_progress(store, r)
               for r in recs]
@@ -448,6 +450,14 @@ not the belt; ``belt_*``: the belt as set while the heart held 90 % HRmax; ``lea
 learned response's equivalent ("tilsvarer"), empty without one."""
 
 
+PROGRESSION_CSV_DECIMALS = {"speed_at_90_kmh": 1, "incline_at_90_pct": 1,
+                            "belt_speed_at_90_kmh": 1, "belt_incline_at_90_pct": 1,
+                            "learned_speed_at_90_kmh": 1, "learned_incline_at_90_pct": 1,
+                            "hr_at_fixed_workload_bpm": 0, "peak_hr_bpm": 0}
+"""The people's progression CSV rounds as the session CSV does (``CSV_DECIMALS``): whole
+heart rates ("121,0" was the mean's float), a tenth of km/t and % ("4,85")."""
+
+
 PROGRESSION_CSV_HEADERS = {
     "session_id": N_("session"), "date_utc": N_("time (UTC)"),
     "time_local": N_("clock time"), "plan": N_("plan"),
@@ -476,7 +486,8 @@ def progression_csv(prog: dict[str, Any], path: str | Path, lang: str | None = N
     shown = utc_iso if lang == "en" else clock_time_text
     people_csv(path, tuple(key if f == "date_utc" else f for f in PROGRESSION_CSV_FIELDS),
                PROGRESSION_CSV_HEADERS,
-               ({**p, key: shown(p["started_unix_s"])} for p in prog["sessions"]),
+               ({**(p if lang == "en" else _rounded(p, PROGRESSION_CSV_DECIMALS)),
+                 key: shown(p["started_unix_s"])} for p in prog["sessions"]),
                lang, {"plan": PLANS, "status": STATUSES})
 
 

@@ -10,6 +10,7 @@ import sys
 from controller.app import demo_text
 from controller.app.commands.demo_text import _phase_line, _summary
 from controller.core.i18n import _, format_number, ngettext
+from controller.core.words import word as category_word
 from controller.protocol import PatientProfile
 from controller.sim import TraceRow, VirtualPatient, make_patient
 
@@ -89,7 +90,8 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
     res = run_six_minute_test(VirtualPatient(truth), profile, store=store)
     print(_("6-minute test for {pseudonym} (virtual patient: {category}, true HRmax {true} "
             "bpm; the age formula says {tanaka} bpm).").format(
-                pseudonym=profile.pseudonym, category=args.category,
+                pseudonym=profile.pseudonym,
+                category=category_word(demo_text.CATEGORIES, args.category),
                 true=format_number(truth.hr_max_bpm, 0),
                 tanaka=format_number(hr_max_tanaka(round(truth.age_years)), 0)))
     print(_("Load at the start of the test {speed} km/h at {incline} %, at its end {speed_end} "

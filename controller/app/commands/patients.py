@@ -144,6 +144,19 @@ def _t_row(cells: Sequence[str], translate: bool = True) -> str:
     return "  ".join((sentence_case(_(c)) if translate else c).rjust(14) for c in cells)
 
 
+def _check_profile(rec) -> None:  # type: ignore[no-untyped-def]
+    """The profile's refusal as staff read it: its code and parameters rendered from the
+    catalog ("makspuls må være 100–230 slag/min (ikke 300)"), never the English log text
+    with the field's key (``hr_max must be 100–230, got 300``)."""
+    from controller.core.refusals import refusal_text
+    from controller.protocol import ProfileError
+
+    try:
+        rec.profile()
+    except ProfileError as e:
+        raise ValueError(f"{rec.pseudonym}: {refusal_text(e.code, e.params)}") from None
+
+
 def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-untyped-def]
     """Show, create or update one patient's profile in the register."""
     from controller.records.register import PatientRecord, Register
@@ -171,6 +184,7 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
             from controller.core.dates import local_day
 
             rec = dataclasses.replace(rec, hr_max_date=local_day(store.clock()).isoformat())
+        _check_profile(rec)
         reg.save(rec)
         if "hr_max_bpm" in changes:  # staff's decision, kept like the console's
             reg.decide_hrmax(rec.pseudonym, "edited", rec.hr_max_bpm, rec.hr_max_source,
