@@ -82,6 +82,7 @@ def test_a_starved_board_does_not_latch_host_silent_but_a_silent_host_is_latched
                 while emu.host_silent_faults == 0 and time.monotonic() - t0 < 2.0:
                     await asyncio.sleep(0.02)
                 assert emu.host_silent_faults == 1
+                assert emu.late_deliveries == 0  # its one heartbeat on waking is no burst
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
