@@ -74,10 +74,16 @@ def test_a_starved_board_does_not_latch_host_silent_but_a_silent_host_is_latched
 
                 # now the host is silent too, for the same 0.8 s: nothing waits in the pty
                 # when the board catches up, and the firmware's own rule latches it
+                late = emu.late_deliveries
                 await freeze(emu.pid, 0.8, host_too=True)
                 st = await tm.wait_status(lambda s: s.fault != "none", 5)
                 assert st.fault == "host_silent"
+                # the board's counters reach this process at its next refresh (REFRESH_S)
+                t0 = time.monotonic()
+                while emu.host_silent_faults == 0 and time.monotonic() - t0 < 2.0:
+                    await asyncio.sleep(0.02)
                 assert emu.host_silent_faults == 1
+                assert emu.late_deliveries == late  # its one heartbeat on waking is no burst
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -205,5 +211,77 @@ def test_a_stall_of_the_process_a_board_shares_with_its_host_is_not_the_hosts() 
                 assert emu.sup.fault == lc.F_HOST_SILENT
                 await asyncio.sleep(0.5)
                 assert emu.board.belt_kmh < 1.5  # ramping down, never up again
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+@pytest.mark.parametrize("host", ["wrote all through", "was silent"])
+def test_a_hosts_frames_the_kernel_delivered_late_are_not_its_silence(host: str) -> None:
+    """Under load the pty's input work starved with the board: after a 1.26 s stall nothing
+    waited yet, the catch-up latched ``host_silent``, and the host's frames of the stall came
+    just after it, all at once (bench-demo beside a second demo, load 13: host frames 1,279 ms
+    apart, the host's own longest gap between writes 180 ms). A host that wrote all through
+    the stall brings its heartbeats at once; one that was silent and speaks again just after
+    the stall sends one heartbeat: that one is still latched.
+
+    Made certain here: the board (its host in another process, as in the demo) is starved
+    1.3 s; meanwhile the host's writes are held back (a pipe stands in for the pty), and are
+    written to the pty just after the board found nothing waiting — all of them, or only the
+    last one (a host that was silent)."""
+    from controller.core.fwpath import linkcodec as lc
+    from controller.devices.emulator import Emulator
+
+    async def main() -> None:
+        with Emulator(time_scale=10, host_in_process=False) as emu:
+            async with Treadmill(emu.link) as tm:
+                await running_belt(emu, tm)
+                await tm.wait_status(lambda s: s.speed_kmh > 1.5, 10)
+                port = emu.port
+                assert port is not None and tm._fd is not None
+                held_r, held_w = os.pipe()
+                os.set_blocking(held_r, False)
+                pty_fd = tm._fd
+                delivered: list[int] = []
+                looked = port.take_waiting
+
+                def take_waiting(stalled_since_s: float) -> list[bytes]:
+                    got = looked(stalled_since_s)  # the board finds what waited …
+                    if time.monotonic() - stalled_since_s > 1.0 and not delivered:
+                        with tm._tx_lock:  # … and the kernel delivers the stall's frames now
+                            data = os.read(held_r, 65536)
+                            frames = [f"\0{p}\0" for p in data.decode("latin-1").split("\0")
+                                      if p]
+                            if host == "was silent":
+                                frames = frames[-1:]  # the one heartbeat of a host resumed
+                            os.write(pty_fd, "".join(frames).encode("latin-1"))
+                            delivered.append(len(frames))
+                            tm._fd = pty_fd
+                    return got
+
+                port.take_waiting = take_waiting  # type: ignore[method-assign]
+
+                def starve() -> None:
+                    with emu._lock:  # the board's poll thread gets no CPU for 1.3 s
+                        with tm._tx_lock:
+                            tm._fd = held_w  # the host's writes wait in the kernel
+                        time.sleep(1.3)
+
+                try:
+                    await asyncio.to_thread(starve)
+                    await asyncio.sleep(1.0)
+                finally:
+                    with tm._tx_lock:
+                        tm._fd = pty_fd
+                    os.close(held_r)
+                    os.close(held_w)
+                if host == "wrote all through":
+                    assert delivered and delivered[0] >= 10, delivered
+                    assert emu.sup.fault == lc.F_NONE, "the host blamed for late delivery"
+                    assert emu.starved_gaps >= 1 and emu.late_deliveries == 1
+                    assert tm.status is not None and tm.status.state == "running"
+                else:
+                    assert delivered == [1]
+                    assert emu.sup.fault == lc.F_HOST_SILENT
+                    assert emu.late_deliveries == 0
 
     asyncio.run(asyncio.wait_for(main(), 120))

@@ -199,3 +199,30 @@ def test_a_stop_has_its_own_pattern(factory):
     cues.show(s.step(20.0, 100.0, 2.0, 0.0))
     assert cues.played[-1] == "stopped"
     cues.close()
+
+
+def test_a_watch_cancelled_as_an_edge_wakes_it_is_cancelled(factory):
+    """The session's safety group cancels the e-stop/key watch when the session ends and
+    waits for it before its clean-up sends the STOP. Python 3.11's ``asyncio.wait_for``
+    returned the edge's wake-up and dropped a cancel arriving in the same loop step (as in
+    the link's commands: tests/test_treadmill_link.py): the watch then polled on and the
+    group, and the STOP behind it, waited for ever. Made certain here: the cancel rides on
+    the wake-up itself (a done-callback on what the watch's event hands out)."""
+    inputs = SafetyInputs(17, 27, pin_factory=factory)
+    healthy(factory, 17, 27)
+
+    async def main():
+        for _ in range(20):
+            watch = asyncio.create_task(inputs.wait_tripped(poll_s=5.0))
+            await asyncio.sleep(0.01)  # waiting for an edge
+            wake = watch.get_coro().cr_frame.f_locals["wake"]
+            (woken,) = wake._waiters
+            woken.add_done_callback(lambda _, t=watch: t.cancel())
+            wake.set()  # an edge's wake-up … and the cancel in the same step
+            done, _ = await asyncio.wait({watch}, timeout=2.0)
+            assert done and watch.cancelled(), "the watch went on after its cancel"
+
+    try:
+        asyncio.run(main())
+    finally:
+        inputs.close()

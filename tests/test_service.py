@@ -712,3 +712,33 @@ def test_gpio_inputs_and_cues_close_when_the_service_stops(tmp_path):
         finally:
             stick.close()
     assert held and freed
+
+
+def test_a_service_cancelled_as_its_session_ends_is_cancelled():
+    """The controlled stop waits for the session to end; a cancel of the service itself
+    (an embedding program, asyncio.run's end) arriving in the same loop step as that end was
+    dropped by Python 3.11's ``asyncio.wait_for`` (as in the link's commands:
+    tests/test_treadmill_link.py), and the service went on as if not cancelled. Made certain
+    here: the cancel comes from the session's own end (its first done-callback, so in the
+    step it ends, before the stop's wait hears of it). The session is a plain task: what is
+    under test is the wait."""
+    import types
+
+    from controller.service import service
+
+    rt = types.SimpleNamespace(started=True, session=None)  # nothing left to ask to stop
+
+    async def main():
+        for _ in range(20):
+            ends = asyncio.Event()
+            run_task = asyncio.create_task(ends.wait())
+            stop = asyncio.create_task(service._controlled_stop(rt, run_task))
+            run_task.add_done_callback(lambda _, t=stop: t.cancel())
+            while stop._fut_waiter is None:  # the stop waits for the session
+                await asyncio.sleep(0)
+            ends.set()  # the session ends … and the cancel comes in the same step
+            with pytest.raises(asyncio.CancelledError):
+                await stop
+            assert run_task.done()
+
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import copy
 import errno
+import math
 import os
 import sys
 import threading
@@ -39,6 +40,10 @@ DEFAULT_LINK = "/tmp/fourbyfour-treadmill"
 STARVED_S = 0.1
 """A poll gap longer than this (the poll period is 2 ms, the host's heartbeat 100 ms) is this
 PC starving the emulated board, not anything the host did."""
+
+LATE_GRACE_S = 0.15
+"""After a stall with nothing waiting, how long the board waits for the host's frames that the
+starved kernel may still deliver (``PtyPort.take_late``)."""
 
 
 class PtyPort:
@@ -89,6 +94,41 @@ class PtyPort:
         if before is not None:
             self.max_rx_gap_s = max(self.max_rx_gap_s, stalled_since_s - before)
         return [b"\x00" + part + b"\x00" for part in data.split(b"\x00") if part]
+
+    def take_late(self, stalled_since_s: float, grace_s: float,
+                  min_heartbeats: int) -> tuple[list[bytes], bytes]:
+        """After a stall with nothing waiting: the frames the kernel delivered late.
+
+        Under load the pty's input work is starved with the board: the host's frames of the
+        stall reach the pty only just after it (bench-demo beside a second demo, load 13:
+        the board's poll gap 1,264 ms, the host's frames 1,279 ms apart, while the host's
+        own longest gap between writes was 180 ms). So this waits up to ``grace_s`` for
+        them. A host that wrote all through the stall brings its heartbeats at once, one
+        per 100 ms; a host that was silent and speaks again sends one (its heartbeat thread
+        never sends a burst). Only ``min_heartbeats`` or more count as having waited
+        (returned first, as ``take_waiting`` returns them); else what came is returned
+        second, to be read after the stall's catch-up, as it came after the silence."""
+        before_rx, before_gap = self.last_rx_s, self.max_rx_gap_s
+        end = time.monotonic() + grace_s
+        decoder = lc.Decoder()
+        heartbeats = fed = 0
+        while True:
+            self._read_into_held()
+            new, fed = bytes(self._held[fed:]), len(self._held)
+            heartbeats += sum(f.type == lc.T_HEARTBEAT for f in decoder.feed(new))
+            if heartbeats >= min_heartbeats or time.monotonic() >= end:
+                break
+            time.sleep(0.002)
+        cut = self._held.rfind(b"\x00") + 1  # a frame still on its way is read later
+        data, rest = bytes(self._held[:cut]), bytes(self._held[cut:])
+        self._held = bytearray()
+        if heartbeats < min_heartbeats:
+            return [], data + rest
+        self.max_rx_gap_s = before_gap  # the stall is the board's, as in ``take_waiting``
+        if before_rx is not None:
+            self.max_rx_gap_s = max(self.max_rx_gap_s, stalled_since_s - before_rx)
+        self.last_rx_s = None
+        return [b"\x00" + part + b"\x00" for part in data.split(b"\x00") if part], rest
 
     def _read_into_held(self) -> bool:
         """One read for ``take_waiting``: its bytes join the held ones; False when none."""
@@ -202,6 +242,9 @@ class Emulator:
         self.max_starved_gap_s = 0.0
         """Poll gaps over ``STARVED_S``: the board's own starvation, counted here and never
         blamed on the host (see ``_run``)."""
+        self.late_deliveries = 0
+        """Stalls after which the host's frames reached the pty only late, all at once
+        (``PtyPort.take_late``): counted with the stalls, never blamed on the host."""
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -239,7 +282,10 @@ class Emulator:
         wrote every 100 ms. So the frames that waited are spread evenly over the gap (one a
         heartbeat apart when the host kept time), and the stall is counted as the board's
         (``starved_gaps``). A host that really was silent left nothing waiting: the firmware's
-        own rule sees the whole gap and latches, as on the real board. A host in this very
+        own rule sees the whole gap and latches, as on the real board — unless its frames of
+        the stall reach the pty only just after it, all its heartbeats at once (the pty's input
+        work starved too: ``PtyPort.take_late``), where a host silent in the stall sends one.
+        A host in this very
         process (``host_in_process``) stopped with the board: the stall is excused whatever
         waited, and a host still silent after it is latched 500 ms on, by the same rule."""
         last = time.monotonic()
@@ -260,6 +306,7 @@ class Emulator:
                     steps.append(sim_ms)
                 due: dict[int, list[bytes]] = {}
                 heard = False
+                after_catch_up = b""
                 if gap > STARVED_S and isinstance(self.port, PtyPort) and steps:
                     self.starved_gaps += 1
                     self.max_starved_gap_s = max(self.max_starved_gap_s, gap)
@@ -267,6 +314,23 @@ class Emulator:
                     # the host kept within the firmware's rule through the stall when its
                     # frames that waited were that dense: a frozen host leaves one or none
                     heard = bool(waiting) and gap / len(waiting) < self._host_timeout_s
+                    if not heard and not self.host_in_process and self.firmware is not None \
+                            and self.firmware.sup.last_host_ms is not None:
+                        # the host's frames of the stall may reach the pty only just after
+                        # it: all its heartbeats at once, where a host that was silent
+                        # sends one (``PtyPort.take_late``; only those count)
+                        late, after_catch_up = self.port.take_late(
+                            stalled_since, LATE_GRACE_S,
+                            math.ceil(gap / self._host_timeout_s + 1))
+                        now = time.monotonic()  # the grace is part of the stall
+                        gap, last, target = now - stalled_since, now, self.now_ms()
+                        while sim_ms < target:
+                            sim_ms = min(target, sim_ms + fw_app.TICK_MS)
+                            steps.append(sim_ms)
+                        if late:
+                            self.late_deliveries += 1
+                            waiting += late
+                            heard = gap / len(waiting) < self._host_timeout_s
                     # a host in this process was stopped by the same stall (issue 25.7: the
                     # in-process tests latched host_silent on a loaded machine)
                     heard = heard or self.host_in_process
@@ -284,6 +348,8 @@ class Emulator:
                         self.polls += 1
                     else:
                         self.board.advance(step)
+                if after_catch_up and isinstance(self.port, PtyPort):
+                    self.port.inject(after_catch_up)  # came after the silence: read now
             time.sleep(0.002)
 
     def _host_heard_through(self, step_ms: int) -> None:

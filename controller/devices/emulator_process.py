@@ -12,8 +12,9 @@ real board would.
 The demo and the benches use it with the ``Emulator`` attributes they need: ``link``,
 ``board.belt_kmh`` / ``board.incline_pct`` (for the virtual patient), ``sup.state`` /
 ``sup.fault``, ``port.max_rx_gap_s`` and ``max_poll_gap_s`` (assignable, e.g. to 0 to start a
-measurement), ``starved_gaps`` / ``max_starved_gap_s`` (the board's own starvation, never
-blamed on the host), ``host_silent_faults``, ``press_reset``, ``set_estop``, ``set_key``, ``close``.
+measurement), ``starved_gaps`` / ``max_starved_gap_s`` / ``late_deliveries`` (the board's own
+starvation, never blamed on the host), ``host_silent_faults``, ``press_reset``, ``set_estop``,
+``set_key``, ``close``.
 Readings are shared values the child refreshes every 2 ms; commands go over a pipe and are
 acknowledged. Tests that drive the board's internals (link drills, firmware) keep ``Emulator``.
 """
@@ -81,6 +82,7 @@ def _child(conn: Connection, shared: dict[str, Any], link: str, time_scale: floa
         shared["max_poll_gap_s"].value = emu.max_poll_gap_s
         shared["starved_gaps"].value = emu.starved_gaps
         shared["max_starved_gap_s"].value = emu.max_starved_gap_s
+        shared["late_deliveries"].value = emu.late_deliveries
         if sup.fault != last_fault and sup.fault == lc.F_HOST_SILENT:
             shared["host_silent_faults"].value += 1
         last_fault = sup.fault
@@ -164,6 +166,7 @@ class EmulatorProcess:
             "host_silent_faults": ctx.Value("i", 0, lock=False),
             "starved_gaps": ctx.Value("i", 0, lock=False),
             "max_starved_gap_s": ctx.Value("d", 0.0, lock=False),
+            "late_deliveries": ctx.Value("i", 0, lock=False),
         }
         self._ctx = ctx
         self._conn: Connection | None = None
@@ -264,6 +267,12 @@ class EmulatorProcess:
     def max_starved_gap_s(self) -> float:
         """The longest such starvation (never blamed on the host)."""
         return float(self._shared["max_starved_gap_s"].value)
+
+    @property
+    def late_deliveries(self) -> int:
+        """Stalls after which the host's frames reached the board late, all at once (the
+        pty's input work starved too): never blamed on the host."""
+        return int(self._shared["late_deliveries"].value)
 
     @property
     def host_silent_faults(self) -> int:

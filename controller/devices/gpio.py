@@ -246,8 +246,12 @@ class SafetyInputs:
                         return Trip(kind, TRIP_MESSAGES[kind])
                 due = [d for f in filters.values() if (d := f.due_in_s(now)) is not None]
                 timeout = min([poll_s, *(d + 0.001 for d in due)])
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for drops a cancel that
+                # comes in the loop step of an edge's wake-up (the session's group, and the
+                # STOP after it, then waited for this watch for ever)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await wake.wait()
         finally:
             for b in buttons.values():
                 b.when_released = None

@@ -201,7 +201,10 @@ async def _controlled_stop(rt: Runtime, run_task: asyncio.Task[None]) -> None:
     else:
         _stop_for_shutdown(rt)
         try:
-            await asyncio.wait_for(asyncio.shield(run_task), CONTROLLED_STOP_S)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for returns when the session
+            # ends and drops a cancel of this task arriving in the same loop step
+            async with asyncio.timeout(CONTROLLED_STOP_S):
+                await asyncio.shield(run_task)
         except TimeoutError:
             _log.error("controlled stop took over %.0f s: STOP to the motor board now",
                        CONTROLLED_STOP_S)
