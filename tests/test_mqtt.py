@@ -357,12 +357,6 @@ def test_the_status_heartbeat_tells_idle_from_running(broker):
     assert got[-1]["activity"] == "running" and got[0]["heartbeat_s"] == 0.3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a known lost cancel, not fixed yet: asyncio.timeout in _pump's wait makes the publisher "
-    "publish one loop step sooner after a wake-up, and a qos-1 publish issued as the broker "
-    "drops then waits out aiomqtt's timeout (it fails no pending publish on disconnect): "
-    "test_broker_restart_mid_session_loses_no_events fails. The drop must end the publish "
-    "first (issue 25 item 7, h25more's report)"))
 def test_a_publisher_cancelled_as_it_is_woken_is_cancelled(broker):
     """At shutdown ``close`` cancels the publisher's run task when the broker did not take
     the last messages in time, and waits for it. Python 3.11's ``asyncio.wait_for`` returns

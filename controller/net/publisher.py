@@ -25,7 +25,13 @@ from collections import deque
 import aiomqtt
 
 from controller.net import telemetry as tm
-from controller.net.mqtt import MqttSettings, client_id, connect, run_forever
+from controller.net.mqtt import (
+    MqttSettings,
+    client_id,
+    connect,
+    raise_if_asked_to_stop,
+    run_forever,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -148,6 +154,10 @@ class MqttPublisher:
                 with contextlib.suppress(TimeoutError):  # a status heartbeat shorter than
                     # 1 s (tests, a monitor that asks for one) comes when it said it would
                     await asyncio.wait_for(self._wake.wait(), min(1.0, self.heartbeat_s))
+                # Python 3.11's wait_for drops a cancel that meets the wake-up; asyncio.timeout
+                # would keep it but wakes a loop step sooner, and a publish issued as the
+                # broker drops then waits out aiomqtt's timeout: keep the step, check here
+                raise_if_asked_to_stop()
                 self._idle.clear()
 
     async def _send_status(self, client: aiomqtt.Client) -> None:
