@@ -555,7 +555,7 @@ def test_another_known_or_new_pseudonym_carries_nothing_over_and_a_changed_hrmax
             await pilot.press(*"179")  # staff change the HRmax (focus selects the old one)
             await pilot.press("ctrl+s")
             await wait_for(lambda: "choose where this HRmax comes from" in
-                           str(form.query_one("#hr_max_error").render()))
+                           str(form.query_one("#source_error").render()))
             assert app.screen is form and app.state.get("pseudonym") != "P-17"
             form.query_one("#source").value = "measured"
             await pilot.press("ctrl+s")

@@ -172,6 +172,9 @@ class StaffConsole(App[None]):
         Binding("k", "skip", N_("Skip")), Binding("e", "extend", N_("+1 min")),
         Binding("x", "stop", N_("Stop")), Binding("a", "ack", N_("Ack alarm")),
         Binding("b", "strap", N_("Strap")),  # before Start: the patient's strap
+        # a rating put off with esc: shown while it is owed (the trial: lost from view)
+        Binding("b", "borg_owed", N_("Borg rating")),
+        Binding("t", "test_borg_owed", N_("Borg rating")),
         Binding("b", "borg", N_("Borg"), show=False),  # asked by itself; b corrects it
         Binding("m", "note", N_("Note")),
         Binding("h", "history", N_("History")), Binding("w", "export", N_("Report")),
@@ -214,6 +217,8 @@ class StaffConsole(App[None]):
         self._borg_asked_for = ""
         self._borg_waiting: int | None = None
         """An interval's Borg prompt that waits for the question on screen to be answered."""
+        self._borg_owed: int | None = None
+        """A Borg rating staff put off with esc (0: the 6-minute test's), until it is given."""
         self._quit_when_stopped = False
         """q was confirmed during a session: quit once the session is done, the belt still."""
         self._held: list[events.Key] = []
@@ -336,6 +341,7 @@ class StaffConsole(App[None]):
         self._asked = set()
         self._last_interval = 0
         self._borg_waiting = None
+        self._borg_owed = None
 
     # -- which keys apply now (the footer shows only these) ---------------------------------
 
@@ -361,6 +367,8 @@ class StaffConsole(App[None]):
             "fixed": started and not over,
             "start_4x4": self._test_decided(),
             "start_again": started,
+            "borg_owed": started and bool(self._borg_owed),
+            "test_borg_owed": self._borg_owed == 0 and self._test_ended(),
         }
         return shown.get(action, True)
 
@@ -384,7 +392,8 @@ class StaffConsole(App[None]):
         d = self.doc
         self._last_interval = max(self._last_interval, d.interval or 0)
         keys = (d.started, d.state, bool(d.alarms), self._last_interval >= 1,
-                d.phase == "done", d.strap_choice, self._demo_fault(), self._test_decided())
+                d.phase == "done", d.strap_choice, self._demo_fault(), self._test_decided(),
+                self._borg_owed)
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
             self.refresh_bindings()
@@ -652,6 +661,7 @@ class StaffConsole(App[None]):
     def _ask_test_borg(self) -> None:
         """The Borg list; the rating goes to the service, which answers with a proposal."""
         async def rated(rpe: int | None) -> None:
+            self._put_off(0, rpe is None)
             if rpe is None or self.client is None:
                 return
             reply = await self.client.command("rpe", rpe=rpe)
@@ -828,10 +838,31 @@ class StaffConsole(App[None]):
         prompt = BorgScreen(interval)
 
         async def done(borg: int | None) -> None:
+            if borg is None or self._borg_owed == prompt.interval:
+                self._put_off(prompt.interval, borg is None)
             if borg is not None:
                 await self._send("borg", interval=prompt.interval, borg=borg)
 
         self.push_screen(prompt, done)
+
+    def _put_off(self, interval: int, later: bool) -> None:
+        """A Borg rating put off with esc stays in view: a line says how to give it, the
+        footer shows its key until it is given (the trial: it was lost without a word)."""
+        self._borg_owed = interval if later else None
+        if later:
+            self.say(_("Borg rating of the 6-minute test not given: t gives it later.")
+                     if interval == 0 else
+                     _("Borg rating of interval {n} not given: b gives it later.").format(
+                         n=interval))
+        self.refresh_bindings()  # the footer: its key comes or goes
+
+    def action_borg_owed(self) -> None:
+        """b: the Borg rating put off with esc, for its own interval."""
+        if self._borg_owed:
+            self.rate(self._borg_owed)
+
+    def action_test_borg_owed(self) -> None:
+        self.action_test_borg()
 
     def action_borg(self) -> None:
         """Rate (or correct) the last interval that ran."""

@@ -34,13 +34,15 @@ from controller.app.screens.safety import TEXT_STOP_BINDING
 from controller.app.texts import error_text
 from controller.core.hrmax import hr_max_keteyian, hr_max_nes, hr_max_tanaka
 from controller.core.i18n import N_, _, format_date, format_number, parse_number
+from controller.core.pseudonym import pseudonym_problem
 
 SOURCES = [(N_("measured (lab test)"), "measured"), (N_("6-minute test"), "six_minute_test"),
            (N_("6-minute test, edited by staff"), "six_minute_test_edited"),
            (N_("Tanaka age formula"), "tanaka"), (N_("Nes age formula"), "nes"),
            (N_("Keteyian (beta-blockers)"), "keteyian"), (N_("observed peak"), "observed_peak")]
 PLANS = [(N_("4x4 intervals"), "4x4"), (N_("6-minute test"), "six_minute_test")]
-FIELDS = ("pseudonym", "age", "hr_max", "hr_rest", "max_speed", "max_incline", "pace")
+FIELDS = ("pseudonym", "age", "source", "hr_max", "hr_rest", "max_speed", "max_incline",
+          "pace")
 # Which field a refusal from the service is about, by the words in it (the service names
 # the profile field; the plan's refusals are about the 6-minute test's pace).
 ERROR_FIELDS = (("pseudonym", "pseudonym"), ("age", "age"), ("hr_rest", "hr_rest"),
@@ -93,7 +95,7 @@ PROFILE_FIELD = {"hr_max": "hr_max", "hr_rest": "hr_rest", "max_speed_kmh": "max
                  "max_incline_pct": "max_incline", "age_years": "age",
                  "min_speed_kmh": "max_speed"}
 CODE_FIELD = {"profile_hr_rest": "hr_rest", "profile_min_speed": "max_speed",
-              "profile_source": "hr_max", "hrmax_source_needed": "hr_max",
+              "profile_source": "source", "hrmax_source_needed": "source",
               "unknown_patient": "hr_max", "bad_pseudonym": "pseudonym",
               "plan_incline_min": "max_incline", "plan_incline_cap": "max_incline",
               "plan_speed_cap": "pace", "plan_fixed_speed": "pace",
@@ -175,6 +177,12 @@ class PatientScreen(ModalScreen[None]):
         """The HRmax the age formula put in the field (it may put in another when the age
         changes, but never over a value staff typed)."""
         self._timer: Any = None
+        self._source_cleared: object = None
+        """The register's source the form took away when staff changed its HRmax (given back
+        when they type the register's HRmax again)."""
+        self._new_hint = False
+        """The "new patient" hint shows under the pseudonym (it goes once HRmax and its
+        source are filled in)."""
         self._busy = asyncio.Lock()
         keys = self._bindings.key_to_bindings  # the footer in the process's language
         for key, bindings in keys.items():
@@ -198,6 +206,7 @@ class PatientScreen(ModalScreen[None]):
             yield Select([(_(label), v) for label, v in SOURCES],
                          value=c.get("hr_max_source") or Select.NULL, id="source",
                          prompt=_("choose the source"), compact=True)
+            yield err("source")
             yield Label(_("HRmax bpm"))
             yield Input(show_number(c.get("hr_max_bpm")), id="hr_max", compact=True)
             yield err("hr_max")
@@ -293,6 +302,7 @@ class PatientScreen(ModalScreen[None]):
             self._timer = self.set_timer(LOOKUP_DELAY_S, self._lookup_now)
         elif event.input.id == "hr_max":
             self._hr_max_edited()
+            self._hint_done()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "pseudonym":
@@ -325,6 +335,8 @@ class PatientScreen(ModalScreen[None]):
         self._looked_up = pseudonym
         before, self.loaded = self.loaded, None if found is None else dict(
             found, pseudonym=pseudonym, from_register=True)
+        self._source_cleared = None
+        self._new_hint = False
         if self.loaded is not None:
             self._fill(self.loaded)
             self._clear()
@@ -334,7 +346,20 @@ class PatientScreen(ModalScreen[None]):
             self._fill({}, only_if=before)
         self._show("pseudonym", _("new patient: enter HRmax and its source") if pseudonym
                    else "", error=False)
+        self._new_hint = bool(pseudonym)
+        self._hint_done()
         return False
+
+    def _hint_done(self) -> None:
+        """The "new patient" hint goes once HRmax and its source are filled in (the trial:
+        it stayed under the pseudonym after both were)."""
+        if not self._new_hint:
+            return
+        value, why = self._checked("hr_max")
+        if value is not None and why is None and \
+                self.query_one("#source", Select).value != Select.NULL:
+            self._new_hint = False
+            self._show("pseudonym", "")
 
     def _fill(self, p: dict[str, Any], only_if: dict[str, Any] | None = None) -> None:
         """Every patient field from ``p`` (empty where it has none): nothing carries over.
@@ -380,17 +405,31 @@ class PatientScreen(ModalScreen[None]):
         source = self.query_one("#source", Select)
         if value != self.loaded.get("hr_max_bpm") and \
                 source.value == self.loaded.get("hr_max_source"):
+            self._source_cleared = source.value
             with source.prevent(Select.Changed):
                 source.value = Select.NULL
-            self._show("hr_max", _("a changed HRmax needs its source: choose where it comes "
+            # said under "HRmax from", where the choice is owed (the trial: the source went
+            # to "choose the source" without a word there)
+            self._show("source", _("a changed HRmax needs its source: choose where it comes "
                                    "from"), error=False)
+        elif value == self.loaded.get("hr_max_bpm") and source.value == Select.NULL and \
+                self._source_cleared is not None:
+            # the register's value typed back: its own source comes back with it
+            with source.prevent(Select.Changed):
+                source.value = self._source_cleared
+            self._source_cleared = None
+            self._show("source", "")
 
     # -- the age-formula helper -------------------------------------------------------------
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "source":
+            self._source_cleared = None  # staff chose: nothing to give back
+            if event.select.value != Select.NULL:
+                self._show("source", "")
             self._from_age()
             self._clear_if_valid("hr_max")
+            self._hint_done()
         elif event.select.id == "plan":
             self._plan_fields()
 
@@ -446,10 +485,7 @@ class PatientScreen(ModalScreen[None]):
             return why
         if value is None:
             return _("HRmax is needed (a number of bpm)")
-        if not self._hr_max_unchanged() and \
-                self.query_one("#source", Select).value == Select.NULL:
-            return _("choose where this HRmax comes from (HRmax from)")
-        return self._formula_conflict()
+        return self._formula_conflict()  # the source owed is said under its own field
 
     def _from_age(self) -> None:
         """With an age and an age formula chosen, the formula's HRmax fills an empty HRmax
@@ -497,7 +533,7 @@ class PatientScreen(ModalScreen[None]):
                                        for line in text.split("\n")))
         box.set_class(bool(text), "shown")
         box.set_class(not error, "hint")
-        self.query_one(f"#{field}", Input).set_class(bool(text) and error, "-invalid")
+        self.query_one(f"#{field}").set_class(bool(text) and error, "-invalid")
 
     def _clear_if_valid(self, wid: str) -> None:
         """A refusal under a field goes once staff have corrected it (it stayed, under a
@@ -526,7 +562,7 @@ class PatientScreen(ModalScreen[None]):
 
     def _refuse(self, field: str, text: str) -> None:
         self._show(field, text)
-        self.query_one(f"#{field}", Input).focus()
+        self.query_one(f"#{field}").focus()
 
     async def action_save(self) -> None:
         if self._timer is not None:
@@ -541,6 +577,14 @@ class PatientScreen(ModalScreen[None]):
         self._clear()
         values: dict[str, float | None] = {}
         refused: list[str] = []
+        # every field's refusal at once (the trial: the pseudonym's came only after the
+        # HRmax's was fixed, from the service)
+        why_not = pseudonym_problem(self.query_one("#pseudonym", Input).value.strip())
+        if why_not:
+            self._show("pseudonym", why_not)
+            refused.append("pseudonym")
+        elif not self.query_one("#pseudonym_error").has_class("hint"):
+            self._show("pseudonym", "")  # refused before, right now
         for wid in LIMITS:
             if wid == "pace" and not self._test_chosen():
                 values[wid] = None  # not on the form: the 4x4 has no test pace
@@ -559,14 +603,15 @@ class PatientScreen(ModalScreen[None]):
         unchanged = self._hr_max_unchanged()
         source = self.query_one("#source", Select).value
         if "hr_max" not in refused and not unchanged and source == Select.NULL:
-            self._show("hr_max", _("choose where this HRmax comes from (HRmax from)"))
-            refused.append("hr_max")
+            self._show("source", _("choose where this HRmax comes from (HRmax from)"))
+            refused.append("source")
         conflict = None if "hr_max" in refused else self._formula_conflict()
         if conflict:
             self._show("hr_max", conflict)
             refused.append("hr_max")
         rest, hr_max = values["hr_rest"], values["hr_max"]
-        if not refused and rest is not None and hr_max is not None and rest > hr_max - 40:
+        if not {"hr_rest", "hr_max"} & set(refused) and rest is not None and \
+                hr_max is not None and rest > hr_max - 40:
             self._show("hr_rest", _("HRrest must be at least 40 bpm below HRmax"))
             refused.append("hr_rest")
         plan_name = self.query_one("#plan", Select).value
@@ -580,7 +625,7 @@ class PatientScreen(ModalScreen[None]):
                 self._show("pace", _("the test pace is above the patient's max speed"))
                 refused.append("pace")
         if refused:
-            self.query_one(f"#{refused[0]}", Input).focus()
+            self.query_one(f"#{min(refused, key=FIELDS.index)}").focus()
             return
         profile = {
             "pseudonym": self.query_one("#pseudonym", Input).value.strip(),
