@@ -492,13 +492,16 @@ class StaffConsole(App[None]):
 
     def _zone_text(self) -> str:
         """The zone under the heart rate, where there is one: nothing before the session
-        (it said "zone —–— bpm" in dashes), the warm-up's own target in the warm-up (its band
-        read as the zone the patient is meant to reach)."""
+        (it said "zone —–— bpm" in dashes), the warm-up's, active pause's and cool-down's own
+        target in that phase (their band read as the zone the patient is meant to reach):
+        "zone" is only the interval's."""
         d = self.doc
         lo, hi, target = d.zone_low_bpm, d.zone_high_bpm, d.target_bpm
-        if d.phase == "warmup":
-            return "" if target is None else \
-                _("warm-up target {target} bpm").format(target=_num(target, 0))
+        own_target = {"warmup": _("warm-up target {target} bpm"),
+                      "recovery": _("active pause target {target} bpm"),
+                      "cooldown": _("cool-down target {target} bpm")}.get(d.phase or "")
+        if own_target is not None:
+            return "" if target is None else own_target.format(target=_num(target, 0))
         lines = []
         if lo is not None and hi is not None:
             lines.append(_("zone {low}–{high} bpm").format(low=_num(lo, 0), high=_num(hi, 0)))
