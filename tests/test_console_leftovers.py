@@ -105,3 +105,51 @@ def test_the_demo_and_the_catalog_say_borg_skar_as_the_glossary_does(tmp_path):
         if "Borg for testen" in said:
             strays.append((m.id, said))
     assert not strays, strays
+
+
+@pytest.mark.parametrize("keys", [("p",), ("e",), ("x", "j"), ("w",)])
+def test_a_console_closing_while_a_command_is_answered_queries_no_widget_it_has_removed(
+        tmp_path, keys):
+    """Like states arriving while the console closes (test_console_trial), a key's handler
+    that awaits the service's reply went on into widgets Textual had removed meanwhile
+    (NoMatches on '#message' at quit). A service that answers each command only after the
+    console began to close makes the gap certain; the console closes without an error."""
+    import contextlib
+    import json
+
+    from textual import events
+
+    from tests.test_snapshots import STATE
+
+    sock = str(tmp_path / "slow.sock")
+    line = json.dumps(dict(STATE, started=True, phase="interval", state="running")).encode()
+    got: list[dict] = []
+    closing = asyncio.Event()
+
+    async def slow(reader, writer):
+        writer.write(line + b"\n")
+        await writer.drain()
+        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+            while cmd := await reader.readline():
+                got.append(json.loads(cmd))
+                await closing.wait()
+                await asyncio.sleep(0.2)
+                writer.write(json.dumps({"id": got[-1]["id"], "ok": True, "files": [],
+                                         "history": []}).encode() + b"\n" + line + b"\n")
+                await writer.drain()
+
+    async def main():
+        server = await asyncio.start_unix_server(slow, sock)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.pause()
+            for key in keys:  # as typed, not waited for: the reply comes while closing
+                app.post_message(events.Key(key, key))
+                await asyncio.sleep(0.1)
+            await wait_for(lambda: got)
+            closing.set()
+        await asyncio.sleep(0.5)
+        server.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
