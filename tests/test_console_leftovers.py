@@ -153,3 +153,34 @@ def test_a_console_closing_while_a_command_is_answered_queries_no_widget_it_has_
         server.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+@pytest.mark.parametrize("after_s", [0.05, 0.3, 0.6, 1.0])
+def test_ctrl_c_at_any_moment_of_the_headless_demo_ends_with_one_line_and_130(
+        tmp_path, after_s):
+    """Trial: Ctrl-C in the first 1–2 s of `./run demo --headless` (Python importing, the
+    board's and the worker's processes starting) printed KeyboardInterrupt tracebacks, from
+    the demo or from a child process (status -2, or 1 with "the emulated motor board's
+    process ended at start"). At whichever moment it lands, the contract is one: the
+    bokmål line, no traceback, status 130. SIGINT goes to the whole process group, as the
+    terminal's Ctrl-C does; the script the person runs (`./run demo` runs it)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "fourbyfour"
+    env = dict(os.environ, FOURBYFOUR_LANG="nb")
+    proc = subprocess.Popen([str(script), "demo", "--headless", "--store",
+                             str(tmp_path / "s.db")], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    time.sleep(after_s)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=90)
+    print(after_s, proc.returncode, out[-300:], err[-300:])
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert proc.returncode == 130, (proc.returncode, out, err)
+    assert out.count("Avbrutt") == 1, out
