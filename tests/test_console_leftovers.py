@@ -88,6 +88,10 @@ def test_the_demo_and_the_catalog_say_borg_skar_as_the_glossary_does(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "Borg-skår ved slutten" in r.stdout, r.stdout
     assert "anstrengelse" not in r.stdout.lower(), r.stdout
+    # the same line named the virtual patient by the English key, the age formula unlike
+    # everywhere else ("alderformelen")
+    assert "virtuell pasient: typisk" in r.stdout and "typical" not in r.stdout, r.stdout
+    assert "aldersformelen" in r.stdout, r.stdout
     from pathlib import Path
 
     po = Path(i18n.__file__).parent / "locale" / "nb" / "LC_MESSAGES" / "fourbyfour.po"
