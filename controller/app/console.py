@@ -257,6 +257,8 @@ class StaffConsole(App[None]):
     # handled all the way up, and once a screen it opened has mounted and focused its field.
 
     def push_screen(self, screen: Any, *args: Any, **kw: Any) -> Any:  # type: ignore[override]
+        if self._widgets_gone():  # a reply to a key came while closing: nothing to show it on
+            return None
         result = super().push_screen(screen, *args, **kw)
         if not isinstance(screen, str):
             self._holding_for = screen
@@ -384,10 +386,14 @@ class StaffConsole(App[None]):
     def on_ready(self) -> None:
         self._was_ready = True
 
+    def _widgets_gone(self) -> bool:
+        """Closing: Textual removes the widgets before it cancels the listening worker and
+        a key's handler awaiting the service's reply; a state or a reply arriving in between
+        has nothing to be drawn into (NoMatches at quit). Whatever draws asks this first."""
+        return self._was_ready and not self.is_running
+
     def refresh_view(self) -> None:
-        if self._was_ready and not self.is_running:
-            # closing: Textual removes the widgets before it cancels the listening worker,
-            # and a state arriving in between has nothing to be drawn into (NoMatches)
+        if self._widgets_gone():
             return
         d = self.doc
         self._last_interval = max(self._last_interval, d.interval or 0)
@@ -501,13 +507,16 @@ class StaffConsole(App[None]):
 
     def _zone_text(self) -> str:
         """The zone under the heart rate, where there is one: nothing before the session
-        (it said "zone —–— bpm" in dashes), the warm-up's own target in the warm-up (its band
-        read as the zone the patient is meant to reach)."""
+        (it said "zone —–— bpm" in dashes), the warm-up's, active pause's and cool-down's own
+        target in that phase (their band read as the zone the patient is meant to reach):
+        "zone" is only the interval's."""
         d = self.doc
         lo, hi, target = d.zone_low_bpm, d.zone_high_bpm, d.target_bpm
-        if d.phase == "warmup":
-            return "" if target is None else \
-                _("warm-up target {target} bpm").format(target=_num(target, 0))
+        own_target = {"warmup": _("warm-up target {target} bpm"),
+                      "recovery": _("active pause target {target} bpm"),
+                      "cooldown": _("cool-down target {target} bpm")}.get(d.phase or "")
+        if own_target is not None:
+            return "" if target is None else own_target.format(target=_num(target, 0))
         lines = []
         if lo is not None and hi is not None:
             lines.append(_("zone {low}–{high} bpm").format(low=_num(lo, 0), high=_num(hi, 0)))
@@ -666,9 +675,8 @@ class StaffConsole(App[None]):
                 return
             reply = await self.client.command("rpe", rpe=rpe)
             if not reply.get("ok"):
-                self.message = _("[b red]Borg rating refused[/]: {error}").format(
-                    error=texts.reply_text(reply))
-                self.query_one("#message", Static).update(self._message_text())
+                self.say(_("[b red]Borg rating refused[/]: {error}").format(
+                    error=texts.reply_text(reply)))
                 return
             self._propose(reply["proposal"])
 
@@ -697,7 +705,7 @@ class StaffConsole(App[None]):
                 self.message = _("[b red]HRmax decision refused[/]: {error}").format(
                     error=error)
                 self._propose(proposal, error)
-            self.query_one("#message", Static).update(self._message_text())
+            self.say(self.message)
 
         self.push_screen(HrMaxProposalScreen(proposal, dict(self.state), refused), decided)
 
@@ -717,6 +725,8 @@ class StaffConsole(App[None]):
 
     def say(self, message: str) -> None:
         self.message = message
+        if self._widgets_gone():
+            return
         self.query_one("#message", Static).update(self._message_text())
 
     async def _send(self, cmd: str, **kw: Any) -> dict[str, Any]:

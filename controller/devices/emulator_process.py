@@ -183,6 +183,7 @@ class EmulatorProcess:
     def start(self) -> str:
         global _warned_nice
         from controller.core.fwpath import linkcodec as lc
+        from controller.core.sigint import sigint_held
 
         parent, child = self._ctx.Pipe()
         self._proc = self._ctx.Process(
@@ -191,7 +192,8 @@ class EmulatorProcess:
                   lc.F_BOOT if self._boot_fault is None else self._boot_fault,
                   not _warned_nice))
         _warned_nice = True  # said once per control process
-        self._proc.start()
+        with sigint_held():  # Ctrl-C while the child starts Python: not taken by it
+            self._proc.start()
         child.close()
         self._conn = parent
         if not parent.poll(self._start_timeout_s):

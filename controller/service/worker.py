@@ -23,9 +23,11 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+from controller.core.sigint import sigint_held
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,14 +67,18 @@ class Worker:
 
     def start(self) -> None:
         """Start the process now (the first job then waits for no interpreter start)."""
-        self._executor().submit(int)
+        self._submit(int)
+
+    def _submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """The pool starts its process on a submit: with Ctrl-C held (``core.sigint``)."""
+        with sigint_held():
+            return self._executor().submit(fn, *args)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in the worker: a module-level function, picklable arguments."""
-        loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             try:
-                return await loop.run_in_executor(self._executor(), fn, *args)
+                return await asyncio.wrap_future(self._submit(fn, *args))
             except BrokenProcessPool:
                 _log.error("the worker process died; starting a new one")
                 self.close()

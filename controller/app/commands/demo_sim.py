@@ -88,6 +88,10 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
             "emulator, no console). For the test on the emulated treadmill, run the demo with "
             "the console and choose the plan '6-minute test' in the patient form."))
     res = run_six_minute_test(VirtualPatient(truth), profile, store=store)
+    # the category, the method and its reasoning in the demo's language (the estimate's
+    # own are English)
+    from controller.app.texts import SOURCES, hrmax_estimate_why, word
+
     print(_("6-minute test for {pseudonym} (virtual patient: {category}, true HRmax {true} "
             "bpm; the age formula says {tanaka} bpm).").format(
                 pseudonym=profile.pseudonym,
@@ -102,9 +106,6 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
                 incline_end=format_number(res.final_load[1])))
     est = res.estimate
     print(_("Borg rating at the end: {rpe}.").format(rpe=res.rpe))
-    # the method and its reasoning in the demo's language (the estimate's own are English)
-    from controller.app.texts import SOURCES, hrmax_estimate_why, word
-
     why = hrmax_estimate_why({"source": str(est.source), "rpe": res.rpe,
                               "hr_end_bpm": est.hr_end_bpm, "floored": est.floored})
     print(_("Proposed HRmax: {hr_max} ± {unc} bpm ({method}; {why}).").format(
