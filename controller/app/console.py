@@ -416,14 +416,22 @@ class StaffConsole(App[None]):
             pseudonym=d.pseudonym, hr_max=_num(d.hr_max, 0),
             source=word(texts.SOURCES, d.hr_max_source)) if d.pseudonym else \
             _("no patient chosen (n)")
+        from rich.cells import cell_len
+        from rich.text import Text
+
+        state = word(texts.STATES, d.state)
+        both = _("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]", state=state)
+        if cell_len(Text.from_markup(both).plain) > \
+                (self.query_one("#phase", Static).content_size.width or 48):
+            # at 80 columns "… · finner ikke pulsen – senker farten" was cut mid-word: the
+            # heart-rate state on a line of its own
+            both = f"[b]{label.upper()}[/b]\n{state}"
         self.query_one("#phase", Static).update(
             # once the session is over its state says nothing the phase does not; before
             # the start neither ("KLAR · klar" said one word twice)
             f"[b]{label.upper()}[/b]" if phase == "done" else
             f"[b]{label.upper()}[/b]\n{who}" if phase == "ready" else
-            _("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]",
-                                         state=word(texts.STATES, d.state))
-            + "\n" + who)
+            both + "\n" + who)
         left = _mmss(d.phase_remaining_s)
         # minutes:seconds left, never read as a clock time ("delen slutter om 09:16"); before
         # the start the one next step (it said "press s" with no patient chosen)

@@ -1,0 +1,124 @@
+"""Issue 21, the bokmål "new nurse" trial with a strap that loses beats (demo
+``--category pulsbelte-trøbbel``) at 80×24: the header's heart-rate state, the acknowledged
+alarm's event, the lost-heart-rate alarm's advice and the strap hint's label. The console
+(Textual Pilot) fed the states the service sends in those moments."""
+
+import asyncio
+
+import pytest
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widgets import Static
+
+from controller.core import i18n
+from tests.test_console import _Stepped, tmp_sock
+
+
+@pytest.fixture(params=["nb", "en"])
+def lang(request):
+    i18n.set_language(request.param)
+    yield request.param
+    i18n.set_language("en")
+
+
+def _lines(app, wid: str) -> tuple[list[str], int, int]:
+    box = app.query_one(wid, Static)
+    plain = Text.from_markup(str(box.render())).plain
+    return plain.split("\n"), box.content_size.width, box.size.height
+
+
+def _fits(app, wid: str) -> list[str]:
+    """Every line of ``wid`` fits its width and none wraps (its height is its lines)."""
+    lines, width, height = _lines(app, wid)
+    assert all(cell_len(line) <= width for line in lines), (wid, width, lines)
+    assert height == len(lines), (wid, height, lines)
+    assert not any(line.endswith("…") for line in lines), (wid, lines)
+    return lines
+
+
+HR_LOST = {"kind": "hr_lost",
+           "message": "no valid heart rate for 15 s: slowing to an easy walk; check the strap"}
+STRAP = {"kind": "strap_missing_beats",
+         "message": "strap may be missing beats (12 % of beats): wet it or move it"}
+
+
+def test_the_header_shows_the_whole_heart_rate_state_at_80_columns(lang):
+    """Trial: "AKTIV PAUSE ETTER INTERVALL 1 · finner ikke" (the state is "finner ikke pulsen
+    – senker farten"): the phase and the whole state, nothing cut mid-word."""
+    from controller.core.words import STATES, word
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            for phase, n in (("recovery", 1), ("interval", 4), ("warmup", 0), ("cooldown", 4)):
+                for state in ("hr_slow", "hr_hold", "running", "paused"):
+                    app.feed(phase=phase, interval=n, state=state)
+                    await pilot.pause()
+                    lines = _fits(app, "#phase")
+                    assert any(word(STATES, state) in line for line in lines), (state, lines)
+                    assert "P-17" in lines[-1], lines
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_acknowledged_alarm_event_is_shown_whole(lang):
+    """Trial: "info: Alarmen er kvittert: pulsbeltet kan miste slag – fukt det eller flytt
+    d…" was cut at 80 columns: wrapped on a second line, nothing lost."""
+    from controller.core.words import event_text
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            ack = {"kind": "acknowledged", "severity": "info",
+                   "message": "alarm strap_missing_beats acknowledged",
+                   "params": {"alarm": "strap_missing_beats"}}
+            app.feed(event_list=[ack], alarm_list=[], alarms={})
+            await pilot.pause()
+            lines = _fits(app, "#events")
+            whole = event_text(ack["kind"], ack["message"], ack["params"])
+            assert " ".join(line.strip() for line in lines).endswith(whole), lines
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_lost_heart_rate_alarm_says_to_check_the_strap_as_the_belt_screen_does(lang):
+    """Trial: "ALARM Finner ikke pulsen – senker til gange" without the glossary's "kjenn
+    etter at pulsbeltet sitter godt", which the belt screen shows (one catalog entry)."""
+    from controller.core.i18n import _
+    from controller.service.beltview import STRAP_HINT
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            for kind in ("hr_lost", "hr_hold", "hr_lost_stop"):
+                app.feed(state="hr_slow", alarm_list=[dict(HR_LOST, kind=kind)],
+                         alarms={kind: HR_LOST["message"]})
+                await pilot.pause()
+                lines = _fits(app, "#alarms")
+                assert any(_(STRAP_HINT) in line for line in lines), (kind, lines)
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_strap_hint_is_not_labelled_alarm(lang):
+    """Trial: "ALARM Pulsbeltet kan miste slag – fukt det eller flytt det": a hint for the
+    strap, labelled with the warning level's word, not ALARM; a real alarm keeps ALARM."""
+    from controller.core.i18n import _
+    from controller.core.words import SEVERITIES, word
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.feed(alarm_list=[STRAP], alarms={STRAP["kind"]: STRAP["message"]})
+            await pilot.pause()
+            lines = _fits(app, "#alarms")
+            assert not lines[0].startswith(_("ALARM")), lines
+            assert lines[0].startswith(word(SEVERITIES, "warning").upper()), lines
+            app.feed(alarm_list=[STRAP, HR_LOST],
+                     alarms={STRAP["kind"]: STRAP["message"], "hr_lost": HR_LOST["message"]})
+            await pilot.pause()
+            lines = _fits(app, "#alarms")
+            assert lines[0].startswith(word(SEVERITIES, "warning").upper()), lines
+            assert lines[1].startswith(_("ALARM")), lines
+
+    asyncio.run(asyncio.wait_for(main(), 60))
