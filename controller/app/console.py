@@ -126,6 +126,24 @@ def short_or_whole(kind: str, whole: str, width: int, prefix: str = "") -> str:
     return one_line(prefix + whole, width)
 
 
+def wrapped_or_short(kind: str, whole: str, width: int, prefix: str = "") -> list[str]:
+    """An event on one line where it fits, else an alarm's short words, else on two lines
+    under its prefix ("info: Alarmen er kvittert: pulsbeltet kan miste slag – fukt det eller
+    flytt d…" lost its end at 80 columns); cut only past two lines."""
+    import textwrap
+
+    from rich.cells import cell_len
+
+    if cell_len(prefix + whole) <= width or kind in ALARM_WORDS:
+        return [short_or_whole(kind, whole, width, prefix)]
+    lines = textwrap.wrap(prefix + whole, width, subsequent_indent=" " * cell_len(prefix),
+                          break_long_words=False)
+    if len(lines) <= 2:
+        return lines
+    return [lines[0], one_line(" " * cell_len(prefix)
+                               + " ".join(line.strip() for line in lines[1:]), width)]
+
+
 def hr_chart(history: list[float], lo: float | None, hi: float | None, width: int,
              rows: int = 5) -> str:
     """The last ``width`` heart rates as columns of block characters, the zone band shaded
@@ -484,11 +502,15 @@ class StaffConsole(App[None]):
         else:
             events = d.event_list or []
             width = self.query_one("#events", Static).content_size.width or 78
-            self.query_one("#events", Static).update("\n".join(
-                short_or_whole(e["kind"], texts.event_text(e["kind"], e["message"],
-                                                           e.get("params")),
-                               width, f"{word(texts.SEVERITIES, e['severity'])}: ")
-                for e in events[-3:]))
+            shown: list[str] = []
+            for e in reversed(events[-3:]):  # the newest first, three lines in all
+                lines = wrapped_or_short(
+                    e["kind"], texts.event_text(e["kind"], e["message"], e.get("params")),
+                    width, f"{word(texts.SEVERITIES, e['severity'])}: ")
+                if len(shown) + len(lines) > 3:
+                    break
+                shown[:0] = lines
+            self.query_one("#events", Static).update("\n".join(shown))
         self.query_one("#message", Static).update(self._message_text())
         if self._quit_when_stopped and self._belt_still():
             self.exit()
