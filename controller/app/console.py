@@ -103,6 +103,14 @@ def _num(x: float | None, decimals: int = 1) -> str:
     return "—" if x is None else format_number(x, decimals)
 
 
+HR_ALARMS = ("hr_hold", "hr_lost", "hr_lost_stop")
+"""Alarms of a lost heart rate: the glossary's advice goes with them."""
+HINT_ALARMS = ("strap_missing_beats",)
+"""Alarms that are a hint to staff, labelled a warning (the glossary's levels), not ALARM."""
+STRAP_HINT = N_("Check that the chest strap sits snugly")
+"""The belt screen's words (service/beltview.py): one catalog entry."""
+
+
 def one_line(text: str, width: int) -> str:
     """``text`` on one line of ``width`` cells: cut with "…" where it would wrap (plain
     text; the whole sentence is in the history and the report)."""
@@ -565,22 +573,41 @@ class StaffConsole(App[None]):
 
     def _alarm_lines(self, alarms: list[dict[str, Any]]) -> str:
         """One line per alarm, the key that acknowledges them after the last one, or on a
-        line of its own where it would wrap (at 80 columns in bokmål it broke in two)."""
+        line of its own where it would wrap (at 80 columns in bokmål it broke in two). A lost
+        heart rate says what to do under it, the belt screen's words; the strap's hint is
+        labelled a warning, not ALARM (the trial)."""
         from rich.cells import cell_len
         from rich.markup import escape
 
         if not alarms:
             return ""
         width = self.query_one("#alarms", Static).content_size.width or 78
-        texts_shown = [short_or_whole(a["kind"], texts.event_text(a["kind"], a["message"]),
-                                      width, _("ALARM") + " ") for a in alarms]
+        lines: list[str] = []
+        last = ""
+        indent = ""
+        for a in alarms:
+            kind = a["kind"]
+            label, colour = (word(texts.SEVERITIES, "warning").upper(), "yellow") \
+                if kind in HINT_ALARMS else (_("ALARM"), "red")
+            indent = " " * (cell_len(label) + 1)
+            if kind in HR_ALARMS:
+                short = word(ALARM_WORDS, kind)
+                last = one_line(label + " " + short[:1].upper() + short[1:], width)
+                lines.append(f"[b {colour}]" + escape(label) + "[/]"
+                             + escape(last[len(label):]))
+                last = one_line(indent + _(STRAP_HINT), width)
+                lines.append(escape(last))
+                continue
+            last = short_or_whole(kind, texts.event_text(kind, a["message"]), width,
+                                  label + " ")
+            lines.append(f"[b {colour}]" + escape(last[:len(label)]) + "[/]"
+                         + (f"[{colour}]" + escape(last[len(label):]) + "[/]"
+                            if kind in HINT_ALARMS else escape(last[len(label):])))
         hint = _("(a: acknowledge)")
-        lines = ["[b red]" + escape(t[:len(_("ALARM"))]) + "[/]" + escape(t[len(_("ALARM")):])
-                 for t in texts_shown]
-        if cell_len(texts_shown[-1]) + 2 + cell_len(hint) <= width:
+        if cell_len(last) + 2 + cell_len(hint) <= width:
             lines[-1] += "  " + escape(hint)
         else:
-            lines.append(" " * (cell_len(_("ALARM")) + 1) + escape(hint))
+            lines.append(indent + escape(hint))
         return "\n".join(lines)
 
     # -- the 6-minute test ------------------------------------------------------------------
