@@ -122,3 +122,29 @@ def test_the_strap_hint_is_not_labelled_alarm(lang):
             assert lines[1].startswith(_("ALARM")), lines
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_console_shows_one_warm_up_target_the_controllers(lang):
+    """Trial: in the warm-up the status said "oppvarming: mål 88 slag/min" (the controller's
+    target) and the info line under it "sone 96–115" (the plan's band): two targets. The
+    console shows the controller's target only, the number the belt screen shows."""
+    from textual.widgets import Static
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            begins = {"kind": "phase", "severity": "info",
+                      "message": "warmup begins (300 s, zone 96–115 bpm)",
+                      "params": {"phase": "warmup", "duration_s": 300.0,
+                                 "zone_low_bpm": 96.0, "zone_high_bpm": 115.0}}
+            app.feed(phase="warmup", interval=0, target_bpm=88.2, zone_low_bpm=96.0,
+                     zone_high_bpm=115.0, event_list=[begins], alarm_list=[], alarms={})
+            await pilot.pause()
+            shown = "\n".join(Text.from_markup(str(w.render())).plain
+                              for w in app.query(Static))
+            assert "88" in app.query_one("#zone", Static).render().plain, shown
+            assert "96" not in shown and "115" not in shown, shown
+            assert ("Oppvarming" if lang == "nb" else "Warm-up") in \
+                str(app.query_one("#events", Static).render()), shown
+
+    asyncio.run(asyncio.wait_for(main(), 60))

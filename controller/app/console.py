@@ -152,6 +152,20 @@ def wrapped_or_short(kind: str, whole: str, width: int, prefix: str = "") -> lis
                                + " ".join(line.strip() for line in lines[1:]), width)]
 
 
+def event_words(event: dict[str, Any]) -> str:
+    """An event in the UI's language; the warm-up's start without the plan's band ("sone
+    96–115" read beside the status line's "oppvarming: mål 88", the controller's rising
+    target, as a second target: the belt screen shows that target too)."""
+    params = event.get("params")
+    if event["kind"] == "phase" and isinstance(params, dict) \
+            and params.get("phase") == "warmup" and "duration_s" in params:
+        phase = word(texts.PHASES, "warmup")
+        return _("{phase} begins ({minutes} min)").format(
+            phase=phase[:1].upper() + phase[1:],
+            minutes=format_number(float(params["duration_s"]) / 60, 0))
+    return texts.event_text(event["kind"], event["message"], params)
+
+
 def hr_chart(history: list[float], lo: float | None, hi: float | None, width: int,
              rows: int = 5) -> str:
     """The last ``width`` heart rates as columns of block characters, the zone band shaded
@@ -512,9 +526,8 @@ class StaffConsole(App[None]):
             width = self.query_one("#events", Static).content_size.width or 78
             shown: list[str] = []
             for e in reversed(events[-3:]):  # the newest first, three lines in all
-                lines = wrapped_or_short(
-                    e["kind"], texts.event_text(e["kind"], e["message"], e.get("params")),
-                    width, f"{word(texts.SEVERITIES, e['severity'])}: ")
+                lines = wrapped_or_short(e["kind"], event_words(e), width,
+                                         f"{word(texts.SEVERITIES, e['severity'])}: ")
                 if len(shown) + len(lines) > 3:
                     break
                 shown[:0] = lines
