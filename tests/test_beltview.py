@@ -979,3 +979,23 @@ def test_the_heart_rate_unit_is_the_glossarys_slag_per_min_everywhere_on_the_scr
             assert "slag per minutt" not in body and "bpm" not in body, body
 
     _run(main())
+
+
+def test_the_warm_up_target_on_the_belt_is_the_controllers_as_on_the_console(tmp_path):
+    """Issue 21 (strap trial): in the warm-up the console said "oppvarming: mål 88 slag/min"
+    (the controller's target, rising to 104) while the belt screen said "Mål 96–115
+    slag/min" (the plan's band): staff and patient saw two targets. The belt shows the
+    controller's current warm-up target, the number the console shows."""
+    async def main() -> None:
+        async with belt_rig(tmp_path) as rig:
+            rig.rt.start()
+            await _phase(rig.page, "Oppvarming")
+            for _ in range(3):
+                await asyncio.sleep(0.5)
+                sp = rig.rt.snapshot.setpoint
+                shown = await _text(rig.page, "#target")
+                assert "–" not in shown, shown
+                near = {f"Mål {round(sp.target_bpm) + d} slag/min" for d in (-1, 0, 1)}
+                assert shown in near, (shown, sp.target_bpm)
+
+    _run(main())

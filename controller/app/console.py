@@ -103,6 +103,14 @@ def _num(x: float | None, decimals: int = 1) -> str:
     return "—" if x is None else format_number(x, decimals)
 
 
+HR_ALARMS = ("hr_hold", "hr_lost", "hr_lost_stop")
+"""Alarms of a lost heart rate: the glossary's advice goes with them."""
+HINT_ALARMS = ("strap_missing_beats",)
+"""Alarms that are a hint to staff, labelled a warning (the glossary's levels), not ALARM."""
+STRAP_HINT = N_("Check that the chest strap sits snugly")
+"""The belt screen's words (service/beltview.py): one catalog entry."""
+
+
 def one_line(text: str, width: int) -> str:
     """``text`` on one line of ``width`` cells: cut with "…" where it would wrap (plain
     text; the whole sentence is in the history and the report)."""
@@ -124,6 +132,38 @@ def short_or_whole(kind: str, whole: str, width: int, prefix: str = "") -> str:
         whole = word(ALARM_WORDS, kind)
         whole = whole[:1].upper() + whole[1:]
     return one_line(prefix + whole, width)
+
+
+def wrapped_or_short(kind: str, whole: str, width: int, prefix: str = "") -> list[str]:
+    """An event on one line where it fits, else an alarm's short words, else on two lines
+    under its prefix ("info: Alarmen er kvittert: pulsbeltet kan miste slag – fukt det eller
+    flytt d…" lost its end at 80 columns); cut only past two lines."""
+    import textwrap
+
+    from rich.cells import cell_len
+
+    if cell_len(prefix + whole) <= width or kind in ALARM_WORDS:
+        return [short_or_whole(kind, whole, width, prefix)]
+    lines = textwrap.wrap(prefix + whole, width, subsequent_indent=" " * cell_len(prefix),
+                          break_long_words=False)
+    if len(lines) <= 2:
+        return lines
+    return [lines[0], one_line(" " * cell_len(prefix)
+                               + " ".join(line.strip() for line in lines[1:]), width)]
+
+
+def event_words(event: dict[str, Any]) -> str:
+    """An event in the UI's language; the warm-up's start without the plan's band ("sone
+    96–115" read beside the status line's "oppvarming: mål 88", the controller's rising
+    target, as a second target: the belt screen shows that target too)."""
+    params = event.get("params")
+    if event["kind"] == "phase" and isinstance(params, dict) \
+            and params.get("phase") == "warmup" and "duration_s" in params:
+        phase = word(texts.PHASES, "warmup")
+        return _("{phase} begins ({minutes} min)").format(
+            phase=phase[:1].upper() + phase[1:],
+            minutes=format_number(float(params["duration_s"]) / 60, 0))
+    return texts.event_text(event["kind"], event["message"], params)
 
 
 def hr_chart(history: list[float], lo: float | None, hi: float | None, width: int,
@@ -431,14 +471,22 @@ class StaffConsole(App[None]):
             pseudonym=d.pseudonym, hr_max=_num(d.hr_max, 0),
             source=word(texts.SOURCES, d.hr_max_source)) if d.pseudonym else \
             _("no patient chosen (n)")
+        from rich.cells import cell_len
+        from rich.text import Text
+
+        state = word(texts.STATES, d.state)
+        both = _("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]", state=state)
+        if cell_len(Text.from_markup(both).plain) > \
+                (self.query_one("#phase", Static).content_size.width or 48):
+            # at 80 columns "… · finner ikke pulsen – senker farten" was cut mid-word: the
+            # heart-rate state on a line of its own
+            both = f"[b]{label.upper()}[/b]\n{state}"
         self.query_one("#phase", Static).update(
             # once the session is over its state says nothing the phase does not; before
             # the start neither ("KLAR · klar" said one word twice)
             f"[b]{label.upper()}[/b]" if phase == "done" else
             f"[b]{label.upper()}[/b]\n{who}" if phase == "ready" else
-            _("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]",
-                                         state=word(texts.STATES, d.state))
-            + "\n" + who)
+            both + "\n" + who)
         left = _mmss(d.phase_remaining_s)
         # minutes:seconds left, never read as a clock time ("delen slutter om 09:16"); before
         # the start the one next step (it said "press s" with no patient chosen)
@@ -491,11 +539,14 @@ class StaffConsole(App[None]):
         else:
             events = d.event_list or []
             width = self.query_one("#events", Static).content_size.width or 78
-            self.query_one("#events", Static).update("\n".join(
-                short_or_whole(e["kind"], texts.event_text(e["kind"], e["message"],
-                                                           e.get("params")),
-                               width, f"{word(texts.SEVERITIES, e['severity'])}: ")
-                for e in events[-3:]))
+            shown: list[str] = []
+            for e in reversed(events[-3:]):  # the newest first, three lines in all
+                lines = wrapped_or_short(e["kind"], event_words(e), width,
+                                         f"{word(texts.SEVERITIES, e['severity'])}: ")
+                if len(shown) + len(lines) > 3:
+                    break
+                shown[:0] = lines
+            self.query_one("#events", Static).update("\n".join(shown))
         self.query_one("#message", Static).update(self._message_text())
         if self._quit_when_stopped and self._belt_still():
             self.exit()
@@ -553,22 +604,41 @@ class StaffConsole(App[None]):
 
     def _alarm_lines(self, alarms: list[dict[str, Any]]) -> str:
         """One line per alarm, the key that acknowledges them after the last one, or on a
-        line of its own where it would wrap (at 80 columns in bokmål it broke in two)."""
+        line of its own where it would wrap (at 80 columns in bokmål it broke in two). A lost
+        heart rate says what to do under it, the belt screen's words; the strap's hint is
+        labelled a warning, not ALARM (the trial)."""
         from rich.cells import cell_len
         from rich.markup import escape
 
         if not alarms:
             return ""
         width = self.query_one("#alarms", Static).content_size.width or 78
-        texts_shown = [short_or_whole(a["kind"], texts.event_text(a["kind"], a["message"]),
-                                      width, _("ALARM") + " ") for a in alarms]
+        lines: list[str] = []
+        last = ""
+        indent = ""
+        for a in alarms:
+            kind = a["kind"]
+            label, colour = (word(texts.SEVERITIES, "warning").upper(), "yellow") \
+                if kind in HINT_ALARMS else (_("ALARM"), "red")
+            indent = " " * (cell_len(label) + 1)
+            if kind in HR_ALARMS:
+                short = word(ALARM_WORDS, kind)
+                last = one_line(label + " " + short[:1].upper() + short[1:], width)
+                lines.append(f"[b {colour}]" + escape(label) + "[/]"
+                             + escape(last[len(label):]))
+                last = one_line(indent + _(STRAP_HINT), width)
+                lines.append(escape(last))
+                continue
+            last = short_or_whole(kind, texts.event_text(kind, a["message"]), width,
+                                  label + " ")
+            lines.append(f"[b {colour}]" + escape(last[:len(label)]) + "[/]"
+                         + (f"[{colour}]" + escape(last[len(label):]) + "[/]"
+                            if kind in HINT_ALARMS else escape(last[len(label):])))
         hint = _("(a: acknowledge)")
-        lines = ["[b red]" + escape(t[:len(_("ALARM"))]) + "[/]" + escape(t[len(_("ALARM")):])
-                 for t in texts_shown]
-        if cell_len(texts_shown[-1]) + 2 + cell_len(hint) <= width:
+        if cell_len(last) + 2 + cell_len(hint) <= width:
             lines[-1] += "  " + escape(hint)
         else:
-            lines.append(" " * (cell_len(_("ALARM")) + 1) + escape(hint))
+            lines.append(indent + escape(hint))
         return "\n".join(lines)
 
     # -- the 6-minute test ------------------------------------------------------------------

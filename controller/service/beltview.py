@@ -57,6 +57,7 @@ from controller.core.i18n import (
     format_speed,
     translations,
 )
+from controller.core.metrics import shown_bpm
 from controller.core.plan import PhaseKind, PhaseSpec
 from controller.protocol import Setpoint
 from controller.records.mastery import WEEK_GOAL_HIT_MIN, Mastery, mastery
@@ -383,7 +384,11 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
         "hr_bpm": shown.hr_bpm, "kind": kind,
         "zone": zone, "zone_text": tr(KIND_WORDS[kind]),
         "zone_low_bpm": shown.low_bpm, "zone_high_bpm": shown.high_bpm,
+        # the warm-up's target is the controller's, rising from where the patient starts:
+        # the number the console shows (the plan's band beside it read as a second target)
         "target_text": tr(STRAP_HINT) if missing else
+        tr(N_("Target {target} bpm")).format(target=shown_bpm(sp.target_bpm))
+        if phase == "warmup" and sp is not None and sp.target_bpm is not None else
         "" if shown.low_bpm is None or shown.high_bpm is None or phase not in
         ("interval", "warmup", "recovery", "cooldown") else
         tr(N_("Target {low}–{high} bpm")).format(low=shown.low_bpm, high=shown.high_bpm),

@@ -1,0 +1,213 @@
+"""Issue 21, the bokmål "new nurse" trial with a strap that loses beats (demo
+``--category pulsbelte-trøbbel``) at 80×24: the header's heart-rate state, the acknowledged
+alarm's event, the lost-heart-rate alarm's advice and the strap hint's label. The console
+(Textual Pilot) fed the states the service sends in those moments."""
+
+import asyncio
+import contextlib
+
+import pytest
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widgets import Static
+
+from controller.core import i18n
+from tests.test_console import _Stepped, tmp_sock
+
+
+@pytest.fixture(params=["nb", "en"])
+def lang(request):
+    i18n.set_language(request.param)
+    yield request.param
+    i18n.set_language("en")
+
+
+def _lines(app, wid: str) -> tuple[list[str], int, int]:
+    box = app.query_one(wid, Static)
+    plain = Text.from_markup(str(box.render())).plain
+    return plain.split("\n"), box.content_size.width, box.size.height
+
+
+def _fits(app, wid: str) -> list[str]:
+    """Every line of ``wid`` fits its width and none wraps (its height is its lines)."""
+    lines, width, height = _lines(app, wid)
+    assert all(cell_len(line) <= width for line in lines), (wid, width, lines)
+    assert height == len(lines), (wid, height, lines)
+    assert not any(line.endswith("…") for line in lines), (wid, lines)
+    return lines
+
+
+HR_LOST = {"kind": "hr_lost",
+           "message": "no valid heart rate for 15 s: slowing to an easy walk; check the strap"}
+STRAP = {"kind": "strap_missing_beats",
+         "message": "strap may be missing beats (12 % of beats): wet it or move it"}
+
+
+def test_the_header_shows_the_whole_heart_rate_state_at_80_columns(lang):
+    """Trial: "AKTIV PAUSE ETTER INTERVALL 1 · finner ikke" (the state is "finner ikke pulsen
+    – senker farten"): the phase and the whole state, nothing cut mid-word."""
+    from controller.core.words import STATES, word
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            for phase, n in (("recovery", 1), ("interval", 4), ("warmup", 0), ("cooldown", 4)):
+                for state in ("hr_slow", "hr_hold", "running", "paused"):
+                    app.feed(phase=phase, interval=n, state=state)
+                    await pilot.pause()
+                    lines = _fits(app, "#phase")
+                    assert any(word(STATES, state) in line for line in lines), (state, lines)
+                    assert "P-17" in lines[-1], lines
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_acknowledged_alarm_event_is_shown_whole(lang):
+    """Trial: "info: Alarmen er kvittert: pulsbeltet kan miste slag – fukt det eller flytt
+    d…" was cut at 80 columns: wrapped on a second line, nothing lost."""
+    from controller.core.words import event_text
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            ack = {"kind": "acknowledged", "severity": "info",
+                   "message": "alarm strap_missing_beats acknowledged",
+                   "params": {"alarm": "strap_missing_beats"}}
+            app.feed(event_list=[ack], alarm_list=[], alarms={})
+            await pilot.pause()
+            lines = _fits(app, "#events")
+            whole = event_text(ack["kind"], ack["message"], ack["params"])
+            assert " ".join(line.strip() for line in lines).endswith(whole), lines
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_lost_heart_rate_alarm_says_to_check_the_strap_as_the_belt_screen_does(lang):
+    """Trial: "ALARM Finner ikke pulsen – senker til gange" without the glossary's "kjenn
+    etter at pulsbeltet sitter godt", which the belt screen shows (one catalog entry)."""
+    from controller.core.i18n import _
+    from controller.service.beltview import STRAP_HINT
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            for kind in ("hr_lost", "hr_hold", "hr_lost_stop"):
+                app.feed(state="hr_slow", alarm_list=[dict(HR_LOST, kind=kind)],
+                         alarms={kind: HR_LOST["message"]})
+                await pilot.pause()
+                lines = _fits(app, "#alarms")
+                assert any(_(STRAP_HINT) in line for line in lines), (kind, lines)
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_strap_hint_is_not_labelled_alarm(lang):
+    """Trial: "ALARM Pulsbeltet kan miste slag – fukt det eller flytt det": a hint for the
+    strap, labelled with the warning level's word, not ALARM; a real alarm keeps ALARM."""
+    from controller.core.i18n import _
+    from controller.core.words import SEVERITIES, word
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.feed(alarm_list=[STRAP], alarms={STRAP["kind"]: STRAP["message"]})
+            await pilot.pause()
+            lines = _fits(app, "#alarms")
+            assert not lines[0].startswith(_("ALARM")), lines
+            assert lines[0].startswith(word(SEVERITIES, "warning").upper()), lines
+            app.feed(alarm_list=[STRAP, HR_LOST],
+                     alarms={STRAP["kind"]: STRAP["message"], "hr_lost": HR_LOST["message"]})
+            await pilot.pause()
+            lines = _fits(app, "#alarms")
+            assert lines[0].startswith(word(SEVERITIES, "warning").upper()), lines
+            assert lines[1].startswith(_("ALARM")), lines
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_console_shows_one_warm_up_target_the_controllers(lang):
+    """Trial: in the warm-up the status said "oppvarming: mål 88 slag/min" (the controller's
+    target) and the info line under it "sone 96–115" (the plan's band): two targets. The
+    console shows the controller's target only, the number the belt screen shows."""
+    from textual.widgets import Static
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            begins = {"kind": "phase", "severity": "info",
+                      "message": "warmup begins (300 s, zone 96–115 bpm)",
+                      "params": {"phase": "warmup", "duration_s": 300.0,
+                                 "zone_low_bpm": 96.0, "zone_high_bpm": 115.0}}
+            app.feed(phase="warmup", interval=0, target_bpm=88.2, zone_low_bpm=96.0,
+                     zone_high_bpm=115.0, event_list=[begins], alarm_list=[], alarms={})
+            await pilot.pause()
+            shown = "\n".join(Text.from_markup(str(w.render())).plain
+                              for w in app.query(Static))
+            assert "88" in app.query_one("#zone", Static).render().plain, shown
+            assert "96" not in shown and "115" not in shown, shown
+            assert ("Oppvarming" if lang == "nb" else "Warm-up") in \
+                str(app.query_one("#events", Static).render()), shown
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+@pytest.mark.realtime
+def test_a_strap_losing_beats_at_80x24_against_the_real_service(tmp_path):
+    """The trial itself: the demo's service with a strap that loses beats (category
+    strap_trouble, ``--category pulsbelte-trøbbel``), the console at 80×24 in bokmål,
+    Start by key. Until a lost heart rate's alarm has been shown or the session ended: the
+    header, the alarms and the events never lose text, a lost heart rate's alarm says what to
+    do with the strap, and the strap's hint is labelled ADVARSEL."""
+    import dataclasses
+
+    from controller.app.console import StaffConsole
+    from controller.app.demo import run_demo
+    from controller.service.config import load
+    from tests.test_console import wait_for
+    from tests.test_runtime import SHORT
+
+    i18n.set_language("nb")
+
+    async def main():
+        sock = tmp_path / "control.sock"
+        cfg = dataclasses.replace(load(None), plan=SHORT)
+        service = asyncio.create_task(run_demo(
+            cfg, speedup=5, seed=3, category="strap_trouble", use_mqtt=False,
+            control_socket=str(sock)))
+        await wait_for(sock.exists)
+        app = StaffConsole(str(sock))
+        seen: set[str] = set()
+        try:
+            async with app.run_test(size=(80, 24)) as pilot:
+                await wait_for(lambda: app.state.get("session_id"))
+                await pilot.press("s")
+                async with asyncio.timeout(150):
+                    while not seen & {"hr_hold", "hr_lost"} and app.state.get("phase") != "done":
+                        await asyncio.sleep(0.1)
+                        await pilot.pause()
+                        if not app.state.get("started"):
+                            continue
+                        for wid in ("#phase", "#alarms", "#events"):
+                            _fits(app, wid)
+                        kinds = {a["kind"] for a in app.doc.alarm_list or []}
+                        if kinds & {"hr_hold", "hr_lost", "hr_lost_stop"}:
+                            lines, _w, _h = _lines(app, "#alarms")
+                            assert any("Kjenn etter at pulsbeltet sitter godt" in line
+                                       for line in lines), lines
+                        if "strap_missing_beats" in kinds:
+                            lines, _w, _h = _lines(app, "#alarms")
+                            assert any(line.startswith("ADVARSEL Pulsbeltet kan miste slag")
+                                       for line in lines), lines
+                            assert not any(line.startswith("ALARM Pulsbeltet")
+                                           for line in lines), lines
+                        seen |= kinds
+            # the strap's hint came in every run; a lost heart rate in most (the short plan
+            # can end before the strap drops out for 5 s): the fed tests above pin that one
+            assert seen & {"hr_hold", "hr_lost", "strap_missing_beats"}, seen
+        finally:
+            service.cancel()
+            with contextlib.suppress(BaseException):
+                await service
+            i18n.set_language("en")
+
+    asyncio.run(asyncio.wait_for(main(), 200))
