@@ -226,3 +226,17 @@ def test_a_watch_cancelled_as_an_edge_wakes_it_is_cancelled(factory):
         asyncio.run(main())
     finally:
         inputs.close()
+
+
+def test_an_opening_edge_that_arrives_after_the_poll_saw_it_open_dates_the_opening():
+    """Under load the edge callback's hop into the loop (``call_soon_threadsafe``) came
+    after the periodic poll had already seen the contact open: the opening was dated by the
+    poll, 20 ms late, and a 22 ms opening then looked like 2 ms and was forgotten (full run,
+    ``test_a_22_ms_opening_and_chatter_are_seen_every_time``, with a demo beside it). The
+    edge's own time dates the opening."""
+    f = TripFilter()
+    assert not f.update(10.000, False)
+    assert not f.update(10.030, True)    # the poll sees it open
+    f.update(10.010, True)               # the edge, stamped when it happened, comes late
+    assert f.update(10.032, False)       # closed after 22 ms: a trip
+    assert f.tripped_at_s == pytest.approx(10.030)  # 20 ms after the edge
