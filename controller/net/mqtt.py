@@ -184,10 +184,8 @@ async def run_forever(settings: MqttSettings, identifier: str,
             up, refused = False, True  # connected but of no use: the back-off goes on growing
         except* try_again as eg:
             why = error_text(client, _first(eg))
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            # asked to stop while the client's clean-up failed: stop, do not reconnect
-            raise asyncio.CancelledError
+        # asked to stop while the client's clean-up failed: stop, do not reconnect
+        raise_if_asked_to_stop()
         if up or why != last_error:
             log.warning("%s: %s the broker %s:%s: %s", who,
                         "not allowed by" if refused else "cannot reach", settings.host,
