@@ -206,9 +206,14 @@ class PhaseRun:
 
 
 def phases_as_run(samples: list[dict[str, Any]], plan: dict[str, Any],
-                  events: list[dict[str, Any]]) -> list[PhaseRun]:
+                  events: list[dict[str, Any]], status: str | None = None) -> list[PhaseRun]:
     """Each run of a phase in the trace beside the plan's duration, so an extended or skipped
-    interval never looks like a full one."""
+    interval never looks like a full one.
+
+    A session that ran its plan to the end (``status`` ``finished``) was cut short nowhere:
+    its phases end on time or skipped. A phase recorded a few seconds short there is a late
+    tick's time carried into the next phase (the trial's loaded Pi: a finished 6-minute
+    test's cool-down recorded 174 s of 180 and called "avbrutt")."""
     runs: list[list[dict[str, Any]]] = []
     for s in samples:
         if s["phase"] == "done":
@@ -246,7 +251,7 @@ def phases_as_run(samples: list[dict[str, Any]], plan: dict[str, Any],
             note = "skipped"
         elif "extend" in kinds or (plan_s is not None and ran > plan_s + 2 * tick):
             note = "extended"
-        elif plan_s is not None and ran < plan_s - 2 * tick:
+        elif plan_s is not None and ran < plan_s - 2 * tick and status != "finished":
             note = "cut short"
         out.append(PhaseRun(run[0]["phase"], run[0]["interval"], plan_s, round(ran),
                             round(paused), note))
@@ -583,7 +588,7 @@ def session_facts(store: Store, session_id: str) -> dict[str, Any]:
         "record": r, "samples": samples, "events": events, "wall_unix_s": wall,
         "start_utc": utc_iso(wall[0]) if wall else utc_iso(r.started_unix_s),
         "end_utc": utc_iso(wall[-1]) if wall else None,
-        "phases": phases_as_run(samples, r.plan, events),
+        "phases": phases_as_run(samples, r.plan, events, r.status),
         "events_rel": [{**e, "t_rel_s": e["t_s"] - t0} for e in events],
         "work_at_90_vo2": prog.work_at_90_vo2, "speed_at_90_kmh": prog.speed_at_90_kmh,
         "incline_at_90_pct": prog.incline_at_90_pct, "minutes_at_85": prog.minutes_at_85,
