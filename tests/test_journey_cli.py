@@ -30,7 +30,8 @@ def test_fast_demo_records_into_the_store_it_is_given(tmp_path):
 def test_six_minute_test_end_to_end_gives_a_stored_hrmax(tmp_path):
     db = tmp_path / "s.db"
     out = cli("demo", "--plan", "six-minute-test", "--store", str(db), "--patient",
-              "P-6", "--lang", "en").stdout  # the demo speaks the config's (nb) by default
+              "P-6", "--accept-hrmax",  # staff accept the proposal (issue 21: never unasked)
+              "--lang", "en").stdout  # the demo speaks the config's (nb) by default
     assert "Borg rating at the end:" in out and "Proposed HRmax:" in out and "±" in out
     assert out.startswith("An instant simulation of the 6-minute test")  # not the treadmill
     store = Store(db)

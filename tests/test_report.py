@@ -301,7 +301,8 @@ def test_the_six_minute_tests_events_carry_their_numbers(tmp_path):
     CLI's 6-minute test, as staff run it), not only inside an English sentence."""
     db = tmp_path / "s.db"
     r = subprocess.run([sys.executable, "-m", "controller", "demo", "--plan",
-                        "six-minute-test", "--store", str(db), "--patient", "P-5"],
+                        "six-minute-test", "--store", str(db), "--patient", "P-5",
+                        "--accept-hrmax"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     st = Store(db, readonly=True)

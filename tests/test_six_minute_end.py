@@ -91,3 +91,160 @@ def test_a_stopped_session_still_names_the_phase_it_was_stopped_in(tmp_path):
     assert [(p.phase, p.note) for p in facts["phases"]] == [("warmup", ""),
                                                             ("test", "cut short")]
     store.close()
+
+
+def _register_p17(db):
+    """A returning patient: HRmax 171 from a 6-minute test on 20.11.2026, caps 6.5 km/h
+    and 12 %."""
+    from controller.records.register import PatientRecord, Register
+
+    store = Store(db)
+    Register(store).save(PatientRecord("P-17", 171, "six_minute_test", "2026-11-20",
+                                       hr_rest_bpm=62, max_speed_kmh=6.5,
+                                       max_incline_pct=12.0))
+    store.close()
+
+
+def _p17(db):
+    from controller.records.register import Register
+
+    store = Store(db, readonly=True)
+    try:
+        rec = Register(store).require("P-17")
+        (sess,) = [s for s in store.sessions("P-17") if s.plan_name == "6-minute test"]
+        kinds = [e["kind"] for e in store.events(sess.id)]
+    finally:
+        store.close()
+    return rec, kinds
+
+
+def test_the_fast_pulstest_demo_shows_the_proposal_and_stores_no_makspuls(tmp_path):
+    """Finding 32 of the trial: ``demo --fast --plan pulstest`` said "Godkjent av
+    personalet: lagret for …" although no staff chose anything. Nothing about a patient
+    changes unless staff chose it: the proposal is shown, the register keeps the makspuls
+    it had (value, source, date, caps), and the demo says it was not stored and how staff
+    would accept it."""
+    db = tmp_path / "s.db"
+    _register_p17(db)
+    r = cli("demo", "--fast", "--plan", "pulstest", "--store", str(db), "--patient", "P-17",
+            "--lang", "nb")
+    out = r.stdout
+    assert "Foreslått makspuls" in out, out
+    assert "Godkjent av personalet" not in out and "godkjent av personalet" not in out, out
+    assert "Ikke lagret:" in out and "--accept-hrmax" in out, out
+    rec, kinds = _p17(db)
+    assert (rec.hr_max_bpm, rec.hr_max_source, rec.hr_max_date) == (171, "six_minute_test",
+                                                                    "2026-11-20"), rec
+    assert (rec.max_speed_kmh, rec.max_incline_pct, rec.hr_rest_bpm) == (6.5, 12.0, 62), rec
+    assert "borg" in kinds and "hrmax_decision" not in kinds, kinds
+
+
+def test_the_pulstest_demo_stores_the_proposal_only_when_staff_accept_it(tmp_path):
+    """With ``--accept-hrmax`` (staff accept the proposal) the register keeps it, with the
+    test as its source and today's date, and the decision is in the session's events."""
+    import datetime as dt
+
+    db = tmp_path / "s.db"
+    _register_p17(db)
+    r = cli("demo", "--fast", "--plan", "pulstest", "--store", str(db), "--patient", "P-17",
+            "--accept-hrmax", "--lang", "nb")
+    assert "Godkjent av personalet: lagret for P-17" in r.stdout, r.stdout
+    rec, kinds = _p17(db)
+    assert rec.hr_max_source == "six_minute_test" and rec.hr_max_bpm != 171, rec
+    assert rec.hr_max_date == dt.date.today().isoformat(), rec
+    assert "hrmax_decision" in kinds, kinds
+
+
+def test_the_pulstest_demo_summary_says_what_the_test_measured(tmp_path):
+    """Finding 7 of the trial: a 6-minute test's end summary is its own measurements —
+    distance, the highest heart rate, the Borg-skår, the proposed makspuls and what became
+    of it — in the glossary's words, never zone figures (time in the zone, intervals ok)."""
+    import re
+
+    r = cli("demo", "--fast", "--plan", "pulstest", "--store", str(tmp_path / "s.db"),
+            "--patient", "P-5", "--lang", "nb")
+    out = r.stdout
+    assert re.search(r"Distanse i testen: \d+ m", out), out
+    assert re.search(r"Høyeste puls i testen: \d+ slag/min", out), out
+    assert re.search(r"Borg-skår ved slutten: \d+", out), out
+    assert re.search(r"Foreslått makspuls: \d+ ± \d+ slag/min", out), out
+    assert not re.search(r"i sonen|sonen|intervall|\bok\b", out, re.I), out
+    assert "6-min-test" not in out and "6-minuttstest" not in out, out
+
+
+def test_the_headless_demos_table_for_a_six_minute_test_has_no_zone_figures():
+    """The headless demo's summary (``_summary``, after a session a console set up as a
+    6-minute test) printed the 4x4's interval table — time to zone, in zone, ok — and its
+    footnote about the intervals' allowance: it says what the test measured instead."""
+    from controller.app import demo_text
+    from controller.app.simdemo import run_session
+    from controller.core import i18n
+
+    profile = PatientProfile(hr_max=183, hr_rest=65, max_speed_kmh=7.0, pseudonym="P-17")
+    patient = VirtualPatient(PatientParams(hr_max_bpm=186, hr_rest_bpm=65, vo2max=30, seed=3))
+    _sid, rows, _s = run_session(patient, profile, six_minute_test(4.5, 2.0))
+    i18n.set_language("nb")
+    try:
+        text = "\n".join(demo_text.summary_lines(rows, 183))
+    finally:
+        i18n.set_language("en")
+    test_rows = [r for r in rows if r.phase == "test"]
+    metres = round(sum(r.speed_kmh / 3.6 for r in test_rows))
+    assert f"Distanse i testen: {metres} m" in text, text
+    peak = round(max(r.hr_bpm for r in test_rows if r.hr_bpm is not None))
+    assert f"Høyeste puls i testen: {peak} slag/min" in text, text
+    assert "sonen" not in text and "intervall" not in text.lower(), text
+
+
+def test_the_consoles_end_of_a_six_minute_test_says_what_it_measured(tmp_path):
+    """Finding 7 of the trial, at the desk: after a 6-minute test the console's summary
+    said "i sonen 0 min 0 s" (zone figures). A recorded test (production Session and Store)
+    behind the real control socket, the console in bokmål driven by keys: Borg 15, the
+    proposal accepted; the end summary says the distance, the highest heart rate, the
+    Borg-skår and the proposed makspuls with its decision, and no zone figure."""
+    import asyncio
+
+    from controller.app.console import StaffConsole
+    from controller.app.screens import BorgScreen, HrMaxProposalScreen
+    from controller.core import i18n
+    from controller.records import jobs
+    from controller.service.control_socket import ControlServer
+    from tests.test_console import _recorded_six_minute_test, text, wait_for
+
+    store = Store(tmp_path / "sessions.db")
+    rt, sid = _recorded_six_minute_test(store)
+    rt.summary = jobs.summary(str(store.path), sid, 171)  # as the recording makes it
+    measured = rt.summary["test"]
+    sock = str(tmp_path / "c.sock")
+
+    async def main():
+        server = asyncio.create_task(ControlServer(rt, sock).serve())
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            before = text(app, "#events")
+            await pilot.press("1", "5", "enter")
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            await pilot.press("j")
+            await pilot.pause()
+            if isinstance(app.screen, HrMaxProposalScreen):  # a large change: asked twice
+                await pilot.press("j")
+            await wait_for(lambda: "godkjent av personalet" in text(app, "#events"))
+            after = text(app, "#events")
+        server.cancel()
+        return before, after
+
+    i18n.set_language("nb")
+    try:
+        before, after = asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        i18n.set_language("en")
+    for said in (before, after):
+        assert f"Distanse i testen: {measured['distance_m']} m" in said, said
+        assert f"Høyeste puls i testen: {measured['peak_hr_bpm']} slag/min" in said, said
+        assert "sonen" not in said and "intervall" not in said, said
+    assert "Borg-skår ikke gitt ennå" in before, before
+    assert "Borg-skår ved slutten: 15." in after, after
+    assert "Foreslått makspuls" in after and "± " in after, after
+    assert "HRmax" not in after and "bpm" not in after, after

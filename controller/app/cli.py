@@ -252,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=_("{six_minute_test}: the 6-minute test end to end (in-process)"
                           ).format(six_minute_test=_(DEMO_PLAN_WORDS["six-minute-test"])
                                    .removeprefix(CHOICE_PREFIX)))
+    d.add_argument("--accept-hrmax", action="store_true",
+                   help=_("{six_minute_test}: staff accept the proposed HRmax and the register "
+                          "keeps it (without this option it is only shown)").format(
+                       six_minute_test=_(DEMO_PLAN_WORDS["six-minute-test"])
+                       .removeprefix(CHOICE_PREFIX)))
     d.add_argument("--weeks", type=int, default=None,
                    help=_("record a history of this many weeks for one patient into "
                           "--store"))

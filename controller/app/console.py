@@ -528,7 +528,11 @@ class StaffConsole(App[None]):
                                   for k, m in (d.alarms or {}).items()]
         self.query_one("#alarms", Static).update(self._alarm_lines(alarms))
         summary = d.summary
-        if summary:
+        if summary and d.plan == "6-minute test":
+            # what the test measured, never zone figures: a 6-minute test has no zone
+            self.query_one("#events", Static).update("\n".join(
+                texts.six_minute_summary_lines(summary.get("test"), d.hrmax_proposal)))
+        elif summary:
             # seconds in and above the zone, not the rule's percentage: that counts only
             # after the first minute, and read as "100 % in zone" beside 25 s above it
             lines = [texts.interval_summary_line(iv) for iv in summary["intervals"]]

@@ -52,7 +52,14 @@ SUMMARY_COLUMNS = (("interval", 8), ("time to zone", 12), ("in zone*", 8),
 
 def summary_lines(rows: list[TraceRow], hr_max: float) -> list[str]:
     """The table after a demo: per interval, time to the zone, in zone, above 95 %, the
-    error to 90 % HRmax, and whether it met the clinic's bar."""
+    error to 90 % HRmax, and whether it met the clinic's bar; after a 6-minute test what
+    it measured instead (distance, highest heart rate)."""
+    if any(r.phase == "test" for r in rows):  # a 6-minute test: no zone, no intervals
+        from controller.app.texts import six_minute_measure_lines
+        from controller.core.summary import six_minute_measures
+
+        return ["", *six_minute_measure_lines(six_minute_measures(
+            [(r.t_s, r.phase, r.speed_kmh, r.hr_bpm) for r in rows]))]
     heads = [_("interval"), _("time to zone"), _("in zone*"), _("above 95 %"),
              _("RMS to 90 %"), _("ok")]
     widths = [max(len(h), w) for h, (_k, w) in zip(heads, SUMMARY_COLUMNS, strict=True)]

@@ -58,10 +58,40 @@ def summarise(samples: Sequence[dict[str, Any]], hr_max: float,
         recoveries.append({"after_interval": k,
                            "hr_drop_first_minute_bpm": round(rec[0]["hr_bpm"] - at_60[-1])
                            if at_60 else None})
-    return {
+    out = {
         "hr_max_bpm": hr_max,
         "intervals": intervals,
         "recoveries": recoveries,
         "total_in_zone_s": session_in_zone_s(ms),  # the intervals' whole seconds, added
         "alarms": [e["kind"] for e in events if e.get("severity") == "alarm"],
     }
+    test = six_minute_measures([(s["t_s"], s["phase"], s["speed_kmh"], s["hr_bpm"])
+                          for s in samples])
+    if test is not None:  # a 6-minute test: what it measured (it has no intervals)
+        out["test"] = test
+    return out
+
+
+TEST_GAP_CAP_S = 10.0
+"""A gap between two recorded ticks counts at most this long towards the test's distance
+(a late tick: the belt ran on; a longer silence is not counted as walked)."""
+
+
+def six_minute_measures(ticks: Sequence[tuple[float, str, float | None, float | None]]
+                  ) -> dict[str, Any] | None:
+    """What a 6-minute test measured, from its ticks (t_s, phase, belt speed km/h, heart
+    rate): the distance on the belt in the test phase (each tick's speed until the next
+    tick) and the highest accepted heart rate in it; None without a test phase. The test's
+    end summary says these, not zone figures (issue 21: a 6-minute test has no zone)."""
+    metres, peak, seen = 0.0, None, False
+    for i, (t_s, phase, speed_kmh, hr_bpm) in enumerate(ticks):
+        if phase != "test":
+            continue
+        seen = True
+        dt_s = ticks[i + 1][0] - t_s if i + 1 < len(ticks) else 1.0
+        metres += (speed_kmh or 0.0) / 3.6 * min(max(dt_s, 0.0), TEST_GAP_CAP_S)
+        if hr_bpm is not None:
+            peak = hr_bpm if peak is None else max(peak, hr_bpm)
+    if not seen:
+        return None
+    return {"distance_m": round(metres), "peak_hr_bpm": _round0(peak)}

@@ -137,8 +137,12 @@ def _check_summary(v: Any) -> None:
     p = "session.summary"
     if not isinstance(v, dict):
         raise _Bad(p, "must be an object or null")
-    present = tuple(k for k in ("late_ticks", "response_model") if k in v)
+    present = tuple(k for k in ("late_ticks", "response_model", "test") if k in v)
     _keys(p, v, SUMMARY_KEYS + present)
+    if "test" in v:  # a 6-minute test's measures (``core.summary.six_minute_measures``)
+        _keys(f"{p}.test", v["test"], ("distance_m", "peak_hr_bpm"))
+        _num(f"{p}.test.distance_m", v["test"]["distance_m"], 0, 10000)
+        _num(f"{p}.test.peak_hr_bpm", v["test"]["peak_hr_bpm"], 30, 250, optional=True)
     if "response_model" in v:  # issue 26: the session's learned response, whole or refused
         from controller.core.response import ResponseModelError, parse_response_model
 

@@ -105,7 +105,8 @@ class HrmaxFlow:
             + ("" if decision != "edited" else f" as {value:.0f} bpm"),
             params={"proposed_bpm": round(prop["hr_max_bpm"]), "decision": decision,
                     **({"value_bpm": round(value)} if decision == "edited" else {})}))
-        self.hrmax_proposal = dict(prop, decision=decision)
+        self.hrmax_proposal = dict(prop, decision=decision,  # the end summary says it
+                                   **({"value_bpm": value} if decision == "edited" else {}))
         return None if rec is None else {"hr_max_bpm": rec.hr_max_bpm,
                                          "hr_max_source": rec.hr_max_source,
                                          "hr_max_date": rec.hr_max_date}

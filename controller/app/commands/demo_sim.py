@@ -73,7 +73,10 @@ def _new_patient_profile(truth, measured: PatientProfile,  # type: ignore[no-unt
 
 def demo_six_minute_test(args: argparse.Namespace) -> int:
     """The 6-minute test end to end with a virtual patient: staff change the load, the
-    patient answers the Borg rating, the HRmax proposal is shown and accepted."""
+    patient answers the Borg rating, the HRmax proposal is shown. Nothing about a patient
+    changes unless staff chose it: the proposal is stored only with ``--accept-hrmax``
+    (staff accept it), and a patient the register knows runs on their own profile (the
+    register's makspuls, source, date and caps stay as they were)."""
     import random
 
     from controller.app.simdemo import run_six_minute_test
@@ -82,12 +85,19 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
     truth, measured = make_patient(random.Random(args.seed), args.category, args.seed)
     profile = _new_patient_profile(truth, measured, args.patient)
     store = _open_store(args.store)
+    accept = bool(getattr(args, "accept_hrmax", False))
+    if store is not None:
+        from controller.records.register import Register
+
+        known = Register(store).get(profile.pseudonym)
+        if known is not None:  # a returning patient: the test runs on their own profile
+            profile = known.profile()
     # Said first, so nobody takes this for the test on the treadmill: --headless and --speed
     # have no meaning for an instant simulation.
     print(_("An instant simulation of the 6-minute test as staff run it (no treadmill "
             "emulator, no console). For the test on the emulated treadmill, run the demo with "
             "the console and choose the plan '6-minute test' in the patient form."))
-    res = run_six_minute_test(VirtualPatient(truth), profile, store=store)
+    res = run_six_minute_test(VirtualPatient(truth), profile, store=store, accept=accept)
     # the category, the method and its reasoning in the demo's language (the estimate's
     # own are English)
     from controller.app.texts import SOURCES, hrmax_estimate_why, word
@@ -105,6 +115,12 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
                 speed_end=format_number(res.final_load[0]),
                 incline_end=format_number(res.final_load[1])))
     est = res.estimate
+    from controller.app.texts import six_minute_measure_lines
+    from controller.core.summary import six_minute_measures
+
+    for line in six_minute_measure_lines(six_minute_measures(
+            [(r.t_s, r.phase, r.speed_kmh, r.hr_bpm) for r in res.rows])):
+        print(line + ".")
     print(_("Borg rating at the end: {rpe}.").format(rpe=res.rpe))
     why = hrmax_estimate_why({"source": str(est.source), "rpe": res.rpe,
                               "hr_end_bpm": est.hr_end_bpm, "floored": est.floored})
@@ -113,10 +129,19 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
         method=word(SOURCES, str(est.source)), why=why[:1].lower() + why[1:].rstrip(".")))
     if store is not None:
         store.close()
+    if store is not None and accept:
         print(_("Accepted by staff: stored for {pseudonym} with source {source} in {store}, "
                 "session {id}.").format(pseudonym=profile.pseudonym,
                                         source=word(SOURCES, str(est.source)),
                                         store=args.store, id=res.session_id))
+    elif accept:
+        print(_("Accepted by staff, but nothing is stored without --store."))
+    else:  # the demo never decides for staff (the console asks them: accept, edit, reject)
+        print(_("Not stored: the demo does not decide for staff; {pseudonym}'s HRmax is "
+                "unchanged ({hr_max} bpm, {source}). With --accept-hrmax staff accept the "
+                "proposal.").format(pseudonym=profile.pseudonym,
+                                    hr_max=format_number(profile.hr_max, 0),
+                                    source=word(SOURCES, str(profile.hr_max_source))))
     return 0
 
 
