@@ -226,7 +226,7 @@ class PatientScreen(ModalScreen[None]):
             yield Select([(_(label), v) for label, v in PLANS],
                          value="six_minute_test" if self.current.get("plan") == "6-minute test"
                          else "4x4", id="plan", allow_blank=False, compact=True)
-            yield Label(_("6-min test pace km/h"), id="pace_label")
+            yield Label(_("6-minute test pace km/h"), id="pace_label")
             yield Input(show_number(4.5), id="pace", compact=True)
             yield err("pace")
             yield Button(_("Save (ctrl+s)"), id="save", variant="primary", compact=True)
