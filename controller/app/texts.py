@@ -189,7 +189,8 @@ def six_minute_summary_lines(measures: dict[str, Any] | None,
     if not proposal:
         lines.append(_("Borg rating not given yet: it makes the HRmax proposal (t)"))
         return lines
-    lines.append(_("Borg rating at the end: {rpe}.").format(rpe=proposal.get("rpe")))
+    lines.append(_("Borg rating at the end: {rpe}.").format(rpe=proposal.get("rpe"))
+                 .rstrip("."))  # a list, as the lines above: no full stop
     lines.append(_("Proposed HRmax {hr_max} ± {unc} bpm: {decision}").format(
         hr_max=format_number(proposal["hr_max_bpm"], 0),
         unc=format_number(proposal.get("uncertainty_bpm") or 0, 0),
