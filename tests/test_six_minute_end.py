@@ -6,6 +6,8 @@ figures), in the glossary's words."""
 import subprocess
 import sys
 
+import pytest
+
 from controller.core.plan import six_minute_test
 from controller.protocol import PatientProfile, Session
 from controller.records.store import Store
@@ -196,7 +198,11 @@ def test_the_headless_demos_table_for_a_six_minute_test_has_no_zone_figures():
     assert "sonen" not in text and "intervall" not in text.lower(), text
 
 
-def test_the_consoles_end_of_a_six_minute_test_says_what_it_measured(tmp_path):
+@pytest.mark.parametrize(("keys", "said"), [
+    (("j",), "godkjent av personalet"),
+    (("e", "195", "enter"), "endret av personalet til 195 slag/min"),
+    (("n",), "avvist: makspulsen i bruk beholdes")])
+def test_the_consoles_end_of_a_six_minute_test_says_what_it_measured(tmp_path, keys, said):
     """Finding 7 of the trial, at the desk: after a 6-minute test the console's summary
     said "i sonen 0 min 0 s" (zone figures). A recorded test (production Session and Store)
     behind the real control socket, the console in bokmål driven by keys: Borg 15, the
@@ -226,11 +232,15 @@ def test_the_consoles_end_of_a_six_minute_test_says_what_it_measured(tmp_path):
             before = text(app, "#events")
             await pilot.press("1", "5", "enter")
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
-            await pilot.press("j")
+            await pilot.press(keys[0])
             await pilot.pause()
+            if len(keys) > 1:  # staff type their own value
+                app.screen.query_one("#edit").value = keys[1]
+                await pilot.press(keys[2])
+                await pilot.pause()
             if isinstance(app.screen, HrMaxProposalScreen):  # a large change: asked twice
                 await pilot.press("j")
-            await wait_for(lambda: "godkjent av personalet" in text(app, "#events"))
+            await wait_for(lambda: said in text(app, "#events"))
             after = text(app, "#events")
         server.cancel()
         return before, after
