@@ -157,6 +157,27 @@ def test_the_pulstest_demo_stores_the_proposal_only_when_staff_accept_it(tmp_pat
     assert "hrmax_decision" in kinds, kinds
 
 
+def test_the_fast_4x4_demo_leaves_a_returning_patients_register_entry_as_it_was(tmp_path):
+    """Found beside finding 32: ``demo --fast --patient P-17`` (the 4x4) ran on the demo's
+    own made-up profile and wrote it into the register: P-17's makspuls 171 from the
+    pulstest became 199 "målt", the caps 6,5/12 became 11,6/10. A patient the register
+    knows runs on their own profile, and the register keeps it."""
+    db = tmp_path / "s.db"
+    _register_p17(db)
+    r = cli("demo", "--fast", "--store", str(db), "--patient", "P-17", "--lang", "nb")
+    assert r.returncode == 0, r.stderr
+    from controller.records.register import Register
+
+    store = Store(db, readonly=True)
+    try:
+        rec = Register(store).require("P-17")
+    finally:
+        store.close()
+    assert (rec.hr_max_bpm, rec.hr_max_source, rec.hr_max_date) == (171, "six_minute_test",
+                                                                    "2026-11-20"), rec
+    assert (rec.max_speed_kmh, rec.max_incline_pct, rec.hr_rest_bpm) == (6.5, 12.0, 62), rec
+
+
 def test_the_pulstest_demo_summary_says_what_the_test_measured(tmp_path):
     """Finding 7 of the trial: a 6-minute test's end summary is its own measurements —
     distance, the highest heart rate, the Borg-skår, the proposed makspuls and what became

@@ -23,10 +23,19 @@ def demo_fast(args: argparse.Namespace) -> int:
     truth, profile = make_patient(rng, args.category, args.seed)
     if args.patient:
         profile = dataclasses.replace(profile, pseudonym=args.patient)
+    store = _open_store(args.store)
+    if store is not None:
+        from controller.records.register import Register
+
+        # Nothing about a patient changes unless staff chose it: a patient the register
+        # knows runs on their own profile (makspuls, its source and date, caps), which the
+        # session then remembers unchanged, never on the demo's made-up one.
+        known = Register(store).get(profile.pseudonym)
+        if known is not None:
+            profile = known.profile()
     print(demo_text.virtual_patient_line(args.category, truth, profile))
     from controller.app.simdemo import run_session
 
-    store = _open_store(args.store)
     phase_rows: list[TraceRow] = []
 
     def on_tick(_session, sp, t) -> None:  # type: ignore[no-untyped-def]
