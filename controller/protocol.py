@@ -111,6 +111,9 @@ HRMAX_HIGH_AFTER_S = 90.0
 HRMAX_HIGH_MARGIN = 0.03
 """Expected heart rate must be this far (of HRmax) above the zone's lower edge."""
 STOP_SETTLE_S = 15.0
+STOP_FLAT_PCT = 0.3
+"""A controlled stop ends when the belt stands and its incline is down to within this of
+0 % (a position pulse is 0.28 %), or ``STOP_SETTLE_S`` after the set-points reached 0."""
 RESTART_COUNTDOWN_S = 3.0
 """Before the belt sets off from a standstill (the start, a resume), it stays still this long
 while the belt screen counts 3-2-1: the belt must never surprise the patient."""
@@ -581,7 +584,10 @@ class Session:
         if self._t_last is None:
             self._t_last = self._t_start = self._t_last_valid = now_s
             self._speed_sp = 0.0 if speed_kmh < 0.05 else speed_kmh
-            self._incline_sp = max(incline_pct, 0.0)
+            # a standing belt starts from the warm-up's own flat start, never from an incline
+            # a session before left (issue 21: its warm-up began at 1,9 %); lowering a
+            # standing belt is the safe direction, and the board homes it to 0 % at ARM
+            self._incline_sp = 0.0 if speed_kmh < 0.05 else max(incline_pct, 0.0)
         if now_s < self._t_last:
             raise ValueError(f"now_s went backwards: {now_s} after {self._t_last}")
         dt = now_s - self._t_last
@@ -633,10 +639,12 @@ class Session:
                 and self.restart_at_s is None:
             self._cooldown_cap = (min(self._cooldown_cap[0], self._speed_sp),
                                   min(self._cooldown_cap[1], self._incline_sp))
-        if self.run_state is RunState.STOPPING and self._speed_sp == 0.0:
+        if self.run_state is RunState.STOPPING and self._speed_sp == 0.0 \
+                and self._incline_sp == 0.0:  # a controlled stop lowers the incline too
             if self._stop_reached_s is None:
                 self._stop_reached_s = now_s
-            if speed_kmh < 0.1 or now_s - self._stop_reached_s >= STOP_SETTLE_S:
+            if (speed_kmh < 0.1 and incline_pct <= STOP_FLAT_PCT) or \
+                    now_s - self._stop_reached_s >= STOP_SETTLE_S:
                 self.run_state = RunState.DONE
                 emit("done", "session finished: belt stopped")
         spec = self.spec
