@@ -760,7 +760,11 @@ class Session:
         if self._gate.strap_alarm(now_s):
             if not self._strap_told:
                 self._strap_told = True
-                emit(STRAP_ALARM, "strap may be missing beats — wet or move it", "alarm")
+                # a hint to staff, a warning (the console's ADVARSEL; not an alarm in the
+                # record, on MQTT or in the summary), held on their list until acknowledged
+                message = "strap may be missing beats — wet or move it"
+                emit(STRAP_ALARM, message, "warning")
+                self._alarms[STRAP_ALARM] = message
         elif self._gate.suspect_since is None:
             self._strap_told = False
         if self.run_state not in (RunState.RUNNING,):
