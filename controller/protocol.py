@@ -347,6 +347,8 @@ class Session:
         self._belt_stopped_since: float | None = None
         self._stop_reached_s: float | None = None
         self._stop_reason = ""
+        self._belt_faulted = False
+        """The treadmill latched a fault: its incline stands where it stopped (PROTOCOL.md)."""
         self.ended_by = ""
         """Why the session ended: 'plan' when it ran to the end, else the stop's reason."""
         self._hr0: float | None = None
@@ -390,6 +392,7 @@ class Session:
         person resumes it after the treadmill's reset. The belt watch infers the same from a
         belt that stopped for 5 s, but only while the set-point is ≥ 1 km/h: a fault in a slow
         part (a cool-down that had ramped down) left the session "running" to its end."""
+        self._belt_faulted = True  # its incline stands too: a stop does not wait for it
         if self.run_state is not RunState.RUNNING:
             return
         self.run_state = RunState.PAUSED
@@ -403,6 +406,7 @@ class Session:
         """Continue after a pause (a person decides; the belt ramps up gently)."""
         self._command("resume", "resumed by staff")
         self._restart_pending = True
+        self._belt_faulted = False  # the runtime re-arms the board (its incline homed)
 
     def skip(self) -> None:
         """End the current phase now and start the next one."""
@@ -639,12 +643,13 @@ class Session:
                 and self.restart_at_s is None:
             self._cooldown_cap = (min(self._cooldown_cap[0], self._speed_sp),
                                   min(self._cooldown_cap[1], self._incline_sp))
+        # a controlled stop lowers the incline too, unless a latched fault holds it
         if self.run_state is RunState.STOPPING and self._speed_sp == 0.0 \
-                and self._incline_sp == 0.0:  # a controlled stop lowers the incline too
+                and (self._incline_sp == 0.0 or self._belt_faulted):
             if self._stop_reached_s is None:
                 self._stop_reached_s = now_s
-            if (speed_kmh < 0.1 and incline_pct <= STOP_FLAT_PCT) or \
-                    now_s - self._stop_reached_s >= STOP_SETTLE_S:
+            flat = incline_pct <= STOP_FLAT_PCT or self._belt_faulted
+            if (speed_kmh < 0.1 and flat) or now_s - self._stop_reached_s >= STOP_SETTLE_S:
                 self.run_state = RunState.DONE
                 emit("done", "session finished: belt stopped")
         spec = self.spec

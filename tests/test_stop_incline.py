@@ -98,7 +98,8 @@ def test_through_the_service_the_board_stands_flat_after_stop_and_the_next_sessi
         async with reset_link() as (_emu, tm):
             first = await one(tm, clock, in_interval_and_up)
             stopping = [sp for sp in first if sp.state in ("stopping", "done")]
-            assert stopping[0].incline_pct >= 3.5, stopping[0]
+            assert max(sp.incline_pct for sp in first) >= 4.0  # (a loaded machine's late
+            # tick may lower it a few tenths before the first stopping row)
             assert first[-1].state == "done" and first[-1].incline_pct == 0.0, first[-1]
             inclines = [sp.incline_pct for sp in stopping]
             assert all(b <= a + 1e-9 for a, b in itertools.pairwise(inclines)), inclines
@@ -111,3 +112,27 @@ def test_through_the_service_the_board_stands_flat_after_stop_and_the_next_sessi
                 sp.incline_pct for sp in first if sp.phase == "warmup") + 1e-9
 
     asyncio.run(asyncio.wait_for(main(), 200))
+
+
+def test_a_stop_after_a_latched_fault_does_not_wait_for_an_incline_the_board_cannot_move():
+    """E-stop or key: the board's incline stands where it stopped (PROTOCOL.md). The stop
+    that follows ends once the belt stands, as before: it does not ramp and settle 25 s for
+    an incline nothing drives (a SIGTERM's controlled stop has 40 s in all)."""
+    belt = Belt()
+    s, t = _in_interval_with_incline(belt)
+    raised = belt.incline_pct
+    while belt.speed_kmh > 0.0:  # the e-stop: the belt stands within seconds, incline stays
+        s.belt_fault("estop")
+        s.step(t, 130.0, belt.speed_kmh, raised)
+        belt.speed_kmh = max(belt.speed_kmh - 2.0, 0.0)
+        t += 1.0
+    s.stop()
+    sps = []
+    for k in range(40):
+        s.belt_fault("estop")
+        sps.append(s.step(t + k, 130.0, 0.0, raised))
+        if sps[-1].state == "done":
+            break
+    standing = next(sp for sp in sps if sp.speed_kmh == 0.0)  # the speed set-point's ramp
+    assert standing.state == "done", \
+        [(sp.now_s - t, sp.state, sp.speed_kmh, sp.incline_pct) for sp in sps]
