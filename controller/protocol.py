@@ -111,6 +111,9 @@ HRMAX_HIGH_AFTER_S = 90.0
 HRMAX_HIGH_MARGIN = 0.03
 """Expected heart rate must be this far (of HRmax) above the zone's lower edge."""
 STOP_SETTLE_S = 15.0
+STOP_FLAT_PCT = 0.3
+"""A controlled stop ends when the belt stands and its incline is down to within this of
+0 % (a position pulse is 0.28 %), or ``STOP_SETTLE_S`` after the set-points reached 0."""
 RESTART_COUNTDOWN_S = 3.0
 """Before the belt sets off from a standstill (the start, a resume), it stays still this long
 while the belt screen counts 3-2-1: the belt must never surprise the patient."""
@@ -344,6 +347,8 @@ class Session:
         self._belt_stopped_since: float | None = None
         self._stop_reached_s: float | None = None
         self._stop_reason = ""
+        self._belt_faulted = False
+        """The treadmill latched a fault: its incline stands where it stopped (PROTOCOL.md)."""
         self.ended_by = ""
         """Why the session ended: 'plan' when it ran to the end, else the stop's reason."""
         self._hr0: float | None = None
@@ -387,6 +392,7 @@ class Session:
         person resumes it after the treadmill's reset. The belt watch infers the same from a
         belt that stopped for 5 s, but only while the set-point is ≥ 1 km/h: a fault in a slow
         part (a cool-down that had ramped down) left the session "running" to its end."""
+        self._belt_faulted = True  # its incline stands too: a stop does not wait for it
         if self.run_state is not RunState.RUNNING:
             return
         self.run_state = RunState.PAUSED
@@ -400,6 +406,7 @@ class Session:
         """Continue after a pause (a person decides; the belt ramps up gently)."""
         self._command("resume", "resumed by staff")
         self._restart_pending = True
+        self._belt_faulted = False  # the runtime re-arms the board (its incline homed)
 
     def skip(self) -> None:
         """End the current phase now and start the next one."""
@@ -581,7 +588,10 @@ class Session:
         if self._t_last is None:
             self._t_last = self._t_start = self._t_last_valid = now_s
             self._speed_sp = 0.0 if speed_kmh < 0.05 else speed_kmh
-            self._incline_sp = max(incline_pct, 0.0)
+            # a standing belt starts from the warm-up's own flat start, never from an incline
+            # a session before left (issue 21: its warm-up began at 1,9 %); lowering a
+            # standing belt is the safe direction, and the board homes it to 0 % at ARM
+            self._incline_sp = 0.0 if speed_kmh < 0.05 else max(incline_pct, 0.0)
         if now_s < self._t_last:
             raise ValueError(f"now_s went backwards: {now_s} after {self._t_last}")
         dt = now_s - self._t_last
@@ -633,10 +643,13 @@ class Session:
                 and self.restart_at_s is None:
             self._cooldown_cap = (min(self._cooldown_cap[0], self._speed_sp),
                                   min(self._cooldown_cap[1], self._incline_sp))
-        if self.run_state is RunState.STOPPING and self._speed_sp == 0.0:
+        # a controlled stop lowers the incline too, unless a latched fault holds it
+        if self.run_state is RunState.STOPPING and self._speed_sp == 0.0 \
+                and (self._incline_sp == 0.0 or self._belt_faulted):
             if self._stop_reached_s is None:
                 self._stop_reached_s = now_s
-            if speed_kmh < 0.1 or now_s - self._stop_reached_s >= STOP_SETTLE_S:
+            flat = incline_pct <= STOP_FLAT_PCT or self._belt_faulted
+            if (speed_kmh < 0.1 and flat) or now_s - self._stop_reached_s >= STOP_SETTLE_S:
                 self.run_state = RunState.DONE
                 emit("done", "session finished: belt stopped")
         spec = self.spec
@@ -752,7 +765,11 @@ class Session:
         if self._gate.strap_alarm(now_s):
             if not self._strap_told:
                 self._strap_told = True
-                emit(STRAP_ALARM, "strap may be missing beats — wet or move it", "alarm")
+                # a hint to staff, a warning (the console's ADVARSEL; not an alarm in the
+                # record, on MQTT or in the summary), held on their list until acknowledged
+                message = "strap may be missing beats — wet or move it"
+                emit(STRAP_ALARM, message, "warning")
+                self._alarms[STRAP_ALARM] = message
         elif self._gate.suspect_since is None:
             self._strap_told = False
         if self.run_state not in (RunState.RUNNING,):

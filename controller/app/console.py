@@ -257,8 +257,9 @@ class StaffConsole(App[None]):
         self._borg_asked_for = ""
         self._borg_waiting: int | None = None
         """An interval's Borg prompt that waits for the question on screen to be answered."""
-        self._borg_owed: int | None = None
-        """A Borg rating staff put off with esc (0: the 6-minute test's), until it is given."""
+        self._borg_owed: set[int] = set()
+        """The Borg ratings staff put off with esc, by interval (0: the 6-minute test's), each
+        until it is given (issue 21: a second put-off replaced the first)."""
         self._quit_when_stopped = False
         """q was confirmed during a session: quit once the session is done, the belt still."""
         self._held: list[events.Key] = []
@@ -383,7 +384,7 @@ class StaffConsole(App[None]):
         self._asked = set()
         self._last_interval = 0
         self._borg_waiting = None
-        self._borg_owed = None
+        self._borg_owed = set()
 
     # -- which keys apply now (the footer shows only these) ---------------------------------
 
@@ -409,8 +410,8 @@ class StaffConsole(App[None]):
             "fixed": started and not over,
             "start_4x4": self._test_decided(),
             "start_again": started,
-            "borg_owed": started and bool(self._borg_owed),
-            "test_borg_owed": self._borg_owed == 0 and self._test_ended(),
+            "borg_owed": started and bool(self._intervals_owed()),
+            "test_borg_owed": 0 in self._borg_owed and self._test_ended(),
         }
         return shown.get(action, True)
 
@@ -439,7 +440,7 @@ class StaffConsole(App[None]):
         self._last_interval = max(self._last_interval, d.interval or 0)
         keys = (d.started, d.state, bool(d.alarms), self._last_interval >= 1,
                 d.phase == "done", d.strap_choice, self._demo_fault(), self._test_decided(),
-                self._borg_owed)
+                tuple(sorted(self._borg_owed)))
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
             self.refresh_bindings()
@@ -913,6 +914,8 @@ class StaffConsole(App[None]):
         ``_borg_waiting``)."""
         top = self.screen
         if isinstance(top, BorgScreen):
+            if top.interval != interval and top.interval > 0:  # moved on: owed, not lost
+                self._put_off(top.interval, True)
             top.ask(interval)
             return
         if len(self.screen_stack) > 1:  # a confirmation, a form, a list: do not hide it
@@ -922,7 +925,7 @@ class StaffConsole(App[None]):
         prompt = BorgScreen(interval)
 
         async def done(borg: int | None) -> None:
-            if borg is None or self._borg_owed == prompt.interval:
+            if borg is None or prompt.interval in self._borg_owed:
                 self._put_off(prompt.interval, borg is None)
             if borg is not None:
                 await self._send("borg", interval=prompt.interval, borg=borg)
@@ -932,18 +935,31 @@ class StaffConsole(App[None]):
     def _put_off(self, interval: int, later: bool) -> None:
         """A Borg rating put off with esc stays in view: a line says how to give it, the
         footer shows its key until it is given (the trial: it was lost without a word)."""
-        self._borg_owed = interval if later else None
+        if later:
+            self._borg_owed.add(interval)
+        else:
+            self._borg_owed.discard(interval)
+        owed = self._intervals_owed()
         if later:
             self.say(_("Borg rating of the 6-minute test not given: t gives it later.")
                      if interval == 0 else
                      _("Borg rating of interval {n} not given: b gives it later.").format(
-                         n=interval))
+                         n=interval) if len(owed) < 2 else
+                     _("Borg ratings of intervals {intervals} not given: b gives them "
+                       "later, one by one.").format(intervals=", ".join(map(str, owed))))
         self.refresh_bindings()  # the footer: its key comes or goes
 
+    def _intervals_owed(self) -> list[int]:
+        """The intervals whose Borg rating was put off and the service does not hold yet."""
+        rated = self.doc.ratings or {}
+        return sorted(n for n in self._borg_owed if n > 0 and str(n) not in rated)
+
     def action_borg_owed(self) -> None:
-        """b: the Borg rating put off with esc, for its own interval."""
-        if self._borg_owed:
-            self.rate(self._borg_owed)
+        """b: the Borg ratings put off with esc, the earliest first, each for its own
+        interval."""
+        owed = self._intervals_owed()
+        if owed:
+            self.rate(owed[0])
 
     def action_test_borg_owed(self) -> None:
         self.action_test_borg()

@@ -44,7 +44,8 @@ def safety_table_markdown() -> str:
          "valid beat: no reading is reused)"),
         ("a change the heart cannot make (a strap missing beats or counting T-waves)",
          "at once: the workload never rises while it lasts; "
-         f"{_n(STRAP_ALARM_AFTER_S)} s: alarm `{p.STRAP_ALARM}` (\"wet or move it\"); the "
+         f"{_n(STRAP_ALARM_AFTER_S)} s: warning `{p.STRAP_ALARM}` (\"wet or move it\"; staff "
+         "acknowledge it); the "
          "ladder above counts on from the last valid beat"),
         ("heart rate above the profile's max",
          "at once: event \"HRmax likely underestimated\"; for "
@@ -70,7 +71,10 @@ def safety_table_markdown() -> str:
         ("speed up / down",
          f"{_n(lim.speed_up_kmh_per_s)} / {_n(lim.speed_down_kmh_per_s)} km/h per s; "
          f"controlled stop and pause {_n(lim.stop_kmh_per_s)} km/h per s"),
-        ("incline", f"{_n(lim.incline_pct_per_s)} % per s, on a 0.5 % grid"),
+        ("incline", f"{_n(lim.incline_pct_per_s)} % per s, on a 0.5 % grid; a controlled "
+         "stop lowers it to 0 % too and ends (STOP to the board) once the belt stands flat "
+         f"(within {_n(p.STOP_FLAT_PCT)} %, or {_n(p.STOP_SETTLE_S)} s after the set-points "
+         "reached 0); a session on a standing belt starts from 0 %"),
         ("caps",
          f"never above `max_speed_kmh` (≤ {_n(WALK_MAX_KMH)} km/h when `walk_only`) or "
          "`max_incline_pct`"),

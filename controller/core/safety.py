@@ -10,7 +10,9 @@ what                   limit         why
 speed up               0.25 km/h/s   1 km/h takes 4 s; slower than a consumer "+" button
 speed down             0.35 km/h/s   easing off may be a little quicker than speeding up
 controlled stop        0.6 km/h/s    10 km/h to standstill in ~17 s
-incline up/down        0.5 %/s       the pace of an MC2100-class incline motor
+incline up/down        0.5 %/s       the pace of an MC2100-class incline motor; a
+                                     controlled stop lowers it to 0 % at this pace too (the
+                                     board's STOP leaves the incline where it stands)
 =====================  ============  =====================================================
 
 The heart-rate gate is ``controller.core.hrgate`` (one gate for every source).

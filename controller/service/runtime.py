@@ -583,7 +583,10 @@ class Runtime:
         until a person resumes (``resume``)."""
         try:
             async with asyncio.timeout(LINK_TIMEOUT_S):
-                if sp.state in ("stopping", "done") and sp.speed_kmh == 0.0:
+                # a controlled stop lowers the incline too (SET, the belt standing) and ends
+                # with STOP once the session is done: the board's STOP leaves the incline
+                # where it stands (PROTOCOL.md), so it must not come before
+                if sp.state == "done" and sp.speed_kmh == 0.0:
                     if st is not None and st.state in ("running", "armed"):
                         await self.treadmill.stop()
                 elif st is not None and st.state == "running":
