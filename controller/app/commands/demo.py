@@ -30,6 +30,13 @@ own use)."""
 
 
 def demo(args: argparse.Namespace) -> int:
+    from controller.core.sigint import hand_over_ctrl_c
+
+    if not args.headless or args.fast or args.weeks is not None or \
+            args.plan == "six-minute-test":
+        # Python's own Ctrl-C (a KeyboardInterrupt, one line at the entry point); the
+        # headless run keeps it noted until its controlled stop takes it (app/demo.py)
+        hand_over_ctrl_c()
     if args.config is not None:  # every kind of demo: a config given is never ignored unread
         from controller.service.config import ConfigError, load
 
