@@ -10,7 +10,8 @@ trial). A child started while SIGINT is blocked keeps it blocked through ``exec`
 first instruction.
 
 The command line's own process takes Ctrl-C from its first line of ours (``controller``'s
-``__init__`` for ``fourbyfour`` and ``python -m controller``): until a command takes Ctrl-C
+``__init__`` for ``fourbyfour`` and ``python -m controller``; ``note_ctrl_c`` adopts what it
+noted): until a command takes Ctrl-C
 itself, a Ctrl-C is *noted*, never raised as a KeyboardInterrupt in the middle of an import
 (the trial: a traceback, or "Exception ignored in … _get_module_lock" and the demo ran on);
 the entry point or the command then ends with the one line and exit status 130.
@@ -37,8 +38,12 @@ def note_ctrl_c() -> None:
     only (``signal.signal`` elsewhere raises); a process that ignores SIGINT keeps ignoring
     it (a ``spawn`` child)."""
     try:
-        if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, signal.SIG_DFL):
+        now = signal.getsignal(signal.SIGINT)
+        early = getattr(now, "noted", None)  # ``controller``'s ``__init__`` noted until now
+        if now in (signal.default_int_handler, signal.SIG_DFL) or isinstance(early, list):
             signal.signal(signal.SIGINT, _note)
+            if isinstance(early, list):
+                _noted.extend(early)  # after the swap: none is lost between
     except ValueError:  # not the main thread
         pass
 
