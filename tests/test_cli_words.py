@@ -11,7 +11,8 @@ import sys
 
 ENGLISH = re.compile(r"\b(interval|time to zone|in zone|above|virtual patient|session done|"
                      r"belt stopped|HR|bpm|speed|incline|zone|peak|wrote|yes|no|not reached|"
-                     r"after the allowance|recorded|demo over|with the clinic's notes|"
+                     r"after the allowance|After the allowance|Session done|recorded|demo over|"
+                     r"with the clinic's notes|"
                      r"warmup|recovery|cooldown|WARNING)\b")
 
 

@@ -26,6 +26,7 @@ import signal
 from collections.abc import AsyncIterator, Callable
 
 from controller.core.i18n import _
+from controller.core.sigint import ctrl_c_noted
 from controller.core.words import event_text
 from controller.devices.emulator_process import EmulatorProcess
 from controller.hr import HeartRateSource, HrSample, SourceState, SourceStatus
@@ -121,6 +122,8 @@ def _controlled_sigterm(holder: dict[str, Runtime]) -> list[str]:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, on_signal, sig.name)
+    if ctrl_c_noted():  # a Ctrl-C from the start, noted until now (core/sigint.py)
+        on_signal(signal.SIGINT.name)
     return asked
 
 
@@ -174,7 +177,12 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
         tm = Treadmill(emu.link, max_speed_kmh=cfg.treadmill.max_speed_kmh,
                        max_incline_pct=cfg.treadmill.max_incline_pct,
                        heartbeat_s=0.1, stale_s=1.0)  # real time, like a clinic's
-        await tm.open()
+        try:
+            await tm.open()
+        except asyncio.CancelledError:  # a Ctrl-C this early: the same end as later
+            if terminating == ["SIGINT"]:  # (it was "demo ended (SIGTERM)", exit 0)
+                raise DemoInterrupted from None
+            raise
         pub = MqttPublisher(cfg.mqtt, max_backoff_s=5.0) if use_mqtt and cfg.mqtt_enabled \
             else None
         pub_task = asyncio.create_task(pub.run()) if pub else None

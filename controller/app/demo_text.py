@@ -72,8 +72,8 @@ def summary_lines(rows: list[TraceRow], hr_max: float) -> list[str]:
                  _("{value} bpm").format(value=format_number(m.rms_to_90_bpm, 1)),
                  _("yes") if m.ok else _("no")]
         lines.append("  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
-    lines.append(_("* after the allowance (120 s in interval 1, 60 s later), from the "
-                   "accepted strap readings"))
+    lines.append(_("* After the allowance (120 s in interval 1, 60 s later), from the "
+                   "accepted strap readings."))
     return lines
 
 
@@ -102,7 +102,7 @@ def virtual_patient_line(category: str, truth: Any, profile: Any) -> str:
 
 
 def session_done_line(t_s: float) -> str:
-    return f"[{clock(t_s)}] " + _("session done: belt stopped")
+    return f"[{clock(t_s)}] " + _("Session done: belt stopped")
 
 
 def wrote_line(path: str, *, with_notes: bool = False, lang: str | None = None) -> str:

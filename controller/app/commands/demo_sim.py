@@ -37,22 +37,30 @@ def demo_fast(args: argparse.Namespace) -> int:
     from controller.app.simdemo import run_session
 
     phase_rows: list[TraceRow] = []
+    # a phase's events are printed under its line (dated from its start), so the lines run
+    # in time order: they were printed before it (the line comes when the phase has ended)
+    phase_events: list[str] = []
 
     def on_tick(_session, sp, t) -> None:  # type: ignore[no-untyped-def]
-        for e in sp.events:
-            if e.kind not in ("phase", "stopping", "done"):
-                print(demo_text.event_line(e))
         # The record keeps what the session accepted (artefacts gated out), like a clinic's.
         row = TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm, None, sp.speed_kmh,
                        sp.incline_pct, sp.speed_kmh, sp.incline_pct, sp.zone_low_bpm,
                        sp.zone_high_bpm)
         if phase_rows and (row.phase, row.interval) != (phase_rows[0].phase,
                                                         phase_rows[0].interval):
-            print(_phase_line(phase_rows), flush=True)
+            print("\n".join([_phase_line(phase_rows), *phase_events]), flush=True)
             phase_rows.clear()
+            phase_events.clear()
         phase_rows.append(row)
+        phase_events.extend(demo_text.event_line(e) for e in sp.events
+                            if e.kind not in ("phase", "stopping", "done"))
 
     sid, rows, _s = run_session(VirtualPatient(truth), profile, store=store, on_tick=on_tick)
+    # the belt running down after the plan ("done"): only its events (the next line says the
+    # belt has stopped)
+    last = [_phase_line(phase_rows)] if phase_rows and phase_rows[0].phase != "done" else []
+    if last or phase_events:
+        print("\n".join([*last, *phase_events]), flush=True)
     print(demo_text.session_done_line(rows[-1].t_s))
     _summary(rows, profile.hr_max)
     if store is not None:
