@@ -18,7 +18,9 @@ import bisect
 import csv
 import datetime as dt
 import json
+import re
 import statistics
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -727,7 +729,7 @@ def _shown(facts: dict[str, Any]) -> list[dict[str, Any]]:
 
 def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
     """The report's text under the table, in the report's language (events by their words)."""
-    r, events = facts["record"], facts["events"]
+    r = facts["record"]
     work = facts["work_at_90_vo2"]
     lines = [
         _("Plan: {plan}. HRmax {hr_max} bpm, source: {source}.").format(
@@ -746,27 +748,55 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
                    incline=format_number(facts["belt_incline_at_90_pct"]))]
           if facts.get("at_90_equivalent") and facts.get("belt_speed_at_90_kmh") is not None
           else []),
-        _("Time in the zone (85–95 % HRmax) in the intervals: {time}. Alarms: {alarms}.")
+        _("Time in the zone (85–95 % HRmax) in the intervals: {time}.")
         .format(time="—" if not facts.get("scored") else
-                format_duration(facts["scored"]["total_in_zone_s"]),
-            alarms="; ".join(event_text(e["kind"], e["message"], e.get("params")) for e in events
-                             if e["severity"] == "alarm")
-            or _("none")),
+                format_duration(facts["scored"]["total_in_zone_s"])),
+        _alarms_line(facts),
     ]
     notes = store.notes(r.id)
     if notes:
         lines.append(_("Staff notes: {notes}").format(
             notes=" / ".join(n["text"] for n in notes))[:300])
+    # every line within the page (a longer one ran off its edge: the trial's "Alarmer: …;"
+    # with the lost-pulse alarm cut away), continued lines indented
+    # and never between a number and its unit ("15 s", "4,7 km/t")
+    lines = [part.replace("\u00a0", " ") for line in lines for part in textwrap.wrap(
+        re.sub(r"(\d) (?=\S)", "\\1\u00a0", line), REPORT_TEXT_COLUMNS,
+        subsequent_indent="  ", break_on_hyphens=False)]
     shown = _shown(facts)
-    for e in shown[:8]:
-        lines.append(f"{_mmss(e['t_rel_s'])}  {word(SEVERITIES, e['severity'])}: "
-                     f"{event_text(e['kind'], e['message'], e.get('params'))}")
-    if len(shown) > 8:
+    room = max(3, REPORT_TEXT_LINES - len(lines) - 1)  # the events the box has room for
+    for e in shown[:room]:
+        lines.append(textwrap.shorten(
+            f"{_mmss(e['t_rel_s'])}  {word(SEVERITIES, e['severity'])}: "
+            f"{event_text(e['kind'], e['message'], e.get('params'))}", REPORT_TEXT_COLUMNS,
+            placeholder=" …"))
+    if len(shown) > room:
         lines.append(ngettext("… {n} more event (see the PDF's second page or the JSON "
                               "export)",
                               "… {n} more events (see the PDF's second page or the JSON "
-                              "export)", len(shown) - 8).format(n=len(shown) - 8))
+                              "export)", len(shown) - room).format(n=len(shown) - room))
     return lines
+
+
+REPORT_TEXT_COLUMNS = 110
+"""Characters of the report's monospaced text (7 pt) that fit across the A4 page."""
+REPORT_TEXT_LINES = 14
+"""Lines the text box under the table holds (the events after it go to the PDF's second
+page)."""
+
+
+def _alarms_line(facts: dict[str, Any]) -> str:
+    """Every alarm of the session, each kind once with the times it came (mm:ss into the
+    session, as the event list says them): "Alarmer: <text> (07:34, 10:07); <text> (16:53)."."""
+    said: dict[str, list[str]] = {}
+    for e in facts["events_rel"]:
+        if e["severity"] == "alarm":
+            said.setdefault(event_text(e["kind"], e["message"], e.get("params")),
+                            []).append(_mmss(e["t_rel_s"]))
+    if not said:
+        return _("Alarms: none.")
+    return _("Alarms: {alarms}.").format(alarms="; ".join(
+        f"{text.rstrip('.')} ({', '.join(times)})" for text, times in said.items()))
 
 
 def _wall_clock(unix_s: float, start: dt.datetime) -> str:
