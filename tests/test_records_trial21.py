@@ -81,3 +81,32 @@ def test_the_report_lists_every_alarm_of_the_session_cleanly(dropout, tmp_path):
     # each kind once (the strap alarm came three times), with the times it came
     assert said.count("Pulsbeltet kan miste slag") == 1, said
     assert re.search(r"16:53", said), said
+
+
+def test_the_patient_list_shows_the_age(tmp_path):
+    """The trial (28): `patients` lists makspuls, source, caps — not the age, which staff
+    read a makspuls against (the age formula) and expect beside it. The age as kept in the
+    register; "—" for a patient registered without one."""
+    db = str(tmp_path / "s.db")
+    made = _cli("demo", "--weeks", "1", "--store", db, "--patient", "P-21")
+    assert made.returncode == 0, made.stderr
+    r = _cli("patient", "--store", db, "P-17", "--hr-max", "171", "--hr-max-source",
+             "measured", "--max-speed", "6.5", "--max-incline", "12")
+    assert r.returncode == 0, r.stderr
+    store = Store(db, readonly=True)
+    from controller.records.register import Register
+
+    age = Register(store).require("P-21").age_years
+    store.close()
+    assert age is not None
+    listed = _cli("patients", "--store", db)
+    assert listed.returncode == 0, listed.stderr
+    head, *rows = listed.stdout.splitlines()
+    cols = head.split()
+    assert "Alder" in cols, head
+    at = cols.index("Alder")
+    by = {row.split()[0]: row.split() for row in rows}
+    assert by["P-21"][at] == str(round(age)), listed.stdout
+    assert by["P-17"][at] == "—", listed.stdout
+    en = _cli("patients", "--store", db, lang="en")
+    assert "Age" in en.stdout.splitlines()[0].split(), en.stdout

@@ -38,8 +38,8 @@ def _iso_day(day: str | None) -> str:
         return day
 
 
-PATIENT_HEADERS = (N_("pseudonym"), N_("HRmax"), N_("source"), N_("set on"), N_("HRrest"),
-                   N_("caps"), N_("sessions"), N_("last session"))
+PATIENT_HEADERS = (N_("pseudonym"), N_("age"), N_("HRmax"), N_("source"), N_("set on"),
+                   N_("HRrest"), N_("caps"), N_("sessions"), N_("last session"))
 SESSION_HEADERS = (N_("date"), N_("time"), N_("session"), N_("plan"), N_("status"),
                    N_("minutes"), N_("intervals ok"))
 
@@ -65,7 +65,11 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
                                                       incline=format_number(p.max_incline_pct))
         if p.walk_only:
             caps = _("{caps}, walk only").format(caps=caps)
-        rows.append([p.pseudonym, format_number(p.hr_max_bpm, 0), word(SOURCES, p.hr_max_source),
+        # the age beside the makspuls staff read against it (the age formula); "—" when
+        # the register has none
+        age = "—" if p.age_years is None else format_number(p.age_years, 0)
+        rows.append([p.pseudonym, age, format_number(p.hr_max_bpm, 0),
+                     word(SOURCES, p.hr_max_source),
                      _iso_day(p.hr_max_date),
                      "—" if p.hr_rest_bpm is None else format_number(p.hr_rest_bpm, 0), caps,
                      str(len(recs)), _day(recs[-1].started_unix_s) if recs else "—"])
