@@ -110,3 +110,35 @@ def test_the_patient_list_shows_the_age(tmp_path):
     assert by["P-17"][at] == "—", listed.stdout
     en = _cli("patients", "--store", db, lang="en")
     assert "Age" in en.stdout.splitlines()[0].split(), en.stdout
+
+
+def test_the_report_says_oxygen_uptake_and_which_speed_it_is(dropout, tmp_path):
+    """The trial (21): "Belastning ved 90 % av makspuls: 18,5 ml/kg/min (tilsvarer 4,7 km/t
+    …)" — ml/kg/min is an oxygen uptake, not a load (belastning is the belt's speed and
+    incline, glossary), and the km/h there is the learned model's estimate while the next
+    line's is the belt's, neither said. The report says oksygenopptak and whose figure each
+    speed is."""
+    db, sid = dropout
+    out = tmp_path / "r.pdf"
+    r = _cli("report", "--store", db, "--session", sid, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    text = " ".join(_pdf_text(out).split())
+    assert "Belastning ved 90 %" not in text, text
+    at = text.index("Oksygenopptak ved 90 % av makspuls")
+    said = text[at:at + 200]
+    assert "ml/kg/min" in said and "modellens anslag" in said, said
+    assert "Båndet mens pulsen holdt 90 % av makspuls" in text, text
+
+
+def test_the_progression_says_oxygen_uptake_and_which_speed_it_is(dropout):
+    """The progression's table: "Belastning ml/kg/min" over an oxygen uptake, and "Fart
+    km/t" with a figure that is the belt's or (marked ≈) the model's, the mark not
+    explained. The column says oksygenopptak; a line says what the speed is and what ≈
+    means."""
+    db, _sid = dropout
+    r = _cli("progression", "--store", db, "--pseudonym", "P-17")
+    assert r.returncode == 0, r.stderr
+    assert "Belastning" not in r.stdout and "belastning" not in r.stdout, r.stdout
+    assert "Oksygenopptak" in r.stdout, r.stdout
+    assert re.search(r"Fart og stigning: båndet mens pulsen holdt 90 % av makspuls; ≈ "
+                     r"modellens anslag", r.stdout), r.stdout

@@ -737,10 +737,13 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
             source=word(SOURCES, r.hr_max_source)),
         _("Work at 90 % HRmax: {work}.").format(
             work="—" if work is None else (
-                # the learned response's work as a speed at a fixed incline: not the belt
-                _("{vo2} ml/kg/min (equivalent to {speed} km/h at {incline} %)")
+                # whose speed it is, said (the trial: one "fart ved 90 %" was the belt's,
+                # another the learned model's estimate): the learned response's work as a
+                # speed at a fixed incline is not a belt setting
+                _("{vo2} ml/kg/min (the learned model's estimate: equivalent to {speed} km/h "
+                  "at {incline} %)")
                 if facts.get("at_90_equivalent") else
-                _("{vo2} ml/kg/min ({speed} km/h at {incline} %)"))
+                _("{vo2} ml/kg/min (the belt: {speed} km/h at {incline} %)"))
             .format(vo2=format_number(work, 1), speed=format_number(facts["speed_at_90_kmh"]),
                     incline=format_number(facts["incline_at_90_pct"]))),
         *([_("The belt while the heart rate held 90 % HRmax: {speed} km/h at {incline} %.")

@@ -135,6 +135,10 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
                              speed, incline,
                              num(p["vo2max_estimate"]), num(p["hr_at_fixed_workload_bpm"], 0),
                              num(p["minutes_at_85"])], translate=False))
+    if prog["sessions"]:  # whose speed each is (the trial: "fart" not told apart)
+        lines.append(_("Speed and incline: the belt while the heart rate held 90 % HRmax; ≈ "
+                       "the learned model's estimate where the belt did not hold it long "
+                       "enough."))
     if prog["hr_max_suggestion"]:
         lines.append(_("HRmax: {why}.").format(why=prog["hr_max_suggestion"]["why"]))
     return "\n".join(lines)
