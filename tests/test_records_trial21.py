@@ -6,6 +6,7 @@ is read back as the nurse reads it (pdftotext)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import random
 import re
@@ -142,3 +143,91 @@ def test_the_progression_says_oxygen_uptake_and_which_speed_it_is(dropout):
     assert "Oksygenopptak" in r.stdout, r.stdout
     assert re.search(r"Fart og stigning: båndet mens pulsen holdt 90 % av makspuls; ≈ "
                      r"modellens anslag", r.stdout), r.stdout
+
+
+def _spans(db: str) -> dict[str, list[tuple[float, float]]]:
+    """Each session's (start, end) as the store dates it: the start, and the latest of its
+    end, its last sample and its last event on the wall clock."""
+    import sqlite3
+
+    db_ = sqlite3.connect(db)
+    try:
+        out: dict[str, list[tuple[float, float]]] = {}
+        for who, start, ended, offset, sample, event in db_.execute(
+                "SELECT pseudonym, started_unix_s, ended_unix_s, clock_offset_s, "
+                "(SELECT MAX(t_s) FROM samples WHERE session_id = s.id), "
+                "(SELECT MAX(t_s) FROM events WHERE session_id = s.id) FROM sessions s"):
+            ends = [start, ended or start] + [offset + t for t in (sample, event)
+                                              if t is not None and offset is not None]
+            out.setdefault(who, []).append((start, max(ends)))
+        rated = db_.execute("SELECT MAX(rated_unix_s) FROM ratings").fetchone()[0]
+        if rated is not None:
+            out["(ratings)"] = [(rated, rated)]
+        return out
+    finally:
+        db_.close()
+
+
+def _assert_by_then_and_apart(spans: dict[str, list[tuple[float, float]]],
+                              ran_until: float) -> None:
+    for who, got in spans.items():
+        for _start, end in got:
+            assert end <= ran_until, (who, end - ran_until)
+        got = sorted(got)
+        for (_s1, end1), (start2, _e2) in itertools.pairwise(got):
+            assert end1 <= start2, (who, end1, start2)
+
+
+def test_the_demo_dates_nothing_after_it_ran_and_no_session_overlaps(tmp_path):
+    """The trial (20): two `demo --fast` on one store were both dated 16:00–16:40 when read
+    at 16:01 — sessions of one patient overlapping, and dated after the demo ran. Months of
+    history, instant sessions and a 6-minute test on one store: nothing ends after the last
+    command ran, no two sessions of a patient overlap; a second history over a patient's own
+    sessions is refused in words."""
+    import time
+
+    db = str(tmp_path / "s.db")
+    for args in (("--weeks", "2", "--patient", "P-17"), ("--fast", "--patient", "P-18"),
+                 ("--fast", "--patient", "P-18"), ("--fast", "--patient", "P-17"),
+                 ("--plan", "six-minute-test", "--patient", "P-18")):
+        r = _cli("demo", "--store", db, *args)
+        assert r.returncode == 0, (args, r.stderr)
+    ran_until = time.time()
+    again = _cli("demo", "--store", db, "--weeks", "2", "--patient", "P-17")
+    assert again.returncode == 2, again.stdout
+    assert "P-17 har allerede økter" in again.stderr, again.stderr
+    spans = _spans(db)
+    assert len(spans["P-17"]) >= 3, spans  # the 6-minute test, 4x4s, the instant one
+    assert len(spans["P-18"]) == 3, spans
+    _assert_by_then_and_apart(spans, ran_until)
+
+
+def test_the_console_demos_store_dates_a_session_back_at_its_end(tmp_path):
+    """The console demo's service records on a clock 10–30× the wall's: a 40-minute session
+    begun at now was dated until now + 40 min, and the next one (staff choose the next
+    patient) began inside it. Its store dates each session back at its end (the flag the
+    demo sets on its writer's store): by the time it ended, apart from the one before."""
+    import time
+
+    from controller.protocol import PatientProfile, Session, Setpoint
+
+    store = Store(str(tmp_path / "s.db"))
+    store.dates_back_at_end = True
+    profile = PatientProfile(hr_max=180, pseudonym="P-17")
+    for sid in ("A", "B"):
+        plan = Session(profile).plan
+        assert plan is not None
+        store.begin_session(sid, profile, plan.to_dict())
+        base = Setpoint(now_s=0.0, speed_kmh=5.0, incline_pct=1.0, phase="warmup",
+                        interval=0, zone_low_bpm=None, zone_high_bpm=None, target_bpm=None,
+                        state="running", phase_elapsed_s=0.0, phase_remaining_s=600.0,
+                        hr_bpm=120.0, hr_status="ok")
+        ticks = [(dataclasses.replace(base, now_s=float(t)), 5.0, 1.0) for t in range(2400)]
+        store.record(sid, ticks[0][0], 5.0, 1.0)
+        store.record_many(sid, ticks[1:])
+        store.end_session(sid, "finished", None)
+    ended = time.time()
+    store.close()
+    spans = _spans(str(tmp_path / "s.db"))
+    assert spans["P-17"][1][1] - spans["P-17"][1][0] >= 2399, spans
+    _assert_by_then_and_apart(spans, ended)
