@@ -231,3 +231,74 @@ def test_the_console_demos_store_dates_a_session_back_at_its_end(tmp_path):
     spans = _spans(str(tmp_path / "s.db"))
     assert spans["P-17"][1][1] - spans["P-17"][1][0] >= 2399, spans
     _assert_by_then_and_apart(spans, ended)
+
+
+@pytest.fixture(scope="module")
+def one_patient(tmp_path_factory) -> str:
+    """A store with one patient's weeks of training (the demo's history) and, the day
+    after the last, a 4x4 quit after 2 minutes of the warm-up."""
+    from controller.protocol import PatientProfile, Session, Setpoint
+
+    db = str(tmp_path_factory.mktemp("one") / "s.db")
+    r = _cli("demo", "--weeks", "4", "--store", db, "--patient", "P-17")
+    assert r.returncode == 0, r.stderr
+    store = Store(db)
+    last = max(s.started_unix_s for s in store.sessions("P-17"))
+    store.clock = lambda: last + 86400.0
+    profile = PatientProfile(hr_max=180, pseudonym="P-17")
+    plan = Session(profile).plan
+    assert plan is not None
+    store.begin_session("QUIT", profile, plan.to_dict())
+    base = Setpoint(now_s=0.0, speed_kmh=4.0, incline_pct=1.0, phase="warmup", interval=0,
+                    zone_low_bpm=None, zone_high_bpm=None, target_bpm=None, state="running",
+                    phase_elapsed_s=0.0, phase_remaining_s=600.0, hr_bpm=100.0,
+                    hr_status="ok")
+    ticks = [(dataclasses.replace(base, now_s=float(t)), 4.0, 1.0) for t in range(120)]
+    store.record("QUIT", ticks[0][0], 4.0, 1.0)
+    store.record_many("QUIT", ticks[1:])
+    store.end_session("QUIT", "stopped", None, "staff")
+    store.close()
+    return db
+
+
+def test_the_outcome_of_one_patient_says_why_chart_and_export_are_empty(one_patient,
+                                                                         tmp_path):
+    """The trial (25): `outcome` with one patient drew an empty chart and wrote an empty
+    anonymised CSV, no word why; "klinikkens 2" read as cut off. The chart says it needs
+    more patients, the anonymised export is not written and the output says why (groups of
+    at least 5, the threat model), the target is said whole."""
+    pdf, anon = tmp_path / "o.pdf", tmp_path / "anon.csv"
+    r = _cli("outcome", "--store", one_patient, "--from", "01.01.2000", "--to",
+             "31.12.2099", "--out", str(pdf), "--anonymised", str(anon))
+    said = r.stdout + r.stderr
+    assert "klinikkens 2." not in said, said
+    assert "klinikkens mål på 2 økter per uke" in said, said
+    assert not anon.exists(), anon.read_text()
+    assert re.search(r"anonymiserte uttrekket trenger minst 5 pasienter", said), said
+    assert r.returncode == 1, said
+    chart = " ".join(_pdf_text(pdf).split())
+    assert "Diagrammet trenger minst 3 pasienter med to målte økter (her: 1)" in chart, chart
+
+
+def test_a_session_quit_in_the_warm_up_is_not_counted_as_an_okt(one_patient):
+    """The trial (25): a 4x4 quit after 2 minutes counted as an økt in the outcome's
+    attendance. The rule, one for register, progression and outcome: an økt counts when at
+    least one interval ran; it is said where the counts are."""
+    store = Store(one_patient, readonly=True)
+    counted = [s.id for s in store.sessions("P-17") if s.plan_name == "4x4"
+               and s.id != "QUIT"]
+    store.close()
+    out = _cli("outcome", "--store", one_patient, "--from", "01.01.2000", "--to",
+               "31.12.2099")
+    assert out.returncode == 0, out.stderr
+    assert f"1 pasient, {len(counted)} økter med 4x4" in out.stdout, out.stdout
+    assert "minst ett intervall" in out.stdout, out.stdout
+    prog = _cli("progression", "--store", one_patient, "--pseudonym", "P-17", "--json")
+    import json
+
+    doc = json.loads(prog.stdout)
+    assert len(doc["sessions"]) == len(counted), prog.stdout
+    listed = _cli("patients", "--store", one_patient)
+    row = next(ln for ln in listed.stdout.splitlines() if ln.startswith("P-17"))
+    assert f"  {len(counted)}  " in row, listed.stdout
+    assert "minst ett intervall" in listed.stdout, listed.stdout

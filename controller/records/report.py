@@ -51,6 +51,7 @@ from controller.core.words import (
     word,
 )
 from controller.records import session_import
+from controller.records import stats as _stats
 from controller.records.session_import import EXPORT_SCHEMA
 from controller.records.store import SessionRecord, Store, StoreError
 
@@ -389,11 +390,17 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
     left_out = {"six_minute_test": sum(1 for r in every if not is_4x4(r.plan_name)),
                 "running": sum(1 for r in every if r.status == "running"
                                and is_4x4(r.plan_name))}
+    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
+    # the one rule for an økt (``stats.counts_as_okt``): a 4x4 quit before its first
+    # interval ran is kept, not counted
+    short = {r.id for r in recs if not _stats.counts_as_okt(
+        (kept.get(r.id) or store.stats_of(r.id))["intervals_run"])}
+    recs = [r for r in recs if r.id not in short]
+    left_out["too_short"] = len(short)
     if not recs:
         from controller.records.register import no_sessions_error
 
         raise no_sessions_error(store, pseudonym)
-    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
     points = [progress_of(r, kept[r.id]) if r.id in kept else _session_progress(store, r)
               for r in recs]
     times = [p.started_unix_s for p in points]

@@ -57,10 +57,16 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
     """Every patient in the register with HRmax, source and date, and their sessions."""
 
     from controller.records.register import Register
+    from controller.records.report import is_4x4
+    from controller.records.stats import OKT_RULE, counts_as_okt
 
     rows = []
     for p in Register(store).patients():
         recs = store.sessions(p.pseudonym)
+        # the økter counted as everywhere (``stats.counts_as_okt``): not a 6-minute test,
+        # not a 4x4 quit before its first interval ran
+        okter = sum(1 for st in store.stats(p.pseudonym) if st["status"] != "running"
+                    and is_4x4(st["plan_name"]) and counts_as_okt(st["intervals_run"]))
         caps = _("{speed} km/h, {incline} %").format(speed=format_number(p.max_speed_kmh),
                                                       incline=format_number(p.max_incline_pct))
         if p.walk_only:
@@ -72,10 +78,11 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
                      word(SOURCES, p.hr_max_source),
                      _iso_day(p.hr_max_date),
                      "—" if p.hr_rest_bpm is None else format_number(p.hr_rest_bpm, 0), caps,
-                     str(len(recs)), _day(recs[-1].started_unix_s) if recs else "—"])
+                     str(okter), _day(recs[-1].started_unix_s) if recs else "—"])
     if not rows:
         return _("No patients in {store}.").format(store=store.path)
-    return _table(PATIENT_HEADERS, rows)
+    return _table(PATIENT_HEADERS, rows) + "\n" + sentence_case(_("{sessions}: {rule}.").format(
+        sessions=_("sessions"), rule=_(OKT_RULE)))
 
 
 def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
