@@ -292,7 +292,7 @@ def test_a_session_quit_in_the_warm_up_is_not_counted_as_an_okt(one_patient):
                "31.12.2099")
     assert out.returncode == 0, out.stderr
     assert f"1 pasient, {len(counted)} økter med 4x4" in out.stdout, out.stdout
-    assert "minst ett intervall" in out.stdout, out.stdout
+    assert "kom til første intervall" in out.stdout, out.stdout
     prog = _cli("progression", "--store", one_patient, "--pseudonym", "P-17", "--json")
     import json
 
@@ -301,4 +301,4 @@ def test_a_session_quit_in_the_warm_up_is_not_counted_as_an_okt(one_patient):
     listed = _cli("patients", "--store", one_patient)
     row = next(ln for ln in listed.stdout.splitlines() if ln.startswith("P-17"))
     assert f"  {len(counted)}  " in row, listed.stdout
-    assert "minst ett intervall" in listed.stdout, listed.stdout
+    assert "kom til første intervall" in listed.stdout, listed.stdout

@@ -392,9 +392,9 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
                                and is_4x4(r.plan_name))}
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}
     # the one rule for an økt (``stats.counts_as_okt``): a 4x4 quit before its first
-    # interval ran is kept, not counted
+    # interval is kept, not counted
     short = {r.id for r in recs if not _stats.counts_as_okt(
-        (kept.get(r.id) or store.stats_of(r.id))["intervals_run"])}
+        (kept.get(r.id) or store.stats_of(r.id))["intervals_n"])}
     recs = [r for r in recs if r.id not in short]
     left_out["too_short"] = len(short)
     if not recs:

@@ -151,20 +151,22 @@ def intervals_run(ran_s: dict[int, float], planned_s: list[float]) -> int:
 
 
 MIN_INTERVALS_FOR_OKT = 1
-"""A 4x4 counts as an økt (attendance, progression, the register's count, outcome) when at
-least this many of its intervals ran (``counts_as_okt``)."""
+"""A 4x4 counts as an økt (attendance, progression, the register's count, outcome) when it
+reached at least this many intervals (``counts_as_okt``)."""
 
-OKT_RULE = N_("a session counts when at least one interval of its 4x4 ran (a session quit in "
-              "the warm-up is kept but not counted; the 6-minute test is not training)")
+OKT_RULE = N_("a session counts when its 4x4 reached the first interval (one quit in the "
+              "warm-up is kept but not counted; the 6-minute test is not training)")
 """The rule in words, said beside every count of økter."""
 
 
-def counts_as_okt(intervals_run: int | None) -> bool:
+def counts_as_okt(intervals_n: int | None) -> bool:
     """The one rule for what counts as an økt of training (the trial: a 4x4 quit after 2
-    minutes counted in the outcome's attendance): at least ``MIN_INTERVALS_FOR_OKT``
-    interval ran (each at least ``beltscreen.RAN_FRAC`` of its time). The record of a
-    shorter one stays in the store and its session list. ``OUTCOME_SQL`` says it in SQL."""
-    return (intervals_run or 0) >= MIN_INTERVALS_FOR_OKT
+    minutes of the warm-up counted in the outcome's attendance): the session reached
+    ``MIN_INTERVALS_FOR_OKT`` interval (``intervals_n``: the intervals it has samples of;
+    every session attended counts for adherence, complete or not, ``session_complete``).
+    The record of a shorter one stays in the store and its session list. ``OUTCOME_SQL``
+    says it in SQL."""
+    return (intervals_n or 0) >= MIN_INTERVALS_FOR_OKT
 
 
 def session_complete(status: str, intervals_run: int, intervals_planned: int) -> bool:
@@ -338,7 +340,7 @@ FROM (SELECT pseudonym, day, started_unix_s, minutes, complete,
                  ORDER BY started_unix_s DESC) END AS w_last
       FROM session_stats
       WHERE plan_name = '4x4' AND status <> 'running' AND day >= {p} AND day <= {p}
-            AND intervals_run >= {min_intervals}) AS s
+            AND intervals_n >= {min_intervals}) AS s
 GROUP BY pseudonym
 """.replace("{min_intervals}", str(MIN_INTERVALS_FOR_OKT))
 """Per patient in a period (days as the clinic's ISO dates): sessions, first and last day,

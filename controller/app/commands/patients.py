@@ -64,9 +64,9 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
     for p in Register(store).patients():
         recs = store.sessions(p.pseudonym)
         # the økter counted as everywhere (``stats.counts_as_okt``): not a 6-minute test,
-        # not a 4x4 quit before its first interval ran
+        # not a 4x4 quit before its first interval
         okter = sum(1 for st in store.stats(p.pseudonym) if st["status"] != "running"
-                    and is_4x4(st["plan_name"]) and counts_as_okt(st["intervals_run"]))
+                    and is_4x4(st["plan_name"]) and counts_as_okt(st["intervals_n"]))
         caps = _("{speed} km/h, {incline} %").format(speed=format_number(p.max_speed_kmh),
                                                       incline=format_number(p.max_incline_pct))
         if p.walk_only:
