@@ -302,3 +302,9 @@ def test_a_session_quit_in_the_warm_up_is_not_counted_as_an_okt(one_patient):
     row = next(ln for ln in listed.stdout.splitlines() if ln.startswith("P-17"))
     assert f"  {len(counted)}  " in row, listed.stdout
     assert "kom til første intervall" in listed.stdout, listed.stdout
+    pdf = Path(one_patient).with_name("h.pdf")
+    handed = _cli("handover", "P-17", "--store", one_patient, "--out", str(pdf))
+    assert handed.returncode == 0, handed.stderr
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    assert f"Økter gjennomført: {len(counted)}," in text, text
