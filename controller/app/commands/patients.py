@@ -129,6 +129,10 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
         trend = prog[key]
         lines.append(_(text).format(trend="—" if trend is None else format_signed(trend),
                                     rule=prog["trend_rule"]))
+    # whose speed each is, said over the table (the trial: "fart" not told apart)
+    lines.append(_("Speed and incline: the belt while the heart rate held 90 % HRmax; ≈ "
+                   "the learned model's estimate where the belt did not hold it long "
+                   "enough."))
     lines.append(_t_row(SESSION_PROGRESS_HEADERS))
     for p in prog["sessions"]:
         # km/h and % are the belt as set at 90 % HRmax; the learned response's converted
@@ -142,10 +146,6 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
                              speed, incline,
                              num(p["vo2max_estimate"]), num(p["hr_at_fixed_workload_bpm"], 0),
                              num(p["minutes_at_85"])], translate=False))
-    if prog["sessions"]:  # whose speed each is (the trial: "fart" not told apart)
-        lines.append(_("Speed and incline: the belt while the heart rate held 90 % HRmax; ≈ "
-                       "the learned model's estimate where the belt did not hold it long "
-                       "enough."))
     if prog["hr_max_suggestion"]:
         lines.append(_("HRmax: {why}.").format(why=prog["hr_max_suggestion"]["why"]))
     return "\n".join(lines)
