@@ -308,3 +308,28 @@ def test_a_session_quit_in_the_warm_up_is_not_counted_as_an_okt(one_patient):
     text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
                                    text=True, check=True).stdout.split())
     assert f"Økter gjennomført: {len(counted)}," in text, text
+
+
+def test_the_headless_demo_on_the_emulated_firmware_dates_its_sessions_by_now(tmp_path):
+    """The demo's service on the emulated firmware (the console demo's, here without a
+    console) at 30× the wall: two sessions one after the other on one store, as a nurse
+    runs the demo twice. Each is dated back at its end: nothing after the time it ended,
+    the two apart (before: each began at the wall's now and ran 30× past it)."""
+    import asyncio
+    import time
+
+    from controller.app.demo import run_demo
+    from controller.service.config import load
+    from tests.test_runtime import BRIEF
+
+    db = tmp_path / "s.db"
+    cfg = dataclasses.replace(load(None), plan=BRIEF)
+    for seed in (2, 3):
+        asyncio.run(run_demo(cfg, speedup=30, seed=seed, category="typical", use_mqtt=False,
+                             store_path=str(db)))
+    ended = time.time()
+    spans = _spans(str(db))
+    (who,) = [k for k in spans if not k.startswith("(")]
+    assert len(spans[who]) == 2, spans
+    assert all(end - start >= 200 for start, end in spans[who]), spans  # simulated minutes
+    _assert_by_then_and_apart(spans, ended)
