@@ -333,3 +333,18 @@ def test_the_headless_demo_on_the_emulated_firmware_dates_its_sessions_by_now(tm
     assert len(spans[who]) == 2, spans
     assert all(end - start >= 200 for start, end in spans[who]), spans  # simulated minutes
     _assert_by_then_and_apart(spans, ended)
+
+
+def test_staff_register_the_age_on_the_command_line_and_the_list_shows_it(tmp_path):
+    """With the age in the list, `patient` takes it too (`--age`, years; refused outside
+    10–100 in staff's words, as the console's form does)."""
+    db = str(tmp_path / "s.db")
+    r = _cli("patient", "--store", db, "P-17", "--hr-max", "171", "--hr-max-source",
+             "measured", "--age", "52")
+    assert r.returncode == 0, r.stderr
+    row = next(ln for ln in _cli("patients", "--store", db).stdout.splitlines()
+               if ln.startswith("P-17"))
+    assert row.split()[1] == "52", row
+    bad = _cli("patient", "--store", db, "P-17", "--age", "7")
+    assert bad.returncode != 0 and "Alderen" in bad.stderr, bad.stderr
+    assert "--age ÅR" in _cli("patient", "--help").stdout

@@ -182,6 +182,7 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
     changes = {k: v for k, v in (("hr_max_bpm", args.hr_max),
                                  ("hr_max_source", args.hr_max_source),
                                  ("hr_rest_bpm", args.hr_rest),
+                                 ("age_years", getattr(args, "age", None)),
                                  ("max_speed_kmh", args.max_speed),
                                  ("max_incline_pct", args.max_incline),
                                  ("walk_only", args.walk_only)) if v is not None}
