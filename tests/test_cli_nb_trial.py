@@ -124,8 +124,7 @@ def test_outcome_csv_is_a_bokmal_spreadsheet_and_english_on_request(history, tmp
     import csv
 
     db, _out = history
-    out = _cli("outcome", "--store", db, *_period(), "--csv", str(tmp_path / "o.csv"),
-               "--anonymised", str(tmp_path / "a.csv")).stdout
+    out = _cli("outcome", "--store", db, *_period(), "--csv", str(tmp_path / "o.csv")).stdout
     assert "1 pasient, 2 økter med 4x4." in out and "1 av 1 pasient " in out, out
     assert not re.search(r"\b(no session|days of the period|judged)\b", out), out
     assert "ingen økt de siste 28 dagene" in out, out
@@ -137,9 +136,8 @@ def test_outcome_csv_is_a_bokmal_spreadsheet_and_english_on_request(history, tmp
     assert numbers and all("," in n for n in numbers), rows[1]
     assert "nei" in rows[1] and "False" not in rows[1], rows[1]
     assert re.fullmatch(r"\d\d\.\d\d\.\d{4}", rows[1][3]), rows[1]  # a Norwegian date
-    # the anonymised export is the machine form in every language
-    anon = (tmp_path / "a.csv").read_text().splitlines()[0]
-    assert anon.startswith("sessions,weeks_in_care,"), anon
+    # (the anonymised export of one patient is not written, issue 21; its machine form in
+    # every language: test_outcome's clinic of 50 patients)
     _cli("outcome", "--store", db, *_period(), "--csv", str(tmp_path / "e.csv"),
          "--lang", "en")
     rows = list(csv.reader((tmp_path / "e.csv").open(encoding="utf-8")))

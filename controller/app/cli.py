@@ -318,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--hr-max-source", default=None, metavar=source_words, type=source_key,
                     help=_("where HRmax comes from (needed when it changes)"))
     pt.add_argument("--hr-rest", type=_decimal, default=None, help=_("resting heart rate, bpm"))
+    pt.add_argument("--age", type=_decimal, default=None, help=_("age, years"))
     pt.add_argument("--max-speed", type=_decimal, default=None,
                     help=_("the speed cap, km/h (6,5 or 6.5)"))
     pt.add_argument("--max-incline", type=_decimal, default=None,

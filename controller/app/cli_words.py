@@ -96,6 +96,7 @@ METAVARS = {
     "--timeout": N_("SECONDS"), "--port": N_("PORT"), "--session": N_("ID"),
     "--patient": N_("PSEUDONYM"), "--pseudonym": N_("PSEUDONYM"), "pseudonym": N_("PSEUDONYM"),
     "--from": N_("DATE"), "--to": N_("DATE"), "--hr-max": N_("BPM"), "--hr-rest": N_("BPM"),
+    "--age": N_("YEARS"),
     "--max-speed": N_("KM/H"), "--max-incline": N_("PERCENT"), "--site": N_("NAME"),
     "--device": N_("NAME"), "--alarm": N_("NAME"), "--host": N_("HOST"),
 }

@@ -35,6 +35,7 @@ from controller.core.i18n import (
     translations,
 )
 from controller.records.mastery import ZoneWork
+from controller.records.stats import counts_as_okt
 from controller.records.store import SessionRecord, Store
 
 LAST_N = 3
@@ -161,12 +162,16 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
     recs: list[SessionRecord] = [r for r in store.sessions(pseudonym)
                                  if r.status in ("finished", "stopped", "incomplete")
                                  and not is_test(r)]
+    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
+    figures = [kept.get(r.id) or store.stats_of(r.id) for r in recs]
+    # the økter counted as everywhere (``stats.counts_as_okt``): not one quit in the warm-up
+    counted = [(r, st) for r, st in zip(recs, figures, strict=True)
+               if counts_as_okt(st["intervals_n"])]
+    recs, figures = [r for r, _st in counted], [st for _r, st in counted]
     if not recs:
         from controller.records.register import no_sessions_error
 
         raise no_sessions_error(store, pseudonym)
-    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
-    figures = [kept.get(r.id) or store.stats_of(r.id) for r in recs]
     lines = [SessionLine(local_day(r.started_unix_s), r.status,
                          ZoneWork(st["belt_speed_at_90_kmh"], st["belt_incline_at_90_pct"],
                                   st["zone_s"])

@@ -224,10 +224,11 @@ def outcome_lines(result: dict[str, Any]) -> list[str]:
         # (records/stats.session_complete: a session skipped through is not complete)
         _("Sessions complete (all four intervals ran): {complete} of {sessions}.").format(
             complete=result["sessions_complete"], sessions=result["sessions"]),
+        # the target said whole (the trial read "klinikkens 2" as a phrase cut off)
         ngettext("Adherence: median {median} sessions per week; {at_target} of {patients} "
-                 "patient at the clinic's {target}.",
+                 "patient at the clinic's goal of {target} sessions per week.",
                  "Adherence: median {median} sessions per week; {at_target} of {patients} "
-                 "patients at the clinic's {target}.", n).format(
+                 "patients at the clinic's goal of {target} sessions per week.", n).format(
             median="—" if a["median"] is None else format_number(a["median"], 1),
             at_target=result["patients_at_target"], patients=n,
             target=result["adherence_target_sessions_per_week"]),
@@ -236,6 +237,7 @@ def outcome_lines(result: dict[str, Any]) -> list[str]:
             text=d(result["vo2max_change"], "ml/kg/min")),
         _("Change in work at 90 % HRmax, first to latest: {text}.").format(
             text=d(result["work_at_90_change_vo2"], "ml/kg/min")),
+        _("Counted: {rule}.").format(rule=_(_stats.OKT_RULE)),
     ]
 
 
@@ -255,7 +257,14 @@ def render_outcome(result: dict[str, Any], path: str | Path) -> None:
             [r["work_at_90_change_vo2"] for r in result["per_patient"]
              if r["work_at_90_change_vo2"] is not None]]
     labels = [_("estimated VO2max"), _("work at 90 % HRmax")]
-    if any(data):
+    have = max(len(xs) for xs in data)
+    if have < CHART_MIN_PATIENTS:  # a box of one or two dots showed nothing, unsaid
+        ax_plot.text(0.5, 0.5, _("The chart needs at least {n} patients with two measured "
+                                 "sessions (here: {have}).").format(n=CHART_MIN_PATIENTS,
+                                                                    have=have),
+                     ha="center", va="center", fontsize=10, transform=ax_plot.transAxes)
+        ax_plot.set_xticks([])
+    elif any(data):
         ax_plot.boxplot([x or [0.0] for x in data])
         ax_plot.set_xticks([1, 2], labels)
         for i, xs in enumerate(data, 1):
@@ -267,6 +276,9 @@ def render_outcome(result: dict[str, Any], path: str | Path) -> None:
     fig.savefig(path)
     plt.close(fig)
 
+
+CHART_MIN_PATIENTS = 3
+"""The outcome's box plot needs this many patients' changes (fewer: the chart says so)."""
 
 ANON_K = 5
 """Every released row is identical, in every column, to at least this many patients' rows
@@ -322,11 +334,22 @@ def anonymised_rows(result: dict[str, Any], k: int = ANON_K
     return rows, left_out
 
 
+class TooFewForExport(ValueError):
+    """The anonymised export would release no row (every group under ``ANON_K``)."""
+
+
 def anonymised_export(stores: Sequence[Any], from_day: dt.date, to_day: dt.date,
                       path: str | Path, *, k: int = ANON_K,
                       today: dt.date | None = None) -> tuple[int, int]:
-    """Write ``anonymised_rows`` (CSV); returns (patients written, patients left out)."""
+    """Write ``anonymised_rows`` (CSV); returns (patients written, patients left out).
+    ``TooFewForExport`` (nothing written) when no group reaches ``k`` patients: an empty
+    file said nothing of why (the trial, one patient)."""
     rows, left_out = anonymised_rows(outcome(stores, from_day, to_day, today=today), k)
+    if not rows:
+        raise TooFewForExport(_(
+            "the anonymised export needs at least {k} patients with the same banded figures "
+            "(no row may narrow a patient down to fewer than {k} people); here {n} in "
+            "smaller groups: {path} not written").format(k=k, n=left_out, path=path))
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=ANON_FIELDS)
         w.writeheader()

@@ -18,7 +18,9 @@ import bisect
 import csv
 import datetime as dt
 import json
+import re
 import statistics
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,7 @@ from controller.core.words import (
     word,
 )
 from controller.records import session_import
+from controller.records import stats as _stats
 from controller.records.session_import import EXPORT_SCHEMA
 from controller.records.store import SessionRecord, Store, StoreError
 
@@ -392,11 +395,17 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
     left_out = {"six_minute_test": sum(1 for r in every if not is_4x4(r.plan_name)),
                 "running": sum(1 for r in every if r.status == "running"
                                and is_4x4(r.plan_name))}
+    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
+    # the one rule for an økt (``stats.counts_as_okt``): a 4x4 quit before its first
+    # interval is kept, not counted
+    short = {r.id for r in recs if not _stats.counts_as_okt(
+        (kept.get(r.id) or store.stats_of(r.id))["intervals_n"])}
+    recs = [r for r in recs if r.id not in short]
+    left_out["too_short"] = len(short)
     if not recs:
         from controller.records.register import no_sessions_error
 
         raise no_sessions_error(store, pseudonym)
-    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
     points = [progress_of(r, kept[r.id]) if r.id in kept else _session_progress(store, r)
               for r in recs]
     times = [p.started_unix_s for p in points]
@@ -732,7 +741,7 @@ def _shown(facts: dict[str, Any]) -> list[dict[str, Any]]:
 
 def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
     """The report's text under the table, in the report's language (events by their words)."""
-    r, events = facts["record"], facts["events"]
+    r = facts["record"]
     work = facts["work_at_90_vo2"]
     lines = [
         _("Plan: {plan}. HRmax {hr_max} bpm, source: {source}.").format(
@@ -740,10 +749,13 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
             source=word(SOURCES, r.hr_max_source)),
         _("Work at 90 % HRmax: {work}.").format(
             work="—" if work is None else (
-                # the learned response's work as a speed at a fixed incline: not the belt
-                _("{vo2} ml/kg/min (equivalent to {speed} km/h at {incline} %)")
+                # whose speed it is, said (the trial: one "fart ved 90 %" was the belt's,
+                # another the learned model's estimate): the learned response's work as a
+                # speed at a fixed incline is not a belt setting
+                _("{vo2} ml/kg/min (the learned model's estimate: equivalent to {speed} km/h "
+                  "at {incline} %)")
                 if facts.get("at_90_equivalent") else
-                _("{vo2} ml/kg/min ({speed} km/h at {incline} %)"))
+                _("{vo2} ml/kg/min (the belt: {speed} km/h at {incline} %)"))
             .format(vo2=format_number(work, 1), speed=format_number(facts["speed_at_90_kmh"]),
                     incline=format_number(facts["incline_at_90_pct"]))),
         *([_("The belt while the heart rate held 90 % HRmax: {speed} km/h at {incline} %.")
@@ -751,27 +763,55 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
                    incline=format_number(facts["belt_incline_at_90_pct"]))]
           if facts.get("at_90_equivalent") and facts.get("belt_speed_at_90_kmh") is not None
           else []),
-        _("Time in the zone (85–95 % HRmax) in the intervals: {time}. Alarms: {alarms}.")
+        _("Time in the zone (85–95 % HRmax) in the intervals: {time}.")
         .format(time="—" if not facts.get("scored") else
-                format_duration(facts["scored"]["total_in_zone_s"]),
-            alarms="; ".join(event_text(e["kind"], e["message"], e.get("params")) for e in events
-                             if e["severity"] == "alarm")
-            or _("none")),
+                format_duration(facts["scored"]["total_in_zone_s"])),
+        _alarms_line(facts),
     ]
     notes = store.notes(r.id)
     if notes:
         lines.append(_("Staff notes: {notes}").format(
             notes=" / ".join(n["text"] for n in notes))[:300])
+    # every line within the page (a longer one ran off its edge: the trial's "Alarmer: …;"
+    # with the lost-pulse alarm cut away), continued lines indented
+    # and never between a number and its unit ("15 s", "4,7 km/t")
+    lines = [part.replace("\u00a0", " ") for line in lines for part in textwrap.wrap(
+        re.sub(r"(\d) (?=\S)", "\\1\u00a0", line), REPORT_TEXT_COLUMNS,
+        subsequent_indent="  ", break_on_hyphens=False)]
     shown = _shown(facts)
-    for e in shown[:8]:
-        lines.append(f"{_mmss(e['t_rel_s'])}  {word(SEVERITIES, e['severity'])}: "
-                     f"{event_text(e['kind'], e['message'], e.get('params'))}")
-    if len(shown) > 8:
+    room = max(3, REPORT_TEXT_LINES - len(lines) - 1)  # the events the box has room for
+    for e in shown[:room]:
+        lines.append(textwrap.shorten(
+            f"{_mmss(e['t_rel_s'])}  {word(SEVERITIES, e['severity'])}: "
+            f"{event_text(e['kind'], e['message'], e.get('params'))}", REPORT_TEXT_COLUMNS,
+            placeholder=" …"))
+    if len(shown) > room:
         lines.append(ngettext("… {n} more event (see the PDF's second page or the JSON "
                               "export)",
                               "… {n} more events (see the PDF's second page or the JSON "
-                              "export)", len(shown) - 8).format(n=len(shown) - 8))
+                              "export)", len(shown) - room).format(n=len(shown) - room))
     return lines
+
+
+REPORT_TEXT_COLUMNS = 110
+"""Characters of the report's monospaced text (7 pt) that fit across the A4 page."""
+REPORT_TEXT_LINES = 14
+"""Lines the text box under the table holds (the events after it go to the PDF's second
+page)."""
+
+
+def _alarms_line(facts: dict[str, Any]) -> str:
+    """Every alarm of the session, each kind once with the times it came (mm:ss into the
+    session, as the event list says them): "Alarmer: <text> (07:34, 10:07); <text> (16:53)."."""
+    said: dict[str, list[str]] = {}
+    for e in facts["events_rel"]:
+        if e["severity"] == "alarm":
+            said.setdefault(event_text(e["kind"], e["message"], e.get("params")),
+                            []).append(_mmss(e["t_rel_s"]))
+    if not said:
+        return _("Alarms: none.")
+    return _("Alarms: {alarms}.").format(alarms="; ".join(
+        f"{text.rstrip('.')} ({', '.join(times)})" for text, times in said.items()))
 
 
 def _wall_clock(unix_s: float, start: dt.datetime) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 
 from controller.core.beltscreen import intervals_ran_count
 from controller.core.dates import local_day
+from controller.core.i18n import N_
 from controller.core.metrics import ScoredRow, interval_metrics
 from controller.core.workload import REST_VO2, vo2_cost
 
@@ -147,6 +148,25 @@ def intervals_run(ran_s: dict[int, float], planned_s: list[float]) -> int:
     """How many of the plan's intervals ran (``beltscreen.intervals_ran_count``: each at
     least ``RAN_FRAC`` of its planned time, running)."""
     return intervals_ran_count(ran_s, planned_s)
+
+
+MIN_INTERVALS_FOR_OKT = 1
+"""A 4x4 counts as an økt (attendance, progression, the register's count, outcome) when it
+reached at least this many intervals (``counts_as_okt``)."""
+
+OKT_RULE = N_("a session counts when its 4x4 reached the first interval (one quit in the "
+              "warm-up is kept but not counted; the 6-minute test is not training)")
+"""The rule in words, said beside every count of økter."""
+
+
+def counts_as_okt(intervals_n: int | None) -> bool:
+    """The one rule for what counts as an økt of training (the trial: a 4x4 quit after 2
+    minutes of the warm-up counted in the outcome's attendance): the session reached
+    ``MIN_INTERVALS_FOR_OKT`` interval (``intervals_n``: the intervals it has samples of;
+    every session attended counts for adherence, complete or not, ``session_complete``).
+    The record of a shorter one stays in the store and its session list. ``OUTCOME_SQL``
+    says it in SQL."""
+    return (intervals_n or 0) >= MIN_INTERVALS_FOR_OKT
 
 
 def session_complete(status: str, intervals_run: int, intervals_planned: int) -> bool:
@@ -319,9 +339,10 @@ FROM (SELECT pseudonym, day, started_unix_s, minutes, complete,
                  PARTITION BY pseudonym, work_at_90_vo2 IS NULL
                  ORDER BY started_unix_s DESC) END AS w_last
       FROM session_stats
-      WHERE plan_name = '4x4' AND status <> 'running' AND day >= {p} AND day <= {p}) AS s
+      WHERE plan_name = '4x4' AND status <> 'running' AND day >= {p} AND day <= {p}
+            AND intervals_n >= {min_intervals}) AS s
 GROUP BY pseudonym
-"""
+""".replace("{min_intervals}", str(MIN_INTERVALS_FOR_OKT))
 """Per patient in a period (days as the clinic's ISO dates): sessions, first and last day,
 how many sessions measured VO2max and work, the first and last of each with its start time
 (to merge stores of one site), total minutes, the complete sessions (``session_complete``).

@@ -249,6 +249,10 @@ class Store:
         which must never write to the live store."""
         self.path = Path(path)
         self.clock = clock
+        self.dates_back_at_end = False
+        """The demo's service (simulated time faster than the wall): each session is dated
+        back at its end so it ends by now and overlaps no other of its patient
+        (``date_back``)."""
         self._last_commit = 0.0
         self._offset_known: set[str] = set()
         if readonly:
@@ -404,6 +408,60 @@ class Store:
              stop_reason, session_id))
         self.refresh_stats(session_id)
         self._commit()
+        if self.dates_back_at_end:
+            self.date_back(session_id, time.time())
+
+    def span(self, session_id: str) -> tuple[float, float]:
+        """(start, end) of a session on the wall clock: its start, and the latest of its
+        end, its last sample and its last event (a running session: what it has so far)."""
+        row = self.db.execute(
+            "SELECT s.started_unix_s, s.ended_unix_s, s.clock_offset_s, "
+            "(SELECT MAX(t_s) FROM samples WHERE session_id = s.id), "
+            "(SELECT MAX(t_s) FROM events WHERE session_id = s.id) "
+            "FROM sessions s WHERE s.id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise StoreError(_("no session {id} in {path}").format(id=session_id,
+                                                                   path=self.path))
+        start, ended, offset, last_sample, last_event = row
+        ends = [start] + ([ended] if ended is not None else [])
+        if offset is not None:
+            ends += [offset + t for t in (last_sample, last_event) if t is not None]
+        return start, max(ends)
+
+    def date_back(self, session_id: str, not_after_unix_s: float,
+                  gap_s: float = 60.0) -> float:
+        """Date a simulated session (the demo's: its clock runs faster than the wall, so
+        its samples would lie after the time the demo ran) so that it ends by
+        ``not_after_unix_s`` and overlaps no other session of its patient (it is moved to
+        end ``gap_s`` before the one it would overlap). Every date of the session moves by
+        the same shift, returned (seconds, ≤ 0): start, end, the samples' clock offset, its
+        Borg ratings, notes and HRmax decisions. Only for the demo's own sessions: a
+        clinic's are dated by the wall clock as they run."""
+        start, end = self.span(session_id)
+        pseudonym = self.session(session_id).pseudonym
+        others = [self.span(r.id) for r in self.sessions(pseudonym) if r.id != session_id]
+        new_end = min(end, not_after_unix_s)
+        while True:
+            new_start = new_end - (end - start)
+            hit = [o for o in others if o[0] < new_end + gap_s and o[1] > new_start - gap_s]
+            if not hit:
+                break
+            new_end = min(o[0] for o in hit) - gap_s
+        shift = new_end - end
+        if shift == 0:
+            return 0.0
+        self._begin()
+        for sql in ("UPDATE sessions SET started_unix_s = started_unix_s + ?, "
+                    "ended_unix_s = ended_unix_s + ?, clock_offset_s = clock_offset_s + ? "
+                    "WHERE id = ?",
+                    "UPDATE ratings SET rated_unix_s = rated_unix_s + ? WHERE session_id = ?",
+                    "UPDATE notes SET written_unix_s = written_unix_s + ? WHERE session_id = ?",
+                    "UPDATE hrmax_decisions SET decided_unix_s = decided_unix_s + ? "
+                    "WHERE session_id = ?"):
+            self.db.execute(sql, (shift,) * (sql.count("?") - 1) + (session_id,))
+        self.refresh_stats(session_id)
+        self._commit()
+        return shift
 
     def refresh_stats(self, session_id: str) -> None:
         """(Re)compute the session's ``session_stats`` row from its samples (inside the

@@ -64,6 +64,7 @@ def demo_fast(args: argparse.Namespace) -> int:
     print(demo_text.session_done_line(rows[-1].t_s))
     _summary(rows, profile.hr_max)
     if store is not None:
+        _dated_by_now(store, sid)
         store.close()
         print(_("Recorded as session {id} in {store}.").format(id=sid, store=args.store))
     return 0
@@ -75,6 +76,15 @@ def _open_store(path: str | None):  # type: ignore[no-untyped-def]
     from controller.records.store import Store
 
     return Store(path)
+
+
+def _dated_by_now(store, session_id: str) -> None:  # type: ignore[no-untyped-def]
+    """An instant simulation's session, begun at the wall clock's now, ran half an hour of
+    simulated time: dated back so it ends by now and overlaps no other session of its
+    patient (the trial: two demos on one store, both 16:00–16:40, read at 16:01)."""
+    import time
+
+    store.date_back(session_id, time.time())
 
 
 def _new_patient_profile(truth, measured: PatientProfile,  # type: ignore[no-untyped-def]
@@ -115,6 +125,8 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
             "emulator, no console). For the test on the emulated treadmill, run the demo with "
             "the console and choose the plan '6-minute test' in the patient form."))
     res = run_six_minute_test(VirtualPatient(truth), profile, store=store, accept=accept)
+    if store is not None:
+        _dated_by_now(store, res.session_id)
     # the category, the method and its reasoning in the demo's language (the estimate's
     # own are English)
     from controller.app.texts import SOURCES, hrmax_estimate_why, word
@@ -179,6 +191,15 @@ def demo_history(args: argparse.Namespace) -> int:
     truth = dataclasses.replace(truth, vo2max=min(truth.vo2max, 30.0))
     profile = _new_patient_profile(truth, measured, args.patient)
     store = _open_store(args.store)
+    if store.sessions(profile.pseudonym):
+        # months of a new patient (their first profile from the age formula) laid over a
+        # patient's own sessions would overlap them and replace their profile
+        store.close()
+        print(_("error: {reason}").format(reason=_(
+            "{pseudonym} already has sessions in {store}: the history is a new patient's; "
+            "choose another --patient or another --store").format(
+                pseudonym=profile.pseudonym, store=args.store)), file=sys.stderr)
+        return 2
     start = _time.time() - (args.weeks * 7 + 7) * 86400
     start -= start % 86400 - 13 * 3600  # an afternoon
     made = history(store, truth, profile, weeks=args.weeks, seed=args.seed,

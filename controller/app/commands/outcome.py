@@ -45,7 +45,11 @@ def outcome_command(args: argparse.Namespace) -> int:
             outcome.write_outcome_csv(result, args.csv)
             print(_("wrote {path}").format(path=args.csv))
         if args.anonymised:
-            n, left_out = outcome.anonymised_export(stores, start, end, args.anonymised)
+            try:
+                n, left_out = outcome.anonymised_export(stores, start, end, args.anonymised)
+            except outcome.TooFewForExport as e:  # the rest was made; this one says why
+                print(_("error: {reason}").format(reason=e), file=sys.stderr)
+                return 1
             print(ngettext("wrote {path} ({n} patient in groups of at least {k}, banded "
                            "figures, no dates; {left_out} in smaller groups left out)",
                            "wrote {path} ({n} patients in groups of at least {k}, banded "

@@ -38,8 +38,8 @@ def _iso_day(day: str | None) -> str:
         return day
 
 
-PATIENT_HEADERS = (N_("pseudonym"), N_("HRmax"), N_("source"), N_("set on"), N_("HRrest"),
-                   N_("caps"), N_("sessions"), N_("last session"))
+PATIENT_HEADERS = (N_("pseudonym"), N_("age"), N_("HRmax"), N_("source"), N_("set on"),
+                   N_("HRrest"), N_("caps"), N_("sessions"), N_("last session"))
 SESSION_HEADERS = (N_("date"), N_("time"), N_("session"), N_("plan"), N_("status"),
                    N_("minutes"), N_("intervals ok"))
 
@@ -57,21 +57,32 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
     """Every patient in the register with HRmax, source and date, and their sessions."""
 
     from controller.records.register import Register
+    from controller.records.report import is_4x4
+    from controller.records.stats import OKT_RULE, counts_as_okt
 
     rows = []
     for p in Register(store).patients():
         recs = store.sessions(p.pseudonym)
+        # the økter counted as everywhere (``stats.counts_as_okt``): not a 6-minute test,
+        # not a 4x4 quit before its first interval
+        okter = sum(1 for st in store.stats(p.pseudonym) if st["status"] != "running"
+                    and is_4x4(st["plan_name"]) and counts_as_okt(st["intervals_n"]))
         caps = _("{speed} km/h, {incline} %").format(speed=format_number(p.max_speed_kmh),
                                                       incline=format_number(p.max_incline_pct))
         if p.walk_only:
             caps = _("{caps}, walk only").format(caps=caps)
-        rows.append([p.pseudonym, format_number(p.hr_max_bpm, 0), word(SOURCES, p.hr_max_source),
+        # the age beside the makspuls staff read against it (the age formula); "—" when
+        # the register has none
+        age = "—" if p.age_years is None else format_number(p.age_years, 0)
+        rows.append([p.pseudonym, age, format_number(p.hr_max_bpm, 0),
+                     word(SOURCES, p.hr_max_source),
                      _iso_day(p.hr_max_date),
                      "—" if p.hr_rest_bpm is None else format_number(p.hr_rest_bpm, 0), caps,
-                     str(len(recs)), _day(recs[-1].started_unix_s) if recs else "—"])
+                     str(okter), _day(recs[-1].started_unix_s) if recs else "—"])
     if not rows:
         return _("No patients in {store}.").format(store=store.path)
-    return _table(PATIENT_HEADERS, rows)
+    return _table(PATIENT_HEADERS, rows) + "\n" + sentence_case(_("{sessions}: {rule}.").format(
+        sessions=_("sessions"), rule=_(OKT_RULE)))
 
 
 def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
@@ -118,6 +129,10 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
         trend = prog[key]
         lines.append(_(text).format(trend="—" if trend is None else format_signed(trend),
                                     rule=prog["trend_rule"]))
+    # whose speed each is, said over the table (the trial: "fart" not told apart)
+    lines.append(_("Speed and incline: the belt while the heart rate held 90 % HRmax; ≈ "
+                   "the learned model's estimate where the belt did not hold it long "
+                   "enough."))
     lines.append(_t_row(SESSION_PROGRESS_HEADERS))
     for p in prog["sessions"]:
         # km/h and % are the belt as set at 90 % HRmax; the learned response's converted
@@ -167,6 +182,7 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
     changes = {k: v for k, v in (("hr_max_bpm", args.hr_max),
                                  ("hr_max_source", args.hr_max_source),
                                  ("hr_rest_bpm", args.hr_rest),
+                                 ("age_years", getattr(args, "age", None)),
                                  ("max_speed_kmh", args.max_speed),
                                  ("max_incline_pct", args.max_incline),
                                  ("walk_only", args.walk_only)) if v is not None}
