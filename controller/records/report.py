@@ -802,16 +802,25 @@ page)."""
 
 def _alarms_line(facts: dict[str, Any]) -> str:
     """Every alarm of the session, each kind once with the times it came (mm:ss into the
-    session, as the event list says them): "Alarmer: <text> (07:34, 10:07); <text> (16:53)."."""
-    said: dict[str, list[str]] = {}
+    session, as the event list says them): "Alarmer: <text> (07:34, 10:07); <text> (16:53).",
+    then the warnings the same way (a strap that misses beats, a pulse held for 5 s), which
+    staff saw as ADVARSEL and the record keeps as such."""
+    said: dict[str, dict[str, list[str]]] = {"alarm": {}, "warning": {}}
     for e in facts["events_rel"]:
-        if e["severity"] == "alarm":
-            said.setdefault(event_text(e["kind"], e["message"], e.get("params")),
-                            []).append(_mmss(e["t_rel_s"]))
-    if not said:
-        return _("Alarms: none.")
-    return _("Alarms: {alarms}.").format(alarms="; ".join(
-        f"{text.rstrip('.')} ({', '.join(times)})" for text, times in said.items()))
+        if e["severity"] in said:
+            said[e["severity"]].setdefault(
+                event_text(e["kind"], e["message"], e.get("params")),
+                []).append(_mmss(e["t_rel_s"]))
+
+    def listed(kind: str) -> str:
+        return "; ".join(f"{text.rstrip('.')} ({', '.join(times)})"
+                         for text, times in said[kind].items())
+
+    line = _("Alarms: {alarms}.").format(alarms=listed("alarm")) if said["alarm"] \
+        else _("Alarms: none.")
+    if said["warning"]:
+        line += " " + _("Warnings: {warnings}.").format(warnings=listed("warning"))
+    return line
 
 
 def _wall_clock(unix_s: float, start: dt.datetime) -> str:

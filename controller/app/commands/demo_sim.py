@@ -30,7 +30,7 @@ def demo_fast(args: argparse.Namespace) -> int:
         # Nothing about a patient changes unless staff chose it: a patient the register
         # knows runs on their own profile (makspuls, its source and date, caps), which the
         # session then remembers unchanged, never on the demo's made-up one.
-        known = Register(store).get(profile.pseudonym)
+        known = Register(store).get(profile.pseudonym) if profile.pseudonym else None
         if known is not None:
             profile = known.profile()
     print(demo_text.virtual_patient_line(args.category, truth, profile))
@@ -116,7 +116,7 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
     if store is not None:
         from controller.records.register import Register
 
-        known = Register(store).get(profile.pseudonym)
+        known = Register(store).get(profile.pseudonym) if profile.pseudonym else None
         if known is not None:  # a returning patient: the test runs on their own profile
             profile = known.profile()
     # Said first, so nobody takes this for the test on the treadmill: --headless and --speed
