@@ -1,0 +1,108 @@
+"""Issue 21 (bokmål trial): the PDF report of a full 4x4 session as a reader sees it — read
+back with pdftotext (words and where they stand on the page), not from the figure's data."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from controller.core.i18n import set_language
+from controller.protocol import Event
+from controller.records import report
+from controller.records.store import Store
+from tests.test_report import record_sim
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler")
+
+NOTE = ("Pasienten hadde vondt i kneet etter andre intervall; sikkerhetsnøkkel ble festet på "
+        "nytt. Hun ønsket lavere stigning neste gang, og vi avtalte å prøve 1 % stigning i "
+        "oppvarmingen.")
+
+
+def _full_session(tmp_path: Path) -> Store:
+    """Warm-up, four intervals (the third skipped after two minutes), three active pauses,
+    cool-down; alarms with long words, a Borg-skår per interval, a staff note."""
+    st = Store(tmp_path / "s.db")
+    record_sim(st, "S1", 30, 1.7e9)
+    st.db.execute("DELETE FROM samples WHERE phase = 'interval' AND interval = 3 "
+                  "AND t_s >= 1560")
+    st.note("S1", Event(1559.0, "skip", "Phase skipped by staff", "info",
+                        {"phase": "interval"}))
+    st.note("S1", Event(900.0, "hr_lost", "no valid heart rate", "alarm"))
+    st.note("S1", Event(910.0, "belt_stopped", "belt stopped", "alarm"))
+    st.note("S1", Event(1300.0, "hr_above_max", "x", "alarm",
+                        {"hr_max_bpm": 183, "seconds": 10}))
+    for i in range(1, 5):
+        st.rate("S1", i, 14 + i)
+    st.add_note("S1", NOTE)
+    return st
+
+
+def _words(pdf: Path) -> list[tuple[int, float, float, float, str]]:
+    """(page, xMin, xMax, yMin, word) of every word pdftotext finds."""
+    xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    out, page = [], 0
+    for line in xml.splitlines():
+        if "<page " in line:
+            page += 1
+        m = re.search(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">(.*)<',
+                      line)
+        if m:
+            out.append((page, float(m[1]), float(m[3]), float(m[2]), m[4]))
+    return out
+
+
+@pytest.fixture
+def nb_report(tmp_path):
+    st = _full_session(tmp_path)
+    set_language("nb")
+    try:
+        report.render_session(st, "S1", tmp_path / "r.pdf")
+        rows = report.phase_rows(st, report.session_facts(st, "S1"))
+        columns = report.phase_columns()
+        lines = report.report_lines(st, report.session_facts(st, "S1"))
+    finally:
+        set_language("en")
+        st.close()
+    return tmp_path / "r.pdf", rows, columns, lines
+
+
+def test_a_full_sessions_phase_table_reads_cell_by_cell(nb_report):
+    pdf, rows, columns, _lines = nb_report
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert len(rows) == 9
+    for row in rows:  # each cell its own words, two spaces at least between cells
+        cells = [re.escape(c) for c in row if c]
+        assert re.search(r"\s{2,}".join(cells), text), (row, text)
+    words = [w for *_pos, w in _words(pdf)]
+    for name in columns:  # every header word on its own, never run into its neighbour
+        for part in name.split():
+            assert part in words, (name, part)
+
+
+def test_a_full_sessions_report_cuts_no_text_and_draws_the_charts_full_width(nb_report):
+    pdf, _rows, _columns, lines = nb_report
+    words = _words(pdf)
+    width = 595.44
+    assert all(x_max <= width - 20 for _p, _x, x_max, _y, _w in words), \
+        [w for w in words if w[2] > width - 20]
+    said = "".join(w for *_pos, w in words)  # pdftotext splits "(85–95" at the dash
+    for line in lines:  # every line of the report's text whole, wrapped where it is long
+        if line.startswith("…"):
+            continue
+        assert "".join(line.split()) in said, line
+    assert "".join(NOTE.split()) in said
+    assert not re.search(r"\S…$", subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout,
+        re.M)
+    # the minutes axis of page 1 runs from 0 to 40 over most of the page's width
+    first = [w for w in words if w[0] == 1]
+    zeros = [w for w in first if w[4] == "0"]
+    forties = [w for w in first if w[4] == "40"]
+    assert zeros and forties
+    span = max(f[1] for f in forties) - min(z[1] for z in zeros)
+    assert span >= 0.7 * width, span
