@@ -106,3 +106,76 @@ def test_a_full_sessions_report_cuts_no_text_and_draws_the_charts_full_width(nb_
     assert zeros and forties
     span = max(f[1] for f in forties) - min(z[1] for z in zeros)
     assert span >= 0.7 * width, span
+
+
+def _text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_a_flat_incline_gets_a_sensible_axis_and_negatives_a_minus_sign(tmp_path):
+    """A session at 0 % incline read "0,050 / 0,025 / -0,025 / -0,050" on its incline axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    st = Store(tmp_path / "s.db")
+    record_sim(st, "S1", 30, 1.7e9)
+    st.db.execute("UPDATE samples SET incline_pct = 0, incline_set_pct = 0")
+    set_language("nb")
+    try:
+        report.render_session(st, "S1", tmp_path / "r.pdf")
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 2], [-1.5, 0.0, 1.5])
+        report.number_axes(fig)
+        fig.savefig(tmp_path / "n.pdf")
+        plt.close(fig)
+    finally:
+        set_language("en")
+        st.close()
+    words = [w for p, *_pos, w in _words(tmp_path / "r.pdf") if p == 1]
+    assert not [w for w in words if re.fullmatch(r"[-−]?0,0\d+", w)], words
+    assert not [w for w in words if re.match(r"-\d", w)], words
+    assert "1,0" in words or "1" in words
+    negatives = _text(tmp_path / "n.pdf")
+    # pdftotext puts the minus glyph apart from its digits
+    assert re.search(r"−\s*1,0", negatives) and "-" not in negatives, negatives
+
+
+def test_the_sessions_per_week_axis_counts_whole_sessions_from_zero(tmp_path):
+    """Two sessions every week: the axis "økter per uke" ran "1,90 … 2,10"."""
+    st = Store(tmp_path / "s.db")
+    week = 7 * 86400
+    for i in range(6):
+        record_sim(st, f"S{i}", 28 + i, 1.7e9 + (i // 2) * week + (i % 2) * 2 * 86400,
+                   seed=i)
+    set_language("nb")
+    try:
+        report.render_progression(st, "P-3", tmp_path / "p.pdf")
+    finally:
+        set_language("en")
+        st.close()
+    words = [w for *_pos, w in _words(tmp_path / "p.pdf")]
+    assert not [w for w in words if re.fullmatch(r"[12],\d+", w)], words
+    right = [w for _p, x, _x, _y, w in _words(tmp_path / "p.pdf") if x > 500]
+    assert "0" in right and "2" in right and "3" in right, right
+
+
+def test_an_outcome_with_nothing_to_draw_says_why_in_words(tmp_path):
+    """An outcome with no patient measured twice drew an empty chart with axes 0,0–1,0."""
+    import datetime as dt
+
+    from controller.records import outcome
+
+    st = Store(tmp_path / "s.db")
+    set_language("nb")
+    try:
+        res = outcome.outcome([st], dt.date(2026, 1, 1), dt.date(2026, 2, 1))
+        outcome.render_outcome(res, tmp_path / "o.pdf")
+    finally:
+        set_language("en")
+        st.close()
+    text = _text(tmp_path / "o.pdf")
+    assert "0,0" not in text and "1,0" not in text, text
+    assert "Ingen" in text and "diagram" in text, text

@@ -516,7 +516,13 @@ def number_axes(fig: Any, lang: str | None = None) -> None:
             self.ticks = tuple(float(v) for v in locs)
 
         def __call__(self, x: float, pos: int | None = None) -> str:
-            return format_number(x, _tick_decimals(self.ticks or (x,)), lang)
+            decimals = _tick_decimals(self.ticks or (x,))
+            if round(x, decimals) == 0:
+                x = 0.0  # never "-0"
+            # bokmål's typographic minus (−0,5), as ``format_signed`` writes it
+            if x < 0 and (lang or language()) == "nb":
+                return "\u2212" + format_number(-x, decimals, lang)
+            return format_number(x, decimals, lang)
 
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
@@ -919,6 +925,11 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
     ax2.plot([x + dt.timedelta(days=3.5) for x in xs], [w["sessions"] for w in weeks], "ks-",
              ms=3, label=_("sessions"))  # mid-week: the bar spans its week
     ax2.axhline(CLINIC_SESSIONS_PER_WEEK, color="black", lw=0.8, ls=":")
+    # sessions are counted: whole numbers from 0 (two a week every week read "1,90 … 2,10")
+    from matplotlib.ticker import MaxNLocator
+
+    ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax2.set_ylim(0, max([CLINIC_SESSIONS_PER_WEEK, *(w["sessions"] for w in weeks)]) + 1)
     ax2.set_ylabel(_("sessions per week"), fontsize=8)
     trend = prog["work_at_90_trend_vo2_per_week"]
     title = ngettext("{pseudonym}: progression over {n} session",
