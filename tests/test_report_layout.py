@@ -179,3 +179,33 @@ def test_an_outcome_with_nothing_to_draw_says_why_in_words(tmp_path):
     text = _text(tmp_path / "o.pdf")
     assert "0,0" not in text and "1,0" not in text, text
     assert "Ingen" in text and "diagram" in text, text
+
+
+def test_the_bokmal_csv_numbers_intervals_only_and_says_ferdig_once(tmp_path):
+    """The trial's CSV: "Intervall" 0 through the warm-up, and "ferdig" both as the part and
+    as the state of the rows after the session."""
+    import csv
+
+    st = Store(tmp_path / "s.db")
+    record_sim(st, "S1", 30, 1.7e9)
+    last = st.samples("S1")[-1]
+    st.db.execute("INSERT INTO samples SELECT session_id, t_s + 1, 'done', 0, 'done', hr_bpm, "
+                  "hr_status, target_bpm, zone_low_bpm, zone_high_bpm, 0, 0, 0, 0 FROM "
+                  "samples WHERE session_id = 'S1' AND t_s = ?", (last["t_s"],))
+    set_language("nb")
+    try:
+        report.export_csv(st, "S1", tmp_path / "s.csv")
+    finally:
+        set_language("en")
+        st.close()
+    with open(tmp_path / "s.csv", newline="", encoding="utf-8") as f:
+        head, *rows = list(csv.reader(f, delimiter=";"))
+    part, number, state = (head.index(n) for n in ("Del", "Intervall", "Tilstand"))
+    by_part: dict[str, set[str]] = {}
+    for row in rows:
+        by_part.setdefault(row[part], set()).add(row[number])
+    assert by_part["oppvarming"] == {""} and by_part["nedkjøling"] == {""}, by_part
+    assert by_part["aktiv pause"] == {""}, by_part
+    assert by_part["intervall"] == {"1", "2", "3", "4"}, by_part
+    assert not [r for r in rows if r[part] == r[state] == "ferdig"]
+    assert rows[-1][state] == "ferdig"

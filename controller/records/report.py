@@ -146,10 +146,18 @@ def export_csv(store: Store, session_id: str, path: str | Path,
                 for s, u in zip(samples, wall, strict=True))
     else:
         names = ["t_s", "time_local", *rest]
-        rows = ({**_rounded(s), "t_s": round(s["t_s"] - t0),
+        rows = ({**_rounded(s), **_people_part(s), "t_s": round(s["t_s"] - t0),
                  "time_local": clock_time_text(u)}
                 for s, u in zip(samples, wall, strict=True))
     people_csv(path, names, CSV_HEADERS, rows, lang, CSV_WORDS)
+
+
+def _people_part(sample: dict[str, Any]) -> dict[str, Any]:
+    """The part and interval as a person reads them: an interval number only in an interval
+    (the trial read "Intervall 0" through the warm-up), and no part once the session is
+    over (the state says "ferdig"; the part said it too)."""
+    return {"interval": sample["interval"] if sample["phase"] == "interval" else None,
+            "phase": None if sample["phase"] == "done" else sample["phase"]}
 
 
 def _csv_cell(key: str, value: Any, t: Any,
