@@ -4,6 +4,7 @@ back with pdftotext (words and where they stand on the page), not from the figur
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,12 +56,23 @@ def _words(pdf: Path) -> list[tuple[int, float, float, float, str]]:
     return out
 
 
-@pytest.fixture
-def nb_report(tmp_path):
+@pytest.fixture(params=["function", "cli"])
+def nb_report(tmp_path, request):
+    """The report as the worker behind the console's key draws it (``render_session``) and
+    as ``fourbyfour report`` writes it (a subprocess on the store)."""
     st = _full_session(tmp_path)
+    if request.param == "cli":
+        st.close()
+        r = subprocess.run([sys.executable, "-m", "controller", "report", "--lang", "nb",
+                            "--store", str(tmp_path / "s.db"), "--session", "S1", "--out",
+                            str(tmp_path / "r.pdf")], capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        st = Store(tmp_path / "s.db")
     set_language("nb")
     try:
-        report.render_session(st, "S1", tmp_path / "r.pdf")
+        if request.param == "function":
+            report.render_session(st, "S1", tmp_path / "r.pdf")
         rows = report.phase_rows(st, report.session_facts(st, "S1"))
         columns = report.phase_columns()
         lines = report.report_lines(st, report.session_facts(st, "S1"))
