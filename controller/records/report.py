@@ -739,7 +739,7 @@ def _text_block(fig: Any, top: float, lines: list[str], size_pt: float = TEXT_PT
     """Lines (already wrapped) from ``top`` down, one text each: a fixed line height."""
     for i, line in enumerate(lines):
         fig.text(0.06, top - i * _line_height(size_pt), line, fontsize=size_pt, va="top",
-                 family="monospace")
+                 family="monospace", parse_math=False)  # a note's "$5$" is text
 
 
 TABLE_WIDTHS = (0.14, 0.08, 0.07, 0.17, 0.09, 0.09, 0.09, 0.09, 0.08)
@@ -770,7 +770,8 @@ def _draw_table(fig: Any, top: float, columns: list[str], rows: list[list[str]],
                                  transform=fig.transFigure))
         for left, text in zip(lefts, wrapped, strict=False):
             fig.text(left + 0.005, y - 0.3 * line, "\n".join(text), fontsize=size_pt,
-                     va="top", linespacing=1.15, weight="bold" if k == 0 else "normal")
+                     va="top", linespacing=1.15, weight="bold" if k == 0 else "normal",
+                     parse_math=False)
         y -= height
     return y
 
@@ -861,7 +862,7 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
     notes = store.notes(r.id)
     if notes:
         lines.append(_("Staff notes: {notes}").format(
-            notes=" / ".join(n["text"] for n in notes))[:300])
+            notes=" / ".join(n["text"] for n in notes)))  # whole: the PDF wraps it
     shown = _shown(facts)
     for e in shown[:8]:
         lines.append(f"{_mmss(e['t_rel_s'])}  {word(SEVERITIES, e['severity'])}: "
