@@ -672,6 +672,8 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     shown = _shown(facts)
     text = [w for line in lines for w in _wrap(line, TEXT_PT, PAGE_WIDTH, mono=True)]
     fit = _lines_that_fit(y - 0.015, TEXT_PT)
+    if len(text) > fit and not str(path).lower().endswith(".pdf"):
+        fit -= 1  # a picture's last line says where the rest is
     ax_txt_lines, rest = text[:fit], text[fit:]
     _text_block(fig, y - 0.015, ax_txt_lines)
     number_axes(fig)
@@ -703,7 +705,7 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
                 plt.close(page)
     else:
         if rest:  # a picture is one page: say where the rest is
-            _text_block(fig, 0.02 + _line_height(TEXT_PT), [
+            _text_block(fig, y - 0.015 - fit * _line_height(TEXT_PT), [
                 _("… more in the PDF report or the JSON export")])
         fig.savefig(path)
         plt.close(fig)
