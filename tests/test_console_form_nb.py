@@ -19,14 +19,14 @@ def nb():
     i18n.set_language("en")
 
 
-def _register(db, source="six_minute_test_edited"):
+def _register(db, source="six_minute_test_edited", max_speed_kmh=6.5):
     """P-17 in the register: HRmax 171 with ``source``, caps 6.5 km/h and 12 %."""
     from controller.records.register import PatientRecord, Register
     from controller.records.store import Store
 
     store = Store(db)
     Register(store).save(PatientRecord("P-17", 171, source, "2026-11-20", hr_rest_bpm=62,
-                                       max_speed_kmh=6.5, max_incline_pct=12.0))
+                                       max_speed_kmh=max_speed_kmh, max_incline_pct=12.0))
     store.close()
 
 
@@ -156,3 +156,25 @@ def test_the_new_patient_hint_goes_once_makspuls_and_its_source_are_filled_in(tm
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
+
+
+@realtime
+def test_a_whole_max_speed_from_the_register_shows_its_decimal(tmp_path, nb):
+    """Trial (issue 21): P-17 loaded from the register showed "maks fart km/t 9", where every
+    other screen writes a speed as 9,0."""
+    db = tmp_path / "s.db"
+    _register(db, max_speed_kmh=9.0)
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(db), choose_patient=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            form = await _p17(pilot, app)
+            assert form.query_one("#max_speed").value == "9,0"
+            await pilot.press("ctrl+s")  # nothing changed: it saves as it is
+            await wait_for(lambda: app.state.get("pseudonym") == "P-17", 20)
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 120))

@@ -367,7 +367,7 @@ def test_the_console_demo_has_no_patient_until_staff_choose_and_patient_prefills
             form = app.screen
             assert form.query_one("#pseudonym").value == "P-17"
             assert form.query_one("#hr_max").value == "180"
-            assert form.query_one("#max_speed").value == "8"
+            assert form.query_one("#max_speed").value == "8.0"
             await pilot.pause(0.5)
             assert app.state["pseudonym"] == ""  # shown, not chosen: staff save it
             await pilot.press("ctrl+s")

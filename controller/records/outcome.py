@@ -269,8 +269,13 @@ def render_outcome(result: dict[str, Any], path: str | Path) -> None:
         ax_plot.set_xticks([1, 2], labels)
         for i, xs in enumerate(data, 1):
             ax_plot.plot([i] * len(xs), xs, "o", alpha=0.5)
-    ax_plot.axhline(0.0, color="grey", lw=0.8)
-    ax_plot.set_ylabel(_("change, first to latest (ml/kg/min)"))
+        ax_plot.axhline(0.0, color="grey", lw=0.8)
+        ax_plot.set_ylabel(_("change, first to latest (ml/kg/min)"))
+    else:  # nothing to draw: say why, never an empty chart with axes 0,0–1,0
+        ax_plot.axis("off")
+        ax_plot.text(0.0, 1.0, _("No chart of the change: no patient has two measured "
+                                 "sessions in the period yet."), va="top", fontsize=9,
+                     transform=ax_plot.transAxes)
     number_axes(fig)
     fig.tight_layout()
     fig.savefig(path)

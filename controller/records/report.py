@@ -149,10 +149,18 @@ def export_csv(store: Store, session_id: str, path: str | Path,
                 for s, u in zip(samples, wall, strict=True))
     else:
         names = ["t_s", "time_local", *rest]
-        rows = ({**_rounded(s), "t_s": round(s["t_s"] - t0),
+        rows = ({**_rounded(s), **_people_part(s), "t_s": round(s["t_s"] - t0),
                  "time_local": clock_time_text(u)}
                 for s, u in zip(samples, wall, strict=True))
     people_csv(path, names, CSV_HEADERS, rows, lang, CSV_WORDS)
+
+
+def _people_part(sample: dict[str, Any]) -> dict[str, Any]:
+    """The part and interval as a person reads them: an interval number only in an interval
+    (the trial read "Intervall 0" through the warm-up), and no part once the session is
+    over (the state says "ferdig"; the part said it too)."""
+    return {"interval": sample["interval"] if sample["phase"] == "interval" else None,
+            "phase": None if sample["phase"] == "done" else sample["phase"]}
 
 
 def _csv_cell(key: str, value: Any, t: Any,
@@ -530,7 +538,13 @@ def number_axes(fig: Any, lang: str | None = None) -> None:
             self.ticks = tuple(float(v) for v in locs)
 
         def __call__(self, x: float, pos: int | None = None) -> str:
-            return format_number(x, _tick_decimals(self.ticks or (x,)), lang)
+            decimals = _tick_decimals(self.ticks or (x,))
+            if round(x, decimals) == 0:
+                x = 0.0  # never "-0"
+            # bokmål's typographic minus (−0,5), as ``format_signed`` writes it
+            if x < 0 and (lang or language()) == "nb":
+                return "\u2212" + format_number(-x, decimals, lang)
+            return format_number(x, decimals, lang)
 
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
@@ -631,9 +645,14 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     when = format_datetime(start)
     t = [s["t_s"] - samples[0]["t_s"] for s in samples]
     tmin = [x / 60 for x in t]
-    fig, (ax_hr, ax_belt, ax_tab, ax_txt) = plt.subplots(
-        4, 1, figsize=(8.27, 11.69), gridspec_kw={"height_ratios": [3, 1.4, 2.2, 1.6]})
-    fig.suptitle(session_title(r, when, facts["complete"]), fontsize=10)
+    # fixed places on A4 (figure fractions), never tight_layout: a long line of text made
+    # it squeeze the charts into a narrow column and the table's columns into each other
+    fig = plt.figure(figsize=A4_IN)
+    title = session_title(r, when, facts["complete"])
+    fig.text(0.5, 0.985, "\n".join(_wrap(title, 10, PAGE_WIDTH)), fontsize=10, ha="center",
+             va="top")
+    ax_hr = fig.add_axes((0.09, 0.66, 0.80, 0.27))
+    ax_belt = fig.add_axes((0.09, 0.49, 0.80, 0.13))
     begin = 0
     for i in range(1, len(samples) + 1):
         if i == len(samples) or samples[i]["phase"] != samples[begin]["phase"]:
@@ -654,45 +673,134 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     ax_belt.plot(tmin, [s["speed_kmh"] for s in samples], color="tab:blue", lw=1)
     ax_belt.set_ylabel(_("speed (km/h)"), color="tab:blue")
     ax_inc = ax_belt.twinx()
-    ax_inc.plot(tmin, [s["incline_pct"] for s in samples], color="tab:orange", lw=1)
+    inclines = [s["incline_pct"] for s in samples]
+    ax_inc.plot(tmin, inclines, color="tab:orange", lw=1)
     ax_inc.set_ylabel(_("incline (%)"), color="tab:orange")
+    _flat_axis_span(ax_inc, inclines, 1.0)
     ax_belt.set_xlabel(_("minutes"))
-    ax_tab.axis("off")
+    for ax in (ax_hr, ax_belt):
+        ax.set_xlim(0, max(tmin[-1], 1 / 60))
     rows = phase_rows(store, facts)
-    if rows:  # none when every phase was skipped before a tick recorded it
-        table = ax_tab.table(cellText=rows, loc="upper center", colLabels=phase_columns())
-        table.auto_set_font_size(False)
-        table.set_fontsize(7)
-        table.scale(1, 1.15)
-    ax_txt.axis("off")
+    y = _draw_table(fig, 0.43, phase_columns(), rows)
     lines = report_lines(store, facts)
     shown = _shown(facts)
-    ax_txt.text(0.0, 1.0, "\n".join(lines), fontsize=7, va="top", family="monospace")
+    text = [w for line in lines for w in _wrap(line, TEXT_PT, PAGE_WIDTH, mono=True)]
+    fit = _lines_that_fit(y - 0.015, TEXT_PT)
+    if len(text) > fit and not str(path).lower().endswith(".pdf"):
+        fit -= 1  # a picture's last line says where the rest is
+    ax_txt_lines, rest = text[:fit], text[fit:]
+    _text_block(fig, y - 0.015, ax_txt_lines)
     number_axes(fig)
-    fig.tight_layout()
     if str(path).lower().endswith(".pdf"):
         # the title in the file too: a journal system lists the report by it
-        title = session_title(r, when, facts["complete"])
         with PdfPages(path, metadata={"Title": title}) as pdf:
             pdf.savefig(fig)
             plt.close(fig)
-            per_page = 60
-            for k in range(0, max(len(shown), 1), per_page):
-                page = plt.figure(figsize=(8.27, 11.69))
-                page.text(0.05, 0.97, _("Events — {title}").format(title=title), fontsize=9,
-                          va="top")
-                page.text(0.05, 0.94, "\n".join(
-                    f"{_mmss(e['t_rel_s'])}  "
-                    f"{_wall_clock(facts['wall_unix_s'][0] + e['t_rel_s'], start)}"
-                    f"  {word(SEVERITIES, e['severity']):8s} "
-                    f"{event_text(e['kind'], e['message'], e.get('params'))}"
-                    for e in shown[k:k + per_page]) or _("no events"), fontsize=6.5, va="top",
-                    family="monospace")
+            per_page = _lines_that_fit(0.93, TEXT_PT)
+            for k in range(0, len(rest), per_page):  # the text that did not fit on page 1
+                page = plt.figure(figsize=A4_IN)
+                _text_block(page, 0.95, rest[k:k + per_page])
+                pdf.savefig(page)
+                plt.close(page)
+            said = [w for e in shown for w in _wrap(
+                f"{_mmss(e['t_rel_s'])}  "
+                f"{_wall_clock(facts['wall_unix_s'][0] + e['t_rel_s'], start)}"
+                f"  {word(SEVERITIES, e['severity']):8s} "
+                f"{event_text(e['kind'], e['message'], e.get('params'))}",
+                EVENT_PT, PAGE_WIDTH, mono=True, indent=29)] or [_("no events")]
+            head = _wrap(_("Events — {title}").format(title=title), 9, PAGE_WIDTH)
+            per_page = _lines_that_fit(0.93 - 0.015 * len(head), EVENT_PT)
+            for k in range(0, len(said), per_page):
+                page = plt.figure(figsize=A4_IN)
+                page.text(0.06, 0.97, "\n".join(head), fontsize=9, va="top")
+                _text_block(page, 0.955 - 0.015 * len(head), said[k:k + per_page],
+                            EVENT_PT)
                 pdf.savefig(page)
                 plt.close(page)
     else:
+        if rest:  # a picture is one page: say where the rest is
+            _text_block(fig, y - 0.015 - fit * _line_height(TEXT_PT), [
+                _("… more in the PDF report or the JSON export")])
         fig.savefig(path)
         plt.close(fig)
+
+
+A4_IN = (8.27, 11.69)
+PAGE_WIDTH = 0.88
+"""The part of the page's width text may take (figure fraction, from x = 0.06)."""
+TEXT_PT, EVENT_PT = 7.0, 6.5
+
+
+def _line_height(size_pt: float) -> float:
+    return 1.3 * size_pt / 72 / A4_IN[1]
+
+
+def _lines_that_fit(top: float, size_pt: float, bottom: float = 0.03) -> int:
+    return max(1, int((top - bottom) / _line_height(size_pt)))
+
+
+def _wrap(text: str, size_pt: float, width: float, mono: bool = False,
+          indent: int = 2) -> list[str]:
+    """``text`` broken at spaces into lines that fit ``width`` (figure fraction) at
+    ``size_pt``: a line is never cut at the page's edge. Monospace: 0.6 em a character;
+    proportional text: 0.55 em, a generous mean."""
+    import textwrap
+
+    chars = int(width * A4_IN[0] * 72 / ((0.61 if mono else 0.56) * size_pt))
+    return textwrap.wrap(text, chars, subsequent_indent=" " * indent,
+                         break_on_hyphens=False) or [""]
+
+
+def _text_block(fig: Any, top: float, lines: list[str], size_pt: float = TEXT_PT) -> None:
+    """Lines (already wrapped) from ``top`` down, one text each: a fixed line height."""
+    for i, line in enumerate(lines):
+        fig.text(0.06, top - i * _line_height(size_pt), line, fontsize=size_pt, va="top",
+                 family="monospace", parse_math=False)  # a note's "$5$" is text
+
+
+TABLE_WIDTHS = (0.14, 0.08, 0.07, 0.17, 0.09, 0.09, 0.09, 0.09, 0.08)
+"""The phase table's columns (figure fractions; together 0.90): the phase and the remark
+wide enough for "aktiv pause 3" and "hoppet over, pause 1,5 min"."""
+
+
+def _draw_table(fig: Any, top: float, columns: list[str], rows: list[list[str]],
+                size_pt: float = 7.0) -> float:
+    """The phase table at ``top``, each column its own width, headers and cells wrapped
+    within it (a header never runs into its neighbour); the y under it."""
+    from matplotlib.patches import Rectangle
+
+    line = _line_height(size_pt)
+    x0 = 0.05
+    lefts = [x0 + sum(TABLE_WIDTHS[:i]) for i in range(len(TABLE_WIDTHS))]
+
+    def cells(row: list[str]) -> list[list[str]]:
+        return [_wrap(c, size_pt, w - 0.01, indent=0) for c, w in zip(row, TABLE_WIDTHS,
+                                                                       strict=False)]
+
+    y = top
+    for k, row in enumerate([columns, *rows]):
+        wrapped = cells(row)
+        height = max(len(c) for c in wrapped) * line + 0.6 * line
+        fig.add_artist(Rectangle((x0, y - height), sum(TABLE_WIDTHS), height, fill=k == 0,
+                                 facecolor="#eeeeee", edgecolor="#999999", lw=0.4,
+                                 transform=fig.transFigure))
+        for left, text in zip(lefts, wrapped, strict=False):
+            fig.text(left + 0.005, y - 0.3 * line, "\n".join(text), fontsize=size_pt,
+                     va="top", linespacing=1.15, weight="bold" if k == 0 else "normal",
+                     parse_math=False)
+        y -= height
+    return y
+
+
+def _flat_axis_span(ax: Any, values: list[float], min_span: float) -> None:
+    """An axis over values that hardly change still spans ``min_span`` from 0 (a session at
+    0 % incline read "−0,050 … 0,050"; now 0 … 1)."""
+    if not values:
+        return
+    lo, hi = min(values), max(values)
+    if hi - lo < min_span:
+        low = min(0.0, lo)
+        ax.set_ylim(low, max(hi, low + min_span))
 
 
 def phase_columns() -> list[str]:
@@ -771,7 +879,7 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
     notes = store.notes(r.id)
     if notes:
         lines.append(_("Staff notes: {notes}").format(
-            notes=" / ".join(n["text"] for n in notes))[:300])
+            notes=" / ".join(n["text"] for n in notes)))  # whole: wrapped below
     # every line within the page (a longer one ran off its edge: the trial's "Alarmer: …;"
     # with the lost-pulse alarm cut away), continued lines indented
     # and never between a number and its unit ("15 s", "4,7 km/t")
@@ -882,6 +990,11 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
     ax2.plot([x + dt.timedelta(days=3.5) for x in xs], [w["sessions"] for w in weeks], "ks-",
              ms=3, label=_("sessions"))  # mid-week: the bar spans its week
     ax2.axhline(CLINIC_SESSIONS_PER_WEEK, color="black", lw=0.8, ls=":")
+    # sessions are counted: whole numbers from 0 (two a week every week read "1,90 … 2,10")
+    from matplotlib.ticker import MaxNLocator
+
+    ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax2.set_ylim(0, max([CLINIC_SESSIONS_PER_WEEK, *(w["sessions"] for w in weeks)]) + 1)
     ax2.set_ylabel(_("sessions per week"), fontsize=8)
     trend = prog["work_at_90_trend_vo2_per_week"]
     title = ngettext("{pseudonym}: progression over {n} session",

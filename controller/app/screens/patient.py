@@ -83,6 +83,14 @@ def show_number(x: float | None) -> str:
     return format_number(x, 0 if float(x).is_integer() else 1).replace("\u00a0", "")
 
 
+def show_field(wid: str, x: float | None) -> str:
+    """A form field's value: a speed always with its decimal, as every screen writes a
+    speed (9,0 km/t; the register's 9.0 showed as "9"); the rest by ``show_number``."""
+    if wid == "max_speed" and x is not None:
+        return format_number(x, 1)
+    return show_number(x)
+
+
 PLAN_REFUSALS = (  # the service's refusals of a plan that does not fit the caps
     (re.compile(r"needs at least ([0-9.]+) % incline"), "max_incline",
      N_("the 4x4 plan needs a max incline of at least {value} %")),
@@ -214,7 +222,8 @@ class PatientScreen(ModalScreen[None]):
             yield Input(show_number(c.get("hr_rest_bpm")), id="hr_rest", compact=True)
             yield err("hr_rest")
             yield Label(_("max speed km/h"))
-            yield Input(show_number(c.get("max_speed_kmh")), id="max_speed", compact=True)
+            yield Input(show_field("max_speed", c.get("max_speed_kmh")), id="max_speed",
+                        compact=True)
             yield err("max_speed")
             yield Label(_("max incline %"))
             yield Input(show_number(c.get("max_incline_pct")), id="max_incline", compact=True)
@@ -369,10 +378,10 @@ class PatientScreen(ModalScreen[None]):
                  "max_speed": "max_speed_kmh", "max_incline": "max_incline_pct"}
         for wid, key in boxes.items():
             box = self.query_one(f"#{wid}", Input)
-            if only_if is not None and box.value != show_number(only_if.get(key)):
+            if only_if is not None and box.value != show_field(wid, only_if.get(key)):
                 continue
             with box.prevent(Input.Changed):  # not an edit: no age formula, no new source
-                box.value = show_number(p.get(key))
+                box.value = show_field(wid, p.get(key))
         source = self.query_one("#source", Select)
         if only_if is None or source.value == (only_if.get("hr_max_source") or Select.NULL):
             with source.prevent(Select.Changed):
