@@ -258,13 +258,13 @@ def render_outcome(result: dict[str, Any], path: str | Path) -> None:
              if r["work_at_90_change_vo2"] is not None]]
     labels = [_("estimated VO2max"), _("work at 90 % HRmax")]
     have = max(len(xs) for xs in data)
-    if have < CHART_MIN_PATIENTS:  # a box of one or two dots showed nothing, unsaid
+    if have and have < CHART_MIN_PATIENTS:  # a box of one or two dots showed nothing
+        ax_plot.axis("off")  # words, never an empty chart with axes 0,0–1,0
         ax_plot.text(0.5, 0.5, _("The chart needs at least {n} patients with two measured "
                                  "sessions (here: {have}).").format(n=CHART_MIN_PATIENTS,
                                                                     have=have),
                      ha="center", va="center", fontsize=10, transform=ax_plot.transAxes)
-        ax_plot.set_xticks([])
-    elif any(data):
+    elif have:
         ax_plot.boxplot([x or [0.0] for x in data])
         ax_plot.set_xticks([1, 2], labels)
         for i, xs in enumerate(data, 1):
