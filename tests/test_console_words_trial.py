@@ -192,3 +192,20 @@ def test_the_hrmax_warning_says_what_it_means_and_the_edit_box_has_a_label(lang)
         asyncio.run(asyncio.wait_for(main(), 60))
     finally:
         i18n.set_language("en")
+
+
+def test_the_monitors_time_left_is_m_ss_as_on_the_console(nb):
+    """Trial (16): the central monitor said "02:31" where the console and the belt screen say
+    "2:31" for the same countdown: m:ss, no leading zero."""
+    from tests.test_monitor import T0, Offline, rendered_row, running, settle
+
+    async def main():
+        app = Offline(lambda: T0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            running(app, "oslo", "tm-1", now=T0, phase="interval", interval=2,
+                    zone_low_bpm=156.0, zone_high_bpm=174.0, phase_remaining_s=151.0)
+            await settle(pilot, app)
+            row = rendered_row(app, "tm-1")
+            assert re.search(r"(?<![0-9])2:31", row) and "02:31" not in row, row
+
+    asyncio.run(asyncio.wait_for(main(), 60))
