@@ -113,7 +113,7 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
     def action_reject(self) -> None:
         self.dismiss({"decision": "rejected"})
 
-    def action_edit(self) -> None:
+    async def action_edit(self) -> None:
         """The edit box appears only now, so until then the keys reach the screen."""
         if self.query("#edit"):
             return
@@ -122,7 +122,8 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         # labelled in words beside it (the trial: a box with only its number, opened by "e")
         row = Horizontal(Label(_("New HRmax, bpm (Enter saves):"), markup=False,
                                id="edit_label"), box, id="edit_row")
-        self.query_one("#proposal", Vertical).mount(row, before=self.query_one("#keys"))
+        # mounted before focused: keys typed at once reach the box, not the screen
+        await self.query_one("#proposal", Vertical).mount(row, before=self.query_one("#keys"))
         box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
