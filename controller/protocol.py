@@ -417,7 +417,10 @@ class Session:
         """Make the current phase longer (at most 10 min in total per phase)."""
         if not 0 < seconds <= 600 or self._phase_extra_s + seconds > 600:
             raise refused("extend_limit")
-        self._command("extend", f"{self.phase} extended by {seconds:g} s",
+        from controller.core.i18n import format_duration  # "1 min", as the console says
+
+        self._command("extend", f"{self.phase} extended by "
+                      f"{format_duration(round(seconds), 'en')}",
                       phase=str(self.phase), seconds=seconds)
         self._phase_extra_s += seconds
 

@@ -652,7 +652,8 @@ def test_calm_words_where_the_heart_rate_does_what_it_should(tmp_path):
             rig.rt.pause()
             await _until(page, "document.getElementById('zonetext').textContent === "
                                "'Pulsen roer seg – helt som den skal'")
-            assert await _text(page, "#guidance") == "Pause – båndet står stille"
+            assert await _text(page, "#guidance") == \
+                "Personalet har satt økten på pause – båndet står stille"
             await asyncio.sleep(1.0)
             log = await page.evaluate("window.__log")
             verdicts = {t for _ms, el, t, _c in log if el == "zonetext"} & \

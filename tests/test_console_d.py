@@ -59,7 +59,7 @@ def test_bokmal_events_keep_their_content():
                "params": {"alarm": "hr_lost"}}]
     shown = _text(dict(STATE, summary=None, event_list=events), "#events")
     assert "Intervall 1 av 4 begynner" in shown and "156–174" in shown, shown
-    assert "aktiv pause" in shown.lower() and "60 s" in shown, shown
+    assert "aktiv pause" in shown.lower() and "1 min" in shown, shown
     assert "finner ikke pulsen" in shown and "hr_lost" not in shown, shown
 
 
@@ -87,7 +87,7 @@ def test_the_session_core_gives_its_events_content_as_data():
     try:
         from controller.core.words import event_text
         assert event_text(ext.kind, ext.message, ext.params) == \
-            "Intervall forlenget med 60 s av personalet"
+            "Intervall forlenget med 1 min av personalet"
     finally:
         i18n.set_language("en")
 

@@ -449,4 +449,4 @@ def test_before_the_start_the_console_says_the_one_next_step_and_time_left_is_no
         i18n.set_language("en")
     assert none == "trykk n for å velge pasient", none
     assert chosen == "trykk s for å starte", chosen
-    assert running == "09:16 min igjen av delen", running
+    assert running == "9:16 igjen av denne delen", running

@@ -271,7 +271,7 @@ def test_events_are_stored_with_their_parameters_and_said_from_them(store, tmp_p
         set_language("en")
     text = "\n".join(lines)
     assert "Oppvarming hoppet over av personalet" in text, text
-    assert "Oppvarming forlenget med 60 s av personalet" in text, text
+    assert "Oppvarming forlenget med 1 min av personalet" in text, text
     report.export_json(store, sid, tmp_path / "s.json")
     other = Store(tmp_path / "other.db")
     assert report.import_json(other, tmp_path / "s.json") == sid

@@ -48,8 +48,9 @@ from controller.app.screens import (
 from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.six_minute import HrMaxProposalScreen
 from controller.app.texts import word
-from controller.core.i18n import N_, _, format_date, format_number
+from controller.core.i18n import N_, _, format_date, format_duration, format_number
 from controller.core.words import ALARMS as ALARM_WORDS
+from controller.core.words import PLANS
 from controller.hr import strap_label
 from controller.service.control_socket import ControlClient
 from controller.service.messages import StateDoc
@@ -64,7 +65,7 @@ DONE = {"start": N_("The session has started."),
         "pause": N_("Paused: the belt slows to a stop."),
         "resume": N_("The session goes on."),
         "skip": N_("On to the next part."),
-        "extend": N_("This part is 1 minute longer."),
+        "extend": N_("This part is extended by 1 min."),  # "1 min", as the key and event
         "stop": N_("Stopping: the belt slows to a stop."),
         "ack": N_("Alarm acknowledged."),
         "borg": N_("Borg rating {borg} saved for interval {interval}."),
@@ -76,17 +77,11 @@ DONE = {"start": N_("The session has started."),
 RUNNING = ("running", "hr_hold", "hr_slow")
 
 
-def _mmss(s: float | None) -> str:
-    if s is None:
-        return "--:--"
-    s = max(0, round(s))
-    return f"{s // 60:02d}:{s % 60:02d}"
-
-
 def _mss(s: float | None) -> str:
-    """A duration as m:ss (3:15)."""
+    """A running clock or countdown as m:ss (3:15): the console's and the belt screen's one
+    form for it (an amount of time told after the fact is "3 min 15 s")."""
     if s is None:
-        return "—"
+        return "-:--"
     s = max(0, round(s))
     return f"{s // 60}:{s % 60:02d}"
 def _day(iso: str | None) -> str:
@@ -476,23 +471,29 @@ class StaffConsole(App[None]):
         from rich.text import Text
 
         state = word(texts.STATES, d.state)
-        both = _("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]", state=state)
+        # the plan before the phase, so staff see which plan runs (the trial: nothing said
+        # it); not twice where the phase is the plan's own ("6-minute test")
+        plan = word(PLANS, d.plan) if d.plan else ""
+        head = f"[b]{label.upper()}[/b]" if not plan or plan.lower() == label.lower() else \
+            _("{plan} · {phase}").format(plan=plan, phase=f"[b]{label.upper()}[/b]")
+        both = _("{phase} · {state}").format(phase=head, state=state)
         if cell_len(Text.from_markup(both).plain) > \
                 (self.query_one("#phase", Static).content_size.width or 48):
             # at 80 columns "… · finner ikke pulsen – senker farten" was cut mid-word: the
             # heart-rate state on a line of its own
-            both = f"[b]{label.upper()}[/b]\n{state}"
+            both = f"{head}\n{state}"
         self.query_one("#phase", Static).update(
             # once the session is over its state says nothing the phase does not; before
             # the start neither ("KLAR · klar" said one word twice)
-            f"[b]{label.upper()}[/b]" if phase == "done" else
-            f"[b]{label.upper()}[/b]\n{who}" if phase == "ready" else
+            head if phase == "done" else
+            f"{head}\n{who}" if phase == "ready" else
             both + "\n" + who)
-        left = _mmss(d.phase_remaining_s)
-        # minutes:seconds left, never read as a clock time ("delen slutter om 09:16"); before
-        # the start the one next step (it said "press s" with no patient chosen)
+        left = _mss(d.phase_remaining_s)
+        # a countdown is m:ss (3:05, as on the belt screen), said as time left so it is
+        # never read as a clock time ("delen slutter om 09:16"); before the start the one
+        # next step (it said "press s" with no patient chosen)
         self.query_one("#countdown", Static).update(
-            _("{time} min left of this part").format(time=left) if d.started else
+            _("{time} left of this part").format(time=left) if d.started else
             _("press n to choose the patient") if not d.pseudonym else
             _("press b to pair the patient's strap") if d.strap_needed else
             _("strap battery low: change it, then press s") if d.strap_battery_low else
@@ -537,9 +538,8 @@ class StaffConsole(App[None]):
             # seconds in and above the zone, not the rule's percentage: that counts only
             # after the first minute, and read as "100 % in zone" beside 25 s above it
             lines = [texts.interval_summary_line(iv) for iv in summary["intervals"]]
-            lines.append(_("total in zone {minutes} min {seconds} s").format(
-                minutes=summary["total_in_zone_s"] // 60,
-                seconds=summary["total_in_zone_s"] % 60))
+            lines.append(_("total in zone {time}").format(
+                time=format_duration(summary["total_in_zone_s"])))
             self.query_one("#events", Static).update("\n".join(lines[-5:]))
         else:
             events = d.event_list or []

@@ -11,13 +11,14 @@ from typing import Any
 from controller.core.i18n import (
     N_,
     _,
+    format_duration,
     format_number,
     format_percent,
     format_speed,
     language,
     translations,
 )
-from controller.core.metrics import interval_metrics
+from controller.core.metrics import ALLOWANCE_FIRST_S, ALLOWANCE_LATER_S, interval_metrics
 from controller.core.words import PHASES, SEVERITIES, SOURCES, event_text, word
 from controller.sim import TraceRow
 
@@ -65,15 +66,18 @@ def summary_lines(rows: list[TraceRow], hr_max: float) -> list[str]:
     widths = [max(len(h), w) for h, (_k, w) in zip(heads, SUMMARY_COLUMNS, strict=True)]
     lines = ["", "  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))]
     for m in interval_metrics([r.scored(true_hr=False) for r in rows], hr_max):
-        ttz = _("{seconds} s").format(seconds=format_number(m.time_to_zone_s, 0)) \
+        # an amount of time: "1 min 2 s", as the console and the belt screen say it
+        ttz = format_duration(round(m.time_to_zone_s)) \
             if m.time_to_zone_s is not None else _("not reached")
         cells = [str(m.interval), ttz, format_percent(m.in_zone_after_allowance * 100, 0),
                  format_percent(m.above_95_frac * 100, 1),
                  _("{value} bpm").format(value=format_number(m.rms_to_90_bpm, 1)),
                  _("yes") if m.ok else _("no")]
         lines.append("  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
-    lines.append(_("* After the allowance (120 s in interval 1, 60 s later), from the "
-                   "accepted strap readings."))
+    lines.append(_("* After the allowance ({first} in interval 1, {later} later), from the "
+                   "accepted strap readings.").format(
+        first=format_duration(round(ALLOWANCE_FIRST_S)),
+        later=format_duration(round(ALLOWANCE_LATER_S))))
     return lines
 
 

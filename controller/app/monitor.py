@@ -147,7 +147,8 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
     mark = "⚠ " if alarms else ("✕ " if link == "offline" and r.priority(now_s) == 1 else
                                 "? " if link == "stale" else "  ")
     left = doc.get("phase_remaining_s")
-    left_txt = "—" if left is None else f"{int(left) // 60:02d}:{int(left) % 60:02d}"
+    # m:ss, as the console and the belt screen count down (the trial: "02:31" beside "2:31")
+    left_txt = "—" if left is None else f"{int(left) // 60}:{int(left) % 60:02d}"
     hr = doc.get("hr_bpm") if running else None
     lo, hi = doc.get("zone_low_bpm"), doc.get("zone_high_bpm")
     hr_txt = "—" if hr is None else f"{hr:.0f}"

@@ -99,11 +99,14 @@ def belt_screen_problem_text(port: int | str, detail: str) -> str:
 
 
 def _mss(s: float | None) -> str:
-    """A duration as m:ss (3:15)."""
+    """An amount of time told after the fact, as people say it ("3 min 15 s", "25 s"): the
+    rule for the console, the belt screen and the summaries (a running clock or countdown
+    is m:ss, 3:05)."""
+    from controller.core.i18n import format_duration
+
     if s is None:
         return "—"
-    s = max(0, round(s))
-    return f"{s // 60}:{s % 60:02d}"
+    return format_duration(max(0, round(s)))
 
 
 def interval_summary_line(iv: dict[str, Any]) -> str:
@@ -118,12 +121,12 @@ def interval_summary_line(iv: dict[str, Any]) -> str:
         return _("interval {n}: zone not reached · peak {peak}").format(
             n=iv["interval"], peak=iv["peak_hr_bpm"])
     if above:
-        return _("interval {n}: zone after {seconds} s · {in_zone} in zone · {above} above "
-                 "· peak {peak}").format(n=iv["interval"], seconds=iv["time_to_zone_s"],
+        return _("interval {n}: zone after {time} · {in_zone} in zone · {above} above "
+                 "· peak {peak}").format(n=iv["interval"], time=_mss(iv["time_to_zone_s"]),
                                          in_zone=_mss(iv.get("in_zone_s")), above=_mss(above),
                                          peak=iv["peak_hr_bpm"])
-    return _("interval {n}: zone after {seconds} s · {in_zone} in zone · peak {peak}").format(
-        n=iv["interval"], seconds=iv["time_to_zone_s"], in_zone=_mss(iv.get("in_zone_s")),
+    return _("interval {n}: zone after {time} · {in_zone} in zone · peak {peak}").format(
+        n=iv["interval"], time=_mss(iv["time_to_zone_s"]), in_zone=_mss(iv.get("in_zone_s")),
         peak=iv["peak_hr_bpm"])
 
 

@@ -102,7 +102,7 @@ EVENT_DETAILS = {  # the event with what it is about, from its params (protocol.
     "phase_zone": N_("{phase} begins ({minutes} min, zone {low}–{high} bpm)"),
     "phase": N_("{phase} begins ({minutes} min)"),
     "skip": N_("{phase} skipped by staff"),
-    "extend": N_("{phase} extended by {seconds} s by staff"),
+    "extend": N_("{phase} extended by {time} by staff"),  # "1 min", as the console says
     "adjust": N_("Test load set by staff to {speed} km/h at {incline} %"),
     "acknowledged": N_("Alarm acknowledged: {alarm}"),
     "hrmax_underestimated": N_("Heart rate {hr} bpm is above the profile's HRmax {hr_max}: "
@@ -112,7 +112,7 @@ EVENT_DETAILS = {  # the event with what it is about, from its params (protocol.
 
 
 def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
-    from controller.core.i18n import format_number
+    from controller.core.i18n import format_duration, format_number
 
     def n(key: str, decimals: int = 0) -> str:
         return format_number(float(params[key]), decimals)
@@ -133,8 +133,9 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
         if kind in ("skip", "extend"):
             phase = word(PHASES, params.get("phase"))
             return _(EVENT_DETAILS[kind]).format(phase=phase[:1].upper() + phase[1:],
-                                                 seconds=n("seconds") if kind == "extend"
-                                                 else "")
+                                                 time=format_duration(
+                                                     round(float(params["seconds"])))
+                                                 if kind == "extend" else "")
         if kind == "adjust":
             return _(EVENT_DETAILS[kind]).format(speed=n("speed_kmh", 1),
                                                  incline=n("incline_pct", 1))

@@ -85,7 +85,8 @@ GUIDANCE = {"ready": N_("Staff will start the belt slowly"),
             "warmup": N_("Warm up: walk easy, the belt finds your pace"),
             "recovery": N_("Recovery: walk easy"),
             "cooldown": N_("Cool-down: walk easy and let your breathing settle"),
-            "test": N_("Keep a steady pace you can hold"),
+            # the belt sets the test's speed (staff choose it): never "keep a steady pace"
+            "test": N_("Go with the belt's speed — tell staff if it gets too hard"),
             "done": N_("Well done — the session is complete"),
             "below": N_("Good — the belt brings you up to the zone"),
             "in": N_("You're in the zone — hold it"),
@@ -93,7 +94,8 @@ GUIDANCE = {"ready": N_("Staff will start the belt slowly"),
 WARMUP_SET_BY_STAFF = N_("Warm up: walk easy — staff have set the pace")
 """A warm-up at a speed staff chose (the 6-minute test's): the belt finds no pace there."""
 ENDED_EARLY = N_("The session has ended — thank you for your effort today")
-STATE_GUIDANCE = {"paused": N_("Pause — the belt stands still"),
+# the staff's hold said as what staff did: "Pause" alone read as the active pause (the trial)
+STATE_GUIDANCE = {"paused": N_("Staff have paused the session — the belt stands still"),
                   "stopping": N_("The belt slows to a stop"),
                   "hr_hold": N_("Looking for your heart rate — the belt holds steady"),
                   "hr_slow": N_("Can't find your heart rate — the belt slows to an easy walk")}

@@ -41,7 +41,7 @@ def _iso_day(day: str | None) -> str:
 PATIENT_HEADERS = (N_("pseudonym"), N_("age"), N_("HRmax"), N_("source"), N_("set on"),
                    N_("HRrest"), N_("caps"), N_("sessions"), N_("last session"))
 SESSION_HEADERS = (N_("date"), N_("time"), N_("session"), N_("plan"), N_("status"),
-                   N_("minutes"), N_("intervals ok"))
+                   N_("minutes"), N_("intervals in zone"))  # staff's words, not "ok"
 
 
 def _table(headers: Sequence[str], rows: list[list[str]]) -> str:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
@@ -71,11 +71,15 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
                 source=word(SOURCES, p.get("current_source", c.get("hr_max_source")))),
                 markup=False)
             if p.get("large_change"):
+                # said as what it means (the trial: "Advarsel: −28 slag/min" from what?)
                 change = p["hr_max_bpm"] - in_use
-                yield Label(_("Warning: {change} bpm from the HRmax in use. Check the test "
-                              "(pace, medication, strap) before accepting it.").format(
-                    change=("+" if change > 0 else "−") + format_number(abs(change), 0)),
-                    markup=False, id="warning")
+                warning = _("Warning: the proposal is {change} bpm higher than the HRmax in "
+                            "use. Check the test (pace, medication, strap) before accepting "
+                            "it.") if change > 0 else \
+                    _("Warning: the proposal is {change} bpm lower than the HRmax in use. "
+                      "Check the test (pace, medication, strap) before accepting it.")
+                yield Label(warning.format(change=format_number(abs(change), 0)),
+                            markup=False, id="warning")
             yield Label(self.refused, markup=False, id="refused")
             yield Label(_("y: accept · e: edit · n: reject · t: Borg rating again · "
                           "esc: later"), markup=False,
@@ -109,13 +113,17 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
     def action_reject(self) -> None:
         self.dismiss({"decision": "rejected"})
 
-    def action_edit(self) -> None:
+    async def action_edit(self) -> None:
         """The edit box appears only now, so until then the keys reach the screen."""
         if self.query("#edit"):
             return
         box = Input(f"{self.proposal['hr_max_bpm']:.0f}", id="edit", type="integer",
                     compact=True, placeholder=_("HRmax bpm, then Enter"))
-        self.query_one("#proposal", Vertical).mount(box, before=self.query_one("#keys"))
+        # labelled in words beside it (the trial: a box with only its number, opened by "e")
+        row = Horizontal(Label(_("New HRmax, bpm (Enter saves):"), markup=False,
+                               id="edit_label"), box, id="edit_row")
+        # mounted before focused: keys typed at once reach the box, not the screen
+        await self.query_one("#proposal", Vertical).mount(row, before=self.query_one("#keys"))
         box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

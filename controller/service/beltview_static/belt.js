@@ -6,10 +6,12 @@ const $ = (id) => document.getElementById(id);
 const SHAPES = { below: "▼", in: "●", above: "▲", missing: "?" };
 const VERDICTS = ["below", "in", "above"];
 
+// a running clock or countdown is m:ss (3:05), as on the console; an amount of time told
+// after the fact comes from the server as "5 min 3 s" (i18n.format_duration)
 function mmss(s) {
-  if (s === null || s === undefined) return "--:--";
+  if (s === null || s === undefined) return "-:--";
   const m = Math.floor(s / 60), r = s % 60;
-  return String(m).padStart(2, "0") + ":" + String(r).padStart(2, "0");
+  return String(m) + ":" + String(r).padStart(2, "0");
 }
 
 function waiting(on) {
