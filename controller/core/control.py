@@ -661,6 +661,16 @@ class AdaptiveController:
     _drift_mark: tuple[float, float] | None = None
     _drift_rates: list[float] = field(default_factory=list)
     """Per interval: the bias's rise from ``DRIFT_FROM_S`` to the end, in bpm/min."""
+    _pending: list[tuple[list[_Group], dict[float, float], bool, bool, float, float]] = \
+        field(default_factory=list)
+    """Ticks learned but not yet applied to the grid's paths and sums (``_flush``): (groups
+    with their factors, delayed input per dead time, time moved, a reading came, weight,
+    reading)."""
+    _act_x: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    """The active candidate's four paths (xa, xb, xs, xo) while ticks are pending."""
+    _act_memo: tuple[object, float, float, float, float, float] = (None, 0.0, 0.0, 0.0, 0.0,
+                                                                   0.0)
+    """(groups, the active candidate's dead time and its factors ka, kb, ks, ko in them)."""
 
     def __post_init__(self) -> None:
         a0 = self.hr_rest_bpm if self.hr_rest_bpm is not None else 75.0
@@ -769,48 +779,26 @@ class AdaptiveController:
             self._s0 += w
             self._sy += w * yv
             self._syy += w * yv * yv
-        for g, ka, kb, members in groups:
-            u = delayed[g.dead_time_s]
-            xa, xb = g.xa, g.xb
+        if learn or move:
+            if not self._pending:
+                c = self._cands[self._active]
+                self._act_x = (c.fast.xa, c.fast.xb, c.xs, c.xo)
+            # the grid's paths and sums are brought up to date at the next reader
+            # (``_flush``): each sum receives the same terms in the same order, a whole
+            # batch of ticks per candidate with its numbers in local variables (issue 23);
+            # only the active candidate's four paths move every tick (``_states``)
+            self._pending.append((groups, delayed, move, learn, w, yv))
             if move:
-                xa += (u - xa) * ka
-                xb += (u - xb) * kb
-                g.xa, g.xb = xa, xb
-            if learn:
-                z2 = xb - xa
-                w1, w2 = w * xa, w * z2
-                g.m1 += w1
-                g.m2 += w2
-                g.m11 += w1 * xa
-                g.m12 += w1 * z2
-                g.m22 += w2 * z2
-                g.v1 += w1 * yv
-                g.v2 += w2 * yv
-                for c, ks, ko in members:
-                    xs, xo = c.xs, c.xo
-                    if move:
-                        xs += (u - xs) * ks
-                        xo += (u - xo) * (ks if u >= xo else ko)
-                        c.xs, c.xo = xs, xo
-                    z4 = xo - xs
-                    w3, w4 = w * xs, w * z4
-                    c.m3 += w3
-                    c.m4 += w4
-                    c.m13 += w1 * xs
-                    c.m14 += w1 * z4
-                    c.m23 += w2 * xs
-                    c.m24 += w2 * z4
-                    c.m33 += w3 * xs
-                    c.m34 += w3 * z4
-                    c.m44 += w4 * z4
-                    c.v3 += w3 * yv
-                    c.v4 += w4 * yv
-            elif move:
-                for c, ks, ko in members:
-                    xs, xo = c.xs, c.xo
-                    xs += (u - xs) * ks
-                    xo += (u - xo) * (ks if u >= xo else ko)
-                    c.xs, c.xo = xs, xo
+                act = self._act_memo
+                if act[0] is not groups:
+                    act = self._active_factors(groups)
+                u = delayed[act[1]]
+                xa, xb, xs, xo = self._act_x
+                xa += (u - xa) * act[2]
+                xb += (u - xb) * act[3]
+                xs += (u - xs) * act[4]
+                xo += (u - xo) * (act[4] if u >= xo else act[5])
+                self._act_x = (xa, xb, xs, xo)
         if y is not None:
             self._evidence_s += dt_s
         if y is not None and self._hr_rest_seen is None:
@@ -821,7 +809,85 @@ class AdaptiveController:
             self._refit_s = now_s + 10.0
             self._refit()
 
+    def _active_factors(self, groups: list[_Group]
+                        ) -> tuple[object, float, float, float, float, float]:
+        """The active candidate's dead time and factors in ``groups`` (``_act_memo``)."""
+        active = self._cands[self._active]
+        for g, ka, kb, members in groups:
+            for c, ks, ko in members:
+                if c is active:
+                    self._act_memo = (groups, g.dead_time_s, ka, kb, ks, ko)
+                    return self._act_memo
+        raise AssertionError("the active candidate is in the grid")
+
+    def _flush(self) -> None:
+        """Apply the pending ticks to every candidate's paths and sums: per shared fast path
+        and per candidate, tick by tick in order, the very operations ``_learn`` did per tick
+        (so the same numbers to the last bit: tests/test_control_fast.py), with the numbers in
+        local variables instead of attributes."""
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        self._act_memo = (None, 0.0, 0.0, 0.0, 0.0, 0.0)
+        ticks_groups = [p[0] for p in pending]
+        same = all(tg is ticks_groups[0] for tg in ticks_groups)
+        for gi, (g, _ka, _kb, members) in enumerate(ticks_groups[0]):
+            th = g.dead_time_s
+            xa, xb = g.xa, g.xb
+            m1, m2, m11, m12, m22, v1, v2 = g.m1, g.m2, g.m11, g.m12, g.m22, g.v1, g.v2
+            steps = []  # per tick: (u, move, learn, w, yv, w1, w2)
+            for tg, delayed, move, learn, w, yv in pending:
+                u = delayed[th]
+                if move:
+                    grp = tg[gi]
+                    xa += (u - xa) * grp[1]
+                    xb += (u - xb) * grp[2]
+                if learn:
+                    z2 = xb - xa
+                    w1, w2 = w * xa, w * z2
+                    m1 += w1
+                    m2 += w2
+                    m11 += w1 * xa
+                    m12 += w1 * z2
+                    m22 += w2 * z2
+                    v1 += w1 * yv
+                    v2 += w2 * yv
+                else:
+                    w1 = w2 = 0.0
+                steps.append((u, move, learn, w, yv, w1, w2))
+            g.xa, g.xb = xa, xb
+            g.m1, g.m2, g.m11, g.m12, g.m22, g.v1, g.v2 = m1, m2, m11, m12, m22, v1, v2
+            for mi, (c, ks, ko) in enumerate(members):
+                xs, xo = c.xs, c.xo
+                m3, m4, m13, m14, m23, m24 = c.m3, c.m4, c.m13, c.m14, c.m23, c.m24
+                m33, m34, m44, v3, v4 = c.m33, c.m34, c.m44, c.v3, c.v4
+                for k, (u, move, learn, w, yv, w1, w2) in enumerate(steps):
+                    if move:
+                        if not same:
+                            _c, ks, ko = ticks_groups[k][gi][3][mi]
+                        xs += (u - xs) * ks
+                        xo += (u - xo) * (ks if u >= xo else ko)
+                    if learn:
+                        z4 = xo - xs
+                        w3, w4 = w * xs, w * z4
+                        m3 += w3
+                        m4 += w4
+                        m13 += w1 * xs
+                        m14 += w1 * z4
+                        m23 += w2 * xs
+                        m24 += w2 * z4
+                        m33 += w3 * xs
+                        m34 += w3 * z4
+                        m44 += w4 * z4
+                        v3 += w3 * yv
+                        v4 += w4 * yv
+                c.xs, c.xo = xs, xo
+                c.m3, c.m4, c.m13, c.m14, c.m23, c.m24 = m3, m4, m13, m14, m23, m24
+                c.m33, c.m34, c.m44, c.v3, c.v4 = m33, m34, m44, v3, v4
+
     def _rebase(self) -> None:
+        self._flush()
         k = 1.0 / self._wscale
         self._wscale = 1.0
         self._s0 *= k
@@ -1023,7 +1089,12 @@ class AdaptiveController:
         """The active model's (fast, slow) states, in the law's units."""
         if self._fixed is not None:
             return self._fixed.x_fast, self._fixed.x_slow
-        return self._cands[self._active].states()
+        c = self._cands[self._active]
+        if not self._pending:
+            return c.states()
+        xa, xb, xs, xo = self._act_x  # ``_Basis.states`` on the paths of this tick
+        f = c.fast_frac
+        return (f * (xa + c.w_fast * (xb - xa)), (1.0 - f) * (xs + c.w_off * (xo - xs)))
 
     def _predict_now(self) -> float:
         m = self.model

@@ -385,37 +385,55 @@ class HrGate:
         self._vouched = False
         if not self._trusted:
             return None
-        if self._trusted_in_order:  # every tick: the recent readings are the last ones
-            pts = []
-            for p in reversed(self._trusted):
-                if now_s - p[0] > TRUST_WINDOW_S:
-                    break
-                pts.append(p)
-        else:
-            pts = [(t, v) for t, v in self._trusted if now_s - t <= TRUST_WINDOW_S]
-        if not pts:
-            pts = [self._trusted[-1]]
-        # the band every recent reading allows (max and min: any order; the same arithmetic
-        # as ever, the factors hoisted out of the loop) and the readings' range
         fall, rise = 1.0 - FALL_FRAC, 1.0 + RISE_FRAC
         lo, hi = -math.inf, math.inf
-        v_min = v_max = pts[0][1]
-        for t, v in pts:
-            a = v * fall - TRAJECTORY_FALL_BPM_PER_S * (now_s - t)
-            b = v * rise + TRAJECTORY_RISE_BPM_PER_S * (now_s - t)
-            if a > lo:
-                lo = a
-            if b < hi:
-                hi = b
-            if v < v_min:
-                v_min = v
-            if v > v_max:
-                v_max = v
+        n = 0
+        if self._trusted_in_order:  # every tick: the recent readings are the last ones
+            # the band every recent reading allows (max and min: any order; the same
+            # arithmetic as ever, the factors hoisted out of the loop) and the readings'
+            # range, in the one pass that finds them (issue 23)
+            last = self._trusted[-1]
+            v_min = v_max = last[1]
+            for t, v in reversed(self._trusted):
+                if now_s - t > TRUST_WINDOW_S:
+                    break
+                n += 1
+                a = v * fall - TRAJECTORY_FALL_BPM_PER_S * (now_s - t)
+                b = v * rise + TRAJECTORY_RISE_BPM_PER_S * (now_s - t)
+                if a > lo:
+                    lo = a
+                if b < hi:
+                    hi = b
+                if v < v_min:
+                    v_min = v
+                if v > v_max:
+                    v_max = v
+            # the last n readings are listed only where a median is needed
+            pts: list[tuple[float, float]] | None = None if n else [last]
+        else:
+            pts = [(t, v) for t, v in self._trusted if now_s - t <= TRUST_WINDOW_S]
+            if not pts:
+                pts = [self._trusted[-1]]
+        if pts is not None:
+            v_min = v_max = pts[0][1]
+            for t, v in pts:
+                a = v * fall - TRAJECTORY_FALL_BPM_PER_S * (now_s - t)
+                b = v * rise + TRAJECTORY_RISE_BPM_PER_S * (now_s - t)
+                if a > lo:
+                    lo = a
+                if b < hi:
+                    hi = b
+                if v < v_min:
+                    v_min = v
+                if v > v_max:
+                    v_max = v
         level: float | None = None
         # A half or double of the believed level (their median): when the ratio to every
         # reading lies between the bands, so does the ratio to the median (a rounded
         # division is monotonic), so the sort is needed only near a band.
         if not (hr / v_max > _HALF_HI and hr / v_min < _DOUBLE_LO):
+            if pts is None:
+                pts = list(self._trusted)[-n:]
             level = sorted([v for _, v in pts])[len(pts) // 2]
             ratio = hr / level
             if _in_ratio_band(ratio):
@@ -435,6 +453,8 @@ class HrGate:
             # within seconds' reach of what was believed, or reached by a plausible trajectory
             return None
         if level is None:
+            if pts is None:
+                pts = list(self._trusted)[-n:]
             level = sorted([v for _, v in pts])[len(pts) // 2]
         return "missing_beats" if hr < level else "double_counting"
 

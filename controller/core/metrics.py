@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.core.fastinit import frozen_init
+
 ALLOWANCE_FIRST_S = 120.0
 ALLOWANCE_LATER_S = 60.0
 ZONE_LOW_FRAC = 0.85
@@ -66,6 +68,7 @@ def whole_seconds(seconds: float) -> int:
     return math.floor(seconds + 0.5)
 
 
+@frozen_init  # a row per recorded second, scored four times at a session's end (issue 23)
 @dataclass(frozen=True)
 class ScoredRow:
     """One tick as scored: the heart rate to score (``None``: no reading) and the belt."""
