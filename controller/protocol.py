@@ -58,7 +58,7 @@ from controller.core.response import (
     ResponseModelError,
     parse_response_model,
 )
-from controller.core.safety import RateLimits, ramp
+from controller.core.safety import RateLimits, no_load_without_hr, ramp
 from controller.core.workload import REST_VO2, WALK_MAX_KMH, WorkloadPath, vo2_cost
 from controller.errors import DataError, FourByFourError
 
@@ -628,6 +628,9 @@ class Session:
         if self._gate.suspect_since is not None:
             # the strap may be missing beats (or counting T-waves): the load never rises
             speed_t, incline_t = min(speed_t, self._speed_sp), min(incline_t, self._incline_sp)
+        # no accepted heart rate on this tick: the load never rises (every phase, every cause)
+        speed_t, incline_t = no_load_without_hr(speed_t, incline_t, self._speed_sp,
+                                                self._incline_sp, hr is not None)
         self._apply_limits(speed_t, incline_t, dt)
         if self._cooldown_cap is not None and self.run_state is RunState.RUNNING \
                 and self.restart_at_s is None:
