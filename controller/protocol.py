@@ -114,6 +114,10 @@ STOP_SETTLE_S = 15.0
 RESTART_COUNTDOWN_S = 3.0
 """Before the belt sets off from a standstill (the start, a resume), it stays still this long
 while the belt screen counts 3-2-1: the belt must never surprise the patient."""
+RESUME_HOLD_S = 15.0
+"""After a pause or a belt stop the belt ramps back to at most the set-point it had before
+(issue 21: it came back at 3.5 km/h after a pause at 1.5), and stays at most there this long
+once it got there, so the heart answers the restart before the law adds load again."""
 ADJUST_MAX_SPEED_STEP_KMH = 0.5
 ADJUST_MAX_INCLINE_STEP_PCT = 2.0
 ADJUST_MIN_INTERVAL_S = 2.0
@@ -364,6 +368,12 @@ class Session:
         self._test_load: tuple[float, float] | None = None
         self._last_adjust_s: float | None = None
         self._restart_pending = True  # the first tick starts the belt from a standstill too
+        self._pause_load: tuple[float, float] | None = None
+        """(speed, incline) set-points when the belt last came to a stop in a pause."""
+        self._belt_stop_load: tuple[float, float] | None = None
+        self._resume_cap: tuple[float, float] | None = None
+        """After a resume: the load the belt may come back to (``_resume_at_earlier_pace``)."""
+        self._resume_reached_s: float | None = None
         self.restart_at_s: float | None = None
         """While the belt waits to set off from a standstill (the start, a resume): when it
         sets off (the belt screen counts down to it); None otherwise."""
@@ -380,6 +390,15 @@ class Session:
     def pause(self) -> None:
         """Slow the belt to a standstill and freeze the phase clock."""
         self._command("pause", "paused by staff: belt slowing to a stop")
+        self._remember_load()
+
+    def _remember_load(self, load: tuple[float, float] | None = None) -> None:
+        """Keep the load the belt had before it stops in a pause (a resume comes back to at
+        most that); a pause during a resume's ramp keeps the earlier load."""
+        if self._resume_cap is None:
+            self._pause_load = load or (self._speed_sp, self._incline_sp)
+        else:
+            self._pause_load = self._resume_cap
 
     def belt_fault(self, fault: str) -> None:
         """The treadmill reports a latched fault (e-stop, safety key, its own protection): its
@@ -391,6 +410,7 @@ class Session:
             return
         self.run_state = RunState.PAUSED
         self._belt_stopped_since = None
+        self._remember_load()
         message = ("the belt stopped outside the session (e-stop, key or treadmill fault): "
                    "session paused; staff must resume")
         self._alarms["belt_stopped"] = message
@@ -400,6 +420,9 @@ class Session:
         """Continue after a pause (a person decides; the belt ramps up gently)."""
         self._command("resume", "resumed by staff")
         self._restart_pending = True
+        load = self._pause_load
+        self._resume_cap = load if load is not None and load[0] >= 0.5 else None
+        self._resume_reached_s = None
 
     def skip(self) -> None:
         """End the current phase now and start the next one."""
@@ -625,6 +648,7 @@ class Session:
         self._new_phase = False
         speed_t, incline_t = self._cooldown_only_slows(spec, speed_t, incline_t)
         speed_t, incline_t = self._count_down_restart(now_s, speed_t, incline_t)
+        speed_t, incline_t = self._resume_at_earlier_pace(now_s, speed_t, incline_t)
         if self._gate.suspect_since is not None:
             # the strap may be missing beats (or counting T-waves): the load never rises
             speed_t, incline_t = min(speed_t, self._speed_sp), min(incline_t, self._incline_sp)
@@ -671,6 +695,23 @@ class Session:
                 return 0.0, self._incline_sp
             self.restart_at_s = None
         return speed_t, incline_t
+
+    def _resume_at_earlier_pace(self, now_s: float, speed_t: float,
+                                incline_t: float) -> tuple[float, float]:
+        """After a resume the belt ramps (rate-limited) back to at most the load it had
+        before the pause or belt stop, holds at most that for ``RESUME_HOLD_S`` once there,
+        and the law continues from there (lowering is always allowed)."""
+        cap = self._resume_cap
+        if cap is None or self.run_state is not RunState.RUNNING or \
+                self.restart_at_s is not None:
+            return speed_t, incline_t
+        if self._resume_reached_s is None and self._speed_sp >= cap[0] - 1e-6:
+            self._resume_reached_s = now_s
+        if self._resume_reached_s is not None and \
+                now_s - self._resume_reached_s >= RESUME_HOLD_S:
+            self._resume_cap = None
+            return speed_t, incline_t
+        return min(speed_t, cap[0]), min(incline_t, cap[1])
 
     def _cooldown_only_slows(self, spec: PhaseSpec | None, speed_t: float,
                              incline_t: float) -> tuple[float, float]:
@@ -797,8 +838,10 @@ class Session:
         if self.run_state is RunState.RUNNING and self._speed_sp >= 1.0 and speed_kmh < 0.1:
             if self._belt_stopped_since is None:
                 self._belt_stopped_since = now_s
+                self._belt_stop_load = (self._speed_sp, self._incline_sp)
             elif now_s - self._belt_stopped_since >= BELT_STOPPED_AFTER_S:
                 self.run_state = RunState.PAUSED
+                self._remember_load(self._belt_stop_load)
                 emit("belt_stopped", "the belt stopped outside the session (e-stop, key or "
                      "treadmill fault): session paused; staff must resume", "alarm")
                 self._belt_stopped_since = None
