@@ -74,3 +74,34 @@ def test_a_tick_without_an_accepted_heart_rate_never_adds_load(plan_name, loss_a
              if hr is None and (v1 > v0 + 1e-9 or i1 > i0 + 1e-9)]
     assert rises == [], f"load rose on ticks without an accepted heart rate: {rises}"
     assert any(r[1] is None for r in rows if r[0] >= loss_at_s)  # the loss happened
+
+
+def test_the_demo_with_strap_trouble_never_raises_load_without_a_pulse(tmp_path):
+    """The trial's path: ``demo --headless --fast --category pulsbelte-trøbbel`` as a
+    subprocess, its session exported as CSV: no row without an accepted heart rate has a
+    set-point above the row before (main: 13 such rows, 3.43 → 4.43 km/h out of range)."""
+    import csv
+    import itertools
+    import subprocess
+    import sys
+
+    store = tmp_path / "x.db"
+    run = [sys.executable, "-m", "controller"]
+    r = subprocess.run([*run, "demo", "--headless", "--fast", "--category",
+                        "pulsbelte-trøbbel", "--store", str(store), "--lang", "en"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    sid = r.stdout.strip().splitlines()[-1].split()[3]  # "Recorded as session ID in …"
+    out = tmp_path / "x.csv"
+    r = subprocess.run([*run, "export", "--store", str(store), "--session", sid, "--out",
+                        str(out), "--lang", "en"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    lost = rises = 0
+    for before, row in itertools.pairwise(rows):
+        if row["hr_status"] != "ok":
+            lost += 1
+            rises += (float(row["speed_set_kmh"]) > float(before["speed_set_kmh"]) + 1e-9 or
+                      float(row["incline_set_pct"]) > float(before["incline_set_pct"]) + 1e-9)
+    assert lost > 50  # the strap did give trouble
+    assert rises == 0
