@@ -411,8 +411,8 @@ class Session:
         self.run_state = RunState.PAUSED
         self._belt_stopped_since = None
         self._remember_load()
-        message = ("the belt stopped outside the session (e-stop, key or treadmill fault): "
-                   "session paused; staff must resume")
+        message = (f"the treadmill stopped the belt ({fault}): session paused; staff must "
+                   "resume")
         self._alarms["belt_stopped"] = message
         self._pending.append(("belt_stopped", message, "alarm", {"fault": fault}))
 
@@ -478,9 +478,12 @@ class Session:
         """(speed_kmh, incline_pct) staff set in the test phase, None while unchanged."""
         return self._test_load
 
-    def stop(self, reason: str = "stopped by staff") -> None:
-        """Controlled slow-down to a standstill, then ``done``; there is no way back."""
-        self._command("stop", reason)  # this event carries the reason; no second one
+    def stop(self, reason: str = "stopped by staff", by: str = "staff") -> None:
+        """Controlled slow-down to a standstill, then ``done``; there is no way back.
+        ``by``: who or what ended it ("staff", or "treadmill" when a session the treadmill
+        stopped is ended without a person, e.g. the headless demo), so the record does not
+        put a treadmill's stop on staff."""
+        self._command("stop", reason, by=by)  # this event carries the reason; no second one
         self.ended_by = reason
 
     def acknowledge(self, alarm: str) -> None:
@@ -842,8 +845,8 @@ class Session:
             elif now_s - self._belt_stopped_since >= BELT_STOPPED_AFTER_S:
                 self.run_state = RunState.PAUSED
                 self._remember_load(self._belt_stop_load)
-                emit("belt_stopped", "the belt stopped outside the session (e-stop, key or "
-                     "treadmill fault): session paused; staff must resume", "alarm")
+                emit("belt_stopped", "the treadmill stopped the belt (e-stop, key or a "
+                     "fault): session paused; staff must resume", "alarm")
                 self._belt_stopped_since = None
         else:
             self._belt_stopped_since = None
