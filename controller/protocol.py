@@ -874,7 +874,11 @@ class Session:
         if self.run_state in (RunState.STOPPING, RunState.DONE) or spec is None:
             return 0.0, self._incline_sp if self.run_state is RunState.DONE else 0.0, None, None
         if self.run_state is RunState.PAUSED:
-            return 0.0, self._incline_sp, None, self._zone(spec) if spec.closed_loop else None
+            # once the belt stands in a pause its incline comes down too, at the incline's
+            # pace (issue 21: "0,0 km/t · 5,0 %"); a resume brings it back to at most where
+            # it was (``_resume_at_earlier_pace``)
+            incline = 0.0 if speed_kmh < 0.1 else self._incline_sp
+            return 0.0, incline, None, self._zone(spec) if spec.closed_loop else None
         if not spec.closed_loop:
             assert spec.fixed_speed_kmh is not None
             s, i = spec.fixed_speed_kmh, spec.fixed_incline_pct or 0.0

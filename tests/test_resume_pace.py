@@ -72,3 +72,30 @@ def test_after_a_belt_stop_resume_comes_back_at_the_earlier_pace(how):
     s.resume()
     after = _drive(s, vp, belt, 480.0, 540.0)
     _came_back_no_faster(before, after)
+
+
+def test_the_incline_comes_down_while_the_belt_stands_in_a_pause_and_back_gently():
+    """h21safe #5: the belt screen showed "0,0 km/t · 5,0 %" in a pause. While the belt
+    stands in a pause the incline comes down (rate-limited); a resume brings it back gently
+    to at most where it was."""
+    s = Session(PROFILE, plan=default_4x4(warmup_s=180.0))
+    vp, belt = VirtualPatient(PatientParams(seed=3, cost_factor=1.25)), Belt()
+    sps = _drive(s, vp, belt, 0.0, 300.0)
+    assert sps[-1].phase == "interval"
+    incline_before = sps[-1].incline_pct
+    assert incline_before >= 5.0
+    s.pause()
+    paused = _drive(s, vp, belt, 300.0, 360.0)
+    assert paused[-1].incline_pct == 0.0 and belt.incline_pct < 0.1, paused[-1]
+    prev = incline_before
+    for sp in paused:
+        assert prev - sp.incline_pct <= 0.5 + 1e-9  # the incline motor's pace, no lurch
+        prev = sp.incline_pct
+    s.resume()
+    after = _drive(s, vp, belt, 360.0, 420.0)
+    prev = 0.0
+    for sp in after:
+        assert sp.incline_pct - prev <= 0.5 + 1e-9
+        prev = sp.incline_pct
+    assert all(sp.incline_pct <= incline_before + 1e-9 for sp in after[:20])
+    assert after[-1].incline_pct >= 5.0  # the interval's climb is back
