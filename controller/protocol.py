@@ -58,7 +58,7 @@ from controller.core.response import (
     ResponseModelError,
     parse_response_model,
 )
-from controller.core.safety import RateLimits, ramp
+from controller.core.safety import RateLimits, no_load_without_hr, ramp
 from controller.core.workload import REST_VO2, WALK_MAX_KMH, WorkloadPath, vo2_cost
 from controller.errors import DataError, FourByFourError
 
@@ -117,6 +117,10 @@ STOP_FLAT_PCT = 0.3
 RESTART_COUNTDOWN_S = 3.0
 """Before the belt sets off from a standstill (the start, a resume), it stays still this long
 while the belt screen counts 3-2-1: the belt must never surprise the patient."""
+RESUME_HOLD_S = 15.0
+"""After a pause or a belt stop the belt ramps back to at most the set-point it had before
+(issue 21: it came back at 3.5 km/h after a pause at 1.5), and stays at most there this long
+once it got there, so the heart answers the restart before the law adds load again."""
 ADJUST_MAX_SPEED_STEP_KMH = 0.5
 ADJUST_MAX_INCLINE_STEP_PCT = 2.0
 ADJUST_MIN_INTERVAL_S = 2.0
@@ -369,6 +373,12 @@ class Session:
         self._test_load: tuple[float, float] | None = None
         self._last_adjust_s: float | None = None
         self._restart_pending = True  # the first tick starts the belt from a standstill too
+        self._pause_load: tuple[float, float] | None = None
+        """(speed, incline) set-points when the belt last came to a stop in a pause."""
+        self._belt_stop_load: tuple[float, float] | None = None
+        self._resume_cap: tuple[float, float] | None = None
+        """After a resume: the load the belt may come back to (``_resume_at_earlier_pace``)."""
+        self._resume_reached_s: float | None = None
         self.restart_at_s: float | None = None
         """While the belt waits to set off from a standstill (the start, a resume): when it
         sets off (the belt screen counts down to it); None otherwise."""
@@ -385,6 +395,15 @@ class Session:
     def pause(self) -> None:
         """Slow the belt to a standstill and freeze the phase clock."""
         self._command("pause", "paused by staff: belt slowing to a stop")
+        self._remember_load()
+
+    def _remember_load(self, load: tuple[float, float] | None = None) -> None:
+        """Keep the load the belt had before it stops in a pause (a resume comes back to at
+        most that); a pause during a resume's ramp keeps the earlier load."""
+        if self._resume_cap is None:
+            self._pause_load = load or (self._speed_sp, self._incline_sp)
+        else:
+            self._pause_load = self._resume_cap
 
     def belt_fault(self, fault: str) -> None:
         """The treadmill reports a latched fault (e-stop, safety key, its own protection): its
@@ -397,8 +416,9 @@ class Session:
             return
         self.run_state = RunState.PAUSED
         self._belt_stopped_since = None
-        message = ("the belt stopped outside the session (e-stop, key or treadmill fault): "
-                   "session paused; staff must resume")
+        self._remember_load()
+        message = (f"the treadmill stopped the belt ({fault}): session paused; staff must "
+                   "resume")
         self._alarms["belt_stopped"] = message
         self._pending.append(("belt_stopped", message, "alarm", {"fault": fault}))
 
@@ -407,6 +427,9 @@ class Session:
         self._command("resume", "resumed by staff")
         self._restart_pending = True
         self._belt_faulted = False  # the runtime re-arms the board (its incline homed)
+        load = self._pause_load
+        self._resume_cap = load if load is not None and load[0] >= 0.5 else None
+        self._resume_reached_s = None
 
     def skip(self) -> None:
         """End the current phase now and start the next one."""
@@ -465,9 +488,12 @@ class Session:
         """(speed_kmh, incline_pct) staff set in the test phase, None while unchanged."""
         return self._test_load
 
-    def stop(self, reason: str = "stopped by staff") -> None:
-        """Controlled slow-down to a standstill, then ``done``; there is no way back."""
-        self._command("stop", reason)  # this event carries the reason; no second one
+    def stop(self, reason: str = "stopped by staff", by: str = "staff") -> None:
+        """Controlled slow-down to a standstill, then ``done``; there is no way back.
+        ``by``: who or what ended it ("staff", or "treadmill" when a session the treadmill
+        stopped is ended without a person, e.g. the headless demo), so the record does not
+        put a treadmill's stop on staff."""
+        self._command("stop", reason, by=by)  # this event carries the reason; no second one
         self.ended_by = reason
 
     def acknowledge(self, alarm: str) -> None:
@@ -638,9 +664,13 @@ class Session:
         self._new_phase = False
         speed_t, incline_t = self._cooldown_only_slows(spec, speed_t, incline_t)
         speed_t, incline_t = self._count_down_restart(now_s, speed_t, incline_t)
+        speed_t, incline_t = self._resume_at_earlier_pace(now_s, speed_t, incline_t)
         if self._gate.suspect_since is not None:
             # the strap may be missing beats (or counting T-waves): the load never rises
             speed_t, incline_t = min(speed_t, self._speed_sp), min(incline_t, self._incline_sp)
+        # no accepted heart rate on this tick: the load never rises (every phase, every cause)
+        speed_t, incline_t = no_load_without_hr(speed_t, incline_t, self._speed_sp,
+                                                self._incline_sp, hr is not None)
         self._apply_limits(speed_t, incline_t, dt)
         if self._cooldown_cap is not None and self.run_state is RunState.RUNNING \
                 and self.restart_at_s is None:
@@ -684,6 +714,23 @@ class Session:
                 return 0.0, self._incline_sp
             self.restart_at_s = None
         return speed_t, incline_t
+
+    def _resume_at_earlier_pace(self, now_s: float, speed_t: float,
+                                incline_t: float) -> tuple[float, float]:
+        """After a resume the belt ramps (rate-limited) back to at most the load it had
+        before the pause or belt stop, holds at most that for ``RESUME_HOLD_S`` once there,
+        and the law continues from there (lowering is always allowed)."""
+        cap = self._resume_cap
+        if cap is None or self.run_state is not RunState.RUNNING or \
+                self.restart_at_s is not None:
+            return speed_t, incline_t
+        if self._resume_reached_s is None and self._speed_sp >= cap[0] - 1e-6:
+            self._resume_reached_s = now_s
+        if self._resume_reached_s is not None and \
+                now_s - self._resume_reached_s >= RESUME_HOLD_S:
+            self._resume_cap = None
+            return speed_t, incline_t
+        return min(speed_t, cap[0]), min(incline_t, cap[1])
 
     def _cooldown_only_slows(self, spec: PhaseSpec | None, speed_t: float,
                              incline_t: float) -> tuple[float, float]:
@@ -814,10 +861,12 @@ class Session:
         if self.run_state is RunState.RUNNING and self._speed_sp >= 1.0 and speed_kmh < 0.1:
             if self._belt_stopped_since is None:
                 self._belt_stopped_since = now_s
+                self._belt_stop_load = (self._speed_sp, self._incline_sp)
             elif now_s - self._belt_stopped_since >= BELT_STOPPED_AFTER_S:
                 self.run_state = RunState.PAUSED
-                emit("belt_stopped", "the belt stopped outside the session (e-stop, key or "
-                     "treadmill fault): session paused; staff must resume", "alarm")
+                self._remember_load(self._belt_stop_load)
+                emit("belt_stopped", "the treadmill stopped the belt (e-stop, key or a "
+                     "fault): session paused; staff must resume", "alarm")
                 self._belt_stopped_since = None
         else:
             self._belt_stopped_since = None
@@ -845,7 +894,11 @@ class Session:
         if self.run_state in (RunState.STOPPING, RunState.DONE) or spec is None:
             return 0.0, self._incline_sp if self.run_state is RunState.DONE else 0.0, None, None
         if self.run_state is RunState.PAUSED:
-            return 0.0, self._incline_sp, None, self._zone(spec) if spec.closed_loop else None
+            # once the belt stands in a pause its incline comes down too, at the incline's
+            # pace (issue 21: "0,0 km/t · 5,0 %"); a resume brings it back to at most where
+            # it was (``_resume_at_earlier_pace``)
+            incline = 0.0 if speed_kmh < 0.1 else self._incline_sp
+            return 0.0, incline, None, self._zone(spec) if spec.closed_loop else None
         if not spec.closed_loop:
             assert spec.fixed_speed_kmh is not None
             s, i = spec.fixed_speed_kmh, spec.fixed_incline_pct or 0.0

@@ -492,3 +492,30 @@ def test_broker_stopped_far_longer_than_the_reconnect_backoff(tmp_path, broker):
            "no events lost (seq without gaps)",
            observed + f", {len(seqs)} events, gaps: {seqs != list(range(len(seqs)))}",
            bool(seqs) and seqs == list(range(len(seqs))) and len(seqs) >= 6)
+
+
+def test_resume_after_an_estop_comes_back_at_the_earlier_pace(sim_rig):
+    """h21safe #2 through the service: after the treadmill stopped the belt and staff
+    resumed, the set-point ramps back to at most where it was before (the trial: 2.7 km/h
+    before, 0 → 3.5 km/h in ~14 s after "r Fortsett", on to 5.6)."""
+    rig = sim_rig
+    rig.start_interval()  # early in interval 1: the law wants much more than now
+    rig.emu.set_estop(True)
+    before = 0.0  # the highest set-point until the session saw the stop
+    while rig.console.state["state"] != "paused":
+        before = max(before, rig.console.state["speed_set_kmh"])
+        time.sleep(0.02)
+    rig.emu.set_estop(False)
+    rig.emu.press_reset()  # a person at the treadmill
+    assert rig.console.cmd("resume")["ok"]
+    seen: list[float] = []
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 2.5:  # ~25 s of the session's time: 3-2-1, ramp, hold
+        seen.append(rig.console.state["speed_set_kmh"])
+        time.sleep(0.05)
+    # one tick's ramp (0.25 km/h) of slack: the console's state may miss the last tick
+    # before the stop (on main: 4.33 before, 4.75 after; 3.00 → 3.25 with the cap)
+    over = [v for v in seen if v > before + 0.26]
+    record("resume after an e-stop", f"back to at most {before:.2f} km/h",
+           f"max set-point {max(seen):.2f} km/h in ~25 s after resume", not over and
+           max(seen) > 0.5)

@@ -203,7 +203,10 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                                  "demo").format(
                     clock=f"{int(sp.now_s // 60):02d}:{int(sp.now_s % 60):02d}",
                     why=why or _("no reason given")))
-                rt.stop("paused with no console to resume it")
+                by_belt = rt.session is not None and "belt_stopped" in rt.session.alarm_messages
+                rt.stop("paused with no console to resume it",
+                        code="treadmill" if by_belt else "staff",
+                        by="treadmill" if by_belt else "staff")
             row = TraceRow(sp.now_s, sp.phase, sp.interval, sp.state, sp.hr_bpm,
                            patient.true_hr_bpm, emu.board.belt_kmh, emu.board.incline_pct,
                            sp.speed_kmh, sp.incline_pct, sp.zone_low_bpm, sp.zone_high_bpm)

@@ -42,6 +42,13 @@ def safety_table_markdown() -> str:
          f"slow to an easy walk ({_n(p.EASY_WALK_KMH)} km/h, level) and alarm; "
          f"{_n(p.HR_STOP_AFTER_S)} s → stop the session (± 0.5 s, counted from the last "
          "valid beat: no reading is reused)"),
+        ("a tick without an accepted heart rate (none, out of range, a rejected jump)",
+         "from the first such tick, in every phase: speed and incline never rise (lowering "
+         "is allowed)"),
+        ("resume after a pause or a belt stop",
+         f"after the {_n(p.RESTART_COUNTDOWN_S)} s 3-2-1 the belt ramps back to at most the "
+         f"load it had before and stays at most there for {_n(p.RESUME_HOLD_S)} s once there; "
+         "then the control law continues"),
         ("a change the heart cannot make (a strap missing beats or counting T-waves)",
          "at once: the workload never rises while it lasts; "
          f"{_n(STRAP_ALARM_AFTER_S)} s: warning `{p.STRAP_ALARM}` (\"wet or move it\"; staff "
@@ -65,7 +72,7 @@ def safety_table_markdown() -> str:
         ("cool-down",
          "only ever slows: speed and incline never rise above where the cool-down began (after "
          "a pause, the belt returns to at most that)"),
-        ("belt stopped outside the session (e-stop, key, fault)",
+        ("the treadmill stopped the belt (e-stop, key, fault)",
          f"after {_n(p.BELT_STOPPED_AFTER_S)} s the session pauses and alarms; only staff can "
          "resume"),
         ("speed up / down",

@@ -15,7 +15,10 @@ incline up/down        0.5 %/s       the pace of an MC2100-class incline motor; 
                                      board's STOP leaves the incline where it stands)
 =====================  ============  =====================================================
 
-The heart-rate gate is ``controller.core.hrgate`` (one gate for every source).
+The heart-rate gate is ``controller.core.hrgate`` (one gate for every source). A tick
+without a heart rate the gate accepted never adds load (``no_load_without_hr``): from the
+very first such tick, in every phase, whatever the cause (no reading, out of range, a
+rejected jump); lowering stays allowed.
 """
 
 from __future__ import annotations
@@ -36,3 +39,20 @@ def ramp(current: float, target: float, up_per_s: float, down_per_s: float, dt_s
     if target > current:
         return min(target, current + up_per_s * dt_s)
     return max(target, current - down_per_s * dt_s)
+
+
+def no_load_without_hr(speed_kmh: float, incline_pct: float, speed_sp_kmh: float,
+                       incline_sp_pct: float, hr_accepted: bool) -> tuple[float, float]:
+    """The wanted speed and incline, never above the current set-points while no heart rate
+    is accepted: a ramp towards a phase's planned load or the control law's own prediction
+    must not go on in the dark (issue 21: 3.6 → 4.6 km/h in the first 5 s of a loss, before
+    the hold began). Lowering is allowed.
+
+    >>> no_load_without_hr(4.6, 2.0, 3.6, 1.0, hr_accepted=False)
+    (3.6, 1.0)
+    >>> no_load_without_hr(3.0, 0.5, 3.6, 1.0, hr_accepted=False)
+    (3.0, 0.5)
+    """
+    if hr_accepted:
+        return speed_kmh, incline_pct
+    return min(speed_kmh, speed_sp_kmh), min(incline_pct, incline_sp_pct)

@@ -51,8 +51,8 @@ EVENTS = {
     "hr_lost": N_("No valid heart rate for 15 s: slowing to an easy walk; check the strap"),
     "hr_hold": N_("No valid heart rate for 5 s: holding speed and incline"),
     "strap_missing_beats": N_("Strap may be missing beats — wet or move it"),
-    "belt_stopped": N_("The belt stopped outside the session (e-stop, key or treadmill "
-                       "fault): session paused; staff must resume"),
+    "belt_stopped": N_("The treadmill stopped the belt (e-stop, safety key or a fault): "
+                       "session paused; staff must resume"),
     "store_failed": N_("The session record could not be written: the session goes on. Tell "
                        "the technician."),
     "zone_unreachable": N_("The zone is out of reach within the patient's caps"),
@@ -73,7 +73,7 @@ ALARMS = {  # short, for a monitor's alarm column and its acknowledge question
     "hr_lost_stop": N_("heart rate lost: session stopped"),
     "hr_hold": N_("waiting for heart rate: holding speed"),
     "hr_above_max": N_("heart rate above HRmax: load reduced"),
-    "belt_stopped": N_("belt stopped outside the session"),
+    "belt_stopped": N_("the treadmill stopped the belt"),
     "store_failed": N_("session record not written"),
     "hrmax_underestimated": N_("HRmax likely too low"),
     "hrmax_maybe_high": N_("HRmax likely too high"),
@@ -108,6 +108,9 @@ EVENT_DETAILS = {  # the event with what it is about, from its params (protocol.
     "hrmax_underestimated": N_("Heart rate {hr} bpm is above the profile's HRmax {hr_max}: "
                                "HRmax is likely underestimated"),
     "hr_above_max": N_("Heart rate above HRmax {hr_max} for {seconds} s: load reduced"),
+    "belt_stopped": N_("The treadmill stopped the belt ({fault}): session paused; staff must "
+                       "resume"),
+    "stop_treadmill": N_("Ended after the treadmill stopped the belt"),
 }
 
 
@@ -145,6 +148,10 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
             return _(EVENT_DETAILS[kind]).format(hr=n("hr_bpm"), hr_max=n("hr_max_bpm"))
         if kind == "hr_above_max":
             return _(EVENT_DETAILS[kind]).format(hr_max=n("hr_max_bpm"), seconds=n("seconds"))
+        if kind == "belt_stopped" and "fault" in params:
+            return _(EVENT_DETAILS[kind]).format(fault=word(FAULTS, str(params["fault"])))
+        if kind == "stop" and params.get("by", "staff") == "treadmill":
+            return _(EVENT_DETAILS["stop_treadmill"])
         if kind == "borg":
             return _(_FROM_MESSAGE["borg"][1][None]).format(rpe=n("rpe"))
         if kind == "hrmax_decision":

@@ -330,9 +330,11 @@ class Runtime:
     def extend(self, seconds: float = 60.0) -> None:
         self._s().extend(seconds)
 
-    def stop(self, reason: str = "stopped by staff", code: str = "staff") -> None:
-        """Controlled stop; ``code`` is the short reason kept in the record."""
-        self._s().stop(reason)
+    def stop(self, reason: str = "stopped by staff", code: str = "staff",
+             by: str = "staff") -> None:
+        """Controlled stop; ``code`` is the short reason kept in the record; ``by``: who or
+        what stopped it (``Session.stop``)."""
+        self._s().stop(reason, by=by)
         self.stop_reason = code
 
     def acknowledge(self, alarm: str) -> None:
