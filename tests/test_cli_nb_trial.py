@@ -212,9 +212,13 @@ def test_pdf_axes_have_a_decimal_comma_in_bokmal(history, tmp_path):
         _cli("outcome", "--store", db, *_period(), "--out", str(tmp_path / f"o-{lang}.pdf"),
              "--lang", lang)
         for name in (f"p-{lang}.pdf", f"o-{lang}.pdf"):
-            ticks = [ln for ln in _pdf_text(tmp_path / name).splitlines()
+            text = _pdf_text(tmp_path / name)
+            ticks = [ln for ln in text.splitlines()
                      if re.fullmatch(r"[−-]?[0-9]+[.,][0-9]+", ln.strip())]
-            assert ticks, (name, _pdf_text(tmp_path / name))
+            if name.startswith("o-") and not ticks:  # one patient: words, not a chart
+                assert re.search(r"Diagrammet trenger|chart needs", text), (name, text)
+                continue
+            assert ticks, (name, text)
             assert all(sep in t and other not in t for t in ticks), (name, ticks)
 
 

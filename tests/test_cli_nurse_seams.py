@@ -120,7 +120,7 @@ def test_report_refuses_an_unknown_suffix_up_front_in_bokmal(tmp_path):
 # 2. Raw keys and English names in the CLI
 
 BOKMAL_METAVARS = {"KOMMANDO", "FIL", "TALL", "ID", "PSEUDONYM", "DATO", "NAVN", "SLAG/MIN",
-                   "KM/T", "PROSENT", "SEKUNDER", "FIL|URL", "MASKIN", "PORT", "UKER"}
+                   "KM/T", "PROSENT", "SEKUNDER", "FIL|URL", "MASKIN", "PORT", "UKER", "ÅR"}
 
 
 def _metavars(help_text: str) -> set[str]:
