@@ -25,6 +25,7 @@ Texts are in the process's language (``controller.core.i18n.set_language``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
@@ -261,6 +262,8 @@ class StaffConsole(App[None]):
         """A Borg rating staff put off with esc (0: the 6-minute test's), until it is given."""
         self._quit_when_stopped = False
         """q was confirmed during a session: quit once the session is done, the belt still."""
+        self._load_wanted: tuple[float, float] | None = None
+        """The 6-minute test's load (km/h, %) staff asked for, until the session holds it."""
         self._held: list[events.Key] = []
         self._in_flight: events.Key | None = None
         """The key being handled: the next waits for it."""
@@ -384,6 +387,7 @@ class StaffConsole(App[None]):
         self._last_interval = 0
         self._borg_waiting = None
         self._borg_owed = None
+        self._load_wanted = None
 
     # -- which keys apply now (the footer shows only these) ---------------------------------
 
@@ -702,29 +706,92 @@ class StaffConsole(App[None]):
 
     async def action_adjust(self, speed_delta_kmh: float, incline_delta_pct: float) -> None:
         """A step of the test's load, up to the patient's cap where the step would pass it
-        (a 1 % incline cap made every +2 % step a refusal); at the cap the console says so."""
+        (a 1 % incline cap made every +2 % step a refusal); at the cap the console says so.
+        Every press counts (the trial: "+++" in a second raised 5,0 → 6,0 km/t, the third
+        refused in silence): the console keeps the load staff asked for and sets it on the
+        belt one step at a time, within the session's one change per 2 s (``_drive_load``)."""
         d = self.doc
-        if d.phase == "test":
+        if d.phase != "test":
+            await self._send("adjust", speed_delta_kmh=speed_delta_kmh,
+                             incline_delta_pct=incline_delta_pct)
+            return
+        speed, incline = self._load_wanted or d.test_load or (d.speed_set_kmh,
+                                                              d.incline_set_pct)
+        speed_cap, incline_cap = d.max_speed_kmh, d.max_incline_pct
+        if incline_delta_pct > 0 and incline is not None and incline_cap is not None:
+            room = round(incline_cap - incline, 1)
+            if room <= 0:
+                self.say(_("Incline is at the patient's cap ({cap} %) already.").format(
+                    cap=_num(incline_cap, 0 if float(incline_cap).is_integer() else 1)))
+                return
+            incline_delta_pct = min(incline_delta_pct, room)
+        if incline_delta_pct < 0 and incline:  # down to 0 %; at 0 % the service says
+            incline_delta_pct = max(incline_delta_pct, -round(incline, 1))
+        if speed_delta_kmh > 0 and speed is not None and speed_cap is not None:
+            room = round(speed_cap - speed, 2)
+            if room <= 0:
+                self.say(_("Speed is at the patient's cap ({cap} km/h) already.").format(
+                    cap=_num(speed_cap)))
+                return
+            speed_delta_kmh = min(speed_delta_kmh, room)
+        if speed is None or incline is None:
+            await self._send("adjust", speed_delta_kmh=speed_delta_kmh,
+                             incline_delta_pct=incline_delta_pct)
+            return
+        self._load_wanted = (round(speed + speed_delta_kmh, 2),
+                             round(incline + incline_delta_pct, 1))
+        self.say(_("Test load asked for: {speed} km/h at {incline} %; the belt follows one "
+                   "step every 2 s.").format(speed=_num(self._load_wanted[0]),
+                                              incline=_num(self._load_wanted[1])))
+        self._drive_load()
+
+    @work(exclusive=True, group="load")
+    async def _drive_load(self) -> None:
+        """Send the load staff asked for in the steps the session takes (0,5 km/h, 2 %,
+        one per 2 s), until the session holds it; a refusal other than "too soon" is said
+        and ends the request (the test ended, a pause, a stop)."""
+        from controller.protocol import ADJUST_MAX_INCLINE_STEP_PCT, ADJUST_MAX_SPEED_STEP_KMH
+
+        while self._load_wanted is not None and self.client is not None:
+            d = self.doc
+            if d.phase != "test":
+                self._load_wanted = None
+                return
             speed, incline = d.test_load or (d.speed_set_kmh, d.incline_set_pct)
-            speed_cap, incline_cap = d.max_speed_kmh, d.max_incline_pct
-            if incline_delta_pct > 0 and incline is not None and incline_cap is not None:
-                room = round(incline_cap - incline, 1)
-                if room <= 0:
-                    self.say(_("Incline is at the patient's cap ({cap} %) already.").format(
-                        cap=_num(incline_cap, 0 if float(incline_cap).is_integer() else 1)))
+            want_speed, want_incline = self._load_wanted
+            dv = round(max(-ADJUST_MAX_SPEED_STEP_KMH,
+                           min(ADJUST_MAX_SPEED_STEP_KMH, want_speed - (speed or 0.0))), 2)
+            di = round(max(-ADJUST_MAX_INCLINE_STEP_PCT,
+                           min(ADJUST_MAX_INCLINE_STEP_PCT, want_incline - (incline or 0.0))),
+                       1)
+            if dv == 0 and di == 0:
+                self._load_wanted = None
+                return
+            reply = await self.client.command("adjust", speed_delta_kmh=dv,
+                                              incline_delta_pct=di)
+            if reply.get("ok"):
+                # the next step from the load the session now holds (its state follows)
+                before = (speed, incline)
+                await self._state_after(
+                    lambda before=before: tuple(self.doc.test_load or ()) not in ((), before))
+                if self._load_wanted == tuple(self.doc.test_load or ()):
+                    self._load_wanted = None
+                    self.say(_(DONE["adjust"]))
                     return
-                incline_delta_pct = min(incline_delta_pct, room)
-            if incline_delta_pct < 0 and incline:  # down to 0 %; at 0 % the service says
-                incline_delta_pct = max(incline_delta_pct, -round(incline, 1))
-            if speed_delta_kmh > 0 and speed is not None and speed_cap is not None:
-                room = round(speed_cap - speed, 2)
-                if room <= 0:
-                    self.say(_("Speed is at the patient's cap ({cap} km/h) already.").format(
-                        cap=_num(speed_cap)))
-                    return
-                speed_delta_kmh = min(speed_delta_kmh, room)
-        await self._send("adjust", speed_delta_kmh=speed_delta_kmh,
-                         incline_delta_pct=incline_delta_pct)
+            elif reply.get("code") == "adjust_too_soon":
+                await asyncio.sleep(0.2)
+            else:
+                self._load_wanted = None
+                self.say("[b red]" + _("{command} refused").format(
+                    command=word(COMMANDS, "adjust")) + "[/]: " + texts.reply_text(reply))
+                return
+
+    async def _state_after(self, changed: Any, timeout_s: float = 2.0) -> None:
+        """Wait (at most ``timeout_s``) until the pushed state shows ``changed()``."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while not changed():
+                    await asyncio.sleep(0.05)
 
     def action_test_borg(self) -> None:
         """t: the test's Borg rating; once the service holds a proposal not decided yet

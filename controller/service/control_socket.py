@@ -73,7 +73,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "walk_only": prof.walk_only if prof else False,
         "hr_rest": prof.hr_rest if prof else None,
         "age_years": prof.age_years if prof else None,
-        "test_load": list(sess.test_load) if sess and sess.test_load else None,
+        "test_load": test_load(sess),
         "hrmax_proposal": rt.hrmax_proposal,
         "phase": sp.phase if sp else "ready", "interval": sp.interval if sp else 0,
         # a runtime that has ended is done, however it ended (an e-stop mid-ramp too): it stays
@@ -110,6 +110,19 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "ratings": {str(k): v for k, v in rt.ratings.items()},
     }
     return m.StateDoc(**doc).to_wire()
+
+
+def test_load(sess: Session | None) -> list[float] | None:
+    """The 6-minute test's load (km/h, %) in its test phase: staff's, else the plan's (the
+    console steps from it; the ramping set-point read 1,0 km/t at the phase's start)."""
+    if sess is None:
+        return None
+    if sess.test_load:
+        return list(sess.test_load)
+    spec = sess.spec
+    if spec is None or str(spec.kind) != "test" or spec.fixed_speed_kmh is None:
+        return None
+    return [spec.fixed_speed_kmh, spec.fixed_incline_pct or 0.0]
 
 
 def strap_from(msg: dict[str, Any]) -> dict[str, Any] | None:
