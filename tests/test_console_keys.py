@@ -64,3 +64,103 @@ def test_a_burst_of_speed_keys_counts_every_press(tmp_path, nb):
         await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 150))
+
+
+@realtime
+def test_the_first_w_after_closing_the_history_with_esc_writes_the_report(tmp_path, nb):
+    """Trial: after the history overlay was closed with Esc, the first `w` did nothing; a
+    second worked. The first key after the overlay closes reaches the console."""
+    from controller.app.screens import HistoryScreen
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
+                                            linger=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 30)
+            for _ in range(2):  # during the session, then after it
+                app.say("")
+                await pilot.press("h")
+                await wait_for(lambda: isinstance(app.screen, HistoryScreen))
+                # as a terminal sends them: one after the other, no wait for the screen
+                from textual import events
+                app.post_message(events.Key("escape", "\x1b"))
+                app.post_message(events.Key("w", "w"))
+                await wait_for(lambda: app.message != "", 15)
+                assert "Rapporten" in app.message or "skrev" in app.message, app.message
+                await pilot.press("x", "j")
+                await wait_for(lambda: app.state.get("state") == "done", 60)
+                await wait_for(lambda: len(app.screen_stack) == 1)
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 150))
+
+
+@realtime
+def test_no_borg_rating_is_asked_for_an_interval_skipped_before_it_ran_a_minute(tmp_path, nb):
+    """Trial: interval 1 skipped after ~25 s, and staff were still asked "Borg-skår for
+    intervall 1". The rule: the rating is asked for an interval that ran at least 1 min
+    (or to its end); one skipped or stopped before that is not asked (b still rates it)."""
+    from controller.app.screens import BorgScreen
+
+    async def main():
+        service, sock = await start_service(tmp_path)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 30)
+            await pilot.press("k", "j")
+            await wait_for(lambda: app.state.get("phase") == "interval", 30)
+            await asyncio.sleep(25 / 5)  # ~25 s of the session (5×)
+            await pilot.press("k", "j")
+            await wait_for(lambda: app.state.get("phase") == "cooldown", 30)
+            await asyncio.sleep(2.0)  # the prompt came within one state push (0.5 s)
+            assert not isinstance(app.screen, BorgScreen), app.screen
+            assert len(app.screen_stack) == 1
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 150))
+
+
+@realtime
+def test_in_bokmal_the_confirmations_take_j_not_y(tmp_path, nb):
+    """Trial: in bokmål, q then y stopped the session and closed the console; the glossary's
+    keys are j / n. In bokmål j is yes (n or esc no): y answers nothing and says which key
+    is yes; in English y is yes and j answers nothing."""
+    from controller.app.screens import Confirm
+
+    async def main():
+        service, sock = await start_service(tmp_path)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 30)
+            await pilot.press("q")
+            await wait_for(lambda: isinstance(app.screen, Confirm))
+            await pilot.press("y")
+            await pilot.pause(0.5)
+            assert isinstance(app.screen, Confirm) and app.is_running
+            assert app.state.get("state") == "running"
+            assert "j: ja" in str(app.screen.query_one("#question").render())
+            await pilot.press("n")
+            await pilot.pause()
+            assert len(app.screen_stack) == 1
+            i18n.set_language("en")
+            await pilot.press("x")
+            await wait_for(lambda: isinstance(app.screen, Confirm))
+            await pilot.press("j")
+            await pilot.pause(0.5)
+            assert isinstance(app.screen, Confirm)
+            assert app.state.get("state") == "running"
+            await pilot.press("y")
+            await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 150))

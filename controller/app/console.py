@@ -263,6 +263,9 @@ class StaffConsole(App[None]):
         self._quit_when_stopped = False
         """q was confirmed during a session: quit once the session is done, the belt still."""
         self._load_wanted: tuple[float, float] | None = None
+        self._ran_s: dict[int, float] = {}
+        """Session seconds each interval ran, as far as this console saw it."""
+        self._interval_left: tuple[int, float] | None = None
         """The 6-minute test's load (km/h, %) staff asked for, until the session holds it."""
         self._held: list[events.Key] = []
         self._in_flight: events.Key | None = None
@@ -388,6 +391,8 @@ class StaffConsole(App[None]):
         self._borg_waiting = None
         self._borg_owed = None
         self._load_wanted = None
+        self._ran_s = {}
+        self._interval_left = None
 
     # -- which keys apply now (the footer shows only these) ---------------------------------
 
@@ -555,6 +560,7 @@ class StaffConsole(App[None]):
         if self._quit_when_stopped and self._belt_still():
             self.exit()
             return
+        self._track_interval()
         self._ask_borg(phase, n)
         if self._borg_waiting is not None and len(self.screen_stack) == 1:
             self.rate(self._borg_waiting)
@@ -857,8 +863,36 @@ class StaffConsole(App[None]):
         ended = seen[1]
         if ended in self._asked or str(ended) in (self.doc.ratings or {}):
             return
+        if not self._ran(ended):
+            return  # skipped or stopped before it ran a minute: nothing to rate (b can)
         self._asked.add(ended)
         self.rate(ended)
+
+    BORG_AFTER_S = 60.0
+    """An interval is rated once it ran this long (session time) or to its end: one skipped
+    after ~25 s was asked for (the trial), though the patient had hardly begun."""
+
+    def _track_interval(self) -> None:
+        """The session time each interval has run, from the pushed time left in it (it
+        falls as the interval runs; +1 min makes it jump up, which is not running)."""
+        d = self.doc
+        left = d.phase_remaining_s
+        if d.phase != "interval" or not d.interval or left is None:
+            self._interval_left = None
+            return
+        n = d.interval
+        before = self._interval_left
+        if before is not None and before[0] == n and left < before[1]:
+            self._ran_s[n] = self._ran_s.get(n, 0.0) + before[1] - left
+        self._ran_s.setdefault(n, 0.0)
+        self._interval_left = (n, left)
+        if left <= 1.0:
+            self._ran_s[n] = max(self._ran_s[n], self.BORG_AFTER_S)  # to its end
+
+    def _ran(self, interval: int) -> bool:
+        """``interval`` ran long enough to be rated (a console opened after it: yes)."""
+        ran = self._ran_s.get(interval)
+        return ran is None or ran >= self.BORG_AFTER_S
 
     def say(self, message: str) -> None:
         self.message = message

@@ -33,7 +33,8 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
     # its own footer (the trial: none, Stop worked but was not shown): the app.* keys show
     # only where the console's check_action allows them (x while the session is live)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,y", "accept", N_("Accept")), Binding("e", "edit", N_("Edit")),
+        Binding("j", "accept('j')", N_("Accept")), Binding("y", "accept('y')", N_("Accept")),
+        Binding("e", "edit", N_("Edit")),
         Binding("n", "reject", N_("Reject")), Binding("t", "again", N_("Borg again")),
         Binding("escape", "cancel", N_("later")),
         Binding("p", "app.pause", N_("Pause")), Binding("x", "app.stop", N_("Stop")),
@@ -46,7 +47,11 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         for key, bindings in keys.items():
             keys[key] = [dataclasses.replace(b, description=_(b.description))
                          if b.description and b.show else b for b in bindings]
-        if _("y: yes / n: no").startswith("y"):  # the footer names y in English, j in bokmål
+        from controller.app.screens.confirm import yes_key
+
+        other = "y" if yes_key() == "j" else "j"  # the footer names the language's key only
+        keys[other] = [dataclasses.replace(b, show=False) for b in keys[other]]
+        if yes_key() == "y":  # first, where j stood
             order = ["y", *(k for k in keys if k != "y")]
             moved = {k: keys[k] for k in order}
             keys.clear()
@@ -91,8 +96,13 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
     def _say(self, text: str) -> None:
         self.query_one("#refused", Label).update(text)
 
-    def action_accept(self) -> None:
+    def action_accept(self, key: str = "") -> None:
+        from controller.app.screens.confirm import not_the_yes_key, yes_key
+
         if self.query("#edit"):
+            return
+        if key and key != yes_key():  # bokmål: j, English: y (the glossary's keys)
+            self._say(not_the_yes_key())
             return
         if self.proposal.get("large_change") and not self._confirming:
             self._confirming = True  # a large change is never accepted on one key press
