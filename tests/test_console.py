@@ -205,8 +205,9 @@ def test_history_and_report_from_the_console(tmp_path):
             await pilot.press("k", "y")  # skip the warm-up (3 min): interval 1
             await wait_for(lambda: app.state.get("phase") == "interval", 60)
             await pilot.press("w")  # mid-session: the worker process writes it (issue 10)
-            await wait_for(lambda: app.message.startswith("wrote"), 30)
-            assert app.message.endswith(".csv") and app.state.get("state") == "running"
+            await wait_for(lambda: app.message.startswith("The report is saved"), 30)
+            assert ".csv (session data)" in app.message
+            assert app.state.get("state") == "running"
             await pilot.press("x", "y")  # a stopped session is recorded and summarised too
             try:
                 await wait_for(lambda: app.state.get("summary") is not None, 60)
@@ -217,11 +218,10 @@ def test_history_and_report_from_the_console(tmp_path):
             await pilot.pause(1.0)
             assert not isinstance(app.screen, BorgScreen)
             await pilot.press("w")
-            await wait_for(lambda: app.message.startswith("wrote"), 30)
-            files = app.message.removeprefix("wrote ").split(", ")
-            assert [f.rsplit(".", 1)[1] for f in files] == ["pdf", "csv"]
-            assert all((tmp_path / "exports" / f.rsplit("/", 1)[1]).stat().st_size > 100
-                       for f in files)
+            await wait_for(lambda: app.message.startswith("The report is saved"), 30)
+            files = sorted((tmp_path / "exports").iterdir())
+            assert [f.suffix for f in files] == [".csv", ".pdf"]
+            assert all(f.name in app.message and f.stat().st_size > 100 for f in files)
             await pilot.press("h")
             await wait_for(lambda: isinstance(app.screen, HistoryScreen))
             assert "1 4x4 session" in str(app.screen.query_one("#history").render())

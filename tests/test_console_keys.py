@@ -164,3 +164,34 @@ def test_in_bokmal_the_confirmations_take_j_not_y(tmp_path, nb):
         await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 150))
+
+
+@realtime
+def test_w_writes_the_report_of_the_session_on_screen_and_says_so_in_words(tmp_path, nb):
+    """Trial: `w` reported only the patient's last session and said "skrev
+    /tmp/exports/KN-42-a1724f9c1d22.pdf, …". It writes the report of the session the console
+    shows, and says it in words: "Rapporten er lagret: …" with the files' names and folder."""
+    async def main():
+        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
+                                            linger=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 30)
+            shown = app.state["session_id"]
+            await pilot.press("x", "j")
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+            await wait_for(lambda: len(app.screen_stack) == 1)
+            await pilot.press("w")
+            await wait_for(lambda: "Rapporten" in app.message, 30)
+            said = app.message
+            assert said.startswith("Rapporten er lagret: ") and "skrev" not in said, said
+            files = sorted(f.name for f in (tmp_path / "exports").iterdir())
+            assert [f.rsplit(".", 1)[1] for f in files] == ["csv", "pdf"]
+            assert all(shown in f and f in said for f in files), (files, said)
+            assert "(rapport)" in said and "(øktdata)" in said, said
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 150))

@@ -16,6 +16,11 @@ from tests.test_console import _screen_lines, realtime, start_service, tmp_sock,
 from tests.test_snapshots import BeforeStart, FixedConsole, FixedMonitor
 
 
+def SAVED() -> str:
+    """How `w`'s message begins in the UI's language."""
+    return i18n._("The report is saved: {files}, in the folder {folder}.")[:8]
+
+
 @pytest.fixture(params=["nb", "en"])
 def lang(request):
     i18n.set_language(request.param)
@@ -187,7 +192,7 @@ def test_w_writes_the_report_while_the_borg_prompt_is_open(tmp_path):
             # interval 1 runs to its end (one skipped before 1 min is not asked)
             await wait_for(lambda: isinstance(app.screen, BorgScreen), 60)
             await pilot.press("w")
-            await wait_for(lambda: app.message.startswith(i18n._("wrote").split()[0]), 30)
+            await wait_for(lambda: app.message.startswith(SAVED()), 30)
             assert isinstance(app.screen, BorgScreen)
             assert app.state["state"] not in ("stopping", "done")  # mid-session
             await pilot.press("x", yes_key())
@@ -198,7 +203,7 @@ def test_w_writes_the_report_while_the_borg_prompt_is_open(tmp_path):
             assert "w " + i18n._("Report") in footer, footer
             app.say("")
             await pilot.press("w")
-            await wait_for(lambda: app.message.startswith(i18n._("wrote").split()[0]), 30)
+            await wait_for(lambda: app.message.startswith(SAVED()), 30)
             assert isinstance(app.screen, BorgScreen)
         service.cancel()
 

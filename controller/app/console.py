@@ -193,6 +193,20 @@ def hr_chart(history: list[float], lo: float | None, hi: float | None, width: in
     return "\n".join(lines)
 
 
+def report_saved(files: list[str]) -> str:
+    """What staff read after `w`: in words, the files by name and what each is, then the
+    folder (it said "wrote /tmp/exports/KN-42-….pdf, …")."""
+    from rich.markup import escape
+
+    kinds = {"pdf": _("report"), "csv": _("session data")}
+    named = [f"{Path(f).name} ({kinds.get(Path(f).suffix.lstrip('.'), '')})".replace(
+        " ()", "") for f in files]
+    return escape(_("The report is saved: {files}, in the folder {folder}.").format(
+        files=_("{first} and {last}").format(first=", ".join(named[:-1]), last=named[-1])
+        if len(named) > 1 else "".join(named),
+        folder=str(Path(files[0]).parent) if files else ""))
+
+
 class KeysReady(Message):
     """A screen just pushed has mounted and set its focus: keys held for it go on."""
 
@@ -930,8 +944,10 @@ class StaffConsole(App[None]):
     async def action_export(self) -> None:
         if self.client is None:
             return
-        reply = await self.client.command("export")
-        self.say(_("wrote {files}").format(files=", ".join(reply["files"])) if reply.get("ok")
+        # the session on screen (once started), else the patient's last recorded one
+        shown = self.doc.session_id if self.doc.started else ""
+        reply = await self.client.command("export", session_id=shown)
+        self.say(report_saved(reply["files"]) if reply.get("ok")
                  else "[b red]" + _("{command} refused").format(command=_(COMMANDS["export"]))
                  + "[/]: " + texts.reply_text(reply))
 

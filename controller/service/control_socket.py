@@ -327,7 +327,7 @@ class ControlServer:
             raise refused("no_patient")
         return self.rt.profile.pseudonym
 
-    async def _export(self) -> list[str]:
+    async def _export(self, session_id: str = "") -> list[str]:
         """The last recorded session of this patient as PDF report and CSV, written
         beside the store (the journal's import folder) by the worker process: also while a
         session runs (then it is the running one, as far as it has gone)."""
@@ -340,7 +340,7 @@ class ControlServer:
         await store.flush()  # the worker reads the file: it must see the latest rows
         try:
             return await worker.shared().call(jobs.export_last, str(store.path), pseudonym,
-                                              language())
+                                              language(), str(session_id or ""))
         except StoreError as e:
             raise refused("no_recorded_session", detail=str(e)) from None
 
@@ -507,7 +507,7 @@ class ControlServer:
         return Reply.done(cmd, patient=await self._register_profile(cmd.pseudonym))
 
     async def _export_cmd(self, cmd: m.Export) -> Reply:
-        return Reply.done(cmd, files=await self._export())
+        return Reply.done(cmd, files=await self._export(cmd.session_id))
 
 
 class ControlClient:
