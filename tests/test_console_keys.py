@@ -195,3 +195,44 @@ def test_w_writes_the_report_of_the_session_on_screen_and_says_so_in_words(tmp_p
         await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 150))
+
+
+def test_a_typed_makspuls_far_from_the_one_in_use_is_warned_and_confirmed(tmp_path, nb):
+    """Trial: in the makspuls decision after the 6-minute test, a typed value 31 below the
+    value in use was stored at once, while the proposal itself showed "Advarsel: −37
+    slag/min …" and needed `j` twice. A typed value gets the same warning, and is stored only
+    on a second Enter; a value near the one in use is stored at once, as before."""
+    from controller.app.screens import BorgScreen, HrMaxProposalScreen
+    from controller.records.register import Register
+    from controller.records.store import Store
+    from controller.service.control_socket import ControlServer
+    from tests.test_console import _recorded_six_minute_test
+
+    store = Store(tmp_path / "sessions.db")
+    rt, _sid = _recorded_six_minute_test(store, hr_max=195)
+    sock = str(tmp_path / "c.sock")
+
+    async def main():
+        server = asyncio.create_task(ControlServer(rt, sock).serve())
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press("1", "5", "enter")
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            await pilot.press("e")
+            await pilot.pause()
+            app.screen.query_one("#edit").value = ""
+            await pilot.press(*"164", "enter")  # 31 below 195
+            await pilot.pause(0.5)
+            assert isinstance(app.screen, HrMaxProposalScreen), app.message
+            said = str(app.screen.query_one("#refused").render())
+            assert "−31 slag/min" in said and "Enter" in said, said
+            assert Register(store).require("P-42").hr_max_bpm != 164
+            await pilot.press("enter")  # the second Enter: stored
+            await wait_for(lambda: "164" in app.message)
+        server.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    rec = Register(store).require("P-42")
+    assert (rec.hr_max_bpm, rec.hr_max_source) == (164, "six_minute_test_edited")

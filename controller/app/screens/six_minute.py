@@ -24,6 +24,7 @@ from textual.widgets import Input, Label
 from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.safety import SAFETY_BINDINGS
 from controller.app.texts import SOURCES, word
+from controller.core.hrmax import LARGE_CHANGE_BPM
 from controller.core.i18n import N_, _, format_number
 
 
@@ -61,6 +62,8 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         self.refused = refused
         """Why the service refused the last decision (shown; the proposal stays open)."""
         self._confirming = False
+        self._typed_confirming: int | None = None
+        """A typed HRmax far from the one in use, warned once: a second Enter stores it."""
 
     def compose(self) -> ComposeResult:
         p, c = self.proposal, self.current
@@ -139,7 +142,22 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
                         "(esc: later)."))
             event.input.focus()
             return
+        change = value - self._in_use()
+        if abs(change) >= LARGE_CHANGE_BPM and self._typed_confirming != value:
+            # the proposal's own warning, and a second Enter (the trial: a typed value 31
+            # below the one in use was stored at once, the proposal needed j twice)
+            self._typed_confirming = value
+            self._say(_("Warning: {change} bpm from the HRmax in use. Check the test "
+                        "(pace, medication, strap) before accepting it.").format(
+                change=("+" if change > 0 else "−") + format_number(abs(change), 0))
+                + "\n" + _("A large change: press Enter again to store it."))
+            event.input.focus()
+            return
         self.dismiss({"decision": "edited", "hr_max_bpm": value})
+
+    def _in_use(self) -> float:
+        return float(self.proposal.get("current_hr_max_bpm", self.current.get("hr_max"))
+                     or 0)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
