@@ -236,3 +236,40 @@ def test_a_typed_makspuls_far_from_the_one_in_use_is_warned_and_confirmed(tmp_pa
     asyncio.run(asyncio.wait_for(main(), 60))
     rec = Register(store).require("P-42")
     assert (rec.hr_max_bpm, rec.hr_max_source) == (164, "six_minute_test_edited")
+
+
+@realtime
+def test_a_letter_meant_as_a_command_never_goes_into_a_number_field(tmp_path, nb):
+    """Trial (not reproduced by the trial itself): after ctrl+s on a register patient the
+    form said "hentet fra registeret: kontroller, og lagre igjen", and the next key `s`
+    (meant as Start) went into the age field as "45s". A number field takes no letter: the
+    key is refused under the field with the reason, the value stays as it was."""
+    from tests.test_console import _register_p17
+
+    db = tmp_path / "sessions.db"
+    _register_p17(db)
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(db), choose_patient=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("n")
+            form = app.screen
+            form.query_one("#age").focus()
+            await pilot.press("ctrl+u", *"45")
+            form.query_one("#pseudonym").value = "P-17"
+            form.query_one("#age").focus()
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: "registeret" in str(
+                form.query_one("#pseudonym_error").render()), 20)
+            age = form.query_one("#age").value
+            await pilot.press("s")
+            await pilot.pause()
+            assert form.query_one("#age").value == age, form.query_one("#age").value
+            said = str(form.query_one("#age_error").render())
+            assert "tall" in said and "ctrl+s" in said, said
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 120))
