@@ -10,6 +10,7 @@ import pytest
 from controller.app.console import StaffConsole
 from controller.core import i18n
 from tests.test_console import realtime, start_service, wait_for
+from tests.test_console_trial import burst
 
 
 @pytest.fixture
@@ -84,10 +85,8 @@ def test_the_first_w_after_closing_the_history_with_esc_writes_the_report(tmp_pa
                 app.say("")
                 await pilot.press("h")
                 await wait_for(lambda: isinstance(app.screen, HistoryScreen))
-                # as a terminal sends them: one after the other, no wait for the screen
-                from textual import events
-                app.post_message(events.Key("escape", "\x1b"))
-                app.post_message(events.Key("w", "w"))
+                # as a terminal hands them over: both in the queue at once
+                await burst(pilot, "escape", "w")
                 await wait_for(lambda: app.message != "", 15)
                 assert "Rapporten" in app.message or "skrev" in app.message, app.message
                 await pilot.press("x", "j")
