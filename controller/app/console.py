@@ -277,6 +277,7 @@ class StaffConsole(App[None]):
         self._quit_when_stopped = False
         """q was confirmed during a session: quit once the session is done, the belt still."""
         self._load_wanted: tuple[float, float] | None = None
+        self._driving = False
         self._ran_s: dict[int, float] = {}
         """Session seconds each interval ran, as far as this console saw it."""
         self._interval_left: tuple[int, float] | None = None
@@ -764,10 +765,18 @@ class StaffConsole(App[None]):
         self.say(_("Test load asked for: {speed} km/h at {incline} %; the belt follows one "
                    "step every 2 s.").format(speed=_num(self._load_wanted[0]),
                                               incline=_num(self._load_wanted[1])))
-        self._drive_load()
+        if not self._driving:  # the one running takes the new target on its next step
+            self._driving = True
+            self._drive_load()
 
-    @work(exclusive=True, group="load")
+    @work(group="load")
     async def _drive_load(self) -> None:
+        try:
+            await self._drive_load_steps()
+        finally:
+            self._driving = False
+
+    async def _drive_load_steps(self) -> None:
         """Send the load staff asked for in the steps the session takes (0,5 km/h, 2 %,
         one per 2 s), until the session holds it; a refusal other than "too soon" is said
         and ends the request (the test ended, a pause, a stop)."""
