@@ -4,9 +4,10 @@ The patient's Borg rating is asked first with the interval prompt (``BorgScreen`
 "interval" 0: the number typed, then Enter, the same words; the trial found a list with
 arrows and other words here); ``t`` asks it again, also from an undecided proposal. The
 proposal shows the estimate with its uncertainty and method beside the HRmax in use; staff
-accept it (j or y), edit it (a number 100–230: anything else is said under the box, which
-stays open) or reject it (n), and only then does the register change. A proposal far from
-the HRmax in use is shown with a warning and accepted only on a second key press. Its footer
+accept it (j in bokmål, y in English), edit it (a number 100–230: anything else is said
+under the box, which stays open) or reject it (n), and only then does the register change.
+A proposal, or a typed value, far from the HRmax in use is shown with a warning and taken
+only on a second key press (j or Enter). Its footer
 shows its keys with Pause and Stop, which work there. It fits 80×24.
 """
 
@@ -29,7 +30,8 @@ from controller.core.i18n import N_, _, format_number
 
 
 class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
-    """The 6-minute test's HRmax proposal: j/y accept, e edit, n reject, esc decide later."""
+    """The 6-minute test's HRmax proposal: j (bokmål) / y (English) accept, e edit, n
+    reject, esc decide later."""
 
     # its own footer (the trial: none, Stop worked but was not shown): the app.* keys show
     # only where the console's check_action allows them (x while the session is live)
