@@ -272,3 +272,41 @@ def test_a_letter_meant_as_a_command_never_goes_into_a_number_field(tmp_path, nb
         await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+@realtime
+def test_esc_then_w_typed_quickly_in_a_terminal_closes_the_overlay_and_writes(tmp_path, nb):
+    """A reading of the trial's lost w: in a terminal (tmux), Esc and a key typed within
+    the escape delay arrive as one sequence, ESC w, which Textual reads as alt+w (its own
+    parser, checked: XTermParser turns "\\x1bw" into Key("alt+w")): the overlay stayed and w
+    did nothing. The console takes alt+<letter> as Esc, then the letter."""
+    from textual._xterm_parser import XTermParser
+
+    from controller.app.screens import HistoryScreen
+
+    async def main():
+        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
+                                            linger=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 30)
+            await pilot.press("x", "j")
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+            await wait_for(lambda: len(app.screen_stack) == 1)
+            app.say("")
+            await pilot.press("h")
+            await wait_for(lambda: isinstance(app.screen, HistoryScreen))
+            parser = XTermParser()
+            keys = [*parser.feed("\x1bw"), *parser.feed("")]
+            assert [k.key for k in keys] == ["alt+w"]
+            for key in keys:
+                key.set_sender(app)
+                app._driver.send_message(key)
+            await wait_for(lambda: "Rapporten" in app.message, 15)
+            assert len(app.screen_stack) == 1
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 150))

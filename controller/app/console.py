@@ -207,6 +207,23 @@ def report_saved(files: list[str]) -> str:
         folder=str(Path(files[0]).parent) if files else ""))
 
 
+def esc_then_key(key: events.Key) -> list[events.Key]:
+    """alt+<letter> as the two keys staff typed: Esc, then the letter. In a terminal (tmux),
+    a key typed within the escape delay after Esc arrives with it as one sequence, which
+    Textual reads as alt+<letter>: the history stayed open and the w after it did nothing
+    (issue 21 trial). The console binds no alt key."""
+    name = key.key
+    if name.startswith("alt+") and key.character and len(key.character) == 1 \
+            and key.character.isprintable():
+        escape = events.Key("escape", "\x1b")
+        plain = events.Key(name.removeprefix("alt+"), key.character)
+        if key._sender is not None:
+            escape.set_sender(key._sender)
+            plain.set_sender(key._sender)
+        return [escape, plain]
+    return [key]
+
+
 class KeysReady(Message):
     """A screen just pushed has mounted and set its focus: keys held for it go on."""
 
@@ -331,7 +348,7 @@ class StaffConsole(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
-            self._held.append(event)
+            self._held.extend(esc_then_key(event))
             await self._next_key()
             return
         await super().on_event(event)
