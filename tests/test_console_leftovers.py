@@ -111,7 +111,7 @@ def test_the_demo_and_the_catalog_say_borg_skar_as_the_glossary_does(tmp_path):
     assert not strays, strays
 
 
-@pytest.mark.parametrize("keys", [("p",), ("e",), ("x", "j"), ("w",)])
+@pytest.mark.parametrize("keys", [("p",), ("e",), ("x", "y"), ("w",)])  # y: English
 def test_a_console_closing_while_a_command_is_answered_queries_no_widget_it_has_removed(
         tmp_path, keys):
     """Like states arriving while the console closes (test_console_trial), a key's handler

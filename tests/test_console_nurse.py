@@ -9,10 +9,16 @@ from typing import ClassVar
 import pytest
 
 from controller.app.screens import Confirm
+from controller.app.screens.confirm import yes_key
 from controller.core import i18n
 from controller.net.publisher import MqttSettings
 from tests.test_console import _screen_lines, realtime, start_service, tmp_sock, wait_for
 from tests.test_snapshots import BeforeStart, FixedConsole, FixedMonitor
+
+
+def SAVED() -> str:
+    """How `w`'s message begins in the UI's language."""
+    return i18n._("The report is saved: {files}, in the folder {folder}.")[:8]
 
 
 @pytest.fixture(params=["nb", "en"])
@@ -181,15 +187,15 @@ def test_w_writes_the_report_while_the_borg_prompt_is_open(tmp_path):
             await wait_for(lambda: app.state.get("session_id"))
             await pilot.press("s")
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
-            await pilot.press("k", "y")  # skip the warm-up: interval 1
+            await pilot.press("k", yes_key())  # skip the warm-up: interval 1
             await wait_for(lambda: app.state.get("phase") == "interval")
-            await pilot.press("k", "y")  # end interval 1: the Borg prompt opens
-            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            # interval 1 runs to its end (one skipped before 1 min is not asked)
+            await wait_for(lambda: isinstance(app.screen, BorgScreen), 60)
             await pilot.press("w")
-            await wait_for(lambda: app.message.startswith(i18n._("wrote").split()[0]), 30)
+            await wait_for(lambda: app.message.startswith(SAVED()), 30)
             assert isinstance(app.screen, BorgScreen)
             assert app.state["state"] not in ("stopping", "done")  # mid-session
-            await pilot.press("x", "y")
+            await pilot.press("x", yes_key())
             await wait_for(lambda: app.state.get("state") == "done", 60)
             await pilot.pause()
             assert isinstance(app.screen, BorgScreen)
@@ -197,7 +203,7 @@ def test_w_writes_the_report_while_the_borg_prompt_is_open(tmp_path):
             assert "w " + i18n._("Report") in footer, footer
             app.say("")
             await pilot.press("w")
-            await wait_for(lambda: app.message.startswith(i18n._("wrote").split()[0]), 30)
+            await wait_for(lambda: app.message.startswith(SAVED()), 30)
             assert isinstance(app.screen, BorgScreen)
         service.cancel()
 
@@ -229,7 +235,7 @@ def test_q_during_a_session_asks_then_ramps_the_belt_down_before_quitting(tmp_pa
             await pilot.press("q")
             await pilot.pause()
             assert isinstance(app.screen, Confirm)
-            await pilot.press("y")
+            await pilot.press(yes_key())
             await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
             assert app.exited_with is None or app.exited_with["state"] == "done"
             await wait_for(lambda: app.exited_with is not None, 60)
@@ -261,7 +267,7 @@ def test_the_six_minute_test_incline_step_goes_up_to_a_cap_below_the_step(tmp_pa
             await wait_for(lambda: app.state.get("plan") == "6-minute test")
             await pilot.press("s")
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
-            await pilot.press("k", "y")  # skip the warm-up: the test phase
+            await pilot.press("k", yes_key())  # skip the warm-up: the test phase
             await wait_for(lambda: app.state.get("phase") == "test", 30)
             await pilot.press("right_square_bracket")
             await wait_for(lambda: app.state.get("test_load") == [4.5, 1.0], 20)
@@ -272,7 +278,7 @@ def test_the_six_minute_test_incline_step_goes_up_to_a_cap_below_the_step(tmp_pa
                 cap=i18n.format_number(1, 0))
             assert cap in app.message, app.message
             assert app.state["test_load"] == [4.5, 1.0]
-            await pilot.press("x", "y")
+            await pilot.press("x", yes_key())
             await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
             await pilot.pause()
         await asyncio.wait_for(service, 60)
@@ -313,7 +319,7 @@ def test_after_a_session_staff_choose_the_next_patient_and_start_again(tmp_path)
             await pilot.press("s")
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
             first = app.state["session_id"]
-            await pilot.press("x", "y")
+            await pilot.press("x", yes_key())
             await wait_for(lambda: app.state.get("state") == "done" and
                            app.state.get("summary") is not None, 60)
             await pilot.pause()
@@ -333,7 +339,7 @@ def test_after_a_session_staff_choose_the_next_patient_and_start_again(tmp_path)
             await wait_for(lambda: app.state.get("started") and
                            app.state.get("phase") == "warmup", 60)
             assert app.state["pseudonym"] == "P-43"
-            await pilot.press("x", "y")
+            await pilot.press("x", yes_key())
             await wait_for(lambda: app.state.get("state") == "done", 60)
         service.cancel()
 
@@ -375,7 +381,7 @@ def test_the_console_demo_has_no_patient_until_staff_choose_and_patient_prefills
             assert app.state["hr_max"] == 180 and app.state["hr_max_source"] == "measured"
             await pilot.press("s")
             await wait_for(lambda: app.state.get("started"), 30)
-            await pilot.press("x", "y")
+            await pilot.press("x", yes_key())
             await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
             await pilot.pause()
         await asyncio.wait_for(service, 60)

@@ -271,14 +271,16 @@ async def burst(pilot, *keys: str) -> None:
 
 
 async def _to_borg_prompt(pilot, app, interval: int = 1) -> None:
-    """Start, then skip to the end of interval ``interval``: its Borg prompt opens."""
+    """Start, skip to interval ``interval`` and let it run to its end: its Borg prompt
+    opens (one skipped before it ran a minute is not asked)."""
     from controller.app.screens import BorgScreen
+    from controller.app.screens.confirm import yes_key
 
     await pilot.press("s")
     await wait_for(lambda: app.state.get("phase") == "warmup", 60)
-    for _ in range(2 * interval):
+    for _ in range(2 * interval - 1):
         before = (app.state.get("phase"), app.state.get("interval"))
-        await pilot.press("k", "y")
+        await pilot.press("k", yes_key())
         # the next skip only once this one is seen (a skip sent before the console heard
         # of the last could land on the wrong phase: 1 run in ~20 under load)
         await wait_for(lambda before=before: (app.state.get("phase"),
@@ -288,7 +290,7 @@ async def _to_borg_prompt(pilot, app, interval: int = 1) -> None:
         while isinstance(app.screen, BorgScreen) and app.screen.interval < interval:
             await pilot.press("escape")
     await wait_for(lambda: isinstance(app.screen, BorgScreen) and
-                   app.screen.interval == interval)
+                   app.screen.interval == interval, 60)
 
 
 @realtime
@@ -369,8 +371,8 @@ def test_keys_typed_in_a_burst_are_all_taken_by_each_prompt_and_field(tmp_path, 
             assert not isinstance(app.screen, NoteScreen)
             await pilot.press("k", "j")
             await wait_for(lambda: app.state.get("phase") == "interval")
-            await pilot.press("k", "j")
-            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            # interval 1 runs to its end (one skipped before 1 min is not asked)
+            await wait_for(lambda: isinstance(app.screen, BorgScreen), 60)
             await burst(pilot, "1", "3", "enter")
             await wait_for(lambda: app.state.get("ratings") == {"1": 13})
             sid = app.state["session_id"]
@@ -481,8 +483,9 @@ def test_a_borg_rating_given_during_a_fault_pause_is_in_the_stored_record(tmp_pa
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
             await pilot.press("k", "j")
             await wait_for(lambda: app.state.get("phase") == "interval", 60)
-            await pilot.press("k", "j")  # interval 1 ends: its Borg prompt opens
-            await wait_for(lambda: isinstance(app.screen, BorgScreen), 20)
+            # interval 1 runs to its end: its Borg prompt opens (one skipped before 1 min
+            # is not asked)
+            await wait_for(lambda: isinstance(app.screen, BorgScreen), 60)
             assert app.screen.interval == 1
             emu = board["emu"]  # the board faults while the prompt is open
             await asyncio.to_thread(emu.set_estop, True)

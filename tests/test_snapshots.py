@@ -179,7 +179,9 @@ def test_six_minute_test_proposal_with_a_large_change(snap_compare, lang):
 
         pilot.app.push_screen(HrMaxProposalScreen(PROPOSAL, SIX_MINUTE_DONE))
         await pilot.pause()
-        await pilot.press("y")  # once: the second press is asked for
+        from controller.app.screens.confirm import yes_key
+
+        await pilot.press(yes_key())  # once: the second press is asked for
         await pilot.pause()
 
     class Quiet(SixMinuteDone):

@@ -25,6 +25,7 @@ Texts are in the process's language (``controller.core.i18n.set_language``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
@@ -187,6 +188,37 @@ def hr_chart(history: list[float], lo: float | None, hi: float | None, width: in
     return "\n".join(lines)
 
 
+def report_saved(files: list[str]) -> str:
+    """What staff read after `w`: in words, the files by name and what each is, then the
+    folder (it said "wrote /tmp/exports/KN-42-….pdf, …")."""
+    from rich.markup import escape
+
+    kinds = {"pdf": _("report"), "csv": _("session data")}
+    named = [f"{Path(f).name} ({kinds.get(Path(f).suffix.lstrip('.'), '')})".replace(
+        " ()", "") for f in files]
+    return escape(_("The report is saved: {files}, in the folder {folder}.").format(
+        files=_("{first} and {last}").format(first=", ".join(named[:-1]), last=named[-1])
+        if len(named) > 1 else "".join(named),
+        folder=str(Path(files[0]).parent) if files else ""))
+
+
+def esc_then_key(key: events.Key) -> list[events.Key]:
+    """alt+<letter> as the two keys staff typed: Esc, then the letter. In a terminal (tmux),
+    a key typed within the escape delay after Esc arrives with it as one sequence, which
+    Textual reads as alt+<letter>: the history stayed open and the w after it did nothing
+    (issue 21 trial). The console binds no alt key."""
+    name = key.key
+    if name.startswith("alt+") and key.character and len(key.character) == 1 \
+            and key.character.isprintable():
+        escape = events.Key("escape", "\x1b")
+        plain = events.Key(name.removeprefix("alt+"), key.character)
+        if key._sender is not None:
+            escape.set_sender(key._sender)
+            plain.set_sender(key._sender)
+        return [escape, plain]
+    return [key]
+
+
 class KeysReady(Message):
     """A screen just pushed has mounted and set its focus: keys held for it go on."""
 
@@ -257,6 +289,13 @@ class StaffConsole(App[None]):
         until it is given (issue 21: a second put-off replaced the first)."""
         self._quit_when_stopped = False
         """q was confirmed during a session: quit once the session is done, the belt still."""
+        self._load_wanted: tuple[float, float] | None = None
+        self._driving = False
+        self._ran_s: dict[int, float] = {}
+        """Session seconds each interval ran, as far as this console saw it."""
+        self._interval_left: tuple[int, float] | None = None
+        self._push_step_s = 0.0
+        """The 6-minute test's load (km/h, %) staff asked for, until the session holds it."""
         self._held: list[events.Key] = []
         self._in_flight: events.Key | None = None
         """The key being handled: the next waits for it."""
@@ -305,7 +344,7 @@ class StaffConsole(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
-            self._held.append(event)
+            self._held.extend(esc_then_key(event))
             await self._next_key()
             return
         await super().on_event(event)
@@ -380,6 +419,9 @@ class StaffConsole(App[None]):
         self._last_interval = 0
         self._borg_waiting = None
         self._borg_owed = set()
+        self._load_wanted = None
+        self._ran_s = {}
+        self._interval_left = None
 
     # -- which keys apply now (the footer shows only these) ---------------------------------
 
@@ -556,6 +598,7 @@ class StaffConsole(App[None]):
         if self._quit_when_stopped and self._belt_still():
             self.exit()
             return
+        self._track_interval()
         self._ask_borg(phase, n)
         if self._borg_waiting is not None and len(self.screen_stack) == 1:
             self.rate(self._borg_waiting)
@@ -707,29 +750,100 @@ class StaffConsole(App[None]):
 
     async def action_adjust(self, speed_delta_kmh: float, incline_delta_pct: float) -> None:
         """A step of the test's load, up to the patient's cap where the step would pass it
-        (a 1 % incline cap made every +2 % step a refusal); at the cap the console says so."""
+        (a 1 % incline cap made every +2 % step a refusal); at the cap the console says so.
+        Every press counts (the trial: "+++" in a second raised 5,0 → 6,0 km/t, the third
+        refused in silence): the console keeps the load staff asked for and sets it on the
+        belt one step at a time, within the session's one change per 2 s (``_drive_load``)."""
         d = self.doc
-        if d.phase == "test":
+        if d.phase != "test":
+            await self._send("adjust", speed_delta_kmh=speed_delta_kmh,
+                             incline_delta_pct=incline_delta_pct)
+            return
+        speed, incline = self._load_wanted or d.test_load or (d.speed_set_kmh,
+                                                              d.incline_set_pct)
+        speed_cap, incline_cap = d.max_speed_kmh, d.max_incline_pct
+        if incline_delta_pct > 0 and incline is not None and incline_cap is not None:
+            room = round(incline_cap - incline, 1)
+            if room <= 0:
+                self.say(_("Incline is at the patient's cap ({cap} %) already.").format(
+                    cap=_num(incline_cap, 0 if float(incline_cap).is_integer() else 1)))
+                return
+            incline_delta_pct = min(incline_delta_pct, room)
+        if incline_delta_pct < 0 and incline:  # down to 0 %; at 0 % the service says
+            incline_delta_pct = max(incline_delta_pct, -round(incline, 1))
+        if speed_delta_kmh > 0 and speed is not None and speed_cap is not None:
+            room = round(speed_cap - speed, 2)
+            if room <= 0:
+                self.say(_("Speed is at the patient's cap ({cap} km/h) already.").format(
+                    cap=_num(speed_cap)))
+                return
+            speed_delta_kmh = min(speed_delta_kmh, room)
+        if speed is None or incline is None:
+            await self._send("adjust", speed_delta_kmh=speed_delta_kmh,
+                             incline_delta_pct=incline_delta_pct)
+            return
+        self._load_wanted = (round(speed + speed_delta_kmh, 2),
+                             round(incline + incline_delta_pct, 1))
+        self.say(_("Test load asked for: {speed} km/h at {incline} %; the belt follows one "
+                   "step every 2 s.").format(speed=_num(self._load_wanted[0]),
+                                              incline=_num(self._load_wanted[1])))
+        if not self._driving:  # the one running takes the new target on its next step
+            self._driving = True
+            self._drive_load()
+
+    @work(group="load")
+    async def _drive_load(self) -> None:
+        try:
+            await self._drive_load_steps()
+        finally:
+            self._driving = False
+
+    async def _drive_load_steps(self) -> None:
+        """Send the load staff asked for in the steps the session takes (0,5 km/h, 2 %,
+        one per 2 s), until the session holds it; a refusal other than "too soon" is said
+        and ends the request (the test ended, a pause, a stop)."""
+        from controller.protocol import ADJUST_MAX_INCLINE_STEP_PCT, ADJUST_MAX_SPEED_STEP_KMH
+
+        while self._load_wanted is not None and self.client is not None:
+            d = self.doc
+            if d.phase != "test":
+                self._load_wanted = None
+                return
             speed, incline = d.test_load or (d.speed_set_kmh, d.incline_set_pct)
-            speed_cap, incline_cap = d.max_speed_kmh, d.max_incline_pct
-            if incline_delta_pct > 0 and incline is not None and incline_cap is not None:
-                room = round(incline_cap - incline, 1)
-                if room <= 0:
-                    self.say(_("Incline is at the patient's cap ({cap} %) already.").format(
-                        cap=_num(incline_cap, 0 if float(incline_cap).is_integer() else 1)))
+            want_speed, want_incline = self._load_wanted
+            dv = round(max(-ADJUST_MAX_SPEED_STEP_KMH,
+                           min(ADJUST_MAX_SPEED_STEP_KMH, want_speed - (speed or 0.0))), 2)
+            di = round(max(-ADJUST_MAX_INCLINE_STEP_PCT,
+                           min(ADJUST_MAX_INCLINE_STEP_PCT, want_incline - (incline or 0.0))),
+                       1)
+            if dv == 0 and di == 0:
+                self._load_wanted = None
+                return
+            reply = await self.client.command("adjust", speed_delta_kmh=dv,
+                                              incline_delta_pct=di)
+            if reply.get("ok"):
+                # the next step from the load the session now holds (its state follows)
+                before = (speed, incline)
+                await self._state_after(
+                    lambda before=before: tuple(self.doc.test_load or ()) not in ((), before))
+                if self._load_wanted == tuple(self.doc.test_load or ()):
+                    self._load_wanted = None
+                    self.say(_(DONE["adjust"]))
                     return
-                incline_delta_pct = min(incline_delta_pct, room)
-            if incline_delta_pct < 0 and incline:  # down to 0 %; at 0 % the service says
-                incline_delta_pct = max(incline_delta_pct, -round(incline, 1))
-            if speed_delta_kmh > 0 and speed is not None and speed_cap is not None:
-                room = round(speed_cap - speed, 2)
-                if room <= 0:
-                    self.say(_("Speed is at the patient's cap ({cap} km/h) already.").format(
-                        cap=_num(speed_cap)))
-                    return
-                speed_delta_kmh = min(speed_delta_kmh, room)
-        await self._send("adjust", speed_delta_kmh=speed_delta_kmh,
-                         incline_delta_pct=incline_delta_pct)
+            elif reply.get("code") == "adjust_too_soon":
+                await asyncio.sleep(0.2)
+            else:
+                self._load_wanted = None
+                self.say("[b red]" + _("{command} refused").format(
+                    command=word(COMMANDS, "adjust")) + "[/]: " + texts.reply_text(reply))
+                return
+
+    async def _state_after(self, changed: Any, timeout_s: float = 2.0) -> None:
+        """Wait (at most ``timeout_s``) until the pushed state shows ``changed()``."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while not changed():
+                    await asyncio.sleep(0.05)
 
     def action_test_borg(self) -> None:
         """t: the test's Borg rating; once the service holds a proposal not decided yet
@@ -795,8 +909,40 @@ class StaffConsole(App[None]):
         ended = seen[1]
         if ended in self._asked or str(ended) in (self.doc.ratings or {}):
             return
+        if not self._ran(ended):
+            return  # skipped or stopped before it ran a minute: nothing to rate (b can)
         self._asked.add(ended)
         self.rate(ended)
+
+    BORG_AFTER_S = 60.0
+    """An interval is rated once it ran this long (session time) or to its end: one skipped
+    after ~25 s was asked for (the trial), though the patient had hardly begun."""
+
+    def _track_interval(self) -> None:
+        """The session time each interval has run, from the pushed time left in it (it
+        falls as the interval runs; +1 min makes it jump up, which is not running)."""
+        d = self.doc
+        left = d.phase_remaining_s
+        if d.phase != "interval" or not d.interval or left is None:
+            self._interval_left = None
+            return
+        n = d.interval
+        before = self._interval_left
+        if before is not None and before[0] == n and left < before[1]:
+            step = before[1] - left  # session seconds between two pushes (0,5 s × speed)
+            self._ran_s[n] = self._ran_s.get(n, 0.0) + step
+            self._push_step_s = max(self._push_step_s, step)
+            # the last push before its end (a loaded machine pushes late: the largest gap
+            # seen, three times over)
+            if left <= max(2.0, 3 * self._push_step_s):
+                self._ran_s[n] = max(self._ran_s[n], self.BORG_AFTER_S)  # to its end
+        self._interval_left = (n, left)
+
+    def _ran(self, interval: int) -> bool:
+        """``interval`` ran long enough to be rated; where this console cannot tell (opened
+        after it, or it saw the interval in one state push only): yes, as before."""
+        ran = self._ran_s.get(interval)
+        return ran is None or ran >= self.BORG_AFTER_S
 
     def say(self, message: str) -> None:
         self.message = message
@@ -834,8 +980,10 @@ class StaffConsole(App[None]):
     async def action_export(self) -> None:
         if self.client is None:
             return
-        reply = await self.client.command("export")
-        self.say(_("wrote {files}").format(files=", ".join(reply["files"])) if reply.get("ok")
+        # the session on screen (once started), else the patient's last recorded one
+        shown = self.doc.session_id if self.doc.started else ""
+        reply = await self.client.command("export", session_id=shown)
+        self.say(report_saved(reply["files"]) if reply.get("ok")
                  else "[b red]" + _("{command} refused").format(command=_(COMMANDS["export"]))
                  + "[/]: " + texts.reply_text(reply))
 

@@ -21,7 +21,7 @@ from controller.core.summary import summarise
 from controller.records.store import Store, StoreError
 
 
-def export_last(store_path: str, pseudonym: str, lang: str) -> list[str]:
+def export_last(store_path: str, pseudonym: str, lang: str, session_id: str = "") -> list[str]:
     """The patient's last recorded session as PDF report and CSV (the nurse's files: `w`) in
     ``exports/`` beside the store; the paths. StoreError (with the reason) if there is none.
     The JSON (the machine form) is IT's and researchers': ``fourbyfour export --format
@@ -33,7 +33,8 @@ def export_last(store_path: str, pseudonym: str, lang: str) -> list[str]:
         recs = store.sessions(pseudonym)
         if not recs:
             raise StoreError(_("no recorded session for {pseudonym}").format(pseudonym=pseudonym))
-        last = recs[-1]
+        last = recs[-1]  # else the session staff see (``session_id``), if it is theirs
+        last = next((r for r in recs if session_id and r.id == session_id), last)
         out = Path(store_path).parent / "exports"
         out.mkdir(exist_ok=True)
         base = out / f"{last.pseudonym}-{last.id}"

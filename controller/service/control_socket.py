@@ -73,7 +73,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "walk_only": prof.walk_only if prof else False,
         "hr_rest": prof.hr_rest if prof else None,
         "age_years": prof.age_years if prof else None,
-        "test_load": list(sess.test_load) if sess and sess.test_load else None,
+        "test_load": test_load(sess),
         "hrmax_proposal": rt.hrmax_proposal,
         "phase": sp.phase if sp else "ready", "interval": sp.interval if sp else 0,
         # a runtime that has ended is done, however it ended (an e-stop mid-ramp too): it stays
@@ -110,6 +110,19 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "ratings": {str(k): v for k, v in rt.ratings.items()},
     }
     return m.StateDoc(**doc).to_wire()
+
+
+def test_load(sess: Session | None) -> list[float] | None:
+    """The 6-minute test's load (km/h, %) in its test phase: staff's, else the plan's (the
+    console steps from it; the ramping set-point read 1,0 km/t at the phase's start)."""
+    if sess is None:
+        return None
+    if sess.test_load:
+        return list(sess.test_load)
+    spec = sess.spec
+    if spec is None or str(spec.kind) != "test" or spec.fixed_speed_kmh is None:
+        return None
+    return [spec.fixed_speed_kmh, spec.fixed_incline_pct or 0.0]
 
 
 def strap_from(msg: dict[str, Any]) -> dict[str, Any] | None:
@@ -314,7 +327,7 @@ class ControlServer:
             raise refused("no_patient")
         return self.rt.profile.pseudonym
 
-    async def _export(self) -> list[str]:
+    async def _export(self, session_id: str = "") -> list[str]:
         """The last recorded session of this patient as PDF report and CSV, written
         beside the store (the journal's import folder) by the worker process: also while a
         session runs (then it is the running one, as far as it has gone)."""
@@ -327,7 +340,7 @@ class ControlServer:
         await store.flush()  # the worker reads the file: it must see the latest rows
         try:
             return await worker.shared().call(jobs.export_last, str(store.path), pseudonym,
-                                              language())
+                                              language(), str(session_id or ""))
         except StoreError as e:
             raise refused("no_recorded_session", detail=str(e)) from None
 
@@ -494,7 +507,7 @@ class ControlServer:
         return Reply.done(cmd, patient=await self._register_profile(cmd.pseudonym))
 
     async def _export_cmd(self, cmd: m.Export) -> Reply:
-        return Reply.done(cmd, files=await self._export())
+        return Reply.done(cmd, files=await self._export(cmd.session_id))
 
 
 class ControlClient:

@@ -147,7 +147,10 @@ class Patient(Command):
 
 @dataclass(frozen=True)
 class Export(Command):
+    """The report of ``session_id`` (the session on the console's screen), else of the
+    patient's last recorded session."""
     name: ClassVar[str] = "export"
+    session_id: str = ""
 
 
 @dataclass(frozen=True)

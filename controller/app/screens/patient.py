@@ -148,6 +148,24 @@ def field_of(error: str) -> str:
     return "pseudonym"
 
 
+class NumberInput(Input):
+    """A number field: digits, a decimal comma or point (and a sign, refused by its range
+    with the reason). A letter is not taken: it is said under the field (the trial: after
+    ctrl+s showed a register patient, the next key, s meant as Start, went into the age
+    field as "45s")."""
+
+    RESTRICT = r"[0-9.,\s+−-]*"
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, restrict=self.RESTRICT, **kw)
+
+    def restricted(self) -> None:
+        screen = self.screen
+        if isinstance(screen, PatientScreen) and self.id:
+            screen._show(self.id, _("only a number here; the form is still open: ctrl+s "
+                                    "saves, esc closes it"))
+
+
 class PatientScreen(ModalScreen[None]):
     """Patient entry (pseudonym only) and plan choice, before the session starts."""
 
@@ -208,7 +226,7 @@ class PatientScreen(ModalScreen[None]):
             yield Input(str(c.get("pseudonym", "")), id="pseudonym", compact=True)
             yield err("pseudonym")
             yield Label(_("age (years)"))
-            yield Input(show_number(c.get("age_years")), id="age", compact=True)
+            yield NumberInput(show_number(c.get("age_years")), id="age", compact=True)
             yield err("age")
             yield Label(_("HRmax from"))
             yield Select([(_(label), v) for label, v in SOURCES],
@@ -216,17 +234,17 @@ class PatientScreen(ModalScreen[None]):
                          prompt=_("choose the source"), compact=True)
             yield err("source")
             yield Label(_("HRmax bpm"))
-            yield Input(show_number(c.get("hr_max_bpm")), id="hr_max", compact=True)
+            yield NumberInput(show_number(c.get("hr_max_bpm")), id="hr_max", compact=True)
             yield err("hr_max")
             yield Label(_("HRrest bpm (optional)"))
-            yield Input(show_number(c.get("hr_rest_bpm")), id="hr_rest", compact=True)
+            yield NumberInput(show_number(c.get("hr_rest_bpm")), id="hr_rest", compact=True)
             yield err("hr_rest")
             yield Label(_("max speed km/h"))
-            yield Input(show_field("max_speed", c.get("max_speed_kmh")), id="max_speed",
-                        compact=True)
+            yield NumberInput(show_field("max_speed", c.get("max_speed_kmh")), id="max_speed",
+                              compact=True)
             yield err("max_speed")
             yield Label(_("max incline %"))
-            yield Input(show_number(c.get("max_incline_pct")), id="max_incline", compact=True)
+            yield NumberInput(show_number(c.get("max_incline_pct")), id="max_incline", compact=True)
             yield err("max_incline")
             yield Label(_("walk only"))
             walk = bool(c.get("walk_only"))
@@ -236,7 +254,7 @@ class PatientScreen(ModalScreen[None]):
                          value="six_minute_test" if self.current.get("plan") == "6-minute test"
                          else "4x4", id="plan", allow_blank=False, compact=True)
             yield Label(_("6-minute test pace km/h"), id="pace_label")
-            yield Input(show_number(4.5), id="pace", compact=True)
+            yield NumberInput(show_number(4.5), id="pace", compact=True)
             yield err("pace")
             yield Button(_("Save (ctrl+s)"), id="save", variant="primary", compact=True)
             yield Button(_("Cancel (esc)"), id="cancel", compact=True)

@@ -4,9 +4,10 @@ The patient's Borg rating is asked first with the interval prompt (``BorgScreen`
 "interval" 0: the number typed, then Enter, the same words; the trial found a list with
 arrows and other words here); ``t`` asks it again, also from an undecided proposal. The
 proposal shows the estimate with its uncertainty and method beside the HRmax in use; staff
-accept it (j or y), edit it (a number 100–230: anything else is said under the box, which
-stays open) or reject it (n), and only then does the register change. A proposal far from
-the HRmax in use is shown with a warning and accepted only on a second key press. Its footer
+accept it (j in bokmål, y in English), edit it (a number 100–230: anything else is said
+under the box, which stays open) or reject it (n), and only then does the register change.
+A proposal, or a typed value, far from the HRmax in use is shown with a warning and taken
+only on a second key press (j or Enter). Its footer
 shows its keys with Pause and Stop, which work there. It fits 80×24.
 """
 
@@ -24,16 +25,19 @@ from textual.widgets import Input, Label
 from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.safety import SAFETY_BINDINGS
 from controller.app.texts import SOURCES, word
+from controller.core.hrmax import LARGE_CHANGE_BPM
 from controller.core.i18n import N_, _, format_number
 
 
 class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
-    """The 6-minute test's HRmax proposal: j/y accept, e edit, n reject, esc decide later."""
+    """The 6-minute test's HRmax proposal: j (bokmål) / y (English) accept, e edit, n
+    reject, esc decide later."""
 
     # its own footer (the trial: none, Stop worked but was not shown): the app.* keys show
     # only where the console's check_action allows them (x while the session is live)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,y", "accept", N_("Accept")), Binding("e", "edit", N_("Edit")),
+        Binding("j", "accept('j')", N_("Accept")), Binding("y", "accept('y')", N_("Accept")),
+        Binding("e", "edit", N_("Edit")),
         Binding("n", "reject", N_("Reject")), Binding("t", "again", N_("Borg again")),
         Binding("escape", "cancel", N_("later")),
         Binding("p", "app.pause", N_("Pause")), Binding("x", "app.stop", N_("Stop")),
@@ -46,7 +50,11 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         for key, bindings in keys.items():
             keys[key] = [dataclasses.replace(b, description=_(b.description))
                          if b.description and b.show else b for b in bindings]
-        if _("y: yes / n: no").startswith("y"):  # the footer names y in English, j in bokmål
+        from controller.app.screens.confirm import yes_key
+
+        other = "y" if yes_key() == "j" else "j"  # the footer names the language's key only
+        keys[other] = [dataclasses.replace(b, show=False) for b in keys[other]]
+        if yes_key() == "y":  # first, where j stood
             order = ["y", *(k for k in keys if k != "y")]
             moved = {k: keys[k] for k in order}
             keys.clear()
@@ -56,6 +64,8 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         self.refused = refused
         """Why the service refused the last decision (shown; the proposal stays open)."""
         self._confirming = False
+        self._typed_confirming: int | None = None
+        """A typed HRmax far from the one in use, warned once: a second Enter stores it."""
 
     def compose(self) -> ComposeResult:
         p, c = self.proposal, self.current
@@ -95,8 +105,13 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
     def _say(self, text: str) -> None:
         self.query_one("#refused", Label).update(text)
 
-    def action_accept(self) -> None:
+    def action_accept(self, key: str = "") -> None:
+        from controller.app.screens.confirm import not_the_yes_key, yes_key
+
         if self.query("#edit"):
+            return
+        if key and key != yes_key():  # bokmål: j, English: y (the glossary's keys)
+            self._say(not_the_yes_key())
             return
         if self.proposal.get("large_change") and not self._confirming:
             self._confirming = True  # a large change is never accepted on one key press
@@ -137,7 +152,25 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
                         "(esc: later)."))
             event.input.focus()
             return
+        change = value - self._in_use()
+        if abs(change) >= LARGE_CHANGE_BPM and self._typed_confirming != value:
+            # the proposal's own warning, and a second Enter (the trial: a typed value 31
+            # below the one in use was stored at once, the proposal needed j twice)
+            self._typed_confirming = value
+            warning = _("Warning: the value is {change} bpm higher than the HRmax in use. "
+                        "Check the test (pace, medication, strap) before storing it.") \
+                if change > 0 else \
+                _("Warning: the value is {change} bpm lower than the HRmax in use. Check "
+                  "the test (pace, medication, strap) before storing it.")
+            self._say(warning.format(change=format_number(abs(change), 0))
+                      + "\n" + _("A large change: press Enter again to store it."))
+            event.input.focus()
+            return
         self.dismiss({"decision": "edited", "hr_max_bpm": value})
+
+    def _in_use(self) -> float:
+        return float(self.proposal.get("current_hr_max_bpm", self.current.get("hr_max"))
+                     or 0)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
