@@ -665,12 +665,11 @@ class Session:
         speed_t, incline_t = self._cooldown_only_slows(spec, speed_t, incline_t)
         speed_t, incline_t = self._count_down_restart(now_s, speed_t, incline_t)
         speed_t, incline_t = self._resume_at_earlier_pace(now_s, speed_t, incline_t)
-        if self._gate.suspect_since is not None:
-            # the strap may be missing beats (or counting T-waves): the load never rises
-            speed_t, incline_t = min(speed_t, self._speed_sp), min(incline_t, self._incline_sp)
-        # no accepted heart rate on this tick: the load never rises (every phase, every cause)
-        speed_t, incline_t = no_load_without_hr(speed_t, incline_t, self._speed_sp,
-                                                self._incline_sp, hr is not None)
+        # no accepted heart rate on this tick (every phase, every cause), or a strap that may
+        # be missing beats (or counting T-waves): the load never rises
+        speed_t, incline_t = no_load_without_hr(
+            speed_t, incline_t, self._speed_sp, self._incline_sp,
+            hr is not None and self._gate.suspect_since is None)
         self._apply_limits(speed_t, incline_t, dt)
         if self._cooldown_cap is not None and self.run_state is RunState.RUNNING \
                 and self.restart_at_s is None:
