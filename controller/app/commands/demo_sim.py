@@ -24,15 +24,7 @@ def demo_fast(args: argparse.Namespace) -> int:
     if args.patient:
         profile = dataclasses.replace(profile, pseudonym=args.patient)
     store = _open_store(args.store)
-    if store is not None:
-        from controller.records.register import Register
-
-        # Nothing about a patient changes unless staff chose it: a patient the register
-        # knows runs on their own profile (makspuls, its source and date, caps), which the
-        # session then remembers unchanged, never on the demo's made-up one.
-        known = Register(store).get(profile.pseudonym) if profile.pseudonym else None
-        if known is not None:
-            profile = known.profile()
+    profile = _registered_profile(store, profile)
     print(demo_text.virtual_patient_line(args.category, truth, profile))
     from controller.app.simdemo import run_session
 
@@ -68,6 +60,18 @@ def demo_fast(args: argparse.Namespace) -> int:
         store.close()
         print(_("Recorded as session {id} in {store}.").format(id=sid, store=args.store))
     return 0
+
+
+def _registered_profile(store, profile: PatientProfile) -> PatientProfile:  # type: ignore[no-untyped-def]
+    """Nothing about a patient changes unless staff chose it: a patient the register knows
+    runs on their own profile (makspuls, its source and date, caps), which the session then
+    remembers unchanged, never on the demo's made-up one."""
+    if store is None or not profile.pseudonym:
+        return profile
+    from controller.records.register import Register
+
+    known = Register(store).get(profile.pseudonym)
+    return profile if known is None else known.profile()
 
 
 def _open_store(path: str | None):  # type: ignore[no-untyped-def]
@@ -113,12 +117,7 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
     profile = _new_patient_profile(truth, measured, args.patient)
     store = _open_store(args.store)
     accept = bool(getattr(args, "accept_hrmax", False))
-    if store is not None:
-        from controller.records.register import Register
-
-        known = Register(store).get(profile.pseudonym) if profile.pseudonym else None
-        if known is not None:  # a returning patient: the test runs on their own profile
-            profile = known.profile()
+    profile = _registered_profile(store, profile)
     # Said first, so nobody takes this for the test on the treadmill: --headless and --speed
     # have no meaning for an instant simulation.
     print(_("An instant simulation of the 6-minute test as staff run it (no treadmill "
