@@ -12,7 +12,7 @@ from controller.app.screens import Confirm
 from controller.app.screens.confirm import yes_key
 from controller.core import i18n
 from controller.net.publisher import MqttSettings
-from tests.test_console import _screen_lines, realtime, start_service, tmp_sock, wait_for
+from tests.test_console import _footer, _screen_lines, realtime, start_service, tmp_sock, wait_for
 from tests.test_snapshots import BeforeStart, FixedConsole, FixedMonitor
 
 
@@ -90,9 +90,9 @@ def test_the_patient_form_footer_shows_only_its_keys_and_letters_go_into_the_fie
         app = FormConsole(tmp_sock())
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("n")
-            await pilot.pause()
+            await wait_for(lambda: "^s" in _footer(app), 20)  # drawn a frame later under load
             form = app.screen
-            footer = _screen_lines(app)[-1]
+            footer = _footer(app)
             for gone in ("n " + i18n._("Patient"), "s " + i18n._("Start"),
                          "q " + i18n._("Quit"), "h " + i18n._("History")):
                 assert gone not in footer, footer
@@ -197,9 +197,9 @@ def test_w_writes_the_report_while_the_borg_prompt_is_open(tmp_path):
             assert app.state["state"] not in ("stopping", "done")  # mid-session
             await pilot.press("x", yes_key())
             await wait_for(lambda: app.state.get("state") == "done", 60)
-            await pilot.pause()
+            await wait_for(lambda: "w " + i18n._("Report") in _footer(app), 20)
             assert isinstance(app.screen, BorgScreen)
-            footer = _screen_lines(app)[-1]
+            footer = _footer(app)
             assert "w " + i18n._("Report") in footer, footer
             app.say("")
             await pilot.press("w")
