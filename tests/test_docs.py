@@ -168,6 +168,21 @@ def test_the_staff_pages_use_the_glossary_words():
     assert bad == []
 
 
+def test_the_staff_pages_say_when_a_link_leads_to_an_english_page():
+    """The bokmål trial: "Alle valg: [Command line](../it/cli.md#handover)" — an English link
+    text on a staff page, to an English page. The pages for IT, research and developers are in
+    English: a staff page's link to them has a bokmål text and says "(på engelsk)" or
+    "(engelsk)" right after it."""
+    bad = []
+    for page in sorted((DOCS / "personale").glob("*.md")):
+        text = page.read_text()
+        for m in re.finditer(r"\[([^\]]*)\]\((\.\./(?:it|research|dev)/[^)]*)\)([^\n]{0,14})", text):
+            label, target, after = m.groups()
+            if not re.match(r"\s*\((?:på )?engelsk\)", after):
+                bad.append(f"{page.name}: [{label}]({target}){after}")
+    assert bad == []
+
+
 def _bound_keys() -> set[str]:
     """Every key the staff console and its screens bind (Textual's key names)."""
     import importlib

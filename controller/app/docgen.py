@@ -138,17 +138,18 @@ ALARM_ACTIONS = {
 FAULT_ACTIONS = {
     # one entry for every latched fault of the motor board in words.FAULTS
     "boot": "Vanlig etter at tredemøllen er slått på. Trykk reset på tredemøllen.",
-    "watchdog_reset": "Styrekortet startet på nytt. Trykk reset på tredemøllen; skjer det "
-                      "igjen, si fra til teknikeren.",
-    "host_silent": "Styrekortet mistet kontakten med Pi-en og stoppet båndet selv. Se til "
-                   "pasienten; trykk reset når Pi-en er i gang igjen. Skjer det igjen, si "
-                   "fra til teknikeren.",
+    "watchdog_reset": "Motorkortet startet på nytt av seg selv. Trykk reset på tredemøllen; "
+                      "skjer det igjen, si fra til teknikeren.",
+    "host_silent": "Motorkortet hørte ikke fra Pi-en (den lille datamaskinen ved "
+                   "tredemøllen) på et halvt sekund og stoppet båndet selv. Se til pasienten; "
+                   "trykk reset når konsollen viser kontakt med tredemøllen igjen. Skjer det "
+                   "igjen, si fra til teknikeren.",
     "estop": "Nødstoppen er trykket. Se til pasienten; slipp nødstoppen og trykk reset på "
              "tredemøllen.",
     "key_pulled": "Sikkerhetsnøkkelen er ute. Sett den inn og trykk reset på tredemøllen.",
     "overspeed": "Båndet gikk fortere enn det skulle, og motoren er slått av. Ikke bruk "
                  "tredemøllen; si fra til teknikeren.",
-    "no_tach": "Styrekortet fikk ikke fartssignal fra båndet, og motoren er slått av. Ikke "
+    "no_tach": "Motorkortet fikk ikke fartssignal fra båndet, og motoren er slått av. Ikke "
                "bruk tredemøllen; si fra til teknikeren.",
     "incline": "Feil på stigningsmotoren. Ikke bruk tredemøllen; si fra til teknikeren.",
 }
@@ -174,7 +175,8 @@ def alarms_reference() -> str:
     out = ["## Alarmer i økten", ""]
     out += _table(["alarm (konsollen og monitoren)", "hva som skjer", "hva du gjør"], alarms)
     out += ["", "## Feil på tredemøllen (motorkortet)", "",
-            "Styrekortet låser feilen og båndet står til noen trykker reset på tredemøllen. "
+            "Motorkortet er kortet i tredemøllen som styrer motoren. Det låser feilen, og "
+            "båndet står til noen trykker reset på tredemøllen. "
             "Båndet starter aldri igjen av seg selv.", ""]
     out += _table(["feil", "hva du gjør"], faults)
     return "\n".join(out) + "\n"
