@@ -176,7 +176,8 @@ def test_the_staff_pages_say_when_a_link_leads_to_an_english_page():
     bad = []
     for page in sorted((DOCS / "personale").glob("*.md")):
         text = page.read_text()
-        for m in re.finditer(r"\[([^\]]*)\]\((\.\./(?:it|research|dev)/[^)]*)\)([^\n]{0,14})", text):
+        link = r"\[([^\]]*)\]\((\.\./(?:it|research|dev)/[^)]*)\)([^\n]{0,14})"
+        for m in re.finditer(link, text):
             label, target, after = m.groups()
             if not re.match(r"\s*\((?:på )?engelsk\)", after):
                 bad.append(f"{page.name}: [{label}]({target}){after}")
