@@ -136,7 +136,7 @@ def test_history_shows_the_response_in_staff_words_in_bokmal(tmp_path, learned):
         assert words.startswith(f"pulsen svarer etter ca. {round(doc['dead_time_s'])} s og er "
                                 "framme etter ca. ")
         lines = "\n".join(str(w.render()) for w in HistoryScreen(prog).compose())
-        assert "lært pulsrespons (14.11.2023): pulsen svarer etter ca." in lines
+        assert "Lært pulsrespons (14.11.2023): pulsen svarer etter ca." in lines
     finally:
         set_language("en")
     assert "the heart rate answers after about" in response_words(doc)
@@ -235,15 +235,15 @@ def test_the_cli_shows_the_kept_response_and_why_one_is_refused(tmp_path):
     assert rec.response_model_session == last.id
     assert last.profile.get("response_model") is not None  # it started from the one before
     out = cli("patient", "--store", str(db), "P-9", "--lang", "en")
-    assert "learned response (" in out and "the heart rate answers after about" in out
+    assert "Learned response (" in out and "the heart rate answers after about" in out
     out = cli("patient", "--store", str(db), "P-9")  # the clinic's language: bokmål
-    assert "lært pulsrespons (" in out and "pulsen svarer etter ca." in out, out
-    assert re.search(r"lært pulsrespons \(\d\d\.\d\d\.\d{4}\)", out), out
+    assert "Lært pulsrespons (" in out and "pulsen svarer etter ca." in out, out
+    assert re.search(r"Lært pulsrespons \(\d\d\.\d\d\.\d{4}\)", out), out
     Register(store).save(replace(rec, response_model={**rec.response_model,
                                                       "schema": "fourbyfour.response/9"}))
     store.close()
     out = cli("patient", "--store", str(db), "P-9", "--lang", "en")
-    assert "learned response not used:" in out and "not supported" in out
+    assert "Learned response not used:" in out and "not supported" in out
 
 
 def test_one_session_never_shows_two_belt_settings_as_if_both_were_real(tmp_path, learned):

@@ -423,6 +423,7 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
     hrmax_suggestion = None
     if peaks and max(peaks) > last.hr_max_bpm:
         hrmax_suggestion = {"hr_max_bpm": max(peaks), "source": "observed_peak",
+                            "profile_hr_max_bpm": last.hr_max_bpm,
                             "why": f"a heart rate of {max(peaks):.0f} bpm was recorded, above "
                                    f"the profile's {last.hr_max_bpm:.0f}"}
     weeks = weekly(points)

@@ -147,7 +147,12 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
                              num(p["vo2max_estimate"]), num(p["hr_at_fixed_workload_bpm"], 0),
                              num(p["minutes_at_85"])], translate=False))
     if prog["hr_max_suggestion"]:
-        lines.append(_("HRmax: {why}.").format(why=prog["hr_max_suggestion"]["why"]))
+        # said from the numbers in the reader's language ("why" is the data's English)
+        s = prog["hr_max_suggestion"]
+        lines.append(_("HRmax: a heart rate of {bpm} bpm was recorded, above the profile's "
+                       "{profile} bpm.").format(bpm=format_number(s["hr_max_bpm"], 0),
+                                                profile=format_number(
+                                                    s["profile_hr_max_bpm"], 0)))
     return "\n".join(lines)
 
 
@@ -216,8 +221,8 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
         from controller.core.words import response_words
 
         carried, why = kept.carried_response()
-        out += "\n" + (_("learned response not used: {why}").format(why=why) if carried is None
-                       else _("learned response ({date}): {words}").format(
+        out += "\n" + (_("Learned response not used: {why}").format(why=why) if carried is None
+                       else _("Learned response ({date}): {words}").format(
                            date=_iso_day(kept.response_model_date),
                            words=response_words(kept.response_model)))
     return out

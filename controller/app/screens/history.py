@@ -52,18 +52,18 @@ class HistoryScreen(ModalScreen[None]):
                 said.format(speed=format_speed(speed), incline=format_percent(incline)),
                 peak=format_number(p["peak_hr_bpm"], 0) if p["peak_hr_bpm"] else "—"))
         if h.get("vo2max_estimate"):
-            lines.append(_("estimated VO2max {vo2} ml/kg/min").format(
+            lines.append(_("Estimated VO2max {vo2} ml/kg/min").format(
                 vo2=format_number(h["vo2max_estimate"], 1)))
         if h.get("hr_max_suggestion"):
-            lines.append("[b yellow]HRmax:[/] " + _(
+            lines.append("[b yellow]" + _("HRmax") + ":[/] " + _(
                 "a heart rate of {bpm} bpm was recorded, above the profile's HRmax").format(
                 bpm=f"{h['hr_max_suggestion']['hr_max_bpm']:.0f}"))
         kept = h.get("response_model")
         if kept is not None:
             if kept.get("refused"):
-                lines.append(_("learned response not used: {why}").format(why=kept["refused"]))
+                lines.append(_("Learned response not used: {why}").format(why=kept["refused"]))
             else:
-                lines.append(_("learned response ({date}): {words}").format(
+                lines.append(_("Learned response ({date}): {words}").format(
                     date=_day(kept.get("date")), words=response_words(kept["model"])))
         lines.append(_("(esc to close)"))
         yield Static("\n".join(lines), id="history")
