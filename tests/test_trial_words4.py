@@ -63,3 +63,16 @@ def test_the_history_names_makspuls_and_its_lines_begin_with_a_capital(nb):
     for line in lines[1:]:
         if line.strip() and line.strip()[0].isalpha():
             assert line.strip()[0].isupper(), line
+
+
+def test_the_handover_pdf_is_titled_in_the_readers_language(tmp_path):
+    """The trial: a PDF viewer listed the bokmål hand-over as «4x4 hand-over OUS-0042»."""
+    from tests.test_one_language import cli, pdf_title
+
+    db = tmp_path / "h.db"
+    cli("demo", "--fast", "--weeks", "1", "--patient", "P-17", "--store", str(db))
+    for lang, word in (("nb", "overlevering"), ("en", "hand-over")):
+        out = tmp_path / f"h-{lang}.pdf"
+        cli("handover", "P-17", "--store", str(db), "--out", str(out), "--lang", lang)
+        title = pdf_title(out)
+        assert word in title and "P-17" in title, (lang, title)

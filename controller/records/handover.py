@@ -325,7 +325,8 @@ def _handover_pdf(h: Handover, lines: list[tuple[str, str]], path: str | Path,
     from controller.records.textpdf import A4_W_PT, TextPdf, text_width_pt
 
     t = translations(lang).gettext
-    doc = TextPdf(title=f"4x4 hand-over {h.pseudonym}")
+    # the title a PDF viewer or a journal system lists the file by, in the reader's language
+    doc = TextPdf(title=t(N_("4x4 hand-over {pseudonym}")).format(pseudonym=h.pseudonym))
     page, y = None, 0.0
     for style, text in lines:
         parts = textwrap.wrap(text, 60 if style == "title" else 100) or [""]
