@@ -76,3 +76,45 @@ def test_the_handover_pdf_is_titled_in_the_readers_language(tmp_path):
         cli("handover", "P-17", "--store", str(db), "--out", str(out), "--lang", lang)
         title = pdf_title(out)
         assert word in title and "P-17" in title, (lang, title)
+
+
+def test_a_progression_panel_without_points_says_so_and_keeps_dates_on_its_axis(tmp_path,
+                                                                              monkeypatch):
+    """The trial: the «estimert VO2maks» panel of the progression PDF was empty (y 0,0–1,0)
+    with x labels «20 786, 20 788 …» (matplotlib's day numbers drawn as plain numbers)."""
+    import re
+
+    import matplotlib.pyplot as plt
+
+    from controller.records import report
+    from controller.records.store import Store
+    from tests.test_report import record_sim
+
+    store = Store(tmp_path / "s.db")
+    record_sim(store, "S1", 30, 1.7e9)
+    record_sim(store, "S2", 30, 1.7e9 + 3 * 86400, seed=2)
+    real = report.progression
+
+    def without_vo2max(*a, **kw):
+        prog = real(*a, **kw)
+        for p in prog["sessions"]:
+            p["vo2max_estimate"] = None
+        return prog
+
+    monkeypatch.setattr(report, "progression", without_vo2max)
+    figs = []
+    real_close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: (figs.append(fig), real_close(fig)))
+    i18n.set_language("nb")
+    try:
+        report.render_progression(store, "P-3", tmp_path / "p.pdf")
+        (fig,) = figs
+        fig.canvas.draw()  # the labels as the bokmål PDF has them
+        empty = fig.axes[1]
+        labels = [t.get_text() for t in empty.get_xticklabels() if t.get_text()]
+    finally:
+        i18n.set_language("en")
+        store.close()
+    assert labels and all(re.fullmatch(r"\d\d\.\d\d\.\d{4}", t) for t in labels), labels
+    words = [t.get_text() for t in empty.texts]
+    assert any("ingen" in w.lower() for w in words), words

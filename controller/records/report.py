@@ -975,6 +975,11 @@ def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:
               if p[key] is not None]
         if xy:
             ax.plot([x for x, _y in xy], [y for _x, y in xy], "o-", ms=3)
+        else:  # words, never an empty panel 0,0–1,0; its axis still in dates, not day numbers
+            ax.xaxis_date()
+            ax.set_yticks([])
+            ax.text(0.5, 0.5, _("no data yet for this measure"), ha="center", va="center",
+                    fontsize=9, transform=ax.transAxes)
         ax.set_ylabel(label, fontsize=8)
 
     series(axes[0], "work_at_90_vo2", _("work at 90 % HRmax\n(ml/kg/min)"))
