@@ -129,7 +129,7 @@ def test_outcome_csv_is_a_bokmal_spreadsheet_and_english_on_request(history, tmp
     assert not re.search(r"\b(no session|days of the period|judged)\b", out), out
     assert "ingen økt de siste 28 dagene" in out, out
     assert re.search(r"Resultat \d\d\.\d\d\.\d{4} til \d\d\.\d\d\.\d{4}", out), out
-    rows = list(csv.reader((tmp_path / "o.csv").open(encoding="utf-8"), delimiter=";"))
+    rows = list(csv.reader((tmp_path / "o.csv").open(encoding="utf-8-sig"), delimiter=";"))
     assert rows[0][:4] == ["Pseudonym", "Økter", "Fullførte økter", "Første økt"], rows[0]
     assert "Falt fra" in rows[0] and "VO2maks første (ml/kg/min)" in rows[0], rows[0]
     numbers = _numbers(rows[1])
@@ -154,7 +154,7 @@ def test_progression_csv_and_text_speak_bokmal_with_the_glossarys_word(history, 
     out = _cli("progression", "--store", db, "--pseudonym", "P-17", "--csv",
                str(tmp_path / "p.csv"), "--lang", "nb").stdout
     assert "\nFremgang for P-17: 2 økter," in out and "ramgang" not in out, out
-    rows = list(csv.reader((tmp_path / "p.csv").open(encoding="utf-8"), delimiter=";"))
+    rows = list(csv.reader((tmp_path / "p.csv").open(encoding="utf-8-sig"), delimiter=";"))
     assert rows[0][:4] == ["Økt", "Klokkeslett", "Plan", "Status"], rows[0]
     assert "fullført" in rows[1] and "finished" not in rows[1], rows[1]
     numbers = _numbers(rows[1])

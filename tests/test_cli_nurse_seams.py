@@ -191,7 +191,7 @@ def test_the_bokmal_session_csv_shows_oslo_clock_time_and_rounded_numbers(tmp_pa
     out = tmp_path / "s.csv"
     r = _cli("export", "--store", db, "--session", sid, "--out", str(out), "--lang", "nb")
     assert r.returncode == 0, r.stderr
-    with open(out, newline="", encoding="utf-8") as f:
+    with open(out, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.reader(f, delimiter=";"))
     header, body = [h.lower() for h in rows[0]], rows[1:]  # the headers are in sentence case
     assert not any("utc" in h for h in header), header

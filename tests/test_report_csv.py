@@ -36,7 +36,7 @@ def _a_recorded_session(tmp_path) -> tuple[str, str]:
 
 
 def _read(path) -> list[list[str]]:
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         return list(csv.reader(f, delimiter=";"))
 
 

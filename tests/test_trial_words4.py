@@ -118,3 +118,17 @@ def test_a_progression_panel_without_points_says_so_and_keeps_dates_on_its_axis(
     assert labels and all(re.fullmatch(r"\d\d\.\d\d\.\d{4}", t) for t in labels), labels
     words = [t.get_text() for t in empty.texts]
     assert any("ingen" in w.lower() for w in words), words
+
+
+def test_a_bokmal_spreadsheet_opens_with_its_letters_in_a_norwegian_excel(tmp_path):
+    """The trial: the bokmål CSV is UTF-8 without a byte-order mark, which a Norwegian Excel
+    opens as Windows-1252 («PulsmÃ¥ling»). The people's spreadsheet carries the mark; the
+    English one (keys as columns, for programs) stays as it was."""
+    from controller.records.report import people_csv
+
+    rows = [{"phase": "går", "hr": 120.5}]
+    people_csv(tmp_path / "nb.csv", ("phase", "hr"), {"phase": "Pulsmåling"}, rows, "nb")
+    people_csv(tmp_path / "en.csv", ("phase", "hr"), {"phase": "Pulsmåling"}, rows, "en")
+    nb = (tmp_path / "nb.csv").read_bytes()
+    assert nb.startswith(b"\xef\xbb\xbf") and "Pulsmåling".encode() in nb, nb[:20]
+    assert not (tmp_path / "en.csv").read_bytes().startswith(b"\xef\xbb\xbf")

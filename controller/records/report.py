@@ -187,7 +187,9 @@ def people_csv(path: str | Path, fields: Sequence[str], headers: dict[str, str],
     (``headers``: key → message), keys in words (``words_of``), yes/no, a decimal comma and
     semicolons (what a Norwegian spreadsheet opens)."""
     lang = lang or language()
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    # a byte-order mark for people's spreadsheets: without it a Norwegian Excel reads UTF-8 as
+    # Windows-1252 («PulsmÃ¥ling»); the English form is for programs and stays plain UTF-8
+    with open(path, "w", newline="", encoding="utf-8" if lang == "en" else "utf-8-sig") as f:
         if lang == "en":
             w = csv.DictWriter(f, fieldnames=list(fields), extrasaction="ignore")
             w.writeheader()
