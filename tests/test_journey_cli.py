@@ -60,13 +60,14 @@ def test_weeks_of_history_feed_sessions_and_progression(tmp_path):
         "--seed", "4")
     lines = cli("sessions", "--store", str(db), "P-17", "--lang", "en").stdout.splitlines()
     assert "6-minute test" in lines[1] and len(lines) >= 5
-    assert all("4x4" in line for line in lines[2:])
+    assert all("4x4" in line for line in lines[2:-1])
+    assert lines[-1].startswith("Intervals in zone: the zone reached within 2 min"), lines[-1]
     prog = cli("progression", "--lang", "en", "--store", str(db), "--pseudonym", "P-17", "--csv",
                str(tmp_path / "p.csv"), "--out", str(tmp_path / "p.png")).stdout
     assert "per week (the clinic aims for 2)" in prog and "Theil" not in prog
     assert "from ≥ 3 sessions over ≥ 14 days" in prog, prog
     with open(tmp_path / "p.csv") as f:
-        assert len(list(csv.DictReader(f))) == len(lines) - 2
+        assert len(list(csv.DictReader(f))) == len(lines) - 3  # header, the test, the rule
     assert (tmp_path / "p.png").stat().st_size > 20_000
 
 

@@ -33,6 +33,11 @@ ALLOWANCE_FIRST_S = 120.0
 ALLOWANCE_LATER_S = 60.0
 ZONE_LOW_FRAC = 0.85
 ZONE_HIGH_FRAC = 0.95
+OK_IN_ZONE_FRAC = 0.90
+"""An interval counts as held in the zone ("ok") with at least this share of its readings after
+the allowance in the zone, the zone reached within the allowance, and ..."""
+OK_ABOVE_FRAC = 0.02
+"""... at most this share of its readings above the zone."""
 
 
 def shown_bpm(bpm: float) -> int:
@@ -148,7 +153,8 @@ def interval_metrics(rows: Sequence[ScoredRow], hr_max: float) -> list[IntervalM
         above = n_above / len(valid) if valid else 0.0
         rms = math.sqrt(sum((h - 0.9 * hr_max) ** 2 for h in after) / len(after)) if after \
             else float("nan")
-        ok = ttz is not None and ttz <= allowance and in_frac >= 0.90 and above <= 0.02
+        ok = (ttz is not None and ttz <= allowance and in_frac >= OK_IN_ZONE_FRAC
+              and above <= OK_ABOVE_FRAC)
         out.append(IntervalMetrics(
             k, ttz, in_frac, above, rms, ok,
             readings_after_allowance=len(after),

@@ -685,7 +685,7 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
         ax.set_xlim(0, max(tmin[-1], 1 / 60))
     rows = phase_rows(store, facts)
     y = _draw_table(fig, 0.43, phase_columns(), rows)
-    lines = report_lines(store, facts)
+    lines = [table_note(), *report_lines(store, facts)]
     shown = _shown(facts)
     text = [w for line in lines for w in _wrap(line, TEXT_PT, PAGE_WIDTH, mono=True)]
     fit = _lines_that_fit(y - 0.015, TEXT_PT)
@@ -811,6 +811,18 @@ def phase_columns() -> list[str]:
     return [_("Phase"), _("Planned"), _("Ran"), _("Remark"), _("To zone (s)"),
             _("In zone (%)"), _("Time in zone"), _("Peak (bpm)"),
             _("Borg score")]
+
+
+def table_note() -> str:
+    """What the table's two zone columns count (the trial could not reconcile «I sonen (%)
+    84» beside «Tid i sonen 2:16» of 4:00)."""
+    from controller.core.metrics import ALLOWANCE_FIRST_S, ALLOWANCE_LATER_S
+
+    return _("{in_zone}: of the interval after its first {first} min ({later} min in the "
+             "later intervals), the time in the zone; {time}: the whole interval.").format(
+        in_zone=_("In zone (%)"), time=_("Time in zone"),
+        first=format_number(ALLOWANCE_FIRST_S / 60, 0),
+        later=format_number(ALLOWANCE_LATER_S / 60, 0))
 
 
 def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:

@@ -107,7 +107,26 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
                      format_number(minutes, 0), ok])
     if not rows:
         return _("No sessions for {pseudonym}.").format(pseudonym=pseudonym)
-    return _table(SESSION_HEADERS, rows)
+    return _table(SESSION_HEADERS, rows) + "\n" + zone_rule_text()
+
+
+def zone_rule_text() -> str:
+    """What "intervals in zone" counts (the trial read 1/4 beside intervals at 84 % and
+    100 % and could not tell why), from the numbers the metrics use."""
+    from controller.core.metrics import (
+        ALLOWANCE_FIRST_S,
+        ALLOWANCE_LATER_S,
+        OK_ABOVE_FRAC,
+        OK_IN_ZONE_FRAC,
+    )
+
+    return sentence_case(_(
+        "{intervals}: the zone reached within {first} min ({later} min in the later "
+        "intervals), then at least {pct} % of the time in it and at most {above} % above "
+        "it.").format(intervals=_("intervals in zone"), first=format_number(
+            ALLOWANCE_FIRST_S / 60, 0), later=format_number(ALLOWANCE_LATER_S / 60, 0),
+            pct=format_number(100 * OK_IN_ZONE_FRAC, 0),
+            above=format_number(100 * OK_ABOVE_FRAC, 0)))
 
 
 def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
