@@ -62,11 +62,15 @@ def test_the_header_names_the_plan_and_tells_the_active_pause_from_the_staffs_pa
             assert "4x4" in header(app), header(app)
             await pilot.press("k", "j")  # interval 1
             await wait_for(lambda: app.state.get("phase") == "interval")
-            await pilot.press("k", "j")  # the active pause: the Borg prompt opens
-            await wait_for(lambda: isinstance(app.screen, BorgScreen))
-            await pilot.press("escape")
-            await wait_for(lambda: not isinstance(app.screen, BorgScreen))
+            await pilot.press("k", "j")  # the active pause
+            await wait_for(lambda: app.state.get("phase") == "recovery")
             await pilot.pause()
+            # the Borg prompt opens only for an interval the console saw run a minute, or
+            # could not tell (one push): on a loaded machine it saw two pushes, and no prompt
+            if isinstance(app.screen, BorgScreen):
+                await pilot.press("escape")
+                await wait_for(lambda: not isinstance(app.screen, BorgScreen))
+                await pilot.pause()
             assert "4x4" in header(app) and "AKTIV PAUSE" in header(app), header(app)
             await pilot.press("p")
             await wait_for(lambda: app.state.get("state") == "paused")

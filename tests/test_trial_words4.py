@@ -160,3 +160,38 @@ def test_the_zone_figures_say_what_they_count(tmp_path):
     text = " ".join(subprocess.run(["pdftotext", "-layout", str(out), "-"],
                                    capture_output=True, text=True).stdout.split())
     assert "I sonen (%):" in text and "etter de første 2 min" in text, text[:3000]
+
+
+def test_the_six_minute_test_report_says_what_the_test_measured(tmp_path):
+    """The trial: the pulstest's PDF had «—» in the Borg-skår column of its test row though
+    15 was given, no distance, no top pulse and no proposal in its summary, and printed lines
+    that do not apply to a test («Tid i sonen … i intervallene: 0 s», «Oksygenopptak ved 90 %
+    av makspuls (beregnet): —»)."""
+    import shutil
+    import subprocess
+
+    from controller.records.store import Store
+    from tests.test_one_language import cli
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("needs poppler's pdftotext")
+    db = tmp_path / "t.db"
+    cli("demo", "--plan", "pulstest", "--patient", "P-5", "--accept-hrmax", "--store", str(db))
+    st = Store(db, readonly=True)
+    (rec,) = st.sessions("P-5")
+    events = {e["kind"]: e["params"] for e in st.events(rec.id)}
+    st.close()
+    rpe, proposed = events["borg"]["rpe"], events["hrmax_decision"]["proposed_bpm"]
+    out = tmp_path / "t.pdf"
+    cli("report", "--store", str(db), "--session", rec.id, "--out", str(out))
+    layout = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True,
+                            text=True).stdout
+    text = " ".join(layout.split())
+    assert "Distanse i testen:" in text and "Høyeste puls i testen:" in text, text[:3000]
+    assert f"Foreslått makspuls {proposed} slag/min: godkjent av personalet" in text, text[:3000]
+    assert "i intervallene" not in text and "ved 90 % av makspuls" not in text, text[:3000]
+    test_row = next(line for line in layout.splitlines()  # "6-minutters" / "pulstest" wrap
+                    if line.strip().startswith("6-minutters ") and "6:00" in line)
+    assert test_row.split()[-1] == str(rpe), test_row
+    # one word for staff's acceptance: the summary's and the event's (the event said «godtatt»)
+    assert f"Forslag til makspuls {proposed} slag/min godkjent av personalet" in text

@@ -9,6 +9,11 @@ from typing import Any
 
 from controller.core.i18n import _
 from controller.core.refusals import REFUSALS, refusal_text
+from controller.core.six_minute_text import (  # noqa: F401  (the UIs' one import for words)
+    hrmax_decision_text,
+    six_minute_measure_lines,
+    six_minute_summary_lines,
+)
 from controller.core.words import (  # noqa: F401  (the UIs' one import for words)
     EVENTS,
     FAULTS,
@@ -147,55 +152,3 @@ def hrmax_estimate_why(p: dict[str, Any]) -> str:
     if p.get("floored"):
         why += " " + _("Raised to the peak seen + 5 bpm.")
     return why
-
-
-def six_minute_measure_lines(measures: dict[str, Any] | None) -> list[str]:
-    """What a 6-minute test measured (``core.summary.six_minute_measures``): the distance
-    in the test and its highest heart rate, in the UI's language. The test's end summary
-    says these, never zone figures: a 6-minute test has no zone (issue 21)."""
-    from controller.core.i18n import format_number
-
-    if not measures:
-        return []
-    lines = [_("Distance in the test: {metres} m").format(
-        metres=format_number(measures["distance_m"], 0))]
-    if measures.get("peak_hr_bpm") is not None:
-        lines.append(_("Highest heart rate in the test: {hr} bpm").format(
-            hr=format_number(measures["peak_hr_bpm"], 0)))
-    return lines
-
-
-def hrmax_decision_text(proposal: dict[str, Any]) -> str:
-    """What became of a 6-minute test's HRmax proposal, as the end summary says it."""
-    from controller.core.i18n import format_number
-
-    decision = proposal.get("decision")
-    if decision == "accepted":
-        return _("accepted by staff")
-    if decision == "edited" and proposal.get("value_bpm") is not None:
-        return _("edited by staff to {value} bpm").format(
-            value=format_number(proposal["value_bpm"], 0))
-    if decision == "edited":
-        return _("edited by staff")
-    if decision == "rejected":
-        return _("rejected: the HRmax in use is kept")
-    return _("not decided: not stored")
-
-
-def six_minute_summary_lines(measures: dict[str, Any] | None,
-                             proposal: dict[str, Any] | None) -> list[str]:
-    """The console's end summary of a 6-minute test: distance, highest heart rate, the
-    Borg rating, the proposed HRmax and staff's decision (or that it is still to come)."""
-    from controller.core.i18n import format_number
-
-    lines = six_minute_measure_lines(measures)
-    if not proposal:
-        lines.append(_("Borg rating not given yet: it makes the HRmax proposal (t)"))
-        return lines
-    lines.append(_("Borg rating at the end: {rpe}.").format(rpe=proposal.get("rpe"))
-                 .rstrip("."))  # a list, as the lines above: no full stop
-    lines.append(_("Proposed HRmax {hr_max} ± {unc} bpm: {decision}").format(
-        hr_max=format_number(proposal["hr_max_bpm"], 0),
-        unc=format_number(proposal.get("uncertainty_bpm") or 0, 0),
-        decision=hrmax_decision_text(proposal)))
-    return lines

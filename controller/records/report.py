@@ -40,6 +40,7 @@ from controller.core.i18n import (
     sentence_case,
     translations,
 )
+from controller.core.six_minute_text import six_minute_summary_lines
 from controller.core.words import (
     HR_STATUSES,
     PHASES,
@@ -685,7 +686,8 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
         ax.set_xlim(0, max(tmin[-1], 1 / 60))
     rows = phase_rows(store, facts)
     y = _draw_table(fig, 0.43, phase_columns(), rows)
-    lines = [table_note(), *report_lines(store, facts)]
+    is_test = (facts.get("scored") or {}).get("test") is not None
+    lines = [*([] if is_test else [table_note()]), *report_lines(store, facts)]
     shown = _shown(facts)
     text = [w for line in lines for w in _wrap(line, TEXT_PT, PAGE_WIDTH, mono=True)]
     fit = _lines_that_fit(y - 0.015, TEXT_PT)
@@ -844,7 +846,8 @@ def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
             else format_number(iv["in_zone_after_allowance_pct"], 0),
             "—" if not iv else _mss(iv["in_zone_s"]),
             "—" if not iv else iv["peak_hr_bpm"] or "—",
-            borg.get(ph.interval, "—") if ph.phase == "interval" else "",
+            borg.get(ph.interval, "—") if ph.phase == "interval" else
+            _test_rpe(facts) if ph.phase == "test" else "",
         ])
     return [[str(c) for c in row] for row in rows]
 
@@ -866,6 +869,14 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
     """The report's text under the table, in the report's language (events by their words)."""
     r = facts["record"]
     work = facts["work_at_90_vo2"]
+    test = (facts.get("scored") or {}).get("test")
+    if test is not None:  # a 6-minute test: what it measured, no zone and no 90 % figures
+        lines = [_("Plan: {plan}. HRmax {hr_max} bpm, source: {source}.").format(
+            plan=word(PLANS, r.plan_name), hr_max=format_number(r.hr_max_bpm, 0),
+            source=word(SOURCES, r.hr_max_source)),
+            *(line + "." for line in six_minute_summary_lines(test, _test_proposal(facts))),
+            _alarms_line(facts)]
+        return _report_text(store, facts, lines)
     lines = [
         _("Plan: {plan}. HRmax {hr_max} bpm, source: {source}.").format(
             plan=word(PLANS, r.plan_name), hr_max=format_number(r.hr_max_bpm, 0),
@@ -891,6 +902,31 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
                 format_duration(facts["scored"]["total_in_zone_s"])),
         _alarms_line(facts),
     ]
+    return _report_text(store, facts, lines)
+
+
+def _test_proposal(facts: dict[str, Any]) -> dict[str, Any] | None:
+    """A 6-minute test's Borg rating and HRmax decision as its record keeps them (events
+    ``borg`` and ``hrmax_decision``), in the form the end summary reads."""
+    kept = {e["kind"]: e.get("params") or {} for e in facts["events"]}
+    decision = kept.get("hrmax_decision")
+    if not decision or decision.get("proposed_bpm") is None:
+        return None
+    return {"rpe": kept.get("borg", {}).get("rpe", "—"), "hr_max_bpm": decision["proposed_bpm"],
+            "decision": decision.get("decision"), "value_bpm": decision.get("value_bpm"),
+            "uncertainty_bpm": decision.get("uncertainty_bpm")}
+
+
+def _test_rpe(facts: dict[str, Any]) -> Any:
+    """The Borg rating given at the end of a 6-minute test (an event, not an interval's)."""
+    return next((e["params"]["rpe"] for e in reversed(facts["events"])
+                 if e["kind"] == "borg" and (e.get("params") or {}).get("rpe") is not None),
+                "—")
+
+
+def _report_text(store: Store, facts: dict[str, Any], lines: list[str]) -> list[str]:
+    """The lines, the staff's notes and the events, wrapped to the page."""
+    r = facts["record"]
     notes = store.notes(r.id)
     if notes:
         lines.append(_("Staff notes: {notes}").format(
