@@ -285,7 +285,8 @@ port = {port}
             await asyncio.sleep(40 / SESSION_SPEED)  # climbing into the zone (40 s)
             # still within the first interval's 2-min allowance: climbing is expected
             assert await _text(page, "#zonetext") in (
-                "Pulsen er på vei opp – helt som den skal", "I sonen", "Over sonen")
+                "Pulsen er på vei opp – helt som den skal", "I sonen", "Over sonen",
+                "Ved kanten av sonen", "Pulsen din")
             assert await page.get_attribute("#heart", "class") in \
                 ("calm", "zone-in", "zone-above")
             await _shot(page, shots, "4-interval")
@@ -526,6 +527,110 @@ def test_a_heart_rate_on_the_lower_edge_of_the_target_shown_is_in_the_zone(tmp_p
             assert await rig.page.get_attribute("#heart", "class") == "zone-in"
 
     _run(main())
+
+
+CLAIMS = {"I sonen": "in", "Pulsen er på målet": "in", "Under sonen": "below",
+          "Over sonen": "above", "Ved kanten av sonen": "edge"}
+"""What each word on the heart panel says about the heart rate against the target beside it
+(the calm sentences and "Pulsen din" say nothing about it)."""
+LOOK_JS = """() => [document.getElementById('zonetext').textContent,
+  document.getElementById('hr').textContent, document.getElementById('target').textContent]"""
+WATCH_LOOKS_JS = """() => {
+  const heart = document.getElementById('heart');
+  window.__looks = [];
+  new MutationObserver(() => window.__looks.push([
+    document.getElementById('zonetext').textContent, document.getElementById('hr').textContent,
+    document.getElementById('target').textContent])).observe(heart, {subtree: true,
+      childList: true, characterData: true, attributes: true});
+}"""
+"""Every rendered look of the heart panel (word, heart rate, target), in order."""
+
+
+def contradiction(word: str, hr_text: str, target_text: str) -> str | None:
+    """What is false about the word beside the numbers shown ("Mål 168–188 slag/min", or the
+    warm-up's one number "Mål 131 slag/min": reached at 131 and above); None when true."""
+    import re
+
+    claim = CLAIMS.get(word)
+    numbers = [int(x) for x in re.findall(r"[0-9]+", target_text)]
+    if claim is None or not hr_text.isdigit() or not numbers:
+        return None
+    hr, lo = int(hr_text), numbers[0]
+    hi = numbers[1] if len(numbers) > 1 else None
+    true = {"in": lo <= hr and (hi is None or hr <= hi), "below": hr < lo,
+            "above": hr > (hi if hi is not None else lo),
+            "edge": abs(hr - lo) <= 2 or (hi is not None and abs(hr - hi) <= 2)}[claim]
+    return None if true else f"{word!r} beside {hr} and {target_text!r}"
+
+
+def test_the_zone_word_never_contradicts_the_target_beside_it_and_holds_still(tmp_path):
+    """Issue 21, the bokmål new-nurse trial: the belt said "I sonen" for a heart rate just
+    below the warm-up target beside it ("Mål …"), and the edge's hysteresis kept "I sonen"
+    for 5 s beside 167 and "Mål 168–188". A heart rate crossing an edge and wobbling just
+    past it, read off the rendered page every second (and at every render): the word never
+    contradicts the target shown, and changes at most once per crossing."""
+    from controller.core.metrics import shown_bpm
+
+    async def main() -> list[tuple[str, list[str]]]:
+        async with belt_rig(tmp_path) as rig:
+            page, rt = rig.page, rig.rt
+
+            def target_shown() -> int:
+                sp = rt.snapshot.setpoint
+                return shown_bpm(sp.target_bpm) if sp and sp.target_bpm else 100
+
+            async def walk(plan: list[tuple[str, float, object]]) -> None:
+                """``plan``: (name, seconds of the session, the heart rate: a number or a
+                function of the session's time)."""
+                for name, secs, hr in plan:
+                    rig.hr[0] = hr
+                    words = []
+                    t_end = rig.clock() + secs
+                    while rig.clock() < t_end:
+                        await asyncio.sleep(1.0 / RIG_SPEED)  # one second of the session
+                        look = await page.evaluate(LOOK_JS)
+                        looks.append(look)
+                        words.append(look[0])
+                    windows.append((name, words))
+
+            looks: list[list[str]] = []
+            windows: list[tuple[str, list[str]]] = []
+            await page.evaluate(WATCH_LOOKS_JS)
+            rig.hr[0] = lambda t: target_shown() + 4
+            rt.start()
+            await _phase(page, "Oppvarming")
+            # the warm-up's target is one number, rising: 119 at 60 s, 131 at 90 s
+            await walk([
+                ("warm-up start", 60.0, lambda t: target_shown() + 4),
+                ("warm-up: on the target and just below", 30.0,
+                 lambda t: target_shown() - 1 + int(t) % 2),
+                ("warm-up: above it again", 20.0, lambda t: target_shown() + 4)])
+            rig.hr[0] = 175.0
+            rt.skip()
+            rt.skip()
+            rt.skip()
+            await _phase(page, "Intervall 2 av 4")
+            await _until(page, "document.getElementById('zonetext').textContent === 'I sonen'")
+            await walk([
+                ("interval: 168, 167 across the lower edge", 20.0,
+                 lambda t: 168.0 - int(t) % 2),
+                ("interval: back in", 20.0, 174.0),
+                ("interval: 188, 189, 190 across the upper edge", 20.0,
+                 lambda t: 188.0 + int(t) % 3),
+                ("interval: back in again", 20.0, 180.0)])
+            looks += await page.evaluate("window.__looks")
+            bad = [c for c in (contradiction(*look) for look in looks) if c]
+            assert not bad, bad[:10]
+            return windows
+
+    windows = _run(main())
+    for name, words in windows:
+        if name == "warm-up start":  # the first words of the warm-up
+            continue
+        changes = [b for a, b in itertools.pairwise(words) if a != b]
+        assert len(changes) <= 1, (name, words)
+    crossing = dict(windows)["interval: 168, 167 across the lower edge"]
+    assert crossing[-1] == "Ved kanten av sonen", crossing  # true on both sides of 168
 
 
 def test_the_session_holds_the_belt_still_for_the_3_2_1_after_a_resume():

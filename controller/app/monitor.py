@@ -5,7 +5,9 @@ Subscribes to the five document topics of ``clinic/v1/+/+`` (aiomqtt), feeds ``f
 treadmill, rebuilt in order on every redraw:
 
 - alarm rows first, in red with a ⚠ and the terminal bell when a new alarm appears; then lost
-  treadmills, then paused / heart-rate hold / slow-down (yellow), running, idle, offline;
+  treadmills, then warnings (amber with a !, no bell: the strap's missing-beats hint, held
+  for acknowledgement all the same; ``TreadmillRow.severity`` says which is which) and
+  paused / heart-rate hold / slow-down (yellow), running, idle, offline;
 - offline, stale (online but quiet: hung), idle and running told apart; seconds since the last
   message; whole values in every column (widths are recomputed from the content each time).
 
@@ -143,9 +145,10 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
     running = link == "running"
     doc = r.doc if r.running else {}
     name = f"{r.site}/{r.device}" if show_site else r.device
-    alarms = r.alarms
-    mark = "⚠ " if alarms else ("✕ " if link == "offline" and r.priority(now_s) == 1 else
-                                "? " if link == "stale" else "  ")
+    alarms, warnings = r.real_alarms, r.warnings
+    mark = "⚠ " if alarms else "! " if warnings else (
+        "✕ " if link == "offline" and r.priority(now_s) == 1 else
+        "? " if link == "stale" else "  ")
     left = doc.get("phase_remaining_s")
     # m:ss, as the console and the belt screen count down (the trial: "02:31" beside "2:31")
     left_txt = "—" if left is None else f"{int(left) // 60}:{int(left) % 60:02d}"
@@ -155,7 +158,8 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
     if hr is not None and lo is not None and hi is not None:
         hr_txt += " ↓" if hr < lo else " ↑" if hr > hi else " ✓"
     zone = "—" if lo is None or hi is None else f"{lo:.0f}–{hi:.0f}"
-    notes = [("✓ " if a in r.acknowledged else "") + word(ALARM_WORDS, a) for a in alarms]
+    notes = [("✓ " if a in r.acknowledged else "") + word(ALARM_WORDS, a)
+             for a in (*alarms, *warnings)]
     if r.missed_events:
         notes.append(ngettext("{n} event missed", "{n} events missed",
                               r.missed_events).format(n=r.missed_events))
@@ -167,8 +171,11 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
         mark + name, _link_label(r, now_s), _age_label(r.age_s(now_s)), patient,
         _phase_label(doc, r.meta.get("intervals")) if doc else "—",
         left_txt if doc else "—", hr_txt, zone, ", ".join(notes)))
+    unacknowledged = r.unacknowledged
     if alarms:
-        style = "bold white on dark_red" if r.unacknowledged else "bold red"
+        style = "bold white on dark_red" if set(unacknowledged) & set(alarms) else "bold red"
+    elif warnings:  # amber: a warning, not an alarm
+        style = "bold black on dark_orange" if unacknowledged else "dark_orange"
     elif link == "stale" or r.priority(now_s) == 1:
         style = "bold yellow"
     elif running and r.state not in ("running", "done"):
@@ -361,7 +368,8 @@ class CentralMonitor(App[None]):
         self._update_status(rows, now)
 
     def _ring_for_new_alarms(self, rows: list[TreadmillRow]) -> None:
-        current = {(r.site, r.device, a) for r in rows for a in r.unacknowledged}
+        current = {(r.site, r.device, a) for r in rows for a in r.unacknowledged
+                   if r.severity(a) == "alarm"}  # a warning rings no bell
         if current - self._rung:
             self.bell()
         self._rung = current
@@ -375,7 +383,7 @@ class CentralMonitor(App[None]):
             line = " · ".join((_("{where} connected").format(where=where),
                                _("treadmills: {n}").format(n=len(rows)),
                                _("with alarms: {alarms}").format(
-                                   alarms=sum(1 for r in rows if r.alarms))))
+                                   alarms=sum(1 for r in rows if r.real_alarms))))
             if len(rows) > MAX_SHOWN:  # alarms, lost and running ones are first: shown
                 line += " · " + _("{n} more not shown").format(n=len(rows) - MAX_SHOWN)
         else:
@@ -426,7 +434,9 @@ class CentralMonitor(App[None]):
             self._say(_("{device} has no alarm to acknowledge.").format(device=r.device))
             return
         alarm = pending[0]
-        question = _("Acknowledge the alarm {alarm} on {site}/{device}?").format(
+        question = (_("Acknowledge the alarm {alarm} on {site}/{device}?")
+                    if r.severity(alarm) == "alarm" else
+                    _("Acknowledge the warning {alarm} on {site}/{device}?")).format(
             alarm=word(ALARM_WORDS, alarm), site=r.site, device=r.device)
         self.push_screen(ConfirmScreen(clean(question)),
                          lambda yes: self._send(r, "ack", alarm) if yes else None)

@@ -8,10 +8,16 @@ what it says, and they live here, sans-IO, so tests can walk them tick by tick:
 1. **One number, one verdict.** The zone word is judged on the numbers the screen shows: the
    heart rate and the zone edges rounded the same way (``shown_bpm``), edges inclusive. 168
    beside "Target 168–188" is in the zone.
-2. **Hysteresis.** A heart rate wobbling at an edge must not make the word, colour and shape
-   flicker. Entering the zone shows at once (it agrees with the numbers and is good news);
-   leaving it shows only after the heart rate stayed outside for ``ZONE_LEAVE_S``, so the word
-   changes at most once per that many seconds however the reading wobbles.
+2. **Calm and true at an edge.** A heart rate wobbling at an edge must not make the word,
+   colour and shape flicker, and the word must never contradict the number beside it (the
+   trial: "I sonen" for 167 beside "Mål 168–188", held by a time hysteresis). The word is
+   kept while it is true of the numbers shown; within ``EDGE_BPM`` of an edge the screen
+   says "at the edge of the zone", which is true on both sides of it, so a wobble across the
+   edge changes the word once. The good news follows once the heart rate has stayed in the
+   zone for ``IN_ZONE_AFTER_S``; a word that stops being true within ``ZONE_SETTLE_S`` of the
+   last change (a wide wobble) gives way to the neutral "your heart rate" until one word has
+   held for ``ZONE_SETTLE_S``. In the warm-up the target shown is the controller's one
+   number ("Mål 131"): the word is judged on it (from it up to the warm-up zone's top).
 3. **Calm where the physiology is expected.** The warm-up climb, the first minutes of an
    interval (the clinic's allowance: 120 s for the first, 60 s later), a recovery and the
    cool-down (the heart rate comes down), a pause: no coloured verdict, a calm sentence. A
@@ -27,6 +33,7 @@ number.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from controller.core.metrics import (  # shown_bpm, zone_of: the one rule, kept in metrics
@@ -38,41 +45,99 @@ from controller.core.metrics import (  # shown_bpm, zone_of: the one rule, kept 
 
 __all__ = ["shown_bpm", "zone_of"]
 
-ZONE_LEAVE_S = 5.0
-"""Seconds outside the zone before the screen says so (and the least time between changes)."""
+EDGE_BPM = 2
+"""Shown slag/min either side of an edge of the target shown where the screen says "at the
+edge of the zone": a strap's second-to-second wobble (a few slag/min) stays inside it."""
+IN_ZONE_AFTER_S = 3.0
+"""Seconds in the zone, without a break, before "at the edge" turns into "in the zone"."""
+ZONE_SETTLE_S = 5.0
+"""The least time between two forced changes of word; within it the neutral word is shown."""
 HR_MISSING_S = 5.0
 """Seconds without a valid reading before the screen says it cannot find the heart rate:
 the same moment the session starts holding the belt (``protocol.HR_HOLD_AFTER_S``)."""
 
 VERDICTS = ("below", "in", "above")
-CALM_KINDS = ("ready", "warmup", "climb", "down", "pause", "steady")
+CALM_KINDS = ("ready", "warmup", "climb", "down", "pause", "steady", "edge")
 """Why the screen is calm: before the start, the warm-up climb, the climb at the start of an
-interval, a heart rate coming down (recovery, cool-down, stopping), a pause, a test."""
+interval, a heart rate coming down (recovery, cool-down, stopping), a pause, a test (or the
+neutral word at a wide wobble), a heart rate at the edge of the zone."""
+
+
+def near_edge(hr_shown: int, low_shown: int, high_shown: int) -> bool:
+    """Within ``EDGE_BPM`` of an edge of the target shown: "at the edge of the zone" is true
+    on both sides of it."""
+    return abs(hr_shown - low_shown) <= EDGE_BPM or abs(hr_shown - high_shown) <= EDGE_BPM
+
+
+def word_true(word: str, hr_shown: int, low_shown: int, high_shown: int) -> bool:
+    """Whether the zone word is true of the numbers shown ("steady", "your heart rate",
+    says nothing about the target: always true)."""
+    if word in VERDICTS:
+        return zone_of(hr_shown, low_shown, high_shown) == word
+    if word == "edge":
+        return near_edge(hr_shown, low_shown, high_shown)
+    return True
 
 
 @dataclass
-class ZoneHysteresis:
-    """The zone word with hysteresis: into the zone at once, out of it after ``leave_s``
-    outside without a break; between below and above at once (it passes through the zone)."""
+class ZoneWord:
+    """The zone word (below / edge / in / above, or the neutral steady), always true of the
+    numbers shown and calm: first the verdict, then kept while it is true; when it stops
+    being true, "edge" if the heart rate is near an edge, else the verdict. Leaving the edge
+    onwards (the way the heart rate was going) is at once; back the way it came, or from one
+    verdict straight to another, within ``settle_s`` of the last change is the neutral word
+    instead, left when one word has held for ``settle_s``. "Edge" turns into "in" after
+    ``in_after_s`` in the zone.
 
-    leave_s: float = ZONE_LEAVE_S
-    zone: str | None = None
-    _out_since: float | None = None
+    >>> z = ZoneWord()
+    >>> [z.update(float(t), hr, 168, 188) for t, hr in enumerate((172, 167, 168, 167))]
+    ['in', 'edge', 'edge', 'edge']
+    """
 
-    def update(self, now_s: float, raw: str | None) -> str | None:
-        if raw is None:
-            self.zone, self._out_since = None, None
-        elif self.zone != "in" or raw == "in":
-            self.zone, self._out_since = raw, None
-        else:
-            if self._out_since is None:
-                self._out_since = now_s
-            if now_s - self._out_since >= self.leave_s:
-                self.zone, self._out_since = raw, None
-        return self.zone
+    settle_s: float = ZONE_SETTLE_S
+    in_after_s: float = IN_ZONE_AFTER_S
+    word: str | None = None
+    _changed_s: float = -math.inf
+    _edge_from: str | None = None  # the verdict before the edge: which side it came from
+    _best_since: tuple[str, float] | None = None  # the word that would be said, since when
+    _in_since: float | None = None
+
+    def update(self, now_s: float, hr: int | None, low: int | None,
+               high: int | None) -> str | None:
+        if hr is None or low is None or high is None:
+            self.reset()
+            return None
+        raw = zone_of(hr, low, high)
+        self._in_since = (self._in_since if self._in_since is not None else now_s) \
+            if raw == "in" else None
+        best = "edge" if near_edge(hr, low, high) else raw
+        if self._best_since is None or self._best_since[0] != best:
+            self._best_since = (best, now_s)
+        w = self.word
+        if w is None:  # the first look: the plain verdict (168 beside 168–188 is in)
+            self._set(raw, now_s)
+        elif w == "steady":
+            if now_s - self._best_since[1] >= self.settle_s:
+                self._set(best, now_s)
+        elif not word_true(w, hr, low, high):
+            onwards = w == "edge" and best != self._edge_from
+            if best == "edge" or onwards or now_s - self._changed_s >= self.settle_s:
+                self._set(best, now_s)
+            else:
+                self._set("steady", now_s)
+        elif w == "edge" and self._in_since is not None and \
+                now_s - self._in_since >= self.in_after_s:
+            self._set("in", now_s)
+        return self.word
+
+    def _set(self, word: str, now_s: float) -> None:
+        if word == "edge":
+            self._edge_from = self.word if self.word in VERDICTS else None
+        self.word, self._changed_s = word, now_s
 
     def reset(self) -> None:
-        self.zone, self._out_since = None, None
+        self.word, self._changed_s, self._edge_from = None, -math.inf, None
+        self._best_since, self._in_since = None, None
 
 
 @dataclass(frozen=True)
@@ -88,12 +153,16 @@ class Inputs:
     zone_low_bpm: float | None
     zone_high_bpm: float | None
     hr_max_bpm: float | None
+    target_bpm: float | None = None
+    """The controller's target: in the warm-up, the one number the screen shows."""
 
 
 @dataclass(frozen=True)
 class Shown:
     """What the heart panel shows. ``kind`` is a verdict (below / in / above), a calm reason
-    (``CALM_KINDS``) or ``missing`` (no valid reading for ``HR_MISSING_S``)."""
+    (``CALM_KINDS``) or ``missing`` (no valid reading for ``HR_MISSING_S``); ``low_bpm`` to
+    ``high_bpm`` is the target the word was judged on (in the warm-up from the controller's
+    target up)."""
 
     hr_bpm: int | None
     kind: str
@@ -111,7 +180,7 @@ class BeltScreen:
     ...                              173.9, 183.0))
     """
 
-    zone: ZoneHysteresis = field(default_factory=ZoneHysteresis)
+    zone: ZoneWord = field(default_factory=ZoneWord)
     ran_s: dict[int, float] = field(default_factory=dict)
     """How long each interval ran (its phase clock, which a pause freezes): a skipped one
     shows as short, and only a session whose intervals ran is called complete."""
@@ -131,13 +200,14 @@ class BeltScreen:
         hr_shown = None if hr is None else shown_bpm(hr)
         lo = None if i.zone_low_bpm is None else shown_bpm(i.zone_low_bpm)
         hi = None if i.zone_high_bpm is None else shown_bpm(i.zone_high_bpm)
-        raw = None if hr_shown is None or lo is None or hi is None else zone_of(hr_shown, lo, hi)
+        if i.phase == "warmup" and i.target_bpm is not None and hi is not None:
+            lo = min(shown_bpm(i.target_bpm), hi)  # the one number shown: "Mål 131"
         running = i.state == "running"
         counting = i.phase == "interval" and i.interval > 0
         if counting:
             self.ran_s[i.interval] = max(self.ran_s.get(i.interval, 0.0), i.phase_elapsed_s)
-        verdict = self.zone.update(i.now_s, raw) if running else None
-        if self.zone.zone is not None and not running:
+        verdict = self.zone.update(i.now_s, hr_shown, lo, hi) if running else None
+        if self.zone.word is not None and not running:
             self.zone.reset()
         kind = self._kind(i, hr_shown, verdict)
         return Shown(hr_shown, kind, lo, hi)
@@ -158,7 +228,7 @@ class BeltScreen:
             allowance = ALLOWANCE_FIRST_S if i.interval <= 1 else ALLOWANCE_LATER_S
             if verdict == "below" and i.phase_elapsed_s < allowance:
                 return "climb"
-            return verdict
+            return verdict  # below / in / above, or the calm edge / steady
         return "steady"
 
 

@@ -13,6 +13,14 @@ What a nurse must be able to tell apart (``TreadmillRow.link``):
 - ``running``  a session is under way and telemetry is fresh;
 - ``idle``     online, no session, heartbeat fresh.
 
+What a treadmill holds for staff to acknowledge (``alarms`` in its telemetry and session
+documents: names only) is an alarm or a warning (``TreadmillRow.severity``). The name carries
+no severity; the session's event of that name does (``severity`` in ``event.schema.json``),
+and the row keeps what it heard. A monitor that did not hear the event (started later, or it
+was lost) uses the names known to be warnings (``WARNINGS``); anything else is an alarm. An
+event can raise a known warning to an alarm, never lower a known alarm: a warning looks
+calmer, so only the treadmill's own word for a name the monitor does not know can make it one.
+
 Times are the monitor's wall clock (``now_s``, seconds since the epoch); a retained message
 is dated by its own ``time_unix_s`` so a days-old retained "online" is not taken for fresh.
 The broker's last will has no time of its own (MQTT 3.1.1 fixes it at connect): heard live it
@@ -26,7 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.core.text import clean
+from controller.core.words import ALARMS as ALARM_WORDS
 from controller.net import telemetry as tm
+from controller.protocol import STRAP_ALARM
 
 _log = logging.getLogger(__name__)
 
@@ -41,6 +51,11 @@ LOG_EVERY_S = 10.0
 LOG_PER_WINDOW = 10
 HEARTBEAT_MISSES = 3
 ATTENTION_STATES = ("paused", "hr_hold", "hr_slow", "stopping")
+WARNINGS = frozenset({STRAP_ALARM})
+"""Held for acknowledgement, but warnings (the session emits them with severity "warning"):
+the strap's missing-beats hint. Shown amber, sorted below alarms, no bell."""
+SEVERITIES_KEPT = 64
+"""At most this many (session, name) severities heard are kept per treadmill."""
 
 
 @dataclass
@@ -63,6 +78,8 @@ class TreadmillRow:
     missed_events: int = 0
     bad_messages: int = 0
     acknowledged: set[str] = field(default_factory=set)
+    severity_heard: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(session id, event kind) → the severity its event said ("warning" or "alarm")."""
     offline_since_s: float | None = None
     """When it went offline (its goodbye's time, or when the broker's will reached us);
     None while online or when only a retained will, sent before we listened, says so."""
@@ -122,20 +139,41 @@ class TreadmillRow:
             return []
         return list(self.doc.get("alarms") or [])
 
+    def severity(self, alarm: str) -> str:
+        """"alarm" or "warning" for a name held for acknowledgement (the module docstring)."""
+        heard = self.severity_heard.get((str(self.doc.get("session_id") or ""), alarm))
+        if heard == "alarm":
+            return "alarm"
+        if alarm in WARNINGS or (heard == "warning" and alarm not in ALARM_WORDS):
+            return "warning"
+        return "alarm"
+
+    @property
+    def real_alarms(self) -> list[str]:
+        """The held names that are alarms (red, ⚠, the bell)."""
+        return [a for a in self.alarms if self.severity(a) == "alarm"]
+
+    @property
+    def warnings(self) -> list[str]:
+        """The held names that are warnings (amber; still acknowledged)."""
+        return [a for a in self.alarms if self.severity(a) == "warning"]
+
     @property
     def unacknowledged(self) -> list[str]:
-        return [a for a in self.alarms if a not in self.acknowledged]
+        """Alarms first, then warnings, not yet acknowledged."""
+        return [a for a in (*self.real_alarms, *self.warnings) if a not in self.acknowledged]
 
     def priority(self, now_s: float) -> int:
         """Sort order on the screen: alarms first, then lost treadmills that were running,
-        then sessions needing attention (paused, hold, slow-down), running, idle, offline."""
+        then warnings and sessions needing attention (paused, hold, slow-down), running,
+        idle, offline."""
         link = self.link(now_s)
-        if self.alarms:
+        if self.real_alarms:
             return 0
         if link == "stale" or (link == "offline" and self.session.get("state") not in
                                (None, "done")):
             return 1
-        if link == "running" and self.state in ATTENTION_STATES:
+        if self.warnings or (link == "running" and self.state in ATTENTION_STATES):
             return 2
         return {"running": 3, "idle": 4}.get(link, 5)
 
@@ -275,6 +313,12 @@ class Fleet:
                 row.missed_events += seq - row.last_event_seq - 1
             row.last_event_seq = seq
             row.events = [*row.events, doc][-50:]
+            if doc["severity"] in ("warning", "alarm"):
+                heard = row.severity_heard
+                heard.pop((doc["session_id"], doc["kind"]), None)
+                heard[(doc["session_id"], doc["kind"])] = doc["severity"]
+                for old in list(heard)[:-SEVERITIES_KEPT]:
+                    del heard[old]
         return True
 
     def ordered(self, now_s: float) -> list[TreadmillRow]:

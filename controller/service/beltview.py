@@ -20,7 +20,8 @@ person-related datum in the document is the pseudonym.
 
 What the page says to a patient who is running is decided sans-IO in
 ``controller.core.beltscreen`` (one ``BeltScreen`` per session, kept here between pushes):
-the zone word on the shown numbers with hysteresis, calm sentences where the physiology is
+the zone word true of the shown numbers and calm at an edge ("at the edge of the zone", no
+flicker), in the warm-up judged on its one target shown, calm sentences where the physiology is
 expected, "can't find your heart rate" only after 5 s without a reading. The seconds in the
 zone (each interval's, the session's, the week's goal celebrated when it is reached) are the
 runtime's ``metrics.IntervalTally``: the recorded ticks scored as the journal's summary
@@ -90,7 +91,8 @@ GUIDANCE = {"ready": N_("Staff will start the belt slowly"),
             "done": N_("Well done — the session is complete"),
             "below": N_("Good — the belt brings you up to the zone"),
             "in": N_("You're in the zone — hold it"),
-            "above": N_("A little above the zone — the belt eases off")}
+            "above": N_("A little above the zone — the belt eases off"),
+            "edge": N_("Good — keep going, the belt adjusts")}
 WARMUP_SET_BY_STAFF = N_("Warm up: walk easy — staff have set the pace")
 """A warm-up at a speed staff chose (the 6-minute test's): the belt finds no pace there."""
 ENDED_EARLY = N_("The session has ended — thank you for your effort today")
@@ -105,13 +107,15 @@ BELT_STOPPED = {"estop": N_("The emergency stop is pressed — the belt stands s
 """What stopped the belt, said as it is: nobody may be at the treadmill yet."""
 STAFF_TOLD = N_("Staff have been told")
 KIND_WORDS = {"below": N_("Below the zone"), "in": N_("In the zone"),
-              "above": N_("Above the zone"),
+              "above": N_("Above the zone"), "edge": N_("At the edge of the zone"),
               "ready": N_("Your heart rate"), "steady": N_("Your heart rate"),
               "warmup": N_("Your heart rate rises gently — just as it should"),
               "climb": N_("Your heart rate is on its way up — just as it should"),
               "down": N_("Your heart rate comes down — just as it should"),
               "pause": N_("Your heart rate settles — just as it should"),
               "missing": N_("Can't find your heart rate")}
+WARMUP_ON_TARGET = N_("Your heart rate is on target")
+"""The warm-up's good news: its target is one number ("Mål 131"), not the training zone."""
 STRAP_HINT = N_("Check that the chest strap sits snugly")
 CHANGE_WORDS = {"up": N_("The belt gets heavier"), "down": N_("The belt gets lighter"),
                 "stop": N_("The belt slows to a stop"), "start": N_("The belt starts")}
@@ -319,7 +323,8 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
     hr = rt.live_hr_bpm
     lo, hi = (sp.zone_low_bpm, sp.zone_high_bpm) if sp else (None, None)
     shown = screen.update(Inputs(now, phase, state, interval, elapsed, hr, lo, hi,
-                                 rt.profile.hr_max if rt.profile else None))
+                                 rt.profile.hr_max if rt.profile else None,
+                                 sp.target_bpm if sp else None))
     kind = shown.kind
     zone = kind if kind in VERDICTS else None
     stopped_by = _belt_stopped(rt) if phase != "done" and sp is not None else None
@@ -330,7 +335,8 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
     elif state in STATE_GUIDANCE and not (state.startswith("hr_") and kind != "missing"):
         guidance = tr(STATE_GUIDANCE[state])
     elif phase == "interval":
-        guidance = tr(GUIDANCE[zone]) if zone else ""
+        guidance = tr(GUIDANCE[zone]) if zone else \
+            tr(GUIDANCE["edge"]) if kind in ("edge", "steady") else ""
     elif phase == "done":
         guidance = tr(GUIDANCE["done"] if finished else ENDED_EARLY)
     elif phase == "warmup" and session is not None and session.spec is not None \
@@ -384,7 +390,8 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
         "phase": phase, "state": state, "interval": interval, "intervals_total": total,
         "phase_label": label, "remaining_s": None if remaining is None else math.ceil(remaining),
         "hr_bpm": shown.hr_bpm, "kind": kind,
-        "zone": zone, "zone_text": tr(KIND_WORDS[kind]),
+        "zone": zone, "zone_text": tr(WARMUP_ON_TARGET if phase == "warmup" and kind == "in"
+                                      else KIND_WORDS[kind]),
         "zone_low_bpm": shown.low_bpm, "zone_high_bpm": shown.high_bpm,
         # the warm-up's target is the controller's, rising from where the patient starts:
         # the number the console shows (the plan's band beside it read as a second target)
