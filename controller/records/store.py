@@ -249,10 +249,11 @@ class Store:
         which must never write to the live store."""
         self.path = Path(path)
         self.clock = clock
-        self.dates_back_at_end = False
-        """The demo's service (simulated time faster than the wall): each session is dated
-        back at its end so it ends by now and overlaps no other of its patient
-        (``date_back``)."""
+        self.ends_at_last_instant = False
+        """The demo's service (simulated time up to 30× the wall): a session starts at the
+        wall clock's instant (staff pressed Start), its samples and events follow at the
+        simulated pace, past the wall clock, and it ends at the last of them, so they lie
+        inside its start..end (``end_session``; docs/demo.md)."""
         self._last_commit = 0.0
         self._offset_known: set[str] = set()
         if readonly:
@@ -406,10 +407,11 @@ class Store:
             "stop_reason = ? WHERE id = ?",
             (status, self.clock(), json.dumps(summary) if summary is not None else None,
              stop_reason, session_id))
+        if self.ends_at_last_instant:
+            self.db.execute("UPDATE sessions SET ended_unix_s = ? WHERE id = ?",
+                            (self.span(session_id)[1], session_id))
         self.refresh_stats(session_id)
         self._commit()
-        if self.dates_back_at_end:
-            self.date_back(session_id, time.time())
 
     def span(self, session_id: str) -> tuple[float, float]:
         """(start, end) of a session on the wall clock: its start, and the latest of its
