@@ -432,13 +432,15 @@ class Store:
 
     def date_back(self, session_id: str, not_after_unix_s: float,
                   gap_s: float = 60.0) -> float:
-        """Date a simulated session (the demo's: its clock runs faster than the wall, so
-        its samples would lie after the time the demo ran) so that it ends by
+        """Date an instant simulation's session (``demo --fast``, ``--plan pulstest``: it
+        has no wall-clock length, its samples would lie after the time the demo ran; the
+        demo on the emulated firmware keeps its start instead, ``ends_at_last_instant``)
+        so that it ends by
         ``not_after_unix_s`` and overlaps no other session of its patient (it is moved to
         end ``gap_s`` before the one it would overlap). Every date of the session moves by
         the same shift, returned (seconds, ≤ 0): start, end, the samples' clock offset, its
-        Borg ratings, notes and HRmax decisions. Only for the demo's own sessions: a
-        clinic's are dated by the wall clock as they run."""
+        Borg ratings, notes and HRmax decisions. Only for those: a clinic's are dated by
+        the wall clock as they run."""
         start, end = self.span(session_id)
         pseudonym = self.session(session_id).pseudonym
         others = [self.span(r.id) for r in self.sessions(pseudonym) if r.id != session_id]
