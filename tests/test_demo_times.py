@@ -151,3 +151,43 @@ def test_the_console_demos_sessions_are_listed_in_real_order_at_the_oslo_time_th
                                                               ts[-1] - end)
     finally:
         con.close()
+
+
+def test_the_instant_demos_list_and_report_say_one_time_in_order(tmp_path):
+    """`demo --weeks N` (weeks of afternoons before today) and `demo --fast` (an instant
+    simulation, dated to end when it ran) on one store: each patient's sessions listed in
+    the order they ran, each report's title at the list's time, every sample inside its own
+    session's start..end."""
+    db = str(tmp_path / "s.db")
+    for args in (("--weeks", "1", "--patient", "P-17"), ("--fast", "--patient", "P-18"),
+                 ("--fast", "--patient", "P-18")):
+        r = _cli("demo", "--store", db, *args)
+        assert r.returncode == 0, (args, r.stderr)
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        for who in ("P-17", "P-18"):
+            listed = _cli("sessions", "--store", db, who)
+            rows = ROW.findall(listed.stdout)
+            assert len(rows) >= 2, listed.stdout
+            starts = []
+            for day, hhmm, sid in rows:
+                start, end, offset = con.execute(
+                    "SELECT started_unix_s, ended_unix_s, clock_offset_s FROM sessions "
+                    "WHERE id = ?", (sid,)).fetchone()
+                first, last = con.execute("SELECT MIN(t_s), MAX(t_s) FROM samples WHERE "
+                                          "session_id = ?", (sid,)).fetchone()
+                assert start - 1 <= offset + first and offset + last <= end + 1, sid
+                starts.append(start)
+                shown = dt.datetime.fromtimestamp(start, OSLO).strftime("%d.%m.%Y %H:%M")
+                assert shown == f"{day} {hhmm}", (shown, day, hhmm)
+                pdf = tmp_path / f"{sid}.pdf"
+                rep = _cli("report", "--store", db, "--session", sid, "--out", str(pdf))
+                assert rep.returncode == 0, rep.stderr
+                text = subprocess.run(["pdftotext", "-layout", "-l", "1", str(pdf), "-"],
+                                      capture_output=True, text=True, check=True).stdout
+                assert f"{day} {hhmm}" in " ".join(text.split()[:30]), (day, hhmm, text[:300])
+            assert starts == sorted(starts), listed.stdout
+    finally:
+        con.close()
