@@ -204,18 +204,22 @@ def test_the_demo_dates_nothing_after_it_ran_and_no_session_overlaps(tmp_path):
     _assert_by_then_and_apart(spans, ran_until)
 
 
-def test_the_console_demos_store_dates_a_session_back_at_its_end(tmp_path):
-    """The console demo's service records on a clock 10–30× the wall's: a 40-minute session
-    begun at now was dated until now + 40 min, and the next one (staff choose the next
-    patient) began inside it. Its store dates each session back at its end (the flag the
-    demo sets on its writer's store): by the time it ended, apart from the one before."""
-    import time
-
+def test_the_console_demos_store_starts_a_session_at_the_wall_clock_and_ends_it_last(
+        tmp_path):
+    """The console demo's service records on a clock 10–30× the wall's. Issue 21 (the
+    nurse's trial): dated back at its end, a session's start was now − its simulated length
+    and a second session was moved before the first. The demo's store (the flag the demo sets
+    on its writer's store) keeps the start at the wall clock's instant and ends a session at
+    its last sample, so every sample lies inside its start..end; sessions in the order they
+    began."""
     from controller.protocol import PatientProfile, Session, Setpoint
 
     store = Store(str(tmp_path / "s.db"))
-    store.dates_back_at_end = True
+    store.ends_at_last_instant = True
+    wall = [1_800_000_000.0]
+    store.clock = lambda: wall[0]
     profile = PatientProfile(hr_max=180, pseudonym="P-17")
+    sim = 0.0
     for sid in ("A", "B"):
         plan = Session(profile).plan
         assert plan is not None
@@ -224,15 +228,23 @@ def test_the_console_demos_store_dates_a_session_back_at_its_end(tmp_path):
                         interval=0, zone_low_bpm=None, zone_high_bpm=None, target_bpm=None,
                         state="running", phase_elapsed_s=0.0, phase_remaining_s=600.0,
                         hr_bpm=120.0, hr_status="ok")
-        ticks = [(dataclasses.replace(base, now_s=float(t)), 5.0, 1.0) for t in range(2400)]
+        ticks = [(dataclasses.replace(base, now_s=sim + t), 5.0, 1.0) for t in range(2400)]
         store.record(sid, ticks[0][0], 5.0, 1.0)
         store.record_many(sid, ticks[1:])
+        sim += 2400 * 1.0
+        wall[0] += 2400 / 10  # 40 simulated minutes in 4 at 10×
         store.end_session(sid, "finished", None)
-    ended = time.time()
+        wall[0] += 60  # staff choose the next patient
     store.close()
-    spans = _spans(str(tmp_path / "s.db"))
-    assert spans["P-17"][1][1] - spans["P-17"][1][0] >= 2399, spans
-    _assert_by_then_and_apart(spans, ended)
+    spans = _spans(str(tmp_path / "s.db"))["P-17"]
+    assert [s for s, _e in spans] == [1_800_000_000.0, 1_800_000_000.0 + 300], spans
+    assert all(e - s >= 2399 for s, e in spans), spans  # simulated minutes past the wall
+    db = Store(str(tmp_path / "s.db"), readonly=True)
+    try:
+        for r in db.sessions("P-17"):
+            assert r.ended_unix_s == db.span(r.id)[1], r
+    finally:
+        db.close()
 
 
 @pytest.fixture(scope="module")
@@ -312,11 +324,13 @@ def test_a_session_quit_in_the_warm_up_is_not_counted_as_an_okt(one_patient):
     assert f"Økter gjennomført: {len(counted)}," in text, text
 
 
-def test_the_headless_demo_on_the_emulated_firmware_dates_its_sessions_by_now(tmp_path):
+def test_the_headless_demo_on_the_emulated_firmware_dates_its_sessions_when_they_ran(
+        tmp_path):
     """The demo's service on the emulated firmware (the console demo's, here without a
     console) at 30× the wall: two sessions one after the other on one store, as a nurse
-    runs the demo twice. Each is dated back at its end: nothing after the time it ended,
-    the two apart (before: each began at the wall's now and ran 30× past it)."""
+    runs the demo twice. Each starts at the wall clock's instant it began (issue 21: dated
+    back at its end, it started now − its simulated length), its samples follow at the
+    simulated pace and it ends at the last of them; the two in the order they ran."""
     import asyncio
     import time
 
@@ -326,15 +340,24 @@ def test_the_headless_demo_on_the_emulated_firmware_dates_its_sessions_by_now(tm
 
     db = tmp_path / "s.db"
     cfg = dataclasses.replace(load(None), plan=BRIEF)
+    ran = []
     for seed in (2, 3):
+        before = time.time()
         asyncio.run(run_demo(cfg, speedup=30, seed=seed, category="typical", use_mqtt=False,
                              store_path=str(db)))
-    ended = time.time()
+        ran.append((before, time.time()))
     spans = _spans(str(db))
     (who,) = [k for k in spans if not k.startswith("(")]
     assert len(spans[who]) == 2, spans
     assert all(end - start >= 200 for start, end in spans[who]), spans  # simulated minutes
-    _assert_by_then_and_apart(spans, ended)
+    for (start, _end), (before, after) in zip(sorted(spans[who]), ran, strict=True):
+        assert before <= start <= after, (start - before, after - start)
+    store = Store(str(db), readonly=True)
+    try:
+        for r in store.sessions(who):
+            assert r.ended_unix_s == store.span(r.id)[1], r
+    finally:
+        store.close()
 
 
 def test_staff_register_the_age_on_the_command_line_and_the_list_shows_it(tmp_path):

@@ -173,9 +173,10 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
         store = StoreWriter(store_path, write_delay_s=store_write_delay_s) \
             if store_path else None
         if store is not None:
-            # simulated time outruns the wall: each session dated back at its end (ends by
-            # now, overlaps no other of its patient: issue 21)
-            store.submit(setattr, "dates_back_at_end", True)
+            # simulated time outruns the wall: a session starts at the wall clock's instant,
+            # its samples follow at the simulated pace and it ends at the last of them
+            # (issue 21: dated back at its end, starts were now − the simulated length)
+            store.submit(setattr, "ends_at_last_instant", True)
             worker.shared().start()  # started now, not when staff first ask for a report
         tm = Treadmill(emu.link, max_speed_kmh=cfg.treadmill.max_speed_kmh,
                        max_incline_pct=cfg.treadmill.max_incline_pct,

@@ -5,7 +5,8 @@ in one place and every line comes from the catalog."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from controller.core.i18n import (
@@ -41,14 +42,36 @@ def phase_line(rows: Sequence[TraceRow]) -> str:
     if first.zone_low_bpm is not None and first.zone_high_bpm is not None:
         zone = ", " + _("zone {low}–{high}").format(low=format_number(first.zone_low_bpm, 0),
                                                    high=format_number(first.zone_high_bpm, 0))
-    belt = _("speed {low}–{high}, incline {incline_low}–{incline_high}").format(
-        low=format_number(min(speeds)), high=format_speed(max(speeds)),
-        incline_low=format_number(min(inclines)), incline_high=format_percent(max(inclines)))
+    belt = _("speed {speed}, incline {incline}").format(
+        speed=belt_course(speeds, format_speed), incline=belt_course(inclines, format_percent))
     return f"[{clock(first.t_s)}–{clock(last.t_s + 1)}] {name:18s} {hr_part}{zone}; {belt}"
 
 
+BELT_JITTER = 0.05
+"""How far a measured speed (km/h) or incline (%) may step against its direction and still
+count as one way (the board's readings jitter by its resolution)."""
+
+
+def belt_course(values: Sequence[float], fmt: Callable[[float], str]) -> str:
+    """How the belt's speed or incline went through a phase: one value when it held; "from
+    7,5 % down to 0,6 %" when it only went one way (a phase that begins where the one before
+    left the belt: the trial's cool-down "0,6–7,5 %" read as if it had climbed to 7,5 %); the
+    range "5,0–6,4 km/t" when it went both ways (the closed loop at work)."""
+    low, high = min(values), max(values)
+    if round(high - low, 1) == 0:
+        return fmt(values[-1])
+    steps = [b - a for a, b in itertools.pairwise(values)]
+    if all(d <= BELT_JITTER for d in steps) and values[0] >= high - BELT_JITTER:
+        return _("from {first} down to {last}").format(first=fmt(values[0]),
+                                                       last=fmt(values[-1]))
+    if all(d >= -BELT_JITTER for d in steps) and values[0] <= low + BELT_JITTER:
+        return _("from {first} up to {last}").format(first=fmt(values[0]),
+                                                     last=fmt(values[-1]))
+    return f"{format_number(low)}–{fmt(high)}"
+
+
 SUMMARY_COLUMNS = (("interval", 8), ("time to zone", 12), ("in zone*", 8),
-                   ("above 95 %", 10), ("RMS to 90 %", 12), ("ok", 4))
+                   ("above 95 %", 10), ("RMS to 90 %", 12), ("goal met", 4))
 
 
 def summary_lines(rows: list[TraceRow], hr_max: float) -> list[str]:
@@ -62,7 +85,7 @@ def summary_lines(rows: list[TraceRow], hr_max: float) -> list[str]:
         return ["", *six_minute_measure_lines(six_minute_measures(
             [(r.t_s, r.phase, r.speed_kmh, r.hr_bpm) for r in rows]))]
     heads = [_("interval"), _("time to zone"), _("in zone*"), _("above 95 %"),
-             _("RMS to 90 %"), _("ok")]
+             _("RMS to 90 %"), _("goal met")]
     widths = [max(len(h), w) for h, (_k, w) in zip(heads, SUMMARY_COLUMNS, strict=True)]
     lines = ["", "  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))]
     for m in interval_metrics([r.scored(true_hr=False) for r in rows], hr_max):
@@ -78,6 +101,11 @@ def summary_lines(rows: list[TraceRow], hr_max: float) -> list[str]:
                    "accepted strap readings.").format(
         first=format_duration(round(ALLOWANCE_FIRST_S)),
         later=format_duration(round(ALLOWANCE_LATER_S))))
+    # what the yes/no column means (the trial: "ok" with "ja" said nothing to a nurse)
+    lines.append(_("Goal met: the zone reached within the allowance, then in it at least "
+                   "{in_zone} of the time, and above {high} of HRmax at most {above} of the "
+                   "time.").format(in_zone=format_percent(90, 0), high=format_percent(95, 0),
+                                   above=format_percent(2, 0)))
     return lines
 
 

@@ -645,7 +645,8 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     if not samples:
         raise StoreError(_("{path}: session {id} has no recorded samples").format(
             path=store.path, id=r.id))
-    start = local_datetime(facts["wall_unix_s"][0])
+    # the session's start, as `sessions` lists it (its first sample may come a tick later)
+    start = local_datetime(r.started_unix_s)
     when = format_datetime(start)
     t = [s["t_s"] - samples[0]["t_s"] for s in samples]
     tmin = [x / 60 for x in t]

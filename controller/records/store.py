@@ -249,10 +249,11 @@ class Store:
         which must never write to the live store."""
         self.path = Path(path)
         self.clock = clock
-        self.dates_back_at_end = False
-        """The demo's service (simulated time faster than the wall): each session is dated
-        back at its end so it ends by now and overlaps no other of its patient
-        (``date_back``)."""
+        self.ends_at_last_instant = False
+        """The demo's service (simulated time up to 30× the wall): a session starts at the
+        wall clock's instant (staff pressed Start), its samples and events follow at the
+        simulated pace, past the wall clock, and it ends at the last of them, so they lie
+        inside its start..end (``end_session``; docs/demo.md)."""
         self._last_commit = 0.0
         self._offset_known: set[str] = set()
         if readonly:
@@ -406,10 +407,11 @@ class Store:
             "stop_reason = ? WHERE id = ?",
             (status, self.clock(), json.dumps(summary) if summary is not None else None,
              stop_reason, session_id))
+        if self.ends_at_last_instant:
+            self.db.execute("UPDATE sessions SET ended_unix_s = ? WHERE id = ?",
+                            (self.span(session_id)[1], session_id))
         self.refresh_stats(session_id)
         self._commit()
-        if self.dates_back_at_end:
-            self.date_back(session_id, time.time())
 
     def span(self, session_id: str) -> tuple[float, float]:
         """(start, end) of a session on the wall clock: its start, and the latest of its
@@ -430,13 +432,15 @@ class Store:
 
     def date_back(self, session_id: str, not_after_unix_s: float,
                   gap_s: float = 60.0) -> float:
-        """Date a simulated session (the demo's: its clock runs faster than the wall, so
-        its samples would lie after the time the demo ran) so that it ends by
+        """Date an instant simulation's session (``demo --fast``, ``--plan pulstest``: it
+        has no wall-clock length, its samples would lie after the time the demo ran; the
+        demo on the emulated firmware keeps its start instead, ``ends_at_last_instant``)
+        so that it ends by
         ``not_after_unix_s`` and overlaps no other session of its patient (it is moved to
         end ``gap_s`` before the one it would overlap). Every date of the session moves by
         the same shift, returned (seconds, ≤ 0): start, end, the samples' clock offset, its
-        Borg ratings, notes and HRmax decisions. Only for the demo's own sessions: a
-        clinic's are dated by the wall clock as they run."""
+        Borg ratings, notes and HRmax decisions. Only for those: a clinic's are dated by
+        the wall clock as they run."""
         start, end = self.span(session_id)
         pseudonym = self.session(session_id).pseudonym
         others = [self.span(r.id) for r in self.sessions(pseudonym) if r.id != session_id]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import sys
 
@@ -120,7 +121,8 @@ def demo(args: argparse.Namespace) -> int:
                       flush=True)
         if phase_rows and (row.phase, row.interval) != (phase_rows[0].phase,
                                                         phase_rows[0].interval):
-            print(_phase_line(phase_rows), flush=True)
+            if phase_rows[0].phase != "done":  # the belt running down: the end's line says
+                print(_phase_line(phase_rows), flush=True)
             phase_rows.clear()
         phase_rows.append(row)
 
@@ -130,13 +132,17 @@ def demo(args: argparse.Namespace) -> int:
     def on_ready(rt, emu) -> None:  # type: ignore[no-untyped-def]
         emus.append(emu)
         runtimes.append(rt)
-        print((_("emulated treadmill firmware on {link}; staff pressed the local reset "
-                 "({speed}× real time); waiting for Start at the console")
+        # the board's device path is IT's (the log named at the end); nobody pressed the
+        # reset: the demo re-arms its emulated treadmill itself, as staff do after power-up
+        logging.getLogger("controller.app.demo").info(
+            "emulated treadmill firmware on %s (%s× real time); the demo pressed its local "
+            "reset", emu.link, args.speed)
+        print((_("the demo's treadmill is emulated ({speed}× real time); the demo readies "
+                 "the treadmill itself; waiting for Start at the console")
                if args.control_socket else
-               _("emulated treadmill firmware on {link}; staff pressed the local reset "
-                 "({speed}× real time)")).format(link=emu.link,
-                                                  speed=format_number(args.speed, 0 if float(
-                                                      args.speed).is_integer() else 1)),
+               _("the demo's treadmill is emulated ({speed}× real time); the demo readies "
+                 "the treadmill itself")).format(
+                  speed=format_number(args.speed, 0 if float(args.speed).is_integer() else 1)),
               flush=True)
 
     try:
@@ -170,9 +176,10 @@ def demo(args: argparse.Namespace) -> int:
         _log_line(it_log)
         print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return 1
-    if phase_rows:
+    if phase_rows and phase_rows[0].phase != "done":
         print(_phase_line(phase_rows))
-    print(_("session done: belt stopped, motor board idle"))
+    if rows:  # as --fast says it: when, and that the belt has stopped
+        print(demo_text.session_done_line(rows[-1].t_s))
     if args.store:
         print(_("recorded in {store}").format(store=args.store))
     _summary(rows, cfg.profile.hr_max)

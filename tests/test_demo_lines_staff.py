@@ -1,0 +1,74 @@
+"""Issue 21, the bokmål new-nurse trial of `./run demo --headless`: its lines as staff read
+them. The first line said «…; personalet har trykket tredemøllens tilbakestillingsknapp»
+(nobody pressed anything: the demo re-arms its emulated treadmill itself) with a raw temp
+path («på /tmp/fourbyfour-treadmill-30939-…»); the end said «Økten er ferdig: båndet står,
+motorkortet er i ro» (the board is IT's word); the summary's column «ok» read «ja»; a phase
+line «[40:11–40:19] ferdig puls 114→114 slag/min» came for the seconds after the end; the
+cool-down read «stigning 0,6–7,5 %» (the interval's last incline at the phase start in the
+range). One headless demo, as a subprocess, as a nurse runs it; one test per finding."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+
+@pytest.fixture(scope="module")
+def headless(tmp_path_factory) -> tuple[str, Path]:  # type: ignore[no-untyped-def]
+    """A whole headless session in bokmål at 10× (a 3-minute warm-up: about 3½ minutes),
+    no broker: its output and the IT log it names."""
+    tmp = tmp_path_factory.mktemp("headless")
+    cfg = tmp / "c.toml"
+    cfg.write_text(f'language = "nb"\n[site]\nname = "oslo"\ndevice = "demo-staff"\n'
+                   f"[mqtt]\nport = {free_port()}\n[plan]\nwarmup_s = 180\n")
+    env = {k: v for k, v in os.environ.items() if k != "FOURBYFOUR_LANG"}
+    r = subprocess.run([sys.executable, "-m", "controller", "demo", "--headless", "--config",
+                        str(cfg), "--store", str(tmp / "d.db"), "--speed", "10"],
+                       capture_output=True, text=True, timeout=900, env=env)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    it_line = r.stdout.strip().splitlines()[-1]
+    assert it_line.startswith("Tjenestens logg (for IT, på engelsk): "), r.stdout
+    return r.stdout, Path(it_line.split(": ", 1)[1])
+
+
+def test_the_first_line_says_the_demo_readies_the_treadmill_and_no_path(headless):
+    out, it_log = headless
+    first = out.splitlines()[0]
+    assert "trykket" not in first and "tilbakestillingsknapp" not in first, first
+    assert "demoen klargjør tredemøllen selv" in first, first
+    assert "/tmp" not in first and "/dev/" not in first, first
+    # the emulated board's device path is IT's: in the IT log the last line names
+    log = it_log.read_text(encoding="utf-8")
+    assert re.search(r"emulated treadmill firmware on /\S+", log), log[-2000:]
+
+
+def test_the_end_says_the_belt_has_stopped_in_staff_words(headless):
+    out, _log = headless
+    assert "motorkort" not in out, out
+    assert re.search(r"^\[\d\d:\d\d\] Økten er ferdig: båndet står$", out, re.M), out
+
+
+def test_the_summary_names_its_yes_no_column(headless):
+    out, _log = headless
+    head = next(ln for ln in out.splitlines() if ln.strip().startswith("intervall"))
+    assert not re.search(r"\bok\b", head), head
+    assert head.rstrip().endswith("målet nådd"), head
+    assert "Målet nådd:" in out, out  # the footnote says what the column means
+
+
+def test_no_phase_line_for_the_seconds_after_the_end(headless):
+    out, _log = headless
+    assert not re.search(r"^\[[\d:–]+\] ferdig", out, re.M), out
+
+
+def test_the_cool_down_says_the_incline_going_down_not_a_range_with_the_interval(headless):
+    out, _log = headless
+    cool = next(ln for ln in out.splitlines() if "] nedkjøling" in ln)
+    assert re.search(r"stigning fra \d+,\d\s%\sned til \d+,\d\s%", cool), cool
