@@ -120,3 +120,23 @@ def test_a_stop_in_the_gentle_window_still_stops_at_once():
     d.run(3.0)
     assert [round(v0 - sp.speed_kmh, 6) for _, _, _, sp in d.rows[-3:]] == \
         pytest.approx([0.6, 1.2, 1.8])
+
+
+def test_a_skip_while_paused_rises_gently_once_the_belt_sets_off_again():
+    """A skip into interval 1 during a pause: the 30 s count from the first tick the belt may
+    move after the resume's 3-2-1, not from the skip (the belt stood meanwhile)."""
+    d = Drive(2, warmup_s=600.0)
+    d.run(120.0)
+    d.s.pause()
+    d.run(30.0)
+    assert d.belt.speed_kmh < 0.1
+    d.s.skip()
+    d.run(20.0)
+    d.s.resume()
+    resumed_s = d.t
+    d.run(WINDOW_S + 40.0)
+    moving = next(t for t, _, _, sp in d.rows if t >= resumed_s and sp.speed_kmh > 0.0)
+    assert moving == resumed_s + 3.0  # after the 3-2-1
+    rises = d.rises(moving, WINDOW_S)
+    assert _gentle(rises), rises
+    assert rises[0] == pytest.approx(GENTLE_SPEED_KMH_PER_S)
