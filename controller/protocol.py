@@ -13,7 +13,9 @@ call
 3. advances the plan's phase clock (frozen while paused),
 4. asks the control law for a set-point (``control.AdaptiveController`` unless another law
    is injected), and
-5. bounds the result by the patient's caps and the documented rate limits.
+5. bounds the result by the patient's caps and the documented rate limits (the upward ones
+   halved for a while after the pulse came back from a hold/slow and after a skip into a
+   harder part: ``RateLimits.gentle_after_s``).
 
 Staff commands (``pause``, ``resume``, ``skip``, ``extend``, ``stop``, ``acknowledge``) are
 legal only in the run states listed in ``COMMAND_TRANSITIONS``; everything else raises
@@ -382,6 +384,10 @@ class Session:
         self.restart_at_s: float | None = None
         """While the belt waits to set off from a standstill (the start, a resume): when it
         sets off (the belt screen counts down to it); None otherwise."""
+        self._gentle_until_s = -math.inf
+        """Until when the upward rate limits are the gentle ones (``_gentle``)."""
+        self._gentle_after_skip = False
+        """A skip into a harder part: the gentle window starts once the belt may move."""
 
     # -- staff commands ---------------------------------------------------------------------
 
@@ -432,9 +438,13 @@ class Session:
         self._resume_reached_s = None
 
     def skip(self) -> None:
-        """End the current phase now and start the next one."""
+        """End the current phase now and start the next one. Into a harder part the belt
+        then rises at the gentle rates for a while (``_gentle``)."""
+        skipped = self.spec
         self._command("skip", f"phase {self.phase} skipped by staff", phase=str(self.phase))
         self._advance_phase()
+        if _harder(self.spec, skipped):
+            self._gentle_after_skip = True
 
     def extend(self, seconds: float = 60.0) -> None:
         """Make the current phase longer (at most 10 min in total per phase)."""
@@ -670,7 +680,7 @@ class Session:
         speed_t, incline_t = no_load_without_hr(
             speed_t, incline_t, self._speed_sp, self._incline_sp,
             hr is not None and self._gate.suspect_since is None)
-        self._apply_limits(speed_t, incline_t, dt)
+        self._apply_limits(speed_t, incline_t, dt, self._gentle(now_s))
         if self._cooldown_cap is not None and self.run_state is RunState.RUNNING \
                 and self.restart_at_s is None:
             self._cooldown_cap = (min(self._cooldown_cap[0], self._speed_sp),
@@ -793,6 +803,8 @@ class Session:
             if self._hr_level and self._lost_s(now_s) < HR_HOLD_AFTER_S:
                 emit("hr_restored", "heart rate is back; control resumes", "info")
                 self._hr_level = 0
+                self._gentle_until_s = max(self._gentle_until_s,
+                                           now_s + self.limits.gentle_after_s)
             if hr > hr_max:
                 if not self._hrmax_flagged:
                     self._hrmax_flagged = True
@@ -1011,14 +1023,33 @@ class Session:
                  f"of {hr_max:.0f}: HRmax is likely too high (or the patient is fitter than "
                  "usual); please check it", "warning")
 
-    def _apply_limits(self, speed_t: float, incline_t: float, dt: float) -> None:
+    def _gentle(self, now_s: float) -> bool:
+        """Whether the belt may rise only at the gentle rates on this tick: for
+        ``gentle_after_s`` after the pulse was accepted again following a hold/slow (the law
+        would take the held load back at the usual limits: 3,0 → 4,25 km/h and 0 → 2,5 % in
+        5 s felt like a lurch, issue 21), and as long after a skip into a harder part,
+        counted from the first tick the belt may move in it (not during a pause or the
+        3-2-1)."""
+        if self._gentle_after_skip and self.run_state is RunState.RUNNING and \
+                self.restart_at_s is None:
+            self._gentle_after_skip = False
+            self._gentle_until_s = max(self._gentle_until_s,
+                                       now_s + self.limits.gentle_after_s)
+        return now_s < self._gentle_until_s
+
+    def _apply_limits(self, speed_t: float, incline_t: float, dt: float,
+                      gentle: bool = False) -> None:
+        """Caps, then the rate limits; ``gentle``: the upward ones are the gentle ones
+        (lowering and a stop keep theirs)."""
         lim, p = self.limits, self.profile
         speed_t = min(max(speed_t, 0.0), p.speed_cap_kmh)
         incline_t = min(max(incline_t, 0.0), p.max_incline_pct)
         stopping = self.run_state in (RunState.STOPPING, RunState.PAUSED, RunState.DONE)
         down = lim.stop_kmh_per_s if stopping else lim.speed_down_kmh_per_s
-        self._speed_sp = ramp(self._speed_sp, speed_t, lim.speed_up_kmh_per_s, down, dt)
-        self._incline_sp = ramp(self._incline_sp, incline_t, lim.incline_pct_per_s,
+        up = lim.gentle_speed_up_kmh_per_s if gentle else lim.speed_up_kmh_per_s
+        incline_up = lim.gentle_incline_up_pct_per_s if gentle else lim.incline_pct_per_s
+        self._speed_sp = ramp(self._speed_sp, speed_t, up, down, dt)
+        self._incline_sp = ramp(self._incline_sp, incline_t, incline_up,
                                 lim.incline_pct_per_s, dt)
 
 
@@ -1044,6 +1075,18 @@ def _check_tick(now_s: object, hr_bpm: object, speed_kmh: object, incline_pct: o
     if not math.isfinite(i) or not -5.0 <= i <= 30.0:
         raise ValueError(f"measured incline_pct must be −5–30, got {incline_pct!r}")
     return t, hr, v, i
+
+
+def _harder(new: PhaseSpec | None, old: PhaseSpec | None) -> bool:
+    """Whether a skip from ``old`` into ``new`` leads into a harder part: a higher target
+    heart rate (warm-up → interval, active pause → interval). Where either part has a fixed
+    load it counts as harder (the loads are not compared: the gentle rates only slow a
+    rise); a cool-down (it only slows) and the end of the plan never do."""
+    if new is None or new.kind is PhaseKind.COOLDOWN:
+        return False
+    if old is None or new.target_frac is None or old.target_frac is None:
+        return True
+    return new.target_frac > old.target_frac
 
 
 def _check_plan_fits(profile: PatientProfile, plan: Plan) -> None:

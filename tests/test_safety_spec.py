@@ -35,6 +35,9 @@ SPEED_UP_KMH_PER_S = 0.25
 SPEED_DOWN_KMH_PER_S = 0.35
 STOP_KMH_PER_S = 0.6
 INCLINE_PCT_PER_S = 0.5
+GENTLE_SPEED_UP_KMH_PER_S = 0.125
+GENTLE_INCLINE_UP_PCT_PER_S = 0.25
+GENTLE_AFTER_S = 30
 WALK_ONLY_CAP_KMH = 7.0
 FW_HOST_TIMEOUT_MS = 500
 FW_ACCEL_KMH_PER_S = 0.5
@@ -179,6 +182,82 @@ def test_speed_and_incline_rate_limits() -> None:
     b.s.stop()
     b.step(110.0)
     assert _slope(b, 110.0, 4.0, "speed_kmh") == pytest.approx(-STOP_KMH_PER_S)
+
+
+def _gentle_until(b: Belt, hr: float, since_s: float) -> float:
+    """Step on until the speed rises at the usual rate again; every tick before that rises
+    at most at the gentle rates (speed and incline). Return when the usual rate came back."""
+    while True:
+        before = (b.speed, b.incline)
+        sp = b.step(hr)
+        dv, di = sp.speed_kmh - before[0], sp.incline_pct - before[1]
+        if dv > GENTLE_SPEED_UP_KMH_PER_S * TICK_S + 1e-9:
+            assert dv == pytest.approx(SPEED_UP_KMH_PER_S * TICK_S)
+            return float(sp.now_s)
+        assert di <= GENTLE_INCLINE_UP_PCT_PER_S * TICK_S + 1e-9, sp.now_s
+        assert sp.now_s < since_s + 2 * GENTLE_AFTER_S, "the gentle ramp never ended"
+
+
+def test_after_the_pulse_comes_back_from_a_hold_or_slow_the_belt_rises_gently_for_30_s(
+        ) -> None:
+    """The bokmål trial: after a pulse loss the belt went 3,0 → 4,25 km/h and 0 → 2,5 % in
+    5 s, at exactly the documented limits, felt as a lurch. For 30 s after the pulse is
+    accepted again the upward limits are half (0.125 km/h/s, 0.25 %/s)."""
+    for lost_s in (10.0, 20.0):  # a hold (5 s) and a slow (15 s)
+        b = Belt(session())
+        b.s.control = Demand(6.0, 4.0)
+        b.run_until(60.0, 110.0)
+        b.run_until(t(b.k) + lost_s - TICK_S, None)
+        assert b.s._state_name() == ("hr_hold" if lost_s < HR_SLOW_S else "hr_slow")
+        b.s.control = Demand(10.0, 15.0)  # the law wants much more once the pulse is back
+        back = b.step(110.0)
+        assert "hr_restored" in [e.kind for e in back.events]
+        assert _slope(b, 110.0, 4.0, "speed_kmh") == pytest.approx(GENTLE_SPEED_UP_KMH_PER_S)
+        assert _slope(b, 110.0, 4.0, "incline_pct") == \
+            pytest.approx(GENTLE_INCLINE_UP_PCT_PER_S)
+        usual = _gentle_until(b, 110.0, back.now_s)
+        assert usual == pytest.approx(back.now_s + GENTLE_AFTER_S, abs=TICK_S + 1e-9)
+        assert _slope(b, 110.0, 2.0, "incline_pct") == pytest.approx(INCLINE_PCT_PER_S)
+
+
+def test_after_a_skip_into_a_harder_part_the_belt_rises_at_half_the_rate_for_30_s() -> None:
+    b = Belt(session())
+    b.s.control = Demand(3.0, 0.0)
+    b.run_until(60.0, 110.0)
+    assert b.s.phase == "warmup"
+    b.s.skip()
+    b.s.control = Demand(10.0, 15.0)  # interval 1: the law wants much more at once
+    first = b.step(110.0)
+    assert first.phase == "interval"
+    assert first.speed_kmh - 3.0 == pytest.approx(GENTLE_SPEED_UP_KMH_PER_S * TICK_S)
+    assert _slope(b, 110.0, 4.0, "speed_kmh") == pytest.approx(GENTLE_SPEED_UP_KMH_PER_S)
+    assert _slope(b, 110.0, 4.0, "incline_pct") == pytest.approx(GENTLE_INCLINE_UP_PCT_PER_S)
+    usual = _gentle_until(b, 110.0, first.now_s)
+    assert usual == pytest.approx(first.now_s + GENTLE_AFTER_S, abs=TICK_S + 1e-9)
+    # a skip into an easier part (interval → active pause) keeps the usual rates
+    b.s.control = Demand(4.0, 0.0)
+    b.run_until(t(b.k) + 60, 110.0)
+    b.s.skip()
+    b.s.control = Demand(10.0, 15.0)
+    assert b.step(110.0).phase == "recovery"
+    assert _slope(b, 110.0, 2.0, "speed_kmh") == pytest.approx(SPEED_UP_KMH_PER_S)
+
+
+def test_the_gentle_window_lowers_and_stops_at_the_usual_rates() -> None:
+    b = Belt(session())
+    b.s.control = Demand(6.0, 4.0)
+    b.run_until(60.0, 110.0)
+    b.run_until(t(b.k) + 20.0 - TICK_S, None)  # hold, then slow: 3 km/h, level
+    b.s.control = Demand(10.0, 15.0)
+    assert "hr_restored" in [e.kind for e in b.step(110.0).events]
+    b.run_until(t(b.k) + 8.0, 110.0)
+    b.s.control = Demand(0.0, 0.0)
+    b.step(110.0)
+    assert _slope(b, 110.0, 1.0, "speed_kmh") == pytest.approx(-SPEED_DOWN_KMH_PER_S)
+    assert _slope(b, 110.0, 1.0, "incline_pct") == pytest.approx(-INCLINE_PCT_PER_S)
+    b.s.stop()
+    b.step(110.0)
+    assert _slope(b, 110.0, 2.0, "speed_kmh") == pytest.approx(-STOP_KMH_PER_S)
 
 
 def test_caps_are_never_exceeded_and_walk_only_is_a_walk() -> None:
@@ -341,7 +420,9 @@ def test_generated_table_states_the_documented_numbers() -> None:
     for text in ("5 s → hold", "15 s → slow to an easy walk (3 km/h", "60 s → stop",
                  "0.25 / 0.35 km/h per s", "0.6 km/h per s", "0.5 % per s", "≤ 7 km/h",
                  "500 ms", "0.5 km/h/s up and 1.0 km/h/s down", "16 km/h and 15 %",
-                 "≤ 3 km/h", "300 ms", "2 s"):
+                 "≤ 3 km/h", "300 ms", "2 s",
+                 "30 s after the pulse is accepted again",
+                 "0.125 km/h per s and the incline at most 0.25 % per s"):
         assert text in table, text
 
 

@@ -82,6 +82,12 @@ def safety_table_markdown() -> str:
          "stop lowers it to 0 % too and ends (STOP to the board) once the belt stands flat "
          f"(within {_n(p.STOP_FLAT_PCT)} %, or {_n(p.STOP_SETTLE_S)} s after the set-points "
          "reached 0); a session on a standing belt starts from 0 %"),
+        ("after the pulse returns from a hold or slow, or a skip into a harder part",
+         f"for {_n(lim.gentle_after_s)} s after the pulse is accepted again (after a skip: "
+         "from the first tick the belt may move in the new part) speed rises at most "
+         f"{_n(lim.gentle_speed_up_kmh_per_s)} km/h per s and the incline at most "
+         f"{_n(lim.gentle_incline_up_pct_per_s)} % per s (half the usual: no lurch); lowering "
+         "and a stop keep their rates"),
         ("caps",
          f"never above `max_speed_kmh` (≤ {_n(WALK_MAX_KMH)} km/h when `walk_only`) or "
          "`max_incline_pct`"),

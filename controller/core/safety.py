@@ -13,6 +13,11 @@ controlled stop        0.6 km/h/s    10 km/h to standstill in ~17 s
 incline up/down        0.5 %/s       the pace of an MC2100-class incline motor; a
                                      controlled stop lowers it to 0 % at this pace too (the
                                      board's STOP leaves the incline where it stands)
+gentle speed up        0.125 km/h/s  half the usual, for ``gentle_after_s`` (30 s) after the
+gentle incline up      0.25 %/s      pulse is accepted again after a hold/slow, and after a
+                                     skip into a harder part (issue 21: 3,0 → 4,25 km/h and
+                                     0 → 2,5 % within 5 s felt like a lurch); lowering and a
+                                     stop keep their usual rates
 =====================  ============  =====================================================
 
 The heart-rate gate is ``controller.core.hrgate`` (one gate for every source). A tick
@@ -32,6 +37,12 @@ class RateLimits:
     speed_down_kmh_per_s: float = 0.35
     stop_kmh_per_s: float = 0.6
     incline_pct_per_s: float = 0.5
+    gentle_speed_up_kmh_per_s: float = 0.125
+    gentle_incline_up_pct_per_s: float = 0.25
+    gentle_after_s: float = 30.0
+    """How long the gentle upward rates last after the pulse came back from a hold/slow
+    (counted from the tick it was accepted again) or after a skip into a harder part
+    (from the first tick the belt may move in it)."""
 
 
 def ramp(current: float, target: float, up_per_s: float, down_per_s: float, dt_s: float) -> float:
