@@ -7,6 +7,7 @@ store, as a nurse runs it."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -119,7 +120,8 @@ def test_the_outcome_help_names_the_date_form_staff_type():
     form a Norwegian nurse types) is accepted; both are said, DD.MM.ÅÅÅÅ first."""
     out = _cli("outcome", "--help").stdout
     for option in ("--from", "--to"):
-        line = next(li for li in out.splitlines() if li.strip().startswith(option))
+        line = next(li for li in out.splitlines()  # --fra, --from DATO
+                    if re.match(rf"^\s+(--\S+, )*{option}\b", li))
         assert "DD.MM.ÅÅÅÅ" in line, (line, out)
     en = _cli("outcome", "--help", env=_env(FOURBYFOUR_LANG="en")).stdout
     assert "DD.MM.YYYY" in en, en

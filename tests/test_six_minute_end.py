@@ -134,7 +134,7 @@ def test_the_fast_pulstest_demo_shows_the_proposal_and_stores_no_makspuls(tmp_pa
     out = r.stdout
     assert "Foreslått makspuls" in out, out
     assert "Godkjent av personalet" not in out and "godkjent av personalet" not in out, out
-    assert "Ikke lagret:" in out and "--accept-hrmax" in out, out
+    assert "Ikke lagret:" in out and "--godta-makspuls" in out, out
     rec, kinds = _p17(db)
     assert (rec.hr_max_bpm, rec.hr_max_source, rec.hr_max_date) == (171, "six_minute_test",
                                                                     "2026-11-20"), rec

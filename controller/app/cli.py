@@ -218,11 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
         DEMO_CATEGORY_WORDS,
         DEMO_PLAN_WORDS,
         HR_MAX_SOURCE_WORDS,
+        NamedParser,
         choice_words,
         name_metavars,
     )
 
-    ap = argparse.ArgumentParser(prog="fourbyfour", description=_("Closed-loop 4x4 training"))
+    ap = NamedParser(prog="fourbyfour", description=_("Closed-loop 4x4 training"))
     ap.add_argument("--version", action="version", version=f"fourbyfour {_version()}",
                     help=_("show the program's version and exit"))
     sub = ap.add_subparsers(dest="command", required=True, metavar=_("COMMAND"))
@@ -385,8 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     cm.add_argument("--port", type=int, default=None, help=_("the MQTT server's port"))
     cm.add_argument("--timeout", type=_decimal, default=10.0,
                     help=_("seconds to wait for the treadmill's answer (default 10)"))
-    for name, p in sub.choices.items():
-        name_metavars(name, p)
+    for p in dict.fromkeys(sub.choices.values()):  # each command once, not per name
+        name_metavars(p.get_default("command"), p)
     return ap
 
 

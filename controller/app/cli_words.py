@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from controller.core import i18n
 from controller.core.i18n import N_
@@ -40,10 +41,12 @@ ARGPARSE_WORDS = (
 
 
 def _option(argv: Sequence[str], name: str) -> str | None:
+    """The value of the option ``name`` (English) under either of its names."""
+    names = (name, OPTION_NAMES.get(name, name))
     for i, a in enumerate(argv):
-        if a == name and i + 1 < len(argv):
+        if a in names and i + 1 < len(argv):
             return argv[i + 1]
-        if a.startswith(name + "="):
+        if a.split("=", 1)[0] in names and "=" in a:
             return a.split("=", 1)[1]
     return None
 
@@ -108,8 +111,9 @@ def name_metavars(command: str, p: argparse.ArgumentParser) -> None:
     for a in p._actions:
         if a.metavar is not None or a.choices is not None or a.nargs == 0:
             continue
-        name = a.option_strings[-1] if a.option_strings else a.dest
-        message = METAVARS.get((command, name)) or METAVARS.get(name)
+        names = list(a.option_strings or [a.dest])  # the English one among them
+        keys: list[str | tuple[str, str]] = [(command, n) for n in names]
+        message = next((METAVARS[k] for k in keys + names if k in METAVARS), None)
         if message is not None:
             a.metavar = i18n._(message)
 
@@ -162,3 +166,123 @@ def choice_words(words: dict[str, str]) -> tuple[str, Callable[[str], str]]:
                 "value": text, "choices": ", ".join(repr(w) for w in shown)})
 
     return "{" + ",".join(shown) + "}", key_of
+
+
+# -- the names staff type: bokmål beside English ----------------------------------------------
+
+COMMAND_NAMES = {
+    # English → bokmål (the glossary's and the help texts' own words). Both are taken in
+    # every language; --help shows the process's language's name first and the other in
+    # brackets. The English names stay: systemd units, clinic IT's scripts and docs/it use
+    # them. No ASCII spelling besides (økter/okter): the English name is the ASCII one.
+    # demo, import, fhir and monitor are the same word in bokmål.
+    "console": "konsoll", "export": "eksport", "report": "rapport",
+    "progression": "fremgang", "patients": "pasienter", "sessions": "økter",
+    "patient": "pasient", "outcome": "resultat", "handover": "overlevering", "run": "kjør",
+    "records-server": "øktdata-tjeneste", "command": "kommando",
+}
+
+OPTION_NAMES = {
+    # English → bokmål for every long option (same rule); --plan, --format, --pseudonym,
+    # --csv, --json, --socket, --db, --alarm and --port are the same word in bokmål
+    "--help": "--hjelp", "--version": "--versjon",
+    "--store": "--øktlager", "--session": "--økt", "--out": "--ut", "--lang": "--språk",
+    "--config": "--konfigurasjon", "--patient": "--pasient",
+    "--hr-max": "--makspuls", "--hrmax": "--makspuls", "--hr-max-source": "--makspuls-kilde",
+    "--hr-rest": "--hvilepuls", "--age": "--alder", "--max-speed": "--maks-fart",
+    "--max-incline": "--maks-stigning", "--walk-only": "--bare-gange",
+    "--from": "--fra", "--to": "--til", "--anonymised": "--anonymisert",
+    "--notes": "--notater",
+    "--seed": "--startverdi", "--category": "--kategori", "--speed": "--tidsfaktor",
+    "--headless": "--uten-konsoll", "--fast": "--straks", "--accept-hrmax": "--godta-makspuls",
+    "--weeks": "--uker", "--control-socket": "--styre-socket",
+    "--site": "--sted", "--device": "--tredemølle", "--key-file": "--nøkkelfil",
+    "--host": "--vertsnavn", "--timeout": "--ventetid",
+}
+BOKMAL_OPTIONS = frozenset(OPTION_NAMES.values())
+NO_PREFIX = {"en": "--no-", "nb": "--ikke-"}
+"""A switch's "off" name (``--no-walk-only``, ``--ikke-bare-gange``)."""
+
+
+def _bokmal_first() -> bool:
+    return i18n.language() == "nb"
+
+
+def option_names(names: Sequence[str]) -> list[str]:
+    """An option's names as added: short ones first, then the long ones of the process's
+    language (bokmål beside English), then the other language's."""
+    short = [n for n in names if not n.startswith("--")]
+    english = [n for n in names if n.startswith("--")]
+    bokmal = [OPTION_NAMES[n] for n in english if n in OPTION_NAMES]
+    return short + (bokmal + english if _bokmal_first() else english + bokmal)
+
+
+class _Switch(argparse.BooleanOptionalAction):
+    """``--walk-only``/``--no-walk-only`` and ``--bare-gange``/``--ikke-bare-gange``
+    (argparse's own made ``--no-bare-gange`` and took any ``--no-`` name as off)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        names: list[str] = []
+        for n in option_strings:
+            names.append(n)
+            if n.startswith("--"):
+                lang = "nb" if n in BOKMAL_OPTIONS else "en"
+                names.append(NO_PREFIX[lang] + n[2:])
+        self.option_strings = names
+        self._off = frozenset(names[1::2])
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        if option_string in self.option_strings:
+            setattr(namespace, self.dest, option_string not in self._off)
+
+    def format_usage(self) -> str:
+        return " | ".join(self.option_strings[:2])  # the process's language's pair
+
+
+class _Formatter(argparse.HelpFormatter):
+    """An option's names, then its metavar once: ``--øktlager, --store FIL`` (argparse
+    repeated it after each name, and two names pushed the help to the next line)."""
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if not action.option_strings or action.nargs == 0:
+            return super()._format_action_invocation(action)
+        default = self._get_default_metavar_for_optional(action)
+        return f"{', '.join(action.option_strings)} {self._format_args(action, default)}"
+
+
+class NamedParser(argparse.ArgumentParser):
+    """A parser whose commands and long options have a bokmål name beside the English one
+    (``COMMAND_NAMES``, ``OPTION_NAMES``), added where the options are added: the dest
+    stays the English name's, so the commands read ``args.store`` whichever was typed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _NamedCommands)
+
+    def add_argument(self, *names: str, **kwargs: Any) -> argparse.Action:
+        if not names or not all(n.startswith("-") for n in names):
+            return super().add_argument(*names, **kwargs)  # a positional argument
+        english = [n for n in names if n.startswith("--")]
+        if english and "dest" not in kwargs:
+            kwargs["dest"] = english[0][2:].replace("-", "_")  # argparse's own rule
+        if kwargs.get("action") is argparse.BooleanOptionalAction:
+            kwargs["action"] = _Switch
+        return super().add_argument(*option_names(names), **kwargs)
+
+
+class _NamedCommands(argparse._SubParsersAction):
+    """Each command under its bokmål name too; ``args.command`` is always the English
+    name (the dispatch's), whichever was typed."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        bokmal = COMMAND_NAMES.get(name)
+        first = name
+        if bokmal is not None:
+            first, other = (bokmal, name) if _bokmal_first() else (name, bokmal)
+            kwargs["aliases"] = [other, *kwargs.get("aliases", ())]
+        p = super().add_parser(first, **kwargs)
+        p.set_defaults(**{self.dest: name})
+        return p

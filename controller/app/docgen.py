@@ -84,11 +84,17 @@ def cli_reference() -> str:
     ap = parser()
     subs = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
     helps = {a.dest: a.help or "" for a in subs._choices_actions}
+    # each command once, under its English name (this page's language), with its bokmål one
+    commands = {name: [n for n, p in subs.choices.items() if p is sub and n != name]
+                for name, sub in subs.choices.items() if name in helps}
     out: list[str] = []
-    out += _table(["command", "what"], [[f"[`{name}`](#{name})", helps.get(name, "")]
-                                        for name in subs.choices])
-    for name, sub in subs.choices.items():
-        out += ["", f"### {name}", "", helps.get(name, "") + ".", ""]
+    out += _table(["command", "bokmål", "what"],
+                  [[f"[`{name}`](#{name})", ", ".join(f"`{n}`" for n in others or [name]),
+                    helps[name]] for name, others in commands.items()])
+    for name, others in commands.items():
+        sub = subs.choices[name]
+        said = f" In bokmål: `fourbyfour {others[0]}`." if others else ""
+        out += ["", f"### {name}", "", helps[name] + "." + said, ""]
         rows = [[_option_cell(a), _default_cell(a), a.help or ""]
                 for a in sub._actions
                 if not isinstance(a, argparse._HelpAction) and a.help != argparse.SUPPRESS]
