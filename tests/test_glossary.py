@@ -33,6 +33,7 @@ AVOID = {
     # the team's own additions, from the bokmål trials (one word per thing)
     r"vakthund": "a literal 'watchdog': 'startet på nytt av seg selv'",
     r"styrekort": "the board in the treadmill is 'motorkortet', everywhere",
+    r"journaltjeneste": "journal is the patient's medical record: 'øktdata-tjeneste'",
 }
 CASE_SENSITIVE = {r"\bHRmax\b": "'makspuls'"}
 
