@@ -1,0 +1,132 @@
+"""Issue 21, a bokmål new-nurse trial at 80×24 (h21form): input lost or changed without a
+word. Bad input gets a clear error and loses no data; a warning follows the value typed now;
+keys typed straight after a Borg rating reach the next prompt owed. Through Textual's Pilot
+against the real service, each seen failing first."""
+
+import asyncio
+
+import pytest
+
+from controller.app.console import StaffConsole
+from controller.core import i18n
+from tests.test_console import wait_for
+
+
+@pytest.fixture
+def nb():
+    i18n.set_language("nb")
+    yield "nb"
+    i18n.set_language("en")
+
+
+async def _proposal_edit(pilot, app):
+    """The 6-minute test's Borg rating (15), its proposal, e: the edit box, emptied."""
+    from controller.app.screens import BorgScreen, HrMaxProposalScreen
+
+    await wait_for(lambda: isinstance(app.screen, BorgScreen))
+    await pilot.press("1", "5", "enter")
+    await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+    await pilot.press("e")
+    await wait_for(lambda: app.screen.query("#edit"))
+    await pilot.pause()
+    await pilot.press("ctrl+u")
+    await pilot.pause()
+    return app.screen
+
+
+def _said_on(screen) -> str:
+    return str(screen.query_one("#refused").render())
+
+
+def test_a_decimal_comma_in_the_makspuls_edit_is_refused_and_stays_as_typed(tmp_path, nb):
+    """Trial: in "Ny makspuls, slag/min (Enter lagrer)" `15,5` became `155` (the comma was
+    dropped by the field; only the large-change warning reacted). It is refused with the
+    patient form's words, the box keeps "15,5", the decision stays open and nothing is
+    stored. Letters are kept and refused the same way."""
+    from controller.app.screens import HrMaxProposalScreen
+    from controller.records.register import Register
+    from controller.records.store import Store
+    from controller.service.control_socket import ControlServer
+    from tests.test_console import _recorded_six_minute_test
+
+    store = Store(tmp_path / "sessions.db")
+    rt, _sid = _recorded_six_minute_test(store, hr_max=184)
+    sock = str(tmp_path / "c.sock")
+
+    async def main():
+        server = asyncio.create_task(ControlServer(rt, sock).serve())
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await _proposal_edit(pilot, app)
+            await pilot.press(*"15,5", "enter")
+            await pilot.pause(0.3)
+            assert app.screen is screen and isinstance(screen, HrMaxProposalScreen)
+            assert screen.query_one("#edit").value == "15,5"
+            said = _said_on(screen)
+            assert "makspuls er et helt tall (slag/min), f.eks. 178" in said, said
+            assert "lavere" not in said and "høyere" not in said, said
+            await pilot.press("enter")  # a second Enter never stores a refused value
+            await pilot.pause(0.3)
+            assert app.screen is screen and screen.query_one("#edit").value == "15,5"
+            await pilot.press("ctrl+u", *"sekstifem")
+            await pilot.pause(0.3)
+            assert screen.query_one("#edit").value == "sekstifem"
+            said = _said_on(screen)
+            assert "makspuls er et helt tall" in said, said
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            assert app.screen is screen
+        server.cancel()
+        await asyncio.gather(server, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    assert Register(store).require("P-42").hr_max_bpm == 184
+    store.close()
+
+
+def test_the_large_change_warning_follows_the_makspuls_typed_now(tmp_path, nb):
+    """Trial: «Advarsel: verdien er 29 slag/min lavere …» (for 155 against 184) stayed after
+    the value was edited to 15. The warning is evaluated on every change: it comes for a
+    value far from the one in use, goes when the value no longer is, and a second Enter
+    stores only the value it warned about."""
+    from controller.records.register import Register
+    from controller.records.store import Store
+    from controller.service.control_socket import ControlServer
+    from tests.test_console import _recorded_six_minute_test
+
+    store = Store(tmp_path / "sessions.db")
+    rt, _sid = _recorded_six_minute_test(store, hr_max=184)
+    sock = str(tmp_path / "c.sock")
+
+    async def main():
+        server = asyncio.create_task(ControlServer(rt, sock).serve())
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await _proposal_edit(pilot, app)
+            await pilot.press(*"155", "enter")
+            await pilot.pause(0.3)
+            assert "29 slag/min lavere" in _said_on(screen), _said_on(screen)
+            await pilot.press("backspace")  # 15: no makspuls, no warning about it
+            await pilot.pause(0.3)
+            said = _said_on(screen)
+            assert "29 slag/min" not in said and "Advarsel" not in said, said
+            await pilot.press("0")  # 150: 34 lower, warned as typed
+            await pilot.pause(0.3)
+            said = _said_on(screen)
+            assert "34 slag/min lavere" in said and "29" not in said, said
+            await pilot.press("ctrl+u", *"180")  # near the one in use: no warning
+            await pilot.pause(0.3)
+            assert "Advarsel" not in _said_on(screen), _said_on(screen)
+            await pilot.press("ctrl+u", *"150", "enter")
+            await pilot.pause(0.3)
+            assert app.screen is screen  # warned: the second Enter stores it
+            await pilot.press("enter")
+            await wait_for(lambda: "150" in app.message)
+        server.cancel()
+        await asyncio.gather(server, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    assert Register(store).require("P-42").hr_max_bpm == 150
+    store.close()
