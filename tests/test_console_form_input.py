@@ -9,7 +9,8 @@ import pytest
 
 from controller.app.console import StaffConsole
 from controller.core import i18n
-from tests.test_console import wait_for
+from tests.test_console import realtime, start_service, wait_for
+from tests.test_console_desk import _open_form, _said, _source, _type
 
 
 @pytest.fixture
@@ -130,3 +131,58 @@ def test_the_large_change_warning_follows_the_makspuls_typed_now(tmp_path, nb):
     asyncio.run(asyncio.wait_for(main(), 60))
     assert Register(store).require("P-42").hr_max_bpm == 150
     store.close()
+
+
+@realtime
+def test_the_pseudonym_rule_shows_before_typing_and_the_new_patient_hint_says_what_is_missing(
+        tmp_path, nb):
+    """Trial: the pseudonym rule was shown only after ctrl+s refused "kari-nordmann"; and
+    after the pseudonym was fixed, «ny pasient: fyll inn makspuls og kilden» appeared
+    although makspuls (176) and its source (Tanaka-formelen) were filled. The rule shows
+    under the empty field (and a short placeholder in it) before anything is typed; the
+    new-patient hint names only what is still missing, and goes when nothing is."""
+    from tests.test_console import _screen_lines
+
+    rule = "Et pseudonym er klinikkens kode"
+
+    async def main():
+        service, sock = await start_service(tmp_path, choose_patient=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            form = await _open_form(pilot, app)
+            assert rule in _said(form, "pseudonym"), _said(form, "pseudonym")
+            assert "P-17" in form.query_one("#pseudonym").placeholder
+            lines = "\n".join(_screen_lines(app))
+            assert "klinikkens kode" in lines and "(P-17, OUS-0042)" in lines, lines
+            await _type(pilot, form, "pseudonym", "kari-nordmann")
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.5)
+            assert app.screen is form and rule in _said(form, "pseudonym")
+            await _type(pilot, form, "pseudonym", "P-58")  # fixed: a new patient
+            await wait_for(lambda: form._looked_up == "P-58")
+            await pilot.pause(0.3)
+            said = _said(form, "pseudonym")
+            assert "makspuls" in said and "kilde" in said and rule not in said, said
+            await _source(pilot, form, 4)  # Tanaka, no age yet: the makspuls is missing
+            said = _said(form, "pseudonym")
+            assert "makspuls" in said and "kilde" not in said, said
+            await _type(pilot, form, "age", "45")  # Tanaka fills in 176: nothing missing
+            assert form.query_one("#hr_max").value == "176"
+            assert _said(form, "pseudonym") == "", _said(form, "pseudonym")
+            form.query_one("#hr_max").focus()
+            await pilot.press("ctrl+u")  # emptied: named again
+            await pilot.pause(0.3)
+            said = _said(form, "pseudonym")
+            assert "makspuls" in said and "kilde" not in said, said
+            await pilot.press(*"176")
+            await pilot.pause(0.3)
+            assert _said(form, "pseudonym") == "", _said(form, "pseudonym")
+            await _type(pilot, form, "max_speed", "6,5")
+            await _type(pilot, form, "max_incline", "12")
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-58", 20)
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 120))

@@ -223,7 +223,9 @@ class PatientScreen(ModalScreen[None]):
 
         with Grid(id="form"):
             yield Label(_("pseudonym"))
-            yield Input(str(c.get("pseudonym", "")), id="pseudonym", compact=True)
+            # the rule before typing (the trial: it came only with ctrl+s's refusal)
+            yield Input(str(c.get("pseudonym", "")), id="pseudonym", compact=True,
+                        placeholder=_("the clinic's code, e.g. P-17 or OUS-0042"))
             yield err("pseudonym")
             yield Label(_("age (years)"))
             yield NumberInput(show_number(c.get("age_years")), id="age", compact=True)
@@ -270,6 +272,21 @@ class PatientScreen(ModalScreen[None]):
         self._plan_fields()
         if self.loaded is not None:
             self._show("pseudonym", self._profile_line(self.loaded), error=False)
+        else:
+            self._pseudonym_rule()
+
+    def _pseudonym_rule(self) -> None:
+        """Until the pseudonym fits the clinic's rule, the rule shows under it as a hint (a
+        refusal from ctrl+s stays a refusal until it fits); once it fits, the register's
+        answer says what it is."""
+        box = self.query_one("#pseudonym_error", Static)
+        problem = pseudonym_problem(self.query_one("#pseudonym", Input).value.strip())
+        refused = box.has_class("shown") and not box.has_class("hint")
+        if problem is not None:
+            if not refused:
+                self._show("pseudonym", problem, error=False)
+        elif refused or str(box.render()) == pseudonym_problem(""):
+            self._show("pseudonym", "")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
@@ -323,7 +340,9 @@ class PatientScreen(ModalScreen[None]):
         if event.input.id in ("age", "hr_rest"):
             self._from_age()
             self._clear_if_valid("hr_max")
+            self._hint_done()  # the age formula may have filled in the makspuls
         elif event.input.id == "pseudonym":
+            self._pseudonym_rule()
             if self._timer is not None:
                 self._timer.stop()
             self._timer = self.set_timer(LOOKUP_DELAY_S, self._lookup_now)
@@ -371,22 +390,27 @@ class PatientScreen(ModalScreen[None]):
             return True
         if before is not None:
             self._fill({}, only_if=before)
-        self._show("pseudonym", _("new patient: enter HRmax and its source") if pseudonym
-                   else "", error=False)
         self._new_hint = bool(pseudonym)
-        self._hint_done()
+        if pseudonym:
+            self._hint_done()
+        else:
+            self._pseudonym_rule()
         return False
 
     def _hint_done(self) -> None:
-        """The "new patient" hint goes once HRmax and its source are filled in (the trial:
-        it stayed under the pseudonym after both were)."""
+        """The "new patient" hint names what is still missing of HRmax and its source, and
+        goes once both are filled in; it follows every change (the trial: it named both
+        when the pseudonym was fixed after HRmax and the age formula were filled in)."""
         if not self._new_hint:
             return
         value, why = self._checked("hr_max")
-        if value is not None and why is None and \
-                self.query_one("#source", Select).value != Select.NULL:
-            self._new_hint = False
-            self._show("pseudonym", "")
+        hr_max = value is not None and why is None
+        source = self.query_one("#source", Select).value != Select.NULL
+        text = "" if hr_max and source else \
+            _("new patient: enter HRmax") if source else \
+            _("new patient: choose where HRmax comes from (HRmax from)") if hr_max else \
+            _("new patient: enter HRmax and its source")
+        self._show("pseudonym", text, error=False)
 
     def _fill(self, p: dict[str, Any], only_if: dict[str, Any] | None = None) -> None:
         """Every patient field from ``p`` (empty where it has none): nothing carries over.
