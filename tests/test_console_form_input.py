@@ -186,3 +186,43 @@ def test_the_pseudonym_rule_shows_before_typing_and_the_new_patient_hint_says_wh
         await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+@realtime
+def test_letters_in_the_forms_number_fields_stay_in_view_and_are_refused_in_words(
+        tmp_path, nb):
+    """Trial: «alder (år)»: `tretti`, «hvilepuls (valgfri)»: `sekstifem` were dropped key by
+    key (the field restricted to digits): the nurse saw an empty field. What is typed stays
+    in the field; the field's own words say at once under it what it takes; ctrl+s refuses
+    it and the form stays open with everything typed."""
+    async def main():
+        service, sock = await start_service(tmp_path, choose_patient=True)
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            form = await _open_form(pilot, app)
+            await _type(pilot, form, "pseudonym", "P-59")
+            typed = {"age": "tretti", "hr_rest": "sekstifem", "max_speed": "seks",
+                     "max_incline": "ti"}
+            words = {"age": "alder", "hr_rest": "hvilepuls", "max_speed": "maks fart",
+                     "max_incline": "maks stigning"}
+            for field, text in typed.items():
+                await _type(pilot, form, field, text)
+                assert form.query_one(f"#{field}").value == text, field
+                said = _said(form, field)
+                assert words[field] in said and "tall" in said, (field, said)
+            await _type(pilot, form, "hr_max", "17x")
+            assert form.query_one("#hr_max").value == "17x"
+            assert "makspuls er et helt tall" in _said(form, "hr_max"), _said(form, "hr_max")
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.5)
+            assert app.screen is form and app.state.get("pseudonym") != "P-59"
+            for field, text in typed.items():
+                assert form.query_one(f"#{field}").value == text, field
+                assert words[field] in _said(form, field), (field, _said(form, field))
+            await _type(pilot, form, "age", "30")  # corrected: its refusal goes
+            assert _said(form, "age") == "", _said(form, "age")
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 120))

@@ -67,6 +67,10 @@ WHOLE = {"age": N_("age is in whole years, e.g. {example}"),
          "hr_max": N_("HRmax is a whole number of bpm, e.g. {example}"),
          "hr_rest": N_("HRrest is a whole number of bpm, e.g. {example}")}
 """Fields that take whole numbers only (the trial: "45,5" years and bpm were accepted)."""
+NOT_A_NUMBER = {"max_speed": N_("max speed: write a number of km/h, e.g. {example}"),
+                "max_incline": N_("max incline: write a number of %, e.g. {example}"),
+                "pace": N_("the test pace: write a number of km/h, e.g. {example}")}
+"""What a field that is not a number is told, in its own words (whole-number fields: WHOLE)."""
 FORMULAS = ("tanaka", "nes", "keteyian")
 EXAMPLES = {"age": 45, "hr_max": 178, "hr_rest": 65, "max_speed": 6.5, "max_incline": 7.5,
             "pace": 4.5}
@@ -149,21 +153,10 @@ def field_of(error: str) -> str:
 
 
 class NumberInput(Input):
-    """A number field: digits, a decimal comma or point (and a sign, refused by its range
-    with the reason). A letter is not taken: it is said under the field (the trial: after
-    ctrl+s showed a register patient, the next key, s meant as Start, went into the age
-    field as "45s")."""
-
-    RESTRICT = r"[0-9.,\s+−-]*"
-
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, restrict=self.RESTRICT, **kw)
-
-    def restricted(self) -> None:
-        screen = self.screen
-        if isinstance(screen, PatientScreen) and self.id:
-            screen._show(self.id, _("only a number here; the form is still open: ctrl+s "
-                                    "saves, esc closes it"))
+    """A number field. Whatever is typed stays in view: anything that is not a number is
+    said at once under the field in its own words, and ctrl+s refuses it (the trial: letters
+    were dropped key by key by a restricted field, "tretti" left an empty age; before that,
+    s meant as Start went into the age field as "45s", now shown and refused in words)."""
 
 
 class PatientScreen(ModalScreen[None]):
@@ -336,6 +329,7 @@ class PatientScreen(ModalScreen[None]):
         self._mark(event.checkbox)
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        self._not_a_number(event.input.id or "")
         self._clear_if_valid(event.input.id or "")
         if event.input.id in ("age", "hr_rest"):
             self._from_age()
@@ -566,8 +560,7 @@ class PatientScreen(ModalScreen[None]):
         try:
             value = parse_number(self.query_one(f"#{wid}", Input).value)
         except ValueError:
-            return None, _("write a number, e.g. {example}").format(
-                example=show_number(EXAMPLES[wid]))
+            return None, self._not_a_number_text(wid)
         low, high, text = LIMITS[wid]
         if value is not None and not low <= value <= high:
             return None, _(text).format(low=show_number(low), high=show_number(high))
@@ -605,6 +598,22 @@ class PatientScreen(ModalScreen[None]):
         value, why = self._checked(wid)
         if why is None and value is not None:
             self._show(wid, "")
+
+    def _not_a_number(self, wid: str) -> None:
+        """A number field holding what is not a number says so at once, in its own words (a
+        comma or point typed last is a number on its way: 6, before 6,5)."""
+        if wid not in LIMITS:
+            return
+        text = self.query_one(f"#{wid}", Input).value.strip()
+        try:
+            parse_number(text[:-1] if text[-1:] in ",." else text)
+        except ValueError:
+            self._show(wid, self._not_a_number_text(wid))
+
+    @staticmethod
+    def _not_a_number_text(wid: str) -> str:
+        words = WHOLE.get(wid) or NOT_A_NUMBER[wid]
+        return _(words).format(example=show_number(EXAMPLES[wid]))
 
     def _clear(self) -> None:
         for f in FIELDS:
