@@ -226,3 +226,108 @@ def test_letters_in_the_forms_number_fields_stay_in_view_and_are_refused_in_word
         await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def _recorded_two_intervals(store):
+    """A recorded session of two intervals (virtual patient, production Session and Store)
+    in a runtime, as the service holds it when it has ended: both intervals ran."""
+    from controller.app.simdemo import run_session
+    from controller.protocol import PatientProfile
+    from controller.service.runtime import Runtime
+    from controller.sim import PatientParams, VirtualPatient
+    from controller.treadmill import Treadmill
+    from tests.test_console_borg_owed import TWO
+
+    profile = PatientProfile(hr_max=176, hr_rest=65, max_speed_kmh=8.0, max_incline_pct=12,
+                             hr_max_source="tanaka", pseudonym="P-62")
+    patient = VirtualPatient(PatientParams(hr_max_bpm=176, hr_rest_bpm=65, vo2max=30, seed=4))
+    sid, rows, session = run_session(patient, profile, TWO, store=store)
+    rt = Runtime(profile, None, hr_source=None, treadmill=Treadmill("/dev/null"), store=store)
+    rt.session, rt.session_id = session, sid
+    rt._start.set()
+    rt.intervals_run = 2  # as the live runtime counts them
+    rt.snapshot.setpoint = session.step(rows[-1].t_s + 1, 90.0, 0.0, 0.0)
+    return rt, sid
+
+
+def test_ratings_owed_typed_in_a_burst_after_b_reach_their_prompts_and_stray_digits_are_said(
+        tmp_path, nb):
+    """Trial: Borg ratings put off with esc, given with b: after one rating, a quickly typed
+    «16 Enter» went nowhere, without a word (the next prompt was not open; the keys hit the
+    main screen). After a rating given with b the prompt moves on to the next one owed, so
+    keys typed straight after it are that interval's; digits typed where no prompt is open
+    are said to have been used for nothing. Against a recorded session behind the real
+    control socket (a live one's emulated board stops its belt when a loaded machine starves
+    the link: test_console_borg_owed); the two ratings put off with esc at the intervals'
+    ends are the console's own memory, set here."""
+    from controller.records.store import Store
+    from controller.service.control_socket import ControlServer
+    from tests.test_console_trial import burst, footer
+
+    store = Store(tmp_path / "sessions.db")
+    rt, sid = _recorded_two_intervals(store)
+    sock = str(tmp_path / "c.sock")
+
+    async def main():
+        server = asyncio.create_task(ControlServer(rt, sock).serve())
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id") == sid)
+            app._last_interval = 2
+            app._put_off(1, True)  # esc at interval 1's end, and at interval 2's
+            app._put_off(2, True)
+            await pilot.pause()
+            assert ("b", "Borg-skår") in footer(app), footer(app)
+            await burst(pilot, "b", "1", "4", "enter", "1", "6", "enter")
+            try:
+                await wait_for(lambda: len(app.state.get("ratings") or {}) == 2, 20)
+            except TimeoutError:
+                raise AssertionError((app.state.get("ratings"), app.message,
+                                      app.screen_stack, app._borg_owed)) from None
+            assert app.state["ratings"] == {"1": 14, "2": 16}, app.state["ratings"]
+            await wait_for(lambda: len(app.screen_stack) == 1)
+            await burst(pilot, "1", "7")  # nothing owed, no prompt open: said
+            await wait_for(lambda: "17" in app.message)
+            assert "ikke brukt" in app.message, app.message
+        server.cancel()
+        await asyncio.gather(server, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    try:
+        assert store.ratings(sid) == {1: 14, 2: 16}
+    finally:
+        store.close()
+
+
+def test_a_letter_on_the_borg_prompt_is_said_not_dropped(tmp_path, nb):
+    """The Borg prompt takes digits; a letter typed there (not one of its keys p, r, x, a,
+    w) did nothing without a word. It is said on the prompt, and the digits typed stay."""
+    from controller.app.screens import BorgScreen
+    from controller.records.store import Store
+    from controller.service.control_socket import ControlServer
+    from tests.test_console import _recorded_six_minute_test
+
+    store = Store(tmp_path / "sessions.db")
+    rt, _sid = _recorded_six_minute_test(store)
+    sock = str(tmp_path / "c.sock")
+
+    async def main():
+        server = asyncio.create_task(ControlServer(rt, sock).serve())
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            prompt = app.screen
+            await pilot.press("1", "l")
+            await pilot.pause()
+            said = str(prompt.query_one("#borg").render())
+            assert "«l» er ikke en Borg-skår" in said, said
+            assert prompt.typed == "1"
+            await pilot.press("5", "enter")
+            await wait_for(lambda: app.screen is not prompt)
+        server.cancel()
+        await asyncio.gather(server, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    store.close()
