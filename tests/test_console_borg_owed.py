@@ -76,15 +76,17 @@ def test_two_borg_ratings_put_off_are_both_kept_and_given_later_for_their_interv
                 await pilot.pause()
                 assert ("b", "Borg-skår") in footer(app), footer(app)
             assert "Borg-skår for intervall 1, 2 er ikke gitt" in app.message, app.message
+            assert ("b", "Borg-skår") in footer(app), footer(app)
+            await pilot.press("b")
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
             for n, borg in ((1, "14"), (2, "16")):
-                assert ("b", "Borg-skår") in footer(app), (n, footer(app))
-                await pilot.press("b")
-                await wait_for(lambda: isinstance(app.screen, BorgScreen))
+                # since h21form the prompt b opened moves on to the next rating owed
                 assert app.screen.interval == n, (n, app.screen.interval)
                 await pilot.press(*borg, "enter")
-                await wait_for(lambda: len(app.screen_stack) == 1)
                 await wait_for(lambda n=n: str(n) in (app.state.get("ratings") or {}), 20)
                 await pilot.pause()
+            await wait_for(lambda: len(app.screen_stack) == 1)
+            await pilot.pause()
             assert ("b", "Borg-skår") not in footer(app), footer(app)
             assert app.state["ratings"] == {"1": 14, "2": 16}, app.state["ratings"]
             await pilot.press("x", "j")

@@ -257,6 +257,8 @@ class StaffConsole(App[None]):
         # the demo only: the emulated treadmill's own reset button, which a person presses
         # at a real treadmill after a fault (it never resumes the session by itself)
         Binding("g", "demo_reset", N_("Reset (demo)")),
+        # digits where no prompt is open are said, not dropped (BorgScreen takes its own)
+        *(Binding(d, f"stray_digit('{d}')", show=False) for d in "0123456789"),
     ]
 
     def __init__(self, socket_path: str, belt_url: str | None = None,
@@ -299,6 +301,8 @@ class StaffConsole(App[None]):
         self._held: list[events.Key] = []
         self._in_flight: events.Key | None = None
         """The key being handled: the next waits for it."""
+        self._stray = ""
+        """Digits typed where no prompt is open (said, never dropped without a word)."""
         self._holding_for: object | None = None
         """The screen pushed but not ready yet: keys typed meanwhile wait for it (issue 21
         trial: "n" and a pseudonym typed at once lost the pseudonym, the form's field had no
@@ -335,6 +339,7 @@ class StaffConsole(App[None]):
         if self._widgets_gone():  # a reply to a key came while closing: nothing to show it on
             return None
         result = super().push_screen(screen, *args, **kw)
+        self._stray = ""
         if not isinstance(screen, str):
             self._holding_for = screen
             if not screen.call_later(self.post_message, KeysReady(screen)):
@@ -1056,10 +1061,11 @@ class StaffConsole(App[None]):
         self.push_screen(PatientScreen(current, submit, lookup,
                                        suggested=self.suggested))
 
-    def rate(self, interval: int) -> None:
+    def rate(self, interval: int, owed: bool = False) -> None:
         """Ask the Borg rating of ``interval``: one prompt at most (an open one moves on to
         this interval), and never over another question (it waits until that is answered:
-        ``_borg_waiting``)."""
+        ``_borg_waiting``). ``owed`` (b): after each rating the prompt asks the next one
+        owed (``_next_owed``)."""
         top = self.screen
         if isinstance(top, BorgScreen):
             if top.interval != interval and top.interval > 0:  # moved on: owed, not lost
@@ -1070,7 +1076,7 @@ class StaffConsole(App[None]):
             self._borg_waiting = interval
             return
         self._borg_waiting = None
-        prompt = BorgScreen(interval)
+        prompt = BorgScreen(interval, self._next_owed if owed else None)
 
         async def done(borg: int | None) -> None:
             if borg is None or prompt.interval in self._borg_owed:
@@ -1097,6 +1103,28 @@ class StaffConsole(App[None]):
                        "later, one by one.").format(intervals=", ".join(map(str, owed))))
         self.refresh_bindings()  # the footer: its key comes or goes
 
+    def _next_owed(self, interval: int, borg: int) -> int | None:
+        """A rating owed given on the prompt b opened: sent now, and the next interval owed
+        (the prompt stays open for it), or None (the prompt closes and sends the rating)."""
+        later = [n for n in self._intervals_owed() if n != interval]
+        if not later:
+            return None
+        self._put_off(interval, False)
+        self.run_worker(self._send("borg", interval=interval, borg=borg),
+                        group="borg_owed")
+        return later[0]
+
+    def action_stray_digit(self, digit: str) -> None:
+        """A digit typed on the main screen, where no prompt is open, is said to have been
+        used for nothing (the trial: «16 Enter» typed after a rating went nowhere)."""
+        if self.screen is not self.screen_stack[0]:
+            return
+        self._stray = (self._stray + digit)[-4:]
+        owed = self._intervals_owed()
+        self.say(_("No Borg prompt is open: {typed} was not used. b gives the rating owed.")
+                 .format(typed=self._stray) if owed else
+                 _("No prompt is open: {typed} was not used.").format(typed=self._stray))
+
     def _intervals_owed(self) -> list[int]:
         """The intervals whose Borg rating was put off and the service does not hold yet."""
         rated = self.doc.ratings or {}
@@ -1107,7 +1135,7 @@ class StaffConsole(App[None]):
         interval."""
         owed = self._intervals_owed()
         if owed:
-            self.rate(owed[0])
+            self.rate(owed[0], owed=True)
 
     def action_test_borg_owed(self) -> None:
         self.action_test_borg()

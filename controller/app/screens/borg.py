@@ -13,8 +13,10 @@ prompt's own state, not a widget that must have the focus first.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
@@ -61,11 +63,17 @@ class BorgScreen(ModalScreen[int | None]):
         *digit_bindings(),
     ]
 
-    def __init__(self, interval: int) -> None:
+    def __init__(self, interval: int,
+                 then: Callable[[int, int], int | None] | None = None) -> None:
         super().__init__()
         self.interval = interval
         self.typed = ""
         self.refused = ""
+        self.then = then
+        """For the ratings owed (b): takes a rating given and names the next interval owed,
+        which this prompt asks at once (None: none, the prompt closes with the rating)."""
+        self.taken = ""
+        """The rating taken just before, said while the prompt asks the next one owed."""
         keys = self._bindings.key_to_bindings  # the footer in the process's language
         for key, bindings in keys.items():
             keys[key] = [dataclasses.replace(b, description=_(b.description))
@@ -79,6 +87,8 @@ class BorgScreen(ModalScreen[int | None]):
         title = _("Borg rating of the 6-minute test") if self.interval == 0 else \
             _("Borg rating of interval {n}").format(n=self.interval)
         lines = [f"[b]{title}[/b]", _("type the number (6–20), then Enter (esc: not now)")]
+        if self.taken:
+            lines.insert(1, f"[green]{self.taken}[/]")
         for value in range(BORG_MIN, BORG_MAX + 1):
             anchor = _(ANCHORS[value]) if value in ANCHORS else ""
             lines.append(f"[b]{value:2d}[/b]  {anchor}".rstrip())
@@ -94,7 +104,18 @@ class BorgScreen(ModalScreen[int | None]):
         """The same prompt, now for a later interval (never a second prompt)."""
         self.interval = interval
         self.typed = ""  # begun for the interval before: never given to this one
+        self.taken = ""
         self._show()
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter (or other sign) that is not one of this prompt's keys is said, never
+        dropped without a word; the digits typed stay."""
+        if event.is_printable and event.character and event.key != "b" and \
+                event.key not in self._bindings.key_to_bindings:  # b: this prompt, open
+            event.stop()
+            self.refused = _("«{key}» is not a Borg rating: type the number 6–20").format(
+                key=event.character)
+            self._show()
 
     def action_digit(self, digit: str) -> None:
         self.typed = (self.typed + digit)[-2:]
@@ -111,6 +132,17 @@ class BorgScreen(ModalScreen[int | None]):
             self.refused = _("{typed} is not a Borg rating: type a number 6–20").format(
                 typed=self.typed) if self.typed else _("type a number 6–20, then Enter")
             self.typed = ""
+            self._show()
+            return
+        following = self.then(self.interval, value) if self.then is not None else None
+        if following is not None:
+            # the next rating owed, in this same prompt: keys typed straight after Enter are
+            # its (the trial: «16 Enter» typed quickly went to the main screen, lost)
+            taken = _("Borg rating {borg} taken for interval {n}.").format(
+                borg=value, n=self.interval)
+            self.ask(following)
+            self.taken = taken
+            self.refused = ""
             self._show()
             return
         self.dismiss(value)

@@ -67,6 +67,10 @@ WHOLE = {"age": N_("age is in whole years, e.g. {example}"),
          "hr_max": N_("HRmax is a whole number of bpm, e.g. {example}"),
          "hr_rest": N_("HRrest is a whole number of bpm, e.g. {example}")}
 """Fields that take whole numbers only (the trial: "45,5" years and bpm were accepted)."""
+NOT_A_NUMBER = {"max_speed": N_("max speed: write a number of km/h, e.g. {example}"),
+                "max_incline": N_("max incline: write a number of %, e.g. {example}"),
+                "pace": N_("the test pace: write a number of km/h, e.g. {example}")}
+"""What a field that is not a number is told, in its own words (whole-number fields: WHOLE)."""
 FORMULAS = ("tanaka", "nes", "keteyian")
 EXAMPLES = {"age": 45, "hr_max": 178, "hr_rest": 65, "max_speed": 6.5, "max_incline": 7.5,
             "pace": 4.5}
@@ -149,21 +153,10 @@ def field_of(error: str) -> str:
 
 
 class NumberInput(Input):
-    """A number field: digits, a decimal comma or point (and a sign, refused by its range
-    with the reason). A letter is not taken: it is said under the field (the trial: after
-    ctrl+s showed a register patient, the next key, s meant as Start, went into the age
-    field as "45s")."""
-
-    RESTRICT = r"[0-9.,\s+−-]*"
-
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, restrict=self.RESTRICT, **kw)
-
-    def restricted(self) -> None:
-        screen = self.screen
-        if isinstance(screen, PatientScreen) and self.id:
-            screen._show(self.id, _("only a number here; the form is still open: ctrl+s "
-                                    "saves, esc closes it"))
+    """A number field. Whatever is typed stays in view: anything that is not a number is
+    said at once under the field in its own words, and ctrl+s refuses it (the trial: letters
+    were dropped key by key by a restricted field, "tretti" left an empty age; before that,
+    s meant as Start went into the age field as "45s", now shown and refused in words)."""
 
 
 class PatientScreen(ModalScreen[None]):
@@ -223,7 +216,9 @@ class PatientScreen(ModalScreen[None]):
 
         with Grid(id="form"):
             yield Label(_("pseudonym"))
-            yield Input(str(c.get("pseudonym", "")), id="pseudonym", compact=True)
+            # the rule before typing (the trial: it came only with ctrl+s's refusal)
+            yield Input(str(c.get("pseudonym", "")), id="pseudonym", compact=True,
+                        placeholder=_("the clinic's code, e.g. P-17 or OUS-0042"))
             yield err("pseudonym")
             yield Label(_("age (years)"))
             yield NumberInput(show_number(c.get("age_years")), id="age", compact=True)
@@ -270,6 +265,21 @@ class PatientScreen(ModalScreen[None]):
         self._plan_fields()
         if self.loaded is not None:
             self._show("pseudonym", self._profile_line(self.loaded), error=False)
+        else:
+            self._pseudonym_rule()
+
+    def _pseudonym_rule(self) -> None:
+        """Until the pseudonym fits the clinic's rule, the rule shows under it as a hint (a
+        refusal from ctrl+s stays a refusal until it fits); once it fits, the register's
+        answer says what it is."""
+        box = self.query_one("#pseudonym_error", Static)
+        problem = pseudonym_problem(self.query_one("#pseudonym", Input).value.strip())
+        refused = box.has_class("shown") and not box.has_class("hint")
+        if problem is not None:
+            if not refused:
+                self._show("pseudonym", problem, error=False)
+        elif refused or str(box.render()) == pseudonym_problem(""):
+            self._show("pseudonym", "")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
@@ -319,11 +329,14 @@ class PatientScreen(ModalScreen[None]):
         self._mark(event.checkbox)
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        self._not_a_number(event.input.id or "")
         self._clear_if_valid(event.input.id or "")
         if event.input.id in ("age", "hr_rest"):
             self._from_age()
             self._clear_if_valid("hr_max")
+            self._hint_done()  # the age formula may have filled in the makspuls
         elif event.input.id == "pseudonym":
+            self._pseudonym_rule()
             if self._timer is not None:
                 self._timer.stop()
             self._timer = self.set_timer(LOOKUP_DELAY_S, self._lookup_now)
@@ -371,22 +384,27 @@ class PatientScreen(ModalScreen[None]):
             return True
         if before is not None:
             self._fill({}, only_if=before)
-        self._show("pseudonym", _("new patient: enter HRmax and its source") if pseudonym
-                   else "", error=False)
         self._new_hint = bool(pseudonym)
-        self._hint_done()
+        if pseudonym:
+            self._hint_done()
+        else:
+            self._pseudonym_rule()
         return False
 
     def _hint_done(self) -> None:
-        """The "new patient" hint goes once HRmax and its source are filled in (the trial:
-        it stayed under the pseudonym after both were)."""
+        """The "new patient" hint names what is still missing of HRmax and its source, and
+        goes once both are filled in; it follows every change (the trial: it named both
+        when the pseudonym was fixed after HRmax and the age formula were filled in)."""
         if not self._new_hint:
             return
         value, why = self._checked("hr_max")
-        if value is not None and why is None and \
-                self.query_one("#source", Select).value != Select.NULL:
-            self._new_hint = False
-            self._show("pseudonym", "")
+        hr_max = value is not None and why is None
+        source = self.query_one("#source", Select).value != Select.NULL
+        text = "" if hr_max and source else \
+            _("new patient: enter HRmax") if source else \
+            _("new patient: choose where HRmax comes from (HRmax from)") if hr_max else \
+            _("new patient: enter HRmax and its source")
+        self._show("pseudonym", text, error=False)
 
     def _fill(self, p: dict[str, Any], only_if: dict[str, Any] | None = None) -> None:
         """Every patient field from ``p`` (empty where it has none): nothing carries over.
@@ -542,8 +560,7 @@ class PatientScreen(ModalScreen[None]):
         try:
             value = parse_number(self.query_one(f"#{wid}", Input).value)
         except ValueError:
-            return None, _("write a number, e.g. {example}").format(
-                example=show_number(EXAMPLES[wid]))
+            return None, self._not_a_number_text(wid)
         low, high, text = LIMITS[wid]
         if value is not None and not low <= value <= high:
             return None, _(text).format(low=show_number(low), high=show_number(high))
@@ -581,6 +598,22 @@ class PatientScreen(ModalScreen[None]):
         value, why = self._checked(wid)
         if why is None and value is not None:
             self._show(wid, "")
+
+    def _not_a_number(self, wid: str) -> None:
+        """A number field holding what is not a number says so at once, in its own words (a
+        comma or point typed last is a number on its way: 6, before 6,5)."""
+        if wid not in LIMITS:
+            return
+        text = self.query_one(f"#{wid}", Input).value.strip()
+        try:
+            parse_number(text[:-1] if text[-1:] in ",." else text)
+        except ValueError:
+            self._show(wid, self._not_a_number_text(wid))
+
+    @staticmethod
+    def _not_a_number_text(wid: str) -> str:
+        words = WHOLE.get(wid) or NOT_A_NUMBER[wid]
+        return _(words).format(example=show_number(EXAMPLES[wid]))
 
     def _clear(self) -> None:
         for f in FIELDS:

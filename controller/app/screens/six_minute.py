@@ -28,6 +28,9 @@ from controller.app.texts import SOURCES, word
 from controller.core.hrmax import LARGE_CHANGE_BPM
 from controller.core.i18n import N_, _, format_number
 
+WHOLE_HR_MAX = N_("HRmax is a whole number of bpm, e.g. {example}")
+"""The patient form's words for a makspuls that is not a whole number (the same msgid)."""
+
 
 class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
     """The 6-minute test's HRmax proposal: j (bokmål) / y (English) accept, e edit, n
@@ -132,8 +135,10 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         """The edit box appears only now, so until then the keys reach the screen."""
         if self.query("#edit"):
             return
-        box = Input(f"{self.proposal['hr_max_bpm']:.0f}", id="edit", type="integer",
-                    compact=True, placeholder=_("HRmax bpm, then Enter"))
+        # no type restriction: a typed comma or letter stays in view and is refused in words
+        # (the trial: an integer box dropped the comma of 15,5 and took 155)
+        box = Input(f"{self.proposal['hr_max_bpm']:.0f}", id="edit", compact=True,
+                    placeholder=_("HRmax bpm, then Enter"))
         # labelled in words beside it (the trial: a box with only its number, opened by "e")
         row = Horizontal(Label(_("New HRmax, bpm (Enter saves):"), markup=False,
                                id="edit_label"), box, id="edit_row")
@@ -141,29 +146,64 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         await self.query_one("#proposal", Vertical).mount(row, before=self.query_one("#keys"))
         box.focus()
 
+    @staticmethod
+    def _typed(text: str) -> tuple[int | None, str]:
+        """The whole HRmax typed (100–230), or None and why not in words ("" while the box is
+        empty). A comma, a point or a letter is refused, never read as another number."""
+        text = text.strip()
+        if not text:
+            return None, ""
+        if not text.isdigit():
+            return None, _(WHOLE_HR_MAX).format(example=178)
+        value = int(text)
+        if not 100 <= value <= 230:
+            return None, _("The HRmax must be a whole number 100–230 bpm: try again "
+                           "(esc: later).")
+        return value, ""
+
+    def _warning(self, value: int | None) -> str:
+        """The large-change warning for ``value``, or "" where it does not apply."""
+        if value is None:
+            return ""
+        change = value - self._in_use()
+        if abs(change) < LARGE_CHANGE_BPM:
+            return ""
+        warning = _("Warning: the value is {change} bpm higher than the HRmax in use. "
+                    "Check the test (pace, medication, strap) before storing it.") \
+            if change > 0 else \
+            _("Warning: the value is {change} bpm lower than the HRmax in use. Check "
+              "the test (pace, medication, strap) before storing it.")
+        return warning.format(change=format_number(abs(change), 0))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """What is said under the box follows the value typed now (the trial: the warning
+        for 155 stayed after the value was edited to 15): a value that is not a whole
+        number is said at once, a value far from the one in use is warned, the rest clears
+        it; a warned value needs its own second Enter again."""
+        if event.input.id != "edit":
+            return
+        self._typed_confirming = None
+        value, why = self._typed(event.value)
+        if why and not event.value.strip().isdigit():
+            self._say(why)  # a range is said on Enter (not while 178 is typed as 1, 17)
+        else:
+            self._say(self._warning(value))
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """A mistyped number is said under the box, which stays open for another try."""
-        try:
-            value = int(event.value)
-        except ValueError:
-            value = None
-        if value is None or not 100 <= value <= 230:
-            self._say(_("The HRmax must be a whole number 100–230 bpm: try again "
-                        "(esc: later)."))
+        """A mistyped number is said under the box, which stays open for another try, with
+        what was typed."""
+        value, why = self._typed(event.value)
+        if value is None:
+            self._say(why or _("The HRmax must be a whole number 100–230 bpm: try again "
+                               "(esc: later)."))
             event.input.focus()
             return
-        change = value - self._in_use()
-        if abs(change) >= LARGE_CHANGE_BPM and self._typed_confirming != value:
+        warning = self._warning(value)
+        if warning and self._typed_confirming != value:
             # the proposal's own warning, and a second Enter (the trial: a typed value 31
             # below the one in use was stored at once, the proposal needed j twice)
             self._typed_confirming = value
-            warning = _("Warning: the value is {change} bpm higher than the HRmax in use. "
-                        "Check the test (pace, medication, strap) before storing it.") \
-                if change > 0 else \
-                _("Warning: the value is {change} bpm lower than the HRmax in use. Check "
-                  "the test (pace, medication, strap) before storing it.")
-            self._say(warning.format(change=format_number(abs(change), 0))
-                      + "\n" + _("A large change: press Enter again to store it."))
+            self._say(warning + "\n" + _("A large change: press Enter again to store it."))
             event.input.focus()
             return
         self.dismiss({"decision": "edited", "hr_max_bpm": value})
