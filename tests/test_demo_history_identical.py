@@ -102,3 +102,35 @@ def test_the_demo_history_stores_what_it_stored(tmp_path, category, seed, weeks)
     make_history(db, category, seed, weeks)
     got = table_hashes(db)
     assert got == PINNED[(category, seed, weeks)]
+
+
+@pytest.mark.parametrize("category,seed", [("typical", 1), ("strap_trouble", 7)])
+def test_the_recorder_holds_each_sample_as_the_store_reads_it_back(tmp_path, category, seed):
+    # issue 23: a simulated session's figures are computed at its end from the ticks the
+    # recorder kept (``sample_row``), not from the trace read back: every row, key, value
+    # and type must be what ``Store.samples`` returns (a strap that misbehaves: no reading,
+    # refusals, the fail-safes' states)
+    from controller.app.simdemo import run_session, sample_row
+    from controller.sim import VirtualPatient
+
+    truth, measured = make_patient(random.Random(seed), category, seed)
+    profile = _new_patient_profile(truth, measured, None)
+    ticks = []
+
+    def keep(session, sp, t):  # type: ignore[no-untyped-def]
+        ticks.append(sp)
+
+    store = Store(tmp_path / "s.db")
+    try:
+        sid, rows, _s = run_session(VirtualPatient(truth), profile, store=store,
+                                    start_unix_s=START_UNIX_S, on_tick=keep)
+        held = [sample_row(sp, r.speed_kmh, r.incline_pct) for sp, r in
+                zip(ticks, rows, strict=True)]
+        read = store.samples(sid)
+        assert len(held) == len(read) > 1000
+        for h, r in zip(held, read, strict=True):
+            del r["session_id"]
+            assert h == r
+            assert {k: type(v) for k, v in h.items()} == {k: type(v) for k, v in r.items()}
+    finally:
+        store.close()

@@ -41,6 +41,15 @@ class SimClock:
         return self.start_unix_s + self.t_s
 
 
+def sample_row(sp: Setpoint, speed_kmh: float, incline_pct: float) -> dict[str, object]:
+    """A tick as the store's ``samples`` reads it back (``Store.record``'s columns)."""
+    return {"t_s": sp.now_s, "phase": sp.phase, "interval": sp.interval, "state": sp.state,
+            "hr_bpm": sp.hr_bpm, "hr_status": sp.hr_status, "target_bpm": sp.target_bpm,
+            "zone_low_bpm": sp.zone_low_bpm, "zone_high_bpm": sp.zone_high_bpm,
+            "speed_set_kmh": sp.speed_kmh, "speed_kmh": speed_kmh,
+            "incline_set_pct": sp.incline_pct, "incline_pct": incline_pct}
+
+
 def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | None = None, *,
                 store: Store | None = None, start_unix_s: float | None = None,
                 on_tick: Callable[[Session, Setpoint, float], None] | None = None,
@@ -59,9 +68,10 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
         if profile.pseudonym:
             Register(store).remember(profile)
     rows: list[TraceRow] = []
-    # the recorded samples' columns the summary reads, as the store holds them (so the
-    # summary need not read the whole session back)
-    scored: list[dict[str, object]] = []
+    # every tick recorded (set-point, belt speed, belt incline): the summary and the
+    # session's figures are computed from these at its end, as the store holds them, so
+    # neither reads the whole session back (issue 23)
+    recorded: list[tuple[Setpoint, float, float]] = []
     # the samples written in batches (``record_many``: one statement, the same rows); the
     # first tick alone, so the clock offset is taken on its simulated time
     pending: list[tuple[Setpoint, float, float]] = []
@@ -71,16 +81,15 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
         reading = patient.step(1.0, belt.speed_kmh, belt.incline_pct)
         sp = session.step(t, reading, belt.speed_kmh, belt.incline_pct)
         if store is not None:
+            tick = (sp, belt.speed_kmh, belt.incline_pct)
+            recorded.append(tick)
             if t == 0.0:
-                store.record(sid, sp, belt.speed_kmh, belt.incline_pct)
+                store.record(sid, *tick)
             else:
-                pending.append((sp, belt.speed_kmh, belt.incline_pct))
+                pending.append(tick)
                 if len(pending) >= RECORD_BATCH:
                     store.record_many(sid, pending)
                     pending = []
-            scored.append({"t_s": sp.now_s, "phase": sp.phase, "interval": sp.interval,
-                           "hr_bpm": sp.hr_bpm, "speed_kmh": belt.speed_kmh,
-                           "incline_pct": belt.incline_pct})
         if trace:
             rows.append(TraceRow(t, sp.phase, sp.interval, sp.state, sp.hr_bpm,
                                  patient.true_hr_bpm, belt.speed_kmh, belt.incline_pct,
@@ -96,13 +105,17 @@ def run_session(patient: VirtualPatient, profile: PatientProfile, plan: Plan | N
         store.record_many(sid, pending)
         from controller.core.summary import summarise
 
+        # the columns the summary reads (its state left out, as the demo always gave it)
+        scored = [{"t_s": sp.now_s, "phase": sp.phase, "interval": sp.interval,
+                   "hr_bpm": sp.hr_bpm, "speed_kmh": speed, "incline_pct": incline}
+                  for sp, speed, incline in recorded]
         summary = summarise(scored, profile.hr_max, store.events(sid))
         learned = session.response_model() if session.plan is not None and \
             session.plan.name == "4x4" else None
         if learned is not None:  # as the service keeps it (issue 26)
             summary["response_model"] = learned
         store.end_session(sid, "finished" if session.ended_by == "plan" else "stopped",
-                          summary)
+                          summary, samples=[sample_row(*tick) for tick in recorded])
         if learned is not None and profile.pseudonym:
             Register(store).keep_response_model(profile.pseudonym, learned, sid)
     return sid, rows, session

@@ -137,8 +137,12 @@ def interval_metrics(rows: Sequence[ScoredRow], hr_max: float) -> list[IntervalM
     running time: rows not ``running`` (paused, stopping) are left out of every figure."""
     out = []
     lo, hi = ZONE_LOW_FRAC * hr_max, ZONE_HIGH_FRAC * hr_max
-    for k in sorted({r.interval for r in rows if r.phase == "interval"}):
-        every = [r for r in rows if r.phase == "interval" and r.interval == k]
+    by_interval: dict[int, list[ScoredRow]] = {}  # each interval's rows in order, one pass
+    for r in rows:
+        if r.phase == "interval":
+            by_interval.setdefault(r.interval, []).append(r)
+    for k in sorted(by_interval):
+        every = by_interval[k]
         tick_s = (every[-1].t_s - every[0].t_s) / (len(every) - 1) if len(every) > 1 else 1.0
         at = _running_elapsed(every, tick_s)
         ran = [(e, r) for e, r in zip(at, every, strict=True) if r.running]

@@ -26,7 +26,7 @@ from typing import Any
 from controller.core.beltscreen import intervals_ran_count
 from controller.core.dates import local_day
 from controller.core.i18n import N_
-from controller.core.metrics import ScoredRow, interval_metrics
+from controller.core.metrics import ScoredRow, interval_metrics, session_in_zone_s
 from controller.core.workload import REST_VO2, vo2_cost
 
 FIXED_WORKLOAD_VO2 = 15.0
@@ -220,11 +220,13 @@ def vo2max_from_work(work_vo2: float | None, hr_max: float, hr_rest: float | Non
 
 
 def progress_values(hr_max: float, hr_rest: float | None,
-                    samples: list[dict[str, Any]]) -> dict[str, Any]:
+                    samples: list[dict[str, Any]], hit_s: float | None = None
+                    ) -> dict[str, Any]:
     """Work at 90 % HRmax (ACSM oxygen cost while HR held 90 % ± 3 % after the allowance),
     the belt there, VO2max estimated from it, HR at the fixed workload, peak, and the minutes
     in the zone (``minutes_at_85``, the column's old name: the session's time in the zone,
-    ``mastery.hit_seconds``, the one figure every place shows)."""
+    ``mastery.hit_seconds``, the one figure every place shows; ``hit_s``: that figure when
+    the caller has it already)."""
     from controller.records.mastery import hit_seconds
 
     work, speeds, inclines, fixed, peak = [], [], [], [], None
@@ -253,7 +255,8 @@ def progress_values(hr_max: float, hr_rest: float | None,
             "hr_at_fixed_workload_bpm": round(statistics.fmean(fixed), 1) if len(fixed) >= 30
             else None,
             "peak_hr_bpm": peak,
-            "minutes_at_85": round(hit_seconds(samples, hr_max) / 60.0, 1) if samples else 0.0,
+            "minutes_at_85": round((hit_seconds(samples, hr_max) if hit_s is None else hit_s)
+                                   / 60.0, 1) if samples else 0.0,
             "vo2max_estimate": vo2max}
 
 
@@ -278,17 +281,20 @@ def _with_learned(rec: Any, values: dict[str, Any]) -> dict[str, Any]:
 def compute(rec: Any, samples: list[dict[str, Any]], borgs: list[int]) -> dict[str, Any]:
     """The ``session_stats`` row of one ended session (``rec``: a ``SessionRecord``)."""
     from controller.records.handover import _phase_work
-    from controller.records.mastery import hit_seconds, zone_work
+    from controller.records.mastery import zone_work
 
     hr_max = rec.hr_max_bpm
     zone = zone_work(samples, hr_max)
     warm = _phase_work(samples, "warmup", 0.0, last_s=180.0)
     pause = _phase_work(samples, "recovery", 60.0)
     ms = interval_metrics([ScoredRow.of_sample(s) for s in samples], hr_max)
+    # ``mastery.hit_seconds`` is these intervals' time in the zone: from ``ms``, scored once
+    # (issue 23: the samples were scored three times over)
+    hit_s = float(session_in_zone_s(ms))
     minutes = (samples[-1]["t_s"] - samples[0]["t_s"]) / 60 if len(samples) > 1 else 0.0
     planned = planned_intervals_s(rec.plan)
     run = intervals_run(ran_by_interval(samples), planned)
-    values = progress_values(hr_max, rec.profile.get("hr_rest"), samples)
+    values = progress_values(hr_max, rec.profile.get("hr_rest"), samples, hit_s)
     # schema 7's single figure is no longer written: the belt's and the learned one apart
     values.update(speed_at_90_kmh=None, incline_at_90_pct=None,
                   learned_speed_at_90_kmh=None, learned_incline_at_90_pct=None)
@@ -310,7 +316,7 @@ def compute(rec: Any, samples: list[dict[str, Any]], borgs: list[int]) -> dict[s
             "pause_incline_pct": pause[1] if pause else None,
             "borg_mean": round(statistics.fmean(borgs), 1) if borgs else None,
             "intervals_ok": sum(m.ok for m in ms), "intervals_n": len(ms),
-            "hit_s": hit_seconds(samples, hr_max)}
+            "hit_s": hit_s}
 
 
 OUTCOME_SQL = """

@@ -398,7 +398,11 @@ class Store:
                          params_to_json(e.params)))
 
     def end_session(self, session_id: str, status: str,
-                    summary: dict[str, Any] | None, stop_reason: str | None = None) -> None:
+                    summary: dict[str, Any] | None, stop_reason: str | None = None,
+                    samples: list[dict[str, Any]] | None = None) -> None:
+        """``samples``: the session's samples as this store holds them (``samples``' rows,
+        every one recorded), when the recorder kept them: its figures are computed from
+        those instead of reading the whole trace back (issue 23)."""
         if status not in ("finished", "stopped", "incomplete"):
             raise ValueError(f"unknown final status {status!r}")
         self._begin()
@@ -410,7 +414,7 @@ class Store:
         if self.ends_at_last_instant:
             self.db.execute("UPDATE sessions SET ended_unix_s = ? WHERE id = ?",
                             (self.span(session_id)[1], session_id))
-        self.refresh_stats(session_id)
+        self.refresh_stats(session_id, samples)
         self._commit()
 
     def span(self, session_id: str) -> tuple[float, float]:
@@ -467,11 +471,13 @@ class Store:
         self._commit()
         return shift
 
-    def refresh_stats(self, session_id: str) -> None:
+    def refresh_stats(self, session_id: str,
+                      samples: list[dict[str, Any]] | None = None) -> None:
         """(Re)compute the session's ``session_stats`` row from its samples (inside the
-        caller's transaction): at its end, after a late Borg rating, an import, a recovery."""
+        caller's transaction): at its end, after a late Borg rating, an import, a recovery.
+        ``samples``: its rows as ``samples`` would read them, when the caller holds them."""
         rec = self.session(session_id)
-        row = _stats.compute(rec, self.samples(session_id),
+        row = _stats.compute(rec, self.samples(session_id) if samples is None else samples,
                              list(self.ratings(session_id).values()))
         self.db.execute(f"INSERT OR REPLACE INTO session_stats ({', '.join(_stats.COLUMNS)}) "
                         f"VALUES ({', '.join('?' * len(_stats.COLUMNS))})",
