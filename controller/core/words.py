@@ -31,8 +31,11 @@ HR_STATUSES = {  # the heart-rate gate's verdict on a reading (core/hrgate.py)
 SOURCES = {"measured": N_("measured"), "tanaka": N_("Tanaka formula"),
            "nes": N_("Nes formula"), "keteyian": N_("Keteyian formula"),
            "six_minute_test": N_("6-minute test"),
-           # short: the header has 24 columns for it (the hand-over and form say it in full)
-           "six_minute_test_edited": N_("edited by staff"),
+           # one name everywhere (header, form, hand-over, report), short enough for the
+           # console's header at 80 columns beside an 11-character pseudonym (issue 21: it
+           # was "endret av personalet" there and "6-minutters pulstest endret av
+           # personalet" elsewhere)
+           "six_minute_test_edited": N_("6-minute test, edited"),
            "observed_peak": N_("observed peak")}
 LINKS = {"searching": N_("searching"), "connected": N_("connected"), "stale": N_("stale"),
          "lost": N_("lost"), "stick_missing": N_("no ANT stick"), "offline": N_("offline"),
