@@ -134,8 +134,8 @@ def short_or_whole(kind: str, whole: str, width: int, prefix: str = "") -> str:
 
 def wrapped_or_short(kind: str, whole: str, width: int, prefix: str = "") -> list[str]:
     """An event on one line where it fits, else an alarm's short words, else on two lines
-    under its prefix ("info: Alarmen er kvittert: pulsbeltet kan miste slag – fukt det eller
-    flytt d…" lost its end at 80 columns); cut only past two lines."""
+    under its prefix ("info: Alarmen er kvittert: pulsbeltet kan …" lost its end at 80
+    columns); cut only past two lines."""
     import textwrap
 
     from rich.cells import cell_len
