@@ -303,7 +303,7 @@ def test_esc_then_w_typed_quickly_in_a_terminal_closes_the_overlay_and_writes(tm
     did nothing. The console takes alt+<letter> as Esc, then the letter."""
     from textual._xterm_parser import XTermParser
 
-    from controller.app.screens import HistoryScreen
+    from controller.app.screens import HistoryScreen, ReportChooser
 
     async def main():
         service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
@@ -325,6 +325,10 @@ def test_esc_then_w_typed_quickly_in_a_terminal_closes_the_overlay_and_writes(tm
             for key in keys:
                 key.set_sender(app)
                 app._driver.send_message(key)
+            # the history closed, w's list of sessions opened (issue 21): Enter, the newest
+            await wait_for(lambda: isinstance(app.screen, ReportChooser), 15)
+            assert len(app.screen_stack) == 2
+            await pilot.press("enter")
             await wait_for(lambda: "Rapporten" in app.message, 15)
             assert len(app.screen_stack) == 1
         service.cancel()

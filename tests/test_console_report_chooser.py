@@ -18,6 +18,7 @@ from controller.app.console import StaffConsole
 from controller.core import i18n
 from controller.core.dates import CLINIC_TZ
 from tests.test_console import realtime, start_service, wait_for
+from tests.test_console_trial import footer
 
 
 @pytest.fixture
@@ -155,6 +156,11 @@ def test_pause_and_stop_work_while_the_report_chooser_is_open(tmp_path, nb):
             await pilot.press("w")
             await wait_for(lambda: isinstance(app.screen, ReportChooser), 20)
             assert _lines(app)[0].endswith("pågår"), _lines(app)
+            await pilot.pause()
+            # its footer: the keys that work here (the console's k or q do nothing here)
+            keys = footer(app)
+            assert ("x", "Stopp") in keys and ("p", "Pause") in keys, keys
+            assert not {k for k, _d in keys} & {"k", "q", "n", "m"}, keys
             await pilot.press("p")
             await wait_for(lambda: app.state.get("state") == "paused", 20)
             assert isinstance(app.screen, ReportChooser)

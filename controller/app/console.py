@@ -985,9 +985,12 @@ class StaffConsole(App[None]):
         if self.client is None:
             return
         listed = await self.client.command("sessions")
-        if not listed.get("ok"):
+        sessions = listed.get("sessions") if listed.get("ok") else None
+        if not isinstance(sessions, list) or not sessions:  # refused (none recorded yet)
             self.say("[b red]" + _("{command} refused").format(command=_(COMMANDS["export"]))
-                     + "[/]: " + texts.reply_text(listed))
+                     + "[/]: " + texts.reply_text(listed if not listed.get("ok") else
+                                                  {"ok": False,
+                                                   "code": "no_recorded_session"}))
             return
 
         async def chosen(session_id: str | None) -> None:
@@ -999,8 +1002,7 @@ class StaffConsole(App[None]):
                      else "[b red]" + _("{command} refused").format(
                          command=_(COMMANDS["export"])) + "[/]: " + texts.reply_text(reply))
 
-        self.push_screen(ReportChooser(str(listed.get("pseudonym") or ""), listed["sessions"]),
-                         chosen)
+        self.push_screen(ReportChooser(str(listed.get("pseudonym") or ""), sessions), chosen)
 
     async def action_export_live(self) -> None:
         await self.action_export()
