@@ -828,7 +828,7 @@ class Session:
                 self._strap_told = True
                 # a hint to staff, a warning (the console's ADVARSEL; not an alarm in the
                 # record, on MQTT or in the summary), held on their list until acknowledged
-                message = "strap may be missing beats — wet or move it"
+                message = "chest strap readings unreliable — wet or move it"
                 emit(STRAP_ALARM, message, "warning")
                 self._alarms[STRAP_ALARM] = message
         elif self._gate.suspect_since is None:

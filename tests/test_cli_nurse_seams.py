@@ -245,6 +245,8 @@ def test_w_gives_the_nurse_the_pdf_and_the_csv_not_the_json(tmp_path):
             await pilot.press("k", "j")  # skip the warm-up: interval 1
             await wait_for(lambda: app.state.get("phase") == "interval", 60)
             await pilot.press("w")
+            await wait_for(lambda: type(app.screen).__name__ == "ReportChooser", 30)
+            await pilot.press("enter")  # the newest: the session running
             await wait_for(lambda: ".pdf" in app.message, 60)
             message = app.message
             await pilot.press("x", "j")

@@ -189,7 +189,7 @@ def test_patient_entry_and_plan_choice_before_start(tmp_path):
 
 @realtime
 def test_history_and_report_from_the_console(tmp_path):
-    from controller.app.screens import BorgScreen, HistoryScreen
+    from controller.app.screens import BorgScreen, HistoryScreen, ReportChooser
 
     db = tmp_path / "sessions.db"
 
@@ -205,6 +205,8 @@ def test_history_and_report_from_the_console(tmp_path):
             await pilot.press("k", "y")  # skip the warm-up (3 min): interval 1
             await wait_for(lambda: app.state.get("phase") == "interval", 60)
             await pilot.press("w")  # mid-session: the worker process writes it (issue 10)
+            await wait_for(lambda: isinstance(app.screen, ReportChooser), 20)
+            await pilot.press("enter")  # the newest: the session running
             await wait_for(lambda: app.message.startswith("The report is saved"), 30)
             assert ".csv (session data)" in app.message
             assert app.state.get("state") == "running"
@@ -218,8 +220,11 @@ def test_history_and_report_from_the_console(tmp_path):
             await pilot.pause(1.0)
             assert not isinstance(app.screen, BorgScreen)
             await pilot.press("w")
+            await wait_for(lambda: isinstance(app.screen, ReportChooser), 20)
+            await pilot.press("enter")
             await wait_for(lambda: app.message.startswith("The report is saved"), 30)
-            files = sorted((tmp_path / "exports").iterdir())
+            # the report of the session that went on since: beside the first, not over it
+            files = sorted(f for f in (tmp_path / "exports").iterdir() if f.name in app.message)
             assert [f.suffix for f in files] == [".csv", ".pdf"]
             assert all(f.name in app.message and f.stat().st_size > 100 for f in files)
             await pilot.press("h")
@@ -831,7 +836,8 @@ def test_an_edited_hrmax_is_recorded_as_set_by_staff_never_as_the_age_formula(tm
             app.screen.query_one("#edit").value = ""
             await pilot.press(*"195", "enter")
             await wait_for(lambda: "stored" in app.message)
-            assert "Tanaka" not in app.message and "edited by staff" in app.message, \
+            # its one name (issue 21: "edited by staff" in the header only)
+            assert "Tanaka" not in app.message and "6-minute test, edited" in app.message, \
                 app.message
         server.cancel()
 

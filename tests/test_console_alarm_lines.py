@@ -196,7 +196,7 @@ def test_a_strap_losing_beats_at_80x24_against_the_real_service(tmp_path):
                                        for line in lines), lines
                         if "strap_missing_beats" in kinds:
                             lines, _w, _h = _lines(app, "#alarms")
-                            assert any(line.startswith("ADVARSEL Pulsbeltet kan miste slag")
+                            assert any(line.startswith("ADVARSEL Pulsbeltet gir usikre")
                                        for line in lines), lines
                             assert not any(line.startswith("ALARM Pulsbeltet")
                                            for line in lines), lines

@@ -71,7 +71,7 @@ def test_a_burst_of_speed_keys_counts_every_press(tmp_path, nb):
 def test_the_first_w_after_closing_the_history_with_esc_writes_the_report(tmp_path, nb):
     """Trial: after the history overlay was closed with Esc, the first `w` did nothing; a
     second worked. The first key after the overlay closes reaches the console."""
-    from controller.app.screens import HistoryScreen
+    from controller.app.screens import HistoryScreen, ReportChooser
 
     async def main():
         service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
@@ -87,6 +87,9 @@ def test_the_first_w_after_closing_the_history_with_esc_writes_the_report(tmp_pa
                 await wait_for(lambda: isinstance(app.screen, HistoryScreen))
                 # as a terminal hands them over: both in the queue at once
                 await burst(pilot, "escape", "w")
+                # w's list of sessions (issue 21): Enter writes the newest
+                await wait_for(lambda: isinstance(app.screen, ReportChooser), 15)
+                await pilot.press("enter")
                 await wait_for(lambda: app.message != "", 15)
                 assert "Rapporten" in app.message or "skrev" in app.message, app.message
                 await pilot.press("x", "j")
@@ -170,6 +173,9 @@ def test_w_writes_the_report_of_the_session_on_screen_and_says_so_in_words(tmp_p
     """Trial: `w` reported only the patient's last session and said "skrev
     /tmp/exports/KN-42-a1724f9c1d22.pdf, …". It writes the report of the session the console
     shows, and says it in words: "Rapporten er lagret: …" with the files' names and folder."""
+    from controller.app.screens import ReportChooser
+    from controller.core.dates import local_datetime
+
     async def main():
         service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
                                             linger=True)
@@ -183,17 +189,32 @@ def test_w_writes_the_report_of_the_session_on_screen_and_says_so_in_words(tmp_p
             await wait_for(lambda: app.state.get("state") == "done", 60)
             await wait_for(lambda: len(app.screen_stack) == 1)
             await pilot.press("w")
+            await wait_for(lambda: isinstance(app.screen, ReportChooser), 20)
+            await pilot.press("enter")  # the newest: the session on screen
             await wait_for(lambda: "Rapporten" in app.message, 30)
             said = app.message
             assert said.startswith("Rapporten er lagret: ") and "skrev" not in said, said
             files = sorted(f.name for f in (tmp_path / "exports").iterdir())
             assert [f.rsplit(".", 1)[1] for f in files] == ["csv", "pdf"]
-            assert all(shown in f and f in said for f in files), (files, said)
+            # named as a nurse knows it (the raw id is not in it): its start in Oslo
+            start = local_datetime(_started(tmp_path / "sessions.db", shown))
+            assert all(f.startswith(start.strftime("DEMO-1_%Y-%m-%d_%H-%M_")) and f in said
+                       and shown not in f for f in files), (files, said)
             assert "(rapport)" in said and "(øktdata)" in said, said
         service.cancel()
         await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 150))
+
+
+def _started(db, session_id):
+    from controller.records.store import Store
+
+    store = Store(db, readonly=True)
+    try:
+        return store.session(session_id).started_unix_s
+    finally:
+        store.close()
 
 
 def test_a_typed_makspuls_far_from_the_one_in_use_is_warned_and_confirmed(tmp_path, nb):
@@ -288,7 +309,7 @@ def test_esc_then_w_typed_quickly_in_a_terminal_closes_the_overlay_and_writes(tm
     did nothing. The console takes alt+<letter> as Esc, then the letter."""
     from textual._xterm_parser import XTermParser
 
-    from controller.app.screens import HistoryScreen
+    from controller.app.screens import HistoryScreen, ReportChooser
 
     async def main():
         service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
@@ -310,6 +331,10 @@ def test_esc_then_w_typed_quickly_in_a_terminal_closes_the_overlay_and_writes(tm
             for key in keys:
                 key.set_sender(app)
                 app._driver.send_message(key)
+            # the history closed, w's list of sessions opened (issue 21): Enter, the newest
+            await wait_for(lambda: isinstance(app.screen, ReportChooser), 15)
+            assert len(app.screen_stack) == 2
+            await pilot.press("enter")
             await wait_for(lambda: "Rapporten" in app.message, 15)
             assert len(app.screen_stack) == 1
         service.cancel()

@@ -177,7 +177,7 @@ def test_w_writes_the_report_while_the_borg_prompt_is_open(tmp_path):
     """Issue 21 trial: with the Borg prompt open, `w` did nothing. It writes the report
     there, mid-session (the worker process) and after the session, and the prompt's footer
     shows it when the console's footer would."""
-    from controller.app.screens import BorgScreen
+    from controller.app.screens import BorgScreen, ReportChooser
 
     async def main():
         service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
@@ -191,7 +191,9 @@ def test_w_writes_the_report_while_the_borg_prompt_is_open(tmp_path):
             await wait_for(lambda: app.state.get("phase") == "interval")
             # interval 1 runs to its end (one skipped before 1 min is not asked)
             await wait_for(lambda: isinstance(app.screen, BorgScreen), 60)
-            await pilot.press("w")
+            await pilot.press("w")  # the session list over the prompt; Enter: the newest
+            await wait_for(lambda: isinstance(app.screen, ReportChooser), 20)
+            await pilot.press("enter")
             await wait_for(lambda: app.message.startswith(SAVED()), 30)
             assert isinstance(app.screen, BorgScreen)
             assert app.state["state"] not in ("stopping", "done")  # mid-session
@@ -203,6 +205,8 @@ def test_w_writes_the_report_while_the_borg_prompt_is_open(tmp_path):
             assert "w " + i18n._("Report") in footer, footer
             app.say("")
             await pilot.press("w")
+            await wait_for(lambda: isinstance(app.screen, ReportChooser), 20)
+            await pilot.press("enter")
             await wait_for(lambda: app.message.startswith(SAVED()), 30)
             assert isinstance(app.screen, BorgScreen)
         service.cancel()

@@ -129,6 +129,6 @@ def test_every_alarm_the_session_can_raise_has_words():
         for kind in kinds:
             assert word(ALARMS, kind) != ALARMS[kind], (kind, "no bokmål")
         assert word(ALARMS, protocol.STRAP_ALARM) == \
-            "pulsbeltet kan miste slag – fukt det eller flytt det"
+            "usikre målinger fra pulsbeltet – fukt eller flytt det"
     finally:
         i18n_mod.set_language("en")

@@ -85,7 +85,7 @@ def test_commands_are_parsed_into_their_types_or_refused_with_a_code():
     assert set(m.COMMANDS) == {"start", "pause", "resume", "skip", "stop", "extend", "ack",
                                "setup", "scan", "pair", "borg", "note", "adjust", "rpe",
                                "hrmax", "history", "profile", "patient", "export",
-                               "demo_reset"}
+                               "sessions", "demo_reset"}
     assert m.parse({"cmd": "patient", "id": 3, "pseudonym": "P-17"}) == \
         m.Patient(id=3, pseudonym="P-17")  # the register's profile for the form (h21form)
 

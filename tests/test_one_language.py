@@ -97,6 +97,9 @@ def test_w_in_a_bokmal_clinic_writes_a_bokmal_report_with_words_in_its_title(tmp
                 while not app.state.get("session_id"):
                     await asyncio.sleep(0.1)
                 await pilot.press("w")
+                while type(app.screen).__name__ != "ReportChooser":  # the newest: Enter
+                    await asyncio.sleep(0.1)
+                await pilot.press("enter")
                 while ".pdf" not in app.message:
                     await asyncio.sleep(0.1)
         return next(f for f in re.split(r"[ ,]+", app.message) if f.endswith(".pdf"))

@@ -7,7 +7,8 @@ Keyboard first, readable on an 80×24 Linux console with 16 colours (no braille)
     n patient & plan (before start)   b the patient's strap (before start, where staff
     choose it)   s start
     p pause   r resume   k skip phase   e extend 1 min   x stop   a acknowledge alarm
-    b Borg rating (after an interval)   m note   h history   w write the report
+    b Borg rating (after an interval)   m note   h history   w write the report (of one of
+    the patient's sessions, chosen from a list: the newest first, Enter writes it)
     q quit the console (during a session: asks, stops the session under control and quits
     once the belt stands still; the belt never runs on behind a closed console)
     + / - speed ±0.5 km/h and ] / [ incline ±2 % (the 6-minute test only); t asks the
@@ -44,6 +45,7 @@ from controller.app.screens import (
     HistoryScreen,
     NoteScreen,
     PatientScreen,
+    ReportChooser,
     StrapScreen,
 )
 from controller.app.screens.footer import CatalogFooter
@@ -132,8 +134,8 @@ def short_or_whole(kind: str, whole: str, width: int, prefix: str = "") -> str:
 
 def wrapped_or_short(kind: str, whole: str, width: int, prefix: str = "") -> list[str]:
     """An event on one line where it fits, else an alarm's short words, else on two lines
-    under its prefix ("info: Alarmen er kvittert: pulsbeltet kan miste slag – fukt det eller
-    flytt d…" lost its end at 80 columns); cut only past two lines."""
+    under its prefix ("info: Alarmen er kvittert: pulsbeltet kan …" lost its end at 80
+    columns); cut only past two lines."""
     import textwrap
 
     from rich.cells import cell_len
@@ -983,14 +985,29 @@ class StaffConsole(App[None]):
                      + "[/]: " + texts.reply_text(reply))
 
     async def action_export(self) -> None:
+        """w: choose which of the patient's sessions the report is for (the newest first:
+        Enter at once writes it; the trial: only the latest could be written), then write."""
         if self.client is None:
             return
-        # the session on screen (once started), else the patient's last recorded one
-        shown = self.doc.session_id if self.doc.started else ""
-        reply = await self.client.command("export", session_id=shown)
-        self.say(report_saved(reply["files"]) if reply.get("ok")
-                 else "[b red]" + _("{command} refused").format(command=_(COMMANDS["export"]))
-                 + "[/]: " + texts.reply_text(reply))
+        listed = await self.client.command("sessions")
+        sessions = listed.get("sessions") if listed.get("ok") else None
+        if not isinstance(sessions, list) or not sessions:  # refused (none recorded yet)
+            self.say("[b red]" + _("{command} refused").format(command=_(COMMANDS["export"]))
+                     + "[/]: " + texts.reply_text(listed if not listed.get("ok") else
+                                                  {"ok": False,
+                                                   "code": "no_recorded_session"}))
+            return
+
+        async def chosen(session_id: str | None) -> None:
+            if session_id is None or self.client is None:
+                self.say(_("No report written."))
+                return
+            reply = await self.client.command("export", session_id=session_id)
+            self.say(report_saved(reply["files"]) if reply.get("ok")
+                     else "[b red]" + _("{command} refused").format(
+                         command=_(COMMANDS["export"])) + "[/]: " + texts.reply_text(reply))
+
+        self.push_screen(ReportChooser(str(listed.get("pseudonym") or ""), sessions), chosen)
 
     async def action_export_live(self) -> None:
         await self.action_export()

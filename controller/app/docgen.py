@@ -131,7 +131,7 @@ ALARM_ACTIONS = {
     "zone_unreachable": "Sonen nås ikke innenfor pasientens grenser for fart og stigning. "
                         "Båndet går aldri over grensene. Vurder grensene eller makspulsen "
                         "etter økten.",
-    "strap_missing_beats": "Pulsbeltet teller trolig feil (mister slag eller teller dobbelt). "
+    "strap_missing_beats": "Pulsbeltet måler trolig feil (for lavt eller for høyt). "
                            "Belastningen øker ikke så lenge det varer. Fukt pulsbeltet eller "
                            "flytt det litt.",
     "belt_stopped": "Båndet stoppet utenfor økten (nødstopp, sikkerhetsnøkkel eller feil på "

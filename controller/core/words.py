@@ -25,14 +25,20 @@ HR_STATUSES = {  # the heart-rate gate's verdict on a reading (core/hrgate.py)
     "ok": N_("accepted"), "no_reading": N_("no reading"), "no_contact": N_("no skin contact"),
     "out_of_range": N_("out of range"), "frozen": N_("unchanged for too long"),
     "doubled": N_("doubled"), "halved": N_("halved"),
-    "beats_mismatch": N_("does not match the beats"),
-    "rr_mismatch": N_("does not match the beats"), "missing_beats": N_("missing beats"),
-    "double_counting": N_("beats counted twice"), "jump": N_("sudden jump")}
+    # said of the strap and its readings, never of the patient's heart (issue 21: "mangler
+    # slag" read as an arrhythmia)
+    "beats_mismatch": N_("the strap's figures disagree"),
+    "rr_mismatch": N_("the strap's figures disagree"),
+    "missing_beats": N_("the strap reads too low"),
+    "double_counting": N_("the strap reads too high"), "jump": N_("sudden jump")}
 SOURCES = {"measured": N_("measured"), "tanaka": N_("Tanaka formula"),
            "nes": N_("Nes formula"), "keteyian": N_("Keteyian formula"),
            "six_minute_test": N_("6-minute test"),
-           # short: the header has 24 columns for it (the hand-over and form say it in full)
-           "six_minute_test_edited": N_("edited by staff"),
+           # one name everywhere (header, form, hand-over, report), short enough for the
+           # console's header at 80 columns beside an 11-character pseudonym (issue 21: it
+           # was "endret av personalet" there and "6-minutters pulstest endret av
+           # personalet" elsewhere)
+           "six_minute_test_edited": N_("6-minute test, edited"),
            "observed_peak": N_("observed peak")}
 LINKS = {"searching": N_("searching"), "connected": N_("connected"), "stale": N_("stale"),
          "lost": N_("lost"), "stick_missing": N_("no ANT stick"), "offline": N_("offline"),
@@ -50,7 +56,10 @@ EVENTS = {
     "hr_lost_stop": N_("No valid heart rate for 60 s: session stopped"),
     "hr_lost": N_("No valid heart rate for 15 s: slowing to an easy walk; check the strap"),
     "hr_hold": N_("No valid heart rate for 5 s: holding speed and incline"),
-    "strap_missing_beats": N_("Strap may be missing beats — wet or move it"),
+    # the strap's detector misses beats: said of the strap's readings (issue 21: "kan miste
+    # slag" read as the patient's heart skipping beats)
+    "strap_missing_beats": N_("The chest strap's readings are unreliable — wet it or move it "
+                              "a little"),
     "belt_stopped": N_("The treadmill stopped the belt (e-stop, safety key or a fault): "
                        "session paused; staff must resume"),
     "store_failed": N_("The session record could not be written: the session goes on. Tell "
@@ -78,7 +87,7 @@ ALARMS = {  # short, for a monitor's alarm column and its acknowledge question
     "hrmax_underestimated": N_("HRmax likely too low"),
     "hrmax_maybe_high": N_("HRmax likely too high"),
     "zone_unreachable": N_("zone out of reach"),
-    "strap_missing_beats": N_("strap may be missing beats – wet it or move it"),
+    "strap_missing_beats": N_("unreliable chest strap readings – wet or move it"),
 }
 FAULTS = {  # the motor board's latched faults (firmware/linkcodec.py FAULT_NAMES)
     "boot": N_("just powered on"), "watchdog_reset": N_("restarted by its watchdog"),
@@ -193,10 +202,17 @@ def _from_message(kind: str, message: str) -> str | None:
     return None if text is None else _(text).format(**found)
 
 
+REWORDED = frozenset({"strap_missing_beats", "acknowledged"})
+"""Kinds said from the catalog in English too: the strap's warning was reworded since (issue
+21: "strap may be missing beats" read as the patient's heart), also for a session recorded
+before; an acknowledgement's message names the alarm by its key ("alarm
+strap_missing_beats acknowledged"), its params by its words."""
+
+
 def event_text(kind: str, message: str, params: dict[str, Any] | None = None) -> str:
     """An event in the UI's language, with its content when its ``params`` came along
     (the console's events do; a report's, read from the store, say the kind's sentence)."""
-    if language() == "en":
+    if language() == "en" and kind not in REWORDED:
         return message
     detail = _event_detail(kind, params) if isinstance(params, dict) and params else None
     if detail is not None:

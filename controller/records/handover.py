@@ -50,7 +50,7 @@ ZONES = (  # (label, low, high) as fractions of HRmax — the clinic's 4x4 (see 
 SOURCES = {"measured": N_("measured (lab test)"), "tanaka": N_("Tanaka age formula"),
            "nes": N_("Nes age formula"), "keteyian": N_("Keteyian (beta-blockers)"),
            "six_minute_test": N_("6-minute test"),
-           "six_minute_test_edited": N_("6-minute test, edited by staff"),
+           "six_minute_test_edited": N_("6-minute test, edited"),
            "observed_peak": N_("observed peak")}
 
 

@@ -19,8 +19,10 @@ starts it goes to this patient's last recorded one), adjust (``speed_delta_kmh``
 ``incline_delta_pct``; the 6-minute test only), rpe (``rpe`` 6–20 after a 6-minute test:
 answers the HRmax proposal), hrmax (``decision`` accepted | edited | rejected,
 ``hr_max_bpm`` when edited), patient (``pseudonym``: the register's profile for the
-console's form, or None for a new patient), history (this patient's progression), export
-(the last session as PDF, CSV and JSON beside the store; also while a session runs).
+console's form, or None for a new patient), history (this patient's progression), sessions
+(this patient's recorded sessions, the newest first: the console's report chooser), export
+(``session_id``, else the last session, as PDF and CSV beside the store; also while a
+session runs).
 Reports, exports and history are made in the worker process and every store call goes
 through the store's writer thread: a command never holds the event loop that sends the
 motor board its heartbeat.
@@ -408,7 +410,8 @@ class ControlServer:
                                                                 c.incline_delta_pct)),
                 m.Rpe: self._rpe, m.HrMax: self._hrmax, m.History: self._history_cmd,
                 m.Profile: self._profile, m.Patient: self._patient,
-                m.Export: self._export_cmd, m.DemoReset: self._demo_reset_cmd}
+                m.Export: self._export_cmd, m.Sessions: self._sessions_cmd,
+                m.DemoReset: self._demo_reset_cmd}
 
     async def _demo_reset_cmd(self, cmd: m.DemoReset) -> Reply:
         """The demo's treadmill reset button, pressed: the board's latched fault is cleared
@@ -508,6 +511,18 @@ class ControlServer:
 
     async def _export_cmd(self, cmd: m.Export) -> Reply:
         return Reply.done(cmd, files=await self._export(cmd.session_id))
+
+    async def _sessions_cmd(self, cmd: m.Sessions) -> Reply:
+        """The chosen patient's sessions for the report chooser (none: refused, as `w` was)."""
+        store = self.rt.store
+        if store is None:
+            raise refused("no_store")
+        pseudonym = self._pseudonym()
+        await store.flush()
+        found = await worker.shared().call(jobs.session_list, str(store.path), pseudonym)
+        if not found:
+            raise refused("no_recorded_session", pseudonym=pseudonym)
+        return Reply.done(cmd, pseudonym=pseudonym, sessions=found)
 
 
 class ControlClient:

@@ -154,6 +154,13 @@ class Export(Command):
 
 
 @dataclass(frozen=True)
+class Sessions(Command):
+    """The chosen patient's recorded sessions, the newest first (the console's report
+    chooser: `w`)."""
+    name: ClassVar[str] = "sessions"
+
+
+@dataclass(frozen=True)
 class DemoReset(Command):
     """The demo only: staff press the emulated treadmill's own reset button (the physical
     act a person does at a real treadmill after a fault; it never resumes the session)."""
@@ -162,7 +169,7 @@ class DemoReset(Command):
 
 COMMANDS: dict[str, type[Command]] = {c.name: c for c in (
     Start, Pause, Resume, Skip, Stop, Extend, Ack, Setup, Scan, Pair, Borg, Note, Adjust, Rpe,
-    HrMax, History, Profile, Patient, Export, DemoReset)}
+    HrMax, History, Profile, Patient, Export, Sessions, DemoReset)}
 REQUIRED = {"borg": ("interval", "borg"), "note": ("text",), "patient": ("pseudonym",)}
 
 

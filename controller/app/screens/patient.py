@@ -37,7 +37,7 @@ from controller.core.i18n import N_, _, format_date, format_number, parse_number
 from controller.core.pseudonym import pseudonym_problem
 
 SOURCES = [(N_("measured (lab test)"), "measured"), (N_("6-minute test"), "six_minute_test"),
-           (N_("6-minute test, edited by staff"), "six_minute_test_edited"),
+           (N_("6-minute test, edited"), "six_minute_test_edited"),
            (N_("Tanaka age formula"), "tanaka"), (N_("Nes age formula"), "nes"),
            (N_("Keteyian (beta-blockers)"), "keteyian"), (N_("observed peak"), "observed_peak")]
 PLANS = [(N_("4x4 intervals"), "4x4"), (N_("6-minute test"), "six_minute_test")]
