@@ -18,9 +18,9 @@ from controller.protocol import STRAP_ALARM, Event
 from tests.test_monitor import T0, Offline, rendered, running, settle
 from tests.test_mqtt import a_setpoint
 
-WORDS = {"en": {"strap": "strap may be missing beats", "alarm": "heart rate lost",
+WORDS = {"en": {"strap": "unreliable chest strap readings", "alarm": "heart rate lost",
                 "ack": "Acknowledge the warning", "count": "with alarms: 1"},
-         "nb": {"strap": "pulsbeltet kan miste slag", "alarm": "finner ikke pulsen",
+         "nb": {"strap": "usikre målinger fra pulsbeltet", "alarm": "finner ikke pulsen",
                 "ack": "advarselen", "count": "med alarm: 1"}}
 
 
