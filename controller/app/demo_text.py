@@ -18,7 +18,12 @@ from controller.core.i18n import (
     language,
     translations,
 )
-from controller.core.metrics import ALLOWANCE_FIRST_S, ALLOWANCE_LATER_S, interval_metrics
+from controller.core.metrics import (
+    ALLOWANCE_FIRST_S,
+    ALLOWANCE_LATER_S,
+    interval_metrics,
+    shown_bpm,
+)
 from controller.core.words import PHASES, SEVERITIES, SOURCES, event_text, word
 from controller.sim import TraceRow
 
@@ -39,8 +44,8 @@ def phase_line(rows: Sequence[TraceRow]) -> str:
         peak=format_number(max(hrs), 0)) if hrs else _("heart rate —")
     zone = ""
     if first.zone_low_bpm is not None and first.zone_high_bpm is not None:
-        zone = ", " + _("zone {low}–{high}").format(low=format_number(first.zone_low_bpm, 0),
-                                                   high=format_number(first.zone_high_bpm, 0))
+        zone = ", " + _("zone {low}–{high}").format(low=shown_bpm(first.zone_low_bpm),
+                                                   high=shown_bpm(first.zone_high_bpm))
     belt = _("speed {low}–{high}, incline {incline_low}–{incline_high}").format(
         low=format_number(min(speeds)), high=format_speed(max(speeds)),
         incline_low=format_number(min(inclines)), incline_high=format_percent(max(inclines)))
