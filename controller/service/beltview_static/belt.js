@@ -3,7 +3,8 @@
 // shows. No controls: this page only reads.
 "use strict";
 const $ = (id) => document.getElementById(id);
-const SHAPES = { below: "▼", in: "●", above: "▲", missing: "?" };
+// no shape for a heart rate not found: its words say it ("?" beside a number read as one)
+const SHAPES = { below: "▼", in: "●", above: "▲", missing: "" };
 const VERDICTS = ["below", "in", "above"];
 
 // a running clock or countdown is m:ss (3:05), as on the console; an amount of time told
@@ -51,12 +52,13 @@ function render(d) {
   $("phase").textContent = d.phase_label;
   $("pseudonym").textContent = d.pseudonym;
   $("countdown").textContent = mmss(d.remaining_s);
-  $("hr").textContent = d.hr_bpm === null ? "---" : String(d.hr_bpm);
-  const heart = $("heart");
   const kind = d.kind || "missing";
+  // a heart rate not found shows no number: a greyed dash beside its words
+  $("hr").textContent = kind === "missing" ? "–" : d.hr_bpm === null ? "---" : String(d.hr_bpm);
+  const heart = $("heart");
   const verdict = VERDICTS.includes(kind);
   heart.className = verdict ? "zone-" + kind : (kind === "missing" ? "missing" : "calm");
-  $("shape").textContent = SHAPES[kind] || "○";
+  $("shape").textContent = kind in SHAPES ? SHAPES[kind] : "○";
   $("zonetext").textContent = d.zone_text;
   $("target").textContent = d.target_text;
   $("load").textContent = d.load || "";
