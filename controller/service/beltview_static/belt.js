@@ -20,6 +20,19 @@ function waiting(on) {
   $("waiting").classList.toggle("hidden", !on);
 }
 
+// A stream that drops while the page shows a session (a loaded service, a reconnect) keeps
+// the last screen for COVER_AFTER_MS before the grey "waiting" cover; after a stop by the
+// board, the e-stop or the key (latched: a person re-arms the belt) its calm line stays, never
+// the cover: it is still true, and a grey "waiting" screen read as broken (the trial).
+const COVER_AFTER_MS = 3000;
+let last = null, coverTimer = null;
+
+function lost() {
+  if (coverTimer !== null || (last && last.stopped)) return;
+  coverTimer = setTimeout(() => { coverTimer = null; waiting(true); },
+                          last ? COVER_AFTER_MS : 0);
+}
+
 function list(ul, texts) {
   ul.replaceChildren(...(texts || []).map((t) => {
     const li = document.createElement("li");
@@ -47,6 +60,9 @@ function timeline(t) {
 }
 
 function render(d) {
+  clearTimeout(coverTimer);
+  coverTimer = null;
+  last = d;
   waiting(false);
   document.body.dataset.phase = d.phase;
   $("phase").textContent = d.phase_label;
@@ -103,7 +119,7 @@ function connect() {
   const es = new EventSource("/events");
   es.onmessage = (e) => render(JSON.parse(e.data));
   es.onerror = () => {
-    waiting(true);
+    lost();
     if (es.readyState === EventSource.CLOSED) setTimeout(connect, 1000);  // a browser gave up
   };
 }
