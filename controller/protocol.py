@@ -44,7 +44,7 @@ from controller.core.hrmax import (
     hr_max_nes,
     hr_max_tanaka,
 )
-from controller.core.metrics import ALLOWANCE_FIRST_S, ALLOWANCE_LATER_S
+from controller.core.metrics import ALLOWANCE_FIRST_S, ALLOWANCE_LATER_S, shown_bpm
 from controller.core.plan import (
     PhaseKind,
     PhaseSpec,
@@ -775,7 +775,7 @@ class Session:
             text = f"interval {self.interval} of {n} begins ({spec.duration_s:.0f} s"
         if spec.closed_loop:
             lo, hi = self._zone(spec)
-            text += f", zone {lo:.0f}–{hi:.0f} bpm"
+            text += f", zone {shown_bpm(lo)}–{shown_bpm(hi)} bpm"
         return text + ")"
 
     def _phase_params(self) -> dict[str, Any]:

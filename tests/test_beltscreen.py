@@ -106,6 +106,25 @@ def test_a_missing_reading_is_said_only_after_5_s_and_the_last_value_is_kept_til
     assert look(s, HR_MISSING_S + 0.2, 151.0).kind != "missing"
 
 
+def test_missing_is_said_with_no_number_and_a_number_is_never_called_missing():
+    """Issue 21 (trial): "?159" beside "Finner ikke pulsen" while the session held the belt."""
+    s = BeltScreen()
+    look(s, 0.0, 159.0)
+    held = look(s, 1.0, None, state="hr_hold")  # the session lost it: no kept value
+    assert (held.hr_bpm, held.kind) == (None, "missing")
+    back = look(s, 2.0, 135.0, state="hr_slow")  # the strap has it again, before resuming
+    assert back.hr_bpm == 135 and back.kind != "missing"
+    for t, hr, state in ((3.0, None, "running"), (4.0, None, "hr_hold"),
+                         (9.5, None, "hr_slow")):
+        shown = look(s, t, hr, state=state)
+        assert (shown.hr_bpm is None) == (shown.kind == "missing"), (t, shown)
+
+
+def test_shown_bpm_rounds_half_up_as_the_decimal_it_stands_for():
+    assert [shown_bpm(x) for x in (127.5, 142.5, 0.7 * 165, 0.95 * 190, 162.45)] == \
+        [128, 143, 116, 181, 162]
+
+
 def test_seconds_in_the_zone_are_the_summarys_over_the_same_ticks_while_running():
     """Issue 21: the belt screen counted its own seconds in the zone (at its 0.1 s pushes,
     on fresh readings) and said 2:47 where the console said 2:50. The screen's count is now

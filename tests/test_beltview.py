@@ -456,7 +456,8 @@ async def belt_rig(tmp_path: Path, *, lang: str = "nb", hr_max: float = HR_MAX_E
                 await page.goto(view.url.replace("localhost", "127.0.0.1"))
                 await page.wait_for_function(
                     "/^[0-9]+$/.test(document.getElementById('hr').textContent)")
-                yield SimpleNamespace(rt=rt, emu=emu, page=page, hr=hr, clock=clock, tm=tm)
+                yield SimpleNamespace(rt=rt, emu=emu, page=page, hr=hr, clock=clock, tm=tm,
+                                      view=view)
                 await browser.close()
         finally:
             serve.cancel()

@@ -52,6 +52,7 @@ from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.six_minute import HrMaxProposalScreen
 from controller.app.texts import word
 from controller.core.i18n import N_, _, format_date, format_duration, format_number
+from controller.core.metrics import shown_bpm, zone_of
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.core.words import PLANS
 from controller.hr import strap_label
@@ -99,6 +100,31 @@ def _day(iso: str | None) -> str:
 
 def _num(x: float | None, decimals: int = 1) -> str:
     return "—" if x is None else format_number(x, decimals)
+
+
+def _bpm(x: float) -> str:
+    """A heart rate or zone edge as the belt screen shows it (``metrics.shown_bpm``, half
+    up: makspuls 150 is "sone 128–143", never 142 here and 143 at the belt)."""
+    return format_number(shown_bpm(x), 0)
+
+
+def zone_text(d: StateDoc) -> str:
+    """The zone under the heart rate, where there is one: nothing before the session
+    (it said "zone —–— bpm" in dashes), the warm-up's, active pause's and cool-down's own
+    target in that phase (their band read as the zone the patient is meant to reach):
+    "zone" is only the interval's."""
+    lo, hi, target = d.zone_low_bpm, d.zone_high_bpm, d.target_bpm
+    own_target = {"warmup": _("warm-up target {target} bpm"),
+                  "recovery": _("active pause target {target} bpm"),
+                  "cooldown": _("cool-down target {target} bpm")}.get(d.phase or "")
+    if own_target is not None:
+        return "" if target is None else own_target.format(target=_bpm(target))
+    lines = []
+    if lo is not None and hi is not None:
+        lines.append(_("zone {low}–{high} bpm").format(low=_bpm(lo), high=_bpm(hi)))
+    if target is not None:
+        lines.append(_("target {target} bpm").format(target=_bpm(target)))
+    return "\n".join(lines)
 
 
 HR_ALARMS = ("hr_hold", "hr_lost", "hr_lost_stop")
@@ -496,10 +522,11 @@ class StaffConsole(App[None]):
         hr = d.hr_bpm if d.started else d.hr_live_bpm
         lo, hi = d.zone_low_bpm, d.zone_high_bpm
         digits = self.query_one("#hr", Digits)
-        digits.update("---" if hr is None else f"{hr:.0f}")
+        digits.update("---" if hr is None else str(shown_bpm(hr)))
         digits.remove_class("below", "inzone", "above")
-        if hr is not None and lo is not None and hi is not None:
-            digits.add_class("below" if hr < lo else "above" if hr > hi else "inzone")
+        if hr is not None and lo is not None and hi is not None:  # the belt's rule, shown
+            verdict = zone_of(shown_bpm(hr), shown_bpm(lo), shown_bpm(hi))
+            digits.add_class("inzone" if verdict == "in" else verdict)
         self.query_one("#zone", Static).update(self._zone_text())
         phase, n = d.phase, d.interval or 0
         self._last_interval = max(self._last_interval, n)
@@ -612,23 +639,7 @@ class StaffConsole(App[None]):
         self._maybe_ask_borg()
 
     def _zone_text(self) -> str:
-        """The zone under the heart rate, where there is one: nothing before the session
-        (it said "zone —–— bpm" in dashes), the warm-up's, active pause's and cool-down's own
-        target in that phase (their band read as the zone the patient is meant to reach):
-        "zone" is only the interval's."""
-        d = self.doc
-        lo, hi, target = d.zone_low_bpm, d.zone_high_bpm, d.target_bpm
-        own_target = {"warmup": _("warm-up target {target} bpm"),
-                      "recovery": _("active pause target {target} bpm"),
-                      "cooldown": _("cool-down target {target} bpm")}.get(d.phase or "")
-        if own_target is not None:
-            return "" if target is None else own_target.format(target=_num(target, 0))
-        lines = []
-        if lo is not None and hi is not None:
-            lines.append(_("zone {low}–{high} bpm").format(low=_num(lo, 0), high=_num(hi, 0)))
-        if target is not None:
-            lines.append(_("target {target} bpm").format(target=_num(target, 0)))
-        return "\n".join(lines)
+        return zone_text(self.doc)
 
     def _message_text(self) -> str:
         """The last message, and the belt screen's address under it: staff need it to open

@@ -19,7 +19,12 @@ from controller.core.i18n import (
     language,
     translations,
 )
-from controller.core.metrics import ALLOWANCE_FIRST_S, ALLOWANCE_LATER_S, interval_metrics
+from controller.core.metrics import (
+    ALLOWANCE_FIRST_S,
+    ALLOWANCE_LATER_S,
+    interval_metrics,
+    shown_bpm,
+)
 from controller.core.words import PHASES, SEVERITIES, SOURCES, event_text, word
 from controller.sim import TraceRow
 
@@ -40,8 +45,8 @@ def phase_line(rows: Sequence[TraceRow]) -> str:
         peak=format_number(max(hrs), 0)) if hrs else _("heart rate —")
     zone = ""
     if first.zone_low_bpm is not None and first.zone_high_bpm is not None:
-        zone = ", " + _("zone {low}–{high}").format(low=format_number(first.zone_low_bpm, 0),
-                                                   high=format_number(first.zone_high_bpm, 0))
+        zone = ", " + _("zone {low}–{high}").format(low=shown_bpm(first.zone_low_bpm),
+                                                   high=shown_bpm(first.zone_high_bpm))
     belt = _("speed {speed}, incline {incline}").format(
         speed=belt_course(speeds, format_speed), incline=belt_course(inclines, format_percent))
     return f"[{clock(first.t_s)}–{clock(last.t_s + 1)}] {name:18s} {hr_part}{zone}; {belt}"

@@ -42,6 +42,7 @@ from textual.widgets import DataTable, Static
 
 from controller.app.screens.footer import CatalogFooter
 from controller.core.i18n import N_, _, ngettext
+from controller.core.metrics import shown_bpm, zone_of
 from controller.core.text import clean
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.core.words import word
@@ -154,10 +155,12 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
     left_txt = "—" if left is None else f"{int(left) // 60}:{int(left) % 60:02d}"
     hr = doc.get("hr_bpm") if running else None
     lo, hi = doc.get("zone_low_bpm"), doc.get("zone_high_bpm")
-    hr_txt = "—" if hr is None else f"{hr:.0f}"
+    # heart rate and zone edges as the belt screen and the console show them (half up)
+    hr_txt = "—" if hr is None else str(shown_bpm(hr))
     if hr is not None and lo is not None and hi is not None:
-        hr_txt += " ↓" if hr < lo else " ↑" if hr > hi else " ✓"
-    zone = "—" if lo is None or hi is None else f"{lo:.0f}–{hi:.0f}"
+        hr_txt += {"below": " ↓", "above": " ↑"}.get(
+            zone_of(shown_bpm(hr), shown_bpm(lo), shown_bpm(hi)), " ✓")
+    zone = "—" if lo is None or hi is None else f"{shown_bpm(lo)}–{shown_bpm(hi)}"
     notes = [("✓ " if a in r.acknowledged else "") + word(ALARM_WORDS, a)
              for a in (*alarms, *warnings)]
     if r.missed_events:

@@ -194,7 +194,8 @@ class BeltScreen:
         if i.hr_bpm is not None:
             self._last_hr = (i.hr_bpm, i.now_s)
         hr: float | None = i.hr_bpm
-        if hr is None and self._last_hr is not None and \
+        holding = i.state in ("hr_hold", "hr_slow")  # the session has lost the heart rate
+        if hr is None and not holding and self._last_hr is not None and \
                 i.now_s - self._last_hr[1] < HR_MISSING_S:
             hr = self._last_hr[0]  # a short gap: keep the last value, say nothing
         hr_shown = None if hr is None else shown_bpm(hr)
@@ -214,7 +215,10 @@ class BeltScreen:
 
     @staticmethod
     def _kind(i: Inputs, hr_shown: int | None, verdict: str | None) -> str:
-        if hr_shown is None or i.state in ("hr_hold", "hr_slow"):
+        # one truth in the heart panel: "can't find your heart rate" shows no number (the
+        # trial: "?159" beside it), and a reading the strap has again is found, said calmly
+        # while the session still holds the belt (its next tick resumes)
+        if hr_shown is None:
             return "missing" if i.phase != "done" else "down"
         if i.state == "paused":
             return "pause"

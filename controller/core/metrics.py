@@ -41,8 +41,11 @@ OK_ABOVE_FRAC = 0.02
 
 
 def shown_bpm(bpm: float) -> int:
-    """A heart rate or zone edge as a screen shows it (half up, never banker's rounding)."""
-    return math.floor(bpm + 0.5)
+    """A heart rate or zone edge as every place shows it: half up, never banker's rounding
+    (makspuls 150: 95 % is 142.5, shown 143 on the console, the belt, the monitor and in the
+    report alike). Rounded to a millionth first, so a float's noise (0.7 × 165 is
+    115.49999999999999) rounds as the decimal it stands for (115.5 → 116)."""
+    return math.floor(round(bpm, 6) + 0.5)
 
 
 def zone_of(hr_shown: int, low_shown: int, high_shown: int) -> str:

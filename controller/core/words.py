@@ -125,9 +125,13 @@ EVENT_DETAILS = {  # the event with what it is about, from its params (protocol.
 
 def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
     from controller.core.i18n import format_duration, format_number
+    from controller.core.metrics import shown_bpm
 
     def n(key: str, decimals: int = 0) -> str:
         return format_number(float(params[key]), decimals)
+
+    def bpm(key: str) -> str:  # a zone edge as the belt screen shows it (half up)
+        return format_number(shown_bpm(float(params[key])), 0)
 
     try:
         if kind == "phase":
@@ -136,12 +140,12 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
             if params.get("phase") == "interval" and "interval" in params:
                 return _(EVENT_DETAILS["interval"]).format(
                     interval=params["interval"], total=params["total"], minutes=minutes,
-                    low=n("zone_low_bpm"), high=n("zone_high_bpm"))
+                    low=bpm("zone_low_bpm"), high=bpm("zone_high_bpm"))
             key = "phase_zone" if "zone_low_bpm" in params else "phase"
             return _(EVENT_DETAILS[key]).format(
                 phase=phase[:1].upper() + phase[1:], minutes=minutes,
-                low=n("zone_low_bpm") if key == "phase_zone" else "",
-                high=n("zone_high_bpm") if key == "phase_zone" else "")
+                low=bpm("zone_low_bpm") if key == "phase_zone" else "",
+                high=bpm("zone_high_bpm") if key == "phase_zone" else "")
         if kind in ("skip", "extend"):
             phase = word(PHASES, params.get("phase"))
             return _(EVENT_DETAILS[kind]).format(phase=phase[:1].upper() + phase[1:],

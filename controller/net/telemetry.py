@@ -36,6 +36,7 @@ from typing import Any
 
 import jsonschema
 
+from controller.core.metrics import shown_bpm
 from controller.core.pseudonym import pseudonym_problem
 from controller.protocol import Event, Setpoint
 
@@ -79,6 +80,11 @@ def _encode(doc: dict[str, Any], time_unix_s: float | None = None) -> bytes:
 
 def _r(x: float | None, nd: int = 1) -> float | None:
     return None if x is None else round(x, nd)
+
+
+def _shown(bpm: float | None) -> float | None:
+    """A heart rate as every screen shows it (``metrics.shown_bpm``, half up)."""
+    return None if bpm is None else float(shown_bpm(bpm))
 
 
 def status_payload(online: bool, time_unix_s: float | None = None, *,
@@ -134,8 +140,10 @@ def session_payload(session_id: str, pseudonym: str, sp: Setpoint,
     doc: dict[str, Any] = {
         "schema": "fourbyfour.session/1", "session_id": session_id, "pseudonym": pseudonym,
         "phase": sp.phase, "interval": sp.interval, "state": sp.state,
-        "phase_remaining_s": round(sp.phase_remaining_s), "zone_low_bpm": _r(sp.zone_low_bpm),
-        "zone_high_bpm": _r(sp.zone_high_bpm), "alarms": list(sp.alarms),
+        "phase_remaining_s": round(sp.phase_remaining_s),
+        # to the hundredth: a tenth rounded 162.45 to 162.5, shown 163 beside the belt's 162
+        "zone_low_bpm": _r(sp.zone_low_bpm, 2), "zone_high_bpm": _r(sp.zone_high_bpm, 2),
+        "alarms": list(sp.alarms),
     }
     if summary is not None:
         doc["summary"] = summary
@@ -148,9 +156,9 @@ def telemetry_payload(session_id: str, seq: int, sp: Setpoint, speed_kmh: float,
                       incline_pct: float, time_unix_s: float | None = None) -> bytes:
     return _encode({
         "schema": "fourbyfour.telemetry/1", "session_id": session_id, "seq": seq,
-        "t_s": round(sp.now_s, 2), "hr_bpm": _r(sp.hr_bpm, 0), "hr_status": sp.hr_status,
-        "target_bpm": _r(sp.target_bpm), "zone_low_bpm": _r(sp.zone_low_bpm),
-        "zone_high_bpm": _r(sp.zone_high_bpm), "speed_set_kmh": round(sp.speed_kmh, 2),
+        "t_s": round(sp.now_s, 2), "hr_bpm": _shown(sp.hr_bpm), "hr_status": sp.hr_status,
+        "target_bpm": _r(sp.target_bpm), "zone_low_bpm": _r(sp.zone_low_bpm, 2),
+        "zone_high_bpm": _r(sp.zone_high_bpm, 2), "speed_set_kmh": round(sp.speed_kmh, 2),
         "speed_kmh": round(speed_kmh, 2), "incline_set_pct": round(sp.incline_pct, 1),
         "incline_pct": round(incline_pct, 1), "phase": sp.phase, "interval": sp.interval,
         "phase_remaining_s": round(sp.phase_remaining_s), "state": sp.state,

@@ -34,6 +34,7 @@ from controller.core.i18n import (
     format_speed,
     translations,
 )
+from controller.core.metrics import shown_bpm
 from controller.records.mastery import ZoneWork
 from controller.records.stats import counts_as_okt
 from controller.records.store import SessionRecord, Store
@@ -249,8 +250,8 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
            ("head", t(N_("Heart-rate zones to use")))]
     for label, lo, hi in ZONES:
         out.append(("text", t(N_("{phase}: {low}–{high} bpm ({low_pct}–{high_pct} of HRmax)"))
-                    .format(phase=t(label), low=round(lo * h.hr_max_bpm),
-                            high=round(hi * h.hr_max_bpm),
+                    .format(phase=t(label), low=shown_bpm(lo * h.hr_max_bpm),
+                            high=shown_bpm(hi * h.hr_max_bpm),
                             low_pct=format_percent(lo * 100, 0, lang),
                             high_pct=format_percent(hi * 100, 0, lang))))
     out.append(("head", t(N_("What the patient managed: the belt at 90 % HRmax"))))

@@ -40,6 +40,7 @@ from controller.core.i18n import (
     sentence_case,
     translations,
 )
+from controller.core.metrics import shown_bpm
 from controller.core.six_minute_text import six_minute_summary_lines
 from controller.core.words import (
     HR_STATUSES,
@@ -121,7 +122,8 @@ def _rounded(sample: dict[str, Any],
     for k, decimals in decimals_of.items():
         v = out.get(k)
         if isinstance(v, float):
-            out[k] = round(v, decimals) if decimals else round(v)
+            # heart rates half up, as every screen shows them (round() is to even)
+            out[k] = round(v, decimals) if decimals else shown_bpm(v)
     return out
 
 

@@ -103,8 +103,10 @@ STATE_GUIDANCE = {"paused": N_("Staff have paused the session — the belt stand
                   "hr_slow": N_("Can't find your heart rate — the belt slows to an easy walk")}
 BELT_STOPPED = {"estop": N_("The emergency stop is pressed — the belt stands still"),
                 "key": N_("The safety key is out — the belt stands still"),
-                "fault": N_("The belt has stopped")}
-"""What stopped the belt, said as it is: nobody may be at the treadmill yet."""
+                # the board stopped it (a latched fault): calm, concrete, never blaming
+                "fault": N_("The belt has stopped by itself — you can step off calmly")}
+"""What stopped the belt, said as it is: nobody may be at the treadmill yet (staff are "told"
+only once the session's alarm went out, never "with you")."""
 STAFF_TOLD = N_("Staff have been told")
 KIND_WORDS = {"below": N_("Below the zone"), "in": N_("In the zone"),
               "above": N_("Above the zone"), "edge": N_("At the edge of the zone"),
@@ -402,6 +404,7 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
         ("interval", "warmup", "recovery", "cooldown") else
         tr(N_("Target {low}–{high} bpm")).format(low=shown.low_bpm, high=shown.high_bpm),
         "guidance": guidance, "change": change, "load": load,
+        "stopped": stopped_by,  # latched until a person re-arms: the page keeps it if cut off
         "timeline": _timeline(rt, sp, lang), "counter": counter, "summary": summary,
         "celebrate": celebrate,
         "mastery": None if mastery_of is None or phase != "done" else

@@ -3,7 +3,8 @@
 // shows. No controls: this page only reads.
 "use strict";
 const $ = (id) => document.getElementById(id);
-const SHAPES = { below: "▼", in: "●", above: "▲", missing: "?" };
+// no shape for a heart rate not found: its words say it ("?" beside a number read as one)
+const SHAPES = { below: "▼", in: "●", above: "▲", missing: "" };
 const VERDICTS = ["below", "in", "above"];
 
 // a running clock or countdown is m:ss (3:05), as on the console; an amount of time told
@@ -17,6 +18,19 @@ function mmss(s) {
 function waiting(on) {
   document.body.classList.toggle("waiting", on);
   $("waiting").classList.toggle("hidden", !on);
+}
+
+// A stream that drops while the page shows a session (a loaded service, a reconnect) keeps
+// the last screen for COVER_AFTER_MS before the grey "waiting" cover; after a stop by the
+// board, the e-stop or the key (latched: a person re-arms the belt) its calm line stays, never
+// the cover: it is still true, and a grey "waiting" screen read as broken (the trial).
+const COVER_AFTER_MS = 3000;
+let last = null, coverTimer = null;
+
+function lost() {
+  if (coverTimer !== null || (last && last.stopped)) return;
+  coverTimer = setTimeout(() => { coverTimer = null; waiting(true); },
+                          last ? COVER_AFTER_MS : 0);
 }
 
 function list(ul, texts) {
@@ -46,17 +60,21 @@ function timeline(t) {
 }
 
 function render(d) {
+  clearTimeout(coverTimer);
+  coverTimer = null;
+  last = d;
   waiting(false);
   document.body.dataset.phase = d.phase;
   $("phase").textContent = d.phase_label;
   $("pseudonym").textContent = d.pseudonym;
   $("countdown").textContent = mmss(d.remaining_s);
-  $("hr").textContent = d.hr_bpm === null ? "---" : String(d.hr_bpm);
-  const heart = $("heart");
   const kind = d.kind || "missing";
+  // a heart rate not found shows no number: a greyed dash beside its words
+  $("hr").textContent = kind === "missing" ? "–" : d.hr_bpm === null ? "---" : String(d.hr_bpm);
+  const heart = $("heart");
   const verdict = VERDICTS.includes(kind);
   heart.className = verdict ? "zone-" + kind : (kind === "missing" ? "missing" : "calm");
-  $("shape").textContent = SHAPES[kind] || "○";
+  $("shape").textContent = kind in SHAPES ? SHAPES[kind] : "○";
   $("zonetext").textContent = d.zone_text;
   $("target").textContent = d.target_text;
   $("load").textContent = d.load || "";
@@ -101,7 +119,7 @@ function connect() {
   const es = new EventSource("/events");
   es.onmessage = (e) => render(JSON.parse(e.data));
   es.onerror = () => {
-    waiting(true);
+    lost();
     if (es.readyState === EventSource.CLOSED) setTimeout(connect, 1000);  // a browser gave up
   };
 }
