@@ -34,6 +34,15 @@ def test_the_floor_is_a_slow_walk():
     assert PAUSE_BELOW_FLOOR_AFTER_S == 60.0
 
 
+def test_the_safety_table_states_the_pause_floor():
+    from controller.app.reference import SAFETY_PAGE, safety_table_markdown
+
+    row = next(line for line in safety_table_markdown().splitlines()
+               if line.startswith("| active pause |"))
+    assert "at least 3 km/h" in row and "incline first" in row and "60 s" in row
+    assert row in SAFETY_PAGE.read_text(encoding="utf-8")
+
+
 def whole_4x4(profile: PatientProfile, vp: VirtualPatient) -> list[Setpoint]:
     s = Session(profile, plan=default_4x4(warmup_s=300.0))
     belt, t, reading, out = Belt(), 0.0, 80.0, []
