@@ -136,3 +136,48 @@ def test_the_hand_over_pause_is_capped_by_the_patients_max_speed():
     sg = suggest([figures((1.4, 3.0), zone=(2.4, 10.0))] * 3, max_speed_kmh=2.5)
     assert sg is not None and sg.pause[0] == 2.5
     assert vo2_cost(*sg.pause) < vo2_cost(*sg.interval)
+
+
+def record_slow_4x4(store, sid: str, started: float, max_speed_kmh: float) -> None:
+    """A 4x4 whose pauses crawled at 1,4 km/h and 3 % (the trial's hand-over) and whose
+    intervals held 90 % HRmax at 2,4 km/h and 10 %."""
+    store.clock = lambda: started
+    store.begin_session(sid, PatientProfile(hr_max=150, max_speed_kmh=max_speed_kmh,
+                                            pseudonym="P-21"), {})
+    t = 0.0
+
+    def run(phase: str, n: int, seconds: int, v: float, inc: float, hr: float) -> None:
+        nonlocal t
+        for i in range(seconds):
+            store.record(sid, Setpoint(t, v, inc, phase, n, None, None, None, "running",
+                                       float(i), float(seconds - i), hr, "ok"), v, inc)
+            t += 1.0
+
+    run("warmup", 0, 300, 2.0, 2.0, 100.0)
+    for n in range(1, 5):
+        run("interval", n, 240, 2.4, 10.0, 135.0)
+        if n < 4:
+            run("recovery", n, 180, 1.4, 3.0, 110.0)
+    run("cooldown", 0, 120, 1.5, 0.0, 95.0)
+    store.end_session(sid, "finished", None)
+
+
+@pytest.mark.parametrize(("max_speed_kmh", "said"), [(8.0, "3,0\u00a0km/t"),
+                                                     (2.5, "2,5\u00a0km/t")])
+def test_the_hand_over_document_suggests_a_walking_pause(tmp_path, max_speed_kmh, said):
+    import datetime as dt
+
+    from controller.records.handover import handover_data, handover_text
+    from controller.records.store import Store
+
+    store = Store(tmp_path / "s.db")
+    day = dt.datetime(2026, 11, 2, 10, 0).timestamp()
+    for k in range(3):
+        record_slow_4x4(store, f"S{k}", day + k * 3 * 86400, max_speed_kmh)
+    h = handover_data(store, "P-21")
+    store.close()
+    assert h.suggestion is not None
+    assert vo2_cost(*h.suggestion.pause) < vo2_cost(*h.suggestion.interval)
+    line = next(text for _, text in handover_text(h, "nb")
+                if text.startswith("3 aktive pauser à 3 min"))
+    assert line.startswith(f"3 aktive pauser à 3 min: {said}"), line
