@@ -33,7 +33,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from controller.core.control import AdaptiveController, ControlDecision, ControlInput
+from controller.core.control import (
+    PAUSE_BELOW_FLOOR_AFTER_S,
+    AdaptiveController,
+    ControlDecision,
+    ControlInput,
+    pause_floor_kmh,
+)
 from controller.core.fastinit import frozen_init
 from controller.core.hrgate import GateVerdict, HrGate, HrReading
 from controller.core.hrmax import (
@@ -365,7 +371,10 @@ class Session:
         """(tick length, its factor 1 − e^(−dt/HRMAX_HIGH_LAG_S)) of the last tick."""
         self._hrmax_high_evidence_s = 0.0
         self._hrmax_high_told = False
-        self._path_memo: tuple[PhaseSpec, PatientProfile, WorkloadPath] | None = None
+        self._path_memo: tuple[PhaseSpec, PatientProfile, bool, WorkloadPath] | None = None
+        self._pause_hot_since: float | None = None
+        """Since when the heart rate stayed above an active pause's zone with the belt at the
+        walking floor and the incline at its lowest (``_below_floor``)."""
         self._interval_memo: tuple[Plan, int, int] | None = None
         self._cooldown_cap: tuple[float, float] | None = None
         """Speed and incline a cool-down may not exceed: it only ever slows (issue 13)."""
@@ -882,22 +891,51 @@ class Session:
         else:
             self._belt_stopped_since = None
 
-    def _path(self, spec: PhaseSpec) -> WorkloadPath:
+    def _path(self, spec: PhaseSpec, below_floor: bool = False) -> WorkloadPath:
         memo = self._path_memo
-        if memo is not None and memo[0] is spec and memo[1] is self.profile:
-            return memo[2]  # the same (frozen) phase and profile: the same path
-        path = self._make_path(spec)
-        self._path_memo = (spec, self.profile, path)
+        if memo is not None and memo[0] is spec and memo[1] is self.profile and \
+                memo[2] is below_floor:
+            return memo[3]  # the same (frozen) phase and profile: the same path
+        path = self._make_path(spec, below_floor)
+        self._path_memo = (spec, self.profile, below_floor, path)
         return path
 
-    def _make_path(self, spec: PhaseSpec) -> WorkloadPath:
+    def _make_path(self, spec: PhaseSpec, below_floor: bool = False) -> WorkloadPath:
+        """The phase's (speed, incline) path. In an active pause its slowest point is the
+        walking floor (``control.PAUSE_WALK_FLOOR_KMH``) at the lowest incline, so the load
+        comes down by the incline first; the patient's own minimum speed only while
+        ``below_floor`` (``_below_floor``)."""
         p = self.profile
         cap = p.speed_cap_kmh
         min_inc = min(spec.min_incline_pct, p.max_incline_pct)
         walk = min(cap, 5.0)
         climb = min(p.max_incline_pct, max(min_inc, 8.0 if cap > WALK_MAX_KMH else 15.0))
-        return WorkloadPath(min(p.min_speed_kmh, walk), walk, cap, min_inc, climb,
-                            p.max_incline_pct)
+        slowest = min(p.min_speed_kmh, walk)
+        if spec.kind is PhaseKind.RECOVERY and not below_floor:
+            slowest = min(pause_floor_kmh(cap, p.min_speed_kmh), walk)
+        return WorkloadPath(slowest, walk, cap, min_inc, climb, p.max_incline_pct)
+
+    def _below_floor(self, now_s: float, spec: PhaseSpec, hr: float | None,
+                     zone: tuple[float, float]) -> bool:
+        """Whether an active pause's belt may go below the walking floor on this tick: only
+        once the belt has walked at the floor with the incline at its lowest while the heart
+        rate stayed above the pause's zone (well above its target) for
+        ``PAUSE_BELOW_FLOOR_AFTER_S``; back to the floor when it is in the zone again (a tick
+        without a heart rate changes nothing)."""
+        if spec.kind is not PhaseKind.RECOVERY:
+            self._pause_hot_since = None
+            return False
+        if hr is not None and hr <= zone[1]:
+            self._pause_hot_since = None
+            return False
+        if self._pause_hot_since is None:
+            p = self.profile
+            floor = pause_floor_kmh(p.speed_cap_kmh, p.min_speed_kmh)
+            lowest = min(spec.min_incline_pct, p.max_incline_pct)
+            if hr is None or self._speed_sp > floor + 0.01 or self._incline_sp > lowest + 0.01:
+                return False
+            self._pause_hot_since = now_s
+        return now_s - self._pause_hot_since >= PAUSE_BELOW_FLOOR_AFTER_S
 
     def _desired(self, spec: PhaseSpec | None, now_s: float, dt: float, hr: float | None,
                  speed_kmh: float, incline_pct: float, emit: _Emit
@@ -922,7 +960,7 @@ class Session:
         target = self._target(spec)
         if now_s < self._relief_until:
             target = min(target, RELIEF_TARGET_FRAC * self.profile.hr_max)
-        path = self._path(spec)
+        path = self._path(spec, self._below_floor(now_s, spec, hr, zone))
         assert self.control is not None
         # the time left in this phase and what comes next (the law may look ahead)
         nxt = self.next_spec

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from controller import protocol as p
+from controller.core.control import PAUSE_BELOW_FLOOR_AFTER_S, PAUSE_WALK_FLOOR_KMH
 from controller.core.fwpath import load
 from controller.core.hrgate import STRAP_ALARM_AFTER_S
 from controller.core.safety import RateLimits
@@ -69,6 +70,11 @@ def safety_table_markdown() -> str:
          f"{_n(p.HRMAX_HIGH_MARGIN * 100)} % HRmax above the zone's lower edge from the workload "
          f"lagged by {_n(p.HRMAX_HIGH_LAG_S)} s (the slowest kinetics, so slow risers are not "
          "flagged)"),
+        ("active pause",
+         f"walks: speed at least {_n(PAUSE_WALK_FLOOR_KMH)} km/h (or the patient's lower "
+         "speed cap); the load comes down by the incline first; below that speed only when "
+         "the incline is at its lowest and the heart rate stayed above the pause's zone for "
+         f"{_n(PAUSE_BELOW_FLOOR_AFTER_S)} s (back to the walk once it is in the zone)"),
         ("cool-down",
          "only ever slows: speed and incline never rise above where the cool-down began (after "
          "a pause, the belt returns to at most that)"),

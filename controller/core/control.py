@@ -46,6 +46,29 @@ OVERDRIVE = 2.5
 BIAS_TIME_S = 30.0
 """Integration time of the bias observer: slower than beat noise, faster than drift."""
 
+PAUSE_WALK_FLOOR_KMH = 3.0
+"""The slowest belt of an active pause (issue 21): the pause is about 70 % HRmax, "walking,
+not standing" (4x4.md), and ~3 km/h is normal slow walking, the same easy walk the session's
+fail-safe slows to (``protocol.EASY_WALK_KMH``). The load comes down by lowering the incline
+first; the speed goes below this only when the incline is at its lowest and the heart rate
+stays above the pause's zone (``PAUSE_BELOW_FLOOR_AFTER_S``). A patient whose speed cap is
+below it keeps their cap (``pause_floor_kmh``)."""
+
+PAUSE_BELOW_FLOOR_AFTER_S = 60.0
+"""How long the heart rate must stay above the pause's zone (well above its target) while
+the belt walks at the floor with the incline at its lowest before the speed may go below the
+floor; it comes back up to the floor once the heart rate is in the zone again."""
+
+
+def pause_floor_kmh(speed_cap_kmh: float, min_speed_kmh: float) -> float:
+    """The walking floor of an active pause for a patient: ``PAUSE_WALK_FLOOR_KMH`` (or the
+    patient's own higher minimum), never above the patient's speed cap.
+
+    >>> pause_floor_kmh(8.0, 1.5), pause_floor_kmh(2.5, 1.0), pause_floor_kmh(8.0, 3.5)
+    (3.0, 2.5, 3.5)
+    """
+    return min(max(PAUSE_WALK_FLOOR_KMH, min_speed_kmh), speed_cap_kmh)
+
 
 @dataclass(frozen=True)
 class ModelParams:

@@ -197,14 +197,19 @@ def _validate_zone(where: str, p: PhaseSpec) -> None:
 
 
 def default_4x4(warmup_s: float = 600.0) -> Plan:
-    """The clinic 4x4: warm-up, 4 × 4 min at 85–95 % with 3 min active pauses, cool-down."""
+    """The clinic 4x4: warm-up, 4 × 4 min at 85–95 % with 3 min active pauses, cool-down.
+
+    The intervals are walked uphill (at least 5 %, the clinics' rule); the active pauses may
+    come down to the flat, so a walk at the floor is light enough for the heart to recover.
+    """
     phases = [PhaseSpec(PhaseKind.WARMUP, warmup_s, 0.65, 0.60, 0.72)]
     for k in range(4):
         phases.append(PhaseSpec(PhaseKind.INTERVAL, 240.0, 0.90, 0.85, 0.95,
                                 min_incline_pct=MIN_INTERVAL_INCLINE_PCT))
         if k < 3:
-            phases.append(PhaseSpec(PhaseKind.RECOVERY, 180.0, 0.70, 0.62, 0.77,
-                                    min_incline_pct=MIN_INTERVAL_INCLINE_PCT))
+            # the pause walks on the flat when the heart asks for it: its load comes down by
+            # the incline first, the speed stays a walk (issue 21, PAUSE_WALK_FLOOR_KMH)
+            phases.append(PhaseSpec(PhaseKind.RECOVERY, 180.0, 0.70, 0.62, 0.77))
     phases.append(PhaseSpec(PhaseKind.COOLDOWN, 300.0, 0.60, 0.45, 0.70))
     return Plan("4x4", tuple(phases))
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.core.control import pause_floor_kmh
 from controller.core.dates import local_day
 from controller.core.i18n import (
     N_,
@@ -35,6 +36,7 @@ from controller.core.i18n import (
     translations,
 )
 from controller.core.metrics import shown_bpm
+from controller.core.workload import WALK_MAX_KMH, vo2_cost
 from controller.records.mastery import ZoneWork
 from controller.records.stats import counts_as_okt
 from controller.records.store import SessionRecord, Store
@@ -129,10 +131,38 @@ def _round(speed_incline: tuple[float, float]) -> tuple[float, float]:
     return round(speed, 1), round(incline * 2) / 2
 
 
-def suggest(sessions: list[dict[str, Any]]) -> Suggestion | None:
+def walking_pause(pause: tuple[float, float], interval: tuple[float, float],
+                  max_speed_kmh: float | None = None) -> tuple[float, float]:
+    """The suggested active pause as the session runs one (issue 21): a walk at
+    ``control.PAUSE_WALK_FLOOR_KMH`` or faster (capped by the patient's max speed), its
+    incline lowered to keep the pauses' work where the speed was raised; lighter than the
+    intervals (a walk on the flat at the interval's speed at most, if need be) and heavier
+    than standing still.
+
+    >>> walking_pause((1.4, 3.0), (4.0, 8.0))
+    (3.0, 0.0)
+    >>> walking_pause((2.5, 6.0), (4.0, 8.0)), walking_pause((4.5, 5.0), (5.2, 7.0))
+    ((3.0, 4.0), (4.5, 5.0))
+    """
+    floor = pause_floor_kmh(max_speed_kmh if max_speed_kmh is not None else math.inf, 0.0)
+    speed, incline = pause
+    if speed < floor:
+        work = vo2_cost(speed, incline)
+        speed = floor
+        incline = 0.0  # the incline that keeps the work at the floor, on a 0.5 % step
+        while incline + 0.5 <= pause[1] and vo2_cost(speed, incline + 0.5) <= work:
+            incline += 0.5
+    if vo2_cost(speed, incline) >= vo2_cost(*interval):
+        speed, incline = min(speed, interval[0]), 0.0
+    return _round((speed, incline))
+
+
+def suggest(sessions: list[dict[str, Any]],
+            max_speed_kmh: float | None = None) -> Suggestion | None:
     """From the last sessions' kept figures (``records/stats.py``, oldest first): the belt
     that held 90 % HRmax in the intervals, the end of the warm-up, and the steady part of
-    the pauses."""
+    the pauses, walked as the session walks them (``walking_pause``; ``max_speed_kmh``: the
+    patient's speed cap)."""
     found: list[tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = []
     for st in reversed(sessions):
         if st["zone_speed_kmh"] is not None and st["warm_speed_kmh"] is not None \
@@ -149,9 +179,9 @@ def suggest(sessions: list[dict[str, Any]]) -> Suggestion | None:
         return statistics.fmean(p[0] for p in pairs), statistics.fmean(p[1] for p in pairs)
 
     warmup = _round(mean([w for _, w, _ in found]))
-    pause = _round(mean([p for _, _, p in found]))
-    return Suggestion(warmup, _round(mean([z for z, _, _ in found])), pause,
-                      cool_down(warmup, pause))
+    interval = _round(mean([z for z, _, _ in found]))
+    pause = walking_pause(_round(mean([p for _, _, p in found])), interval, max_speed_kmh)
+    return Suggestion(warmup, interval, pause, cool_down(warmup, pause))
 
 
 def is_test(r: SessionRecord) -> bool:
@@ -182,7 +212,16 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
     last = recs[-1]
     notes = [n["text"] for r in recs for n in store.notes(r.id)] if include_notes else []
     return Handover(pseudonym, lines[0].day, lines[-1].day, lines, last.hr_max_bpm,
-                    last.hr_max_source, suggest(figures), notes)
+                    last.hr_max_source, suggest(figures, _speed_cap_kmh(last.profile)), notes)
+
+
+def _speed_cap_kmh(profile: dict[str, Any]) -> float | None:
+    """The patient's speed cap as the last session kept it (``PatientProfile.speed_cap_kmh``),
+    None when the record does not say."""
+    cap = profile.get("max_speed_kmh")
+    if isinstance(cap, bool) or not isinstance(cap, int | float):
+        return None
+    return min(float(cap), WALK_MAX_KMH) if profile.get("walk_only") else float(cap)
 
 
 def _learned(st: dict[str, Any]) -> dict[str, float] | None:
