@@ -249,9 +249,12 @@ class StaffConsole(App[None]):
         # bokmål footer of a running session no longer fits 80 columns
         Binding("w", "export_live", show=False),
         Binding("q", "quit", N_("Quit")),
-        Binding("plus,equals_sign", "adjust(0.5, 0)", N_("Speed +"), show=False),
+        # shown in the 6-minute test's test phase only (``_footer_keys``), for both
+        Binding("plus,equals_sign", "adjust(0.5, 0)", N_("Speed"), show=False,
+                key_display="+/-"),
         Binding("minus", "adjust(-0.5, 0)", N_("Speed -"), show=False),
-        Binding("right_square_bracket", "adjust(0, 2)", N_("Incline +"), show=False),
+        Binding("right_square_bracket", "adjust(0, 2)", N_("Incline"), show=False,
+                key_display="]/["),
         Binding("left_square_bracket", "adjust(0, -2)", N_("Incline -"), show=False),
         Binding("t", "test_borg", N_("Test Borg"), show=False),
         # the demo only: the emulated treadmill's own reset button, which a person presses
@@ -452,6 +455,24 @@ class StaffConsole(App[None]):
         }
         return shown.get(action, True)
 
+    FOOTER_KEYS: ClassVar[dict[str, str]] = {"h": "history", "k": "skip", "e": "extend",
+                                             "plus": "adjust", "right_square_bracket": "adjust"}
+
+    def _footer_keys(self) -> None:
+        """Keys that work but are left out of the footer where it would not fit 80 columns
+        (the trial: "… h Historikk q" with "q Lukk" cut off): h during a session; in the
+        6-minute test's test phase its pace keys +/- and ]/[ instead of k and e (staff look
+        for keys in the footer, not in a status line)."""
+        d = self.doc
+        test = d.phase == "test"
+        live = bool(d.started) and d.state not in ("stopping", "done")
+        show = {"h": not live, "k": not test, "e": not test,
+                "plus": test, "right_square_bracket": test}
+        keys = self._bindings.key_to_bindings
+        for key, action in self.FOOTER_KEYS.items():
+            keys[key] = [dataclasses.replace(b, show=show[key])
+                         if b.action.split("(")[0] == action else b for b in keys.get(key, [])]
+
     def _demo_fault(self) -> bool:
         """The demo's treadmill has a latched fault: its reset button may be pressed."""
         d = self.doc
@@ -477,9 +498,10 @@ class StaffConsole(App[None]):
         self._last_interval = max(self._last_interval, d.interval or 0)
         keys = (d.started, d.state, bool(d.alarms), self._last_interval >= 1,
                 d.phase == "done", d.strap_choice, self._demo_fault(), self._test_decided(),
-                tuple(sorted(self._borg_owed)))
+                tuple(sorted(self._borg_owed)), d.phase == "test")
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
+            self._footer_keys()
             self.refresh_bindings()
             # under a prompt with its own footer (the Borg prompt) the console's footer and
             # header are laid out again only when told (else the header kept a stale height)
