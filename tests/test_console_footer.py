@@ -108,3 +108,69 @@ def test_the_skip_question_footer_shows_what_works_there(lang):
             await pilot.press("n")
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_log_says_a_thing_once_in_staffs_words_and_a_refusal_is_one_sentence(tmp_path):
+    """Trial (5): the log's lines began «info: …» (a raw severity), and a pause was said
+    twice: «info: Satt på pause av personalet: …» and «Satt på pause: båndet senker farten
+    til stopp.». Trial (8): after a treadmill fault r answered «fortsett avvist: Kan ikke
+    fortsette: …». Trial (4): «0:00 igjen av denne delen» stayed after STOPPET. Against the
+    demo's service on the emulated firmware, in bokmål."""
+    import dataclasses
+
+    from controller.app.console import DONE, StaffConsole
+    from controller.app.demo import run_demo
+    from controller.service.config import load
+    from tests.test_console import wait_for
+    from tests.test_runtime import SHORT
+
+    sock = tmp_path / "control.sock"
+    i18n.set_language("nb")
+
+    async def main():
+        cfg = dataclasses.replace(load(None), plan=SHORT)
+        board = {}
+        service = asyncio.create_task(run_demo(
+            cfg, speedup=5, seed=2, category="typical", use_mqtt=False,
+            control_socket=str(sock), on_ready=lambda rt, emu: board.update(emu=emu)))
+        await wait_for(sock.exists)
+        app = StaffConsole(str(sock))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: app.state.get("session_id"))
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup" and
+                           (app.state.get("speed_kmh") or 0) > 0.5, 60)
+            await wait_for(lambda: "Oppvarming begynner" in "\n".join(_screen_lines(app)))
+            screen = _screen_lines(app)
+            assert not any(line.lstrip().startswith("info") for line in screen), screen
+            await pilot.press("p")
+            await wait_for(lambda: "Satt på pause av personalet" in "\n".join(
+                _screen_lines(app)), 20)
+            await pilot.pause(0.3)
+            screen = "\n".join(_screen_lines(app))
+            assert i18n._(DONE["pause"]) not in screen, screen  # said once
+            await wait_for(lambda: (app.state.get("speed_kmh") or 0) < 0.05, 30)
+            await pilot.press("r")
+            await wait_for(lambda: app.state.get("state") == "running", 20)
+            await wait_for(lambda: (app.state.get("speed_kmh") or 0) > 0.5, 30)
+            emu = board["emu"]
+            await asyncio.to_thread(emu.set_estop, True)
+            await wait_for(lambda: app.state.get("treadmill") == "fault: estop", 20)
+            await asyncio.to_thread(emu.set_estop, False)
+            await wait_for(lambda: app.state.get("state") == "paused", 20)
+            await pilot.press("r")  # before the reset on the treadmill: refused
+            await wait_for(lambda: "Kan ikke fortsette" in app.message, 20)
+            assert "avvist" not in app.message, app.message
+            assert app.message.count(":") <= 1 or "fortsett:" not in app.message.lower()
+            await pilot.press("x", "j")
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+            await pilot.pause(0.3)
+            screen = "\n".join(_screen_lines(app))
+            assert "0:00" not in screen and "igjen av denne delen" not in screen, screen
+        service.cancel()
+        await asyncio.gather(service, return_exceptions=True)
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 180))
+    finally:
+        i18n.set_language("en")

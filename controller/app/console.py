@@ -50,6 +50,7 @@ from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.six_minute import HrMaxProposalScreen
 from controller.app.texts import word
 from controller.core.i18n import N_, _, format_date, format_duration, format_number
+from controller.core.refusals import REFUSALS
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.core.words import PLANS
 from controller.hr import strap_label
@@ -146,6 +147,15 @@ def wrapped_or_short(kind: str, whole: str, width: int, prefix: str = "") -> lis
         return lines
     return [lines[0], one_line(" " * cell_len(prefix)
                                + " ".join(line.strip() for line in lines[1:]), width)]
+
+
+def severity_prefix(severity: str) -> str:
+    """How a log line begins: nothing for information (the trial: «info: …» read as a raw,
+    English-looking key), the glossary's level word for a warning or an alarm."""
+    if severity not in ("warning", "alarm"):
+        return ""
+    said = word(texts.SEVERITIES, severity)
+    return said[:1].upper() + said[1:] + ": "
 
 
 def event_words(event: dict[str, Any]) -> str:
@@ -299,6 +309,8 @@ class StaffConsole(App[None]):
         self._interval_left: tuple[int, float] | None = None
         self._push_step_s = 0.0
         """The 6-minute test's load (km/h, %) staff asked for, until the session holds it."""
+        self._said: tuple[str, str, list[Any]] | None = None
+        """A done message the log will say too: (event kind, message, the log when said)."""
         self._held: list[events.Key] = []
         self._in_flight: events.Key | None = None
         """The key being handled: the next waits for it."""
@@ -557,6 +569,8 @@ class StaffConsole(App[None]):
         # never read as a clock time ("delen slutter om 09:16"); before the start the one
         # next step (it said "press s" with no patient chosen)
         self.query_one("#countdown", Static).update(
+            # once the session has ended no part is left ("0:00 igjen" stayed after STOPPET)
+            "" if d.started and phase == "done" else
             _("{time} left of this part").format(time=left) if d.started else
             _("press n to choose the patient") if not d.pseudonym else
             _("press b to pair the patient's strap") if d.strap_needed else
@@ -611,11 +625,12 @@ class StaffConsole(App[None]):
             shown: list[str] = []
             for e in reversed(events[-3:]):  # the newest first, three lines in all
                 lines = wrapped_or_short(e["kind"], event_words(e), width,
-                                         f"{word(texts.SEVERITIES, e['severity'])}: ")
+                                         severity_prefix(e["severity"]))
                 if len(shown) + len(lines) > 3:
                     break
                 shown[:0] = lines
             self.query_one("#events", Static).update("\n".join(shown))
+        self._drop_said_by_the_log()
         self.query_one("#message", Static).update(self._message_text())
         if self._quit_when_stopped and self._belt_still():
             self.exit()
@@ -625,6 +640,24 @@ class StaffConsole(App[None]):
         if self._borg_waiting is not None and len(self.screen_stack) == 1:
             self.rate(self._borg_waiting)
         self._maybe_ask_borg()
+
+    LOGGED: ClassVar[dict[str, str]] = {"pause": "pause", "resume": "resume", "skip": "skip",
+                                        "extend": "extend", "stop": "stop",
+                                        "ack": "acknowledged"}
+    """Commands whose doing the log says as an event (the event kind)."""
+
+    def _drop_said_by_the_log(self) -> None:
+        """A command's "done" message goes once its event is in the log (the trial: «Satt på
+        pause av personalet: …» and «Satt på pause: …» under it): said once."""
+        if self._said is None:
+            return
+        kind, message, before = self._said
+        events = self.doc.event_list or []
+        if self.message != message:
+            self._said = None
+        elif events != before and any(e.get("kind") == kind for e in events[-3:]):
+            self._said = None
+            self.message = ""
 
     def _zone_text(self) -> str:
         """The zone under the heart rate, where there is one: nothing before the session
@@ -982,9 +1015,18 @@ class StaffConsole(App[None]):
             _("{command}: done").format(command=name)
         if cmd == "skip" and self.doc.state == "paused":  # the phase moves on at resume
             done = _("Skipped: the next part begins when you resume (r).")
-        self.say(done if reply.get("ok") else
-                 "[b red]" + _("{command} refused").format(command=name) + "[/]: "
-                 + texts.reply_text(reply))
+        code = reply.get("code")
+        if reply.get("ok"):
+            self.say(done)
+            if cmd in self.LOGGED:
+                self._said = (self.LOGGED[cmd], done, list(self.doc.event_list or []))
+        elif isinstance(code, str) and code.startswith(cmd + "_") and code in REFUSALS:
+            # the refusal names the command itself («Kan ikke fortsette: …»): one sentence,
+            # not «fortsett avvist: Kan ikke fortsette: …» (the trial)
+            self.say("[b red]" + texts.reply_text(reply) + "[/]")
+        else:
+            self.say("[b red]" + _("{command} refused").format(command=name) + "[/]: "
+                     + texts.reply_text(reply))
         return reply
 
     # -- actions ----------------------------------------------------------------------------
