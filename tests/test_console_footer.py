@@ -174,3 +174,37 @@ def test_the_log_says_a_thing_once_in_staffs_words_and_a_refusal_is_one_sentence
         asyncio.run(asyncio.wait_for(main(), 180))
     finally:
         i18n.set_language("en")
+
+
+def test_numbers_keep_their_units_at_80x24(lang):
+    """Trial (3): «aktiv pause: mål 105 / slag/min» and «· topp / 152» (a unit or a number
+    alone on the next line). Each line of the heart-rate box, the header and the summary fits
+    its width and none wraps."""
+    from tests.test_console_alarm_lines import _fits
+
+    iv = {"interval": 4, "time_to_zone_s": 83.0, "in_zone_s": 130.0, "above_95_s": 25.0,
+          "peak_hr_bpm": 152, "reached": True}
+    summary = {"intervals": [dict(iv, interval=n) for n in (1, 2, 3, 4)],
+               "total_in_zone_s": 520.0}
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            for phase, n in (("warmup", 0), ("recovery", 1), ("cooldown", 4)):
+                for state in ("running", "hr_hold", "hr_slow"):
+                    app.feed(phase=phase, interval=n, state=state, target_bpm=105.0,
+                             alarms={}, alarm_list=[])
+                    await pilot.pause()
+                    if isinstance(app.screen, BorgScreen):
+                        await pilot.press("escape")
+                        await pilot.pause()
+                    lines = _fits(app, "#zone")
+                    assert any("105" in line for line in lines), lines
+                    _fits(app, "#phase")
+            app.feed(phase="done", interval=0, state="done", ended_by="plan", alarms={},
+                     alarm_list=[], summary=summary)
+            await pilot.pause()
+            lines = _fits(app, "#events")
+            assert sum("152" in line for line in lines) == 4, lines
+
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -615,7 +615,8 @@ class StaffConsole(App[None]):
         elif summary:
             # seconds in and above the zone, not the rule's percentage: that counts only
             # after the first minute, and read as "100 % in zone" beside 25 s above it
-            lines = [texts.interval_summary_line(iv) for iv in summary["intervals"]]
+            width = self.query_one("#events", Static).content_size.width or 78
+            lines = [self._summary_line(iv, width) for iv in summary["intervals"]]
             lines.append(_("total in zone {time}").format(
                 time=format_duration(summary["total_in_zone_s"])))
             self.query_one("#events", Static).update("\n".join(lines[-5:]))
@@ -659,6 +660,21 @@ class StaffConsole(App[None]):
             self._said = None
             self.message = ""
 
+    @staticmethod
+    def _summary_line(iv: dict[str, Any], width: int) -> str:
+        """An interval of the summary on one line: where the whole would wrap («· topp /
+        152» at 80 columns in bokmål), without the time it took to reach the zone (the
+        report has it)."""
+        from rich.cells import cell_len
+
+        whole = texts.interval_summary_line(iv)
+        above = iv.get("above_95_s")
+        if cell_len(whole) <= width or iv.get("time_to_zone_s") is None or not above:
+            return whole
+        return _("interval {n}: {in_zone} in zone · {above} above · peak {peak}").format(
+            n=iv["interval"], in_zone=format_duration(max(0, round(iv.get("in_zone_s") or 0))),
+            above=format_duration(max(0, round(above))), peak=iv["peak_hr_bpm"])
+
     def _zone_text(self) -> str:
         """The zone under the heart rate, where there is one: nothing before the session
         (it said "zone —–— bpm" in dashes), the warm-up's, active pause's and cool-down's own
@@ -670,7 +686,16 @@ class StaffConsole(App[None]):
                       "recovery": _("active pause target {target} bpm"),
                       "cooldown": _("cool-down target {target} bpm")}.get(d.phase or "")
         if own_target is not None:
-            return "" if target is None else own_target.format(target=_num(target, 0))
+            if target is None:
+                return ""
+            said = own_target.format(target=_num(target, 0))
+            from rich.cells import cell_len
+
+            if cell_len(said) > (self.query_one("#zone", Static).content_size.width or 28):
+                # after the colon, the number whole with its unit (the trial: «aktiv pause:
+                # mål 105 / slag/min» wrapped between them)
+                said = said.replace(": ", ":\n", 1)
+            return said
         lines = []
         if lo is not None and hi is not None:
             lines.append(_("zone {low}–{high} bpm").format(low=_num(lo, 0), high=_num(hi, 0)))
