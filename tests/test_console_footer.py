@@ -208,3 +208,50 @@ def test_numbers_keep_their_units_at_80x24(lang):
             assert sum("152" in line for line in lines) == 4, lines
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def _colours(app, phrase: str) -> set[str]:
+    """The colours the terminal draws ``phrase``'s line in."""
+    found = set()
+    for strip in app.screen._compositor.render_strips():
+        if phrase in strip.text:
+            found |= {seg.style.color.name for seg in strip if seg.style and seg.style.color
+                      and seg.text.strip()}
+    return found
+
+
+def test_a_lost_pulse_alarm_says_when_the_pulse_is_back_and_the_header_says_one_thing(lang):
+    """Trial (7): «ALARM Finner ikke pulsen – senker til gange» stayed from the warm-up through
+    interval 4, long after the pulse was back, until a; the header said «finner ikke pulsen –
+    senker farten» beside it; in later short dropouts the header said «· går». The alarm is
+    held for a, but says the pulse is back in a calm colour; the header and the alarm say the
+    same words; the header shows a missing pulse whenever the session holds for it."""
+    from controller.core.words import ALARMS, word
+
+    lost = {"kind": "hr_lost",
+            "message": "no valid heart rate for 15 s: slowing to an easy walk; check the strap"}
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.feed(phase="warmup", interval=0, state="hr_slow", hr_bpm=None,
+                     alarms={"hr_lost": lost["message"]}, alarm_list=[lost])
+            await pilot.pause()
+            said = word(ALARMS, "hr_lost")
+            screen = "\n".join(_screen_lines(app))
+            assert screen.count(said) + screen.count(said[:1].upper() + said[1:]) == 2, screen
+            app.feed(phase="interval", interval=1, state="running", hr_bpm=150,
+                     alarms={"hr_lost": lost["message"]}, alarm_list=[lost])
+            await pilot.pause()
+            screen = "\n".join(_screen_lines(app))
+            back = i18n._("The heart rate was lost – it is back")
+            assert back in screen and i18n._("(a: acknowledge)") in screen, screen
+            assert said not in screen.lower(), screen
+            assert not _colours(app, back) & {"red", "#ff0000", "#800000"}, _colours(app, back)
+            app.feed(phase="interval", interval=1, state="running", hr_bpm=None,
+                     alarms={}, alarm_list=[])
+            await pilot.pause()
+            phase = str(app.query_one("#phase").render())
+            assert word(ALARMS, "hr_hold") in phase, phase
+
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -546,7 +546,7 @@ class StaffConsole(App[None]):
         from rich.cells import cell_len
         from rich.text import Text
 
-        state = word(texts.STATES, d.state)
+        state = self._state_word()
         # the plan before the phase, so staff see which plan runs (the trial: nothing said
         # it); not twice where the phase is the plan's own ("6-minute test")
         plan = word(PLANS, d.plan) if d.plan else ""
@@ -675,6 +675,25 @@ class StaffConsole(App[None]):
             n=iv["interval"], in_zone=format_duration(max(0, round(iv.get("in_zone_s") or 0))),
             above=format_duration(max(0, round(above))), peak=iv["peak_hr_bpm"])
 
+    def _pulse_missing(self) -> bool:
+        """The session holds or slows for a missing heart rate (its state), or runs on
+        without one (the first seconds of a dropout, before it holds)."""
+        d = self.doc
+        return d.state in ("hr_hold", "hr_slow") or (
+            bool(d.started) and d.state == "running" and d.phase not in ("done", "ready")
+            and d.hr_bpm is None)
+
+    def _state_word(self) -> str:
+        """The session's state for the header: a missing pulse in the alarm's words (the
+        trial: «senker farten» in the header beside «senker til gange» in the alarm, and «går»
+        through short dropouts)."""
+        d = self.doc
+        if d.state == "hr_slow":
+            return word(ALARM_WORDS, "hr_lost")
+        if self._pulse_missing():
+            return word(ALARM_WORDS, "hr_hold")
+        return word(texts.STATES, d.state)
+
     def _zone_text(self) -> str:
         """The zone under the heart rate, where there is one: nothing before the session
         (it said "zone —–— bpm" in dashes), the warm-up's, active pause's and cool-down's own
@@ -744,11 +763,22 @@ class StaffConsole(App[None]):
         lines: list[str] = []
         last = ""
         indent = ""
+        calm = False
         for a in alarms:
             kind = a["kind"]
             label, colour = (word(texts.SEVERITIES, "warning").upper(), "yellow") \
                 if kind in HINT_ALARMS else (_("ALARM"), "red")
             indent = " " * (cell_len(label) + 1)
+            if kind in ("hr_hold", "hr_lost") and not self._pulse_missing() \
+                    and self.doc.hr_bpm is not None:
+                # held for a, but its cause is over: said so, calm (the trial: the alarm
+                # stayed red from the warm-up to interval 4, long after the pulse was back)
+                last = one_line(_("The heart rate was lost – it is back"), width)
+                indent = ""
+                lines.append("[green]" + escape(last) + "[/]")
+                calm = True
+                continue
+            calm = False
             if kind in HR_ALARMS:
                 short = word(ALARM_WORDS, kind)
                 last = one_line(label + " " + short[:1].upper() + short[1:], width)
@@ -763,10 +793,11 @@ class StaffConsole(App[None]):
                          + (f"[{colour}]" + escape(last[len(label):]) + "[/]"
                             if kind in HINT_ALARMS else escape(last[len(label):])))
         hint = _("(a: acknowledge)")
+        said = f"[green]{escape(hint)}[/]" if calm else escape(hint)
         if cell_len(last) + 2 + cell_len(hint) <= width:
-            lines[-1] += "  " + escape(hint)
+            lines[-1] += "  " + said
         else:
-            lines.append(indent + escape(hint))
+            lines.append(indent + said)
         return "\n".join(lines)
 
     # -- the 6-minute test ------------------------------------------------------------------
