@@ -397,7 +397,8 @@ def test_six_minute_test_load_keys_reach_the_session_through_the_socket(tmp_path
             await pilot.press("ctrl+s")
             await wait_for(lambda: app.state.get("plan") == "6-minute test")
             await pilot.press("plus")
-            await wait_for(lambda: "refused" in app.message)  # not before the test phase
+            # not before the test phase: the session's reason, said as one sentence
+            await wait_for(lambda: "only in the test phase" in app.message)
             assert "only in the test phase of the 6-minute test" in app.message
         service.cancel()
 

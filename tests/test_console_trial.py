@@ -430,7 +430,7 @@ def test_the_demo_offers_the_treadmills_reset_button_after_a_fault_and_staff_re_
             assert ("g", "Tilbakestill (demo)") in shown and ("r", "Fortsett") in shown, shown
             assert sum(len(k) + len(d) + 2 for k, d in shown) <= 80, shown  # fits the footer
             await pilot.press("r")  # refused: the board's fault is latched
-            await wait_for(lambda: "avvist" in app.message, 20)
+            await wait_for(lambda: "Kan ikke fortsette" in app.message, 20)
             await pilot.press("g")
             await wait_for(lambda: "tilbakestillingsknapp (demo)" in app.message, 20)
             await wait_for(lambda: not app.state.get("treadmill", "").startswith("fault"), 20)
@@ -494,7 +494,7 @@ def test_a_borg_rating_given_during_a_fault_pause_is_in_the_stored_record(tmp_pa
             await wait_for(lambda: app.state.get("state") == "paused", 20)
             assert isinstance(app.screen, BorgScreen)
             await pilot.press("r")  # refused: the fault is latched; the prompt stays
-            await wait_for(lambda: "avvist" in app.message, 20)
+            await wait_for(lambda: "Kan ikke fortsette" in app.message, 20)
             assert isinstance(app.screen, BorgScreen)
             await burst(pilot, "1", "4", "enter")
             await wait_for(lambda: app.state.get("ratings") == {"1": 14}, 20)

@@ -53,6 +53,7 @@ from controller.app.screens.six_minute import HrMaxProposalScreen
 from controller.app.texts import word
 from controller.core.i18n import N_, _, format_date, format_duration, format_number
 from controller.core.metrics import shown_bpm, zone_of
+from controller.core.refusals import REFUSALS
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.core.words import PLANS
 from controller.hr import strap_label
@@ -176,6 +177,15 @@ def wrapped_or_short(kind: str, whole: str, width: int, prefix: str = "") -> lis
                                + " ".join(line.strip() for line in lines[1:]), width)]
 
 
+def severity_prefix(severity: str) -> str:
+    """How a log line begins: nothing for information (the trial: «info: …» read as a raw,
+    English-looking key), the glossary's level word for a warning or an alarm."""
+    if severity not in ("warning", "alarm"):
+        return ""
+    said = word(texts.SEVERITIES, severity)
+    return said[:1].upper() + said[1:] + ": "
+
+
 def event_words(event: dict[str, Any]) -> str:
     """An event in the UI's language; the warm-up's start without the plan's band ("sone
     96–115" read beside the status line's "oppvarming: mål 88", the controller's rising
@@ -277,9 +287,12 @@ class StaffConsole(App[None]):
         # bokmål footer of a running session no longer fits 80 columns
         Binding("w", "export_live", show=False),
         Binding("q", "quit", N_("Quit")),
-        Binding("plus,equals_sign", "adjust(0.5, 0)", N_("Speed +"), show=False),
+        # shown in the 6-minute test's test phase only (``_footer_keys``), for both
+        Binding("plus,equals_sign", "adjust(0.5, 0)", N_("Speed"), show=False,
+                key_display="+/-"),
         Binding("minus", "adjust(-0.5, 0)", N_("Speed -"), show=False),
-        Binding("right_square_bracket", "adjust(0, 2)", N_("Incline +"), show=False),
+        Binding("right_square_bracket", "adjust(0, 2)", N_("Incline"), show=False,
+                key_display="]/["),
         Binding("left_square_bracket", "adjust(0, -2)", N_("Incline -"), show=False),
         Binding("t", "test_borg", N_("Test Borg"), show=False),
         # the demo only: the emulated treadmill's own reset button, which a person presses
@@ -326,6 +339,8 @@ class StaffConsole(App[None]):
         self._interval_left: tuple[int, float] | None = None
         self._push_step_s = 0.0
         """The 6-minute test's load (km/h, %) staff asked for, until the session holds it."""
+        self._said: tuple[str, str, list[Any]] | None = None
+        """A done message the log will say too: (event kind, message, the log when said)."""
         self._held: list[events.Key] = []
         self._in_flight: events.Key | None = None
         """The key being handled: the next waits for it."""
@@ -485,6 +500,24 @@ class StaffConsole(App[None]):
         }
         return shown.get(action, True)
 
+    FOOTER_KEYS: ClassVar[dict[str, str]] = {"h": "history", "k": "skip", "e": "extend",
+                                             "plus": "adjust", "right_square_bracket": "adjust"}
+
+    def _footer_keys(self) -> None:
+        """Keys that work but are left out of the footer where it would not fit 80 columns
+        (the trial: "… h Historikk q" with "q Lukk" cut off): h during a session; in the
+        6-minute test's test phase its pace keys +/- and ]/[ instead of k and e (staff look
+        for keys in the footer, not in a status line)."""
+        d = self.doc
+        test = d.phase == "test"
+        live = bool(d.started) and d.state not in ("stopping", "done")
+        show = {"h": not live, "k": not test, "e": not test,
+                "plus": test, "right_square_bracket": test}
+        keys = self._bindings.key_to_bindings
+        for key, action in self.FOOTER_KEYS.items():
+            keys[key] = [dataclasses.replace(b, show=show[key])
+                         if b.action.split("(")[0] == action else b for b in keys.get(key, [])]
+
     def _demo_fault(self) -> bool:
         """The demo's treadmill has a latched fault: its reset button may be pressed."""
         d = self.doc
@@ -510,9 +543,10 @@ class StaffConsole(App[None]):
         self._last_interval = max(self._last_interval, d.interval or 0)
         keys = (d.started, d.state, bool(d.alarms), self._last_interval >= 1,
                 d.phase == "done", d.strap_choice, self._demo_fault(), self._test_decided(),
-                tuple(sorted(self._borg_owed)))
+                tuple(sorted(self._borg_owed)), d.phase == "test")
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
+            self._footer_keys()
             self.refresh_bindings()
             # under a prompt with its own footer (the Borg prompt) the console's footer and
             # header are laid out again only when told (else the header kept a stale height)
@@ -546,7 +580,7 @@ class StaffConsole(App[None]):
         from rich.cells import cell_len
         from rich.text import Text
 
-        state = word(texts.STATES, d.state)
+        state = self._state_word()
         # the plan before the phase, so staff see which plan runs (the trial: nothing said
         # it); not twice where the phase is the plan's own ("6-minute test")
         plan = word(PLANS, d.plan) if d.plan else ""
@@ -569,6 +603,8 @@ class StaffConsole(App[None]):
         # never read as a clock time ("delen slutter om 09:16"); before the start the one
         # next step (it said "press s" with no patient chosen)
         self.query_one("#countdown", Static).update(
+            # once the session has ended no part is left ("0:00 igjen" stayed after STOPPET)
+            "" if d.started and phase == "done" else
             _("{time} left of this part").format(time=left) if d.started else
             _("press n to choose the patient") if not d.pseudonym else
             _("press b to pair the patient's strap") if d.strap_needed else
@@ -613,7 +649,8 @@ class StaffConsole(App[None]):
         elif summary:
             # seconds in and above the zone, not the rule's percentage: that counts only
             # after the first minute, and read as "100 % in zone" beside 25 s above it
-            lines = [texts.interval_summary_line(iv) for iv in summary["intervals"]]
+            width = self.query_one("#events", Static).content_size.width or 78
+            lines = [self._summary_line(iv, width) for iv in summary["intervals"]]
             lines.append(_("total in zone {time}").format(
                 time=format_duration(summary["total_in_zone_s"])))
             self.query_one("#events", Static).update("\n".join(lines[-5:]))
@@ -623,11 +660,12 @@ class StaffConsole(App[None]):
             shown: list[str] = []
             for e in reversed(events[-3:]):  # the newest first, three lines in all
                 lines = wrapped_or_short(e["kind"], event_words(e), width,
-                                         f"{word(texts.SEVERITIES, e['severity'])}: ")
+                                         severity_prefix(e["severity"]))
                 if len(shown) + len(lines) > 3:
                     break
                 shown[:0] = lines
             self.query_one("#events", Static).update("\n".join(shown))
+        self._drop_said_by_the_log()
         self.query_one("#message", Static).update(self._message_text())
         if self._quit_when_stopped and self._belt_still():
             self.exit()
@@ -638,8 +676,68 @@ class StaffConsole(App[None]):
             self.rate(self._borg_waiting)
         self._maybe_ask_borg()
 
+    LOGGED: ClassVar[dict[str, str]] = {"pause": "pause", "resume": "resume", "skip": "skip",
+                                        "extend": "extend", "stop": "stop",
+                                        "ack": "acknowledged"}
+    """Commands whose doing the log says as an event (the event kind)."""
+
+    def _drop_said_by_the_log(self) -> None:
+        """A command's "done" message goes once its event is in the log (the trial: «Satt på
+        pause av personalet: …» and «Satt på pause: …» under it): said once."""
+        if self._said is None:
+            return
+        kind, message, before = self._said
+        events = self.doc.event_list or []
+        if self.message != message:
+            self._said = None
+        elif events != before and any(e.get("kind") == kind for e in events[-3:]):
+            self._said = None
+            self.message = ""
+
+    @staticmethod
+    def _summary_line(iv: dict[str, Any], width: int) -> str:
+        """An interval of the summary on one line: where the whole would wrap («· topp /
+        152» at 80 columns in bokmål), without the time it took to reach the zone (the
+        report has it)."""
+        from rich.cells import cell_len
+
+        whole = texts.interval_summary_line(iv)
+        above = iv.get("above_95_s")
+        if cell_len(whole) <= width or iv.get("time_to_zone_s") is None or not above:
+            return whole
+        return _("interval {n}: {in_zone} in zone · {above} above · peak {peak}").format(
+            n=iv["interval"], in_zone=format_duration(max(0, round(iv.get("in_zone_s") or 0))),
+            above=format_duration(max(0, round(above))), peak=iv["peak_hr_bpm"])
+
+    def _pulse_missing(self) -> bool:
+        """The session holds or slows for a missing heart rate (its state), or runs on
+        without one (the first seconds of a dropout, before it holds)."""
+        d = self.doc
+        return d.state in ("hr_hold", "hr_slow") or (
+            bool(d.started) and d.state == "running" and d.phase not in ("done", "ready")
+            and d.hr_bpm is None)
+
+    def _state_word(self) -> str:
+        """The session's state for the header: a missing pulse in the alarm's words (the
+        trial: «senker farten» in the header beside «senker til gange» in the alarm, and «går»
+        through short dropouts)."""
+        d = self.doc
+        if d.state == "hr_slow":
+            return word(ALARM_WORDS, "hr_lost")
+        if self._pulse_missing():
+            return word(ALARM_WORDS, "hr_hold")
+        return word(texts.STATES, d.state)
+
     def _zone_text(self) -> str:
-        return zone_text(self.doc)
+        said = zone_text(self.doc)
+        if "\n" not in said and self.doc.phase in ("warmup", "recovery", "cooldown"):
+            from rich.cells import cell_len
+
+            if cell_len(said) > (self.query_one("#zone", Static).content_size.width or 28):
+                # after the colon, the number whole with its unit (the trial: «aktiv pause:
+                # mål 105 / slag/min» wrapped between them)
+                said = said.replace(": ", ":\n", 1)
+        return said
 
     def _message_text(self) -> str:
         """The last message, and the belt screen's address under it: staff need it to open
@@ -682,11 +780,22 @@ class StaffConsole(App[None]):
         lines: list[str] = []
         last = ""
         indent = ""
+        calm = False
         for a in alarms:
             kind = a["kind"]
             label, colour = (word(texts.SEVERITIES, "warning").upper(), "yellow") \
                 if kind in HINT_ALARMS else (_("ALARM"), "red")
             indent = " " * (cell_len(label) + 1)
+            if kind in ("hr_hold", "hr_lost") and not self._pulse_missing() \
+                    and self.doc.hr_bpm is not None:
+                # held for a, but its cause is over: said so, calm (the trial: the alarm
+                # stayed red from the warm-up to interval 4, long after the pulse was back)
+                last = one_line(_("The heart rate was lost – it is back"), width)
+                indent = ""
+                lines.append("[green]" + escape(last) + "[/]")
+                calm = True
+                continue
+            calm = False
             if kind in HR_ALARMS:
                 short = word(ALARM_WORDS, kind)
                 last = one_line(label + " " + short[:1].upper() + short[1:], width)
@@ -701,10 +810,11 @@ class StaffConsole(App[None]):
                          + (f"[{colour}]" + escape(last[len(label):]) + "[/]"
                             if kind in HINT_ALARMS else escape(last[len(label):])))
         hint = _("(a: acknowledge)")
+        said = f"[green]{escape(hint)}[/]" if calm else escape(hint)
         if cell_len(last) + 2 + cell_len(hint) <= width:
-            lines[-1] += "  " + escape(hint)
+            lines[-1] += "  " + said
         else:
-            lines.append(indent + escape(hint))
+            lines.append(indent + said)
         return "\n".join(lines)
 
     # -- the 6-minute test ------------------------------------------------------------------
@@ -978,9 +1088,18 @@ class StaffConsole(App[None]):
             _("{command}: done").format(command=name)
         if cmd == "skip" and self.doc.state == "paused":  # the phase moves on at resume
             done = _("Skipped: the next part begins when you resume (r).")
-        self.say(done if reply.get("ok") else
-                 "[b red]" + _("{command} refused").format(command=name) + "[/]: "
-                 + texts.reply_text(reply))
+        code = reply.get("code")
+        if reply.get("ok"):
+            self.say(done)
+            if cmd in self.LOGGED:
+                self._said = (self.LOGGED[cmd], done, list(self.doc.event_list or []))
+        elif isinstance(code, str) and code.startswith(cmd + "_") and code in REFUSALS:
+            # the refusal names the command itself («Kan ikke fortsette: …»): one sentence,
+            # not «fortsett avvist: Kan ikke fortsette: …» (the trial)
+            self.say("[b red]" + texts.reply_text(reply) + "[/]")
+        else:
+            self.say("[b red]" + _("{command} refused").format(command=name) + "[/]: "
+                     + texts.reply_text(reply))
         return reply
 
     # -- actions ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -9,8 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Label
 
+from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.safety import SAFETY_BINDINGS
-from controller.core.i18n import _, language
+from controller.core.i18n import N_, _, language
 
 
 def yes_key() -> str:
@@ -29,17 +31,37 @@ class Confirm(ModalScreen[bool]):
     """Yes / no question for actions a slip would make hurt: j (bokmål) or y (English) for
     yes, n or esc for no. Pause, Stop and acknowledge work while it is open."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("j", "yes('j')", "yes"),
-                                             Binding("y", "yes('y')", "yes"),
-                                             Binding("n,escape", "no", "no"), *SAFETY_BINDINGS]
+    # its own footer, over the console's (the trial: under the skip question it still said
+    # "k Hopp over e +1 min …"): yes, no and the safety keys, shown where the console's
+    # check_action allows them (p while running, r while paused, a with an alarm)
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("j", "yes('j')", N_("yes")),
+                                             Binding("y", "yes('y')", N_("yes")),
+                                             Binding("n", "no", N_("no")),
+                                             Binding("escape", "no", show=False),
+                                             Binding("p", "app.pause", N_("Pause")),
+                                             Binding("r", "app.resume", N_("Resume")),
+                                             Binding("x", "app.stop", N_("Stop")),
+                                             Binding("a", "app.ack", N_("Ack alarm")),
+                                             *SAFETY_BINDINGS]
 
     def __init__(self, question: str) -> None:
         super().__init__()
         self.question = question
+        keys = self._bindings.key_to_bindings  # the footer in the process's language
+        for key, bindings in keys.items():
+            keys[key] = [dataclasses.replace(b, description=_(b.description))
+                         if b.description and b.show else b for b in bindings]
+        other = "y" if yes_key() == "j" else "j"  # the footer names the language's key only
+        keys[other] = [dataclasses.replace(b, show=False) for b in keys[other]]
+        if yes_key() == "y":  # first, where j stood
+            moved = {k: keys[k] for k in ["y", *(k for k in keys if k != "y")]}
+            keys.clear()
+            keys.update(moved)
 
     def compose(self) -> ComposeResult:
         # the keys on a line of their own: after a long question they wrapped in two
         yield Label(self.question + "\n" + _("y: yes / n: no"), id="question", markup=False)
+        yield CatalogFooter(compact=True)
 
     def action_yes(self, key: str) -> None:
         if key != yes_key():
