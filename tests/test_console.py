@@ -5,52 +5,20 @@ import asyncio
 import contextlib
 import dataclasses
 
-import pytest
 from textual.widgets import Digits, Static
 
 from controller.app.console import StaffConsole
-from controller.app.demo import run_demo
 from controller.app.screens import Confirm
 from controller.core import i18n
-from controller.service.config import load
 from controller.service.control_socket import ControlClient
-from tests.test_runtime import SHORT
 
-# the console and the demo's service share one event loop with the firmware link's heartbeat:
-# on a machine busy with other tests, Textual's rendering can starve it past the firmware's
-# 500 ms host timeout; `./run tests` runs these in the quieter phase (the tests without a
-# link to a board run with the others)
-realtime = pytest.mark.realtime
+# realtime, start_service and wait_for live in the console tests' rig; the other test files
+# import them from here too
+from tests.console_rig import realtime, start_service, wait_for
 
 
 def text(app, wid):
     return str(app.query_one(wid, Static).render())
-
-
-async def wait_for(pred, timeout_s=30.0, step=0.02):
-    try:
-        async with asyncio.timeout(timeout_s):
-            while not pred():
-                await asyncio.sleep(step)
-    except TimeoutError:
-        raise TimeoutError(f"waited {timeout_s:g} s for the condition on line "
-                           f"{pred.__code__.co_firstlineno}") from None
-
-
-async def start_service(tmp_path, store_path=None, linger=False, speedup=5,
-                        choose_patient=False):
-    """The demo's control service (short plan, 5×) serving consoles on a socket. It shares
-    the event loop with the console under test (the firmware's host timeout stays 500 ms of
-    real time at any speed). Not faster: at 10× this process is never idle, and the Pilot
-    waits its full second for idle twice on every key press (the file took 60 s, not 46)."""
-    sock = tmp_path / "control.sock"
-    cfg = dataclasses.replace(load(None), plan=SHORT)
-    more = {"choose_patient": True} if choose_patient else {}  # the console demo's way
-    service = asyncio.create_task(run_demo(cfg, speedup=speedup, seed=2, category="typical",
-                                           use_mqtt=False, control_socket=str(sock),
-                                           store_path=store_path, linger=linger, **more))
-    await wait_for(sock.exists)
-    return service, str(sock)
 
 
 @realtime
