@@ -7,7 +7,6 @@ runs it; ``w`` through the console's keys against the real service."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import datetime as dt
 import json
@@ -22,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from controller.core import i18n
 from controller.records.store import Store
 from tests.conftest import free_port
 
@@ -231,34 +229,29 @@ def test_w_gives_the_nurse_the_pdf_and_the_csv_not_the_json(tmp_path):
     """The trial: `w` wrote and listed a JSON file (the machine export) beside the PDF and
     the CSV for the nurse. The nurse's files are the report and the spreadsheet; IT gets the
     JSON with `fourbyfour export --format json`."""
-    from controller.app.console import StaffConsole
-    from tests.test_console import start_service, wait_for
+    from tests.console_rig import (
+        demo_console,
+        run_console,
+        skip_to,
+        start_session,
+        stop_session,
+        wait_for,
+    )
 
     async def main() -> str:
-        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
-                                            linger=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
-            await pilot.press("k", "j")  # skip the warm-up: interval 1
-            await wait_for(lambda: app.state.get("phase") == "interval", 60)
+        async with demo_console(tmp_path, str(tmp_path / "sessions.db"),
+                                linger=True) as (app, pilot):
+            await start_session(pilot, 60)
+            await skip_to(pilot, "interval", 60)  # skip the warm-up: interval 1
             await pilot.press("w")
             await wait_for(lambda: type(app.screen).__name__ == "ReportChooser", 30)
             await pilot.press("enter")  # the newest: the session running
             await wait_for(lambda: ".pdf" in app.message, 60)
             message = app.message
-            await pilot.press("x", "j")
-            await wait_for(lambda: app.state.get("state") == "done", 60)
-        service.cancel()
+            await stop_session(pilot, "j", 60)
         return message
 
-    i18n.set_language("nb")
-    try:
-        message = asyncio.run(asyncio.wait_for(main(), 240))
-    finally:
-        i18n.set_language("en")
+    message = run_console(main(), 240, "nb")
     assert message.startswith("Rapporten er lagret: "), message  # h21keys: in words
     files = re.findall(r"\S+\.(?:pdf|csv|json)", message)
     assert [f.rsplit(".", 1)[1] for f in files] == ["pdf", "csv"], message

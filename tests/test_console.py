@@ -5,61 +5,38 @@ import asyncio
 import contextlib
 import dataclasses
 
-import pytest
 from textual.widgets import Digits, Static
 
 from controller.app.console import StaffConsole
-from controller.app.demo import run_demo
 from controller.app.screens import Confirm
 from controller.core import i18n
-from controller.service.config import load
 from controller.service.control_socket import ControlClient
-from tests.test_runtime import SHORT
 
-# the console and the demo's service share one event loop with the firmware link's heartbeat:
-# on a machine busy with other tests, Textual's rendering can starve it past the firmware's
-# 500 ms host timeout; `./run tests` runs these in the quieter phase (the tests without a
-# link to a board run with the others)
-realtime = pytest.mark.realtime
+# realtime, start_service and wait_for live in the console tests' rig; the other test files
+# import them from here too
+from tests.console_rig import (
+    console_on_runtime,
+    demo_console,
+    fill_form,
+    open_console,
+    realtime,
+    skip_to,
+    start_service,
+    start_session,
+    stop_service,
+    wait_for,
+)
 
 
 def text(app, wid):
     return str(app.query_one(wid, Static).render())
 
 
-async def wait_for(pred, timeout_s=30.0, step=0.02):
-    try:
-        async with asyncio.timeout(timeout_s):
-            while not pred():
-                await asyncio.sleep(step)
-    except TimeoutError:
-        raise TimeoutError(f"waited {timeout_s:g} s for the condition on line "
-                           f"{pred.__code__.co_firstlineno}") from None
-
-
-async def start_service(tmp_path, store_path=None, linger=False, speedup=5,
-                        choose_patient=False):
-    """The demo's control service (short plan, 5×) serving consoles on a socket. It shares
-    the event loop with the console under test (the firmware's host timeout stays 500 ms of
-    real time at any speed). Not faster: at 10× this process is never idle, and the Pilot
-    waits its full second for idle twice on every key press (the file took 60 s, not 46)."""
-    sock = tmp_path / "control.sock"
-    cfg = dataclasses.replace(load(None), plan=SHORT)
-    more = {"choose_patient": True} if choose_patient else {}  # the console demo's way
-    service = asyncio.create_task(run_demo(cfg, speedup=speedup, seed=2, category="typical",
-                                           use_mqtt=False, control_socket=str(sock),
-                                           store_path=store_path, linger=linger, **more))
-    await wait_for(sock.exists)
-    return service, str(sock)
-
-
 @realtime
 def test_console_starts_shows_and_stops_a_session_and_can_be_reopened(tmp_path):
     async def main():
         service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with open_console(sock) as (app, pilot):
             assert "press s to start" in text(app, "#countdown")
             await pilot.press("s")
             try:
@@ -76,8 +53,7 @@ def test_console_starts_shows_and_stops_a_session_and_can_be_reopened(tmp_path):
         # the console is closed: the session runs on
         await asyncio.sleep(1.0)
         assert not service.done()
-        app2 = StaffConsole(sock)
-        async with app2.run_test(size=(80, 24)) as pilot:
+        async with open_console(sock, session=False) as (app2, pilot):
             await wait_for(lambda: app2.state.get("session_id") == session_id)
             assert app2.state["started"] and app2.state["phase"] in ("warmup", "interval")
             await pilot.press("x")
@@ -131,9 +107,7 @@ async def _drain(updates):
 def test_patient_entry_and_plan_choice_before_start(tmp_path):
     async def main():
         service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with open_console(sock) as (app, pilot):
             await pilot.press("n")
             form = app.screen
             form.query_one("#pseudonym").value = "Ola Nordmann"  # a name: refused
@@ -194,16 +168,11 @@ def test_history_and_report_from_the_console(tmp_path):
     db = tmp_path / "sessions.db"
 
     async def main():
-        service, sock = await start_service(tmp_path, str(db), linger=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(db), linger=True) as (app, pilot):
             await pilot.press("w")
             await wait_for(lambda: "report refused" in app.message)
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
-            await pilot.press("k", "y")  # skip the warm-up (3 min): interval 1
-            await wait_for(lambda: app.state.get("phase") == "interval", 60)
+            await start_session(pilot, 60)
+            await skip_to(pilot, "interval", 60, "y")  # skip the warm-up (3 min): interval 1
             await pilot.press("w")  # mid-session: the worker process writes it (issue 10)
             await wait_for(lambda: isinstance(app.screen, ReportChooser), 20)
             await pilot.press("enter")  # the newest: the session running
@@ -230,7 +199,6 @@ def test_history_and_report_from_the_console(tmp_path):
             await pilot.press("h")
             await wait_for(lambda: isinstance(app.screen, HistoryScreen))
             assert "1 4x4 session" in str(app.screen.query_one("#history").render())
-        service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 240))
 
@@ -335,18 +303,14 @@ def test_borg_rating_at_the_end_of_an_interval_and_a_note(tmp_path):
 
     async def main():
         service, sock = await start_service(tmp_path, str(db), linger=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with open_console(sock) as (app, pilot):
             client = ControlClient(sock)
             await client.connect()
             reader = asyncio.create_task(_drain(client.updates()))
             assert "start it first" in (await client.command("borg", interval=1,
                                                               borg=12))["error"]
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
-            await pilot.press("k", "y")  # skip the warm-up: interval 1
-            await wait_for(lambda: app.state.get("phase") == "interval")
+            await start_session(pilot, 60)
+            await skip_to(pilot, "interval", 30, "y")  # skip the warm-up: interval 1
             # interval 1 runs to its end (one skipped before 1 min is not asked)
             await wait_for(lambda: isinstance(app.screen, BorgScreen), 60)
             assert app.screen.interval == 1
@@ -366,7 +330,7 @@ def test_borg_rating_at_the_end_of_an_interval_and_a_note(tmp_path):
             await wait_for(lambda: app.state.get("summary") is not None, 60)
             reader.cancel()
             await client.close()
-        service.cancel()
+        await stop_service(service)
         store = Store(db)
         assert store.ratings(session_id) == {1: 15}
         assert [n["text"] for n in store.notes(session_id)] == [
@@ -381,26 +345,15 @@ def test_six_minute_test_load_keys_reach_the_session_through_the_socket(tmp_path
     """+ and ] during the test phase change the session's load; in the warm-up they are
     refused with the session's reason (the real runtime on the emulated firmware, 5×)."""
     async def main():
-        service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("n")
-            form = app.screen
-            form.query_one("#pseudonym").value = "P-42"
-            form.query_one("#hr_max").value = "171"
-            form.query_one("#source").value = "tanaka"
-            form.query_one("#max_speed").value = "6"
-            form.query_one("#max_incline").value = "10"
-            form.query_one("#plan").value = "six_minute_test"
-            form.query_one("#pace").value = "4.5"
-            await pilot.press("ctrl+s")
+        async with demo_console(tmp_path) as (app, pilot):
+            await fill_form(pilot, pseudonym="P-42", hr_max="171", source="tanaka",
+                            max_speed="6", max_incline="10", plan="six_minute_test",
+                            pace="4.5")
             await wait_for(lambda: app.state.get("plan") == "6-minute test")
             await pilot.press("plus")
             # not before the test phase: the session's reason, said as one sentence
             await wait_for(lambda: "only in the test phase" in app.message)
             assert "only in the test phase of the 6-minute test" in app.message
-        service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -433,17 +386,12 @@ def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_
     from controller.app.screens import BorgScreen, HrMaxProposalScreen
     from controller.records.register import Register
     from controller.records.store import Store
-    from controller.service.control_socket import ControlServer
 
     store = Store(tmp_path / "sessions.db")
     rt, sid = _recorded_six_minute_test(store)
-    sock = str(tmp_path / "c.sock")
 
     async def main():
-        server = asyncio.create_task(ControlServer(rt, sock).serve())
-        await wait_for(lambda: (tmp_path / "c.sock").exists())
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
             await wait_for(lambda: isinstance(app.screen, BorgScreen))
             await pilot.press("1", "5", "enter")  # 15 "hard"
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
@@ -460,7 +408,6 @@ def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_
             await wait_for(lambda: "stored" in app.message)
             # the source in words, the date as dates are shown (was "(six_minute_test, …")
             assert "six_minute_test" not in app.message and "(6-minute test," in app.message
-        server.cancel()
         return proposal
 
     proposal = asyncio.run(asyncio.wait_for(main(), 60))
@@ -495,10 +442,7 @@ def test_a_returning_patients_pseudonym_loads_their_register_profile(tmp_path):
     _register_p17(db)
 
     async def main():
-        service, sock = await start_service(tmp_path, str(db))
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(db)) as (app, pilot):
             await pilot.press("n")
             form = app.screen
             form.query_one("#pseudonym").value = ""
@@ -523,7 +467,6 @@ def test_a_returning_patients_pseudonym_loads_their_register_profile(tmp_path):
             await wait_for(lambda: app.state.get("phase") == "warmup")
             await pilot.press("x", "y")
             await wait_for(lambda: app.state.get("state") in ("stopping", "done"))
-        service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 120))
     store = Store(db)
@@ -544,10 +487,7 @@ def test_another_known_or_new_pseudonym_carries_nothing_over_and_a_changed_hrmax
     _register_p17(db)
 
     async def main():
-        service, sock = await start_service(tmp_path, str(db))
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(db)) as (app, pilot):
             await pilot.press("n")
             form = app.screen
             form.query_one("#pseudonym").value = ""
@@ -572,7 +512,6 @@ def test_another_known_or_new_pseudonym_carries_nothing_over_and_a_changed_hrmax
             await pilot.press("ctrl+s")
             await wait_for(lambda: app.state.get("pseudonym") == "P-17")
             assert (app.state["hr_max"], app.state["hr_max_source"]) == (179, "measured")
-        service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -588,10 +527,7 @@ def test_number_fields_take_a_decimal_comma_and_refuse_the_rest_in_bokmal(tmp_pa
     _register_p17(db)
 
     async def main():
-        service, sock = await start_service(tmp_path, str(db))
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(db)) as (app, pilot):
             await pilot.press("n")
             form = app.screen
             form.query_one("#pseudonym").value = ""
@@ -629,7 +565,6 @@ def test_number_fields_take_a_decimal_comma_and_refuse_the_rest_in_bokmal(tmp_pa
             assert (form.query_one("#max_speed").value,
                     form.query_one("#max_incline").value) == ("6,5", "1,5")
             await pilot.press("escape")
-        service.cancel()
 
     i18n.set_language("nb")
     try:
@@ -647,13 +582,9 @@ def test_pause_and_stop_work_while_the_borg_prompt_is_open(tmp_path):
 
     async def main():
         service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
-            await pilot.press("k", "y")  # skip the warm-up: interval 1
-            await wait_for(lambda: app.state.get("phase") == "interval")
+        async with open_console(sock) as (app, pilot):
+            await start_session(pilot, 60)
+            await skip_to(pilot, "interval", 30, "y")  # skip the warm-up: interval 1
             # interval 1 runs to its end (one skipped before 1 min is not asked)
             await wait_for(lambda: isinstance(app.screen, BorgScreen), 60)
             await pilot.press("p")
@@ -768,17 +699,12 @@ def test_a_mistyped_hrmax_edit_or_a_later_keeps_the_decision_open(tmp_path):
     from controller.app.screens import BorgScreen, HrMaxProposalScreen
     from controller.records.register import Register
     from controller.records.store import Store
-    from controller.service.control_socket import ControlServer
 
     store = Store(tmp_path / "sessions.db")
     rt, _sid = _recorded_six_minute_test(store, hr_max=195)
-    sock = str(tmp_path / "c.sock")
 
     async def main():
-        server = asyncio.create_task(ControlServer(rt, sock).serve())
-        await wait_for(lambda: (tmp_path / "c.sock").exists())
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
             await wait_for(lambda: isinstance(app.screen, BorgScreen))
             await pilot.press("1", "5", "enter")  # 15
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
@@ -797,7 +723,6 @@ def test_a_mistyped_hrmax_edit_or_a_later_keeps_the_decision_open(tmp_path):
             app.screen.query_one("#edit").value = ""
             await pilot.press(*"190", "enter")
             await wait_for(lambda: "stored" in app.message)
-        server.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 60))
     rec = Register(store).require("P-42")
@@ -815,19 +740,14 @@ def test_an_edited_hrmax_is_recorded_as_set_by_staff_never_as_the_age_formula(tm
     from controller.records.handover import Handover, SessionLine, handover_text
     from controller.records.register import Register
     from controller.records.store import Store
-    from controller.service.control_socket import ControlServer
 
     store = Store(tmp_path / "sessions.db")
     rt, _sid = _recorded_six_minute_test(store, hr_max=195)
     rt._s().profile = dataclasses.replace(rt._s().profile, age_years=25)
     rt.profile = rt._s().profile
-    sock = str(tmp_path / "c.sock")
 
     async def main():
-        server = asyncio.create_task(ControlServer(rt, sock).serve())
-        await wait_for(lambda: (tmp_path / "c.sock").exists())
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
             await wait_for(lambda: isinstance(app.screen, BorgScreen))
             await pilot.press("9", "enter")  # 9: too light
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
@@ -840,7 +760,6 @@ def test_an_edited_hrmax_is_recorded_as_set_by_staff_never_as_the_age_formula(tm
             # its one name (issue 21: "edited by staff" in the header only)
             assert "Tanaka" not in app.message and "6-minute test, edited" in app.message, \
                 app.message
-        server.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 60))
     rec = Register(store).require("P-42")
@@ -865,17 +784,12 @@ def test_the_test_borg_prompt_takes_the_number_as_the_interval_prompt_does(tmp_p
     proposal asks the rating again."""
     from controller.app.screens import BorgScreen, HrMaxProposalScreen
     from controller.records.store import Store
-    from controller.service.control_socket import ControlServer
 
     store = Store(tmp_path / "sessions.db")
     rt, _sid = _recorded_six_minute_test(store, hr_max=195)
-    sock = str(tmp_path / "c.sock")
 
     async def main():
-        server = asyncio.create_task(ControlServer(rt, sock).serve())
-        await wait_for(lambda: (tmp_path / "c.sock").exists())
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
             await wait_for(lambda: isinstance(app.screen, BorgScreen))
             await pilot.pause()
             assert app.screen.interval == 0
@@ -893,7 +807,6 @@ def test_the_test_borg_prompt_takes_the_number_as_the_interval_prompt_does(tmp_p
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen)
                            and rt.hrmax_proposal["rpe"] == 14)
             assert not rt.hrmax_proposal.get("decision")
-        server.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 60))
 

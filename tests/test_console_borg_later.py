@@ -8,7 +8,7 @@ import pytest
 
 from controller.app.console import StaffConsole
 from controller.core import i18n
-from tests.test_console import realtime, start_service, wait_for
+from tests.console_rig import demo_console, realtime, wait_for
 from tests.test_console_desk import _open_form, _source, _type
 
 
@@ -67,10 +67,7 @@ def test_a_4x4_intervals_borg_put_off_says_how_to_give_it_and_the_footer_shows_b
     from tests.test_console_trial import footer
 
     async def main():
-        service, sock = await start_service(tmp_path, choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, choose_patient=True) as (app, pilot):
             form = await _open_form(pilot, app)
             await pilot.press(*"P-60", "tab", *"45")
             await _source(pilot, form, 4)  # Tanaka: 176
@@ -104,7 +101,5 @@ def test_a_4x4_intervals_borg_put_off_says_how_to_give_it_and_the_footer_shows_b
             assert ("b", "Borg-skår") not in footer(app), footer(app)
             await pilot.press("x", "j")
             await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 30)
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 180))

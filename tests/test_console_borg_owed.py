@@ -4,14 +4,12 @@ interval, b gives them one by one (the earliest first, its own interval named), 
 service stores each against its interval. Pilot keystrokes against the real service."""
 
 import asyncio
-import dataclasses
 
 import pytest
 
-from controller.app.console import StaffConsole
 from controller.core import i18n
 from controller.core.plan import PhaseKind, PhaseSpec, Plan
-from tests.test_console import realtime, wait_for
+from tests.console_rig import demo_console, realtime, wait_for
 from tests.test_console_desk import _open_form, _source, _type
 
 TWO = Plan("two", (PhaseSpec(PhaseKind.WARMUP, 180, 0.65, 0.6, 0.72),
@@ -32,24 +30,15 @@ def nb():
 @realtime
 def test_two_borg_ratings_put_off_are_both_kept_and_given_later_for_their_intervals(
         tmp_path, nb):
-    from controller.app.demo import run_demo
     from controller.app.screens import BorgScreen
     from controller.records.store import Store
-    from controller.service.config import load
     from tests.test_console_trial import footer
 
-    sock = tmp_path / "control.sock"
     db = tmp_path / "sessions.db"
 
     async def main():
-        cfg = dataclasses.replace(load(None), plan=TWO)
-        service = asyncio.create_task(run_demo(
-            cfg, speedup=5, seed=2, category="typical", use_mqtt=False,
-            control_socket=str(sock), store_path=str(db), choose_patient=True))
-        await wait_for(sock.exists)
-        app = StaffConsole(str(sock))
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(db), choose_patient=True,
+                                plan=TWO) as (app, pilot):
             form = await _open_form(pilot, app)
             await pilot.press(*"P-61", "tab", *"45")
             await _source(pilot, form, 4)
@@ -92,8 +81,6 @@ def test_two_borg_ratings_put_off_are_both_kept_and_given_later_for_their_interv
             await pilot.press("x", "j")
             await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 30)
             session_id = app.state["session_id"]
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
         return session_id
 
     session_id = asyncio.run(asyncio.wait_for(main(), 240))

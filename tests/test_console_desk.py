@@ -11,7 +11,8 @@ import pytest
 
 from controller.app.console import StaffConsole
 from controller.core import i18n
-from tests.test_console import realtime, start_service, text, wait_for
+from tests.console_rig import demo_console, realtime, start_service, wait_for
+from tests.test_console import text
 from tests.test_console_trial import footer
 
 
@@ -61,10 +62,7 @@ def test_an_age_formula_never_overwrites_a_typed_makspuls(tmp_path, nb):
     bokmål until staff type the formula's value or choose another source; what is saved is
     what the form shows."""
     async def main():
-        service, sock = await start_service(tmp_path, choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, choose_patient=True) as (app, pilot):
             form = await _open_form(pilot, app)
             await pilot.press(*"P-51", "tab", *"45")
             await _type(pilot, form, "hr_max", "180")
@@ -86,8 +84,6 @@ def test_an_age_formula_never_overwrites_a_typed_makspuls(tmp_path, nb):
             await pilot.press("ctrl+s")
             await wait_for(lambda: app.state.get("pseudonym") == "P-51", 20)
             assert app.state["hr_max"] == 180 and app.state["hr_max_source"] == "measured"
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -98,10 +94,7 @@ def test_an_age_formula_fills_an_empty_makspuls_and_that_is_what_is_saved(tmp_pa
     hint says where it comes from) and that value is saved; typing the formula's value by
     hand after a conflict is accepted too."""
     async def main():
-        service, sock = await start_service(tmp_path, choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, choose_patient=True) as (app, pilot):
             form = await _open_form(pilot, app)
             await pilot.press(*"P-52", "tab", *"45")
             await _source(pilot, form, 4)
@@ -119,8 +112,6 @@ def test_an_age_formula_fills_an_empty_makspuls_and_that_is_what_is_saved(tmp_pa
             await pilot.press("ctrl+s")
             await wait_for(lambda: app.state.get("pseudonym") == "P-52", 20)
             assert app.state["hr_max"] == 176 and app.state["hr_max_source"] == "tanaka"
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -130,10 +121,7 @@ def test_age_and_hvilepuls_are_whole_numbers(tmp_path, nb):
     """Trial: "45,5" in age and in hvilepuls was accepted. Both are whole numbers: refused
     under the field in bokmål, nothing saved; the refusal goes once the field is whole."""
     async def main():
-        service, sock = await start_service(tmp_path, choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, choose_patient=True) as (app, pilot):
             form = await _open_form(pilot, app)
             await pilot.press(*"P-53", "tab", *"45,5")
             await _type(pilot, form, "hr_max", "178")
@@ -152,8 +140,6 @@ def test_age_and_hvilepuls_are_whole_numbers(tmp_path, nb):
             await pilot.press("ctrl+s")
             await wait_for(lambda: app.state.get("pseudonym") == "P-53", 20)
             assert app.state["age_years"] == 45 and app.state["hr_rest"] == 65
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -163,10 +149,7 @@ def test_the_source_refusal_goes_once_staff_choose_the_source(tmp_path, nb):
     """Trial: "velg hvor makspulsen kommer fra" stayed under the field after staff chose the
     source, until the next Ctrl+S; other refusals go once their field is fixed."""
     async def main():
-        service, sock = await start_service(tmp_path, choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, choose_patient=True) as (app, pilot):
             form = await _open_form(pilot, app)
             await pilot.press(*"P-54")
             await _type(pilot, form, "hr_max", "178")
@@ -181,8 +164,6 @@ def test_the_source_refusal_goes_once_staff_choose_the_source(tmp_path, nb):
             assert _said(form, "source") == "" and _said(form, "hr_max") == ""
             assert not form.query_one("#source").has_class("-invalid")
             assert app.screen is form  # nothing saved by fixing it
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -194,11 +175,8 @@ def test_a_patient_saved_in_the_form_is_in_the_register_at_once(tmp_path, nb):
     db = tmp_path / "s.db"
 
     async def main():
-        service, sock = await start_service(tmp_path, str(db), linger=True,
-                                            choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(db), linger=True,
+                                choose_patient=True) as (app, pilot):
             form = await _open_form(pilot, app)
             await pilot.press(*"P-55", "tab", *"45")
             await _source(pilot, form, 4)  # Tanaka: 176
@@ -214,8 +192,6 @@ def test_a_patient_saved_in_the_form_is_in_the_register_at_once(tmp_path, nb):
             assert out.returncode == 0, out.stderr
             assert "P-55" in out.stdout, out.stdout
             assert "176" in out.stdout, out.stdout
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 

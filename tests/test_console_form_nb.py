@@ -6,9 +6,8 @@ import asyncio
 
 import pytest
 
-from controller.app.console import StaffConsole
 from controller.core import i18n
-from tests.test_console import realtime, start_service, wait_for
+from tests.console_rig import demo_console, realtime, wait_for
 from tests.test_console_desk import _open_form, _said, _source, _type
 
 
@@ -50,10 +49,7 @@ def test_a_changed_makspuls_says_its_source_under_makspuls_fra_and_the_old_value
     _register(db)
 
     async def main():
-        service, sock = await start_service(tmp_path, str(db), choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(db), choose_patient=True) as (app, pilot):
             form = await _p17(pilot, app)
             assert form.query_one("#source").value == "six_minute_test_edited"
             await _type(pilot, form, "hr_max", "175")
@@ -72,8 +68,6 @@ def test_a_changed_makspuls_says_its_source_under_makspuls_fra_and_the_old_value
             await wait_for(lambda: app.state.get("pseudonym") == "P-17", 20)
             assert (app.state["hr_max"], app.state["hr_max_source"]) == (
                 171, "six_minute_test_edited")
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -83,10 +77,7 @@ def test_lagre_shows_every_fields_refusal_at_once(tmp_path, nb):
     """Trial: with "kari-nordmann" and a makspuls in conflict with the age formula, Lagre
     showed only the makspuls refusal; the pseudonym's came after that was fixed."""
     async def main():
-        service, sock = await start_service(tmp_path, choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, choose_patient=True) as (app, pilot):
             form = await _open_form(pilot, app)
             await _type(pilot, form, "pseudonym", "kari-nordmann")
             await _type(pilot, form, "age", "45")
@@ -100,8 +91,6 @@ def test_lagre_shows_every_fields_refusal_at_once(tmp_path, nb):
             assert "176" in _said(form, "hr_max"), _said(form, "hr_max")
             assert "bindestrek" in _said(form, "pseudonym") or "kode" in _said(
                 form, "pseudonym"), _said(form, "pseudonym")
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -111,10 +100,7 @@ def test_a_corrected_whole_makspuls_clears_its_refusal(tmp_path, nb):
     """Trial: "makspuls er et helt tall" stayed after 160,5 was corrected to 160 (the
     hvilepuls refusal went at once)."""
     async def main():
-        service, sock = await start_service(tmp_path, choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, choose_patient=True) as (app, pilot):
             form = await _open_form(pilot, app)
             await _type(pilot, form, "pseudonym", "P-58")
             await _type(pilot, form, "hr_max", "160,5")
@@ -128,8 +114,6 @@ def test_a_corrected_whole_makspuls_clears_its_refusal(tmp_path, nb):
             await pilot.pause()
             assert "helt tall" not in _said(form, "hr_max"), _said(form, "hr_max")
             assert not form.query_one("#hr_max").has_class("-invalid")
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -139,10 +123,7 @@ def test_the_new_patient_hint_goes_once_makspuls_and_its_source_are_filled_in(tm
     """Trial: "ny pasient: fyll inn makspuls og kilden" stayed under the pseudonym after both
     were filled in."""
     async def main():
-        service, sock = await start_service(tmp_path, choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, choose_patient=True) as (app, pilot):
             form = await _open_form(pilot, app)
             await _type(pilot, form, "pseudonym", "P-59")
             await pilot.press("enter")
@@ -151,8 +132,6 @@ def test_the_new_patient_hint_goes_once_makspuls_and_its_source_are_filled_in(tm
             assert "ny pasient" in _said(form, "pseudonym")  # the source is still owed
             await _source(pilot, form, 1)  # målt
             assert "ny pasient" not in _said(form, "pseudonym"), _said(form, "pseudonym")
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -166,15 +145,10 @@ def test_a_whole_max_speed_from_the_register_shows_its_decimal(tmp_path, nb):
     _register(db, max_speed_kmh=9.0)
 
     async def main():
-        service, sock = await start_service(tmp_path, str(db), choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(db), choose_patient=True) as (app, pilot):
             form = await _p17(pilot, app)
             assert form.query_one("#max_speed").value == "9,0"
             await pilot.press("ctrl+s")  # nothing changed: it saves as it is
             await wait_for(lambda: app.state.get("pseudonym") == "P-17", 20)
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))

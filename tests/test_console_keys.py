@@ -1,15 +1,22 @@
 """Issue 21, the bokmål trial's lost keys (h21keys): every key press staff make at the
 console counts or says why not. Through Textual Pilot keystrokes against the demo's real
-service on the emulated firmware (``tests.test_console.start_service``), each seen failing
-first."""
+service on the emulated firmware (``tests.console_rig``), each seen failing first."""
 
 import asyncio
 
 import pytest
 
-from controller.app.console import StaffConsole
 from controller.core import i18n
-from tests.test_console import realtime, start_service, wait_for
+from tests.console_rig import (
+    console_on_runtime,
+    demo_console,
+    fill_form,
+    realtime,
+    skip_to,
+    start_session,
+    stop_session,
+    wait_for,
+)
 from tests.test_console_trial import burst
 
 
@@ -22,21 +29,11 @@ def nb():
 
 async def _six_minute_test(pilot, app, pace="5", max_speed="8"):
     """Choose P-61 for a 6-minute test at ``pace`` km/h and skip its warm-up (k, j)."""
-    await pilot.press("n")
-    form = app.screen
-    form.query_one("#pseudonym").value = "P-61"
-    form.query_one("#hr_max").value = "171"
-    form.query_one("#source").value = "tanaka"
-    form.query_one("#max_speed").value = max_speed
-    form.query_one("#max_incline").value = "10"
-    form.query_one("#plan").value = "six_minute_test"
-    form.query_one("#pace").value = pace
-    await pilot.press("ctrl+s")
+    await fill_form(pilot, pseudonym="P-61", hr_max="171", source="tanaka",
+                    max_speed=max_speed, max_incline="10", plan="six_minute_test", pace=pace)
     await wait_for(lambda: app.state.get("plan") == "6-minute test")
-    await pilot.press("s")
-    await wait_for(lambda: app.state.get("phase") == "warmup", 30)
-    await pilot.press("k", "j")
-    await wait_for(lambda: app.state.get("phase") == "test", 30)
+    await start_session(pilot, 30)
+    await skip_to(pilot, "test", 30)
 
 
 @realtime
@@ -46,10 +43,7 @@ def test_a_burst_of_speed_keys_counts_every_press(tmp_path, nb):
     Every press counts: the console keeps the requested speed and sets it on the belt step
     by step (still one change per 2 s), and says so."""
     async def main():
-        service, sock = await start_service(tmp_path, speedup=1, choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, speedup=1, choose_patient=True) as (app, pilot):
             await _six_minute_test(pilot, app)
             await pilot.press("plus", "plus", "plus")
             # said at once: the speed asked for, and that the belt follows step by step
@@ -61,8 +55,6 @@ def test_a_burst_of_speed_keys_counts_every_press(tmp_path, nb):
             await wait_for(lambda: (app.state.get("test_load") or [0])[0] == 5.5, 20)
             kinds = [e["kind"] for e in app.state.get("event_list", [])]
             assert "adjust" in kinds
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 150))
 
@@ -74,13 +66,9 @@ def test_the_first_w_after_closing_the_history_with_esc_writes_the_report(tmp_pa
     from controller.app.screens import HistoryScreen, ReportChooser
 
     async def main():
-        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
-                                            linger=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 30)
+        async with demo_console(tmp_path, str(tmp_path / "sessions.db"),
+                                linger=True) as (app, pilot):
+            await start_session(pilot, 30)
             for _ in range(2):  # during the session, then after it
                 app.say("")
                 await pilot.press("h")
@@ -92,11 +80,8 @@ def test_the_first_w_after_closing_the_history_with_esc_writes_the_report(tmp_pa
                 await pilot.press("enter")
                 await wait_for(lambda: app.message != "", 15)
                 assert "Rapporten" in app.message or "skrev" in app.message, app.message
-                await pilot.press("x", "j")
-                await wait_for(lambda: app.state.get("state") == "done", 60)
+                await stop_session(pilot, "j", 60)
                 await wait_for(lambda: len(app.screen_stack) == 1)
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 150))
 
@@ -109,22 +94,14 @@ def test_no_borg_rating_is_asked_for_an_interval_skipped_before_it_ran_a_minute(
     from controller.app.screens import BorgScreen
 
     async def main():
-        service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 30)
-            await pilot.press("k", "j")
-            await wait_for(lambda: app.state.get("phase") == "interval", 30)
+        async with demo_console(tmp_path) as (app, pilot):
+            await start_session(pilot, 30)
+            await skip_to(pilot, "interval", 30)
             await asyncio.sleep(25 / 5)  # ~25 s of the session (5×)
-            await pilot.press("k", "j")
-            await wait_for(lambda: app.state.get("phase") == "cooldown", 30)
+            await skip_to(pilot, "cooldown", 30)
             await asyncio.sleep(2.0)  # the prompt came within one state push (0.5 s)
             assert not isinstance(app.screen, BorgScreen), app.screen
             assert len(app.screen_stack) == 1
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 150))
 
@@ -137,12 +114,8 @@ def test_in_bokmal_the_confirmations_take_j_not_y(tmp_path, nb):
     from controller.app.screens import Confirm
 
     async def main():
-        service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 30)
+        async with demo_console(tmp_path) as (app, pilot):
+            await start_session(pilot, 30)
             await pilot.press("q")
             await wait_for(lambda: isinstance(app.screen, Confirm))
             await pilot.press("y")
@@ -162,8 +135,6 @@ def test_in_bokmal_the_confirmations_take_j_not_y(tmp_path, nb):
             assert app.state.get("state") == "running"
             await pilot.press("y")
             await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 20)
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 150))
 
@@ -177,16 +148,11 @@ def test_w_writes_the_report_of_the_session_on_screen_and_says_so_in_words(tmp_p
     from controller.core.dates import local_datetime
 
     async def main():
-        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
-                                            linger=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 30)
+        async with demo_console(tmp_path, str(tmp_path / "sessions.db"),
+                                linger=True) as (app, pilot):
+            await start_session(pilot, 30)
             shown = app.state["session_id"]
-            await pilot.press("x", "j")
-            await wait_for(lambda: app.state.get("state") == "done", 60)
+            await stop_session(pilot, "j", 60)
             await wait_for(lambda: len(app.screen_stack) == 1)
             await pilot.press("w")
             await wait_for(lambda: isinstance(app.screen, ReportChooser), 20)
@@ -201,8 +167,6 @@ def test_w_writes_the_report_of_the_session_on_screen_and_says_so_in_words(tmp_p
             assert all(f.startswith(start.strftime("DEMO-1_%Y-%m-%d_%H-%M_")) and f in said
                        and shown not in f for f in files), (files, said)
             assert "(rapport)" in said and "(øktdata)" in said, said
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 150))
 
@@ -225,18 +189,13 @@ def test_a_typed_makspuls_far_from_the_one_in_use_is_warned_and_confirmed(tmp_pa
     from controller.app.screens import BorgScreen, HrMaxProposalScreen
     from controller.records.register import Register
     from controller.records.store import Store
-    from controller.service.control_socket import ControlServer
     from tests.test_console import _recorded_six_minute_test
 
     store = Store(tmp_path / "sessions.db")
     rt, _sid = _recorded_six_minute_test(store, hr_max=195)
-    sock = str(tmp_path / "c.sock")
 
     async def main():
-        server = asyncio.create_task(ControlServer(rt, sock).serve())
-        await wait_for(lambda: (tmp_path / "c.sock").exists())
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
             await wait_for(lambda: isinstance(app.screen, BorgScreen))
             await pilot.press("1", "5", "enter")
             await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
@@ -251,7 +210,6 @@ def test_a_typed_makspuls_far_from_the_one_in_use_is_warned_and_confirmed(tmp_pa
             assert Register(store).require("P-42").hr_max_bpm != 164
             await pilot.press("enter")  # the second Enter: stored
             await wait_for(lambda: "164" in app.message)
-        server.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 60))
     rec = Register(store).require("P-42")
@@ -272,10 +230,7 @@ def test_a_letter_meant_as_a_command_never_goes_into_a_number_field(tmp_path, nb
     _register_p17(db)
 
     async def main():
-        service, sock = await start_service(tmp_path, str(db), choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(db), choose_patient=True) as (app, pilot):
             await pilot.press("n")
             form = app.screen
             form.query_one("#age").focus()
@@ -295,8 +250,6 @@ def test_a_letter_meant_as_a_command_never_goes_into_a_number_field(tmp_path, nb
             await pilot.pause(0.5)
             assert app.screen is form and app.state.get("pseudonym") != "P-17"
             assert form.query_one("#age").value == age + "s"
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -312,15 +265,10 @@ def test_esc_then_w_typed_quickly_in_a_terminal_closes_the_overlay_and_writes(tm
     from controller.app.screens import HistoryScreen, ReportChooser
 
     async def main():
-        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
-                                            linger=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 30)
-            await pilot.press("x", "j")
-            await wait_for(lambda: app.state.get("state") == "done", 60)
+        async with demo_console(tmp_path, str(tmp_path / "sessions.db"),
+                                linger=True) as (app, pilot):
+            await start_session(pilot, 30)
+            await stop_session(pilot, "j", 60)
             await wait_for(lambda: len(app.screen_stack) == 1)
             app.say("")
             await pilot.press("h")
@@ -337,7 +285,5 @@ def test_esc_then_w_typed_quickly_in_a_terminal_closes_the_overlay_and_writes(tm
             await pilot.press("enter")
             await wait_for(lambda: "Rapporten" in app.message, 15)
             assert len(app.screen_stack) == 1
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 150))

@@ -5,13 +5,13 @@ closing console, Ctrl-C at any moment of the headless demo. Through what a perso
 seen failing first."""
 
 import asyncio
-import dataclasses
 
 import pytest
 
 from controller.app.console import StaffConsole
 from controller.core import i18n
-from tests.test_console import realtime, text, wait_for
+from tests.console_rig import demo_console, realtime, wait_for
+from tests.test_console import text
 
 
 @pytest.fixture
@@ -26,9 +26,7 @@ def test_the_status_says_sone_only_for_the_intervals_zone(tmp_path, nb):
     """Trial: in the active pause and the cool-down the status said "sone 117–140 slag/min"
     for that phase's own band, read as the training zone. Like the warm-up, each says its
     own target ("aktiv pause: mål …", "nedkjøling: mål …"); "sone" only in the interval."""
-    from controller.app.demo import run_demo
     from controller.core.plan import PhaseKind, PhaseSpec, Plan
-    from controller.service.config import load
 
     plan = Plan("short-rec", (PhaseSpec(PhaseKind.WARMUP, 180, 0.65, 0.6, 0.72),
                               PhaseSpec(PhaseKind.INTERVAL, 60, 0.9, 0.85, 0.95,
@@ -37,17 +35,9 @@ def test_the_status_says_sone_only_for_the_intervals_zone(tmp_path, nb):
                               PhaseSpec(PhaseKind.INTERVAL, 60, 0.9, 0.85, 0.95,
                                         min_incline_pct=5),
                               PhaseSpec(PhaseKind.COOLDOWN, 60, 0.6, 0.45, 0.7)))
-    sock = tmp_path / "control.sock"
 
     async def main():
-        cfg = dataclasses.replace(load(None), plan=plan)
-        service = asyncio.create_task(run_demo(
-            cfg, speedup=5, seed=2, category="typical", use_mqtt=False,
-            control_socket=str(sock)))
-        await wait_for(sock.exists)
-        app = StaffConsole(str(sock))
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, plan=plan) as (app, pilot):
             await pilot.press("s")
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
             seen = {}
@@ -66,8 +56,6 @@ def test_the_status_says_sone_only_for_the_intervals_zone(tmp_path, nb):
             print(seen)
             await pilot.press("x", "j")
             await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 30)
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 180))
 

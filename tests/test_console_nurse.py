@@ -12,7 +12,8 @@ from controller.app.screens import Confirm
 from controller.app.screens.confirm import yes_key
 from controller.core import i18n
 from controller.net.publisher import MqttSettings
-from tests.test_console import _footer, _screen_lines, realtime, start_service, tmp_sock, wait_for
+from tests.console_rig import demo_console, open_console, realtime, start_service, wait_for
+from tests.test_console import _footer, _screen_lines, tmp_sock
 from tests.test_snapshots import BeforeStart, FixedConsole, FixedMonitor
 
 
@@ -180,11 +181,8 @@ def test_w_writes_the_report_while_the_borg_prompt_is_open(tmp_path):
     from controller.app.screens import BorgScreen, ReportChooser
 
     async def main():
-        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
-                                            linger=True)
-        app = _console(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(tmp_path / "sessions.db"), linger=True,
+                                make=_console) as (app, pilot):
             await pilot.press("s")
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
             await pilot.press("k", yes_key())  # skip the warm-up: interval 1
@@ -209,7 +207,6 @@ def test_w_writes_the_report_while_the_borg_prompt_is_open(tmp_path):
             await pilot.press("enter")
             await wait_for(lambda: app.message.startswith(SAVED()), 30)
             assert isinstance(app.screen, BorgScreen)
-        service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 240))
 
@@ -221,9 +218,7 @@ def test_q_during_a_session_asks_then_ramps_the_belt_down_before_quitting(tmp_pa
     control and the console quits only once the belt stands still."""
     async def main():
         service, sock = await start_service(tmp_path)
-        app = _console(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with open_console(sock, make=_console) as (app, pilot):
             await pilot.press("s")
             try:
                 await wait_for(lambda: app.state.get("phase") == "warmup" and
@@ -257,9 +252,7 @@ def test_the_six_minute_test_incline_step_goes_up_to_a_cap_below_the_step(tmp_pa
     steps up to the cap; at the cap it says so in the console's language."""
     async def main():
         service, sock = await start_service(tmp_path)
-        app = _console(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with open_console(sock, make=_console) as (app, pilot):
             await pilot.press("n")
             form = app.screen
             for wid, value in (("pseudonym", "P-42"), ("hr_max", "171"), ("max_speed", "6"),
@@ -315,11 +308,8 @@ def test_after_a_session_staff_choose_the_next_patient_and_start_again(tmp_path)
     from controller.app.screens import PatientScreen
 
     async def main():
-        service, sock = await start_service(tmp_path, str(tmp_path / "sessions.db"),
-                                            linger=True)
-        app = _console(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(tmp_path / "sessions.db"), linger=True,
+                                make=_console) as (app, pilot):
             await pilot.press("s")
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
             first = app.state["session_id"]
@@ -345,7 +335,6 @@ def test_after_a_session_staff_choose_the_next_patient_and_start_again(tmp_path)
             assert app.state["pseudonym"] == "P-43"
             await pilot.press("x", yes_key())
             await wait_for(lambda: app.state.get("state") == "done", 60)
-        service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 240))
 

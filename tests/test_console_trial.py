@@ -10,7 +10,16 @@ from textual.widgets._footer import FooterKey
 
 from controller.app.console import StaffConsole
 from controller.core import i18n
-from tests.test_console import realtime, start_service, tmp_sock, wait_for
+from tests.console_rig import (
+    demo_console,
+    open_form,
+    realtime,
+    skip_to,
+    start_session,
+    stop_session,
+    wait_for,
+)
+from tests.test_console import tmp_sock
 
 
 @pytest.fixture(params=["nb", "en"])
@@ -39,10 +48,7 @@ def test_no_strap_key_where_the_heart_rate_source_is_fixed(tmp_path, nb):
     from controller.app.screens import StrapScreen
 
     async def main():
-        service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path) as (app, pilot):
             await pilot.pause()
             shown = footer(app)
             assert ("n", "Pasient") in shown and ("s", "Start") in shown, shown
@@ -52,7 +58,6 @@ def test_no_strap_key_where_the_heart_rate_source_is_fixed(tmp_path, nb):
             await pilot.pause(0.3)
             assert not isinstance(app.screen, StrapScreen)
             assert app.message == "" or "refused" not in app.message
-        service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -137,10 +142,7 @@ def test_every_footer_word_comes_from_our_catalog_also_under_an_open_list(tmp_pa
     from controller.app.screens import PatientScreen
 
     async def main():
-        service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path) as (app, pilot):
             await pilot.pause()
             assert_catalog_footer(app, lang)
             await pilot.press("ctrl+c")
@@ -166,7 +168,6 @@ def test_every_footer_word_comes_from_our_catalog_also_under_an_open_list(tmp_pa
             await pilot.press("escape")
             await pilot.pause()
             assert len(app.screen_stack) == 1
-        service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -193,17 +194,9 @@ def test_the_patient_form_shows_the_6_minute_test_pace_only_for_that_plan(tmp_pa
     """Trial: the 6-minute test's pace field was on the form with the 4x4 plan chosen. The
     form shows the fields of the chosen plan only: the pace comes with the test, and goes
     when staff choose 4x4 again (the plan chosen with the keys, as a nurse does)."""
-    from controller.app.screens import PatientScreen
-
     async def main():
-        service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("n")
-            await wait_for(lambda: isinstance(app.screen, PatientScreen))
-            await pilot.pause()
-            form = app.screen
+        async with demo_console(tmp_path) as (app, pilot):
+            form = await open_form(pilot)
             assert form.query_one("#plan").value == "4x4"
             assert "fart i pulstesten" not in _screen_text(app)
             assert not form.query_one("#pace").display
@@ -217,7 +210,6 @@ def test_the_patient_form_shows_the_6_minute_test_pace_only_for_that_plan(tmp_pa
             await pilot.pause()
             assert form.query_one("#plan").value == "4x4"
             assert "fart i pulstesten" not in _screen_text(app)
-        service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -302,10 +294,8 @@ def test_a_yes_or_no_key_never_answers_the_borg_prompt_and_stop_works_from_it(tm
     from tests.test_console_nurse import _console
 
     async def main():
-        service, sock = await start_service(tmp_path, str(tmp_path / "s.db"), linger=True)
-        app = _console(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(tmp_path / "s.db"), linger=True,
+                                make=_console) as (app, pilot):
             await _to_borg_prompt(pilot, app, 1)
             await pilot.press("j", "n", "y")
             await pilot.pause(0.5)
@@ -330,7 +320,6 @@ def test_a_yes_or_no_key_never_answers_the_borg_prompt_and_stop_works_from_it(tm
             await wait_for(lambda: app.state.get("ratings") == {"1": 13})
             assert len(app.screen_stack) == 1
             assert app.state.get("ratings") == {"1": 13}
-        service.cancel()
 
     asyncio.run(asyncio.wait_for(main(), 180))
 
@@ -346,11 +335,8 @@ def test_keys_typed_in_a_burst_are_all_taken_by_each_prompt_and_field(tmp_path, 
     db = tmp_path / "s.db"
 
     async def main():
-        service, sock = await start_service(tmp_path, str(db), linger=True,
-                                            choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(db), linger=True,
+                                choose_patient=True) as (app, pilot):
             await burst(pilot, "n", *"P-91", "tab", *"45", "tab")
             await wait_for(lambda: isinstance(app.screen, PatientScreen))
             await pilot.pause(0.6)  # the register is asked after the typing stops
@@ -364,8 +350,7 @@ def test_keys_typed_in_a_burst_are_all_taken_by_each_prompt_and_field(tmp_path, 
             await wait_for(lambda: app.state.get("pseudonym") == "P-91", 20)
             assert app.state["max_speed_kmh"] == 6.5 and app.state["max_incline_pct"] == 12
             assert app.state["hr_rest"] is None  # 6,5 went to the speed, not HRrest
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await start_session(pilot, 60)
             await burst(pilot, "m", *"drikker vann, puster tungt", "enter")
             await wait_for(lambda: app.message == "Notatet er lagret.", 20)
             assert not isinstance(app.screen, NoteScreen)
@@ -376,9 +361,7 @@ def test_keys_typed_in_a_burst_are_all_taken_by_each_prompt_and_field(tmp_path, 
             await burst(pilot, "1", "3", "enter")
             await wait_for(lambda: app.state.get("ratings") == {"1": 13})
             sid = app.state["session_id"]
-            await pilot.press("x", "j")
-            await wait_for(lambda: app.state.get("state") == "done", 60)
-        service.cancel()
+            await stop_session(pilot, "j", 60)
         store = Store(db)
         try:
             assert [n["text"] for n in store.notes(sid)] == ["drikker vann, puster tungt"]
@@ -397,24 +380,10 @@ def test_the_demo_offers_the_treadmills_reset_button_after_a_fault_and_staff_re_
     press (g, only while the emulated board has a latched fault: here the e-stop pressed and
     released, latched as host_silent is); the belt then stays still until staff resume, and
     the session goes on from their r."""
-    import dataclasses
-
-    from controller.app.demo import run_demo
-    from controller.service.config import load
-    from tests.test_runtime import SHORT
-
-    sock = tmp_path / "control.sock"
-
     async def main():
-        cfg = dataclasses.replace(load(None), plan=SHORT)
         board = {}
-        service = asyncio.create_task(run_demo(
-            cfg, speedup=5, seed=2, category="typical", use_mqtt=False,
-            control_socket=str(sock), on_ready=lambda rt, emu: board.update(emu=emu)))
-        await wait_for(sock.exists)
-        app = StaffConsole(str(sock))
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, on_ready=lambda rt, emu: board.update(emu=emu)
+                                ) as (app, pilot):
             await pilot.pause()
             assert all(k != "g" for k, _ in footer(app))  # no fault: not offered
             await pilot.press("s")
@@ -441,10 +410,7 @@ def test_the_demo_offers_the_treadmills_reset_button_after_a_fault_and_staff_re_
             await pilot.press("r")  # staff re-arm: the session goes on
             await wait_for(lambda: app.state.get("state") == "running" and
                            (app.state.get("speed_kmh") or 0) > 0.3, 60)
-            await pilot.press("x", "j")
-            await wait_for(lambda: app.state.get("state") == "done", 60)
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
+            await stop_session(pilot, "j", 60)
 
     asyncio.run(asyncio.wait_for(main(), 180))
 
@@ -457,32 +423,19 @@ def test_a_borg_rating_given_during_a_fault_pause_is_in_the_stored_record(tmp_pa
     interval under the fault, its Borg prompt opens while the belt stands faulted, staff try
     to resume (refused) and then type the rating; a pause by staff around the next prompt
     (the correction, b) too. Every rating confirmed is in the store the service writes."""
-    import dataclasses
-
-    from controller.app.demo import run_demo
     from controller.app.screens import BorgScreen
     from controller.records.store import Store
-    from controller.service.config import load
-    from tests.test_runtime import SHORT
 
-    sock, db = tmp_path / "control.sock", tmp_path / "s.db"
+    db = tmp_path / "s.db"
 
     async def main():
-        cfg = dataclasses.replace(load(None), plan=SHORT)
         board = {}
-        service = asyncio.create_task(run_demo(
-            cfg, speedup=5, seed=2, category="typical", use_mqtt=False,
-            control_socket=str(sock), store_path=str(db), linger=True,
-            on_ready=lambda rt, emu: board.update(emu=emu)))
-        await wait_for(sock.exists)
-        app = StaffConsole(str(sock))
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, str(db), linger=True,
+                                on_ready=lambda rt, emu: board.update(emu=emu)
+                                ) as (app, pilot):
             sid = app.state["session_id"]
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
-            await pilot.press("k", "j")
-            await wait_for(lambda: app.state.get("phase") == "interval", 60)
+            await start_session(pilot, 60)
+            await skip_to(pilot, "interval", 60)
             # interval 1 runs to its end: its Borg prompt opens (one skipped before 1 min
             # is not asked)
             await wait_for(lambda: isinstance(app.screen, BorgScreen), 60)
@@ -508,10 +461,7 @@ def test_a_borg_rating_given_during_a_fault_pause_is_in_the_stored_record(tmp_pa
             await wait_for(lambda: isinstance(app.screen, BorgScreen), 20)
             await burst(pilot, "1", "5", "enter")
             await wait_for(lambda: app.state.get("ratings") == {"1": 15}, 20)
-            await pilot.press("x", "j")
-            await wait_for(lambda: app.state.get("state") == "done", 60)
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
+            await stop_session(pilot, "j", 60)
         store = Store(db)
         try:
             assert store.ratings(sid) == {1: 15}
@@ -556,12 +506,8 @@ def test_stop_works_from_the_note_form_and_its_footer_says_how(tmp_path, nb):
     from controller.app.screens.confirm import Confirm as ConfirmScreen
 
     async def main():
-        service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+        async with demo_console(tmp_path) as (app, pilot):
+            await start_session(pilot, 60)
             await pilot.press("m")
             await wait_for(lambda: isinstance(app.screen, NoteScreen))
             await pilot.pause()
@@ -576,8 +522,6 @@ def test_stop_works_from_the_note_form_and_its_footer_says_how(tmp_path, nb):
             await wait_for(lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("j")
             await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 30)
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -591,10 +535,7 @@ def test_esc_asks_before_it_throws_away_what_staff_typed(tmp_path, nb):
     from controller.app.screens.confirm import Confirm
 
     async def main():
-        service, sock = await start_service(tmp_path, choose_patient=True)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, choose_patient=True) as (app, pilot):
             await pilot.press("n")
             await wait_for(lambda: isinstance(app.screen, PatientScreen))
             await pilot.press("escape")  # untouched: closes
@@ -612,15 +553,9 @@ def test_esc_asks_before_it_throws_away_what_staff_typed(tmp_path, nb):
             await wait_for(lambda: isinstance(app.screen, Confirm))
             await pilot.press("j")
             await wait_for(lambda: not isinstance(app.screen, (PatientScreen, Confirm)))
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
         (tmp_path / "note").mkdir()  # a session for the note: its own service
-        service, sock = await start_service(tmp_path / "note")
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+        async with demo_console(tmp_path / "note") as (app, pilot):
+            await start_session(pilot, 60)
             await pilot.press("m")
             await wait_for(lambda: isinstance(app.screen, NoteScreen))
             await pilot.press(*"puster tungt", "escape")
@@ -628,7 +563,5 @@ def test_esc_asks_before_it_throws_away_what_staff_typed(tmp_path, nb):
             await pilot.press("n")
             await wait_for(lambda: isinstance(app.screen, NoteScreen))
             assert app.screen.query_one("#notetext").value == "puster tungt"
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))

@@ -260,14 +260,10 @@ def test_the_history_says_the_load_in_kmh_and_percent_and_why_it_counts_what_it_
 def test_choosing_a_patient_says_who_is_chosen_and_what_comes_next(tmp_path):
     """It said "pasient og plan: utført" after the patient form was saved: staff read who
     is chosen and the next key instead."""
-    from controller.app.console import StaffConsole
-    from tests.test_console import start_service, wait_for
+    from tests.console_rig import demo_console, run_console, wait_for
 
     async def main() -> str:
-        service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path) as (app, pilot):
             await pilot.press("n")
             form = app.screen
             form.query_one("#pseudonym").value = ""
@@ -286,14 +282,9 @@ def test_choosing_a_patient_says_who_is_chosen_and_what_comes_next(tmp_path):
                 errors = [str(w.render()) for w in form.query("Static")]
                 raise AssertionError(f"{app.message!r}; the form: {errors}") from None
             said = app.message
-        service.cancel()
         return said
 
-    i18n.set_language("nb")
-    try:
-        said = asyncio.run(asyncio.wait_for(main(), 120))
-    finally:
-        i18n.set_language("en")
+    said = run_console(main(), 120, "nb")
     assert said == "P-5 er valgt: trykk s for å starte", said
     assert "utført" not in said
 

@@ -4,15 +4,15 @@ HRmax warning and its edit box said in words). Pilot keystrokes against the real
 the emulated firmware where the words come from a running session."""
 
 import asyncio
-import dataclasses
 import re
 
 import pytest
 from textual.widgets import Static
 
-from controller.app.console import StaffConsole
 from controller.core import i18n
-from tests.test_console import _screen_lines, _Stepped, realtime, tmp_sock, wait_for
+from controller.core.plan import default_4x4
+from tests.console_rig import demo_console, realtime, wait_for
+from tests.test_console import _screen_lines, _Stepped, tmp_sock
 
 
 @pytest.fixture
@@ -22,19 +22,8 @@ def nb():
     i18n.set_language("en")
 
 
-async def start_4x4_service(tmp_path, store_path=None):
-    """The demo's control service running the clinic's 4x4 (a 3 min warm-up), at 5×."""
-    from controller.app.demo import run_demo
-    from controller.core.plan import default_4x4
-    from controller.service.config import load
-
-    sock = tmp_path / "control.sock"
-    cfg = dataclasses.replace(load(None), plan=default_4x4(180.0))
-    service = asyncio.create_task(run_demo(cfg, speedup=5, seed=2, category="typical",
-                                           use_mqtt=False, control_socket=str(sock),
-                                           store_path=store_path))
-    await wait_for(sock.exists)
-    return service, str(sock)
+CLINIC_4X4_WARMUP_S = 180.0
+"""The clinic's 4x4 (a 3 min warm-up) for the demo's service, at 5×."""
 
 
 def header(app) -> str:
@@ -50,10 +39,7 @@ def test_the_header_names_the_plan_and_tells_the_active_pause_from_the_staffs_pa
     from controller.app.screens import BorgScreen
 
     async def main():
-        service, sock = await start_4x4_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, plan=default_4x4(CLINIC_4X4_WARMUP_S)) as (app, pilot):
             await pilot.pause()
             assert "4x4" in header(app), header(app)  # before the start: the plan chosen
             await pilot.press("s")
@@ -81,8 +67,6 @@ def test_the_header_names_the_plan_and_tells_the_active_pause_from_the_staffs_pa
             assert not re.search(r"(?<!aktiv )(?<!på )\bpause\b", said.lower()), said
             screen = "\n".join(_screen_lines(app))
             assert "Satt på pause av personalet" in screen or "satt på pause" in screen
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 180))
 
@@ -118,10 +102,7 @@ def test_an_extension_is_said_as_1_min_everywhere(tmp_path, lang):
     i18n.set_language(lang)
 
     async def main():
-        service, sock = await start_4x4_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, plan=default_4x4(CLINIC_4X4_WARMUP_S)) as (app, pilot):
             await pilot.press("s")
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
             await pilot.press("e")
@@ -139,8 +120,6 @@ def test_an_extension_is_said_as_1_min_everywhere(tmp_path, lang):
             assert done not in screen, screen
             assert "60 s" not in screen and "minutt" not in screen, screen
             assert "1 minute" not in screen and "e +1 min" in screen, screen
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     try:
         asyncio.run(asyncio.wait_for(main(), 120))
@@ -154,17 +133,12 @@ def test_the_countdown_is_m_ss_as_on_the_belt_screen(tmp_path, nb):
     leading zero) where the belt screen's counter says "2:10": a countdown is m:ss."""
 
     async def main():
-        service, sock = await start_4x4_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
+        async with demo_console(tmp_path, plan=default_4x4(CLINIC_4X4_WARMUP_S)) as (app, pilot):
             await pilot.press("s")
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
             await pilot.pause(0.3)
             said = str(app.query_one("#countdown", Static).render())
             assert re.fullmatch(r"[1-9]?\d:[0-5]\d igjen av denne delen", said), said
-        service.cancel()
-        await asyncio.gather(service, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 

@@ -5,19 +5,17 @@ own language — never an English sentence recognised by its first words."""
 from __future__ import annotations
 
 import ast
-import asyncio
 import string
 from pathlib import Path
 
 import pytest
 
 from controller.app import texts
-from controller.app.console import StaffConsole
 from controller.core import i18n, interlock
 from controller.core.refusals import REFUSALS, refusal_text
 from controller.protocol import SessionError
 from controller.service import messages as m
-from tests.test_console import start_service, wait_for
+from tests.console_rig import demo_console, run_console, start_session, wait_for
 
 ROOT = Path(__file__).resolve().parents[1] / "controller"
 
@@ -103,25 +101,16 @@ def test_a_refusal_reaches_a_bokmal_console_in_bokmal(tmp_path):
     """`+` (the 6-minute test's speed key) in a 4x4 session: the service refuses; the bokmål
     console showed the English sentence ("speed and incline can be adjusted only …")."""
     async def main() -> tuple[str, dict]:
-        service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("s")
-            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+        async with demo_console(tmp_path) as (app, pilot):
+            await start_session(pilot, 60)
             await pilot.press("plus")
             await wait_for(lambda: "avvist" in app.message)
             shown = app.message
             reply = await app.client.command("extend", seconds=900)
             await pilot.press("x", "j")
-        service.cancel()
         return shown, reply
 
-    i18n.set_language("nb")
-    try:
-        shown, reply = asyncio.run(asyncio.wait_for(main(), 120))
-    finally:
-        i18n.set_language("en")
+    shown, reply = run_console(main(), 120, "nb")
     assert "Fart og stigning kan bare endres i testdelen" in shown, shown
     assert "adjust" not in shown and "speed" not in shown, shown  # no English, no raw key
     assert reply["code"] == "extend_limit" and isinstance(reply["id"], int)

@@ -230,26 +230,18 @@ def test_the_consoles_end_of_a_six_minute_test_says_what_it_measured(tmp_path, k
     behind the real control socket, the console in bokmål driven by keys: Borg 15, the
     proposal accepted; the end summary says the distance, the highest heart rate, the
     Borg-skår and the proposed makspuls with its decision, and no zone figure."""
-    import asyncio
-
-    from controller.app.console import StaffConsole
     from controller.app.screens import BorgScreen, HrMaxProposalScreen
-    from controller.core import i18n
     from controller.records import jobs
-    from controller.service.control_socket import ControlServer
-    from tests.test_console import _recorded_six_minute_test, text, wait_for
+    from tests.console_rig import console_on_runtime, run_console, wait_for
+    from tests.test_console import _recorded_six_minute_test, text
 
     store = Store(tmp_path / "sessions.db")
     rt, sid = _recorded_six_minute_test(store)
     rt.summary = jobs.summary(str(store.path), sid, 171)  # as the recording makes it
     measured = rt.summary["test"]
-    sock = str(tmp_path / "c.sock")
 
     async def main():
-        server = asyncio.create_task(ControlServer(rt, sock).serve())
-        await wait_for(lambda: (tmp_path / "c.sock").exists())
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
             await wait_for(lambda: isinstance(app.screen, BorgScreen))
             before = text(app, "#events")
             await pilot.press("1", "5", "enter")
@@ -264,14 +256,9 @@ def test_the_consoles_end_of_a_six_minute_test_says_what_it_measured(tmp_path, k
                 await pilot.press("enter" if len(keys) > 1 else "j")
             await wait_for(lambda: said in text(app, "#events"))
             after = text(app, "#events")
-        server.cancel()
         return before, after
 
-    i18n.set_language("nb")
-    try:
-        before, after = asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        i18n.set_language("en")
+    before, after = run_console(main(), 60, "nb")
     for said in (before, after):
         assert f"Distanse i testen: {measured['distance_m']} m" in said, said
         assert f"Høyeste puls i testen: {measured['peak_hr_bpm']} slag/min" in said, said
@@ -305,34 +292,19 @@ def test_staff_see_the_glossarys_word_for_the_6_minute_test_everywhere():
 def test_the_patient_forms_pace_field_says_pulstest(tmp_path):
     """The form as a nurse sees it at 80×24 in bokmål, the plan chosen with the keys: the
     pace field's label names the test as the plan list does, on one line."""
-    import asyncio
-
-    from controller.app.console import StaffConsole
-    from controller.app.screens import PatientScreen
-    from controller.core import i18n
-    from tests.test_console import start_service, wait_for
+    from tests.console_rig import demo_console, open_form, run_console
     from tests.test_console_trial import _screen_text
 
     async def main():
-        service, sock = await start_service(tmp_path)
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: app.state.get("session_id"))
-            await pilot.press("n")
-            await wait_for(lambda: isinstance(app.screen, PatientScreen))
-            await pilot.pause()
+        async with demo_console(tmp_path) as (app, pilot):
+            await open_form(pilot)
             app.screen.query_one("#plan").focus()
             await pilot.press("enter", "down", "enter")  # the list: 6-minutters pulstest
             await pilot.pause()
             assert app.screen.query_one("#plan").value == "six_minute_test"
             shown = _screen_text(app)
-        service.cancel()
         return shown
 
-    i18n.set_language("nb")
-    try:
-        shown = asyncio.run(asyncio.wait_for(main(), 120))
-    finally:
-        i18n.set_language("en")
+    shown = run_console(main(), 120, "nb")
     assert "fart i pulstesten km/t" in shown, shown
     assert "6-min" not in shown.replace("6-minutters pulstest", ""), shown

@@ -1,0 +1,189 @@
+"""The console tests' rig: the demo's real service behind its control socket, the staff
+console on it (Textual's Pilot), and the steps most tests take before what they test (the
+patient form, Start, a skip to a phase, Stop).
+
+The console tests wrote this set-up out again in every test; here it is once, so a test
+reads as what a person does at the console and what they see. Nothing here asserts what a
+test is about: the helpers press the keys a person presses and wait (``wait_for``, with the
+test's own time-outs) for the state the service pushes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# the console and the demo's service share one event loop with the firmware link's heartbeat:
+# on a machine busy with other tests, Textual's rendering can starve it past the firmware's
+# 500 ms host timeout; `./run tests` runs these in the quieter phase (the tests without a
+# link to a board run with the others)
+realtime = pytest.mark.realtime
+
+SIZE = (80, 24)
+"""The terminal the console tests drive (80×24, a plain terminal's size)."""
+
+
+def run_console(main: Coroutine[Any, Any, Any], timeout_s: float, lang: str | None = None
+                ) -> Any:
+    """Run a console test's ``main`` (``asyncio.run``) within ``timeout_s``; with ``lang``
+    the console speaks ``lang`` during it and English after, also when it fails."""
+    from controller.core import i18n
+
+    if lang is None:
+        return asyncio.run(asyncio.wait_for(main, timeout_s))
+    i18n.set_language(lang)
+    try:
+        return asyncio.run(asyncio.wait_for(main, timeout_s))
+    finally:
+        i18n.set_language("en")
+
+
+async def wait_for(pred: Callable[[], object], timeout_s: float = 30.0,
+                   step: float = 0.02) -> None:
+    """Poll ``pred`` until it holds; after ``timeout_s`` a TimeoutError that names the
+    line the condition was written on."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not pred():
+                await asyncio.sleep(step)
+    except TimeoutError:
+        raise TimeoutError(f"waited {timeout_s:g} s for the condition on line "
+                           f"{pred.__code__.co_firstlineno}") from None
+
+
+async def start_service(tmp_path: Path, store_path: str | None = None, linger: bool = False,
+                        speedup: float = 5, choose_patient: bool = False,
+                        on_ready: Callable[[Any, Any], None] | None = None,
+                        plan: Any = None) -> tuple[asyncio.Task[Any], str]:
+    """The demo's control service (short plan, 5×) serving consoles on a socket. It shares
+    the event loop with the console under test (the firmware's host timeout stays 500 ms of
+    real time at any speed). Not faster: at 10× this process is never idle, and the Pilot
+    waits its full second for idle twice on every key press (the file took 60 s, not 46).
+    ``on_ready`` is the demo's: it is handed the runtime and the emulated board; ``plan``
+    replaces the short plan (``tests.test_runtime.SHORT``)."""
+    from controller.app.demo import run_demo
+    from controller.service.config import load
+    from tests.test_runtime import SHORT
+
+    sock = tmp_path / "control.sock"
+    cfg = dataclasses.replace(load(None), plan=SHORT if plan is None else plan)
+    # the console demo's way
+    more: dict[str, Any] = {"choose_patient": True} if choose_patient else {}
+    if on_ready is not None:
+        more["on_ready"] = on_ready
+    service = asyncio.create_task(run_demo(cfg, speedup=speedup, seed=2, category="typical",
+                                           use_mqtt=False, control_socket=str(sock),
+                                           store_path=store_path, linger=linger, **more))
+    await wait_for(sock.exists)
+    return service, str(sock)
+
+
+async def stop_service(service: asyncio.Task[Any]) -> None:
+    """Cancel the service (if it has not ended) and wait for its clean-up: the emulated
+    board's process and the store's writer are gone when this returns."""
+    service.cancel()
+    await asyncio.gather(service, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def demo_service(tmp_path: Path, store_path: str | None = None, **kw: Any
+                       ) -> AsyncIterator[tuple[asyncio.Task[Any], str]]:
+    """``start_service`` for the ``async with`` block: yields ``(service, sock)`` and stops
+    the service after (a test that waited for its end finds it ended)."""
+    service, sock = await start_service(tmp_path, store_path, **kw)
+    try:
+        yield service, sock
+    finally:
+        await stop_service(service)
+
+
+@contextlib.asynccontextmanager
+async def open_console(sock: str, *, session: bool = True,
+                       make: Callable[[str], Any] | None = None,
+                       size: tuple[int, int] = SIZE) -> AsyncIterator[tuple[Any, Any]]:
+    """The staff console on ``sock`` as Pilot drives it: yields ``(app, pilot)``. With
+    ``session`` it first waits for the service's first state (its session id), as a person
+    waits for the screen; ``make`` builds another console class (default: StaffConsole)."""
+    from controller.app.console import StaffConsole
+
+    app = (make or StaffConsole)(sock)
+    async with app.run_test(size=size) as pilot:
+        if session:
+            await wait_for(lambda: app.state.get("session_id"))
+        yield app, pilot
+
+
+@contextlib.asynccontextmanager
+async def demo_console(tmp_path: Path, store_path: str | None = None, *,
+                       make: Callable[[str], Any] | None = None, **kw: Any
+                       ) -> AsyncIterator[tuple[Any, Any]]:
+    """The demo's service and a console on it, the session id seen: yields
+    ``(app, pilot)``; the console closes, then the service is stopped. ``kw`` goes to
+    ``start_service`` (``linger``, ``choose_patient``, ``on_ready``, ``speedup``, ``plan``)."""
+    async with (demo_service(tmp_path, store_path, **kw) as (_service, sock),
+                open_console(sock, make=make) as (app, pilot)):
+        yield app, pilot
+
+
+@contextlib.asynccontextmanager
+async def console_on_runtime(rt: Any, sock: str) -> AsyncIterator[tuple[Any, Any]]:
+    """A runtime the test made (a recorded session, say) served on the real control socket
+    ``sock``, and the console on it: yields ``(app, pilot)`` without waiting for a state
+    (the test waits for the screen it expects)."""
+    from controller.service.control_socket import ControlServer
+
+    server = asyncio.create_task(ControlServer(rt, sock).serve())
+    try:
+        await wait_for(Path(sock).exists)
+        async with open_console(sock, session=False) as (app, pilot):
+            yield app, pilot
+    finally:
+        server.cancel()
+
+
+async def start_session(pilot: Any, timeout_s: float = 30.0) -> None:
+    """Start (s) and wait for the warm-up."""
+    await pilot.press("s")
+    await wait_for(lambda: pilot.app.state.get("phase") == "warmup", timeout_s)
+
+
+async def skip_to(pilot: Any, phase: str, timeout_s: float = 30.0, yes: str = "j") -> None:
+    """Skip the phase shown (k, and ``yes`` to the question) and wait for ``phase``."""
+    await pilot.press("k", yes)
+    await wait_for(lambda: pilot.app.state.get("phase") == phase, timeout_s)
+
+
+async def stop_session(pilot: Any, yes: str = "j", timeout_s: float = 30.0,
+                       until: tuple[str, ...] = ("done",)) -> None:
+    """Stop (x, and ``yes`` to the question) and wait for a state in ``until``."""
+    await pilot.press("x", yes)
+    await wait_for(lambda: pilot.app.state.get("state") in until, timeout_s)
+
+
+async def open_form(pilot: Any) -> Any:
+    """The patient form (n), mounted and drawn: returns it."""
+    from controller.app.screens import PatientScreen
+
+    await pilot.press("n")
+    await wait_for(lambda: isinstance(pilot.app.screen, PatientScreen))
+    await pilot.pause()
+    return pilot.app.screen
+
+
+async def fill_form(pilot: Any, *, save: bool = True, **fields: object) -> Any:
+    """Open the patient form (n), set its fields by id (``pseudonym="P-42"``,
+    ``hr_max="171"`` …, in the order given, as one change) and, with ``save``, save it
+    (ctrl+s). Returns the form: a test waits for what saving does."""
+    await pilot.press("n")
+    form = pilot.app.screen
+    for field, value in fields.items():
+        form.query_one(f"#{field}").value = value
+    if save:
+        await pilot.press("ctrl+s")
+    return form
