@@ -76,7 +76,7 @@ PINNED: dict[tuple[str, int, int], dict[str, tuple[int, str]]] = {
     },
     ("strap_trouble", 7, 3): {
         "central_acks": (0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-        "events": (230, "7758e7bc8d6e842bdd9a5a4c21200bd699972b2366e273549bd709849942bdb5"),
+        "events": (230, "d7bd2dbad6ad29c025715e174520febd53155893815ab293d23cc8c6b5b9c0cb"),
         "hrmax_decisions": (1, "fae6f588410cc70ee820165fc5a0f3c78ad0380e8a7b7a8aefd1f45874f3d858"),
         "notes": (0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
         "patients": (1, "8f57bc6e7268ccabcd42ab77cb773352ae8eb6b60f71b9bfdf3d2663303d6120"),
