@@ -104,7 +104,8 @@ def test_a_refusal_reaches_a_bokmal_console_in_bokmal(tmp_path):
         async with demo_console(tmp_path) as (app, pilot):
             await start_session(pilot, 60)
             await pilot.press("plus")
-            await wait_for(lambda: "avvist" in app.message)
+            # the refusal as one bokmål sentence (h21foot: no "justering avvist:" label)
+            await wait_for(lambda: "Fart og stigning kan bare endres" in app.message)
             shown = app.message
             reply = await app.client.command("extend", seconds=900)
             await pilot.press("x", "j")
