@@ -117,6 +117,10 @@ def test_the_console_says_the_strap_readings_are_unreliable_not_missing_beats(tm
                 ack = i18n._("Alarm acknowledged: {alarm}").split("{")[0]
                 assert ack in shown, shown
                 said = shown[shown.rindex(ack):]
+                # the acknowledgement alone: an event after it (a 5-s hold: "no valid heart
+                # rate") is another event's words (the fresh-clone CI run caught one there)
+                said = re.split(r"\s(?=(?:Warning|Advarsel|Alarm|ALARM|ADVARSEL)\b)",
+                                said[len(ack):], maxsplit=1)[0]
                 assert strap in said.lower() and not beats.search(said), said
                 assert "strap_missing_beats" not in shown, shown  # no raw key
         finally:
