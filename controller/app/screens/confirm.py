@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -27,6 +27,21 @@ def not_the_yes_key() -> str:
     return _("Press {yes} for yes, n for no.").format(yes=yes_key())
 
 
+def localise_yes_no_footer(keys: dict[str, list[Any]]) -> None:
+    """A j/n (y/n) screen's footer in the process's language: descriptions translated, only
+    the language's yes key shown, and y first in English where j stands in bokmål. Shared
+    by the confirmation and the makspuls proposal."""
+    for key, bindings in keys.items():
+        keys[key] = [dataclasses.replace(b, description=_(b.description))
+                     if b.description and b.show else b for b in bindings]
+    other = "y" if yes_key() == "j" else "j"  # the footer names the language's key only
+    keys[other] = [dataclasses.replace(b, show=False) for b in keys[other]]
+    if yes_key() == "y":  # first, where j stood
+        moved = {k: keys[k] for k in ["y", *(k for k in keys if k != "y")]}
+        keys.clear()
+        keys.update(moved)
+
+
 class Confirm(ModalScreen[bool]):
     """Yes / no question for actions a slip would make hurt: j (bokmål) or y (English) for
     yes, n or esc for no. Pause, Stop and acknowledge work while it is open."""
@@ -47,16 +62,7 @@ class Confirm(ModalScreen[bool]):
     def __init__(self, question: str) -> None:
         super().__init__()
         self.question = question
-        keys = self._bindings.key_to_bindings  # the footer in the process's language
-        for key, bindings in keys.items():
-            keys[key] = [dataclasses.replace(b, description=_(b.description))
-                         if b.description and b.show else b for b in bindings]
-        other = "y" if yes_key() == "j" else "j"  # the footer names the language's key only
-        keys[other] = [dataclasses.replace(b, show=False) for b in keys[other]]
-        if yes_key() == "y":  # first, where j stood
-            moved = {k: keys[k] for k in ["y", *(k for k in keys if k != "y")]}
-            keys.clear()
-            keys.update(moved)
+        localise_yes_no_footer(self._bindings.key_to_bindings)
 
     def compose(self) -> ComposeResult:
         # the keys on a line of their own: after a long question they wrapped in two

@@ -13,7 +13,6 @@ shows its keys with Pause and Stop, which work there. It fits 80×24.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -49,19 +48,9 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
     def __init__(self, proposal: dict[str, Any], current: dict[str, Any],
                  refused: str = "") -> None:
         super().__init__()
-        keys = self._bindings.key_to_bindings  # the footer in the process's language
-        for key, bindings in keys.items():
-            keys[key] = [dataclasses.replace(b, description=_(b.description))
-                         if b.description and b.show else b for b in bindings]
-        from controller.app.screens.confirm import yes_key
+        from controller.app.screens.confirm import localise_yes_no_footer
 
-        other = "y" if yes_key() == "j" else "j"  # the footer names the language's key only
-        keys[other] = [dataclasses.replace(b, show=False) for b in keys[other]]
-        if yes_key() == "y":  # first, where j stood
-            order = ["y", *(k for k in keys if k != "y")]
-            moved = {k: keys[k] for k in order}
-            keys.clear()
-            keys.update(moved)
+        localise_yes_no_footer(self._bindings.key_to_bindings)
         self.proposal = proposal
         self.current = current
         self.refused = refused
