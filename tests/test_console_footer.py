@@ -110,6 +110,7 @@ def test_the_skip_question_footer_shows_what_works_there(lang):
     asyncio.run(asyncio.wait_for(main(), 60))
 
 
+@pytest.mark.realtime  # its console shares the event loop with the board's heartbeat
 def test_the_log_says_a_thing_once_in_staffs_words_and_a_refusal_is_one_sentence(tmp_path):
     """Trial (5): the log's lines began «info: …» (a raw severity), and a pause was said
     twice: «info: Satt på pause av personalet: …» and «Satt på pause: båndet senker farten
