@@ -167,7 +167,8 @@ def test_ctrl_c_right_after_the_start_is_one_line_and_130(tmp_path):
                                      "--store", str(tmp_path / f"{runs}.db")],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     text=True, env=_env(FOURBYFOUR_LANG="nb", PYTHONPATH=path,
-                                                        DEMO_STARTED_MARK=str(mark)),
+                                                        DEMO_STARTED_MARK=str(mark),
+                                                        PYTHONFAULTHANDLER="1"),
                                     start_new_session=True)
             deadline = time.monotonic() + 30
             while not mark.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -176,6 +177,12 @@ def test_ctrl_c_right_after_the_start_is_one_line_and_130(tmp_path):
             os.killpg(proc.pid, signal.SIGINT)  # the whole group, as the terminal's Ctrl-C
             try:
                 out, err = proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                # the demo ran on (one fresh-clone CI run, not reproduced in 94 tries): its
+                # threads' stacks (faulthandler on SIGABRT) say where the Ctrl-C went
+                os.kill(proc.pid, signal.SIGABRT)
+                out, err = proc.communicate(timeout=30)
+                err = "ran on after the Ctrl-C; stacks: " + err[-6000:]
             finally:
                 if proc.poll() is None:
                     proc.kill()
@@ -186,5 +193,6 @@ def test_ctrl_c_right_after_the_start_is_one_line_and_130(tmp_path):
             if (proc.returncode != 130 or "Traceback" in out + err or after is None
                     or out.count(INTERRUPTED_NB) != 1
                     or not all(ln.startswith("Tjenestens logg (for IT") for ln in after)):
-                problems.append((cmd[-1], delay_s, proc.returncode, out[-400:], err[-1200:]))
+                problems.append((cmd[-1], delay_s, proc.returncode, out[-400:],
+                                 err if err.startswith("ran on") else err[-1200:]))
     assert not problems, problems
