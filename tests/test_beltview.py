@@ -703,6 +703,7 @@ def test_a_resume_from_a_standstill_is_counted_down_3_2_1_before_the_belt_moves(
     _run(main())
 
 
+@pytest.mark.realtime  # the page's '1' against the belt's first move, in wall time
 def test_the_start_from_a_standstill_is_counted_down_3_2_1_too(tmp_path):
     async def main() -> None:
         async with belt_rig(tmp_path, speed=2.0) as rig:
