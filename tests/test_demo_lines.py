@@ -178,11 +178,19 @@ def test_ctrl_c_right_after_the_start_is_one_line_and_130(tmp_path):
             try:
                 out, err = proc.communicate(timeout=120)
             except subprocess.TimeoutExpired:
-                # the demo ran on (one fresh-clone CI run, not reproduced in 94 tries): its
-                # threads' stacks (faulthandler on SIGABRT) say where the Ctrl-C went
+                # the demo ran on (two fresh-clone CI runs, not reproduced in 94 tries): its
+                # signal masks (ignored, blocked, pending: a disposition inherited from this
+                # process?) and its threads' stacks (faulthandler on SIGABRT) say where the
+                # Ctrl-C went
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+                masks = " ".join(ln for ln in status.splitlines()
+                                 if ln.startswith(("SigIgn", "SigBlk", "SigPnd", "ShdPnd")))
+                ours = (signal.getsignal(signal.SIGINT),
+                        signal.pthread_sigmask(signal.SIG_BLOCK, []))
                 os.kill(proc.pid, signal.SIGABRT)
                 out, err = proc.communicate(timeout=30)
-                err = "ran on after the Ctrl-C; stacks: " + err[-6000:]
+                err = f"ran on after the Ctrl-C; its {masks}; the test's {ours}; stacks: " + \
+                    err[-6000:]
             finally:
                 if proc.poll() is None:
                     proc.kill()
