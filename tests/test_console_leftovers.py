@@ -10,6 +10,7 @@ import pytest
 
 from controller.app.console import StaffConsole
 from controller.core import i18n
+from tests.conftest import ctrl_c_as_at_a_terminal
 from tests.console_rig import demo_console, realtime, wait_for
 from tests.test_console import text
 
@@ -181,7 +182,7 @@ def test_ctrl_c_at_any_moment_of_the_headless_demo_ends_with_one_line_and_130(
     proc = subprocess.Popen([str(script), "demo", "--headless", "--store",
                              str(tmp_path / "s.db")], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=ctrl_c_as_at_a_terminal)
     deadline = time.monotonic() + 30
     while not mark.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.001)

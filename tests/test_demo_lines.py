@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import free_port
+from tests.conftest import ctrl_c_as_at_a_terminal, free_port
 
 INTERRUPTED_NB = "Avbrutt: båndet er stoppet."
 JARGON = re.compile(r"host|frames|takter|poll|sultet|uhørt|opphold|\d ms\b|link:|"
@@ -169,7 +169,7 @@ def test_ctrl_c_right_after_the_start_is_one_line_and_130(tmp_path):
                                     text=True, env=_env(FOURBYFOUR_LANG="nb", PYTHONPATH=path,
                                                         DEMO_STARTED_MARK=str(mark),
                                                         PYTHONFAULTHANDLER="1"),
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=ctrl_c_as_at_a_terminal)
             deadline = time.monotonic() + 30
             while not mark.exists() and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.0002)
