@@ -145,3 +145,68 @@ def test_a_session_stopped_by_staff_is_avsluttet_in_its_event_csv_and_report(
     assert "avsluttet" in line and "stoppet" not in line, listed
     (line,) = [ln for ln in listed.splitlines() if finished in ln]
     assert "fullført" in line, listed
+
+
+# 4. The hand-over: only mastery under «Hva pasienten mestret», a cool-down that walks
+
+
+def _record_4x4(store: Store, sid: str, started: float, interval_hr: float) -> None:
+    """A 4x4 as the belt carried it: warm-up at 3,2 km/t and 1 %, the intervals at 5,0 km/t
+    and 6 % with the heart at ``interval_hr``, the active pauses walked at 3,0 km/t and 2 %
+    (the session's walking floor)."""
+    store.clock = lambda: started
+    store.begin_session(sid, PatientProfile(hr_max=HR_MAX, max_speed_kmh=8.0,
+                                            pseudonym="P-17"), {})
+    t = 0.0
+
+    def run(phase: str, n: int, seconds: int, v: float, inc: float, hr: float) -> None:
+        nonlocal t
+        for i in range(seconds):
+            store.record(sid, Setpoint(t, v, inc, phase, n, None, None, None, "running",
+                                       float(i), float(seconds - i), hr, "ok"), v, inc)
+            t += 1.0
+
+    run("warmup", 0, 300, 3.2, 1.0, 110.0)
+    for n in range(1, 5):
+        run("interval", n, 240, 5.0, 6.0, interval_hr)
+        if n < 4:
+            run("recovery", n, 180, 3.0, 2.0, 125.0)
+    run("cooldown", 0, 120, 3.0, 0.0, 110.0)
+    store.end_session(sid, "finished", None)
+
+
+def test_the_handover_lists_only_mastery_and_its_cool_down_walks(tmp_path):
+    """The trial: «Hva pasienten mestret» listed a session as «ikke lenge nok ved 90 % til
+    å måle» (not a mastery), and the suggested cool-down was 2,7 km/t — below the walking
+    floor of 3 km/t the session's own pauses keep (``PAUSE_WALK_FLOOR_KMH``)."""
+    from controller.core.control import PAUSE_WALK_FLOOR_KMH
+    from controller.records.handover import handover_data
+
+    db = tmp_path / "s.db"
+    store = Store(db)
+    day = 86400.0
+    _record_4x4(store, "S1", START_UNIX_S, 0.9 * HR_MAX)
+    _record_4x4(store, "S2", START_UNIX_S + 3 * day, 0.75 * HR_MAX)  # never near 90 %
+    _record_4x4(store, "S3", START_UNIX_S + 6 * day, 0.9 * HR_MAX)
+    sg = handover_data(store, "P-17").suggestion
+    store.close()
+    assert sg is not None
+    pdf = tmp_path / "h.pdf"
+    r = _cli("overlevering", "P-17", "--øktlager", str(db), "--ut", str(pdf))
+    assert r.returncode == 0, r.stderr
+    lines = [" ".join(ln.split()) for ln in _pdf_text(pdf).splitlines() if ln.strip()]
+    at = lines.index("Hva pasienten mestret: båndet ved 90 % av makspuls")
+    end = next(i for i in range(at + 1, len(lines))
+               if lines[i].startswith("Foreslått") or lines[i].startswith("Forslag"))
+    managed = lines[at + 1:end]
+    assert not any("ikke lenge nok" in ln for ln in managed), managed
+    assert not any("ikke" in ln for ln in managed), managed
+    assert [ln.split(":")[0] for ln in managed if re.match(r"\d\d\.\d\d\.\d{4}:", ln)] == \
+        ["28.05.2026", "03.06.2026"], managed  # the two sessions that held 90 %
+    assert "Økter gjennomført: 3" in " ".join(lines), lines  # the third is counted there
+    (cool,) = [ln for ln in lines if ln.startswith("Nedkjøling 5 min:")]
+    speed = float(re.search(r"(\d+,\d) km/t", cool).group(1).replace(",", "."))
+    assert speed >= PAUSE_WALK_FLOOR_KMH, cool
+    # and the lightest part: no faster and no steeper than the warm-up and the pauses
+    assert sg.cooldown[0] <= min(sg.warmup[0], sg.pause[0]), sg
+    assert sg.cooldown[1] <= min(sg.warmup[1], sg.pause[1]), sg
