@@ -210,3 +210,38 @@ def test_the_handover_lists_only_mastery_and_its_cool_down_walks(tmp_path):
     # and the lightest part: no faster and no steeper than the warm-up and the pauses
     assert sg.cooldown[0] <= min(sg.warmup[0], sg.pause[0]), sg
     assert sg.cooldown[1] <= min(sg.warmup[1], sg.pause[1]), sg
+
+
+# 5. The progression CSV: whose speed each column is
+
+
+def test_the_progression_csv_says_whose_speed_each_column_is(tmp_path):
+    """The trial: the bokmål progression CSV's first speed column («fart ved 90 % av
+    makspuls, båndets eller modellens anslag») showed the learned model's 7,2 km/t where the
+    belt screen, the hand-over and ``fremgang``'s own text said the belt's 5,1 km/t. Each
+    speed and incline column says in its heading whose it is, the belt's first."""
+    from controller.records import report
+
+    db = tmp_path / "s.db"
+    store = Store(db)
+    sid = _session(store)
+    prog = report.progression(store, "P-17")
+    store.close()
+    (p,) = prog["sessions"]
+    assert p["belt_speed_at_90_kmh"] is not None and p["learned_speed_at_90_kmh"] is not None
+    out = tmp_path / "p.csv"
+    r = _cli("fremgang", "--øktlager", str(db), "--pseudonym", "P-17", "--csv", str(out))
+    assert r.returncode == 0, r.stderr
+    head, row = _csv_rows(out)
+    assert row[0] == sid
+    speeds = [h for h in head if "km/t" in h]
+    inclines = [h for h in head if "stigning" in h.lower()]
+    assert speeds and inclines, head
+    for h in speeds + inclines:  # each says whose it is, and one thing only
+        assert ("båndets" in h.lower()) != ("modellens" in h.lower()), head
+    first = head.index(speeds[0])
+    assert "båndets" in speeds[0].lower(), head
+    assert float(row[first].replace(",", ".")) == \
+        pytest.approx(p["belt_speed_at_90_kmh"], abs=0.051), (head, row)
+    assert "fart ved 90 % av makspuls, båndets eller modellens anslag (km/t)" not in \
+        [h.lower() for h in head]

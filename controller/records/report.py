@@ -496,6 +496,18 @@ not the belt; ``belt_*``: the belt as set while the heart held 90 % HRmax; ``lea
 learned response's equivalent ("tilsvarer"), empty without one."""
 
 
+PEOPLE_PROGRESSION_CSV_FIELDS = ("session_id", "date_utc", "plan", "status", "work_at_90_vo2",
+                                 "belt_speed_at_90_kmh", "belt_incline_at_90_pct",
+                                 "learned_speed_at_90_kmh", "learned_incline_at_90_pct",
+                                 "vo2max_estimate", "hr_at_fixed_workload_bpm",
+                                 "minutes_at_85", "peak_hr_bpm")
+"""The people's progression CSV: each speed and incline in a column whose heading says whose
+it is — the belt's first (the figure the belt screen, the hand-over and ``progression``'s
+text show), then the learned response's equivalent. The single "speed at 90 %" column (the
+learned figure where there was one, else the belt's: the trial read its 7,2 km/t beside
+every other place's 5,1) and its flag stay in the English machine form only (issue 21)."""
+
+
 PROGRESSION_CSV_DECIMALS = {"speed_at_90_kmh": 1, "incline_at_90_pct": 1,
                             "belt_speed_at_90_kmh": 1, "belt_incline_at_90_pct": 1,
                             "learned_speed_at_90_kmh": 1, "learned_incline_at_90_pct": 1,
@@ -530,7 +542,8 @@ def progression_csv(prog: dict[str, Any], path: str | Path, lang: str | None = N
     lang = lang or language()
     key = "date_utc" if lang == "en" else "time_local"
     shown = utc_iso if lang == "en" else clock_time_text
-    people_csv(path, tuple(key if f == "date_utc" else f for f in PROGRESSION_CSV_FIELDS),
+    fields = PROGRESSION_CSV_FIELDS if lang == "en" else PEOPLE_PROGRESSION_CSV_FIELDS
+    people_csv(path, tuple(key if f == "date_utc" else f for f in fields),
                PROGRESSION_CSV_HEADERS,
                ({**(p if lang == "en" else _rounded(p, PROGRESSION_CSV_DECIMALS)),
                  key: shown(p["started_unix_s"])} for p in prog["sessions"]),
