@@ -245,3 +245,25 @@ def test_the_progression_csv_says_whose_speed_each_column_is(tmp_path):
         pytest.approx(p["belt_speed_at_90_kmh"], abs=0.051), (head, row)
     assert "fart ved 90 % av makspuls, båndets eller modellens anslag (km/t)" not in \
         [h.lower() for h in head]
+
+
+# 6. One way to name the patient
+
+
+def test_sessions_and_progression_take_the_pseudonym_the_same_ways(stopped_and_finished):
+    """The trial: `økter P-17` worked and `økter --pseudonym P-17` did not; `fremgang
+    P-17` did not and `fremgang --pseudonym P-17` did. Both take both; what worked before
+    still does."""
+    db, stopped, _finished = stopped_and_finished
+    said = {}
+    for command in ("økter", "fremgang"):
+        for form in (["P-17"], ["--pseudonym", "P-17"]):
+            r = _cli(command, "--øktlager", db, *form)
+            assert r.returncode == 0, (command, form, r.stderr)
+            said.setdefault(command, set()).add(r.stdout)
+        assert len(said[command]) == 1, said[command]  # the same answer either way
+    assert stopped in said["økter"].pop()
+    r = _cli("fremgang", "--øktlager", db)
+    assert r.returncode == 2 and "PSEUDONYM" in r.stderr, r.stderr
+    r = _cli("økter", "--øktlager", db, "P-17", "--pseudonym", "P-18")
+    assert r.returncode == 2 and "P-18" in r.stderr and "Traceback" not in r.stderr, r.stderr
