@@ -267,3 +267,22 @@ def test_sessions_and_progression_take_the_pseudonym_the_same_ways(stopped_and_f
     assert r.returncode == 2 and "PSEUDONYM" in r.stderr, r.stderr
     r = _cli("økter", "--øktlager", db, "P-17", "--pseudonym", "P-18")
     assert r.returncode == 2 and "P-18" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+# 7. The outcome with an anonymised export that the privacy rule withholds
+
+
+def test_the_outcome_with_a_withheld_anonymised_export_is_a_success(stopped_and_finished,
+                                                                    tmp_path):
+    """The trial: `resultat --anonymisert` with one patient wrote the PDF, said why the
+    anonymised file was not written (fewer than 5 patients alike) — and exited 1, which
+    reads as a failure to a script and to staff. The rule held: exit 0, said as a note."""
+    db, _stopped, _finished = stopped_and_finished
+    pdf, anon = tmp_path / "o.pdf", tmp_path / "a.csv"
+    r = _cli("resultat", "--øktlager", db, "--fra", "01.01.2026", "--til", "31.12.2026",
+             "--ut", str(pdf), "--anonymisert", str(anon))
+    said = r.stdout + r.stderr
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert not anon.exists()
+    assert "trenger minst 5 pasienter" in said and "feil:" not in said, said
+    assert r.returncode == 0, said
