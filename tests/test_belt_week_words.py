@@ -30,6 +30,8 @@ def test_the_weeks_minutes_on_the_end_screen_are_said_as_mastery(tmp_path):
             body = await rig.page.text_content("body") or ""
             assert "av 32" not in body and " av " not in " ".join(lines), lines
             assert "Denne uken så langt: 2 minutter i sonen" in lines, lines
+            # stopped before the belt moved: nothing said of a run that did not happen
+            assert not any("0,0\u00a0km/t" in t for t in lines), lines
 
     try:
         _run(main())

@@ -174,7 +174,9 @@ def mastery_lines(m: Mastery, lang: str) -> list[str]:
         else:
             lines.append(tr.gettext(N_("Same heart rate at {incline} steeper than last time"))
                          .format(**fmt))
-    if m.intervals_speed_kmh is not None and m.intervals_incline_pct is not None:
+    if m.intervals_speed_kmh is not None and m.intervals_incline_pct is not None \
+            and round(m.intervals_speed_kmh, 1) > 0.0:  # a belt that never moved: no line
+        # (issue 21: a stop in the 3-2-1 said «du gikk i snitt 0,0 km/t med 0,0 % stigning»)
         # what the patient ran (the belt's mean over the intervals), never the belt at 90 %
         # HRmax (a derived figure: "4,9 km/t" read as what they ran at ~7 km/t)
         lines.append(tr.gettext(N_("In the intervals you ran {speed} at {incline} incline on "
