@@ -639,7 +639,8 @@ def ended_as_recorded(event: dict[str, Any], status: str, complete: bool) -> dic
     recorded before the end carried how it ended (issue 21: a staff stop read «ferdig»)."""
     if event.get("kind") != "done":
         return event
-    params = event.get("params") if isinstance(event.get("params"), dict) else {}
+    given = event.get("params")
+    params: dict[str, Any] = given if isinstance(given, dict) else {}
     ended = "plan" if status == "finished" and complete else "stopped"
     return {**event, "params": {**params, "ended": ended}}
 
