@@ -702,7 +702,11 @@ class Session:
             flat = incline_pct <= STOP_FLAT_PCT or self._belt_faulted
             if (speed_kmh < 0.1 and flat) or now_s - self._stop_reached_s >= STOP_SETTLE_S:
                 self.run_state = RunState.DONE
-                emit("done", "session finished: belt stopped")
+                # how it ended travels with it: a stopped session is "ended", only one whose
+                # plan ran out is "finished" (issue 21: a staff stop read «ferdig»)
+                by_plan = self.ended_by == "plan"
+                emit("done", "session finished: belt stopped" if by_plan else
+                     "session ended: belt stopped", ended="plan" if by_plan else "stopped")
         spec = self.spec
         remaining = 0.0 if spec is None else max(
             spec.duration_s + self._phase_extra_s - self._phase_elapsed_s, 0.0)

@@ -89,7 +89,8 @@ def test_w_chooses_among_the_patients_sessions_newest_first_and_names_files_for_
             lines = _lines(app)
             assert len(lines) == 3, lines
             # the newest first: today's (stopped), then 27.11 18:40, then the test on 20.11
-            assert lines[0].endswith("stoppet"), lines
+            # stopped is «avsluttet», as the belt screen and the report say (issue 21)
+            assert lines[0].endswith("avsluttet"), lines
             assert lines[1] == "27.11.2026  18:40  short  fullført", lines
             assert lines[2] == "20.11.2026  09:05  6-minutters pulstest  fullført", lines
             assert app.screen.query_one("#sessions", OptionList).highlighted == 0

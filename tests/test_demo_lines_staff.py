@@ -72,3 +72,27 @@ def test_the_cool_down_says_the_incline_going_down_not_a_range_with_the_interval
     out, _log = headless
     cool = next(ln for ln in out.splitlines() if "] nedkjøling" in ln)
     assert re.search(r"stigning fra \d+,\d\s%\sned til \d+,\d\s%", cool), cool
+
+
+def test_the_session_is_named_by_patient_day_and_clock_not_its_id(headless):
+    """Issue 21 (h21rec, the fresh-clone trial): the demo printed «Økt 3f9c0a1b2c4d for
+    DEMO-1 starter», a hex id staff never meet anywhere else. The session is named as
+    `økter` lists it: the patient's pseudonym, the day and the clinic's clock."""
+    import sqlite3
+    from zoneinfo import ZoneInfo
+
+    out, it_log = headless
+    db = sqlite3.connect(it_log.parent / "d.db")
+    ((sid, pseudonym, started),) = db.execute(
+        "SELECT id, pseudonym, started_unix_s FROM sessions").fetchall()
+    db.close()
+    assert sid not in out, out[:1500]
+    assert not re.search(r"\b[0-9a-f]{12}\b", out), out[:1500]
+    (line,) = [ln for ln in out.splitlines() if ln.startswith(f"Økt for {pseudonym} ")]
+    import datetime as dt
+
+    when = dt.datetime.fromtimestamp(started, ZoneInfo("Europe/Oslo"))
+    # the first tick's clock, a moment after the record's start: the same minute, or the next
+    said = [f"Økt for {pseudonym} {d:%d.%m.%Y} kl. {d:%H:%M} starter"
+            for d in (when, when + dt.timedelta(minutes=1))]
+    assert line in said, (line, said)

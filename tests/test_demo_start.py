@@ -5,6 +5,7 @@ good headless run)."""
 
 import asyncio
 import contextlib
+import re
 import time
 
 import pytest
@@ -100,7 +101,8 @@ def test_the_console_demo_passes_patient_and_its_log_names_the_chosen_patient(tm
         proc.terminate()
         proc.wait(30)
     text = log.read_text()
-    assert "for P-18 starts" in text and "DEMO-1" not in text and "P-17" not in text, text
+    assert re.search(r"session for P-18 on .+ at \d\d:\d\d starts", text), text
+    assert "DEMO-1" not in text and "P-17" not in text, text
 
 
 async def _drain(updates):

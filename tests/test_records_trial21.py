@@ -289,7 +289,7 @@ def test_the_outcome_of_one_patient_says_why_chart_and_export_are_empty(one_pati
     assert "klinikkens mål på 2 økter per uke" in said, said
     assert not anon.exists(), anon.read_text()
     assert re.search(r"anonymiserte uttrekket trenger minst 5 pasienter", said), said
-    assert r.returncode == 1, said
+    assert r.returncode == 0, said  # the rule held: a success (test_records_trial21b)
     chart = " ".join(_pdf_text(pdf).split())
     assert "Diagrammet trenger minst 3 pasienter med to målte økter (her: 1)" in chart, chart
 

@@ -181,8 +181,33 @@ def _main(argv: Sequence[str] | None = None) -> int:
     from controller.app.cli_words import help_language, speaking
 
     with speaking(help_language(sys.argv[1:] if argv is None else argv)):
-        args = build_parser().parse_args(argv)
+        ap = build_parser()
+        args = ap.parse_args(argv)
+        _one_pseudonym(ap, args)
     return _dispatch(args)
+
+
+def _pseudonym_argument(p: argparse.ArgumentParser) -> None:
+    """The patient's pseudonym, the same way on every command about one patient: as its
+    first word (``økter P-17``) or as ``--pseudonym P-17`` (issue 21: ``økter`` took only
+    the one, ``fremgang`` only the other; what worked before still does)."""
+    p.add_argument("pseudonym", nargs="?", default=None, help=_("the patient's pseudonym"))
+    p.add_argument("--pseudonym", dest="pseudonym_option", default=None,
+                   help=_("the patient's pseudonym (or as the first word)"))
+
+
+def _one_pseudonym(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``args.pseudonym`` from either form; refused, in argparse's words, when missing or
+    given twice differently."""
+    if not hasattr(args, "pseudonym_option"):
+        return
+    given = {v for v in (args.pseudonym, args.pseudonym_option) if v is not None}
+    if not given:
+        ap.error(_("the following arguments are required: %s") % _("PSEUDONYM"))
+    if len(given) > 1:
+        ap.error(_("two pseudonyms given ({first}, {second}): one patient at a time").format(
+            first=args.pseudonym, second=args.pseudonym_option))
+    args.pseudonym = given.pop()
 
 
 def _decimal(text: str) -> float:
@@ -295,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("file", help=_("the JSON export"))
     pg = sub.add_parser("progression", help=_("one patient's progression across sessions"))
     pg.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
-    pg.add_argument("--pseudonym", required=True, help=_("the patient's pseudonym"))
+    _pseudonym_argument(pg)
     pg.add_argument("--out", default=None, type=_drawn, help=_("also draw it (PNG or PDF)"))
     pg.add_argument("--csv", default=None,
                     help=_("also write one row per session: a spreadsheet for people, in "
@@ -309,11 +334,11 @@ def build_parser() -> argparse.ArgumentParser:
     ss = sub.add_parser("sessions",
                         help=_("one patient's sessions (ids for export and report)"))
     ss.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
-    ss.add_argument("pseudonym", help=_("the patient's pseudonym"))
+    _pseudonym_argument(ss)
     _lang_option(ss, "session list")
     pt = sub.add_parser("patient", help=_("show, create or update a patient's profile"))
     pt.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
-    pt.add_argument("pseudonym", help=_("the patient's pseudonym"))
+    _pseudonym_argument(pt)
     pt.add_argument("--hr-max", type=_decimal, default=None, help=_("HRmax, bpm"))
     source_words, source_key = choice_words(HR_MAX_SOURCE_WORDS)
     pt.add_argument("--hr-max-source", default=None, metavar=source_words, type=source_key,
@@ -352,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     _lang_option(oc, "outcome report")
     ho = sub.add_parser("handover",
                         help=_("the hand-over to the municipality (PDF, bokmål)"))
-    ho.add_argument("pseudonym", help=_("the patient's pseudonym"))
+    _pseudonym_argument(ho)
     ho.add_argument("--store", default="/var/lib/fourbyfour/sessions.db",
                     help=_("the session store (SQLite file)"))
     ho.add_argument("--out", default=None, type=_drawn,

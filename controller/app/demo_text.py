@@ -138,8 +138,22 @@ def virtual_patient_line(category: str, truth: Any, profile: Any) -> str:
             profile.max_incline_pct))
 
 
-def session_done_line(t_s: float) -> str:
-    return f"[{clock(t_s)}] " + _("Session done: belt stopped")
+def session_start_line(pseudonym: str, unix_s: float) -> str:
+    """The session's start as staff know a session: the patient's pseudonym, the day and
+    the clinic's clock (``sessions`` lists it so), not its id (hex, for the machine)."""
+    from controller.core.dates import local_datetime
+    from controller.core.i18n import format_date
+
+    when = local_datetime(unix_s)
+    return _("session for {pseudonym} on {date} at {time} starts").format(
+        pseudonym=pseudonym, date=format_date(when.date()), time=when.strftime("%H:%M"))
+
+
+def session_done_line(t_s: float, completed: bool = True) -> str:
+    """The end, as the session ended: "finished" only when its plan ran out, else "ended"
+    (a stop is «avsluttet», never «ferdig»: issue 21)."""
+    return f"[{clock(t_s)}] " + (_("Session done: belt stopped") if completed else
+                                 _("Session ended: belt stopped"))
 
 
 def wrote_line(path: str, *, with_notes: bool = False, lang: str | None = None) -> str:

@@ -120,6 +120,8 @@ EVENT_DETAILS = {  # the event with what it is about, from its params (protocol.
     "belt_stopped": N_("The treadmill stopped the belt ({fault}): session paused; staff must "
                        "resume"),
     "stop_treadmill": N_("Ended after the treadmill stopped the belt"),
+    # a session stopped before its plan ran out is "avsluttet" (glossary), never "ferdig"
+    "done_stopped": N_("Session ended: belt stopped"),
 }
 
 
@@ -165,6 +167,9 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
             return _(EVENT_DETAILS[kind]).format(fault=word(FAULTS, str(params["fault"])))
         if kind == "stop" and params.get("by", "staff") == "treadmill":
             return _(EVENT_DETAILS["stop_treadmill"])
+        if kind == "done" and params.get("ended") in ("plan", "stopped"):
+            return _(EVENTS["done"] if params["ended"] == "plan" else
+                     EVENT_DETAILS["done_stopped"])
         if kind == "borg":
             return _(_FROM_MESSAGE["borg"][1][None]).format(rpe=n("rpe"))
         if kind == "hrmax_decision":
@@ -206,11 +211,12 @@ def _from_message(kind: str, message: str) -> str | None:
     return None if text is None else _(text).format(**found)
 
 
-REWORDED = frozenset({"strap_missing_beats", "acknowledged"})
+REWORDED = frozenset({"strap_missing_beats", "acknowledged", "done"})
 """Kinds said from the catalog in English too: the strap's warning was reworded since (issue
 21: "strap may be missing beats" read as the patient's heart), also for a session recorded
 before; an acknowledgement's message names the alarm by its key ("alarm
-strap_missing_beats acknowledged"), its params by its words."""
+strap_missing_beats acknowledged"), its params by its words; the end of a session by how it
+ended (a session recorded before said "finished" also when staff stopped it)."""
 
 
 def event_text(kind: str, message: str, params: dict[str, Any] | None = None) -> str:

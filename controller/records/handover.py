@@ -83,16 +83,30 @@ class Suggestion:
 
 COOL_DOWN_SPEED_STEP_KMH = 0.5
 COOL_DOWN_INCLINE_STEP_PCT = 1.0
-COOL_DOWN_MIN_SPEED_KMH = 1.5
 
 
-def cool_down(warmup: tuple[float, float], pause: tuple[float, float]) -> tuple[float, float]:
-    """The suggested cool-down: a step below the lighter of the warm-up and the pauses in
-    both speed and incline, so the heart rate comes down (it must be the lightest part of
-    the session; the warm-up's belt would hold the patient where the warm-up did)."""
-    speed = min(warmup[0], pause[0]) - COOL_DOWN_SPEED_STEP_KMH
-    incline = min(warmup[1], pause[1]) - COOL_DOWN_INCLINE_STEP_PCT
-    return _round((max(COOL_DOWN_MIN_SPEED_KMH, speed), max(0.0, incline)))
+def cool_down(warmup: tuple[float, float], pause: tuple[float, float],
+              max_speed_kmh: float | None = None) -> tuple[float, float]:
+    """The suggested cool-down: a walk, and the lightest part of the session. A step below
+    the lighter of the warm-up and the pauses in both speed and incline, so the heart rate
+    comes down (the warm-up's belt would hold the patient where the warm-up did), but never
+    below the walking floor the session's own pauses keep (``control.PAUSE_WALK_FLOOR_KMH``,
+    3 km/t, or the patient's lower speed cap; issue 21: 2,7 km/t was suggested, a shuffle);
+    where the floor is above that step, the incline comes down until it is no heavier than
+    the lighter part.
+
+    >>> cool_down((4.0, 2.0), (4.5, 5.0)), cool_down((3.2, 1.0), (3.0, 2.0))
+    ((3.5, 1.0), (3.0, 0.0))
+    >>> cool_down((3.5, 4.0), (3.0, 3.0)), cool_down((2.5, 1.0), (2.5, 0.5), 2.5)
+    ((3.0, 2.0), (2.5, 0.0))
+    """
+    floor = pause_floor_kmh(max_speed_kmh if max_speed_kmh is not None else math.inf, 0.0)
+    lightest = min(vo2_cost(*warmup), vo2_cost(*pause))
+    speed = max(floor, min(warmup[0], pause[0]) - COOL_DOWN_SPEED_STEP_KMH)
+    incline = max(0.0, round(2 * (min(warmup[1], pause[1]) - COOL_DOWN_INCLINE_STEP_PCT)) / 2)
+    while incline > 0.0 and vo2_cost(speed, incline) > lightest:
+        incline = max(0.0, incline - 0.5)
+    return _round((speed, incline))
 
 
 @dataclass(frozen=True)
@@ -181,7 +195,7 @@ def suggest(sessions: list[dict[str, Any]],
     warmup = _round(mean([w for _, w, _ in found]))
     interval = _round(mean([z for z, _, _ in found]))
     pause = walking_pause(_round(mean([p for _, _, p in found])), interval, max_speed_kmh)
-    return Suggestion(warmup, interval, pause, cool_down(warmup, pause))
+    return Suggestion(warmup, interval, pause, cool_down(warmup, pause, max_speed_kmh))
 
 
 def is_test(r: SessionRecord) -> bool:
@@ -293,16 +307,20 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
                             high=shown_bpm(hi * h.hr_max_bpm),
                             low_pct=format_percent(lo * 100, 0, lang),
                             high_pct=format_percent(hi * 100, 0, lang))))
-    out.append(("head", t(N_("What the patient managed: the belt at 90 % HRmax"))))
-    for s in h.sessions:
+    # only what was managed (issue 21: "not long enough at 90 % to measure" was listed under
+    # «Hva pasienten mestret»): a session without a figure at 90 % is counted above, and
+    # the suggestion below says when none held it long enough
+    managed = [s for s in h.sessions if s.at_90 or s.learned]
+    if managed:
+        out.append(("head", t(N_("What the patient managed: the belt at 90 % HRmax"))))
+    for s in managed:
         work = t(N_("{speed} at {incline} incline")).format(
             speed=format_speed(s.at_90.speed_kmh, 1, lang),
             incline=format_percent(s.at_90.incline_pct, 1, lang)) if s.at_90 else \
             t(N_("equivalent to {speed} at {incline} incline (from the learned response)")
               ).format(
                 speed=format_speed(s.learned["speed_at_90_kmh"], 1, lang),
-                incline=format_percent(s.learned["incline_pct"], 1, lang)) if s.learned else \
-            t(N_("not long enough at 90 % to measure"))
+                incline=format_percent(s.learned["incline_pct"], 1, lang)) if s.learned else ""
         # a Borg score is a whole number (6–20): a mean is said as one, marked "snitt"
         borg = "" if s.borg_mean is None else "  ·  " + t(N_("Borg score {borg} (mean)")).format(
             borg=format_number(math.floor(s.borg_mean + 0.5), 0, lang))

@@ -150,12 +150,30 @@ def export_csv(store: Store, session_id: str, path: str | Path,
         names = ["t_s", "time_utc", *rest]
         rows = ({**s, "t_s": round(s["t_s"] - t0, 3), "time_utc": utc_iso(u)}
                 for s, u in zip(samples, wall, strict=True))
-    else:
-        names = ["t_s", "time_local", *rest]
-        rows = ({**_rounded(s), **_people_part(s), "t_s": round(s["t_s"] - t0),
-                 "time_local": clock_time_text(u)}
-                for s, u in zip(samples, wall, strict=True))
-    people_csv(path, names, CSV_HEADERS, rows, lang, CSV_WORDS)
+        people_csv(path, names, CSV_HEADERS, rows, lang, CSV_WORDS)
+        return
+    names = ["t_s", "time_local", *rest]
+    rows = ({**_rounded(s), **_people_part(s), "t_s": elapsed_s(s["t_s"] - t0),
+             "time_local": clock_time_text(u)}
+            for s, u in zip(samples, wall, strict=True))
+    complete = r.status == "finished" and bool(store.stats_of(r.id)["complete"])
+    people_csv(path, names, CSV_HEADERS, rows, lang,
+               CSV_WORDS if complete else {**CSV_WORDS, "state": ENDED_STATES})
+
+
+def elapsed_s(seconds: float) -> float | int:
+    """A sample's time into the session as the people's CSV says it: to a tenth of a second,
+    whole seconds without a decimal. A sample is taken on the session's tick, which comes a
+    little late on a loaded machine (at the demo's 10× a few milliseconds of real time are
+    tenths of a simulated second): rounded to whole seconds, a tick 0.6 s late was said as
+    the next second, which then came twice, and its own was missing (issue 21: «Tid (s)»
+    had 12 twice and no 11). Each row keeps its own true time.
+
+    >>> elapsed_s(11.0004), elapsed_s(11.62), elapsed_s(12.04)
+    (11, 11.6, 12)
+    """
+    tenth = round(seconds, 1)
+    return int(tenth) if tenth.is_integer() else tenth
 
 
 def _people_part(sample: dict[str, Any]) -> dict[str, Any]:
@@ -478,6 +496,18 @@ not the belt; ``belt_*``: the belt as set while the heart held 90 % HRmax; ``lea
 learned response's equivalent ("tilsvarer"), empty without one."""
 
 
+PEOPLE_PROGRESSION_CSV_FIELDS = ("session_id", "date_utc", "plan", "status", "work_at_90_vo2",
+                                 "belt_speed_at_90_kmh", "belt_incline_at_90_pct",
+                                 "learned_speed_at_90_kmh", "learned_incline_at_90_pct",
+                                 "vo2max_estimate", "hr_at_fixed_workload_bpm",
+                                 "minutes_at_85", "peak_hr_bpm")
+"""The people's progression CSV: each speed and incline in a column whose heading says whose
+it is — the belt's first (the figure the belt screen, the hand-over and ``progression``'s
+text show), then the learned response's equivalent. The single "speed at 90 %" column (the
+learned figure where there was one, else the belt's: the trial read its 7,2 km/t beside
+every other place's 5,1) and its flag stay in the English machine form only (issue 21)."""
+
+
 PROGRESSION_CSV_DECIMALS = {"speed_at_90_kmh": 1, "incline_at_90_pct": 1,
                             "belt_speed_at_90_kmh": 1, "belt_incline_at_90_pct": 1,
                             "learned_speed_at_90_kmh": 1, "learned_incline_at_90_pct": 1,
@@ -512,7 +542,8 @@ def progression_csv(prog: dict[str, Any], path: str | Path, lang: str | None = N
     lang = lang or language()
     key = "date_utc" if lang == "en" else "time_local"
     shown = utc_iso if lang == "en" else clock_time_text
-    people_csv(path, tuple(key if f == "date_utc" else f for f in PROGRESSION_CSV_FIELDS),
+    fields = PROGRESSION_CSV_FIELDS if lang == "en" else PEOPLE_PROGRESSION_CSV_FIELDS
+    people_csv(path, tuple(key if f == "date_utc" else f for f in fields),
                PROGRESSION_CSV_HEADERS,
                ({**(p if lang == "en" else _rounded(p, PROGRESSION_CSV_DECIMALS)),
                  key: shown(p["started_unix_s"])} for p in prog["sessions"]),
@@ -585,7 +616,10 @@ def session_title(r: SessionRecord, when: str, complete: bool = True) -> str:
              "{status}").format(**words)
 
 
-STATUSES = {"running": N_("in progress"), "finished": N_("finished"), "stopped": N_("stopped"),
+STATUSES = {"running": N_("in progress"), "finished": N_("finished"),
+            # a session stopped before its plan ran out (by staff, a lost heart rate, the
+            # treadmill): "avsluttet" as the belt screen says it, never "ferdig" (issue 21)
+            "stopped": N_("ended early"),
             "incomplete": N_("incomplete")}
 SKIPPED_THROUGH = N_("ended, intervals skipped")
 """A session that ended with its plan but is not complete (``stats.session_complete``)."""
@@ -597,6 +631,23 @@ def status_word(status: str, complete: bool) -> str:
     if status == "finished" and not complete:
         return _(SKIPPED_THROUGH)
     return word(STATUSES, status)
+
+
+def ended_as_recorded(event: dict[str, Any], status: str, complete: bool) -> dict[str, Any]:
+    """A stored event, the session's end (``done``) said as the record has it: "finished"
+    only for a complete session (``status_word``'s rule), else "ended" — also for an event
+    recorded before the end carried how it ended (issue 21: a staff stop read «ferdig»)."""
+    if event.get("kind") != "done":
+        return event
+    given = event.get("params")
+    params: dict[str, Any] = given if isinstance(given, dict) else {}
+    ended = "plan" if status == "finished" and complete else "stopped"
+    return {**event, "params": {**params, "ended": ended}}
+
+
+ENDED_STATES = {**STATES, "done": N_("ended")}
+"""The session CSV's states for a session that was not complete: its rows after the end say
+"ended" («avsluttet»), never "done" («ferdig»)."""
 
 
 NOTES = {"": "", "extended": N_("extended"), "skipped": N_("skipped"),
@@ -618,7 +669,8 @@ def session_facts(store: Store, session_id: str) -> dict[str, Any]:
         "start_utc": utc_iso(wall[0]) if wall else utc_iso(r.started_unix_s),
         "end_utc": utc_iso(wall[-1]) if wall else None,
         "phases": phases_as_run(samples, r.plan, events, r.status),
-        "events_rel": [{**e, "t_rel_s": e["t_s"] - t0} for e in events],
+        "events_rel": [{**ended_as_recorded(e, r.status, prog.complete),
+                        "t_rel_s": e["t_s"] - t0} for e in events],
         "work_at_90_vo2": prog.work_at_90_vo2, "speed_at_90_kmh": prog.speed_at_90_kmh,
         "incline_at_90_pct": prog.incline_at_90_pct, "minutes_at_85": prog.minutes_at_85,
         "peak_hr_bpm": prog.peak_hr_bpm, "at_90_equivalent": prog.at_90_equivalent,

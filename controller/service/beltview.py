@@ -174,7 +174,9 @@ def mastery_lines(m: Mastery, lang: str) -> list[str]:
         else:
             lines.append(tr.gettext(N_("Same heart rate at {incline} steeper than last time"))
                          .format(**fmt))
-    if m.intervals_speed_kmh is not None and m.intervals_incline_pct is not None:
+    if m.intervals_speed_kmh is not None and m.intervals_incline_pct is not None \
+            and round(m.intervals_speed_kmh, 1) > 0.0:  # a belt that never moved: no line
+        # (issue 21: a stop in the 3-2-1 said «du gikk i snitt 0,0 km/t med 0,0 % stigning»)
         # what the patient ran (the belt's mean over the intervals), never the belt at 90 %
         # HRmax (a derived figure: "4,9 km/t" read as what they ran at ~7 km/t)
         lines.append(tr.gettext(N_("In the intervals you ran {speed} at {incline} incline on "
@@ -183,9 +185,11 @@ def mastery_lines(m: Mastery, lang: str) -> list[str]:
             incline=format_percent(m.intervals_incline_pct, 1, lang)))
     week_min = math.floor(m.week_hit_min + 1e-9)  # whole minutes done: 6:06 is 6, never 7
     if 1 <= week_min < m.week_goal_min:  # reached: a celebration line says it
-        lines.append(tr.gettext(N_("{minutes} of {goal} minutes in the zone this week"))
-                     .format(minutes=format_number(week_min, 0, lang),
-                             goal=format_number(m.week_goal_min, 0, lang)))
+        # the minutes managed, said as what was done: "2 of 32" read as a shortfall to a
+        # patient (issue 21; glossary: never a deficit); the goal is celebrated when reached
+        lines.append(tr.ngettext("This week so far: {minutes} minute in the zone",
+                                 "This week so far: {minutes} minutes in the zone",
+                                 week_min).format(minutes=format_number(week_min, 0, lang)))
     if m.sessions_in_a_row >= 1:
         lines.append(tr.ngettext("{n} session in a row completed",
                                  "{n} sessions in a row completed",

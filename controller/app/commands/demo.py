@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import os
 import sys
+import time
 
 from controller.app import demo_text
 from controller.app.commands.demo_console import (
@@ -98,10 +99,11 @@ def demo(args: argparse.Namespace) -> int:
 
     def on_tick(snap, row: TraceRow) -> None:  # type: ignore[no-untyped-def]
         if not phase_rows and not rows_seen and runtimes:
-            # the patient staff chose (a console may have changed it), as the session starts
-            print(_("session {id} for {pseudonym} starts").format(
-                id=runtimes[0].session_id, pseudonym=runtimes[0].profile.pseudonym),
-                flush=True)
+            # the patient staff chose (a console may have changed it), as the session starts,
+            # named as staff know it (the pseudonym, the day and the clock, as `sessions`
+            # lists it), never by its hex id (issue 21)
+            print(demo_text.session_start_line(runtimes[0].profile.pseudonym, time.time()),
+                  flush=True)
         rows_seen.append(True)
         st = snap.treadmill
         if st is not None and st.fault not in ("none", "boot") and st.fault not in faults:
@@ -179,7 +181,8 @@ def demo(args: argparse.Namespace) -> int:
     if phase_rows and phase_rows[0].phase != "done":
         print(_phase_line(phase_rows))
     if rows:  # as --fast says it: when, and that the belt has stopped
-        print(demo_text.session_done_line(rows[-1].t_s))
+        ended_by = runtimes[0].session.ended_by if runtimes and runtimes[0].session else "plan"
+        print(demo_text.session_done_line(rows[-1].t_s, ended_by == "plan"))
     if args.store:
         print(_("recorded in {store}").format(store=args.store))
     _summary(rows, cfg.profile.hr_max)

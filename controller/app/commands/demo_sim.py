@@ -53,7 +53,7 @@ def demo_fast(args: argparse.Namespace) -> int:
     last = [_phase_line(phase_rows)] if phase_rows and phase_rows[0].phase != "done" else []
     if last or phase_events:
         print("\n".join([*last, *phase_events]), flush=True)
-    print(demo_text.session_done_line(rows[-1].t_s))
+    print(demo_text.session_done_line(rows[-1].t_s, _s.ended_by == "plan"))
     _summary(rows, profile.hr_max)
     if store is not None:
         _dated_by_now(store, sid)

@@ -47,9 +47,12 @@ def outcome_command(args: argparse.Namespace) -> int:
         if args.anonymised:
             try:
                 n, left_out = outcome.anonymised_export(stores, start, end, args.anonymised)
-            except outcome.TooFewForExport as e:  # the rest was made; this one says why
-                print(_("error: {reason}").format(reason=e), file=sys.stderr)
-                return 1
+            except outcome.TooFewForExport as e:
+                # the privacy rule held: nothing to release is the export working, not an
+                # error; the rest was made and this one says why (issue 21: exit 1 after the
+                # PDF was written read as a failure)
+                print(_("note: {reason}").format(reason=e), file=sys.stderr)
+                return 0
             print(ngettext("wrote {path} ({n} patient in groups of at least {k}, banded "
                            "figures, no dates; {left_out} in smaller groups left out)",
                            "wrote {path} ({n} patients in groups of at least {k}, banded "
