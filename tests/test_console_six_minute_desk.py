@@ -66,6 +66,35 @@ def _header(app) -> str:
     return str(app.screen_stack[0].query_one("#phase", Static).render())
 
 
+def test_the_report_says_by_how_much_the_test_was_extended(tmp_path, nb):
+    """Trial: the test's report said «forlenget» (extended) with no «1 min»: by how much is
+    said (a test extended 1 min ran 7 min, the distance is over those)."""
+    from controller.app.simdemo import run_session
+    from controller.core.plan import six_minute_test
+    from controller.protocol import PatientProfile
+    from controller.records import report
+    from controller.records.store import Store
+    from controller.sim import PatientParams, VirtualPatient
+
+    store = Store(tmp_path / "sessions.db")
+    extended = []
+
+    def extend(session, sp, _t):
+        if sp.phase == "test" and sp.phase_elapsed_s >= 30 and not extended:
+            session.extend(60)
+            extended.append(sp.now_s)
+
+    profile = PatientProfile(hr_max=176, hr_rest=65, max_speed_kmh=8.0,
+                             hr_max_source="tanaka", pseudonym="P-57")
+    patient = VirtualPatient(PatientParams(hr_max_bpm=186, hr_rest_bpm=65, vo2max=26, seed=4))
+    sid, _rows, _session = run_session(patient, profile, six_minute_test(5.5, 4.0),
+                                       store=store, on_tick=extend)
+    assert extended
+    rows = report.phase_rows(store, report.session_facts(store, sid))
+    remarks = [row[3] for row in rows]
+    assert "forlenget med 1 min" in remarks, rows
+
+
 def test_the_makspuls_example_is_one_the_form_takes_and_the_refusal_says_what_to_do(
         tmp_path, nb):
     """Trial: the makspuls error gave the example «f.eks. 178», which the form then refused
