@@ -66,6 +66,101 @@ def _header(app) -> str:
     return str(app.screen_stack[0].query_one("#phase", Static).render())
 
 
+def test_the_header_and_the_cool_down_follow_a_makspuls_typed_in_the_proposal(tmp_path, nb):
+    """Trial: after `e` saved 170 at the end of the 6-minute test (staff typed their own
+    makspuls in the proposal screen) the header kept «makspuls 176» until the patient was
+    chosen again. The header, and the cool-down's target under the heart rate, follow the
+    saved value at once."""
+    from textual.widgets import Static
+
+    from controller.app.screens import BorgScreen, HrMaxProposalScreen
+    from controller.core.metrics import shown_bpm
+    from controller.records.store import Store
+
+    store = Store(tmp_path / "sessions.db")
+    rt, _sid, (speed, incline, t) = _test_runtime(store, until="cooldown")
+
+    async def main():
+        async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await wait_for(lambda: "makspuls 176" in _header(app))
+            await pilot.press("1", "5", "enter")
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            await pilot.press("e")
+            await wait_for(lambda: app.screen.query("#edit"))
+            await pilot.pause()
+            await pilot.press("ctrl+u", *"170", "enter")
+            await wait_for(lambda: "lagret" in app.message)
+            await wait_for(lambda: len(app.screen_stack) == 1)
+            try:
+                await wait_for(lambda: "makspuls 170" in _header(app), 5)
+            except TimeoutError:
+                raise AssertionError(_header(app)) from None
+            assert "176" not in _header(app), _header(app)
+            # the next tick of the cool-down: its target from the makspuls saved
+            rt.snapshot.setpoint = rt.session.step(t + 1.0, 100.0, speed, incline)
+            target = shown_bpm(0.55 * 170)  # 94, not 97 (176's)
+            try:
+                await wait_for(lambda: f"mål {target} slag/min" in str(
+                    app.query_one("#zone", Static).render()), 5)
+            except TimeoutError:
+                raise AssertionError(str(app.query_one("#zone", Static).render())) from None
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_an_interrupted_test_says_so_and_proposes_no_makspuls(tmp_path, nb):
+    """Trial: a test the treadmill stopped partway (an e-stop at 3 min 20 s) still proposed a
+    makspuls, with a warning but no word that the test was interrupted. The method rests on six
+    minutes and the last minute's plateau (reference: the 6-minute test; ``core.hrmax``): an
+    interrupted test proposes nothing. The proposal screen says it was interrupted and after
+    how long, offers no «Godta», and staff can still type their own makspuls."""
+    from controller.app.screens import BorgScreen, HrMaxProposalScreen
+    from controller.records.register import Register
+    from controller.records.store import Store
+
+    def e_stop(session, sp):
+        if sp.phase == "test" and sp.phase_elapsed_s >= 200 and not session.ended_by:
+            session.stop("e-stop pressed", by="treadmill")
+
+    store = Store(tmp_path / "sessions.db")
+    rt, _sid, _belt = _test_runtime(store, hook=e_stop)
+    rt.stop_reason = "estop"
+
+    async def main():
+        async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press("1", "3", "enter")
+            try:
+                await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            except TimeoutError:
+                raise AssertionError(app.message) from None
+            await pilot.pause()
+            shown = "\n".join(_screen_lines(app))
+            assert "Testen ble avbrutt etter 3 min 2" in shown, shown
+            assert "Foreslått makspuls" not in shown, shown
+            keys = footer(app)
+            assert not any(k in ("j", "y") for k, _d in keys), keys
+            assert ("e", "Skriv makspuls") in keys and ("n", "Behold") in keys, keys
+            await pilot.press("j")  # nothing to accept: nothing stored
+            await pilot.pause()
+            assert isinstance(app.screen, HrMaxProposalScreen)
+            assert Register(store).require("P-57").hr_max_bpm == 176
+            await pilot.press("e")
+            await wait_for(lambda: app.screen.query("#edit"))
+            await pilot.pause()
+            assert app.screen.query_one("#edit").value == ""  # no estimate put in the box
+            await pilot.press(*"170", "enter")
+            await wait_for(lambda: "lagret" in app.message)
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    rec = Register(store).require("P-57")
+    assert (rec.hr_max_bpm, rec.hr_max_source) == (170, "six_minute_test_edited")
+    decision = next(e for e in store.events("T6") if e["kind"] == "hrmax_decision")
+    assert decision["params"]["proposed_bpm"] is None
+    assert 195 <= decision["params"]["interrupted_after_s"] <= 205, decision
+
+
 def test_the_report_says_by_how_much_the_test_was_extended(tmp_path, nb):
     """Trial: the test's report said «forlenget» (extended) with no «1 min»: by how much is
     said (a test extended 1 min ran 7 min, the distance is over those)."""
@@ -93,6 +188,38 @@ def test_the_report_says_by_how_much_the_test_was_extended(tmp_path, nb):
     rows = report.phase_rows(store, report.session_facts(store, sid))
     remarks = [row[3] for row in rows]
     assert "forlenget med 1 min" in remarks, rows
+
+
+def test_the_large_change_warning_is_shown_once_in_the_edit_box(tmp_path, nb):
+    """Trial: in the makspuls edit box the large-change warning was shown twice (the
+    proposal's and the typed value's). Once: for the value in the box."""
+    from controller.app.screens import BorgScreen, HrMaxProposalScreen
+    from controller.records.store import Store
+
+    store = Store(tmp_path / "sessions.db")
+    rt, _sid, _belt = _test_runtime(store, hr_max=171)
+
+    async def main():
+        async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press("1", "5", "enter")
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            await pilot.pause()
+            assert rt.hrmax_proposal["large_change"], rt.hrmax_proposal
+            shown = "\n".join(_screen_lines(app))
+            assert shown.count("Advarsel") == 1, shown  # the proposal's own
+            await pilot.press("e")
+            await wait_for(lambda: app.screen.query("#edit"))
+            await pilot.pause()
+            shown = "\n".join(_screen_lines(app))
+            assert shown.count("Advarsel") <= 1, shown
+            await pilot.press("ctrl+u", *"200", "enter")
+            await pilot.pause()
+            shown = "\n".join(_screen_lines(app))
+            assert shown.count("Advarsel") == 1, shown
+            assert "trykk Enter igjen" in shown, shown
+
+    asyncio.run(asyncio.wait_for(main(), 60))
 
 
 def test_the_makspuls_example_is_one_the_form_takes_and_the_refusal_says_what_to_do(

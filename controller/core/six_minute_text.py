@@ -54,6 +54,17 @@ def six_minute_summary_lines(measures: dict[str, Any] | None,
         return lines
     lines.append(_("Borg rating at the end: {rpe}.").format(rpe=proposal.get("rpe"))
                  .rstrip("."))  # a list, as the lines above: no full stop
+    if proposal.get("hr_max_bpm") is None:  # an interrupted test proposes nothing
+        from controller.core.i18n import format_duration
+
+        lines.append(_("The test was interrupted after {time}: no HRmax proposal; "
+                       "{decision}").format(
+            time=format_duration(round(proposal.get("interrupted_after_s") or 0)),
+            decision=_("HRmax typed by staff: {value} bpm").format(
+                value=format_number(proposal["value_bpm"], 0))
+            if proposal.get("decision") == "edited" and proposal.get("value_bpm") is not None
+            else hrmax_decision_text(proposal)))
+        return lines
     if proposal.get("uncertainty_bpm") is None:  # a record keeps the value, not its ±
         lines.append(_("Proposed HRmax {hr_max} bpm: {decision}").format(
             hr_max=format_number(proposal["hr_max_bpm"], 0),

@@ -925,11 +925,14 @@ def _test_proposal(facts: dict[str, Any]) -> dict[str, Any] | None:
     ``borg`` and ``hrmax_decision``), in the form the end summary reads."""
     kept = {e["kind"]: e.get("params") or {} for e in facts["events"]}
     decision = kept.get("hrmax_decision")
-    if not decision or decision.get("proposed_bpm") is None:
+    if not decision or (decision.get("proposed_bpm") is None and
+                        decision.get("interrupted_after_s") is None):
         return None
     return {"rpe": kept.get("borg", {}).get("rpe", "—"), "hr_max_bpm": decision["proposed_bpm"],
             "decision": decision.get("decision"), "value_bpm": decision.get("value_bpm"),
-            "uncertainty_bpm": decision.get("uncertainty_bpm")}
+            "uncertainty_bpm": decision.get("uncertainty_bpm"),
+            # an interrupted test proposed nothing (``core.hrmax``)
+            "interrupted_after_s": decision.get("interrupted_after_s")}
 
 
 def _test_rpe(facts: dict[str, Any]) -> Any:
