@@ -185,9 +185,13 @@ def test_the_report_says_by_how_much_the_test_was_extended(tmp_path, nb):
     sid, _rows, _session = run_session(patient, profile, six_minute_test(5.5, 4.0),
                                        store=store, on_tick=extend)
     assert extended
-    rows = report.phase_rows(store, report.session_facts(store, sid))
+    facts = report.session_facts(store, sid)
+    rows = report.phase_rows(store, facts)
     remarks = [row[3] for row in rows]
     assert "forlenget med 1 min" in remarks, rows
+    # and under the table, beside the distance it changes
+    text = " ".join(report.report_lines(store, facts))
+    assert "Testen ble forlenget med 1 min: den varte 7 min" in text, text
 
 
 def test_the_large_change_warning_is_shown_once_in_the_edit_box(tmp_path, nb):

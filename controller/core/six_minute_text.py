@@ -25,6 +25,19 @@ def six_minute_measure_lines(measures: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def six_minute_length_line(ran_s: float, extended_s: float) -> str | None:
+    """A 6-minute test staff extended: by how much and how long it ran, as its distance and
+    highest heart rate are over that time (the trial: the report said «forlenget» with no
+    «1 min»); None for a test not extended."""
+    from controller.core.i18n import format_duration
+
+    if extended_s < 1:
+        return None
+    return _("The test was extended by {extended}: it ran {ran}, and its distance is over "
+             "that time").format(extended=format_duration(round(extended_s)),
+                                 ran=format_duration(round(ran_s)))
+
+
 def hrmax_decision_text(proposal: dict[str, Any]) -> str:
     """What became of a 6-minute test's HRmax proposal, as the end summary says it."""
     from controller.core.i18n import format_number

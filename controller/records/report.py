@@ -41,7 +41,7 @@ from controller.core.i18n import (
     translations,
 )
 from controller.core.metrics import shown_bpm
-from controller.core.six_minute_text import six_minute_summary_lines
+from controller.core.six_minute_text import six_minute_length_line, six_minute_summary_lines
 from controller.core.words import (
     HR_STATUSES,
     PHASES,
@@ -886,9 +886,12 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
     work = facts["work_at_90_vo2"]
     test = (facts.get("scored") or {}).get("test")
     if test is not None:  # a 6-minute test: what it measured, no zone and no 90 % figures
+        run = next((p for p in facts["phases"] if p.phase == "test"), None)
+        length = None if run is None else six_minute_length_line(run.ran_s, run.extended_s)
         lines = [_("Plan: {plan}. HRmax {hr_max} bpm, source: {source}.").format(
             plan=word(PLANS, r.plan_name), hr_max=format_number(r.hr_max_bpm, 0),
             source=word(SOURCES, r.hr_max_source)),
+            *([length + "."] if length else []),
             *(line + "." for line in six_minute_summary_lines(test, _test_proposal(facts))),
             _alarms_line(facts)]
         return _report_text(store, facts, lines)
