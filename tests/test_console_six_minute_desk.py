@@ -116,16 +116,19 @@ def test_an_interrupted_test_says_so_and_proposes_no_makspuls(tmp_path, nb):
     interrupted test proposes nothing. The proposal screen says it was interrupted and after
     how long, offers no «Godta», and staff can still type their own makspuls."""
     from controller.app.screens import BorgScreen, HrMaxProposalScreen
+    from controller.records import jobs
     from controller.records.register import Register
     from controller.records.store import Store
+    from tests.test_console import text
 
     def e_stop(session, sp):
         if sp.phase == "test" and sp.phase_elapsed_s >= 200 and not session.ended_by:
             session.stop("e-stop pressed", by="treadmill")
 
     store = Store(tmp_path / "sessions.db")
-    rt, _sid, _belt = _test_runtime(store, hook=e_stop)
+    rt, sid, _belt = _test_runtime(store, hook=e_stop)
     rt.stop_reason = "estop"
+    rt.summary = jobs.summary(str(store.path), sid, 176)  # as the recording makes it
 
     async def main():
         async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
@@ -152,6 +155,13 @@ def test_an_interrupted_test_says_so_and_proposes_no_makspuls(tmp_path, nb):
             assert app.screen.query_one("#edit").value == ""  # no estimate put in the box
             await pilot.press(*"170", "enter")
             await wait_for(lambda: "lagret" in app.message)
+            # the end summary says it too
+            try:
+                await wait_for(lambda: "makspuls skrevet inn av personalet: 170" in
+                               " ".join(text(app, "#events").split()), 10)
+            except TimeoutError:
+                raise AssertionError(text(app, "#events")) from None
+            assert "Testen ble avbrutt etter 3 min 2" in text(app, "#events")
 
     asyncio.run(asyncio.wait_for(main(), 60))
     rec = Register(store).require("P-57")
