@@ -1016,7 +1016,9 @@ class StaffConsole(App[None]):
                     source=word(texts.SOURCES, reply["profile"]["hr_max_source"]),
                     date=_day(reply["profile"]["hr_max_date"]))
             elif reply.get("ok"):
-                self.message = _("HRmax proposal rejected; the HRmax in use is kept.")
+                self.message = _("HRmax proposal rejected; the HRmax in use is kept.") \
+                    if proposal.get("hr_max_bpm") is not None else \
+                    _("The HRmax in use is kept.")  # an interrupted test proposed none
             else:
                 error = texts.reply_text(reply)
                 self.message = _("[b red]HRmax decision refused[/]: {error}").format(

@@ -31,10 +31,17 @@ nerves and medication, and dividing by 50–64 % turned 150 bpm into 280–300 b
 ``PLAUSIBLE_HRMAX_BPM`` (120–220 bpm, ≈ 2.5 SD around the age formulas of adults) says the
 rating and the heart rate do not fit, and is refused rather than proposed. A proposal far from
 the HRmax in use (``LARGE_CHANGE_BPM``) is shown with a warning, and staff confirm it twice.
+
+An interrupted test (the session ended in the test phase: Stop, an e-stop, a fault, a lost
+heart rate) proposes nothing (issue 21): the method rests on six minutes at a load the patient
+holds and on the last minute's plateau, and a test cut short has neither (its last minute may
+be the slow-down, its heart rate still rising). Staff may still type the HRmax they judge
+right. ``interrupted_test_s`` tells such a test from its recorded ticks.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -157,3 +164,17 @@ def estimate_from_six_minute_test(
                          f"the heart rate and the Borg rating do not fit")
     uncertainty = round(0.08 * est) if rpe is not None else 11.0
     return HrMaxEstimate(round(est), source, why, float(uncertainty), method, hr_end, floored)
+
+
+def interrupted_test_s(ticks: list[tuple[float, str, str]]) -> float | None:
+    """How long the test phase ran, in seconds, when the session ended in it (no tick of the
+    cool-down after it); None for a test that ran to its end (or that staff skipped on to
+    the cool-down: their choice, said in the record). ``ticks``: (t_s, phase, state) as
+    recorded; a pause or the controlled stop does not count as test time."""
+    if any(phase == "cooldown" for _t, phase, _state in ticks):
+        return None
+    ran_s = 0.0
+    for (t_s, phase, state), (t_next, _p, _s) in itertools.pairwise(ticks):
+        if phase == "test" and state not in ("paused", "stopping", "done"):
+            ran_s += min(max(t_next - t_s, 0.0), 5.0)  # a gap in the record is not time run
+    return ran_s

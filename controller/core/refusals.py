@@ -109,6 +109,8 @@ REFUSALS: dict[str, str] = {
     "no_proposal": N_("No HRmax proposal to decide on: ask the Borg rating first."),
     "hrmax_range": N_("An edited HRmax must be 100–230 bpm."),
     "hrmax_decision": N_("Decide: accepted, edited or rejected."),
+    "hrmax_interrupted": N_("The test was interrupted: there is no HRmax proposal to accept. "
+                            "Type the HRmax (e) or keep the one in use (n)."),
     "not_demo": N_("Only the demo's emulated treadmill has a reset button the console can "
                    "press: on a real treadmill, staff press its own reset."),
     # records

@@ -25,6 +25,19 @@ def six_minute_measure_lines(measures: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def six_minute_length_line(ran_s: float, extended_s: float) -> str | None:
+    """A 6-minute test staff extended: by how much and how long it ran, as its distance and
+    highest heart rate are over that time (the trial: the report said «forlenget» with no
+    «1 min»); None for a test not extended."""
+    from controller.core.i18n import format_duration
+
+    if extended_s < 1:
+        return None
+    return _("The test was extended by {extended}: it ran {ran}, and its distance is over "
+             "that time").format(extended=format_duration(round(extended_s)),
+                                 ran=format_duration(round(ran_s)))
+
+
 def hrmax_decision_text(proposal: dict[str, Any]) -> str:
     """What became of a 6-minute test's HRmax proposal, as the end summary says it."""
     from controller.core.i18n import format_number
@@ -54,6 +67,17 @@ def six_minute_summary_lines(measures: dict[str, Any] | None,
         return lines
     lines.append(_("Borg rating at the end: {rpe}.").format(rpe=proposal.get("rpe"))
                  .rstrip("."))  # a list, as the lines above: no full stop
+    if proposal.get("hr_max_bpm") is None:  # an interrupted test proposes nothing
+        from controller.core.i18n import format_duration
+
+        lines.append(_("The test was interrupted after {time}: no HRmax proposal; "
+                       "{decision}").format(
+            time=format_duration(round(proposal.get("interrupted_after_s") or 0)),
+            decision=_("HRmax typed by staff: {value} bpm").format(
+                value=format_number(proposal["value_bpm"], 0))
+            if proposal.get("decision") == "edited" and proposal.get("value_bpm") is not None
+            else hrmax_decision_text(proposal)))
+        return lines
     if proposal.get("uncertainty_bpm") is None:  # a record keeps the value, not its ±
         lines.append(_("Proposed HRmax {hr_max} bpm: {decision}").format(
             hr_max=format_number(proposal["hr_max_bpm"], 0),

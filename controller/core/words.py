@@ -172,6 +172,11 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
                      EVENT_DETAILS["done_stopped"])
         if kind == "borg":
             return _(_FROM_MESSAGE["borg"][1][None]).format(rpe=n("rpe"))
+        if kind == "hrmax_decision" and params.get("proposed_bpm") is None:
+            # an interrupted test proposed nothing (issue 21): staff typed or kept one
+            return _(INTERRUPTED_DECISION[str(params["decision"])]).format(
+                time=format_duration(round(float(params["interrupted_after_s"]))),
+                value=n("value_bpm") if "value_bpm" in params else "")
         if kind == "hrmax_decision":
             text = _FROM_MESSAGE["hrmax_decision"][1][str(params["decision"])]
             return _(text).format(proposed=n("proposed_bpm"),
@@ -180,6 +185,13 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
         return None
     return None
 
+
+INTERRUPTED_DECISION = {
+    "edited": N_("Interrupted test (after {time}), no HRmax proposal: HRmax {value} bpm typed "
+                 "by staff"),
+    "rejected": N_("Interrupted test (after {time}), no HRmax proposal: the HRmax in use is "
+                   "kept")}
+"""Staff's decision after a 6-minute test that was interrupted (``core.hrmax``)."""
 
 PLANS = {"6-minute test": N_("6-minute test")}
 """Plan names as the store keeps them (core/plan.py)."""

@@ -41,7 +41,7 @@ from controller.core.i18n import (
     translations,
 )
 from controller.core.metrics import shown_bpm
-from controller.core.six_minute_text import six_minute_summary_lines
+from controller.core.six_minute_text import six_minute_length_line, six_minute_summary_lines
 from controller.core.words import (
     HR_STATUSES,
     PHASES,
@@ -237,6 +237,9 @@ class PhaseRun:
     paused_s: float
     note: str
     """'' | 'extended' | 'skipped' | 'cut short' (the session was stopped in it)."""
+    extended_s: float = 0.0
+    """By how much staff extended it (its ``extend`` events; an old row's: the time run
+    beyond the plan), said beside "extended" (the trial: «forlenget» with no «1 min»)."""
 
 
 def phases_as_run(samples: list[dict[str, Any]], plan: dict[str, Any],
@@ -266,12 +269,16 @@ def phases_as_run(samples: list[dict[str, Any]], plan: dict[str, Any],
     # before that tick: the phase staff skipped, never also the next one.
     starts = [run[0]["t_s"] for run in runs]
     kinds_of: list[set[str]] = [set() for _ in runs]
+    extra_of = [0.0 for _ in runs]
     for e in events:
         strict = e["kind"] == "skip"
         i = bisect.bisect_left(starts, e["t_s"]) if strict else \
             bisect.bisect_right(starts, e["t_s"])
         if i > 0:
             kinds_of[i - 1].add(e["kind"])
+            seconds = (e.get("params") or {}).get("seconds")
+            if e["kind"] == "extend" and isinstance(seconds, int | float):
+                extra_of[i - 1] += float(seconds)
     out = []
     for i, run in enumerate(runs):
         t0, t1 = run[0]["t_s"], run[-1]["t_s"] + tick
@@ -281,14 +288,17 @@ def phases_as_run(samples: list[dict[str, Any]], plan: dict[str, Any],
         plan_s = planned[i] if i < len(planned) else None
         kinds = kinds_of[i]
         note = ""
+        extra = extra_of[i]
         if "skip" in kinds:
             note = "skipped"
         elif "extend" in kinds or (plan_s is not None and ran > plan_s + 2 * tick):
             note = "extended"
+            if not extra and plan_s is not None:  # an old row's event without its seconds
+                extra = max(round(ran) - plan_s, 0.0)
         elif plan_s is not None and ran < plan_s - 2 * tick and status != "finished":
             note = "cut short"
         out.append(PhaseRun(run[0]["phase"], run[0]["interval"], plan_s, round(ran),
-                            round(paused), note))
+                            round(paused), note, extra if note == "extended" else 0.0))
     return out
 
 
@@ -910,6 +920,8 @@ def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
 def _phase_note(ph: PhaseRun) -> str:
     """The note column: extended / skipped / cut short, and a pause with its length."""
     said = [_(NOTES[ph.note])] if ph.note else []
+    if ph.note == "extended" and ph.extended_s >= 1:
+        said = [_("extended by {time}").format(time=format_duration(round(ph.extended_s)))]
     if ph.paused_s >= 1:
         said.append(_("pause {minutes} min").format(minutes=format_number(ph.paused_s / 60,
                                                                             1)))
@@ -926,9 +938,12 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
     work = facts["work_at_90_vo2"]
     test = (facts.get("scored") or {}).get("test")
     if test is not None:  # a 6-minute test: what it measured, no zone and no 90 % figures
+        run = next((p for p in facts["phases"] if p.phase == "test"), None)
+        length = None if run is None else six_minute_length_line(run.ran_s, run.extended_s)
         lines = [_("Plan: {plan}. HRmax {hr_max} bpm, source: {source}.").format(
             plan=word(PLANS, r.plan_name), hr_max=format_number(r.hr_max_bpm, 0),
             source=word(SOURCES, r.hr_max_source)),
+            *([length + "."] if length else []),
             *(line + "." for line in six_minute_summary_lines(test, _test_proposal(facts))),
             _alarms_line(facts)]
         return _report_text(store, facts, lines)
@@ -965,11 +980,14 @@ def _test_proposal(facts: dict[str, Any]) -> dict[str, Any] | None:
     ``borg`` and ``hrmax_decision``), in the form the end summary reads."""
     kept = {e["kind"]: e.get("params") or {} for e in facts["events"]}
     decision = kept.get("hrmax_decision")
-    if not decision or decision.get("proposed_bpm") is None:
+    if not decision or (decision.get("proposed_bpm") is None and
+                        decision.get("interrupted_after_s") is None):
         return None
     return {"rpe": kept.get("borg", {}).get("rpe", "—"), "hr_max_bpm": decision["proposed_bpm"],
             "decision": decision.get("decision"), "value_bpm": decision.get("value_bpm"),
-            "uncertainty_bpm": decision.get("uncertainty_bpm")}
+            "uncertainty_bpm": decision.get("uncertainty_bpm"),
+            # an interrupted test proposed nothing (``core.hrmax``)
+            "interrupted_after_s": decision.get("interrupted_after_s")}
 
 
 def _test_rpe(facts: dict[str, Any]) -> Any:

@@ -24,8 +24,12 @@ class HrmaxFlow:
     async def test_rpe(self, rpe: object) -> dict:
         """The patient's Borg rating at the end of a 6-minute test: the HRmax proposal, with
         its uncertainty and method, for staff to accept, edit or reject."""
-        from controller.core.hrmax import LARGE_CHANGE_BPM, estimate_from_six_minute_test
-        from controller.protocol import Event, refused
+        from controller.core.hrmax import (
+            LARGE_CHANGE_BPM,
+            estimate_from_six_minute_test,
+            interrupted_test_s,
+        )
+        from controller.protocol import refused
 
         rt = self.rt
         s = rt._s()
@@ -38,17 +42,26 @@ class HrmaxFlow:
         if rt.store is None:
             raise refused("no_store")
         sid = rt.session_id
-        trace = await rt.store.call(
-            lambda s: [r["hr_bpm"] for r in s.samples(sid) if r["phase"] == "test"])
+        rows = await rt.store.call(lambda s: [(r["t_s"], r["phase"], r["state"], r["hr_bpm"])
+                                              for r in s.samples(sid)])
+        trace = [hr for _t, phase, _state, hr in rows if phase == "test"]
+        ran_s = interrupted_test_s([(t, phase, state) for t, phase, state, _hr in rows])
+        if ran_s is not None:
+            # stopped before its end: no estimate (``core.hrmax``); staff may type their own
+            await self._note_rpe(rpe)
+            self.hrmax_proposal = {"hr_max_bpm": None, "source": None,
+                                   "uncertainty_bpm": None, "rpe": rpe,
+                                   "interrupted_after_s": round(ran_s),
+                                   "current_hr_max_bpm": s.profile.hr_max,
+                                   "current_source": str(s.profile.hr_max_source),
+                                   "large_change": False}
+            return self.hrmax_proposal
         try:
             est = estimate_from_six_minute_test(trace, rpe=rpe,
                                                 age_years=s.profile.age_years)
         except ValueError as e:
             raise refused("no_hrmax_estimate", detail=str(e)) from None
-        self.rpe = rpe
-        await rt.store.call(Store.note, sid, Event(
-            rt.clock(), "borg", f"Borg rating at the end of the test: {rpe}",
-            params={"rpe": rpe}))
+        await self._note_rpe(rpe)
         self.hrmax_proposal = {"hr_max_bpm": est.hr_max_bpm, "source": str(est.source),
                                "uncertainty_bpm": est.uncertainty_bpm, "method": est.method,
                                "explanation": est.explanation, "rpe": rpe,
@@ -60,6 +73,17 @@ class HrmaxFlow:
                                "large_change": abs(est.hr_max_bpm - rt._s().profile.hr_max)
                                >= LARGE_CHANGE_BPM}
         return self.hrmax_proposal
+
+    async def _note_rpe(self, rpe: int) -> None:
+        """The test's Borg rating, kept in the record."""
+        from controller.protocol import Event
+
+        rt = self.rt
+        self.rpe = rpe
+        assert rt.store is not None
+        await rt.store.call(Store.note, rt.session_id, Event(
+            rt.clock(), "borg", f"Borg rating at the end of the test: {rpe}",
+            params={"rpe": rpe}))
 
     async def decide_hrmax(self, decision: str, hr_max_bpm: object = None) -> dict | None:
         """Staff accept, edit or reject the proposal; accepted or edited, the register keeps
@@ -86,8 +110,11 @@ class HrmaxFlow:
             source = "six_minute_test_edited"
         elif decision not in ("accepted", "rejected"):
             raise refused("hrmax_decision")
+        elif decision == "accepted" and value is None:
+            # an interrupted test proposes nothing: there is nothing to accept
+            raise refused("hrmax_interrupted", seconds=prop.get("interrupted_after_s", 0))
         if decision != "edited":
-            source = prop["source"]
+            source = prop["source"] or prop["current_source"]
         profile, sid = rt.profile, rt.session_id
 
         def decide(store: Store):  # type: ignore[no-untyped-def]
@@ -99,14 +126,46 @@ class HrmaxFlow:
                                     dict(prop), sid)
 
         rec = await rt.store.call(decide)
+        proposed = prop["hr_max_bpm"]
+        said = f"HRmax proposal {proposed:.0f} bpm {decision} by staff" if proposed is not None \
+            else (f"interrupted test (after {prop.get('interrupted_after_s', 0)} s), no "
+                  f"HRmax proposal: {decision} by staff")
         await rt.store.call(Store.note, sid, Event(
             rt.clock(), "hrmax_decision",
-            f"HRmax proposal {prop['hr_max_bpm']:.0f} bpm {decision} by staff"
-            + ("" if decision != "edited" else f" as {value:.0f} bpm"),
-            params={"proposed_bpm": round(prop["hr_max_bpm"]), "decision": decision,
+            said + ("" if decision != "edited" else f" as {value:.0f} bpm"),
+            params={"proposed_bpm": None if proposed is None else round(proposed),
+                    "decision": decision,
+                    **({"interrupted_after_s": prop["interrupted_after_s"]}
+                       if prop.get("interrupted_after_s") is not None else {}),
                     **({"value_bpm": round(value)} if decision == "edited" else {})}))
         self.hrmax_proposal = dict(prop, decision=decision,  # the end summary says it
                                    **({"value_bpm": value} if decision == "edited" else {}))
+        if rec is not None:
+            self._use_stored(rec.hr_max_bpm, rec.hr_max_source)
         return None if rec is None else {"hr_max_bpm": rec.hr_max_bpm,
                                          "hr_max_source": rec.hr_max_source,
                                          "hr_max_date": rec.hr_max_date}
+
+    def _use_stored(self, hr_max_bpm: float, source: str) -> None:
+        """The HRmax just stored is the patient's from now on: the console's header, the belt
+        screen and the cool-down still running show it at once (the trial: «makspuls 176»
+        stayed in the header after 170 was saved, until the patient was chosen again). The
+        test phase is over here (``test_rpe`` answers only then), so only the easy cool-down
+        follows it; the record keeps the HRmax the test ran under."""
+        import dataclasses
+
+        from controller.core.hrmax import HrMaxSource
+        from controller.protocol import ProfileError
+
+        rt = self.rt
+        assert rt.profile is not None
+        try:
+            profile = dataclasses.replace(rt.profile, hr_max=hr_max_bpm,
+                                          hr_max_source=HrMaxSource(source))
+        except (ProfileError, ValueError) as e:  # e.g. HRrest too near: the register has it
+            _log.warning("HRmax %s stored, not shown: %s", hr_max_bpm, e)
+            return
+        rt.profile = profile
+        if rt.session is not None and rt.session.profile.pseudonym == profile.pseudonym:
+            rt.session.profile = dataclasses.replace(rt.session.profile, hr_max=hr_max_bpm,
+                                                     hr_max_source=HrMaxSource(source))

@@ -565,7 +565,7 @@ class PatientScreen(ModalScreen[None]):
         if value is not None and not low <= value <= high:
             return None, _(text).format(low=show_number(low), high=show_number(high))
         if value is not None and wid in WHOLE and not value.is_integer():
-            return None, _(WHOLE[wid]).format(example=show_number(EXAMPLES[wid]))
+            return None, _(WHOLE[wid]).format(example=self._example(wid))
         return value, None
 
     def _show(self, field: str, text: str, error: bool = True) -> None:
@@ -610,10 +610,19 @@ class PatientScreen(ModalScreen[None]):
         except ValueError:
             self._show(wid, self._not_a_number_text(wid))
 
-    @staticmethod
-    def _not_a_number_text(wid: str) -> str:
+    def _not_a_number_text(self, wid: str) -> str:
         words = WHOLE.get(wid) or NOT_A_NUMBER[wid]
-        return _(words).format(example=show_number(EXAMPLES[wid]))
+        return _(words).format(example=self._example(wid))
+
+    def _example(self, wid: str) -> str:
+        """The example a refusal gives: one the field takes as the form stands. With an age
+        formula chosen the HRmax field takes only the formula's value (the trial: «f.eks.
+        178», then 178 refused as «ikke aldersformelens 176»)."""
+        if wid == "hr_max":
+            bpm, _why = self._formula_bpm()
+            if bpm is not None:
+                return show_number(bpm)
+        return show_number(EXAMPLES[wid])
 
     def _clear(self) -> None:
         for f in FIELDS:

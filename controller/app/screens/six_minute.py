@@ -7,7 +7,10 @@ proposal shows the estimate with its uncertainty and method beside the HRmax in 
 accept it (j in bokmål, y in English), edit it (a number 100–230: anything else is said
 under the box, which stays open) or reject it (n), and only then does the register change.
 A proposal, or a typed value, far from the HRmax in use is shown with a warning and taken
-only on a second key press (j or Enter). Its footer
+only on a second key press (j or Enter); with the edit box open the warning is said once,
+for the value in the box. After a test that was interrupted (stopped before its end) the
+service proposes nothing: the screen says so and after how long, and staff may type the
+HRmax (e) or keep the one in use (n). Its footer
 shows its keys with Pause and Stop, which work there. It fits 80×24.
 """
 
@@ -58,10 +61,30 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         self._confirming = False
         self._typed_confirming: int | None = None
         """A typed HRmax far from the one in use, warned once: a second Enter stores it."""
+        if self.interrupted:  # no proposal: e types one, n keeps the one in use
+            import dataclasses
+
+            keys = self._bindings.key_to_bindings
+            for key, words in (("e", N_("Type HRmax")), ("n", N_("Keep"))):
+                keys[key] = [dataclasses.replace(b, description=_(words)) for b in keys[key]]
+
+    @property
+    def interrupted(self) -> bool:
+        """The test was stopped before its end: the service proposes nothing (the method
+        cannot support an estimate, ``core.hrmax``); staff may type their own."""
+        return self.proposal.get("hr_max_bpm") is None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """After an interrupted test there is nothing to accept and no Borg relation to ask
+        again: those keys are not offered."""
+        return not (self.interrupted and action in ("accept", "again"))
 
     def compose(self) -> ComposeResult:
         p, c = self.proposal, self.current
         in_use = p.get("current_hr_max_bpm", c.get("hr_max")) or 0
+        if self.interrupted:
+            yield from self._compose_interrupted(in_use)
+            return
         with Vertical(id="proposal"):
             yield Label(_("Proposed HRmax: {hr_max} ± {unc} bpm ({method}).").format(
                 hr_max=format_number(p["hr_max_bpm"], 0),
@@ -88,6 +111,28 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
                         id="keys")
         yield CatalogFooter(compact=True)
 
+    def _compose_interrupted(self, in_use: float) -> ComposeResult:
+        """The trial: a test the treadmill stopped at 3 min still proposed a makspuls, with
+        a warning and no word that it was interrupted."""
+        from controller.core.i18n import format_duration
+
+        p = self.proposal
+        with Vertical(id="proposal"):
+            yield Label(_("The test was interrupted after {time}: no HRmax proposal.").format(
+                time=format_duration(round(p.get("interrupted_after_s") or 0))),
+                markup=False, id="estimate")
+            yield Label(_("The estimate needs the whole 6 minutes and the heart rate of their "
+                          "last minute; a test cut short has neither."), markup=False)
+            yield Label(_("In use now: {hr_max} bpm ({source}).").format(
+                hr_max=format_number(in_use, 0),
+                source=word(SOURCES, p.get("current_source",
+                                           self.current.get("hr_max_source")))),
+                markup=False)
+            yield Label(self.refused, markup=False, id="refused")
+            yield Label(_("e: type the HRmax · n: keep the HRmax in use · esc: later"),
+                        markup=False, id="keys")
+        yield CatalogFooter(compact=True)
+
     def _why(self) -> str:
         """How the estimate was made, from its numbers (in the console's language)."""
         from controller.app.texts import hrmax_estimate_why
@@ -100,7 +145,7 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
     def action_accept(self, key: str = "") -> None:
         from controller.app.screens.confirm import not_the_yes_key, yes_key
 
-        if self.query("#edit"):
+        if self.query("#edit") or self.interrupted:
             return
         if key and key != yes_key():  # bokmål: j, English: y (the glossary's keys)
             self._say(not_the_yes_key())
@@ -126,13 +171,20 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
             return
         # no type restriction: a typed comma or letter stays in view and is refused in words
         # (the trial: an integer box dropped the comma of 15,5 and took 155)
-        box = Input(f"{self.proposal['hr_max_bpm']:.0f}", id="edit", compact=True,
+        proposed = self.proposal.get("hr_max_bpm")
+        box = Input("" if proposed is None else f"{proposed:.0f}", id="edit", compact=True,
                     placeholder=_("HRmax bpm, then Enter"))
+        # the box's value is what is checked now: the proposal's warning goes, so a large
+        # change is warned once, for the value typed (the trial: the warning twice)
+        for said in self.query("#warning"):
+            said.display = False
         # labelled in words beside it (the trial: a box with only its number, opened by "e")
         row = Horizontal(Label(_("New HRmax, bpm (Enter saves):"), markup=False,
                                id="edit_label"), box, id="edit_row")
         # mounted before focused: keys typed at once reach the box, not the screen
         await self.query_one("#proposal", Vertical).mount(row, before=self.query_one("#keys"))
+        if proposed is not None:  # the warning moves to the value in the box
+            self._say(self._warning(round(proposed)))
         box.focus()
 
     @staticmethod
