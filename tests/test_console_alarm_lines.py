@@ -214,3 +214,38 @@ def test_a_strap_losing_beats_at_80x24_against_the_real_service(tmp_path):
             i18n.set_language("en")
 
     asyncio.run(asyncio.wait_for(main(), 200))
+
+
+# -- issue 21 (h21mon): one severity; the dropout's times from the events --------------------
+
+def test_the_console_labels_each_alarm_by_the_severity_the_service_sends(lang):
+    """The console had its own list of warnings (``HINT_ALARMS``): a name it did not know was
+    ALARM whatever the session said. It reads the severity sent with each held name; an older
+    service's entry without one is read by the core's one list; a word nobody knows is an
+    alarm."""
+    from controller.core.i18n import _
+    from controller.core.words import SEVERITIES, word
+
+    cases = [({"kind": "strap_checkup", "message": "check the strap", "severity": "warning"},
+              "warning"),
+             (dict(STRAP, severity="alarm"), "alarm"),
+             (STRAP, "warning"),  # an older service: no severity
+             (dict(HR_LOST, severity="critical"), "alarm")]
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        said = []
+        async with app.run_test(size=(80, 24)) as pilot:
+            for alarm, _want in cases:
+                app.feed(alarm_list=[alarm], alarms={alarm["kind"]: alarm["message"]},
+                         state="hr_slow" if alarm["kind"] == "hr_lost" else "running",
+                         hr_bpm=None if alarm["kind"] == "hr_lost" else 150)
+                await pilot.pause()
+                said.append(_fits(app, "#alarms")[0])
+        return said
+
+    said = asyncio.run(asyncio.wait_for(main(), 60))
+    labels = {"warning": word(SEVERITIES, "warning").upper(), "alarm": _("ALARM")}
+    for (alarm, want), line in zip(cases, said, strict=True):
+        assert line.startswith(labels[want] + " "), (alarm, line)
+        assert "critical" not in line, line

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -57,6 +58,7 @@ from controller.core.refusals import REFUSALS
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.core.words import PLANS
 from controller.hr import strap_label
+from controller.protocol import alarm_severity
 from controller.service.control_socket import ControlClient
 from controller.service.messages import StateDoc
 
@@ -130,8 +132,18 @@ def zone_text(d: StateDoc) -> str:
 
 HR_ALARMS = ("hr_hold", "hr_lost", "hr_lost_stop")
 """Alarms of a lost heart rate: the glossary's advice goes with them."""
-HINT_ALARMS = ("strap_missing_beats",)
-"""Alarms that are a hint to staff, labelled a warning (the glossary's levels), not ALARM."""
+
+
+def alarm_is_warning(alarm: Mapping[str, Any]) -> bool:
+    """A held name that is a hint to staff, labelled a warning (the glossary's levels), not
+    ALARM: by the severity the service sends with it, else (an older service) by the core's
+    one list; a severity nobody knows is an alarm."""
+    said = alarm.get("severity")
+    if said is None:
+        said = alarm_severity(str(alarm.get("kind")))
+    return said == "warning"
+
+
 STRAP_HINT = N_("Check that the chest strap sits snugly")
 """The belt screen's words (service/beltview.py): one catalog entry."""
 
@@ -766,7 +778,7 @@ class StaffConsole(App[None]):
         return _("strap: {strap} · MQTT {mqtt}").format(strap=strap, mqtt=mqtt) + "\n" + \
             _("treadmill: {treadmill}").format(treadmill=board)
 
-    def _alarm_lines(self, alarms: list[dict[str, Any]]) -> str:
+    def _alarm_lines(self, alarms: Sequence[Mapping[str, Any]]) -> str:
         """One line per alarm, the key that acknowledges them after the last one, or on a
         line of its own where it would wrap (at 80 columns in bokmål it broke in two). A lost
         heart rate says what to do under it, the belt screen's words; the strap's hint is
@@ -783,8 +795,9 @@ class StaffConsole(App[None]):
         calm = False
         for a in alarms:
             kind = a["kind"]
+            warning = alarm_is_warning(a)
             label, colour = (word(texts.SEVERITIES, "warning").upper(), "yellow") \
-                if kind in HINT_ALARMS else (_("ALARM"), "red")
+                if warning else (_("ALARM"), "red")
             indent = " " * (cell_len(label) + 1)
             if kind in ("hr_hold", "hr_lost") and not self._pulse_missing() \
                     and self.doc.hr_bpm is not None:
@@ -808,7 +821,7 @@ class StaffConsole(App[None]):
                                   label + " ")
             lines.append(f"[b {colour}]" + escape(last[:len(label)]) + "[/]"
                          + (f"[{colour}]" + escape(last[len(label):]) + "[/]"
-                            if kind in HINT_ALARMS else escape(last[len(label):])))
+                            if warning else escape(last[len(label):])))
         hint = _("(a: acknowledge)")
         said = f"[green]{escape(hint)}[/]" if calm else escape(hint)
         if cell_len(last) + 2 + cell_len(hint) <= width:

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NotRequired, TypedDict
 
 from controller.core.refusals import REFUSALS, refusal_text
 from controller.protocol import SessionError, refused
 
-__all__ = ["COMMANDS", "REFUSALS", "Command", "Reply", "StateDoc", "parse", "refusal_text"]
+__all__ = ["COMMANDS", "REFUSALS", "AlarmItem", "Command", "Reply", "StateDoc", "parse",
+           "refusal_text"]
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,16 @@ class Reply:
         return doc
 
 
+class AlarmItem(TypedDict):
+    """A name held for staff to acknowledge, in ``StateDoc.alarm_list``."""
+
+    kind: str
+    message: str
+    severity: NotRequired[str]
+    """"alarm" or "warning", as the session raised it; an older service does not send it
+    (then ``protocol.alarm_severity``)."""
+
+
 @dataclass(frozen=True)
 class StateDoc:
     """What the service pushes every 0.5 s (``type`` = "state"): the session as the
@@ -296,7 +307,7 @@ class StateDoc:
     alarms: dict[str, str]
     events: list[str]
     event_list: list[dict[str, Any]]  # kind, severity, message and params (a dict)
-    alarm_list: list[dict[str, str]]
+    alarm_list: list[AlarmItem]
     hr_history: list[float | None]
     summary: dict[str, Any] | None
     late_ticks: int
