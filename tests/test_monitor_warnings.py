@@ -129,6 +129,13 @@ def test_monitor_with_an_alarm_and_a_warning(snap_compare, lang):
 
 # -- issue 21 (h21mon): one severity, from the session to the monitor ------------------------
 
+def footer_keys(app) -> dict[str, str]:
+    """The footer as rendered on the top screen: key → its words."""
+    from textual.widgets._footer import FooterKey
+
+    return {k.key_display: k.description for k in app.screen.query(FooterKey)}
+
+
 def payload(kind, alarms, severity=None, version=2, session="S1", seq=1):
     """A treadmill's telemetry or session document holding ``alarms``; ``severity`` (a dict)
     is its ``alarm_severity``; version 1 is an older treadmill's (no severity at all)."""
@@ -213,6 +220,43 @@ def test_the_monitor_takes_each_alarms_severity_from_the_treadmills_documents(br
         bg, line = seen[dev]
         assert "⚠" in line and any("red" in c for c in bg), (dev, line, bg)
     assert rings[0] == 0 and rings[1] >= 1, rings  # the warnings rang no bell; alarms did
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_the_a_key_says_warning_on_a_warning_row(lang):
+    """Trial: the footer said «a Kvitter alarm» with the strap's amber hint selected. It says
+    what a acknowledges on the selected row: the warning's word there, the alarm's on an alarm
+    row (and the question after it says the same)."""
+    words = {"nb": ("Kvitter advarsel", "Kvitter alarm", "advarselen"),
+             "en": ("Acknowledge warning", "Acknowledge alarm", "the warning")}[lang]
+
+    async def main():
+        app = Offline(lambda: T0, command_key=lambda site, device: b"k" * 32)
+        async with app.run_test(size=(80, 24)) as pilot:
+            running(app, "oslo", "tm-1", now=T0, session="S1", alarms=("hr_lost",))
+            running(app, "oslo", "tm-2", now=T0, session="S2", alarms=(STRAP_ALARM,))
+            await settle(pilot, app)
+            table = app.query_one(DataTable)
+            said = []
+            for dev in ("tm-2", "tm-1", "tm-2"):
+                order = [ln for ln in rendered(app) if " tm-" in ln]
+                table.move_cursor(row=next(i for i, ln in enumerate(order) if dev in ln))
+                for _ in range(3):
+                    await pilot.pause()
+                said.append(footer_keys(app).get("a"))
+            await pilot.press("a")
+            await pilot.pause()
+            question = " ".join(str(w.render()) for w in app.screen.query("Static"))
+            await pilot.press("n")
+            return said, question
+
+    i18n.set_language(lang)
+    try:
+        said, question = asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        i18n.set_language("en")
+    assert said == [words[0], words[1], words[0]], said
+    assert words[2] in question, question
 
 
 def test_the_one_list_of_warnings_is_what_the_session_holds_as_warnings():
