@@ -577,6 +577,12 @@ class Session:
         return dict(self._alarms)
 
     @property
+    def started_s(self) -> float | None:
+        """The session clock's time at its first step (its events' ``now_s`` are on the
+        same clock); None before it."""
+        return None if self._t_last is None else self._t_start
+
+    @property
     def alarm_severities(self) -> dict[str, str]:
         """Active alarms not yet acknowledged: "alarm" or "warning" for each."""
         return {a: self._severity.get(a, alarm_severity(a)) for a in self._alarms}

@@ -58,7 +58,7 @@ from controller.core.refusals import REFUSALS
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.core.words import PLANS
 from controller.hr import strap_label
-from controller.protocol import alarm_severity
+from controller.protocol import HR_HOLD_AFTER_S, HR_SLOW_AFTER_S, alarm_severity
 from controller.service.control_socket import ControlClient
 from controller.service.messages import StateDoc
 
@@ -130,6 +130,8 @@ def zone_text(d: StateDoc) -> str:
     return "\n".join(lines)
 
 
+LOST_AFTER_S = {"hr_hold": HR_HOLD_AFTER_S, "hr_lost": HR_SLOW_AFTER_S}
+"""Seconds without a valid heart rate before the session's event of that kind."""
 HR_ALARMS = ("hr_hold", "hr_lost", "hr_lost_stop")
 """Alarms of a lost heart rate: the glossary's advice goes with them."""
 
@@ -198,7 +200,7 @@ def severity_prefix(severity: str) -> str:
     return said[:1].upper() + said[1:] + ": "
 
 
-def event_words(event: dict[str, Any]) -> str:
+def event_words(event: Mapping[str, Any]) -> str:
     """An event in the UI's language; the warm-up's start without the plan's band ("sone
     96–115" read beside the status line's "oppvarming: mål 88", the controller's rising
     target, as a second target: the belt screen shows that target too)."""
@@ -778,6 +780,27 @@ class StaffConsole(App[None]):
         return _("strap: {strap} · MQTT {mqtt}").format(strap=strap, mqtt=mqtt) + "\n" + \
             _("treadmill: {treadmill}").format(treadmill=board)
 
+    def _dropout_span(self) -> tuple[str, str] | None:
+        """The last heart-rate dropout that is over, as m:ss into the session («2:10–2:31»),
+        from its events' times (``now_s``, the session's clock; never the console's): from
+        the last valid beat (its hold or slow-down event, less the seconds it waited) to
+        the event that says the heart rate is back. None when the events do not say (an
+        older service, or they scrolled out of the latest)."""
+        d = self.doc
+        events = [e for e in d.event_list or [] if isinstance(e.get("now_s"), int | float)]
+        ends = [i for i, e in enumerate(events) if e["kind"] == "hr_restored"]
+        if d.started_s is None or not ends:
+            return None
+        start: float | None = None
+        for e in reversed(events[:ends[-1]]):
+            if e["kind"] == "hr_restored":
+                break
+            if e["kind"] in LOST_AFTER_S:
+                start = float(e["now_s"]) - LOST_AFTER_S[e["kind"]]
+        if start is None:
+            return None
+        return (_mss(start - d.started_s), _mss(float(events[ends[-1]]["now_s"]) - d.started_s))
+
     def _alarm_lines(self, alarms: Sequence[Mapping[str, Any]]) -> str:
         """One line per alarm, the key that acknowledges them after the last one, or on a
         line of its own where it would wrap (at 80 columns in bokmål it broke in two). A lost
@@ -803,7 +826,10 @@ class StaffConsole(App[None]):
                     and self.doc.hr_bpm is not None:
                 # held for a, but its cause is over: said so, calm (the trial: the alarm
                 # stayed red from the warm-up to interval 4, long after the pulse was back)
-                last = one_line(_("The heart rate was lost – it is back"), width)
+                span = self._dropout_span()
+                last = one_line(_("The heart rate was lost – it is back") if span is None else
+                                _("The heart rate was lost {start}–{end} – it is back")
+                                .format(start=span[0], end=span[1]), width)
                 indent = ""
                 lines.append("[green]" + escape(last) + "[/]")
                 calm = True

@@ -103,10 +103,11 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
                                                    else "offline"),
         "alarms": dict(sess.alarm_messages) if sess else {},
         "events": [f"{e.severity}: {e.message}" for e in snap.events[-8:]],
-        "event_list": [{"kind": e.kind, "severity": e.severity, "message": e.message,
-                        "params": e.params} for e in snap.events[-8:]],
+        "event_list": [m.EventItem(kind=e.kind, severity=e.severity, message=e.message,
+                                   params=e.params, now_s=e.now_s) for e in snap.events[-8:]],
         "alarm_list": [m.AlarmItem(kind=a, message=msg, severity=severity[a])
                        for a, msg in (sess.alarm_messages.items() if sess else ())],
+        "started_s": sess.started_s if sess else None,
         "hr_history": list(hr_history),
         "summary": rt.summary,
         "late_ticks": snap.late_ticks,

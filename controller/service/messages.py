@@ -24,8 +24,8 @@ from typing import Any, ClassVar, NotRequired, TypedDict
 from controller.core.refusals import REFUSALS, refusal_text
 from controller.protocol import SessionError, refused
 
-__all__ = ["COMMANDS", "REFUSALS", "AlarmItem", "Command", "Reply", "StateDoc", "parse",
-           "refusal_text"]
+__all__ = ["COMMANDS", "REFUSALS", "AlarmItem", "Command", "EventItem", "Reply", "StateDoc",
+           "parse", "refusal_text"]
 
 
 @dataclass(frozen=True)
@@ -251,6 +251,19 @@ class Reply:
         return doc
 
 
+class EventItem(TypedDict):
+    """One of the session's latest events in ``StateDoc.event_list``."""
+
+    kind: str
+    severity: str  # "info" | "warning" | "alarm"
+    message: str  # the core's English; a reader renders it from kind and params
+    params: dict[str, Any]
+    now_s: NotRequired[float]
+    """When it happened, on the session's clock (``StateDoc.started_s`` is the session's
+    start on the same clock): a console dates it from this, never from its own clock. An
+    older service does not send it."""
+
+
 class AlarmItem(TypedDict):
     """A name held for staff to acknowledge, in ``StateDoc.alarm_list``."""
 
@@ -306,13 +319,16 @@ class StateDoc:
     mqtt: str | None
     alarms: dict[str, str]
     events: list[str]
-    event_list: list[dict[str, Any]]  # kind, severity, message and params (a dict)
+    event_list: list[EventItem]
     alarm_list: list[AlarmItem]
     hr_history: list[float | None]
     summary: dict[str, Any] | None
     late_ticks: int
     ratings: dict[str, int]
     demo_reset: bool = False  # the demo: the console may press the emulated board's reset
+    started_s: float | None = None
+    """When the session started, on the session's clock (its events' ``now_s``); None
+    before the start (and from an older service)."""
     type: str = "state"
 
     def to_wire(self) -> dict[str, Any]:
