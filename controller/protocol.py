@@ -103,6 +103,21 @@ HR_STOP_AFTER_S = 60.0
 HR_ABOVE_MAX_ALARM_S = 10.0
 STRAP_ALARM = "strap_missing_beats"
 """The gate saw nothing but artefacts for a while (issue 22): wet or move the strap."""
+WARNING_ALARMS = frozenset({STRAP_ALARM})
+"""The one list of held names that are warnings, not alarms (a hint to staff: amber, no
+bell, still acknowledged). The session holds every name with the severity it raised it
+with and says it (``Setpoint.alarm_severity``, the control socket's alarm list, MQTT
+``alarm_severity``); this list is what a reader falls back on for a document that does not
+say it (an older treadmill's ``fourbyfour.telemetry/1``): ``alarm_severity``. A name the
+session holds as a warning belongs here (tests/test_monitor_warnings.py checks it)."""
+
+
+def alarm_severity(name: str) -> str:
+    """"warning" or "alarm" for a held name whose document did not say (anything not on
+    ``WARNING_ALARMS`` is an alarm: a name nobody knows is the louder one)."""
+    return "warning" if name in WARNING_ALARMS else "alarm"
+
+
 RELIEF_S = 60.0
 """After heart rate stayed above max, the target is lowered to 75 % HRmax for this long."""
 RELIEF_TARGET_FRAC = 0.75
@@ -300,6 +315,9 @@ class Setpoint:
     hr_status: str
     events: tuple[Event, ...] = ()
     alarms: tuple[str, ...] = ()
+    alarm_severity: tuple[tuple[str, str], ...] = ()
+    """(name, "alarm" or "warning") for the held names in ``alarms``: the severity travels
+    with the name (a name missing here is read by ``alarm_severity``)."""
 
 
 class _Emit(Protocol):
@@ -380,6 +398,8 @@ class Session:
         """Speed and incline a cool-down may not exceed: it only ever slows (issue 13)."""
         self._pending: list[tuple[str, str, str, dict[str, Any]]] = []
         self._alarms: dict[str, str] = {}
+        self._severity: dict[str, str] = {}
+        """The severity each held name was raised with ("alarm" or "warning")."""
         self.peak_hr_bpm: float | None = None
         self._test_load: tuple[float, float] | None = None
         self._last_adjust_s: float | None = None
@@ -434,7 +454,7 @@ class Session:
         self._remember_load()
         message = (f"the treadmill stopped the belt ({fault}): session paused; staff must "
                    "resume")
-        self._alarms["belt_stopped"] = message
+        self._hold("belt_stopped", message, "alarm")
         self._pending.append(("belt_stopped", message, "alarm", {"fault": fault}))
 
     def resume(self) -> None:
@@ -520,6 +540,7 @@ class Session:
         if alarm not in self._alarms:
             raise refused("no_alarm", alarm=alarm)
         del self._alarms[alarm]
+        self._severity.pop(alarm, None)
         self._pending.append(("acknowledged", f"alarm {alarm} acknowledged", "info",
                               {"alarm": alarm}))
 
@@ -545,10 +566,26 @@ class Session:
 
     # -- derived state ----------------------------------------------------------------------
 
+    def _hold(self, name: str, message: str, severity: str) -> None:
+        """Hold ``name`` for staff to acknowledge, with the severity it was raised with."""
+        self._alarms[name] = message
+        self._severity[name] = severity
+
     @property
     def alarm_messages(self) -> dict[str, str]:
         """Active alarms not yet acknowledged, with the message staff saw."""
         return dict(self._alarms)
+
+    @property
+    def started_s(self) -> float | None:
+        """The session clock's time at its first step (its events' ``now_s`` are on the
+        same clock); None before it."""
+        return None if self._t_last is None else self._t_start
+
+    @property
+    def alarm_severities(self) -> dict[str, str]:
+        """Active alarms not yet acknowledged: "alarm" or "warning" for each."""
+        return {a: self._severity.get(a, alarm_severity(a)) for a in self._alarms}
 
     @property
     def spec(self) -> PhaseSpec | None:
@@ -650,7 +687,7 @@ class Session:
         def emit(kind: str, message: str, severity: str = "info", **params: Any) -> None:
             events.append(Event(now_s, kind, message, severity, params))
             if severity == "alarm":
-                self._alarms[kind] = message
+                self._hold(kind, message, "alarm")
 
         self._gate.expected_bpm = None  # until the control law ran on this tick
         if hr_bpm is not None or self._offered is None:
@@ -717,6 +754,7 @@ class Session:
             target_bpm=target, state=self._state_name(), phase_elapsed_s=self._phase_elapsed_s,
             phase_remaining_s=remaining, hr_bpm=hr, hr_status=gate.reason,
             events=tuple(events), alarms=tuple(self._alarms),
+            alarm_severity=tuple(self.alarm_severities.items()) if self._alarms else (),
         )
 
     def _count_down_restart(self, now_s: float, speed_t: float,
@@ -843,7 +881,7 @@ class Session:
                 # record, on MQTT or in the summary), held on their list until acknowledged
                 message = "chest strap readings unreliable — wet or move it"
                 emit(STRAP_ALARM, message, "warning")
-                self._alarms[STRAP_ALARM] = message
+                self._hold(STRAP_ALARM, message, "warning")
         elif self._gate.suspect_since is None:
             self._strap_told = False
         if self.run_state not in (RunState.RUNNING,):

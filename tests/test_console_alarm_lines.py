@@ -214,3 +214,177 @@ def test_a_strap_losing_beats_at_80x24_against_the_real_service(tmp_path):
             i18n.set_language("en")
 
     asyncio.run(asyncio.wait_for(main(), 200))
+
+
+# -- issue 21 (h21mon): one severity; the dropout's times from the events --------------------
+
+def test_the_console_labels_each_alarm_by_the_severity_the_service_sends(lang):
+    """The console had its own list of warnings (``HINT_ALARMS``): a name it did not know was
+    ALARM whatever the session said. It reads the severity sent with each held name; an older
+    service's entry without one is read by the core's one list; a word nobody knows is an
+    alarm."""
+    from controller.core.i18n import _
+    from controller.core.words import SEVERITIES, word
+
+    cases = [({"kind": "strap_checkup", "message": "check the strap", "severity": "warning"},
+              "warning"),
+             (dict(STRAP, severity="alarm"), "alarm"),
+             (STRAP, "warning"),  # an older service: no severity
+             (dict(HR_LOST, severity="critical"), "alarm")]
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        said = []
+        async with app.run_test(size=(80, 24)) as pilot:
+            for alarm, _want in cases:
+                app.feed(alarm_list=[alarm], alarms={alarm["kind"]: alarm["message"]},
+                         state="hr_slow" if alarm["kind"] == "hr_lost" else "running",
+                         hr_bpm=None if alarm["kind"] == "hr_lost" else 150)
+                await pilot.pause()
+                said.append(_fits(app, "#alarms")[0])
+        return said
+
+    said = asyncio.run(asyncio.wait_for(main(), 60))
+    labels = {"warning": word(SEVERITIES, "warning").upper(), "alarm": _("ALARM")}
+    for (alarm, want), line in zip(cases, said, strict=True):
+        assert line.startswith(labels[want] + " "), (alarm, line)
+        assert "critical" not in line, line
+
+
+DROPOUT = [  # the session's clock: it started at 5000 s (a Pi's monotonic clock)
+    {"kind": "phase", "severity": "info", "message": "warmup begins", "now_s": 5000.0,
+     "params": {"phase": "warmup", "duration_s": 300.0}},
+    {"kind": "hr_hold", "severity": "warning", "params": {}, "now_s": 5135.2,
+     "message": "no valid heart rate for 5 s: holding speed and incline"},
+    {"kind": "hr_lost", "severity": "alarm", "params": {}, "now_s": 5145.2,
+     "message": HR_LOST["message"]},
+    {"kind": "hr_restored", "severity": "info", "params": {}, "now_s": 5151.0,
+     "message": "heart rate is back; control resumes"},
+]
+
+
+def test_the_lost_heart_rate_line_says_when_by_the_events_times(lang):
+    """«Pulsen var borte 2:10–2:31»: from the last valid beat (the hold's event, 5 s after
+    it) to the event that says it is back, on the session's clock from its start; an older
+    service's events without ``now_s`` keep the line without times (never the console's
+    clock)."""
+    from controller.core.i18n import _
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.feed(alarm_list=[dict(HR_LOST, severity="alarm")],
+                     alarms={"hr_lost": HR_LOST["message"]}, state="running", hr_bpm=141,
+                     event_list=DROPOUT, started_s=5000.0)
+            await pilot.pause()
+            with_times = _fits(app, "#alarms")
+            older = [{k: v for k, v in e.items() if k != "now_s"} for e in DROPOUT]
+            app.feed(alarm_list=[HR_LOST], alarms={"hr_lost": HR_LOST["message"]},
+                     state="running", hr_bpm=141, event_list=older, started_s=5000.0)
+            await pilot.pause()
+            return with_times, _fits(app, "#alarms")
+
+    with_times, older = asyncio.run(asyncio.wait_for(main(), 60))
+    assert with_times[0].startswith(_("The heart rate was lost {start}–{end} – it is back")
+                                    .format(start="2:10", end="2:31")), with_times
+    assert older[0].startswith(_("The heart rate was lost – it is back")), older
+    assert not any(c.isdigit() for c in older[0]), older
+
+
+class OffsetClock:
+    """A simulated clock that reads like a Pi's monotonic clock (hours since boot), not 0 at
+    the start: a console that took the events' times for times into the session shows it."""
+
+    def __init__(self, speedup: float, offset_s: float = 5000.0) -> None:
+        from controller.service.simclock import ScaledClock
+
+        self._scaled = ScaledClock(speedup)
+        self.speedup = speedup
+        self.offset_s = offset_s
+
+    def __call__(self) -> float:
+        return self.offset_s + self._scaled()
+
+
+@pytest.mark.realtime
+def test_the_dropouts_times_come_through_the_control_socket(tmp_path):
+    """The real service (runtime, emulated board, a strap that goes quiet for 20 s in the
+    warm-up) behind its control socket, the console at 80×24 in bokmål: its events carry
+    ``now_s`` and the state the session's start on that clock, the held alarm its severity,
+    and the console's line says when the heart rate was gone, as the events say."""
+    import math
+
+    from controller.core.plan import default_4x4
+    from controller.devices.emulator import Emulator
+    from controller.hr import SimulatedSource
+    from controller.protocol import HR_HOLD_AFTER_S, PatientProfile
+    from controller.service.runtime import Runtime
+    from controller.treadmill import Treadmill
+    from tests.console_rig import console_on_runtime, wait_for
+
+    speed = 10.0
+    clock = OffsetClock(speed)
+    gone: list = [None, None]  # the strap's quiet time on the session's clock
+
+    def hr_of(now_s: float) -> float | None:
+        lo, hi = gone
+        if lo is not None and (hi is None or now_s < hi) and now_s >= lo:
+            return None
+        return 100.0 + 2.0 * math.sin(now_s / 7.0)
+
+    async def main():
+        with Emulator(time_scale=speed) as emu:
+            tmc = Treadmill(emu.link)
+            await tmc.open()
+            await tmc.wait_status(lambda s: s.reset_needed, 10)
+            await asyncio.to_thread(emu.press_reset, 0.2)
+            await tmc.wait_status(lambda s: s.state == "idle", 10)
+            rt = Runtime(PatientProfile(hr_max=183.0, max_speed_kmh=8.0, pseudonym="P-7"),
+                         default_4x4(183.0), treadmill=tmc, clock=clock, tick_s=1.0 / speed,
+                         hr_source=SimulatedSource(hr_of, rate_hz=4.0 * speed, clock=clock))
+            run = asyncio.create_task(rt.run())
+            try:
+                async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
+                    await wait_for(lambda: app.state.get("session_id"))
+                    rt.start()
+                    await wait_for(lambda: app.state.get("phase") == "warmup"
+                                   and app.state.get("hr_bpm") is not None)
+                    gone[0] = clock()
+                    await wait_for(lambda: any(e["kind"] == "hr_lost"
+                                               for e in app.state.get("event_list") or []))
+                    gone[1] = clock()  # back after 15 s and a little more
+                    await wait_for(lambda: any(e["kind"] == "hr_restored"
+                                               for e in app.state.get("event_list") or [])
+                                   and app.state.get("hr_bpm") is not None)
+                    await pilot.pause()
+                    await wait_for(lambda: "Pulsen var borte" in
+                                   Text.from_markup(str(app.query_one("#alarms", Static)
+                                                        .render())).plain)
+                    return dict(app.state), _fits(app, "#alarms")
+            finally:
+                run.cancel()
+                await asyncio.gather(run, return_exceptions=True)
+                await tmc.close()
+
+    i18n.set_language("nb")
+    try:
+        state, lines = asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        i18n.set_language("en")
+    events = state["event_list"]
+    assert all(isinstance(e.get("now_s"), float) for e in events), events
+    started = state["started_s"]
+    assert started is not None and started >= 5000.0, started
+    hold = next(e for e in events if e["kind"] == "hr_hold")
+    back = next(e for e in events if e["kind"] == "hr_restored")
+
+    def mss(s: float) -> str:
+        s = round(s)
+        return f"{s // 60}:{s % 60:02d}"
+
+    span = f"{mss(hold['now_s'] - HR_HOLD_AFTER_S - started)}–{mss(back['now_s'] - started)}"
+    assert any(line.startswith(f"Pulsen var borte {span} – den er tilbake")
+               for line in lines), (span, lines)
+    assert 0.0 < back["now_s"] - started < 600, (back, started)  # times into the session
+    held = {a["kind"]: a.get("severity") for a in state["alarm_list"]}
+    assert held.get("hr_lost") == "alarm", held

@@ -784,3 +784,85 @@ def test_1e999_is_refused_by_the_monitors_validation():
     assert fleet.apply(tm.topic("oslo", "tm-1", "telemetry"), good, 1.0)
     assert not fleet.apply(tm.topic("oslo", "tm-1", "telemetry"), bad, 2.0)
     assert "finite" in fleet.last_error
+
+
+def test_a_hostile_or_missing_severity_never_crashes_the_monitor_nor_reaches_its_screen(broker):
+    """Issue 21: the severity now travels with each alarm (``alarm_severity``). From the
+    network it is data: a word the monitor does not know is an alarm and is never shown; a
+    calm word for a known alarm does not make it one; a name without a severity is read by
+    the core's one list; a severity that is not a name (an escape sequence), a map that is
+    not one, or a version-2 document without it is refused and counted, its reason shown
+    without a control character — and the monitor (Pilot, real mosquitto) carries on."""
+    import json
+
+    import aiomqtt
+    from textual.widgets import DataTable
+
+    from controller.app.monitor import CentralMonitor
+    from controller.protocol import STRAP_ALARM
+    from tests.test_monitor import rendered
+    from tests.test_monitor_warnings import backgrounds, payload, row_y
+
+    good = {  # device → (alarms, alarm_severity)
+        "tm-1": (["hr_lost"], {"hr_lost": "critical"}),
+        "tm-2": (["hr_lost"], {"hr_lost": "warning"}),
+        "tm-3": (["hr_lost", STRAP_ALARM], {}),
+        "tm-4": ([STRAP_ALARM], {STRAP_ALARM: "warning", "not_held": "alarm"}),
+    }
+    bad = [{STRAP_ALARM: HOSTILE_ALARM}, [STRAP_ALARM, "warning"], "warning",
+           {"x" * 70: "warning"}, {STRAP_ALARM: "w" * 40}, None]
+
+    async def main():
+        app = CentralMonitor(MqttSettings(port=broker.port, site="oslo"),
+                             command_key=lambda site, device: b"k" * 32)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await until(lambda: app.connected)
+            async with aiomqtt.Client("127.0.0.1", broker.port) as c:
+                for dev, (alarms, severity) in good.items():
+                    sid = "S" + dev[-1]
+                    await c.publish(tm.topic("oslo", dev, "status"),
+                                    tm.status_payload(True, activity="running"), qos=1)
+                    await c.publish(tm.topic("oslo", dev, "session"), payload(
+                        "session", alarms, severity, session=sid), qos=1)
+                    await c.publish(tm.topic("oslo", dev, "telemetry"), payload(
+                        "telemetry", alarms, severity, session=sid), qos=1)
+                for i, severity in enumerate(bad):
+                    doc = json.loads(payload("telemetry", [STRAP_ALARM], {}, session="S5",
+                                             seq=2 + i))
+                    if severity is None:
+                        del doc["alarm_severity"]  # version 2 without it
+                    else:
+                        doc["alarm_severity"] = severity
+                    await c.publish(tm.topic("oslo", "tm-5", "telemetry"),
+                                    json.dumps(doc).encode(), qos=1)
+            await until(lambda: all(app.fleet.rows.get(("oslo", d)) and
+                                    app.fleet.rows[("oslo", d)].alarms for d in good)
+                        and app.fleet.ignored >= len(bad))
+            await asyncio.sleep(0.3)
+            app.redraw()
+            await pilot.pause()
+            seen = {d: (backgrounds(app, d), rendered(app)[row_y(app, d)]) for d in good}
+            lines = rendered(app)
+            status = str(app.query_one("#status").render())
+            table = app.query_one(DataTable)
+            order = [ln for ln in lines if " tm-" in ln]
+            table.move_cursor(row=next(i for i, ln in enumerate(order) if "tm-1" in ln))
+            await pilot.press("a")
+            await pilot.pause()
+            question = " ".join(str(w.render()) for w in app.screen.query("Static"))
+            await pilot.press("n")
+            return seen, lines, status, question, app.fleet.ignored, app.is_running
+
+    seen, lines, status, question, ignored, alive = asyncio.run(asyncio.wait_for(main(), 60))
+    assert alive and ignored == len(bad), (ignored, status)
+    shown = [*lines, *status.split("\n"), question]
+    assert not any(control_chars(ln) for ln in shown), [ln for ln in shown
+                                                         if control_chars(ln)]
+    assert not any("critical" in ln or "ALL OK" in ln for ln in [*lines, question]), lines
+    for dev in ("tm-1", "tm-2", "tm-3"):  # an unknown word, a forged calm one, none: alarms
+        bg, line = seen[dev]
+        assert "⚠" in line and any("red" in c for c in bg), (dev, line, bg)
+    bg, line = seen["tm-4"]  # the strap's hint said a warning: amber (the extra name ignored)
+    assert line.lstrip().startswith("!") and not any("red" in c for c in bg), line
+    assert "not_held" not in " ".join(lines)
+    assert "Acknowledge the alarm" in question and "heart rate lost" in question, question

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -57,6 +58,7 @@ from controller.core.refusals import REFUSALS
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.core.words import PLANS
 from controller.hr import strap_label
+from controller.protocol import HR_HOLD_AFTER_S, HR_SLOW_AFTER_S, alarm_severity
 from controller.service.control_socket import ControlClient
 from controller.service.messages import StateDoc
 
@@ -128,10 +130,22 @@ def zone_text(d: StateDoc) -> str:
     return "\n".join(lines)
 
 
+LOST_AFTER_S = {"hr_hold": HR_HOLD_AFTER_S, "hr_lost": HR_SLOW_AFTER_S}
+"""Seconds without a valid heart rate before the session's event of that kind."""
 HR_ALARMS = ("hr_hold", "hr_lost", "hr_lost_stop")
 """Alarms of a lost heart rate: the glossary's advice goes with them."""
-HINT_ALARMS = ("strap_missing_beats",)
-"""Alarms that are a hint to staff, labelled a warning (the glossary's levels), not ALARM."""
+
+
+def alarm_is_warning(alarm: Mapping[str, Any]) -> bool:
+    """A held name that is a hint to staff, labelled a warning (the glossary's levels), not
+    ALARM: by the severity the service sends with it, else (an older service) by the core's
+    one list; a severity nobody knows is an alarm."""
+    said = alarm.get("severity")
+    if said is None:
+        said = alarm_severity(str(alarm.get("kind")))
+    return said == "warning"
+
+
 STRAP_HINT = N_("Check that the chest strap sits snugly")
 """The belt screen's words (service/beltview.py): one catalog entry."""
 
@@ -186,7 +200,7 @@ def severity_prefix(severity: str) -> str:
     return said[:1].upper() + said[1:] + ": "
 
 
-def event_words(event: dict[str, Any]) -> str:
+def event_words(event: Mapping[str, Any]) -> str:
     """An event in the UI's language; the warm-up's start without the plan's band ("sone
     96–115" read beside the status line's "oppvarming: mål 88", the controller's rising
     target, as a second target: the belt screen shows that target too)."""
@@ -766,7 +780,28 @@ class StaffConsole(App[None]):
         return _("strap: {strap} · MQTT {mqtt}").format(strap=strap, mqtt=mqtt) + "\n" + \
             _("treadmill: {treadmill}").format(treadmill=board)
 
-    def _alarm_lines(self, alarms: list[dict[str, Any]]) -> str:
+    def _dropout_span(self) -> tuple[str, str] | None:
+        """The last heart-rate dropout that is over, as m:ss into the session («2:10–2:31»),
+        from its events' times (``now_s``, the session's clock; never the console's): from
+        the last valid beat (its hold or slow-down event, less the seconds it waited) to
+        the event that says the heart rate is back. None when the events do not say (an
+        older service, or they scrolled out of the latest)."""
+        d = self.doc
+        events = [e for e in d.event_list or [] if isinstance(e.get("now_s"), int | float)]
+        ends = [i for i, e in enumerate(events) if e["kind"] == "hr_restored"]
+        if d.started_s is None or not ends:
+            return None
+        start: float | None = None
+        for e in reversed(events[:ends[-1]]):
+            if e["kind"] == "hr_restored":
+                break
+            if e["kind"] in LOST_AFTER_S:
+                start = float(e["now_s"]) - LOST_AFTER_S[e["kind"]]
+        if start is None:
+            return None
+        return (_mss(start - d.started_s), _mss(float(events[ends[-1]]["now_s"]) - d.started_s))
+
+    def _alarm_lines(self, alarms: Sequence[Mapping[str, Any]]) -> str:
         """One line per alarm, the key that acknowledges them after the last one, or on a
         line of its own where it would wrap (at 80 columns in bokmål it broke in two). A lost
         heart rate says what to do under it, the belt screen's words; the strap's hint is
@@ -783,14 +818,18 @@ class StaffConsole(App[None]):
         calm = False
         for a in alarms:
             kind = a["kind"]
+            warning = alarm_is_warning(a)
             label, colour = (word(texts.SEVERITIES, "warning").upper(), "yellow") \
-                if kind in HINT_ALARMS else (_("ALARM"), "red")
+                if warning else (_("ALARM"), "red")
             indent = " " * (cell_len(label) + 1)
             if kind in ("hr_hold", "hr_lost") and not self._pulse_missing() \
                     and self.doc.hr_bpm is not None:
                 # held for a, but its cause is over: said so, calm (the trial: the alarm
                 # stayed red from the warm-up to interval 4, long after the pulse was back)
-                last = one_line(_("The heart rate was lost – it is back"), width)
+                span = self._dropout_span()
+                last = one_line(_("The heart rate was lost – it is back") if span is None else
+                                _("The heart rate was lost {start}–{end} – it is back")
+                                .format(start=span[0], end=span[1]), width)
                 indent = ""
                 lines.append("[green]" + escape(last) + "[/]")
                 calm = True
@@ -808,7 +847,7 @@ class StaffConsole(App[None]):
                                   label + " ")
             lines.append(f"[b {colour}]" + escape(last[:len(label)]) + "[/]"
                          + (f"[{colour}]" + escape(last[len(label):]) + "[/]"
-                            if kind in HINT_ALARMS else escape(last[len(label):])))
+                            if warning else escape(last[len(label):])))
         hint = _("(a: acknowledge)")
         said = f"[green]{escape(hint)}[/]" if calm else escape(hint)
         if cell_len(last) + 2 + cell_len(hint) <= width:

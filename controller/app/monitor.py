@@ -11,7 +11,8 @@ treadmill, rebuilt in order on every redraw:
 - offline, stale (online but quiet: hung), idle and running told apart; seconds since the last
   message; whole values in every column (widths are recomputed from the content each time).
 
-Select a row and press ``s`` to stop that treadmill's session or ``a`` to acknowledge its alarm;
+Select a row and press ``s`` to stop that treadmill's session or ``a`` to acknowledge its alarm
+(the footer says "warning" when what ``a`` acknowledges on the selected row is one);
 both ask for confirmation and are sent signed (``controller.net.remote``) when a command key is
 configured. Reconnects with back-off and logs why it could not connect.
 """
@@ -215,6 +216,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 KeyFor = Callable[[str, str], bytes | None]
+ACK_LABELS = {"alarm": N_("Acknowledge alarm"), "warning": N_("Acknowledge warning")}
+"""The ``a`` key's label by the severity of what it acknowledges on the selected row."""
 
 
 class CentralMonitor(App[None]):
@@ -223,7 +226,7 @@ class CentralMonitor(App[None]):
     CSS = ("DataTable { height: 1fr; } "
            "#status { height: auto; min-height: 2; max-height: 5; padding: 0 1; }")
     BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "stop", N_("Stop treadmill")),
-                Binding("a", "ack", N_("Acknowledge alarm")),
+                Binding("a", "ack", ACK_LABELS["alarm"]),
                 Binding("q", "quit", N_("Quit"))]
 
     def __init__(self, settings: MqttSettings, clock: Callable[[], float] = time.time,
@@ -340,6 +343,7 @@ class CentralMonitor(App[None]):
         if (cells, visible, widths, self.name_wrapped) == self._drawn:  # nothing changed
             self._ring_for_new_alarms(rows)
             self._update_status(rows, now)
+            self._update_ack_label()
             return
         self._drawn = (cells, visible, widths, self.name_wrapped)
         selected = self.selected_key()
@@ -369,6 +373,24 @@ class CentralMonitor(App[None]):
                     table.move_cursor(row=i, animate=False)
         self._ring_for_new_alarms(rows)
         self._update_status(rows, now)
+        self._update_ack_label()
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._update_ack_label()
+
+    def _update_ack_label(self) -> None:
+        """``a`` says what it acknowledges on the selected row: «Kvitter advarsel» for a
+        warning (the trial: «Kvitter alarm» on the strap's amber hint), else the alarm's."""
+        r = self._selected_row()
+        pending = r.unacknowledged if r is not None else []
+        said = _(ACK_LABELS["warning" if pending and r is not None and
+                            r.severity(pending[0]) == "warning" else "alarm"])
+        keys = self._bindings.key_to_bindings
+        bindings = keys.get("a", [])
+        if any(b.action == "ack" and b.description != said for b in bindings):
+            keys["a"] = [dataclasses.replace(b, description=said) if b.action == "ack" else b
+                         for b in bindings]
+            self.refresh_bindings()
 
     def _ring_for_new_alarms(self, rows: list[TreadmillRow]) -> None:
         current = {(r.site, r.device, a) for r in rows for a in r.unacknowledged

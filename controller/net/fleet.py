@@ -14,12 +14,13 @@ What a nurse must be able to tell apart (``TreadmillRow.link``):
 - ``idle``     online, no session, heartbeat fresh.
 
 What a treadmill holds for staff to acknowledge (``alarms`` in its telemetry and session
-documents: names only) is an alarm or a warning (``TreadmillRow.severity``). The name carries
-no severity; the session's event of that name does (``severity`` in ``event.schema.json``),
-and the row keeps what it heard. A monitor that did not hear the event (started later, or it
-was lost) uses the names known to be warnings (``WARNINGS``); anything else is an alarm. An
-event can raise a known warning to an alarm, never lower a known alarm: a warning looks
-calmer, so only the treadmill's own word for a name the monitor does not know can make it one.
+documents) is an alarm or a warning (``TreadmillRow.severity``): the document says which
+(``alarm_severity``, version 2). An older treadmill's version-1 document does not: then the
+session's event of that name does (``severity`` in ``event.schema.json``; the row keeps what
+it heard), and without it (the monitor started later, or the event was lost) the core's one
+list of warnings (``protocol.alarm_severity``). A severity the monitor does not know is an
+alarm. The treadmill's word can raise a known warning to an alarm, never lower a known alarm:
+a warning looks calmer, so only for a name the monitor does not know can it make one.
 
 Times are the monitor's wall clock (``now_s``, seconds since the epoch); a retained message
 is dated by its own ``time_unix_s`` so a days-old retained "online" is not taken for fresh.
@@ -36,7 +37,7 @@ from typing import Any
 from controller.core.text import clean
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.net import telemetry as tm
-from controller.protocol import STRAP_ALARM
+from controller.protocol import alarm_severity
 
 _log = logging.getLogger(__name__)
 
@@ -51,9 +52,6 @@ LOG_EVERY_S = 10.0
 LOG_PER_WINDOW = 10
 HEARTBEAT_MISSES = 3
 ATTENTION_STATES = ("paused", "hr_hold", "hr_slow", "stopping")
-WARNINGS = frozenset({STRAP_ALARM})
-"""Held for acknowledgement, but warnings (the session emits them with severity "warning"):
-the strap's missing-beats hint. Shown amber, sorted below alarms, no bell."""
 SEVERITIES_KEPT = 64
 """At most this many (session, name) severities heard are kept per treadmill."""
 
@@ -140,13 +138,19 @@ class TreadmillRow:
         return list(self.doc.get("alarms") or [])
 
     def severity(self, alarm: str) -> str:
-        """"alarm" or "warning" for a name held for acknowledgement (the module docstring)."""
-        heard = self.severity_heard.get((str(self.doc.get("session_id") or ""), alarm))
-        if heard == "alarm":
-            return "alarm"
-        if alarm in WARNINGS or (heard == "warning" and alarm not in ALARM_WORDS):
-            return "warning"
-        return "alarm"
+        """"alarm" or "warning" for a name held for acknowledgement (the module docstring):
+        a warning is amber, sorted below alarms, rings no bell, and is still acknowledged."""
+        said = self.doc.get("alarm_severity")
+        said = said.get(alarm) if isinstance(said, dict) else None
+        if said is None:
+            said = self.severity_heard.get((str(self.doc.get("session_id") or ""), alarm))
+        if said is None:
+            return alarm_severity(alarm)
+        if said != "warning":
+            return "alarm"  # "alarm", or a word this monitor does not know: the louder one
+        if alarm_severity(alarm) == "alarm" and alarm in ALARM_WORDS:
+            return "alarm"  # never lowered: a name known to be an alarm
+        return "warning"
 
     @property
     def real_alarms(self) -> list[str]:

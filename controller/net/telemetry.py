@@ -17,6 +17,10 @@ event       1       no        every session event, numbered by ``seq`` so nothin
 
 Every payload carries ``schema`` (name/version), ``time_unix_s`` (UTC wall-clock time when it
 was made) and units in its key names. Only the patient's pseudonym ever leaves the treadmill.
+A session's and a telemetry's ``alarms`` are names held for staff; from version 2
+(``fourbyfour.session/2``, ``fourbyfour.telemetry/2``) ``alarm_severity`` says for each
+whether it is an alarm or a warning. A receiver still reads version 1 (an older treadmill),
+where a name's severity is ``protocol.alarm_severity``'s (the one list of warnings).
 ``parse`` is what a receiver uses: the document is validated against its JSON Schema (types and
 ranges, not only names; NaN and infinities are not JSON and are refused), and anything
 malformed, oversized, out of range or of an unknown schema raises ``PayloadError`` with the
@@ -128,6 +132,13 @@ def meta_payload(site: str, device: str, software_version: str, plan_name: str,
     return _encode(doc, time_unix_s)
 
 
+def _severities(sp: Setpoint) -> dict[str, str]:
+    """The held names' severities as the session said them (a name it did not say is left
+    out: the reader's ``protocol.alarm_severity`` decides, as for a version-1 document)."""
+    said = dict(sp.alarm_severity)
+    return {a: said[a] for a in sp.alarms if a in said}
+
+
 def session_payload(session_id: str, pseudonym: str, sp: Setpoint,
                     summary: dict[str, Any] | None = None,
                     time_unix_s: float | None = None, *,
@@ -138,12 +149,12 @@ def session_payload(session_id: str, pseudonym: str, sp: Setpoint,
     if pseudonym and (why := pseudonym_problem(pseudonym)) is not None:
         raise ValueError(f"pseudonym: {why}")
     doc: dict[str, Any] = {
-        "schema": "fourbyfour.session/1", "session_id": session_id, "pseudonym": pseudonym,
+        "schema": "fourbyfour.session/2", "session_id": session_id, "pseudonym": pseudonym,
         "phase": sp.phase, "interval": sp.interval, "state": sp.state,
         "phase_remaining_s": round(sp.phase_remaining_s),
         # to the hundredth: a tenth rounded 162.45 to 162.5, shown 163 beside the belt's 162
         "zone_low_bpm": _r(sp.zone_low_bpm, 2), "zone_high_bpm": _r(sp.zone_high_bpm, 2),
-        "alarms": list(sp.alarms),
+        "alarms": list(sp.alarms), "alarm_severity": _severities(sp),
     }
     if summary is not None:
         doc["summary"] = summary
@@ -155,14 +166,14 @@ def session_payload(session_id: str, pseudonym: str, sp: Setpoint,
 def telemetry_payload(session_id: str, seq: int, sp: Setpoint, speed_kmh: float,
                       incline_pct: float, time_unix_s: float | None = None) -> bytes:
     return _encode({
-        "schema": "fourbyfour.telemetry/1", "session_id": session_id, "seq": seq,
+        "schema": "fourbyfour.telemetry/2", "session_id": session_id, "seq": seq,
         "t_s": round(sp.now_s, 2), "hr_bpm": _shown(sp.hr_bpm), "hr_status": sp.hr_status,
         "target_bpm": _r(sp.target_bpm), "zone_low_bpm": _r(sp.zone_low_bpm, 2),
         "zone_high_bpm": _r(sp.zone_high_bpm, 2), "speed_set_kmh": round(sp.speed_kmh, 2),
         "speed_kmh": round(speed_kmh, 2), "incline_set_pct": round(sp.incline_pct, 1),
         "incline_pct": round(incline_pct, 1), "phase": sp.phase, "interval": sp.interval,
         "phase_remaining_s": round(sp.phase_remaining_s), "state": sp.state,
-        "alarms": list(sp.alarms),
+        "alarms": list(sp.alarms), "alarm_severity": _severities(sp),
     }, time_unix_s)
 
 
@@ -174,6 +185,11 @@ def event_payload(session_id: str, seq: int, event: Event,
 
 
 _SCHEMA_FOR = {k: f"fourbyfour.{k}/1" for k in KINDS}
+READABLE: dict[str, tuple[str, ...]] = {
+    k: (f"fourbyfour.{k}/1", f"fourbyfour.{k}/2") if k in ("session", "telemetry") else
+    (_SCHEMA_FOR[k],) for k in KINDS}
+"""The schema versions a receiver reads, per topic kind (``schemas/<kind>.schema.json``
+describes them all: version 2 adds ``alarm_severity``)."""
 
 
 @cache
@@ -226,9 +242,9 @@ def parse(t: str, payload: bytes) -> tuple[str, str, str, dict[str, Any]]:
         raise PayloadError(f"{t}: not JSON ({str(e)[:120]})") from None
     if not isinstance(doc, dict):
         raise PayloadError(f"{t}: payload must be a JSON object")
-    if doc.get("schema") != _SCHEMA_FOR[kind]:
+    if doc.get("schema") not in READABLE[kind]:
         raise PayloadError(f"{t}: schema {str(doc.get('schema'))[:80]!r} is not "
-                           f"{_SCHEMA_FOR[kind]!r}")
+                           f"{' or '.join(repr(v) for v in READABLE[kind])}")
     err = jsonschema.exceptions.best_match(validator(kind).iter_errors(doc))
     if err is not None:
         where = err.json_path.removeprefix("$.") if err.json_path != "$" else "document"

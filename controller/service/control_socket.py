@@ -64,6 +64,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
     st = rt.treadmill.status  # live, also before the session ticks
     link_up = rt.treadmill.connected and st is not None
     prof, sess = rt.profile, rt.session
+    severity = sess.alarm_severities if sess else {}
     doc: dict[str, Any] = {  # typed: a field added or lost is an error here, not in a console
         "type": "state", "session_id": rt.session_id,
         "pseudonym": prof.pseudonym if prof else "",
@@ -102,10 +103,11 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
                                                    else "offline"),
         "alarms": dict(sess.alarm_messages) if sess else {},
         "events": [f"{e.severity}: {e.message}" for e in snap.events[-8:]],
-        "event_list": [{"kind": e.kind, "severity": e.severity, "message": e.message,
-                        "params": e.params} for e in snap.events[-8:]],
-        "alarm_list": [{"kind": a, "message": m}
-                       for a, m in (sess.alarm_messages.items() if sess else ())],
+        "event_list": [m.EventItem(kind=e.kind, severity=e.severity, message=e.message,
+                                   params=e.params, now_s=e.now_s) for e in snap.events[-8:]],
+        "alarm_list": [m.AlarmItem(kind=a, message=msg, severity=severity[a])
+                       for a, msg in (sess.alarm_messages.items() if sess else ())],
+        "started_s": sess.started_s if sess else None,
         "hr_history": list(hr_history),
         "summary": rt.summary,
         "late_ticks": snap.late_ticks,

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NotRequired, TypedDict
 
 from controller.core.refusals import REFUSALS, refusal_text
 from controller.protocol import SessionError, refused
 
-__all__ = ["COMMANDS", "REFUSALS", "Command", "Reply", "StateDoc", "parse", "refusal_text"]
+__all__ = ["COMMANDS", "REFUSALS", "AlarmItem", "Command", "EventItem", "Reply", "StateDoc",
+           "parse", "refusal_text"]
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,29 @@ class Reply:
         return doc
 
 
+class EventItem(TypedDict):
+    """One of the session's latest events in ``StateDoc.event_list``."""
+
+    kind: str
+    severity: str  # "info" | "warning" | "alarm"
+    message: str  # the core's English; a reader renders it from kind and params
+    params: dict[str, Any]
+    now_s: NotRequired[float]
+    """When it happened, on the session's clock (``StateDoc.started_s`` is the session's
+    start on the same clock): a console dates it from this, never from its own clock. An
+    older service does not send it."""
+
+
+class AlarmItem(TypedDict):
+    """A name held for staff to acknowledge, in ``StateDoc.alarm_list``."""
+
+    kind: str
+    message: str
+    severity: NotRequired[str]
+    """"alarm" or "warning", as the session raised it; an older service does not send it
+    (then ``protocol.alarm_severity``)."""
+
+
 @dataclass(frozen=True)
 class StateDoc:
     """What the service pushes every 0.5 s (``type`` = "state"): the session as the
@@ -295,13 +319,16 @@ class StateDoc:
     mqtt: str | None
     alarms: dict[str, str]
     events: list[str]
-    event_list: list[dict[str, Any]]  # kind, severity, message and params (a dict)
-    alarm_list: list[dict[str, str]]
+    event_list: list[EventItem]
+    alarm_list: list[AlarmItem]
     hr_history: list[float | None]
     summary: dict[str, Any] | None
     late_ticks: int
     ratings: dict[str, int]
     demo_reset: bool = False  # the demo: the console may press the emulated board's reset
+    started_s: float | None = None
+    """When the session started, on the session's clock (its events' ``now_s``); None
+    before the start (and from an older service)."""
     type: str = "state"
 
     def to_wire(self) -> dict[str, Any]:
