@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import random
 import re
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -194,3 +197,95 @@ def test_the_belt_page_and_the_console_follow_the_sessions_one_decision_in_a_dro
 
     hold = word(ALARMS, "hr_hold")
     _run(main())
+
+
+def _dropout_report(tmp_path: Path) -> str:
+    """A 4x4 whose strap gives nothing from 12 min on (hold at 5 s, slow at 15 s, stop at
+    60 s), reported by the CLI as a PDF in bokmål and read back as the nurse reads it."""
+    from controller.app.simdemo import run_session
+    from controller.records.store import Store
+    from controller.sim import VirtualPatient, make_patient
+    from tests.test_records_trial21 import START_UNIX_S, _cli
+
+    class Lost(VirtualPatient):
+        def step(self, dt_s, speed_kmh, incline_pct):  # type: ignore[no-untyped-def]
+            reading = super().step(dt_s, speed_kmh, incline_pct)
+            return None if self.t_s >= 720 else reading
+
+    db = str(tmp_path / "s.db")
+    truth, profile = make_patient(random.Random(3), "sedentary", 3)
+    store = Store(db)
+    sid, _rows, session = run_session(Lost(truth), dataclasses.replace(profile,
+                                                                       pseudonym="P-17"),
+                                      store=store, start_unix_s=START_UNIX_S)
+    store.close()
+    assert session.ended_by == "heart rate lost", session.ended_by
+    out = tmp_path / "r.pdf"
+    r = _cli("report", "--store", db, "--session", sid, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    return " ".join(text.split())
+
+
+@realtime
+def test_hold_slow_and_stop_are_said_in_one_set_of_words_everywhere(tmp_path, nb):
+    """Trial: the console said «venter på puls – holder farten» for the 5-s hold, the report
+    «Finner ikke pulsen på 5 s: …»; the slow was «senker farten» in one place, «senker til
+    gange» in another and «senker til rolig gange» in the report. One set of words for each
+    step — the console's header, its log line and alarm line, the report — and the belt page
+    says the same step in its own calm words."""
+    said = {}
+
+    async def main() -> None:
+        async with dropout_rig(tmp_path) as rig:
+            await _to_interval_in_zone(rig)
+            await rig.page.evaluate(FRAMES_JS)
+            console: list = []
+            stop = asyncio.Event()
+            watcher = asyncio.create_task(_watch_console(rig.app, console, stop))
+            try:
+                rig.hr[0] = 0.0  # the strap sends, nothing usable, for good
+                await wait_for(lambda: rig.app.doc.state == "done", 60)
+                await asyncio.sleep(0.3)
+            finally:
+                stop.set()
+                await watcher
+            said["console"] = console
+            said["belt"] = await rig.page.evaluate("window.__frames")
+
+    _run(main())
+    console, belt = said["console"], said["belt"]
+    words = {k: word(ALARMS, k) for k in ("hr_hold", "hr_lost", "hr_lost_stop")}
+    assert words["hr_hold"] == "venter på puls – holder farten", words
+    # the header: each step in its words while the session is in it
+    for state, kind in (("hr_hold", "hr_hold"), ("hr_slow", "hr_lost")):
+        frames = [c for c in console if c[0] == state]
+        assert frames, (state, console[-3:])
+        assert all(words[kind] in c[2] for c in frames), (state, frames[:2])
+    stopping = [c for c in console if c[0] == "stopping"]
+    assert stopping and all(words["hr_lost_stop"] in c[2] for c in stopping), stopping[:2]
+    # the log line and the alarm line say each step's words too
+    for kind in words:
+        w = words[kind].lower()
+        assert any(w in c[6].lower() for c in console), (kind, {c[6] for c in console})
+    for kind in ("hr_lost", "hr_lost_stop"):  # the alarms (the hold is a warning)
+        w = words[kind].lower()
+        assert any(w in c[5].lower() for c in console), (kind, {c[5] for c in console})
+    # the belt page, in its own calm words for the same step
+    guidance = {f[4]: f[3] for f in belt if f[4] in ("hr_hold", "hr_slow")}
+    assert "holder farten" in guidance.get("hr_hold", ""), guidance
+    assert "rolig gange" in guidance.get("hr_slow", ""), guidance
+    # the report: the same words, each step
+    report = _dropout_report(tmp_path).lower()
+    for kind, w in words.items():
+        assert w.lower() in report, (kind, w, report[-1500:])
+
+
+def test_the_pulse_found_again_is_said_calmly():
+    """«Pulsen var borte» read as alarming to staff: the glossary's words (the catalog has
+    none of the alarming phrasing; tests/test_glossary.py checks the rest)."""
+    from tests.test_glossary import bokmal_texts
+
+    found = {k: v for k, v in bokmal_texts().items() if re.search(r"pulsen var borte", v, re.I)}
+    assert not found, found

@@ -735,12 +735,14 @@ class StaffConsole(App[None]):
     def _state_word(self) -> str:
         """The session's state for the header: a missing pulse in the alarm's words (the
         trial: «senker farten» in the header beside «senker til gange» in the alarm), when
-        the session says so (its state)."""
+        the session says so (its state); the stop for a lost pulse in its alarm's words too."""
         d = self.doc
         if d.state == "hr_slow":
             return word(ALARM_WORDS, "hr_lost")
         if self._pulse_missing():
             return word(ALARM_WORDS, "hr_hold")
+        if d.state == "stopping" and d.ended_by == "heart rate lost":
+            return word(ALARM_WORDS, "hr_lost_stop")
         return word(texts.STATES, d.state)
 
     def _zone_text(self) -> str:
