@@ -54,6 +54,7 @@ from controller.app.screens.six_minute import HrMaxProposalScreen
 from controller.app.texts import word
 from controller.core.i18n import N_, _, format_date, format_duration, format_number
 from controller.core.metrics import shown_bpm, zone_of
+from controller.core.pulse import pulse_lost
 from controller.core.refusals import REFUSALS
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.core.words import PLANS
@@ -566,8 +567,7 @@ class StaffConsole(App[None]):
             # header are laid out again only when told (else the header kept a stale height)
             if self.screen is not self.screen_stack[0]:
                 self.screen_stack[0].refresh_bindings()
-        # before Start: the paired strap's live heart rate, so staff check it on the patient
-        hr = d.hr_bpm if d.started else d.hr_live_bpm
+        hr = self._shown_hr()
         lo, hi = d.zone_low_bpm, d.zone_high_bpm
         digits = self.query_one("#hr", Digits)
         digits.update("---" if hr is None else str(shown_bpm(hr)))
@@ -640,6 +640,10 @@ class StaffConsole(App[None]):
         if treadmill == "running" and (d.speed_kmh or 0.0) < 0.05:
             treadmill = "still"  # enabled at 0 km/h (paused): not "running" to a reader
         strap = word(texts.LINKS, d.strap)
+        if d.strap == "connected" and d.started and phase != "done" and hr is None:
+            # the radio is there, a usable pulse is not (the trial: «pulsbelte: tilkoblet»
+            # while the session held for a lost pulse)
+            strap = _("connected, can't find the heart rate")
         paired = d.paired_strap or {}
         if paired:
             # a BLE address by its device half (the first half names the maker): one line
@@ -723,23 +727,36 @@ class StaffConsole(App[None]):
             n=iv["interval"], in_zone=format_duration(max(0, round(iv.get("in_zone_s") or 0))),
             above=format_duration(max(0, round(above))), peak=iv["peak_hr_bpm"])
 
-    def _pulse_missing(self) -> bool:
-        """The session holds or slows for a missing heart rate (its state), or runs on
-        without one (the first seconds of a dropout, before it holds)."""
+    def _shown_hr(self) -> float | None:
+        """The heart rate the console shows: before Start the paired strap's live reading
+        (staff check it on the patient); after, the service's one decision, which the belt
+        page shows too (``core.pulse``: none while the session holds or slows for a lost
+        heart rate, the last valid one through a short gap). A state without it (a service
+        before it) shows the tick's reading, never one while the session holds."""
         d = self.doc
-        return d.state in ("hr_hold", "hr_slow") or (
-            bool(d.started) and d.state == "running" and d.phase not in ("done", "ready")
-            and d.hr_bpm is None)
+        if not d.started:
+            return d.hr_live_bpm
+        if pulse_lost(d.state):
+            return None
+        return d.hr_shown_bpm if d.hr_shown_bpm is not None else d.hr_bpm
+
+    def _pulse_missing(self) -> bool:
+        """The session holds or slows for a missing heart rate: its published state, the one
+        decision the belt page follows too (the trial: «venter på puls – holder farten» here
+        while the belt showed «● 164 · I sonen»; the session had not held yet)."""
+        return pulse_lost(self.doc.state)
 
     def _state_word(self) -> str:
         """The session's state for the header: a missing pulse in the alarm's words (the
-        trial: «senker farten» in the header beside «senker til gange» in the alarm, and «går»
-        through short dropouts)."""
+        trial: «senker farten» in the header beside «senker til gange» in the alarm), when
+        the session says so (its state); the stop for a lost pulse in its alarm's words too."""
         d = self.doc
         if d.state == "hr_slow":
             return word(ALARM_WORDS, "hr_lost")
         if self._pulse_missing():
             return word(ALARM_WORDS, "hr_hold")
+        if d.state == "stopping" and d.ended_by == "heart rate lost":
+            return word(ALARM_WORDS, "hr_lost_stop")
         return word(texts.STATES, d.state)
 
     def _zone_text(self) -> str:
@@ -823,7 +840,7 @@ class StaffConsole(App[None]):
                 if warning else (_("ALARM"), "red")
             indent = " " * (cell_len(label) + 1)
             if kind in ("hr_hold", "hr_lost") and not self._pulse_missing() \
-                    and self.doc.hr_bpm is not None:
+                    and self._shown_hr() is not None:
                 # held for a, but its cause is over: said so, calm (the trial: the alarm
                 # stayed red from the warm-up to interval 4, long after the pulse was back)
                 span = self._dropout_span()

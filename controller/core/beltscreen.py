@@ -21,9 +21,9 @@ what it says, and they live here, sans-IO, so tests can walk them tick by tick:
 3. **Calm where the physiology is expected.** The warm-up climb, the first minutes of an
    interval (the clinic's allowance: 120 s for the first, 60 s later), a recovery and the
    cool-down (the heart rate comes down), a pause: no coloured verdict, a calm sentence. A
-   missing reading is said ("can't find your heart rate") only when there has been no valid
-   one for ``HR_MISSING_S`` (the session holds the belt at the same moment); a shorter gap
-   keeps the last value.
+   missing reading is said ("can't find your heart rate") when no heart rate is shown: the
+   one decision every screen follows (``core.pulse``): none while the session holds or slows
+   for a lost heart rate, the last valid one through a shorter gap.
 
 The seconds in the zone (each interval's positive counter, the line after it, the week's
 goal while it happens) are not counted here: they are ``metrics.IntervalTally``'s, scored
@@ -42,6 +42,7 @@ from controller.core.metrics import (  # shown_bpm, zone_of: the one rule, kept 
     shown_bpm,
     zone_of,
 )
+from controller.core.pulse import KEEP_S, pulse_lost
 
 __all__ = ["shown_bpm", "zone_of"]
 
@@ -52,9 +53,10 @@ IN_ZONE_AFTER_S = 3.0
 """Seconds in the zone, without a break, before "at the edge" turns into "in the zone"."""
 ZONE_SETTLE_S = 5.0
 """The least time between two forced changes of word; within it the neutral word is shown."""
-HR_MISSING_S = 5.0
+HR_MISSING_S = KEEP_S
 """Seconds without a valid reading before the screen says it cannot find the heart rate:
-the same moment the session starts holding the belt (``protocol.HR_HOLD_AFTER_S``)."""
+the same moment the session starts holding the belt (``protocol.HR_HOLD_AFTER_S``). The
+reading shown is decided before it comes here (``core.pulse.shown_pulse``)."""
 
 VERDICTS = ("below", "in", "above")
 CALM_KINDS = ("ready", "warmup", "climb", "down", "pause", "steady", "edge")
@@ -150,6 +152,7 @@ class Inputs:
     interval: int
     phase_elapsed_s: float
     hr_bpm: float | None
+    """The heart rate to show, as every screen shows it (``core.pulse.shown_pulse``)."""
     zone_low_bpm: float | None
     zone_high_bpm: float | None
     hr_max_bpm: float | None
@@ -160,7 +163,7 @@ class Inputs:
 @dataclass(frozen=True)
 class Shown:
     """What the heart panel shows. ``kind`` is a verdict (below / in / above), a calm reason
-    (``CALM_KINDS``) or ``missing`` (no valid reading for ``HR_MISSING_S``); ``low_bpm`` to
+    (``CALM_KINDS``) or ``missing`` (no heart rate to show: ``core.pulse``); ``low_bpm`` to
     ``high_bpm`` is the target the word was judged on (in the warm-up from the controller's
     target up)."""
 
@@ -184,20 +187,15 @@ class BeltScreen:
     ran_s: dict[int, float] = field(default_factory=dict)
     """How long each interval ran (its phase clock, which a pause freezes): a skipped one
     shows as short, and only a session whose intervals ran is called complete."""
-    _last_hr: tuple[float, float] | None = None  # (bpm, when)
     _where: tuple[str, int] | None = None
 
     def update(self, i: Inputs) -> Shown:
         if (i.phase, i.interval) != self._where:  # a new phase starts its own verdict
             self._where = (i.phase, i.interval)
             self.zone.reset()
-        if i.hr_bpm is not None:
-            self._last_hr = (i.hr_bpm, i.now_s)
-        hr: float | None = i.hr_bpm
-        holding = i.state in ("hr_hold", "hr_slow")  # the session has lost the heart rate
-        if hr is None and not holding and self._last_hr is not None and \
-                i.now_s - self._last_hr[1] < HR_MISSING_S:
-            hr = self._last_hr[0]  # a short gap: keep the last value, say nothing
+        # the heart rate shown is decided once, for every screen (``core.pulse``): none
+        # while the session holds or slows for a lost heart rate, whatever the strap says
+        hr = None if pulse_lost(i.state) else i.hr_bpm
         hr_shown = None if hr is None else shown_bpm(hr)
         lo = None if i.zone_low_bpm is None else shown_bpm(i.zone_low_bpm)
         hi = None if i.zone_high_bpm is None else shown_bpm(i.zone_high_bpm)
@@ -216,8 +214,9 @@ class BeltScreen:
     @staticmethod
     def _kind(i: Inputs, hr_shown: int | None, verdict: str | None) -> str:
         # one truth in the heart panel: "can't find your heart rate" shows no number (the
-        # trial: "?159" beside it), and a reading the strap has again is found, said calmly
-        # while the session still holds the belt (its next tick resumes)
+        # trial: "?159" beside it); a reading the strap has again is shown from the
+        # session's next tick, when it resumes (the trial: «● 164 · I sonen» on the belt
+        # while the console said the session held for a lost pulse)
         if hr_shown is None:
             return "missing" if i.phase != "done" else "down"
         if i.state == "paused":

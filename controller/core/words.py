@@ -53,9 +53,15 @@ EVENTS = {
     "hrmax_underestimated": N_("Heart rate above the profile's HRmax: HRmax is likely "
                                "underestimated"),
     "hr_above_max": N_("Heart rate above HRmax for 10 s: load reduced"),
-    "hr_lost_stop": N_("No valid heart rate for 60 s: session stopped"),
-    "hr_lost": N_("No valid heart rate for 15 s: slowing to an easy walk; check the strap"),
-    "hr_hold": N_("No valid heart rate for 5 s: holding speed and incline"),
+    # each step of a lost heart rate begins with its words in the header and the alarm line
+    # (``ALARMS``), then when and what to do (issue 21: the report said «Finner ikke pulsen på
+    # 5 s: …» beside the console's «venter på puls – holder farten»)
+    "hr_lost_stop": N_("Heart rate lost: session stopped (after 60 s) – check that the chest "
+                       "strap sits snugly"),
+    "hr_lost": N_("Heart rate lost: slowing to a walk (after 15 s) – check that the chest strap "
+                  "sits snugly"),
+    "hr_hold": N_("Waiting for heart rate: holding speed (after 5 s) – check that the chest "
+                  "strap sits snugly"),
     # the strap's detector misses beats: said of the strap's readings (issue 21: "kan miste
     # slag" read as the patient's heart skipping beats)
     "strap_missing_beats": N_("The chest strap's readings are unreliable — wet it or move it "
@@ -223,12 +229,15 @@ def _from_message(kind: str, message: str) -> str | None:
     return None if text is None else _(text).format(**found)
 
 
-REWORDED = frozenset({"strap_missing_beats", "acknowledged", "done"})
+REWORDED = frozenset({"strap_missing_beats", "acknowledged", "done", "hr_hold", "hr_lost",
+                      "hr_lost_stop"})
 """Kinds said from the catalog in English too: the strap's warning was reworded since (issue
 21: "strap may be missing beats" read as the patient's heart), also for a session recorded
 before; an acknowledgement's message names the alarm by its key ("alarm
 strap_missing_beats acknowledged"), its params by its words; the end of a session by how it
-ended (a session recorded before said "finished" also when staff stopped it)."""
+ended (a session recorded before said "finished" also when staff stopped it); a lost heart
+rate's steps in the words the console's header and alarm line use (the core's message says
+"no valid heart rate for 5 s: holding speed and incline")."""
 
 
 def event_text(kind: str, message: str, params: dict[str, Any] | None = None) -> str:

@@ -22,7 +22,9 @@ What the page says to a patient who is running is decided sans-IO in
 ``controller.core.beltscreen`` (one ``BeltScreen`` per session, kept here between pushes):
 the zone word true of the shown numbers and calm at an edge ("at the edge of the zone", no
 flicker), in the warm-up judged on its one target shown, calm sentences where the physiology is
-expected, "can't find your heart rate" only after 5 s without a reading. The seconds in the
+expected, "can't find your heart rate" when no heart rate is shown: while the session holds
+or slows for it, or 5 s after the last valid reading (``core.pulse``, the one decision the
+console follows too; a shorter gap keeps the last value). The seconds in the
 zone (each interval's, the session's, the week's goal celebrated when it is reached) are the
 runtime's ``metrics.IntervalTally``: the recorded ticks scored as the journal's summary
 scores them, so the screen, the console and the report say the same number.
@@ -326,7 +328,7 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
             gone = max(0.0, now - sp.now_s)
             remaining = max(0.0, remaining - gone)
             elapsed += gone
-    hr = rt.live_hr_bpm
+    hr = rt.shown_hr_bpm  # the one decision, as the console shows it (core.pulse)
     lo, hi = (sp.zone_low_bpm, sp.zone_high_bpm) if sp else (None, None)
     shown = screen.update(Inputs(now, phase, state, interval, elapsed, hr, lo, hi,
                                  rt.profile.hr_max if rt.profile else None,

@@ -97,6 +97,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "strap_needed": rt.hr_source is None,
         "strap_choice": rt.scanner is not None or rt.ble_scanner is not None,
         "hr_live_bpm": snap.hr_live_bpm, "hr_live_reason": snap.hr_live_reason,
+        "hr_shown_bpm": rt.shown_hr_bpm,  # the belt page's number too (core.pulse)
         "strap_battery_pct": snap.hr_battery_pct, "strap_battery_low": snap.hr_battery_low,
         # live, as the treadmill's: the tick's snapshot says it only while a session runs
         "mqtt": None if rt.publisher is None else ("online" if rt.publisher.online

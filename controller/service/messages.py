@@ -325,6 +325,9 @@ class StateDoc:
     summary: dict[str, Any] | None
     late_ticks: int
     ratings: dict[str, int]
+    hr_shown_bpm: float | None = None
+    """The heart rate to show (``Runtime.shown_hr_bpm``, the belt page's too): none while the
+    session holds or slows for a lost heart rate; the last valid one through a short gap."""
     demo_reset: bool = False  # the demo: the console may press the emulated board's reset
     started_s: float | None = None
     """When the session started, on the session's clock (its events' ``now_s``); None

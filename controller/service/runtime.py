@@ -33,6 +33,7 @@ from typing import Any
 from controller.core.hrgate import HrGate
 from controller.core.metrics import IntervalTally, ScoredRow
 from controller.core.plan import Plan
+from controller.core.pulse import shown_pulse
 from controller.hr import (
     BatteryReport,
     BleStrapSeen,
@@ -359,6 +360,19 @@ class Runtime:
         if self._live is None or self.clock() - self._live[1] > LIVE_SHOWN_S:
             return None
         return self._live[0]
+
+    @property
+    def shown_hr_bpm(self) -> float | None:
+        """The heart rate every screen shows (the belt page, the console): the last reading
+        the gate believed, for a short gap after it, and none while the session holds or
+        slows for a lost heart rate (``core.pulse``: one decision, on the session's
+        published state). A gap is timed on the session's last tick while it runs, so the
+        number and the state it publishes change on the same tick (the hold falls due on
+        one, ``Session.next_failsafe_s``)."""
+        sp = self.snapshot.setpoint
+        if sp is None or sp.state == "done":
+            return shown_pulse(self.clock(), None, self._live)
+        return shown_pulse(sp.now_s, sp.state, self._live)
 
     @property
     def started(self) -> bool:
