@@ -264,7 +264,7 @@ DROPOUT = [  # the session's clock: it started at 5000 s (a Pi's monotonic clock
 
 
 def test_the_lost_heart_rate_line_says_when_by_the_events_times(lang):
-    """«Pulsen var borte 2:10–2:31»: from the last valid beat (the hold's event, 5 s after
+    """«Fant pulsen igjen (fant den ikke 2:10–2:31)»: from the last valid beat (the hold's event, 5 s after
     it) to the event that says it is back, on the session's clock from its start; an older
     service's events without ``now_s`` keep the line without times (never the console's
     clock)."""
@@ -357,7 +357,7 @@ def test_the_dropouts_times_come_through_the_control_socket(tmp_path):
                                                for e in app.state.get("event_list") or [])
                                    and app.state.get("hr_bpm") is not None)
                     await pilot.pause()
-                    await wait_for(lambda: "Pulsen var borte" in
+                    await wait_for(lambda: "Fant pulsen igjen (" in
                                    Text.from_markup(str(app.query_one("#alarms", Static)
                                                         .render())).plain)
                     return dict(app.state), _fits(app, "#alarms")
@@ -383,7 +383,7 @@ def test_the_dropouts_times_come_through_the_control_socket(tmp_path):
         return f"{s // 60}:{s % 60:02d}"
 
     span = f"{mss(hold['now_s'] - HR_HOLD_AFTER_S - started)}–{mss(back['now_s'] - started)}"
-    assert any(line.startswith(f"Pulsen var borte {span} – den er tilbake")
+    assert any(line.startswith(f"Fant pulsen igjen (fant den ikke {span})")
                for line in lines), (span, lines)
     assert 0.0 < back["now_s"] - started < 600, (back, started)  # times into the session
     held = {a["kind"]: a.get("severity") for a in state["alarm_list"]}
