@@ -264,10 +264,10 @@ DROPOUT = [  # the session's clock: it started at 5000 s (a Pi's monotonic clock
 
 
 def test_the_lost_heart_rate_line_says_when_by_the_events_times(lang):
-    """«Fant pulsen igjen (fant den ikke 2:10–2:31)»: from the last valid beat (the hold's event, 5 s after
-    it) to the event that says it is back, on the session's clock from its start; an older
-    service's events without ``now_s`` keep the line without times (never the console's
-    clock)."""
+    """«Fant pulsen igjen (fant den ikke 2:10–2:31)»: from the last valid beat (the hold's
+    event, 5 s after it) to the event that says it is back, on the session's clock from its
+    start; an older service's events without ``now_s`` keep the line without times (never
+    the console's clock)."""
     from controller.core.i18n import _
 
     async def main():

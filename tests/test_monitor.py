@@ -129,6 +129,32 @@ def test_alarm_rows_come_first_in_colour_with_a_symbol_and_the_bell():
     run(main())
 
 
+def test_the_monitor_says_hold_and_slow_in_the_consoles_words_in_bokmal():
+    """A nurse at the monitor and one at the console read one lost-pulse step in the same
+    words (the monitor said «senker farten» for the slow, the console «finner ikke pulsen –
+    senker til rolig gange»)."""
+    from controller.core.words import STATES, word
+
+    now = [T0]
+
+    async def main():
+        app = Offline(lambda: now[0])
+        async with app.run_test(size=(120, 24)) as pilot:
+            for dev, state in (("tm-3", "hr_hold"), ("tm-4", "hr_slow")):
+                running(app, "oslo", dev, now=now[0], session=dev, state=state)
+            await settle(pilot, app)
+            return rendered_row(app, "tm-3"), rendered_row(app, "tm-4")
+
+    i18n.set_language("nb")
+    try:
+        hold, slow = asyncio.run(asyncio.wait_for(main(), 60))
+        assert "venter på puls – holder farten" in hold, hold
+        assert word(STATES, "hr_slow") in slow, slow
+        assert "finner ikke pulsen – senker til rolig gange" in slow, slow
+    finally:
+        i18n.set_language("en")
+
+
 def test_paused_hold_and_slow_down_are_visible():
     now = [T0]
 
@@ -142,7 +168,7 @@ def test_paused_hold_and_slow_down_are_visible():
             assert "running" in rendered_row(app, "tm-1")
             assert "paused" in rendered_row(app, "tm-2")
             assert "HR hold" in rendered_row(app, "tm-3")
-            assert "slowing down" in rendered_row(app, "tm-4")
+            assert "slowing (no heart rate)" in rendered_row(app, "tm-4")
             order = [ln.split()[0] for ln in rendered(app) if "tm-" in ln]
             assert order.index("tm-1") == 3  # those needing a look come first
 

@@ -97,7 +97,7 @@ def _link_label(r: TreadmillRow, now_s: float) -> str:
         return _("stale")
     if link == "idle":
         return _("idle")
-    return {"paused": _("paused"), "hr_hold": _("HR hold"), "hr_slow": _("slowing down"),
+    return {"paused": _("paused"), "hr_hold": _("HR hold"), "hr_slow": _("slowing (no heart rate)"),
             "stopping": _("stopping"), "done": _("finished")}.get(r.state, _("running"))
 
 
