@@ -5,11 +5,13 @@ about how the console shows it."""
 
 import asyncio
 import subprocess
+from typing import ClassVar
 
 from controller.app.screens.confirm import yes_key
 from controller.core import i18n
 from tests.console_rig import open_console, realtime, run_console, wait_for
 from tests.test_console import _screen_lines
+from tests.test_snapshots import STATE, FixedConsole
 
 
 async def _drain(updates) -> None:
@@ -76,4 +78,38 @@ def test_pasient_chooses_the_patient_in_the_console_demo_and_the_log_names_them(
         proc.terminate()
         proc.wait(60)
     assert "DEMO-1" not in log.read_text()
+
+
+def test_the_reset_button_has_one_name_in_the_console_and_the_staff_docs():
+    """Trial: «trykk reset på tredemøllen» in the refusals and the staff docs, «tredemøllens
+    tilbakestillingsknapp» and «g Tilbakestill (demo)» in the demo's console: two words for
+    one button. One, the word on the button: reset (the glossary has no entry; the
+    refusals, alarms and docs already said reset)."""
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parents[1]
+    with (root / "controller/core/locale/nb/LC_MESSAGES/fourbyfour.po").open("rb") as f:
+        catalog = read_po(f)
+    said = [m.string for m in catalog if m.id and "reset" in str(m.id).lower()]
+    assert said and all("tilbakestill" not in str(s).lower() for s in said), said
+    assert all("reset" in str(s).lower() for s in said), said
+    for doc in (root / "docs/personale").glob("*.md"):
+        assert "tilbakestill" not in doc.read_text().lower(), doc
+
+    class DemoFault(FixedConsole):
+        fixed: ClassVar[dict] = dict(STATE, state="paused", treadmill="fault: estop",
+                                     demo_reset=True, speed_kmh=0.0)
+
+    async def main():
+        app = DemoFault("/nonexistent/control.sock")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            from textual.widgets._footer import FooterKey
+
+            shown = [(k.key_display, k.description) for k in app.screen.query(FooterKey)]
+            assert ("g", "Reset (demo)") in shown, shown
+
+    run_console(main(), 60, lang="nb")
 
