@@ -353,3 +353,19 @@ def test_a_skip_while_paused_names_the_part_that_begins_at_resume(tmp_path):
             await wait_for(lambda: app.state.get("state") == "done", 60)
 
     run_console(main(), 120, lang="nb")
+
+
+def test_a_phase_event_without_its_params_still_names_the_phase():
+    """Trial: the console's log said «Neste del begynner» with no part named, in the state
+    the staff docs' screenshots show (okt.svg, stopp.svg, reset.svg: a phase event as an
+    older service sent it, without params; a record from before schema 7 reads so too). The
+    phase is named from the event's own message."""
+    async def main():
+        app = FixedConsole("/nonexistent/control.sock")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            events = _text(app, "#events")
+            assert "Neste del begynner" not in events, events
+            assert "Intervall 2 av 4 begynner (4 min, sone 156–174 slag/min)" in events, events
+
+    run_console(main(), 60, lang="nb")
