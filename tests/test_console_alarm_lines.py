@@ -57,8 +57,11 @@ def test_the_header_shows_the_whole_heart_rate_state_at_80_columns(lang):
                     await pilot.pause()
                     lines = _fits(app, "#phase")
                     # a missing pulse in the alarm's words (test_console_footer.py)
+                    # staff's pause in an active pause without the word "pause" (issue 21)
                     said = word(ALARMS, "hr_lost") if state == "hr_slow" else \
-                        word(ALARMS, "hr_hold") if state == "hr_hold" else word(STATES, state)
+                        word(ALARMS, "hr_hold") if state == "hr_hold" else \
+                        i18n._("belt halted") if (phase, state) == ("recovery", "paused") \
+                        else word(STATES, state)
                     assert any(said in line for line in lines), (state, lines)
                     assert "P-17" in lines[-1], lines
 
@@ -128,10 +131,12 @@ def test_the_strap_hint_is_not_labelled_alarm(lang):
     asyncio.run(asyncio.wait_for(main(), 60))
 
 
-def test_the_console_shows_one_warm_up_target_the_controllers(lang):
+def test_the_console_shows_one_warm_up_figure_its_zone(lang):
     """Trial: in the warm-up the status said "oppvarming: mål 88 slag/min" (the controller's
     target) and the info line under it "sone 96–115" (the plan's band): two targets. The
-    console shows the controller's target only, the number the belt screen shows."""
+    console showed the controller's target only, until the bokmål trial of issue 21 read
+    «mål 71» at the start (the target rises from the heart rate of the start): a number
+    staff do not recognise. It shows the warm-up's zone only, once (not in the log line)."""
     from textual.widgets import Static
 
     async def main():
@@ -146,8 +151,9 @@ def test_the_console_shows_one_warm_up_target_the_controllers(lang):
             await pilot.pause()
             shown = "\n".join(Text.from_markup(str(w.render())).plain
                               for w in app.query(Static))
-            assert "88" in app.query_one("#zone", Static).render().plain, shown
-            assert "96" not in shown and "115" not in shown, shown
+            zone = app.query_one("#zone", Static).render().plain
+            assert "96–115" in zone and "88" not in shown, shown
+            assert "96" not in str(app.query_one("#events", Static).render()), shown
             assert ("Oppvarming" if lang == "nb" else "Warm-up") in \
                 str(app.query_one("#events", Static).render()), shown
 

@@ -396,12 +396,12 @@ def test_the_demo_offers_the_treadmills_reset_button_after_a_fault_and_staff_re_
             await wait_for(lambda: app.state.get("state") == "paused", 20)
             await pilot.pause()
             shown = footer(app)
-            assert ("g", "Tilbakestill (demo)") in shown and ("r", "Fortsett") in shown, shown
+            assert ("g", "Reset (demo)") in shown and ("r", "Fortsett") in shown, shown
             assert sum(len(k) + len(d) + 2 for k, d in shown) <= 80, shown  # fits the footer
             await pilot.press("r")  # refused: the board's fault is latched
             await wait_for(lambda: "Kan ikke fortsette" in app.message, 20)
             await pilot.press("g")
-            await wait_for(lambda: "tilbakestillingsknapp (demo)" in app.message, 20)
+            await wait_for(lambda: "reset-knapp (demo)" in app.message, 20)
             await wait_for(lambda: not app.state.get("treadmill", "").startswith("fault"), 20)
             await pilot.pause()
             assert all(k != "g" for k, _ in footer(app))

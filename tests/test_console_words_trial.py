@@ -35,7 +35,8 @@ def test_the_header_names_the_plan_and_tells_the_active_pause_from_the_staffs_pa
         tmp_path, nb):
     """Trial (6): the header never said which plan runs. Trial (15): the recovery is "aktiv
     pause" (glossary) but the staff's hold said "pause" beside it ("AKTIV PAUSE ETTER
-    INTERVALL 1 · pause"): the staff's hold is said as what staff did, "på pause"."""
+    INTERVALL 1 · pause"), then "på pause" (issue 21's bokmål trial: "pause" twice for two
+    things): the staff's hold is said without the word, "båndet stanset"."""
     from controller.app.screens import BorgScreen
 
     async def main():
@@ -62,7 +63,7 @@ def test_the_header_names_the_plan_and_tells_the_active_pause_from_the_staffs_pa
             await wait_for(lambda: app.state.get("state") == "paused")
             await pilot.pause()
             said = header(app)
-            assert "AKTIV PAUSE" in said and "på pause" in said, said
+            assert "AKTIV PAUSE" in said and "båndet stanset" in said, said
             # the bare word "pause" is the active pause's only as part of "aktiv pause"
             assert not re.search(r"(?<!aktiv )(?<!på )\bpause\b", said.lower()), said
             screen = "\n".join(_screen_lines(app))

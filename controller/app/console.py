@@ -83,6 +83,8 @@ DONE = {"start": N_("The session has started."),
                          "still: when all is well, resume (r) or stop (x).")}
 """What staff read when the service did what they asked: a sentence, not "start: done"."""
 RUNNING = ("running", "hr_hold", "hr_slow")
+BORG_NOTE_WIDTH = 46
+"""The Borg prompt's text width (console.tcss: #borg 50 wide, border and padding)."""
 
 
 def _mss(s: float | None) -> str:
@@ -106,6 +108,24 @@ def _num(x: float | None, decimals: int = 1) -> str:
     return "—" if x is None else format_number(x, decimals)
 
 
+SPEED_READ_TOLERANCE_KMH = 0.1
+"""How far the belt's measured speed may read above what it holds (the tach's noise, one
+shown decimal): within it, a reading at the cap is the cap."""
+INCLINE_READ_TOLERANCE_PCT = 0.3
+"""One pulse of the incline sensor (3,6 pulses per %, firmware/supervisor.py): the measured
+incline is that coarse."""
+
+
+def read_within_cap(measured: float | None, cap: float | None, tolerance: float
+                    ) -> float | None:
+    """A measured speed or incline as shown beside the patient's cap: a reading above the
+    cap by no more than the measurement's ``tolerance`` is the cap (the trial: 8,1 % beside
+    a cap of 8 % read as the cap broken); a true overshoot, beyond it, is shown as read."""
+    if measured is None or cap is None or not cap < measured <= cap + tolerance:
+        return measured
+    return cap
+
+
 def _bpm(x: float) -> str:
     """A heart rate or zone edge as the belt screen shows it (``metrics.shown_bpm``, half
     up: makspuls 150 is "sone 128–143", never 142 here and 143 at the belt)."""
@@ -118,6 +138,11 @@ def zone_text(d: StateDoc) -> str:
     target in that phase (their band read as the zone the patient is meant to reach):
     "zone" is only the interval's."""
     lo, hi, target = d.zone_low_bpm, d.zone_high_bpm, d.target_bpm
+    if d.phase == "warmup" and lo is not None and hi is not None:
+        # the warm-up's zone (about 60–70 % of HRmax, 4x4.md), not the controller's rising
+        # target: that begins at the heart rate of the start («mål 71», issue 21), a number
+        # staff do not recognise
+        return _("warm-up zone {low}–{high} bpm").format(low=_bpm(lo), high=_bpm(hi))
     own_target = {"warmup": _("warm-up target {target} bpm"),
                   "recovery": _("active pause target {target} bpm"),
                   "cooldown": _("cool-down target {target} bpm")}.get(d.phase or "")
@@ -201,11 +226,31 @@ def severity_prefix(severity: str) -> str:
     return said[:1].upper() + said[1:] + ": "
 
 
+SESSION_STARTED = N_("The session has started")
+
+
+def with_the_start(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The session's events with its start said where it happened: before its first part
+    begins (the warm-up: every plan begins with one). It was said on the message line only,
+    under the log: «Økten er startet.» read as after «Oppvarming begynner» (issue 21)."""
+    out: list[dict[str, Any]] = []
+    for e in events:
+        params = e.get("params")
+        if e["kind"] == "phase" and isinstance(params, dict) \
+                and params.get("phase") == "warmup":
+            out.append({"kind": "start", "severity": "info", "message": "session started",
+                        "params": {}})
+        out.append(e)
+    return out
+
+
 def event_words(event: Mapping[str, Any]) -> str:
     """An event in the UI's language; the warm-up's start without the plan's band ("sone
     96–115" read beside the status line's "oppvarming: mål 88", the controller's rising
     target, as a second target: the belt screen shows that target too)."""
     params = event.get("params")
+    if event["kind"] == "start":
+        return _(SESSION_STARTED)
     if event["kind"] == "phase" and isinstance(params, dict) \
             and params.get("phase") == "warmup" and "duration_s" in params:
         phase = word(texts.PHASES, "warmup")
@@ -361,6 +406,9 @@ class StaffConsole(App[None]):
         """The key being handled: the next waits for it."""
         self._stray = ""
         """Digits typed where no prompt is open (said, never dropped without a word)."""
+        self._under_prompt = ""
+        """A message said while a Borg prompt covered the message line: said again once
+        the prompt closes."""
         self._holding_for: object | None = None
         """The screen pushed but not ready yet: keys typed meanwhile wait for it (issue 21
         trial: "n" and a pseudonym typed at once lost the pseudonym, the form's field had no
@@ -584,6 +632,10 @@ class StaffConsole(App[None]):
             label = _("recovery after interval {n}").format(n=n)
         elif phase == "done" and d.ended_by not in (None, "", "plan"):
             label = _("stopped")  # by staff, the monitor, a fault or lost heart rate
+        elif phase == "test":
+            # a part of the 6-minute test, in the other parts' style under the test's name
+            # («6-minutters pulstest · OPPVARMING»): the name itself was in capitals here
+            label = _("the test itself")
         else:
             label = word(texts.PHASES, phase)
         # two lines, so neither wraps at 80 columns: the phase, then the patient
@@ -626,9 +678,13 @@ class StaffConsole(App[None]):
             _("press s to start"))
         self.query_one("#belt", Static).update(
             _("speed {actual} km/h (set {set})").format(
-                actual=_num(d.speed_kmh), set=_num(d.speed_set_kmh)) + "\n"
+                actual=_num(read_within_cap(d.speed_kmh, d.max_speed_kmh,
+                                            SPEED_READ_TOLERANCE_KMH)),
+                set=_num(d.speed_set_kmh)) + "\n"
             + _("incline {actual} % (set {set})").format(
-                actual=_num(d.incline_pct), set=_num(d.incline_set_pct)))
+                actual=_num(read_within_cap(d.incline_pct, d.max_incline_pct,
+                                            INCLINE_READ_TOLERANCE_PCT)),
+                set=_num(d.incline_set_pct)))
         if d.phase == "test":
             self.query_one("#belt", Static).update(
                 str(self.query_one("#belt", Static).render()) + "\n"
@@ -673,7 +729,7 @@ class StaffConsole(App[None]):
                 time=format_duration(summary["total_in_zone_s"])))
             self.query_one("#events", Static).update("\n".join(lines[-5:]))
         else:
-            events = d.event_list or []
+            events = with_the_start(d.event_list or [])
             width = self.query_one("#events", Static).content_size.width or 78
             shown: list[str] = []
             for e in reversed(events[-3:]):  # the newest first, three lines in all
@@ -694,7 +750,8 @@ class StaffConsole(App[None]):
             self.rate(self._borg_waiting)
         self._maybe_ask_borg()
 
-    LOGGED: ClassVar[dict[str, str]] = {"pause": "pause", "resume": "resume", "skip": "skip",
+    LOGGED: ClassVar[dict[str, str]] = {"start": "phase",  # the log says it: with_the_start
+                                        "pause": "pause", "resume": "resume", "skip": "skip",
                                         "extend": "extend", "stop": "stop",
                                         "ack": "acknowledged"}
     """Commands whose doing the log says as an event (the event kind)."""
@@ -708,7 +765,8 @@ class StaffConsole(App[None]):
         events = self.doc.event_list or []
         if self.message != message:
             self._said = None
-        elif events != before and any(e.get("kind") == kind for e in events[-3:]):
+        elif (events != before or kind == "phase") and \
+                any(e.get("kind") == kind for e in events[-3:]):
             self._said = None
             self.message = ""
 
@@ -757,6 +815,10 @@ class StaffConsole(App[None]):
             return word(ALARM_WORDS, "hr_hold")
         if d.state == "stopping" and d.ended_by == "heart rate lost":
             return word(ALARM_WORDS, "hr_lost_stop")
+        if d.state == "paused" and d.phase == "recovery":
+            # the protocol's active pause is a phase, staff's Pause a state: in one header
+            # «AKTIV PAUSE … · på pause» said "pause" twice for two things (issue 21)
+            return _("belt halted")
         return word(texts.STATES, d.state)
 
     def _zone_text(self) -> str:
@@ -1135,21 +1197,33 @@ class StaffConsole(App[None]):
         if self._widgets_gone():
             return
         self.query_one("#message", Static).update(self._message_text())
+        top = self.screen
+        if isinstance(top, BorgScreen) and message:
+            # the message line is under the prompt (the trial: the report's «lagret» hidden
+            # behind the Borg box): on the prompt at once, and again once it closes
+            from rich.text import Text
+
+            top.note(one_line(Text.from_markup(message).plain, BORG_NOTE_WIDTH))
+            if top.interval > 0:  # an interval's prompt (``rate``): said again after it
+                self._under_prompt = message
 
     async def _send(self, cmd: str, **kw: Any) -> dict[str, Any]:
         name = word(COMMANDS, cmd)
         if self.client is None:
             self.say(_("not connected to the control service"))
             return {"ok": False}
+        paused_skip = cmd == "skip" and self.doc.state == "paused"
+        was = (self.doc.phase, self.doc.interval)
         reply = await self.client.command(cmd, **kw)
         done = _(DONE[cmd]).format(**kw) if cmd in DONE else \
             _("{command}: done").format(command=name)
-        if cmd == "skip" and self.doc.state == "paused":  # the phase moves on at resume
-            done = _("Skipped: the next part begins when you resume (r).")
+        if paused_skip and reply.get("ok"):  # the phase moves on at resume: which one
+            await self._state_after(lambda: (self.doc.phase, self.doc.interval) != was)
+            done = self._skipped_while_paused()
         code = reply.get("code")
         if reply.get("ok"):
             self.say(done)
-            if cmd in self.LOGGED:
+            if cmd in self.LOGGED and not paused_skip:  # (the log does not say when)
                 self._said = (self.LOGGED[cmd], done, list(self.doc.event_list or []))
         elif isinstance(code, str) and code.startswith(cmd + "_") and code in REFUSALS:
             # the refusal names the command itself («Kan ikke fortsette: …»): one sentence,
@@ -1159,6 +1233,17 @@ class StaffConsole(App[None]):
             self.say("[b red]" + _("{command} refused").format(command=name) + "[/]: "
                      + texts.reply_text(reply))
         return reply
+
+    def _skipped_while_paused(self) -> str:
+        """What a skip while paused did, naming the part that begins at resume (the trial:
+        «Hoppet over: neste del begynner når du fortsetter (r)» named none)."""
+        d = self.doc
+        part = _("interval {n}").format(n=d.interval) if d.phase == "interval" else \
+            word(texts.PHASES, d.phase) if d.phase in ("warmup", "recovery", "cooldown",
+                                                       "test") else ""
+        if not part:
+            return _("Skipped: the next part begins when you resume (r).")
+        return _("Skipped: {part} begins when you resume (r).").format(part=part)
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -1288,6 +1373,9 @@ class StaffConsole(App[None]):
                 self._put_off(prompt.interval, borg is None)
             if borg is not None:
                 await self._send("borg", interval=prompt.interval, borg=borg)
+            said, self._under_prompt = self._under_prompt, ""
+            if said and said not in self.message:  # said under the prompt: not lost after
+                self.say(f"{said}\n{self.message}" if self.message else said)
 
         self.push_screen(prompt, done)
 

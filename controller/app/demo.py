@@ -138,6 +138,32 @@ async def _socket_bound(server_task: asyncio.Task[None], path: str) -> None:
         await asyncio.sleep(0.01)
 
 
+async def chosen_on_the_command_line(rt: Runtime, pseudonym: str, cfg: Config) -> None:
+    """The console demo's ``--patient``/``--pasient``: the person who typed it chose the
+    patient (issue 21: the console still asked to choose one, and the log named nobody).
+    A patient the register knows runs on the register's profile, as the console's form
+    would load it (their HRmax with its source, their caps: nothing is overwritten); a new
+    one on the demo's virtual patient's profile under that pseudonym, as the headless demo.
+    Chosen, not started: the belt waits for Start at the console."""
+    import dataclasses
+
+    from controller.protocol import SessionError
+    from controller.records.register import Register
+    from controller.service.control_socket import setup_from
+
+    profile = dataclasses.replace(cfg.profile, pseudonym=pseudonym)
+    if rt.store is not None:
+        msg = {"profile": {"pseudonym": pseudonym}}
+        try:
+            profile, _plan = await rt.in_store(lambda s: setup_from(msg, Register(s)))
+        except SessionError as e:
+            if e.code != "unknown_patient":  # unknown: a new patient, the demo's profile
+                raise
+    rt.configure(profile, cfg.plan)
+    if rt.store is not None:  # chosen is registered, as the console's setup does
+        await rt.in_store(lambda s: Register(s).remember(profile))
+
+
 async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                    on_tick: Callable[[Snapshot, TraceRow], None] | None = None,
                    on_ready: Callable[[Runtime, EmulatorProcess], None] | None = None,
@@ -145,7 +171,7 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                    store_path: str | None = None, linger: bool = False,
                    belt_view: Callable[[str], None] | None = None,
                    store_write_delay_s: float = 0.0, choose_patient: bool = False,
-                   ) -> tuple[Runtime, list[TraceRow]]:
+                   pseudonym: str | None = None) -> tuple[Runtime, list[TraceRow]]:
     """Run one demo session. With ``control_socket`` the session waits for a console to
     press Start; without it, it starts at once (headless). With ``belt_view`` the patient's
     screen is served as in ``[belt_view]`` of the config, and its URL handed to the callback.
@@ -156,7 +182,9 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
     as in a clinic (the config's ``[patient]`` is not used). With ``linger`` and a console,
     a finished session stays on show (summary, Borg ratings, reports) until staff choose
     the next patient: then a fresh session waits for their Start (the belt never starts by
-    itself)."""
+    itself). ``pseudonym`` with ``choose_patient`` (the console demo's ``--patient``, typed by
+    the person who runs it): that patient is chosen before the console opens, with the
+    register's profile where it knows them (``chosen_on_the_command_line``)."""
     if not 0 < speedup <= MAX_SPEEDUP:
         raise ValueError(f"--speed must be > 0 and ≤ {MAX_SPEEDUP:g} with the emulated "
                          "firmware")
@@ -243,6 +271,8 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             # the loop sends the heartbeat meanwhile)
             await asyncio.to_thread(emu.press_reset, 0.2)
             await tm.wait_status(lambda s: s.state == "idle", 10)
+            if choose_patient and pseudonym:
+                await chosen_on_the_command_line(rt, pseudonym, cfg)
             if on_ready:
                 on_ready(rt, emu)
             if belt_view is not None:

@@ -216,6 +216,28 @@ _FROM_MESSAGE: dict[str, tuple[re.Pattern[str], dict[str | None, str]]] = {
 }
 
 
+_PHASE_MESSAGE = re.compile(r"(?:interval (?P<interval>\d+) of (?P<total>\d+)|(?P<phase>[a-z_]+))"
+                            r" begins \((?P<seconds>\d+) s(?:, zone (?P<low>\d+)–(?P<high>\d+)"
+                            r" bpm)?\)$")
+
+
+def _phase_from_message(message: str) -> str | None:
+    """A phase event without its params (a record from before schema 7, an older service):
+    the phase it names, from its English message (issue 21: «Neste del begynner» named
+    none, in the staff docs' screenshots too)."""
+    m = _PHASE_MESSAGE.match(message)
+    if m is None:
+        return None
+    found = m.groupdict()
+    params: dict[str, Any] = {"phase": "interval" if found["interval"] else found["phase"],
+                              "duration_s": float(found["seconds"])}
+    if found["interval"]:
+        params.update(interval=int(found["interval"]), total=int(found["total"]))
+    if found["low"]:
+        params.update(zone_low_bpm=float(found["low"]), zone_high_bpm=float(found["high"]))
+    return _event_detail("phase", params)
+
+
 def _from_message(kind: str, message: str) -> str | None:
     """A stored event's sentence in the UI's language, from the numbers in its message."""
     if kind not in _FROM_MESSAGE:
@@ -248,7 +270,7 @@ def event_text(kind: str, message: str, params: dict[str, Any] | None = None) ->
     detail = _event_detail(kind, params) if isinstance(params, dict) and params else None
     if detail is not None:
         return detail
-    said = _from_message(kind, message)
+    said = _from_message(kind, message) if kind != "phase" else _phase_from_message(message)
     if said is not None:
         return said
     if kind not in EVENTS:

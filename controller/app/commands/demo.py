@@ -156,7 +156,9 @@ def demo(args: argparse.Namespace) -> int:
                                         linger=args.control_socket is not None,
                                         belt_view=on_belt_view if serve_belt else None,
                                         # with a console, staff choose the patient there
-                                        choose_patient=args.control_socket is not None))
+                                        choose_patient=args.control_socket is not None,
+                                        # --patient (--pasient): chosen by whoever typed it
+                                        pseudonym=args.patient))
     except (ValueError, OSError) as e:
         _log_line(it_log)
         print(_("error: {reason}").format(reason=e), file=sys.stderr)

@@ -16,7 +16,8 @@ from controller.errors import EX_CONFIG
 
 def demo_service_command(args: argparse.Namespace, sock: str, store: str) -> list[str]:
     """The console demo's control service: the headless demo serving ``sock``, with every
-    option of the demo that concerns the session (``--patient`` too)."""
+    option of the demo that concerns the session (``--patient`` too: the service chooses
+    that patient before Start, ``run_demo``'s ``pseudonym``)."""
     cmd = [sys.executable, "-m", "controller", "demo", "--headless", "--control-socket", sock,
            "--store", store, "--speed", str(args.speed), "--seed", str(args.seed),
            "--category", args.category]
@@ -128,12 +129,9 @@ def demo_with_console(args: argparse.Namespace) -> int:
                     log=log), file=sys.stderr)
                 return 1
             _time.sleep(0.1)
-        p = cfg.profile  # --patient: the form starts from the config's patient, so named
-        app = demo_console_app(sock, log, None if not args.patient else {
-            "pseudonym": args.patient, "hr_max_bpm": p.hr_max,
-            "hr_max_source": str(p.hr_max_source), "hr_rest_bpm": p.hr_rest,
-            "max_speed_kmh": p.max_speed_kmh, "max_incline_pct": p.max_incline_pct,
-            "walk_only": p.walk_only, "age_years": p.age_years}, it_log=it_log)
+        # --patient (--pasient) is chosen by the service (demo_service_command): the console
+        # shows that patient, and the form after the session starts empty (issue 21)
+        app = demo_console_app(sock, log, it_log=it_log)
         belt_url = app.belt_url
         app.run()
     finally:

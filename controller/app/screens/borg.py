@@ -74,6 +74,9 @@ class BorgScreen(ModalScreen[int | None]):
         which this prompt asks at once (None: none, the prompt closes with the rating)."""
         self.taken = ""
         """The rating taken just before, said while the prompt asks the next one owed."""
+        self.said = ""
+        """The console's message said while this prompt is open (it covers the message line:
+        a report's «lagret» was hidden behind it), one line."""
         keys = self._bindings.key_to_bindings  # the footer in the process's language
         for key, bindings in keys.items():
             keys[key] = [dataclasses.replace(b, description=_(b.description))
@@ -89,6 +92,10 @@ class BorgScreen(ModalScreen[int | None]):
         lines = [f"[b]{title}[/b]", _("type the number (6–20), then Enter (esc: not now)")]
         if self.taken:
             lines.insert(1, f"[green]{self.taken}[/]")
+        if self.said:
+            from rich.markup import escape
+
+            lines.insert(1, escape(self.said))
         for value in range(BORG_MIN, BORG_MAX + 1):
             anchor = _(ANCHORS[value]) if value in ANCHORS else ""
             lines.append(f"[b]{value:2d}[/b]  {anchor}".rstrip())
@@ -99,6 +106,12 @@ class BorgScreen(ModalScreen[int | None]):
 
     def _show(self) -> None:
         self.query_one("#borg", Static).update(self._text())
+
+    def note(self, said: str) -> None:
+        """Show the console's message (plain text, one line) while the prompt is open."""
+        self.said = said
+        if self.is_mounted:
+            self._show()
 
     def ask(self, interval: int) -> None:
         """The same prompt, now for a later interval (never a second prompt)."""
