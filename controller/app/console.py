@@ -229,11 +229,11 @@ def severity_prefix(severity: str) -> str:
 SESSION_STARTED = N_("The session has started")
 
 
-def with_the_start(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_the_start(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The session's events with its start said where it happened: before its first part
     begins (the warm-up: every plan begins with one). It was said on the message line only,
     under the log: «Økten er startet.» read as after «Oppvarming begynner» (issue 21)."""
-    out: list[dict[str, Any]] = []
+    out: list[Mapping[str, Any]] = []
     for e in events:
         params = e.get("params")
         if e["kind"] == "phase" and isinstance(params, dict) \
