@@ -199,8 +199,8 @@ class BeltScreen:
         hr_shown = None if hr is None else shown_bpm(hr)
         lo = None if i.zone_low_bpm is None else shown_bpm(i.zone_low_bpm)
         hi = None if i.zone_high_bpm is None else shown_bpm(i.zone_high_bpm)
-        if i.phase == "warmup" and i.target_bpm is not None and hi is not None:
-            lo = min(shown_bpm(i.target_bpm), hi)  # the one number shown: "Mål 131"
+        # the warm-up shows its band (about 60–70 % of makspuls), as the console does: the
+        # controller's rising target began at the start's heart rate («Mål 71», issue 21)
         running = i.state == "running"
         counting = i.phase == "interval" and i.interval > 0
         if counting:

@@ -21,10 +21,10 @@ person-related datum in the document is the pseudonym.
 What the page says to a patient who is running is decided sans-IO in
 ``controller.core.beltscreen`` (one ``BeltScreen`` per session, kept here between pushes):
 the zone word true of the shown numbers and calm at an edge ("at the edge of the zone", no
-flicker), in the warm-up judged on its one target shown, calm sentences where the physiology is
-expected, "can't find your heart rate" when no heart rate is shown: while the session holds
-or slows for it, or 5 s after the last valid reading (``core.pulse``, the one decision the
-console follows too; a shorter gap keeps the last value). The seconds in the
+flicker), in the warm-up judged on its band as the console shows it, calm sentences where
+the physiology is expected, "can't find your heart rate" when no heart rate is shown: while
+the session holds or slows for it, or 5 s after the last valid reading (``core.pulse``, the
+one decision the console follows too; a shorter gap keeps the last value). The seconds in the
 zone (each interval's, the session's, the week's goal celebrated when it is reached) are the
 runtime's ``metrics.IntervalTally``: the recorded ticks scored as the journal's summary
 scores them, so the screen, the console and the report say the same number.
@@ -60,7 +60,6 @@ from controller.core.i18n import (
     format_speed,
     translations,
 )
-from controller.core.metrics import shown_bpm
 from controller.core.plan import PhaseKind, PhaseSpec
 from controller.protocol import Setpoint
 from controller.records.mastery import WEEK_GOAL_HIT_MIN, Mastery, mastery
@@ -119,7 +118,7 @@ KIND_WORDS = {"below": N_("Below the zone"), "in": N_("In the zone"),
               "pause": N_("Your heart rate settles — just as it should"),
               "missing": N_("Can't find your heart rate")}
 WARMUP_ON_TARGET = N_("Your heart rate is on target")
-"""The warm-up's good news: its target is one number ("Mål 131"), not the training zone."""
+"""The warm-up's good news, in its band (about 60–70 % of makspuls): not the training zone."""
 STRAP_HINT = N_("Check that the chest strap sits snugly")
 CHANGE_WORDS = {"up": N_("The belt gets heavier"), "down": N_("The belt gets lighter"),
                 "stop": N_("The belt slows to a stop"), "start": N_("The belt starts")}
@@ -401,11 +400,9 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
         "zone": zone, "zone_text": tr(WARMUP_ON_TARGET if phase == "warmup" and kind == "in"
                                       else KIND_WORDS[kind]),
         "zone_low_bpm": shown.low_bpm, "zone_high_bpm": shown.high_bpm,
-        # the warm-up's target is the controller's, rising from where the patient starts:
-        # the number the console shows (the plan's band beside it read as a second target)
+        # the warm-up's band (about 60–70 % of makspuls), the one the console shows: the
+        # controller's rising target began at the start's heart rate («Mål 71», issue 21)
         "target_text": tr(STRAP_HINT) if missing else
-        tr(N_("Target {target} bpm")).format(target=shown_bpm(sp.target_bpm))
-        if phase == "warmup" and sp is not None and sp.target_bpm is not None else
         "" if shown.low_bpm is None or shown.high_bpm is None or phase not in
         ("interval", "warmup", "recovery", "cooldown") else
         tr(N_("Target {low}–{high} bpm")).format(low=shown.low_bpm, high=shown.high_bpm),
