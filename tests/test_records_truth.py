@@ -297,9 +297,9 @@ def test_the_weeks_minutes_count_4x4_training_only(tmp_path):
 
 
 def test_the_belt_screen_counts_the_weeks_minutes_from_4x4_training_only(tmp_path):
-    """The belt page, as the patient reads it after today's session: "20 av 32 minutter …"
-    from the 4x4 this week — the 6-minute test's 20 minutes (it sets HRmax, it is not
-    training) made it "Ukemålet er nådd"."""
+    """The belt page, as the patient reads it after today's session: «Denne uken så langt: 20
+    minutter i sonen» from the 4x4 this week — the 6-minute test's 20 minutes (it sets HRmax, it
+    is not training) made it "Ukemålet er nådd"."""
     import time
 
     from tests.test_beltview import _phase, _run, _text, belt_rig
@@ -315,7 +315,7 @@ def test_the_belt_screen_counts_the_weeks_minutes_from_4x4_training_only(tmp_pat
             rig.rt.stop()
             await rig.page.wait_for_selector("#mastery:not(.hidden)", timeout=60000)
             lines = await rig.page.locator("#masterylines li").all_text_contents()
-            assert "20 av 32 minutter i sonen denne uken" in lines, lines
+            assert "Denne uken så langt: 20 minutter i sonen" in lines, lines
             assert "Ukemålet" not in await _text(rig.page, "body")
 
     try:
