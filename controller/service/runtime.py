@@ -63,8 +63,6 @@ from controller.treadmill import Treadmill, TreadmillError, TreadmillStatus
 
 _log = logging.getLogger(__name__)
 
-LIVE_SHOWN_S = 2.0
-"""A believed reading older than this is not shown as live (screens only)."""
 LINK_TIMEOUT_S = 2.0
 LATE_TICK_S = 0.1
 """A tick that starts this much after its due time is late: logged and counted."""
@@ -351,15 +349,6 @@ class Runtime:
 
     async def wait_started(self) -> None:
         await self._start.wait()
-
-    @property
-    def live_hr_bpm(self) -> float | None:
-        """The latest reading the gate believed, if fresh — newer than the session's last
-        tick, for screens that must show the heart rate within half a second (display only:
-        the fail-safes count from the gate's last valid beat)."""
-        if self._live is None or self.clock() - self._live[1] > LIVE_SHOWN_S:
-            return None
-        return self._live[0]
 
     @property
     def shown_hr_bpm(self) -> float | None:
