@@ -14,6 +14,27 @@ from pathlib import Path
 import pytest
 
 
+def clinic_today():  # -> datetime.date
+    """Today in the clinic (Europe/Oslo), as the product dates what people see: the machine's
+    own date (UTC here) is yesterday's from 00:00 to 01:00 Oslo time (a full run at 23:05 UTC
+    failed four tests on it)."""
+    from controller.core.dates import local_day
+
+    return local_day(time.time())
+
+
+def earlier_this_week(now_s: float, ago_s: float) -> float:
+    """``now_s − ago_s``, or just after the clinic's week began (Monday 00:00 Oslo) when that
+    falls in last week: a test of "this week" run early on a Monday counted last week's."""
+    import datetime as dt
+
+    from controller.core.dates import day_start_unix_s, local_day
+
+    day = local_day(now_s)
+    week_start_s = day_start_unix_s(day - dt.timedelta(days=day.weekday()))
+    return max(now_s - ago_s, min(week_start_s + 1.0, now_s - 1.0))
+
+
 def ctrl_c_as_at_a_terminal() -> None:
     """``preexec_fn`` for a program a test sends Ctrl-C (SIGINT): it starts with SIGINT's
     default, as a command typed at a terminal does. A process started in the background by a

@@ -34,7 +34,7 @@ from controller.service.beltview import BeltView, mastery_lines
 from controller.service.control_socket import ControlClient
 from controller.service.runtime import Runtime
 from controller.treadmill import Treadmill
-from tests.conftest import free_port
+from tests.conftest import earlier_this_week, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -229,7 +229,7 @@ port = {port}
     store_path = tmp_path / "s.db"
     sock = tmp_path / "control.sock"
     prev = Store(store_path)
-    record_session(prev, "earlier", time.time() - 86400, 4.6, 5.0)
+    record_session(prev, "earlier", earlier_this_week(time.time(), 86400), 4.6, 5.0)
     prev.close()
     url = f"http://127.0.0.1:{port}/"
     procs = [_service(cfg_path, sock, store_path, seed=2)]

@@ -13,6 +13,7 @@ from controller.protocol import PatientProfile
 from controller.records import outcome
 from controller.records.store import Store
 from controller.sim import PatientParams
+from tests.conftest import clinic_today
 
 START = dt.datetime(2026, 1, 5, 13, tzinfo=dt.UTC).timestamp()
 
@@ -98,7 +99,7 @@ def test_a_period_ending_in_the_future_counts_no_active_patient_as_dropped_out(c
                           today=dt.date(2026, 2, 10))
     assert {r["pseudonym"]: r["dropped_out"] for r in res["per_patient"]} == \
         {"P-1": False, "P-2": False, "P-3": True}
-    today = dt.date.today()
+    today = clinic_today()
     now = _cli("outcome", "--lang", "en", "--store", str(clinic), "--from", "2020-01-01",
                "--to", today.isoformat())
     future = _cli("outcome", "--lang", "en", "--store", str(clinic), "--from", "2020-01-01",
@@ -115,7 +116,7 @@ def test_the_anonymised_export_cannot_be_linked_to_the_clinics_csv_or_another_ex
     (session count + first VO2max), and identical rows linked two exports. The attacker
     here holds the clinic's CSV and two exports."""
     args = ("outcome", "--lang", "en", "--store", str(clinic), "--from", "2020-01-01", "--to",
-            dt.date.today().isoformat(), "--csv", str(tmp_path / "clinic.csv"))
+            clinic_today().isoformat(), "--csv", str(tmp_path / "clinic.csv"))
     _cli(*args, "--anonymised", str(tmp_path / "a.csv"))
     _cli(*args, "--anonymised", str(tmp_path / "b.csv"))
     with open(tmp_path / "clinic.csv") as f:

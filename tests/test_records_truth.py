@@ -24,6 +24,7 @@ from controller.protocol import PatientProfile, Setpoint
 from controller.records import stats as _stats
 from controller.records.store import Store
 from controller.sim import PatientParams, VirtualPatient
+from tests.conftest import earlier_this_week
 from tests.test_records_hostile import pg  # noqa: F401  (the fixture: a real PostgreSQL)
 
 HR_MAX = 183.0
@@ -280,10 +281,11 @@ def _week_store(path: Path, now: float, pseudonym: str = "P-7") -> Store:
     from controller.core.plan import default_4x4, six_minute_test
 
     store = Store(path)
-    _record_plan_at_90(store, "train", now - 900, default_4x4(180.0).to_dict(), 1201,
+    train_s = earlier_this_week(now, 900)
+    _record_plan_at_90(store, "train", train_s, default_4x4(180.0).to_dict(), 1201,
                        pseudonym)
-    _record_plan_at_90(store, "test", now - 600, six_minute_test(5.0, 2.0).to_dict(), 1201,
-                       pseudonym)
+    _record_plan_at_90(store, "test", max(earlier_this_week(now, 600), train_s + 0.5),
+                       six_minute_test(5.0, 2.0).to_dict(), 1201, pseudonym)
     return store
 
 

@@ -13,6 +13,7 @@ from controller.core.plan import six_minute_test
 from controller.protocol import PatientProfile, Session
 from controller.records.store import Store
 from controller.sim import Belt, PatientParams, VirtualPatient
+from tests.conftest import clinic_today
 
 
 def cli(*args, ok=True):
@@ -145,7 +146,6 @@ def test_the_fast_pulstest_demo_shows_the_proposal_and_stores_no_makspuls(tmp_pa
 def test_the_pulstest_demo_stores_the_proposal_only_when_staff_accept_it(tmp_path):
     """With ``--accept-hrmax`` (staff accept the proposal) the register keeps it, with the
     test as its source and today's date, and the decision is in the session's events."""
-    import datetime as dt
 
     db = tmp_path / "s.db"
     _register_p17(db)
@@ -154,7 +154,7 @@ def test_the_pulstest_demo_stores_the_proposal_only_when_staff_accept_it(tmp_pat
     assert "Godkjent av personalet: lagret for P-17" in r.stdout, r.stdout
     rec, kinds = _p17(db)
     assert rec.hr_max_source == "six_minute_test" and rec.hr_max_bpm != 171, rec
-    assert rec.hr_max_date == dt.date.today().isoformat(), rec
+    assert rec.hr_max_date == clinic_today().isoformat(), rec
     assert "hrmax_decision" in kinds, kinds
 
 
