@@ -139,10 +139,11 @@ def zone_text(d: StateDoc) -> str:
     "zone" is only the interval's."""
     lo, hi, target = d.zone_low_bpm, d.zone_high_bpm, d.target_bpm
     if d.phase == "warmup" and lo is not None and hi is not None:
-        # the warm-up's zone (about 60–70 % of HRmax, 4x4.md), not the controller's rising
+        # the warm-up's band (about 60–70 % of HRmax, 4x4.md), not the controller's rising
         # target: that begins at the heart rate of the start («mål 71», issue 21), a number
-        # staff do not recognise
-        return _("warm-up zone {low}–{high} bpm").format(low=_bpm(lo), high=_bpm(hi))
+        # staff do not recognise; said as its target, not "sone" (the word of the intervals:
+        # an earlier trial read the band as the zone to reach); the belt page says the same
+        return _("warm-up target {low}–{high} bpm").format(low=_bpm(lo), high=_bpm(hi))
     own_target = {"warmup": _("warm-up target {target} bpm"),
                   "recovery": _("active pause target {target} bpm"),
                   "cooldown": _("cool-down target {target} bpm")}.get(d.phase or "")
@@ -1375,7 +1376,9 @@ class StaffConsole(App[None]):
                 await self._send("borg", interval=prompt.interval, borg=borg)
             said, self._under_prompt = self._under_prompt, ""
             if said and said not in self.message:  # said under the prompt: not lost after
-                self.say(f"{said}\n{self.message}" if self.message else said)
+                # the newest first: a report's long path under it (4 lines) pushed the
+                # rating's «lagret» out of the message line's 4 (a CI run's longer tmp path)
+                self.say(f"{self.message}\n{said}" if self.message else said)
 
         self.push_screen(prompt, done)
 
