@@ -153,7 +153,9 @@ def setup_from(msg: dict[str, Any], register: Register | None = None
     if known is not None:
         base.update(hr_max=known.hr_max_bpm, hr_rest=known.hr_rest_bpm,
                     max_speed_kmh=known.max_speed_kmh, max_incline_pct=known.max_incline_pct,
-                    hr_max_source=known.hr_max_source, walk_only=known.walk_only)
+                    hr_max_source=known.hr_max_source, walk_only=known.walk_only,
+                    # the age too: an empty age field erased it from the register (trial)
+                    age_years=known.age_years)
         if p.get("hr_max") is not None and p.get("hr_max") != known.hr_max_bpm and \
                 p.get("hr_max_source") is None:
             raise refused("hrmax_source_needed")
