@@ -449,3 +449,28 @@ def test_before_the_start_the_console_says_the_one_next_step_and_time_left_is_no
     assert none == "trykk n for å velge pasient", none
     assert chosen == "trykk s for å starte", chosen
     assert running == "9:16 igjen av denne delen", running
+
+
+def test_a_refused_pseudonym_gets_focus_without_its_text_selected_so_no_key_replaces_it(lang):
+    """Issue 21, the third bokmål trial: «kari-nordmann», then tab and ctrl+s: the form put
+    the focus back on the pseudonym with its text selected, and the "45" typed next (meant
+    for the age) replaced it — the pseudonym was gone. Focus given back by a refusal never
+    selects: what staff type next is added, nothing typed before is lost."""
+    async def main():
+        app = FormConsole(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("n")
+            await wait_for(lambda: "^s" in _footer(app), 20)
+            form = app.screen
+            form.query_one("#pseudonym").value = ""
+            form.query_one("#pseudonym").focus()
+            await pilot.press(*"kari-nordmann", "tab")
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.focused is form.query_one("#pseudonym"), 10)
+            await pilot.press("4", "5")
+            await pilot.pause()
+            assert form.query_one("#pseudonym").value == "kari-nordmann45", \
+                form.query_one("#pseudonym").value
+            assert app.screen is form and not getattr(app, "sent", [])
+
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -23,6 +23,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
@@ -280,6 +281,11 @@ class PatientScreen(ModalScreen[None]):
                 self._show("pseudonym", problem, error=False)
         elif refused or str(box.render()) == pseudonym_problem(""):
             self._show("pseudonym", "")
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """A field a refusal focused selects its text again when tabbed to later."""
+        if isinstance(event.widget, Input):
+            event.widget.select_on_focus = True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
@@ -694,7 +700,13 @@ class PatientScreen(ModalScreen[None]):
                 self._show("pace", _("the test pace is above the patient's max speed"))
                 refused.append("pace")
         if refused:
-            self.query_one(f"#{min(refused, key=FIELDS.index)}").focus()
+            first = self.query_one(f"#{min(refused, key=FIELDS.index)}")
+            if isinstance(first, Input):
+                # the focus a refusal gives back never selects the text: the trial's "45"
+                # (meant for the age) replaced a refused «kari-nordmann»; the next keys are
+                # added to what is there (seen, refused in words), nothing is lost
+                first.select_on_focus = False  # until it loses the focus again
+            first.focus()
             return
         profile = {
             "pseudonym": self.query_one("#pseudonym", Input).value.strip(),
