@@ -454,8 +454,9 @@ def test_before_the_start_the_console_says_the_one_next_step_and_time_left_is_no
 def test_a_refused_pseudonym_gets_focus_without_its_text_selected_so_no_key_replaces_it(lang):
     """Issue 21, the third bokmål trial: «kari-nordmann», then tab and ctrl+s: the form put
     the focus back on the pseudonym with its text selected, and the "45" typed next (meant
-    for the age) replaced it — the pseudonym was gone. Focus given back by a refusal never
-    selects: what staff type next is added, nothing typed before is lost."""
+    for the age) replaced it — the pseudonym was gone; its refusal read as the rule's hint.
+    The refusal names what was typed; focus given back by a refusal never selects: what
+    staff type next is added, nothing typed before is lost."""
     async def main():
         app = FormConsole(tmp_sock())
         async with app.run_test(size=(80, 24)) as pilot:
@@ -467,6 +468,10 @@ def test_a_refused_pseudonym_gets_focus_without_its_text_selected_so_no_key_repl
             await pilot.press(*"kari-nordmann", "tab")
             await pilot.press("ctrl+s")
             await wait_for(lambda: app.focused is form.query_one("#pseudonym"), 10)
+            # its own refusal, naming what was typed (it read as the standing rule's hint)
+            said = str(form.query_one("#pseudonym_error").render())
+            assert "kari-nordmann" in said and "-invalid" in \
+                form.query_one("#pseudonym").classes, said
             await pilot.press("4", "5")
             await pilot.pause()
             assert form.query_one("#pseudonym").value == "kari-nordmann45", \

@@ -23,6 +23,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -654,9 +655,13 @@ class PatientScreen(ModalScreen[None]):
         refused: list[str] = []
         # every field's refusal at once (the trial: the pseudonym's came only after the
         # HRmax's was fixed, from the service)
-        why_not = pseudonym_problem(self.query_one("#pseudonym", Input).value.strip())
+        typed = self.query_one("#pseudonym", Input).value.strip()
+        why_not = pseudonym_problem(typed)
         if why_not:
-            self._show("pseudonym", why_not)
+            # its own refusal, naming what was typed (the trial: the rule alone read as the
+            # hint that stood there before, and nothing seemed wrong with «kari-nordmann»)
+            self._show("pseudonym", _('"{typed}" is not a pseudonym. {rule}').format(
+                typed=escape(typed), rule=why_not) if typed else why_not)
             refused.append("pseudonym")
         elif not self.query_one("#pseudonym_error").has_class("hint"):
             self._show("pseudonym", "")  # refused before, right now
