@@ -158,3 +158,12 @@ def test_seconds_in_the_zone_are_the_summarys_over_the_same_ticks_while_running(
     assert tally.total_in_zone_s() == summary["total_in_zone_s"]
     assert seen == sorted(seen) and seen[120] == seen[101]  # a pause adds nothing
     assert tally.in_zone_s(2) is None
+
+
+def test_the_screens_keep_a_reading_exactly_as_long_as_the_session_runs_without_one():
+    """``core.pulse.KEEP_S`` (below the session, so it cannot import it) is the session's
+    hold time: a gap the screens bridge is one the session has not yet called lost."""
+    from controller.core.pulse import KEEP_S
+    from controller.protocol import HR_HOLD_AFTER_S
+
+    assert KEEP_S == HR_HOLD_AFTER_S
