@@ -13,27 +13,40 @@ HR_MAX = 183.0
 DAY = dt.datetime(2026, 11, 2, 10, 0).timestamp()
 
 
-def record_4x4(store: Store, sid: str, started: float, speed: float, incline: float) -> None:
-    """Warm-up at 4 km/h and 2 %, four intervals held at 90 % HRmax at ``speed`` and
-    ``incline``, pauses at 4.5 km/h and 5 %."""
+def record_run(store: Store, sid: str, started: float, profile: PatientProfile,
+               warmup: tuple[float, float, float], interval: tuple[float, float, float],
+               recovery: tuple[float, float, float],
+               cooldown: tuple[float, float, float]) -> None:
+    """A whole 4x4 as the belt carried it, a sample a second: each part's (speed, incline,
+    heart rate) held through it (warm-up 300 s, four intervals of 240 s, three active pauses
+    of 180 s, cool-down 120 s). The session is begun here; the caller ends it."""
     store.clock = lambda: started
-    store.begin_session(sid, PatientProfile(hr_max=HR_MAX, max_speed_kmh=8.0,
-                                            pseudonym="P-17"), {})
+    store.begin_session(sid, profile, {})
     t = 0.0
 
-    def run(phase: str, n: int, seconds: int, v: float, inc: float, hr: float) -> None:
+    def run(phase: str, n: int, seconds: int, part: tuple[float, float, float]) -> None:
         nonlocal t
+        v, inc, hr = part
         for i in range(seconds):
             store.record(sid, Setpoint(t, v, inc, phase, n, None, None, None, "running",
                                        float(i), float(seconds - i), hr, "ok"), v, inc)
             t += 1.0
 
-    run("warmup", 0, 300, 4.0, 2.0, 120.0)
+    run("warmup", 0, 300, warmup)
     for n in range(1, 5):
-        run("interval", n, 240, speed, incline, 0.9 * HR_MAX)
+        run("interval", n, 240, interval)
         if n < 4:
-            run("recovery", n, 180, 4.5, 5.0, 130.0)
-    run("cooldown", 0, 120, 4.0, 2.0, 115.0)
+            run("recovery", n, 180, recovery)
+    run("cooldown", 0, 120, cooldown)
+
+
+def record_4x4(store: Store, sid: str, started: float, speed: float, incline: float) -> None:
+    """Warm-up at 4 km/h and 2 %, four intervals held at 90 % HRmax at ``speed`` and
+    ``incline``, pauses at 4.5 km/h and 5 %."""
+    record_run(store, sid, started, PatientProfile(hr_max=HR_MAX, max_speed_kmh=8.0,
+                                                   pseudonym="P-17"),
+               (4.0, 2.0, 120.0), (speed, incline, 0.9 * HR_MAX), (4.5, 5.0, 130.0),
+               (4.0, 2.0, 115.0))
     store.rate(sid, 1, 14)
     store.rate(sid, 2, 16)
     store.end_session(sid, "finished", None)

@@ -141,24 +141,11 @@ def test_the_hand_over_pause_is_capped_by_the_patients_max_speed():
 def record_slow_4x4(store, sid: str, started: float, max_speed_kmh: float) -> None:
     """A 4x4 whose pauses crawled at 1,4 km/h and 3 % (the trial's hand-over) and whose
     intervals held 90 % HRmax at 2,4 km/h and 10 %."""
-    store.clock = lambda: started
-    store.begin_session(sid, PatientProfile(hr_max=150, max_speed_kmh=max_speed_kmh,
-                                            pseudonym="P-21"), {})
-    t = 0.0
+    from tests.test_handover import record_run
 
-    def run(phase: str, n: int, seconds: int, v: float, inc: float, hr: float) -> None:
-        nonlocal t
-        for i in range(seconds):
-            store.record(sid, Setpoint(t, v, inc, phase, n, None, None, None, "running",
-                                       float(i), float(seconds - i), hr, "ok"), v, inc)
-            t += 1.0
-
-    run("warmup", 0, 300, 2.0, 2.0, 100.0)
-    for n in range(1, 5):
-        run("interval", n, 240, 2.4, 10.0, 135.0)
-        if n < 4:
-            run("recovery", n, 180, 1.4, 3.0, 110.0)
-    run("cooldown", 0, 120, 1.5, 0.0, 95.0)
+    record_run(store, sid, started, PatientProfile(hr_max=150, max_speed_kmh=max_speed_kmh,
+                                                   pseudonym="P-21"),
+               (2.0, 2.0, 100.0), (2.4, 10.0, 135.0), (1.4, 3.0, 110.0), (1.5, 0.0, 95.0))
     store.end_session(sid, "finished", None)
 
 

@@ -154,24 +154,12 @@ def _record_4x4(store: Store, sid: str, started: float, interval_hr: float) -> N
     """A 4x4 as the belt carried it: warm-up at 3,2 km/t and 1 %, the intervals at 5,0 km/t
     and 6 % with the heart at ``interval_hr``, the active pauses walked at 3,0 km/t and 2 %
     (the session's walking floor)."""
-    store.clock = lambda: started
-    store.begin_session(sid, PatientProfile(hr_max=HR_MAX, max_speed_kmh=8.0,
-                                            pseudonym="P-17"), {})
-    t = 0.0
+    from tests.test_handover import record_run
 
-    def run(phase: str, n: int, seconds: int, v: float, inc: float, hr: float) -> None:
-        nonlocal t
-        for i in range(seconds):
-            store.record(sid, Setpoint(t, v, inc, phase, n, None, None, None, "running",
-                                       float(i), float(seconds - i), hr, "ok"), v, inc)
-            t += 1.0
-
-    run("warmup", 0, 300, 3.2, 1.0, 110.0)
-    for n in range(1, 5):
-        run("interval", n, 240, 5.0, 6.0, interval_hr)
-        if n < 4:
-            run("recovery", n, 180, 3.0, 2.0, 125.0)
-    run("cooldown", 0, 120, 3.0, 0.0, 110.0)
+    record_run(store, sid, started, PatientProfile(hr_max=HR_MAX, max_speed_kmh=8.0,
+                                                   pseudonym="P-17"),
+               (3.2, 1.0, 110.0), (5.0, 6.0, interval_hr), (3.0, 2.0, 125.0),
+               (3.0, 0.0, 110.0))
     store.end_session(sid, "finished", None)
 
 
