@@ -117,3 +117,13 @@ def test_the_demo_never_writes_a_clinics_store(tmp_path):
     r = _demo("--plan", "pulstest", "--store", "/var/lib/fourbyfour/sessions.db")
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert "/var/lib/fourbyfour/sessions.db" in r.stderr and "klinikkens" in r.stderr
+
+
+def test_the_pulstest_demo_without_a_store_says_it_recorded_nowhere(tmp_path):
+    """Which store the demo wrote, also when it wrote none: without --store the test is
+    recorded nowhere, and the output says so (with it, the store is named)."""
+    r = _demo("--plan", "pulstest", "--pasient", "P-23")
+    assert r.returncode == 0, r.stderr
+    out = " ".join(r.stdout.split())
+    assert "Testen er ikke lagret: uten --øktlager lagrer demoen den ingen steder" in out, out
+    assert "Lagret som økt" not in out, out

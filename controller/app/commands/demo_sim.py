@@ -156,6 +156,8 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
     if store is not None:  # which store: the one named by --store, never the clinic's
         print(_("Recorded as session {id} in {store}.").format(id=res.session_id,
                                                                store=args.store))
+    else:
+        print(_("The test is not recorded: without --store the demo records it nowhere."))
     print(_("Load at the start of the test {speed} km/h at {incline} %, at its end {speed_end} "
             "km/h at {incline_end} %.").format(
                 speed=format_number(res.start_load[0]),
