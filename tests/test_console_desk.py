@@ -401,13 +401,15 @@ def test_the_6_minute_test_at_the_desk_same_borg_prompt_footers_with_stop_then_t
                 raise AssertionError((app.message, app.screen, app.state.get("hr_bpm"),
                                       app.state.get("events"))) from None
             await pilot.pause()
+            # the test skipped after 3 of its 6 minutes is interrupted (issue 21, s6six: a
+            # skip inside the test proposed a makspuls): nothing to accept, staff type theirs
             keys = footer(app)
-            assert ("x", "Stopp") in keys and ("j", "Godta") in keys, keys
-            assert ("n", "Avvis") in keys, keys
-            await pilot.press("j")
+            assert ("x", "Stopp") in keys and ("e", "Skriv makspuls") in keys, keys
+            assert ("n", "Behold") in keys, keys
+            await pilot.press("e")
+            await wait_for(lambda: app.screen.query("#edit"))
             await pilot.pause()
-            if isinstance(app.screen, HrMaxProposalScreen):  # a large change: asked twice
-                await pilot.press("j")
+            await pilot.press(*"170", "enter")
             await wait_for(lambda: "lagret" in app.message, 30)
             # the decision as the service keeps it: "lagret" can also be the Borg-skår's
             # message, said before the state carries the decided proposal (fresh-clone CI
@@ -431,7 +433,7 @@ def test_the_6_minute_test_at_the_desk_same_borg_prompt_footers_with_stop_then_t
                            app.state.get("started") and
                            app.state.get("phase") == "warmup", 60)
             assert app.state["plan"] == "4x4" and app.state["pseudonym"] == "P-57"
-            assert app.state["hr_max"] == decided["hr_max_bpm"]
+            assert app.state["hr_max"] == 170, decided
             await pilot.press("x", "j")
             await wait_for(lambda: app.state.get("state") in ("stopping", "done"), 30)
         watch.cancel()

@@ -661,9 +661,9 @@ class StaffConsole(App[None]):
             both = f"{head}\n{state}"
         self.query_one("#phase", Static).update(
             # once the session is over its state says nothing the phase does not; before
-            # the start neither ("KLAR · klar" said one word twice)
-            head if phase == "done" else
-            f"{head}\n{who}" if phase == "ready" else
+            # the start neither ("KLAR · klar" said one word twice); the patient line stays
+            # (issue 21: a makspuls saved with `e` at the test's end was shown nowhere)
+            f"{head}\n{who}" if phase in ("done", "ready") else
             both + "\n" + who)
         left = _mss(d.phase_remaining_s)
         # a countdown is m:ss (3:05, as on the belt screen), said as time left so it is

@@ -33,9 +33,10 @@ rating and the heart rate do not fit, and is refused rather than proposed. A pro
 the HRmax in use (``LARGE_CHANGE_BPM``) is shown with a warning, and staff confirm it twice.
 
 An interrupted test (the session ended in the test phase: Stop, an e-stop, a fault, a lost
-heart rate) proposes nothing (issue 21): the method rests on six minutes at a load the patient
-holds and on the last minute's plateau, and a test cut short has neither (its last minute may
-be the slow-down, its heart rate still rising). Staff may still type the HRmax they judge
+heart rate; or staff skipped the test part on to the cool-down) proposes nothing (issue 21):
+the method rests on six minutes at a load the patient holds and on the last minute's
+plateau, and a test cut short has neither (its last minute may be the slow-down, its heart
+rate still rising). Staff may still type the HRmax they judge
 right. ``interrupted_test_s`` tells such a test from its recorded ticks.
 """
 
@@ -166,12 +167,14 @@ def estimate_from_six_minute_test(
     return HrMaxEstimate(round(est), source, why, float(uncertainty), method, hr_end, floored)
 
 
-def interrupted_test_s(ticks: list[tuple[float, str, str]]) -> float | None:
+def interrupted_test_s(ticks: list[tuple[float, str, str]],
+                       test_skipped: bool = False) -> float | None:
     """How long the test phase ran, in seconds, when the session ended in it (no tick of the
-    cool-down after it); None for a test that ran to its end (or that staff skipped on to
-    the cool-down: their choice, said in the record). ``ticks``: (t_s, phase, state) as
+    cool-down after it) or staff skipped it on to the cool-down (``test_skipped``: the six
+    minutes were not walked either, issue 21); None for a test that ran to its end (a
+    skipped warm-up walk leaves the test whole). ``ticks``: (t_s, phase, state) as
     recorded; a pause or the controlled stop does not count as test time."""
-    if any(phase == "cooldown" for _t, phase, _state in ticks):
+    if not test_skipped and any(phase == "cooldown" for _t, phase, _state in ticks):
         return None
     ran_s = 0.0
     for (t_s, phase, state), (t_next, _p, _s) in itertools.pairwise(ticks):

@@ -38,6 +38,25 @@ def six_minute_length_line(ran_s: float, extended_s: float) -> str | None:
                                  ran=format_duration(round(ran_s)))
 
 
+def large_change_warning(proposed_bpm: float, in_use_bpm: float) -> str | None:
+    """The warning on a proposal far from the HRmax in use (``LARGE_CHANGE_BPM``), said as
+    what it means: the proposal screen at the desk and the pulstest demo say the same (issue
+    21: the demo said nothing against the patient's makspuls in use); None for a small
+    change."""
+    from controller.core.hrmax import LARGE_CHANGE_BPM
+    from controller.core.i18n import format_number
+
+    change = proposed_bpm - in_use_bpm
+    if abs(change) < LARGE_CHANGE_BPM:
+        return None
+    warning = _("Warning: the proposal is {change} bpm higher than the HRmax in "
+                "use. Check the test (pace, medication, strap) before accepting "
+                "it.") if change > 0 else \
+        _("Warning: the proposal is {change} bpm lower than the HRmax in use. "
+          "Check the test (pace, medication, strap) before accepting it.")
+    return warning.format(change=format_number(abs(change), 0))
+
+
 def hrmax_decision_text(proposal: dict[str, Any]) -> str:
     """What became of a 6-minute test's HRmax proposal, as the end summary says it."""
     from controller.core.i18n import format_number

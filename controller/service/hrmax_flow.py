@@ -44,8 +44,13 @@ class HrmaxFlow:
         sid = rt.session_id
         rows = await rt.store.call(lambda s: [(r["t_s"], r["phase"], r["state"], r["hr_bpm"])
                                               for r in s.samples(sid)])
+        # a skip (k) of the test part: six minutes not walked, interrupted like a stop
+        skipped = await rt.store.call(lambda s: any(
+            e["kind"] == "skip" and (e.get("params") or {}).get("phase") == "test"
+            for e in s.events(sid)))
         trace = [hr for _t, phase, _state, hr in rows if phase == "test"]
-        ran_s = interrupted_test_s([(t, phase, state) for t, phase, state, _hr in rows])
+        ran_s = interrupted_test_s([(t, phase, state) for t, phase, state, _hr in rows],
+                                   test_skipped=skipped)
         if ran_s is not None:
             # stopped before its end: no estimate (``core.hrmax``); staff may type their own
             await self._note_rpe(rpe)

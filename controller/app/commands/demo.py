@@ -31,6 +31,16 @@ states to staff (``run_demo`` itself runs up to ``MAX_SPEEDUP`` for the tests' a
 own use)."""
 
 
+def _the_clinics_store(store: str, config: str | None) -> bool:
+    """``store`` is the clinic's real session store: the ``[store] path`` of the config
+    given, or the service's default one (issue 21: a demo's test went into the register the
+    nurse took for the real one). The demo writes only a store of its own."""
+    from controller.service.config import load
+
+    clinic = load(config).store_path  # the config was read once already: it loads
+    return os.path.realpath(store) == os.path.realpath(clinic)
+
+
 def demo(args: argparse.Namespace) -> int:
     from controller.core.sigint import hand_over_ctrl_c
 
@@ -54,6 +64,12 @@ def demo(args: argparse.Namespace) -> int:
             print(_("error: {reason}").format(reason=e), file=sys.stderr)
             return 2
     _demo_language(args)
+    if args.store is not None and _the_clinics_store(args.store, args.config):
+        print(_("error: {reason}").format(reason=_(
+            "--store {store} is the clinic's own session store (the [store] path of the "
+            "service's config): the demo never writes a clinic's store; give the demo a "
+            "file of its own").format(store=args.store)), file=sys.stderr)
+        return 2
     emulated = args.weeks is None and args.plan != "six-minute-test" and not args.fast
     if emulated and not 0 < args.speed <= DEMO_MAX_SPEED:  # the bound the help states
         print(_("error: {reason}").format(reason=_(

@@ -96,14 +96,11 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
                 source=word(SOURCES, p.get("current_source", c.get("hr_max_source")))),
                 markup=False)
             if p.get("large_change"):
-                # said as what it means (the trial: "Advarsel: −28 slag/min" from what?)
-                change = p["hr_max_bpm"] - in_use
-                warning = _("Warning: the proposal is {change} bpm higher than the HRmax in "
-                            "use. Check the test (pace, medication, strap) before accepting "
-                            "it.") if change > 0 else \
-                    _("Warning: the proposal is {change} bpm lower than the HRmax in use. "
-                      "Check the test (pace, medication, strap) before accepting it.")
-                yield Label(warning.format(change=format_number(abs(change), 0)),
+                # said as what it means (the trial: "Advarsel: −28 slag/min" from what?),
+                # in the words the pulstest demo says it too
+                from controller.core.six_minute_text import large_change_warning
+
+                yield Label(large_change_warning(p["hr_max_bpm"], in_use) or "",
                             markup=False, id="warning")
             yield Label(self.refused, markup=False, id="refused")
             yield Label(_("y: accept · e: edit · n: reject · t: Borg rating again · "
