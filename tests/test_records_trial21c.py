@@ -19,6 +19,7 @@ import pytest
 from controller.app.simdemo import run_session
 from controller.records.store import Store
 from controller.sim import VirtualPatient, make_patient
+from tests.test_response_records import learned  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 START_UNIX_S = 1_780_000_000.0  # 28.05.2026, 22:26 in Oslo
@@ -179,3 +180,20 @@ def test_demo_fast_names_its_session_by_patient_day_and_clock(tmp_path):
     out = tmp_path / command[7]
     opened = _cli(*command[1:6], "--ut", str(out))  # as typed, the file written elsewhere
     assert opened.returncode == 0 and out.stat().st_size > 10_000, opened.stderr
+
+
+def test_the_learned_response_says_its_time_in_minutes_and_seconds(learned):  # noqa: F811
+    """The same rule for the learned response `pasient` and the console's history show:
+    «er framme etter ca. 1,5 min» was a decimal minute beside «4 min 7 s»."""
+    from controller.core.i18n import set_language
+    from controller.core.words import response_words
+
+    _session, _trace, doc = learned
+    model = {**doc, "dead_time_s": 9.0, "tau_s": 27.0}  # there after 90 s
+    set_language("nb")
+    try:
+        words = response_words(model)
+    finally:
+        set_language("en")
+    assert words.endswith("framme etter ca. 1 min 30 s"), words
+    assert "after about 1 min 30 s" in response_words(model), response_words(model)
