@@ -29,7 +29,7 @@ def test_the_fast_demo_speaks_bokmal(tmp_path):
     english = ENGLISH.findall(out)
     assert not english, (english, out)
     assert "oppvarming" in out and "aktiv pause 1" in out and "intervall" in out, out
-    assert "slag/min" in out and "km/t" in out and "Lagret som økt" in out, out
+    assert "slag/min" in out and "km/t" in out and "Lagret: økten for P-4 " in out, out
     # the table: one row per interval, numbers with a decimal comma
     rows = [line for line in out.splitlines() if re.match(r"^\s+[1-4]\s", line)]
     assert len(rows) == 4 and all(("ja" in r or "nei" in r) for r in rows), rows

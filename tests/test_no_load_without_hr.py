@@ -91,7 +91,8 @@ def test_the_demo_with_strap_trouble_never_raises_load_without_a_pulse(tmp_path)
                         "pulsbelte-trøbbel", "--store", str(store), "--lang", "en"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    sid = r.stdout.strip().splitlines()[-1].split()[3]  # "Recorded as session ID in …"
+    report = r.stdout.strip().splitlines()[-1].split()  # "Its report: … --session ID …"
+    sid = report[report.index("--session") + 1]
     out = tmp_path / "x.csv"
     r = subprocess.run([*run, "export", "--store", str(store), "--session", sid, "--out",
                         str(out), "--lang", "en"], capture_output=True, text=True, timeout=120)

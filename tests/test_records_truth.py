@@ -93,7 +93,7 @@ def test_a_session_skipped_through_is_stored_as_not_complete_and_said_so(tmp_pat
     from tests.test_handover import _pdf_text
 
     text, _pages = _pdf_text(out)
-    assert "Økter gjennomført: 3, av dem 1 fullført helt ut" in text, text
+    assert "Økter: 3 (2 avsluttet før planen var ferdig)" in text, text
     listing = cli("sessions", "P-17", "--store", str(tmp_path / "s.db"))
     lines = {line.split()[2]: line for line in listing.splitlines()[1:]}
     assert "fullført" in lines[ids["whole"]], listing
@@ -163,7 +163,7 @@ def test_an_old_store_still_reads_and_learns_the_truth(tmp_path):
     cli("handover", "P-17", "--store", str(tmp_path / "s.db"), "--out", str(out))
     from tests.test_handover import _pdf_text
 
-    assert "Økter gjennomført: 3, av dem 1 fullført helt ut" in _pdf_text(out)[0]
+    assert "Økter: 3 (2 avsluttet før planen var ferdig)" in _pdf_text(out)[0]
     store = Store(tmp_path / "s.db", readonly=True)
     then = {st["session_id"]: st for st in store.stats("P-17")}
     store.close()
@@ -251,7 +251,8 @@ def test_an_intervals_time_in_the_zone_is_over_its_running_time(tmp_path):
         set_language("en")
     second = next(r for r in rows if r[0] == "intervall 2")
     assert second[5] == "100", rows
-    assert "pause 1,5 min" in second[3], rows
+    # a duration as people read it (issue 21: «1,1 min» beside «4 min 7 s»)
+    assert "satt på pause i 1 min 30 s" in second[3].replace("\u00a0", " "), rows
     assert store.stats_of("S1")["intervals_run"] == 4  # 240 s running: it ran
     store.close()
     out = tmp_path / "r.pdf"
@@ -259,7 +260,7 @@ def test_an_intervals_time_in_the_zone_is_over_its_running_time(tmp_path):
     from tests.test_handover import _pdf_text
 
     text = _pdf_text(out)[0]
-    assert "pause 1,5 min" in text, text
+    assert "1 min 30 s" in text and "1,5 min" not in text, text
 
 
 def _record_plan_at_90(store: Store, sid: str, started: float, plan: dict, n: int,

@@ -18,7 +18,7 @@ SESSIONS = [
     {"session_id": "c3", "started_unix_s": _at(2026, 12, 6, 18, 40), "plan": "4x4",
      "status": "stopped", "complete": False},
     {"session_id": "b2", "started_unix_s": _at(2026, 12, 3, 9, 15), "plan": "4x4",
-     "status": "finished", "complete": True},
+     "status": "finished", "complete": False},  # skipped through: the longest status
     {"session_id": "a1", "started_unix_s": _at(2026, 11, 20, 9, 5),
      "plan": "6-minute test", "status": "finished", "complete": True},
 ]

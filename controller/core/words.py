@@ -283,12 +283,12 @@ def response_words(model: dict[str, Any]) -> str:
     rate answers a change of load (the dead time) and when it is nearly there (dead time plus
     three time constants, 95 % of the way), e.g. "the heart rate answers after about 12 s and
     is there after about 2 min"."""
-    from controller.core.i18n import format_number
+    from controller.core.i18n import format_duration
     from controller.core.response import describe_seconds, parse_response_model
 
     delay_s, settle_s = describe_seconds(parse_response_model(model))
+    # to the half minute, said as every duration people read: «1 min 30 s», never «1,5 min»
     minutes = max(round(settle_s / 30.0) / 2.0, 0.5)
     return _("the heart rate answers after about {delay} s and is there after about "
-             "{minutes} min").format(delay=f"{max(round(delay_s), 1):d}",
-                                     minutes=format_number(minutes, 0 if minutes.is_integer()
-                                                           else 1))
+             "{time}").format(delay=f"{max(round(delay_s), 1):d}",
+                              time=format_duration(round(minutes * 60)))

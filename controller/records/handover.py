@@ -20,6 +20,7 @@ import datetime as dt
 import math
 import statistics
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -285,6 +286,16 @@ def first_to_last(h: Handover, lang: str) -> str | None:
                 "{incline}")).format(speed=speed_said, incline=incline_said)
 
 
+def _sessions_line(n: int, complete: int, t: Callable[[str], str]) -> str:
+    """How many sessions, and how many ended before their plan's end, said plainly (the
+    trial: «Økter gjennomført: 1, av dem 0 fullført helt ut» read as a shortfall to staff
+    and patient); the numbers are the same."""
+    if complete == n:
+        return t(N_("Sessions: {n}")).format(n=n)
+    return t(N_("Sessions: {n} ({early} ended before the plan's end)")).format(
+        n=n, early=n - complete)
+
+
 def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
     """The document as (style, line) pairs — ``title``, ``head``, ``text`` — in ``lang``."""
     t = translations(lang).gettext
@@ -293,8 +304,7 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
            ("text", t(N_("Patient (pseudonym): {pseudonym}")).format(pseudonym=h.pseudonym)),
            ("text", t(N_("Period: {first} to {last}")).format(
                first=format_date(h.first_day, lang), last=format_date(h.last_day, lang))),
-           ("text", t(N_("Sessions attended: {n}, of which {done} completed to the end"))
-            .format(n=len(h.sessions), done=attended)),
+           ("text", _sessions_line(len(h.sessions), attended, t)),
            ("head", t(N_("Maximum heart rate"))),
            # the sources have brackets of their own: "source:", never "(… (…))"
            ("text", t(N_("HRmax {bpm} bpm; source: {source}")).format(

@@ -298,7 +298,10 @@ def phases_as_run(samples: list[dict[str, Any]], plan: dict[str, Any],
         elif plan_s is not None and ran < plan_s - 2 * tick and status != "finished":
             note = "cut short"
         out.append(PhaseRun(run[0]["phase"], run[0]["interval"], plan_s, round(ran),
-                            round(paused), note, extra if note == "extended" else 0.0))
+                            round(paused), note,
+                            # a phase extended and then skipped keeps its extension (the
+                            # trial: «hoppet over» alone lost staff's `e`)
+                            extra if note == "extended" or "extend" in kinds else 0.0))
     return out
 
 
@@ -330,6 +333,9 @@ class Progress:
     """The learned response's equivalent as kept (``stats.COLUMNS``); None without one."""
     complete: bool = True
     """Every interval of its plan ran (``stats.session_complete``)."""
+    in_zone_s: float | None = None
+    """The session's time in the zone in seconds (``stats``' ``hit_s``), what people read
+    as «3 min 15 s»; ``minutes_at_85`` keeps the machine's tenth of a minute."""
 
 
 def progress_of(r: SessionRecord, st: dict[str, Any]) -> Progress:
@@ -346,7 +352,7 @@ def progress_of(r: SessionRecord, st: dict[str, Any]) -> Progress:
                     st["peak_hr_bpm"], st["minutes_at_85"], st["vo2max_estimate"],
                     r.plan_name, r.status, st["belt_speed_at_90_kmh"],
                     st["belt_incline_at_90_pct"], learned is not None, learned,
-                    st["learned_incline_at_90_pct"], bool(st["complete"]))
+                    st["learned_incline_at_90_pct"], bool(st["complete"]), st.get("hit_s"))
 
 
 def _session_progress(store: Store, r: SessionRecord) -> Progress:
@@ -919,12 +925,16 @@ def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
 
 def _phase_note(ph: PhaseRun) -> str:
     """The note column: extended / skipped / cut short, and a pause with its length."""
+    def held(seconds: float) -> str:  # «1 min 6 s» kept whole where the cell wraps
+        return format_duration(round(seconds)).replace(" ", "\u00a0")
+
     said = [_(NOTES[ph.note])] if ph.note else []
     if ph.note == "extended" and ph.extended_s >= 1:
-        said = [_("extended by {time}").format(time=format_duration(round(ph.extended_s)))]
-    if ph.paused_s >= 1:
-        said.append(_("pause {minutes} min").format(minutes=format_number(ph.paused_s / 60,
-                                                                            1)))
+        said = [_("extended by {time}").format(time=held(ph.extended_s))]
+    elif ph.note == "skipped" and ph.extended_s >= 1:  # both, in the order staff did them
+        said = [_("extended by {time}, then skipped").format(time=held(ph.extended_s))]
+    if ph.paused_s >= 1:  # as every duration people read: «1 min 6 s», never «1,1 min»
+        said.append(_("paused for {time}").format(time=held(ph.paused_s)))
     return ", ".join(said)
 
 

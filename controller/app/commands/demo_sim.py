@@ -57,9 +57,37 @@ def demo_fast(args: argparse.Namespace) -> int:
     _summary(rows, profile.hr_max)
     if store is not None:
         _dated_by_now(store, sid)
+        rec = store.session(sid)
         store.close()
-        print(_("Recorded as session {id} in {store}.").format(id=sid, store=args.store))
+        print("\n".join(_recorded_lines(rec.pseudonym, sid, rec.started_unix_s,
+                                         rec.plan_name, args.store)))
     return 0
+
+
+def _recorded_lines(pseudonym: str, sid: str, started_unix_s: float, plan_name: str,
+                    store: str) -> list[str]:
+    """The session recorded, named as the headless demo and `sessions` name it (patient,
+    day, clock; the trial: «Lagret som økt 3f9c0a1b2c4d», a hex id staff never meet), and
+    the command that writes its report, in the process's language (the id only there, where
+    the command needs it)."""
+    from controller.app.cli_words import COMMAND_NAMES, OPTION_NAMES
+    from controller.core.dates import local_datetime
+    from controller.core.i18n import format_date, language
+    from controller.records.jobs import report_name
+
+    when = local_datetime(started_unix_s)
+    nb = language() == "nb"
+
+    def name(n: str) -> str:
+        return (OPTION_NAMES.get(n) or COMMAND_NAMES.get(n) or n) if nb else n
+
+    command = " ".join(["fourbyfour", name("report"), name("--store"), store,
+                        name("--session"), sid, name("--out"),
+                        report_name(pseudonym, started_unix_s, plan_name) + ".pdf"])
+    return [_("Recorded: the session for {pseudonym} on {date} at {time} in {store}.").format(
+                pseudonym=pseudonym, date=format_date(when.date()),
+                time=when.strftime("%H:%M"), store=store),
+            _("Its report: {command}").format(command=command)]
 
 
 def _registered_profile(store, profile: PatientProfile) -> PatientProfile:  # type: ignore[no-untyped-def]

@@ -27,7 +27,9 @@ from controller.core.i18n import N_, _, format_date
 from controller.core.words import PLANS, word
 
 SHOWN = 8
-"""Lines on screen at once at 80×24 (older sessions: scroll with ↓)."""
+"""Lines on screen at once at 80×24 (older sessions: scroll with ↓). The box is 78 columns
+wide (74 inside): a 4x4 skipped through (``27.11.2026  18:40  4x4  avsluttet, intervaller
+hoppet over``, 58 characters) fits on its line; a longer line wraps and its option grows."""
 
 
 def session_line(s: dict[str, Any]) -> str:
@@ -74,7 +76,10 @@ class ReportChooser(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         found = self.query_one("#sessions", OptionList)
-        found.styles.height = min(SHOWN, len(self.sessions))
+        # as high as its lines, a status wrapped onto a second line too (the trial: at
+        # 80×24 «avsluttet, intervaller hoppet over» was cut and the oldest session hidden)
+        found.styles.height = "auto"
+        found.styles.max_height = SHOWN
         found.highlighted = 0  # the newest: Enter at once writes it
         found.focus()
 
