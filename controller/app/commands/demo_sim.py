@@ -182,8 +182,9 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
                 true=format_number(truth.hr_max_bpm, 0),
                 tanaka=format_number(hr_max_tanaka(round(truth.age_years)), 0)))
     if store is not None:  # which store: the one named by --store, never the clinic's
-        print(_("Recorded as session {id} in {store}.").format(id=res.session_id,
-                                                               store=args.store))
+        rec = store.session(res.session_id)
+        print("\n".join(_recorded_lines(rec.pseudonym, res.session_id, rec.started_unix_s,
+                                         rec.plan_name, args.store)))
     else:
         print(_("The test is not recorded: without --store the demo records it nowhere."))
     print(_("Load at the start of the test {speed} km/h at {incline} %, at its end {speed_end} "
