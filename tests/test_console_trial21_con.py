@@ -6,14 +6,18 @@
    the session itself; while the tick that slowed the belt was still sending its set-point to
    the board, a console push carried the new alarm beside the old state. Every screen now
    takes the heart-rate level from the session (``core.pulse.session_state``).
+2. A Borg prompt asked at interval 1's end stayed open through the active pause into the next
+   interval and covered the alarm lines.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from controller.core.words import ALARMS, word
-from tests.console_rig import realtime, run_console, wait_for
+from tests.console_rig import demo_console, realtime, run_console, wait_for
 from tests.test_pulse_dropout_one_decision import (
     _console_frame,
     _to_interval_in_zone,
@@ -60,3 +64,78 @@ def test_the_header_never_says_hold_beside_the_slow_alarm(tmp_path):
             assert _console_frame(rig.app)[0] == "hr_slow"
 
     run_console(main(), 120, lang="nb")
+
+
+@realtime
+def test_a_borg_prompt_left_open_closes_when_the_next_interval_begins(tmp_path):
+    """2. The trial's Borg prompt (interval 1's end) stayed open through the whole active
+    pause into the next interval. It closes itself as interval 2 begins, the rating left
+    unrecorded and said so («Borg ikke registrert for intervall 1»); b still gives it."""
+    from controller.app.screens import BorgScreen
+    from tests.test_console_borg_owed import TWO
+    from tests.test_console_desk import _open_form, _source, _type
+    from tests.test_console_trial import footer
+
+    async def main():
+        async with demo_console(tmp_path, str(tmp_path / "s.db"), choose_patient=True,
+                                plan=TWO) as (app, pilot):
+            form = await _open_form(pilot, app)
+            await pilot.press(*"P-62", "tab", *"45")
+            await _source(pilot, form, 4)
+            await _type(pilot, form, "max_speed", "8")
+            await _type(pilot, form, "max_incline", "12")
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-62", 20)
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await pilot.press("k", "j")  # to interval 1, which runs to its end
+            await wait_for(lambda: app.state.get("phase") == "interval", 60)
+            await wait_for(lambda: isinstance(app.screen, BorgScreen), 90)
+            assert app.screen.interval == 1
+            # nobody answers it: the active pause runs out, interval 2 begins
+            await wait_for(lambda: app.state.get("phase") == "interval"
+                           and app.state.get("interval") == 2, 90)
+            await wait_for(lambda: len(app.screen_stack) == 1, 5)
+            await pilot.pause()
+            assert "Borg ikke registrert for intervall 1" in app.message, app.message
+            assert "1" not in (app.state.get("ratings") or {})
+            assert ("b", "Borg-skår") in footer(app), footer(app)
+            await pilot.press("p")  # the console's keys are its own again
+            await wait_for(lambda: app.state.get("state") == "paused", 20)
+
+    run_console(main(), 240, lang="nb")
+
+
+HOLD_AND_SLOW = {"hr_hold": "no valid heart rate for 5 s: holding speed",
+                 "hr_lost": "no valid heart rate for 15 s: slowing to an easy walk"}
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+@pytest.mark.parametrize("alarms", [1, 2], ids=["one_alarm", "hold_and_slow"])
+def test_a_borg_prompt_never_covers_the_alarm_lines(lang, alarms):
+    """2. At 80×24 the prompt (22 rows, in the middle) covered the alarm lines: they stay
+    in view beside it, whole, with one alarm or the two of a dropout."""
+    from tests.test_snapshots import STATE, FixedConsole
+
+    held = dict(STATE) if alarms == 1 else dict(
+        STATE, state="hr_slow", hr_bpm=None, alarms=HOLD_AND_SLOW,
+        alarm_list=[{"kind": k, "message": m} for k, m in HOLD_AND_SLOW.items()])
+
+    class Held(FixedConsole):
+        fixed = held
+
+    async def main():
+        app = Held("/nonexistent.sock")
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.rate(2)
+            await pilot.pause()
+            await pilot.pause()
+            box = app.screen.query_one("#borg").region
+            lines = app.screen_stack[0].query_one("#alarms").region
+            assert lines.height >= alarms, lines
+            assert not box.overlaps(lines), (box, lines)
+            assert box.bottom <= 23 and box.y >= 0, box  # whole, above the footer
+            text = str(app.screen.query_one("#borg").render())
+            assert "20" in text and "6" in text
+
+    run_console(main(), 60, lang=lang)
