@@ -139,3 +139,40 @@ def test_a_borg_prompt_never_covers_the_alarm_lines(lang, alarms):
             assert "20" in text and "6" in text
 
     run_console(main(), 60, lang=lang)
+
+
+@realtime
+@pytest.mark.parametrize("how", ["stopped", "plan"])
+def test_the_header_says_ended_for_a_stopped_session_and_finished_only_when_the_plan_ran_out(
+        tmp_path, how):
+    """3. The header said STOPPET (and FERDIG) where the records, the belt page and the
+    chooser say «avsluttet» for a stopped session and «ferdig/fullført» only when the plan
+    ran out: the header follows the end event's ``ended`` (plan|stopped)."""
+    from tests.console_rig import skip_to, start_session, stop_session
+    from tests.test_runtime import BRIEF
+
+    async def main():
+        async with demo_console(tmp_path, plan=BRIEF) as (app, pilot):
+            await start_session(pilot)
+            if how == "stopped":
+                await skip_to(pilot, "interval")
+                await stop_session(pilot)
+            else:
+                for phase in ("interval", "cooldown"):
+                    await skip_to(pilot, phase)
+                await pilot.press("k", "j")
+                await wait_for(lambda: app.state.get("state") == "done", 60)
+            await wait_for(lambda: any(e.get("kind") == "done"
+                                       for e in app.state.get("event_list") or []), 30)
+            await pilot.pause()
+            header = str(app.query_one("#phase").render())
+            ended = [e for e in app.state["event_list"] if e["kind"] == "done"][-1]
+            assert ended["params"]["ended"] == how
+            if how == "stopped":
+                assert "AVSLUTTET" in header and "STOPPET" not in header, header
+                assert "FERDIG" not in header, header
+            else:
+                assert "FERDIG" in header or "FULLFØRT" in header, header
+                assert "AVSLUTTET" not in header, header
+
+    run_console(main(), 180, lang="nb")

@@ -631,8 +631,10 @@ class StaffConsole(App[None]):
             label = _("interval {n}/{total}").format(n=n, total=4)
         elif phase == "recovery" and n:
             label = _("recovery after interval {n}").format(n=n)
-        elif phase == "done" and d.ended_by not in (None, "", "plan"):
-            label = _("stopped")  # by staff, the monitor, a fault or lost heart rate
+        elif phase == "done" and self._ended_how() == "stopped":
+            # by staff, the monitor, a fault or lost heart rate: «avsluttet», the records'
+            # and the belt page's word (it said STOPPET); «ferdig» only when the plan ran out
+            label = _("ended")
         elif phase == "test":
             # a part of the 6-minute test, in the other parts' style under the test's name
             # («6-minutters pulstest · OPPVARMING»): the name itself was in capitals here
@@ -824,6 +826,15 @@ class StaffConsole(App[None]):
         decision the belt page follows too (the trial: «venter på puls – holder farten» here
         while the belt showed «● 164 · I sonen»; the session had not held yet)."""
         return pulse_lost(self.doc.state)
+
+    def _ended_how(self) -> str:
+        """How the session ended, "plan" or "stopped": its end event's ``ended`` (the rule
+        the records and the belt page follow), else what the session says ended it."""
+        for e in reversed(self.doc.event_list or []):
+            if e.get("kind") == "done" and (e.get("params") or {}).get("ended") in (
+                    "plan", "stopped"):
+                return str(e["params"]["ended"])
+        return "plan" if self.doc.ended_by in (None, "", "plan") else "stopped"
 
     def _state_word(self) -> str:
         """The session's state for the header: a missing pulse in the alarm's words (the
