@@ -176,3 +176,25 @@ def test_the_header_says_ended_for_a_stopped_session_and_finished_only_when_the_
                 assert "AVSLUTTET" not in header, header
 
     run_console(main(), 180, lang="nb")
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_the_demos_lines_carry_no_log_level_word(tmp_path, lang):
+    """4. «[06:36] INFO: Stoppet av personalet» in the headless demo's lines: a line staff
+    read carries no log level (the demo's log file keeps them). Alarms and warnings keep
+    the console's own words for them (ALARM, ADVARSEL)."""
+    import re
+    import subprocess
+    import sys
+
+    from tests.test_demo_lines import _env
+
+    r = subprocess.run([sys.executable, "-m", "controller", "demo", "--fast", "--category",
+                        "strap_trouble", "--lang", lang], capture_output=True, text=True,
+                       timeout=300, env=_env())
+    assert r.returncode == 0, r.stderr
+    events = [ln for ln in r.stdout.splitlines() if re.match(r"^\s+\[\d\d:\d\d\] ", ln)]
+    assert len(events) > 5, r.stdout
+    levels = [ln for ln in r.stdout.splitlines() + r.stderr.splitlines()
+              if re.search(r"\b(INFO|DEBUG)\b|\binfo:", ln, re.IGNORECASE)]
+    assert not levels, levels
