@@ -198,3 +198,28 @@ def test_the_demos_lines_carry_no_log_level_word(tmp_path, lang):
     levels = [ln for ln in r.stdout.splitlines() + r.stderr.splitlines()
               if re.search(r"\b(INFO|DEBUG)\b|\binfo:", ln, re.IGNORECASE)]
     assert not levels, levels
+
+
+def test_the_bokmal_help_names_its_groups_plainly():
+    """5. `fourbyfour --help` in bokmål said «posisjonsargumenter» (argparse's own words):
+    every group title of every command's help is «argumenter» or «valg»."""
+    import argparse
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from controller.app.cli import build_parser
+
+    env = dict(os.environ, FOURBYFOUR_LANG="nb")
+    ap = build_parser()
+    subs = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
+    commands = sorted({sub.prog.split()[-1] for sub in subs.choices.values()})
+    titles: set[str] = set()
+    for args in ([], *([c] for c in commands)):
+        r = subprocess.run([sys.executable, "-m", "controller", *args, "--help"],
+                           capture_output=True, text=True, timeout=120, env=env)
+        assert r.returncode == 0, (args, r.stderr)
+        assert "posisjon" not in r.stdout.lower(), (args, r.stdout)
+        titles |= set(re.findall(r"^(\S[^:\n]*):$", r.stdout, re.MULTILINE))
+    assert titles == {"argumenter", "valg"}, titles
