@@ -223,3 +223,30 @@ def test_the_bokmal_help_names_its_groups_plainly():
         assert "posisjon" not in r.stdout.lower(), (args, r.stdout)
         titles |= set(re.findall(r"^(\S[^:\n]*):$", r.stdout, re.MULTILINE))
     assert titles == {"argumenter", "valg"}, titles
+
+
+@realtime
+def test_the_patient_forms_age_is_marked_optional_and_is(tmp_path):
+    """6. The form's age field is optional (a measured HRmax needs none) but was labelled
+    «alder (år)» beside «hvilepuls (valgfri)»: it says «alder (valgfri)», and a patient
+    saved without an age is taken."""
+    from textual.widgets import Label
+
+    from tests.console_rig import open_form
+
+    async def main():
+        async with demo_console(tmp_path, choose_patient=True) as (app, pilot):
+            form = await open_form(pilot)
+            labels = [str(label.render()) for label in form.query(Label)]
+            assert "alder (valgfri)" in labels, labels
+            assert "hvilepuls (valgfri)" in labels, labels
+            await pilot.press(*"P-63")
+            form.query_one("#source").value = "measured"
+            for field, value in (("hr_max", "181"), ("max_speed", "7"), ("max_incline", "10")):
+                form.query_one(f"#{field}").value = value
+            assert form.query_one("#age").value == ""
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-63", 20)
+            assert app.state.get("age_years") is None
+
+    run_console(main(), 120, lang="nb")
