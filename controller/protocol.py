@@ -811,6 +811,12 @@ class Session:
                                   self._incline_sp)
         return min(speed_t, self._cooldown_cap[0]), min(incline_t, self._cooldown_cap[1])
 
+    @property
+    def state_name(self) -> str:
+        """The state a tick would publish now (``Setpoint.state``): its heart-rate level
+        changes the moment the session decides it (``core.pulse.session_state``)."""
+        return self._state_name()
+
     def _state_name(self) -> str:
         if self.run_state is RunState.RUNNING and self._hr_level:
             return "hr_hold" if self._hr_level == 1 else "hr_slow"

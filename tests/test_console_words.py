@@ -34,7 +34,8 @@ def test_a_session_stopped_by_staff_says_stopped_once(lang):
     done = dict(STATE, phase="done", state="done", interval=0, ended_by="stopped by staff",
                 alarms={}, alarm_list=[])
     text = _text(done, "#phase", lang)
-    stopped, finished = ("STOPPET", "ferdig") if lang == "nb" else ("STOPPED", "done")
+    # «avsluttet», the records' word for a stopped session (issue 21, s6con: was STOPPET)
+    stopped, finished = ("AVSLUTTET", "ferdig") if lang == "nb" else ("ENDED", "done")
     assert stopped in text and finished not in text.lower(), text
     plan_done = dict(done, ended_by="plan")
     text = _text(plan_done, "#phase", lang)

@@ -218,3 +218,31 @@ def test_the_keys_on_the_staff_pages_are_the_consoles():
                 said.update(re.findall(r"`([^`]+)`", m.group(1)))
     assert len(said) >= 15
     assert sorted(k for k in said if names.get(k, k) not in bound) == []
+
+
+def test_the_slow_down_for_a_lost_pulse_is_documented_as_the_session_does_it():
+    """Issue 21 (s6con): in the trial's slow-down the belt went 6,1 → 4,4 km/t while the page
+    said «Båndet går ned til rolig gange (3 km/t, flatt)». What the session does (its
+    constants: the easy walk, the downward rate limits, the 15 and 60 s) is what the page
+    says, in bokmål numbers, and the page on disk is the generated one."""
+    from pathlib import Path
+
+    from controller.core.safety import RateLimits
+    from controller.protocol import EASY_WALK_KMH, HR_SLOW_AFTER_S, HR_STOP_AFTER_S
+
+    def nb(x: float) -> str:
+        return f"{x:g}".replace(".", ",")
+
+    lim = RateLimits()
+    page = (Path(__file__).parent.parent / "docs/personale/alarmer.md").read_text()
+    row = next(line for line in page.splitlines()
+               if line.startswith("| **finner ikke pulsen – senker"))
+    what_to_do = row.split(" | ")[2]
+    assert "gradvis" in what_to_do
+    for said in (f"{nb(EASY_WALK_KMH)} km/t", f"{nb(lim.speed_down_kmh_per_s)} km/t",
+                 f"{nb(lim.incline_pct_per_s)} %", f"{HR_STOP_AFTER_S:.0f} s"):
+        assert said in what_to_do, said
+    seconds = (6.0 - EASY_WALK_KMH) / lim.speed_down_kmh_per_s
+    assert f"om lag {seconds:.0f} s" in what_to_do
+    assert f"{HR_SLOW_AFTER_S:.0f} s" in row
+    assert docgen.alarms_reference() in page

@@ -86,7 +86,7 @@ async def dropout_rig(tmp_path: Path, speed: float = SPEED, lang: str = "nb"):
                 page = await browser.new_page(viewport={"width": 1280, "height": 720})
                 await page.goto(view.url.replace("localhost", "127.0.0.1"))
                 await wait_for(lambda: app.state.get("session_id"))
-                yield SimpleNamespace(rt=rt, page=page, app=app, pilot=pilot, hr=hr)
+                yield SimpleNamespace(rt=rt, page=page, app=app, pilot=pilot, hr=hr, emu=emu)
                 await browser.close()
         finally:
             serve.cancel()

@@ -83,8 +83,8 @@ DONE = {"start": N_("The session has started."),
                          "still: when all is well, resume (r) or stop (x).")}
 """What staff read when the service did what they asked: a sentence, not "start: done"."""
 RUNNING = ("running", "hr_hold", "hr_slow")
-BORG_NOTE_WIDTH = 46
-"""The Borg prompt's text width (console.tcss: #borg 50 wide, border and padding)."""
+BORG_NOTE_WIDTH = 74
+"""The Borg prompt's text width (console.tcss: #borg 78 wide, border and padding)."""
 
 
 def _mss(s: float | None) -> str:
@@ -631,8 +631,10 @@ class StaffConsole(App[None]):
             label = _("interval {n}/{total}").format(n=n, total=4)
         elif phase == "recovery" and n:
             label = _("recovery after interval {n}").format(n=n)
-        elif phase == "done" and d.ended_by not in (None, "", "plan"):
-            label = _("stopped")  # by staff, the monitor, a fault or lost heart rate
+        elif phase == "done" and self._ended_how() == "stopped":
+            # by staff, the monitor, a fault or lost heart rate: «avsluttet», the records'
+            # and the belt page's word (it said STOPPET); «ferdig» only when the plan ran out
+            label = _("ended")
         elif phase == "test":
             # a part of the 6-minute test, in the other parts' style under the test's name
             # («6-minutters pulstest · OPPVARMING»): the name itself was in capitals here
@@ -746,10 +748,30 @@ class StaffConsole(App[None]):
             self.exit()
             return
         self._track_interval()
+        self._expire_borg(phase, n)
         self._ask_borg(phase, n)
         if self._borg_waiting is not None and len(self.screen_stack) == 1:
             self.rate(self._borg_waiting)
         self._maybe_ask_borg()
+        if isinstance(self.screen, BorgScreen):
+            self.call_after_refresh(self._place_borg)
+
+    def _place_borg(self) -> None:
+        """The Borg prompt clear of the alarm lines (they change under it)."""
+        top = self.screen
+        if isinstance(top, BorgScreen) and not self._widgets_gone() and top.is_mounted:
+            top.place(self.screen_stack[0].query_one("#alarms", Static).region,
+                      self.size.height - 1)
+
+    def _expire_borg(self, phase: str, n: int) -> None:
+        """An interval's Borg prompt still open when a later interval begins closes itself,
+        the rating not given (the trial: it stayed open through the whole active pause into
+        the next interval); ``rate``'s ``done`` says so and keeps it owed (b)."""
+        top = self.screen
+        if isinstance(top, BorgScreen) and top.interval > 0 and phase == "interval" \
+                and n > top.interval and top.opened_in != (phase, n):
+            top.expired = True
+            top.dismiss(None)
 
     LOGGED: ClassVar[dict[str, str]] = {"start": "phase",  # the log says it: with_the_start
                                         "pause": "pause", "resume": "resume", "skip": "skip",
@@ -804,6 +826,15 @@ class StaffConsole(App[None]):
         decision the belt page follows too (the trial: «venter på puls – holder farten» here
         while the belt showed «● 164 · I sonen»; the session had not held yet)."""
         return pulse_lost(self.doc.state)
+
+    def _ended_how(self) -> str:
+        """How the session ended, "plan" or "stopped": its end event's ``ended`` (the rule
+        the records and the belt page follow), else what the session says ended it."""
+        for e in reversed(self.doc.event_list or []):
+            if e.get("kind") == "done" and (e.get("params") or {}).get("ended") in (
+                    "plan", "stopped"):
+                return str(e["params"]["ended"])
+        return "plan" if self.doc.ended_by in (None, "", "plan") else "stopped"
 
     def _state_word(self) -> str:
         """The session's state for the header: a missing pulse in the alarm's words (the
@@ -1117,6 +1148,7 @@ class StaffConsole(App[None]):
             self._propose(reply["proposal"])
 
         self.push_screen(BorgScreen(0), rated)  # the interval prompt: the same keys, words
+        self.call_after_refresh(self._place_borg)
 
     def _propose(self, proposal: dict[str, Any], refused: str = "") -> None:
         """The HRmax proposal for staff; a refused decision shows it again with the reason
@@ -1368,9 +1400,15 @@ class StaffConsole(App[None]):
             return
         self._borg_waiting = None
         prompt = BorgScreen(interval, self._next_owed if owed else None)
+        prompt.opened_in = (self.doc.phase, self.doc.interval or 0)
 
         async def done(borg: int | None) -> None:
-            if borg is None or prompt.interval in self._borg_owed:
+            if borg is None and prompt.expired:
+                self._borg_owed.add(prompt.interval)
+                self.refresh_bindings()
+                self.say(_("Borg not recorded for interval {n}: press b to give it later.").format(
+                    n=prompt.interval))
+            elif borg is None or prompt.interval in self._borg_owed:
                 self._put_off(prompt.interval, borg is None)
             if borg is not None:
                 await self._send("borg", interval=prompt.interval, borg=borg)
@@ -1381,6 +1419,7 @@ class StaffConsole(App[None]):
                 self.say(f"{self.message}\n{said}" if self.message else said)
 
         self.push_screen(prompt, done)
+        self.call_after_refresh(self._place_borg)
 
     def _put_off(self, interval: int, later: bool) -> None:
         """A Borg rating put off with esc stays in view: a line says how to give it, the

@@ -115,9 +115,12 @@ def summary_lines(rows: list[TraceRow], hr_max: float) -> list[str]:
 
 
 def event_line(e: Any) -> str:
-    """A session event as the demo prints it: time, severity, the event in words."""
-    return f"  [{clock(e.now_s)}] {word(SEVERITIES, e.severity).upper()}: " \
-           f"{event_text(e.kind, e.message, e.params)}"
+    """A session event as the demo prints it: time, the event in words, after ALARM or
+    ADVARSEL for an alarm or a warning (the console's words for them). Information has no
+    label: «INFO:» is the log file's level, not a word for staff (issue 21, the trial)."""
+    said = word(SEVERITIES, e.severity).upper() + ": " \
+        if e.severity in ("warning", "alarm") else ""
+    return f"  [{clock(e.now_s)}] {said}{event_text(e.kind, e.message, e.params)}"
 
 
 CATEGORIES = {  # the virtual patient's kind (controller/sim.py CATEGORIES)

@@ -114,9 +114,8 @@ ALARM_ACTIONS = {
     # what staff do, in the glossary's words; one entry for every alarm kind in words.ALARMS
     "hr_hold": "Båndet holder fart og stigning. Kjenn etter at pulsbeltet sitter godt og er "
                "fuktet. Kommer pulsen tilbake, styrer økten videre av seg selv.",
-    "hr_lost": "Båndet går ned til rolig gange (3 km/t, flatt). Kjenn etter at pulsbeltet "
-               "sitter godt, fukt det eller flytt det. Kommer pulsen tilbake, styrer økten "
-               "videre av seg selv. Kvitter med `a`.",
+    "hr_lost": "{slow_down} Kjenn etter at pulsbeltet sitter godt, fukt det eller flytt "
+               "det. Kommer pulsen tilbake, styrer økten videre av seg selv. Kvitter med `a`.",
     "hr_lost_stop": "Økten er stoppet og båndet står. Sjekk pulsbeltet og pasienten. En ny "
                     "økt må startes av personalet (`n`, `b`, `s`).",
     "hr_above_max": "Belastningen er satt ned (målet 75 % av makspuls i 60 s). Se til "
@@ -161,6 +160,27 @@ FAULT_ACTIONS = {
 }
 
 
+def _nb(x: float) -> str:
+    return f"{x:g}".replace(".", ",")
+
+
+def slow_down_said() -> str:
+    """What the session does in its slow-down for a lost pulse, from its own constants
+    (issue 21: the page said «går ned til rolig gange (3 km/t, flatt)» while the trial saw
+    6,1 → 4,4 km/t: the belt was on its way down at the rate limit)."""
+    from controller.core.safety import RateLimits
+    from controller.protocol import EASY_WALK_KMH, HR_STOP_AFTER_S
+
+    lim = RateLimits()
+    walk = EASY_WALK_KMH
+    return (f"Båndet går gradvis ned mot rolig gange ({_nb(walk)} km/t, flatt): høyst "
+            f"{_nb(lim.speed_down_kmh_per_s)} km/t og {_nb(lim.incline_pct_per_s)} % "
+            f"stigning ned per sekund (fra 6 km/t tar det om lag "
+            f"{(6.0 - walk) / lim.speed_down_kmh_per_s:.0f} s), og holder rolig gange til "
+            f"pulsen er tilbake; gikk båndet saktere fra før, holder det den farten. Etter "
+            f"{HR_STOP_AFTER_S:.0f} s uten puls stopper økten.")
+
+
 def alarms_reference() -> str:
     """Every alarm the console and the monitor show, and every latched fault of the motor
     board, in bokmål as staff see them, with what to do."""
@@ -174,7 +194,7 @@ def alarms_reference() -> str:
     set_language("nb")
     try:
         alarms = [[f"**{_(words.ALARMS[k])}**", _(words.EVENTS.get(k, words.ALARMS[k])),
-                   ALARM_ACTIONS[k]] for k in words.ALARMS]
+                   ALARM_ACTIONS[k].format(slow_down=slow_down_said())] for k in words.ALARMS]
         faults = [[f"**{_(words.FAULTS[k])}**", FAULT_ACTIONS[k]] for k in words.FAULTS]
     finally:
         set_language(was)

@@ -27,6 +27,25 @@ KEEP_S = 5.0
 """Seconds a believed reading stays shown (``protocol.HR_HOLD_AFTER_S``)."""
 
 
+RUNNING_STATES = ("running", *LOST_STATES)
+"""A running session's states: its heart-rate level (none, hold, slow) while it runs."""
+
+
+def session_state(tick_state: str, session_now: str | None) -> str:
+    """The state every screen shows: the last tick's (``tick_state``), with the heart-rate
+    level the session holds now (``session_now``) while both say it runs. The session
+    decides the level on a tick and holds its alarm from then on; the tick's snapshot is
+    published only once its set-point went to the board (issue 21: the header said hold
+    beside the slow alarm while the board was slow to answer).
+
+    >>> session_state("hr_hold", "hr_slow"), session_state("paused", "hr_slow")
+    ('hr_slow', 'paused')
+    """
+    if tick_state in RUNNING_STATES and session_now in RUNNING_STATES:
+        return session_now
+    return tick_state
+
+
 def pulse_lost(state: str | None) -> bool:
     """The session holds or slows the belt because it has no valid heart rate."""
     return state in LOST_STATES

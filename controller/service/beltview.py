@@ -301,7 +301,7 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
     session = rt.session
     now = rt.clock()
     phase = sp.phase if sp else "ready"
-    state = sp.state if sp else "ready"
+    state = rt.session_state  # the heart-rate level the session's alarms follow
     interval = sp.interval if sp else 0
     total = sum(1 for p in (session.plan.phases if session and session.plan else ())
                 if p.kind is PhaseKind.INTERVAL)

@@ -81,7 +81,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "phase": sp.phase if sp else "ready", "interval": sp.interval if sp else 0,
         # a runtime that has ended is done, however it ended (an e-stop mid-ramp too): it stays
         # on show until staff choose the next patient
-        "state": "done" if rt.done else sp.state if sp else "ready",
+        "state": "done" if rt.done else rt.session_state,
         "ended_by": sess.ended_by if sess else "",
         "phase_remaining_s": sp.phase_remaining_s if sp else None,
         "hr_bpm": sp.hr_bpm if sp else None, "target_bpm": sp.target_bpm if sp else None,

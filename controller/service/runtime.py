@@ -33,7 +33,7 @@ from typing import Any
 from controller.core.hrgate import HrGate
 from controller.core.metrics import IntervalTally, ScoredRow
 from controller.core.plan import Plan
-from controller.core.pulse import shown_pulse
+from controller.core.pulse import session_state, shown_pulse
 from controller.hr import (
     BatteryReport,
     BleStrapSeen,
@@ -361,7 +361,18 @@ class Runtime:
         sp = self.snapshot.setpoint
         if sp is None or sp.state == "done":
             return shown_pulse(self.clock(), None, self._live)
-        return shown_pulse(sp.now_s, sp.state, self._live)
+        return shown_pulse(sp.now_s, self.session_state, self._live)
+
+    @property
+    def session_state(self) -> str:
+        """The session's state as every screen shows it (the console's header, the belt
+        page): the last tick's, with the heart-rate level the session holds now, the one its
+        alarms follow (``core.pulse.session_state``); "ready" before the first tick."""
+        sp = self.snapshot.setpoint
+        if sp is None:
+            return "ready"
+        sess = self.session
+        return session_state(sp.state, sess.state_name if sess is not None else None)
 
     @property
     def started(self) -> bool:

@@ -19,6 +19,7 @@ from typing import ClassVar
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -27,6 +28,8 @@ from controller.app.screens.safety import SAFETY_BINDINGS, SAFETY_KEYS
 from controller.core.i18n import N_, _
 
 DIGITS = "0123456789"
+TEXT_WIDTH = 74
+"""The prompt's text width (console.tcss: #borg 78 wide, border and padding)."""
 assert not set(DIGITS) & set(SAFETY_KEYS + "w")
 BORG_MIN, BORG_MAX = 6, 20
 
@@ -46,6 +49,29 @@ def digit_bindings() -> list[Binding]:
 ANCHORS = {6: N_("no exertion at all"), 7: N_("extremely light"), 9: N_("very light"),
            11: N_("light"), 13: N_("somewhat hard"), 15: N_("hard (heavy)"),
            17: N_("very hard"), 19: N_("extremely hard"), 20: N_("maximal exertion")}
+
+
+def scale_rows(columns: int = 3) -> list[str]:
+    """The scale 6–20 with its words, in ``columns`` columns read down (6–10, 11–15,
+    16–20): five rows, not fifteen."""
+    from rich.cells import cell_len
+
+    values = list(range(BORG_MIN, BORG_MAX + 1))
+    per = -(-len(values) // columns)
+    cells = [f"{v:2d} {_(ANCHORS[v])}" if v in ANCHORS else f"{v:2d}" for v in values]
+    width = (TEXT_WIDTH - (columns - 1)) // columns
+    rows = []
+    for r in range(per):
+        row = ""
+        for c in range(columns):
+            i = c * per + r
+            if i >= len(values):
+                break
+            cell = cells[i] if cell_len(cells[i]) <= width else cells[i][:width - 1] + "…"
+            bold = f"[b]{cell[:2]}[/b]{cell[2:]}"
+            row += bold + " " * (width - cell_len(cell) + 1) if c < columns - 1 else bold
+        rows.append(row.rstrip())
+    return rows
 
 
 class BorgScreen(ModalScreen[int | None]):
@@ -74,6 +100,10 @@ class BorgScreen(ModalScreen[int | None]):
         which this prompt asks at once (None: none, the prompt closes with the rating)."""
         self.taken = ""
         """The rating taken just before, said while the prompt asks the next one owed."""
+        self.expired = False
+        """Closed by the console as the next interval began, the rating not given."""
+        self.opened_in: tuple[str, int] | None = None
+        """The phase and interval the console opened it in (``expired``)."""
         self.said = ""
         """The console's message said while this prompt is open (it covers the message line:
         a report's «lagret» was hidden behind it), one line."""
@@ -87,25 +117,42 @@ class BorgScreen(ModalScreen[int | None]):
         yield CatalogFooter(compact=True)
 
     def _text(self) -> str:
+        from rich.cells import cell_len
+
         title = _("Borg rating of the 6-minute test") if self.interval == 0 else \
             _("Borg rating of interval {n}").format(n=self.interval)
-        lines = [f"[b]{title}[/b]", _("type the number (6–20), then Enter (esc: not now)")]
+        hint = _("type the number (6–20), then Enter (esc: not now)")
+        # one line where it fits: the prompt is low (``place``), so the alarm lines stay in
+        # view above or below it at 80×24 (issue 21: 22 rows in the middle covered them)
+        lines = [f"[b]{title}[/b]: {hint}" if cell_len(f"{title}: {hint}") <= TEXT_WIDTH
+                 else f"[b]{title}[/b]\n{hint}"]
         if self.taken:
             lines.insert(1, f"[green]{self.taken}[/]")
         if self.said:
             from rich.markup import escape
 
             lines.insert(1, escape(self.said))
-        for value in range(BORG_MIN, BORG_MAX + 1):
-            anchor = _(ANCHORS[value]) if value in ANCHORS else ""
-            lines.append(f"[b]{value:2d}[/b]  {anchor}".rstrip())
-        lines.append(_("Borg rating: {typed}").format(typed=self.typed + "▏"))
-        if self.refused:
+        lines += scale_rows()
+        typed = _("Borg rating: {typed}").format(typed=self.typed + "▏")
+        lines.append(typed + (f"  [b red]{self.refused}[/]" if self.refused and
+                              cell_len(f"{typed}  {self.refused}") <= TEXT_WIDTH else ""))
+        if self.refused and not lines[-1].endswith("[/]"):
             lines.append(f"[b red]{self.refused}[/]")
         return "\n".join(lines)
 
     def _show(self) -> None:
         self.query_one("#borg", Static).update(self._text())
+
+    def place(self, avoid: Region, bottom: int) -> None:
+        """Lay the prompt out clear of ``avoid`` (the console's alarm lines): under them
+        where it fits above row ``bottom`` (the footer), else over them (the chart), so they
+        are never covered. Its width stays; only its top row moves."""
+        box = self.query_one("#borg", Static)
+        height = box.outer_size.height
+        below = avoid.bottom
+        top = below if below + height <= bottom else max(avoid.y - height, 0)
+        if box.styles.margin.top != top:
+            box.styles.margin = (top, 0, 0, 0)
 
     def note(self, said: str) -> None:
         """Show the console's message (plain text, one line) while the prompt is open."""

@@ -222,7 +222,7 @@ class PatientScreen(ModalScreen[None]):
             yield Input(str(c.get("pseudonym", "")), id="pseudonym", compact=True,
                         placeholder=_("the clinic's code, e.g. P-17 or OUS-0042"))
             yield err("pseudonym")
-            yield Label(_("age (years)"))
+            yield Label(_("age (optional)"))
             yield NumberInput(show_number(c.get("age_years")), id="age", compact=True)
             yield err("age")
             yield Label(_("HRmax from"))
