@@ -116,6 +116,9 @@ def test_ctrl_c_on_the_headless_demo_stops_the_belt_and_says_so_in_bokmal(tmp_pa
     assert p.returncode == 130, (p.returncode, out, stderr)
     assert "Avbrutt: båndet er stoppet." in out + stderr, (out, stderr)
     assert not any(w in (out + stderr) for w in ("interrupted", "SIGINT", "stopped")), out
+    # the belt's run-down after the Ctrl-C is no phase of the session: never «ferdig» for a
+    # session that was stopped (the s6con trial: «[05:06–05:07] ferdig»)
+    assert "ferdig" not in out, out
     st = Store(db, readonly=True)
     try:
         (rec,) = st.sessions("DEMO-1")

@@ -184,13 +184,13 @@ def demo(args: argparse.Namespace) -> int:
         _log_line(it_log)
         return 0
     except DemoInterrupted:  # Ctrl-C: the controlled stop is done, nothing more to show
-        if phase_rows:
+        if phase_rows and phase_rows[0].phase != "done":  # the run-down is no phase
             print(_phase_line(phase_rows))
         print(_("Interrupted: the belt is stopped."), flush=True)
         _log_line(it_log)
         return 130
     except DemoAborted as e:
-        if phase_rows:
+        if phase_rows and phase_rows[0].phase != "done":
             print(_phase_line(phase_rows))
         _link_line(emus, faults, runtimes)
         _log_line(it_log)
