@@ -96,3 +96,125 @@ def test_a_configured_broker_out_of_reach_is_said_in_glossary_words(tmp_path):
     shown = " ".join(_console_links_of_the_demo_service(tmp_path, str(cfg)).split())
     assert "frakoblet" not in shown, shown
     assert "ingen kontakt med MQTT-serveren" in shown, shown
+
+
+PHASE_PARAMS = {"phase": "interval", "interval": 2, "total": 4, "duration_s": 240.0,
+                "zone_low_bpm": 156.0, "zone_high_bpm": 174.0}
+
+
+def test_mqtt_events_carry_their_params_and_the_monitor_renders_them_from_the_catalog(broker):
+    """The trial: the console renders an event from its code and params (the catalog), the
+    monitor got only the code and the English message. A treadmill's event (real mosquitto)
+    now carries its params; the bokmål monitor says it in the catalog's words with them."""
+    import aiomqtt  # noqa: F401  (the broker's client, as the monitor's)
+
+    from controller.app.monitor import CentralMonitor
+    from controller.core.words import event_text
+    from controller.net import telemetry as tm
+    from controller.net.publisher import MqttPublisher, MqttSettings
+    from controller.protocol import Event
+    from tests.test_monitor import rendered
+    from tests.test_mqtt import a_setpoint
+
+    sp = a_setpoint()
+    event = Event(12.0, "phase", "interval 2 of 4 begins", "info", dict(PHASE_PARAMS))
+
+    async def main():
+        pub = MqttPublisher(MqttSettings(port=broker.port, site="oslo", device="tm-1"))
+        task = asyncio.create_task(pub.run())
+        pub.set_activity("running")
+        pub.set_retained("session", tm.session_payload("S1", "P-17", sp))
+        app = CentralMonitor(MqttSettings(port=broker.port))
+        try:
+            async with app.run_test(size=(100, 24)) as pilot:
+                async with asyncio.timeout(20):
+                    while not app.fleet.rows.get(("oslo", "tm-1")):
+                        pub.offer_telemetry(tm.telemetry_payload("S1", 1, sp, 2.0, 0.0))
+                        await asyncio.sleep(0.2)
+                pub.offer_event(tm.event_payload("S1", 0, event))  # events are not retained
+                async with asyncio.timeout(20):
+                    while not app.fleet.rows[("oslo", "tm-1")].events:
+                        await asyncio.sleep(0.1)
+                await settle(pilot, app)
+                return (app.fleet.rows[("oslo", "tm-1")].events[-1],
+                        str(app.query_one("#status").render()), rendered(app))
+        finally:
+            task.cancel()
+
+    i18n.set_language("nb")
+    try:
+        doc, status, _table = asyncio.run(asyncio.wait_for(main(), 60))
+        said = event_text("phase", event.message, PHASE_PARAMS)
+    finally:
+        i18n.set_language("en")
+    assert doc["params"] == PHASE_PARAMS, doc
+    assert "2 av 4" in said and "156–174" in said, said  # the catalog's words, with params
+    assert said in " ".join(status.split()), status
+    assert "interval 2 of 4 begins" not in status, status
+
+
+def test_an_event_without_params_is_still_version_1_and_an_old_document_is_read():
+    """Old readers keep working: an event with no params is published as version 1 (what an
+    older monitor reads), and a version-1 document is read by this one."""
+    import json
+
+    from controller.net import telemetry as tm
+    from controller.net.fleet import Fleet
+    from controller.protocol import Event
+
+    plain = tm.event_payload("S1", 0, Event(1.0, "hr_lost", "no HR", "alarm"))
+    assert json.loads(plain)["schema"] == "fourbyfour.event/1"
+    with_params = tm.event_payload("S1", 1, Event(2.0, "phase", "x", "info", PHASE_PARAMS))
+    assert json.loads(with_params)["schema"] == "fourbyfour.event/2"
+    fleet = Fleet()
+    topic = tm.topic("oslo", "tm-1", "event")
+    assert fleet.apply(topic, plain, 1.0) and fleet.apply(topic, with_params, 2.0)
+    assert fleet.ignored == 0
+
+
+HOSTILE_PARAMS = [
+    {"phase": "\x1b[2J\x1b[31minterval"},       # an escape sequence as a value
+    {"interval": {"nested": 1}},                  # not a plain value
+    {"interval": [1, 2]},
+    {"Interval\x07": 1},                          # a name that is not a key
+    {f"k{i}": i for i in range(40)},              # too many
+    {"phase": "x" * 300},                         # free text, not a key
+    {"interval": 1e300},                          # beyond any count
+    "interval 2 of 4",                            # not an object
+]
+
+
+def test_a_hostile_params_value_is_refused_and_counted_never_drawn():
+    """Text from the network is data: a params value that is not a small map of plain
+    values and keys is refused and counted as other hostile fields are
+    (tests/test_hostile_net.py), its reason shown without a control character; the monitor
+    (Pilot) carries on and draws no event from it."""
+    import json
+
+    from controller.net import telemetry as tm
+    from controller.protocol import Event
+    from tests.test_hostile_net import control_chars
+    from tests.test_monitor import rendered
+
+    now = [T0]
+
+    async def main():
+        app = Offline(lambda: now[0])
+        async with app.run_test(size=(100, 24)) as pilot:
+            running(app, "oslo", "tm-1", now=now[0])
+            for i, params in enumerate(HOSTILE_PARAMS):
+                doc = json.loads(tm.event_payload("S1", i, Event(1.0, "phase", "x", "info",
+                                                                   {"phase": "warmup"})))
+                doc["params"] = params
+                app.feed("oslo", "tm-1", "event", json.dumps(doc).encode())
+            await settle(pilot, app)
+            row = app.fleet.rows[("oslo", "tm-1")]
+            return (app.fleet.ignored, row.bad_messages, row.events, rendered(app),
+                    str(app.query_one("#status").render()), app.is_running)
+
+    ignored, bad, events, lines, status, alive = asyncio.run(asyncio.wait_for(main(), 60))
+    assert alive and ignored == len(HOSTILE_PARAMS) and bad == len(HOSTILE_PARAMS), (
+        ignored, status)
+    assert events == [], events
+    shown = [*lines, *status.split("\n")]
+    assert not any(control_chars(ln) for ln in shown), shown

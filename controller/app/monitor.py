@@ -47,7 +47,7 @@ from controller.core.metrics import shown_bpm, zone_of
 from controller.core.pulse import pulse_lost
 from controller.core.text import clean
 from controller.core.words import ALARMS as ALARM_WORDS
-from controller.core.words import word
+from controller.core.words import event_text, word
 from controller.net import remote
 from controller.net import telemetry as tm
 from controller.net.fleet import Fleet, TreadmillRow
@@ -420,10 +420,25 @@ class CentralMonitor(App[None]):
         bad = _("bad messages: {bad}").format(bad=self.fleet.ignored)
         detail = self.notice or (_("Last bad message: {why}").format(why=self.fleet.last_error)
                                  if self.fleet.last_error else "")
-        lines = [clean(line), *([bad] if self.connected else []), clean(detail, 300)]
+        lines = [clean(line), self._last_event_text(), *([bad] if self.connected else []),
+                 clean(detail, 300)]
         # a notice or the last bad message on a line of its own
         self.query_one("#status", Static).update(Text("\n".join(x for x in lines if x)
                                                       or " "))
+
+    def _last_event_text(self) -> str:
+        """The selected treadmill's last event, as the console says it: rendered from its
+        kind and params in the monitor's language (the catalog; issue 21: the monitor had
+        only the English message), cleaned (text from the network is data)."""
+        r = self._selected_row()
+        if r is None or not r.events:
+            return ""
+        e = r.events[-1]
+        params = e.get("params")
+        said = event_text(str(e["kind"]), str(e["message"]),
+                          params if isinstance(params, dict) else None)
+        return clean(_("last event on {device}: {event}").format(device=r.device, event=said),
+                     300)
 
     # -- commands -----------------------------------------------------------------------------
 
