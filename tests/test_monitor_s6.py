@@ -218,3 +218,26 @@ def test_a_hostile_params_value_is_refused_and_counted_never_drawn():
     assert events == [], events
     shown = [*lines, *status.split("\n")]
     assert not any(control_chars(ln) for ln in shown), shown
+
+
+def test_the_monitor_bridges_a_short_gap_and_no_more_as_the_console_does():
+    """core.pulse's rule whole: through a gap shorter than KEEP_S the last believed heart
+    rate stays (the console and the belt page keep it); after it, none."""
+    from controller.core.pulse import KEEP_S
+
+    now = [T0]
+
+    async def main():
+        app = Offline(lambda: now[0])
+        seen = []
+        async with app.run_test(size=(140, 24)) as pilot:
+            for t_s, hr in ((10.0, 150.0), (12.0, None), (10.0 + KEEP_S + 0.5, None)):
+                running(app, "oslo", "tm-1", now=now[0], state="running", now_s=t_s,
+                        hr_bpm=hr, zone_low_bpm=140.0, zone_high_bpm=160.0)
+                await settle(pilot, app)
+                seen.append(rendered_row(app, "tm-1"))
+        return seen
+
+    first, gap, after = asyncio.run(asyncio.wait_for(main(), 60))
+    assert "150 ✓" in first and "150 ✓" in gap, (first, gap)
+    assert "150" not in after, after

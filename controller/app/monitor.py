@@ -44,7 +44,7 @@ from textual.widgets import DataTable, Static
 from controller.app.screens.footer import CatalogFooter
 from controller.core.i18n import N_, _, ngettext
 from controller.core.metrics import shown_bpm, zone_of
-from controller.core.pulse import pulse_lost
+from controller.core.pulse import shown_pulse
 from controller.core.text import clean
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.core.words import event_text, word
@@ -155,9 +155,11 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
     left = doc.get("phase_remaining_s")
     # m:ss, as the console and the belt screen count down (the trial: "02:31" beside "2:31")
     left_txt = "—" if left is None else f"{int(left) // 60}:{int(left) % 60:02d}"
-    # no number while the session holds or slows for a lost heart rate: the one rule the
-    # console and the belt page follow (core.pulse; the trial: 150 beside «finner ikke pulsen»)
-    hr = doc.get("hr_bpm") if running and not pulse_lost(r.state) else None
+    # the one rule the console and the belt page follow (core.pulse): no number while the
+    # session holds or slows for a lost heart rate (the trial: 150 beside «finner ikke
+    # pulsen»), the last believed one through a short gap, on the session's clock
+    hr = shown_pulse(float(doc.get("t_s") or 0.0), r.state, r.believed) \
+        if running and doc is r.telemetry else None
     lo, hi = doc.get("zone_low_bpm"), doc.get("zone_high_bpm")
     # heart rate and zone edges as the belt screen and the console show them (half up)
     hr_txt = "—" if hr is None else str(shown_bpm(hr))
