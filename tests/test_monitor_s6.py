@@ -3,6 +3,8 @@ mosquitto where MQTT is involved."""
 
 import asyncio
 
+import pytest
+
 from controller.core import i18n
 from tests.test_monitor import T0, Offline, rendered_row, running, settle
 
@@ -241,3 +243,40 @@ def test_the_monitor_bridges_a_short_gap_and_no_more_as_the_console_does():
     first, gap, after = asyncio.run(asyncio.wait_for(main(), 60))
     assert "150 ✓" in first and "150 ✓" in gap, (first, gap)
     assert "150" not in after, after
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_no_broker_with_a_long_strap_and_a_fault_still_fits_80_columns(lang):
+    """«sentral overvåking: ikke i bruk» is longer than «MQTT av»: with a BLE strap's battery
+    and every fault of the treadmill, the status never wraps: the MQTT link's words go with
+    the treadmill when the strap's line is full, or on a line of their own."""
+    from rich.cells import cell_len
+    from rich.text import Text
+    from textual.widgets import Static
+
+    from controller.core.words import FAULTS
+    from tests.test_console import _Stepped, tmp_sock
+    from tests.test_snapshots import HOST_SILENT
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            for fault in FAULTS:
+                app.feed(**dict(HOST_SILENT, treadmill=f"fault: {fault}", mqtt=None,
+                                paired_strap={"kind": "ble", "address": "C0:FF:EE:00:00:02"},
+                                strap_battery_pct=12))
+                await pilot.pause()
+                box = app.query_one("#links", Static)
+                lines = Text.from_markup(str(box.render())).plain.split("\n")
+                width = box.content_size.width
+                assert all(cell_len(line) <= width for line in lines), (fault, lines)
+                assert box.size.height == len(lines) <= 3, (fault, lines)
+                said = " ".join(" ".join(lines).split())
+                assert ("sentral overvåking: ikke i bruk" if lang == "nb" else
+                        "central monitoring: not in use") in said, said
+
+    i18n.set_language(lang)
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        i18n.set_language("en")

@@ -854,7 +854,8 @@ class StaffConsole(App[None]):
 
     def _links_text(self, strap: str, treadmill: str) -> str:
         """The status line; where it would wrap at 80 columns (a fault said in words, a
-        battery), two lines of their own: the strap and MQTT, then the treadmill."""
+        battery), two lines of their own: the strap and MQTT, then the treadmill (or the
+        strap, then the treadmill and MQTT, where the first would still wrap; else three)."""
         from rich.text import Text
 
         mqtt = self._mqtt_text()
@@ -868,8 +869,19 @@ class StaffConsole(App[None]):
             return line
         if ":" in treadmill:
             board = "[b red]" + board + "[/]"
-        return _("strap: {strap} · {mqtt}").format(strap=strap, mqtt=mqtt) + "\n" + \
+        two = _("strap: {strap} · {mqtt}").format(strap=strap, mqtt=mqtt) + "\n" + \
             _("treadmill: {treadmill}").format(treadmill=board)
+        if all(Text.from_markup(x).cell_len <= width for x in two.split("\n")):
+            return two
+        # a long strap (its battery) beside «sentral overvåking: ikke i bruk»: the MQTT
+        # link's words go with the treadmill instead
+        other = _("strap: {strap}").format(strap=strap) + "\n" + \
+            _("treadmill: {treadmill} · {mqtt}").format(treadmill=board, mqtt=mqtt)
+        if all(Text.from_markup(x).cell_len <= width for x in other.split("\n")):
+            return other
+        # neither: the three on lines of their own, never a wrap (#links holds three)
+        return "\n".join((_("strap: {strap}").format(strap=strap),
+                          _("treadmill: {treadmill}").format(treadmill=board), mqtt))
 
     def _dropout_span(self) -> tuple[str, str] | None:
         """The last heart-rate dropout that is over, as m:ss into the session («2:10–2:31»),
