@@ -249,7 +249,10 @@ port = {port}
             # staff choose the patient first: the console demo's service has none (issue 21)
             reply = await staff.command("setup", profile={
                 "pseudonym": "DEMO-1", "hr_max": 183, "hr_max_source": "measured",
-                "hr_rest": 72, "max_speed_kmh": 8.0, "max_incline_pct": 15.0})
+                "hr_rest": 72, "max_speed_kmh": 8.0, "max_incline_pct": 15.0},
+                # the config's 3-min warm-up: a setup without a plan runs the plan's default
+                # (5 min), and at the docs' 5× the announcement came after the 60-s wait
+                plan={"name": "4x4", "warmup_s": 180})
             assert reply["ok"], reply
             await _staff(staff, "start")
             # the belt sets off after a 3-2-1; warm-up: phase, a live countdown, heart rate
@@ -264,6 +267,7 @@ port = {port}
                 "Oppvarming: gå rolig, båndet finner farten din"
             assert (await page.evaluate("window.__seen.start"))[0] == "↑"
             assert await _text(page, "#pseudonym") == "DEMO-1"
+            await page.wait_for_selector("#change", state="hidden")  # the 3-2-1 is over
             await _shot(page, shots, "1-warmup")
             # announced 10 s ahead, then 3-2-1 with the arrow before the belt gets heavier
             try:

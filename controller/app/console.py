@@ -872,24 +872,47 @@ class StaffConsole(App[None]):
         url = _("belt screen for the patient: {url}").format(url=self.belt_url)
         return f"{self.message}\n{url}" if self.message else url
 
+    def _mqtt_text(self) -> str:
+        """The link to the central monitor: nothing alarming where no MQTT server is
+        configured (issue 21: «MQTT frakoblet» in every demo, which has none); one that is
+        configured and out of reach is said in the glossary's words."""
+        state = self.doc.mqtt
+        if state in (None, "off"):
+            return _("central monitoring: not in use")
+        if state == "offline":
+            return _("no contact with the MQTT server")
+        return _("MQTT {state}").format(state=word(texts.LINKS, state))
+
     def _links_text(self, strap: str, treadmill: str) -> str:
         """The status line; where it would wrap at 80 columns (a fault said in words, a
-        battery), two lines of their own: the strap and MQTT, then the treadmill."""
+        battery), two lines of their own: the strap and MQTT, then the treadmill (or the
+        strap, then the treadmill and MQTT, where the first would still wrap; else three)."""
         from rich.text import Text
 
-        mqtt = word(texts.LINKS, self.doc.mqtt or "off")
+        mqtt = self._mqtt_text()
         board = word(texts.LINKS, treadmill.split(":")[0]) + (
             ": " + word(texts.FAULTS, treadmill.split(":", 1)[1].strip())
             if ":" in treadmill else "")
-        line = _("strap: {strap} · treadmill: {treadmill} · MQTT {mqtt}").format(
+        line = _("strap: {strap} · treadmill: {treadmill} · {mqtt}").format(
             strap=strap, treadmill=board, mqtt=mqtt)
         width = self.query_one("#links", Static).content_size.width or 78
         if Text.from_markup(line).cell_len <= width:
             return line
         if ":" in treadmill:
             board = "[b red]" + board + "[/]"
-        return _("strap: {strap} · MQTT {mqtt}").format(strap=strap, mqtt=mqtt) + "\n" + \
+        two = _("strap: {strap} · {mqtt}").format(strap=strap, mqtt=mqtt) + "\n" + \
             _("treadmill: {treadmill}").format(treadmill=board)
+        if all(Text.from_markup(x).cell_len <= width for x in two.split("\n")):
+            return two
+        # a long strap (its battery) beside «sentral overvåking: ikke i bruk»: the MQTT
+        # link's words go with the treadmill instead
+        other = _("strap: {strap}").format(strap=strap) + "\n" + \
+            _("treadmill: {treadmill} · {mqtt}").format(treadmill=board, mqtt=mqtt)
+        if all(Text.from_markup(x).cell_len <= width for x in other.split("\n")):
+            return other
+        # neither: the three on lines of their own, never a wrap (#links holds three)
+        return "\n".join((_("strap: {strap}").format(strap=strap),
+                          _("treadmill: {treadmill}").format(treadmill=board), mqtt))
 
     def _dropout_span(self) -> tuple[str, str] | None:
         """The last heart-rate dropout that is over, as m:ss into the session («2:10–2:31»),

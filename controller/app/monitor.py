@@ -44,9 +44,10 @@ from textual.widgets import DataTable, Static
 from controller.app.screens.footer import CatalogFooter
 from controller.core.i18n import N_, _, ngettext
 from controller.core.metrics import shown_bpm, zone_of
+from controller.core.pulse import shown_pulse
 from controller.core.text import clean
 from controller.core.words import ALARMS as ALARM_WORDS
-from controller.core.words import word
+from controller.core.words import event_text, word
 from controller.net import remote
 from controller.net import telemetry as tm
 from controller.net.fleet import Fleet, TreadmillRow
@@ -154,7 +155,11 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
     left = doc.get("phase_remaining_s")
     # m:ss, as the console and the belt screen count down (the trial: "02:31" beside "2:31")
     left_txt = "—" if left is None else f"{int(left) // 60}:{int(left) % 60:02d}"
-    hr = doc.get("hr_bpm") if running else None
+    # the one rule the console and the belt page follow (core.pulse): no number while the
+    # session holds or slows for a lost heart rate (the trial: 150 beside «finner ikke
+    # pulsen»), the last believed one through a short gap, on the session's clock
+    hr = shown_pulse(float(doc.get("t_s") or 0.0), r.state, r.believed) \
+        if running and doc is r.telemetry else None
     lo, hi = doc.get("zone_low_bpm"), doc.get("zone_high_bpm")
     # heart rate and zone edges as the belt screen and the console show them (half up)
     hr_txt = "—" if hr is None else str(shown_bpm(hr))
@@ -417,10 +422,25 @@ class CentralMonitor(App[None]):
         bad = _("bad messages: {bad}").format(bad=self.fleet.ignored)
         detail = self.notice or (_("Last bad message: {why}").format(why=self.fleet.last_error)
                                  if self.fleet.last_error else "")
-        lines = [clean(line), *([bad] if self.connected else []), clean(detail, 300)]
+        lines = [clean(line), self._last_event_text(), *([bad] if self.connected else []),
+                 clean(detail, 300)]
         # a notice or the last bad message on a line of its own
         self.query_one("#status", Static).update(Text("\n".join(x for x in lines if x)
                                                       or " "))
+
+    def _last_event_text(self) -> str:
+        """The selected treadmill's last event, as the console says it: rendered from its
+        kind and params in the monitor's language (the catalog; issue 21: the monitor had
+        only the English message), cleaned (text from the network is data)."""
+        r = self._selected_row()
+        if r is None or not r.events:
+            return ""
+        e = r.events[-1]
+        params = e.get("params")
+        said = event_text(str(e["kind"]), str(e["message"]),
+                          params if isinstance(params, dict) else None)
+        return clean(_("last event on {device}: {event}").format(device=r.device, event=said),
+                     300)
 
     # -- commands -----------------------------------------------------------------------------
 

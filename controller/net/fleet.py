@@ -78,6 +78,9 @@ class TreadmillRow:
     acknowledged: set[str] = field(default_factory=set)
     severity_heard: dict[tuple[str, str], str] = field(default_factory=dict)
     """(session id, event kind) → the severity its event said ("warning" or "alarm")."""
+    believed: tuple[float, float] | None = None
+    """(heart rate, the session's ``t_s``) of the last telemetry with a heart rate: the
+    screens' one rule (``core.pulse.shown_pulse``) bridges a short gap with it."""
     offline_since_s: float | None = None
     """When it went offline (its goodbye's time, or when the broker's will reached us);
     None while online or when only a retained will, sent before we listened, says so."""
@@ -302,7 +305,10 @@ class Fleet:
                 return True
             if doc["session_id"] != row.telemetry.get("session_id"):
                 row.acknowledged = set()
+                row.believed = None
             row.telemetry = doc
+            if doc.get("hr_bpm") is not None:
+                row.believed = (float(doc["hr_bpm"]), float(doc["t_s"]))
             row.last_telemetry_s = now_s
             if row.status_known and not row.online:
                 row.online = True  # it speaks again before its status arrived

@@ -177,19 +177,48 @@ def telemetry_payload(session_id: str, seq: int, sp: Setpoint, speed_kmh: float,
     }, time_unix_s)
 
 
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+PARAMS_MAX = 32
+"""An event's params are a few named numbers and keys (``schemas/event.schema.json``)."""
+
+
+def event_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The event's params the schema carries: keys named as keys, plain values (a number
+    within ±1e12, a boolean, null, or a key); anything else stays on the Pi (the session's
+    own params are all of these: it is a guard, so one odd value never costs the event)."""
+    def plain(v: Any) -> bool:
+        if v is None or isinstance(v, bool):
+            return True
+        if isinstance(v, int | float):
+            return math.isfinite(v) and abs(v) <= 1e12
+        return isinstance(v, str) and _KEY.match(v) is not None
+
+    kept = {k: v for k, v in params.items() if isinstance(k, str) and _KEY.match(k)
+            and plain(v)}
+    return dict(list(kept.items())[:PARAMS_MAX])
+
+
 def event_payload(session_id: str, seq: int, event: Event,
                   time_unix_s: float | None = None) -> bytes:
-    return _encode({"schema": "fourbyfour.event/1", "session_id": session_id, "seq": seq,
-                    "t_s": round(event.now_s, 2), "kind": event.kind,
-                    "severity": event.severity, "message": event.message}, time_unix_s)
+    """Version 2 with the event's params (a receiver renders the event from its kind and
+    these, in its own language); an event without params stays version 1, which an older
+    receiver reads too."""
+    params = event_params(event.params or {})
+    doc: dict[str, Any] = {"schema": "fourbyfour.event/2" if params else "fourbyfour.event/1",
+                           "session_id": session_id, "seq": seq,
+                           "t_s": round(event.now_s, 2), "kind": event.kind,
+                           "severity": event.severity, "message": event.message}
+    if params:
+        doc["params"] = params
+    return _encode(doc, time_unix_s)
 
 
 _SCHEMA_FOR = {k: f"fourbyfour.{k}/1" for k in KINDS}
 READABLE: dict[str, tuple[str, ...]] = {
-    k: (f"fourbyfour.{k}/1", f"fourbyfour.{k}/2") if k in ("session", "telemetry") else
-    (_SCHEMA_FOR[k],) for k in KINDS}
+    k: (f"fourbyfour.{k}/1", f"fourbyfour.{k}/2") if k in ("session", "telemetry", "event")
+    else (_SCHEMA_FOR[k],) for k in KINDS}
 """The schema versions a receiver reads, per topic kind (``schemas/<kind>.schema.json``
-describes them all: version 2 adds ``alarm_severity``)."""
+describes them all: version 2 adds ``alarm_severity``, an event's version 2 its ``params``)."""
 
 
 @cache

@@ -596,12 +596,25 @@ class BeltView:
             await self._respond(writer, 404, "text/plain", b"not found\n")
 
     def _page(self) -> bytes:
+        """The page with the state of this moment in it and its script inline: the first
+        paint draws the session (issue 21: a fresh load showed «Venter på tredemøllen» until
+        the stream's first document; the browser paints before a separate script and the
+        stream arrive). The waiting cover is shown at first only when there is no state."""
         tr = translations(self.lang).gettext
         html = (STATIC_DIR / "index.html").read_text()
         html = html.replace("{{lang}}", self.lang)
         for key, msg in PAGE_TEXTS.items():
             html = html.replace("{{" + key + "}}", tr(msg))
-        return html.encode()
+        doc = self._slot.doc
+        drawn = "phase" in doc
+        # JSON inside <script>: no "<" at all (no "</script>" from a text, no "<!--")
+        state = json.dumps(doc if drawn else None).replace("<", "\\u003c")
+        script = (STATIC_DIR / "belt.js").read_text().replace("</", "<\\/")
+        for key, value in (("body_class", "" if drawn else "waiting"),
+                           ("waiting_class", " hidden" if drawn else ""),
+                           ("script", script)):
+            html = html.replace("{{" + key + "}}", value)
+        return html.replace("{{state}}", state, 1).encode()  # data last: nothing after it
 
     @staticmethod
     async def _respond(writer: asyncio.StreamWriter, status: int, ctype: str,

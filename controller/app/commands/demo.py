@@ -98,6 +98,8 @@ def demo(args: argparse.Namespace) -> int:
                                                                    pseudonym=args.patient))
     if args.config is None:  # no clinic config: any free port (two demos never collide)
         cfg = dataclasses.replace(cfg, belt_view=dataclasses.replace(cfg.belt_view, port=0))
+        # and no broker unless a config names one (issue 21: «MQTT frakoblet» in every demo)
+        cfg = dataclasses.replace(cfg, mqtt_enabled=False)
     if args.store is None:
         import tempfile
 

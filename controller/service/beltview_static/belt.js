@@ -1,4 +1,6 @@
 // The belt screen: one EventSource on /events; every text comes translated from the server.
+// Served inline in the page's head (``beltview._page``), with the state it was served at
+// (in the head: the body's text is only what the patient reads).
 // EventSource reconnects by itself; while it cannot, the "waiting for the treadmill" cover
 // shows. No controls: this page only reads.
 "use strict";
@@ -123,4 +125,14 @@ function connect() {
     if (es.readyState === EventSource.CLOSED) setTimeout(connect, 1000);  // a browser gave up
   };
 }
-connect();
+// The page comes with the state of the moment it was served (and this script inline), so
+// its first paint is the session, never the waiting cover (issue 21: «Venter på
+// tredemøllen» on a fresh load while a session ran); the stream carries on from there.
+// start() is called at the end of the body (the page's elements are there by then).
+function start() {
+  try {
+    const first = JSON.parse($("state").textContent || "null");
+    if (first && first.phase !== undefined) render(first);
+  } catch (e) { /* no state with the page: the stream's first document draws it */ }
+  connect();
+}
