@@ -60,7 +60,8 @@ async def wait_for(pred: Callable[[], object], timeout_s: float = 30.0,
 async def start_service(tmp_path: Path, store_path: str | None = None, linger: bool = False,
                         speedup: float = 5, choose_patient: bool = False,
                         on_ready: Callable[[Any, Any], None] | None = None,
-                        plan: Any = None) -> tuple[asyncio.Task[Any], str]:
+                        plan: Any = None, setup_warmup_s: float | None = None
+                        ) -> tuple[asyncio.Task[Any], str]:
     """The demo's control service (short plan, 5×) serving consoles on a socket. It shares
     the event loop with the console under test (the firmware's host timeout stays 500 ms of
     real time at any speed). Not faster: at 10× this process is never idle, and the Pilot
@@ -77,6 +78,8 @@ async def start_service(tmp_path: Path, store_path: str | None = None, linger: b
     more: dict[str, Any] = {"choose_patient": True} if choose_patient else {}
     if on_ready is not None:
         more["on_ready"] = on_ready
+    if setup_warmup_s is not None:  # the config's [plan] warmup_s, as `demo --config` passes
+        more["setup_warmup_s"] = setup_warmup_s
     service = asyncio.create_task(run_demo(cfg, speedup=speedup, seed=2, category="typical",
                                            use_mqtt=False, control_socket=str(sock),
                                            store_path=store_path, linger=linger, **more))

@@ -171,7 +171,8 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
                    store_path: str | None = None, linger: bool = False,
                    belt_view: Callable[[str], None] | None = None,
                    store_write_delay_s: float = 0.0, choose_patient: bool = False,
-                   pseudonym: str | None = None) -> tuple[Runtime, list[TraceRow]]:
+                   pseudonym: str | None = None, setup_warmup_s: float | None = None
+                   ) -> tuple[Runtime, list[TraceRow]]:
     """Run one demo session. With ``control_socket`` the session waits for a console to
     press Start; without it, it starts at once (headless). With ``belt_view`` the patient's
     screen is served as in ``[belt_view]`` of the config, and its URL handed to the callback.
@@ -184,7 +185,9 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
     the next patient: then a fresh session waits for their Start (the belt never starts by
     itself). ``pseudonym`` with ``choose_patient`` (the console demo's ``--patient``, typed by
     the person who runs it): that patient is chosen before the console opens, with the
-    register's profile where it knows them (``chosen_on_the_command_line``)."""
+    register's profile where it knows them (``chosen_on_the_command_line``).
+    ``setup_warmup_s``: the warm-up of a 4x4 staff set up at the console (the config's
+    ``[plan] warmup_s``; None: the service's default)."""
     if not 0 < speedup <= MAX_SPEEDUP:
         raise ValueError(f"--speed must be > 0 and ≤ {MAX_SPEEDUP:g} with the emulated "
                          "firmware")
@@ -292,6 +295,8 @@ async def run_demo(cfg: Config, *, speedup: float, seed: int, category: str,
             if control_socket:
                 from controller.service.control_socket import ControlServer
                 server = ControlServer(rt, control_socket)
+                if setup_warmup_s is not None:
+                    server.warmup_s = setup_warmup_s
                 if linger:
                     server.fresh = fresh
 

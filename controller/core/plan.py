@@ -196,6 +196,14 @@ def _validate_zone(where: str, p: PhaseSpec) -> None:
         )
 
 
+def warmup_s(plan: Plan, default_s: float = 600.0) -> float:
+    """The plan's warm-up in seconds (a configured 4x4's, the clinic's choice), else
+    ``default_s``."""
+    first = plan.phases[0] if plan.phases else None
+    return first.duration_s if first is not None and first.kind is PhaseKind.WARMUP \
+        else default_s
+
+
 def default_4x4(warmup_s: float = 600.0) -> Plan:
     """The clinic 4x4: warm-up, 4 × 4 min at 85–95 % with 3 min active pauses, cool-down.
 

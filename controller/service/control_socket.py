@@ -137,9 +137,10 @@ def strap_from(msg: dict[str, Any]) -> dict[str, Any] | None:
     return None if strap is None else check_strap(strap)
 
 
-def setup_from(msg: dict[str, Any], register: Register | None = None
-               ) -> tuple[PatientProfile, Plan]:
+def setup_from(msg: dict[str, Any], register: Register | None = None,
+               warmup_s: float = 600.0) -> tuple[PatientProfile, Plan]:
     """Profile and plan from a console's ``setup`` command; ValueError names what is wrong.
+    A 4x4 whose command names no warm-up gets ``warmup_s`` (the config's ``[plan]``).
 
     A field the console leaves empty (None or absent) comes from *this* patient's profile in
     the register, never from the session before; a new patient needs an HRmax."""
@@ -185,7 +186,7 @@ def setup_from(msg: dict[str, Any], register: Register | None = None
     plan_doc = msg.get("plan") or {"name": "4x4"}
     name = plan_doc.get("name")
     if name == "4x4":
-        plan = default_4x4(float(plan_doc.get("warmup_s", 600)))
+        plan = default_4x4(float(plan_doc.get("warmup_s", warmup_s)))
     elif name == "six_minute_test":
         plan = six_minute_test(float(plan_doc.get("speed_kmh", 0)),
                                float(plan_doc.get("incline_pct", 0)))
@@ -208,6 +209,9 @@ class ControlServer:
         """The next session's runtime (the demo): a setup after the session has ended is for
         the next patient, whose session then waits for Start (it never starts by itself)."""
         self._history_of = runtime.session_id
+        self.warmup_s = 600.0
+        """The warm-up of a 4x4 set up here (the config's ``[plan] warmup_s``): the console's
+        setup names the plan, not its warm-up (it took 600 s whatever IT configured)."""
         self.demo_reset: Callable[[], Awaitable[None]] | None = None
         """The demo's emulated treadmill: press its reset button (None: a real treadmill,
         whose reset only a person at it can press)."""
@@ -453,9 +457,10 @@ class ControlServer:
         msg = {"profile": cmd.profile, "plan": cmd.plan}
         await self._from_clinic_record(msg)
         if rt.store is None:
-            profile, plan = setup_from(msg, None)
+            profile, plan = setup_from(msg, None, self.warmup_s)
         else:
-            profile, plan = await rt.in_store(lambda s: setup_from(msg, Register(s)))
+            profile, plan = await rt.in_store(
+                lambda s: setup_from(msg, Register(s), self.warmup_s))
         tm = rt.treadmill  # the treadmill's own limits (config [treadmill]): refused, not capped
         limits = () if tm is None else (
             ("max_speed_kmh", profile.max_speed_kmh, tm.max_speed_kmh, "km/h"),

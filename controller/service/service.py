@@ -35,6 +35,7 @@ from typing import Any
 
 from controller.core.i18n import N_, _
 from controller.core.interlock import RestartInterlock
+from controller.core.plan import warmup_s
 from controller.hr import AntSource, BleSource, HeartRateSource, scan_ble, serial_stick_driver
 from controller.net.publisher import MqttPublisher
 from controller.net.straps import SiteStraps
@@ -429,6 +430,7 @@ def _console_server(stack: contextlib.AsyncExitStack, sv: _Service,  # type: ign
     """The staff consoles' socket, on the first session: it too waits for staff to choose
     the patient, never the config's [patient] (issue 21)."""
     server = ControlServer(sv.next_session(), sv.cfg.control_socket)
+    server.warmup_s = warmup_s(sv.cfg.plan)  # the clinic's, for a 4x4 set up at a console
     if records is not None:
         server.profile_lookup = records.request_profile  # the console asks at setup
     _beside(stack, server.serve())

@@ -21,6 +21,7 @@ from controller.app.commands.demo_sim import demo_fast, demo_history, demo_six_m
 from controller.app.commands.demo_text import _link_line, _phase_line, _summary
 from controller.app.commands.language import _config_in_its_language, _demo_language
 from controller.core.i18n import _, format_number
+from controller.core.plan import warmup_s
 from controller.core.pseudonym import check_pseudonym
 from controller.errors import EX_CONFIG, exit_code
 from controller.sim import TraceRow
@@ -95,7 +96,9 @@ def demo(args: argparse.Namespace) -> int:
         return EX_CONFIG
     if args.patient:
         cfg = dataclasses.replace(cfg, profile=dataclasses.replace(cfg.profile,
-                                                                   pseudonym=args.patient))
+                                                                   pseudonym=args.patient,
+                                        # the clinic's warm-up for a 4x4 set up at the console
+                                        setup_warmup_s=warmup_s(cfg.plan)))
     if args.config is None:  # no clinic config: any free port (two demos never collide)
         cfg = dataclasses.replace(cfg, belt_view=dataclasses.replace(cfg.belt_view, port=0))
         # and no broker unless a config names one (issue 21: «MQTT frakoblet» in every demo)
@@ -176,7 +179,9 @@ def demo(args: argparse.Namespace) -> int:
                                         # with a console, staff choose the patient there
                                         choose_patient=args.control_socket is not None,
                                         # --patient (--pasient): chosen by whoever typed it
-                                        pseudonym=args.patient))
+                                        pseudonym=args.patient,
+                                        # the clinic's warm-up for a 4x4 set up at the console
+                                        setup_warmup_s=warmup_s(cfg.plan)))
     except (ValueError, OSError) as e:
         _log_line(it_log)
         print(_("error: {reason}").format(reason=e), file=sys.stderr)

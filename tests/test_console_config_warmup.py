@@ -1,0 +1,31 @@
+"""The clinic's warm-up (config ``[plan] warmup_s``) is the warm-up of every 4x4 staff set up
+at the console. The console's setup names the plan (4x4) but no warm-up, and the service took
+600 s whatever IT had configured (the s6mon helper saw a config's 180 s run as about 5 min)."""
+
+from __future__ import annotations
+
+from controller.core.plan import PhaseKind
+from tests.console_rig import demo_console, run_console, wait_for
+from tests.test_console_desk import _open_form, _source, _type
+
+
+def test_a_4x4_set_up_at_the_console_has_the_configured_warm_up(tmp_path):
+    rts: list = []
+
+    async def main():
+        async with demo_console(tmp_path, str(tmp_path / "s.db"), choose_patient=True,
+                                setup_warmup_s=420.0,
+                                on_ready=lambda rt, emu: rts.append(rt)) as (app, pilot):
+            form = await _open_form(pilot, app)
+            await pilot.press(*"P-64", "tab", *"45")
+            await _source(pilot, form, 4)
+            await _type(pilot, form, "max_speed", "8")
+            await _type(pilot, form, "max_incline", "12")
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-64", 20)
+            plan = rts[0].session.plan
+            assert plan.name == "4x4", plan.name
+            first = plan.phases[0]
+            assert first.kind is PhaseKind.WARMUP and first.duration_s == 420.0, first
+
+    run_console(main(), 90, lang="nb")
