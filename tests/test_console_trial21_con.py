@@ -90,11 +90,13 @@ def test_a_borg_prompt_left_open_closes_when_the_next_interval_begins(tmp_path):
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
             await pilot.press("k", "j")  # to interval 1, which runs to its end
             await wait_for(lambda: app.state.get("phase") == "interval", 60)
-            await wait_for(lambda: isinstance(app.screen, BorgScreen), 90)
+            # the form's setup is the clinic's 4x4 (4-min interval, 3-min pause: 48 + 36 s
+            # at 5×), not TWO: bounds for a loaded machine
+            await wait_for(lambda: isinstance(app.screen, BorgScreen), 180)
             assert app.screen.interval == 1
             # nobody answers it: the active pause runs out, interval 2 begins
             await wait_for(lambda: app.state.get("phase") == "interval"
-                           and app.state.get("interval") == 2, 90)
+                           and app.state.get("interval") == 2, 180)
             await wait_for(lambda: len(app.screen_stack) == 1, 5)
             await pilot.pause()
             assert "Borg ikke registrert for intervall 1" in app.message, app.message
@@ -103,7 +105,7 @@ def test_a_borg_prompt_left_open_closes_when_the_next_interval_begins(tmp_path):
             await pilot.press("p")  # the console's keys are its own again
             await wait_for(lambda: app.state.get("state") == "paused", 20)
 
-    run_console(main(), 240, lang="nb")
+    run_console(main(), 480, lang="nb")
 
 
 HOLD_AND_SLOW = {"hr_hold": "no valid heart rate for 5 s: holding speed",
