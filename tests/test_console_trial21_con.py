@@ -70,7 +70,7 @@ def test_the_header_never_says_hold_beside_the_slow_alarm(tmp_path):
 def test_a_borg_prompt_left_open_closes_when_the_next_interval_begins(tmp_path):
     """2. The trial's Borg prompt (interval 1's end) stayed open through the whole active
     pause into the next interval. It closes itself as interval 2 begins, the rating left
-    unrecorded and said so («Borg ikke registrert for intervall 1»); b still gives it."""
+    unrecorded and said so («Borg-skår ikke registrert for intervall 1»); b still gives it."""
     from controller.app.screens import BorgScreen
     from tests.test_console_borg_owed import TWO
     from tests.test_console_desk import _open_form, _source, _type
@@ -99,7 +99,7 @@ def test_a_borg_prompt_left_open_closes_when_the_next_interval_begins(tmp_path):
                            and app.state.get("interval") == 2, 180)
             await wait_for(lambda: len(app.screen_stack) == 1, 5)
             await pilot.pause()
-            assert "Borg ikke registrert for intervall 1" in app.message, app.message
+            assert "Borg-skår ikke registrert for intervall 1" in app.message, app.message
             assert "1" not in (app.state.get("ratings") or {})
             assert ("b", "Borg-skår") in footer(app), footer(app)
             await pilot.press("p")  # the console's keys are its own again

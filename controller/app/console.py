@@ -1429,8 +1429,8 @@ class StaffConsole(App[None]):
             if borg is None and prompt.expired:
                 self._borg_owed.add(prompt.interval)
                 self.refresh_bindings()
-                self.say(_("Borg not recorded for interval {n}: press b to give it later.").format(
-                    n=prompt.interval))
+                self.say(_("Borg rating not recorded for interval {n}: press b to give it "
+                           "later.").format(n=prompt.interval))
             elif borg is None or prompt.interval in self._borg_owed:
                 self._put_off(prompt.interval, borg is None)
             if borg is not None:

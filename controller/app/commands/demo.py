@@ -96,9 +96,7 @@ def demo(args: argparse.Namespace) -> int:
         return EX_CONFIG
     if args.patient:
         cfg = dataclasses.replace(cfg, profile=dataclasses.replace(cfg.profile,
-                                                                   pseudonym=args.patient,
-                                        # the clinic's warm-up for a 4x4 set up at the console
-                                        setup_warmup_s=warmup_s(cfg.plan)))
+                                                                   pseudonym=args.patient))
     if args.config is None:  # no clinic config: any free port (two demos never collide)
         cfg = dataclasses.replace(cfg, belt_view=dataclasses.replace(cfg.belt_view, port=0))
         # and no broker unless a config names one (issue 21: «MQTT frakoblet» in every demo)
