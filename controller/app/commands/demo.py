@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from controller.app import demo_text
 from controller.app.commands.demo_console import (
@@ -26,19 +27,23 @@ from controller.core.pseudonym import check_pseudonym
 from controller.errors import EX_CONFIG, exit_code
 from controller.sim import TraceRow
 
+if TYPE_CHECKING:
+    from controller.service.config import Config
+
 DEMO_MAX_SPEED = 10.0
 """The fastest simulated time ``--speed`` takes on the emulated firmware: the bound its help
 states to staff (``run_demo`` itself runs up to ``MAX_SPEEDUP`` for the tests' and benches'
 own use)."""
 
 
-def _the_clinics_store(store: str, config: str | None) -> bool:
+def _the_clinics_store(store: str, config: Config | None) -> bool:
     """``store`` is the clinic's real session store: the ``[store] path`` of the config
-    given, or the service's default one (issue 21: a demo's test went into the register the
-    nurse took for the real one). The demo writes only a store of its own."""
+    given (``config``, as read once by the caller), or the service's default one (issue 21:
+    a demo's test went into the register the nurse took for the real one). The demo writes
+    only a store of its own."""
     from controller.service.config import load
 
-    clinic = load(config).store_path  # the config was read once already: it loads
+    clinic = (config if config is not None else load(None)).store_path
     return os.path.realpath(store) == os.path.realpath(clinic)
 
 
@@ -50,11 +55,12 @@ def demo(args: argparse.Namespace) -> int:
         # Python's own Ctrl-C (a KeyboardInterrupt, one line at the entry point); the
         # headless run keeps it noted until its controlled stop takes it (app/demo.py)
         hand_over_ctrl_c()
+    given = None
     if args.config is not None:  # every kind of demo: a config given is never ignored unread
         from controller.service.config import ConfigError, load
 
         try:
-            load(args.config)
+            given = load(args.config)
         except ConfigError as e:
             print(_("error: {reason}").format(reason=e), file=sys.stderr)
             return exit_code(e)
@@ -65,7 +71,7 @@ def demo(args: argparse.Namespace) -> int:
             print(_("error: {reason}").format(reason=e), file=sys.stderr)
             return 2
     _demo_language(args)
-    if args.store is not None and _the_clinics_store(args.store, args.config):
+    if args.store is not None and _the_clinics_store(args.store, given):
         print(_("error: {reason}").format(reason=_(
             "--store {store} is the clinic's own session store (the [store] path of the "
             "service's config): the demo never writes a clinic's store; give the demo a "
