@@ -5,8 +5,8 @@ at the console. The console's setup names the plan (4x4) but no warm-up, and the
 from __future__ import annotations
 
 from controller.core.plan import PhaseKind
-from tests.console_rig import demo_console, run_console, wait_for
-from tests.test_console_desk import _open_form, _source, _type
+from tests.console_rig import demo_console, run_console
+from tests.test_console_nurse import _choose
 
 
 def test_a_4x4_set_up_at_the_console_has_the_configured_warm_up(tmp_path):
@@ -16,13 +16,7 @@ def test_a_4x4_set_up_at_the_console_has_the_configured_warm_up(tmp_path):
         async with demo_console(tmp_path, str(tmp_path / "s.db"), choose_patient=True,
                                 setup_warmup_s=420.0,
                                 on_ready=lambda rt, emu: rts.append(rt)) as (app, pilot):
-            form = await _open_form(pilot, app)
-            await pilot.press(*"P-64", "tab", *"45")
-            await _source(pilot, form, 4)
-            await _type(pilot, form, "max_speed", "8")
-            await _type(pilot, form, "max_incline", "12")
-            await pilot.press("ctrl+s")
-            await wait_for(lambda: app.state.get("pseudonym") == "P-64", 20)
+            await _choose(pilot, app, "P-64")
             plan = rts[0].session.plan
             assert plan.name == "4x4", plan.name
             first = plan.phases[0]

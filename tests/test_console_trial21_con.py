@@ -73,19 +73,13 @@ def test_a_borg_prompt_left_open_closes_when_the_next_interval_begins(tmp_path):
     unrecorded and said so («Borg-skår ikke registrert for intervall 1»); b still gives it."""
     from controller.app.screens import BorgScreen
     from tests.test_console_borg_owed import TWO
-    from tests.test_console_desk import _open_form, _source, _type
+    from tests.test_console_nurse import _choose
     from tests.test_console_trial import footer
 
     async def main():
         async with demo_console(tmp_path, str(tmp_path / "s.db"), choose_patient=True,
                                 plan=TWO) as (app, pilot):
-            form = await _open_form(pilot, app)
-            await pilot.press(*"P-62", "tab", *"45")
-            await _source(pilot, form, 4)
-            await _type(pilot, form, "max_speed", "8")
-            await _type(pilot, form, "max_incline", "12")
-            await pilot.press("ctrl+s")
-            await wait_for(lambda: app.state.get("pseudonym") == "P-62", 20)
+            await _choose(pilot, app, "P-62")
             await pilot.press("s")
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
             await pilot.press("k", "j")  # to interval 1, which runs to its end
