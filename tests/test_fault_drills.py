@@ -146,11 +146,17 @@ max_speed_kmh = 6
     def start_interval(self) -> None:
         """Staff: reset at the treadmill, Start, skip the warm-up; the belt is moving."""
         self.emu.press_reset()
+        # the service learns of the reset from the board's next status frame; on a loaded
+        # machine Start could come before it and be refused as a faulted board (red once,
+        # beside a demo and two hogs), as it would be for staff pressing that fast
+        self.console.wait(lambda s: s["treadmill"] in ("idle", "armed"), 30)
         # staff choose the patient: no session runs on the config's [patient] (issue 21)
-        assert self.console.cmd("setup", profile={
+        reply = self.console.cmd("setup", profile={
             "pseudonym": "P-72", "hr_max": 180, "hr_max_source": "measured", "hr_rest": 70,
-            "max_speed_kmh": 6})["ok"]
-        assert self.console.cmd("start")["ok"]
+            "max_speed_kmh": 6})
+        assert reply["ok"], reply
+        reply = self.console.cmd("start")
+        assert reply["ok"], reply
         self.console.wait(lambda s: (s["speed_kmh"] or 0) > 1.0)
         assert self.console.cmd("skip")["ok"]
         self.console.wait(lambda s: s["phase"] == "interval" and (s["speed_kmh"] or 0) > 2.5)
