@@ -165,7 +165,8 @@ def test_an_interrupted_test_says_so_and_proposes_no_makspuls(tmp_path, nb):
 
     asyncio.run(asyncio.wait_for(main(), 60))
     rec = Register(store).require("P-57")
-    assert (rec.hr_max_bpm, rec.hr_max_source) == (170, "six_minute_test_edited")
+    # staff's own number: no proposal was edited (issue 21: it said «pulstest, endret»)
+    assert (rec.hr_max_bpm, rec.hr_max_source) == (170, "staff_entered")
     decision = next(e for e in store.events("T6") if e["kind"] == "hrmax_decision")
     assert decision["params"]["proposed_bpm"] is None
     assert 195 <= decision["params"]["interrupted_after_s"] <= 205, decision

@@ -100,7 +100,8 @@ def test_a_skip_inside_the_test_is_an_interrupted_test_with_no_proposal(tmp_path
     asyncio.run(asyncio.wait_for(main(), 60))
     if part == "test":
         rec = Register(store).require("P-57")
-        assert (rec.hr_max_bpm, rec.hr_max_source) == (170, "six_minute_test_edited")
+        # staff's own number: no proposal was edited (issue 21: «pulstest, endret»)
+        assert (rec.hr_max_bpm, rec.hr_max_source) == (170, "staff_entered")
         decision = next(e for e in store.events(sid) if e["kind"] == "hrmax_decision")
         assert decision["params"]["proposed_bpm"] is None
         assert 115 <= decision["params"]["interrupted_after_s"] <= 125, decision

@@ -128,7 +128,7 @@ HR_MAX_SOURCE_WORDS = {
     "measured": N_("cli:measured"), "tanaka": N_("cli:tanaka"), "nes": N_("cli:nes"),
     "keteyian": N_("cli:keteyian"), "six_minute_test": N_("cli:six_minute_test"),
     "six_minute_test_edited": N_("cli:six_minute_test_edited"),
-    "observed_peak": N_("cli:observed_peak"),
+    "observed_peak": N_("cli:observed_peak"), "staff_entered": N_("cli:staff_entered"),
 }
 
 

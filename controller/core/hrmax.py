@@ -63,6 +63,10 @@ class HrMaxSource(StrEnum):
     SIX_MINUTE_TEST_EDITED = "six_minute_test_edited"
     """Staff edited the 6-minute test's proposal: their number, never the formula's."""
     OBSERVED_PEAK = "observed_peak"
+    STAFF_ENTERED = "staff_entered"
+    """Staff's own number with no test, formula or lab behind it: e.g. typed after an
+    interrupted 6-minute test, which proposes nothing to edit (issue 21: it was stored as
+    the test's, edited, and the FHIR export said the test had made it)."""
 
 
 def _check_age(age_years: float) -> None:

@@ -39,7 +39,8 @@ SOURCES = {"measured": N_("measured"), "tanaka": N_("Tanaka formula"),
            # was "endret av personalet" there and "6-minutters pulstest endret av
            # personalet" elsewhere)
            "six_minute_test_edited": N_("6-minute test, edited"),
-           "observed_peak": N_("observed peak")}
+           "observed_peak": N_("observed peak"),
+           "staff_entered": N_("set by staff")}
 LINKS = {"searching": N_("searching"), "connected": N_("connected"), "stale": N_("stale"),
          "lost": N_("lost"), "stick_missing": N_("no ANT stick"), "offline": N_("offline"),
          "online": N_("online"), "off": N_("off"), "idle": N_("idle"), "armed": N_("armed"),

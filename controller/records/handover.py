@@ -55,7 +55,7 @@ SOURCES = {"measured": N_("measured (lab test)"), "tanaka": N_("Tanaka age formu
            "nes": N_("Nes age formula"), "keteyian": N_("Keteyian (beta-blockers)"),
            "six_minute_test": N_("6-minute test"),
            "six_minute_test_edited": N_("6-minute test, edited"),
-           "observed_peak": N_("observed peak")}
+           "observed_peak": N_("observed peak"), "staff_entered": N_("set by staff")}
 
 
 @dataclass(frozen=True)

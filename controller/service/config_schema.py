@@ -97,7 +97,7 @@ KEYS: tuple[Key, ...] = (
     Key("patient", "hr_max", NUMBER, 183, "100–230 bpm", example=180),
     Key("patient", "hr_max_source", STR, "measured",
         "measured | tanaka | nes | keteyian | six_minute_test | six_minute_test_edited | "
-        "observed_peak",
+        "observed_peak | staff_entered",
         example="tanaka"),
     Key("patient", "hr_rest", NUMBER, None, "30–130 bpm, ≥ 40 below hr_max", example=UNSET,
         hint=60),

@@ -94,7 +94,10 @@ class HrmaxFlow:
         """Staff accept, edit or reject the proposal; accepted or edited, the register keeps
         it with today's date for the next 4x4: accepted, with the proposal's source (the test,
         or the age formula it fell back to); edited, with ``six_minute_test_edited`` (staff
-        set it from the test; never the formula's)."""
+        set it from the test; never the formula's). After an interrupted test there was no
+        proposal to edit: the number staff type is their own, ``staff_entered`` (issue 21:
+        stored as the test's, edited, the register and the FHIR export said the test made
+        it)."""
         from controller.protocol import Event, refused
 
         rt = self.rt
@@ -112,7 +115,8 @@ class HrmaxFlow:
                     not 100 <= hr_max_bpm <= 230:
                 raise refused("hrmax_range", detail=repr(hr_max_bpm))
             value = float(hr_max_bpm)
-            source = "six_minute_test_edited"
+            source = "six_minute_test_edited" if prop["hr_max_bpm"] is not None \
+                else "staff_entered"
         elif decision not in ("accepted", "rejected"):
             raise refused("hrmax_decision")
         elif decision == "accepted" and value is None:

@@ -41,7 +41,8 @@ from controller.core.pseudonym import pseudonym_problem
 SOURCES = [(N_("measured (lab test)"), "measured"), (N_("6-minute test"), "six_minute_test"),
            (N_("6-minute test, edited"), "six_minute_test_edited"),
            (N_("Tanaka age formula"), "tanaka"), (N_("Nes age formula"), "nes"),
-           (N_("Keteyian (beta-blockers)"), "keteyian"), (N_("observed peak"), "observed_peak")]
+           (N_("Keteyian (beta-blockers)"), "keteyian"), (N_("observed peak"), "observed_peak"),
+           (N_("set by staff"), "staff_entered")]
 PLANS = [(N_("4x4 intervals"), "4x4"), (N_("6-minute test"), "six_minute_test")]
 FIELDS = ("pseudonym", "age", "source", "hr_max", "hr_rest", "max_speed", "max_incline",
           "pace")

@@ -10,7 +10,8 @@ A proposal, or a typed value, far from the HRmax in use is shown with a warning 
 only on a second key press (j or Enter); with the edit box open the warning is said once,
 for the value in the box. After a test that was interrupted (stopped before its end) the
 service proposes nothing: the screen says so and after how long, and staff may type the
-HRmax (e) or keep the one in use (n). Its footer
+HRmax (e), stored as set by staff (``staff_entered``: no proposal was edited), or keep the
+one in use (n). Its footer
 shows its keys with Pause and Stop, which work there. It fits 80×24.
 """
 
@@ -125,6 +126,11 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
                 source=word(SOURCES, p.get("current_source",
                                            self.current.get("hr_max_source")))),
                 markup=False)
+            # what a typed value becomes, said before it is typed (the trial: it was stored
+            # as the test's, edited, though the test proposed nothing)
+            yield Label(_("A HRmax you type is stored as “{source}”.").format(
+                source=word(SOURCES, "staff_entered")),
+                        markup=False, id="typed_source")
             yield Label(self.refused, markup=False, id="refused")
             yield Label(_("e: type the HRmax · n: keep the HRmax in use · esc: later"),
                         markup=False, id="keys")
