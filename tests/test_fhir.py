@@ -35,7 +35,7 @@ def test_an_hrmax_result_bundle_validates():
                             "6-minute test: last-minute HR / Borg")
     (entry,) = Bundle.model_validate(doc).entry
     assert entry.resource.valueQuantity.value == 184
-    assert entry.resource.method.text == "six_minute_test"
+    assert entry.resource.method.text == "6-minute test"
     assert "± 15 bpm" in entry.resource.note[0].text
 
 
@@ -115,6 +115,19 @@ def test_the_hrmax_bundle_carries_the_current_decision_only(tmp_path):
     check_r4_rules(doc)
     (entry,) = doc["entry"]
     o = entry["resource"]
-    assert o["valueQuantity"]["value"] == 191 and o["method"]["text"] == "measured"
+    assert o["valueQuantity"]["value"] == 191 and o["method"]["coding"][0]["code"] == "measured"
     assert "6-minute" not in json.dumps(o) and "± 15" not in json.dumps(o)
     cli("fhir", "--store", str(db), "--hrmax", "P-5", "--out", str(tmp_path / "h.json"))
+
+
+def test_the_hrmax_method_is_said_in_words_for_the_journal_reader():
+    """The journal shows a CodeableConcept's text to people: it said «six_minute_test_edited»
+    and «staff_entered» (a key of ours), now the words the hand-over uses, in English as
+    the bundle's other texts are; the code stays for machines."""
+    for source, words in (("six_minute_test_edited", "6-minute test, edited"),
+                          ("staff_entered", "set by staff"), ("tanaka", "Tanaka formula")):
+        b = fhir.hrmax_bundle("P-5", 171, source, "2026-12-07T10:00:00+01:00")
+        check_r4_rules(b)
+        method = b["entry"][0]["resource"]["method"]
+        assert method["text"] == words, method
+        assert method["coding"] == [{"system": fhir.OURS, "code": source, "display": words}]

@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from controller.core.words import SOURCES
 from controller.records.report import session_facts, utc_iso
 from controller.records.store import Store
 
@@ -182,7 +183,11 @@ def hrmax_bundle(pseudonym: str, hr_max_bpm: float, source: str, date_iso: str,
     obs = _obs(pseudonym, _ours("hrmax-individual", "Individual maximum heart rate for "
                                 "training zones"), hr_max_bpm, "beats/minute", "/min",
                {"effectiveDateTime": date_iso}, note=note)
-    obs["method"] = {"coding": [{"system": OURS, "code": source}], "text": source}
+    # people read the text (the journal shows it): the hand-over's words, in English as the
+    # bundle's other texts; the code is for machines
+    words = SOURCES.get(source, source)
+    obs["method"] = {"coding": [{"system": OURS, "code": source, "display": words}],
+                     "text": words}
     return _bundle([obs])
 
 
