@@ -46,7 +46,8 @@ def test_the_readme_names_what_the_tests_need_as_ci_installs_it():
     """The README's test command names every Debian package .ci/needs would install."""
     needs = (ROOT / ".ci" / "needs").read_text()
     text = README.read_text()
-    for package in ("mosquitto", "openssl", "postgresql", "chromium", "chromium-driver"):
+    for package in ("mosquitto", "openssl", "postgresql", "chromium", "chromium-driver",
+                    "poppler-utils"):
         assert f"echo {package}" in needs or f"{package}" in needs, package
         assert package.lower() in text.lower(), package
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
