@@ -201,9 +201,11 @@ def _cli(*args: str) -> tuple[float, float, str]:
 
 def demo_weeks(weeks: int, runs: int, work: Path) -> list[tuple[float, float, float]]:
     """``fourbyfour demo --fast --weeks N`` as the CLI subprocess, ``runs`` times: (wall s,
-    CPU s of the process, 1-minute load average before it) each. The sessions are simulated
-    one after the other (each starts from the response the one before left in the register),
-    so this is one core's work: on a shared machine its CPU seconds are the steadier figure."""
+    CPU s of the process and its recorder, 1-minute load average before it) each. The sessions
+    are simulated one after the other (each starts from the response the one before left in
+    the register), each recorded by a second process meanwhile (issue 23), so this is one
+    core's work and a little of another's: on a shared machine its CPU seconds are the
+    steadier figure."""
     import resource
 
     out = []

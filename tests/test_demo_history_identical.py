@@ -142,3 +142,99 @@ def test_the_recorder_holds_each_sample_as_the_store_reads_it_back(tmp_path, cat
             assert {k: type(v) for k, v in h.items()} == {k: type(v) for k, v in r.items()}
     finally:
         store.close()
+
+
+def table_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every table's rows in rowid order, the session ids (random) replaced by their order."""
+    db = sqlite3.connect(path)
+    try:
+        ids = {sid: f"S{k}" for k, (sid,) in
+               enumerate(db.execute("SELECT id FROM sessions ORDER BY rowid"))}
+        out = {}
+        for (table,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
+            rows = []
+            for row in db.execute(f"SELECT * FROM {table} ORDER BY rowid"):
+                text = repr(tuple(row))
+                for sid, mapped in ids.items():
+                    text = text.replace(sid, mapped)
+                rows.append(text)
+            out[table] = rows
+        return out
+    finally:
+        db.close()
+
+
+def test_a_history_recorded_beside_its_simulation_is_the_sequential_one_row_by_row(tmp_path):
+    # issue 23: ``demo --weeks`` records each session in a process of its own while the next
+    # is simulated; the sessions still start from the response the one before left in the
+    # register, and the store holds the very rows of the one-process history, in order
+    truth, measured = make_patient(random.Random(1), "typical", 1)
+    truth = dataclasses.replace(truth, vo2max=min(truth.vo2max, 30.0))
+    profile = _new_patient_profile(truth, measured, None)
+    got = {}
+    for beside in (False, True):
+        path = tmp_path / f"h-{beside}.db"
+        store = Store(path)
+        try:
+            made = history(store, truth, profile, weeks=4, seed=1, start_unix_s=START_UNIX_S,
+                           recorder_process=beside)
+        finally:
+            store.close()
+        assert len(made) > 5
+        got[beside] = table_rows(path)
+    assert got[False].keys() == got[True].keys()
+    for table in got[False]:
+        assert got[True][table] == got[False][table], table
+    assert len(got[True]["samples"]) > 10000
+    assert '"response_model"' in got[True]["patients"][0]
+
+
+def test_a_history_recorded_beside_its_simulation_stores_what_it_stored(tmp_path):
+    # the strap-trouble patient (the gate's refusals, the fail-safes' events), pinned above
+    db = tmp_path / "h.db"
+    truth, measured = make_patient(random.Random(7), "strap_trouble", 7)
+    truth = dataclasses.replace(truth, vo2max=min(truth.vo2max, 30.0))
+    store = Store(db)
+    try:
+        history(store, truth, _new_patient_profile(truth, measured, None), weeks=3, seed=7,
+                start_unix_s=START_UNIX_S, recorder_process=True)
+    finally:
+        store.close()
+    assert table_hashes(db) == PINNED[("strap_trouble", 7, 3)]
+
+
+def test_the_command_records_the_history_the_sequential_one_would(tmp_path):
+    # ``fourbyfour demo --fast --weeks 3`` as a person runs it (its recorder a spawned
+    # process of the installed script): the store of the in-process one-after-the-other
+    # history begun the same afternoon, row by row
+    import subprocess
+    import sys
+    import time
+
+    def start_of_command(weeks: int) -> float:  # as ``demo_history`` dates it
+        start = time.time() - (weeks * 7 + 7) * 86400
+        return start - (start % 86400 - 13 * 3600)
+
+    script = Path(sys.executable).with_name("fourbyfour")
+    for _attempt in range(2):  # a run across midnight (UTC) is another afternoon: again
+        before = start_of_command(3)
+        cmd = tmp_path / f"cmd-{_attempt}.db"
+        r = subprocess.run([str(script), "demo", "--fast", "--weeks", "3", "--seed", "4",
+                            "--store", str(cmd)], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        if start_of_command(3) == before:
+            break
+    truth, measured = make_patient(random.Random(4), "typical", 4)
+    truth = dataclasses.replace(truth, vo2max=min(truth.vo2max, 30.0))
+    seq = tmp_path / "seq.db"
+    store = Store(seq)
+    try:
+        history(store, truth, _new_patient_profile(truth, measured, None), weeks=3, seed=4,
+                start_unix_s=before)
+    finally:
+        store.close()
+    want, got = table_rows(seq), table_rows(cmd)
+    assert want.keys() == got.keys()
+    for table in want:
+        assert got[table] == want[table], table

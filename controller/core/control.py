@@ -254,15 +254,184 @@ class _Basis:
         m3, m4, m13, m14, m23, m24 = self.m3, self.m4, self.m13, self.m14, self.m23, self.m24
         m33, m34, m44, v3, v4 = self.m33, self.m34, self.m44, self.v3, self.v4
         f0, wf0, wr0 = prior
-        b0 = (f0 * k0, f0 * k0 * wf0, (1.0 - f0) * k0, (1.0 - f0) * k0 * wr0)
-        pw = (pk, STRUCTURE_PRIOR_FAST_TAU * pk, pk, STRUCTURE_PRIOR_OFF * pk)
-        # the normal equations with their right-hand side as the last column
-        _, b1, b2, b3, b4 = _solve_augmented([
-            [s0 + pa, m1, m2, m3, m4, sy + pa * a0],
-            [m1, m11 + pw[0], m12, m13, m14, v1 + pw[0] * b0[0]],
-            [m2, m12, m22 + pw[1], m23, m24, v2 + pw[1] * b0[1]],
-            [m3, m13, m23, m33 + pw[2], m34, v3 + pw[2] * b0[2]],
-            [m4, m14, m24, m34, m44 + pw[3], v4 + pw[3] * b0[3]]])
+        b00, b01, b02, b03 = f0 * k0, f0 * k0 * wf0, (1.0 - f0) * k0, (1.0 - f0) * k0 * wr0
+        pw0, pw1, pw2, pw3 = pk, STRUCTURE_PRIOR_FAST_TAU * pk, pk, STRUCTURE_PRIOR_OFF * pk
+        # the normal equations with their right-hand side as the last column, solved as
+        # ``_solve_augmented`` solves them (the same pivots, the same operations in the same
+        # order: the same numbers to the last bit, tests/test_control_fast.py) with the
+        # entries in local variables instead of lists (issue 23: a fit per candidate per
+        # refit); entries left of the column being eliminated are not swapped nor updated
+        a00, a01, a02, a03, a04, a05 = s0 + pa, m1, m2, m3, m4, sy + pa * a0
+        a10, a11, a12, a13, a14, a15 = m1, m11 + pw0, m12, m13, m14, v1 + pw0 * b00
+        a20, a21, a22, a23, a24, a25 = m2, m12, m22 + pw1, m23, m24, v2 + pw1 * b01
+        a30, a31, a32, a33, a34, a35 = m3, m13, m23, m33 + pw2, m34, v3 + pw2 * b02
+        a40, a41, a42, a43, a44, a45 = m4, m14, m24, m34, m44 + pw3, v4 + pw3 * b03
+        # column 0: the first largest pivot, its row swapped up, the rows below eliminated
+        p, big = 0, a00
+        if big < 0.0:
+            big = -big
+        v = a10
+        if v < 0.0:
+            v = -v
+        if v > big:
+            p, big = 1, v
+        v = a20
+        if v < 0.0:
+            v = -v
+        if v > big:
+            p, big = 2, v
+        v = a30
+        if v < 0.0:
+            v = -v
+        if v > big:
+            p, big = 3, v
+        v = a40
+        if v < 0.0:
+            v = -v
+        if v > big:
+            p, big = 4, v
+        if p == 1:
+            a00, a01, a02, a03, a04, a05, a10, a11, a12, a13, a14, a15 = \
+                a10, a11, a12, a13, a14, a15, a00, a01, a02, a03, a04, a05
+        elif p == 2:
+            a00, a01, a02, a03, a04, a05, a20, a21, a22, a23, a24, a25 = \
+                a20, a21, a22, a23, a24, a25, a00, a01, a02, a03, a04, a05
+        elif p == 3:
+            a00, a01, a02, a03, a04, a05, a30, a31, a32, a33, a34, a35 = \
+                a30, a31, a32, a33, a34, a35, a00, a01, a02, a03, a04, a05
+        elif p == 4:
+            a00, a01, a02, a03, a04, a05, a40, a41, a42, a43, a44, a45 = \
+                a40, a41, a42, a43, a44, a45, a00, a01, a02, a03, a04, a05
+        piv = a00
+        f = a10 / piv
+        if f:
+            a11 -= f * a01
+            a12 -= f * a02
+            a13 -= f * a03
+            a14 -= f * a04
+            a15 -= f * a05
+        f = a20 / piv
+        if f:
+            a21 -= f * a01
+            a22 -= f * a02
+            a23 -= f * a03
+            a24 -= f * a04
+            a25 -= f * a05
+        f = a30 / piv
+        if f:
+            a31 -= f * a01
+            a32 -= f * a02
+            a33 -= f * a03
+            a34 -= f * a04
+            a35 -= f * a05
+        f = a40 / piv
+        if f:
+            a41 -= f * a01
+            a42 -= f * a02
+            a43 -= f * a03
+            a44 -= f * a04
+            a45 -= f * a05
+        # column 1: the first largest pivot, its row swapped up, the rows below eliminated
+        p, big = 1, a11
+        if big < 0.0:
+            big = -big
+        v = a21
+        if v < 0.0:
+            v = -v
+        if v > big:
+            p, big = 2, v
+        v = a31
+        if v < 0.0:
+            v = -v
+        if v > big:
+            p, big = 3, v
+        v = a41
+        if v < 0.0:
+            v = -v
+        if v > big:
+            p, big = 4, v
+        if p == 2:
+            a11, a12, a13, a14, a15, a21, a22, a23, a24, a25 = \
+                a21, a22, a23, a24, a25, a11, a12, a13, a14, a15
+        elif p == 3:
+            a11, a12, a13, a14, a15, a31, a32, a33, a34, a35 = \
+                a31, a32, a33, a34, a35, a11, a12, a13, a14, a15
+        elif p == 4:
+            a11, a12, a13, a14, a15, a41, a42, a43, a44, a45 = \
+                a41, a42, a43, a44, a45, a11, a12, a13, a14, a15
+        piv = a11
+        f = a21 / piv
+        if f:
+            a22 -= f * a12
+            a23 -= f * a13
+            a24 -= f * a14
+            a25 -= f * a15
+        f = a31 / piv
+        if f:
+            a32 -= f * a12
+            a33 -= f * a13
+            a34 -= f * a14
+            a35 -= f * a15
+        f = a41 / piv
+        if f:
+            a42 -= f * a12
+            a43 -= f * a13
+            a44 -= f * a14
+            a45 -= f * a15
+        # column 2: the first largest pivot, its row swapped up, the rows below eliminated
+        p, big = 2, a22
+        if big < 0.0:
+            big = -big
+        v = a32
+        if v < 0.0:
+            v = -v
+        if v > big:
+            p, big = 3, v
+        v = a42
+        if v < 0.0:
+            v = -v
+        if v > big:
+            p, big = 4, v
+        if p == 3:
+            a22, a23, a24, a25, a32, a33, a34, a35 = \
+                a32, a33, a34, a35, a22, a23, a24, a25
+        elif p == 4:
+            a22, a23, a24, a25, a42, a43, a44, a45 = \
+                a42, a43, a44, a45, a22, a23, a24, a25
+        piv = a22
+        f = a32 / piv
+        if f:
+            a33 -= f * a23
+            a34 -= f * a24
+            a35 -= f * a25
+        f = a42 / piv
+        if f:
+            a43 -= f * a23
+            a44 -= f * a24
+            a45 -= f * a25
+        # column 3: the first largest pivot, its row swapped up, the rows below eliminated
+        p, big = 3, a33
+        if big < 0.0:
+            big = -big
+        v = a43
+        if v < 0.0:
+            v = -v
+        if v > big:
+            p, big = 4, v
+        if p == 4:
+            a33, a34, a35, a43, a44, a45 = \
+                a43, a44, a45, a33, a34, a35
+        piv = a33
+        f = a43 / piv
+        if f:
+            a44 -= f * a34
+            a45 -= f * a35
+        x4 = (a45 - 0.0) / a44
+        x3 = (a35 - (0.0 + a34 * x4)) / a33
+        x2 = (a25 - (0.0 + a23 * x3 + a24 * x4)) / a22
+        x1 = (a15 - (0.0 + a12 * x2 + a13 * x3 + a14 * x4)) / a11
+
+        b1, b2, b3, b4 = x1, x2, x3, x4
         # min(max(v, lo), hi) written as comparisons (no calls; the same value, NaN too)
         k = b1 + b3
         lo, hi = 0.3 * k0, 3.0 * k0
@@ -855,6 +1024,8 @@ class AdaptiveController:
         self._act_memo = (None, 0.0, 0.0, 0.0, 0.0, 0.0)
         ticks_groups = [p[0] for p in pending]
         same = all(tg is ticks_groups[0] for tg in ticks_groups)
+        # the usual batch: one tick length, and every tick moved and brought a reading
+        plain = same and all(p[2] and p[3] for p in pending)
         for gi, (g, _ka, _kb, members) in enumerate(ticks_groups[0]):
             th = g.dead_time_s
             xa, xb = g.xa, g.xb
@@ -885,6 +1056,27 @@ class AdaptiveController:
                 xs, xo = c.xs, c.xo
                 m3, m4, m13, m14, m23, m24 = c.m3, c.m4, c.m13, c.m14, c.m23, c.m24
                 m33, m34, m44, v3, v4 = c.m33, c.m34, c.m44, c.v3, c.v4
+                if plain:  # the loop below without its tests (all true): the same terms
+                    for u, _move, _learn, w, yv, w1, w2 in steps:
+                        xs += (u - xs) * ks
+                        xo += (u - xo) * (ks if u >= xo else ko)
+                        z4 = xo - xs
+                        w3, w4 = w * xs, w * z4
+                        m3 += w3
+                        m4 += w4
+                        m13 += w1 * xs
+                        m14 += w1 * z4
+                        m23 += w2 * xs
+                        m24 += w2 * z4
+                        m33 += w3 * xs
+                        m34 += w3 * z4
+                        m44 += w4 * z4
+                        v3 += w3 * yv
+                        v4 += w4 * yv
+                    c.xs, c.xo = xs, xo
+                    c.m3, c.m4, c.m13, c.m14, c.m23, c.m24 = m3, m4, m13, m14, m23, m24
+                    c.m33, c.m34, c.m44, c.v3, c.v4 = m33, m34, m44, v3, v4
+                    continue
                 for k, (u, move, learn, w, yv, w1, w2) in enumerate(steps):
                     if move:
                         if not same:

@@ -127,6 +127,10 @@ MIGRATIONS: list[str] = [
 ]
 
 EVENT_COLUMNS = "session_id, t_s, kind, severity, message, params_json"
+SAMPLE_COLUMNS = ("t_s", "phase", "interval", "state", "hr_bpm", "hr_status", "target_bpm",
+                  "zone_low_bpm", "zone_high_bpm", "speed_set_kmh", "speed_kmh",
+                  "incline_set_pct", "incline_pct")
+"""The ``samples`` table's columns after ``session_id``, in its order (``record_rows``)."""
 
 
 def params_to_json(params: Any) -> str | None:
@@ -367,22 +371,30 @@ class Store:
         same rows in the same order, the samples in one ``executemany``. The clock offset is
         taken at the first tick of a session not yet seen, so a caller in simulated time
         records that tick with ``record``."""
-        if not ticks:
+        self.record_rows(session_id, [
+            (sp.now_s, sp.phase, sp.interval, sp.state, sp.hr_bpm, sp.hr_status,
+             sp.target_bpm, sp.zone_low_bpm, sp.zone_high_bpm, sp.speed_kmh, speed_kmh,
+             sp.incline_pct, incline_pct) for sp, speed_kmh, incline_pct in ticks],
+            [e for sp, _speed, _incline in ticks for e in sp.events])
+
+    def record_rows(self, session_id: str, rows: list[tuple[Any, ...]],
+                    events: list[Event]) -> None:
+        """``record_many`` from the samples' columns after ``session_id`` (``SAMPLE_COLUMNS``)
+        and the ticks' events in order: what a simulated session hands to a recorder in
+        another process (issue 23: the demo's history records beside its simulation), no
+        ``Setpoint`` to carry across."""
+        if not rows:
             return
         self._begin()
         if session_id not in self._offset_known:
             self._offset_known.add(session_id)
             self.db.execute("UPDATE sessions SET clock_offset_s = ? WHERE id = ? AND "
-                            "clock_offset_s IS NULL", (self.clock() - ticks[0][0].now_s,
-                                                       session_id))
+                            "clock_offset_s IS NULL", (self.clock() - rows[0][0], session_id))
         self.db.executemany(
             "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(session_id, sp.now_s, sp.phase, sp.interval, sp.state, sp.hr_bpm, sp.hr_status,
-              sp.target_bpm, sp.zone_low_bpm, sp.zone_high_bpm, sp.speed_kmh, speed_kmh,
-              sp.incline_pct, incline_pct) for sp, speed_kmh, incline_pct in ticks])
-        for sp, _speed, _incline in ticks:
-            for e in sp.events:
-                self._event(session_id, e)
+            [(session_id, *row) for row in rows])
+        for e in events:
+            self._event(session_id, e)
         self._maybe_commit()
 
     def note(self, session_id: str, e: Event) -> None:

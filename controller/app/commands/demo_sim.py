@@ -257,8 +257,9 @@ def demo_history(args: argparse.Namespace) -> int:
         return 2
     start = _time.time() - (args.weeks * 7 + 7) * 86400
     start -= start % 86400 - 13 * 3600  # an afternoon
+    # recorded by a process of its own while the next session is simulated (issue 23)
     made = history(store, truth, profile, weeks=args.weeks, seed=args.seed,
-                   start_unix_s=start)
+                   start_unix_s=start, recorder_process=True)
     store.close()
     print(ngettext("Recorded {n} sessions of {pseudonym} over {weeks} week (a 6-minute "
                    "test, then 4x4 training) in {store}.",
