@@ -1024,8 +1024,6 @@ class AdaptiveController:
         self._act_memo = (None, 0.0, 0.0, 0.0, 0.0, 0.0)
         ticks_groups = [p[0] for p in pending]
         same = all(tg is ticks_groups[0] for tg in ticks_groups)
-        # the usual batch: one tick length, and every tick moved and brought a reading
-        plain = same and all(p[2] and p[3] for p in pending)
         for gi, (g, _ka, _kb, members) in enumerate(ticks_groups[0]):
             th = g.dead_time_s
             xa, xb = g.xa, g.xb
@@ -1056,27 +1054,6 @@ class AdaptiveController:
                 xs, xo = c.xs, c.xo
                 m3, m4, m13, m14, m23, m24 = c.m3, c.m4, c.m13, c.m14, c.m23, c.m24
                 m33, m34, m44, v3, v4 = c.m33, c.m34, c.m44, c.v3, c.v4
-                if plain:  # the loop below without its tests (all true): the same terms
-                    for u, _move, _learn, w, yv, w1, w2 in steps:
-                        xs += (u - xs) * ks
-                        xo += (u - xo) * (ks if u >= xo else ko)
-                        z4 = xo - xs
-                        w3, w4 = w * xs, w * z4
-                        m3 += w3
-                        m4 += w4
-                        m13 += w1 * xs
-                        m14 += w1 * z4
-                        m23 += w2 * xs
-                        m24 += w2 * z4
-                        m33 += w3 * xs
-                        m34 += w3 * z4
-                        m44 += w4 * z4
-                        v3 += w3 * yv
-                        v4 += w4 * yv
-                    c.xs, c.xo = xs, xo
-                    c.m3, c.m4, c.m13, c.m14, c.m23, c.m24 = m3, m4, m13, m14, m23, m24
-                    c.m33, c.m34, c.m44, c.v3, c.v4 = m33, m34, m44, v3, v4
-                    continue
                 for k, (u, move, learn, w, yv, w1, w2) in enumerate(steps):
                     if move:
                         if not same:
