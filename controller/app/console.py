@@ -82,6 +82,10 @@ DONE = {"start": N_("The session has started."),
         "demo_reset": N_("You pressed the treadmill's reset button (demo). The belt stays "
                          "still: when all is well, resume (r) or stop (x).")}
 """What staff read when the service did what they asked: a sentence, not "start: done"."""
+AT_REST = {"stop": ("done", N_("Stopped: the belt is at rest.")),
+           "pause": ("paused", N_("Paused: the belt is at rest."))}
+"""Stop's and Pause's sentence once the belt reports 0 km/h in the state they lead to (the
+trial: «Stopper: båndet senker farten til stopp.» stayed after the belt was at rest)."""
 RUNNING = ("running", "hr_hold", "hr_slow")
 BORG_NOTE_WIDTH = 74
 """The Borg prompt's text width (console.tcss: #borg 78 wide, border and padding)."""
@@ -172,6 +176,13 @@ def alarm_is_warning(alarm: Mapping[str, Any]) -> bool:
         said = alarm_severity(str(alarm.get("kind")))
     return said == "warning"
 
+
+CURRENT_IN = {"hr_hold": "hr_hold", "hr_lost": "hr_slow"}
+"""The session's state in which a held heart-rate alarm says what is happening now; in any
+other state it says what happened (a stop for a lost heart rate is final: always now)."""
+EARLIER_WORDS = {"hr_hold": N_("heart rate lost, the speed was held"),
+                 "hr_lost": N_("heart rate lost, slowed to a walk")}
+"""A held heart-rate alarm the session has moved on from, in the past tense."""
 
 STRAP_HINT = N_("Check that the chest strap sits snugly")
 """The belt screen's words (service/beltview.py): one catalog entry."""
@@ -743,6 +754,10 @@ class StaffConsole(App[None]):
                 shown[:0] = lines
             self.query_one("#events", Static).update("\n".join(shown))
         self._drop_said_by_the_log()
+        # a Borg prompt says it on its note and again once it closes: there too
+        self._under_prompt = self._said_at_rest(self._under_prompt)
+        if self._said_at_rest(self.message) != self.message:
+            self.say(self.message)
         self.query_one("#message", Static).update(self._message_text())
         if self._quit_when_stopped and self._belt_still():
             self.exit()
@@ -864,6 +879,17 @@ class StaffConsole(App[None]):
                 said = said.replace(": ", ":\n", 1)
         return said
 
+    def _said_at_rest(self, message: str) -> str:
+        """``message`` with Stop's or Pause's "the belt slows to a stop" said as done once
+        the belt reports 0 km/h in the state they lead to."""
+        d = self.doc
+        if d.speed_kmh is None or d.speed_kmh >= 0.05:
+            return message
+        for cmd, (state, said) in AT_REST.items():
+            if d.state == state and _(DONE[cmd]) in message:
+                message = message.replace(_(DONE[cmd]), _(said))
+        return message
+
     def _message_text(self) -> str:
         """The last message, and the belt screen's address under it: staff need it to open
         the belt screen, and it went with the first message after it (the trial)."""
@@ -935,6 +961,26 @@ class StaffConsole(App[None]):
             return None
         return (_mss(start - d.started_s), _mss(float(events[ends[-1]]["now_s"]) - d.started_s))
 
+    def _alarm_time(self, kind: str) -> str | None:
+        """When the session raised ``kind`` (its latest event of that kind), as m:ss into
+        the session; None when the events do not say (scrolled out, an older service)."""
+        d = self.doc
+        for e in reversed(d.event_list or []):
+            if e.get("kind") == kind and isinstance(e.get("now_s"), int | float) \
+                    and d.started_s is not None:
+                return _mss(float(e["now_s"]) - d.started_s)
+        return None
+
+    def _earlier_words(self, kind: str) -> str:
+        """A held heart-rate alarm the session has moved on from, in the past tense and
+        with its time into the session (or «earlier»): never a present-tense statement
+        beside the header's."""
+        when = self._alarm_time(kind)
+        said = _(EARLIER_WORDS[kind]) if kind in EARLIER_WORDS else word(ALARM_WORDS, kind)
+        return (_("{time} into the session").format(time=when) if when is not None
+                else _("earlier")) \
+            + ": " + said
+
     def _alarm_lines(self, alarms: Sequence[Mapping[str, Any]]) -> str:
         """One line per alarm, the key that acknowledges them after the last one, or on a
         line of its own where it would wrap (at 80 columns in bokmål it broke in two). A lost
@@ -950,6 +996,7 @@ class StaffConsole(App[None]):
         last = ""
         indent = ""
         calm = False
+        hinted = False
         for a in alarms:
             kind = a["kind"]
             warning = alarm_is_warning(a)
@@ -969,6 +1016,20 @@ class StaffConsole(App[None]):
                 calm = True
                 continue
             calm = False
+            if kind in HR_ALARMS and CURRENT_IN.get(kind, self.doc.state) != self.doc.state:
+                # an earlier level of this dropout (or of one before it) the header no longer
+                # says: in the past, with its time (the trial: «senker til rolig gange» here
+                # while the header said «holder farten»)
+                last = one_line(label + " " + self._earlier_words(kind), width)
+                lines.append(f"[b {colour}]" + escape(label) + "[/]"
+                             + escape(last[len(label):]))
+                if self._pulse_missing() and not hinted and not any(
+                        CURRENT_IN.get(b["kind"], "") == self.doc.state for b in alarms):
+                    # the heart rate is missing now and no line of now says what to do
+                    hinted = True
+                    last = one_line(indent + _(STRAP_HINT), width)
+                    lines.append(escape(last))
+                continue
             if kind in HR_ALARMS:
                 short = word(ALARM_WORDS, kind)
                 last = one_line(label + " " + short[:1].upper() + short[1:], width)
@@ -1249,6 +1310,7 @@ class StaffConsole(App[None]):
         return ran is None or ran >= self.BORG_AFTER_S
 
     def say(self, message: str) -> None:
+        message = self._said_at_rest(message)
         self.message = message
         if self._widgets_gone():
             return
