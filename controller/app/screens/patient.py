@@ -284,9 +284,17 @@ class PatientScreen(ModalScreen[None]):
             self._show("pseudonym", "")
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
-        """A field a refusal focused selects its text again when tabbed to later."""
+        """A field a refusal focused selects its text again when tabbed to later. A number
+        field left holding what it does not take («6,5,», makspuls 300) says so now, under
+        it, the text kept (the trial: said only at ctrl+s; while typing, «6,» is a number
+        on its way and 17 one on its way to 176)."""
         if isinstance(event.widget, Input):
             event.widget.select_on_focus = True
+            wid = event.widget.id or ""
+            if wid in LIMITS and event.widget.value.strip() and self.is_mounted:
+                _value, why = self._checked(wid)
+                if why:
+                    self._show(wid, why)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
@@ -399,13 +407,15 @@ class PatientScreen(ModalScreen[None]):
         return False
 
     def _hint_done(self) -> None:
-        """The "new patient" hint names what is still missing of HRmax and its source, and
-        goes once both are filled in; it follows every change (the trial: it named both
-        when the pseudonym was fixed after HRmax and the age formula were filled in)."""
+        """The "new patient" hint names what is still missing of HRmax and its source (an
+        empty field), and goes once both are filled in; it follows every change (the trial:
+        it named both when the pseudonym was fixed after HRmax and the age formula were
+        filled in)."""
         if not self._new_hint:
             return
-        value, why = self._checked("hr_max")
-        hr_max = value is not None and why is None
+        # filled in, not yet valid, is not missing: its own line says what is wrong (the
+        # trial: «fyll inn makspuls» under a makspuls of 17, typed on its way to 176)
+        hr_max = bool(self.query_one("#hr_max", Input).value.strip())
         source = self.query_one("#source", Select).value != Select.NULL
         text = "" if hr_max and source else \
             _("new patient: enter HRmax") if source else \
