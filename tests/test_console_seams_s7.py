@@ -208,3 +208,65 @@ def test_a_number_error_shows_when_the_field_is_left_and_the_hint_only_while_hrm
 
     run_console(main(), 120, lang="nb")
 
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_the_footer_offers_skip_in_the_six_minute_test_and_save_and_stop_in_its_edit_box(
+        tmp_path, lang):
+    """The trial: during the 6-minute test `k` skipped the test but the footer did not say
+    so; typing makspuls after the test (`e`), the footer said only «esc senere»: not how to
+    save it (Enter), nor Stop. The footer says k in the test; in the edit box Enter saves
+    and ctrl+x stops (x is a letter there), and Stop is there on every screen."""
+    from controller.app.screens import BorgScreen, Confirm, HrMaxProposalScreen
+    from controller.records.store import Store
+    from tests.test_console_footer import shown_keys
+    from tests.test_console_six_minute_desk import _test_runtime
+
+    _ = i18n._
+
+    async def in_the_test():
+        store = Store(tmp_path / "a.db")
+        rt, _sid, _belt = _test_runtime(store, until="test")
+        async with console_on_runtime(rt, str(tmp_path / "a.sock")) as (app, pilot):
+            await wait_for(lambda: app.state.get("phase") == "test")
+            await pilot.pause()
+            said = shown_keys(app)
+            await pilot.press("k")  # the key the footer names works: the skip question
+            await wait_for(lambda: isinstance(app.screen, Confirm))
+            asked = shown_keys(app)
+            await pilot.press("n")
+        store.close()
+        return said, asked
+
+    async def after_the_test():
+        store = Store(tmp_path / "b.db")
+        rt, _sid, _belt = _test_runtime(store, until="cooldown")
+        async with console_on_runtime(rt, str(tmp_path / "b.sock")) as (app, pilot):
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press("1", "5", "enter")
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            await pilot.pause()
+            proposal = shown_keys(app)
+            await pilot.press("e")
+            await wait_for(lambda: app.screen.query("#edit"))
+            await pilot.pause()
+            editing = shown_keys(app)
+            await pilot.press("ctrl+x")  # Stop from the box: the stop question
+            await wait_for(lambda: isinstance(app.screen, Confirm))
+            await pilot.press("n")
+        store.close()
+        return proposal, editing
+
+    said, asked = run_console(in_the_test(), 60, lang=lang)
+    proposal, editing = run_console(after_the_test(), 60, lang=lang)
+    i18n.set_language(lang)
+    try:
+        assert "k " + _("Skip") in said, said
+        for keys in (said, asked, proposal):
+            assert "x " + _("Stop") in keys, keys
+        assert any(k.startswith("enter ") or k.startswith("⏎") for k in editing), editing
+        assert "esc " + _("later") in editing, editing
+        assert any(k.endswith(" " + _("Stop")) and "x" in k.lower() for k in editing), \
+            editing
+    finally:
+        i18n.set_language("en")
+

@@ -576,17 +576,20 @@ class StaffConsole(App[None]):
         return shown.get(action, True)
 
     FOOTER_KEYS: ClassVar[dict[str, str]] = {"h": "history", "k": "skip", "e": "extend",
-                                             "plus": "adjust", "right_square_bracket": "adjust"}
+                                             "b": "borg_owed", "plus": "adjust",
+                                             "right_square_bracket": "adjust"}
 
     def _footer_keys(self) -> None:
         """Keys that work but are left out of the footer where it would not fit 80 columns
         (the trial: "… h Historikk q" with "q Lukk" cut off): h during a session; in the
-        6-minute test's test phase its pace keys +/- and ]/[ instead of k and e (staff look
-        for keys in the footer, not in a status line)."""
+        6-minute test's test phase its pace keys +/- and ]/[ instead of e (staff look for
+        keys in the footer, not in a status line). k stays: it ends the test early, and the
+        trial's nurse did not know it worked there; an interval's rating owed (b) is not
+        shown in the test (a 6-minute test has no intervals; b still works)."""
         d = self.doc
         test = d.phase == "test"
         live = bool(d.started) and d.state not in ("stopping", "done")
-        show = {"h": not live, "k": not test, "e": not test,
+        show = {"h": not live, "k": True, "e": not test, "b": not test,
                 "plus": test, "right_square_bracket": test}
         keys = self._bindings.key_to_bindings
         for key, action in self.FOOTER_KEYS.items():
