@@ -270,3 +270,44 @@ def test_the_footer_offers_skip_in_the_six_minute_test_and_save_and_stop_in_its_
     finally:
         i18n.set_language("en")
 
+
+@realtime
+def test_the_report_saved_message_is_whole_on_the_borg_prompt_at_80_columns(tmp_path):
+    """The trial: with the Borg prompt open, `w` wrote the report and the prompt said
+    «Rapporten er lagret: P-…» cut with «…» at 80 columns: where the file went was lost.
+    The prompt says the whole message (file names and folder), on lines that fit."""
+    from rich.cells import cell_len
+
+    from controller.app.screens import BorgScreen, ReportChooser
+    from controller.app.screens.confirm import yes_key
+    from tests.test_console_nurse import SAVED
+
+    async def main():
+        async with demo_console(tmp_path, str(tmp_path / "sessions.db"),
+                                linger=True) as (app, pilot):
+            await start_session(pilot)
+            await skip_to(pilot, "interval", yes=yes_key())
+            await wait_for(lambda: isinstance(app.screen, BorgScreen), 60)
+            await pilot.press("w")
+            await wait_for(lambda: isinstance(app.screen, ReportChooser), 20)
+            await pilot.press("enter")
+            await wait_for(lambda: app.message.startswith(SAVED()), 30)
+            await pilot.pause()
+            prompt = app.screen
+            assert isinstance(prompt, BorgScreen)
+            box = prompt.query_one("#borg", Static)
+            return (Text.from_markup(app.message).plain, _plain_of(box),
+                    box.content_size.width)
+
+    said, shown, width = run_console(main(), 180, lang="nb")
+    lines = shown.split("\n")
+    assert all(cell_len(line) <= width for line in lines), (width, lines)
+    assert not any(line.endswith("…") for line in lines), lines
+    # the whole sentence, the folder by its own name (the message line has its whole path)
+    folder = said.rsplit(" ", 1)[1].rstrip(".")
+    short = " ".join(said.split()).replace(folder, "…/" + folder.rsplit("/", 1)[1])
+    assert short in " ".join(shown.split()), (short, shown)
+
+
+def _plain_of(box: Static) -> str:
+    return Text.from_markup(str(box.render())).plain

@@ -200,6 +200,15 @@ def one_line(text: str, width: int) -> str:
     return text.rstrip(" ,;:·") + "…"
 
 
+def wrapped(text: str, width: int) -> str:
+    """``text`` whole on lines of ``width`` cells (a long file path broken where it must
+    be): the report's «lagret» with its folder was cut with "…" on the Borg prompt."""
+    import textwrap
+
+    return "\n".join(line for para in text.split("\n") for line in textwrap.wrap(
+        para, width, break_on_hyphens=False) or [""])
+
+
 def short_or_whole(kind: str, whole: str, width: int, prefix: str = "") -> str:
     """An event or alarm on one line: its whole sentence where that fits, else its short
     words (the monitor's), else cut (at 80 columns the console's lines wrapped in two)."""
@@ -298,9 +307,10 @@ def hr_chart(history: list[float], lo: float | None, hi: float | None, width: in
     return "\n".join(lines)
 
 
-def report_saved(files: list[str]) -> str:
+def report_saved(files: list[str], short: bool = False) -> str:
     """What staff read after `w`: in words, the files by name and what each is, then the
-    folder (it said "wrote /tmp/exports/KN-42-….pdf, …")."""
+    folder (it said "wrote /tmp/exports/KN-42-….pdf, …"). ``short``: the folder by its own
+    name («…/exports»), for the Borg prompt's two lines (the message line has it whole)."""
     from rich.markup import escape
 
     kinds = {"pdf": _("report"), "csv": _("session data")}
@@ -309,7 +319,8 @@ def report_saved(files: list[str]) -> str:
     return escape(_("The report is saved: {files}, in the folder {folder}.").format(
         files=_("{first} and {last}").format(first=", ".join(named[:-1]), last=named[-1])
         if len(named) > 1 else "".join(named),
-        folder=str(Path(files[0]).parent) if files else ""))
+        folder=(str(Path(files[0]).parent) if not short or len(Path(files[0]).parent.parts)
+                < 3 else "…/" + Path(files[0]).parent.name) if files else ""))
 
 
 def esc_then_key(key: events.Key) -> list[events.Key]:
@@ -1312,7 +1323,9 @@ class StaffConsole(App[None]):
         ran = self._ran_s.get(interval)
         return ran is None or ran >= self.BORG_AFTER_S
 
-    def say(self, message: str) -> None:
+    def say(self, message: str, note: str | None = None) -> None:
+        """``message`` on the message line; an open Borg prompt (it covers that line) says
+        it too, as ``note`` where given (shorter: the prompt's lines are few)."""
         message = self._said_at_rest(message)
         self.message = message
         if self._widgets_gone():
@@ -1324,7 +1337,7 @@ class StaffConsole(App[None]):
             # behind the Borg box): on the prompt at once, and again once it closes
             from rich.text import Text
 
-            top.note(one_line(Text.from_markup(message).plain, BORG_NOTE_WIDTH))
+            top.note(wrapped(Text.from_markup(note or message).plain, BORG_NOTE_WIDTH))
             if top.interval > 0:  # an interval's prompt (``rate``): said again after it
                 self._under_prompt = message
 
@@ -1397,9 +1410,12 @@ class StaffConsole(App[None]):
                 self.say(_("No report written."))
                 return
             reply = await self.client.command("export", session_id=session_id)
-            self.say(report_saved(reply["files"]) if reply.get("ok")
-                     else "[b red]" + _("{command} refused").format(
-                         command=_(COMMANDS["export"])) + "[/]: " + texts.reply_text(reply))
+            if reply.get("ok"):
+                self.say(report_saved(reply["files"]),
+                         note=report_saved(reply["files"], short=True))
+                return
+            self.say("[b red]" + _("{command} refused").format(
+                command=_(COMMANDS["export"])) + "[/]: " + texts.reply_text(reply))
 
         self.push_screen(ReportChooser(str(listed.get("pseudonym") or ""), sessions), chosen)
 
