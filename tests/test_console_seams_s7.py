@@ -311,3 +311,36 @@ def test_the_report_saved_message_is_whole_on_the_borg_prompt_at_80_columns(tmp_
 
 def _plain_of(box: Static) -> str:
     return Text.from_markup(str(box.render())).plain
+
+
+@realtime
+def test_tab_back_to_a_filled_field_puts_the_cursor_at_its_end_and_typing_adds_to_it(
+        tmp_path):
+    """The trial: Tab (or shift+tab) to a filled field selected its text, so the next key
+    replaced «6,5» without a word. Tabbing to a field puts the cursor at the end of what is
+    there; typing adds to it (seen, and refused in words if it is no number)."""
+    from tests.test_console_desk import _open_form, _type
+
+    async def main():
+        async with demo_console(tmp_path, choose_patient=True) as (app, pilot):
+            form = await _open_form(pilot, app)
+            await _type(pilot, form, "pseudonym", "P-62")
+            await _type(pilot, form, "max_speed", "6,5")
+            await pilot.press("tab")  # on to max incline
+            await pilot.pause()
+            assert app.focused is form.query_one("#max_incline")
+            await pilot.press("shift+tab", "0")  # back, and a key
+            await pilot.pause()
+            speed = form.query_one("#max_speed").value
+            await pilot.press("shift+tab", "shift+tab", "shift+tab", "shift+tab",
+                              "shift+tab")  # back up to the pseudonym
+            await pilot.pause()
+            on = app.focused.id if app.focused is not None else None
+            await pilot.press("7")
+            await pilot.pause()
+            return speed, on, form.query_one("#pseudonym").value
+
+    speed, on, pseudonym = run_console(main(), 120, lang="nb")
+    assert speed == "6,50", speed
+    assert on == "pseudonym", on
+    assert pseudonym == "P-627", pseudonym

@@ -283,13 +283,19 @@ class PatientScreen(ModalScreen[None]):
         elif refused or str(box.render()) == pseudonym_problem(""):
             self._show("pseudonym", "")
 
-    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
-        """A field a refusal focused selects its text again when tabbed to later. A number
-        field left holding what it does not take («6,5,», makspuls 300) says so now, under
-        it, the text kept (the trial: said only at ctrl+s; while typing, «6,» is a number
-        on its way and 17 one on its way to 176)."""
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """A field reached by Tab (or shift+tab) has its cursor at the end of what is there,
+        nothing selected: the next key adds to the value, never replaces it unseen (the
+        trial: Tab selected «6,5», and the «0» typed next was all that was left)."""
         if isinstance(event.widget, Input):
-            event.widget.select_on_focus = True
+            event.widget.select_on_focus = False
+            event.widget.cursor_position = len(event.widget.value)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """A number field left holding what it does not take («6,5,», makspuls 300) says so
+        now, under it, the text kept (the trial: said only at ctrl+s; while typing, «6,» is
+        a number on its way and 17 one on its way to 176)."""
+        if isinstance(event.widget, Input):
             wid = event.widget.id or ""
             if wid in LIMITS and event.widget.value.strip() and self.is_mounted:
                 _value, why = self._checked(wid)
@@ -716,11 +722,9 @@ class PatientScreen(ModalScreen[None]):
                 refused.append("pace")
         if refused:
             first = self.query_one(f"#{min(refused, key=FIELDS.index)}")
-            if isinstance(first, Input):
-                # the focus a refusal gives back never selects the text: the trial's "45"
-                # (meant for the age) replaced a refused «kari-nordmann»; the next keys are
-                # added to what is there (seen, refused in words), nothing is lost
-                first.select_on_focus = False  # until it loses the focus again
+            # the focus a refusal gives back never selects the text (no focus does,
+            # ``on_descendant_focus``): the trial's "45" (meant for the age) replaced a
+            # refused «kari-nordmann»; the next keys are added to what is there
             first.focus()
             return
         profile = {
