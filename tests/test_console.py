@@ -503,7 +503,8 @@ def test_another_known_or_new_pseudonym_carries_nothing_over_and_a_changed_hrmax
             await pilot.press("backspace", "backspace", *"17")
             await wait_for(lambda: form.query_one("#hr_max").value == "171")
             form.query_one("#hr_max").focus()
-            await pilot.press(*"179")  # staff change the HRmax (focus selects the old one)
+            # staff change the HRmax: ctrl+u empties it (Tab no longer selects the old one)
+            await pilot.press("ctrl+u", *"179")
             await pilot.press("ctrl+s")
             await wait_for(lambda: "choose where this HRmax comes from" in
                            str(form.query_one("#source_error").render()))
@@ -534,10 +535,11 @@ def test_number_fields_take_a_decimal_comma_and_refuse_the_rest_in_bokmal(tmp_pa
             form.query_one("#pseudonym").focus()
             await pilot.press(*"P-17")
             await wait_for(lambda: form.query_one("#max_speed").value == "6,5")
+            # ctrl+u empties the register's value (a focused field's text is not selected)
             form.query_one("#max_incline").focus()
-            await pilot.press(*"1,5")
+            await pilot.press("ctrl+u", *"1,5")
             form.query_one("#max_speed").focus()
-            await pilot.press(*"6,5,1")
+            await pilot.press("ctrl+u", *"6,5,1")
             await pilot.press("ctrl+s")
             error = lambda: str(form.query_one("#max_speed_error").render())  # noqa: E731
             await wait_for(lambda: "skriv et tall" in error())

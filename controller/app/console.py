@@ -82,6 +82,10 @@ DONE = {"start": N_("The session has started."),
         "demo_reset": N_("You pressed the treadmill's reset button (demo). The belt stays "
                          "still: when all is well, resume (r) or stop (x).")}
 """What staff read when the service did what they asked: a sentence, not "start: done"."""
+AT_REST = {"stop": ("done", N_("Stopped: the belt is at rest.")),
+           "pause": ("paused", N_("Paused: the belt is at rest."))}
+"""Stop's and Pause's sentence once the belt reports 0 km/h in the state they lead to (the
+trial: «Stopper: båndet senker farten til stopp.» stayed after the belt was at rest)."""
 RUNNING = ("running", "hr_hold", "hr_slow")
 BORG_NOTE_WIDTH = 74
 """The Borg prompt's text width (console.tcss: #borg 78 wide, border and padding)."""
@@ -173,6 +177,13 @@ def alarm_is_warning(alarm: Mapping[str, Any]) -> bool:
     return said == "warning"
 
 
+CURRENT_IN = {"hr_hold": "hr_hold", "hr_lost": "hr_slow"}
+"""The session's state in which a held heart-rate alarm says what is happening now; in any
+other state it says what happened (a stop for a lost heart rate is final: always now)."""
+EARLIER_WORDS = {"hr_hold": N_("heart rate lost, the speed was held"),
+                 "hr_lost": N_("heart rate lost, slowed to a walk")}
+"""A held heart-rate alarm the session has moved on from, in the past tense."""
+
 STRAP_HINT = N_("Check that the chest strap sits snugly")
 """The belt screen's words (service/beltview.py): one catalog entry."""
 
@@ -187,6 +198,15 @@ def one_line(text: str, width: int) -> str:
     while text and cell_len(text) > width - 1:
         text = text[:-1]
     return text.rstrip(" ,;:·") + "…"
+
+
+def wrapped(text: str, width: int) -> str:
+    """``text`` whole on lines of ``width`` cells (a long file path broken where it must
+    be): the report's «lagret» with its folder was cut with "…" on the Borg prompt."""
+    import textwrap
+
+    return "\n".join(line for para in text.split("\n") for line in textwrap.wrap(
+        para, width, break_on_hyphens=False) or [""])
 
 
 def short_or_whole(kind: str, whole: str, width: int, prefix: str = "") -> str:
@@ -287,9 +307,10 @@ def hr_chart(history: list[float], lo: float | None, hi: float | None, width: in
     return "\n".join(lines)
 
 
-def report_saved(files: list[str]) -> str:
+def report_saved(files: list[str], short: bool = False) -> str:
     """What staff read after `w`: in words, the files by name and what each is, then the
-    folder (it said "wrote /tmp/exports/KN-42-….pdf, …")."""
+    folder (it said "wrote /tmp/exports/KN-42-….pdf, …"). ``short``: the folder by its own
+    name («…/exports»), for the Borg prompt's two lines (the message line has it whole)."""
     from rich.markup import escape
 
     kinds = {"pdf": _("report"), "csv": _("session data")}
@@ -298,7 +319,8 @@ def report_saved(files: list[str]) -> str:
     return escape(_("The report is saved: {files}, in the folder {folder}.").format(
         files=_("{first} and {last}").format(first=", ".join(named[:-1]), last=named[-1])
         if len(named) > 1 else "".join(named),
-        folder=str(Path(files[0]).parent) if files else ""))
+        folder=(str(Path(files[0]).parent) if not short or len(Path(files[0]).parent.parts)
+                < 3 else "…/" + Path(files[0]).parent.name) if files else ""))
 
 
 def esc_then_key(key: events.Key) -> list[events.Key]:
@@ -565,17 +587,20 @@ class StaffConsole(App[None]):
         return shown.get(action, True)
 
     FOOTER_KEYS: ClassVar[dict[str, str]] = {"h": "history", "k": "skip", "e": "extend",
-                                             "plus": "adjust", "right_square_bracket": "adjust"}
+                                             "b": "borg_owed", "plus": "adjust",
+                                             "right_square_bracket": "adjust"}
 
     def _footer_keys(self) -> None:
         """Keys that work but are left out of the footer where it would not fit 80 columns
         (the trial: "… h Historikk q" with "q Lukk" cut off): h during a session; in the
-        6-minute test's test phase its pace keys +/- and ]/[ instead of k and e (staff look
-        for keys in the footer, not in a status line)."""
+        6-minute test's test phase its pace keys +/- and ]/[ instead of e (staff look for
+        keys in the footer, not in a status line). k stays: it ends the test early, and the
+        trial's nurse did not know it worked there; an interval's rating owed (b) is not
+        shown in the test (a 6-minute test has no intervals; b still works)."""
         d = self.doc
         test = d.phase == "test"
         live = bool(d.started) and d.state not in ("stopping", "done")
-        show = {"h": not live, "k": not test, "e": not test,
+        show = {"h": not live, "k": True, "e": not test, "b": not test,
                 "plus": test, "right_square_bracket": test}
         keys = self._bindings.key_to_bindings
         for key, action in self.FOOTER_KEYS.items():
@@ -743,6 +768,10 @@ class StaffConsole(App[None]):
                 shown[:0] = lines
             self.query_one("#events", Static).update("\n".join(shown))
         self._drop_said_by_the_log()
+        # a Borg prompt says it on its note and again once it closes: there too
+        self._under_prompt = self._said_at_rest(self._under_prompt)
+        if self._said_at_rest(self.message) != self.message:
+            self.say(self.message)
         self.query_one("#message", Static).update(self._message_text())
         if self._quit_when_stopped and self._belt_still():
             self.exit()
@@ -864,6 +893,17 @@ class StaffConsole(App[None]):
                 said = said.replace(": ", ":\n", 1)
         return said
 
+    def _said_at_rest(self, message: str) -> str:
+        """``message`` with Stop's or Pause's "the belt slows to a stop" said as done once
+        the belt reports 0 km/h in the state they lead to."""
+        d = self.doc
+        if d.speed_kmh is None or d.speed_kmh >= 0.05:
+            return message
+        for cmd, (state, said) in AT_REST.items():
+            if d.state == state and _(DONE[cmd]) in message:
+                message = message.replace(_(DONE[cmd]), _(said))
+        return message
+
     def _message_text(self) -> str:
         """The last message, and the belt screen's address under it: staff need it to open
         the belt screen, and it went with the first message after it (the trial)."""
@@ -935,6 +975,26 @@ class StaffConsole(App[None]):
             return None
         return (_mss(start - d.started_s), _mss(float(events[ends[-1]]["now_s"]) - d.started_s))
 
+    def _alarm_time(self, kind: str) -> str | None:
+        """When the session raised ``kind`` (its latest event of that kind), as m:ss into
+        the session; None when the events do not say (scrolled out, an older service)."""
+        d = self.doc
+        for e in reversed(d.event_list or []):
+            if e.get("kind") == kind and isinstance(e.get("now_s"), int | float) \
+                    and d.started_s is not None:
+                return _mss(float(e["now_s"]) - d.started_s)
+        return None
+
+    def _earlier_words(self, kind: str) -> str:
+        """A held heart-rate alarm the session has moved on from, in the past tense and
+        with its time into the session (or «earlier»): never a present-tense statement
+        beside the header's."""
+        when = self._alarm_time(kind)
+        said = _(EARLIER_WORDS[kind]) if kind in EARLIER_WORDS else word(ALARM_WORDS, kind)
+        return (_("{time} into the session").format(time=when) if when is not None
+                else _("earlier")) \
+            + ": " + said
+
     def _alarm_lines(self, alarms: Sequence[Mapping[str, Any]]) -> str:
         """One line per alarm, the key that acknowledges them after the last one, or on a
         line of its own where it would wrap (at 80 columns in bokmål it broke in two). A lost
@@ -950,6 +1010,7 @@ class StaffConsole(App[None]):
         last = ""
         indent = ""
         calm = False
+        hinted = False
         for a in alarms:
             kind = a["kind"]
             warning = alarm_is_warning(a)
@@ -969,6 +1030,20 @@ class StaffConsole(App[None]):
                 calm = True
                 continue
             calm = False
+            if kind in HR_ALARMS and CURRENT_IN.get(kind, self.doc.state) != self.doc.state:
+                # an earlier level of this dropout (or of one before it) the header no longer
+                # says: in the past, with its time (the trial: «senker til rolig gange» here
+                # while the header said «holder farten»)
+                last = one_line(label + " " + self._earlier_words(kind), width)
+                lines.append(f"[b {colour}]" + escape(label) + "[/]"
+                             + escape(last[len(label):]))
+                if self._pulse_missing() and not hinted and not any(
+                        CURRENT_IN.get(b["kind"], "") == self.doc.state for b in alarms):
+                    # the heart rate is missing now and no line of now says what to do
+                    hinted = True
+                    last = one_line(indent + _(STRAP_HINT), width)
+                    lines.append(escape(last))
+                continue
             if kind in HR_ALARMS:
                 short = word(ALARM_WORDS, kind)
                 last = one_line(label + " " + short[:1].upper() + short[1:], width)
@@ -1248,7 +1323,10 @@ class StaffConsole(App[None]):
         ran = self._ran_s.get(interval)
         return ran is None or ran >= self.BORG_AFTER_S
 
-    def say(self, message: str) -> None:
+    def say(self, message: str, note: str | None = None) -> None:
+        """``message`` on the message line; an open Borg prompt (it covers that line) says
+        it too, as ``note`` where given (shorter: the prompt's lines are few)."""
+        message = self._said_at_rest(message)
         self.message = message
         if self._widgets_gone():
             return
@@ -1259,7 +1337,7 @@ class StaffConsole(App[None]):
             # behind the Borg box): on the prompt at once, and again once it closes
             from rich.text import Text
 
-            top.note(one_line(Text.from_markup(message).plain, BORG_NOTE_WIDTH))
+            top.note(wrapped(Text.from_markup(note or message).plain, BORG_NOTE_WIDTH))
             if top.interval > 0:  # an interval's prompt (``rate``): said again after it
                 self._under_prompt = message
 
@@ -1332,9 +1410,12 @@ class StaffConsole(App[None]):
                 self.say(_("No report written."))
                 return
             reply = await self.client.command("export", session_id=session_id)
-            self.say(report_saved(reply["files"]) if reply.get("ok")
-                     else "[b red]" + _("{command} refused").format(
-                         command=_(COMMANDS["export"])) + "[/]: " + texts.reply_text(reply))
+            if reply.get("ok"):
+                self.say(report_saved(reply["files"]),
+                         note=report_saved(reply["files"], short=True))
+                return
+            self.say("[b red]" + _("{command} refused").format(
+                command=_(COMMANDS["export"])) + "[/]: " + texts.reply_text(reply))
 
         self.push_screen(ReportChooser(str(listed.get("pseudonym") or ""), sessions), chosen)
 

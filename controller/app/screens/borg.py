@@ -106,7 +106,7 @@ class BorgScreen(ModalScreen[int | None]):
         """The phase and interval the console opened it in (``expired``)."""
         self.said = ""
         """The console's message said while this prompt is open (it covers the message line:
-        a report's «lagret» was hidden behind it), one line."""
+        a report's «lagret» was hidden behind it), on lines that fit the prompt."""
         keys = self._bindings.key_to_bindings  # the footer in the process's language
         for key, bindings in keys.items():
             keys[key] = [dataclasses.replace(b, description=_(b.description))
@@ -155,7 +155,8 @@ class BorgScreen(ModalScreen[int | None]):
             box.styles.margin = (top, 0, 0, 0)
 
     def note(self, said: str) -> None:
-        """Show the console's message (plain text, one line) while the prompt is open."""
+        """Show the console's message (plain text, wrapped to the prompt's width) while the
+        prompt is open."""
         self.said = said
         if self.is_mounted:
             self._show()

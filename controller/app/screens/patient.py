@@ -284,10 +284,24 @@ class PatientScreen(ModalScreen[None]):
         elif refused or str(box.render()) == pseudonym_problem(""):
             self._show("pseudonym", "")
 
-    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
-        """A field a refusal focused selects its text again when tabbed to later."""
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """A field reached by Tab (or shift+tab) has its cursor at the end of what is there,
+        nothing selected: the next key adds to the value, never replaces it unseen (the
+        trial: Tab selected «6,5», and the «0» typed next was all that was left)."""
         if isinstance(event.widget, Input):
-            event.widget.select_on_focus = True
+            event.widget.select_on_focus = False
+            event.widget.cursor_position = len(event.widget.value)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """A number field left holding what it does not take («6,5,», makspuls 300) says so
+        now, under it, the text kept (the trial: said only at ctrl+s; while typing, «6,» is
+        a number on its way and 17 one on its way to 176)."""
+        if isinstance(event.widget, Input):
+            wid = event.widget.id or ""
+            if wid in LIMITS and event.widget.value.strip() and self.is_mounted:
+                _value, why = self._checked(wid)
+                if why:
+                    self._show(wid, why)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
@@ -400,13 +414,15 @@ class PatientScreen(ModalScreen[None]):
         return False
 
     def _hint_done(self) -> None:
-        """The "new patient" hint names what is still missing of HRmax and its source, and
-        goes once both are filled in; it follows every change (the trial: it named both
-        when the pseudonym was fixed after HRmax and the age formula were filled in)."""
+        """The "new patient" hint names what is still missing of HRmax and its source (an
+        empty field), and goes once both are filled in; it follows every change (the trial:
+        it named both when the pseudonym was fixed after HRmax and the age formula were
+        filled in)."""
         if not self._new_hint:
             return
-        value, why = self._checked("hr_max")
-        hr_max = value is not None and why is None
+        # filled in, not yet valid, is not missing: its own line says what is wrong (the
+        # trial: «fyll inn makspuls» under a makspuls of 17, typed on its way to 176)
+        hr_max = bool(self.query_one("#hr_max", Input).value.strip())
         source = self.query_one("#source", Select).value != Select.NULL
         text = "" if hr_max and source else \
             _("new patient: enter HRmax") if source else \
@@ -707,11 +723,9 @@ class PatientScreen(ModalScreen[None]):
                 refused.append("pace")
         if refused:
             first = self.query_one(f"#{min(refused, key=FIELDS.index)}")
-            if isinstance(first, Input):
-                # the focus a refusal gives back never selects the text: the trial's "45"
-                # (meant for the age) replaced a refused «kari-nordmann»; the next keys are
-                # added to what is there (seen, refused in words), nothing is lost
-                first.select_on_focus = False  # until it loses the focus again
+            # the focus a refusal gives back never selects the text (no focus does,
+            # ``on_descendant_focus``): the trial's "45" (meant for the age) replaced a
+            # refused «kari-nordmann»; the next keys are added to what is there
             first.focus()
             return
         profile = {

@@ -26,13 +26,20 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from controller.app.screens.footer import CatalogFooter
-from controller.app.screens.safety import SAFETY_BINDINGS
+from controller.app.screens.safety import SAFETY_BINDINGS, TEXT_STOP_BINDING
 from controller.app.texts import SOURCES, word
 from controller.core.hrmax import LARGE_CHANGE_BPM
 from controller.core.i18n import N_, _, format_number
 
 WHOLE_HR_MAX = N_("HRmax is a whole number of bpm, e.g. {example}")
 """The patient form's words for a makspuls that is not a whole number (the same msgid)."""
+
+
+class HrMaxInput(Input):
+    """The proposal's edit box: Enter saves the makspuls typed, and the footer says so (the
+    trial: while typing it said only «esc senere»)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", N_("Save"))]
 
 
 class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
@@ -47,7 +54,10 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         Binding("n", "reject", N_("Reject")), Binding("t", "again", N_("Borg again")),
         Binding("escape", "cancel", N_("later")),
         Binding("p", "app.pause", N_("Pause")), Binding("x", "app.stop", N_("Stop")),
-        *SAFETY_BINDINGS]
+        *SAFETY_BINDINGS,
+        # in the edit box x is a letter: Stop is ctrl+x there, and the footer says so (the
+        # trial: it said only «esc senere»); outside it x comes first, so the footer says x
+        TEXT_STOP_BINDING]
 
     def __init__(self, proposal: dict[str, Any], current: dict[str, Any],
                  refused: str = "") -> None:
@@ -175,8 +185,8 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         # no type restriction: a typed comma or letter stays in view and is refused in words
         # (the trial: an integer box dropped the comma of 15,5 and took 155)
         proposed = self.proposal.get("hr_max_bpm")
-        box = Input("" if proposed is None else f"{proposed:.0f}", id="edit", compact=True,
-                    placeholder=_("HRmax bpm, then Enter"))
+        box = HrMaxInput("" if proposed is None else f"{proposed:.0f}", id="edit",
+                         compact=True, placeholder=_("HRmax bpm, then Enter"))
         # the box's value is what is checked now: the proposal's warning goes, so a large
         # change is warned once, for the value typed (the trial: the warning twice)
         for said in self.query("#warning"):
