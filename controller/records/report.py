@@ -40,7 +40,7 @@ from controller.core.i18n import (
     sentence_case,
     translations,
 )
-from controller.core.metrics import shown_bpm
+from controller.core.metrics import shown_bpm, shown_round
 from controller.core.six_minute_text import six_minute_length_line, six_minute_summary_lines
 from controller.core.words import (
     HR_STATUSES,
@@ -122,8 +122,9 @@ def _rounded(sample: dict[str, Any],
     for k, decimals in decimals_of.items():
         v = out.get(k)
         if isinstance(v, float):
-            # heart rates half up, as every screen shows them (round() is to even)
-            out[k] = round(v, decimals) if decimals else shown_bpm(v)
+            # half up as every screen shows them (round() is to even on the float): the
+            # text's tenth (``metrics.shown_round``), the screens' heart rate
+            out[k] = shown_round(v, decimals) if decimals else shown_bpm(v)
     return out
 
 
@@ -527,7 +528,8 @@ every other place's 5,1) and its flag stay in the English machine form only (iss
 PROGRESSION_CSV_DECIMALS = {"speed_at_90_kmh": 1, "incline_at_90_pct": 1,
                             "belt_speed_at_90_kmh": 1, "belt_incline_at_90_pct": 1,
                             "learned_speed_at_90_kmh": 1, "learned_incline_at_90_pct": 1,
-                            "hr_at_fixed_workload_bpm": 0, "peak_hr_bpm": 0}
+                            "hr_at_fixed_workload_bpm": 0, "peak_hr_bpm": 0,
+                            "work_at_90_vo2": 1, "vo2max_estimate": 1, "minutes_at_85": 1}
 """The people's progression CSV rounds as the session CSV does (``CSV_DECIMALS``): whole
 heart rates ("121,0" was the mean's float), a tenth of km/t and % ("4,85")."""
 
