@@ -129,7 +129,7 @@ def test_the_outcome_says_a_change_as_its_csv_does(history, tmp_path):
     (row,) = csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";")
     said = re.search(r"estimert VO2maks, første til siste: n = 1, endring (\S+) ml/kg/min",
                      text)
-    assert said and said.group(1) == row["VO2maks endring (ml/kg/min)"], (text, row)
+    assert said and said.group(1) == row["Estimert VO2maks, endring (ml/kg/min)"], (text, row)
     said = re.search(r"av makspuls, første til siste: n = 1, endring (\S+) ml/kg/min", text)
     assert said, text
     assert said.group(1) == row["Oksygenopptak ved 90 % av makspuls, endring (ml/kg/min)"]
@@ -194,7 +194,7 @@ def test_rapport_with_a_pseudonym_reports_the_latest_session_and_says_which(hist
     day, clock, sid = listed[-1][:3]
     r = _cli("rapport", "P-23", "--øktlager", history, "--ut", str(tmp_path / "a.pdf"))
     assert r.returncode == 0, r.stderr
-    assert f"{day} kl. {clock}" in r.stdout and "siste" in r.stdout, r.stdout
+    assert f"Siste økt for P-23: {day} kl. {clock}" in r.stdout, r.stdout
     assert _pdf_text(tmp_path / "a.pdf").count(f"{day} {clock}") >= 1
     r = _cli("rapport", "--øktlager", history, "--økt", listed[0][2],
              "--ut", str(tmp_path / "b.pdf"))

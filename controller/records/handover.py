@@ -156,15 +156,15 @@ def walking_pause(pause: tuple[float, float], interval: tuple[float, float],
     the intervals as a reader sees it (issue 23: «5,1 km/t» for the pauses under «4,6 km/t»
     for the intervals): neither faster nor steeper than an interval, lighter in one of them.
     Where the pause was faster, it walks at the interval's speed, its incline raised (below
-    the interval's) to keep the pauses' work, also where the interval is slower than the
-    walking floor (the patient walks the intervals at that speed).
+    the interval's) to keep the pauses' work. An interval slower than the walking floor (a
+    steep walk) keeps the floor's pause, as the session runs it, on a lower incline.
 
     >>> walking_pause((1.4, 3.0), (4.0, 8.0))
     (3.0, 0.0)
     >>> walking_pause((2.5, 6.0), (4.0, 8.0)), walking_pause((4.5, 5.0), (5.2, 7.0))
     ((3.0, 4.0), (4.5, 5.0))
     >>> walking_pause((5.1, 1.5), (4.6, 5.5)), walking_pause((3.2, 0.0), (2.7, 5.0))
-    ((4.6, 2.0), (2.7, 1.0))
+    ((4.6, 2.0), (3.0, 0.0))
     >>> walking_pause((5.0, 2.0), (5.0, 0.0))
     (4.5, 0.0)
     """
@@ -176,8 +176,8 @@ def walking_pause(pause: tuple[float, float], interval: tuple[float, float],
         incline = 0.0  # the incline that keeps the work at the floor, on a 0.5 % step
         while incline + 0.5 <= pause[1] and vo2_cost(speed, incline + 0.5) <= work:
             incline += 0.5
-    if speed > interval[0]:  # never faster than the interval: the work kept on the incline
-        speed, incline = interval[0], min(incline, interval[1])
+    if speed > max(interval[0], floor):  # never faster than the interval (but a walk):
+        speed, incline = max(interval[0], floor), min(incline, interval[1])  # work kept
         while incline + 0.5 < interval[1] and vo2_cost(speed, incline + 0.5) <= work:
             incline += 0.5
     incline = min(incline, interval[1])
