@@ -265,4 +265,7 @@ def demo_history(args: argparse.Namespace) -> int:
                    "Recorded {n} sessions of {pseudonym} over {weeks} weeks (a 6-minute test, "
                    "then 4x4 training) in {store}.", args.weeks).format(
         n=len(made), pseudonym=profile.pseudonym, weeks=args.weeks, store=args.store))
+    # the register lists the patient as any other (issue 23: «P-23, alder 26» with no hint)
+    print(_("{pseudonym} is an invented demo patient: the age, the HRmax and the sessions "
+            "were made up by the demo, not measured.").format(pseudonym=profile.pseudonym))
     return 0
