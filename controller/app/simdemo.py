@@ -260,7 +260,8 @@ def history(store: Store, params: PatientParams, profile: PatientProfile, *, wee
     out = []
     test = run_six_minute_test(VirtualPatient(params), profile, store=store,
                                start_unix_s=start_unix_s)
-    out.append((test.session_id, start_unix_s))
+    _after_none(store, test.session_id)
+    out.append((test.session_id, store.session(test.session_id).started_unix_s))
     rec = Register(store).require(profile.pseudonym)
     trained = rec.profile()
     for w, day, vo2 in course.sessions:
@@ -275,5 +276,13 @@ def history(store: Store, params: PatientParams, profile: PatientProfile, *, wee
         sid, _rows, _s = run_session(VirtualPatient(fitter),
                                      replace(trained, response_model=carried), store=store,
                                      start_unix_s=start, trace=False)
-        out.append((sid, start))
+        _after_none(store, sid)
+        out.append((sid, store.session(sid).started_unix_s))
     return out
+
+
+def _after_none(store: Store, session_id: str) -> None:
+    """A history's session moved earlier where it would overlap another patient's session
+    in the store (issue 23: two demo patients' afternoons on one treadmill at one time);
+    unmoved otherwise (``Store.date_back``)."""
+    store.date_back(session_id, store.span(session_id)[1])

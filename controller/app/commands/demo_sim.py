@@ -113,7 +113,7 @@ def _open_store(path: str | None):  # type: ignore[no-untyped-def]
 def _dated_by_now(store, session_id: str) -> None:  # type: ignore[no-untyped-def]
     """An instant simulation's session, begun at the wall clock's now, ran half an hour of
     simulated time: dated back so it ends by now and overlaps no other session of its
-    patient (the trial: two demos on one store, both 16:00–16:40, read at 16:01)."""
+    store, whoever's (the trial: two demos on one store, both 16:00–16:40, read at 16:01)."""
     import time
 
     store.date_back(session_id, time.time())
