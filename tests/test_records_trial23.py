@@ -256,3 +256,28 @@ def test_a_demo_stores_sessions_and_samples_follow_each_other(tmp_path):
                                                               strict=False)), sid
         clocks = [r[1] for r in rows[1:]]
         assert clocks == sorted(clocks), sid
+
+
+# 6. The reports staff write in the demo stay where the docs say
+
+
+def test_the_demos_reports_stay_in_exports_beside_the_store(tmp_path):
+    """The trial: the console said the report was saved in the demo's folder, the docs
+    «beside the session data», and the demo deleted the folder as it ended. The report `w`
+    writes (``jobs.export_last``, the worker's) is in ``exports`` beside the store; the demo
+    ending without ``--store`` removes its store, socket and log, and keeps the reports."""
+    from controller.app.commands.demo_console import leave_reports
+    from controller.records.jobs import export_last
+
+    tmp = tmp_path / "fourbyfour-demo"
+    tmp.mkdir()
+    db = tmp / "sessions.db"
+    _ok("demo", "--straks", "--pasient", "P-17", "--øktlager", str(db))
+    (tmp / "control.sock").write_text("")
+    files = export_last(str(db), "P-17", "nb")
+    assert {Path(f).parent for f in files} == {tmp / "exports"}, files
+    kept = leave_reports(str(tmp))
+    assert kept == str(tmp / "exports") and all(Path(f).exists() for f in files), kept
+    assert sorted(p.name for p in tmp.iterdir()) == ["exports"]
+    docs = " ".join((ROOT / "docs/personale/okt.md").read_text(encoding="utf-8").split())
+    assert "mappen `exports` ved siden av øktdataene" in docs
