@@ -316,10 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     _lang_option(e, "CSV")
     rp = sub.add_parser("report", help=_("a printable report (PNG or PDF) of one session"))
     rp.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
-    _pseudonym_argument(rp)  # the patient's latest session (issue 23), as `sessions` takes it
     rp.add_argument("--session", default=None,
                     help=_("the session's id (see sessions); without it, the patient's "
                            "latest session"))
+    _pseudonym_argument(rp)  # the patient's latest session (issue 23), as `sessions` takes it
     rp.add_argument("--out", required=True, type=_drawn, help=_("…png or …pdf"))
     _lang_option(rp, "report")
     im = sub.add_parser("import", help=_("import a JSON session export into a store"))
