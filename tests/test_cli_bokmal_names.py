@@ -133,7 +133,8 @@ def test_the_bokmal_report_help_names_no_english_option_first():
     for names in _option_lines(nb):
         assert names[0] not in {"--help", "--store", "--session", "--out", "--lang"}, (names, nb)
     en = _cli("report", "--help", lang="en").stdout
-    assert en.startswith("usage: fourbyfour report [-h] --store FILE --session ID"), en
+    # the session, or the patient's latest one by the pseudonym (issue 23): both optional
+    assert en.startswith("usage: fourbyfour report [-h] --store FILE [--session ID]"), en
     # --språk chooses the help's language as --lang does, and the English name is there
     assert _cli("rapport", "--help", "--språk", "en").stdout == en
     assert _cli("report", "--help", "--lang", "nb", lang="en").stdout == nb

@@ -202,6 +202,10 @@ def _one_pseudonym(ap: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     if not hasattr(args, "pseudonym_option"):
         return
     given = {v for v in (args.pseudonym, args.pseudonym_option) if v is not None}
+    if not given and getattr(args, "command", None) == "report":
+        if args.session is None:  # `report` takes a session or a patient (their latest)
+            ap.error(_("give the patient's pseudonym (their latest session) or --session ID"))
+        return
     if not given:
         ap.error(_("the following arguments are required: %s") % _("PSEUDONYM"))
     if len(given) > 1:
@@ -312,7 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     _lang_option(e, "CSV")
     rp = sub.add_parser("report", help=_("a printable report (PNG or PDF) of one session"))
     rp.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
-    rp.add_argument("--session", required=True, help=_("the session's id (see sessions)"))
+    rp.add_argument("--session", default=None,
+                    help=_("the session's id (see sessions); without it, the patient's "
+                           "latest session"))
+    _pseudonym_argument(rp)  # the patient's latest session (issue 23), as `sessions` takes it
     rp.add_argument("--out", required=True, type=_drawn, help=_("…png or …pdf"))
     _lang_option(rp, "report")
     im = sub.add_parser("import", help=_("import a JSON session export into a store"))

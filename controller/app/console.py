@@ -51,7 +51,7 @@ from controller.app.screens import (
 )
 from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.six_minute import HrMaxProposalScreen
-from controller.app.texts import word
+from controller.app.texts import WARNING_COLOUR, word
 from controller.core.i18n import N_, _, format_date, format_duration, format_number
 from controller.core.metrics import shown_bpm, zone_of
 from controller.core.pulse import pulse_lost
@@ -1014,7 +1014,9 @@ class StaffConsole(App[None]):
         for a in alarms:
             kind = a["kind"]
             warning = alarm_is_warning(a)
-            label, colour = (word(texts.SEVERITIES, "warning").upper(), "yellow") \
+            # a warning in the monitor's amber (issue 23: yellow here, orange there, and the
+            # docs said «gult» and «oransje» for it); yellow is the heart rate below its zone
+            label, colour = (word(texts.SEVERITIES, "warning").upper(), WARNING_COLOUR) \
                 if warning else (_("ALARM"), "red")
             indent = " " * (cell_len(label) + 1)
             if kind in ("hr_hold", "hr_lost") and not self._pulse_missing() \

@@ -42,6 +42,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from controller.app.screens.footer import CatalogFooter
+from controller.app.texts import WARNING_COLOUR
 from controller.core.i18n import N_, _, ngettext
 from controller.core.metrics import shown_bpm, zone_of
 from controller.core.pulse import shown_pulse
@@ -184,7 +185,7 @@ def row_cells(r: TreadmillRow, now_s: float, show_site: bool) -> Cells:
     if alarms:
         style = "bold white on dark_red" if set(unacknowledged) & set(alarms) else "bold red"
     elif warnings:  # amber: a warning, not an alarm
-        style = "bold black on dark_orange" if unacknowledged else "dark_orange"
+        style = f"bold black on {WARNING_COLOUR}" if unacknowledged else WARNING_COLOUR
     elif link == "stale" or r.priority(now_s) == 1:
         style = "bold yellow"
     elif running and r.state not in ("running", "done"):

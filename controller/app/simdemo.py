@@ -304,11 +304,13 @@ def history(store: Store, params: PatientParams, profile: PatientProfile, *, wee
     out = []
     test = run_six_minute_test(VirtualPatient(params), profile, store=store,
                                start_unix_s=start_unix_s)
-    out.append((test.session_id, start_unix_s))
+    _after_none(store, test.session_id)
+    out.append((test.session_id, store.session(test.session_id).started_unix_s))
     rec = Register(store).require(profile.pseudonym)
     trained = rec.profile()
     recorder = HistoryRecorder(store.path) if recorder_process and course.sessions else None
     kept = rec  # the register's record as the last recorded session left it
+    ids: list[str] = []
     try:
         for w, day, vo2 in course.sessions:
             start = start_unix_s + (7 * w + day + 3) * DAY_S + rng.uniform(-1800, 1800)
@@ -326,20 +328,22 @@ def history(store: Store, params: PatientParams, profile: PatientProfile, *, wee
                                               start_unix_s=start, trace=False)
             if recorder is None:
                 record_session(store, sim)
+                _after_none(store, sim.session_id)
             else:
                 recorder.record(sim)
                 if sim.learned is not None and profile.pseudonym:
                     # what the register keeps and reads back (JSON), as the next session
                     # would read it from the store
                     kept = replace(kept, response_model=json.loads(json.dumps(sim.learned)))
-            out.append((sim.session_id, start))
+            ids.append(sim.session_id)
     except BaseException:
         if recorder is not None:
             recorder.abandon()
         raise
     if recorder is not None:
         recorder.finish()
-    return out
+    # when each one started once recorded (moved earlier where it met another session)
+    return out + [(sid, store.session(sid).started_unix_s) for sid in ids]
 
 
 class HistoryRecorder:
@@ -391,6 +395,7 @@ def _recorder_open(path: str) -> None:
 def _recorder_record(sim: SimulatedSession) -> None:
     assert _recorder_store is not None
     record_session(_recorder_store, sim)
+    _after_none(_recorder_store, sim.session_id)
 
 
 def _recorder_close() -> None:
@@ -398,3 +403,10 @@ def _recorder_close() -> None:
     if _recorder_store is not None:
         _recorder_store.close()
         _recorder_store = None
+
+
+def _after_none(store: Store, session_id: str) -> None:
+    """A history's session moved earlier where it would overlap another patient's session
+    in the store (issue 23: two demo patients' afternoons on one treadmill at one time);
+    unmoved otherwise (``Store.date_back``)."""
+    store.date_back(session_id, store.span(session_id)[1])

@@ -152,3 +152,9 @@ def hrmax_estimate_why(p: dict[str, Any]) -> str:
     if p.get("floored"):
         why += " " + _("Raised to the peak seen + 5 bpm.")
     return why
+
+
+WARNING_COLOUR = "dark_orange"
+"""A warning's colour on every screen (the console's alarm box and the monitor's row): amber,
+the one the staff docs call «oransje» (issue 23: the console drew it yellow, the monitor
+orange, and the docs said both). Alarms are red; yellow is a heart rate below its zone."""

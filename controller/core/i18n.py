@@ -29,6 +29,8 @@ from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
 from babel.numbers import format_decimal
 
+from controller.core.metrics import shown_decimal
+
 DOMAIN = "fourbyfour"
 LOCALE_DIR = Path(__file__).with_name("locale")
 LANGUAGES = ("nb", "en")
@@ -93,13 +95,16 @@ def parse_number(text: str) -> float | None:
 def format_number(x: float, decimals: int = 1, lang: str | None = None) -> str:
     """``1234.5`` → ``1 234,5`` in bokmål, ``1,234.5`` in English."""
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(x, format=pattern, locale=_locale(lang))
+    # rounded as every place rounds (half up, ``metrics.shown_decimal``), not babel's half
+    # to even: the CSVs and the hand-over's differences show the same tenth
+    return format_decimal(shown_decimal(x, max(decimals, 0)), format=pattern,
+                          locale=_locale(lang))
 
 
 def format_signed(x: float, decimals: int = 2, lang: str | None = None) -> str:
     """A change with its sign: ``+0,12`` / ``−0,25`` in bokmål, ``+0.12`` / ``-0.25`` in
     English (a trend per week)."""
-    sign = "+" if round(x, decimals) >= 0 else ("−" if _locale(lang) == "nb" else "-")
+    sign = "+" if shown_decimal(x, decimals) >= 0 else ("−" if _locale(lang) == "nb" else "-")
     return sign + format_number(abs(x), decimals, lang)
 
 

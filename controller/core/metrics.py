@@ -25,6 +25,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from controller.core.fastinit import frozen_init
@@ -46,6 +47,28 @@ def shown_bpm(bpm: float) -> int:
     report alike). Rounded to a millionth first, so a float's noise (0.7 × 165 is
     115.49999999999999) rounds as the decimal it stands for (115.5 → 116)."""
     return math.floor(round(bpm, 6) + 0.5)
+
+
+def shown_decimal(x: float, decimals: int) -> Decimal:
+    """A number as every place shows it to ``decimals`` places: half up (away from zero), on
+    the decimal the float stands for, the rule ``shown_bpm`` keeps for heart rates. One rule
+    for the text, the CSVs and the hand-over (issue 23: 4.45 km/h was «4,4» in `fremgang`,
+    half to even, and «4,5» in its CSV, the float's round()).
+
+    >>> str(shown_decimal(4.45, 1)), str(shown_decimal(5.35, 1)), str(shown_decimal(-0.25, 1))
+    ('4.5', '5.4', '-0.3')
+    """
+    return Decimal(repr(round(float(x), 6))).quantize(Decimal(1).scaleb(-decimals),
+                                                      rounding=ROUND_HALF_UP)
+
+
+def shown_round(x: float, decimals: int) -> float:
+    """``shown_decimal`` as a float: the value a CSV cell or a difference is made of.
+
+    >>> shown_round(4.45, 1), shown_round(4.58, 1) - shown_round(4.45, 1) < 0.15
+    (4.5, True)
+    """
+    return float(shown_decimal(x, decimals))
 
 
 def zone_of(hr_shown: int, low_shown: int, high_shown: int) -> str:

@@ -36,7 +36,7 @@ from controller.core.i18n import (
     format_speed,
     translations,
 )
-from controller.core.metrics import shown_bpm
+from controller.core.metrics import shown_bpm, shown_round
 from controller.core.workload import WALK_MAX_KMH, vo2_cost
 from controller.records.mastery import ZoneWork
 from controller.records.stats import counts_as_okt
@@ -142,33 +142,49 @@ def _phase_work(samples: list[dict[str, Any]], phase: str, skip_s: float,
 
 
 def _round(speed_incline: tuple[float, float]) -> tuple[float, float]:
+    """To an ordinary treadmill's steps (0.1 km/h, 0.5 %), half up as every figure is shown
+    (``metrics.shown_round``)."""
     speed, incline = speed_incline
-    return round(speed, 1), round(incline * 2) / 2
+    return shown_round(speed, 1), shown_round(incline * 2, 0) / 2
 
 
 def walking_pause(pause: tuple[float, float], interval: tuple[float, float],
                   max_speed_kmh: float | None = None) -> tuple[float, float]:
     """The suggested active pause as the session runs one (issue 21): a walk at
     ``control.PAUSE_WALK_FLOOR_KMH`` or faster (capped by the patient's max speed), its
-    incline lowered to keep the pauses' work where the speed was raised; lighter than the
-    intervals (a walk on the flat at the interval's speed at most, if need be) and heavier
-    than standing still.
+    incline lowered to keep the pauses' work where the speed was raised; and lighter than
+    the intervals as a reader sees it (issue 23: «5,1 km/t» for the pauses under «4,6 km/t»
+    for the intervals): neither faster nor steeper than an interval, lighter in one of them.
+    Where the pause was faster, it walks at the interval's speed, its incline raised (below
+    the interval's) to keep the pauses' work. An interval slower than the walking floor (a
+    steep walk) keeps the floor's pause, as the session runs it, on a lower incline.
 
     >>> walking_pause((1.4, 3.0), (4.0, 8.0))
     (3.0, 0.0)
     >>> walking_pause((2.5, 6.0), (4.0, 8.0)), walking_pause((4.5, 5.0), (5.2, 7.0))
     ((3.0, 4.0), (4.5, 5.0))
+    >>> walking_pause((5.1, 1.5), (4.6, 5.5)), walking_pause((3.2, 0.0), (2.7, 5.0))
+    ((4.6, 2.0), (3.0, 0.0))
+    >>> walking_pause((5.0, 2.0), (5.0, 0.0))
+    (4.5, 0.0)
     """
     floor = pause_floor_kmh(max_speed_kmh if max_speed_kmh is not None else math.inf, 0.0)
     speed, incline = pause
+    work = vo2_cost(speed, incline)
     if speed < floor:
-        work = vo2_cost(speed, incline)
         speed = floor
         incline = 0.0  # the incline that keeps the work at the floor, on a 0.5 % step
         while incline + 0.5 <= pause[1] and vo2_cost(speed, incline + 0.5) <= work:
             incline += 0.5
-    if vo2_cost(speed, incline) >= vo2_cost(*interval):
-        speed, incline = min(speed, interval[0]), 0.0
+    if speed > max(interval[0], floor):  # never faster than the interval (but a walk):
+        speed, incline = max(interval[0], floor), min(incline, interval[1])  # work kept
+        while incline + 0.5 < interval[1] and vo2_cost(speed, incline + 0.5) <= work:
+            incline += 0.5
+    incline = min(incline, interval[1])
+    while incline > 0.0 and vo2_cost(speed, incline) >= vo2_cost(*interval):
+        incline = max(0.0, incline - 0.5)
+    if vo2_cost(speed, incline) >= vo2_cost(*interval):  # a flat interval: a slower walk
+        speed = max(0.0, interval[0] - COOL_DOWN_SPEED_STEP_KMH)
     return _round((speed, incline))
 
 
@@ -274,8 +290,10 @@ def first_to_last(h: Handover, lang: str) -> str | None:
     if len(shown) < 2:
         return None
     t = translations(lang).gettext
-    speed = round(shown[-1][0], 1) - round(shown[0][0], 1)
-    incline = round(shown[-1][1], 1) - round(shown[0][1], 1)
+    # the tenths the table shows (``metrics.shown_round``, as ``format_speed`` rounds them;
+    # issue 23: round() on the float said 0,4 under a table of 4,9 and 4,4)
+    speed = shown_round(shown[-1][0], 1) - shown_round(shown[0][0], 1)
+    incline = shown_round(shown[-1][1], 1) - shown_round(shown[0][1], 1)
     speed_said = (t(N_("the same speed")) if abs(speed) < 0.05 else
                   t(N_("{speed} faster")) if speed > 0 else t(N_("{speed} slower"))).format(
         speed=format_speed(abs(speed), 1, lang))

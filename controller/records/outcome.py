@@ -188,22 +188,34 @@ def write_outcome_csv(result: dict[str, Any], path: str | Path,
     if (lang or language()) != "en":  # the days as the language writes them (27.11.2026)
         rows = [{**r, **{k: format_date(dt.date.fromisoformat(r[k]), lang) for k in
                          ("first_session", "latest_session")}} for r in rows]
+    if (lang or language()) != "en":  # the tenth the text says (``OUTCOME_DECIMALS``)
+        from controller.records.report import _rounded
+
+        rows = [_rounded(r, dict.fromkeys(OUTCOME_ML_KG_MIN, OUTCOME_DECIMALS)) for r in rows]
     people_csv(path, OUTCOME_CSV_FIELDS, OUTCOME_CSV_HEADERS, rows, lang)
+
+
+OUTCOME_DECIMALS = 1
+"""ml/kg/min to a tenth in the outcome's text and its people's CSV, as everywhere else."""
+OUTCOME_ML_KG_MIN = ("vo2max_first", "vo2max_latest", "vo2max_change", "work_at_90_first_vo2",
+                     "work_at_90_latest_vo2", "work_at_90_change_vo2")
 
 
 def outcome_lines(result: dict[str, Any]) -> list[str]:
     def d(s: dict[str, Any], unit: str) -> str:
+        # a tenth of ml/kg/min, as the CSV's columns and `fremgang` say the same values
+        # (issue 23: «endring 0,70» here, 0,7 in the CSV)
+        def n1(x: float) -> str:
+            return format_number(x, OUTCOME_DECIMALS)
+
         if not s["n"]:
             return _("no patient with two measured sessions")
         if s["n"] == 1:
-            return _("n = 1, change {median} {unit}").format(
-                median=format_number(s["median"], 2), unit=unit)
+            return _("n = 1, change {median} {unit}").format(median=n1(s["median"]), unit=unit)
         return _("median {median} (IQR {q1} to {q3}) {unit}, n = {n}; mean {mean}, 95 % CI "
                  "{low} to {high}").format(
-            median=format_number(s["median"], 2), q1=format_number(s["q1"], 2),
-            q3=format_number(s["q3"], 2), unit=unit, n=s["n"],
-            mean=format_number(s["mean"], 2), low=format_number(s["ci95_low"], 2),
-            high=format_number(s["ci95_high"], 2))
+            median=n1(s["median"]), q1=n1(s["q1"]), q3=n1(s["q3"]), unit=unit, n=s["n"],
+            mean=n1(s["mean"]), low=n1(s["ci95_low"]), high=n1(s["ci95_high"]))
 
     a = result["adherence_sessions_per_week"]
     n = result["patients"]

@@ -40,7 +40,7 @@ from controller.core.i18n import (
     sentence_case,
     translations,
 )
-from controller.core.metrics import shown_bpm
+from controller.core.metrics import shown_bpm, shown_round
 from controller.core.six_minute_text import six_minute_length_line, six_minute_summary_lines
 from controller.core.words import (
     HR_STATUSES,
@@ -122,8 +122,9 @@ def _rounded(sample: dict[str, Any],
     for k, decimals in decimals_of.items():
         v = out.get(k)
         if isinstance(v, float):
-            # heart rates half up, as every screen shows them (round() is to even)
-            out[k] = round(v, decimals) if decimals else shown_bpm(v)
+            # half up as every screen shows them (round() is to even on the float): the
+            # text's tenth (``metrics.shown_round``), the screens' heart rate
+            out[k] = shown_round(v, decimals) if decimals else shown_bpm(v)
     return out
 
 
@@ -527,7 +528,8 @@ every other place's 5,1) and its flag stay in the English machine form only (iss
 PROGRESSION_CSV_DECIMALS = {"speed_at_90_kmh": 1, "incline_at_90_pct": 1,
                             "belt_speed_at_90_kmh": 1, "belt_incline_at_90_pct": 1,
                             "learned_speed_at_90_kmh": 1, "learned_incline_at_90_pct": 1,
-                            "hr_at_fixed_workload_bpm": 0, "peak_hr_bpm": 0}
+                            "hr_at_fixed_workload_bpm": 0, "peak_hr_bpm": 0,
+                            "work_at_90_vo2": 1, "vo2max_estimate": 1, "minutes_at_85": 1}
 """The people's progression CSV rounds as the session CSV does (``CSV_DECIMALS``): whole
 heart rates ("121,0" was the mean's float), a tenth of km/t and % ("4,85")."""
 
@@ -779,11 +781,12 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
                 pdf.savefig(page)
                 plt.close(page)
             said = [w for e in shown for w in _wrap(
-                f"{_mmss(e['t_rel_s'])}  "
+                f"{_into(e['t_rel_s']):>{INTO_WIDTH}}  "
                 f"{_wall_clock(facts['wall_unix_s'][0] + e['t_rel_s'], start)}"
                 f"  {word(SEVERITIES, e['severity']):8s} "
                 f"{event_text(e['kind'], e['message'], e.get('params'))}",
-                EVENT_PT, PAGE_WIDTH, mono=True, indent=29)] or [_("no events")]
+                EVENT_PT, PAGE_WIDTH, mono=True, indent=29 + INTO_WIDTH - 5)] or [
+                _("no events")]
             head = _wrap(_("Events — {title}").format(title=title), 9, PAGE_WIDTH)
             per_page = _lines_that_fit(0.93 - 0.015 * len(head), EVENT_PT)
             for k in range(0, len(said), per_page):
@@ -1024,7 +1027,7 @@ def _report_text(store: Store, facts: dict[str, Any], lines: list[str]) -> list[
     room = max(3, REPORT_TEXT_LINES - len(lines) - 1)  # the events the box has room for
     for e in shown[:room]:
         lines.append(textwrap.shorten(
-            f"{_mmss(e['t_rel_s'])}  {word(SEVERITIES, e['severity'])}: "
+            f"{_into(e['t_rel_s'])}  {word(SEVERITIES, e['severity'])}: "
             f"{event_text(e['kind'], e['message'], e.get('params'))}", REPORT_TEXT_COLUMNS,
             placeholder=" …"))
     if len(shown) > room:
@@ -1043,8 +1046,9 @@ page)."""
 
 
 def _alarms_line(facts: dict[str, Any]) -> str:
-    """Every alarm of the session, each kind once with the times it came (mm:ss into the
-    session, as the event list says them): "Alarmer: <text> (07:34, 10:07); <text> (16:53).",
+    """Every alarm of the session, each kind once with the times it came into the session,
+    as durations (``_into``; issue 23: «(18:29)» read as the clock): "Alarmer: <text> (etter
+    7 min 34 s, 10 min 7 s); <text> (etter 16 min 53 s).",
     then the warnings the same way (a strap that misses beats, a pulse held for 5 s), which
     staff saw as ADVARSEL and the record keeps as such."""
     said: dict[str, dict[str, list[str]]] = {"alarm": {}, "warning": {}}
@@ -1052,11 +1056,12 @@ def _alarms_line(facts: dict[str, Any]) -> str:
         if e["severity"] in said:
             said[e["severity"]].setdefault(
                 event_text(e["kind"], e["message"], e.get("params")),
-                []).append(_mmss(e["t_rel_s"]))
+                []).append(_into(e["t_rel_s"]))
 
     def listed(kind: str) -> str:
-        return "; ".join(f"{text.rstrip('.')} ({', '.join(times)})"
-                         for text, times in said[kind].items())
+        return "; ".join("{text} ({after})".format(
+            text=text.rstrip("."), after=_("after {times}").format(times=", ".join(times)))
+            for text, times in said[kind].items())
 
     line = _("Alarms: {alarms}.").format(alarms=listed("alarm")) if said["alarm"] \
         else _("Alarms: none.")
@@ -1082,9 +1087,16 @@ def _mss(s: float) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def _mmss(s: float) -> str:
-    s = max(0, round(s))
-    return f"{s // 60:02d}:{s % 60:02d}"
+def _into(s: float) -> str:
+    """A time into the session as a duration, «18 min 29 s» (issue 23: «18:29» beside the
+    clock's «15:02:58» read as a time of day), kept whole on a line (no-break spaces)."""
+    from controller.core.metrics import whole_seconds
+
+    return format_duration(max(0, whole_seconds(s))).replace(" ", "\u00a0")
+
+
+INTO_WIDTH = 11
+"""The widest ``_into`` of a session («40 min 59 s»): the event list's first column."""
 
 
 def render_progression(store: Store, pseudonym: str, path: str | Path) -> None:

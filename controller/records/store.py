@@ -452,14 +452,15 @@ class Store:
         has no wall-clock length, its samples would lie after the time the demo ran; the
         demo on the emulated firmware keeps its start instead, ``ends_at_last_instant``)
         so that it ends by
-        ``not_after_unix_s`` and overlaps no other session of its patient (it is moved to
+        ``not_after_unix_s`` and overlaps no other session of the store (it is moved to
         end ``gap_s`` before the one it would overlap). Every date of the session moves by
         the same shift, returned (seconds, ≤ 0): start, end, the samples' clock offset, its
         Borg ratings, notes and HRmax decisions. Only for those: a clinic's are dated by
         the wall clock as they run."""
         start, end = self.span(session_id)
-        pseudonym = self.session(session_id).pseudonym
-        others = [self.span(r.id) for r in self.sessions(pseudonym) if r.id != session_id]
+        # every session of the store, whoever's (issue 23: two demos for two patients on
+        # one store ran 16:00–16:40 both): a store is one treadmill's, one session at a time
+        others = [self.span(r.id) for r in self.sessions() if r.id != session_id]
         new_end = min(end, not_after_unix_s)
         while True:
             new_start = new_end - (end - start)

@@ -4,6 +4,7 @@ front (as on the Pi)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -152,7 +153,29 @@ def demo_with_console(args: argparse.Namespace) -> int:
         _log_line(it_log)
     if service.returncode != 0:  # keep what tells why
         return 1
+    kept = leave_reports(tmp)
+    if kept is not None:
+        print(_("The reports you wrote are kept in {folder}").format(folder=kept))
+    return 0
+
+
+def leave_reports(tmp: str) -> str | None:
+    """The demo's temporary folder removed — socket, log and (without ``--store``) the
+    store — but the reports staff wrote with `w`: they are in ``exports`` beside the store,
+    as the staff docs say, and they stay (issue 23: the console named the folder, and the
+    demo deleted it as it ended). The folder kept, or None."""
     import shutil
 
-    shutil.rmtree(tmp, ignore_errors=True)  # socket, log and (without --store) the store
-    return 0
+    exports = os.path.join(tmp, "exports")
+    if not os.path.isdir(exports) or not os.listdir(exports):
+        shutil.rmtree(tmp, ignore_errors=True)
+        return None
+    for name in os.listdir(tmp):
+        if name != "exports":
+            path = os.path.join(tmp, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+    return exports

@@ -113,7 +113,7 @@ def _open_store(path: str | None):  # type: ignore[no-untyped-def]
 def _dated_by_now(store, session_id: str) -> None:  # type: ignore[no-untyped-def]
     """An instant simulation's session, begun at the wall clock's now, ran half an hour of
     simulated time: dated back so it ends by now and overlaps no other session of its
-    patient (the trial: two demos on one store, both 16:00–16:40, read at 16:01)."""
+    store, whoever's (the trial: two demos on one store, both 16:00–16:40, read at 16:01)."""
     import time
 
     store.date_back(session_id, time.time())
@@ -266,4 +266,7 @@ def demo_history(args: argparse.Namespace) -> int:
                    "Recorded {n} sessions of {pseudonym} over {weeks} weeks (a 6-minute test, "
                    "then 4x4 training) in {store}.", args.weeks).format(
         n=len(made), pseudonym=profile.pseudonym, weeks=args.weeks, store=args.store))
+    # the register lists the patient as any other (issue 23: «P-23, alder 26» with no hint)
+    print(_("{pseudonym} is an invented demo patient: the age, the HRmax and the sessions "
+            "were made up by the demo, not measured.").format(pseudonym=profile.pseudonym))
     return 0
