@@ -21,9 +21,10 @@ def demo_fast(args: argparse.Namespace) -> int:
 
     rng = random.Random(args.seed)
     truth, profile = make_patient(rng, args.category, args.seed)
-    if args.patient:
-        profile = dataclasses.replace(profile, pseudonym=args.patient)
     store = _open_store(args.store)
+    if args.patient or (store is not None and not profile.pseudonym):
+        # a recorded session belongs to someone: the demo's patient, as the other demos'
+        profile = dataclasses.replace(profile, pseudonym=args.patient or "DEMO-1")
     profile = _registered_profile(store, profile)
     print(demo_text.virtual_patient_line(args.category, truth, profile))
     from controller.app.simdemo import run_session

@@ -1,0 +1,27 @@
+"""`demo --fast --store FILE` without `--pasient` recorded a session of nobody: «Lagret:
+økten for  07.12.2026» (two spaces where the patient goes), a report named «x_…», and a row
+in the clinic's list with an empty pseudonym. The demo's patient is DEMO-1, as the console
+demo's and the 6-minute test demo's are. The CLI runs as a subprocess, as a nurse runs it."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_an_instant_demo_on_a_store_records_its_session_for_the_demo_patient(tmp_path: Path):
+    db = tmp_path / "s.db"
+    env = {k: v for k, v in os.environ.items() if k != "FOURBYFOUR_LANG"}
+    r = subprocess.run([sys.executable, "-m", "controller", "demo", "--fast", "--store",
+                        str(db)], capture_output=True, text=True, timeout=300, env=env,
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    saved = next(line for line in r.stdout.splitlines() if line.startswith("Lagret:"))
+    assert saved.startswith("Lagret: økten for DEMO-1 "), saved
+    command = next(line for line in r.stdout.splitlines() if line.startswith("Rapporten:"))
+    assert "--ut DEMO-1_" in command, command
+    with sqlite3.connect(db) as con:
+        assert [p for (p,) in con.execute("SELECT pseudonym FROM sessions")] == ["DEMO-1"]
