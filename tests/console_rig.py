@@ -135,6 +135,44 @@ async def demo_console(tmp_path: Path, store_path: str | None = None, *,
 
 
 @contextlib.asynccontextmanager
+async def console_in_warmup(tmp_path: Path, speed: float, clock: Callable[[], float],
+                            hr_of: Callable[[float], float | None]
+                            ) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """The real runtime on the emulated board at ``speed``× with a simulated strap (``hr_of``
+    on ``clock``: None is a quiet strap), its console, the session started (P-7, HRmax 183)
+    and in its warm-up with a heart rate: yields ``(rt, app, pilot)``. The pulse tests' start
+    (a dropout is what they do next)."""
+    from controller.core.plan import default_4x4
+    from controller.devices.emulator import Emulator
+    from controller.hr import SimulatedSource
+    from controller.protocol import PatientProfile
+    from controller.service.runtime import Runtime
+    from controller.treadmill import Treadmill
+
+    with Emulator(time_scale=speed) as emu:
+        tmc = Treadmill(emu.link)
+        await tmc.open()
+        await tmc.wait_status(lambda s: s.reset_needed, 10)
+        await asyncio.to_thread(emu.press_reset, 0.2)
+        await tmc.wait_status(lambda s: s.state == "idle", 10)
+        rt = Runtime(PatientProfile(hr_max=183.0, max_speed_kmh=8.0, pseudonym="P-7"),
+                     default_4x4(183.0), treadmill=tmc, clock=clock, tick_s=1.0 / speed,
+                     hr_source=SimulatedSource(hr_of, rate_hz=4.0 * speed, clock=clock))
+        run = asyncio.create_task(rt.run())
+        try:
+            async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
+                await wait_for(lambda: app.state.get("session_id"))
+                rt.start()
+                await wait_for(lambda: app.state.get("phase") == "warmup"
+                               and app.state.get("hr_bpm") is not None)
+                yield rt, app, pilot
+        finally:
+            run.cancel()
+            await asyncio.gather(run, return_exceptions=True)
+            await tmc.close()
+
+
+@contextlib.asynccontextmanager
 async def console_on_runtime(rt: Any, sock: str) -> AsyncIterator[tuple[Any, Any]]:
     """A runtime the test made (a recorded session, say) served on the real control socket
     ``sock``, and the console on it: yields ``(app, pilot)`` without waiting for a state

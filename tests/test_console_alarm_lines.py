@@ -320,13 +320,8 @@ def test_the_dropouts_times_come_through_the_control_socket(tmp_path):
     and the console's line says when the heart rate was gone, as the events say."""
     import math
 
-    from controller.core.plan import default_4x4
-    from controller.devices.emulator import Emulator
-    from controller.hr import SimulatedSource
-    from controller.protocol import HR_HOLD_AFTER_S, PatientProfile
-    from controller.service.runtime import Runtime
-    from controller.treadmill import Treadmill
-    from tests.console_rig import console_on_runtime, wait_for
+    from controller.protocol import HR_HOLD_AFTER_S
+    from tests.console_rig import console_in_warmup, wait_for
 
     speed = 10.0
     clock = OffsetClock(speed)
@@ -339,38 +334,19 @@ def test_the_dropouts_times_come_through_the_control_socket(tmp_path):
         return 100.0 + 2.0 * math.sin(now_s / 7.0)
 
     async def main():
-        with Emulator(time_scale=speed) as emu:
-            tmc = Treadmill(emu.link)
-            await tmc.open()
-            await tmc.wait_status(lambda s: s.reset_needed, 10)
-            await asyncio.to_thread(emu.press_reset, 0.2)
-            await tmc.wait_status(lambda s: s.state == "idle", 10)
-            rt = Runtime(PatientProfile(hr_max=183.0, max_speed_kmh=8.0, pseudonym="P-7"),
-                         default_4x4(183.0), treadmill=tmc, clock=clock, tick_s=1.0 / speed,
-                         hr_source=SimulatedSource(hr_of, rate_hz=4.0 * speed, clock=clock))
-            run = asyncio.create_task(rt.run())
-            try:
-                async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
-                    await wait_for(lambda: app.state.get("session_id"))
-                    rt.start()
-                    await wait_for(lambda: app.state.get("phase") == "warmup"
-                                   and app.state.get("hr_bpm") is not None)
-                    gone[0] = clock()
-                    await wait_for(lambda: any(e["kind"] == "hr_lost"
-                                               for e in app.state.get("event_list") or []))
-                    gone[1] = clock()  # back after 15 s and a little more
-                    await wait_for(lambda: any(e["kind"] == "hr_restored"
-                                               for e in app.state.get("event_list") or [])
-                                   and app.state.get("hr_bpm") is not None)
-                    await pilot.pause()
-                    await wait_for(lambda: "Fant pulsen igjen (" in
-                                   Text.from_markup(str(app.query_one("#alarms", Static)
-                                                        .render())).plain)
-                    return dict(app.state), _fits(app, "#alarms")
-            finally:
-                run.cancel()
-                await asyncio.gather(run, return_exceptions=True)
-                await tmc.close()
+        async with console_in_warmup(tmp_path, speed, clock, hr_of) as (_rt, app, pilot):
+            gone[0] = clock()
+            await wait_for(lambda: any(e["kind"] == "hr_lost"
+                                       for e in app.state.get("event_list") or []))
+            gone[1] = clock()  # back after 15 s and a little more
+            await wait_for(lambda: any(e["kind"] == "hr_restored"
+                                       for e in app.state.get("event_list") or [])
+                           and app.state.get("hr_bpm") is not None)
+            await pilot.pause()
+            await wait_for(lambda: "Fant pulsen igjen (" in
+                           Text.from_markup(str(app.query_one("#alarms", Static)
+                                                .render())).plain)
+            return dict(app.state), _fits(app, "#alarms")
 
     i18n.set_language("nb")
     try:

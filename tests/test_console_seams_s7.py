@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from controller.core import i18n
 from tests.console_rig import (
+    console_in_warmup,
     console_on_runtime,
     demo_console,
     realtime,
@@ -47,13 +48,7 @@ def test_a_stale_pulse_alarm_never_says_the_opposite_of_the_header_in_the_presen
     farten» while the held alarm line still said «finner ikke pulsen – senker til rolig
     gange». An alarm line says a heart-rate state in the present only when the header says
     the same; an earlier one is said in the past with its time into the session."""
-    from controller.core.plan import default_4x4
     from controller.core.words import ALARMS, word
-    from controller.devices.emulator import Emulator
-    from controller.hr import SimulatedSource
-    from controller.protocol import PatientProfile
-    from controller.service.runtime import Runtime
-    from controller.treadmill import Treadmill
 
     speed = 10.0
     clock = OffsetClock(speed)
@@ -73,41 +68,22 @@ def test_a_stale_pulse_alarm_never_says_the_opposite_of_the_header_in_the_presen
         seen.append((str(app.doc.state), _plain(app, "#phase"), _plain(app, "#alarms")))
 
     async def main():
-        with Emulator(time_scale=speed) as emu:
-            tmc = Treadmill(emu.link)
-            await tmc.open()
-            await tmc.wait_status(lambda s: s.reset_needed, 10)
-            await asyncio.to_thread(emu.press_reset, 0.2)
-            await tmc.wait_status(lambda s: s.state == "idle", 10)
-            rt = Runtime(PatientProfile(hr_max=183.0, max_speed_kmh=8.0, pseudonym="P-7"),
-                         default_4x4(183.0), treadmill=tmc, clock=clock, tick_s=1.0 / speed,
-                         hr_source=SimulatedSource(hr_of, rate_hz=4.0 * speed, clock=clock))
-            run = asyncio.create_task(rt.run())
-            try:
-                async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
-                    await wait_for(lambda: app.state.get("session_id"))
-                    rt.start()
-                    await wait_for(lambda: app.state.get("phase") == "warmup"
-                                   and app.state.get("hr_bpm") is not None)
-                    quiet.append([clock(), None])
-                    await wait_for(lambda: app.state.get("state") == "hr_slow")
-                    await look(app, pilot)
-                    quiet[-1][1] = clock()  # back: control resumes, the alarm stays held
-                    await wait_for(lambda: app.state.get("state") == "running")
-                    for _ in range(5):
-                        await look(app, pilot)
-                        await asyncio.sleep(0.05)
-                    quiet.append([clock(), None])  # quiet again: the session holds
-                    await wait_for(lambda: app.state.get("state") == "hr_hold")
-                    await wait_for(lambda: app.doc.state == "hr_hold")
-                    await look(app, pilot)
-                    held = {a["kind"] for a in app.doc.alarm_list or []}
-                    assert "hr_lost" in held, held  # not acknowledged: still held
-                    return dict(app.state)
-            finally:
-                run.cancel()
-                await asyncio.gather(run, return_exceptions=True)
-                await tmc.close()
+        async with console_in_warmup(tmp_path, speed, clock, hr_of) as (_rt, app, pilot):
+            quiet.append([clock(), None])
+            await wait_for(lambda: app.state.get("state") == "hr_slow")
+            await look(app, pilot)
+            quiet[-1][1] = clock()  # back: control resumes, the alarm stays held
+            await wait_for(lambda: app.state.get("state") == "running")
+            for _ in range(5):
+                await look(app, pilot)
+                await asyncio.sleep(0.05)
+            quiet.append([clock(), None])  # quiet again: the session holds
+            await wait_for(lambda: app.state.get("state") == "hr_hold")
+            await wait_for(lambda: app.doc.state == "hr_hold")
+            await look(app, pilot)
+            held = {a["kind"] for a in app.doc.alarm_list or []}
+            assert "hr_lost" in held, held  # not acknowledged: still held
+            return dict(app.state)
 
     i18n.set_language(lang)
     try:
