@@ -46,6 +46,8 @@ import itertools
 from dataclasses import dataclass
 from enum import StrEnum
 
+from controller.core.i18n import N_
+
 RPE_USABLE_MIN = 11
 """The lowest Borg rating the RPE–%HRmax relation is used from ("light")."""
 PLAUSIBLE_HRMAX_BPM = (120.0, 220.0)
@@ -92,6 +94,34 @@ def hr_max_keteyian(age_years: float, hr_rest_bpm: float) -> float:
     if not 30 <= hr_rest_bpm <= 130:
         raise ValueError(f"hr_rest_bpm must be 30–130, got {hr_rest_bpm!r}")
     return 119.0 + 0.5 * hr_rest_bpm - 0.5 * age_years
+
+
+AGE_FORMULAS = ("tanaka", "nes", "keteyian")
+"""The sources whose HRmax is a function of the age (Keteyian's of HRrest too)."""
+FORMULA_CONFLICT = N_("HRmax {typed} bpm is not the age formula's {bpm} bpm: type {bpm}, or "
+                      "choose another source")
+"""The one refusal of an HRmax that is not its age formula's value, said by the patient
+form and the command line alike (issue 21: the CLI stored 165 as Nes at 60, which the form
+then refused to save: 173)."""
+
+
+def formula_bpm(source: str, age_years: float | None,
+                hr_rest_bpm: float | None = None) -> float | None:
+    """The age formula's HRmax in whole bpm, as a register value must read with ``source``;
+    None when ``source`` is no age formula or the age (Keteyian: HRrest) is missing or out
+    of range: then there is nothing to hold the HRmax to (the range is refused elsewhere)."""
+    if source not in AGE_FORMULAS or age_years is None:
+        return None
+    try:
+        if source == "keteyian":
+            if hr_rest_bpm is None:
+                return None
+            bpm = hr_max_keteyian(age_years, hr_rest_bpm)
+        else:
+            bpm = (hr_max_tanaka if source == "tanaka" else hr_max_nes)(age_years)
+    except ValueError:
+        return None
+    return float(f"{bpm:.0f}")
 
 
 def rpe_to_hrmax_fraction(rpe: float) -> float:

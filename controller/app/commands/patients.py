@@ -209,6 +209,19 @@ def _check_profile(rec) -> None:  # type: ignore[no-untyped-def]
         raise ValueError(f"{rec.pseudonym}: {refusal_text(e.code, e.params)}") from None
 
 
+def _check_formula(rec) -> None:  # type: ignore[no-untyped-def]
+    """An HRmax from an age formula is the formula's value at the patient's age, the patient
+    form's rule (issue 21: 165 as Nes at 60 was stored here, and the form then refused to
+    save the patient as the register held it: «ikke aldersformelens 173»)."""
+    from controller.core.hrmax import FORMULA_CONFLICT, formula_bpm
+
+    bpm = formula_bpm(rec.hr_max_source, rec.age_years, rec.hr_rest_bpm)
+    if bpm is not None and float(rec.hr_max_bpm) != bpm:
+        raise ValueError(f"{rec.pseudonym}: " + _(FORMULA_CONFLICT).format(
+            typed=format_number(rec.hr_max_bpm, 0 if float(rec.hr_max_bpm).is_integer() else 1),
+            bpm=format_number(bpm, 0)))
+
+
 def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-untyped-def]
     """Show, create or update one patient's profile in the register."""
     from controller.records.register import PatientRecord, Register
@@ -238,6 +251,7 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
 
             rec = dataclasses.replace(rec, hr_max_date=local_day(store.clock()).isoformat())
         _check_profile(rec)
+        _check_formula(rec)
         reg.save(rec)
         if "hr_max_bpm" in changes:  # staff's decision, kept like the console's
             reg.decide_hrmax(rec.pseudonym, "edited", rec.hr_max_bpm, rec.hr_max_source,

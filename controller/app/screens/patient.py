@@ -34,7 +34,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.safety import TEXT_STOP_BINDING
 from controller.app.texts import error_text
-from controller.core.hrmax import hr_max_keteyian, hr_max_nes, hr_max_tanaka
+from controller.core.hrmax import FORMULA_CONFLICT, formula_bpm
 from controller.core.i18n import N_, _, format_date, format_number, parse_number
 from controller.core.pseudonym import pseudonym_problem
 
@@ -522,17 +522,12 @@ class PatientScreen(ModalScreen[None]):
         age, _why = self._checked("age")
         if formula not in FORMULAS or age is None:
             return None, None
-        try:
-            if formula == "keteyian":
-                rest, why = self._checked("hr_rest")
-                if rest is None:
-                    return None, None if why else _("the Keteyian formula needs HRrest")
-                bpm = hr_max_keteyian(age, rest)
-            else:
-                bpm = (hr_max_tanaka if formula == "tanaka" else hr_max_nes)(age)
-        except ValueError:
-            return None, None
-        return float(f"{bpm:.0f}"), None
+        rest = None
+        if formula == "keteyian":
+            rest, why = self._checked("hr_rest")
+            if rest is None:
+                return None, None if why else _("the Keteyian formula needs HRrest")
+        return formula_bpm(str(formula), age, rest), None  # the CLI's rule too
 
     def _formula_conflict(self) -> str | None:
         """Why the HRmax on the form cannot be saved with the age formula chosen: it is not
@@ -543,9 +538,7 @@ class PatientScreen(ModalScreen[None]):
         value, refused = self._checked("hr_max")
         if refused or value is None or value == bpm:
             return None
-        return _("HRmax {typed} bpm is not the age formula's {bpm} bpm: type {bpm}, or "
-                 "choose another source").format(typed=show_number(value),
-                                                 bpm=show_number(bpm))
+        return _(FORMULA_CONFLICT).format(typed=show_number(value), bpm=show_number(bpm))
 
     def _hr_max_problem(self) -> str | None:
         """Why the HRmax cannot be saved as the form shows it, or None."""
