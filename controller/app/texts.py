@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from controller.core.i18n import _
+from controller.core.i18n import N_, _
 from controller.core.refusals import REFUSALS, refusal_text
 from controller.core.six_minute_text import (  # noqa: F401  (the UIs' one import for words)
     hrmax_decision_text,
@@ -152,6 +152,24 @@ def hrmax_estimate_why(p: dict[str, Any]) -> str:
     if p.get("floored"):
         why += " " + _("Raised to the peak seen + 5 bpm.")
     return why
+
+
+PLAN_INCLINE_MIN = N_("the 4x4 plan needs a max incline of at least {value} %")
+"""A patient whose incline cap the plan cannot meet, as the patient form and the demo say
+it (issue 21: the demo's service failed on it, in English, in its log)."""
+
+
+def plan_misfit_text(e: Any) -> str:
+    """A ``PlanError`` of a plan that does not fit a patient's caps, in the UI's language:
+    the form's short words for the incline, the coded refusal otherwise (never the English
+    log text with a field's key)."""
+    from controller.core.i18n import format_number
+
+    if e.code == "plan_incline_min":
+        needed = float(e.params.get("needed_pct", 0))
+        return _(PLAN_INCLINE_MIN).format(
+            value=format_number(needed, 0 if needed.is_integer() else 1))
+    return refusal_text(e.code, e.params)
 
 
 WARNING_COLOUR = "dark_orange"

@@ -47,6 +47,37 @@ def _the_clinics_store(store: str, config: Config | None) -> bool:
     return os.path.realpath(store) == os.path.realpath(clinic)
 
 
+def _registered_misfit(args: argparse.Namespace, config: Config | None) -> str | None:
+    """Why the 4x4 cannot run for the ``--patient`` the register knows (its caps: a max
+    incline below the intervals' 5 %), in the demo's language; None when it can, or for
+    another plan. Said before any service starts (issue 21: the console demo said only «the
+    control service did not start», its log the English reason)."""
+    if args.patient is None or args.store is None or args.weeks is not None or \
+            args.plan == "six-minute-test" or not os.path.exists(args.store):
+        return None
+    from controller.app.texts import plan_misfit_text
+    from controller.core.plan import PlanError
+    from controller.protocol import ProfileError, Session
+    from controller.records.register import Register
+    from controller.records.store import Store
+    from controller.service.config import load
+
+    store = Store(args.store)
+    try:
+        known = Register(store).get(args.patient)
+    finally:
+        store.close()
+    if known is None:
+        return None
+    try:  # the session's own check of the plan against the caps, as the service makes it
+        Session(known.profile(), (config if config is not None else load(None)).plan)
+    except PlanError as e:
+        return f"{args.patient}: {plan_misfit_text(e)}"
+    except ProfileError:  # the profile's own refusal is the service's to say
+        return None
+    return None
+
+
 def demo(args: argparse.Namespace) -> int:
     from controller.core.sigint import hand_over_ctrl_c
 
@@ -76,6 +107,10 @@ def demo(args: argparse.Namespace) -> int:
             "--store {store} is the clinic's own session store (the [store] path of the "
             "service's config): the demo never writes a clinic's store; give the demo a "
             "file of its own").format(store=args.store)), file=sys.stderr)
+        return 2
+    misfit = _registered_misfit(args, given)
+    if misfit is not None:
+        print(_("error: {reason}").format(reason=misfit), file=sys.stderr)
         return 2
     emulated = args.weeks is None and args.plan != "six-minute-test" and not args.fast
     if emulated and not 0 < args.speed <= DEMO_MAX_SPEED:  # the bound the help states

@@ -33,7 +33,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.safety import TEXT_STOP_BINDING
-from controller.app.texts import error_text
+from controller.app.texts import PLAN_INCLINE_MIN, error_text
 from controller.core.hrmax import FORMULA_CONFLICT, formula_bpm
 from controller.core.i18n import N_, _, format_date, format_number, parse_number
 from controller.core.pseudonym import pseudonym_problem
@@ -100,7 +100,7 @@ def show_field(wid: str, x: float | None) -> str:
 
 PLAN_REFUSALS = (  # the service's refusals of a plan that does not fit the caps
     (re.compile(r"needs at least ([0-9.]+) % incline"), "max_incline",
-     N_("the 4x4 plan needs a max incline of at least {value} %")),
+     PLAN_INCLINE_MIN),
     (re.compile(r"runs at ([0-9.]+) km/h, above the patient's cap"), "pace",
      N_("the test pace is above the patient's max speed")),
 )
