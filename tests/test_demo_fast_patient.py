@@ -25,3 +25,24 @@ def test_an_instant_demo_on_a_store_records_its_session_for_the_demo_patient(tmp
     assert "--ut DEMO-1_" in command, command
     with sqlite3.connect(db) as con:
         assert [p for (p,) in con.execute("SELECT pseudonym FROM sessions")] == ["DEMO-1"]
+
+
+def test_an_instant_demo_of_a_registered_patient_simulates_their_age(tmp_path: Path):
+    """Trial (issue 21): `demo --fast --pasient P-23`, P-23 60 years old in the register,
+    printed «virtuell pasient: typisk, alder 26, makspuls 173 … (Nes-formelen)»: the
+    register's makspuls beside the made-up patient's age. The simulated patient is of the
+    register's age, as the pulse test demo's is."""
+    db = str(tmp_path / "s.db")
+    env = {k: v for k, v in os.environ.items() if k != "FOURBYFOUR_LANG"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "controller", *args],
+                              capture_output=True, text=True, timeout=300, env=env,
+                              cwd=tmp_path)
+
+    assert cli("pasient", "--øktlager", db, "P-23", "--makspuls", "173", "--makspuls-kilde",
+               "nes", "--alder", "60").returncode == 0
+    r = cli("demo", "--fast", "--pasient", "P-23", "--øktlager", db)
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith("virtuell pasient:"))
+    assert ", alder 60, makspuls 173 slag/min (Nes-formelen)" in line, line

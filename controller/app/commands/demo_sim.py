@@ -25,7 +25,12 @@ def demo_fast(args: argparse.Namespace) -> int:
     if args.patient or (store is not None and not profile.pseudonym):
         # a recorded session belongs to someone: the demo's patient, as the other demos'
         profile = dataclasses.replace(profile, pseudonym=args.patient or "DEMO-1")
-    profile = _registered_profile(store, profile)
+    registered = _registered_profile(store, profile)
+    if registered is not profile:
+        # a patient the register knows: the virtual patient is of their age, as the pulse
+        # test demo's (issue 21: P-23, 60, ran as «alder 26, makspuls 173 (Nes-formelen)»)
+        truth = _of_age(truth, registered.age_years)
+    profile = registered
     print(demo_text.virtual_patient_line(args.category, truth, profile))
     from controller.app.simdemo import run_session
 
