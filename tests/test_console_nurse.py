@@ -479,3 +479,49 @@ def test_a_refused_pseudonym_gets_focus_without_its_text_selected_so_no_key_repl
             assert app.screen is form and not getattr(app, "sent", [])
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_after_a_refused_save_the_focused_field_is_marked_and_named_on_screen(lang):
+    """Issue 21, the bokmål trial at 80×24: after a refused ctrl+s the focus jumped to a field
+    and nothing on screen showed which one; «6,5» went into «alder», «178» onto a button.
+    The focused field's label is marked (▶) on the screen, one mark only, and the form says
+    where the cursor is; the mark and the words follow the focus (Tab), onto a button too."""
+    _ = i18n._
+
+    def marked(lines: list[str]) -> list[str]:
+        return [line for line in lines if "▶" in line]
+
+    async def main():
+        app = FormConsole(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("n")
+            await wait_for(lambda: "^s" in _footer(app), 20)
+            form = app.screen
+            for wid, value in (("pseudonym", "P-42"), ("hr_max", "176"),
+                               ("max_speed", "6..5"), ("max_incline", "5")):
+                form.query_one(f"#{wid}").value = value
+            form.query_one("#source").value = "tanaka"
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.focused is form.query_one("#max_speed"), 10)
+            await pilot.pause()
+            lines = _screen_lines(app)
+            speed = _("max speed km/h")
+            assert len(marked(lines)) == 1 and speed in marked(lines)[0], marked(lines)
+            where = _("The cursor is in: {field}")
+            assert whole(lines, where.format(field=speed)), lines
+            await pilot.press("tab")  # on to the max incline
+            await pilot.pause()
+            lines = _screen_lines(app)
+            incline = _("max incline %")
+            assert len(marked(lines)) == 1 and incline in marked(lines)[0], marked(lines)
+            assert whole(lines, where.format(field=incline)), lines
+            form.query_one("#save").focus()
+            await pilot.pause()
+            lines = _screen_lines(app)
+            assert len(marked(lines)) == 1 and _("Save (ctrl+s)") in marked(lines)[0], \
+                marked(lines)
+            assert whole(lines, where.format(field=_("Save (ctrl+s)"))), lines
+            assert all(len(line) <= 80 for line in lines)
+            assert app.screen is form and not getattr(app, "sent", [])
+
+    asyncio.run(asyncio.wait_for(main(), 30))
