@@ -510,7 +510,11 @@ class PatientScreen(ModalScreen[None]):
         except ValueError:
             return
         source = self.query_one("#source", Select)
-        if value != self.loaded.get("hr_max_bpm") and \
+        # the register's age formula gives the value typed (at the age on the form now):
+        # its source did not change (the trial: Nes's own 173 set it to "choose the source")
+        kept = self.loaded.get("hr_max_source")
+        own = kept in FORMULAS and value == self._formula_bpm(str(kept))[0]
+        if value != self.loaded.get("hr_max_bpm") and not own and \
                 source.value == self.loaded.get("hr_max_source"):
             self._source_cleared = source.value
             with source.prevent(Select.Changed):
@@ -519,8 +523,8 @@ class PatientScreen(ModalScreen[None]):
             # to "choose the source" without a word there)
             self._show("source", _("a changed HRmax needs its source: choose where it comes "
                                    "from"), error=False)
-        elif value == self.loaded.get("hr_max_bpm") and source.value == Select.NULL and \
-                self._source_cleared is not None:
+        elif (value == self.loaded.get("hr_max_bpm") or own) and \
+                source.value == Select.NULL and self._source_cleared is not None:
             # the register's value typed back: its own source comes back with it
             with source.prevent(Select.Changed):
                 source.value = self._source_cleared
@@ -552,11 +556,13 @@ class PatientScreen(ModalScreen[None]):
         if not test:
             self._show("pace", "")
 
-    def _formula_bpm(self) -> tuple[float | None, str | None]:
-        """The chosen age formula's HRmax for the age (and HRrest) on the form, whole bpm:
-        (bpm, None); (None, why) where it needs what is not there; (None, None) with no
-        formula chosen or no valid age (an age refused is said under the age)."""
-        formula = self.query_one("#source", Select).value
+    def _formula_bpm(self, formula: object = None) -> tuple[float | None, str | None]:
+        """The chosen age formula's (or ``formula``'s) HRmax for the age (and HRrest) on
+        the form, whole bpm: (bpm, None); (None, why) where it needs what is not there;
+        (None, None) with no formula chosen or no valid age (an age refused is said under
+        the age)."""
+        if formula is None:
+            formula = self.query_one("#source", Select).value
         age, _why = self._checked("age")
         if formula not in FORMULAS or age is None:
             return None, None
