@@ -814,13 +814,17 @@ class StaffConsole(App[None]):
         if self._said is None:
             return
         kind, message, before = self._said
-        events = self.doc.event_list or []
         if self.message != message:
             self._said = None
-        elif (events != before or kind == "phase") and \
-                any(e.get("kind") == kind for e in events[-3:]):
+        elif self._logged(kind, before):
             self._said = None
             self.message = ""
+
+    def _logged(self, kind: str, before: list[Any]) -> bool:
+        """The log shows an event of ``kind`` that came since ``before`` (a phase's: any)."""
+        events = self.doc.event_list or []
+        return (events != before or kind == "phase") and \
+            any(e.get("kind") == kind for e in events[-3:])
 
     @staticmethod
     def _summary_line(iv: dict[str, Any], width: int) -> str:
@@ -1350,6 +1354,10 @@ class StaffConsole(App[None]):
             return {"ok": False}
         paused_skip = cmd == "skip" and self.doc.state == "paused"
         was = (self.doc.phase, self.doc.interval)
+        # the log as it was before the command: the state with the command's own line can
+        # come in before its reply (the trial: «Økten fortsetter.» stayed beside «Fortsatt
+        # av personalet», the line already in the log it was compared with)
+        logged_before = list(self.doc.event_list or [])
         reply = await self.client.command(cmd, **kw)
         done = _(DONE[cmd]).format(**kw) if cmd in DONE else \
             _("{command}: done").format(command=name)
@@ -1358,9 +1366,13 @@ class StaffConsole(App[None]):
             done = self._skipped_while_paused()
         code = reply.get("code")
         if reply.get("ok"):
-            self.say(done)
-            if cmd in self.LOGGED and not paused_skip:  # (the log does not say when)
-                self._said = (self.LOGGED[cmd], done, list(self.doc.event_list or []))
+            kind = None if paused_skip else self.LOGGED.get(cmd)  # (the log: not when)
+            if kind is not None and self._logged(kind, logged_before):
+                self.say("")  # the log says it already: said once
+            else:
+                self.say(done)
+                if kind is not None:
+                    self._said = (kind, done, logged_before)
         elif isinstance(code, str) and code.startswith(cmd + "_") and code in REFUSALS:
             # the refusal names the command itself («Kan ikke fortsette: …»): one sentence,
             # not «fortsett avvist: Kan ikke fortsette: …» (the trial)
