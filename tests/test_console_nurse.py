@@ -525,3 +525,33 @@ def test_after_a_refused_save_the_focused_field_is_marked_and_named_on_screen(la
             assert app.screen is form and not getattr(app, "sent", [])
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_while_stopping_a_belt_reported_at_rest_is_not_said_to_be_stopping(lang):
+    """Issue 21 trial: while the session was stopping, the header said «· stopper» and «fart
+    0,0 km/t (satt 0,4)» beside the status line «tredemølle: i ro»: the belt was at rest
+    and the header still said it was stopping, with a set-point it no longer had. Once the
+    treadmill reports the belt at rest, the header says so and the set-point is 0."""
+    from tests.test_snapshots import STATE
+
+    class AtRest(FixedConsole):
+        fixed: ClassVar[dict] = dict(STATE, state="stopping", phase="interval",
+                                     treadmill="idle", speed_kmh=0.0, speed_set_kmh=0.4,
+                                     incline_pct=0.0, incline_set_pct=0.0)
+
+    async def main():
+        app = AtRest(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            lines = _screen_lines(app)
+            _ = i18n._
+            at_rest = _("treadmill: {treadmill}").format(treadmill=_("idle"))
+            assert whole(lines, at_rest), lines
+            header = str(app.query_one("#phase").render())
+            assert _("stopping") not in header and _("belt at rest") in header, header
+            belt = str(app.query_one("#belt").render())
+            zero = _("speed {actual} km/h (set {set})").format(
+                actual=i18n.format_number(0.0, 1), set=i18n.format_number(0.0, 1))
+            assert zero in belt, belt
+
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -708,7 +708,7 @@ class StaffConsole(App[None]):
             _("speed {actual} km/h (set {set})").format(
                 actual=_num(read_within_cap(d.speed_kmh, d.max_speed_kmh,
                                             SPEED_READ_TOLERANCE_KMH)),
-                set=_num(d.speed_set_kmh)) + "\n"
+                set=_num(0.0 if self._at_rest_while_stopping() else d.speed_set_kmh)) + "\n"
             + _("incline {actual} % (set {set})").format(
                 actual=_num(read_within_cap(d.incline_pct, d.max_incline_pct,
                                             INCLINE_READ_TOLERANCE_PCT)),
@@ -880,11 +880,21 @@ class StaffConsole(App[None]):
             return word(ALARM_WORDS, "hr_hold")
         if d.state == "stopping" and d.ended_by == "heart rate lost":
             return word(ALARM_WORDS, "hr_lost_stop")
+        if self._at_rest_while_stopping():
+            return _("belt at rest")
         if d.state == "paused" and d.phase == "recovery":
             # the protocol's active pause is a phase, staff's Pause a state: in one header
             # «AKTIV PAUSE … · på pause» said "pause" twice for two things (issue 21)
             return _("belt halted")
         return word(texts.STATES, d.state)
+
+    def _at_rest_while_stopping(self) -> bool:
+        """The session is still stopping, but the treadmill reports the belt at rest (the
+        trial: «· stopper» and «satt 0,4» beside 0,0 km/t and «tredemølle: i ro»): the
+        header says the belt is at rest, with the set-point 0 the board holds it at."""
+        d = self.doc
+        return d.state == "stopping" and (d.treadmill or "") in ("idle", "still") and \
+            d.speed_kmh is not None and d.speed_kmh < 0.05
 
     def _zone_text(self) -> str:
         said = zone_text(self.doc)
