@@ -555,3 +555,44 @@ def test_while_stopping_a_belt_reported_at_rest_is_not_said_to_be_stopping(lang)
             assert zero in belt, belt
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_after_the_session_ended_the_strap_warning_is_said_in_the_past(lang):
+    """Issue 21 trial: «ADVARSEL Pulsbeltet gir usikre målinger – fukt det eller flytt det
+    litt (a: kvitter)» stayed on screen under «AVSLUTTET»: an instruction for a session that
+    is over. Once the session has ended the warning is said in the past (still held for a:
+    it is not dropped), without telling staff to wet or move the strap."""
+    from controller.core.words import ALARMS, EVENTS
+    from tests.test_snapshots import STATE
+
+    warned = {"kind": "strap_missing_beats", "severity": "warning",
+              "message": "the chest strap misses beats"}
+
+    class Ended(FixedConsole):
+        fixed: ClassVar[dict] = dict(STATE, state="done", phase="done", treadmill="idle",
+                                     speed_kmh=0.0, speed_set_kmh=0.0, ended_by="staff",
+                                     alarms={"strap_missing_beats": warned["message"]},
+                                     alarm_list=[warned])
+
+    class Running(FixedConsole):
+        fixed: ClassVar[dict] = dict(STATE, alarms={"strap_missing_beats": warned["message"]},
+                                     alarm_list=[warned])
+
+    async def alarm_lines(app) -> str:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            lines = _screen_lines(app)
+            said = str(app.query_one("#alarms").render())
+            assert all(whole(lines, part.strip()) for part in said.splitlines()), lines
+            return said
+
+    _ = i18n._
+    now = asyncio.run(asyncio.wait_for(alarm_lines(Running(tmp_sock())), 30))
+    assert _(EVENTS["strap_missing_beats"])[:20] in now or \
+        _(ALARMS["strap_missing_beats"])[:20] in now, now  # while it runs: as it was
+    over = asyncio.run(asyncio.wait_for(alarm_lines(Ended(tmp_sock())), 30))
+    past = _("The chest strap's readings were unreliable in this session")
+    assert past in over and _("(a: acknowledge)") in over, over
+    # what to do (wet it, move it) is not said of a session that is over
+    assert _(EVENTS["strap_missing_beats"])[-12:] not in over and \
+        _(ALARMS["strap_missing_beats"])[-12:] not in over, over

@@ -87,6 +87,10 @@ AT_REST = {"stop": ("done", N_("Stopped: the belt is at rest.")),
 """Stop's and Pause's sentence once the belt reports 0 km/h in the state they lead to (the
 trial: «Stopper: båndet senker farten til stopp.» stayed after the belt was at rest)."""
 RUNNING = ("running", "hr_hold", "hr_slow")
+PAST_WHEN_OVER = {"strap_missing_beats": N_("The chest strap's readings were unreliable in "
+                                            "this session")}
+"""Warnings about the strap's readings, as said once the session is over (what to do about
+the strap is for the session it was about)."""
 BORG_NOTE_WIDTH = 74
 """The Borg prompt's text width (console.tcss: #borg 78 wide, border and padding)."""
 
@@ -1068,8 +1072,13 @@ class StaffConsole(App[None]):
                 last = one_line(indent + _(STRAP_HINT), width)
                 lines.append(escape(last))
                 continue
-            last = short_or_whole(kind, texts.event_text(kind, a["message"]), width,
-                                  label + " ")
+            said = texts.event_text(kind, a["message"])
+            if kind in PAST_WHEN_OVER and self._session_over():
+                # a hint about the strap's readings for a session that is over: said in the
+                # past, not what to do now (the trial: «fukt det eller flytt det litt» under
+                # AVSLUTTET); still held for a, as every warning
+                said = _(PAST_WHEN_OVER[kind])
+            last = short_or_whole(kind, said, width, label + " ")
             lines.append(f"[b {colour}]" + escape(last[:len(label)]) + "[/]"
                          + (f"[{colour}]" + escape(last[len(label):]) + "[/]"
                             if warning else escape(last[len(label):])))
@@ -1080,6 +1089,10 @@ class StaffConsole(App[None]):
         else:
             lines.append(indent + said)
         return "\n".join(lines)
+
+    def _session_over(self) -> bool:
+        """The session ran and has ended (its state "done")."""
+        return bool(self.doc.started) and self.doc.state == "done"
 
     # -- the 6-minute test ------------------------------------------------------------------
 
