@@ -267,3 +267,52 @@ def test_a_lost_pulse_alarm_says_when_the_pulse_is_back_and_the_header_says_one_
             assert word(ALARMS, "hr_hold") in phase, phase
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+@pytest.mark.realtime  # its console shares the event loop with the board's heartbeat
+def test_resume_is_said_once(tmp_path):
+    """Issue 21 trial: r said «Økten fortsetter.» on the message line and «Fortsatt av
+    personalet» in the log under it: two messages for one action. Once the log says it,
+    the message line does not (as for pause), also when the state with the log's line
+    comes in before the command's reply (a busy machine: the console here reads the reply
+    only once it has the state). Against the demo's service, in bokmål."""
+    from controller.app.console import DONE, StaffConsole
+    from tests.console_rig import demo_console, run_console, start_session, wait_for
+
+    class ReplyAfterState(StaffConsole):
+        """The real console; the reply to resume is read after the state it led to."""
+
+        async def _send(self, cmd, **kw):
+            client = self.client
+            if cmd == "resume" and client is not None:
+                command = client.command
+
+                async def late(name, **args):
+                    reply = await command(name, **args)
+                    await wait_for(lambda: any(e.get("kind") == "resume"
+                                               for e in self.doc.event_list or []), 20)
+                    return reply
+
+                client.command = late
+                try:
+                    return await super()._send(cmd, **kw)
+                finally:
+                    client.command = command
+            return await super()._send(cmd, **kw)
+
+    def screen(app) -> str:
+        return "\n".join(_screen_lines(app))
+
+    async def main():
+        async with demo_console(tmp_path, make=ReplyAfterState) as (app, pilot):
+            await start_session(pilot, 60)
+            await wait_for(lambda: (app.state.get("speed_kmh") or 0) > 0.5, 60)
+            await pilot.press("p")
+            await wait_for(lambda: app.state.get("state") == "paused" and
+                           (app.state.get("speed_kmh") or 0) < 0.05, 30)
+            await pilot.press("r")
+            await wait_for(lambda: i18n._("Resumed by staff") in screen(app), 20)
+            await pilot.pause(0.3)
+            assert i18n._(DONE["resume"]) not in screen(app), screen(app)  # said once
+
+    run_console(main(), 120, lang="nb")

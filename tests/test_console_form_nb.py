@@ -152,3 +152,33 @@ def test_a_whole_max_speed_from_the_register_shows_its_decimal(tmp_path, nb):
             await wait_for(lambda: app.state.get("pseudonym") == "P-17", 20)
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+@realtime
+def test_typing_the_age_formulas_own_value_keeps_the_formula_as_the_source(tmp_path, nb):
+    """Issue 21 trial: P-17's makspuls was from «Nes-formelen (alder)» at 62 years (171);
+    staff set the age to 59 and typed the formula's value, 173, into makspuls: the source went
+    to «velg kilde» and Lagre refused «endret makspuls trenger kilde». The value typed is
+    what the chosen formula gives: nothing about the source changed, it stays and is saved."""
+    from controller.records.register import PatientRecord, Register
+    from controller.records.store import Store
+
+    db = tmp_path / "s.db"
+    store = Store(db)
+    Register(store).save(PatientRecord("P-17", 171, "nes", "2026-11-20", max_speed_kmh=6.5,
+                                       max_incline_pct=12.0, age_years=62))
+    store.close()
+
+    async def main():
+        async with demo_console(tmp_path, str(db), choose_patient=True) as (app, pilot):
+            form = await _p17(pilot, app)
+            assert form.query_one("#source").value == "nes"
+            await _type(pilot, form, "age", "59")
+            await _type(pilot, form, "hr_max", "173")
+            assert form.query_one("#source").value == "nes", _said(form, "source")
+            assert _said(form, "source") == "" and _said(form, "hr_max") == ""
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("hr_max") == 173, 20)
+            assert app.state["hr_max_source"] == "nes"
+
+    asyncio.run(asyncio.wait_for(main(), 120))

@@ -87,6 +87,10 @@ AT_REST = {"stop": ("done", N_("Stopped: the belt is at rest.")),
 """Stop's and Pause's sentence once the belt reports 0 km/h in the state they lead to (the
 trial: «Stopper: båndet senker farten til stopp.» stayed after the belt was at rest)."""
 RUNNING = ("running", "hr_hold", "hr_slow")
+PAST_WHEN_OVER = {"strap_missing_beats": N_("The chest strap's readings were unreliable in "
+                                            "this session")}
+"""Warnings about the strap's readings, as said once the session is over (what to do about
+the strap is for the session it was about)."""
 BORG_NOTE_WIDTH = 74
 """The Borg prompt's text width (console.tcss: #borg 78 wide, border and padding)."""
 
@@ -708,7 +712,7 @@ class StaffConsole(App[None]):
             _("speed {actual} km/h (set {set})").format(
                 actual=_num(read_within_cap(d.speed_kmh, d.max_speed_kmh,
                                             SPEED_READ_TOLERANCE_KMH)),
-                set=_num(d.speed_set_kmh)) + "\n"
+                set=_num(0.0 if self._at_rest_while_stopping() else d.speed_set_kmh)) + "\n"
             + _("incline {actual} % (set {set})").format(
                 actual=_num(read_within_cap(d.incline_pct, d.max_incline_pct,
                                             INCLINE_READ_TOLERANCE_PCT)),
@@ -814,13 +818,17 @@ class StaffConsole(App[None]):
         if self._said is None:
             return
         kind, message, before = self._said
-        events = self.doc.event_list or []
         if self.message != message:
             self._said = None
-        elif (events != before or kind == "phase") and \
-                any(e.get("kind") == kind for e in events[-3:]):
+        elif self._logged(kind, before):
             self._said = None
             self.message = ""
+
+    def _logged(self, kind: str, before: list[Any]) -> bool:
+        """The log shows an event of ``kind`` that came since ``before`` (a phase's: any)."""
+        events = self.doc.event_list or []
+        return (events != before or kind == "phase") and \
+            any(e.get("kind") == kind for e in events[-3:])
 
     @staticmethod
     def _summary_line(iv: dict[str, Any], width: int) -> str:
@@ -876,11 +884,21 @@ class StaffConsole(App[None]):
             return word(ALARM_WORDS, "hr_hold")
         if d.state == "stopping" and d.ended_by == "heart rate lost":
             return word(ALARM_WORDS, "hr_lost_stop")
+        if self._at_rest_while_stopping():
+            return _("belt at rest")
         if d.state == "paused" and d.phase == "recovery":
             # the protocol's active pause is a phase, staff's Pause a state: in one header
             # «AKTIV PAUSE … · på pause» said "pause" twice for two things (issue 21)
             return _("belt halted")
         return word(texts.STATES, d.state)
+
+    def _at_rest_while_stopping(self) -> bool:
+        """The session is still stopping, but the treadmill reports the belt at rest (the
+        trial: «· stopper» and «satt 0,4» beside 0,0 km/t and «tredemølle: i ro»): the
+        header says the belt is at rest, with the set-point 0 the board holds it at."""
+        d = self.doc
+        return d.state == "stopping" and (d.treadmill or "") in ("idle", "still") and \
+            d.speed_kmh is not None and d.speed_kmh < 0.05
 
     def _zone_text(self) -> str:
         said = zone_text(self.doc)
@@ -1054,8 +1072,13 @@ class StaffConsole(App[None]):
                 last = one_line(indent + _(STRAP_HINT), width)
                 lines.append(escape(last))
                 continue
-            last = short_or_whole(kind, texts.event_text(kind, a["message"]), width,
-                                  label + " ")
+            said = texts.event_text(kind, a["message"])
+            if kind in PAST_WHEN_OVER and self._session_over():
+                # a hint about the strap's readings for a session that is over: said in the
+                # past, not what to do now (the trial: «fukt det eller flytt det litt» under
+                # AVSLUTTET); still held for a, as every warning
+                said = _(PAST_WHEN_OVER[kind])
+            last = short_or_whole(kind, said, width, label + " ")
             lines.append(f"[b {colour}]" + escape(last[:len(label)]) + "[/]"
                          + (f"[{colour}]" + escape(last[len(label):]) + "[/]"
                             if warning else escape(last[len(label):])))
@@ -1066,6 +1089,10 @@ class StaffConsole(App[None]):
         else:
             lines.append(indent + said)
         return "\n".join(lines)
+
+    def _session_over(self) -> bool:
+        """The session ran and has ended (its state "done")."""
+        return bool(self.doc.started) and self.doc.state == "done"
 
     # -- the 6-minute test ------------------------------------------------------------------
 
@@ -1350,6 +1377,10 @@ class StaffConsole(App[None]):
             return {"ok": False}
         paused_skip = cmd == "skip" and self.doc.state == "paused"
         was = (self.doc.phase, self.doc.interval)
+        # the log as it was before the command: the state with the command's own line can
+        # come in before its reply (the trial: «Økten fortsetter.» stayed beside «Fortsatt
+        # av personalet», the line already in the log it was compared with)
+        logged_before = list(self.doc.event_list or [])
         reply = await self.client.command(cmd, **kw)
         done = _(DONE[cmd]).format(**kw) if cmd in DONE else \
             _("{command}: done").format(command=name)
@@ -1358,9 +1389,13 @@ class StaffConsole(App[None]):
             done = self._skipped_while_paused()
         code = reply.get("code")
         if reply.get("ok"):
-            self.say(done)
-            if cmd in self.LOGGED and not paused_skip:  # (the log does not say when)
-                self._said = (self.LOGGED[cmd], done, list(self.doc.event_list or []))
+            kind = None if paused_skip else self.LOGGED.get(cmd)  # (the log: not when)
+            if kind is not None and self._logged(kind, logged_before):
+                self.say("")  # the log says it already: said once
+            else:
+                self.say(done)
+                if kind is not None:
+                    self._said = (kind, done, logged_before)
         elif isinstance(code, str) and code.startswith(cmd + "_") and code in REFUSALS:
             # the refusal names the command itself («Kan ikke fortsette: …»): one sentence,
             # not «fortsett avvist: Kan ikke fortsette: …» (the trial)

@@ -132,7 +132,8 @@ ALARM_ACTIONS = {
                         "etter økten.",
     "strap_missing_beats": "Pulsbeltet måler trolig feil (for lavt eller for høyt). "
                            "Belastningen øker ikke så lenge det varer. Fukt pulsbeltet eller "
-                           "flytt det litt.",
+                           "flytt det litt. Når økten er avsluttet, står advarselen i fortid: "
+                           "«Pulsbeltet ga usikre målinger i denne økten».",
     "belt_stopped": "Båndet stoppet utenfor økten (nødstopp, sikkerhetsnøkkel eller feil på "
                     "tredemøllen), og økten står på pause. Se til pasienten. Slipp nødstoppen "
                     "eller sett inn sikkerhetsnøkkelen, trykk reset på tredemøllen, og "

@@ -218,36 +218,36 @@ class PatientScreen(ModalScreen[None]):
             return Static("", id=f"{field}_error", classes="fielderror")
 
         with Grid(id="form"):
-            yield Label(_("pseudonym"))
+            yield Label(_("pseudonym"), id="pseudonym_label")
             # the rule before typing (the trial: it came only with ctrl+s's refusal)
             yield Input(str(c.get("pseudonym", "")), id="pseudonym", compact=True,
                         placeholder=_("the clinic's code, e.g. P-17 or OUS-0042"))
             yield err("pseudonym")
-            yield Label(_("age (optional)"))
+            yield Label(_("age (optional)"), id="age_label")
             yield NumberInput(show_number(c.get("age_years")), id="age", compact=True)
             yield err("age")
-            yield Label(_("HRmax from"))
+            yield Label(_("HRmax from"), id="source_label")
             yield Select([(_(label), v) for label, v in SOURCES],
                          value=c.get("hr_max_source") or Select.NULL, id="source",
                          prompt=_("choose the source"), compact=True)
             yield err("source")
-            yield Label(_("HRmax bpm"))
+            yield Label(_("HRmax bpm"), id="hr_max_label")
             yield NumberInput(show_number(c.get("hr_max_bpm")), id="hr_max", compact=True)
             yield err("hr_max")
-            yield Label(_("HRrest bpm (optional)"))
+            yield Label(_("HRrest bpm (optional)"), id="hr_rest_label")
             yield NumberInput(show_number(c.get("hr_rest_bpm")), id="hr_rest", compact=True)
             yield err("hr_rest")
-            yield Label(_("max speed km/h"))
+            yield Label(_("max speed km/h"), id="max_speed_label")
             yield NumberInput(show_field("max_speed", c.get("max_speed_kmh")), id="max_speed",
                               compact=True)
             yield err("max_speed")
-            yield Label(_("max incline %"))
+            yield Label(_("max incline %"), id="max_incline_label")
             yield NumberInput(show_number(c.get("max_incline_pct")), id="max_incline", compact=True)
             yield err("max_incline")
-            yield Label(_("walk only"))
+            yield Label(_("walk only"), id="walk_only_label")
             walk = bool(c.get("walk_only"))
             yield Checkbox(_("yes") if walk else _("no"), walk, id="walk_only", compact=True)
-            yield Label(_("plan"))
+            yield Label(_("plan"), id="plan_label")
             yield Select([(_(label), v) for label, v in PLANS],
                          value="six_minute_test" if self.current.get("plan") == "6-minute test"
                          else "4x4", id="plan", allow_blank=False, compact=True)
@@ -256,6 +256,7 @@ class PatientScreen(ModalScreen[None]):
             yield err("pace")
             yield Button(_("Save (ctrl+s)"), id="save", variant="primary", compact=True)
             yield Button(_("Cancel (esc)"), id="cancel", compact=True)
+            yield Static("", id="cursor_note")
         yield CatalogFooter(compact=True)
 
     def _typed(self) -> tuple[object, ...]:
@@ -263,6 +264,12 @@ class PatientScreen(ModalScreen[None]):
         return tuple(w.value for w in self.query("Input, Select, Checkbox"))  # type: ignore[attr-defined]
 
     def on_mount(self) -> None:
+        # the labels' and buttons' own words, for the focus mark (``_mark_focus``)
+        self._plain: dict[str, str] = {
+            w.id: str(w.content) for w in self.query("#form Label").results(Label) if w.id}
+        self._plain.update({w.id: str(w.label)
+                            for w in self.query("#form Button").results(Button) if w.id})
+        self._focus_name = ""
         self._as_opened = self._typed()
         self._mark(self.query_one("#walk_only", Checkbox))
         self._plan_fields()
@@ -287,10 +294,41 @@ class PatientScreen(ModalScreen[None]):
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """A field reached by Tab (or shift+tab) has its cursor at the end of what is there,
         nothing selected: the next key adds to the value, never replaces it unseen (the
-        trial: Tab selected «6,5», and the «0» typed next was all that was left)."""
+        trial: Tab selected «6,5», and the «0» typed next was all that was left). Its label
+        is marked (``_mark_focus``)."""
         if isinstance(event.widget, Input):
             event.widget.select_on_focus = False
             event.widget.cursor_position = len(event.widget.value)
+        self._mark_focus(event.widget)
+
+    def _mark_focus(self, widget: Any) -> None:
+        """The focused field's label (or the focused button) is drawn with a «▶» and
+        highlighted, and the others are not: at 80×24 a compact field's focus showed only as
+        a reverse-video cursor (the trial: «6,5» typed into the age, «178» onto a button).
+        After a refused save, the line under the buttons names where the cursor is, and
+        follows it."""
+        self._focus_name = ""
+        for wid, plain in self._plain.items():
+            target = self.query_one(f"#{wid}")
+            here = target is widget or (wid.endswith("_label") and
+                                        widget.id == wid.removesuffix("_label"))
+            if here:
+                self._focus_name = plain
+            text = f"▶ {plain}" if here else plain
+            if isinstance(target, Button):
+                target.label = text
+            elif isinstance(target, Label):
+                target.update(text)
+            target.set_class(here, "focused")
+        note = self.query_one("#cursor_note", Static)
+        if note.has_class("shown"):
+            note.update(_("The cursor is in: {field}").format(field=self._focus_name))
+
+    def _say_where_the_cursor_is(self) -> None:
+        """After a refused save: the line under the buttons says where the cursor is."""
+        note = self.query_one("#cursor_note", Static)
+        note.add_class("shown")
+        self._mark_focus(self.app.focused)
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         """A number field left holding what it does not take («6,5,», makspuls 300) says so
@@ -472,7 +510,11 @@ class PatientScreen(ModalScreen[None]):
         except ValueError:
             return
         source = self.query_one("#source", Select)
-        if value != self.loaded.get("hr_max_bpm") and \
+        # the register's age formula gives the value typed (at the age on the form now):
+        # its source did not change (the trial: Nes's own 173 set it to "choose the source")
+        kept = self.loaded.get("hr_max_source")
+        own = kept in FORMULAS and value == self._formula_bpm(str(kept))[0]
+        if value != self.loaded.get("hr_max_bpm") and not own and \
                 source.value == self.loaded.get("hr_max_source"):
             self._source_cleared = source.value
             with source.prevent(Select.Changed):
@@ -481,8 +523,8 @@ class PatientScreen(ModalScreen[None]):
             # to "choose the source" without a word there)
             self._show("source", _("a changed HRmax needs its source: choose where it comes "
                                    "from"), error=False)
-        elif value == self.loaded.get("hr_max_bpm") and source.value == Select.NULL and \
-                self._source_cleared is not None:
+        elif (value == self.loaded.get("hr_max_bpm") or own) and \
+                source.value == Select.NULL and self._source_cleared is not None:
             # the register's value typed back: its own source comes back with it
             with source.prevent(Select.Changed):
                 source.value = self._source_cleared
@@ -514,11 +556,13 @@ class PatientScreen(ModalScreen[None]):
         if not test:
             self._show("pace", "")
 
-    def _formula_bpm(self) -> tuple[float | None, str | None]:
-        """The chosen age formula's HRmax for the age (and HRrest) on the form, whole bpm:
-        (bpm, None); (None, why) where it needs what is not there; (None, None) with no
-        formula chosen or no valid age (an age refused is said under the age)."""
-        formula = self.query_one("#source", Select).value
+    def _formula_bpm(self, formula: object = None) -> tuple[float | None, str | None]:
+        """The chosen age formula's (or ``formula``'s) HRmax for the age (and HRrest) on
+        the form, whole bpm: (bpm, None); (None, why) where it needs what is not there;
+        (None, None) with no formula chosen or no valid age (an age refused is said under
+        the age)."""
+        if formula is None:
+            formula = self.query_one("#source", Select).value
         age, _why = self._checked("age")
         if formula not in FORMULAS or age is None:
             return None, None
@@ -649,6 +693,7 @@ class PatientScreen(ModalScreen[None]):
     def _refuse(self, field: str, text: str) -> None:
         self._show(field, text)
         self.query_one(f"#{field}").focus()
+        self.call_after_refresh(self._say_where_the_cursor_is)
 
     async def action_save(self) -> None:
         if self._timer is not None:
@@ -720,6 +765,7 @@ class PatientScreen(ModalScreen[None]):
             # ``on_descendant_focus``): the trial's "45" (meant for the age) replaced a
             # refused «kari-nordmann»; the next keys are added to what is there
             first.focus()
+            self.call_after_refresh(self._say_where_the_cursor_is)
             return
         profile = {
             "pseudonym": self.query_one("#pseudonym", Input).value.strip(),
