@@ -49,6 +49,7 @@ from controller.core.words import (
     SEVERITIES,
     SOURCES,
     STATES,
+    TEST_INTERRUPTED,
     event_text,
     word,
 )
@@ -626,7 +627,8 @@ def session_title(r: SessionRecord, when: str, complete: bool = True) -> str:
     and the session's status in words, never keys like ``six_minute_test`` or ``finished``
     (``status_word``: one skipped through is not "finished")."""
     words = dict(when=when, pseudonym=r.pseudonym, hr_max=format_number(r.hr_max_bpm, 0),
-                 source=word(SOURCES, r.hr_max_source), status=status_word(r.status, complete))
+                 source=word(SOURCES, r.hr_max_source), status=status_word(r.status, complete,
+                                                                  r.plan_name))
     if r.plan_name == "6-minute test":
         return _("6-minute test {when} — {pseudonym} — HRmax {hr_max} bpm ({source}) — "
                  "{status}").format(**words)
@@ -643,9 +645,13 @@ SKIPPED_THROUGH = N_("ended, intervals skipped")
 """A session that ended with its plan but is not complete (``stats.session_complete``)."""
 
 
-def status_word(status: str, complete: bool) -> str:
+def status_word(status: str, complete: bool, plan_name: str = "") -> str:
     """The session's status in words: ``finished`` only when it is complete (the store's
-    ``complete``, one rule with the belt screen), else "ended, intervals skipped"."""
+    ``complete``, one rule with the belt screen), else "ended, intervals skipped"; a
+    6-minute test (``plan_name``) whose test part did not run to its end "interrupted",
+    as the report's body and the console say it (issue 21: it read «fullført»)."""
+    if plan_name == "6-minute test" and not complete and status in ("finished", "stopped"):
+        return _(TEST_INTERRUPTED)
     if status == "finished" and not complete:
         return _(SKIPPED_THROUGH)
     return word(STATUSES, status)
