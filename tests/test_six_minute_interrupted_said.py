@@ -21,7 +21,7 @@ import pytest
 from controller.core import i18n
 from controller.records.store import Store
 from tests.console_rig import console_on_runtime, wait_for
-from tests.test_beltview import _phase, _run, _text, belt_rig
+from tests.test_beltview import _phase, _run, _until, belt_rig
 from tests.test_console_six_minute_desk import _header, _test_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,8 +63,8 @@ def test_the_belt_page_after_a_test_skipped_in_its_test_part_is_true_and_kind(tm
             await _phase(rig.page, "Nedkjøling")
             rig.rt.skip()
             await _phase(rig.page, "Testen er avsluttet", 60)
-            assert await _text(rig.page, "#guidance") == \
-                "Testen er avsluttet – takk for innsatsen i dag"
+            await _until(rig.page, "document.getElementById('guidance').textContent === "
+                         "'Testen er avsluttet – takk for innsatsen i dag'")
             body = await rig.page.text_content("body") or ""
             assert "fullført" not in body and "Bra jobbet" not in body, body
 
@@ -145,3 +145,46 @@ def test_the_console_header_says_avbrutt_after_a_test_skipped_in_its_test_part(t
             assert "FERDIG" not in _header(app), _header(app)
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def _title(db: str, sid: str, tmp_path: Path) -> str:
+    pdf = tmp_path / f"{sid}.pdf"
+    r = _cli("report", "--store", db, "--session", sid, "--out", str(pdf))
+    assert r.returncode == 0, r.stderr
+    return " ".join(_pdf_text(pdf).split("\n\n")[0].split())
+
+
+def test_the_reports_title_shows_the_makspuls_the_tests_decision_put_in_use(tmp_path):
+    """Item 2 of the same trial: the title showed the makspuls from before the decision
+    («170 (pulstest, endret)») while the body showed the 175 decided. A test whose proposal
+    staff accepted: the title shows the makspuls in use after it, with its source."""
+    from controller.app.simdemo import run_six_minute_test
+    from controller.core.i18n import format_number
+    from controller.protocol import PatientProfile
+    from controller.records.register import Register
+    from controller.sim import PatientParams, VirtualPatient
+
+    db = str(tmp_path / "s.db")
+    store = Store(db)
+    profile = PatientProfile(hr_max=170, hr_rest=65, max_speed_kmh=8.0, age_years=45,
+                             hr_max_source="six_minute_test_edited", pseudonym="P-8")
+    patient = VirtualPatient(PatientParams(hr_max_bpm=186, hr_rest_bpm=65, vo2max=26, seed=4))
+    result = run_six_minute_test(patient, profile, store=store, accept=True)
+    decided = Register(store).require("P-8")
+    store.close()
+    assert round(decided.hr_max_bpm) != 170, decided  # the test decided another makspuls
+    title = _title(db, result.session_id, tmp_path)
+    # the test's own number, with the source the register keeps (the test's, unedited)
+    assert decided.hr_max_source == "six_minute_test", decided
+    want = f"makspuls {format_number(decided.hr_max_bpm, 0)} slag/min (6-minutters pulstest)"
+    assert want in title, title
+    assert "170" not in title and "endret" not in title, title
+
+
+def test_the_reports_title_of_a_test_without_a_decision_says_before_the_test(
+        skipped_test, tmp_path):
+    """No decision (the skipped test above: no Borg rating, nothing decided): the makspuls
+    in the title is the one from before the test, and the title says so."""
+    db, sid = skipped_test
+    title = _title(db, sid, tmp_path)
+    assert "makspuls før testen 170 slag/min (Tanaka-formelen)" in title, title
