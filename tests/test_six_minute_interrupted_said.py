@@ -188,3 +188,33 @@ def test_the_reports_title_of_a_test_without_a_decision_says_before_the_test(
     db, sid = skipped_test
     title = _title(db, sid, tmp_path)
     assert "makspuls før testen 170 slag/min (Tanaka-formelen)" in title, title
+
+
+@pytest.mark.parametrize(("part", "said"), [("test", "avbrutt"), ("cooldown", "avsluttet")])
+def test_a_test_stopped_in_its_test_part_is_avbrutt_and_in_the_cool_down_avsluttet(
+        tmp_path, nb, part, said):
+    """Stopped (Stop) in the test part the test is interrupted as a skipped one is; stopped
+    in the cool-down after the six minutes it was walked: «avsluttet», as a 4x4 stopped
+    early (the chooser's line, as `økter` says it)."""
+    from controller.app.screens.report_chooser import session_line
+    from controller.app.simdemo import run_session
+    from controller.core.plan import six_minute_test
+    from controller.protocol import PatientProfile
+    from controller.records.jobs import session_list
+    from controller.sim import PatientParams, VirtualPatient
+
+    db = str(tmp_path / "s.db")
+
+    def stop(session, sp, _t):  # type: ignore[no-untyped-def]
+        if sp.phase == part and sp.phase_elapsed_s >= 61 and not session.ended_by:
+            session.stop()
+
+    store = Store(db)
+    profile = PatientProfile(hr_max=170, hr_rest=65, max_speed_kmh=8.0, age_years=45,
+                             hr_max_source="tanaka", pseudonym="P-9")
+    patient = VirtualPatient(PatientParams(hr_max_bpm=186, hr_rest_bpm=65, vo2max=26, seed=4))
+    run_session(patient, profile, six_minute_test(5.0, 2.0), store=store, on_tick=stop,
+                trace=False)
+    store.close()
+    (line,) = [session_line(s) for s in session_list(db, "P-9")]
+    assert line.endswith(f"6-minutters pulstest  {said}"), line
