@@ -417,6 +417,8 @@ class Session:
         """Until when the upward rate limits are the gentle ones (``_gentle``)."""
         self._gentle_after_skip = False
         """A skip into a harder part: the gentle window starts once the belt may move."""
+        self._test_walked = False
+        """The 6-minute test's test part ran to its end (not skipped, not stopped in it)."""
 
     # -- staff commands ---------------------------------------------------------------------
 
@@ -588,6 +590,16 @@ class Session:
         return {a: self._severity.get(a, alarm_severity(a)) for a in self._alarms}
 
     @property
+    def test_interrupted(self) -> bool:
+        """A 6-minute test that ended without its test part run to the end: skipped on to the
+        cool-down, or stopped before it ended (issue 21: the belt page said «fullført»).
+        It is ``core.hrmax.interrupted_test_s``'s rule, which then proposes no makspuls."""
+        has_test = self.plan is not None and any(p.kind is PhaseKind.TEST
+                                                 for p in self.plan.phases)
+        ending = self.run_state in (RunState.STOPPING, RunState.DONE)
+        return has_test and ending and not self._test_walked
+
+    @property
     def spec(self) -> PhaseSpec | None:
         assert self.plan is not None
         if self.run_state is RunState.DONE or self._phase_index >= len(self.plan.phases):
@@ -705,6 +717,7 @@ class Session:
             while spec is not None and self._phase_elapsed_s >= spec.duration_s + \
                     self._phase_extra_s:
                 over = self._phase_elapsed_s - spec.duration_s - self._phase_extra_s
+                self._test_walked = self._test_walked or spec.kind is PhaseKind.TEST
                 self._advance_phase()
                 self._phase_elapsed_s = over
                 spec = self.spec
@@ -741,9 +754,11 @@ class Session:
                 self.run_state = RunState.DONE
                 # how it ended travels with it: a stopped session is "ended", only one whose
                 # plan ran out is "finished" (issue 21: a staff stop read «ferdig»)
-                by_plan = self.ended_by == "plan"
+                by_plan = self.ended_by == "plan" and not self.test_interrupted
+                ended = "interrupted" if self.test_interrupted else \
+                    "plan" if by_plan else "stopped"
                 emit("done", "session finished: belt stopped" if by_plan else
-                     "session ended: belt stopped", ended="plan" if by_plan else "stopped")
+                     "session ended: belt stopped", ended=ended)
         spec = self.spec
         remaining = 0.0 if spec is None else max(
             spec.duration_s + self._phase_extra_s - self._phase_elapsed_s, 0.0)

@@ -58,6 +58,7 @@ from controller.core.pulse import pulse_lost
 from controller.core.refusals import REFUSALS
 from controller.core.words import ALARMS as ALARM_WORDS
 from controller.core.words import PLANS
+from controller.core.words import TEST_INTERRUPTED as INTERRUPTED
 from controller.hr import strap_label
 from controller.protocol import HR_HOLD_AFTER_S, HR_SLOW_AFTER_S, alarm_severity
 from controller.service.control_socket import ControlClient
@@ -664,6 +665,10 @@ class StaffConsole(App[None]):
             # by staff, the monitor, a fault or lost heart rate: «avsluttet», the records'
             # and the belt page's word (it said STOPPET); «ferdig» only when the plan ran out
             label = _("ended")
+        elif phase == "done" and self._ended_how() == "interrupted":
+            # a 6-minute test skipped or stopped in its test part: the records' word, never
+            # «ferdig» (issue 21: «6-minutters pulstest · FERDIG» beside «Testen ble avbrutt»)
+            label = _(INTERRUPTED)
         elif phase == "test":
             # a part of the 6-minute test, in the other parts' style under the test's name
             # («6-minutters pulstest · OPPVARMING»): the name itself was in capitals here
@@ -865,12 +870,15 @@ class StaffConsole(App[None]):
         return pulse_lost(self.doc.state)
 
     def _ended_how(self) -> str:
-        """How the session ended, "plan" or "stopped": its end event's ``ended`` (the rule
-        the records and the belt page follow), else what the session says ended it."""
+        """How the session ended, "plan", "stopped" or "interrupted" (a 6-minute test whose
+        test part did not run to its end): its end event's ``ended`` (the rule the records
+        and the belt page follow), else what the session says ended it."""
         for e in reversed(self.doc.event_list or []):
             if e.get("kind") == "done" and (e.get("params") or {}).get("ended") in (
-                    "plan", "stopped"):
+                    "plan", "stopped", "interrupted"):
                 return str(e["params"]["ended"])
+        if self.doc.test_interrupted:
+            return "interrupted"
         return "plan" if self.doc.ended_by in (None, "", "plan") else "stopped"
 
     def _state_word(self) -> str:

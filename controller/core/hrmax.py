@@ -43,8 +43,10 @@ right. ``interrupted_test_s`` tells such a test from its recorded ticks.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from controller.core.i18n import N_
 
@@ -199,6 +201,13 @@ def estimate_from_six_minute_test(
                          f"the heart rate and the Borg rating do not fit")
     uncertainty = round(0.08 * est) if rpe is not None else 11.0
     return HrMaxEstimate(round(est), source, why, float(uncertainty), method, hr_end, floored)
+
+
+def test_skipped(events: Iterable[Mapping[str, Any]]) -> bool:
+    """Staff skipped the test part on to the cool-down (``k``): the six minutes were not
+    walked (``events``: the session's, each with its ``params``)."""
+    return any(e.get("kind") == "skip" and (e.get("params") or {}).get("phase") == "test"
+               for e in events)
 
 
 def interrupted_test_s(ticks: list[tuple[float, str, str]],

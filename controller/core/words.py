@@ -21,6 +21,10 @@ PHASES = {"ready": N_("ready"), "warmup": N_("warm-up"), "interval": N_("interva
 STATES = {"ready": N_("ready"), "running": N_("running"),
           "hr_hold": N_("holding (no heart rate)"), "hr_slow": N_("slowing (no heart rate)"),
           "paused": N_("paused"), "stopping": N_("stopping"), "done": N_("done")}
+TEST_INTERRUPTED = N_("interrupted")
+"""A 6-minute test whose test part did not run to its end (skipped on to the cool-down, or
+stopped in it): one word in the console's header, the report chooser, ``økter`` and the
+report's title (issue 21: they said «fullført» while the report said «Testen ble avbrutt»)."""
 HR_STATUSES = {  # the heart-rate gate's verdict on a reading (core/hrgate.py)
     "ok": N_("accepted"), "no_reading": N_("no reading"), "no_contact": N_("no skin contact"),
     "out_of_range": N_("out of range"), "frozen": N_("unchanged for too long"),
@@ -174,7 +178,7 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
             return _(EVENT_DETAILS[kind]).format(fault=word(FAULTS, str(params["fault"])))
         if kind == "stop" and params.get("by", "staff") == "treadmill":
             return _(EVENT_DETAILS["stop_treadmill"])
-        if kind == "done" and params.get("ended") in ("plan", "stopped"):
+        if kind == "done" and params.get("ended") in ("plan", "stopped", "interrupted"):
             return _(EVENTS["done"] if params["ended"] == "plan" else
                      EVENT_DETAILS["done_stopped"])
         if kind == "borg":

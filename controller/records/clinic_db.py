@@ -228,7 +228,8 @@ class PgClinicDb:
                 if s["status"] != "running":  # the figures, kept as the session arrives
                     self.put_stats(_stats.compute(
                         _record(s), doc["samples"],
-                        [r["borg"] for r in doc.get("ratings", []) if isinstance(r, dict)]))
+                        [r["borg"] for r in doc.get("ratings", []) if isinstance(r, dict)],
+                        doc["events"]))
         except (KeyError, TypeError, psycopg.DataError, psycopg.IntegrityError) as e:
             raise StoreError(f"broken session document: {type(e).__name__}: {e}") from None
         return True
@@ -255,7 +256,7 @@ class PgClinicDb:
         if r is not None:
             return dict(zip(_stats.COLUMNS, r, strict=True))
         (rec,) = [x for x in self.sessions() if x.id == session_id]
-        return _stats.compute(rec, self.samples(session_id), [])
+        return _stats.compute(rec, self.samples(session_id), [], self.events(session_id))
 
     def origin(self, session_id: str) -> tuple[str, str] | None:
         r = self.db.execute("SELECT site, device FROM origins WHERE session_id = %s",

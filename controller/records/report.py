@@ -49,6 +49,7 @@ from controller.core.words import (
     SEVERITIES,
     SOURCES,
     STATES,
+    TEST_INTERRUPTED,
     event_text,
     word,
 )
@@ -621,17 +622,42 @@ def trend_rule() -> str:
         n=TREND_MIN_SESSIONS, days=format_number(TREND_MIN_DAYS, 0))
 
 
-def session_title(r: SessionRecord, when: str, complete: bool = True) -> str:
+def session_title(r: SessionRecord, when: str, complete: bool = True,
+                  in_use: tuple[float, str] | None = None) -> str:
     """The report's title: a 6-minute test is never called a 4x4 session; the HRmax source
     and the session's status in words, never keys like ``six_minute_test`` or ``finished``
-    (``status_word``: one skipped through is not "finished")."""
-    words = dict(when=when, pseudonym=r.pseudonym, hr_max=format_number(r.hr_max_bpm, 0),
-                 source=word(SOURCES, r.hr_max_source), status=status_word(r.status, complete))
+    (``status_word``: one skipped through is not "finished"). A 6-minute test shows the
+    HRmax in use after staff's decision on it (``in_use``, ``hrmax_after_test``), else the
+    one from before the test, said so (issue 21: the title said «170 (pulstest, endret)»
+    while the body said the test's 175 was decided)."""
+    hr_max, source = in_use if in_use is not None else (r.hr_max_bpm, r.hr_max_source)
+    words = dict(when=when, pseudonym=r.pseudonym, hr_max=format_number(hr_max, 0),
+                 source=word(SOURCES, source),
+                 status=status_word(r.status, complete, r.plan_name))
+    if r.plan_name == "6-minute test" and in_use is None:
+        return _("6-minute test {when} — {pseudonym} — HRmax before the test {hr_max} bpm "
+                 "({source}) — {status}").format(**words)
     if r.plan_name == "6-minute test":
         return _("6-minute test {when} — {pseudonym} — HRmax {hr_max} bpm ({source}) — "
                  "{status}").format(**words)
     return _("4x4 session {when} — {pseudonym} — HRmax {hr_max} bpm ({source}) — "
              "{status}").format(**words)
+
+
+def hrmax_after_test(store: Store, r: SessionRecord) -> tuple[float, str] | None:
+    """The HRmax (bpm, source) in use after staff's decision on this 6-minute test, as the
+    register keeps the decision: the value accepted or typed, or the one from before the
+    test when staff kept it; None when nothing was decided on it (no Borg rating yet)."""
+    from controller.records.register import Register
+
+    decided = [d for d in Register(store).hrmax_decisions(r.pseudonym)
+               if d["session_id"] == r.id]
+    if not decided:
+        return None
+    last = decided[-1]
+    if last["decision"] == "rejected" or last["hr_max_bpm"] is None:
+        return (r.hr_max_bpm, r.hr_max_source)
+    return (float(last["hr_max_bpm"]), str(last["source"]))
 
 
 STATUSES = {"running": N_("in progress"), "finished": N_("finished"),
@@ -643,9 +669,13 @@ SKIPPED_THROUGH = N_("ended, intervals skipped")
 """A session that ended with its plan but is not complete (``stats.session_complete``)."""
 
 
-def status_word(status: str, complete: bool) -> str:
+def status_word(status: str, complete: bool, plan_name: str = "") -> str:
     """The session's status in words: ``finished`` only when it is complete (the store's
-    ``complete``, one rule with the belt screen), else "ended, intervals skipped"."""
+    ``complete``, one rule with the belt screen), else "ended, intervals skipped"; a
+    6-minute test (``plan_name``) whose test part did not run to its end "interrupted",
+    as the report's body and the console say it (issue 21: it read «fullført»)."""
+    if plan_name == "6-minute test" and not complete and status in ("finished", "stopped"):
+        return _(TEST_INTERRUPTED)
     if status == "finished" and not complete:
         return _(SKIPPED_THROUGH)
     return word(STATUSES, status)
@@ -725,7 +755,9 @@ def render_session(store: Store, session_id: str, path: str | Path) -> None:
     # fixed places on A4 (figure fractions), never tight_layout: a long line of text made
     # it squeeze the charts into a narrow column and the table's columns into each other
     fig = plt.figure(figsize=A4_IN)
-    title = session_title(r, when, facts["complete"])
+    title = session_title(r, when, facts["complete"],
+                          hrmax_after_test(store, r) if r.plan_name == "6-minute test"
+                          else None)
     fig.text(0.5, 0.985, "\n".join(_wrap(title, 10, PAGE_WIDTH)), fontsize=10, ha="center",
              va="top")
     ax_hr = fig.add_axes((0.09, 0.66, 0.80, 0.27))

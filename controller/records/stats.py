@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from controller.core.beltscreen import intervals_ran_count
@@ -169,16 +170,36 @@ def counts_as_okt(intervals_n: int | None) -> bool:
     return (intervals_n or 0) >= MIN_INTERVALS_FOR_OKT
 
 
-def session_complete(status: str, intervals_run: int, intervals_planned: int) -> bool:
+def session_complete(status: str, intervals_run: int, intervals_planned: int,
+                     test_walked: bool | None = None) -> bool:
     """The one rule for "complete" (the belt screen, the streak, the store, the hand-over's
     "fullført helt ut", outcome, the session list and the report): the session ended
     because its plan ran out (status ``finished``, not stopped or interrupted) **and every
     interval of its plan ran** — each at least ``beltscreen.RAN_FRAC`` (75 %) of its planned
     time, pauses not counted. A session staff skipped through, or whose intervals were
     mostly skipped, ends ``finished`` (nobody stopped it) but is not complete. A plan
-    without intervals (the 6-minute test, a record without its plan): ``finished`` is
-    complete."""
+    without intervals (a record without its plan): ``finished`` is complete. A 6-minute
+    test (``test_walked`` given) is complete when its test part ran to its end
+    (``test_walked``, ``core.hrmax.interrupted_test_s``'s rule), also when staff stopped
+    it in the cool-down after: one skipped on to the cool-down or stopped in the test is
+    "interrupted" (issue 21: a skipped test read «fullført»)."""
+    if test_walked is not None:
+        return test_walked and status in ("finished", "stopped")
     return status == "finished" and intervals_run >= intervals_planned
+
+
+def test_walked(rec: Any, samples: list[dict[str, Any]],
+                events: Iterable[Mapping[str, Any]]) -> bool | None:
+    """For a 6-minute test (its plan has a test part), whether the test part ran to its end:
+    the rule that proposes no makspuls otherwise (``core.hrmax``); None for a plan without
+    a test part."""
+    from controller.core.hrmax import interrupted_test_s, test_skipped
+
+    if not any(isinstance(ph, dict) and ph.get("kind") == "test"
+               for ph in (rec.plan or {}).get("phases", [])):
+        return None
+    ticks = [(float(r["t_s"]), str(r["phase"]), str(r["state"])) for r in samples]
+    return interrupted_test_s(ticks, test_skipped=test_skipped(events)) is None
 
 
 def bring_up_old_rows(db: Any, placeholder: str = "?") -> None:
@@ -278,8 +299,10 @@ def _with_learned(rec: Any, values: dict[str, Any]) -> dict[str, Any]:
             "vo2max_estimate": vo2max}
 
 
-def compute(rec: Any, samples: list[dict[str, Any]], borgs: list[int]) -> dict[str, Any]:
-    """The ``session_stats`` row of one ended session (``rec``: a ``SessionRecord``)."""
+def compute(rec: Any, samples: list[dict[str, Any]], borgs: list[int],
+            events: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The ``session_stats`` row of one ended session (``rec``: a ``SessionRecord``;
+    ``events``: its events, which tell a 6-minute test's skipped test part)."""
     from controller.records.handover import _phase_work
     from controller.records.mastery import zone_work
 
@@ -304,7 +327,8 @@ def compute(rec: Any, samples: list[dict[str, Any]], borgs: list[int]) -> dict[s
             "plan_name": rec.plan_name, "status": rec.status, "minutes": round(minutes, 2),
             **_with_learned(rec, values),
             "intervals_planned": len(planned), "intervals_run": run,
-            "complete": int(session_complete(rec.status, run, len(planned))),
+            "complete": int(session_complete(rec.status, run, len(planned),
+                                             test_walked(rec, samples, events))),
             "belt_speed_at_90_kmh": zone.speed_kmh if zone else None,
             "belt_incline_at_90_pct": zone.incline_pct if zone else None,
             "zone_speed_kmh": zone.speed_kmh if zone else None,

@@ -491,7 +491,7 @@ class Store:
         ``samples``: its rows as ``samples`` would read them, when the caller holds them."""
         rec = self.session(session_id)
         row = _stats.compute(rec, self.samples(session_id) if samples is None else samples,
-                             list(self.ratings(session_id).values()))
+                             list(self.ratings(session_id).values()), self.events(session_id))
         self.db.execute(f"INSERT OR REPLACE INTO session_stats ({', '.join(_stats.COLUMNS)}) "
                         f"VALUES ({', '.join('?' * len(_stats.COLUMNS))})",
                         [row[k] for k in _stats.COLUMNS])
@@ -643,7 +643,7 @@ class Store:
         if r is not None:
             return dict(zip(_stats.COLUMNS, r, strict=True))
         return _stats.compute(self.session(session_id), self.samples(session_id),
-                              list(self.ratings(session_id).values()))
+                              list(self.ratings(session_id).values()), self.events(session_id))
 
     def samples(self, session_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute("SELECT * FROM samples WHERE session_id = ? ORDER BY t_s",

@@ -97,6 +97,10 @@ GUIDANCE = {"ready": N_("Staff will start the belt slowly"),
 WARMUP_SET_BY_STAFF = N_("Warm up: walk easy — staff have set the pace")
 """A warm-up at a speed staff chose (the 6-minute test's): the belt finds no pace there."""
 ENDED_EARLY = N_("The session has ended — thank you for your effort today")
+TEST_ENDED_LABEL = N_("Test ended")
+TEST_ENDED_EARLY = N_("The test has ended — thank you for your effort today")
+"""A 6-minute test whose test part did not run to its end (``Session.test_interrupted``):
+true and kind, never «fullført» (issue 21: the belt said «Bra jobbet – økten er fullført»)."""
 # the staff's hold said as what staff did: "Pause" alone read as the active pause (the trial)
 STATE_GUIDANCE = {"paused": N_("Staff have paused the session — the belt stands still"),
                   "stopping": N_("The belt slows to a stop"),
@@ -309,13 +313,14 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
                if p.kind is PhaseKind.INTERVAL]
     # complete only when the plan ran out and its intervals ran (not skipped through)
     finished = session is not None and session.ended_by == "plan" and rt.stop_reason is None \
-        and intervals_ran(screen.ran_s, planned)
+        and intervals_ran(screen.ran_s, planned) and not session.test_interrupted
+    test_cut = session is not None and session.test_interrupted
     if phase == "interval":
         label = tr(N_("Interval {n} of {total}")).format(n=interval, total=total)
     elif phase == "recovery":
         label = tr(N_("Recovery after interval {n} of {total}")).format(n=interval, total=total)
     elif phase == "done" and not finished:
-        label = tr(ENDED_LABEL)
+        label = tr(TEST_ENDED_LABEL if test_cut else ENDED_LABEL)
     else:
         label = tr(PHASE_LABELS.get(phase, N_("Getting ready")))
     remaining = None
@@ -345,7 +350,8 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
         guidance = tr(GUIDANCE[zone]) if zone else \
             tr(GUIDANCE["edge"]) if kind in ("edge", "steady") else ""
     elif phase == "done":
-        guidance = tr(GUIDANCE["done"] if finished else ENDED_EARLY)
+        guidance = tr(GUIDANCE["done"] if finished else
+                      TEST_ENDED_EARLY if test_cut else ENDED_EARLY)
     elif phase == "warmup" and session is not None and session.spec is not None \
             and session.spec.fixed_speed_kmh is not None:
         guidance = tr(WARMUP_SET_BY_STAFF)
@@ -414,7 +420,8 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
         mastery_lines(mastery_of, lang),
         "celebration": [] if mastery_of is None or phase != "done" else
         celebration_lines(mastery_of, lang),
-        "mastery_title": tr(GUIDANCE["done"] if finished else ENDED_EARLY),
+        "mastery_title": tr(GUIDANCE["done"] if finished else
+                            TEST_ENDED_EARLY if test_cut else ENDED_EARLY),
     }
 
 

@@ -83,6 +83,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         # on show until staff choose the next patient
         "state": "done" if rt.done else rt.session_state,
         "ended_by": sess.ended_by if sess else "",
+        "test_interrupted": sess.test_interrupted if sess else False,
         "phase_remaining_s": sp.phase_remaining_s if sp else None,
         "hr_bpm": sp.hr_bpm if sp else None, "target_bpm": sp.target_bpm if sp else None,
         "zone_low_bpm": sp.zone_low_bpm if sp else None,

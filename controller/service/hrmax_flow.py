@@ -28,6 +28,7 @@ class HrmaxFlow:
             LARGE_CHANGE_BPM,
             estimate_from_six_minute_test,
             interrupted_test_s,
+            test_skipped,
         )
         from controller.protocol import refused
 
@@ -45,9 +46,7 @@ class HrmaxFlow:
         rows = await rt.store.call(lambda s: [(r["t_s"], r["phase"], r["state"], r["hr_bpm"])
                                               for r in s.samples(sid)])
         # a skip (k) of the test part: six minutes not walked, interrupted like a stop
-        skipped = await rt.store.call(lambda s: any(
-            e["kind"] == "skip" and (e.get("params") or {}).get("phase") == "test"
-            for e in s.events(sid)))
+        skipped = await rt.store.call(lambda s: test_skipped(s.events(sid)))
         trace = [hr for _t, phase, _state, hr in rows if phase == "test"]
         ran_s = interrupted_test_s([(t, phase, state) for t, phase, state, _hr in rows],
                                    test_skipped=skipped)

@@ -332,6 +332,9 @@ class StateDoc:
     started_s: float | None = None
     """When the session started, on the session's clock (its events' ``now_s``); None
     before the start (and from an older service)."""
+    test_interrupted: bool = False
+    """A 6-minute test that ended without its test part run to its end
+    (``Session.test_interrupted``): «avbrutt», never «ferdig» (issue 21)."""
     type: str = "state"
 
     def to_wire(self) -> dict[str, Any]:

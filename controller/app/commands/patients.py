@@ -104,7 +104,8 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
         ok = f"{st['intervals_ok']}/{planned}" if planned else "—"
         start = local_datetime(r.started_unix_s)  # the clinic's wall clock, whatever TZ says
         rows.append([format_date(start.date()), start.strftime("%H:%M"), r.id,
-                     word(PLANS, r.plan_name), status_word(r.status, bool(st["complete"])),
+                     word(PLANS, r.plan_name),
+                     status_word(r.status, bool(st["complete"]), r.plan_name),
                      format_number(minutes, 0), ok])
     if not rows:
         return _("No sessions for {pseudonym}.").format(pseudonym=pseudonym)

@@ -39,7 +39,8 @@ def session_line(s: dict[str, Any]) -> str:
     start = local_datetime(float(s["started_unix_s"]))
     return "  ".join((format_date(start.date()), start.strftime("%H:%M"),
                       word(PLANS, str(s.get("plan") or "")),
-                      status_word(str(s.get("status") or ""), bool(s.get("complete")))))
+                      status_word(str(s.get("status") or ""), bool(s.get("complete")),
+                                  str(s.get("plan") or ""))))
 
 
 class ReportChooser(ModalScreen[str | None]):
