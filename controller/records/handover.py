@@ -365,7 +365,13 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
             last=format_number(learned[-1]["hr_at_fixed_workload_bpm"], 0, lang))))
     out.append(("head", t(N_("Suggested 4x4 on an ordinary treadmill"))))
     sg = h.suggestion
-    if sg is None:
+    if sg is None and any(s.at_90 for s in h.sessions):
+        # issue 21: a session listed as managed above held 90 %; what it lacked was a warm-up
+        # or an active pause long enough to measure (stopped early), so say that
+        out.append(("text", t(N_("No session had a warm-up, intervals and active pauses long "
+                                 "enough to suggest speeds for each part: start from the "
+                                 "belt at 90 % HRmax and the heart-rate zones above."))))
+    elif sg is None:
         out.append(("text", t(N_("No session held 90 % HRmax long enough to suggest speeds: "
                                  "start with the heart-rate zones above."))))
     else:
