@@ -77,3 +77,47 @@ def test_a_session_listed_as_managed_is_not_said_to_have_missed_90(early, tmp_pa
     assert re.search(r"mestret.*\d\d\.\d\d\.\d{4}: \d+,\d km/t ved", text), text
     assert "Ingen økt holdt 90 %" not in text, text
     assert "Forslag til 4x4" in text and "pulssonene over" in text, text
+
+
+# 2. The suggested warm-up is no lighter than the cool-down
+
+
+@pytest.fixture(scope="module")
+def slow(tmp_path_factory) -> str:
+    """A very slow walk-only patient (VO2max 12, resting heart rate 100): the 4x4 holds
+    90 % HRmax at under 2 km/t, its warm-up slower still."""
+    db = str(tmp_path_factory.mktemp("slow") / "s.db")
+    store = Store(db)
+    truth, profile = make_patient(random.Random(3), "walk_only", 3)
+    truth = dataclasses.replace(truth, vo2max=12.0, hr_rest_bpm=100.0)
+    run_session(VirtualPatient(truth), dataclasses.replace(profile, pseudonym="P-24"),
+                store=store, start_unix_s=START_UNIX_S, trace=False)
+    store.close()
+    return db
+
+
+def _work(speed: str, incline: str) -> float:
+    from controller.core.workload import vo2_cost
+
+    return vo2_cost(float(speed.replace(",", ".")), float(incline.replace(",", ".")))
+
+
+def test_the_suggested_warm_up_is_no_lighter_than_the_cool_down(slow, tmp_path):
+    """The trial: «Oppvarming 10 min: 1,7 km/t» over «Nedkjøling 5 min: 3,0 km/t», though the
+    cool-down is the lightest part; both stay lighter than the intervals."""
+    pdf = tmp_path / "h.pdf"
+    r = _cli("overlevering", "P-24", "--øktlager", slow, "--ut", str(pdf))
+    assert r.returncode == 0, r.stderr
+    text = " ".join(_pdf_text(pdf).split())
+    parts = {m.group(1): (m.group(2), m.group(3)) for m in re.finditer(
+        r"(Oppvarming|intervaller|Nedkjøling)[^:]*: (\d+,\d) km/t, stigning (\d+,\d) %", text)}
+    assert set(parts) == {"Oppvarming", "intervaller", "Nedkjøling"}, text
+    warm, interval, cool = (parts[k] for k in ("Oppvarming", "intervaller", "Nedkjøling"))
+    # the case the trial saw: intervals slower than the walking floor the cool-down keeps
+    assert _number(interval[0]) < 3.0, parts
+    assert _number(warm[0]) >= _number(cool[0]) and _number(warm[1]) >= _number(cool[1]), parts
+    assert _work(*cool) <= _work(*warm) < _work(*interval), parts
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
