@@ -121,3 +121,28 @@ def test_the_suggested_warm_up_is_no_lighter_than_the_cool_down(slow, tmp_path):
 
 def _number(text: str) -> float:
     return float(text.replace(",", "."))
+
+
+# 3. The report's events say their kind in bokmål
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory) -> str:
+    """P-23's 4x4 stopped by staff in the second active pause; its strap lost the pulse a
+    few times (warnings, and the pulse found again: information)."""
+    pdf = tmp_path_factory.mktemp("stopped") / "r.pdf"
+    db = str(pdf.parent / "s.db")
+    sid = _record(db, 1300.0)
+    r = _cli("rapport", "--øktlager", db, "--økt", sid, "--ut", str(pdf))
+    assert r.returncode == 0, r.stderr
+    return _pdf_text(pdf)
+
+
+def test_the_reports_events_say_their_kind_in_bokmaal(stopped):
+    """The trial: «55 s info: Satt på pause…» and «05:32:03   info   …» beside «advarsel» and
+    «alarm»: an English word in every report."""
+    assert re.search(r"\d s advarsel: ", stopped), stopped
+    kinds = set(re.findall(r"\d s (\S+): ", stopped))
+    kinds |= set(re.findall(r"^\s*[\d min s]+ s\s+\d\d:\d\d:\d\d\s+(\S+)", stopped, re.M))
+    assert "melding" in kinds, kinds
+    assert kinds <= {"melding", "advarsel", "alarm"}, kinds
