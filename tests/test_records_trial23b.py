@@ -146,3 +146,17 @@ def test_the_reports_events_say_their_kind_in_bokmaal(stopped):
     kinds |= set(re.findall(r"^\s*[\d min s]+ s\s+\d\d:\d\d:\d\d\s+(\S+)", stopped, re.M))
     assert "melding" in kinds, kinds
     assert kinds <= {"melding", "advarsel", "alarm"}, kinds
+
+
+# 4. No trend is said in words, never a bare «—»
+
+
+def test_progression_says_why_there_is_no_trend(early):
+    """The trial: «Oksygenopptak ved 90 % av makspuls: trend — ml/kg/min per uke»: a «—»
+    where a number belongs reads as a number missing."""
+    r = _cli("fremgang", "P-23", "--øktlager", early[0])
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stdout.splitlines() if "trend" in ln]
+    assert len(lines) == 3, r.stdout
+    for ln in lines:
+        assert "—" not in ln and "ingen trend ennå" in ln and "3 økter" in ln, ln
