@@ -160,3 +160,18 @@ def test_progression_says_why_there_is_no_trend(early):
     assert len(lines) == 3, r.stdout
     for ln in lines:
         assert "—" not in ln and "ingen trend ennå" in ln and "3 økter" in ln, ln
+
+
+# 5. One «etter» per line: the time into the session says so
+
+
+def test_the_times_of_warnings_read_as_time_into_the_session(stopped):
+    """The trial: «…senker til rolig gange (etter 15 s) – kjenn etter … (etter 4 min)»: two
+    «etter» meaning different things. The times into the session are said as the console
+    says them, «… ut i økten»."""
+    text = " ".join(stopped.split())
+    warnings = re.search(r"Advarsler: (.*?)\. (?=\d+ min|\d+ s|Hendelser)", text)
+    assert warnings, text
+    said = warnings.group(1)
+    assert re.search(r"\((\d+ min )?\d+ s(, (\d+ min )?\d+ s)* ut i økten\)", said), said
+    assert not re.search(r"\(etter \d+ min", said), said

@@ -1047,8 +1047,8 @@ page)."""
 
 def _alarms_line(facts: dict[str, Any]) -> str:
     """Every alarm of the session, each kind once with the times it came into the session,
-    as durations (``_into``; issue 23: «(18:29)» read as the clock): "Alarmer: <text> (etter
-    7 min 34 s, 10 min 7 s); <text> (etter 16 min 53 s).",
+    as durations (``_into``; issue 23: «(18:29)» read as the clock): "Alarmer: <text> (7 min
+    34 s, 10 min 7 s ut i økten); <text> (16 min 53 s ut i økten).",
     then the warnings the same way (a strap that misses beats, a pulse held for 5 s), which
     staff saw as ADVARSEL and the record keeps as such."""
     said: dict[str, dict[str, list[str]]] = {"alarm": {}, "warning": {}}
@@ -1059,8 +1059,11 @@ def _alarms_line(facts: dict[str, Any]) -> str:
                 []).append(_into(e["t_rel_s"]))
 
     def listed(kind: str) -> str:
-        return "; ".join("{text} ({after})".format(
-            text=text.rstrip("."), after=_("after {times}").format(times=", ".join(times)))
+        # «… ut i økten», as the console says it: an event's own text may hold an «etter»
+        # of its own (issue 21: «(etter 15 s) – kjenn etter … (etter 4 min)»)
+        return "; ".join("{text} ({into})".format(
+            text=text.rstrip("."),
+            into=_("{time} into the session").format(time=", ".join(times)))
             for text, times in said[kind].items())
 
     line = _("Alarms: {alarms}.").format(alarms=listed("alarm")) if said["alarm"] \
