@@ -175,3 +175,23 @@ def test_the_times_of_warnings_read_as_time_into_the_session(stopped):
     said = warnings.group(1)
     assert re.search(r"\((\d+ min )?\d+ s(, (\d+ min )?\d+ s)* ut i økten\)", said), said
     assert not re.search(r"\(etter \d+ min", said), said
+
+
+# 6. The parts of the plan an early stop left out are in the table, as not done
+
+
+def test_a_report_after_an_early_stop_shows_the_plans_four_intervals(stopped):
+    """The trial: a report after an early stop left interval 4 out of its table, so the
+    reader could not see the plan had four. The parts never reached are rows «ikke
+    gjennomført», with their planned time; nothing ran in them."""
+    rows = {m.group(1): m.group(0) for m in re.finditer(
+        r"^\s*((?:oppvarming|intervall \d|aktiv pause \d|nedkjøling))\s.*$", stopped, re.M)}
+    assert {f"intervall {n}" for n in (1, 2, 3, 4)} <= set(rows), rows
+    assert "aktiv pause 3" in rows and "nedkjøling" in rows, rows
+    for part in ("intervall 3", "aktiv pause 3", "intervall 4", "nedkjøling"):
+        assert "ikke gjennomført" in rows[part], rows[part]
+        assert re.search(r"\d+:\d\d\s+—\s+ikke gjennomført", rows[part]), rows[part]
+    for part in ("intervall 1", "intervall 2"):
+        assert "ikke gjennomført" not in rows[part], rows[part]
+    assert "avbrutt" in rows["aktiv pause 2"], rows
+

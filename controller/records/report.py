@@ -923,7 +923,28 @@ def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
             borg.get(ph.interval, "—") if ph.phase == "interval" else
             _test_rpe(facts) if ph.phase == "test" else "",
         ])
+    rows += not_reached_rows(r.plan, len(facts["phases"]), r.status)
     return [[str(c) for c in row] for row in rows]
+
+
+def not_reached_rows(plan: dict[str, Any], ran_n: int, status: str) -> list[list[str]]:
+    """The plan's parts a stopped session never reached, each a row «ikke gjennomført» with
+    its planned time (issue 21: a report after an early stop left interval 4 out, and the
+    reader could not see the plan had four). A finished session reached every part."""
+    if status == "finished":
+        return []
+    rows, interval = [], 0
+    for k, ph in enumerate(plan.get("phases", [])):
+        kind = ph.get("kind", "")
+        interval += kind == "interval"
+        if k < ran_n:
+            continue
+        number = interval if kind in ("interval", "recovery") else 0
+        planned = ph.get("duration_s")
+        rows.append([word(PHASES, kind) + (f" {number}" if number else ""),
+                     "—" if planned is None else _mss(planned), "—", _("not done"),
+                     "—", "—", "—", "—", "—" if kind == "interval" else ""])
+    return rows
 
 
 def _phase_note(ph: PhaseRun) -> str:
