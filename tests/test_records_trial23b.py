@@ -195,3 +195,12 @@ def test_a_report_after_an_early_stop_shows_the_plans_four_intervals(stopped):
         assert "ikke gjennomført" not in rows[part], rows[part]
     assert "avbrutt" in rows["aktiv pause 2"], rows
 
+# 7. The source of a measured HRmax in plain bokmål
+
+
+def test_a_measured_hrmax_is_said_in_plain_bokmaal(early, tmp_path):
+    """The trial: «målt (labtest)», a word staff do not use; one word wherever the source is
+    said (the hand-over here, the patient form in the console's snapshots)."""
+    text = _handover(early[0], tmp_path)
+    assert "kilde: målt (laboratorietest)" in text, text
+    assert "labtest" not in text, text
