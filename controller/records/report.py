@@ -923,8 +923,8 @@ def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
             borg.get(ph.interval, "—") if ph.phase == "interval" else
             _test_rpe(facts) if ph.phase == "test" else "",
         ])
-    rows += not_reached_rows(r.plan, len(facts["phases"]), r.status)
-    return [[str(c) for c in row] for row in rows]
+    return [[str(c) for c in row] for row in rows] + \
+        not_reached_rows(r.plan, len(facts["phases"]), r.status)
 
 
 def not_reached_rows(plan: dict[str, Any], ran_n: int, status: str) -> list[list[str]]:
@@ -933,7 +933,8 @@ def not_reached_rows(plan: dict[str, Any], ran_n: int, status: str) -> list[list
     reader could not see the plan had four). A finished session reached every part."""
     if status == "finished":
         return []
-    rows, interval = [], 0
+    rows: list[list[str]] = []
+    interval = 0
     for k, ph in enumerate(plan.get("phases", [])):
         kind = ph.get("kind", "")
         interval += kind == "interval"
