@@ -73,7 +73,7 @@ def test_handover_suggests_a_4x4_for_an_ordinary_treadmill_and_keeps_notes_out(t
         "4x4-trening: overlevering til oppfølging hos frisklivssentral eller treningskontakt"
     assert "Periode: 02.11.2026 til 08.11.2026" in text
     assert "Økter: 3" in text
-    assert "Makspuls 183 slag/min; kilde: målt (labtest)" in text
+    assert "Makspuls 183 slag/min; kilde: målt (laboratorietest)" in text
     assert "intervaller (4 × 4 min): 156–174 slag/min (85\u00a0%–95\u00a0% av makspuls)" in text
     assert "4 intervaller à 4 min: 5,2\u00a0km/t, stigning 7,0\u00a0%" in text
     assert "3 aktive pauser à 3 min: 4,5\u00a0km/t, stigning 5,0\u00a0%" in text

@@ -955,7 +955,29 @@ def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
             borg.get(ph.interval, "—") if ph.phase == "interval" else
             _test_rpe(facts) if ph.phase == "test" else "",
         ])
-    return [[str(c) for c in row] for row in rows]
+    return [[str(c) for c in row] for row in rows] + \
+        not_reached_rows(r.plan, len(facts["phases"]), r.status)
+
+
+def not_reached_rows(plan: dict[str, Any], ran_n: int, status: str) -> list[list[str]]:
+    """The plan's parts a stopped session never reached, each a row «ikke gjennomført» with
+    its planned time (issue 21: a report after an early stop left interval 4 out, and the
+    reader could not see the plan had four). A finished session reached every part."""
+    if status == "finished":
+        return []
+    rows: list[list[str]] = []
+    interval = 0
+    for k, ph in enumerate(plan.get("phases", [])):
+        kind = ph.get("kind", "")
+        interval += kind == "interval"
+        if k < ran_n:
+            continue
+        number = interval if kind in ("interval", "recovery") else 0
+        planned = ph.get("duration_s")
+        rows.append([word(PHASES, kind) + (f" {number}" if number else ""),
+                     "—" if planned is None else _mss(planned), "—", _("not done"),
+                     "—", "—", "—", "—", "—" if kind == "interval" else ""])
+    return rows
 
 
 def _phase_note(ph: PhaseRun) -> str:
@@ -1079,8 +1101,8 @@ page)."""
 
 def _alarms_line(facts: dict[str, Any]) -> str:
     """Every alarm of the session, each kind once with the times it came into the session,
-    as durations (``_into``; issue 23: «(18:29)» read as the clock): "Alarmer: <text> (etter
-    7 min 34 s, 10 min 7 s); <text> (etter 16 min 53 s).",
+    as durations (``_into``; issue 23: «(18:29)» read as the clock): "Alarmer: <text> (7 min
+    34 s, 10 min 7 s ut i økten); <text> (16 min 53 s ut i økten).",
     then the warnings the same way (a strap that misses beats, a pulse held for 5 s), which
     staff saw as ADVARSEL and the record keeps as such."""
     said: dict[str, dict[str, list[str]]] = {"alarm": {}, "warning": {}}
@@ -1091,8 +1113,11 @@ def _alarms_line(facts: dict[str, Any]) -> str:
                 []).append(_into(e["t_rel_s"]))
 
     def listed(kind: str) -> str:
-        return "; ".join("{text} ({after})".format(
-            text=text.rstrip("."), after=_("after {times}").format(times=", ".join(times)))
+        # «… ut i økten», as the console says it: an event's own text may hold an «etter»
+        # of its own (issue 21: «(etter 15 s) – kjenn etter … (etter 4 min)»)
+        return "; ".join("{text} ({into})".format(
+            text=text.rstrip("."),
+            into=_("{time} into the session").format(time=", ".join(times)))
             for text, times in said[kind].items())
 
     line = _("Alarms: {alarms}.").format(alarms=listed("alarm")) if said["alarm"] \

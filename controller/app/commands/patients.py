@@ -141,15 +141,21 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
                       "clinic aims for {target}).", len(prog["sessions"])).format(
         pseudonym=prog["pseudonym"], n=len(prog["sessions"]),
         per_week=num(prog["sessions_per_week"]), target=prog["sessions_per_week_target"])]
-    for key, text in (("work_at_90_trend_vo2_per_week",
-                       N_("Work at 90 % HRmax: trend {trend} ml/kg/min per week ({rule}).")),
-                      ("vo2max_trend_per_week",
-                       N_("Estimated VO2max: trend {trend} ml/kg/min per week ({rule}).")),
-                      ("hr_at_fixed_workload_trend_bpm_per_week",
-                       N_("Heart rate at 15 ml/kg/min: trend {trend} bpm per week ({rule})."))):
+    # no trend is said in words, with why (issue 21: «trend — ml/kg/min per uke» read as a
+    # number missing)
+    for key, text, none in (
+            ("work_at_90_trend_vo2_per_week",
+             N_("Work at 90 % HRmax: trend {trend} ml/kg/min per week ({rule})."),
+             N_("Work at 90 % HRmax: no trend yet (it is worked out {rule}).")),
+            ("vo2max_trend_per_week",
+             N_("Estimated VO2max: trend {trend} ml/kg/min per week ({rule})."),
+             N_("Estimated VO2max: no trend yet (it is worked out {rule}).")),
+            ("hr_at_fixed_workload_trend_bpm_per_week",
+             N_("Heart rate at 15 ml/kg/min: trend {trend} bpm per week ({rule})."),
+             N_("Heart rate at 15 ml/kg/min: no trend yet (it is worked out {rule})."))):
         trend = prog[key]
-        lines.append(_(text).format(trend="—" if trend is None else format_signed(trend),
-                                    rule=prog["trend_rule"]))
+        lines.append(_(none).format(rule=prog["trend_rule"]) if trend is None else
+                     _(text).format(trend=format_signed(trend), rule=prog["trend_rule"]))
     # whose speed each is, said over the table (the trial: "fart" not told apart)
     lines.append(_("Speed and incline: the belt while the heart rate held 90 % HRmax; ≈ "
                    "the learned model's estimate where the belt did not hold it long "
