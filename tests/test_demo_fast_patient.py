@@ -46,3 +46,20 @@ def test_an_instant_demo_of_a_registered_patient_simulates_their_age(tmp_path: P
     assert r.returncode == 0, r.stderr
     line = next(x for x in r.stdout.splitlines() if x.startswith("virtuell pasient:"))
     assert ", alder 60, makspuls 173 slag/min (Nes-formelen)" in line, line
+
+
+def test_a_demo_refuses_a_name_for_a_pseudonym_in_the_demos_language(tmp_path: Path):
+    """`demo --pasient kari-nordmann` with no language set said «Error: --patient: A
+    pseudonym is the clinic's code …» in English, naming the English option, while the demo
+    speaks bokmål and every other CLI refusal was bokmål (b2rec noticed it)."""
+    env = {k: v for k, v in os.environ.items() if k != "FOURBYFOUR_LANG"}
+    r = subprocess.run([sys.executable, "-m", "controller", "demo", "--fast", "--pasient",
+                        "kari-nordmann"], capture_output=True, text=True, timeout=120,
+                       env=env, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("feil: --pasient: Et pseudonym er klinikkens kode"), r.stderr
+    r = subprocess.run([sys.executable, "-m", "controller", "demo", "--fast", "--lang", "en",
+                        "--patient", "kari-nordmann"], capture_output=True, text=True,
+                       timeout=120, env=env, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("error: --patient: A pseudonym is the clinic's code"), r.stderr

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from controller.app import demo_text
+from controller.app.cli_words import option_names
 from controller.app.commands.demo_console import (
     BELT_URL_LINE,
     _log_line,
@@ -95,13 +96,13 @@ def demo(args: argparse.Namespace) -> int:
         except ConfigError as e:
             print(_("error: {reason}").format(reason=e), file=sys.stderr)
             return exit_code(e)
+    _demo_language(args)  # every refusal below in the demo's language (its config read)
     if args.patient is not None:
         try:
-            check_pseudonym(args.patient, "--patient")
+            check_pseudonym(args.patient, option_names(["--patient"])[0])
         except ValueError as e:
             print(_("error: {reason}").format(reason=e), file=sys.stderr)
             return 2
-    _demo_language(args)
     if args.store is not None and _the_clinics_store(args.store, given):
         print(_("error: {reason}").format(reason=_(
             "--store {store} is the clinic's own session store (the [store] path of the "
