@@ -120,6 +120,8 @@ class Handover:
     hr_max_source: str
     suggestion: Suggestion | None
     notes: list[str] = field(default_factory=list)
+    hr_max_date: dt.date | None = None
+    """The day the HRmax was set, as the register keeps it (None: a store without it)."""
 
 
 def _phase_work(samples: list[dict[str, Any]], phase: str, skip_s: float,
@@ -263,8 +265,28 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
              for r, st in zip(recs, figures, strict=True)]
     last = recs[-1]
     notes = [n["text"] for r in recs for n in store.notes(r.id)] if include_notes else []
-    return Handover(pseudonym, lines[0].day, lines[-1].day, lines, last.hr_max_bpm,
-                    last.hr_max_source, suggest(figures, _speed_cap_kmh(last.profile)), notes)
+    hr_max, source, day = _hr_max_in_use(store, last)
+    return Handover(pseudonym, lines[0].day, lines[-1].day, lines, hr_max, source,
+                    suggest(figures, _speed_cap_kmh(last.profile)), notes, day)
+
+
+def _hr_max_in_use(store: Store, last: SessionRecord) -> tuple[float, str, dt.date | None]:
+    """The HRmax the municipality's zones come from: the register's current one, with its
+    source and day (issue 21/23: a makspuls staff edited after the last session, 185, was
+    handed over as the session's 190); the last session's only for a patient the register
+    does not hold."""
+    from controller.records.register import Register
+
+    rec = Register(store).get(last.pseudonym)
+    if rec is None:
+        return last.hr_max_bpm, last.hr_max_source, None
+    day = None
+    if rec.hr_max_date:
+        try:
+            day = dt.date.fromisoformat(rec.hr_max_date)
+        except ValueError:
+            day = None
+    return rec.hr_max_bpm, rec.hr_max_source, day
 
 
 def _speed_cap_kmh(profile: dict[str, Any]) -> float | None:
@@ -346,9 +368,11 @@ def handover_text(h: Handover, lang: str = "nb") -> list[tuple[str, str]]:
            ("text", _sessions_line(len(h.sessions), attended, t)),
            ("head", t(N_("Maximum heart rate"))),
            # the sources have brackets of their own: "source:", never "(… (…))"
-           ("text", t(N_("HRmax {bpm} bpm; source: {source}")).format(
+           ("text", (t(N_("HRmax {bpm} bpm; source: {source}")) if h.hr_max_date is None
+                     else t(N_("HRmax {bpm} bpm; source: {source}; set {day}"))).format(
                bpm=format_number(h.hr_max_bpm, 0, lang),
-               source=t(SOURCES.get(h.hr_max_source, h.hr_max_source)))),
+               source=t(SOURCES.get(h.hr_max_source, h.hr_max_source)),
+               day=format_date(h.hr_max_date, lang) if h.hr_max_date else "")),
            ("head", t(N_("Heart-rate zones to use")))]
     for label, lo, hi in ZONES:
         out.append(("text", t(N_("{phase}: {low}–{high} bpm ({low_pct}–{high_pct} of HRmax)"))

@@ -1007,7 +1007,9 @@ def report_lines(store: Store, facts: dict[str, Any]) -> list[str]:
     if test is not None:  # a 6-minute test: what it measured, no zone and no 90 % figures
         run = next((p for p in facts["phases"] if p.phase == "test"), None)
         length = None if run is None else six_minute_length_line(run.ran_s, run.extended_s)
-        lines = [_("Plan: {plan}. HRmax {hr_max} bpm, source: {source}.").format(
+        # the makspuls used during the test, said so: the title shows the one decided on it
+        # (issue 21/23: «Makspuls 190» in the body under «makspuls 185» in the header)
+        lines = [_("Plan: {plan}. HRmax before the test: {hr_max} bpm ({source}).").format(
             plan=word(PLANS, r.plan_name), hr_max=format_number(r.hr_max_bpm, 0),
             source=word(SOURCES, r.hr_max_source)),
             *([length + "."] if length else []),

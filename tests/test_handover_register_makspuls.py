@@ -1,0 +1,93 @@
+"""Issue 21/23 (c3rec), the bokmål trial: P-23's register said makspuls 185 («pulstest,
+endret», decided by staff on a 6-minute test), yet `overlevering P-23` printed «Makspuls 190
+slag/min; kilde: 6-minutters pulstest» and zones from 190 (the last session's profile), and
+the test's report said «Makspuls 190 …» in its body under a header with 185, without saying
+190 was the one used during the test. And a file named into a folder that does not exist
+(`--ut /root/nope/x.pdf`) gave a Python traceback. The CLI runs as a subprocess on a store
+recorded by the production code; PDFs are read with pdftotext."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from controller.app.simdemo import run_session, run_six_minute_test
+from controller.records.register import Register
+from controller.records.store import Store
+from controller.sim import PatientParams, VirtualPatient, make_patient
+
+ROOT = Path(__file__).resolve().parent.parent
+START_UNIX_S = 1_780_000_000.0  # 28.05.2026 in Oslo
+
+
+def _cli(*args: str, lang: str = "nb") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "FOURBYFOUR_LANG"}
+    env["FOURBYFOUR_LANG"] = lang
+    return subprocess.run([sys.executable, "-m", "controller", *args], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT, env=env)
+
+
+def _pdf_text(path: Path) -> str:
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    return " ".join(out.split())
+
+
+@pytest.fixture(scope="module")
+def p23(tmp_path_factory) -> tuple[str, str]:
+    """P-23: a 4x4 at makspuls 190 (from an earlier pulstest), then a 6-minute test at 190
+    whose proposal staff edited to 185: the register now says 185, «pulstest, endret»."""
+    db = str(tmp_path_factory.mktemp("p23") / "s.db")
+    store = Store(db)
+    truth, profile = make_patient(random.Random(3), "typical", 3)
+    profile = dataclasses.replace(profile, pseudonym="P-23", hr_max=190,
+                                  hr_max_source="six_minute_test")
+    run_session(VirtualPatient(truth), profile, store=store, start_unix_s=START_UNIX_S,
+                trace=False)
+    test = run_six_minute_test(
+        VirtualPatient(PatientParams(hr_max_bpm=186, hr_rest_bpm=65, vo2max=26, seed=4)),
+        profile, store=store, start_unix_s=START_UNIX_S + 2 * 86_400, accept=False)
+    Register(store).decide_hrmax("P-23", "edited", 185, "six_minute_test_edited",
+                                 {"proposed_bpm": 190}, test.session_id)
+    rec = Register(store).require("P-23")
+    store.close()
+    assert (rec.hr_max_bpm, rec.hr_max_source) == (185, "six_minute_test_edited"), rec
+    return db, test.session_id
+
+
+def test_the_hand_over_uses_the_registers_makspuls_source_and_date(p23, tmp_path):
+    """The zones the municipality trains by come from the makspuls staff decided: 185,
+    «pulstest, endret», with the day it was set; none from 190."""
+    db, _sid = p23
+    pdf = tmp_path / "o.pdf"
+    r = _cli("overlevering", "P-23", "--øktlager", db, "--ut", str(pdf))
+    assert r.returncode == 0, r.stderr
+    text = _pdf_text(pdf)
+    store = Store(db, readonly=True)
+    day = Register(store).require("P-23").hr_max_date
+    store.close()
+    assert day is not None
+    dd = ".".join(reversed(day.split("-")))
+    assert f"Makspuls 185 slag/min; kilde: pulstest, endret; satt {dd}" in text, text
+    # 85–95 % of 185: 157–176 (from 190 it said 162–181)
+    assert "intervaller (4 × 4 min): 157–176 slag/min" in text, text
+    assert "190" not in text, text
+
+
+def test_the_tests_report_says_its_body_makspuls_was_the_one_before_the_test(p23, tmp_path):
+    """Under a header with the makspuls decided (185, pulstest, endret), the body's 190 is
+    said to be the one used during the test."""
+    db, sid = p23
+    pdf = tmp_path / "t.pdf"
+    r = _cli("rapport", "--øktlager", db, "--økt", sid, "--ut", str(pdf))
+    assert r.returncode == 0, r.stderr
+    text = _pdf_text(pdf)
+    assert "makspuls 185 slag/min (pulstest, endret)" in text, text
+    assert "Makspuls før testen: 190 slag/min (6-minutters pulstest)" in text, text
+    assert "Makspuls 190 slag/min, kilde" not in text, text
