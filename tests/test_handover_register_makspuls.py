@@ -91,3 +91,58 @@ def test_the_tests_report_says_its_body_makspuls_was_the_one_before_the_test(p23
     assert "makspuls 185 slag/min (pulstest, endret)" in text, text
     assert "Makspuls før testen: 190 slag/min (6-minutters pulstest)" in text, text
     assert "Makspuls 190 slag/min, kilde" not in text, text
+
+
+def _commands(db: str, sid: str, out: Path) -> dict[str, list[str]]:
+    """Every command that writes a file the user names, with ``out`` as that file."""
+    return {
+        "rapport": ["rapport", "P-23", "--øktlager", db, "--ut", f"{out}.pdf"],
+        "overlevering": ["overlevering", "P-23", "--øktlager", db, "--ut", f"{out}.pdf"],
+        "eksport": ["eksport", "--øktlager", db, "--økt", sid, "--ut", f"{out}.csv"],
+        "fhir": ["fhir", "--øktlager", db, "--økt", sid, "--ut", f"{out}.json"],
+        "fremgang --csv": ["fremgang", "P-23", "--øktlager", db, "--csv", f"{out}.csv"],
+        "fremgang --ut": ["fremgang", "P-23", "--øktlager", db, "--ut", f"{out}.png"],
+        "resultat --csv": ["resultat", "--øktlager", db, "--fra", "01.05.2026", "--til",
+                           "30.06.2026", "--csv", f"{out}.csv"],
+        "resultat --ut": ["resultat", "--øktlager", db, "--fra", "01.05.2026", "--til",
+                          "30.06.2026", "--ut", f"{out}.pdf"],
+    }
+
+
+COMMANDS = list(_commands("", "", Path("x")))
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_file_into_a_folder_that_does_not_exist_is_one_clear_line(p23, tmp_path, command):
+    """The trial: `rapport P-23 … --ut /root/nope/x.pdf` ended in a Python traceback
+    (FileNotFoundError). Refused in bokmål, exit non-zero, nothing written."""
+    db, sid = p23
+    nope = tmp_path / "nope"
+    r = _cli(*_commands(db, sid, nope / "x")[command])
+    assert r.returncode != 0, r.stdout
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == [f"feil: mappen {nope} finnes ikke"], r.stderr
+    assert not nope.exists()
+
+
+@pytest.mark.parametrize("command", ["rapport", "overlevering", "fremgang --csv"])
+def test_a_file_under_a_file_is_refused_and_the_file_left_alone(p23, tmp_path, command):
+    """A path through a file (``notes.txt/x.pdf``): said, and the file is left as it was."""
+    db, sid = p23
+    plain = tmp_path / "notater.txt"
+    plain.write_text("uendret")
+    r = _cli(*_commands(db, sid, plain / "x")[command])
+    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == [f"feil: {plain} er ikke en mappe"], r.stderr
+    assert plain.read_text() == "uendret"
+
+
+@pytest.mark.parametrize("command", ["rapport", "overlevering"])
+def test_the_refusal_is_in_english_with_lang_en(p23, tmp_path, command):
+    """The CLI's language: English when asked."""
+    db, sid = p23
+    nope = tmp_path / "nope"
+    r = _cli(*_commands(db, sid, nope / "x")[command], lang="en")
+    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == [f"error: the folder {nope} does not exist"], \
+        r.stderr

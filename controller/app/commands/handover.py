@@ -8,6 +8,7 @@ from pathlib import Path
 
 from controller.app import demo_text
 from controller.app.commands.language import _chosen_language
+from controller.app.commands.out_file import OutFileError, check_out_files
 from controller.core.i18n import N_, _, language, set_language, translations
 
 
@@ -24,13 +25,14 @@ def handover(args: argparse.Namespace) -> int:
     try:
         if not Path(args.store).exists():
             raise StoreError(_("{path}: no such session store").format(path=args.store))
+        check_out_files(out)
         store = Store(args.store, readonly=True)
         try:
             render_handover(store, args.pseudonym, out, include_notes=args.notes,
                             lang=lang)
         finally:
             store.close()
-    except StoreError as e:
+    except (StoreError, OutFileError) as e:
         print(_("error: {reason}").format(reason=e), file=sys.stderr)
         return 2
     finally:

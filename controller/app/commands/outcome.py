@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.app.commands.language import _chosen_language
+from controller.app.commands.out_file import check_out_files
 from controller.core.i18n import _, ngettext
 
 
@@ -26,6 +27,7 @@ def outcome_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
+        check_out_files(args.out, args.csv, args.anonymised)
         stores: list[Any] = []  # session stores and the clinic's records db
         for s in args.store:
             if s.startswith(("postgresql://", "postgres://")):  # the clinic's records db

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from controller.app import demo_text
 from controller.app.commands.language import _chosen_language
-from controller.core.i18n import _
+from controller.app.commands.out_file import OutFileError, check_out_files
+from controller.core.i18n import N_, _, translations
 
 if TYPE_CHECKING:
     from controller.records.store import Store
@@ -30,8 +31,13 @@ def on_store(args: argparse.Namespace, work: Callable[[Store], None], *,
     command's --lang from here on."""
     from controller.records.store import Store, StoreError
 
-    if speaks:
-        _chosen_language(args)
+    lang = _chosen_language(args, for_process=speaks)
+    try:  # before anything is read or written: nothing half (issue 21/23)
+        check_out_files(getattr(args, "out", None), getattr(args, "csv", None), lang=lang)
+    except OutFileError as e:
+        print(translations(lang).gettext(N_("error: {reason}")).format(reason=e),
+              file=sys.stderr)
+        return 2
     try:
         if not writes and not Path(args.store).exists():
             raise StoreError(_("{path}: no such session store").format(path=args.store))
