@@ -380,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     fh.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
     fh.add_argument("--session", default=None, help=_("the session's id (see sessions)"))
     fh.add_argument("--hrmax", default=None, metavar="PSEUDONYM",
-                    help=_("the patient whose HRmax to send"))
+                    help=_("send the HRmax of the patient PSEUDONYM as a FHIR bundle "
+                           "(instead of a session)"))
     fh.add_argument("--out", required=True, help=_("the file to write (JSON)"))
     oc = sub.add_parser("outcome", help=_("the clinic's documented effect over a period"))
     oc.add_argument("--store", required=True, action="append",
