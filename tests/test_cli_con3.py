@@ -47,3 +47,21 @@ def test_the_fhir_help_says_the_makspuls_option_sends_a_patients_makspuls():
     assert "makspulsen til pasienten PSEUDONYM som FHIR-bunt" in out, out
     en = " ".join(_cli("fhir", "--help", "--lang", "en").stdout.split())
     assert "HRmax of the patient PSEUDONYM as a FHIR bundle" in en, en
+
+
+def test_the_demo_refuses_a_history_with_the_pulstest_plan_before_writing_anything(tmp_path):
+    """The trial: ``demo --plan pulstest --pasient P-23 --uker 6`` wrote the history and
+    ignored ``--plan pulstest`` without a word (no «Demoen er over»). The combination is
+    refused before anything is written, in the demo's language, naming both options."""
+    db = tmp_path / "s.db"
+    r = _cli("demo", "--plan", "pulstest", "--pasient", "P-23", "--uker", "6",
+             "--øktlager", str(db))
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    said = " ".join(r.stderr.split())
+    assert said.startswith("feil: ") and "--uker" in said and "--plan pulstest" in said, said
+    assert "six-minute-test" not in said and "--weeks" not in said, said
+    assert not db.exists() or not Store(str(db)).sessions("P-23"), "something was written"
+    en = _cli("demo", "--plan", "six-minute-test", "--patient", "P-23", "--weeks", "6",
+              "--store", str(db), "--lang", "en")
+    assert en.returncode == 2 and "--weeks" in en.stderr, en.stderr
+    assert "--plan six-minute-test" in " ".join(en.stderr.split()), en.stderr
