@@ -86,7 +86,7 @@ def test_the_register_and_its_sessions_speak_bokmal(tmp_path):
 def test_the_patient_command_takes_a_decimal_comma(tmp_path):
     """Trial: `patient --max-speed 6,5` was refused with argparse's "invalid float value"."""
     db = str(tmp_path / "p.db")
-    _cli("patient", "--store", db, "P-8", "--hr-max", "181,5", "--hr-max-source", "measured",
+    _cli("patient", "--store", db, "P-8", "--hr-max", "181", "--hr-max-source", "measured",
          "--max-speed", "6,5", "--max-incline", "7.5")
     out = _cli("patients", "--store", db, "--lang", "nb").stdout
     assert "6,5 km/t" in out and "7,5 %" in out, out

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from controller.app.commands.command import (
     command,
@@ -228,6 +228,22 @@ def _decimal(text: str) -> float:
     return value
 
 
+def _whole(field: str) -> Callable[[str], float]:
+    """A whole number as staff type it, for a field the patient form takes only whole (age,
+    makspuls, hvilepuls): a fraction is refused with the form's words (issue 21: the CLI saved
+    ``--makspuls 178,5`` as 179 and said nothing; the console refuses it)."""
+    from controller.app.texts import WHOLE_NUMBER_EXAMPLES, WHOLE_NUMBER_WORDS
+
+    def parse(text: str) -> float:
+        value = _decimal(text)
+        if not value.is_integer():
+            raise argparse.ArgumentTypeError(_(WHOLE_NUMBER_WORDS[field]).format(
+                example=WHOLE_NUMBER_EXAMPLES[field]))
+        return value
+
+    return parse
+
+
 def _drawn(text: str) -> str:
     """An ``--out`` file drawn by matplotlib, by its name's ending (PDF or PNG): checked
     before anything runs, in the command's language (matplotlib refused ``x.txt`` only at
@@ -346,12 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
     pt = sub.add_parser("patient", help=_("show, create or update a patient's profile"))
     pt.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
     _pseudonym_argument(pt)
-    pt.add_argument("--hr-max", type=_decimal, default=None, help=_("HRmax, bpm"))
+    pt.add_argument("--hr-max", type=_whole("hr_max"), default=None, help=_("HRmax, bpm"))
     source_words, source_key = choice_words(HR_MAX_SOURCE_WORDS)
     pt.add_argument("--hr-max-source", default=None, metavar=source_words, type=source_key,
                     help=_("where HRmax comes from (needed when it changes)"))
-    pt.add_argument("--hr-rest", type=_decimal, default=None, help=_("resting heart rate, bpm"))
-    pt.add_argument("--age", type=_decimal, default=None, help=_("age, years"))
+    pt.add_argument("--hr-rest", type=_whole("hr_rest"), default=None,
+                    help=_("resting heart rate, bpm"))
+    pt.add_argument("--age", type=_whole("age"), default=None, help=_("age, years"))
     pt.add_argument("--max-speed", type=_decimal, default=None,
                     help=_("the speed cap, km/h (6,5 or 6.5)"))
     pt.add_argument("--max-incline", type=_decimal, default=None,
@@ -363,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     fh.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
     fh.add_argument("--session", default=None, help=_("the session's id (see sessions)"))
     fh.add_argument("--hrmax", default=None, metavar="PSEUDONYM",
-                    help=_("the patient whose HRmax to send"))
+                    help=_("send the HRmax of the patient PSEUDONYM as a FHIR bundle "
+                           "(instead of a session)"))
     fh.add_argument("--out", required=True, help=_("the file to write (JSON)"))
     oc = sub.add_parser("outcome", help=_("the clinic's documented effect over a period"))
     oc.add_argument("--store", required=True, action="append",

@@ -148,6 +148,12 @@ DEMO_CATEGORY_WORDS = {
 }
 
 
+def choice_word(words: dict[str, str], key: str) -> str:
+    """One choice's word as the process's language types it (``pulstest`` in bokmål), for a
+    refusal that names the value given (never the English key beside bokmål words)."""
+    return i18n._(words[key]).removeprefix(CHOICE_PREFIX)
+
+
 def choice_words(words: dict[str, str]) -> tuple[str, Callable[[str], str]]:
     """(metavar, type) for an option whose values are keys (``words``: key → message): shown
     as the words of the process's language, any language's word or the key itself taken,

@@ -361,7 +361,8 @@ class StaffConsole(App[None]):
         Binding("n", "patient", N_("Patient")), Binding("n", "fixed", show=False),
         Binding("s", "start", N_("Start")), Binding("s", "start_4x4", N_("Start")),
         Binding("s", "start_again", show=False),
-        Binding("p", "pause", N_("Pause")), Binding("r", "resume", N_("Resume")),
+        Binding("p", "pause", N_("Pause")), Binding("p", "pause_again", show=False),
+        Binding("r", "resume", N_("Resume")),
         Binding("k", "skip", N_("Skip")), Binding("e", "extend", N_("+1 min")),
         Binding("x", "stop", N_("Stop")), Binding("a", "ack", N_("Ack alarm")),
         Binding("b", "strap", N_("Strap")),  # before Start: the patient's strap
@@ -575,6 +576,7 @@ class StaffConsole(App[None]):
             # only where staff choose it: not a strap fixed by the config, nor the demo's
             "strap": not started and bool(d.strap_choice),
             "pause": started and state in RUNNING, "resume": state == "paused",
+            "pause_again": state == "paused",
             # with the demo's reset offered, skip and +1 min (no use while the belt stands
             # faulted) make room for it in 80 columns
             "skip": live and not demo_fault, "extend": live and not demo_fault,
@@ -1674,6 +1676,11 @@ class StaffConsole(App[None]):
 
     async def action_pause(self) -> None:
         await self._send("pause")
+
+    def action_pause_again(self) -> None:
+        """p while paused: the session is paused already, and r goes on (the trial: p did
+        nothing and said nothing, with «r Fortsett» in the footer)."""
+        self.say(_("The session is already paused: press r to resume."))
 
     async def action_resume(self) -> None:
         await self._send("resume")

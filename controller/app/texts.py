@@ -176,3 +176,13 @@ WARNING_COLOUR = "dark_orange"
 """A warning's colour on every screen (the console's alarm box and the monitor's row): amber,
 the one the staff docs call «oransje» (issue 23: the console drew it yellow, the monitor
 orange, and the docs said both). Alarms are red; yellow is a heart rate below its zone."""
+
+
+WHOLE_NUMBER_WORDS = {"age": N_("age is in whole years, e.g. {example}"),
+                      "hr_max": N_("HRmax is a whole number of bpm, e.g. {example}"),
+                      "hr_rest": N_("HRrest is a whole number of bpm, e.g. {example}")}
+"""Fields that take whole numbers only, and the words a fraction is refused with: one place
+for the patient form and the CLI's ``patient`` (the trial: "45,5" years and bpm were taken;
+issue 21: the CLI saved ``--makspuls 178,5`` as 179 without a word)."""
+WHOLE_NUMBER_EXAMPLES = {"age": 45, "hr_max": 178, "hr_rest": 65}
+"""The example each whole-number field's refusal gives (the form's own examples)."""

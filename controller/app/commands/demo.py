@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from controller.app import demo_text
-from controller.app.cli_words import option_names
+from controller.app.cli_words import DEMO_PLAN_WORDS, choice_word, option_names
 from controller.app.commands.demo_console import (
     BELT_URL_LINE,
     _log_line,
@@ -97,6 +97,16 @@ def demo(args: argparse.Namespace) -> int:
             print(_("error: {reason}").format(reason=e), file=sys.stderr)
             return exit_code(e)
     _demo_language(args)  # every refusal below in the demo's language (its config read)
+    if args.weeks is not None and args.plan == "six-minute-test":
+        # the history begins with its own 6-minute test: --plan was dropped without a word
+        # (issue 21: «--plan pulstest --uker 6» wrote the history, no test, no «over»)
+        print(_("error: {reason}").format(reason=_(
+            "{weeks} records a history (a 6-minute test, then 4x4 training) and cannot be "
+            "combined with {plan}: run the two demos one after the other").format(
+                weeks=option_names(["--weeks"])[0],
+                plan=option_names(["--plan"])[0] + " "
+                + choice_word(DEMO_PLAN_WORDS, "six-minute-test"))), file=sys.stderr)
+        return 2
     if args.patient is not None:
         try:
             check_pseudonym(args.patient, option_names(["--patient"])[0])

@@ -34,6 +34,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.safety import TEXT_STOP_BINDING
 from controller.app.texts import PLAN_INCLINE_MIN, error_text
+from controller.app.texts import WHOLE_NUMBER_WORDS as WHOLE
 from controller.core.hrmax import FORMULA_CONFLICT, formula_bpm
 from controller.core.i18n import N_, _, format_date, format_number, parse_number
 from controller.core.pseudonym import pseudonym_problem
@@ -66,10 +67,6 @@ LIMITS: dict[str, tuple[float, float, str]] = {
     "max_incline": (0, 25, N_("max incline must be {low}–{high} %")),
     "pace": (1, 20, N_("the test pace must be {low}–{high} km/h")),
 }
-WHOLE = {"age": N_("age is in whole years, e.g. {example}"),
-         "hr_max": N_("HRmax is a whole number of bpm, e.g. {example}"),
-         "hr_rest": N_("HRrest is a whole number of bpm, e.g. {example}")}
-"""Fields that take whole numbers only (the trial: "45,5" years and bpm were accepted)."""
 NOT_A_NUMBER = {"max_speed": N_("max speed: write a number of km/h, e.g. {example}"),
                 "max_incline": N_("max incline: write a number of %, e.g. {example}"),
                 "pace": N_("the test pace: write a number of km/h, e.g. {example}")}
