@@ -589,7 +589,10 @@ class StaffConsole(App[None]):
             "start_4x4": self._test_decided(),
             "start_again": started,
             "borg_owed": started and bool(self._intervals_owed()),
-            "test_borg_owed": 0 in self._borg_owed and self._test_ended(),
+            # a rating that made no proposal, not decided yet: t opens it to correct the
+            # rating (issue 21: t worked but the footer did not show it)
+            "test_borg_owed": (0 in self._borg_owed and self._test_ended())
+            or self._no_estimate_open(),
         }
         return shown.get(action, True)
 
@@ -639,7 +642,9 @@ class StaffConsole(App[None]):
         self._last_interval = max(self._last_interval, d.interval or 0)
         keys = (d.started, d.state, bool(d.alarms), self._last_interval >= 1,
                 d.phase == "done", d.strap_choice, self._demo_fault(), self._test_decided(),
-                tuple(sorted(self._borg_owed)), d.phase == "test")
+                tuple(sorted(self._borg_owed)), d.phase == "test",
+                # a rating that made no proposal, not decided: t to correct it
+                self._no_estimate_open())
         if keys != self._keys:  # the footer is rebuilt only when the keys that apply change
             self._keys = keys
             self._footer_keys()
@@ -1113,6 +1118,13 @@ class StaffConsole(App[None]):
     def _test_ended(self) -> bool:
         return self._test_over() and not self.doc.hrmax_proposal
 
+    def _no_estimate_open(self) -> bool:
+        """The test's Borg rating made no HRmax proposal (the method cannot use it with the
+        heart rate measured) and staff have not decided yet: t opens it to correct it."""
+        proposal = self.doc.hrmax_proposal or {}
+        return self._test_over() and bool(proposal.get("no_estimate")) and \
+            not proposal.get("decision")
+
     def _test_decided(self) -> bool:
         """A 6-minute test has ended and staff decided on its HRmax: the 4x4 may start."""
         d = self.doc
@@ -1282,6 +1294,7 @@ class StaffConsole(App[None]):
                 self.say(_("[b red]Borg rating refused[/]: {error}").format(
                     error=texts.reply_text(reply)))
                 return
+            self.say("")  # an earlier refusal is not left beside the proposal it made
             self._propose(reply["proposal"])
 
         self.push_screen(BorgScreen(0), rated)  # the interval prompt: the same keys, words
@@ -1304,9 +1317,11 @@ class StaffConsole(App[None]):
                     source=word(texts.SOURCES, reply["profile"]["hr_max_source"]),
                     date=_day(reply["profile"]["hr_max_date"]))
             elif reply.get("ok"):
-                self.message = _("HRmax proposal rejected; the HRmax in use is kept.") \
+                # the end summary says the HRmax in use is kept: said once (the trial:
+                # «avvist: makspulsen i bruk beholdes» and «Makspulsen i bruk beholdes.»)
+                self.message = _("HRmax proposal rejected.") \
                     if proposal.get("hr_max_bpm") is not None else \
-                    _("The HRmax in use is kept.")  # an interrupted test proposed none
+                    _("No HRmax stored from this test.")  # none was proposed
             else:
                 error = texts.reply_text(reply)
                 self.message = _("[b red]HRmax decision refused[/]: {error}").format(

@@ -86,6 +86,14 @@ def six_minute_summary_lines(measures: dict[str, Any] | None,
         return lines
     lines.append(_("Borg rating at the end: {rpe}.").format(rpe=proposal.get("rpe"))
                  .rstrip("."))  # a list, as the lines above: no full stop
+    if proposal.get("no_estimate"):  # a rating the method cannot use: kept, no proposal
+        lines.append(_("No HRmax proposal from this Borg rating; {decision}").format(
+            decision=_("HRmax typed by staff: {value} bpm").format(
+                value=format_number(proposal["value_bpm"], 0))
+            if proposal.get("decision") == "edited" and proposal.get("value_bpm") is not None
+            else _("the HRmax in use is kept") if proposal.get("decision") == "rejected"
+            else hrmax_decision_text(proposal)))
+        return lines
     if proposal.get("hr_max_bpm") is None:  # an interrupted test proposes nothing
         from controller.core.i18n import format_duration
 

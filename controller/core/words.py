@@ -183,6 +183,10 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
                      EVENT_DETAILS["done_stopped"])
         if kind == "borg":
             return _(_FROM_MESSAGE["borg"][1][None]).format(rpe=n("rpe"))
+        if kind == "hrmax_decision" and params.get("no_estimate"):
+            # a Borg rating the method could not use with the heart rate: no proposal
+            return _(NO_ESTIMATE_DECISION[str(params["decision"])]).format(
+                rpe=n("rpe"), value=n("value_bpm") if "value_bpm" in params else "")
         if kind == "hrmax_decision" and params.get("proposed_bpm") is None:
             # an interrupted test proposed nothing (issue 21): staff typed or kept one
             return _(INTERRUPTED_DECISION[str(params["decision"])]).format(
@@ -203,6 +207,12 @@ INTERRUPTED_DECISION = {
     "rejected": N_("Interrupted test (after {time}), no HRmax proposal: the HRmax in use is "
                    "kept")}
 """Staff's decision after a 6-minute test that was interrupted (``core.hrmax``)."""
+
+NO_ESTIMATE_DECISION = {
+    "edited": N_("No HRmax proposal from Borg {rpe}: HRmax {value} bpm typed by staff"),
+    "rejected": N_("No HRmax proposal from Borg {rpe}: the HRmax in use is kept")}
+"""Staff's decision after a Borg rating the method could not use with the heart rate
+measured (issue 21: the rating is kept, it only made no proposal)."""
 
 PLANS = {"6-minute test": N_("6-minute test")}
 """Plan names as the store keeps them (core/plan.py)."""

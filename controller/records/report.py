@@ -1050,13 +1050,16 @@ def _test_proposal(facts: dict[str, Any]) -> dict[str, Any] | None:
     kept = {e["kind"]: e.get("params") or {} for e in facts["events"]}
     decision = kept.get("hrmax_decision")
     if not decision or (decision.get("proposed_bpm") is None and
-                        decision.get("interrupted_after_s") is None):
+                        decision.get("interrupted_after_s") is None and
+                        not decision.get("no_estimate")):
         return None
     return {"rpe": kept.get("borg", {}).get("rpe", "—"), "hr_max_bpm": decision["proposed_bpm"],
             "decision": decision.get("decision"), "value_bpm": decision.get("value_bpm"),
             "uncertainty_bpm": decision.get("uncertainty_bpm"),
             # an interrupted test proposed nothing (``core.hrmax``)
-            "interrupted_after_s": decision.get("interrupted_after_s")}
+            "interrupted_after_s": decision.get("interrupted_after_s"),
+            # a rating the method could not use: kept, it made no proposal (issue 21)
+            "no_estimate": bool(decision.get("no_estimate"))}
 
 
 def _test_rpe(facts: dict[str, Any]) -> Any:

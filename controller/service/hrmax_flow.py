@@ -64,7 +64,17 @@ class HrmaxFlow:
             est = estimate_from_six_minute_test(trace, rpe=rpe,
                                                 age_years=s.profile.age_years)
         except ValueError as e:
-            raise refused("no_hrmax_estimate", detail=str(e)) from None
+            # the rating is still what the patient said: kept in the record, and the
+            # proposal says there is none from it and why (issue 21: Borg 16 was «avvist»,
+            # thrown away, and asked for again as if not given)
+            await self._note_rpe(rpe)
+            self.hrmax_proposal = {"hr_max_bpm": None, "source": None,
+                                   "uncertainty_bpm": None, "rpe": rpe,
+                                   "no_estimate": str(e),
+                                   "current_hr_max_bpm": s.profile.hr_max,
+                                   "current_source": str(s.profile.hr_max_source),
+                                   "large_change": False}
+            return self.hrmax_proposal
         await self._note_rpe(rpe)
         self.hrmax_proposal = {"hr_max_bpm": est.hr_max_bpm, "source": str(est.source),
                                "uncertainty_bpm": est.uncertainty_bpm, "method": est.method,
@@ -119,7 +129,10 @@ class HrmaxFlow:
         elif decision not in ("accepted", "rejected"):
             raise refused("hrmax_decision")
         elif decision == "accepted" and value is None:
-            # an interrupted test proposes nothing: there is nothing to accept
+            # an interrupted test (or a rating the method cannot use) proposes nothing:
+            # there is nothing to accept
+            if prop.get("no_estimate"):
+                raise refused("no_hrmax_estimate", detail=prop["no_estimate"])
             raise refused("hrmax_interrupted", seconds=prop.get("interrupted_after_s", 0))
         if decision != "edited":
             source = prop["source"] or prop["current_source"]
@@ -136,6 +149,8 @@ class HrmaxFlow:
         rec = await rt.store.call(decide)
         proposed = prop["hr_max_bpm"]
         said = f"HRmax proposal {proposed:.0f} bpm {decision} by staff" if proposed is not None \
+            else (f"no HRmax proposal from Borg {prop.get('rpe')} ({prop['no_estimate']}): "
+                  f"{decision} by staff") if prop.get("no_estimate") \
             else (f"interrupted test (after {prop.get('interrupted_after_s', 0)} s), no "
                   f"HRmax proposal: {decision} by staff")
         await rt.store.call(Store.note, sid, Event(
@@ -145,6 +160,9 @@ class HrmaxFlow:
                     "decision": decision,
                     **({"interrupted_after_s": prop["interrupted_after_s"]}
                        if prop.get("interrupted_after_s") is not None else {}),
+                    # a rating the method could not use: the report says so, not «not given»
+                    **({"no_estimate": True, "rpe": prop.get("rpe")}
+                       if prop.get("no_estimate") else {}),
                     **({"value_bpm": round(value)} if decision == "edited" else {})}))
         self.hrmax_proposal = dict(prop, decision=decision,  # the end summary says it
                                    **({"value_bpm": value} if decision == "edited" else {}))

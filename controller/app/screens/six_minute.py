@@ -11,7 +11,8 @@ only on a second key press (j or Enter); with the edit box open the warning is s
 for the value in the box. After a test that was interrupted (stopped before its end) the
 service proposes nothing: the screen says so and after how long, and staff may type the
 HRmax (e), stored as set by staff (``staff_entered``: no proposal was edited), or keep the
-one in use (n). Its footer
+one in use (n). A Borg rating the method cannot use with the heart rate measured makes no
+proposal either: the screen says so, the rating is kept, and t gives it again. Its footer
 shows its keys with Pause and Stop, which work there. It fits 80×24.
 """
 
@@ -85,9 +86,19 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         cannot support an estimate, ``core.hrmax``); staff may type their own."""
         return self.proposal.get("hr_max_bpm") is None
 
+    @property
+    def no_estimate(self) -> bool:
+        """The test ran whole but the Borg rating given and the heart rate do not fit what
+        the method can use: no proposal from that rating, which is kept all the same (issue
+        21: a valid 16 was «avvist» and thrown away); ``t`` corrects a mistyped rating."""
+        return bool(self.proposal.get("no_estimate"))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """After an interrupted test there is nothing to accept and no Borg relation to ask
-        again: those keys are not offered."""
+        again: those keys are not offered. With no proposal from the rating given there is
+        nothing to accept either, but the rating can be corrected (t)."""
+        if self.no_estimate:
+            return action != "accept"
         return not (self.interrupted and action in ("accept", "again"))
 
     def compose(self) -> ComposeResult:
@@ -126,11 +137,21 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
 
         p = self.proposal
         with Vertical(id="proposal"):
-            yield Label(_("The test was interrupted after {time}: no HRmax proposal.").format(
-                time=format_duration(round(p.get("interrupted_after_s") or 0))),
-                markup=False, id="estimate")
-            yield Label(_("The estimate needs the whole 6 minutes and the heart rate of their "
-                          "last minute; a test cut short has neither."), markup=False)
+            if self.no_estimate:
+                yield Label(_("No HRmax proposal from Borg rating {rpe}: the rating is kept "
+                              "in the record.").format(rpe=p.get("rpe")),
+                            markup=False, id="estimate")
+                yield Label(_("The Borg rating and the heart rate of the last minute do not "
+                              "fit what the method can use (t: give the rating again if it "
+                              "was mistyped)."), markup=False)
+            else:
+                yield Label(_("The test was interrupted after {time}: no HRmax proposal.")
+                            .format(time=format_duration(
+                                round(p.get("interrupted_after_s") or 0))),
+                            markup=False, id="estimate")
+                yield Label(_("The estimate needs the whole 6 minutes and the heart rate of "
+                              "their last minute; a test cut short has neither."),
+                            markup=False)
             yield Label(_("In use now: {hr_max} bpm ({source}).").format(
                 hr_max=format_number(in_use, 0),
                 source=word(SOURCES, p.get("current_source",
@@ -142,7 +163,9 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
                 source=word(SOURCES, "staff_entered")),
                         markup=False, id="typed_source")
             yield Label(self.refused, markup=False, id="refused")
-            yield Label(_("e: type the HRmax · n: keep the HRmax in use · esc: later"),
+            yield Label(_("e: type the HRmax · n: keep the HRmax in use · t: Borg rating "
+                          "again · esc: later") if self.no_estimate else
+                        _("e: type the HRmax · n: keep the HRmax in use · esc: later"),
                         markup=False, id="keys")
         yield CatalogFooter(compact=True)
 
