@@ -9,10 +9,7 @@ recorded by the production code; PDFs are read with pdftotext."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,22 +18,14 @@ from controller.app.simdemo import run_session, run_six_minute_test
 from controller.records.register import Register
 from controller.records.store import Store
 from controller.sim import PatientParams, VirtualPatient, make_patient
+from tests.records_rig import cli as _cli
+from tests.records_rig import pdf_text
 
-ROOT = Path(__file__).resolve().parent.parent
 START_UNIX_S = 1_780_000_000.0  # 28.05.2026 in Oslo
 
 
-def _cli(*args: str, lang: str = "nb") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "FOURBYFOUR_LANG"}
-    env["FOURBYFOUR_LANG"] = lang
-    return subprocess.run([sys.executable, "-m", "controller", *args], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT, env=env)
-
-
 def _pdf_text(path: Path) -> str:
-    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                         text=True, check=True).stdout
-    return " ".join(out.split())
+    return " ".join(pdf_text(path).split())
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,8 @@ as a subprocess on stores recorded by the production code; PDFs are read with pd
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,21 +15,12 @@ import pytest
 from controller.app.simdemo import run_session
 from controller.records.store import Store
 from controller.sim import VirtualPatient, make_patient
+from tests.records_rig import cli as _cli
+from tests.records_rig import pdf_text as _pdf_text
 
-ROOT = Path(__file__).resolve().parent.parent
 START_UNIX_S = 1_780_000_000.0  # 28.05.2026, 22:26 in Oslo
 
 
-def _cli(*args: str, lang: str = "nb") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "FOURBYFOUR_LANG"}
-    env["FOURBYFOUR_LANG"] = lang
-    return subprocess.run([sys.executable, "-m", "controller", *args], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT, env=env)
-
-
-def _pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          text=True, check=True).stdout
 
 
 def _record(db: str, stop_at_s: float | None, kind: str = "typical") -> str:
