@@ -542,9 +542,10 @@ class Session:
         if alarm not in self._alarms:
             raise refused("no_alarm", alarm=alarm)
         del self._alarms[alarm]
-        self._severity.pop(alarm, None)
-        self._pending.append(("acknowledged", f"alarm {alarm} acknowledged", "info",
-                              {"alarm": alarm}))
+        # said as what it was: a warning acknowledged is not an alarm (trial 9)
+        severity = self._severity.pop(alarm, None) or "alarm"
+        self._pending.append(("acknowledged", f"{severity} {alarm} acknowledged", "info",
+                              {"alarm": alarm, "severity": severity}))
 
     def response_model(self) -> dict[str, Any] | None:
         """What the control law has learned so far about this patient's heart-rate response,

@@ -114,7 +114,7 @@ def test_the_console_says_the_strap_readings_are_unreliable_not_missing_beats(tm
                 await pilot.pause()
                 # the acknowledgement, the newest event (it may wrap onto a second line)
                 shown = " ".join(x.strip() for x in _plain(app, "#events"))
-                ack = i18n._("Alarm acknowledged: {alarm}").split("{")[0]
+                ack = i18n._("Warning acknowledged: {alarm}").split("{")[0]
                 assert ack in shown, shown
                 # the acknowledgement's own words, as the console draws them (events after it,
                 # «heart rate is back», are other events: two CI runs caught one there)

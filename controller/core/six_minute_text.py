@@ -103,6 +103,8 @@ def six_minute_summary_lines(measures: dict[str, Any] | None,
             decision=_("HRmax typed by staff: {value} bpm").format(
                 value=format_number(proposal["value_bpm"], 0))
             if proposal.get("decision") == "edited" and proposal.get("value_bpm") is not None
+            # nothing was proposed, so nothing was rejected (trial 9: «avvist»)
+            else _("the HRmax in use is kept") if proposal.get("decision") == "rejected"
             else hrmax_decision_text(proposal)))
         return lines
     if proposal.get("uncertainty_bpm") is None:  # a record keeps the value, not its ±

@@ -125,6 +125,7 @@ EVENT_DETAILS = {  # the event with what it is about, from its params (protocol.
     "extend": N_("{phase} extended by {time} by staff"),  # "1 min", as the console says
     "adjust": N_("Test load set by staff to {speed} km/h at {incline} %"),
     "acknowledged": N_("Alarm acknowledged: {alarm}"),
+    "acknowledged_warning": N_("Warning acknowledged: {alarm}"),
     "hrmax_underestimated": N_("Heart rate {hr} bpm is above the profile's HRmax {hr_max}: "
                                "HRmax is likely underestimated"),
     "hr_above_max": N_("Heart rate above HRmax {hr_max} for {seconds} s: load reduced"),
@@ -169,7 +170,8 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
             return _(EVENT_DETAILS[kind]).format(speed=n("speed_kmh", 1),
                                                  incline=n("incline_pct", 1))
         if kind == "acknowledged":
-            return _(EVENT_DETAILS[kind]).format(alarm=word(ALARMS, str(params["alarm"])))
+            key = "acknowledged_warning" if params.get("severity") == "warning" else kind
+            return _(EVENT_DETAILS[key]).format(alarm=word(ALARMS, str(params["alarm"])))
         if kind == "hrmax_underestimated":
             return _(EVENT_DETAILS[kind]).format(hr=n("hr_bpm"), hr_max=n("hr_max_bpm"))
         if kind == "hr_above_max":
