@@ -74,6 +74,19 @@ def hrmax_decision_text(proposal: dict[str, Any]) -> str:
     return _("not decided: not stored")
 
 
+def _no_proposal_decision(proposal: dict[str, Any]) -> str:
+    """Staff's decision where the test proposed nothing (interrupted, or a Borg rating the
+    method cannot use): nothing was proposed, so nothing was rejected (trial 9: «avvist»)."""
+    from controller.core.i18n import format_number
+
+    if proposal.get("decision") == "edited" and proposal.get("value_bpm") is not None:
+        return _("HRmax typed by staff: {value} bpm").format(
+            value=format_number(proposal["value_bpm"], 0))
+    if proposal.get("decision") == "rejected":
+        return _("the HRmax in use is kept")
+    return hrmax_decision_text(proposal)
+
+
 def six_minute_summary_lines(measures: dict[str, Any] | None,
                              proposal: dict[str, Any] | None) -> list[str]:
     """The console's end summary of a 6-minute test: distance, highest heart rate, the
@@ -88,11 +101,7 @@ def six_minute_summary_lines(measures: dict[str, Any] | None,
                  .rstrip("."))  # a list, as the lines above: no full stop
     if proposal.get("no_estimate"):  # a rating the method cannot use: kept, no proposal
         lines.append(_("No HRmax proposal from this Borg rating; {decision}").format(
-            decision=_("HRmax typed by staff: {value} bpm").format(
-                value=format_number(proposal["value_bpm"], 0))
-            if proposal.get("decision") == "edited" and proposal.get("value_bpm") is not None
-            else _("the HRmax in use is kept") if proposal.get("decision") == "rejected"
-            else hrmax_decision_text(proposal)))
+            decision=_no_proposal_decision(proposal)))
         return lines
     if proposal.get("hr_max_bpm") is None:  # an interrupted test proposes nothing
         from controller.core.i18n import format_duration
@@ -100,12 +109,7 @@ def six_minute_summary_lines(measures: dict[str, Any] | None,
         lines.append(_("The test was interrupted after {time}: no HRmax proposal; "
                        "{decision}").format(
             time=format_duration(round(proposal.get("interrupted_after_s") or 0)),
-            decision=_("HRmax typed by staff: {value} bpm").format(
-                value=format_number(proposal["value_bpm"], 0))
-            if proposal.get("decision") == "edited" and proposal.get("value_bpm") is not None
-            # nothing was proposed, so nothing was rejected (trial 9: «avvist»)
-            else _("the HRmax in use is kept") if proposal.get("decision") == "rejected"
-            else hrmax_decision_text(proposal)))
+            decision=_no_proposal_decision(proposal)))
         return lines
     if proposal.get("uncertainty_bpm") is None:  # a record keeps the value, not its ±
         lines.append(_("Proposed HRmax {hr_max} bpm: {decision}").format(
