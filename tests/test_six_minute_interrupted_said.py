@@ -11,9 +11,7 @@ console's header with Textual's Pilot; each seen failing first."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,10 +19,9 @@ import pytest
 from controller.core import i18n
 from controller.records.store import Store
 from tests.console_rig import console_on_runtime, wait_for
+from tests.records_rig import cli as _cli
 from tests.test_beltview import _phase, _run, _until, belt_rig
 from tests.test_console_six_minute_desk import _header, _test_runtime
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -32,13 +29,6 @@ def nb():
     i18n.set_language("nb")
     yield "nb"
     i18n.set_language("en")
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "FOURBYFOUR_LANG"}
-    env["FOURBYFOUR_LANG"] = "nb"
-    return subprocess.run([sys.executable, "-m", "controller", *args], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT, env=env)
 
 
 def _pdf_text(path: Path) -> str:
