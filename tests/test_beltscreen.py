@@ -70,6 +70,27 @@ def test_the_good_news_follows_after_a_few_seconds_in_the_zone():
     assert z.update(1.0 + IN_ZONE_AFTER_S, 168, 168, 188) == "in"
 
 
+def test_the_good_news_needs_readings_in_the_zone_not_a_reading_held_on_screen():
+    """CI, the belt page at 10× under load: a heart rate wobbling 167/168 at the warm-up's
+    edge, and one reading of 168 held on screen through a 4 s gap (the strap's next ones
+    late, shorter than the 5 s a reading is kept): the screen said "on target", then "rises
+    gently" again with the next 167. The good news follows 3 s of readings in the zone
+    without a break; a reading held through a gap, or two readings in the zone with a gap
+    between them, prove nothing, so the word stays calm."""
+    def warm(screen, t, hr, hr_at):
+        return screen.update(Inputs(t, "warmup", "running", 0, 100.0, hr, 168.0, 188.0,
+                                    198.0, 168.0, hr_at_s=hr_at))
+
+    s = BeltScreen()
+    kinds = [warm(s, float(k), 167.0 + k % 2, float(k)).kind for k in range(10)]  # 1/s
+    # 168 read at t = 9, and nothing newer until t = 13.25: looks every 0.25 s meanwhile
+    kinds += [warm(s, 9.0 + k / 4, 168.0, 9.0).kind for k in range(1, 18)]
+    kinds += [warm(s, 13.25 + k, 167.0 + (k + 1) % 2, 13.25 + k).kind for k in range(10)]
+    assert set(kinds) == {"warmup"}, kinds
+    # readings in the zone for 3 s are the good news, on the readings' own clock
+    assert [warm(s, 30.0 + k, 170.0, 30.0 + k).kind for k in range(5)][-1] == "in"
+
+
 def test_the_warm_up_word_is_judged_on_the_band_it_shows():
     """The trial: "I sonen" beside "Mål 131" for 129. The warm-up shows its band (119–143,
     about 60–70 % of makspuls; the console shows the same), and the word is true of it: below

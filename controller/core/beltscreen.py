@@ -51,6 +51,10 @@ EDGE_BPM = 2
 edge of the zone": a strap's second-to-second wobble (a few slag/min) stays inside it."""
 IN_ZONE_AFTER_S = 3.0
 """Seconds in the zone, without a break, before "at the edge" turns into "in the zone"."""
+READING_GAP_S = 2.0
+"""A gap between two readings longer than this breaks the time in the zone: a strap reads
+about once a second, and two readings in the zone with nothing between them do not show
+the heart rate stayed there."""
 ZONE_SETTLE_S = 5.0
 """The least time between two forced changes of word; within it the neutral word is shown."""
 HR_MISSING_S = KEEP_S
@@ -89,7 +93,8 @@ class ZoneWord:
     onwards (the way the heart rate was going) is at once; back the way it came, or from one
     verdict straight to another, within ``settle_s`` of the last change is the neutral word
     instead, left when one word has held for ``settle_s``. "Edge" turns into "in" after
-    ``in_after_s`` in the zone.
+    ``in_after_s`` in the zone, without a break: a reading outside it, or a gap of more
+    than ``READING_GAP_S`` between readings (``now_s`` is the reading's time).
 
     >>> z = ZoneWord()
     >>> [z.update(float(t), hr, 168, 188) for t, hr in enumerate((172, 167, 168, 167))]
@@ -103,6 +108,7 @@ class ZoneWord:
     _edge_from: str | None = None  # the verdict before the edge: which side it came from
     _best_since: tuple[str, float] | None = None  # the word that would be said, since when
     _in_since: float | None = None
+    _last_s: float | None = None  # the time of the last look (the reading's, on the screen)
 
     def update(self, now_s: float, hr: int | None, low: int | None,
                high: int | None) -> str | None:
@@ -110,6 +116,9 @@ class ZoneWord:
             self.reset()
             return None
         raw = zone_of(hr, low, high)
+        if self._last_s is not None and now_s - self._last_s > READING_GAP_S:
+            self._in_since = None  # no readings in between: the time in the zone starts again
+        self._last_s = now_s
         self._in_since = (self._in_since if self._in_since is not None else now_s) \
             if raw == "in" else None
         best = "edge" if near_edge(hr, low, high) else raw
@@ -139,7 +148,7 @@ class ZoneWord:
 
     def reset(self) -> None:
         self.word, self._changed_s, self._edge_from = None, -math.inf, None
-        self._best_since, self._in_since = None, None
+        self._best_since, self._in_since, self._last_s = None, None, None
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,10 @@ class Inputs:
     hr_max_bpm: float | None
     target_bpm: float | None = None
     """The controller's target: in the warm-up, the one number the screen shows."""
+    hr_at_s: float | None = None
+    """When the reading shown was taken (``now_s`` when not known): the zone word's clock.
+    Its hysteresis counts the heart rate's time, so a reading held on screen through a
+    short gap never turns into "in the zone for 3 s"."""
 
 
 @dataclass(frozen=True)
@@ -179,8 +192,9 @@ class BeltScreen:
     each interval ran.
 
     >>> screen = BeltScreen()
-    >>> shown = screen.update(Inputs(now_s, "interval", "running", 1, 130.0, 150.0, 155.6,
-    ...                              173.9, 183.0))
+    >>> screen.update(Inputs(0.0, "interval", "running", 1, 130.0, 150.0, 155.6, 173.9,
+    ...                      183.0)).kind
+    'below'
     """
 
     zone: ZoneWord = field(default_factory=ZoneWord)
@@ -205,7 +219,8 @@ class BeltScreen:
         counting = i.phase == "interval" and i.interval > 0
         if counting:
             self.ran_s[i.interval] = max(self.ran_s.get(i.interval, 0.0), i.phase_elapsed_s)
-        verdict = self.zone.update(i.now_s, hr_shown, lo, hi) if running else None
+        at_s = i.hr_at_s if i.hr_at_s is not None else i.now_s  # the reading's own time
+        verdict = self.zone.update(at_s, hr_shown, lo, hi) if running else None
         if self.zone.word is not None and not running:
             self.zone.reset()
         kind = self._kind(i, hr_shown, verdict)

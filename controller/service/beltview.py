@@ -336,7 +336,8 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
     lo, hi = (sp.zone_low_bpm, sp.zone_high_bpm) if sp else (None, None)
     shown = screen.update(Inputs(now, phase, state, interval, elapsed, hr, lo, hi,
                                  rt.profile.hr_max if rt.profile else None,
-                                 sp.target_bpm if sp else None))
+                                 sp.target_bpm if sp else None,
+                                 rt.shown_hr_at_s if hr is not None else None))
     kind = shown.kind
     zone = kind if kind in VERDICTS else None
     stopped_by = _belt_stopped(rt) if phase != "done" and sp is not None else None

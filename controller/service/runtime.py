@@ -364,6 +364,12 @@ class Runtime:
         return shown_pulse(sp.now_s, self.session_state, self._live)
 
     @property
+    def shown_hr_at_s(self) -> float | None:
+        """When the heart rate shown (``shown_hr_bpm``) was read: the belt screen's zone
+        word counts the readings' time, not the time it has been on screen."""
+        return self._live[1] if self._live is not None else None
+
+    @property
     def session_state(self) -> str:
         """The session's state as every screen shows it (the console's header, the belt
         page): the last tick's, with the heart-rate level the session holds now, the one its
