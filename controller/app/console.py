@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -901,6 +902,11 @@ class StaffConsole(App[None]):
             return word(ALARM_WORDS, "hr_lost_stop")
         if self._at_rest_while_stopping():
             return _("belt at rest")
+        if d.state == "running" and d.restart_in_s is not None:
+            # the session holds the belt still for its 3-2-1 (the belt page counts it): not
+            # «går» beside a belt at rest (trial 9)
+            return _("belt starts in {seconds} s").format(
+                seconds=max(1, math.ceil(d.restart_in_s)))
         if d.state == "paused" and d.phase == "recovery":
             # the protocol's active pause is a phase, staff's Pause a state: in one header
             # «AKTIV PAUSE … · på pause» said "pause" twice for two things (issue 21)

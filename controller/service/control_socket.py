@@ -84,6 +84,7 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "state": "done" if rt.done else rt.session_state,
         "ended_by": sess.ended_by if sess else "",
         "test_interrupted": sess.test_interrupted if sess else False,
+        "restart_in_s": restart_in_s(rt),
         "phase_remaining_s": sp.phase_remaining_s if sp else None,
         "hr_bpm": sp.hr_bpm if sp else None, "target_bpm": sp.target_bpm if sp else None,
         "zone_low_bpm": sp.zone_low_bpm if sp else None,
@@ -116,6 +117,17 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "ratings": {str(k): v for k, v in rt.ratings.items()},
     }
     return m.StateDoc(**doc).to_wire()
+
+
+def restart_in_s(rt: Runtime) -> float | None:
+    """Seconds left of the 3-2-1 before the belt moves (the belt page's count), on the
+    runtime's clock; None when the session is not counting down."""
+    sess = rt.session
+    at = sess.restart_at_s if sess is not None else None
+    if at is None or rt.done or rt.session_state != "running":
+        return None
+    left = at - rt.clock()
+    return left if left > 0.0 else None
 
 
 def test_load(sess: Session | None) -> list[float] | None:

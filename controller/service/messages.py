@@ -333,6 +333,10 @@ class StateDoc:
     """When the session started, on the session's clock (its events' ``now_s``); None
     before the start (and from an older service)."""
     test_interrupted: bool = False
+    restart_in_s: float | None = None
+    """Seconds until the belt moves after a start or a resume from standstill (the session
+    holds it still for its 3-2-1, ``Session.restart_at_s``; the belt page counts the same);
+    None otherwise."""
     """A 6-minute test that ended without its test part run to its end
     (``Session.test_interrupted``): «avbrutt», never «ferdig» (issue 21)."""
     type: str = "state"
