@@ -347,6 +347,7 @@ def test_the_console_demo_has_no_patient_until_staff_choose_and_patient_prefills
     still staff who save it."""
     from controller.app.console import StaffConsole
     from controller.app.screens import PatientScreen
+    from controller.app.texts import reply_text
 
     suggested = {"pseudonym": "P-17", "hr_max_bpm": 180, "hr_max_source": "measured",
                  "max_speed_kmh": 8.0, "max_incline_pct": 15.0}
@@ -359,7 +360,8 @@ def test_the_console_demo_has_no_patient_until_staff_choose_and_patient_prefills
             await wait_for(lambda: app.state.get("session_id"))
             assert app.state["pseudonym"] == "" and app.state["hr_max"] is None
             await pilot.press("s")
-            await wait_for(lambda: i18n._("refused").split()[0] in app.message)
+            await wait_for(lambda: reply_text({"ok": False, "code": "no_patient"})
+                           in app.message)  # refused: the reason, one sentence
             assert not app.state["started"]
             await pilot.press("n")
             await wait_for(lambda: isinstance(app.screen, PatientScreen))

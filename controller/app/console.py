@@ -89,6 +89,9 @@ AT_REST = {"stop": ("done", N_("Stopped: the belt is at rest.")),
 """Stop's and Pause's sentence once the belt reports 0 km/h in the state they lead to (the
 trial: «Stopper: båndet senker farten til stopp.» stayed after the belt was at rest)."""
 RUNNING = ("running", "hr_hold", "hr_slow")
+SAID_ALONE = ("no_patient",)
+"""Refusals said as their own sentence, without «… avvist:» before them: each says what
+to do first (choose the patient)."""
 PAST_WHEN_OVER = {"strap_missing_beats": N_("The chest strap's readings were unreliable in "
                                             "this session")}
 """Warnings about the strap's readings, as said once the session is over (what to do about
@@ -1148,8 +1151,7 @@ class StaffConsole(App[None]):
         reply = await self.client.command("patient", pseudonym=d.pseudonym)
         known = reply.get("patient") if reply.get("ok") else None
         if not known:
-            self.say("[b red]" + _("{command} refused").format(command=_(COMMANDS["start"]))
-                     + "[/]: " + texts.reply_text(reply))
+            self._say_refused(_(COMMANDS["start"]), reply)
             return
         pseudonym, age = d.pseudonym, d.age_years
 
@@ -1162,8 +1164,7 @@ class StaffConsole(App[None]):
             setup = await self.client.command("setup", profile={
                 "pseudonym": pseudonym, "age_years": age}, plan={"name": "4x4"})
             if not setup.get("ok"):
-                self.say("[b red]" + _("{command} refused").format(
-                    command=_(COMMANDS["setup"])) + "[/]: " + texts.reply_text(setup))
+                self._say_refused(_(COMMANDS["setup"]), setup)
                 return
             await self._send("start")
 
@@ -1267,8 +1268,7 @@ class StaffConsole(App[None]):
                 await asyncio.sleep(0.2)
             else:
                 self._load_wanted = None
-                self.say("[b red]" + _("{command} refused").format(
-                    command=word(COMMANDS, "adjust")) + "[/]: " + texts.reply_text(reply))
+                self._say_refused(word(COMMANDS, "adjust"), reply)
                 return
 
     async def _state_after(self, changed: Any, timeout_s: float = 2.0) -> None:
@@ -1432,9 +1432,18 @@ class StaffConsole(App[None]):
             # not «fortsett avvist: Kan ikke fortsette: …» (the trial)
             self.say("[b red]" + texts.reply_text(reply) + "[/]")
         else:
-            self.say("[b red]" + _("{command} refused").format(command=name) + "[/]: "
-                     + texts.reply_text(reply))
+            self._say_refused(name, reply)
         return reply
+
+    def _say_refused(self, command: str, reply: dict[str, Any]) -> None:
+        """«{command} avvist: the reason», or the reason alone where it is a whole sentence
+        that says what to do first and the command adds nothing to it (trial 9: `h` with no
+        patient said «historikk avvist: Ingen pasient valgt: velg pasienten først (n).»)."""
+        if reply.get("code") in SAID_ALONE:
+            self.say("[b red]" + texts.reply_text(reply) + "[/]")
+            return
+        self.say("[b red]" + _("{command} refused").format(command=command) + "[/]: "
+                 + texts.reply_text(reply))
 
     def _skipped_while_paused(self) -> str:
         """What a skip while paused did, naming the part that begins at resume (the trial:
@@ -1456,8 +1465,7 @@ class StaffConsole(App[None]):
         if reply.get("ok"):
             self.push_screen(HistoryScreen(reply["history"]))
         else:
-            self.say("[b red]" + _("{command} refused").format(command=_(COMMANDS["history"]))
-                     + "[/]: " + texts.reply_text(reply))
+            self._say_refused(_(COMMANDS["history"]), reply)
 
     async def action_export(self) -> None:
         """w: choose which of the patient's sessions the report is for (the newest first:
@@ -1467,10 +1475,8 @@ class StaffConsole(App[None]):
         listed = await self.client.command("sessions")
         sessions = listed.get("sessions") if listed.get("ok") else None
         if not isinstance(sessions, list) or not sessions:  # refused (none recorded yet)
-            self.say("[b red]" + _("{command} refused").format(command=_(COMMANDS["export"]))
-                     + "[/]: " + texts.reply_text(listed if not listed.get("ok") else
-                                                  {"ok": False,
-                                                   "code": "no_recorded_session"}))
+            self._say_refused(_(COMMANDS["export"]), listed if not listed.get("ok") else
+                              {"ok": False, "code": "no_recorded_session"})
             return
 
         async def chosen(session_id: str | None) -> None:
@@ -1482,8 +1488,7 @@ class StaffConsole(App[None]):
                 self.say(report_saved(reply["files"]),
                          note=report_saved(reply["files"], short=True))
                 return
-            self.say("[b red]" + _("{command} refused").format(
-                command=_(COMMANDS["export"])) + "[/]: " + texts.reply_text(reply))
+            self._say_refused(_(COMMANDS["export"]), reply)
 
         self.push_screen(ReportChooser(str(listed.get("pseudonym") or ""), sessions), chosen)
 
