@@ -366,9 +366,8 @@ def test_the_first_session_after_run_needs_a_chosen_patient_too(tmp_path):
                             await asyncio.sleep(0.1)
                     await pilot.press("s")
                     async with asyncio.timeout(20):
-                        while "start refused" not in app.message:
+                        while "No patient chosen" not in app.message:  # the code's text
                             await asyncio.sleep(0.1)
-                    assert "No patient chosen" in app.message, app.message  # the code's text
                     await pilot.press("n")  # the form: nothing of the config's [patient]
                     form = app.screen
                     await pilot.pause()
