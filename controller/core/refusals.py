@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from controller.core.hrmax import FORMULA_CONFLICT
 from controller.core.i18n import N_, format_number, language, translations
 from controller.core.words import ALARMS, FAULTS, LINKS, PHASES, STATES
 
@@ -41,6 +42,7 @@ REFUSALS: dict[str, str] = {
     "unknown_patient": N_("{pseudonym} is not in the register: give the HRmax and its "
                           "source."),
     "hrmax_source_needed": N_("A changed HRmax needs its source."),
+    "hrmax_formula_conflict": FORMULA_CONFLICT,  # the patient form's and the CLI's words
     "not_now": N_("Not possible while the session is {state}."),
     "extend_limit": N_("A phase can be extended by 1–600 s, at most 600 s in total."),
     "no_alarm": N_("There is no active alarm {alarm}."),
