@@ -569,16 +569,24 @@ def contradiction(word: str, hr_text: str, target_text: str) -> str | None:
     return None if true else f"{word!r} beside {hr} and {target_text!r}"
 
 
+@pytest.mark.realtime  # the strap's wobble is one reading a second apart in wall time
 def test_the_zone_word_never_contradicts_the_target_beside_it_and_holds_still(tmp_path):
     """Issue 21, the bokmål new-nurse trial: the belt said "I sonen" for a heart rate just
     below the warm-up target beside it ("Mål …"), and the edge's hysteresis kept "I sonen"
     for 5 s beside 167 and "Mål 168–188". A heart rate crossing an edge and wobbling just
     past it, read off the rendered page every second (and at every render): the word never
-    contradicts the target shown, and changes at most once per crossing."""
+    contradicts the target shown, and changes at most once per crossing.
+
+    At 5× real time, in the quieter phase: the wobble is a change of 1 slag/min every second
+    of the session, so a strap emulation starved for a second (100 ms of a machine loaded by
+    six workers at 10×: runs 6 and 8) read 168 three seconds in a row and the screen rightly
+    said "I sonen" on those readings."""
     from controller.core.metrics import shown_bpm
 
+    speed = 5.0
+
     async def main() -> list[tuple[str, list[str]]]:
-        async with belt_rig(tmp_path) as rig:
+        async with belt_rig(tmp_path, speed=speed) as rig:
             page, rt = rig.page, rig.rt
 
             def target_shown() -> int:
@@ -594,7 +602,7 @@ def test_the_zone_word_never_contradicts_the_target_beside_it_and_holds_still(tm
                     words = []
                     t_end = rig.clock() + secs
                     while rig.clock() < t_end:
-                        await asyncio.sleep(1.0 / RIG_SPEED)  # one second of the session
+                        await asyncio.sleep(1.0 / speed)  # one second of the session
                         look = await page.evaluate(LOOK_JS)
                         looks.append(look)
                         words.append(look[0])
