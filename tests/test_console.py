@@ -290,6 +290,35 @@ def test_confirmation_shows_its_keys_and_brackets_literally():
         i18n.set_language("en")
 
 
+def test_a_key_the_question_does_not_take_says_which_keys_it_takes():
+    """Trial 10: after a finished pulstest the nurse pressed s, then k and j meant for a
+    skip: k met the 4x4's start question and did nothing without a word, and j answered it
+    (a 4x4 started «without asking»). A key the question does not take says which keys it
+    does, and the question stays open."""
+    from controller.core import i18n
+
+    async def main():
+        app = StaffConsole(str(tmp_sock()))
+        async with app.run_test(size=(80, 24)) as pilot:
+            answers = []
+            app.push_screen(Confirm("Starte 4x4 for P-57 nå?"), answers.append)
+            await pilot.pause()
+            await pilot.press("k")
+            await pilot.pause()
+            assert answers == [] and isinstance(app.screen, Confirm)
+            shown = str(app.screen.query_one("#question").render())
+            assert shown.endswith("Trykk j for ja, n for nei."), shown
+            await pilot.press("n")
+            await pilot.pause()
+            assert answers == [False]
+
+    i18n.set_language("nb")
+    try:
+        asyncio.run(asyncio.wait_for(main(), 30))
+    finally:
+        i18n.set_language("en")
+
+
 def tmp_sock():
     return "/nonexistent/control.sock"  # no service: the console retries, the screens work
 

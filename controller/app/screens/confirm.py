@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
@@ -71,10 +72,20 @@ class Confirm(ModalScreen[bool]):
 
     def action_yes(self, key: str) -> None:
         if key != yes_key():
-            self.query_one("#question", Label).update(
-                self.question + "\n" + _("y: yes / n: no") + "\n" + not_the_yes_key())
+            self._say_keys()
             return
         self.dismiss(True)
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter the question does not take (trial 10: k meant for a skip met the 4x4's
+        start question and did nothing without a word; the j after it answered it): the
+        question says which keys it takes, and stays open."""
+        if event.is_printable and event.key not in self._bindings.key_to_bindings:
+            self._say_keys()
+
+    def _say_keys(self) -> None:
+        self.query_one("#question", Label).update(
+            self.question + "\n" + _("y: yes / n: no") + "\n" + not_the_yes_key())
 
     def action_no(self) -> None:
         self.dismiss(False)
