@@ -1067,7 +1067,8 @@ class StaffConsole(App[None]):
                 # stayed red from the warm-up to interval 4, long after the pulse was back)
                 span = self._dropout_span()
                 last = one_line(_("The heart rate was lost – it is back") if span is None else
-                                _("The heart rate was lost {start}–{end} – it is back")
+                                _("The heart rate was lost {start}–{end} into the session "
+                                  "– it is back")
                                 .format(start=span[0], end=span[1]), width)
                 indent = ""
                 lines.append("[green]" + escape(last) + "[/]")
