@@ -43,23 +43,17 @@ class HrmaxFlow:
         if rt.store is None:
             raise refused("no_store")
         sid = rt.session_id
-        rows = await rt.store.call(lambda s: [(r["t_s"], r["phase"], r["state"], r["hr_bpm"])
-                                              for r in s.samples(sid)])
-        # a skip (k) of the test part: six minutes not walked, interrupted like a stop
-        skipped = await rt.store.call(lambda s: test_skipped(s.events(sid)))
+        # the ticks, and whether the test part was skipped (k: six minutes not walked,
+        # interrupted like a stop), in one call to the store
+        rows, skipped = await rt.store.call(lambda s: (
+            [(r["t_s"], r["phase"], r["state"], r["hr_bpm"]) for r in s.samples(sid)],
+            test_skipped(s.events(sid))))
         trace = [hr for _t, phase, _state, hr in rows if phase == "test"]
         ran_s = interrupted_test_s([(t, phase, state) for t, phase, state, _hr in rows],
                                    test_skipped=skipped)
         if ran_s is not None:
             # stopped before its end: no estimate (``core.hrmax``); staff may type their own
-            await self._note_rpe(rpe)
-            self.hrmax_proposal = {"hr_max_bpm": None, "source": None,
-                                   "uncertainty_bpm": None, "rpe": rpe,
-                                   "interrupted_after_s": round(ran_s),
-                                   "current_hr_max_bpm": s.profile.hr_max,
-                                   "current_source": str(s.profile.hr_max_source),
-                                   "large_change": False}
-            return self.hrmax_proposal
+            return await self._no_proposal(rpe, interrupted_after_s=round(ran_s))
         try:
             est = estimate_from_six_minute_test(trace, rpe=rpe,
                                                 age_years=s.profile.age_years)
@@ -67,14 +61,7 @@ class HrmaxFlow:
             # the rating is still what the patient said: kept in the record, and the
             # proposal says there is none from it and why (issue 21: Borg 16 was «avvist»,
             # thrown away, and asked for again as if not given)
-            await self._note_rpe(rpe)
-            self.hrmax_proposal = {"hr_max_bpm": None, "source": None,
-                                   "uncertainty_bpm": None, "rpe": rpe,
-                                   "no_estimate": str(e),
-                                   "current_hr_max_bpm": s.profile.hr_max,
-                                   "current_source": str(s.profile.hr_max_source),
-                                   "large_change": False}
-            return self.hrmax_proposal
+            return await self._no_proposal(rpe, no_estimate=str(e))
         await self._note_rpe(rpe)
         self.hrmax_proposal = {"hr_max_bpm": est.hr_max_bpm, "source": str(est.source),
                                "uncertainty_bpm": est.uncertainty_bpm, "method": est.method,
@@ -86,6 +73,18 @@ class HrmaxFlow:
                                # confirm twice
                                "large_change": abs(est.hr_max_bpm - rt._s().profile.hr_max)
                                >= LARGE_CHANGE_BPM}
+        return self.hrmax_proposal
+
+    async def _no_proposal(self, rpe: int, **why: object) -> dict:
+        """The rating kept, and a proposal document with no HRmax in it: ``why`` says why
+        (``interrupted_after_s`` for a test that did not run to its end, ``no_estimate`` for
+        a rating the method cannot use); staff may still type their own."""
+        await self._note_rpe(rpe)
+        profile = self.rt._s().profile
+        self.hrmax_proposal = {"hr_max_bpm": None, "source": None, "uncertainty_bpm": None,
+                               "rpe": rpe, **why, "current_hr_max_bpm": profile.hr_max,
+                               "current_source": str(profile.hr_max_source),
+                               "large_change": False}
         return self.hrmax_proposal
 
     async def _note_rpe(self, rpe: int) -> None:
