@@ -84,15 +84,20 @@ class FormConsole(BeforeStart):
         return {"ok": True}
 
 
+async def _form(pilot, app):
+    """n: the patient form, once its footer is drawn (a frame later under load)."""
+    await pilot.press("n")
+    await wait_for(lambda: "^s" in _footer(app), 20)
+    return app.screen
+
+
 def test_the_patient_form_footer_shows_only_its_keys_and_letters_go_into_the_fields(lang):
     """Issue 21 trial: under the patient form the footer still offered "n Pasient s Start …"
     (keys that do nothing there); a letter typed in a field must go into the field only."""
     async def main():
         app = FormConsole(tmp_sock())
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("n")
-            await wait_for(lambda: "^s" in _footer(app), 20)  # drawn a frame later under load
-            form = app.screen
+            form = await _form(pilot, app)
             footer = _footer(app)
             for gone in ("n " + i18n._("Patient"), "s " + i18n._("Start"),
                          "q " + i18n._("Quit"), "h " + i18n._("History")):
@@ -462,9 +467,7 @@ def test_a_refused_pseudonym_gets_focus_without_its_text_selected_so_no_key_repl
     async def main():
         app = FormConsole(tmp_sock())
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("n")
-            await wait_for(lambda: "^s" in _footer(app), 20)
-            form = app.screen
+            form = await _form(pilot, app)
             form.query_one("#pseudonym").value = ""
             form.query_one("#pseudonym").focus()
             await pilot.press(*"kari-nordmann", "tab")
@@ -496,9 +499,7 @@ def test_after_a_refused_save_the_focused_field_is_marked_and_named_on_screen(la
     async def main():
         app = FormConsole(tmp_sock())
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("n")
-            await wait_for(lambda: "^s" in _footer(app), 20)
-            form = app.screen
+            form = await _form(pilot, app)
             for wid, value in (("pseudonym", "P-42"), ("hr_max", "176"),
                                ("max_speed", "6..5"), ("max_incline", "5")):
                 form.query_one(f"#{wid}").value = value
