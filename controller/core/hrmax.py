@@ -126,6 +126,18 @@ def formula_bpm(source: str, age_years: float | None,
     return float(f"{bpm:.0f}")
 
 
+def formula_conflict_bpm(hr_max_bpm: float, source: str, age_years: float | None,
+                         hr_rest_bpm: float | None = None) -> float | None:
+    """The age formula's HRmax when ``hr_max_bpm`` with ``source`` is not it (the one rule
+    the CLI and the control service refuse with ``FORMULA_CONFLICT``), else None.
+
+    >>> formula_conflict_bpm(165, "nes", 60), formula_conflict_bpm(173, "nes", 60)
+    (173.0, None)
+    """
+    bpm = formula_bpm(source, age_years, hr_rest_bpm)
+    return bpm if bpm is not None and float(hr_max_bpm) != bpm else None
+
+
 def rpe_to_hrmax_fraction(rpe: float) -> float:
     """Fraction of HRmax a steady Borg rating (6–20) corresponds to, linear 50 %→100 %."""
     if not 6 <= rpe <= 20:

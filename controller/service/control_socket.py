@@ -41,7 +41,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from controller.core.hrmax import HrMaxSource, formula_bpm
+from controller.core.hrmax import HrMaxSource, formula_conflict_bpm
 from controller.core.i18n import language
 from controller.core.plan import Plan, default_4x4, six_minute_test
 from controller.core.pseudonym import check_pseudonym, pseudonym_problem
@@ -199,8 +199,9 @@ def setup_from(msg: dict[str, Any], register: Register | None = None,
     # an HRmax from an age formula is the formula's value at the age: the form's and the
     # CLI's one rule (core.hrmax), held here too for any client that sends one
     if any(p.get(k) is not None for k in ("hr_max", "hr_max_source", "age_years", "hr_rest")):
-        bpm = formula_bpm(str(profile.hr_max_source), profile.age_years, profile.hr_rest)
-        if bpm is not None and float(profile.hr_max) != bpm:
+        bpm = formula_conflict_bpm(profile.hr_max, str(profile.hr_max_source),
+                                   profile.age_years, profile.hr_rest)
+        if bpm is not None:
             raise refused("hrmax_formula_conflict", field="hr_max", typed=profile.hr_max,
                           bpm=bpm)
     plan_doc = msg.get("plan") or {"name": "4x4"}

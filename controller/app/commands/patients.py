@@ -220,10 +220,11 @@ def _check_formula(rec) -> None:  # type: ignore[no-untyped-def]
     """An HRmax from an age formula is the formula's value at the patient's age, the patient
     form's rule (issue 21: 165 as Nes at 60 was stored here, and the form then refused to
     save the patient as the register held it: «ikke aldersformelens 173»)."""
-    from controller.core.hrmax import FORMULA_CONFLICT, formula_bpm
+    from controller.core.hrmax import FORMULA_CONFLICT, formula_conflict_bpm
 
-    bpm = formula_bpm(rec.hr_max_source, rec.age_years, rec.hr_rest_bpm)
-    if bpm is not None and float(rec.hr_max_bpm) != bpm:
+    bpm = formula_conflict_bpm(rec.hr_max_bpm, rec.hr_max_source, rec.age_years,
+                               rec.hr_rest_bpm)
+    if bpm is not None:
         raise ValueError(f"{rec.pseudonym}: " + _(FORMULA_CONFLICT).format(
             typed=format_number(rec.hr_max_bpm, 0 if float(rec.hr_max_bpm).is_integer() else 1),
             bpm=format_number(bpm, 0)))
