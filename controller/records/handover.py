@@ -190,12 +190,15 @@ def walking_pause(pause: tuple[float, float], interval: tuple[float, float],
     return _round((speed, incline))
 
 
-def suggest(sessions: list[dict[str, Any]],
-            max_speed_kmh: float | None = None) -> Suggestion | None:
+def suggest(sessions: list[dict[str, Any]], max_speed_kmh: float | None = None,
+            max_incline_pct: float | None = None) -> Suggestion | None:
     """From the last sessions' kept figures (``records/stats.py``, oldest first): the belt
     that held 90 % HRmax in the intervals, the end of the warm-up, and the steady part of
     the pauses, walked as the session walks them (``walking_pause``; ``max_speed_kmh``: the
-    patient's speed cap)."""
+    patient's speed cap, walk-only included; ``max_incline_pct``: the incline cap). The
+    intervals and the warm-up are held to the caps (staff may have lowered them after the
+    sessions ran; the heart rate leads from there), and every other part is no heavier than
+    they are, so nothing suggested is above a cap."""
     found: list[tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = []
     for st in reversed(sessions):
         if st["zone_speed_kmh"] is not None and st["warm_speed_kmh"] is not None \
@@ -211,11 +214,29 @@ def suggest(sessions: list[dict[str, Any]],
     def mean(pairs: list[tuple[float, float]]) -> tuple[float, float]:
         return statistics.fmean(p[0] for p in pairs), statistics.fmean(p[1] for p in pairs)
 
-    warmup = _round(mean([w for _, w, _ in found]))
-    interval = _round(mean([z for z, _, _ in found]))
+    warmup = _capped(_round(mean([w for _, w, _ in found])), max_speed_kmh, max_incline_pct)
+    interval = _capped(_round(mean([z for z, _, _ in found])), max_speed_kmh, max_incline_pct)
     pause = walking_pause(_round(mean([p for _, _, p in found])), interval, max_speed_kmh)
     cool = cool_down(warmup, pause, max_speed_kmh)
     return Suggestion(warm_up(warmup, cool, interval), interval, pause, cool)
+
+
+def _capped(speed_incline: tuple[float, float], max_speed_kmh: float | None,
+            max_incline_pct: float | None) -> tuple[float, float]:
+    """A part of the suggestion no faster and no steeper than the patient's caps (None: no
+    cap known). Rounded down to the treadmill's steps, so the shown figure is not above it.
+
+    >>> _capped((5.2, 7.0), 4.0, 5.0), _capped((5.2, 7.0), None, None)
+    ((4.0, 5.0), (5.2, 7.0))
+    >>> _capped((5.2, 7.0), 4.25, 4.75)
+    (4.2, 4.5)
+    """
+    speed, incline = speed_incline
+    if max_speed_kmh is not None and speed > max_speed_kmh:
+        speed = math.floor(max_speed_kmh * 10 + 1e-9) / 10
+    if max_incline_pct is not None and incline > max_incline_pct:
+        incline = math.floor(max_incline_pct * 2 + 1e-9) / 2
+    return speed, incline
 
 
 def warm_up(warmup: tuple[float, float], cool: tuple[float, float],
@@ -266,8 +287,9 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
     last = recs[-1]
     notes = [n["text"] for r in recs for n in store.notes(r.id)] if include_notes else []
     hr_max, source, day = _hr_max_in_use(store, last)
+    speed_cap, incline_cap = _caps_in_use(store, last)
     return Handover(pseudonym, lines[0].day, lines[-1].day, lines, hr_max, source,
-                    suggest(figures, _speed_cap_kmh(last.profile)), notes, day)
+                    suggest(figures, speed_cap, incline_cap), notes, day)
 
 
 def _hr_max_in_use(store: Store, last: SessionRecord) -> tuple[float, str, dt.date | None]:
@@ -289,13 +311,34 @@ def _hr_max_in_use(store: Store, last: SessionRecord) -> tuple[float, str, dt.da
     return rec.hr_max_bpm, rec.hr_max_source, day
 
 
+def _caps_in_use(store: Store, last: SessionRecord) -> tuple[float | None, float | None]:
+    """The speed cap (walk-only included) and the incline cap the suggestion keeps under:
+    the register's current ones, as staff decided last (s9rec: a speed cap lowered from 8 to
+    4 km/t after the sessions was handed over as intervals at 5,2 km/t); the last session's
+    only for a patient the register does not hold (imported sessions)."""
+    from controller.records.register import Register
+
+    rec = Register(store).get(last.pseudonym)
+    if rec is None:
+        return _speed_cap_kmh(last.profile), _number(last.profile.get("max_incline_pct"))
+    return (min(rec.max_speed_kmh, WALK_MAX_KMH) if rec.walk_only else rec.max_speed_kmh,
+            rec.max_incline_pct)
+
+
+def _number(value: Any) -> float | None:
+    """A figure a stored record holds, None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 def _speed_cap_kmh(profile: dict[str, Any]) -> float | None:
     """The patient's speed cap as the last session kept it (``PatientProfile.speed_cap_kmh``),
     None when the record does not say."""
-    cap = profile.get("max_speed_kmh")
-    if isinstance(cap, bool) or not isinstance(cap, int | float):
+    cap = _number(profile.get("max_speed_kmh"))
+    if cap is None:
         return None
-    return min(float(cap), WALK_MAX_KMH) if profile.get("walk_only") else float(cap)
+    return min(cap, WALK_MAX_KMH) if profile.get("walk_only") else cap
 
 
 def _learned(st: dict[str, Any]) -> dict[str, float] | None:
