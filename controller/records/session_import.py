@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from controller.core.dates import local_day
+from controller.core.hrmax import formula_conflict_bpm
+from controller.core.i18n import N_, _, format_number
 from controller.core.plan import Plan, PlanError
 from controller.core.pseudonym import pseudonym_problem
 from controller.protocol import HrMaxSource, PatientProfile
@@ -359,6 +361,11 @@ def _line_of(text: str, path: str) -> int | None:
     at = pos.get(head, pos.get(head.split("[")[0]))
     if at is None:
         return None
+    if path == "session.profile.hr_max":  # its own line, where the exporter wrote one
+        k = text.find('"profile"', at)
+        j = text.find('"hr_max"', k) if k >= 0 else -1
+        if 0 <= j < text.find("}", k):
+            at = j
     if path.startswith(("samples[", "events[")) and "." in path:
         # the field's own line inside the element, where the exporter wrote one per line
         field = path.split(".", 1)[1]
@@ -369,17 +376,53 @@ def _line_of(text: str, path: str) -> int | None:
     return text.count("\n", 0, at) + 1
 
 
+IMPORT_FORMULA_CONFLICT = N_(
+    "HRmax {typed} bpm is not the age formula's {bpm} bpm at age {age} (source {source}): a "
+    "patient not in the register is registered from the file, so register {pseudonym} first "
+    "with the right HRmax (fourbyfour patient), then import the file again")
+"""The formula rule the patient form, ``fourbyfour patient`` and the control service keep
+(``hrmax.FORMULA_CONFLICT``), said where the import would register the patient."""
+
+
+def _is_registered(store: Store, pseudonym: str) -> bool:
+    return store.db.execute("SELECT 1 FROM patients WHERE pseudonym = ?",
+                            (pseudonym,)).fetchone() is not None
+
+
+def _check_formula_rule(store: Store, s: dict[str, Any]) -> None:
+    """A first-seen patient enters the register from the file's profile (``_register``), so
+    that profile keeps the register's one rule: an HRmax from an age formula is the
+    formula's value at the patient's age (s9rec: 165 as Nes at 60 entered the register, and
+    the patient form then refused to save the patient: 173). A registered patient keeps what
+    staff decided, and the session keeps its own history, so nothing is checked then."""
+    if _is_registered(store, s["pseudonym"]):
+        return
+    profile = _profile(s)
+    bpm = formula_conflict_bpm(profile.hr_max, str(profile.hr_max_source), profile.age_years,
+                               profile.hr_rest)
+    if bpm is None:
+        return
+    typed = float(profile.hr_max)
+    raise _Bad("session.profile.hr_max", _(IMPORT_FORMULA_CONFLICT).format(
+        typed=format_number(typed, 0 if typed.is_integer() else 1),
+        bpm=format_number(bpm, 0), source=str(profile.hr_max_source),
+        age=format_number(float(profile.age_years or 0), 0), pseudonym=profile.pseudonym))
+
+
+def _profile(s: dict[str, Any]) -> PatientProfile:
+    """The session's profile as checked (``_check_session``), its strap left out."""
+    return PatientProfile(**{k: v for k, v in s["profile"].items() if k != "strap"})
+
+
 def _register(store: Store, s: dict[str, Any]) -> None:
     """A patient first seen in an import enters the register with the session's profile
     (HRmax, source, caps; the HRmax dated by the session's day), so the next session starts
     from it. A patient already registered keeps what staff decided."""
-    if store.db.execute("SELECT 1 FROM patients WHERE pseudonym = ?",
-                        (s["pseudonym"],)).fetchone():
+    if _is_registered(store, s["pseudonym"]):
         return
     from controller.records.register import PatientRecord
 
-    prof = {k: v for k, v in s["profile"].items() if k != "strap"}
-    rec = PatientRecord.from_profile(PatientProfile(**prof), hr_max_date=local_day(
+    rec = PatientRecord.from_profile(_profile(s), hr_max_date=local_day(
         s["started_unix_s"]).isoformat())
     doc = {k: v for k, v in asdict(rec).items()
            if k not in ("pseudonym", "created_unix_s", "updated_unix_s")}
@@ -422,6 +465,12 @@ def import_json(store: Store, path: str | Path) -> str:
     if same:
         raise ImportRefused(f"{p}: this session of {s['pseudonym']} is already in "
                             f"{store.path} as session {same[0]}; nothing imported")
+    try:
+        _check_formula_rule(store, s)
+    except _Bad as bad:
+        line = _line_of(text, bad.path)
+        where = f"line {line}: " if line is not None else ""
+        raise ImportRefused(f"{p}: {where}{bad.path}: {bad.why}; nothing imported") from None
     db = store.db
     store._commit()
     try:
