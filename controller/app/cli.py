@@ -383,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help=_("send the HRmax of the patient PSEUDONYM as a FHIR bundle "
                            "(instead of a session)"))
     fh.add_argument("--out", required=True, help=_("the file to write (JSON)"))
+    _lang_option(fh, "FHIR")
     oc = sub.add_parser("outcome", help=_("the clinic's documented effect over a period"))
     oc.add_argument("--store", required=True, action="append",
                     help=_("a session store (repeat for every treadmill of the site), or the "

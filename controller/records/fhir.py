@@ -18,6 +18,11 @@ when the value came another way), timed at that decision (date, time and zone). 
 
 The patient is named only by the pseudonym as an identifier; the hospital's integration
 engine maps it to the journal's patient.
+
+The bundle's text is English whatever language the process speaks (plain strings here and
+``words.SOURCES``' message ids, never gettext): the journal's integration reads it. Only the
+errors speak the user's language (s9rec: «error: session … has no samples to report» in a
+bokmål process).
 """
 
 from __future__ import annotations
@@ -28,9 +33,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from controller.core.i18n import _
 from controller.core.words import SOURCES
 from controller.records.report import session_facts, utc_iso
-from controller.records.store import Store
+from controller.records.store import Store, StoreError
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -88,8 +94,9 @@ def session_bundle(store: Store, session_id: str) -> dict[str, Any]:
     session did not measure it)."""
     f = session_facts(store, session_id)
     r, samples, wall = f["record"], f["samples"], f["wall_unix_s"]
-    if not samples:
-        raise ValueError(f"session {session_id} has no samples to report")
+    if not samples:  # said in the user's language; the bundle's own text stays English
+        raise StoreError(_("{path}: session {id} has no recorded samples").format(
+            path=store.path, id=session_id))
     period = {"effectivePeriod": {"start": utc_iso(wall[0]), "end": utc_iso(wall[-1])}}
     p = r.pseudonym
     plan = r.plan_name
@@ -133,7 +140,10 @@ def current_hrmax_bundle(reg: Any, pseudonym: str) -> dict[str, Any]:
     from the decision that set this very value and source (an older decision's would
     describe another number), timed at that decision; without one, at the register's last
     change of the profile."""
-    rec = reg.require(pseudonym)
+    rec = reg.get(pseudonym)  # a name for a pseudonym: refused in the user's language
+    if rec is None:
+        raise StoreError(_("{pseudonym} is not in the register ({path})").format(
+            pseudonym=pseudonym, path=reg.store.path))
     match = None
     for d in reversed(reg.hrmax_decisions(rec.pseudonym)):
         if d["decision"] == "rejected":

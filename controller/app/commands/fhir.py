@@ -23,4 +23,6 @@ def fhir(args: argparse.Namespace) -> int:
             raise ValueError(_("give --session ID or --hrmax PSEUDONYM"))
         bundles.write_bundle(bundle, args.out)
 
-    return on_store(args, work, speaks=False)
+    # the process speaks --lang (its errors are the user's); the bundle is English in any
+    # language (``records.fhir``: no gettext in it)
+    return on_store(args, work)
