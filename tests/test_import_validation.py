@@ -148,7 +148,7 @@ def test_deep_nesting_is_refused_cleanly_from_the_cli(tmp_path, export_text):
                                + ', "x": ', 1)
     (tmp_path / "deep.json").write_text(deep)
     r = subprocess.run([sys.executable, "-m", "controller", "import", "--store",
-                        str(tmp_path / "d.db"), str(tmp_path / "deep.json")],
+                        str(tmp_path / "d.db"), str(tmp_path / "deep.json"), "--lang", "en"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "nothing imported" in r.stderr

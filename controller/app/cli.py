@@ -341,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     im = sub.add_parser("import", help=_("import a JSON session export into a store"))
     im.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
     im.add_argument("file", help=_("the JSON export"))
+    _lang_option(im, "import")
     pg = sub.add_parser("progression", help=_("one patient's progression across sessions"))
     pg.add_argument("--store", required=True, help=_("the session store (SQLite file)"))
     _pseudonym_argument(pg)

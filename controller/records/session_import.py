@@ -55,29 +55,32 @@ def _num(path: str, v: Any, lo: float, hi: float, *, optional: bool = False) -> 
     if v is None and optional:
         return None
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise _Bad(path, f"must be a number, got {v!r}")
+        raise _Bad(path, _("must be a number, got {value}").format(value=repr(v)))
     if not lo <= v <= hi:
-        raise _Bad(path, f"must be {lo:g}–{hi:g}, got {v!r}")
+        raise _Bad(path, _("must be {low}–{high}, got {value}").format(
+            low=f"{lo:g}", high=f"{hi:g}", value=repr(v)))
     return float(v)
 
 
 def _str(path: str, v: Any, max_len: int, choices: set[str] | None = None) -> str:
     if not isinstance(v, str) or not 0 < len(v) <= max_len:
-        raise _Bad(path, f"must be text of 1–{max_len} characters, got {v!r}")
+        raise _Bad(path, _("must be text of 1–{n} characters, got {value}").format(
+            n=max_len, value=repr(v)))
     if choices is not None and v not in choices:
-        raise _Bad(path, f"must be one of {', '.join(sorted(choices))}, got {v!r}")
+        raise _Bad(path, _("must be one of {choices}, got {value}").format(
+            choices=", ".join(sorted(choices)), value=repr(v)))
     return v
 
 
 def _keys(path: str, d: Any, want: tuple[str, ...]) -> None:
     if not isinstance(d, dict):
-        raise _Bad(path, f"must be an object, got {type(d).__name__}")
+        raise _Bad(path, _("must be an object, got {kind}").format(kind=type(d).__name__))
     missing = [k for k in want if k not in d]
     extra = [k for k in d if k not in want]
     if missing:
-        raise _Bad(path, f"missing {', '.join(missing)}")
+        raise _Bad(path, _("missing {fields}").format(fields=", ".join(missing)))
     if extra:
-        raise _Bad(path, f"unknown field(s) {', '.join(extra)}")
+        raise _Bad(path, _("unknown field(s) {fields}").format(fields=", ".join(extra)))
 
 
 def _check_session(s: Any, now_unix_s: float) -> None:
@@ -104,7 +107,7 @@ def _check_session(s: Any, now_unix_s: float) -> None:
         raise _Bad("session.plan", str(e)) from None
     prof = s["profile"]
     if not isinstance(prof, dict):
-        raise _Bad("session.profile", "must be an object")
+        raise _Bad("session.profile", _("must be an object"))
     unknown = set(prof) - set(PatientProfile.__dataclass_fields__)
     if unknown:
         raise _Bad("session.profile", f"unknown field(s) {', '.join(sorted(unknown))}")
@@ -138,7 +141,7 @@ def _check_summary(v: Any) -> None:
     summary the reports read later must not crash them."""
     p = "session.summary"
     if not isinstance(v, dict):
-        raise _Bad(p, "must be an object or null")
+        raise _Bad(p, _("must be an object or null"))
     present = tuple(k for k in ("late_ticks", "response_model", "test") if k in v)
     _keys(p, v, SUMMARY_KEYS + present)
     if "test" in v:  # a 6-minute test's measures (``core.summary.six_minute_measures``)
@@ -183,7 +186,8 @@ def _check_summary(v: Any) -> None:
 
 def _int(path: str, v: Any, lo: int, hi: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise _Bad(path, f"must be a whole number {lo}–{hi}, got {v!r}")
+        raise _Bad(path, _("must be a whole number {low}–{high}, got {value}").format(
+            low=lo, high=hi, value=repr(v)))
     return v
 
 
@@ -195,7 +199,8 @@ def _check_sample(i: int, r: Any, sid: str, prev_t: float, n_intervals: int = 20
     t = _num(f"{p}.t_s", r["t_s"], -1e9, 1e12)
     assert t is not None
     if t < prev_t:
-        raise _Bad(f"{p}.t_s", f"time goes backwards ({t:g} after {prev_t:g})")
+        raise _Bad(f"{p}.t_s", _("time goes backwards ({time} after {before})").format(
+            time=f"{t:g}", before=f"{prev_t:g}"))
     _str(f"{p}.phase", r["phase"], 16, PHASES)
     # an interval number only in the intervals and their pauses, and within the plan
     if r["phase"] in ("interval", "recovery"):
@@ -258,17 +263,17 @@ def check_export(doc: Any, now_unix_s: float) -> None:
     """Raise ``_Bad(path, why)`` at the first value that is not what a session export
     holds."""
     if not isinstance(doc, dict) or doc.get("schema") != EXPORT_SCHEMA:
-        raise _Bad("schema", f"not a {EXPORT_SCHEMA} file")
+        raise _Bad("schema", _("not a {schema} file").format(schema=EXPORT_SCHEMA))
     _keys("(file)", doc, ("schema", "session", "samples", "events",
                           *(k for k in ("ratings", "notes") if k in doc)))
     _check_session(doc["session"], now_unix_s)
     sid = doc["session"]["id"]
     if not isinstance(doc["samples"], list):
-        raise _Bad("samples", "must be a list")
+        raise _Bad("samples", _("must be a list"))
     if not isinstance(doc["events"], list):
-        raise _Bad("events", "must be a list")
+        raise _Bad("events", _("must be a list"))
     if not doc["samples"]:
-        raise _Bad("samples", "no samples: a session export holds its recorded trace")
+        raise _Bad("samples", _("no samples: a session export holds its recorded trace"))
     n_intervals = sum(1 for ph in doc["session"]["plan"].get("phases", [])
                       if ph.get("kind") == "interval")
     prev = -math.inf
@@ -278,7 +283,7 @@ def check_export(doc: Any, now_unix_s: float) -> None:
         _check_event(i, e, sid)
     ratings = doc.get("ratings", [])
     if not isinstance(ratings, list):
-        raise _Bad("ratings", "must be a list")
+        raise _Bad("ratings", _("must be a list"))
     # a rating belongs to an interval of the plan, or (interval 0) to a 6-minute test's test
     # phase — what ``Store.rate`` takes, so every export imports back
     phases = doc["session"]["plan"].get("phases", [])
@@ -294,7 +299,9 @@ def check_export(doc: Any, now_unix_s: float) -> None:
         for k, lo, hi in (("interval", lo_i, hi_i), ("borg", 6, 20)):
             v = r[k]
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-                raise _Bad(f"ratings[{i}].{k}", f"must be a whole number {lo}–{hi}, got {v!r}")
+                raise _Bad(f"ratings[{i}].{k}", _("must be a whole number {low}–{high}, got "
+                                                   "{value}").format(low=lo, high=hi,
+                                                                     value=repr(v)))
         if r["interval"] in seen:
             raise _Bad(f"ratings[{i}].interval", f"interval {r['interval']} rated twice")
         seen.add(r["interval"])
@@ -303,7 +310,7 @@ def check_export(doc: Any, now_unix_s: float) -> None:
                  now_unix_s + 86400)
     notes = doc.get("notes", [])
     if not isinstance(notes, list):
-        raise _Bad("notes", "must be a list")
+        raise _Bad("notes", _("must be a list"))
     for i, n in enumerate(notes):
         _keys(f"notes[{i}]", n, ("written_unix_s", "text"))
         _num(f"notes[{i}].written_unix_s", n["written_unix_s"], EARLIEST_UNIX_S,
@@ -431,46 +438,76 @@ def _register(store: Store, s: dict[str, Any]) -> None:
                      (s["pseudonym"], now, now, json.dumps(doc)))
 
 
+def _unreadable(e: Exception) -> str:
+    """Why a file is no session export before any field is read, in the user's words (not
+    Python's «Expecting value: line 1 column 1 (char 0)»)."""
+    if isinstance(e, json.JSONDecodeError):
+        return _("not JSON at line {line}, column {column}").format(line=e.lineno,
+                                                                    column=e.colno)
+    if isinstance(e, FileNotFoundError):
+        return _("no such file")
+    if isinstance(e, IsADirectoryError):
+        return _("a folder, not a file")
+    if isinstance(e, UnicodeDecodeError):
+        return _("not UTF-8 text")
+    if isinstance(e, OSError):
+        return _("cannot be read ({why})").format(why=e.strerror or type(e).__name__)
+    return str(e)
+
+
+def _not_an_export(p: Path, why: str) -> ImportRefused:
+    return ImportRefused(_("{file}: not a session export ({reason}); nothing imported").format(
+        file=p, reason=why))
+
+
+def _bad_field(p: Path, text: str, bad: _Bad) -> ImportRefused:
+    """The refusal of a field: the file, the line (where it is found), the field's path in
+    the file (as the file names it, in any language) and why."""
+    try:
+        line = _line_of(text, bad.path)
+    except RecursionError:
+        line = None
+    if line is None:
+        return ImportRefused(_("{file}: {field}: {reason}; nothing imported").format(
+            file=p, field=bad.path, reason=bad.why))
+    return ImportRefused(_("{file}: line {line}: {field}: {reason}; nothing imported").format(
+        file=p, line=line, field=bad.path, reason=bad.why))
+
+
 def import_json(store: Store, path: str | Path) -> str:
-    """Import an ``export_json`` file, all or nothing; a refused file names field and line."""
+    """Import an ``export_json`` file, all or nothing; a refused file names field and line,
+    in the process's language (the field's path as the file spells it)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
         doc = json.loads(text)
     except RecursionError:
-        raise ImportRefused(f"{p}: not a session export (nested too deeply); nothing "
-                            "imported") from None
+        raise _not_an_export(p, _("nested too deeply")) from None
     except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise ImportRefused(f"{p}: not a session export ({e}); nothing imported") from None
+        raise _not_an_export(p, _unreadable(e)) from None
     try:
         check_export(doc, store.clock())
     except _Bad as bad:
-        try:
-            line = _line_of(text, bad.path)
-        except RecursionError:
-            line = None
-        where = f"line {line}: " if line is not None else ""
-        raise ImportRefused(f"{p}: {where}{bad.path}: {bad.why}; nothing imported") from None
+        raise _bad_field(p, text, bad) from None
     except RecursionError:
-        raise ImportRefused(f"{p}: not a session export (nested too deeply); nothing "
-                            "imported") from None
+        raise _not_an_export(p, _("nested too deeply")) from None
     s = doc["session"]
     if store.db.execute("SELECT 1 FROM sessions WHERE id = ?", (s["id"],)).fetchone():
-        raise ImportRefused(f"{p}: session {s['id']} is already in {store.path}")
+        raise ImportRefused(_("{file}: session {id} is already in {store}; nothing "
+                              "imported").format(file=p, id=s["id"], store=store.path))
     # the same session under another id (exported twice, renamed by hand): one patient
     # cannot start two sessions within the same second
     same = store.db.execute("SELECT id FROM sessions WHERE pseudonym = ? AND "
                             "abs(started_unix_s - ?) < ?",
                             (s["pseudonym"], s["started_unix_s"], SAME_START_S)).fetchone()
     if same:
-        raise ImportRefused(f"{p}: this session of {s['pseudonym']} is already in "
-                            f"{store.path} as session {same[0]}; nothing imported")
+        raise ImportRefused(_("{file}: this session of {pseudonym} is already in {store} as "
+                              "session {id}; nothing imported").format(
+            file=p, pseudonym=s["pseudonym"], store=store.path, id=same[0]))
     try:
         _check_formula_rule(store, s)
     except _Bad as bad:
-        line = _line_of(text, bad.path)
-        where = f"line {line}: " if line is not None else ""
-        raise ImportRefused(f"{p}: {where}{bad.path}: {bad.why}; nothing imported") from None
+        raise _bad_field(p, text, bad) from None
     db = store.db
     store._commit()
     try:
@@ -504,6 +541,6 @@ def import_json(store: Store, path: str | Path) -> str:
     except Exception as e:
         if db.in_transaction:
             db.execute("ROLLBACK")
-        raise ImportRefused(f"{p}: could not be stored ({type(e).__name__}: {e}); nothing "
-                            "imported") from None
+        raise ImportRefused(_("{file}: could not be stored ({reason}); nothing imported"
+                              ).format(file=p, reason=f"{type(e).__name__}: {e}")) from None
     return str(s["id"])

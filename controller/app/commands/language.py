@@ -40,6 +40,8 @@ LANG_HELP = {
     "outcome report": N_("the outcome report's language (default: ${env}, else nb, "
                          "bokmål)"),
     "hand-over": N_("the hand-over's language (default: ${env}, else nb, bokmål)"),
+    "import": N_("the language of the command's messages (default: ${env}, else nb, "
+                 "bokmål)"),
     "FHIR": N_("the language of the command's messages; the bundle itself is English "
                "(default: ${env}, else nb, bokmål)"),
 }
