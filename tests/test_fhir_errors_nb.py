@@ -1,4 +1,4 @@
-"""Brief s9rec item 3: `fourbyfour fhir` printed its errors in English in a bokmål process
+"""`fourbyfour fhir` printed its errors in English in a bokmål process
 («error: session S-empty has no samples to report», «error: no patient 'P-9' in …»): it kept
 the whole process English to keep the bundle's text English. Every error line it prints now
 speaks the chosen language (the nb catalogue's words), while the bundle stays as it was:

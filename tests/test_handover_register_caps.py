@@ -1,4 +1,4 @@
-"""Brief s9rec item 1: the hand-over's suggested 4x4 took its speed cap from the last
+"""the hand-over's suggested 4x4 took its speed cap from the last
 session's profile (8 km/t), so a patient whose speed cap staff lowered in the register after
 that session (`fourbyfour pasient … --maks-fart 4,0`) was handed over intervals at 5,4 km/t.
 The suggestion comes from the register's current caps (speed, incline, walk-only), the last

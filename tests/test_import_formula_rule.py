@@ -1,4 +1,4 @@
-"""Brief s9rec item 2: `fourbyfour import` registered a first-seen patient with makspuls 165
+"""`fourbyfour import` registered a first-seen patient with makspuls 165
 as the Nes formula's at age 60 (the formula gives 173), which the patient form then refused
 to save, and `fourbyfour pasient` and the control service refuse. The import of a first-seen
 patient whose profile breaks the formula rule is refused whole, naming the field and its

@@ -1,4 +1,4 @@
-"""Brief s9rec item 4: `fourbyfour import` refused in English inside a bokmål line
+"""`fourbyfour import` refused in English inside a bokmål line
 («feil: bad.json: schema: not a fourbyfour.session-export/1 file; nothing imported»). The
 frame is bokmål («linje N», «ingenting er importert») and so are the reasons staff meet: not
 a session export, already imported, the same session under another id, nested too deeply, a

@@ -21,7 +21,7 @@ engine maps it to the journal's patient.
 
 The bundle's text is English whatever language the process speaks (plain strings here and
 ``words.SOURCES``' message ids, never gettext): the journal's integration reads it. Only the
-errors speak the user's language (s9rec: «error: session … has no samples to report» in a
+errors speak the user's language (a trial: «error: session … has no samples to report» in a
 bokmål process).
 """
 

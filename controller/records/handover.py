@@ -313,7 +313,7 @@ def _hr_max_in_use(store: Store, last: SessionRecord) -> tuple[float, str, dt.da
 
 def _caps_in_use(store: Store, last: SessionRecord) -> tuple[float | None, float | None]:
     """The speed cap (walk-only included) and the incline cap the suggestion keeps under:
-    the register's current ones, as staff decided last (s9rec: a speed cap lowered from 8 to
+    the register's current ones, as staff decided last (a trial: a speed cap lowered from 8 to
     4 km/t after the sessions was handed over as intervals at 5,2 km/t); the last session's
     only for a patient the register does not hold (imported sessions)."""
     from controller.records.register import Register

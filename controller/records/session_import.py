@@ -399,7 +399,7 @@ def _is_registered(store: Store, pseudonym: str) -> bool:
 def _check_formula_rule(store: Store, s: dict[str, Any]) -> None:
     """A first-seen patient enters the register from the file's profile (``_register``), so
     that profile keeps the register's one rule: an HRmax from an age formula is the
-    formula's value at the patient's age (s9rec: 165 as Nes at 60 entered the register, and
+    formula's value at the patient's age (a trial: 165 as Nes at 60 entered the register, and
     the patient form then refused to save the patient: 173). A registered patient keeps what
     staff decided, and the session keeps its own history, so nothing is checked then."""
     if _is_registered(store, s["pseudonym"]):
