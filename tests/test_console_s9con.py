@@ -3,6 +3,7 @@ the yes/no question does). Through the console (Textual's Pilot) against the rea
 service over a runtime holding a recorded 6-minute test; each seen failing first."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -48,3 +49,45 @@ def test_the_makspuls_proposal_says_which_keys_it_takes(tmp_path, nb):
 
     asyncio.run(asyncio.wait_for(main(), 60))
 
+
+
+@pytest.mark.parametrize("tests", [1, 3])
+def test_the_history_says_how_many_pulstests_it_leaves_out_in_plain_words(tmp_path, nb,
+                                                                          tests):
+    """The history (`h`) said «(3 6-minutters pulstester er ikke med: de er ikke trening)»:
+    two numbers side by side, hard to read. One number, the test's name as the glossary
+    has it, singular and plural right."""
+    from controller.app.screens import BorgScreen, HistoryScreen
+    from controller.records.store import Store
+    from tests.test_beltview import record_session
+
+    store = Store(tmp_path / "sessions.db")
+    record_session(store, "S1", 1.7e9, 5.0, 4.0, pseudonym="P-57")  # one 4x4 to count
+    store.clock = time.time
+    for k in range(tests - 1):
+        _test_runtime(store, sid=f"T{k}")
+    rt, _sid, _belt = _test_runtime(store)
+
+    async def main():
+        from controller.service import worker
+
+        # the worker that makes the history starts first, as the service starts it
+        # (spawned later under Textual's run_test it fails on fds_to_keep: test_one_number)
+        worker.shared().start()
+        async with console_on_runtime(rt, str(tmp_path / "c.sock")) as (app, pilot):
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press("escape")  # the rating later
+            await wait_for(lambda: len(app.screen_stack) == 1)
+            await pilot.press("h")
+            try:
+                await wait_for(lambda: isinstance(app.screen, HistoryScreen), 10)
+            except TimeoutError:
+                raise AssertionError((app.message, app.screen_stack)) from None
+            await pilot.pause()
+            return " ".join(str(app.screen.query_one("#history").render()).split())
+
+    shown = asyncio.run(asyncio.wait_for(main(), 60))
+    said = {1: "(6-minutters pulstesten er ikke med: den er ikke trening)",
+            3: "(6-minutters pulstestene, 3 i alt, er ikke med: de er ikke trening)"}[tests]
+    assert said in shown, shown
+    assert "3 6-minutters" not in shown, shown
