@@ -91,3 +91,44 @@ def test_the_history_says_how_many_pulstests_it_leaves_out_in_plain_words(tmp_pa
             3: "(6-minutters pulstestene, 3 i alt, er ikke med: de er ikke trening)"}[tests]
     assert said in shown, shown
     assert "3 6-minutters" not in shown, shown
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_the_big_pulse_digits_say_what_they_are_and_the_screen_still_fits(lang):
+    """Staff new to the console saw a big number with no word beside it. The big digits
+    are labelled «puls» and «slag/min» (the glossary's words) beside them, in every phase,
+    and the header, the patient line, the belt and the footer still fit 80×24."""
+    from textual.widgets import Digits
+
+    from tests.test_console import _screen_lines, _Stepped, tmp_sock
+    from tests.test_console_alarm_lines import _settled
+
+    words = {"nb": ("puls", "slag/min"), "en": ("heart rate", "bpm")}[lang]
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            for phase, n, hr in (("ready", 0, None), ("warmup", 0, 112), ("interval", 4, 163),
+                                 ("recovery", 1, 141), ("cooldown", 4, 118), ("done", 0, 99)):
+                app.feed(phase=phase, interval=n, hr_bpm=hr, hr_shown_bpm=hr,
+                         started=phase != "ready")
+                await pilot.pause()
+                lines = _screen_lines(app)
+                digits = app.query_one("#hr", Digits)
+                top, rows = digits.region.y, digits.region.height
+                right = app.query_one("#hrbox").region.right
+                # the words on the digits' own rows, between them and the header
+                beside = [line[digits.region.right:right] for line in lines[top:top + rows]]
+                for word in words:
+                    assert any(word in line for line in beside), (phase, word, beside)
+                assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+                for wid in ("#phase", "#countdown", "#belt", "#zone"):
+                    await _settled(pilot, app, wid)
+                assert "P-17" in "\n".join(lines[:6]), (phase, lines[:6])
+                assert lines[-1].strip(), (phase, lines)  # the footer is drawn
+
+    i18n.set_language(lang)
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        i18n.set_language("en")
