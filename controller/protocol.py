@@ -410,6 +410,9 @@ class Session:
         self._resume_cap: tuple[float, float] | None = None
         """After a resume: the load the belt may come back to (``_resume_at_earlier_pace``)."""
         self._resume_reached_s: float | None = None
+        self._clock_held = False
+        """After a resume: the phase clock stands until the belt may set off again (the
+        restart's 3-2-1 is part of the pause, ``_phase_dt``)."""
         self.restart_at_s: float | None = None
         """While the belt waits to set off from a standstill (the start, a resume): when it
         sets off (the belt screen counts down to it); None otherwise."""
@@ -467,6 +470,7 @@ class Session:
         load = self._pause_load
         self._resume_cap = load if load is not None and load[0] >= 0.5 else None
         self._resume_reached_s = None
+        self._clock_held = True
 
     def skip(self) -> None:
         """End the current phase now and start the next one. Into a harder part the belt
@@ -713,7 +717,7 @@ class Session:
         self._watch_belt(now_s, speed_kmh, emit)
 
         if self.run_state is RunState.RUNNING:
-            self._phase_elapsed_s += dt
+            self._phase_elapsed_s += self._phase_dt(now_s, dt)
             spec = self.spec
             while spec is not None and self._phase_elapsed_s >= spec.duration_s + \
                     self._phase_extra_s:
@@ -773,11 +777,29 @@ class Session:
             alarm_severity=tuple(self.alarm_severities.items()) if self._alarms else (),
         )
 
+    @property
+    def phase_clock_held(self) -> bool:
+        """The phase clock stands though the session runs (a resume's 3-2-1): a screen
+        that counts down between ticks holds its count too."""
+        return self._clock_held and self.run_state is RunState.RUNNING
+
+    def _phase_dt(self, now_s: float, dt: float) -> float:
+        """The seconds of this running tick the phase clock counts. After a resume none
+        until the belt may set off (the restart's 3-2-1, ``_count_down_restart``, is part of
+        the pause: an interval lost up to 3 s of work to it), then from that moment on."""
+        if not self._clock_held:
+            return dt
+        if self.restart_at_s is None or now_s < self.restart_at_s:
+            return 0.0  # the resume's tick (the countdown not yet begun), or counting down
+        self._clock_held = False
+        return min(dt, now_s - self.restart_at_s)
+
     def _count_down_restart(self, now_s: float, speed_t: float,
                             incline_t: float) -> tuple[float, float]:
         """At the start and after a resume, from a standstill, the belt stays still for
-        ``RESTART_COUNTDOWN_S`` (the screen's 3-2-1), then ramps as usual; the phase clock
-        runs meanwhile. A stop or pause during it wins (the belt never sets off)."""
+        ``RESTART_COUNTDOWN_S`` (the screen's 3-2-1), then ramps as usual; at the start the
+        phase clock runs meanwhile, after a resume it stands (``_phase_dt``). A stop or
+        pause during it wins (the belt never sets off)."""
         if self.run_state is not RunState.RUNNING:
             self.restart_at_s = None
             return speed_t, incline_t
@@ -785,6 +807,8 @@ class Session:
             self._restart_pending = False
             if self._speed_sp < 0.1:
                 self.restart_at_s = now_s + RESTART_COUNTDOWN_S
+            else:  # resumed before the belt stood: no countdown, the clock runs on
+                self._clock_held = False
         if self.restart_at_s is not None:
             if now_s < self.restart_at_s:
                 return 0.0, self._incline_sp

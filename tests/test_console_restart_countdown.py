@@ -79,3 +79,48 @@ def test_the_countdown_fits_the_header_at_80_columns_in_every_phase(lang):
         asyncio.run(asyncio.wait_for(main(), 60))
     finally:
         i18n.set_language("en")
+
+
+@realtime
+def test_the_parts_time_stands_while_the_belt_starts_again(tmp_path):
+    """After `p` and `r` the header says «båndet starter om N s» and the belt stands: the
+    part's time left, on the console and on the belt page, stood still only until `r` and
+    ran on through the 3-2-1 (an interval lost up to 3 s of work). It stands until the belt
+    may move, then runs again."""
+    from controller.service.beltview import belt_doc
+    from controller.service.simclock import ScaledClock
+
+    speed = 2.0  # the 3 s countdown lasts 1.5 s; the console's states come every 0.5 s
+    clock = ScaledClock(speed)
+
+    def shown(app):
+        return Text.from_markup(str(app.query_one("#countdown", Static).render())).plain
+
+    async def main():
+        async with console_in_warmup(tmp_path, speed, clock, lambda t: 110.0) as (
+                rt, app, pilot):
+            await wait_for(lambda: (app.state.get("speed_kmh") or 0.0) > 0.5, 60)
+            await pilot.press("p")
+            await wait_for(lambda: app.state.get("state") == "paused"
+                           and (app.state.get("speed_kmh") or 0.0) == 0.0, 60)
+            await pilot.pause()
+            paused = (shown(app), belt_doc(rt, "nb")["remaining_s"])
+            await pilot.press("r")
+            looks = []
+            async with asyncio.timeout(30):
+                while True:
+                    await asyncio.sleep(0.05)
+                    looks.append((app.doc.restart_in_s, shown(app),
+                                  belt_doc(rt, "nb")["remaining_s"]))
+                    if app.doc.state == "running" and app.doc.restart_in_s is None \
+                            and (app.doc.speed_kmh or 0.0) > 0.3:
+                        break
+            # and it runs again once the belt moves
+            await wait_for(lambda: shown(app) != paused[0], 30)
+            return paused, looks
+
+    paused, looks = run_console(main(), 120, "nb")
+    counting = [(c, b) for left, c, b in looks if left is not None]
+    assert len(counting) >= 3, looks
+    assert {c for c, _b in counting} == {paused[0]}, (paused, counting)
+    assert {b for _c, b in counting} == {paused[1]}, (paused, counting)

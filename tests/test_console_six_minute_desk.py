@@ -24,11 +24,12 @@ def nb():
     i18n.set_language("en")
 
 
-def _test_runtime(store, *, hr_max=176, until="done", hook=None):
+def _test_runtime(store, *, hr_max=176, until="done", hook=None, sid="T6"):
     """A 6-minute test run tick by tick (1 Hz, simulated time) on the virtual patient and
     recorded in ``store``, in a runtime as the service holds it: at the first tick of
     ``until`` ("cooldown": the test just ended, the cool-down running) or at the end.
-    ``hook(session, setpoint)`` acts each tick (a stop, an extension)."""
+    ``hook(session, setpoint)`` acts each tick (a stop, an extension); ``sid``: the
+    session's id in the store."""
     from controller.core.plan import six_minute_test
     from controller.protocol import PatientProfile, Session
     from controller.records.register import Register
@@ -40,7 +41,7 @@ def _test_runtime(store, *, hr_max=176, until="done", hook=None):
                              hr_max_source="tanaka", pseudonym="P-57")
     patient = VirtualPatient(PatientParams(hr_max_bpm=186, hr_rest_bpm=65, vo2max=26, seed=4))
     session = Session(profile, six_minute_test(5.5, 4.0))
-    belt, sid, t = Belt(), "T6", 0.0
+    belt, t = Belt(), 0.0
     store.begin_session(sid, profile, session.plan.to_dict())
     Register(store).remember(profile)
     while True:

@@ -9,6 +9,7 @@ from controller.protocol import (
     HR_HOLD_AFTER_S,
     HR_SLOW_AFTER_S,
     HR_STOP_AFTER_S,
+    RESTART_COUNTDOWN_S,
     PatientProfile,
     ProfileError,
     RunState,
@@ -71,7 +72,9 @@ def test_pause_freezes_the_clock_and_stops_the_belt_resume_continues():
     s.resume()
     sps = drive(s, steady(120), 60, t0=162, belt=belt)
     assert sps[-1].state == "running" and sps[-1].speed_kmh > 1.0
-    assert sps[-1].phase_elapsed_s == pytest.approx(elapsed + 61, abs=1.5)
+    # the restart's 3-2-1 is part of the pause: the clock runs from when the belt may move
+    assert sps[-1].phase_elapsed_s == pytest.approx(elapsed + 60 - RESTART_COUNTDOWN_S,
+                                                    abs=1.5)
 
 
 def test_skip_and_extend():

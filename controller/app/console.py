@@ -450,7 +450,12 @@ class StaffConsole(App[None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
             with Vertical(id="hrbox"):
-                yield Digits("---", id="hr")
+                # the big number says what it is (staff new to the console saw a number with
+                # no word): beside it, so the 80×24 layout keeps its rows
+                with Horizontal(id="hrrow"):
+                    yield Digits("---", id="hr")
+                    yield Static(_("heart rate") + "\n" + _("bpm"), id="hrlabel",
+                                 markup=False)
                 yield Static("", id="zone")
             with Vertical(id="phasebox"):
                 yield Static(_("connecting…"), id="phase")

@@ -328,7 +328,8 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
     if sp is not None and phase != "done":
         remaining = sp.phase_remaining_s
         elapsed = sp.phase_elapsed_s
-        if state != "paused":  # between ticks: count down on the runtime's own clock
+        held = session is not None and session.phase_clock_held  # a resume's 3-2-1
+        if state != "paused" and not held:  # between ticks: on the runtime's own clock
             gone = max(0.0, now - sp.now_s)
             remaining = max(0.0, remaining - gone)
             elapsed += gone
@@ -371,7 +372,10 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
             change = {"direction": direction, "in_s": in_s,
                       "arrow": "↑" if direction == "up" else "↓",
                       "text": tr(CHANGE_WORDS[direction])}
-    st = rt.snapshot.treadmill
+    # the board's report of this moment, as the console shows it (``snapshot_doc``): the
+    # tick's copy was an older moment, and the two screens disagreed on the incline while a
+    # pause brought it down
+    st = rt.treadmill.status
     load = None
     if st is not None and sp is not None and phase != "done":
         load = f"{format_speed(st.speed_kmh, 1, lang)} · {format_percent(st.incline_pct, 1, lang)}"

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Label
 
 from controller.app.screens.footer import CatalogFooter
@@ -26,6 +26,14 @@ def yes_key() -> str:
 def not_the_yes_key() -> str:
     """What a press of the other language's yes key says (the question stays open)."""
     return _("Press {yes} for yes, n for no.").format(yes=yes_key())
+
+
+def a_key_not_taken(screen: Screen[Any], event: events.Key) -> bool:
+    """A printable key a yes/no screen has no binding for (trial 10: k meant for a skip met
+    the 4x4's start question and did nothing without a word; the j after it answered it).
+    Such a screen says which keys it takes (``not_the_yes_key``) and stays open: the
+    confirmation and the makspuls proposal share this."""
+    return event.is_printable and event.key not in screen._bindings.key_to_bindings
 
 
 def localise_yes_no_footer(keys: dict[str, list[Any]]) -> None:
@@ -80,7 +88,7 @@ class Confirm(ModalScreen[bool]):
         """A letter the question does not take (trial 10: k meant for a skip met the 4x4's
         start question and did nothing without a word; the j after it answered it): the
         question says which keys it takes, and stays open."""
-        if event.is_printable and event.key not in self._bindings.key_to_bindings:
+        if a_key_not_taken(self, event):
             self._say_keys()
 
     def _say_keys(self) -> None:

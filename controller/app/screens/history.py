@@ -80,10 +80,10 @@ def counted_text(h: dict[str, Any]) -> str:
     left = h.get("left_out") or {}
     tests, running = left.get("six_minute_test", 0), left.get("running", 0)
     if tests:
-        said += " " + (_("(the 6-minute test is not counted: it is not training)")
-                       if tests == 1 else
-                       _("({n} 6-minute tests are not counted: they are not training)")
-                       .format(n=tests))
+        # one number, after the test's name («3 6-minutters pulstester» read as two)
+        said += " " + ngettext("(the 6-minute test is not counted: it is not training)",
+                               "(the 6-minute tests, {n} in all, are not counted: they are "
+                               "not training)", tests).format(n=tests)
     if running:
         said += " " + _("(the session running now is counted when it ends)")
     return said

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -177,6 +178,15 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
 
     def _say(self, text: str) -> None:
         self.query_one("#refused", Label).update(text)
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter the proposal does not take is answered as the yes/no question answers it
+        (it stayed silent): which keys say yes and no, the proposal open. Not while the edit
+        box takes the keys, nor where there is nothing to accept (its keys line says e/n)."""
+        from controller.app.screens.confirm import a_key_not_taken, not_the_yes_key
+
+        if not self.query("#edit") and not self.interrupted and a_key_not_taken(self, event):
+            self._say(not_the_yes_key())
 
     def action_accept(self, key: str = "") -> None:
         from controller.app.screens.confirm import not_the_yes_key, yes_key
