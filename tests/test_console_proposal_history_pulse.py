@@ -1,4 +1,4 @@
-"""The nurse's console, trial s9: the makspuls proposal answers a key it does not take (as
+"""The nurse's console: the makspuls proposal answers a key it does not take (as
 the yes/no question does). Through the console (Textual's Pilot) against the real control
 service over a runtime holding a recorded 6-minute test; each seen failing first."""
 
