@@ -51,18 +51,32 @@ def test_the_makspuls_proposal_says_which_keys_it_takes(tmp_path, nb):
 
 
 
-@pytest.mark.parametrize("tests", [1, 3])
-def test_the_history_says_how_many_pulstests_it_leaves_out_in_plain_words(tmp_path, nb,
-                                                                          tests):
+@pytest.mark.parametrize(("tests", "trained", "quit_early"),
+                         [(1, 1, 0), (3, 1, 0), (1, 0, 0), (1, 1, 2)])
+def test_the_history_says_how_many_pulstests_it_leaves_out_in_plain_words(
+        tmp_path, nb, tests, trained, quit_early):
     """The history (`h`) said «(3 6-minutters pulstester er ikke med: de er ikke trening)»:
     two numbers side by side, hard to read. One number, the test's name as the glossary
-    has it, singular and plural right."""
+    has it, singular and plural right. With only a pulstest and no 4x4 yet it said
+    «0 økter med 4x4» and no why (the trial's notes). A 4x4 quit in the warm-up is kept and
+    not counted (``stats.counts_as_okt``): the history says so too."""
     from controller.app.screens import BorgScreen, HistoryScreen
+    from controller.protocol import PatientProfile, Setpoint
     from controller.records.store import Store
     from tests.test_beltview import record_session
 
     store = Store(tmp_path / "sessions.db")
-    record_session(store, "S1", 1.7e9, 5.0, 4.0, pseudonym="P-57")  # one 4x4 to count
+    if trained:
+        record_session(store, "S1", 1.7e9, 5.0, 4.0, pseudonym="P-57")  # one 4x4 to count
+    for k in range(quit_early):  # a 4x4 stopped in its warm-up
+        store.clock = lambda k=k: 1.6e9 + 3600 * k
+        store.begin_session(f"W{k}", PatientProfile(hr_max=183.0, max_speed_kmh=8.0,
+                                                    pseudonym="P-57"), {})
+        for i in range(120):
+            store.record(f"W{k}", Setpoint(float(i), 4.0, 1.0, "warmup", 0, 110.0, 128.0,
+                                           100.0, "running", float(i), 480.0 - i, 100.0,
+                                           "ok"), 4.0, 1.0)
+        store.end_session(f"W{k}", "stopped", None)
     store.clock = time.time
     for k in range(tests - 1):
         _test_runtime(store, sid=f"T{k}")
@@ -91,6 +105,11 @@ def test_the_history_says_how_many_pulstests_it_leaves_out_in_plain_words(tmp_pa
             3: "(6-minutters pulstestene, 3 i alt, er ikke med: de er ikke trening)"}[tests]
     assert said in shown, shown
     assert "3 6-minutters" not in shown, shown
+    assert f"{trained} økt" in shown, shown
+    if quit_early:
+        assert "(2 økter avbrutt i oppvarmingen lagres, men telles ikke)" in shown, shown
+    else:
+        assert "oppvarmingen" not in shown, shown
 
 
 @pytest.mark.parametrize("lang", ["nb", "en"])

@@ -120,13 +120,17 @@ def session_list(store_path: str, pseudonym: str) -> list[dict[str, Any]]:
 
 def history(store_path: str, pseudonym: str, lang: str) -> dict[str, Any]:
     """This patient's progression across sessions (no sessions: an empty list)."""
-    from controller.records.report import progression
+    from controller.records.report import left_out, progression
 
     set_language(lang)
     try:
         with closing(Store(store_path, readonly=True)) as store:
-            return progression(store, pseudonym)
-    except StoreError:  # no store yet, or no session of this patient
+            try:
+                return progression(store, pseudonym)
+            except StoreError:  # no 4x4 økt yet: what there is, and why it is not counted
+                return {"pseudonym": pseudonym, "sessions": [],
+                        "left_out": left_out(store, pseudonym)}
+    except StoreError:  # no store yet
         return {"pseudonym": pseudonym, "sessions": []}
 
 

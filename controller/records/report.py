@@ -436,21 +436,36 @@ def is_4x4(plan_name: str) -> bool:
     return plan_name != "6-minute test"
 
 
-def progression(store: Store, pseudonym: str) -> dict[str, Any]:
-    """One patient's progression for the journal (units in every key)."""
-    every = store.sessions(pseudonym)
+def _counted(store: Store, every: list[SessionRecord], kept: dict[str, dict[str, Any]]
+             ) -> tuple[list[SessionRecord], dict[str, int]]:
+    """The sessions a progression counts (ended 4x4 økter), and how many of the others it
+    leaves out, by why: 6-minute tests (not training), one running, a 4x4 quit before its
+    first interval (``stats.counts_as_okt``: kept, not counted)."""
     recs = [r for r in every
             if r.status in ("finished", "stopped", "incomplete") and is_4x4(r.plan_name)]
     left_out = {"six_minute_test": sum(1 for r in every if not is_4x4(r.plan_name)),
                 "running": sum(1 for r in every if r.status == "running"
                                and is_4x4(r.plan_name))}
-    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
-    # the one rule for an økt (``stats.counts_as_okt``): a 4x4 quit before its first
-    # interval is kept, not counted
     short = {r.id for r in recs if not _stats.counts_as_okt(
         (kept.get(r.id) or store.stats_of(r.id))["intervals_n"])}
-    recs = [r for r in recs if r.id not in short]
     left_out["too_short"] = len(short)
+    return [r for r in recs if r.id not in short], left_out
+
+
+def left_out(store: Store, pseudonym: str) -> dict[str, int]:
+    """What a progression of ``pseudonym`` leaves out, by why (``_counted``), also when it
+    counts nothing yet (only a 6-minute test: the history said «0 økter med 4x4» and not
+    why)."""
+    every = store.sessions(pseudonym)
+    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
+    return _counted(store, every, kept)[1]
+
+
+def progression(store: Store, pseudonym: str) -> dict[str, Any]:
+    """One patient's progression for the journal (units in every key)."""
+    every = store.sessions(pseudonym)
+    kept = {st["session_id"]: st for st in store.stats(pseudonym)}
+    recs, left_out = _counted(store, every, kept)
     if not recs:
         from controller.records.register import no_sessions_error
 

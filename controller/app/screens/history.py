@@ -79,11 +79,17 @@ def counted_text(h: dict[str, Any]) -> str:
     said = ngettext("{n} 4x4 session", "{n} 4x4 sessions", n).format(n=n)
     left = h.get("left_out") or {}
     tests, running = left.get("six_minute_test", 0), left.get("running", 0)
+    short = left.get("too_short", 0)
     if tests:
         # one number, after the test's name («3 6-minutters pulstester» read as two)
         said += " " + ngettext("(the 6-minute test is not counted: it is not training)",
                                "(the 6-minute tests, {n} in all, are not counted: they are "
                                "not training)", tests).format(n=tests)
+    if short:
+        # kept, not counted (``stats.counts_as_okt``): the list would not show them either
+        said += " " + ngettext("(a session quit in the warm-up is kept but not counted)",
+                               "({n} sessions quit in the warm-up are kept but not counted)",
+                               short).format(n=short)
     if running:
         said += " " + _("(the session running now is counted when it ends)")
     return said
