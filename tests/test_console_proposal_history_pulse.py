@@ -8,7 +8,7 @@ import time
 import pytest
 
 from controller.core import i18n
-from tests.console_rig import console_on_runtime, wait_for
+from tests.console_rig import console_on_runtime, demo_console, realtime, wait_for
 from tests.test_console_six_minute_desk import _test_runtime
 
 
@@ -151,3 +151,63 @@ def test_the_big_pulse_digits_say_what_they_are_and_the_screen_still_fits(lang):
         asyncio.run(asyncio.wait_for(main(), 60))
     finally:
         i18n.set_language("en")
+
+
+
+@realtime
+def test_the_key_after_choosing_the_next_patient_sees_that_patient(tmp_path, nb,
+                                                                    monkeypatch):
+    """Trial 11: after a session the nurse chose the next patient in the form (ctrl+s) and
+    pressed `s` 0,3 s later. The console still held the state from before the choice (its
+    pushes come every 0,5 s), so `s` acted on the session before: after P-31's pulstest it
+    asked «Starte 4x4 for P-31 …?» and the `j` after it started P-31 again; after a 4x4 it
+    said «Økten er avsluttet: velg neste pasient (n), så start (s).» and the `s` was lost.
+    The state a command made reaches the console before the command's reply, so the key
+    after it sees the patient chosen: here `s` starts P-56's session."""
+    from controller.app.screens import PatientScreen
+    from controller.service import control_socket
+
+    async def choose(pilot, app, pseudonym: str) -> None:
+        await pilot.press("n")
+        await wait_for(lambda: isinstance(app.screen, PatientScreen))
+        await pilot.pause()
+        form = app.screen
+        await pilot.press(*pseudonym, "tab", *"45")
+        form.query_one("#source").focus()  # makspuls fra: Tanaka (176)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press(*["down"] * 4, "enter")
+        await pilot.pause()
+        for field, value in (("max_speed", "6,5"), ("max_incline", "12")):
+            box = form.query_one(f"#{field}")
+            box.focus()
+            await pilot.press("ctrl+u" if box.value else "home", *value)
+            await pilot.pause()
+
+    async def main():
+        async with demo_console(tmp_path, str(tmp_path / "s.db"), linger=True,
+                                choose_patient=True) as (app, pilot):
+            await choose(pilot, app, "P-55")
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: app.state.get("pseudonym") == "P-55", 20)
+            await pilot.press("s")
+            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+            await pilot.press("x", "j")
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+            first = app.state["session_id"]
+            await choose(pilot, app, "P-56")
+            # the state's next push long after the two keys (a push every 0,5 s met them
+            # or not, by chance): what the keys see is what the replies bring
+            monkeypatch.setattr(control_socket, "STATE_PUSH_S", 60.0)
+            await asyncio.sleep(0.7)  # the push loop in its long wait
+            await pilot.press("ctrl+s", "s")  # as fast as a nurse's two keys
+            try:
+                await wait_for(lambda: app.state.get("session_id") != first and
+                               app.state.get("started"), 20)
+            except TimeoutError:
+                raise AssertionError((app.message, app.state.get("pseudonym"),
+                                      app.state.get("started"))) from None
+            assert app.state["pseudonym"] == "P-56", app.state["pseudonym"]
+            assert "velg neste pasient" not in app.message, app.message
+
+    asyncio.run(asyncio.wait_for(main(), 240))

@@ -2,7 +2,7 @@
 
 The console is a separate client, so it can crash, be closed and be reopened while the
 session runs on: it connects to a Unix socket, receives the runtime's state as one JSON line
-every 0.5 s, and sends staff commands as JSON lines (``{"cmd": "pause", "id": 3}``), each
+every 0.5 s and before each reply, and sends staff commands as JSON lines (``{"cmd": "pause", "id": 3}``), each
 answered with ``{"reply": cmd, "id": 3, "ok": true}`` or, refused, ``{"reply": cmd, "id": 3,
 "ok": false, "code": "…", "params": {…}, "error": "…"}``: the console renders the code in
 its language, ``error`` is the English for logs. The messages are typed and documented in
@@ -57,6 +57,9 @@ from controller.service.runtime import Runtime, Snapshot, check_strap
 _log = logging.getLogger(__name__)
 
 MAX_LINE = 4096
+STATE_PUSH_S = 0.5
+"""How often a console is sent the state unasked; and before each command's reply
+(``ControlServer._client``)."""
 
 
 def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -> dict[str, Any]:
@@ -321,7 +324,7 @@ class ControlServer:
             try:
                 while True:
                     await send(self._doc())
-                    await asyncio.sleep(0.5)
+                    await asyncio.sleep(STATE_PUSH_S)
             except (ConnectionError, TimeoutError):  # the console went away: an orderly end
                 return
 
@@ -335,7 +338,12 @@ class ControlServer:
                     continue
                 if not line:
                     return
-                await send(await self._command(line))
+                reply = await self._command(line)
+                # the state as the command left it goes first: the console has it before the
+                # reply, so the key after a command sees what it did (trial 11: `s` 0,3 s after
+                # choosing P-23 met the state from before, ≤ 0,5 s old, and acted on P-31)
+                await send(self._doc())
+                await send(reply)
         except (ConnectionError, TimeoutError):
             return
         finally:
