@@ -242,3 +242,34 @@ def test_the_first_to_last_sentence_agrees_with_the_table_and_says_no_change_pla
                if line.startswith("From the first")]
     assert english == ["From the first to the last session, at the same heart rate: "
                        "1.6 km/h faster and the same incline"], english
+
+
+def test_the_first_to_last_sentence_never_says_the_same_heart_rate_across_a_makspuls_change(
+        tmp_path):
+    """Trial 11: the makspuls went from 198 to 170 between the first and the last session, and
+    the hand-over said «Fra første til siste økt, ved samme puls: 0,6 km/t saktere …»: 90 % of
+    198 is not 90 % of 170, so it was not the same heart rate, and it read as a decline. The
+    sentence says what it compares (90 % of makspuls) and that the makspuls changed, with
+    both values; with one makspuls throughout it stays as it was."""
+    store = Store(tmp_path / "s.db")
+    for k, (hr_max, v) in enumerate([(198.0, 6.0), (198.0, 5.8), (170.0, 5.4)]):
+        record_run(store, f"S{k}", DAY + k * 3 * 86400,
+                   PatientProfile(hr_max=hr_max, max_speed_kmh=8.0, pseudonym="P-17"),
+                   (4.0, 2.0, 120.0), (v, 6.0, 0.9 * hr_max), (4.5, 5.0, 130.0),
+                   (4.0, 2.0, 115.0))
+        store.end_session(f"S{k}", "finished", None)
+    h = handover_data(store, "P-17")
+    said = [" ".join(line.split()) for _, line in handover_text(h, "nb")
+            if line.startswith("Fra første til siste økt")]
+    assert said == ["Fra første til siste økt, ved 90 % av makspuls: 0,6 km/t saktere og "
+                    "samme stigning (makspuls endret fra 198 til 170 slag/min i perioden: "
+                    "ikke samme puls)"], said
+    english = [" ".join(line.split()) for _, line in handover_text(h, "en")
+               if line.startswith("From the first")]
+    assert english == ["From the first to the last session, at 90 % of HRmax: 0.6 km/h "
+                       "slower and the same incline (HRmax changed from 198 to 170 bpm in "
+                       "the period: not the same heart rate)"], english
+    # the PDF the municipality reads says it so
+    render_handover(store, "P-17", tmp_path / "h.pdf", lang="nb")
+    text, _pages = _pdf_text(tmp_path / "h.pdf")
+    assert "ved samme puls" not in text and "makspuls endret fra 198 til 170" in text, text

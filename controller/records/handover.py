@@ -68,6 +68,8 @@ class SessionLine:
     """Fitness from the session's learned response (issue 26): every session has it."""
     complete: bool = True
     """Its intervals ran (``stats.session_complete``): not skipped through."""
+    hr_max_bpm: float | None = None
+    """The makspuls the session ran with: its 90 % is the heart rate of ``at_90``."""
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,7 @@ def handover_data(store: Store, pseudonym: str, include_notes: bool = False) -> 
                          ZoneWork(st["belt_speed_at_90_kmh"], st["belt_incline_at_90_pct"],
                                   st["zone_s"])
                          if st["belt_speed_at_90_kmh"] is not None else None, st["borg_mean"],
-                         _learned(st), bool(st["complete"]))
+                         _learned(st), bool(st["complete"]), r.hr_max_bpm)
              for r, st in zip(recs, figures, strict=True)]
     last = recs[-1]
     notes = [n["text"] for r in recs for n in store.notes(r.id)] if include_notes else []
@@ -372,7 +374,8 @@ def first_to_last(h: Handover, lang: str) -> str | None:
     """What grew from the first row of the table to the last, as those rows show it (the
     same numbers the reader sees above it); an unchanged speed or incline is said as "the
     same", never "0 faster"."""
-    shown = [v for v in (_shown_at_90(s) for s in h.sessions) if v is not None]
+    rows = [s for s in h.sessions if _shown_at_90(s) is not None]
+    shown = [v for v in (_shown_at_90(s) for s in rows) if v is not None]
     if len(shown) < 2:
         return None
     t = translations(lang).gettext
@@ -386,6 +389,16 @@ def first_to_last(h: Handover, lang: str) -> str | None:
     incline_said = (t(N_("the same incline")) if abs(incline) < 0.05 else
                     t(N_("{points} steeper")) if incline > 0 else
                     t(N_("{points} less steep"))).format(points=_points(incline, lang))
+    first, last = rows[0].hr_max_bpm, rows[-1].hr_max_bpm
+    if first is not None and last is not None and \
+            shown_round(first, 0) != shown_round(last, 0):
+        # 90 % of another makspuls is another heart rate (trial 11: 198 → 170 was said «ved
+        # samme puls: 0,6 km/t saktere», read as a decline)
+        return t(N_("From the first to the last session, at {share} of HRmax: {speed} and "
+                    "{incline} (HRmax changed from {first} to {last} bpm in the period: not "
+                    "the same heart rate)")).format(
+            share=format_percent(90, 0, lang), speed=speed_said, incline=incline_said,
+            first=format_number(first, 0, lang), last=format_number(last, 0, lang))
     return t(N_("From the first to the last session, at the same heart rate: {speed} and "
                 "{incline}")).format(speed=speed_said, incline=incline_said)
 

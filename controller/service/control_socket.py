@@ -2,10 +2,11 @@
 
 The console is a separate client, so it can crash, be closed and be reopened while the
 session runs on: it connects to a Unix socket, receives the runtime's state as one JSON line
-every 0.5 s and before each reply, and sends staff commands as JSON lines (``{"cmd": "pause", "id": 3}``), each
-answered with ``{"reply": cmd, "id": 3, "ok": true}`` or, refused, ``{"reply": cmd, "id": 3,
-"ok": false, "code": "…", "params": {…}, "error": "…"}``: the console renders the code in
-its language, ``error`` is the English for logs. The messages are typed and documented in
+every 0.5 s and before each reply, and sends staff commands as JSON lines
+(``{"cmd": "pause", "id": 3}``), each answered with ``{"reply": cmd, "id": 3, "ok": true}``
+or, refused, ``{"reply": cmd, "id": 3, "ok": false, "code": "…", "params": {…},
+"error": "…"}``: the console renders the code in its language, ``error`` is the English for
+logs. The messages are typed and documented in
 ``controller.service.messages``; ``_command`` dispatches them by type.
 Commands: setup (``profile`` with an optional ``strap``, ``plan``; before start only; empty
 fields come from the patient's register entry), scan (the straps in range, ANT+ and BLE,
