@@ -48,8 +48,14 @@ def test_not_a_session_export(tmp_path):
     bad.write_text('{"hello": 1}')
     r = cli("import", str(bad), "--øktlager", str(tmp_path / "s.db"))
     line = _refusal(r, bad)
-    assert line == f"feil: {bad}: schema: ikke en økteksport (fourbyfour.session-export/1); " \
-                   "ingenting er importert"
+    # trial 11: «schema: ikke en økteksport (fourbyfour.session-export/1)»: an English field
+    # name and a raw code for a file that has neither; the file is not an export, said so
+    assert line == f"feil: {bad}: ikke en økteksport fra fourbyfour; ingenting er importert"
+    for empty in ("{}", "[]"):
+        bad.write_text(empty)
+        line = _refusal(cli("import", str(bad), "--øktlager", str(tmp_path / "s.db")), bad)
+        assert line == f"feil: {bad}: ikke en økteksport fra fourbyfour; ingenting er " \
+                       "importert", line
 
 
 def test_not_json_and_no_such_file(tmp_path):
@@ -111,5 +117,5 @@ def test_english_with_lang_en(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"hello": 1}')
     r = cli("import", str(bad), "--store", str(tmp_path / "s.db"), "--lang", "en")
-    assert r.stderr.strip() == f"error: {bad}: schema: not a fourbyfour.session-export/1 " \
-                               "file; nothing imported"
+    assert r.stderr.strip() == f"error: {bad}: not a session export of fourbyfour; nothing " \
+                               "imported"

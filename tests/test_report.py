@@ -95,7 +95,7 @@ def test_progression_sees_fitness_rise_and_a_wrong_hrmax(store, tmp_path):
 def test_foreign_files_get_clear_errors(store, tmp_path):
     bad = tmp_path / "x.json"
     bad.write_text('{"hello": 1}')
-    with pytest.raises(StoreError, match=r"not a fourbyfour\.session-export/1 file"):
+    with pytest.raises(StoreError, match=r"not a session export of fourbyfour"):
         report.import_json(store, bad)
     bad.write_text("{not json")
     with pytest.raises(StoreError, match="not a session export"):

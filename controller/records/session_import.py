@@ -488,6 +488,9 @@ def import_json(store: Store, path: str | Path) -> str:
     try:
         check_export(doc, store.clock())
     except _Bad as bad:
+        if bad.path == "schema":  # no export at all: no field of one to name (trial 11)
+            raise ImportRefused(_("{file}: not a session export of fourbyfour; nothing "
+                                  "imported").format(file=p)) from None
         raise _bad_field(p, text, bad) from None
     except RecursionError:
         raise _not_an_export(p, _("nested too deeply")) from None
