@@ -65,11 +65,11 @@ LIMITS: dict[str, tuple[float, float, str]] = {
     "hr_rest": (30, 130, N_("HRrest must be {low}–{high} bpm")),
     "max_speed": (2, 20, N_("max speed must be {low}–{high} km/h")),
     "max_incline": (0, 25, N_("max incline must be {low}–{high} %")),
-    "pace": (1, 20, N_("the test pace must be {low}–{high} km/h")),
+    "pace": (1, 20, N_("6-minute test pace must be {low}–{high} km/h")),
 }
 NOT_A_NUMBER = {"max_speed": N_("max speed: write a number of km/h, e.g. {example}"),
                 "max_incline": N_("max incline: write a number of %, e.g. {example}"),
-                "pace": N_("the test pace: write a number of km/h, e.g. {example}")}
+                "pace": N_("6-minute test pace: write a number of km/h, e.g. {example}")}
 """What a field that is not a number is told, in its own words (whole-number fields: WHOLE)."""
 FORMULAS = ("tanaka", "nes", "keteyian")
 EXAMPLES = {"age": 45, "hr_max": 178, "hr_rest": 65, "max_speed": 6.5, "max_incline": 7.5,
@@ -99,7 +99,7 @@ PLAN_REFUSALS = (  # the service's refusals of a plan that does not fit the caps
     (re.compile(r"needs at least ([0-9.]+) % incline"), "max_incline",
      PLAN_INCLINE_MIN),
     (re.compile(r"runs at ([0-9.]+) km/h, above the patient's cap"), "pace",
-     N_("the test pace is above the patient's max speed")),
+     N_("6-minute test pace is above the patient's max speed")),
 )
 
 
@@ -754,7 +754,7 @@ class PatientScreen(ModalScreen[None]):
                 self._show("pace", _("the 6-minute test needs its pace (km/h)"))
                 refused.append("pace")
             elif speed is not None and pace > speed:
-                self._show("pace", _("the test pace is above the patient's max speed"))
+                self._show("pace", _("6-minute test pace is above the patient's max speed"))
                 refused.append("pace")
         if refused:
             first = self.query_one(f"#{min(refused, key=FIELDS.index)}")
