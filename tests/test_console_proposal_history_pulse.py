@@ -52,7 +52,7 @@ def test_the_makspuls_proposal_says_which_keys_it_takes(tmp_path, nb):
 
 
 @pytest.mark.parametrize(("tests", "trained", "quit_early"),
-                         [(1, 1, 0), (3, 1, 0), (1, 0, 0), (1, 1, 2)])
+                         [(1, 1, 0), (3, 1, 0), (1, 0, 0), (1, 1, 2), (1, 9, 0)])
 def test_the_history_says_how_many_pulstests_it_leaves_out_in_plain_words(
         tmp_path, nb, tests, trained, quit_early):
     """The history (`h`) said «(3 6-minutters pulstester er ikke med: de er ikke trening)»:
@@ -66,8 +66,8 @@ def test_the_history_says_how_many_pulstests_it_leaves_out_in_plain_words(
     from tests.test_beltview import record_session
 
     store = Store(tmp_path / "sessions.db")
-    if trained:
-        record_session(store, "S1", 1.7e9, 5.0, 4.0, pseudonym="P-57")  # one 4x4 to count
+    for k in range(trained):  # 4x4 sessions to count
+        record_session(store, f"S{k}", 1.7e9 + 86400 * k, 5.0, 4.0, pseudonym="P-57")
     for k in range(quit_early):  # a 4x4 stopped in its warm-up
         store.clock = lambda k=k: 1.6e9 + 3600 * k
         store.begin_session(f"W{k}", PatientProfile(hr_max=183.0, max_speed_kmh=8.0,
@@ -106,6 +106,11 @@ def test_the_history_says_how_many_pulstests_it_leaves_out_in_plain_words(
     assert said in shown, shown
     assert "3 6-minutters" not in shown, shown
     assert f"{trained} økt" in shown, shown
+    # the list shows the 8 newest; the count is of them all, and says so (trial 11: «9
+    # økter med 4x4» over 8 rows)
+    rows = shown.count("ved 90 % av makspuls")
+    assert rows == min(trained, 8), shown
+    assert ("(de 8 nyeste vises; rapportlisten, w, har alle)" in shown) == (trained > 8), shown
     if quit_early:
         assert "(2 økter avbrutt i oppvarmingen lagres, men telles ikke)" in shown, shown
     else:

@@ -37,7 +37,11 @@ class HistoryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         h = self.history
         lines = ["[b]" + h.get("pseudonym", "") + "[/b] — " + counted_text(h)]
-        for p in h.get("sessions", [])[-8:]:
+        every = h.get("sessions", [])
+        if len(every) > SHOWN:  # the count above is of them all (trial 11: 9 said, 8 shown)
+            lines.append(_("(the {shown} newest are shown; the report list, w, has them "
+                           "all)").format(shown=SHOWN))
+        for p in every[-SHOWN:]:
             when = format_datetime(local_datetime(p["started_unix_s"]).replace(tzinfo=None))
             # the belt as staff set it (km/t and %), not its oxygen cost in ml/kg/min; the
             # learned response's figure is a converted one and says so ("tilsvarer")
@@ -70,6 +74,10 @@ class HistoryScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+SHOWN = 8
+"""The sessions the history lists (the newest): it fits 80×24 with the lines under them."""
 
 
 def counted_text(h: dict[str, Any]) -> str:
