@@ -149,6 +149,19 @@ def test_an_interrupted_test_says_so_and_proposes_no_makspuls(tmp_path, nb):
             await pilot.press("j")  # nothing to accept: nothing stored
             await pilot.pause()
             assert isinstance(app.screen, HrMaxProposalScreen)
+            # said, not silent (trial 11: j did nothing and showed no hint), as for a key
+            # the box does not take
+            hint = "Ingen makspuls å godta: e for å skrive inn en, n for å beholde den i bruk."
+
+            def said() -> str:
+                return " ".join(str(app.screen.query_one("#refused").render()).split())
+
+            assert said() == hint, said()
+            app.screen.query_one("#refused").update("")
+            await pilot.press("k")
+            await pilot.pause()
+            assert said() == hint, said()
+            assert isinstance(app.screen, HrMaxProposalScreen)
             assert Register(store).require("P-57").hr_max_bpm == 176
             await pilot.press("e")
             await wait_for(lambda: app.screen.query("#edit"))

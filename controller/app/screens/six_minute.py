@@ -181,12 +181,26 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
 
     def on_key(self, event: events.Key) -> None:
         """A letter the proposal does not take is answered as the yes/no question answers it
-        (it stayed silent): which keys say yes and no, the proposal open. Not while the edit
-        box takes the keys, nor where there is nothing to accept (its keys line says e/n)."""
+        (it stayed silent): which keys say yes and no, the proposal open; where there is
+        nothing to accept, which keys there are (``_nothing_to_accept``). Not while the edit
+        box takes the keys."""
         from controller.app.screens.confirm import a_key_not_taken, not_the_yes_key
 
-        if not self.query("#edit") and not self.interrupted and a_key_not_taken(self, event):
+        if self.query("#edit") or not event.is_printable:
+            return
+        if self.interrupted:
+            # j and y are bound but not offered here (``check_action``): no word came
+            offered = [b for b in self._bindings.key_to_bindings.get(event.key, [])
+                       if self.check_action(b.action.split("(")[0], ()) is not False]
+            if not offered:
+                self._nothing_to_accept()
+        elif a_key_not_taken(self, event):
             self._say(not_the_yes_key())
+
+    def _nothing_to_accept(self) -> None:
+        """An interrupted test (or a rating the method cannot use) proposes nothing: j said
+        nothing there (trial 11); it says what the keys are."""
+        self._say(_("There is no HRmax to accept: e to type one, n to keep the one in use."))
 
     def action_accept(self, key: str = "") -> None:
         from controller.app.screens.confirm import not_the_yes_key, yes_key
