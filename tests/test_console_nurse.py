@@ -288,8 +288,9 @@ def test_the_six_minute_test_incline_step_goes_up_to_a_cap_below_the_step(tmp_pa
     asyncio.run(asyncio.wait_for(main(), 180))
 
 
-async def _choose(pilot, app, pseudonym, **fields):
-    """Staff choose the patient in the form (n), as a nurse types it."""
+async def _choose(pilot, app, pseudonym, *, burst=(), **fields):
+    """Staff choose the patient in the form (n), as a nurse types it; ``burst``: keys typed
+    at once after ctrl+s (then nothing is waited for)."""
     from controller.app.screens import PatientScreen
 
     await pilot.press("n")
@@ -300,9 +301,10 @@ async def _choose(pilot, app, pseudonym, **fields):
     for wid, value in values.items():
         form.query_one(f"#{wid}").value = value
     form.query_one("#source").value = "tanaka"
-    await pilot.press("ctrl+s")
-    await wait_for(lambda: app.state.get("pseudonym") == pseudonym and
-                   len(app.screen_stack) == 1)
+    await pilot.press("ctrl+s", *burst)
+    if not burst:
+        await wait_for(lambda: app.state.get("pseudonym") == pseudonym and
+                       len(app.screen_stack) == 1)
 
 
 @realtime

@@ -169,43 +169,23 @@ def test_the_key_after_choosing_the_next_patient_sees_that_patient(tmp_path, nb,
     said «Økten er avsluttet: velg neste pasient (n), så start (s).» and the `s` was lost.
     The state a command made reaches the console before the command's reply, so the key
     after it sees the patient chosen: here `s` starts P-56's session."""
-    from controller.app.screens import PatientScreen
     from controller.service import control_socket
-
-    async def choose(pilot, app, pseudonym: str) -> None:
-        await pilot.press("n")
-        await wait_for(lambda: isinstance(app.screen, PatientScreen))
-        await pilot.pause()
-        form = app.screen
-        await pilot.press(*pseudonym, "tab", *"45")
-        form.query_one("#source").focus()  # makspuls fra: Tanaka (176)
-        await pilot.press("enter")
-        await pilot.pause()
-        await pilot.press(*["down"] * 4, "enter")
-        await pilot.pause()
-        for field, value in (("max_speed", "6,5"), ("max_incline", "12")):
-            box = form.query_one(f"#{field}")
-            box.focus()
-            await pilot.press("ctrl+u" if box.value else "home", *value)
-            await pilot.pause()
+    from tests.test_console_nurse import _choose
 
     async def main():
         async with demo_console(tmp_path, str(tmp_path / "s.db"), linger=True,
                                 choose_patient=True) as (app, pilot):
-            await choose(pilot, app, "P-55")
-            await pilot.press("ctrl+s")
-            await wait_for(lambda: app.state.get("pseudonym") == "P-55", 20)
+            await _choose(pilot, app, "P-55")
             await pilot.press("s")
             await wait_for(lambda: app.state.get("phase") == "warmup", 60)
             await pilot.press("x", "j")
             await wait_for(lambda: app.state.get("state") == "done", 60)
             first = app.state["session_id"]
-            await choose(pilot, app, "P-56")
             # the state's next push long after the two keys (a push every 0,5 s met them
             # or not, by chance): what the keys see is what the replies bring
             monkeypatch.setattr(control_socket, "STATE_PUSH_S", 60.0)
             await asyncio.sleep(0.7)  # the push loop in its long wait
-            await pilot.press("ctrl+s", "s")  # as fast as a nurse's two keys
+            await _choose(pilot, app, "P-56", burst=("s",))  # ctrl+s, s: a nurse's two keys
             try:
                 await wait_for(lambda: app.state.get("session_id") != first and
                                app.state.get("started"), 20)
