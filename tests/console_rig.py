@@ -134,6 +134,19 @@ async def demo_console(tmp_path: Path, store_path: str | None = None, *,
         yield app, pilot
 
 
+async def armed_treadmill(emu: Any) -> Any:
+    """The treadmill client on the emulated board ``emu``, its reset pressed as staff press
+    it after the board's boot: the board idle, ready for a session."""
+    from controller.treadmill import Treadmill
+
+    tm = Treadmill(emu.link)
+    await tm.open()
+    await tm.wait_status(lambda s: s.reset_needed, 10)
+    await asyncio.to_thread(emu.press_reset, 0.2)
+    await tm.wait_status(lambda s: s.state == "idle", 10)
+    return tm
+
+
 @contextlib.asynccontextmanager
 async def console_in_warmup(tmp_path: Path, speed: float, clock: Callable[[], float],
                             hr_of: Callable[[float], float | None]
@@ -147,14 +160,9 @@ async def console_in_warmup(tmp_path: Path, speed: float, clock: Callable[[], fl
     from controller.hr import SimulatedSource
     from controller.protocol import PatientProfile
     from controller.service.runtime import Runtime
-    from controller.treadmill import Treadmill
 
     with Emulator(time_scale=speed) as emu:
-        tmc = Treadmill(emu.link)
-        await tmc.open()
-        await tmc.wait_status(lambda s: s.reset_needed, 10)
-        await asyncio.to_thread(emu.press_reset, 0.2)
-        await tmc.wait_status(lambda s: s.state == "idle", 10)
+        tmc = await armed_treadmill(emu)
         rt = Runtime(PatientProfile(hr_max=183.0, max_speed_kmh=8.0, pseudonym="P-7"),
                      default_4x4(183.0), treadmill=tmc, clock=clock, tick_s=1.0 / speed,
                      hr_source=SimulatedSource(hr_of, rate_hz=4.0 * speed, clock=clock))

@@ -10,6 +10,7 @@ import asyncio
 import collections
 
 from controller.core import i18n
+from tests.console_rig import armed_treadmill
 
 
 def _numbers(load: str) -> tuple[float, float]:
@@ -27,17 +28,12 @@ def test_the_belt_page_and_the_console_show_the_same_belt_during_a_pause():
     from controller.service.control_socket import snapshot_doc
     from controller.service.runtime import Runtime
     from controller.service.simclock import ScaledClock
-    from controller.treadmill import Treadmill
 
     async def main() -> list[tuple[tuple[float, float], tuple[float, float], str]]:
         speed = 5.0
         clock = ScaledClock(speed)
         with Emulator(time_scale=speed) as emu:
-            tm = Treadmill(emu.link)
-            await tm.open()
-            await tm.wait_status(lambda s: s.reset_needed, 10)
-            await asyncio.to_thread(emu.press_reset, 0.2)
-            await tm.wait_status(lambda s: s.state == "idle", 10)
+            tm = await armed_treadmill(emu)
             # the 6-minute test walks at 4 %: an incline to come down in the pause
             rt = Runtime(PatientProfile(hr_max=183.0, max_speed_kmh=8.0, age_years=45,
                                         pseudonym="P-7"),

@@ -35,6 +35,7 @@ from controller.service.control_socket import ControlClient
 from controller.service.runtime import Runtime
 from controller.treadmill import Treadmill
 from tests.conftest import earlier_this_week, free_port
+from tests.console_rig import armed_treadmill
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -440,11 +441,7 @@ async def belt_rig(tmp_path: Path, *, lang: str = "nb", hr_max: float = HR_MAX_E
         return v
 
     with Emulator(time_scale=speed) as emu:
-        tm = Treadmill(emu.link)
-        await tm.open()
-        await tm.wait_status(lambda s: s.reset_needed, 10)
-        await asyncio.to_thread(emu.press_reset, 0.2)
-        await tm.wait_status(lambda s: s.state == "idle", 10)
+        tm = await armed_treadmill(emu)
         rt = Runtime(PatientProfile(hr_max=hr_max, max_speed_kmh=8.0, pseudonym="P-7"),
                      plan or default_4x4(180.0), treadmill=tm, clock=clock,
                      tick_s=1.0 / speed,

@@ -29,7 +29,7 @@ from playwright.async_api import async_playwright
 
 from controller.core import i18n
 from controller.core.words import ALARMS, word
-from tests.console_rig import console_on_runtime, realtime, wait_for
+from tests.console_rig import armed_treadmill, console_on_runtime, realtime, wait_for
 from tests.test_beltview import _browser, _run, _until
 
 SPEED = 3.0
@@ -61,16 +61,11 @@ async def dropout_rig(tmp_path: Path, speed: float = SPEED, lang: str = "nb"):
     from controller.service.beltview import BeltView
     from controller.service.runtime import Runtime
     from controller.service.simclock import ScaledClock
-    from controller.treadmill import Treadmill
 
     clock = ScaledClock(speed)
     hr: list[float | None] = [IN_ZONE_BPM]
     with Emulator(time_scale=speed) as emu:
-        tm = Treadmill(emu.link)
-        await tm.open()
-        await tm.wait_status(lambda s: s.reset_needed, 10)
-        await asyncio.to_thread(emu.press_reset, 0.2)
-        await tm.wait_status(lambda s: s.state == "idle", 10)
+        tm = await armed_treadmill(emu)
         rt = Runtime(PatientProfile(hr_max=198.0, max_speed_kmh=8.0, pseudonym="P-7"),
                      default_4x4(180.0), treadmill=tm, clock=clock, tick_s=1.0 / speed,
                      hr_source=SimulatedSource(lambda _now: hr[0], rate_hz=4.0 * speed,
