@@ -10,6 +10,7 @@ import asyncio
 import collections
 
 from controller.core import i18n
+from controller.core.metrics import shown_round
 from tests.console_rig import armed_treadmill
 
 
@@ -57,8 +58,11 @@ def test_the_belt_page_and_the_console_show_the_same_belt_during_a_pause():
                         page = belt_doc(rt, "nb")["load"]
                         console = snapshot_doc(rt, rt.snapshot, collections.deque())
                         seen.append((_numbers(page),
-                                     (round(console["speed_kmh"], 1),
-                                      round(console["incline_pct"], 1)), console["state"]))
+                                     # as the console shows them (half up on the
+                                     # decimal; round() took 0,85 to 0,8, run 14)
+                                     (shown_round(console["speed_kmh"], 1),
+                                      shown_round(console["incline_pct"], 1)),
+                                     console["state"]))
                         if console["state"] == "paused" and console["incline_pct"] == 0.0 \
                                 and console["speed_kmh"] == 0.0:
                             break

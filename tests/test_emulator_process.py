@@ -13,6 +13,7 @@ from controller.app.demo import run_demo
 from controller.devices.emulator_process import EmulatorProcess
 from controller.service.config import load
 from controller.treadmill import Treadmill
+from tests.console_rig import realtime
 from tests.test_live import running_belt
 from tests.test_runtime import BRIEF, DEMO_SPEEDUP
 
@@ -79,6 +80,7 @@ def test_the_board_runs_on_while_the_control_process_is_frozen_and_sees_it_silen
     asyncio.run(asyncio.wait_for(main(), 90))
 
 
+@realtime  # a whole demo with its board's process: run 14 starved its start past 10 s
 def test_the_headless_demo_runs_on_the_board_in_its_own_process():
     """``run_demo`` (headless and console) drives the board in a child process at raised
     priority; the virtual patient walks on the child's belt speed, the session finishes."""
