@@ -443,13 +443,12 @@ def _counted(store: Store, every: list[SessionRecord], kept: dict[str, dict[str,
     first interval (``stats.counts_as_okt``: kept, not counted)."""
     recs = [r for r in every
             if r.status in ("finished", "stopped", "incomplete") and is_4x4(r.plan_name)]
-    left_out = {"six_minute_test": sum(1 for r in every if not is_4x4(r.plan_name)),
-                "running": sum(1 for r in every if r.status == "running"
-                               and is_4x4(r.plan_name))}
+    left = {"six_minute_test": sum(1 for r in every if not is_4x4(r.plan_name)),
+            "running": sum(1 for r in every if r.status == "running" and is_4x4(r.plan_name))}
     short = {r.id for r in recs if not _stats.counts_as_okt(
         (kept.get(r.id) or store.stats_of(r.id))["intervals_n"])}
-    left_out["too_short"] = len(short)
-    return [r for r in recs if r.id not in short], left_out
+    left["too_short"] = len(short)
+    return [r for r in recs if r.id not in short], left
 
 
 def left_out(store: Store, pseudonym: str) -> dict[str, int]:
@@ -465,7 +464,7 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
     """One patient's progression for the journal (units in every key)."""
     every = store.sessions(pseudonym)
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}
-    recs, left_out = _counted(store, every, kept)
+    recs, left = _counted(store, every, kept)
     if not recs:
         from controller.records.register import no_sessions_error
 
@@ -487,7 +486,7 @@ def progression(store: Store, pseudonym: str) -> dict[str, Any]:
     return {
         "pseudonym": pseudonym,
         "sessions": [p.__dict__ for p in points],
-        "left_out": left_out,  # not counted: 6-minute tests (not training), one running
+        "left_out": left,  # not counted: 6-minute tests (not training), one running
         "weeks": weeks,
         "sessions_per_week": round(len(points) / span_weeks, 2),
         "sessions_per_week_target": CLINIC_SESSIONS_PER_WEEK,
