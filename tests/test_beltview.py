@@ -1083,6 +1083,52 @@ def test_a_previewed_load_change_is_announced_before_the_belt_moves():
     assert rises >= 3  # the preview did run before most intervals
 
 
+def test_a_first_session_previews_the_intervals_after_the_first_and_announces_it():
+    """A slow heart (τ 90 s, dead time 12 s) in its first session: once the law has seen
+    the first interval it raises the load for intervals 2–4 before they begin, as it does
+    from a carried response (on the old code it did not look ahead without one, and a slow
+    heart came into the zone late: the twocomp cohort's slow patients were 57 % ok). Not
+    before the first interval: nothing about this heart is known then. The screen says
+    each rise before the belt moves and counts it down 3-2-1."""
+    from controller.core.workload import vo2_cost
+    from controller.protocol import Session
+    from controller.service.beltview import ANNOUNCE_S, change_ahead
+    from controller.sim import Belt, PatientParams, VirtualPatient
+
+    profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=9.0, max_incline_pct=15)
+    session = Session(profile)
+    patient = VirtualPatient(PatientParams(seed=5, tau_slow_s=90, dead_time_s=12, vo2max=30))
+    belt = Belt()
+    # per tick: (t, phase, remaining s, the screen's announcement, the law's lead, the load)
+    ticks: list[tuple[float, str, float, tuple[str, int] | None, float, float]] = []
+    t = 0.0
+    while t < 3600.0:
+        sp = session.step(t, patient.step(1.0, belt.speed_kmh, belt.incline_pct),
+                          belt.speed_kmh, belt.incline_pct)
+        if sp.phase == "done":
+            break
+        assert sp.state == "running", (t, sp.state)
+        ticks.append((t, sp.phase, sp.phase_remaining_s,
+                      change_ahead(session, sp.phase_remaining_s), session.change_lead_s,
+                      vo2_cost(sp.speed_kmh, sp.incline_pct)))
+        belt.step(1.0, sp.speed_kmh, sp.incline_pct)
+        t += 1.0
+    assert session.carried_model_state == "", session.carried_model_state  # none carried
+    starts = [i for i, tk in enumerate(ticks) if tk[1] == "interval"
+              and ticks[i - 1][1] != "interval"]
+    assert len(starts) == 4
+    leads = [ticks[i - 1][4] for i in starts]
+    assert leads[0] == 0.0 and all(lead > 0.0 for lead in leads[1:]), leads
+    for i, lead in zip(starts[1:], leads[1:], strict=True):
+        before = [tk for tk in ticks[:i] if tk[1] == "recovery"][-240:]
+        base = next(tk[5] for tk in before if tk[2] <= lead + 1.0)
+        rise = next(tk for tk in before if tk[2] <= lead and tk[5] > base + 1.0)
+        said = [tk for tk in before if tk[0] < rise[0] and tk[3] is not None]
+        assert said and said[0][3] is not None and said[0][3][0] == "up", said[:2]
+        assert rise[0] - said[0][0] >= ANNOUNCE_S - 1.0, (rise[0], said[0])
+        assert said[-1][3] == ("up", 1), said[-3:]
+
+
 def test_the_heart_rate_unit_is_the_glossarys_slag_per_min_everywhere_on_the_screen(tmp_path):
     """Trial: under the heart rate the screen said "slag per minutt" while its target line
     says "slag/min": one unit, the glossary's (bpm → slag/min), everywhere on the page."""

@@ -603,9 +603,10 @@ PRUNE_FACTOR = 2.0
 PRUNE_AFTER_REFITS = 6
 """… for this many refits in a row (a minute)."""
 PREVIEW_RAMP_S = 12.0
-"""With a trusted (carried) response the load for an interval starts rising this long plus the
-dead time before the interval begins: the belt's ramp and the heart's dead time are spent
-before the clock starts instead of after (reference preview; the plan is known ahead)."""
+"""With a response the law trusts (``_looks_ahead``) the load for an interval starts rising
+this long plus the dead time before the interval begins: the belt's ramp and the heart's dead
+time are spent before the clock starts instead of after (reference preview; the plan is known
+ahead)."""
 LEARNED_OVERDRIVE, LEARNED_AGGRESSIVENESS = 4.0, 6.0
 """Overdrive and aggressiveness once the response is learned (``_confident``)."""
 DRIFT_FROM_S = 90.0
@@ -1253,8 +1254,8 @@ class AdaptiveController:
 
     def _preview(self, inp: ControlInput) -> bool:
         """Within the dead time plus ``PREVIEW_RAMP_S`` before an interval, with a response
-        the law trusts (a carried one not dropped), aim at the interval already."""
-        if self._carried_state not in ("trusted", "kept"):
+        the law trusts (``_looks_ahead``), aim at the interval already."""
+        if not self._looks_ahead():
             return False
         if inp.next_phase is not PhaseKind.INTERVAL or inp.next_target_bpm is None or \
                 inp.next_zone_high_bpm is None or inp.phase is PhaseKind.INTERVAL:
@@ -1266,9 +1267,18 @@ class AdaptiveController:
         """How long before an interval the law starts raising the load for it (0: it does
         not look ahead). Fixed for the running phase, so a screen can announce the change
         before it begins (the patient is never surprised by the belt)."""
-        if self._carried_state not in ("trusted", "kept") or self._lead_s is None:
+        if not self._looks_ahead() or self._lead_s is None:
             return 0.0
         return self._lead_s
+
+    def _looks_ahead(self) -> bool:
+        """Whether the law knows the response well enough to raise the load for an interval
+        before it begins: a carried response it trusts, today's once the first interval has
+        shown it (``_confident``), or a given one (the bench's oracle).
+        A slow heart (τ of minutes) cannot reach the zone within a minute of an interval's
+        start from a recovery's load otherwise (the twocomp cohort, issue 23's note)."""
+        return (self.fixed_model is not None or self._carried_state in ("trusted", "kept")
+                or self._confident())
 
     def _carry_drift(self, inp: ControlInput) -> None:
         """Keep the bias learned at interval intensity for the next interval (drift), and
