@@ -341,7 +341,10 @@ class Supervisor:
         self._last_pulses = inp.incline_pulses
         if pulses:
             self._pulse_seen_ms = now_ms
-            self.incline_pos_pulses += pulses * self._move_dir
+            # never below the bottom end stop (0 once homed): homing drives down from where
+            # the power-up or the last run left it, with the count at 0 or drifted, and the
+            # status said -1.1 % until homed (trial 11: «stigning -0,8 % (satt 0,0)»)
+            self.incline_pos_pulses = max(0, self.incline_pos_pulses + pulses * self._move_dir)
 
         # 1–2. Hardware stop chain and key: the relay opens at once.
         if not inp.estop_healthy:

@@ -109,6 +109,26 @@ def test_arm_homes_the_incline_before_start():
     assert r.send(lc.T_START, sp(2)) == lc.R_SUCCESS
 
 
+def test_the_reported_incline_is_never_below_the_bottom_stop_while_homing():
+    # trial 11: the console said «stigning -0,8 % (satt 0,0)» at the start. The board powers
+    # up with the incline 4.3 pulses above its bottom stop and the count at 0; homing drives
+    # down and counted each pulse as -1, so the status said -1.1 % until it was homed. No
+    # incline is below the bottom end stop: the status never says one.
+    r = Rig()
+    r.run(200)
+    r.reset_press()
+    assert r.board.incline_pos > 4.0 and r.sup.incline_pos_pulses == 0
+    assert r.send(lc.T_ARM) == lc.R_SUCCESS
+    lowest = 0
+    for _ in range(1000):
+        r.run(20)
+        lowest = min(lowest, lc.unpack_status(r.sup.status_frame().payload)[5])
+        if r.sup.homed:
+            break
+    assert r.sup.homed and r.sup.incline_deci() == 0
+    assert lowest == 0, lowest
+
+
 def test_start_only_at_low_speed_and_ramps_are_enforced():
     r = Rig().ready()
     assert r.send(lc.T_START, sp(6)) == lc.R_INVALID_PARAMETER
