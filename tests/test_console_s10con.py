@@ -1,0 +1,116 @@
+"""Four small things a bokmål "new nurse" saw on the console at 80×24 (brief s10con): the
+acknowledgement of a lost-pulse alarm after the pulse came back, the Borg box's line after
+the session ended, staff's pause in an active pause in the header, and «0/4» in ``økter``
+for a session that never reached an interval. Through Textual's Pilot against the real
+runtime on the emulated motor board, and the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.widgets import Static
+
+from controller.core import i18n
+from tests.console_rig import realtime, run_console, wait_for
+
+
+def _plain(app, wid: str) -> str:
+    return Text.from_markup(str(app.screen_stack[0].query_one(wid, Static).render())).plain
+
+
+def _mss(s: float) -> str:
+    s = round(s)
+    return f"{s // 60}:{s % 60:02d}"
+
+
+@realtime
+def test_acknowledging_after_the_pulse_came_back_says_it_in_the_past(tmp_path):
+    """Trial: the alarm line read «Fant pulsen igjen (fant den ikke 10:59–11:06 ut i økten)»;
+    `a` answered «Alarmen er kvittert: finner ikke pulsen – senker til rolig gange», as if
+    the pulse were lost now. After it came back, the answer says when it was lost and that it
+    is back; in English too."""
+    from controller.protocol import HR_HOLD_AFTER_S
+    from controller.service.simclock import ScaledClock
+    from tests.console_rig import console_in_warmup
+
+    speed = 10.0
+    clock = ScaledClock(speed)
+    gone: list = [None, None]  # the strap's quiet time on the session's clock
+
+    def hr_of(now_s: float) -> float | None:
+        lo, hi = gone
+        if lo is not None and (hi is None or now_s < hi) and now_s >= lo:
+            return None
+        return 100.0 + 2.0 * math.sin(now_s / 7.0)
+
+    async def main():
+        async with console_in_warmup(tmp_path, speed, clock, hr_of) as (_rt, app, pilot):
+            gone[0] = clock()
+            await wait_for(lambda: any(e["kind"] == "hr_lost"
+                                       for e in app.state.get("event_list") or []), 60)
+            gone[1] = clock()  # back after 15 s and a little more
+            await wait_for(lambda: "Fant pulsen igjen (" in _plain(app, "#alarms"), 60)
+            await pilot.press("a")
+            await wait_for(lambda: any(e["kind"] == "acknowledged"
+                                       for e in app.state.get("event_list") or []), 30)
+            await pilot.pause()
+            await wait_for(lambda: "kvittert" in _plain(app, "#events"), 10)
+            said = " ".join(line.strip() for line in _plain(app, "#events").split("\n"))
+            i18n.set_language("en")
+            app.refresh_view()
+            english = " ".join(line.strip() for line in _plain(app, "#events").split("\n"))
+            i18n.set_language("nb")
+            return dict(app.state), said, english
+
+    state, said, english = run_console(main(), 180, lang="nb")
+    events = state["event_list"]
+    started = state["started_s"]
+    hold = next(e for e in events if e["kind"] == "hr_hold")
+    back = next(e for e in events if e["kind"] == "hr_restored")
+    span = f"{_mss(hold['now_s'] - HR_HOLD_AFTER_S - started)}–{_mss(back['now_s'] - started)}"
+    assert "finner ikke pulsen" not in said and "senker" not in said, said
+    assert f"Alarmen er kvittert: fant ikke pulsen {span} ut i økten – nå er den funnet " \
+           "igjen" in said, (span, said)
+    assert f"Alarm acknowledged: the heart rate was lost {span} into the session – it is " \
+           "back" in english, (span, english)
+
+
+def test_an_alarm_acknowledged_while_the_pulse_is_still_missing_keeps_its_words():
+    """The past tense only where the pulse came back after the alarm: acknowledged while it
+    is still missing (or missing again, a later dropout) the answer says the alarm as it is
+    held now."""
+    import asyncio
+
+    from controller.core.words import event_text
+    from tests.test_console import _Stepped, tmp_sock
+
+    def ev(kind: str, now_s: float, **params) -> dict:
+        return {"kind": kind, "severity": "info", "message": kind, "now_s": now_s,
+                "params": params}
+
+    ack = ev("acknowledged", 60.0, alarm="hr_lost", severity="alarm")
+    still = [ev("hr_hold", 20.0), ev("hr_lost", 30.0), ack]
+    again = [ev("hr_hold", 20.0), ev("hr_restored", 35.0), ev("hr_hold", 50.0), ack]
+    over = [ev("hr_hold", 20.0), ev("hr_lost", 30.0), ev("hr_restored", 40.0), ack]
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        seen = []
+        async with app.run_test(size=(80, 24)) as pilot:
+            for events in (still, again, over):
+                app.feed(phase="warmup", interval=0, event_list=events, alarms={},
+                         alarm_list=[], started_s=0.0)
+                await pilot.pause()
+                seen.append(" ".join(x.strip() for x in _plain(app, "#events").split("\n")))
+        return seen
+
+    for lang in ("nb", "en"):
+        i18n.set_language(lang)
+        try:
+            still_said, again_said, over_said = asyncio.run(asyncio.wait_for(main(), 60))
+            now = event_text("acknowledged", "", ack["params"])
+        finally:
+            i18n.set_language("en")
+        assert still_said.endswith(now) and again_said.endswith(now), (still_said, again_said)
+        assert not over_said.endswith(now) and "0:15–0:40" in over_said, over_said
