@@ -114,3 +114,44 @@ def test_an_alarm_acknowledged_while_the_pulse_is_still_missing_keeps_its_words(
             i18n.set_language("en")
         assert still_said.endswith(now) and again_said.endswith(now), (still_said, again_said)
         assert not over_said.endswith(now) and "0:15–0:40" in over_said, over_said
+
+
+@realtime
+def test_the_borg_box_follows_the_stop_to_its_end(tmp_path):
+    """Trial: with the Borg box open, Stop put «Stopper: båndet senker farten til stopp.» on
+    it, and it stayed there after the header said AVSLUTTET. Once the session is done and
+    the belt at rest, the box says so (the message line's words), in both languages."""
+    from controller.app.screens import BorgScreen
+    from controller.app.screens.confirm import yes_key
+    from tests.console_rig import demo_console, skip_to, start_session
+
+    def box(app) -> str:
+        return " ".join(line.strip() for line in Text.from_markup(str(
+            app.screen.query_one("#borg", Static).render())).plain.split("\n"))
+
+    async def main():
+        async with demo_console(tmp_path, linger=True) as (app, pilot):
+            await start_session(pilot)
+            await skip_to(pilot, "interval", yes=yes_key())
+            # the short plan has one interval: in the cool-down after it, its Borg box open
+            await wait_for(lambda: app.state.get("phase") == "cooldown", 60)
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await wait_for(lambda: (app.state.get("speed_kmh") or 0.0) > 2.0, 60)
+            await pilot.press("x", yes_key())
+            await wait_for(lambda: i18n._("Stopping: the belt slows to a stop.") in box(app))
+            await wait_for(lambda: app.state.get("state") == "done"
+                           and (app.state.get("speed_kmh") or 0.0) < 0.05, 60)
+            await pilot.pause()
+            await pilot.pause()
+            assert isinstance(app.screen, BorgScreen), app.screen
+            return box(app), _plain(app, "#phase")
+
+    for lang in ("nb", "en"):
+        said, header = run_console(main(), 120, lang=lang)
+        i18n.set_language(lang)
+        try:
+            assert i18n._("ended").upper() in header, header
+            assert i18n._("Stopping: the belt slows to a stop.") not in said, said
+            assert i18n._("Stopped: the belt is at rest.") in said, said
+        finally:
+            i18n.set_language("en")

@@ -855,6 +855,13 @@ class StaffConsole(App[None]):
         self._drop_said_by_the_log()
         # a Borg prompt says it on its note and again once it closes: there too
         self._under_prompt = self._said_at_rest(self._under_prompt)
+        top = self.screen
+        if isinstance(top, BorgScreen) and \
+                self._said_at_rest(top.said_from) != top.said_from:
+            # the prompt covers the message line: what it says follows the belt too (the
+            # trial: «Stopper: båndet senker …» on it after the header said AVSLUTTET)
+            now = self._said_at_rest(top.said_from)
+            top.note(wrapped(now, BORG_NOTE_WIDTH), now)
         if self._said_at_rest(self.message) != self.message:
             self.say(self.message)
         self.query_one("#message", Static).update(self._message_text())
@@ -1449,7 +1456,8 @@ class StaffConsole(App[None]):
             # behind the Borg box): on the prompt at once, and again once it closes
             from rich.text import Text
 
-            top.note(wrapped(Text.from_markup(note or message).plain, BORG_NOTE_WIDTH))
+            plain = Text.from_markup(note or message).plain
+            top.note(wrapped(plain, BORG_NOTE_WIDTH), plain)
             if top.interval > 0:  # an interval's prompt (``rate``): said again after it
                 self._under_prompt = message
 
