@@ -155,3 +155,51 @@ def test_the_borg_box_follows_the_stop_to_its_end(tmp_path):
             assert i18n._("Stopped: the belt is at rest.") in said, said
         finally:
             i18n.set_language("en")
+
+
+@realtime
+def test_staffs_pause_in_an_active_pause_keeps_the_header_on_one_line(tmp_path):
+    """Trial: paused (p) in an active pause, «4x4 · AKTIV PAUSE ETTER INTERVALL 1 · båndet
+    stanset» did not fit the header's 48 columns at 80×24 and its state went onto a line of
+    its own. The part and that the belt is halted on one line, the patient under it, in
+    both languages."""
+    import dataclasses
+
+    from rich.cells import cell_len
+
+    from controller.app.screens.confirm import yes_key
+    from tests.console_rig import demo_console, skip_to, start_session
+    from tests.test_console_smalls21 import _with_a_pause_plan
+
+    async def main():
+        # the demo's plan name (the rig's short plans are named "short")
+        plan = dataclasses.replace(_with_a_pause_plan(), name="4x4")
+        async with demo_console(tmp_path, plan=plan) as (app, pilot):
+            await start_session(pilot, 60)
+            await skip_to(pilot, "interval", yes=yes_key())
+            await skip_to(pilot, "recovery", yes=yes_key())
+            await pilot.press("p")
+            await wait_for(lambda: app.state.get("state") == "paused", 30)
+            await pilot.pause()
+            box = app.screen_stack[0].query_one("#phase", Static)
+            for _ in range(50):  # laid out again after the new text (a loaded machine)
+                if box.size.height == len(_plain(app, "#phase").split("\n")):
+                    break
+                await pilot.pause(0.02)
+            lines = _plain(app, "#phase").split("\n")
+            width, height = box.content_size.width, box.size.height
+            await pilot.press("x", yes_key())
+            await wait_for(lambda: app.state.get("state") == "done", 60)
+            return lines, width, height
+
+    for lang in ("nb", "en"):
+        lines, width, height = run_console(main(), 180, lang=lang)
+        i18n.set_language(lang)
+        try:
+            part = i18n._("recovery after interval {n}").format(n=1).upper()
+            assert len(lines) == 2 and height == 2, (lines, height)
+            assert part in lines[0] and i18n._("belt halted") in lines[0], lines
+            assert all(cell_len(line) <= width for line in lines), (width, lines)
+            assert "DEMO-1 · " in lines[1], lines  # the demo's patient
+        finally:
+            i18n.set_language("en")
