@@ -203,3 +203,42 @@ def test_staffs_pause_in_an_active_pause_keeps_the_header_on_one_line(tmp_path):
             assert "DEMO-1 · " in lines[1], lines  # the demo's patient
         finally:
             i18n.set_language("en")
+
+
+@realtime
+def test_okter_shows_no_intervals_for_a_4x4_stopped_in_its_warm_up(tmp_path):
+    """Trial: ``økter`` listed a 4x4 stopped in its warm-up with «0/4» under «Intervaller i
+    sonen», beside the line that says such a session is kept but not counted: read as four
+    intervals failed. A session that never reached its first interval shows «—» there; one
+    that did keeps its «n/4». The session made as staff make it (the console on the demo's
+    service, Start, Stop in the warm-up), the list read as they read it (the CLI)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from controller.app.screens.confirm import yes_key
+    from controller.core.plan import default_4x4
+    from tests.console_rig import demo_console, start_session, stop_session
+
+    db = str(tmp_path / "sessions.db")
+
+    async def main():
+        # the clinic's 4x4 (its shortest warm-up): four intervals planned, none reached
+        async with demo_console(tmp_path, db, plan=default_4x4(180.0)) as (app, pilot):
+            await start_session(pilot, 60)
+            await stop_session(pilot, yes=yes_key(), timeout_s=60)
+            return app.state.get("session_id")
+
+    sid = run_console(main(), 120, lang="nb")
+    env = {k: v for k, v in os.environ.items() if k != "FOURBYFOUR_LANG"}
+    out = subprocess.run([sys.executable, "-m", "controller", "økter", "DEMO-1", "--store", db],
+                         capture_output=True, text=True, timeout=120, env=env,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.returncode == 0, out
+    row = next(line for line in out.stdout.splitlines() if sid in line)
+    assert "avsluttet" in row, out.stdout
+    assert "0/4" not in row and row.rstrip().endswith("—"), out.stdout
+    # the line that says why, under the table
+    assert "— under «Intervaller i sonen»: økten kom ikke til første intervall (lagres, men " \
+        "telles ikke)." in out.stdout, out.stdout
