@@ -274,6 +274,61 @@ def with_the_start(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     return out
 
 
+def dropout_span(events: Sequence[Mapping[str, Any]], back: int, started_s: float | None
+                 ) -> tuple[str, str] | None:
+    """The heart-rate dropout that ``events[back]`` (its ``hr_restored``) ended, as m:ss
+    into the session («2:10–2:31»), from its events' times (``now_s``, the session's clock;
+    never the console's): from the last valid beat (its hold or slow-down event, less the
+    seconds it waited) to the event that says the heart rate is back. None when the events
+    do not say (an older service, or they scrolled out of the latest)."""
+    end = events[back].get("now_s")
+    if started_s is None or not isinstance(end, int | float):
+        return None
+    start: float | None = None
+    for e in reversed(events[:back]):
+        if e.get("kind") == "hr_restored":
+            break
+        if e.get("kind") in LOST_AFTER_S and isinstance(e.get("now_s"), int | float):
+            start = float(e["now_s"]) - LOST_AFTER_S[e["kind"]]
+    if start is None:
+        return None
+    return (_mss(start - started_s), _mss(float(end) - started_s))
+
+
+ACK_AFTER_DROPOUT = "acknowledged_after_dropout"
+"""The log's kind for a lost-pulse alarm acknowledged after the pulse came back
+(``acks_said_as_past``): the console's own, never the session's."""
+
+
+def acks_said_as_past(events: Sequence[Mapping[str, Any]], started_s: float | None
+                      ) -> list[Mapping[str, Any]]:
+    """The events with a lost-pulse alarm that staff acknowledged after the pulse came back
+    said as what it was: when the pulse was lost and that it is back (the trial: after
+    «Fant pulsen igjen (…)» `a` answered «Alarmen er kvittert: finner ikke pulsen – senker
+    til rolig gange», read as lost now). Told from the events before the acknowledgement:
+    the pulse came back after the alarm's latest step. While the pulse is still missing,
+    or where the events do not say, the acknowledgement is said as before."""
+    out: list[Mapping[str, Any]] = []
+    for i, e in enumerate(events):
+        params = e.get("params")
+        alarm = params.get("alarm") if isinstance(params, dict) else None
+        back = None
+        if e.get("kind") == "acknowledged" and alarm in LOST_AFTER_S:
+            for j in range(i - 1, -1, -1):
+                kind = events[j].get("kind")
+                if kind == "hr_restored":
+                    back = j
+                if kind == "hr_restored" or kind in HR_ALARMS:
+                    break
+        if back is None:
+            out.append(e)
+            continue
+        span = dropout_span(events, back, started_s)
+        out.append({**e, "kind": ACK_AFTER_DROPOUT,
+                    "params": {} if span is None else {"start": span[0], "end": span[1]}})
+    return out
+
+
 def event_words(event: Mapping[str, Any]) -> str:
     """An event in the UI's language; the warm-up's start without the plan's band ("sone
     96–115" read beside the status line's "oppvarming: mål 88", the controller's rising
@@ -281,6 +336,11 @@ def event_words(event: Mapping[str, Any]) -> str:
     params = event.get("params")
     if event["kind"] == "start":
         return _(SESSION_STARTED)
+    if event["kind"] == ACK_AFTER_DROPOUT:
+        if isinstance(params, dict) and "start" in params:
+            return _("Alarm acknowledged: the heart rate was lost {start}–{end} into the "
+                     "session – it is back").format(start=params["start"], end=params["end"])
+        return _("Alarm acknowledged: the heart rate was lost for a while – it is back")
     if event["kind"] == "phase" and isinstance(params, dict) \
             and params.get("phase") == "warmup" and "duration_s" in params:
         phase = word(texts.PHASES, "warmup")
@@ -706,8 +766,15 @@ class StaffConsole(App[None]):
         head = f"[b]{label.upper()}[/b]" if not plan or plan.lower() == label.lower() else \
             _("{plan} · {phase}").format(plan=plan, phase=f"[b]{label.upper()}[/b]")
         both = _("{phase} · {state}").format(phase=head, state=state)
-        if cell_len(Text.from_markup(both).plain) > \
-                (self.query_one("#phase", Static).content_size.width or 48):
+        room = self.query_one("#phase", Static).content_size.width or 48
+        alone = _("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]", state=state)
+        if d.state == "paused" and cell_len(Text.from_markup(both).plain) > room \
+                and cell_len(Text.from_markup(alone).plain) <= room:
+            # staff's pause: the part and that the belt is halted on one line, the plan's
+            # name left out for it (the trial: «4x4 · AKTIV PAUSE ETTER INTERVALL 1 · båndet
+            # stanset» was 52 columns of 48, its state on a line of its own)
+            both = alone
+        if cell_len(Text.from_markup(both).plain) > room:
             # at 80 columns "… · finner ikke pulsen – senker farten" was cut mid-word: the
             # heart-rate state on a line of its own
             both = f"{head}\n{state}"
@@ -782,7 +849,7 @@ class StaffConsole(App[None]):
                 time=format_duration(summary["total_in_zone_s"])))
             self.query_one("#events", Static).update("\n".join(lines[-5:]))
         else:
-            events = with_the_start(d.event_list or [])
+            events = with_the_start(acks_said_as_past(d.event_list or [], d.started_s))
             width = self.query_one("#events", Static).content_size.width or 78
             shown: list[str] = []
             for e in reversed(events[-3:]):  # the newest first, three lines in all
@@ -795,6 +862,13 @@ class StaffConsole(App[None]):
         self._drop_said_by_the_log()
         # a Borg prompt says it on its note and again once it closes: there too
         self._under_prompt = self._said_at_rest(self._under_prompt)
+        top = self.screen
+        if isinstance(top, BorgScreen) and \
+                self._said_at_rest(top.said_from) != top.said_from:
+            # the prompt covers the message line: what it says follows the belt too (the
+            # trial: «Stopper: båndet senker …» on it after the header said AVSLUTTET)
+            now = self._said_at_rest(top.said_from)
+            top.note(wrapped(now, BORG_NOTE_WIDTH), now)
         if self._said_at_rest(self.message) != self.message:
             self.say(self.message)
         self.query_one("#message", Static).update(self._message_text())
@@ -1002,25 +1076,11 @@ class StaffConsole(App[None]):
                           _("treadmill: {treadmill}").format(treadmill=board), mqtt))
 
     def _dropout_span(self) -> tuple[str, str] | None:
-        """The last heart-rate dropout that is over, as m:ss into the session («2:10–2:31»),
-        from its events' times (``now_s``, the session's clock; never the console's): from
-        the last valid beat (its hold or slow-down event, less the seconds it waited) to
-        the event that says the heart rate is back. None when the events do not say (an
-        older service, or they scrolled out of the latest)."""
-        d = self.doc
-        events = [e for e in d.event_list or [] if isinstance(e.get("now_s"), int | float)]
-        ends = [i for i, e in enumerate(events) if e["kind"] == "hr_restored"]
-        if d.started_s is None or not ends:
-            return None
-        start: float | None = None
-        for e in reversed(events[:ends[-1]]):
-            if e["kind"] == "hr_restored":
-                break
-            if e["kind"] in LOST_AFTER_S:
-                start = float(e["now_s"]) - LOST_AFTER_S[e["kind"]]
-        if start is None:
-            return None
-        return (_mss(start - d.started_s), _mss(float(events[ends[-1]]["now_s"]) - d.started_s))
+        """The last heart-rate dropout that is over, as m:ss into the session («2:10–2:31»):
+        ``dropout_span`` of the last event that says the heart rate is back."""
+        events = self.doc.event_list or []
+        ends = [i for i, e in enumerate(events) if e.get("kind") == "hr_restored"]
+        return dropout_span(events, ends[-1], self.doc.started_s) if ends else None
 
     def _alarm_time(self, kind: str) -> str | None:
         """When the session raised ``kind`` (its latest event of that kind), as m:ss into
@@ -1403,7 +1463,8 @@ class StaffConsole(App[None]):
             # behind the Borg box): on the prompt at once, and again once it closes
             from rich.text import Text
 
-            top.note(wrapped(Text.from_markup(note or message).plain, BORG_NOTE_WIDTH))
+            plain = Text.from_markup(note or message).plain
+            top.note(wrapped(plain, BORG_NOTE_WIDTH), plain)
             if top.interval > 0:  # an interval's prompt (``rate``): said again after it
                 self._under_prompt = message
 

@@ -92,16 +92,23 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
 
     from controller.core.dates import local_datetime
     from controller.core.words import PLANS
-    from controller.records.report import status_word
+    from controller.records.report import is_4x4, status_word
+    from controller.records.stats import counts_as_okt
 
     rows = []
     kept = {st["session_id"]: st for st in store.stats(pseudonym)}  # figures kept at the end
+    warm_up_only = False
     for r in store.sessions(pseudonym):
         st = kept.get(r.id) or store.stats_of(r.id)  # a running session: computed now
         minutes = st["minutes"]
         # of the intervals planned, not of those that ran: a 4x4 stopped after two is 2/4
         planned = st.get("intervals_planned") or st["intervals_n"]
         ok = f"{st['intervals_ok']}/{planned}" if planned else "—"
+        if planned and r.status != "running" and is_4x4(r.plan_name) \
+                and not counts_as_okt(st["intervals_n"]):
+            # ended before its first interval: none to count (the trial: «0/4» read as four
+            # intervals failed), said why under the table
+            ok, warm_up_only = "—", True
         start = local_datetime(r.started_unix_s)  # the clinic's wall clock, whatever TZ says
         rows.append([format_date(start.date()), start.strftime("%H:%M"), r.id,
                      word(PLANS, r.plan_name),
@@ -109,7 +116,10 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
                      format_number(minutes, 0), ok])
     if not rows:
         return _("No sessions for {pseudonym}.").format(pseudonym=pseudonym)
-    return _table(SESSION_HEADERS, rows) + "\n" + zone_rule_text()
+    why = "\n" + _("— under «{intervals}»: the session did not reach its first interval "
+                   "(kept, but not counted).").format(
+        intervals=sentence_case(_("intervals in zone"))) if warm_up_only else ""
+    return _table(SESSION_HEADERS, rows) + "\n" + zone_rule_text() + why
 
 
 def zone_rule_text() -> str:

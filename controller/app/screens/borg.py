@@ -107,6 +107,9 @@ class BorgScreen(ModalScreen[int | None]):
         self.said = ""
         """The console's message said while this prompt is open (it covers the message line:
         a report's «lagret» was hidden behind it), on lines that fit the prompt."""
+        self.said_from = ""
+        """``said`` as the console gave it, on one line: the console says it again as the
+        session moves on (the trial: «Stopper: …» stayed after the session had ended)."""
         keys = self._bindings.key_to_bindings  # the footer in the process's language
         for key, bindings in keys.items():
             keys[key] = [dataclasses.replace(b, description=_(b.description))
@@ -154,10 +157,11 @@ class BorgScreen(ModalScreen[int | None]):
         if box.styles.margin.top != top:
             box.styles.margin = (top, 0, 0, 0)
 
-    def note(self, said: str) -> None:
+    def note(self, said: str, said_from: str = "") -> None:
         """Show the console's message (plain text, wrapped to the prompt's width) while the
-        prompt is open."""
+        prompt is open; ``said_from``: the same before it was wrapped."""
         self.said = said
+        self.said_from = said_from or said
         if self.is_mounted:
             self._show()
 
