@@ -208,6 +208,47 @@ async def skip_to(pilot: Any, phase: str, timeout_s: float = 30.0, yes: str = "j
     await wait_for(lambda: pilot.app.state.get("phase") == phase, timeout_s)
 
 
+async def borg_box_in_cooldown(pilot: Any, yes: str = "j") -> None:
+    """Start the demo's short plan, skip to its one interval and wait in the cool-down after
+    it with the interval's Borg box open and the belt moving (above 2 km/h)."""
+    from controller.app.screens import BorgScreen
+
+    app = pilot.app
+    await start_session(pilot)
+    await skip_to(pilot, "interval", yes=yes)
+    await wait_for(lambda: app.state.get("phase") == "cooldown", 60)
+    await wait_for(lambda: isinstance(app.screen, BorgScreen))
+    await wait_for(lambda: (app.state.get("speed_kmh") or 0.0) > 2.0, 60)
+
+
+def strap_with_a_gap(bpm: float = 100.0) -> tuple[list[float | None],
+                                                   Callable[[float], float | None]]:
+    """(gone, hr_of): a strap's heart rate on the session's clock (about ``bpm``, a slow
+    swing) that is quiet from ``gone[0]`` until ``gone[1]`` once the test sets them (None:
+    not yet / not back yet), for ``console_in_warmup``."""
+    import math
+
+    gone: list[float | None] = [None, None]
+
+    def hr_of(now_s: float) -> float | None:
+        lo, hi = gone
+        if lo is not None and (hi is None or now_s < hi) and now_s >= lo:
+            return None
+        return bpm + 2.0 * math.sin(now_s / 7.0)
+
+    return gone, hr_of
+
+
+async def lose_the_pulse(app: Any, gone: list[float | None], clock: Callable[[], float],
+                         timeout_s: float = 30.0) -> None:
+    """Make ``strap_with_a_gap``'s strap quiet now, wait for the session's ``hr_lost``, then
+    let it come back (the gap ends at the next reading on the session's clock)."""
+    gone[0] = clock()
+    await wait_for(lambda: any(e["kind"] == "hr_lost"
+                               for e in app.state.get("event_list") or []), timeout_s)
+    gone[1] = clock()
+
+
 async def stop_session(pilot: Any, yes: str = "j", timeout_s: float = 30.0,
                        until: tuple[str, ...] = ("done",)) -> None:
     """Stop (x, and ``yes`` to the question) and wait for a state in ``until``."""

@@ -19,7 +19,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -1023,6 +1025,23 @@ def test_a_personal_best_is_celebrated_and_nothing_is_a_deficit(tmp_path):
     assert celebration_lines(nothing, "nb") == []
 
 
+def _ticks_to_the_end(session: Any, patient: Any) -> Iterator[tuple[float, Any]]:
+    """Each tick (t, set-point) of ``session`` on ``patient`` at 1 Hz with a simulated belt,
+    until the session is done (at most an hour)."""
+    from controller.sim import Belt
+
+    belt = Belt()
+    t = 0.0
+    while t < 3600.0:
+        sp = session.step(t, patient.step(1.0, belt.speed_kmh, belt.incline_pct),
+                          belt.speed_kmh, belt.incline_pct)
+        if sp.phase == "done":
+            return
+        yield t, sp
+        belt.step(1.0, sp.speed_kmh, sp.incline_pct)
+        t += 1.0
+
+
 def test_a_previewed_load_change_is_announced_before_the_belt_moves():
     """Issue 26: with a carried response the law raises the load θ + 12 s before an interval
     (the preview), but the screen announced the change only 10 s before the phase changed:
@@ -1034,7 +1053,7 @@ def test_a_previewed_load_change_is_announced_before_the_belt_moves():
     from controller.core.workload import vo2_cost
     from controller.protocol import Session
     from controller.service.beltview import ANNOUNCE_S, change_ahead
-    from controller.sim import Belt, PatientParams, VirtualPatient, simulate
+    from controller.sim import PatientParams, VirtualPatient, simulate
 
     profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=9.0, max_incline_pct=15)
     truth = PatientParams(seed=5, tau_slow_s=90, dead_time_s=12, vo2max=30)
@@ -1042,22 +1061,14 @@ def test_a_previewed_load_change_is_announced_before_the_belt_moves():
     simulate(VirtualPatient(truth), profile, session=day1)
     prof2 = dataclasses.replace(profile, response_model=day1.response_model())
     session = Session(prof2)
-    patient, belt = VirtualPatient(dataclasses.replace(truth, seed=6)), Belt()
     shown: list[tuple[float, str | None, int | None]] = []
     loads: list[tuple[float, str, float, float]] = []
-    t = 0.0
-    while t < 3600.0:
-        sp = session.step(t, patient.step(1.0, belt.speed_kmh, belt.incline_pct),
-                          belt.speed_kmh, belt.incline_pct)
-        if sp.phase == "done":
-            break
+    for t, sp in _ticks_to_the_end(session, VirtualPatient(dataclasses.replace(truth, seed=6))):
         ahead = change_ahead(session, sp.phase_remaining_s) if sp.state == "running" \
             else None
         shown.append((t, *(ahead or (None, None))))
         loads.append((t, sp.phase, sp.phase_remaining_s, vo2_cost(sp.speed_kmh,
                                                                    sp.incline_pct)))
-        belt.step(1.0, sp.speed_kmh, sp.incline_pct)
-        t += 1.0
     assert session.carried_model_state == "kept"
     segments: list[list[tuple[float, str, float, float]]] = []
     for row in loads:
@@ -1093,26 +1104,18 @@ def test_a_first_session_previews_the_intervals_after_the_first_and_announces_it
     from controller.core.workload import vo2_cost
     from controller.protocol import Session
     from controller.service.beltview import ANNOUNCE_S, change_ahead
-    from controller.sim import Belt, PatientParams, VirtualPatient
+    from controller.sim import PatientParams, VirtualPatient
 
     profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=9.0, max_incline_pct=15)
     session = Session(profile)
     patient = VirtualPatient(PatientParams(seed=5, tau_slow_s=90, dead_time_s=12, vo2max=30))
-    belt = Belt()
     # per tick: (t, phase, remaining s, the screen's announcement, the law's lead, the load)
     ticks: list[tuple[float, str, float, tuple[str, int] | None, float, float]] = []
-    t = 0.0
-    while t < 3600.0:
-        sp = session.step(t, patient.step(1.0, belt.speed_kmh, belt.incline_pct),
-                          belt.speed_kmh, belt.incline_pct)
-        if sp.phase == "done":
-            break
+    for t, sp in _ticks_to_the_end(session, patient):
         assert sp.state == "running", (t, sp.state)
         ticks.append((t, sp.phase, sp.phase_remaining_s,
                       change_ahead(session, sp.phase_remaining_s), session.change_lead_s,
                       vo2_cost(sp.speed_kmh, sp.incline_pct)))
-        belt.step(1.0, sp.speed_kmh, sp.incline_pct)
-        t += 1.0
     assert session.carried_model_state == "", session.carried_model_state  # none carried
     starts = [i for i, tk in enumerate(ticks) if tk[1] == "interval"
               and ticks[i - 1][1] != "interval"]

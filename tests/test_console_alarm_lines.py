@@ -334,27 +334,17 @@ def test_the_dropouts_times_come_through_the_control_socket(tmp_path):
     warm-up) behind its control socket, the console at 80×24 in bokmål: its events carry
     ``now_s`` and the state the session's start on that clock, the held alarm its severity,
     and the console's line says when the heart rate was gone, as the events say."""
-    import math
 
     from controller.protocol import HR_HOLD_AFTER_S
-    from tests.console_rig import console_in_warmup, wait_for
+    from tests.console_rig import console_in_warmup, lose_the_pulse, strap_with_a_gap, wait_for
 
     speed = 10.0
     clock = OffsetClock(speed)
-    gone: list = [None, None]  # the strap's quiet time on the session's clock
-
-    def hr_of(now_s: float) -> float | None:
-        lo, hi = gone
-        if lo is not None and (hi is None or now_s < hi) and now_s >= lo:
-            return None
-        return 100.0 + 2.0 * math.sin(now_s / 7.0)
+    gone, hr_of = strap_with_a_gap()  # quiet from gone[0] to gone[1] on the session's clock
 
     async def main():
         async with console_in_warmup(tmp_path, speed, clock, hr_of) as (_rt, app, pilot):
-            gone[0] = clock()
-            await wait_for(lambda: any(e["kind"] == "hr_lost"
-                                       for e in app.state.get("event_list") or []))
-            gone[1] = clock()  # back after 15 s and a little more
+            await lose_the_pulse(app, gone, clock)  # back after 15 s and a little more
             await wait_for(lambda: any(e["kind"] == "hr_restored"
                                        for e in app.state.get("event_list") or [])
                            and app.state.get("hr_bpm") is not None)

@@ -6,8 +6,6 @@ runtime on the emulated motor board, and the CLI as a subprocess."""
 
 from __future__ import annotations
 
-import math
-
 from rich.text import Text
 from textual.widgets import Static
 
@@ -32,24 +30,15 @@ def test_acknowledging_after_the_pulse_came_back_says_it_in_the_past(tmp_path):
     is back; in English too."""
     from controller.protocol import HR_HOLD_AFTER_S
     from controller.service.simclock import ScaledClock
-    from tests.console_rig import console_in_warmup
+    from tests.console_rig import console_in_warmup, lose_the_pulse, strap_with_a_gap
 
     speed = 10.0
     clock = ScaledClock(speed)
-    gone: list = [None, None]  # the strap's quiet time on the session's clock
-
-    def hr_of(now_s: float) -> float | None:
-        lo, hi = gone
-        if lo is not None and (hi is None or now_s < hi) and now_s >= lo:
-            return None
-        return 100.0 + 2.0 * math.sin(now_s / 7.0)
+    gone, hr_of = strap_with_a_gap()  # quiet from gone[0] to gone[1] on the session's clock
 
     async def main():
         async with console_in_warmup(tmp_path, speed, clock, hr_of) as (_rt, app, pilot):
-            gone[0] = clock()
-            await wait_for(lambda: any(e["kind"] == "hr_lost"
-                                       for e in app.state.get("event_list") or []), 60)
-            gone[1] = clock()  # back after 15 s and a little more
+            await lose_the_pulse(app, gone, clock, 60)  # back after 15 s and a little more
             await wait_for(lambda: "Fant pulsen igjen (" in _plain(app, "#alarms"), 60)
             await pilot.press("a")
             await wait_for(lambda: any(e["kind"] == "acknowledged"
@@ -123,7 +112,7 @@ def test_the_borg_box_follows_the_stop_to_its_end(tmp_path):
     the belt at rest, the box says so (the message line's words), in both languages."""
     from controller.app.screens import BorgScreen
     from controller.app.screens.confirm import yes_key
-    from tests.console_rig import demo_console, skip_to, start_session
+    from tests.console_rig import borg_box_in_cooldown, demo_console
 
     def box(app) -> str:
         return " ".join(line.strip() for line in Text.from_markup(str(
@@ -131,12 +120,7 @@ def test_the_borg_box_follows_the_stop_to_its_end(tmp_path):
 
     async def main():
         async with demo_console(tmp_path, linger=True) as (app, pilot):
-            await start_session(pilot)
-            await skip_to(pilot, "interval", yes=yes_key())
-            # the short plan has one interval: in the cool-down after it, its Borg box open
-            await wait_for(lambda: app.state.get("phase") == "cooldown", 60)
-            await wait_for(lambda: isinstance(app.screen, BorgScreen))
-            await wait_for(lambda: (app.state.get("speed_kmh") or 0.0) > 2.0, 60)
+            await borg_box_in_cooldown(pilot, yes=yes_key())
             await pilot.press("x", yes_key())
             await wait_for(lambda: i18n._("Stopping: the belt slows to a stop.") in box(app))
             await wait_for(lambda: app.state.get("state") == "done"

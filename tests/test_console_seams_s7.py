@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from controller.core import i18n
 from tests.console_rig import (
+    borg_box_in_cooldown,
     console_in_warmup,
     console_on_runtime,
     demo_console,
@@ -111,17 +112,11 @@ def test_the_stop_message_says_the_belt_has_stopped_once_it_is_at_rest(tmp_path,
     """The trial: «Stopper: båndet senker farten til stopp.» stayed under the log after the
     belt was at rest. While the belt slows it says so; once the belt reports 0 km/h (the
     session done), that the belt has stopped."""
-    from controller.app.screens import BorgScreen
     from controller.app.screens.confirm import yes_key
 
     async def main():
         async with demo_console(tmp_path, linger=True) as (app, pilot):
-            await start_session(pilot)
-            await skip_to(pilot, "interval", yes=yes_key())
-            # the short plan has one interval: in the cool-down after it, its Borg prompt open
-            await wait_for(lambda: app.state.get("phase") == "cooldown", 60)
-            await wait_for(lambda: isinstance(app.screen, BorgScreen))
-            await wait_for(lambda: (app.state.get("speed_kmh") or 0.0) > 2.0, 60)
+            await borg_box_in_cooldown(pilot, yes=yes_key())
             await pilot.press("x", yes_key())
             await wait_for(lambda: app.state.get("state") in ("stopping", "done"))
             await pilot.pause()
