@@ -59,7 +59,7 @@ def test_console_starts_shows_and_stops_a_session_and_can_be_reopened(tmp_path):
             await pilot.press("x")
             assert isinstance(app2.screen, Confirm)
             await pilot.press("n")
-            await wait_for(lambda: "stop cancelled" in app2.message)
+            await wait_for(lambda: "Stop cancelled" in app2.message)
             assert app2.state["state"] == "running", app2.state.get("events")
             await pilot.press("x")
             await pilot.press("y")

@@ -53,7 +53,7 @@ from controller.app.screens import (
 from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.six_minute import HrMaxProposalScreen
 from controller.app.texts import WARNING_COLOUR, word
-from controller.core.i18n import N_, _, format_date, format_duration, format_number
+from controller.core.i18n import N_, _, format_date, format_duration, format_number, sentence_case
 from controller.core.metrics import shown_bpm, zone_of
 from controller.core.pulse import pulse_lost
 from controller.core.refusals import REFUSALS
@@ -1223,7 +1223,8 @@ class StaffConsole(App[None]):
 
         async def answered(yes: bool | None) -> None:
             if not yes:
-                self.say(_("{command} cancelled").format(command=word(COMMANDS, "start")))
+                self.say(sentence_case(_("{command} cancelled").format(
+                    command=word(COMMANDS, "start"))))
                 return
             assert self.client is not None
             # empty fields come from this patient's register entry (HRmax with its source)
@@ -1797,5 +1798,6 @@ class StaffConsole(App[None]):
             if yes:
                 await self._send(cmd)
             else:
-                self.say(_("{command} cancelled").format(command=word(COMMANDS, cmd)))
+                self.say(sentence_case(_("{command} cancelled").format(
+                    command=word(COMMANDS, cmd))))
         return done

@@ -64,7 +64,7 @@ class Confirm(ModalScreen[bool]):
                                              Binding("escape", "no", show=False),
                                              Binding("p", "app.pause", N_("Pause")),
                                              Binding("r", "app.resume", N_("Resume")),
-                                             Binding("x", "app.stop", N_("Stop")),
+                                             Binding("x", "stop", N_("Stop")),
                                              Binding("a", "app.ack", N_("Ack alarm")),
                                              *SAFETY_BINDINGS]
 
@@ -97,3 +97,13 @@ class Confirm(ModalScreen[bool]):
 
     def action_no(self) -> None:
         self.dismiss(False)
+
+    async def action_stop(self) -> None:
+        """Stop works from every screen: with a session running, its question as
+        everywhere; with none, on a question to start something (the 4x4 after a 6-minute
+        test), x means do not start it (trial 12: the Stop key was off there, x did nothing
+        and said nothing, and the `j` meant for Stop's question started the warm-up)."""
+        if self.app.check_action("stop", ()):
+            await self.app.run_action("stop")
+        else:
+            self.dismiss(False)
