@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -279,6 +280,9 @@ port = {port}
                 raise AssertionError("no announcement; the page shows "
                                      f"{await page.text_content('body')}") from None
             await _shot(page, shots, "2-coming-change")
+            # «↑ Båndet blir tyngre om 8 s» («(8 s)» read oddly, s10)
+            coming = await page.evaluate("window.__seen.coming")
+            assert re.fullmatch(r"↑ Båndet blir tyngre om (10|[4-9]) s", coming), coming
             arrow, count, words = await (await page.wait_for_function(
                 "window.__seen.change", timeout=20000)).json_value()
             await _shot(page, shots, "3-countdown")
@@ -1130,6 +1134,72 @@ def test_a_first_session_previews_the_intervals_after_the_first_and_announces_it
         assert said and said[0][3] is not None and said[0][3][0] == "up", said[:2]
         assert rise[0] - said[0][0] >= ANNOUNCE_S - 1.0, (rise[0], said[0])
         assert said[-1][3] == ("up", 1), said[-3:]
+
+
+def _belt_docs_of_a_first_session(langs: tuple[str, ...] = ("nb",)
+                                  ) -> list[tuple[Any, float, dict[str, dict[str, Any]]]]:
+    """Each tick of a slow heart's first session (τ 90 s: the law previews intervals 2–4)
+    with the belt page's document in each language, read from a runtime holding the
+    session (sans-IO: the runtime's clock is the tick's time): (set-point, the law's lead,
+    {lang: doc})."""
+    from controller.protocol import Session
+    from controller.service.beltview import belt_doc
+    from controller.service.runtime import Runtime
+    from controller.sim import PatientParams, VirtualPatient
+    from controller.treadmill import Treadmill
+
+    profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=9.0, max_incline_pct=15)
+    session = Session(profile)
+    patient = VirtualPatient(PatientParams(seed=5, tau_slow_s=90, dead_time_s=12, vo2max=30))
+    now = [0.0]
+    rt = Runtime(profile, None, hr_source=None, treadmill=Treadmill("/dev/null"),
+                 clock=lambda: now[0])
+    rt.session, rt.session_id = session, "S-preview"
+    rt._start.set()
+    from controller.core.beltscreen import BeltScreen
+
+    screens = {lang: BeltScreen() for lang in langs}
+    seen = []
+    for t, sp in _ticks_to_the_end(session, patient):
+        now[0] = t
+        rt.snapshot.setpoint = sp
+        seen.append((sp, session.change_lead_s,
+                     {lang: belt_doc(rt, lang, screen=screens[lang]) for lang in langs}))
+    return seen
+
+
+def test_while_the_belt_gets_heavier_before_an_interval_the_page_says_so_not_walk_easy():
+    """A new nurse (s10): once the law raises the load for intervals 2–4 (the last 20–45 s
+    of the active pause) the announcement was gone and the page said only «Aktiv pause: gå
+    rolig» while the belt went from 6,3 km/t 3,6 % to 7,0 km/t 5,8 %. Until the interval
+    begins the page says the belt gets heavier because the interval is coming, counted as
+    the page's countdown counts (m:ss); before that the announcement says «om 8 s»."""
+    seen = _belt_docs_of_a_first_session(("nb", "en"))
+    windows: dict[int, list[tuple[float, str, str]]] = {}
+    coming: list[str] = []
+    for sp, lead, docs in seen:
+        nb, en = docs["nb"], docs["en"]
+        if nb["change"] is not None and nb["change"]["direction"] == "up":
+            coming.append(nb["change"]["coming"])
+            assert nb["change"]["coming"] == f"Båndet blir tyngre om {nb['change']['in_s']} s"
+            assert en["change"]["coming"] == \
+                f"The belt gets heavier in {en['change']['in_s']} s"
+        if sp.phase == "recovery" and lead > 0.0 and sp.phase_remaining_s <= lead:
+            windows.setdefault(sp.interval + 1, []).append(
+                (sp.phase_remaining_s, nb["guidance"], en["guidance"]))
+            left = nb["remaining_s"]
+            clock = f"{left // 60}:{left % 60:02d}"
+            assert "gå rolig" not in nb["guidance"], (sp.phase_remaining_s, nb["guidance"])
+            assert nb["guidance"] == \
+                f"Båndet blir tyngre – intervall {sp.interval + 1} starter om {clock}", nb
+            assert en["guidance"] == \
+                f"The belt gets heavier — interval {sp.interval + 1} starts in {clock}", en
+    assert sorted(windows) == [2, 3, 4], sorted(windows)  # intervals 2–4 were previewed
+    assert all(len(w) >= 15 for w in windows.values()), {n: len(w) for n, w in windows.items()}
+    assert coming  # the announcement before the rise ran too
+    # and outside the windows an active pause is still an active pause
+    assert any(docs["nb"]["guidance"] == "Aktiv pause: gå rolig" for sp, _lead, docs in seen
+               if sp.phase == "recovery")
 
 
 def test_the_heart_rate_unit_is_the_glossarys_slag_per_min_everywhere_on_the_screen(tmp_path):

@@ -53,6 +53,7 @@ from controller.app.screens import (
 from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.six_minute import HrMaxProposalScreen
 from controller.app.texts import WARNING_COLOUR, word
+from controller.core.beltscreen import load_rising_for_interval
 from controller.core.i18n import N_, _, format_date, format_duration, format_number, sentence_case
 from controller.core.metrics import shown_bpm, zone_of
 from controller.core.pulse import pulse_lost
@@ -791,6 +792,11 @@ class StaffConsole(App[None]):
         self.query_one("#countdown", Static).update(
             # once the session has ended no part is left ("0:00 igjen" stayed after STOPPET)
             "" if d.started and phase == "done" else
+            # the law raises the load ahead of the interval (its preview): why the set
+            # speed climbs in an active pause (s10); «av denne delen» left out for room
+            _("{time} left · the load rises before the interval").format(time=left)
+            if d.started and d.state == "running"
+            and load_rising_for_interval(d.change_lead_s, d.phase_remaining_s) else
             _("{time} left of this part").format(time=left) if d.started else
             _("press n to choose the patient") if not d.pseudonym else
             _("press b to pair the patient's strap") if d.strap_needed else

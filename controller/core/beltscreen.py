@@ -266,3 +266,12 @@ def intervals_ran(ran_s: dict[int, float], planned_s: list[float]) -> bool:
     the one rule for "the session is complete" on the belt screen, in the streak and in
     the store (``records.stats.session_complete``)."""
     return intervals_ran_count(ran_s, planned_s) == len(planned_s)
+
+
+def load_rising_for_interval(lead_s: float, remaining_s: float | None) -> bool:
+    """Whether the control law is raising the load for the coming interval now (its
+    preview: from ``lead_s`` before the interval begins, ``Session.change_lead_s``; 0 when
+    it does not look ahead). The belt page and the console say so then: a patient told
+    «gå rolig» while the belt got heavier read a contradiction (s10), and staff saw the set
+    speed climb in an active pause with nothing saying why."""
+    return lead_s > 0.0 and remaining_s is not None and remaining_s <= lead_s

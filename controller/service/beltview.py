@@ -50,6 +50,7 @@ from controller.core.beltscreen import (
     BeltScreen,
     Inputs,
     intervals_ran,
+    load_rising_for_interval,
 )
 from controller.core.i18n import (
     N_,
@@ -126,6 +127,12 @@ WARMUP_ON_TARGET = N_("Your heart rate is on target")
 STRAP_HINT = N_("Check that the chest strap sits snugly")
 CHANGE_WORDS = {"up": N_("The belt gets heavier"), "down": N_("The belt gets lighter"),
                 "stop": N_("The belt slows to a stop"), "start": N_("The belt starts")}
+CHANGE_COMING = N_("{change} in {seconds} s")
+"""The announcement before a change, «Båndet blir tyngre om 8 s» («(8 s)» read oddly)."""
+RISING_FOR_INTERVAL = N_("The belt gets heavier — interval {n} starts in {time}")
+"""The part's words while the law raises the load ahead of an interval (its preview): the
+belt gets heavier, and why; counted as the page's countdown (m:ss). «Aktiv pause: gå
+rolig» beside a belt going from 6,3 to 7,0 km/t was a contradiction (s10)."""
 PAGE_TEXTS = {"waiting": N_("Waiting for the treadmill"), "title": N_("Belt view"),
               "time_left": N_("Time left in this phase"), "bpm": N_("beats per minute")}
 
@@ -348,6 +355,10 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
             guidance += ". " + tr(STAFF_TOLD)
     elif state in STATE_GUIDANCE and not (state.startswith("hr_") and kind != "missing"):
         guidance = tr(STATE_GUIDANCE[state])
+    elif state == "running" and session is not None and remaining is not None \
+            and load_rising_for_interval(session.change_lead_s, remaining):
+        guidance = tr(RISING_FOR_INTERVAL).format(n=interval + 1,
+                                                  time=_clock_text(math.ceil(remaining)))
     elif phase == "interval":
         guidance = tr(GUIDANCE[zone]) if zone else \
             tr(GUIDANCE["edge"]) if kind in ("edge", "steady") else ""
@@ -372,6 +383,9 @@ def belt_doc(rt: Runtime, lang: str, mastery_of: Mastery | None = None,
             change = {"direction": direction, "in_s": in_s,
                       "arrow": "↑" if direction == "up" else "↓",
                       "text": tr(CHANGE_WORDS[direction])}
+    if change is not None:
+        change["coming"] = tr(CHANGE_COMING).format(change=change["text"],
+                                                    seconds=change["in_s"])
     # the board's report of this moment, as the console shows it (``snapshot_doc``): the
     # tick's copy was an older moment, and the two screens disagreed on the incline while a
     # pause brought it down

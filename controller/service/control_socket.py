@@ -89,6 +89,8 @@ def snapshot_doc(rt: Runtime, snap: Snapshot, hr_history: deque[float | None]) -
         "ended_by": sess.ended_by if sess else "",
         "test_interrupted": sess.test_interrupted if sess else False,
         "restart_in_s": restart_in_s(rt),
+        "change_lead_s": sess.change_lead_s if sess is not None and sess.plan is not None
+        and not rt.done else 0.0,
         "phase_remaining_s": sp.phase_remaining_s if sp else None,
         "hr_bpm": sp.hr_bpm if sp else None, "target_bpm": sp.target_bpm if sp else None,
         "zone_low_bpm": sp.zone_low_bpm if sp else None,

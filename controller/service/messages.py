@@ -339,6 +339,11 @@ class StateDoc:
     None otherwise."""
     """A 6-minute test that ended without its test part run to its end
     (``Session.test_interrupted``): «avbrutt», never «ferdig» (issue 21)."""
+    change_lead_s: float = 0.0
+    """Seconds before the next interval at which the control law starts raising the load
+    for it (``Session.change_lead_s``, its preview; 0 when it does not): from then until the
+    interval the console says the load rises (``core.beltscreen.load_rising_for_interval``,
+    the belt page's rule)."""
     type: str = "state"
 
     def to_wire(self) -> dict[str, Any]:

@@ -99,7 +99,8 @@ function render(d) {
   $("guidance").textContent = d.guidance;
   const c = d.change;
   const counting = c && c.in_s <= 3 && c.in_s >= 1;
-  $("coming").textContent = c && !counting ? c.arrow + " " + c.text + " (" + c.in_s + " s)" : "";
+  // «↑ Båndet blir tyngre om 8 s»: the words and the seconds come translated as one text
+  $("coming").textContent = c && !counting ? c.arrow + " " + c.coming : "";
   $("change").classList.toggle("hidden", !counting);
   if (counting) {
     $("changearrow").textContent = c.arrow;
