@@ -767,13 +767,17 @@ class StaffConsole(App[None]):
             _("{plan} · {phase}").format(plan=plan, phase=f"[b]{label.upper()}[/b]")
         both = _("{phase} · {state}").format(phase=head, state=state)
         room = self.query_one("#phase", Static).content_size.width or 48
-        alone = _("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]", state=state)
-        if d.state == "paused" and cell_len(Text.from_markup(both).plain) > room \
-                and cell_len(Text.from_markup(alone).plain) <= room:
-            # staff's pause: the part and that the belt is halted on one line, the plan's
-            # name left out for it (the trial: «4x4 · AKTIV PAUSE ETTER INTERVALL 1 · båndet
-            # stanset» was 52 columns of 48, its state on a line of its own)
-            both = alone
+        # the part and its state on one line where it fits, the plan's name left out for it
+        # (the trials: «4x4 · AKTIV PAUSE ETTER INTERVALL 1 · båndet stanset» was 52 columns
+        # of 48, its state on a line of its own; so was «båndet starter om 2 s» after `p`
+        # then `r`, and «venter på puls – holder farten» in an interval); else the state's
+        # shorter header form where it has one (the belt's words in it said by the line)
+        short = self._state_short()
+        for line in (_("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]", state=said)
+                     for said in (state, short) if said):
+            if cell_len(Text.from_markup(both).plain) <= room:
+                break
+            both = line
         if cell_len(Text.from_markup(both).plain) > room:
             # at 80 columns "… · finner ikke pulsen – senker farten" was cut mid-word: the
             # heart-rate state on a line of its own
@@ -989,11 +993,36 @@ class StaffConsole(App[None]):
             # «går» beside a belt at rest (trial 9)
             return _("belt starts in {seconds} s").format(
                 seconds=max(1, math.ceil(d.restart_in_s)))
+        if self._paused_and_slowing():
+            # not «stanset» while it still moves (the trial: beside 3,8 km/t and
+            # «tredemølle: går»): the words of the message line's «Satt på pause: …»
+            return _("belt slowing to a stop")
         if d.state == "paused" and d.phase == "recovery":
             # the protocol's active pause is a phase, staff's Pause a state: in one header
             # «AKTIV PAUSE … · på pause» said "pause" twice for two things (issue 21)
             return _("belt halted")
         return word(texts.STATES, d.state)
+
+    def _state_short(self) -> str | None:
+        """The header's shorter form of ``_state_word`` where it has one, for the line with
+        the part where the whole would not fit (48 columns at 80×24: «AKTIV PAUSE ETTER
+        INTERVALL 1 · båndet starter om 2 s» is 53): the belt's 3-2-1 and its slowing to a
+        stop after `p`, said without «båndet» (that state slot said «båndet stanset» a moment
+        before, and the belt page counts the same seconds)."""
+        d = self.doc
+        if d.state == "running" and d.restart_in_s is not None and not self._pulse_missing():
+            return _("starts in {seconds} s").format(
+                seconds=max(1, math.ceil(d.restart_in_s)))
+        if self._paused_and_slowing():
+            return _("slowing to a stop")
+        return None
+
+    def _paused_and_slowing(self) -> bool:
+        """Staff's pause in an active pause while the belt still moves (the trial: «båndet
+        stanset» beside 3,8 km/t and «tredemølle: går»)."""
+        d = self.doc
+        return d.state == "paused" and d.phase == "recovery" and d.speed_kmh is not None \
+            and d.speed_kmh >= 0.05
 
     def _at_rest_while_stopping(self) -> bool:
         """The session is still stopping, but the treadmill reports the belt at rest (the
