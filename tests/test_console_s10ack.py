@@ -29,6 +29,76 @@ def _mss(s: float) -> str:
 
 
 @realtime
+def test_a_acknowledges_the_top_line_and_says_which_in_the_logs_words(tmp_path):
+    """Trial: with «ADVARSEL Pulsbeltet gir usikre målinger …» and «Fant pulsen igjen (…)»
+    held, one `a` cleared both and the message line said «Alarmen er kvittert.»: not a
+    warning's word, not which one, and not the past tense the log uses once the pulse is
+    back. Now `a` takes the line shown first, one per press (as the monitor does), and the
+    message line says what it took in the same words as the log and the report."""
+    from controller.app.console import acks_said_as_past, event_words
+    from controller.protocol import HR_HOLD_AFTER_S
+    from controller.service.simclock import ScaledClock
+    from tests.console_rig import console_in_warmup, lose_the_pulse, strap_with_a_gap
+
+    speed = 10.0
+    clock = ScaledClock(speed)
+    gone, steady = strap_with_a_gap()
+    halved: list[float | None] = [None, None]  # the strap reads half from [0] until [1]
+
+    def hr_of(now_s: float) -> float | None:
+        bpm = steady(now_s)
+        lo, hi = halved
+        if bpm is not None and lo is not None and now_s >= lo and (hi is None or now_s < hi):
+            return bpm / 2.0  # every other beat missed: the strap warning
+        return bpm
+
+    async def main():
+        async with console_in_warmup(tmp_path, speed, clock, hr_of) as (_rt, app, pilot):
+            halved[0] = clock()
+            await wait_for(lambda: "strap_missing_beats" in (app.state.get("alarms") or {}), 60)
+            halved[1] = clock()
+            await lose_the_pulse(app, gone, clock, 60)
+            await wait_for(lambda: "Fant pulsen igjen (" in _plain(app, "#alarms"), 60)
+            await pilot.pause()
+            held = _plain(app, "#alarms").split("\n")
+            said = []
+            for _ in range(2):
+                before = app.message
+                await pilot.press("a")
+                await wait_for(lambda was=before: app.message and app.message != was, 10)
+                await pilot.pause()
+                said.append((_flat(_plain(app, "#message")), _plain(app, "#alarms")))
+            await wait_for(lambda: sum(e["kind"] == "acknowledged"
+                                       for e in app.state.get("event_list") or []) == 2, 30)
+            return dict(app.state), held, said
+
+    state, held, said = run_console(main(), 180, lang="nb")
+    events = state["event_list"]
+    hold = next(e for e in events if e["kind"] == "hr_hold")
+    back = next(e for e in events if e["kind"] == "hr_restored")
+    span = f"{_mss(hold['now_s'] - HR_HOLD_AFTER_S - state['started_s'])}–" \
+           f"{_mss(back['now_s'] - state['started_s'])}"
+    assert held[0].startswith("ADVARSEL Pulsbeltet gir usikre målinger"), held
+    assert held[1].startswith("Fant pulsen igjen ("), held
+    (first, left), (second, none) = said
+    assert first == "Advarselen er kvittert: usikre målinger fra pulsbeltet – fukt eller " \
+        "flytt det", first
+    assert "ADVARSEL" not in left and left.startswith("Fant pulsen igjen (") \
+        and "(a: kvitter)" in left, left  # the other one still held, for its own press
+    assert second == f"Alarmen er kvittert: fant ikke pulsen {span} ut i økten – nå er den " \
+        "funnet igjen", (span, second)
+    assert none == "", none
+    # the same words as the log's lines for them
+    i18n.set_language("nb")
+    try:
+        logged = [event_words(e) for e in acks_said_as_past(events, state["started_s"])
+                  if e["kind"].startswith("acknowledged")]
+    finally:
+        i18n.set_language("en")
+    assert logged == [first, second], (logged, first, second)
+
+
+@realtime
 def test_the_restart_countdown_after_a_pause_in_an_active_pause_keeps_the_header_on_one_line(
         tmp_path):
     """Trial: `p` then `r` in an active pause, the header read «4x4 · AKTIV PAUSE ETTER

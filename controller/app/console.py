@@ -907,9 +907,9 @@ class StaffConsole(App[None]):
 
     LOGGED: ClassVar[dict[str, str]] = {"start": "phase",  # the log says it: with_the_start
                                         "pause": "pause", "resume": "resume", "skip": "skip",
-                                        "extend": "extend", "stop": "stop",
-                                        "ack": "acknowledged"}
-    """Commands whose doing the log says as an event (the event kind)."""
+                                        "extend": "extend", "stop": "stop"}
+    """Commands whose doing the log says as an event (the event kind). Not `a`: its message
+    says which of those held it took (one per press), and stays while others are held."""
 
     def _drop_said_by_the_log(self) -> None:
         """A command's "done" message goes once its event is in the log (the trial: «Satt på
@@ -1509,7 +1509,8 @@ class StaffConsole(App[None]):
         # av personalet», the line already in the log it was compared with)
         logged_before = list(self.doc.event_list or [])
         reply = await self.client.command(cmd, **kw)
-        done = _(DONE[cmd]).format(**kw) if cmd in DONE else \
+        done = self._acknowledged_words(str(kw["alarm"]), logged_before) if cmd == "ack" \
+            else _(DONE[cmd]).format(**kw) if cmd in DONE else \
             _("{command}: done").format(command=name)
         if paused_skip and reply.get("ok"):  # the phase moves on at resume: which one
             await self._state_after(lambda: (self.doc.phase, self.doc.interval) != was)
@@ -1810,9 +1811,30 @@ class StaffConsole(App[None]):
     async def action_extend(self) -> None:
         await self._send("extend", seconds=60)
 
+    def _held_names(self) -> list[Mapping[str, Any]]:
+        """The names held for staff to acknowledge, in the order their lines are shown."""
+        d = self.doc
+        return list(d.alarm_list or [{"kind": k, "message": m}
+                                     for k, m in (d.alarms or {}).items()])
+
     async def action_ack(self) -> None:
-        for alarm in list(self.doc.alarms or {}):
-            await self._send("ack", alarm=alarm)
+        """a: the held alarm or warning shown first, one per press, as the monitor does (the
+        trial: one press took the strap warning and the lost-pulse line together, and said
+        only «Alarmen er kvittert.»); the others stay, with their «(a: kvitter)»."""
+        held = self._held_names()
+        if held:
+            await self._send("ack", alarm=str(held[0]["kind"]))
+
+    def _acknowledged_words(self, alarm: str, before: Sequence[Mapping[str, Any]]) -> str:
+        """What `a` acknowledged, in the words the log (and the report) give its event: the
+        severity's word and which one, in the past where the pulse came back (``before``:
+        the log as it was when `a` was pressed)."""
+        held = next((a for a in self._held_names() if a.get("kind") == alarm), {"kind": alarm})
+        severity = "warning" if alarm_is_warning(held) else "alarm"
+        event = {"kind": "acknowledged", "severity": "info",
+                 "message": f"{severity} {alarm} acknowledged",
+                 "params": {"alarm": alarm, "severity": severity}}
+        return event_words(acks_said_as_past([*before, event], self.doc.started_s)[-1])
 
     def action_skip(self) -> None:
         self.push_screen(Confirm(_("Skip the rest of this phase?")), self._confirmed("skip"))
