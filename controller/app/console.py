@@ -771,10 +771,14 @@ class StaffConsole(App[None]):
         # (the trials: «4x4 · AKTIV PAUSE ETTER INTERVALL 1 · båndet stanset» was 52 columns
         # of 48, its state on a line of its own; so was «båndet starter om 2 s» after `p`
         # then `r`, and «venter på puls – holder farten» in an interval); else the state's
-        # shorter header form where it has one (the belt's words in it said by the line)
+        # shorter header form where it has one (the belt's words in it said by the line).
+        # Only where the part says which plan runs (the 4x4's intervals and active pauses)
+        # or staff paused: a warm-up's 3-2-1 would hide «6-minutters pulstest» just when
+        # staff check which plan they started (issue 21: nothing said which plan ran)
         short = self._state_short()
+        may_go = d.state == "paused" or phase in ("interval", "recovery")
         for line in (_("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]", state=said)
-                     for said in (state, short) if said):
+                     for said in (state, short) if said and may_go):
             if cell_len(Text.from_markup(both).plain) <= room:
                 break
             both = line
