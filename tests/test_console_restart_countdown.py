@@ -63,6 +63,9 @@ def test_the_countdown_fits_the_header_at_80_columns_in_every_phase(lang):
     from tests.test_console_alarm_lines import _settled
 
     said = {"nb": "båndet starter om 3 s", "en": "belt starts in 3 s"}[lang]
+    # on the active pause's line at 80 columns the whole does not fit (53 of 48 in bokmål):
+    # the countdown without «båndet» there, not on a line of its own (brief s10ack)
+    short = {"nb": "· starter om 3 s", "en": "· starts in 3 s"}[lang]
 
     async def main():
         app = _Stepped(tmp_sock())
@@ -71,8 +74,9 @@ def test_the_countdown_fits_the_header_at_80_columns_in_every_phase(lang):
                 app.feed(phase=phase, interval=n, state="running", restart_in_s=2.2)
                 await pilot.pause()
                 lines = await _settled(pilot, app, "#phase")
-                assert any(said in line for line in lines[:-1]), (phase, lines)
-                assert "P-17" in lines[-1], lines
+                assert any(said in line or short in line for line in lines[:-1]), \
+                    (phase, lines)
+                assert len(lines) == 2 and "P-17" in lines[-1], lines
 
     i18n.set_language(lang)
     try:

@@ -163,7 +163,9 @@ def test_staffs_pause_in_an_active_pause_keeps_the_header_on_one_line(tmp_path):
             await skip_to(pilot, "interval", yes=yes_key())
             await skip_to(pilot, "recovery", yes=yes_key())
             await pilot.press("p")
-            await wait_for(lambda: app.state.get("state") == "paused", 30)
+            # «stanset» once the belt stands (while it slows the header says so: s10ack)
+            await wait_for(lambda: app.state.get("state") == "paused"
+                           and (app.state.get("speed_kmh") or 0.0) < 0.05, 60)
             await pilot.pause()
             box = app.screen_stack[0].query_one("#phase", Static)
             for _ in range(50):  # laid out again after the new text (a loaded machine)

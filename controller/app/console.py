@@ -768,13 +768,21 @@ class StaffConsole(App[None]):
             _("{plan} · {phase}").format(plan=plan, phase=f"[b]{label.upper()}[/b]")
         both = _("{phase} · {state}").format(phase=head, state=state)
         room = self.query_one("#phase", Static).content_size.width or 48
-        alone = _("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]", state=state)
-        if d.state == "paused" and cell_len(Text.from_markup(both).plain) > room \
-                and cell_len(Text.from_markup(alone).plain) <= room:
-            # staff's pause: the part and that the belt is halted on one line, the plan's
-            # name left out for it (the trial: «4x4 · AKTIV PAUSE ETTER INTERVALL 1 · båndet
-            # stanset» was 52 columns of 48, its state on a line of its own)
-            both = alone
+        # the part and its state on one line where it fits, the plan's name left out for it
+        # (the trials: «4x4 · AKTIV PAUSE ETTER INTERVALL 1 · båndet stanset» was 52 columns
+        # of 48, its state on a line of its own; so was «båndet starter om 2 s» after `p`
+        # then `r`, and «venter på puls – holder farten» in an interval); else the state's
+        # shorter header form where it has one (the belt's words in it said by the line).
+        # Only where the part says which plan runs (the 4x4's intervals and active pauses)
+        # or staff paused: a warm-up's 3-2-1 would hide «6-minutters pulstest» just when
+        # staff check which plan they started (issue 21: nothing said which plan ran)
+        short = self._state_short()
+        may_go = d.state == "paused" or phase in ("interval", "recovery")
+        for line in (_("{phase} · {state}").format(phase=f"[b]{label.upper()}[/b]", state=said)
+                     for said in (state, short) if said and may_go):
+            if cell_len(Text.from_markup(both).plain) <= room:
+                break
+            both = line
         if cell_len(Text.from_markup(both).plain) > room:
             # at 80 columns "… · finner ikke pulsen – senker farten" was cut mid-word: the
             # heart-rate state on a line of its own
@@ -909,9 +917,9 @@ class StaffConsole(App[None]):
 
     LOGGED: ClassVar[dict[str, str]] = {"start": "phase",  # the log says it: with_the_start
                                         "pause": "pause", "resume": "resume", "skip": "skip",
-                                        "extend": "extend", "stop": "stop",
-                                        "ack": "acknowledged"}
-    """Commands whose doing the log says as an event (the event kind)."""
+                                        "extend": "extend", "stop": "stop"}
+    """Commands whose doing the log says as an event (the event kind). Not `a`: its message
+    says which of those held it took (one per press), and stays while others are held."""
 
     def _drop_said_by_the_log(self) -> None:
         """A command's "done" message goes once its event is in the log (the trial: «Satt på
@@ -995,11 +1003,36 @@ class StaffConsole(App[None]):
             # «går» beside a belt at rest (trial 9)
             return _("belt starts in {seconds} s").format(
                 seconds=max(1, math.ceil(d.restart_in_s)))
+        if self._paused_and_slowing():
+            # not «stanset» while it still moves (the trial: beside 3,8 km/t and
+            # «tredemølle: går»): the words of the message line's «Satt på pause: …»
+            return _("belt slowing to a stop")
         if d.state == "paused" and d.phase == "recovery":
             # the protocol's active pause is a phase, staff's Pause a state: in one header
             # «AKTIV PAUSE … · på pause» said "pause" twice for two things (issue 21)
             return _("belt halted")
         return word(texts.STATES, d.state)
+
+    def _state_short(self) -> str | None:
+        """The header's shorter form of ``_state_word`` where it has one, for the line with
+        the part where the whole would not fit (48 columns at 80×24: «AKTIV PAUSE ETTER
+        INTERVALL 1 · båndet starter om 2 s» is 53): the belt's 3-2-1 and its slowing to a
+        stop after `p`, said without «båndet» (that state slot said «båndet stanset» a moment
+        before, and the belt page counts the same seconds)."""
+        d = self.doc
+        if d.state == "running" and d.restart_in_s is not None and not self._pulse_missing():
+            return _("starts in {seconds} s").format(
+                seconds=max(1, math.ceil(d.restart_in_s)))
+        if self._paused_and_slowing():
+            return _("slowing to a stop")
+        return None
+
+    def _paused_and_slowing(self) -> bool:
+        """Staff's pause in an active pause while the belt still moves (the trial: «båndet
+        stanset» beside 3,8 km/t and «tredemølle: går»)."""
+        d = self.doc
+        return d.state == "paused" and d.phase == "recovery" and d.speed_kmh is not None \
+            and d.speed_kmh >= 0.05
 
     def _at_rest_while_stopping(self) -> bool:
         """The session is still stopping, but the treadmill reports the belt at rest (the
@@ -1487,7 +1520,8 @@ class StaffConsole(App[None]):
         # av personalet», the line already in the log it was compared with)
         logged_before = list(self.doc.event_list or [])
         reply = await self.client.command(cmd, **kw)
-        done = _(DONE[cmd]).format(**kw) if cmd in DONE else \
+        done = self._acknowledged_words(str(kw["alarm"]), logged_before) if cmd == "ack" \
+            else _(DONE[cmd]).format(**kw) if cmd in DONE else \
             _("{command}: done").format(command=name)
         if paused_skip and reply.get("ok"):  # the phase moves on at resume: which one
             await self._state_after(lambda: (self.doc.phase, self.doc.interval) != was)
@@ -1788,9 +1822,30 @@ class StaffConsole(App[None]):
     async def action_extend(self) -> None:
         await self._send("extend", seconds=60)
 
+    def _held_names(self) -> list[Mapping[str, Any]]:
+        """The names held for staff to acknowledge, in the order their lines are shown."""
+        d = self.doc
+        return list(d.alarm_list or [{"kind": k, "message": m}
+                                     for k, m in (d.alarms or {}).items()])
+
     async def action_ack(self) -> None:
-        for alarm in list(self.doc.alarms or {}):
-            await self._send("ack", alarm=alarm)
+        """a: the held alarm or warning shown first, one per press, as the monitor does (the
+        trial: one press took the strap warning and the lost-pulse line together, and said
+        only «Alarmen er kvittert.»); the others stay, with their «(a: kvitter)»."""
+        held = self._held_names()
+        if held:
+            await self._send("ack", alarm=str(held[0]["kind"]))
+
+    def _acknowledged_words(self, alarm: str, before: Sequence[Mapping[str, Any]]) -> str:
+        """What `a` acknowledged, in the words the log (and the report) give its event: the
+        severity's word and which one, in the past where the pulse came back (``before``:
+        the log as it was when `a` was pressed)."""
+        held = next((a for a in self._held_names() if a.get("kind") == alarm), {"kind": alarm})
+        severity = "warning" if alarm_is_warning(held) else "alarm"
+        event = {"kind": "acknowledged", "severity": "info",
+                 "message": f"{severity} {alarm} acknowledged",
+                 "params": {"alarm": alarm, "severity": severity}}
+        return event_words(acks_said_as_past([*before, event], self.doc.started_s)[-1])
 
     def action_skip(self) -> None:
         self.push_screen(Confirm(_("Skip the rest of this phase?")), self._confirmed("skip"))
