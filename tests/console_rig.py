@@ -249,6 +249,40 @@ async def lose_the_pulse(app: Any, gone: list[float | None], clock: Callable[[],
     gone[1] = clock()
 
 
+async def header_lines(pilot: Any) -> tuple[list[str], int, int]:
+    """The console header's lines as laid out (after a new text the box may take a moment
+    to get its new height on a loaded machine), its content width and its height."""
+    from rich.text import Text
+    from textual.widgets import Static
+
+    box = pilot.app.screen_stack[0].query_one("#phase", Static)
+
+    def lines() -> list[str]:
+        return Text.from_markup(str(box.render())).plain.split("\n")
+
+    for _ in range(50):
+        if box.size.height == len(lines()):
+            break
+        await pilot.pause(0.02)
+    return lines(), box.content_size.width, box.size.height
+
+
+async def active_pause_of_a_short_4x4(pilot: Any, yes: str = "j") -> None:
+    """Start the demo's short plan with an active pause (``test_console_smalls21``'s, named
+    4x4), skip to that pause and wait for the belt to move in it (above 2 km/h)."""
+    await start_session(pilot, 60)
+    await skip_to(pilot, "interval", yes=yes)
+    await skip_to(pilot, "recovery", yes=yes)
+    await wait_for(lambda: (pilot.app.state.get("speed_kmh") or 0.0) > 2.0, 60)
+
+
+async def pause_until_the_belt_stands(pilot: Any, timeout_s: float = 60.0) -> None:
+    """Pause (p) and wait until the session is paused and the belt reports standing."""
+    await pilot.press("p")
+    await wait_for(lambda: pilot.app.state.get("state") == "paused"
+                   and (pilot.app.state.get("speed_kmh") or 0.0) < 0.05, timeout_s)
+
+
 async def stop_session(pilot: Any, yes: str = "j", timeout_s: float = 30.0,
                        until: tuple[str, ...] = ("done",)) -> None:
     """Stop (x, and ``yes`` to the question) and wait for a state in ``until``."""

@@ -109,30 +109,25 @@ def test_the_restart_countdown_after_a_pause_in_an_active_pause_keeps_the_header
     from rich.cells import cell_len
 
     from controller.app.screens.confirm import yes_key
-    from tests.console_rig import demo_console, skip_to, start_session
+    from tests.console_rig import (
+        active_pause_of_a_short_4x4,
+        demo_console,
+        header_lines,
+        pause_until_the_belt_stands,
+        stop_session,
+    )
     from tests.test_console_smalls21 import _with_a_pause_plan
 
     async def main():
         plan = dataclasses.replace(_with_a_pause_plan(), name="4x4")
         async with demo_console(tmp_path, plan=plan) as (app, pilot):
-            await start_session(pilot, 60)
-            await skip_to(pilot, "interval", yes=yes_key())
-            await skip_to(pilot, "recovery", yes=yes_key())
-            await pilot.press("p")
-            await wait_for(lambda: app.state.get("state") == "paused"
-                           and (app.state.get("speed_kmh") or 0.0) < 0.05, 60)
+            await active_pause_of_a_short_4x4(pilot, yes=yes_key())
+            await pause_until_the_belt_stands(pilot)
             await pilot.press("r")
             await wait_for(lambda: app.state.get("restart_in_s") is not None, 30)
             await pilot.pause()
-            box = app.screen_stack[0].query_one("#phase", Static)
-            for _ in range(50):  # laid out again after the new text (a loaded machine)
-                if box.size.height == len(_plain(app, "#phase").split("\n")):
-                    break
-                await pilot.pause(0.02)
-            lines = _plain(app, "#phase").split("\n")
-            width, height = box.content_size.width, box.size.height
-            await pilot.press("x", yes_key())
-            await wait_for(lambda: app.state.get("state") == "done", 60)
+            lines, width, height = await header_lines(pilot)
+            await stop_session(pilot, yes_key(), 60)
             return lines, width, height
 
     for lang in ("nb", "en"):
@@ -156,16 +151,13 @@ def test_a_pause_in_an_active_pause_says_the_belt_slows_until_it_stands(tmp_path
     slowed (3,8 km/t on screen, «tredemølle: går»). While it moves the header says it slows
     to a stop (on the line with the part), «stanset» once it stands, in both languages."""
     from controller.app.screens.confirm import yes_key
-    from tests.console_rig import demo_console, skip_to, start_session
+    from tests.console_rig import active_pause_of_a_short_4x4, demo_console
     from tests.test_console_smalls21 import _with_a_pause_plan
 
     async def main():
         plan = dataclasses.replace(_with_a_pause_plan(), name="4x4")
         async with demo_console(tmp_path, plan=plan) as (app, pilot):
-            await start_session(pilot, 60)
-            await skip_to(pilot, "interval", yes=yes_key())
-            await skip_to(pilot, "recovery", yes=yes_key())
-            await wait_for(lambda: (app.state.get("speed_kmh") or 0.0) > 2.0, 60)
+            await active_pause_of_a_short_4x4(pilot, yes=yes_key())
             await pilot.press("p")
             await wait_for(lambda: app.state.get("state") == "paused", 30)
             await pilot.pause()

@@ -152,30 +152,25 @@ def test_staffs_pause_in_an_active_pause_keeps_the_header_on_one_line(tmp_path):
     from rich.cells import cell_len
 
     from controller.app.screens.confirm import yes_key
-    from tests.console_rig import demo_console, skip_to, start_session
+    from tests.console_rig import (
+        active_pause_of_a_short_4x4,
+        demo_console,
+        header_lines,
+        pause_until_the_belt_stands,
+        stop_session,
+    )
     from tests.test_console_smalls21 import _with_a_pause_plan
 
     async def main():
         # the demo's plan name (the rig's short plans are named "short")
         plan = dataclasses.replace(_with_a_pause_plan(), name="4x4")
-        async with demo_console(tmp_path, plan=plan) as (app, pilot):
-            await start_session(pilot, 60)
-            await skip_to(pilot, "interval", yes=yes_key())
-            await skip_to(pilot, "recovery", yes=yes_key())
-            await pilot.press("p")
+        async with demo_console(tmp_path, plan=plan) as (_app, pilot):
+            await active_pause_of_a_short_4x4(pilot, yes=yes_key())
             # «stanset» once the belt stands (while it slows the header says so: s10ack)
-            await wait_for(lambda: app.state.get("state") == "paused"
-                           and (app.state.get("speed_kmh") or 0.0) < 0.05, 60)
+            await pause_until_the_belt_stands(pilot)
             await pilot.pause()
-            box = app.screen_stack[0].query_one("#phase", Static)
-            for _ in range(50):  # laid out again after the new text (a loaded machine)
-                if box.size.height == len(_plain(app, "#phase").split("\n")):
-                    break
-                await pilot.pause(0.02)
-            lines = _plain(app, "#phase").split("\n")
-            width, height = box.content_size.width, box.size.height
-            await pilot.press("x", yes_key())
-            await wait_for(lambda: app.state.get("state") == "done", 60)
+            lines, width, height = await header_lines(pilot)
+            await stop_session(pilot, yes_key(), 60)
             return lines, width, height
 
     for lang in ("nb", "en"):
