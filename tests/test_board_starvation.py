@@ -59,14 +59,29 @@ def test_a_starved_board_does_not_latch_host_silent_but_a_silent_host_is_latched
             async with Treadmill(emu.link) as tm:
                 await running_belt(emu, tm)
                 await tm.wait_status(lambda s: s.speed_kmh > 1.5, 10)
-                emu.port.max_rx_gap_s = 0.0
-                emu.max_poll_gap_s = 0.0
-                # the board's process starved for 0.8 s (> the firmware's 500 ms) while the
-                # host wrote its heartbeat every 100 ms: those frames waited in the pty
-                await freeze(emu.pid, 0.8)
-                await asyncio.sleep(0.5)
+                for _try in range(3):
+                    emu.port.max_rx_gap_s = 0.0
+                    emu.max_poll_gap_s = 0.0
+                    tm.max_tx_gap_s = 0.0
+                    faults = emu.host_silent_faults
+                    # the board's process starved for 0.8 s (> the firmware's 500 ms) while
+                    # the host wrote its heartbeat every 100 ms: those frames waited in the pty
+                    await freeze(emu.pid, 0.8)
+                    await asyncio.sleep(0.5)
+                    if tm.max_tx_gap_s < 0.45:
+                        break  # the host wrote all along: the case this test is about
+                    # the machine starved the host too (run 17's realtime phase, three
+                    # workers on two cores): the board was right to latch if it did; the
+                    # belt set going again, and the case tried once more
+                    if emu.host_silent_faults > faults:
+                        await running_belt(emu, tm)
+                        await tm.wait_status(lambda s: s.speed_kmh > 1.5, 10)
+                else:
+                    pytest.fail(f"the host's own writes stalled {tm.max_tx_gap_s:.2f} s in "
+                                "each of three tries: the case never happened")
                 assert emu.max_poll_gap_s >= 0.75
-                assert emu.host_silent_faults == 0, "the board blamed the host for its stall"
+                assert emu.host_silent_faults == faults, \
+                    "the board blamed the host for its stall"
                 assert emu.starved_gaps >= 1 and emu.max_starved_gap_s >= 0.75
                 assert tm.status is not None and tm.status.fault == "none"
                 assert tm.status.state == "running"
@@ -80,9 +95,9 @@ def test_a_starved_board_does_not_latch_host_silent_but_a_silent_host_is_latched
                 assert st.fault == "host_silent"
                 # the board's counters reach this process at its next refresh (REFRESH_S)
                 t0 = time.monotonic()
-                while emu.host_silent_faults == 0 and time.monotonic() - t0 < 2.0:
+                while emu.host_silent_faults == faults and time.monotonic() - t0 < 2.0:
                     await asyncio.sleep(0.02)
-                assert emu.host_silent_faults == 1
+                assert emu.host_silent_faults == faults + 1
                 assert emu.late_deliveries == late  # its one heartbeat on waking is no burst
 
     asyncio.run(asyncio.wait_for(main(), 120))
