@@ -846,9 +846,7 @@ class StaffConsole(App[None]):
             if d.strap_battery_low:
                 strap = "[b red]" + strap + "[/]"
         self.query_one("#links", Static).update(self._links_text(strap, treadmill))
-        alarms = d.alarm_list or [{"kind": k, "message": m}
-                                  for k, m in (d.alarms or {}).items()]
-        self.query_one("#alarms", Static).update(self._alarm_lines(alarms))
+        self.query_one("#alarms", Static).update(self._alarm_lines(self._held_names()))
         summary = d.summary
         if summary and d.plan == "6-minute test":
             # what the test measured, never zone figures: a 6-minute test has no zone
@@ -1519,10 +1517,12 @@ class StaffConsole(App[None]):
         # come in before its reply (the trial: «Økten fortsetter.» stayed beside «Fortsatt
         # av personalet», the line already in the log it was compared with)
         logged_before = list(self.doc.event_list or [])
-        reply = await self.client.command(cmd, **kw)
+        # what `a` took, from the held line as shown when it was pressed (its severity as
+        # the service sent it): by the reply the state no longer holds it
         done = self._acknowledged_words(str(kw["alarm"]), logged_before) if cmd == "ack" \
             else _(DONE[cmd]).format(**kw) if cmd in DONE else \
             _("{command}: done").format(command=name)
+        reply = await self.client.command(cmd, **kw)
         if paused_skip and reply.get("ok"):  # the phase moves on at resume: which one
             await self._state_after(lambda: (self.doc.phase, self.doc.interval) != was)
             done = self._skipped_while_paused()
