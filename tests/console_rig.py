@@ -196,6 +196,37 @@ async def console_on_runtime(rt: Any, sock: str) -> AsyncIterator[tuple[Any, Any
         server.cancel()
 
 
+@contextlib.asynccontextmanager
+async def second_client(sock: str) -> AsyncIterator[Any]:
+    """Another client on the control socket (as a second console would be), connected, its
+    pushed states read and dropped (a command's reply comes among them); closed after."""
+    from controller.service.control_socket import ControlClient
+
+    client = ControlClient(sock)
+    await client.connect()
+
+    async def drain() -> None:
+        async for _ in client.updates():
+            pass
+
+    reader = asyncio.create_task(drain())
+    try:
+        yield client
+    finally:
+        reader.cancel()
+        await client.close()
+
+
+async def choose_for_a_six_minute_test(client: Any, pseudonym: str = "P-17") -> None:
+    """Set ``pseudonym`` up (makspuls 171, measured; caps 6,5 km/t, 12 %) for a 6-minute
+    test at 4,5 km/t and 2 %, through ``client``."""
+    reply = await client.command("setup", profile={
+        "pseudonym": pseudonym, "hr_max": 171, "hr_max_source": "measured",
+        "max_speed_kmh": 6.5, "max_incline_pct": 12},
+        plan={"name": "six_minute_test", "speed_kmh": 4.5, "incline_pct": 2})
+    assert reply["ok"], reply
+
+
 async def start_session(pilot: Any, timeout_s: float = 30.0) -> None:
     """Start (s) and wait for the warm-up."""
     await pilot.press("s")

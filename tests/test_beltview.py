@@ -1136,19 +1136,18 @@ def test_a_first_session_previews_the_intervals_after_the_first_and_announces_it
         assert said[-1][3] == ("up", 1), said[-3:]
 
 
-def _belt_docs_of_a_first_session(langs: tuple[str, ...] = ("nb",)
-                                  ) -> list[tuple[Any, float, dict[str, dict[str, Any]]]]:
-    """Each tick of a slow heart's first session (τ 90 s: the law previews intervals 2–4)
-    with the belt page's document in each language, read from a runtime holding the
-    session (sans-IO: the runtime's clock is the tick's time): (set-point, the law's lead,
-    {lang: doc})."""
+def slow_first_session_on_a_runtime(pseudonym: str = "") -> Iterator[tuple[Any, Any, Any]]:
+    """Each tick of a slow heart's first session (τ 90 s: the law previews intervals 2–4),
+    held by a runtime whose clock is the tick's time and whose snapshot is the tick's
+    set-point (sans-IO, what the belt page and the control socket read): (runtime,
+    session, set-point)."""
     from controller.protocol import Session
-    from controller.service.beltview import belt_doc
     from controller.service.runtime import Runtime
     from controller.sim import PatientParams, VirtualPatient
     from controller.treadmill import Treadmill
 
-    profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=9.0, max_incline_pct=15)
+    profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=9.0, max_incline_pct=15,
+                             pseudonym=pseudonym)
     session = Session(profile)
     patient = VirtualPatient(PatientParams(seed=5, tau_slow_s=90, dead_time_s=12, vo2max=30))
     now = [0.0]
@@ -1156,16 +1155,23 @@ def _belt_docs_of_a_first_session(langs: tuple[str, ...] = ("nb",)
                  clock=lambda: now[0])
     rt.session, rt.session_id = session, "S-preview"
     rt._start.set()
-    from controller.core.beltscreen import BeltScreen
-
-    screens = {lang: BeltScreen() for lang in langs}
-    seen = []
     for t, sp in _ticks_to_the_end(session, patient):
         now[0] = t
         rt.snapshot.setpoint = sp
-        seen.append((sp, session.change_lead_s,
-                     {lang: belt_doc(rt, lang, screen=screens[lang]) for lang in langs}))
-    return seen
+        yield rt, session, sp
+
+
+def _belt_docs_of_a_first_session(langs: tuple[str, ...] = ("nb",)
+                                  ) -> list[tuple[Any, float, dict[str, dict[str, Any]]]]:
+    """Each tick of ``slow_first_session_on_a_runtime`` with the belt page's document in
+    each language: (set-point, the law's lead, {lang: doc})."""
+    from controller.core.beltscreen import BeltScreen
+    from controller.service.beltview import belt_doc
+
+    screens = {lang: BeltScreen() for lang in langs}
+    return [(sp, session.change_lead_s,
+             {lang: belt_doc(rt, lang, screen=screens[lang]) for lang in langs})
+            for rt, session, sp in slow_first_session_on_a_runtime()]
 
 
 def test_while_the_belt_gets_heavier_before_an_interval_the_page_says_so_not_walk_easy():

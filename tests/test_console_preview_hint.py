@@ -25,26 +25,11 @@ def _states_around_the_first_preview() -> tuple[dict[str, Any], dict[str, Any]]:
     """The service's state documents in the active pause after interval 1 of a slow heart's
     first session (τ 90 s: the law previews interval 2): one half a minute before the load
     starts rising, one while it rises."""
-    from controller.protocol import PatientProfile, Session
     from controller.service.control_socket import snapshot_doc
-    from controller.service.runtime import Runtime
-    from controller.sim import PatientParams, VirtualPatient
-    from controller.treadmill import Treadmill
-    from tests.test_beltview import _ticks_to_the_end
+    from tests.test_beltview import slow_first_session_on_a_runtime
 
-    profile = PatientProfile(hr_max=183, hr_rest=72, max_speed_kmh=9.0, max_incline_pct=15,
-                             pseudonym="P-17")
-    session = Session(profile)
-    patient = VirtualPatient(PatientParams(seed=5, tau_slow_s=90, dead_time_s=12, vo2max=30))
-    now = [0.0]
-    rt = Runtime(profile, None, hr_source=None, treadmill=Treadmill("/dev/null"),
-                 clock=lambda: now[0])
-    rt.session, rt.session_id = session, "S-preview"
-    rt._start.set()
     before = None
-    for t, sp in _ticks_to_the_end(session, patient):
-        now[0] = t
-        rt.snapshot.setpoint = sp
+    for rt, session, sp in slow_first_session_on_a_runtime("P-17"):
         lead = session.change_lead_s
         if sp.phase != "recovery" or lead <= 0.0:
             continue

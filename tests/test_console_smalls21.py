@@ -15,11 +15,6 @@ from tests.test_console import _screen_lines
 from tests.test_snapshots import STATE, FixedConsole
 
 
-async def _drain(updates) -> None:
-    async for _ in updates:
-        pass
-
-
 def _screen(app) -> str:
     return "\n".join(_screen_lines(app))
 
@@ -187,22 +182,20 @@ def test_the_six_minute_test_header_names_its_part_as_the_other_parts_do(tmp_pat
     """Trial: the header read «6-MINUTTERS PULSTEST» in capitals in the test part, where the
     other parts read «6-minutters pulstest · OPPVARMING». The test part is said in the same
     style: the glossary's name as written, then the part in capitals."""
-    from controller.service.control_socket import ControlClient
-    from tests.console_rig import demo_service, open_console, skip_to, start_session
+    from tests.console_rig import (
+        choose_for_a_six_minute_test,
+        demo_service,
+        open_console,
+        second_client,
+        skip_to,
+        start_session,
+    )
 
     async def main():
         async with demo_service(tmp_path) as (_service, sock), \
                 open_console(sock) as (app, pilot):
-            client = ControlClient(sock)
-            await client.connect()
-            reader = asyncio.create_task(_drain(client.updates()))  # replies come with them
-            reply = await client.command("setup", profile={
-                "pseudonym": "P-17", "hr_max": 171, "hr_max_source": "measured",
-                "max_speed_kmh": 6.5, "max_incline_pct": 12},
-                plan={"name": "six_minute_test", "speed_kmh": 4.5, "incline_pct": 2})
-            assert reply["ok"], reply
-            reader.cancel()
-            await client.close()
+            async with second_client(sock) as client:
+                await choose_for_a_six_minute_test(client)
             await wait_for(lambda: app.state.get("plan") == "6-minute test")
             await start_session(pilot, 60)
             await pilot.pause()

@@ -10,42 +10,33 @@ import asyncio
 from tests.console_rig import realtime, run_console, wait_for
 
 
-async def _drain(updates) -> None:  # type: ignore[no-untyped-def]
-    async for _ in updates:
-        pass
-
-
 @realtime
 def test_stop_pressed_while_the_4x4_after_a_test_is_set_up_keeps_the_belt_still(tmp_path):
     from controller.app.screens import Confirm
     from controller.app.screens.confirm import yes_key
-    from controller.service.control_socket import ControlClient
-    from tests.console_rig import demo_service, open_console
+    from tests.console_rig import (
+        choose_for_a_six_minute_test,
+        demo_service,
+        open_console,
+        second_client,
+    )
 
     async def main():
         async with demo_service(tmp_path, str(tmp_path / "s.db"), linger=True) as (
                 _service, sock), open_console(sock) as (app, pilot):
-            client = ControlClient(sock)
-            await client.connect()
-            reader = asyncio.create_task(_drain(client.updates()))  # replies come with them
-            reply = await client.command("setup", profile={
-                "pseudonym": "P-17", "hr_max": 171, "hr_max_source": "measured",
-                "max_speed_kmh": 6.5, "max_incline_pct": 12},
-                plan={"name": "six_minute_test", "speed_kmh": 4.5, "incline_pct": 2})
-            assert reply["ok"], reply
-            assert (await client.command("start"))["ok"]
-            await wait_for(lambda: app.state.get("phase") == "warmup", 60)
-            for phase in ("test", "cooldown"):  # the test interrupted: staff type a makspuls
-                assert (await client.command("skip"))["ok"]
-                await wait_for(lambda p=phase: app.state.get("phase") == p, 60)
-            assert (await client.command("rpe", rpe=11))["ok"]
-            await wait_for(lambda: app.state.get("hrmax_proposal") is not None, 30)
-            reply = await client.command("hrmax", decision="edited", hr_max_bpm=170)
-            assert reply["ok"], reply
-            await client.command("skip")  # the cool-down
-            await wait_for(lambda: app.state.get("state") == "done", 60)
-            reader.cancel()
-            await client.close()
+            async with second_client(sock) as client:
+                await choose_for_a_six_minute_test(client)
+                assert (await client.command("start"))["ok"]
+                await wait_for(lambda: app.state.get("phase") == "warmup", 60)
+                for phase in ("test", "cooldown"):  # the test interrupted: a makspuls typed
+                    assert (await client.command("skip"))["ok"]
+                    await wait_for(lambda p=phase: app.state.get("phase") == p, 60)
+                assert (await client.command("rpe", rpe=11))["ok"]
+                await wait_for(lambda: app.state.get("hrmax_proposal") is not None, 30)
+                reply = await client.command("hrmax", decision="edited", hr_max_bpm=170)
+                assert reply["ok"], reply
+                await client.command("skip")  # the cool-down
+                await wait_for(lambda: app.state.get("state") == "done", 60)
             while len(app.screen_stack) > 1:  # the test's own questions, answered above
                 await pilot.press("escape")
                 await pilot.pause()
