@@ -6,6 +6,7 @@ the real runtime on the emulated motor board."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from rich.text import Text
@@ -181,3 +182,30 @@ def test_a_pause_in_an_active_pause_says_the_belt_slows_until_it_stands(tmp_path
             assert halted in still[0], still
         finally:
             i18n.set_language("en")
+
+
+def test_the_acknowledgement_is_said_from_the_held_line_with_its_name_as_text():
+    """`a`'s words come from the held line as shown when it was pressed: its severity as the
+    service sent it (by the reply the state no longer holds it; a name the core does not
+    know was then said as an alarm), and its name drawn as text, never as markup."""
+    from controller.core.i18n import translations
+    from tests.test_console import _Stepped, tmp_sock
+
+    async def main():
+        app = _Stepped(tmp_sock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.feed(phase="warmup", interval=0, event_list=[], started_s=0.0,
+                     alarms={"[b]odd[/b]": "x"},
+                     alarm_list=[{"kind": "[b]odd[/b]", "message": "x",
+                                  "severity": "warning"}])
+            await pilot.pause()
+            said = app._acknowledged_words("[b]odd[/b]", [])
+            app.say(said)
+            await pilot.pause()
+            # as drawn: the Static's rendered text, its markup already applied
+            return said, str(app.screen_stack[0].query_one("#message", Static).render())
+
+    said, shown = asyncio.run(asyncio.wait_for(main(), 60))
+    words = translations("en").gettext("Warning acknowledged: {alarm}").format(
+        alarm="[b]odd[/b]")
+    assert shown.startswith(words), (said, shown)

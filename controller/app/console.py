@@ -1845,7 +1845,9 @@ class StaffConsole(App[None]):
         event = {"kind": "acknowledged", "severity": "info",
                  "message": f"{severity} {alarm} acknowledged",
                  "params": {"alarm": alarm, "severity": severity}}
-        return event_words(acks_said_as_past([*before, event], self.doc.started_s)[-1])
+        from rich.markup import escape  # the message line draws markup: the name is data
+
+        return escape(event_words(acks_said_as_past([*before, event], self.doc.started_s)[-1]))
 
     def action_skip(self) -> None:
         self.push_screen(Confirm(_("Skip the rest of this phase?")), self._confirmed("skip"))
