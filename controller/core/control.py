@@ -257,12 +257,12 @@ class _Basis:
         b0 = (f0 * k0, f0 * k0 * wf0, (1.0 - f0) * k0, (1.0 - f0) * k0 * wr0)
         pw = (pk, STRUCTURE_PRIOR_FAST_TAU * pk, pk, STRUCTURE_PRIOR_OFF * pk)
         # the normal equations with their right-hand side as the last column
-        _, b1, b2, b3, b4 = _solve_augmented([
-            [s0 + pa, m1, m2, m3, m4, sy + pa * a0],
-            [m1, m11 + pw[0], m12, m13, m14, v1 + pw[0] * b0[0]],
-            [m2, m12, m22 + pw[1], m23, m24, v2 + pw[1] * b0[1]],
-            [m3, m13, m23, m33 + pw[2], m34, v3 + pw[2] * b0[2]],
-            [m4, m14, m24, m34, m44 + pw[3], v4 + pw[3] * b0[3]]])
+        _, b1, b2, b3, b4 = _solve_rows(
+            (s0 + pa, m1, m2, m3, m4, sy + pa * a0),
+            (m1, m11 + pw[0], m12, m13, m14, v1 + pw[0] * b0[0]),
+            (m2, m12, m22 + pw[1], m23, m24, v2 + pw[1] * b0[1]),
+            (m3, m13, m23, m33 + pw[2], m34, v3 + pw[2] * b0[2]),
+            (m4, m14, m24, m34, m44 + pw[3], v4 + pw[3] * b0[3]))
         # min(max(v, lo), hi) written as comparisons (no calls; the same value, NaN too)
         k = b1 + b3
         lo, hi = 0.3 * k0, 3.0 * k0
@@ -303,180 +303,133 @@ def _solve5(m: list[list[float]], rhs: list[float]) -> list[float]:
     """Gaussian elimination with partial pivoting (the ridge keeps the matrix regular): the
     same pivots (the first largest), the same operations in the same order as the plain
     elimination (tests/test_control_fast.py)."""
-    return list(_solve_augmented([[*row, r] for row, r in zip(m, rhs, strict=True)]))
+    r0, r1, r2, r3, r4 = (_row(row, r) for row, r in zip(m, rhs, strict=True))
+    return list(_solve_rows(r0, r1, r2, r3, r4))
 
 
-def _solve_augmented(a: list[list[float]]) -> tuple[float, float, float, float, float]:
-    """``_solve5`` on its augmented rows (changed in place), written out for 5 × 6: the same
-    pivots (the first largest), the same operations in the same order, so the same numbers
-    to the last bit (issue 23: a refit solves one per candidate). A row's entries left of
-    the column being eliminated are not updated: nothing reads them again."""
-    row_i = a[0]
-    p, big = 0, row_i[0]
-    if big < 0.0:
-        big = -big
-    v = a[1][0]
-    if v < 0.0:
-        v = -v
+_Row = tuple[float, float, float, float, float, float]
+"""A row of the 5 × 6 augmented normal equations (the right-hand side last)."""
+
+
+def _row(row: list[float], rhs: float) -> _Row:
+    a, b, c, d, e = row
+    return (a, b, c, d, e, rhs)
+
+
+def _magnitude(v: float) -> float:
+    """|v| as the elimination compares it (-0.0 and NaN as they are)."""
+    return -v if v < 0.0 else v
+
+
+def _solve_rows(r0: _Row, r1: _Row, r2: _Row, r3: _Row, r4: _Row
+                ) -> tuple[float, float, float, float, float]:
+    """``_solve5`` on its augmented rows, written out for 5 × 6 with the rows as tuples of
+    floats: the same pivots (the first largest), the same operations in the same order, so
+    the same numbers to the last bit (issue 23: a refit solves one per candidate). Fixed
+    tuples of floats are unboxed C values in the compiled core (``controller.core.compiled``);
+    a row's entries left of the column being eliminated are not updated (nothing reads
+    them again)."""
+    # column 0: the pivot among rows 0–4
+    p, big = 0, _magnitude(r0[0])
+    v = _magnitude(r1[0])
     if v > big:
         p, big = 1, v
-    v = a[2][0]
-    if v < 0.0:
-        v = -v
+    v = _magnitude(r2[0])
     if v > big:
         p, big = 2, v
-    v = a[3][0]
-    if v < 0.0:
-        v = -v
+    v = _magnitude(r3[0])
     if v > big:
         p, big = 3, v
-    v = a[4][0]
-    if v < 0.0:
-        v = -v
+    v = _magnitude(r4[0])
     if v > big:
         p, big = 4, v
-    if p != 0:
-        a[0], a[p] = a[p], row_i
-        row_i = a[0]
-    piv = row_i[0]
-    c1, c2, c3, c4, c5 = row_i[1:]
-    row_r = a[1]
-    f = row_r[0] / piv
+    if p == 1:
+        r0, r1 = r1, r0
+    elif p == 2:
+        r0, r2 = r2, r0
+    elif p == 3:
+        r0, r3 = r3, r0
+    elif p == 4:
+        r0, r4 = r4, r0
+    piv = r0[0]
+    c1, c2, c3, c4, c5 = r0[1], r0[2], r0[3], r0[4], r0[5]
+    f = r1[0] / piv
     if f:
-        row_r[1] -= f * c1
-        row_r[2] -= f * c2
-        row_r[3] -= f * c3
-        row_r[4] -= f * c4
-        row_r[5] -= f * c5
-    row_r = a[2]
-    f = row_r[0] / piv
+        r1 = (r1[0], r1[1] - f * c1, r1[2] - f * c2, r1[3] - f * c3, r1[4] - f * c4,
+              r1[5] - f * c5)
+    f = r2[0] / piv
     if f:
-        row_r[1] -= f * c1
-        row_r[2] -= f * c2
-        row_r[3] -= f * c3
-        row_r[4] -= f * c4
-        row_r[5] -= f * c5
-    row_r = a[3]
-    f = row_r[0] / piv
+        r2 = (r2[0], r2[1] - f * c1, r2[2] - f * c2, r2[3] - f * c3, r2[4] - f * c4,
+              r2[5] - f * c5)
+    f = r3[0] / piv
     if f:
-        row_r[1] -= f * c1
-        row_r[2] -= f * c2
-        row_r[3] -= f * c3
-        row_r[4] -= f * c4
-        row_r[5] -= f * c5
-    row_r = a[4]
-    f = row_r[0] / piv
+        r3 = (r3[0], r3[1] - f * c1, r3[2] - f * c2, r3[3] - f * c3, r3[4] - f * c4,
+              r3[5] - f * c5)
+    f = r4[0] / piv
     if f:
-        row_r[1] -= f * c1
-        row_r[2] -= f * c2
-        row_r[3] -= f * c3
-        row_r[4] -= f * c4
-        row_r[5] -= f * c5
-    row_i = a[1]
-    p, big = 1, row_i[1]
-    if big < 0.0:
-        big = -big
-    v = a[2][1]
-    if v < 0.0:
-        v = -v
+        r4 = (r4[0], r4[1] - f * c1, r4[2] - f * c2, r4[3] - f * c3, r4[4] - f * c4,
+              r4[5] - f * c5)
+    # column 1: rows 1–4
+    p, big = 1, _magnitude(r1[1])
+    v = _magnitude(r2[1])
     if v > big:
         p, big = 2, v
-    v = a[3][1]
-    if v < 0.0:
-        v = -v
+    v = _magnitude(r3[1])
     if v > big:
         p, big = 3, v
-    v = a[4][1]
-    if v < 0.0:
-        v = -v
+    v = _magnitude(r4[1])
     if v > big:
         p, big = 4, v
-    if p != 1:
-        a[1], a[p] = a[p], row_i
-        row_i = a[1]
-    piv = row_i[1]
-    c2, c3, c4, c5 = row_i[2:]
-    row_r = a[2]
-    f = row_r[1] / piv
+    if p == 2:
+        r1, r2 = r2, r1
+    elif p == 3:
+        r1, r3 = r3, r1
+    elif p == 4:
+        r1, r4 = r4, r1
+    piv = r1[1]
+    c2, c3, c4, c5 = r1[2], r1[3], r1[4], r1[5]
+    f = r2[1] / piv
     if f:
-        row_r[2] -= f * c2
-        row_r[3] -= f * c3
-        row_r[4] -= f * c4
-        row_r[5] -= f * c5
-    row_r = a[3]
-    f = row_r[1] / piv
+        r2 = (r2[0], r2[1], r2[2] - f * c2, r2[3] - f * c3, r2[4] - f * c4, r2[5] - f * c5)
+    f = r3[1] / piv
     if f:
-        row_r[2] -= f * c2
-        row_r[3] -= f * c3
-        row_r[4] -= f * c4
-        row_r[5] -= f * c5
-    row_r = a[4]
-    f = row_r[1] / piv
+        r3 = (r3[0], r3[1], r3[2] - f * c2, r3[3] - f * c3, r3[4] - f * c4, r3[5] - f * c5)
+    f = r4[1] / piv
     if f:
-        row_r[2] -= f * c2
-        row_r[3] -= f * c3
-        row_r[4] -= f * c4
-        row_r[5] -= f * c5
-    row_i = a[2]
-    p, big = 2, row_i[2]
-    if big < 0.0:
-        big = -big
-    v = a[3][2]
-    if v < 0.0:
-        v = -v
+        r4 = (r4[0], r4[1], r4[2] - f * c2, r4[3] - f * c3, r4[4] - f * c4, r4[5] - f * c5)
+    # column 2: rows 2–4
+    p, big = 2, _magnitude(r2[2])
+    v = _magnitude(r3[2])
     if v > big:
         p, big = 3, v
-    v = a[4][2]
-    if v < 0.0:
-        v = -v
+    v = _magnitude(r4[2])
     if v > big:
         p, big = 4, v
-    if p != 2:
-        a[2], a[p] = a[p], row_i
-        row_i = a[2]
-    piv = row_i[2]
-    c3, c4, c5 = row_i[3:]
-    row_r = a[3]
-    f = row_r[2] / piv
+    if p == 3:
+        r2, r3 = r3, r2
+    elif p == 4:
+        r2, r4 = r4, r2
+    piv = r2[2]
+    c3, c4, c5 = r2[3], r2[4], r2[5]
+    f = r3[2] / piv
     if f:
-        row_r[3] -= f * c3
-        row_r[4] -= f * c4
-        row_r[5] -= f * c5
-    row_r = a[4]
-    f = row_r[2] / piv
+        r3 = (r3[0], r3[1], r3[2], r3[3] - f * c3, r3[4] - f * c4, r3[5] - f * c5)
+    f = r4[2] / piv
     if f:
-        row_r[3] -= f * c3
-        row_r[4] -= f * c4
-        row_r[5] -= f * c5
-    row_i = a[3]
-    p, big = 3, row_i[3]
-    if big < 0.0:
-        big = -big
-    v = a[4][3]
-    if v < 0.0:
-        v = -v
-    if v > big:
-        p, big = 4, v
-    if p != 3:
-        a[3], a[p] = a[p], row_i
-        row_i = a[3]
-    piv = row_i[3]
-    c4, c5 = row_i[4:]
-    row_r = a[4]
-    f = row_r[3] / piv
+        r4 = (r4[0], r4[1], r4[2], r4[3] - f * c3, r4[4] - f * c4, r4[5] - f * c5)
+    # column 3: rows 3–4
+    if _magnitude(r4[3]) > _magnitude(r3[3]):
+        r3, r4 = r4, r3
+    piv = r3[3]
+    c4, c5 = r3[4], r3[5]
+    f = r4[3] / piv
     if f:
-        row_r[4] -= f * c4
-        row_r[5] -= f * c5
-    r = a[4]
-    x4 = (r[5] - 0.0) / r[4]
-    r = a[3]
-    x3 = (r[5] - (0.0 + r[4] * x4)) / r[3]
-    r = a[2]
-    x2 = (r[5] - (0.0 + r[3] * x3 + r[4] * x4)) / r[2]
-    r = a[1]
-    x1 = (r[5] - (0.0 + r[2] * x2 + r[3] * x3 + r[4] * x4)) / r[1]
-    r = a[0]
-    x0 = (r[5] - (0.0 + r[1] * x1 + r[2] * x2 + r[3] * x3 + r[4] * x4)) / r[0]
+        r4 = (r4[0], r4[1], r4[2], r4[3], r4[4] - f * c4, r4[5] - f * c5)
+    x4 = (r4[5] - 0.0) / r4[4]
+    x3 = (r3[5] - (0.0 + r3[4] * x4)) / r3[3]
+    x2 = (r2[5] - (0.0 + r2[3] * x3 + r2[4] * x4)) / r2[2]
+    x1 = (r1[5] - (0.0 + r1[2] * x2 + r1[3] * x3 + r1[4] * x4)) / r1[1]
+    x0 = (r0[5] - (0.0 + r0[1] * x1 + r0[2] * x2 + r0[3] * x3 + r0[4] * x4)) / r0[0]
     return x0, x1, x2, x3, x4
 
 
