@@ -237,6 +237,10 @@ def print_demo_row(weeks: int, runs: list[tuple[float, float, float]]) -> None:
           f"{statistics.median(cpus):>12.1f} {statistics.median(r[2] for r in runs):>6.1f}")
     print(f"target: demo --fast --weeks {weeks} ≤ 10 s (wall on an unloaded machine; the CPU "
           "seconds are that figure on a loaded one)")
+    from controller.core import compiled
+
+    print(f"core: {compiled.BUILD} (FOURBYFOUR_PURE=1 times the Python source; "
+          "controller/core/compiled.py)")
 
 
 def _timed(fn: Any, *a: Any, **k: Any) -> tuple[float, Any]:

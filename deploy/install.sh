@@ -41,7 +41,8 @@ systemctl disable --now serial-getty@ttyAMA0.service serial-getty@ttyS0.service 
     serial-getty@serial0.service 2>/dev/null || true
 
 apt-get update -q
-apt-get install -y python3-venv python3-lgpio libusb-1.0-0 >/dev/null
+# gcc and python3-dev: pip compiles the control law with mypyc (without them: pure Python)
+apt-get install -y python3-venv python3-lgpio libusb-1.0-0 gcc python3-dev >/dev/null
 id fourbyfour >/dev/null 2>&1 || useradd --system --home /var/lib/fourbyfour \
     --shell /usr/sbin/nologin fourbyfour
 for g in dialout gpio plugdev; do

@@ -122,6 +122,16 @@ _MATRIX_SHOWN: list[tuple[str, str, str, str]] = []
 """Rows every process reported, gathered where the terminal summary is written."""
 
 
+def pytest_runtest_setup(item):
+    """A test that patches the core's objects needs its Python source: with the compiled
+    build loaded it says how to run it instead of failing on a read-only attribute."""
+    from controller.core import compiled
+
+    if item.get_closest_marker("pure_core") is not None and compiled.BUILD == "compiled":
+        pytest.skip("patches the core's Python objects: FOURBYFOUR_PURE=1 runs it on the "
+                    "source (./run tests does)")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """A drill's rows travel with its report: under pytest-xdist the drills run in worker

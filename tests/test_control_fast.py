@@ -30,19 +30,32 @@ from controller.protocol import Session
 from controller.sim import Belt, VirtualPatient, cohort
 
 
+class _Watched:
+    """The law as the session sees it, calling ``on_update(law, inp)`` after every control
+    tick: a wrapper, since a compiled law's methods cannot be replaced on the object
+    (``controller.core.compiled``)."""
+
+    def __init__(self, law: AdaptiveController, on_update) -> None:  # type: ignore[no-untyped-def]
+        object.__setattr__(self, "_law", law)
+        object.__setattr__(self, "_on_update", on_update)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._law, name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        setattr(self._law, name, value)
+
+    def update(self, inp: ControlInput) -> ControlDecision:
+        d = self._law.update(inp)
+        if self._on_update is not None:
+            self._on_update(self._law, inp)
+        return d
+
+
 def _run(law: AdaptiveController, truth, profile, on_update=None) -> None:  # type: ignore[no-untyped-def]
     """A whole 4x4 session with ``law`` on a virtual patient; ``on_update(law, inp)`` after
     every control tick."""
-    inner = law.update
-
-    def update(inp: ControlInput) -> ControlDecision:
-        d = inner(inp)
-        if on_update is not None:
-            on_update(law, inp)
-        return d
-
-    law.update = update  # type: ignore[method-assign]
-    session = Session(profile, control=law)
+    session = Session(profile, control=_Watched(law, on_update))  # type: ignore[arg-type]
     patient, belt, t = VirtualPatient(truth), Belt(), 0.0
     while True:
         sp = session.step(t, patient.step(1.0, belt.speed_kmh, belt.incline_pct),

@@ -47,7 +47,7 @@ def test_the_readme_names_what_the_tests_need_as_ci_installs_it():
     needs = (ROOT / ".ci" / "needs").read_text()
     text = README.read_text()
     for package in ("mosquitto", "openssl", "postgresql", "chromium", "chromium-driver",
-                    "poppler-utils"):
+                    "poppler-utils", "gcc", "python3-dev"):
         assert f"echo {package}" in needs or f"{package}" in needs, package
         assert package.lower() in text.lower(), package
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][

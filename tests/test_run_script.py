@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["mosquitto", "openssl", "postgresql", "chromium", "chromium-driver", "poppler-utils"]
+PACKAGES = ["mosquitto", "openssl", "postgresql", "chromium", "chromium-driver", "poppler-utils",
+            "gcc", "python3-dev"]
 
 
 def bare_path(tmp_path: Path) -> str:
@@ -35,7 +36,8 @@ def test_needs_names_every_missing_package(tmp_path: Path) -> None:
 def test_needs_is_quiet_when_all_is_there(tmp_path: Path) -> None:
     root = tmp_path / "root"
     for p in ("usr/sbin/mosquitto", "usr/bin/openssl", "usr/bin/chromium",
-              "usr/lib/postgresql/16/bin/initdb", "usr/bin/pdftotext"):
+              "usr/lib/postgresql/16/bin/initdb", "usr/bin/pdftotext", "usr/bin/gcc",
+              "usr/include/python3.11/Python.h"):
         f = root / p
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text("#!/bin/sh\n")

@@ -274,7 +274,7 @@ class HrGate:
         if rr:
             if self._rr and r.now_s - self._rr[-1][1] > FROZEN_BEATS_S:
                 self._rr.clear()
-            self._rr.extend((x, r.now_s) for x in rr)
+            self._rr.extend([(x, r.now_s) for x in rr])
             new = new or r.beat_count is None
         if new:
             self._new_beat_s = r.now_s
