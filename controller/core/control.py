@@ -303,7 +303,7 @@ def _solve5(m: list[list[float]], rhs: list[float]) -> list[float]:
     """Gaussian elimination with partial pivoting (the ridge keeps the matrix regular): the
     same pivots (the first largest), the same operations in the same order as the plain
     elimination (tests/test_control_fast.py)."""
-    r0, r1, r2, r3, r4 = (_row(row, r) for row, r in zip(m, rhs, strict=True))
+    r0, r1, r2, r3, r4 = [_row(row, r) for row, r in zip(m, rhs, strict=True)]
     return list(_solve_rows(r0, r1, r2, r3, r4))
 
 
