@@ -238,7 +238,8 @@ class PhaseRun:
     ran_s: float
     paused_s: float
     note: str
-    """'' | 'extended' | 'skipped' | 'cut short' (the session was stopped in it)."""
+    """'' | 'extended' | 'skipped' | 'cut short' (the session was stopped in it) | 'in progress'
+    (the session still runs in it)."""
     extended_s: float = 0.0
     """By how much staff extended it (its ``extend`` events; an old row's: the time run
     beyond the plan), said beside "extended" (the trial: «forlenget» with no «1 min»)."""
@@ -252,7 +253,8 @@ def phases_as_run(samples: list[dict[str, Any]], plan: dict[str, Any],
     A session that ran its plan to the end (``status`` ``finished``) was cut short nowhere:
     its phases end on time or skipped. A phase recorded a few seconds short there is a late
     tick's time carried into the next phase (the trial's loaded Pi: a finished 6-minute
-    test's cool-down recorded 174 s of 180 and called "avbrutt")."""
+    test's cool-down recorded 174 s of 180 and called "avbrutt"). In a session still
+    ``running`` the last run is the part in progress, not one cut short."""
     runs: list[list[dict[str, Any]]] = []
     for s in samples:
         if s["phase"] == "done":
@@ -297,6 +299,8 @@ def phases_as_run(samples: list[dict[str, Any]], plan: dict[str, Any],
             note = "extended"
             if not extra and plan_s is not None:  # an old row's event without its seconds
                 extra = max(round(ran) - plan_s, 0.0)
+        elif status == "running" and i == len(runs) - 1:
+            note = "in progress"  # the live store: the part running now (trial 13)
         elif plan_s is not None and ran < plan_s - 2 * tick and status != "finished":
             note = "cut short"
         out.append(PhaseRun(run[0]["phase"], run[0]["interval"], plan_s, round(ran),
@@ -713,7 +717,7 @@ ENDED_STATES = {**STATES, "done": N_("ended")}
 
 
 NOTES = {"": "", "extended": N_("extended"), "skipped": N_("skipped"),
-         "cut short": N_("cut short")}
+         "cut short": N_("cut short"), "in progress": N_("in progress")}
 
 
 def session_facts(store: Store, session_id: str) -> dict[str, Any]:
@@ -976,9 +980,12 @@ def phase_rows(store: Store, facts: dict[str, Any]) -> list[list[str]]:
 def not_reached_rows(plan: dict[str, Any], ran_n: int, status: str) -> list[list[str]]:
     """The plan's parts a stopped session never reached, each a row «ikke gjennomført» with
     its planned time (issue 21: a report after an early stop left interval 4 out, and the
-    reader could not see the plan had four). A finished session reached every part."""
+    reader could not see the plan had four). A finished session reached every part; a
+    running one's are still to come, «gjenstår» (trial 13: a report from the live store
+    called them not done)."""
     if status == "finished":
         return []
+    missing = _("still to come") if status == "running" else _("not done")
     rows: list[list[str]] = []
     interval = 0
     for k, ph in enumerate(plan.get("phases", [])):
@@ -989,7 +996,7 @@ def not_reached_rows(plan: dict[str, Any], ran_n: int, status: str) -> list[list
         number = interval if kind in ("interval", "recovery") else 0
         planned = ph.get("duration_s")
         rows.append([word(PHASES, kind) + (f" {number}" if number else ""),
-                     "—" if planned is None else _mss(planned), "—", _("not done"),
+                     "—" if planned is None else _mss(planned), "—", missing,
                      "—", "—", "—", "—", "—" if kind == "interval" else ""])
     return rows
 
