@@ -75,7 +75,9 @@ class Mastery:
 
 def zone_work(samples: list[dict[str, Any]], hr_max: float) -> ZoneWork | None:
     """Speed and incline while the heart rate held 90 % HRmax ± 3 %, in the intervals after
-    the allowance (120 s for the first, 60 s later); None with too little of it."""
+    the allowance (120 s for the first, 60 s later), on ticks of a running session (a
+    stop's ramp down is still the interval's phase: trial 13's belt figure was averaged
+    over it); None with too little of it."""
     speeds, inclines = [], []
     first_t: dict[int, float] = {}
     for s in samples:
@@ -83,7 +85,7 @@ def zone_work(samples: list[dict[str, Any]], hr_max: float) -> ZoneWork | None:
             continue
         t0 = first_t.setdefault(s["interval"], s["t_s"])
         allowance = 120.0 if s["interval"] == 1 else 60.0
-        if s["t_s"] - t0 >= allowance and \
+        if s["t_s"] - t0 >= allowance and s.get("state", "running") == "running" and \
                 abs(s["hr_bpm"] - 0.9 * hr_max) <= ZONE_BAND_FRAC * hr_max:
             speeds.append(s["speed_kmh"])
             inclines.append(s["incline_pct"])

@@ -243,7 +243,8 @@ def vo2max_from_work(work_vo2: float | None, hr_max: float, hr_rest: float | Non
 def progress_values(hr_max: float, hr_rest: float | None,
                     samples: list[dict[str, Any]], hit_s: float | None = None
                     ) -> dict[str, Any]:
-    """Work at 90 % HRmax (ACSM oxygen cost while HR held 90 % ± 3 % after the allowance),
+    """Work at 90 % HRmax (ACSM oxygen cost while HR held 90 % ± 3 % after the allowance, on
+    ticks of a running session: ``mastery.zone_work``'s),
     the belt there, VO2max estimated from it, HR at the fixed workload, peak, and the minutes
     in the zone (``minutes_at_85``, the column's old name: the session's time in the zone,
     ``mastery.hit_seconds``, the one figure every place shows; ``hit_s``: that figure when
@@ -261,7 +262,8 @@ def progress_values(hr_max: float, hr_rest: float | None,
         if s["phase"] == "interval":
             t0 = first_t.setdefault(s["interval"], s["t_s"])
             allowance = 120.0 if s["interval"] == 1 else 60.0
-            if s["t_s"] - t0 >= allowance and abs(hr - 0.9 * hr_max) <= 0.03 * hr_max:
+            if s["t_s"] - t0 >= allowance and s.get("state", "running") == "running" \
+                    and abs(hr - 0.9 * hr_max) <= 0.03 * hr_max:
                 work.append(vo2)
                 speeds.append(s["speed_kmh"])
                 inclines.append(s["incline_pct"])
