@@ -38,7 +38,9 @@ def test_outcome_counts_adherence_drop_outs_and_paired_change(site):
     assert res["patients"] == 3
     assert res["sessions"] == sum(r["sessions"] for r in res["per_patient"])
     assert res["drop_outs"] == 3  # nobody trained in the 28 days before 15 March
-    res = outcome.outcome(stores, dt.date(2026, 1, 1), dt.date(2026, 2, 10))
+    # P-3's one week ends Thursday 15 January; P-1's and P-2's four on 5 February: on 14
+    # February only P-3 has trained in none of the 28 days before
+    res = outcome.outcome(stores, dt.date(2026, 1, 1), dt.date(2026, 2, 14))
     dropped = {r["pseudonym"]: r["dropped_out"] for r in res["per_patient"]}
     assert dropped == {"P-1": False, "P-2": False, "P-3": True}
     v = res["vo2max_change"]
@@ -96,7 +98,7 @@ def test_a_period_ending_in_the_future_counts_no_active_patient_as_dropped_out(c
     """Issue 23.7: ``--to`` in the future judged every active patient a drop-out."""
     _d, stores = site
     res = outcome.outcome(stores, dt.date(2026, 1, 1), dt.date(2026, 12, 31),
-                          today=dt.date(2026, 2, 10))
+                          today=dt.date(2026, 2, 14))
     assert {r["pseudonym"]: r["dropped_out"] for r in res["per_patient"]} == \
         {"P-1": False, "P-2": False, "P-3": True}
     today = clinic_today()

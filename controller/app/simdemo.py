@@ -22,6 +22,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
+from controller.core.dates import CLINIC_TZ, clinic_open, local_day
 from controller.core.hrmax import HrMaxEstimate, estimate_from_six_minute_test
 from controller.core.plan import Plan, six_minute_test
 from controller.protocol import Event, PatientProfile, Session, SessionError, Setpoint
@@ -29,7 +30,8 @@ from controller.records.register import Register
 from controller.records.store import SAMPLE_COLUMNS, Store
 from controller.sim import Belt, PatientParams, TraceRow, VirtualPatient
 
-DAY_S = 86400.0
+CLINIC_AFTERNOON = dt.time(14, 0)
+"""When a history's sessions begin on the clinic's wall clock (± 30 min)."""
 
 
 @dataclass
@@ -290,8 +292,9 @@ def training_course(rng: random.Random, base_vo2max: float, weeks: int, *,
 def history(store: Store, params: PatientParams, profile: PatientProfile, *, weeks: int,
             seed: int, start_unix_s: float, course: TrainingCourse | None = None,
             recorder_process: bool = False) -> list[tuple[str, float]]:
-    """A realistic history for one patient: the 6-minute test, then the sessions of a
-    ``TrainingCourse`` (Monday and Thursday afternoons; default: drawn from ``seed``).
+    """A realistic history for one patient: the 6-minute test at ``start_unix_s``, then the
+    sessions of a ``TrainingCourse`` from the Monday after it (Monday and Thursday
+    afternoons, Oslo time, none on a public holiday; default course: drawn from ``seed``).
     Returns (session id, start).
 
     Each session starts from the response the register kept from the one before (issue 26),
@@ -301,6 +304,8 @@ def history(store: Store, params: PatientParams, profile: PatientProfile, *, wee
     store holds the same rows in the same order as without."""
     rng = random.Random(seed)
     course = course or training_course(rng, params.vo2max, weeks)
+    test_day = local_day(start_unix_s)
+    first_monday = test_day + dt.timedelta(days=7 - test_day.weekday())  # after the test
     out = []
     test = run_six_minute_test(VirtualPatient(params), profile, store=store,
                                start_unix_s=start_unix_s)
@@ -313,7 +318,14 @@ def history(store: Store, params: PatientParams, profile: PatientProfile, *, wee
     ids: list[str] = []
     try:
         for w, day, vo2 in course.sessions:
-            start = start_unix_s + (7 * w + day + 3) * DAY_S + rng.uniform(-1800, 1800)
+            # Monday and Thursday afternoons on the clinic's wall clock (trial 13: UTC days
+            # put them on Sundays, and on Christmas Day); a public holiday's is missed
+            when = first_monday + dt.timedelta(days=7 * w + day)
+            jitter_s = rng.uniform(-1800, 1800)
+            if not clinic_open(when):
+                continue
+            start = dt.datetime.combine(when, CLINIC_AFTERNOON, CLINIC_TZ).timestamp() + \
+                jitter_s
             fitter = replace(params, vo2max=vo2, seed=params.seed * 1000 + 2 * w + (day > 0))
             # each session starts from the response the register kept from the one before
             # (issue 26), as the service offers it: so they run one after the other, recorded

@@ -237,10 +237,12 @@ def demo_six_minute_test(args: argparse.Namespace) -> int:
 
 def demo_history(args: argparse.Namespace) -> int:
     """Months of one patient's training into a store, so every view has data."""
+    import datetime as dt
     import random
     import time as _time
 
-    from controller.app.simdemo import history
+    from controller.app.simdemo import CLINIC_AFTERNOON, history
+    from controller.core.dates import CLINIC_TZ, clinic_open, local_day
 
     if args.store is None:
         print(_("error: --weeks needs --store FILE"), file=sys.stderr)
@@ -261,8 +263,11 @@ def demo_history(args: argparse.Namespace) -> int:
             "choose another --patient or another --store").format(
                 pseudonym=profile.pseudonym, store=args.store)), file=sys.stderr)
         return 2
-    start = _time.time() - (args.weeks * 7 + 7) * 86400
-    start -= start % 86400 - 13 * 3600  # an afternoon
+    # the 6-minute test on an afternoon the clinic is open, a week before the N weeks
+    test_day = local_day(_time.time() - (args.weeks * 7 + 7) * 86400)
+    while not clinic_open(test_day):
+        test_day -= dt.timedelta(days=1)
+    start = dt.datetime.combine(test_day, CLINIC_AFTERNOON, CLINIC_TZ).timestamp()
     # recorded by a process of its own while the next session is simulated (issue 23)
     made = history(store, truth, profile, weeks=args.weeks, seed=args.seed,
                    start_unix_s=start, recorder_process=True)
