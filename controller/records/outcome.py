@@ -244,7 +244,8 @@ def outcome_lines(result: dict[str, Any]) -> list[str]:
             median="—" if a["median"] is None else format_number(a["median"], 1),
             at_target=result["patients_at_target"], patients=n,
             target=result["adherence_target_sessions_per_week"]),
-        _("Drop-outs: {n} (counted as a drop-out: {rule}).").format(n=result["drop_outs"], rule=rule),
+        _("Drop-outs: {n} (counted as a drop-out: {rule}).").format(n=result["drop_outs"],
+                                                                   rule=rule),
         _("Change in estimated VO2max, first to latest: {text}.").format(
             text=d(result["vo2max_change"], "ml/kg/min")),
         _("Change in work at 90 % HRmax, first to latest: {text}.").format(
