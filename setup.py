@@ -3,7 +3,7 @@ everything else.
 
 The control law, the heart-rate gate and the workload model (``controller.core.compiled``
 names them) run every tick. Built as C extensions they take a year of simulated sessions from
-about 19 s to 8 s. The build is optional: without a C compiler, Python's headers or mypy, the
+about 18 s to 8–10 s. The build is optional: without a C compiler, Python's headers or mypy, the
 package installs as pure Python and runs the same numbers, only slower. The extensions are
 named for the sources' digest, so the package loads them only while they match the sources.
 """
