@@ -73,12 +73,12 @@ class Mastery:
         return round(self.today.incline_pct - self.last.incline_pct, 1)
 
 
-def zone_work(samples: list[dict[str, Any]], hr_max: float) -> ZoneWork | None:
-    """Speed and incline while the heart rate held 90 % HRmax ± 3 %, in the intervals after
-    the allowance (120 s for the first, 60 s later), on ticks of a running session (a
-    stop's ramp down is still the interval's phase: trial 13's belt figure was averaged
-    over it); None with too little of it."""
-    speeds, inclines = [], []
+def samples_at_90(samples: list[dict[str, Any]], hr_max: float) -> list[dict[str, Any]]:
+    """The ticks where the heart rate held 90 % HRmax ± 3 %, in the intervals after the
+    allowance (120 s for the first, 60 s later), of a running session (a stop's ramp down is
+    still the interval's phase: trial 13's belt figure was averaged over it). The one rule
+    of the belt at 90 % (``zone_work``) and the work there (``stats.progress_values``)."""
+    out = []
     first_t: dict[int, float] = {}
     for s in samples:
         if s["phase"] != "interval" or s["hr_bpm"] is None:
@@ -87,12 +87,18 @@ def zone_work(samples: list[dict[str, Any]], hr_max: float) -> ZoneWork | None:
         allowance = 120.0 if s["interval"] == 1 else 60.0
         if s["t_s"] - t0 >= allowance and s.get("state", "running") == "running" and \
                 abs(s["hr_bpm"] - 0.9 * hr_max) <= ZONE_BAND_FRAC * hr_max:
-            speeds.append(s["speed_kmh"])
-            inclines.append(s["incline_pct"])
-    if len(speeds) < MIN_ZONE_S:
+            out.append(s)
+    return out
+
+
+def zone_work(samples: list[dict[str, Any]], hr_max: float) -> ZoneWork | None:
+    """Speed and incline on the ticks at 90 % HRmax (``samples_at_90``); None with too
+    little of it."""
+    at_90 = samples_at_90(samples, hr_max)
+    if len(at_90) < MIN_ZONE_S:
         return None
-    return ZoneWork(round(statistics.fmean(speeds), 2), round(statistics.fmean(inclines), 2),
-                    len(speeds))
+    return ZoneWork(round(statistics.fmean(s["speed_kmh"] for s in at_90), 2),
+                    round(statistics.fmean(s["incline_pct"] for s in at_90), 2), len(at_90))
 
 
 def hit_seconds(samples: list[dict[str, Any]], hr_max: float) -> float:

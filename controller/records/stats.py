@@ -243,32 +243,26 @@ def vo2max_from_work(work_vo2: float | None, hr_max: float, hr_rest: float | Non
 def progress_values(hr_max: float, hr_rest: float | None,
                     samples: list[dict[str, Any]], hit_s: float | None = None
                     ) -> dict[str, Any]:
-    """Work at 90 % HRmax (ACSM oxygen cost while HR held 90 % ± 3 % after the allowance, on
-    ticks of a running session: ``mastery.zone_work``'s),
+    """Work at 90 % HRmax (ACSM oxygen cost on the ticks ``mastery.samples_at_90`` gives),
     the belt there, VO2max estimated from it, HR at the fixed workload, peak, and the minutes
     in the zone (``minutes_at_85``, the column's old name: the session's time in the zone,
     ``mastery.hit_seconds``, the one figure every place shows; ``hit_s``: that figure when
     the caller has it already)."""
-    from controller.records.mastery import hit_seconds
+    from controller.records.mastery import hit_seconds, samples_at_90
 
-    work, speeds, inclines, fixed, peak = [], [], [], [], None
-    first_t: dict[int, float] = {}
+    fixed, peak = [], None
     for s in samples:
         hr = s["hr_bpm"]
         if hr is None:
             continue
         peak = hr if peak is None else max(peak, hr)
-        vo2 = vo2_cost(s["speed_kmh"], s["incline_pct"])
-        if s["phase"] == "interval":
-            t0 = first_t.setdefault(s["interval"], s["t_s"])
-            allowance = 120.0 if s["interval"] == 1 else 60.0
-            if s["t_s"] - t0 >= allowance and s.get("state", "running") == "running" \
-                    and abs(hr - 0.9 * hr_max) <= 0.03 * hr_max:
-                work.append(vo2)
-                speeds.append(s["speed_kmh"])
-                inclines.append(s["incline_pct"])
-        if s["phase"] == "warmup" and abs(vo2 - FIXED_WORKLOAD_VO2) <= 1.5:
+        if s["phase"] == "warmup" and \
+                abs(vo2_cost(s["speed_kmh"], s["incline_pct"]) - FIXED_WORKLOAD_VO2) <= 1.5:
             fixed.append(hr)
+    at_90 = samples_at_90(samples, hr_max)
+    work = [vo2_cost(s["speed_kmh"], s["incline_pct"]) for s in at_90]
+    speeds = [s["speed_kmh"] for s in at_90]
+    inclines = [s["incline_pct"] for s in at_90]
     w = round(statistics.fmean(work), 2) if len(work) >= 30 else None
     vo2max = vo2max_from_work(w, hr_max, hr_rest)
     return {"work_at_90_vo2": w,
