@@ -8,13 +8,12 @@ it as the control socket would."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from typing import Any
 
 import pytest
 
-from controller.core import i18n
+from tests.console_rig import run_console
 from tests.test_console import _Stepped, tmp_sock
 from tests.test_console_alarm_lines import _settled
 
@@ -59,11 +58,7 @@ def test_staff_are_told_the_load_rises_before_the_interval_at_80_columns(lang):
             said = await _settled(pilot, app, "#countdown")  # fits: nothing cut or wrapped
             return calm, said
 
-    i18n.set_language(lang)
-    try:
-        calm, said = asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        i18n.set_language("en")
+    calm, said = run_console(main(), 60, lang)
     assert len(said) == 1 and left in said[0] and HINT[lang] in said[0], said
     m, s = divmod(round(rising["phase_remaining_s"]), 60)
     assert said[0].startswith(f"{m}:{s:02d} "), said  # still the part's time left

@@ -15,6 +15,7 @@ from controller.core import i18n
 from controller.net import telemetry as tm
 from controller.net.publisher import MqttSettings
 from controller.protocol import STRAP_ALARM, Event
+from tests.console_rig import run_console
 from tests.test_monitor import T0, Offline, rendered, running, settle
 from tests.test_mqtt import a_setpoint
 
@@ -72,12 +73,7 @@ def test_a_strap_warning_is_amber_below_alarms_with_no_bell_and_still_acknowledg
             await pilot.pause()
             return order, seen, rings, status, question, "\n".join(rendered(app))
 
-    i18n.set_language(lang)
-    try:
-        order, seen, rings, status, question, table = asyncio.run(
-            asyncio.wait_for(main(), 60))
-    finally:
-        i18n.set_language("en")
+    order, seen, rings, status, question, table = run_console(main(), 60, lang)
     assert order[0] == "tm-2" and order[-1] == "tm-3", (order, table)  # alarm first
     alarm_bg, alarm_line = seen["tm-2"]
     assert "⚠" in alarm_line and any("red" in c for c in alarm_bg), (alarm_line, alarm_bg)
@@ -250,11 +246,7 @@ def test_the_a_key_says_warning_on_a_warning_row(lang):
             await pilot.press("n")
             return said, question
 
-    i18n.set_language(lang)
-    try:
-        said, question = asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        i18n.set_language("en")
+    said, question = run_console(main(), 60, lang)
     assert said == [words[0], words[1], words[0]], said
     assert words[2] in question, question
 
