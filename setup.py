@@ -11,7 +11,6 @@ named for the sources' digest, so the package loads them only while they match t
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -33,9 +32,9 @@ def _compiled_rules() -> ModuleType:
 
 
 def _extensions() -> list[Extension]:
-    if os.environ.get("FOURBYFOUR_PURE", "") not in ("", "0"):
-        return []
     rules = _compiled_rules()
+    if rules.pure_requested():
+        return []
     digest = rules.sources_digest(CORE)
     for old in CORE.glob("_compiled_*__mypyc*"):  # earlier builds' libraries, in place
         if not old.name.startswith(f"_compiled_{digest}__mypyc"):

@@ -34,6 +34,11 @@ CLINIC_AFTERNOON = dt.time(14, 0)
 """When a history's sessions begin on the clinic's wall clock (± 30 min)."""
 
 
+def afternoon_unix_s(day: dt.date) -> float:
+    """``CLINIC_AFTERNOON`` of ``day`` on the clinic's wall clock (Europe/Oslo)."""
+    return dt.datetime.combine(day, CLINIC_AFTERNOON, CLINIC_TZ).timestamp()
+
+
 @dataclass
 class SimClock:
     """Wall clock of a simulated session: its start plus simulated seconds."""
@@ -324,8 +329,7 @@ def history(store: Store, params: PatientParams, profile: PatientProfile, *, wee
             jitter_s = rng.uniform(-1800, 1800)
             if not clinic_open(when):
                 continue
-            start = dt.datetime.combine(when, CLINIC_AFTERNOON, CLINIC_TZ).timestamp() + \
-                jitter_s
+            start = afternoon_unix_s(when) + jitter_s
             fitter = replace(params, vo2max=vo2, seed=params.seed * 1000 + 2 * w + (day > 0))
             # each session starts from the response the register kept from the one before
             # (issue 26), as the service offers it: so they run one after the other, recorded

@@ -32,6 +32,12 @@ PURE_ENV = "FOURBYFOUR_PURE"
 _PACKAGE = "controller.core"
 
 
+def pure_requested() -> bool:
+    """Whether ``FOURBYFOUR_PURE`` asks for the Python source (any value but empty or 0):
+    the package then loads no build, and ``setup.py`` builds none."""
+    return os.environ.get(PURE_ENV, "") not in ("", "0")
+
+
 def sources_digest(core_dir: Path) -> str:
     """16 hex digits of the SHA-256 of the compiled modules' sources, concatenated in
     ``MODULES`` order (``./run`` computes the same with ``cat … | sha256sum``)."""
@@ -83,7 +89,7 @@ def choose(core_dir: Path) -> str:
     if not present:
         BUILD = "python"
         return BUILD
-    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+    if pure_requested():
         BUILD = "python"
     elif built_for(core_dir, sources_digest(core_dir)):
         BUILD = "compiled"

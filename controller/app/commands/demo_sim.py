@@ -241,8 +241,8 @@ def demo_history(args: argparse.Namespace) -> int:
     import random
     import time as _time
 
-    from controller.app.simdemo import CLINIC_AFTERNOON, history
-    from controller.core.dates import CLINIC_TZ, clinic_open, local_day
+    from controller.app.simdemo import afternoon_unix_s, history
+    from controller.core.dates import clinic_open, local_day
 
     if args.store is None:
         print(_("error: --weeks needs --store FILE"), file=sys.stderr)
@@ -267,7 +267,7 @@ def demo_history(args: argparse.Namespace) -> int:
     test_day = local_day(_time.time() - (args.weeks * 7 + 7) * 86400)
     while not clinic_open(test_day):
         test_day -= dt.timedelta(days=1)
-    start = dt.datetime.combine(test_day, CLINIC_AFTERNOON, CLINIC_TZ).timestamp()
+    start = afternoon_unix_s(test_day)
     # recorded by a process of its own while the next session is simulated (issue 23)
     made = history(store, truth, profile, weeks=args.weeks, seed=args.seed,
                    start_unix_s=start, recorder_process=True)
