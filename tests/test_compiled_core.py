@@ -138,3 +138,17 @@ def test_setup_without_a_c_compiler_installs_the_python_core(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     build, control_file, _ = done.stdout.splitlines()
     assert build == "python" and control_file.endswith("control.py")
+
+
+def test_a_build_that_does_not_load_runs_the_source_and_says_so(tmp_path: Path) -> None:
+    """A damaged library (a half-copied install, another machine's build): the package
+    still imports, runs the source, and a warning in the journal says why."""
+    root = _package_copy(tmp_path, with_build=True)
+    (lib,) = (root / "controller" / "core").glob("_compiled_*__mypyc*")
+    lib.write_bytes(b"not a shared library")
+    done = _python(_WHICH, env={"PYTHONPATH": str(root), "FOURBYFOUR_PURE": "0"}, cwd=root)
+    assert done.returncode == 0, done.stderr
+    build, control_file, workload_file = done.stdout.splitlines()
+    assert build == "python (the build does not load)"
+    assert control_file.endswith("control.py") and workload_file.endswith("workload.py")
+    assert "the compiled core does not load" in done.stderr, done.stderr

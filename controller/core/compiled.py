@@ -21,6 +21,7 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -76,8 +77,9 @@ class _SourceFirst(importlib.abc.MetaPathFinder):
 
 
 BUILD = "python"
-"""What runs: ``"compiled"``, ``"python"`` (no build here, or ``FOURBYFOUR_PURE``) or
-``"python (build is stale)"`` (the sources changed since ``setup.py`` built them)."""
+"""What runs: ``"compiled"``, ``"python"`` (no build here, or ``FOURBYFOUR_PURE``),
+``"python (build is stale)"`` (the sources changed since ``setup.py`` built them) or
+``"python (the build does not load)"`` (its library is damaged or not for this Python)."""
 
 
 def choose(core_dir: Path) -> str:
@@ -91,9 +93,17 @@ def choose(core_dir: Path) -> str:
         return BUILD
     if pure_requested():
         BUILD = "python"
-    elif built_for(core_dir, sources_digest(core_dir)):
-        BUILD = "compiled"
-        return BUILD
+    elif built_for(core_dir, digest := sources_digest(core_dir)):
+        try:  # a damaged or foreign library: the source runs, and the journal says why
+            importlib.import_module(group_name(digest) + "__mypyc")
+        except ImportError as e:
+            BUILD = "python (the build does not load)"
+            warnings.warn(f"fourbyfour: the compiled core does not load ({e}); the Python "
+                          "source runs (the same numbers, slower)", RuntimeWarning,
+                          stacklevel=2)
+        else:
+            BUILD = "compiled"
+            return BUILD
     else:
         BUILD = "python (build is stale)"
     if not any(isinstance(f, _SourceFirst) for f in sys.meta_path):
