@@ -535,9 +535,9 @@ class Session:
 
     def stop(self, reason: str = "stopped by staff", by: str = "staff") -> None:
         """Controlled slow-down to a standstill, then ``done``; there is no way back.
-        ``by``: who or what ended it ("staff", or "treadmill" when a session the treadmill
-        stopped is ended without a person, e.g. the headless demo), so the record does not
-        put a treadmill's stop on staff."""
+        ``by``: who or what ended it ("staff"; "treadmill" when a session the treadmill
+        stopped is ended without a person, e.g. the headless demo; "service" when the
+        control service is shut down), so the record does not put it on staff."""
         self._command("stop", reason, by=by)  # this event carries the reason; no second one
         self.ended_by = reason
 

@@ -97,9 +97,14 @@ def summary_lines(rows: list[TraceRow], hr_max: float) -> list[str]:
         # an amount of time: "1 min 2 s", as the console and the belt screen say it
         ttz = format_duration(round(m.time_to_zone_s)) \
             if m.time_to_zone_s is not None else _("not reached")
-        cells = [str(m.interval), ttz, format_percent(m.in_zone_after_allowance * 100, 0),
+        # an interval stopped within its allowance has no readings to score: «–», never
+        # «0 %» and «NaN,0 slag/min» (found with a demo ended by SIGTERM)
+        scored = m.readings_after_allowance > 0
+        cells = [str(m.interval), ttz,
+                 format_percent(m.in_zone_after_allowance * 100, 0) if scored else "–",
                  format_percent(m.above_95_frac * 100, 1),
-                 _("{value} bpm").format(value=format_number(m.rms_to_90_bpm, 1)),
+                 _("{value} bpm").format(value=format_number(m.rms_to_90_bpm, 1))
+                 if scored else "–",
                  _("yes") if m.ok else _("no")]
         lines.append("  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
     lines.append(_("* After the allowance ({first} in interval 1, {later} later), from the "

@@ -132,6 +132,9 @@ EVENT_DETAILS = {  # the event with what it is about, from its params (protocol.
     "belt_stopped": N_("The treadmill stopped the belt ({fault}): session paused; staff must "
                        "resume"),
     "stop_treadmill": N_("Ended after the treadmill stopped the belt"),
+    # systemctl stop, a reboot, the demo's SIGTERM or Ctrl-C: no person at the console chose
+    # it (a demo ended by `timeout` said «Stoppet av personalet»)
+    "stop_service": N_("Stopped: the control service was shut down"),
     # a session stopped before its plan ran out is "avsluttet" (glossary), never "ferdig"
     "done_stopped": N_("Session ended: belt stopped"),
 }
@@ -178,8 +181,8 @@ def _event_detail(kind: str, params: dict[str, Any]) -> str | None:
             return _(EVENT_DETAILS[kind]).format(hr_max=n("hr_max_bpm"), seconds=n("seconds"))
         if kind == "belt_stopped" and "fault" in params:
             return _(EVENT_DETAILS[kind]).format(fault=word(FAULTS, str(params["fault"])))
-        if kind == "stop" and params.get("by", "staff") == "treadmill":
-            return _(EVENT_DETAILS["stop_treadmill"])
+        if kind == "stop" and params.get("by", "staff") in ("treadmill", "service"):
+            return _(EVENT_DETAILS[f"stop_{params['by']}"])
         if kind == "done" and params.get("ended") in ("plan", "stopped", "interrupted"):
             return _(EVENTS["done"] if params["ended"] == "plan" else
                      EVENT_DETAILS["done_stopped"])

@@ -56,9 +56,11 @@ def _child(conn: Connection, shared: dict[str, Any], link: str, time_scale: floa
     from controller.core.fwpath import linkcodec as lc
     from controller.devices.emulator import Emulator, PtyPort
 
-    # Ctrl-C reaches the terminal's whole process group; the board, its own MCU, runs on
-    # until the host's controlled stop is done and the host closes it
+    # Ctrl-C reaches the terminal's whole process group, and SIGTERM does from `timeout` and
+    # systemd's stop of a control group; the board, its own MCU, takes no Unix signal: it runs
+    # on until the host's controlled stop is done and the host closes it (or goes away)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     why = _raise_priority()
     if why is not None and warn_nice:
         print(f"emulated motor board: nice {BOARD_NICE} not allowed here ({why}); it runs at "

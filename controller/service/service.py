@@ -192,7 +192,7 @@ def _stop_for_shutdown(rt: Runtime) -> None:
     if rt.session is None or rt.session.run_state in (RunState.STOPPING, RunState.DONE):
         return
     with contextlib.suppress(SessionError):
-        rt.stop(_(SHUTDOWN_MESSAGE), code="shutdown")
+        rt.stop(_(SHUTDOWN_MESSAGE), code="shutdown", by="service")
 
 
 async def _controlled_stop(rt: Runtime, run_task: asyncio.Task[None]) -> None:

@@ -45,9 +45,12 @@ def _end_with(parent_pid: int) -> None:
 
 
 def _worker_init(parent_pid: int) -> None:
-    # Ctrl-C reaches the terminal's whole process group: the control process makes the
-    # controlled stop and then ends this one (a KeyboardInterrupt here was a traceback)
+    # Ctrl-C reaches the terminal's whole process group, SIGTERM the group from `timeout`
+    # and systemd's stop: the control process makes the controlled stop and then ends this
+    # one (a KeyboardInterrupt here was a traceback; a SIGTERM a worker restarted mid-stop),
+    # and a control process that is gone ends it too (``_end_with``)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(OSError):  # a platform without nice: as it is
         os.nice(WORKER_NICE)
     threading.Thread(target=_end_with, args=(parent_pid,), name="parent-watch",
