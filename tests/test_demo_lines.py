@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ctrl_c_as_at_a_terminal, free_port
 
 INTERRUPTED_NB = "Avbrutt: båndet er stoppet."
@@ -122,7 +124,8 @@ def test_demo_fast_prints_its_lines_in_time_order_and_ends_with_a_sentence(tmp_p
         assert len(stamps) > 20, r.stdout  # the phases and the strap's events
         for (a, la), (b, lb) in itertools.pairwise(stamps):
             assert b >= a, f"out of order:\n{la}\n{lb}"
-        last = [ln for ln in lines if ln.strip()][-1]
+        # the last paragraph's first line (its later ones are indented: 80 columns)
+        last = [ln for ln in lines if ln.strip() and not ln.startswith(" ")][-1]
         assert _first_letter(last).isupper(), last
         done = next(ln for ln in lines if "båndet står" in ln)
         assert _first_letter(done).isupper(), done
@@ -247,3 +250,32 @@ def test_sigterm_to_the_whole_group_mid_session_stops_the_belt_in_order(tmp_path
     # and was started again in the middle of the controlled stop)
     it_log = Path(text.strip().splitlines()[-1].split(": ", 1)[1])
     assert "worker process died" not in it_log.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_demo_fast_lines_fit_an_80_column_terminal(tmp_path, lang):
+    """Trial 13: a phase line («[10:00–14:00] intervall 1  puls 134→180 slag/min (topp 182),
+    sone 169–189; fart 5,1–8,6 km/t, stigning …», 143 characters), the strap's warnings and
+    the virtual patient's line wrapped mid-word in an 80-column terminal. Every line fits;
+    a phase says its belt on a line of its own under it; no word is split."""
+    r = subprocess.run([sys.executable, "-m", "controller", "demo", "--fast", "--category",
+                        "strap_trouble", "--lang", lang], capture_output=True, text=True,
+                       timeout=300, env=_env())
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    long = [ln for ln in lines if len(ln) > 80]
+    assert not long, "\n".join(long)
+    belt = "fart " if lang == "nb" else "speed "
+    phases = [i for i, ln in enumerate(lines) if re.match(r"^\[\d\d:\d\d–\d\d:\d\d\] ", ln)]
+    assert len(phases) >= 9, r.stdout
+    for i in phases:  # its heart rate and zone on the line, its belt on the next
+        assert belt not in lines[i], lines[i]
+        assert lines[i + 1].startswith(" " * 14 + belt), lines[i:i + 2]
+    # a wrapped event goes on under its text, never under its time
+    events = [i for i, ln in enumerate(lines) if re.match(r"^  \[\d\d:\d\d\] ", ln)]
+    assert events, r.stdout
+    wrapped = [i for i in events if i + 1 < len(lines) and lines[i + 1].startswith("   ")
+               and not lines[i + 1].lstrip().startswith("[")]
+    assert wrapped, "no event was long enough to wrap: the check saw nothing"
+    assert all(lines[i + 1].startswith(" " * 10) and lines[i + 1][10] != " "
+               for i in wrapped), [lines[i:i + 2] for i in wrapped]

@@ -74,7 +74,9 @@ def test_no_phase_line_for_the_seconds_after_the_end(headless):
 
 def test_the_cool_down_says_the_incline_going_down_not_a_range_with_the_interval(headless):
     out, _log = headless
-    cool = next(ln for ln in out.splitlines() if "] nedkjøling" in ln)
+    lines = out.splitlines()
+    at = next(i for i, ln in enumerate(lines) if "] nedkjøling" in ln)
+    cool = lines[at + 1]  # the phase's belt, on the line under it
     assert re.search(r"stigning fra \d+,\d\s%\sned til \d+,\d\s%", cool), cool
 
 

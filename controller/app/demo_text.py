@@ -6,6 +6,7 @@ in one place and every line comes from the catalog."""
 from __future__ import annotations
 
 import itertools
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,13 +29,30 @@ from controller.core.metrics import (
 from controller.core.words import PHASES, SEVERITIES, SOURCES, event_text, word
 from controller.sim import TraceRow
 
+WIDTH = 80
+"""The terminal the demo's lines fit (trial 13: a phase line of 143 characters, the strap's
+warnings and the virtual patient's line wrapped mid-word at 80 columns)."""
+PHASE_INDENT = 14
+"""Where a phase's name begins («[10:00–14:00] »): its belt line goes on from there."""
+
+
+def fitted(text: str, indent: int) -> str:
+    """``text`` in lines of at most ``WIDTH`` characters, the first as it begins and the
+    later ones indented by ``indent``, broken between words only (a number with its unit is
+    one word: the catalog joins them with a no-break space)."""
+    lead = len(text) - len(text.lstrip(" "))
+    return "\n".join(textwrap.wrap(text[lead:], WIDTH, initial_indent=" " * lead,
+                                   subsequent_indent=" " * indent, break_long_words=False,
+                                   break_on_hyphens=False)) or text
+
 
 def clock(t_s: float) -> str:
     return f"{int(t_s // 60):02d}:{int(t_s % 60):02d}"
 
 
 def phase_line(rows: Sequence[TraceRow]) -> str:
-    """One phase as it ran: time, heart rate from start to end (peak), zone, belt."""
+    """One phase as it ran: time, heart rate from start to end (peak) and zone; its belt on
+    the line under it (together they were 130–143 characters)."""
     first, last = rows[0], rows[-1]
     hrs = [r.hr_bpm for r in rows if r.hr_bpm is not None]
     speeds = [r.speed_kmh for r in rows]
@@ -49,7 +67,8 @@ def phase_line(rows: Sequence[TraceRow]) -> str:
                                                    high=shown_bpm(first.zone_high_bpm))
     belt = _("speed {speed}, incline {incline}").format(
         speed=belt_course(speeds, format_speed), incline=belt_course(inclines, format_percent))
-    return f"[{clock(first.t_s)}–{clock(last.t_s + 1)}] {name:18s} {hr_part}{zone}; {belt}"
+    head = f"[{clock(first.t_s)}–{clock(last.t_s + 1)}] {name:16s} {hr_part}{zone}"
+    return fitted(head, PHASE_INDENT) + "\n" + fitted(" " * PHASE_INDENT + belt, PHASE_INDENT)
 
 
 BELT_JITTER = 0.05
@@ -107,15 +126,16 @@ def summary_lines(rows: list[TraceRow], hr_max: float) -> list[str]:
                  if scored else "–",
                  _("yes") if m.ok else _("no")]
         lines.append("  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
-    lines.append(_("* After the allowance ({first} in interval 1, {later} later), from the "
-                   "accepted strap readings.").format(
+    lines.append(fitted(_("* After the allowance ({first} in interval 1, {later} later), from "
+                          "the accepted strap readings.").format(
         first=format_duration(round(ALLOWANCE_FIRST_S)),
-        later=format_duration(round(ALLOWANCE_LATER_S))))
+        later=format_duration(round(ALLOWANCE_LATER_S))), 2))
     # what the yes/no column means (the trial: "ok" with "ja" said nothing to a nurse)
-    lines.append(_("Goal met: the zone reached within the allowance, then in it at least "
-                   "{in_zone} of the time, and above {high} of HRmax at most {above} of the "
-                   "time.").format(in_zone=format_percent(90, 0), high=format_percent(95, 0),
-                                   above=format_percent(2, 0)))
+    lines.append(fitted(_("Goal met: the zone reached within the allowance, then in it at "
+                          "least {in_zone} of the time, and above {high} of HRmax at most "
+                          "{above} of the time.").format(
+        in_zone=format_percent(90, 0), high=format_percent(95, 0),
+        above=format_percent(2, 0)), 2))
     return lines
 
 
@@ -125,7 +145,8 @@ def event_line(e: Any) -> str:
     label: «INFO:» is the log file's level, not a word for staff (issue 21, the trial)."""
     said = word(SEVERITIES, e.severity).upper() + ": " \
         if e.severity in ("warning", "alarm") else ""
-    return f"  [{clock(e.now_s)}] {said}{event_text(e.kind, e.message, e.params)}"
+    # a longer one goes on under its text, not under its time
+    return fitted(f"  [{clock(e.now_s)}] {said}{event_text(e.kind, e.message, e.params)}", 10)
 
 
 CATEGORIES = {  # the virtual patient's kind (controller/sim.py CATEGORIES)
@@ -137,13 +158,13 @@ CATEGORIES = {  # the virtual patient's kind (controller/sim.py CATEGORIES)
 
 
 def virtual_patient_line(category: str, truth: Any, profile: Any) -> str:
-    return _("virtual patient: {category}, age {age}, HRmax {hr_max} bpm ({source}), resting "
-             "heart rate {hr_rest} bpm, caps {speed} and {incline}").format(
+    return fitted(_("virtual patient: {category}, age {age}, HRmax {hr_max} bpm ({source}), "
+                    "resting heart rate {hr_rest} bpm, caps {speed} and {incline}").format(
         category=word(CATEGORIES, category), age=format_number(truth.age_years, 0),
         hr_max=format_number(profile.hr_max, 0), source=word(SOURCES, profile.hr_max_source),
         hr_rest=format_number(profile.hr_rest, 0) if profile.hr_rest is not None else "—",
         speed=format_speed(profile.speed_cap_kmh), incline=format_percent(
-            profile.max_incline_pct))
+            profile.max_incline_pct)), 2)
 
 
 def session_start_line(pseudonym: str, unix_s: float) -> str:
