@@ -433,6 +433,9 @@ class StaffConsole(App[None]):
         Binding("b", "strap", N_("Strap")),  # before Start: the patient's strap
         # a rating put off with esc: shown while it is owed (the trial: lost from view)
         Binding("b", "borg_owed", N_("Borg rating")),
+        # a proposal put off with esc, not decided yet: t shows it again (trial 14: only
+        # a key nobody saw brought it back)
+        Binding("t", "proposal_again", N_("HRmax proposal")),
         Binding("t", "test_borg_owed", N_("Borg rating")),
         Binding("b", "borg", N_("Borg"), show=False),  # asked by itself; b corrects it
         Binding("m", "note", N_("Note")),
@@ -663,6 +666,7 @@ class StaffConsole(App[None]):
             # rating (issue 21: t worked but the footer did not show it)
             "test_borg_owed": (0 in self._borg_owed and self._test_ended())
             or self._no_estimate_open(),
+            "proposal_again": self._proposal_open(),
         }
         return shown.get(action, True)
 
@@ -1229,6 +1233,17 @@ class StaffConsole(App[None]):
 
     def _test_ended(self) -> bool:
         return self._test_over() and not self.doc.hrmax_proposal
+
+    def _proposal_open(self) -> bool:
+        """A 6-minute test's HRmax proposal that staff put off (esc) and have not decided
+        yet: t shows it again, and the footer says so."""
+        proposal = self.doc.hrmax_proposal or {}
+        return self._test_over() and proposal.get("hr_max_bpm") is not None and \
+            not proposal.get("no_estimate") and not proposal.get("decision") and \
+            not isinstance(self.screen, HrMaxProposalScreen)
+
+    def action_proposal_again(self) -> None:
+        self.action_test_borg()
 
     def _no_estimate_open(self) -> bool:
         """The test's Borg rating made no HRmax proposal (the method cannot use it with the

@@ -71,7 +71,8 @@ def hrmax_decision_text(proposal: dict[str, Any]) -> str:
         return _("edited by staff")
     if decision == "rejected":
         return _("rejected: the HRmax in use is kept")
-    return _("not decided: not stored")
+    # after the proposal's own colon (trial 14: «…: ikke avgjort: ikke lagret»)
+    return _("not decided, not stored")
 
 
 def _no_proposal_decision(proposal: dict[str, Any]) -> str:
@@ -97,8 +98,9 @@ def six_minute_summary_lines(measures: dict[str, Any] | None,
     if not proposal:
         lines.append(_("Borg rating not given yet: it makes the HRmax proposal (t)"))
         return lines
-    lines.append(_("Borg rating at the end: {rpe}.").format(rpe=proposal.get("rpe"))
-                 .rstrip("."))  # a list, as the lines above: no full stop
+    if proposal.get("rpe") is not None:  # (never «None»: a proposal read without it)
+        lines.append(_("Borg rating at the end: {rpe}.").format(rpe=proposal["rpe"])
+                     .rstrip("."))  # a list, as the lines above: no full stop
     if proposal.get("no_estimate"):  # a rating the method cannot use: kept, no proposal
         lines.append(_("No HRmax proposal from this Borg rating; {decision}").format(
             decision=_no_proposal_decision(proposal)))
