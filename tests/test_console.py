@@ -387,7 +387,7 @@ def test_six_minute_test_load_keys_reach_the_session_through_the_socket(tmp_path
     asyncio.run(asyncio.wait_for(main(), 120))
 
 
-def _recorded_six_minute_test(store, hr_max=171):
+def _recorded_six_minute_test(store, hr_max=171, age_years=None):
     """A recorded 6-minute test (virtual patient, production Session and Store) in a
     runtime, as the service holds it when the test has ended."""
     from controller.app.simdemo import run_session
@@ -398,7 +398,7 @@ def _recorded_six_minute_test(store, hr_max=171):
     from controller.treadmill import Treadmill
 
     profile = PatientProfile(hr_max=hr_max, hr_rest=65, max_speed_kmh=8.0,
-                             hr_max_source="tanaka", pseudonym="P-42")
+                             hr_max_source="tanaka", pseudonym="P-42", age_years=age_years)
     patient = VirtualPatient(PatientParams(hr_max_bpm=186, hr_rest_bpm=65, vo2max=26, seed=4))
     sid, rows, session = run_session(patient, profile, six_minute_test(5.5, 4.0), store=store)
     rt = Runtime(profile, None, hr_source=None, treadmill=Treadmill("/dev/null"), store=store)

@@ -56,6 +56,12 @@ PLAUSIBLE_HRMAX_BPM = (120.0, 220.0)
 """An estimate outside this range is not proposed: the rating and the heart rate disagree."""
 LARGE_CHANGE_BPM = 10.0
 """A proposal this far from the HRmax in use moves the zone by about half its width."""
+AGE_PLAUSIBLE_ABOVE_BPM = 30
+"""How far above the age formula's HRmax (Tanaka) a makspuls may lie before staff are asked
+to confirm it: some three standard deviations of the formula's error (about 10 bpm), where a
+typing slip is likelier than the patient, and a zone of 85–95 % of it asks for loads the
+heart cannot give (trial 14: 230 stored for a 45-year-old). Below the formula nothing is
+asked: beta blockers lower it, and a low makspuls errs on the safe side."""
 
 
 class HrMaxSource(StrEnum):
@@ -84,6 +90,16 @@ def hr_max_tanaka(age_years: float) -> float:
     return 208.0 - 0.7 * age_years
 
 
+def above_age(hr_max_bpm: float, age_years: float | None) -> int | None:
+    """The age formula's HRmax (Tanaka, rounded) when ``hr_max_bpm`` lies more than
+    ``AGE_PLAUSIBLE_ABOVE_BPM`` above it: staff confirm such a value before it is stored.
+    None without an age (or one outside the formulas' range), or within the bound."""
+    if age_years is None or not 10 <= age_years <= 100:
+        return None
+    expected = hr_max_tanaka(age_years)
+    return round(expected) if hr_max_bpm - expected > AGE_PLAUSIBLE_ABOVE_BPM else None
+
+
 def hr_max_nes(age_years: float) -> float:
     """Nes et al. 2013 (HUNT fitness study): 211 − 0.64·age."""
     _check_age(age_years)
@@ -100,6 +116,11 @@ def hr_max_keteyian(age_years: float, hr_rest_bpm: float) -> float:
 
 AGE_FORMULAS = ("tanaka", "nes", "keteyian")
 """The sources whose HRmax is a function of the age (Keteyian's of HRrest too)."""
+AGE_WARNING = N_("Warning: {typed} bpm is {over} bpm above the usual HRmax at {age} years "
+                 "({bpm} bpm by the age formula). Check it: a zone from it may ask more "
+                 "than the heart can give.")
+"""Said of a makspuls far above the patient's age (``above_age``) before it is stored, by the
+patient form and the 6-minute test's proposal box alike."""
 FORMULA_CONFLICT = N_("HRmax {typed} bpm is not the age formula's {bpm} bpm: type {bpm}, or "
                       "choose another source")
 """The one refusal of an HRmax that is not its age formula's value, said by the patient

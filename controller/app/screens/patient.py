@@ -386,6 +386,8 @@ class PatientScreen(ModalScreen[None]):
         self._mark(event.checkbox)
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id in ("hr_max", "age"):
+            self._age_confirmed = None  # another value: asked again (``_age_question``)
         self._not_a_number(event.input.id or "")
         self._clear_if_valid(event.input.id or "")
         if event.input.id in ("age", "hr_rest"):
@@ -692,6 +694,27 @@ class PatientScreen(ModalScreen[None]):
         self.query_one(f"#{field}").focus()
         self.call_after_refresh(self._say_where_the_cursor_is)
 
+    _age_confirmed: tuple[float, float] | None = None
+    """The makspuls and age staff were asked about (``_age_question``); a second ctrl+s with
+    them unchanged saves."""
+
+    def _age_question(self, hr_max: float | None, age: float | None) -> str:
+        """A typed makspuls far above the patient's age (``core.hrmax.above_age``) is said
+        with the age's value and saved on a second ctrl+s (trial 14: 230 stored for a
+        45-year-old without a word about the age); "" when it is not far above it or was
+        asked already."""
+        from controller.core.hrmax import AGE_WARNING, above_age
+
+        bpm = None if hr_max is None else above_age(hr_max, age)
+        if bpm is None or age is None or hr_max is None or \
+                self._age_confirmed == (hr_max, age):
+            return ""
+        self._age_confirmed = (hr_max, age)
+        return _(AGE_WARNING).format(
+            typed=format_number(hr_max, 0), over=format_number(hr_max - bpm, 0),
+            age=format_number(age, 0), bpm=format_number(bpm, 0)) + " " + \
+            _("Press ctrl+s again to save it.")
+
     async def action_save(self) -> None:
         if self._timer is not None:
             self._timer.stop()
@@ -740,6 +763,10 @@ class PatientScreen(ModalScreen[None]):
         conflict = None if "hr_max" in refused else self._formula_conflict()
         if conflict:
             self._show("hr_max", conflict)
+            refused.append("hr_max")
+        elif not {"hr_max", "age"} & set(refused) and not unchanged and \
+                (question := self._age_question(values["hr_max"], values["age"])):
+            self._show("hr_max", question)
             refused.append("hr_max")
         rest, hr_max = values["hr_rest"], values["hr_max"]
         if not {"hr_rest", "hr_max"} & set(refused) and rest is not None and \

@@ -30,7 +30,7 @@ from textual.widgets import Input, Label
 from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.safety import SAFETY_BINDINGS, TEXT_STOP_BINDING
 from controller.app.texts import SOURCES, word
-from controller.core.hrmax import LARGE_CHANGE_BPM
+from controller.core.hrmax import AGE_WARNING, LARGE_CHANGE_BPM, above_age
 from controller.core.i18n import N_, _, format_number
 
 WHOLE_HR_MAX = N_("HRmax is a whole number of bpm, e.g. {example}")
@@ -125,6 +125,9 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
 
                 yield Label(large_change_warning(p["hr_max_bpm"], in_use) or "",
                             markup=False, id="warning")
+            if self._age_warning(round(p["hr_max_bpm"])):  # a proposal far above the age
+                yield Label(self._age_warning(round(p["hr_max_bpm"])), markup=False,
+                            id="age_warning")
             yield Label(self.refused, markup=False, id="refused")
             yield Label(_("y: accept · e: edit · n: reject · t: Borg rating again · "
                           "esc: later"), markup=False,
@@ -210,7 +213,9 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         if key and key != yes_key():  # bokmål: j, English: y (the glossary's keys)
             self._say(not_the_yes_key())
             return
-        if self.proposal.get("large_change") and not self._confirming:
+        far = self.proposal.get("large_change") or \
+            self._age_warning(round(self.proposal["hr_max_bpm"]))
+        if far and not self._confirming:
             self._confirming = True  # a large change is never accepted on one key press
             self._say(_("A large change: press y again to accept it."))
             return
@@ -236,7 +241,7 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
                          compact=True, placeholder=_("HRmax bpm, then Enter"))
         # the box's value is what is checked now: the proposal's warning goes, so a large
         # change is warned once, for the value typed (the trial: the warning twice)
-        for said in self.query("#warning"):
+        for said in self.query("#warning, #age_warning"):
             said.display = False
         # labelled in words beside it (the trial: a box with only its number, opened by "e")
         row = Horizontal(Label(_("New HRmax, bpm (Enter saves):"), markup=False,
@@ -263,9 +268,23 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         return value, ""
 
     def _warning(self, value: int | None) -> str:
-        """The large-change warning for ``value``, or "" where it does not apply."""
+        """The large-change warning for ``value`` and, for one far above the patient's age,
+        the age's (``core.hrmax.above_age``); "" where neither applies."""
         if value is None:
             return ""
+        said = [w for w in (self._change_warning(value), self._age_warning(value)) if w]
+        return "\n".join(said)
+
+    def _age_warning(self, value: int) -> str:
+        age = self.current.get("age_years")
+        bpm = above_age(value, age)
+        if bpm is None or age is None:
+            return ""
+        return _(AGE_WARNING).format(typed=format_number(value, 0),
+                                     over=format_number(value - bpm, 0),
+                                     age=format_number(age, 0), bpm=format_number(bpm, 0))
+
+    def _change_warning(self, value: int) -> str:
         change = value - self._in_use()
         if abs(change) < LARGE_CHANGE_BPM:
             return ""
@@ -304,7 +323,9 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
             # the proposal's own warning, and a second Enter (the trial: a typed value 31
             # below the one in use was stored at once, the proposal needed j twice)
             self._typed_confirming = value
-            self._say(warning + "\n" + _("A large change: press Enter again to store it."))
+            again = _("A large change: press Enter again to store it.") \
+                if self._change_warning(value) else _("Press Enter again to store it.")
+            self._say(warning + "\n" + again)
             event.input.focus()
             return
         self.dismiss({"decision": "edited", "hr_max_bpm": value})
