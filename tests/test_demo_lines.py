@@ -279,3 +279,37 @@ def test_demo_fast_lines_fit_an_80_column_terminal(tmp_path, lang):
     assert wrapped, "no event was long enough to wrap: the check saw nothing"
     assert all(lines[i + 1].startswith(" " * 10) and lines[i + 1][10] != " "
                for i in wrapped), [lines[i:i + 2] for i in wrapped]
+
+
+def test_ctrl_c_mid_session_says_where_the_stopped_session_was_recorded(tmp_path):
+    """Trial 14: Ctrl-C in a headless demo with --store ended with «Avbrutt: båndet er
+    stoppet.» and no word of the record, though the controlled stop had recorded the session
+    (`økter` listed it). Where it was recorded is said before the last line."""
+    cfg = _short_demo_config(tmp_path, free_port(), device="demo-ctrl-c-store")
+    store = tmp_path / "d.db"
+    proc = subprocess.Popen([*_fourbyfour(), "demo", "--headless", "--config", str(cfg),
+                             "--store", str(store), "--speed", "10"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(FOURBYFOUR_LANG="nb"), start_new_session=True,
+                            preexec_fn=ctrl_c_as_at_a_terminal)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "starter" in line:  # the session has begun
+                break
+        time.sleep(3.0)
+        os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    said = ("".join(lines) + out).strip().splitlines()
+    assert proc.returncode == 130, (proc.returncode, said, err[-2000:])
+    assert f"Lagret i {store}" in said, said
+    assert said.index(f"Lagret i {store}") < said.index(INTERRUPTED_NB), said
+    r = subprocess.run([*_fourbyfour(), "økter", "DEMO-1", "--øktlager", str(store)],
+                       capture_output=True, text=True, timeout=60, env=_env())
+    assert r.returncode == 0 and "avsluttet" in r.stdout, (r.stdout, r.stderr)

@@ -243,6 +243,9 @@ def demo(args: argparse.Namespace) -> int:
     except DemoInterrupted:  # Ctrl-C: the controlled stop is done, nothing more to show
         if phase_rows and phase_rows[0].phase != "done":  # the run-down is no phase
             print(_phase_line(phase_rows))
+        if args.store and runtimes and runtimes[0].session is not None:
+            # the stopped session was recorded (trial 14: nothing said where)
+            print(_("recorded in {store}").format(store=args.store))
         print(_("Interrupted: the belt is stopped."), flush=True)
         _log_line(it_log)
         return 130
