@@ -408,6 +408,29 @@ def _recorded_six_minute_test(store, hr_max=171, age_years=None):
     return rt, sid
 
 
+@contextlib.asynccontextmanager
+async def at_the_proposal(tmp_path, rt, rpe: str = "15"):
+    """The console against the real control socket of ``rt`` (``_recorded_six_minute_test``)
+    at 80×24: the test's Borg rating typed, its HRmax proposal open. Yields (app, pilot,
+    the proposal screen); the server ends with the block."""
+    from controller.app.screens import BorgScreen, HrMaxProposalScreen
+    from controller.service.control_socket import ControlServer
+
+    sock = str(tmp_path / "c.sock")
+    server = asyncio.create_task(ControlServer(rt, sock).serve())
+    try:
+        await wait_for(lambda: (tmp_path / "c.sock").exists())
+        app = StaffConsole(sock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, BorgScreen))
+            await pilot.press(*rpe, "enter")
+            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+            yield app, pilot, app.screen
+    finally:
+        server.cancel()
+        await asyncio.gather(server, return_exceptions=True)
+
+
 def test_end_of_a_six_minute_test_borg_proposal_and_accept_from_the_console(tmp_path):
     """A recorded 6-minute test (virtual patient, production Session and Store) behind the
     real control socket: the console asks the Borg rating on its own, shows the proposal

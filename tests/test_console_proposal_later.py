@@ -7,9 +7,8 @@ import asyncio
 
 import pytest
 
-from controller.app.console import StaffConsole
 from controller.core import i18n
-from tests.test_console import _footer, _recorded_six_minute_test, wait_for
+from tests.test_console import _footer, _recorded_six_minute_test, at_the_proposal, wait_for
 
 
 @pytest.fixture
@@ -20,23 +19,15 @@ def nb():
 
 
 def test_a_proposal_put_off_is_offered_again_in_the_footer_and_said_plainly(tmp_path, nb):
-    from controller.app.screens import BorgScreen, HrMaxProposalScreen
+    from controller.app.screens import HrMaxProposalScreen
     from controller.records.register import Register
     from controller.records.store import Store
-    from controller.service.control_socket import ControlServer
 
     store = Store(tmp_path / "sessions.db")
     rt, _sid = _recorded_six_minute_test(store, hr_max=184)
-    sock = str(tmp_path / "c.sock")
 
     async def main():
-        server = asyncio.create_task(ControlServer(rt, sock).serve())
-        await wait_for(lambda: (tmp_path / "c.sock").exists())
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: isinstance(app.screen, BorgScreen))
-            await pilot.press("1", "5", "enter")
-            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
+        async with at_the_proposal(tmp_path, rt) as (app, pilot, _screen):
             await pilot.press("escape")  # later
             await wait_for(lambda: not isinstance(app.screen, HrMaxProposalScreen))
             await pilot.pause(0.3)
@@ -48,8 +39,6 @@ def test_a_proposal_put_off_is_offered_again_in_the_footer_and_said_plainly(tmp_
             await wait_for(lambda: not isinstance(app.screen, HrMaxProposalScreen))
             await pilot.pause(0.3)
             assert "t Makspulsforslag" not in _footer(app), _footer(app)
-        server.cancel()
-        await asyncio.gather(server, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 60))
     assert Register(store).require("P-42").hr_max_source == "six_minute_test"

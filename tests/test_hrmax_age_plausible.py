@@ -10,11 +10,10 @@ import asyncio
 
 import pytest
 
-from controller.app.console import StaffConsole
 from controller.core import i18n
 from controller.core.hrmax import AGE_PLAUSIBLE_ABOVE_BPM, above_age
 from tests.console_rig import demo_console
-from tests.test_console import _recorded_six_minute_test, realtime, wait_for
+from tests.test_console import _recorded_six_minute_test, at_the_proposal, realtime, wait_for
 from tests.test_console_desk import _open_form, _said, _source, _type
 
 
@@ -36,24 +35,14 @@ def test_the_rule_names_the_formulas_value_only_far_above_it():
 
 def test_the_proposal_box_says_a_makspuls_far_above_the_age_and_stores_it_on_a_second_enter(
         tmp_path, nb):
-    from controller.app.screens import BorgScreen, HrMaxProposalScreen
     from controller.records.register import Register
     from controller.records.store import Store
-    from controller.service.control_socket import ControlServer
 
     store = Store(tmp_path / "sessions.db")
     rt, _sid = _recorded_six_minute_test(store, hr_max=184, age_years=45)
-    sock = str(tmp_path / "c.sock")
 
     async def main():
-        server = asyncio.create_task(ControlServer(rt, sock).serve())
-        await wait_for(lambda: (tmp_path / "c.sock").exists())
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: isinstance(app.screen, BorgScreen))
-            await pilot.press("1", "5", "enter")
-            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
-            screen = app.screen
+        async with at_the_proposal(tmp_path, rt) as (app, pilot, screen):
             await pilot.press("e")
             await wait_for(lambda: screen.query("#edit"))
             await pilot.pause()
@@ -64,8 +53,6 @@ def test_the_proposal_box_says_a_makspuls_far_above_the_age_and_stores_it_on_a_s
             assert "45 år" in said and "176" in said, said
             await pilot.press("enter")  # staff confirm it
             await wait_for(lambda: app.screen is not screen)
-        server.cancel()
-        await asyncio.gather(server, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 60))
     assert Register(store).require("P-42").hr_max_bpm == 230
@@ -104,24 +91,14 @@ def test_a_proposal_far_above_the_age_is_said_so_and_accepted_on_a_second_key(tm
     """The test's own proposal (198 ± 16 here) close to the makspuls in use (195) but far
     above a 60-year-old's formula (166): the age's warning on the proposal, and j once does
     not store it."""
-    from controller.app.screens import BorgScreen, HrMaxProposalScreen
     from controller.records.register import Register
     from controller.records.store import Store
-    from controller.service.control_socket import ControlServer
 
     store = Store(tmp_path / "sessions.db")
     rt, _sid = _recorded_six_minute_test(store, hr_max=195, age_years=60)
-    sock = str(tmp_path / "c.sock")
 
     async def main():
-        server = asyncio.create_task(ControlServer(rt, sock).serve())
-        await wait_for(lambda: (tmp_path / "c.sock").exists())
-        app = StaffConsole(sock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(lambda: isinstance(app.screen, BorgScreen))
-            await pilot.press("1", "5", "enter")
-            await wait_for(lambda: isinstance(app.screen, HrMaxProposalScreen))
-            screen = app.screen
+        async with at_the_proposal(tmp_path, rt) as (app, pilot, screen):
             assert screen.proposal["hr_max_bpm"] - 166 > 30, screen.proposal
             assert not screen.query("#warning"), "a large change: not this test's case"
             said = str(screen.query_one("#age_warning").render())
@@ -131,8 +108,6 @@ def test_a_proposal_far_above_the_age_is_said_so_and_accepted_on_a_second_key(tm
             assert app.screen is screen, "accepted on one key"
             await pilot.press("j")
             await wait_for(lambda: app.screen is not screen)
-        server.cancel()
-        await asyncio.gather(server, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(main(), 60))
     assert Register(store).require("P-42").hr_max_source == "six_minute_test"
