@@ -271,6 +271,8 @@ def test_demo_fast_lines_fit_an_80_column_terminal(tmp_path, lang):
     for i in phases:  # its heart rate and zone on the line, its belt on the next
         assert belt not in lines[i], lines[i]
         assert lines[i + 1].startswith(" " * 14 + belt), lines[i:i + 2]
+    # a belt too long for one line goes on at its incline, never «… ned til» / «0,0 %»
+    assert not [ln for ln in lines if ln.rstrip().endswith((" til", " to"))], r.stdout
     # a wrapped event goes on under its text, never under its time
     events = [i for i, ln in enumerate(lines) if re.match(r"^  \[\d\d:\d\d\] ", ln)]
     assert events, r.stdout
