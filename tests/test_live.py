@@ -5,6 +5,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import json
 import logging
 import time
 from pathlib import Path
@@ -125,7 +126,9 @@ def test_an_export_mid_session_never_delays_the_heartbeat(tmp_path):
         for _ in range(2):
             emu.port.max_rx_gap_s = 0.0
             reply = await client.command("export")
-            assert reply["ok"], reply
+            # the whole reply (its params hold the store's reason): run 28 saw one refusal
+            # «no_recorded_session» here under the full suite's load, cut short by pytest
+            assert reply["ok"], json.dumps(reply, ensure_ascii=False)
             assert [f.rsplit(".", 1)[1] for f in reply["files"]] == ["pdf", "csv"]
             written.extend(reply["files"])
             gap = emu.port.max_rx_gap_s
