@@ -69,13 +69,11 @@ def phase_line(rows: Sequence[TraceRow]) -> str:
         speed=belt_course(speeds, format_speed), incline=belt_course(inclines, format_percent))
     head = f"[{clock(first.t_s)}–{clock(last.t_s + 1)}] {name:16s} {hr_part}{zone}"
     pad = " " * PHASE_INDENT
-    if len(pad + belt) > WIDTH and ", " in belt:
-        # too long for one line: the speed on one, the incline on the next (never «… ned
-        # til» / «0,0 %»); a decimal comma has no space after it, so ", " parts them
-        speed, incline = belt.split(", ", 1)
-        return "\n".join([fitted(head, PHASE_INDENT), fitted(pad + speed + ",", PHASE_INDENT),
-                          fitted(pad + incline, PHASE_INDENT)])
-    return fitted(head, PHASE_INDENT) + "\n" + fitted(pad + belt, PHASE_INDENT)
+    # too long for one line: the speed on one, the incline on the next (never «… ned til» /
+    # «0,0 %»); a decimal comma has no space after it, so ", " parts them
+    parts = belt.replace(", ", ",\n", 1).split("\n") \
+        if len(pad + belt) > WIDTH and ", " in belt else [belt]
+    return "\n".join(fitted(line, PHASE_INDENT) for line in [head, *(pad + p for p in parts)])
 
 
 BELT_JITTER = 0.05

@@ -120,7 +120,20 @@ AGE_WARNING = N_("Warning: {typed} bpm is {over} bpm above the usual HRmax at {a
                  "({bpm} bpm by the age formula). Check it: a zone from it may ask more "
                  "than the heart can give.")
 """Said of a makspuls far above the patient's age (``above_age``) before it is stored, by the
-patient form and the 6-minute test's proposal box alike."""
+patient form and the 6-minute test's proposal box alike (``age_warning``)."""
+
+
+def age_warning(hr_max_bpm: float, age_years: float | None) -> str:
+    """``AGE_WARNING`` in the UI's language for a makspuls far above the patient's age
+    (``above_age``); "" when it is not (or there is no age)."""
+    from controller.core.i18n import _, format_number
+
+    bpm = above_age(hr_max_bpm, age_years)
+    if bpm is None or age_years is None:
+        return ""
+    return _(AGE_WARNING).format(typed=format_number(hr_max_bpm, 0),
+                                 over=format_number(hr_max_bpm - bpm, 0),
+                                 age=format_number(age_years, 0), bpm=format_number(bpm, 0))
 FORMULA_CONFLICT = N_("HRmax {typed} bpm is not the age formula's {bpm} bpm: type {bpm}, or "
                       "choose another source")
 """The one refusal of an HRmax that is not its age formula's value, said by the patient

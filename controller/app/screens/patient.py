@@ -703,17 +703,15 @@ class PatientScreen(ModalScreen[None]):
         with the age's value and saved on a second ctrl+s (trial 14: 230 stored for a
         45-year-old without a word about the age); "" when it is not far above it or was
         asked already."""
-        from controller.core.hrmax import AGE_WARNING, above_age
+        from controller.core.hrmax import age_warning
 
-        bpm = None if hr_max is None else above_age(hr_max, age)
-        if bpm is None or age is None or hr_max is None or \
-                self._age_confirmed == (hr_max, age):
+        if hr_max is None or age is None:
+            return ""
+        warning = age_warning(hr_max, age)
+        if not warning or self._age_confirmed == (hr_max, age):
             return ""
         self._age_confirmed = (hr_max, age)
-        return _(AGE_WARNING).format(
-            typed=format_number(hr_max, 0), over=format_number(hr_max - bpm, 0),
-            age=format_number(age, 0), bpm=format_number(bpm, 0)) + " " + \
-            _("Press ctrl+s again to save it.")
+        return warning + " " + _("Press ctrl+s again to save it.")
 
     async def action_save(self) -> None:
         if self._timer is not None:

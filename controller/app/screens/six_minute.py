@@ -30,7 +30,7 @@ from textual.widgets import Input, Label
 from controller.app.screens.footer import CatalogFooter
 from controller.app.screens.safety import SAFETY_BINDINGS, TEXT_STOP_BINDING
 from controller.app.texts import SOURCES, word
-from controller.core.hrmax import AGE_WARNING, LARGE_CHANGE_BPM, above_age
+from controller.core.hrmax import LARGE_CHANGE_BPM, age_warning
 from controller.core.i18n import N_, _, format_number
 
 WHOLE_HR_MAX = N_("HRmax is a whole number of bpm, e.g. {example}")
@@ -125,9 +125,8 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
 
                 yield Label(large_change_warning(p["hr_max_bpm"], in_use) or "",
                             markup=False, id="warning")
-            if self._age_warning(round(p["hr_max_bpm"])):  # a proposal far above the age
-                yield Label(self._age_warning(round(p["hr_max_bpm"])), markup=False,
-                            id="age_warning")
+            if far_above := self._age_warning(round(p["hr_max_bpm"])):  # above the age
+                yield Label(far_above, markup=False, id="age_warning")
             yield Label(self.refused, markup=False, id="refused")
             yield Label(_("y: accept · e: edit · n: reject · t: Borg rating again · "
                           "esc: later"), markup=False,
@@ -276,13 +275,7 @@ class HrMaxProposalScreen(ModalScreen[dict[str, Any] | None]):
         return "\n".join(said)
 
     def _age_warning(self, value: int) -> str:
-        age = self.current.get("age_years")
-        bpm = above_age(value, age)
-        if bpm is None or age is None:
-            return ""
-        return _(AGE_WARNING).format(typed=format_number(value, 0),
-                                     over=format_number(value - bpm, 0),
-                                     age=format_number(age, 0), bpm=format_number(bpm, 0))
+        return age_warning(value, self.current.get("age_years"))
 
     def _change_warning(self, value: int) -> str:
         change = value - self._in_use()
