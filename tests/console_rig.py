@@ -44,17 +44,35 @@ def run_console(main: Coroutine[Any, Any, Any], timeout_s: float, lang: str | No
         i18n.set_language("en")
 
 
+_OPEN_CONSOLES: list[Any] = []
+"""The consoles ``open_console`` has open: a time-out says what they showed."""
+
+
+def console_seen(app: Any) -> str:
+    """What a console showed, in a line for a failed wait: its screen, the session's state,
+    phase and interval, its alarms, the last events' kinds and the message line (CI's time-outs
+    said only the line waited on, and the cause of a one-off failure was gone)."""
+    state = getattr(app, "state", {}) or {}
+    events = [e.get("kind") for e in (state.get("event_list") or [])[-6:]]
+    alarms = [a.get("kind") for a in (state.get("alarm_list") or [])]
+    return (f"screen={type(app.screen).__name__} state={state.get('state')} "
+            f"phase={state.get('phase')} interval={state.get('interval')} "
+            f"treadmill={state.get('treadmill')} alarms={alarms} events={events} "
+            f"message={getattr(app, 'message', None)!r}")
+
+
 async def wait_for(pred: Callable[[], object], timeout_s: float = 30.0,
                    step: float = 0.02) -> None:
     """Poll ``pred`` until it holds; after ``timeout_s`` a TimeoutError that names the
-    line the condition was written on."""
+    line the condition was written on and what the open consoles showed."""
     try:
         async with asyncio.timeout(timeout_s):
             while not pred():
                 await asyncio.sleep(step)
     except TimeoutError:
+        seen = "".join(f"; console: {console_seen(app)}" for app in _OPEN_CONSOLES)
         raise TimeoutError(f"waited {timeout_s:g} s for the condition on line "
-                           f"{pred.__code__.co_firstlineno}") from None
+                           f"{pred.__code__.co_firstlineno}{seen}") from None
 
 
 async def start_service(tmp_path: Path, store_path: str | None = None, linger: bool = False,
@@ -117,9 +135,13 @@ async def open_console(sock: str, *, session: bool = True,
 
     app = (make or StaffConsole)(sock)
     async with app.run_test(size=size) as pilot:
-        if session:
-            await wait_for(lambda: app.state.get("session_id"))
-        yield app, pilot
+        _OPEN_CONSOLES.append(app)
+        try:
+            if session:
+                await wait_for(lambda: app.state.get("session_id"))
+            yield app, pilot
+        finally:
+            _OPEN_CONSOLES.remove(app)
 
 
 @contextlib.asynccontextmanager

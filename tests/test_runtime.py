@@ -148,16 +148,19 @@ async def reset_until_idle(emu, tm, timeout_s=20.0):
 
 
 class FailingSource(HeartRateSource):
-    """A heart-rate input that crashes mid-session (a bug, a dead thread…)."""
+    """A heart-rate input that crashes mid-session (a bug, a dead thread…), once ``crash_when()``
+    holds. The crash waits for the belt, not for a time on the clock: CI once spent the 3 s
+    of the old ``clock() > 30`` in the rig's reset under load, and the input died before the
+    belt had moved (belt 0,0 km/h at both ticks), which tested nothing."""
 
-    def __init__(self, clock, after_s):
+    def __init__(self, clock, crash_when):
         self.clock = clock
-        self.after_s = after_s
+        self.crash_when = crash_when
 
     async def stream(self):
         while True:
             await asyncio.sleep(0.025)
-            if self.clock() > self.after_s:
+            if self.crash_when():
                 raise RuntimeError("heart-rate input crashed")
             yield HrSample(100.0 + int(self.clock()) % 3, self.clock(), "test")  # alive
 
@@ -167,7 +170,8 @@ def test_a_crashing_safety_task_ends_in_the_safe_stop_path():
         clock = ScaledClock(10)
         async with reset_link() as (emu, tm):
             belt_kmh = []  # the board's belt, tick by tick: it is moving when the input dies
-            rt = Runtime(load(None).profile, SHORT, hr_source=FailingSource(clock, 30),
+            rt = Runtime(load(None).profile, SHORT,
+                         hr_source=FailingSource(clock, lambda: emu.board.belt_kmh > 2.0),
                          treadmill=tm, clock=clock, tick_s=0.1,
                          on_tick=lambda _snap: belt_kmh.append(emu.board.belt_kmh))
             rt.start()
@@ -193,10 +197,11 @@ def test_a_safety_watcher_that_fires_stops_the_session_safely():
         async with reset_link() as (emu, tm):
 
             async def estop_pressed():
-                await asyncio.sleep(2.0)  # 20 s into the session: the belt is running
+                while emu.board.belt_kmh <= 2.0:  # pressed while the belt runs, not at a
+                    await asyncio.sleep(0.05)     # time a loaded machine may not have reached
                 belt_at_press.append(emu.board.belt_kmh)
 
-            src = FailingSource(clock, 10_000)
+            src = FailingSource(clock, lambda: False)
             rt = Runtime(load(None).profile, SHORT, hr_source=src, treadmill=tm,
                          clock=clock, tick_s=0.1, safety_watchers=[estop_pressed])
             rt.start()
