@@ -112,3 +112,34 @@ def test_a_proposal_far_above_the_age_is_said_so_and_accepted_on_a_second_key(tm
     asyncio.run(asyncio.wait_for(main(), 60))
     assert Register(store).require("P-42").hr_max_source == "six_minute_test"
     store.close()
+
+
+def test_the_command_line_asks_for_a_second_word_for_a_makspuls_far_above_the_age(tmp_path):
+    """Last round's leftover: `pasient --makspuls 230 --alder 45` stored 230 for a
+    45-year-old without a word, where the patient form and the proposal box ask staff to
+    confirm it (a second key). The command line refuses it with the same warning, in its
+    language, and names its second word (`--bekreft-makspuls`); nothing is stored until then.
+    A changed age that puts a stored makspuls far above it is asked about alike."""
+    from tests.test_cli_formula_rule import _cli
+
+    db = str(tmp_path / "s.db")
+    r = _cli("pasient", "--øktlager", db, "P-45", "--makspuls", "230", "--makspuls-kilde",
+             "målt", "--alder", "45")
+    assert r.returncode != 0, r.stdout
+    assert "Advarsel: 230 slag/min er 54 slag/min over vanlig makspuls ved 45 år" in r.stderr, \
+        r.stderr
+    assert "--bekreft-makspuls" in r.stderr and "--confirm" not in r.stderr, r.stderr
+    assert "P-45" not in _cli("pasienter", "--øktlager", db).stdout  # nothing was stored
+    r = _cli("pasient", "--øktlager", db, "P-45", "--makspuls", "230", "--makspuls-kilde",
+             "målt", "--alder", "45", "--bekreft-makspuls")
+    assert r.returncode == 0, r.stderr
+    assert "230" in _cli("pasient", "--øktlager", db, "P-45").stdout
+    # within the bound: no second word needed (and none for an older age's lower formula)
+    assert _cli("pasient", "--øktlager", db, "P-46", "--makspuls", "200", "--makspuls-kilde",
+                "målt", "--alder", "45").returncode == 0
+    # the age changed later: 200 at 80 (Tanaka 152) is asked about too
+    r = _cli("patient", "--lang", "en", "--store", db, "P-46", "--age", "80")
+    assert r.returncode != 0 and "Warning: 200 bpm is 48 bpm above the usual HRmax at 80 " \
+        "years" in r.stderr and "--confirm-hr-max" in r.stderr, r.stderr
+    assert _cli("patient", "--lang", "en", "--store", db, "P-46", "--age", "80",
+                "--confirm-hr-max").returncode == 0

@@ -522,7 +522,7 @@ def test_a_controlled_stop_that_overruns_its_bound_still_sends_stop_and_closes_t
         clock = HeldClock(10)
         store = Store(tmp_path / "s.db")
         async with reset_link() as (emu, tm):
-            rt = Runtime(load(None).profile, SHORT, hr_source=FailingSource(clock, 1e9),
+            rt = Runtime(load(None).profile, SHORT, hr_source=FailingSource(clock, lambda: False),
                          treadmill=tm, clock=clock, tick_s=0.1, store=store)
             rt.start()
             run_task = asyncio.create_task(rt.run())

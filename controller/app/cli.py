@@ -367,6 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     source_words, source_key = choice_words(HR_MAX_SOURCE_WORDS)
     pt.add_argument("--hr-max-source", default=None, metavar=source_words, type=source_key,
                     help=_("where HRmax comes from (needed when it changes)"))
+    pt.add_argument("--confirm-hr-max", action="store_true",
+                    help=_("store an HRmax far above the usual one at the patient's age "
+                           "(asked for, as the patient form asks)"))
     pt.add_argument("--hr-rest", type=_whole("hr_rest"), default=None,
                     help=_("resting heart rate, bpm"))
     pt.add_argument("--age", type=_whole("age"), default=None, help=_("age, years"))

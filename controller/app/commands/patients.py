@@ -240,6 +240,22 @@ def _check_formula(rec) -> None:  # type: ignore[no-untyped-def]
             bpm=format_number(bpm, 0)))
 
 
+def _check_age_plausible(rec, confirmed: bool) -> None:  # type: ignore[no-untyped-def]
+    """A makspuls far above the usual one at the patient's age is stored only when staff say
+    so a second time (``--confirm-hr-max``), as the patient form asks for a second Ctrl+S
+    (the last round: `pasient --makspuls 230 --alder 45` stored it without a word)."""
+    from controller.app.cli_words import OPTION_NAMES
+    from controller.core.hrmax import age_warning
+    from controller.core.i18n import language
+
+    warning = age_warning(rec.hr_max_bpm, rec.age_years)
+    if warning and not confirmed:
+        option = "--confirm-hr-max"
+        raise ValueError(f"{rec.pseudonym}: {warning} " + _(
+            "Nothing was stored; to store it all the same, add {option}.").format(
+            option=OPTION_NAMES[option] if language() == "nb" else option))
+
+
 def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-untyped-def]
     """Show, create or update one patient's profile in the register."""
     from controller.records.register import PatientRecord, Register
@@ -270,6 +286,8 @@ def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-
             rec = dataclasses.replace(rec, hr_max_date=local_day(store.clock()).isoformat())
         _check_profile(rec)
         _check_formula(rec)
+        if "hr_max_bpm" in changes or "age_years" in changes:
+            _check_age_plausible(rec, getattr(args, "confirm_hr_max", False))
         reg.save(rec)
         if "hr_max_bpm" in changes:  # staff's decision, kept like the console's
             reg.decide_hrmax(rec.pseudonym, "edited", rec.hr_max_bpm, rec.hr_max_source,

@@ -408,7 +408,9 @@ class PatientScreen(ModalScreen[None]):
             self._lookup_now()
 
     def _lookup_now(self) -> None:
-        self.run_worker(self.load_patient(), group="lookup", exclusive=True)
+        # the method, not a coroutine made now: a lookup superseded (exclusive) or left by a
+        # closing form before it ran never leaves an unawaited coroutine behind
+        self.run_worker(self.load_patient, group="lookup", exclusive=True)
 
     async def load_patient(self) -> bool:
         """Fill the form from the register when the pseudonym names a known patient; when it
