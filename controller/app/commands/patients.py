@@ -170,7 +170,7 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
     lines.append(_("Speed and incline: the belt while the heart rate held 90 % HRmax; ≈ "
                    "the learned model's estimate where the belt did not hold it long "
                    "enough."))
-    lines.append(_t_row(SESSION_PROGRESS_HEADERS))
+    rows = []
     for p in prog["sessions"]:
         # km/h and % are the belt as set at 90 % HRmax; the learned response's converted
         # figure only where the belt has none, marked "≈" (it was not a belt setting)
@@ -179,10 +179,11 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
             mark = "≈" if p.get("at_90_equivalent") else ""
             speed = mark + num(p["speed_at_90_kmh"])
             incline = mark + num(p["incline_at_90_pct"])
-        lines.append(_t_row([_day(p["started_unix_s"]), num(p["work_at_90_vo2"]),
-                             speed, incline,
-                             num(p["vo2max_estimate"]), num(p["hr_at_fixed_workload_bpm"], 0),
-                             _in_zone(p)], translate=False))
+        rows.append([_day(p["started_unix_s"]), num(p["work_at_90_vo2"]), speed, incline,
+                     num(p["vo2max_estimate"]), num(p["hr_at_fixed_workload_bpm"], 0),
+                     _in_zone(p)])
+    prose = [line for said in lines for line in _wrapped(said)]
+    lines = prose + _columns(SESSION_PROGRESS_HEADS, rows)
     if prog["hr_max_suggestion"]:
         # said from the numbers in the reader's language ("why" is the data's English)
         s = prog["hr_max_suggestion"]
@@ -190,11 +191,8 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
                        "{profile} bpm.").format(bpm=format_number(s["hr_max_bpm"], 0),
                                                 profile=format_number(
                                                     s["profile_hr_max_bpm"], 0)))
+        lines[-1:] = _wrapped(lines[-1])
     return "\n".join(lines)
-
-
-SESSION_PROGRESS_HEADERS = (N_("date"), N_("work ml/kg/min"), N_("speed km/h"),
-                            N_("incline %"), N_("VO2max"), N_("HR at 15"), N_("time in zone"))
 
 
 def _in_zone(p: dict) -> str:  # type: ignore[type-arg]
@@ -209,8 +207,37 @@ def _in_zone(p: dict) -> str:  # type: ignore[type-arg]
     return format_duration(whole_seconds(seconds))
 
 
-def _t_row(cells: Sequence[str], translate: bool = True) -> str:
-    return "  ".join((sentence_case(_(c)) if translate else c).rjust(14) for c in cells)
+SESSION_PROGRESS_HEADS = ((N_("date"), ""), (N_("work"), "ml/kg/min"),
+                          (N_("speed"), N_("km/h")),
+                          (N_("incline"), "%"), (N_("VO2max"), "ml/kg/min"),
+                          (N_("HR at"), N_("15 ml/kg/min")),
+                          (N_("time in zone"), ""))
+"""The progression table's headings in two lines, the name over its unit (the last round:
+seven headings of 14 columns made the table 110 wide; «Puls ved 15» did not say 15 what)."""
+
+WIDTH = 80
+"""The terminal the command line's text is made for (a plain terminal's width)."""
+
+
+def _wrapped(text: str) -> list[str]:
+    """``text`` in lines of at most ``WIDTH`` (the trends' sentences ran to 136)."""
+    import textwrap
+
+    return textwrap.wrap(text, WIDTH, break_on_hyphens=False, break_long_words=False) or [""]
+
+
+def _columns(heads: Sequence[tuple[str, str]], rows: list[list[str]]) -> list[str]:
+    """A table with right-aligned columns, each as wide as its widest heading line or cell:
+    the headings' two lines (name, unit), then the rows."""
+    names = [sentence_case(_(name)) for name, _unit in heads]
+    units = [_(unit) if unit else "" for _name, unit in heads]
+    widths = [max(len(n), len(u), *(len(r[i]) for r in rows))
+              for i, (n, u) in enumerate(zip(names, units, strict=True))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return [line(names), line(units), *(line(r) for r in rows)]
 
 
 def _check_profile(rec) -> None:  # type: ignore[no-untyped-def]

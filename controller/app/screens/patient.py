@@ -410,7 +410,9 @@ class PatientScreen(ModalScreen[None]):
     def _lookup_now(self) -> None:
         # the method, not a coroutine made now: a lookup superseded (exclusive) or left by a
         # closing form before it ran never leaves an unawaited coroutine behind
-        self.run_worker(self.load_patient, group="lookup", exclusive=True)
+        # (mypy does not solve Textual's WorkType union for an async method: Never)
+        self.run_worker(self.load_patient, group="lookup",  # type: ignore[arg-type]
+                        exclusive=True)
 
     async def load_patient(self) -> bool:
         """Fill the form from the register when the pseudonym names a known patient; when it
