@@ -224,12 +224,21 @@ def test_the_command_records_the_history_the_sequential_one_would(tmp_path):
     import sys
     import time
 
-    def start_of_command(weeks: int) -> float:  # as ``demo_history`` dates it
-        start = time.time() - (weeks * 7 + 7) * 86400
-        return start - (start % 86400 - 13 * 3600)
+    def start_of_command(weeks: int) -> float:
+        # as ``demo_history`` dates it: an open afternoon on the clinic's (Oslo) day; the
+        # UTC day's 13:00 this said was another day from 23:00 UTC in winter (this round)
+        import datetime as dt
+
+        from controller.app.simdemo import afternoon_unix_s
+        from controller.core.dates import clinic_open, local_day
+
+        day = local_day(time.time() - (weeks * 7 + 7) * 86400)
+        while not clinic_open(day):
+            day -= dt.timedelta(days=1)
+        return afternoon_unix_s(day)
 
     script = Path(sys.executable).with_name("fourbyfour")
-    for _attempt in range(2):  # a run across midnight (UTC) is another afternoon: again
+    for _attempt in range(2):  # a run across midnight (Oslo) is another afternoon: again
         before = start_of_command(3)
         cmd = tmp_path / f"cmd-{_attempt}.db"
         r = subprocess.run([str(script), "demo", "--fast", "--weeks", "3", "--seed", "4",

@@ -81,3 +81,21 @@ def test_the_console_the_import_and_the_records_server_refuse_kari_nordmann(tmp_
         db.set_profile("KARI_NORDMANN", {"hr_max": 180})
     assert db.sessions() == []
     db.close()
+
+
+@pytest.mark.parametrize("value,digits", [("OUS-2001", "2001"), ("OLA-1948", "1948"),
+                                          ("P-120348", "120348")])
+def test_a_code_whose_digits_read_as_a_birth_year_says_so_and_what_to_do(value, digits):
+    """Trial 15: «OUS-2001» (the rule's own form: letters, a hyphen, digits) was refused
+    with «Et pseudonym kan ikke inneholde en dato.»: 2001 is no date, and the nurse could not
+    tell what to change. The refusal names the digits, says they read as a year or a date of
+    birth, and what to choose instead, in bokmål."""
+    from controller.core import i18n
+
+    i18n.set_language("nb")
+    try:
+        said = pseudonym_problem(value)
+    finally:
+        i18n.set_language("en")
+    assert said is not None and f"«{digits}»" in said, said
+    assert "fødselsår" in said and "fødselsdato" in said and "annet nummer" in said, said

@@ -71,7 +71,10 @@ def pseudonym_problem(value: object) -> str | None:
         return _("A pseudonym is the clinic's code: 1–4 capital letters, a hyphen and 1–6 "
                  "digits (P-17, OUS-0042), never a name or a date.")
     if _digits_read_as_a_person(m.group(2)):
-        return _("A pseudonym must not contain a date.")
+        # the digits named, and why (trial 15: «OUS-2001» was refused as «a date»; 2001 is
+        # none, and the nurse could not tell what to change)
+        return _("The digits «{digits}» read as a year or a date of birth: choose another "
+                 "number (P-17, OUS-0042).").format(digits=m.group(2))
     return None
 
 

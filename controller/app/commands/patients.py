@@ -49,8 +49,10 @@ def _table(headers: Sequence[str], rows: list[list[str]]) -> str:
     cols = [sentence_case(_(h)) for h in headers]
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
               for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    # no trailing spaces (trial 15: `økter`'s rows were padded to 94 columns)
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+              for r in rows]
     return "\n".join(lines)
 
 
@@ -119,12 +121,14 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
     why = "\n" + _("— under «{intervals}»: the session did not reach its first interval "
                    "(kept, but not counted).").format(
         intervals=sentence_case(_("intervals in zone"))) if warm_up_only else ""
-    return _table(SESSION_HEADERS, rows) + "\n" + zone_rule_text() + why
+    return "\n".join([_table(SESSION_HEADERS, rows), *_wrapped(zone_rule_text()),
+                      *(_wrapped(why.strip()) if why else [])])
 
 
 def zone_rule_text() -> str:
     """What "intervals in zone" counts (the trial read 1/4 beside intervals at 84 % and
     100 % and could not tell why), from the numbers the metrics use."""
+    from controller.core.beltscreen import RAN_FRAC
     from controller.core.metrics import (
         ALLOWANCE_FIRST_S,
         ALLOWANCE_LATER_S,
@@ -135,10 +139,11 @@ def zone_rule_text() -> str:
     return sentence_case(_(
         "{intervals}: the zone reached within {first} min ({later} min in the later "
         "intervals), then at least {pct} % of the time in it and at most {above} % above "
-        "it.").format(intervals=_("intervals in zone"), first=format_number(
+        "it; an interval stopped or skipped before {ran} % of its time does not "
+        "count.").format(intervals=_("intervals in zone"), first=format_number(
             ALLOWANCE_FIRST_S / 60, 0), later=format_number(ALLOWANCE_LATER_S / 60, 0),
             pct=format_number(100 * OK_IN_ZONE_FRAC, 0),
-            above=format_number(100 * OK_ABOVE_FRAC, 0)))
+            above=format_number(100 * OK_ABOVE_FRAC, 0), ran=format_number(100 * RAN_FRAC, 0)))
 
 
 def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
