@@ -338,3 +338,14 @@ def test_days_and_numbers_are_taken_as_staff_write_them(history):
     assert bad.returncode == 2 and "DD.MM.ÅÅÅÅ" in bad.stderr, bad.stderr
     r = _cli("demo", "--headless", "--fast", "--speed", "0,0", "--plan", "six-minute-test")
     assert "float" not in r.stderr, r.stderr  # with --fast, 0 = as fast as possible
+
+
+def test_a_missing_pseudonym_is_refused_under_the_commands_own_usage():
+    """Trial 15: `økter --øktlager FIL` without a pseudonym printed the top-level usage
+    («bruk: fourbyfour [-h] [--versjon] KOMMANDO ...»), not the command's, whose usage says
+    where the pseudonym goes."""
+    r = _cli("økter", "--øktlager", "x.db", ok=False)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("bruk: fourbyfour økter "), r.stderr
+    assert "fourbyfour økter: feil: følgende argumenter må oppgis: PSEUDONYM" in r.stderr, \
+        r.stderr

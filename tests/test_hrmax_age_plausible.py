@@ -143,3 +143,16 @@ def test_the_command_line_asks_for_a_second_word_for_a_makspuls_far_above_the_ag
         "years" in r.stderr and "--confirm-hr-max" in r.stderr, r.stderr
     assert _cli("patient", "--lang", "en", "--store", db, "P-46", "--age", "80",
                 "--confirm-hr-max").returncode == 0
+
+
+def test_a_word_typed_for_the_age_is_refused_with_an_example_of_whole_years(tmp_path):
+    """Trial 15: `pasient --alder abc` said «'abc': et tall som 6,5 eller 6.5», a decimal
+    example for an age in whole years (the form's own words say «hele år, f.eks. 45»)."""
+    from tests.test_cli_formula_rule import _cli
+
+    r = _cli("pasient", "--øktlager", str(tmp_path / "s.db"), "P-45", "--alder", "abc")
+    assert r.returncode == 2
+    assert "'abc'" in r.stderr and "hele år" in r.stderr and "45" in r.stderr, r.stderr
+    assert "6,5" not in r.stderr, r.stderr
+    r = _cli("pasient", "--øktlager", str(tmp_path / "s.db"), "P-45", "--makspuls", "høy")
+    assert "'høy'" in r.stderr and "178" in r.stderr and "6,5" not in r.stderr, r.stderr

@@ -197,6 +197,10 @@ def _one_pseudonym(ap: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     given twice differently."""
     if not hasattr(args, "pseudonym_option"):
         return
+    # the command's own parser: its usage above the refusal (trial 15: `økter` without a
+    # pseudonym printed «bruk: fourbyfour [-h] [--versjon] KOMMANDO ...»)
+    sub = next((a for a in ap._actions if isinstance(a, argparse._SubParsersAction)), None)
+    ap = sub.choices.get(args.command, ap) if sub is not None else ap
     given = {v for v in (args.pseudonym, args.pseudonym_option) if v is not None}
     if not given and getattr(args, "command", None) == "report":
         if args.session is None:  # `report` takes a session or a patient (their latest)
@@ -231,10 +235,15 @@ def _whole(field: str) -> Callable[[str], float]:
     from controller.app.texts import WHOLE_NUMBER_EXAMPLES, WHOLE_NUMBER_WORDS
 
     def parse(text: str) -> float:
-        value = _decimal(text)
+        words = _(WHOLE_NUMBER_WORDS[field]).format(example=WHOLE_NUMBER_EXAMPLES[field])
+        try:
+            value = _decimal(text)
+        except argparse.ArgumentTypeError:
+            # what was typed, and the field's own example (trial 15: `--alder abc` was
+            # answered with «et tall som 6,5 eller 6.5», a fraction for whole years)
+            raise argparse.ArgumentTypeError(f"{text!r}: {words}") from None
         if not value.is_integer():
-            raise argparse.ArgumentTypeError(_(WHOLE_NUMBER_WORDS[field]).format(
-                example=WHOLE_NUMBER_EXAMPLES[field]))
+            raise argparse.ArgumentTypeError(words)
         return value
 
     return parse

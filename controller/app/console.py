@@ -802,8 +802,10 @@ class StaffConsole(App[None]):
         # never read as a clock time ("delen slutter om 09:16"); before the start the one
         # next step (it said "press s" with no patient chosen)
         self.query_one("#countdown", Static).update(
-            # once the session has ended no part is left ("0:00 igjen" stayed after STOPPET)
-            "" if d.started and phase == "done" else
+            # once the session has ended no part is left ("0:00 igjen" stayed after STOPPET),
+            # nor once it is stopping (trial 15: «1:26 igjen av denne delen» beside «båndet
+            # står stille» after Stop)
+            "" if d.started and (phase == "done" or d.state == "stopping") else
             # the law raises the load ahead of the interval (its preview): why the set
             # speed climbs in an active pause (s10); «av denne delen» left out for room
             _("{time} left · the load rises before the interval").format(time=left)

@@ -84,8 +84,8 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
                      str(okter), _day(recs[-1].started_unix_s) if recs else "—"])
     if not rows:
         return _("No patients in {store}.").format(store=store.path)
-    return _table(PATIENT_HEADERS, rows) + "\n" + sentence_case(_("{sessions}: {rule}.").format(
-        sessions=_("sessions"), rule=_(OKT_RULE)))
+    return "\n".join([_table(PATIENT_HEADERS, rows), *_wrapped(sentence_case(_(
+        "{sessions}: {rule}.").format(sessions=_("sessions"), rule=_(OKT_RULE))))])
 
 
 def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
