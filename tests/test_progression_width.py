@@ -58,3 +58,22 @@ def test_the_progression_fits_80_columns_with_each_figure_under_its_heading(year
     if lang == "nb":
         assert "Fart og stigning: båndet mens pulsen holdt 90 % av makspuls; ≈ modellens " \
                "anslag" in text, text
+
+
+def test_the_outcome_and_its_note_fit_80_columns(year, tmp_path):
+    """Trial 16: `resultat`'s sentences ran to 153 columns («Telling: …»), its note on the
+    anonymised export to 230, and that note said «her er 1 pasienter». Each sentence is
+    wrapped at 80, its lines after the first indented; the note counts in plain bokmål."""
+    anon = tmp_path / "anon.csv"
+    r = _cli("resultat", "--øktlager", year, "--fra", "01.01.2000", "--til", "31.12.2099",
+             "--anonymisert", str(anon))
+    assert r.returncode == 0, r.stderr
+    lines = (r.stdout + r.stderr).splitlines()
+    assert not [line for line in lines if len(line) > 80], lines
+    said = " ".join(r.stdout.split())
+    assert "Frafall: 0 (regnet som frafall: ingen økt de siste 28 dagene" in said, said
+    assert "Telling: en økt telles når 4x4-en kom til første intervall" in said, said
+    note = " ".join(r.stderr.split())
+    assert note.startswith("merk: det anonymiserte uttrekket trenger minst 5 pasienter"), note
+    assert "her er 1 i mindre grupper" in note and "pasienter i mindre" not in note, note
+    assert not anon.exists()

@@ -298,7 +298,7 @@ def test_the_outcome_of_one_patient_says_why_chart_and_export_are_empty(one_pati
     pdf, anon = tmp_path / "o.pdf", tmp_path / "anon.csv"
     r = _cli("outcome", "--store", one_patient, "--from", "01.01.2000", "--to",
              "31.12.2099", "--out", str(pdf), "--anonymised", str(anon))
-    said = r.stdout + r.stderr
+    said = " ".join((r.stdout + r.stderr).split())  # as read, wrapped at 80 columns
     assert "klinikkens 2." not in said, said
     assert "klinikkens mål på 2 økter per uke" in said, said
     assert not anon.exists(), anon.read_text()

@@ -127,6 +127,7 @@ def test_the_outcome_says_a_change_as_its_csv_does(history, tmp_path):
     out = tmp_path / "r.csv"
     text = _ok("resultat", "--øktlager", history, "--fra", "01.10.2026", "--til",
                "31.12.2026", "--csv", str(out))
+    text = " ".join(text.split())  # its sentences as read, wrapped at 80 columns
     (row,) = csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";")
     said = re.search(r"estimert VO2maks, første til siste: n = 1, endring (\S+) ml/kg/min",
                      text)

@@ -84,7 +84,7 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
                      str(okter), _day(recs[-1].started_unix_s) if recs else "—"])
     if not rows:
         return _("No patients in {store}.").format(store=store.path)
-    return "\n".join([_table(PATIENT_HEADERS, rows), *_wrapped(sentence_case(_(
+    return "\n".join([_table(PATIENT_HEADERS, rows), *wrapped(sentence_case(_(
         "{sessions}: {rule}.").format(sessions=_("sessions"), rule=_(OKT_RULE))))])
 
 
@@ -121,8 +121,8 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
     why = "\n" + _("— under «{intervals}»: the session did not reach its first interval "
                    "(kept, but not counted).").format(
         intervals=sentence_case(_("intervals in zone"))) if warm_up_only else ""
-    return "\n".join([_table(SESSION_HEADERS, rows), *_wrapped(zone_rule_text()),
-                      *(_wrapped(why.strip()) if why else [])])
+    return "\n".join([_table(SESSION_HEADERS, rows), *wrapped(zone_rule_text()),
+                      *(wrapped(why.strip()) if why else [])])
 
 
 def zone_rule_text() -> str:
@@ -187,7 +187,7 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
         rows.append([_day(p["started_unix_s"]), num(p["work_at_90_vo2"]), speed, incline,
                      num(p["vo2max_estimate"]), num(p["hr_at_fixed_workload_bpm"], 0),
                      _in_zone(p)])
-    prose = [line for said in lines for line in _wrapped(said)]
+    prose = [line for said in lines for line in wrapped(said)]
     lines = prose + _columns(SESSION_PROGRESS_HEADS, rows)
     if prog["hr_max_suggestion"]:
         # said from the numbers in the reader's language ("why" is the data's English)
@@ -196,7 +196,7 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
                        "{profile} bpm.").format(bpm=format_number(s["hr_max_bpm"], 0),
                                                 profile=format_number(
                                                     s["profile_hr_max_bpm"], 0)))
-        lines[-1:] = _wrapped(lines[-1])
+        lines[-1:] = wrapped(lines[-1])
     return "\n".join(lines)
 
 
@@ -224,11 +224,14 @@ WIDTH = 80
 """The terminal the command line's text is made for (a plain terminal's width)."""
 
 
-def _wrapped(text: str) -> list[str]:
-    """``text`` in lines of at most ``WIDTH`` (the trends' sentences ran to 136)."""
+def wrapped(text: str, indent: str = "") -> list[str]:
+    """``text`` in lines of at most ``WIDTH`` (the trends' sentences ran to 136), the lines
+    after the first indented by ``indent``."""
     import textwrap
 
-    return textwrap.wrap(text, WIDTH, break_on_hyphens=False, break_long_words=False) or [""]
+    return textwrap.wrap(text, WIDTH, break_on_hyphens=False, break_long_words=False,
+                         subsequent_indent=indent) or [""]
+
 
 
 def _columns(heads: Sequence[tuple[str, str]], rows: list[list[str]]) -> list[str]:
