@@ -6,10 +6,10 @@ in one place and every line comes from the catalog."""
 from __future__ import annotations
 
 import itertools
-import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from controller.app.texts import TERMINAL_WIDTH, terminal_lines
 from controller.core.i18n import (
     N_,
     _,
@@ -29,7 +29,7 @@ from controller.core.metrics import (
 from controller.core.words import PHASES, SEVERITIES, SOURCES, event_text, word
 from controller.sim import TraceRow
 
-WIDTH = 80
+WIDTH = TERMINAL_WIDTH
 """The terminal the demo's lines fit (trial 13: a phase line of 143 characters, the strap's
 warnings and the virtual patient's line wrapped mid-word at 80 columns)."""
 PHASE_INDENT = 14
@@ -37,13 +37,9 @@ PHASE_INDENT = 14
 
 
 def fitted(text: str, indent: int) -> str:
-    """``text`` in lines of at most ``WIDTH`` characters, the first as it begins and the
-    later ones indented by ``indent``, broken between words only (a number with its unit is
-    one word: the catalog joins them with a no-break space)."""
-    lead = len(text) - len(text.lstrip(" "))
-    return "\n".join(textwrap.wrap(text[lead:], WIDTH, initial_indent=" " * lead,
-                                   subsequent_indent=" " * indent, break_long_words=False,
-                                   break_on_hyphens=False)) or text
+    """``text`` in lines of at most ``WIDTH`` characters, the later ones indented by
+    ``indent`` (``texts.terminal_lines``)."""
+    return "\n".join(terminal_lines(text, indent))
 
 
 def clock(t_s: float) -> str:

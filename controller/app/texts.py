@@ -5,6 +5,7 @@ staff read them."""
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Any
 
 from controller.core.i18n import N_, _
@@ -186,3 +187,18 @@ for the patient form and the CLI's ``patient`` (the trial: "45,5" years and bpm 
 issue 21: the CLI saved ``--makspuls 178,5`` as 179 without a word)."""
 WHOLE_NUMBER_EXAMPLES = {"age": 45, "hr_max": 178, "hr_rest": 65}
 """The example each whole-number field's refusal gives (the form's own examples)."""
+
+
+TERMINAL_WIDTH = 80
+"""The terminal the command line's and the headless demo's text fits (trial 13: a phase line
+of 143 characters; trial 15: `fremgang` 110 wide)."""
+
+
+def terminal_lines(text: str, indent: int = 0) -> list[str]:
+    """``text`` in lines of at most ``TERMINAL_WIDTH`` characters, the first as it begins and
+    the later ones indented by ``indent``, broken between words only (a number with its unit
+    is one word: the catalog joins them with a no-break space; a file's path stays whole)."""
+    lead = len(text) - len(text.lstrip(" "))
+    return textwrap.wrap(text[lead:], TERMINAL_WIDTH, initial_indent=" " * lead,
+                         subsequent_indent=" " * indent, break_long_words=False,
+                         break_on_hyphens=False) or [text]

@@ -255,10 +255,16 @@ RAN_FRAC = 0.75
 its last minute still leaves a session of four intervals; a skip at the start does not)."""
 
 
+def interval_ran(ran_s: float, planned_s: float) -> bool:
+    """An interval planned for ``planned_s`` that ran ``ran_s`` (a pause not counted) ran:
+    at least ``RAN_FRAC`` of its time."""
+    return ran_s >= RAN_FRAC * planned_s
+
+
 def intervals_ran_count(ran_s: dict[int, float], planned_s: list[float]) -> int:
     """How many intervals of the plan (``planned_s``, in order) ran ``RAN_FRAC`` of their
     time (``ran_s``: interval → seconds it ran, a pause not counted)."""
-    return sum(1 for k, p in enumerate(planned_s, 1) if ran_s.get(k, 0.0) >= RAN_FRAC * p)
+    return sum(1 for k, p in enumerate(planned_s, 1) if interval_ran(ran_s.get(k, 0.0), p))
 
 
 def intervals_ran(ran_s: dict[int, float], planned_s: list[float]) -> bool:

@@ -24,7 +24,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from controller.core.beltscreen import intervals_ran_count
+from controller.core.beltscreen import interval_ran, intervals_ran_count
 from controller.core.dates import local_day
 from controller.core.i18n import N_
 from controller.core.metrics import (
@@ -162,8 +162,7 @@ def intervals_held(ms: Sequence[IntervalMetrics], ran_s: dict[int, float],
     their planned time, the rule of ``intervals_run``): trial 15's 4x4 stopped 2 min 35 s
     into its first interval was listed «1/4» in the zone beside the report's «avbrutt»."""
     return sum(1 for m in ms if m.ok and 0 < m.interval <= len(planned_s)
-               and intervals_ran_count({1: ran_s.get(m.interval, 0.0)},
-                                       [planned_s[m.interval - 1]]) == 1)
+               and interval_ran(ran_s.get(m.interval, 0.0), planned_s[m.interval - 1]))
 
 
 MIN_INTERVALS_FOR_OKT = 1

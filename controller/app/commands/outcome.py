@@ -10,7 +10,7 @@ from typing import Any
 
 from controller.app.commands.language import _chosen_language
 from controller.app.commands.out_file import check_out_files
-from controller.app.commands.patients import wrapped
+from controller.app.texts import terminal_lines
 from controller.core.i18n import _, ngettext
 
 
@@ -43,7 +43,7 @@ def outcome_command(args: argparse.Namespace) -> int:
         # each sentence wrapped at 80 columns, its lines after the first indented (trial 16:
         # «Frafall: …» ran to 110, «Telling: …» to 153)
         print("\n".join(line for said in outcome.outcome_lines(result)
-                        for line in wrapped(said, indent="  ")))
+                        for line in terminal_lines(said, 2)))
         if args.out:
             outcome.render_outcome(result, args.out)
             print(_("wrote {path}").format(path=args.out))
@@ -57,7 +57,7 @@ def outcome_command(args: argparse.Namespace) -> int:
                 # the privacy rule held: nothing to release is the export working, not an
                 # error; the rest was made and this one says why (issue 21: exit 1 after the
                 # PDF was written read as a failure)
-                print("\n".join(wrapped(_("note: {reason}").format(reason=e), indent="  ")),
+                print("\n".join(terminal_lines(_("note: {reason}").format(reason=e), 2)),
                       file=sys.stderr)
                 return 0
             print(ngettext("wrote {path} ({n} patient in groups of at least {k}, banded "

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 from collections.abc import Sequence
 
+from controller.app.texts import terminal_lines
 from controller.core.i18n import (
     N_,
     _,
@@ -84,7 +85,7 @@ def patients_text(store) -> str:  # type: ignore[no-untyped-def]
                      str(okter), _day(recs[-1].started_unix_s) if recs else "—"])
     if not rows:
         return _("No patients in {store}.").format(store=store.path)
-    return "\n".join([_table(PATIENT_HEADERS, rows), *wrapped(sentence_case(_(
+    return "\n".join([_table(PATIENT_HEADERS, rows), *terminal_lines(sentence_case(_(
         "{sessions}: {rule}.").format(sessions=_("sessions"), rule=_(OKT_RULE))))])
 
 
@@ -118,11 +119,12 @@ def sessions_text(store, pseudonym: str) -> str:  # type: ignore[no-untyped-def]
                      format_number(minutes, 0), ok])
     if not rows:
         return _("No sessions for {pseudonym}.").format(pseudonym=pseudonym)
-    why = "\n" + _("— under «{intervals}»: the session did not reach its first interval "
-                   "(kept, but not counted).").format(
-        intervals=sentence_case(_("intervals in zone"))) if warm_up_only else ""
-    return "\n".join([_table(SESSION_HEADERS, rows), *wrapped(zone_rule_text()),
-                      *(wrapped(why.strip()) if why else [])])
+    lines = [_table(SESSION_HEADERS, rows), *terminal_lines(zone_rule_text())]
+    if warm_up_only:
+        lines += terminal_lines(_("— under «{intervals}»: the session did not reach its first "
+                                  "interval (kept, but not counted).").format(
+            intervals=sentence_case(_("intervals in zone"))))
+    return "\n".join(lines)
 
 
 def zone_rule_text() -> str:
@@ -187,16 +189,15 @@ def progression_text(prog: dict) -> str:  # type: ignore[type-arg]
         rows.append([_day(p["started_unix_s"]), num(p["work_at_90_vo2"]), speed, incline,
                      num(p["vo2max_estimate"]), num(p["hr_at_fixed_workload_bpm"], 0),
                      _in_zone(p)])
-    prose = [line for said in lines for line in wrapped(said)]
+    prose = [line for said in lines for line in terminal_lines(said)]
     lines = prose + _columns(SESSION_PROGRESS_HEADS, rows)
     if prog["hr_max_suggestion"]:
         # said from the numbers in the reader's language ("why" is the data's English)
         s = prog["hr_max_suggestion"]
-        lines.append(_("HRmax: a heart rate of {bpm} bpm was recorded, above the profile's "
-                       "{profile} bpm.").format(bpm=format_number(s["hr_max_bpm"], 0),
-                                                profile=format_number(
-                                                    s["profile_hr_max_bpm"], 0)))
-        lines[-1:] = wrapped(lines[-1])
+        lines += terminal_lines(_("HRmax: a heart rate of {bpm} bpm was recorded, above the "
+                                  "profile's {profile} bpm.").format(
+            bpm=format_number(s["hr_max_bpm"], 0),
+            profile=format_number(s["profile_hr_max_bpm"], 0)))
     return "\n".join(lines)
 
 
@@ -219,20 +220,6 @@ SESSION_PROGRESS_HEADS = ((N_("date"), ""), (N_("work"), "ml/kg/min"),
                           (N_("time in zone"), ""))
 """The progression table's headings in two lines, the name over its unit (the last round:
 seven headings of 14 columns made the table 110 wide; «Puls ved 15» did not say 15 what)."""
-
-WIDTH = 80
-"""The terminal the command line's text is made for (a plain terminal's width)."""
-
-
-def wrapped(text: str, indent: str = "") -> list[str]:
-    """``text`` in lines of at most ``WIDTH`` (the trends' sentences ran to 136), the lines
-    after the first indented by ``indent``."""
-    import textwrap
-
-    return textwrap.wrap(text, WIDTH, break_on_hyphens=False, break_long_words=False,
-                         subsequent_indent=indent) or [""]
-
-
 
 def _columns(heads: Sequence[tuple[str, str]], rows: list[list[str]]) -> list[str]:
     """A table with right-aligned columns, each as wide as its widest heading line or cell:
