@@ -266,16 +266,14 @@ def _check_age_plausible(rec, confirmed: bool) -> None:  # type: ignore[no-untyp
     """A makspuls far above the usual one at the patient's age is stored only when staff say
     so a second time (``--confirm-hr-max``), as the patient form asks for a second Ctrl+S
     (the last round: `pasient --makspuls 230 --alder 45` stored it without a word)."""
-    from controller.app.cli_words import OPTION_NAMES
+    from controller.app.cli_words import option_names
     from controller.core.hrmax import age_warning
-    from controller.core.i18n import language
 
     warning = age_warning(rec.hr_max_bpm, rec.age_years)
-    if warning and not confirmed:
-        option = "--confirm-hr-max"
+    if warning and not confirmed:  # the option's name in the process's language
         raise ValueError(f"{rec.pseudonym}: {warning} " + _(
             "Nothing was stored; to store it all the same, add {option}.").format(
-            option=OPTION_NAMES[option] if language() == "nb" else option))
+            option=option_names(["--confirm-hr-max"])[0]))
 
 
 def patient_command(store, args: argparse.Namespace) -> str:  # type: ignore[no-untyped-def]
